@@ -1,0 +1,360 @@
+// A small deterministic schema codec following the rules of Lisk's LIP 0027:
+// protobuf wire format, every field present and in ascending field-number order,
+// minimal varints, valid UTF-8, no unknown fields and no trailing bytes. Each value has
+// exactly one encoding, so decode(b) succeeds only for b = encode(decode(b)).
+
+export class CodecError extends Error {
+  override name = 'CodecError';
+}
+
+export type ScalarType = 'uint32' | 'uint64' | 'bool' | 'bytes' | 'string';
+
+export interface FieldDef {
+  readonly id: number;
+  readonly type: ScalarType | ObjectSchema | ArrayType;
+  /** For bytes: exact length. */
+  readonly length?: number;
+  /** For bytes and strings: maximum length in bytes; for arrays: maximum items. */
+  readonly max?: number;
+}
+export interface ArrayType {
+  readonly array: ScalarType | ObjectSchema;
+  readonly length?: number;
+  readonly max?: number;
+}
+export interface ObjectSchema {
+  readonly $id: string;
+  readonly fields: { readonly [name: string]: FieldDef };
+}
+
+type ScalarTs<T> = T extends 'uint32'
+  ? number
+  : T extends 'uint64'
+    ? bigint
+    : T extends 'bool'
+      ? boolean
+      : T extends 'bytes'
+        ? Uint8Array
+        : T extends 'string'
+          ? string
+          : T extends ObjectSchema
+            ? Infer<T>
+            : never;
+type FieldTs<F extends FieldDef> = F['type'] extends ArrayType ? ScalarTs<F['type']['array']>[] : ScalarTs<F['type']>;
+/** The TypeScript type of values that a schema encodes. */
+export type Infer<S extends ObjectSchema> = { -readonly [K in keyof S['fields']]: FieldTs<S['fields'][K]> };
+
+const MAX_U64 = (1n << 64n) - 1n;
+// ignoreBOM: keep a leading U+FEFF in the output. The default strips it, which would make
+// decode accept both `EF BB BF 41` and `41` as "A" — two encodings of one value.
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const textEncoder = new TextEncoder();
+
+class Writer {
+  buf = new Uint8Array(256);
+  pos = 0;
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+  varint(v: number): void {
+    this.ensure(10);
+    while (v > 0x7f) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+  bigVarint(v: bigint): void {
+    if (v <= 0xffffffffn) return this.varint(Number(v));
+    this.ensure(10);
+    while (v > 0x7fn) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+  bytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+class Reader {
+  pos = 0;
+  readonly buf: Uint8Array;
+  readonly end: number;
+  constructor(buf: Uint8Array, end: number) {
+    this.buf = buf;
+    this.end = end;
+  }
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 5; i++) {
+      if (this.pos >= this.end) throw new CodecError('truncated varint');
+      const b = this.buf[this.pos++];
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) {
+        if (b === 0 && i > 0) throw new CodecError('non-minimal varint');
+        if (result > 0xffffffff) throw new CodecError('uint32 out of range');
+        return result;
+      }
+      mul *= 128;
+    }
+    throw new CodecError('uint32 varint too long');
+  }
+  bigVarint(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new CodecError('truncated varint');
+      const b = this.buf[this.pos++];
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) {
+        if (b === 0 && i > 0) throw new CodecError('non-minimal varint');
+        if (result > MAX_U64) throw new CodecError('uint64 out of range');
+        return result;
+      }
+      shift += 7n;
+    }
+    throw new CodecError('uint64 varint too long');
+  }
+  lengthDelimited(): Uint8Array {
+    const n = this.varint();
+    if (n > this.end - this.pos) throw new CodecError('length exceeds input');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}
+
+const isVarintType = (t: ScalarType | ObjectSchema): boolean => t === 'uint32' || t === 'uint64' || t === 'bool';
+
+function wireType(t: ScalarType | ObjectSchema | ArrayType): number {
+  if (typeof t === 'object' && 'array' in t) return 2;
+  return isVarintType(t as ScalarType) ? 0 : 2;
+}
+
+interface CompiledField {
+  readonly name: string;
+  readonly def: FieldDef;
+  readonly key: number;
+}
+
+const compiled = new WeakMap<ObjectSchema, CompiledField[]>();
+
+function fieldsOf(schema: ObjectSchema): CompiledField[] {
+  let fields = compiled.get(schema);
+  if (fields) return fields;
+  fields = Object.entries(schema.fields)
+    .map(([name, def]) => ({ name, def, key: def.id * 8 + wireType(def.type) }))
+    .sort((a, b) => a.def.id - b.def.id);
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i].def.id < 1 || (i > 0 && fields[i].def.id === fields[i - 1].def.id)) {
+      throw new Error(`schema ${schema.$id}: field ids must be positive and unique`);
+    }
+  }
+  compiled.set(schema, fields);
+  return fields;
+}
+
+function checkLength(what: string, n: number, length: number | undefined, max: number | undefined): void {
+  if (length !== undefined && n !== length) throw new CodecError(`${what}: length must be ${length}, is ${n}`);
+  if (max !== undefined && n > max) throw new CodecError(`${what}: length ${n} exceeds maximum ${max}`);
+}
+
+function writeScalar(
+  w: Writer,
+  t: ScalarType | ObjectSchema,
+  v: unknown,
+  path: string,
+  length?: number,
+  max?: number,
+): void {
+  switch (t) {
+    case 'uint32':
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+        throw new CodecError(`${path}: expected uint32`);
+      }
+      return w.varint(v);
+    case 'uint64':
+      if (typeof v !== 'bigint' || v < 0n || v > MAX_U64) throw new CodecError(`${path}: expected uint64 bigint`);
+      return w.bigVarint(v);
+    case 'bool':
+      if (typeof v !== 'boolean') throw new CodecError(`${path}: expected boolean`);
+      return w.varint(v ? 1 : 0);
+    case 'bytes':
+      if (!(v instanceof Uint8Array)) throw new CodecError(`${path}: expected bytes`);
+      checkLength(path, v.length, length, max);
+      return w.bytes(v);
+    case 'string': {
+      if (typeof v !== 'string') throw new CodecError(`${path}: expected string`);
+      // TextEncoder turns lone surrogates into U+FFFD, so distinct strings would share an encoding.
+      if (!v.isWellFormed()) throw new CodecError(`${path}: string has a lone surrogate (not valid Unicode)`);
+      const b = textEncoder.encode(v);
+      checkLength(path, b.length, undefined, max);
+      return w.bytes(b);
+    }
+    default: {
+      const inner = new Writer();
+      writeObject(inner, t, v, path);
+      return w.bytes(inner.finish());
+    }
+  }
+}
+
+function writeObject(w: Writer, schema: ObjectSchema, value: unknown, path: string): void {
+  if (typeof value !== 'object' || value === null) throw new CodecError(`${path}: expected object`);
+  const obj = value as Record<string, unknown>;
+  for (const f of fieldsOf(schema)) {
+    const v = obj[f.name];
+    const p = `${path}.${f.name}`;
+    const t = f.def.type;
+    if (typeof t === 'object' && 'array' in t) {
+      if (!Array.isArray(v)) throw new CodecError(`${p}: expected array`);
+      checkLength(p, v.length, t.length, t.max);
+      if (v.length === 0) continue;
+      if (isVarintType(t.array)) {
+        const packed = new Writer();
+        for (let i = 0; i < v.length; i++) writeScalar(packed, t.array, v[i], `${p}[${i}]`);
+        w.varint(f.key);
+        w.bytes(packed.finish());
+      } else {
+        for (let i = 0; i < v.length; i++) {
+          w.varint(f.key);
+          writeScalar(w, t.array, v[i], `${p}[${i}]`, f.def.length, f.def.max);
+        }
+      }
+    } else {
+      w.varint(f.key);
+      writeScalar(w, t, v, p, f.def.length, f.def.max);
+    }
+  }
+}
+
+function readScalar(
+  r: Reader,
+  t: ScalarType | ObjectSchema,
+  path: string,
+  length?: number,
+  max?: number,
+): unknown {
+  switch (t) {
+    case 'uint32':
+      return r.varint();
+    case 'uint64':
+      return r.bigVarint();
+    case 'bool': {
+      const b = r.varint();
+      if (b > 1) throw new CodecError(`${path}: boolean must be 0 or 1`);
+      return b === 1;
+    }
+    case 'bytes': {
+      const b = r.lengthDelimited();
+      checkLength(path, b.length, length, max);
+      return b.slice();
+    }
+    case 'string': {
+      const b = r.lengthDelimited();
+      checkLength(path, b.length, undefined, max);
+      try {
+        return textDecoder.decode(b);
+      } catch {
+        throw new CodecError(`${path}: invalid UTF-8`);
+      }
+    }
+    default: {
+      const b = r.lengthDelimited();
+      const inner = new Reader(r.buf, r.pos);
+      inner.pos = r.pos - b.length;
+      return readObject(inner, t, path);
+    }
+  }
+}
+
+function readObject(r: Reader, schema: ObjectSchema, path: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = fieldsOf(schema);
+  let i = 0;
+  while (r.pos < r.end) {
+    const key = r.varint();
+    while (i < fields.length && fields[i].key !== key) {
+      const f = fields[i];
+      const t = f.def.type;
+      // Only an array may be absent (empty); anything else missing or out of order is non-canonical.
+      if (typeof t === 'object' && 'array' in t && out[f.name] === undefined) {
+        checkLength(`${path}.${f.name}`, 0, t.length, t.max);
+        out[f.name] = [];
+        i++;
+        continue;
+      }
+      if (out[f.name] !== undefined) {
+        i++;
+        continue;
+      }
+      throw new CodecError(`${path}: unexpected field key ${key} where ${f.name} was expected`);
+    }
+    if (i >= fields.length) throw new CodecError(`${path}: unknown or out-of-order field key ${key}`);
+    const f = fields[i];
+    const p = `${path}.${f.name}`;
+    const t = f.def.type;
+    if (typeof t === 'object' && 'array' in t) {
+      const arr = (out[f.name] as unknown[] | undefined) ?? [];
+      if (isVarintType(t.array)) {
+        if (out[f.name] !== undefined) throw new CodecError(`${p}: packed array repeated`);
+        const b = r.lengthDelimited();
+        if (b.length === 0) throw new CodecError(`${p}: empty packed array must be omitted`);
+        const inner = new Reader(r.buf, r.pos);
+        inner.pos = r.pos - b.length;
+        while (inner.pos < inner.end) arr.push(readScalar(inner, t.array, `${p}[${arr.length}]`));
+      } else {
+        arr.push(readScalar(r, t.array, `${p}[${arr.length}]`, f.def.length, f.def.max));
+      }
+      if (t.max !== undefined && arr.length > t.max) throw new CodecError(`${p}: more than ${t.max} items`);
+      out[f.name] = arr;
+      if (isVarintType(t.array)) i++;
+    } else {
+      out[f.name] = readScalar(r, t, p, f.def.length, f.def.max);
+      i++;
+    }
+  }
+  for (; i < fields.length; i++) {
+    const f = fields[i];
+    const t = f.def.type;
+    if (out[f.name] !== undefined) continue;
+    if (typeof t === 'object' && 'array' in t) {
+      checkLength(`${path}.${f.name}`, 0, t.length, t.max);
+      out[f.name] = [];
+    } else throw new CodecError(`${path}: missing field ${f.name}`);
+  }
+  for (const f of fields) {
+    const t = f.def.type;
+    if (typeof t === 'object' && 'array' in t) {
+      checkLength(`${path}.${f.name}`, (out[f.name] as unknown[]).length, t.length, t.max);
+    }
+  }
+  return out;
+}
+
+export function encode<S extends ObjectSchema>(schema: S, value: Infer<S>): Uint8Array {
+  const w = new Writer();
+  writeObject(w, schema, value, schema.$id);
+  return w.finish();
+}
+
+/** Decodes and rejects every encoding that `encode` would not produce. */
+export function decode<S extends ObjectSchema>(schema: S, bytes: Uint8Array): Infer<S> {
+  if (!(bytes instanceof Uint8Array)) throw new CodecError('expected bytes');
+  const r = new Reader(bytes, bytes.length);
+  return readObject(r, schema, schema.$id) as Infer<S>;
+}

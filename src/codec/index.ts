@@ -1,0 +1,3 @@
+// Canonical binary encoding of everything that is hashed or signed.
+export { CodecError, decode, encode } from './codec.ts';
+export type { ArrayType, FieldDef, Infer, ObjectSchema, ScalarType } from './codec.ts';

@@ -1,0 +1,68 @@
+import { bech32m } from '@scure/base';
+import { sha256, utf8 } from './hash.ts';
+
+/** Human-readable prefix of every ZeusNet address. */
+export const ADDRESS_HRP = 'znc';
+
+/** What kind of account an address names; part of the address so routing needs no state. */
+export const AddressKind = {
+  /** Controlled by one Ed25519 key. */
+  Key: 0,
+  /** An M-of-N multisig account; lives on the main chain. */
+  Multisig: 1,
+  /** A ledger-owned account (rewards pool); lives on the main chain. */
+  System: 2,
+} as const;
+export type AddressKind = (typeof AddressKind)[keyof typeof AddressKind];
+
+/** Raw address: 1 kind byte followed by 20 bytes of SHA-256. */
+export const ADDRESS_BYTES = 21;
+
+export function addressFromPublicKey(publicKey: Uint8Array): Uint8Array {
+  return addressOf(AddressKind.Key, sha256(utf8('zeus/address/key'), publicKey));
+}
+
+export function addressOf(kind: AddressKind, digest: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ADDRESS_BYTES);
+  out[0] = kind;
+  out.set(digest.subarray(0, 20), 1);
+  return out;
+}
+
+export function systemAddress(name: string): Uint8Array {
+  return addressOf(AddressKind.System, sha256(utf8('zeus/address/system/'), utf8(name)));
+}
+
+export function addressKind(address: Uint8Array): AddressKind {
+  return address[0] as AddressKind;
+}
+
+export function encodeAddress(address: Uint8Array): string {
+  if (address.length !== ADDRESS_BYTES) throw new Error(`an address is ${ADDRESS_BYTES} bytes`);
+  return bech32m.encode(ADDRESS_HRP, bech32m.toWords(address));
+}
+
+/** Parses a `znc1…` address; throws with a reason a user can act on. */
+export function decodeAddress(text: string): Uint8Array {
+  let decoded: { prefix: string; words: number[] };
+  try {
+    decoded = bech32m.decode(text as `${string}1${string}`);
+  } catch (e) {
+    throw new Error(`invalid address "${text}": ${(e as Error).message}`);
+  }
+  if (decoded.prefix !== ADDRESS_HRP) throw new Error(`invalid address "${text}": prefix must be "${ADDRESS_HRP}"`);
+  const bytes = bech32m.fromWords(decoded.words);
+  if (bytes.length !== ADDRESS_BYTES || bytes[0] > AddressKind.System) {
+    throw new Error(`invalid address "${text}": wrong length or kind`);
+  }
+  return bytes;
+}
+
+export function isAddress(text: string): boolean {
+  try {
+    decodeAddress(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

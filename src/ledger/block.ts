@@ -1,0 +1,50 @@
+import { decode, encode, type Infer } from '../codec/index.ts';
+import { sha256 } from '../crypto/index.ts';
+
+const hash32 = { type: 'bytes', length: 32 } as const;
+
+/** One chain's part of a height: its transactions and the roots it leads to. */
+export const SegmentHeaderSchema = {
+  $id: 'SegmentHeader',
+  fields: {
+    chain: { id: 1, type: 'uint32' },
+    txCount: { id: 2, type: 'uint32' },
+    txRoot: { id: 3, ...hash32 },
+    stateRoot: { id: 4, ...hash32 },
+    receiptRoot: { id: 5, ...hash32 },
+  },
+} as const;
+
+/** The main block header commits to the main segment and to all nine inner segments. */
+export const BlockHeaderSchema = {
+  $id: 'BlockHeader',
+  fields: {
+    chainId: { id: 1, type: 'string', max: 64 },
+    height: { id: 2, type: 'uint64' },
+    time: { id: 3, type: 'uint64' },
+    prevHash: { id: 4, ...hash32 },
+    proposer: { id: 5, type: 'bytes', length: 32 },
+    segments: { id: 6, type: { array: SegmentHeaderSchema, length: 10 } },
+  },
+} as const;
+
+export const SegmentTxsSchema = { $id: 'SegmentTxs', fields: { txs: { id: 1, type: { array: 'bytes' } } } } as const;
+
+export const BlockSchema = {
+  $id: 'Block',
+  fields: {
+    header: { id: 1, type: BlockHeaderSchema },
+    segments: { id: 2, type: { array: SegmentTxsSchema, length: 10 } },
+    /** The proposer's signature over the header hash (a commit certificate replaces it with consensus). */
+    signature: { id: 3, type: 'bytes', max: 64 },
+  },
+} as const;
+
+export type SegmentHeader = Infer<typeof SegmentHeaderSchema>;
+export type BlockHeader = Infer<typeof BlockHeaderSchema>;
+export type Block = Infer<typeof BlockSchema>;
+
+export const encodeBlock = (b: Block): Uint8Array => encode(BlockSchema, b);
+export const decodeBlock = (bytes: Uint8Array): Block => decode(BlockSchema, bytes);
+export const blockHash = (h: BlockHeader): Uint8Array => sha256(encode(BlockHeaderSchema, h));
+export const segmentHash = (s: SegmentHeader): Uint8Array => sha256(encode(SegmentHeaderSchema, s));

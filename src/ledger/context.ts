@@ -1,0 +1,119 @@
+import { AddressKind, addressKind, encodeAddress, toHex } from '../crypto/index.ts';
+import { Keys, type Account, type Stake, type Token } from './entries.ts';
+import { fail } from './errors.ts';
+import { MAIN_CHAIN, ZNC, type LedgerParams } from './params.ts';
+import { ReceiptKind, type Receipt } from './receipts.ts';
+import type { StateOverlay, StateReader } from './state.ts';
+import { homeChain } from './tx.ts';
+
+/**
+ * Everything a transaction handler may touch: its own chain's state, a read-only view of the
+ * main chain as committed at the previous height, and the block's height and time. No clock,
+ * no I/O, no randomness: every node computes the same result.
+ */
+export interface ExecContext {
+  readonly chain: number;
+  readonly height: number;
+  /** Block time in milliseconds. */
+  readonly time: number;
+  readonly params: LedgerParams;
+  readonly state: StateOverlay;
+  /** Main-chain state as of the end of the previous height (for inner chains). */
+  readonly main: StateReader;
+  emit(receipt: Omit<Receipt, 'source'>): void;
+}
+
+export function emptyAccount(): Account {
+  return { balances: {}, vesting: [], nonce: 0n, quotaWindow: 0n, quotaUsed: 0 };
+}
+
+/** A private copy of an account, safe to modify and write back. */
+export function readAccount(state: StateReader, addrHex: string): Account {
+  const a = state.get<Account>(Keys.account(addrHex));
+  if (!a) return emptyAccount();
+  return { balances: { ...a.balances }, vesting: a.vesting, nonce: a.nonce, quotaWindow: a.quotaWindow, quotaUsed: a.quotaUsed };
+}
+
+export function writeAccount(state: StateOverlay, addrHex: string, acc: Account): void {
+  state.set(Keys.account(addrHex), acc);
+}
+
+/** ZNC still locked by a vesting schedule at `time`: tranches whose release time has not come. */
+export function lockedAt(acc: Account, time: number): bigint {
+  let locked = 0n;
+  for (const t of acc.vesting) if (t.at > BigInt(time)) locked += t.amount;
+  return locked;
+}
+
+export function balanceOf(acc: Account, token: string): bigint {
+  return acc.balances[token] ?? 0n;
+}
+
+export function spendable(acc: Account, token: string, time: number): bigint {
+  const bal = balanceOf(acc, token);
+  if (token !== ZNC) return bal;
+  const free = bal - lockedAt(acc, time);
+  return free > 0n ? free : 0n;
+}
+
+export function formatAmount(amount: bigint, decimals: number): string {
+  if (decimals === 0) return amount.toString();
+  const s = amount.toString().padStart(decimals + 1, '0');
+  const frac = s.slice(-decimals).replace(/0+$/, '');
+  return frac ? `${s.slice(0, -decimals)}.${frac}` : s.slice(0, -decimals);
+}
+
+/** Takes `amount` from an account in the overlay, refusing more than it may spend. */
+export function debit(ctx: ExecContext, acc: Account, token: string, amount: bigint, who: Uint8Array): void {
+  const bal = balanceOf(acc, token);
+  const free = spendable(acc, token, ctx.time);
+  if (amount > free) {
+    if (amount <= bal) {
+      fail('FUNDS_VESTING', `${encodeAddress(who)} has ${bal} ${token} base units but only ${free} are vested and spendable now; ${amount} requested`);
+    }
+    fail('INSUFFICIENT_FUNDS', `${encodeAddress(who)} has ${bal} ${token} base units; ${amount} requested`);
+  }
+  acc.balances[token] = bal - amount;
+}
+
+/** Gives `amount` to `to`: directly when it lives on this chain, otherwise by a receipt. */
+export function credit(ctx: ExecContext, to: Uint8Array, token: string, amount: bigint): void {
+  if (amount === 0n) return;
+  if (homeChain(to) === ctx.chain) {
+    const hex = toHex(to);
+    const acc = readAccount(ctx.state, hex);
+    acc.balances[token] = balanceOf(acc, token) + amount;
+    writeAccount(ctx.state, hex, acc);
+  } else {
+    ctx.emit({ kind: ReceiptKind.Credit, address: to, token, amount, data: new Uint8Array() });
+  }
+}
+
+/** Main-chain token registry entry as of the previous height (or this height on main). */
+export function tokenInfo(ctx: ExecContext, symbol: string): Token | undefined {
+  const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
+  return reader.get<Token>(Keys.token(symbol));
+}
+
+export function requireToken(ctx: ExecContext, symbol: string): void {
+  if (symbol !== ZNC && !tokenInfo(ctx, symbol)) fail('UNKNOWN_TOKEN', `unknown token "${symbol}"`);
+}
+
+export function stakedOf(main: StateReader, addrHex: string): bigint {
+  return main.get<Stake>(Keys.stake(addrHex))?.staked ?? 0n;
+}
+
+export function quotaLimit(params: LedgerParams, staked: bigint): number {
+  return params.freeQuota + Number(staked / params.quotaStakeUnit);
+}
+
+export function requirePositive(amount: bigint, what = 'amount'): void {
+  if (amount <= 0n) fail('INVALID_AMOUNT', `${what} must be greater than zero`);
+}
+
+export function requireRecipient(ctx: ExecContext, to: Uint8Array): void {
+  if (addressKind(to) === AddressKind.Multisig) {
+    const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
+    if (!reader.get(Keys.multisig(toHex(to)))) fail('UNKNOWN_ACCOUNT', `no multisig account ${encodeAddress(to)}`);
+  }
+}

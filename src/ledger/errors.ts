@@ -1,0 +1,38 @@
+/** Stable error codes a client can branch on; each message tells the user what went wrong. */
+export type LedgerErrorCode =
+  | 'BAD_ENCODING'
+  | 'TX_TOO_LARGE'
+  | 'WRONG_CHAIN_ID'
+  | 'BAD_SIGNATURE'
+  | 'UNKNOWN_TX_KIND'
+  | 'NONCE_REPLAYED'
+  | 'NONCE_GAP'
+  | 'INSUFFICIENT_FUNDS'
+  | 'FUNDS_VESTING'
+  | 'UNKNOWN_TOKEN'
+  | 'TOKEN_EXISTS'
+  | 'INVALID_AMOUNT'
+  | 'INVALID_ARGUMENT'
+  | 'OVER_QUOTA'
+  | 'MEMPOOL_FULL'
+  | 'DUPLICATE_TX'
+  | 'UNKNOWN_ACCOUNT'
+  | 'NOT_AUTHORIZED'
+  | 'UNKNOWN_PROPOSAL'
+  | 'ALREADY_APPROVED'
+  | 'ALREADY_EXECUTED'
+  | 'THRESHOLD_NOT_MET'
+  | 'INSUFFICIENT_STAKE';
+
+export class LedgerError extends Error {
+  override name = 'LedgerError';
+  readonly code: LedgerErrorCode;
+  constructor(code: LedgerErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export function fail(code: LedgerErrorCode, message: string): never {
+  throw new LedgerError(code, message);
+}

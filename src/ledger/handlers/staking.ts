@@ -1,0 +1,62 @@
+import { toHex } from '../../crypto/index.ts';
+import { debit, readAccount, requirePositive, writeAccount, type ExecContext } from '../context.ts';
+import { Keys, type Stake, type UnbondingQueue } from '../entries.ts';
+import { fail } from '../errors.ts';
+import { ZNC } from '../params.ts';
+import { ReceiptKind, type Receipt } from '../receipts.ts';
+import type { Payload, Tx, TxKind } from '../tx.ts';
+import { credit } from '../context.ts';
+
+/** Stake ZNC: debited on the home chain, added to the stake on main by a receipt. */
+export function stake(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Stake>): void {
+  requirePositive(p.amount);
+  const acc = readAccount(ctx.state, tx.fromHex);
+  debit(ctx, acc, ZNC, p.amount, tx.from);
+  writeAccount(ctx.state, tx.fromHex, acc);
+  ctx.emit({ kind: ReceiptKind.StakeDeposit, address: tx.from, token: ZNC, amount: p.amount, data: new Uint8Array() });
+}
+
+function readStake(ctx: ExecContext, addrHex: string): Stake {
+  const s = ctx.state.get<Stake>(Keys.stake(addrHex));
+  return s ? { ...s } : { staked: 0n, unbonding: 0n };
+}
+
+/** Unstake (main chain): the amount unbonds and is credited back after the unbonding period. */
+export function unstake(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Unstake>): void {
+  requirePositive(p.amount);
+  const s = readStake(ctx, tx.fromHex);
+  if (s.staked < p.amount) fail('INSUFFICIENT_STAKE', `staked ${s.staked} ZNC base units; cannot unstake ${p.amount}`);
+  s.staked -= p.amount;
+  s.unbonding += p.amount;
+  ctx.state.set(Keys.stake(tx.fromHex), s);
+  const q = ctx.state.get<UnbondingQueue>(Keys.unbonding) ?? { entries: [] };
+  const entries = [...q.entries, { address: tx.from, amount: p.amount, releaseAt: BigInt(ctx.time + ctx.params.unbondingMs) }];
+  // Stable by release time, then arrival: every node releases in the same order.
+  entries.sort((a, b) => (a.releaseAt < b.releaseAt ? -1 : a.releaseAt > b.releaseAt ? 1 : 0));
+  ctx.state.set(Keys.unbonding, { entries });
+}
+
+/** Main-chain receipt: a stake deposit arrives. */
+export function applyStakeDeposit(ctx: ExecContext, r: Receipt): void {
+  const hex = toHex(r.address);
+  const s = readStake(ctx, hex);
+  s.staked += r.amount;
+  ctx.state.set(Keys.stake(hex), s);
+}
+
+/** Start of every main-chain height: matured unbondings become spendable again. */
+export function releaseUnbonded(ctx: ExecContext): void {
+  const q = ctx.state.get<UnbondingQueue>(Keys.unbonding);
+  if (!q || q.entries.length === 0 || q.entries[0].releaseAt > BigInt(ctx.time)) return;
+  const now = BigInt(ctx.time);
+  const due = q.entries.filter((e) => e.releaseAt <= now);
+  ctx.state.set(Keys.unbonding, { entries: q.entries.filter((e) => e.releaseAt > now) });
+  for (const e of due) {
+    const hex = toHex(e.address);
+    const s = readStake(ctx, hex);
+    s.unbonding -= e.amount;
+    ctx.state.set(Keys.stake(hex), s);
+    credit(ctx, e.address, ZNC, e.amount);
+  }
+}
+

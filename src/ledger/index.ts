@@ -1,0 +1,16 @@
+// The ZNC ledger: accounts, sub-tokens, multisig, staking and vesting on 1 main + 9 inner
+// chains. Everything here is deterministic: state transitions take the block's height and
+// time as inputs and touch no clock, disk or network.
+export * from './errors.ts';
+export * from './params.ts';
+export * from './tx.ts';
+export * from './entries.ts';
+export * from './receipts.ts';
+export * from './block.ts';
+export * from './genesis.ts';
+export * from './devGenesis.ts';
+export * from './ledger.ts';
+export * from './supply.ts';
+export { ChainState, StateOverlay, type StagedChain, type StateReader } from './state.ts';
+export { balanceOf, formatAmount, lockedAt, quotaLimit, readAccount, spendable, stakedOf } from './context.ts';
+export { multisigAddress } from './handlers/multisig.ts';

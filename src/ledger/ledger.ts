@@ -1,0 +1,259 @@
+import { bytesEqual, merkleRoot, toHex } from '../crypto/index.ts';
+import { blockHash, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
+import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
+import type { Entry } from './entries.ts';
+import { fail, LedgerError } from './errors.ts';
+import { ledgerParams, validateGenesis, writeGenesisState, type Genesis } from './genesis.ts';
+import { multisigApprove, multisigCreate, multisigExecute, multisigPropose } from './handlers/multisig.ts';
+import { applyStakeDeposit, releaseUnbonded, stake, unstake } from './handlers/staking.ts';
+import { applyTokenReceipt, tokenConvert, tokenCreate, tokenRedeem } from './handlers/token.ts';
+import { transfer } from './handlers/transfer.ts';
+import { CHAIN_COUNT, MAIN_CHAIN, type LedgerParams } from './params.ts';
+import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
+import { ChainState, StateOverlay, type StagedChain } from './state.ts';
+import { checkTxSignature, decodeTx, TxKind, type Tx } from './tx.ts';
+import { credit } from './context.ts';
+
+/** Nonce and zero-fee quota: the checks every transaction passes before its own. */
+function admitSender(ctx: ExecContext, tx: Tx): void {
+  const acc = readAccount(ctx.state, tx.fromHex);
+  if (tx.nonce < acc.nonce) fail('NONCE_REPLAYED', `nonce ${tx.nonce} was already used on chain ${ctx.chain}; next is ${acc.nonce}`);
+  if (tx.nonce > acc.nonce) fail('NONCE_GAP', `nonce ${tx.nonce} is ahead; chain ${ctx.chain} expects ${acc.nonce} next`);
+  const window = BigInt(Math.floor(ctx.time / ctx.params.quotaWindowMs));
+  if (acc.quotaWindow !== window) {
+    acc.quotaWindow = window;
+    acc.quotaUsed = 0;
+  }
+  const limit = quotaLimit(ctx.params, stakedOf(ctx.main, tx.fromHex));
+  if (acc.quotaUsed >= limit) {
+    fail('OVER_QUOTA', `sender used its ${limit} transactions for this ${ctx.params.quotaWindowMs / 1000} s window; wait or stake ZNC to raise the quota`);
+  }
+  acc.quotaUsed++;
+  acc.nonce++;
+  writeAccount(ctx.state, tx.fromHex, acc);
+}
+
+/** The state transition of one transaction: a pure function of state, block context and tx. */
+export function applyTx(ctx: ExecContext, tx: Tx): void {
+  if (tx.chain !== ctx.chain) fail('INVALID_ARGUMENT', `transaction belongs to chain ${tx.chain}, not ${ctx.chain}`);
+  admitSender(ctx, tx);
+  const b = tx.body;
+  switch (b.kind) {
+    case TxKind.Transfer:
+      return transfer(ctx, tx, b.payload);
+    case TxKind.TokenCreate:
+      return tokenCreate(ctx, tx, b.payload);
+    case TxKind.TokenRedeem:
+      return tokenRedeem(ctx, tx, b.payload);
+    case TxKind.TokenConvert:
+      return tokenConvert(ctx, tx, b.payload);
+    case TxKind.MultisigCreate:
+      return multisigCreate(ctx, tx, b.payload);
+    case TxKind.MultisigPropose:
+      return multisigPropose(ctx, tx, b.payload);
+    case TxKind.MultisigApprove:
+      return multisigApprove(ctx, tx, b.payload);
+    case TxKind.MultisigExecute:
+      return multisigExecute(ctx, tx, b.payload);
+    case TxKind.Stake:
+      return stake(ctx, tx, b.payload);
+    case TxKind.Unstake:
+      return unstake(ctx, tx, b.payload);
+  }
+}
+
+export function applyReceipt(ctx: ExecContext, r: Receipt): void {
+  switch (r.kind) {
+    case ReceiptKind.Credit:
+      return credit(ctx, r.address, r.token, r.amount);
+    case ReceiptKind.StakeDeposit:
+      return applyStakeDeposit(ctx, r);
+    default:
+      return applyTokenReceipt(ctx, r);
+  }
+}
+
+/** The result of executing one height, not yet committed. */
+export interface ExecutedHeight {
+  readonly height: number;
+  readonly time: number;
+  readonly txs: Tx[][];
+  readonly segments: SegmentHeader[];
+  readonly staged: StagedChain[];
+  /** Receipts emitted at this height, applied at the next one. */
+  readonly receipts: Receipt[];
+}
+
+/**
+ * Executes one height on top of the committed ledger. Each chain works in its own overlay and
+ * reads main only as committed, so the chains are independent and could run in parallel.
+ */
+export class HeightExecution {
+  readonly ledger: Ledger;
+  readonly height: number;
+  readonly time: number;
+  readonly contexts: ExecContext[] = [];
+  readonly txs: Tx[][] = [];
+  readonly outgoing: Receipt[][] = [];
+
+  constructor(ledger: Ledger, height: number, time: number) {
+    this.ledger = ledger;
+    this.height = height;
+    this.time = time;
+    for (let chain = 0; chain < CHAIN_COUNT; chain++) {
+      const out: Receipt[] = [];
+      this.outgoing.push(out);
+      this.txs.push([]);
+      this.contexts.push({
+        chain,
+        height,
+        time,
+        params: ledger.params,
+        state: new StateOverlay(ledger.chains[chain]),
+        main: ledger.chains[MAIN_CHAIN],
+        emit: (r) => out.push({ ...r, source: chain }),
+      });
+    }
+    // Receipts of the previous height land first, in emission order (source chain, then index).
+    for (const r of ledger.inFlight) applyReceipt(this.contexts[receiptTarget(r)], r);
+    releaseUnbonded(this.contexts[MAIN_CHAIN]);
+    for (const c of this.contexts) c.state.settle();
+  }
+
+  /** Applies a transaction, or leaves no trace and returns why not. */
+  tryApply(tx: Tx): LedgerError | null {
+    const ctx = this.contexts[tx.chain];
+    if (this.txs[tx.chain].length >= this.ledger.params.maxTxsPerSegment) {
+      return new LedgerError('MEMPOOL_FULL', `chain ${tx.chain} segment is full at this height`);
+    }
+    const cp = ctx.state.checkpoint();
+    const outLen = this.outgoing[tx.chain].length;
+    try {
+      applyTx(ctx, tx);
+    } catch (e) {
+      ctx.state.revert(cp);
+      this.outgoing[tx.chain].length = outLen;
+      if (e instanceof LedgerError) return e;
+      throw e;
+    }
+    this.txs[tx.chain].push(tx);
+    return null;
+  }
+
+  finish(): ExecutedHeight {
+    const staged: StagedChain[] = [];
+    const segments: SegmentHeader[] = [];
+    for (let chain = 0; chain < CHAIN_COUNT; chain++) {
+      const s = this.ledger.chains[chain].stage(this.contexts[chain].state.writes);
+      staged.push(s);
+      segments.push({
+        chain,
+        txCount: this.txs[chain].length,
+        txRoot: merkleRoot(this.txs[chain].map((t) => t.hash)),
+        stateRoot: s.root,
+        receiptRoot: merkleRoot(this.outgoing[chain].map(receiptHash)),
+      });
+    }
+    return { height: this.height, time: this.time, txs: this.txs, segments, staged, receipts: this.outgoing.flat() };
+  }
+}
+
+export class InvalidBlockError extends Error {
+  override name = 'InvalidBlockError';
+}
+
+/** All ten chains' committed state and what is in flight between them. */
+export class Ledger {
+  readonly genesis: Genesis;
+  readonly params: LedgerParams;
+  readonly chainId: string;
+  readonly chains: ChainState[];
+  height = 0;
+  time: number;
+  lastBlockHash: Uint8Array = new Uint8Array(32);
+  inFlight: Receipt[] = [];
+
+  constructor(genesis: Genesis) {
+    this.genesis = validateGenesis(genesis);
+    this.params = ledgerParams(this.genesis);
+    this.chainId = this.genesis.chainId;
+    this.time = this.genesis.genesisTime;
+    this.chains = Array.from({ length: CHAIN_COUNT }, (_, i) => new ChainState(i));
+  }
+
+  /** A ledger at height 0 holding the genesis allocations. */
+  static fromGenesis(genesis: Genesis): Ledger {
+    const ledger = new Ledger(genesis);
+    const overlays = ledger.chains.map((c) => new StateOverlay(c));
+    writeGenesisState(ledger.genesis, overlays);
+    overlays.forEach((o, i) => ledger.chains[i].commit(ledger.chains[i].stage(o.writes)));
+    return ledger;
+  }
+
+  /** Restores a ledger from stored state (the node's start-up path). */
+  static restore(
+    genesis: Genesis,
+    tip: { height: number; time: number; hash: Uint8Array; inFlight: Receipt[] },
+    entries: Iterable<[number, string, Entry, Uint8Array]>,
+  ): Ledger {
+    const ledger = new Ledger(genesis);
+    for (const [chain, key, value, bytes] of entries) ledger.chains[chain].load(key, value, bytes);
+    ledger.height = tip.height;
+    ledger.time = tip.time;
+    ledger.lastBlockHash = tip.hash;
+    ledger.inFlight = tip.inFlight;
+    return ledger;
+  }
+
+  begin(time: number): HeightExecution {
+    return new HeightExecution(this, this.height + 1, Math.max(time, this.time + 1));
+  }
+
+  stateRoots(): Uint8Array[] {
+    return this.chains.map((c) => c.root());
+  }
+
+  /** Makes an executed height the committed state. */
+  commit(executed: ExecutedHeight, header: BlockHeader): void {
+    if (executed.height !== this.height + 1) throw new Error(`cannot commit height ${executed.height} on ${this.height}`);
+    executed.staged.forEach((s, i) => this.chains[i].commit(s));
+    this.height = executed.height;
+    this.time = executed.time;
+    this.lastBlockHash = blockHash(header);
+    this.inFlight = executed.receipts;
+  }
+
+  /** Re-executes a block received from elsewhere and checks every root it claims. */
+  executeBlock(block: Block, verifySignatures = true): ExecutedHeight {
+    const h = block.header;
+    if (h.chainId !== this.chainId) throw new InvalidBlockError(`block is for chain ${h.chainId}`);
+    if (Number(h.height) !== this.height + 1) throw new InvalidBlockError(`block height ${h.height} does not follow ${this.height}`);
+    if (!bytesEqual(h.prevHash, this.lastBlockHash)) throw new InvalidBlockError('block does not extend the committed chain');
+    if (Number(h.time) <= this.time) throw new InvalidBlockError('block time must increase');
+    const exec = new HeightExecution(this, Number(h.height), Number(h.time));
+    block.segments.forEach((seg, chain) => {
+      for (const bytes of seg.txs) {
+        const tx = decodeTx(bytes);
+        if (tx.chainId !== this.chainId) throw new InvalidBlockError(`tx ${tx.hashHex} is for chain ${tx.chainId}`);
+        if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
+        if (verifySignatures) checkTxSignature(tx);
+        const err = exec.tryApply(tx);
+        if (err) throw new InvalidBlockError(`tx ${tx.hashHex} failed: ${err.message}`);
+      }
+    });
+    const executed = exec.finish();
+    executed.segments.forEach((s, i) => {
+      const claimed = h.segments[i];
+      if (
+        claimed.chain !== s.chain ||
+        claimed.txCount !== s.txCount ||
+        !bytesEqual(claimed.txRoot, s.txRoot) ||
+        !bytesEqual(claimed.stateRoot, s.stateRoot) ||
+        !bytesEqual(claimed.receiptRoot, s.receiptRoot)
+      ) {
+        throw new InvalidBlockError(`segment ${i} roots differ from re-execution (state ${toHex(s.stateRoot)})`);
+      }
+    });
+    return executed;
+  }
+}

@@ -1,0 +1,64 @@
+import { decode, encode, type Infer } from '../codec/index.ts';
+import { ADDRESS_BYTES, sha256 } from '../crypto/index.ts';
+import { MAIN_CHAIN, ZNC } from './params.ts';
+import { homeChain } from './tx.ts';
+
+/**
+ * What one chain owes another after a height. Receipts only ever add value on arrival;
+ * their value is counted as "in flight" until the target chain applies it at the next height.
+ */
+export const ReceiptKind = {
+  /** Credit `amount` of `token` to `address` on its home chain. */
+  Credit: 1,
+  /** Add `amount` ZNC to `address`'s stake (main chain). */
+  StakeDeposit: 2,
+  /** Register sub-token `token` backed by `amount` ZNC for issuer `address` (main chain). */
+  TokenRegister: 3,
+  /** `amount` of sub-token `token` was burned by `address`; pay out its ZNC (main chain). */
+  TokenRedeem: 4,
+  /** `amount` of sub-token `token` was burned by `address` to convert into `data` (main chain). */
+  TokenConvert: 5,
+} as const;
+export type ReceiptKind = (typeof ReceiptKind)[keyof typeof ReceiptKind];
+
+export const ReceiptSchema = {
+  $id: 'Receipt',
+  fields: {
+    kind: { id: 1, type: 'uint32' },
+    source: { id: 2, type: 'uint32' },
+    address: { id: 3, type: 'bytes', length: ADDRESS_BYTES },
+    token: { id: 4, type: 'string', max: 10 },
+    amount: { id: 5, type: 'uint64' },
+    data: { id: 6, type: 'bytes', max: 256 },
+  },
+} as const;
+export type Receipt = Infer<typeof ReceiptSchema>;
+
+export const ReceiptListSchema = { $id: 'ReceiptList', fields: { receipts: { id: 1, type: { array: ReceiptSchema } } } } as const;
+
+export const TokenRegistrationSchema = {
+  $id: 'TokenRegistration',
+  fields: { name: { id: 1, type: 'string', max: 64 }, decimals: { id: 2, type: 'uint32' }, anchorRate: { id: 3, type: 'uint64' } },
+} as const;
+
+export function receiptTarget(r: Receipt): number {
+  return r.kind === ReceiptKind.Credit ? homeChain(r.address) : MAIN_CHAIN;
+}
+
+export function receiptHash(r: Receipt): Uint8Array {
+  return sha256(encode(ReceiptSchema, r));
+}
+
+/** ZNC and sub-token amounts a receipt carries while in flight (for the supply invariant). */
+export function receiptValue(r: Receipt): { token: string; amount: bigint } {
+  switch (r.kind) {
+    case ReceiptKind.StakeDeposit:
+    case ReceiptKind.TokenRegister:
+      return { token: ZNC, amount: r.amount };
+    default:
+      return { token: r.token, amount: r.amount };
+  }
+}
+
+export const encodeReceipts = (receipts: Receipt[]): Uint8Array => encode(ReceiptListSchema, { receipts });
+export const decodeReceipts = (bytes: Uint8Array): Receipt[] => decode(ReceiptListSchema, bytes).receipts;

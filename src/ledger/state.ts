@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { sha256, utf8 } from '../crypto/index.ts';
+import { encodeEntry, type Entry } from './entries.ts';
+
+/** Read access to one chain's state. */
+export interface StateReader {
+  get<T extends Entry>(key: string): T | undefined;
+}
+
+// The state root is an RFC 6962 Merkle tree over 1024 buckets; a key's bucket is given by
+// its hash, and a bucket's hash covers its sorted (key, value-hash) pairs. A block only
+// rehashes the buckets it touched and their paths, so the cost follows the block, not the state.
+const BUCKET_BITS = 10;
+const BUCKETS = 1 << BUCKET_BITS;
+const EMPTY = sha256();
+
+function bucketOf(key: string): number {
+  const h = createHash('sha256').update(key).digest();
+  return ((h[0] << 8) | h[1]) & (BUCKETS - 1);
+}
+
+class StateTree {
+  private readonly buckets: Map<string, Uint8Array>[] = Array.from({ length: BUCKETS }, () => new Map());
+  // levels[0] = leaf hashes (0x00 || bucketHash), levels[BUCKET_BITS] = [root].
+  private readonly levels: Uint8Array[][] = [];
+  private readonly dirty = new Set<number>();
+
+  constructor() {
+    const leaf = sha256(new Uint8Array([0]), EMPTY);
+    let level = new Array<Uint8Array>(BUCKETS).fill(leaf);
+    this.levels.push(level);
+    while (level.length > 1) {
+      const next: Uint8Array[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(sha256(new Uint8Array([1]), level[i], level[i + 1]));
+      this.levels.push(next);
+      level = next;
+    }
+  }
+
+  set(key: string, valueHash: Uint8Array | null): void {
+    const b = bucketOf(key);
+    if (valueHash) this.buckets[b].set(key, valueHash);
+    else this.buckets[b].delete(key);
+    this.dirty.add(b);
+  }
+
+  root(): Uint8Array {
+    for (const b of this.dirty) {
+      this.levels[0][b] = leafOf(this.buckets[b]);
+      let i = b;
+      for (let l = 1; l <= BUCKET_BITS; l++) {
+        i >>= 1;
+        this.levels[l][i] = sha256(new Uint8Array([1]), this.levels[l - 1][2 * i], this.levels[l - 1][2 * i + 1]);
+      }
+    }
+    this.dirty.clear();
+    return this.levels[BUCKET_BITS][0];
+  }
+
+  /** The root the tree would have after `changes`, leaving the tree as it is. */
+  previewRoot(changes: Map<string, Uint8Array | null>): Uint8Array {
+    this.root();
+    const touched = new Map<number, Map<string, Uint8Array>>();
+    for (const [key, hash] of changes) {
+      const b = bucketOf(key);
+      let m = touched.get(b);
+      if (!m) touched.set(b, (m = new Map(this.buckets[b])));
+      if (hash) m.set(key, hash);
+      else m.delete(key);
+    }
+    let nodes = new Map<number, Uint8Array>();
+    for (const [b, m] of touched) nodes.set(b, leafOf(m));
+    for (let l = 1; l <= BUCKET_BITS; l++) {
+      const next = new Map<number, Uint8Array>();
+      for (const i of nodes.keys()) {
+        const p = i >> 1;
+        if (next.has(p)) continue;
+        const left = nodes.get(2 * p) ?? this.levels[l - 1][2 * p];
+        const right = nodes.get(2 * p + 1) ?? this.levels[l - 1][2 * p + 1];
+        next.set(p, sha256(new Uint8Array([1]), left, right));
+      }
+      nodes = next;
+    }
+    return nodes.get(0) ?? this.levels[BUCKET_BITS][0];
+  }
+}
+
+function leafOf(bucket: Map<string, Uint8Array>): Uint8Array {
+  if (bucket.size === 0) return sha256(new Uint8Array([0]), EMPTY);
+  const h = createHash('sha256');
+  for (const key of [...bucket.keys()].sort()) {
+    const k = utf8(key);
+    h.update(new Uint8Array([k.length >> 8, k.length & 0xff]));
+    h.update(k);
+    h.update(bucket.get(key)!);
+  }
+  return sha256(new Uint8Array([0]), new Uint8Array(h.digest()));
+}
+
+/** A chain's writes for one height, encoded, with the state root they lead to. */
+export interface StagedChain {
+  readonly writes: Map<string, Entry | null>;
+  readonly encoded: Map<string, Uint8Array | null>;
+  readonly root: Uint8Array;
+}
+
+/** One chain's committed state: entries in memory, with an incrementally maintained root. */
+export class ChainState implements StateReader {
+  readonly chain: number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly tree = new StateTree();
+
+  constructor(chain: number) {
+    this.chain = chain;
+  }
+
+  get<T extends Entry>(key: string): T | undefined {
+    return this.entries.get(key) as T | undefined;
+  }
+
+  /** Loads an entry from storage without marking anything for persistence. */
+  load(key: string, value: Entry, encoded: Uint8Array): void {
+    this.entries.set(key, value);
+    this.tree.set(key, sha256(encoded));
+  }
+
+  /** Encodes a height's writes and computes the resulting root without changing this state. */
+  stage(writes: Map<string, Entry | null>): StagedChain {
+    const encoded = new Map<string, Uint8Array | null>();
+    const hashes = new Map<string, Uint8Array | null>();
+    for (const [key, value] of writes) {
+      const bytes = value === null ? null : encodeEntry(key, value);
+      encoded.set(key, bytes);
+      hashes.set(key, bytes && sha256(bytes));
+    }
+    return { writes, encoded, root: this.tree.previewRoot(hashes) };
+  }
+
+  /** Makes staged writes the committed state; the caller persists `staged.encoded`. */
+  commit(staged: StagedChain): void {
+    for (const [key, value] of staged.writes) {
+      const bytes = staged.encoded.get(key)!;
+      if (value === null) {
+        this.entries.delete(key);
+        this.tree.set(key, null);
+      } else {
+        this.entries.set(key, value);
+        this.tree.set(key, sha256(bytes));
+      }
+    }
+  }
+
+  root(): Uint8Array {
+    return this.tree.root();
+  }
+
+  keys(prefix = ''): string[] {
+    const out: string[] = [];
+    for (const k of this.entries.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out.sort();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+const ABSENT = Symbol('absent');
+
+/**
+ * Uncommitted writes on top of a chain's state. Handlers mutate only copies of entries
+ * and write them back here; a checkpoint lets a failed transaction leave no trace.
+ */
+export class StateOverlay implements StateReader {
+  readonly base: StateReader;
+  readonly writes = new Map<string, Entry | null>();
+  private journal: [string, Entry | null | typeof ABSENT][] = [];
+
+  constructor(base: StateReader) {
+    this.base = base;
+  }
+
+  get<T extends Entry>(key: string): T | undefined {
+    const w = this.writes.get(key);
+    if (w !== undefined) return (w ?? undefined) as T | undefined;
+    return this.base.get<T>(key);
+  }
+
+  set(key: string, value: Entry | null): void {
+    const prev = this.writes.has(key) ? this.writes.get(key)! : ABSENT;
+    this.journal.push([key, prev]);
+    this.writes.set(key, value);
+  }
+
+  checkpoint(): number {
+    return this.journal.length;
+  }
+
+  revert(cp: number): void {
+    while (this.journal.length > cp) {
+      const [key, prev] = this.journal.pop()!;
+      if (prev === ABSENT) this.writes.delete(key);
+      else this.writes.set(key, prev);
+    }
+  }
+
+  /** Forgets the undo log once the writes are known to stand. */
+  settle(): void {
+    this.journal = [];
+  }
+}

@@ -1,0 +1,64 @@
+import { keyPairFromSeed, sha256, utf8, type KeyPair } from '../crypto/index.ts';
+import type { BlockHeader } from './block.ts';
+import { buildDevGenesis, DEV_GENESIS_KEYS } from './devGenesis.ts';
+import type { LedgerError } from './errors.ts';
+import type { Genesis } from './genesis.ts';
+import { Ledger } from './ledger.ts';
+import { decodeTx, signTx, type Tx, type TxKind, type TxRequest } from './tx.ts';
+
+// Helpers for tests and simulations that drive the ledger directly, without a node.
+
+export const testKey = (name: string): KeyPair => keyPairFromSeed(sha256(utf8(`zeus-test-key/${name}`)));
+
+export interface TestChain {
+  ledger: Ledger;
+  genesis: Genesis;
+  keys: Record<string, KeyPair>;
+  nonces: Map<string, bigint>;
+}
+
+export function testChain(opts: { devAccounts?: string[]; monthMs?: number; params?: Partial<Genesis['params']>; genesisTime?: number } = {}): TestChain {
+  const devAccounts = opts.devAccounts ?? ['alice', 'bob', 'carol', 'dave'];
+  const names = [...DEV_GENESIS_KEYS, ...devAccounts, 'bookkeeper-0'];
+  const keys = Object.fromEntries(names.map((n) => [n, testKey(n)]));
+  const genesis = buildDevGenesis({
+    genesisTime: opts.genesisTime ?? 1_700_000_000_000,
+    keys: Object.fromEntries(names.map((n) => [n, keys[n].publicKey])),
+    devAccounts,
+    bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'].publicKey }],
+    monthMs: opts.monthMs,
+    params: opts.params,
+  });
+  return { ledger: Ledger.fromGenesis(genesis), genesis, keys, nonces: new Map() };
+}
+
+/** Signs a transaction from a named key, tracking its nonce per chain. */
+export function makeTx<K extends TxKind>(t: TestChain, from: string, kind: K, payload: TxRequest<K>['payload'], nonce?: bigint): Tx {
+  const key = t.keys[from];
+  const probe = decodeTx(signTx(key, { chainId: t.genesis.chainId, kind, nonce: 0n, payload }));
+  const id = `${from}/${probe.chain}`;
+  const n = nonce ?? t.nonces.get(id) ?? 0n;
+  if (nonce === undefined) t.nonces.set(id, n + 1n);
+  return decodeTx(signTx(key, { chainId: t.genesis.chainId, kind, nonce: n, payload }));
+}
+
+/** Executes and commits one height; returns the rejections by transaction hash. */
+export function produce(t: TestChain, txs: Tx[], time?: number): Map<string, LedgerError> {
+  const exec = t.ledger.begin(time ?? t.ledger.time + 1000);
+  const rejected = new Map<string, LedgerError>();
+  for (const tx of txs) {
+    const err = exec.tryApply(tx);
+    if (err) rejected.set(tx.hashHex, err);
+  }
+  const executed = exec.finish();
+  const header: BlockHeader = {
+    chainId: t.ledger.chainId,
+    height: BigInt(executed.height),
+    time: BigInt(executed.time),
+    prevHash: t.ledger.lastBlockHash,
+    proposer: t.keys['bookkeeper-0'].publicKey,
+    segments: executed.segments,
+  };
+  t.ledger.commit(executed, header);
+  return rejected;
+}

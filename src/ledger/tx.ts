@@ -1,0 +1,219 @@
+import { CodecError, decode, encode, type Infer, type ObjectSchema } from '../codec/index.ts';
+import {
+  ADDRESS_BYTES,
+  AddressKind,
+  addressFromPublicKey,
+  addressKind,
+  concatBytes,
+  sha256,
+  signBytes,
+  toHex,
+  utf8,
+  verifySignature,
+  type KeyPair,
+} from '../crypto/index.ts';
+import { fail, LedgerError } from './errors.ts';
+import { CHAIN_COUNT, INNER_CHAINS, MAIN_CHAIN, MAX_TX_BYTES } from './params.ts';
+
+const address = { type: 'bytes', length: ADDRESS_BYTES } as const;
+const token = { type: 'string', max: 10 } as const;
+
+export const TxKind = {
+  Transfer: 1,
+  TokenCreate: 2,
+  TokenRedeem: 3,
+  TokenConvert: 4,
+  MultisigCreate: 5,
+  MultisigPropose: 6,
+  MultisigApprove: 7,
+  MultisigExecute: 8,
+  Stake: 9,
+  Unstake: 10,
+} as const;
+export type TxKind = (typeof TxKind)[keyof typeof TxKind];
+export const TX_KIND_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(TxKind).map(([k, v]) => [v, k]),
+);
+
+export const PayloadSchemas = {
+  [TxKind.Transfer]: {
+    $id: 'Transfer',
+    fields: { to: { id: 1, ...address }, token: { id: 2, ...token }, amount: { id: 3, type: 'uint64' }, memo: { id: 4, type: 'string', max: 256 } },
+  },
+  [TxKind.TokenCreate]: {
+    $id: 'TokenCreate',
+    fields: {
+      symbol: { id: 1, ...token },
+      name: { id: 2, type: 'string', max: 64 },
+      decimals: { id: 3, type: 'uint32' },
+      anchorRate: { id: 4, type: 'uint64' },
+      deposit: { id: 5, type: 'uint64' },
+    },
+  },
+  [TxKind.TokenRedeem]: { $id: 'TokenRedeem', fields: { symbol: { id: 1, ...token }, amount: { id: 2, type: 'uint64' } } },
+  [TxKind.TokenConvert]: {
+    $id: 'TokenConvert',
+    fields: { from: { id: 1, ...token }, to: { id: 2, ...token }, amount: { id: 3, type: 'uint64' } },
+  },
+  [TxKind.MultisigCreate]: {
+    $id: 'MultisigCreate',
+    fields: { members: { id: 1, type: { array: 'bytes', max: 20 }, length: ADDRESS_BYTES }, threshold: { id: 2, type: 'uint32' } },
+  },
+  [TxKind.MultisigPropose]: {
+    $id: 'MultisigPropose',
+    fields: {
+      account: { id: 1, ...address },
+      to: { id: 2, ...address },
+      token: { id: 3, ...token },
+      amount: { id: 4, type: 'uint64' },
+      memo: { id: 5, type: 'string', max: 256 },
+    },
+  },
+  [TxKind.MultisigApprove]: { $id: 'MultisigApprove', fields: { account: { id: 1, ...address }, proposal: { id: 2, type: 'uint64' } } },
+  [TxKind.MultisigExecute]: { $id: 'MultisigExecute', fields: { account: { id: 1, ...address }, proposal: { id: 2, type: 'uint64' } } },
+  [TxKind.Stake]: { $id: 'Stake', fields: { amount: { id: 1, type: 'uint64' } } },
+  [TxKind.Unstake]: { $id: 'Unstake', fields: { amount: { id: 1, type: 'uint64' } } },
+} as const satisfies Record<TxKind, ObjectSchema>;
+
+export type Payload<K extends TxKind> = Infer<(typeof PayloadSchemas)[K]>;
+export type AnyPayload = { [K in TxKind]: { kind: K; payload: Payload<K> } }[TxKind];
+
+export const UnsignedTxSchema = {
+  $id: 'UnsignedTx',
+  fields: {
+    chainId: { id: 1, type: 'string', max: 64 },
+    kind: { id: 2, type: 'uint32' },
+    sender: { id: 3, type: 'bytes', length: 32 },
+    nonce: { id: 4, type: 'uint64' },
+    payload: { id: 5, type: 'bytes', max: MAX_TX_BYTES },
+  },
+} as const;
+
+export const SignedTxSchema = {
+  $id: 'SignedTx',
+  fields: { ...UnsignedTxSchema.fields, signature: { id: 6, type: 'bytes', length: 64 } },
+} as const;
+
+export type SignedTxFields = Infer<typeof SignedTxSchema>;
+
+/** A decoded, structurally valid transaction with everything derived from it cached. */
+export interface Tx {
+  readonly bytes: Uint8Array;
+  readonly hash: Uint8Array;
+  readonly hashHex: string;
+  readonly chainId: string;
+  readonly kind: TxKind;
+  readonly sender: Uint8Array;
+  /** The sender's address, derived from its public key. */
+  readonly from: Uint8Array;
+  readonly fromHex: string;
+  readonly nonce: bigint;
+  readonly body: AnyPayload;
+  readonly signature: Uint8Array;
+  /** The chain (0 = main, 1..9 inner) that executes this transaction. */
+  readonly chain: number;
+}
+
+const SIGN_DOMAIN = utf8('ZEUSNET/tx/v1\0');
+
+/** The bytes an Ed25519 signature covers: a domain tag and the canonical unsigned encoding (chain id included). */
+export function signingBytes(fields: Omit<SignedTxFields, 'signature'>): Uint8Array {
+  return concatBytes(SIGN_DOMAIN, encode(UnsignedTxSchema, fields));
+}
+
+/** Home inner chain of an address: accounts of one key live on chain 1 + (hash mod 9); others on main. */
+export function homeChain(addr: Uint8Array): number {
+  if (addressKind(addr) !== AddressKind.Key) return MAIN_CHAIN;
+  const h = sha256(utf8('zeus/home'), addr);
+  return 1 + (((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0) % INNER_CHAINS;
+}
+
+/** Routing by correlation key: a sender's own funds move on its home chain; shared accounts live on main. */
+export function routeTx(kind: TxKind, from: Uint8Array): number {
+  switch (kind) {
+    case TxKind.Transfer:
+    case TxKind.TokenCreate:
+    case TxKind.TokenRedeem:
+    case TxKind.TokenConvert:
+    case TxKind.Stake:
+      return homeChain(from);
+    default:
+      return MAIN_CHAIN;
+  }
+}
+
+export function isChainIndex(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n < CHAIN_COUNT;
+}
+
+/**
+ * Decodes a signed transaction and checks everything that needs no state and no signature
+ * check: size, canonical encoding, kind, payload.
+ */
+export function decodeTx(bytes: Uint8Array): Tx {
+  if (bytes.length > MAX_TX_BYTES) fail('TX_TOO_LARGE', `transaction is ${bytes.length} bytes; the limit is ${MAX_TX_BYTES}`);
+  let f: SignedTxFields;
+  try {
+    f = decode(SignedTxSchema, bytes);
+  } catch (e) {
+    if (e instanceof CodecError) fail('BAD_ENCODING', `malformed transaction: ${e.message}`);
+    throw e;
+  }
+  const schema = (PayloadSchemas as Record<number, ObjectSchema>)[f.kind];
+  if (!schema) fail('UNKNOWN_TX_KIND', `unknown transaction kind ${f.kind}`);
+  let payload: unknown;
+  try {
+    payload = decode(schema, f.payload);
+  } catch (e) {
+    if (e instanceof CodecError) fail('BAD_ENCODING', `malformed ${schema.$id} payload: ${e.message}`);
+    throw e;
+  }
+  const hash = sha256(bytes);
+  const from = addressFromPublicKey(f.sender);
+  const kind = f.kind as TxKind;
+  return {
+    bytes,
+    hash,
+    hashHex: toHex(hash),
+    chainId: f.chainId,
+    kind,
+    sender: f.sender,
+    from,
+    fromHex: toHex(from),
+    nonce: f.nonce,
+    body: { kind, payload } as AnyPayload,
+    signature: f.signature,
+    chain: routeTx(kind, from),
+  };
+}
+
+export function txSigningBytes(tx: Tx): Uint8Array {
+  return signingBytes({
+    chainId: tx.chainId,
+    kind: tx.kind,
+    sender: tx.sender,
+    nonce: tx.nonce,
+    payload: encode((PayloadSchemas as Record<number, ObjectSchema>)[tx.kind], tx.body.payload as never),
+  });
+}
+
+export function checkTxSignature(tx: Tx): void {
+  if (!verifySignature(tx.sender, txSigningBytes(tx), tx.signature)) {
+    throw new LedgerError('BAD_SIGNATURE', 'signature does not match the sender key and transaction');
+  }
+}
+
+export interface TxRequest<K extends TxKind = TxKind> {
+  chainId: string;
+  kind: K;
+  nonce: bigint;
+  payload: Payload<K>;
+}
+
+/** Encodes and signs a transaction: what a wallet does. */
+export function signTx<K extends TxKind>(key: KeyPair, req: TxRequest<K>): Uint8Array {
+  const payload = encode((PayloadSchemas as Record<number, ObjectSchema>)[req.kind], req.payload as never);
+  const fields = { chainId: req.chainId, kind: req.kind, sender: key.publicKey, nonce: req.nonce, payload };
+  const signature = signBytes(key.secretKey, signingBytes(fields));
+  return encode(SignedTxSchema, { ...fields, signature });
+}
