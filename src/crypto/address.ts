@@ -45,13 +45,15 @@ export function encodeAddress(address: Uint8Array): string {
 /** Parses a `znc1…` address; throws with a reason a user can act on. */
 export function decodeAddress(text: string): Uint8Array {
   let decoded: { prefix: string; words: number[] };
+  let bytes: Uint8Array;
   try {
     decoded = bech32m.decode(text as `${string}1${string}`);
+    // inside the try: fromWords throws a bare "Excess padding" for lengths that are no whole bytes
+    bytes = bech32m.fromWords(decoded.words);
   } catch (e) {
     throw new Error(`invalid address "${text}": ${(e as Error).message}`);
   }
   if (decoded.prefix !== ADDRESS_HRP) throw new Error(`invalid address "${text}": prefix must be "${ADDRESS_HRP}"`);
-  const bytes = bech32m.fromWords(decoded.words);
   if (bytes.length !== ADDRESS_BYTES || bytes[0] > AddressKind.System) {
     throw new Error(`invalid address "${text}": wrong length or kind`);
   }

@@ -56,13 +56,6 @@ export function spendable(acc: Account, token: string, time: number): bigint {
   return free > 0n ? free : 0n;
 }
 
-export function formatAmount(amount: bigint, decimals: number): string {
-  if (decimals === 0) return amount.toString();
-  const s = amount.toString().padStart(decimals + 1, '0');
-  const frac = s.slice(-decimals).replace(/0+$/, '');
-  return frac ? `${s.slice(0, -decimals)}.${frac}` : s.slice(0, -decimals);
-}
-
 /** Takes `amount` from an account in the overlay, refusing more than it may spend. */
 export function debit(ctx: ExecContext, acc: Account, token: string, amount: bigint, who: Uint8Array): void {
   const bal = balanceOf(acc, token);

@@ -12,5 +12,5 @@ export * from './devGenesis.ts';
 export * from './ledger.ts';
 export * from './supply.ts';
 export { ChainState, StateOverlay, type StagedChain, type StateReader } from './state.ts';
-export { balanceOf, formatAmount, lockedAt, quotaLimit, readAccount, spendable, stakedOf } from './context.ts';
+export { balanceOf, lockedAt, quotaLimit, readAccount, spendable, stakedOf } from './context.ts';
 export { multisigAddress } from './handlers/multisig.ts';

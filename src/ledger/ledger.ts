@@ -1,7 +1,7 @@
 import { bytesEqual, merkleRoot, toHex } from '../crypto/index.ts';
 import { blockHash, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
 import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
-import type { Entry } from './entries.ts';
+import { Keys, type Entry, type UnbondingQueue } from './entries.ts';
 import { fail, LedgerError } from './errors.ts';
 import { ledgerParams, validateGenesis, writeGenesisState, type Genesis } from './genesis.ts';
 import { multisigApprove, multisigCreate, multisigExecute, multisigPropose } from './handlers/multisig.ts';
@@ -95,9 +95,12 @@ export class HeightExecution {
   readonly contexts: ExecContext[] = [];
   readonly txs: Tx[][] = [];
   readonly outgoing: Receipt[][] = [];
+  /** A speculative execution (a mempool's view of the next height) is not bound by segment size. */
+  readonly speculative: boolean;
 
-  constructor(ledger: Ledger, height: number, time: number) {
+  constructor(ledger: Ledger, height: number, time: number, speculative = false) {
     this.ledger = ledger;
+    this.speculative = speculative;
     this.height = height;
     this.time = time;
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
@@ -123,7 +126,7 @@ export class HeightExecution {
   /** Applies a transaction, or leaves no trace and returns why not. */
   tryApply(tx: Tx): LedgerError | null {
     const ctx = this.contexts[tx.chain];
-    if (this.txs[tx.chain].length >= this.ledger.params.maxTxsPerSegment) {
+    if (!this.speculative && this.txs[tx.chain].length >= this.ledger.params.maxTxsPerSegment) {
       return new LedgerError('MEMPOOL_FULL', `chain ${tx.chain} segment is full at this height`);
     }
     const cp = ctx.state.checkpoint();
@@ -205,8 +208,16 @@ export class Ledger {
     return ledger;
   }
 
-  begin(time: number): HeightExecution {
-    return new HeightExecution(this, this.height + 1, Math.max(time, this.time + 1));
+  /** Starts executing the next height at block time `time` (at least 1 ms after the last). */
+  begin(time: number, speculative = false): HeightExecution {
+    return new HeightExecution(this, this.height + 1, Math.max(time, this.time + 1), speculative);
+  }
+
+  /** Whether a height at `time` would do anything even without transactions. */
+  hasDueWork(time: number): boolean {
+    if (this.inFlight.length > 0) return true;
+    const q = this.chains[MAIN_CHAIN].get<UnbondingQueue>(Keys.unbonding);
+    return !!q && q.entries.length > 0 && q.entries[0].releaseAt <= BigInt(time);
   }
 
   stateRoots(): Uint8Array[] {

@@ -1,0 +1,55 @@
+import { LedgerError, type LedgerErrorCode } from '../ledger/index.ts';
+
+/** HTTP status for each ledger error: 4xx means the request, not the node, is at fault. */
+const STATUS: Record<LedgerErrorCode, number> = {
+  BAD_ENCODING: 400,
+  TX_TOO_LARGE: 413,
+  WRONG_CHAIN_ID: 400,
+  BAD_SIGNATURE: 401,
+  UNKNOWN_TX_KIND: 400,
+  NONCE_REPLAYED: 409,
+  NONCE_GAP: 409,
+  INSUFFICIENT_FUNDS: 422,
+  FUNDS_VESTING: 422,
+  UNKNOWN_TOKEN: 422,
+  TOKEN_EXISTS: 409,
+  INVALID_AMOUNT: 422,
+  INVALID_ARGUMENT: 422,
+  OVER_QUOTA: 429,
+  MEMPOOL_FULL: 503,
+  DUPLICATE_TX: 409,
+  UNKNOWN_ACCOUNT: 422,
+  NOT_AUTHORIZED: 403,
+  UNKNOWN_PROPOSAL: 422,
+  ALREADY_APPROVED: 409,
+  ALREADY_EXECUTED: 409,
+  THRESHOLD_NOT_MET: 422,
+  INSUFFICIENT_STAKE: 422,
+};
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof LedgerError) return new ApiError(STATUS[e.code] ?? 400, e.code, e.message);
+  const fe = e as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+  if (fe.validation) return new ApiError(400, 'INVALID_REQUEST', fe.message ?? 'invalid request');
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, 'BODY_TOO_LARGE', fe.message ?? 'request body too large');
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', fe.message ?? 'unsupported content type');
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ApiError(fe.statusCode, fe.code ?? 'BAD_REQUEST', fe.message ?? 'bad request');
+  }
+  return new ApiError(500, 'INTERNAL', 'internal error');
+}

@@ -1,0 +1,4 @@
+// The node's HTTP API: fastify routes, OpenAPI document, WebSocket events, error format.
+export * from './errors.ts';
+export * from './server.ts';
+export { jsonValue } from './views.ts';

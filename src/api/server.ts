@@ -1,0 +1,238 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { fromHex, isAddress } from '../crypto/index.ts';
+import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
+import type { NodeEvent, ZeusNode } from '../node/index.ts';
+import { ApiError, toApiError } from './errors.ts';
+import { accountView, blockHeaderView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
+
+export interface ApiOptions {
+  host: string;
+  port: number;
+  /** Largest request body; a batch of transactions must fit. */
+  bodyLimit?: number;
+  logger?: boolean;
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+} as const;
+const hexTx = { type: 'string', pattern: '^[0-9a-fA-F]+$', maxLength: 2 * 64 * 1024 } as const;
+const MAX_BATCH = 10_000;
+
+/** The node's HTTP API (fastify): JSON over HTTP, an OpenAPI document and a WebSocket stream. */
+export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'ZeusNet node API', version: '0.1.0', description: 'Ledger queries, transaction submission and events of a ZeusNet node.' },
+    },
+  });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toApiError(err);
+    void reply.status(e.status).send({ error: { code: e.code, message: e.message } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
+  });
+
+  const addressParam = {
+    type: 'object',
+    required: ['address'],
+    properties: { address: { type: 'string', minLength: 1, maxLength: 100 } },
+  } as const;
+  const requireAddress = (a: string): void => {
+    if (!isAddress(a)) throw new ApiError(400, 'INVALID_ADDRESS', `"${a}" is not a valid znc1… address`);
+  };
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/status', { schema: { summary: 'Node status: heights, state roots, mempool, supply totals', tags: ['chain'] } }, async () => {
+    const l = node.ledger;
+    const supply = checkSupply(l);
+    const roots = l.stateRoots();
+    return jsonValue({
+      chainId: l.chainId,
+      height: l.height,
+      time: l.time,
+      lastBlockHash: l.lastBlockHash,
+      chains: roots.map((r, i) => ({ chain: i, kind: i === MAIN_CHAIN ? 'main' : 'inner', height: l.height, stateRoot: r })),
+      receiptsInFlight: l.inFlight.length,
+      mempool: node.mempool.size,
+      bookkeeper: node.publicKey,
+      supply,
+    });
+  });
+
+  app.get<{ Params: { address: string } }>(
+    '/accounts/:address',
+    { schema: { summary: 'Balances per token, nonces per chain, home chain, vesting, stake, quota', tags: ['accounts'], params: addressParam } },
+    async (req) => {
+      requireAddress(req.params.address);
+      return accountView(node.ledger, req.params.address);
+    },
+  );
+
+  app.post<{ Body: Buffer | { tx?: string; txs?: string[] } }>(
+    '/txs',
+    {
+      schema: {
+        summary: 'Submit signed transactions: JSON {"tx": hex} or {"txs": [hex…]}, or raw bytes as application/octet-stream',
+        tags: ['transactions'],
+        response: { 400: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body;
+      if (Buffer.isBuffer(body)) {
+        const r = node.submit(new Uint8Array(body));
+        return reply.status(202).send({ ...r, status: 'pending' });
+      }
+      if (!body || typeof body !== 'object') throw new ApiError(400, 'INVALID_REQUEST', 'body must be {"tx": hex} or {"txs": [hex, …]}');
+      const decodeHex = (s: unknown): Uint8Array => {
+        if (typeof s !== 'string' || s.length > hexTx.maxLength || !/^[0-9a-fA-F]*$/.test(s) || s.length % 2 !== 0) {
+          throw new ApiError(400, 'BAD_ENCODING', 'transaction must be an even-length hex string');
+        }
+        return fromHex(s);
+      };
+      if (Array.isArray(body.txs)) {
+        if (body.txs.length > MAX_BATCH) throw new ApiError(413, 'BATCH_TOO_LARGE', `at most ${MAX_BATCH} transactions per request`);
+        const results = body.txs.map((s) => {
+          try {
+            return { ...node.submit(decodeHex(s)), status: 'pending' };
+          } catch (e) {
+            const ae = toApiError(e);
+            return { error: { code: ae.code, message: ae.message } };
+          }
+        });
+        return reply.status(202).send({ results });
+      }
+      const r = node.submit(decodeHex(body.tx));
+      return reply.status(202).send({ ...r, status: 'pending' });
+    },
+  );
+
+  app.get<{ Params: { hash: string } }>(
+    '/txs/:hash',
+    {
+      schema: {
+        summary: 'A transaction: pending, rejected (with reason) or committed (chain, height, Merkle inclusion proof)',
+        tags: ['transactions'],
+        params: { type: 'object', properties: { hash: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+      },
+    },
+    async (req) => {
+      const hash = req.params.hash;
+      const loc = await node.store.txLocation(hash);
+      if (loc) {
+        const block = (await node.store.block(loc.height))!;
+        const bh = blockHash(block.header);
+        const txBytes = block.segments[loc.chain].txs[loc.index];
+        const { decodeTx } = await import('../ledger/index.ts');
+        return {
+          status: 'committed',
+          hash,
+          chain: loc.chain,
+          height: loc.height,
+          index: loc.index,
+          result: 'ok',
+          tx: (await import('./views.ts')).txView(decodeTx(txBytes)),
+          inclusion: inclusionView(block, bh, loc.chain, loc.index),
+        };
+      }
+      const pending = node.mempool.get(hash);
+      if (pending) return { status: 'pending', hash, chain: pending.chain };
+      const rej = node.rejection(hash);
+      if (rej) return { status: 'rejected', hash, chain: rej.chain, error: { code: rej.code, message: rej.message } };
+      throw new ApiError(404, 'UNKNOWN_TX', `no transaction ${hash} is known to this node`);
+    },
+  );
+
+  const heightParam = { type: 'object', properties: { height: { type: 'string', pattern: '^(latest|[0-9]{1,15})$' } } } as const;
+  const loadBlock = async (h: string) => {
+    const height = h === 'latest' ? node.ledger.height : Number(h);
+    const block = height > 0 ? await node.store.block(height) : undefined;
+    if (!block) throw new ApiError(404, 'UNKNOWN_BLOCK', `no block at height ${h}`);
+    return block;
+  };
+
+  app.get<{ Querystring: { from?: number; limit?: number } }>(
+    '/blocks',
+    {
+      schema: {
+        summary: 'Recent main block headers, newest first',
+        tags: ['blocks'],
+        querystring: { type: 'object', properties: { from: { type: 'integer', minimum: 1 }, limit: { type: 'integer', minimum: 1, maximum: 100 } } },
+      },
+    },
+    async (req) => {
+      const from = Math.min(req.query.from ?? node.ledger.height, node.ledger.height);
+      const limit = req.query.limit ?? 20;
+      const out = [];
+      for (let h = from; h > 0 && out.length < limit; h--) {
+        const b = (await node.store.block(h))!;
+        out.push(blockHeaderView(b, blockHash(b.header)));
+      }
+      return { height: node.ledger.height, blocks: out };
+    },
+  );
+
+  app.get<{ Params: { height: string } }>(
+    '/blocks/:height',
+    { schema: { summary: 'A main block: header, the ten segment headers, transaction hashes', tags: ['blocks'], params: heightParam } },
+    async (req) => {
+      const b = await loadBlock(req.params.height);
+      return blockView(b, blockHash(b.header));
+    },
+  );
+
+  app.get<{ Params: { height: string; chain: number } }>(
+    '/blocks/:height/chains/:chain',
+    {
+      schema: {
+        summary: 'One chain segment (0 = main, 1..9 inner) of a height with its transactions',
+        tags: ['blocks'],
+        params: { type: 'object', properties: { height: heightParam.properties.height, chain: { type: 'integer', minimum: 0, maximum: 9 } } },
+      },
+    },
+    async (req) => segmentView(await loadBlock(req.params.height), req.params.chain),
+  );
+
+  app.get('/tokens', { schema: { summary: 'Sub-tokens: anchor rate, deposit, supply, issuer', tags: ['tokens'] } }, async () => ({
+    tokens: tokensView(node.ledger),
+  }));
+
+  app.get<{ Params: { symbol: string } }>(
+    '/tokens/:symbol',
+    { schema: { summary: 'One sub-token', tags: ['tokens'], params: { type: 'object', properties: { symbol: { type: 'string', maxLength: 10 } } } } },
+    async (req) => {
+      const t = node.ledger.chains[MAIN_CHAIN].get<Token>(Keys.token(req.params.symbol));
+      if (!t) throw new ApiError(404, 'UNKNOWN_TOKEN', `unknown token "${req.params.symbol}"`);
+      return tokenView(t);
+    },
+  );
+
+  app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async () =>
+    jsonValue(checkSupply(node.ledger)),
+  );
+
+  app.get('/ws', { websocket: true, schema: { summary: 'WebSocket stream of {type:"block"} and {type:"tx"} events', tags: ['events'] } }, (socket) => {
+    const send = (e: NodeEvent): void => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
+    };
+    node.events.on('event', send);
+    socket.on('close', () => node.events.off('event', send));
+    socket.on('message', () => {
+      /* the stream is one-way; anything sent by a client is ignored */
+    });
+  });
+
+  await app.listen({ host: opts.host, port: opts.port });
+  return app;
+}
+

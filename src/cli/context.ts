@@ -1,0 +1,77 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { decodeAddress, isAddress, Keystore, readPassphrase, type KeyPair } from '../crypto/index.ts';
+import { homePaths, readConfig, DEFAULT_API_PORT } from '../node/index.ts';
+import { NodeApiError, ZeusClient } from '../sdk/index.ts';
+import { existsSync } from 'node:fs';
+
+/** Options every command understands. */
+export interface GlobalOptions {
+  home: string;
+  node?: string;
+  json?: boolean;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals() as { home?: string; node?: string; json?: boolean };
+  return { home: o.home ?? process.env.ZEUS_HOME ?? join(homedir(), '.zeus'), node: o.node ?? process.env.ZEUS_NODE, json: o.json };
+}
+
+/** The node URL: --node, else the API address in the home's config, else the default port. */
+export function nodeUrl(g: GlobalOptions): string {
+  if (g.node) return g.node;
+  if (existsSync(homePaths(g.home).config)) {
+    const c = readConfig(g.home);
+    return `http://${c.api.host}:${c.api.port}`;
+  }
+  return `http://127.0.0.1:${DEFAULT_API_PORT}`;
+}
+
+export function client(g: GlobalOptions): ZeusClient {
+  return new ZeusClient(nodeUrl(g));
+}
+
+export function keystore(g: GlobalOptions): Keystore {
+  return new Keystore(homePaths(g.home).keys);
+}
+
+/** A dev home's keys open with its well-known passphrase; anything else asks. */
+export async function passphraseFor(g: GlobalOptions, prompt: string, confirm = false): Promise<string> {
+  if (process.env.ZEUS_PASSPHRASE !== undefined) return process.env.ZEUS_PASSPHRASE;
+  if (existsSync(homePaths(g.home).config)) {
+    const dev = readConfig(g.home).devPassphrase;
+    if (dev !== undefined) return dev;
+  }
+  return readPassphrase(prompt, { confirm });
+}
+
+export async function loadKey(g: GlobalOptions, name: string): Promise<KeyPair> {
+  const ks = keystore(g);
+  if (!ks.has(name)) throw new Error(`no key named "${name}" in ${ks.dir} (see \`zeus keys list\`)`);
+  return ks.load(name, await passphraseFor(g, `Passphrase for key "${name}": `));
+}
+
+/** Accepts a znc1… address or the name of a key in the keystore. */
+export function resolveAddress(g: GlobalOptions, nameOrAddress: string): string {
+  if (isAddress(nameOrAddress)) return nameOrAddress;
+  const ks = keystore(g);
+  if (ks.has(nameOrAddress)) return ks.show(nameOrAddress).address;
+  if (nameOrAddress.startsWith('znc1')) decodeAddress(nameOrAddress); // throws the precise reason
+  throw new Error(`"${nameOrAddress}" is neither a znc1… address nor a key name in ${ks.dir}`);
+}
+
+export function output(g: GlobalOptions, value: unknown, human: () => string): void {
+  if (g.json) process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  else process.stdout.write(`${human()}\n`);
+}
+
+/** Prints an error the way scripts and people both can use, and sets the exit code. */
+export function reportError(e: unknown, json: boolean): void {
+  const code = e instanceof NodeApiError ? e.code : ((e as { code?: string }).code ?? 'ERROR');
+  const message = e instanceof Error ? e.message : String(e);
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else process.stderr.write(`error${e instanceof NodeApiError ? ` [${code}]` : ''}: ${message}\n`);
+  process.exitCode = e instanceof NodeApiError && e.status === 0 ? 3 : 1;
+}
+

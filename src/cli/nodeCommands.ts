@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { createApi } from '../api/index.ts';
+import { ZNC_UNIT } from '../ledger/index.ts';
+import { homePaths, initDevHome, readConfig, writeConfig, writeGenesis, ZeusNode } from '../node/index.ts';
+import { buildDevGenesis, DEV_GENESIS_KEYS } from '../ledger/index.ts';
+import { globalOptions, keystore, output, passphraseFor } from './context.ts';
+
+function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^([^:]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new Error(`--api must be HOST:PORT, got "${s}"`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+const int = (name: string) => (v: string): number => {
+  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a whole number, got "${v}"`);
+  return Number(v);
+};
+
+export function registerNodeCommands(program: Command): void {
+  program
+    .command('init')
+    .description('Prepare a node home: keys, genesis and config (--dev: a single-bookkeeper dev chain with funded accounts)')
+    .option('--dev', 'create a dev chain: keys for every genesis holder and dev account, funded from the promotion share')
+    .option('--chain-id <id>', 'chain id', 'zeus-dev-1')
+    .option('--api <host:port>', 'API listen address', '127.0.0.1:26657')
+    .option('--block-time <ms>', 'block interval in milliseconds', int('--block-time'), 1000)
+    .option('--month-ms <ms>', 'length of a vesting month in ms of block time (scale down to watch vesting)', int('--month-ms'))
+    .option('--accounts <names>', 'comma-separated dev account names', 'alice,bob,carol,dave')
+    .action(async (o: { dev?: boolean; chainId: string; api: string; blockTime: number; monthMs?: number; accounts: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      if (!o.dev) throw new Error('only --dev homes can be initialized here; for a public network, write a genesis with `zeus genesis` and copy it into the home');
+      const api = parseHostPort(o.api);
+      const { config, genesis } = initDevHome(g.home, {
+        chainId: o.chainId,
+        apiHost: api.host,
+        apiPort: api.port,
+        blockIntervalMs: o.blockTime,
+        monthMs: o.monthMs,
+        accounts: o.accounts.split(',').map((s) => s.trim()).filter(Boolean),
+      });
+      const keys = keystore(g).list();
+      output(g, { home: g.home, chainId: config.chainId, api: config.api, keys }, () =>
+        [
+          `Initialized dev home ${g.home} for chain ${genesis.chainId}`,
+          `  API will listen on http://${config.api.host}:${config.api.port}`,
+          `  ${keys.length} keys (dev passphrase, insecure): ${keys.map((k) => k.name).join(', ')}`,
+          `Start it with: zeus node start --home ${g.home}`,
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('genesis')
+    .description('Write a dev genesis file from keys in the keystore (all five allocations, rewards pool, dev accounts)')
+    .requiredOption('--out <file>', 'where to write the genesis JSON')
+    .option('--chain-id <id>', 'chain id', 'zeus-dev-1')
+    .option('--accounts <names>', 'comma-separated names of funded dev accounts', 'alice,bob,carol,dave')
+    .option('--bookkeepers <names>', 'comma-separated key names of the bookkeepers', 'bookkeeper-0')
+    .option('--month-ms <ms>', 'vesting month in ms of block time', int('--month-ms'))
+    .option('--genesis-time <ms>', 'genesis time in ms since the epoch (default: now)', int('--genesis-time'))
+    .action((o: { out: string; chainId: string; accounts: string; bookkeepers: string; monthMs?: number; genesisTime?: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const ks = keystore(g);
+      const accounts = o.accounts.split(',').filter(Boolean);
+      const bks = o.bookkeepers.split(',').filter(Boolean);
+      const keys: Record<string, Uint8Array> = {};
+      for (const n of [...DEV_GENESIS_KEYS, ...accounts, ...bks]) {
+        if (!ks.has(n)) throw new Error(`genesis needs a key named "${n}": create it with \`zeus keys new ${n}\``);
+        keys[n] = Uint8Array.from(Buffer.from(ks.show(n).publicKey, 'hex'));
+      }
+      const genesis = buildDevGenesis({
+        chainId: o.chainId,
+        genesisTime: o.genesisTime ?? Date.now(),
+        keys,
+        devAccounts: accounts,
+        bookkeepers: bks.map((n) => ({ name: n, publicKey: keys[n] })),
+        monthMs: o.monthMs,
+      });
+      writeGenesis(o.out, genesis);
+      output(g, { out: o.out, chainId: genesis.chainId }, () => `Wrote genesis for ${genesis.chainId} to ${o.out} (${Number(10_000_000_000n * ZNC_UNIT / ZNC_UNIT).toLocaleString('en')} ZNC)`);
+    });
+
+  const node = program.command('node').description('Run a ZeusNet node');
+  node
+    .command('start')
+    .description('Run the node of a home: the chain store, block production (solo bookkeeper on a dev chain) and the HTTP API')
+    .option('--api <host:port>', 'API listen address (default: from config.json)')
+    .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
+    .action(async (o: { api?: string; blockTime?: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
+      const config = readConfig(g.home);
+      if (o.api) config.api = parseHostPort(o.api);
+      if (o.blockTime) config.blockIntervalMs = o.blockTime;
+      writeConfig(g.home, config);
+      const passphrase = await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
+      const zn = await ZeusNode.open(g.home, { passphrase });
+      zn.config.api = config.api;
+      zn.config.blockIntervalMs = config.blockIntervalMs;
+      const app = await createApi(zn, config.api);
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
+      zn.startProducing();
+      const url = `http://${config.api.host}:${port}`;
+      output(g, { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url }, () =>
+        `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; a block every ${config.blockIntervalMs} ms while there is work`,
+      );
+      zn.events.on('event', (e) => {
+        if (e.type === 'block' && !g.json) {
+          const n = e.txCounts.reduce((a, b) => a + b, 0);
+          process.stdout.write(`block ${e.height} ${e.hash.slice(0, 12)} txs=${n}\n`);
+        }
+      });
+      let stopping = false;
+      const stop = async (): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        await app.close();
+        await zn.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+    });
+}

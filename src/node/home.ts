@@ -1,0 +1,106 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Keystore } from '../crypto/index.ts';
+import { buildDevGenesis, DEV_GENESIS_KEYS, validateGenesis, type Genesis } from '../ledger/index.ts';
+
+/**
+ * A node's home directory: config.json, genesis.json, keys/ (the encrypted keystore) and
+ * data/ (the chain store).
+ */
+export const NodeConfigSchema = z.object({
+  chainId: z.string(),
+  api: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }),
+  blockIntervalMs: z.number().int().positive(),
+  /** Keystore name of this node's bookkeeper key. */
+  bookkeeperKey: z.string(),
+  mempoolMax: z.number().int().positive(),
+  /**
+   * Dev homes only: the well-known passphrase of their throwaway keys, so a devnet starts
+   * without prompts. Never set on a real network.
+   */
+  devPassphrase: z.string().optional(),
+});
+export type NodeConfig = z.infer<typeof NodeConfigSchema>;
+
+export const DEV_PASSPHRASE = 'zeus-devnet-insecure';
+export const DEV_ACCOUNTS = ['alice', 'bob', 'carol', 'dave'];
+export const DEFAULT_API_PORT = 26_657;
+
+export const homePaths = (home: string) => ({
+  config: join(home, 'config.json'),
+  genesis: join(home, 'genesis.json'),
+  keys: join(home, 'keys'),
+  data: join(home, 'data'),
+});
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+export function readConfig(home: string): NodeConfig {
+  const p = homePaths(home).config;
+  if (!existsSync(p)) throw new Error(`${home} is not a node home (no config.json); run \`zeus init --home ${home} --dev\` first`);
+  return NodeConfigSchema.parse(JSON.parse(readFileSync(p, 'utf8')));
+}
+
+export function writeConfig(home: string, config: NodeConfig): void {
+  writeJsonAtomic(homePaths(home).config, NodeConfigSchema.parse(config));
+}
+
+export function readGenesis(home: string): Genesis {
+  return validateGenesis(JSON.parse(readFileSync(homePaths(home).genesis, 'utf8')));
+}
+
+export function writeGenesis(path: string, genesis: Genesis): void {
+  writeJsonAtomic(path, validateGenesis(genesis));
+}
+
+export interface InitDevOptions {
+  chainId?: string;
+  apiHost?: string;
+  apiPort?: number;
+  blockIntervalMs?: number;
+  monthMs?: number;
+  accounts?: string[];
+  genesisTime?: number;
+  params?: Partial<Genesis['params']>;
+  /** Encrypt the dev keys with this instead of the well-known dev passphrase. */
+  passphrase?: string;
+}
+
+/** Prepares a dev home: keys for every genesis holder and dev account, a dev genesis, a config. */
+export function initDevHome(home: string, o: InitDevOptions = {}): { config: NodeConfig; genesis: Genesis } {
+  if (existsSync(homePaths(home).config)) throw new Error(`${home} is already initialized`);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const passphrase = o.passphrase ?? DEV_PASSPHRASE;
+  const ks = new Keystore(homePaths(home).keys);
+  const accounts = o.accounts ?? DEV_ACCOUNTS;
+  const names = [...DEV_GENESIS_KEYS, ...accounts, 'bookkeeper-0'];
+  const keys: Record<string, Uint8Array> = {};
+  for (const n of names) {
+    const k = ks.has(n) ? ks.show(n) : ks.create(n, passphrase);
+    keys[n] = Uint8Array.from(Buffer.from(k.publicKey, 'hex'));
+  }
+  const genesis = buildDevGenesis({
+    chainId: o.chainId,
+    genesisTime: o.genesisTime ?? Date.now(),
+    keys,
+    devAccounts: accounts,
+    bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'] }],
+    monthMs: o.monthMs,
+    params: o.params,
+  });
+  writeGenesis(homePaths(home).genesis, genesis);
+  const config: NodeConfig = {
+    chainId: genesis.chainId,
+    api: { host: o.apiHost ?? '127.0.0.1', port: o.apiPort ?? DEFAULT_API_PORT },
+    blockIntervalMs: o.blockIntervalMs ?? 1000,
+    bookkeeperKey: 'bookkeeper-0',
+    mempoolMax: 100_000,
+    ...(o.passphrase === undefined ? { devPassphrase: DEV_PASSPHRASE } : {}),
+  };
+  writeConfig(home, config);
+  return { config, genesis };
+}

@@ -1,0 +1,68 @@
+import { LedgerError, type HeightExecution, type Ledger, type Tx } from '../ledger/index.ts';
+
+export interface MempoolOptions {
+  /** Most transactions waiting at once; past it new ones are refused, never silently dropped. */
+  maxSize: number;
+  now: () => number;
+}
+
+/**
+ * Pending transactions, each checked against a speculative execution of the next height so
+ * that nonces, balances, vesting and quota are judged with everything already pending.
+ */
+export class Mempool {
+  private readonly ledger: Ledger;
+  private readonly opts: MempoolOptions;
+  private pending = new Map<string, Tx>();
+  private spec: HeightExecution;
+
+  constructor(ledger: Ledger, opts: MempoolOptions) {
+    this.ledger = ledger;
+    this.opts = opts;
+    this.spec = ledger.begin(opts.now(), true);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  has(hashHex: string): boolean {
+    return this.pending.has(hashHex);
+  }
+
+  get(hashHex: string): Tx | undefined {
+    return this.pending.get(hashHex);
+  }
+
+  /** Admits a signature-checked transaction or throws a LedgerError saying why not. */
+  add(tx: Tx): void {
+    if (this.pending.has(tx.hashHex)) throw new LedgerError('DUPLICATE_TX', `transaction ${tx.hashHex} is already pending`);
+    if (this.pending.size >= this.opts.maxSize) {
+      throw new LedgerError('MEMPOOL_FULL', `the node holds ${this.opts.maxSize} pending transactions; retry shortly`);
+    }
+    const err = this.spec.tryApply(tx);
+    if (err) throw err;
+    this.pending.set(tx.hashHex, tx);
+  }
+
+  /** Pending transactions in arrival order. */
+  list(): Tx[] {
+    return [...this.pending.values()];
+  }
+
+  /**
+   * After a height commits: drop what it included, re-check the rest on the new state and
+   * return those that no longer apply, with the reason.
+   */
+  onCommit(included: Iterable<string>): Map<string, [Tx, LedgerError]> {
+    for (const h of included) this.pending.delete(h);
+    this.spec = this.ledger.begin(this.opts.now(), true);
+    const dropped = new Map<string, [Tx, LedgerError]>();
+    for (const tx of this.pending.values()) {
+      const err = this.spec.tryApply(tx);
+      if (err) dropped.set(tx.hashHex, [tx, err]);
+    }
+    for (const h of dropped.keys()) this.pending.delete(h);
+    return dropped;
+  }
+}

@@ -1,0 +1,172 @@
+import { mkdirSync } from 'node:fs';
+import { Keystore, signBytes, toHex, type KeyPair } from '../crypto/index.ts';
+import {
+  blockHash,
+  checkTxSignature,
+  decodeTx,
+  Ledger,
+  LedgerError,
+  type Block,
+  type BlockHeader,
+  type Genesis,
+  type Tx,
+} from '../ledger/index.ts';
+import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
+import { NodeEvents, type TxEvent } from './events.ts';
+import { homePaths, readConfig, readGenesis, type NodeConfig } from './home.ts';
+import { Mempool } from './mempool.ts';
+import { SoloProducer, type BlockProducer } from './producer.ts';
+
+export interface SubmitResult {
+  hash: string;
+  chain: number;
+}
+
+const REJECTED_KEPT = 50_000;
+
+/**
+ * A ZeusNet node: the committed ledger, its store, a mempool and a block producer. All state
+ * changes go through `produceBlock`, which persists a height before the ledger adopts it.
+ */
+export class ZeusNode {
+  readonly ledger: Ledger;
+  readonly store: ChainStore;
+  readonly mempool: Mempool;
+  readonly events = new NodeEvents();
+  readonly config: NodeConfig;
+  private readonly key: KeyPair;
+  private producer: BlockProducer | undefined;
+  private producing = false;
+  private readonly rejected = new Map<string, { chain: number; code: string; message: string }>();
+
+  private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair) {
+    this.ledger = ledger;
+    this.store = store;
+    this.config = config;
+    this.key = key;
+    this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now });
+  }
+
+  /** Opens (and on first start initializes) the chain store of a node home. */
+  static async open(home: string, opts: { passphrase?: string } = {}): Promise<ZeusNode> {
+    const config = readConfig(home);
+    const genesis = readGenesis(home);
+    const passphrase = opts.passphrase ?? process.env.ZEUS_PASSPHRASE ?? config.devPassphrase;
+    if (passphrase === undefined) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
+    const key = new Keystore(homePaths(home).keys).load(config.bookkeeperKey, passphrase);
+    mkdirSync(homePaths(home).data, { recursive: true });
+    const kv = await LevelKvStore.open(homePaths(home).data);
+    return ZeusNode.withStore(kv, genesis, config, key);
+  }
+
+  static async withStore(kv: KvStore, genesis: Genesis, config: NodeConfig, key: KeyPair): Promise<ZeusNode> {
+    const store = new ChainStore(kv);
+    const stored = await store.genesis();
+    if (!stored) await store.initialize(Ledger.fromGenesis(genesis));
+    else if (JSON.stringify(stored) !== JSON.stringify(genesis)) {
+      await kv.close();
+      throw new Error('the chain store was created from a different genesis');
+    }
+    const ledger = await store.loadLedger();
+    return new ZeusNode(ledger, store, config, key);
+  }
+
+  get chainId(): string {
+    return this.ledger.chainId;
+  }
+
+  get publicKey(): Uint8Array {
+    return this.key.publicKey;
+  }
+
+  /** Checks a transaction completely (encoding, chain id, signature, state) and queues it. */
+  submit(bytes: Uint8Array): SubmitResult {
+    const tx = decodeTx(bytes);
+    if (tx.chainId !== this.chainId) {
+      throw new LedgerError('WRONG_CHAIN_ID', `transaction is for chain "${tx.chainId}"; this node runs "${this.chainId}"`);
+    }
+    checkTxSignature(tx);
+    this.mempool.add(tx);
+    this.rejected.delete(tx.hashHex);
+    this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
+    return { hash: tx.hashHex, chain: tx.chain };
+  }
+
+  rejection(hashHex: string): { chain: number; code: string; message: string } | undefined {
+    return this.rejected.get(hashHex);
+  }
+
+  hasWork(): boolean {
+    return this.mempool.size > 0 || this.ledger.hasDueWork(Date.now());
+  }
+
+  async produceBlock(): Promise<Block | undefined> {
+    if (this.producing) return undefined;
+    this.producing = true;
+    try {
+      const exec = this.ledger.begin(Date.now());
+      const rejected = new Map<string, [Tx, LedgerError]>();
+      for (const tx of this.mempool.list()) {
+        const err = exec.tryApply(tx);
+        // A full segment leaves the transaction for the next height; anything else rejects it.
+        if (err && err.code !== 'MEMPOOL_FULL') rejected.set(tx.hashHex, [tx, err]);
+      }
+      const executed = exec.finish();
+      const header: BlockHeader = {
+        chainId: this.chainId,
+        height: BigInt(executed.height),
+        time: BigInt(executed.time),
+        prevHash: this.ledger.lastBlockHash,
+        proposer: this.key.publicKey,
+        segments: executed.segments,
+      };
+      const hash = blockHash(header);
+      const block: Block = {
+        header,
+        segments: executed.txs.map((txs) => ({ txs: txs.map((t) => t.bytes) })),
+        signature: signBytes(this.key.secretKey, hash),
+      };
+      await this.store.commit(block, executed);
+      this.ledger.commit(executed, header);
+      const included = executed.txs.flat().map((t) => t.hashHex);
+      const dropped = this.mempool.onCommit([...included, ...rejected.keys()]);
+      for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);
+      executed.txs.forEach((txs, chain) =>
+        txs.forEach((tx, index) =>
+          this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'committed', chain, height: executed.height, index }),
+        ),
+      );
+      this.events.emit('event', {
+        type: 'block',
+        height: executed.height,
+        hash: toHex(hash),
+        time: executed.time,
+        txCounts: executed.segments.map((s) => s.txCount),
+        stateRoots: executed.segments.map((s) => toHex(s.stateRoot)),
+      });
+      return block;
+    } finally {
+      this.producing = false;
+    }
+  }
+
+  private reject(hash: string, chain: number, err: LedgerError): void {
+    if (this.rejected.size >= REJECTED_KEPT) this.rejected.delete(this.rejected.keys().next().value!);
+    this.rejected.set(hash, { chain, code: err.code, message: err.message });
+    this.emitTx({ type: 'tx', hash, status: 'rejected', chain, error: { code: err.code, message: err.message } });
+  }
+
+  private emitTx(e: TxEvent): void {
+    if (this.events.listenerCount('event') > 0) this.events.emit('event', e);
+  }
+
+  startProducing(producer?: BlockProducer): void {
+    this.producer = producer ?? new SoloProducer(this, this.config.blockIntervalMs);
+    this.producer.start();
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.stop();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,148 @@
+import type { KeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, toHex } from '../crypto/index.ts';
+import { decodeTx, signTx, type TxKind, type TxRequest } from '../ledger/index.ts';
+
+/** An error answer of a node: `code` is stable, `message` tells the user what to do. */
+export class NodeApiError extends Error {
+  override name = 'NodeApiError';
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export interface SubmitAnswer {
+  hash: string;
+  chain: number;
+  status: 'pending';
+}
+
+export interface TxStatusAnswer {
+  status: 'pending' | 'committed' | 'rejected';
+  hash: string;
+  chain: number;
+  height?: number;
+  index?: number;
+  error?: { code: string; message: string };
+  inclusion?: unknown;
+}
+
+export interface AccountAnswer {
+  address: string;
+  kind: 'key' | 'multisig' | 'system';
+  homeChain: number;
+  balances: Record<string, string>;
+  znc: { balance: string; vestingLocked: string; spendable: string };
+  nonces: Record<string, string>;
+  staked: string;
+  unbonding: { amount: string; releaseAt: number }[];
+  quota: { limit: number; usedThisWindow: number; windowMs: number };
+  multisig?: { label: string; members: string[]; threshold: number; proposals: ({ id: string } & Record<string, unknown>)[] };
+}
+
+export interface StatusAnswer {
+  chainId: string;
+  height: number;
+  time: number;
+  lastBlockHash: string;
+  chains: { chain: number; kind: string; height: number; stateRoot: string }[];
+  receiptsInFlight: number;
+  mempool: number;
+  supply: Record<string, unknown>;
+}
+
+/** A typed client of a node's HTTP API; the CLI, tests and (later) the web console use it. */
+export class ZeusClient {
+  readonly url: string;
+
+  constructor(url: string) {
+    this.url = url.replace(/\/$/, '');
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new NodeApiError(0, 'NODE_UNREACHABLE', `cannot reach a node at ${this.url} (${(e as Error).cause ?? (e as Error).message}); is it running? (zeus node start)`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new NodeApiError(res.status, 'BAD_RESPONSE', `node answered ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+    }
+    if (!res.ok) {
+      const err = (json as { error?: { code?: string; message?: string } }).error;
+      throw new NodeApiError(res.status, err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+
+  status(): Promise<StatusAnswer> {
+    return this.request('GET', '/status');
+  }
+
+  account(address: string): Promise<AccountAnswer> {
+    return this.request('GET', `/accounts/${encodeURIComponent(address)}`);
+  }
+
+  tx(hash: string): Promise<TxStatusAnswer> {
+    return this.request('GET', `/txs/${hash}`);
+  }
+
+  tokens(): Promise<{ tokens: Record<string, unknown>[] }> {
+    return this.request('GET', '/tokens');
+  }
+
+  block(height: number | 'latest'): Promise<Record<string, unknown>> {
+    return this.request('GET', `/blocks/${height}`);
+  }
+
+  submit(txBytes: Uint8Array): Promise<SubmitAnswer> {
+    return this.request('POST', '/txs', { tx: toHex(txBytes) });
+  }
+
+  submitBatch(txs: Uint8Array[]): Promise<{ results: (SubmitAnswer | { error: { code: string; message: string } })[] }> {
+    return this.request('POST', '/txs', { txs: txs.map(toHex) });
+  }
+
+  /** The next nonce of `address` on `chain` (what a new transaction routed there must carry). */
+  async nonce(address: string, chain: number): Promise<bigint> {
+    const a = await this.account(address);
+    return BigInt(a.nonces[chain] ?? '0');
+  }
+
+  /** Signs with the next nonce for the chain the transaction routes to, and submits it. */
+  async send<K extends TxKind>(key: KeyPair, kind: K, payload: TxRequest<K>['payload'], chainId?: string): Promise<SubmitAnswer> {
+    const id = chainId ?? (await this.status()).chainId;
+    const from = encodeAddress(addressFromPublicKey(key.publicKey));
+    const chain = decodeTx(signTx(key, { chainId: id, kind, nonce: 0n, payload })).chain;
+    const nonce = await this.nonce(from, chain);
+    return this.submit(signTx(key, { chainId: id, kind, nonce, payload }));
+  }
+
+  /** Waits until a transaction is committed or rejected (polling; at most `timeoutMs`). */
+  async waitForTx(hash: string, timeoutMs = 30_000, onPoll?: (s: TxStatusAnswer) => void): Promise<TxStatusAnswer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.tx(hash).catch((e: unknown) => {
+        if (e instanceof NodeApiError && e.code === 'UNKNOWN_TX') return undefined;
+        throw e;
+      });
+      if (s) onPoll?.(s);
+      if (s && s.status !== 'pending') return s;
+      if (Date.now() > deadline) throw new NodeApiError(0, 'TIMEOUT', `transaction ${hash} not committed after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+

@@ -1,0 +1,5 @@
+// The ZeusNet SDK: a typed client of a node's API, plus signing and amounts.
+export * from './client.ts';
+export * from './amounts.ts';
+export { signTx, TxKind, decodeTx, homeChain, routeTx } from '../ledger/index.ts';
+export { addressFromPublicKey, encodeAddress, decodeAddress, generateKeyPair, keyPairFromSeed } from '../crypto/index.ts';

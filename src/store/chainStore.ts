@@ -1,0 +1,137 @@
+import { decode, encode } from '../codec/index.ts';
+import { bytesEqual, toHex, utf8 } from '../crypto/index.ts';
+import {
+  blockHash,
+  decodeBlock,
+  decodeEntry,
+  decodeReceipts,
+  encodeEntry,
+  encodeBlock,
+  encodeReceipts,
+  Ledger,
+  validateGenesis,
+  type Block,
+  type Entry,
+  type ExecutedHeight,
+  type Genesis,
+} from '../ledger/index.ts';
+import type { KvOp, KvStore } from './kv.ts';
+
+const TipSchema = {
+  $id: 'Tip',
+  fields: { height: { id: 1, type: 'uint64' }, time: { id: 2, type: 'uint64' }, hash: { id: 3, type: 'bytes', length: 32 } },
+} as const;
+const TxLocationSchema = {
+  $id: 'TxLocation',
+  fields: { height: { id: 1, type: 'uint64' }, chain: { id: 2, type: 'uint32' }, index: { id: 3, type: 'uint32' } },
+} as const;
+
+export interface TxLocation {
+  height: number;
+  chain: number;
+  index: number;
+}
+
+const blockKey = (height: number): string => `b/${height.toString().padStart(16, '0')}`;
+const stateKey = (chain: number, key: string): string => `s/${chain}/${key}`;
+
+/**
+ * Blocks, the transaction index and chain state in one key-value store. Every committed
+ * height is one atomic, synced batch: after a crash the store holds either all of a height
+ * or none of it.
+ */
+export class ChainStore {
+  readonly kv: KvStore;
+
+  constructor(kv: KvStore) {
+    this.kv = kv;
+  }
+
+  async genesis(): Promise<Genesis | undefined> {
+    const raw = await this.kv.get('meta/genesis');
+    return raw && validateGenesis(JSON.parse(new TextDecoder().decode(raw)));
+  }
+
+  /** Writes genesis state at height 0 (only into an empty store). */
+  async initialize(ledger: Ledger): Promise<void> {
+    if (await this.kv.get('meta/genesis')) throw new Error('store already initialized');
+    const ops: KvOp[] = [{ key: 'meta/genesis', value: utf8(JSON.stringify(ledger.genesis)) }];
+    ledger.chains.forEach((c) => {
+      for (const key of c.keys()) ops.push({ key: stateKey(c.chain, key), value: encodeEntry(key, c.get(key)!) });
+    });
+    ops.push({ key: 'meta/tip', value: encode(TipSchema, { height: 0n, time: BigInt(ledger.time), hash: ledger.lastBlockHash }) });
+    ops.push({ key: 'meta/inflight', value: encodeReceipts([]) });
+    await this.kv.write(ops, true);
+  }
+
+  /** Persists a block and everything it changed, atomically. */
+  async commit(block: Block, executed: ExecutedHeight): Promise<void> {
+    const height = executed.height;
+    const ops: KvOp[] = [{ key: blockKey(height), value: encodeBlock(block) }];
+    executed.txs.forEach((txs, chain) => {
+      txs.forEach((tx, index) => {
+        ops.push({ key: `t/${tx.hashHex}`, value: encode(TxLocationSchema, { height: BigInt(height), chain, index }) });
+      });
+    });
+    executed.staged.forEach((s, chain) => {
+      for (const [key, bytes] of s.encoded) ops.push({ key: stateKey(chain, key), value: bytes });
+    });
+    ops.push({ key: 'meta/inflight', value: encodeReceipts(executed.receipts) });
+    ops.push({ key: 'meta/tip', value: encode(TipSchema, { height: BigInt(height), time: BigInt(executed.time), hash: blockHash(block.header) }) });
+    await this.kv.write(ops, true);
+  }
+
+  async tip(): Promise<{ height: number; time: number; hash: Uint8Array }> {
+    const raw = await this.kv.get('meta/tip');
+    if (!raw) throw new Error('store is not initialized');
+    const t = decode(TipSchema, raw);
+    return { height: Number(t.height), time: Number(t.time), hash: t.hash };
+  }
+
+  /** Rebuilds the in-memory ledger from stored state and checks it against the tip block's roots. */
+  async loadLedger(): Promise<Ledger> {
+    const genesis = await this.genesis();
+    if (!genesis) throw new Error('store is not initialized');
+    const tip = await this.tip();
+    const inflightRaw = await this.kv.get('meta/inflight');
+    const entries: [number, string, Entry, Uint8Array][] = [];
+    for await (const [k, v] of this.kv.entries('s/')) {
+      const slash = k.indexOf('/', 2);
+      const chain = Number(k.slice(2, slash));
+      const key = k.slice(slash + 1);
+      entries.push([chain, key, decodeEntry(key, v), v]);
+    }
+    const ledger = Ledger.restore(genesis, { ...tip, inFlight: inflightRaw ? decodeReceipts(inflightRaw) : [] }, entries);
+    if (tip.height > 0) {
+      const block = await this.block(tip.height);
+      if (!block) throw new Error(`store is missing block ${tip.height}`);
+      const roots = ledger.stateRoots();
+      block.header.segments.forEach((s, i) => {
+        if (!bytesEqual(s.stateRoot, roots[i])) {
+          throw new Error(`stored state of chain ${i} does not match block ${tip.height} (root ${toHex(roots[i])})`);
+        }
+      });
+    }
+    return ledger;
+  }
+
+  async block(height: number): Promise<Block | undefined> {
+    const raw = await this.kv.get(blockKey(height));
+    return raw && decodeBlock(raw);
+  }
+
+  async blockBytes(height: number): Promise<Uint8Array | undefined> {
+    return this.kv.get(blockKey(height));
+  }
+
+  async txLocation(hashHex: string): Promise<TxLocation | undefined> {
+    const raw = await this.kv.get(`t/${hashHex}`);
+    if (!raw) return undefined;
+    const l = decode(TxLocationSchema, raw);
+    return { height: Number(l.height), chain: l.chain, index: l.index };
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}
