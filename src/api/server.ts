@@ -74,7 +74,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     { schema: { summary: 'Balances per token, nonces per chain, home chain, vesting, stake, quota', tags: ['accounts'], params: addressParam } },
     async (req) => {
       requireAddress(req.params.address);
-      return accountView(node.ledger, req.params.address);
+      return accountView(node.ledger, req.params.address, Math.max(node.ledger.time, Date.now()));
     },
   );
 

@@ -41,7 +41,8 @@ export function jsonValue(v: unknown): Json {
   return v as Json;
 }
 
-export function accountView(ledger: Ledger, address: string): Json {
+/** `time`: when to evaluate vesting locks (the API passes the later of now and the last block). */
+export function accountView(ledger: Ledger, address: string, time: number = ledger.time): Json {
   const addr = decodeAddress(address);
   const hex = toHex(addr);
   const home = homeChain(addr);
@@ -53,7 +54,7 @@ export function accountView(ledger: Ledger, address: string): Json {
   }
   const main = ledger.chains[MAIN_CHAIN];
   const stake = main.get<Stake>(Keys.stake(hex));
-  const locked = lockedAt(acc, ledger.time);
+  const locked = lockedAt(acc, time);
   const znc = balanceOf(acc, ZNC);
   const unbonding = (main.get<UnbondingQueue>(Keys.unbonding)?.entries ?? []).filter((e) => toHex(e.address) === hex);
   const homeAcc = ledger.chains[home].get<Account>(Keys.account(hex));

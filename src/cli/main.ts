@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { registerNodeCommands } from './nodeCommands.ts';
 import { reportError } from './context.ts';
+import { register as registerDevnet } from './devnetCommands.ts';
+import { register as registerKeys } from './keysCommands.ts';
+import { registerNodeCommands } from './nodeCommands.ts';
+import { register as registerWallet } from './walletCommands.ts';
 
 // `zeus`: keys and wallet, node, tokens, multisig, staking and chain status. Every command
 // takes --json for scripts and --node URL to talk to a node other than the home's own.
@@ -12,16 +15,10 @@ const program = new Command('zeus')
   .showHelpAfterError()
   .exitOverride();
 
+registerKeys(program);
 registerNodeCommands(program);
-
-const modules = ['./keysCommands.ts', './walletCommands.ts', './devnetCommands.ts'];
-for (const m of modules) {
-  const mod = (await import(m).catch((e: unknown) => {
-    if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String(e).includes(m.slice(2))) return undefined;
-    throw e;
-  })) as { register?: (p: Command) => void } | undefined;
-  mod?.register?.(program);
-}
+registerWallet(program);
+registerDevnet(program);
 
 try {
   await program.parseAsync(process.argv);

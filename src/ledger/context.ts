@@ -1,7 +1,8 @@
 import { AddressKind, addressKind, encodeAddress, toHex } from '../crypto/index.ts';
 import { Keys, type Account, type Stake, type Token } from './entries.ts';
 import { fail } from './errors.ts';
-import { MAIN_CHAIN, ZNC, type LedgerParams } from './params.ts';
+import { formatUnits } from './amounts.ts';
+import { MAIN_CHAIN, ZNC, ZNC_DECIMALS, type LedgerParams } from './params.ts';
 import { ReceiptKind, type Receipt } from './receipts.ts';
 import type { StateOverlay, StateReader } from './state.ts';
 import { homeChain } from './tx.ts';
@@ -61,10 +62,12 @@ export function debit(ctx: ExecContext, acc: Account, token: string, amount: big
   const bal = balanceOf(acc, token);
   const free = spendable(acc, token, ctx.time);
   if (amount > free) {
+    const decimals = token === ZNC ? ZNC_DECIMALS : (tokenInfo(ctx, token)?.decimals ?? 0);
+    const f = (v: bigint): string => `${formatUnits(v, decimals)} ${token}`;
     if (amount <= bal) {
-      fail('FUNDS_VESTING', `${encodeAddress(who)} has ${bal} ${token} base units but only ${free} are vested and spendable now; ${amount} requested`);
+      fail('FUNDS_VESTING', `${encodeAddress(who)} holds ${f(bal)} but only ${f(free)} has vested and is spendable now; ${f(amount)} requested`);
     }
-    fail('INSUFFICIENT_FUNDS', `${encodeAddress(who)} has ${bal} ${token} base units; ${amount} requested`);
+    fail('INSUFFICIENT_FUNDS', `${encodeAddress(who)} has ${f(bal)}; ${f(amount)} requested`);
   }
   acc.balances[token] = bal - amount;
 }

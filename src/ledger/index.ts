@@ -3,6 +3,7 @@
 // time as inputs and touch no clock, disk or network.
 export * from './errors.ts';
 export * from './params.ts';
+export * from './amounts.ts';
 export * from './tx.ts';
 export * from './entries.ts';
 export * from './receipts.ts';

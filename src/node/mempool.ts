@@ -1,9 +1,13 @@
 import { LedgerError, type HeightExecution, type Ledger, type Tx } from '../ledger/index.ts';
 
+const SPEC_MAX_AGE_MS = 1000;
+
 export interface MempoolOptions {
   /** Most transactions waiting at once; past it new ones are refused, never silently dropped. */
   maxSize: number;
   now: () => number;
+  /** Told of pending transactions that a fresh check no longer admits. */
+  onDrop?: (tx: Tx, err: LedgerError) => void;
 }
 
 /**
@@ -40,6 +44,10 @@ export class Mempool {
     if (this.pending.size >= this.opts.maxSize) {
       throw new LedgerError('MEMPOOL_FULL', `the node holds ${this.opts.maxSize} pending transactions; retry shortly`);
     }
+    // Vesting releases and quota windows follow block time: judge by a recent clock.
+    if (this.opts.now() - this.spec.time > SPEC_MAX_AGE_MS) {
+      for (const [t, e] of this.rebuild().values()) this.opts.onDrop?.(t, e);
+    }
     const err = this.spec.tryApply(tx);
     if (err) throw err;
     this.pending.set(tx.hashHex, tx);
@@ -56,6 +64,10 @@ export class Mempool {
    */
   onCommit(included: Iterable<string>): Map<string, [Tx, LedgerError]> {
     for (const h of included) this.pending.delete(h);
+    return this.rebuild();
+  }
+
+  private rebuild(): Map<string, [Tx, LedgerError]> {
     this.spec = this.ledger.begin(this.opts.now(), true);
     const dropped = new Map<string, [Tx, LedgerError]>();
     for (const tx of this.pending.values()) {

@@ -44,7 +44,7 @@ export class ZeusNode {
     this.store = store;
     this.config = config;
     this.key = key;
-    this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now });
+    this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now, onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err) });
   }
 
   /** Opens (and on first start initializes) the chain store of a node home. */

@@ -1,5 +1,4 @@
 // The ZeusNet SDK: a typed client of a node's API, plus signing and amounts.
 export * from './client.ts';
-export * from './amounts.ts';
-export { signTx, TxKind, decodeTx, homeChain, routeTx } from '../ledger/index.ts';
+export { signTx, TxKind, decodeTx, homeChain, routeTx, formatUnits, parseAmount } from '../ledger/index.ts';
 export { addressFromPublicKey, encodeAddress, decodeAddress, generateKeyPair, keyPairFromSeed } from '../crypto/index.ts';
