@@ -90,7 +90,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     async (req, reply) => {
       const body = req.body;
       if (Buffer.isBuffer(body)) {
-        const r = node.submit(new Uint8Array(body));
+        const r = await node.submit(new Uint8Array(body));
         return reply.status(202).send({ ...r, status: 'pending' });
       }
       if (!body || typeof body !== 'object') throw new ApiError(400, 'INVALID_REQUEST', 'body must be {"tx": hex} or {"txs": [hex, …]}');
@@ -102,17 +102,27 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       };
       if (Array.isArray(body.txs)) {
         if (body.txs.length > MAX_BATCH) throw new ApiError(413, 'BATCH_TOO_LARGE', `at most ${MAX_BATCH} transactions per request`);
-        const results = body.txs.map((s) => {
+        const bytes: (Uint8Array | ApiError)[] = body.txs.map((s) => {
           try {
-            return { ...node.submit(decodeHex(s)), status: 'pending' };
+            return decodeHex(s);
           } catch (e) {
-            const ae = toApiError(e);
+            return toApiError(e);
+          }
+        });
+        const good = bytes.filter((b): b is Uint8Array => b instanceof Uint8Array);
+        const submitted = await node.submitMany(good);
+        let k = 0;
+        const results = bytes.map((b) => {
+          const r = b instanceof Uint8Array ? submitted[k++] : b;
+          if (r instanceof Error) {
+            const ae = toApiError(r);
             return { error: { code: ae.code, message: ae.message } };
           }
+          return { ...r, status: 'pending' };
         });
         return reply.status(202).send({ results });
       }
-      const r = node.submit(decodeHex(body.tx));
+      const r = await node.submit(decodeHex(body.tx));
       return reply.status(202).send({ ...r, status: 'pending' });
     },
   );
@@ -221,16 +231,28 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     jsonValue(checkSupply(node.ledger)),
   );
 
-  app.get('/ws', { websocket: true, schema: { summary: 'WebSocket stream of {type:"block"} and {type:"tx"} events', tags: ['events'] } }, (socket) => {
+  app.get<{ Querystring: { events?: string } }>(
+    '/ws',
+    {
+      websocket: true,
+      schema: {
+        summary: 'WebSocket stream of {type:"block"} and {type:"tx"} events; ?events=block (or tx) to receive only one kind',
+        tags: ['events'],
+        querystring: { type: 'object', properties: { events: { type: 'string', enum: ['block', 'tx', 'block,tx', 'tx,block'] } } },
+      },
+    },
+    (socket, req) => {
+    const kinds = new Set((req.query.events ?? 'block,tx').split(','));
     const send = (e: NodeEvent): void => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
+      if (kinds.has(e.type) && socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
     };
     node.events.on('event', send);
     socket.on('close', () => node.events.off('event', send));
     socket.on('message', () => {
       /* the stream is one-way; anything sent by a client is ignored */
     });
-  });
+    },
+  );
 
   await app.listen({ host: opts.host, port: opts.port });
   return app;

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest().buffer.slice(0)) as Uint8Array;
+  // digest() allocates a fresh Buffer (a Uint8Array); copying it again only feeds the GC.
+  return h.digest();
 }
 
 export function toHex(b: Uint8Array): string {

@@ -57,32 +57,46 @@ class StateTree {
     return this.levels[BUCKET_BITS][0];
   }
 
-  /** The root the tree would have after `changes`, leaving the tree as it is. */
-  previewRoot(changes: Map<string, Uint8Array | null>): Uint8Array {
+  /** The tree after `changes`, computed aside; `apply` adopts it if nothing changed meanwhile. */
+  preview(changes: Map<string, Uint8Array | null>): TreePatch {
     this.root();
-    const touched = new Map<number, Map<string, Uint8Array>>();
+    const buckets = new Map<number, Map<string, Uint8Array>>();
     for (const [key, hash] of changes) {
       const b = bucketOf(key);
-      let m = touched.get(b);
-      if (!m) touched.set(b, (m = new Map(this.buckets[b])));
+      let m = buckets.get(b);
+      if (!m) buckets.set(b, (m = new Map(this.buckets[b])));
       if (hash) m.set(key, hash);
       else m.delete(key);
     }
-    let nodes = new Map<number, Uint8Array>();
-    for (const [b, m] of touched) nodes.set(b, leafOf(m));
+    const levels: Map<number, Uint8Array>[] = [new Map()];
+    for (const [b, m] of buckets) levels[0].set(b, leafOf(m));
     for (let l = 1; l <= BUCKET_BITS; l++) {
+      const below = levels[l - 1];
       const next = new Map<number, Uint8Array>();
-      for (const i of nodes.keys()) {
+      for (const i of below.keys()) {
         const p = i >> 1;
         if (next.has(p)) continue;
-        const left = nodes.get(2 * p) ?? this.levels[l - 1][2 * p];
-        const right = nodes.get(2 * p + 1) ?? this.levels[l - 1][2 * p + 1];
+        const left = below.get(2 * p) ?? this.levels[l - 1][2 * p];
+        const right = below.get(2 * p + 1) ?? this.levels[l - 1][2 * p + 1];
         next.set(p, sha256(new Uint8Array([1]), left, right));
       }
-      nodes = next;
+      levels.push(next);
     }
-    return nodes.get(0) ?? this.levels[BUCKET_BITS][0];
+    return { buckets, levels, root: levels[BUCKET_BITS].get(0) ?? this.levels[BUCKET_BITS][0] };
   }
+
+  apply(patch: TreePatch): void {
+    for (const [b, m] of patch.buckets) this.buckets[b] = m;
+    patch.levels.forEach((nodes, l) => {
+      for (const [i, h] of nodes) this.levels[l][i] = h;
+    });
+  }
+}
+
+interface TreePatch {
+  readonly buckets: Map<number, Map<string, Uint8Array>>;
+  readonly levels: Map<number, Uint8Array>[];
+  readonly root: Uint8Array;
 }
 
 function leafOf(bucket: Map<string, Uint8Array>): Uint8Array {
@@ -102,6 +116,7 @@ export interface StagedChain {
   readonly writes: Map<string, Entry | null>;
   readonly encoded: Map<string, Uint8Array | null>;
   readonly root: Uint8Array;
+  readonly patch: TreePatch;
 }
 
 /** One chain's committed state: entries in memory, with an incrementally maintained root. */
@@ -133,21 +148,17 @@ export class ChainState implements StateReader {
       encoded.set(key, bytes);
       hashes.set(key, bytes && sha256(bytes));
     }
-    return { writes, encoded, root: this.tree.previewRoot(hashes) };
+    const patch = this.tree.preview(hashes);
+    return { writes, encoded, root: patch.root, patch };
   }
 
   /** Makes staged writes the committed state; the caller persists `staged.encoded`. */
   commit(staged: StagedChain): void {
     for (const [key, value] of staged.writes) {
-      const bytes = staged.encoded.get(key)!;
-      if (value === null) {
-        this.entries.delete(key);
-        this.tree.set(key, null);
-      } else {
-        this.entries.set(key, value);
-        this.tree.set(key, sha256(bytes));
-      }
+      if (value === null) this.entries.delete(key);
+      else this.entries.set(key, value);
     }
+    this.tree.apply(staged.patch);
   }
 
   root(): Uint8Array {

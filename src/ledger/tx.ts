@@ -121,11 +121,13 @@ export function signingBytes(fields: Omit<SignedTxFields, 'signature'>): Uint8Ar
   return concatBytes(SIGN_DOMAIN, encode(UnsignedTxSchema, fields));
 }
 
-/** Home inner chain of an address: accounts of one key live on chain 1 + (hash mod 9); others on main. */
+/**
+ * Home inner chain of an address: accounts of one key live on chain 1 + (hash mod 9), where the
+ * hash is the address's own 20 hash bytes (already uniform); multisig and system accounts on main.
+ */
 export function homeChain(addr: Uint8Array): number {
   if (addressKind(addr) !== AddressKind.Key) return MAIN_CHAIN;
-  const h = sha256(utf8('zeus/home'), addr);
-  return 1 + (((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0) % INNER_CHAINS;
+  return 1 + (((addr[1] << 24) | (addr[2] << 16) | (addr[3] << 8) | addr[4]) >>> 0) % INNER_CHAINS;
 }
 
 /** Routing by correlation key: a sender's own funds move on its home chain; shared accounts live on main. */

@@ -66,6 +66,8 @@ export interface InitDevOptions {
   accounts?: string[];
   genesisTime?: number;
   params?: Partial<Genesis['params']>;
+  /** ZNC base units each dev account receives (default 10,000,000 ZNC). */
+  devFunding?: bigint;
   /** Encrypt the dev keys with this instead of the well-known dev passphrase. */
   passphrase?: string;
 }
@@ -88,6 +90,7 @@ export function initDevHome(home: string, o: InitDevOptions = {}): { config: Nod
     genesisTime: o.genesisTime ?? Date.now(),
     keys,
     devAccounts: accounts,
+    devFunding: o.devFunding,
     bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'] }],
     monthMs: o.monthMs,
     params: o.params,

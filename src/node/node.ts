@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { Keystore, signBytes, toHex, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
-  checkTxSignature,
   decodeTx,
+  txSigningBytes,
   Ledger,
   LedgerError,
   type Block,
@@ -16,6 +16,7 @@ import { NodeEvents, type TxEvent } from './events.ts';
 import { homePaths, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { Mempool } from './mempool.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
+import { SignatureVerifier } from './verifier.ts';
 
 export interface SubmitResult {
   hash: string;
@@ -37,6 +38,7 @@ export class ZeusNode {
   private readonly key: KeyPair;
   private producer: BlockProducer | undefined;
   private producing = false;
+  private readonly verifier = new SignatureVerifier();
   private readonly rejected = new Map<string, { chain: number; code: string; message: string }>();
 
   private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair) {
@@ -80,16 +82,48 @@ export class ZeusNode {
   }
 
   /** Checks a transaction completely (encoding, chain id, signature, state) and queues it. */
-  submit(bytes: Uint8Array): SubmitResult {
-    const tx = decodeTx(bytes);
-    if (tx.chainId !== this.chainId) {
-      throw new LedgerError('WRONG_CHAIN_ID', `transaction is for chain "${tx.chainId}"; this node runs "${this.chainId}"`);
-    }
-    checkTxSignature(tx);
-    this.mempool.add(tx);
-    this.rejected.delete(tx.hashHex);
-    this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
-    return { hash: tx.hashHex, chain: tx.chain };
+  async submit(bytes: Uint8Array): Promise<SubmitResult> {
+    const [r] = await this.submitMany([bytes]);
+    if (r instanceof Error) throw r;
+    return r;
+  }
+
+  /**
+   * Checks and queues transactions in order; each gets its result or the error that refused it.
+   * Signatures are checked together on the verifier threads.
+   */
+  async submitMany(list: Uint8Array[]): Promise<(SubmitResult | LedgerError)[]> {
+    const out: (SubmitResult | LedgerError)[] = [];
+    const decoded: (Tx | undefined)[] = list.map((bytes, i) => {
+      try {
+        const tx = decodeTx(bytes);
+        if (tx.chainId !== this.chainId) {
+          throw new LedgerError('WRONG_CHAIN_ID', `transaction is for chain "${tx.chainId}"; this node runs "${this.chainId}"`);
+        }
+        return tx;
+      } catch (e) {
+        if (!(e instanceof LedgerError)) throw e;
+        out[i] = e;
+        return undefined;
+      }
+    });
+    const toCheck = decoded.filter((t): t is Tx => t !== undefined);
+    const valid = await this.verifier.verify(toCheck.map((t) => ({ pk: t.sender, msg: txSigningBytes(t), sig: t.signature })));
+    const ok = new Map(toCheck.map((t, i) => [t, valid[i]]));
+    decoded.forEach((tx, i) => {
+      if (!tx) return;
+      try {
+        if (!ok.get(tx)) throw new LedgerError('BAD_SIGNATURE', 'signature does not match the sender key and transaction');
+        this.mempool.add(tx);
+        this.rejected.delete(tx.hashHex);
+        this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
+        out[i] = { hash: tx.hashHex, chain: tx.chain };
+      } catch (e) {
+        if (!(e instanceof LedgerError)) throw e;
+        out[i] = e;
+      }
+    });
+    return out;
   }
 
   rejection(hashHex: string): { chain: number; code: string; message: string } | undefined {
@@ -167,6 +201,7 @@ export class ZeusNode {
 
   async close(): Promise<void> {
     await this.producer?.stop();
+    await this.verifier.close();
     await this.store.close();
   }
 }
