@@ -431,5 +431,5 @@ describe('ledger conservation under random traffic', () => {
     expect(seen(TxKind.MultisigApprove, 'ALREADY_APPROVED')).toBeGreaterThan(0);
     expect(seen(TxKind.MultisigPropose, 'NOT_AUTHORIZED')).toBeGreaterThan(0);
     expect(seen(TxKind.Unstake, 'INSUFFICIENT_STAKE')).toBeGreaterThan(0);
-  });
+  }, Math.max(60_000, RUNS * 1000));
 });
