@@ -29,6 +29,26 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     openapi: {
       info: { title: 'ZeusNet node API', version: '0.1.0', description: 'Ledger queries, transaction submission and events of a ZeusNet node.' },
     },
+    // The swagger plugin leaves WebSocket routes out; describe the event stream by hand.
+    transformObject: (doc) => {
+      const o = (doc as { openapiObject: { paths?: Record<string, unknown> } }).openapiObject;
+      return {
+        ...o,
+        paths: {
+          ...o.paths,
+          '/ws': {
+            get: {
+              summary: 'WebSocket (upgrade) stream of events as JSON text messages',
+              description:
+                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block and {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction. Query ?events=block or ?events=tx to receive one kind only.',
+              tags: ['events'],
+              parameters: [{ name: 'events', in: 'query', required: false, schema: { type: 'string', enum: ['block', 'tx', 'block,tx'] } }],
+              responses: { 101: { description: 'Switching protocols to WebSocket' } },
+            },
+          },
+        },
+      } as never;
+    },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
 

@@ -37,7 +37,7 @@ import { produce, testChain, type TestChain } from './testing.ts';
 // exactly backed, rejected transactions leave no trace, and replaying the accepted
 // transactions on a fresh ledger reproduces every state root.
 
-const RUNS = Number(process.env.ZEUS_PROPERTY_RUNS ?? 60);
+const RUNS = Number(process.env.ZEUS_PROPERTY_RUNS ?? 100);
 const DEV = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
 const HOLDERS = ['cornerstone', 'private-equity', 'promotion', 'team', 'foundation-1', 'foundation-2', 'foundation-3'];
 const KEYS = [...DEV, ...HOLDERS];
