@@ -262,7 +262,8 @@ function readScalar(
     case 'bytes': {
       const b = r.lengthDelimited();
       checkLength(path, b.length, length, max);
-      return b.slice();
+      // Copy into a plain Uint8Array: a Buffer's slice() would alias the input.
+      return new Uint8Array(b);
     }
     case 'string': {
       const b = r.lengthDelimited();

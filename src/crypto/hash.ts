@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
-  // digest() allocates a fresh Buffer (a Uint8Array); copying it again only feeds the GC.
-  return h.digest();
+  // A plain Uint8Array view of the digest: no copy, and no Buffer semantics leaking out.
+  const d = h.digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.length);
 }
 
 export function toHex(b: Uint8Array): string {
