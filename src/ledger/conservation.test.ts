@@ -20,7 +20,6 @@ import {
   ZNC,
   ZNC_UNIT,
   type Account,
-  type BlockHeader,
   type HeightExecution,
   type LedgerErrorCode,
   type Multisig,
@@ -364,14 +363,7 @@ class Run {
       }
     }
     const executed = this.exec.finish();
-    const header: BlockHeader = {
-      chainId: t.ledger.chainId,
-      height: BigInt(executed.height),
-      time: BigInt(executed.time),
-      prevHash: t.ledger.lastBlockHash,
-      proposer: t.keys['bookkeeper-0'].publicKey,
-      segments: executed.segments,
-    };
+    const header = t.ledger.headerFor(executed, t.keys['bookkeeper-0'].publicKey);
     t.ledger.commit(executed, header);
 
     checkSupply(t.ledger);

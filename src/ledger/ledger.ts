@@ -224,6 +224,18 @@ export class Ledger {
     return this.chains.map((c) => c.root());
   }
 
+  /** The header of a block carrying `executed` on top of the committed chain. */
+  headerFor(executed: ExecutedHeight, proposer: Uint8Array): BlockHeader {
+    return {
+      chainId: this.chainId,
+      height: BigInt(executed.height),
+      time: BigInt(executed.time),
+      prevHash: this.lastBlockHash,
+      proposer,
+      segments: executed.segments,
+    };
+  }
+
   /** Makes an executed height the committed state. */
   commit(executed: ExecutedHeight, header: BlockHeader): void {
     if (executed.height !== this.height + 1) throw new Error(`cannot commit height ${executed.height} on ${this.height}`);

@@ -1,5 +1,4 @@
 import { keyPairFromSeed, sha256, utf8, type KeyPair } from '../crypto/index.ts';
-import type { BlockHeader } from './block.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from './devGenesis.ts';
 import type { LedgerError } from './errors.ts';
 import type { Genesis } from './genesis.ts';
@@ -51,14 +50,7 @@ export function produce(t: TestChain, txs: Tx[], time?: number): Map<string, Led
     if (err) rejected.set(tx.hashHex, err);
   }
   const executed = exec.finish();
-  const header: BlockHeader = {
-    chainId: t.ledger.chainId,
-    height: BigInt(executed.height),
-    time: BigInt(executed.time),
-    prevHash: t.ledger.lastBlockHash,
-    proposer: t.keys['bookkeeper-0'].publicKey,
-    segments: executed.segments,
-  };
+  const header = t.ledger.headerFor(executed, t.keys['bookkeeper-0'].publicKey);
   t.ledger.commit(executed, header);
   return rejected;
 }

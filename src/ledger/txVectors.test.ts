@@ -39,7 +39,7 @@ describe('transaction vectors', () => {
     expect(toHex(blockHash(header))).toBe(vectors.blockHeader.hash);
   });
 
-  it('rejects a transaction with a trailing byte or an unknown kind as BAD_ENCODING / UNKNOWN_TX_KIND', () => {
+  it('rejects a transaction with a trailing byte, and a transaction passed off as a block', () => {
     const bytes = fromHex(vectors.txs[0].tx);
     const longer = new Uint8Array([...bytes, 0]);
     expect(() => decodeTx(longer)).toThrow(LedgerError);

@@ -7,7 +7,6 @@ import {
   Ledger,
   LedgerError,
   type Block,
-  type BlockHeader,
   type Genesis,
   type Tx,
 } from '../ledger/index.ts';
@@ -146,14 +145,7 @@ export class ZeusNode {
         if (err && err.code !== 'MEMPOOL_FULL') rejected.set(tx.hashHex, [tx, err]);
       }
       const executed = exec.finish();
-      const header: BlockHeader = {
-        chainId: this.chainId,
-        height: BigInt(executed.height),
-        time: BigInt(executed.time),
-        prevHash: this.ledger.lastBlockHash,
-        proposer: this.key.publicKey,
-        segments: executed.segments,
-      };
+      const header = this.ledger.headerFor(executed, this.key.publicKey);
       const hash = blockHash(header);
       const block: Block = {
         header,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { blockHash, Ledger, TxKind, ZNC, type Block, type BlockHeader } from '../ledger/index.ts';
+import { blockHash, Ledger, TxKind, ZNC, type Block } from '../ledger/index.ts';
 import { makeTx, testChain } from '../ledger/testing.ts';
 import { ChainStore } from './chainStore.ts';
 import { LevelKvStore, MemoryKvStore, type KvStore } from './kv.ts';
@@ -28,14 +28,7 @@ async function fill(store: ChainStore, heights: number) {
       expect(exec.tryApply(makeTx(t, from, TxKind.Transfer, { to: bob, token: ZNC, amount: 10n + BigInt(h), memo: '' }))).toBeNull();
     }
     const executed = exec.finish();
-    const header: BlockHeader = {
-      chainId: t.ledger.chainId,
-      height: BigInt(executed.height),
-      time: BigInt(executed.time),
-      prevHash: t.ledger.lastBlockHash,
-      proposer: t.keys['bookkeeper-0'].publicKey,
-      segments: executed.segments,
-    };
+    const header = t.ledger.headerFor(executed, t.keys['bookkeeper-0'].publicKey);
     const block: Block = { header, segments: executed.txs.map((txs) => ({ txs: txs.map((x) => x.bytes) })), signature: new Uint8Array(64) };
     await store.commit(block, executed);
     t.ledger.commit(executed, header);
