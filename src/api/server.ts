@@ -184,12 +184,13 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   );
 
   const heightParam = { type: 'object', properties: { height: { type: 'string', pattern: '^(latest|[0-9]{1,15})$' } } } as const;
-  const loadBlock = async (h: string) => {
+  const loadCommitted = async (h: string) => {
     const height = h === 'latest' ? node.ledger.height : Number(h);
-    const block = height > 0 ? await node.store.block(height) : undefined;
-    if (!block) throw new ApiError(404, 'UNKNOWN_BLOCK', `no block at height ${h}`);
-    return block;
+    const c = height > 0 ? await node.store.committedBlock(height) : undefined;
+    if (!c) throw new ApiError(404, 'UNKNOWN_BLOCK', `no block at height ${h}`);
+    return c;
   };
+  const loadBlock = async (h: string) => (await loadCommitted(h)).block;
 
   app.get<{ Querystring: { from?: number; limit?: number } }>(
     '/blocks',
@@ -216,8 +217,8 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     '/blocks/:height',
     { schema: { summary: 'A main block: header, the ten segment headers, transaction hashes', tags: ['blocks'], params: heightParam } },
     async (req) => {
-      const b = await loadBlock(req.params.height);
-      return blockView(b, blockHash(b.header));
+      const { block, certificate } = await loadCommitted(req.params.height);
+      return { ...(blockView(block, blockHash(block.header)) as object), certificate: jsonValue(certificate), lastCommit: jsonValue(block.lastCommit) };
     },
   );
 

@@ -1,5 +1,6 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
 import { sha256 } from '../crypto/index.ts';
+import { CertificateSchema, encodeCertificate, type Certificate } from './commit.ts';
 
 const hash32 = { type: 'bytes', length: 32 } as const;
 
@@ -25,6 +26,8 @@ export const BlockHeaderSchema = {
     prevHash: { id: 4, ...hash32 },
     proposer: { id: 5, type: 'bytes', length: 32 },
     segments: { id: 6, type: { array: SegmentHeaderSchema, length: 10 } },
+    /** Hash of the previous height's commit certificate, carried in the block body. */
+    lastCommitHash: { id: 7, ...hash32 },
   },
 } as const;
 
@@ -35,9 +38,18 @@ export const BlockSchema = {
   fields: {
     header: { id: 1, type: BlockHeaderSchema },
     segments: { id: 2, type: { array: SegmentTxsSchema, length: 10 } },
-    /** The proposer's signature over the header hash (a commit certificate replaces it with consensus). */
-    signature: { id: 3, type: 'bytes', max: 64 },
+    /**
+     * The certificate that committed the previous height: who signed it and in which round,
+     * so that rewards and missed slots are decided from chain data alone.
+     */
+    lastCommit: { id: 3, type: CertificateSchema },
   },
+} as const;
+
+/** A block as stored and synced: the block and the certificate that committed it. */
+export const CommittedBlockSchema = {
+  $id: 'CommittedBlock',
+  fields: { block: { id: 1, type: BlockSchema }, certificate: { id: 2, type: CertificateSchema } },
 } as const;
 
 export type SegmentHeader = Infer<typeof SegmentHeaderSchema>;
@@ -48,3 +60,10 @@ export const encodeBlock = (b: Block): Uint8Array => encode(BlockSchema, b);
 export const decodeBlock = (bytes: Uint8Array): Block => decode(BlockSchema, bytes);
 export const blockHash = (h: BlockHeader): Uint8Array => sha256(encode(BlockHeaderSchema, h));
 export const segmentHash = (s: SegmentHeader): Uint8Array => sha256(encode(SegmentHeaderSchema, s));
+export type CommittedBlock = Infer<typeof CommittedBlockSchema>;
+export const encodeCommittedBlock = (c: CommittedBlock): Uint8Array => encode(CommittedBlockSchema, c);
+export const decodeCommittedBlock = (b: Uint8Array): CommittedBlock => decode(CommittedBlockSchema, b);
+
+/** The empty certificate a first block carries (there is no previous height). */
+export const GENESIS_COMMIT: Certificate = { height: 0n, round: 0, blockHash: new Uint8Array(0), signers: [], signatures: [] };
+export const certificateHash = (c: Certificate): Uint8Array => sha256(encodeCertificate(c));

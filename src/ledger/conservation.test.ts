@@ -29,7 +29,7 @@ import {
   type Token,
   type Tx,
 } from './index.ts';
-import { produce, testChain, type TestChain } from './testing.ts';
+import { produce, testChain, type TestChain, commitExecuted } from './testing.ts';
 
 // Conservation under random traffic: many accounts send every transaction kind, valid and
 // not, over many heights; after every height all ZNC is accounted for, every sub-token is
@@ -363,8 +363,7 @@ class Run {
       }
     }
     const executed = this.exec.finish();
-    const header = t.ledger.headerFor(executed, t.keys['bookkeeper-0'].publicKey);
-    t.ledger.commit(executed, header);
+    commitExecuted(t, executed);
 
     checkSupply(t.ledger);
     for (const [key, n] of this.sent) {

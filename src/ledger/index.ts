@@ -15,3 +15,4 @@ export * from './supply.ts';
 export { ChainState, StateOverlay, type StagedChain, type StateReader } from './state.ts';
 export { balanceOf, lockedAt, quotaLimit, readAccount, spendable, stakedOf } from './context.ts';
 export { multisigAddress } from './handlers/multisig.ts';
+export * from './commit.ts';

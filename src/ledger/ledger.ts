@@ -1,5 +1,7 @@
 import { bytesEqual, merkleRoot, toHex } from '../crypto/index.ts';
-import { blockHash, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
+import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
+import { certificateError, type Certificate } from './commit.ts';
+import { bookkeeperSetAt } from './handlers/election.ts';
 import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
 import { Keys, type Entry, type UnbondingQueue } from './entries.ts';
 import { fail, LedgerError } from './errors.ts';
@@ -82,6 +84,7 @@ export interface ExecutedHeight {
   readonly staged: StagedChain[];
   /** Receipts emitted at this height, applied at the next one. */
   readonly receipts: Receipt[];
+  readonly lastCommit: Certificate;
 }
 
 /**
@@ -98,9 +101,13 @@ export class HeightExecution {
   /** A speculative execution (a mempool's view of the next height) is not bound by segment size. */
   readonly speculative: boolean;
 
-  constructor(ledger: Ledger, height: number, time: number, speculative = false) {
+  /** The certificate of the previous height this block carries. */
+  readonly lastCommit: Certificate;
+
+  constructor(ledger: Ledger, height: number, time: number, speculative = false, lastCommit: Certificate = GENESIS_COMMIT) {
     this.ledger = ledger;
     this.speculative = speculative;
+    this.lastCommit = lastCommit;
     this.height = height;
     this.time = time;
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
@@ -157,7 +164,7 @@ export class HeightExecution {
         receiptRoot: merkleRoot(this.outgoing[chain].map(receiptHash)),
       });
     }
-    return { height: this.height, time: this.time, txs: this.txs, segments, staged, receipts: this.outgoing.flat() };
+    return { height: this.height, time: this.time, txs: this.txs, segments, staged, receipts: this.outgoing.flat(), lastCommit: this.lastCommit };
   }
 }
 
@@ -174,6 +181,8 @@ export class Ledger {
   height = 0;
   time: number;
   lastBlockHash: Uint8Array = new Uint8Array(32);
+  /** The certificate that committed the last height (carried by the next block). */
+  lastCommit: Certificate = GENESIS_COMMIT;
   inFlight: Receipt[] = [];
 
   constructor(genesis: Genesis) {
@@ -196,7 +205,7 @@ export class Ledger {
   /** Restores a ledger from stored state (the node's start-up path). */
   static restore(
     genesis: Genesis,
-    tip: { height: number; time: number; hash: Uint8Array; inFlight: Receipt[] },
+    tip: { height: number; time: number; hash: Uint8Array; inFlight: Receipt[]; lastCommit: Certificate },
     entries: Iterable<[number, string, Entry, Uint8Array]>,
   ): Ledger {
     const ledger = new Ledger(genesis);
@@ -205,12 +214,13 @@ export class Ledger {
     ledger.time = tip.time;
     ledger.lastBlockHash = tip.hash;
     ledger.inFlight = tip.inFlight;
+    ledger.lastCommit = tip.lastCommit;
     return ledger;
   }
 
   /** Starts executing the next height at block time `time` (at least 1 ms after the last). */
-  begin(time: number, speculative = false): HeightExecution {
-    return new HeightExecution(this, this.height + 1, Math.max(time, this.time + 1), speculative);
+  begin(time: number, speculative = false, lastCommit: Certificate = this.lastCommit): HeightExecution {
+    return new HeightExecution(this, this.height + 1, Math.max(time, this.time + 1), speculative, lastCommit);
   }
 
   /** Whether a height at `time` would do anything even without transactions. */
@@ -233,16 +243,32 @@ export class Ledger {
       prevHash: this.lastBlockHash,
       proposer,
       segments: executed.segments,
+      lastCommitHash: certificateHash(executed.lastCommit),
     };
   }
 
-  /** Makes an executed height the committed state. */
-  commit(executed: ExecutedHeight, header: BlockHeader): void {
+  /** The block that carries `executed` (its transactions and the previous height's certificate). */
+  blockFor(executed: ExecutedHeight, proposer: Uint8Array): Block {
+    return {
+      header: this.headerFor(executed, proposer),
+      segments: executed.txs.map((txs) => ({ txs: txs.map((t) => t.bytes) })),
+      lastCommit: executed.lastCommit,
+    };
+  }
+
+  /** Public keys of the bookkeepers that decide `height`, in proposer order. */
+  bookkeepersAt(height: number): Uint8Array[] {
+    return bookkeeperSetAt(this.chains[MAIN_CHAIN], this.genesis, height);
+  }
+
+  /** Makes an executed height the committed state; `certificate` is what committed it. */
+  commit(executed: ExecutedHeight, header: BlockHeader, certificate: Certificate): void {
     if (executed.height !== this.height + 1) throw new Error(`cannot commit height ${executed.height} on ${this.height}`);
     executed.staged.forEach((s, i) => this.chains[i].commit(s));
     this.height = executed.height;
     this.time = executed.time;
     this.lastBlockHash = blockHash(header);
+    this.lastCommit = certificate;
     this.inFlight = executed.receipts;
   }
 
@@ -253,7 +279,13 @@ export class Ledger {
     if (Number(h.height) !== this.height + 1) throw new InvalidBlockError(`block height ${h.height} does not follow ${this.height}`);
     if (!bytesEqual(h.prevHash, this.lastBlockHash)) throw new InvalidBlockError('block does not extend the committed chain');
     if (Number(h.time) <= this.time) throw new InvalidBlockError('block time must increase');
-    const exec = new HeightExecution(this, Number(h.height), Number(h.time));
+    if (!bytesEqual(h.lastCommitHash, certificateHash(block.lastCommit))) throw new InvalidBlockError('lastCommitHash does not match the carried certificate');
+    if (this.height > 0) {
+      if (Number(block.lastCommit.height) !== this.height) throw new InvalidBlockError('carried certificate is not for the previous height');
+      const why = verifySignatures ? certificateError(this.chainId, block.lastCommit, this.bookkeepersAt(this.height), this.lastBlockHash) : undefined;
+      if (why) throw new InvalidBlockError(`previous height's certificate: ${why}`);
+    } else if (block.lastCommit.signers.length > 0) throw new InvalidBlockError('the first block carries no certificate');
+    const exec = new HeightExecution(this, Number(h.height), Number(h.time), false, block.lastCommit);
     block.segments.forEach((seg, chain) => {
       for (const bytes of seg.txs) {
         const tx = decodeTx(bytes);

@@ -2,7 +2,9 @@ import { keyPairFromSeed, sha256, utf8, type KeyPair } from '../crypto/index.ts'
 import { buildDevGenesis, DEV_GENESIS_KEYS } from './devGenesis.ts';
 import type { LedgerError } from './errors.ts';
 import type { Genesis } from './genesis.ts';
-import { Ledger } from './ledger.ts';
+import { blockHash, type Block } from './block.ts';
+import { certify, type Certificate } from './commit.ts';
+import { Ledger, type ExecutedHeight } from './ledger.ts';
 import { decodeTx, signTx, type Tx, type TxKind, type TxRequest } from './tx.ts';
 
 // Helpers for tests and simulations that drive the ledger directly, without a node.
@@ -49,8 +51,15 @@ export function produce(t: TestChain, txs: Tx[], time?: number): Map<string, Led
     const err = exec.tryApply(tx);
     if (err) rejected.set(tx.hashHex, err);
   }
-  const executed = exec.finish();
-  const header = t.ledger.headerFor(executed, t.keys['bookkeeper-0'].publicKey);
-  t.ledger.commit(executed, header);
+  commitExecuted(t, exec.finish());
   return rejected;
+}
+
+/** Commits an executed height as the test chain's solo bookkeeper would: block plus its certificate. */
+export function commitExecuted(t: TestChain, executed: ExecutedHeight): { block: Block; certificate: Certificate } {
+  const key = t.keys['bookkeeper-0'];
+  const block = t.ledger.blockFor(executed, key.publicKey);
+  const certificate = certify(t.ledger.chainId, block.header.height, 0, blockHash(block.header), t.ledger.bookkeepersAt(executed.height), [key]);
+  t.ledger.commit(executed, block.header, certificate);
+  return { block, certificate };
 }

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { Keystore, signBytes, toHex, type KeyPair } from '../crypto/index.ts';
+import { Keystore, toHex, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
+  certify,
   decodeTx,
   txSigningBytes,
   Ledger,
@@ -145,15 +146,12 @@ export class ZeusNode {
         if (err && err.code !== 'MEMPOOL_FULL') rejected.set(tx.hashHex, [tx, err]);
       }
       const executed = exec.finish();
-      const header = this.ledger.headerFor(executed, this.key.publicKey);
-      const hash = blockHash(header);
-      const block: Block = {
-        header,
-        segments: executed.txs.map((txs) => ({ txs: txs.map((t) => t.bytes) })),
-        signature: signBytes(this.key.secretKey, hash),
-      };
-      await this.store.commit(block, executed);
-      this.ledger.commit(executed, header);
+      const block = this.ledger.blockFor(executed, this.key.publicKey);
+      const hash = blockHash(block.header);
+      // The solo bookkeeper is the whole set: its own precommit is the certificate.
+      const certificate = certify(this.chainId, block.header.height, 0, hash, this.ledger.bookkeepersAt(executed.height), [this.key]);
+      await this.store.commit(block, certificate, executed);
+      this.ledger.commit(executed, block.header, certificate);
       const included = executed.txs.flat().map((t) => t.hashHex);
       const dropped = this.mempool.onCommit([...included, ...rejected.keys()]);
       for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { blockHash, Ledger, TxKind, ZNC, type Block } from '../ledger/index.ts';
-import { makeTx, testChain } from '../ledger/testing.ts';
+import { blockHash, Ledger, TxKind, ZNC } from '../ledger/index.ts';
+import { commitExecuted, makeTx, testChain } from '../ledger/testing.ts';
 import { ChainStore } from './chainStore.ts';
 import { LevelKvStore, MemoryKvStore, type KvStore } from './kv.ts';
 
@@ -28,10 +28,10 @@ async function fill(store: ChainStore, heights: number) {
       expect(exec.tryApply(makeTx(t, from, TxKind.Transfer, { to: bob, token: ZNC, amount: 10n + BigInt(h), memo: '' }))).toBeNull();
     }
     const executed = exec.finish();
-    const header = t.ledger.headerFor(executed, t.keys['bookkeeper-0'].publicKey);
-    const block: Block = { header, segments: executed.txs.map((txs) => ({ txs: txs.map((x) => x.bytes) })), signature: new Uint8Array(64) };
-    await store.commit(block, executed);
-    t.ledger.commit(executed, header);
+    const ledgerBefore = t.ledger.height;
+    const { block, certificate } = commitExecuted(t, executed);
+    expect(t.ledger.height).toBe(ledgerBefore + 1);
+    await store.commit(block, certificate, executed);
   }
   return t;
 }
@@ -52,8 +52,8 @@ describe.each([
 
     const replay = Ledger.fromGenesis(t.genesis);
     for (let h = 1; h <= 12; h++) {
-      const b = (await store.block(h))!;
-      replay.commit(replay.executeBlock(b), b.header);
+      const { block: b, certificate } = (await store.committedBlock(h))!;
+      replay.commit(replay.executeBlock(b), b.header, certificate);
       expect(toHex(replay.lastBlockHash)).toBe(toHex(blockHash(b.header)));
     }
     expect(replay.stateRoots().map(toHex)).toEqual(t.ledger.stateRoots().map(toHex));

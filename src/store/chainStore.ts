@@ -2,11 +2,14 @@ import { decode, encode } from '../codec/index.ts';
 import { bytesEqual, toHex, utf8 } from '../crypto/index.ts';
 import {
   blockHash,
-  decodeBlock,
+  decodeCommittedBlock,
+  encodeCommittedBlock,
+  GENESIS_COMMIT,
+  type Certificate,
+  type CommittedBlock,
   decodeEntry,
   decodeReceipts,
   encodeEntry,
-  encodeBlock,
   encodeReceipts,
   Ledger,
   validateGenesis,
@@ -64,10 +67,10 @@ export class ChainStore {
     await this.kv.write(ops, true);
   }
 
-  /** Persists a block and everything it changed, atomically. */
-  async commit(block: Block, executed: ExecutedHeight): Promise<void> {
+  /** Persists a block, the certificate that committed it and everything it changed, atomically. */
+  async commit(block: Block, certificate: Certificate, executed: ExecutedHeight): Promise<void> {
     const height = executed.height;
-    const ops: KvOp[] = [{ key: blockKey(height), value: encodeBlock(block) }];
+    const ops: KvOp[] = [{ key: blockKey(height), value: encodeCommittedBlock({ block, certificate }) }];
     executed.txs.forEach((txs, chain) => {
       txs.forEach((tx, index) => {
         ops.push({ key: `t/${tx.hashHex}`, value: encode(TxLocationSchema, { height: BigInt(height), chain, index }) });
@@ -101,10 +104,12 @@ export class ChainStore {
       const key = k.slice(slash + 1);
       entries.push([chain, key, decodeEntry(key, v), v]);
     }
-    const ledger = Ledger.restore(genesis, { ...tip, inFlight: inflightRaw ? decodeReceipts(inflightRaw) : [] }, entries);
-    if (tip.height > 0) {
-      const block = await this.block(tip.height);
-      if (!block) throw new Error(`store is missing block ${tip.height}`);
+    const last = tip.height > 0 ? await this.committedBlock(tip.height) : undefined;
+    if (tip.height > 0 && !last) throw new Error(`store is missing block ${tip.height}`);
+    const lastCommit = last?.certificate ?? GENESIS_COMMIT;
+    const ledger = Ledger.restore(genesis, { ...tip, lastCommit, inFlight: inflightRaw ? decodeReceipts(inflightRaw) : [] }, entries);
+    if (last) {
+      const block = last.block;
       const roots = ledger.stateRoots();
       block.header.segments.forEach((s, i) => {
         if (!bytesEqual(s.stateRoot, roots[i])) {
@@ -116,11 +121,17 @@ export class ChainStore {
   }
 
   async block(height: number): Promise<Block | undefined> {
-    const raw = await this.kv.get(blockKey(height));
-    return raw && decodeBlock(raw);
+    return (await this.committedBlock(height))?.block;
   }
 
-  async blockBytes(height: number): Promise<Uint8Array | undefined> {
+  /** A block with the certificate that committed it. */
+  async committedBlock(height: number): Promise<CommittedBlock | undefined> {
+    const raw = await this.kv.get(blockKey(height));
+    return raw && decodeCommittedBlock(raw);
+  }
+
+  /** The stored encoding of a committed block (what peers fetch to catch up). */
+  async committedBlockBytes(height: number): Promise<Uint8Array | undefined> {
     return this.kv.get(blockKey(height));
   }
 
