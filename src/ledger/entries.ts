@@ -67,7 +67,42 @@ const UnbondingSchema = {
 } as const;
 export const UnbondingQueueSchema = { $id: 'UnbondingQueue', fields: { entries: { id: 1, type: { array: UnbondingSchema } } } } as const;
 
+export const CandidateSchema = {
+  $id: 'Candidate',
+  fields: {
+    publicKey: { id: 1, type: 'bytes', length: 32 },
+    name: { id: 2, type: 'string', max: 32 },
+    jailedUntil: { id: 3, type: 'uint64' },
+    /** Proposals missed in a row. */
+    missed: { id: 4, type: 'uint32' },
+    slashed: { id: 5, type: 'bool' },
+    proposed: { id: 6, type: 'uint64' },
+    missedTotal: { id: 7, type: 'uint64' },
+  },
+} as const;
+
+export const VoteRecordSchema = {
+  $id: 'VoteRecord',
+  fields: {
+    candidates: { id: 1, type: { array: 'bytes', max: 30 }, length: ADDRESS_BYTES },
+    /** A proxy whose choice of candidates this voter follows (empty: none). */
+    proxy: { id: 2, type: 'bytes', max: ADDRESS_BYTES },
+  },
+} as const;
+
+const BookkeeperSetSchema = {
+  $id: 'BookkeeperSet',
+  fields: { fromHeight: { id: 1, type: 'uint64' }, keys: { id: 2, type: { array: 'bytes' }, length: 32 } },
+} as const;
+export const BookkeeperSetsSchema = { $id: 'BookkeeperSets', fields: { sets: { id: 1, type: { array: BookkeeperSetSchema } } } } as const;
+
+export const EvidenceMarkSchema = { $id: 'EvidenceMark', fields: { height: { id: 1, type: 'uint64' } } } as const;
+
 export type Tranche = Infer<typeof TrancheSchema>;
+export type Candidate = Infer<typeof CandidateSchema>;
+export type VoteRecord = Infer<typeof VoteRecordSchema>;
+export type BookkeeperSets = Infer<typeof BookkeeperSetsSchema>;
+export type EvidenceMark = Infer<typeof EvidenceMarkSchema>;
 /** Balances keyed by token symbol; vesting tranches of a genesis allocation. */
 export interface Account {
   balances: Record<string, bigint>;
@@ -81,7 +116,7 @@ export type Proposal = Infer<typeof ProposalSchema>;
 export type Token = Infer<typeof TokenSchema>;
 export type Stake = Infer<typeof StakeSchema>;
 export type UnbondingQueue = Infer<typeof UnbondingQueueSchema>;
-export type Entry = Account | Multisig | Proposal | Token | Stake | UnbondingQueue;
+export type Entry = Account | Multisig | Proposal | Token | Stake | UnbondingQueue | Candidate | VoteRecord | BookkeeperSets | EvidenceMark;
 
 /** State keys: the prefix names the entry type. */
 export const Keys = {
@@ -91,6 +126,10 @@ export const Keys = {
   token: (symbol: string) => `tk/${symbol}`,
   stake: (addrHex: string) => `st/${addrHex}`,
   unbonding: 'ub',
+  candidate: (addrHex: string) => `cand/${addrHex}`,
+  vote: (addrHex: string) => `vote/${addrHex}`,
+  bookkeeperSets: 'bk',
+  evidence: (hashHex: string) => `ev/${hashHex}`,
 } as const;
 
 function schemaFor(key: string): ObjectSchema {
@@ -108,6 +147,14 @@ function schemaFor(key: string): ObjectSchema {
       return StakeSchema;
     case 'ub':
       return UnbondingQueueSchema;
+    case 'cand':
+      return CandidateSchema;
+    case 'vote':
+      return VoteRecordSchema;
+    case 'bk':
+      return BookkeeperSetsSchema;
+    case 'ev':
+      return EvidenceMarkSchema;
     default:
       throw new Error(`unknown state key ${key}`);
   }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/index.ts';
+import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/index.ts';
+import { newCandidate } from './handlers/election.ts';
 import { emptyAccount } from './context.ts';
 import { Keys, type Account, type Tranche } from './entries.ts';
 import { validateMultisigDefinition } from './handlers/multisig.ts';
-import { PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams } from './params.ts';
+import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams } from './params.ts';
 import type { StateOverlay } from './state.ts';
 import { homeChain } from './tx.ts';
 
@@ -22,8 +23,9 @@ export type AllocationRow = keyof typeof AllocationRows;
 export const ALLOCATION_ROWS = Object.keys(AllocationRows) as AllocationRow[];
 
 /** Name of the ledger-owned account that pays bookkeeper rewards and the worker dividend. */
-export const REWARDS_POOL = 'rewards-pool';
-export const rewardsPoolAddress = (): Uint8Array => systemAddress(REWARDS_POOL);
+export { REWARDS_POOL_NAME as REWARDS_POOL } from './handlers/names.ts';
+import { REWARDS_POOL_NAME } from './handlers/names.ts';
+export const rewardsPoolAddress = (): Uint8Array => systemAddress(REWARDS_POOL_NAME);
 
 const amount = z.string().regex(/^\d+$/, 'amount in base units as a decimal string');
 const address = z.string().refine((s) => {
@@ -45,6 +47,15 @@ export const GenesisSchema = z.object({
     quotaStakeUnit: amount,
     unbondingMs: z.number().int().nonnegative(),
     maxTxsPerSegment: z.number().int().positive(),
+    bookkeeperSeats: z.number().int().positive().default(PUBLIC_PARAMS.bookkeeperSeats),
+    epochLength: z.number().int().positive().default(PUBLIC_PARAMS.epochLength),
+    minCandidateStake: amount.default(PUBLIC_PARAMS.minCandidateStake.toString()),
+    missedToJail: z.number().int().positive().default(PUBLIC_PARAMS.missedToJail),
+    jailMs: z.number().int().nonnegative().default(PUBLIC_PARAMS.jailMs),
+    blockReward: amount.default(PUBLIC_PARAMS.blockReward.toString()),
+    workerDividendPerBlock: amount.default(PUBLIC_PARAMS.workerDividendPerBlock.toString()),
+    slashBp: z.number().int().min(0).max(10_000).default(PUBLIC_PARAMS.slashBp),
+    reporterBp: z.number().int().min(0).max(10_000).default(PUBLIC_PARAMS.reporterBp),
   }),
   allocations: z.array(
     z.object({
@@ -60,11 +71,24 @@ export const GenesisSchema = z.object({
 export type Genesis = z.infer<typeof GenesisSchema>;
 
 export function ledgerParams(g: Genesis): LedgerParams {
-  return { ...g.params, quotaStakeUnit: BigInt(g.params.quotaStakeUnit) };
+  const p = g.params;
+  return {
+    ...p,
+    quotaStakeUnit: BigInt(p.quotaStakeUnit),
+    minCandidateStake: BigInt(p.minCandidateStake),
+    blockReward: BigInt(p.blockReward),
+    workerDividendPerBlock: BigInt(p.workerDividendPerBlock),
+  };
 }
 
 export function paramsJson(p: LedgerParams): Genesis['params'] {
-  return { ...p, quotaStakeUnit: p.quotaStakeUnit.toString() };
+  return {
+    ...p,
+    quotaStakeUnit: p.quotaStakeUnit.toString(),
+    minCandidateStake: p.minCandidateStake.toString(),
+    blockReward: p.blockReward.toString(),
+    workerDividendPerBlock: p.workerDividendPerBlock.toString(),
+  };
 }
 
 export const DEFAULT_PARAMS = paramsJson(PUBLIC_PARAMS);
@@ -126,6 +150,10 @@ export function writeGenesisState(g: Genesis, states: StateOverlay[]): void {
   for (const [hex, acc] of byAddress) {
     acc.vesting.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     states[homeChain(fromHex(hex))].set(Keys.account(hex), acc);
+  }
+  for (const b of g.bookkeepers) {
+    const pk = fromHex(b.publicKey);
+    states[MAIN_CHAIN].set(Keys.candidate(toHex(addressFromPublicKey(pk))), newCandidate(pk, b.name));
   }
   for (const m of g.multisigs) {
     const addr = decodeAddress(m.address);

@@ -1,7 +1,7 @@
 import { bytesEqual, merkleRoot, toHex } from '../crypto/index.ts';
 import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
 import { certificateError, type Certificate } from './commit.ts';
-import { bookkeeperSetAt } from './handlers/election.ts';
+import { bookkeeperSetAt, delegate, electionWork, registerCandidate, submitEvidence, unjail, voteBookkeepers } from './handlers/election.ts';
 import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
 import { Keys, type Entry, type UnbondingQueue } from './entries.ts';
 import { fail, LedgerError } from './errors.ts';
@@ -61,6 +61,16 @@ export function applyTx(ctx: ExecContext, tx: Tx): void {
       return stake(ctx, tx, b.payload);
     case TxKind.Unstake:
       return unstake(ctx, tx, b.payload);
+    case TxKind.RegisterCandidate:
+      return registerCandidate(ctx, tx, b.payload);
+    case TxKind.VoteBookkeepers:
+      return voteBookkeepers(ctx, tx, b.payload);
+    case TxKind.Delegate:
+      return delegate(ctx, tx, b.payload);
+    case TxKind.Unjail:
+      return unjail(ctx, tx);
+    case TxKind.SubmitEvidence:
+      return submitEvidence(ctx, tx, b.payload);
   }
 }
 
@@ -127,6 +137,7 @@ export class HeightExecution {
     // Receipts of the previous height land first, in emission order (source chain, then index).
     for (const r of ledger.inFlight) applyReceipt(this.contexts[receiptTarget(r)], r);
     releaseUnbonded(this.contexts[MAIN_CHAIN]);
+    electionWork(this.contexts[MAIN_CHAIN], ledger.genesis, lastCommit);
     for (const c of this.contexts) c.state.settle();
   }
 

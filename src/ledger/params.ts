@@ -26,6 +26,24 @@ export interface LedgerParams {
   readonly unbondingMs: number;
   /** Most transactions one chain segment of a block may hold. */
   readonly maxTxsPerSegment: number;
+  /** Seats in the bookkeeper set (21 on a public network, 4 on a devnet). */
+  readonly bookkeeperSeats: number;
+  /** Blocks per election epoch; a set elected at an epoch boundary takes over one epoch later. */
+  readonly epochLength: number;
+  /** ZNC base units a candidate must have staked to register. */
+  readonly minCandidateStake: bigint;
+  /** Consecutive missed proposals that jail a bookkeeper. */
+  readonly missedToJail: number;
+  /** How long a jailed bookkeeper stays out, in block-time ms (a day on a public network). */
+  readonly jailMs: number;
+  /** Paid from the rewards pool to the proposer of every committed block. */
+  readonly blockReward: bigint;
+  /** Set aside from the rewards pool for the worker dividend with every committed block. */
+  readonly workerDividendPerBlock: bigint;
+  /** Share of an equivocating bookkeeper's stake that is slashed (basis points). */
+  readonly slashBp: number;
+  /** Share of the slashed stake paid to whoever submitted the evidence (basis points). */
+  readonly reporterBp: number;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -38,4 +56,13 @@ export const PUBLIC_PARAMS: LedgerParams = {
   quotaStakeUnit: 1_000n * ZNC_UNIT,
   unbondingMs: 7 * DAY_MS,
   maxTxsPerSegment: 5_000,
+  bookkeeperSeats: 21,
+  epochLength: 1_000,
+  minCandidateStake: 100_000n * ZNC_UNIT,
+  missedToJail: 10,
+  jailMs: DAY_MS,
+  blockReward: 10n * ZNC_UNIT,
+  workerDividendPerBlock: 5n * ZNC_UNIT,
+  slashBp: 1_000,
+  reporterBp: 1_000,
 };

@@ -18,15 +18,18 @@ export interface TestChain {
   nonces: Map<string, bigint>;
 }
 
-export function testChain(opts: { devAccounts?: string[]; monthMs?: number; params?: Partial<Genesis['params']>; genesisTime?: number } = {}): TestChain {
+export function testChain(
+  opts: { devAccounts?: string[]; monthMs?: number; params?: Partial<Genesis['params']>; genesisTime?: number; bookkeepers?: number } = {},
+): TestChain {
   const devAccounts = opts.devAccounts ?? ['alice', 'bob', 'carol', 'dave'];
-  const names = [...DEV_GENESIS_KEYS, ...devAccounts, 'bookkeeper-0'];
+  const bookkeepers = Array.from({ length: opts.bookkeepers ?? 1 }, (_, i) => `bookkeeper-${i}`);
+  const names = [...DEV_GENESIS_KEYS, ...devAccounts, ...bookkeepers];
   const keys = Object.fromEntries(names.map((n) => [n, testKey(n)]));
   const genesis = buildDevGenesis({
     genesisTime: opts.genesisTime ?? 1_700_000_000_000,
     keys: Object.fromEntries(names.map((n) => [n, keys[n].publicKey])),
     devAccounts,
-    bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'].publicKey }],
+    bookkeepers: bookkeepers.map((name) => ({ name, publicKey: keys[name].publicKey })),
     monthMs: opts.monthMs,
     params: opts.params,
   });
@@ -44,22 +47,24 @@ export function makeTx<K extends TxKind>(t: TestChain, from: string, kind: K, pa
 }
 
 /** Executes and commits one height; returns the rejections by transaction hash. */
-export function produce(t: TestChain, txs: Tx[], time?: number): Map<string, LedgerError> {
+export function produce(t: TestChain, txs: Tx[], time?: number, round = 0): Map<string, LedgerError> {
   const exec = t.ledger.begin(time ?? t.ledger.time + 1000);
   const rejected = new Map<string, LedgerError>();
   for (const tx of txs) {
     const err = exec.tryApply(tx);
     if (err) rejected.set(tx.hashHex, err);
   }
-  commitExecuted(t, exec.finish());
+  commitExecuted(t, exec.finish(), round);
   return rejected;
 }
 
 /** Commits an executed height as the test chain's solo bookkeeper would: block plus its certificate. */
-export function commitExecuted(t: TestChain, executed: ExecutedHeight): { block: Block; certificate: Certificate } {
+export function commitExecuted(t: TestChain, executed: ExecutedHeight, round = 0): { block: Block; certificate: Certificate } {
   const key = t.keys['bookkeeper-0'];
   const block = t.ledger.blockFor(executed, key.publicKey);
-  const certificate = certify(t.ledger.chainId, block.header.height, 0, blockHash(block.header), t.ledger.bookkeepersAt(executed.height), [key]);
+  // Signed by every test key in the height's set (a quorum whenever the set is made of test keys).
+  const signers = Object.values(t.keys);
+  const certificate = certify(t.ledger.chainId, block.header.height, round, blockHash(block.header), t.ledger.bookkeepersAt(executed.height), signers);
   t.ledger.commit(executed, block.header, certificate);
   return { block, certificate };
 }

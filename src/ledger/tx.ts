@@ -29,6 +29,11 @@ export const TxKind = {
   MultisigExecute: 8,
   Stake: 9,
   Unstake: 10,
+  RegisterCandidate: 11,
+  VoteBookkeepers: 12,
+  Delegate: 13,
+  Unjail: 14,
+  SubmitEvidence: 15,
 } as const;
 export type TxKind = (typeof TxKind)[keyof typeof TxKind];
 export const TX_KIND_NAMES: Record<number, string> = Object.fromEntries(
@@ -73,6 +78,13 @@ export const PayloadSchemas = {
   [TxKind.MultisigExecute]: { $id: 'MultisigExecute', fields: { account: { id: 1, ...address }, proposal: { id: 2, type: 'uint64' } } },
   [TxKind.Stake]: { $id: 'Stake', fields: { amount: { id: 1, type: 'uint64' } } },
   [TxKind.Unstake]: { $id: 'Unstake', fields: { amount: { id: 1, type: 'uint64' } } },
+  [TxKind.RegisterCandidate]: { $id: 'RegisterCandidate', fields: { name: { id: 1, type: 'string', max: 32 } } },
+  [TxKind.VoteBookkeepers]: { $id: 'VoteBookkeepers', fields: { candidates: { id: 1, type: { array: 'bytes', max: 30 }, length: ADDRESS_BYTES } } },
+  /** An empty proxy withdraws the delegation. */
+  [TxKind.Delegate]: { $id: 'Delegate', fields: { proxy: { id: 1, type: 'bytes', max: ADDRESS_BYTES } } },
+  [TxKind.Unjail]: { $id: 'Unjail', fields: {} },
+  /** Two conflicting signed votes (encoded SignedVote) by one bookkeeper for one height, round and step. */
+  [TxKind.SubmitEvidence]: { $id: 'SubmitEvidence', fields: { first: { id: 1, type: 'bytes', max: 512 }, second: { id: 2, type: 'bytes', max: 512 } } },
 } as const satisfies Record<TxKind, ObjectSchema>;
 
 export type Payload<K extends TxKind> = Infer<(typeof PayloadSchemas)[K]>;

@@ -1,9 +1,223 @@
-import { fromHex } from '../../crypto/index.ts';
+import { decode } from '../../codec/index.ts';
+import {
+  AddressKind,
+  addressFromPublicKey,
+  addressKind,
+  bytesEqual,
+  encodeAddress,
+  fromHex,
+  systemAddress,
+  toHex,
+} from '../../crypto/index.ts';
+import { SignedVoteSchema, verifyVote, type Certificate, type SignedVote } from '../commit.ts';
+import { credit, readAccount, stakedOf, writeAccount, type ExecContext } from '../context.ts';
+import { Keys, type BookkeeperSets, type Candidate, type Stake, type VoteRecord } from '../entries.ts';
+import { fail } from '../errors.ts';
 import type { Genesis } from '../genesis.ts';
+import { MAIN_CHAIN, ZNC } from '../params.ts';
 import type { StateReader } from '../state.ts';
+import type { Payload, Tx, TxKind } from '../tx.ts';
+import { REWARDS_POOL_NAME } from './names.ts';
+
+// Delegated proof of stake on the main chain: candidates, stake-weighted approval votes and
+// proxies, an election every epoch that takes effect one epoch later, rewards from the pool,
+// jail for missed proposals and slashing on evidence of equivocation.
+
+export const WORKER_DIVIDEND = 'worker-dividend';
 
 /** Bookkeeper public keys deciding `height`: the scheduled set in force, else genesis's. */
-export function bookkeeperSetAt(main: StateReader, genesis: Genesis, _height: number): Uint8Array[] {
-  void main;
-  return genesis.bookkeepers.map((b) => fromHex(b.publicKey));
+export function bookkeeperSetAt(main: StateReader, genesis: Genesis, height: number): Uint8Array[] {
+  const sets = main.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
+  let keys: Uint8Array[] | undefined;
+  for (const s of sets) if (s.fromHeight <= BigInt(height)) keys = s.keys;
+  return keys ?? genesis.bookkeepers.map((b) => fromHex(b.publicKey));
 }
+
+function readCandidate(ctx: ExecContext, addrHex: string): Candidate | undefined {
+  const c = ctx.state.get<Candidate>(Keys.candidate(addrHex));
+  return c && { ...c };
+}
+
+export function registerCandidate(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.RegisterCandidate>): void {
+  if (!/^[\w.-]{1,32}$/.test(p.name)) fail('INVALID_ARGUMENT', 'candidate name: 1–32 letters, digits, _ . -');
+  const existing = readCandidate(ctx, tx.fromHex);
+  if (existing?.slashed) fail('NOT_AUTHORIZED', 'this account was slashed for equivocation and cannot stand again');
+  const staked = ctx.state.get<Stake>(Keys.stake(tx.fromHex))?.staked ?? 0n;
+  if (!existing && staked < ctx.params.minCandidateStake) {
+    fail('INSUFFICIENT_STAKE', `a candidate must have ${ctx.params.minCandidateStake} ZNC base units staked; ${encodeAddress(tx.from)} has ${staked}`);
+  }
+  ctx.state.set(Keys.candidate(tx.fromHex), existing ? { ...existing, name: p.name } : newCandidate(tx.sender, p.name));
+}
+
+export function newCandidate(publicKey: Uint8Array, name: string): Candidate {
+  return { publicKey, name, jailedUntil: 0n, missed: 0, slashed: false, proposed: 0n, missedTotal: 0n };
+}
+
+export function voteBookkeepers(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.VoteBookkeepers>): void {
+  const seen = new Set<string>();
+  for (const c of p.candidates) {
+    const hex = toHex(c);
+    if (seen.has(hex)) fail('INVALID_ARGUMENT', `candidate ${encodeAddress(c)} is listed twice`);
+    seen.add(hex);
+    if (!ctx.state.get(Keys.candidate(hex))) fail('UNKNOWN_ACCOUNT', `${encodeAddress(c)} is not a registered candidate`);
+  }
+  const prev = ctx.state.get<VoteRecord>(Keys.vote(tx.fromHex));
+  ctx.state.set(Keys.vote(tx.fromHex), { candidates: p.candidates, proxy: prev?.proxy ?? new Uint8Array(0) });
+}
+
+export function delegate(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Delegate>): void {
+  if (p.proxy.length !== 0) {
+    if (p.proxy.length !== 21 || addressKind(p.proxy) !== AddressKind.Key) fail('INVALID_ARGUMENT', 'a proxy must be a key address');
+    if (bytesEqual(p.proxy, tx.from)) fail('INVALID_ARGUMENT', 'an account cannot be its own proxy');
+  }
+  const prev = ctx.state.get<VoteRecord>(Keys.vote(tx.fromHex));
+  ctx.state.set(Keys.vote(tx.fromHex), { candidates: prev?.candidates ?? [], proxy: p.proxy });
+}
+
+export function unjail(ctx: ExecContext, tx: Tx): void {
+  const c = readCandidate(ctx, tx.fromHex);
+  if (!c) fail('UNKNOWN_ACCOUNT', `${encodeAddress(tx.from)} is not a candidate`);
+  if (c.slashed) fail('NOT_AUTHORIZED', 'a slashed bookkeeper cannot unjail');
+  if (c.jailedUntil === 0n) fail('INVALID_ARGUMENT', 'not jailed');
+  if (c.jailedUntil > BigInt(ctx.time)) fail('NOT_AUTHORIZED', `jailed until ${new Date(Number(c.jailedUntil)).toISOString()} (block time)`);
+  ctx.state.set(Keys.candidate(tx.fromHex), { ...c, jailedUntil: 0n, missed: 0 });
+}
+
+function decodeVote(bytes: Uint8Array, which: string): SignedVote {
+  try {
+    return decode(SignedVoteSchema, bytes);
+  } catch (e) {
+    fail('BAD_ENCODING', `${which} vote: ${(e as Error).message}`);
+  }
+}
+
+/** Proof that a bookkeeper signed two different votes for one (height, round, step). */
+export function submitEvidence(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.SubmitEvidence>): void {
+  const a = decodeVote(p.first, 'first');
+  const b = decodeVote(p.second, 'second');
+  const va = a.vote;
+  const vb = b.vote;
+  if (va.chainId !== tx.chainId || vb.chainId !== tx.chainId) fail('INVALID_ARGUMENT', 'evidence votes are for another chain');
+  if (!bytesEqual(va.validator, vb.validator) || va.height !== vb.height || va.round !== vb.round || va.type !== vb.type) {
+    fail('INVALID_ARGUMENT', 'evidence votes must be by one bookkeeper for the same height, round and step');
+  }
+  if (bytesEqual(va.blockHash, vb.blockHash)) fail('INVALID_ARGUMENT', 'evidence votes do not conflict (same block)');
+  if (!verifyVote(a) || !verifyVote(b)) fail('BAD_SIGNATURE', 'an evidence vote has an invalid signature');
+  const offender = addressFromPublicKey(va.validator);
+  const hex = toHex(offender);
+  const c = readCandidate(ctx, hex);
+  if (!c) fail('UNKNOWN_ACCOUNT', `${encodeAddress(offender)} is not a bookkeeper candidate`);
+  const mark = Keys.evidence(`${hex}/${va.height}/${va.round}/${va.type}`);
+  if (ctx.state.get(mark)) fail('DUPLICATE_TX', 'this equivocation was already punished');
+  ctx.state.set(mark, { height: va.height });
+  ctx.state.set(Keys.candidate(hex), { ...c, slashed: true });
+  // Slashed stake moves, never vanishes: a share to the reporter, the rest to the rewards pool.
+  const s = ctx.state.get<Stake>(Keys.stake(hex)) ?? { staked: 0n, unbonding: 0n };
+  const slashed = (s.staked * BigInt(ctx.params.slashBp)) / 10_000n;
+  if (slashed > 0n) {
+    ctx.state.set(Keys.stake(hex), { ...s, staked: s.staked - slashed });
+    const toReporter = (slashed * BigInt(ctx.params.reporterBp)) / 10_000n;
+    credit(ctx, tx.from, ZNC, toReporter);
+    credit(ctx, systemAddress(REWARDS_POOL_NAME), ZNC, slashed - toReporter);
+  }
+}
+
+/** Moves up to `amount` ZNC from one main-chain system account to an address. */
+function payFrom(ctx: ExecContext, fromName: string, to: Uint8Array, amount: bigint): void {
+  const hex = toHex(systemAddress(fromName));
+  const acc = readAccount(ctx.state, hex);
+  const pay = (acc.balances[ZNC] ?? 0n) < amount ? (acc.balances[ZNC] ?? 0n) : amount;
+  if (pay === 0n) return;
+  acc.balances[ZNC] = (acc.balances[ZNC] ?? 0n) - pay;
+  writeAccount(ctx.state, hex, acc);
+  credit(ctx, to, ZNC, pay);
+}
+
+/**
+ * Start of every main-chain height: account for the previous height's proposers (who
+ * proposed in the deciding round, who missed before it) and hold an election at epoch
+ * boundaries.
+ */
+export function electionWork(ctx: ExecContext, genesis: Genesis, lastCommit: Certificate): void {
+  if (ctx.chain !== MAIN_CHAIN) return;
+  const prev = Number(lastCommit.height);
+  if (prev >= 1) {
+    const set = bookkeeperSetAt(ctx.state, genesis, prev);
+    const n = set.length;
+    for (let r = 0; r <= lastCommit.round; r++) {
+      const key = set[(prev + r) % n];
+      const hex = toHex(addressFromPublicKey(key));
+      const c = readCandidate(ctx, hex) ?? newCandidate(key, '');
+      if (r < lastCommit.round) {
+        c.missed += 1;
+        c.missedTotal += 1n;
+        if (c.missed >= ctx.params.missedToJail) {
+          c.jailedUntil = BigInt(ctx.time + ctx.params.jailMs);
+          c.missed = 0;
+        }
+      } else {
+        c.missed = 0;
+        c.proposed += 1n;
+        payFrom(ctx, REWARDS_POOL_NAME, addressFromPublicKey(key), ctx.params.blockReward);
+        payFrom(ctx, REWARDS_POOL_NAME, systemAddress(WORKER_DIVIDEND), ctx.params.workerDividendPerBlock);
+      }
+      ctx.state.set(Keys.candidate(hex), c);
+    }
+  }
+  if (ctx.height % ctx.params.epochLength === 0) elect(ctx, genesis);
+}
+
+/**
+ * Stake-weighted approval voting, proxies followed one step. Ranked by weight, then sitting
+ * bookkeepers before newcomers (so a tie never unseats anyone), then address.
+ */
+export function tally(state: StateReader, keys: (prefix: string) => string[], time: number, incumbents: Uint8Array[] = []): { address: string; weight: bigint; publicKey: Uint8Array }[] {
+  const weights = new Map<string, bigint>();
+  for (const k of keys('vote/')) {
+    const voterHex = k.slice(5);
+    const v = state.get<VoteRecord>(k)!;
+    const weight = stakedOf(state, voterHex);
+    if (weight === 0n) continue;
+    let choice = v.candidates;
+    if (v.proxy.length === 21) {
+      const pv = state.get<VoteRecord>(Keys.vote(toHex(v.proxy)));
+      choice = pv?.candidates ?? [];
+    }
+    for (const c of choice) weights.set(toHex(c), (weights.get(toHex(c)) ?? 0n) + weight);
+  }
+  const out: { address: string; weight: bigint; publicKey: Uint8Array }[] = [];
+  for (const k of keys('cand/')) {
+    const c = state.get<Candidate>(k)!;
+    const hex = k.slice(5);
+    if (c.slashed || c.jailedUntil > BigInt(time)) continue;
+    out.push({ address: hex, weight: weights.get(hex) ?? 0n, publicKey: c.publicKey });
+  }
+  const sitting = new Set(incumbents.map((k) => toHex(addressFromPublicKey(k))));
+  const rank = (x: { address: string }): number => (sitting.has(x.address) ? 0 : 1);
+  out.sort((a, b) => (a.weight > b.weight ? -1 : a.weight < b.weight ? 1 : rank(a) !== rank(b) ? rank(a) - rank(b) : a.address < b.address ? -1 : 1));
+  return out;
+}
+
+function elect(ctx: ExecContext, genesis: Genesis): void {
+  const keysOf = (prefix: string): string[] => {
+    const base = ctx.state.base as StateReader & { keys(prefix: string): string[] };
+    const all = new Set(base.keys(prefix));
+    for (const [k, v] of ctx.state.writes) {
+      if (!k.startsWith(prefix)) continue;
+      if (v === null) all.delete(k);
+      else all.add(k);
+    }
+    return [...all].sort();
+  };
+  const current = bookkeeperSetAt(ctx.state, genesis, ctx.height + ctx.params.epochLength);
+  const ranked = tally(ctx.state, keysOf, ctx.time, current).slice(0, ctx.params.bookkeeperSeats);
+  if (ranked.length === 0) return; // never leave the chain without bookkeepers
+  const next = ranked.map((r) => r.publicKey).sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1));
+  if (current.length === next.length && current.every((k, i) => bytesEqual(k, next[i]))) return;
+  const sets = ctx.state.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
+  const fromHeight = BigInt(ctx.height + ctx.params.epochLength);
+  // Keep the sets that may still decide heights (the current one and the scheduled one).
+  const kept = sets.filter((s, i) => i >= sets.length - 2 && s.fromHeight < fromHeight);
+  ctx.state.set(Keys.bookkeeperSets, { sets: [...kept, { fromHeight, keys: next }] });
+}
+
