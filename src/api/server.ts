@@ -5,7 +5,7 @@ import { fromHex, isAddress } from '../crypto/index.ts';
 import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import type { NodeEvent, ZeusNode } from '../node/index.ts';
 import { ApiError, toApiError } from './errors.ts';
-import { accountView, blockHeaderView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
+import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
 
 export interface ApiOptions {
   host: string;
@@ -246,6 +246,10 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       if (!t) throw new ApiError(404, 'UNKNOWN_TOKEN', `unknown token "${req.params.symbol}"`);
       return tokenView(t);
     },
+  );
+
+  app.get('/bookkeepers', { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } }, async () =>
+    bookkeepersView(node.ledger),
   );
 
   app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async () =>

@@ -1,4 +1,4 @@
-import { AddressKind, addressKind, decodeAddress, encodeAddress, merkleProof, toHex } from '../crypto/index.ts';
+import { AddressKind, addressKind, decodeAddress, encodeAddress, fromHex as fromHexBytes, merkleProof, toHex } from '../crypto/index.ts';
 import {
   balanceOf,
   CHAIN_COUNT,
@@ -12,8 +12,12 @@ import {
   segmentHash,
   stakedOf,
   TX_KIND_NAMES,
+  tally,
   type Account,
   type Block,
+  type BookkeeperSets,
+  type Candidate,
+  type VoteRecord,
   type Ledger,
   type Multisig,
   type Proposal,
@@ -144,5 +148,52 @@ export function inclusionView(block: Block, hash: Uint8Array, chain: number, ind
     blockHash: hash,
     segment: { ...seg, hash: segmentHash(seg) },
     proof: { leaf: leaves[index], index, size: leaves.length, path: merkleProof(leaves, index), root: seg.txRoot },
+  });
+}
+
+/** Candidates with their weight, jail and slots; the set deciding the next height and any scheduled one. */
+export function bookkeepersView(ledger: Ledger): Json {
+  const main = ledger.chains[MAIN_CHAIN];
+  const next = ledger.height + 1;
+  const current = ledger.bookkeepersAt(next).map(toHex);
+  const sets = main.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
+  const ranked = tally(main, (p) => main.keys(p), Math.max(ledger.time, 0), ledger.bookkeepersAt(next));
+  const weight = new Map(ranked.map((r) => [r.address, r.weight]));
+  const candidates = main.keys('cand/').map((k) => {
+    const c = main.get<Candidate>(k)!;
+    const hex = k.slice(5);
+    return {
+      address: encodeAddress(fromHexBytes(hex)),
+      name: c.name,
+      publicKey: toHex(c.publicKey),
+      weight: (weight.get(hex) ?? 0n).toString(),
+      staked: stakedOf(main, hex).toString(),
+      inSet: current.includes(toHex(c.publicKey)),
+      missedInARow: c.missed,
+      missedTotal: c.missedTotal.toString(),
+      proposed: c.proposed.toString(),
+      jailedUntil: c.jailedUntil > 0n ? Number(c.jailedUntil) : null,
+      slashed: c.slashed,
+    };
+  });
+  candidates.sort((a, b) => (BigInt(b.weight) > BigInt(a.weight) ? 1 : BigInt(b.weight) < BigInt(a.weight) ? -1 : a.address < b.address ? -1 : 1));
+  const votes = main.keys('vote/').map((k) => {
+    const v = main.get<VoteRecord>(k)!;
+    return {
+      voter: encodeAddress(fromHexBytes(k.slice(5))),
+      candidates: v.candidates.map((c) => encodeAddress(c)),
+      proxy: v.proxy.length ? encodeAddress(v.proxy) : null,
+      staked: stakedOf(main, k.slice(5)).toString(),
+    };
+  });
+  return jsonValue({
+    height: ledger.height,
+    seats: ledger.params.bookkeeperSeats,
+    epochLength: ledger.params.epochLength,
+    nextElection: (Math.floor(ledger.height / ledger.params.epochLength) + 1) * ledger.params.epochLength,
+    set: current,
+    scheduled: sets.filter((s) => s.fromHeight > BigInt(next)).map((s) => ({ fromHeight: Number(s.fromHeight), keys: s.keys.map(toHex) })),
+    candidates,
+    votes,
   });
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportError } from './context.ts';
 import { register as registerDevnet } from './devnetCommands.ts';
+import { register as registerElection } from './electionCommands.ts';
 import { register as registerKeys } from './keysCommands.ts';
 import { registerNodeCommands } from './nodeCommands.ts';
 import { register as registerWallet } from './walletCommands.ts';
@@ -18,6 +19,7 @@ const program = new Command('zeus')
 registerKeys(program);
 registerNodeCommands(program);
 registerWallet(program);
+registerElection(program);
 registerDevnet(program);
 
 try {

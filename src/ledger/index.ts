@@ -16,3 +16,4 @@ export { ChainState, StateOverlay, type StagedChain, type StateReader } from './
 export { balanceOf, lockedAt, quotaLimit, readAccount, spendable, stakedOf } from './context.ts';
 export { multisigAddress } from './handlers/multisig.ts';
 export * from './commit.ts';
+export { tally, bookkeeperSetAt, WORKER_DIVIDEND } from './handlers/election.ts';

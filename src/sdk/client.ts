@@ -54,6 +54,29 @@ export interface StatusAnswer {
   supply: Record<string, unknown>;
 }
 
+export interface BookkeepersAnswer {
+  height: number;
+  seats: number;
+  epochLength: number;
+  nextElection: number;
+  set: string[];
+  scheduled: { fromHeight: number; keys: string[] }[];
+  candidates: {
+    address: string;
+    name: string;
+    publicKey: string;
+    weight: string;
+    staked: string;
+    inSet: boolean;
+    missedInARow: number;
+    missedTotal: string;
+    proposed: string;
+    jailedUntil: number | null;
+    slashed: boolean;
+  }[];
+  votes: { voter: string; candidates: string[]; proxy: string | null; staked: string }[];
+}
+
 /** A typed client of a node's HTTP API; the CLI, tests and (later) the web console use it. */
 export class ZeusClient {
   readonly url: string;
@@ -97,6 +120,10 @@ export class ZeusClient {
 
   tx(hash: string): Promise<TxStatusAnswer> {
     return this.request('GET', `/txs/${hash}`);
+  }
+
+  bookkeepers(): Promise<BookkeepersAnswer> {
+    return this.request('GET', '/bookkeepers');
   }
 
   tokens(): Promise<{ tokens: Record<string, unknown>[] }> {
