@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
 import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import type { NodeEvent, ZeusNode } from '../node/index.ts';
@@ -24,7 +24,16 @@ const MAX_BATCH = 10_000;
 
 /** The node's HTTP API (fastify): JSON over HTTP, an OpenAPI document and a WebSocket stream. */
 export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    // Errors the router raises before any route runs (a malformed %-escape in the URL, a
+    // path parameter over maxParamLength) get the same {error:{code,message}} body as the rest.
+    frameworkErrors: (err, _req, reply) => {
+      const e = toApiError(err);
+      void (reply as FastifyReply).status(e.status).send({ error: { code: e.code, message: e.message } });
+    },
+  });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'ZeusNet node API', version: '0.1.0', description: 'Ledger queries, transaction submission and events of a ZeusNet node.' },
@@ -85,6 +94,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       receiptsInFlight: l.inFlight.length,
       mempool: node.mempool.size,
       bookkeeper: node.publicKey,
+      consensus: node.consensusStatus() ?? { mode: 'solo' },
       supply,
     });
   });
@@ -256,17 +266,19 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     jsonValue(checkSupply(node.ledger)),
   );
 
-  app.get<{ Querystring: { events?: string } }>(
-    '/ws',
-    {
-      websocket: true,
-      schema: {
-        summary: 'WebSocket stream of {type:"block"} and {type:"tx"} events; ?events=block (or tx) to receive only one kind',
-        tags: ['events'],
-        querystring: { type: 'object', properties: { events: { type: 'string', enum: ['block', 'tx', 'block,tx', 'tx,block'] } } },
-      },
+  app.route<{ Querystring: { events?: string } }>({
+    method: 'GET',
+    url: '/ws',
+    schema: {
+      hide: true, // documented by hand in transformObject above
+      summary: 'WebSocket stream of {type:"block"} and {type:"tx"} events; ?events=block (or tx) to receive only one kind',
+      tags: ['events'],
+      querystring: { type: 'object', properties: { events: { type: 'string', enum: ['block', 'tx', 'block,tx', 'tx,block'] } } },
     },
-    (socket, req) => {
+    // A plain HTTP GET (no Upgrade) gets a JSON answer saying what to do, not an empty 404.
+    handler: async (_req, reply) =>
+      reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
+    wsHandler: (socket, req) => {
     const kinds = new Set((req.query.events ?? 'block,tx').split(','));
     const send = (e: NodeEvent): void => {
       if (kinds.has(e.type) && socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
@@ -277,7 +289,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       /* the stream is one-way; anything sent by a client is ignored */
     });
     },
-  );
+  });
 
   await app.listen({ host: opts.host, port: opts.port });
   return app;

@@ -172,6 +172,7 @@ export function bookkeepersView(ledger: Ledger): Json {
       missedInARow: c.missed,
       missedTotal: c.missedTotal.toString(),
       proposed: c.proposed.toString(),
+      earned: c.earned.toString(),
       jailedUntil: c.jailedUntil > 0n ? Number(c.jailedUntil) : null,
       slashed: c.slashed,
     };

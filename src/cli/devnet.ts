@@ -1,18 +1,31 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initDevHome } from '../node/index.ts';
+import { Keystore } from '../crypto/index.ts';
+import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig } from '../node/index.ts';
+import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
 
-// A local development network of separate node processes on 127.0.0.1. With the solo
-// bookkeeper of the ledger issue it is one node; the consensus issue grows it to N.
+// A local development network of separate node processes on 127.0.0.1: N bookkeeper nodes
+// that find each other over libp2p and decide blocks in BFT rounds (or one solo bookkeeper).
+
+export interface DevnetNode {
+  name: string;
+  home: string;
+  api: string;
+  pid: number;
+  log: string;
+  /** libp2p peer id and listen address (absent for a single solo node). */
+  peerId?: string;
+  p2p?: string;
+}
 
 export interface DevnetInfo {
   dir: string;
   chainId: string;
-  nodes: { name: string; home: string; api: string; pid: number; log: string }[];
+  nodes: DevnetNode[];
 }
 
 const ZEUS_BIN = fileURLToPath(new URL('../../bin/zeus.js', import.meta.url));
@@ -46,11 +59,77 @@ export function isAlive(pid: number): boolean {
 export interface StartDevnetOptions {
   dir: string;
   blockTimeMs: number;
+  /** Bookkeeper nodes (separate processes); 1 is a solo bookkeeper without a p2p network. */
+  validators?: number;
   monthMs?: number;
   onProgress?: (msg: string) => void;
+  /** Extra arguments for one node's `node start` (tests: e.g. --test-equivocate). */
+  nodeArgs?: Record<string, string[]>;
 }
 
-/** Initializes (first time) and starts the devnet's node processes; returns once blocks can be made. */
+/** Devnet election parameters: the set is the genesis bookkeepers until candidates are voted in. */
+const devParams = (validators: number) => ({ bookkeeperSeats: Math.max(4, validators), epochLength: 20, jailMs: 10 * 60_000 });
+
+/** Creates the homes of a devnet: one shared dev genesis with `validators` bookkeepers, a home per bookkeeper. */
+async function initDevnet(dir: string, o: StartDevnetOptions, validators: number): Promise<void> {
+  const homes = Array.from({ length: validators }, (_, i) => join(dir, `node${i}`));
+  const apiPorts = await Promise.all(homes.map(() => freePort()));
+  o.onProgress?.(`creating keys and a dev genesis with ${validators} bookkeeper(s) in ${homes[0]}`);
+  const { config } = initDevHome(homes[0], {
+    apiPort: apiPorts[0],
+    blockIntervalMs: o.blockTimeMs,
+    monthMs: o.monthMs,
+    bookkeepers: validators,
+    params: devParams(validators),
+  });
+  if (validators === 1) return;
+  const p2pPorts = await Promise.all(homes.map(() => freePort()));
+  const ks = new Keystore(homePaths(homes[0]).keys);
+  const peerIds = await Promise.all(homes.map((_, i) => peerIdFromKey(ks.load(`bookkeeper-${i}`, DEV_PASSPHRASE).secretKey)));
+  const addrs = homes.map((_, i) => `/ip4/127.0.0.1/tcp/${p2pPorts[i]}/p2p/${peerIds[i]}`);
+  homes.forEach((home, i) => {
+    if (i > 0) {
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      // Dev keys are throwaway: every home holds all of them, so any home works with the CLI.
+      cpSync(homePaths(homes[0]).keys, homePaths(home).keys, { recursive: true });
+      copyFileSync(homePaths(homes[0]).genesis, homePaths(home).genesis);
+    }
+    writeConfig(home, {
+      ...config,
+      api: { host: '127.0.0.1', port: apiPorts[i] },
+      bookkeeperKey: `bookkeeper-${i}`,
+      p2p: { listen: `/ip4/127.0.0.1/tcp/${p2pPorts[i]}`, bootstrap: addrs.filter((_, j) => j !== i) },
+    });
+  });
+}
+
+/** Starts one node process of a devnet home in the background. */
+export function spawnNode(dir: string, name: string, extraArgs: string[] = []): DevnetNode {
+  const home = join(dir, name);
+  const config = readConfig(home);
+  const log = join(dir, `${name}.log`);
+  const out = openSync(log, 'a');
+  const child = spawn(process.execPath, [ZEUS_BIN, '--home', home, 'node', 'start', ...extraArgs], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env },
+  });
+  child.unref();
+  return { name, home, api: `http://127.0.0.1:${config.api.port}`, pid: child.pid!, log, ...(config.p2p ? { p2p: config.p2p.listen } : {}) };
+}
+
+async function waitFor<T>(what: string, node: DevnetNode, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (!isAlive(node.pid)) throw new Error(`${node.name} exited while waiting for ${what}; see ${node.log}`);
+    if (Date.now() > deadline) throw new Error(`${node.name}: no ${what} within ${deadlineMs / 1000} s; see ${node.log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Initializes (first time) and starts the devnet's node processes; returns once the chain commits blocks. */
 export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true });
@@ -58,37 +137,33 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
     const running = readDevnet(dir).nodes.filter((n) => isAlive(n.pid));
     if (running.length) throw new Error(`devnet in ${dir} is already running (pids ${running.map((n) => n.pid).join(', ')}); stop it with \`zeus devnet stop --dir ${dir}\``);
   }
-  const home = join(dir, 'node0');
-  let chainId = 'zeus-dev-1';
-  const port = await freePort();
-  if (!existsSync(join(home, 'config.json'))) {
-    o.onProgress?.(`creating keys and a dev genesis in ${home}`);
-    chainId = initDevHome(home, { apiPort: port, blockIntervalMs: o.blockTimeMs, monthMs: o.monthMs }).genesis.chainId;
+  if (!existsSync(join(dir, 'node0', 'config.json'))) await initDevnet(dir, o, o.validators ?? 1);
+  const names = readdirSync(dir).filter((n) => /^node\d+$/.test(n) && existsSync(join(dir, n, 'config.json'))).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  if (o.validators !== undefined && o.validators !== names.length) {
+    o.onProgress?.(`note: ${dir} already holds a devnet of ${names.length} node(s); starting those (remove the directory for a new one)`);
   }
-  const log = join(dir, 'node0.log');
-  const out = openSync(log, 'a');
-  const child = spawn(process.execPath, [ZEUS_BIN, '--home', home, 'node', 'start', '--api', `127.0.0.1:${port}`, '--block-time', String(o.blockTimeMs)], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: { ...process.env },
-  });
-  child.unref();
-  const api = `http://127.0.0.1:${port}`;
-  o.onProgress?.(`node0 started (pid ${child.pid}), waiting for its API at ${api}`);
-  const c = new ZeusClient(api);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      chainId = (await c.status()).chainId;
-      break;
-    } catch {
-      if (!isAlive(child.pid!)) throw new Error(`node0 exited during start-up; see ${log}`);
-      if (Date.now() > deadline) throw new Error(`node0 did not answer within 30 s; see ${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  for (const name of names) {
+    const cfg = readConfig(join(dir, name));
+    if (cfg.blockIntervalMs !== o.blockTimeMs) writeConfig(join(dir, name), { ...cfg, blockIntervalMs: o.blockTimeMs });
   }
-  const info: DevnetInfo = { dir, chainId, nodes: [{ name: 'node0', home, api, pid: child.pid!, log }] };
+  const nodes = names.map((name) => spawnNode(dir, name, o.nodeArgs?.[name]));
+  const info: DevnetInfo = { dir, chainId: '', nodes };
   writeFileSync(join(dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+  o.onProgress?.(`started ${nodes.map((n) => `${n.name} (pid ${n.pid})`).join(', ')}; waiting for their APIs`);
+  for (const n of nodes) {
+    const s = await waitFor('API', n, 60_000, () => new ZeusClient(n.api).status());
+    info.chainId = s.chainId;
+    n.peerId = s.consensus && 'peerId' in s.consensus ? s.consensus.peerId : undefined;
+  }
+  writeFileSync(join(dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+  if (nodes.length > 1) {
+    o.onProgress?.(`all ${nodes.length} APIs answer; waiting for the bookkeepers to commit a block together`);
+    const start = (await new ZeusClient(nodes[0].api).status()).height;
+    await waitFor('committed block', nodes[0], 60_000, async () => {
+      const heights = await Promise.all(nodes.map(async (n) => (await new ZeusClient(n.api).status()).height));
+      return Math.min(...heights) > start ? heights : undefined;
+    });
+  }
   return info;
 }
 

@@ -7,6 +7,11 @@ import { isAlive, readDevnet, startDevnet, stopDevnet } from './devnet.ts';
 
 const DEFAULT_DIR = '.devnet';
 
+const count = (name: string) => (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive whole number, got "${v}"`);
+  return Number(v);
+};
+
 export function register(program: Command): void {
   const devnet = program.command('devnet').description('A local development network on 127.0.0.1 (dev keys, funded accounts)');
 
@@ -14,12 +19,26 @@ export function register(program: Command): void {
     .command('start')
     .description('Start the devnet\'s node processes in the background and return once the chain answers')
     .option('--dir <dir>', 'devnet directory', DEFAULT_DIR)
-    .option('--block-time <ms>', 'block interval in ms', '500')
-    .option('--month-ms <ms>', 'vesting month in ms of block time (default 2000 so vesting can be watched)', '2000')
-    .action(async (o: { dir: string; blockTime: string; monthMs: string }, cmd: Command) => {
+    .option('--validators <n>', 'bookkeeper nodes, each its own process (1: a solo bookkeeper without p2p)', count('--validators'), 4)
+    .option('--block-time <ms>', 'block interval in ms', count('--block-time'), 500)
+    .option('--month-ms <ms>', 'vesting month in ms of block time (default 2000 so vesting can be watched)', count('--month-ms'), 2000)
+    .action(async (o: { dir: string; validators: number; blockTime: number; monthMs: number }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const info = await startDevnet({ dir: o.dir, blockTimeMs: Number(o.blockTime), monthMs: Number(o.monthMs), onProgress: (m) => !g.json && process.stderr.write(`${m}\n`) });
-      output(g, info, () => [`devnet ${info.chainId} running in ${info.dir}`, ...info.nodes.map((n) => `  ${n.name} ${n.api} (pid ${n.pid}, log ${n.log})`), `keys: zeus --home ${info.nodes[0].home} keys list`].join('\n'));
+      const info = await startDevnet({
+        dir: o.dir,
+        validators: o.validators,
+        blockTimeMs: o.blockTime,
+        monthMs: o.monthMs,
+        onProgress: (m) => !g.json && process.stderr.write(`${m}\n`),
+      });
+      output(g, info, () =>
+        [
+          `devnet ${info.chainId} running in ${info.dir}`,
+          ...info.nodes.map((n) => `  ${n.name} ${n.api} (pid ${n.pid}, log ${n.log}${n.p2p ? `, p2p ${n.p2p}` : ''})`),
+          `keys: zeus --home ${info.nodes[0].home} keys list`,
+          `status: zeus devnet status --dir ${o.dir}`,
+        ].join('\n'),
+      );
     });
 
   devnet
@@ -34,7 +53,7 @@ export function register(program: Command): void {
 
   devnet
     .command('status')
-    .description('Heights and state roots of every devnet node')
+    .description('Heights, consensus rounds, peers and state roots of every devnet node')
     .option('--dir <dir>', 'devnet directory', DEFAULT_DIR)
     .action(async (o: { dir: string }, cmd: Command) => {
       const g = globalOptions(cmd);
@@ -43,10 +62,42 @@ export function register(program: Command): void {
         info.nodes.map(async (n) => {
           const alive = isAlive(n.pid);
           const s = alive ? await new ZeusClient(n.api).status().catch(() => undefined) : undefined;
-          return { name: n.name, api: n.api, pid: n.pid, alive, height: s?.height, mainRoot: s?.chains[0].stateRoot, mempool: s?.mempool };
+          const c = s && 'peerId' in s.consensus ? s.consensus : undefined;
+          return {
+            name: n.name,
+            api: n.api,
+            pid: n.pid,
+            alive,
+            height: s?.height,
+            round: c?.round,
+            step: c?.step,
+            lastCommitRound: c?.lastCommitRound,
+            bookkeeper: c ? c.self >= 0 : undefined,
+            peers: c?.peers.filter((p) => p.connected).length,
+            peerIds: c?.peers.map((p) => ({ id: p.id, connected: p.connected, score: p.score, banned: p.banned })),
+            synced: c?.synced,
+            mainRoot: s?.chains[0].stateRoot,
+            mempool: s?.mempool,
+          };
         }),
       );
-      output(g, rows, () => rows.map((r) => `${r.name} ${r.alive ? 'up  ' : 'down'} ${r.api} height ${r.height ?? '-'} main root ${r.mainRoot?.slice(0, 16) ?? '-'} mempool ${r.mempool ?? '-'}`).join('\n'));
+      output(g, rows, () =>
+        rows
+          .map((r) =>
+            [
+              `${r.name} ${r.alive ? 'up  ' : 'down'} ${r.api}`,
+              `height ${r.height ?? '-'}`,
+              r.round !== undefined ? `deciding ${r.height! + 1} round ${r.round} ${r.step}, last commit in round ${r.lastCommitRound}` : '',
+              r.peers !== undefined ? `peers ${r.peers}/${info.nodes.length - 1}` : '',
+              r.bookkeeper === false ? 'follower' : '',
+              `main root ${r.mainRoot?.slice(0, 16) ?? '-'}`,
+              `mempool ${r.mempool ?? '-'}`,
+            ]
+              .filter(Boolean)
+              .join('  '),
+          )
+          .join('\n'),
+      );
     });
 
   devnet

@@ -21,7 +21,7 @@ export function register(program: Command): void {
         for (const c of b.candidates) {
           const flags = [c.inSet ? 'IN SET' : '', c.jailedUntil ? `jailed until ${new Date(c.jailedUntil).toISOString()}` : '', c.slashed ? 'SLASHED' : ''].filter(Boolean).join(', ');
           lines.push(
-            `  ${c.name.padEnd(14)} ${c.address} weight ${formatUnits(c.weight, ZNC_DECIMALS)} ZNC, staked ${formatUnits(c.staked, ZNC_DECIMALS)}, proposed ${c.proposed}, missed ${c.missedInARow} in a row (${c.missedTotal} total)${flags ? `  [${flags}]` : ''}`,
+            `  ${c.name.padEnd(14)} ${c.address} weight ${formatUnits(c.weight, ZNC_DECIMALS)} ZNC, staked ${formatUnits(c.staked, ZNC_DECIMALS)}, proposed ${c.proposed}, earned ${formatUnits(BigInt(c.earned), ZNC_DECIMALS)} ZNC this epoch, missed ${c.missedInARow} in a row (${c.missedTotal} total)${flags ? `  [${flags}]` : ''}`,
           );
         }
         for (const s of b.scheduled) lines.push(`  scheduled from height ${s.fromHeight}: ${s.keys.map((k) => k.slice(0, 12)).join(', ')}`);

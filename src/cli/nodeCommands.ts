@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createApi } from '../api/index.ts';
 import { ZNC_UNIT } from '../ledger/index.ts';
 import { homePaths, initDevHome, readConfig, writeConfig, writeGenesis, ZeusNode } from '../node/index.ts';
@@ -87,7 +87,8 @@ export function registerNodeCommands(program: Command): void {
     .description('Run the node of a home: the chain store, block production (solo bookkeeper on a dev chain) and the HTTP API')
     .option('--api <host:port>', 'API listen address (default: from config.json)')
     .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
-    .action(async (o: { api?: string; blockTime?: number }, cmd: Command) => {
+    .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
+    .action(async (o: { api?: string; blockTime?: number; testEquivocate?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
       const config = readConfig(g.home);
@@ -101,15 +102,30 @@ export function registerNodeCommands(program: Command): void {
       const app = await createApi(zn, config.api);
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
-      zn.startProducing();
+      const log = (msg: string): void => void process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
+      let mode: string;
+      if (config.p2p) {
+        const bft = await zn.startConsensus({
+          listen: config.p2p.listen,
+          bootstrap: config.p2p.bootstrap,
+          commitDelayMs: config.blockIntervalMs,
+          equivocate: o.testEquivocate,
+          log,
+        });
+        const st = bft.status();
+        mode = `bookkeeper network: peer id ${st.peerId}, listening on ${config.p2p.listen}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;
+      } else {
+        zn.startProducing();
+        mode = `solo bookkeeper: a block every ${config.blockIntervalMs} ms while there is work`;
+      }
       const url = `http://${config.api.host}:${port}`;
-      output(g, { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url }, () =>
-        `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; a block every ${config.blockIntervalMs} ms while there is work`,
+      output(g, { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url, p2p: zn.consensusStatus()?.peerId }, () =>
+        `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; ${mode}`,
       );
       zn.events.on('event', (e) => {
         if (e.type === 'block' && !g.json) {
           const n = e.txCounts.reduce((a, b) => a + b, 0);
-          process.stdout.write(`block ${e.height} ${e.hash.slice(0, 12)} txs=${n}\n`);
+          if (n > 0 || e.round > 0 || e.height % 50 === 0) log(`block ${e.height} ${e.hash.slice(0, 12)} round=${e.round} txs=${n}`);
         }
       });
       let stopping = false;

@@ -89,18 +89,24 @@ describe('bookkeeper election', () => {
     expect(new Set(hexes(t.ledger.bookkeepersAt(boundary + EPOCH)))).toEqual(new Set(hexes([pk(t, 'carol'), pk(t, 'bob')])));
   });
 
-  it('pays each block\'s proposer from the pool and sets aside the worker dividend, minting nothing', () => {
+  it('pays each block\'s proposer from the pool at the end of its epoch and sets aside the worker dividend, minting nothing', () => {
     const t = chain();
     const set = t.ledger.bookkeepersAt(1);
     const pool0 = znc(t, systemAddress('rewards-pool'));
+    const earned = (): bigint => set.reduce((a, k) => a + (t.ledger.chains[MAIN_CHAIN].get<Candidate>(Keys.candidate(toHex(addressFromPublicKey(k))))?.earned ?? 0n), 0n);
     until(t, 7);
-    // Height h pays the proposer of h − 1 from the pool; the credit reaches its home chain at h + 1.
+    // Height h accounts for the proposer of h − 1; the epoch's last height (4) pays what heights
+    // 2–4 earned, and the credit reaches the home chains at height 5. Heights 5–7 are still owed.
     const paid = set.map((k) => znc(t, addressFromPublicKey(k)));
-    expect(paid.reduce((a, b) => a + b, 0n)).toBe(5n * 10n * ZNC_UNIT);
+    expect(paid.reduce((a, b) => a + b, 0n)).toBe(3n * 10n * ZNC_UNIT);
     expect(paid.every((p) => p > 0n)).toBe(true); // both took turns
-    expect(t.ledger.inFlight.filter((r) => r.amount === 10n * ZNC_UNIT).length).toBe(1);
+    expect(earned()).toBe(3n * 10n * ZNC_UNIT);
+    expect(t.ledger.inFlight.length).toBe(0); // an idle chain has nothing left to deliver
     expect(znc(t, systemAddress(WORKER_DIVIDEND))).toBe(6n * 5n * ZNC_UNIT);
-    expect(pool0 - znc(t, systemAddress('rewards-pool'))).toBe(6n * 15n * ZNC_UNIT);
+    expect(pool0 - znc(t, systemAddress('rewards-pool'))).toBe(3n * 10n * ZNC_UNIT + 6n * 5n * ZNC_UNIT);
+    until(t, 8);
+    expect(earned()).toBe(0n);
+    expect(t.ledger.inFlight.reduce((a, r) => a + r.amount, 0n)).toBe(4n * 10n * ZNC_UNIT);
     checkSupply(t.ledger);
   });
 
@@ -129,6 +135,8 @@ describe('bookkeeper election', () => {
       produce(t, [], undefined, bytesEqual(set[h % 2], jailedKey) ? 1 : 0);
     }
     expect(candidate(t, jailedName)!.jailedUntil).toBeGreaterThan(0n);
+    // It leaves the set from the next height on, not only at the next election.
+    expect(hexes(t.ledger.bookkeepersAt(t.ledger.height + 1))).not.toContain(toHex(jailedKey));
     const other = set[1];
     expect(t.ledger.chains[MAIN_CHAIN].get<Candidate>(Keys.candidate(toHex(addressFromPublicKey(other))))!.jailedUntil).toBe(0n);
     // It is excluded from the next election.

@@ -78,6 +78,8 @@ export const CandidateSchema = {
     slashed: { id: 5, type: 'bool' },
     proposed: { id: 6, type: 'uint64' },
     missedTotal: { id: 7, type: 'uint64' },
+    /** Block rewards earned this epoch, still held by the rewards pool until the epoch's last height pays them. */
+    earned: { id: 8, type: 'uint64' },
   },
 } as const;
 

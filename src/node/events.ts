@@ -5,6 +5,8 @@ export interface BlockEvent {
   height: number;
   hash: string;
   time: number;
+  /** The consensus round that committed it (0 unless proposers were skipped). */
+  round: number;
   txCounts: number[];
   stateRoots: string[];
 }

@@ -20,6 +20,18 @@ export const NodeConfigSchema = z.object({
    * without prompts. Never set on a real network.
    */
   devPassphrase: z.string().optional(),
+  /**
+   * The peer-to-peer network. When set, blocks are decided by the elected bookkeepers in BFT
+   * rounds with these peers; without it, the home's key is the solo bookkeeper of a dev chain.
+   */
+  p2p: z
+    .object({
+      /** libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/26656. */
+      listen: z.string(),
+      /** Multiaddrs ending in /p2p/<peer id> of peers to dial. */
+      bootstrap: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 
@@ -70,6 +82,8 @@ export interface InitDevOptions {
   devFunding?: bigint;
   /** Encrypt the dev keys with this instead of the well-known dev passphrase. */
   passphrase?: string;
+  /** How many genesis bookkeepers (keys bookkeeper-0 …), default 1. */
+  bookkeepers?: number;
 }
 
 /** Prepares a dev home: keys for every genesis holder and dev account, a dev genesis, a config. */
@@ -79,7 +93,8 @@ export function initDevHome(home: string, o: InitDevOptions = {}): { config: Nod
   const passphrase = o.passphrase ?? DEV_PASSPHRASE;
   const ks = new Keystore(homePaths(home).keys);
   const accounts = o.accounts ?? DEV_ACCOUNTS;
-  const names = [...DEV_GENESIS_KEYS, ...accounts, 'bookkeeper-0'];
+  const bookkeepers = Array.from({ length: o.bookkeepers ?? 1 }, (_, i) => `bookkeeper-${i}`);
+  const names = [...DEV_GENESIS_KEYS, ...accounts, ...bookkeepers];
   const keys: Record<string, Uint8Array> = {};
   for (const n of names) {
     const k = ks.has(n) ? ks.show(n) : ks.create(n, passphrase);
@@ -91,7 +106,7 @@ export function initDevHome(home: string, o: InitDevOptions = {}): { config: Nod
     keys,
     devAccounts: accounts,
     devFunding: o.devFunding,
-    bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'] }],
+    bookkeepers: bookkeepers.map((name) => ({ name, publicKey: keys[name] })),
     monthMs: o.monthMs,
     params: o.params,
   });

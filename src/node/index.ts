@@ -1,4 +1,5 @@
 // A ZeusNet node: home directory, chain store, mempool, block production and events.
+export { BftProducer, DEVNET_TIMEOUTS, type BftOptions, type ConsensusStatus } from './bft.ts';
 export * from './events.ts';
 export * from './home.ts';
 export * from './mempool.ts';

@@ -8,10 +8,13 @@ import {
   Ledger,
   LedgerError,
   type Block,
+  type Certificate,
+  type ExecutedHeight,
   type Genesis,
   type Tx,
 } from '../ledger/index.ts';
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
+import { BftProducer, type BftOptions, type ConsensusStatus } from './bft.ts';
 import { NodeEvents, type TxEvent } from './events.ts';
 import { homePaths, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { Mempool } from './mempool.ts';
@@ -25,6 +28,14 @@ export interface SubmitResult {
 
 const REJECTED_KEPT = 50_000;
 
+/** A block this node built from its mempool, not yet committed. */
+export interface BuiltBlock {
+  block: Block;
+  executed: ExecutedHeight;
+  /** Pending transactions the build refused, with why. */
+  rejected: Map<string, [Tx, LedgerError]>;
+}
+
 /**
  * A ZeusNet node: the committed ledger, its store, a mempool and a block producer. All state
  * changes go through `produceBlock`, which persists a height before the ledger adopts it.
@@ -37,9 +48,12 @@ export class ZeusNode {
   readonly config: NodeConfig;
   private readonly key: KeyPair;
   private producer: BlockProducer | undefined;
+  private bft: BftProducer | undefined;
   private producing = false;
   private readonly verifier = new SignatureVerifier();
   private readonly rejected = new Map<string, { chain: number; code: string; message: string }>();
+  /** Told of every transaction a client submitted here and the mempool accepted (for gossip). */
+  onLocalTx: ((bytes: Uint8Array) => void) | undefined;
 
   private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair) {
     this.ledger = ledger;
@@ -92,7 +106,7 @@ export class ZeusNode {
    * Checks and queues transactions in order; each gets its result or the error that refused it.
    * Signatures are checked together on the verifier threads.
    */
-  async submitMany(list: Uint8Array[]): Promise<(SubmitResult | LedgerError)[]> {
+  async submitMany(list: Uint8Array[], opts: { fromPeer?: boolean } = {}): Promise<(SubmitResult | LedgerError)[]> {
     const out: (SubmitResult | LedgerError)[] = [];
     const decoded: (Tx | undefined)[] = list.map((bytes, i) => {
       try {
@@ -118,6 +132,7 @@ export class ZeusNode {
         this.rejected.delete(tx.hashHex);
         this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
         out[i] = { hash: tx.hashHex, chain: tx.chain };
+        if (!opts.fromPeer) this.onLocalTx?.(tx.bytes);
       } catch (e) {
         if (!(e instanceof LedgerError)) throw e;
         out[i] = e;
@@ -138,40 +153,56 @@ export class ZeusNode {
     if (this.producing) return undefined;
     this.producing = true;
     try {
-      const exec = this.ledger.begin(Date.now());
-      const rejected = new Map<string, [Tx, LedgerError]>();
-      for (const tx of this.mempool.list()) {
-        const err = exec.tryApply(tx);
-        // A full segment leaves the transaction for the next height; anything else rejects it.
-        if (err && err.code !== 'MEMPOOL_FULL') rejected.set(tx.hashHex, [tx, err]);
-      }
-      const executed = exec.finish();
-      const block = this.ledger.blockFor(executed, this.key.publicKey);
-      const hash = blockHash(block.header);
+      const built = this.buildBlock(Date.now());
       // The solo bookkeeper is the whole set: its own precommit is the certificate.
-      const certificate = certify(this.chainId, block.header.height, 0, hash, this.ledger.bookkeepersAt(executed.height), [this.key]);
-      await this.store.commit(block, certificate, executed);
-      this.ledger.commit(executed, block.header, certificate);
-      const included = executed.txs.flat().map((t) => t.hashHex);
-      const dropped = this.mempool.onCommit([...included, ...rejected.keys()]);
-      for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);
-      executed.txs.forEach((txs, chain) =>
-        txs.forEach((tx, index) =>
-          this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'committed', chain, height: executed.height, index }),
-        ),
-      );
-      this.events.emit('event', {
-        type: 'block',
-        height: executed.height,
-        hash: toHex(hash),
-        time: executed.time,
-        txCounts: executed.segments.map((s) => s.txCount),
-        stateRoots: executed.segments.map((s) => toHex(s.stateRoot)),
-      });
-      return block;
+      const certificate = certify(this.chainId, built.block.header.height, 0, blockHash(built.block.header), this.ledger.bookkeepersAt(built.executed.height), [this.key]);
+      await this.commitBlock(built.block, certificate, built.executed, built.rejected);
+      return built.block;
     } finally {
       this.producing = false;
     }
+  }
+
+  /**
+   * Executes the mempool on top of the committed ledger as the next height at block time
+   * `time` and returns the block this node would propose; nothing is committed.
+   */
+  buildBlock(time: number): BuiltBlock {
+    const exec = this.ledger.begin(time);
+    const rejected = new Map<string, [Tx, LedgerError]>();
+    for (const tx of this.mempool.list()) {
+      const err = exec.tryApply(tx);
+      // A full segment leaves the transaction for the next height; anything else rejects it.
+      if (err && err.code !== 'MEMPOOL_FULL') rejected.set(tx.hashHex, [tx, err]);
+    }
+    const executed = exec.finish();
+    return { block: this.ledger.blockFor(executed, this.key.publicKey), executed, rejected };
+  }
+
+  /**
+   * Persists an executed height with the certificate that committed it, then adopts it:
+   * the ledger moves on, the mempool drops what it included, and subscribers hear of it.
+   * `rejected` are transactions this node's own build refused (told to their senders).
+   */
+  async commitBlock(block: Block, certificate: Certificate, executed: ExecutedHeight, rejected = new Map<string, [Tx, LedgerError]>()): Promise<void> {
+    const hash = blockHash(block.header);
+    await this.store.commit(block, certificate, executed);
+    this.ledger.commit(executed, block.header, certificate);
+    const included = executed.txs.flat().map((t) => t.hashHex);
+    const dropped = this.mempool.onCommit([...included, ...rejected.keys()]);
+    for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);
+    executed.txs.forEach((txs, chain) =>
+      txs.forEach((tx, index) => this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'committed', chain, height: executed.height, index })),
+    );
+    this.events.emit('event', {
+      type: 'block',
+      height: executed.height,
+      hash: toHex(hash),
+      time: executed.time,
+      round: certificate.round,
+      txCounts: executed.segments.map((s) => s.txCount),
+      stateRoots: executed.segments.map((s) => toHex(s.stateRoot)),
+    });
   }
 
   private reject(hash: string, chain: number, err: LedgerError): void {
@@ -187,6 +218,20 @@ export class ZeusNode {
   startProducing(producer?: BlockProducer): void {
     this.producer = producer ?? new SoloProducer(this, this.config.blockIntervalMs);
     this.producer.start();
+  }
+
+  /** Joins the bookkeepers' network and decides blocks with them (or follows, if not elected). */
+  async startConsensus(opts: BftOptions): Promise<BftProducer> {
+    const bft = new BftProducer(this, this.key, opts);
+    await bft.open();
+    this.bft = bft;
+    this.startProducing(bft);
+    return bft;
+  }
+
+  /** Rounds and peers, when this node runs consensus with others. */
+  consensusStatus(): ConsensusStatus | undefined {
+    return this.bft?.status();
   }
 
   async close(): Promise<void> {

@@ -51,7 +51,26 @@ export interface StatusAnswer {
   chains: { chain: number; kind: string; height: number; stateRoot: string }[];
   receiptsInFlight: number;
   mempool: number;
+  /** This node's bookkeeper key (hex). */
+  bookkeeper: string;
+  consensus: ConsensusAnswer | { mode: 'solo' };
   supply: Record<string, unknown>;
+}
+
+/** Rounds and peers of a node that decides blocks with other bookkeepers. */
+export interface ConsensusAnswer {
+  height: number;
+  round: number;
+  step: string;
+  status: string;
+  validators: number;
+  /** Index in the bookkeeper set of the height, or -1 for a node that only follows. */
+  self: number;
+  peerId: string;
+  listen: string[];
+  peers: { id: string; score: number; addresses: string[]; connected: boolean; banned: boolean }[];
+  synced: number;
+  lastCommitRound: number;
 }
 
 export interface BookkeepersAnswer {
@@ -71,6 +90,8 @@ export interface BookkeepersAnswer {
     missedInARow: number;
     missedTotal: string;
     proposed: string;
+    /** Rewards earned this epoch, paid at its last height. */
+    earned: string;
     jailedUntil: number | null;
     slashed: boolean;
   }[];

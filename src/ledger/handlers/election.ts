@@ -50,7 +50,7 @@ export function registerCandidate(ctx: ExecContext, tx: Tx, p: Payload<typeof Tx
 }
 
 export function newCandidate(publicKey: Uint8Array, name: string): Candidate {
-  return { publicKey, name, jailedUntil: 0n, missed: 0, slashed: false, proposed: 0n, missedTotal: 0n };
+  return { publicKey, name, jailedUntil: 0n, missed: 0, slashed: false, proposed: 0n, missedTotal: 0n, earned: 0n };
 }
 
 export function voteBookkeepers(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.VoteBookkeepers>): void {
@@ -158,13 +158,74 @@ export function electionWork(ctx: ExecContext, genesis: Genesis, lastCommit: Cer
       } else {
         c.missed = 0;
         c.proposed += 1n;
-        payFrom(ctx, REWARDS_POOL_NAME, addressFromPublicKey(key), ctx.params.blockReward);
+        c.earned += ctx.params.blockReward;
         payFrom(ctx, REWARDS_POOL_NAME, systemAddress(WORKER_DIVIDEND), ctx.params.workerDividendPerBlock);
       }
       ctx.state.set(Keys.candidate(hex), c);
     }
   }
-  if (ctx.height % ctx.params.epochLength === 0) elect(ctx, genesis);
+  dropIneligible(ctx, genesis);
+  if (ctx.height % ctx.params.epochLength === 0) {
+    payEarnedRewards(ctx);
+    elect(ctx, genesis);
+  }
+}
+
+/** Jailed until an unjail transaction, or slashed. */
+function eligible(c: Candidate | undefined): boolean {
+  return !c || (!c.slashed && c.jailedUntil === 0n);
+}
+
+/**
+ * A jailed or slashed bookkeeper leaves the set from the next height, and any scheduled set,
+ * rather than at the next election: its slots would otherwise keep costing every height a
+ * round. A set is never emptied.
+ */
+function dropIneligible(ctx: ExecContext, genesis: Genesis): void {
+  const next = BigInt(ctx.height + 1);
+  let changed = false;
+  const filter = (keys: Uint8Array[]): Uint8Array[] => {
+    const kept = keys.filter((k) => eligible(ctx.state.get<Candidate>(Keys.candidate(toHex(addressFromPublicKey(k))))));
+    if (kept.length === keys.length || kept.length === 0) return keys;
+    changed = true;
+    return kept;
+  };
+  const sets = ctx.state.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
+  const nextKeys = filter(bookkeeperSetAt(ctx.state, genesis, ctx.height + 1));
+  const later = sets.filter((s) => s.fromHeight > next).map((s) => ({ fromHeight: s.fromHeight, keys: filter(s.keys) }));
+  if (!changed) return;
+  // Keep the set that decided this height: the next height accounts for its proposers.
+  const current = sets.filter((s) => s.fromHeight <= BigInt(ctx.height)).slice(-1);
+  ctx.state.set(Keys.bookkeeperSets, { sets: [...current, { fromHeight: next, keys: nextKeys }, ...later] });
+}
+
+/**
+ * Rewards travel to the bookkeepers' home chains once per epoch rather than once per block:
+ * a per-block credit would itself be work for the next block, and an idle chain would never
+ * stop making blocks to deliver its own rewards.
+ */
+function payEarnedRewards(ctx: ExecContext): void {
+  const hex = toHex(systemAddress(REWARDS_POOL_NAME));
+  for (const k of stateKeys(ctx, 'cand/')) {
+    const c = ctx.state.get<Candidate>(k)!;
+    if (c.earned === 0n) continue;
+    const pool = readAccount(ctx.state, hex).balances[ZNC] ?? 0n;
+    const pay = pool < c.earned ? pool : c.earned;
+    payFrom(ctx, REWARDS_POOL_NAME, addressFromPublicKey(c.publicKey), pay);
+    ctx.state.set(k, { ...c, earned: c.earned - pay });
+  }
+}
+
+/** Keys under `prefix` as of this height's overlay, sorted. */
+function stateKeys(ctx: ExecContext, prefix: string): string[] {
+  const base = ctx.state.base as StateReader & { keys(prefix: string): string[] };
+  const all = new Set(base.keys(prefix));
+  for (const [k, v] of ctx.state.writes) {
+    if (!k.startsWith(prefix)) continue;
+    if (v === null) all.delete(k);
+    else all.add(k);
+  }
+  return [...all].sort();
 }
 
 /**
@@ -189,7 +250,7 @@ export function tally(state: StateReader, keys: (prefix: string) => string[], ti
   for (const k of keys('cand/')) {
     const c = state.get<Candidate>(k)!;
     const hex = k.slice(5);
-    if (c.slashed || c.jailedUntil > BigInt(time)) continue;
+    if (!eligible(c)) continue;
     out.push({ address: hex, weight: weights.get(hex) ?? 0n, publicKey: c.publicKey });
   }
   const sitting = new Set(incumbents.map((k) => toHex(addressFromPublicKey(k))));
@@ -199,16 +260,7 @@ export function tally(state: StateReader, keys: (prefix: string) => string[], ti
 }
 
 function elect(ctx: ExecContext, genesis: Genesis): void {
-  const keysOf = (prefix: string): string[] => {
-    const base = ctx.state.base as StateReader & { keys(prefix: string): string[] };
-    const all = new Set(base.keys(prefix));
-    for (const [k, v] of ctx.state.writes) {
-      if (!k.startsWith(prefix)) continue;
-      if (v === null) all.delete(k);
-      else all.add(k);
-    }
-    return [...all].sort();
-  };
+  const keysOf = (prefix: string): string[] => stateKeys(ctx, prefix);
   const current = bookkeeperSetAt(ctx.state, genesis, ctx.height + ctx.params.epochLength);
   const ranked = tally(ctx.state, keysOf, ctx.time, current).slice(0, ctx.params.bookkeeperSeats);
   if (ranked.length === 0) return; // never leave the chain without bookkeepers

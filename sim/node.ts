@@ -1,0 +1,553 @@
+import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../src/crypto/index.ts';
+import {
+  DoubleSignError,
+  heightRelation,
+  gossip,
+  proposerIndex,
+  initialState,
+  openProposal,
+  ownVotes,
+  proposalInput,
+  signProposal,
+  SigningGuard,
+  step,
+  type ConsensusConfig,
+  type ConsensusInput,
+  type ConsensusOutput,
+  type ConsensusState,
+  type SignedProposal,
+} from '../src/consensus/index.ts';
+import {
+  blockHash,
+  certificateError,
+  decodeBlock,
+  decodeCommittedBlock,
+  decodeTx,
+  encodeBlock,
+  encodeCommittedBlock,
+  homeChain,
+  InvalidBlockError,
+  Ledger,
+  LedgerError,
+  readAccount,
+  signTx,
+  signVote,
+  TxKind,
+  VoteType,
+  ZNC,
+  type Block,
+  type Certificate,
+  type ExecutedHeight,
+  type Genesis,
+  type SignedVote,
+  type VoteBody,
+} from '../src/ledger/index.ts';
+import type { KvOp } from '../src/store/kv.ts';
+import type { SimDisk } from './disk.ts';
+import type { Rng } from './prng.ts';
+
+// One simulated node: a host around the consensus core, as the real node will be. It owns the
+// ledger, the double-sign guard and the disk, turns core outputs into messages, timers and
+// commits, gossips while a height is stuck, and syncs committed blocks from peers when behind.
+
+export type Behavior = 'honest' | 'silent' | 'equivocate' | 'amnesia';
+
+export type TimerInput = ConsensusInput | 'tick' | 'next';
+
+export type SimMessage =
+  | { readonly kind: 'proposal'; readonly sp: SignedProposal }
+  | { readonly kind: 'vote'; readonly vote: SignedVote }
+  | { readonly kind: 'status'; readonly height: number }
+  | { readonly kind: 'getBlocks'; readonly from: number }
+  | { readonly kind: 'blocks'; readonly items: readonly Uint8Array[] };
+
+/** What a node needs from the simulated world. */
+export interface World {
+  readonly now: number;
+  readonly genesis: Genesis;
+  readonly n: number;
+  readonly tickMs: number;
+  /** Pause between committing a height and starting the next (the block interval; CometBFT's timeout_commit). */
+  readonly commitDelayMs: number;
+  /** Names and keys of the funded accounts that proposers draw transfers from. */
+  readonly wallets: readonly KeyPair[];
+  send(from: number, to: number, msg: SimMessage): void;
+  setTimer(node: number, epoch: number, delayMs: number, input: TimerInput): void;
+  /** Checked before a node commits; throws a SafetyViolation when something is wrong. */
+  beforeCommit(node: SimNode, block: Block, certificate: Certificate): void;
+  afterCommit(node: SimNode, block: Block): void;
+  onEvidence(node: SimNode, first: SignedVote, second: SignedVote): void;
+  verifyVote(v: SignedVote): boolean;
+  /** The simulation's node index of a bookkeeper key (-1 if none). */
+  indexOf(publicKey: Uint8Array): number;
+  log(node: number, what: string): void;
+}
+
+interface BlockEntry {
+  readonly block: Block;
+  readonly bytes: Uint8Array;
+  executed?: ExecutedHeight;
+  valid?: boolean;
+}
+
+const blockKey = (h: number): string => `block/${String(h).padStart(12, '0')}`;
+const pendingKey = (hash: string): string => `pending/${hash}`;
+const MAX_BUFFER = 2000;
+const SYNC_BATCH = 16;
+
+export class SimNode {
+  readonly index: number;
+  readonly key: KeyPair;
+  readonly behavior: Behavior;
+  readonly disk: SimDisk;
+  readonly config: ConsensusConfig;
+  private readonly world: World;
+  private readonly rng: Rng;
+
+  up = false;
+  epoch = 0;
+  ledger!: Ledger;
+  state: ConsensusState;
+  private guard: SigningGuard | undefined;
+  /** Encoded committed blocks (block + certificate) by height − 1: what this node serves to syncing peers. */
+  committed: Uint8Array[] = [];
+  private blocks = new Map<string, BlockEntry>();
+  private proposals = new Map<string, SignedProposal>();
+  private buffer: SimMessage[] = [];
+  private seen = new Set<string>();
+  private peerHeights: number[];
+  private syncBusyUntil = 0;
+  private lastProgress = '';
+  private inbox: ConsensusInput[] = [];
+  private busy = false;
+  /** Rounds (of the current height) in which this node decided, for statistics. */
+  decisions: { height: number; round: number; time: number }[] = [];
+  guardRefusals = 0;
+  rejectedSyncs = 0;
+
+  constructor(index: number, key: KeyPair, behavior: Behavior, disk: SimDisk, config: ConsensusConfig, world: World, rng: Rng) {
+    this.index = index;
+    this.key = key;
+    this.behavior = behavior;
+    this.disk = disk;
+    this.config = behavior === 'amnesia' ? { ...config, faults: { ...config.faults, ignoreLocks: true } } : config;
+    this.world = world;
+    this.rng = rng;
+    this.state = initialState(this.config);
+    this.peerHeights = new Array<number>(world.n).fill(0);
+  }
+
+  get honest(): boolean {
+    return this.behavior === 'honest';
+  }
+
+  /** Starts (or restarts) the process from what its disk holds. */
+  async boot(): Promise<void> {
+    this.up = true;
+    this.epoch++;
+    this.ledger = Ledger.fromGenesis(this.world.genesis);
+    this.committed = [];
+    for (const [, bytes] of this.disk.entriesSync('block/')) {
+      const cb = decodeCommittedBlock(bytes);
+      // Our own synced blocks, verified before they were written: replay without re-checking signatures.
+      const executed = this.ledger.executeBlock(cb.block, false);
+      this.world.beforeCommit(this, cb.block, cb.certificate);
+      this.ledger.commit(executed, cb.block.header, cb.certificate);
+      this.committed.push(bytes);
+      this.world.afterCommit(this, cb.block);
+    }
+    this.guard = this.behavior === 'honest' ? await SigningGuard.open(this.disk) : undefined;
+    this.state = initialState(this.config);
+    this.inbox = [];
+    this.busy = false;
+    this.buffer = [];
+    this.peerHeights.fill(0);
+    this.syncBusyUntil = 0;
+    this.lastProgress = '';
+    await this.startHeight(true);
+    this.world.setTimer(this.index, this.epoch, this.rng.int(1, this.world.tickMs), 'tick');
+  }
+
+  crash(): void {
+    this.up = false;
+    this.epoch++;
+  }
+
+  // ---- heights ----
+
+  private async startHeight(restoring = false): Promise<void> {
+    const height = this.ledger.height + 1;
+    const validators = this.ledger.bookkeepersAt(height);
+    this.blocks = new Map();
+    this.proposals = new Map();
+    this.seen = new Set();
+    const pending: KvOp[] = [];
+    for (const [key, bytes] of this.disk.entriesSync('pending/')) {
+      const block = decodeBlock(bytes);
+      if (Number(block.header.height) === height) this.blocks.set(toHex(blockHash(block.header)), { block, bytes });
+      else pending.push({ key, value: null });
+    }
+    if (pending.length > 0) await this.disk.write(pending, false);
+    const self = validators.findIndex((v) => bytesEqual(v, this.key.publicKey));
+    await this.feed({ kind: 'start', height, validators, self });
+    if (restoring && this.guard) await this.restoreOwnMessages(height);
+  }
+
+  /** After a restart: re-create what we signed at this height and feed it to the core (and peers). */
+  private async restoreOwnMessages(height: number): Promise<void> {
+    const signed = this.guard!.signedAt(height);
+    for (const e of signed) {
+      if (e.step !== 'proposal') continue;
+      const entry = this.blocks.get(toHex(e.blockHash));
+      // The validRound of the original proposal is not in the log; -1 is what a fresh block had.
+      if (!entry || !bytesEqual(entry.block.header.proposer, this.key.publicKey)) continue;
+      await this.sendProposal(e.round, e.blockHash, -1, entry);
+    }
+    for (const vote of ownVotes(signed, this.config.chainId, height, this.key.publicKey)) {
+      const sv = signVote(this.key, vote);
+      this.broadcast({ kind: 'vote', vote: sv });
+      await this.feed({ kind: 'vote', vote: sv });
+    }
+  }
+
+  // ---- the core ----
+
+  private async feed(input: ConsensusInput): Promise<void> {
+    this.inbox.push(input);
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let i = this.inbox.shift(); i; i = this.inbox.shift()) {
+        if (!this.up) return;
+        const r = step(this.state, i);
+        this.state = r.state;
+        for (const o of r.outputs) await this.act(o);
+        if (i.kind === 'start') for (const m of this.buffer.splice(0)) await this.receiveConsensus(m);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async act(o: ConsensusOutput): Promise<void> {
+    switch (o.kind) {
+      case 'buildBlock': {
+        const hash = blockHash(this.build(0).header);
+        this.inbox.push({ kind: 'blockReady', height: o.height, round: o.round, blockHash: hash });
+        return;
+      }
+      case 'propose': {
+        if (this.behavior === 'equivocate') {
+          await this.equivocate(o.round);
+          return;
+        }
+        const entry = this.blocks.get(toHex(o.blockHash));
+        if (!entry) {
+          this.world.log(this.index, `cannot propose ${toHex(o.blockHash).slice(0, 8)}: block lost`);
+          return;
+        }
+        await this.sendProposal(o.round, o.blockHash, o.validRound, entry);
+        return;
+      }
+      case 'castVote':
+        await this.castVote(o.vote);
+        return;
+      case 'schedule':
+        this.world.setTimer(this.index, this.epoch, o.delayMs, { kind: 'timeout', step: o.timeout, height: o.height, round: o.round });
+        return;
+      case 'decide': {
+        const entry = this.blocks.get(toHex(o.blockHash));
+        if (!entry?.executed) throw new Error(`node ${this.index} decided block ${toHex(o.blockHash)} it has not executed`);
+        this.decisions.push({ height: o.height, round: o.round, time: this.world.now });
+        this.world.log(this.index, `decide h=${o.height} r=${o.round} ${toHex(o.blockHash).slice(0, 8)}`);
+        await this.commit(entry.block, o.certificate, entry.executed);
+        this.inbox.length = 0;
+        this.world.setTimer(this.index, this.epoch, this.world.commitDelayMs, 'next');
+        return;
+      }
+      case 'evidence':
+        this.world.onEvidence(this, o.first, o.second);
+        return;
+    }
+  }
+
+  /** Builds a block with a few transfers on the committed ledger; `variant` makes a different one. */
+  private build(variant: number): Block {
+    const exec = this.ledger.begin(this.world.now + variant);
+    const nonces = new Map<string, bigint>();
+    const count = this.rng.int(0, 3);
+    for (let i = 0; i < count; i++) {
+      const from = this.rng.pick(this.world.wallets);
+      const to = this.rng.pick(this.world.wallets);
+      const addr = addressFromPublicKey(from.publicKey);
+      const hex = toHex(addr);
+      const nonce = nonces.get(hex) ?? readAccount(this.ledger.chains[homeChain(addr)], hex).nonce;
+      const tx = decodeTx(
+        signTx(from, {
+          chainId: this.config.chainId,
+          kind: TxKind.Transfer,
+          nonce,
+          payload: { to: addressFromPublicKey(to.publicKey), token: ZNC, amount: BigInt(this.rng.int(1, 1_000_000)), memo: '' },
+        }),
+      );
+      if (!exec.tryApply(tx)) nonces.set(hex, nonce + 1n);
+    }
+    const executed = exec.finish();
+    const block = this.ledger.blockFor(executed, this.key.publicKey);
+    const bytes = encodeBlock(block);
+    this.blocks.set(toHex(blockHash(block.header)), { block, bytes, executed, valid: true });
+    return block;
+  }
+
+  /**
+   * A faulty proposer's turn: two fresh blocks, whatever the core would re-propose, each signed
+   * and sent to half of the peers. This is what locks exist for.
+   */
+  private async equivocate(round: number): Promise<void> {
+    const height = this.state.height;
+    const [a, b] = [this.build(0), this.build(1)].map((block) => {
+      const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: blockHash(block.header), validRound: -1, proposer: this.key.publicKey };
+      const sp = signProposal(this.key, p, encodeBlock(block));
+      this.proposals.set(`${round}/${toHex(p.blockHash)}`, sp);
+      return { p, sp };
+    });
+    this.world.log(this.index, `equivocating proposals h=${height} r=${round}`);
+    // The classic attack on locking: the next round's proposer sees another block, so it will
+    // have no valid value and propose a fresh one, while the others may lock on ours.
+    const next = this.nextProposer();
+    this.split({ kind: 'proposal', sp: a.sp }, { kind: 'proposal', sp: b.sp }, (to) => to !== next);
+    await this.feed({ kind: 'proposal', proposal: proposalInput(a.p, true) });
+  }
+
+  private async sendProposal(round: number, hash: Uint8Array, validRound: number, entry: BlockEntry): Promise<void> {
+    const height = this.state.height;
+    const hex = toHex(hash);
+    if (this.guard) {
+      // The block must survive a crash if we sign for it: the guard's synced write flushes this one.
+      await this.disk.write([{ key: pendingKey(hex), value: entry.bytes }], false);
+      try {
+        await this.guard.authorize(height, round, 'proposal', hash);
+      } catch (e) {
+        if (!(e instanceof DoubleSignError)) throw e;
+        this.guardRefusals++;
+        return;
+      }
+    }
+    const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: hash, validRound, proposer: this.key.publicKey };
+    this.world.log(this.index, `propose h=${height} r=${round} ${hex.slice(0, 8)} vr=${validRound}`);
+    const sp = signProposal(this.key, p, entry.bytes);
+    this.proposals.set(`${round}/${hex}`, sp);
+    this.broadcast({ kind: 'proposal', sp });
+    this.seen.add(toHex(sp.signature));
+    await this.feed({ kind: 'proposal', proposal: proposalInput(p, this.validate(hex)) });
+  }
+
+  private async castVote(vote: VoteBody): Promise<void> {
+    if (this.guard) {
+      const step = vote.type === VoteType.Prevote ? 'prevote' : 'precommit';
+      try {
+        await this.guard.authorize(Number(vote.height), vote.round, step, vote.blockHash);
+      } catch (e) {
+        if (!(e instanceof DoubleSignError)) throw e;
+        this.guardRefusals++;
+        this.world.log(this.index, `guard refused ${step} r=${vote.round}: ${e.message}`);
+        return;
+      }
+    }
+    const sv = signVote(this.key, vote);
+    this.world.log(this.index, `${vote.type === VoteType.Prevote ? 'prevote' : 'precommit'} h=${vote.height} r=${vote.round} ${toHex(vote.blockHash).slice(0, 8) || 'nil'}`);
+    this.seen.add(toHex(sv.signature));
+    if (this.behavior === 'equivocate') {
+      // A conflicting vote too: nil instead of a block, another block instead of nil. A prevote
+      // for a block goes to all but the next proposer; a precommit for a block to one victim only
+      // (which may then decide alone while the others move on), or to a random half.
+      const others = [...this.blocks.keys()].filter((h) => h !== toHex(vote.blockHash));
+      const alt = vote.blockHash.length > 0 ? new Uint8Array(0) : others.length > 0 ? Buffer.from(this.rng.pick(others), 'hex') : new Uint8Array(32).fill(this.rng.int(0, 255));
+      const altVote: SimMessage = { kind: 'vote', vote: signVote(this.key, { ...vote, blockHash: new Uint8Array(alt) }) };
+      const next = this.nextProposer();
+      const victim = this.rng.int(0, this.world.n - 1);
+      const mode = this.rng.int(0, 2);
+      const real = (to: number): boolean =>
+        mode === 0 ? this.rng.chance(0.5) : vote.type === VoteType.Prevote ? to !== next : vote.blockHash.length === 0 || to === victim;
+      this.split({ kind: 'vote', vote: sv }, altVote, real);
+    } else this.broadcast({ kind: 'vote', vote: sv });
+    await this.feed({ kind: 'vote', vote: sv });
+  }
+
+  private async commit(block: Block, certificate: Certificate, executed: ExecutedHeight): Promise<void> {
+    this.world.beforeCommit(this, block, certificate);
+    const height = Number(block.header.height);
+    const bytes = encodeCommittedBlock({ block, certificate });
+    const ops: KvOp[] = [{ key: blockKey(height), value: bytes }];
+    for (const [key] of this.disk.entriesSync('pending/')) ops.push({ key, value: null });
+    await this.disk.write(ops, true);
+    this.ledger.commit(executed, block.header, certificate);
+    this.committed.push(bytes);
+    this.world.afterCommit(this, block);
+  }
+
+  /** valid(v): whether our ledger executes the block (computed once per block). */
+  private validate(hash: string): boolean {
+    const e = this.blocks.get(hash)!;
+    if (e.valid === undefined) {
+      try {
+        e.executed = this.ledger.executeBlock(e.block);
+        e.valid = true;
+      } catch (err) {
+        if (!(err instanceof InvalidBlockError || err instanceof LedgerError)) throw err;
+        e.valid = false;
+      }
+    }
+    return e.valid;
+  }
+
+  // ---- network ----
+
+  private broadcast(msg: SimMessage): void {
+    if (this.behavior === 'silent') return;
+    for (let to = 0; to < this.world.n; to++) if (to !== this.index) this.world.send(this.index, to, msg);
+  }
+
+  /** An equivocator's two versions of one message: `a` to the peers `toA` picks, `b` to the others. */
+  private split(a: SimMessage, b: SimMessage, toA: (to: number) => boolean): void {
+    for (let to = 0; to < this.world.n; to++) if (to !== this.index) this.world.send(this.index, to, toA(to) ? a : b);
+  }
+
+  private nextProposer(): number {
+    const s = this.state;
+    const key = s.validators[proposerIndex(s.height, s.round + 1, s.validators.length)];
+    return this.world.indexOf(key);
+  }
+
+  async receive(from: number, msg: SimMessage): Promise<void> {
+    if (!this.up) return;
+    switch (msg.kind) {
+      case 'status':
+        this.peerHeights[from] = Math.max(this.peerHeights[from], msg.height);
+        this.maybeSync(from);
+        return;
+      case 'getBlocks': {
+        if (this.behavior === 'silent') return;
+        let items = this.committed.slice(msg.from - 1, msg.from - 1 + SYNC_BATCH);
+        if (items.length === 0) return;
+        if (this.behavior === 'equivocate') items = items.map((b, i) => (i === 0 ? this.forge(b) : b));
+        this.world.send(this.index, from, { kind: 'blocks', items });
+        return;
+      }
+      case 'blocks':
+        await this.applySync(msg.items);
+        return;
+      default:
+        await this.receiveConsensus(msg);
+    }
+  }
+
+  /** A faulty peer's attempt to feed a syncing node a block it cannot verify. */
+  private forge(bytes: Uint8Array): Uint8Array {
+    const cb = decodeCommittedBlock(bytes);
+    const header = { ...cb.block.header, time: cb.block.header.time + 1n };
+    return encodeCommittedBlock({ block: { ...cb.block, header }, certificate: cb.certificate });
+  }
+
+  private async receiveConsensus(msg: SimMessage): Promise<void> {
+    if (msg.kind !== 'proposal' && msg.kind !== 'vote') return;
+    const height = msg.kind === 'proposal' ? msg.sp.proposal.height : msg.vote.vote.height;
+    const rel = heightRelation(this.state, height);
+    if (rel === 'next' || (rel === 'current' && this.state.status === 'idle')) {
+      if (this.buffer.length < MAX_BUFFER) this.buffer.push(msg);
+      return;
+    }
+    if (rel !== 'current') return;
+    const sig = toHex(msg.kind === 'proposal' ? msg.sp.signature : msg.vote.signature);
+    if (this.seen.has(sig)) return;
+    if (msg.kind === 'vote') {
+      this.seen.add(sig);
+      if (msg.vote.vote.chainId !== this.config.chainId || !this.world.verifyVote(msg.vote)) return;
+      await this.feed({ kind: 'vote', vote: msg.vote });
+      return;
+    }
+    // A relay could pair a signed proposal with the wrong block bytes: only a usable one counts as seen.
+    const opened = openProposal(msg.sp, this.config.chainId);
+    if (typeof opened === 'string') return;
+    this.seen.add(sig);
+    const hash = toHex(opened.proposal.blockHash);
+    this.proposals.set(`${opened.proposal.round}/${hash}`, msg.sp);
+    if (!this.blocks.has(hash)) {
+      this.blocks.set(hash, { block: opened.block, bytes: msg.sp.block });
+      if (this.guard) await this.disk.write([{ key: pendingKey(hash), value: msg.sp.block }], false);
+    }
+    await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, this.validate(hash)) });
+  }
+
+  async onTimer(input: TimerInput): Promise<void> {
+    if (!this.up) return;
+    if (input === 'next') {
+      // Start the height after the committed one, unless that already happened.
+      if (this.state.height !== this.ledger.height + 1 || this.state.status !== 'running') await this.startHeight();
+      return;
+    }
+    if (input !== 'tick') {
+      await this.feed(input);
+      return;
+    }
+    this.world.setTimer(this.index, this.epoch, this.world.tickMs, 'tick');
+    this.broadcast({ kind: 'status', height: this.ledger.height });
+    const s = this.state;
+    const progress = `${s.height}/${s.round}/${s.step}/${s.status}`;
+    if (progress === this.lastProgress) {
+      // Stuck: re-send what peers may have missed.
+      const g = gossip(s);
+      for (const p of g.proposals) {
+        const sp = this.proposals.get(`${p.round}/${toHex(p.blockHash)}`);
+        if (sp) this.broadcast({ kind: 'proposal', sp });
+      }
+      for (const vote of g.votes) this.broadcast({ kind: 'vote', vote });
+    }
+    this.lastProgress = progress;
+  }
+
+  private maybeSync(peer: number): void {
+    if (this.peerHeights[peer] <= this.ledger.height || this.world.now < this.syncBusyUntil) return;
+    this.syncBusyUntil = this.world.now + 4 * this.world.tickMs;
+    this.world.send(this.index, peer, { kind: 'getBlocks', from: this.ledger.height + 1 });
+  }
+
+  /** Verifies and commits blocks a peer sent: each needs a valid certificate and must execute. */
+  private async applySync(items: readonly Uint8Array[]): Promise<void> {
+    const before = this.ledger.height;
+    for (const bytes of items) {
+      let cb;
+      try {
+        cb = decodeCommittedBlock(bytes);
+      } catch {
+        this.rejectedSyncs++;
+        break;
+      }
+      const height = Number(cb.block.header.height);
+      if (height <= this.ledger.height) continue;
+      if (height !== this.ledger.height + 1) break;
+      const why = certificateError(this.config.chainId, cb.certificate, this.ledger.bookkeepersAt(height), blockHash(cb.block.header));
+      if (why || Number(cb.certificate.height) !== height) {
+        this.rejectedSyncs++;
+        this.world.log(this.index, `rejected synced block ${height}: ${why ?? 'certificate height'}`);
+        break;
+      }
+      let executed: ExecutedHeight;
+      try {
+        executed = this.ledger.executeBlock(cb.block);
+      } catch (e) {
+        if (!(e instanceof InvalidBlockError || e instanceof LedgerError)) throw e;
+        this.rejectedSyncs++;
+        break;
+      }
+      this.world.log(this.index, `synced block ${height}`);
+      await this.commit(cb.block, cb.certificate, executed);
+    }
+    if (this.ledger.height > before) {
+      this.syncBusyUntil = 0;
+      this.inbox.length = 0;
+      // Blocks that came by sync are old: start the next height at once (no block interval to wait).
+      await this.startHeight();
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// Consensus: Tendermint-style BFT agreement among the bookkeepers on one block per height.
+// - core.ts: the algorithm as a pure step function (no clock, network, disk or randomness);
+// - proposal.ts: the signed proposal message that carries a block;
+// - signer.ts: the double-sign guard a host consults, with a synced write, before every signature.
+// A host (the node, a test harness, the simulator in sim/) wires them to a ledger, timers and a network.
+export {
+  DEFAULT_TIMEOUTS,
+  gossip,
+  heightRelation,
+  initialState,
+  MAX_FUTURE_ROUNDS,
+  MAX_PROPOSALS_PER_ROUND,
+  proposerIndex,
+  skipThreshold,
+  step,
+  timeoutDelay,
+  type ConsensusConfig,
+  type ConsensusInput,
+  type ConsensusOutput,
+  type ConsensusState,
+  type ProposalInput,
+  type Step,
+  type StepResult,
+  type TimeoutKind,
+  type TimeoutParams,
+} from './core.ts';
+export * from './proposal.ts';
+export * from './signer.ts';

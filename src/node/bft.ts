@@ -1,0 +1,597 @@
+import {
+  decodeSignedProposal,
+  DoubleSignError,
+  encodeSignedProposal,
+  gossip,
+  heightRelation,
+  initialState,
+  openProposal,
+  ownVotes,
+  proposalInput,
+  signProposal,
+  SigningGuard,
+  step,
+  type ConsensusConfig,
+  type ConsensusInput,
+  type ConsensusOutput,
+  type ConsensusState,
+  type SignedProposal,
+  type TimeoutKind,
+} from '../consensus/index.ts';
+import { randomBytes } from 'node:crypto';
+import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../crypto/index.ts';
+import {
+  type Account,
+  blockHash,
+  certificateError,
+  decodeBlock,
+  decodeCommittedBlock,
+  decodeSignedVote,
+  encodeBlock,
+  encodeSignedVote,
+  InvalidBlockError,
+  Keys,
+  LedgerError,
+  routeTx,
+  signTx,
+  signVote,
+  TxKind,
+  verifyVote,
+  VoteType,
+  type Block,
+  type Certificate,
+  type ExecutedHeight,
+  type SignedVote,
+  type Tx,
+  type VoteBody,
+} from '../ledger/index.ts';
+import { createP2PNode, MAX_SYNC_COUNT, type P2PNode, type PeerInfo, type Verdict } from '../p2p/index.ts';
+import type { KvOp } from '../store/index.ts';
+import type { BuiltBlock, ZeusNode } from './node.ts';
+import type { BlockProducer } from './producer.ts';
+
+// The elected bookkeepers' block production: the consensus core (a pure state machine) hosted
+// on a real node, with libp2p for proposals, votes and transactions, the node's ledger for
+// validity, its store for commits and for serving blocks to peers that catch up, and the
+// double-sign guard on the same store. sim/node.ts hosts the same core in the simulator.
+
+export interface BftOptions {
+  /** libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/26656. */
+  listen: string;
+  /** Multiaddrs (ending in /p2p/<peer id>) of the peers to dial and keep dialing. */
+  bootstrap: string[];
+  /** The pause after a commit before the next height starts: the block interval. */
+  commitDelayMs: number;
+  timeouts?: ConsensusConfig['timeouts'];
+  /**
+   * Test only: with every prevote also sign and send a conflicting one, so that the network's
+   * evidence handling can be shown against a real process. Never set on a real node.
+   */
+  equivocate?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface ConsensusStatus {
+  height: number;
+  round: number;
+  step: string;
+  /** 'running' while deciding a height; 'decided' during the pause after a commit. */
+  status: string;
+  validators: number;
+  /** This node's index in the bookkeeper set of the height, or -1 when it only follows. */
+  self: number;
+  peerId: string;
+  listen: string[];
+  peers: PeerInfo[];
+  /** Heights committed from peers' certified blocks rather than by taking part. */
+  synced: number;
+  lastCommitRound: number;
+}
+
+/** Timeouts that suit a devnet on one machine: a silent proposer costs about 1.5 s. */
+export const DEVNET_TIMEOUTS: ConsensusConfig['timeouts'] = {
+  propose: { baseMs: 1500, deltaMs: 500 },
+  prevote: { baseMs: 500, deltaMs: 250 },
+  precommit: { baseMs: 500, deltaMs: 250 },
+};
+
+/** How far ahead of our clock a proposed block's time may be. */
+const MAX_CLOCK_DRIFT_MS = 5_000;
+const PENDING_PREFIX = 'consensus/pending/';
+const MAX_BUFFER = 4_000;
+const SYNC_BATCH = 64;
+
+interface BlockEntry {
+  readonly block: Block;
+  readonly bytes: Uint8Array;
+  built?: BuiltBlock;
+  executed?: ExecutedHeight;
+  valid?: boolean;
+}
+
+type Message = { kind: 'proposal'; sp: SignedProposal } | { kind: 'vote'; vote: SignedVote };
+
+export class BftProducer implements BlockProducer {
+  private readonly node: ZeusNode;
+  private readonly key: KeyPair;
+  private readonly opts: BftOptions;
+  private readonly config: ConsensusConfig;
+  private p2p: P2PNode | undefined;
+  private guard: SigningGuard | undefined;
+  private state: ConsensusState;
+  private blocks = new Map<string, BlockEntry>();
+  private proposals = new Map<string, SignedProposal>();
+  private seen = new Set<string>();
+  private buffer: Message[] = [];
+  private inbox: ConsensusInput[] = [];
+  private busy = false;
+  /** Serializes everything that touches the core, the ledger or the store. */
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private ticker: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private lastProgress = '';
+  private stuckTicks = 0;
+  /** The highest height a peer has shown us a message for, and who. */
+  private ahead: { height: number; peer: string } | undefined;
+  private syncing = false;
+  private syncPeer = 0;
+  private synced = 0;
+  private lastCommitRound = 0;
+  private readonly evidenceSent = new Set<string>();
+
+  constructor(node: ZeusNode, key: KeyPair, opts: BftOptions) {
+    this.node = node;
+    this.key = key;
+    this.opts = opts;
+    this.config = { chainId: node.chainId, timeouts: opts.timeouts ?? DEVNET_TIMEOUTS };
+    this.state = initialState(this.config);
+  }
+
+  /** Opens the signing guard and the network, and joins consensus at the next height. */
+  async open(): Promise<void> {
+    this.guard = await SigningGuard.open(this.node.store.kv);
+    this.p2p = await createP2PNode({
+      listen: this.opts.listen,
+      bootstrap: this.opts.bootstrap,
+      privateKey: this.key.secretKey,
+      chainId: this.node.chainId,
+      serveBlocks: (from, count) => this.serveBlocks(from, count),
+    });
+    this.p2p.subscribe('txs', (data) => this.onTx(data));
+    this.p2p.subscribe('proposals', (data, from) => this.run(() => this.onMessage(data, from, 'proposal')));
+    this.p2p.subscribe('votes', (data, from) => this.run(() => this.onMessage(data, from, 'vote')));
+    this.node.onLocalTx = (bytes) => void this.p2p?.publish('txs', bytes).catch(() => undefined);
+    await this.p2p.start();
+  }
+
+  start(): void {
+    void this.run(() => this.startHeight(true));
+    const tickMs = Math.max(200, Math.min(1_000, this.opts.commitDelayMs));
+    this.ticker = setInterval(() => void this.tick(), tickMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.ticker);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.node.onLocalTx = undefined;
+    await this.lock.catch(() => undefined);
+    await this.p2p?.stop();
+  }
+
+  status(): ConsensusStatus {
+    const s = this.state;
+    return {
+      height: s.height,
+      round: s.round,
+      step: s.step,
+      status: s.status,
+      validators: s.validators.length,
+      self: s.self,
+      peerId: this.p2p?.peerId ?? '',
+      listen: this.p2p?.addresses() ?? [],
+      peers: this.p2p?.peers() ?? [],
+      synced: this.synced,
+      lastCommitRound: this.lastCommitRound,
+    };
+  }
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(() => (this.stopped ? (undefined as T) : fn()));
+    this.lock = next.catch((e: unknown) => this.fatal(e));
+    return next;
+  }
+
+  /** A failure to persist or an internal contradiction: stop rather than diverge from disk. */
+  private fatal(e: unknown): void {
+    this.log(`consensus stopped: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exitCode = 1;
+    this.stopped = true;
+    clearInterval(this.ticker);
+  }
+
+  private log(msg: string): void {
+    this.opts.log?.(msg);
+  }
+
+  // ---- heights ----
+
+  private async startHeight(restoring = false): Promise<void> {
+    const ledger = this.node.ledger;
+    const height = ledger.height + 1;
+    const validators = ledger.bookkeepersAt(height);
+    this.blocks = new Map();
+    this.proposals = new Map();
+    this.seen = new Set();
+    this.stuckTicks = 0;
+    // A block we proposed before a crash: needed to re-send the proposal we signed.
+    const stale: KvOp[] = [];
+    for await (const [key, bytes] of this.node.store.kv.entries(PENDING_PREFIX)) {
+      try {
+        const block = decodeBlock(bytes);
+        if (Number(block.header.height) === height) {
+          this.blocks.set(toHex(blockHash(block.header)), { block, bytes });
+          continue;
+        }
+      } catch {
+        // an unreadable leftover is simply removed
+      }
+      stale.push({ key, value: null });
+    }
+    if (stale.length > 0) await this.node.store.kv.write(stale, false);
+    const self = validators.findIndex((v) => bytesEqual(v, this.key.publicKey));
+    await this.feed({ kind: 'start', height, validators, self });
+    if (restoring) await this.restoreOwnMessages(height);
+  }
+
+  /** After a restart: re-create what we signed at this height and feed it to the core and peers. */
+  private async restoreOwnMessages(height: number): Promise<void> {
+    const signed = this.guard!.signedAt(height);
+    for (const e of signed) {
+      if (e.step !== 'proposal') continue;
+      const entry = this.blocks.get(toHex(e.blockHash));
+      if (!entry || !bytesEqual(entry.block.header.proposer, this.key.publicKey)) continue;
+      // The valid round of the original is not in the log; -1 is what a fresh block had.
+      await this.sendProposal(e.round, e.blockHash, -1, entry);
+    }
+    for (const vote of ownVotes(signed, this.config.chainId, height, this.key.publicKey)) {
+      const sv = signVote(this.key, vote);
+      this.publish({ kind: 'vote', vote: sv });
+      await this.feed({ kind: 'vote', vote: sv });
+    }
+  }
+
+  // ---- the core ----
+
+  private async feed(input: ConsensusInput): Promise<void> {
+    this.inbox.push(input);
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let i = this.inbox.shift(); i; i = this.inbox.shift()) {
+        if (this.stopped) return;
+        const r = step(this.state, i);
+        this.state = r.state;
+        for (const o of r.outputs) await this.act(o);
+        if (i.kind === 'start') for (const m of this.buffer.splice(0)) await this.receive(m);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async act(o: ConsensusOutput): Promise<void> {
+    switch (o.kind) {
+      case 'buildBlock': {
+        const built = this.node.buildBlock(Math.max(Date.now(), this.node.ledger.time + 1));
+        const hash = blockHash(built.block.header);
+        this.blocks.set(toHex(hash), { block: built.block, bytes: encodeBlock(built.block), built, executed: built.executed, valid: true });
+        this.inbox.push({ kind: 'blockReady', height: o.height, round: o.round, blockHash: hash });
+        return;
+      }
+      case 'propose': {
+        const entry = this.blocks.get(toHex(o.blockHash));
+        if (!entry) throw new Error(`asked to propose block ${toHex(o.blockHash)} that this node does not hold`);
+        await this.sendProposal(o.round, o.blockHash, o.validRound, entry);
+        return;
+      }
+      case 'castVote':
+        await this.castVote(o.vote);
+        return;
+      case 'schedule':
+        this.after(o.delayMs, () => this.feed({ kind: 'timeout', step: o.timeout as TimeoutKind, height: o.height, round: o.round }));
+        return;
+      case 'decide': {
+        const entry = this.blocks.get(toHex(o.blockHash));
+        if (!entry?.executed) throw new Error(`decided block ${toHex(o.blockHash)} that this node has not executed`);
+        await this.commit(entry.block, o.certificate, entry.executed, entry.built);
+        this.inbox.length = 0;
+        this.after(this.opts.commitDelayMs, () => this.next());
+        return;
+      }
+      case 'evidence':
+        this.submitEvidence(o.first, o.second);
+        return;
+    }
+  }
+
+  private after(ms: number, fn: () => Promise<void>): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void this.run(fn);
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private async next(): Promise<void> {
+    if (this.state.height !== this.node.ledger.height + 1 || this.state.status !== 'running') await this.startHeight();
+  }
+
+  private async sendProposal(round: number, hash: Uint8Array, validRound: number, entry: BlockEntry): Promise<void> {
+    const height = this.state.height;
+    const hex = toHex(hash);
+    // The block must survive a crash once we sign for it; the guard's synced write flushes this one.
+    await this.node.store.kv.write([{ key: `${PENDING_PREFIX}${hex}`, value: entry.bytes }], false);
+    try {
+      await this.guard!.authorize(height, round, 'proposal', hash);
+    } catch (e) {
+      if (!(e instanceof DoubleSignError)) throw e;
+      this.log(`signing guard refused a proposal: ${e.message}`);
+      return;
+    }
+    const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: hash, validRound, proposer: this.key.publicKey };
+    const sp = signProposal(this.key, p, entry.bytes);
+    this.proposals.set(`${round}/${hex}`, sp);
+    this.seen.add(toHex(sp.signature));
+    this.publish({ kind: 'proposal', sp });
+    await this.feed({ kind: 'proposal', proposal: proposalInput(p, this.validate(hex)) });
+  }
+
+  private async castVote(vote: VoteBody): Promise<void> {
+    const kind = vote.type === VoteType.Prevote ? 'prevote' : 'precommit';
+    try {
+      await this.guard!.authorize(Number(vote.height), vote.round, kind, vote.blockHash);
+    } catch (e) {
+      if (!(e instanceof DoubleSignError)) throw e;
+      this.log(`signing guard refused a ${kind}: ${e.message}`);
+      return;
+    }
+    const sv = signVote(this.key, vote);
+    this.seen.add(toHex(sv.signature));
+    this.publish({ kind: 'vote', vote: sv });
+    if (this.opts.equivocate && vote.type === VoteType.Prevote) {
+      // Deliberately bypasses the guard: this is the fault the test wants the network to catch.
+      const other = vote.blockHash.length > 0 ? new Uint8Array(0) : new Uint8Array(randomBytes(32));
+      this.publish({ kind: 'vote', vote: signVote(this.key, { ...vote, blockHash: other }) });
+      this.log(`equivocated: a second prevote at height ${vote.height} round ${vote.round}`);
+    }
+    await this.feed({ kind: 'vote', vote: sv });
+  }
+
+  private async commit(block: Block, certificate: Certificate, executed: ExecutedHeight, built?: BuiltBlock): Promise<void> {
+    await this.node.commitBlock(block, certificate, executed, built?.rejected);
+    this.lastCommitRound = certificate.round;
+    const ops: KvOp[] = [];
+    for await (const [key] of this.node.store.kv.entries(PENDING_PREFIX)) ops.push({ key, value: null });
+    if (ops.length > 0) await this.node.store.kv.write(ops, false);
+  }
+
+  /** valid(v): whether our ledger executes the block, and its time is not from the future. */
+  private validate(hash: string): boolean {
+    const e = this.blocks.get(hash)!;
+    if (e.valid === undefined) {
+      if (Number(e.block.header.time) > Date.now() + MAX_CLOCK_DRIFT_MS) {
+        this.log(`block ${hash.slice(0, 12)} is timed ${Number(e.block.header.time) - Date.now()} ms in the future: prevoting nil`);
+        e.valid = false;
+        return false;
+      }
+      try {
+        e.executed = this.node.ledger.executeBlock(e.block);
+        e.valid = true;
+      } catch (err) {
+        if (!(err instanceof InvalidBlockError || err instanceof LedgerError)) throw err;
+        this.log(`invalid block ${hash.slice(0, 12)} proposed: ${err.message}`);
+        e.valid = false;
+      }
+    }
+    return e.valid;
+  }
+
+  // ---- network ----
+
+  private publish(m: Message): void {
+    const p2p = this.p2p;
+    if (!p2p) return;
+    const send = m.kind === 'proposal' ? p2p.publish('proposals', encodeSignedProposal(m.sp)) : p2p.publish('votes', encodeSignedVote(m.vote));
+    send.catch((e: unknown) => this.log(`could not publish a ${m.kind}: ${(e as Error).message}`));
+  }
+
+  private async onTx(data: Uint8Array): Promise<Verdict> {
+    const [r] = await this.node.submitMany([data], { fromPeer: true });
+    if (!(r instanceof LedgerError)) return 'accept';
+    // Invalid in itself: scores the sender down. Anything else may be valid elsewhere or later.
+    return ['MALFORMED_TX', 'TX_TOO_LARGE', 'BAD_SIGNATURE', 'WRONG_CHAIN_ID', 'UNKNOWN_TX_KIND', 'INVALID_ARGUMENT'].includes(r.code) ? 'reject' : 'ignore';
+  }
+
+  private async onMessage(data: Uint8Array, from: string, kind: Message['kind']): Promise<Verdict> {
+    let m: Message;
+    let height: bigint;
+    let chainId: string;
+    try {
+      if (kind === 'proposal') {
+        const sp = decodeSignedProposal(data);
+        m = { kind, sp };
+        height = sp.proposal.height;
+        chainId = sp.proposal.chainId;
+      } else {
+        const vote = decodeSignedVote(data);
+        m = { kind, vote };
+        height = vote.vote.height;
+        chainId = vote.vote.chainId;
+      }
+    } catch {
+      return 'reject';
+    }
+    if (chainId !== this.config.chainId) return 'reject';
+    const rel = heightRelation(this.state, height);
+    if (rel === 'past') return 'ignore';
+    if (rel === 'ahead') {
+      if (!this.ahead || this.ahead.height < Number(height)) this.ahead = { height: Number(height), peer: from };
+      return 'ignore';
+    }
+    if (m.kind === 'vote' && !verifyVote(m.vote)) return 'reject';
+    if (rel === 'next' || this.state.status !== 'running') {
+      if (this.buffer.length < MAX_BUFFER) this.buffer.push(m);
+      if (rel === 'next' && !this.ahead) this.ahead = { height: Number(height), peer: from };
+      return 'accept';
+    }
+    return this.receive(m);
+  }
+
+  /** A signature-checked message of the current height (or one buffered for it). */
+  private async receive(m: Message): Promise<Verdict> {
+    if (m.kind === 'vote') {
+      const sig = toHex(m.vote.signature);
+      if (this.seen.has(sig)) return 'ignore';
+      if (heightRelation(this.state, m.vote.vote.height) !== 'current') return 'ignore';
+      if (!this.state.validators.some((v) => bytesEqual(v, m.vote.vote.validator))) return 'reject';
+      this.seen.add(sig);
+      await this.feed({ kind: 'vote', vote: m.vote });
+      return 'accept';
+    }
+    const sig = toHex(m.sp.signature);
+    if (this.seen.has(sig)) return 'ignore';
+    if (heightRelation(this.state, m.sp.proposal.height) !== 'current') return 'ignore';
+    const opened = openProposal(m.sp, this.config.chainId);
+    if (typeof opened === 'string') {
+      this.log(`refused a proposal: ${opened}`);
+      return 'reject';
+    }
+    this.seen.add(sig);
+    const hash = toHex(opened.proposal.blockHash);
+    this.proposals.set(`${opened.proposal.round}/${hash}`, m.sp);
+    if (!this.blocks.has(hash)) this.blocks.set(hash, { block: opened.block, bytes: m.sp.block });
+    await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, this.validate(hash)) });
+    return 'accept';
+  }
+
+  /** Periodically: re-send what peers may have missed while stuck, and catch up when behind. */
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const s = this.state;
+    const progress = `${s.height}/${s.round}/${s.step}/${s.status}`;
+    if (progress === this.lastProgress && s.status === 'running') {
+      this.stuckTicks++;
+      const g = gossip(s);
+      for (const p of g.proposals) {
+        const sp = this.proposals.get(`${p.round}/${toHex(p.blockHash)}`);
+        if (sp) this.publish({ kind: 'proposal', sp });
+      }
+      for (const vote of g.votes) this.publish({ kind: 'vote', vote });
+    } else this.stuckTicks = 0;
+    this.lastProgress = progress;
+    const behind = this.ahead !== undefined && this.ahead.height > this.node.ledger.height + 1;
+    if ((behind || this.stuckTicks >= 2) && !this.syncing) await this.sync();
+  }
+
+  private async sync(): Promise<void> {
+    const p2p = this.p2p;
+    if (!p2p) return;
+    const connected = p2p.peers().filter((p) => p.connected && !p.banned);
+    if (connected.length === 0) return;
+    const hinted = this.ahead && connected.find((p) => p.id === this.ahead!.peer);
+    const peer = hinted ?? connected[this.syncPeer++ % connected.length];
+    this.syncing = true;
+    try {
+      const records = await p2p.fetchBlocks(peer.id, this.node.ledger.height + 1, SYNC_BATCH);
+      if (records.length > 0) await this.run(() => this.applySync(records, peer.id));
+      else if (hinted) this.ahead = undefined;
+    } catch (e) {
+      this.log(`block sync from ${peer.id} failed: ${(e as Error).message}`);
+      if (hinted) this.ahead = undefined;
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /** Verifies and commits certified blocks a peer sent: each needs a valid certificate and must execute. */
+  private async applySync(records: Uint8Array[], peer: string): Promise<void> {
+    const ledger = this.node.ledger;
+    const before = ledger.height;
+    for (const bytes of records) {
+      let cb;
+      try {
+        cb = decodeCommittedBlock(bytes);
+      } catch {
+        this.p2p?.penalize(peer, 'undecodable synced block');
+        break;
+      }
+      const height = Number(cb.block.header.height);
+      if (height <= ledger.height) continue;
+      if (height !== ledger.height + 1) break;
+      const why =
+        Number(cb.certificate.height) !== height
+          ? 'certificate is for another height'
+          : certificateError(this.config.chainId, cb.certificate, ledger.bookkeepersAt(height), blockHash(cb.block.header));
+      let executed: ExecutedHeight | undefined;
+      let failure = why;
+      if (!failure) {
+        try {
+          executed = ledger.executeBlock(cb.block);
+        } catch (e) {
+          if (!(e instanceof InvalidBlockError || e instanceof LedgerError)) throw e;
+          failure = e.message;
+        }
+      }
+      if (failure || !executed) {
+        this.log(`refused synced block ${height} from ${peer}: ${failure}`);
+        this.p2p?.penalize(peer, `bad synced block: ${failure}`);
+        break;
+      }
+      await this.commit(cb.block, cb.certificate, executed);
+      this.synced++;
+    }
+    if (ledger.height > before) {
+      this.log(`caught up from height ${before} to ${ledger.height} with blocks from ${peer}`);
+      if (this.ahead && this.ahead.height <= ledger.height + 1) this.ahead = undefined;
+      this.inbox.length = 0;
+      // Blocks that came by sync are old: start the next height at once.
+      await this.startHeight();
+    }
+  }
+
+  private async serveBlocks(from: number, count: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    const last = Math.min(this.node.ledger.height, from + Math.min(count, MAX_SYNC_COUNT) - 1);
+    for (let h = Math.max(1, from); h <= last; h++) {
+      const bytes = await this.node.store.committedBlockBytes(h);
+      if (!bytes) break;
+      out.push(bytes);
+    }
+    return out;
+  }
+
+  /** Any account may report equivocation; a node that sees it reports it with its own key. */
+  private submitEvidence(first: SignedVote, second: SignedVote): void {
+    const id = `${toHex(first.vote.validator)}/${first.vote.height}/${first.vote.round}/${first.vote.type}`;
+    if (this.evidenceSent.has(id)) return;
+    this.evidenceSent.add(id);
+    const ledger = this.node.ledger;
+    const from = addressFromPublicKey(this.key.publicKey);
+    const hex = toHex(from);
+    const chain = routeTx(TxKind.SubmitEvidence, from);
+    const pending = this.node.mempool.list().filter((t: Tx) => t.fromHex === hex && t.chain === chain).length;
+    const nonce = (ledger.chains[chain].get<Account>(Keys.account(hex))?.nonce ?? 0n) + BigInt(pending);
+    const bytes = signTx(this.key, {
+      chainId: this.config.chainId,
+      kind: TxKind.SubmitEvidence,
+      nonce,
+      payload: { first: encodeSignedVote(first), second: encodeSignedVote(second) },
+    });
+    this.log(`equivocation by ${toHex(first.vote.validator).slice(0, 12)} at height ${first.vote.height} round ${first.vote.round}: submitting evidence`);
+    this.node.submit(bytes).catch((e: unknown) => this.log(`evidence not accepted: ${(e as Error).message}`));
+  }
+}
+

@@ -1,0 +1,664 @@
+// The P2P node: js-libp2p (TCP + Noise + Yamux) with two stream protocols of our own:
+//
+//   /zeusnet/<chainId>/gossip/1.0.0  one long-lived stream per direction per peer, carrying
+//                                    frames [u32 length][u8 topic][data]; flooded to every
+//                                    connected peer, deduplicated by sha256(topic || data).
+//   /zeusnet/<chainId>/blocks/1.0.0  one stream per request: [u32 12][u64 from][u32 count] →
+//                                    zero or more [u32 length][record] frames, then close.
+//
+// See index.ts for why flooding over direct streams rather than gossipsub.
+import { createHash, randomBytes } from 'node:crypto';
+import { createLibp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@libp2p/noise';
+import { yamux } from '@libp2p/yamux';
+import { identify } from '@libp2p/identify';
+import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
+import { Uint8ArrayList } from 'uint8arraylist';
+import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError } from './frames.ts';
+import { ScoreBook } from './scores.ts';
+import type { PenaltyKind } from './scores.ts';
+import { SeenCache } from './seen.ts';
+
+export type Topic = 'txs' | 'proposals' | 'votes';
+export type Verdict = 'accept' | 'ignore' | 'reject';
+export type TopicHandler = (data: Uint8Array, from: string) => Verdict | Promise<Verdict>;
+
+export interface P2POptions {
+  /** Multiaddr to listen on, e.g. '/ip4/127.0.0.1/tcp/0'. */
+  listen: string;
+  /** Multiaddrs ending in /p2p/<peerId> of peers to dial at start and redial while disconnected. */
+  bootstrap: string[];
+  /**
+   * The node's libp2p identity, so its peer id survives restarts: either a 32-byte Ed25519 seed
+   * (see generatePeerKey) or a protobuf-marshalled libp2p private key. A fresh random identity when
+   * omitted.
+   */
+  privateKey?: Uint8Array;
+  /** Largest gossip message or sync record accepted (default 4 MiB). A bigger one bans the sender. */
+  maxMessageBytes?: number;
+  /** Serves sync requests: encoded block+certificate records for heights from .. from+count-1. */
+  serveBlocks: (from: number, count: number) => Promise<Uint8Array[]>;
+  /** Part of every protocol id, so nodes of two networks never exchange messages. [A-Za-z0-9._-]. */
+  chainId: string;
+  /** How long a peer whose score fell to the ban threshold is refused (default 10 minutes). */
+  banMs?: number;
+  /** Time limit of one fetchBlocks call (default 10 s). */
+  fetchTimeoutMs?: number;
+}
+
+export interface PeerInfo {
+  id: string;
+  /** 0 for a well-behaved peer; negative after penalties, recovering slowly towards 0. */
+  score: number;
+  /** Listen addresses it announced (identify), or the addresses of our connections to it. */
+  addresses: string[];
+  connected: boolean;
+  banned: boolean;
+}
+
+export interface P2PNode {
+  /** This node's libp2p peer id (base58, '12D3KooW…'), fixed by privateKey. */
+  readonly peerId: string;
+  /** Full listen multiaddrs including /p2p/<peerId>, for other nodes' bootstrap lists (after start). */
+  addresses(): string[];
+  /** Listens, then dials the bootstrap peers and keeps redialing them while disconnected. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Sends to every connected peer; resolves once queued (throws RangeError over maxMessageBytes). */
+  publish(topic: Topic, data: Uint8Array): Promise<void>;
+  /** Sets the topic's handler; its verdict decides relaying ('accept') and penalties ('reject'). */
+  subscribe(topic: Topic, handler: TopicHandler): void;
+  /**
+   * Asks a peer (peer id, or multiaddr with /p2p/) for records from height `from`: at most
+   * min(count, MAX_SYNC_COUNT), fewer past its tip or its size cap; [] when it has none.
+   */
+  fetchBlocks(peer: string, from: number, count: number): Promise<Uint8Array[]>;
+  /** Connected peers, and penalized or banned ones, with their scores. */
+  peers(): PeerInfo[];
+  /** Reports a peer found bad later (e.g. a synced block failing verification): score -20. */
+  penalize(peer: string, reason: string): void;
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_BAN_MS = 10 * 60_000;
+export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+/** Most records one sync response carries; ask again from where it stopped. */
+export const MAX_SYNC_COUNT = 256;
+/** A server stops adding records past this many bytes (it always sends at least one). */
+export const SYNC_RESPONSE_SOFT_CAP = 32 * 1024 * 1024;
+
+const TOPIC_CODES: Record<Topic, number> = { txs: 1, proposals: 2, votes: 3 };
+const CODE_TOPICS: ReadonlyMap<number, Topic> = new Map(
+  (Object.keys(TOPIC_CODES) as Topic[]).map((t) => [TOPIC_CODES[t], t]),
+);
+const SYNC_REQUEST_BYTES = 12;
+const SEEN_TTL_MS = 5 * 60_000;
+const SEEN_MAX = 200_000;
+/** A peer whose outbound buffer is this full is too slow: messages to it are dropped. */
+const MAX_PENDING_WRITE_BYTES = 64 * 1024 * 1024;
+/** Bytes of received frames waiting for handlers, per stream, before reading pauses. */
+const INBOUND_QUEUE_BYTES = 16 * 1024 * 1024;
+const REDIAL_TICK_MS = 500;
+const REDIAL_MAX_BACKOFF_MS = 5_000;
+const DIAL_TIMEOUT_MS = 5_000;
+const STREAM_RETRY_MS = 2_000;
+
+/** A fresh 32-byte Ed25519 seed to persist and pass as P2POptions.privateKey. */
+export function generatePeerKey(): Uint8Array {
+  return new Uint8Array(randomBytes(32));
+}
+
+async function decodePrivateKey(key: Uint8Array): Promise<PrivateKey> {
+  if (key.byteLength === 32) return generateKeyPairFromSeed('Ed25519', key);
+  return privateKeyFromProtobuf(key);
+}
+
+/** The peer id string a privateKey (seed or protobuf) yields, e.g. to write bootstrap lists. */
+export async function peerIdFromKey(key: Uint8Array): Promise<string> {
+  return peerIdFromPrivateKey(await decodePrivateKey(key)).toString();
+}
+
+function messageId(frame: Uint8Array): string {
+  return createHash('sha256').update(frame).digest('base64');
+}
+
+function isVerdict(v: unknown): v is Verdict {
+  return v === 'accept' || v === 'ignore' || v === 'reject';
+}
+
+interface Bootstrap {
+  addr: Multiaddr;
+  peer: string;
+  peerId: PeerId;
+  dialing: boolean;
+  failures: number;
+  nextAttempt: number;
+}
+
+interface Outbound {
+  stream?: Stream;
+  opening?: Promise<Stream | undefined>;
+  failedAt?: number;
+  /** Frames waiting for the next flush: everything sent in one event-loop turn goes out in one write. */
+  queue: Uint8Array[];
+  queuedBytes: number;
+  flushScheduled: boolean;
+}
+
+export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.chainId)) throw new Error(`invalid chainId ${JSON.stringify(opts.chainId)}`);
+  const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 1 || maxMessageBytes > 0xffff_fff0) {
+    throw new Error(`invalid maxMessageBytes ${maxMessageBytes}`);
+  }
+  const privateKey = opts.privateKey !== undefined ? await decodePrivateKey(opts.privateKey) : await generateKeyPair('Ed25519');
+  const self = peerIdFromPrivateKey(privateKey).toString();
+  const bootstrap: Bootstrap[] = [];
+  for (const s of opts.bootstrap) {
+    const addr = multiaddr(s);
+    const peer = addr.getComponents().findLast((c) => c.name === 'p2p')?.value;
+    if (peer === undefined) throw new Error(`bootstrap address ${s} lacks /p2p/<peerId>`);
+    if (peer === self) continue; // a shared bootstrap list may name ourselves
+    bootstrap.push({ addr, peer, peerId: peerIdFromString(peer), dialing: false, failures: 0, nextAttempt: 0 });
+  }
+  return new Node(opts, privateKey, maxMessageBytes, bootstrap);
+}
+
+class Node implements P2PNode {
+  readonly peerId: string;
+  readonly #opts: P2POptions;
+  readonly #maxMessageBytes: number;
+  readonly #fetchTimeoutMs: number;
+  readonly #gossipProto: string;
+  readonly #syncProto: string;
+  readonly #privateKey: PrivateKey;
+  readonly #bootstrap: Bootstrap[];
+  readonly #scores: ScoreBook;
+  readonly #seen = new SeenCache(SEEN_TTL_MS, SEEN_MAX);
+  readonly #handlers = new Map<Topic, TopicHandler>();
+  readonly #out = new Map<string, Outbound>();
+  readonly #listenAddrs = new Map<string, string[]>();
+  /** Connected peers by id string (PeerId.toString() is a base58 encoding: too slow per message). */
+  readonly #connected = new Map<string, PeerId>();
+  #libp2p: Libp2p | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #state: 'new' | 'started' | 'stopped' = 'new';
+
+  constructor(opts: P2POptions, privateKey: PrivateKey, maxMessageBytes: number, bootstrap: Bootstrap[]) {
+    this.#opts = opts;
+    this.#privateKey = privateKey;
+    this.peerId = peerIdFromPrivateKey(privateKey).toString();
+    this.#maxMessageBytes = maxMessageBytes;
+    this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+    this.#gossipProto = `/zeusnet/${opts.chainId}/gossip/1.0.0`;
+    this.#syncProto = `/zeusnet/${opts.chainId}/blocks/1.0.0`;
+    this.#bootstrap = bootstrap;
+    this.#scores = new ScoreBook({ banMs: opts.banMs ?? DEFAULT_BAN_MS, onBan: (peer) => this.#disconnect(peer) });
+  }
+
+  addresses(): string[] {
+    if (this.#libp2p === undefined) return [];
+    return this.#libp2p.getMultiaddrs().map((a) => {
+      const s = a.toString();
+      return s.includes('/p2p/') ? s : `${s}/p2p/${this.peerId}`;
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`cannot start a node that is ${this.#state}`);
+    this.#state = 'started';
+    const banned = (peer: PeerId): boolean => this.#scores.isBanned(peer.toString());
+    const lp = await createLibp2p({
+      privateKey: this.#privateKey,
+      start: false,
+      addresses: { listen: [this.#opts.listen] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: {
+        denyDialPeer: banned,
+        denyInboundEncryptedConnection: banned,
+        denyOutboundEncryptedConnection: banned,
+      },
+      connectionManager: {
+        // A devnet runs every node on one host, and libp2p rate-limits inbound connections per IP.
+        inboundConnectionThreshold: 100,
+        maxIncomingPendingConnections: 64,
+      },
+      services: { identify: identify() },
+    });
+    this.#libp2p = lp;
+    await lp.handle(this.#gossipProto, (stream, conn) => this.#onGossipStream(stream, conn), {
+      maxInboundStreams: 4,
+      maxOutboundStreams: 4,
+    });
+    await lp.handle(this.#syncProto, (stream, conn) => this.#onSyncStream(stream, conn), {
+      maxInboundStreams: 8,
+      maxOutboundStreams: 8,
+    });
+    lp.addEventListener('connection:open', (evt) => {
+      const remote = evt.detail.remotePeer;
+      const peer = remote.toString();
+      if (this.#scores.isBanned(peer)) {
+        this.#disconnect(peer);
+        return;
+      }
+      if (this.#connected.has(peer)) return;
+      this.#connected.set(peer, remote);
+      void this.#outbound(peer); // open the gossip stream now, so the first publish is not delayed
+    });
+    lp.addEventListener('peer:disconnect', (evt) => {
+      const peer = evt.detail.toString();
+      this.#connected.delete(peer);
+      this.#out.get(peer)?.stream?.abort(new Error('peer disconnected'));
+      this.#out.delete(peer);
+    });
+    lp.addEventListener('peer:identify', (evt) => {
+      const peer = evt.detail.peerId.toString();
+      const addrs = evt.detail.listenAddrs.map((a) => {
+        const s = a.toString();
+        return s.includes('/p2p/') ? s : `${s}/p2p/${peer}`;
+      });
+      this.#listenAddrs.set(peer, addrs);
+    });
+    await lp.start();
+    this.#redial();
+    this.#timer = setInterval(() => this.#redial(), REDIAL_TICK_MS);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state !== 'started') {
+      this.#state = 'stopped';
+      return;
+    }
+    this.#state = 'stopped';
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const o of this.#out.values()) o.stream?.abort(new Error('node stopping'));
+    this.#out.clear();
+    await this.#libp2p?.stop();
+    this.#connected.clear();
+  }
+
+  subscribe(topic: Topic, handler: TopicHandler): void {
+    if (!(topic in TOPIC_CODES)) throw new Error(`unknown topic ${String(topic)}`);
+    this.#handlers.set(topic, handler);
+  }
+
+  async publish(topic: Topic, data: Uint8Array): Promise<void> {
+    if (this.#state === 'new') throw new Error('p2p node is not started');
+    const code = TOPIC_CODES[topic];
+    if (code === undefined) throw new Error(`unknown topic ${String(topic)}`);
+    if (data.byteLength > this.#maxMessageBytes) {
+      throw new RangeError(`message of ${data.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
+    }
+    const frame = new Uint8Array(1 + data.byteLength);
+    frame[0] = code;
+    frame.set(data, 1);
+    this.#seen.add(messageId(frame)); // so echoes from peers are not delivered back to us
+    await this.#broadcast(frame, undefined);
+  }
+
+  async fetchBlocks(peer: string, from: number, count: number): Promise<Uint8Array[]> {
+    const lp = this.#running();
+    if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`invalid from height ${from}`);
+    if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`invalid count ${count}`);
+    if (count === 0) return [];
+    count = Math.min(count, MAX_SYNC_COUNT);
+    let target: PeerId | Multiaddr;
+    let remote: string;
+    if (peer.startsWith('/')) {
+      target = multiaddr(peer);
+      const id = target.getComponents().findLast((c) => c.name === 'p2p')?.value;
+      if (id === undefined) throw new Error(`address ${peer} lacks /p2p/<peerId>`);
+      remote = id;
+    } else {
+      target = peerIdFromString(peer);
+      remote = peer;
+    }
+    if (this.#scores.isBanned(remote)) throw new Error(`peer ${remote} is banned`);
+
+    const signal = AbortSignal.timeout(this.#fetchTimeoutMs);
+    const stream = await lp.dialProtocol(target, this.#syncProto, { signal });
+    const onAbort = (): void => stream.abort(new Error(`fetchBlocks from ${remote} timed out`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const req = new Uint8Array(SYNC_REQUEST_BYTES);
+      const view = new DataView(req.buffer);
+      view.setBigUint64(0, BigInt(from));
+      view.setUint32(8, count);
+      stream.send(encodeFrame(req));
+      await stream.close({ signal });
+      const decoder = new FrameDecoder(this.#maxMessageBytes);
+      const hardCap = SYNC_RESPONSE_SOFT_CAP + this.#maxMessageBytes;
+      const records: Uint8Array[] = [];
+      for await (const chunk of stream) {
+        let frames: Uint8Array[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (err) {
+          this.#punish(remote, err instanceof FrameTooLargeError ? 'oversized' : 'malformed', `sync response: ${String(err)}`);
+          throw err;
+        }
+        for (const f of frames) records.push(f);
+        if (records.length > count) {
+          this.#punish(remote, 'malformed', `sync response has more than the ${count} records asked for`);
+          throw new Error(`peer ${remote} sent more records than asked for`);
+        }
+        if (decoder.bytesDecoded + decoder.pending > hardCap) {
+          this.#punish(remote, 'malformed', 'sync response too large');
+          throw new Error(`peer ${remote} sent a sync response over ${hardCap} bytes`);
+        }
+      }
+      if (signal.aborted) throw new Error(`fetchBlocks from ${remote} timed out`);
+      if (decoder.pending > 0) throw new Error(`sync response from ${remote} ended inside a frame`);
+      return records;
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  peers(): PeerInfo[] {
+    const lp = this.#libp2p;
+    const connected = new Map<string, string[]>();
+    if (lp !== undefined && this.#state === 'started') {
+      for (const c of lp.getConnections()) {
+        const id = c.remotePeer.toString();
+        const list = connected.get(id) ?? [];
+        list.push(c.remoteAddr.toString());
+        connected.set(id, list);
+      }
+    }
+    const ids = new Set<string>([...connected.keys(), ...this.#scores.known()]);
+    return [...ids].sort().map((id) => ({
+      id,
+      score: this.#scores.score(id),
+      addresses: this.#listenAddrs.get(id) ?? connected.get(id) ?? [],
+      connected: connected.has(id),
+      banned: this.#scores.isBanned(id),
+    }));
+  }
+
+  penalize(peer: string, reason: string): void {
+    let id = peer;
+    if (peer.startsWith('/')) {
+      id = multiaddr(peer).getComponents().findLast((c) => c.name === 'p2p')?.value ?? '';
+    }
+    try {
+      id = peerIdFromString(id).toString();
+    } catch {
+      throw new Error(`not a peer id: ${JSON.stringify(peer)}`);
+    }
+    this.#punish(id, 'reported', reason);
+  }
+
+  // ---- internals ----
+
+  #running(): Libp2p {
+    if (this.#state !== 'started' || this.#libp2p === undefined) throw new Error('p2p node is not running');
+    return this.#libp2p;
+  }
+
+  #punish(peer: string, kind: PenaltyKind, reason: string): void {
+    this.#scores.penalize(peer, kind, reason);
+  }
+
+  #disconnect(peer: string): void {
+    const o = this.#out.get(peer);
+    this.#out.delete(peer);
+    o?.stream?.abort(new Error('peer banned'));
+    const lp = this.#libp2p;
+    if (lp === undefined || this.#state !== 'started') return;
+    void lp.hangUp(peerIdFromString(peer)).catch(() => undefined);
+  }
+
+  #redial(): void {
+    const lp = this.#libp2p;
+    if (lp === undefined || this.#state !== 'started') return;
+    const now = Date.now();
+    for (const b of this.#bootstrap) {
+      if (b.dialing || now < b.nextAttempt || this.#scores.isBanned(b.peer)) continue;
+      if (lp.getConnections(b.peerId).length > 0) {
+        b.failures = 0;
+        continue;
+      }
+      b.dialing = true;
+      lp.dial(b.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(
+        () => {
+          b.failures = 0;
+        },
+        () => {
+          b.failures += 1;
+          b.nextAttempt = Date.now() + Math.min(REDIAL_MAX_BACKOFF_MS, 250 * 2 ** b.failures);
+        },
+      ).finally(() => {
+        b.dialing = false;
+      });
+    }
+  }
+
+  /** The open outbound gossip stream to a connected peer, opening it if needed. */
+  #outbound(peer: string): Promise<Stream | undefined> {
+    const lp = this.#libp2p;
+    if (lp === undefined || this.#state !== 'started' || this.#scores.isBanned(peer)) return Promise.resolve(undefined);
+    const o = this.#out.get(peer);
+    if (o?.stream !== undefined && o.stream.status === 'open' && o.stream.writeStatus === 'writable') {
+      return Promise.resolve(o.stream);
+    }
+    if (o?.opening !== undefined) return o.opening;
+    if (o?.failedAt !== undefined && Date.now() - o.failedAt < STREAM_RETRY_MS) return Promise.resolve(undefined);
+    const entry: Outbound = { queue: [], queuedBytes: 0, flushScheduled: false };
+    const opening = lp
+      .dialProtocol(this.#connected.get(peer) ?? peerIdFromString(peer), this.#gossipProto, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      .then(
+        (stream) => {
+          if (this.#out.get(peer) !== entry || this.#state !== 'started') {
+            stream.abort(new Error('superseded'));
+            return undefined;
+          }
+          entry.stream = stream;
+          entry.opening = undefined;
+          // Nothing is ever sent to us on our own outbound stream.
+          void stream.closeRead().catch(() => undefined);
+          stream.addEventListener('close', () => {
+            if (this.#out.get(peer) === entry) this.#out.delete(peer);
+          });
+          return stream;
+        },
+        () => {
+          entry.opening = undefined;
+          entry.failedAt = Date.now();
+          return undefined;
+        },
+      );
+    entry.opening = opening;
+    this.#out.set(peer, entry);
+    return opening;
+  }
+
+  async #sendTo(peer: string, frame: Uint8Array): Promise<void> {
+    const stream = await this.#outbound(peer);
+    const entry = this.#out.get(peer);
+    if (stream === undefined || entry?.stream !== stream || stream.status !== 'open') return;
+    // A slow peer: drop rather than buffer without bound; it can catch up by sync.
+    if (stream.writeBufferLength + entry.queuedBytes > MAX_PENDING_WRITE_BYTES) return;
+    entry.queue.push(frame);
+    entry.queuedBytes += frame.byteLength;
+    if (!entry.flushScheduled) {
+      entry.flushScheduled = true;
+      setImmediate(() => this.#flush(peer, entry));
+    }
+  }
+
+  #flush(peer: string, entry: Outbound): void {
+    const frames = entry.queue;
+    entry.queue = [];
+    entry.queuedBytes = 0;
+    entry.flushScheduled = false;
+    const stream = entry.stream;
+    if (stream === undefined || stream.status !== 'open' || frames.length === 0) return;
+    const parts: Uint8Array[] = [];
+    for (const f of frames) {
+      const header = new Uint8Array(FRAME_HEADER_BYTES);
+      new DataView(header.buffer).setUint32(0, f.byteLength);
+      parts.push(header, f);
+    }
+    try {
+      stream.send(new Uint8ArrayList(...parts));
+    } catch {
+      if (this.#out.get(peer) === entry) this.#out.delete(peer);
+    }
+  }
+
+  /** Sends a gossip frame to every connected peer except `except`. */
+  async #broadcast(frame: Uint8Array, except: string | undefined): Promise<void> {
+    const lp = this.#libp2p;
+    if (lp === undefined || this.#state !== 'started') return;
+    const sends: Promise<void>[] = [];
+    for (const peer of this.#connected.keys()) {
+      if (peer === except || this.#scores.isBanned(peer)) continue;
+      sends.push(this.#sendTo(peer, frame));
+    }
+    await Promise.all(sends);
+  }
+
+  #onGossipStream(stream: Stream, conn: Connection): void {
+    const from = conn.remotePeer.toString();
+    if (this.#scores.isBanned(from)) {
+      stream.abort(new Error('peer banned'));
+      return;
+    }
+    // Our side of an inbound stream never writes.
+    void stream.close().catch(() => undefined);
+    const decoder = new FrameDecoder(this.#maxMessageBytes + 1);
+    // Frames of one stream are handled in order, one at a time. While more than a cap of bytes
+    // waits for the handlers, reading pauses: Yamux then stops granting the sender window, and
+    // the sender's own buffer fills up and drops (see #sendTo) instead of our memory.
+    const queueCap = Math.max(INBOUND_QUEUE_BYTES, 2 * this.#maxMessageBytes);
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, queueCap + this.#maxMessageBytes);
+    let chain: Promise<void> = Promise.resolve();
+    let queued = 0;
+    let paused = false;
+    let dead = false;
+    const done = (bytes: number): void => {
+      queued -= bytes;
+      if (paused && queued <= queueCap / 2 && stream.readStatus === 'paused') {
+        paused = false;
+        stream.resume();
+      }
+    };
+    stream.addEventListener('message', (evt) => {
+      if (dead) return;
+      let frames: Uint8Array[];
+      try {
+        frames = decoder.push(evt.data);
+      } catch (err) {
+        dead = true;
+        const oversized = err instanceof FrameTooLargeError;
+        stream.abort(err instanceof Error ? err : new Error(String(err)));
+        this.#punish(from, oversized ? 'oversized' : 'malformed', `gossip: ${String(err)}`);
+        return;
+      }
+      for (const f of frames) {
+        queued += f.byteLength;
+        chain = chain.then(() => this.#onGossipFrame(f, from)).finally(() => done(f.byteLength));
+      }
+      if (!paused && queued > queueCap && stream.readStatus === 'readable') {
+        paused = true;
+        stream.pause();
+      }
+    });
+  }
+
+  async #onGossipFrame(frame: Uint8Array, from: string): Promise<void> {
+    if (this.#state !== 'started' || this.#scores.isBanned(from)) return;
+    const topic = CODE_TOPICS.get(frame[0]);
+    if (topic === undefined) {
+      this.#punish(from, 'malformed', `gossip: unknown topic code ${frame[0]}`);
+      return;
+    }
+    if (!this.#seen.add(messageId(frame))) return;
+    const handler = this.#handlers.get(topic);
+    let verdict: Verdict = 'accept'; // nothing to validate against: relay it
+    if (handler !== undefined) {
+      try {
+        const v: unknown = await handler(frame.subarray(1), from);
+        verdict = isVerdict(v) ? v : 'ignore';
+      } catch {
+        verdict = 'ignore'; // our handler's failure is not the peer's fault
+      }
+    }
+    if (verdict === 'reject') {
+      this.#punish(from, 'reject', `${topic} message rejected`);
+      return;
+    }
+    if (verdict === 'accept') void this.#broadcast(frame, from);
+  }
+
+  #onSyncStream(stream: Stream, conn: Connection): void {
+    const from = conn.remotePeer.toString();
+    if (this.#scores.isBanned(from)) {
+      stream.abort(new Error('peer banned'));
+      return;
+    }
+    this.#serveSync(stream, from).catch((err: unknown) => {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  async #serveSync(stream: Stream, peer: string): Promise<void> {
+    const signal = AbortSignal.timeout(this.#fetchTimeoutMs);
+    const onAbort = (): void => stream.abort(new Error('sync request timed out'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const decoder = new FrameDecoder(SYNC_REQUEST_BYTES);
+      let req: Uint8Array | undefined;
+      for await (const chunk of stream) {
+        let frames: Uint8Array[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (err) {
+          this.#punish(peer, 'malformed', `sync request: ${String(err)}`);
+          throw err;
+        }
+        if (frames.length > 0) {
+          req = frames[0];
+          break;
+        }
+      }
+      if (req === undefined) return; // the peer went away
+      if (req.byteLength !== SYNC_REQUEST_BYTES) {
+        this.#punish(peer, 'malformed', `sync request of ${req.byteLength} bytes`);
+        throw new Error('malformed sync request');
+      }
+      const view = new DataView(req.buffer, req.byteOffset, req.byteLength);
+      const from = view.getBigUint64(0);
+      const count = Math.min(view.getUint32(8), MAX_SYNC_COUNT);
+      if (from > BigInt(Number.MAX_SAFE_INTEGER)) {
+        this.#punish(peer, 'malformed', 'sync request height out of range');
+        throw new Error('sync request height out of range');
+      }
+      const records = count === 0 ? [] : await this.#opts.serveBlocks(Number(from), count);
+      let total = 0;
+      for (const [i, rec] of records.entries()) {
+        if (i >= count || !(rec instanceof Uint8Array) || rec.byteLength === 0) break;
+        if (rec.byteLength > this.#maxMessageBytes) break; // peers would refuse it
+        if (total > 0 && total + rec.byteLength > SYNC_RESPONSE_SOFT_CAP) break;
+        total += rec.byteLength;
+        if (!stream.send(encodeFrame(rec))) await stream.onDrain({ signal });
+      }
+      await stream.close({ signal });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,315 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addressFromPublicKey, decodeAddress, encodeAddress, Keystore, toHex, type KeyPair } from '../../src/crypto/index.ts';
+import { decodeTx, signTx, TxKind, ZNC } from '../../src/ledger/index.ts';
+
+// Shared helpers for tests that drive real `zeus node start` processes over loopback:
+// prepare a dev home, start/kill/stop its node, talk to its HTTP API and WebSocket, load
+// the dev keys and sign transfers. Everything a test creates is removed by `cleanup()`.
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const LOCAL_NODE = join(ROOT, 'node_modules', '.bin', 'node');
+/** The Node 24 binary the repository pins (what `npx` puts first on PATH). */
+export const NODE_BIN = existsSync(LOCAL_NODE) ? LOCAL_NODE : process.execPath;
+const ZEUS = join(ROOT, 'bin', 'zeus.js');
+
+export const nodeEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ZEUS_KEYSTORE_FAST_KDF: '1' };
+  delete env.ZEUS_PASSPHRASE;
+  delete env.ZEUS_HOME;
+  delete env.ZEUS_NODE;
+  return env;
+};
+
+const dirs: string[] = [];
+const running = new Set<ZeusProcess>();
+
+/** A free TCP port on loopback (bound, read, released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Runs the `zeus` CLI to completion. */
+export function zeus(home: string, ...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(NODE_BIN, [ZEUS, '--home', home, ...args], { env: nodeEnv(), encoding: 'utf8', timeout: 120_000, cwd: ROOT });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+export interface DevHome {
+  dir: string;
+  home: string;
+  port: number;
+  url: string;
+  chainId: string;
+}
+
+/** `zeus init --dev` in a fresh temp dir on a free loopback port. */
+export async function initDevHome(o: { blockTimeMs?: number; accounts?: string[]; prefix?: string } = {}): Promise<DevHome> {
+  const dir = mkdtempSync(join(tmpdir(), o.prefix ?? 'zeus-test-'));
+  dirs.push(dir);
+  const home = join(dir, 'home');
+  const port = await freePort();
+  const args = ['init', '--dev', '--api', `127.0.0.1:${port}`, '--block-time', String(o.blockTimeMs ?? 150)];
+  if (o.accounts) args.push('--accounts', o.accounts.join(','));
+  const r = zeus(home, '--json', ...args);
+  if (r.code !== 0) throw new Error(`zeus init failed (${r.code}): ${r.err}${r.out}`);
+  const chainId = (JSON.parse(r.out) as { chainId: string }).chainId;
+  return { dir, home, port, url: `http://127.0.0.1:${port}`, chainId };
+}
+
+/** A running `zeus node start --json` process. */
+export class ZeusProcess {
+  readonly proc: ChildProcess;
+  readonly home: string;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(home: string) {
+    this.home = home;
+    this.proc = spawn(NODE_BIN, [ZEUS, '--home', home, '--json', 'node', 'start'], { env: nodeEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.on('data', (d: Buffer) => (this.stdout += String(d)));
+    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += String(d)));
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        running.delete(this);
+        resolve(this.exit);
+      }),
+    );
+    running.add(this);
+  }
+
+  get alive(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Resolves with the API URL once the node prints its `started` event. */
+  async started(timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = /"event":\s*"started"[\s\S]*?"api":\s*"([^"]+)"/.exec(this.stdout);
+      if (m) return m[1];
+      if (!this.alive) throw new Error(`node exited (${JSON.stringify(this.exit)}) before starting:\n${this.stderr}${this.stdout}`);
+      if (Date.now() > deadline) throw new Error(`node did not start within ${timeoutMs} ms:\n${this.stderr}${this.stdout}`);
+      await sleep(20);
+    }
+  }
+
+  /** SIGKILL: no shutdown code runs, exactly like a crash or power cut of the process. */
+  async kill(): Promise<void> {
+    if (this.alive) this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM and wait for the graceful shutdown (the store is closed when this resolves). */
+  async stop(timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.alive) this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.alive && this.proc.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(t);
+    }
+  }
+}
+
+/** Starts the node of a home and waits until its API answers. */
+export async function startNode(home: string): Promise<{ node: ZeusProcess; url: string }> {
+  const node = new ZeusProcess(home);
+  const url = await node.started();
+  await waitFor(async () => (await api(url, 'GET', '/status')).status === 200, 10_000, 'API /status');
+  return { node, url };
+}
+
+/** Kills every node still running and removes every temp dir the helpers created. */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface ApiAnswer {
+  status: number;
+  contentType: string;
+  text: string;
+  /** The parsed body, or undefined when it is not JSON. */
+  json: any;
+}
+
+/** One HTTP request; a JSON body is serialized unless it is already a string or bytes. */
+export async function api(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer> {
+  let payload: string | Uint8Array | undefined;
+  const h: Record<string, string> = { ...headers };
+  if (body !== undefined) {
+    if (typeof body === 'string' || body instanceof Uint8Array) payload = body;
+    else {
+      payload = JSON.stringify(body);
+      h['content-type'] ??= 'application/json';
+    }
+  }
+  const res = await fetch(`${url}${path}`, { method, headers: h, body: payload as RequestInit["body"] });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json };
+}
+
+export interface StatusJson {
+  chainId: string;
+  height: number;
+  mempool: number;
+  receiptsInFlight: number;
+  chains: { chain: number; stateRoot: string }[];
+}
+
+export async function status(url: string): Promise<StatusJson> {
+  const r = await api(url, 'GET', '/status');
+  if (r.status !== 200) throw new Error(`GET /status answered ${r.status}: ${r.text}`);
+  return r.json as StatusJson;
+}
+
+export const stateRoots = (s: StatusJson): string[] => s.chains.map((c) => c.stateRoot);
+
+/**
+ * Waits until nothing is pending and the receipts of every committed transaction have landed:
+ * the mempool is empty at height H and the node has committed H + 1 (cross-chain credits land
+ * one height after their transaction), or nothing at all is in flight.
+ *
+ * A solo dev node goes quiet once nothing is pending, except that the last height of each
+ * election epoch pays the epoch's block rewards by cross-chain credit, which the next height
+ * delivers. So "settled" cannot mean "no more blocks"; compare roots per height instead.
+ */
+export async function waitSettled(url: string, timeoutMs = 30_000): Promise<StatusJson> {
+  const deadline = Date.now() + timeoutMs;
+  let emptyAt: number | undefined;
+  for (;;) {
+    const s = await status(url);
+    if (s.mempool > 0) emptyAt = undefined;
+    else if (emptyAt === undefined) emptyAt = s.height;
+    if (emptyAt !== undefined && (s.height >= emptyAt + 1 || s.receiptsInFlight === 0)) return s;
+    if (Date.now() > deadline) throw new Error(`node not settled after ${timeoutMs} ms: ${JSON.stringify({ height: s.height, mempool: s.mempool, inFlight: s.receiptsInFlight })}`);
+    await sleep(50);
+  }
+}
+
+export interface DevConfig {
+  chainId: string;
+  devPassphrase: string;
+}
+
+export function readDevConfig(home: string): DevConfig {
+  return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as DevConfig;
+}
+
+export interface NamedKey extends KeyPair {
+  name: string;
+  address: string;
+}
+
+/** Opens dev keys of a home with its dev passphrase. */
+export function loadDevKeys(home: string, names: string[]): Record<string, NamedKey> {
+  const ks = new Keystore(join(home, 'keys'));
+  const pass = readDevConfig(home).devPassphrase;
+  const out: Record<string, NamedKey> = {};
+  for (const name of names) {
+    const k = ks.load(name, pass);
+    out[name] = { ...k, name, address: encodeAddress(addressFromPublicKey(k.publicKey)) };
+  }
+  return out;
+}
+
+export interface SignedTransfer {
+  hex: string;
+  bytes: Uint8Array;
+  hash: string;
+  chain: number;
+  from: string;
+  to: string;
+  nonce: bigint;
+  amount: bigint;
+}
+
+/** Signs a ZNC transfer (or of another token) with an explicit nonce. */
+export function signTransfer(
+  key: NamedKey,
+  o: { chainId: string; to: Uint8Array | string; amount: bigint; nonce: bigint; token?: string; memo?: string },
+): SignedTransfer {
+  const to = typeof o.to === 'string' ? decodeAddress(o.to) : o.to;
+  const bytes = signTx(key, { chainId: o.chainId, kind: TxKind.Transfer, nonce: o.nonce, payload: { to, token: o.token ?? ZNC, amount: o.amount, memo: o.memo ?? '' } });
+  const tx = decodeTx(bytes);
+  return { hex: toHex(bytes), bytes, hash: tx.hashHex, chain: tx.chain, from: key.address, to: encodeAddress(to), nonce: o.nonce, amount: o.amount };
+}
+
+/** The next nonce of an address on a chain, as the node reports it. */
+export async function nextNonce(url: string, address: string, chain: number): Promise<bigint> {
+  const r = await api(url, 'GET', `/accounts/${address}`);
+  if (r.status !== 200) throw new Error(`GET /accounts/${address} answered ${r.status}: ${r.text}`);
+  return BigInt((r.json as { nonces: Record<string, string> }).nonces[chain] ?? '0');
+}
+
+export interface TxEventJson {
+  type: 'tx';
+  hash: string;
+  status: 'pending' | 'committed' | 'rejected';
+  chain: number;
+  height?: number;
+  error?: { code: string; message: string };
+}
+
+/** Subscribes to a node's `tx` events over WS /ws; resolves once the socket is open. */
+export async function watchTxs(url: string, onEvent: (e: TxEventJson) => void): Promise<WebSocket> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?events=tx`);
+  ws.addEventListener('message', (m) => onEvent(JSON.parse(String(m.data)) as TxEventJson));
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve(), { once: true });
+    ws.addEventListener('error', () => reject(new Error(`cannot open ${url}/ws`)), { once: true });
+  });
+  return ws;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
