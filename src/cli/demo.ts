@@ -100,7 +100,10 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
     } catch (e) {
       say(`   before month 7 the ledger refuses: ${(e as Error).message}`);
     }
-    const wait = unlockAt - Date.now() + 1500;
+  }
+  // Block time must pass the release, not only the clock: leave a few blocks' margin.
+  const wait = unlockAt + 1500 - Date.now();
+  if (wait > 0) {
     say(`   waiting ${(wait / 1000).toFixed(1)} s of block time for the first 15 % release (month 7)…`);
     await sleep(wait);
   }
@@ -113,5 +116,17 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
   const s1 = await c.status();
   const sup = s1.supply as Record<string, string>;
   say(`   height ${s1.height}: ${znc(sup.total)} = spendable ${znc(sup.spendable)} + vesting ${znc(sup.vesting)} + staked ${znc(sup.staked)} + multisig ${znc(sup.multisig)} + pool ${znc(sup.pool)} + anchored ${znc(sup.anchored)} + in flight ${znc(sup.inFlight)}`);
-  return { ok: BigInt(sup.total) === 10_000_000_000n * ZNC_UNIT, steps };
+  let agreed = true;
+  if (info.nodes.length > 1) {
+    step(`8. ${info.nodes.length} bookkeeper processes decided every block together`);
+    const clients = info.nodes.map((n) => new ZeusClient(n.api));
+    const h = Math.min(...(await Promise.all(clients.map(async (x) => (await x.status()).height))));
+    const hashes = await Promise.all(clients.map(async (x) => (await x.block(h)).hash));
+    agreed = hashes.every((x) => x === hashes[0]);
+    info.nodes.forEach((n, i) => say(`   ${n.name}: block ${h} ${hashes[i].slice(0, 16)}…`));
+    const b = await c.bookkeepers();
+    for (const k of b.candidates) say(`   ${k.name.padEnd(13)} proposed ${k.proposed} blocks, missed ${k.missedTotal}, earned ${znc(k.earned)} this epoch${k.inSet ? '' : ' (not in the set)'}`);
+    say(agreed ? '   every node holds the same block: one chain, final at each height' : '   NODES DISAGREE');
+  }
+  return { ok: BigInt(sup.total) === 10_000_000_000n * ZNC_UNIT && agreed, steps };
 }

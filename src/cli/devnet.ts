@@ -65,6 +65,10 @@ export interface StartDevnetOptions {
   onProgress?: (msg: string) => void;
   /** Extra arguments for one node's `node start` (tests: e.g. --test-equivocate). */
   nodeArgs?: Record<string, string[]>;
+  /** Funded dev accounts (default alice, bob, carol, dave). */
+  accounts?: string[];
+  /** Genesis parameters over the devnet defaults (e.g. a shorter jail for tests). */
+  params?: { jailMs?: number; epochLength?: number; missedToJail?: number };
 }
 
 /** Devnet election parameters: the set is the genesis bookkeepers until candidates are voted in. */
@@ -80,7 +84,8 @@ async function initDevnet(dir: string, o: StartDevnetOptions, validators: number
     blockIntervalMs: o.blockTimeMs,
     monthMs: o.monthMs,
     bookkeepers: validators,
-    params: devParams(validators),
+    accounts: o.accounts,
+    params: { ...devParams(validators), ...o.params },
   });
   if (validators === 1) return;
   const p2pPorts = await Promise.all(homes.map(() => freePort()));

@@ -104,8 +104,9 @@ export function register(program: Command): void {
     .command('demo')
     .description('Start a fresh devnet and walk through transfers, sub-tokens, staking, multisig and vesting')
     .option('--dir <dir>', 'devnet directory (recreated)', `${DEFAULT_DIR}/demo`)
+    .option('--validators <n>', 'bookkeeper nodes (1: a solo bookkeeper without p2p)', count('--validators'), 4)
     .option('--keep', 'leave the devnet running afterwards')
-    .action(async (o: { dir: string; keep?: boolean }, cmd: Command) => {
+    .action(async (o: { dir: string; validators: number; keep?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const say = (l: string): void => {
         if (!g.json) process.stdout.write(`${l}\n`);
@@ -116,8 +117,8 @@ export function register(program: Command): void {
         /* nothing running there */
       }
       rmSync(o.dir, { recursive: true, force: true });
-      say(`Starting a devnet in ${o.dir} (block time 250 ms, a vesting month = 2 s)…`);
-      const info = await startDevnet({ dir: o.dir, blockTimeMs: 250, monthMs: 2000, onProgress: (m) => say(`   ${m}`) });
+      say(`Starting a devnet of ${o.validators} bookkeeper process(es) in ${o.dir} (block time 250 ms, a vesting month = 2 s)…`);
+      const info = await startDevnet({ dir: o.dir, validators: o.validators, blockTimeMs: 250, monthMs: 2000, onProgress: (m) => say(`   ${m}`) });
       try {
         const r = await runLedgerDemo(info, say);
         output(g, { ...r, devnet: info }, () => (r.ok ? '\nDemo complete: supply conserved at exactly 10,000,000,000 ZNC.' : '\nDemo FAILED: supply not conserved'));

@@ -57,6 +57,16 @@ export interface StatusAnswer {
   supply: Record<string, unknown>;
 }
 
+/** A main block: header fields, transaction hashes per chain, and the certificate that committed it. */
+export interface BlockAnswer extends Record<string, unknown> {
+  hash: string;
+  height: number;
+  time: number;
+  proposer: string;
+  txs: string[][];
+  certificate: { height: string; round: number; blockHash: string; signers: unknown[] };
+}
+
 /** Rounds and peers of a node that decides blocks with other bookkeepers. */
 export interface ConsensusAnswer {
   height: number;
@@ -151,7 +161,7 @@ export class ZeusClient {
     return this.request('GET', '/tokens');
   }
 
-  block(height: number | 'latest'): Promise<Record<string, unknown>> {
+  block(height: number | 'latest'): Promise<BlockAnswer> {
     return this.request('GET', `/blocks/${height}`);
   }
 

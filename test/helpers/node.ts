@@ -190,6 +190,8 @@ export async function api(
 export interface StatusJson {
   chainId: string;
   height: number;
+  /** Block time of the last block (ms). */
+  time: number;
   mempool: number;
   receiptsInFlight: number;
   chains: { chain: number; stateRoot: string }[];
