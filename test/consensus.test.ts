@@ -2,7 +2,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, spawnNode, startDevnet, stopDevnet, type DevnetInfo, type DevnetNode } from '../src/cli/devnet.ts';
+import { isAlive, restartNode, spawnNode, startDevnet, stopDevnet, type DevnetInfo, type DevnetNode } from '../src/cli/devnet.ts';
 import { encodeSignedProposal, signProposal } from '../src/consensus/index.ts';
 import { generateKeyPair } from '../src/crypto/index.ts';
 import {
@@ -66,7 +66,7 @@ async function kill(i: number): Promise<void> {
 }
 
 async function restart(i: number, args: string[] = []): Promise<DevnetNode> {
-  const n = spawnNode(dir, net.nodes[i].name, args);
+  const n = restartNode(dir, net.nodes[i].name, args);
   net.nodes[i] = n;
   await waitFor(async () => (await api(n.api, 'GET', '/status').catch(() => undefined))?.status === 200, 30_000, `${n.name} API`, 100);
   return n;

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keystore } from '../crypto/index.ts';
-import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig } from '../node/index.ts';
+import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
 import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
 
@@ -68,7 +68,7 @@ export interface StartDevnetOptions {
   /** Funded dev accounts (default alice, bob, carol, dave). */
   accounts?: string[];
   /** Genesis parameters over the devnet defaults (e.g. a shorter jail for tests). */
-  params?: { jailMs?: number; epochLength?: number; missedToJail?: number };
+  params?: InitDevOptions['params'];
 }
 
 /** Devnet election parameters: the set is the genesis bookkeepers until candidates are voted in. */
@@ -121,6 +121,18 @@ export function spawnNode(dir: string, name: string, extraArgs: string[] = []): 
   });
   child.unref();
   return { name, home, api: `http://127.0.0.1:${config.api.port}`, pid: child.pid!, log, ...(config.p2p ? { p2p: config.p2p.listen } : {}) };
+}
+
+/** Starts one devnet node again (after it stopped or was killed) and records its new pid in devnet.json. */
+export function restartNode(dir: string, name: string, extraArgs: string[] = []): DevnetNode {
+  const info = readDevnet(dir);
+  const i = info.nodes.findIndex((n) => n.name === name);
+  if (i < 0) throw new Error(`no node ${name} in ${dir}`);
+  if (isAlive(info.nodes[i].pid)) throw new Error(`${name} is still running (pid ${info.nodes[i].pid})`);
+  const n = { ...spawnNode(dir, name, extraArgs), peerId: info.nodes[i].peerId };
+  info.nodes[i] = n;
+  writeFileSync(join(dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+  return n;
 }
 
 async function waitFor<T>(what: string, node: DevnetNode, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {

@@ -18,8 +18,19 @@ export type AddressKind = (typeof AddressKind)[keyof typeof AddressKind];
 /** Raw address: 1 kind byte followed by 20 bytes of SHA-256. */
 export const ADDRESS_BYTES = 21;
 
+const KEY_ADDRESS_TAG = utf8('zeus/address/key');
+// Every transaction's sender address is derived from its key; a busy node sees the same keys again and again.
+const addressCache = new Map<string, Uint8Array>();
+const ADDRESS_CACHE_MAX = 100_000;
+
 export function addressFromPublicKey(publicKey: Uint8Array): Uint8Array {
-  return addressOf(AddressKind.Key, sha256(utf8('zeus/address/key'), publicKey));
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  const cached = addressCache.get(id);
+  if (cached) return cached.slice();
+  const addr = addressOf(AddressKind.Key, sha256(KEY_ADDRESS_TAG, publicKey));
+  if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.clear();
+  addressCache.set(id, addr.slice());
+  return addr;
 }
 
 export function addressOf(kind: AddressKind, digest: Uint8Array): Uint8Array {

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
+  // One-shot hashing of a single part skips the Hash object: most hashes here are of one small input.
+  const d = parts.length === 1 ? hash('sha256', parts[0], 'buffer') : parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
   // A plain Uint8Array view of the digest: no copy, and no Buffer semantics leaking out.
-  const d = h.digest();
   return new Uint8Array(d.buffer, d.byteOffset, d.length);
 }
 

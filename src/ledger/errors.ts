@@ -28,7 +28,11 @@ export class LedgerError extends Error {
   override name = 'LedgerError';
   readonly code: LedgerErrorCode;
   constructor(code: LedgerErrorCode, message: string) {
+    // A refusal is an answer, not a bug: no stack trace to capture (nodes refuse thousands a second).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.code = code;
   }
 }

@@ -11,6 +11,11 @@ export const INNER_CHAINS = 9;
 export const CHAIN_COUNT = 1 + INNER_CHAINS;
 
 export const MAX_TX_BYTES = 8 * 1024;
+/**
+ * Most bytes of transactions one height may carry (all chains together): a proposal carries its
+ * block, and must fit in one network message (4 MiB) with room to spare.
+ */
+export const MAX_BLOCK_TX_BYTES = 3 * 1024 * 1024;
 export const MAX_U64 = (1n << 64n) - 1n;
 
 export interface LedgerParams {

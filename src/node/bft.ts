@@ -46,6 +46,7 @@ import {
   type VoteBody,
 } from '../ledger/index.ts';
 import { createP2PNode, MAX_SYNC_COUNT, type P2PNode, type PeerInfo, type Verdict } from '../p2p/index.ts';
+import { decode, encode } from '../codec/index.ts';
 import type { KvOp } from '../store/index.ts';
 import type { BuiltBlock, ZeusNode } from './node.ts';
 import type { BlockProducer } from './producer.ts';
@@ -100,6 +101,11 @@ const MAX_CLOCK_DRIFT_MS = 5_000;
 const PENDING_PREFIX = 'consensus/pending/';
 const MAX_BUFFER = 4_000;
 const SYNC_BATCH = 64;
+const TX_BATCH_MS = 50;
+const TX_BATCH_MAX = 512;
+/** Refusals that make a transaction invalid anywhere, at any time. */
+const INVALID_TX = new Set(['BAD_ENCODING', 'TX_TOO_LARGE', 'BAD_SIGNATURE', 'WRONG_CHAIN_ID', 'UNKNOWN_TX_KIND']);
+const TxBatchSchema = { $id: 'TxBatch', fields: { txs: { id: 1, type: { array: 'bytes', max: TX_BATCH_MAX } } } } as const;
 
 interface BlockEntry {
   readonly block: Block;
@@ -139,6 +145,8 @@ export class BftProducer implements BlockProducer {
   private synced = 0;
   private lastCommitRound = 0;
   private readonly evidenceSent = new Set<string>();
+  private txBatch: Uint8Array[] = [];
+  private txFlush: NodeJS.Timeout | undefined;
 
   constructor(node: ZeusNode, key: KeyPair, opts: BftOptions) {
     this.node = node;
@@ -158,10 +166,10 @@ export class BftProducer implements BlockProducer {
       chainId: this.node.chainId,
       serveBlocks: (from, count) => this.serveBlocks(from, count),
     });
-    this.p2p.subscribe('txs', (data) => this.onTx(data));
+    this.p2p.subscribe('txs', (data) => this.onTxBatch(data));
     this.p2p.subscribe('proposals', (data, from) => this.run(() => this.onMessage(data, from, 'proposal')));
     this.p2p.subscribe('votes', (data, from) => this.run(() => this.onMessage(data, from, 'vote')));
-    this.node.onLocalTx = (bytes) => void this.p2p?.publish('txs', bytes).catch(() => undefined);
+    this.node.onLocalTx = (bytes) => this.queueTx(bytes);
     await this.p2p.start();
   }
 
@@ -177,6 +185,7 @@ export class BftProducer implements BlockProducer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.node.onLocalTx = undefined;
+    this.flushTxs();
     await this.lock.catch(() => undefined);
     await this.p2p?.stop();
   }
@@ -388,7 +397,7 @@ export class BftProducer implements BlockProducer {
         return false;
       }
       try {
-        e.executed = this.node.ledger.executeBlock(e.block);
+        e.executed = this.node.ledger.executeBlock(e.block, true, this.node.isVerified);
         e.valid = true;
       } catch (err) {
         if (!(err instanceof InvalidBlockError || err instanceof LedgerError)) throw err;
@@ -408,11 +417,42 @@ export class BftProducer implements BlockProducer {
     send.catch((e: unknown) => this.log(`could not publish a ${m.kind}: ${(e as Error).message}`));
   }
 
-  private async onTx(data: Uint8Array): Promise<Verdict> {
-    const [r] = await this.node.submitMany([data], { fromPeer: true });
-    if (!(r instanceof LedgerError)) return 'accept';
-    // Invalid in itself: scores the sender down. Anything else may be valid elsewhere or later.
-    return ['MALFORMED_TX', 'TX_TOO_LARGE', 'BAD_SIGNATURE', 'WRONG_CHAIN_ID', 'UNKNOWN_TX_KIND', 'INVALID_ARGUMENT'].includes(r.code) ? 'reject' : 'ignore';
+  /**
+   * Transactions travel in batches: one gossip message per few milliseconds instead of one per
+   * transaction, because each message costs an encryption, a frame and a hash per peer.
+   */
+  private queueTx(bytes: Uint8Array): void {
+    this.txBatch.push(bytes);
+    if (this.txBatch.length >= TX_BATCH_MAX) this.flushTxs();
+    else this.txFlush ??= setTimeout(() => this.flushTxs(), TX_BATCH_MS);
+  }
+
+  private flushTxs(): void {
+    clearTimeout(this.txFlush);
+    this.txFlush = undefined;
+    if (this.txBatch.length === 0 || !this.p2p) return;
+    const txs = this.txBatch;
+    this.txBatch = [];
+    this.p2p.publish('txs', encode(TxBatchSchema, { txs })).catch((e: unknown) => this.log(`could not gossip transactions: ${(e as Error).message}`));
+  }
+
+  private async onTxBatch(data: Uint8Array): Promise<Verdict> {
+    let txs: Uint8Array[];
+    try {
+      txs = decode(TxBatchSchema, data).txs;
+    } catch {
+      return 'reject';
+    }
+    if (txs.length === 0) return 'reject';
+    const results = await this.node.submitMany(txs, { fromPeer: true });
+    let accepted = false;
+    for (const r of results) {
+      if (!(r instanceof LedgerError)) accepted = true;
+      // Invalid in itself: scores the sender down (an honest node checked it before gossiping).
+      else if (INVALID_TX.has(r.code)) return 'reject';
+    }
+    // Already known or not valid on our state (yet): nothing to pass on, nothing to blame.
+    return accepted ? 'accept' : 'ignore';
   }
 
   private async onMessage(data: Uint8Array, from: string, kind: Message['kind']): Promise<Verdict> {
@@ -472,7 +512,10 @@ export class BftProducer implements BlockProducer {
     this.seen.add(sig);
     const hash = toHex(opened.proposal.blockHash);
     this.proposals.set(`${opened.proposal.round}/${hash}`, m.sp);
-    if (!this.blocks.has(hash)) this.blocks.set(hash, { block: opened.block, bytes: m.sp.block });
+    if (!this.blocks.has(hash)) {
+      this.blocks.set(hash, { block: opened.block, bytes: m.sp.block });
+      await this.node.preverifyBlock(opened.block);
+    }
     await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, this.validate(hash)) });
     return 'accept';
   }
@@ -539,7 +582,8 @@ export class BftProducer implements BlockProducer {
       let failure = why;
       if (!failure) {
         try {
-          executed = ledger.executeBlock(cb.block);
+          await this.node.preverifyBlock(cb.block);
+          executed = ledger.executeBlock(cb.block, true, this.node.isVerified);
         } catch (e) {
           if (!(e instanceof InvalidBlockError || e instanceof LedgerError)) throw e;
           failure = e.message;

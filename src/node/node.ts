@@ -27,6 +27,8 @@ export interface SubmitResult {
 }
 
 const REJECTED_KEPT = 50_000;
+/** Hashes of transactions whose signatures this node has checked (bounded, oldest forgotten first). */
+const VERIFIED_KEPT = 500_000;
 
 /** A block this node built from its mempool, not yet committed. */
 export interface BuiltBlock {
@@ -52,6 +54,7 @@ export class ZeusNode {
   private producing = false;
   private readonly verifier = new SignatureVerifier();
   private readonly rejected = new Map<string, { chain: number; code: string; message: string }>();
+  private readonly verified = new Set<string>();
   /** Told of every transaction a client submitted here and the mempool accepted (for gossip). */
   onLocalTx: ((bytes: Uint8Array) => void) | undefined;
 
@@ -114,6 +117,8 @@ export class ZeusNode {
         if (tx.chainId !== this.chainId) {
           throw new LedgerError('WRONG_CHAIN_ID', `transaction is for chain "${tx.chainId}"; this node runs "${this.chainId}"`);
         }
+        // Gossip brings a transaction from several peers: refuse a known one before any work.
+        if (this.mempool.has(tx.hashHex)) throw new LedgerError('DUPLICATE_TX', `transaction ${tx.hashHex} is already pending`);
         return tx;
       } catch (e) {
         if (!(e instanceof LedgerError)) throw e;
@@ -121,13 +126,14 @@ export class ZeusNode {
         return undefined;
       }
     });
-    const toCheck = decoded.filter((t): t is Tx => t !== undefined);
+    const toCheck = decoded.filter((t): t is Tx => t !== undefined && !this.verified.has(t.hashHex));
     const valid = await this.verifier.verify(toCheck.map((t) => ({ pk: t.sender, msg: txSigningBytes(t), sig: t.signature })));
     const ok = new Map(toCheck.map((t, i) => [t, valid[i]]));
     decoded.forEach((tx, i) => {
       if (!tx) return;
       try {
-        if (!ok.get(tx)) throw new LedgerError('BAD_SIGNATURE', 'signature does not match the sender key and transaction');
+        if (ok.get(tx) === false) throw new LedgerError('BAD_SIGNATURE', 'signature does not match the sender key and transaction');
+        this.rememberVerified(tx.hashHex);
         this.mempool.add(tx);
         this.rejected.delete(tx.hashHex);
         this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
@@ -139,6 +145,36 @@ export class ZeusNode {
       }
     });
     return out;
+  }
+
+  private rememberVerified(hashHex: string): void {
+    if (this.verified.size >= VERIFIED_KEPT) this.verified.delete(this.verified.values().next().value!);
+    this.verified.add(hashHex);
+  }
+
+  /** Whether this node has already checked this transaction's signature. */
+  readonly isVerified = (hashHex: string): boolean => this.verified.has(hashHex);
+
+  /**
+   * Checks, on the verifier threads, the signatures of a block's transactions this node has not
+   * seen yet, so that executing the block re-checks none. Invalid ones are simply not
+   * remembered: execution then finds them and refuses the block.
+   */
+  async preverifyBlock(block: Block): Promise<void> {
+    const unseen: Tx[] = [];
+    for (const seg of block.segments) {
+      for (const bytes of seg.txs) {
+        try {
+          const tx = decodeTx(bytes);
+          if (!this.verified.has(tx.hashHex)) unseen.push(tx);
+        } catch {
+          // an undecodable transaction fails the block when it is executed
+        }
+      }
+    }
+    if (unseen.length === 0) return;
+    const valid = await this.verifier.verify(unseen.map((t) => ({ pk: t.sender, msg: txSigningBytes(t), sig: t.signature })));
+    unseen.forEach((t, i) => valid[i] && this.rememberVerified(t.hashHex));
   }
 
   rejection(hashHex: string): { chain: number; code: string; message: string } | undefined {
