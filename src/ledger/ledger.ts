@@ -1,4 +1,4 @@
-import { bytesEqual, merkleRoot, toHex } from '../crypto/index.ts';
+import { bytesEqual, merkleRoot, sha256, toHex } from '../crypto/index.ts';
 import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
 import { certificateError, type Certificate } from './commit.ts';
 import { bookkeeperSetAt, delegate, electionWork, registerCandidate, submitEvidence, unjail, voteBookkeepers } from './handlers/election.ts';
@@ -33,6 +33,14 @@ function admitSender(ctx: ExecContext, tx: Tx): void {
   acc.quotaUsed++;
   acc.nonce++;
   writeAccount(ctx.state, tx.fromHex, acc);
+}
+
+/** What a node already knows about transactions, by hash (see `Ledger.executeBlock`). */
+export interface KnownTxs {
+  /** A transaction this node decoded before. */
+  decoded?(hashHex: string): Tx | undefined;
+  /** Whether this node has already checked the transaction's signature. */
+  verified?(hashHex: string): boolean;
 }
 
 /** The state transition of one transaction: a pure function of state, block context and tx. */
@@ -290,11 +298,11 @@ export class Ledger {
 
   /** Re-executes a block received from elsewhere and checks every root it claims. */
   /**
-   * `verifySignatures`: false only for blocks this node verified before (its own store);
-   * `knownValid` names transactions whose signatures were already checked (signature validity
-   * is a pure function of the bytes, so a cache changes nothing but time).
+   * `verifySignatures`: false only for blocks this node verified before (its own store).
+   * `known` lets a node reuse what it already did for a transaction: decoding and the signature
+   * check are pure functions of the bytes, so a cache by hash changes nothing but time.
    */
-  executeBlock(block: Block, verifySignatures = true, knownValid?: (hashHex: string) => boolean): ExecutedHeight {
+  executeBlock(block: Block, verifySignatures = true, known: KnownTxs = {}): ExecutedHeight {
     const h = block.header;
     if (h.chainId !== this.chainId) throw new InvalidBlockError(`block is for chain ${h.chainId}`);
     if (Number(h.height) !== this.height + 1) throw new InvalidBlockError(`block height ${h.height} does not follow ${this.height}`);
@@ -309,10 +317,10 @@ export class Ledger {
     const exec = new HeightExecution(this, Number(h.height), Number(h.time), false, block.lastCommit);
     block.segments.forEach((seg, chain) => {
       for (const bytes of seg.txs) {
-        const tx = decodeTx(bytes);
+        const tx = (known.decoded && known.decoded(toHex(sha256(bytes)))) || decodeTx(bytes);
         if (tx.chainId !== this.chainId) throw new InvalidBlockError(`tx ${tx.hashHex} is for chain ${tx.chainId}`);
         if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
-        if (verifySignatures && !knownValid?.(tx.hashHex)) checkTxSignature(tx);
+        if (verifySignatures && !known.verified?.(tx.hashHex)) checkTxSignature(tx);
         const err = exec.tryApply(tx);
         if (err) throw new InvalidBlockError(`tx ${tx.hashHex} failed: ${err.message}`);
       }

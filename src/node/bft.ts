@@ -397,7 +397,7 @@ export class BftProducer implements BlockProducer {
         return false;
       }
       try {
-        e.executed = this.node.ledger.executeBlock(e.block, true, this.node.isVerified);
+        e.executed = this.node.ledger.executeBlock(e.block, true, this.node.knownTxs);
         e.valid = true;
       } catch (err) {
         if (!(err instanceof InvalidBlockError || err instanceof LedgerError)) throw err;
@@ -583,7 +583,7 @@ export class BftProducer implements BlockProducer {
       if (!failure) {
         try {
           await this.node.preverifyBlock(cb.block);
-          executed = ledger.executeBlock(cb.block, true, this.node.isVerified);
+          executed = ledger.executeBlock(cb.block, true, this.node.knownTxs);
         } catch (e) {
           if (!(e instanceof InvalidBlockError || e instanceof LedgerError)) throw e;
           failure = e.message;

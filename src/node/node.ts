@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { Keystore, toHex, type KeyPair } from '../crypto/index.ts';
+import { Keystore, sha256, toHex, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
   certify,
@@ -11,6 +11,7 @@ import {
   type Certificate,
   type ExecutedHeight,
   type Genesis,
+  type KnownTxs,
   type Tx,
 } from '../ledger/index.ts';
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
@@ -152,8 +153,11 @@ export class ZeusNode {
     this.verified.add(hashHex);
   }
 
-  /** Whether this node has already checked this transaction's signature. */
-  readonly isVerified = (hashHex: string): boolean => this.verified.has(hashHex);
+  /** What this node already did for transactions: pending ones are decoded, checked ones verified. */
+  readonly knownTxs: KnownTxs = {
+    decoded: (hashHex) => this.mempool.get(hashHex),
+    verified: (hashHex) => this.verified.has(hashHex),
+  };
 
   /**
    * Checks, on the verifier threads, the signatures of a block's transactions this node has not
@@ -164,9 +168,10 @@ export class ZeusNode {
     const unseen: Tx[] = [];
     for (const seg of block.segments) {
       for (const bytes of seg.txs) {
+        // Most transactions of a proposal came by gossip first: look them up before decoding.
+        if (this.verified.has(toHex(sha256(bytes)))) continue;
         try {
-          const tx = decodeTx(bytes);
-          if (!this.verified.has(tx.hashHex)) unseen.push(tx);
+          unseen.push(decodeTx(bytes));
         } catch {
           // an undecodable transaction fails the block when it is executed
         }
