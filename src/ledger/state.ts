@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { sha256, utf8 } from '../crypto/index.ts';
 import { encodeEntry, type Entry } from './entries.ts';
 
@@ -15,8 +15,21 @@ const BUCKETS = 1 << BUCKET_BITS;
 const EMPTY = sha256();
 
 function bucketOf(key: string): number {
-  const h = createHash('sha256').update(key).digest();
+  const h = hash('sha256', key, 'buffer');
   return ((h[0] << 8) | h[1]) & (BUCKETS - 1);
+}
+
+/** The node hashes of an empty tree, level by level: the same for every chain, so computed once. */
+let emptyLevels: Uint8Array[][] | undefined;
+function emptyTreeLevels(): Uint8Array[][] {
+  if (emptyLevels) return emptyLevels;
+  let level = new Array<Uint8Array>(BUCKETS).fill(sha256(new Uint8Array([0]), EMPTY));
+  const levels = [level];
+  while (level.length > 1) {
+    level = Array.from({ length: level.length / 2 }, (_, i) => sha256(new Uint8Array([1]), levels.at(-1)![2 * i], levels.at(-1)![2 * i + 1]));
+    levels.push(level);
+  }
+  return (emptyLevels = levels);
 }
 
 class StateTree {
@@ -26,15 +39,8 @@ class StateTree {
   private readonly dirty = new Set<number>();
 
   constructor() {
-    const leaf = sha256(new Uint8Array([0]), EMPTY);
-    let level = new Array<Uint8Array>(BUCKETS).fill(leaf);
-    this.levels.push(level);
-    while (level.length > 1) {
-      const next: Uint8Array[] = [];
-      for (let i = 0; i < level.length; i += 2) next.push(sha256(new Uint8Array([1]), level[i], level[i + 1]));
-      this.levels.push(next);
-      level = next;
-    }
+    // Hash values are never mutated in place (levels get new arrays of references), so sharing is safe.
+    for (const level of emptyTreeLevels()) this.levels.push(level.slice());
   }
 
   set(key: string, valueHash: Uint8Array | null): void {

@@ -45,7 +45,7 @@ import {
   type Tx,
   type VoteBody,
 } from '../ledger/index.ts';
-import { createP2PNode, MAX_SYNC_COUNT, type P2PNode, type PeerInfo, type Verdict } from '../p2p/index.ts';
+import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type PeerInfo, type Verdict } from '../p2p/index.ts';
 import { decode, encode } from '../codec/index.ts';
 import type { KvOp } from '../store/index.ts';
 import type { BuiltBlock, ZeusNode } from './node.ts';
@@ -146,6 +146,7 @@ export class BftProducer implements BlockProducer {
   private lastCommitRound = 0;
   private readonly evidenceSent = new Set<string>();
   private txBatch: Uint8Array[] = [];
+  private peersOfSet: { key: string; ids: Set<string> } = { key: '', ids: new Set() };
   private txFlush: NodeJS.Timeout | undefined;
 
   constructor(node: ZeusNode, key: KeyPair, opts: BftOptions) {
@@ -166,7 +167,7 @@ export class BftProducer implements BlockProducer {
       chainId: this.node.chainId,
       serveBlocks: (from, count) => this.serveBlocks(from, count),
     });
-    this.p2p.subscribe('txs', (data) => this.onTxBatch(data));
+    this.p2p.subscribe('txs', (data, from) => this.onTxBatch(data, from));
     this.p2p.subscribe('proposals', (data, from) => this.run(() => this.onMessage(data, from, 'proposal')));
     this.p2p.subscribe('votes', (data, from) => this.run(() => this.onMessage(data, from, 'vote')));
     this.node.onLocalTx = (bytes) => this.queueTx(bytes);
@@ -410,6 +411,12 @@ export class BftProducer implements BlockProducer {
 
   // ---- network ----
 
+  private bookkeeperPeers(): Set<string> {
+    const key = this.state.validators.map(toHex).join();
+    if (key !== this.peersOfSet.key) this.peersOfSet = { key, ids: new Set(this.state.validators.map(peerIdFromEd25519PublicKey)) };
+    return this.peersOfSet.ids;
+  }
+
   private publish(m: Message): void {
     const p2p = this.p2p;
     if (!p2p) return;
@@ -436,7 +443,7 @@ export class BftProducer implements BlockProducer {
     this.p2p.publish('txs', encode(TxBatchSchema, { txs })).catch((e: unknown) => this.log(`could not gossip transactions: ${(e as Error).message}`));
   }
 
-  private async onTxBatch(data: Uint8Array): Promise<Verdict> {
+  private async onTxBatch(data: Uint8Array, from: string): Promise<Verdict> {
     let txs: Uint8Array[];
     try {
       txs = decode(TxBatchSchema, data).txs;
@@ -452,7 +459,10 @@ export class BftProducer implements BlockProducer {
       else if (INVALID_TX.has(r.code)) return 'reject';
     }
     // Already known or not valid on our state (yet): nothing to pass on, nothing to blame.
-    return accepted ? 'accept' : 'ignore';
+    if (!accepted) return 'ignore';
+    // Bookkeepers dial each other directly: what one of them gossips has reached the others, so
+    // relaying it would only multiply traffic. What comes from other peers is passed on.
+    return this.bookkeeperPeers().has(from) ? 'keep' : 'accept';
   }
 
   private async onMessage(data: Uint8Array, from: string, kind: Message['kind']): Promise<Verdict> {

@@ -39,7 +39,8 @@
 //   await p2p.publish('votes', bytes);
 //   const records = await p2p.fetchBlocks(p2p.peers()[0].id, height, 64);
 //
-// Handlers: return 'reject' only for messages invalid in themselves (bad signature, malformed,
+// Handlers: return 'keep' for a valid message that needs no relaying (e.g. transactions from a peer
+// that reaches everyone itself); return 'reject' only for messages invalid in themselves (bad signature, malformed,
 // wrong chain), since that scores the sender down; return 'ignore' for what may be valid elsewhere
 // (stale round, unknown parent, nonce already used). `from` is the neighbour that handed the message
 // over, not necessarily its author. Frames of one peer reach the handler in order, one at a time.
@@ -51,6 +52,7 @@ export {
   createP2PNode,
   generatePeerKey,
   peerIdFromKey,
+  peerIdFromEd25519PublicKey,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_BAN_MS,
   MAX_SYNC_COUNT,

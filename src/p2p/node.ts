@@ -13,8 +13,8 @@ import { tcp } from '@libp2p/tcp';
 import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
-import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf } from '@libp2p/crypto/keys';
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, publicKeyFromRaw } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey, peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
@@ -25,7 +25,12 @@ import type { PenaltyKind } from './scores.ts';
 import { SeenCache } from './seen.ts';
 
 export type Topic = 'txs' | 'proposals' | 'votes';
-export type Verdict = 'accept' | 'ignore' | 'reject';
+/**
+ * What a handler made of a message: 'accept' (valid: relay it), 'keep' (valid, but every peer
+ * that needs it has it already: do not relay), 'ignore' (not useful, not the sender's fault),
+ * 'reject' (invalid in itself: scores the sender down).
+ */
+export type Verdict = 'accept' | 'keep' | 'ignore' | 'reject';
 export type TopicHandler = (data: Uint8Array, from: string) => Verdict | Promise<Verdict>;
 
 export interface P2POptions {
@@ -118,6 +123,11 @@ async function decodePrivateKey(key: Uint8Array): Promise<PrivateKey> {
   return privateKeyFromProtobuf(key);
 }
 
+/** The peer id of a raw 32-byte Ed25519 public key (a node whose libp2p key is that key pair). */
+export function peerIdFromEd25519PublicKey(publicKey: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(publicKey)).toString();
+}
+
 /** The peer id string a privateKey (seed or protobuf) yields, e.g. to write bootstrap lists. */
 export async function peerIdFromKey(key: Uint8Array): Promise<string> {
   return peerIdFromPrivateKey(await decodePrivateKey(key)).toString();
@@ -128,7 +138,7 @@ function messageId(frame: Uint8Array): string {
 }
 
 function isVerdict(v: unknown): v is Verdict {
-  return v === 'accept' || v === 'ignore' || v === 'reject';
+  return v === 'accept' || v === 'keep' || v === 'ignore' || v === 'reject';
 }
 
 interface Bootstrap {
