@@ -147,6 +147,22 @@ describe('p2p network on loopback', () => {
     expect(n1.peers().every((p) => p.score === 0 && !p.banned)).toBe(true);
   });
 
+  it("delivers but does not relay a message its handler keeps ('keep')", async () => {
+    const n0 = await node();
+    const n1 = await node({ bootstrap: [n0.addresses()[0]] });
+    const n2 = await node({ bootstrap: n1.addresses() });
+    const got1 = record(n1, (_t, data) => (str(data).startsWith('keep') ? 'keep' : 'accept'));
+    const got2 = record(n2);
+    await waitFor('the line to connect', () => linked(n1, n0) && linked(n2, n1));
+    await n0.publish('txs', text('keep me here'));
+    await n0.publish('txs', text('pass me on'));
+    await waitFor('the relayed one at n2', () => got2.length === 1);
+    await sleep(300);
+    expect(got1.map((r) => r.data).sort()).toEqual(['keep me here', 'pass me on']);
+    expect(got2.map((r) => r.data)).toEqual(['pass me on']);
+    expect(n1.peers().every((p) => p.score === 0)).toBe(true);
+  });
+
   it('a node that joins late catches up by fetching committed blocks from a peer', async () => {
     const chain = Array.from({ length: 50 }, (_, h) => text(`block ${h} + certificate`));
     const calls: [number, number][] = [];
