@@ -1,5 +1,5 @@
-import { createHash, hash } from 'node:crypto';
-import { sha256, utf8 } from '../crypto/index.ts';
+import { hash } from 'node:crypto';
+import { concatBytes, sha256, utf8 } from '../crypto/index.ts';
 import { encodeEntry, type Entry } from './entries.ts';
 
 /** Read access to one chain's state. */
@@ -107,14 +107,13 @@ interface TreePatch {
 
 function leafOf(bucket: Map<string, Uint8Array>): Uint8Array {
   if (bucket.size === 0) return sha256(new Uint8Array([0]), EMPTY);
-  const h = createHash('sha256');
+  // (2-byte key length, key, value hash) per key in key order, hashed in one shot.
+  const parts: Uint8Array[] = [];
   for (const key of [...bucket.keys()].sort()) {
     const k = utf8(key);
-    h.update(new Uint8Array([k.length >> 8, k.length & 0xff]));
-    h.update(k);
-    h.update(bucket.get(key)!);
+    parts.push(new Uint8Array([k.length >> 8, k.length & 0xff]), k, bucket.get(key)!);
   }
-  return sha256(new Uint8Array([0]), new Uint8Array(h.digest()));
+  return sha256(new Uint8Array([0]), sha256(concatBytes(...parts)));
 }
 
 /** A chain's writes for one height, encoded, with the state root they lead to. */
