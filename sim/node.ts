@@ -4,13 +4,12 @@ import {
   heightRelation,
   gossip,
   proposerIndex,
-  initialState,
+  CoreDriver,
   openProposal,
   ownVotes,
   proposalInput,
   signProposal,
   SigningGuard,
-  step,
   type ConsensusConfig,
   type ConsensusInput,
   type ConsensusOutput,
@@ -107,7 +106,7 @@ export class SimNode {
   up = false;
   epoch = 0;
   ledger!: Ledger;
-  state: ConsensusState;
+  private readonly core: CoreDriver;
   private guard: SigningGuard | undefined;
   /** Encoded committed blocks (block + certificate) by height − 1: what this node serves to syncing peers. */
   committed: Uint8Array[] = [];
@@ -118,8 +117,6 @@ export class SimNode {
   private peerHeights: number[];
   private syncBusyUntil = 0;
   private lastProgress = '';
-  private inbox: ConsensusInput[] = [];
-  private busy = false;
   /** Rounds (of the current height) in which this node decided, for statistics. */
   decisions: { height: number; round: number; time: number }[] = [];
   guardRefusals = 0;
@@ -133,8 +130,18 @@ export class SimNode {
     this.config = behavior === 'amnesia' ? { ...config, faults: { ...config.faults, ignoreLocks: true } } : config;
     this.world = world;
     this.rng = rng;
-    this.state = initialState(this.config);
+    this.core = new CoreDriver(this.config, {
+      act: (o) => this.act(o),
+      started: async () => {
+        for (const m of this.buffer.splice(0)) await this.receiveConsensus(m);
+      },
+      running: () => this.up,
+    });
     this.peerHeights = new Array<number>(world.n).fill(0);
+  }
+
+  get state(): ConsensusState {
+    return this.core.state;
   }
 
   get honest(): boolean {
@@ -157,9 +164,7 @@ export class SimNode {
       this.world.afterCommit(this, cb.block);
     }
     this.guard = this.behavior === 'honest' ? await SigningGuard.open(this.disk) : undefined;
-    this.state = initialState(this.config);
-    this.inbox = [];
-    this.busy = false;
+    this.core.reset();
     this.buffer = [];
     this.peerHeights.fill(0);
     this.syncBusyUntil = 0;
@@ -212,28 +217,15 @@ export class SimNode {
 
   // ---- the core ----
 
-  private async feed(input: ConsensusInput): Promise<void> {
-    this.inbox.push(input);
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (let i = this.inbox.shift(); i; i = this.inbox.shift()) {
-        if (!this.up) return;
-        const r = step(this.state, i);
-        this.state = r.state;
-        for (const o of r.outputs) await this.act(o);
-        if (i.kind === 'start') for (const m of this.buffer.splice(0)) await this.receiveConsensus(m);
-      }
-    } finally {
-      this.busy = false;
-    }
+  private feed(input: ConsensusInput): Promise<void> {
+    return this.core.feed(input);
   }
 
   private async act(o: ConsensusOutput): Promise<void> {
     switch (o.kind) {
       case 'buildBlock': {
         const hash = blockHash(this.build(0).header);
-        this.inbox.push({ kind: 'blockReady', height: o.height, round: o.round, blockHash: hash });
+        this.core.queue({ kind: 'blockReady', height: o.height, round: o.round, blockHash: hash });
         return;
       }
       case 'propose': {
@@ -261,7 +253,7 @@ export class SimNode {
         this.decisions.push({ height: o.height, round: o.round, time: this.world.now });
         this.world.log(this.index, `decide h=${o.height} r=${o.round} ${toHex(o.blockHash).slice(0, 8)}`);
         await this.commit(entry.block, o.certificate, entry.executed);
-        this.inbox.length = 0;
+        this.core.clear();
         this.world.setTimer(this.index, this.epoch, this.world.commitDelayMs, 'next');
         return;
       }
@@ -545,7 +537,7 @@ export class SimNode {
     }
     if (this.ledger.height > before) {
       this.syncBusyUntil = 0;
-      this.inbox.length = 0;
+      this.core.clear();
       // Blocks that came by sync are old: start the next height at once (no block interval to wait).
       await this.startHeight();
     }

@@ -24,5 +24,6 @@ export {
   type TimeoutKind,
   type TimeoutParams,
 } from './core.ts';
+export * from './driver.ts';
 export * from './proposal.ts';
 export * from './signer.ts';

@@ -4,13 +4,12 @@ import {
   encodeSignedProposal,
   gossip,
   heightRelation,
-  initialState,
+  CoreDriver,
   openProposal,
   ownVotes,
   proposalInput,
   signProposal,
   SigningGuard,
-  step,
   type ConsensusConfig,
   type ConsensusInput,
   type ConsensusOutput,
@@ -124,13 +123,11 @@ export class BftProducer implements BlockProducer {
   private readonly config: ConsensusConfig;
   private p2p: P2PNode | undefined;
   private guard: SigningGuard | undefined;
-  private state: ConsensusState;
+  private readonly core: CoreDriver;
   private blocks = new Map<string, BlockEntry>();
   private proposals = new Map<string, SignedProposal>();
   private seen = new Set<string>();
   private buffer: Message[] = [];
-  private inbox: ConsensusInput[] = [];
-  private busy = false;
   /** Serializes everything that touches the core, the ledger or the store. */
   private lock: Promise<unknown> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -154,7 +151,17 @@ export class BftProducer implements BlockProducer {
     this.key = key;
     this.opts = opts;
     this.config = { chainId: node.chainId, timeouts: opts.timeouts ?? DEVNET_TIMEOUTS };
-    this.state = initialState(this.config);
+    this.core = new CoreDriver(this.config, {
+      act: (o) => this.act(o),
+      started: async () => {
+        for (const m of this.buffer.splice(0)) await this.receive(m);
+      },
+      running: () => !this.stopped,
+    });
+  }
+
+  private get state(): ConsensusState {
+    return this.core.state;
   }
 
   /** Opens the signing guard and the network, and joins consensus at the next height. */
@@ -275,21 +282,8 @@ export class BftProducer implements BlockProducer {
 
   // ---- the core ----
 
-  private async feed(input: ConsensusInput): Promise<void> {
-    this.inbox.push(input);
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (let i = this.inbox.shift(); i; i = this.inbox.shift()) {
-        if (this.stopped) return;
-        const r = step(this.state, i);
-        this.state = r.state;
-        for (const o of r.outputs) await this.act(o);
-        if (i.kind === 'start') for (const m of this.buffer.splice(0)) await this.receive(m);
-      }
-    } finally {
-      this.busy = false;
-    }
+  private feed(input: ConsensusInput): Promise<void> {
+    return this.core.feed(input);
   }
 
   private async act(o: ConsensusOutput): Promise<void> {
@@ -298,7 +292,7 @@ export class BftProducer implements BlockProducer {
         const built = this.node.buildBlock(Math.max(Date.now(), this.node.ledger.time + 1));
         const hash = blockHash(built.block.header);
         this.blocks.set(toHex(hash), { block: built.block, bytes: encodeBlock(built.block), built, executed: built.executed, valid: true });
-        this.inbox.push({ kind: 'blockReady', height: o.height, round: o.round, blockHash: hash });
+        this.core.queue({ kind: 'blockReady', height: o.height, round: o.round, blockHash: hash });
         return;
       }
       case 'propose': {
@@ -317,7 +311,7 @@ export class BftProducer implements BlockProducer {
         const entry = this.blocks.get(toHex(o.blockHash));
         if (!entry?.executed) throw new Error(`decided block ${toHex(o.blockHash)} that this node has not executed`);
         await this.commit(entry.block, o.certificate, entry.executed, entry.built);
-        this.inbox.length = 0;
+        this.core.clear();
         this.after(this.opts.commitDelayMs, () => this.next());
         return;
       }
@@ -610,7 +604,7 @@ export class BftProducer implements BlockProducer {
     if (ledger.height > before) {
       this.log(`caught up from height ${before} to ${ledger.height} with blocks from ${peer}`);
       if (this.ahead && this.ahead.height <= ledger.height + 1) this.ahead = undefined;
-      this.inbox.length = 0;
+      this.core.clear();
       // Blocks that came by sync are old: start the next height at once.
       await this.startHeight();
     }
