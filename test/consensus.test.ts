@@ -221,10 +221,11 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
     await waitFor(async () => (await bookkeeper('bookkeeper-3'))?.inSet === false, 10_000, 'bookkeeper-3 out of the set', 200);
     await sleep(2_000);
     await load.stop();
-    // Commits never stopped for more than the silent proposer's round timeout and a little.
+    // Commits never stopped for longer than a few round timeouts (1.5 s, 2 s, 2.5 s for rounds
+    // 0–2), however slow a shared machine makes the processes.
     const gap = load.maxGap(killedAt, jailedAt);
     expect(gap).toBeGreaterThan(1_000); // its slots did cost a propose timeout (1.5 s)
-    expect(gap).toBeLessThan(4_000);
+    expect(gap).toBeLessThan(6_000);
     const afterJail = await height(0);
     expect(afterJail).toBeGreaterThan(before + 30);
     const target = await height(0);

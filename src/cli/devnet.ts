@@ -101,6 +101,9 @@ async function initDevnet(dir: string, o: StartDevnetOptions, validators: number
     }
     writeConfig(home, {
       ...config,
+      // Every pending transaction is re-checked after each commit: a bounded pool keeps that cost
+      // bounded under overload (clients are told MEMPOOL_FULL and retry) instead of slowing commits.
+      mempoolMax: 10_000,
       api: { host: '127.0.0.1', port: apiPorts[i] },
       bookkeeperKey: `bookkeeper-${i}`,
       p2p: { listen: `/ip4/127.0.0.1/tcp/${p2pPorts[i]}`, bootstrap: addrs.filter((_, j) => j !== i) },
