@@ -231,9 +231,20 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
     const target = await height(0);
     await restart(3);
     await waitFor(async () => (await height(3)) >= target, 30_000, 'node3 to catch up', 100);
-    const s3 = (await status(url(3))) as unknown as { consensus: { synced: number; self: number } };
-    expect(s3.consensus.synced).toBeGreaterThan(0);
-    expect(s3.consensus.self).toBe(-1); // jailed: it follows, it does not vote
+    type Following = { height: number; consensus: { height: number; synced: number; self: number } };
+    // /status can answer between two synced blocks, before the core moved to the next height.
+    let s3: Following | undefined;
+    await waitFor(
+      async () => {
+        s3 = (await status(url(3))) as unknown as Following;
+        return s3.consensus.height === s3.height + 1;
+      },
+      10_000,
+      'node3 deciding the height after its tip',
+      50,
+    );
+    expect(s3!.consensus.synced).toBeGreaterThan(0);
+    expect(s3!.consensus.self).toBe(-1); // jailed: it follows, it does not vote
     await expectOneChain([0, 3], before, target);
     await expectStillThere([3], load.committed);
 
