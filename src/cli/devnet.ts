@@ -47,6 +47,10 @@ export function readDevnet(dir: string): DevnetInfo {
   return JSON.parse(readFileSync(p, 'utf8')) as DevnetInfo;
 }
 
+function writeDevnet(info: DevnetInfo): void {
+  writeFileSync(join(info.dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -134,7 +138,7 @@ export function restartNode(dir: string, name: string, extraArgs: string[] = [])
   if (isAlive(info.nodes[i].pid)) throw new Error(`${name} is still running (pid ${info.nodes[i].pid})`);
   const n = { ...spawnNode(dir, name, extraArgs), peerId: info.nodes[i].peerId };
   info.nodes[i] = n;
-  writeFileSync(join(dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+  writeDevnet(info);
   return n;
 }
 
@@ -168,14 +172,14 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   }
   const nodes = names.map((name) => spawnNode(dir, name, o.nodeArgs?.[name]));
   const info: DevnetInfo = { dir, chainId: '', nodes };
-  writeFileSync(join(dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+  writeDevnet(info);
   o.onProgress?.(`started ${nodes.map((n) => `${n.name} (pid ${n.pid})`).join(', ')}; waiting for their APIs`);
   for (const n of nodes) {
     const s = await waitFor('API', n, 60_000, () => new ZeusClient(n.api).status());
     info.chainId = s.chainId;
     n.peerId = s.consensus && 'peerId' in s.consensus ? s.consensus.peerId : undefined;
   }
-  writeFileSync(join(dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
+  writeDevnet(info);
   if (nodes.length > 1) {
     o.onProgress?.(`all ${nodes.length} APIs answer; waiting for the bookkeepers to commit a block together`);
     const start = (await new ZeusClient(nodes[0].api).status()).height;

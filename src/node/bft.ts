@@ -143,6 +143,8 @@ export class BftProducer implements BlockProducer {
   private lastCommitRound = 0;
   private readonly evidenceSent = new Set<string>();
   private txBatch: Uint8Array[] = [];
+  /** Store keys of the proposed blocks persisted at this height (removed once it commits). */
+  private readonly pendingKeys = new Set<string>();
   private peersOfSet: { key: string; ids: Set<string> } = { key: '', ids: new Set() };
   private txFlush: NodeJS.Timeout | undefined;
 
@@ -243,13 +245,26 @@ export class BftProducer implements BlockProducer {
     this.proposals = new Map();
     this.seen = new Set();
     this.stuckTicks = 0;
-    // A block we proposed before a crash: needed to re-send the proposal we signed.
+    // After a restart, a block we proposed before the crash: needed to re-send the proposal we signed.
+    if (restoring) await this.loadPendingBlocks(height);
+    const self = validators.findIndex((v) => bytesEqual(v, this.key.publicKey));
+    await this.feed({ kind: 'start', height, validators, self });
+    if (restoring) await this.restoreOwnMessages(height);
+  }
+
+  /**
+   * Reads the proposed blocks persisted before a crash: those of `height` are kept (and tracked
+   * for removal at the next commit), older leftovers are removed. Only a restart needs this: a
+   * running node knows what it wrote.
+   */
+  private async loadPendingBlocks(height: number): Promise<void> {
     const stale: KvOp[] = [];
     for await (const [key, bytes] of this.node.store.kv.entries(PENDING_PREFIX)) {
       try {
         const block = decodeBlock(bytes);
         if (Number(block.header.height) === height) {
           this.blocks.set(toHex(blockHash(block.header)), { block, bytes });
+          this.pendingKeys.add(key);
           continue;
         }
       } catch {
@@ -258,9 +273,6 @@ export class BftProducer implements BlockProducer {
       stale.push({ key, value: null });
     }
     if (stale.length > 0) await this.node.store.kv.write(stale, false);
-    const self = validators.findIndex((v) => bytesEqual(v, this.key.publicKey));
-    await this.feed({ kind: 'start', height, validators, self });
-    if (restoring) await this.restoreOwnMessages(height);
   }
 
   /** After a restart: re-create what we signed at this height and feed it to the core and peers. */
@@ -337,7 +349,9 @@ export class BftProducer implements BlockProducer {
     const height = this.state.height;
     const hex = toHex(hash);
     // The block must survive a crash once we sign for it; the guard's synced write flushes this one.
-    await this.node.store.kv.write([{ key: `${PENDING_PREFIX}${hex}`, value: entry.bytes }], false);
+    const key = `${PENDING_PREFIX}${hex}`;
+    await this.node.store.kv.write([{ key, value: entry.bytes }], false);
+    this.pendingKeys.add(key);
     try {
       await this.guard!.authorize(height, round, 'proposal', hash);
     } catch (e) {
@@ -377,9 +391,10 @@ export class BftProducer implements BlockProducer {
   private async commit(block: Block, certificate: Certificate, executed: ExecutedHeight, built?: BuiltBlock): Promise<void> {
     await this.node.commitBlock(block, certificate, executed, built?.rejected);
     this.lastCommitRound = certificate.round;
-    const ops: KvOp[] = [];
-    for await (const [key] of this.node.store.kv.entries(PENDING_PREFIX)) ops.push({ key, value: null });
-    if (ops.length > 0) await this.node.store.kv.write(ops, false);
+    if (this.pendingKeys.size > 0) {
+      await this.node.store.kv.write([...this.pendingKeys].map((key) => ({ key, value: null })), false);
+      this.pendingKeys.clear();
+    }
   }
 
   /** valid(v): whether our ledger executes the block, and its time is not from the future. */
