@@ -1,5 +1,6 @@
 import { decode, encode, type Infer, type ObjectSchema } from '../codec/index.ts';
 import { ADDRESS_BYTES } from '../crypto/index.ts';
+import { MARKET_SCHEMAS, type MarketEntry } from './marketEntries.ts';
 
 // Every value kept in chain state, with its canonical encoding. The state root commits to
 // these encodings, so two nodes with the same state always compute the same root.
@@ -118,7 +119,7 @@ export type Proposal = Infer<typeof ProposalSchema>;
 export type Token = Infer<typeof TokenSchema>;
 export type Stake = Infer<typeof StakeSchema>;
 export type UnbondingQueue = Infer<typeof UnbondingQueueSchema>;
-export type Entry = Account | Multisig | Proposal | Token | Stake | UnbondingQueue | Candidate | VoteRecord | BookkeeperSets | EvidenceMark;
+export type Entry = Account | Multisig | Proposal | Token | Stake | UnbondingQueue | Candidate | VoteRecord | BookkeeperSets | EvidenceMark | MarketEntry;
 
 /** State keys: the prefix names the entry type. */
 export const Keys = {
@@ -157,8 +158,11 @@ function schemaFor(key: string): ObjectSchema {
       return BookkeeperSetsSchema;
     case 'ev':
       return EvidenceMarkSchema;
-    default:
+    default: {
+      const market = (MARKET_SCHEMAS as Record<string, ObjectSchema>)[prefix];
+      if (market) return market;
       throw new Error(`unknown state key ${key}`);
+    }
   }
 }
 

@@ -22,7 +22,37 @@ export type LedgerErrorCode =
   | 'ALREADY_APPROVED'
   | 'ALREADY_EXECUTED'
   | 'THRESHOLD_NOT_MET'
-  | 'INSUFFICIENT_STAKE';
+  | 'INSUFFICIENT_STAKE'
+  // the compute market
+  | 'TASK_NOT_FOUND'
+  | 'LEASE_NOT_FOUND'
+  | 'NOT_LESSEE'
+  | 'ALREADY_REGISTERED'
+  | 'BOND_TOO_SMALL'
+  | 'NOT_A_WORKER'
+  | 'WORKER_LEAVING'
+  | 'BAD_DIGEST'
+  | 'APP_EXISTS'
+  | 'UNKNOWN_APP'
+  | 'ALREADY_DEPRECATED'
+  | 'ALREADY_LICENSED'
+  | 'IMPOSSIBLE_TASK'
+  | 'APP_DEPRECATED'
+  | 'LICENSE_REQUIRED'
+  | 'TASK_ENDED'
+  | 'DISPUTE_PENDING'
+  | 'BIDDING_CLOSED'
+  | 'WORKER_UNFIT'
+  | 'DUPLICATE_BID'
+  | 'TOO_MANY_BIDS'
+  | 'BID_NOT_FOUND'
+  | 'LEASE_NOT_MATCHED'
+  | 'LEASE_NOT_RUNNING'
+  | 'PERIOD_SETTLED'
+  | 'REPORT_GAP'
+  | 'NOT_BATCH'
+  | 'DUPLICATE_RESULT'
+  | 'NOT_DISPUTABLE';
 
 export class LedgerError extends Error {
   override name = 'LedgerError';

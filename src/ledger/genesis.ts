@@ -4,7 +4,7 @@ import { newCandidate } from './handlers/election.ts';
 import { emptyAccount } from './context.ts';
 import { Keys, type Account, type Tranche } from './entries.ts';
 import { validateMultisigDefinition } from './handlers/multisig.ts';
-import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams } from './params.ts';
+import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams, type MarketParams } from './params.ts';
 import type { StateOverlay } from './state.ts';
 import { homeChain } from './tx.ts';
 
@@ -37,6 +37,27 @@ const address = z.string().refine((s) => {
   }
 }, 'a znc1… address');
 
+const M = PUBLIC_PARAMS.market;
+const MarketParamsSchema = z.object({
+  minWorkerBond: amount.default(M.minWorkerBond.toString()),
+  workerUnbondingBlocks: z.number().int().nonnegative().default(M.workerUnbondingBlocks),
+  startDeadlineBlocks: z.number().int().positive().default(M.startDeadlineBlocks),
+  reportDeadlineBlocks: z.number().int().positive().default(M.reportDeadlineBlocks),
+  reviewBlocks: z.number().int().positive().default(M.reviewBlocks),
+  graceBlocks: z.number().int().positive().default(M.graceBlocks),
+  lowEscrowMs: z.number().int().nonnegative().default(M.lowEscrowMs),
+  maxBidWindowBlocks: z.number().int().positive().default(M.maxBidWindowBlocks),
+  maxBidsPerTask: z.number().int().positive().max(10_000).default(M.maxBidsPerTask),
+  failSlashBp: z.number().int().min(0).max(10_000).default(M.failSlashBp),
+  wrongResultSlashBp: z.number().int().min(0).max(10_000).default(M.wrongResultSlashBp),
+  dividendPerLease: amount.default(M.dividendPerLease.toString()),
+  reasonScanLimit: z.number().int().nonnegative().default(M.reasonScanLimit),
+});
+
+function marketParamsJson(m: MarketParams): z.output<typeof MarketParamsSchema> {
+  return { ...m, minWorkerBond: m.minWorkerBond.toString(), dividendPerLease: m.dividendPerLease.toString() };
+}
+
 export const GenesisSchema = z.object({
   chainId: z.string().min(1).max(64),
   genesisTime: z.number().int().nonnegative(),
@@ -56,6 +77,7 @@ export const GenesisSchema = z.object({
     workerDividendPerBlock: amount.default(PUBLIC_PARAMS.workerDividendPerBlock.toString()),
     slashBp: z.number().int().min(0).max(10_000).default(PUBLIC_PARAMS.slashBp),
     reporterBp: z.number().int().min(0).max(10_000).default(PUBLIC_PARAMS.reporterBp),
+    market: MarketParamsSchema.default(marketParamsJson(PUBLIC_PARAMS.market)),
   }),
   allocations: z.array(
     z.object({
@@ -78,6 +100,7 @@ export function ledgerParams(g: Genesis): LedgerParams {
     minCandidateStake: BigInt(p.minCandidateStake),
     blockReward: BigInt(p.blockReward),
     workerDividendPerBlock: BigInt(p.workerDividendPerBlock),
+    market: { ...p.market, minWorkerBond: BigInt(p.market.minWorkerBond), dividendPerLease: BigInt(p.market.dividendPerLease) },
   };
 }
 
@@ -88,6 +111,7 @@ export function paramsJson(p: LedgerParams): Genesis['params'] {
     minCandidateStake: p.minCandidateStake.toString(),
     blockReward: p.blockReward.toString(),
     workerDividendPerBlock: p.workerDividendPerBlock.toString(),
+    market: { ...p.market, minWorkerBond: p.market.minWorkerBond.toString(), dividendPerLease: p.market.dividendPerLease.toString() },
   };
 }
 

@@ -10,6 +10,26 @@ import { multisigApprove, multisigCreate, multisigExecute, multisigPropose } fro
 import { applyStakeDeposit, releaseUnbonded, stake, unstake } from './handlers/staking.ts';
 import { applyTokenReceipt, tokenConvert, tokenCreate, tokenRedeem } from './handlers/token.ts';
 import { transfer } from './handlers/transfer.ts';
+import {
+  acceptBid,
+  acquireLicense,
+  applyWorkerRecord,
+  bid,
+  cancelTask,
+  deprecateApp,
+  dispute,
+  leaveWorker,
+  marketDue,
+  marketWork,
+  postTask,
+  publishApp,
+  registerWorker,
+  reportUsage,
+  startLease,
+  submitResult,
+  topUpTask,
+  updateWorker,
+} from './handlers/market.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
@@ -79,6 +99,36 @@ export function applyTx(ctx: ExecContext, tx: Tx): void {
       return unjail(ctx, tx);
     case TxKind.SubmitEvidence:
       return submitEvidence(ctx, tx, b.payload);
+    case TxKind.RegisterWorker:
+      return registerWorker(ctx, tx, b.payload);
+    case TxKind.UpdateWorker:
+      return updateWorker(ctx, tx, b.payload);
+    case TxKind.LeaveWorker:
+      return leaveWorker(ctx, tx);
+    case TxKind.PublishApp:
+      return publishApp(ctx, tx, b.payload);
+    case TxKind.DeprecateApp:
+      return deprecateApp(ctx, tx, b.payload);
+    case TxKind.AcquireLicense:
+      return acquireLicense(ctx, tx, b.payload);
+    case TxKind.PostTask:
+      return postTask(ctx, tx, b.payload);
+    case TxKind.CancelTask:
+      return cancelTask(ctx, tx, b.payload);
+    case TxKind.TopUpTask:
+      return topUpTask(ctx, tx, b.payload);
+    case TxKind.Bid:
+      return bid(ctx, tx, b.payload);
+    case TxKind.AcceptBid:
+      return acceptBid(ctx, tx, b.payload);
+    case TxKind.StartLease:
+      return startLease(ctx, tx, b.payload);
+    case TxKind.ReportUsage:
+      return reportUsage(ctx, tx, b.payload);
+    case TxKind.SubmitResult:
+      return submitResult(ctx, tx, b.payload);
+    case TxKind.Dispute:
+      return dispute(ctx, tx, b.payload);
   }
 }
 
@@ -88,6 +138,8 @@ export function applyReceipt(ctx: ExecContext, r: Receipt): void {
       return credit(ctx, r.address, r.token, r.amount);
     case ReceiptKind.StakeDeposit:
       return applyStakeDeposit(ctx, r);
+    case ReceiptKind.WorkerRecord:
+      return applyWorkerRecord(ctx, r);
     default:
       return applyTokenReceipt(ctx, r);
   }
@@ -147,6 +199,7 @@ export class HeightExecution {
     for (const r of ledger.inFlight) applyReceipt(this.contexts[receiptTarget(r)], r);
     releaseUnbonded(this.contexts[MAIN_CHAIN]);
     electionWork(this.contexts[MAIN_CHAIN], ledger.genesis, lastCommit);
+    for (const c of this.contexts) marketWork(c);
     for (const c of this.contexts) c.state.settle();
   }
 
@@ -250,6 +303,7 @@ export class Ledger {
   /** Whether a height at `time` would do anything even without transactions. */
   hasDueWork(time: number): boolean {
     if (this.inFlight.length > 0) return true;
+    if (this.chains.some((c) => marketDue(c, this.height + 1))) return true;
     const q = this.chains[MAIN_CHAIN].get<UnbondingQueue>(Keys.unbonding);
     return !!q && q.entries.length > 0 && q.entries[0].releaseAt <= BigInt(time);
   }

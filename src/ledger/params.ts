@@ -49,6 +49,36 @@ export interface LedgerParams {
   readonly slashBp: number;
   /** Share of the slashed stake paid to whoever submitted the evidence (basis points). */
   readonly reporterBp: number;
+  readonly market: MarketParams;
+}
+
+/** Rules of the compute market; deadlines and windows count blocks. */
+export interface MarketParams {
+  /** Least ZNC a worker bonds (moved from its stake) to register. */
+  readonly minWorkerBond: bigint;
+  /** Blocks a leaving worker's bond stays slashable before it returns. */
+  readonly workerUnbondingBlocks: number;
+  /** Blocks a matched worker has to record `LeaseStarted`. */
+  readonly startDeadlineBlocks: number;
+  /** Blocks allowed between usage reports of a running lease. */
+  readonly reportDeadlineBlocks: number;
+  /** Blocks a batch result stays open to dispute before payment is released. */
+  readonly reviewBlocks: number;
+  /** Blocks a service with low escrow keeps running, announced, before it stops. */
+  readonly graceBlocks: number;
+  /** A service is low on escrow when it holds less than this many ms of pay for its leases. */
+  readonly lowEscrowMs: number;
+  /** Longest bid window a task may ask for. */
+  readonly maxBidWindowBlocks: number;
+  readonly maxBidsPerTask: number;
+  /** Share of the bond slashed when a lease fails by the worker's fault (basis points). */
+  readonly failSlashBp: number;
+  /** Share of the bond slashed for a wrong result (basis points). */
+  readonly wrongResultSlashBp: number;
+  /** Paid from the worker dividend to a worker for each completed lease (if the dividend holds it). */
+  readonly dividendPerLease: bigint;
+  /** Workers whose misfits a task that closes with no bid records (in registration order). */
+  readonly reasonScanLimit: number;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -70,4 +100,19 @@ export const PUBLIC_PARAMS: LedgerParams = {
   workerDividendPerBlock: 5n * ZNC_UNIT,
   slashBp: 1_000,
   reporterBp: 1_000,
+  market: {
+    minWorkerBond: 1_000n * ZNC_UNIT,
+    workerUnbondingBlocks: 100_000,
+    startDeadlineBlocks: 60,
+    reportDeadlineBlocks: 120,
+    reviewBlocks: 600,
+    graceBlocks: 300,
+    lowEscrowMs: 60 * 60 * 1000,
+    maxBidWindowBlocks: 1_000,
+    maxBidsPerTask: 256,
+    failSlashBp: 500,
+    wrongResultSlashBp: 2_000,
+    dividendPerLease: 1n * ZNC_UNIT,
+    reasonScanLimit: 1_000,
+  },
 };

@@ -18,6 +18,8 @@ export const ReceiptKind = {
   TokenRedeem: 4,
   /** `amount` of sub-token `token` was burned by `address` to convert into `data` (main chain). */
   TokenConvert: 5,
+  /** How a lease of worker `address` ended (`data`: WorkerOutcome), for its record and bond on main. */
+  WorkerRecord: 6,
 } as const;
 export type ReceiptKind = (typeof ReceiptKind)[keyof typeof ReceiptKind];
 
@@ -41,6 +43,19 @@ export const TokenRegistrationSchema = {
   fields: { name: { id: 1, type: 'string', max: 64 }, decimals: { id: 2, type: 'uint32' }, anchorRate: { id: 3, type: 'uint64' } },
 } as const;
 
+export const WorkerOutcome = { Completed: 1, Failed: 2, Abandoned: 3, DisputeLost: 4, Minority: 5 } as const;
+export type WorkerOutcome = (typeof WorkerOutcome)[keyof typeof WorkerOutcome];
+export const WorkerOutcomeSchema = {
+  $id: 'WorkerOutcome',
+  fields: {
+    outcome: { id: 1, type: 'uint32' },
+    /** Share of the bond slashed (basis points). */
+    slashBp: { id: 2, type: 'uint32' },
+    /** Who receives the slashed bond (empty: the rewards pool). */
+    beneficiary: { id: 3, type: 'bytes', max: ADDRESS_BYTES },
+  },
+} as const;
+
 export function receiptTarget(r: Receipt): number {
   return r.kind === ReceiptKind.Credit ? homeChain(r.address) : MAIN_CHAIN;
 }
@@ -55,6 +70,8 @@ export function receiptValue(r: Receipt): { token: string; amount: bigint } {
     case ReceiptKind.StakeDeposit:
     case ReceiptKind.TokenRegister:
       return { token: ZNC, amount: r.amount };
+    case ReceiptKind.WorkerRecord:
+      return { token: ZNC, amount: 0n };
     default:
       return { token: r.token, amount: r.amount };
   }

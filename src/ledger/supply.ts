@@ -1,6 +1,7 @@
 import { AddressKind, addressKind, fromHex } from '../crypto/index.ts';
 import { lockedAt } from './context.ts';
 import type { Account, Stake, Token } from './entries.ts';
+import type { Task, Worker } from './marketEntries.ts';
 import { MAIN_CHAIN, TOTAL_SUPPLY, ZNC } from './params.ts';
 import { receiptValue } from './receipts.ts';
 import type { Ledger } from './ledger.ts';
@@ -17,6 +18,10 @@ export interface SupplyReport {
   anchored: bigint;
   /** ZNC in receipts between chains, applied at the next height. */
   inFlight: bigint;
+  /** ZNC held in escrow by market tasks. */
+  escrow: bigint;
+  /** ZNC bonded by market workers. */
+  bonded: bigint;
   total: bigint;
   /** Per sub-token: supply recorded on main, deposit × rate, and tokens held + in flight. */
   tokens: Record<string, { supply: bigint; backed: bigint; circulating: bigint }>;
@@ -24,7 +29,7 @@ export interface SupplyReport {
 
 export function supplyReport(ledger: Ledger): SupplyReport {
   const r: SupplyReport = {
-    spendable: 0n, vesting: 0n, staked: 0n, unbonding: 0n, multisig: 0n, pool: 0n, anchored: 0n, inFlight: 0n, total: 0n, tokens: {},
+    spendable: 0n, vesting: 0n, staked: 0n, unbonding: 0n, multisig: 0n, pool: 0n, anchored: 0n, inFlight: 0n, escrow: 0n, bonded: 0n, total: 0n, tokens: {},
   };
   const circulating = new Map<string, bigint>();
   const add = (token: string, amount: bigint): void => {
@@ -50,7 +55,15 @@ export function supplyReport(ledger: Ledger): SupplyReport {
       }
     }
   }
+  for (const chain of ledger.chains) {
+    for (const key of chain.keys('task/')) {
+      const t = chain.get<Task>(key)!;
+      r.escrow += t.escrow;
+      if (t.feeToken !== ZNC) add(t.feeToken, t.feeEscrow);
+    }
+  }
   const main = ledger.chains[MAIN_CHAIN];
+  for (const key of main.keys('wk/')) r.bonded += main.get<Worker>(key)!.bond;
   for (const key of main.keys('st/')) {
     const s = main.get<Stake>(key)!;
     r.staked += s.staked;
@@ -66,7 +79,7 @@ export function supplyReport(ledger: Ledger): SupplyReport {
   for (const t of tokens) {
     r.tokens[t.symbol] = { supply: t.supply, backed: t.deposit * t.anchorRate, circulating: circulating.get(t.symbol) ?? 0n };
   }
-  r.total = r.spendable + r.vesting + r.staked + r.unbonding + r.multisig + r.pool + r.anchored + r.inFlight;
+  r.total = r.spendable + r.vesting + r.staked + r.unbonding + r.multisig + r.pool + r.anchored + r.inFlight + r.escrow + r.bonded;
   return r;
 }
 

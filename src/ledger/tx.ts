@@ -14,6 +14,17 @@ import {
 } from '../crypto/index.ts';
 import { fail, LedgerError } from './errors.ts';
 import { CHAIN_COUNT, INNER_CHAINS, MAIN_CHAIN, MAX_TX_BYTES } from './params.ts';
+import { TaskNeedsFields, TaskOrderFields, WorkerSpecFields } from './marketEntries.ts';
+
+/** A task id: its first byte names the inner chain that holds the task, its escrow and leases. */
+const taskId = { type: 'bytes', length: 32 } as const;
+const usage = {
+  cpuSeconds: { id: 10, type: 'uint64' },
+  memoryGiBSeconds: { id: 11, type: 'uint64' },
+  gpuSeconds: { id: 12, type: 'uint64' },
+  networkBytes: { id: 13, type: 'uint64' },
+  wallMs: { id: 14, type: 'uint64' },
+} as const;
 
 const address = { type: 'bytes', length: ADDRESS_BYTES } as const;
 const token = { type: 'string', max: 10 } as const;
@@ -34,6 +45,21 @@ export const TxKind = {
   Delegate: 13,
   Unjail: 14,
   SubmitEvidence: 15,
+  RegisterWorker: 16,
+  UpdateWorker: 17,
+  LeaveWorker: 18,
+  PublishApp: 19,
+  DeprecateApp: 20,
+  AcquireLicense: 21,
+  PostTask: 22,
+  CancelTask: 23,
+  TopUpTask: 24,
+  Bid: 25,
+  AcceptBid: 26,
+  StartLease: 27,
+  ReportUsage: 28,
+  SubmitResult: 29,
+  Dispute: 30,
 } as const;
 export type TxKind = (typeof TxKind)[keyof typeof TxKind];
 export const TX_KIND_NAMES: Record<number, string> = Object.fromEntries(
@@ -85,6 +111,46 @@ export const PayloadSchemas = {
   [TxKind.Unjail]: { $id: 'Unjail', fields: {} },
   /** Two conflicting signed votes (encoded SignedVote) by one bookkeeper for one height, round and step. */
   [TxKind.SubmitEvidence]: { $id: 'SubmitEvidence', fields: { first: { id: 1, type: 'bytes', max: 512 }, second: { id: 2, type: 'bytes', max: 512 } } },
+  /** The bond moves from the worker's stake on main; `benchmark` (0..1000) seeds its rating. */
+  [TxKind.RegisterWorker]: {
+    $id: 'RegisterWorker',
+    fields: { ...WorkerSpecFields, bond: { id: 20, type: 'uint64' }, benchmark: { id: 21, type: 'uint32' } },
+  },
+  /** New resources, prices and endpoint; `addBond` moves more of the stake into the bond. */
+  [TxKind.UpdateWorker]: { $id: 'UpdateWorker', fields: { ...WorkerSpecFields, addBond: { id: 20, type: 'uint64' } } },
+  [TxKind.LeaveWorker]: { $id: 'LeaveWorker', fields: {} },
+  [TxKind.PublishApp]: {
+    $id: 'PublishApp',
+    fields: {
+      name: { id: 1, type: 'string', max: 64 },
+      version: { id: 2, type: 'string', max: 32 },
+      digest: { id: 3, type: 'string', max: 71 },
+      /** Who earns the license fee (empty: the publisher). */
+      developer: { id: 4, type: 'bytes', max: ADDRESS_BYTES },
+      feeToken: { id: 5, ...token },
+      licenseFeePerHour: { id: 6, type: 'uint64' },
+      requiresLicense: { id: 7, type: 'bool' },
+    },
+  },
+  [TxKind.DeprecateApp]: { $id: 'DeprecateApp', fields: { name: { id: 1, type: 'string', max: 64 }, version: { id: 2, type: 'string', max: 32 } } },
+  [TxKind.AcquireLicense]: { $id: 'AcquireLicense', fields: { name: { id: 1, type: 'string', max: 64 } } },
+  [TxKind.PostTask]: { $id: 'PostTask', fields: { ...TaskNeedsFields, ...TaskOrderFields } },
+  [TxKind.CancelTask]: { $id: 'CancelTask', fields: { task: { id: 1, ...taskId } } },
+  [TxKind.TopUpTask]: { $id: 'TopUpTask', fields: { task: { id: 1, ...taskId }, amount: { id: 2, type: 'uint64' }, feeAmount: { id: 3, type: 'uint64' } } },
+  [TxKind.Bid]: { $id: 'Bid', fields: { task: { id: 1, ...taskId }, price: { id: 2, type: 'uint64' } } },
+  [TxKind.AcceptBid]: { $id: 'AcceptBid', fields: { task: { id: 1, ...taskId }, worker: { id: 2, ...address } } },
+  [TxKind.StartLease]: { $id: 'StartLease', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, endpoint: { id: 3, type: 'string', max: 128 } } },
+  /** Usage of one period, signed by the worker; `seq` numbers the periods from 1. */
+  [TxKind.ReportUsage]: {
+    $id: 'ReportUsage',
+    fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, seq: { id: 3, type: 'uint32' }, ...usage },
+  },
+  /** The end of a batch lease: the result blob's digest and the last period's usage. */
+  [TxKind.SubmitResult]: {
+    $id: 'SubmitResult',
+    fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, digest: { id: 3, type: 'string', max: 71 }, ...usage },
+  },
+  [TxKind.Dispute]: { $id: 'Dispute', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' } } },
 } as const satisfies Record<TxKind, ObjectSchema>;
 
 export type Payload<K extends TxKind> = Infer<(typeof PayloadSchemas)[K]>;
@@ -142,15 +208,36 @@ export function homeChain(addr: Uint8Array): number {
   return 1 + (((addr[1] << 24) | (addr[2] << 16) | (addr[3] << 8) | addr[4]) >>> 0) % INNER_CHAINS;
 }
 
-/** Routing by correlation key: a sender's own funds move on its home chain; shared accounts live on main. */
-export function routeTx(kind: TxKind, from: Uint8Array): number {
+/** The inner chain a task id names (0 when it names none: such an id is refused). */
+export function taskChain(id: Uint8Array): number {
+  return id.length === 32 && id[0] >= 1 && id[0] <= INNER_CHAINS ? id[0] : 0;
+}
+
+/**
+ * Routing by correlation key: a sender's own funds move on its home chain; a task's bids,
+ * leases and escrow on the task's chain; shared registries (bookkeepers, workers, apps) on main.
+ */
+export function routeTx(kind: TxKind, from: Uint8Array, payload?: unknown): number {
   switch (kind) {
     case TxKind.Transfer:
     case TxKind.TokenCreate:
     case TxKind.TokenRedeem:
     case TxKind.TokenConvert:
     case TxKind.Stake:
+    case TxKind.PostTask:
       return homeChain(from);
+    case TxKind.CancelTask:
+    case TxKind.TopUpTask:
+    case TxKind.Bid:
+    case TxKind.AcceptBid:
+    case TxKind.StartLease:
+    case TxKind.ReportUsage:
+    case TxKind.SubmitResult:
+    case TxKind.Dispute: {
+      const id = (payload as { task?: Uint8Array } | undefined)?.task;
+      if (!id) throw new Error(`routing transaction kind ${kind} needs its payload`);
+      return taskChain(id);
+    }
     default:
       return MAIN_CHAIN;
   }
@@ -185,6 +272,8 @@ export function decodeTx(bytes: Uint8Array): Tx {
   const hash = sha256(bytes);
   const from = addressFromPublicKey(f.sender);
   const kind = f.kind as TxKind;
+  const task = (payload as { task?: Uint8Array }).task;
+  if (task && taskChain(task) === 0) fail('BAD_ENCODING', 'task id names no inner chain (its first byte must be 1..9)');
   return {
     bytes,
     hash,
@@ -197,7 +286,7 @@ export function decodeTx(bytes: Uint8Array): Tx {
     nonce: f.nonce,
     body: { kind, payload } as AnyPayload,
     signature: f.signature,
-    chain: routeTx(kind, from),
+    chain: routeTx(kind, from, payload),
   };
 }
 

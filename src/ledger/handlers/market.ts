@@ -1,0 +1,1008 @@
+import { decode, encode } from '../../codec/index.ts';
+import { bytesEqual, encodeAddress, fromHex, sha256, systemAddress, toHex, utf8 } from '../../crypto/index.ts';
+import { misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
+import { credit, debit, readAccount, requireToken, writeAccount, type ExecContext } from '../context.ts';
+import { Keys, type Stake } from '../entries.ts';
+import { fail } from '../errors.ts';
+import {
+  DueKind,
+  LeaseState,
+  MarketKeys,
+  TaskKind,
+  TaskState,
+  VERIFY_SLOT,
+  type App,
+  type AppName,
+  type Bid,
+  type BidRef,
+  type Counter,
+  type Due,
+  type Lease,
+  type License,
+  type Task,
+  type Worker,
+  type WorkerIndex,
+} from '../marketEntries.ts';
+import { MAIN_CHAIN, MAX_U64, ZNC } from '../params.ts';
+import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
+import type { StateReader } from '../state.ts';
+import type { Payload, Tx, TxKind } from '../tx.ts';
+import { WORKER_DIVIDEND } from './election.ts';
+import { REWARDS_POOL_NAME } from './names.ts';
+
+// The compute market as ledger logic. Workers, apps and licenses are registered on main; a task
+// lives on its poster's home chain with its escrow, bids and leases, so posting, bidding, matching,
+// metering and paying are single-chain transitions. What crosses chains goes by receipt: pay to a
+// worker or developer homed elsewhere (Credit), and a lease's outcome to the worker's record and
+// bond on main (WorkerRecord). Deadlines are heights; each chain looks at what is due at a
+// height when the height begins.
+
+const HOUR_MS = 3_600_000n;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const APP_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const APP_VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}$/;
+const MAX_SLOTS = 512;
+
+/** Pay for `ms` of block time at `perHour`, rounded down. */
+export function payFor(perHour: bigint, ms: bigint): bigint {
+  return (perHour * ms) / HOUR_MS;
+}
+
+/** The id of the task a `PostTask` transaction creates on `chain`. */
+export function taskIdFor(txHash: Uint8Array, chain: number): Uint8Array {
+  const id = sha256(utf8('ZEUSNET/task/v1\0'), txHash);
+  id[0] = chain;
+  return id;
+}
+
+// ---------------------------------------------------------------------------------- helpers
+
+function get<T>(state: StateReader, key: string): T | undefined {
+  return state.get(key) as T | undefined;
+}
+
+function schedule(ctx: ExecContext, height: bigint, kind: DueKind, id: Uint8Array, lease = 0): void {
+  const countKey = MarketKeys.dueCount(height);
+  const n = get<Counter>(ctx.state, countKey)?.n ?? 0n;
+  ctx.state.set(MarketKeys.due(height, n), { kind, id, lease } satisfies Due);
+  ctx.state.set(countKey, { n: n + 1n } satisfies Counter);
+}
+
+export function workerOffer(addrHex: string, w: Worker): WorkerOffer {
+  return {
+    worker: addrHex,
+    cpuMillis: w.cpuMillis,
+    memoryMiB: w.memoryMiB,
+    diskMiB: w.diskMiB,
+    bandwidthMbps: w.bandwidthMbps,
+    gpus: w.gpus,
+    runtimes: w.runtimes,
+    region: w.region,
+    priceCpuCoreHour: w.priceCpuCoreHour,
+    priceMemoryGiBHour: w.priceMemoryGiBHour,
+    priceGpuHour: w.priceGpuHour,
+    rating: w.rating,
+    active: w.leavingAt === 0n && w.bond > 0n,
+  };
+}
+
+export function taskNeeds(t: Pick<Task, keyof TaskNeeds | 'maxPricePerHour'>): TaskNeeds {
+  return {
+    cpuMillis: t.cpuMillis,
+    memoryMiB: t.memoryMiB,
+    diskMiB: t.diskMiB,
+    bandwidthMbps: t.bandwidthMbps,
+    gpuCount: t.gpuCount,
+    gpuModel: t.gpuModel,
+    gpuMemoryMiB: t.gpuMemoryMiB,
+    runtime: t.runtime,
+    region: t.region,
+    minRating: t.minRating,
+    maxPricePerHour: t.maxPricePerHour,
+  };
+}
+
+function readTask(ctx: ExecContext, id: Uint8Array): [string, Task] {
+  const idHex = toHex(id);
+  const t = get<Task>(ctx.state, MarketKeys.task(idHex));
+  if (!t) fail('TASK_NOT_FOUND', `no task ${idHex}`);
+  return [idHex, { ...t, openSlots: [...t.openSlots] }];
+}
+
+function writeTask(ctx: ExecContext, idHex: string, t: Task): void {
+  ctx.state.set(MarketKeys.task(idHex), t);
+}
+
+function readLease(ctx: ExecContext, idHex: string, index: number): Lease {
+  const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, index));
+  if (!l) fail('LEASE_NOT_FOUND', `task ${idHex} has no lease ${index}`);
+  return { ...l };
+}
+
+function writeLease(ctx: ExecContext, idHex: string, index: number, l: Lease): void {
+  ctx.state.set(MarketKeys.lease(idHex, index), l);
+}
+
+const isTerminalTask = (t: Task): boolean => t.state === TaskState.Done || t.state === TaskState.Cancelled || t.state === TaskState.Expired;
+const isActiveLease = (l: Lease): boolean =>
+  l.state === LeaseState.Matched || l.state === LeaseState.Started || l.state === LeaseState.Running || l.state === LeaseState.Completed || l.state === LeaseState.Disputed;
+
+function requireOwner(t: Task, tx: Tx): void {
+  if (!bytesEqual(t.owner, tx.from)) fail('NOT_AUTHORIZED', `only the task's poster ${encodeAddress(t.owner)} may do this`);
+}
+
+function requireLessee(l: Lease, tx: Tx, index: number): void {
+  if (!bytesEqual(l.worker, tx.from)) fail('NOT_LESSEE', `lease ${index} belongs to worker ${encodeAddress(l.worker)}`);
+}
+
+function mulChecked(...xs: bigint[]): bigint {
+  const v = xs.reduce((a, b) => a * b, 1n);
+  if (v > MAX_U64) fail('INVALID_AMOUNT', 'the task\'s worst-case cost does not fit in 64 bits');
+  return v;
+}
+
+/** ZNC of the escrow not held for anyone. */
+const freeEscrow = (t: Task): bigint => t.escrow - t.held;
+const freeFeeEscrow = (t: Task): bigint => (t.feeToken === ZNC ? 0n : t.feeEscrow - t.feeHeld);
+
+/** Tells main how a lease ended for its worker: record, rating, bond. */
+function recordOutcome(ctx: ExecContext, worker: Uint8Array, outcome: WorkerOutcome, slashBp = 0, beneficiary: Uint8Array = new Uint8Array()): void {
+  const data = encode(WorkerOutcomeSchema, { outcome, slashBp, beneficiary });
+  const r: Omit<Receipt, 'source'> = { kind: ReceiptKind.WorkerRecord, address: worker, token: ZNC, amount: 0n, data };
+  if (ctx.chain === MAIN_CHAIN) applyWorkerRecord(ctx, { ...r, source: MAIN_CHAIN });
+  else ctx.emit(r);
+}
+
+// ----------------------------------------------------------------------------- workers (main)
+
+function checkWorkerSpec(p: Payload<typeof TxKind.RegisterWorker> | Payload<typeof TxKind.UpdateWorker>): void {
+  if (p.cpuMillis === 0 || p.memoryMiB === 0) fail('INVALID_ARGUMENT', 'a worker offers at least some cpu and memory');
+  if (p.runtimes.length === 0) fail('INVALID_ARGUMENT', `a worker offers at least one runtime (${RUNTIMES.join(', ')})`);
+  for (const r of p.runtimes) if (!(RUNTIMES as readonly string[]).includes(r)) fail('INVALID_ARGUMENT', `unknown runtime "${r}" (known: ${RUNTIMES.join(', ')})`);
+  for (const g of p.gpus) if (g.model === '' || g.count === 0) fail('INVALID_ARGUMENT', 'each GPU entry names a model and a count of at least 1');
+  if (p.endpoint === '') fail('INVALID_ARGUMENT', 'a worker registers the endpoint where its node can reach it');
+}
+
+function takeFromStake(ctx: ExecContext, addrHex: string, amount: bigint): void {
+  const s = get<Stake>(ctx.state, Keys.stake(addrHex)) ?? { staked: 0n, unbonding: 0n };
+  if (s.staked < amount) fail('INSUFFICIENT_STAKE', `the bond comes from stake: ${s.staked} base units staked, ${amount} needed; stake ZNC first`);
+  ctx.state.set(Keys.stake(addrHex), { ...s, staked: s.staked - amount });
+}
+
+export function registerWorker(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.RegisterWorker>): void {
+  checkWorkerSpec(p);
+  if (p.benchmark > 1000) fail('INVALID_ARGUMENT', 'benchmark score is 0..1000');
+  const key = MarketKeys.worker(tx.fromHex);
+  const existing = get<Worker>(ctx.state, key);
+  if (existing && existing.bond > 0n) fail('ALREADY_REGISTERED', 'this worker is registered (or its bond has not returned yet)');
+  const min = ctx.params.market.minWorkerBond;
+  if (p.bond < min) fail('BOND_TOO_SMALL', `a worker bonds at least ${min} base units; ${p.bond} offered`);
+  takeFromStake(ctx, tx.fromHex, p.bond);
+  const { bond, benchmark, ...spec } = p;
+  const record = existing ?? { completed: 0n, failed: 0n, abandoned: 0n, disputesLost: 0n, slashedTotal: 0n };
+  const w: Worker = {
+    ...spec,
+    bond,
+    benchmark,
+    completed: record.completed,
+    failed: record.failed,
+    abandoned: record.abandoned,
+    disputesLost: record.disputesLost,
+    slashedTotal: record.slashedTotal,
+    rating: 0,
+    leavingAt: 0n,
+    registeredAt: BigInt(ctx.height),
+  };
+  w.rating = ratingOf(w);
+  ctx.state.set(key, w);
+  if (!existing) {
+    const n = get<Counter>(ctx.state, MarketKeys.workerCount)?.n ?? 0n;
+    ctx.state.set(MarketKeys.workerAt(n), { worker: tx.from } satisfies WorkerIndex);
+    ctx.state.set(MarketKeys.workerCount, { n: n + 1n } satisfies Counter);
+  }
+}
+
+function activeWorker(ctx: ExecContext, tx: Tx): Worker {
+  const w = get<Worker>(ctx.state, MarketKeys.worker(tx.fromHex));
+  if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
+  if (w.leavingAt !== 0n) fail('WORKER_LEAVING', `this worker is leaving; its bond returns at height ${w.leavingAt}`);
+  return { ...w };
+}
+
+export function updateWorker(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.UpdateWorker>): void {
+  checkWorkerSpec(p);
+  const w = activeWorker(ctx, tx);
+  if (p.addBond > 0n) takeFromStake(ctx, tx.fromHex, p.addBond);
+  const { addBond, ...spec } = p;
+  ctx.state.set(MarketKeys.worker(tx.fromHex), { ...w, ...spec, bond: w.bond + addBond });
+}
+
+export function leaveWorker(ctx: ExecContext, tx: Tx): void {
+  const w = activeWorker(ctx, tx);
+  // The bond stays slashable for leases still ending on the inner chains.
+  w.leavingAt = BigInt(ctx.height + ctx.params.market.workerUnbondingBlocks);
+  ctx.state.set(MarketKeys.worker(tx.fromHex), w);
+  schedule(ctx, w.leavingAt, DueKind.WorkerRelease, tx.from);
+}
+
+function releaseWorkerBond(ctx: ExecContext, worker: Uint8Array): void {
+  const hex = toHex(worker);
+  const w = get<Worker>(ctx.state, MarketKeys.worker(hex));
+  if (!w || w.leavingAt !== BigInt(ctx.height) || w.bond === 0n) return;
+  ctx.state.set(MarketKeys.worker(hex), { ...w, bond: 0n });
+  credit(ctx, worker, ZNC, w.bond);
+}
+
+function payFromSystem(ctx: ExecContext, name: string, to: Uint8Array, amount: bigint): void {
+  const hex = toHex(systemAddress(name));
+  const acc = readAccount(ctx.state, hex);
+  const have = acc.balances[ZNC] ?? 0n;
+  const pay = have < amount ? have : amount;
+  if (pay === 0n) return;
+  acc.balances[ZNC] = have - pay;
+  writeAccount(ctx.state, hex, acc);
+  credit(ctx, to, ZNC, pay);
+}
+
+/** Main chain: a lease outcome reaches the worker's record; slashes come out of its bond. */
+export function applyWorkerRecord(ctx: ExecContext, r: Receipt): void {
+  const hex = toHex(r.address);
+  const found = get<Worker>(ctx.state, MarketKeys.worker(hex));
+  if (!found) return;
+  const w = { ...found };
+  const o = decode(WorkerOutcomeSchema, r.data);
+  switch (o.outcome) {
+    case WorkerOutcome.Completed:
+      w.completed++;
+      break;
+    case WorkerOutcome.Failed:
+      w.failed++;
+      break;
+    case WorkerOutcome.Abandoned:
+      w.abandoned++;
+      break;
+    default:
+      w.disputesLost++;
+  }
+  w.rating = ratingOf(w);
+  const slash = (w.bond * BigInt(o.slashBp)) / 10_000n;
+  w.bond -= slash;
+  w.slashedTotal += slash;
+  ctx.state.set(MarketKeys.worker(hex), w);
+  if (slash > 0n) credit(ctx, o.beneficiary.length > 0 ? o.beneficiary : systemAddress(REWARDS_POOL_NAME), ZNC, slash);
+  if (o.outcome === WorkerOutcome.Completed) payFromSystem(ctx, WORKER_DIVIDEND, r.address, ctx.params.market.dividendPerLease);
+}
+
+// -------------------------------------------------------------------------------- apps (main)
+
+export function publishApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.PublishApp>): void {
+  if (!APP_NAME.test(p.name)) fail('INVALID_ARGUMENT', 'app name: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit');
+  if (!APP_VERSION.test(p.version)) fail('INVALID_ARGUMENT', 'app version: letters, digits, ".", "+", "_" or "-"');
+  if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `image digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
+  if (p.developer.length !== 0 && p.developer.length !== 20) fail('INVALID_ARGUMENT', 'developer must be an address');
+  requireToken(ctx, p.feeToken);
+  const nameKey = MarketKeys.appName(p.name);
+  const owner = get<AppName>(ctx.state, nameKey);
+  if (owner && !bytesEqual(owner.owner, tx.from)) fail('NOT_AUTHORIZED', `app "${p.name}" belongs to ${encodeAddress(owner.owner)}`);
+  const key = MarketKeys.app(p.name, p.version);
+  if (get<App>(ctx.state, key)) fail('APP_EXISTS', `${p.name}@${p.version} is already published; publish a new version`);
+  ctx.state.set(nameKey, { owner: tx.from, versions: (owner?.versions ?? 0) + 1 } satisfies AppName);
+  ctx.state.set(key, {
+    name: p.name,
+    version: p.version,
+    digest: p.digest,
+    developer: p.developer.length === 20 ? p.developer : tx.from,
+    feeToken: p.feeToken,
+    licenseFeePerHour: p.licenseFeePerHour,
+    requiresLicense: p.requiresLicense,
+    deprecated: false,
+    publishedAt: BigInt(ctx.height),
+  } satisfies App);
+}
+
+export function deprecateApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.DeprecateApp>): void {
+  const key = MarketKeys.app(p.name, p.version);
+  const app = get<App>(ctx.state, key);
+  if (!app) fail('UNKNOWN_APP', `no app ${p.name}@${p.version}`);
+  const owner = get<AppName>(ctx.state, MarketKeys.appName(p.name))!;
+  if (!bytesEqual(owner.owner, tx.from)) fail('NOT_AUTHORIZED', `app "${p.name}" belongs to ${encodeAddress(owner.owner)}`);
+  if (app.deprecated) fail('ALREADY_DEPRECATED', `${p.name}@${p.version} is already deprecated`);
+  ctx.state.set(key, { ...app, deprecated: true });
+}
+
+export function acquireLicense(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.AcquireLicense>): void {
+  if (!get<AppName>(ctx.state, MarketKeys.appName(p.name))) fail('UNKNOWN_APP', `no app "${p.name}"`);
+  const key = MarketKeys.license(p.name, tx.fromHex);
+  if (get<License>(ctx.state, key)) fail('ALREADY_LICENSED', `${encodeAddress(tx.from)} already holds a license for "${p.name}"`);
+  ctx.state.set(key, { acquiredAt: BigInt(ctx.height) } satisfies License);
+}
+
+// ------------------------------------------------------------------------ tasks (inner chain)
+
+function checkTaskOrder(ctx: ExecContext, p: Payload<typeof TxKind.PostTask>): void {
+  const bad = (m: string): never => fail('IMPOSSIBLE_TASK', m);
+  if (p.cpuMillis === 0 || p.cpuMillis > 1_024_000) bad('cpu must be 1..1,024,000 millicores');
+  if (p.memoryMiB === 0 || p.memoryMiB > 16 * 1024 * 1024) bad('memory must be 1 MiB..16 TiB');
+  if (p.gpuCount > 64) bad('at most 64 GPUs per replica');
+  if (p.gpuCount === 0 && (p.gpuModel !== '' || p.gpuMemoryMiB !== 0)) bad('a GPU model or GPU memory is named but no GPU is asked for');
+  if (!(RUNTIMES as readonly string[]).includes(p.runtime)) bad(`unknown runtime "${p.runtime}" (known: ${RUNTIMES.join(', ')})`);
+  if (p.minRating > 1000) bad('ratings are 0..1000');
+  if (p.replicas === 0 || p.replicas > 64) bad('replicas must be 1..64');
+  if (p.kind !== TaskKind.Batch && p.kind !== TaskKind.Service) bad('kind is 1 (batch) or 2 (service)');
+  if (p.redundancy === 0 || p.redundancy > 7) bad('redundancy must be 1..7');
+  if (p.kind === TaskKind.Service && p.redundancy !== 1) bad('a service runs each replica once (redundancy 1); redundancy compares batch results');
+  if (p.replicas * p.redundancy > MAX_SLOTS) bad(`replicas × redundancy must be at most ${MAX_SLOTS}`);
+  if (p.maxPricePerHour === 0n) fail('INVALID_AMOUNT', 'max price per hour must be greater than zero');
+  if (p.maxHours === 0 || p.maxHours > 8760) bad('max hours must be 1..8760');
+  if (new Set(p.ports).size !== p.ports.length || p.ports.some((x) => x === 0 || x > 65535)) bad('ports must be distinct, 1..65535');
+  if (p.bidWindowBlocks === 0 || p.bidWindowBlocks > ctx.params.market.maxBidWindowBlocks) {
+    bad(`bid window must be 1..${ctx.params.market.maxBidWindowBlocks} blocks`);
+  }
+  if (p.retries > 10) bad('at most 10 retries');
+  if ((p.app === '') === (p.image === '')) fail('INVALID_ARGUMENT', 'name either an app (and version) or a raw image digest');
+}
+
+export function postTask(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.PostTask>): void {
+  checkTaskOrder(ctx, p);
+  let digest = p.image;
+  let developer: Uint8Array = new Uint8Array();
+  let feeToken = ZNC;
+  let licenseFeePerHour = 0n;
+  if (p.app !== '') {
+    const app = get<App>(ctx.main, MarketKeys.app(p.app, p.version));
+    if (!app) fail('UNKNOWN_APP', `no app ${p.app}@${p.version}`);
+    if (app.deprecated) fail('APP_DEPRECATED', `${p.app}@${p.version} is deprecated; use a newer version`);
+    if (app.requiresLicense && !get<License>(ctx.main, MarketKeys.license(p.app, tx.fromHex))) {
+      fail('LICENSE_REQUIRED', `${p.app} requires a license: acquire it first`);
+    }
+    ({ digest, developer, feeToken, licenseFeePerHour } = app);
+  } else if (!DIGEST.test(p.image)) fail('BAD_DIGEST', `image digest must be sha256: and 64 lowercase hex digits, got "${p.image}"`);
+  const slots = BigInt(p.replicas * p.redundancy);
+  const workerCost = mulChecked(p.maxPricePerHour, BigInt(p.maxHours), slots);
+  const feeCost = mulChecked(licenseFeePerHour, BigInt(p.maxHours), slots);
+  const escrow = feeToken === ZNC ? workerCost + feeCost : workerCost;
+  const feeEscrow = feeToken === ZNC ? 0n : feeCost;
+  if (escrow > MAX_U64) fail('INVALID_AMOUNT', 'the task\'s worst-case cost does not fit in 64 bits');
+  const acc = readAccount(ctx.state, tx.fromHex);
+  debit(ctx, acc, ZNC, escrow, tx.from);
+  if (feeEscrow > 0n) debit(ctx, acc, feeToken, feeEscrow, tx.from);
+  writeAccount(ctx.state, tx.fromHex, acc);
+  const id = taskIdFor(tx.hash, ctx.chain);
+  const closeHeight = BigInt(ctx.height + p.bidWindowBlocks);
+  const t: Task = {
+    ...p,
+    owner: tx.from,
+    digest,
+    developer,
+    feeToken,
+    licenseFeePerHour,
+    state: TaskState.Open,
+    postedAt: BigInt(ctx.height),
+    closeHeight,
+    escrow,
+    feeEscrow,
+    held: 0n,
+    feeHeld: 0n,
+    bidCount: 0,
+    leaseCount: 0,
+    activeLeases: 0,
+    openSlots: Array.from({ length: Number(slots) }, (_, i) => i),
+    retriesLeft: p.retries,
+    graceUntil: 0n,
+    noBidReasons: '',
+    endedAt: 0n,
+  };
+  writeTask(ctx, toHex(id), t);
+  schedule(ctx, closeHeight + 1n, DueKind.CloseBids, id);
+}
+
+export function cancelTask(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.CancelTask>): void {
+  const [idHex, t] = readTask(ctx, p.task);
+  requireOwner(t, tx);
+  if (isTerminalTask(t)) fail('TASK_ENDED', `task ${idHex} has already ended`);
+  const leases = Array.from({ length: t.leaseCount }, (_, i) => readLease(ctx, idHex, i));
+  if (leases.some((l) => l.state === LeaseState.Disputed)) fail('DISPUTE_PENDING', 'a dispute on this task is being verified; cancel after it is decided');
+  leases.forEach((l, i) => {
+    if (!isActiveLease(l)) return;
+    if (l.state === LeaseState.Started || l.state === LeaseState.Running) settlePeriod(ctx, t, l, MAX_U64);
+    // The user cancels: what a batch worker earned so far is owed, review or not.
+    releaseHeld(ctx, t, l);
+    endLease(t, l, ctx, LeaseState.Cancelled, 'cancelled by the task\'s poster');
+    writeLease(ctx, idHex, i, l);
+  });
+  t.openSlots = [];
+  t.state = TaskState.Cancelled;
+  refundTask(ctx, t);
+  writeTask(ctx, idHex, t);
+}
+
+export function topUpTask(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.TopUpTask>): void {
+  const [idHex, t] = readTask(ctx, p.task);
+  requireOwner(t, tx);
+  if (isTerminalTask(t)) fail('TASK_ENDED', `task ${idHex} has already ended`);
+  if (p.amount === 0n && p.feeAmount === 0n) fail('INVALID_AMOUNT', 'top up by a positive amount');
+  if (p.feeAmount > 0n && t.feeToken === ZNC) fail('INVALID_AMOUNT', 'this task\'s license fee is paid in ZNC: top up `amount` only');
+  const acc = readAccount(ctx.state, tx.fromHex);
+  debit(ctx, acc, ZNC, p.amount, tx.from);
+  if (p.feeAmount > 0n) debit(ctx, acc, t.feeToken, p.feeAmount, tx.from);
+  writeAccount(ctx.state, tx.fromHex, acc);
+  t.escrow += p.amount;
+  t.feeEscrow += p.feeAmount;
+  if (t.escrow > MAX_U64 || t.feeEscrow > MAX_U64) fail('INVALID_AMOUNT', 'escrow would not fit in 64 bits');
+  if (t.graceUntil !== 0n && !escrowLow(ctx, idHex, t)) t.graceUntil = 0n;
+  writeTask(ctx, idHex, t);
+}
+
+export function bid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Bid>): void {
+  const [idHex, t] = readTask(ctx, p.task);
+  if (t.state !== TaskState.Open || t.openSlots.length === 0) fail('BIDDING_CLOSED', `task ${idHex} takes no bids now`);
+  if (BigInt(ctx.height) > t.closeHeight) fail('BIDDING_CLOSED', `the bid window closed at height ${t.closeHeight}`);
+  const w = get<Worker>(ctx.main, MarketKeys.worker(tx.fromHex));
+  if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
+  const why = misfits(workerOffer(tx.fromHex, w), taskNeeds(t), p.price);
+  if (why.length > 0) fail('WORKER_UNFIT', `this worker cannot serve task ${idHex}: ${why.map((m) => m.message).join('; ')}`);
+  const refKey = MarketKeys.bidBy(idHex, tx.fromHex);
+  const ref = get<BidRef>(ctx.state, refKey);
+  if (ref && ref.window === t.closeHeight) fail('DUPLICATE_BID', 'this worker already bid in this window');
+  if (t.bidCount >= ctx.params.market.maxBidsPerTask) fail('TOO_MANY_BIDS', `task ${idHex} holds its limit of ${ctx.params.market.maxBidsPerTask} bids`);
+  ctx.state.set(MarketKeys.bid(idHex, t.bidCount), { worker: tx.from, price: p.price, rating: w.rating, height: BigInt(ctx.height), used: false } satisfies Bid);
+  ctx.state.set(refKey, { index: t.bidCount, window: t.closeHeight } satisfies BidRef);
+  t.bidCount++;
+  writeTask(ctx, idHex, t);
+}
+
+export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.AcceptBid>): void {
+  const [idHex, t] = readTask(ctx, p.task);
+  requireOwner(t, tx);
+  if (t.state !== TaskState.Open || t.openSlots.length === 0) fail('BIDDING_CLOSED', `task ${idHex} has no open slot`);
+  const workerHex = toHex(p.worker);
+  const ref = get<BidRef>(ctx.state, MarketKeys.bidBy(idHex, workerHex));
+  if (!ref || ref.window !== t.closeHeight) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} has no bid in this window`);
+  const b = get<Bid>(ctx.state, MarketKeys.bid(idHex, ref.index))!;
+  if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
+  const w = get<Worker>(ctx.main, MarketKeys.worker(workerHex));
+  if (!w || misfits(workerOffer(workerHex, w), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
+  const slot = pickSlot(ctx, idHex, t, p.worker);
+  if (slot === undefined) fail('WORKER_UNFIT', 'this worker already holds a lease of this task (or is the one being verified)');
+  createLease(ctx, idHex, t, slot, ref.index, b);
+  if (t.openSlots.length === 0) t.state = TaskState.Running;
+  writeTask(ctx, idHex, t);
+}
+
+/** The first open slot this worker may take: never two leases of one task, never verifying itself. */
+function pickSlot(ctx: ExecContext, idHex: string, t: Task, worker: Uint8Array): number | undefined {
+  for (let i = 0; i < t.leaseCount; i++) {
+    const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, i))!;
+    if (isActiveLease(l) && bytesEqual(l.worker, worker)) return undefined;
+  }
+  for (const slot of t.openSlots) {
+    if (slot >= VERIFY_SLOT) {
+      const disputed = get<Lease>(ctx.state, MarketKeys.lease(idHex, slot - VERIFY_SLOT))!;
+      if (bytesEqual(disputed.worker, worker)) continue;
+    }
+    return slot;
+  }
+  return undefined;
+}
+
+function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bidIndex: number, b: Bid): void {
+  ctx.state.set(MarketKeys.bid(idHex, bidIndex), { ...b, used: true });
+  t.openSlots.splice(t.openSlots.indexOf(slot), 1);
+  const index = t.leaseCount++;
+  t.activeLeases++;
+  const startBy = BigInt(ctx.height + ctx.params.market.startDeadlineBlocks);
+  writeLease(ctx, idHex, index, {
+    worker: b.worker,
+    slot,
+    price: b.price,
+    state: LeaseState.Matched,
+    matchedAt: BigInt(ctx.height),
+    startBy,
+    reportBy: 0n,
+    endpoint: '',
+    startedAt: 0n,
+    paidUntil: 0n,
+    reports: 0,
+    workerPaid: 0n,
+    feePaid: 0n,
+    held: 0n,
+    feeHeld: 0n,
+    resultDigest: '',
+    cpuSeconds: 0n,
+    memoryGiBSeconds: 0n,
+    gpuSeconds: 0n,
+    networkBytes: 0n,
+    wallMs: 0n,
+    reviewEnd: 0n,
+    verifies: slot >= VERIFY_SLOT ? slot - VERIFY_SLOT + 1 : 0,
+    disputeDeposit: 0n,
+    endedAt: 0n,
+    outcome: '',
+  });
+  schedule(ctx, startBy + 1n, DueKind.StartDeadline, fromHex(idHex), index);
+}
+
+/** A bid window closes: every node ranks the same bids the same way and leases the winners. */
+function closeBids(ctx: ExecContext, id: Uint8Array): void {
+  const idHex = toHex(id);
+  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
+  if (!found || found.state !== TaskState.Open || found.closeHeight + 1n !== BigInt(ctx.height)) return;
+  const t: Task = { ...found, openSlots: [...found.openSlots] };
+  const needs = taskNeeds(t);
+  const live: { bid: Bid; index: number; worker: string; price: bigint; rating: number }[] = [];
+  for (let i = 0; i < t.bidCount; i++) {
+    const b = get<Bid>(ctx.state, MarketKeys.bid(idHex, i))!;
+    if (b.used) continue;
+    const workerHex = toHex(b.worker);
+    // Only this window's bids: a worker's latest bid is the one its reference points at.
+    const ref = get<BidRef>(ctx.state, MarketKeys.bidBy(idHex, workerHex))!;
+    if (ref.index !== i || ref.window !== t.closeHeight) continue;
+    const w = get<Worker>(ctx.main, MarketKeys.worker(workerHex));
+    // A worker that left or changed since it bid no longer wins.
+    if (!w || misfits(workerOffer(workerHex, w), needs, b.price).length > 0) continue;
+    live.push({ bid: b, index: i, worker: workerHex, price: b.price, rating: b.rating });
+  }
+  let leased = 0;
+  for (const b of rankBids(idHex, live)) {
+    if (t.openSlots.length === 0) break;
+    const slot = pickSlot(ctx, idHex, t, b.bid.worker);
+    if (slot === undefined) continue;
+    createLease(ctx, idHex, t, slot, b.index, b.bid);
+    leased++;
+  }
+  if (t.openSlots.length === 0) t.state = TaskState.Running;
+  else if (leased === 0 && t.leaseCount === 0) {
+    t.noBidReasons = noBidReasons(ctx, needs);
+    t.openSlots = [];
+    t.state = TaskState.Expired;
+    refundTask(ctx, t);
+  } else {
+    reopenOrDrop(ctx, idHex, t);
+  }
+  writeTask(ctx, idHex, t);
+}
+
+/** Why no registered worker bid: misfit counts over the registry (bounded), as JSON. */
+function noBidReasons(ctx: ExecContext, needs: TaskNeeds): string {
+  const n = get<Counter>(ctx.main, MarketKeys.workerCount)?.n ?? 0n;
+  const limit = BigInt(ctx.params.market.reasonScanLimit);
+  const refused: { worker: string; ask: bigint; reasons: ReturnType<typeof misfits> }[] = [];
+  let fitting = 0;
+  for (let i = 0n; i < n && i < limit; i++) {
+    const addr = get<WorkerIndex>(ctx.main, MarketKeys.workerAt(i))!.worker;
+    const hex = toHex(addr);
+    const w = get<Worker>(ctx.main, MarketKeys.worker(hex))!;
+    const reasons = misfits(workerOffer(hex, w), needs);
+    if (reasons.length > 0) refused.push({ worker: hex, ask: 0n, reasons });
+    else fitting++;
+  }
+  const counts: Record<string, number> = { ...misfitCounts(refused) };
+  if (fitting > 0) counts.FIT_BUT_NO_BID = fitting;
+  const scanned = Number(n < limit ? n : limit);
+  return JSON.stringify({ workers: scanned, ...counts }).slice(0, 1024);
+}
+
+/** Slots still open after a window: another window while retries remain, else they are dropped. */
+function reopenOrDrop(ctx: ExecContext, idHex: string, t: Task): void {
+  if (t.openSlots.length === 0) return;
+  if (t.retriesLeft > 0) {
+    t.retriesLeft--;
+    t.state = TaskState.Open;
+    t.closeHeight = BigInt(ctx.height + t.bidWindowBlocks);
+    schedule(ctx, t.closeHeight + 1n, DueKind.CloseBids, fromHex(idHex));
+    return;
+  }
+  const dropped = t.openSlots;
+  t.openSlots = [];
+  t.state = TaskState.Running;
+  // A verification nobody could run leaves the disputed result standing.
+  for (const slot of dropped) if (slot >= VERIFY_SLOT) lapseDispute(ctx, idHex, t, slot - VERIFY_SLOT);
+  for (const slot of dropped) if (slot < VERIFY_SLOT) evaluateGroup(ctx, idHex, t, Math.floor(slot / t.redundancy));
+  maybeFinish(ctx, t);
+}
+
+// ------------------------------------------------------------------------ leases (inner chain)
+
+function endLease(t: Task, l: Lease, ctx: ExecContext, state: LeaseState, outcome: string): void {
+  l.state = state;
+  l.outcome = outcome;
+  l.endedAt = BigInt(ctx.height);
+  t.activeLeases--;
+}
+
+/**
+ * Settles a lease's time since its last settlement, up to `claimedMs` (what the worker reports):
+ * a service is paid at once, a batch lease's pay is held for review. Returns false if the escrow
+ * could not cover it in full.
+ */
+function settlePeriod(ctx: ExecContext, t: Task, l: Lease, claimedMs: bigint): boolean {
+  let ms = BigInt(ctx.time) - l.paidUntil;
+  if (claimedMs < ms) ms = claimedMs;
+  if (t.kind === TaskKind.Batch) {
+    const cap = BigInt(t.maxHours) * HOUR_MS - l.wallMs;
+    if (ms > cap) ms = cap > 0n ? cap : 0n;
+  }
+  l.paidUntil = BigInt(ctx.time);
+  l.wallMs += ms;
+  let pay = payFor(l.price, ms);
+  let fee = payFor(t.licenseFeePerHour, ms);
+  let full = true;
+  if (t.feeToken === ZNC) {
+    const free = freeEscrow(t);
+    if (pay + fee > free) {
+      full = false;
+      // Not enough for both: the worker and developer share what is left pro rata.
+      const total = pay + fee;
+      pay = (free * pay) / total;
+      fee = free - pay;
+    }
+  } else {
+    const free = freeEscrow(t);
+    const freeFee = freeFeeEscrow(t);
+    if (pay > free) [pay, full] = [free, false];
+    if (fee > freeFee) [fee, full] = [freeFee, false];
+  }
+  if (t.kind === TaskKind.Service) payOut(ctx, t, l, pay, fee);
+  else {
+    l.held += pay;
+    l.feeHeld += fee;
+    t.held += t.feeToken === ZNC ? pay + fee : pay;
+    if (t.feeToken !== ZNC) t.feeHeld += fee;
+  }
+  return full;
+}
+
+/** Moves pay out of the escrow to the worker and the license fee to the developer. */
+function payOut(ctx: ExecContext, t: Task, l: Lease, pay: bigint, fee: bigint): void {
+  if (t.feeToken === ZNC) t.escrow -= pay + fee;
+  else {
+    t.escrow -= pay;
+    t.feeEscrow -= fee;
+  }
+  l.workerPaid += pay;
+  l.feePaid += fee;
+  credit(ctx, l.worker, ZNC, pay);
+  if (fee > 0n) credit(ctx, t.developer, t.feeToken, fee);
+}
+
+/** A batch lease's held pay becomes the worker's (and the developer's). */
+function releaseHeld(ctx: ExecContext, t: Task, l: Lease): void {
+  const pay = l.held;
+  const fee = l.feeHeld;
+  t.held -= t.feeToken === ZNC ? pay + fee : pay;
+  if (t.feeToken !== ZNC) t.feeHeld -= fee;
+  l.held = 0n;
+  l.feeHeld = 0n;
+  payOut(ctx, t, l, pay, fee);
+}
+
+/** A batch lease's held pay goes back to the escrow (the user's). */
+function forfeitHeld(t: Task, l: Lease): void {
+  t.held -= t.feeToken === ZNC ? l.held + l.feeHeld : l.held;
+  if (t.feeToken !== ZNC) t.feeHeld -= l.feeHeld;
+  l.held = 0n;
+  l.feeHeld = 0n;
+}
+
+function refundTask(ctx: ExecContext, t: Task): void {
+  const znc = t.escrow;
+  const fee = t.feeToken === ZNC ? 0n : t.feeEscrow;
+  t.escrow = 0n;
+  t.feeEscrow = 0n;
+  t.endedAt = BigInt(ctx.height);
+  credit(ctx, t.owner, ZNC, znc);
+  if (fee > 0n) credit(ctx, t.owner, t.feeToken, fee);
+}
+
+/** Once nothing runs and nothing waits for a worker, the rest of the escrow goes home. */
+function maybeFinish(ctx: ExecContext, t: Task): void {
+  if (isTerminalTask(t) || t.activeLeases > 0 || t.openSlots.length > 0) return;
+  t.state = TaskState.Done;
+  refundTask(ctx, t);
+}
+
+/** Whether a service's free escrow covers less than `lowEscrowMs` of all its running leases. */
+function escrowLow(ctx: ExecContext, idHex: string, t: Task): boolean {
+  if (t.kind !== TaskKind.Service) return false;
+  let perHour = 0n;
+  let feePerHour = 0n;
+  for (let i = 0; i < t.leaseCount; i++) {
+    const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, i))!;
+    if (l.state === LeaseState.Started || l.state === LeaseState.Running) {
+      perHour += l.price;
+      feePerHour += t.licenseFeePerHour;
+    }
+  }
+  const window = BigInt(ctx.params.market.lowEscrowMs);
+  if (t.feeToken === ZNC) return freeEscrow(t) < payFor(perHour + feePerHour, window);
+  return freeEscrow(t) < payFor(perHour, window) || freeFeeEscrow(t) < payFor(feePerHour, window);
+}
+
+function leaseRef(ctx: ExecContext, p: { task: Uint8Array; lease: number }): [string, Task, Lease] {
+  const [idHex, t] = readTask(ctx, p.task);
+  return [idHex, t, readLease(ctx, idHex, p.lease)];
+}
+
+export function startLease(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.StartLease>): void {
+  const [idHex, t, l] = leaseRef(ctx, p);
+  requireLessee(l, tx, p.lease);
+  if (l.state !== LeaseState.Matched) fail('LEASE_NOT_MATCHED', `lease ${p.lease} is ${stateName(l.state)}, not waiting to start`);
+  if (t.kind === TaskKind.Service && t.ports.length > 0 && p.endpoint === '') {
+    fail('INVALID_ARGUMENT', 'a service with ports records the endpoint (host:port) where users reach it');
+  }
+  l.state = LeaseState.Started;
+  l.endpoint = p.endpoint;
+  l.startedAt = BigInt(ctx.time);
+  l.paidUntil = BigInt(ctx.time);
+  l.reportBy = BigInt(ctx.height + ctx.params.market.reportDeadlineBlocks);
+  writeLease(ctx, idHex, p.lease, l);
+  schedule(ctx, l.reportBy + 1n, DueKind.ReportDeadline, p.task, p.lease);
+}
+
+function stateName(s: number): string {
+  return Object.entries(LeaseState).find(([, v]) => v === s)?.[0].toLowerCase() ?? String(s);
+}
+
+function addUsage(l: Lease, u: Pick<Payload<typeof TxKind.ReportUsage>, 'cpuSeconds' | 'memoryGiBSeconds' | 'gpuSeconds' | 'networkBytes'>): void {
+  l.cpuSeconds += u.cpuSeconds;
+  l.memoryGiBSeconds += u.memoryGiBSeconds;
+  l.gpuSeconds += u.gpuSeconds;
+  l.networkBytes += u.networkBytes;
+  if (l.cpuSeconds > MAX_U64 || l.memoryGiBSeconds > MAX_U64 || l.gpuSeconds > MAX_U64 || l.networkBytes > MAX_U64) {
+    fail('INVALID_ARGUMENT', 'usage totals overflow 64 bits');
+  }
+}
+
+export function reportUsage(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.ReportUsage>): void {
+  const [idHex, t, l] = leaseRef(ctx, p);
+  requireLessee(l, tx, p.lease);
+  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${stateName(l.state)}`);
+  if (p.seq <= l.reports) fail('PERIOD_SETTLED', `period ${p.seq} of lease ${p.lease} was already settled (last: ${l.reports})`);
+  if (p.seq !== l.reports + 1) fail('REPORT_GAP', `lease ${p.lease} expects period ${l.reports + 1} next`);
+  addUsage(l, p);
+  const full = settlePeriod(ctx, t, l, p.wallMs);
+  l.reports = p.seq;
+  l.state = LeaseState.Running;
+  l.reportBy = BigInt(ctx.height + ctx.params.market.reportDeadlineBlocks);
+  schedule(ctx, l.reportBy + 1n, DueKind.ReportDeadline, p.task, p.lease);
+  writeLease(ctx, idHex, p.lease, l);
+  if (t.kind === TaskKind.Service) {
+    if (!full || freeEscrow(t) === 0n) stopService(ctx, idHex, t, 'escrow ran out');
+    else if (t.graceUntil === 0n && escrowLow(ctx, idHex, t)) {
+      t.graceUntil = BigInt(ctx.height + ctx.params.market.graceBlocks);
+      schedule(ctx, t.graceUntil + 1n, DueKind.GraceEnd, p.task);
+    }
+  }
+  writeTask(ctx, idHex, t);
+}
+
+/** Ends every running lease of a service, paying each its time up to now from what is left. */
+function stopService(ctx: ExecContext, idHex: string, t: Task, why: string): void {
+  for (let i = 0; i < t.leaseCount; i++) {
+    const l = readLease(ctx, idHex, i);
+    if (!isActiveLease(l)) continue;
+    if (l.state !== LeaseState.Matched) settlePeriod(ctx, t, l, MAX_U64);
+    endLease(t, l, ctx, LeaseState.Settled, why);
+    writeLease(ctx, idHex, i, l);
+  }
+  t.openSlots = [];
+  t.graceUntil = 0n;
+  maybeFinish(ctx, t);
+}
+
+export function submitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.SubmitResult>): void {
+  const [idHex, t, l] = leaseRef(ctx, p);
+  requireLessee(l, tx, p.lease);
+  if (t.kind !== TaskKind.Batch) fail('NOT_BATCH', 'a service has no result; it ends when cancelled or out of escrow');
+  if (l.state === LeaseState.Completed || l.state === LeaseState.Disputed || l.state === LeaseState.Settled) {
+    fail('DUPLICATE_RESULT', `lease ${p.lease} already submitted its result`);
+  }
+  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${stateName(l.state)}`);
+  if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `result digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
+  addUsage(l, p);
+  settlePeriod(ctx, t, l, p.wallMs);
+  l.resultDigest = p.digest;
+  l.state = LeaseState.Completed;
+  writeLease(ctx, idHex, p.lease, l);
+  if (l.verifies > 0) decideDispute(ctx, idHex, t, l.verifies - 1, p.lease);
+  else if (t.redundancy === 1) {
+    l.reviewEnd = BigInt(ctx.height + ctx.params.market.reviewBlocks);
+    writeLease(ctx, idHex, p.lease, l);
+    schedule(ctx, l.reviewEnd + 1n, DueKind.ReviewEnd, p.task, p.lease);
+  } else evaluateGroup(ctx, idHex, t, Math.floor(l.slot / t.redundancy));
+  writeTask(ctx, idHex, t);
+}
+
+/** Pays a completed lease after its review window. */
+function reviewEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
+  const idHex = toHex(id);
+  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
+  const lease = get<Lease>(ctx.state, MarketKeys.lease(idHex, index));
+  if (!found || !lease || lease.state !== LeaseState.Completed || lease.reviewEnd + 1n !== BigInt(ctx.height)) return;
+  const t = { ...found, openSlots: [...found.openSlots] };
+  const l = { ...lease };
+  releaseHeld(ctx, t, l);
+  endLease(t, l, ctx, LeaseState.Settled, 'result accepted');
+  recordOutcome(ctx, l.worker, WorkerOutcome.Completed);
+  writeLease(ctx, idHex, index, l);
+  maybeFinish(ctx, t);
+  writeTask(ctx, idHex, t);
+}
+
+/**
+ * Redundancy r ≥ 2: once every copy of a replica has a result (or can no longer get one), the
+ * results are compared; the majority goes to review and payment, a minority is slashed.
+ */
+function evaluateGroup(ctx: ExecContext, idHex: string, t: Task, replica: number): void {
+  const r = t.redundancy;
+  if (r < 2) return;
+  const latest = new Map<number, [number, Lease]>();
+  for (let i = 0; i < t.leaseCount; i++) {
+    const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, i))!;
+    if (l.slot < VERIFY_SLOT && Math.floor(l.slot / r) === replica) latest.set(l.slot, [i, { ...l }]);
+  }
+  for (let s = replica * r; s < replica * r + r; s++) {
+    if (t.openSlots.includes(s)) return;
+    const e = latest.get(s);
+    if (e && e[1].state !== LeaseState.Completed && e[1].state !== LeaseState.Failed) return;
+  }
+  const done = [...latest.values()].filter(([, l]) => l.state === LeaseState.Completed && l.reviewEnd === 0n);
+  if (done.length === 0) return;
+  const votes = new Map<string, number>();
+  for (const [, l] of done) votes.set(l.resultDigest, (votes.get(l.resultDigest) ?? 0) + 1);
+  let majority = '';
+  for (const [d, n] of votes) if (n * 2 > r) majority = d;
+  for (const [i, l] of done) {
+    if (majority !== '' && l.resultDigest === majority) {
+      l.reviewEnd = BigInt(ctx.height + ctx.params.market.reviewBlocks);
+      schedule(ctx, l.reviewEnd + 1n, DueKind.ReviewEnd, fromHex(idHex), i);
+    } else {
+      forfeitHeld(t, l);
+      if (majority !== '') {
+        endLease(t, l, ctx, LeaseState.Settled, 'result differs from the majority');
+        recordOutcome(ctx, l.worker, WorkerOutcome.Minority, ctx.params.market.wrongResultSlashBp);
+      } else {
+        endLease(t, l, ctx, LeaseState.Settled, 'no majority among the results; the user is refunded');
+      }
+    }
+    writeLease(ctx, idHex, i, l);
+  }
+  maybeFinish(ctx, t);
+}
+
+export function dispute(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Dispute>): void {
+  const [idHex, t, l] = leaseRef(ctx, p);
+  requireOwner(t, tx);
+  if (t.redundancy !== 1) fail('NOT_DISPUTABLE', 'with redundancy ≥ 2 the results are compared with each other, not disputed');
+  if (l.verifies > 0) fail('NOT_DISPUTABLE', 'a verifier\'s result decides the dispute; it cannot be disputed');
+  if (l.state !== LeaseState.Completed || BigInt(ctx.height) > l.reviewEnd) fail('NOT_DISPUTABLE', `lease ${p.lease} is not under review`);
+  // The disputer pays the verifier: the same worst case as one replica.
+  const deposit = mulChecked(t.maxPricePerHour + (t.feeToken === ZNC ? t.licenseFeePerHour : 0n), BigInt(t.maxHours));
+  const feeDeposit = t.feeToken === ZNC ? 0n : mulChecked(t.licenseFeePerHour, BigInt(t.maxHours));
+  const acc = readAccount(ctx.state, tx.fromHex);
+  debit(ctx, acc, ZNC, deposit, tx.from);
+  if (feeDeposit > 0n) debit(ctx, acc, t.feeToken, feeDeposit, tx.from);
+  writeAccount(ctx.state, tx.fromHex, acc);
+  t.escrow += deposit;
+  t.feeEscrow += feeDeposit;
+  l.state = LeaseState.Disputed;
+  l.disputeDeposit = deposit;
+  writeLease(ctx, idHex, p.lease, l);
+  t.openSlots.push(VERIFY_SLOT + p.lease);
+  if (t.state !== TaskState.Open) {
+    t.state = TaskState.Open;
+    t.closeHeight = BigInt(ctx.height + t.bidWindowBlocks);
+    schedule(ctx, t.closeHeight + 1n, DueKind.CloseBids, p.task);
+  }
+  writeTask(ctx, idHex, t);
+}
+
+/** The verifier's result decides: the same digest pays the worker; a different one slashes it. */
+function decideDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number, verifierIndex: number): void {
+  const d = readLease(ctx, idHex, disputedIndex);
+  const v = readLease(ctx, idHex, verifierIndex);
+  releaseHeld(ctx, t, v);
+  endLease(t, v, ctx, LeaseState.Settled, 'verification done');
+  recordOutcome(ctx, v.worker, WorkerOutcome.Completed);
+  if (v.resultDigest === d.resultDigest) {
+    releaseHeld(ctx, t, d);
+    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the worker: the verifier got the same result');
+    recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
+  } else {
+    forfeitHeld(t, d);
+    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the user: the verifier got a different result');
+    recordOutcome(ctx, d.worker, WorkerOutcome.DisputeLost, ctx.params.market.wrongResultSlashBp, t.owner);
+  }
+  writeLease(ctx, idHex, disputedIndex, d);
+  writeLease(ctx, idHex, verifierIndex, v);
+  maybeFinish(ctx, t);
+}
+
+/** No verifier could be found or finished: the disputed result stands and is paid. */
+function lapseDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number): void {
+  const d = readLease(ctx, idHex, disputedIndex);
+  if (d.state !== LeaseState.Disputed) return;
+  releaseHeld(ctx, t, d);
+  endLease(t, d, ctx, LeaseState.Settled, 'dispute lapsed: no verifier ran the task; the result stands');
+  recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
+  writeLease(ctx, idHex, disputedIndex, d);
+}
+
+/** A missed deadline: the lease fails, the worker is slashed and rated down, the slot re-offered. */
+function leaseDeadline(ctx: ExecContext, id: Uint8Array, index: number, kind: DueKind): void {
+  const idHex = toHex(id);
+  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
+  const lease = get<Lease>(ctx.state, MarketKeys.lease(idHex, index));
+  if (!found || !lease) return;
+  const h = BigInt(ctx.height);
+  const missedStart = kind === DueKind.StartDeadline && lease.state === LeaseState.Matched && lease.startBy + 1n === h;
+  const missedReport = kind === DueKind.ReportDeadline && (lease.state === LeaseState.Started || lease.state === LeaseState.Running) && lease.reportBy + 1n === h;
+  if (!missedStart && !missedReport) return;
+  const t = { ...found, openSlots: [...found.openSlots] };
+  const l = { ...lease };
+  if (missedStart) {
+    endLease(t, l, ctx, LeaseState.Failed, `did not start by height ${l.startBy}`);
+    recordOutcome(ctx, l.worker, WorkerOutcome.Failed, ctx.params.market.failSlashBp);
+  } else {
+    // What the worker reported is paid; the silence after it is not.
+    releaseHeld(ctx, t, l);
+    endLease(t, l, ctx, LeaseState.Failed, `stopped reporting (last report due by height ${l.reportBy})`);
+    recordOutcome(ctx, l.worker, WorkerOutcome.Abandoned, ctx.params.market.failSlashBp);
+  }
+  writeLease(ctx, idHex, index, l);
+  if (!isTerminalTask(t)) {
+    t.openSlots.push(l.slot);
+    if (t.state === TaskState.Open && t.closeHeight >= h) {
+      // a window is open: the slot joins it
+    } else reopenOrDrop(ctx, idHex, t);
+  }
+  writeTask(ctx, idHex, t);
+}
+
+/** A service in grace: stop it if the escrow is still low, else carry on. */
+function graceEnd(ctx: ExecContext, id: Uint8Array): void {
+  const idHex = toHex(id);
+  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
+  if (!found || isTerminalTask(found) || found.graceUntil === 0n || found.graceUntil + 1n !== BigInt(ctx.height)) return;
+  const t = { ...found, openSlots: [...found.openSlots] };
+  if (escrowLow(ctx, idHex, t)) stopService(ctx, idHex, t, 'escrow ran low and was not topped up');
+  else t.graceUntil = 0n;
+  writeTask(ctx, idHex, t);
+}
+
+/** Start of every height on every chain: what the market scheduled for it. */
+export function marketWork(ctx: ExecContext): void {
+  const countKey = MarketKeys.dueCount(ctx.height);
+  const n = get<Counter>(ctx.state, countKey)?.n ?? 0n;
+  if (n === 0n) return;
+  for (let i = 0n; i < n; i++) {
+    const key = MarketKeys.due(ctx.height, i);
+    const d = get<Due>(ctx.state, key)!;
+    ctx.state.set(key, null);
+    switch (d.kind) {
+      case DueKind.CloseBids:
+        closeBids(ctx, d.id);
+        break;
+      case DueKind.StartDeadline:
+      case DueKind.ReportDeadline:
+        leaseDeadline(ctx, d.id, d.lease, d.kind);
+        break;
+      case DueKind.ReviewEnd:
+        reviewEnd(ctx, d.id, d.lease);
+        break;
+      case DueKind.GraceEnd:
+        graceEnd(ctx, d.id);
+        break;
+      case DueKind.WorkerRelease:
+        releaseWorkerBond(ctx, d.id);
+        break;
+    }
+  }
+  ctx.state.set(countKey, null);
+}
+
+/** Whether anything is scheduled for `height` on this chain (so an idle node still makes it). */
+export function marketDue(state: StateReader, height: number): boolean {
+  return (get<Counter>(state, MarketKeys.dueCount(height))?.n ?? 0n) > 0n;
+}
+

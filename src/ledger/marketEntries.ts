@@ -1,0 +1,257 @@
+import type { Infer } from '../codec/index.ts';
+import { ADDRESS_BYTES } from '../crypto/index.ts';
+
+// The market's entries in chain state. Workers, apps and licenses live on the main chain
+// (every inner chain reads them as committed at the previous height); a task, its bids and
+// its leases live on the inner chain of the task (its poster's home chain), where its escrow is.
+
+const address = { type: 'bytes', length: ADDRESS_BYTES } as const;
+const u32 = { type: 'uint32' } as const;
+const u64 = { type: 'uint64' } as const;
+
+export const GpuSchema = {
+  $id: 'Gpu',
+  fields: { model: { id: 1, type: 'string', max: 32 }, memoryMiB: { id: 2, ...u32 }, count: { id: 3, ...u32 } },
+} as const;
+
+/** Resources, prices and place of a worker: what registration and update carry. */
+export const WorkerSpecFields = {
+  cpuMillis: { id: 1, ...u32 },
+  memoryMiB: { id: 2, ...u32 },
+  diskMiB: { id: 3, ...u32 },
+  bandwidthMbps: { id: 4, ...u32 },
+  gpus: { id: 5, type: { array: GpuSchema, max: 16 } },
+  runtimes: { id: 6, type: { array: 'string', max: 8 }, max: 16 },
+  region: { id: 7, type: 'string', max: 32 },
+  endpoint: { id: 8, type: 'string', max: 128 },
+  sealKey: { id: 9, type: 'bytes', length: 32 },
+  priceCpuCoreHour: { id: 10, ...u64 },
+  priceMemoryGiBHour: { id: 11, ...u64 },
+  priceGpuHour: { id: 12, ...u64 },
+} as const;
+
+export const WorkerSchema = {
+  $id: 'Worker',
+  fields: {
+    ...WorkerSpecFields,
+    bond: { id: 20, ...u64 },
+    benchmark: { id: 21, ...u32 },
+    rating: { id: 22, ...u32 },
+    completed: { id: 23, ...u64 },
+    failed: { id: 24, ...u64 },
+    abandoned: { id: 25, ...u64 },
+    disputesLost: { id: 26, ...u64 },
+    /** Height at which a leaving worker's bond returns (0: active). */
+    leavingAt: { id: 27, ...u64 },
+    registeredAt: { id: 28, ...u64 },
+    slashedTotal: { id: 29, ...u64 },
+  },
+} as const;
+
+/** Registration order of workers, chunked so that appending costs one write. */
+export const WorkerIndexSchema = { $id: 'WorkerIndex', fields: { worker: { id: 1, ...address } } } as const;
+export const CounterSchema = { $id: 'Counter', fields: { n: { id: 1, ...u64 } } } as const;
+
+export const AppSchema = {
+  $id: 'App',
+  fields: {
+    name: { id: 1, type: 'string', max: 64 },
+    version: { id: 2, type: 'string', max: 32 },
+    digest: { id: 3, type: 'string', max: 71 },
+    developer: { id: 4, ...address },
+    feeToken: { id: 5, type: 'string', max: 10 },
+    licenseFeePerHour: { id: 6, ...u64 },
+    requiresLicense: { id: 7, type: 'bool' },
+    deprecated: { id: 8, type: 'bool' },
+    publishedAt: { id: 9, ...u64 },
+  },
+} as const;
+
+export const AppNameSchema = { $id: 'AppName', fields: { owner: { id: 1, ...address }, versions: { id: 2, ...u32 } } } as const;
+export const LicenseSchema = { $id: 'License', fields: { acquiredAt: { id: 1, ...u64 } } } as const;
+
+export const TaskNeedsFields = {
+  cpuMillis: { id: 1, ...u32 },
+  memoryMiB: { id: 2, ...u32 },
+  diskMiB: { id: 3, ...u32 },
+  bandwidthMbps: { id: 4, ...u32 },
+  gpuCount: { id: 5, ...u32 },
+  gpuModel: { id: 6, type: 'string', max: 32 },
+  gpuMemoryMiB: { id: 7, ...u32 },
+  runtime: { id: 8, type: 'string', max: 16 },
+  region: { id: 9, type: 'string', max: 32 },
+  minRating: { id: 10, ...u32 },
+} as const;
+
+/** What a `PostTask` carries besides its needs. */
+export const TaskOrderFields = {
+  app: { id: 20, type: 'string', max: 64 },
+  version: { id: 21, type: 'string', max: 32 },
+  /** A raw image (sha256:…) when no app is named. */
+  image: { id: 22, type: 'string', max: 71 },
+  replicas: { id: 23, ...u32 },
+  kind: { id: 24, ...u32 },
+  maxPricePerHour: { id: 25, ...u64 },
+  maxHours: { id: 26, ...u32 },
+  redundancy: { id: 27, ...u32 },
+  ports: { id: 28, type: { array: 'uint32', max: 16 } },
+  sealed: { id: 29, type: 'bytes', max: 4096 },
+  bidWindowBlocks: { id: 30, ...u32 },
+  retries: { id: 31, ...u32 },
+} as const;
+
+export const TaskState = { Open: 1, Running: 2, Done: 3, Cancelled: 4, Expired: 5 } as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+export const TaskKind = { Batch: 1, Service: 2 } as const;
+
+export const TaskSchema = {
+  $id: 'Task',
+  fields: {
+    ...TaskNeedsFields,
+    ...TaskOrderFields,
+    owner: { id: 40, ...address },
+    /** The image the leases run: the app version's digest, or the raw image. */
+    digest: { id: 41, type: 'string', max: 71 },
+    developer: { id: 42, type: 'bytes', max: ADDRESS_BYTES },
+    feeToken: { id: 43, type: 'string', max: 10 },
+    licenseFeePerHour: { id: 44, ...u64 },
+    state: { id: 45, ...u32 },
+    postedAt: { id: 46, ...u64 },
+    /** Last height at which bids are accepted. */
+    closeHeight: { id: 47, ...u64 },
+    /** ZNC held for this task: unspent worst-case cost, including batch pay held for review. */
+    escrow: { id: 48, ...u64 },
+    /** The license fee's escrow when it is paid in a sub-token. */
+    feeEscrow: { id: 49, ...u64 },
+    bidCount: { id: 50, ...u32 },
+    leaseCount: { id: 51, ...u32 },
+    /** Leases not yet ended. */
+    activeLeases: { id: 52, ...u32 },
+    /** Replica slots (replica × redundancy) waiting for a worker. */
+    openSlots: { id: 53, type: { array: 'uint32', max: 512 } },
+    retriesLeft: { id: 54, ...u32 },
+    /** Height until which a service with low escrow keeps running (0: not in grace). */
+    graceUntil: { id: 55, ...u64 },
+    /** Why nobody bid, when the window closed empty: reason code → number of workers. */
+    noBidReasons: { id: 56, type: 'string', max: 1024 },
+    endedAt: { id: 57, ...u64 },
+    /** Part of `escrow` (and `feeEscrow`) that batch leases earned and wait to be paid after review. */
+    held: { id: 58, ...u64 },
+    feeHeld: { id: 59, ...u64 },
+  },
+} as const;
+
+export const BidSchema = {
+  $id: 'Bid',
+  fields: { worker: { id: 1, ...address }, price: { id: 2, ...u64 }, rating: { id: 3, ...u32 }, height: { id: 4, ...u64 }, used: { id: 5, type: 'bool' } },
+} as const;
+/** A worker's latest bid on a task: its index, and the window (close height) it was for. */
+export const BidRefSchema = { $id: 'BidRef', fields: { index: { id: 1, ...u32 }, window: { id: 2, ...u64 } } } as const;
+
+/** Slots at or above this mark verify the result of lease (slot − VERIFY_SLOT) of a dispute. */
+export const VERIFY_SLOT = 0x8000_0000;
+
+export const LeaseState = {
+  Matched: 1,
+  Started: 2,
+  Running: 3,
+  /** A batch result is in and under review. */
+  Completed: 4,
+  Failed: 5,
+  Cancelled: 6,
+  Settled: 7,
+  /** The user disputed the result; a verifier re-runs the task. */
+  Disputed: 8,
+} as const;
+export type LeaseState = (typeof LeaseState)[keyof typeof LeaseState];
+export const LEASE_STATE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(LeaseState).map(([k, v]) => [v, k.toLowerCase()]));
+export const TASK_STATE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(TaskState).map(([k, v]) => [v, k.toLowerCase()]));
+
+export const LeaseSchema = {
+  $id: 'Lease',
+  fields: {
+    worker: { id: 1, ...address },
+    /** Replica slot: replica index × redundancy + copy. */
+    slot: { id: 2, ...u32 },
+    price: { id: 3, ...u64 },
+    state: { id: 4, ...u32 },
+    matchedAt: { id: 5, ...u64 },
+    startBy: { id: 6, ...u64 },
+    reportBy: { id: 7, ...u64 },
+    endpoint: { id: 8, type: 'string', max: 128 },
+    startedAt: { id: 9, ...u64 },
+    /** Block time up to which the worker's time has been settled or held. */
+    paidUntil: { id: 10, ...u64 },
+    reports: { id: 11, ...u32 },
+    workerPaid: { id: 12, ...u64 },
+    feePaid: { id: 13, ...u64 },
+    /** Batch pay earned but held in escrow until the review ends. */
+    held: { id: 14, ...u64 },
+    feeHeld: { id: 15, ...u64 },
+    resultDigest: { id: 16, type: 'string', max: 71 },
+    cpuSeconds: { id: 17, ...u64 },
+    memoryGiBSeconds: { id: 18, ...u64 },
+    gpuSeconds: { id: 19, ...u64 },
+    networkBytes: { id: 20, ...u64 },
+    wallMs: { id: 21, ...u64 },
+    reviewEnd: { id: 22, ...u64 },
+    /** For a verifier lease: the lease whose result it checks (index + 1; 0: none). */
+    verifies: { id: 23, ...u32 },
+    /** For a disputed lease: ZNC the disputer deposited to pay the verifier. */
+    disputeDeposit: { id: 24, ...u64 },
+    endedAt: { id: 25, ...u64 },
+    /** How the lease ended, in words. */
+    outcome: { id: 26, type: 'string', max: 128 },
+  },
+} as const;
+
+export const DueKind = { CloseBids: 1, StartDeadline: 2, ReportDeadline: 3, ReviewEnd: 4, GraceEnd: 5, WorkerRelease: 6 } as const;
+export type DueKind = (typeof DueKind)[keyof typeof DueKind];
+/** Something the chain must look at when a height begins (stale ones are skipped). */
+export const DueSchema = { $id: 'Due', fields: { kind: { id: 1, ...u32 }, id: { id: 2, type: 'bytes', max: 32 }, lease: { id: 3, ...u32 } } } as const;
+
+export type Gpu = Infer<typeof GpuSchema>;
+export type Worker = Infer<typeof WorkerSchema>;
+export type WorkerIndex = Infer<typeof WorkerIndexSchema>;
+export type Counter = Infer<typeof CounterSchema>;
+export type App = Infer<typeof AppSchema>;
+export type AppName = Infer<typeof AppNameSchema>;
+export type License = Infer<typeof LicenseSchema>;
+export type Task = Infer<typeof TaskSchema>;
+export type Bid = Infer<typeof BidSchema>;
+export type BidRef = Infer<typeof BidRefSchema>;
+export type Lease = Infer<typeof LeaseSchema>;
+export type Due = Infer<typeof DueSchema>;
+export type MarketEntry = Worker | WorkerIndex | Counter | App | AppName | License | Task | Bid | BidRef | Lease | Due;
+
+const pad = (n: number | bigint, w: number): string => n.toString().padStart(w, '0');
+
+export const MarketKeys = {
+  worker: (addrHex: string) => `wk/${addrHex}`,
+  workerCount: 'wkn',
+  workerAt: (i: bigint) => `wki/${pad(i, 10)}`,
+  app: (name: string, version: string) => `app/${name}@${version}`,
+  appName: (name: string) => `appn/${name}`,
+  license: (name: string, userHex: string) => `lic/${name}/${userHex}`,
+  task: (idHex: string) => `task/${idHex}`,
+  bid: (idHex: string, i: number) => `bid/${idHex}/${pad(i, 5)}`,
+  bidBy: (idHex: string, workerHex: string) => `bidby/${idHex}/${workerHex}`,
+  lease: (idHex: string, i: number) => `lease/${idHex}/${pad(i, 5)}`,
+  dueCount: (height: number | bigint) => `duen/${pad(height, 12)}`,
+  due: (height: number | bigint, i: bigint) => `due/${pad(height, 12)}/${pad(i, 8)}`,
+} as const;
+
+export const MARKET_SCHEMAS = {
+  wk: WorkerSchema,
+  wkn: CounterSchema,
+  wki: WorkerIndexSchema,
+  app: AppSchema,
+  appn: AppNameSchema,
+  lic: LicenseSchema,
+  task: TaskSchema,
+  bid: BidSchema,
+  bidby: BidRefSchema,
+  lease: LeaseSchema,
+  duen: CounterSchema,
+  due: DueSchema,
+} as const;
