@@ -1,0 +1,169 @@
+import { addressFromPublicKey, systemAddress, toHex } from '../crypto/index.ts';
+import { readAccount, stakedOf } from './context.ts';
+import { DEFAULT_PARAMS } from './genesis.ts';
+import { taskIdFor } from './handlers/market.ts';
+import { MarketKeys, TaskKind, type Lease, type Task, type Worker } from './marketEntries.ts';
+import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
+import { checkSupply } from './supply.ts';
+import { makeTx, produce, testChain, type TestChain } from './testing.ts';
+import { homeChain, TxKind, type Payload, type Tx } from './tx.ts';
+import type { LedgerError } from './errors.ts';
+
+// A driver for market scenarios on the ledger: named accounts, one height per call, and
+// readers for balances, workers, tasks and leases. Used by tests and the market benchmark.
+
+export const MARKET_TEST_PARAMS = {
+  ...DEFAULT_PARAMS.market,
+  minWorkerBond: (100n * ZNC_UNIT).toString(),
+  workerUnbondingBlocks: 10,
+  startDeadlineBlocks: 5,
+  reportDeadlineBlocks: 5,
+  reviewBlocks: 4,
+  graceBlocks: 3,
+  lowEscrowMs: 10_000,
+  dividendPerLease: ZNC_UNIT.toString(),
+};
+
+export const BLOCK_MS = 1000;
+
+export type WorkerSpec = Payload<typeof TxKind.RegisterWorker>;
+export type TaskOrder = Payload<typeof TxKind.PostTask>;
+
+export function workerSpec(over: Partial<WorkerSpec> = {}): WorkerSpec {
+  return {
+    cpuMillis: 4000,
+    memoryMiB: 8192,
+    diskMiB: 100_000,
+    bandwidthMbps: 100,
+    gpus: [],
+    runtimes: ['docker'],
+    region: 'eu',
+    endpoint: '127.0.0.1:7000',
+    sealKey: new Uint8Array(32).fill(7),
+    priceCpuCoreHour: 9_000_000n,
+    priceMemoryGiBHour: 450_000n,
+    priceGpuHour: 0n,
+    bond: 200n * ZNC_UNIT,
+    benchmark: 600,
+    ...over,
+  };
+}
+
+export function taskOrder(over: Partial<TaskOrder> = {}): TaskOrder {
+  return {
+    cpuMillis: 1000,
+    memoryMiB: 1024,
+    diskMiB: 1000,
+    bandwidthMbps: 10,
+    gpuCount: 0,
+    gpuModel: '',
+    gpuMemoryMiB: 0,
+    runtime: 'docker',
+    region: '',
+    minRating: 0,
+    app: '',
+    version: '',
+    image: `sha256:${'ab'.repeat(32)}`,
+    replicas: 1,
+    kind: TaskKind.Batch,
+    maxPricePerHour: 36_000_000n,
+    maxHours: 1,
+    redundancy: 1,
+    ports: [],
+    sealed: new Uint8Array(),
+    bidWindowBlocks: 2,
+    retries: 1,
+    ...over,
+  };
+}
+
+export class MarketDriver {
+  readonly t: TestChain;
+
+  constructor(names: string[], marketParams: Partial<typeof MARKET_TEST_PARAMS> = {}) {
+    this.t = testChain({ devAccounts: names, params: { market: { ...MARKET_TEST_PARAMS, ...marketParams } } });
+  }
+
+  get height(): number {
+    return this.t.ledger.height;
+  }
+
+  get time(): number {
+    return this.t.ledger.time;
+  }
+
+  addr(name: string): Uint8Array {
+    return addressFromPublicKey(this.t.keys[name].publicKey);
+  }
+
+  hex(name: string): string {
+    return toHex(this.addr(name));
+  }
+
+  tx<K extends TxKind>(from: string, kind: K, payload: Payload<K>): Tx {
+    return makeTx(this.t, from, kind, payload);
+  }
+
+  /** One height with these transactions; throws on a rejection unless `allowRejected`. */
+  next(txs: Tx[] = [], allowRejected = false): Map<string, LedgerError> {
+    const rejected = produce(this.t, txs, this.t.ledger.time + BLOCK_MS);
+    if (!allowRejected && rejected.size > 0) {
+      throw new Error(`rejected: ${[...rejected.values()].map((e) => `${e.code}: ${e.message}`).join('; ')}`);
+    }
+    checkSupply(this.t.ledger);
+    return rejected;
+  }
+
+  /** Runs heights until `height` has been committed. */
+  until(height: number): void {
+    while (this.t.ledger.height < height) this.next();
+  }
+
+  /** The single rejection a transaction gets, as "CODE: message". */
+  reject(tx: Tx): LedgerError {
+    const r = this.next([tx], true);
+    const e = r.get(tx.hashHex);
+    if (!e) throw new Error('the transaction was accepted');
+    return e;
+  }
+
+  znc(name: string): bigint {
+    const a = this.addr(name);
+    return readAccount(this.t.ledger.chains[homeChain(a)], toHex(a)).balances[ZNC] ?? 0n;
+  }
+
+  system(name: string): bigint {
+    return readAccount(this.t.ledger.chains[MAIN_CHAIN], toHex(systemAddress(name))).balances[ZNC] ?? 0n;
+  }
+
+  staked(name: string): bigint {
+    return stakedOf(this.t.ledger.chains[MAIN_CHAIN], this.hex(name));
+  }
+
+  worker(name: string): Worker {
+    return this.t.ledger.chains[MAIN_CHAIN].get<Worker>(MarketKeys.worker(this.hex(name)))!;
+  }
+
+  task(id: Uint8Array): Task {
+    return this.t.ledger.chains[id[0]].get<Task>(MarketKeys.task(toHex(id)))!;
+  }
+
+  lease(id: Uint8Array, n: number): Lease {
+    return this.t.ledger.chains[id[0]].get<Lease>(MarketKeys.lease(toHex(id), n))!;
+  }
+
+  /** Stakes the bond, waits for it on main, registers. */
+  registerWorker(name: string, over: Partial<WorkerSpec> = {}): void {
+    const spec = workerSpec(over);
+    this.next([this.tx(name, TxKind.Stake, { amount: spec.bond })]);
+    this.next();
+    this.next([this.tx(name, TxKind.RegisterWorker, spec)]);
+  }
+
+  /** Posts a task and returns its id (the height that posts it is committed). */
+  postTask(name: string, over: Partial<TaskOrder> = {}): Uint8Array {
+    const tx = this.tx(name, TxKind.PostTask, taskOrder(over));
+    this.next([tx]);
+    return taskIdFor(tx.hash, tx.chain);
+  }
+}
