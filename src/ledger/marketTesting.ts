@@ -111,7 +111,16 @@ export class MarketDriver {
       throw new Error(`rejected: ${[...rejected.values()].map((e) => `${e.code}: ${e.message}`).join('; ')}`);
     }
     checkSupply(this.t.ledger);
+    if (rejected.size > 0) this.resyncNonces();
     return rejected;
+  }
+
+  /** A refused transaction used no nonce: take the next ones from the ledger again. */
+  private resyncNonces(): void {
+    for (const key of this.t.nonces.keys()) {
+      const [name, chain] = key.split('/');
+      this.t.nonces.set(key, readAccount(this.t.ledger.chains[Number(chain)], this.hex(name)).nonce);
+    }
   }
 
   /** Runs heights until `height` has been committed. */
