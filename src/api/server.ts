@@ -7,6 +7,9 @@ import type { NodeEvent, ZeusNode } from '../node/index.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
 
+/** `?events=` of the WebSocket stream: a comma list of event kinds. */
+const EVENT_KINDS = '^(block|tx|market)(,(block|tx|market))*$';
+
 export interface ApiOptions {
   host: string;
   port: number;
@@ -49,9 +52,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
             get: {
               summary: 'WebSocket (upgrade) stream of events as JSON text messages',
               description:
-                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block and {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction. Query ?events=block or ?events=tx to receive one kind only.',
+                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block, {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction and {"type":"market",kind,task,lease?,worker?,detail?,height,chain} for market happenings (task-posted, window-closed, lease-matched, lease-started, lease-ended, escrow-low, task-ended). Query ?events=block,tx (any of block, tx, market) to receive only those kinds.',
               tags: ['events'],
-              parameters: [{ name: 'events', in: 'query', required: false, schema: { type: 'string', enum: ['block', 'tx', 'block,tx'] } }],
+              parameters: [{ name: 'events', in: 'query', required: false, schema: { type: 'string', pattern: EVENT_KINDS } }],
               responses: { 101: { description: 'Switching protocols to WebSocket' } },
             },
           },
@@ -271,15 +274,15 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     url: '/ws',
     schema: {
       hide: true, // documented by hand in transformObject above
-      summary: 'WebSocket stream of {type:"block"} and {type:"tx"} events; ?events=block (or tx) to receive only one kind',
+      summary: 'WebSocket stream of {type:"block"}, {type:"tx"} and {type:"market"} events; ?events=block,tx to receive only some kinds',
       tags: ['events'],
-      querystring: { type: 'object', properties: { events: { type: 'string', enum: ['block', 'tx', 'block,tx', 'tx,block'] } } },
+      querystring: { type: 'object', properties: { events: { type: 'string', pattern: EVENT_KINDS } } },
     },
     // A plain HTTP GET (no Upgrade) gets a JSON answer saying what to do, not an empty 404.
     handler: async (_req, reply) =>
       reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
     wsHandler: (socket, req) => {
-    const kinds = new Set((req.query.events ?? 'block,tx').split(','));
+    const kinds = new Set((req.query.events ?? 'block,tx,market').split(','));
     const send = (e: NodeEvent): void => {
       if (kinds.has(e.type) && socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
     };

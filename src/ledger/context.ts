@@ -22,6 +22,20 @@ export interface ExecContext {
   /** Main-chain state as of the end of the previous height (for inner chains). */
   readonly main: StateReader;
   emit(receipt: Omit<Receipt, 'source'>): void;
+  /** Tells clients what happened (not part of state: it changes no root). */
+  announce(event: MarketEvent): void;
+}
+
+/** Something a market participant wants to hear about as it happens. */
+export interface MarketEvent {
+  kind: 'task-posted' | 'window-closed' | 'lease-matched' | 'lease-started' | 'lease-ended' | 'escrow-low' | 'task-ended';
+  /** Task id (hex). */
+  task: string;
+  lease?: number;
+  /** Worker address (hex). */
+  worker?: string;
+  /** A state name, an outcome or a reason, in words. */
+  detail?: string;
 }
 
 export function emptyAccount(): Account {

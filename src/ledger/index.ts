@@ -13,7 +13,7 @@ export * from './devGenesis.ts';
 export * from './ledger.ts';
 export * from './supply.ts';
 export { ChainState, StateOverlay, type StagedChain, type StateReader } from './state.ts';
-export { balanceOf, lockedAt, quotaLimit, readAccount, spendable, stakedOf } from './context.ts';
+export { balanceOf, lockedAt, quotaLimit, readAccount, spendable, stakedOf, type MarketEvent } from './context.ts';
 export { multisigAddress } from './handlers/multisig.ts';
 export * from './commit.ts';
 export { tally, bookkeeperSetAt, WORKER_DIVIDEND } from './handlers/election.ts';

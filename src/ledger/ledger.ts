@@ -2,7 +2,7 @@ import { bytesEqual, merkleRoot, sha256, toHex } from '../crypto/index.ts';
 import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
 import { certificateError, type Certificate } from './commit.ts';
 import { bookkeeperSetAt, delegate, electionWork, registerCandidate, submitEvidence, unjail, voteBookkeepers } from './handlers/election.ts';
-import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
+import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext, type MarketEvent } from './context.ts';
 import { Keys, type Entry, type UnbondingQueue } from './entries.ts';
 import { fail, LedgerError } from './errors.ts';
 import { ledgerParams, validateGenesis, writeGenesisState, type Genesis } from './genesis.ts';
@@ -155,6 +155,8 @@ export interface ExecutedHeight {
   /** Receipts emitted at this height, applied at the next one. */
   readonly receipts: Receipt[];
   readonly lastCommit: Certificate;
+  /** Market events of this height, in order (chain by chain). */
+  readonly events: (MarketEvent & { chain: number })[];
 }
 
 /**
@@ -168,6 +170,7 @@ export class HeightExecution {
   readonly contexts: ExecContext[] = [];
   readonly txs: Tx[][] = [];
   readonly outgoing: Receipt[][] = [];
+  readonly events: (MarketEvent & { chain: number })[][] = [];
   /** A speculative execution (a mempool's view of the next height) is not bound by segment size. */
   readonly speculative: boolean;
   private txBytes = 0;
@@ -184,6 +187,8 @@ export class HeightExecution {
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
       const out: Receipt[] = [];
       this.outgoing.push(out);
+      const events: (MarketEvent & { chain: number })[] = [];
+      this.events.push(events);
       this.txs.push([]);
       this.contexts.push({
         chain,
@@ -193,6 +198,7 @@ export class HeightExecution {
         state: new StateOverlay(ledger.chains[chain]),
         main: ledger.chains[MAIN_CHAIN],
         emit: (r) => out.push({ ...r, source: chain }),
+        announce: (e) => events.push({ ...e, chain }),
       });
     }
     // Receipts of the previous height land first, in emission order (source chain, then index).
@@ -214,11 +220,13 @@ export class HeightExecution {
     }
     const cp = ctx.state.checkpoint();
     const outLen = this.outgoing[tx.chain].length;
+    const eventsLen = this.events[tx.chain].length;
     try {
       applyTx(ctx, tx);
     } catch (e) {
       ctx.state.revert(cp);
       this.outgoing[tx.chain].length = outLen;
+      this.events[tx.chain].length = eventsLen;
       if (e instanceof LedgerError) return e;
       throw e;
     }
@@ -241,7 +249,16 @@ export class HeightExecution {
         receiptRoot: merkleRoot(this.outgoing[chain].map(receiptHash)),
       });
     }
-    return { height: this.height, time: this.time, txs: this.txs, segments, staged, receipts: this.outgoing.flat(), lastCommit: this.lastCommit };
+    return {
+      height: this.height,
+      time: this.time,
+      txs: this.txs,
+      segments,
+      staged,
+      receipts: this.outgoing.flat(),
+      lastCommit: this.lastCommit,
+      events: this.events.flat(),
+    };
   }
 }
 

@@ -98,6 +98,8 @@ describe('market scenarios on the ledger', () => {
     expect(delta(m, before)).toEqual({ alice: -(ms * 6n), w1: ms * 5n + DIVIDEND, dev: ms });
     expect(m.worker('w1').bond).toBe(bondBefore);
     expect(m.worker('w1').completed).toBe(1n);
+    const idHex = Buffer.from(id).toString('hex');
+    expect(m.events.filter((e) => e.task === idHex).map((e) => e.kind)).toEqual(['task-posted', 'lease-matched', 'window-closed', 'lease-started', 'lease-ended', 'task-ended']);
   });
 
   it('service with periodic settlement and a top-up: each report pays at once; the top-up extends it', () => {
@@ -281,6 +283,7 @@ describe('market scenarios on the ledger', () => {
     expect(t.escrow).toBeLessThan(50_000n);
     expect(t.escrow).toBeGreaterThan(0n);
     expect(t.graceUntil).toBeGreaterThan(0n);
+    expect(m.events.at(-1)).toMatchObject({ kind: 'escrow-low', detail: expect.stringMatching(/top up by height/) });
     m.next([m.tx('alice', TxKind.TopUpTask, { task: id, amount: 10_000_000n, feeAmount: 0n })]);
     expect(m.task(id).graceUntil).toBe(0n);
     m.until(Number(t.graceUntil) + 2);

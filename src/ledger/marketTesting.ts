@@ -1,11 +1,11 @@
 import { addressFromPublicKey, systemAddress, toHex } from '../crypto/index.ts';
-import { readAccount, stakedOf } from './context.ts';
+import { readAccount, stakedOf, type MarketEvent } from './context.ts';
 import { DEFAULT_PARAMS } from './genesis.ts';
 import { taskIdFor } from './handlers/market.ts';
 import { MarketKeys, TaskKind, type Lease, type Task, type Worker } from './marketEntries.ts';
 import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
 import { checkSupply } from './supply.ts';
-import { makeTx, produce, testChain, type TestChain } from './testing.ts';
+import { commitExecuted, makeTx, testChain, type TestChain } from './testing.ts';
 import { homeChain, TxKind, type Payload, type Tx } from './tx.ts';
 import type { LedgerError } from './errors.ts';
 
@@ -79,6 +79,8 @@ export function taskOrder(over: Partial<TaskOrder> = {}): TaskOrder {
 
 export class MarketDriver {
   readonly t: TestChain;
+  /** Every market event announced so far. */
+  readonly events: (MarketEvent & { chain: number; height: number })[] = [];
 
   constructor(names: string[], marketParams: Partial<typeof MARKET_TEST_PARAMS> = {}) {
     this.t = testChain({ devAccounts: names, params: { market: { ...MARKET_TEST_PARAMS, ...marketParams } } });
@@ -106,7 +108,15 @@ export class MarketDriver {
 
   /** One height with these transactions; throws on a rejection unless `allowRejected`. */
   next(txs: Tx[] = [], allowRejected = false): Map<string, LedgerError> {
-    const rejected = produce(this.t, txs, this.t.ledger.time + BLOCK_MS);
+    const exec = this.t.ledger.begin(this.t.ledger.time + BLOCK_MS);
+    const rejected = new Map<string, LedgerError>();
+    for (const tx of txs) {
+      const err = exec.tryApply(tx);
+      if (err) rejected.set(tx.hashHex, err);
+    }
+    const executed = exec.finish();
+    this.events.push(...executed.events.map((e) => ({ ...e, height: executed.height })));
+    commitExecuted(this.t, executed);
     if (!allowRejected && rejected.size > 0) {
       throw new Error(`rejected: ${[...rejected.values()].map((e) => `${e.code}: ${e.message}`).join('; ')}`);
     }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { MarketEvent } from '../ledger/index.ts';
 
 export interface BlockEvent {
   type: 'block';
@@ -23,7 +24,14 @@ export interface TxEvent {
   error?: { code: string; message: string };
 }
 
-export type NodeEvent = BlockEvent | TxEvent;
+/** A market happening (a lease matched, a service low on escrow…) at a committed height. */
+export interface MarketNodeEvent extends MarketEvent {
+  type: 'market';
+  height: number;
+  chain: number;
+}
+
+export type NodeEvent = BlockEvent | TxEvent | MarketNodeEvent;
 
 /** What a node announces: committed blocks and the fate of each transaction. */
 export class NodeEvents extends EventEmitter<{ event: [NodeEvent] }> {}

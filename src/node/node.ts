@@ -235,6 +235,7 @@ export class ZeusNode {
     executed.txs.forEach((txs, chain) =>
       txs.forEach((tx, index) => this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'committed', chain, height: executed.height, index })),
     );
+    for (const e of executed.events) this.events.emit('event', { type: 'market', height: executed.height, ...e });
     this.events.emit('event', {
       type: 'block',
       height: executed.height,

@@ -10,6 +10,7 @@ import {
   MarketKeys,
   TaskKind,
   TaskState,
+  TASK_STATE_NAMES,
   VERIFY_SLOT,
   type App,
   type AppName,
@@ -394,6 +395,7 @@ export function postTask(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Post
   };
   writeTask(ctx, toHex(id), t);
   schedule(ctx, closeHeight + 1n, DueKind.CloseBids, id);
+  ctx.announce({ kind: 'task-posted', task: toHex(id), detail: `bids until height ${closeHeight}` });
 }
 
 export function cancelTask(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.CancelTask>): void {
@@ -407,12 +409,12 @@ export function cancelTask(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Ca
     if (l.state === LeaseState.Started || l.state === LeaseState.Running) settlePeriod(ctx, t, l, MAX_U64);
     // The user cancels: what a batch worker earned so far is owed, review or not.
     releaseHeld(ctx, t, l);
-    endLease(t, l, ctx, LeaseState.Cancelled, 'cancelled by the task\'s poster');
+    endLease(t, l, ctx, LeaseState.Cancelled, 'cancelled by the task\'s poster', idHex, i);
     writeLease(ctx, idHex, i, l);
   });
   t.openSlots = [];
   t.state = TaskState.Cancelled;
-  refundTask(ctx, t);
+  refundTask(ctx, t, idHex);
   writeTask(ctx, idHex, t);
 }
 
@@ -520,6 +522,7 @@ function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bid
     outcome: '',
   });
   schedule(ctx, startBy + 1n, DueKind.StartDeadline, fromHex(idHex), index);
+  ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(b.worker), detail: `start by height ${startBy}` });
 }
 
 /** A bid window closes: every node ranks the same bids the same way and leases the winners. */
@@ -550,12 +553,13 @@ function closeBids(ctx: ExecContext, id: Uint8Array): void {
     createLease(ctx, idHex, t, slot, b.index, b.bid);
     leased++;
   }
+  ctx.announce({ kind: 'window-closed', task: idHex, detail: `${leased} lease(s) matched, ${t.openSlots.length} slot(s) still open` });
   if (t.openSlots.length === 0) t.state = TaskState.Running;
   else if (leased === 0 && t.leaseCount === 0) {
     t.noBidReasons = noBidReasons(ctx, needs);
     t.openSlots = [];
     t.state = TaskState.Expired;
-    refundTask(ctx, t);
+    refundTask(ctx, t, idHex);
   } else {
     reopenOrDrop(ctx, idHex, t);
   }
@@ -598,16 +602,17 @@ function reopenOrDrop(ctx: ExecContext, idHex: string, t: Task): void {
   // A verification nobody could run leaves the disputed result standing.
   for (const slot of dropped) if (slot >= VERIFY_SLOT) lapseDispute(ctx, idHex, t, slot - VERIFY_SLOT);
   for (const slot of dropped) if (slot < VERIFY_SLOT) evaluateGroup(ctx, idHex, t, Math.floor(slot / t.redundancy));
-  maybeFinish(ctx, t);
+  maybeFinish(ctx, t, idHex);
 }
 
 // ------------------------------------------------------------------------ leases (inner chain)
 
-function endLease(t: Task, l: Lease, ctx: ExecContext, state: LeaseState, outcome: string): void {
+function endLease(t: Task, l: Lease, ctx: ExecContext, state: LeaseState, outcome: string, idHex: string, index: number): void {
   l.state = state;
   l.outcome = outcome;
   l.endedAt = BigInt(ctx.height);
   t.activeLeases--;
+  ctx.announce({ kind: 'lease-ended', task: idHex, lease: index, worker: toHex(l.worker), detail: `${stateName(state)}: ${outcome}` });
 }
 
 /**
@@ -684,7 +689,8 @@ function forfeitHeld(t: Task, l: Lease): void {
   l.feeHeld = 0n;
 }
 
-function refundTask(ctx: ExecContext, t: Task): void {
+function refundTask(ctx: ExecContext, t: Task, idHex: string): void {
+  ctx.announce({ kind: 'task-ended', task: idHex, detail: `${TASK_STATE_NAMES[t.state]}; refunded ${t.escrow} base units` });
   const znc = t.escrow;
   const fee = t.feeToken === ZNC ? 0n : t.feeEscrow;
   t.escrow = 0n;
@@ -695,10 +701,10 @@ function refundTask(ctx: ExecContext, t: Task): void {
 }
 
 /** Once nothing runs and nothing waits for a worker, the rest of the escrow goes home. */
-function maybeFinish(ctx: ExecContext, t: Task): void {
+function maybeFinish(ctx: ExecContext, t: Task, idHex: string): void {
   if (isTerminalTask(t) || t.activeLeases > 0 || t.openSlots.length > 0) return;
   t.state = TaskState.Done;
-  refundTask(ctx, t);
+  refundTask(ctx, t, idHex);
 }
 
 /** Whether a service's free escrow covers less than `lowEscrowMs` of all its running leases. */
@@ -737,6 +743,7 @@ export function startLease(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.St
   l.reportBy = BigInt(ctx.height + ctx.params.market.reportDeadlineBlocks);
   writeLease(ctx, idHex, p.lease, l);
   schedule(ctx, l.reportBy + 1n, DueKind.ReportDeadline, p.task, p.lease);
+  ctx.announce({ kind: 'lease-started', task: idHex, lease: p.lease, worker: tx.fromHex, detail: p.endpoint });
 }
 
 function stateName(s: number): string {
@@ -771,6 +778,7 @@ export function reportUsage(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.R
     else if (t.graceUntil === 0n && escrowLow(ctx, idHex, t)) {
       t.graceUntil = BigInt(ctx.height + ctx.params.market.graceBlocks);
       schedule(ctx, t.graceUntil + 1n, DueKind.GraceEnd, p.task);
+      ctx.announce({ kind: 'escrow-low', task: idHex, detail: `escrow low: top up by height ${t.graceUntil} or the service stops` });
     }
   }
   writeTask(ctx, idHex, t);
@@ -782,12 +790,12 @@ function stopService(ctx: ExecContext, idHex: string, t: Task, why: string): voi
     const l = readLease(ctx, idHex, i);
     if (!isActiveLease(l)) continue;
     if (l.state !== LeaseState.Matched) settlePeriod(ctx, t, l, MAX_U64);
-    endLease(t, l, ctx, LeaseState.Settled, why);
+    endLease(t, l, ctx, LeaseState.Settled, why, idHex, i);
     writeLease(ctx, idHex, i, l);
   }
   t.openSlots = [];
   t.graceUntil = 0n;
-  maybeFinish(ctx, t);
+  maybeFinish(ctx, t, idHex);
 }
 
 export function submitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.SubmitResult>): void {
@@ -822,10 +830,10 @@ function reviewEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
   const t = { ...found, openSlots: [...found.openSlots] };
   const l = { ...lease };
   releaseHeld(ctx, t, l);
-  endLease(t, l, ctx, LeaseState.Settled, 'result accepted');
+  endLease(t, l, ctx, LeaseState.Settled, 'result accepted', idHex, index);
   recordOutcome(ctx, l.worker, WorkerOutcome.Completed);
   writeLease(ctx, idHex, index, l);
-  maybeFinish(ctx, t);
+  maybeFinish(ctx, t, idHex);
   writeTask(ctx, idHex, t);
 }
 
@@ -859,15 +867,15 @@ function evaluateGroup(ctx: ExecContext, idHex: string, t: Task, replica: number
     } else {
       forfeitHeld(t, l);
       if (majority !== '') {
-        endLease(t, l, ctx, LeaseState.Settled, 'result differs from the majority');
+        endLease(t, l, ctx, LeaseState.Settled, 'result differs from the majority', idHex, i);
         recordOutcome(ctx, l.worker, WorkerOutcome.Minority, ctx.params.market.wrongResultSlashBp);
       } else {
-        endLease(t, l, ctx, LeaseState.Settled, 'no majority among the results; the user is refunded');
+        endLease(t, l, ctx, LeaseState.Settled, 'no majority among the results; the user is refunded', idHex, i);
       }
     }
     writeLease(ctx, idHex, i, l);
   }
-  maybeFinish(ctx, t);
+  maybeFinish(ctx, t, idHex);
 }
 
 export function dispute(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Dispute>): void {
@@ -902,20 +910,20 @@ function decideDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: 
   const d = readLease(ctx, idHex, disputedIndex);
   const v = readLease(ctx, idHex, verifierIndex);
   releaseHeld(ctx, t, v);
-  endLease(t, v, ctx, LeaseState.Settled, 'verification done');
+  endLease(t, v, ctx, LeaseState.Settled, 'verification done', idHex, verifierIndex);
   recordOutcome(ctx, v.worker, WorkerOutcome.Completed);
   if (v.resultDigest === d.resultDigest) {
     releaseHeld(ctx, t, d);
-    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the worker: the verifier got the same result');
+    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the worker: the verifier got the same result', idHex, disputedIndex);
     recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
   } else {
     forfeitHeld(t, d);
-    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the user: the verifier got a different result');
+    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the user: the verifier got a different result', idHex, disputedIndex);
     recordOutcome(ctx, d.worker, WorkerOutcome.DisputeLost, ctx.params.market.wrongResultSlashBp, t.owner);
   }
   writeLease(ctx, idHex, disputedIndex, d);
   writeLease(ctx, idHex, verifierIndex, v);
-  maybeFinish(ctx, t);
+  maybeFinish(ctx, t, idHex);
 }
 
 /** No verifier could be found or finished: the disputed result stands and is paid. */
@@ -923,7 +931,7 @@ function lapseDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: n
   const d = readLease(ctx, idHex, disputedIndex);
   if (d.state !== LeaseState.Disputed) return;
   releaseHeld(ctx, t, d);
-  endLease(t, d, ctx, LeaseState.Settled, 'dispute lapsed: no verifier ran the task; the result stands');
+  endLease(t, d, ctx, LeaseState.Settled, 'dispute lapsed: no verifier ran the task; the result stands', idHex, disputedIndex);
   recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
   writeLease(ctx, idHex, disputedIndex, d);
 }
@@ -941,12 +949,12 @@ function leaseDeadline(ctx: ExecContext, id: Uint8Array, index: number, kind: Du
   const t = { ...found, openSlots: [...found.openSlots] };
   const l = { ...lease };
   if (missedStart) {
-    endLease(t, l, ctx, LeaseState.Failed, `did not start by height ${l.startBy}`);
+    endLease(t, l, ctx, LeaseState.Failed, `did not start by height ${l.startBy}`, idHex, index);
     recordOutcome(ctx, l.worker, WorkerOutcome.Failed, ctx.params.market.failSlashBp);
   } else {
     // What the worker reported is paid; the silence after it is not.
     releaseHeld(ctx, t, l);
-    endLease(t, l, ctx, LeaseState.Failed, `stopped reporting (last report due by height ${l.reportBy})`);
+    endLease(t, l, ctx, LeaseState.Failed, `stopped reporting (last report due by height ${l.reportBy})`, idHex, index);
     recordOutcome(ctx, l.worker, WorkerOutcome.Abandoned, ctx.params.market.failSlashBp);
   }
   writeLease(ctx, idHex, index, l);
