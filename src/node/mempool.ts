@@ -10,15 +10,29 @@ export interface MempoolOptions {
   onDrop?: (tx: Tx, err: LedgerError) => void;
 }
 
+/** Refusals that depend on state the speculative execution may hold stale. */
+const STATE_REFUSALS = new Set(['NONCE_REPLAYED', 'NONCE_GAP', 'INSUFFICIENT_FUNDS', 'FUNDS_VESTING', 'OVER_QUOTA', 'UNKNOWN_TOKEN', 'UNKNOWN_ACCOUNT', 'INSUFFICIENT_STAKE']);
+
 /**
  * Pending transactions, each checked against a speculative execution of the next height so
  * that nonces, balances, vesting and quota are judged with everything already pending.
+ *
+ * Re-executing every pending transaction after every commit costs O(pending) per height, which
+ * under a backlog is most of a node's time. So when a committed height included only
+ * transactions this mempool already held, the speculative state (committed state + everything
+ * pending, in arrival order) still holds: it is kept, marked stale. A stale state may miss what
+ * the height did besides those transactions (receipts credited from other chains, rewards): it
+ * can only under-credit. So a refusal on stale state is never final — the state is rebuilt once
+ * and the transaction judged again — and anything admitted optimistically is still checked when
+ * a block is built and executed.
  */
 export class Mempool {
   private readonly ledger: Ledger;
   private readonly opts: MempoolOptions;
   private pending = new Map<string, Tx>();
   private spec: HeightExecution;
+  /** The speculative state was kept across a commit instead of rebuilt. */
+  private stale = false;
 
   constructor(ledger: Ledger, opts: MempoolOptions) {
     this.ledger = ledger;
@@ -48,7 +62,11 @@ export class Mempool {
     if (this.opts.now() - this.spec.time > SPEC_MAX_AGE_MS) {
       for (const [t, e] of this.rebuild().values()) this.opts.onDrop?.(t, e);
     }
-    const err = this.spec.tryApply(tx);
+    let err = this.spec.tryApply(tx);
+    if (err && this.stale && STATE_REFUSALS.has(err.code)) {
+      for (const [t, e] of this.rebuild().values()) this.opts.onDrop?.(t, e);
+      err = this.spec.tryApply(tx);
+    }
     if (err) throw err;
     this.pending.set(tx.hashHex, tx);
   }
@@ -59,16 +77,25 @@ export class Mempool {
   }
 
   /**
-   * After a height commits: drop what it included, re-check the rest on the new state and
-   * return those that no longer apply, with the reason.
+   * After a height commits: drop what it included and what a build refused, re-check the rest
+   * on the new state (unless the kept state still holds, see above) and return those that no
+   * longer apply, with the reason.
    */
-  onCommit(included: Iterable<string>): Map<string, [Tx, LedgerError]> {
-    for (const h of included) this.pending.delete(h);
+  onCommit(included: Iterable<string>, refused: Iterable<string> = []): Map<string, [Tx, LedgerError]> {
+    let allPending = true;
+    for (const h of included) if (!this.pending.delete(h)) allPending = false;
+    let anyRefused = false;
+    for (const h of refused) anyRefused = this.pending.delete(h) || anyRefused;
+    if (allPending && !anyRefused && this.opts.now() - this.spec.time <= SPEC_MAX_AGE_MS) {
+      this.stale = true;
+      return new Map();
+    }
     return this.rebuild();
   }
 
   private rebuild(): Map<string, [Tx, LedgerError]> {
     this.spec = this.ledger.begin(this.opts.now(), true);
+    this.stale = false;
     const dropped = new Map<string, [Tx, LedgerError]>();
     for (const tx of this.pending.values()) {
       const err = this.spec.tryApply(tx);

@@ -230,7 +230,7 @@ export class ZeusNode {
     await this.store.commit(block, certificate, executed);
     this.ledger.commit(executed, block.header, certificate);
     const included = executed.txs.flat().map((t) => t.hashHex);
-    const dropped = this.mempool.onCommit([...included, ...rejected.keys()]);
+    const dropped = this.mempool.onCommit(included, rejected.keys());
     for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);
     executed.txs.forEach((txs, chain) =>
       txs.forEach((tx, index) => this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'committed', chain, height: executed.height, index })),
