@@ -14,6 +14,7 @@ import {
   waitFor,
   waitSettled,
   type ApiAnswer,
+  postOversized,
   type DevHome,
   type NamedKey,
   type ZeusProcess,
@@ -140,7 +141,7 @@ describe('bad input against a running node', () => {
     const huge = Uint8Array.from([...good.bytes, ...new Uint8Array(MAX_TX_BYTES + 1 - good.bytes.length + 100)]);
     expectError(await postTx(toHex(huge)), 413, 'TX_TOO_LARGE', new RegExp(`limit is ${MAX_TX_BYTES}`));
     expectError(await postRaw(huge), 413, 'TX_TOO_LARGE', /bytes/);
-    expectError(await api(url, 'POST', '/txs', JSON.stringify({ tx: 'ab'.repeat(8.5 * 1024 * 1024) }), { 'content-type': 'application/json' }), 413, 'BODY_TOO_LARGE', /too large/);
+    expectError(await postOversized(url, '/txs', JSON.stringify({ tx: 'ab'.repeat(8.5 * 1024 * 1024) }), 'application/json'), 413, 'BODY_TOO_LARGE', /too large/);
     expectError(await api(url, 'POST', '/txs', { txs: Array(10_001).fill(good.hex) }), 413, 'BATCH_TOO_LARGE', /10000/);
 
     // Authenticity: a flipped signature bit, someone else's key claimed as sender.

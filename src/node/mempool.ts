@@ -10,9 +10,6 @@ export interface MempoolOptions {
   onDrop?: (tx: Tx, err: LedgerError) => void;
 }
 
-/** Refusals that depend on state the speculative execution may hold stale. */
-const STATE_REFUSALS = new Set(['NONCE_REPLAYED', 'NONCE_GAP', 'INSUFFICIENT_FUNDS', 'FUNDS_VESTING', 'OVER_QUOTA', 'UNKNOWN_TOKEN', 'UNKNOWN_ACCOUNT', 'INSUFFICIENT_STAKE']);
-
 /**
  * Pending transactions, each checked against a speculative execution of the next height so
  * that nonces, balances, vesting and quota are judged with everything already pending.
@@ -21,8 +18,8 @@ const STATE_REFUSALS = new Set(['NONCE_REPLAYED', 'NONCE_GAP', 'INSUFFICIENT_FUN
  * under a backlog is most of a node's time. So when a committed height included only
  * transactions this mempool already held, the speculative state (committed state + everything
  * pending, in arrival order) still holds: it is kept, marked stale. A stale state may miss what
- * the height did besides those transactions (receipts credited from other chains, rewards): it
- * can only under-credit. So a refusal on stale state is never final — the state is rebuilt once
+ * the height did besides those transactions (receipts credited from other chains, rewards, a
+ * later block time for jail and vesting). So a refusal on stale state is never final — the state is rebuilt once
  * and the transaction judged again — and anything admitted optimistically is still checked when
  * a block is built and executed.
  */
@@ -63,7 +60,8 @@ export class Mempool {
       for (const [t, e] of this.rebuild().values()) this.opts.onDrop?.(t, e);
     }
     let err = this.spec.tryApply(tx);
-    if (err && this.stale && STATE_REFUSALS.has(err.code)) {
+    // At most one rebuild per commit: afterwards the state is fresh until the next one.
+    if (err && this.stale) {
       for (const [t, e] of this.rebuild().values()) this.opts.onDrop?.(t, e);
       err = this.spec.tryApply(tx);
     }

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -314,4 +315,37 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/**
+ * Posts a body larger than the server accepts. The server answers 413 as soon as it sees the
+ * length and may close before the body is fully written, so a write error after the answer
+ * (EPIPE, ECONNRESET) is expected and ignored; only the answer counts.
+ */
+export function postOversized(url: string, path: string, body: string, contentType: string): Promise<ApiAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${path}`, { method: 'POST', headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json });
+      });
+    });
+    let answered = false;
+    req.on('response', () => (answered = true));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (answered) return;
+      // The answer may still be in flight behind the broken write: give it a moment.
+      if (e.code === 'EPIPE' || e.code === 'ECONNRESET') setTimeout(() => answered || reject(e), 2000);
+      else reject(e);
+    });
+    req.end(body);
+  });
 }
