@@ -17,3 +17,5 @@ export { balanceOf, lockedAt, quotaLimit, readAccount, spendable, stakedOf } fro
 export { multisigAddress } from './handlers/multisig.ts';
 export * from './commit.ts';
 export { tally, bookkeeperSetAt, WORKER_DIVIDEND } from './handlers/election.ts';
+export * from './marketEntries.ts';
+export { payFor, taskIdFor, taskNeeds, workerOffer } from './handlers/market.ts';
