@@ -5,6 +5,7 @@ import { fromHex, isAddress } from '../crypto/index.ts';
 import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import type { NodeEvent, ZeusNode } from '../node/index.ts';
 import { ApiError, toApiError } from './errors.ts';
+import { registerMarketRoutes } from './marketRoutes.ts';
 import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
 
 /** `?events=` of the WebSocket stream: a comma list of event kinds. */
@@ -264,6 +265,8 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   app.get('/bookkeepers', { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } }, async () =>
     bookkeepersView(node.ledger),
   );
+
+  registerMarketRoutes(app, node, requireAddress);
 
   app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async () =>
     jsonValue(checkSupply(node.ledger)),

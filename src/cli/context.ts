@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decodeAddress, isAddress, Keystore, readPassphrase, type KeyPair } from '../crypto/index.ts';
+import { ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
 import { homePaths, readConfig, DEFAULT_API_PORT } from '../node/index.ts';
 import { NodeApiError, ZeusClient } from '../sdk/index.ts';
 import { existsSync } from 'node:fs';
@@ -59,6 +60,15 @@ export function resolveAddress(g: GlobalOptions, nameOrAddress: string): string 
   if (ks.has(nameOrAddress)) return ks.show(nameOrAddress).address;
   if (nameOrAddress.startsWith('znc1')) decodeAddress(nameOrAddress); // throws the precise reason
   throw new Error(`"${nameOrAddress}" is neither a znc1… address nor a key name in ${ks.dir}`);
+}
+
+/** Decimals of ZNC or of a sub-token (asked of the node). */
+export async function decimalsOf(g: GlobalOptions, token: string): Promise<number> {
+  if (token === ZNC) return ZNC_DECIMALS;
+  const { tokens } = await client(g).tokens();
+  const t = tokens.find((x) => x.symbol === token);
+  if (!t) throw new Error(`unknown token "${token}" (see \`zeus token list\`)`);
+  return Number(t.decimals);
 }
 
 export function output(g: GlobalOptions, value: unknown, human: () => string): void {

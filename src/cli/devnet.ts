@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keystore } from '../crypto/index.ts';
+import { DEFAULT_PARAMS, ZNC_UNIT } from '../ledger/index.ts';
 import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
 import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
@@ -75,8 +76,23 @@ export interface StartDevnetOptions {
   params?: InitDevOptions['params'];
 }
 
-/** Devnet election parameters: the set is the genesis bookkeepers until candidates are voted in. */
-const devParams = (validators: number) => ({ bookkeeperSeats: Math.max(4, validators), epochLength: 20, jailMs: 10 * 60_000 });
+/**
+ * Devnet market rules: deadlines in blocks short enough to watch at 250–1000 ms blocks (a lease
+ * must start within 10–40 s, a review lasts 5–20 s), and a bond any dev account can stake.
+ */
+const DEV_MARKET = {
+  ...DEFAULT_PARAMS.market,
+  minWorkerBond: (100n * ZNC_UNIT).toString(),
+  startDeadlineBlocks: 40,
+  reportDeadlineBlocks: 60,
+  reviewBlocks: 20,
+  graceBlocks: 20,
+  lowEscrowMs: 60_000,
+  workerUnbondingBlocks: 100,
+};
+
+/** Devnet parameters: the set is the genesis bookkeepers until candidates are voted in; short market deadlines. */
+const devParams = (validators: number) => ({ bookkeeperSeats: Math.max(4, validators), epochLength: 20, jailMs: 10 * 60_000, market: DEV_MARKET });
 
 /** Creates the homes of a devnet: one shared dev genesis with `validators` bookkeepers, a home per bookkeeper. */
 async function initDevnet(dir: string, o: StartDevnetOptions, validators: number): Promise<void> {

@@ -4,9 +4,12 @@ import { register as registerDevnet } from './devnetCommands.ts';
 import { register as registerElection } from './electionCommands.ts';
 import { register as registerKeys } from './keysCommands.ts';
 import { registerNodeCommands } from './nodeCommands.ts';
+import { register as registerTasks } from './taskCommands.ts';
 import { register as registerWallet } from './walletCommands.ts';
+import { register as registerWorkers } from './workerCommands.ts';
 
-// `zeus`: keys and wallet, node, tokens, multisig, staking and chain status. Every command
+// `zeus`: keys and wallet, node, tokens, multisig, staking, chain status and the compute market
+// (workers, apps, tasks, bids, leases). Every command
 // takes --json for scripts and --node URL to talk to a node other than the home's own.
 const program = new Command('zeus')
   .description('ZeusNet: a decentralized market for computing power, settled in ZNC on a 1+9-chain ledger')
@@ -20,6 +23,8 @@ registerKeys(program);
 registerNodeCommands(program);
 registerWallet(program);
 registerElection(program);
+registerWorkers(program);
+registerTasks(program);
 registerDevnet(program);
 
 try {

@@ -1,26 +1,36 @@
-import { addressFromPublicKey, encodeAddress } from '../crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, type KeyPair } from '../crypto/index.ts';
 import { TX_KIND_NAMES, type TxKind, type TxRequest } from '../ledger/index.ts';
-import { NodeApiError, type TxStatusAnswer } from '../sdk/index.ts';
+import { NodeApiError } from '../sdk/index.ts';
 import { client, loadKey, output, type GlobalOptions } from './context.ts';
 
-/** Signs with a keystore key, submits, and with `wait` follows the transaction to its end. */
-export async function sendTx<K extends TxKind>(
+/** A transaction as the CLI reports it: pending (submitted) or committed. */
+export interface SentTx {
+  hash: string;
+  chain: number;
+  kind: string;
+  from: string;
+  status: 'pending' | 'committed';
+  height?: number;
+  index?: number;
+}
+
+/**
+ * Signs, submits and with `wait` follows the transaction to its commit, printing nothing (but a
+ * waiting line on a terminal). A refusal, at submission or at execution, throws a NodeApiError
+ * carrying the ledger's code and reason.
+ */
+export async function submitTx<K extends TxKind>(
   g: GlobalOptions,
-  from: string,
+  key: KeyPair,
   kind: K,
   payload: TxRequest<K>['payload'],
   wait: boolean,
   describe: string,
-): Promise<TxStatusAnswer | undefined> {
-  const key = await loadKey(g, from);
+): Promise<SentTx> {
   const c = client(g);
+  const from = encodeAddress(addressFromPublicKey(key.publicKey));
   const sent = await c.send(key, kind, payload);
-  if (!wait) {
-    output(g, { ...sent, kind: TX_KIND_NAMES[kind], from: encodeAddress(addressFromPublicKey(key.publicKey)) }, () =>
-      `submitted ${describe}\n  hash  ${sent.hash}\n  chain ${sent.chain}\n  status pending (use --wait to wait for the commit)`,
-    );
-    return undefined;
-  }
+  if (!wait) return { hash: sent.hash, chain: sent.chain, kind: TX_KIND_NAMES[kind], from, status: 'pending' };
   const tty = process.stderr.isTTY && !g.json;
   const started = Date.now();
   const final = await c.waitForTx(sent.hash, 60_000, () => {
@@ -30,8 +40,38 @@ export async function sendTx<K extends TxKind>(
   if (final.status === 'rejected') {
     throw new NodeApiError(422, final.error?.code ?? 'REJECTED', `${describe} was rejected: ${final.error?.message ?? 'unknown reason'}`);
   }
-  output(g, { hash: final.hash, chain: final.chain, height: final.height, index: final.index, status: final.status }, () =>
-    `committed ${describe}\n  hash   ${final.hash}\n  chain  ${final.chain}\n  height ${final.height}`,
-  );
-  return final;
+  return { hash: final.hash, chain: final.chain, kind: TX_KIND_NAMES[kind], from, status: 'committed', height: final.height, index: final.index };
+}
+
+/** The human lines for a submitted or committed transaction. */
+function txLines(describe: string, t: SentTx): string {
+  return t.status === 'pending'
+    ? `submitted ${describe}\n  hash  ${t.hash}\n  chain ${t.chain}\n  status pending (use --wait to wait for the commit)`
+    : `committed ${describe}\n  hash   ${t.hash}\n  chain  ${t.chain}\n  height ${t.height}`;
+}
+
+/** What --json prints for a transaction (the same fields as before the market commands). */
+function txJson(t: SentTx): Record<string, unknown> {
+  return t.status === 'pending'
+    ? { hash: t.hash, chain: t.chain, status: t.status, kind: t.kind, from: t.from }
+    : { hash: t.hash, chain: t.chain, height: t.height, index: t.index, status: t.status };
+}
+
+/** Prints a transaction the usual way, with what a command adds: fields for --json, lines for people. */
+export function printTx(g: GlobalOptions, describe: string, t: SentTx, more: { json?: Record<string, unknown>; lines?: string[] } = {}): void {
+  output(g, { ...txJson(t), ...more.json }, () => [txLines(describe, t), ...(more.lines ?? [])].join('\n'));
+}
+
+/** Signs with a keystore key, submits, and with `wait` follows the transaction to its end. */
+export async function sendTx<K extends TxKind>(
+  g: GlobalOptions,
+  from: string,
+  kind: K,
+  payload: TxRequest<K>['payload'],
+  wait: boolean,
+  describe: string,
+): Promise<SentTx> {
+  const t = await submitTx(g, await loadKey(g, from), kind, payload, wait, describe);
+  printTx(g, describe, t);
+  return t;
 }

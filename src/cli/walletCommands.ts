@@ -2,16 +2,8 @@ import type { Command } from 'commander';
 import { addressFromPublicKey, decodeAddress, encodeAddress } from '../crypto/index.ts';
 import { multisigAddress, TxKind, ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
 import { formatUnits, parseAmount } from '../sdk/index.ts';
-import { client, globalOptions, loadKey, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress } from './context.ts';
 import { sendTx } from './tx.ts';
-
-async function decimalsOf(g: GlobalOptions, token: string): Promise<number> {
-  if (token === ZNC) return ZNC_DECIMALS;
-  const { tokens } = await client(g).tokens();
-  const t = tokens.find((x) => x.symbol === token);
-  if (!t) throw new Error(`unknown token "${token}" (see \`zeus token list\`)`);
-  return Number(t.decimals);
-}
 
 const fromOpt = ['--from <name>', 'key name in the keystore that signs'] as const;
 const waitOpt = ['--wait', 'return once the transaction is committed (prints hash, chain, height)'] as const;

@@ -5,3 +5,4 @@ export * from './keys.ts';
 export * from './address.ts';
 export * from './merkle.ts';
 export * from './keystore.ts';
+export * from './seal.ts';

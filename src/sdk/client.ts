@@ -1,6 +1,18 @@
 import type { KeyPair } from '../crypto/index.ts';
 import { addressFromPublicKey, encodeAddress, toHex } from '../crypto/index.ts';
 import { decodeTx, signTx, type TxKind, type TxRequest } from '../ledger/index.ts';
+import type {
+  AppAnswer,
+  LeaseAnswer,
+  LeaseFilter,
+  MarketParamsAnswer,
+  QuoteAnswer,
+  QuoteRequest,
+  TaskAnswer,
+  TaskDetailAnswer,
+  TaskFilter,
+  WorkerAnswer,
+} from './market.ts';
 
 /** An error answer of a node: `code` is stable, `message` tells the user what to do. */
 export class NodeApiError extends Error {
@@ -108,6 +120,14 @@ export interface BookkeepersAnswer {
   votes: { voter: string; candidates: string[]; proxy: string | null; staked: string }[];
 }
 
+/** `?a=1&b=x` from the defined fields of a filter ('' when none is set). */
+function query(filter: object): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
 /** A typed client of a node's HTTP API; the CLI, tests and (later) the web console use it. */
 export class ZeusClient {
   readonly url: string;
@@ -163,6 +183,47 @@ export class ZeusClient {
 
   block(height: number | 'latest'): Promise<BlockAnswer> {
     return this.request('GET', `/blocks/${height}`);
+  }
+
+  marketParams(): Promise<MarketParamsAnswer> {
+    return this.request('GET', '/market/params');
+  }
+
+  workers(): Promise<{ height: number; workers: WorkerAnswer[] }> {
+    return this.request('GET', '/workers');
+  }
+
+  worker(address: string): Promise<WorkerAnswer> {
+    return this.request('GET', `/workers/${encodeURIComponent(address)}`);
+  }
+
+  apps(): Promise<{ apps: AppAnswer[] }> {
+    return this.request('GET', '/apps');
+  }
+
+  app(name: string): Promise<AppAnswer> {
+    return this.request('GET', `/apps/${encodeURIComponent(name)}`);
+  }
+
+  tasks(filter: TaskFilter = {}): Promise<{ height: number; tasks: TaskAnswer[] }> {
+    return this.request('GET', `/tasks${query(filter)}`);
+  }
+
+  task(id: string): Promise<TaskDetailAnswer & { height: number }> {
+    return this.request('GET', `/tasks/${encodeURIComponent(id)}`);
+  }
+
+  lease(taskId: string, index: number): Promise<LeaseAnswer> {
+    return this.request('GET', `/tasks/${encodeURIComponent(taskId)}/leases/${index}`);
+  }
+
+  leases(filter: LeaseFilter = {}): Promise<{ height: number; leases: LeaseAnswer[] }> {
+    return this.request('GET', `/leases${query(filter)}`);
+  }
+
+  /** The matcher's verdict on every registered worker for a task not posted yet. */
+  quote(req: QuoteRequest): Promise<QuoteAnswer> {
+    return this.request('POST', '/market/quote', req);
   }
 
   submit(txBytes: Uint8Array): Promise<SubmitAnswer> {

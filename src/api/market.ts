@@ -1,0 +1,336 @@
+import { decodeAddress, encodeAddress, fromHex, toHex } from '../crypto/index.ts';
+import {
+  CHAIN_COUNT,
+  LEASE_STATE_NAMES,
+  MAIN_CHAIN,
+  MAX_U64,
+  MarketKeys,
+  TASK_STATE_NAMES,
+  TaskKind,
+  taskChain,
+  taskNeeds,
+  VERIFY_SLOT,
+  workerOffer,
+  type App,
+  type AppName,
+  type Bid,
+  type ChainState,
+  type Counter,
+  type Lease,
+  type Ledger,
+  type MarketParams,
+  type Task,
+  type Worker,
+  type WorkerIndex,
+} from '../ledger/index.ts';
+import { misfitCounts, quote, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
+import type {
+  AppAnswer,
+  AppVersionAnswer,
+  BidAnswer,
+  LeaseAnswer,
+  LeaseFilter,
+  LeaseStateName,
+  MarketParamsAnswer,
+  QuoteAnswer,
+  QuoteRequest,
+  TaskAnswer,
+  TaskDetailAnswer,
+  TaskFilter,
+  TaskNeedsAnswer,
+  TaskStateName,
+  WorkerAnswer,
+} from '../sdk/market.ts';
+import { ApiError } from './errors.ts';
+
+// Read-only views of the compute market for the HTTP API, from the committed state of the
+// chains: workers, apps and licenses on main; tasks, bids and leases on their inner chains.
+
+/** Heights and block times the ledger leaves at 0 until they happen. */
+const orNull = (h: bigint): number | null => (h === 0n ? null : Number(h));
+const addressOf = (hex: string): string => encodeAddress(fromHex(hex));
+
+function workerView(hex: string, w: Worker): WorkerAnswer {
+  return {
+    address: addressOf(hex),
+    active: workerOffer(hex, w).active,
+    cpuMillis: w.cpuMillis,
+    memoryMiB: w.memoryMiB,
+    diskMiB: w.diskMiB,
+    bandwidthMbps: w.bandwidthMbps,
+    gpus: w.gpus.map((g) => ({ ...g })),
+    runtimes: [...w.runtimes],
+    region: w.region,
+    endpoint: w.endpoint,
+    sealKey: toHex(w.sealKey),
+    prices: { cpuCoreHour: w.priceCpuCoreHour.toString(), memoryGiBHour: w.priceMemoryGiBHour.toString(), gpuHour: w.priceGpuHour.toString() },
+    bond: w.bond.toString(),
+    benchmark: w.benchmark,
+    rating: w.rating,
+    record: {
+      completed: w.completed.toString(),
+      failed: w.failed.toString(),
+      abandoned: w.abandoned.toString(),
+      disputesLost: w.disputesLost.toString(),
+      slashedTotal: w.slashedTotal.toString(),
+    },
+    registeredAt: Number(w.registeredAt),
+    leavingAt: orNull(w.leavingAt),
+  };
+}
+
+/** Every worker ever registered, in registration order (the order the ledger scans them in). */
+function registeredWorkers(ledger: Ledger): [string, Worker][] {
+  const main = ledger.chains[MAIN_CHAIN];
+  const n = main.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
+  const out: [string, Worker][] = [];
+  for (let i = 0n; i < n; i++) {
+    const hex = toHex(main.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker);
+    out.push([hex, main.get<Worker>(MarketKeys.worker(hex))!]);
+  }
+  return out;
+}
+
+export function workersView(ledger: Ledger): WorkerAnswer[] {
+  return registeredWorkers(ledger).map(([hex, w]) => workerView(hex, w));
+}
+
+export function oneWorkerView(ledger: Ledger, address: string): WorkerAnswer {
+  const hex = toHex(decodeAddress(address));
+  const w = ledger.chains[MAIN_CHAIN].get<Worker>(MarketKeys.worker(hex));
+  if (!w) throw new ApiError(404, 'UNKNOWN_WORKER', `${address} has never registered as a worker`);
+  return workerView(hex, w);
+}
+
+function appVersionView(a: App): AppVersionAnswer {
+  return {
+    name: a.name,
+    version: a.version,
+    digest: a.digest,
+    developer: encodeAddress(a.developer),
+    feeToken: a.feeToken,
+    licenseFeePerHour: a.licenseFeePerHour.toString(),
+    requiresLicense: a.requiresLicense,
+    deprecated: a.deprecated,
+    publishedAt: Number(a.publishedAt),
+  };
+}
+
+function appView(main: ChainState, name: string, owner: AppName): AppAnswer {
+  const versions = main.keys(`app/${name}@`).map((k) => appVersionView(main.get<App>(k)!));
+  versions.sort((x, y) => x.publishedAt - y.publishedAt);
+  const licensees = main.keys(`lic/${name}/`).map((k) => addressOf(k.slice(k.lastIndexOf('/') + 1)));
+  return { name, owner: encodeAddress(owner.owner), versions, licensees };
+}
+
+export function appsView(ledger: Ledger): AppAnswer[] {
+  const main = ledger.chains[MAIN_CHAIN];
+  return main.keys('appn/').map((k) => appView(main, k.slice('appn/'.length), main.get<AppName>(k)!));
+}
+
+export function oneAppView(ledger: Ledger, name: string): AppAnswer {
+  const main = ledger.chains[MAIN_CHAIN];
+  const owner = main.get<AppName>(MarketKeys.appName(name));
+  if (!owner) throw new ApiError(404, 'UNKNOWN_APP', `no app "${name}" is published`);
+  return appView(main, name, owner);
+}
+
+/** The recorded reasons are JSON the ledger wrote; anything else is shown as unknown, not a 500. */
+function parseReasons(s: string): Record<string, number> | null {
+  if (s === '') return null;
+  try {
+    return JSON.parse(s) as Record<string, number>;
+  } catch {
+    return { UNPARSEABLE: 1 };
+  }
+}
+
+function needsOf(t: Task): TaskNeedsAnswer {
+  const { maxPricePerHour: _price, ...needs } = taskNeeds(t);
+  return needs;
+}
+
+function taskView(idHex: string, t: Task): TaskAnswer {
+  return {
+    id: idHex,
+    chain: taskChain(fromHex(idHex)),
+    state: TASK_STATE_NAMES[t.state] as TaskStateName,
+    kind: t.kind === TaskKind.Service ? 'service' : 'batch',
+    owner: encodeAddress(t.owner),
+    app: t.app,
+    version: t.version,
+    image: t.image,
+    digest: t.digest,
+    developer: t.developer.length > 0 ? encodeAddress(t.developer) : null,
+    needs: needsOf(t),
+    replicas: t.replicas,
+    redundancy: t.redundancy,
+    maxPricePerHour: t.maxPricePerHour.toString(),
+    maxHours: t.maxHours,
+    ports: [...t.ports],
+    sealedBytes: t.sealed.length,
+    bidWindowBlocks: t.bidWindowBlocks,
+    retries: t.retries,
+    retriesLeft: t.retriesLeft,
+    postedAt: Number(t.postedAt),
+    closeHeight: Number(t.closeHeight),
+    endedAt: orNull(t.endedAt),
+    graceUntil: orNull(t.graceUntil),
+    escrow: t.escrow.toString(),
+    feeEscrow: t.feeEscrow.toString(),
+    held: t.held.toString(),
+    feeHeld: t.feeHeld.toString(),
+    feeToken: t.feeToken,
+    licenseFeePerHour: t.licenseFeePerHour.toString(),
+    bidCount: t.bidCount,
+    leaseCount: t.leaseCount,
+    activeLeases: t.activeLeases,
+    openSlots: [...t.openSlots],
+    noBidReasons: parseReasons(t.noBidReasons),
+  };
+}
+
+function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'feeToken'>, l: Lease): LeaseAnswer {
+  const { redundancy } = t;
+  const verifier = l.slot >= VERIFY_SLOT;
+  return {
+    task: idHex,
+    index,
+    worker: encodeAddress(l.worker),
+    state: LEASE_STATE_NAMES[l.state] as LeaseStateName,
+    replica: verifier ? null : Math.floor(l.slot / redundancy),
+    copy: verifier ? null : l.slot % redundancy,
+    verifies: l.verifies > 0 ? l.verifies - 1 : null,
+    price: l.price.toString(),
+    matchedAt: Number(l.matchedAt),
+    startBy: Number(l.startBy),
+    reportBy: orNull(l.reportBy),
+    endpoint: l.endpoint,
+    startedAt: orNull(l.startedAt),
+    paidUntil: orNull(l.paidUntil),
+    reports: l.reports,
+    workerPaid: l.workerPaid.toString(),
+    feePaid: l.feePaid.toString(),
+    feeToken: t.feeToken,
+    held: l.held.toString(),
+    feeHeld: l.feeHeld.toString(),
+    resultDigest: l.resultDigest,
+    usage: {
+      cpuSeconds: l.cpuSeconds.toString(),
+      memoryGiBSeconds: l.memoryGiBSeconds.toString(),
+      gpuSeconds: l.gpuSeconds.toString(),
+      networkBytes: l.networkBytes.toString(),
+      wallMs: l.wallMs.toString(),
+    },
+    reviewEnd: orNull(l.reviewEnd),
+    disputeDeposit: l.disputeDeposit.toString(),
+    endedAt: orNull(l.endedAt),
+    outcome: l.outcome,
+  };
+}
+
+function bidView(index: number, b: Bid): BidAnswer {
+  return { index, worker: encodeAddress(b.worker), price: b.price.toString(), rating: b.rating, height: Number(b.height), used: b.used };
+}
+
+/** A task id from a URL: 64 hex digits whose first byte names an inner chain. */
+function findTask(ledger: Ledger, id: string): [string, ChainState, Task] {
+  const idHex = id.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(idHex)) throw new ApiError(400, 'INVALID_TASK_ID', `"${id}" is not a task id (64 hex digits)`);
+  const chain = taskChain(fromHex(idHex));
+  if (chain === 0) throw new ApiError(400, 'INVALID_TASK_ID', 'a task id\'s first byte names its inner chain (1..9)');
+  const state = ledger.chains[chain];
+  const t = state.get<Task>(MarketKeys.task(idHex));
+  if (!t) throw new ApiError(404, 'UNKNOWN_TASK', `no task ${idHex} on chain ${chain} (a task appears once its PostTask is committed)`);
+  return [idHex, state, t];
+}
+
+const innerChains = (ledger: Ledger): ChainState[] => ledger.chains.slice(MAIN_CHAIN + 1, CHAIN_COUNT);
+const idOfKey = (key: string): string => key.split('/')[1];
+
+export function tasksView(ledger: Ledger, f: TaskFilter): TaskAnswer[] {
+  const owner = f.owner === undefined ? undefined : toHex(decodeAddress(f.owner));
+  const [appName, appVersion] = f.app === undefined ? [] : f.app.split('@');
+  const out: TaskAnswer[] = [];
+  for (const chain of innerChains(ledger)) {
+    for (const key of chain.keys('task/')) {
+      const t = chain.get<Task>(key)!;
+      if (f.state !== undefined && TASK_STATE_NAMES[t.state] !== f.state) continue;
+      if (owner !== undefined && toHex(t.owner) !== owner) continue;
+      if (appName !== undefined && (t.app !== appName || (appVersion !== undefined && t.version !== appVersion))) continue;
+      out.push(taskView(idOfKey(key), t));
+    }
+  }
+  // Newest first: what a user just posted is what they look for.
+  out.sort((a, b) => b.postedAt - a.postedAt || (a.id < b.id ? -1 : 1));
+  return out.slice(0, f.limit ?? 100);
+}
+
+export function taskDetailView(ledger: Ledger, id: string): TaskDetailAnswer {
+  const [idHex, state, t] = findTask(ledger, id);
+  const bids = Array.from({ length: t.bidCount }, (_, i) => bidView(i, state.get<Bid>(MarketKeys.bid(idHex, i))!));
+  const leases = Array.from({ length: t.leaseCount }, (_, i) => leaseView(idHex, i, t, state.get<Lease>(MarketKeys.lease(idHex, i))!));
+  return { ...taskView(idHex, t), bids, leases };
+}
+
+export function oneLeaseView(ledger: Ledger, id: string, index: number): LeaseAnswer {
+  const [idHex, state, t] = findTask(ledger, id);
+  const l = state.get<Lease>(MarketKeys.lease(idHex, index));
+  if (!l) throw new ApiError(404, 'UNKNOWN_LEASE', `task ${idHex} has ${t.leaseCount} lease(s) (0..${t.leaseCount - 1}); no lease ${index}`);
+  return leaseView(idHex, index, t, l);
+}
+
+export function leasesView(ledger: Ledger, f: LeaseFilter): LeaseAnswer[] {
+  const worker = f.worker === undefined ? undefined : toHex(decodeAddress(f.worker));
+  const out: LeaseAnswer[] = [];
+  for (const chain of innerChains(ledger)) {
+    for (const key of chain.keys('lease/')) {
+      const l = chain.get<Lease>(key)!;
+      if (worker !== undefined && toHex(l.worker) !== worker) continue;
+      if (f.state !== undefined && LEASE_STATE_NAMES[l.state] !== f.state) continue;
+      const idHex = idOfKey(key);
+      const t = chain.get<Task>(MarketKeys.task(idHex))!;
+      out.push(leaseView(idHex, Number(key.slice(key.lastIndexOf('/') + 1)), t, l));
+    }
+  }
+  out.sort((a, b) => b.matchedAt - a.matchedAt || (a.task < b.task ? -1 : a.task > b.task ? 1 : a.index - b.index));
+  return out.slice(0, f.limit ?? 100);
+}
+
+/** The matcher's verdict over every registered worker, before any task is posted. */
+export function quoteView(ledger: Ledger, req: QuoteRequest): QuoteAnswer {
+  if (!(RUNTIMES as readonly string[]).includes(req.runtime)) {
+    throw new ApiError(400, 'INVALID_REQUEST', `unknown runtime "${req.runtime}" (known: ${RUNTIMES.join(', ')})`);
+  }
+  const maxPricePerHour = BigInt(req.maxPricePerHour);
+  if (maxPricePerHour > MAX_U64) throw new ApiError(400, 'INVALID_REQUEST', 'maxPricePerHour does not fit in 64 bits');
+  const needs: TaskNeeds = {
+    cpuMillis: req.cpuMillis,
+    memoryMiB: req.memoryMiB,
+    diskMiB: req.diskMiB ?? 0,
+    bandwidthMbps: req.bandwidthMbps ?? 0,
+    gpuCount: req.gpuCount ?? 0,
+    gpuModel: req.gpuModel ?? '',
+    gpuMemoryMiB: req.gpuMemoryMiB ?? 0,
+    runtime: req.runtime,
+    region: req.region ?? '',
+    minRating: req.minRating ?? 0,
+    maxPricePerHour,
+  };
+  const offers: WorkerOffer[] = registeredWorkers(ledger).map(([hex, w]) => workerOffer(hex, w));
+  const rating = new Map(offers.map((o) => [o.worker, o.rating]));
+  // The tie-break among equal asks hashes the task id, which a quote does not have yet: a fixed
+  // stand-in keeps the order stable between quotes (the real window may order ties differently).
+  const q = quote('0'.repeat(64), offers, needs);
+  return {
+    height: ledger.height,
+    workers: offers.length,
+    candidates: q.candidates.map((c) => ({ worker: addressOf(c.worker), ask: c.ask.toString(), rating: c.rating })),
+    refused: q.refused.map((r) => ({ worker: addressOf(r.worker), ask: r.ask.toString(), rating: rating.get(r.worker)!, reasons: r.reasons.map((m) => ({ ...m })) })),
+    counts: { ...misfitCounts(q.refused) } as Record<string, number>,
+  };
+}
+
+export function marketParamsView(m: MarketParams): MarketParamsAnswer {
+  return { ...m, minWorkerBond: m.minWorkerBond.toString(), dividendPerLease: m.dividendPerLease.toString() };
+}

@@ -1,0 +1,128 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZeusNode } from '../node/index.ts';
+import { LEASE_STATES, TASK_STATES, type LeaseFilter, type QuoteRequest, type TaskFilter } from '../sdk/market.ts';
+import {
+  appsView,
+  leasesView,
+  marketParamsView,
+  oneAppView,
+  oneLeaseView,
+  oneWorkerView,
+  quoteView,
+  taskDetailView,
+  tasksView,
+  workersView,
+} from './market.ts';
+
+// The compute market's routes: workers, apps, tasks with their bids and leases, and the quote
+// (the shared matcher run over every registered worker). All read the committed state.
+
+const taskId = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const limit = { type: 'integer', minimum: 1, maximum: 1000 } as const;
+const u32 = { type: 'integer', minimum: 0, maximum: 0xffff_ffff } as const;
+
+export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requireAddress: (a: string) => void): void {
+  const tags = ['market'];
+
+  app.get('/market/params', { schema: { summary: 'The market rules of this chain: minimum worker bond, deadlines in blocks, slashing', tags } }, async () =>
+    marketParamsView(node.ledger.params.market),
+  );
+
+  app.get('/workers', { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } }, async () => ({
+    height: node.ledger.height,
+    workers: workersView(node.ledger),
+  }));
+
+  app.get<{ Params: { address: string } }>(
+    '/workers/:address',
+    { schema: { summary: 'One worker', tags, params: { type: 'object', properties: { address: { type: 'string', minLength: 1, maxLength: 100 } } } } },
+    async (req) => {
+      requireAddress(req.params.address);
+      return oneWorkerView(node.ledger, req.params.address);
+    },
+  );
+
+  app.get('/apps', { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } }, async () => ({
+    apps: appsView(node.ledger),
+  }));
+
+  app.get<{ Params: { name: string } }>(
+    '/apps/:name',
+    { schema: { summary: 'One app and all its versions', tags, params: { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } } },
+    async (req) => oneAppView(node.ledger, req.params.name),
+  );
+
+  app.get<{ Querystring: TaskFilter }>(
+    '/tasks',
+    {
+      schema: {
+        summary: 'Tasks on all inner chains, newest first; filter by state, owner (address) or app (name or name@version)',
+        tags,
+        querystring: {
+          type: 'object',
+          properties: { state: { type: 'string', enum: [...TASK_STATES] }, owner: { type: 'string', maxLength: 100 }, app: { type: 'string', maxLength: 97 }, limit },
+        },
+      },
+    },
+    async (req) => {
+      if (req.query.owner !== undefined) requireAddress(req.query.owner);
+      return { height: node.ledger.height, tasks: tasksView(node.ledger, req.query) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/tasks/:id',
+    { schema: { summary: 'A task with its bids and leases, escrow and (if its window closed empty) why nobody bid', tags, params: { type: 'object', properties: { id: taskId } } } },
+    async (req) => ({ height: node.ledger.height, ...taskDetailView(node.ledger, req.params.id) }),
+  );
+
+  app.get<{ Params: { id: string; n: number } }>(
+    '/tasks/:id/leases/:n',
+    { schema: { summary: 'One lease of a task', tags, params: { type: 'object', properties: { id: taskId, n: { type: 'integer', minimum: 0, maximum: 1_000_000 } } } } },
+    async (req) => oneLeaseView(node.ledger, req.params.id, req.params.n),
+  );
+
+  app.get<{ Querystring: LeaseFilter }>(
+    '/leases',
+    {
+      schema: {
+        summary: 'Leases on all inner chains, newest match first; filter by worker (address) or state',
+        tags,
+        querystring: { type: 'object', properties: { worker: { type: 'string', maxLength: 100 }, state: { type: 'string', enum: [...LEASE_STATES] }, limit } },
+      },
+    },
+    async (req) => {
+      if (req.query.worker !== undefined) requireAddress(req.query.worker);
+      return { height: node.ledger.height, leases: leasesView(node.ledger, req.query) };
+    },
+  );
+
+  app.post<{ Body: QuoteRequest }>(
+    '/market/quote',
+    {
+      schema: {
+        summary: 'Which registered workers could serve a task (needs and max price as in PostTask) at what asking price, and every reason each other one could not',
+        tags,
+        body: {
+          type: 'object',
+          required: ['cpuMillis', 'memoryMiB', 'runtime', 'maxPricePerHour'],
+          additionalProperties: false,
+          properties: {
+            cpuMillis: u32,
+            memoryMiB: u32,
+            diskMiB: u32,
+            bandwidthMbps: u32,
+            gpuCount: u32,
+            gpuModel: { type: 'string', maxLength: 32 },
+            gpuMemoryMiB: u32,
+            runtime: { type: 'string', maxLength: 16 },
+            region: { type: 'string', maxLength: 32 },
+            minRating: { type: 'integer', minimum: 0, maximum: 1000 },
+            maxPricePerHour: { type: 'string', pattern: '^[0-9]{1,20}$' },
+          },
+        },
+      },
+    },
+    async (req) => quoteView(node.ledger, req.body),
+  );
+}

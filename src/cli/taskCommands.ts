@@ -1,0 +1,235 @@
+import type { Command } from 'commander';
+import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, toHex } from '../crypto/index.ts';
+import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
+import { askPrice } from '../market/index.ts';
+import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
+import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
+import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
+import { printTx, submitTx } from './tx.ts';
+
+// `zeus task …`, `zeus lease …` and `zeus bid`: tasks with their escrow live on the poster's
+// home chain, and so do their bids and leases. A quote runs the ledger's own matcher over every
+// registered worker, so what it says is what a bid or a closing window would decide.
+
+
+function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
+  return (v: string): T => {
+    if (!(values as readonly string[]).includes(v)) throw new Error(`${flag} is one of ${values.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+}
+
+/** `name@version` as given, or the newest version of `name` that is not deprecated. */
+async function resolveApp(g: GlobalOptions, app: string): Promise<[string, string]> {
+  const at = app.indexOf('@');
+  if (at >= 0) return [app.slice(0, at), app.slice(at + 1)];
+  const a = await client(g).app(app);
+  const live = a.versions.filter((v) => !v.deprecated);
+  if (live.length === 0) throw new Error(`every version of app "${app}" is deprecated`);
+  return [app, live[live.length - 1].version];
+}
+
+/** ZNC the task's escrow gave back at a cancel: what it held, less what went to workers and the developer. */
+function refundOf(before: TaskDetailAnswer, after: TaskDetailAnswer): bigint {
+  let paid = 0n;
+  for (const l of after.leases) {
+    const b = before.leases[l.index];
+    paid += BigInt(l.workerPaid) - BigInt(b?.workerPaid ?? '0');
+    if (after.feeToken === ZNC) paid += BigInt(l.feePaid) - BigInt(b?.feePaid ?? '0');
+  }
+  return BigInt(before.escrow) - BigInt(after.escrow) - paid;
+}
+
+function registerTaskCommands(program: Command): void {
+  const task = program.command('task').description('Tasks: quote, post, follow, cancel, top up, dispute, accept a bid, list');
+
+  taskOptions(
+    task
+      .command('quote')
+      .description('Before posting: which registered workers could serve the task and at what asking price, and every reason each other one could not (takes the same flags as `task post`; sends nothing)'),
+  ).action(async (o: TaskFlags, cmd: Command) => {
+    const g = globalOptions(cmd);
+    const req = quoteRequest(o);
+    const q = await client(g).quote(req);
+    output(g, q, () => quoteText(q, req.maxPricePerHour, keyNames(g)));
+  });
+
+  taskOptions(
+    task
+      .command('post')
+      .description('Post a task: the worst case (max price × max hours × replicas × redundancy, plus license fees) moves to escrow; prints the task id')
+      .requiredOption(...fromOpt),
+  )
+    .option(...waitOpt)
+    .action(async (o: TaskFlags & { from: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      if ((o.app === undefined) === (o.image === undefined)) throw new Error('name either --app NAME[@VERSION] or --image sha256:…');
+      const [app, version] = o.app !== undefined ? await resolveApp(g, o.app) : ['', ''];
+      const payload = postTaskPayload(o, app, version);
+      const what = `task ${app ? `of ${app}@${version}` : `of image ${o.image}`}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.PostTask, payload, !!o.wait, what);
+      const id = toHex(taskIdFor(fromHex(t.hash), t.chain));
+      const posted = t.status === 'committed' ? await client(g).task(id) : undefined;
+      printTx(g, what, t, {
+        json: { task: id, escrow: posted?.escrow, closeHeight: posted?.closeHeight },
+        lines: [`  task   ${id}`, ...(posted ? [`  escrow ${znc(posted.escrow)}; takes bids until height ${posted.closeHeight}`] : [])],
+      });
+    });
+
+  task
+    .command('status <id>')
+    .description('A task: state, needs, escrow, bids, leases, and why nobody bid if its window closed empty')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const t = await client(g).task(id);
+      output(g, t, () => taskText(t, keyNames(g)));
+    });
+
+  task
+    .command('cancel <id>')
+    .description('Cancel your task: running leases are paid up to now, the rest of the escrow returns to you')
+    .requiredOption(...fromOpt)
+    .option(...waitOpt)
+    .action(async (id: string, o: { from: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const c = client(g);
+      const before = await c.task(id);
+      const what = `cancellation of task ${id}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.CancelTask, { task: parseTaskId(id) }, !!o.wait, what);
+      const refund = t.status === 'committed' ? refundOf(before, await c.task(id)) : undefined;
+      printTx(g, what, t, {
+        json: { task: id, refund: refund?.toString() },
+        lines: refund !== undefined ? [`  refund ${znc(refund)} returned from escrow to ${before.owner}`] : [],
+      });
+    });
+
+  task
+    .command('topup <id>')
+    .description('Add to the escrow of your task (a service in its grace period carries on)')
+    .requiredOption(...fromOpt)
+    .requiredOption('--amount <znc>', 'ZNC to add')
+    .option('--fee-amount <n>', 'license-fee token to add, when the fee is paid in a sub-token', '0')
+    .option(...waitOpt)
+    .action(async (id: string, o: { from: string; amount: string; feeAmount: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const amount = parseZnc(o.amount);
+      const feeAmount = o.feeAmount === '0' ? 0n : parseAmount(o.feeAmount, await decimalsOf(g, (await client(g).task(id)).feeToken));
+      const what = `top-up of ${znc(amount)} for task ${id}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.TopUpTask, { task: parseTaskId(id), amount, feeAmount }, !!o.wait, what);
+      const after = t.status === 'committed' ? await client(g).task(id) : undefined;
+      printTx(g, what, t, { json: { task: id, escrow: after?.escrow }, lines: after ? [`  escrow now ${znc(after.escrow)}`] : [] });
+    });
+
+  task
+    .command('dispute <id>')
+    .description('Dispute the result of a batch lease under review: another worker re-runs it as verifier, paid from a deposit you make now')
+    .requiredOption(...fromOpt)
+    .requiredOption('--lease <n>', 'the lease whose result you dispute', wholeNumber('--lease'))
+    .option(...waitOpt)
+    .action(async (id: string, o: { from: string; lease: number; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const what = `dispute of lease ${o.lease} of task ${id}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.Dispute, { task: parseTaskId(id), lease: o.lease }, !!o.wait, what);
+      const l = t.status === 'committed' ? await client(g).lease(id, o.lease) : undefined;
+      printTx(g, what, t, {
+        json: { task: id, lease: o.lease, deposit: l?.disputeDeposit },
+        lines: l ? [`  deposit ${znc(l.disputeDeposit)} pays the verifier; the task takes bids again`] : [],
+      });
+    });
+
+  task
+    .command('accept-bid <id>')
+    .description('Lease an open slot of your task to a bidder now, without waiting for the window to close')
+    .requiredOption(...fromOpt)
+    .requiredOption('--worker <address>', 'the bidding worker: a znc1… address or a key name')
+    .option(...waitOpt)
+    .action(async (id: string, o: { from: string; worker: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const worker = resolveAddress(g, o.worker);
+      const what = `acceptance of ${worker}'s bid on task ${id}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.AcceptBid, { task: parseTaskId(id), worker: decodeAddress(worker) }, !!o.wait, what);
+      const lease = t.status === 'committed' ? (await client(g).task(id)).leases.filter((l) => l.worker === worker).at(-1) : undefined;
+      printTx(g, what, t, {
+        json: { task: id, lease: lease?.index },
+        lines: lease ? [`  lease ${lease.index}: ${lease.state}, must start by height ${lease.startBy}`] : [],
+      });
+    });
+
+  task
+    .command('list')
+    .description('Tasks on all inner chains, newest first')
+    .option('--state <state>', `only tasks in this state: ${TASK_STATES.join(', ')}`, oneOf('--state', TASK_STATES))
+    .option('--owner <address>', 'only tasks posted by this address or key name')
+    .option('--app <name[@version]>', 'only tasks of this app')
+    .option('--limit <n>', 'at most this many', wholeNumber('--limit', 1000), 100)
+    .action(async (o: { state?: TaskStateName; owner?: string; app?: string; limit: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const owner = o.owner === undefined ? undefined : resolveAddress(g, o.owner);
+      const { tasks } = await client(g).tasks({ state: o.state, owner, app: o.app, limit: o.limit });
+      const who = keyNames(g);
+      output(g, tasks, () =>
+        tasks.length === 0
+          ? 'no tasks'
+          : tasks
+              .map((t) => `${t.id}  ${t.state.padEnd(9)} ${t.kind.padEnd(7)} ${(t.app ? `${t.app}@${t.version}` : t.digest.slice(0, 19)).padEnd(20)} by ${who(t.owner)}  escrow ${znc(t.escrow)}  bids ${t.bidCount}  leases ${t.leaseCount}  posted at ${t.postedAt}`)
+              .join('\n'),
+      );
+    });
+}
+
+function registerLeaseCommands(program: Command): void {
+  const lease = program.command('lease').description('Leases: one per replica a worker runs');
+
+  lease
+    .command('show <taskId> <n>')
+    .description('One lease: state, deadlines, endpoint, usage, pay, result')
+    .action(async (id: string, n: string, _o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const l = await client(g).lease(id, wholeNumber('lease number')(n));
+      output(g, l, () => leaseText(l, keyNames(g)));
+    });
+
+  lease
+    .command('list')
+    .description('Leases on all inner chains, newest first')
+    .option('--worker <address>', 'only leases of this worker (address or key name)')
+    .option('--state <state>', `only leases in this state: ${LEASE_STATES.join(', ')}`, oneOf('--state', LEASE_STATES))
+    .option('--limit <n>', 'at most this many', wholeNumber('--limit', 1000), 100)
+    .action(async (o: { worker?: string; state?: LeaseStateName; limit: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const worker = o.worker === undefined ? undefined : resolveAddress(g, o.worker);
+      const { leases } = await client(g).leases({ worker, state: o.state, limit: o.limit });
+      const who = keyNames(g);
+      output(g, leases, () => (leases.length === 0 ? 'no leases' : leases.map((l) => leaseLine(l, who)).join('\n')));
+    });
+}
+
+function registerBidCommand(program: Command): void {
+  program
+    .command('bid <taskId>')
+    .description('Bid on an open task as a registered worker (what the worker agent does automatically); the best bids win when the window closes')
+    .requiredOption(...fromOpt)
+    .option('--price <znc>', "ZNC per hour for one replica (default: the worker's registered prices applied to the task's needs)")
+    .option(...waitOpt)
+    .action(async (id: string, o: { from: string; price?: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const key = await loadKey(g, o.from);
+      let price: bigint;
+      if (o.price !== undefined) price = parseZnc(o.price);
+      else {
+        const c = client(g);
+        const [t, w] = await Promise.all([c.task(id), c.worker(encodeAddress(addressFromPublicKey(key.publicKey)))]);
+        price = askPrice({ priceCpuCoreHour: BigInt(w.prices.cpuCoreHour), priceMemoryGiBHour: BigInt(w.prices.memoryGiBHour), priceGpuHour: BigInt(w.prices.gpuHour) }, t.needs);
+      }
+      const what = `bid of ${znc(price)}/h on task ${id}`;
+      const t = await submitTx(g, key, TxKind.Bid, { task: parseTaskId(id), price }, !!o.wait, what);
+      printTx(g, what, t, { json: { task: id, price: price.toString() } });
+    });
+}
+
+export function register(program: Command): void {
+  registerTaskCommands(program);
+  registerLeaseCommands(program);
+  registerBidCommand(program);
+}

@@ -1,0 +1,250 @@
+import type { Command } from 'commander';
+import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
+import { TxKind, ZNC } from '../ledger/index.ts';
+import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
+import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { DEFAULT_WORKER_SPEC, fromOpt, parseZnc, specOfWorker, waitOpt, wholeNumber, workerSpec, workerSpecOptions, znc, type WorkerSpecFlags } from './marketArgs.ts';
+import { appText, keyNames, workerText } from './marketText.ts';
+import { printTx, submitTx } from './tx.ts';
+
+// `zeus worker …` and `zeus app …`: the registries on the main chain. A worker's bond comes out
+// of its stake on main, so registering first stakes what is missing and waits for the stake to
+// arrive there (one height later, by receipt) before it registers.
+
+const STAKE_ARRIVAL_MS = 30_000;
+
+/** Progress for people (stderr); scripts reading --json get only the result. */
+const progress = (g: GlobalOptions) => (msg: string): void => {
+  if (!g.json) process.stderr.write(`${msg}\n`);
+};
+
+/** Makes sure the key has at least `need` staked on main, staking the difference and waiting for it. */
+async function ensureStake(g: GlobalOptions, key: KeyPair, need: bigint): Promise<void> {
+  const c = client(g);
+  const say = progress(g);
+  const me = encodeAddress(addressFromPublicKey(key.publicKey));
+  const staked = BigInt((await c.account(me)).staked);
+  if (staked >= need) return;
+  const missing = need - staked;
+  say(`stake on main is ${znc(staked)}; the bond needs ${znc(need)}: staking ${znc(missing)} first`);
+  const st = await submitTx(g, key, TxKind.Stake, { amount: missing }, true, `stake of ${znc(missing)}`);
+  say(`  stake committed at height ${st.height} on chain ${st.chain}; waiting for it to reach the main chain`);
+  const deadline = Date.now() + STAKE_ARRIVAL_MS;
+  for (;;) {
+    const now = BigInt((await c.account(me)).staked);
+    if (now >= need) {
+      say(`  stake on main: ${znc(now)}`);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`the stake did not reach the main chain within ${STAKE_ARRIVAL_MS / 1000} s (staked there: ${znc(now)}); retry the command`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface RegisterFlags extends WorkerSpecFlags {
+  from: string;
+  bond?: string;
+  benchmark: number;
+  wait?: boolean;
+}
+
+interface UpdateFlags extends WorkerSpecFlags {
+  from: string;
+  addBond?: string;
+  wait?: boolean;
+}
+
+function registerWorkerCommands(program: Command): void {
+  const worker = program.command('worker').description('Workers that rent out their machines: register, update, leave, list');
+
+  workerSpecOptions(
+    worker
+      .command('register')
+      .description('Register the signing key as a worker: resources, runtimes, endpoint, seal key and prices, with a bond taken from its stake on main (stakes the difference first)')
+      .requiredOption(...fromOpt),
+    true,
+  )
+    .option('--bond <znc>', "ZNC moved from the stake into the bond (default: the chain's minimum)")
+    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at registration; it seeds the rating', wholeNumber('--benchmark', 1000), 500)
+    .option(...waitOpt)
+    .action(async (o: RegisterFlags, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const key = await loadKey(g, o.from);
+      const me = encodeAddress(addressFromPublicKey(key.publicKey));
+      const c = client(g);
+      const min = BigInt((await c.marketParams()).minWorkerBond);
+      const bond = o.bond !== undefined ? parseZnc(o.bond) : min;
+      if (bond < min) throw new Error(`--bond ${o.bond} is below the chain's minimum worker bond of ${znc(min)}`);
+      // Without --seal-key the key is derived from the signing key: the worker agent derives the same.
+      const derived = o.sealKey === undefined;
+      const spec = workerSpec(o, { ...DEFAULT_WORKER_SPEC, sealKey: sealKeyPairFromSeed(key.secretKey).publicKey });
+      await ensureStake(g, key, bond);
+      progress(g)(`registering worker ${me} with a bond of ${znc(bond)}`);
+      const t = await submitTx(g, key, TxKind.RegisterWorker, { ...spec, bond, benchmark: o.benchmark }, !!o.wait, `registration of worker ${me}`);
+      const sealKey = toHex(spec.sealKey);
+      printTx(g, `registration of worker ${me}`, t, {
+        json: { worker: me, bond: bond.toString(), sealKey, sealKeyDerived: derived },
+        lines: [`  bond   ${znc(bond)}`, `  seal key ${sealKey}${derived ? ' (X25519, derived from the signing key)' : ''}`],
+      });
+    });
+
+  workerSpecOptions(
+    worker
+      .command('update')
+      .description('Change a registered worker\'s resources, prices, endpoint or seal key (flags not given keep their registered value), or add to its bond')
+      .requiredOption(...fromOpt),
+    false,
+  )
+    .option('--add-bond <znc>', 'ZNC more to move from the stake into the bond (stakes the difference first)')
+    .option(...waitOpt)
+    .action(async (o: UpdateFlags, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const key = await loadKey(g, o.from);
+      const me = encodeAddress(addressFromPublicKey(key.publicKey));
+      const current = await client(g)
+        .worker(me)
+        .catch((e: unknown) => {
+          if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER') throw new Error(`${o.from} (${me}) is not a registered worker; use \`zeus worker register\``);
+          throw e;
+        });
+      const addBond = o.addBond !== undefined ? parseZnc(o.addBond) : 0n;
+      const spec = workerSpec(o, specOfWorker(current));
+      if (addBond > 0n) await ensureStake(g, key, addBond);
+      const t = await submitTx(g, key, TxKind.UpdateWorker, { ...spec, addBond }, !!o.wait, `update of worker ${me}`);
+      printTx(g, `update of worker ${me}`, t, { json: { worker: me } });
+    });
+
+  worker
+    .command('leave')
+    .description('Leave the market: the worker takes no new leases; its bond returns after the unbonding period unless slashed')
+    .requiredOption(...fromOpt)
+    .option(...waitOpt)
+    .action(async (o: { from: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const key = await loadKey(g, o.from);
+      const me = encodeAddress(addressFromPublicKey(key.publicKey));
+      const t = await submitTx(g, key, TxKind.LeaveWorker, {}, !!o.wait, `departure of worker ${me}`);
+      const w = t.status === 'committed' ? await client(g).worker(me) : undefined;
+      printTx(g, `departure of worker ${me}`, t, {
+        json: { worker: me, bondReturnsAt: w?.leavingAt ?? null },
+        lines: w?.leavingAt ? [`  bond of ${znc(w.bond)} returns at height ${w.leavingAt}`] : [],
+      });
+    });
+
+  worker
+    .command('list')
+    .description('Registered workers with resources, prices, bond, rating and record')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { workers } = await client(g).workers();
+      const who = keyNames(g);
+      output(g, workers, () => (workers.length ? workers.map((w) => workerText(w, who)).join('\n') : 'no workers registered yet'));
+    });
+
+  worker
+    .command('show <addressOrName>')
+    .description('One worker')
+    .action(async (a: string, _o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const w = await client(g).worker(resolveAddress(g, a));
+      output(g, w, () => workerText(w, keyNames(g)));
+    });
+}
+
+function registerAppCommands(program: Command): void {
+  const app = program.command('app').description('Apps: container images published with a license fee per hour');
+
+  app
+    .command('publish')
+    .description('Publish a version of an app: its image digest and license fee; the first publisher of a name owns it')
+    .requiredOption(...fromOpt)
+    .requiredOption('--name <name>', 'app name: lowercase letters, digits, ".", "_" or "-"')
+    .requiredOption('--version <version>', 'version, e.g. 1.0.0')
+    .requiredOption('--digest <sha256:…>', 'image manifest digest: sha256: and 64 lowercase hex digits')
+    .option('--license-fee <amount>', 'license fee per hour of use, in the fee token (decimals allowed)', '0')
+    .option('--fee-token <symbol>', 'token the fee is paid in: ZNC or a sub-token', ZNC)
+    .option('--requires-license', 'users must acquire a license (zeus app license) before posting tasks with it')
+    .option('--developer <address>', 'who earns the fee (default: the publisher)')
+    .option(...waitOpt)
+    .action(
+      async (
+        o: { from: string; name: string; version: string; digest: string; licenseFee: string; feeToken: string; requiresLicense?: boolean; developer?: string; wait?: boolean },
+        cmd: Command,
+      ) => {
+        const g = globalOptions(cmd);
+        const key = await loadKey(g, o.from);
+        const licenseFeePerHour = parseAmount(o.licenseFee, await decimalsOf(g, o.feeToken));
+        const payload = {
+          name: o.name,
+          version: o.version,
+          digest: o.digest,
+          developer: o.developer ? decodeAddress(resolveAddress(g, o.developer)) : new Uint8Array(0),
+          feeToken: o.feeToken,
+          licenseFeePerHour,
+          requiresLicense: !!o.requiresLicense,
+        };
+        const what = `publication of ${o.name}@${o.version}`;
+        const t = await submitTx(g, key, TxKind.PublishApp, payload, !!o.wait, what);
+        printTx(g, what, t, { json: { app: o.name, version: o.version } });
+      },
+    );
+
+  app
+    .command('deprecate')
+    .description('Deprecate a version of your app: no new tasks may use it')
+    .requiredOption(...fromOpt)
+    .requiredOption('--name <name>', 'app name')
+    .requiredOption('--version <version>', 'version to deprecate')
+    .option(...waitOpt)
+    .action(async (o: { from: string; name: string; version: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const what = `deprecation of ${o.name}@${o.version}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.DeprecateApp, { name: o.name, version: o.version }, !!o.wait, what);
+      printTx(g, what, t);
+    });
+
+  app
+    .command('license')
+    .description('Acquire a license for an app that requires one')
+    .requiredOption(...fromOpt)
+    .requiredOption('--name <name>', 'app name')
+    .option(...waitOpt)
+    .action(async (o: { from: string; name: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const what = `license for ${o.name}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.AcquireLicense, { name: o.name }, !!o.wait, what);
+      printTx(g, what, t);
+    });
+
+  const feeFormatter = async (g: GlobalOptions, tokens: string[]): Promise<(amount: string, token: string) => string> => {
+    const decimals = new Map<string, number>();
+    for (const t of new Set(tokens)) decimals.set(t, await decimalsOf(g, t));
+    return (amount, token) => `${formatUnits(amount, decimals.get(token) ?? 0)} ${token}`;
+  };
+
+  app
+    .command('list')
+    .description('Published apps with their versions, fees and licensees')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { apps } = await client(g).apps();
+      const fee = await feeFormatter(g, apps.flatMap((a) => a.versions.map((v) => v.feeToken)));
+      const who = keyNames(g);
+      output(g, apps, () => (apps.length ? apps.map((a) => appText(a, who, fee)).join('\n') : 'no apps published yet'));
+    });
+
+  app
+    .command('show <name>')
+    .description('One app and all its versions')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const a = await client(g).app(name);
+      const fee = await feeFormatter(g, a.versions.map((v) => v.feeToken));
+      output(g, a, () => appText(a, keyNames(g), fee));
+    });
+}
+
+export function register(program: Command): void {
+  registerWorkerCommands(program);
+  registerAppCommands(program);
+}
