@@ -19,7 +19,6 @@ import {
   deprecateApp,
   dispute,
   leaveWorker,
-  marketDue,
   marketWork,
   postTask,
   publishApp,
@@ -31,6 +30,9 @@ import {
   updateWorker,
 } from './handlers/market.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
+import { MarketKeys } from './marketEntries.ts';
+
+const DUE_COUNT_PREFIX = MarketKeys.dueCount(0).slice(0, MarketKeys.dueCount(0).indexOf('/') + 1);
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
 import { checkTxSignature, decodeTx, TxKind, type Tx } from './tx.ts';
@@ -278,6 +280,11 @@ export class Ledger {
   /** The certificate that committed the last height (carried by the next block). */
   lastCommit: Certificate = GENESIS_COMMIT;
   inFlight: Receipt[] = [];
+  /**
+   * Heights (over all chains) with market work scheduled: deadlines are counted in blocks, so
+   * while any is ahead an idle solo bookkeeper must keep making blocks to reach it.
+   */
+  private scheduledHeights = 0;
 
   constructor(genesis: Genesis) {
     this.genesis = validateGenesis(genesis);
@@ -309,6 +316,7 @@ export class Ledger {
     ledger.lastBlockHash = tip.hash;
     ledger.inFlight = tip.inFlight;
     ledger.lastCommit = tip.lastCommit;
+    ledger.scheduledHeights = ledger.chains.reduce((n, c) => n + c.keys(DUE_COUNT_PREFIX).length, 0);
     return ledger;
   }
 
@@ -317,10 +325,13 @@ export class Ledger {
     return new HeightExecution(this, this.height + 1, Math.max(time, this.time + 1), speculative, lastCommit);
   }
 
-  /** Whether a height at `time` would do anything even without transactions. */
+  /**
+   * Whether a height at `time` would do anything even without transactions, or is needed to
+   * reach a height with market work scheduled (deadlines count blocks).
+   */
   hasDueWork(time: number): boolean {
     if (this.inFlight.length > 0) return true;
-    if (this.chains.some((c) => marketDue(c, this.height + 1))) return true;
+    if (this.scheduledHeights > 0) return true;
     const q = this.chains[MAIN_CHAIN].get<UnbondingQueue>(Keys.unbonding);
     return !!q && q.entries.length > 0 && q.entries[0].releaseAt <= BigInt(time);
   }
@@ -359,7 +370,15 @@ export class Ledger {
   /** Makes an executed height the committed state; `certificate` is what committed it. */
   commit(executed: ExecutedHeight, header: BlockHeader, certificate: Certificate): void {
     if (executed.height !== this.height + 1) throw new Error(`cannot commit height ${executed.height} on ${this.height}`);
-    executed.staged.forEach((s, i) => this.chains[i].commit(s));
+    executed.staged.forEach((s, i) => {
+      for (const [key, value] of s.writes) {
+        if (!key.startsWith(DUE_COUNT_PREFIX)) continue;
+        const had = this.chains[i].get(key) !== undefined;
+        if (value === null && had) this.scheduledHeights--;
+        else if (value !== null && !had) this.scheduledHeights++;
+      }
+      this.chains[i].commit(s);
+    });
     this.height = executed.height;
     this.time = executed.time;
     this.lastBlockHash = blockHash(header);

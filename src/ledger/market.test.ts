@@ -141,7 +141,10 @@ describe('market scenarios on the ledger', () => {
     m.next([m.tx('w2', TxKind.UpdateWorker, { ...workerFields(m, 'w2'), gpus: [{ model: 'A100', memoryMiB: 40_000, count: 1 }], addBond: 0n })]);
     const before = balances(m);
     const id = m.postTask('alice', { gpuCount: 1, gpuModel: 'H100', gpuMemoryMiB: 80_000, retries: 0 });
+    // An idle chain must still reach the window's end: the ledger says a height is due.
+    expect(m.t.ledger.hasDueWork(m.time)).toBe(true);
     m.until(Number(m.task(id).closeHeight) + 1);
+    expect(m.t.ledger.hasDueWork(m.time)).toBe(false);
     const t = m.task(id);
     expect(t.state).toBe(TaskState.Expired);
     expect(JSON.parse(t.noBidReasons)).toEqual({ workers: 2, GPU_MODEL: 2 });

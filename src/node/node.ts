@@ -187,25 +187,7 @@ export class ZeusNode {
   }
 
   hasWork(): boolean {
-    return this.mempool.size > 0 || this.ledger.hasDueWork(Date.now()) || this.marketDeadlinesAhead();
-  }
-
-  private marketCheckedAt = -1;
-  private marketAhead = false;
-
-  /**
-   * Whether the market has something scheduled at a later height (a bid window closing, a lease
-   * deadline, a review ending, a bond returning). Those heights only come if the ones before them
-   * are made, so an idle solo bookkeeper keeps making (empty) blocks until the last of them; the
-   * ledger only says whether the very next height has work. Scanned once per height.
-   */
-  private marketDeadlinesAhead(): boolean {
-    if (this.marketCheckedAt !== this.ledger.height) {
-      this.marketCheckedAt = this.ledger.height;
-      // MarketKeys.dueCount(h) = duen/<h>: one counter per height with something scheduled.
-      this.marketAhead = this.ledger.chains.some((c) => c.keys('duen/').length > 0);
-    }
-    return this.marketAhead;
+    return this.mempool.size > 0 || this.ledger.hasDueWork(Date.now());
   }
 
   async produceBlock(): Promise<Block | undefined> {

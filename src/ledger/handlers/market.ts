@@ -1008,9 +1008,3 @@ export function marketWork(ctx: ExecContext): void {
   }
   ctx.state.set(countKey, null);
 }
-
-/** Whether anything is scheduled for `height` on this chain (so an idle node still makes it). */
-export function marketDue(state: StateReader, height: number): boolean {
-  return (get<Counter>(state, MarketKeys.dueCount(height))?.n ?? 0n) > 0n;
-}
-
