@@ -170,7 +170,7 @@ describe('zeus market commands on a devnet', () => {
     expect(unfit.err).toContain(`error [WORKER_UNFIT]: this worker cannot serve task ${id}: cpu: has 2000 millicores, task needs 4000; memory: has 2048 MiB, task needs 8192; gpu: no A100`);
     expect(both.code).not.toBe(0);
     expect(both.err).toContain('error [WORKER_UNFIT]');
-    expect(both.err).toContain('gpu: no A100; price: asks 400000000 per hour, task pays at most 300000000');
+    expect(both.err).toContain('gpu: no A100; price: asks 4 ZNC/h, task pays at most 3 ZNC/h');
     expect(notWorker.code).not.toBe(0);
     expect(JSON.parse(notWorker.out).error).toMatchObject({ code: 'NOT_A_WORKER' });
 
@@ -208,7 +208,7 @@ describe('zeus market commands on a devnet', () => {
     // bob fits this task but asks more than it pays.
     const tooDear = zeus('bid', id, '--from', 'bob', '--price', '1.5', '--wait');
     expect(tooDear.code).not.toBe(0);
-    expect(tooDear.err).toContain(`error [WORKER_UNFIT]: this worker cannot serve task ${id}: price: asks 150000000 per hour, task pays at most 100000000`);
+    expect(tooDear.err).toContain(`error [WORKER_UNFIT]: this worker cannot serve task ${id}: price: asks 1.5 ZNC/h, task pays at most 1 ZNC/h`);
     const cancelled = ok(zeus('task', 'cancel', id, '--from', 'alice', '--wait'));
     expect(cancelled).toContain(`committed cancellation of task ${id}`);
     expect(cancelled).toMatch(/refund 3 ZNC returned from escrow to znc1/);

@@ -1,5 +1,5 @@
 import { ZNC } from '../ledger/index.ts';
-import type { AppAnswer, LeaseAnswer, MisfitAnswer, QuoteAnswer, TaskDetailAnswer, WorkerAnswer } from '../sdk/index.ts';
+import type { AppAnswer, LeaseAnswer, QuoteAnswer, TaskDetailAnswer, WorkerAnswer } from '../sdk/index.ts';
 import { keystore, type GlobalOptions } from './context.ts';
 import { needsText, znc } from './marketArgs.ts';
 
@@ -36,13 +36,7 @@ export function appText(a: AppAnswer, who: (a: string) => string, feeText: (amou
   ].join('\n');
 }
 
-/** A reason in words; prices are shown in ZNC rather than the matcher's base units. */
-export function reasonText(m: MisfitAnswer, ask: string, maxPricePerHour: string): string {
-  if (m.code === 'PRICE') return `price: asks ${znc(ask)}/h, task pays at most ${znc(maxPricePerHour)}/h`;
-  return m.message;
-}
-
-export function quoteText(q: QuoteAnswer, maxPricePerHour: string, who: (a: string) => string): string {
+export function quoteText(q: QuoteAnswer, who: (a: string) => string): string {
   const lines = [`quote at height ${q.height} over ${q.workers} registered worker(s): ${q.candidates.length} could serve, ${q.refused.length} could not`];
   if (q.candidates.length) {
     lines.push('could serve (best first):');
@@ -52,7 +46,7 @@ export function quoteText(q: QuoteAnswer, maxPricePerHour: string, who: (a: stri
     lines.push('could not serve:');
     for (const r of q.refused) {
       lines.push(`  ${who(r.worker)}  would ask ${znc(r.ask)}/h  rating ${r.rating}`);
-      for (const m of r.reasons) lines.push(`    ${m.code.padEnd(10)} ${reasonText(m, r.ask, maxPricePerHour)}`);
+      for (const m of r.reasons) lines.push(`    ${m.code.padEnd(10)} ${m.message}`);
     }
   }
   return lines.join('\n');

@@ -52,7 +52,7 @@ function registerTaskCommands(program: Command): void {
     const g = globalOptions(cmd);
     const req = quoteRequest(o);
     const q = await client(g).quote(req);
-    output(g, q, () => quoteText(q, req.maxPricePerHour, keyNames(g)));
+    output(g, q, () => quoteText(q, keyNames(g)));
   });
 
   taskOptions(

@@ -27,7 +27,7 @@ describe('bad market input is refused with a reason', () => {
     expect(unfit.message).toMatch(/memory: has 512 MiB, task needs 1024/);
     const pricey = m.reject(m.tx('w1', TxKind.Bid, { task: id, price: 36_000_001n }));
     expect(pricey.code).toBe('WORKER_UNFIT');
-    expect(pricey.message).toMatch(/price: asks 36000001 per hour, task pays at most 36000000/);
+    expect(pricey.message).toMatch(/price: asks 0.36000001 ZNC\/h, task pays at most 0.36 ZNC\/h/);
     expect(m.reject(m.tx('bob', TxKind.Bid, { task: id, price: 1n })).code).toBe('NOT_A_WORKER');
     m.next([m.tx('w1', TxKind.Bid, { task: id, price: 20_000_000n })]);
     expect(m.reject(m.tx('w1', TxKind.Bid, { task: id, price: 19_000_000n })).code).toBe('DUPLICATE_BID');

@@ -76,6 +76,14 @@ export interface Misfit {
 }
 
 const MIB_PER_GIB = 1024n;
+const ZNC_BASE_UNITS = 100_000_000n;
+
+/** Base units as ZNC (8 decimals), trailing zeros trimmed: 250000000n → "2.5 ZNC". */
+export function formatZnc(base: bigint): string {
+  const whole = base / ZNC_BASE_UNITS;
+  const frac = (base % ZNC_BASE_UNITS).toString().padStart(8, '0').replace(/0+$/, '');
+  return `${whole}${frac ? `.${frac}` : ''} ZNC`;
+}
 
 function ceilDiv(a: bigint, b: bigint): bigint {
   return (a + b - 1n) / b;
@@ -132,7 +140,7 @@ export function misfits(w: WorkerOffer, n: TaskNeeds, price: bigint = askPrice(w
   }
   if (w.rating < n.minRating) out.push({ code: MisfitCode.Rating, message: `rating: ${w.rating}, task needs at least ${n.minRating}` });
   if (price > n.maxPricePerHour) {
-    out.push({ code: MisfitCode.Price, message: `price: asks ${price} per hour, task pays at most ${n.maxPricePerHour}` });
+    out.push({ code: MisfitCode.Price, message: `price: asks ${formatZnc(price)}/h, task pays at most ${formatZnc(n.maxPricePerHour)}/h` });
   }
   return out;
 }
