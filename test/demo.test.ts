@@ -17,7 +17,7 @@ it('zeus devnet demo walks through the ledger and ends with the supply conserved
   expect(r.status, r.stderr + r.stdout).toBe(0);
   const out = JSON.parse(r.stdout) as { ok: boolean; steps: string[]; devnet: { nodes: { pid: number }[] } };
   expect(out.ok).toBe(true);
-  expect(out.steps).toHaveLength(8); // the last: the bookkeeper processes agree on every block
+  expect(out.steps).toHaveLength(9); // the last: the bookkeeper processes agree on every block
   expect(out.devnet.nodes).toHaveLength(4);
   // The demo stops what it started.
   for (const n of out.devnet.nodes) expect(() => process.kill(n.pid, 0)).toThrow();

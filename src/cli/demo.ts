@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { addressFromPublicKey, decodeAddress, encodeAddress, Keystore, type KeyPair } from '../crypto/index.ts';
-import { homeChain, TxKind, ZNC, ZNC_DECIMALS, ZNC_UNIT, type TxRequest } from '../ledger/index.ts';
+import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, Keystore, sealKeyPairFromSeed, sha256, toHex, utf8, type KeyPair } from '../crypto/index.ts';
+import { homeChain, TaskKind, taskIdFor, TxKind, ZNC, ZNC_DECIMALS, ZNC_UNIT, type TxRequest } from '../ledger/index.ts';
 import { DEV_PASSPHRASE, readConfig, readGenesis } from '../node/index.ts';
-import { formatUnits, NodeApiError, ZeusClient } from '../sdk/index.ts';
+import { formatUnits, NodeApiError, ZeusClient, type TxStatusAnswer } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
 
 const znc = (n: string | bigint): string => `${formatUnits(BigInt(n), ZNC_DECIMALS)} ZNC`;
@@ -112,13 +112,15 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
   await trySpend();
   await settle();
 
-  step('7. Nothing was created or destroyed');
+  await marketTour(step, say, { c, send, settle, addr, key, znc });
+
+  step('8. Nothing was created or destroyed');
   const s1 = await c.status();
   const sup = s1.supply as Record<string, string>;
-  say(`   height ${s1.height}: ${znc(sup.total)} = spendable ${znc(sup.spendable)} + vesting ${znc(sup.vesting)} + staked ${znc(sup.staked)} + multisig ${znc(sup.multisig)} + pool ${znc(sup.pool)} + anchored ${znc(sup.anchored)} + in flight ${znc(sup.inFlight)}`);
+  say(`   height ${s1.height}: ${znc(sup.total)} = spendable ${znc(sup.spendable)} + vesting ${znc(sup.vesting)} + staked ${znc(sup.staked)} + multisig ${znc(sup.multisig)} + pool ${znc(sup.pool)} + anchored ${znc(sup.anchored)} + escrow ${znc(sup.escrow)} + bonded ${znc(sup.bonded)} + in flight ${znc(sup.inFlight)}`);
   let agreed = true;
   if (info.nodes.length > 1) {
-    step(`8. ${info.nodes.length} bookkeeper processes decided every block together`);
+    step(`9. ${info.nodes.length} bookkeeper processes decided every block together`);
     const clients = info.nodes.map((n) => new ZeusClient(n.api));
     const h = Math.min(...(await Promise.all(clients.map(async (x) => (await x.status()).height))));
     const hashes = await Promise.all(clients.map(async (x) => (await x.block(h)).hash));
@@ -129,4 +131,85 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
     say(agreed ? '   every node holds the same block: one chain, final at each height' : '   NODES DISAGREE');
   }
   return { ok: BigInt(sup.total) === 10_000_000_000n * ZNC_UNIT && agreed, steps };
+}
+
+interface TourTools {
+  c: ZeusClient;
+  send: <K extends TxKind>(who: string, kind: K, payload: TxRequest<K>['payload'], what: string) => Promise<TxStatusAnswer>;
+  settle: () => Promise<void>;
+  addr: (n: string) => string;
+  key: (n: string) => KeyPair;
+  znc: (n: string | bigint) => string;
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/**
+ * The market on the devnet's ledger, end to end. The worker's side is sent by hand here (the
+ * worker agent that runs containers comes with the worker issue): carol registers a worker, dave
+ * publishes an app, bob posts a batch task, carol bids, the window closes and every bookkeeper
+ * leases it to her, she starts it, reports usage and submits a result, and after the review
+ * window the ledger pays her and dave from bob's escrow and returns the rest to bob.
+ */
+async function marketTour(step: (s: string) => void, say: (line: string) => void, t: TourTools): Promise<void> {
+  const { c, send, settle, addr, key, znc } = t;
+  step('7. The compute market: worker, app, task, bid, lease, usage, result, automatic payment');
+  const mp = await c.marketParams();
+  const bond = BigInt(mp.minWorkerBond);
+  const before = { bob: await zncOf(c, addr('bob')), carol: await zncOf(c, addr('carol')), dave: await zncOf(c, addr('dave')) };
+  await send('carol', TxKind.Stake, { amount: bond }, `carol stakes ${znc(bond)}: a worker's bond comes out of its stake`);
+  await until('the stake on main', async () => (BigInt((await c.account(addr('carol'))).staked) >= bond ? true : undefined));
+  await send('carol', TxKind.RegisterWorker, {
+    cpuMillis: 4000, memoryMiB: 8192, diskMiB: 50_000, bandwidthMbps: 100, gpus: [], runtimes: ['docker', 'wasm'], region: 'eu',
+    endpoint: '127.0.0.1:7700', sealKey: sealKeyPairFromSeed(key('carol').secretKey).publicKey,
+    priceCpuCoreHour: ZNC_UNIT / 10n, priceMemoryGiBHour: ZNC_UNIT / 100n, priceGpuHour: 0n, bond, benchmark: 700,
+  }, 'carol registers a worker: 4 cores, 8 GiB, docker and wasm, 0.1 ZNC per core-hour + 0.01 per GiB-hour');
+  const digest = `sha256:${toHex(sha256(utf8('zeus demo app hello 1.0')))}`;
+  await send('dave', TxKind.PublishApp, { name: 'hello', version: '1.0', digest, developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: ZNC_UNIT / 20n, requiresLicense: false }, 'dave publishes app hello@1.0 with a license fee of 0.05 ZNC/h');
+  const order = { cpuMillis: 1000, memoryMiB: 1024, diskMiB: 1000, bandwidthMbps: 10, gpuCount: 0, gpuModel: '', gpuMemoryMiB: 0, runtime: 'docker', region: '', minRating: 0 };
+  const q = await c.quote({ ...order, maxPricePerHour: ZNC_UNIT.toString() });
+  const mine = q.candidates.find((x) => x.worker === toHex(decodeAddress(addr('carol'))) || x.worker === addr('carol'));
+  if (!mine) throw new Error('the quote does not list carol as able to serve the task');
+  say(`   quote: ${q.candidates.length} of ${q.workers} registered worker(s) could serve 1 core / 1 GiB at ≤ 1 ZNC/h; carol asks ${znc(mine.ask)}/h`);
+  const posted = await send('bob', TxKind.PostTask, {
+    ...order, app: 'hello', version: '1.0', image: '', replicas: 1, kind: TaskKind.Batch, maxPricePerHour: ZNC_UNIT, maxHours: 1, redundancy: 1,
+    ports: [], sealed: new Uint8Array(), bidWindowBlocks: 8, retries: 1,
+  }, 'bob posts a batch task: hello@1.0, 1 core, 1 GiB, at most 1 ZNC/h for 1 h (escrow: 1.05 ZNC)');
+  const id = taskIdFor(fromHex(posted.hash), posted.chain);
+  const idHex = toHex(id);
+  await send('carol', TxKind.Bid, { task: id, price: BigInt(mine.ask) }, `carol bids ${znc(mine.ask)}/h on task ${idHex.slice(0, 12)}…`);
+  const lease = await until('the window to close', async () => (await c.task(idHex)).leases[0]);
+  say(`   the bid window closed: every bookkeeper ranked the bids the same way and leased replica 0 to carol at ${znc(lease.price)}/h (start by height ${lease.startBy})`);
+  await send('carol', TxKind.StartLease, { task: id, lease: 0, endpoint: '' }, 'carol starts the lease (the worker agent would now run the container)');
+  await sleep(2000);
+  await send('carol', TxKind.ReportUsage, { task: id, lease: 0, seq: 1, cpuSeconds: 2n, memoryGiBSeconds: 2n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 2000n }, 'carol reports 2 s of usage (held in escrow until the review ends)');
+  await sleep(1000);
+  const done = await send('carol', TxKind.SubmitResult, { task: id, lease: 0, digest: `sha256:${toHex(sha256(utf8('hello result')))}`, cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1000n }, 'carol submits the result digest');
+  say(`   review window: ${mp.reviewBlocks} blocks from height ${done.height}; without a dispute the ledger pays by itself`);
+  const settled = await until('the review to end', async () => {
+    const l = (await c.task(idHex)).leases[0];
+    return l.state === 'settled' ? l : undefined;
+  });
+  await settle();
+  await sleep(600);
+  await settle();
+  const task = await c.task(idHex);
+  const after = { bob: await zncOf(c, addr('bob')), carol: await zncOf(c, addr('carol')), dave: await zncOf(c, addr('dave')) };
+  say(`   lease ${settled.state}: ${settled.outcome}; ${(Number(settled.usage.wallMs) / 1000).toFixed(1)} s of block time paid`);
+  say(`   bob paid ${znc(before.bob - after.bob)} (the rest of the escrow came back; task ${task.state}, escrow ${znc(task.escrow)})`);
+  const dividend = after.carol - before.carol + bond - BigInt(settled.workerPaid);
+  say(`   carol earned ${znc(settled.workerPaid)} for the lease and ${znc(dividend)} of worker dividend; her ${znc(bond)} bond stays with her worker until she leaves`);
+  say(`   dave earned ${znc(settled.feePaid)} in license fees: ${znc(after.dave - before.dave)}`);
+}
+
+async function zncOf(c: ZeusClient, address: string): Promise<bigint> {
+  return BigInt((await c.account(address)).balances[ZNC] ?? '0');
 }
