@@ -211,6 +211,11 @@ export class HeightExecution {
     for (const c of this.contexts) c.state.settle();
   }
 
+  /** Bytes of transactions this height may still take (a block proposer stops when none fit). */
+  get blockBytesLeft(): number {
+    return MAX_BLOCK_TX_BYTES - this.txBytes;
+  }
+
   /** Applies a transaction, or leaves no trace and returns why not. */
   tryApply(tx: Tx): LedgerError | null {
     const ctx = this.contexts[tx.chain];

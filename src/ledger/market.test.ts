@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { systemAddress } from '../crypto/index.ts';
+import { systemAddress, toHex } from '../crypto/index.ts';
+import { Keys, type Account } from './entries.ts';
 import { LeaseState, TaskKind, TaskState } from './marketEntries.ts';
 import { BLOCK_MS, MarketDriver } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
-import { TxKind } from './tx.ts';
+import { homeChain, TxKind } from './tx.ts';
 
 // Scenario tests of the compute market on the ledger. Each ends with an exact account of who
 // paid whom: the user's loss equals what the workers and the developer earned, the escrow is
@@ -327,6 +328,39 @@ describe('market scenarios on the ledger', () => {
     const paid = end.workerPaid;
     expect(delta(m, before)).toEqual({ alice: -paid, w1: paid });
     expect(m.task(id).escrow).toBe(0n);
+  });
+
+  it('a license fee in a sub-token: escrowed in that token, paid to the developer in it, the rest refunded', () => {
+    const m = setup();
+    // alice issues GPU credits and gives some to bob, who runs dev's app licensed in GPU.
+    m.next([m.tx('alice', TxKind.TokenCreate, { symbol: 'GPU', name: 'GPU credit', decimals: 8, anchorRate: 10n, deposit: 1_000n * ZNC_UNIT })]);
+    m.next();
+    m.next();
+    m.next([m.tx('alice', TxKind.Transfer, { to: m.addr('bob'), token: 'GPU', amount: 1_000n * ZNC_UNIT, memo: '' })]);
+    m.next([m.tx('dev', TxKind.PublishApp, { name: 'gpuapp', version: '1', digest: APP_DIGEST, developer: new Uint8Array(), feeToken: 'GPU', licenseFeePerHour: FEE, requiresLicense: false })]);
+    m.next();
+    const gpu = (n: string): bigint => {
+      const a = m.addr(n);
+      return m.t.ledger.chains[homeChain(a)].get<Account>(Keys.account(toHex(a)))?.balances.GPU ?? 0n;
+    };
+    const before = balances(m);
+    const gpuBefore = { bob: gpu('bob'), dev: gpu('dev') };
+    const id = m.postTask('bob', { app: 'gpuapp', version: '1', image: '' });
+    expect(m.task(id).escrow).toBe(36_000_000n);
+    expect(m.task(id).feeEscrow).toBe(FEE);
+    expect(gpu('bob')).toBe(gpuBefore.bob - FEE);
+    matchAndStart(m, id, ['w1']);
+    const s = m.lease(id, 0).startedAt;
+    m.next([result(m, 'w1', id, 0)]);
+    const ms = BigInt(m.time) - s;
+    m.until(Number(m.lease(id, 0).reviewEnd) + 2);
+    m.next();
+    m.next();
+    expect(m.lease(id, 0).feePaid).toBe(ms);
+    expect(delta(m, before)).toEqual({ bob: -(ms * 5n), w1: ms * 5n + DIVIDEND });
+    expect(gpu('bob')).toBe(gpuBefore.bob - ms);
+    expect(gpu('dev')).toBe(gpuBefore.dev + ms);
+    expect(m.task(id).feeEscrow).toBe(0n);
   });
 
   it('a leaving worker gets its bond back after the unbonding blocks', () => {

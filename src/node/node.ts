@@ -31,6 +31,9 @@ const REJECTED_KEPT = 50_000;
 /** Hashes of transactions whose signatures this node has checked (bounded, oldest forgotten first). */
 const VERIFIED_KEPT = 500_000;
 
+/** No signed transaction is smaller (header fields, a 32-byte key and a 64-byte signature). */
+const MIN_TX_BYTES = 100;
+
 /** A block this node built from its mempool, not yet committed. */
 export interface BuiltBlock {
   block: Block;
@@ -212,6 +215,8 @@ export class ZeusNode {
     const exec = this.ledger.begin(time);
     const rejected = new Map<string, [Tx, LedgerError]>();
     for (const tx of this.mempool.list()) {
+      // A full block ends the walk: under a backlog the mempool holds far more than one block.
+      if (exec.blockBytesLeft < MIN_TX_BYTES) break;
       const err = exec.tryApply(tx);
       // A full segment leaves the transaction for the next height; anything else rejects it.
       if (err && err.code !== 'MEMPOOL_FULL') rejected.set(tx.hashHex, [tx, err]);
