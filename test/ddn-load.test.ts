@@ -1,0 +1,49 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeImage } from '../bench/ociImage.ts';
+import { loadIntoDocker } from '../src/ddn/dockerLoad.ts';
+
+// Loading into the real Docker engine: the engine's own image id must match the verified
+// manifest's config digest, and errors it reports inside its 200 stream fail the load.
+
+const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8' });
+const dir = mkdtempSync(join(tmpdir(), 'zeus-load-'));
+const tags: string[] = [];
+
+afterAll(() => {
+  for (const t of tags) {
+    try {
+      docker('rmi', '-f', t);
+    } catch {
+      // not loaded
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loading a fetched image into Docker', () => {
+  it('loads a multi-layer image and checks the engine agrees on its id', async () => {
+    const img = await makeImage(join(dir, 'a'), 6, 3);
+    const tag = `zeus-test/load-a:${process.pid}`;
+    tags.push(tag);
+    const id = await loadIntoDocker({ configDigest: img.config.digest, configFile: img.config.file, layerFiles: img.layers, repoTag: tag });
+    expect(id).toBe(img.config.digest);
+    expect(docker('image', 'inspect', '--format', '{{.Id}} {{len .RootFS.Layers}}', tag).trim()).toBe(`${img.config.digest} 3`);
+  });
+
+  it('fails when the engine reports an error inside its 200 stream, and when the ids differ', async () => {
+    const img = await makeImage(join(dir, 'b'), 1, 1);
+    const tag = `zeus-test/load-b:${process.pid}`;
+    tags.push(tag);
+    await expect(
+      loadIntoDocker({ configDigest: `sha256:${'0'.repeat(64)}`, configFile: img.config.file, layerFiles: img.layers, repoTag: tag }),
+    ).rejects.toThrow(/the verified manifest names config sha256:0000/);
+    writeFileSync(img.layers[0].file, Buffer.alloc(4096, 7));
+    await expect(loadIntoDocker({ configDigest: img.config.digest, configFile: img.config.file, layerFiles: img.layers, repoTag: `${tag}-bad` })).rejects.toThrow(
+      /the Docker engine refused the image: .*invalid tar header/,
+    );
+  });
+});
