@@ -9,7 +9,7 @@ import { loadIntoDocker } from '../src/ddn/dockerLoad.ts';
 // Loading into the real Docker engine: the engine's own image id must match the verified
 // manifest's config digest, and errors it reports inside its 200 stream fail the load.
 
-const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8' });
+const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const dir = mkdtempSync(join(tmpdir(), 'zeus-load-'));
 const tags: string[] = [];
 
@@ -41,8 +41,10 @@ describe('loading a fetched image into Docker', () => {
     await expect(
       loadIntoDocker({ configDigest: `sha256:${'0'.repeat(64)}`, configFile: img.config.file, layerFiles: img.layers, repoTag: tag }),
     ).rejects.toThrow(/the verified manifest names config sha256:0000/);
-    writeFileSync(img.layers[0].file, Buffer.alloc(4096, 7));
-    await expect(loadIntoDocker({ configDigest: img.config.digest, configFile: img.config.file, layerFiles: img.layers, repoTag: `${tag}-bad` })).rejects.toThrow(
+    expect(() => docker('image', 'inspect', tag)).toThrow();
+    const broken = await makeImage(join(dir, 'c'), 1, 1);
+    writeFileSync(broken.layers[0].file, Buffer.alloc(4096, 7));
+    await expect(loadIntoDocker({ configDigest: broken.config.digest, configFile: broken.config.file, layerFiles: broken.layers, repoTag: `${tag}-bad` })).rejects.toThrow(
       /the Docker engine refused the image: .*invalid tar header/,
     );
   });

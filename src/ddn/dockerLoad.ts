@@ -63,6 +63,8 @@ export async function loadIntoDocker(image: LoadableImage, docker: Docker = new 
   }
   const info = await docker.getImage(image.repoTag).inspect();
   if (info.Id !== image.configDigest) {
+    // Not the image the chain names: do not leave it where a container could be started from it.
+    await docker.getImage(image.repoTag).remove({ force: true });
     throw new ImageLoadError(`the engine loaded image ${info.Id}, but the verified manifest names config ${image.configDigest}`);
   }
   return info.Id;
