@@ -1,11 +1,13 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DirBlobStore } from '../../test/helpers/blobStore.ts';
+import { NODE_BIN } from '../../test/helpers/node.ts';
 import { PieceStore } from './partial.ts';
-import { computePieceMap, fileDigest, pieceRange } from './pieces.ts';
+import { computePieceMap, fileDigest, pieceRange, sha256Hex } from './pieces.ts';
 
 // Partial downloads on disk: what is marked was verified and written, survives a restart, and
 // only a blob whose whole digest checks reaches the store.
@@ -47,6 +49,39 @@ describe('piece store', () => {
     expect(await again!.readPiece(5)).toEqual(b.piece(5));
     expect(again!.bytesHeld).toBe(PIECE + 100);
     await Promise.all([first.close(), again!.close()]);
+  });
+
+  it('marks only pieces whose bytes are on disk, whenever the process is killed', async () => {
+    const b = await blob(64 * PIECE);
+    const pdir = join(dir, `p${k++}`);
+    const mapFile = join(dir, `map${k++}.json`);
+    writeFileSync(mapFile, JSON.stringify(b.map));
+    // A separate process writes every piece, in random order; it is SIGKILLed part way.
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { PieceStore } from ${JSON.stringify(new URL('./partial.ts', import.meta.url).href)};
+      const map = JSON.parse(readFileSync(${JSON.stringify(mapFile)}, 'utf8'));
+      const src = readFileSync(${JSON.stringify(b.file)});
+      const p = await new PieceStore(${JSON.stringify(pdir)}).open(map);
+      const order = map.pieces.map((_, i) => i).sort(() => Math.random() - 0.5);
+      process.stdout.write('ready\\n');
+      await Promise.all([0, 1, 2, 3].map(async (w) => {
+        for (let j = w; j < order.length; j += 4) {
+          const i = order[j];
+          await p.writePiece(i, src.subarray(i * ${PIECE}, Math.min(src.length, (i + 1) * ${PIECE})));
+        }
+      }));
+      process.stdout.write('done\\n');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(NODE_BIN, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve()));
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const p = (await new PieceStore(pdir).get(b.map.digest))!;
+    for (let i = 0; i < p.pieces; i++) if (p.have.has(i)) expect(sha256Hex((await p.readPiece(i))!)).toBe(b.map.pieces[i]);
+    await p.close();
   });
 
   it('never counts a bitmap write that did not finish', async () => {

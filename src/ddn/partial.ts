@@ -9,7 +9,8 @@ import { DdnError, digestHex, fileDigest, pieceCount, pieceMapDigest, pieceRange
 // pieces in it that were verified (`<hex>.have`) and the map they were verified against
 // (`<hex>.map.json`). A piece's bytes are written and fsynced before its bit is set, and the
 // bitmap is replaced by rename, so a crash at any point leaves at worst a verified piece
-// unmarked (fetched again), never an unverified piece marked.
+// unmarked (fetched again), never an unverified piece marked. A piece counts as held (and is
+// served) only once its bit is on disk.
 
 export class PartialBlob {
   readonly map: PieceMap;
@@ -22,6 +23,8 @@ export class PartialBlob {
   /** Bitmap writes in order: each writes the whole current bitmap, so the last one wins. */
   private persisting: Promise<void> = Promise.resolve();
   private state: 'open' | 'imported' | 'removed' = 'open';
+  /** Pieces written and synced whose bits are not yet on disk. */
+  private readonly written = new Set<number>();
 
   constructor(dir: string, map: PieceMap, have: Bitfield, fh: FileHandle) {
     const hex = digestHex(map.digest);
@@ -63,7 +66,7 @@ export class PartialBlob {
     const fh = await this.handle();
     await fh.write(bytes, 0, length, start);
     await fh.datasync();
-    this.have.set(index);
+    this.written.add(index);
     await this.persist();
     return true;
   }
@@ -131,17 +134,28 @@ export class PartialBlob {
     return this.fh;
   }
 
+  /**
+   * Writes the bitmap of the held pieces plus those written since, then counts those as held:
+   * what the node says it holds (and serves) is what it will still hold after a crash.
+   */
   private persist(): Promise<void> {
     const next = this.persisting.then(async () => {
+      const adding = [...this.written];
+      const snapshot = new Bitfield(this.have.length, this.have.bytes);
+      for (const i of adding) snapshot.set(i);
       const tmp = `${this.havePath}.tmp`;
       const fh = await open(tmp, 'w');
       try {
-        await fh.writeFile(this.have.bytes);
+        await fh.writeFile(snapshot.bytes);
         await fh.sync();
       } finally {
         await fh.close();
       }
       await rename(tmp, this.havePath);
+      for (const i of adding) {
+        this.have.set(i);
+        this.written.delete(i);
+      }
     });
     // A failed write must not wedge later ones; the failing caller sees its own error.
     this.persisting = next.catch(() => undefined);
@@ -188,7 +202,8 @@ export class PieceStore {
       this.blobs.set(hex, p);
     }
     const blob = await p;
-    if (blob && !blob.open) {
+    // Forget misses too: anyone may ask about any digest, and the cache must not grow with them.
+    if (!blob?.open) {
       if (this.blobs.get(hex) === p) this.blobs.delete(hex);
       return undefined;
     }
