@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../src/ddn/contracts.ts';
-import type { FetchJob } from '../src/ddn/fetches.ts';
+import { DdnNodeClient } from '../src/ddn/client.ts';
+import type { FetchJob, FetchRequest } from '../src/ddn/fetches.ts';
 import { fileDigest, pieceRange, computePieceMap } from '../src/ddn/pieces.ts';
 import { homeBlobStore, seedBlob, writeRandomBlob } from './helpers/ddn.ts';
 import { api, cleanup, initDevHome, ROOT, startNode, waitFor, type DevHome, type ZeusProcess } from './helpers/node.ts';
@@ -44,23 +45,20 @@ async function start(name: string, home: DevHome, args: string[] = []): Promise<
   return node;
 }
 
-async function fetchJob(at: Node, digest: Digest): Promise<FetchJob> {
-  const r = await api(at.url, 'GET', `/ddn/fetches/${digest}`);
-  expect(r.status, r.text).toBe(200);
-  return r.json as FetchJob;
+const client = (at: Node): DdnNodeClient => new DdnNodeClient(at.url);
+
+/** What a local caller asks its node: fetch `digest` from these peers, the origin as fallback. */
+const request = (digest: Digest, peers: Node[], origin: Node): FetchRequest => ({ digest, peers: peers.map((p) => p.throttle.url), origin: origin.throttle.url });
+
+async function startFetch(at: Node, req: FetchRequest): Promise<void> {
+  expect((await client(at).startFetch(req)).state).toBe('running');
 }
 
-async function startFetch(at: Node, digest: Digest, peers: Node[], origin: Node): Promise<void> {
-  const r = await api(at.url, 'POST', '/ddn/fetches', { digest, peers: peers.map((p) => p.throttle.url), origin: origin.throttle.url });
-  expect(r.status, r.text).toBe(202);
-}
-
-async function done(at: Node, digest: Digest, timeoutMs = 30_000): Promise<FetchJob> {
-  let job: FetchJob | undefined;
-  await waitFor(async () => (job = await fetchJob(at, digest)).state !== 'running', timeoutMs, `${at.name}'s fetch of ${digest.slice(0, 19)}`, 100);
-  expect(job!.error).toBeUndefined();
-  expect(job!.state).toBe('done');
-  return job!;
+/** Waits for the node's fetch (asking again joins the running one) and checks it succeeded. */
+async function done(at: Node, req: FetchRequest): Promise<FetchJob> {
+  const [job] = await client(at).fetchAll([req], { intervalMs: 100 });
+  expect(job.state).toBe('done');
+  return job;
 }
 
 async function piecesHeld(at: Node, digest: Digest): Promise<number> {
@@ -110,11 +108,11 @@ describe('delivery between node processes', () => {
   it('passes pieces on from a fetcher that does not have the whole blob yet, and takes from the origin what no peer has', async () => {
     const { origin, a, b } = nodes;
     origin.throttle.bytesPerSecond = 12 * MiB; // the whole blob from the origin alone: 4 s
-    await startFetch(a, big, [], origin);
+    const forA = request(big, [], origin);
+    await startFetch(a, forA);
     await waitFor(async () => (await piecesHeld(a, big)) >= 3, 20_000, 'a to hold 3 pieces');
     expect(await piecesHeld(a, big)).toBeLessThan(12);
-    await startFetch(b, big, [a], origin);
-    const [ja, jb] = [await done(a, big), await done(b, big)];
+    const [ja, jb] = await Promise.all([done(a, forA), done(b, request(big, [a], origin))]);
     await expectHeld(a, big);
     await expectHeld(b, big);
 
@@ -135,11 +133,13 @@ describe('delivery between node processes', () => {
   it('drops a peer that serves a tampered piece, and survives a serving peer killed mid-transfer', async () => {
     const { origin, liar, a, b, c } = nodes;
     for (const n of [liar, a, b]) n.throttle.bytesPerSecond = 16 * MiB;
-    await startFetch(c, big, [liar, a, b], origin);
-    await waitFor(async () => ((await fetchJob(c, big)).progress?.piecesDone ?? 0) >= 2, 20_000, 'c to hold 2 pieces', 20);
-    const killedAt = (await fetchJob(c, big)).progress!.piecesDone;
+    const forC = request(big, [liar, a, b], origin);
+    await startFetch(c, forC);
+    const piecesDone = async (): Promise<number> => (await client(c).fetchJob(big)).progress?.piecesDone ?? 0;
+    await waitFor(async () => (await piecesDone()) >= 2, 20_000, 'c to hold 2 pieces', 20);
+    const killedAt = await piecesDone();
     await b.proc.kill(); // SIGKILL while it serves c
-    const job = await done(c, big);
+    const job = await done(c, forC);
     await expectHeld(c, big);
     expect(killedAt).toBeLessThan(12);
 
@@ -161,7 +161,7 @@ describe('delivery between node processes', () => {
   it('resumes after the fetching node is killed, without fetching verified pieces again', async () => {
     const { origin, a } = nodes;
     origin.throttle.bytesPerSecond = 8 * MiB; // 4 s for the whole blob
-    await startFetch(a, small, [], origin);
+    await startFetch(a, request(small, [], origin));
     await waitFor(async () => (await piecesHeld(a, small)) >= 3, 20_000, 'a to hold 3 pieces of the small blob', 20);
     await a.proc.kill();
     const servedBefore = (await stats(origin)).bytesServed;
@@ -172,8 +172,7 @@ describe('delivery between node processes', () => {
     expect(held.count).toBeGreaterThanOrEqual(3);
     expect(held.count).toBeLessThan(9);
     origin.throttle.bytesPerSecond = 64 * MiB;
-    await startFetch(a, small, [], origin);
-    const job = await done(a, small);
+    const job = await done(a, request(small, [], origin));
     await expectHeld(a, small);
 
     // Exactly the missing pieces crossed the network the second time.

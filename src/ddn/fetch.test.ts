@@ -187,6 +187,24 @@ describe('fetchBlob', () => {
     await expect(fetchBlob({ digest, pieceMap: { ...map, digest: other }, peers: [peer.url], ...f })).rejects.toThrow(/not .*blob/);
   });
 
+  it('throws away a download made with a map that does not describe the blob', async () => {
+    // A peer offers, for our digest, a map of other bytes and those bytes: every piece "checks".
+    const other = join(dir, 'other');
+    await writeRandomBlob(other, SIZE);
+    const fake = { ...(await computePieceMap(other)), digest };
+    const liar = await server({ whole: false });
+    const p = await liar.ddn.pieceStore.open(fake);
+    const bytes = readFileSync(other);
+    for (let i = 0; i < fake.pieces.length; i++) {
+      const { start, length } = pieceRange(fake, i);
+      await p.writePiece(i, bytes.subarray(start, start + length));
+    }
+    const f = fetcher();
+    await expect(fetchBlob({ digest, peers: [liar.url], ...f, limits: fast })).rejects.toThrow(/do not make up that blob/);
+    expect(await f.store.has(digest)).toBe(false);
+    expect(await new PieceStore(f.partialDir).get(digest)).toBeUndefined();
+  });
+
   it('fails, keeping its pieces, when no source has what is missing', async () => {
     const f = fetcher();
     const dead = `http://127.0.0.1:${await freePort()}`;

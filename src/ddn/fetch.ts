@@ -228,7 +228,11 @@ class BlobFetch {
         if (this.o.signal?.aborted) throw new DdnError('ABORTED', `fetch of ${this.map.digest} aborted`);
         if (this.fatal) throw this.fatal;
         if (this.partial.have.complete && this.inflight.size === 0) {
-          const r = await this.partial.complete(this.o.store);
+          const r = await this.partial.complete(this.o.store).catch(async (e: unknown) => {
+            // Pieces that match a map which is not the blob's are worth nothing: start clean next time.
+            if (e instanceof DdnError && e.code === 'MAP_MISMATCH') await this.partial.remove();
+            throw e;
+          });
           if (r.imported) break;
         }
         this.refreshHaves();

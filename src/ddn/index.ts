@@ -4,6 +4,7 @@
 // it into a node.
 export * from './contracts.ts';
 export { Bitfield } from './bitfield.ts';
+export { DdnNodeClient } from './client.ts';
 export { DEFAULT_LIMITS, fetchBlob, fetchBlobs, type BlobRef, type FetchLimits, type FetchOptions, type FetchResult, type FetchStatus, type SourceStatus } from './fetch.ts';
 export { FetchManager, type FetchJob, type FetchRequest } from './fetches.ts';
 export { HttpClient } from './http.ts';
