@@ -6,7 +6,7 @@ import { DdnNodeClient } from '../src/ddn/client.ts';
 import type { FetchJob, FetchRequest } from '../src/ddn/fetches.ts';
 import { fileDigest, pieceRange, computePieceMap } from '../src/ddn/pieces.ts';
 import { homeBlobStore, seedBlob, writeRandomBlob } from './helpers/ddn.ts';
-import { api, cleanup, initDevHome, ROOT, startNode, waitFor, type DevHome, type ZeusProcess } from './helpers/node.ts';
+import { api, cleanup, initDevHome, ROOT, sleep, startNode, waitFor, type DevHome, type ZeusProcess } from './helpers/node.ts';
 import { Throttle } from './helpers/throttle.ts';
 
 // Peer-to-peer delivery between real node processes on loopback: five `zeus node start` solo
@@ -18,6 +18,8 @@ import { Throttle } from './helpers/throttle.ts';
 // The node's blob store is built on another branch: these processes get the stand-in store of
 // test/helpers/blobStore.ts by a preload (src/ddn/node.ts says how), and the origin's blobs are
 // put in its home's store directory before it starts.
+//
+// The tests run in order, each from where the one before left the nodes (who holds what).
 
 const PRELOAD = ['--import', pathToFileURL(join(ROOT, 'test/helpers/ddnPreload.ts')).href];
 const MiB = 1024 * 1024;
@@ -105,6 +107,19 @@ afterAll(async () => {
 });
 
 describe('delivery between node processes', () => {
+  it('serves /ddn next to the rest of the API, documented in its OpenAPI document', async () => {
+    const doc = (await api(nodes.origin.url, 'GET', '/openapi.json')).json as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/ddn/')).sort()).toEqual([
+      '/ddn/blobs/{digest}/have',
+      '/ddn/blobs/{digest}/pieces',
+      '/ddn/blobs/{digest}/pieces/{index}',
+      '/ddn/fetches',
+      '/ddn/fetches/{digest}',
+      '/ddn/stats',
+    ]);
+    expect((await api(nodes.origin.url, 'GET', '/status')).status).toBe(200);
+  });
+
   it('passes pieces on from a fetcher that does not have the whole blob yet, and takes from the origin what no peer has', async () => {
     const { origin, a, b } = nodes;
     origin.throttle.bytesPerSecond = 12 * MiB; // the whole blob from the origin alone: 4 s
@@ -146,12 +161,11 @@ describe('delivery between node processes', () => {
     const src = (n: Node) => job.progress!.sources.find((s) => s.url === n.throttle.url)!;
     expect(src(liar).state).toBe('dropped');
     expect(src(liar).reason).toMatch(/^BAD_PIECE/);
-    // A good piece it sent before the bad one was verified and kept; nothing after.
-    expect(src(liar).pieces).toBeLessThanOrEqual(1);
     const l = await stats(liar);
     expect(l.piecesCorrupted).toBe(1);
-    // Never asked again after the bad piece: at most the requests already in flight then.
-    expect(l.piecesServed).toBeLessThanOrEqual(2);
+    // Good pieces it sent before the bad one arrived were verified and kept. After the bad one
+    // it was asked nothing: what it served is those, plus at most its two requests in flight.
+    expect(l.piecesServed).toBeLessThanOrEqual(src(liar).pieces + 2);
     // The killed peer failed under c (connection cut, then refused) and a served the rest.
     expect(src(b).reason).toBeDefined();
     expect(src(liar).pieces + src(a).pieces + src(b).pieces).toBe(12);
@@ -164,6 +178,8 @@ describe('delivery between node processes', () => {
     await startFetch(a, request(small, [], origin));
     await waitFor(async () => (await piecesHeld(a, small)) >= 3, 20_000, 'a to hold 3 pieces of the small blob', 20);
     await a.proc.kill();
+    // A request a sent just before it died may still be crossing the proxy: let it land first.
+    await sleep(300);
     const servedBefore = (await stats(origin)).bytesServed;
 
     a.proc = await start('a', a.home);

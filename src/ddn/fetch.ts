@@ -202,6 +202,7 @@ class BlobFetch {
   /** Aborts every request of this fetch when it ends. */
   private readonly ended = new AbortController();
   private readonly reused: number;
+  private readonly mapDigest: Digest;
   private bytesFetched = 0;
   private bytesRejected = 0;
   private lastPieceAt = Date.now();
@@ -215,6 +216,7 @@ class BlobFetch {
     this.client = client;
     this.limits = limits;
     this.reused = partial.have.count;
+    this.mapDigest = pieceMapDigest(map);
     for (const url of new Set(o.peers.map(trimUrl))) this.addSource(url, 'peer');
     if (o.origin) this.addSource(trimUrl(o.origin), 'origin');
   }
@@ -264,7 +266,7 @@ class BlobFetch {
       piecesReused: this.reused,
       bytesFetched: this.bytesFetched,
       bytesRejected: this.bytesRejected,
-      mapDigest: pieceMapDigest(this.map),
+      mapDigest: this.mapDigest,
       sources: this.sources.map((s) => ({
         url: s.url,
         kind: s.kind,
