@@ -2,6 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
+import { ddnRoutes, type DdnContext } from '../ddn/index.ts';
 import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import type { NodeEvent, ZeusNode } from '../node/index.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -17,6 +18,8 @@ export interface ApiOptions {
   /** Largest request body; a batch of transactions must fit. */
   bodyLimit?: number;
   logger?: boolean;
+  /** The delivery network's stores; without it the node serves no /ddn endpoints. */
+  ddn?: DdnContext;
 }
 
 const errorSchema = {
@@ -267,6 +270,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   );
 
   registerMarketRoutes(app, node, requireAddress);
+  if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
 
   app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async () =>
     jsonValue(checkSupply(node.ledger)),

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { createApi } from '../api/index.ts';
+import { openNodeDdn } from '../ddn/index.ts';
 import { ZNC_UNIT } from '../ledger/index.ts';
 import { homePaths, initDevHome, readConfig, writeConfig, writeGenesis, ZeusNode } from '../node/index.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from '../ledger/index.ts';
@@ -88,7 +89,8 @@ export function registerNodeCommands(program: Command): void {
     .option('--api <host:port>', 'API listen address (default: from config.json)')
     .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
-    .action(async (o: { api?: string; blockTime?: number; testEquivocate?: boolean }, cmd: Command) => {
+    .addOption(new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer').argParser(int('--test-corrupt-pieces')).hideHelp())
+    .action(async (o: { api?: string; blockTime?: number; testEquivocate?: boolean; testCorruptPieces?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
       const config = readConfig(g.home);
@@ -99,7 +101,8 @@ export function registerNodeCommands(program: Command): void {
       const zn = await ZeusNode.open(g.home, { passphrase });
       zn.config.api = config.api;
       zn.config.blockIntervalMs = config.blockIntervalMs;
-      const app = await createApi(zn, config.api);
+      const ddn = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces });
+      const app = await createApi(zn, { ...config.api, ddn });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
       const log = (msg: string): void => void process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
@@ -132,6 +135,7 @@ export function registerNodeCommands(program: Command): void {
       const stop = async (): Promise<void> => {
         if (stopping) return;
         stopping = true;
+        await ddn?.fetches.close();
         await app.close();
         await zn.close();
         process.exit(0);

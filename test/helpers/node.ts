@@ -69,6 +69,11 @@ export async function initDevHome(o: { blockTimeMs?: number; accounts?: string[]
   return { dir, home, port, url: `http://127.0.0.1:${port}`, chainId };
 }
 
+export interface StartOptions {
+  args?: string[];
+  nodeOptions?: string[];
+}
+
 /** A running `zeus node start --json` process. */
 export class ZeusProcess {
   readonly proc: ChildProcess;
@@ -78,9 +83,14 @@ export class ZeusProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
-  constructor(home: string) {
+  /** `o.args` go to `node start`; `o.nodeOptions` to the Node binary (e.g. `--import` a preload). */
+  constructor(home: string, o: StartOptions = {}) {
     this.home = home;
-    this.proc = spawn(NODE_BIN, [ZEUS, '--home', home, '--json', 'node', 'start'], { env: nodeEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(NODE_BIN, [...(o.nodeOptions ?? []), ZEUS, '--home', home, '--json', 'node', 'start', ...(o.args ?? [])], {
+      env: nodeEnv(),
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc.stdout!.on('data', (d: Buffer) => (this.stdout += String(d)));
     this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += String(d)));
     this.exited = new Promise((resolve) =>
@@ -128,8 +138,8 @@ export class ZeusProcess {
 }
 
 /** Starts the node of a home and waits until its API answers. */
-export async function startNode(home: string): Promise<{ node: ZeusProcess; url: string }> {
-  const node = new ZeusProcess(home);
+export async function startNode(home: string, o: StartOptions = {}): Promise<{ node: ZeusProcess; url: string }> {
+  const node = new ZeusProcess(home, o);
   const url = await node.started();
   await waitFor(async () => (await api(url, 'GET', '/status')).status === 200, 10_000, 'API /status');
   return { node, url };

@@ -1,0 +1,212 @@
+import { open } from 'node:fs/promises';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ApiError, toApiError } from '../api/errors.ts';
+import { Bitfield } from './bitfield.ts';
+import { PIECE_SIZE, type BlobStore, type Digest, type PieceMap } from './contracts.ts';
+import type { FetchManager, FetchRequest } from './fetches.ts';
+import type { MapStore } from './maps.ts';
+import type { PieceStore } from './partial.ts';
+import { DdnError, pieceCount, pieceRange } from './pieces.ts';
+
+// The node's delivery endpoints, an encapsulated fastify plugin under /ddn: the piece map of a
+// blob, which of its pieces the node holds, one verified piece (from the whole blob or from a
+// download still in progress, so pieces travel on before a blob is complete), and the fetches
+// the node runs for its local callers.
+
+/** What the delivery endpoints serve from. */
+export interface DdnContext {
+  blobStore: BlobStore;
+  pieceStore: PieceStore;
+  mapStore: MapStore;
+  fetches: FetchManager;
+  stats: ServeStats;
+  /** TEST ONLY: flip a byte in each of the first N pieces served, to show fetchers drop such a peer. */
+  testCorruptPieces?: number;
+}
+
+/** Counters of what this node served since it started (for operators and for tests). */
+export interface ServeStats {
+  piecesServed: number;
+  bytesServed: number;
+  /** Pieces served from a download not yet complete. */
+  piecesServedFromPartial: number;
+  piecesCorrupted: number;
+}
+
+export const newServeStats = (): ServeStats => ({ piecesServed: 0, bytesServed: 0, piecesServedFromPartial: 0, piecesCorrupted: 0 });
+
+const STATUS: Record<string, number> = {
+  DIGEST_INVALID: 400,
+  MAP_INVALID: 400,
+  INVALID_REQUEST: 400,
+  MAP_MISMATCH: 409,
+  BLOB_UNKNOWN: 404,
+  PIECE_UNKNOWN: 404,
+  FETCH_UNKNOWN: 404,
+};
+
+const digestParam = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const;
+const tags = ['ddn'];
+const notHeld = (d: string): ApiError => new ApiError(404, 'BLOB_UNKNOWN', `this node holds no piece of ${d}`);
+
+/** Only local callers may make the node fetch: a fetch makes it send requests to URLs it is given. */
+const isLoopback = (ip: string | undefined): boolean => !!ip && (/^127\./.test(ip) || ip === '::1' || /^::ffff:127\./.test(ip));
+
+/** A single `bytes=` range within a piece of `length` bytes, or undefined for the whole piece. */
+function parseRange(header: string | undefined, length: number): { start: number; end: number } | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const bad = (): never => {
+    throw new ApiError(416, 'RANGE_INVALID', `range "${header}" is not one satisfiable range within a piece of ${length} bytes`);
+  };
+  if (!m || (m[1] === '' && m[2] === '')) return bad();
+  const start = m[1] === '' ? Math.max(0, length - Number(m[2])) : Number(m[1]);
+  const end = m[1] === '' || m[2] === '' ? length - 1 : Math.min(Number(m[2]), length - 1);
+  if (start > end || start >= length) bad();
+  return { start, end };
+}
+
+export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): Promise<void> {
+  const { blobStore, pieceStore, mapStore, fetches, stats } = o.ddn;
+
+  app.setErrorHandler((err, _req, reply) => {
+    const e = err instanceof DdnError ? new ApiError(STATUS[err.code] ?? 500, err.code, err.message) : toApiError(err);
+    void reply.status(e.status).send({ error: { code: e.code, message: e.message } });
+  });
+
+  /** The map of a blob this node holds whole (computed on first need) or in part. */
+  const mapOf = async (d: Digest): Promise<PieceMap | undefined> =>
+    (await mapStore.ofStoredBlob(d, blobStore)) ?? (await pieceStore.get(d))?.map ?? (await mapStore.get(d));
+
+  /** Piece `index` of a blob held whole: read from the store's verified file. */
+  const fromStore = async (d: Digest, index: number): Promise<Buffer | undefined> => {
+    const path = await blobStore.path(d);
+    if (!path) return undefined;
+    const map = await mapStore.ofStoredBlob(d, blobStore);
+    if (!map || index >= map.pieces.length) return undefined;
+    const { start, length } = pieceRange(map, index);
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(buf, 0, length, start);
+      return bytesRead === length ? buf : undefined;
+    } finally {
+      await fh.close();
+    }
+  };
+
+  app.get<{ Params: { digest: Digest } }>(
+    '/ddn/blobs/:digest/pieces',
+    { schema: { summary: 'The piece map of a blob this node holds whole or in part (4 MiB pieces, SHA-256 each)', tags, params: { type: 'object', properties: { digest: digestParam } } } },
+    async (req) => {
+      const map = await mapOf(req.params.digest);
+      if (!map) throw notHeld(req.params.digest);
+      return map;
+    },
+  );
+
+  app.get<{ Params: { digest: Digest } }>(
+    '/ddn/blobs/:digest/have',
+    {
+      schema: {
+        summary: 'Which pieces of a blob this node holds verified: a bitmap (base64, most significant bit of byte 0 = piece 0) and whether it holds the whole blob',
+        tags,
+        params: { type: 'object', properties: { digest: digestParam } },
+      },
+    },
+    async (req) => {
+      const d = req.params.digest;
+      const size = await blobStore.size(d);
+      if (size !== undefined) {
+        // Whole: no need to hash the blob just to say so; the map is made when a piece is asked.
+        const pieceSize = (await mapStore.get(d))?.pieceSize ?? PIECE_SIZE;
+        const pieces = pieceCount({ size, pieceSize });
+        return { digest: d, size, pieceSize, pieces, complete: true, count: pieces, have: Bitfield.full(pieces).toBase64() };
+      }
+      const partial = await pieceStore.get(d);
+      if (!partial) throw notHeld(d);
+      const { map, have } = partial;
+      return { digest: d, size: map.size, pieceSize: map.pieceSize, pieces: have.length, complete: false, count: have.count, have: have.toBase64() };
+    },
+  );
+
+  app.get<{ Params: { digest: Digest; index: number } }>(
+    '/ddn/blobs/:digest/pieces/:index',
+    {
+      schema: {
+        summary: 'One verified piece of a blob (application/octet-stream); a Range header selects bytes within the piece',
+        tags,
+        params: { type: 'object', properties: { digest: digestParam, index: { type: 'integer', minimum: 0, maximum: 1 << 20 } } },
+      },
+    },
+    async (req, reply: FastifyReply) => {
+      const { digest: d, index } = req.params;
+      const fromPartial = async (): Promise<Buffer | undefined> => (await pieceStore.get(d))?.readPiece(index);
+      let buf = await fromStore(d, index);
+      let partial = false;
+      if (!buf) {
+        buf = await fromPartial();
+        partial = buf !== undefined;
+      }
+      // A download that completed between the two looks has just moved into the store.
+      buf ??= await fromStore(d, index);
+      if (!buf) throw new ApiError(404, 'PIECE_UNKNOWN', `this node holds no verified piece ${index} of ${d}`);
+      if (stats.piecesCorrupted < (o.ddn.testCorruptPieces ?? 0)) {
+        buf = Buffer.from(buf);
+        buf[0] ^= 0xff;
+        stats.piecesCorrupted++;
+      }
+      const range = parseRange(req.headers.range, buf.length);
+      const body = range ? buf.subarray(range.start, range.end + 1) : buf;
+      stats.piecesServed++;
+      stats.bytesServed += body.length;
+      if (partial) stats.piecesServedFromPartial++;
+      reply.header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes');
+      if (range) reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${buf.length}`);
+      return reply.send(body);
+    },
+  );
+
+  app.get('/ddn/stats', { schema: { summary: 'What this node served since it started: pieces, bytes, pieces served from incomplete downloads', tags } }, async () => stats);
+
+  const fetchBody = {
+    type: 'object',
+    required: ['digest', 'peers'],
+    additionalProperties: false,
+    properties: {
+      digest: digestParam,
+      mapDigest: digestParam,
+      pieceMap: { type: 'object' },
+      peers: { type: 'array', maxItems: 64, items: { type: 'string', pattern: '^https?://', maxLength: 2048 } },
+      origin: { type: 'string', pattern: '^https?://', maxLength: 2048 },
+    },
+  } as const;
+
+  app.post<{ Body: FetchRequest }>(
+    '/ddn/fetches',
+    {
+      schema: {
+        summary: 'Make this node fetch a blob from peers (and the origin) into its store; local callers only. Answers with the fetch, to poll at GET /ddn/fetches/{digest}',
+        tags,
+        body: fetchBody,
+      },
+    },
+    async (req, reply) => {
+      if (!isLoopback(req.socket.remoteAddress)) throw new ApiError(403, 'FORBIDDEN', 'only a caller on this machine may start a fetch');
+      const job = fetches.start(req.body);
+      return reply.status(job.state === 'running' ? 202 : 200).send(job);
+    },
+  );
+
+  app.get('/ddn/fetches', { schema: { summary: 'The fetches this node runs or ran recently, with their progress', tags } }, async () => ({ fetches: fetches.list() }));
+
+  app.get<{ Params: { digest: Digest } }>(
+    '/ddn/fetches/:digest',
+    { schema: { summary: 'One fetch: running, done or failed (with why), and its progress: bytes, pieces, peers, bytes from the origin, each source', tags, params: { type: 'object', properties: { digest: digestParam } } } },
+    async (req) => {
+      const job = fetches.get(req.params.digest);
+      if (!job) throw new ApiError(404, 'FETCH_UNKNOWN', `this node has no fetch of ${req.params.digest}; start one with POST /ddn/fetches`);
+      return job;
+    },
+  );
+}
