@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { join } from 'node:path';
 import { createApi } from '../api/index.ts';
+import { DiskBlobStore } from '../ddn/index.ts';
 import { ZNC_UNIT } from '../ledger/index.ts';
 import { homePaths, initDevHome, readConfig, writeConfig, writeGenesis, ZeusNode } from '../node/index.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from '../ledger/index.ts';
@@ -99,7 +101,7 @@ export function registerNodeCommands(program: Command): void {
       const zn = await ZeusNode.open(g.home, { passphrase });
       zn.config.api = config.api;
       zn.config.blockIntervalMs = config.blockIntervalMs;
-      const app = await createApi(zn, config.api);
+      const app = await createApi(zn, { ...config.api, registry: await DiskBlobStore.open(join(g.home, 'ddn')) });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
       const log = (msg: string): void => void process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
