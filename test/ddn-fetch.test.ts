@@ -1,12 +1,11 @@
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../src/ddn/contracts.ts';
 import { DdnNodeClient } from '../src/ddn/client.ts';
 import type { FetchJob, FetchRequest } from '../src/ddn/fetches.ts';
 import { fileDigest, pieceRange, computePieceMap } from '../src/ddn/pieces.ts';
 import { homeBlobStore, seedBlob, writeRandomBlob } from './helpers/ddn.ts';
-import { api, cleanup, initDevHome, ROOT, sleep, startNode, waitFor, type DevHome, type ZeusProcess } from './helpers/node.ts';
+import { api, cleanup, initDevHome, sleep, startNode, waitFor, type DevHome, type ZeusProcess } from './helpers/node.ts';
 import { Throttle } from './helpers/throttle.ts';
 
 // Peer-to-peer delivery between real node processes on loopback: five `zeus node start` solo
@@ -21,7 +20,6 @@ import { Throttle } from './helpers/throttle.ts';
 //
 // The tests run in order, each from where the one before left the nodes (who holds what).
 
-const PRELOAD = ['--import', pathToFileURL(join(ROOT, 'test/helpers/ddnPreload.ts')).href];
 const MiB = 1024 * 1024;
 const BIG = 48 * MiB; // 12 pieces
 const SMALL = 32 * MiB + 1234; // 9 pieces, the last one short
@@ -42,7 +40,7 @@ let small: Digest;
 let bigFile: string;
 
 async function start(name: string, home: DevHome, args: string[] = []): Promise<ZeusProcess> {
-  const { node, url } = await startNode(home.home, { nodeOptions: PRELOAD, args });
+  const { node, url } = await startNode(home.home, { args });
   expect(url).toBe(home.url);
   return node;
 }
@@ -78,7 +76,7 @@ const stats = async (at: Node): Promise<Stats> => (await api(at.url, 'GET', '/dd
 
 /** The blob as the node's store holds it, hashed again here. */
 async function expectHeld(at: Node, digest: Digest): Promise<void> {
-  const path = await homeBlobStore(at.home.home).path(digest);
+  const path = await (await homeBlobStore(at.home.home)).path(digest);
   expect(path, `${at.name} holds ${digest}`).toBeDefined();
   expect(await fileDigest(path!)).toBe(digest);
 }
@@ -192,7 +190,7 @@ describe('delivery between node processes', () => {
     await expectHeld(a, small);
 
     // Exactly the missing pieces crossed the network the second time.
-    const map = await computePieceMap((await homeBlobStore(origin.home.home).path(small))!);
+    const map = await computePieceMap((await (await homeBlobStore(origin.home.home)).path(small))!);
     const bits = Buffer.from(held.have, 'base64');
     const missing = map.pieces.map((_, i) => ((bits[i >> 3] & (0x80 >> (i & 7))) === 0 ? pieceRange(map, i).length : 0)).reduce((x, y) => x + y, 0);
     expect(job.progress!.piecesReused).toBe(held.count);

@@ -2,7 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
-import { ddnRoutes, type DdnContext } from '../ddn/index.ts';
+import { ddnRoutes, registryFrameworkError, registryPlugin, type DdnContext, type DiskBlobStore } from '../ddn/index.ts';
 import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import type { NodeEvent, ZeusNode } from '../node/index.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -20,6 +20,8 @@ export interface ApiOptions {
   logger?: boolean;
   /** The delivery network's stores; without it the node serves no /ddn endpoints. */
   ddn?: DdnContext;
+  /** Serve the node's OCI registry (`/v2/…`, the DDN) from this blob store. */
+  registry?: DiskBlobStore;
 }
 
 const errorSchema = {
@@ -36,7 +38,8 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
     // Errors the router raises before any route runs (a malformed %-escape in the URL, a
     // path parameter over maxParamLength) get the same {error:{code,message}} body as the rest.
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
+      if (registryFrameworkError(req.url, err, reply as FastifyReply)) return;
       const e = toApiError(err);
       void (reply as FastifyReply).status(e.status).send({ error: { code: e.code, message: e.message } });
     },
@@ -271,6 +274,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
 
   registerMarketRoutes(app, node, requireAddress);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
+  if (opts.registry) await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey });
 
   app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async () =>
     jsonValue(checkSupply(node.ledger)),

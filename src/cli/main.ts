@@ -4,12 +4,13 @@ import { register as registerDevnet } from './devnetCommands.ts';
 import { register as registerElection } from './electionCommands.ts';
 import { register as registerKeys } from './keysCommands.ts';
 import { registerNodeCommands } from './nodeCommands.ts';
+import { register as registerRegistry } from './registryCommands.ts';
 import { register as registerTasks } from './taskCommands.ts';
 import { register as registerWallet } from './walletCommands.ts';
 import { register as registerWorkers } from './workerCommands.ts';
 
 // `zeus`: keys and wallet, node, tokens, multisig, staking, chain status and the compute market
-// (workers, apps, tasks, bids, leases). Every command
+// (workers, apps, tasks, bids, leases) and the node's image registry. Every command
 // takes --json for scripts and --node URL to talk to a node other than the home's own.
 const program = new Command('zeus')
   .description('ZeusNet: a decentralized market for computing power, settled in ZNC on a 1+9-chain ledger')
@@ -26,6 +27,7 @@ registerElection(program);
 registerWorkers(program);
 registerTasks(program);
 registerDevnet(program);
+registerRegistry(program);
 
 try {
   await program.parseAsync(process.argv);

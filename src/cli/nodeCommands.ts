@@ -101,8 +101,8 @@ export function registerNodeCommands(program: Command): void {
       const zn = await ZeusNode.open(g.home, { passphrase });
       zn.config.api = config.api;
       zn.config.blockIntervalMs = config.blockIntervalMs;
-      const ddn = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces });
-      const app = await createApi(zn, { ...config.api, ddn });
+      const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces });
+      const app = await createApi(zn, { ...config.api, ddn, registry: store });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
       const log = (msg: string): void => void process.stdout.write(`${new Date().toISOString()} ${msg}\n`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedBlob, startDdnServer, writeRandomBlob, type DdnServer } from '../../test/helpers/ddn.ts';
-import { DirBlobStore } from '../../test/helpers/blobStore.ts';
+import { DiskBlobStore } from './store.ts';
 import { freePort, waitFor } from '../../test/helpers/node.ts';
 import type { Digest, PieceMap } from './contracts.ts';
 import { fetchBlob, fetchBlobs, type FetchLimits, type FetchStatus } from './fetch.ts';
@@ -49,9 +49,9 @@ async function server(o: { whole?: boolean; corrupt?: number } = {}): Promise<Dd
 }
 
 /** A fetching side: its own store and partial directory. */
-function fetcher() {
+async function fetcher() {
   const h = home();
-  return { store: new DirBlobStore(join(h, 'blobs')), partialDir: join(h, 'partial') };
+  return { store: await DiskBlobStore.open(join(h, 'store')), partialDir: join(h, 'partial') };
 }
 
 const fast: Partial<FetchLimits> = { haveRefreshMs: 100, backoffMs: 50, pieceTimeoutMs: 5_000 };
@@ -67,14 +67,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function expectStored(store: DirBlobStore): Promise<void> {
+async function expectStored(store: DiskBlobStore): Promise<void> {
   expect(await fileDigest((await store.path(digest))!)).toBe(digest);
 }
 
 describe('fetchBlob', () => {
   it('fetches from several peers at once within the per-peer and overall bounds', async () => {
     const peers = await Promise.all([server(), server(), server()]);
-    const f = fetcher();
+    const f = await fetcher();
     const seen: FetchStatus[] = [];
     const r = await fetchBlob({ digest, pieceMap: map, peers: peers.map((p) => p.url), ...f, limits: { ...fast, connectionsPerPeer: 1, maxOutstanding: 2 }, onProgress: (p) => seen.push(p) });
     await expectStored(f.store);
@@ -92,7 +92,7 @@ describe('fetchBlob', () => {
   it('drops a peer that serves a bad piece at once and gets the piece elsewhere', async () => {
     const liar = await server({ corrupt: 1000 });
     const honest = await server();
-    const f = fetcher();
+    const f = await fetcher();
     const r = await fetchBlob({ digest, pieceMap: map, peers: [liar.url, honest.url], ...f, limits: { ...fast, connectionsPerPeer: 2 } });
     await expectStored(f.store);
     const l = r.status.sources.find((s) => s.url === liar.url)!;
@@ -110,7 +110,7 @@ describe('fetchBlob', () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const empty = await server({ whole: false }); // a node that holds none of it
     const origin = await server();
-    const f = fetcher();
+    const f = await fetcher();
     try {
       const r = await fetchBlob({
         digest,
@@ -134,7 +134,7 @@ describe('fetchBlob', () => {
 
   it('resumes an interrupted fetch without fetching verified pieces again', async () => {
     const origin = await server();
-    const f = fetcher();
+    const f = await fetcher();
     const stop = new AbortController();
     const first = fetchBlob({
       digest,
@@ -170,7 +170,7 @@ describe('fetchBlob', () => {
       expect(await p.writePiece(i, bytes.subarray(start, start + length))).toBe(true);
     }
     const origin = await server();
-    const f = fetcher();
+    const f = await fetcher();
     // The map comes from the peers by its digest: the partial peer has it too.
     const r = await fetchBlob({ digest, mapDigest: pieceMapDigest(map), peers: [partialPeer.url], origin: origin.url, ...f, limits: fast });
     await expectStored(f.store);
@@ -181,7 +181,7 @@ describe('fetchBlob', () => {
 
   it('refuses a map that is not the one named', async () => {
     const peer = await server();
-    const f = fetcher();
+    const f = await fetcher();
     const other = `sha256:${'0'.repeat(64)}` as Digest;
     await expect(fetchBlob({ digest, mapDigest: other, peers: [peer.url], ...f, limits: fast })).rejects.toThrow(/no piece map/);
     await expect(fetchBlob({ digest, pieceMap: { ...map, digest: other }, peers: [peer.url], ...f })).rejects.toThrow(/not .*blob/);
@@ -199,14 +199,14 @@ describe('fetchBlob', () => {
       const { start, length } = pieceRange(fake, i);
       await p.writePiece(i, bytes.subarray(start, start + length));
     }
-    const f = fetcher();
+    const f = await fetcher();
     await expect(fetchBlob({ digest, peers: [liar.url], ...f, limits: fast })).rejects.toThrow(/do not make up that blob/);
     expect(await f.store.has(digest)).toBe(false);
     expect(await new PieceStore(f.partialDir).get(digest)).toBeUndefined();
   });
 
   it('fails, keeping its pieces, when no source has what is missing', async () => {
-    const f = fetcher();
+    const f = await fetcher();
     const dead = `http://127.0.0.1:${await freePort()}`;
     await expect(fetchBlob({ digest, pieceMap: map, peers: [dead], ...f, limits: { ...fast, peerMaxFailures: 1 } })).rejects.toThrow(/no source/);
   });
@@ -219,7 +219,7 @@ describe('fetchBlob', () => {
     await seedBlob(h, second, d2);
     const peer = await startDdnServer(h);
     servers.push(peer);
-    const f = fetcher();
+    const f = await fetcher();
     let last: FetchStatus[] = [];
     const rs = await fetchBlobs([{ digest }, { digest: d2 }], { peers: [peer.url], ...f, limits: fast, onProgress: (each) => (last = each.map((e) => ({ ...e }))) });
     expect(rs.map((r) => r.size)).toEqual([SIZE, 5 * 1024 * 1024]);
@@ -255,7 +255,7 @@ describe.skipIf(!REGISTRY)('an OCI registry as the origin', () => {
   afterAll(() => registry?.kill('SIGKILL'));
 
   it('serves the pieces no peer has by Range requests on its blob URL', async () => {
-    const f = fetcher();
+    const f = await fetcher();
     const r = await fetchBlob({ digest, pieceMap: map, peers: [], origin: `${base}/v2/ddn/test`, ...f, limits: fast });
     await expectStored(f.store);
     expect(r.status.bytesFromOrigin).toBe(SIZE);

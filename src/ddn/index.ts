@@ -1,15 +1,30 @@
-// The Docker Deliver Network: blobs delivered by verified pieces from many peers at once.
-// contracts.ts is the seam with the node's blob store; pieces.ts cuts blobs into pieces;
-// partial.ts keeps downloads in progress; fetch.ts fetches; serve.ts serves /ddn; node.ts wires
-// it into a node.
+// The Docker Deliver Network (DDN): every node's OCI registry (`/v2/…`) over a content-addressed
+// blob store on disk, registry tokens for pushing, and delivery of blobs by verified pieces from
+// many peers at once. contracts.ts is the seam between the store and the fetcher; pieces.ts cuts
+// blobs into pieces; partial.ts keeps downloads in progress; fetch.ts fetches; serve.ts serves
+// /ddn; node.ts wires it into a node.
 export * from './contracts.ts';
+export { RegistryError, type OciErrorCode } from './errors.ts';
+export { MediaType, readManifest, type Descriptor, type ManifestFacts } from './manifest.ts';
+export { isDigest, isRepositoryName, isTag, parseDigest } from './names.ts';
+export { registryPlugin, registryFrameworkError, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, type RegistryOptions } from './registry.ts';
+export { DiskBlobStore, type GcOptions, type GcReport } from './store.ts';
 export { Bitfield } from './bitfield.ts';
 export { DdnNodeClient } from './client.ts';
 export { DEFAULT_LIMITS, fetchBlob, fetchBlobs, type BlobRef, type FetchLimits, type FetchOptions, type FetchResult, type FetchStatus, type SourceStatus } from './fetch.ts';
 export { FetchManager, type FetchJob, type FetchRequest } from './fetches.ts';
 export { HttpClient } from './http.ts';
 export { MapStore } from './maps.ts';
-export { createDdnContext, ddnPaths, openNodeDdn, provideBlobStore } from './node.ts';
+export { createDdnContext, ddnPaths, openNodeDdn } from './node.ts';
 export { PartialBlob, PieceStore } from './partial.ts';
 export * from './pieces.ts';
 export { ddnRoutes, type DdnContext, type ServeStats } from './serve.ts';
+export {
+  createRegistryToken,
+  verifyRegistryToken,
+  registryAudience,
+  RegistryTokenError,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  MAX_TOKEN_TTL_SECONDS,
+  type RegistryTokenClaims,
+} from './token.ts';

@@ -5,14 +5,13 @@ import type { FetchLimits } from './fetch.ts';
 import { MapStore } from './maps.ts';
 import { PieceStore } from './partial.ts';
 import { newServeStats, type DdnContext } from './serve.ts';
+import { DiskBlobStore } from './store.ts';
 
 // The delivery network inside a node: where its files live in the node home and how the node
 // start-up gets the context the API serves from.
 
 export const ddnPaths = (home: string) => ({
   root: join(home, 'ddn'),
-  /** The blob store's own directory (its layout is the store's business). */
-  blobs: join(home, 'ddn', 'blobs'),
   partial: join(home, 'ddn', 'partial'),
   maps: join(home, 'ddn', 'maps'),
 });
@@ -32,19 +31,9 @@ export function createDdnContext(home: string, blobStore: BlobStore, o: { limits
   };
 }
 
-/**
- * How the node opens its blob store. The on-disk store (the OCI registry's) is built on another
- * branch; until it is merged and opened here by default, a node has delivery endpoints only when
- * something provided a store (the delivery tests preload a minimal one).
- */
-let openBlobStore: ((dir: string) => BlobStore | Promise<BlobStore>) | undefined;
-
-export function provideBlobStore(open: (dir: string) => BlobStore | Promise<BlobStore>): void {
-  openBlobStore = open;
-}
-
-/** The delivery context of a node home, or undefined when the node has no blob store. */
-export async function openNodeDdn(home: string, o: { testCorruptPieces?: number } = {}): Promise<DdnContext | undefined> {
-  if (!openBlobStore) return undefined;
-  return createDdnContext(home, await openBlobStore(ddnPaths(home).blobs), o);
+/** A node home's blob store (its OCI registry's) and the delivery context over it. */
+export async function openNodeDdn(home: string, o: { testCorruptPieces?: number } = {}): Promise<{ store: DiskBlobStore; ddn: DdnContext }> {
+  // One store instance per node process: its locks are in-process.
+  const store = await DiskBlobStore.open(ddnPaths(home).root);
+  return { store, ddn: createDdnContext(home, store, o) };
 }

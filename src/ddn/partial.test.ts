@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DirBlobStore } from '../../test/helpers/blobStore.ts';
+import { DiskBlobStore } from './store.ts';
 import { NODE_BIN } from '../../test/helpers/node.ts';
 import { PieceStore } from './partial.ts';
 import { computePieceMap, fileDigest, pieceRange, sha256Hex } from './pieces.ts';
@@ -100,7 +100,7 @@ describe('piece store', () => {
   it('hands a complete blob to the store only when its whole digest checks', async () => {
     const b = await blob(4 * PIECE - 3);
     const pdir = join(dir, `p${k++}`);
-    const store = new DirBlobStore(join(dir, `s${k++}`));
+    const store = await DiskBlobStore.open(join(dir, `s${k++}`));
     const p = await new PieceStore(pdir).open(b.map);
     for (let i = 3; i >= 0; i--) await p.writePiece(i, b.piece(i));
     // A disk fault after verification: piece 2 rots on disk.

@@ -3,8 +3,7 @@ import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Digest } from '../../src/ddn/contracts.ts';
-import { createDdnContext, ddnPaths, ddnRoutes, fileDigest, type DdnContext } from '../../src/ddn/index.ts';
-import { DirBlobStore } from './blobStore.ts';
+import { createDdnContext, ddnPaths, ddnRoutes, DiskBlobStore, fileDigest, type DdnContext } from '../../src/ddn/index.ts';
 
 // Helpers of the delivery tests: random blobs on disk, and /ddn servers in the test process over
 // the stand-in blob store (the same plugin a node registers, without the rest of the node).
@@ -20,20 +19,20 @@ export async function writeRandomBlob(path: string, size: number): Promise<Diges
   return fileDigest(path);
 }
 
-/** The stand-in store of a node home (where `zeus node start` with the preload opens it). */
-export const homeBlobStore = (home: string): DirBlobStore => new DirBlobStore(ddnPaths(home).blobs);
+/** The blob store of a node home (the one `zeus node start` opens). */
+export const homeBlobStore = (home: string): Promise<DiskBlobStore> => DiskBlobStore.open(ddnPaths(home).root);
 
 export interface DdnServer {
   url: string;
   ddn: DdnContext;
-  store: DirBlobStore;
+  store: DiskBlobStore;
   app: FastifyInstance;
   close(): Promise<void>;
 }
 
 /** A /ddn server on 127.0.0.1 over `home`'s stores; `setup` may add hooks before it listens. */
 export async function startDdnServer(home: string, o: Parameters<typeof createDdnContext>[2] = {}, setup?: (app: FastifyInstance) => void): Promise<DdnServer> {
-  const store = homeBlobStore(home);
+  const store = await homeBlobStore(home);
   const ddn = createDdnContext(home, store, o);
   const app = Fastify();
   setup?.(app);
@@ -54,7 +53,7 @@ export async function startDdnServer(home: string, o: Parameters<typeof createDd
 
 /** Seeds a blob file into a home's store (a copy: the store takes the file it is given). */
 export async function seedBlob(home: string, file: string, digest: Digest): Promise<void> {
-  const store = homeBlobStore(home);
+  const store = await homeBlobStore(home);
   const tmp = join(ddnPaths(home).root, `seed-${digest.slice(7, 19)}`);
   await copyFile(file, tmp);
   await store.importFile(digest, tmp);

@@ -170,6 +170,15 @@ export interface ApiAnswer {
   json: any;
 }
 
+/** The parsed JSON of a body, or undefined when it is not JSON. */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** One HTTP request; a JSON body is serialized unless it is already a string or bytes. */
 export async function api(
   url: string,
@@ -189,13 +198,7 @@ export async function api(
   }
   const res = await fetch(`${url}${path}`, { method, headers: h, body: payload as RequestInit["body"] });
   const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json };
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json: jsonOrUndefined(text) };
 }
 
 export interface StatusJson {
@@ -332,20 +335,21 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
  * length and may close before the body is fully written, so a write error after the answer
  * (EPIPE, ECONNRESET) is expected and ignored; only the answer counts.
  */
-export function postOversized(url: string, path: string, body: string, contentType: string): Promise<ApiAnswer> {
+export function postOversized(
+  url: string,
+  path: string,
+  body: string | Uint8Array,
+  contentType: string,
+  o: { method?: string; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method: 'POST', headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const headers = { ...o.headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
+    const req = httpRequest(`${url}${path}`, { method: o.method ?? 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json });
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json: jsonOrUndefined(text) });
       });
     });
     let answered = false;
