@@ -127,6 +127,7 @@ async function initDevnet(dir: string, o: StartDevnetOptions, validators: number
       api: { host: '127.0.0.1', port: apiPorts[i] },
       bookkeeperKey: `bookkeeper-${i}`,
       p2p: { listen: `/ip4/127.0.0.1/tcp/${p2pPorts[i]}`, bootstrap: addrs.filter((_, j) => j !== i) },
+      ddn: { peers: apiPorts.filter((_, j) => j !== i).map((port) => `http://127.0.0.1:${port}`) },
     });
   });
 }

@@ -101,7 +101,7 @@ export function registerNodeCommands(program: Command): void {
       const zn = await ZeusNode.open(g.home, { passphrase });
       zn.config.api = config.api;
       zn.config.blockIntervalMs = config.blockIntervalMs;
-      const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces });
+      const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: config.ddn?.peers });
       const app = await createApi(zn, { ...config.api, ddn, registry: store });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;

@@ -46,7 +46,7 @@ async function failure(res: Response, what: string): Promise<Error> {
 }
 
 /** A token for the node at `node`, signed by key `name`, checked against the node. */
-async function signedToken(g: GlobalOptions, node: string, name: string, ttlSeconds: number): Promise<{ address: string; token: string; expiresAt: string }> {
+export async function signedToken(g: GlobalOptions, node: string, name: string, ttlSeconds: number): Promise<{ address: string; token: string; expiresAt: string }> {
   const info = await registryFetch(`${node}/v2/_auth/info`);
   if (!info.ok) throw await failure(info, `${node} does not serve a ZeusNet registry`);
   const { audience } = (await info.json()) as { audience: string };

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { Digest } from '../ddn/index.ts';
+import { preparePieceMaps, pushToNode } from './imageCommands.ts';
 import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
@@ -156,11 +158,14 @@ function registerAppCommands(program: Command): void {
 
   app
     .command('publish')
-    .description('Publish a version of an app: its image digest and license fee; the first publisher of a name owns it')
+    .description(
+      "Publish a version of an app: push IMAGE from the local Docker engine to the node's registry (the DDN), build its piece maps, and record its manifest digest and license fee on the chain — or give --digest of an image already pushed. The first publisher of a name owns it",
+    )
+    .argument('[image]', 'an image the local Docker engine has (e.g. myapp:latest), pushed as NAME:VERSION')
     .requiredOption(...fromOpt)
     .requiredOption('--name <name>', 'app name: lowercase letters, digits, ".", "_" or "-"')
     .requiredOption('--version <version>', 'version, e.g. 1.0.0')
-    .requiredOption('--digest <sha256:…>', 'image manifest digest: sha256: and 64 lowercase hex digits')
+    .option('--digest <sha256:…>', 'image manifest digest, when the image is already in the registry: sha256: and 64 lowercase hex digits')
     .option('--license-fee <amount>', 'license fee per hour of use, in the fee token (decimals allowed)', '0')
     .option('--fee-token <symbol>', 'token the fee is paid in: ZNC or a sub-token', ZNC)
     .option('--requires-license', 'users must acquire a license (zeus app license) before posting tasks with it')
@@ -168,16 +173,23 @@ function registerAppCommands(program: Command): void {
     .option(...waitOpt)
     .action(
       async (
-        o: { from: string; name: string; version: string; digest: string; licenseFee: string; feeToken: string; requiresLicense?: boolean; developer?: string; wait?: boolean },
+        image: string | undefined,
+        o: { from: string; name: string; version: string; digest?: string; licenseFee: string; feeToken: string; requiresLicense?: boolean; developer?: string; wait?: boolean },
         cmd: Command,
       ) => {
         const g = globalOptions(cmd);
+        if ((image === undefined) === (o.digest === undefined)) throw new Error('give either an IMAGE to push or --digest of one already pushed');
         const key = await loadKey(g, o.from);
+        let digest = o.digest ?? '';
+        if (image !== undefined) {
+          digest = await pushToNode(g, o.from, image, o.name, o.version);
+          await preparePieceMaps(g, o.name, digest as Digest);
+        }
         const licenseFeePerHour = parseAmount(o.licenseFee, await decimalsOf(g, o.feeToken));
         const payload = {
           name: o.name,
           version: o.version,
-          digest: o.digest,
+          digest,
           developer: o.developer ? decodeAddress(resolveAddress(g, o.developer)) : new Uint8Array(0),
           feeToken: o.feeToken,
           licenseFeePerHour,
@@ -185,7 +197,7 @@ function registerAppCommands(program: Command): void {
         };
         const what = `publication of ${o.name}@${o.version}`;
         const t = await submitTx(g, key, TxKind.PublishApp, payload, !!o.wait, what);
-        printTx(g, what, t, { json: { app: o.name, version: o.version } });
+        printTx(g, what, t, { json: { app: o.name, version: o.version, digest } });
       },
     );
 

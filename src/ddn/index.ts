@@ -13,6 +13,8 @@ export { Bitfield } from './bitfield.ts';
 export { DdnNodeClient } from './client.ts';
 export { DEFAULT_LIMITS, fetchBlob, fetchBlobs, type BlobRef, type FetchLimits, type FetchOptions, type FetchResult, type FetchStatus, type SourceStatus } from './fetch.ts';
 export { FetchManager, type FetchJob, type FetchRequest } from './fetches.ts';
+export { ImageFetches, type ImageJob, type ImageRequest } from './images.ts';
+export { ImageLoadError, loadIntoDocker, type LoadableImage } from './dockerLoad.ts';
 export { HttpClient } from './http.ts';
 export { MapStore } from './maps.ts';
 export { createDdnContext, ddnPaths, openNodeDdn } from './node.ts';

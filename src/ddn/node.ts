@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BlobStore } from './contracts.ts';
 import { FetchManager } from './fetches.ts';
+import { ImageFetches } from './images.ts';
 import type { FetchLimits } from './fetch.ts';
 import { MapStore } from './maps.ts';
 import { PieceStore } from './partial.ts';
@@ -17,22 +18,28 @@ export const ddnPaths = (home: string) => ({
 });
 
 /** The delivery context over a blob store, with its partial downloads and maps under `home`. */
-export function createDdnContext(home: string, blobStore: BlobStore, o: { limits?: Partial<FetchLimits>; testCorruptPieces?: number } = {}): DdnContext {
+export function createDdnContext(
+  home: string,
+  blobStore: BlobStore,
+  o: { limits?: Partial<FetchLimits>; testCorruptPieces?: number; peers?: string[] } = {},
+): DdnContext {
   const p = ddnPaths(home);
   const pieceStore = new PieceStore(p.partial);
   const mapStore = new MapStore(p.maps);
+  const fetches = new FetchManager({ store: blobStore, pieces: pieceStore, maps: mapStore, limits: o.limits });
   return {
     blobStore,
     pieceStore,
     mapStore,
-    fetches: new FetchManager({ store: blobStore, pieces: pieceStore, maps: mapStore, limits: o.limits }),
+    fetches,
+    images: new ImageFetches({ store: blobStore, fetches, peers: o.peers ?? [] }),
     stats: newServeStats(),
     ...(o.testCorruptPieces ? { testCorruptPieces: o.testCorruptPieces } : {}),
   };
 }
 
 /** A node home's blob store (its OCI registry's) and the delivery context over it. */
-export async function openNodeDdn(home: string, o: { testCorruptPieces?: number } = {}): Promise<{ store: DiskBlobStore; ddn: DdnContext }> {
+export async function openNodeDdn(home: string, o: { testCorruptPieces?: number; peers?: string[] } = {}): Promise<{ store: DiskBlobStore; ddn: DdnContext }> {
   // One store instance per node process: its locks are in-process.
   const store = await DiskBlobStore.open(ddnPaths(home).root);
   return { store, ddn: createDdnContext(home, store, o) };

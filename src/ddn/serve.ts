@@ -4,9 +4,10 @@ import { ApiError, toApiError } from '../api/errors.ts';
 import { Bitfield } from './bitfield.ts';
 import { PIECE_SIZE, type BlobStore, type Digest, type PieceMap } from './contracts.ts';
 import type { FetchManager, FetchRequest } from './fetches.ts';
+import type { ImageFetches, ImageRequest } from './images.ts';
+import { DdnError, pieceCount, pieceRange } from './pieces.ts';
 import type { MapStore } from './maps.ts';
 import type { PieceStore } from './partial.ts';
-import { DdnError, pieceCount, pieceRange } from './pieces.ts';
 
 // The node's delivery endpoints, an encapsulated fastify plugin under /ddn: the piece map of a
 // blob, which of its pieces the node holds, one verified piece (from the whole blob or from a
@@ -19,6 +20,8 @@ export interface DdnContext {
   pieceStore: PieceStore;
   mapStore: MapStore;
   fetches: FetchManager;
+  /** Whole images fetched for local callers. */
+  images: ImageFetches;
   stats: ServeStats;
   /** TEST ONLY: flip a byte in each of the first N pieces served, to show fetchers drop such a peer. */
   testCorruptPieces?: number;
@@ -206,6 +209,51 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     async (req) => {
       const job = fetches.get(req.params.digest);
       if (!job) throw new ApiError(404, 'FETCH_UNKNOWN', `this node has no fetch of ${req.params.digest}; start one with POST /ddn/fetches`);
+      return job;
+    },
+  );
+
+  app.get('/ddn/peers', { schema: { summary: "Other nodes' API URLs this node fetches images from (its configured DDN peers)", tags } }, async () => ({
+    peers: o.ddn.images.configuredPeers,
+  }));
+
+  app.post<{ Body: ImageRequest }>(
+    '/ddn/images',
+    {
+      schema: {
+        summary:
+          'Make this node fetch a whole image by its manifest digest (as the chain records it) from its peers: the manifest from whichever peer has it, checked against the digest, then every blob by pieces; local callers only. Poll GET /ddn/images/{digest}',
+        tags,
+        body: {
+          type: 'object',
+          required: ['repository', 'digest'],
+          additionalProperties: false,
+          properties: {
+            repository: { type: 'string', maxLength: 255 },
+            digest: digestParam,
+            peers: { type: 'array', maxItems: 64, items: { type: 'string', pattern: '^https?://', maxLength: 2048 } },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      if (!isLoopback(req.socket.remoteAddress)) throw new ApiError(403, 'FORBIDDEN', 'only a caller on this machine may start a fetch');
+      try {
+        const job = o.ddn.images.start(req.body);
+        return reply.status(job.state === 'running' ? 202 : 200).send(job);
+      } catch (e) {
+        if (e instanceof DdnError) throw new ApiError(400, e.code, e.message);
+        throw e;
+      }
+    },
+  );
+
+  app.get<{ Params: { digest: Digest } }>(
+    '/ddn/images/:digest',
+    { schema: { summary: 'One image fetch: running, done or failed (with why); its manifest, config and layers; progress over all its blobs', tags, params: { type: 'object', properties: { digest: digestParam } } } },
+    async (req) => {
+      const job = o.ddn.images.get(req.params.digest);
+      if (!job) throw new ApiError(404, 'FETCH_UNKNOWN', `this node has no image fetch of ${req.params.digest}; start one with POST /ddn/images`);
       return job;
     },
   );

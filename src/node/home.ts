@@ -32,6 +32,8 @@ export const NodeConfigSchema = z.object({
       bootstrap: z.array(z.string()).default([]),
     })
     .optional(),
+  /** The Docker Deliver Network: other nodes' API URLs this node fetches images from. */
+  ddn: z.object({ peers: z.array(z.string().regex(/^https?:\/\//)).default([]) }).optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 

@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { DiskBlobStore, isDigest, loadIntoDocker, type Digest, type ImageJob } from '../ddn/index.ts';
+import { client, globalOptions, nodeUrl, output, type GlobalOptions } from './context.ts';
+import { signedToken } from './registryCommands.ts';
+
+// Images on the Docker Deliver Network from the command line: publishing pushes an image from
+// the local Docker engine into the local node's registry (Docker does the push, with a token
+// signed by the publisher's key, in a private Docker config so the user's is left alone), and
+// pulling has the local node fetch it from its peers by pieces, then loads it into Docker,
+// refusing anything whose manifest digest is not the one the chain records.
+
+/** Progress goes to stderr, so stdout stays the answer (JSON with --json). */
+const progress = (_g: GlobalOptions, line: string): void => void process.stderr.write(`${line}\n`);
+
+function run(cmd: string, args: string[], onLine: (line: string) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const l of d.toString().split('\n')) if (l.trim()) onLine(l.trim());
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new Error(`${cmd} failed to start: ${e.message} (is it installed?)`)));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.slice(2, 4).join(' ')} failed: ${err.trim() || out.trim().split('\n').pop()}`))));
+  });
+}
+
+/**
+ * Pushes `image` (a name the local Docker engine knows) to the node's registry as
+ * `repository:tag`; returns the manifest digest the registry stored.
+ */
+export async function pushToNode(g: GlobalOptions, from: string, image: string, repository: string, tag: string): Promise<Digest> {
+  const node = nodeUrl(g);
+  const host = new URL(node).host;
+  const { address, token } = await signedToken(g, node, from, 3600);
+  const config = mkdtempSync(join(tmpdir(), 'zeus-docker-'));
+  try {
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${address}:${token}`).toString('base64') } } }), { mode: 0o600 });
+    const target = `${host}/${repository}:${tag}`;
+    await run('docker', ['--config', config, 'tag', image, target], () => undefined);
+    progress(g, `pushing ${image} to ${target}…`);
+    const out = await run('docker', ['--config', config, 'push', target], (l) => progress(g, `  ${l}`));
+    const m = /digest: (sha256:[0-9a-f]{64})/.exec(out);
+    if (!m) throw new Error(`docker push did not report a digest:\n${out}`);
+    await run('docker', ['--config', config, 'rmi', target], () => undefined).catch(() => undefined);
+    return m[1] as Digest;
+  } finally {
+    rmSync(config, { recursive: true, force: true });
+  }
+}
+
+/** Has the node compute the piece map of every blob of a pushed image (what fetchers verify pieces with). */
+export async function preparePieceMaps(g: GlobalOptions, repository: string, digest: Digest): Promise<number> {
+  const node = nodeUrl(g);
+  const res = await fetch(`${node}/v2/${repository}/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+  if (!res.ok) throw new Error(`the node does not hold ${repository}@${digest} (HTTP ${res.status})`);
+  const doc = (await res.json()) as { config?: { digest: string }; layers?: { digest: string }[] };
+  const blobs = [doc.config?.digest, ...(doc.layers ?? []).map((l) => l.digest)].filter((d): d is string => !!d);
+  for (const [i, d] of blobs.entries()) {
+    const r = await fetch(`${node}/ddn/blobs/${d}/pieces`);
+    if (!r.ok) throw new Error(`the node could not build the piece map of ${d} (HTTP ${r.status})`);
+    const map = (await r.json()) as { pieces: string[] };
+    progress(g, `  piece map ${i + 1}/${blobs.length}: ${d.slice(0, 19)}… ${map.pieces.length} piece(s)`);
+  }
+  return blobs.length;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const f = total > 0 ? Math.min(1, done / total) : 0;
+  return `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${(f * 100).toFixed(0).padStart(3)}%`;
+}
+
+const mib = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+
+export function register(program: Command): void {
+  const image = program.command('image').description('Images on the Docker Deliver Network: fetch an app\'s image through the peers and load it into Docker');
+  image
+    .command('pull')
+    .description(
+      "Fetch APP@VERSION's image through the local node from its DDN peers (pieces from many at once, each verified), check it against the manifest digest on the chain, and load it into the local Docker engine",
+    )
+    .argument('<app@version>', 'a published app version, e.g. render@1.0.0')
+    .option('--peers <urls>', "comma-separated API URLs of nodes to fetch from (default: the node's configured DDN peers)")
+    .option('--tag <name:tag>', 'name the loaded image gets (default: APP:VERSION)')
+    .option('--no-load', 'fetch into the node only; do not load into Docker')
+    .action(async (ref: string, o: { peers?: string; tag?: string; load: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const at = ref.lastIndexOf('@');
+      if (at <= 0 || at === ref.length - 1) throw new Error(`expected APP@VERSION, got "${ref}"`);
+      const [name, version] = [ref.slice(0, at), ref.slice(at + 1)];
+      const app = await client(g).app(name);
+      const v = app.versions.find((x) => x.version === version);
+      if (!v) throw new Error(`app ${name} has no version ${version} on the chain (versions: ${app.versions.map((x) => x.version).join(', ') || 'none'})`);
+      if (!isDigest(v.digest)) throw new Error(`the chain records an invalid digest for ${ref}: ${v.digest}`);
+      if (v.deprecated) progress(g, `note: ${ref} is deprecated`);
+      const digest = v.digest as Digest;
+      const node = nodeUrl(g);
+      const peers = o.peers?.split(',').map((s) => s.trim()).filter(Boolean);
+      const start = await fetch(`${node}/ddn/images`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ repository: name, digest, ...(peers ? { peers } : {}) }),
+      });
+      let job = (await start.json()) as ImageJob & { error?: { code: string; message: string } };
+      if (!start.ok) throw new Error(`the node refused the fetch: ${job.error?.code}: ${job.error?.message}`);
+      progress(g, `fetching ${ref} (${digest}) through ${node}…`);
+      const t0 = Date.now();
+      while (job.state === 'running') {
+        await new Promise((r) => setTimeout(r, 300));
+        job = (await (await fetch(`${node}/ddn/images/${digest}`)).json()) as ImageJob;
+        const p = job.progress;
+        if (process.stderr.isTTY) {
+          process.stderr.write(`\r  ${bar(p.bytesDone, p.bytesTotal)} ${mib(p.bytesDone)}/${mib(p.bytesTotal)}  blobs ${p.blobsDone}/${p.blobs}  pieces ${p.piecesDone}/${p.piecesTotal}  peers ${p.peers}  `);
+        }
+      }
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      if (job.state === 'failed') throw new Error(`fetch of ${ref} failed: ${job.error?.code}: ${job.error?.message}`);
+      const p = job.progress;
+      progress(g, `  fetched ${p.blobs} blob(s), ${mib(p.bytesTotal)} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${mib(p.bytesFromOrigin)} from the origin${job.origin ? ` (${job.origin})` : ''}, the rest from peers`);
+      let id: string | undefined;
+      if (o.load) {
+        // The CLI runs beside its node: it reads the verified blobs from the node's store.
+        const store = await DiskBlobStore.open(join(g.home, 'ddn'));
+        const path = async (d: Digest): Promise<string> => {
+          const f = await store.path(d);
+          if (!f) throw new Error(`blob ${d} is not in ${join(g.home, 'ddn')}: is --home the home of the node at ${node}?`);
+          return f;
+        };
+        const layerFiles = await Promise.all((job.layers ?? []).map(async (d) => ({ digest: d, file: await path(d) })));
+        id = await loadIntoDocker({ configDigest: job.config!, configFile: await path(job.config!), layerFiles, repoTag: o.tag ?? `${name}:${version}` });
+      }
+      output(g, { app: name, version, digest, manifest: job.manifest, image: id ?? null, tag: o.load ? (o.tag ?? `${name}:${version}`) : null, progress: job.progress, origin: job.origin ?? null }, () =>
+        o.load ? `loaded ${o.tag ?? `${name}:${version}`} (image ${id}) — manifest ${digest} as on the chain` : `fetched ${ref} into the node (manifest ${digest})`,
+      );
+    });
+}
