@@ -113,6 +113,9 @@ describe('delivery between node processes', () => {
       '/ddn/blobs/{digest}/pieces/{index}',
       '/ddn/fetches',
       '/ddn/fetches/{digest}',
+      '/ddn/images',
+      '/ddn/images/{digest}',
+      '/ddn/peers',
       '/ddn/stats',
     ]);
     expect((await api(nodes.origin.url, 'GET', '/status')).status).toBe(200);

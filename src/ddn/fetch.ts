@@ -95,6 +95,8 @@ export interface FetchOptions {
   onProgress?: (p: FetchStatus) => void;
   signal?: AbortSignal;
   limits?: Partial<FetchLimits>;
+  /** Shared with the node's other fetches: caps requests to one origin over all of them. */
+  originBudget?: OriginBudget;
   /** Shared by the fetches of one image so they reuse connections. */
   client?: HttpClient;
 }
@@ -123,9 +125,48 @@ interface Source {
   bytes: number;
   lastHaveAt: number;
   haveInFlight: boolean;
+  /** Origin only: pieces it asked us to get from peers (it sent them elsewhere first), until when. */
+  deferred: Map<number, number>;
 }
 
+/** How long a piece the origin deferred is left to the peers before asking the origin again. */
+const DEFERRED_MS = 1_000;
+
 const trimUrl = (u: string): string => u.replace(/\/+$/, '');
+
+/**
+ * Requests a node may have outstanding at one origin over all its fetches together. A node fetches
+ * an image's blobs at once; per-blob caps alone would let it open many requests to the origin at
+ * the start, each for a piece that peers would soon have had — the origin's uplink is what
+ * peer-to-peer delivery exists to spare. A fetch waiting for a slot is woken when one frees.
+ */
+export class OriginBudget {
+  readonly perOrigin: number;
+  private readonly used = new Map<string, number>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(perOrigin: number) {
+    this.perOrigin = perOrigin;
+  }
+
+  spare(origin: string): number {
+    return this.perOrigin - (this.used.get(origin) ?? 0);
+  }
+
+  take(origin: string): void {
+    this.used.set(origin, (this.used.get(origin) ?? 0) + 1);
+  }
+
+  release(origin: string): void {
+    this.used.set(origin, Math.max(0, (this.used.get(origin) ?? 0) - 1));
+    for (const w of [...this.waiters]) w();
+  }
+
+  onRelease(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+}
 const OCI_REPO = /\/v2\/[^?#]+$/;
 const JSON_MAX = 64 * 1024 * 1024;
 
@@ -224,6 +265,7 @@ class BlobFetch {
   async run(): Promise<FetchResult> {
     const onAbort = (): void => this.wake();
     this.o.signal?.addEventListener('abort', onAbort);
+    const unlisten = this.o.originBudget?.onRelease(() => this.wake());
     try {
       this.report();
       for (;;) {
@@ -247,6 +289,7 @@ class BlobFetch {
       return { digest: this.map.digest, size: this.map.size, status };
     } finally {
       this.o.signal?.removeEventListener('abort', onAbort);
+      unlisten?.();
       this.ended.abort();
       // The file handle is released; the partial download stays in its store, servable.
       await this.partial.close().catch(() => undefined);
@@ -297,6 +340,7 @@ class BlobFetch {
       bytes: 0,
       lastHaveAt: 0,
       haveInFlight: false,
+      deferred: new Map(),
     });
   }
 
@@ -381,6 +425,7 @@ class BlobFetch {
   }
 
   private holds(s: Source, piece: number): boolean {
+    if (s.kind === 'origin') return (s.deferred.get(piece) ?? 0) <= Date.now();
     return s.complete || (s.have?.has(piece) ?? false);
   }
 
@@ -394,7 +439,7 @@ class BlobFetch {
       id: s.id,
       origin: s.kind === 'origin',
       usable: this.usable(s) && !(s.kind === 'origin' && unheard),
-      spare: s.limit - s.inflight.size,
+      spare: Math.min(s.limit - s.inflight.size, s.kind === 'origin' && this.o.originBudget ? this.o.originBudget.spare(s.url) : Infinity),
       holds: (p) => this.holds(s, p),
     }));
     for (const { piece, source } of planRequests(needed, plan, this.limits.maxOutstanding - this.inflight.size)) {
@@ -417,6 +462,7 @@ class BlobFetch {
     this.ended.signal.addEventListener('abort', onEnd, { once: true });
     s.inflight.set(piece, ctl);
     this.inflight.set(piece, s);
+    if (s.kind === 'origin') this.o.originBudget?.take(s.url);
     const { start, length } = pieceRange(this.map, piece);
     try {
       const r = s.ociBlobUrl
@@ -424,6 +470,11 @@ class BlobFetch {
         : await this.client.get(`${s.url}/ddn/blobs/${this.map.digest}/pieces/${piece}`, { maxBytes: length, timeoutMs: this.limits.pieceTimeoutMs, signal: ctl.signal });
       // Anything from a source dropped meanwhile is not trusted, whatever it is.
       if (s.dropped || this.ended.signal.aborted) return;
+      if (r.status === 409 && s.kind === 'origin') {
+        // The origin sent this piece to another fetcher already: it is coming to the peers.
+        s.deferred.set(piece, Date.now() + DEFERRED_MS);
+        return;
+      }
       if (r.status === 404 && s.kind === 'peer') {
         // It no longer holds it (or never did): not a fault; its next have answer tells more.
         if (s.complete) {
@@ -454,6 +505,7 @@ class BlobFetch {
       this.ended.signal.removeEventListener('abort', onEnd);
       s.inflight.delete(piece);
       if (this.inflight.get(piece) === s) this.inflight.delete(piece);
+      if (s.kind === 'origin') this.o.originBudget?.release(s.url);
       this.wake();
     }
   }

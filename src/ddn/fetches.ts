@@ -1,5 +1,5 @@
 import type { BlobStore, Digest, PieceMap } from './contracts.ts';
-import { fetchBlob, type FetchLimits, type FetchStatus } from './fetch.ts';
+import { fetchBlob, OriginBudget, type FetchLimits, type FetchStatus } from './fetch.ts';
 import type { MapStore } from './maps.ts';
 import type { PieceStore } from './partial.ts';
 import { DdnError } from './pieces.ts';
@@ -34,13 +34,15 @@ export class FetchManager {
   private readonly pieces: PieceStore;
   private readonly maps: MapStore;
   private readonly limits: Partial<FetchLimits> | undefined;
+  private readonly originBudget: OriginBudget | undefined;
   private readonly jobs = new Map<Digest, { job: FetchJob; stop: AbortController; done: Promise<FetchJob> }>();
 
-  constructor(o: { store: BlobStore; pieces: PieceStore; maps: MapStore; limits?: Partial<FetchLimits> }) {
+  constructor(o: { store: BlobStore; pieces: PieceStore; maps: MapStore; limits?: Partial<FetchLimits>; originRequests?: number }) {
     this.store = o.store;
     this.pieces = o.pieces;
     this.maps = o.maps;
     this.limits = o.limits;
+    this.originBudget = o.originRequests ? new OriginBudget(o.originRequests) : undefined;
   }
 
   /** Starts fetching a blob, or returns the fetch of it already running. */
@@ -56,6 +58,7 @@ export class FetchManager {
       maps: this.maps,
       signal: stop.signal,
       limits: this.limits,
+      ...(this.originBudget ? { originBudget: this.originBudget } : {}),
       onProgress: (p) => (job.progress = p),
     }).then(
       (r) => {

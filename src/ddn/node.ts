@@ -26,7 +26,9 @@ export function createDdnContext(
   const p = ddnPaths(home);
   const pieceStore = new PieceStore(p.partial);
   const mapStore = new MapStore(p.maps);
-  const fetches = new FetchManager({ store: blobStore, pieces: pieceStore, maps: mapStore, limits: o.limits });
+  // Two requests at a time to an origin over all of the node's fetches: the origin's uplink is what
+  // peer-to-peer delivery exists to spare; while its pieces trickle in, peers trade what they got.
+  const fetches = new FetchManager({ store: blobStore, pieces: pieceStore, maps: mapStore, limits: o.limits, originRequests: 2 });
   return {
     blobStore,
     pieceStore,

@@ -9,7 +9,7 @@
 
 export interface PlanSource {
   id: number;
-  /** The publishing node or registry: holds every piece, is asked only for what no peer holds. */
+  /** The publishing node or registry: is asked only for what no peer holds (and what it offers now). */
   origin: boolean;
   /** Not dropped and not waiting out a backoff. */
   usable: boolean;
@@ -39,7 +39,7 @@ export function planRequests(needed: readonly number[], sources: readonly PlanSo
   for (const piece of order) {
     if (out.length >= budget) break;
     if (availability.get(piece) === 0) {
-      if (origin && spare.get(origin.id)! > 0) {
+      if (origin && spare.get(origin.id)! > 0 && origin.holds(piece)) {
         out.push({ piece, source: origin.id });
         spare.set(origin.id, spare.get(origin.id)! - 1);
       }

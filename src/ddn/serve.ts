@@ -27,6 +27,31 @@ export interface DdnContext {
   testCorruptPieces?: number;
 }
 
+/**
+ * Super-seeding for blobs this node holds whole: a piece is served while it has been sent no more
+ * often than the least-sent piece of its blob. Fetchers that are told "sent already" (409) take
+ * it from the peers that got it, so the origin's uplink carries each piece about once.
+ */
+class PieceSpread {
+  private readonly sent = new Map<string, { counts: Uint32Array; min: number }>();
+
+  offer(digest: string, index: number, pieces: number): boolean {
+    let s = this.sent.get(digest);
+    if (!s || s.counts.length !== pieces) {
+      if (this.sent.size > 1024) this.sent.delete(this.sent.keys().next().value!);
+      s = { counts: new Uint32Array(pieces), min: 0 };
+      this.sent.set(digest, s);
+    }
+    if (index >= pieces) return true;
+    if (s.counts[index] > s.min) return false;
+    s.counts[index]++;
+    let min = Infinity;
+    for (const c of s.counts) if (c < min) min = c;
+    s.min = min;
+    return true;
+  }
+}
+
 /** Counters of what this node served since it started (for operators and for tests). */
 export interface ServeStats {
   piecesServed: number;
@@ -71,6 +96,9 @@ function parseRange(header: string | undefined, length: number): { start: number
 
 export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): Promise<void> {
   const { blobStore, pieceStore, mapStore, fetches, stats } = o.ddn;
+  const spread = new PieceSpread();
+  const wholePieceCount = async (d: Digest): Promise<number> =>
+    pieceCount({ size: (await blobStore.size(d)) ?? 0, pieceSize: (await mapStore.get(d))?.pieceSize ?? PIECE_SIZE });
 
   app.setErrorHandler((err, _req, reply) => {
     const e = err instanceof DdnError ? new ApiError(STATUS[err.code] ?? 500, err.code, err.message) : toApiError(err);
@@ -146,6 +174,11 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       const { digest: d, index } = req.params;
       const fromPartial = async (): Promise<Buffer | undefined> => (await pieceStore.get(d))?.readPiece(index);
       let buf = await fromStore(d, index);
+      // As the origin (a node with the whole blob), hand out every piece once before any twice:
+      // a piece already sent goes from peer to peer while the origin's uplink sends new ones.
+      if (buf && !spread.offer(d, index, await wholePieceCount(d))) {
+        throw new ApiError(409, 'PIECE_SENT', `piece ${index} of ${d} was sent to another fetcher already: fetch it from the peers (pieces sent fewer times are served first)`);
+      }
       let partial = false;
       if (!buf) {
         buf = await fromPartial();
