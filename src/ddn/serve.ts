@@ -32,7 +32,7 @@ export interface DdnContext {
  * often than the least-sent piece of its blob. Fetchers that are told "sent already" (409) take
  * it from the peers that got it, so the origin's uplink carries each piece about once.
  */
-class PieceSpread {
+export class PieceSpread {
   private readonly sent = new Map<string, { counts: Uint32Array; min: number }>();
 
   offer(digest: string, index: number, pieces: number): boolean {
