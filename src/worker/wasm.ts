@@ -186,7 +186,9 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
   });
   let memoryBytes = 0;
   const outcome = await new Promise<Omit<WasmRunResult, keyof typeof base | 'wallMs' | 'peakMemoryBytes'>>((resolve) => {
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       // Read the thread's CPU time before terminating it; afterwards it is gone.
       void worker
         .cpuUsage()
@@ -215,6 +217,12 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
     worker.on('error', (error: Error) => {
       clearTimeout(timer);
       resolve({ exitCode: null, cpuMs: 0, error: { code: 'START_FAILED', message: error.message } });
+    });
+    // A thread that ends without a result would otherwise be reported only at the wall-time limit.
+    worker.on('exit', () => {
+      if (timedOut) return; // terminated by the timer, which reports the run itself
+      clearTimeout(timer);
+      resolve({ exitCode: null, cpuMs: 0, error: { code: 'START_FAILED', message: 'the module thread exited without a result' } });
     });
   });
   const wallMs = performance.now() - started;
