@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from './keys.ts';
-import { sealKeyPairFromSeed } from './seal.ts';
+import { openSealed, sealKeyPairFromSeed, sealTo } from './seal.ts';
 
 describe('seal keys', () => {
   it('derive the same X25519 pair from the same seed and different ones from different seeds', () => {
@@ -21,5 +21,23 @@ describe('seal keys', () => {
     const byWorker = diffieHellman({ privateKey: workerPriv, publicKey: sender.publicKey });
     expect(bySender.length).toBe(32);
     expect(byWorker).toEqual(bySender);
+  });
+
+  it('seal task secrets to several candidate workers: each can open, nobody else, and no change goes unnoticed', () => {
+    const [w1, w2, w3, outsider] = [0, 1, 2, 3].map(() => sealKeyPairFromSeed(generateKeyPair().secretKey));
+    const secret = new TextEncoder().encode('DB_PASSWORD=hunter2');
+    const sealed = sealTo([w1.publicKey, w2.publicKey, w3.publicKey], secret);
+    expect(Buffer.from(sealed).includes(Buffer.from('hunter2'))).toBe(false);
+    for (const w of [w1, w2, w3]) expect(new TextDecoder().decode(openSealed(w, sealed))).toBe('DB_PASSWORD=hunter2');
+    expect(() => openSealed(outsider, sealed)).toThrow(/not sealed to this key/);
+    // Any flipped bit — in a wrapped key or in the body — fails authentication.
+    for (const at of [60, sealed.length - 1]) {
+      const bad = Uint8Array.from(sealed);
+      bad[at] ^= 1;
+      expect(() => openSealed(w1, bad)).toThrow();
+    }
+    expect(() => openSealed(w1, sealed.subarray(0, 50))).toThrow(/truncated|too short/);
+    // Two seals of the same secret differ (fresh one-time key and nonces).
+    expect(Buffer.from(sealTo([w1.publicKey], secret)).equals(Buffer.from(sealTo([w1.publicKey], secret)))).toBe(false);
   });
 });
