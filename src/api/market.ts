@@ -169,6 +169,7 @@ function taskView(idHex: string, t: Task): TaskAnswer {
     maxHours: t.maxHours,
     ports: [...t.ports],
     sealedBytes: t.sealed.length,
+    sealed: toHex(t.sealed),
     bidWindowBlocks: t.bidWindowBlocks,
     retries: t.retries,
     retriesLeft: t.retriesLeft,

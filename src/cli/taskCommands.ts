@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, toHex } from '../crypto/index.ts';
+import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, toHex } from '../crypto/index.ts';
 import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
 import { askPrice } from '../market/index.ts';
 import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
@@ -67,6 +67,10 @@ function registerTaskCommands(program: Command): void {
       if ((o.app === undefined) === (o.image === undefined)) throw new Error('name either --app NAME[@VERSION] or --image sha256:…');
       const [app, version] = o.app !== undefined ? await resolveApp(g, o.app) : ['', ''];
       const payload = postTaskPayload(o, app, version);
+      if (o.secret?.length) {
+        if (o.sealedFile) throw new Error('give either --secret or --sealed-file');
+        payload.sealed = await sealSecrets(g, o);
+      }
       const what = `task ${app ? `of ${app}@${version}` : `of image ${o.image}`}`;
       const t = await submitTx(g, await loadKey(g, o.from), TxKind.PostTask, payload, !!o.wait, what);
       const id = toHex(taskIdFor(fromHex(t.hash), t.chain));
@@ -232,4 +236,25 @@ export function register(program: Command): void {
   registerTaskCommands(program);
   registerLeaseCommands(program);
   registerBidCommand(program);
+}
+
+/**
+ * Seals `--secret KEY=VALUE` pairs to the seal key of every worker that could serve the task now
+ * (the quote's candidates): the winner is one of them, and only it can open them.
+ */
+async function sealSecrets(g: GlobalOptions, o: TaskFlags): Promise<Uint8Array> {
+  const secrets: Record<string, string> = {};
+  for (const s of o.secret ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--secret takes KEY=VALUE, got "${s}"`);
+    secrets[s.slice(0, eq)] = s.slice(eq + 1);
+  }
+  const c = client(g);
+  const q = await c.quote(quoteRequest(o));
+  if (q.candidates.length === 0) throw new Error('no registered worker could serve this task now: there is nobody to seal the secrets to (see zeus task quote)');
+  const workers = await Promise.all(q.candidates.map((x) => c.worker(x.worker)));
+  const sealed = sealTo(workers.map((w) => fromHex(w.sealKey)), new TextEncoder().encode(JSON.stringify({ secrets })));
+  if (sealed.length > 4096) throw new Error(`the sealed secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
+  process.stderr.write(`sealed ${Object.keys(secrets).length} secret(s) to ${workers.length} candidate worker(s)\n`);
+  return sealed;
 }

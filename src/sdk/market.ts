@@ -83,6 +83,8 @@ export interface TaskAnswer {
   maxHours: number;
   ports: number[];
   sealedBytes: number;
+  /** Inputs and secrets sealed to the candidate workers (hex; ciphertext, opened only by the winner). */
+  sealed: string;
   bidWindowBlocks: number;
   retries: number;
   retriesLeft: number;
