@@ -127,7 +127,7 @@ describe('the worker agent runs a batch task end to end', () => {
 
     // The limits the container ran with, as the engine reported them.
     const leaseDir = join(home, 'worker', 'leases', `${task}-0`);
-    const recorded = JSON.parse(readFileSync(join(leaseDir, 'container.json'), 'utf8')) as { hostConfig: Record<string, unknown> };
+    const recorded = JSON.parse(readFileSync(join(leaseDir, 'container.json'), 'utf8')) as { hostConfig: Record<string, unknown>; volumes: string[] };
     expect(recorded.hostConfig).toMatchObject({
       NanoCpus: 500_000_000,
       Memory: 64 * 1024 * 1024,
@@ -138,13 +138,17 @@ describe('the worker agent runs a batch task end to end', () => {
       NetworkMode: 'none',
       Privileged: false,
     });
-    expect(Object.keys(recorded.hostConfig.Tmpfs as object).sort()).toEqual(['/out', '/tmp']);
+    expect(Object.keys(recorded.hostConfig.Tmpfs as object)).toEqual(['/tmp']);
+    expect(recorded.hostConfig.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Target: '/out' })]);
     expect(recorded.hostConfig.Binds ?? []).toEqual([]);
     expect(readFileSync(join(leaseDir, 'container.log'), 'utf8')).toMatch(/finished/);
 
     // Nothing left running that no lease pays for.
     await sleep(200);
     expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    const volumes = docker('volume', 'ls', '-q').split('\n');
+    expect(recorded.volumes.length).toBe(1);
+    for (const v of recorded.volumes) expect(volumes).not.toContain(v);
     expect(existsSync(join(leaseDir, 'outcome.json'))).toBe(true);
   }, 150_000);
 });

@@ -6,7 +6,7 @@ import { fetchImageThroughNode, isDigest, loadFetchedImage } from '../ddn/index.
 import { TxKind, type TxRequest } from '../ledger/index.ts';
 import { askPrice, misfits } from '../market/index.ts';
 import { ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
-import { DockerRuntime, hostConfigFor, type LeaseRef, type StatsSample } from './docker.ts';
+import { DockerRuntime, hostConfigFor, LABEL_TASK, type LeaseRef, type StatsSample } from './docker.ts';
 import type { WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
@@ -236,7 +236,7 @@ export class WorkerAgent {
     try {
       const inspected = await container.inspect();
       // What the container really runs with, kept beside its logs (and what the tests check).
-      writeFileSync(join(files, 'container.json'), JSON.stringify({ id: inspected.Id, image: t.digest, requested: hostConfigFor(limits), hostConfig: inspected.HostConfig }, null, 2));
+      writeFileSync(join(files, 'container.json'), JSON.stringify({ id: inspected.Id, image: t.digest, requested: hostConfigFor(limits), hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name) }, null, 2));
       await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: '' });
       this.o.log(`lease ${k}: started container ${inspected.Id.slice(0, 12)}`);
       const meter = new Meter(Date.now());
@@ -279,7 +279,7 @@ export class WorkerAgent {
    */
   private async reconcile(): Promise<void> {
     for (const info of await this.runtime.ofWorker(this.address)) {
-      this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run (${info.Labels['net.zeus.task']?.slice(0, 12)}…)`);
+      this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run (${info.Labels[LABEL_TASK]?.slice(0, 12)}…)`);
       await this.runtime.remove(this.runtime.docker.getContainer(info.Id));
     }
   }

@@ -3,9 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 
 // The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
-// limit, every capability dropped, no-new-privileges, a read-only root with small tmpfs scratch
-// areas, no host mounts, no network for batch), labelled with the lease so a restarted worker
-// can find what it started. Metering reads the engine's own statistics.
+// limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
+// and an engine volume for /out, no host mounts, no network for batch), labelled with the lease
+// so a restarted worker can find what it started. Metering reads the engine's own statistics.
 
 export const LABEL_TASK = 'net.zeus.task';
 export const LABEL_LEASE = 'net.zeus.lease';
@@ -24,8 +24,10 @@ export interface BatchLimits {
 
 /** Enough for a shell pipeline, not for a fork bomb. */
 export const PIDS_LIMIT = 256;
-/** Scratch sizes: /out becomes the result blob, so it is also its size cap. */
-export const TMPFS = { '/tmp': 'rw,nosuid,nodev,size=64m', '/out': 'rw,nosuid,nodev,size=64m' };
+/** Scratch space: a size-capped tmpfs. */
+export const TMPFS = { '/tmp': 'rw,nosuid,nodev,size=64m' };
+/** Largest /out the worker publishes as a result. */
+export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
 
 export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
   const memory = l.memoryMiB * 1024 * 1024;
@@ -39,6 +41,11 @@ export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
     SecurityOpt: ['no-new-privileges'],
     ReadonlyRootfs: true,
     Tmpfs: { ...TMPFS },
+    // /out must outlive the process: a tmpfs is unmounted (and emptied) when the container
+    // stops, before its archive can be read. An anonymous engine volume survives the exit and
+    // goes with the container (remove with v). It has no size cap on a plain overlay2 host (that
+    // needs xfs project quotas); the result's size is checked when it is read.
+    Mounts: [{ Type: 'volume', Source: '', Target: '/out' }],
     NetworkMode: 'none',
     Binds: [],
     Privileged: false,
@@ -78,11 +85,16 @@ export class DockerRuntime {
     return { cpuNanos: BigInt(total), memoryBytes: s.memory_stats?.usage ?? 0 };
   }
 
-  /** `/out` of a (stopped) container as a tar archive, in memory: tmpfs caps it at 64 MiB. */
+  /** `/out` of a stopped container as a tar archive, in memory; refused past MAX_RESULT_BYTES. */
   async archiveOut(c: Docker.Container): Promise<Buffer> {
     const stream = await c.getArchive({ path: '/out' });
     const chunks: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    let size = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_RESULT_BYTES) throw new Error(`/out holds more than ${MAX_RESULT_BYTES / 1024 / 1024} MiB: too large for a result`);
+      chunks.push(chunk);
+    }
     return Buffer.concat(chunks);
   }
 
@@ -106,7 +118,7 @@ export class DockerRuntime {
   }
 
   async remove(c: Docker.Container): Promise<void> {
-    await c.remove({ force: true }).catch((e: { statusCode?: number }) => {
+    await c.remove({ force: true, v: true }).catch((e: { statusCode?: number }) => {
       if (e.statusCode !== 404) throw e;
     });
   }
