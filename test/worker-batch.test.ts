@@ -19,6 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'zeus-worker-batch-'));
 const devnet = join(dir, 'net');
 const home = join(devnet, 'node0');
 const IMAGE = `zeus-test/worker-batch:${process.pid}`;
+const BROKEN = `zeus-test/worker-broken:${process.pid}`;
 const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 let url = '';
 let worker: ChildProcess | undefined;
@@ -41,6 +42,8 @@ beforeAll(() => {
     ['FROM scratch', 'COPY busybox /bin/busybox', 'CMD ["/bin/busybox", "sh", "-c", "echo 42 > /out/answer; /bin/busybox seq 1 1000 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 3; echo finished"]', ''].join('\n'),
   );
   docker('build', '-q', '-t', IMAGE, ctx);
+  writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY busybox /bin/busybox', 'CMD ["/bin/busybox", "sh", "-c", "echo partial > /out/x; echo boom >&2; exit 3"]', ''].join('\n'));
+  docker('build', '-q', '-t', BROKEN, ctx);
   ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500'));
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
 }, 120_000);
@@ -49,10 +52,12 @@ afterAll(async () => {
   worker?.kill('SIGKILL');
   zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
   for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : []) docker('rm', '-f', c);
-  try {
-    docker('rmi', '-f', IMAGE);
-  } catch {
-    // not there
+  for (const i of [IMAGE, BROKEN]) {
+    try {
+      docker('rmi', '-f', i);
+    } catch {
+      // not there
+    }
   }
   rmSync(dir, { recursive: true, force: true });
 });
@@ -122,6 +127,10 @@ describe('the worker agent runs a batch task end to end', () => {
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(lease!.resultDigest);
     const files = await blobEntries(bytes);
+    const out = join(dir, 'result.tar');
+    const got = JSON.parse(ok(zeus('--json', 'task', 'result', task, '--out', out))) as { digest: string; bytes: number };
+    expect(got).toMatchObject({ digest: lease!.resultDigest, bytes: bytes.length });
+    expect(readFileSync(out).equals(bytes)).toBe(true);
     expect(files.get('out/answer')).toBe('42\n');
     expect(files.get('out/sums')).toMatch(/^[0-9a-f]{64} {2}-\n$/);
 
@@ -151,4 +160,23 @@ describe('the worker agent runs a batch task end to end', () => {
     for (const v of recorded.volumes) expect(volumes).not.toContain(v);
     expect(existsSync(join(leaseDir, 'outcome.json'))).toBe(true);
   }, 150_000);
+
+  it('a container that exits non-zero gets no result: the worker sends nothing more, keeps the logs, removes it, and the lease fails at its deadline', async () => {
+    ok(zeus('--json', 'app', 'publish', BROKEN, '--from', 'alice', '--name', 'broken', '--version', '1.0', '--wait'));
+    const c = new ZeusClient(url);
+    const posted = JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'broken@1.0', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const leaseDir = join(home, 'worker', 'leases', `${posted.task}-0`);
+    await waitFor(() => existsSync(join(leaseDir, 'outcome.json')), 30_000, 'the worker to give up').catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\nworker:\n${workerLog}`);
+    });
+    expect(JSON.parse(readFileSync(join(leaseDir, 'outcome.json'), 'utf8'))).toMatchObject({ exitCode: 3, result: null });
+    expect(readFileSync(join(leaseDir, 'container.log'), 'utf8')).toMatch(/boom/);
+    expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    let lease: LeaseAnswer | undefined;
+    // reportDeadlineBlocks (60) × 500 ms after the start.
+    await waitFor(async () => (lease = (await c.task(posted.task)).leases[0])?.state === 'failed', 45_000, 'lease failed', 250);
+    expect(lease!.resultDigest).toBe('');
+    expect(lease!.outcome).toMatch(/stopped reporting/);
+    expect(worker!.exitCode).toBe(null); // the worker stays up
+  }, 90_000);
 });

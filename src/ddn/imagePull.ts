@@ -25,7 +25,10 @@ export async function fetchImageThroughNode(
     job = (await (await fetch(`${node}/ddn/images/${req.digest}`)).json()) as ImageJob;
     o.onProgress?.(job);
   }
-  if (job.state === 'failed') throw new DdnError(job.error?.code ?? 'FETCH_FAILED', `fetch of ${req.repository}@${req.digest} failed: ${job.error?.message ?? 'no reason given'}`);
+  if (job.state === 'failed') {
+    const code = job.error?.code ?? 'FETCH_FAILED';
+    throw new DdnError(code, `fetch of ${req.repository}@${req.digest} failed: ${code}: ${job.error?.message ?? 'no reason given'}`);
+  }
   return job;
 }
 
