@@ -1,10 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Digest } from '../ddn/index.ts';
 import { preparePieceMaps, pushToNode } from './imageCommands.ts';
 import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
-import { existsSync } from 'node:fs';
 import { homePaths, readConfig } from '../node/index.ts';
 import { detectResources, loadPolicy, offeredSpec, sameOffer, WorkerAgent } from '../worker/index.ts';
 import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
@@ -14,7 +14,8 @@ import { printTx, submitTx } from './tx.ts';
 
 // `zeus worker …` and `zeus app …`: the registries on the main chain. A worker's bond comes out
 // of its stake on main, so registering first stakes what is missing and waits for the stake to
-// arrive there (one height later, by receipt) before it registers.
+// arrive there (one height later, by receipt) before it registers. `zeus worker start` does the
+// same for the machine it runs on, then hands over to the worker agent (src/worker).
 
 const STAKE_ARRIVAL_MS = 30_000;
 

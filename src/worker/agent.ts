@@ -6,7 +6,8 @@ import { fetchImageThroughNode, isDigest, loadFetchedImage } from '../ddn/index.
 import { TxKind, type TxRequest } from '../ledger/index.ts';
 import { askPrice, misfits } from '../market/index.ts';
 import { ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
-import { DockerRuntime, hostConfigFor, LABEL_TASK, type LeaseRef, type StatsSample } from './docker.ts';
+import { DockerRuntime, hostConfigFor, LABEL_TASK, type LeaseRef } from './docker.ts';
+import { Meter } from './meter.ts';
 import type { WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
@@ -23,7 +24,6 @@ import { uploadResult } from './results.ts';
 
 const POLL_MS = 2000;
 const WS_RETRY_MS = 1000;
-const GIB = 1024 ** 3;
 
 export interface AgentOptions {
   node: string;
@@ -41,36 +41,6 @@ export interface AgentOptions {
 interface Running {
   ref: LeaseRef;
   container?: Docker.Container;
-}
-
-/** Cumulative metered usage, reported as differences of whole units so the periods add up exactly. */
-class Meter {
-  private cpuNanos = 0n;
-  private memGiBSeconds = 0;
-  private lastAt: number;
-  private reported = { cpuSeconds: 0n, memoryGiBSeconds: 0n };
-
-  constructor(now: number) {
-    this.lastAt = now;
-  }
-
-  add(s: StatsSample | undefined, now: number): void {
-    if (s) {
-      if (s.cpuNanos > this.cpuNanos) this.cpuNanos = s.cpuNanos;
-      // Usage × elapsed: an approximation from one-shot samples (the stats stream would be finer).
-      this.memGiBSeconds += (s.memoryBytes / GIB) * ((now - this.lastAt) / 1000);
-    }
-  }
-
-  /** The period since the last report; `now` becomes its end. */
-  period(now: number): { cpuSeconds: bigint; memoryGiBSeconds: bigint; gpuSeconds: bigint; networkBytes: bigint; wallMs: bigint } {
-    const cpu = this.cpuNanos / 1_000_000_000n;
-    const mem = BigInt(Math.floor(this.memGiBSeconds));
-    const out = { cpuSeconds: cpu - this.reported.cpuSeconds, memoryGiBSeconds: mem - this.reported.memoryGiBSeconds, gpuSeconds: 0n, networkBytes: 0n, wallMs: BigInt(Math.max(0, Math.round(now - this.lastAt))) };
-    this.reported = { cpuSeconds: cpu, memoryGiBSeconds: mem };
-    this.lastAt = now;
-    return out;
-  }
 }
 
 export class WorkerAgent {

@@ -4,6 +4,7 @@
 // publishing a batch task's /out as its result.
 export { WorkerAgent, type AgentOptions } from './agent.ts';
 export { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LeaseRef } from './docker.ts';
+export { Meter, type PeriodUsage } from './meter.ts';
 export { loadPolicy, PolicyError, PolicySchema, type WorkerPolicy } from './policy.ts';
 export { detectResources, offeredSpec, offerOf, sameOffer, type DetectedResources, type OfferedSpec } from './resources.ts';
 export { digestOf, resultRepository, uploadResult } from './results.ts';
