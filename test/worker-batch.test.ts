@@ -52,7 +52,9 @@ afterAll(async () => {
   worker?.kill('SIGKILL');
   zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
   for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : []) docker('rm', '-f', c);
-  for (const i of [IMAGE, BROKEN]) {
+  // The images as the worker loaded them (it keeps them as a cache for the next lease).
+  const loaded = docker('images', '-q', '--filter', 'reference=zeus-app/answer', '--filter', 'reference=zeus-app/broken').split('\n').filter(Boolean);
+  for (const i of [IMAGE, BROKEN, ...loaded]) {
     try {
       docker('rmi', '-f', i);
     } catch {

@@ -21,7 +21,8 @@ export function detectResources(dir: string): DetectedResources {
   return {
     cpuMillis: availableParallelism() * 1000,
     memoryMiB: Math.floor(totalmem() / MIB),
-    diskMiB: Math.floor((Number(fs.bavail) * Number(fs.bsize)) / MIB),
+    // Whole GiB: free space moves all the time, and every MiB of it would be a new UpdateWorker.
+    diskMiB: Math.floor((Number(fs.bavail) * Number(fs.bsize)) / (1024 * MIB)) * 1024,
   };
 }
 
