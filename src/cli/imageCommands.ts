@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DiskBlobStore, isDigest, loadIntoDocker, type Digest, type ImageJob } from '../ddn/index.ts';
+import { fetchImageThroughNode, isDigest, loadFetchedImage, type Digest } from '../ddn/index.ts';
 import { client, globalOptions, nodeUrl, output, type GlobalOptions } from './context.ts';
 import { signedToken } from './registryCommands.ts';
 
@@ -102,39 +102,20 @@ export function register(program: Command): void {
       const digest = v.digest as Digest;
       const node = nodeUrl(g);
       const peers = o.peers?.split(',').map((s) => s.trim()).filter(Boolean);
-      const start = await fetch(`${node}/ddn/images`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ repository: name, digest, ...(peers ? { peers } : {}) }),
-      });
-      let job = (await start.json()) as ImageJob & { error?: { code: string; message: string } };
-      if (!start.ok) throw new Error(`the node refused the fetch: ${job.error?.code}: ${job.error?.message}`);
       progress(g, `fetching ${ref} (${digest}) through ${node}…`);
       const t0 = Date.now();
-      while (job.state === 'running') {
-        await new Promise((r) => setTimeout(r, 300));
-        job = (await (await fetch(`${node}/ddn/images/${digest}`)).json()) as ImageJob;
-        const p = job.progress;
-        if (process.stderr.isTTY) {
-          process.stderr.write(`\r  ${bar(p.bytesDone, p.bytesTotal)} ${mib(p.bytesDone)}/${mib(p.bytesTotal)}  blobs ${p.blobsDone}/${p.blobs}  pieces ${p.piecesDone}/${p.piecesTotal}  peers ${p.peers}  `);
-        }
-      }
+      const job = await fetchImageThroughNode(node, { repository: name, digest, ...(peers ? { peers } : {}) }, {
+        onProgress: ({ progress: p }) => {
+          if (process.stderr.isTTY) {
+            process.stderr.write(`\r  ${bar(p.bytesDone, p.bytesTotal)} ${mib(p.bytesDone)}/${mib(p.bytesTotal)}  blobs ${p.blobsDone}/${p.blobs}  pieces ${p.piecesDone}/${p.piecesTotal}  peers ${p.peers}  `);
+          }
+        },
+      });
       if (process.stderr.isTTY) process.stderr.write('\n');
-      if (job.state === 'failed') throw new Error(`fetch of ${ref} failed: ${job.error?.code}: ${job.error?.message}`);
       const p = job.progress;
       progress(g, `  fetched ${p.blobs} blob(s), ${mib(p.bytesTotal)} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${mib(p.bytesFromOrigin)} from the origin${job.origin ? ` (${job.origin})` : ''}, the rest from peers`);
-      let id: string | undefined;
-      if (o.load) {
-        // The CLI runs beside its node: it reads the verified blobs from the node's store.
-        const store = await DiskBlobStore.open(join(g.home, 'ddn'));
-        const path = async (d: Digest): Promise<string> => {
-          const f = await store.path(d);
-          if (!f) throw new Error(`blob ${d} is not in ${join(g.home, 'ddn')}: is --home the home of the node at ${node}?`);
-          return f;
-        };
-        const layerFiles = await Promise.all((job.layers ?? []).map(async (d) => ({ digest: d, file: await path(d) })));
-        id = await loadIntoDocker({ configDigest: job.config!, configFile: await path(job.config!), layerFiles, repoTag: o.tag ?? `${name}:${version}` });
-      }
+      // The CLI runs beside its node: it reads the verified blobs from the node's store.
+      const id = o.load ? await loadFetchedImage(g.home, job, o.tag ?? `${name}:${version}`) : undefined;
       output(g, { app: name, version, digest, manifest: job.manifest, image: id ?? null, tag: o.load ? (o.tag ?? `${name}:${version}`) : null, progress: job.progress, origin: job.origin ?? null }, () =>
         o.load ? `loaded ${o.tag ?? `${name}:${version}`} (image ${id}) — manifest ${digest} as on the chain` : `fetched ${ref} into the node (manifest ${digest})`,
       );

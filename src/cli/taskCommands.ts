@@ -1,9 +1,11 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, toHex } from '../crypto/index.ts';
 import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
 import { askPrice } from '../market/index.ts';
 import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
-import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { digestOf, resultRepository } from '../worker/index.ts';
+import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
 import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
 import { printTx, submitTx } from './tx.ts';
@@ -88,6 +90,27 @@ function registerTaskCommands(program: Command): void {
       const g = globalOptions(cmd);
       const t = await client(g).task(id);
       output(g, t, () => taskText(t, keyNames(g)));
+    });
+
+  task
+    .command('result <id>')
+    .description("Download a batch task's result (the tar of its /out) from the node's registry by the digest its lease recorded on the chain, and check the bytes against it")
+    .option('--lease <n>', 'lease whose result to fetch (default: the first with a result)', wholeNumber('--lease'))
+    .option('--out <file>', 'where to write it (default: result-<task id prefix>.tar)')
+    .action(async (id: string, o: { lease?: number; out?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const t = await client(g).task(id);
+      const l = o.lease !== undefined ? t.leases[o.lease] : t.leases.find((x) => x.resultDigest !== '');
+      if (!l || l.resultDigest === '') throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease} with` : 'no lease with'} a result yet (see \`zeus task status ${id}\`)`);
+      const url = `${nodeUrl(g)}/v2/${resultRepository(l.worker)}/blobs/${l.resultDigest}`;
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`the node does not hold the result ${l.resultDigest} (HTTP ${res.status} from ${url})`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const got = digestOf(bytes);
+      if (got !== l.resultDigest) throw new Error(`the bytes served hash to ${got}, not to the lease's result ${l.resultDigest}: refusing them`);
+      const file = o.out ?? `result-${t.id.slice(0, 12)}.tar`;
+      writeFileSync(file, bytes);
+      output(g, { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest, bytes: bytes.length, file }, () => `wrote ${file}: ${bytes.length} bytes, ${l.resultDigest} as lease ${l.index} recorded`);
     });
 
   task

@@ -1,17 +1,21 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Digest } from '../ddn/index.ts';
 import { preparePieceMaps, pushToNode } from './imageCommands.ts';
 import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
-import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { homePaths, readConfig } from '../node/index.ts';
+import { detectResources, loadPolicy, offeredSpec, sameOffer, WorkerAgent } from '../worker/index.ts';
+import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { DEFAULT_WORKER_SPEC, fromOpt, parseZnc, specOfWorker, waitOpt, wholeNumber, workerSpec, workerSpecOptions, znc, type WorkerSpecFlags } from './marketArgs.ts';
 import { appText, keyNames, workerText } from './marketText.ts';
 import { printTx, submitTx } from './tx.ts';
 
 // `zeus worker …` and `zeus app …`: the registries on the main chain. A worker's bond comes out
 // of its stake on main, so registering first stakes what is missing and waits for the stake to
-// arrive there (one height later, by receipt) before it registers.
+// arrive there (one height later, by receipt) before it registers. `zeus worker start` does the
+// same for the machine it runs on, then hands over to the worker agent (src/worker).
 
 const STAKE_ARRIVAL_MS = 30_000;
 
@@ -21,7 +25,7 @@ const progress = (g: GlobalOptions) => (msg: string): void => {
 };
 
 /** Makes sure the key has at least `need` staked on main, staking the difference and waiting for it. */
-async function ensureStake(g: GlobalOptions, key: KeyPair, need: bigint): Promise<void> {
+export async function ensureStake(g: GlobalOptions, key: KeyPair, need: bigint): Promise<void> {
   const c = client(g);
   const say = progress(g);
   const me = encodeAddress(addressFromPublicKey(key.publicKey));
@@ -114,6 +118,55 @@ function registerWorkerCommands(program: Command): void {
       if (addBond > 0n) await ensureStake(g, key, addBond);
       const t = await submitTx(g, key, TxKind.UpdateWorker, { ...spec, addBond }, !!o.wait, `update of worker ${me}`);
       printTx(g, `update of worker ${me}`, t, { json: { worker: me } });
+    });
+
+  worker
+    .command('start')
+    .description(
+      'Run the worker agent beside the node whose --home this is: offer the machine (detected cores, memory and disk, capped by --policy), register or update the worker on the chain, bid on fitting tasks and run the leases it wins in locked-down Docker containers, until stopped',
+    )
+    .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
+    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour} in ZNC, maxConcurrentLeases, acceptApps, acceptDevelopers, region')
+    .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
+    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at a first registration', wholeNumber('--benchmark', 1000), 500)
+    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const say = progress(g);
+      const policy = loadPolicy(o.policy);
+      const key = await loadKey(g, o.key);
+      const me = encodeAddress(addressFromPublicKey(key.publicKey));
+      const c = client(g);
+      const params = await c.marketParams();
+      const current = await c.worker(me).catch((e: unknown) => {
+        if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER') return undefined;
+        throw e;
+      });
+      const offered = offeredSpec(detectResources(g.home), policy, nodeUrl(g), current);
+      const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
+      if (!current) {
+        const bond = BigInt(params.minWorkerBond);
+        await ensureStake(g, key, bond);
+        say(`registering worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk, bond ${znc(bond)}`);
+        await submitTx(g, key, TxKind.RegisterWorker, { ...DEFAULT_WORKER_SPEC, ...offered, sealKey, bond, benchmark: o.benchmark }, true, `registration of worker ${me}`);
+      } else if (!sameOffer(offered, current) || current.sealKey !== toHex(sealKey)) {
+        say(`updating worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk`);
+        await submitTx(g, key, TxKind.UpdateWorker, { ...specOfWorker(current), ...offered, sealKey, addBond: 0n }, true, `update of worker ${me}`);
+      }
+      const blockMs = existsSync(homePaths(g.home).config) ? readConfig(g.home).blockIntervalMs : 1000;
+      const reportPeriodMs = o.reportSeconds !== undefined ? Math.round(Number(o.reportSeconds) * 1000) : Math.min(10_000, Math.floor((params.reportDeadlineBlocks * blockMs) / 3));
+      if (!(reportPeriodMs > 0) || reportPeriodMs >= params.reportDeadlineBlocks * blockMs) {
+        throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
+      }
+      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
+      await agent.start();
+      say(`worker ${me} is following the market at ${nodeUrl(g)} (usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once)`);
+      const stop = (): void => {
+        agent.stop();
+        say('worker stopped');
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 
   worker

@@ -15,6 +15,7 @@ export { DEFAULT_LIMITS, fetchBlob, fetchBlobs, type BlobRef, type FetchLimits, 
 export { FetchManager, type FetchJob, type FetchRequest } from './fetches.ts';
 export { ImageFetches, type ImageJob, type ImageRequest } from './images.ts';
 export { ImageLoadError, loadIntoDocker, type LoadableImage } from './dockerLoad.ts';
+export { fetchImageThroughNode, loadFetchedImage } from './imagePull.ts';
 export { HttpClient } from './http.ts';
 export { MapStore } from './maps.ts';
 export { createDdnContext, ddnPaths, openNodeDdn } from './node.ts';

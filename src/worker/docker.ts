@@ -1,0 +1,125 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import Docker from 'dockerode';
+
+// The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
+// limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
+// and an engine volume for /out, no host mounts, no network for batch), labelled with the lease
+// so a restarted worker can find what it started. Metering reads the engine's own statistics.
+
+export const LABEL_TASK = 'net.zeus.task';
+export const LABEL_LEASE = 'net.zeus.lease';
+export const LABEL_WORKER = 'net.zeus.worker';
+
+export interface LeaseRef {
+  task: string;
+  lease: number;
+  worker: string;
+}
+
+export interface BatchLimits {
+  cpuMillis: number;
+  memoryMiB: number;
+}
+
+/** Enough for a shell pipeline, not for a fork bomb. */
+export const PIDS_LIMIT = 256;
+/** Scratch space: a size-capped tmpfs. */
+export const TMPFS = { '/tmp': 'rw,nosuid,nodev,size=64m' };
+/** Largest /out the worker publishes as a result. */
+export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
+
+export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
+  const memory = l.memoryMiB * 1024 * 1024;
+  return {
+    NanoCpus: l.cpuMillis * 1_000_000,
+    Memory: memory,
+    // Equal to Memory: no swap on top of the lease's memory.
+    MemorySwap: memory,
+    PidsLimit: PIDS_LIMIT,
+    CapDrop: ['ALL'],
+    SecurityOpt: ['no-new-privileges'],
+    ReadonlyRootfs: true,
+    Tmpfs: { ...TMPFS },
+    // /out must outlive the process: a tmpfs is unmounted (and emptied) when the container
+    // stops, before its archive can be read. An anonymous engine volume survives the exit and
+    // goes with the container (remove with v). It has no size cap on a plain overlay2 host (that
+    // needs xfs project quotas); the result's size is checked when it is read.
+    Mounts: [{ Type: 'volume', Source: '', Target: '/out' }],
+    NetworkMode: 'none',
+    Binds: [],
+    Privileged: false,
+  };
+}
+
+/** One engine sample: cumulative cpu time and the memory in use now. */
+export interface StatsSample {
+  cpuNanos: bigint;
+  memoryBytes: number;
+}
+
+export class DockerRuntime {
+  readonly docker: Docker;
+
+  constructor(docker: Docker = new Docker()) {
+    this.docker = docker;
+  }
+
+  async startBatch(image: string, ref: LeaseRef, limits: BatchLimits): Promise<Docker.Container> {
+    const c = await this.docker.createContainer({
+      Image: image,
+      name: `zeus-${ref.task.slice(0, 16)}-${ref.lease}`,
+      Labels: { [LABEL_TASK]: ref.task, [LABEL_LEASE]: String(ref.lease), [LABEL_WORKER]: ref.worker },
+      HostConfig: hostConfigFor(limits),
+      NetworkDisabled: true,
+    });
+    await c.start();
+    return c;
+  }
+
+  /** One-shot stats (stream=false); undefined once the container has stopped. */
+  async sample(c: Docker.Container): Promise<StatsSample | undefined> {
+    const s = (await c.stats({ stream: false, 'one-shot': true })) as { cpu_stats?: { cpu_usage?: { total_usage?: number } }; memory_stats?: { usage?: number } };
+    const total = s.cpu_stats?.cpu_usage?.total_usage;
+    if (!total) return undefined;
+    return { cpuNanos: BigInt(total), memoryBytes: s.memory_stats?.usage ?? 0 };
+  }
+
+  /** `/out` of a stopped container as a tar archive, in memory; refused past MAX_RESULT_BYTES. */
+  async archiveOut(c: Docker.Container): Promise<Buffer> {
+    const stream = await c.getArchive({ path: '/out' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_RESULT_BYTES) throw new Error(`/out holds more than ${MAX_RESULT_BYTES / 1024 / 1024} MiB: too large for a result`);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** Stdout and stderr, demultiplexed, appended to `file`. */
+  async saveLogs(c: Docker.Container, file: string): Promise<void> {
+    const raw = (await c.logs({ stdout: true, stderr: true, follow: false, timestamps: true })) as Buffer;
+    const out = createWriteStream(file, { flags: 'a' });
+    await pipeline(async function* () {
+      // The log stream is framed: 8-byte headers (stream, 0, 0, 0, big-endian length) before each chunk.
+      for (let i = 0; i + 8 <= raw.length; ) {
+        const n = raw.readUInt32BE(i + 4);
+        yield raw.subarray(i + 8, i + 8 + n);
+        i += 8 + n;
+      }
+    }, out);
+  }
+
+  /** Containers this worker started (running or not), by their labels. */
+  async ofWorker(worker: string): Promise<Docker.ContainerInfo[]> {
+    return this.docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER}=${worker}`] } });
+  }
+
+  async remove(c: Docker.Container): Promise<void> {
+    await c.remove({ force: true, v: true }).catch((e: { statusCode?: number }) => {
+      if (e.statusCode !== 404) throw e;
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { Meter } from './meter.ts';
+
+const GIB = 1024 ** 3;
+
+describe('Meter', () => {
+  it('reports whole units whose periods add up to the rounded-down totals', () => {
+    const m = new Meter(0);
+    m.add({ cpuNanos: 1_600_000_000n, memoryBytes: GIB / 2 }, 1000);
+    const p1 = m.period(1000);
+    m.add({ cpuNanos: 2_700_000_000n, memoryBytes: GIB / 2 }, 2000);
+    m.add({ cpuNanos: 3_100_000_000n, memoryBytes: GIB }, 3000);
+    const p2 = m.period(3500);
+    expect(p1).toEqual({ cpuSeconds: 1n, memoryGiBSeconds: 0n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1000n });
+    // cpu 3.1 s in all, memory 0.5 + 0.5 + 1 = 2 GiB·s in all.
+    expect(p2).toEqual({ cpuSeconds: 2n, memoryGiBSeconds: 2n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 2500n });
+  });
+
+  it('keeps the last cpu total when a stopped container gives no sample', () => {
+    const m = new Meter(0);
+    m.add({ cpuNanos: 5_000_000_000n, memoryBytes: 0 }, 1000);
+    m.add(undefined, 2000);
+    expect(m.period(2000).cpuSeconds).toBe(5n);
+    expect(m.period(2100)).toMatchObject({ cpuSeconds: 0n, wallMs: 100n });
+  });
+});

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadPolicy, PolicyError } from './policy.ts';
+import { offeredSpec, sameOffer } from './resources.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'zeus-policy-'));
+const file = (name: string, body: unknown): string => {
+  const f = join(dir, name);
+  writeFileSync(f, typeof body === 'string' ? body : JSON.stringify(body));
+  return f;
+};
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const machine = { cpuMillis: 8000, memoryMiB: 32768, diskMiB: 100_000 };
+
+describe('worker policy', () => {
+  it('without a file: everything detected, one lease at a time', () => {
+    const p = loadPolicy(undefined);
+    expect(p.maxConcurrentLeases).toBe(1);
+    expect(offeredSpec(machine, p, 'http://127.0.0.1:26657')).toMatchObject({ ...machine, endpoint: '127.0.0.1:26657', runtimes: ['docker'] });
+  });
+
+  it('caps what is offered and prices it in ZNC base units', () => {
+    const p = loadPolicy(file('ok.json', { maxCpuCores: 2.5, maxMemoryMiB: 4096, maxDiskMiB: 200_000, prices: { cpuCoreHour: '0.1', memoryGiBHour: '0.00000001' }, maxConcurrentLeases: 3, acceptApps: ['answer'] }));
+    const s = offeredSpec(machine, p, 'http://127.0.0.1:1');
+    expect(s).toMatchObject({ cpuMillis: 2500, memoryMiB: 4096, diskMiB: 100_000, priceCpuCoreHour: 10_000_000n, priceMemoryGiBHour: 1n });
+    expect(p).toMatchObject({ maxConcurrentLeases: 3, acceptApps: ['answer'] });
+  });
+
+  it('refuses a bad file with every problem named', () => {
+    expect(() => loadPolicy(file('bad.json', { maxCpuCores: -1, prices: { cpuCoreHour: '1.123456789' }, surprise: true }))).toThrow(PolicyError);
+    expect(() => loadPolicy(file('bad2.json', { maxCpuCores: -1, prices: { cpuCoreHour: 'lots' } }))).toThrow(/maxCpuCores: .*; prices\.cpuCoreHour: /);
+    expect(() => loadPolicy(file('notjson.json', '{'))).toThrow(/cannot read the policy file/);
+  });
+
+  it('knows when the chain already records the offer', () => {
+    const s = offeredSpec(machine, loadPolicy(undefined), 'http://127.0.0.1:1');
+    const registered = {
+      cpuMillis: s.cpuMillis,
+      memoryMiB: s.memoryMiB,
+      diskMiB: s.diskMiB,
+      region: '',
+      endpoint: s.endpoint,
+      runtimes: ['docker'],
+      prices: { cpuCoreHour: String(s.priceCpuCoreHour), memoryGiBHour: String(s.priceMemoryGiBHour), gpuHour: String(s.priceGpuHour) },
+    };
+    expect(sameOffer(s, registered as Parameters<typeof sameOffer>[1])).toBe(true);
+    expect(sameOffer({ ...s, memoryMiB: 1 }, registered as Parameters<typeof sameOffer>[1])).toBe(false);
+  });
+});

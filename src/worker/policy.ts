@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseAmount } from '../sdk/index.ts';
+import { ZNC_DECIMALS } from '../ledger/index.ts';
+
+// What the operator lets the worker offer and how it prices it. Everything is optional: without
+// a policy the worker offers what it detects, at its registered prices, one lease at a time.
+// Prices are decimal ZNC strings (as people write them), turned into base units here once.
+
+const zncAmount = z.string().regex(/^\d+(\.\d{1,8})?$/, 'a ZNC amount like "0.1" (at most 8 decimals)');
+
+export const PolicySchema = z
+  .object({
+    /** Caps on what is offered; the smaller of this and what the machine has is registered. */
+    maxCpuCores: z.number().positive().optional(),
+    maxMemoryMiB: z.number().int().positive().optional(),
+    maxDiskMiB: z.number().int().nonnegative().optional(),
+    prices: z
+      .object({ cpuCoreHour: zncAmount.optional(), memoryGiBHour: zncAmount.optional(), gpuHour: zncAmount.optional() })
+      .strict()
+      .optional(),
+    maxConcurrentLeases: z.number().int().positive().optional(),
+    /** App names to accept (absent: all). */
+    acceptApps: z.array(z.string()).optional(),
+    /** Developer addresses (znc1…) to accept (absent: all). */
+    acceptDevelopers: z.array(z.string()).optional(),
+    region: z.string().max(32).optional(),
+    /** Where the worker can be reached (host:port); default: the host and port of its node's API. */
+    endpoint: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+export type PolicyFile = z.infer<typeof PolicySchema>;
+
+/** The policy in the units the agent works in. */
+export interface WorkerPolicy {
+  maxCpuMillis?: number;
+  maxMemoryMiB?: number;
+  maxDiskMiB?: number;
+  prices: { cpuCoreHour?: bigint; memoryGiBHour?: bigint; gpuHour?: bigint };
+  maxConcurrentLeases: number;
+  acceptApps?: string[];
+  acceptDevelopers?: string[];
+  region?: string;
+  endpoint?: string;
+}
+
+export function policyFrom(p: PolicyFile): WorkerPolicy {
+  const znc = (s: string | undefined): bigint | undefined => (s === undefined ? undefined : parseAmount(s, ZNC_DECIMALS));
+  return {
+    maxCpuMillis: p.maxCpuCores === undefined ? undefined : Math.floor(p.maxCpuCores * 1000),
+    maxMemoryMiB: p.maxMemoryMiB,
+    maxDiskMiB: p.maxDiskMiB,
+    prices: { cpuCoreHour: znc(p.prices?.cpuCoreHour), memoryGiBHour: znc(p.prices?.memoryGiBHour), gpuHour: znc(p.prices?.gpuHour) },
+    maxConcurrentLeases: p.maxConcurrentLeases ?? 1,
+    acceptApps: p.acceptApps,
+    acceptDevelopers: p.acceptDevelopers,
+    region: p.region,
+    endpoint: p.endpoint,
+  };
+}
+
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+}
+
+/** Reads and checks a policy file; a bad one stops the worker with every problem listed. */
+export function loadPolicy(file: string | undefined): WorkerPolicy {
+  if (file === undefined) return policyFrom({});
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new PolicyError(`cannot read the policy file ${file}: ${(e as Error).message}`);
+  }
+  const r = PolicySchema.safeParse(raw);
+  if (!r.success) throw new PolicyError(`policy file ${file} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return policyFrom(r.data);
+}

@@ -1,0 +1,184 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
+import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/node.ts';
+
+// A batch task end to end with real processes: a one-bookkeeper devnet, an app image built
+// FROM scratch with busybox and published to the node's registry, a `zeus worker start` process
+// as carol, and a task posted by bob. The worker bids, wins the lease, has its node fetch the
+// image through the DDN, runs it in a locked-down container, reports usage, publishes /out as
+// the result blob and submits its digest; after the review window the lease is paid. The result
+// downloaded from the registry hashes to the lease's digest, and no container is left behind.
+
+const dir = mkdtempSync(join(tmpdir(), 'zeus-worker-batch-'));
+const devnet = join(dir, 'net');
+const home = join(devnet, 'node0');
+const IMAGE = `zeus-test/worker-batch:${process.pid}`;
+const BROKEN = `zeus-test/worker-broken:${process.pid}`;
+const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+let url = '';
+let worker: ChildProcess | undefined;
+let workerLog = '';
+let workerAddress = '';
+
+const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
+function ok(r: { code: number; out: string; err: string }): string {
+  expect(r.code, `${r.err}\n${r.out}`).toBe(0);
+  return r.out;
+}
+
+beforeAll(() => {
+  const ctx = join(dir, 'ctx');
+  mkdirSync(ctx);
+  copyFileSync('/bin/busybox', join(ctx, 'busybox'));
+  // Deterministic output, and long enough (3 s) for usage reports every second.
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    ['FROM scratch', 'COPY busybox /bin/busybox', 'CMD ["/bin/busybox", "sh", "-c", "echo 42 > /out/answer; /bin/busybox seq 1 1000 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 3; echo finished"]', ''].join('\n'),
+  );
+  docker('build', '-q', '-t', IMAGE, ctx);
+  writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY busybox /bin/busybox', 'CMD ["/bin/busybox", "sh", "-c", "echo partial > /out/x; echo boom >&2; exit 3"]', ''].join('\n'));
+  docker('build', '-q', '-t', BROKEN, ctx);
+  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500'));
+  url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
+}, 120_000);
+
+afterAll(async () => {
+  worker?.kill('SIGKILL');
+  zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
+  for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : []) docker('rm', '-f', c);
+  // The images as the worker loaded them (it keeps them as a cache for the next lease).
+  const loaded = docker('images', '-q', '--filter', 'reference=zeus-app/answer', '--filter', 'reference=zeus-app/broken').split('\n').filter(Boolean);
+  for (const i of [IMAGE, BROKEN, ...loaded]) {
+    try {
+      docker('rmi', '-f', i);
+    } catch {
+      // not there
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function blobEntries(bytes: Buffer): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        if (h.type === 'file') files.set(h.name, Buffer.concat(chunks).toString('utf8'));
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(bytes);
+  await done;
+  return files;
+}
+
+describe('the worker agent runs a batch task end to end', () => {
+  it('bids, runs the container locked down, reports, publishes the result and gets paid', async () => {
+    const published = JSON.parse(ok(zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'answer', '--version', '1.0', '--wait'))) as { digest: string };
+    docker('rmi', '-f', IMAGE); // the worker must get it through the DDN, not from the local engine
+    workerAddress = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'carol'))) as { address: string }).address;
+
+    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--report-seconds', '1'], { env: nodeEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    worker.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
+    worker.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
+    const c = new ZeusClient(url);
+    await waitFor(() => workerLog.includes('is following the market') || worker?.exitCode !== null, 60_000, 'worker start');
+    expect(workerLog).toMatch(/is following the market/);
+    const w = await c.worker(workerAddress);
+    expect(w.active).toBe(true);
+    expect(w.cpuMillis).toBeGreaterThan(0);
+
+    const posted = JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'answer@1.0', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const task = posted.task;
+
+    let lease: LeaseAnswer | undefined;
+    await waitFor(
+      async () => {
+        const t = await c.task(task);
+        lease = t.leases[0];
+        return lease?.state === 'settled';
+      },
+      60_000,
+      'lease settled',
+      250,
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\nworker:\n${workerLog}`);
+    });
+    expect(lease!.worker).toBe(workerAddress);
+    expect(lease!.reports).toBeGreaterThanOrEqual(1);
+    expect(lease!.resultDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(BigInt(lease!.workerPaid)).toBeGreaterThan(0n);
+    expect(workerLog).toMatch(/bidding/);
+    expect(workerLog).toMatch(new RegExp(`image answer@${published.digest} delivered`));
+
+    // The result: in the node's registry under the worker's namespace, hashing to the lease's digest.
+    const res = await fetch(`${url}/v2/${workerAddress}/results/blobs/${lease!.resultDigest}`);
+    expect(res.status).toBe(200);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(lease!.resultDigest);
+    const files = await blobEntries(bytes);
+    const out = join(dir, 'result.tar');
+    const got = JSON.parse(ok(zeus('--json', 'task', 'result', task, '--out', out))) as { digest: string; bytes: number };
+    expect(got).toMatchObject({ digest: lease!.resultDigest, bytes: bytes.length });
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+    expect(files.get('out/answer')).toBe('42\n');
+    expect(files.get('out/sums')).toMatch(/^[0-9a-f]{64} {2}-\n$/);
+
+    // The limits the container ran with, as the engine reported them.
+    const leaseDir = join(home, 'worker', 'leases', `${task}-0`);
+    const recorded = JSON.parse(readFileSync(join(leaseDir, 'container.json'), 'utf8')) as { hostConfig: Record<string, unknown>; volumes: string[] };
+    expect(recorded.hostConfig).toMatchObject({
+      NanoCpus: 500_000_000,
+      Memory: 64 * 1024 * 1024,
+      PidsLimit: 256,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      NetworkMode: 'none',
+      Privileged: false,
+    });
+    expect(Object.keys(recorded.hostConfig.Tmpfs as object)).toEqual(['/tmp']);
+    expect(recorded.hostConfig.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Target: '/out' })]);
+    expect(recorded.hostConfig.Binds ?? []).toEqual([]);
+    expect(readFileSync(join(leaseDir, 'container.log'), 'utf8')).toMatch(/finished/);
+
+    // Nothing left running that no lease pays for.
+    await sleep(200);
+    expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    const volumes = docker('volume', 'ls', '-q').split('\n');
+    expect(recorded.volumes.length).toBe(1);
+    for (const v of recorded.volumes) expect(volumes).not.toContain(v);
+    expect(existsSync(join(leaseDir, 'outcome.json'))).toBe(true);
+  }, 150_000);
+
+  it('a container that exits non-zero gets no result: the worker sends nothing more, keeps the logs, removes it, and the lease fails at its deadline', async () => {
+    ok(zeus('--json', 'app', 'publish', BROKEN, '--from', 'alice', '--name', 'broken', '--version', '1.0', '--wait'));
+    const c = new ZeusClient(url);
+    const posted = JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'broken@1.0', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const leaseDir = join(home, 'worker', 'leases', `${posted.task}-0`);
+    await waitFor(() => existsSync(join(leaseDir, 'outcome.json')), 30_000, 'the worker to give up').catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\nworker:\n${workerLog}`);
+    });
+    expect(JSON.parse(readFileSync(join(leaseDir, 'outcome.json'), 'utf8'))).toMatchObject({ exitCode: 3, result: null });
+    expect(readFileSync(join(leaseDir, 'container.log'), 'utf8')).toMatch(/boom/);
+    expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    let lease: LeaseAnswer | undefined;
+    // reportDeadlineBlocks (60) × 500 ms after the start.
+    await waitFor(async () => (lease = (await c.task(posted.task)).leases[0])?.state === 'failed', 45_000, 'lease failed', 250);
+    expect(lease!.resultDigest).toBe('');
+    expect(lease!.outcome).toMatch(/stopped reporting/);
+    expect(worker!.exitCode).toBe(null); // the worker stays up
+  }, 90_000);
+});
