@@ -14,7 +14,7 @@ import { TxKind, type Tx } from './tx.ts';
 // the driver), each task's escrow equals its open obligations (held pay plus what is free, and
 // zero once ended), and no lease is paid twice or beyond its price for the time it ran.
 
-const RUNS = Number(process.env.ZEUS_MARKET_PROPERTY_RUNS ?? 40);
+const RUNS = Number(process.env.ZEUS_MARKET_PROPERTY_RUNS ?? 80);
 const USERS = ['u1', 'u2', 'u3', 'u4'];
 const WORKERS = ['w1', 'w2', 'w3', 'w4', 'w5'];
 const DEVS = ['d1', 'd2'];
@@ -22,7 +22,7 @@ const DIGESTS = [`sha256:${'11'.repeat(32)}`, `sha256:${'22'.repeat(32)}`];
 
 // Starting, reporting and results come mostly from the lessee and often: leases only live a few blocks.
 const action = fc.record({
-  kind: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 13 }) }, { weight: 5, arbitrary: fc.constantFrom(2, 2, 3, 4, 4, 5, 7, 7, 10) }),
+  kind: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 13 }) }, { weight: 5, arbitrary: fc.constantFrom(2, 2, 3, 4, 4, 5, 7, 7, 10, 10, 10) }),
   actor: fc.nat(),
   pick: fc.nat(),
   n: fc.nat({ max: 1_000_000 }),
@@ -36,7 +36,7 @@ describe('market conservation under random traffic', () => {
     const seen = (what: string): void => void stats.set(what, (stats.get(what) ?? 0) + 1);
     fc.assert(
       fc.property(steps, (plan) => {
-        const m = new MarketDriver([...USERS, ...WORKERS, ...DEVS], { reviewBlocks: 3, startDeadlineBlocks: 3, reportDeadlineBlocks: 4, graceBlocks: 2, lowEscrowMs: 60_000 });
+        const m = new MarketDriver([...USERS, ...WORKERS, ...DEVS], { reviewBlocks: 8, startDeadlineBlocks: 3, reportDeadlineBlocks: 4, graceBlocks: 2, lowEscrowMs: 60_000 });
         // Workers of different sizes; one with a GPU, one expensive.
         WORKERS.forEach((w, i) => m.next([m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })]));
         m.next();
@@ -150,7 +150,9 @@ function actionTx(m: MarketDriver, tasks: Uint8Array[], a: { kind: number; actor
       // Mostly a lease in the state the transaction expects; sometimes any lease (refused).
       const want = a.kind === 4 ? [LeaseState.Matched] : [LeaseState.Started, LeaseState.Running];
       const all = tasks.flatMap((t) => leasesOf(m, t).map(([i, l]) => [t, i, l] as [Uint8Array, number, Lease]));
-      const pick = pickOf(a.flag ? all : all.filter(([, , l]) => want.includes(l.state as never)), a.pick);
+      // Results only make sense for batch tasks.
+      const fits = ([t, , l]: [Uint8Array, number, Lease]): boolean => want.includes(l.state as never) && (a.kind !== 7 || m.task(t).kind === TaskKind.Batch);
+      const pick = pickOf(a.flag ? all : all.filter(fits), a.pick);
       if (!pick) return undefined;
       const [lt, i, l] = pick;
       const id = lt;
@@ -169,7 +171,8 @@ function actionTx(m: MarketDriver, tasks: Uint8Array[], a: { kind: number; actor
     }
     case 10: {
       const all = tasks.flatMap((t) => leasesOf(m, t).map(([i, l]) => [t, i, l] as [Uint8Array, number, Lease]));
-      const pick = pickOf(a.flag ? all : all.filter(([, , l]) => l.state === LeaseState.Completed), a.pick);
+      const disputable = ([t, , l]: [Uint8Array, number, Lease]): boolean => l.state === LeaseState.Completed && l.verifies === 0 && m.task(t).redundancy === 1;
+      const pick = pickOf(a.flag ? all : all.filter(disputable), a.pick);
       if (!pick) return undefined;
       return m.tx(ownerOf(m, m.task(pick[0])) ?? user, TxKind.Dispute, { task: pick[0], lease: pick[1] });
     }
