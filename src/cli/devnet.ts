@@ -191,19 +191,25 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   const info: DevnetInfo = { dir, chainId: '', nodes };
   writeDevnet(info);
   o.onProgress?.(`started ${nodes.map((n) => `${n.name} (pid ${n.pid})`).join(', ')}; waiting for their APIs`);
-  for (const n of nodes) {
-    const s = await waitFor('API', n, 60_000, () => new ZeusClient(n.api).status());
-    info.chainId = s.chainId;
-    n.peerId = s.consensus && 'peerId' in s.consensus ? s.consensus.peerId : undefined;
-  }
-  writeDevnet(info);
-  if (nodes.length > 1) {
-    o.onProgress?.(`all ${nodes.length} APIs answer; waiting for the bookkeepers to commit a block together`);
-    const start = (await new ZeusClient(nodes[0].api).status()).height;
-    await waitFor('committed block', nodes[0], 60_000, async () => {
-      const heights = await Promise.all(nodes.map(async (n) => (await new ZeusClient(n.api).status()).height));
-      return Math.min(...heights) > start ? heights : undefined;
-    });
+  try {
+    for (const n of nodes) {
+      const s = await waitFor('API', n, 60_000, () => new ZeusClient(n.api).status());
+      info.chainId = s.chainId;
+      n.peerId = s.consensus && 'peerId' in s.consensus ? s.consensus.peerId : undefined;
+    }
+    writeDevnet(info);
+    if (nodes.length > 1) {
+      o.onProgress?.(`all ${nodes.length} APIs answer; waiting for the bookkeepers to commit a block together`);
+      const start = (await new ZeusClient(nodes[0].api).status()).height;
+      await waitFor('committed block', nodes[0], 60_000, async () => {
+        const heights = await Promise.all(nodes.map(async (n) => (await new ZeusClient(n.api).status()).height));
+        return Math.min(...heights) > start ? heights : undefined;
+      });
+    }
+  } catch (e) {
+    // A devnet that did not come up is not left half running (a node that failed to bind, say).
+    await stopDevnet(dir);
+    throw e;
   }
   return info;
 }
