@@ -1,6 +1,5 @@
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ApiError, toApiError } from '../api/errors.ts';
 import { Bitfield } from './bitfield.ts';
 import { PIECE_SIZE, type BlobStore, type Digest, type PieceMap } from './contracts.ts';
 import type { FetchManager, FetchRequest } from './fetches.ts';
@@ -68,14 +67,18 @@ const STATUS: Record<string, number> = {
   MAP_INVALID: 400,
   INVALID_REQUEST: 400,
   MAP_MISMATCH: 409,
+  NAME_INVALID: 400,
+  FORBIDDEN: 403,
   BLOB_UNKNOWN: 404,
   PIECE_UNKNOWN: 404,
   FETCH_UNKNOWN: 404,
+  PIECE_SENT: 409,
+  RANGE_INVALID: 416,
 };
 
 const digestParam = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const;
 const tags = ['ddn'];
-const notHeld = (d: string): ApiError => new ApiError(404, 'BLOB_UNKNOWN', `this node holds no piece of ${d}`);
+const notHeld = (d: string): DdnError => new DdnError('BLOB_UNKNOWN', `this node holds no piece of ${d}`);
 
 /** Only local callers may make the node fetch: a fetch makes it send requests to URLs it is given. */
 const isLoopback = (ip: string | undefined): boolean => !!ip && (/^127\./.test(ip) || ip === '::1' || /^::ffff:127\./.test(ip));
@@ -85,7 +88,7 @@ function parseRange(header: string | undefined, length: number): { start: number
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   const bad = (): never => {
-    throw new ApiError(416, 'RANGE_INVALID', `range "${header}" is not one satisfiable range within a piece of ${length} bytes`);
+    throw new DdnError('RANGE_INVALID', `range "${header}" is not one satisfiable range within a piece of ${length} bytes`);
   };
   if (!m || (m[1] === '' && m[2] === '')) return bad();
   const start = m[1] === '' ? Math.max(0, length - Number(m[2])) : Number(m[1]);
@@ -100,9 +103,10 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
   const wholePieceCount = async (d: Digest): Promise<number> =>
     pieceCount({ size: (await blobStore.size(d)) ?? 0, pieceSize: (await mapStore.get(d))?.pieceSize ?? PIECE_SIZE });
 
+  // Delivery's own refusals; anything else (validation, body parsing) goes on to the API's handler.
   app.setErrorHandler((err, _req, reply) => {
-    const e = err instanceof DdnError ? new ApiError(STATUS[err.code] ?? 500, err.code, err.message) : toApiError(err);
-    void reply.status(e.status).send({ error: { code: e.code, message: e.message } });
+    if (!(err instanceof DdnError)) throw err;
+    void reply.status(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } });
   });
 
   /** The map of a blob this node holds whole (computed on first need) or in part. */
@@ -177,7 +181,7 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       // As the origin (a node with the whole blob), hand out every piece once before any twice:
       // a piece already sent goes from peer to peer while the origin's uplink sends new ones.
       if (buf && !spread.offer(d, index, await wholePieceCount(d))) {
-        throw new ApiError(409, 'PIECE_SENT', `piece ${index} of ${d} was sent to another fetcher already: fetch it from the peers (pieces sent fewer times are served first)`);
+        throw new DdnError('PIECE_SENT', `piece ${index} of ${d} was sent to another fetcher already: fetch it from the peers (pieces sent fewer times are served first)`);
       }
       let partial = false;
       if (!buf) {
@@ -186,7 +190,7 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       }
       // A download that completed between the two looks has just moved into the store.
       buf ??= await fromStore(d, index);
-      if (!buf) throw new ApiError(404, 'PIECE_UNKNOWN', `this node holds no verified piece ${index} of ${d}`);
+      if (!buf) throw new DdnError('PIECE_UNKNOWN', `this node holds no verified piece ${index} of ${d}`);
       if (stats.piecesCorrupted < (o.ddn.testCorruptPieces ?? 0)) {
         buf = Buffer.from(buf);
         buf[0] ^= 0xff;
@@ -228,7 +232,7 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       },
     },
     async (req, reply) => {
-      if (!isLoopback(req.socket.remoteAddress)) throw new ApiError(403, 'FORBIDDEN', 'only a caller on this machine may start a fetch');
+      if (!isLoopback(req.socket.remoteAddress)) throw new DdnError('FORBIDDEN', 'only a caller on this machine may start a fetch');
       const job = fetches.start(req.body);
       return reply.status(job.state === 'running' ? 202 : 200).send(job);
     },
@@ -241,7 +245,7 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     { schema: { summary: 'One fetch: running, done or failed (with why), and its progress: bytes, pieces, peers, bytes from the origin, each source', tags, params: { type: 'object', properties: { digest: digestParam } } } },
     async (req) => {
       const job = fetches.get(req.params.digest);
-      if (!job) throw new ApiError(404, 'FETCH_UNKNOWN', `this node has no fetch of ${req.params.digest}; start one with POST /ddn/fetches`);
+      if (!job) throw new DdnError('FETCH_UNKNOWN', `this node has no fetch of ${req.params.digest}; start one with POST /ddn/fetches`);
       return job;
     },
   );
@@ -270,14 +274,9 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       },
     },
     async (req, reply) => {
-      if (!isLoopback(req.socket.remoteAddress)) throw new ApiError(403, 'FORBIDDEN', 'only a caller on this machine may start a fetch');
-      try {
-        const job = o.ddn.images.start(req.body);
-        return reply.status(job.state === 'running' ? 202 : 200).send(job);
-      } catch (e) {
-        if (e instanceof DdnError) throw new ApiError(400, e.code, e.message);
-        throw e;
-      }
+      if (!isLoopback(req.socket.remoteAddress)) throw new DdnError('FORBIDDEN', 'only a caller on this machine may start a fetch');
+      const job = o.ddn.images.start(req.body);
+      return reply.status(job.state === 'running' ? 202 : 200).send(job);
     },
   );
 
@@ -286,7 +285,7 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     { schema: { summary: 'One image fetch: running, done or failed (with why); its manifest, config and layers; progress over all its blobs', tags, params: { type: 'object', properties: { digest: digestParam } } } },
     async (req) => {
       const job = o.ddn.images.get(req.params.digest);
-      if (!job) throw new ApiError(404, 'FETCH_UNKNOWN', `this node has no image fetch of ${req.params.digest}; start one with POST /ddn/images`);
+      if (!job) throw new DdnError('FETCH_UNKNOWN', `this node has no image fetch of ${req.params.digest}; start one with POST /ddn/images`);
       return job;
     },
   );
