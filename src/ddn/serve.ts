@@ -103,10 +103,12 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
   const wholePieceCount = async (d: Digest): Promise<number> =>
     pieceCount({ size: (await blobStore.size(d)) ?? 0, pieceSize: (await mapStore.get(d))?.pieceSize ?? PIECE_SIZE });
 
-  // Delivery's own refusals; anything else (validation, body parsing) goes on to the API's handler.
+  // Delivery's own refusals and requests its schemas refuse; anything else goes on to the handler of
+  // the app that mounts these routes (the node's API).
   app.setErrorHandler((err, _req, reply) => {
-    if (!(err instanceof DdnError)) throw err;
-    void reply.status(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof DdnError) return void reply.status(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } });
+    if ((err as { validation?: unknown }).validation) return void reply.status(400).send({ error: { code: 'INVALID_REQUEST', message: (err as Error).message } });
+    throw err;
   });
 
   /** The map of a blob this node holds whole (computed on first need) or in part. */
