@@ -40,7 +40,7 @@ import type {
   TaskNeedsAnswer,
   TaskStateName,
   WorkerAnswer,
-} from '../sdk/market.ts';
+} from '../sdk/index.ts';
 import { ApiError } from './errors.ts';
 
 // Read-only views of the compute market for the HTTP API, from the committed state of the

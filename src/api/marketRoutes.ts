@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZeusNode } from '../node/index.ts';
-import { LEASE_STATES, TASK_STATES, type LeaseFilter, type QuoteRequest, type TaskFilter } from '../sdk/market.ts';
+import { LEASE_STATES, TASK_STATES, type LeaseFilter, type QuoteRequest, type TaskFilter } from '../sdk/index.ts';
 import {
   appsView,
   leasesView,

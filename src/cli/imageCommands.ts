@@ -14,7 +14,7 @@ import { signedToken } from './registryCommands.ts';
 // refusing anything whose manifest digest is not the one the chain records.
 
 /** Progress goes to stderr, so stdout stays the answer (JSON with --json). */
-const progress = (_g: GlobalOptions, line: string): void => void process.stderr.write(`${line}\n`);
+const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
 function run(cmd: string, args: string[], onLine: (line: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -44,8 +44,8 @@ export async function pushToNode(g: GlobalOptions, from: string, image: string, 
     writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${address}:${token}`).toString('base64') } } }), { mode: 0o600 });
     const target = `${host}/${repository}:${tag}`;
     await run('docker', ['--config', config, 'tag', image, target], () => undefined);
-    progress(g, `pushing ${image} to ${target}…`);
-    const out = await run('docker', ['--config', config, 'push', target], (l) => progress(g, `  ${l}`));
+    progress(`pushing ${image} to ${target}…`);
+    const out = await run('docker', ['--config', config, 'push', target], (l) => progress(`  ${l}`));
     const m = /digest: (sha256:[0-9a-f]{64})/.exec(out);
     if (!m) throw new Error(`docker push did not report a digest:\n${out}`);
     await run('docker', ['--config', config, 'rmi', target], () => undefined).catch(() => undefined);
@@ -66,7 +66,7 @@ export async function preparePieceMaps(g: GlobalOptions, repository: string, dig
     const r = await fetch(`${node}/ddn/blobs/${d}/pieces`);
     if (!r.ok) throw new Error(`the node could not build the piece map of ${d} (HTTP ${r.status})`);
     const map = (await r.json()) as { pieces: string[] };
-    progress(g, `  piece map ${i + 1}/${blobs.length}: ${d.slice(0, 19)}… ${map.pieces.length} piece(s)`);
+    progress(`  piece map ${i + 1}/${blobs.length}: ${d.slice(0, 19)}… ${map.pieces.length} piece(s)`);
   }
   return blobs.length;
 }
@@ -98,11 +98,11 @@ export function register(program: Command): void {
       const v = app.versions.find((x) => x.version === version);
       if (!v) throw new Error(`app ${name} has no version ${version} on the chain (versions: ${app.versions.map((x) => x.version).join(', ') || 'none'})`);
       if (!isDigest(v.digest)) throw new Error(`the chain records an invalid digest for ${ref}: ${v.digest}`);
-      if (v.deprecated) progress(g, `note: ${ref} is deprecated`);
+      if (v.deprecated) progress(`note: ${ref} is deprecated`);
       const digest = v.digest as Digest;
       const node = nodeUrl(g);
       const peers = o.peers?.split(',').map((s) => s.trim()).filter(Boolean);
-      progress(g, `fetching ${ref} (${digest}) through ${node}…`);
+      progress(`fetching ${ref} (${digest}) through ${node}…`);
       const t0 = Date.now();
       const job = await fetchImageThroughNode(node, { repository: name, digest, ...(peers ? { peers } : {}) }, {
         onProgress: ({ progress: p }) => {
@@ -113,7 +113,7 @@ export function register(program: Command): void {
       });
       if (process.stderr.isTTY) process.stderr.write('\n');
       const p = job.progress;
-      progress(g, `  fetched ${p.blobs} blob(s), ${mib(p.bytesTotal)} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${mib(p.bytesFromOrigin)} from the origin${job.origin ? ` (${job.origin})` : ''}, the rest from peers`);
+      progress(`  fetched ${p.blobs} blob(s), ${mib(p.bytesTotal)} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${mib(p.bytesFromOrigin)} from the origin${job.origin ? ` (${job.origin})` : ''}, the rest from peers`);
       // The CLI runs beside its node: it reads the verified blobs from the node's store.
       const id = o.load ? await loadFetchedImage(g.home, job, o.tag ?? `${name}:${version}`) : undefined;
       output(g, { app: name, version, digest, manifest: job.manifest, image: id ?? null, tag: o.load ? (o.tag ?? `${name}:${version}`) : null, progress: job.progress, origin: job.origin ?? null }, () =>

@@ -34,6 +34,11 @@ export interface DdnContext {
 export class PieceSpread {
   private readonly sent = new Map<string, { counts: Uint32Array; min: number }>();
 
+  /** How many pieces a blob has, once its first piece was offered. */
+  pieces(digest: string): number | undefined {
+    return this.sent.get(digest)?.counts.length;
+  }
+
   offer(digest: string, index: number, pieces: number): boolean {
     let s = this.sent.get(digest);
     if (!s || s.counts.length !== pieces) {
@@ -182,7 +187,8 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       let buf = await fromStore(d, index);
       // As the origin (a node with the whole blob), hand out every piece once before any twice:
       // a piece already sent goes from peer to peer while the origin's uplink sends new ones.
-      if (buf && !spread.offer(d, index, await wholePieceCount(d))) {
+      // The piece count is looked up once per blob, not on every piece request.
+      if (buf && !spread.offer(d, index, spread.pieces(d) ?? (await wholePieceCount(d)))) {
         throw new DdnError('PIECE_SENT', `piece ${index} of ${d} was sent to another fetcher already: fetch it from the peers (pieces sent fewer times are served first)`);
       }
       let partial = false;

@@ -30,9 +30,7 @@ import {
   updateWorker,
 } from './handlers/market.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
-import { MarketKeys } from './marketEntries.ts';
-
-const DUE_COUNT_PREFIX = MarketKeys.dueCount(0).slice(0, MarketKeys.dueCount(0).indexOf('/') + 1);
+import { DUE_COUNT_PREFIX } from './marketEntries.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
 import { checkTxSignature, decodeTx, TxKind, type Tx } from './tx.ts';

@@ -226,6 +226,9 @@ export type MarketEntry = Worker | WorkerIndex | Counter | App | AppName | Licen
 
 const pad = (n: number | bigint, w: number): string => n.toString().padStart(w, '0');
 
+/** Key prefix of the per-height counters of scheduled market work. */
+export const DUE_COUNT_PREFIX = 'duen/';
+
 export const MarketKeys = {
   worker: (addrHex: string) => `wk/${addrHex}`,
   workerCount: 'wkn',
@@ -237,7 +240,7 @@ export const MarketKeys = {
   bid: (idHex: string, i: number) => `bid/${idHex}/${pad(i, 5)}`,
   bidBy: (idHex: string, workerHex: string) => `bidby/${idHex}/${workerHex}`,
   lease: (idHex: string, i: number) => `lease/${idHex}/${pad(i, 5)}`,
-  dueCount: (height: number | bigint) => `duen/${pad(height, 12)}`,
+  dueCount: (height: number | bigint) => `${DUE_COUNT_PREFIX}${pad(height, 12)}`,
   due: (height: number | bigint, i: bigint) => `due/${pad(height, 12)}/${pad(i, 8)}`,
 } as const;
 

@@ -10,6 +10,7 @@ import {
   MarketKeys,
   TaskKind,
   TaskState,
+  LEASE_STATE_NAMES,
   TASK_STATE_NAMES,
   VERIFY_SLOT,
   type App,
@@ -26,7 +27,6 @@ import {
 } from '../marketEntries.ts';
 import { MAIN_CHAIN, MAX_U64, ZNC } from '../params.ts';
 import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
-import type { StateReader } from '../state.ts';
 import type { Payload, Tx, TxKind } from '../tx.ts';
 import { WORKER_DIVIDEND } from './election.ts';
 import { REWARDS_POOL_NAME } from './names.ts';
@@ -58,13 +58,9 @@ export function taskIdFor(txHash: Uint8Array, chain: number): Uint8Array {
 
 // ---------------------------------------------------------------------------------- helpers
 
-function get<T>(state: StateReader, key: string): T | undefined {
-  return state.get(key) as T | undefined;
-}
-
 function schedule(ctx: ExecContext, height: bigint, kind: DueKind, id: Uint8Array, lease = 0): void {
   const countKey = MarketKeys.dueCount(height);
-  const n = get<Counter>(ctx.state, countKey)?.n ?? 0n;
+  const n = ctx.state.get<Counter>(countKey)?.n ?? 0n;
   ctx.state.set(MarketKeys.due(height, n), { kind, id, lease } satisfies Due);
   ctx.state.set(countKey, { n: n + 1n } satisfies Counter);
 }
@@ -105,7 +101,7 @@ export function taskNeeds(t: Pick<Task, keyof TaskNeeds | 'maxPricePerHour'>): T
 
 function readTask(ctx: ExecContext, id: Uint8Array): [string, Task] {
   const idHex = toHex(id);
-  const t = get<Task>(ctx.state, MarketKeys.task(idHex));
+  const t = ctx.state.get<Task>(MarketKeys.task(idHex));
   if (!t) fail('TASK_NOT_FOUND', `no task ${idHex}`);
   return [idHex, { ...t, openSlots: [...t.openSlots] }];
 }
@@ -115,7 +111,7 @@ function writeTask(ctx: ExecContext, idHex: string, t: Task): void {
 }
 
 function readLease(ctx: ExecContext, idHex: string, index: number): Lease {
-  const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, index));
+  const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
   if (!l) fail('LEASE_NOT_FOUND', `task ${idHex} has no lease ${index}`);
   return { ...l };
 }
@@ -124,6 +120,7 @@ function writeLease(ctx: ExecContext, idHex: string, index: number, l: Lease): v
   ctx.state.set(MarketKeys.lease(idHex, index), l);
 }
 
+const leaseStateName = (s: number): string => LEASE_STATE_NAMES[s] ?? String(s);
 const isTerminalTask = (t: Task): boolean => t.state === TaskState.Done || t.state === TaskState.Cancelled || t.state === TaskState.Expired;
 const isActiveLease = (l: Lease): boolean =>
   l.state === LeaseState.Matched || l.state === LeaseState.Started || l.state === LeaseState.Running || l.state === LeaseState.Completed || l.state === LeaseState.Disputed;
@@ -165,7 +162,7 @@ function checkWorkerSpec(p: Payload<typeof TxKind.RegisterWorker> | Payload<type
 }
 
 function takeFromStake(ctx: ExecContext, addrHex: string, amount: bigint): void {
-  const s = get<Stake>(ctx.state, Keys.stake(addrHex)) ?? { staked: 0n, unbonding: 0n };
+  const s = ctx.state.get<Stake>(Keys.stake(addrHex)) ?? { staked: 0n, unbonding: 0n };
   if (s.staked < amount) fail('INSUFFICIENT_STAKE', `the bond comes from stake: ${s.staked} base units staked, ${amount} needed; stake ZNC first`);
   ctx.state.set(Keys.stake(addrHex), { ...s, staked: s.staked - amount });
 }
@@ -174,7 +171,7 @@ export function registerWorker(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKin
   checkWorkerSpec(p);
   if (p.benchmark > 1000) fail('INVALID_ARGUMENT', 'benchmark score is 0..1000');
   const key = MarketKeys.worker(tx.fromHex);
-  const existing = get<Worker>(ctx.state, key);
+  const existing = ctx.state.get<Worker>(key);
   if (existing && existing.bond > 0n) fail('ALREADY_REGISTERED', 'this worker is registered (or its bond has not returned yet)');
   const min = ctx.params.market.minWorkerBond;
   if (p.bond < min) fail('BOND_TOO_SMALL', `a worker bonds at least ${min} base units; ${p.bond} offered`);
@@ -197,14 +194,14 @@ export function registerWorker(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKin
   w.rating = ratingOf(w);
   ctx.state.set(key, w);
   if (!existing) {
-    const n = get<Counter>(ctx.state, MarketKeys.workerCount)?.n ?? 0n;
+    const n = ctx.state.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
     ctx.state.set(MarketKeys.workerAt(n), { worker: tx.from } satisfies WorkerIndex);
     ctx.state.set(MarketKeys.workerCount, { n: n + 1n } satisfies Counter);
   }
 }
 
 function activeWorker(ctx: ExecContext, tx: Tx): Worker {
-  const w = get<Worker>(ctx.state, MarketKeys.worker(tx.fromHex));
+  const w = ctx.state.get<Worker>(MarketKeys.worker(tx.fromHex));
   if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
   if (w.leavingAt !== 0n) fail('WORKER_LEAVING', `this worker is leaving; its bond returns at height ${w.leavingAt}`);
   return { ...w };
@@ -228,7 +225,7 @@ export function leaveWorker(ctx: ExecContext, tx: Tx): void {
 
 function releaseWorkerBond(ctx: ExecContext, worker: Uint8Array): void {
   const hex = toHex(worker);
-  const w = get<Worker>(ctx.state, MarketKeys.worker(hex));
+  const w = ctx.state.get<Worker>(MarketKeys.worker(hex));
   if (!w || w.leavingAt !== BigInt(ctx.height) || w.bond === 0n) return;
   ctx.state.set(MarketKeys.worker(hex), { ...w, bond: 0n });
   credit(ctx, worker, ZNC, w.bond);
@@ -248,7 +245,7 @@ function payFromSystem(ctx: ExecContext, name: string, to: Uint8Array, amount: b
 /** Main chain: a lease outcome reaches the worker's record; slashes come out of its bond. */
 export function applyWorkerRecord(ctx: ExecContext, r: Receipt): void {
   const hex = toHex(r.address);
-  const found = get<Worker>(ctx.state, MarketKeys.worker(hex));
+  const found = ctx.state.get<Worker>(MarketKeys.worker(hex));
   if (!found) return;
   const w = { ...found };
   const o = decode(WorkerOutcomeSchema, r.data);
@@ -283,10 +280,10 @@ export function publishApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Pu
   if (p.developer.length !== 0 && p.developer.length !== 20) fail('INVALID_ARGUMENT', 'developer must be an address');
   requireToken(ctx, p.feeToken);
   const nameKey = MarketKeys.appName(p.name);
-  const owner = get<AppName>(ctx.state, nameKey);
+  const owner = ctx.state.get<AppName>(nameKey);
   if (owner && !bytesEqual(owner.owner, tx.from)) fail('NOT_AUTHORIZED', `app "${p.name}" belongs to ${encodeAddress(owner.owner)}`);
   const key = MarketKeys.app(p.name, p.version);
-  if (get<App>(ctx.state, key)) fail('APP_EXISTS', `${p.name}@${p.version} is already published; publish a new version`);
+  if (ctx.state.get<App>(key)) fail('APP_EXISTS', `${p.name}@${p.version} is already published; publish a new version`);
   ctx.state.set(nameKey, { owner: tx.from, versions: (owner?.versions ?? 0) + 1 } satisfies AppName);
   ctx.state.set(key, {
     name: p.name,
@@ -303,18 +300,18 @@ export function publishApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Pu
 
 export function deprecateApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.DeprecateApp>): void {
   const key = MarketKeys.app(p.name, p.version);
-  const app = get<App>(ctx.state, key);
+  const app = ctx.state.get<App>(key);
   if (!app) fail('UNKNOWN_APP', `no app ${p.name}@${p.version}`);
-  const owner = get<AppName>(ctx.state, MarketKeys.appName(p.name))!;
+  const owner = ctx.state.get<AppName>(MarketKeys.appName(p.name))!;
   if (!bytesEqual(owner.owner, tx.from)) fail('NOT_AUTHORIZED', `app "${p.name}" belongs to ${encodeAddress(owner.owner)}`);
   if (app.deprecated) fail('ALREADY_DEPRECATED', `${p.name}@${p.version} is already deprecated`);
   ctx.state.set(key, { ...app, deprecated: true });
 }
 
 export function acquireLicense(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.AcquireLicense>): void {
-  if (!get<AppName>(ctx.state, MarketKeys.appName(p.name))) fail('UNKNOWN_APP', `no app "${p.name}"`);
+  if (!ctx.state.get<AppName>(MarketKeys.appName(p.name))) fail('UNKNOWN_APP', `no app "${p.name}"`);
   const key = MarketKeys.license(p.name, tx.fromHex);
-  if (get<License>(ctx.state, key)) fail('ALREADY_LICENSED', `${encodeAddress(tx.from)} already holds a license for "${p.name}"`);
+  if (ctx.state.get<License>(key)) fail('ALREADY_LICENSED', `${encodeAddress(tx.from)} already holds a license for "${p.name}"`);
   ctx.state.set(key, { acquiredAt: BigInt(ctx.height) } satisfies License);
 }
 
@@ -350,10 +347,10 @@ export function postTask(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Post
   let feeToken = ZNC;
   let licenseFeePerHour = 0n;
   if (p.app !== '') {
-    const app = get<App>(ctx.main, MarketKeys.app(p.app, p.version));
+    const app = ctx.main.get<App>(MarketKeys.app(p.app, p.version));
     if (!app) fail('UNKNOWN_APP', `no app ${p.app}@${p.version}`);
     if (app.deprecated) fail('APP_DEPRECATED', `${p.app}@${p.version} is deprecated; use a newer version`);
-    if (app.requiresLicense && !get<License>(ctx.main, MarketKeys.license(p.app, tx.fromHex))) {
+    if (app.requiresLicense && !ctx.main.get<License>(MarketKeys.license(p.app, tx.fromHex))) {
       fail('LICENSE_REQUIRED', `${p.app} requires a license: acquire it first`);
     }
     ({ digest, developer, feeToken, licenseFeePerHour } = app);
@@ -439,12 +436,12 @@ export function bid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Bid>): vo
   const [idHex, t] = readTask(ctx, p.task);
   if (t.state !== TaskState.Open || t.openSlots.length === 0) fail('BIDDING_CLOSED', `task ${idHex} takes no bids now`);
   if (BigInt(ctx.height) > t.closeHeight) fail('BIDDING_CLOSED', `the bid window closed at height ${t.closeHeight}`);
-  const w = get<Worker>(ctx.main, MarketKeys.worker(tx.fromHex));
+  const w = ctx.main.get<Worker>(MarketKeys.worker(tx.fromHex));
   if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
   const why = misfits(workerOffer(tx.fromHex, w), taskNeeds(t), p.price);
   if (why.length > 0) fail('WORKER_UNFIT', `this worker cannot serve task ${idHex}: ${why.map((m) => m.message).join('; ')}`);
   const refKey = MarketKeys.bidBy(idHex, tx.fromHex);
-  const ref = get<BidRef>(ctx.state, refKey);
+  const ref = ctx.state.get<BidRef>(refKey);
   if (ref && ref.window === t.closeHeight) fail('DUPLICATE_BID', 'this worker already bid in this window');
   if (t.bidCount >= ctx.params.market.maxBidsPerTask) fail('TOO_MANY_BIDS', `task ${idHex} holds its limit of ${ctx.params.market.maxBidsPerTask} bids`);
   ctx.state.set(MarketKeys.bid(idHex, t.bidCount), { worker: tx.from, price: p.price, rating: w.rating, height: BigInt(ctx.height), used: false } satisfies Bid);
@@ -458,11 +455,11 @@ export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Acc
   requireOwner(t, tx);
   if (t.state !== TaskState.Open || t.openSlots.length === 0) fail('BIDDING_CLOSED', `task ${idHex} has no open slot`);
   const workerHex = toHex(p.worker);
-  const ref = get<BidRef>(ctx.state, MarketKeys.bidBy(idHex, workerHex));
+  const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, workerHex));
   if (!ref || ref.window !== t.closeHeight) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} has no bid in this window`);
-  const b = get<Bid>(ctx.state, MarketKeys.bid(idHex, ref.index))!;
+  const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
   if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
-  const w = get<Worker>(ctx.main, MarketKeys.worker(workerHex));
+  const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
   if (!w || misfits(workerOffer(workerHex, w), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
   const slot = pickSlot(ctx, idHex, t, p.worker);
   if (slot === undefined) fail('WORKER_UNFIT', 'this worker already holds a lease of this task (or is the one being verified)');
@@ -474,12 +471,12 @@ export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Acc
 /** The first open slot this worker may take: never two leases of one task, never verifying itself. */
 function pickSlot(ctx: ExecContext, idHex: string, t: Task, worker: Uint8Array): number | undefined {
   for (let i = 0; i < t.leaseCount; i++) {
-    const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, i))!;
+    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
     if (isActiveLease(l) && bytesEqual(l.worker, worker)) return undefined;
   }
   for (const slot of t.openSlots) {
     if (slot >= VERIFY_SLOT) {
-      const disputed = get<Lease>(ctx.state, MarketKeys.lease(idHex, slot - VERIFY_SLOT))!;
+      const disputed = ctx.state.get<Lease>(MarketKeys.lease(idHex, slot - VERIFY_SLOT))!;
       if (bytesEqual(disputed.worker, worker)) continue;
     }
     return slot;
@@ -528,19 +525,19 @@ function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bid
 /** A bid window closes: every node ranks the same bids the same way and leases the winners. */
 function closeBids(ctx: ExecContext, id: Uint8Array): void {
   const idHex = toHex(id);
-  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
+  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
   if (!found || found.state !== TaskState.Open || found.closeHeight + 1n !== BigInt(ctx.height)) return;
   const t: Task = { ...found, openSlots: [...found.openSlots] };
   const needs = taskNeeds(t);
   const live: { bid: Bid; index: number; worker: string; price: bigint; rating: number }[] = [];
   for (let i = 0; i < t.bidCount; i++) {
-    const b = get<Bid>(ctx.state, MarketKeys.bid(idHex, i))!;
+    const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, i))!;
     if (b.used) continue;
     const workerHex = toHex(b.worker);
     // Only this window's bids: a worker's latest bid is the one its reference points at.
-    const ref = get<BidRef>(ctx.state, MarketKeys.bidBy(idHex, workerHex))!;
+    const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, workerHex))!;
     if (ref.index !== i || ref.window !== t.closeHeight) continue;
-    const w = get<Worker>(ctx.main, MarketKeys.worker(workerHex));
+    const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
     // A worker that left or changed since it bid no longer wins.
     if (!w || misfits(workerOffer(workerHex, w), needs, b.price).length > 0) continue;
     live.push({ bid: b, index: i, worker: workerHex, price: b.price, rating: b.rating });
@@ -568,14 +565,14 @@ function closeBids(ctx: ExecContext, id: Uint8Array): void {
 
 /** Why no registered worker bid: misfit counts over the registry (bounded), as JSON. */
 function noBidReasons(ctx: ExecContext, needs: TaskNeeds): string {
-  const n = get<Counter>(ctx.main, MarketKeys.workerCount)?.n ?? 0n;
+  const n = ctx.main.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
   const limit = BigInt(ctx.params.market.reasonScanLimit);
   const refused: { worker: string; ask: bigint; reasons: ReturnType<typeof misfits> }[] = [];
   let fitting = 0;
   for (let i = 0n; i < n && i < limit; i++) {
-    const addr = get<WorkerIndex>(ctx.main, MarketKeys.workerAt(i))!.worker;
+    const addr = ctx.main.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker;
     const hex = toHex(addr);
-    const w = get<Worker>(ctx.main, MarketKeys.worker(hex))!;
+    const w = ctx.main.get<Worker>(MarketKeys.worker(hex))!;
     const reasons = misfits(workerOffer(hex, w), needs);
     if (reasons.length > 0) refused.push({ worker: hex, ask: 0n, reasons });
     else fitting++;
@@ -612,7 +609,7 @@ function endLease(t: Task, l: Lease, ctx: ExecContext, state: LeaseState, outcom
   l.outcome = outcome;
   l.endedAt = BigInt(ctx.height);
   t.activeLeases--;
-  ctx.announce({ kind: 'lease-ended', task: idHex, lease: index, worker: toHex(l.worker), detail: `${stateName(state)}: ${outcome}` });
+  ctx.announce({ kind: 'lease-ended', task: idHex, lease: index, worker: toHex(l.worker), detail: `${leaseStateName(state)}: ${outcome}` });
 }
 
 /**
@@ -713,7 +710,7 @@ function escrowLow(ctx: ExecContext, idHex: string, t: Task): boolean {
   let perHour = 0n;
   let feePerHour = 0n;
   for (let i = 0; i < t.leaseCount; i++) {
-    const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, i))!;
+    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
     if (l.state === LeaseState.Started || l.state === LeaseState.Running) {
       perHour += l.price;
       feePerHour += t.licenseFeePerHour;
@@ -732,7 +729,7 @@ function leaseRef(ctx: ExecContext, p: { task: Uint8Array; lease: number }): [st
 export function startLease(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.StartLease>): void {
   const [idHex, t, l] = leaseRef(ctx, p);
   requireLessee(l, tx, p.lease);
-  if (l.state !== LeaseState.Matched) fail('LEASE_NOT_MATCHED', `lease ${p.lease} is ${stateName(l.state)}, not waiting to start`);
+  if (l.state !== LeaseState.Matched) fail('LEASE_NOT_MATCHED', `lease ${p.lease} is ${leaseStateName(l.state)}, not waiting to start`);
   if (t.kind === TaskKind.Service && t.ports.length > 0 && p.endpoint === '') {
     fail('INVALID_ARGUMENT', 'a service with ports records the endpoint (host:port) where users reach it');
   }
@@ -744,10 +741,6 @@ export function startLease(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.St
   writeLease(ctx, idHex, p.lease, l);
   schedule(ctx, l.reportBy + 1n, DueKind.ReportDeadline, p.task, p.lease);
   ctx.announce({ kind: 'lease-started', task: idHex, lease: p.lease, worker: tx.fromHex, detail: p.endpoint });
-}
-
-function stateName(s: number): string {
-  return Object.entries(LeaseState).find(([, v]) => v === s)?.[0].toLowerCase() ?? String(s);
 }
 
 function addUsage(l: Lease, u: Pick<Payload<typeof TxKind.ReportUsage>, 'cpuSeconds' | 'memoryGiBSeconds' | 'gpuSeconds' | 'networkBytes'>): void {
@@ -763,7 +756,7 @@ function addUsage(l: Lease, u: Pick<Payload<typeof TxKind.ReportUsage>, 'cpuSeco
 export function reportUsage(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.ReportUsage>): void {
   const [idHex, t, l] = leaseRef(ctx, p);
   requireLessee(l, tx, p.lease);
-  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${stateName(l.state)}`);
+  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${leaseStateName(l.state)}`);
   if (p.seq <= l.reports) fail('PERIOD_SETTLED', `period ${p.seq} of lease ${p.lease} was already settled (last: ${l.reports})`);
   if (p.seq !== l.reports + 1) fail('REPORT_GAP', `lease ${p.lease} expects period ${l.reports + 1} next`);
   addUsage(l, p);
@@ -805,7 +798,7 @@ export function submitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.
   if (l.state === LeaseState.Completed || l.state === LeaseState.Disputed || l.state === LeaseState.Settled) {
     fail('DUPLICATE_RESULT', `lease ${p.lease} already submitted its result`);
   }
-  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${stateName(l.state)}`);
+  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${leaseStateName(l.state)}`);
   if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `result digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
   addUsage(l, p);
   settlePeriod(ctx, t, l, p.wallMs);
@@ -824,8 +817,8 @@ export function submitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.
 /** Pays a completed lease after its review window. */
 function reviewEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
   const idHex = toHex(id);
-  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
-  const lease = get<Lease>(ctx.state, MarketKeys.lease(idHex, index));
+  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
+  const lease = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
   if (!found || !lease || lease.state !== LeaseState.Completed || lease.reviewEnd + 1n !== BigInt(ctx.height)) return;
   const t = { ...found, openSlots: [...found.openSlots] };
   const l = { ...lease };
@@ -846,7 +839,7 @@ function evaluateGroup(ctx: ExecContext, idHex: string, t: Task, replica: number
   if (r < 2) return;
   const latest = new Map<number, [number, Lease]>();
   for (let i = 0; i < t.leaseCount; i++) {
-    const l = get<Lease>(ctx.state, MarketKeys.lease(idHex, i))!;
+    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
     if (l.slot < VERIFY_SLOT && Math.floor(l.slot / r) === replica) latest.set(l.slot, [i, { ...l }]);
   }
   for (let s = replica * r; s < replica * r + r; s++) {
@@ -939,8 +932,8 @@ function lapseDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: n
 /** A missed deadline: the lease fails, the worker is slashed and rated down, the slot re-offered. */
 function leaseDeadline(ctx: ExecContext, id: Uint8Array, index: number, kind: DueKind): void {
   const idHex = toHex(id);
-  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
-  const lease = get<Lease>(ctx.state, MarketKeys.lease(idHex, index));
+  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
+  const lease = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
   if (!found || !lease) return;
   const h = BigInt(ctx.height);
   const missedStart = kind === DueKind.StartDeadline && lease.state === LeaseState.Matched && lease.startBy + 1n === h;
@@ -970,7 +963,7 @@ function leaseDeadline(ctx: ExecContext, id: Uint8Array, index: number, kind: Du
 /** A service in grace: stop it if the escrow is still low, else carry on. */
 function graceEnd(ctx: ExecContext, id: Uint8Array): void {
   const idHex = toHex(id);
-  const found = get<Task>(ctx.state, MarketKeys.task(idHex));
+  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
   if (!found || isTerminalTask(found) || found.graceUntil === 0n || found.graceUntil + 1n !== BigInt(ctx.height)) return;
   const t = { ...found, openSlots: [...found.openSlots] };
   if (escrowLow(ctx, idHex, t)) stopService(ctx, idHex, t, 'escrow ran low and was not topped up');
@@ -981,11 +974,11 @@ function graceEnd(ctx: ExecContext, id: Uint8Array): void {
 /** Start of every height on every chain: what the market scheduled for it. */
 export function marketWork(ctx: ExecContext): void {
   const countKey = MarketKeys.dueCount(ctx.height);
-  const n = get<Counter>(ctx.state, countKey)?.n ?? 0n;
+  const n = ctx.state.get<Counter>(countKey)?.n ?? 0n;
   if (n === 0n) return;
   for (let i = 0n; i < n; i++) {
     const key = MarketKeys.due(ctx.height, i);
-    const d = get<Due>(ctx.state, key)!;
+    const d = ctx.state.get<Due>(key)!;
     ctx.state.set(key, null);
     switch (d.kind) {
       case DueKind.CloseBids:
