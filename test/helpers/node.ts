@@ -330,11 +330,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
   return out;
 }
 
-/**
- * Posts a body larger than the server accepts. The server answers 413 as soon as it sees the
- * length and may close before the body is fully written, so a write error after the answer
- * (EPIPE, ECONNRESET) is expected and ignored; only the answer counts.
- */
+/** Posts a body larger than the server accepts and returns the server's answer to it. */
 export function postOversized(
   url: string,
   path: string,
@@ -342,24 +338,29 @@ export function postOversized(
   contentType: string,
   o: { method?: string; headers?: Record<string, string> } = {},
 ): Promise<ApiAnswer> {
+  // The server refuses on the declared content-length alone and closes the connection; if we were
+  // still writing the body, the kernel's reset can discard its answer before we read it (EPIPE or
+  // ECONNRESET with no response). So: send the headers, wait for the answer, and write the body
+  // only if the server does not answer from the headers (then it must read the body to refuse it).
   return new Promise((resolve, reject) => {
     const headers = { ...o.headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
+    let settled = false;
     const req = httpRequest(`${url}${path}`, { method: o.method ?? 'POST', headers }, (res) => {
+      clearTimeout(bodyTimer);
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
+        settled = true;
         const text = Buffer.concat(chunks).toString('utf8');
         resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json: jsonOrUndefined(text) });
+        req.destroy();
       });
     });
-    let answered = false;
-    req.on('response', () => (answered = true));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      if (answered) return;
-      // The answer may still be in flight behind the broken write: give it a moment.
-      if (e.code === 'EPIPE' || e.code === 'ECONNRESET') setTimeout(() => answered || reject(e), 2000);
-      else reject(e);
+      clearTimeout(bodyTimer);
+      if (!settled) reject(e);
     });
-    req.end(body);
+    req.flushHeaders();
+    const bodyTimer = setTimeout(() => req.end(body), 3000);
   });
 }
