@@ -6,7 +6,8 @@ import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
 import { homePaths, readConfig } from '../node/index.ts';
-import { detectResources, loadPolicy, offeredSpec, sameOffer, WorkerAgent } from '../worker/index.ts';
+import { detectResources, loadPolicy, offeredSpec, sameOffer, WorkerAgent, type RuntimeName } from '../worker/index.ts';
+import Docker from 'dockerode';
 import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { DEFAULT_WORKER_SPEC, fromOpt, parseZnc, specOfWorker, waitOpt, wholeNumber, workerSpec, workerSpecOptions, znc, type WorkerSpecFlags } from './marketArgs.ts';
 import { appText, keyNames, workerText } from './marketText.ts';
@@ -123,16 +124,18 @@ function registerWorkerCommands(program: Command): void {
   worker
     .command('start')
     .description(
-      'Run the worker agent beside the node whose --home this is: offer the machine (detected cores, memory and disk, capped by --policy), register or update the worker on the chain, bid on fitting tasks and run the leases it wins in locked-down Docker containers, until stopped',
+      'Run the worker agent beside the node whose --home this is: offer the machine (detected cores, memory and disk, capped by --policy), register or update the worker on the chain, bid on fitting tasks and run the leases it wins — in locked-down Docker containers, or as WASI modules in the wasm runtime, which needs no engine — until stopped. Restarted, it takes up the containers of its leases that are still active and removes the others',
     )
+    .option('--runtime <names>', 'runtimes to offer, comma-separated: docker, wasm (default: docker and wasm when a Docker engine answers, wasm alone otherwise)')
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
-    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour} in ZNC, maxConcurrentLeases, acceptApps, acceptDevelopers, region')
+    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour} in ZNC, maxConcurrentLeases, acceptApps, acceptDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1)')
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
     .option('--benchmark <score>', 'benchmark score 0..1000 recorded at a first registration', wholeNumber('--benchmark', 1000), 500)
-    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark: number }, cmd: Command) => {
+    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark: number; runtime?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const say = progress(g);
       const policy = loadPolicy(o.policy);
+      const runtimes = await chooseRuntimes(o.runtime, say);
       const key = await loadKey(g, o.key);
       const me = encodeAddress(addressFromPublicKey(key.publicKey));
       const c = client(g);
@@ -141,7 +144,7 @@ function registerWorkerCommands(program: Command): void {
         if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER') return undefined;
         throw e;
       });
-      const offered = offeredSpec(detectResources(g.home), policy, nodeUrl(g), current);
+      const offered = offeredSpec(detectResources(g.home), policy, nodeUrl(g), runtimes, current);
       const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
       if (!current) {
         const bond = BigInt(params.minWorkerBond);
@@ -157,9 +160,9 @@ function registerWorkerCommands(program: Command): void {
       if (!(reportPeriodMs > 0) || reportPeriodMs >= params.reportDeadlineBlocks * blockMs) {
         throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
       }
-      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
+      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
       await agent.start();
-      say(`worker ${me} is following the market at ${nodeUrl(g)} (usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once)`);
+      say(`worker ${me} is following the market at ${nodeUrl(g)} (runtimes ${runtimes.join(', ')}, usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once)`);
       const stop = (): void => {
         agent.stop();
         say('worker stopped');
@@ -312,4 +315,25 @@ function registerAppCommands(program: Command): void {
 export function register(program: Command): void {
   registerWorkerCommands(program);
   registerAppCommands(program);
+}
+
+/** The runtimes asked for, or the embedded default: docker and wasm with an engine, wasm alone without. */
+async function chooseRuntimes(asked: string | undefined, say: (line: string) => void): Promise<RuntimeName[]> {
+  const known: RuntimeName[] = ['docker', 'wasm'];
+  if (asked !== undefined) {
+    const names = asked.split(',').map((n) => n.trim());
+    for (const n of names) if (!known.includes(n as RuntimeName)) throw new Error(`--runtime takes docker, wasm or both (comma-separated), got "${n}"`);
+    if (names.includes('docker') && !(await dockerAnswers())) throw new Error('--runtime docker needs a Docker engine, and none answers (is dockerd running? DOCKER_HOST?)');
+    return [...new Set(names as RuntimeName[])];
+  }
+  if (await dockerAnswers()) return known;
+  say('no Docker engine answers: offering the wasm runtime alone');
+  return ['wasm'];
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  return new Docker()
+    .ping()
+    .then(() => true)
+    .catch(() => false);
 }

@@ -1,29 +1,41 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { addressFromPublicKey, encodeAddress, fromHex, toHex, type KeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { fetchImageThroughNode, isDigest, loadFetchedImage } from '../ddn/index.ts';
 import { TxKind, type TxRequest } from '../ledger/index.ts';
 import { askPrice, misfits } from '../market/index.ts';
 import { ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
-import { DockerRuntime, hostConfigFor, LABEL_TASK, type LeaseRef } from './docker.ts';
+import { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
 import type { WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
+import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
+import type { Workload } from './workload.ts';
 
 // The worker agent: it follows the node's market events (and polls as a fallback, since a
 // WebSocket can drop), bids on the open tasks the shared matcher says it fits, and runs each
-// lease it wins as a locked-down container, reporting usage every period and submitting the
-// contents of /out as the result.
+// lease it wins as a workload — a locked-down container, or a WASI module where the lease asks
+// for wasm — reporting usage every period; a batch task's /out becomes its result.
 //
-// A container that exits non-zero or is killed (OOM, pids) ends the lease on the worker's side
-// with nothing sent: no result to stand behind and no usage to claim beyond what was reported.
-// The chain's report deadline then fails the lease (paying what was reported, re-offering the
-// slot). Its logs stay in the worker home; the container is removed either way.
+// A workload that exits non-zero or is killed (OOM, pids, a limit) ends the lease on the worker's
+// side with nothing sent: no result to stand behind and no usage to claim beyond what was
+// reported. The chain's report deadline then fails the lease (paying what was reported,
+// re-offering the slot). Its logs stay in the worker home; the workload is removed either way.
+//
+// Restarts: the containers carry their lease in labels. A restarted agent takes up again the
+// containers whose lease is still active on the chain (reporting from where the chain says it
+// stopped), removes the others, and starts anew the active leases it has no container for (a
+// wasm run lives in the agent's process, so it is run again). Nothing runs that no lease pays for.
 
 const POLL_MS = 2000;
 const WS_RETRY_MS = 1000;
+const ACTIVE = ['matched', 'started', 'running'] as const;
+/** A service's endpoint must fit the chain's 128 characters: `255.255.255.255:65535` per port. */
+const MAX_SERVICE_PORTS = 5;
+
+export type RuntimeName = 'docker' | 'wasm';
 
 export interface AgentOptions {
   node: string;
@@ -34,22 +46,32 @@ export interface AgentOptions {
   /** Time between usage reports; must be well inside the chain's report deadline. */
   reportPeriodMs: number;
   log: (line: string) => void;
+  /** The runtimes it runs (and registered); `docker` needs an engine. */
+  runtimes: RuntimeName[];
   docker?: Docker;
 }
 
 /** What the agent keeps about a lease it runs. */
 interface Running {
   ref: LeaseRef;
-  container?: Docker.Container;
+  workload?: Workload;
+  /** Wakes the lease loop early: the chain said the lease ended (cancel, deadline, escrow). */
+  wake: () => void;
+}
+
+/** What a task's sealed payload holds once opened. */
+interface SealedPayload {
+  secrets?: Record<string, string>;
 }
 
 export class WorkerAgent {
   readonly address: string;
   private readonly hexAddress: string;
   private readonly c: ZeusClient;
-  private readonly runtime: DockerRuntime;
+  private readonly runtime?: DockerRuntime;
   private readonly o: AgentOptions;
   private readonly dir: string;
+  private readonly sealKey: SealKeyPair;
   private chainId = '';
   private stopped = false;
   private ws?: WebSocket;
@@ -65,9 +87,10 @@ export class WorkerAgent {
   constructor(o: AgentOptions) {
     this.o = o;
     this.c = new ZeusClient(o.node);
-    this.runtime = new DockerRuntime(o.docker);
+    if (o.runtimes.includes('docker')) this.runtime = new DockerRuntime(o.docker);
     this.address = encodeAddress(addressFromPublicKey(o.key.publicKey));
     this.hexAddress = toHex(addressFromPublicKey(o.key.publicKey));
+    this.sealKey = sealKeyPairFromSeed(o.key.secretKey);
     this.dir = join(o.home, 'worker');
     mkdirSync(join(this.dir, 'leases'), { recursive: true });
   }
@@ -99,7 +122,7 @@ export class WorkerAgent {
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.addEventListener('message', (m: MessageEvent) => {
-      let e: { type?: string; kind?: string; task?: string; worker?: string };
+      let e: { type?: string; kind?: string; task?: string; lease?: number; worker?: string };
       try {
         e = JSON.parse(String(m.data)) as typeof e;
       } catch {
@@ -108,6 +131,7 @@ export class WorkerAgent {
       if (e.type !== 'market' || !e.task) return;
       if (e.kind === 'task-posted') void this.consider(e.task).catch((err: unknown) => this.o.log(`task ${e.task}: ${(err as Error).message}`));
       if (e.kind === 'lease-matched' && e.worker === this.hexAddress) void this.pollLeases().catch((err: unknown) => this.o.log(`leases: ${(err as Error).message}`));
+      if (e.kind === 'lease-ended' || e.kind === 'task-ended') for (const [k, r] of this.running) if (k.startsWith(`${e.task}/`)) r.wake();
     });
     ws.addEventListener('close', () => {
       if (!this.stopped) setTimeout(() => this.connect(), WS_RETRY_MS);
@@ -122,33 +146,52 @@ export class WorkerAgent {
     await this.pollLeases();
   }
 
-  private async pollLeases(): Promise<void> {
-    const { leases } = await this.c.leases({ worker: this.address, state: 'matched' });
-    for (const l of leases) {
-      const k = `${l.task}/${l.index}`;
-      if (this.running.has(k)) continue;
-      this.bids.delete(l.task);
-      const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address } };
-      this.running.set(k, r);
-      void this.runLease(l, r)
-        .catch((e: unknown) => this.o.log(`lease ${k}: ${(e as Error).message}`))
-        .finally(() => this.running.delete(k));
+  /** Takes up leases matched to this worker that nothing runs yet (after a restart: started and running ones too). */
+  private async pollLeases(states: readonly (typeof ACTIVE)[number][] = ['matched']): Promise<void> {
+    for (const state of states) {
+      const { leases } = await this.c.leases({ worker: this.address, state });
+      for (const l of leases) this.take(l);
     }
+  }
+
+  private take(l: LeaseAnswer, workload?: Workload): void {
+    const k = `${l.task}/${l.index}`;
+    if (this.running.has(k)) return;
+    this.bids.delete(l.task);
+    const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, wake: () => undefined };
+    this.running.set(k, r);
+    void this.runLease(l, r)
+      .catch((e: unknown) => this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: ${(e as Error).message}`))
+      .finally(() => this.running.delete(k));
   }
 
   private busy(): number {
     return this.running.size + this.bids.size;
   }
 
+  /** The task's sealed secrets, opened with this worker's seal key; undefined when not sealed to it. */
+  private secretsOf(t: TaskAnswer): Record<string, string> | undefined {
+    if (!t.sealed) return {};
+    try {
+      const payload = JSON.parse(new TextDecoder().decode(openSealed(this.sealKey, fromHex(t.sealed)))) as SealedPayload;
+      return payload.secrets ?? {};
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Why the agent will not bid on a task, or undefined when it will. */
   private refusal(t: TaskAnswer): string | undefined {
     const p = this.o.policy;
     if (t.state !== 'open') return `task is ${t.state}`;
-    if (t.kind !== 'batch') return 'only batch tasks are run so far';
-    if (t.needs.runtime !== 'docker') return `runtime ${t.needs.runtime} is not offered`;
+    if (!this.o.runtimes.includes(t.needs.runtime as RuntimeName)) return `runtime ${t.needs.runtime} is not offered`;
+    if (t.kind === 'service' && t.needs.runtime !== 'docker') return 'a service runs only in the docker runtime';
+    if (t.kind === 'service' && t.ports.length > MAX_SERVICE_PORTS) return `a service publishes at most ${MAX_SERVICE_PORTS} ports here`;
     if (t.app === '' || !isDigest(t.digest)) return 'a raw image without an app cannot be fetched through the DDN';
     if (p.acceptApps && !p.acceptApps.includes(t.app)) return `app ${t.app} is not accepted by the policy`;
     if (p.acceptDevelopers && (!t.developer || !p.acceptDevelopers.includes(t.developer))) return `developer ${t.developer ?? 'none'} is not accepted by the policy`;
+    // Sealed to other workers: winning would mean running without the secrets the task needs.
+    if (this.secretsOf(t) === undefined) return 'its sealed secrets are not sealed to this worker';
     if (this.busy() >= p.maxConcurrentLeases) return `already at ${p.maxConcurrentLeases} lease(s)`;
     return undefined;
   }
@@ -191,66 +234,115 @@ export class WorkerAgent {
     return next;
   }
 
+  /** Fetches the lease's image through the DDN and starts it in the runtime the task asks for. */
+  private async launch(t: TaskAnswer, r: Running, files: string): Promise<Workload> {
+    const job = await fetchImageThroughNode(this.o.node, { repository: t.app, digest: t.digest as `sha256:${string}` });
+    const env = this.secretsOf(t);
+    if (env === undefined) throw new Error('the sealed secrets cannot be opened with this worker\'s key');
+    if (t.needs.runtime === 'wasm') {
+      const { module, args } = await wasmModuleOf(this.o.home, job);
+      this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: module ${t.app}@${t.digest} delivered (${module.length} bytes)`);
+      return startWasm({ module, args, env, workDir: files, memoryLimitBytes: t.needs.memoryMiB * 1024 * 1024, wallTimeLimitMs: t.maxHours * 3_600_000 });
+    }
+    if (!this.runtime) throw new Error('the docker runtime is not enabled on this worker');
+    const tag = `zeus-app/${t.app}:${t.digest.slice(7, 19)}`;
+    await loadFetchedImage(this.o.home, job, tag, this.runtime.docker);
+    this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: image ${t.app}@${t.digest} delivered`);
+    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB };
+    const w = await this.runtime.start(tag, r.ref, limits, t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env });
+    const inspected = await this.runtime.docker.getContainer(w.id).inspect();
+    // What the container really runs with, kept beside its logs (and what the tests check). The
+    // environment holds the opened secrets: it is left out.
+    writeFileSync(
+      join(files, 'container.json'),
+      JSON.stringify({ id: inspected.Id, image: t.digest, requested: hostConfigFor(limits), hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name), env: Object.keys(env) }, null, 2),
+    );
+    return w;
+  }
+
   private async runLease(l: LeaseAnswer, r: Running): Promise<void> {
     const k = `${l.task.slice(0, 12)}…/${l.index}`;
     const files = join(this.dir, 'leases', `${l.task}-${l.index}`);
     mkdirSync(files, { recursive: true });
     const t = await this.c.task(l.task);
-    const job = await fetchImageThroughNode(this.o.node, { repository: t.app, digest: t.digest as `sha256:${string}` });
-    const tag = `zeus-app/${t.app}:${t.digest.slice(7, 19)}`;
-    await loadFetchedImage(this.o.home, job, tag, this.runtime.docker);
-    this.o.log(`lease ${k}: image ${t.app}@${t.digest} delivered`);
-    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB };
-    const container = await this.runtime.startBatch(tag, r.ref, limits);
-    r.container = container;
+    const resumed = r.workload !== undefined;
+    const w = r.workload ?? (await this.launch(t, r, files));
+    r.workload = w;
+    let ended = false;
     try {
-      const inspected = await container.inspect();
-      // What the container really runs with, kept beside its logs (and what the tests check).
-      writeFileSync(join(files, 'container.json'), JSON.stringify({ id: inspected.Id, image: t.digest, requested: hostConfigFor(limits), hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name) }, null, 2));
-      await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: '' });
-      this.o.log(`lease ${k}: started container ${inspected.Id.slice(0, 12)}`);
-      const meter = new Meter(Date.now());
-      const exited = container.wait() as Promise<{ StatusCode: number }>;
-      let seq = 0;
-      let done = false;
-      void exited.then(() => (done = true));
-      while (!done) {
-        const tick = new Promise((res) => setTimeout(res, this.o.reportPeriodMs));
-        await Promise.race([tick, exited]);
-        if (done) break;
-        meter.add(await this.runtime.sample(container).catch(() => undefined), Date.now());
-        if (done) break;
+      if (l.state === 'matched') {
+        await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: w.endpoint });
+        this.o.log(`lease ${k}: started ${w.id.slice(0, 12)}${w.endpoint ? ` at ${w.endpoint}` : ''}`);
+      } else this.o.log(`lease ${k}: ${resumed ? 'taken up again' : 'started again'} after a restart, ${l.reports} report(s) on the chain`);
+      const meter = new Meter(Date.now(), { cpuSeconds: BigInt(l.usage.cpuSeconds), memoryGiBSeconds: BigInt(l.usage.memoryGiBSeconds) });
+      let seq = l.reports;
+      let exited = false;
+      void w.exited.then(() => (exited = true));
+      while (!exited) {
+        const woken = new Promise<void>((res) => (r.wake = res));
+        await Promise.race([new Promise((res) => setTimeout(res, this.o.reportPeriodMs)), w.exited, woken]);
+        if (exited) break;
+        // Cancelled, failed at a deadline, out of escrow: stop what no lease pays for any more.
+        const now = await this.c.lease(l.task, l.index).catch(() => undefined);
+        if (now && !ACTIVE.includes(now.state as (typeof ACTIVE)[number])) {
+          ended = true;
+          this.o.log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${w.id.slice(0, 12)}`);
+          await w.stop();
+          break;
+        }
+        meter.add(await w.sample(), Date.now());
+        if (exited) break;
         seq += 1;
-        await this.send(TxKind.ReportUsage, { task: fromHex(l.task), lease: l.index, seq, ...meter.period(Date.now()) });
-        this.o.log(`lease ${k}: usage report ${seq}`);
+        try {
+          await this.send(TxKind.ReportUsage, { task: fromHex(l.task), lease: l.index, seq, ...meter.period(Date.now()) });
+          this.o.log(`lease ${k}: usage report ${seq}`);
+        } catch (e) {
+          seq -= 1;
+          // Refused because the lease ended meanwhile: the next turn's check finds out and stops it.
+          this.o.log(`lease ${k}: usage report refused: ${(e as Error).message}`);
+        }
       }
-      const { StatusCode } = await exited;
-      const state = (await container.inspect()).State;
-      await this.runtime.saveLogs(container, join(files, 'container.log'));
-      if (StatusCode !== 0 || state.OOMKilled) {
-        this.o.log(`lease ${k}: container exited ${StatusCode}${state.OOMKilled ? ' (out of memory)' : ''}; no result submitted, the report deadline ends the lease`);
-        writeFileSync(join(files, 'outcome.json'), JSON.stringify({ exitCode: StatusCode, oomKilled: state.OOMKilled, result: null }));
+      const exit = await w.exited;
+      await w.saveLogs(join(files, 'container.log')).catch((e: unknown) => this.o.log(`lease ${k}: logs not kept: ${(e as Error).message}`));
+      if (ended) {
+        writeFileSync(join(files, 'outcome.json'), JSON.stringify({ stopped: true, exitCode: exit.code, result: null }));
         return;
       }
-      const archive = await this.runtime.archiveOut(container);
+      if (exit.code !== 0 || t.kind === 'service') {
+        const why = exit.code === null ? exit.reason : `exited ${exit.code}`;
+        this.o.log(`lease ${k}: workload ${why}; no result submitted, the report deadline ends the lease`);
+        writeFileSync(join(files, 'outcome.json'), JSON.stringify({ exitCode: exit.code, reason: exit.reason ?? null, result: null }));
+        return;
+      }
+      meter.add(await w.sample(), Date.now());
+      const archive = await w.resultArchive();
       const { repository, digest } = await uploadResult(this.o.node, this.o.key, archive);
       await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest, ...meter.period(Date.now()) });
       writeFileSync(join(files, 'outcome.json'), JSON.stringify({ exitCode: 0, result: { repository, digest, bytes: archive.length } }));
       this.o.log(`lease ${k}: result ${digest} (${archive.length} bytes) submitted after ${seq} report(s)`);
     } finally {
-      await this.runtime.remove(container);
+      await w.remove();
     }
   }
 
   /**
-   * After a restart: containers of leases that are no longer active are removed. Re-attaching to
-   * a live lease's container is not done yet, so those are removed too and the lease is left to
-   * its deadline — nothing runs that no report covers.
+   * After a restart: each container this worker started is taken up again when its lease is still
+   * active on the chain, and removed otherwise. Then active leases with no container are started.
    */
   private async reconcile(): Promise<void> {
-    for (const info of await this.runtime.ofWorker(this.address)) {
-      this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run (${info.Labels[LABEL_TASK]?.slice(0, 12)}…)`);
-      await this.runtime.remove(this.runtime.docker.getContainer(info.Id));
+    for (const info of this.runtime ? await this.runtime.ofWorker(this.address) : []) {
+      const task = info.Labels[LABEL_TASK] ?? '';
+      const index = Number(info.Labels[LABEL_LEASE]);
+      const l = await this.c.lease(task, index).catch(() => undefined);
+      if (l && ACTIVE.includes(l.state as (typeof ACTIVE)[number]) && this.runtime) {
+        const t = await this.c.task(task);
+        this.o.log(`taking up container ${info.Id.slice(0, 12)} of lease ${task.slice(0, 12)}…/${index} (${l.state}, ${info.State})`);
+        this.take(l, await this.runtime.attach(info.Id, t.kind === 'service' ? t.ports : []));
+        continue;
+      }
+      this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run: lease ${task.slice(0, 12)}…/${index} is ${l?.state ?? 'unknown'}`);
+      await this.runtime?.remove(this.runtime.docker.getContainer(info.Id));
     }
+    await this.pollLeases(ACTIVE);
   }
 }

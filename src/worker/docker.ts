@@ -1,11 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
+import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
 
 // The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
 // limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
 // and an engine volume for /out, no host mounts, no network for batch), labelled with the lease
 // so a restarted worker can find what it started. Metering reads the engine's own statistics.
+// A service gets the bridge network only to publish its ports, on the configured bind address.
 
 export const LABEL_TASK = 'net.zeus.task';
 export const LABEL_LEASE = 'net.zeus.lease';
@@ -22,12 +24,19 @@ export interface BatchLimits {
   memoryMiB: number;
 }
 
+/** What a lease's container is started with besides its image and limits. */
+export interface LaunchOptions {
+  /** Environment: the sealed secrets the worker opened for this lease. */
+  env?: Record<string, string>;
+  /** A service's container ports, published on `bindAddress` at ports the engine picks. */
+  ports?: number[];
+  bindAddress?: string;
+}
+
 /** Enough for a shell pipeline, not for a fork bomb. */
 export const PIDS_LIMIT = 256;
 /** Scratch space: a size-capped tmpfs. */
 export const TMPFS = { '/tmp': 'rw,nosuid,nodev,size=64m' };
-/** Largest /out the worker publishes as a result. */
-export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
 
 export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
   const memory = l.memoryMiB * 1024 * 1024;
@@ -52,10 +61,16 @@ export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
   };
 }
 
-/** One engine sample: cumulative cpu time and the memory in use now. */
-export interface StatsSample {
-  cpuNanos: bigint;
-  memoryBytes: number;
+/** Where the engine published a service's ports, in the order of `ports`: `host:port,…`. */
+function endpointOf(info: Docker.ContainerInspectInfo, ports: readonly number[]): string {
+  const bound = info.NetworkSettings.Ports ?? {};
+  return ports
+    .map((p) => {
+      const b = bound[`${p}/tcp`]?.[0];
+      if (!b) throw new Error(`the engine published no host port for container port ${p}`);
+      return `${b.HostIp}:${b.HostPort}`;
+    })
+    .join(',');
 }
 
 export class DockerRuntime {
@@ -65,16 +80,40 @@ export class DockerRuntime {
     this.docker = docker;
   }
 
-  async startBatch(image: string, ref: LeaseRef, limits: BatchLimits): Promise<Docker.Container> {
+  /** Starts a lease's container: a batch job, or a service when `o.ports` is given. */
+  async start(image: string, ref: LeaseRef, limits: BatchLimits, o: LaunchOptions = {}): Promise<Workload> {
+    const service = o.ports !== undefined;
+    const host = hostConfigFor(limits);
+    const ports = o.ports ?? [];
+    if (service) {
+      host.NetworkMode = 'bridge';
+      // A service keeps no result: no /out volume to leave behind.
+      host.Mounts = [];
+      host.PortBindings = Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: o.bindAddress ?? '127.0.0.1', HostPort: '' }]]));
+    }
     const c = await this.docker.createContainer({
       Image: image,
       name: `zeus-${ref.task.slice(0, 16)}-${ref.lease}`,
       Labels: { [LABEL_TASK]: ref.task, [LABEL_LEASE]: String(ref.lease), [LABEL_WORKER]: ref.worker },
-      HostConfig: hostConfigFor(limits),
-      NetworkDisabled: true,
+      Env: Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
+      HostConfig: host,
+      NetworkDisabled: !service,
     });
-    await c.start();
-    return c;
+    try {
+      await c.start();
+      return await this.attach(c.id, ports);
+    } catch (e) {
+      await this.remove(c);
+      throw e;
+    }
+  }
+
+  /** The workload of a container started earlier (by this process or one before it). */
+  async attach(id: string, ports: readonly number[] = []): Promise<Workload> {
+    const c = this.docker.getContainer(id);
+    const info = await c.inspect();
+    return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports) : '');
   }
 
   /** One-shot stats (stream=false); undefined once the container has stopped. */
@@ -121,5 +160,51 @@ export class DockerRuntime {
     await c.remove({ force: true, v: true }).catch((e: { statusCode?: number }) => {
       if (e.statusCode !== 404) throw e;
     });
+  }
+}
+
+/** A lease's container, as the lease loop drives it. */
+class DockerWorkload implements Workload {
+  readonly id: string;
+  readonly endpoint: string;
+  readonly exited: Promise<WorkloadExit>;
+  private readonly rt: DockerRuntime;
+  private readonly c: Docker.Container;
+
+  constructor(rt: DockerRuntime, c: Docker.Container, endpoint: string) {
+    this.rt = rt;
+    this.c = c;
+    this.id = c.id;
+    this.endpoint = endpoint;
+    // wait() answers at once for a container that has already stopped, so this also serves one
+    // that ended while no agent was watching it.
+    this.exited = (c.wait() as Promise<{ StatusCode: number }>).then(async ({ StatusCode }) => {
+      const state = await c.inspect().then((i) => i.State).catch(() => undefined);
+      if (state?.OOMKilled) return { code: null, reason: 'killed: out of memory' };
+      return { code: StatusCode };
+    });
+  }
+
+  sample(): Promise<StatsSample | undefined> {
+    return this.rt.sample(this.c).catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    await this.c.stop({ t: 5 }).catch((e: { statusCode?: number }) => {
+      // 304: already stopped; 404: already gone.
+      if (e.statusCode !== 304 && e.statusCode !== 404) throw e;
+    });
+  }
+
+  saveLogs(file: string): Promise<void> {
+    return this.rt.saveLogs(this.c, file);
+  }
+
+  resultArchive(): Promise<Buffer> {
+    return this.rt.archiveOut(this.c);
+  }
+
+  remove(): Promise<void> {
+    return this.rt.remove(this.c);
   }
 }

@@ -1,9 +1,11 @@
 // The worker agent: what a person with an idle machine runs beside a node. It offers the
 // machine's resources (capped by a policy file), bids on the tasks the shared matcher says it
-// fits, and runs each lease it wins in a locked-down Docker container, reporting usage and
-// publishing a batch task's /out as its result.
-export { WorkerAgent, type AgentOptions } from './agent.ts';
-export { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LeaseRef } from './docker.ts';
+// fits, and runs each lease it wins in a locked-down Docker container or as a WASI module,
+// reporting usage and publishing a batch task's /out as its result.
+export { WorkerAgent, type AgentOptions, type RuntimeName } from './agent.ts';
+export { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LaunchOptions, type LeaseRef } from './docker.ts';
+export { MODULE_LABEL, startWasm, wasmModuleOf } from './wasmWorkload.ts';
+export { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
 export { Meter, type PeriodUsage } from './meter.ts';
 export { loadPolicy, PolicyError, PolicySchema, type WorkerPolicy } from './policy.ts';
 export { detectResources, offeredSpec, offerOf, sameOffer, type DetectedResources, type OfferedSpec } from './resources.ts';

@@ -23,4 +23,13 @@ describe('Meter', () => {
     expect(m.period(2000).cpuSeconds).toBe(5n);
     expect(m.period(2100)).toMatchObject({ cpuSeconds: 0n, wallMs: 100n });
   });
+
+  it('taken up again after a restart, reports only what the chain has not recorded', () => {
+    const m = new Meter(0, { cpuSeconds: 4n, memoryGiBSeconds: 3n });
+    // The engine's counter runs from the container's start: 4.9 s of which 4 were reported.
+    m.add({ cpuNanos: 4_900_000_000n, memoryBytes: 0 }, 1000);
+    expect(m.period(1000)).toMatchObject({ cpuSeconds: 0n, memoryGiBSeconds: 0n });
+    m.add({ cpuNanos: 6_200_000_000n, memoryBytes: GIB }, 2000);
+    expect(m.period(2000)).toMatchObject({ cpuSeconds: 2n, memoryGiBSeconds: 1n, wallMs: 1000n });
+  });
 });

@@ -1,4 +1,4 @@
-import type { StatsSample } from './docker.ts';
+import type { StatsSample } from './workload.ts';
 
 // Usage of a lease from the engine's samples, cut into report periods. The chain takes whole
 // units, so each period reports the difference of the running totals rounded down: the periods
@@ -23,9 +23,19 @@ export class Meter {
   private sampledAt: number;
   private reported = { cpuSeconds: 0n, memoryGiBSeconds: 0n };
 
-  constructor(now: number) {
+  /**
+   * `already`: what the chain has recorded for the lease, when a restarted agent takes it up
+   * again. The engine's cpu counter runs from the container's start, so the next period reports
+   * only what was not reported before the restart.
+   */
+  constructor(now: number, already?: { cpuSeconds: bigint; memoryGiBSeconds: bigint }) {
     this.lastAt = now;
     this.sampledAt = now;
+    if (already) {
+      this.cpuNanos = already.cpuSeconds * 1_000_000_000n;
+      this.memGiBSeconds = Number(already.memoryGiBSeconds);
+      this.reported = { ...already };
+    }
   }
 
   add(s: StatsSample | undefined, now: number): void {

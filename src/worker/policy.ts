@@ -27,6 +27,8 @@ export const PolicySchema = z
     region: z.string().max(32).optional(),
     /** Where the worker can be reached (host:port); default: the host and port of its node's API. */
     endpoint: z.string().min(1).max(128).optional(),
+    /** Address services' ports are published on (default 127.0.0.1: reachable from this machine only). */
+    bindAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
   })
   .strict();
 
@@ -43,6 +45,7 @@ export interface WorkerPolicy {
   acceptDevelopers?: string[];
   region?: string;
   endpoint?: string;
+  bindAddress: string;
 }
 
 export function policyFrom(p: PolicyFile): WorkerPolicy {
@@ -57,6 +60,7 @@ export function policyFrom(p: PolicyFile): WorkerPolicy {
     acceptDevelopers: p.acceptDevelopers,
     region: p.region,
     endpoint: p.endpoint,
+    bindAddress: p.bindAddress ?? '127.0.0.1',
   };
 }
 

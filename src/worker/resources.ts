@@ -42,7 +42,7 @@ export interface OfferedSpec {
 /** Defaults when neither the policy nor an earlier registration names a price. */
 const DEFAULT_PRICES = { cpuCoreHour: 10_000_000n, memoryGiBHour: 1_000_000n, gpuHour: 100_000_000n };
 
-export function offeredSpec(d: DetectedResources, p: WorkerPolicy, node: string, registered?: WorkerAnswer): OfferedSpec {
+export function offeredSpec(d: DetectedResources, p: WorkerPolicy, node: string, runtimes: readonly string[], registered?: WorkerAnswer): OfferedSpec {
   const cap = (has: number, max: number | undefined): number => (max === undefined ? has : Math.min(has, max));
   const price = (k: keyof typeof DEFAULT_PRICES): bigint => p.prices[k] ?? (registered ? BigInt(registered.prices[k]) : DEFAULT_PRICES[k]);
   return {
@@ -52,7 +52,7 @@ export function offeredSpec(d: DetectedResources, p: WorkerPolicy, node: string,
     region: p.region ?? registered?.region ?? '',
     // The chain wants somewhere to reach the worker; beside its node, the node's API is that place.
     endpoint: p.endpoint ?? (registered?.endpoint || new URL(node).host),
-    runtimes: ['docker'],
+    runtimes: [...runtimes],
     priceCpuCoreHour: price('cpuCoreHour'),
     priceMemoryGiBHour: price('memoryGiBHour'),
     priceGpuHour: price('gpuHour'),

@@ -15,7 +15,7 @@ import type { ThreadInput, ThreadMessage } from './wasm-thread.ts';
 
 export const WASM_PAGE_BYTES = 65_536;
 
-export type WasmErrorCode = 'INVALID_MODULE' | 'START_FAILED' | 'WALL_TIME_LIMIT' | 'MEMORY_LIMIT' | 'TRAP';
+export type WasmErrorCode = 'INVALID_MODULE' | 'START_FAILED' | 'WALL_TIME_LIMIT' | 'MEMORY_LIMIT' | 'TRAP' | 'STOPPED';
 
 export class WasmModuleError extends Error {
   readonly code = 'INVALID_MODULE';
@@ -32,6 +32,8 @@ export interface WasmRunOptions {
   workDir: string;
   memoryLimitBytes: number;
   wallTimeLimitMs: number;
+  /** Stops the module early (its lease was cancelled or ended); the run ends as STOPPED. */
+  signal?: AbortSignal;
 }
 
 export interface WasmRunResult {
@@ -187,21 +189,22 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
   let memoryBytes = 0;
   const outcome = await new Promise<Omit<WasmRunResult, keyof typeof base | 'wallMs' | 'peakMemoryBytes'>>((resolve) => {
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const kill = (code: WasmErrorCode, message: string): void => {
+      if (timedOut) return;
       timedOut = true;
+      clearTimeout(timer);
       // Read the thread's CPU time before terminating it; afterwards it is gone.
       void worker
         .cpuUsage()
         .catch(() => ({ user: 0, system: 0 }))
         .then(async (usage) => {
           await worker.terminate();
-          resolve({
-            exitCode: null,
-            cpuMs: (usage.user + usage.system) / 1000,
-            error: { code: 'WALL_TIME_LIMIT', message: `killed after the wall-time limit of ${options.wallTimeLimitMs} ms` },
-          });
+          resolve({ exitCode: null, cpuMs: (usage.user + usage.system) / 1000, error: { code, message } });
         });
-    }, options.wallTimeLimitMs);
+    };
+    const timer = setTimeout(() => kill('WALL_TIME_LIMIT', `killed after the wall-time limit of ${options.wallTimeLimitMs} ms`), options.wallTimeLimitMs);
+    if (options.signal?.aborted) kill('STOPPED', 'stopped before it ended');
+    options.signal?.addEventListener('abort', () => kill('STOPPED', 'stopped before it ended'), { once: true });
     worker.on('message', (reply: ThreadMessage) => {
       memoryBytes = reply.memoryBytes;
       if (reply.kind === 'started') return;

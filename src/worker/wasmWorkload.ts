@@ -1,0 +1,144 @@
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { DiskBlobStore, type Digest, type ImageJob } from '../ddn/index.ts';
+import { runWasm, type WasmRunResult } from './wasm.ts';
+import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
+
+// The wasm runtime as a lease's workload. A wasm app is published like any app, as an OCI image
+// (FROM scratch, the module in a layer, its path in the `org.zeusnet.module` label), so it is
+// delivered and verified by the DDN like a container image; the worker then reads the module out
+// of the verified layers in its node's blob store, with no container engine anywhere.
+
+export const MODULE_LABEL = 'org.zeusnet.module';
+
+interface ImageConfig {
+  config?: { Labels?: Record<string, string> | null; Cmd?: string[] | null; Entrypoint?: string[] | null };
+}
+
+async function fileInLayer(file: string, wanted: string): Promise<Buffer | undefined> {
+  const raw = readFileSync(file);
+  // Layers are gzip tars or plain tars; the magic bytes say which.
+  const source = raw[0] === 0x1f && raw[1] === 0x8b ? Readable.from([raw]).pipe(createGunzip()) : Readable.from([raw]);
+  const extract = tar.extract();
+  let found: Buffer | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      const name = h.name.replace(/^\.?\//, '');
+      stream.on('data', (c: unknown) => {
+        if (name === wanted) chunks.push(c as Buffer);
+      });
+      stream.on('end', () => {
+        if (name === wanted && h.type === 'file') found = Buffer.concat(chunks);
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    source.on('error', reject);
+  });
+  source.pipe(extract);
+  await done;
+  return found;
+}
+
+/** The module and its arguments from a fetched image in the node's blob store at `nodeHome`. */
+export async function wasmModuleOf(nodeHome: string, job: ImageJob): Promise<{ module: Uint8Array; args: string[] }> {
+  const store = await DiskBlobStore.open(join(nodeHome, 'ddn'));
+  const path = async (d: Digest): Promise<string> => {
+    const f = await store.path(d);
+    if (!f) throw new Error(`blob ${d} is not in the node's store`);
+    return f;
+  };
+  if (!job.config) throw new Error(`the fetch of ${job.digest} named no config blob`);
+  const config = JSON.parse(readFileSync(await path(job.config), 'utf8')) as ImageConfig;
+  const modulePath = config.config?.Labels?.[MODULE_LABEL];
+  if (!modulePath) throw new Error(`the image has no ${MODULE_LABEL} label naming its module: it is not a wasm app`);
+  const wanted = modulePath.replace(/^\//, '');
+  // The last layer that has the file wins, as in a container's file system.
+  let module: Buffer | undefined;
+  for (const layer of job.layers ?? []) module = (await fileInLayer(await path(layer), wanted)) ?? module;
+  if (!module) throw new Error(`no layer of the image holds ${modulePath}`);
+  const args = [modulePath, ...(config.config?.Entrypoint ?? []), ...(config.config?.Cmd ?? [])];
+  return { module, args };
+}
+
+async function tarOf(dir: string): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const collected = new Promise<Buffer>((resolve, reject) => {
+    pack.on('data', (c: unknown) => {
+      chunks.push(c as Buffer);
+    });
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+  });
+  // Named as the engine names /out in its archives ("out/…"), so results read the same from either runtime.
+  let size = 0;
+  const walk = (at: string): void => {
+    const rel = relative(dir, at);
+    const name = rel === '' ? 'out/' : `out/${rel}`;
+    const st = statSync(at);
+    if (st.isDirectory()) {
+      pack.entry({ name: name.endsWith('/') ? name : `${name}/`, type: 'directory', mode: 0o755 });
+      for (const e of readdirSync(at).sort()) walk(join(at, e));
+    } else if (st.isFile()) {
+      if (size + st.size > MAX_RESULT_BYTES) throw new Error(`/out holds more than ${MAX_RESULT_BYTES / 1024 / 1024} MiB: too large for a result`);
+      size += st.size;
+      pack.entry({ name, mode: 0o644, size: st.size }, readFileSync(at));
+    }
+  };
+  walk(dir);
+  pack.finalize();
+  return collected;
+}
+
+export interface WasmLaunch {
+  module: Uint8Array;
+  args: string[];
+  env: Record<string, string>;
+  /** The lease's directory: the run's files go under it. */
+  workDir: string;
+  memoryLimitBytes: number;
+  wallTimeLimitMs: number;
+}
+
+/** A WASI module run for a lease. It lives in this process: a restarted agent runs it again. */
+export function startWasm(o: WasmLaunch): Workload {
+  const abort = new AbortController();
+  const run = runWasm({ module: o.module, args: o.args, env: o.env, workDir: o.workDir, memoryLimitBytes: o.memoryLimitBytes, wallTimeLimitMs: o.wallTimeLimitMs, signal: abort.signal });
+  let ended: WasmRunResult | undefined;
+  const exited: Promise<WorkloadExit> = run.then((r) => {
+    ended = r;
+    return r.exitCode === null ? { code: null, reason: `${r.error?.code ?? 'ERROR'}: ${r.error?.message ?? 'no reason given'}` } : { code: r.exitCode };
+  });
+  const result = (): WasmRunResult => {
+    if (!ended) throw new Error('the module is still running');
+    return ended;
+  };
+  return {
+    id: `wasm:${o.workDir}`,
+    endpoint: '',
+    exited,
+    // The thread's cpu time and peak memory are known when it ends; while it runs only wall time counts.
+    sample: async (): Promise<StatsSample | undefined> => (ended ? { cpuNanos: BigInt(Math.round(ended.cpuMs * 1e6)), memoryBytes: ended.peakMemoryBytes } : undefined),
+    stop: async (): Promise<void> => {
+      abort.abort();
+      await exited;
+    },
+    saveLogs: async (file: string): Promise<void> => {
+      const r = result();
+      appendFileSync(file, readFileSync(r.stdout));
+      appendFileSync(file, readFileSync(r.stderr));
+    },
+    resultArchive: () => tarOf(result().outDir),
+    remove: async (): Promise<void> => {
+      abort.abort();
+      const r = await run;
+      rmSync(join(r.outDir, '..'), { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// What the agent runs for a lease, whatever the runtime: a Docker container (batch or service)
+// or a WASI module in a thread. The lease loop only meters, waits, collects and removes, so one
+// loop serves every runtime and kind, and a workload found again after a restart (a container
+// that kept running) is driven exactly like one just started.
+
+/** One engine sample: cumulative cpu time and the memory in use now. */
+export interface StatsSample {
+  cpuNanos: bigint;
+  memoryBytes: number;
+}
+
+/** How a workload ended. */
+export interface WorkloadExit {
+  /** The process's exit code; null when it did not exit by itself (killed at a limit, trapped). */
+  code: number | null;
+  /** Why it did not end well, in words for the logs: out of memory, wall-time limit, trap. */
+  reason?: string;
+}
+
+export interface Workload {
+  /** The engine's id of what runs (container id, or the run's directory for wasm). */
+  readonly id: string;
+  /** Where a service answers (`host:port,…`, as recorded on the chain); empty for batch. */
+  readonly endpoint: string;
+  /** Settles when the workload stops by itself or is stopped. */
+  readonly exited: Promise<WorkloadExit>;
+  /** Usage so far; undefined when the engine has nothing to say (stopped). */
+  sample(): Promise<StatsSample | undefined>;
+  /** Stops it now (a cancelled or ended lease); `exited` settles afterwards. */
+  stop(): Promise<void>;
+  /** Appends its stdout and stderr to `file`. */
+  saveLogs(file: string): Promise<void>;
+  /** A batch workload's /out as a tar archive. */
+  resultArchive(): Promise<Buffer>;
+  /** Frees everything it holds (container, volumes, files); safe to call twice. */
+  remove(): Promise<void>;
+}
+
+/** Largest /out the worker publishes as a result. */
+export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
