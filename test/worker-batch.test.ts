@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { tarTextFiles } from './helpers/tar.ts';
 
 // A batch task end to end with real processes: a one-bookkeeper devnet, an app image built
 // FROM scratch with busybox and published to the node's registry, a `zeus worker start` process
@@ -64,26 +64,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function blobEntries(bytes: Buffer): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (h, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        if (h.type === 'file') files.set(h.name, Buffer.concat(chunks).toString('utf8'));
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  extract.end(bytes);
-  await done;
-  return files;
-}
-
 describe('the worker agent runs a batch task end to end', () => {
   it('bids, runs the container locked down, reports, publishes the result and gets paid', async () => {
     const published = JSON.parse(ok(zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'answer', '--version', '1.0', '--wait'))) as { digest: string };
@@ -128,7 +108,7 @@ describe('the worker agent runs a batch task end to end', () => {
     expect(res.status).toBe(200);
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(lease!.resultDigest);
-    const files = await blobEntries(bytes);
+    const files = await tarTextFiles(bytes);
     const out = join(dir, 'result.tar');
     const got = JSON.parse(ok(zeus('--json', 'task', 'result', task, '--out', out))) as { digest: string; bytes: number };
     expect(got).toMatchObject({ digest: lease!.resultDigest, bytes: bytes.length });

@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { sampleModule, sumOfFirstPrimes } from '../src/worker/wasm-sample.ts';
 import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { tarTextFiles } from './helpers/tar.ts';
 
 // A WASM task end to end on a worker that has no Docker engine: the developer publishes the
 // module as an OCI image (FROM scratch, the module and its label; built with Docker on the
@@ -54,26 +54,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function tarFiles(bytes: Buffer): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (h, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        if (h.type === 'file') files.set(h.name, Buffer.concat(chunks).toString('utf8'));
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  extract.end(bytes);
-  await done;
-  return files;
-}
-
 describe('a wasm task on a worker with no Docker engine', () => {
   it('is delivered through the DDN, runs as a WASI module, publishes its result and is paid', async () => {
     ok(zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'primes', '--version', '1', '--wait'));
@@ -103,7 +83,7 @@ describe('a wasm task on a worker with no Docker engine', () => {
     expect(got.digest).toBe(lease!.resultDigest);
     const bytes = readFileSync(out);
     expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(lease!.resultDigest);
-    expect((await tarFiles(bytes)).get('out/result.txt')).toBe(`${sumOfFirstPrimes(N)}\n`);
+    expect((await tarTextFiles(bytes)).get('out/result.txt')).toBe(`${sumOfFirstPrimes(N)}\n`);
 
     // The module's stdout is the lease's log; its run directory is gone with the lease.
     const leaseDir = join(home, 'worker', 'leases', `${posted.task}-0`);
