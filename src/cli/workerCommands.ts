@@ -128,7 +128,7 @@ function registerWorkerCommands(program: Command): void {
     )
     .option('--runtime <names>', 'runtimes to offer, comma-separated: docker, wasm (default: docker and wasm when a Docker engine answers, wasm alone otherwise)')
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
-    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour} in ZNC, maxConcurrentLeases, acceptApps, acceptDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1)')
+    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1)')
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
     .option('--benchmark <score>', 'benchmark score 0..1000 recorded at a first registration', wholeNumber('--benchmark', 1000), 500)
     .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark: number; runtime?: string }, cmd: Command) => {

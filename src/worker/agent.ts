@@ -8,7 +8,7 @@ import { askPrice, misfits } from '../market/index.ts';
 import { ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
 import { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
-import type { WorkerPolicy } from './policy.ts';
+import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
@@ -188,8 +188,8 @@ export class WorkerAgent {
     if (t.kind === 'service' && t.needs.runtime !== 'docker') return 'a service runs only in the docker runtime';
     if (t.kind === 'service' && t.ports.length > MAX_SERVICE_PORTS) return `a service publishes at most ${MAX_SERVICE_PORTS} ports here`;
     if (t.app === '' || !isDigest(t.digest)) return 'a raw image without an app cannot be fetched through the DDN';
-    if (p.acceptApps && !p.acceptApps.includes(t.app)) return `app ${t.app} is not accepted by the policy`;
-    if (p.acceptDevelopers && (!t.developer || !p.acceptDevelopers.includes(t.developer))) return `developer ${t.developer ?? 'none'} is not accepted by the policy`;
+    const refused = policyRefusal(p, t.app, t.developer ?? undefined);
+    if (refused) return refused;
     // Sealed to other workers: winning would mean running without the secrets the task needs.
     if (this.secretsOf(t) === undefined) return 'its sealed secrets are not sealed to this worker';
     if (this.busy() >= p.maxConcurrentLeases) return `already at ${p.maxConcurrentLeases} lease(s)`;
@@ -209,7 +209,7 @@ export class WorkerAgent {
     this.decided.add(window);
     const offer = offerOf(await this.c.worker(this.address));
     const needs = { ...t.needs, maxPricePerHour: BigInt(t.maxPricePerHour) };
-    const price = askPrice(offer, needs);
+    const price = bidPrice(this.o.policy, askPrice(offer, needs), needs, offer.priceGpuHour);
     const reasons = misfits(offer, needs, price);
     if (reasons.length) {
       this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: ${reasons.map((r) => r.message).join('; ')}`);

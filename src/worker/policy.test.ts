@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadPolicy, PolicyError } from './policy.ts';
+import { bidPrice, loadPolicy, PolicyError, policyRefusal } from './policy.ts';
 import { offeredSpec, sameOffer } from './resources.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'zeus-policy-'));
@@ -49,5 +49,24 @@ describe('worker policy', () => {
     };
     expect(sameOffer(s, registered as Parameters<typeof sameOffer>[1])).toBe(true);
     expect(sameOffer({ ...s, memoryMiB: 1 }, registered as Parameters<typeof sameOffer>[1])).toBe(false);
+  });
+
+  it('bids at the ask, with the GPU-hour price of the model, never below the minimum', () => {
+    const p = loadPolicy(file('bid.json', { minPricePerHour: '0.5', prices: { gpuHourByModel: { A100: '3' } } }));
+    const gpu = 100_000_000n; // 1 ZNC registered per GPU-hour
+    // 2 GPUs: the registered 2 ZNC of GPU time in the ask become 6 at the A100 price.
+    expect(bidPrice(p, 2n * gpu + 10n, { gpuCount: 2, gpuModel: 'a100' }, gpu)).toBe(6n * gpu + 10n);
+    expect(bidPrice(p, 2n * gpu + 10n, { gpuCount: 2, gpuModel: 'H100' }, gpu)).toBe(2n * gpu + 10n);
+    expect(bidPrice(p, 1000n, { gpuCount: 0, gpuModel: '' }, gpu)).toBe(50_000_000n);
+    expect(bidPrice(loadPolicy(undefined), 1000n, { gpuCount: 0, gpuModel: '' }, gpu)).toBe(1000n);
+  });
+
+  it('refuses apps and developers on its lists before it accepts any', () => {
+    const p = loadPolicy(file('lists.json', { acceptApps: ['a', 'b'], refuseApps: ['b'], refuseDevelopers: ['znc1bad'] }));
+    expect(policyRefusal(p, 'a', 'znc1good')).toBeUndefined();
+    expect(policyRefusal(p, 'b', 'znc1good')).toMatch(/app b is refused/);
+    expect(policyRefusal(p, 'c', 'znc1good')).toMatch(/app c is not accepted/);
+    expect(policyRefusal(p, 'a', 'znc1bad')).toMatch(/developer znc1bad is refused/);
+    expect(policyRefusal(loadPolicy(undefined), 'anything', undefined)).toBeUndefined();
   });
 });

@@ -16,14 +16,25 @@ export const PolicySchema = z
     maxMemoryMiB: z.number().int().positive().optional(),
     maxDiskMiB: z.number().int().nonnegative().optional(),
     prices: z
-      .object({ cpuCoreHour: zncAmount.optional(), memoryGiBHour: zncAmount.optional(), gpuHour: zncAmount.optional() })
+      .object({
+        cpuCoreHour: zncAmount.optional(),
+        memoryGiBHour: zncAmount.optional(),
+        gpuHour: zncAmount.optional(),
+        /** Per GPU model (as nvidia-smi names it, compared case-insensitively), over gpuHour. */
+        gpuHourByModel: z.record(z.string().min(1).max(32), zncAmount).optional(),
+      })
       .strict()
       .optional(),
+    /** No bid below this per hour, whatever the resources would cost. */
+    minPricePerHour: zncAmount.optional(),
     maxConcurrentLeases: z.number().int().positive().optional(),
     /** App names to accept (absent: all). */
     acceptApps: z.array(z.string()).optional(),
     /** Developer addresses (znc1…) to accept (absent: all). */
     acceptDevelopers: z.array(z.string()).optional(),
+    /** App names and developer addresses never to run, whatever the accept lists say. */
+    refuseApps: z.array(z.string()).optional(),
+    refuseDevelopers: z.array(z.string()).optional(),
     region: z.string().max(32).optional(),
     /** Where the worker can be reached (host:port); default: the host and port of its node's API. */
     endpoint: z.string().min(1).max(128).optional(),
@@ -40,9 +51,14 @@ export interface WorkerPolicy {
   maxMemoryMiB?: number;
   maxDiskMiB?: number;
   prices: { cpuCoreHour?: bigint; memoryGiBHour?: bigint; gpuHour?: bigint };
+  /** GPU-hour prices by lower-cased model. */
+  gpuHourByModel: Record<string, bigint>;
+  minPricePerHour: bigint;
   maxConcurrentLeases: number;
   acceptApps?: string[];
   acceptDevelopers?: string[];
+  refuseApps: string[];
+  refuseDevelopers: string[];
   region?: string;
   endpoint?: string;
   bindAddress: string;
@@ -55,9 +71,13 @@ export function policyFrom(p: PolicyFile): WorkerPolicy {
     maxMemoryMiB: p.maxMemoryMiB,
     maxDiskMiB: p.maxDiskMiB,
     prices: { cpuCoreHour: znc(p.prices?.cpuCoreHour), memoryGiBHour: znc(p.prices?.memoryGiBHour), gpuHour: znc(p.prices?.gpuHour) },
+    gpuHourByModel: Object.fromEntries(Object.entries(p.prices?.gpuHourByModel ?? {}).map(([m, v]) => [m.toLowerCase(), parseAmount(v, ZNC_DECIMALS)])),
+    minPricePerHour: znc(p.minPricePerHour) ?? 0n,
     maxConcurrentLeases: p.maxConcurrentLeases ?? 1,
     acceptApps: p.acceptApps,
     acceptDevelopers: p.acceptDevelopers,
+    refuseApps: p.refuseApps ?? [],
+    refuseDevelopers: p.refuseDevelopers ?? [],
     region: p.region,
     endpoint: p.endpoint,
     bindAddress: p.bindAddress ?? '127.0.0.1',
@@ -66,6 +86,25 @@ export function policyFrom(p: PolicyFile): WorkerPolicy {
 
 export class PolicyError extends Error {
   override name = 'PolicyError';
+}
+
+/**
+ * What the worker bids per hour on a task: its ask (`ask`, from its registered prices), with the
+ * GPU-hour price of the task's model when the policy names one, and never below the minimum.
+ */
+export function bidPrice(p: WorkerPolicy, ask: bigint, needs: { gpuCount: number; gpuModel: string }, registeredGpuHour: bigint): bigint {
+  const byModel = p.gpuHourByModel[needs.gpuModel.toLowerCase()];
+  const price = byModel === undefined ? ask : ask - BigInt(needs.gpuCount) * registeredGpuHour + BigInt(needs.gpuCount) * byModel;
+  return price > p.minPricePerHour ? price : p.minPricePerHour;
+}
+
+/** Why the policy refuses a task's app or developer, or undefined when it accepts them. */
+export function policyRefusal(p: WorkerPolicy, app: string, developer: string | undefined): string | undefined {
+  if (p.refuseApps.includes(app)) return `app ${app} is refused by the policy`;
+  if (developer && p.refuseDevelopers.includes(developer)) return `developer ${developer} is refused by the policy`;
+  if (p.acceptApps && !p.acceptApps.includes(app)) return `app ${app} is not accepted by the policy`;
+  if (p.acceptDevelopers && (!developer || !p.acceptDevelopers.includes(developer))) return `developer ${developer ?? 'none'} is not accepted by the policy`;
+  return undefined;
 }
 
 /** Reads and checks a policy file; a bad one stops the worker with every problem listed. */
