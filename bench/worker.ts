@@ -32,7 +32,7 @@ import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, Keystore, 
 import { taskIdFor, TxKind } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
 import { ZeusClient, type TaskDetailAnswer } from '../src/sdk/index.ts';
-import { hostConfigFor, LABEL_TASK, LABEL_WORKER } from '../src/worker/index.ts';
+import { hostConfigFor, LABEL_TASK } from '../src/worker/index.ts';
 import { machine, percentile } from './machine.ts';
 
 const { values: args } = parseArgs({
@@ -55,7 +55,9 @@ const PAD_MIB = Number(args['pad-mib']);
 const ROOT = new URL('..', import.meta.url).pathname;
 const ZEUS = join(ROOT, 'bin', 'zeus.js');
 const LIMITS = { cpuMillis: 500, memoryMiB: 64 };
+/** Baseline containers: the bench's pid, and which run. */
 const BENCH_LABEL = 'net.zeus.bench';
+const BENCH_RUN = 'net.zeus.bench.run';
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 /** Wall-clock milliseconds with sub-millisecond resolution (Docker's event times are wall clock too). */
 const now = (): number => performance.timeOrigin + performance.now();
@@ -176,6 +178,7 @@ async function runTask(c: ZeusClient, chainId: string, worker: string, bob: Retu
   const posted = now();
   const sent = await c.send(bob, TxKind.PostTask, payload, chainId);
   const task = toHex(taskIdFor(fromHex(sent.hash), sent.chain));
+  postedTasks.add(task);
   if (ACCEPT) {
     // What a poster in a hurry does: take the first bid that fits (the worker's), not wait out the window.
     const first = await until('a bid', async () => (await c.task(task).catch(() => undefined))?.bids[0]);
@@ -229,26 +232,26 @@ interface BaselineRun {
   done: number;
 }
 
-async function dockerRunCli(imageId: string, i: number): Promise<BaselineRun> {
+async function dockerRunCli(img: string, i: number): Promise<BaselineRun> {
   const tag = `cli-${process.pid}-${i}`;
   const t0 = now();
-  const child = spawn('docker', ['run', '--rm', '--label', `${BENCH_LABEL}=${tag}`, ...cliFlags(), imageId], { stdio: 'ignore' });
+  const child = spawn('docker', ['run', '--rm', '--label', `${BENCH_LABEL}=${process.pid}`, '--label', `${BENCH_RUN}=${tag}`, ...cliFlags(), img], { stdio: 'ignore' });
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   const done = now();
   if (code !== 0) throw new Error(`docker run exited ${code}`);
-  const start = await until('docker run start event', () => eventOf('start', BENCH_LABEL, tag));
+  const start = await until('docker run start event', () => eventOf('start', BENCH_RUN, tag));
   return { running: start.at - t0, done: done - t0 };
 }
 
-async function dockerApi(imageId: string, i: number): Promise<BaselineRun> {
+async function dockerApi(img: string, i: number): Promise<BaselineRun> {
   const tag = `api-${process.pid}-${i}`;
   const t0 = now();
-  const ctr = await docker.createContainer({ Image: imageId, Labels: { [BENCH_LABEL]: tag }, HostConfig: hostConfigFor(LIMITS), NetworkDisabled: true });
+  const ctr = await docker.createContainer({ Image: img, Labels: { [BENCH_LABEL]: String(process.pid), [BENCH_RUN]: tag }, HostConfig: hostConfigFor(LIMITS), NetworkDisabled: true });
   await ctr.start();
   await ctr.wait();
   await ctr.remove({ force: true, v: true });
   const done = now();
-  const start = await until('API start event', () => eventOf('start', BENCH_LABEL, tag));
+  const start = await until('API start event', () => eventOf('start', BENCH_RUN, tag));
   return { running: start.at - t0, done: done - t0 };
 }
 
@@ -262,6 +265,9 @@ function stats(xs: number[]): { p50: number; p99: number; min: number; max: numb
 
 let worker: ChildProcess | undefined;
 let workerLog = '';
+let imageId = '';
+/** Tasks this run posted: what cleanup may remove containers of. */
+const postedTasks = new Set<string>();
 
 async function main(): Promise<void> {
   await docker.ping().catch(() => {
@@ -290,7 +296,7 @@ async function main(): Promise<void> {
 
   log('publishing the app (zeus app publish)…');
   zeus('--json', 'app', 'publish', image, '--from', 'alice', '--name', 'benchapp', '--version', '1', '--wait');
-  const imageId = (await docker.getImage(image).inspect()).Id;
+  imageId = (await docker.getImage(image).inspect()).Id;
   // The worker gets the image through the DDN and loads it itself, as a fresh worker would.
   await docker.getImage(image).remove({ force: true });
 
@@ -376,14 +382,16 @@ async function main(): Promise<void> {
 async function cleanup(): Promise<void> {
   if (worker && worker.exitCode === null) worker.kill('SIGTERM');
   await stopDevnet(netDir).catch(() => undefined);
-  for (const label of [LABEL_WORKER, BENCH_LABEL]) {
+  // Only what this run made: other workers on the engine may sign with the same dev key.
+  const mine = [...postedTasks].map((t) => `${LABEL_TASK}=${t}`);
+  for (const label of [...mine, `${BENCH_LABEL}=${process.pid}`]) {
     for (const ci of await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])) {
       await docker.getContainer(ci.Id).remove({ force: true, v: true }).catch(() => undefined);
     }
   }
-  for (const i of await docker.listImages({ filters: { reference: ['zeus-app/benchapp', image] } }).catch(() => [])) {
-    await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
-  }
+  // The built image and the worker's tag of it share one id (its config digest, random per run).
+  if (imageId) await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
+  else await docker.getImage(image).remove({ force: true }).catch(() => undefined);
   rmSync(work, { recursive: true, force: true });
 }
 
