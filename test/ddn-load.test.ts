@@ -32,6 +32,14 @@ describe('loading a fetched image into Docker', () => {
     const id = await loadIntoDocker({ configDigest: img.config.digest, configFile: img.config.file, layerFiles: img.layers, repoTag: tag });
     expect(id).toBe(img.config.digest);
     expect(docker('image', 'inspect', '--format', '{{.Id}} {{len .RootFS.Layers}}', tag).trim()).toBe(`${img.config.digest} 3`);
+
+    // The engine holds it now: a second load under another tag only tags it (the layer files
+    // are gone, so a real load could not even be sent).
+    for (const l of img.layers) rmSync(l.file);
+    const again = `zeus-test/load-a:${process.pid}-again`;
+    tags.push(again);
+    expect(await loadIntoDocker({ configDigest: img.config.digest, configFile: img.config.file, layerFiles: img.layers, repoTag: again })).toBe(img.config.digest);
+    expect(docker('image', 'inspect', '--format', '{{.Id}}', again).trim()).toBe(img.config.digest);
   });
 
   it('fails when the engine reports an error inside its 200 stream, and when the ids differ', async () => {
