@@ -5,7 +5,7 @@ import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyPairFr
 import { fetchImageThroughNode, isDigest, loadFetchedImage } from '../ddn/index.ts';
 import { TxKind, type TxRequest } from '../ledger/index.ts';
 import { askPrice, misfits } from '../market/index.ts';
-import { ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
+import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
 import { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
 import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
@@ -284,6 +284,10 @@ export class WorkerAgent {
         if (exited) break;
         // Cancelled, failed at a deadline, out of escrow: stop what no lease pays for any more.
         const now = await this.c.lease(l.task, l.index).catch(() => undefined);
+        // The chain's count wins: a report refused as a gap or already settled (one this or an
+        // earlier process sent that committed after all, e.g. past a wait timeout or a kill) would
+        // otherwise be numbered the same on every turn and refused until the deadline fails the lease.
+        if (now && now.reports > seq) seq = now.reports;
         if (now && !ACTIVE.includes(now.state as (typeof ACTIVE)[number])) {
           ended = true;
           this.o.log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${w.id.slice(0, 12)}`);
@@ -333,7 +337,12 @@ export class WorkerAgent {
     for (const info of this.runtime ? await this.runtime.ofWorker(this.address) : []) {
       const task = info.Labels[LABEL_TASK] ?? '';
       const index = Number(info.Labels[LABEL_LEASE]);
-      const l = await this.c.lease(task, index).catch(() => undefined);
+      // Only the node's answer decides: a node that cannot be reached says nothing about the
+      // lease, and removing on that would throw away a running lease's work.
+      const l = await this.c.lease(task, index).catch((e: unknown) => {
+        if (e instanceof NodeApiError && e.status === 404) return undefined;
+        throw e;
+      });
       if (l && ACTIVE.includes(l.state as (typeof ACTIVE)[number]) && this.runtime) {
         const t = await this.c.task(task);
         this.o.log(`taking up container ${info.Id.slice(0, 12)} of lease ${task.slice(0, 12)}…/${index} (${l.state}, ${info.State})`);
