@@ -39,7 +39,11 @@ export type RuntimeName = 'docker' | 'wasm';
 
 export interface AgentOptions {
   node: string;
-  /** The node's home: the agent reads fetched blobs from its store and keeps its files under `worker/`. */
+  /**
+   * The node's home: the agent reads fetched blobs from its store and keeps its files under
+   * `worker/leases/<task>-<lease>`. Agents with different keys may share it: the chain gives each
+   * lease to one worker, so their files never meet.
+   */
   home: string;
   key: KeyPair;
   policy: WorkerPolicy;
