@@ -202,8 +202,12 @@ export class WorkerAgent {
     if (this.decided.has(window)) return;
     const why = this.refusal(t);
     if (why) {
-      // Full now is not a refusal for good: the window is looked at again on the next poll.
-      if (!why.startsWith('already at')) this.decided.add(window);
+      // Full now is not a refusal for good: the window is looked at again on the next poll (and
+      // not logged, or every poll would say it). A refusal for good is said once per window, so
+      // an operator can tell why a task it seems to fit got no bid from it.
+      if (why.startsWith('already at')) return;
+      this.decided.add(window);
+      this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: ${why}`);
       return;
     }
     this.decided.add(window);
