@@ -52,11 +52,13 @@ afterAll(async () => {
   worker?.kill('SIGKILL');
   zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
   for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : []) docker('rm', '-f', c);
-  // The images as the worker loaded them (it keeps them as a cache for the next lease).
-  const loaded = docker('images', '-q', '--filter', 'reference=zeus-app/answer', '--filter', 'reference=zeus-app/broken').split('\n').filter(Boolean);
+  // The images as the worker loaded them (it keeps them as a cache for the next lease). By tag,
+  // never by id: a concurrent run of this test builds the same bytes, so the same image id, and
+  // `rmi -f ID` would take its tags away too.
+  const loaded = docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=zeus-app/answer', '--filter', 'reference=zeus-app/broken').split('\n').filter(Boolean);
   for (const i of [IMAGE, BROKEN, ...loaded]) {
     try {
-      docker('rmi', '-f', i);
+      docker('rmi', i);
     } catch {
       // not there
     }

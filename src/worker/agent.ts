@@ -61,6 +61,12 @@ interface Running {
   workload?: Workload;
   /** Wakes the lease loop early: the chain said the lease ended (cancel, deadline, escrow). */
   wake: () => void;
+  /**
+   * Set by `wake` and cleared by the loop when it checks the lease: an event that comes while the
+   * loop is not waiting (starting the workload, sending a report) is kept for its next turn
+   * instead of being lost, which would leave the workload running unpaid for a whole period.
+   */
+  woken: boolean;
 }
 
 /** What a task's sealed payload holds once opened. */
@@ -162,7 +168,7 @@ export class WorkerAgent {
     const k = `${l.task}/${l.index}`;
     if (this.running.has(k)) return;
     this.bids.delete(l.task);
-    const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, wake: () => undefined };
+    const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, woken: false, wake: () => (r.woken = true) };
     this.running.set(k, r);
     void this.runLease(l, r)
       .catch((e: unknown) => this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: ${(e as Error).message}`))
@@ -206,8 +212,12 @@ export class WorkerAgent {
     if (this.decided.has(window)) return;
     const why = this.refusal(t);
     if (why) {
-      // Full now is not a refusal for good: the window is looked at again on the next poll.
-      if (!why.startsWith('already at')) this.decided.add(window);
+      // Full now is not a refusal for good: the window is looked at again on the next poll (and
+      // not logged, or every poll would say it). A refusal for good is said once per window, so
+      // an operator can tell why a task it seems to fit got no bid from it.
+      if (why.startsWith('already at')) return;
+      this.decided.add(window);
+      this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: ${why}`);
       return;
     }
     this.decided.add(window);
@@ -283,8 +293,14 @@ export class WorkerAgent {
       let exited = false;
       void w.exited.then(() => (exited = true));
       while (!exited) {
-        const woken = new Promise<void>((res) => (r.wake = res));
-        await Promise.race([new Promise((res) => setTimeout(res, this.o.reportPeriodMs)), w.exited, woken]);
+        if (!r.woken) {
+          const woken = new Promise<void>((res) => (r.wake = () => {
+            r.woken = true;
+            res();
+          }));
+          await Promise.race([new Promise((res) => setTimeout(res, this.o.reportPeriodMs)), w.exited, woken]);
+        }
+        r.woken = false;
         if (exited) break;
         // Cancelled, failed at a deadline, out of escrow: stop what no lease pays for any more.
         const now = await this.c.lease(l.task, l.index).catch(() => undefined);
