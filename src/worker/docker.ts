@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
+import { gpuHostConfig } from './gpu.ts';
 
 // The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
 // limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
@@ -20,6 +21,8 @@ export interface LeaseRef {
 export interface BatchLimits {
   cpuMillis: number;
   memoryMiB: number;
+  /** GPUs the lease asked for, given through the NVIDIA runtime (src/worker/gpu.ts). */
+  gpuCount?: number;
 }
 
 /** Enough for a shell pipeline, not for a fork bomb. */
@@ -49,6 +52,7 @@ export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
     NetworkMode: 'none',
     Binds: [],
     Privileged: false,
+    ...gpuHostConfig(l.gpuCount),
   };
 }
 

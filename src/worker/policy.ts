@@ -27,6 +27,10 @@ export const PolicySchema = z
     region: z.string().max(32).optional(),
     /** Where the worker can be reached (host:port); default: the host and port of its node's API. */
     endpoint: z.string().min(1).max(128).optional(),
+    /** Whether the GPUs nvidia-smi reports are offered (default: yes); false keeps them for the owner. */
+    offerGpus: z.boolean().optional(),
+    /** Port of the admin endpoint on 127.0.0.1 (`zeus worker status`); 0 or absent: any free port. */
+    adminPort: z.number().int().min(0).max(65535).optional(),
   })
   .strict();
 
@@ -43,6 +47,8 @@ export interface WorkerPolicy {
   acceptDevelopers?: string[];
   region?: string;
   endpoint?: string;
+  offerGpus: boolean;
+  adminPort?: number;
 }
 
 export function policyFrom(p: PolicyFile): WorkerPolicy {
@@ -57,6 +63,8 @@ export function policyFrom(p: PolicyFile): WorkerPolicy {
     acceptDevelopers: p.acceptDevelopers,
     region: p.region,
     endpoint: p.endpoint,
+    offerGpus: p.offerGpus ?? true,
+    adminPort: p.adminPort,
   };
 }
 
