@@ -4,8 +4,8 @@ import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, to
 import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
 import { askPrice } from '../market/index.ts';
 import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
-import { digestOf, resultRepository } from '../worker/index.ts';
-import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { digestOf, fetchSealedLogs, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
+import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
 import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
 import { printTx, submitTx } from './tx.ts';
@@ -111,6 +111,61 @@ function registerTaskCommands(program: Command): void {
       const file = o.out ?? `result-${t.id.slice(0, 12)}.tar`;
       writeFileSync(file, bytes);
       output(g, { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest, bytes: bytes.length, file }, () => `wrote ${file}: ${bytes.length} bytes, ${l.resultDigest} as lease ${l.index} recorded`);
+    });
+
+  task
+    .command('logs <id>')
+    .description("The container logs of a lease of your task: published by its worker when the lease ends, sealed to the task's poster, fetched from the node's registry and opened with the poster's key")
+    .option('--lease <n>', 'lease whose logs to fetch (default: the newest)', wholeNumber('--lease'))
+    .option('--key <name>', "the poster's key (default: the key in this home whose address owns the task)")
+    .option('--out <file>', 'write the logs to a file instead of standard output')
+    .addHelpText(
+      'after',
+      "\nThe worker pushes them as <worker address>/logs:logs-<task id>-<lease> to its node; this asks the --node first, then the worker's registered endpoint (by default its node's API). Only the poster's key opens them: logs can hold anything the workload printed. While a lease runs its logs are not published yet.",
+    )
+    .action(async (id: string, o: { lease?: number; key?: string; out?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const c = client(g);
+      const t = await c.task(id);
+      const l = o.lease !== undefined ? t.leases[o.lease] : t.leases.at(-1);
+      if (!l) throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease}` : 'no lease yet'} (see \`zeus task status ${id}\`)`);
+      const keyName = o.key ?? keystore(g).list().find((k) => k.address === t.owner)?.name;
+      if (keyName === undefined) throw new Error(`no key in ${keystore(g).dir} is the task's poster ${t.owner}; only the poster's key opens its logs (give it with --key)`);
+      const key = await loadKey(g, keyName);
+      // The node we talk to first; the worker's own node (its registered endpoint) when ours has none.
+      const endpoint = (await c.worker(l.worker)).endpoint;
+      const sources = [...new Set([nodeUrl(g), ...(endpoint ? [/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`] : [])])];
+      let found: { sealed: Uint8Array; digest: string; node: string } | undefined;
+      const misses: string[] = [];
+      for (const node of sources) {
+        try {
+          found = { ...(await fetchSealedLogs(node, l.worker, t.id, l.index)), node };
+          break;
+        } catch (e) {
+          if (!(e instanceof LogsNotFound) && !(e instanceof TypeError)) throw e;
+          misses.push(e instanceof LogsNotFound ? e.message : `${node} does not answer`);
+        }
+      }
+      const where = `${logsRepository(l.worker)}:${logsTag(t.id, l.index)}`;
+      if (!found) {
+        const live = ['matched', 'started', 'running'].includes(l.state);
+        throw new Error(`${live ? `lease ${l.index} is ${l.state}: its worker publishes the logs when it ends` : `the logs of lease ${l.index} (${l.state}) were not published`} (${where}: ${misses.join('; ')})`);
+      }
+      let opened: ReturnType<typeof openLogs>;
+      try {
+        opened = openLogs(key.secretKey, t.id, l.index, found.sealed);
+      } catch (e) {
+        throw new Error(`key "${keyName}" cannot open the logs of lease ${l.index}: ${(e as Error).message} (they are sealed to the task's poster ${t.owner})`);
+      }
+      const info = { task: t.id, lease: l.index, worker: l.worker, node: found.node, artifact: where, digest: found.digest, bytes: opened.log.length, truncatedBytes: opened.truncatedBytes };
+      if (o.out !== undefined) {
+        writeFileSync(o.out, opened.log);
+        output(g, { ...info, file: o.out }, () => `wrote ${o.out}: ${opened.log.length} bytes of the logs of lease ${l.index}${opened.truncatedBytes ? ` (the first ${opened.truncatedBytes} bytes were cut by the worker)` : ''}`);
+      } else if (g.json) output(g, { ...info, log: Buffer.from(opened.log).toString('utf8') }, () => '');
+      else {
+        if (opened.truncatedBytes) process.stderr.write(`(the first ${opened.truncatedBytes} bytes were cut by the worker)\n`);
+        process.stdout.write(opened.log);
+      }
     });
 
   task

@@ -11,6 +11,9 @@ import { Meter } from './meter.ts';
 import type { WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
+// ops hooks (issue 6): logs published at a lease's end, and the snapshot `zeus worker status` shows.
+import { publishLeaseLogs } from './logs.ts';
+import type { AgentSnapshot } from './status.ts';
 
 // The worker agent: it follows the node's market events (and polls as a fallback, since a
 // WebSocket can drop), bids on the open tasks the shared matcher says it fits, and runs each
@@ -92,6 +95,12 @@ export class WorkerAgent {
     this.stopped = true;
     clearTimeout(this.timer);
     this.ws?.close();
+  }
+
+  // ops hook: what the agent runs now, for `zeus worker status` (src/worker/status.ts).
+  snapshot(): AgentSnapshot {
+    const leases = [...this.running.values()].map((r) => ({ task: r.ref.task, lease: r.ref.lease, container: r.container?.id ?? null }));
+    return { address: this.address, leases, bids: [...this.bids.keys()] };
   }
 
   private connect(): void {
@@ -200,7 +209,7 @@ export class WorkerAgent {
     const tag = `zeus-app/${t.app}:${t.digest.slice(7, 19)}`;
     await loadFetchedImage(this.o.home, job, tag, this.runtime.docker);
     this.o.log(`lease ${k}: image ${t.app}@${t.digest} delivered`);
-    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB };
+    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB, gpuCount: t.needs.gpuCount };
     const container = await this.runtime.startBatch(tag, r.ref, limits);
     r.container = container;
     try {
@@ -227,6 +236,8 @@ export class WorkerAgent {
       const { StatusCode } = await exited;
       const state = (await container.inspect()).State;
       await this.runtime.saveLogs(container, join(files, 'container.log'));
+      // ops hook: seal the logs to the poster and publish them (never throws).
+      await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
       if (StatusCode !== 0 || state.OOMKilled) {
         this.o.log(`lease ${k}: container exited ${StatusCode}${state.OOMKilled ? ' (out of memory)' : ''}; no result submitted, the report deadline ends the lease`);
         writeFileSync(join(files, 'outcome.json'), JSON.stringify({ exitCode: StatusCode, oomKilled: state.OOMKilled, result: null }));
