@@ -1,14 +1,15 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import type { WorkerStatus } from '../src/worker/index.ts';
 import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { buildBusyboxImage, ok, removeWorkerLeftovers } from './helpers/worker.ts';
 
 // The operator's and the poster's views of a worker, with real processes: a one-bookkeeper
-// devnet, a `zeus worker start` (carol) and a batch task posted by bob whose container prints a
+// devnet, a `zeus worker start` (a new key) and a batch task posted by bob whose container prints a
 // secret. `zeus worker status` reads the agent's admin endpoint with the token from its home (and a
 // wrong token gets 401); `zeus task logs` fetches the logs the worker sealed to bob and published,
 // and only bob's key opens them.
@@ -22,7 +23,6 @@ const devnet = join(dir, 'net');
 const home = join(devnet, 'node0');
 const IMAGE = `zeus-test/worker-ops:${process.pid}`;
 const SECRET = 'SESSION_TOKEN=sk-live-4f1c9a';
-const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 let url = '';
 let worker: ChildProcess | undefined;
 let workerLog = '';
@@ -30,21 +30,10 @@ let workerAddress = '';
 let task = '';
 
 const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
-function ok(r: { code: number; out: string; err: string }): string {
-  expect(r.code, `${r.err}\n${r.out}`).toBe(0);
-  return r.out;
-}
 const status = (): WorkerStatus => JSON.parse(ok(zeus('--json', 'worker', 'status'))) as WorkerStatus;
 
 beforeAll(() => {
-  const ctx = join(dir, 'ctx');
-  mkdirSync(ctx);
-  copyFileSync('/bin/busybox', join(ctx, 'busybox'));
-  writeFileSync(
-    join(ctx, 'Dockerfile'),
-    ['FROM scratch', 'COPY busybox /bin/busybox', `CMD ["/bin/busybox", "sh", "-c", "echo ${SECRET}; echo done > /out/x; /bin/busybox sleep 8; echo finished >&2"]`, ''].join('\n'),
-  );
-  docker('build', '-q', '-t', IMAGE, ctx);
+  buildBusyboxImage(IMAGE, dir, `echo ${SECRET}; echo done > /out/x; /bin/busybox sleep 8; echo finished >&2`);
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   // What the real nvidia-smi prints for this query on a machine with two A100 40 GB.
@@ -60,24 +49,20 @@ beforeAll(() => {
 afterAll(() => {
   worker?.kill('SIGKILL');
   zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
-  for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : []) docker('rm', '-f', c);
-  const loaded = docker('images', '-q', '--filter', 'reference=zeus-app/opsapp').split('\n').filter(Boolean);
-  for (const i of [IMAGE, ...loaded]) {
-    try {
-      docker('rmi', '-f', i);
-    } catch {
-      // not there
-    }
-  }
+  removeWorkerLeftovers(workerAddress, [IMAGE], ['opsapp']);
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('operating a worker', () => {
   it('registers the GPUs nvidia-smi reports and the benchmark it measured at start', async () => {
     ok(zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'opsapp', '--version', '1.0', '--wait'));
-    workerAddress = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'carol'))) as { address: string }).address;
+    // A key of its own, not a dev key like carol: other runs on this Docker engine start workers
+    // as carol too, and a worker removes the containers its address left behind when it starts.
+    workerAddress = (JSON.parse(ok(zeus('--json', 'keys', 'new', 'opsworker'))) as { address: string }).address;
+    ok(zeus('transfer', '--from', 'alice', '--to', workerAddress, '--amount', '1000', '--wait'));
+    await waitFor(async () => BigInt((await new ZeusClient(url).account(workerAddress)).znc.balance) > 0n, 20_000, 'the transfer to arrive');
     const env = { ...nodeEnv(), PATH: `${join(dir, 'bin')}${delimiter}${process.env.PATH ?? ''}` };
-    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--report-seconds', '1'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'opsworker', '--report-seconds', '1'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     worker.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
     worker.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
     await waitFor(() => workerLog.includes('is following the market') || worker?.exitCode !== null, 60_000, 'worker start');
@@ -101,8 +86,12 @@ describe('operating a worker', () => {
 
     task = (JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'opsapp@1.0', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string }).task;
     let during: WorkerStatus | undefined;
+    let text = '';
+    // Both forms while the container runs (8 s): one poll may straddle its end on a loaded machine.
     await waitFor(
       () => {
+        text = ok(zeus('worker', 'status'));
+        if (!text.includes(`${task}/0  running`)) return false;
         during = status();
         return during.leases.some((l) => l.state === 'running');
       },
@@ -115,8 +104,6 @@ describe('operating a worker', () => {
     expect(during!.leases).toEqual([expect.objectContaining({ task, lease: 0, state: 'running', cpuMillis: 500, memoryMiB: 64, gpus: 0 })]);
     expect(during!.leases[0].container).toMatch(/^[0-9a-f]{64}$/);
     expect(during!.resources.inUse).toMatchObject({ cpuMillis: 500, memoryMiB: 64, leases: 1 });
-    const text = ok(zeus('worker', 'status'));
-    expect(text).toContain(`${task}/0  running`);
     expect(text).toMatch(/GPUs 2× A100 40960 MiB/);
 
     const c = new ZeusClient(url);
