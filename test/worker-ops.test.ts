@@ -12,7 +12,7 @@ import { buildBusyboxImage, ok, removeWorkerLeftovers } from './helpers/worker.t
 // devnet, a `zeus worker start` (a new key) and a batch task posted by bob whose container prints a
 // secret. `zeus worker status` reads the agent's admin endpoint with the token from its home (and a
 // wrong token gets 401); `zeus task logs` fetches the logs the worker sealed to bob and published,
-// and only bob's key opens them.
+// and only bob's key opens them; while the lease runs, `--live` asks the worker with bob's signature.
 //
 // This machine has no NVIDIA GPU and no driver: the worker runs with a fake `nvidia-smi` first on
 // its PATH that answers the worker's query the way the real one does, so GPU detection is tested
@@ -105,6 +105,12 @@ describe('operating a worker', () => {
     expect(during!.leases[0].container).toMatch(/^[0-9a-f]{64}$/);
     expect(during!.resources.inUse).toMatchObject({ cpuMillis: 500, memoryMiB: 64, leases: 1 });
     expect(text).toMatch(/GPUs 2× A100 40960 MiB/);
+    // Live logs while it runs: asked of the worker with a request bob's key signs, sealed back to bob.
+    const adminUrl = (JSON.parse(readFileSync(join(home, 'worker', 'admin.json'), 'utf8')) as { url: string }).url;
+    expect(ok(zeus('task', 'logs', task, '--live', adminUrl))).toContain(SECRET);
+    const stranger = zeus('task', 'logs', task, '--live', adminUrl, '--key', 'alice');
+    expect(stranger.code).not.toBe(0);
+    expect(stranger.err).toMatch(/HTTP 403\): only the task's poster/);
 
     const c = new ZeusClient(url);
     let lease: LeaseAnswer | undefined;

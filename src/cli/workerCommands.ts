@@ -13,6 +13,7 @@ import {
   loadPolicy,
   localLeaseLog,
   offeredSpec,
+  posterLeaseLog,
   runBenchmark,
   sameOffer,
   startAdminServer,
@@ -195,6 +196,7 @@ function registerWorkerCommands(program: Command): void {
         routes: {
           status: () => workerStatus({ client: c, runtime, snapshot: () => agent.snapshot(), node: nodeUrl(g), startedAt, detected, benchmark: bench }),
           leaseLog: (task, lease) => localLeaseLog(g.home, runtime, agent.snapshot(), task, lease),
+          posterLog: (task, lease, token) => posterLeaseLog({ client: c, home: g.home, runtime, snapshot: agent.snapshot() }, task, lease, token),
         },
       });
       say(`worker ${me} is following the market at ${nodeUrl(g)} (usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once); admin endpoint ${admin.info.url} (\`zeus worker status\`)`);

@@ -25,7 +25,14 @@ describe('worker admin endpoint', () => {
       home,
       port: 0,
       worker: 'znc1test',
-      routes: { status: async () => ({ ok: true }), leaseLog: async (task, lease) => (lease === 0 ? new TextEncoder().encode(`log of ${task.slice(0, 4)}`) : undefined) },
+      routes: {
+        status: async () => ({ ok: true }),
+        leaseLog: async (task, lease) => (lease === 0 ? new TextEncoder().encode(`log of ${task.slice(0, 4)}`) : undefined),
+        posterLog: async (_task, _lease, token) => {
+          if (token !== 'poster-signed') throw new AdminError('NOT_THE_POSTER', 'only the poster', 403);
+          return new Uint8Array([1, 2, 3]);
+        },
+      },
     });
     try {
       const info = JSON.parse(readFileSync(adminPaths(home).info, 'utf8')) as { url: string; port: number; pid: number };
@@ -41,6 +48,12 @@ describe('worker admin endpoint', () => {
       await expect(wrong).rejects.toMatchObject({ code: 'ADMIN_TOKEN_INVALID' });
       await expect(adminRequest(home, '/leases/nothex/0/logs')).rejects.toThrow(/HTTP 400.*64 lowercase hex/);
       await expect(adminRequest(home, `/leases/${'ab'.repeat(32)}/1/logs`)).rejects.toThrow(/HTTP 404.*no logs of lease 1/);
+      // The poster's route takes the poster's own token, not the admin one, and says why it refuses.
+      const sealed = `${info.url}/leases/${'ab'.repeat(32)}/0/sealed-logs`;
+      expect(new Uint8Array(await (await fetch(sealed, { headers: { authorization: 'Bearer poster-signed' } })).arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+      const other = await fetch(sealed, { headers: { authorization: `Bearer ${adminToken(home)}` } });
+      expect([other.status, ((await other.json()) as { error: { code: string } }).error.code]).toEqual([403, 'NOT_THE_POSTER']);
+      expect((await fetch(sealed)).status).toBe(401);
     } finally {
       await s.close();
     }

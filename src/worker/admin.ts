@@ -13,6 +13,9 @@ import { z } from 'zod';
 //
 // Loopback is not enough on its own: every local user and every container with host networking
 // can reach 127.0.0.1. The token is what keeps the endpoint to whoever can read the worker's home.
+//
+// One route takes another credential: a task's poster asks for the live logs of its lease with a
+// short token its own key signed (src/worker/logs.ts), and gets them sealed to that key.
 
 export const adminPaths = (home: string) => ({
   info: join(home, 'worker', 'admin.json'),
@@ -51,6 +54,8 @@ const LeaseParams = z.object({ task: z.string().regex(/^[0-9a-f]{64}$/, 'a task 
 
 export interface AdminRoutes {
   status: () => Promise<unknown>;
+  /** A running lease's logs so far, sealed to its poster, for a request the poster signed (`token`). */
+  posterLog: (task: string, lease: number, token: string) => Promise<Uint8Array>;
   /** A lease's container logs so far (or all of them once it ended); undefined for a lease this worker has no logs of. */
   leaseLog: (task: string, lease: number) => Promise<Uint8Array | undefined>;
 }
@@ -60,12 +65,16 @@ export interface AdminServer {
   close: () => Promise<void>;
 }
 
+/** The route a task's poster may call with its own signed token instead of the admin token. */
+const POSTER_ROUTE = /^\/leases\/[^/]+\/[^/]+\/sealed-logs$/;
+
 const refuse = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply => reply.status(status).send({ error: { code, message } });
 
 export function buildAdminApp(token: string, home: string, routes: AdminRoutes): FastifyInstance {
   const app = Fastify({ logger: false });
   const expected = Buffer.from(token);
   app.addHook('onRequest', async (req, reply) => {
+    if (POSTER_ROUTE.test(req.url.split('?')[0])) return undefined;
     const h = req.headers.authorization;
     if (!h?.startsWith('Bearer ')) return refuse(reply, 401, 'ADMIN_TOKEN_REQUIRED', `this worker's admin endpoint needs its token (Authorization: Bearer <the contents of ${adminPaths(home).token}>); \`zeus worker status --home ${home}\` sends it`);
     const got = Buffer.from(h.slice(7).trim());
@@ -82,7 +91,15 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     if (!log) return refuse(reply, 404, 'UNKNOWN_LEASE', `this worker has no logs of lease ${p.data.lease} of task ${p.data.task}`);
     return reply.type('text/plain; charset=utf-8').send(Buffer.from(log));
   });
-  app.setErrorHandler((e: Error, _req, reply) => refuse(reply, 500, 'INTERNAL', e.message));
+  app.get('/leases/:task/:lease/sealed-logs', async (req, reply) => {
+    const p = LeaseParams.safeParse(req.params);
+    if (!p.success) return refuse(reply, 400, 'INVALID_REQUEST', p.error.issues.map((i) => i.message).join('; '));
+    const h = req.headers.authorization;
+    if (!h?.startsWith('Bearer ')) return refuse(reply, 401, 'POSTER_TOKEN_REQUIRED', "live logs are for the task's poster: send a token its key signed for this lease (`zeus task logs TASK --live URL` does)");
+    const sealed = await routes.posterLog(p.data.task, p.data.lease, h.slice(7).trim());
+    return reply.type('application/octet-stream').send(Buffer.from(sealed));
+  });
+  app.setErrorHandler((e: Error, _req, reply) => (e instanceof AdminError && e.status ? refuse(reply, e.status, e.code, e.message) : refuse(reply, 500, 'INTERNAL', e.message)));
   return app;
 }
 
@@ -117,9 +134,12 @@ function readAdminInfo(home: string): AdminInfo | undefined {
 export class AdminError extends Error {
   override name = 'AdminError';
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** The HTTP status the endpoint answers with, when the endpoint throws it. */
+  readonly status?: number;
+  constructor(code: string, message: string, status?: number) {
     super(message);
     this.code = code;
+    this.status = status;
   }
 }
 

@@ -7,7 +7,7 @@
 export { adminPaths, adminRequest, adminToken, AdminError, startAdminServer, type AdminInfo, type AdminServer } from './admin.ts';
 export { BENCHMARK_MIB, REFERENCE_MIB_PER_S, runBenchmark, scoreOf, type BenchmarkResult } from './benchmark.ts';
 export { detectGpus, gpuHostConfig, gpuModelName, parseNvidiaSmi } from './gpu.ts';
-export { fetchSealedLogs, leaseLogFile, localLeaseLog, logsRepository, logsTag, LogsNotFound, openLogs, posterSealKey, publishSealedLogs, sealLogs } from './logs.ts';
+export { fetchSealedLogs, leaseLogFile, liveLogsToken, localLeaseLog, logsRepository, logsTag, LogsNotFound, openLogs, posterLeaseLog, posterSealKey, publishSealedLogs, sealLogs } from './logs.ts';
 export { workerStatus, type AgentSnapshot, type WorkerStatus } from './status.ts';
 export { WorkerAgent, type AgentOptions } from './agent.ts';
 export { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LeaseRef } from './docker.ts';

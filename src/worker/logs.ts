@@ -2,9 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyOfSigningKey, sealKeyPairOfSigningSeed, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
-import type { Digest } from '../ddn/index.ts';
+import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest } from '../ddn/index.ts';
 import { taskIdFor } from '../ledger/index.ts';
 import type { TaskAnswer, ZeusClient } from '../sdk/index.ts';
+import { AdminError } from './admin.ts';
 import type { DockerRuntime } from './docker.ts';
 import { digestOf, registryAuthorization, uploadBlob } from './results.ts';
 import type { AgentSnapshot } from './status.ts';
@@ -174,4 +175,34 @@ export async function localLeaseLog(home: string, runtime: DockerRuntime, snap: 
   }
   const file = leaseLogFile(home, task, lease);
   return existsSync(file) ? readFileSync(file) : undefined;
+}
+
+// Live logs: while a lease runs, its poster may ask the worker directly. The request carries a
+// token in the registry token's format (an Ed25519 signature by the poster's key over claims with
+// its public key and a short life) whose audience names this worker and this lease, so it cannot
+// be replayed for another; the worker checks that the key's address owns the task on the chain,
+// and answers with the same sealed envelope as the published logs — whoever relays the bytes sees
+// ciphertext only.
+
+export const liveLogsAudience = (worker: string, task: string, lease: number): string => `zeusnet-lease-logs:${worker}:${task}:${lease}`;
+const LIVE_TOKEN_TTL_SECONDS = 60;
+
+/** The poster's side: a token for one lease's live logs at one worker. */
+export const liveLogsToken = (key: KeyPair, worker: string, task: string, lease: number): string =>
+  createRegistryToken(key, { audience: liveLogsAudience(worker, task, lease), nowMs: Date.now(), ttlSeconds: LIVE_TOKEN_TTL_SECONDS });
+
+/** The worker's side: the lease's logs so far, sealed to the poster whose token this is. */
+export async function posterLeaseLog(x: { client: ZeusClient; home: string; runtime: DockerRuntime; snapshot: AgentSnapshot }, task: string, lease: number, token: string): Promise<Uint8Array> {
+  let claims: ReturnType<typeof verifyRegistryToken>;
+  try {
+    claims = verifyRegistryToken(token, { audience: liveLogsAudience(x.snapshot.address, task, lease), nowMs: Date.now() });
+  } catch (e) {
+    if (e instanceof RegistryTokenError) throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${e.message}`, 401);
+    throw e;
+  }
+  const owner = (await x.client.task(task)).owner;
+  if (claims.sub !== owner) throw new AdminError('NOT_THE_POSTER', `only the task's poster ${owner} may read its logs, not ${claims.sub}`, 403);
+  const log = await localLeaseLog(x.home, x.runtime, x.snapshot, task, lease);
+  if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}`, 404);
+  return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log);
 }
