@@ -141,7 +141,7 @@ function registerWorkerCommands(program: Command): void {
       'Run the worker agent beside the node whose --home this is: offer the machine (detected cores, memory and disk, capped by --policy), register or update the worker on the chain, bid on fitting tasks and run the leases it wins in locked-down Docker containers, until stopped',
     )
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
-    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour} in ZNC, maxConcurrentLeases, acceptApps, acceptDevelopers, region')
+    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour} in ZNC, maxConcurrentLeases, acceptApps, acceptDevelopers, region, endpoint, offerGpus, adminPort')
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
     .option('--benchmark <score>', 'benchmark score 0..1000 to record at a first registration instead of the one measured at start (a ~0.5 s single-core SHA-256 run)', wholeNumber('--benchmark', 1000))
     .option('--admin-port <port>', 'port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy\'s adminPort, else any free port; written to HOME/worker/admin.json)', wholeNumber('--admin-port', 65535))
