@@ -187,7 +187,6 @@ function registerWorkerCommands(program: Command): void {
       // The chain records a benchmark only at registration (UpdateWorker carries none: a worker
       // could otherwise re-run it until a lucky number lifted its rating); status shows both.
       if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first; it seeds the rating only until the record takes over`);
-      await agent.start();
       const runtime = new DockerRuntime();
       const admin = await startAdminServer({
         home: g.home,
@@ -199,6 +198,8 @@ function registerWorkerCommands(program: Command): void {
           posterLog: (task, lease, token) => posterLeaseLog({ client: c, home: g.home, runtime, snapshot: agent.snapshot() }, task, lease, token),
         },
       });
+      // After the endpoint is up: a port already taken stops the command before the agent runs.
+      await agent.start();
       say(`worker ${me} is following the market at ${nodeUrl(g)} (usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once); admin endpoint ${admin.info.url} (\`zeus worker status\`)`);
       const stop = (): void => {
         agent.stop();
