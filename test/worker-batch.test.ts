@@ -1,12 +1,13 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/node.ts';
 import { tarTextFiles } from './helpers/tar.ts';
+import { buildBusyboxImage, docker, ok, removeWorkerLeftovers } from './helpers/worker.ts';
 
 // A batch task end to end with real processes: a one-bookkeeper devnet, an app image built
 // FROM scratch with busybox and published to the node's registry, a `zeus worker start` process
@@ -20,30 +21,17 @@ const devnet = join(dir, 'net');
 const home = join(devnet, 'node0');
 const IMAGE = `zeus-test/worker-batch:${process.pid}`;
 const BROKEN = `zeus-test/worker-broken:${process.pid}`;
-const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 let url = '';
 let worker: ChildProcess | undefined;
 let workerLog = '';
 let workerAddress = '';
 
 const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
-function ok(r: { code: number; out: string; err: string }): string {
-  expect(r.code, `${r.err}\n${r.out}`).toBe(0);
-  return r.out;
-}
 
 beforeAll(() => {
-  const ctx = join(dir, 'ctx');
-  mkdirSync(ctx);
-  copyFileSync('/bin/busybox', join(ctx, 'busybox'));
   // Deterministic output, and long enough (3 s) for usage reports every second.
-  writeFileSync(
-    join(ctx, 'Dockerfile'),
-    ['FROM scratch', 'COPY busybox /bin/busybox', 'CMD ["/bin/busybox", "sh", "-c", "echo 42 > /out/answer; /bin/busybox seq 1 1000 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 3; echo finished"]', ''].join('\n'),
-  );
-  docker('build', '-q', '-t', IMAGE, ctx);
-  writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY busybox /bin/busybox', 'CMD ["/bin/busybox", "sh", "-c", "echo partial > /out/x; echo boom >&2; exit 3"]', ''].join('\n'));
-  docker('build', '-q', '-t', BROKEN, ctx);
+  buildBusyboxImage(IMAGE, dir, 'echo 42 > /out/answer; /bin/busybox seq 1 1000 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 3; echo finished');
+  buildBusyboxImage(BROKEN, dir, 'echo partial > /out/x; echo boom >&2; exit 3');
   ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500'));
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
 }, 120_000);
@@ -51,18 +39,8 @@ beforeAll(() => {
 afterAll(async () => {
   worker?.kill('SIGKILL');
   zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
-  for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : []) docker('rm', '-f', c);
-  // The images as the worker loaded them (it keeps them as a cache for the next lease). By tag,
-  // never by id: a concurrent run of this test builds the same bytes, so the same image id, and
-  // `rmi -f ID` would take its tags away too.
-  const loaded = docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=zeus-app/answer', '--filter', 'reference=zeus-app/broken').split('\n').filter(Boolean);
-  for (const i of [IMAGE, BROKEN, ...loaded]) {
-    try {
-      docker('rmi', i);
-    } catch {
-      // not there
-    }
-  }
+  // With the images as the worker loaded them (it keeps them as a cache for the next lease).
+  removeWorkerLeftovers(workerAddress, [IMAGE, BROKEN], ['answer', 'broken']);
   rmSync(dir, { recursive: true, force: true });
 });
 

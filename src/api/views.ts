@@ -105,6 +105,9 @@ export function txView(tx: Tx): Json {
     kind: TX_KIND_NAMES[tx.kind],
     chain: tx.chain,
     from: tx.from,
+    // The signer's Ed25519 public key: accounts store only addresses (hashes of keys), so this is
+    // where a worker finds the key to seal a task poster's logs to.
+    sender: tx.sender,
     nonce: tx.nonce,
     payload: tx.body.payload,
   });

@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, toHex } from '../crypto/index.ts';
+import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
 import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
 import { askPrice } from '../market/index.ts';
-import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
-import { digestOf, resultRepository } from '../worker/index.ts';
-import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseAnswer, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
+import { digestOf, fetchSealedLogs, liveLogsToken, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
+import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
 import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
 import { printTx, submitTx } from './tx.ts';
@@ -111,6 +111,45 @@ function registerTaskCommands(program: Command): void {
       const file = o.out ?? `result-${t.id.slice(0, 12)}.tar`;
       writeFileSync(file, bytes);
       output(g, { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest, bytes: bytes.length, file }, () => `wrote ${file}: ${bytes.length} bytes, ${l.resultDigest} as lease ${l.index} recorded`);
+    });
+
+  task
+    .command('logs <id>')
+    .description("The container logs of a lease of your task: published by its worker when the lease ends, sealed to the task's poster, fetched from the node's registry and opened with the poster's key")
+    .option('--lease <n>', 'lease whose logs to fetch (default: the newest)', wholeNumber('--lease'))
+    .option('--key <name>', "the poster's key (default: the key in this home whose address owns the task)")
+    .option('--out <file>', 'write the logs to a file instead of standard output')
+    .option('--live <url>', "while the lease runs: ask the worker's endpoint (its `zeus worker start` admin URL, on the worker's machine) for the logs so far, with a request your key signs")
+    .addHelpText(
+      'after',
+      "\nThe worker pushes them as <worker address>/logs:logs-<task id>-<lease> to its node; this asks the --node first, then the worker's registered endpoint (by default its node's API). Only the poster's key opens them: logs can hold anything the workload printed. While a lease runs its logs are not published yet: --live asks the worker itself, which checks that the signing key owns the task and answers sealed to it.",
+    )
+    .action(async (id: string, o: { lease?: number; key?: string; out?: string; live?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const c = client(g);
+      const t = await c.task(id);
+      const l = o.lease !== undefined ? t.leases[o.lease] : t.leases.at(-1);
+      if (!l) throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease}` : 'no lease yet'} (see \`zeus task status ${id}\`)`);
+      const keyName = o.key ?? keystore(g).list().find((k) => k.address === t.owner)?.name;
+      if (keyName === undefined) throw new Error(`no key in ${keystore(g).dir} is the task's poster ${t.owner}; only the poster's key opens its logs (give it with --key)`);
+      const key = await loadKey(g, keyName);
+      const where = `${logsRepository(l.worker)}:${logsTag(t.id, l.index)}`;
+      const found = o.live !== undefined ? await liveLogs(o.live, key, l.worker, t.id, l.index) : await publishedLogs(g, l, t.id, where);
+      let opened: ReturnType<typeof openLogs>;
+      try {
+        opened = openLogs(key.secretKey, t.id, l.index, found.sealed);
+      } catch (e) {
+        throw new Error(`key "${keyName}" cannot open the logs of lease ${l.index}: ${(e as Error).message} (they are sealed to the task's poster ${t.owner})`);
+      }
+      const info = { task: t.id, lease: l.index, worker: l.worker, node: found.node, artifact: o.live !== undefined ? null : where, digest: found.digest, bytes: opened.log.length, truncatedBytes: opened.truncatedBytes };
+      if (o.out !== undefined) {
+        writeFileSync(o.out, opened.log);
+        output(g, { ...info, file: o.out }, () => `wrote ${o.out}: ${opened.log.length} bytes of the logs of lease ${l.index}${opened.truncatedBytes ? ` (the first ${opened.truncatedBytes} bytes were cut by the worker)` : ''}`);
+      } else if (g.json) output(g, { ...info, log: Buffer.from(opened.log).toString('utf8') }, () => '');
+      else {
+        if (opened.truncatedBytes) process.stderr.write(`(the first ${opened.truncatedBytes} bytes were cut by the worker)\n`);
+        process.stdout.write(opened.log);
+      }
     });
 
   task
@@ -280,4 +319,36 @@ async function sealSecrets(g: GlobalOptions, o: TaskFlags): Promise<Uint8Array> 
   if (sealed.length > 4096) throw new Error(`the sealed secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
   process.stderr.write(`sealed ${Object.keys(secrets).length} secret(s) to ${workers.length} candidate worker(s)\n`);
   return sealed;
+}
+
+/** The sealed logs a worker published when the lease ended. */
+async function publishedLogs(g: GlobalOptions, l: LeaseAnswer, task: string, where: string): Promise<{ sealed: Uint8Array; digest: string; node: string }> {
+  // The node we talk to first; the worker's own node (its registered endpoint) when ours has none.
+  const endpoint = (await client(g).worker(l.worker)).endpoint;
+  const sources = [...new Set([nodeUrl(g), ...(endpoint ? [/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`] : [])])];
+  const misses: string[] = [];
+  for (const node of sources) {
+    try {
+      return { ...(await fetchSealedLogs(node, l.worker, task, l.index)), node };
+    } catch (e) {
+      if (!(e instanceof LogsNotFound) && !(e instanceof TypeError)) throw e;
+      misses.push(e instanceof LogsNotFound ? e.message : `${node} does not answer`);
+    }
+  }
+  const live = ['matched', 'started', 'running'].includes(l.state);
+  throw new Error(`${live ? `lease ${l.index} is ${l.state}: its worker publishes the logs when it ends (--live asks the worker for them now)` : `the logs of lease ${l.index} (${l.state}) were not published`} (${where}: ${misses.join('; ')})`);
+}
+
+/** The logs so far of a running lease, from the worker itself, for a request the poster's key signed. */
+async function liveLogs(url: string, key: KeyPair, worker: string, task: string, lease: number): Promise<{ sealed: Uint8Array; digest: string; node: string }> {
+  const base = url.replace(/\/$/, '');
+  const res = await fetch(`${base}/leases/${task}/${lease}/sealed-logs`, { headers: { authorization: `Bearer ${liveLogsToken(key, worker, task, lease)}` } }).catch((e: unknown) => {
+    throw new Error(`the worker at ${base} does not answer (${(e as Error).message})`);
+  });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+    throw new Error(`the worker at ${base} refused the live logs (HTTP ${res.status}): ${body.error?.message ?? res.statusText}`);
+  }
+  const sealed = new Uint8Array(await res.arrayBuffer());
+  return { sealed, digest: digestOf(sealed), node: base };
 }

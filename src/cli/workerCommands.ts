@@ -6,7 +6,22 @@ import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
 import { homePaths, readConfig } from '../node/index.ts';
-import { detectResources, loadPolicy, offeredSpec, sameOffer, WorkerAgent, type RuntimeName } from '../worker/index.ts';
+import {
+  adminRequest,
+  detectResources,
+  loadPolicy,
+  localLeaseLog,
+  offeredSpec,
+  posterLeaseLog,
+  runBenchmark,
+  sameOffer,
+  startAdminServer,
+  WorkerAgent,
+  workerStatus,
+  type BenchmarkResult,
+  type RuntimeName,
+  type WorkerStatus,
+} from '../worker/index.ts';
 import Docker from 'dockerode';
 import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { DEFAULT_WORKER_SPEC, fromOpt, parseZnc, specOfWorker, waitOpt, wholeNumber, workerSpec, workerSpecOptions, znc, type WorkerSpecFlags } from './marketArgs.ts';
@@ -128,14 +143,22 @@ function registerWorkerCommands(program: Command): void {
     )
     .option('--runtime <names>', 'runtimes to offer, comma-separated: docker, wasm (default: docker and wasm when a Docker engine answers, wasm alone otherwise)')
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
-    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1)')
+    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1), offerGpus, adminPort')
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
-    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at a first registration', wholeNumber('--benchmark', 1000), 500)
-    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark: number; runtime?: string }, cmd: Command) => {
+    .option('--benchmark <score>', 'benchmark score 0..1000 to record at a first registration instead of the one measured at start (a ~0.5 s single-core SHA-256 run)', wholeNumber('--benchmark', 1000))
+    .option('--admin-port <port>', 'port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy\'s adminPort, else any free port; written to HOME/worker/admin.json)', wholeNumber('--admin-port', 65535))
+    .addHelpText(
+      'after',
+      '\nWhile it runs, `zeus worker status --home HOME` shows its leases, earnings, resources and benchmark, through the admin endpoint and the token in HOME/worker/admin.token (made at the first start, mode 0600). GPUs are those `nvidia-smi` reports (policy offerGpus: false keeps them). A lease\'s container logs are kept in HOME/worker/leases/ and, when it ends, sealed to the task\'s poster and published in the node\'s registry (`zeus task logs`).',
+    )
+    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark?: number; adminPort?: number; runtime?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const say = progress(g);
       const policy = loadPolicy(o.policy);
       const runtimes = await chooseRuntimes(o.runtime, say);
+      const startedAt = new Date();
+      const bench: BenchmarkResult = runBenchmark();
+      say(`benchmark: ${bench.score}/1000 (${bench.mibPerSecond} MiB/s SHA-256 on one core, ${bench.mib} MiB in ${bench.ms} ms)`);
       const key = await loadKey(g, o.key);
       const me = encodeAddress(addressFromPublicKey(key.publicKey));
       const c = client(g);
@@ -144,15 +167,18 @@ function registerWorkerCommands(program: Command): void {
         if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER') return undefined;
         throw e;
       });
-      const offered = offeredSpec(detectResources(g.home), policy, nodeUrl(g), runtimes, current);
+      const detected = detectResources(g.home, say);
+      const offered = offeredSpec(detected, policy, nodeUrl(g), runtimes, current);
+      const benchmark = o.benchmark ?? bench.score;
+      const gpuText = offered.gpus.length ? `, GPUs ${offered.gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ')}` : '';
       const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
       if (!current) {
         const bond = BigInt(params.minWorkerBond);
         await ensureStake(g, key, bond);
-        say(`registering worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk, bond ${znc(bond)}`);
-        await submitTx(g, key, TxKind.RegisterWorker, { ...DEFAULT_WORKER_SPEC, ...offered, sealKey, bond, benchmark: o.benchmark }, true, `registration of worker ${me}`);
+        say(`registering worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk${gpuText}, benchmark ${benchmark}, bond ${znc(bond)}`);
+        await submitTx(g, key, TxKind.RegisterWorker, { ...DEFAULT_WORKER_SPEC, ...offered, sealKey, bond, benchmark }, true, `registration of worker ${me}`);
       } else if (!sameOffer(offered, current) || current.sealKey !== toHex(sealKey)) {
-        say(`updating worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk`);
+        say(`updating worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk${gpuText}`);
         await submitTx(g, key, TxKind.UpdateWorker, { ...specOfWorker(current), ...offered, sealKey, addBond: 0n }, true, `update of worker ${me}`);
       }
       const blockMs = existsSync(homePaths(g.home).config) ? readConfig(g.home).blockIntervalMs : 1000;
@@ -161,15 +187,42 @@ function registerWorkerCommands(program: Command): void {
         throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
       }
       const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
+      // The chain records a benchmark only at registration (UpdateWorker carries none: a worker
+      // could otherwise re-run it until a lucky number lifted its rating); status shows both.
+      if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first; it seeds the rating only until the record takes over`);
+      const admin = await startAdminServer({
+        home: g.home,
+        port: o.adminPort ?? policy.adminPort ?? 0,
+        worker: me,
+        routes: {
+          status: () => workerStatus({ client: c, snapshot: () => agent.snapshot(), workload: (task, lease) => agent.workload(task, lease), node: nodeUrl(g), startedAt, detected, benchmark: bench }),
+          leaseLog: (task, lease) => localLeaseLog(g.home, agent.workload(task, lease), task, lease),
+          posterLog: (task, lease, token) => posterLeaseLog({ client: c, home: g.home, snapshot: agent.snapshot(), workload: agent.workload(task, lease) }, task, lease, token),
+        },
+      });
+      // After the endpoint is up: a port already taken stops the command before the agent runs.
       await agent.start();
-      say(`worker ${me} is following the market at ${nodeUrl(g)} (runtimes ${runtimes.join(', ')}, usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once)`);
+      say(`worker ${me} is following the market at ${nodeUrl(g)} (runtimes ${runtimes.join(', ')}, usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once); admin endpoint ${admin.info.url} (\`zeus worker status\`)`);
       const stop = (): void => {
         agent.stop();
-        say('worker stopped');
-        process.exit(0);
+        void admin.close().finally(() => {
+          say('worker stopped');
+          process.exit(0);
+        });
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+    });
+
+  worker
+    .command('status')
+    .description("What the worker agent running on this --home is doing: the leases it runs now and their state on the chain, what the chain paid it, what it offers and what its leases use, its benchmark and record")
+    .option('--token <token>', 'admin token (default: read from HOME/worker/admin.token)')
+    .addHelpText('after', '\nIt asks the agent\'s admin endpoint on 127.0.0.1, found in HOME/worker/admin.json, with the token the agent made at its first start. Earnings are the pay the chain recorded on the worker\'s leases (its newest 1000).')
+    .action(async (o: { token?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const s = (await (await adminRequest(g.home, '/status', o.token)).json()) as WorkerStatus;
+      output(g, s, () => workerStatusText(s, keyNames(g)));
     });
 
   worker
@@ -310,6 +363,32 @@ function registerAppCommands(program: Command): void {
       const fee = await feeFormatter(g, a.versions.map((v) => v.feeToken));
       output(g, a, () => appText(a, keyNames(g), fee));
     });
+}
+
+const gpusText = (gpus: { model: string; memoryMiB: number; count: number }[]): string => gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ') || 'none';
+
+function workerStatusText(s: WorkerStatus, who: (a: string) => string): string {
+  const r = s.resources;
+  const m = s.benchmark.measured;
+  const states = Object.entries(s.earnings.byState).map(([k, n]) => `${n} ${k}`).join(', ');
+  return [
+    `worker ${who(s.worker)}: ${s.active ? 'active' : 'not active'}, pid ${s.pid}, up since ${s.startedAt}, node ${s.node}`,
+    `  offers    ${r.offered.cpuMillis / 1000} cores, ${r.offered.memoryMiB} MiB memory, ${r.offered.diskMiB} MiB disk, GPUs ${gpusText(r.offered.gpus)}`,
+    `  in use    ${r.inUse.cpuMillis / 1000} cores, ${r.inUse.memoryMiB} MiB, ${r.inUse.gpus} GPU(s) by ${r.inUse.leases} lease(s); ${r.inUse.bids} bid(s) open`,
+    `  earned    ${znc(s.earnings.paid)} paid by the chain over ${s.earnings.leases} lease(s)${states ? ` (${states})` : ''}; ${znc(s.earnings.held)} held for review`,
+    `  account   balance ${znc(s.earnings.balance)}, bond ${znc(s.earnings.bond)}`,
+    `  rating    ${s.rating}; benchmark ${s.benchmark.registered} registered${m ? `, ${m.score} measured at start (${m.mibPerSecond} MiB/s SHA-256 on one core)` : ''}`,
+    `  record    ${s.record.completed} completed, ${s.record.failed} failed, ${s.record.abandoned} abandoned, ${s.record.disputesLost} disputes lost`,
+    ...(s.leases.length === 0
+      ? ['  leases    none running']
+      : [
+          '  leases now:',
+          ...s.leases.map(
+            (l) =>
+              `    ${l.task}/${l.lease}  ${l.state.padEnd(8)} container ${l.container?.slice(0, 12) ?? '(starting)'}  ${l.cpuMillis / 1000} cores, ${l.memoryMiB} MiB${l.memoryBytesNow !== null ? ` (${(l.memoryBytesNow / 1048576).toFixed(1)} MiB used)` : ''}  ${l.reports} report(s), paid ${znc(l.paid)}`,
+          ),
+        ]),
+  ].join('\n');
 }
 
 export function register(program: Command): void {

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from './keys.ts';
-import { openSealed, sealKeyPairFromSeed, sealTo } from './seal.ts';
+import { openSealed, sealKeyOfSigningKey, sealKeyPairFromSeed, sealKeyPairOfSigningSeed, sealTo } from './seal.ts';
 
 describe('seal keys', () => {
   it('derive the same X25519 pair from the same seed and different ones from different seeds', () => {
@@ -39,5 +39,17 @@ describe('seal keys', () => {
     expect(() => openSealed(w1, sealed.subarray(0, 50))).toThrow(/truncated|too short/);
     // Two seals of the same secret differ (fresh one-time key and nonces).
     expect(Buffer.from(sealTo([w1.publicKey], secret)).equals(Buffer.from(sealTo([w1.publicKey], secret)))).toBe(false);
+  });
+
+  it('seal to an account by its Ed25519 public key: its seed opens it, another key cannot', () => {
+    const poster = generateKeyPair();
+    const other = generateKeyPair();
+    const logs = new TextEncoder().encode('password=hunter2 in a log line');
+    const sealed = sealTo([sealKeyOfSigningKey(poster.publicKey)], logs);
+    expect(sealKeyPairOfSigningSeed(poster.secretKey).publicKey).toEqual(sealKeyOfSigningKey(poster.publicKey));
+    expect(new TextDecoder().decode(openSealed(sealKeyPairOfSigningSeed(poster.secretKey), sealed))).toBe('password=hunter2 in a log line');
+    expect(() => openSealed(sealKeyPairOfSigningSeed(other.secretKey), sealed)).toThrow(/not sealed to this key/);
+    // The worker seal key of the same seed is a different key: it cannot open it either.
+    expect(() => openSealed(sealKeyPairFromSeed(poster.secretKey), sealed)).toThrow(/not sealed to this key/);
   });
 });

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 
 // A worker's sealing key: the X25519 key pair that tasks seal their inputs and secrets to. It is
 // derived from the worker's Ed25519 seed, so the CLI that registers the worker and the agent that
@@ -23,6 +24,25 @@ export function sealKeyPairFromSeed(ed25519Seed: Uint8Array): SealKeyPair {
   const priv = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
   const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
   return { secretKey, publicKey: new Uint8Array(spki.subarray(X25519_SPKI_PREFIX.length)) };
+}
+
+// Sealing to an account that registered no seal key (a task's poster, for the logs of its
+// leases): its Ed25519 public key, which the chain has from the transactions it signed, converted
+// to X25519 (the birational map, as libsodium's crypto_sign_ed25519_pk_to_curve25519 and age's ssh
+// recipients do). The owner opens with the X25519 scalar of the same seed. The envelope format and
+// its key ids (SHA-256 of the X25519 public key) are the same as for worker seal keys, so sealTo and
+// openSealed serve both.
+
+/** The X25519 public key that `sealKeyPairOfSigningSeed` of the matching seed opens. */
+export function sealKeyOfSigningKey(ed25519PublicKey: Uint8Array): Uint8Array {
+  if (ed25519PublicKey.length !== 32) throw new Error('an Ed25519 public key is 32 bytes');
+  return ed25519.utils.toMontgomery(ed25519PublicKey);
+}
+
+/** The X25519 key pair of an Ed25519 signing seed (not the worker seal key: no HKDF label). */
+export function sealKeyPairOfSigningSeed(ed25519Seed: Uint8Array): SealKeyPair {
+  if (ed25519Seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes');
+  return { secretKey: ed25519.utils.toMontgomerySecret(ed25519Seed), publicKey: sealKeyOfSigningKey(ed25519.getPublicKey(ed25519Seed)) };
 }
 
 // Sealed task inputs and secrets. A task is posted before anyone knows which worker will win it,

@@ -79,6 +79,27 @@ export interface BlockAnswer extends Record<string, unknown> {
   certificate: { height: string; round: number; blockHash: string; signers: unknown[] };
 }
 
+/** A committed transaction as blocks list it. */
+export interface TxAnswer {
+  hash: string;
+  /** TxKind name, e.g. "PostTask". */
+  kind: string;
+  chain: number;
+  /** Sender address (znc1…). */
+  from: string;
+  /** Sender's Ed25519 public key, hex. */
+  sender: string;
+  nonce: string;
+  payload: Record<string, unknown>;
+}
+
+/** One chain's segment of a height, with its transactions. */
+export interface SegmentAnswer {
+  chain: number;
+  height: number;
+  txs: TxAnswer[];
+}
+
 /** Rounds and peers of a node that decides blocks with other bookkeepers. */
 export interface ConsensusAnswer {
   height: number;
@@ -183,6 +204,10 @@ export class ZeusClient {
 
   block(height: number | 'latest'): Promise<BlockAnswer> {
     return this.request('GET', `/blocks/${height}`);
+  }
+
+  segment(height: number, chain: number): Promise<SegmentAnswer> {
+    return this.request('GET', `/blocks/${height}/chains/${chain}`);
   }
 
   marketParams(): Promise<MarketParamsAnswer> {

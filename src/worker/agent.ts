@@ -13,6 +13,8 @@ import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
 import type { Workload } from './workload.ts';
+import { publishLeaseLogs } from './logs.ts';
+import type { AgentSnapshot } from './status.ts';
 
 // The worker agent: it follows the node's market events (and polls as a fallback, since a
 // WebSocket can drop), bids on the open tasks the shared matcher says it fits, and runs each
@@ -125,6 +127,17 @@ export class WorkerAgent {
     this.stopped = true;
     clearTimeout(this.timer);
     this.ws?.close();
+  }
+
+  /** What the agent runs now, for `zeus worker status` (src/worker/status.ts). */
+  snapshot(): AgentSnapshot {
+    const leases = [...this.running.values()].map((r) => ({ task: r.ref.task, lease: r.ref.lease, container: r.workload?.id ?? null }));
+    return { address: this.address, leases, bids: [...this.bids.keys()] };
+  }
+
+  /** The workload running a lease now, if this agent runs it: to sample it or read its logs so far. */
+  workload(task: string, lease: number): Workload | undefined {
+    return this.running.get(`${task}/${lease}`)?.workload;
   }
 
   private connect(): void {
@@ -262,7 +275,7 @@ export class WorkerAgent {
     const tag = `zeus-app/${t.app}:${t.digest.slice(7, 19)}`;
     await loadFetchedImage(this.o.home, job, tag, this.runtime.docker);
     this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: image ${t.app}@${t.digest} delivered`);
-    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB };
+    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB, gpuCount: t.needs.gpuCount };
     const w = await this.runtime.start(tag, r.ref, limits, t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env });
     const inspected = await this.runtime.docker.getContainer(w.id).inspect();
     // What the container really runs with, kept beside its logs (and what the tests check). The
@@ -328,6 +341,8 @@ export class WorkerAgent {
       }
       const exit = await w.exited;
       await w.saveLogs(join(files, 'container.log')).catch((e: unknown) => this.o.log(`lease ${k}: logs not kept: ${(e as Error).message}`));
+      // Sealed to the poster and published, so they outlive the lease (never throws).
+      await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
       if (ended) {
         writeFileSync(join(files, 'outcome.json'), JSON.stringify({ stopped: true, exitCode: exit.code, result: null }));
         return;

@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
 import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
+import { gpuHostConfig } from './gpu.ts';
 
 // The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
 // limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
@@ -22,6 +23,8 @@ export interface LeaseRef {
 export interface BatchLimits {
   cpuMillis: number;
   memoryMiB: number;
+  /** GPUs the lease asked for, given through the NVIDIA runtime (src/worker/gpu.ts). */
+  gpuCount?: number;
 }
 
 /** What a lease's container is started with besides its image and limits. */
@@ -58,6 +61,7 @@ export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
     NetworkMode: 'none',
     Binds: [],
     Privileged: false,
+    ...gpuHostConfig(l.gpuCount),
   };
 }
 

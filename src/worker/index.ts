@@ -1,7 +1,14 @@
 // The worker agent: what a person with an idle machine runs beside a node. It offers the
 // machine's resources (capped by a policy file), bids on the tasks the shared matcher says it
 // fits, and runs each lease it wins in a locked-down Docker container or as a WASI module,
-// reporting usage and publishing a batch task's /out as its result.
+// reporting usage and publishing a batch task's /out as its result. Its operator watches it through
+// a local admin endpoint (admin.ts, status.ts); a lease's logs are sealed to the task's poster and
+// published when it ends (logs.ts); GPUs come from nvidia-smi (gpu.ts) and a benchmark runs at start.
+export { adminPaths, adminRequest, adminToken, AdminError, startAdminServer, type AdminInfo, type AdminServer } from './admin.ts';
+export { BENCHMARK_MIB, REFERENCE_MIB_PER_S, runBenchmark, scoreOf, type BenchmarkResult } from './benchmark.ts';
+export { detectGpus, gpuHostConfig, gpuModelName, parseNvidiaSmi } from './gpu.ts';
+export { fetchSealedLogs, leaseLogFile, liveLogsToken, localLeaseLog, logsRepository, logsTag, LogsNotFound, openLogs, posterLeaseLog, posterSealKey, publishSealedLogs, sealLogs } from './logs.ts';
+export { workerStatus, type AgentSnapshot, type WorkerStatus } from './status.ts';
 export { WorkerAgent, type AgentOptions, type RuntimeName } from './agent.ts';
 export { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LaunchOptions, type LeaseRef } from './docker.ts';
 export { MODULE_LABEL, startWasm, wasmModuleOf } from './wasmWorkload.ts';
@@ -9,4 +16,4 @@ export { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } 
 export { Meter, type PeriodUsage } from './meter.ts';
 export { loadPolicy, PolicyError, PolicySchema, type WorkerPolicy } from './policy.ts';
 export { detectResources, offeredSpec, offerOf, sameOffer, type DetectedResources, type OfferedSpec } from './resources.ts';
-export { digestOf, resultRepository, uploadResult } from './results.ts';
+export { digestOf, registryAuthorization, resultRepository, uploadBlob, uploadResult } from './results.ts';

@@ -12,7 +12,7 @@ const file = (name: string, body: unknown): string => {
   return f;
 };
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const machine = { cpuMillis: 8000, memoryMiB: 32768, diskMiB: 100_000 };
+const machine = { cpuMillis: 8000, memoryMiB: 32768, diskMiB: 100_000, gpus: [{ model: 'A100', memoryMiB: 40960, count: 2 }] };
 
 describe('worker policy', () => {
   it('without a file: everything detected, one lease at a time', () => {
@@ -42,6 +42,7 @@ describe('worker policy', () => {
       cpuMillis: s.cpuMillis,
       memoryMiB: s.memoryMiB,
       diskMiB: s.diskMiB,
+      gpus: [{ model: 'A100', memoryMiB: 40960, count: 2 }],
       region: '',
       endpoint: s.endpoint,
       runtimes: ['docker'],
@@ -49,6 +50,15 @@ describe('worker policy', () => {
     };
     expect(sameOffer(s, registered as Parameters<typeof sameOffer>[1])).toBe(true);
     expect(sameOffer({ ...s, memoryMiB: 1 }, registered as Parameters<typeof sameOffer>[1])).toBe(false);
+    expect(sameOffer({ ...s, gpus: [{ model: 'A100', memoryMiB: 40960, count: 1 }] }, registered as Parameters<typeof sameOffer>[1])).toBe(false);
+  });
+
+  it('offers the detected GPUs unless the policy keeps them, and takes an admin port', () => {
+    expect(offeredSpec(machine, loadPolicy(undefined), 'http://127.0.0.1:1', ['docker']).gpus).toEqual(machine.gpus);
+    const p = loadPolicy(file('nogpu.json', { offerGpus: false, adminPort: 7777 }));
+    expect(offeredSpec(machine, p, 'http://127.0.0.1:1', ['docker']).gpus).toEqual([]);
+    expect(p.adminPort).toBe(7777);
+    expect(() => loadPolicy(file('badport.json', { adminPort: 70000 }))).toThrow(/adminPort/);
   });
 
   it('bids at the ask, with the GPU-hour price of the model, never below the minimum', () => {

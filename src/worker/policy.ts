@@ -40,6 +40,10 @@ export const PolicySchema = z
     endpoint: z.string().min(1).max(128).optional(),
     /** Address services' ports are published on (default 127.0.0.1: reachable from this machine only). */
     bindAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
+    /** Whether the GPUs nvidia-smi reports are offered (default: yes); false keeps them for the owner. */
+    offerGpus: z.boolean().optional(),
+    /** Port of the admin endpoint on 127.0.0.1 (`zeus worker status`); 0 or absent: any free port. */
+    adminPort: z.number().int().min(0).max(65535).optional(),
   })
   .strict();
 
@@ -62,6 +66,8 @@ export interface WorkerPolicy {
   region?: string;
   endpoint?: string;
   bindAddress: string;
+  offerGpus: boolean;
+  adminPort?: number;
 }
 
 export function policyFrom(p: PolicyFile): WorkerPolicy {
@@ -81,6 +87,8 @@ export function policyFrom(p: PolicyFile): WorkerPolicy {
     region: p.region,
     endpoint: p.endpoint,
     bindAddress: p.bindAddress ?? '127.0.0.1',
+    offerGpus: p.offerGpus ?? true,
+    adminPort: p.adminPort,
   };
 }
 

@@ -1,28 +1,33 @@
 import { statfsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import type { Gpu } from '../ledger/index.ts';
 import type { WorkerOffer } from '../market/index.ts';
 import type { WorkerAnswer } from '../sdk/index.ts';
+import { detectGpus } from './gpu.ts';
 import type { WorkerPolicy } from './policy.ts';
 
-// What this machine can offer, and the registration that offers it. GPUs (nvidia-smi) and the
-// benchmark are not detected yet: the worker registers none and the CLI's default benchmark.
+// What this machine can offer, and the registration that offers it: cores, memory, free disk and
+// NVIDIA GPUs (src/worker/gpu.ts). The benchmark is src/worker/benchmark.ts.
 
 export interface DetectedResources {
   cpuMillis: number;
   memoryMiB: number;
   /** Free space where the worker keeps its files (Docker's own disk is not measured). */
   diskMiB: number;
+  /** NVIDIA GPUs by model and memory, from nvidia-smi; none without the driver. */
+  gpus: Gpu[];
 }
 
 const MIB = 1024 * 1024;
 
-export function detectResources(dir: string): DetectedResources {
+export function detectResources(dir: string, warn?: (line: string) => void): DetectedResources {
   const fs = statfsSync(dir);
   return {
     cpuMillis: availableParallelism() * 1000,
     memoryMiB: Math.floor(totalmem() / MIB),
     // Whole GiB: free space moves all the time, and every MiB of it would be a new UpdateWorker.
     diskMiB: Math.floor((Number(fs.bavail) * Number(fs.bsize)) / (1024 * MIB)) * 1024,
+    gpus: detectGpus(warn),
   };
 }
 
@@ -31,6 +36,7 @@ export interface OfferedSpec {
   cpuMillis: number;
   memoryMiB: number;
   diskMiB: number;
+  gpus: Gpu[];
   region: string;
   endpoint: string;
   runtimes: string[];
@@ -49,6 +55,7 @@ export function offeredSpec(d: DetectedResources, p: WorkerPolicy, node: string,
     cpuMillis: cap(d.cpuMillis, p.maxCpuMillis),
     memoryMiB: cap(d.memoryMiB, p.maxMemoryMiB),
     diskMiB: cap(d.diskMiB, p.maxDiskMiB),
+    gpus: p.offerGpus ? d.gpus.map((g) => ({ ...g })) : [],
     region: p.region ?? registered?.region ?? '',
     // The chain wants somewhere to reach the worker; beside its node, the node's API is that place.
     endpoint: p.endpoint ?? (registered?.endpoint || new URL(node).host),
@@ -65,6 +72,7 @@ export function sameOffer(s: OfferedSpec, w: WorkerAnswer): boolean {
     s.cpuMillis === w.cpuMillis &&
     s.memoryMiB === w.memoryMiB &&
     s.diskMiB === w.diskMiB &&
+    JSON.stringify(s.gpus.map((g) => [g.model, g.memoryMiB, g.count])) === JSON.stringify(w.gpus.map((g) => [g.model, g.memoryMiB, g.count])) &&
     s.region === w.region &&
     s.endpoint === w.endpoint &&
     s.runtimes.join(',') === w.runtimes.join(',') &&

@@ -1,0 +1,164 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+
+// The operator's window into a running `zeus worker start`: a small HTTP endpoint (fastify) bound
+// to 127.0.0.1 only, answering what the agent runs now, what it earned and what it offers. It is
+// reached by `zeus worker status --home HOME`, which finds it through two files the agent writes:
+//
+//   HOME/worker/admin.json    where it listens (url, port, pid, worker): the port is ephemeral by default
+//   HOME/worker/admin.token   a random bearer token, made at the first start, mode 0600
+//
+// Loopback is not enough on its own: every local user and every container with host networking
+// can reach 127.0.0.1. The token is what keeps the endpoint to whoever can read the worker's home.
+//
+// One route takes another credential: a task's poster asks for the live logs of its lease with a
+// short token its own key signed (src/worker/logs.ts), and gets them sealed to that key.
+
+export const adminPaths = (home: string) => ({
+  info: join(home, 'worker', 'admin.json'),
+  token: join(home, 'worker', 'admin.token'),
+});
+
+/** The token in HOME/worker/admin.token, made (32 random bytes, hex, mode 0600) if there is none. */
+export function adminToken(home: string): string {
+  const { token } = adminPaths(home);
+  mkdirSync(join(home, 'worker'), { recursive: true });
+  if (!existsSync(token)) {
+    // wx: two agents starting at once on one home must not each write a different token.
+    try {
+      writeFileSync(token, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  // A token readable by others is no secret: tighten a file someone copied in with a loose mode.
+  if ((statSync(token).mode & 0o077) !== 0) chmodSync(token, 0o600);
+  const t = readFileSync(token, 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(t)) throw new Error(`${token} does not hold an admin token (64 hex digits); delete it and start the worker again to make a new one`);
+  return t;
+}
+
+export const AdminInfoSchema = z.object({
+  url: z.url(),
+  port: z.number().int().min(1).max(65535),
+  pid: z.number().int().positive(),
+  worker: z.string(),
+  startedAt: z.string(),
+});
+export type AdminInfo = z.infer<typeof AdminInfoSchema>;
+
+const LeaseParams = z.object({ task: z.string().regex(/^[0-9a-f]{64}$/, 'a task id: 64 lowercase hex digits'), lease: z.coerce.number().int().min(0).max(1_000_000) });
+
+export interface AdminRoutes {
+  status: () => Promise<unknown>;
+  /** A running lease's logs so far, sealed to its poster, for a request the poster signed (`token`). */
+  posterLog: (task: string, lease: number, token: string) => Promise<Uint8Array>;
+  /** A lease's container logs so far (or all of them once it ended); undefined for a lease this worker has no logs of. */
+  leaseLog: (task: string, lease: number) => Promise<Uint8Array | undefined>;
+}
+
+export interface AdminServer {
+  info: AdminInfo;
+  close: () => Promise<void>;
+}
+
+/** The route a task's poster may call with its own signed token instead of the admin token. */
+const POSTER_ROUTE = /^\/leases\/[^/]+\/[^/]+\/sealed-logs$/;
+
+const refuse = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply => reply.status(status).send({ error: { code, message } });
+
+export function buildAdminApp(token: string, home: string, routes: AdminRoutes): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const expected = Buffer.from(token);
+  app.addHook('onRequest', async (req, reply) => {
+    if (POSTER_ROUTE.test(req.url.split('?')[0])) return undefined;
+    const h = req.headers.authorization;
+    if (!h?.startsWith('Bearer ')) return refuse(reply, 401, 'ADMIN_TOKEN_REQUIRED', `this worker's admin endpoint needs its token (Authorization: Bearer <the contents of ${adminPaths(home).token}>); \`zeus worker status --home ${home}\` sends it`);
+    const got = Buffer.from(h.slice(7).trim());
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      return refuse(reply, 401, 'ADMIN_TOKEN_INVALID', `the admin token does not match the one in ${adminPaths(home).token}; read it from that file (it changes only when the file is deleted)`);
+    }
+    return undefined;
+  });
+  app.get('/status', async () => routes.status());
+  app.get('/leases/:task/:lease/logs', async (req, reply) => {
+    const p = LeaseParams.safeParse(req.params);
+    if (!p.success) return refuse(reply, 400, 'INVALID_REQUEST', p.error.issues.map((i) => i.message).join('; '));
+    const log = await routes.leaseLog(p.data.task, p.data.lease);
+    if (!log) return refuse(reply, 404, 'UNKNOWN_LEASE', `this worker has no logs of lease ${p.data.lease} of task ${p.data.task}`);
+    return reply.type('text/plain; charset=utf-8').send(Buffer.from(log));
+  });
+  app.get('/leases/:task/:lease/sealed-logs', async (req, reply) => {
+    const p = LeaseParams.safeParse(req.params);
+    if (!p.success) return refuse(reply, 400, 'INVALID_REQUEST', p.error.issues.map((i) => i.message).join('; '));
+    const h = req.headers.authorization;
+    if (!h?.startsWith('Bearer ')) return refuse(reply, 401, 'POSTER_TOKEN_REQUIRED', "live logs are for the task's poster: send a token its key signed for this lease (`zeus task logs TASK --live URL` does)");
+    const sealed = await routes.posterLog(p.data.task, p.data.lease, h.slice(7).trim());
+    return reply.type('application/octet-stream').send(Buffer.from(sealed));
+  });
+  app.setErrorHandler((e: Error, _req, reply) => (e instanceof AdminError && e.status ? refuse(reply, e.status, e.code, e.message) : refuse(reply, 500, 'INTERNAL', e.message)));
+  return app;
+}
+
+/** Listens on 127.0.0.1:`port` (0: any free port) and records where in HOME/worker/admin.json. */
+export async function startAdminServer(o: { home: string; port: number; worker: string; routes: AdminRoutes }): Promise<AdminServer> {
+  const app = buildAdminApp(adminToken(o.home), o.home, o.routes);
+  await app.listen({ host: '127.0.0.1', port: o.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const info: AdminInfo = { url: `http://127.0.0.1:${port}`, port, pid: process.pid, worker: o.worker, startedAt: new Date().toISOString() };
+  const { info: file } = adminPaths(o.home);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  return {
+    info,
+    close: async () => {
+      await app.close();
+      // Only our own record: another agent may have started on this home since.
+      if (readAdminInfo(o.home)?.pid === process.pid) rmSync(file, { force: true });
+    },
+  };
+}
+
+function readAdminInfo(home: string): AdminInfo | undefined {
+  const { info } = adminPaths(home);
+  if (!existsSync(info)) return undefined;
+  const parsed = AdminInfoSchema.safeParse(JSON.parse(readFileSync(info, 'utf8')));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** A refusal or failure of the admin endpoint, with a message that says what to do. */
+export class AdminError extends Error {
+  override name = 'AdminError';
+  readonly code: string;
+  /** The HTTP status the endpoint answers with, when the endpoint throws it. */
+  readonly status?: number;
+  constructor(code: string, message: string, status?: number) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** GET `path` from the worker agent running on `home`, with the token from its home unless one is given. */
+export async function adminRequest(home: string, path: string, token?: string): Promise<Response> {
+  const { info: file, token: tokenFile } = adminPaths(home);
+  const info = readAdminInfo(home);
+  if (!info) throw new AdminError('NO_WORKER', `no worker agent runs on home ${home}: ${file} ${existsSync(file) ? 'is not a valid admin record' : 'does not exist'}; start one with \`zeus worker start --home ${home}\``);
+  const t = token ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+  if (t === undefined) throw new AdminError('NO_TOKEN', `${tokenFile} does not exist (the worker makes it at its first start); pass --token or start the worker`);
+  let res: Response;
+  try {
+    res = await fetch(`${info.url}${path}`, { headers: { authorization: `Bearer ${t}` }, signal: AbortSignal.timeout(30_000) });
+  } catch (e) {
+    throw new AdminError('NO_WORKER', `no worker agent answers on home ${home}: the one started at ${info.startedAt} (pid ${info.pid}) listened at ${info.url} and is gone (${(e as Error).cause ?? (e as Error).message}); start one with \`zeus worker start --home ${home}\``);
+  }
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    throw new AdminError(body.error?.code ?? `HTTP_${res.status}`, `the worker's admin endpoint refused ${path} (HTTP ${res.status}): ${body.error?.message ?? res.statusText}`);
+  }
+  return res;
+}

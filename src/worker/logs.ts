@@ -1,0 +1,207 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyOfSigningKey, sealKeyPairOfSigningSeed, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
+import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest } from '../ddn/index.ts';
+import { taskIdFor } from '../ledger/index.ts';
+import type { TaskAnswer, ZeusClient } from '../sdk/index.ts';
+import { AdminError } from './admin.ts';
+import type { Workload } from './workload.ts';
+import { digestOf, registryAuthorization, uploadBlob } from './results.ts';
+import type { AgentSnapshot } from './status.ts';
+
+// The logs of a lease outlive it: when the container ends, the worker seals its stdout and stderr
+// to the task's poster and publishes them in its node's registry, under its own namespace, as an
+// OCI artifact tagged by the lease:
+//
+//   <worker address>/logs:logs-<task id>-<lease>   config: the OCI empty blob, one layer: the envelope
+//
+// The tag is how the poster finds them without anything new on the chain (a tag is also what
+// keeps the blob from the registry's garbage collector, which frees blobs no manifest names).
+// Logs may hold whatever the workload printed — tokens, customer data — so the envelope is sealed
+// (src/crypto/seal.ts) to the poster's Ed25519 key converted to X25519: only the holder of the
+// poster's keystore key opens it, whoever serves the bytes. The poster's public key comes from the
+// chain: the PostTask transaction that created the task carries its signer's key.
+
+export const LOGS_ARTIFACT_TYPE = 'application/vnd.zeusnet.lease-logs.v1';
+const LOGS_LAYER_TYPE = 'application/vnd.zeusnet.lease-logs.sealed.v1';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_EMPTY = { mediaType: 'application/vnd.oci.empty.v1+json', bytes: new TextEncoder().encode('{}') };
+/** Larger logs keep their end: that is where a failure shows. */
+export const MAX_PUBLISHED_LOG_BYTES = 8 * 1024 * 1024;
+/** The envelope starts with the lease it belongs to, so a worker cannot pass off one lease's logs as another's. */
+const HEADER = 'zeusnet-lease-logs/v1';
+
+export const logsRepository = (worker: string): string => `${worker}/logs`;
+export const logsTag = (task: string, lease: number): string => `logs-${task}-${lease}`;
+
+/**
+ * The X25519 key to seal a task's logs to: its poster's signing key, read from the PostTask
+ * transaction at the task's posting height and checked to hash to the task's owner. Undefined when
+ * no single key posted it (an owner that is not a key account).
+ */
+export async function posterSealKey(c: ZeusClient, t: Pick<TaskAnswer, 'id' | 'chain' | 'postedAt' | 'owner'>): Promise<Uint8Array | undefined> {
+  const seg = await c.segment(t.postedAt, t.chain);
+  for (const tx of seg.txs) {
+    if (tx.kind !== 'PostTask' || toHex(taskIdFor(fromHex(tx.hash), t.chain)) !== t.id) continue;
+    const pub = fromHex(tx.sender);
+    // The node said so; the address is the hash of the key, so this check needs no trust in it.
+    if (encodeAddress(addressFromPublicKey(pub)) !== t.owner) return undefined;
+    return sealKeyOfSigningKey(pub);
+  }
+  return undefined;
+}
+
+/** The sealed envelope of a lease's logs (the tail of them past MAX_PUBLISHED_LOG_BYTES). */
+export function sealLogs(recipient: Uint8Array, task: string, lease: number, log: Uint8Array): Uint8Array {
+  const cut = log.length > MAX_PUBLISHED_LOG_BYTES;
+  const body = cut ? log.subarray(log.length - MAX_PUBLISHED_LOG_BYTES) : log;
+  const head = new TextEncoder().encode(`${HEADER} ${task} ${lease}${cut ? ` truncated ${log.length - body.length}` : ''}\n`);
+  const plain = new Uint8Array(head.length + body.length);
+  plain.set(head);
+  plain.set(body, head.length);
+  return sealTo([recipient], plain);
+}
+
+/** Opens an envelope with the poster's signing seed; throws unless it is for this key and this lease. */
+export function openLogs(seed: Uint8Array, task: string, lease: number, sealed: Uint8Array): { log: Uint8Array; truncatedBytes: number } {
+  const plain = openSealed(sealKeyPairOfSigningSeed(seed), sealed);
+  const nl = plain.indexOf(0x0a);
+  const head = new TextDecoder().decode(plain.subarray(0, nl < 0 ? 0 : nl)).split(' ');
+  if (head[0] !== HEADER || head[1] !== task || head[2] !== String(lease)) throw new Error(`the envelope is not the logs of lease ${lease} of task ${task}`);
+  return { log: plain.subarray(nl + 1), truncatedBytes: head[3] === 'truncated' ? Number(head[4]) : 0 };
+}
+
+export interface PublishedLogs {
+  repository: string;
+  tag: string;
+  digest: Digest;
+  bytes: number;
+}
+
+/** Pushes a sealed envelope with its manifest and tag to `node`'s registry. */
+export async function publishSealedLogs(node: string, key: KeyPair, task: string, lease: number, sealed: Uint8Array): Promise<PublishedLogs> {
+  const repository = logsRepository(encodeAddress(addressFromPublicKey(key.publicKey)));
+  const tag = logsTag(task, lease);
+  const auth = await registryAuthorization(node, key);
+  const config = await uploadBlob(node, auth, repository, OCI_EMPTY.bytes, 'logs config');
+  const digest = await uploadBlob(node, auth, repository, sealed, 'sealed logs');
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: LOGS_ARTIFACT_TYPE,
+    config: { mediaType: OCI_EMPTY.mediaType, digest: config, size: OCI_EMPTY.bytes.length },
+    layers: [{ mediaType: LOGS_LAYER_TYPE, digest, size: sealed.length }],
+    annotations: { 'net.zeus.task': task, 'net.zeus.lease': String(lease) },
+  });
+  const res = await fetch(`${node}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { authorization: auth, 'content-type': OCI_MANIFEST }, body: manifest });
+  if (res.status !== 201) throw new Error(`the node refused the logs manifest ${tag} (HTTP ${res.status}): ${(await res.text()).slice(0, 300)}`);
+  return { repository, tag, digest, bytes: sealed.length };
+}
+
+/** A registry that does not hold the lease's logs (yet). */
+export class LogsNotFound extends Error {
+  override name = 'LogsNotFound';
+}
+
+/** The sealed envelope of a lease's logs from one node's registry, checked against the manifest's digest. */
+export async function fetchSealedLogs(node: string, worker: string, task: string, lease: number): Promise<{ sealed: Uint8Array; digest: Digest }> {
+  const repository = logsRepository(worker);
+  const m = await fetch(`${node}/v2/${repository}/manifests/${logsTag(task, lease)}`, { headers: { accept: OCI_MANIFEST } });
+  if (m.status === 404) throw new LogsNotFound(`${node} holds no logs of lease ${lease} of task ${task}`);
+  if (!m.ok) throw new Error(`${node} answered HTTP ${m.status} for the logs manifest: ${(await m.text()).slice(0, 200)}`);
+  const doc = (await m.json()) as { artifactType?: string; layers?: { digest?: string }[] };
+  const digest = doc.layers?.[0]?.digest;
+  if (doc.artifactType !== LOGS_ARTIFACT_TYPE || typeof digest !== 'string') throw new Error(`${repository}:${logsTag(task, lease)} on ${node} is not a logs artifact`);
+  const b = await fetch(`${node}/v2/${repository}/blobs/${digest}`);
+  if (!b.ok) throw new Error(`${node} lists the logs blob ${digest} but does not serve it (HTTP ${b.status})`);
+  const sealed = new Uint8Array(await b.arrayBuffer());
+  if (digestOf(sealed) !== digest) throw new Error(`the logs blob served by ${node} does not hash to ${digest}: refusing it`);
+  return { sealed, digest: digest as Digest };
+}
+
+export interface LeaseLogsContext {
+  node: string;
+  key: KeyPair;
+  client: ZeusClient;
+  task: TaskAnswer;
+  lease: number;
+  file: string;
+  log: (line: string) => void;
+}
+
+/**
+ * What the agent calls when a lease's container has ended and its logs are saved: seal them to
+ * the poster and publish them. Never throws — the lease's result does not depend on its logs —
+ * and says in the worker's log why logs stayed local.
+ */
+export async function publishLeaseLogs(x: LeaseLogsContext): Promise<PublishedLogs | undefined> {
+  const k = `${x.task.id.slice(0, 12)}…/${x.lease}`;
+  try {
+    if (!existsSync(x.file)) return undefined;
+    const recipient = await posterSealKey(x.client, x.task);
+    if (!recipient) {
+      x.log(`lease ${k}: logs kept locally only: the task's owner ${x.task.owner} has no single signing key to seal them to`);
+      return undefined;
+    }
+    const p = await publishSealedLogs(x.node, x.key, x.task.id, x.lease, sealLogs(recipient, x.task.id, x.lease, readFileSync(x.file)));
+    x.log(`lease ${k}: logs sealed to the poster and published as ${p.repository}:${p.tag} (${p.bytes} bytes)`);
+    return p;
+  } catch (e) {
+    x.log(`lease ${k}: logs not published: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Where the agent keeps a lease's container log once the container ended. */
+export const leaseLogFile = (home: string, task: string, lease: number): string => join(home, 'worker', 'leases', `${task}-${lease}`, 'container.log');
+
+/**
+ * A lease's logs as this worker has them, for its operator: of a container still running, what it
+ * printed so far (read from the engine the same way as at the end); else the saved file.
+ */
+export async function localLeaseLog(home: string, workload: Workload | undefined, task: string, lease: number): Promise<Uint8Array | undefined> {
+  if (workload) {
+    const dir = mkdtempSync(join(tmpdir(), 'zeus-lease-log-'));
+    try {
+      await workload.saveLogs(join(dir, 'log'));
+      return readFileSync(join(dir, 'log'));
+    } catch {
+      // Ended between the look-up and the read: the saved file has it.
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const file = leaseLogFile(home, task, lease);
+  return existsSync(file) ? readFileSync(file) : undefined;
+}
+
+// Live logs: while a lease runs, its poster may ask the worker directly. The request carries a
+// token in the registry token's format (an Ed25519 signature by the poster's key over claims with
+// its public key and a short life) whose audience names this worker and this lease, so it cannot
+// be replayed for another; the worker checks that the key's address owns the task on the chain,
+// and answers with the same sealed envelope as the published logs — whoever relays the bytes sees
+// ciphertext only.
+
+export const liveLogsAudience = (worker: string, task: string, lease: number): string => `zeusnet-lease-logs:${worker}:${task}:${lease}`;
+const LIVE_TOKEN_TTL_SECONDS = 60;
+
+/** The poster's side: a token for one lease's live logs at one worker. */
+export const liveLogsToken = (key: KeyPair, worker: string, task: string, lease: number): string =>
+  createRegistryToken(key, { audience: liveLogsAudience(worker, task, lease), nowMs: Date.now(), ttlSeconds: LIVE_TOKEN_TTL_SECONDS });
+
+/** The worker's side: the lease's logs so far, sealed to the poster whose token this is. */
+export async function posterLeaseLog(x: { client: ZeusClient; home: string; snapshot: AgentSnapshot; workload: Workload | undefined }, task: string, lease: number, token: string): Promise<Uint8Array> {
+  let claims: ReturnType<typeof verifyRegistryToken>;
+  try {
+    claims = verifyRegistryToken(token, { audience: liveLogsAudience(x.snapshot.address, task, lease), nowMs: Date.now() });
+  } catch (e) {
+    if (e instanceof RegistryTokenError) throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${e.message}`, 401);
+    throw e;
+  }
+  const owner = (await x.client.task(task)).owner;
+  if (claims.sub !== owner) throw new AdminError('NOT_THE_POSTER', `only the task's poster ${owner} may read its logs, not ${claims.sub}`, 403);
+  const log = await localLeaseLog(x.home, x.workload, task, lease);
+  if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}`, 404);
+  return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log);
+}
