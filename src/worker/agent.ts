@@ -11,6 +11,7 @@ import { Meter } from './meter.ts';
 import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
+import { scratchMiB } from './scratch.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
 import type { Workload } from './workload.ts';
 import { publishLeaseLogs } from './logs.ts';
@@ -99,7 +100,7 @@ export class WorkerAgent {
   constructor(o: AgentOptions) {
     this.o = o;
     this.c = new ZeusClient(o.node);
-    if (o.runtimes.includes('docker')) this.runtime = new DockerRuntime(o.docker);
+    if (o.runtimes.includes('docker')) this.runtime = new DockerRuntime(o.docker, { scratchDir: join(o.home, 'worker', 'scratch'), log: o.log });
     this.address = encodeAddress(addressFromPublicKey(o.key.publicKey));
     this.hexAddress = toHex(addressFromPublicKey(o.key.publicKey));
     this.sealKey = sealKeyPairFromSeed(o.key.secretKey);
@@ -275,7 +276,7 @@ export class WorkerAgent {
     const tag = `zeus-app/${t.app}:${t.digest.slice(7, 19)}`;
     await loadFetchedImage(this.o.home, job, tag, this.runtime.docker);
     this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: image ${t.app}@${t.digest} delivered`);
-    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB, gpuCount: t.needs.gpuCount };
+    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB, gpuCount: t.needs.gpuCount, diskMiB: scratchMiB(t.needs.diskMiB, this.o.policy.maxDiskMiB) };
     const w = await this.runtime.start(tag, r.ref, limits, t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env });
     const inspected = await this.runtime.docker.getContainer(w.id).inspect();
     // What the container really runs with, kept beside its logs (and what the tests check). The
@@ -387,6 +388,7 @@ export class WorkerAgent {
       this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run: lease ${task.slice(0, 12)}…/${index} is ${l?.state ?? 'unknown'}`);
       await this.runtime?.remove(this.runtime.docker.getContainer(info.Id));
     }
+    for (const s of (await this.runtime?.sweepScratch(this.address)) ?? []) this.o.log(`removed scratch area ${s} left from an earlier run`);
     await this.pollLeases(ACTIVE);
   }
 }

@@ -1,12 +1,15 @@
 import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
+import { DEFAULT_SCRATCH_MIB, ScratchAreas } from './scratch.ts';
 import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
 import { gpuHostConfig } from './gpu.ts';
 
 // The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
 // limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
-// and an engine volume for /out, no host mounts, no network for batch), labelled with the lease
+// and a size-capped volume for /out (scratch.ts), no host mounts, no network for batch), labelled with the lease
 // so a restarted worker can find what it started. Metering reads the engine's own statistics.
 // A service gets the bridge network only to publish its ports, on the configured bind address.
 
@@ -25,6 +28,16 @@ export interface BatchLimits {
   memoryMiB: number;
   /** GPUs the lease asked for, given through the NVIDIA runtime (src/worker/gpu.ts). */
   gpuCount?: number;
+  /** The cap on a batch lease's /out (default DEFAULT_SCRATCH_MIB). */
+  diskMiB?: number;
+}
+
+export interface RuntimeOptions {
+  /** Where /out's file systems are kept (the worker's home; default a directory under the system's temp). */
+  scratchDir?: string;
+  log?: (line: string) => void;
+  /** false: /out never gets a loop device, only the watchdog (see scratch.ts). */
+  loopScratch?: boolean;
 }
 
 /** What a lease's container is started with besides its image and limits. */
@@ -41,7 +54,8 @@ export const PIDS_LIMIT = 256;
 /** Scratch space: a size-capped tmpfs. */
 export const TMPFS = { '/tmp': 'rw,nosuid,nodev,size=64m' };
 
-export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
+/** `out`: the lease's scratch volume for /out (an anonymous volume when empty). */
+export function hostConfigFor(l: BatchLimits, out = ''): Docker.HostConfig {
   const memory = l.memoryMiB * 1024 * 1024;
   return {
     NanoCpus: l.cpuMillis * 1_000_000,
@@ -54,10 +68,9 @@ export function hostConfigFor(l: BatchLimits): Docker.HostConfig {
     ReadonlyRootfs: true,
     Tmpfs: { ...TMPFS },
     // /out must outlive the process: a tmpfs is unmounted (and emptied) when the container
-    // stops, before its archive can be read. An anonymous engine volume survives the exit and
-    // goes with the container (remove with v). It has no size cap on a plain overlay2 host (that
-    // needs xfs project quotas); the result's size is checked when it is read.
-    Mounts: [{ Type: 'volume', Source: '', Target: '/out' }],
+    // stops, before its archive can be read. A volume survives the exit; the lease's own
+    // size-capped one (scratch.ts) is removed with the container by `remove`.
+    Mounts: [{ Type: 'volume', Source: out, Target: '/out' }],
     NetworkMode: 'none',
     Binds: [],
     Privileged: false,
@@ -79,15 +92,19 @@ function endpointOf(info: Docker.ContainerInspectInfo, ports: readonly number[])
 
 export class DockerRuntime {
   readonly docker: Docker;
+  readonly scratch: ScratchAreas;
 
-  constructor(docker: Docker = new Docker()) {
+  constructor(docker: Docker = new Docker(), o: RuntimeOptions = {}) {
     this.docker = docker;
+    this.scratch = new ScratchAreas(docker, { dir: o.scratchDir ?? join(tmpdir(), 'zeus-scratch'), log: o.log ?? (() => undefined), loop: o.loopScratch });
   }
 
   /** Starts a lease's container: a batch job, or a service when `o.ports` is given. */
   async start(image: string, ref: LeaseRef, limits: BatchLimits, o: LaunchOptions = {}): Promise<Workload> {
     const service = o.ports !== undefined;
-    const host = hostConfigFor(limits);
+    // A batch lease's /out: its own size-capped area, removed with the container (remove()).
+    const out = service ? undefined : await this.scratch.create(ref, limits.diskMiB ?? DEFAULT_SCRATCH_MIB);
+    const host = hostConfigFor(limits, out?.volume);
     const ports = o.ports ?? [];
     if (service) {
       host.NetworkMode = 'bridge';
@@ -95,15 +112,20 @@ export class DockerRuntime {
       host.Mounts = [];
       host.PortBindings = Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: o.bindAddress ?? '127.0.0.1', HostPort: '' }]]));
     }
-    const c = await this.docker.createContainer({
-      Image: image,
-      name: `zeus-${ref.task.slice(0, 16)}-${ref.lease}`,
-      Labels: { [LABEL_TASK]: ref.task, [LABEL_LEASE]: String(ref.lease), [LABEL_WORKER]: ref.worker },
-      Env: Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
-      HostConfig: host,
-      NetworkDisabled: !service,
-    });
+    const c = await this.docker
+      .createContainer({
+        Image: image,
+        name: `zeus-${ref.task.slice(0, 16)}-${ref.lease}`,
+        Labels: { [LABEL_TASK]: ref.task, [LABEL_LEASE]: String(ref.lease), [LABEL_WORKER]: ref.worker },
+        Env: Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
+        HostConfig: host,
+        NetworkDisabled: !service,
+      })
+      .catch(async (e: unknown) => {
+        if (out) await this.scratch.remove(out.volume);
+        throw e;
+      });
     try {
       await c.start();
       return await this.attach(c.id, ports);
@@ -117,6 +139,7 @@ export class DockerRuntime {
   async attach(id: string, ports: readonly number[] = []): Promise<Workload> {
     const c = this.docker.getContainer(id);
     const info = await c.inspect();
+    await this.scratch.watchMounted(info.Mounts, c);
     return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports) : '');
   }
 
@@ -160,10 +183,21 @@ export class DockerRuntime {
     return this.docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER}=${worker}`] } });
   }
 
+  /** At the agent's start: scratch areas (volumes, loop devices, files) no container uses any more. */
+  sweepScratch(worker: string): Promise<string[]> {
+    return this.scratch.sweep(worker);
+  }
+
+  /** The container, then its scratch area (a named volume outlives its container). */
   async remove(c: Docker.Container): Promise<void> {
+    const mounts = await c.inspect().then(
+      (i) => i.Mounts,
+      () => [],
+    );
     await c.remove({ force: true, v: true }).catch((e: { statusCode?: number }) => {
       if (e.statusCode !== 404) throw e;
     });
+    await this.scratch.removeMounted(mounts);
   }
 }
 

@@ -1,0 +1,272 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../src/sdk/index.ts';
+import { buildBusyboxImage, docker, ensureDockerd, removeImages } from './helpers/docker.ts';
+import { buildHostileImages, FILL_LIMIT_MIB, HOSTILE, hostileTag, PRIVILEGED_OPS } from './helpers/hostile.ts';
+import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
+
+// Isolation, end to end: a one-bookkeeper devnet, a real `zeus worker start` process allowed
+// eight leases at once, and six hostile batch apps posted together — a fork bomb, a memory hog,
+// /tmp and /out filled, the network tried from a batch task, privileged operations. Each is
+// contained (killed or denied), the worker stays up and afterwards runs a good task to the end,
+// and the chain settles every lease exactly:
+//
+// - an app that is killed or fails (exit ≠ 0) gets nothing more from the worker: the report
+//   deadline fails the lease, what was reported is paid, the worker's bond is slashed
+//   failSlashBp (its record counts the lease as abandoned), and the rest of the escrow goes back;
+// - an app that is denied and carries on (the privileged one writes its report and exits 0) is an
+//   ordinary result: the lease completes, is paid after review and earns the dividend.
+//
+// The worker asks 0.036 ZNC per core-hour (3,600,000 base units) and nothing for memory, and
+// every task takes one core: a lease earns exactly one base unit per millisecond of reported wall
+// time, so every payment is checked to the unit.
+
+const dir = mkdtempSync(join(tmpdir(), 'zeus-worker-isolation-'));
+const devnet = join(dir, 'net');
+const home = join(devnet, 'node0');
+const GOOD = `zeus-test/isolation-good:${process.pid}`;
+const BLOCK_MS = 500;
+let url = '';
+let worker: ChildProcess | undefined;
+let workerLog = '';
+let workerAddress = '';
+let bobAddress = '';
+/** Connections the host's loopback server saw (from anything: it must stay 0 after the network app). */
+let connections = 0;
+let server: Server | undefined;
+
+const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
+function ok(r: { code: number; out: string; err: string }): string {
+  expect(r.code, `${r.err}\n${r.out}`).toBe(0);
+  return r.out;
+}
+
+/** The CLI without blocking the test, so independent commands run side by side. */
+function zeusAsync(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, ...args], { env: nodeEnv(), cwd: ROOT });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += String(d)));
+    p.stderr.on('data', (d: Buffer) => (err += String(d)));
+    p.on('exit', (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
+/** The host's own non-loopback IPv4 addresses (its LAN address, the docker bridge's gateway). */
+const hostAddresses = (): string[] =>
+  Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
+
+beforeAll(async () => {
+  ensureDockerd();
+  server = createServer((s) => {
+    connections++;
+    s.end('HTTP/1.0 200 OK\r\n\r\nhost data\n');
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  buildHostileImages({ port, hosts: hostAddresses() });
+  buildBusyboxImage(GOOD, 'echo good > /out/answer; sleep 2; echo finished\n');
+  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', String(BLOCK_MS)));
+  url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
+}, 120_000);
+
+afterAll(async () => {
+  worker?.kill('SIGKILL');
+  server?.close();
+  zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
+  if (workerAddress) {
+    const left = docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean);
+    if (left.length) docker('rm', '-f', '-v', ...left);
+  }
+  const loaded = docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=zeus-app/*').split('\n');
+  removeImages([GOOD, ...HOSTILE.map((a) => hostileTag(a.name)), ...loaded.filter((r) => /zeus-app\/(hostile-|isolation-good)/.test(r))]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Loop devices whose backing file is under `prefix`. */
+const loopsUnder = (prefix: string): string[] =>
+  execFileSync('losetup', ['--list', '--noheadings', '--output', 'BACK-FILE'], { encoding: 'utf8' })
+    .split('\n')
+    .map((f) => f.trim())
+    .filter((f) => f.startsWith(prefix));
+
+describe('hostile batch apps are contained and their leases settle exactly', () => {
+  it('kills or denies each, keeps the worker up, runs a good task after, and pays, slashes and refunds to the unit', async () => {
+    const c = new ZeusClient(url);
+    const params = await c.marketParams();
+    workerAddress = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'carol'))) as { address: string }).address;
+    bobAddress = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'bob'))) as { address: string }).address;
+
+    // Publish the apps two at a time (alice and dave each publish in order: one nonce sequence each).
+    const publishers = ['alice', 'dave'];
+    const apps = [...HOSTILE.map((a) => ({ name: a.name, image: hostileTag(a.name) })), { name: 'isolation-good', image: GOOD }];
+    await Promise.all(
+      publishers.map(async (from, i) => {
+        for (const a of apps.filter((_, j) => j % publishers.length === i)) ok(await zeusAsync('--json', 'app', 'publish', a.image, '--from', from, '--name', a.name, '--version', '1.0', '--wait'));
+      }),
+    );
+
+    const policy = join(dir, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ maxConcurrentLeases: 8, maxDiskMiB: 1024, prices: { cpuCoreHour: '0.036', memoryGiBHour: '0' }, acceptApps: apps.map((a) => a.name) }));
+    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--policy', policy, '--report-seconds', '1'], {
+      env: nodeEnv(),
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    worker.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
+    worker.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
+    const fail = (e: unknown): never => {
+      throw new Error(`${(e as Error).message}\nworker:\n${workerLog}`);
+    };
+    await waitFor(() => workerLog.includes('is following the market') || worker?.exitCode !== null, 60_000, 'worker start').catch(fail);
+    expect(workerLog).toMatch(/is following the market/);
+    // Registered: from here on, every change to these is the leases' doing.
+    const registered = await c.worker(workerAddress);
+    const bobBefore = BigInt((await c.account(bobAddress)).balances.ZNC);
+    const carolBefore = BigInt((await c.account(workerAddress)).balances.ZNC);
+
+    const post = (app: string, memory: string, disk?: string): string =>
+      (
+        JSON.parse(
+          ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${app}@1.0`, '--cpu', '1', '--memory', memory, ...(disk ? ['--disk', disk] : []), '--max-price', '0.05', '--bid-window', '4', '--wait')),
+        ) as { task: string }
+      ).task;
+    const tasks = new Map(HOSTILE.map((a) => [a.name, post(a.name, a.memory, a.disk)]));
+    const leaseDir = (task: string): string => join(home, 'worker', 'leases', `${task}-0`);
+    const outcome = (name: string): { exitCode: number; oomKilled?: boolean; result: { digest: string } | null } =>
+      JSON.parse(readFileSync(join(leaseDir(tasks.get(name)!), 'outcome.json'), 'utf8')) as { exitCode: number; oomKilled?: boolean; result: { digest: string } | null };
+    const logOf = (name: string): string => readFileSync(join(leaseDir(tasks.get(name)!), 'container.log'), 'utf8');
+
+    // Every hostile container ran under the worker and came to an end on the worker's side.
+    await waitFor(() => [...tasks.values()].every((t) => existsSync(join(leaseDir(t), 'outcome.json'))), 90_000, 'every hostile container to end', 250).catch(fail);
+
+    // Fork bomb: stopped at the pids limit; it died when its own shell could not fork.
+    expect(logOf('hostile-fork')).toMatch(/pids\.max=256/);
+    expect(logOf('hostile-fork')).toMatch(/can't fork/);
+    expect(logOf('hostile-fork')).toMatch(/exiting with pids\.current=(\d+)/);
+    expect(Number(/exiting with pids\.current=(\d+)/.exec(logOf('hostile-fork'))![1])).toBeLessThanOrEqual(256);
+    expect(logOf('hostile-fork')).not.toMatch(/ESCAPED/);
+    expect(outcome('hostile-fork')).toMatchObject({ exitCode: 2, result: null });
+
+    // Memory hog: killed by the kernel at its 32 MiB limit.
+    expect(logOf('hostile-memory')).toMatch(/memory limit 33554432/);
+    expect(logOf('hostile-memory')).not.toMatch(/ESCAPED/);
+    expect(outcome('hostile-memory')).toMatchObject({ exitCode: 137, oomKilled: true, result: null });
+
+    // Scratch: /tmp stops at its 64 MiB tmpfs, /out at the 32 MiB file system the lease's --disk asked for.
+    const written = (name: string, where: string): number => Number(new RegExp(`wrote (\\d+) bytes to ${where}`).exec(logOf(name))?.[1]);
+    expect(logOf('hostile-tmp')).toMatch(/No space left on device/);
+    expect(written('hostile-tmp', '/tmp')).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(written('hostile-tmp', '/tmp')).toBeGreaterThan(60 * 1024 * 1024);
+    expect(logOf('hostile-out')).toMatch(/No space left on device/);
+    expect(written('hostile-out', '/out')).toBeLessThanOrEqual(32 * 1024 * 1024);
+    expect(written('hostile-out', '/out')).toBeGreaterThan(24 * 1024 * 1024);
+    expect(written('hostile-out', '/out')).toBeLessThan(FILL_LIMIT_MIB * 1024 * 1024);
+    expect(logOf('hostile-out')).toMatch(/\/dev\/loop\d+\s+\d+/); // df: /out is the lease's own file system
+    for (const n of ['hostile-tmp', 'hostile-out']) expect(outcome(n)).toMatchObject({ exitCode: 1, result: null });
+
+    // Network: nothing reached, the host's loopback server saw nothing, and the host's other
+    // addresses are not even routable from the container.
+    expect(logOf('hostile-network')).not.toMatch(/REACHED/);
+    expect(logOf('hostile-network')).toMatch(/wget 127\.0\.0\.1:\d+ failed/);
+    for (const h of hostAddresses()) expect(logOf('hostile-network')).toMatch(new RegExp(`nc ${h.replace(/\./g, '\\.')}:\\d+ failed: .*Network is unreachable`));
+    expect(connections).toBe(0);
+    expect(outcome('hostile-network')).toMatchObject({ exitCode: 1, result: null });
+
+    // Privileged operations: every one denied; the app carried on and its report is the result.
+    const report = logOf('hostile-privileged');
+    for (const op of PRIVILEGED_OPS) expect(report).toMatch(new RegExp(`denied ${op}: `));
+    expect(report).not.toMatch(/ALLOWED/);
+    expect(outcome('hostile-privileged')).toMatchObject({ exitCode: 0, result: { digest: expect.stringMatching(/^sha256:/) } });
+
+    // The worker is up and runs a good task to the end.
+    expect(worker.exitCode).toBe(null);
+    const good = post('isolation-good', '64MiB');
+    tasks.set('isolation-good', good);
+
+    // Everything settles: the failed leases at their report deadline, the completed ones after review.
+    const done = new Map<string, TaskDetailAnswer>();
+    await waitFor(
+      async () => {
+        for (const [name, id] of tasks) if (!done.has(name)) {
+          const t = await c.task(id);
+          if (t.state === 'done') done.set(name, t);
+        }
+        return done.size === tasks.size;
+      },
+      (params.reportDeadlineBlocks + params.reviewBlocks + 30) * BLOCK_MS,
+      'every task to be done',
+      500,
+    ).catch(fail);
+    const lease = (name: string): LeaseAnswer => done.get(name)!.leases[0];
+    const failed = HOSTILE.map((a) => a.name).filter((n) => n !== 'hostile-privileged');
+    const completed = ['hostile-privileged', 'isolation-good'];
+    for (const [name, t] of done) {
+      expect(t.leases.length, name).toBe(1); // no retries: the failed slot is not offered again
+      expect(t.escrow, name).toBe('0');
+      const l = t.leases[0];
+      expect(l.worker).toBe(workerAddress);
+      expect(l.held, name).toBe('0');
+      expect(l.price, name).toBe('3600000');
+      // One base unit per millisecond: paid exactly for the reported time, not a unit more.
+      expect(l.workerPaid, name).toBe(l.usage.wallMs);
+      expect(l.feePaid, name).toBe('0');
+    }
+    for (const n of failed) {
+      expect(lease(n).state, n).toBe('failed');
+      expect(lease(n).outcome, n).toMatch(/stopped reporting/);
+      expect(lease(n).resultDigest, n).toBe('');
+    }
+    for (const n of completed) expect(lease(n)).toMatchObject({ state: 'settled', outcome: 'result accepted' });
+    // The good task ran long enough to report: the exactness above is not only 0 = 0.
+    expect(lease('isolation-good').reports).toBeGreaterThanOrEqual(1);
+    expect(BigInt(lease('isolation-good').workerPaid)).toBeGreaterThan(0n);
+    expect(lease('isolation-good').resultDigest).toBe(outcome('isolation-good').result!.digest);
+    expect(readFileSync(join(leaseDir(good), 'container.log'), 'utf8')).toMatch(/finished/);
+
+    // The poster lost exactly what the workers were paid; the escrows came back to the unit.
+    const paid = [...done.values()].reduce((s, t) => s + BigInt(t.leases[0].workerPaid), 0n);
+    expect(BigInt((await c.account(bobAddress)).balances.ZNC)).toBe(bobBefore - paid);
+    // The worker: slashed failSlashBp of its bond once per failed lease (in turn), rated down for
+    // the abandoned ones; paid what it reported plus the dividend for the completed ones.
+    let bond = BigInt(registered.bond);
+    for (let i = 0; i < failed.length; i++) bond -= (bond * BigInt(params.failSlashBp)) / 10_000n;
+    let w = await c.worker(workerAddress);
+    await waitFor(async () => (w = await c.worker(workerAddress)).record.abandoned === String(failed.length) && w.record.completed === String(completed.length), 10_000, 'the worker record on main', 250);
+    expect(BigInt(w.bond)).toBe(bond);
+    expect(BigInt(w.record.slashedTotal) - BigInt(registered.record.slashedTotal)).toBe(BigInt(registered.bond) - bond);
+    expect(w.record.failed).toBe(registered.record.failed);
+    expect(w.rating).toBeLessThan(registered.rating);
+    const expected = carolBefore + paid + BigInt(completed.length) * BigInt(params.dividendPerLease);
+    await waitFor(async () => BigInt((await c.account(workerAddress)).balances.ZNC) === expected, 10_000, 'the worker to be paid', 250).catch(async () => {
+      expect(BigInt((await c.account(workerAddress)).balances.ZNC)).toBe(expected);
+    });
+
+    // Nothing left behind: no container, no scratch volume, no loop device, no file system image.
+    expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    expect(docker('volume', 'ls', '-q', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    const scratch = join(home, 'worker', 'scratch');
+    expect(existsSync(scratch) ? readdirSync(scratch) : []).toEqual([]);
+    expect(loopsUnder(scratch)).toEqual([]);
+    expect(worker.exitCode).toBe(null);
+  }, 180_000);
+
+  it('controls: the same apps outside the lockdown do get out (so the checks above can fail)', () => {
+    // On the host's network the network app reaches the test's loopback server.
+    const before = connections;
+    const net = docker('run', '--rm', '--network', 'host', hostileTag('hostile-network'));
+    expect(net).toMatch(/REACHED 127\.0\.0\.1:\d+ with wget: host data/);
+    expect(connections).toBeGreaterThan(before);
+    // On a plain engine volume nothing stops the /out filler before its own limit.
+    const out = docker('run', '--rm', '--network', 'none', '-v', '/out', hostileTag('hostile-out'));
+    expect(out).toMatch(new RegExp(`wrote ${FILL_LIMIT_MIB * 1024 * 1024} bytes to /out \\(dd exit 0\\)`));
+  }, 60_000);
+});
