@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDockerd } from './helpers/docker.ts';
 import { cleanup, NODE_BIN, nodeEnv, ROOT } from './helpers/node.ts';
 import { RegistryClient, sha256, startRegistryNode, type RegistryNode } from './helpers/registry.ts';
 
@@ -41,6 +42,7 @@ function buildContext(dir: string): void {
 }
 
 beforeAll(async () => {
+  ensureDockerd();
   r = await startRegistryNode('zeus-ddn-docker-');
   work = mkdtempSync(join(tmpdir(), 'zeus-ddn-docker-work-'));
   dockerConfig = join(work, 'docker-config');

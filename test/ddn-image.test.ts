@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker, ensureDockerd } from './helpers/docker.ts';
 import { zeus as zeusIn } from './helpers/node.ts';
 
 // An app's image from its developer to other nodes, on a devnet of three bookkeeper processes:
@@ -17,7 +17,6 @@ import { zeus as zeusIn } from './helpers/node.ts';
 const dir = mkdtempSync(join(tmpdir(), 'zeus-ddn-image-'));
 const devnet = join(dir, 'net');
 const home = (i: number): string => join(devnet, `node${i}`);
-const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const IMAGE = `zeus-test/ddn-image:${process.pid}`;
 const cleanup: string[] = [IMAGE];
 let api: string[] = [];
@@ -30,6 +29,7 @@ function ok(r: { code: number; out: string; err: string }): string {
 const zeus = (i: number, ...args: string[]) => zeusIn(home(i), '--node', api[i], ...args);
 
 beforeAll(() => {
+  ensureDockerd();
   // Two data layers of 6 MiB (two pieces each) over busybox.
   const ctx = join(dir, 'ctx');
   mkdirSync(ctx);

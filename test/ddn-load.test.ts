@@ -1,15 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImage } from '../bench/ociImage.ts';
 import { loadIntoDocker } from '../src/ddn/dockerLoad.ts';
+import { docker, ensureDockerd } from './helpers/docker.ts';
 
 // Loading into the real Docker engine: the engine's own image id must match the verified
 // manifest's config digest, and errors it reports inside its 200 stream fail the load.
 
-const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const dir = mkdtempSync(join(tmpdir(), 'zeus-load-'));
 const tags: string[] = [];
 
@@ -23,6 +22,10 @@ afterAll(() => {
   }
   rmSync(dir, { recursive: true, force: true });
 });
+
+beforeAll(() => {
+  ensureDockerd();
+}, 90_000);
 
 describe('loading a fetched image into Docker', () => {
   it('loads a multi-layer image and checks the engine agrees on its id', async () => {

@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSampleApps, type BuiltApp } from '../scripts/sample-apps.ts';
 import { runWasm } from '../src/worker/wasm.ts';
 import { sumOfFirstPrimes } from '../src/worker/wasm-sample.ts';
+import { dockerInstalled, ensureDockerd } from './helpers/docker.ts';
 
-const hasDocker = spawnSync('docker', ['version'], { stdio: 'ignore' }).status === 0;
+// Without Docker installed the images cannot be built; installed but stopped, the helper starts it.
+const hasDocker = dockerInstalled();
 const outDir = mkdtempSync(join(tmpdir(), 'zeus-sample-apps-'));
 const suffix = randomBytes(4).toString('hex');
 const containers: string[] = [];
@@ -47,6 +49,7 @@ function iteratedSha256(seed: string, rounds: number): string {
 
 describe.skipIf(!hasDocker)('sample apps', () => {
   beforeAll(() => {
+    ensureDockerd();
     ({ apps, wasmPath } = buildSampleApps(outDir));
   });
   afterAll(() => {

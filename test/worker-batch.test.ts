@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
+import { ensureDockerd } from './helpers/docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/node.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { buildBusyboxImage, docker, ok, removeWorkerLeftovers } from './helpers/worker.ts';
@@ -29,6 +30,7 @@ let workerAddress = '';
 const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
 
 beforeAll(() => {
+  ensureDockerd();
   // Deterministic output, and long enough (3 s) for usage reports every second.
   buildBusyboxImage(IMAGE, dir, 'echo 42 > /out/answer; /bin/busybox seq 1 1000 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 3; echo finished');
   buildBusyboxImage(BROKEN, dir, 'echo partial > /out/x; echo boom >&2; exit 3');
