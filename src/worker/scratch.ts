@@ -18,7 +18,10 @@ import type Docker from 'dockerode';
 // second, killing the container once it holds more than the cap. That is logged once, loudly: a
 // watchdog bounds the damage to about one second of writing, it does not prevent it.
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+// mkfs.ext4, debugfs and losetup live in /usr/sbin, which a non-login PATH may lack.
+const SBIN_PATH = [process.env.PATH ?? '', '/usr/sbin', '/sbin'].filter(Boolean).join(':');
+const run = (cmd: string, args: string[]) => exec(cmd, args, { env: { ...process.env, PATH: SBIN_PATH } });
 
 export const LABEL_SCRATCH = 'net.zeus.scratch';
 /** Which file backs a capped area (so a sweep after a crash can detach its loop device). */
