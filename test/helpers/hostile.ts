@@ -56,8 +56,9 @@ exit $rc
 const NETWORK = `
 reached=0
 for h in 127.0.0.1 $HOSTS; do
-  if out=$(wget -T 3 -O - "http://$h:$PORT/" 2>&1); then echo "REACHED $h:$PORT with wget: $out"; reached=1; else echo "wget $h:$PORT failed: $out"; fi
-  if out=$(echo hello | nc -w 3 $h $PORT 2>&1); then echo "REACHED $h:$PORT with nc"; reached=1; else echo "nc $h:$PORT failed: $out"; fi
+  # busybox wget's -T does not bound a server that accepts and stays silent: timeout does.
+  if out=$(timeout 5 wget -O - "http://$h:$PORT/" 2>&1); then echo "REACHED $h:$PORT with wget: $out"; reached=1; else echo "wget $h:$PORT failed: $out"; fi
+  if out=$(echo hello | timeout 5 nc -w 3 $h $PORT 2>&1); then echo "REACHED $h:$PORT with nc"; reached=1; else echo "nc $h:$PORT failed: $out"; fi
 done
 [ $reached = 1 ]
 `;
