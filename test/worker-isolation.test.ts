@@ -31,6 +31,8 @@ const dir = mkdtempSync(join(tmpdir(), 'zeus-worker-isolation-'));
 const devnet = join(dir, 'net');
 const home = join(devnet, 'node0');
 const GOOD = `zeus-test/isolation-good:${process.pid}`;
+/** Runs until the worker running it is killed (for the crash and restart). */
+const LONG = `zeus-test/isolation-long:${process.pid}`;
 const BLOCK_MS = 500;
 let url = '';
 let worker: ChildProcess | undefined;
@@ -40,6 +42,7 @@ let bobAddress = '';
 /** Connections the host's loopback server saw (from anything: it must stay 0 after the network app). */
 let connections = 0;
 let server: Server | undefined;
+let policy = '';
 
 const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
 function ok(r: { code: number; out: string; err: string }): string {
@@ -78,6 +81,7 @@ beforeAll(async () => {
   const port = (server.address() as { port: number }).port;
   buildHostileImages({ port, hosts: hostAddresses() });
   buildBusyboxImage(GOOD, 'echo good > /out/answer; sleep 2; echo finished\n');
+  buildBusyboxImage(LONG, 'echo started > /out/progress; sleep 120\n');
   ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', String(BLOCK_MS)));
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
 }, 120_000);
@@ -91,9 +95,28 @@ afterAll(async () => {
     if (left.length) docker('rm', '-f', '-v', ...left);
   }
   const loaded = docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=zeus-app/*').split('\n');
-  removeImages([GOOD, ...HOSTILE.map((a) => hostileTag(a.name)), ...loaded.filter((r) => /zeus-app\/(hostile-|isolation-good)/.test(r))]);
+  removeImages([GOOD, LONG, ...HOSTILE.map((a) => hostileTag(a.name)), ...loaded.filter((r) => /zeus-app\/(hostile-|isolation-)/.test(r))]);
   rmSync(dir, { recursive: true, force: true });
 });
+
+const fail = (e: unknown): never => {
+  throw new Error(`${(e as Error).message}\nworker:\n${workerLog}`);
+};
+
+/** A `zeus worker start` process as carol; resolves once it follows the market. */
+async function startWorker(policy: string): Promise<ChildProcess> {
+  const w = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--policy', policy, '--report-seconds', '1'], {
+    env: nodeEnv(),
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const from = workerLog.length;
+  w.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
+  w.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
+  await waitFor(() => workerLog.includes('is following the market', from) || w.exitCode !== null, 60_000, 'worker start').catch(fail);
+  expect(workerLog.slice(from)).toMatch(/is following the market/);
+  return w;
+}
 
 /** Loop devices whose backing file is under `prefix`. */
 const loopsUnder = (prefix: string): string[] =>
@@ -111,27 +134,16 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
 
     // Publish the apps two at a time (alice and dave each publish in order: one nonce sequence each).
     const publishers = ['alice', 'dave'];
-    const apps = [...HOSTILE.map((a) => ({ name: a.name, image: hostileTag(a.name) })), { name: 'isolation-good', image: GOOD }];
+    const apps = [...HOSTILE.map((a) => ({ name: a.name, image: hostileTag(a.name) })), { name: 'isolation-good', image: GOOD }, { name: 'isolation-long', image: LONG }];
     await Promise.all(
       publishers.map(async (from, i) => {
         for (const a of apps.filter((_, j) => j % publishers.length === i)) ok(await zeusAsync('--json', 'app', 'publish', a.image, '--from', from, '--name', a.name, '--version', '1.0', '--wait'));
       }),
     );
 
-    const policy = join(dir, 'policy.json');
+    policy = join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ maxConcurrentLeases: 8, maxDiskMiB: 1024, prices: { cpuCoreHour: '0.036', memoryGiBHour: '0' }, acceptApps: apps.map((a) => a.name) }));
-    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--policy', policy, '--report-seconds', '1'], {
-      env: nodeEnv(),
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    worker.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
-    worker.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
-    const fail = (e: unknown): never => {
-      throw new Error(`${(e as Error).message}\nworker:\n${workerLog}`);
-    };
-    await waitFor(() => workerLog.includes('is following the market') || worker?.exitCode !== null, 60_000, 'worker start').catch(fail);
-    expect(workerLog).toMatch(/is following the market/);
+    worker = await startWorker(policy);
     // Registered: from here on, every change to these is the leases' doing.
     const registered = await c.worker(workerAddress);
     const bobBefore = BigInt((await c.account(bobAddress)).balances.ZNC);
@@ -262,6 +274,26 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     expect(loopsUnder(scratch)).toEqual([]);
     expect(worker.exitCode).toBe(null);
   }, 180_000);
+
+  it('a worker killed mid-lease leaves its /out behind; restarted, it removes the container and the scratch area', async () => {
+    const task = JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'isolation-long@1.0', '--cpu', '1', '--memory', '64MiB', '--max-price', '0.05', '--bid-window', '4', '--wait'))) as { task: string };
+    const scratch = join(home, 'worker', 'scratch');
+    await waitFor(() => workerLog.includes(`lease ${task.task.slice(0, 12)}…/0: started container`), 30_000, 'the long lease to start').catch(fail);
+    worker!.kill('SIGKILL');
+    await waitFor(() => worker!.exitCode !== null || worker!.signalCode !== null, 10_000, 'the worker to die');
+    // What the crash left: the running container, its scratch volume, loop device and file.
+    expect(docker('ps', '-q', '--filter', `label=net.zeus.task=${task.task}`).trim()).not.toBe('');
+    expect(docker('volume', 'ls', '-q', '--filter', `label=net.zeus.task=${task.task}`).trim()).not.toBe('');
+    expect(loopsUnder(scratch)).toHaveLength(1);
+    expect(readdirSync(scratch)).toHaveLength(1);
+
+    worker = await startWorker(policy);
+    expect(workerLog).toMatch(/removing container [0-9a-f]{12} left from an earlier run/);
+    expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    expect(docker('volume', 'ls', '-q', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
+    expect(loopsUnder(scratch)).toEqual([]);
+    expect(readdirSync(scratch)).toEqual([]);
+  }, 90_000);
 
   it('controls: the same apps outside the lockdown do get out (so the checks above can fail)', async () => {
     // On the host's network the network app reaches the test's loopback server (run without
