@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, ensureDockerd } from './helpers/docker.ts';
+import { ensureDockerd } from './helpers/docker.ts';
+import { docker } from './helpers/worker.ts';
 import { zeus as zeusIn } from './helpers/node.ts';
 
 // An app's image from its developer to other nodes, on a devnet of three bookkeeper processes:

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImage } from '../bench/ociImage.ts';
 import { loadIntoDocker } from '../src/ddn/dockerLoad.ts';
-import { docker, ensureDockerd } from './helpers/docker.ts';
+import { ensureDockerd } from './helpers/docker.ts';
+import { docker } from './helpers/worker.ts';
 
 // Loading into the real Docker engine: the engine's own image id must match the verified
 // manifest's config digest, and errors it reports inside its 200 stream fail the load.

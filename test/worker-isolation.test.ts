@@ -1,14 +1,14 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../src/sdk/index.ts';
-import { buildBusyboxImage, docker, ensureDockerd, removeImages } from './helpers/docker.ts';
 import { buildHostileImages, FILL_LIMIT_MIB, HOSTILE, hostileTag, PRIVILEGED_OPS } from './helpers/hostile.ts';
-import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { NODE_BIN, nodeEnv, ROOT, waitFor } from './helpers/node.ts';
+import { docker, okOut, WorkerNet, type CliResult, type WorkerProcess } from './helpers/workerNet.ts';
 
 // Isolation, end to end: a one-bookkeeper devnet, a real `zeus worker start` process allowed
 // eight leases at once, and six hostile batch apps posted together — a fork bomb, a memory hog,
@@ -27,33 +27,26 @@ import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node
 // time, so every payment is checked to the unit.
 
 const execFileAsync = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'zeus-worker-isolation-'));
-const devnet = join(dir, 'net');
-const home = join(devnet, 'node0');
+const net = new WorkerNet('zeus-worker-isolation-');
 const GOOD = `zeus-test/isolation-good:${process.pid}`;
 /** Runs until the worker running it is killed (for the crash and restart). */
 const LONG = `zeus-test/isolation-long:${process.pid}`;
 const BLOCK_MS = 500;
-let url = '';
-let worker: ChildProcess | undefined;
-let workerLog = '';
+let worker: WorkerProcess | undefined;
 let workerAddress = '';
-let bobAddress = '';
 /** Connections the host's loopback server saw (from anything: it must stay 0 after the network app). */
 let connections = 0;
 let server: Server | undefined;
-let policy = '';
+const policy = join(net.dir, 'policy.json');
 
-const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
-function ok(r: { code: number; out: string; err: string }): string {
-  expect(r.code, `${r.err}\n${r.out}`).toBe(0);
-  return r.out;
-}
+const zeus = (...args: string[]) => net.zeus(...args);
+/** Every worker process's output, in order (the test restarts it once). */
+const workerLog = (): string => net.workers.map((w) => w.log()).join('');
 
 /** The CLI without blocking the test, so independent commands run side by side. */
-function zeusAsync(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+function zeusAsync(...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const p = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, ...args], { env: nodeEnv(), cwd: ROOT });
+    const p = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', net.home, '--node', net.url, ...args], { env: nodeEnv(), cwd: ROOT });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += String(d)));
@@ -72,51 +65,27 @@ const hostAddresses = (): string[] =>
     .map((a) => a!.address);
 
 beforeAll(async () => {
-  ensureDockerd();
+  net.start();
   server = createServer((s) => {
     connections++;
     s.end('HTTP/1.0 200 OK\r\n\r\nhost data\n');
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  buildHostileImages({ port, hosts: hostAddresses() });
-  buildBusyboxImage(GOOD, 'echo good > /out/answer; sleep 2; echo finished\n');
-  buildBusyboxImage(LONG, 'echo started > /out/progress; sleep 120\n');
-  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', String(BLOCK_MS)));
-  url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
+  buildHostileImages(net, { port: (server.address() as { port: number }).port, hosts: hostAddresses() });
+  net.buildBusybox(GOOD, 'echo good > /out/answer; sleep 2; echo finished');
+  net.buildBusybox(LONG, 'echo started > /out/progress; sleep 120');
 }, 120_000);
 
-afterAll(async () => {
-  worker?.kill('SIGKILL');
+afterAll(() => {
   server?.close();
-  zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
-  if (workerAddress) {
-    const left = docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean);
-    if (left.length) docker('rm', '-f', '-v', ...left);
-  }
-  const loaded = docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=zeus-app/*').split('\n');
-  removeImages([GOOD, LONG, ...HOSTILE.map((a) => hostileTag(a.name)), ...loaded.filter((r) => /zeus-app\/(hostile-|isolation-)/.test(r))]);
-  rmSync(dir, { recursive: true, force: true });
+  net.stop(['zeus-app/hostile-*', 'zeus-app/isolation-*']);
 });
 
 const fail = (e: unknown): never => {
-  throw new Error(`${(e as Error).message}\nworker:\n${workerLog}`);
+  throw new Error(`${(e as Error).message}\nworker:\n${workerLog()}`);
 };
 
-/** A `zeus worker start` process as carol; resolves once it follows the market. */
-async function startWorker(policy: string): Promise<ChildProcess> {
-  const w = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--policy', policy, '--report-seconds', '1'], {
-    env: nodeEnv(),
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const from = workerLog.length;
-  w.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
-  w.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
-  await waitFor(() => workerLog.includes('is following the market', from) || w.exitCode !== null, 60_000, 'worker start').catch(fail);
-  expect(workerLog.slice(from)).toMatch(/is following the market/);
-  return w;
-}
+const startWorker = (): Promise<WorkerProcess> => net.startWorker('carol', ['--policy', policy, '--report-seconds', '1']);
 
 /** Loop devices whose backing file is under `prefix`. */
 const loopsUnder = (prefix: string): string[] =>
@@ -127,23 +96,22 @@ const loopsUnder = (prefix: string): string[] =>
 
 describe('hostile batch apps are contained and their leases settle exactly', () => {
   it('kills or denies each, keeps the worker up, runs a good task after, and pays, slashes and refunds to the unit', async () => {
-    const c = new ZeusClient(url);
+    const c = new ZeusClient(net.url);
     const params = await c.marketParams();
-    workerAddress = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'carol'))) as { address: string }).address;
-    bobAddress = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'bob'))) as { address: string }).address;
+    workerAddress = net.address('carol');
+    const bobAddress = net.address('bob');
 
     // Publish the apps two at a time (alice and dave each publish in order: one nonce sequence each).
     const publishers = ['alice', 'dave'];
     const apps = [...HOSTILE.map((a) => ({ name: a.name, image: hostileTag(a.name) })), { name: 'isolation-good', image: GOOD }, { name: 'isolation-long', image: LONG }];
     await Promise.all(
       publishers.map(async (from, i) => {
-        for (const a of apps.filter((_, j) => j % publishers.length === i)) ok(await zeusAsync('--json', 'app', 'publish', a.image, '--from', from, '--name', a.name, '--version', '1.0', '--wait'));
+        for (const a of apps.filter((_, j) => j % publishers.length === i)) okOut(await zeusAsync('--json', 'app', 'publish', a.image, '--from', from, '--name', a.name, '--version', '1.0', '--wait'));
       }),
     );
 
-    policy = join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ maxConcurrentLeases: 8, maxDiskMiB: 1024, prices: { cpuCoreHour: '0.036', memoryGiBHour: '0' }, acceptApps: apps.map((a) => a.name) }));
-    worker = await startWorker(policy);
+    worker = await startWorker();
     // Registered: from here on, every change to these is the leases' doing.
     const registered = await c.worker(workerAddress);
     const bobBefore = BigInt((await c.account(bobAddress)).balances.ZNC);
@@ -152,13 +120,13 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     const post = (app: string, memory: string, disk?: string): string =>
       (
         JSON.parse(
-          ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${app}@1.0`, '--cpu', '1', '--memory', memory, ...(disk ? ['--disk', disk] : []), '--max-price', '0.05', '--bid-window', '4', '--wait')),
+          okOut(zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${app}@1.0`, '--cpu', '1', '--memory', memory, ...(disk ? ['--disk', disk] : []), '--max-price', '0.05', '--bid-window', '4', '--wait')),
         ) as { task: string }
       ).task;
     const tasks = new Map(HOSTILE.map((a) => [a.name, post(a.name, a.memory, a.disk)]));
-    const leaseDir = (task: string): string => join(home, 'worker', 'leases', `${task}-0`);
-    const outcome = (name: string): { exitCode: number; oomKilled?: boolean; result: { digest: string } | null } =>
-      JSON.parse(readFileSync(join(leaseDir(tasks.get(name)!), 'outcome.json'), 'utf8')) as { exitCode: number; oomKilled?: boolean; result: { digest: string } | null };
+    const leaseDir = (task: string): string => join(net.home, 'worker', 'leases', `${task}-0`);
+    type Outcome = { exitCode: number | null; reason?: string | null; result: { digest: string } | null };
+    const outcome = (name: string): Outcome => JSON.parse(readFileSync(join(leaseDir(tasks.get(name)!), 'outcome.json'), 'utf8')) as Outcome;
     const logOf = (name: string): string => readFileSync(join(leaseDir(tasks.get(name)!), 'container.log'), 'utf8');
 
     // Every hostile container ran under the worker and came to an end on the worker's side.
@@ -175,7 +143,7 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     // Memory hog: killed by the kernel at its 32 MiB limit.
     expect(logOf('hostile-memory')).toMatch(/memory limit 33554432/);
     expect(logOf('hostile-memory')).not.toMatch(/ESCAPED/);
-    expect(outcome('hostile-memory')).toMatchObject({ exitCode: 137, oomKilled: true, result: null });
+    expect(outcome('hostile-memory')).toMatchObject({ exitCode: null, reason: 'killed: out of memory', result: null });
 
     // Scratch: /tmp stops at its 64 MiB tmpfs, /out at the 32 MiB file system the lease's --disk asked for.
     const written = (name: string, where: string): number => Number(new RegExp(`wrote (\\d+) bytes to ${where}`).exec(logOf(name))?.[1]);
@@ -204,7 +172,7 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     expect(outcome('hostile-privileged')).toMatchObject({ exitCode: 0, result: { digest: expect.stringMatching(/^sha256:/) } });
 
     // The worker is up and runs a good task to the end.
-    expect(worker.exitCode).toBe(null);
+    expect(worker.proc.exitCode).toBe(null);
     const good = post('isolation-good', '64MiB');
     tasks.set('isolation-good', good);
 
@@ -269,26 +237,28 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     // Nothing left behind: no container, no scratch volume, no loop device, no file system image.
     expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
     expect(docker('volume', 'ls', '-q', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
-    const scratch = join(home, 'worker', 'scratch');
+    const scratch = join(net.home, 'worker', 'scratch');
     expect(existsSync(scratch) ? readdirSync(scratch) : []).toEqual([]);
     expect(loopsUnder(scratch)).toEqual([]);
-    expect(worker.exitCode).toBe(null);
+    expect(worker.proc.exitCode).toBe(null);
   }, 180_000);
 
-  it('a worker killed mid-lease leaves its /out behind; restarted, it removes the container and the scratch area', async () => {
-    const task = JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'isolation-long@1.0', '--cpu', '1', '--memory', '64MiB', '--max-price', '0.05', '--bid-window', '4', '--wait'))) as { task: string };
-    const scratch = join(home, 'worker', 'scratch');
-    await waitFor(() => workerLog.includes(`lease ${task.task.slice(0, 12)}…/0: started container`), 30_000, 'the long lease to start').catch(fail);
-    worker!.kill('SIGKILL');
-    await waitFor(() => worker!.exitCode !== null || worker!.signalCode !== null, 10_000, 'the worker to die');
+  it('a worker killed mid-lease leaves its /out behind; restarted after the lease ended, it removes the container and the scratch area', async () => {
+    const task = JSON.parse(okOut(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'isolation-long@1.0', '--cpu', '1', '--memory', '64MiB', '--max-price', '0.05', '--bid-window', '4', '--wait'))) as { task: string };
+    const scratch = join(net.home, 'worker', 'scratch');
+    await waitFor(() => workerLog().includes(`lease ${task.task.slice(0, 12)}…/0: started `), 30_000, 'the long lease to start').catch(fail);
+    worker!.proc.kill('SIGKILL');
+    await waitFor(() => worker!.proc.exitCode !== null || worker!.proc.signalCode !== null, 10_000, 'the worker to die');
     // What the crash left: the running container, its scratch volume, loop device and file.
     expect(docker('ps', '-q', '--filter', `label=net.zeus.task=${task.task}`).trim()).not.toBe('');
     expect(docker('volume', 'ls', '-q', '--filter', `label=net.zeus.task=${task.task}`).trim()).not.toBe('');
     expect(loopsUnder(scratch)).toHaveLength(1);
     expect(readdirSync(scratch)).toHaveLength(1);
 
-    worker = await startWorker(policy);
-    expect(workerLog).toMatch(/removing container [0-9a-f]{12} left from an earlier run/);
+    // While the worker is down its lease ends (a live one it would take up again when it returns).
+    okOut(zeus('task', 'cancel', task.task, '--from', 'bob', '--wait'));
+    worker = await startWorker();
+    expect(worker.log()).toMatch(/removing container [0-9a-f]{12} left from an earlier run: lease [0-9a-f]{12}…\/0 is cancelled/);
     expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
     expect(docker('volume', 'ls', '-q', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
     expect(loopsUnder(scratch)).toEqual([]);

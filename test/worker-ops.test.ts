@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import type { WorkerStatus } from '../src/worker/index.ts';
+import { ensureDockerd } from './helpers/docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
 import { buildBusyboxImage, ok, removeWorkerLeftovers } from './helpers/worker.ts';
 
@@ -33,6 +34,7 @@ const zeus = (...args: string[]) => zeusIn(home, '--node', url, ...args);
 const status = (): WorkerStatus => JSON.parse(ok(zeus('--json', 'worker', 'status'))) as WorkerStatus;
 
 beforeAll(() => {
+  ensureDockerd();
   buildBusyboxImage(IMAGE, dir, `echo ${SECRET}; echo done > /out/x; /bin/busybox sleep 8; echo finished >&2`);
   const bin = join(dir, 'bin');
   mkdirSync(bin);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
+import { ensureDockerd } from './helpers/docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/node.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 
@@ -109,6 +110,7 @@ async function checkResult(l: LeaseAnswer): Promise<void> {
 }
 
 beforeAll(() => {
+  ensureDockerd();
   const ctx = join(dir, 'ctx');
   mkdirSync(ctx);
   copyFileSync('/bin/busybox', join(ctx, 'busybox'));

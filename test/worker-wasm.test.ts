@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { sampleModule, sumOfFirstPrimes } from '../src/worker/wasm-sample.ts';
+import { ensureDockerd } from './helpers/docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 
@@ -33,6 +34,7 @@ function ok(r: { code: number; out: string; err: string }): string {
 }
 
 beforeAll(() => {
+  ensureDockerd();
   const ctx = join(dir, 'ctx');
   mkdirSync(ctx);
   writeFileSync(join(ctx, 'primes.wasm'), sampleModule());

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBusyboxImage, ensureDockerd, removeImages } from '../../test/helpers/docker.ts';
+import { ensureDockerd } from '../../test/helpers/docker.ts';
+import { buildBusyboxImage, docker as dockerCli } from '../../test/helpers/worker.ts';
 import { DockerRuntime, type LeaseRef } from './docker.ts';
 import { LABEL_SCRATCH, scratchMiB } from './scratch.ts';
 
@@ -35,16 +36,17 @@ const volumeExists = (name: string): Promise<boolean> =>
 beforeAll(() => {
   ensureDockerd();
   // 1 MiB at a time, a little apart, up to 128 MiB: slow enough for the watchdog to see it grow.
-  buildBusyboxImage(IMAGE, 'i=0\nwhile [ $i -lt 128 ]; do\n  dd if=/dev/zero of=/out/f$i bs=1M count=1 2>/dev/null || { echo "full after $i MiB"; exit 1; }\n  i=$((i+1)); sleep 0.05\ndone\necho "wrote $i MiB"\n');
+  buildBusyboxImage(IMAGE, dir, 'i=0; while [ $i -lt 128 ]; do dd if=/dev/zero of=/out/f$i bs=1M count=1 2>/dev/null || { echo "full after $i MiB"; exit 1; }; i=$((i+1)); sleep 0.05; done; echo "wrote $i MiB"');
 }, 60_000);
 
 afterAll(() => {
-  removeImages([IMAGE]);
+  dockerCli('rmi', '-f', IMAGE);
   rmSync(dir, { recursive: true, force: true });
 });
 
 async function runToEnd(rt: DockerRuntime, r: LeaseRef, diskMiB: number): Promise<{ code: number; logs: string; c: Docker.Container }> {
-  const c = await rt.startBatch(IMAGE, r, { cpuMillis: 500, memoryMiB: 64, diskMiB });
+  const w = await rt.start(IMAGE, r, { cpuMillis: 500, memoryMiB: 64, diskMiB });
+  const c = docker.getContainer(w.id);
   const { StatusCode } = (await c.wait()) as { StatusCode: number };
   const logs = ((await c.logs({ stdout: true, stderr: true })) as Buffer).toString('latin1');
   return { code: StatusCode, logs, c };
@@ -107,7 +109,7 @@ describe('a lease /out with a real cap', () => {
     await docker.getVolume(halfGone.volume).remove();
     // … one another worker on the same engine still owns, and one a live container uses.
     const others = await rt.scratch.create(ref('another-worker'), 8);
-    const live = await rt.startBatch(IMAGE, ref(), { cpuMillis: 500, memoryMiB: 64, diskMiB: 8 });
+    const live = docker.getContainer((await rt.start(IMAGE, ref(), { cpuMillis: 500, memoryMiB: 64, diskMiB: 8 })).id);
     const liveVolume = (await live.inspect()).Mounts.find((m) => m.Destination === '/out')!.Name!;
     expect(loopsOn(scratch)).toHaveLength(4);
 

@@ -1,5 +1,5 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -95,31 +95,4 @@ export function ensureDockerd(): boolean {
     if (owner) rmSync(LOCK, { force: true });
   }
   return owner;
-}
-
-/** Runs the docker CLI; throws with its stderr on failure. */
-export const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
-/** Removes images by reference, ignoring those already gone. */
-export function removeImages(refs: readonly string[]): void {
-  for (const r of refs) spawnSync('docker', ['rmi', '-f', r], { stdio: 'ignore' });
-}
-
-/**
- * Builds `tag` FROM scratch with the host's static busybox as /bin/busybox (and /bin/sh), running
- * `script` with sh: nothing is pulled.
- */
-export function buildBusyboxImage(tag: string, script: string, extra: string[] = []): void {
-  const ctx = mkdtempSync(join(tmpdir(), 'zeus-image-'));
-  try {
-    copyFileSync('/bin/busybox', join(ctx, 'busybox'));
-    writeFileSync(join(ctx, 'run.sh'), script);
-    writeFileSync(
-      join(ctx, 'Dockerfile'),
-      ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY busybox /bin/sh', 'COPY run.sh /app/run.sh', ...extra, 'ENTRYPOINT ["/bin/sh", "/app/run.sh"]', ''].join('\n'),
-    );
-    docker('build', '-q', '-t', tag, ctx);
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
 }

@@ -1,4 +1,4 @@
-import { buildBusyboxImage } from './docker.ts';
+import type { WorkerNet } from './workerNet.ts';
 
 // Hostile batch apps: FROM scratch with the host's static busybox, each trying one way out of
 // its container and writing what happened to its log (and, for the one that carries on, to
@@ -52,10 +52,11 @@ df -k ${dir}
 exit $rc
 `;
 
-/** PORT: the test's server on the host's loopback; HOSTS: the host's other addresses. */
-const NETWORK = `
+/** `port`: the test's server on the host's loopback; `hosts`: the host's other addresses. */
+const network = (port: number, hosts: string[]): string => `
+PORT=${port}
 reached=0
-for h in 127.0.0.1 $HOSTS; do
+for h in 127.0.0.1 ${hosts.join(' ')}; do
   # busybox wget's -T does not bound a server that accepts and stays silent: timeout does.
   if out=$(timeout 5 wget -O - "http://$h:$PORT/" 2>&1); then echo "REACHED $h:$PORT with wget: $out"; reached=1; else echo "wget $h:$PORT failed: $out"; fi
   if out=$(echo hello | timeout 5 nc -w 3 $h $PORT 2>&1); then echo "REACHED $h:$PORT with nc"; reached=1; else echo "nc $h:$PORT failed: $out"; fi
@@ -92,7 +93,8 @@ export const HOSTILE: readonly HostileApp[] = [
   // /tmp's tmpfs pages count against the memory limit: enough memory that the 64 MiB tmpfs cap is what stops it.
   { name: 'hostile-tmp', memory: '256MiB', script: fill('/tmp') },
   { name: 'hostile-out', memory: '64MiB', disk: '32MiB', script: fill('/out') },
-  { name: 'hostile-network', memory: '64MiB', script: NETWORK },
+  // Its script is made with the test server's port (buildHostileImages).
+  { name: 'hostile-network', memory: '64MiB', script: '' },
   { name: 'hostile-privileged', memory: '64MiB', script: PRIVILEGED },
 ];
 
@@ -101,11 +103,7 @@ export const PRIVILEGED_OPS = ['mount', 'raw-socket', 'sysrq-trigger', 'proc-sys
 
 export const hostileTag = (name: string): string => `zeus-test/${name}:${process.pid}`;
 
-/** Builds every hostile image; the network one is given the server's port and the host's addresses. */
-export function buildHostileImages(network: { port: number; hosts: string[] }): string[] {
-  return HOSTILE.map((a) => {
-    const env = a.name === 'hostile-network' ? [`ENV PORT=${network.port} HOSTS="${network.hosts.join(' ')}"`] : [];
-    buildBusyboxImage(hostileTag(a.name), a.script, env);
-    return hostileTag(a.name);
-  });
+/** Builds every hostile image with `net`; the network one is given the server's port and the host's addresses. */
+export function buildHostileImages(net: WorkerNet, server: { port: number; hosts: string[] }): void {
+  for (const a of HOSTILE) net.buildBusybox(hostileTag(a.name), a.name === 'hostile-network' ? network(server.port, server.hosts) : a.script);
 }

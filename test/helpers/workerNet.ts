@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureDockerd } from './docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './node.ts';
 
 // What the worker tests with real processes share: a one-bookkeeper devnet (500 ms blocks) in a
@@ -41,6 +42,7 @@ export class WorkerNet {
 
   /** `zeus devnet start --validators 1 --block-time 500`; returns once it commits blocks. */
   start(): void {
+    ensureDockerd();
     const r = zeusIn(join(this.dir, 'unused'), 'devnet', 'start', '--dir', this.devnet, '--validators', '1', '--block-time', '500');
     if (r.code !== 0) throw new Error(`devnet start failed (${r.code}): ${r.err}${r.out}`);
     this.url = (JSON.parse(readFileSync(join(this.devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
