@@ -98,6 +98,14 @@ export class WorkerNet {
     for (const w of this.workers) w.proc.kill('SIGKILL');
     zeusIn(join(this.dir, 'unused'), 'devnet', 'stop', '--dir', this.devnet);
     for (const w of this.workers) for (const c of this.containersOf(w.address)) docker('rm', '-f', '-v', c);
+    // A lease cut short leaves its /out behind (src/worker/scratch.ts): the volume, then the loop
+    // device on its file under this dir (the next worker start would sweep them; no test restarts it).
+    const volumes = this.workers.flatMap((w) => docker('volume', 'ls', '-q', '--filter', `label=net.zeus.worker=${w.address}`).split('\n').filter(Boolean));
+    if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
+    for (const line of execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' }).split('\n')) {
+      const [dev, file] = line.trim().split(/\s+/);
+      if (dev && file?.startsWith(this.dir)) execFileSync('losetup', ['--detach', dev]);
+    }
     // The images as the workers loaded them (kept as a cache for the next lease). By tag, never by
     // id: an image loaded from the same bytes as a shared one (the sample apps) has the same id.
     const loaded = loadedImages.flatMap((r) => docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${r}`).split('\n').filter(Boolean));
