@@ -297,6 +297,9 @@ export class WorkerAgent {
     const w = r.workload ?? (await this.launch(t, r, files));
     r.workload = w;
     let ended = false;
+    let outcome: Record<string, unknown> | undefined;
+    // A batch job runs at most the task's max hours: the chain pays no more, so neither does the machine.
+    const deadline = t.kind === 'batch' ? (l.startedAt ?? Date.now()) + t.maxHours * 3_600_000 : Infinity;
     try {
       if (l.state === 'matched') {
         await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: w.endpoint });
@@ -328,6 +331,11 @@ export class WorkerAgent {
           await w.stop();
           break;
         }
+        if (Date.now() > deadline) {
+          this.o.log(`lease ${k}: still running after the task's ${t.maxHours} h; stopping ${w.id.slice(0, 12)}`);
+          await w.stop();
+          break;
+        }
         meter.add(await w.sample(), Date.now());
         if (exited) break;
         seq += 1;
@@ -345,23 +353,25 @@ export class WorkerAgent {
       // Sealed to the poster and published, so they outlive the lease (never throws).
       await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
       if (ended) {
-        writeFileSync(join(files, 'outcome.json'), JSON.stringify({ stopped: true, exitCode: exit.code, result: null }));
+        outcome = { stopped: true, exitCode: exit.code, result: null };
         return;
       }
       if (exit.code !== 0 || t.kind === 'service') {
         const why = exit.code === null ? exit.reason : `exited ${exit.code}`;
         this.o.log(`lease ${k}: workload ${why}; no result submitted, the report deadline ends the lease`);
-        writeFileSync(join(files, 'outcome.json'), JSON.stringify({ exitCode: exit.code, reason: exit.reason ?? null, result: null }));
+        outcome = { exitCode: exit.code, reason: exit.reason ?? null, result: null };
         return;
       }
       meter.add(await w.sample(), Date.now());
       const archive = await w.resultArchive();
       const { repository, digest } = await uploadResult(this.o.node, this.o.key, archive);
       await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest, ...meter.period(Date.now()) });
-      writeFileSync(join(files, 'outcome.json'), JSON.stringify({ exitCode: 0, result: { repository, digest, bytes: archive.length } }));
+      outcome = { exitCode: 0, result: { repository, digest, bytes: archive.length } };
       this.o.log(`lease ${k}: result ${digest} (${archive.length} bytes) submitted after ${seq} report(s)`);
     } finally {
       await w.remove();
+      // Written last: whoever watches for it finds the workload already gone.
+      if (outcome) writeFileSync(join(files, 'outcome.json'), JSON.stringify(outcome));
     }
   }
 

@@ -74,6 +74,9 @@ export function hostConfigFor(l: BatchLimits, out = ''): Docker.HostConfig {
     NetworkMode: 'none',
     Binds: [],
     Privileged: false,
+    // A small init (the engine's docker-init) as PID 1: an app that is PID 1 itself gets no default
+    // signal handlers, so a stop would wait out its grace period, and its orphans would go unreaped.
+    Init: true,
     ...gpuHostConfig(l.gpuCount),
   };
 }

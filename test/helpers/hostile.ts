@@ -88,7 +88,7 @@ cat /out/report
 `;
 
 export const HOSTILE: readonly HostileApp[] = [
-  { name: 'hostile-fork', memory: '64MiB', script: FORK },
+  { name: 'hostile-fork', memory: '256MiB', script: FORK },
   { name: 'hostile-memory', memory: '32MiB', script: MEMORY },
   // /tmp's tmpfs pages count against the memory limit: enough memory that the 64 MiB tmpfs cap is what stops it.
   { name: 'hostile-tmp', memory: '256MiB', script: fill('/tmp') },
