@@ -238,14 +238,14 @@ describe('zeus market commands on a devnet', () => {
   it('seals --secret values to the workers that could serve the task: they can open them, the chain and API see ciphertext', async () => {
     const posted = zeus('task', 'post', '--from', 'alice', ...A100_TASK, '--image', `sha256:${'cd'.repeat(32)}`, '--secret', 'DB_PASSWORD=hunter2', '--wait');
     expect(ok(posted)).toContain('committed');
-    expect(posted.err).toContain('sealed 1 secret(s) to 1 candidate worker(s)');
+    expect(posted.err).toContain('sealed 0 input(s) and 1 secret(s) to 1 candidate worker(s)');
     const id = taskIdOf(posted.out);
     const task = await api(url, 'GET', `/tasks/${id}`);
     expect(task.text).not.toContain('hunter2');
     const sealed = fromHex(task.json.sealed as string);
     // bob's GPU machine is the only worker that fits: its seal key (derived from its account key) opens it.
     const bob = new Keystore(join(home, 'keys')).load('bob', DEV_PASSPHRASE);
-    expect(JSON.parse(new TextDecoder().decode(openSealed(sealKeyPairFromSeed(bob.secretKey), sealed)))).toEqual({ secrets: { DB_PASSWORD: 'hunter2' } });
+    expect(JSON.parse(new TextDecoder().decode(openSealed(sealKeyPairFromSeed(bob.secretKey), sealed)))).toEqual({ inputs: {}, secrets: { DB_PASSWORD: 'hunter2' } });
     const carol = new Keystore(join(home, 'keys')).load('carol', DEV_PASSPHRASE);
     expect(() => openSealed(sealKeyPairFromSeed(carol.secretKey), sealed)).toThrow(/not sealed to this key/);
     ok(zeus('task', 'cancel', id, '--from', 'alice', '--wait'));

@@ -88,6 +88,10 @@ describe('the worker agent runs a batch task end to end', () => {
     // The result: in the node's registry under the worker's namespace, hashing to the lease's digest.
     const res = await fetch(`${url}/v2/${workerAddress}/results/blobs/${lease!.resultDigest}`);
     expect(res.status).toBe(200);
+    // Tagged per lease, so the registry's garbage collection keeps it.
+    const tagged = await fetch(`${url}/v2/${workerAddress}/results/manifests/result-${task}-0`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(tagged.status).toBe(200);
+    expect(((await tagged.json()) as { layers: { digest: string }[] }).layers.map((l) => l.digest)).toEqual([lease!.resultDigest]);
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(lease!.resultDigest);
     const files = await tarTextFiles(bytes);

@@ -44,7 +44,7 @@ function zeusSeen(...args: string[]): string {
 
 beforeAll(async () => {
   // No echo of the value: only its hash (in the result) and its length (in the log).
-  net.buildBusybox(IMAGE, 'printf %s "$SECRET_VALUE" | /bin/busybox sha256sum > /out/secret.sha256; echo "read a secret of ${#SECRET_VALUE} characters"');
+  net.buildBusybox(IMAGE, 'printf %s "$SECRET_VALUE" | /bin/busybox sha256sum > /out/secret.sha256; echo "read a secret of ${#SECRET_VALUE} characters"; printf %s "${ROUNDS:-none}" > /out/rounds');
   net.start();
   ws = new WebSocket(`${net.url.replace(/^http/, 'ws')}/ws`);
   ws.addEventListener('message', (m: MessageEvent) => seen.push({ where: '/ws', text: String(m.data) }));
@@ -94,15 +94,17 @@ describe('sealed secrets reach the workload and nothing else', () => {
       (JSON.parse(zeusSeen('--json', 'task', 'post', '--from', 'bob', '--app', `${APP}@1.0`, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', ...more, '--wait')) as { task: string }).task;
 
     // Sealed by the CLI to every candidate: both workers can open it, so both bid.
-    const all = post('--secret', `SECRET_VALUE=${SECRET_ALL}`);
-    expect(seen.at(-1)!.text).toMatch(/sealed 1 secret\(s\) to 2 candidate worker\(s\)/);
+    // An input rides along: a parameter the app reads from its environment, recorded by the worker.
+    const all = post('--secret', `SECRET_VALUE=${SECRET_ALL}`, '--input', 'ROUNDS=7');
+    expect(seen.at(-1)!.text).toMatch(/sealed 1 input\(s\) and 1 secret\(s\) to 2 candidate worker\(s\)/);
     const first = await resultOf(all, both);
     const bidders = (await get<TaskDetailAnswer>(`/tasks/${all}`)).bids.map((b) => b.worker).sort();
     expect(bidders).toEqual([carol.address, dave.address].sort());
     expect(first.files.get('out/secret.sha256')).toBe(`${sha256(SECRET_ALL)}  -\n`);
     const firstDir = join(net.home, 'worker', 'leases', `${all}-0`);
     expect(readFileSync(join(firstDir, 'container.log'), 'utf8')).toMatch(new RegExp(`read a secret of ${SECRET_ALL.length} characters`));
-    expect((JSON.parse(readFileSync(join(firstDir, 'container.json'), 'utf8')) as { env: string[] }).env).toEqual(['SECRET_VALUE']);
+    expect(first.files.get('out/rounds')).toBe('7');
+    expect(JSON.parse(readFileSync(join(firstDir, 'container.json'), 'utf8'))).toMatchObject({ env: ['ROUNDS', 'SECRET_VALUE'], inputs: { ROUNDS: '7' } });
 
     // Sealed to carol's key alone: dave could serve it but cannot open it, so he does not bid.
     const carolKey = (await get<WorkerAnswer>(`/workers/${carol.address}`)).sealKey;

@@ -161,6 +161,7 @@ export function taskOptions(cmd: Command): Command {
     .option('--kind <kind>', 'batch (runs to a result) or service (runs until cancelled or out of escrow)', 'batch')
     .option('--port <n>', 'port a service exposes (repeatable)', collect)
     .option('--sealed-file <path>', 'sealed inputs and secrets (at most 4096 bytes, already sealed to the workers)')
+    .option('--input <KEY=VALUE>', "a parameter for the workload's environment (repeatable, e.g. SIZE=256): sealed like a secret, but the worker may record it", collect)
     .option('--secret <KEY=VALUE>', 'a secret for the workload (repeatable): sealed to every worker that could serve the task; only the winner opens it', collect)
     .option('--bid-window <blocks>', 'blocks the task takes bids before the best are leased', '10')
     .option('--retries <n>', 'times a slot nobody took (or whose worker failed) is offered again', '0');
@@ -187,6 +188,7 @@ export interface TaskFlags {
   port?: string[];
   sealedFile?: string;
   secret?: string[];
+  input?: string[];
   bidWindow: string;
   retries: string;
 }

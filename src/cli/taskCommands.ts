@@ -69,8 +69,8 @@ function registerTaskCommands(program: Command): void {
       if ((o.app === undefined) === (o.image === undefined)) throw new Error('name either --app NAME[@VERSION] or --image sha256:…');
       const [app, version] = o.app !== undefined ? await resolveApp(g, o.app) : ['', ''];
       const payload = postTaskPayload(o, app, version);
-      if (o.secret?.length) {
-        if (o.sealedFile) throw new Error('give either --secret or --sealed-file');
+      if (o.secret?.length || o.input?.length) {
+        if (o.sealedFile) throw new Error('give either --input/--secret or --sealed-file');
         payload.sealed = await sealSecrets(g, o);
       }
       const what = `task ${app ? `of ${app}@${version}` : `of image ${o.image}`}`;
@@ -304,20 +304,32 @@ export function register(program: Command): void {
  * Seals `--secret KEY=VALUE` pairs to the seal key of every worker that could serve the task now
  * (the quote's candidates): the winner is one of them, and only it can open them.
  */
-async function sealSecrets(g: GlobalOptions, o: TaskFlags): Promise<Uint8Array> {
-  const secrets: Record<string, string> = {};
-  for (const s of o.secret ?? []) {
+/** `KEY=VALUE` pairs of a repeatable flag, as an environment. */
+function pairs(flag: string, list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of list ?? []) {
     const eq = s.indexOf('=');
-    if (eq <= 0) throw new Error(`--secret takes KEY=VALUE, got "${s}"`);
-    secrets[s.slice(0, eq)] = s.slice(eq + 1);
+    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(s.slice(0, eq))) throw new Error(`${flag} takes KEY=VALUE with KEY a variable name, got "${s}"`);
+    out[s.slice(0, eq)] = s.slice(eq + 1);
   }
+  return out;
+}
+
+/**
+ * Seals `--input` and `--secret` pairs to the seal key of every worker that could serve the task
+ * now. Both reach the workload as its environment; inputs are the task's parameters (the worker
+ * may record them), secrets are never written down anywhere.
+ */
+async function sealSecrets(g: GlobalOptions, o: TaskFlags): Promise<Uint8Array> {
+  const secrets = pairs('--secret', o.secret);
+  const inputs = pairs('--input', o.input);
   const c = client(g);
   const q = await c.quote(quoteRequest(o));
-  if (q.candidates.length === 0) throw new Error('no registered worker could serve this task now: there is nobody to seal the secrets to (see zeus task quote)');
+  if (q.candidates.length === 0) throw new Error('no registered worker could serve this task now: there is nobody to seal its inputs and secrets to (see zeus task quote)');
   const workers = await Promise.all(q.candidates.map((x) => c.worker(x.worker)));
-  const sealed = sealTo(workers.map((w) => fromHex(w.sealKey)), new TextEncoder().encode(JSON.stringify({ secrets })));
-  if (sealed.length > 4096) throw new Error(`the sealed secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
-  process.stderr.write(`sealed ${Object.keys(secrets).length} secret(s) to ${workers.length} candidate worker(s)\n`);
+  const sealed = sealTo(workers.map((w) => fromHex(w.sealKey)), new TextEncoder().encode(JSON.stringify({ inputs, secrets })));
+  if (sealed.length > 4096) throw new Error(`the sealed inputs and secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
+  process.stderr.write(`sealed ${Object.keys(inputs).length} input(s) and ${Object.keys(secrets).length} secret(s) to ${workers.length} candidate worker(s)\n`);
   return sealed;
 }
 

@@ -72,9 +72,17 @@ interface Running {
   woken: boolean;
 }
 
-/** What a task's sealed payload holds once opened. */
+/** What a task's sealed payload holds once opened: both become the workload's environment. */
 interface SealedPayload {
+  /** The task's parameters (recorded beside the lease's logs). */
+  inputs?: Record<string, string>;
+  /** Never written down: only their names are recorded. */
   secrets?: Record<string, string>;
+}
+
+interface Opened {
+  inputs: Record<string, string>;
+  secrets: Record<string, string>;
 }
 
 export class WorkerAgent {
@@ -193,12 +201,12 @@ export class WorkerAgent {
     return this.running.size + this.bids.size;
   }
 
-  /** The task's sealed secrets, opened with this worker's seal key; undefined when not sealed to it. */
-  private secretsOf(t: TaskAnswer): Record<string, string> | undefined {
-    if (!t.sealed) return {};
+  /** The task's sealed inputs and secrets, opened with this worker's seal key; undefined when not sealed to it. */
+  private sealedOf(t: TaskAnswer): Opened | undefined {
+    if (!t.sealed) return { inputs: {}, secrets: {} };
     try {
       const payload = JSON.parse(new TextDecoder().decode(openSealed(this.sealKey, fromHex(t.sealed)))) as SealedPayload;
-      return payload.secrets ?? {};
+      return { inputs: payload.inputs ?? {}, secrets: payload.secrets ?? {} };
     } catch {
       return undefined;
     }
@@ -215,7 +223,7 @@ export class WorkerAgent {
     const refused = policyRefusal(p, t.app, t.developer ?? undefined);
     if (refused) return refused;
     // Sealed to other workers: winning would mean running without the secrets the task needs.
-    if (this.secretsOf(t) === undefined) return 'its sealed secrets are not sealed to this worker';
+    if (this.sealedOf(t) === undefined) return 'its sealed secrets are not sealed to this worker';
     if (this.busy() >= p.maxConcurrentLeases) return `already at ${p.maxConcurrentLeases} lease(s)`;
     return undefined;
   }
@@ -265,8 +273,9 @@ export class WorkerAgent {
   /** Fetches the lease's image through the DDN and starts it in the runtime the task asks for. */
   private async launch(t: TaskAnswer, r: Running, files: string): Promise<Workload> {
     const job = await fetchImageThroughNode(this.o.node, { repository: t.app, digest: t.digest as `sha256:${string}` });
-    const env = this.secretsOf(t);
-    if (env === undefined) throw new Error('the sealed secrets cannot be opened with this worker\'s key');
+    const opened = this.sealedOf(t);
+    if (opened === undefined) throw new Error('the sealed inputs and secrets cannot be opened with this worker\'s key');
+    const env = { ...opened.inputs, ...opened.secrets };
     if (t.needs.runtime === 'wasm') {
       const { module, args } = await wasmModuleOf(this.o.home, job);
       this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: module ${t.app}@${t.digest} delivered (${module.length} bytes)`);
@@ -279,11 +288,11 @@ export class WorkerAgent {
     const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB, gpuCount: t.needs.gpuCount, diskMiB: scratchMiB(t.needs.diskMiB, this.o.policy.maxDiskMiB) };
     const w = await this.runtime.start(tag, r.ref, limits, t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env });
     const inspected = await this.runtime.docker.getContainer(w.id).inspect();
-    // What the container really runs with, kept beside its logs (and what the tests check). The
-    // environment holds the opened secrets: it is left out.
+    // What the container really runs with, kept beside its logs (and what the tests check): the
+    // inputs, but of the secrets only their names.
     writeFileSync(
       join(files, 'container.json'),
-      JSON.stringify({ id: inspected.Id, image: t.digest, requested: hostConfigFor(limits), hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name), env: Object.keys(env) }, null, 2),
+      JSON.stringify({ id: inspected.Id, image: t.digest, requested: hostConfigFor(limits), hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name), inputs: opened.inputs, env: Object.keys(env) }, null, 2),
     );
     return w;
   }
@@ -364,7 +373,7 @@ export class WorkerAgent {
       }
       meter.add(await w.sample(), Date.now());
       const archive = await w.resultArchive();
-      const { repository, digest } = await uploadResult(this.o.node, this.o.key, archive);
+      const { repository, digest } = await uploadResult(this.o.node, this.o.key, archive, { task: l.task, lease: l.index });
       await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest, ...meter.period(Date.now()) });
       outcome = { exitCode: 0, result: { repository, digest, bytes: archive.length } };
       this.o.log(`lease ${k}: result ${digest} (${archive.length} bytes) submitted after ${seq} report(s)`);

@@ -7,7 +7,7 @@ import { taskIdFor } from '../ledger/index.ts';
 import type { TaskAnswer, ZeusClient } from '../sdk/index.ts';
 import { AdminError } from './admin.ts';
 import type { Workload } from './workload.ts';
-import { digestOf, registryAuthorization, uploadBlob } from './results.ts';
+import { artifactTag, digestOf, publishArtifact } from './results.ts';
 import type { AgentSnapshot } from './status.ts';
 
 // The logs of a lease outlive it: when the container ends, the worker seals its stdout and stderr
@@ -26,14 +26,13 @@ import type { AgentSnapshot } from './status.ts';
 export const LOGS_ARTIFACT_TYPE = 'application/vnd.zeusnet.lease-logs.v1';
 const LOGS_LAYER_TYPE = 'application/vnd.zeusnet.lease-logs.sealed.v1';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_EMPTY = { mediaType: 'application/vnd.oci.empty.v1+json', bytes: new TextEncoder().encode('{}') };
 /** Larger logs keep their end: that is where a failure shows. */
 export const MAX_PUBLISHED_LOG_BYTES = 8 * 1024 * 1024;
 /** The envelope starts with the lease it belongs to, so a worker cannot pass off one lease's logs as another's. */
 const HEADER = 'zeusnet-lease-logs/v1';
 
 export const logsRepository = (worker: string): string => `${worker}/logs`;
-export const logsTag = (task: string, lease: number): string => `logs-${task}-${lease}`;
+export const logsTag = (task: string, lease: number): string => artifactTag('logs', task, lease);
 
 /**
  * The X25519 key to seal a task's logs to: its poster's signing key, read from the PostTask
@@ -83,19 +82,15 @@ export interface PublishedLogs {
 export async function publishSealedLogs(node: string, key: KeyPair, task: string, lease: number, sealed: Uint8Array): Promise<PublishedLogs> {
   const repository = logsRepository(encodeAddress(addressFromPublicKey(key.publicKey)));
   const tag = logsTag(task, lease);
-  const auth = await registryAuthorization(node, key);
-  const config = await uploadBlob(node, auth, repository, OCI_EMPTY.bytes, 'logs config');
-  const digest = await uploadBlob(node, auth, repository, sealed, 'sealed logs');
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
+  const digest = await publishArtifact(node, key, {
+    repository,
+    tag,
     artifactType: LOGS_ARTIFACT_TYPE,
-    config: { mediaType: OCI_EMPTY.mediaType, digest: config, size: OCI_EMPTY.bytes.length },
-    layers: [{ mediaType: LOGS_LAYER_TYPE, digest, size: sealed.length }],
+    layerType: LOGS_LAYER_TYPE,
+    bytes: sealed,
     annotations: { 'net.zeus.task': task, 'net.zeus.lease': String(lease) },
+    what: 'sealed logs',
   });
-  const res = await fetch(`${node}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { authorization: auth, 'content-type': OCI_MANIFEST }, body: manifest });
-  if (res.status !== 201) throw new Error(`the node refused the logs manifest ${tag} (HTTP ${res.status}): ${(await res.text()).slice(0, 300)}`);
   return { repository, tag, digest, bytes: sealed.length };
 }
 
