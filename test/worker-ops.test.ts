@@ -123,6 +123,18 @@ describe('operating a worker', () => {
     expect(after.earnings).toMatchObject({ paid: lease!.workerPaid, held: '0', leases: 1, byState: { settled: 1 } });
     expect(after.earnings.balance).toBe((await c.account(workerAddress)).znc.balance);
     expect(after.record.completed).toBe('1');
+
+    // The same agent's Prometheus metrics, behind the same token.
+    const token = readFileSync(join(home, 'worker', 'admin.token'), 'utf8').trim();
+    const adminAt = (JSON.parse(readFileSync(join(home, 'worker', 'admin.json'), 'utf8')) as { url: string }).url;
+    expect((await fetch(`${adminAt}/metrics`)).status).toBe(401);
+    const scraped = await (await fetch(`${adminAt}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const sample = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(scraped)?.[1]);
+    expect(sample('zeus_worker_leases_running')).toBe(0);
+    expect(sample('zeus_worker_leases_started_total')).toBe(1);
+    expect(sample('zeus_worker_results_submitted_total')).toBe(1);
+    expect(sample('zeus_worker_usage_reports_total')).toBe(lease!.reports);
+    expect(sample('zeus_worker_bids_total')).toBeGreaterThanOrEqual(1);
   }, 150_000);
 
   it('refuses a wrong or missing token with 401 and says what to do', async () => {

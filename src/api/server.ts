@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
 import { ddnRoutes, registryFrameworkError, registryPlugin, type DdnContext, type DiskBlobStore } from '../ddn/index.ts';
 import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
-import type { NodeEvent, ZeusNode } from '../node/index.ts';
+import { NodeMetrics, type NodeEvent, type ZeusNode } from '../node/index.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
 import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
@@ -275,6 +275,15 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   registerMarketRoutes(app, node, requireAddress);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
   if (opts.registry) await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey });
+
+  const metrics = new NodeMetrics({
+    node,
+    ddnServed: opts.ddn ? () => ({ bytes: opts.ddn!.stats.bytesServed, pieces: opts.ddn!.stats.piecesServed }) : undefined,
+  });
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics: height, rounds, commit latency, mempool, peers, transactions, market events, DDN bytes delivered, process', tags: ['chain'] } }, async (_req, reply) => {
+    reply.type(metrics.contentType);
+    return metrics.text();
+  });
 
   app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async () =>
     jsonValue(checkSupply(node.ledger)),

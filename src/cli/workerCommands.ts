@@ -17,6 +17,7 @@ import {
   sameOffer,
   startAdminServer,
   WorkerAgent,
+  workerMetrics,
   workerStatus,
   type BenchmarkResult,
   type RuntimeName,
@@ -190,6 +191,7 @@ function registerWorkerCommands(program: Command): void {
       // The chain records a benchmark only at registration (UpdateWorker carries none: a worker
       // could otherwise re-run it until a lucky number lifted its rating); status shows both.
       if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first; it seeds the rating only until the record takes over`);
+      const metrics = workerMetrics(agent);
       const admin = await startAdminServer({
         home: g.home,
         port: o.adminPort ?? policy.adminPort ?? 0,
@@ -198,6 +200,7 @@ function registerWorkerCommands(program: Command): void {
           status: () => workerStatus({ client: c, snapshot: () => agent.snapshot(), workload: (task, lease) => agent.workload(task, lease), node: nodeUrl(g), startedAt, detected, benchmark: bench }),
           leaseLog: (task, lease) => localLeaseLog(g.home, agent.workload(task, lease), task, lease),
           posterLog: (task, lease, token) => posterLeaseLog({ client: c, home: g.home, snapshot: agent.snapshot(), workload: agent.workload(task, lease) }, task, lease, token),
+          metrics: async () => ({ contentType: metrics.contentType, text: await metrics.metrics() }),
         },
       });
       // After the endpoint is up: a port already taken stops the command before the agent runs.

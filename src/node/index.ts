@@ -5,3 +5,4 @@ export * from './home.ts';
 export * from './mempool.ts';
 export * from './node.ts';
 export * from './producer.ts';
+export { NodeMetrics, type MetricsSources } from './metrics.ts';

@@ -58,6 +58,8 @@ export interface AdminRoutes {
   posterLog: (task: string, lease: number, token: string) => Promise<Uint8Array>;
   /** A lease's container logs so far (or all of them once it ended); undefined for a lease this worker has no logs of. */
   leaseLog: (task: string, lease: number) => Promise<Uint8Array | undefined>;
+  /** Prometheus text exposition of the agent's metrics. */
+  metrics?: () => Promise<{ contentType: string; text: string }>;
 }
 
 export interface AdminServer {
@@ -84,6 +86,13 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     return undefined;
   });
   app.get('/status', async () => routes.status());
+  const metrics = routes.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, reply) => {
+      const m = await metrics();
+      return reply.type(m.contentType).send(m.text);
+    });
+  }
   app.get('/leases/:task/:lease/logs', async (req, reply) => {
     const p = LeaseParams.safeParse(req.params);
     if (!p.success) return refuse(reply, 400, 'INVALID_REQUEST', p.error.issues.map((i) => i.message).join('; '));

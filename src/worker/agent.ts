@@ -104,6 +104,8 @@ export class WorkerAgent {
   private readonly running = new Map<string, Running>();
   /** One transaction at a time: each waits for its commit, so nonces never collide. */
   private txQueue: Promise<unknown> = Promise.resolve();
+  /** Counts since this process started, for the operator's metrics. */
+  readonly counts = { bids: 0, leasesStarted: 0, reports: 0, results: 0, workloadsFailed: 0, workloadsStopped: 0 };
 
   constructor(o: AgentOptions) {
     this.o = o;
@@ -257,6 +259,7 @@ export class WorkerAgent {
       this.bids.delete(t.id);
       throw e;
     });
+    this.counts.bids += 1;
   }
 
   /** Signs with the worker key and waits for the commit; a rejection throws its reason. */
@@ -312,6 +315,7 @@ export class WorkerAgent {
     try {
       if (l.state === 'matched') {
         await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: w.endpoint });
+        this.counts.leasesStarted += 1;
         this.o.log(`lease ${k}: started ${w.id.slice(0, 12)}${w.endpoint ? ` at ${w.endpoint}` : ''}`);
       } else this.o.log(`lease ${k}: ${resumed ? 'taken up again' : 'started again'} after a restart, ${l.reports} report(s) on the chain`);
       const meter = new Meter(Date.now(), { cpuSeconds: BigInt(l.usage.cpuSeconds), memoryGiBSeconds: BigInt(l.usage.memoryGiBSeconds) });
@@ -350,6 +354,7 @@ export class WorkerAgent {
         seq += 1;
         try {
           await this.send(TxKind.ReportUsage, { task: fromHex(l.task), lease: l.index, seq, ...meter.period(Date.now()) });
+          this.counts.reports += 1;
           this.o.log(`lease ${k}: usage report ${seq}`);
         } catch (e) {
           seq -= 1;
@@ -362,12 +367,14 @@ export class WorkerAgent {
       // Sealed to the poster and published, so they outlive the lease (never throws).
       await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
       if (ended) {
+        this.counts.workloadsStopped += 1;
         outcome = { stopped: true, exitCode: exit.code, result: null };
         return;
       }
       if (exit.code !== 0 || t.kind === 'service') {
         const why = exit.code === null ? exit.reason : `exited ${exit.code}`;
         this.o.log(`lease ${k}: workload ${why}; no result submitted, the report deadline ends the lease`);
+        this.counts.workloadsFailed += 1;
         outcome = { exitCode: exit.code, reason: exit.reason ?? null, result: null };
         return;
       }
@@ -375,6 +382,7 @@ export class WorkerAgent {
       const archive = await w.resultArchive();
       const { repository, digest } = await uploadResult(this.o.node, this.o.key, archive, { task: l.task, lease: l.index });
       await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest, ...meter.period(Date.now()) });
+      this.counts.results += 1;
       outcome = { exitCode: 0, result: { repository, digest, bytes: archive.length } };
       this.o.log(`lease ${k}: result ${digest} (${archive.length} bytes) submitted after ${seq} report(s)`);
     } finally {

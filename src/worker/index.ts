@@ -9,6 +9,7 @@ export { BENCHMARK_MIB, REFERENCE_MIB_PER_S, runBenchmark, scoreOf, type Benchma
 export { detectGpus, gpuHostConfig, gpuModelName, parseNvidiaSmi } from './gpu.ts';
 export { fetchSealedLogs, leaseLogFile, liveLogsToken, localLeaseLog, logsRepository, logsTag, LogsNotFound, openLogs, posterLeaseLog, posterSealKey, publishSealedLogs, sealLogs } from './logs.ts';
 export { workerStatus, type AgentSnapshot, type WorkerStatus } from './status.ts';
+export { workerMetrics } from './metrics.ts';
 export { WorkerAgent, type AgentOptions, type RuntimeName } from './agent.ts';
 export { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LaunchOptions, type LeaseRef } from './docker.ts';
 export { MODULE_LABEL, startWasm, wasmModuleOf } from './wasmWorkload.ts';

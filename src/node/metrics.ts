@@ -1,0 +1,105 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { NodeEvent } from './events.ts';
+import type { ZeusNode } from './node.ts';
+
+// Prometheus metrics of one node, served at GET /metrics. Levels (height, mempool, round, peers,
+// bytes delivered) are read from the node when scraped, so they cannot drift from what the node
+// reports elsewhere; what happens (blocks, transactions, market events, refusals) is counted from
+// the node's own event stream. A registry per node, not prom-client's global one, so two nodes in
+// one process (tests, the simulator) keep their numbers apart.
+
+/** Finality as seen here: a committed block's time (the proposer's clock) to its commit on this node. */
+const COMMIT_BUCKETS_S = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+
+export interface MetricsSources {
+  node: ZeusNode;
+  /** Bytes and pieces this node's DDN served to peers, when it runs one. */
+  ddnServed?: () => { bytes: number; pieces: number };
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+
+  constructor(s: MetricsSources) {
+    const { node } = s;
+    const r = this.registry;
+    collectDefaultMetrics({ register: r, prefix: 'zeus_' });
+    new Gauge({
+      name: 'zeus_height',
+      help: 'Last committed height',
+      registers: [r],
+      collect() {
+        this.set(node.ledger.height);
+      },
+    });
+    new Gauge({
+      name: 'zeus_mempool_transactions',
+      help: 'Transactions waiting in the mempool',
+      registers: [r],
+      collect() {
+        this.set(node.mempool.size);
+      },
+    });
+    new Gauge({
+      name: 'zeus_consensus_round',
+      help: 'Round of the height being decided (0 is the first); absent on a solo node',
+      registers: [r],
+      collect() {
+        const c = node.consensusStatus();
+        if (c) this.set(c.round);
+      },
+    });
+    new Gauge({
+      name: 'zeus_peers',
+      help: 'Connected consensus peers',
+      registers: [r],
+      collect() {
+        this.set(node.consensusStatus()?.peers.length ?? 0);
+      },
+    });
+    if (s.ddnServed) {
+      const served = s.ddnServed;
+      new Gauge({
+        name: 'zeus_ddn_served_bytes',
+        help: 'Bytes of verified pieces this node delivered to peers since it started',
+        registers: [r],
+        collect() {
+          this.set(served().bytes);
+        },
+      });
+      new Gauge({
+        name: 'zeus_ddn_served_pieces',
+        help: 'Pieces this node delivered to peers since it started',
+        registers: [r],
+        collect() {
+          this.set(served().pieces);
+        },
+      });
+    }
+    const blocks = new Counter({ name: 'zeus_blocks_committed_total', help: 'Blocks committed by this node', registers: [r] });
+    const rounds = new Counter({ name: 'zeus_rounds_beyond_first_total', help: 'Extra rounds the committed blocks needed (a silent or late proposer)', registers: [r] });
+    const txs = new Counter({ name: 'zeus_transactions_committed_total', help: 'Transactions committed, by chain (0 main, 1..9 inner)', labelNames: ['chain'], registers: [r] });
+    const refused = new Counter({ name: 'zeus_transactions_rejected_total', help: 'Transactions refused after admission, by error code', labelNames: ['code'], registers: [r] });
+    const market = new Counter({ name: 'zeus_market_events_total', help: 'Market happenings on the chain, by kind (task-posted, lease-matched, lease-ended, …)', labelNames: ['kind'], registers: [r] });
+    const commit = new Histogram({ name: 'zeus_commit_latency_seconds', help: 'From a block\'s time to its commit on this node', buckets: COMMIT_BUCKETS_S, registers: [r] });
+    node.events.on('event', (e: NodeEvent) => {
+      if (e.type === 'block') {
+        blocks.inc();
+        if (e.round > 0) rounds.inc(e.round);
+        e.txCounts.forEach((n, chain) => {
+          if (n > 0) txs.inc({ chain: String(chain) }, n);
+        });
+        commit.observe(Math.max(0, Date.now() - e.time) / 1000);
+      } else if (e.type === 'tx' && e.status === 'rejected') refused.inc({ code: e.error?.code ?? 'UNKNOWN' });
+      else if (e.type === 'market') market.inc({ kind: e.kind });
+    });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
