@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { createApi } from '../api/index.ts';
 import { openNodeDdn } from '../ddn/index.ts';
 import { ZNC_UNIT } from '../ledger/index.ts';
-import { homePaths, initDevHome, readConfig, writeConfig, writeGenesis, ZeusNode } from '../node/index.ts';
+import { homePaths, initDevHome, LOG_LEVELS, nodeLogger, readConfig, writeConfig, writeGenesis, ZeusNode, type LogLevel } from '../node/index.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from '../ledger/index.ts';
 import { globalOptions, keystore, output, passphraseFor } from './context.ts';
 
@@ -88,9 +88,10 @@ export function registerNodeCommands(program: Command): void {
     .description('Run the node of a home: the chain store, block production (solo bookkeeper on a dev chain) and the HTTP API')
     .option('--api <host:port>', 'API listen address (default: from config.json)')
     .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
+    .addOption(new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)').choices([...LOG_LEVELS]).default('info'))
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
     .addOption(new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer').argParser(int('--test-corrupt-pieces')).hideHelp())
-    .action(async (o: { api?: string; blockTime?: number; testEquivocate?: boolean; testCorruptPieces?: number }, cmd: Command) => {
+    .action(async (o: { api?: string; blockTime?: number; logLevel: LogLevel; testEquivocate?: boolean; testCorruptPieces?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
       const config = readConfig(g.home);
@@ -105,7 +106,8 @@ export function registerNodeCommands(program: Command): void {
       const app = await createApi(zn, { ...config.api, ddn, registry: store });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
-      const log = (msg: string): void => void process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
+      const logger = nodeLogger(o.logLevel, { chainId: zn.chainId });
+      const log = (msg: string): void => logger.info(msg);
       let mode: string;
       if (config.p2p) {
         const bft = await zn.startConsensus({
@@ -126,10 +128,13 @@ export function registerNodeCommands(program: Command): void {
         `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; ${mode}`,
       );
       zn.events.on('event', (e) => {
-        if (e.type === 'block' && !g.json) {
+        if (e.type === 'block') {
           const n = e.txCounts.reduce((a, b) => a + b, 0);
-          if (n > 0 || e.round > 0 || e.height % 50 === 0) log(`block ${e.height} ${e.hash.slice(0, 12)} round=${e.round} txs=${n}`);
-        }
+          // Every block at debug; at info the ones with something in them, extra rounds, and a heartbeat.
+          const notable = n > 0 || e.round > 0 || e.height % 50 === 0;
+          logger[notable ? 'info' : 'debug']({ height: e.height, hash: e.hash, round: e.round, txs: n }, 'block committed');
+        } else if (e.type === 'market') logger.info({ height: e.height, chain: e.chain, kind: e.kind, task: e.task, lease: e.lease }, 'market');
+        else if (e.type === 'tx' && e.status === 'rejected') logger.debug({ hash: e.hash, chain: e.chain, code: e.error?.code }, 'transaction rejected');
       });
       let stopping = false;
       const stop = async (): Promise<void> => {

@@ -6,3 +6,4 @@ export * from './mempool.ts';
 export * from './node.ts';
 export * from './producer.ts';
 export { NodeMetrics, type MetricsSources } from './metrics.ts';
+export { LOG_LEVELS, nodeLogger, type LogLevel, type NodeLogger } from './log.ts';
