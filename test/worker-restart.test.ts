@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/node.ts';
 import { tarTextFiles } from './helpers/tar.ts';
+import { docker } from './helpers/worker.ts';
 
 // Worker restarts with real processes: a one-bookkeeper devnet, a busybox app that sleeps 20 s
 // before writing /out (long enough to stop its worker mid-run), and `zeus worker start` processes
@@ -28,7 +29,6 @@ const IMAGE = `zeus-test/worker-restart:${process.pid}`;
 const APP = 'slow';
 /** The app's run time: a report deadline (60 blocks × 500 ms) is longer, so only a kill can fail it. */
 const JOB_SECONDS = 20;
-const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 let url = '';
 let c: ZeusClient;
 const addresses = new Map<string, string>();

@@ -1,16 +1,17 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDockerd } from './docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './node.ts';
+import { buildBusyboxImage, docker } from './worker.ts';
 
 // What the worker tests with real processes share: a one-bookkeeper devnet (500 ms blocks) in a
 // temp dir, `zeus` run against its node, `zeus worker start` processes beside it with their output
 // kept, busybox images built FROM scratch (nothing pulled), and the cleanup of all of it,
 // containers the workers left included.
 
-export const docker = (...args: string[]): string => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+export { docker };
 
 export interface CliResult {
   code: number;
@@ -61,18 +62,14 @@ export class WorkerNet {
 
   /** Builds a FROM scratch image with the host's busybox and `cmd` as its command. */
   buildBusybox(tag: string, cmd: string): void {
-    const ctx = join(this.dir, `ctx-${this.images.length}`);
-    mkdirSync(ctx);
-    copyFileSync('/bin/busybox', join(ctx, 'busybox'));
-    writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY busybox /bin/busybox', `CMD ${JSON.stringify(['/bin/busybox', 'sh', '-c', cmd])}`, ''].join('\n'));
-    docker('build', '-q', '--pull=false', '-t', tag, ctx);
+    buildBusyboxImage(tag, this.dir, cmd);
     this.images.push(tag);
   }
 
   /** `zeus worker start --key KEY` in the background; resolves once it follows the market. */
-  async startWorker(key: string, args: string[] = []): Promise<WorkerProcess> {
+  async startWorker(key: string, args: string[] = [], env: NodeJS.ProcessEnv = nodeEnv()): Promise<WorkerProcess> {
     const proc = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', this.home, '--node', this.url, 'worker', 'start', '--key', key, ...args], {
-      env: nodeEnv(),
+      env,
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
