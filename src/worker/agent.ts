@@ -6,7 +6,7 @@ import { fetchImageThroughNode, isDigest, loadFetchedImage } from '../ddn/index.
 import { TxKind, type TxRequest } from '../ledger/index.ts';
 import { askPrice, misfits } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
-import { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
+import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
 import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
@@ -295,7 +295,7 @@ export class WorkerAgent {
     // inputs, but of the secrets only their names.
     writeFileSync(
       join(files, 'container.json'),
-      JSON.stringify({ id: inspected.Id, image: t.digest, requested: hostConfigFor(limits), hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name), inputs: opened.inputs, env: Object.keys(env) }, null, 2),
+      JSON.stringify({ id: inspected.Id, image: t.digest, hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name), inputs: opened.inputs, env: Object.keys(env) }, null, 2),
     );
     return w;
   }
