@@ -172,6 +172,13 @@ describe('bookkeeper election', () => {
     expect(produce(t, [again]).get(again.hashHex)?.code).toBe('DUPLICATE_TX');
     const same = makeTx(t, 'carol', TxKind.SubmitEvidence, { first: a, second: a }, 0n);
     expect(produce(t, [same]).get(same.hashHex)?.code).toBe('INVALID_ARGUMENT');
+    // Another height's equivocation by the same bookkeeper: it was slashed once, not again.
+    const later = { ...base, height: 4n };
+    const c1 = encodeSignedVote(signVote(key, { ...later, blockHash: new Uint8Array(32).fill(1) }));
+    const c2 = encodeSignedVote(signVote(key, { ...later, blockHash: new Uint8Array(32).fill(2) }));
+    const next = makeTx(t, 'carol', TxKind.SubmitEvidence, { first: c1, second: c2 }, 0n);
+    expect(produce(t, [next]).get(next.hashHex)?.code).toBe('DUPLICATE_TX');
+    expect(t.ledger.chains[MAIN_CHAIN].get<Stake>(Keys.stake(toHex(addr(t, 'alice'))))!.staked).toBe(9_000n * ZNC_UNIT);
     checkSupply(t.ledger);
   });
 });

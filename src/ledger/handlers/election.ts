@@ -109,6 +109,9 @@ export function submitEvidence(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKin
   if (!c) fail('UNKNOWN_ACCOUNT', `${encodeAddress(offender)} is not a bookkeeper candidate`);
   const mark = Keys.evidence(`${hex}/${va.height}/${va.round}/${va.type}`);
   if (ctx.state.get(mark)) fail('DUPLICATE_TX', 'this equivocation was already punished');
+  // One slash per bookkeeper: an equivocator signs twice at every height until it leaves the
+  // set, and the reports of those heights all race into the same block.
+  if (c.slashed) fail('DUPLICATE_TX', `${encodeAddress(offender)} was already slashed for equivocation`);
   ctx.state.set(mark, { height: va.height });
   ctx.state.set(Keys.candidate(hex), { ...c, slashed: true });
   // Slashed stake moves, never vanishes: a share to the reporter, the rest to the rewards pool.
