@@ -2,3 +2,4 @@
 export * from './errors.ts';
 export * from './server.ts';
 export { jsonValue } from './views.ts';
+export { buildConsole, consoleStale, ensureConsole, WEB_DIST } from './consoleBuild.ts';

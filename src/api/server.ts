@@ -5,6 +5,7 @@ import { fromHex, isAddress } from '../crypto/index.ts';
 import { ddnRoutes, registryFrameworkError, registryPlugin, type DdnContext, type DiskBlobStore } from '../ddn/index.ts';
 import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import { NodeMetrics, type NodeEvent, type ZeusNode } from '../node/index.ts';
+import { registerConsoleRoutes } from './console.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
 import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
@@ -22,6 +23,8 @@ export interface ApiOptions {
   ddn?: DdnContext;
   /** Serve the node's OCI registry (`/v2/…`, the DDN) from this blob store. */
   registry?: DiskBlobStore;
+  /** The built web console served at `/` (default dist/web of this checkout). */
+  consoleDir?: string;
 }
 
 const errorSchema = {
@@ -273,6 +276,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   );
 
   registerMarketRoutes(app, node, requireAddress);
+  registerConsoleRoutes(app, opts.consoleDir);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
   if (opts.registry) await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey });
 

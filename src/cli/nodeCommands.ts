@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { createApi } from '../api/index.ts';
+import { createApi, ensureConsole } from '../api/index.ts';
 import { openNodeDdn } from '../ddn/index.ts';
 import { ZNC_UNIT } from '../ledger/index.ts';
 import { homePaths, initDevHome, LOG_LEVELS, nodeLogger, readConfig, writeConfig, writeGenesis, ZeusNode, type LogLevel } from '../node/index.ts';
@@ -89,9 +89,10 @@ export function registerNodeCommands(program: Command): void {
     .option('--api <host:port>', 'API listen address (default: from config.json)')
     .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
     .addOption(new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)').choices([...LOG_LEVELS]).default('info'))
+    .option('--no-console-build', 'do not build the web console (dist/web) when it is missing or older than its sources')
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
     .addOption(new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer').argParser(int('--test-corrupt-pieces')).hideHelp())
-    .action(async (o: { api?: string; blockTime?: number; logLevel: LogLevel; testEquivocate?: boolean; testCorruptPieces?: number }, cmd: Command) => {
+    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testCorruptPieces?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
       const config = readConfig(g.home);
@@ -124,9 +125,11 @@ export function registerNodeCommands(program: Command): void {
         mode = `solo bookkeeper: a block every ${config.blockIntervalMs} ms while there is work`;
       }
       const url = `http://${config.api.host}:${port}`;
-      output(g, { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url, p2p: zn.consensusStatus()?.peerId }, () =>
-        `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; ${mode}`,
+      output(g, { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url, console: `${url}/`, p2p: zn.consensusStatus()?.peerId }, () =>
+        `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; web console ${url}/; ${mode}`,
       );
+      // In the background: the node serves its API at once, and a "being built" page at / until then.
+      if (o.consoleBuild !== false) void ensureConsole((line) => logger.info(line));
       zn.events.on('event', (e) => {
         if (e.type === 'block') {
           const n = e.txCounts.reduce((a, b) => a + b, 0);

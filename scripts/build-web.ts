@@ -1,0 +1,15 @@
+import { buildConsole, consoleStale, WEB_DIST } from '../src/api/index.ts';
+
+// `npm run build:web`: compiles the web console (src/web) into dist/web with Vite. `npm test`
+// runs it without --force, which builds only when dist/web is missing or older than its sources.
+
+const force = process.argv.includes('--force');
+const why = force ? 'asked to' : consoleStale();
+if (why === undefined) {
+  console.log(`web console: ${WEB_DIST} is up to date`);
+} else {
+  const t0 = Date.now();
+  console.log(`web console: building ${WEB_DIST} with Vite (${why})…`);
+  const files = await buildConsole();
+  console.log(`web console: built in ${((Date.now() - t0) / 1000).toFixed(1)} s from ${files.length} source files`);
+}

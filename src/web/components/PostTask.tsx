@@ -1,0 +1,278 @@
+import { useMemo, useState } from 'react';
+import { parseZnc } from '../data/format.ts';
+import { useLoad } from '../data/hooks.ts';
+import { client } from '../data/node.ts';
+import { TxKind, type QuoteAnswer, type QuoteRequest } from '../data/sdk.ts';
+import { useSend } from '../data/send.ts';
+import { rememberTask, useWallet } from '../data/wallet.ts';
+import { TxState } from './TxState.tsx';
+import { Addr, Amount, Badge, Card, Empty, Hash, Link, Table } from './ui.tsx';
+
+// Posting a task from the browser: pick a published app, say what one replica needs and the most
+// it pays per hour, ask for a quote (the ledger's own matcher says which workers fit, at what
+// asking price, and every reason the others do not), then post: the wallet's key signs PostTask
+// and the worst case (price × hours × replicas, plus the license fee) moves into escrow.
+
+interface Form {
+  app: string;
+  runtime: string;
+  kind: 'batch' | 'service';
+  cpu: string;
+  memory: string;
+  maxPrice: string;
+  maxHours: string;
+  bidWindow: string;
+  replicas: string;
+  port: string;
+}
+
+const DEFAULTS: Form = { app: '', runtime: 'docker', kind: 'batch', cpu: '0.5', memory: '64', maxPrice: '1', maxHours: '1', bidWindow: '6', replicas: '1', port: '' };
+
+function whole(v: string, what: string, max = 0xffff_ffff): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) > max) throw new Error(`${what} must be a whole number`);
+  return Number(v);
+}
+
+function parseCores(v: string): number {
+  const m = /^(\d+)(?:\.(\d{1,3}))?$/.exec(v.trim());
+  if (!m) throw new Error('cores: a number like 2 or 0.5 (at most 3 decimals)');
+  return Number(m[1]) * 1000 + Number((m[2] ?? '').padEnd(3, '0'));
+}
+
+function quoteRequest(f: Form): QuoteRequest {
+  return { cpuMillis: parseCores(f.cpu), memoryMiB: whole(f.memory, 'memory (MiB)'), runtime: f.runtime, maxPricePerHour: parseZnc(f.maxPrice).toString() };
+}
+
+function QuoteView({ q }: { q: QuoteAnswer }) {
+  return (
+    <div className="quote" data-testid="quote">
+      <p>
+        <b>{q.candidates.length}</b> of {q.workers} registered worker{q.workers === 1 ? '' : 's'} could serve it{q.candidates.length ? ', best first' : ''}.
+      </p>
+      {q.candidates.length ? (
+        <Table head={['Worker', 'Asking price/h', 'Rating']}>
+          {q.candidates.map((c) => (
+            <tr key={c.worker}>
+              <td>
+                <Addr a={c.worker} />
+              </td>
+              <td>
+                <Amount v={c.ask} />
+              </td>
+              <td>{c.rating}</td>
+            </tr>
+          ))}
+        </Table>
+      ) : null}
+      {q.refused.length ? (
+        <>
+          <h3>Why the others do not fit</h3>
+          <Table head={['Worker', 'Asking price/h', 'Reasons']}>
+            {q.refused.map((r) => (
+              <tr key={r.worker}>
+                <td>
+                  <Addr a={r.worker} />
+                </td>
+                <td>
+                  <Amount v={r.ask} />
+                </td>
+                <td>
+                  <ul className="reasons">
+                    {r.reasons.map((x) => (
+                      <li key={x.code}>
+                        <Badge s={x.code} /> {x.message}
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+export function PostTask() {
+  const { current } = useWallet();
+  const apps = useLoad(() => client.apps(), [], { live: true, minMs: 5000 });
+  const [f, setF] = useState<Form>(DEFAULTS);
+  const [quote, setQuote] = useState<QuoteAnswer | undefined>();
+  const [formError, setFormError] = useState('');
+  const [posted, setPosted] = useState<string | undefined>();
+  const tx = useSend();
+  const versions = useMemo(() => (apps.data?.apps ?? []).flatMap((a) => a.versions.filter((v) => !v.deprecated).map((v) => ({ ...v, key: `${v.name}@${v.version}` }))), [apps.data]);
+  const app = versions.find((v) => v.key === f.app) ?? versions[versions.length - 1];
+  const set = (k: keyof Form) => (e: { target: { value: string } }) => {
+    setF({ ...f, [k]: e.target.value });
+    setQuote(undefined);
+  };
+
+  let worstCase: bigint | undefined;
+  try {
+    const slots = BigInt(whole(f.replicas, 'replicas'));
+    worstCase = (parseZnc(f.maxPrice) + (app && app.feeToken === 'ZNC' ? BigInt(app.licenseFeePerHour) : 0n)) * BigInt(whole(f.maxHours, 'max hours')) * slots;
+  } catch {
+    worstCase = undefined;
+  }
+
+  const askQuote = async (): Promise<void> => {
+    setFormError('');
+    try {
+      setQuote(await client.quote(quoteRequest(f)));
+    } catch (e) {
+      setFormError((e as Error).message);
+    }
+  };
+
+  const post = async (): Promise<void> => {
+    setFormError('');
+    setPosted(undefined);
+    if (!app) return setFormError('no app is published yet: publish one with `zeus app publish`');
+    let payload;
+    try {
+      const q = quoteRequest(f);
+      payload = {
+        cpuMillis: q.cpuMillis,
+        memoryMiB: q.memoryMiB,
+        diskMiB: 0,
+        bandwidthMbps: 0,
+        gpuCount: 0,
+        gpuModel: '',
+        gpuMemoryMiB: 0,
+        runtime: f.runtime,
+        region: '',
+        minRating: 0,
+        app: app.name,
+        version: app.version,
+        image: '',
+        replicas: whole(f.replicas, 'replicas', 64),
+        kind: f.kind === 'service' ? 2 : 1,
+        maxPricePerHour: BigInt(q.maxPricePerHour),
+        maxHours: whole(f.maxHours, 'max hours'),
+        redundancy: 1,
+        ports: f.kind === 'service' && f.port.trim() ? [whole(f.port, 'port', 65535)] : [],
+        sealed: new Uint8Array(0),
+        bidWindowBlocks: whole(f.bidWindow, 'bid window (blocks)'),
+        retries: 0,
+      };
+    } catch (e) {
+      return setFormError((e as Error).message);
+    }
+    const done = await tx.send(current, TxKind.PostTask, payload, `task of ${app.name}@${app.version}`);
+    if (done?.status === 'committed' && current) {
+      // The newest task of this key at the commit height is the one just posted.
+      const mine = await client.tasks({ owner: current.address, app: `${app.name}@${app.version}`, limit: 20 });
+      const t = mine.tasks.find((x) => x.postedAt === done.height);
+      if (t) {
+        rememberTask({ id: t.id, tx: done.hash, owner: current.address, app: `${app.name}@${app.version}`, postedAt: t.postedAt });
+        setPosted(t.id);
+      }
+    }
+  };
+
+  return (
+    <Card title="Post a task" id="post-task">
+      {versions.length === 0 && apps.data ? <Empty>No app is published on this chain yet (`zeus app publish IMAGE --name … --version …`).</Empty> : null}
+      <form
+        className="form grid"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void post();
+        }}
+      >
+        <label>
+          App
+          <select name="app" value={app?.key ?? ''} onChange={set('app')}>
+            {versions.map((v) => (
+              <option key={v.key} value={v.key}>
+                {v.key}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Runtime
+          <select name="runtime" value={f.runtime} onChange={set('runtime')}>
+            <option value="docker">docker (container)</option>
+            <option value="wasm">wasm (WASI module)</option>
+          </select>
+        </label>
+        <label>
+          Kind
+          <select name="kind" value={f.kind} onChange={set('kind')}>
+            <option value="batch">batch: runs to a result</option>
+            <option value="service">service: runs until cancelled</option>
+          </select>
+        </label>
+        <label>
+          CPU cores
+          <input name="cpu" inputMode="decimal" value={f.cpu} onChange={set('cpu')} />
+        </label>
+        <label>
+          Memory (MiB)
+          <input name="memory" inputMode="numeric" value={f.memory} onChange={set('memory')} />
+        </label>
+        <label>
+          Max price (ZNC per hour)
+          <input name="maxPrice" inputMode="decimal" value={f.maxPrice} onChange={set('maxPrice')} />
+        </label>
+        <label>
+          Max hours
+          <input name="maxHours" inputMode="numeric" value={f.maxHours} onChange={set('maxHours')} />
+        </label>
+        <label>
+          Bid window (blocks)
+          <input name="bidWindow" inputMode="numeric" value={f.bidWindow} onChange={set('bidWindow')} />
+        </label>
+        <label>
+          Replicas
+          <input name="replicas" inputMode="numeric" value={f.replicas} onChange={set('replicas')} />
+        </label>
+        {f.kind === 'service' ? (
+          <label>
+            Port
+            <input name="port" inputMode="numeric" value={f.port} onChange={set('port')} placeholder="8080" />
+          </label>
+        ) : null}
+        <div className="form-foot">
+          <p className="muted">
+            {app ? (
+              <>
+                {app.key}: image <code>{app.digest.slice(0, 19)}…</code>, license fee <Amount v={app.licenseFeePerHour} unit={app.feeToken} />
+                /h.{' '}
+              </>
+            ) : null}
+            {worstCase !== undefined ? (
+              <>
+                Escrow (worst case): <Amount v={worstCase} />, from {current ? <Addr a={current.address} /> : 'your key'}. What is not spent comes back.
+              </>
+            ) : null}
+          </p>
+          <div className="buttons">
+            <button type="button" className="secondary" onClick={() => void askQuote()}>
+              Get a quote
+            </button>
+            <button type="submit" disabled={!current || tx.state.phase === 'sending' || tx.state.phase === 'pending'}>
+              {current ? `Post as ${current.name}` : 'Create a key to post'}
+            </button>
+          </div>
+        </div>
+      </form>
+      {formError ? (
+        <p className="error" role="alert">
+          {formError}
+        </p>
+      ) : null}
+      {quote ? <QuoteView q={quote} /> : null}
+      <TxState s={tx.state} />
+      {posted ? (
+        <p className="ok" data-testid="posted-task">
+          Task <Hash h={posted} to={['task', posted]} /> posted.{' '}
+          <Link to={['task', posted]}>Follow it →</Link>
+        </p>
+      ) : null}
+    </Card>
+  );
+}

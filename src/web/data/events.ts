@@ -1,0 +1,189 @@
+import { useSyncExternalStore } from 'react';
+import { client } from './node.ts';
+
+// The node's event stream (/ws?events=block,tx,market) kept in one place: the pages re-read
+// what they show when a block commits, the market page lists the market's happenings as they
+// come, and the charts take committed transactions per second and finality latency from here.
+
+export interface LiveBlock {
+  height: number;
+  hash: string;
+  /** Block time (ms), set by its proposer. */
+  time: number;
+  /** When this page heard of its commit (ms, this machine's clock). */
+  receivedAt: number;
+  round: number;
+  txCounts: number[];
+}
+
+export interface LiveMarketEvent {
+  kind: string;
+  task: string;
+  lease?: number;
+  /** Worker address as hex (the stream's form); see workerAddress(). */
+  worker?: string;
+  detail?: string;
+  height: number;
+  chain: number;
+  receivedAt: number;
+}
+
+export interface FinalitySample {
+  at: number;
+  /** From the node accepting the transaction into its mempool to its commit, as this page saw both. */
+  ms: number;
+}
+
+export type FeedState = 'connecting' | 'live' | 'reconnecting';
+
+const MAX_BLOCKS = 1200;
+const MAX_MARKET = 300;
+const MAX_FINALITY = 600;
+
+class LiveFeed {
+  state: FeedState = 'connecting';
+  blocks: LiveBlock[] = [];
+  market: LiveMarketEvent[] = [];
+  finality: FinalitySample[] = [];
+  /** Bumped on every change: what useSyncExternalStore compares. */
+  version = 0;
+  private pending = new Map<string, number>();
+  private listeners = new Set<() => void>();
+  private retryMs = 500;
+  private started = false;
+  private notifyQueued = false;
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.connect();
+    void this.backfill();
+  }
+
+  private connect(): void {
+    const url = new URL('/ws?events=block,tx,market', location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(url);
+    ws.onopen = () => {
+      this.retryMs = 500;
+      this.setState('live');
+    };
+    ws.onmessage = (m) => {
+      try {
+        this.take(JSON.parse(String(m.data)) as { type: string } & Record<string, unknown>);
+      } catch {
+        // a malformed message is skipped
+      }
+    };
+    ws.onclose = () => {
+      this.setState('reconnecting');
+      setTimeout(() => this.connect(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, 8000);
+    };
+  }
+
+  /** The blocks committed before this page opened, so the charts start with some history. */
+  private async backfill(): Promise<void> {
+    try {
+      const latest = await client.block('latest');
+      const heights = Array.from({ length: Math.min(40, latest.height - 1) }, (_, i) => latest.height - 1 - i).filter((h) => h > 0);
+      const blocks = [latest, ...(await Promise.all(heights.map((h) => client.block(h).catch(() => undefined))))];
+      const known = new Set(this.blocks.map((b) => b.height));
+      for (const b of blocks) {
+        if (!b || known.has(b.height)) continue;
+        this.blocks.push({ height: b.height, hash: b.hash, time: b.time, receivedAt: NaN, round: b.certificate?.round ?? 0, txCounts: b.txs.map((t) => t.length) });
+      }
+      this.blocks.sort((a, b) => a.height - b.height);
+      this.notify();
+    } catch {
+      // the pages show the node's error themselves
+    }
+  }
+
+  private take(e: { type: string } & Record<string, unknown>): void {
+    const now = Date.now();
+    if (e.type === 'block') {
+      const b = e as unknown as Omit<LiveBlock, 'receivedAt'>;
+      if (this.blocks.length && this.blocks[this.blocks.length - 1].height >= b.height) return;
+      this.blocks.push({ height: b.height, hash: b.hash, time: b.time, round: b.round, txCounts: b.txCounts, receivedAt: now });
+      if (this.blocks.length > MAX_BLOCKS) this.blocks.splice(0, this.blocks.length - MAX_BLOCKS);
+    } else if (e.type === 'tx') {
+      const hash = String(e.hash);
+      if (e.status === 'pending') {
+        this.pending.set(hash, now);
+        if (this.pending.size > 20_000) this.pending.clear();
+        return; // nothing shown changes
+      }
+      const t0 = this.pending.get(hash);
+      this.pending.delete(hash);
+      if (e.status === 'committed' && t0 !== undefined) {
+        this.finality.push({ at: now, ms: now - t0 });
+        if (this.finality.length > MAX_FINALITY) this.finality.splice(0, this.finality.length - MAX_FINALITY);
+      }
+    } else if (e.type === 'market') {
+      this.market.unshift({ ...(e as unknown as LiveMarketEvent), receivedAt: now });
+      if (this.market.length > MAX_MARKET) this.market.length = MAX_MARKET;
+    } else return;
+    this.notify();
+  }
+
+  private setState(s: FeedState): void {
+    this.state = s;
+    this.notify();
+  }
+
+  /** Listeners run once per animation frame at most, however fast blocks come. */
+  private notify(): void {
+    this.version++;
+    if (this.notifyQueued) return;
+    this.notifyQueued = true;
+    const run = (): void => {
+      this.notifyQueued = false;
+      for (const l of this.listeners) l();
+    };
+    if (typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') requestAnimationFrame(run);
+    else setTimeout(run, 100);
+  }
+
+  subscribe = (l: () => void): (() => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+
+  get height(): number {
+    return this.blocks.length ? this.blocks[this.blocks.length - 1].height : 0;
+  }
+}
+
+export const feed = new LiveFeed();
+
+/** Re-renders on every change of the feed; returns it. */
+export function useFeed(): LiveFeed {
+  feed.start();
+  useSyncExternalStore(feed.subscribe, () => feed.version);
+  return feed;
+}
+
+/** The latest committed height (re-renders once per block). */
+export function useHeight(): number {
+  feed.start();
+  return useSyncExternalStore(feed.subscribe, () => feed.height);
+}
+
+/** Committed transactions per second over a sliding window of block times, one point per block. */
+export function tpsSeries(blocks: LiveBlock[], windowMs = 5000): { t: number; v: number }[] {
+  const out: { t: number; v: number }[] = [];
+  let lo = 0;
+  let sum = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    sum += blocks[i].txCounts.reduce((a, b) => a + b, 0);
+    while (blocks[lo].time < blocks[i].time - windowMs) {
+      sum -= blocks[lo].txCounts.reduce((a, b) => a + b, 0);
+      lo++;
+    }
+    // A full window once there is that much history; before that, the history there is.
+    const span = Math.min(windowMs, Math.max(blocks[i].time - blocks[0].time, 1000));
+    if (i > 0) out.push({ t: blocks[i].time, v: (sum * 1000) / span });
+  }
+  return out;
+}

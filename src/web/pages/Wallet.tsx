@@ -1,0 +1,274 @@
+import { useEffect, useRef, useState } from 'react';
+import { TasksTable } from '../components/marketTables.tsx';
+import { TxState } from '../components/TxState.tsx';
+import { BalanceStats } from '../components/BalanceStats.tsx';
+import { Addr, Amount, Card, Copy, Empty, Link, Loaded } from '../components/ui.tsx';
+import { clock, parseZnc } from '../data/format.ts';
+import { useLoad } from '../data/hooks.ts';
+import { client } from '../data/node.ts';
+import { decodeAddress, TxKind } from '../data/sdk.ts';
+import { useSend } from '../data/send.ts';
+import { createKey, importKey, removeKey, selectKey, useWallet, type WalletKey } from '../data/wallet.ts';
+
+// The wallet: keys made or imported here stay in this browser (localStorage) and sign here;
+// the node only ever sees signed transactions. Balance (live, with the changes as they land),
+// transfer, stake, and the tasks this key posted.
+
+/** Balance changes seen while the console is open, per address. */
+const changes = new Map<string, { at: number; delta: bigint; balance: bigint }[]>();
+
+function KeyForms() {
+  const [name, setName] = useState('');
+  const [seed, setSeed] = useState('');
+  const [mode, setMode] = useState<'create' | 'import'>('create');
+  const [err, setErr] = useState('');
+  const submit = (): void => {
+    setErr('');
+    try {
+      if (mode === 'create') createKey(name || `key${Date.now() % 10000}`);
+      else importKey(name || 'imported', seed);
+      setName('');
+      setSeed('');
+    } catch (e) {
+      setErr((e as Error).message);
+    }
+  };
+  return (
+    <form
+      className="form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      <div className="tabs" role="tablist">
+        <button type="button" role="tab" aria-selected={mode === 'create'} className={mode === 'create' ? 'on' : ''} onClick={() => setMode('create')}>
+          Create a key
+        </button>
+        <button type="button" role="tab" aria-selected={mode === 'import'} className={mode === 'import' ? 'on' : ''} onClick={() => setMode('import')}>
+          Import a key
+        </button>
+      </div>
+      <label>
+        Name
+        <input name="keyName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. savings" autoComplete="off" />
+      </label>
+      {mode === 'import' ? (
+        <label>
+          Seed (64 hex digits)
+          <input name="seed" value={seed} onChange={(e) => setSeed(e.target.value)} autoComplete="off" spellCheck={false} />
+        </label>
+      ) : null}
+      <div className="buttons">
+        <button type="submit">{mode === 'create' ? 'Create key' : 'Import key'}</button>
+      </div>
+      {err ? (
+        <p className="error" role="alert">
+          {err}
+        </p>
+      ) : null}
+      <p className="muted small">The key is made by this browser and kept in its storage for this site; it is never sent to the node. Export it to keep a copy.</p>
+    </form>
+  );
+}
+
+function Transfer({ k }: { k: WalletKey }) {
+  const [to, setTo] = useState('');
+  const [amount, setAmount] = useState('');
+  const [err, setErr] = useState('');
+  const tx = useSend();
+  const submit = (): void => {
+    setErr('');
+    let payload;
+    try {
+      payload = { to: decodeAddress(to.trim()), token: 'ZNC', amount: parseZnc(amount), memo: '' };
+      if (payload.amount <= 0n) throw new Error('the amount must be more than 0');
+    } catch (e) {
+      return setErr((e as Error).message);
+    }
+    void tx.send(k, TxKind.Transfer, payload, `transfer of ${amount} ZNC`);
+  };
+  return (
+    <form
+      className="form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      <label>
+        To
+        <input name="to" value={to} onChange={(e) => setTo(e.target.value)} placeholder="znc1…" spellCheck={false} autoComplete="off" />
+      </label>
+      <label>
+        Amount (ZNC)
+        <input name="amount" value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" placeholder="12.5" />
+      </label>
+      <div className="buttons">
+        <button type="submit" disabled={tx.state.phase === 'sending' || tx.state.phase === 'pending'}>
+          Send
+        </button>
+      </div>
+      {err ? <p className="error">{err}</p> : null}
+      <TxState s={tx.state} />
+    </form>
+  );
+}
+
+function StakeForm({ k }: { k: WalletKey }) {
+  const [amount, setAmount] = useState('');
+  const [err, setErr] = useState('');
+  const tx = useSend();
+  return (
+    <form
+      className="form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setErr('');
+        try {
+          void tx.send(k, TxKind.Stake, { amount: parseZnc(amount) }, `stake of ${amount} ZNC`);
+        } catch (x) {
+          setErr((x as Error).message);
+        }
+      }}
+    >
+      <label>
+        Stake (ZNC)
+        <input name="stake" value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" placeholder="100" />
+      </label>
+      <div className="buttons">
+        <button type="submit">Stake</button>
+        <Link to={['bookkeepers']} className="button secondary">
+          Vote for bookkeepers →
+        </Link>
+      </div>
+      {err ? <p className="error">{err}</p> : null}
+      <TxState s={tx.state} />
+      <p className="muted small">Staked ZNC weighs your votes for bookkeepers and raises your transaction quota.</p>
+    </form>
+  );
+}
+
+function KeyView({ k }: { k: WalletKey }) {
+  const acc = useLoad(() => client.account(k.address), [k.address], { live: true, minMs: 500 });
+  const tasks = useLoad(() => client.tasks({ owner: k.address, limit: 20 }), [k.address], { live: true, minMs: 1500 });
+  const [shown, setShown] = useState(false);
+  const last = useRef<bigint | undefined>(undefined);
+  const bal = acc.data ? BigInt(acc.data.znc.balance) : undefined;
+  useEffect(() => {
+    last.current = undefined;
+  }, [k.address]);
+  useEffect(() => {
+    if (bal === undefined) return;
+    if (last.current !== undefined && bal !== last.current) {
+      const list = changes.get(k.address) ?? [];
+      list.unshift({ at: Date.now(), delta: bal - last.current, balance: bal });
+      changes.set(k.address, list.slice(0, 50));
+    }
+    last.current = bal;
+  }, [bal, k.address]);
+  const seen = changes.get(k.address) ?? [];
+  return (
+    <>
+      <Card title={<>Key “{k.name}”</>} actions={<Copy text={k.address} label="Copy address" />}>
+        <p className="address-line">
+          <code data-testid="wallet-address">{k.address}</code>
+        </p>
+        <Loaded l={acc} what="Reading the balance">
+          {(a) => <BalanceStats a={a} testId="wallet-balance" />}
+        </Loaded>
+        {BigInt(acc.data?.znc.balance ?? '0') === 0n && acc.data ? (
+          <p className="hint">This key holds no ZNC yet. Send some to its address (e.g. `zeus transfer --from alice --to {k.address.slice(0, 12)}… --amount 100`); the balance shows here as soon as the block commits.</p>
+        ) : null}
+        {seen.length ? (
+          <>
+            <h3>Balance changes</h3>
+            <ul className="changes" data-testid="balance-changes">
+              {seen.map((c, i) => (
+                <li key={i}>
+                  <span className="when">{clock(c.at)}</span> <Amount v={c.delta} sign /> → <Amount v={c.balance} />
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : null}
+        <div className="buttons">
+          <Link to={['account', k.address]} className="button secondary">
+            Account page
+          </Link>
+          <button type="button" className="secondary" onClick={() => setShown(!shown)}>
+            {shown ? 'Hide the seed' : 'Export (show the seed)'}
+          </button>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => {
+              if (confirm(`Forget key “${k.name}” in this browser? Without an exported seed its ZNC is lost.`)) removeKey(k.address);
+            }}
+          >
+            Remove
+          </button>
+        </div>
+        {shown ? (
+          <p className="seed">
+            <code>{k.seed}</code> <Copy text={k.seed} label="Copy seed" />
+            <br />
+            <small>Whoever has this seed controls the account. Import it elsewhere with “Import a key”.</small>
+          </p>
+        ) : null}
+      </Card>
+      <div className="two-col">
+        <Card title="Transfer ZNC">
+          <Transfer k={k} />
+        </Card>
+        <Card title="Stake and vote">
+          <StakeForm k={k} />
+        </Card>
+      </div>
+      <Card
+        title="Tasks posted with this key"
+        actions={
+          <Link to={['market']} className="button">
+            Post a task →
+          </Link>
+        }
+      >
+        <Loaded l={tasks}>{(t) => <TasksTable tasks={t.tasks} empty="None yet: post one on the Market page." />}</Loaded>
+      </Card>
+    </>
+  );
+}
+
+export function Wallet() {
+  const w = useWallet();
+  return (
+    <>
+      <div className="page-head">
+        <h1>Wallet</h1>
+      </div>
+      <div className="two-col wallet-top">
+        <Card title="Keys in this browser">
+          {w.keys.length === 0 ? (
+            <Empty>No key yet: create one, or import a seed.</Empty>
+          ) : (
+            <ul className="keylist">
+              {w.keys.map((k) => (
+                <li key={k.address} className={k.address === w.current?.address ? 'on' : ''}>
+                  <label>
+                    <input type="radio" name="key" checked={k.address === w.current?.address} onChange={() => selectKey(k.address)} />
+                    <b>{k.name}</b>
+                  </label>
+                  <Addr a={k.address} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+        <Card title="Add a key">
+          <KeyForms />
+        </Card>
+      </div>
+      {w.current ? <KeyView k={w.current} /> : null}
+    </>
+  );
+}
