@@ -42,7 +42,14 @@ export function Copy({ text, label = 'Copy' }: { text: string; label?: string })
         });
       }}
     >
-      {done ? '✓' : '⧉'}
+      {done ? (
+        '✓'
+      ) : (
+        <svg viewBox="0 0 16 16" width="13" height="13" aria-hidden="true">
+          <rect x="5" y="5" width="9" height="9" rx="1.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          <path d="M11 3.5V3a1 1 0 0 0-1-1H3a1 1 0 0 0-1 1v7a1 1 0 0 0 1 1h.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
+        </svg>
+      )}
     </button>
   );
 }

@@ -30,6 +30,7 @@ export type {
   SubmitAnswer,
   TaskAnswer,
   TaskDetailAnswer,
+  TaskStateName,
   TxAnswer,
   TxStatusAnswer,
   WorkerAnswer,

@@ -76,7 +76,7 @@ export function Explorer() {
               {s.receiptsInFlight}
             </Stat>
             <Stat label="Consensus">{'mode' in s.consensus ? 'solo bookkeeper' : `${s.consensus.validators} bookkeepers, round ${s.consensus.round}`}</Stat>
-            {typeof s.supply.total === 'string' ? <Stat label="Total supply">{znc(s.supply.total)} ZNC</Stat> : null}
+            {typeof s.supply.total === 'string' ? <Stat label="Total supply, ZNC">{znc(s.supply.total)}</Stat> : null}
           </div>
         )}
       </Loaded>

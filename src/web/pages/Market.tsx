@@ -3,10 +3,9 @@ import { MarketFeed } from '../components/MarketFeed.tsx';
 import { PostTask } from '../components/PostTask.tsx';
 import { Card, Loaded, Stat } from '../components/ui.tsx';
 import { useFeed } from '../data/events.ts';
-import { useLoad } from '../data/hooks.ts';
+import { useLoad, useStored } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { TASK_STATES } from '../data/sdk.ts';
-import { useStored } from '../data/hooks.ts';
+import { TASK_STATES, type TaskStateName } from '../data/sdk.ts';
 
 // The market, live: tasks and leases re-read as blocks commit, the event stream's happenings,
 // and the form that quotes and posts a task.
@@ -14,7 +13,7 @@ import { useStored } from '../data/hooks.ts';
 export function Market() {
   const [state, setState] = useStored<string>('zeusnet.market.state', '');
   const feed = useFeed();
-  const tasks = useLoad(() => client.tasks({ state: (state || undefined) as never, limit: 50 }), [state], { live: true, minMs: 1000 });
+  const tasks = useLoad(() => client.tasks({ state: state ? (state as TaskStateName) : undefined, limit: 50 }), [state], { live: true, minMs: 1000 });
   const leases = useLoad(() => client.leases({ limit: 30 }), [], { live: true, minMs: 1000 });
   const all = tasks.data?.tasks ?? [];
   return (

@@ -190,7 +190,9 @@ export function Task({ id }: { id: string }) {
                       ['Kind', t.kind],
                       ['Needs (each replica)', `${cores(t.needs.cpuMillis)}, ${mib(t.needs.memoryMiB)}, ${t.needs.runtime}${t.needs.gpuCount ? `, ${t.needs.gpuCount} GPU` : ''}`],
                       ['Replicas', `${t.replicas} × redundancy ${t.redundancy}`],
-                      ['Max price', <Amount v={t.maxPricePerHour} />],
+                      ['Max price', <>
+                        <Amount v={t.maxPricePerHour} /> per hour
+                      </>],
                       ['Max hours', String(t.maxHours)],
                       ['Owner', <Addr a={t.owner} />],
                       ['Developer', <Addr a={t.developer} />],
