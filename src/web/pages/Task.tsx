@@ -50,7 +50,13 @@ function timeline(t: TaskDetailAnswer, height: number): Step[] {
     title: closed ? 'Bid window closed' : 'Bid window closes',
     detail:
       t.noBidReasons && Object.keys(t.noBidReasons).length ? (
-        <>nobody bid: {Object.entries(t.noBidReasons).map(([k, v]) => `${k} (${v})`).join(', ')}</>
+        <>
+          nobody bid ({t.noBidReasons.workers ?? 0} worker(s) looked at):{' '}
+          {Object.entries(t.noBidReasons)
+            .filter(([k]) => k !== 'workers')
+            .map(([k, v]) => `${k.toLowerCase().replace(/_/g, ' ')} ×${v}`)
+            .join(', ')}
+        </>
       ) : closed ? (
         'the matcher leased the best bids (price, then rating)'
       ) : (
@@ -213,7 +219,7 @@ export function Task({ id }: { id: string }) {
                 <Payments t={t} />
               </Card>
               <Card title="Leases">
-                <LeasesTable leases={t.leases} ofTask empty={`No lease yet: workers bid until height ${t.closeHeight}.`} />
+                <LeasesTable leases={t.leases} ofTask empty={t.endedAt !== null ? 'No lease: nobody served the task.' : `No lease yet: workers bid until height ${t.closeHeight}.`} />
               </Card>
               <Card title="Bids">
                 {t.bids.length === 0 ? (
