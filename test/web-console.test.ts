@@ -263,7 +263,7 @@ describe('the web console in Chromium against a devnet with a worker', () => {
     }
     // The menu opens the navigation on a phone.
     await page.getByRole('button', { name: 'Menu' }).click();
-    await page.getByRole('link', { name: 'Bookkeepers' }).waitFor();
+    await page.locator('nav.open').getByRole('link', { name: 'Bookkeepers', exact: true }).waitFor();
     await shot(page, 'menu-phone');
     await ctx.close();
     expect(pageErrors).toEqual([]);

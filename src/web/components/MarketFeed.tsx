@@ -1,5 +1,5 @@
 import { useFeed, type LiveMarketEvent } from '../data/events.ts';
-import { clock, fromHex } from '../data/format.ts';
+import { clock, fromHex, znc } from '../data/format.ts';
 import { encodeAddress } from '../data/sdk.ts';
 import { Addr, Badge, Empty, Hash, Link } from './ui.tsx';
 
@@ -54,7 +54,7 @@ export function MarketEventLine({ e, showTask = true }: { e: LiveMarketEvent; sh
             by <Addr a={workerAddress(e.worker)} />
           </>
         ) : null}
-        {e.detail ? <span className="detail"> — {e.detail}</span> : null}
+        {e.detail ? <span className="detail"> — {e.detail.replace(/(\d+) base units/g, (_, n: string) => `${znc(n)} ZNC`)}</span> : null}
         <span className="muted">
           {' '}
           at <Link to={['block', e.height, e.chain]}>#{e.height}</Link>

@@ -60,7 +60,7 @@ export function Addr({ a, full = false }: { a: string | null | undefined; full?:
   if (!a) return <span className="muted">—</span>;
   const name = keys.find((k) => k.address === a)?.name;
   return (
-    <span className="id">
+    <span className={full ? 'id full' : 'id'}>
       <Link to={['account', a]}>
         {name ? <b className="keyname">{name} </b> : null}
         <code title={a}>{full ? a : short(a, 10, 6)}</code>

@@ -11,8 +11,22 @@ import type { WorkerAnswer } from '../data/sdk.ts';
 // how long a transaction takes from the node's mempool to its final block (and a block from its
 // proposal to its commit), the workers' asking prices per resource, and the prices leases got.
 
-/** Asking prices sampled while the console is open (kept across page changes). */
-const askHistory: { t: number; cpu: number; mem: number; gpu: number | null }[] = [];
+/** Asking prices sampled while the console is open, kept in this browser per chain. */
+type AskPoint = { t: number; cpu: number; mem: number; gpu: number | null };
+const ASKS_KEY = 'zeusnet.asks.v1';
+let askChain = '';
+let askHistory: AskPoint[] = [];
+
+function loadAsks(chainId: string): void {
+  if (askChain === chainId) return;
+  askChain = chainId;
+  try {
+    const s = JSON.parse(localStorage.getItem(ASKS_KEY) ?? 'null') as { chainId: string; points: AskPoint[] } | null;
+    askHistory = s && s.chainId === chainId ? s.points : [];
+  } catch {
+    askHistory = [];
+  }
+}
 
 function median(xs: bigint[]): bigint | null {
   if (xs.length === 0) return null;
@@ -32,21 +46,24 @@ function sampleAsks(workers: WorkerAnswer[]): void {
   if (last && last.cpu === point.cpu && last.mem === point.mem && last.gpu === point.gpu && point.t - last.t < 30_000) return;
   askHistory.push(point);
   if (askHistory.length > 2000) askHistory.splice(0, askHistory.length - 2000);
+  localStorage.setItem(ASKS_KEY, JSON.stringify({ chainId: askChain, points: askHistory }));
 }
 
 const ms = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 
 export function Charts() {
   const feed = useFeed();
+  const status = useLoad(() => client.status(), [], {});
   const workers = useLoad(() => client.workers(), [], { live: true, minMs: 3000 });
   const leases = useLoad(() => client.leases({ limit: 1000 }), [], { live: true, minMs: 3000 });
   const seen = useRef<unknown>(undefined);
   useEffect(() => {
-    if (workers.data && workers.data !== seen.current) {
+    if (workers.data && status.data && workers.data !== seen.current) {
       seen.current = workers.data;
+      loadAsks(status.data.chainId);
       sampleAsks(workers.data.workers);
     }
-  }, [workers.data]);
+  }, [workers.data, status.data]);
 
   const tps = tpsSeries(feed.blocks);
   const commit = feed.blocks.filter((b) => Number.isFinite(b.receivedAt)).map((b) => ({ t: b.receivedAt, v: Math.max(0, b.receivedAt - b.time) }));
