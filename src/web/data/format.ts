@@ -42,9 +42,11 @@ export function fromHex(s: string): Uint8Array {
 
 export const cores = (millis: number): string => `${millis / 1000} ${millis === 1000 ? 'core' : 'cores'}`;
 
+/** MiB as people read them: 64 MiB, 16 GiB, 23.5 GiB, 2 TiB. */
 export function mib(n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / 1024 / 1024} TiB`;
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} GiB`;
+  const one = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+  if (n >= 1024 * 1024) return `${one(n / 1024 / 1024)} TiB`;
+  if (n >= 1024) return `${one(n / 1024)} GiB`;
   return `${n} MiB`;
 }
 

@@ -42,7 +42,7 @@ function WorkerRow({ w, e }: { w: WorkerAnswer; e?: { paid: bigint; running: num
         <br />
         <Amount v={w.prices.memoryGiBHour} />
         /GiB·h
-        {BigInt(w.prices.gpuHour) > 0n ? (
+        {w.gpus.length > 0 ? (
           <>
             <br />
             <Amount v={w.prices.gpuHour} />
