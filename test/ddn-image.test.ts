@@ -42,7 +42,7 @@ beforeAll(() => {
     ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY a.bin /data/a.bin', 'COPY b.bin /data/b.bin', 'CMD ["/bin/busybox", "sh", "-c", "echo hello from ddn; /bin/busybox wc -c /data/a.bin"]', ''].join('\n'),
   );
   docker('build', '-q', '-t', IMAGE, ctx);
-  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '3', '--block-time', '500');
+  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '3', '--block-time', '500');
   expect(r.code, r.err).toBe(0);
   api = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes.map((n) => n.api);
 }, 180_000);

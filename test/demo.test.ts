@@ -8,8 +8,8 @@ import { afterAll, expect, it } from 'vitest';
 const dir = mkdtempSync(join(tmpdir(), 'zeus-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('zeus devnet demo walks through the ledger and ends with the supply conserved', () => {
-  const r = spawnSync(process.execPath, ['bin/zeus.js', '--json', 'devnet', 'demo', '--dir', join(dir, 'demo')], {
+it('zeus devnet tour walks through the ledger and ends with the supply conserved', () => {
+  const r = spawnSync(process.execPath, ['bin/zeus.js', '--json', 'devnet', 'tour', '--dir', join(dir, 'tour')], {
     env: { ...process.env, ZEUS_KEYSTORE_FAST_KDF: '1' },
     encoding: 'utf8',
     timeout: 120_000,

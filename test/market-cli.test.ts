@@ -70,7 +70,7 @@ const taskIdOf = (out: string): string => /task {3}([0-9a-f]{64})/.exec(out)![1]
 const A100_TASK = ['--cpu', '4', '--memory', '8GiB', '--gpus', '1', '--gpu-model', 'A100', '--gpu-memory', '40GiB', '--max-price', '3'];
 
 beforeAll(async () => {
-  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500');
+  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '1', '--block-time', '500');
   expect(r.code, r.err).toBe(0);
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
 });

@@ -12,7 +12,7 @@ const devnet = join(dir, 'net');
 let urls: string[] = [];
 
 beforeAll(() => {
-  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '2', '--block-time', '250');
+  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '2', '--block-time', '250');
   expect(r.code, `${r.err}\n${r.out}`).toBe(0);
   urls = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes.map((n) => n.api);
 }, 120_000);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSampleApps, type BuiltApp } from '../scripts/sample-apps.ts';
+import { buildSampleApps, type BuiltApp } from '../src/cli/sampleApps.ts';
 import { runWasm } from '../src/worker/wasm.ts';
 import { sumOfFirstPrimes } from '../src/worker/wasm-sample.ts';
 import { dockerInstalled, ensureDockerd } from './helpers/docker.ts';

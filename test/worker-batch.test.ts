@@ -34,7 +34,7 @@ beforeAll(() => {
   // Deterministic output, and long enough (3 s) for usage reports every second.
   buildBusyboxImage(IMAGE, dir, 'echo 42 > /out/answer; /bin/busybox seq 1 1000 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 3; echo finished');
   buildBusyboxImage(BROKEN, dir, 'echo partial > /out/x; echo boom >&2; exit 3');
-  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500'));
+  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '1', '--block-time', '500'));
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
 }, 120_000);
 

@@ -44,7 +44,7 @@ beforeAll(() => {
     '#!/bin/sh\n[ "$*" = "--query-gpu=name,memory.total --format=csv,noheader,nounits" ] || { echo "unexpected query: $*" >&2; exit 2; }\nprintf "NVIDIA A100-SXM4-40GB, 40960\\nNVIDIA A100-SXM4-40GB, 40960\\n"\n',
   );
   chmodSync(join(bin, 'nvidia-smi'), 0o755);
-  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500'));
+  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '1', '--block-time', '500'));
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
 }, 120_000);
 

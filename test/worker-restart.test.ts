@@ -119,7 +119,7 @@ beforeAll(() => {
     ['FROM scratch', 'COPY busybox /bin/busybox', `CMD ["/bin/busybox", "sh", "-c", "/bin/busybox sleep ${JOB_SECONDS}; echo slept ${JOB_SECONDS} > /out/answer; echo finished"]`, ''].join('\n'),
   );
   docker('build', '-q', '-t', IMAGE, ctx);
-  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500'));
+  ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '1', '--block-time', '500'));
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
   c = new ZeusClient(url);
   ok(zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', APP, '--version', '1.0', '--wait'));

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSampleApps } from '../scripts/sample-apps.ts';
+import { buildSampleApps } from '../src/cli/sampleApps.ts';
 import { TOTAL_SUPPLY } from '../src/ledger/index.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { sleep, waitFor } from './helpers/node.ts';

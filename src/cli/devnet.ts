@@ -5,9 +5,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Keystore } from '../crypto/index.ts';
 import { DEFAULT_PARAMS, ZNC_UNIT } from '../ledger/index.ts';
-import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
+import { DEV_ACCOUNTS, DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
 import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
+import { chooseRuntime, DEVELOPER_KEY, isAlive, publishSampleApps, startWorker, stopProcesses, stopWorkers, USER_KEY, workerKey, type DevnetApp, type DevnetRuntime, type DevnetWorker } from './devnetMarket.ts';
+
+export { isAlive, type DevnetApp, type DevnetRuntime, type DevnetWorker };
 
 // A local development network of separate node processes on 127.0.0.1: N bookkeeper nodes
 // that find each other over libp2p and decide blocks in BFT rounds (or one solo bookkeeper).
@@ -27,6 +30,12 @@ export interface DevnetInfo {
   dir: string;
   chainId: string;
   nodes: DevnetNode[];
+  /** Worker agents, each its own process beside one node (none unless asked for). */
+  workers?: DevnetWorker[];
+  /** Sample apps published from the developer key. */
+  apps?: DevnetApp[];
+  /** The web console every node serves; this one is node0's. */
+  console?: string;
 }
 
 const ZEUS_BIN = fileURLToPath(new URL('../../bin/zeus.js', import.meta.url));
@@ -52,15 +61,6 @@ function writeDevnet(info: DevnetInfo): void {
   writeFileSync(join(info.dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export interface StartDevnetOptions {
   dir: string;
   blockTimeMs: number;
@@ -74,6 +74,12 @@ export interface StartDevnetOptions {
   accounts?: string[];
   /** Genesis parameters over the devnet defaults (e.g. a shorter jail for tests). */
   params?: InitDevOptions['params'];
+  /** Worker agents to start (default 0); they and the sample apps come up after the chain. */
+  workers?: number;
+  /** The workers' runtime: docker when an engine answers (auto), else wasm. */
+  runtime?: 'auto' | DevnetRuntime;
+  /** Publish the sample apps from the developer key (default: when there are workers). */
+  sampleApps?: boolean;
 }
 
 /**
@@ -99,12 +105,15 @@ async function initDevnet(dir: string, o: StartDevnetOptions, validators: number
   const homes = Array.from({ length: validators }, (_, i) => join(dir, `node${i}`));
   const apiPorts = await Promise.all(homes.map(() => freePort()));
   o.onProgress?.(`creating keys and a dev genesis with ${validators} bookkeeper(s) in ${homes[0]}`);
+  const workers = o.workers ?? 0;
+  // A devnet with a market has keys for its roles: a developer, a user, and one per worker.
+  const roles = workers > 0 || o.sampleApps ? [DEVELOPER_KEY, USER_KEY, ...Array.from({ length: workers }, (_, i) => workerKey(i + 1))] : [];
   const { config } = initDevHome(homes[0], {
     apiPort: apiPorts[0],
     blockIntervalMs: o.blockTimeMs,
     monthMs: o.monthMs,
     bookkeepers: validators,
-    accounts: o.accounts,
+    accounts: o.accounts ?? (roles.length ? [...DEV_ACCOUNTS, ...roles] : undefined),
     params: { ...devParams(validators), ...o.params },
   });
   if (validators === 1) return;
@@ -174,11 +183,17 @@ async function waitFor<T>(what: string, node: DevnetNode, deadlineMs: number, pr
 export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true });
+  let earlierWorkers = 0;
   if (existsSync(join(dir, 'devnet.json'))) {
-    const running = readDevnet(dir).nodes.filter((n) => isAlive(n.pid));
+    const before = readDevnet(dir);
+    earlierWorkers = before.workers?.length ?? 0;
+    const running = [...before.nodes, ...(before.workers ?? [])].filter((n) => isAlive(n.pid));
     if (running.length) throw new Error(`devnet in ${dir} is already running (pids ${running.map((n) => n.pid).join(', ')}); stop it with \`zeus devnet stop --dir ${dir}\``);
   }
-  if (!existsSync(join(dir, 'node0', 'config.json'))) await initDevnet(dir, o, o.validators ?? 1);
+  const fresh = !existsSync(join(dir, 'node0', 'config.json'));
+  // A worker shares its node's home (it reads the images the node fetched from the node's store).
+  if (fresh && (o.workers ?? 0) > (o.validators ?? 1)) throw new Error(`each worker runs beside its own node: --workers ${o.workers} needs at least as many --validators (got ${o.validators ?? 1})`);
+  if (fresh) await initDevnet(dir, o, o.validators ?? 1);
   const names = readdirSync(dir).filter((n) => /^node\d+$/.test(n) && existsSync(join(dir, n, 'config.json'))).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
   if (o.validators !== undefined && o.validators !== names.length) {
     o.onProgress?.(`note: ${dir} already holds a devnet of ${names.length} node(s); starting those (remove the directory for a new one)`);
@@ -206,6 +221,9 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
         return Math.min(...heights) > start ? heights : undefined;
       });
     }
+    info.console = `${nodes[0].api}/`;
+    writeDevnet(info);
+    await startMarket(dir, info, o, earlierWorkers);
   } catch (e) {
     // A devnet that did not come up is not left half running (a node that failed to bind, say).
     await stopDevnet(dir);
@@ -214,16 +232,28 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   return info;
 }
 
+/** The sample apps and the worker agents, after the chain is up (a restart keeps the earlier count). */
+async function startMarket(dir: string, info: DevnetInfo, o: StartDevnetOptions, earlier: number): Promise<void> {
+  const count = earlier || (o.workers ?? 0);
+  if (count === 0 && !o.sampleApps) return;
+  const progress = o.onProgress ?? ((): void => undefined);
+  const runtime = await chooseRuntime(o.runtime ?? 'auto');
+  progress(runtime === 'docker' ? 'a Docker engine answers: the workers run containers (and WASI modules)' : 'no Docker engine answers: the workers run WebAssembly (WASI) modules only');
+  const home = info.nodes[0].home;
+  if (o.sampleApps ?? count > 0) info.apps = await publishSampleApps({ dir, home, node: info.nodes[0].api, runtime, onProgress: progress });
+  info.workers = [];
+  for (let i = 1; i <= count; i++) {
+    // One per node, node0 last: worker-1 beside node1, worker-2 beside node2 (node0 with one node).
+    const node = info.nodes[i % info.nodes.length];
+    info.workers.push(await startWorker({ dir, index: i, home: node.home, node: node.api, runtime, onProgress: progress }));
+    writeDevnet(info);
+  }
+  progress(`${count} worker(s) follow the market`);
+}
+
 export async function stopDevnet(dir: string): Promise<number> {
   const info = readDevnet(dir);
-  let stopped = 0;
-  for (const n of info.nodes) {
-    if (!isAlive(n.pid)) continue;
-    process.kill(n.pid, 'SIGTERM');
-    const deadline = Date.now() + 10_000;
-    while (isAlive(n.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (isAlive(n.pid)) process.kill(n.pid, 'SIGKILL');
-    stopped++;
-  }
-  return stopped;
+  // Workers first: one that lost its node would only log failures until stopped.
+  const workers = await stopWorkers(info.workers ?? []);
+  return workers + (await stopProcesses(info.nodes.map((n) => n.pid)));
 }

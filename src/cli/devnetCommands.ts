@@ -1,11 +1,24 @@
 import type { Command } from 'commander';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ZeusClient } from '../sdk/index.ts';
 import { globalOptions, output } from './context.ts';
 import { runLedgerDemo } from './demo.ts';
-import { isAlive, readDevnet, startDevnet, stopDevnet } from './devnet.ts';
+import { runMarketDemo } from './marketDemo.ts';
+import { isAlive, readDevnet, startDevnet, stopDevnet, type DevnetRuntime } from './devnet.ts';
+import { devnetKeys, devnetSummary } from './devnetSummary.ts';
 
 const DEFAULT_DIR = '.devnet';
+
+const whole = (name: string) => (v: string): number => {
+  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a whole number, got "${v}"`);
+  return Number(v);
+};
+
+const runtimeName = (v: string): 'auto' | DevnetRuntime => {
+  if (v !== 'auto' && v !== 'docker' && v !== 'wasm') throw new Error(`--runtime is auto, docker or wasm, got "${v}"`);
+  return v;
+};
 
 const count = (name: string) => (v: string): number => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive whole number, got "${v}"`);
@@ -17,28 +30,39 @@ export function register(program: Command): void {
 
   devnet
     .command('start')
-    .description('Start the devnet\'s node processes in the background and return once the chain answers')
+    .description('Start a devnet on 127.0.0.1: bookkeeper nodes, worker agents and the web console, funded named keys and the sample apps published; returns once it all runs')
     .option('--dir <dir>', 'devnet directory', DEFAULT_DIR)
     .option('--validators <n>', 'bookkeeper nodes, each its own process (1: a solo bookkeeper without p2p)', count('--validators'), 4)
+    .option('--workers <n>', 'worker agents, each its own process beside its own node (0: none, and no sample apps) (default: 2, at most one per node)', whole('--workers'))
+    .option('--runtime <name>', 'the workers\' runtime: auto (docker when an engine answers, else wasm), docker or wasm', runtimeName, 'auto')
     .option('--block-time <ms>', 'block interval in ms', count('--block-time'), 500)
     .option('--month-ms <ms>', 'vesting month in ms of block time (default 2000 so vesting can be watched)', count('--month-ms'), 2000)
-    .action(async (o: { dir: string; validators: number; blockTime: number; monthMs: number }, cmd: Command) => {
+    .addHelpText('after', '\nA directory that already holds a devnet is started again as it was (same keys, chain and worker count). The keys use the well-known dev passphrase: never put real funds on them. Next: `zeus devnet demo` runs a render task and a service task on it.')
+    .action(async (o: { dir: string; validators: number; workers?: number; runtime: 'auto' | DevnetRuntime; blockTime: number; monthMs: number }, cmd: Command) => {
       const g = globalOptions(cmd);
+      const t0 = Date.now();
+      const say = (m: string): void => {
+        if (!g.json) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
+      };
+      const before = existsSync(join(o.dir, 'devnet.json')) ? readDevnet(o.dir) : undefined;
+      if (before && [...before.nodes, ...(before.workers ?? [])].every((p) => isAlive(p.pid))) {
+        // Running already: say where it is rather than fail, so the README's command can be run again.
+        say(`the devnet in ${o.dir} is already running`);
+        const keys = await devnetKeys(before);
+        output(g, { ...before, keys }, () => devnetSummary(before, keys, o.dir, Date.now() - t0));
+        return;
+      }
       const info = await startDevnet({
         dir: o.dir,
         validators: o.validators,
+        workers: o.workers ?? Math.min(2, o.validators),
+        runtime: o.runtime,
         blockTimeMs: o.blockTime,
         monthMs: o.monthMs,
-        onProgress: (m) => !g.json && process.stderr.write(`${m}\n`),
+        onProgress: say,
       });
-      output(g, info, () =>
-        [
-          `devnet ${info.chainId} running in ${info.dir}`,
-          ...info.nodes.map((n) => `  ${n.name} ${n.api} (pid ${n.pid}, log ${n.log}${n.p2p ? `, p2p ${n.p2p}` : ''})`),
-          `keys: zeus --home ${info.nodes[0].home} keys list`,
-          `status: zeus devnet status --dir ${o.dir}`,
-        ].join('\n'),
-      );
+      const keys = await devnetKeys(info);
+      output(g, { ...info, keys }, () => devnetSummary(info, keys, o.dir, Date.now() - t0));
     });
 
   devnet
@@ -81,8 +105,9 @@ export function register(program: Command): void {
           };
         }),
       );
-      output(g, rows, () =>
-        rows
+      const workers = (info.workers ?? []).map((w) => ({ name: w.name, address: w.address, runtime: w.runtime, node: w.node, pid: w.pid, alive: isAlive(w.pid), log: w.log }));
+      output(g, { nodes: rows, workers, console: info.console ?? null }, () =>
+        [...rows
           .map((r) =>
             [
               `${r.name} ${r.alive ? 'up  ' : 'down'} ${r.api}`,
@@ -95,15 +120,50 @@ export function register(program: Command): void {
             ]
               .filter(Boolean)
               .join('  '),
-          )
-          .join('\n'),
+          ),
+          ...workers.map((w) => `${w.name} ${w.alive ? 'up  ' : 'down'} ${w.address}  ${w.runtime}  follows ${w.node}`),
+          ...(info.console ? [`web console ${info.console}`] : []),
+        ].join('\n'),
       );
     });
 
   devnet
     .command('demo')
-    .description('Start a fresh devnet and walk through transfers, sub-tokens, staking, multisig and vesting')
-    .option('--dir <dir>', 'devnet directory (recreated)', `${DEFAULT_DIR}/demo`)
+    .description('Run a render task and a service task end to end on the devnet in --dir (started first, with its workers, when it is not running): posted, bids, lease, image delivered, running, result, payments')
+    .option('--dir <dir>', 'devnet directory', DEFAULT_DIR)
+    .option('--stop', 'stop the devnet afterwards (by default it keeps running, so the console can show what happened)')
+    .addHelpText('after', '\nThe tasks are posted by the devnet\'s user key with the zeus commands it prints, so each step can be done again by hand. With no Docker engine the workers run WebAssembly only: the render task becomes the WASI sample (primes) and the service task is skipped, saying so.')
+    .action(async (o: { dir: string; stop?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const say = (l: string): void => {
+        if (!g.json) process.stdout.write(`${l}\n`);
+      };
+      const t0 = Date.now();
+      let info = existsSync(join(o.dir, 'devnet.json')) ? readDevnet(o.dir) : undefined;
+      const running = info && info.nodes.every((n) => isAlive(n.pid)) && (info.workers ?? []).every((w) => isAlive(w.pid)) ? info : undefined;
+      if (running && !running.workers?.length) throw new Error(`the devnet running in ${o.dir} has no workers (started with --workers 0): stop it, or give another --dir`);
+      if (!running) {
+        if (info) await stopDevnet(o.dir);
+        say(`Starting the devnet in ${o.dir}: 4 bookkeepers, 2 workers, the web console and the sample apps…`);
+        info = await startDevnet({ dir: o.dir, validators: 4, workers: 2, blockTimeMs: 500, monthMs: 2000, onProgress: (m) => say(`   [${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}`) });
+      } else info = running;
+      say(`Devnet ${info.chainId} in ${info.dir}; web console ${info.console ?? `${info.nodes[0].api}/`}`);
+      let failed = false;
+      try {
+        const r = await runMarketDemo(info, say);
+        failed = !r.ok;
+        output(g, { ...r, devnet: info }, () => (r.ok ? `\nDemo complete in ${((Date.now() - t0) / 1000).toFixed(0)} s. See it all in the console: ${info.console}` : '\nDemo FAILED'));
+      } finally {
+        if (failed) process.exitCode = 1;
+        if (o.stop) await stopDevnet(o.dir);
+        else say(`The devnet keeps running (stop it: zeus devnet stop${o.dir === DEFAULT_DIR ? '' : ` --dir ${o.dir}`}).`);
+      }
+    });
+
+  devnet
+    .command('tour')
+    .description('Start a fresh devnet and walk through the ledger: transfers, sub-tokens, staking, multisig, vesting, a market task sent by hand')
+    .option('--dir <dir>', 'devnet directory (recreated)', `${DEFAULT_DIR}/tour`)
     .option('--validators <n>', 'bookkeeper nodes (1: a solo bookkeeper without p2p)', count('--validators'), 4)
     .option('--keep', 'leave the devnet running afterwards')
     .action(async (o: { dir: string; validators: number; keep?: boolean }, cmd: Command) => {
@@ -121,7 +181,7 @@ export function register(program: Command): void {
       const info = await startDevnet({ dir: o.dir, validators: o.validators, blockTimeMs: 250, monthMs: 2000, onProgress: (m) => say(`   ${m}`) });
       try {
         const r = await runLedgerDemo(info, say);
-        output(g, { ...r, devnet: info }, () => (r.ok ? '\nDemo complete: supply conserved at exactly 10,000,000,000 ZNC.' : '\nDemo FAILED: supply not conserved'));
+        output(g, { ...r, devnet: info }, () => (r.ok ? '\nTour complete: supply conserved at exactly 10,000,000,000 ZNC.' : '\nTour FAILED: supply not conserved'));
         if (!r.ok) process.exitCode = 1;
       } finally {
         if (o.keep) say(`\nDevnet left running: ${info.nodes[0].api} (stop: zeus devnet stop --dir ${o.dir})`);

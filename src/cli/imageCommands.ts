@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { fetchImageThroughNode, isDigest, loadFetchedImage, type Digest } from '../ddn/index.ts';
+import tar from 'tar-stream';
+import { fetchImageThroughNode, isDigest, loadFetchedImage, MediaType, type Digest } from '../ddn/index.ts';
+import { digestOf, MODULE_LABEL, uploadBlob } from '../worker/index.ts';
 import { client, globalOptions, nodeUrl, output, type GlobalOptions } from './context.ts';
 import { signedToken } from './registryCommands.ts';
 
@@ -53,6 +55,56 @@ export async function pushToNode(g: GlobalOptions, from: string, image: string, 
   } finally {
     rmSync(config, { recursive: true, force: true });
   }
+}
+
+/** A one-file tar (the layer of a wasm app), made in memory. */
+function tarOfFile(name: string, bytes: Uint8Array): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve, reject) => {
+    pack.on('data', (c: unknown) => void chunks.push(c as Buffer));
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+  });
+  // mtime 0: the same module always makes the same layer, and so the same manifest digest.
+  pack.entry({ name, mode: 0o644, mtime: new Date(0) }, Buffer.from(bytes));
+  pack.finalize();
+  return done;
+}
+
+/**
+ * Pushes a WASI module to the node's registry as a one-layer OCI image, without Docker: the
+ * layer holds /app.wasm, the config labels it as the module and carries its arguments as CMD.
+ * What a developer with no Docker engine (and the devnet on such a machine) publishes.
+ */
+export async function pushWasmModule(g: GlobalOptions, from: string, module: Uint8Array, repository: string, tag: string, args: string[] = []): Promise<Digest> {
+  if (module.length < 8 || module[0] !== 0 || module[1] !== 0x61 || module[2] !== 0x73 || module[3] !== 0x6d) throw new Error('not a WebAssembly module (no \\0asm magic)');
+  const node = nodeUrl(g);
+  const { address, token } = await signedToken(g, node, from, 600);
+  const authorization = `Basic ${Buffer.from(`${address}:${token}`).toString('base64')}`;
+  const layer = await tarOfFile('app.wasm', module);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'wasm',
+      os: 'wasip1',
+      config: { Labels: { [MODULE_LABEL]: '/app.wasm', 'org.zeusnet.runtime': 'wasm' }, ...(args.length ? { Cmd: args } : {}) },
+      rootfs: { type: 'layers', diff_ids: [digestOf(layer)] },
+    }),
+  );
+  const layerDigest = await uploadBlob(node, authorization, repository, layer, 'module layer');
+  const configDigest = await uploadBlob(node, authorization, repository, config, 'image config');
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+    }),
+  );
+  const res = await fetch(`${node}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { authorization, 'content-type': MediaType.OciManifest }, body: manifest });
+  if (!res.ok) throw new Error(`the registry refused the manifest of ${repository}:${tag} (HTTP ${res.status}: ${await res.text()})`);
+  progress(`pushed the wasm module (${module.length} bytes) as ${repository}:${tag}`);
+  return digestOf(manifest);
 }
 
 /** Has the node compute the piece map of every blob of a pushed image (what fetchers verify pieces with). */

@@ -102,10 +102,19 @@ function registerTaskCommands(program: Command): void {
       const t = await client(g).task(id);
       const l = o.lease !== undefined ? t.leases[o.lease] : t.leases.find((x) => x.resultDigest !== '');
       if (!l || l.resultDigest === '') throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease} with` : 'no lease with'} a result yet (see \`zeus task status ${id}\`)`);
-      const url = `${nodeUrl(g)}/v2/${resultRepository(l.worker)}/blobs/${l.resultDigest}`;
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`the node does not hold the result ${l.resultDigest} (HTTP ${res.status} from ${url})`);
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      // The worker pushed it to its own node: ours first, then the worker's registered endpoint.
+      const misses: string[] = [];
+      let bytes: Uint8Array | undefined;
+      for (const node of await sourcesFor(g, l.worker)) {
+        const url = `${node}/v2/${resultRepository(l.worker)}/blobs/${l.resultDigest}`;
+        const res = await fetch(url).catch(() => undefined);
+        if (res?.ok) {
+          bytes = new Uint8Array(await res.arrayBuffer());
+          break;
+        }
+        misses.push(res ? `HTTP ${res.status} from ${url}` : `${node} does not answer`);
+      }
+      if (!bytes) throw new Error(`no node holds the result ${l.resultDigest} (${misses.join('; ')})`);
       const got = digestOf(bytes);
       if (got !== l.resultDigest) throw new Error(`the bytes served hash to ${got}, not to the lease's result ${l.resultDigest}: refusing them`);
       const file = o.out ?? `result-${t.id.slice(0, 12)}.tar`;
@@ -333,13 +342,16 @@ async function sealSecrets(g: GlobalOptions, o: TaskFlags): Promise<Uint8Array> 
   return sealed;
 }
 
+/** Where a worker's artifacts may be: the node we talk to first, then the worker's own node (its registered endpoint). */
+async function sourcesFor(g: GlobalOptions, worker: string): Promise<string[]> {
+  const endpoint = (await client(g).worker(worker)).endpoint;
+  return [...new Set([nodeUrl(g), ...(endpoint ? [/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`] : [])])];
+}
+
 /** The sealed logs a worker published when the lease ended. */
 async function publishedLogs(g: GlobalOptions, l: LeaseAnswer, task: string, where: string): Promise<{ sealed: Uint8Array; digest: string; node: string }> {
-  // The node we talk to first; the worker's own node (its registered endpoint) when ours has none.
-  const endpoint = (await client(g).worker(l.worker)).endpoint;
-  const sources = [...new Set([nodeUrl(g), ...(endpoint ? [/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`] : [])])];
   const misses: string[] = [];
-  for (const node of sources) {
+  for (const node of await sourcesFor(g, l.worker)) {
     try {
       return { ...(await fetchSealedLogs(node, l.worker, task, l.index)), node };
     } catch (e) {

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Digest } from '../ddn/index.ts';
-import { preparePieceMaps, pushToNode } from './imageCommands.ts';
+import { preparePieceMaps, pushToNode, pushWasmModule } from './imageCommands.ts';
 import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
@@ -278,6 +278,8 @@ function registerAppCommands(program: Command): void {
     .requiredOption('--name <name>', 'app name: lowercase letters, digits, ".", "_" or "-"')
     .requiredOption('--version <version>', 'version, e.g. 1.0.0')
     .option('--digest <sha256:…>', 'image manifest digest, when the image is already in the registry: sha256: and 64 lowercase hex digits')
+    .option('--wasm <file>', 'a WASI module to push as a one-layer image, without Docker (the wasm runtime runs it)')
+    .option('--arg <value...>', 'with --wasm: the module\'s arguments (its image\'s CMD)')
     .option('--license-fee <amount>', 'license fee per hour of use, in the fee token (decimals allowed)', '0')
     .option('--fee-token <symbol>', 'token the fee is paid in: ZNC or a sub-token', ZNC)
     .option('--requires-license', 'users must acquire a license (zeus app license) before posting tasks with it')
@@ -286,15 +288,16 @@ function registerAppCommands(program: Command): void {
     .action(
       async (
         image: string | undefined,
-        o: { from: string; name: string; version: string; digest?: string; licenseFee: string; feeToken: string; requiresLicense?: boolean; developer?: string; wait?: boolean },
+        o: { from: string; name: string; version: string; digest?: string; wasm?: string; arg?: string[]; licenseFee: string; feeToken: string; requiresLicense?: boolean; developer?: string; wait?: boolean },
         cmd: Command,
       ) => {
         const g = globalOptions(cmd);
-        if ((image === undefined) === (o.digest === undefined)) throw new Error('give either an IMAGE to push or --digest of one already pushed');
+        if ([image, o.digest, o.wasm].filter((x) => x !== undefined).length !== 1) throw new Error('give one of: an IMAGE to push, --wasm FILE to push, or --digest of an image already pushed');
+        if (o.arg && o.wasm === undefined) throw new Error('--arg goes with --wasm');
         const key = await loadKey(g, o.from);
         let digest = o.digest ?? '';
-        if (image !== undefined) {
-          digest = await pushToNode(g, o.from, image, o.name, o.version);
+        if (image !== undefined || o.wasm !== undefined) {
+          digest = o.wasm !== undefined ? await pushWasmModule(g, o.from, readFileSync(o.wasm), o.name, o.version, o.arg) : await pushToNode(g, o.from, image!, o.name, o.version);
           await preparePieceMaps(g, o.name, digest as Digest);
         }
         const licenseFeePerHour = parseAmount(o.licenseFee, await decimalsOf(g, o.feeToken));

@@ -18,3 +18,4 @@ export { Meter, type PeriodUsage } from './meter.ts';
 export { loadPolicy, PolicyError, PolicySchema, type WorkerPolicy } from './policy.ts';
 export { detectResources, offeredSpec, offerOf, sameOffer, type DetectedResources, type OfferedSpec } from './resources.ts';
 export { digestOf, registryAuthorization, resultRepository, uploadBlob, uploadResult } from './results.ts';
+export { sampleModule, spinModule, greedyModule, sumOfFirstPrimes, SAMPLE_DEFAULT_N } from './wasm-sample.ts';

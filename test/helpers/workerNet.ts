@@ -44,7 +44,7 @@ export class WorkerNet {
   /** `zeus devnet start --validators 1 --block-time 500`; returns once it commits blocks. */
   start(): void {
     ensureDockerd();
-    const r = zeusIn(join(this.dir, 'unused'), 'devnet', 'start', '--dir', this.devnet, '--validators', '1', '--block-time', '500');
+    const r = zeusIn(join(this.dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', this.devnet, '--validators', '1', '--block-time', '500');
     if (r.code !== 0) throw new Error(`devnet start failed (${r.code}): ${r.err}${r.out}`);
     this.url = (JSON.parse(readFileSync(join(this.devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
   }
