@@ -6,7 +6,7 @@ import { ensureConsole } from '../src/api/index.ts';
 import { formatUnits, ZeusClient, type TaskDetailAnswer } from '../src/sdk/index.ts';
 import { sampleModule } from '../src/worker/wasm-sample.ts';
 import { ROOT } from './helpers/node.ts';
-import { docker, okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
+import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
 // The web console in a real browser (Debian's Chromium driven by playwright-core) against a
 // real devnet and a real worker process: a key is created in the wallet page (it stays in the
@@ -19,7 +19,6 @@ import { docker, okOut, WorkerNet, type WorkerProcess } from './helpers/workerNe
 
 const CHROMIUM = '/usr/bin/chromium';
 const ART = join(ROOT, 'test-artifacts', 'web');
-const IMAGE = `zeus-test/web-console:${process.pid}`;
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -72,14 +71,10 @@ beforeAll(async () => {
   mkdirSync(ART, { recursive: true });
 
   net.start();
-  // The sample WASM app, published as an OCI image (FROM scratch, the module and its label).
-  const ctx = join(net.dir, 'ctx');
-  mkdirSync(ctx);
-  writeFileSync(join(ctx, 'primes.wasm'), sampleModule());
-  writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY primes.wasm /app/primes.wasm', 'LABEL org.zeusnet.module=/app/primes.wasm', 'CMD ["300"]', ''].join('\n'));
-  docker('build', '-q', '-t', IMAGE, ctx);
-  net.images.push(IMAGE);
-  okOut(net.zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'primes', '--version', '1', '--wait'));
+  // The sample WASM app, pushed as a one-layer image without Docker, with a license fee.
+  const module = join(net.dir, 'primes.wasm');
+  writeFileSync(module, sampleModule());
+  okOut(net.zeus('--json', 'app', 'publish', '--wasm', module, '--arg', '300', '--from', 'alice', '--name', 'primes', '--version', '1', '--license-fee', '0.01', '--wait'));
   worker = await net.startWorker('carol', ['--runtime', 'wasm', '--report-seconds', '1']);
 
   browser = await chromium.launch({
@@ -169,17 +164,20 @@ describe('the web console in Chromium against a devnet with a worker', () => {
     expect(lease.worker).toBe(worker!.address);
     expect(lease.resultDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const paid = BigInt(lease.workerPaid);
+    const fee = BigInt(lease.feePaid);
     expect(paid).toBeGreaterThan(0n);
-    const escrowed = 100_000_000n; // 1 ZNC/h × 1 h × 1 replica, no license fee
-    const refund = escrowed - paid;
+    expect(fee).toBeGreaterThan(0n);
+    const escrowed = 101_000_000n; // (1 ZNC/h + the 0.01 ZNC/h license fee) × 1 h × 1 replica
+    const refund = escrowed - paid - fee;
     expect(await page.locator('[data-testid="worker-paid"]').textContent()).toBe(`${formatUnits(paid, 8)} ZNC`);
+    expect(await page.locator('[data-testid="fee-paid"]').textContent()).toBe(`${formatUnits(fee, 8)} ZNC`);
     expect(await page.locator('[data-testid="refunded"]').textContent()).toBe(`${formatUnits(refund, 8)} ZNC`);
     expect(await page.locator('[data-testid="timeline"]').textContent()).toMatch(/Result of lease 0.*Lease 0 settled.*Task done/s);
     await shot(page, 'task-done-laptop');
 
-    // The poster's balance: 100 less what the worker was paid (the rest of the escrow came back).
+    // The poster's balance: 100 less what the worker and the developer were paid (the rest of the escrow came back).
     await open(page, 'wallet', '[data-testid="wallet-balance"]');
-    const after = `${formatUnits(100n * 10n ** 8n - paid, 8)} ZNC`;
+    const after = `${formatUnits(100n * 10n ** 8n - paid - fee, 8)} ZNC`;
     await waitText(page, '[data-testid="wallet-balance"]', new RegExp(`^${after.replace(/\./g, '\\.')}$`));
     await shot(page, 'wallet-after-task-laptop');
 
@@ -189,7 +187,8 @@ describe('the web console in Chromium against a devnet with a worker', () => {
     expect(await page.locator(`tr[data-worker="${worker!.address}"]`).textContent()).toMatch(/wasm/);
     await shot(page, 'workers-laptop');
     await open(page, 'apps', 'tr[data-app="primes@1"]');
-    expect(await page.locator('tr[data-app="primes@1"]').textContent()).toMatch(/primes.*sha256:/);
+    expect(await page.locator('tr[data-app="primes@1"]').textContent()).toMatch(/primes.*sha256:.*0\.01 ZNC/);
+    await waitText(page, 'tr[data-app="primes@1"] [data-testid="app-earned"]', new RegExp(`^${formatUnits(fee, 8).replace('.', '\\.')} ZNC$`));
     await shot(page, 'apps-laptop');
 
     // No request the page made carried the seed.

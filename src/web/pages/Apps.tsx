@@ -53,7 +53,7 @@ export function Apps() {
                         </td>
                         <td>#{v.publishedAt}</td>
                         <td>{runs.get(key) ?? 0}</td>
-                        <td>
+                        <td data-testid="app-earned">
                           <Amount v={earned.get(key) ?? 0n} unit={v.feeToken} />
                         </td>
                         <td>{v.deprecated ? <Badge s="deprecated" /> : null}</td>

@@ -138,7 +138,9 @@ function Payments({ t }: { t: TaskDetailAnswer }) {
         </span>
       </Stat>
       <Stat label="License fees to the developer">
-        <Amount v={feePaid} unit={t.feeToken} />
+        <span data-testid="fee-paid">
+          <Amount v={feePaid} unit={t.feeToken} />
+        </span>
       </Stat>
       <Stat label="Held in escrow now">
         <Amount v={t.escrow} />
