@@ -179,6 +179,9 @@ describe('the web console in Chromium against a devnet with a worker', () => {
     await open(page, 'wallet', '[data-testid="wallet-balance"]');
     const after = `${formatUnits(100n * 10n ** 8n - paid - fee, 8)} ZNC`;
     await waitText(page, '[data-testid="wallet-balance"]', new RegExp(`^${after.replace(/\./g, '\\.')}$`));
+    // The page saw the escrow go out when the task was posted, and the unspent part come back.
+    const changes = await waitText(page, '[data-testid="balance-changes"]', /-1\.01 ZNC/);
+    expect(changes).toContain(`+${formatUnits(refund, 8)} ZNC`);
     await shot(page, 'wallet-after-task-laptop');
 
     // The worker's earnings and the app on their pages.

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Amount } from './components/ui.tsx';
+import { noteBalance } from './data/balances.ts';
 import { useFeed } from './data/events.ts';
 import { useLoad } from './data/hooks.ts';
 import { client } from './data/node.ts';
@@ -69,7 +70,10 @@ function Page({ route }: { route: string[] }) {
 
 function WalletChip() {
   const { current } = useWallet();
-  const acc = useLoad(() => (current ? client.account(current.address) : Promise.resolve(undefined)), [current?.address], { live: true, minMs: 1000 });
+  const acc = useLoad(() => (current ? client.account(current.address) : Promise.resolve(undefined)), [current?.address], { live: true, minMs: 500 });
+  useEffect(() => {
+    if (acc.data) noteBalance(acc.data.address, BigInt(acc.data.znc.balance));
+  }, [acc.data]);
   if (!current)
     return (
       <a className="chip" href={href('wallet')}>

@@ -195,15 +195,15 @@ export function PostTask() {
         <label>
           Runtime
           <select name="runtime" value={f.runtime} onChange={set('runtime')}>
-            <option value="docker">docker (container)</option>
-            <option value="wasm">wasm (WASI module)</option>
+            <option value="docker">docker</option>
+            <option value="wasm">wasm</option>
           </select>
         </label>
         <label>
           Kind
           <select name="kind" value={f.kind} onChange={set('kind')}>
-            <option value="batch">batch: runs to a result</option>
-            <option value="service">service: runs until cancelled</option>
+            <option value="batch">batch</option>
+            <option value="service">service</option>
           </select>
         </label>
         <label>

@@ -55,10 +55,10 @@ export function Copy({ text, label = 'Copy' }: { text: string; label?: string })
 }
 
 /** An address, shortened, with the wallet's name for it if it has one, a link to its page and a copy button. */
-export function Addr({ a, full = false }: { a: string | null | undefined; full?: boolean }) {
+export function Addr({ a, full = false, named = true }: { a: string | null | undefined; full?: boolean; named?: boolean }) {
   const { keys } = useWallet();
   if (!a) return <span className="muted">—</span>;
-  const name = keys.find((k) => k.address === a)?.name;
+  const name = named ? keys.find((k) => k.address === a)?.name : undefined;
   return (
     <span className={full ? 'id full' : 'id'}>
       <Link to={['account', a]}>

@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { TasksTable } from '../components/marketTables.tsx';
 import { TxState } from '../components/TxState.tsx';
 import { BalanceStats } from '../components/BalanceStats.tsx';
 import { Addr, Amount, Card, Copy, Empty, Link, Loaded } from '../components/ui.tsx';
+import { balanceChanges, noteBalance } from '../data/balances.ts';
 import { clock, parseZnc } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
@@ -13,9 +14,6 @@ import { createKey, importKey, removeKey, selectKey, useWallet, type WalletKey }
 // The wallet: keys made or imported here stay in this browser (localStorage) and sign here;
 // the node only ever sees signed transactions. Balance (live, with the changes as they land),
 // transfer, stake, and the tasks this key posted.
-
-/** Balance changes seen while the console is open, per address. */
-const changes = new Map<string, { at: number; delta: bigint; balance: bigint }[]>();
 
 function KeyForms() {
   const [name, setName] = useState('');
@@ -153,21 +151,10 @@ function KeyView({ k }: { k: WalletKey }) {
   const acc = useLoad(() => client.account(k.address), [k.address], { live: true, minMs: 500 });
   const tasks = useLoad(() => client.tasks({ owner: k.address, limit: 20 }), [k.address], { live: true, minMs: 1500 });
   const [shown, setShown] = useState(false);
-  const last = useRef<bigint | undefined>(undefined);
-  const bal = acc.data ? BigInt(acc.data.znc.balance) : undefined;
   useEffect(() => {
-    last.current = undefined;
-  }, [k.address]);
-  useEffect(() => {
-    if (bal === undefined) return;
-    if (last.current !== undefined && bal !== last.current) {
-      const list = changes.get(k.address) ?? [];
-      list.unshift({ at: Date.now(), delta: bal - last.current, balance: bal });
-      changes.set(k.address, list.slice(0, 50));
-    }
-    last.current = bal;
-  }, [bal, k.address]);
-  const seen = changes.get(k.address) ?? [];
+    if (acc.data) noteBalance(acc.data.address, BigInt(acc.data.znc.balance));
+  }, [acc.data]);
+  const seen = balanceChanges(k.address);
   return (
     <>
       <Card title={<>Key “{k.name}”</>} actions={<Copy text={k.address} label="Copy address" />}>
@@ -258,7 +245,7 @@ export function Wallet() {
                     <input type="radio" name="key" checked={k.address === w.current?.address} onChange={() => selectKey(k.address)} />
                     <b>{k.name}</b>
                   </label>
-                  <Addr a={k.address} />
+                  <Addr a={k.address} named={false} />
                 </li>
               ))}
             </ul>
