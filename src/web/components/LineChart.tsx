@@ -16,14 +16,15 @@ export interface Series {
 function niceMax(v: number): number {
   if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  // Quarters of these are round numbers too: the grid has five lines.
+  for (const m of [1, 2, 4, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
-const fmtNum = (v: number): string => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1).replace(/\.0$/, '') : v.toPrecision(2));
+const fmtNum = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3))));
 const fmtTime = (t: number): string => new Date(t).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
-export function LineChart({ series, unit, height = 200, format = fmtNum, empty = 'No data yet', label }: { series: Series[]; unit: string; height?: number; format?: (v: number) => string; empty?: string; label: string }) {
+export function LineChart({ series, unit, height = 200, format = fmtNum, empty = 'No data yet', label, id }: { series: Series[]; unit: string; height?: number; format?: (v: number) => string; empty?: string; label: string; id?: string }) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(600);
   useEffect(() => {
@@ -50,7 +51,8 @@ export function LineChart({ series, unit, height = 200, format = fmtNum, empty =
     );
   } else {
     let t0 = Math.min(...all.map((p) => p.t));
-    let t1 = Math.max(...all.map((p) => p.t));
+    // A price holds until it changes: step series reach to now.
+    let t1 = Math.max(...all.map((p) => p.t), series.some((s) => s.step && s.points.length) ? Date.now() : 0);
     if (t1 - t0 < 10_000) t0 = t1 - 10_000;
     if (t1 === t0) t1 = t0 + 1;
     const yMax = niceMax(Math.max(...all.map((p) => p.v)) * 1.1);
@@ -95,7 +97,7 @@ export function LineChart({ series, unit, height = 200, format = fmtNum, empty =
     );
   }
   return (
-    <figure className="chart" ref={box}>
+    <figure className="chart" ref={box} data-chart={id}>
       <svg width={width} height={height} role="img" aria-label={label}>
         {body}
       </svg>

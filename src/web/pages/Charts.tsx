@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { LineChart, type Series } from '../components/LineChart.tsx';
 import { Card, Stat } from '../components/ui.tsx';
 import { tpsSeries, useFeed } from '../data/events.ts';
@@ -57,11 +57,13 @@ export function Charts() {
   const workers = useLoad(() => client.workers(), [], { live: true, minMs: 3000 });
   const leases = useLoad(() => client.leases({ limit: 1000 }), [], { live: true, minMs: 3000 });
   const seen = useRef<unknown>(undefined);
+  const [, redraw] = useState(0);
   useEffect(() => {
     if (workers.data && status.data && workers.data !== seen.current) {
       seen.current = workers.data;
       loadAsks(status.data.chainId);
       sampleAsks(workers.data.workers);
+      redraw((n) => n + 1); // a quiet chain commits no block to redraw the page
     }
   }, [workers.data, status.data]);
 
@@ -94,10 +96,11 @@ export function Charts() {
       </div>
       <div className="two-col">
         <Card title="Committed transactions per second">
-          <LineChart label="Committed transactions per second" unit="tx/s" series={[{ name: 'all ten chains, 5 s window', color: '#2f6fde', points: tps }]} empty="Waiting for blocks…" />
+          <LineChart id="tps" label="Committed transactions per second" unit="tx/s" series={[{ name: 'all ten chains, 5 s window', color: '#2f6fde', points: tps }]} empty="Waiting for blocks…" />
         </Card>
         <Card title="Finality latency">
           <LineChart
+            id="finality"
             label="Finality latency"
             unit=""
             format={ms}
@@ -109,10 +112,10 @@ export function Charts() {
           />
         </Card>
         <Card title="Asking prices per resource (ZNC)">
-          <LineChart label="Asking prices per resource" unit="ZNC" series={asks} empty="No active worker yet" />
+          <LineChart id="asks" label="Asking prices per resource" unit="ZNC" series={asks} empty="No active worker yet" />
         </Card>
         <Card title="Lease prices (ZNC per hour)">
-          <LineChart label="Lease prices" unit="ZNC/h" series={[{ name: 'price of each lease', color: '#d9822b', points: leasePrices, dots: true }]} empty="No lease yet" />
+          <LineChart id="leases" label="Lease prices" unit="ZNC/h" series={[{ name: 'price of each lease', color: '#d9822b', points: leasePrices, dots: true }]} empty="No lease yet" />
         </Card>
       </div>
     </>
