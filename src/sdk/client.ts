@@ -1,5 +1,5 @@
-import type { KeyPair } from '../crypto/index.ts';
-import { addressFromPublicKey, encodeAddress, toHex } from '../crypto/index.ts';
+import type { KeyPair } from '../crypto/portable.ts';
+import { addressFromPublicKey, encodeAddress, toHex } from '../crypto/portable.ts';
 import { decodeTx, signTx, type TxKind, type TxRequest } from '../ledger/index.ts';
 import type {
   AppAnswer,
