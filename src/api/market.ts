@@ -3,7 +3,6 @@ import {
   CHAIN_COUNT,
   LEASE_STATE_NAMES,
   MAIN_CHAIN,
-  MAX_U64,
   MarketKeys,
   TASK_STATE_NAMES,
   TaskKind,
@@ -23,7 +22,7 @@ import {
   type Worker,
   type WorkerIndex,
 } from '../ledger/index.ts';
-import { misfitCounts, quote, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
+import type { WorkerOffer } from '../market/index.ts';
 import type {
   AppAnswer,
   AppVersionAnswer,
@@ -41,6 +40,7 @@ import type {
   TaskStateName,
   WorkerAnswer,
 } from '../sdk/index.ts';
+import { quoteAnswer } from '../sdk/index.ts';
 import { ApiError } from './errors.ts';
 
 // Read-only views of the compute market for the HTTP API, from the committed state of the
@@ -300,36 +300,12 @@ export function leasesView(ledger: Ledger, f: LeaseFilter): LeaseAnswer[] {
 
 /** The matcher's verdict over every registered worker, before any task is posted. */
 export function quoteView(ledger: Ledger, req: QuoteRequest): QuoteAnswer {
-  if (!(RUNTIMES as readonly string[]).includes(req.runtime)) {
-    throw new ApiError(400, 'INVALID_REQUEST', `unknown runtime "${req.runtime}" (known: ${RUNTIMES.join(', ')})`);
-  }
-  const maxPricePerHour = BigInt(req.maxPricePerHour);
-  if (maxPricePerHour > MAX_U64) throw new ApiError(400, 'INVALID_REQUEST', 'maxPricePerHour does not fit in 64 bits');
-  const needs: TaskNeeds = {
-    cpuMillis: req.cpuMillis,
-    memoryMiB: req.memoryMiB,
-    diskMiB: req.diskMiB ?? 0,
-    bandwidthMbps: req.bandwidthMbps ?? 0,
-    gpuCount: req.gpuCount ?? 0,
-    gpuModel: req.gpuModel ?? '',
-    gpuMemoryMiB: req.gpuMemoryMiB ?? 0,
-    runtime: req.runtime,
-    region: req.region ?? '',
-    minRating: req.minRating ?? 0,
-    maxPricePerHour,
-  };
   const offers: WorkerOffer[] = registeredWorkers(ledger).map(([hex, w]) => workerOffer(hex, w));
-  const rating = new Map(offers.map((o) => [o.worker, o.rating]));
-  // The tie-break among equal asks hashes the task id, which a quote does not have yet: a fixed
-  // stand-in keeps the order stable between quotes (the real window may order ties differently).
-  const q = quote('0'.repeat(64), offers, needs);
-  return {
-    height: ledger.height,
-    workers: offers.length,
-    candidates: q.candidates.map((c) => ({ worker: addressOf(c.worker), ask: c.ask.toString(), rating: c.rating })),
-    refused: q.refused.map((r) => ({ worker: addressOf(r.worker), ask: r.ask.toString(), rating: rating.get(r.worker)!, reasons: r.reasons.map((m) => ({ ...m })) })),
-    counts: { ...misfitCounts(q.refused) } as Record<string, number>,
-  };
+  try {
+    return quoteAnswer(ledger.height, offers, req);
+  } catch (e) {
+    throw new ApiError(400, 'INVALID_REQUEST', (e as Error).message);
+  }
 }
 
 export function marketParamsView(m: MarketParams): MarketParamsAnswer {

@@ -1,6 +1,6 @@
 import { addressFromPublicKey, encodeAddress, type KeyPair } from '../crypto/index.ts';
 import { TX_KIND_NAMES, type TxKind, type TxRequest } from '../ledger/index.ts';
-import { NodeApiError } from '../sdk/index.ts';
+import { NodeApiError, TxRejectedError } from '../sdk/index.ts';
 import { client, loadKey, output, type GlobalOptions } from './context.ts';
 
 /** A transaction as the CLI reports it: pending (submitted) or committed. */
@@ -33,13 +33,21 @@ export async function submitTx<K extends TxKind>(
   if (!wait) return { hash: sent.hash, chain: sent.chain, kind: TX_KIND_NAMES[kind], from, status: 'pending' };
   const tty = process.stderr.isTTY && !g.json;
   const started = Date.now();
-  const final = await c.waitForTx(sent.hash, 60_000, () => {
-    if (tty) process.stderr.write(`\rwaiting for commit… ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  });
-  if (tty) process.stderr.write('\r\x1b[K');
-  if (final.status === 'rejected') {
-    throw new NodeApiError(422, final.error?.code ?? 'REJECTED', `${describe} was rejected: ${final.error?.message ?? 'unknown reason'}`);
-  }
+  // Final by the node's tx events, with polling as the fallback (the SDK's waitForFinality).
+  const final = await c
+    .waitForFinality(sent.hash, {
+      timeoutMs: 60_000,
+      onStatus: () => {
+        if (tty) process.stderr.write(`\rwaiting for commit… ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      },
+    })
+    .catch((e: unknown) => {
+      if (e instanceof TxRejectedError) throw new NodeApiError(422, e.code, `${describe} was rejected: ${e.message}`);
+      throw e;
+    })
+    .finally(() => {
+      if (tty) process.stderr.write('\r\x1b[K');
+    });
   return { hash: final.hash, chain: final.chain, kind: TX_KIND_NAMES[kind], from, status: 'committed', height: final.height, index: final.index };
 }
 

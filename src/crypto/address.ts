@@ -1,5 +1,5 @@
 import { bech32m } from '@scure/base';
-import { sha256, utf8 } from './hash.ts';
+import { sha256, toHex, utf8 } from './hash.ts';
 
 /** Human-readable prefix of every ZeusNet address. */
 export const ADDRESS_HRP = 'znc';
@@ -24,7 +24,7 @@ const addressCache = new Map<string, Uint8Array>();
 const ADDRESS_CACHE_MAX = 100_000;
 
 export function addressFromPublicKey(publicKey: Uint8Array): Uint8Array {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  const id = toHex(publicKey);
   const cached = addressCache.get(id);
   if (cached) return cached.slice();
   const addr = addressOf(AddressKind.Key, sha256(KEY_ADDRESS_TAG, publicKey));

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto';
+import { aesGcmOpen, aesGcmSeal, hkdfSha256, randomBytes, sha256, x25519PublicKey, x25519SharedSecret } from '#crypto-impl';
+import { bytesEqual, concatBytes, utf8 } from './hash.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
 // A worker's sealing key: the X25519 key pair that tasks seal their inputs and secrets to. It is
@@ -6,9 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 // later opens sealed inputs get the same key from the one keystore entry, and nothing else needs
 // to be stored or backed up.
 
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
-const SEAL_INFO = 'ZEUSNET/seal/v1';
+const SEAL_INFO = utf8('ZEUSNET/seal/v1');
 
 export interface SealKeyPair {
   /** 32-byte X25519 private key. */
@@ -20,10 +19,8 @@ export interface SealKeyPair {
 export function sealKeyPairFromSeed(ed25519Seed: Uint8Array): SealKeyPair {
   if (ed25519Seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes');
   // A separate key by HKDF with its own label: the signing seed is never used as-is for key agreement.
-  const secretKey = new Uint8Array(hkdfSync('sha256', ed25519Seed, new Uint8Array(0), SEAL_INFO, 32));
-  const priv = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  return { secretKey, publicKey: new Uint8Array(spki.subarray(X25519_SPKI_PREFIX.length)) };
+  const secretKey = hkdfSha256(ed25519Seed, new Uint8Array(0), SEAL_INFO, 32);
+  return { secretKey, publicKey: x25519PublicKey(secretKey) };
 }
 
 // Sealing to an account that registered no seal key (a task's poster, for the logs of its
@@ -52,54 +49,39 @@ export function sealKeyPairOfSigningSeed(ed25519Seed: Uint8Array): SealKeyPair {
 // AES-256-GCM). Only a listed worker can open it; the chain, the nodes and the logs see ciphertext.
 
 const SEALED_VERSION = 1;
-const WRAP_INFO = 'ZEUSNET/seal/wrap/v1';
-const CONTENT_AAD = Buffer.from('ZEUSNET/sealed/v1');
+const WRAP_INFO = utf8('ZEUSNET/seal/wrap/v1');
+const CONTENT_AAD = utf8('ZEUSNET/sealed/v1');
 /** Bytes per recipient: key id (8), nonce (12), wrapped key (32), tag (16). */
 const RECIPIENT_BYTES = 8 + 12 + 32 + 16;
 
-function x25519Private(secretKey: Uint8Array) {
-  return createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
-}
-
-function x25519Public(publicKey: Uint8Array) {
-  return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-}
-
 /** The 8-byte id a sealed envelope lists its recipients by. */
-function keyId(publicKey: Uint8Array): Buffer {
-  return createHash('sha256').update(publicKey).digest().subarray(0, 8);
-}
+const keyId = (publicKey: Uint8Array): Uint8Array => sha256(publicKey).subarray(0, 8);
 
-function wrapKey(shared: Buffer, ephemeral: Uint8Array, recipient: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', shared, Buffer.concat([ephemeral, recipient]), WRAP_INFO, 32));
-}
+const wrapKey = (shared: Uint8Array, ephemeral: Uint8Array, recipient: Uint8Array): Uint8Array => hkdfSha256(shared, concatBytes(ephemeral, recipient), WRAP_INFO, 32);
 
 /** Seals `plaintext` so that any one of `recipients` (X25519 public keys) can open it. */
 export function sealTo(recipients: readonly Uint8Array[], plaintext: Uint8Array): Uint8Array {
   if (recipients.length === 0 || recipients.length > 255) throw new Error('seal to 1..255 recipients');
-  const eph = generateKeyPairSync('x25519');
-  const ephPublic = new Uint8Array(eph.publicKey.export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_PREFIX.length));
+  const ephSecret = randomBytes(32);
+  const ephPublic = x25519PublicKey(ephSecret);
   const contentKey = randomBytes(32);
-  const parts: Buffer[] = [Buffer.from([SEALED_VERSION, recipients.length]), Buffer.from(ephPublic)];
+  const parts: Uint8Array[] = [new Uint8Array([SEALED_VERSION, recipients.length]), ephPublic];
   for (const r of recipients) {
     if (r.length !== 32) throw new Error('an X25519 public key is 32 bytes');
-    const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: x25519Public(r) });
     const nonce = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', wrapKey(shared, ephPublic, r), nonce);
-    const wrapped = Buffer.concat([c.update(contentKey), c.final()]);
-    parts.push(keyId(r), nonce, wrapped, c.getAuthTag());
+    // wrapped key (32) followed by its tag (16)
+    parts.push(keyId(r), nonce, aesGcmSeal(wrapKey(x25519SharedSecret(ephSecret, r), ephPublic, r), nonce, contentKey));
   }
   const nonce = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', contentKey, nonce);
-  c.setAAD(CONTENT_AAD);
-  const body = Buffer.concat([c.update(plaintext), c.final()]);
-  parts.push(nonce, c.getAuthTag(), body);
-  return new Uint8Array(Buffer.concat(parts));
+  const body = aesGcmSeal(contentKey, nonce, plaintext, CONTENT_AAD);
+  // the envelope carries the content's tag before its ciphertext
+  parts.push(nonce, body.subarray(body.length - 16), body.subarray(0, body.length - 16));
+  return concatBytes(...parts);
 }
 
 /** Opens a sealed envelope with a recipient's key pair; throws if it is not for this key or was altered. */
 export function openSealed(key: SealKeyPair, sealed: Uint8Array): Uint8Array {
-  const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  const b = sealed;
   if (b.length < 2 + 32 + 28 || b[0] !== SEALED_VERSION) throw new Error('not a sealed envelope (unknown version or too short)');
   const n = b[1];
   const ephPublic = b.subarray(2, 34);
@@ -108,15 +90,11 @@ export function openSealed(key: SealKeyPair, sealed: Uint8Array): Uint8Array {
   const mine = keyId(key.publicKey);
   for (let i = 0; i < n; i++) {
     const at = 34 + i * RECIPIENT_BYTES;
-    if (!b.subarray(at, at + 8).equals(mine)) continue;
-    const shared = diffieHellman({ privateKey: x25519Private(key.secretKey), publicKey: x25519Public(ephPublic) });
-    const d = createDecipheriv('aes-256-gcm', wrapKey(shared, ephPublic, key.publicKey), b.subarray(at + 8, at + 20));
-    d.setAuthTag(b.subarray(at + 52, at + 68));
-    const contentKey = Buffer.concat([d.update(b.subarray(at + 20, at + 52)), d.final()]);
-    const body = createDecipheriv('aes-256-gcm', contentKey, b.subarray(bodyStart, bodyStart + 12));
-    body.setAAD(CONTENT_AAD);
-    body.setAuthTag(b.subarray(bodyStart + 12, bodyStart + 28));
-    return new Uint8Array(Buffer.concat([body.update(b.subarray(bodyStart + 28)), body.final()]));
+    if (!bytesEqual(b.subarray(at, at + 8), mine)) continue;
+    const shared = x25519SharedSecret(key.secretKey, ephPublic);
+    const contentKey = aesGcmOpen(wrapKey(shared, ephPublic, key.publicKey), b.subarray(at + 8, at + 20), b.subarray(at + 20, at + 68));
+    const tag = b.subarray(bodyStart + 12, bodyStart + 28);
+    return aesGcmOpen(contentKey, b.subarray(bodyStart, bodyStart + 12), concatBytes(b.subarray(bodyStart + 28), tag), CONTENT_AAD);
   }
   throw new Error('this envelope is not sealed to this key');
 }

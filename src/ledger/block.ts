@@ -1,5 +1,5 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
-import { sha256 } from '../crypto/index.ts';
+import { sha256 } from '../crypto/portable.ts';
 import { CertificateSchema, encodeCertificate, type Certificate } from './commit.ts';
 
 const hash32 = { type: 'bytes', length: 32 } as const;

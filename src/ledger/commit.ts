@@ -1,5 +1,5 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
-import { bytesEqual, concatBytes, signBytes, utf8, verifySignature, type KeyPair } from '../crypto/index.ts';
+import { bytesEqual, concatBytes, signBytes, utf8, verifySignature, type KeyPair } from '../crypto/portable.ts';
 
 /** Tendermint-style vote kinds. */
 export const VoteType = { Prevote: 1, Precommit: 2 } as const;

@@ -1,4 +1,4 @@
-import { AddressKind, addressKind, encodeAddress, toHex } from '../crypto/index.ts';
+import { AddressKind, addressKind, encodeAddress, toHex } from '../crypto/portable.ts';
 import { Keys, type Account, type Stake, type Token } from './entries.ts';
 import { fail } from './errors.ts';
 import { formatUnits } from './amounts.ts';

@@ -1,4 +1,4 @@
-import { addressFromPublicKey, addressOf, AddressKind, encodeAddress, sha256, toHex, utf8 } from '../crypto/index.ts';
+import { addressFromPublicKey, addressOf, AddressKind, encodeAddress, sha256, toHex, utf8 } from '../crypto/portable.ts';
 import { AllocationRows, DEFAULT_PARAMS, REWARDS_POOL, rewardsPoolAddress, validateGenesis, type AllocationRow, type Genesis } from './genesis.ts';
 import { TOTAL_SUPPLY, ZNC_UNIT } from './params.ts';
 

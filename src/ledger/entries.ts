@@ -1,5 +1,5 @@
 import { decode, encode, type Infer, type ObjectSchema } from '../codec/index.ts';
-import { ADDRESS_BYTES } from '../crypto/index.ts';
+import { ADDRESS_BYTES } from '../crypto/portable.ts';
 import { MARKET_SCHEMAS, type MarketEntry } from './marketEntries.ts';
 
 // Every value kept in chain state, with its canonical encoding. The state root commits to

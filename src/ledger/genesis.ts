@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/index.ts';
+import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
 import { newCandidate } from './handlers/election.ts';
 import { emptyAccount } from './context.ts';
 import { Keys, type Account, type Tranche } from './entries.ts';

@@ -1,4 +1,4 @@
-import { bytesEqual, merkleRoot, sha256, toHex } from '../crypto/index.ts';
+import { bytesEqual, merkleRoot, sha256, toHex } from '../crypto/portable.ts';
 import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
 import { certificateError, type Certificate } from './commit.ts';
 import { bookkeeperSetAt, delegate, electionWork, registerCandidate, submitEvidence, unjail, voteBookkeepers } from './handlers/election.ts';

@@ -1,5 +1,5 @@
 import type { Infer } from '../codec/index.ts';
-import { ADDRESS_BYTES } from '../crypto/index.ts';
+import { ADDRESS_BYTES } from '../crypto/portable.ts';
 
 // The market's entries in chain state. Workers, apps and licenses live on the main chain
 // (every inner chain reads them as committed at the previous height); a task, its bids and

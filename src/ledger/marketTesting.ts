@@ -1,4 +1,4 @@
-import { addressFromPublicKey, systemAddress, toHex } from '../crypto/index.ts';
+import { addressFromPublicKey, systemAddress, toHex } from '../crypto/portable.ts';
 import { readAccount, stakedOf, type MarketEvent } from './context.ts';
 import { DEFAULT_PARAMS } from './genesis.ts';
 import { taskIdFor } from './handlers/market.ts';

@@ -1,5 +1,5 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
-import { ADDRESS_BYTES, sha256 } from '../crypto/index.ts';
+import { ADDRESS_BYTES, sha256 } from '../crypto/portable.ts';
 import { MAIN_CHAIN, ZNC } from './params.ts';
 import { homeChain } from './tx.ts';
 

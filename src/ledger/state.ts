@@ -1,5 +1,4 @@
-import { hash } from 'node:crypto';
-import { concatBytes, sha256, utf8 } from '../crypto/index.ts';
+import { concatBytes, sha256, sha256Utf8, utf8 } from '../crypto/portable.ts';
 import { encodeEntry, type Entry } from './entries.ts';
 
 /** Read access to one chain's state. */
@@ -15,7 +14,7 @@ const BUCKETS = 1 << BUCKET_BITS;
 const EMPTY = sha256();
 
 function bucketOf(key: string): number {
-  const h = hash('sha256', key, 'buffer');
+  const h = sha256Utf8(key);
   return ((h[0] << 8) | h[1]) & (BUCKETS - 1);
 }
 

@@ -1,4 +1,4 @@
-import { AddressKind, addressKind, fromHex } from '../crypto/index.ts';
+import { AddressKind, addressKind, fromHex } from '../crypto/portable.ts';
 import { lockedAt } from './context.ts';
 import type { Account, Stake, Token } from './entries.ts';
 import type { Task, Worker } from './marketEntries.ts';

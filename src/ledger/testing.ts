@@ -1,4 +1,4 @@
-import { keyPairFromSeed, sha256, utf8, type KeyPair } from '../crypto/index.ts';
+import { keyPairFromSeed, sha256, utf8, type KeyPair } from '../crypto/portable.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from './devGenesis.ts';
 import type { LedgerError } from './errors.ts';
 import type { Genesis } from './genesis.ts';

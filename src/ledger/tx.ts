@@ -11,7 +11,7 @@ import {
   utf8,
   verifySignature,
   type KeyPair,
-} from '../crypto/index.ts';
+} from '../crypto/portable.ts';
 import { fail, LedgerError } from './errors.ts';
 import { CHAIN_COUNT, INNER_CHAINS, MAIN_CHAIN, MAX_TX_BYTES } from './params.ts';
 import { TaskNeedsFields, TaskOrderFields, WorkerSpecFields } from './marketEntries.ts';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Utf8, toHex } from '../crypto/portable.ts';
 
 // The one matcher of ZeusNet. The ledger uses it to accept bids and to pick the winners when
 // a bid window closes, the worker agent to decide what to bid on, and `zeus task quote` to
@@ -158,7 +158,7 @@ export interface RankedBid {
 
 /** The stable tie-break: a hash of the task and the worker, the same on every node. */
 export function tieBreak(taskId: string, worker: string): string {
-  return createHash('sha256').update(`${taskId}/${worker}`).digest('hex');
+  return toHex(sha256Utf8(`${taskId}/${worker}`));
 }
 
 /** Best first: lowest price, then highest rating, then the stable hash. */

@@ -1,6 +1,9 @@
-import type { KeyPair } from '../crypto/index.ts';
-import { addressFromPublicKey, encodeAddress, toHex } from '../crypto/index.ts';
-import { decodeTx, signTx, type TxKind, type TxRequest } from '../ledger/index.ts';
+import type { KeyPair } from '../crypto/portable.ts';
+import { addressFromPublicKey, encodeAddress, fromHex, sealTo, toHex } from '../crypto/portable.ts';
+import { decodeTx, signTx, taskIdFor, ZNC, type TxKind, type TxRequest } from '../ledger/index.ts';
+import { subscribe, type EventKind, type EventSource, type EventSubscription, type MarketNodeEvent, type SubscribeOptions } from './events.ts';
+import { quoteLocally } from './quote.ts';
+import { quoteRequestOf, Tx, type PostTaskSpec, type TxIntent } from './tx.ts';
 import type {
   AppAnswer,
   LeaseAnswer,
@@ -39,7 +42,106 @@ export interface TxStatusAnswer {
   height?: number;
   index?: number;
   error?: { code: string; message: string };
-  inclusion?: unknown;
+  /** A committed transaction, decoded. */
+  tx?: TxAnswer;
+  /** A committed transaction's Merkle inclusion proof in its segment, and the segment header. */
+  inclusion?: InclusionAnswer;
+}
+
+/** A committed transaction: final (the bookkeepers' BFT certificate committed its block). */
+export type FinalTx = TxStatusAnswer & { status: 'committed'; height: number; index: number };
+
+export interface InclusionAnswer {
+  blockHash: string;
+  segment: Record<string, unknown> & { hash: string; txRoot: string };
+  proof: { leaf: string; index: number; size: number; path: string[]; root: string };
+}
+
+/** A transaction the ledger refused (at submission or when executing it). */
+export class TxRejectedError extends NodeApiError {
+  override name = 'TxRejectedError';
+  readonly hash: string;
+  constructor(hash: string, code: string, message: string) {
+    super(422, code, message);
+    this.hash = hash;
+  }
+}
+
+/** A signed transaction, ready to submit. */
+export interface SignedTx {
+  bytes: Uint8Array;
+  hash: string;
+  /** The chain it routes to. */
+  chain: number;
+  nonce: bigint;
+}
+
+export interface SignOptions {
+  /** Default: the node's (asked once per client). */
+  chainId?: string;
+  /** Default: the sender's next nonce on the chain the transaction routes to, as the node reports it. */
+  nonce?: bigint;
+}
+
+export interface WaitOptions {
+  /** Default 60 s. */
+  timeoutMs?: number;
+  /** How often to ask the node besides listening to events (default 1 s; 100 ms while no event stream is open). */
+  pollMs?: number;
+  /** An open subscription that includes tx events to listen on (default: one opened for the wait). */
+  events?: EventSource;
+  /** Listen to no events, only poll. */
+  pollOnly?: boolean;
+  /** Called with every status seen. */
+  onStatus?: (s: TxStatusAnswer) => void;
+}
+
+export interface TokenAnswer {
+  symbol: string;
+  name: string;
+  decimals: number;
+  /** Tokens per ZNC (base units). */
+  anchorRate: string;
+  /** ZNC (base units) deposited to back the token. */
+  deposit: string;
+  supply: string;
+  /** Issuer address, hex. */
+  issuer: string;
+}
+
+export interface BlockHeaderAnswer {
+  hash: string;
+  chainId: string;
+  height: number;
+  time: number;
+  prevHash: string;
+  proposer: string;
+  txCount: number;
+  segments: (Record<string, unknown> & { hash: string; txCount: number })[];
+}
+
+/** Where all ZNC are (base units as strings), checked against the fixed supply. */
+export interface SupplyAnswer {
+  spendable: string;
+  vesting: string;
+  staked: string;
+  unbonding: string;
+  multisig: string;
+  pool: string;
+  anchored: string;
+  inFlight: string;
+  escrow: string;
+  bonded: string;
+  total: string;
+  tokens: Record<string, { supply: string; backed: string; circulating: string }>;
+}
+
+/** What to seal into a task: both reach the workload as environment variables. */
+export interface TaskSecrets {
+  /** The task's parameters (the worker may record them). */
+  inputs?: Record<string, string>;
+  /** Never written down anywhere. */
+  secrets?: Record<string, string>;
 }
 
 export interface AccountAnswer {
@@ -152,9 +254,22 @@ function query(filter: object): string {
 /** A typed client of a node's HTTP API; the CLI, tests and (later) the web console use it. */
 export class ZeusClient {
   readonly url: string;
+  private chainIdOfNode: Promise<string> | undefined;
 
   constructor(url: string) {
     this.url = url.replace(/\/$/, '');
+  }
+
+  /** The chain id of the node (asked once). */
+  chainId(): Promise<string> {
+    this.chainIdOfNode ??= this.status().then(
+      (s) => s.chainId,
+      (e: unknown) => {
+        this.chainIdOfNode = undefined;
+        throw e;
+      },
+    );
+    return this.chainIdOfNode;
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -198,8 +313,35 @@ export class ZeusClient {
     return this.request('GET', '/bookkeepers');
   }
 
-  tokens(): Promise<{ tokens: Record<string, unknown>[] }> {
+  tokens(): Promise<{ tokens: TokenAnswer[] }> {
     return this.request('GET', '/tokens');
+  }
+
+  token(symbol: string): Promise<TokenAnswer> {
+    return this.request('GET', `/tokens/${encodeURIComponent(symbol)}`);
+  }
+
+  /** Recent main block headers, newest first (at most 100). */
+  blocks(o: { from?: number; limit?: number } = {}): Promise<{ height: number; blocks: BlockHeaderAnswer[] }> {
+    return this.request('GET', `/blocks${query(o)}`);
+  }
+
+  supply(): Promise<SupplyAnswer> {
+    return this.request('GET', '/supply');
+  }
+
+  /** The node's Prometheus metrics (text exposition format). */
+  async metrics(): Promise<string> {
+    const res = await fetch(`${this.url}/metrics`).catch((e: unknown) => {
+      throw new NodeApiError(0, 'NODE_UNREACHABLE', `cannot reach a node at ${this.url} (${(e as Error).message})`);
+    });
+    if (!res.ok) throw new NodeApiError(res.status, 'HTTP_ERROR', `GET /metrics answered ${res.status}`);
+    return res.text();
+  }
+
+  /** The node's OpenAPI document. */
+  openapi(): Promise<Record<string, unknown>> {
+    return this.request('GET', '/openapi.json');
   }
 
   block(height: number | 'latest'): Promise<BlockAnswer> {
@@ -265,13 +407,103 @@ export class ZeusClient {
     return BigInt(a.nonces[chain] ?? '0');
   }
 
+  /** Signs a transaction: with the node's chain id and the sender's next nonce unless given. */
+  async sign<K extends TxKind>(key: KeyPair, intent: TxIntent<K>, o: SignOptions = {}): Promise<SignedTx> {
+    const chainId = o.chainId ?? (await this.chainId());
+    let nonce = o.nonce;
+    if (nonce === undefined) {
+      const chain = decodeTx(signTx(key, { chainId, kind: intent.kind, nonce: 0n, payload: intent.payload })).chain;
+      nonce = await this.nonce(encodeAddress(addressFromPublicKey(key.publicKey)), chain);
+    }
+    const bytes = signTx(key, { chainId, kind: intent.kind, nonce, payload: intent.payload });
+    const tx = decodeTx(bytes);
+    return { bytes, hash: tx.hashHex, chain: tx.chain, nonce };
+  }
+
   /** Signs with the next nonce for the chain the transaction routes to, and submits it. */
-  async send<K extends TxKind>(key: KeyPair, kind: K, payload: TxRequest<K>['payload'], chainId?: string): Promise<SubmitAnswer> {
-    const id = chainId ?? (await this.status()).chainId;
-    const from = encodeAddress(addressFromPublicKey(key.publicKey));
-    const chain = decodeTx(signTx(key, { chainId: id, kind, nonce: 0n, payload })).chain;
-    const nonce = await this.nonce(from, chain);
-    return this.submit(signTx(key, { chainId: id, kind, nonce, payload }));
+  async send<K extends TxKind>(key: KeyPair, kind: K, payload: TxRequest<K>['payload'], chainIdOrOptions?: string | SignOptions): Promise<SubmitAnswer> {
+    const o = typeof chainIdOrOptions === 'string' ? { chainId: chainIdOrOptions } : chainIdOrOptions;
+    return this.submit((await this.sign(key, { kind, payload }, o)).bytes);
+  }
+
+  /** Signs and submits a transaction built with `Tx`; returns once the node accepted it into its pool. */
+  async submitIntent<K extends TxKind>(key: KeyPair, intent: TxIntent<K>, o: SignOptions = {}): Promise<SubmitAnswer> {
+    return this.submit((await this.sign(key, intent, o)).bytes);
+  }
+
+  /**
+   * Signs, submits and waits until the transaction is final (committed under the bookkeepers' BFT
+   * certificate); throws TxRejectedError with the ledger's code and reason if it was refused.
+   */
+  async execute<K extends TxKind>(key: KeyPair, intent: TxIntent<K>, o: SignOptions & WaitOptions = {}): Promise<FinalTx> {
+    const signed = await this.sign(key, intent, o);
+    try {
+      await this.submit(signed.bytes);
+    } catch (e) {
+      if (e instanceof NodeApiError && e.status >= 400 && e.status < 500 && e.status !== 429) throw new TxRejectedError(signed.hash, e.code, e.message);
+      throw e;
+    }
+    return this.waitForFinality(signed.hash, o);
+  }
+
+  /**
+   * Waits until a transaction is final: listens to the node's tx events and polls as a fallback
+   * (an event missed while reconnecting is still seen). Resolves with the committed status;
+   * throws TxRejectedError if it was rejected, NodeApiError TIMEOUT after `timeoutMs`.
+   */
+  async waitForFinality(hash: string, o: WaitOptions = {}): Promise<FinalTx> {
+    const timeoutMs = o.timeoutMs ?? 60_000;
+    const own = o.events || o.pollOnly ? undefined : this.subscribe({ events: ['tx'] });
+    const events: EventSource | undefined = o.events ?? own;
+    try {
+      return await new Promise<FinalTx>((resolve, reject) => {
+        let done = false;
+        let poll: ReturnType<typeof setTimeout> | undefined;
+        const finish = (s: TxStatusAnswer): boolean => {
+          if (done) return true;
+          o.onStatus?.(s);
+          if (s.status === 'pending') return false;
+          done = true;
+          clearTimeout(poll);
+          clearTimeout(deadline);
+          off?.();
+          if (s.status === 'rejected') reject(new TxRejectedError(hash, s.error?.code ?? 'REJECTED', s.error?.message ?? `transaction ${hash} was rejected`));
+          else resolve(s as FinalTx);
+          return true;
+        };
+        const deadline = setTimeout(() => {
+          if (done) return;
+          done = true;
+          clearTimeout(poll);
+          off?.();
+          reject(new NodeApiError(0, 'TIMEOUT', `transaction ${hash} not final after ${timeoutMs} ms`));
+        }, timeoutMs);
+        // A committed event carries no proof: ask the node for the full status once it is in.
+        const off = events?.on((e) => {
+          if (e.type === 'tx' && e.hash === hash && e.status !== 'pending') void check();
+        });
+        const check = async (): Promise<void> => {
+          try {
+            const s = await this.tx(hash);
+            if (finish(s)) return;
+          } catch (e) {
+            if (!(e instanceof NodeApiError && (e.code === 'UNKNOWN_TX' || e.code === 'NODE_UNREACHABLE'))) {
+              done = true;
+              clearTimeout(deadline);
+              off?.();
+              return reject(e);
+            }
+          }
+          if (done) return;
+          clearTimeout(poll);
+          const live = events?.connection === 'open';
+          poll = setTimeout(() => void check(), live ? (o.pollMs ?? 1000) : Math.min(o.pollMs ?? 1000, 100));
+        };
+        void check();
+      });
+    } finally {
+      own?.close();
+    }
   }
 
   /** Waits until a transaction is committed or rejected (polling; at most `timeoutMs`). */
@@ -288,5 +520,74 @@ export class ZeusClient {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-}
 
+  /**
+   * Waits until an account's balance satisfies `test`: a transfer to an account on another chain
+   * is final when it commits on the sender's chain, and credited by receipt a height later.
+   */
+  async waitForBalance(address: string, test: (balance: bigint) => boolean, o: { token?: string; timeoutMs?: number; pollMs?: number } = {}): Promise<bigint> {
+    const deadline = Date.now() + (o.timeoutMs ?? 30_000);
+    for (;;) {
+      const b = BigInt((await this.account(address)).balances[o.token ?? ZNC] ?? '0');
+      if (test(b)) return b;
+      if (Date.now() > deadline) throw new NodeApiError(0, 'TIMEOUT', `balance of ${address} did not reach the expected value (now ${b})`);
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
+    }
+  }
+
+  /** Subscribes to this node's events (block, tx, market); see EventSubscription. */
+  subscribe<K extends EventKind = EventKind>(o: SubscribeOptions<K> = {}): EventSubscription<K> {
+    return subscribe(this.url, o);
+  }
+
+  /**
+   * The market events of one task as they happen, until the task ends (task-ended) or `signal`
+   * aborts: `for await (const e of client.taskEvents(id)) …`.
+   */
+  async *taskEvents(taskId: string, o: { signal?: AbortSignal; events?: EventSource } = {}): AsyncGenerator<MarketNodeEvent> {
+    const sub: EventSource = o.events ?? this.subscribe({ events: ['market'] });
+    const onAbort = (): void => sub.close();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const e of sub) {
+        if (e.type !== 'market' || e.task !== taskId) continue;
+        yield e;
+        if (e.kind === 'task-ended') return;
+      }
+    } finally {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (!o.events) sub.close();
+    }
+  }
+
+  /** The quote the node would give, computed here with the shared matcher over the node's registered workers. */
+  async quoteLocally(req: QuoteRequest): Promise<QuoteAnswer> {
+    const { height, workers } = await this.workers();
+    return quoteLocally(workers, req, height);
+  }
+
+  /**
+   * Seals a task's inputs and secrets to the seal key of every worker that could serve it now
+   * (the quote's candidates): the winner is one of them, and only they can open it.
+   */
+  async sealForTask(req: QuoteRequest, content: TaskSecrets): Promise<{ sealed: Uint8Array; candidates: string[] }> {
+    const q = await this.quote(req);
+    if (q.candidates.length === 0) throw new Error('no registered worker could serve this task now: there is nobody to seal its inputs and secrets to (see the quote)');
+    const workers = await Promise.all(q.candidates.map((c) => this.worker(c.worker)));
+    const sealed = sealTo(workers.map((w) => fromHex(w.sealKey)), new TextEncoder().encode(JSON.stringify({ inputs: content.inputs ?? {}, secrets: content.secrets ?? {} })));
+    if (sealed.length > 4096) throw new Error(`the sealed inputs and secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
+    return { sealed, candidates: q.candidates.map((c) => c.worker) };
+  }
+
+  /**
+   * Posts a task and waits until it is final; returns its id. The worst case (max price × hours ×
+   * replicas × redundancy, plus license fees) moves to escrow. With `content`, its inputs and
+   * secrets are sealed to the candidate workers first.
+   */
+  async postTask(key: KeyPair, spec: PostTaskSpec, o: SignOptions & WaitOptions & { content?: TaskSecrets } = {}): Promise<{ id: string; tx: FinalTx }> {
+    let sealed = spec.sealed;
+    if (o.content) sealed = (await this.sealForTask(quoteRequestOf(spec), o.content)).sealed;
+    const tx = await this.execute(key, Tx.postTask({ ...spec, sealed }), o);
+    return { id: toHex(taskIdFor(fromHex(tx.hash), tx.chain)), tx };
+  }
+}

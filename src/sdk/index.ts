@@ -1,5 +1,48 @@
-// The ZeusNet SDK: a typed client of a node's API, plus signing and amounts.
+// The ZeusNet SDK: a typed client of a node's API (queries, submitting, waiting for finality),
+// typed transaction builders, keys and signing, the event stream, and quotes with the market's
+// own matcher. Runs in Node and in browsers; Node-only parts (the file keystore) are in node.ts.
 export * from './client.ts';
 export * from './market.ts';
-export { signTx, TxKind, decodeTx, homeChain, routeTx, formatUnits, parseAmount } from '../ledger/index.ts';
-export { addressFromPublicKey, encodeAddress, decodeAddress, generateKeyPair, keyPairFromSeed } from '../crypto/index.ts';
+export * from './tx.ts';
+export * from './events.ts';
+export * from './quote.ts';
+export * from './keys.ts';
+export {
+  signTx,
+  decodeTx,
+  homeChain,
+  routeTx,
+  taskIdFor,
+  formatUnits,
+  parseAmount,
+  TxKind,
+  TX_KIND_NAMES,
+  TaskKind,
+  ZNC,
+  ZNC_DECIMALS,
+  ZNC_UNIT,
+  MAIN_CHAIN,
+  INNER_CHAINS,
+  type Payload,
+  type TxRequest,
+  type Tx as DecodedTx,
+} from '../ledger/index.ts';
+export {
+  addressFromPublicKey,
+  encodeAddress,
+  decodeAddress,
+  isAddress,
+  generateKeyPair,
+  keyPairFromSeed,
+  signBytes,
+  verifySignature,
+  sealTo,
+  openSealed,
+  sealKeyOfSigningKey,
+  sealKeyPairOfSigningSeed,
+  toHex,
+  fromHex,
+  type KeyPair,
+  type SealKeyPair,
+} from '../crypto/portable.ts';
+export { MisfitCode, RUNTIMES, askPrice, misfits, quote, type Misfit, type TaskNeeds, type WorkerOffer } from '../market/index.ts';

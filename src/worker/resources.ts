@@ -2,7 +2,7 @@ import { statfsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import type { Gpu } from '../ledger/index.ts';
 import type { WorkerOffer } from '../market/index.ts';
-import type { WorkerAnswer } from '../sdk/index.ts';
+import { offerOfWorker, type WorkerAnswer } from '../sdk/index.ts';
 import { detectGpus } from './gpu.ts';
 import type { WorkerPolicy } from './policy.ts';
 
@@ -82,21 +82,7 @@ export function sameOffer(s: OfferedSpec, w: WorkerAnswer): boolean {
   );
 }
 
-/** The matcher's view of a registered worker (the API answers addresses as znc1…; the matcher only compares them). */
+/** The matcher's view of a registered worker (the SDK's, which the quotes use too). */
 export function offerOf(w: WorkerAnswer): WorkerOffer {
-  return {
-    worker: w.address,
-    cpuMillis: w.cpuMillis,
-    memoryMiB: w.memoryMiB,
-    diskMiB: w.diskMiB,
-    bandwidthMbps: w.bandwidthMbps,
-    gpus: w.gpus.map((g) => ({ ...g })),
-    runtimes: [...w.runtimes],
-    region: w.region,
-    priceCpuCoreHour: BigInt(w.prices.cpuCoreHour),
-    priceMemoryGiBHour: BigInt(w.prices.memoryGiBHour),
-    priceGpuHour: BigInt(w.prices.gpuHour),
-    rating: w.rating,
-    active: w.active,
-  };
+  return offerOfWorker(w);
 }

@@ -8,7 +8,7 @@ import {
   fromHex,
   systemAddress,
   toHex,
-} from '../../crypto/index.ts';
+} from '../../crypto/portable.ts';
 import { SignedVoteSchema, verifyVote, type Certificate, type SignedVote } from '../commit.ts';
 import { credit, readAccount, stakedOf, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type BookkeeperSets, type Candidate, type Stake, type VoteRecord } from '../entries.ts';

@@ -1,5 +1,5 @@
 import { decode, encode } from '../../codec/index.ts';
-import { bytesEqual, encodeAddress, fromHex, sha256, systemAddress, toHex, utf8 } from '../../crypto/index.ts';
+import { bytesEqual, encodeAddress, fromHex, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
 import { misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
 import { credit, debit, readAccount, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake } from '../entries.ts';

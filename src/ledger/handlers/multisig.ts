@@ -1,4 +1,4 @@
-import { AddressKind, addressKind, addressOf, bytesEqual, concatBytes, encodeAddress, sha256, toHex, utf8 } from '../../crypto/index.ts';
+import { AddressKind, addressKind, addressOf, bytesEqual, concatBytes, encodeAddress, sha256, toHex, utf8 } from '../../crypto/portable.ts';
 import { credit, debit, readAccount, requirePositive, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Multisig, type Proposal } from '../entries.ts';
 import { fail } from '../errors.ts';

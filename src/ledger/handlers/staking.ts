@@ -1,4 +1,4 @@
-import { toHex } from '../../crypto/index.ts';
+import { toHex } from '../../crypto/portable.ts';
 import { debit, readAccount, requirePositive, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake, type UnbondingQueue } from '../entries.ts';
 import { fail } from '../errors.ts';

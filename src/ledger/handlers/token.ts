@@ -1,5 +1,5 @@
 import { decode, encode } from '../../codec/index.ts';
-import { toHex } from '../../crypto/index.ts';
+import { toHex } from '../../crypto/portable.ts';
 import { credit, debit, readAccount, requirePositive, tokenInfo, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Token } from '../entries.ts';
 import { fail } from '../errors.ts';
