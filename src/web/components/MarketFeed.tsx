@@ -1,6 +1,6 @@
 import { useFeed, type LiveMarketEvent } from '../data/events.ts';
-import { clock, fromHex, znc } from '../data/format.ts';
-import { encodeAddress } from '../data/sdk.ts';
+import { clock, znc } from '../data/format.ts';
+import { encodeAddress, fromHex } from '../data/sdk.ts';
 import { Addr, Badge, Empty, Hash, Link } from './ui.tsx';
 
 // The market's happenings as the node's event stream announces them.

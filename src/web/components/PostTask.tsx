@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { parseZnc } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { TxKind, type QuoteAnswer, type QuoteRequest } from '../data/sdk.ts';
+import { fromHex, quoteRequestOf, taskIdFor, toHex, Tx, type PostTaskSpec, type QuoteAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { rememberTask, useWallet } from '../data/wallet.ts';
 import { TxState } from './TxState.tsx';
@@ -39,8 +39,21 @@ function parseCores(v: string): number {
   return Number(m[1]) * 1000 + Number((m[2] ?? '').padEnd(3, '0'));
 }
 
-function quoteRequest(f: Form): QuoteRequest {
-  return { cpuMillis: parseCores(f.cpu), memoryMiB: whole(f.memory, 'memory (MiB)'), runtime: f.runtime, maxPricePerHour: parseZnc(f.maxPrice).toString() };
+/** The task the form describes, as the SDK's PostTask spec (the quote takes its needs and price). */
+function specOf(f: Form, app: { name: string; version: string } | undefined): PostTaskSpec {
+  return {
+    app: app?.name,
+    version: app?.version,
+    runtime: f.runtime === 'wasm' ? 'wasm' : 'docker',
+    kind: f.kind,
+    cpuMillis: parseCores(f.cpu),
+    memoryMiB: whole(f.memory, 'memory (MiB)'),
+    maxPricePerHour: parseZnc(f.maxPrice),
+    maxHours: whole(f.maxHours, 'max hours'),
+    replicas: whole(f.replicas, 'replicas', 64),
+    ports: f.kind === 'service' && f.port.trim() ? [whole(f.port, 'port', 65535)] : [],
+    bidWindowBlocks: whole(f.bidWindow, 'bid window (blocks)'),
+  };
 }
 
 function QuoteView({ q }: { q: QuoteAnswer }) {
@@ -120,7 +133,7 @@ export function PostTask() {
   const askQuote = async (): Promise<void> => {
     setFormError('');
     try {
-      setQuote(await client.quote(quoteRequest(f)));
+      setQuote(await client.quote(quoteRequestOf(specOf(f, app))));
     } catch (e) {
       setFormError((e as Error).message);
     }
@@ -130,45 +143,17 @@ export function PostTask() {
     setFormError('');
     setPosted(undefined);
     if (!app) return setFormError('no app is published yet: publish one with `zeus app publish`');
-    let payload;
+    let intent;
     try {
-      const q = quoteRequest(f);
-      payload = {
-        cpuMillis: q.cpuMillis,
-        memoryMiB: q.memoryMiB,
-        diskMiB: 0,
-        bandwidthMbps: 0,
-        gpuCount: 0,
-        gpuModel: '',
-        gpuMemoryMiB: 0,
-        runtime: f.runtime,
-        region: '',
-        minRating: 0,
-        app: app.name,
-        version: app.version,
-        image: '',
-        replicas: whole(f.replicas, 'replicas', 64),
-        kind: f.kind === 'service' ? 2 : 1,
-        maxPricePerHour: BigInt(q.maxPricePerHour),
-        maxHours: whole(f.maxHours, 'max hours'),
-        redundancy: 1,
-        ports: f.kind === 'service' && f.port.trim() ? [whole(f.port, 'port', 65535)] : [],
-        sealed: new Uint8Array(0),
-        bidWindowBlocks: whole(f.bidWindow, 'bid window (blocks)'),
-        retries: 0,
-      };
+      intent = Tx.postTask(specOf(f, app));
     } catch (e) {
       return setFormError((e as Error).message);
     }
-    const done = await tx.send(current, TxKind.PostTask, payload, `task of ${app.name}@${app.version}`);
-    if (done?.status === 'committed' && current) {
-      // The newest task of this key at the commit height is the one just posted.
-      const mine = await client.tasks({ owner: current.address, app: `${app.name}@${app.version}`, limit: 20 });
-      const t = mine.tasks.find((x) => x.postedAt === done.height);
-      if (t) {
-        rememberTask({ id: t.id, tx: done.hash, owner: current.address, app: `${app.name}@${app.version}`, postedAt: t.postedAt });
-        setPosted(t.id);
-      }
+    const done = await tx.send(current, intent, `task of ${app.name}@${app.version}`);
+    if (done && current) {
+      const id = toHex(taskIdFor(fromHex(done.hash), done.chain));
+      rememberTask({ id, tx: done.hash, owner: current.address, app: `${app.name}@${app.version}`, postedAt: done.height });
+      setPosted(id);
     }
   };
 

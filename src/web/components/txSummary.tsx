@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
-import { cores, mib, toHex } from '../data/format.ts';
-import { encodeAddress, type TxAnswer } from '../data/sdk.ts';
+import { cores, mib } from '../data/format.ts';
+import { encodeAddress, toHex, type TxAnswer } from '../data/sdk.ts';
 import { Addr, Amount, Hash } from './ui.tsx';
 
 // One line that says what a transaction does, from its kind and payload as the API shows them

@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from 'react';
 import { client } from './node.ts';
+import type { NodeEvent } from './sdk.ts';
 
 // The node's event stream (/ws?events=block,tx,market) kept in one place: the pages re-read
 // what they show when a block commits, the market page lists the market's happenings as they
@@ -49,49 +50,29 @@ class LiveFeed {
   version = 0;
   private pending = new Map<string, number>();
   private listeners = new Set<() => void>();
-  private retryMs = 500;
   private started = false;
   private notifyQueued = false;
 
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.connect();
+    // The SDK's subscription reconnects by itself (with backoff) after a drop.
+    client.subscribe({
+      onEvent: (e) => this.take(e),
+      onState: (s) => this.setState(s === 'open' ? 'live' : s === 'reconnecting' ? 'reconnecting' : 'connecting'),
+    });
     void this.backfill();
-  }
-
-  private connect(): void {
-    const url = new URL('/ws?events=block,tx,market', location.href);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(url);
-    ws.onopen = () => {
-      this.retryMs = 500;
-      this.setState('live');
-    };
-    ws.onmessage = (m) => {
-      try {
-        this.take(JSON.parse(String(m.data)) as { type: string } & Record<string, unknown>);
-      } catch {
-        // a malformed message is skipped
-      }
-    };
-    ws.onclose = () => {
-      this.setState('reconnecting');
-      setTimeout(() => this.connect(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, 8000);
-    };
   }
 
   /** The blocks committed before this page opened, so the charts start with some history. */
   private async backfill(): Promise<void> {
     try {
-      const latest = await client.block('latest');
-      const heights = Array.from({ length: Math.min(40, latest.height - 1) }, (_, i) => latest.height - 1 - i).filter((h) => h > 0);
-      const blocks = [latest, ...(await Promise.all(heights.map((h) => client.block(h).catch(() => undefined))))];
+      const { blocks } = await client.blocks({ limit: 60 });
       const known = new Set(this.blocks.map((b) => b.height));
       for (const b of blocks) {
-        if (!b || known.has(b.height)) continue;
-        this.blocks.push({ height: b.height, hash: b.hash, time: b.time, receivedAt: NaN, round: b.certificate?.round ?? 0, txCounts: b.txs.map((t) => t.length) });
+        if (known.has(b.height)) continue;
+        // Heard of before this page opened: no arrival time, so no commit latency for them.
+        this.blocks.push({ height: b.height, hash: b.hash, time: b.time, receivedAt: NaN, round: NaN, txCounts: b.segments.map((x) => x.txCount) });
       }
       this.blocks.sort((a, b) => a.height - b.height);
       this.notify();
@@ -100,15 +81,14 @@ class LiveFeed {
     }
   }
 
-  private take(e: { type: string } & Record<string, unknown>): void {
+  private take(e: NodeEvent): void {
     const now = Date.now();
     if (e.type === 'block') {
-      const b = e as unknown as Omit<LiveBlock, 'receivedAt'>;
-      if (this.blocks.length && this.blocks[this.blocks.length - 1].height >= b.height) return;
-      this.blocks.push({ height: b.height, hash: b.hash, time: b.time, round: b.round, txCounts: b.txCounts, receivedAt: now });
+      if (this.blocks.length && this.blocks[this.blocks.length - 1].height >= e.height) return;
+      this.blocks.push({ height: e.height, hash: e.hash, time: e.time, round: e.round, txCounts: e.txCounts, receivedAt: now });
       if (this.blocks.length > MAX_BLOCKS) this.blocks.splice(0, this.blocks.length - MAX_BLOCKS);
     } else if (e.type === 'tx') {
-      const hash = String(e.hash);
+      const hash = e.hash;
       if (e.status === 'pending') {
         this.pending.set(hash, now);
         if (this.pending.size > 20_000) this.pending.clear();
@@ -121,7 +101,7 @@ class LiveFeed {
         if (this.finality.length > MAX_FINALITY) this.finality.splice(0, this.finality.length - MAX_FINALITY);
       }
     } else if (e.type === 'market') {
-      this.market.unshift({ ...(e as unknown as LiveMarketEvent), receivedAt: now });
+      this.market.unshift({ ...e, receivedAt: now });
       if (this.market.length > MAX_MARKET) this.market.length = MAX_MARKET;
     } else return;
     this.notify();

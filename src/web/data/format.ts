@@ -27,19 +27,6 @@ export function zncForChart(base: bigint | string): number {
 
 export const short = (s: string, head = 10, tail = 6): string => (s.length <= head + tail + 1 ? s : `${s.slice(0, head)}…${s.slice(-tail)}`);
 
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-}
-
-export function fromHex(s: string): Uint8Array {
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new Error('not a hex string');
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
 export const cores = (millis: number): string => `${millis / 1000} ${millis === 1000 ? 'core' : 'cores'}`;
 
 /** MiB as people read them: 64 MiB, 16 GiB, 23.5 GiB, 2 TiB. */

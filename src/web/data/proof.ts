@@ -1,4 +1,4 @@
-import { fromHex } from './format.ts';
+import { fromHex } from './sdk.ts';
 
 // Checks a transaction's inclusion proof in the browser (WebCrypto SHA-256), with the RFC 6962
 // audit-path algorithm the ledger uses (src/crypto/merkle.ts): the page does not take the node's

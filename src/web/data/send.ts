@@ -1,10 +1,11 @@
 import { useCallback, useState } from 'react';
 import { client } from './node.ts';
-import { type TxKind, type TxStatusAnswer } from './sdk.ts';
+import type { FinalTx, TxIntent } from './sdk.ts';
 import { keyPairOf, type WalletKey } from './wallet.ts';
 
-// Signing and sending from the wallet: the SDK signs with the key held in this browser, picks
-// the nonce of the chain the transaction routes to, submits the bytes and waits for the commit.
+// Signing and sending from the wallet with the SDK: it builds the transaction (Tx.…), signs it
+// here with the key held in this browser (the nonce of the chain it routes to), submits the
+// bytes, and waits for finality on the node's event stream.
 
 export type SendState =
   | { phase: 'idle' }
@@ -13,29 +14,30 @@ export type SendState =
   | { phase: 'committed'; what: string; hash: string; chain: number; height: number }
   | { phase: 'failed'; what: string; message: string; hash?: string };
 
-type Payload<K extends TxKind> = Parameters<typeof client.send<K>>[2];
-
 export function useSend(): {
   state: SendState;
-  send: <K extends TxKind>(key: WalletKey | undefined, kind: K, payload: Payload<K>, what: string) => Promise<TxStatusAnswer | undefined>;
+  send: (key: WalletKey | undefined, intent: TxIntent, what: string) => Promise<FinalTx | undefined>;
   reset: () => void;
 } {
   const [state, setState] = useState<SendState>({ phase: 'idle' });
-  const send = useCallback(async <K extends TxKind>(key: WalletKey | undefined, kind: K, payload: Payload<K>, what: string) => {
+  const send = useCallback(async (key: WalletKey | undefined, intent: TxIntent, what: string) => {
     if (!key) {
       setState({ phase: 'failed', what, message: 'no key in the wallet: create or import one on the Wallet page first' });
       return undefined;
     }
     setState({ phase: 'sending', what });
+    let hash: string | undefined;
     try {
-      const sub = await client.send(keyPairOf(key), kind, payload);
-      setState({ phase: 'pending', what, hash: sub.hash, chain: sub.chain });
-      const done = await client.waitForTx(sub.hash, 60_000);
-      if (done.status === 'committed') setState({ phase: 'committed', what, hash: sub.hash, chain: done.chain, height: done.height ?? 0 });
-      else setState({ phase: 'failed', what, hash: sub.hash, message: done.error ? `${done.error.message} (${done.error.code})` : 'rejected' });
+      const signed = await client.sign(keyPairOf(key), intent);
+      hash = signed.hash;
+      await client.submit(signed.bytes);
+      setState({ phase: 'pending', what, hash, chain: signed.chain });
+      const done = await client.waitForFinality(hash, { timeoutMs: 60_000 });
+      setState({ phase: 'committed', what, hash, chain: done.chain, height: done.height });
       return done;
     } catch (e) {
-      setState({ phase: 'failed', what, message: (e as Error).message });
+      const err = e as Error & { code?: string };
+      setState({ phase: 'failed', what, hash, message: err.code && !err.message.includes(err.code) ? `${err.message} (${err.code})` : err.message });
       return undefined;
     }
   }, []);

@@ -1,6 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import { fromHex, toHex } from './format.ts';
-import { addressFromPublicKey, encodeAddress, generateKeyPair, keyPairFromSeed } from './sdk.ts';
+import { addressOf, keyFromSeed, newKey, seedHex, type KeyPair } from './sdk.ts';
 
 // Keys of the console's wallet live in this browser's localStorage and nowhere else: the
 // console signs transactions here with the SDK and sends the node only signed bytes. Clearing
@@ -75,24 +74,23 @@ function checkName(name: string): string {
   return n;
 }
 
-function add(name: string, seed: Uint8Array): WalletKey {
-  const kp = keyPairFromSeed(seed);
-  const address = encodeAddress(addressFromPublicKey(kp.publicKey));
+function add(name: string, kp: KeyPair): WalletKey {
+  const address = addressOf(kp);
   if (data.keys.some((k) => k.address === address)) throw new Error(`this key is already in the wallet (${address})`);
-  const key: WalletKey = { name: checkName(name), address, seed: toHex(seed), createdAt: Date.now() };
+  const key: WalletKey = { name: checkName(name), address, seed: seedHex(kp), createdAt: Date.now() };
   save({ ...data, keys: [...data.keys, key], selected: address });
   return key;
 }
 
 export function createKey(name: string): WalletKey {
-  return add(name, generateKeyPair().secretKey);
+  return add(name, newKey());
 }
 
 /** Imports a 32-byte Ed25519 seed given as 64 hex digits (what "export" shows). */
 export function importKey(name: string, seedHex: string): WalletKey {
   const hex = seedHex.trim().replace(/^0x/, '');
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error('a key to import is its 32-byte seed as 64 hex digits');
-  return add(name, fromHex(hex));
+  return add(name, keyFromSeed(hex.toLowerCase()));
 }
 
 export function removeKey(address: string): void {
@@ -108,6 +106,6 @@ export function rememberTask(t: PostedTask): void {
   save({ ...data, tasks: [t, ...data.tasks.filter((x) => x.id !== t.id)].slice(0, 100) });
 }
 
-export function keyPairOf(k: WalletKey): ReturnType<typeof keyPairFromSeed> {
-  return keyPairFromSeed(fromHex(k.seed));
+export function keyPairOf(k: WalletKey): KeyPair {
+  return keyFromSeed(k.seed);
 }

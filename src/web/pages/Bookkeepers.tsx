@@ -3,7 +3,7 @@ import { TxState } from '../components/TxState.tsx';
 import { Addr, Amount, Badge, Card, Hash, Loaded, Stat, Table, Empty } from '../components/ui.tsx';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { decodeAddress, TxKind, type BookkeepersAnswer } from '../data/sdk.ts';
+import { Tx, type BookkeepersAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { useWallet } from '../data/wallet.ts';
 
@@ -53,7 +53,7 @@ function VoteForm({ b }: { b: BookkeepersAnswer }) {
         <button
           type="button"
           disabled={!current || picked.length === 0}
-          onClick={() => void tx.send(current, TxKind.VoteBookkeepers, { candidates: picked.map((a) => decodeAddress(a)) }, `vote for ${picked.length} candidate(s)`)}
+          onClick={() => void tx.send(current, Tx.voteBookkeepers(picked), `vote for ${picked.length} candidate(s)`)}
         >
           Vote for {picked.length || 'the chosen'} candidate{picked.length === 1 ? '' : 's'}
         </button>

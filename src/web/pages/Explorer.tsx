@@ -140,7 +140,7 @@ export function Explorer() {
               </td>
               <td>{ago(b.time)}</td>
               <td>{b.txCounts.reduce((a, x) => a + x, 0)}</td>
-              <td>{b.round}</td>
+              <td>{Number.isNaN(b.round) ? '—' : b.round}</td>
             </tr>
           ))}
         </Table>

@@ -6,10 +6,9 @@ import { Addr, Amount, Badge, Card, Hash, KV, Link, Loaded, Stat, Table, Empty }
 import { ago, cores, mib } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { TxKind, type TaskDetailAnswer } from '../data/sdk.ts';
+import { Tx, type TaskDetailAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { useWallet } from '../data/wallet.ts';
-import { fromHex } from '../data/format.ts';
 
 // A task from its post to its end: the timeline (posted, bids, the window closing, leases
 // matched, started, reporting, the result, the review, the end), the payments out of escrow
@@ -209,7 +208,7 @@ export function Task({ id }: { id: string }) {
                   />
                   {owner && (t.state === 'open' || t.state === 'running') ? (
                     <div className="buttons">
-                      <button type="button" className="danger" onClick={() => void cancel.send(owner, TxKind.CancelTask, { task: fromHex(t.id) }, 'cancellation')}>
+                      <button type="button" className="danger" onClick={() => void cancel.send(owner, Tx.cancelTask(t.id), 'cancellation')}>
                         Cancel the task
                       </button>
                     </div>

@@ -7,7 +7,7 @@ import { balanceChanges, noteBalance } from '../data/balances.ts';
 import { clock, parseZnc } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { decodeAddress, TxKind } from '../data/sdk.ts';
+import { isAddress, Tx } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { createKey, importKey, removeKey, selectKey, useWallet, type WalletKey } from '../data/wallet.ts';
 
@@ -77,14 +77,16 @@ function Transfer({ k }: { k: WalletKey }) {
   const tx = useSend();
   const submit = (): void => {
     setErr('');
-    let payload;
+    let intent;
     try {
-      payload = { to: decodeAddress(to.trim()), token: 'ZNC', amount: parseZnc(amount), memo: '' };
-      if (payload.amount <= 0n) throw new Error('the amount must be more than 0');
+      if (!isAddress(to.trim())) throw new Error(`"${to.trim()}" is not a znc1… address`);
+      const value = parseZnc(amount);
+      if (value <= 0n) throw new Error('the amount must be more than 0');
+      intent = Tx.transfer({ to: to.trim(), amount: value });
     } catch (e) {
       return setErr((e as Error).message);
     }
-    void tx.send(k, TxKind.Transfer, payload, `transfer of ${amount} ZNC`);
+    void tx.send(k, intent, `transfer of ${amount} ZNC`);
   };
   return (
     <form
@@ -124,7 +126,7 @@ function StakeForm({ k }: { k: WalletKey }) {
         e.preventDefault();
         setErr('');
         try {
-          void tx.send(k, TxKind.Stake, { amount: parseZnc(amount) }, `stake of ${amount} ZNC`);
+          void tx.send(k, Tx.stake(parseZnc(amount)), `stake of ${amount} ZNC`);
         } catch (x) {
           setErr((x as Error).message);
         }
