@@ -225,9 +225,19 @@ describe('the web console in Chromium against a devnet with a worker', () => {
     expect(await page.locator('main').textContent()).toContain(taskId.slice(0, 8));
     await shot(page, 'account-laptop');
 
+    // Stake from the wallet, then vote for a bookkeeper with that weight.
+    await open(page, 'wallet', 'input[name="stake"]');
+    await page.fill('input[name="stake"]', '10');
+    await page.getByRole('button', { name: 'Stake', exact: true }).click();
+    await waitText(page, '[data-testid="tx-committed"]', /stake of 10 ZNC is final/);
     await open(page, 'bookkeepers', 'tr[data-candidate]');
     expect(await page.locator('tr[data-candidate]').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('main').textContent()).toMatch(/in set/);
+    const candidate = String(await page.locator('tr[data-candidate]').first().getAttribute('data-candidate'));
+    await page.getByLabel(candidate, { exact: true }).check();
+    await page.getByRole('button', { name: /^Vote for 1 candidate$/ }).click();
+    await waitText(page, '[data-testid="tx-committed"]', /vote for 1 candidate\(s\) is final/);
+    await waitText(page, '[data-testid="votes"]', new RegExp(`web-user.*${candidate}.*10 ZNC`));
     await shot(page, 'bookkeepers-laptop');
 
     await open(page, 'charts', 'figure.chart svg');

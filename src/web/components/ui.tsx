@@ -184,9 +184,9 @@ export function Badge({ s, title }: { s: string; title?: string }) {
 }
 
 /** A table that scrolls sideways on a narrow screen instead of squeezing its columns. */
-export function Table({ head, children, className }: { head: ReactNode[]; children: ReactNode; className?: string }) {
+export function Table({ head, children, className, testId }: { head: ReactNode[]; children: ReactNode; className?: string; testId?: string }) {
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" data-testid={testId}>
       <table className={className}>
         <thead>
           <tr>

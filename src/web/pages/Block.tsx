@@ -19,6 +19,7 @@ export function Block({ height, chain }: { height: number; chain: number | undef
   const block = useLoad(() => client.block(height), [height]);
   const shown = chain ?? (block.data ? Math.max(0, block.data.txs.findIndex((t) => t.length > 0)) : 0);
   const seg = useLoad(() => client.segment(height, shown), [height, shown]);
+  const keepers = useLoad(() => client.bookkeepers(), []);
   return (
     <>
       <div className="page-head">
@@ -41,7 +42,12 @@ export function Block({ height, chain }: { height: number; chain: number | undef
                     ['Hash', <Hash h={b.hash} head={16} tail={10} />],
                     ['Previous', <Hash h={String(b.prevHash ?? '')} to={['block', height - 1]} head={16} tail={10} />],
                     ['Time', `${new Date(b.time).toLocaleDateString()} ${clock(b.time)}`],
-                    ['Proposer', <Hash h={b.proposer} head={12} tail={6} />],
+                    [
+                      'Proposer',
+                      <>
+                        {keepers.data?.candidates.find((c) => c.publicKey === b.proposer)?.name ?? ''} <Hash h={b.proposer} head={12} tail={6} />
+                      </>,
+                    ],
                     ['Transactions', String(b.txs.reduce((s, t) => s + t.length, 0))],
                     ['Certificate', `round ${b.certificate.round}, ${b.certificate.signers.length} bookkeeper signature${b.certificate.signers.length === 1 ? '' : 's'}`],
                   ]}

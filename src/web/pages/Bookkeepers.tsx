@@ -137,7 +137,7 @@ export function Bookkeepers() {
                 {b.votes.length === 0 ? (
                   <Empty>No votes cast yet.</Empty>
                 ) : (
-                  <Table head={['Voter', 'For', 'Proxy', 'Weight']}>
+                  <Table head={['Voter', 'For', 'Proxy', 'Weight']} testId="votes">
                     {b.votes.map((v) => (
                       <tr key={v.voter}>
                         <td>
