@@ -5,6 +5,7 @@ import { client } from '../data/node.ts';
 import { fromHex, quoteRequestOf, taskIdFor, toHex, Tx, type PostTaskSpec, type QuoteAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { rememberTask, useWallet } from '../data/wallet.ts';
+import { Choice, Field, Form } from './fields.tsx';
 import { TxState } from './TxState.tsx';
 import { Addr, Amount, Badge, Card, Empty, Hash, Link, Table } from './ui.tsx';
 
@@ -117,8 +118,8 @@ export function PostTask() {
   const tx = useSend();
   const versions = useMemo(() => (apps.data?.apps ?? []).flatMap((a) => a.versions.filter((v) => !v.deprecated).map((v) => ({ ...v, key: `${v.name}@${v.version}` }))), [apps.data]);
   const app = versions.find((v) => v.key === f.app) ?? versions[versions.length - 1];
-  const set = (k: keyof Form) => (e: { target: { value: string } }) => {
-    setF({ ...f, [k]: e.target.value });
+  const set = (k: keyof Form) => (v: string) => {
+    setF({ ...f, [k]: v });
     setQuote(undefined);
   };
 
@@ -160,67 +161,17 @@ export function PostTask() {
   return (
     <Card title="Post a task" id="post-task">
       {versions.length === 0 && apps.data ? <Empty>No app is published on this chain yet (`zeus app publish IMAGE --name … --version …`).</Empty> : null}
-      <form
-        className="form grid"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void post();
-        }}
-      >
-        <label>
-          App
-          <select name="app" value={app?.key ?? ''} onChange={set('app')}>
-            {versions.map((v) => (
-              <option key={v.key} value={v.key}>
-                {v.key}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Runtime
-          <select name="runtime" value={f.runtime} onChange={set('runtime')}>
-            <option value="docker">docker</option>
-            <option value="wasm">wasm</option>
-          </select>
-        </label>
-        <label>
-          Kind
-          <select name="kind" value={f.kind} onChange={set('kind')}>
-            <option value="batch">batch</option>
-            <option value="service">service</option>
-          </select>
-        </label>
-        <label>
-          CPU cores
-          <input name="cpu" inputMode="decimal" value={f.cpu} onChange={set('cpu')} />
-        </label>
-        <label>
-          Memory (MiB)
-          <input name="memory" inputMode="numeric" value={f.memory} onChange={set('memory')} />
-        </label>
-        <label>
-          Max price (ZNC per hour)
-          <input name="maxPrice" inputMode="decimal" value={f.maxPrice} onChange={set('maxPrice')} />
-        </label>
-        <label>
-          Max hours
-          <input name="maxHours" inputMode="numeric" value={f.maxHours} onChange={set('maxHours')} />
-        </label>
-        <label>
-          Bid window (blocks)
-          <input name="bidWindow" inputMode="numeric" value={f.bidWindow} onChange={set('bidWindow')} />
-        </label>
-        <label>
-          Replicas
-          <input name="replicas" inputMode="numeric" value={f.replicas} onChange={set('replicas')} />
-        </label>
-        {f.kind === 'service' ? (
-          <label>
-            Port
-            <input name="port" inputMode="numeric" value={f.port} onChange={set('port')} placeholder="8080" />
-          </label>
-        ) : null}
+      <Form className="form grid" onSubmit={() => void post()}>
+        <Choice label="App" name="app" value={app?.key ?? ''} onChange={set('app')} options={versions.map((v) => v.key)} />
+        <Choice label="Runtime" name="runtime" value={f.runtime} onChange={set('runtime')} options={['docker', 'wasm']} />
+        <Choice label="Kind" name="kind" value={f.kind} onChange={set('kind')} options={['batch', 'service']} />
+        <Field label="CPU cores" name="cpu" mode="decimal" value={f.cpu} onChange={set('cpu')} />
+        <Field label="Memory (MiB)" name="memory" mode="numeric" value={f.memory} onChange={set('memory')} />
+        <Field label="Max price (ZNC per hour)" name="maxPrice" mode="decimal" value={f.maxPrice} onChange={set('maxPrice')} />
+        <Field label="Max hours" name="maxHours" mode="numeric" value={f.maxHours} onChange={set('maxHours')} />
+        <Field label="Bid window (blocks)" name="bidWindow" mode="numeric" value={f.bidWindow} onChange={set('bidWindow')} />
+        <Field label="Replicas" name="replicas" mode="numeric" value={f.replicas} onChange={set('replicas')} />
+        {f.kind === 'service' ? <Field label="Port" name="port" mode="numeric" value={f.port} onChange={set('port')} placeholder="8080" /> : null}
         <div className="form-foot">
           <p className="muted">
             {app ? (
@@ -244,7 +195,7 @@ export function PostTask() {
             </button>
           </div>
         </div>
-      </form>
+      </Form>
       {formError ? (
         <p className="error" role="alert">
           {formError}

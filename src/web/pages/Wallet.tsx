@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { TasksTable } from '../components/marketTables.tsx';
+import { Field, Form } from '../components/fields.tsx';
 import { TxState } from '../components/TxState.tsx';
 import { BalanceStats } from '../components/BalanceStats.tsx';
 import { Addr, Amount, Card, Copy, Empty, Link, Loaded } from '../components/ui.tsx';
@@ -32,13 +33,7 @@ function KeyForms() {
     }
   };
   return (
-    <form
-      className="form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        submit();
-      }}
-    >
+    <Form onSubmit={submit}>
       <div className="tabs" role="tablist">
         <button type="button" role="tab" aria-selected={mode === 'create'} className={mode === 'create' ? 'on' : ''} onClick={() => setMode('create')}>
           Create a key
@@ -47,16 +42,8 @@ function KeyForms() {
           Import a key
         </button>
       </div>
-      <label>
-        Name
-        <input name="keyName" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. savings" autoComplete="off" />
-      </label>
-      {mode === 'import' ? (
-        <label>
-          Seed (64 hex digits)
-          <input name="seed" value={seed} onChange={(e) => setSeed(e.target.value)} autoComplete="off" spellCheck={false} />
-        </label>
-      ) : null}
+      <Field label="Name" name="keyName" value={name} onChange={setName} placeholder="e.g. savings" />
+      {mode === 'import' ? <Field label="Seed (64 hex digits)" name="seed" value={seed} onChange={setSeed} /> : null}
       <div className="buttons">
         <button type="submit">{mode === 'create' ? 'Create key' : 'Import key'}</button>
       </div>
@@ -66,7 +53,7 @@ function KeyForms() {
         </p>
       ) : null}
       <p className="muted small">The key is made by this browser and kept in its storage for this site; it is never sent to the node. Export it to keep a copy.</p>
-    </form>
+    </Form>
   );
 }
 
@@ -89,21 +76,9 @@ function Transfer({ k }: { k: WalletKey }) {
     void tx.send(k, intent, `transfer of ${amount} ZNC`);
   };
   return (
-    <form
-      className="form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        submit();
-      }}
-    >
-      <label>
-        To
-        <input name="to" value={to} onChange={(e) => setTo(e.target.value)} placeholder="znc1…" spellCheck={false} autoComplete="off" />
-      </label>
-      <label>
-        Amount (ZNC)
-        <input name="amount" value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" placeholder="12.5" />
-      </label>
+    <Form onSubmit={submit}>
+      <Field label="To" name="to" value={to} onChange={setTo} placeholder="znc1…" />
+      <Field label="Amount (ZNC)" name="amount" mode="decimal" value={amount} onChange={setAmount} placeholder="12.5" />
       <div className="buttons">
         <button type="submit" disabled={tx.state.phase === 'sending' || tx.state.phase === 'pending'}>
           Send
@@ -111,7 +86,7 @@ function Transfer({ k }: { k: WalletKey }) {
       </div>
       {err ? <p className="error">{err}</p> : null}
       <TxState s={tx.state} />
-    </form>
+    </Form>
   );
 }
 
@@ -120,10 +95,8 @@ function StakeForm({ k }: { k: WalletKey }) {
   const [err, setErr] = useState('');
   const tx = useSend();
   return (
-    <form
-      className="form"
-      onSubmit={(e) => {
-        e.preventDefault();
+    <Form
+      onSubmit={() => {
         setErr('');
         try {
           void tx.send(k, Tx.stake(parseZnc(amount)), `stake of ${amount} ZNC`);
@@ -132,10 +105,7 @@ function StakeForm({ k }: { k: WalletKey }) {
         }
       }}
     >
-      <label>
-        Stake (ZNC)
-        <input name="stake" value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" placeholder="100" />
-      </label>
+      <Field label="Stake (ZNC)" name="stake" mode="decimal" value={amount} onChange={setAmount} placeholder="100" />
       <div className="buttons">
         <button type="submit">Stake</button>
         <Link to={['bookkeepers']} className="button secondary">
@@ -145,7 +115,7 @@ function StakeForm({ k }: { k: WalletKey }) {
       {err ? <p className="error">{err}</p> : null}
       <TxState s={tx.state} />
       <p className="muted small">Staked ZNC weighs your votes for bookkeepers and raises your transaction quota.</p>
-    </form>
+    </Form>
   );
 }
 
