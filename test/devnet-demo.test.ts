@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient } from '../src/sdk/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
+import { ROOT } from './helpers/node.ts';
 import { docker } from './helpers/worker.ts';
 
 // The README's main commands as a user runs them: `zeus devnet start` (4 bookkeepers, 2 worker
@@ -40,7 +42,7 @@ interface Started {
 interface Demo {
   ok: boolean;
   skipped: string[];
-  tasks: { kind: string; app: string; leaseState: string; userPaid: string; workerPaid: string; feePaid: string; resultDigest?: string; resultFile?: string; served?: string; endpoint?: string }[];
+  tasks: { task: string; kind: string; app: string; leaseState: string; userPaid: string; workerPaid: string; feePaid: string; resultDigest?: string; resultFile?: string; served?: string; endpoint?: string }[];
 }
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -48,6 +50,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('zeus devnet start + demo with Docker', () => {
   const dir = join(root, 'docker');
   let started: Started;
+  let demo: Demo;
 
   beforeAll(() => ensureDockerd(), 60_000);
   afterAll(() => {
@@ -83,10 +86,10 @@ describe('zeus devnet start + demo with Docker', () => {
   it('zeus devnet demo runs the render task to a paid result and the service task to a cancel, showing each step', () => {
     const r = zeus(['devnet', 'demo', '--dir', dir]);
     expect(r.code, r.err + r.out).toBe(0);
-    for (const m of [/\$ zeus task post --from user --app mandelbrot@1/, /bid from worker-\d/, /leased replica 0 to worker-\d/, /image mandelbrot@sha256:[0-9a-f]{64} delivered/, /usage report 1 on the chain/, /submitted result sha256:/, /released the payment/, /developer earned/, /GET http:\/\/127\.0\.0\.1:\d+\/ → HTTP 200: "Hello from a ZeusNet worker"/, /no longer answers: the container is gone/, /#\/tasks\//]) expect(r.out).toMatch(m);
+    for (const m of [/\$ zeus task post --from user --app mandelbrot@1/, /bid from worker-\d/, /leased replica 0 to worker-\d/, /image mandelbrot@sha256:[0-9a-f]{64} delivered/, /usage report 1 on the chain/, /submitted result sha256:/, /released the payment/, /developer earned/, /GET http:\/\/127\.0\.0\.1:\d+\/ → HTTP 200: "Hello from a ZeusNet worker"/, /no longer answers: the container is gone/, /#\/task\//]) expect(r.out).toMatch(m);
     const json = zeus(['--json', 'devnet', 'demo', '--dir', dir]);
     expect(json.code, json.err).toBe(0);
-    const demo = JSON.parse(json.out) as Demo;
+    demo = JSON.parse(json.out) as Demo;
     expect(demo.ok).toBe(true);
     const [render, service] = demo.tasks;
     expect(render).toMatchObject({ kind: 'batch', app: 'mandelbrot@1', leaseState: 'settled' });
@@ -100,6 +103,31 @@ describe('zeus devnet start + demo with Docker', () => {
     expect(service).toMatchObject({ kind: 'service', app: 'web@1', leaseState: 'cancelled', served: 'Hello from a ZeusNet worker' });
     expect(BigInt(service.userPaid)).toBe(BigInt(service.workerPaid) + BigInt(service.feePaid));
   }, 600_000);
+
+  it('the console the summary points at shows the demo\'s tasks, workers and apps in Chromium', async () => {
+    const art = join(ROOT, 'test-artifacts', 'devnet');
+    mkdirSync(art, { recursive: true });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const body = async (route: string, re: RegExp, name: string): Promise<void> => {
+        await page.goto(`${started.console}#/${route}`);
+        await page.waitForFunction(`new RegExp(${JSON.stringify(re.source)}).test(document.body.innerText)`, undefined, { timeout: 30_000 });
+        await page.screenshot({ path: join(art, `${name}.png`), fullPage: true });
+      };
+      const [render, service] = demo.tasks;
+      await body(`task/${render.task}`, /settled/, 'render-task');
+      await body(`task/${service.task}`, /cancelled/, 'service-task');
+      await body('workers', new RegExp(started.workers[0].address.slice(0, 10)), 'workers');
+      await body('apps', /mandelbrot/, 'apps');
+      await body('bookkeepers', /bookkeeper-3/, 'bookkeepers');
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 
   it('zeus devnet stop ends every process and removes the workers\' containers', () => {
     const r = zeus(['--json', 'devnet', 'stop', '--dir', dir]);

@@ -223,6 +223,7 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
     }
     info.console = `${nodes[0].api}/`;
     writeDevnet(info);
+    await waitForConsole(info.console, o.onProgress);
     await startMarket(dir, info, o, earlierWorkers);
   } catch (e) {
     // A devnet that did not come up is not left half running (a node that failed to bind, say).
@@ -230,6 +231,19 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
     throw e;
   }
   return info;
+}
+
+/** A node builds the console at its first start (Vite, a few seconds); the summary should not point at a page still building. */
+async function waitForConsole(url: string, onProgress?: (m: string) => void): Promise<void> {
+  const ready = async (): Promise<number> => (await fetch(url).catch(() => undefined))?.status ?? 0;
+  if ((await ready()) === 200) return;
+  onProgress?.(`the web console is being built (Vite: src/web → dist/web); waiting for ${url}`);
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    if ((await ready()) === 200) return;
+  }
+  onProgress?.(`the web console did not come up within 120 s (build it with \`npm run build:web\`); going on`);
 }
 
 /** The sample apps and the worker agents, after the chain is up (a restart keeps the earlier count). */

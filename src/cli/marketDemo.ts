@@ -186,7 +186,7 @@ async function renderTask(ctx: DemoContext): Promise<DemoTaskReport> {
   const before = { user: await balance(ctx, USER_KEY), developer: await balance(ctx, DEVELOPER_KEY) };
   const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, ['task', 'post', '--from', USER_KEY, '--app', 'mandelbrot@1', '--input', 'SIZE=96', '--cpu', '0.5', '--memory', '128MiB', '--max-price', '1', '--max-hours', '1', '--bid-window', '6', '--wait']);
   note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} moved to escrow; it takes bids until height ${posted.closeHeight}`);
-  note(ctx, `follow it in the console: ${consoleLink(ctx, `tasks/${posted.task}`)}`);
+  note(ctx, `follow it in the console: ${consoleLink(ctx, `task/${posted.task}`)}`);
   const t = await follow(ctx, posted.task, (x) => x.leases[0]?.state === 'settled' || ['failed', 'cancelled'].includes(x.leases[0]?.state ?? ''), 180_000);
   const l = t.leases[0];
   if (l.state !== 'settled') throw new Error(`the render lease ended ${l.state}: ${l.outcome}`);
@@ -209,7 +209,7 @@ async function primesTask(ctx: DemoContext): Promise<DemoTaskReport> {
   step(ctx, '1. A compute task: the user posts primes@1 (a WASI module), a worker runs it, everyone is paid');
   const before = { user: await balance(ctx, USER_KEY), developer: await balance(ctx, DEVELOPER_KEY) };
   const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, ['task', 'post', '--from', USER_KEY, '--app', 'primes@1', '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--max-hours', '1', '--bid-window', '6', '--wait']);
-  note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} in escrow; follow it at ${consoleLink(ctx, `tasks/${posted.task}`)}`);
+  note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} in escrow; follow it at ${consoleLink(ctx, `task/${posted.task}`)}`);
   const t = await follow(ctx, posted.task, (x) => x.leases[0]?.state === 'settled' || ['failed', 'cancelled'].includes(x.leases[0]?.state ?? ''), 180_000);
   const l = t.leases[0];
   if (l.state !== 'settled') throw new Error(`the lease ended ${l.state}: ${l.outcome}`);
@@ -224,7 +224,7 @@ async function serviceTask(ctx: DemoContext): Promise<DemoTaskReport> {
   step(ctx, '2. A service task: the user runs web@1, a worker serves it, it is paid every period until cancelled');
   const before = { user: await balance(ctx, USER_KEY), developer: await balance(ctx, DEVELOPER_KEY) };
   const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, ['task', 'post', '--from', USER_KEY, '--app', 'web@1', '--kind', 'service', '--port', '8080', '--cpu', '0.25', '--memory', '64MiB', '--max-price', '1', '--max-hours', '1', '--bid-window', '6', '--wait']);
-  note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} in escrow; follow it at ${consoleLink(ctx, `tasks/${posted.task}`)}`);
+  note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} in escrow; follow it at ${consoleLink(ctx, `task/${posted.task}`)}`);
   let t = await follow(ctx, posted.task, (x) => (x.leases[0]?.reports ?? 0) >= 2 || ['failed', 'cancelled'].includes(x.leases[0]?.state ?? ''), 180_000);
   const l = t.leases[0];
   if (l.reports < 2) throw new Error(`the service lease ended ${l.state}: ${l.outcome}`);
