@@ -34,7 +34,7 @@ interface Started {
   chainId: string;
   console: string;
   nodes: { api: string; pid: number }[];
-  workers: { name: string; address: string; runtime: string; pid: number }[];
+  workers: { name: string; address: string; runtime: string; pid: number; home: string }[];
   apps: { name: string; digest: string; kind: string }[];
   keys: { name: string; address: string; balance: string }[];
 }
@@ -103,6 +103,33 @@ describe('zeus devnet start + demo with Docker', () => {
     expect(service).toMatchObject({ kind: 'service', app: 'web@1', leaseState: 'cancelled', served: 'Hello from a ZeusNet worker' });
     expect(BigInt(service.userPaid)).toBe(BigInt(service.workerPaid) + BigInt(service.feePaid));
   }, 600_000);
+
+  it('the nodes\' and the workers\' Prometheus metrics show what the demo did', async () => {
+    const sample = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    // Two demo runs, two tasks each: every node saw every market event, the same numbers.
+    for (const n of started.nodes) {
+      const text = await (await fetch(`${n.api}/metrics`)).text();
+      expect(sample(text, 'zeus_market_events_total{kind="task-posted"}')).toBe(4);
+      expect(sample(text, 'zeus_peers')).toBe(3);
+      expect(sample(text, 'zeus_height')).toBeGreaterThan(50);
+      expect(sample(text, 'zeus_commit_latency_seconds_count')).toBeGreaterThan(50);
+    }
+    let started_ = 0;
+    let results = 0;
+    let reports = 0;
+    for (const w of started.workers) {
+      const token = readFileSync(join(w.home, 'worker', 'admin.token'), 'utf8').trim();
+      const admin = (JSON.parse(readFileSync(join(w.home, 'worker', 'admin.json'), 'utf8')) as { url: string }).url;
+      const text = await (await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+      started_ += sample(text, 'zeus_worker_leases_started_total');
+      results += sample(text, 'zeus_worker_results_submitted_total');
+      reports += sample(text, 'zeus_worker_usage_reports_total');
+      expect(sample(text, 'zeus_worker_leases_running')).toBe(0);
+    }
+    expect(started_).toBe(4);
+    expect(results).toBe(2); // the render tasks; a service has no result
+    expect(reports).toBeGreaterThanOrEqual(4); // at least two periods of each service
+  }, 60_000);
 
   it('the console the summary points at shows the demo\'s tasks, workers and apps in Chromium', async () => {
     const art = join(ROOT, 'test-artifacts', 'devnet');
