@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +16,16 @@ import { docker } from './helpers/worker.ts';
 const root = mkdtempSync(join(tmpdir(), 'zeus-devnet-demo-'));
 const env = { ...process.env, ZEUS_KEYSTORE_FAST_KDF: '1' };
 
-function zeus(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeout = 300_000): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['bin/zeus.js', ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+/** The CLI as a child process, asynchronously: a blocked event loop would leave this process's idle HTTP connections to the nodes stale. */
+function zeus(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeout = 300_000): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/zeus.js', ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], timeout });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr.on('data', (d: Buffer) => (err += String(d)));
+    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
+  });
 }
 
 const alive = (pid: number): boolean => {
@@ -53,19 +60,19 @@ describe('zeus devnet start + demo with Docker', () => {
   let demo: Demo;
 
   beforeAll(() => ensureDockerd(), 60_000);
-  afterAll(() => {
-    zeus(['devnet', 'stop', '--dir', dir]);
-  });
+  afterAll(async () => {
+    await zeus(['devnet', 'stop', '--dir', dir]);
+  }, 60_000);
 
   it('brings up 4 bookkeepers, 2 Docker workers, the console, funded role keys and the sample apps, with progress', async () => {
-    const r = zeus(['devnet', 'start', '--dir', dir]);
+    const r = await zeus(['devnet', 'start', '--dir', dir]);
     expect(r.code, r.err + r.out).toBe(0);
     // Progress on stderr while it comes up, a summary at the end.
     for (const m of [/dev genesis with 4 bookkeeper/, /commit a block together/, /building the sample images/, /publishing mandelbrot@1/, /worker worker-1 .* registering/, /2 worker\(s\) follow the market/]) expect(r.err).toMatch(m);
     expect(r.out).toMatch(/ZeusNet devnet .* is up/);
     expect(r.out).toMatch(/web console +http:\/\/127\.0\.0\.1:\d+\//);
     expect(r.out).toMatch(/npx zeus devnet demo --dir/);
-    const again = zeus(['--json', 'devnet', 'start', '--dir', dir]);
+    const again = await zeus(['--json', 'devnet', 'start', '--dir', dir]);
     expect(again.code, again.err).toBe(0);
     started = JSON.parse(again.out) as Started;
     expect(started.nodes).toHaveLength(4);
@@ -83,11 +90,11 @@ describe('zeus devnet start + demo with Docker', () => {
     expect(page.status).toBe(200);
   }, 300_000);
 
-  it('zeus devnet demo runs the render task to a paid result and the service task to a cancel, showing each step', () => {
-    const r = zeus(['devnet', 'demo', '--dir', dir]);
+  it('zeus devnet demo runs the render task to a paid result and the service task to a cancel, showing each step', async () => {
+    const r = await zeus(['devnet', 'demo', '--dir', dir]);
     expect(r.code, r.err + r.out).toBe(0);
     for (const m of [/\$ zeus task post --from user --app mandelbrot@1/, /bid from worker-\d/, /leased replica 0 to worker-\d/, /image mandelbrot@sha256:[0-9a-f]{64} delivered/, /usage report 1 on the chain/, /submitted result sha256:/, /released the payment/, /developer earned/, /GET http:\/\/127\.0\.0\.1:\d+\/ → HTTP 200: "Hello from a ZeusNet worker"/, /no longer answers: the container is gone/, /#\/task\//]) expect(r.out).toMatch(m);
-    const json = zeus(['--json', 'devnet', 'demo', '--dir', dir]);
+    const json = await zeus(['--json', 'devnet', 'demo', '--dir', dir]);
     expect(json.code, json.err).toBe(0);
     demo = JSON.parse(json.out) as Demo;
     expect(demo.ok).toBe(true);
@@ -156,8 +163,8 @@ describe('zeus devnet start + demo with Docker', () => {
     }
   }, 120_000);
 
-  it('zeus devnet stop ends every process and removes the workers\' containers', () => {
-    const r = zeus(['--json', 'devnet', 'stop', '--dir', dir]);
+  it('zeus devnet stop ends every process and removes the workers\' containers', async () => {
+    const r = await zeus(['--json', 'devnet', 'stop', '--dir', dir]);
     expect(r.code, r.err).toBe(0);
     expect((JSON.parse(r.out) as { stopped: number }).stopped).toBe(6);
     for (const p of [...started.nodes, ...started.workers]) expect(alive(p.pid)).toBe(false);
@@ -169,21 +176,21 @@ describe('zeus devnet start + demo without a Docker engine', () => {
   const dir = join(root, 'wasm');
   // A socket nobody listens on: the devnet must see there is no engine and use WebAssembly.
   const noDocker = { DOCKER_HOST: `unix://${join(root, 'no-docker.sock')}` };
-  afterAll(() => {
-    zeus(['devnet', 'stop', '--dir', dir], noDocker);
-  });
+  afterAll(async () => {
+    await zeus(['devnet', 'stop', '--dir', dir], noDocker);
+  }, 60_000);
 
-  it('runs wasm workers, publishes the WASI sample without Docker, and completes the compute task', () => {
-    const r = zeus(['devnet', 'start', '--dir', dir, '--validators', '2'], noDocker);
+  it('runs wasm workers, publishes the WASI sample without Docker, and completes the compute task', async () => {
+    const r = await zeus(['devnet', 'start', '--dir', dir, '--validators', '2'], noDocker);
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.err).toMatch(/no Docker engine answers: the workers run WebAssembly/);
     expect(r.err).toMatch(/publishing the WASI sample module alone \(pushed as a one-layer image without Docker\)/);
-    const again = zeus(['--json', 'devnet', 'start', '--dir', dir], noDocker);
+    const again = await zeus(['--json', 'devnet', 'start', '--dir', dir], noDocker);
     expect(again.code, again.err).toBe(0);
     const started = JSON.parse(again.out) as Started;
     expect(started.workers.map((w) => w.runtime)).toEqual(['wasm', 'wasm']);
     expect(started.apps.map((a) => a.name)).toEqual(['primes']);
-    const d = zeus(['--json', 'devnet', 'demo', '--dir', dir], noDocker);
+    const d = await zeus(['--json', 'devnet', 'demo', '--dir', dir], noDocker);
     expect(d.code, d.err + d.out).toBe(0);
     const demo = JSON.parse(d.out) as Demo;
     expect(demo.ok).toBe(true);

@@ -157,7 +157,15 @@ function workerLog(ctx: DemoContext, l: LeaseAnswer, printed: Map<string, number
   const w = ctx.info.workers?.find((x) => x.address === l.worker);
   if (!w || !existsSync(w.log)) return;
   const tag = `lease ${l.task.slice(0, 12)}…/${l.index}`;
-  const lines = readFileSync(w.log, 'utf8').split('\n').filter((x) => x.includes(tag) && !/usage report \d+$/.test(x));
+  // The agent logs JSON lines (pino); what it says is their msg.
+  const said = (line: string): string => {
+    try {
+      return (JSON.parse(line) as { msg?: string }).msg ?? '';
+    } catch {
+      return line;
+    }
+  };
+  const lines = readFileSync(w.log, 'utf8').split('\n').map(said).filter((x) => x.includes(tag) && !/usage report \d+$/.test(x));
   const from = printed.get(tag) ?? 0;
   for (const x of lines.slice(from)) note(ctx, `${w.name} says: ${x.slice(x.indexOf(tag) + tag.length).replace(/^: /, '')}`);
   printed.set(tag, lines.length);

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Digest } from '../ddn/index.ts';
 import { preparePieceMaps, pushToNode, pushWasmModule } from './imageCommands.ts';
 import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
-import { homePaths, readConfig } from '../node/index.ts';
+import { homePaths, LOG_LEVELS, nodeLogger, readConfig, type LogLevel } from '../node/index.ts';
 import {
   adminRequest,
   detectResources,
@@ -42,9 +42,8 @@ const progress = (g: GlobalOptions) => (msg: string): void => {
 };
 
 /** Makes sure the key has at least `need` staked on main, staking the difference and waiting for it. */
-export async function ensureStake(g: GlobalOptions, key: KeyPair, need: bigint): Promise<void> {
+export async function ensureStake(g: GlobalOptions, key: KeyPair, need: bigint, say = progress(g)): Promise<void> {
   const c = client(g);
-  const say = progress(g);
   const me = encodeAddress(addressFromPublicKey(key.publicKey));
   const staked = BigInt((await c.account(me)).staked);
   if (staked >= need) return;
@@ -148,13 +147,15 @@ function registerWorkerCommands(program: Command): void {
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
     .option('--benchmark <score>', 'benchmark score 0..1000 to record at a first registration instead of the one measured at start (a ~0.5 s single-core SHA-256 run)', wholeNumber('--benchmark', 1000))
     .option('--admin-port <port>', 'port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy\'s adminPort, else any free port; written to HOME/worker/admin.json)', wholeNumber('--admin-port', 65535))
+    .addOption(new Option('--log-level <level>', 'how much the agent logs, as JSON lines on stderr (pino): its start, bids, leases, reports, results').choices([...LOG_LEVELS]).default('info'))
     .addHelpText(
       'after',
       '\nWhile it runs, `zeus worker status --home HOME` shows its leases, earnings, resources and benchmark, through the admin endpoint and the token in HOME/worker/admin.token (made at the first start, mode 0600). GPUs are those `nvidia-smi` reports (policy offerGpus: false keeps them). A lease\'s container logs are kept in HOME/worker/leases/ and, when it ends, sealed to the task\'s poster and published in the node\'s registry (`zeus task logs`).',
     )
-    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark?: number; adminPort?: number; runtime?: string }, cmd: Command) => {
+    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark?: number; adminPort?: number; runtime?: string; logLevel: LogLevel }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const say = progress(g);
+      const logger = nodeLogger(o.logLevel, { worker: o.key }, 2);
+      const say = (line: string): void => logger.info(line);
       const policy = loadPolicy(o.policy);
       const runtimes = await chooseRuntimes(o.runtime, say);
       const startedAt = new Date();
@@ -175,7 +176,7 @@ function registerWorkerCommands(program: Command): void {
       const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
       if (!current) {
         const bond = BigInt(params.minWorkerBond);
-        await ensureStake(g, key, bond);
+        await ensureStake(g, key, bond, say);
         say(`registering worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk${gpuText}, benchmark ${benchmark}, bond ${znc(bond)}`);
         await submitTx(g, key, TxKind.RegisterWorker, { ...DEFAULT_WORKER_SPEC, ...offered, sealKey, bond, benchmark }, true, `registration of worker ${me}`);
       } else if (!sameOffer(offered, current) || current.sealKey !== toHex(sealKey)) {
@@ -187,7 +188,7 @@ function registerWorkerCommands(program: Command): void {
       if (!(reportPeriodMs > 0) || reportPeriodMs >= params.reportDeadlineBlocks * blockMs) {
         throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
       }
-      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`) });
+      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say });
       // The chain records a benchmark only at registration (UpdateWorker carries none: a worker
       // could otherwise re-run it until a lucky number lifted its rating); status shows both.
       if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first; it seeds the rating only until the record takes over`);

@@ -8,6 +8,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type NodeLogger = Logger;
 
-export function nodeLogger(level: LogLevel, bindings: Record<string, string> = {}): NodeLogger {
-  return pino({ level, base: { pid: process.pid, ...bindings }, timestamp: pino.stdTimeFunctions.isoTime });
+/** JSON lines on stdout (fd 1), or on another descriptor (the worker agent: stderr, beside its CLI's answer). */
+export function nodeLogger(level: LogLevel, bindings: Record<string, string> = {}, fd = 1): NodeLogger {
+  const options = { level, base: { pid: process.pid, ...bindings }, timestamp: pino.stdTimeFunctions.isoTime };
+  return fd === 1 ? pino(options) : pino(options, pino.destination({ dest: fd, sync: true }));
 }
