@@ -42,6 +42,7 @@ export {
   sealKeyPairOfSigningSeed,
   toHex,
   fromHex,
+  verifyMerkleProof,
   type KeyPair,
   type SealKeyPair,
 } from '../crypto/portable.ts';

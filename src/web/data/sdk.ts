@@ -19,6 +19,7 @@ export {
   isAddress,
   fromHex,
   toHex,
+  verifyMerkleProof,
   TASK_STATES,
   LEASE_STATES,
   ZNC,

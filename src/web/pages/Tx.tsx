@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useMemo, type ReactNode } from 'react';
 import { Addr, Badge, Card, Hash, KV, Link, Loaded } from '../components/ui.tsx';
 import { payloadValue, txSummary } from '../components/txSummary.tsx';
 import { chainName } from '../data/format.ts';
@@ -18,15 +18,13 @@ interface Inclusion {
 type TxDetail = TxStatusAnswer & { tx?: TxAnswer; inclusion?: Inclusion };
 
 function ProofCheck({ p }: { p: InclusionProof }) {
-  const [ok, setOk] = useState<boolean | undefined>();
-  useEffect(() => {
-    let live = true;
-    void verifyInclusion(p).then((v) => live && setOk(v), () => live && setOk(false));
-    return () => {
-      live = false;
-    };
+  const ok = useMemo(() => {
+    try {
+      return verifyInclusion(p);
+    } catch {
+      return false; // malformed hex from the node fails the check
+    }
   }, [p]);
-  if (ok === undefined) return <span className="muted">checking…</span>;
   return ok ? (
     <span className="verified" data-testid="proof-verified">
       ✓ verified in this browser: the path leads from the transaction to the segment's root
