@@ -155,7 +155,7 @@ describe('zeus market commands on a devnet', () => {
   let taskA = '';
 
   it('posts a task, takes a bid and refuses bids from workers that do not fit', async () => {
-    const posted = ok(zeus('task', 'post', '--from', 'alice', '--app', 'render', ...A100_TASK, '--max-hours', '2', '--bid-window', '16', '--wait'));
+    const posted = ok(zeus('task', 'post', '--from', 'alice', '--app', 'render', ...A100_TASK, '--max-hours', '2', '--bid-window', '30', '--wait')); // 15 s: four CLI processes start at once
     const id = (taskA = taskIdOf(posted));
     // (3 ZNC/h to the worker + 0.01 ZNC/h license fee) × 2 h.
     expect(posted).toContain('escrow 6.02 ZNC');
@@ -180,7 +180,7 @@ describe('zeus market commands on a devnet', () => {
 
   it('leases the best bid once the window closes: task status and lease list show it', async () => {
     const id = taskA;
-    await waitFor(async () => (await taskJson(id)).state !== 'open', 30_000, 'the bid window to close', 100);
+    await waitFor(async () => (await taskJson(id)).state !== 'open', 45_000, 'the bid window to close', 100);
     const t = await taskJson(id);
     expect(t.state).toBe('running');
     expect(t.leases).toEqual([expect.objectContaining({ state: 'matched', worker: addressOf('bob') })]);

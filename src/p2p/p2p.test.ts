@@ -256,7 +256,8 @@ describe('p2p network on loopback', () => {
     await big.publish('proposals', new Uint8Array(2048).fill(7));
     await waitFor('the ban', () => peerInfo(hub, big)?.banned === true);
     await waitFor('the hang-up', () => !connected(hub, big));
-    expect(peerInfo(hub, big)?.score).toBe(-100);
+    // The score climbs back with time (RECOVERY_MS_PER_POINT) from the moment of the ban.
+    expect(peerInfo(hub, big)?.score).toBeCloseTo(-100, 0);
     expect(hubGot).toHaveLength(0);
 
     await good.publish('txs', new Uint8Array(1024).fill(1)); // exactly at the cap is fine

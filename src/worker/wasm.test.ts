@@ -43,11 +43,12 @@ describe('wasm runtime', () => {
 
   it('kills a module that never returns at the wall-time limit; the host stays up', async () => {
     const started = Date.now();
-    const result = await runWasm({ ...limits, module: spinModule(), wallTimeLimitMs: 500 });
+    const result = await runWasm({ ...limits, module: spinModule(), wallTimeLimitMs: 1000 });
     expect(result.exitCode).toBeNull();
     expect(result.error?.code).toBe('WALL_TIME_LIMIT');
-    expect(Date.now() - started).toBeLessThan(3_000);
-    expect(result.cpuMs).toBeGreaterThan(200); // it really spun, on its own thread
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // It really spun, on its own thread (a loaded machine gives it a fraction of a core).
+    expect(result.cpuMs).toBeGreaterThan(100);
     // the host's event loop and the runtime still work afterwards
     const after = await runWasm({ ...limits, module: sampleModule(), args: ['x', '5'] });
     expect(after.exitCode).toBe(0);
