@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient } from '../src/sdk/index.ts';
+import { launchBrowser } from './helpers/browser.ts';
 import { ensureDockerd } from './helpers/docker.ts';
 import { ROOT } from './helpers/node.ts';
 import { docker } from './helpers/worker.ts';
@@ -141,10 +141,7 @@ describe('zeus devnet start + demo with Docker', () => {
   it('the console the summary points at shows the demo\'s tasks, workers and apps in Chromium', async () => {
     const art = join(ROOT, 'test-artifacts', 'devnet');
     mkdirSync(art, { recursive: true });
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchBrowser();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       const body = async (route: string, re: RegExp, name: string): Promise<void> => {

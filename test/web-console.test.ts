@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsole } from '../src/api/index.ts';
 import { formatUnits, ZeusClient, type TaskDetailAnswer } from '../src/sdk/index.ts';
 import { sampleModule } from '../src/worker/wasm-sample.ts';
+import { CHROMIUM, launchBrowser } from './helpers/browser.ts';
 import { ROOT } from './helpers/node.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
@@ -17,7 +18,6 @@ import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 // workers, apps and charts. Every page is saved as a PNG at laptop and phone sizes in
 // test-artifacts/web/.
 
-const CHROMIUM = '/usr/bin/chromium';
 const ART = join(ROOT, 'test-artifacts', 'web');
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -77,10 +77,7 @@ beforeAll(async () => {
   okOut(net.zeus('--json', 'app', 'publish', '--wasm', module, '--arg', '300', '--from', 'alice', '--name', 'primes', '--version', '1', '--license-fee', '0.01', '--wait'));
   worker = await net.startWorker('carol', ['--runtime', 'wasm', '--report-seconds', '1']);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 }, 240_000);
 
 afterAll(async () => {

@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Keystore } from '../crypto/index.ts';
 import { DEFAULT_PARAMS, ZNC_UNIT } from '../ledger/index.ts';
 import { DEV_ACCOUNTS, DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
 import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
-import { chooseRuntime, DEVELOPER_KEY, isAlive, publishSampleApps, startWorker, stopProcesses, stopWorkers, USER_KEY, workerKey, type DevnetApp, type DevnetRuntime, type DevnetWorker } from './devnetMarket.ts';
+import { chooseRuntime, DEVELOPER_KEY, isAlive, publishSampleApps, startWorker, stopProcesses, stopWorkers, USER_KEY, workerKey, ZEUS_BIN, type DevnetApp, type DevnetRuntime, type DevnetWorker } from './devnetMarket.ts';
 
 export { isAlive, type DevnetApp, type DevnetRuntime, type DevnetWorker };
 
@@ -38,7 +37,6 @@ export interface DevnetInfo {
   console?: string;
 }
 
-const ZEUS_BIN = fileURLToPath(new URL('../../bin/zeus.js', import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -55,6 +53,18 @@ export function readDevnet(dir: string): DevnetInfo {
   const p = join(dir, 'devnet.json');
   if (!existsSync(p)) throw new Error(`no devnet in ${dir} (no devnet.json); start one with \`zeus devnet start --dir ${dir}\``);
   return JSON.parse(readFileSync(p, 'utf8')) as DevnetInfo;
+}
+
+/** Every process of the devnet: its nodes and its workers. */
+export const processesOf = (info: DevnetInfo): { pid: number }[] => [...info.nodes, ...(info.workers ?? [])];
+
+/** What devnet.json in `dir` says, if there is one. */
+export const devnetIn = (dir: string): DevnetInfo | undefined => (existsSync(join(dir, 'devnet.json')) ? readDevnet(dir) : undefined);
+
+/** The devnet in `dir` when every one of its processes runs. */
+export function runningDevnet(dir: string): DevnetInfo | undefined {
+  const info = devnetIn(dir);
+  return info && processesOf(info).every((p) => isAlive(p.pid)) ? info : undefined;
 }
 
 function writeDevnet(info: DevnetInfo): void {
@@ -187,7 +197,7 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   if (existsSync(join(dir, 'devnet.json'))) {
     const before = readDevnet(dir);
     earlierWorkers = before.workers?.length ?? 0;
-    const running = [...before.nodes, ...(before.workers ?? [])].filter((n) => isAlive(n.pid));
+    const running = processesOf(before).filter((n) => isAlive(n.pid));
     if (running.length) throw new Error(`devnet in ${dir} is already running (pids ${running.map((n) => n.pid).join(', ')}); stop it with \`zeus devnet stop --dir ${dir}\``);
   }
   const fresh = !existsSync(join(dir, 'node0', 'config.json'));

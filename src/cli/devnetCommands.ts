@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { ZeusClient } from '../sdk/index.ts';
 import { globalOptions, output } from './context.ts';
 import { runLedgerDemo } from './demo.ts';
 import { runMarketDemo } from './marketDemo.ts';
-import { isAlive, readDevnet, startDevnet, stopDevnet, type DevnetRuntime } from './devnet.ts';
+import { devnetIn, isAlive, readDevnet, runningDevnet, startDevnet, stopDevnet, type DevnetRuntime } from './devnet.ts';
 import { devnetKeys, devnetSummary } from './devnetSummary.ts';
 
 const DEFAULT_DIR = '.devnet';
@@ -44,8 +43,8 @@ export function register(program: Command): void {
       const say = (m: string): void => {
         if (!g.json) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
       };
-      const before = existsSync(join(o.dir, 'devnet.json')) ? readDevnet(o.dir) : undefined;
-      if (before && [...before.nodes, ...(before.workers ?? [])].every((p) => isAlive(p.pid))) {
+      const before = runningDevnet(o.dir);
+      if (before) {
         // Running already: say where it is rather than fail, so the README's command can be run again.
         say(`the devnet in ${o.dir} is already running`);
         const keys = await devnetKeys(before);
@@ -139,8 +138,8 @@ export function register(program: Command): void {
         if (!g.json) process.stdout.write(`${l}\n`);
       };
       const t0 = Date.now();
-      let info = existsSync(join(o.dir, 'devnet.json')) ? readDevnet(o.dir) : undefined;
-      const running = info && info.nodes.every((n) => isAlive(n.pid)) && (info.workers ?? []).every((w) => isAlive(w.pid)) ? info : undefined;
+      let info = devnetIn(o.dir);
+      const running = runningDevnet(o.dir);
       if (running && !running.workers?.length) throw new Error(`the devnet running in ${o.dir} has no workers (started with --workers 0): stop it, or give another --dir`);
       if (!running) {
         if (info) await stopDevnet(o.dir);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { NodeApiError, ZeusClient } from '../sdk/index.ts';
-import { DockerRuntime } from '../worker/index.ts';
+import { dockerAnswers, DockerRuntime } from '../worker/index.ts';
 import { buildSampleApps, SAMPLE_APPS } from './sampleApps.ts';
 
 // The market side of a devnet: worker agents beside its nodes and the sample apps published by a
@@ -40,7 +40,7 @@ export const DEVELOPER_KEY = 'developer';
 export const USER_KEY = 'user';
 export const workerKey = (i: number): string => `worker-${i}`;
 
-const ZEUS_BIN = fileURLToPath(new URL('../../bin/zeus.js', import.meta.url));
+export const ZEUS_BIN = fileURLToPath(new URL('../../bin/zeus.js', import.meta.url));
 const APP_VERSION = '1';
 /** The license fee a sample app's developer earns per hour of use. */
 const SAMPLE_LICENSE_FEE = '0.05';
@@ -78,16 +78,11 @@ export async function stopProcesses(pids: readonly number[]): Promise<number> {
 /** Docker when an engine answers within 3 s, else the WebAssembly runtime. */
 export async function chooseRuntime(wanted: 'auto' | DevnetRuntime): Promise<DevnetRuntime> {
   if (wanted !== 'auto') return wanted;
-  const ping = new Docker().ping();
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000).unref());
-  return Promise.race([ping, timeout]).then(
-    () => 'docker' as const,
-    () => 'wasm' as const,
-  );
+  return (await dockerAnswers(3000)) ? 'docker' : 'wasm';
 }
 
 /** `zeus --home HOME --node URL --json ARGS…` to completion; the parsed JSON answer. */
-function zeusJson<T>(home: string, node: string, args: string[]): T {
+export function zeusJson<T>(home: string, node: string, args: string[]): T {
   const r = spawnSync(process.execPath, [ZEUS_BIN, '--home', home, '--node', node, '--json', ...args], { encoding: 'utf8', env: process.env, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`zeus ${args.slice(0, 2).join(' ')} failed (exit ${r.status}): ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ')}`);
   return JSON.parse(r.stdout) as T;

@@ -1,24 +1,21 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { Keystore } from '../crypto/index.ts';
-import { ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
+import { ZNC } from '../ledger/index.ts';
 import { homePaths } from '../node/index.ts';
-import { formatUnits, ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../sdk/index.ts';
+import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
-import { DEVELOPER_KEY, USER_KEY } from './devnetMarket.ts';
+import { DEVELOPER_KEY, USER_KEY, zeusJson } from './devnetMarket.ts';
+import { znc } from './marketArgs.ts';
 
 // `zeus devnet demo`: the main job on a running devnet, as a user would do it from the command
 // line — a render task and a service task posted by the user key, bid on by the devnet's worker
 // agents, delivered through the DDN, run, paid. Each step is printed as the chain and the workers
 // report it, with the command that did it and where to see it in the web console.
 
-const ZEUS_BIN = fileURLToPath(new URL('../../bin/zeus.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const znc = (base: string | bigint): string => `${formatUnits(BigInt(base), ZNC_DECIMALS)} ZNC`;
 
 export interface DemoTaskReport {
   task: string;
@@ -88,9 +85,7 @@ export async function runMarketDemo(info: DevnetInfo, say: (line: string) => voi
 /** `zeus --json ARGS` against node0 with the devnet's keys; the command is printed as a user would type it. */
 function zeus<T>(ctx: DemoContext, args: string[]): T {
   ctx.say(`   $ zeus ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [ZEUS_BIN, '--home', ctx.info.nodes[0].home, '--node', ctx.info.nodes[0].api, '--json', ...args], { encoding: 'utf8', env: process.env });
-  if (r.status !== 0) throw new Error(`zeus ${args.slice(0, 2).join(' ')} failed (exit ${r.status}): ${r.stderr.trim() || r.stdout.trim()}`);
-  return JSON.parse(r.stdout) as T;
+  return zeusJson<T>(ctx.info.nodes[0].home, ctx.info.nodes[0].api, args);
 }
 
 function step(ctx: DemoContext, title: string): void {

@@ -9,6 +9,7 @@ import { homePaths, LOG_LEVELS, nodeLogger, readConfig, type LogLevel } from '..
 import {
   adminRequest,
   detectResources,
+  dockerAnswers,
   loadPolicy,
   localLeaseLog,
   offeredSpec,
@@ -23,7 +24,6 @@ import {
   type RuntimeName,
   type WorkerStatus,
 } from '../worker/index.ts';
-import Docker from 'dockerode';
 import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { DEFAULT_WORKER_SPEC, fromOpt, parseZnc, specOfWorker, waitOpt, wholeNumber, workerSpec, workerSpecOptions, znc, type WorkerSpecFlags } from './marketArgs.ts';
 import { appText, keyNames, workerText } from './marketText.ts';
@@ -415,11 +415,4 @@ async function chooseRuntimes(asked: string | undefined, say: (line: string) => 
   if (await dockerAnswers()) return known;
   say('no Docker engine answers: offering the wasm runtime alone');
   return ['wasm'];
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  return new Docker()
-    .ping()
-    .then(() => true)
-    .catch(() => false);
 }

@@ -13,6 +13,14 @@ import { gpuHostConfig } from './gpu.ts';
 // so a restarted worker can find what it started. Metering reads the engine's own statistics.
 // A service gets the bridge network only to publish its ports, on the configured bind address.
 
+/** Whether a Docker engine answers (within `timeoutMs` when given): the worker's runtimes depend on it. */
+export async function dockerAnswers(timeoutMs?: number): Promise<boolean> {
+  const ping = new Docker().ping().then(() => true, () => false);
+  if (timeoutMs === undefined) return ping;
+  const late = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+  return Promise.race([ping, late]);
+}
+
 export const LABEL_TASK = 'net.zeus.task';
 export const LABEL_LEASE = 'net.zeus.lease';
 export const LABEL_WORKER = 'net.zeus.worker';

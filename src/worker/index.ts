@@ -11,7 +11,7 @@ export { fetchSealedLogs, leaseLogFile, liveLogsToken, localLeaseLog, logsReposi
 export { workerStatus, type AgentSnapshot, type WorkerStatus } from './status.ts';
 export { workerMetrics } from './metrics.ts';
 export { WorkerAgent, type AgentOptions, type RuntimeName } from './agent.ts';
-export { DockerRuntime, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LaunchOptions, type LeaseRef } from './docker.ts';
+export { DockerRuntime, dockerAnswers, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LaunchOptions, type LeaseRef } from './docker.ts';
 export { MODULE_LABEL, startWasm, wasmModuleOf } from './wasmWorkload.ts';
 export { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
 export { Meter, type PeriodUsage } from './meter.ts';

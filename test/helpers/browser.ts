@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { build, type Plugin } from 'vite';
 import { ROOT } from './node.ts';
 
@@ -63,23 +63,23 @@ export async function bundleForBrowser(entry: string): Promise<BrowserBundle> {
   };
 }
 
+/** Debian's Chromium, and the flags that keep it headless and off this machine's closed network. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Headless Chromium for tests that open contexts of their own (viewports, saved storage). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
 /** Headless Chromium (the system's /usr/bin/chromium) with a fresh profile (--user-data-dir); `close()` removes it. */
 export async function launchChromium(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'zeus-chromium-'));
   // A persistent context is how Playwright takes a --user-data-dir: a fresh one per launch.
   const context = await chromium.launchPersistentContext(profile, {
     headless: true,
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
   });
   return {
     context,
