@@ -1,3 +1,4 @@
+import { frameworkRefusal, HttpError, type ErrorBody } from '../http/index.ts';
 import { LedgerError, type LedgerErrorCode } from '../ledger/index.ts';
 
 /** HTTP status for each ledger error: 4xx means the request, not the node, is at fault. */
@@ -56,29 +57,14 @@ const STATUS: Record<LedgerErrorCode, number> = {
   NOT_DISPUTABLE: 409,
 };
 
-export interface ApiErrorBody {
-  error: { code: string; message: string };
-}
+export type ApiErrorBody = ErrorBody;
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+/** A refusal of the node's API (the project's HttpError, under the name the API has always used). */
+export class ApiError extends HttpError {}
 
-export function toApiError(e: unknown): ApiError {
-  if (e instanceof ApiError) return e;
+/** Any error a route or fastify raised, as the refusal the API answers with. */
+export function toApiError(e: unknown): HttpError {
+  if (e instanceof HttpError) return e;
   if (e instanceof LedgerError) return new ApiError(STATUS[e.code] ?? 400, e.code, e.message);
-  const fe = e as { statusCode?: number; code?: string; message?: string; validation?: unknown };
-  if (fe.validation) return new ApiError(400, 'INVALID_REQUEST', fe.message ?? 'invalid request');
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, 'BODY_TOO_LARGE', fe.message ?? 'request body too large');
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', fe.message ?? 'unsupported content type');
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new ApiError(fe.statusCode, fe.code ?? 'BAD_REQUEST', fe.message ?? 'bad request');
-  }
-  return new ApiError(500, 'INTERNAL', 'internal error');
+  return frameworkRefusal(e) ?? new ApiError(500, 'INTERNAL', 'internal error: the node logged it');
 }

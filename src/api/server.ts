@@ -1,9 +1,10 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
-import { ddnRoutes, registryFrameworkError, registryPlugin, type DdnContext, type DiskBlobStore } from '../ddn/index.ts';
-import { blockHash, checkSupply, Keys, MAIN_CHAIN, type Token } from '../ledger/index.ts';
+import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore } from '../ddn/index.ts';
+import { HttpError, jsonErrors } from '../http/index.ts';
+import { blockHash, checkSupply, Keys, LedgerError, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import { NodeMetrics, type NodeEvent, type ZeusNode } from '../node/index.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -36,17 +37,14 @@ const MAX_BATCH = 10_000;
 
 /** The node's HTTP API (fastify): JSON over HTTP, an OpenAPI document and a WebSocket stream. */
 export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
-    // Errors the router raises before any route runs (a malformed %-escape in the URL, a
-    // path parameter over maxParamLength) get the same {error:{code,message}} body as the rest.
-    frameworkErrors: (err, req, reply) => {
-      if (registryFrameworkError(req.url, err, reply as FastifyReply)) return;
-      const e = toApiError(err);
-      void (reply as FastifyReply).status(e.status).send({ error: { code: e.code, message: e.message } });
-    },
+  // Every refusal, including those fastify and Node's HTTP parser would write in their own
+  // formats, is {error:{code,message}}; under /v2/ the registry's OCI format.
+  const errors = jsonErrors({
+    toError: (e) => (e instanceof HttpError || e instanceof LedgerError ? toApiError(e) : undefined),
+    dialects: opts.registry ? [registryErrorDialect] : [],
   });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024, ...errors.serverOptions });
+  errors.install(app);
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'ZeusNet node API', version: '0.1.0', description: 'Ledger queries, transaction submission and events of a ZeusNet node.' },
@@ -75,14 +73,6 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err, _req, reply) => {
-    const e = toApiError(err);
-    void reply.status(e.status).send({ error: { code: e.code, message: e.message } });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } });
-  });
-
   const addressParam = {
     type: 'object',
     required: ['address'],

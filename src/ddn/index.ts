@@ -7,7 +7,7 @@ export * from './contracts.ts';
 export { RegistryError, type OciErrorCode } from './errors.ts';
 export { MediaType, readManifest, type Descriptor, type ManifestFacts } from './manifest.ts';
 export { isDigest, isRepositoryName, isTag, parseDigest } from './names.ts';
-export { registryPlugin, registryFrameworkError, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, type RegistryOptions } from './registry.ts';
+export { registryPlugin, registryErrorDialect, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, type RegistryOptions } from './registry.ts';
 export { DiskBlobStore, type GcOptions, type GcReport } from './store.ts';
 export { Bitfield } from './bitfield.ts';
 export { DdnNodeClient } from './client.ts';

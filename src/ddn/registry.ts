@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorDialect } from '../http/index.ts';
 import type { Digest } from './contracts.ts';
-import { RegistryError } from './errors.ts';
+import { RegistryError, type OciErrorCode } from './errors.ts';
 import { sha256Digest } from './files.ts';
 import { MediaType, readManifest } from './manifest.ts';
 import { checkRepositoryName, isTag, parseDigest } from './names.ts';
@@ -381,6 +382,7 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   };
 
   const upload = async (req: FastifyRequest, reply: FastifyReply, name: string, uuid: string, query: URLSearchParams): Promise<FastifyReply> => {
+    if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(req.method)) throw notAllowed(req.method, 'GET, PATCH, PUT, DELETE');
     if (req.method !== 'GET') await authorizePush(req, name);
     const s = await store.uploads.find(uuid, name);
     switch (req.method) {
@@ -480,7 +482,7 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   };
 
   for (const url of ['/v2', '/v2/*']) {
-    app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url, exposeHeadRoute: false, schema: { hide: true }, handler });
+    app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url, exposeHeadRoute: false, schema: { hide: true }, handler });
   }
 }
 
@@ -492,16 +494,28 @@ function sendError(reply: FastifyReply, e: RegistryError): FastifyReply {
   return reply.code(e.status).header('content-type', 'application/json').send(JSON.stringify(e.toJSON()));
 }
 
+/** OCI codes for refusals made outside the registry's handlers (the router, Node's parser, hooks). */
+const OCI_FOR: Record<string, OciErrorCode> = {
+  BAD_URL: 'NAME_INVALID',
+  NOT_FOUND: 'NAME_UNKNOWN',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'DENIED',
+  TOO_MANY_REQUESTS: 'TOOMANYREQUESTS',
+  BODY_TOO_LARGE: 'SIZE_INVALID',
+};
+
 /**
- * Errors the router raises before any route runs (a malformed %-escape) answered in the OCI
- * format when the path is the registry's; false for other paths.
+ * Refusals of requests under /v2/ that never reach the registry's handler (a malformed %-escape
+ * the router refuses, headers over Node's limit, a method no route takes) in the format the OCI
+ * distribution spec requires of a JSON error body: one of its codes, the project's code in `detail`.
  */
-export function registryFrameworkError(url: string | undefined, err: Error, reply: FastifyReply): boolean {
-  if (url === undefined || !/^\/v2(\/|$|\?)/.test(url)) return false;
-  reply.header('docker-distribution-api-version', 'registry/2.0');
-  sendError(reply, new RegistryError('NAME_INVALID', err.message, { status: 400 }));
-  return true;
-}
+export const registryErrorDialect: ErrorDialect = {
+  owns: (url) => /^\/v2(\/|$|\?)/.test(url),
+  render: (e) => {
+    const code = OCI_FOR[e.code] ?? 'UNSUPPORTED';
+    return { body: JSON.stringify(new RegistryError(code, e.message, { status: e.status, detail: { reason: e.code } }).toJSON()), headers: { 'docker-distribution-api-version': 'registry/2.0' } };
+  },
+};
 
 const notAllowed = (method: string, allowed: string): RegistryError =>
   new RegistryError('UNSUPPORTED', `${method} is not supported here; use ${allowed}`, { headers: { allow: allowed } });

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, sta
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { HttpError, jsonErrors } from '../http/index.ts';
 
 // The operator's window into a running `zeus worker start`: a small HTTP endpoint (fastify) bound
 // to 127.0.0.1 only, answering what the agent runs now, what it earned and what it offers. It is
@@ -73,7 +74,10 @@ const POSTER_ROUTE = /^\/leases\/[^/]+\/[^/]+\/sealed-logs$/;
 const refuse = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply => reply.status(status).send({ error: { code, message } });
 
 export function buildAdminApp(token: string, home: string, routes: AdminRoutes): FastifyInstance {
-  const app = Fastify({ logger: false });
+  // Refusals of fastify and Node's parser (unknown routes, bad %-escapes, huge headers) in the project's format too.
+  const errors = jsonErrors({ toError: (e) => (e instanceof AdminError && e.status ? new HttpError(e.status, e.code, e.message) : undefined), internalMessage: (e) => (e as Error).message });
+  const app = Fastify({ logger: false, ...errors.serverOptions });
+  errors.install(app);
   const expected = Buffer.from(token);
   app.addHook('onRequest', async (req, reply) => {
     if (POSTER_ROUTE.test(req.url.split('?')[0])) return undefined;
@@ -108,7 +112,6 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     const sealed = await routes.posterLog(p.data.task, p.data.lease, h.slice(7).trim());
     return reply.type('application/octet-stream').send(Buffer.from(sealed));
   });
-  app.setErrorHandler((e: Error, _req, reply) => (e instanceof AdminError && e.status ? refuse(reply, e.status, e.code, e.message) : refuse(reply, 500, 'INTERNAL', e.message)));
   return app;
 }
 
