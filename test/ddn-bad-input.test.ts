@@ -28,7 +28,8 @@ import {
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const GOOD = 'alice/good';
+// Under alice's own address: the namespace is hers on every node (docs/DDN.md).
+let GOOD = '';
 
 let r: RegistryNode;
 let alice: Credentials;
@@ -47,6 +48,7 @@ beforeAll(async () => {
   r = await startRegistryNode('zeus-ddn-bad-');
   alice = await credentials(r, 'alice');
   bob = await credentials(r, 'bob');
+  GOOD = `${alice.address}/good`;
   a = new RegistryClient(r.url, alice);
   anonymous = new RegistryClient(r.url);
   for (const b of [config, ...layers]) await a.pushBlob(GOOD, b);
@@ -248,7 +250,7 @@ describe('names that try to leave the store', () => {
       expectOci(await a.request('GET', p), 400, 'NAME_INVALID');
       expectOci(await a.request('POST', p.replace(/\/(manifests\/[^/]+|tags\/list|blobs\/uploads\/)$/, '/blobs/uploads/')), 400, 'NAME_INVALID');
     }
-    expect(readdirSync(join(r.home.home, 'ddn', 'repositories'))).toEqual(['alice']);
+    expect(readdirSync(join(r.home.home, 'ddn', 'repositories'))).toEqual([alice.address]);
     expect(existsSync(join(r.home.home, 'etc'))).toBe(false);
   });
 
@@ -285,12 +287,30 @@ describe('who may push', () => {
     expectOci(await new RegistryClient(r.url).request('GET', '/v2/', { headers: { authorization: `Basic ${Buffer.from(`${key.address}:${expired}`).toString('base64')}` } }), 401, 'UNAUTHORIZED');
   });
 
-  it('the first pusher owns a namespace: another account is DENIED there and pushes under its own', async () => {
+  it('an address\'s namespace is its own: another account is DENIED there and pushes under its own address', async () => {
     const b = new RegistryClient(r.url, bob);
-    expectOci(await b.request('POST', `/v2/${GOOD}/blobs/uploads/`), 403, 'DENIED', /belongs to/);
+    expectOci(await b.request('POST', `/v2/${GOOD}/blobs/uploads/`), 403, 'DENIED', /only its own key/);
     expectOci(await b.request('DELETE', `/v2/${GOOD}/manifests/v1`), 403, 'DENIED');
-    expect((await b.request('POST', withQuery('/v2/bob/mine/blobs/uploads/', { mount: sha256(config), from: GOOD }))).status).toBe(201);
+    expect((await b.request('POST', withQuery(`/v2/${bob.address}/mine/blobs/uploads/`, { mount: sha256(config), from: GOOD }))).status).toBe(201);
     expectOci(await a.request('POST', '/v2/_zeus/gc'), 403, 'DENIED', /node's own key/);
+  });
+
+  it('in a namespace nobody owns, anyone adds, nobody deletes, and an upload is its starter\'s alone', async () => {
+    const b = new RegistryClient(r.url, bob);
+    const shared = 'nobodys/app';
+    await a.pushBlob(shared, config);
+    await b.pushBlob(shared, layers[0]);
+    expect((await a.pushManifest(shared, 'v1', imageManifest(config, [layers[0]]), OCI_MANIFEST)).status).toBe(201);
+    for (const c of [a, b]) {
+      expectOci(await c.request('DELETE', `/v2/${shared}/manifests/v1`), 403, 'DENIED', /no app of that name is on the chain/);
+      expectOci(await c.request('DELETE', `/v2/${shared}/blobs/${sha256(config)}`), 403, 'DENIED');
+    }
+    const loc = await startUpload(shared);
+    expectOci(await b.request('PATCH', loc, { body: 'not yours' }), 403, 'DENIED', /was started by/);
+    expectOci(await b.request('PUT', withQuery(loc, { digest: sha256('') })), 403, 'DENIED', /was started by/);
+    expectOci(await b.request('DELETE', loc), 403, 'DENIED', /was started by/);
+    expect((await a.request('PATCH', loc, { body: 'mine' })).status).toBe(202);
+    expect((await a.request('DELETE', loc)).status).toBe(204);
   });
 });
 

@@ -110,7 +110,9 @@ const annotationValues: Record<string, string> = {
   [refsIndexArtifact.digest]: 'test index',
 };
 
-const NAME = 'conformance/oci-test';
+// Under the pusher's own address: a namespace nobody owns takes no deletes (docs/DDN.md), and the
+// suite deletes. The cross-mount target stays a name of its own, to mount into an open namespace.
+let NAME = '';
 const CROSSMOUNT = `conformance-${randomUUID()}`;
 
 let r: RegistryNode;
@@ -118,7 +120,9 @@ let client: RegistryClient;
 
 beforeAll(async () => {
   r = await startRegistryNode('zeus-ddn-conf-');
-  client = new RegistryClient(r.url, await credentials(r, 'alice', 3600));
+  const alice = await credentials(r, 'alice', 3600);
+  NAME = `${alice.address}/oci-test`;
+  client = new RegistryClient(r.url, alice);
 });
 afterAll(cleanup);
 

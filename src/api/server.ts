@@ -2,13 +2,14 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
-import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore } from '../ddn/index.ts';
+import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore, type UploadLimits } from '../ddn/index.ts';
 import { HttpError, jsonErrors } from '../http/index.ts';
 import { blockHash, checkSupply, Keys, LedgerError, MAIN_CHAIN, type Token } from '../ledger/index.ts';
 import { NodeMetrics, type NodeEvent, type ZeusNode } from '../node/index.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
+import { registryChainOf } from './registryChain.ts';
 import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
 
 /** `?events=` of the WebSocket stream: a comma list of event kinds. */
@@ -24,6 +25,8 @@ export interface ApiOptions {
   ddn?: DdnContext;
   /** Serve the node's OCI registry (`/v2/…`, the DDN) from this blob store. */
   registry?: DiskBlobStore;
+  /** Bounds of the registry's uploads in progress (default DEFAULT_UPLOAD_LIMITS). */
+  uploadLimits?: UploadLimits;
   /** The built web console served at `/` (default dist/web of this checkout). */
   consoleDir?: string;
 }
@@ -268,7 +271,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   registerMarketRoutes(app, node, requireAddress);
   registerConsoleRoutes(app, opts.consoleDir);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
-  if (opts.registry) await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey });
+  if (opts.registry) {
+    await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey, chain: registryChainOf(node.ledger), uploadLimits: opts.uploadLimits });
+  }
 
   const metrics = new NodeMetrics({
     node,

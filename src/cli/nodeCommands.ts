@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { createApi, ensureConsole } from '../api/index.ts';
-import { openNodeDdn } from '../ddn/index.ts';
+import { DEFAULT_UPLOAD_LIMITS, openNodeDdn } from '../ddn/index.ts';
 import { ZNC_UNIT } from '../ledger/index.ts';
 import { homePaths, initDevHome, LOG_LEVELS, nodeLogger, readConfig, writeConfig, writeGenesis, ZeusNode, type LogLevel } from '../node/index.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from '../ledger/index.ts';
@@ -104,7 +104,7 @@ export function registerNodeCommands(program: Command): void {
       zn.config.api = config.api;
       zn.config.blockIntervalMs = config.blockIntervalMs;
       const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: config.ddn?.peers });
-      const app = await createApi(zn, { ...config.api, ddn, registry: store });
+      const app = await createApi(zn, { ...config.api, ddn, registry: store, uploadLimits: { ...DEFAULT_UPLOAD_LIMITS, ...config.ddn?.uploads } });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
       const logger = nodeLogger(o.logLevel, { chainId: zn.chainId });

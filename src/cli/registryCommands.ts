@@ -113,7 +113,7 @@ export function register(program: Command): void {
         [
           `Logged in to registry ${host} as ${name} (${t.address}) until ${t.expiresAt}`,
           `  ${how}`,
-          `  push with: docker push ${host}/NAME:TAG`,
+          `  push with: docker push ${host}/${t.address}/NAME:TAG (your address is your namespace on every node; an app's name is its owner's once published)`,
         ].join('\n'),
       );
     });

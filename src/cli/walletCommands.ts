@@ -46,7 +46,7 @@ export function register(program: Command): void {
 
   program
     .command('stake')
-    .description('Stake ZNC: raises your transaction quota and your voting weight')
+    .description('Stake ZNC: raises your transaction quota, your registry upload quota and your voting weight')
     .requiredOption(...fromOpt)
     .requiredOption('--amount <znc>', 'ZNC to stake')
     .option(...waitOpt)

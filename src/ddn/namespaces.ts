@@ -1,41 +1,55 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { unlessMissing } from './files.ts';
+import { isAddress } from '../crypto/index.ts';
 
-// Who may push where: the first account to push into a namespace (the first component of a
-// repository name, `alice` in `alice/render`) owns it, and only that account may push, tag or
-// delete under it afterwards. Pulling stays open to everyone.
+// Who may push where. The namespace of a repository is its first name component (`alice` in
+// `alice/render`), and who owns it is decided only from what every node shares, so the answer is
+// the same on every node and nobody can take a namespace by pushing somewhere first:
+//
+// - a namespace that is a znc1… address belongs to that address: only a token of the key whose
+//   hash it is may push there (a worker's `<address>/logs` and `<address>/results`, anyone's own
+//   images);
+// - any other namespace belongs to the account the chain names as owner of the app of that name
+//   (the publisher of its first version, who alone may publish more);
+// - a name no app has on the chain yet is open: any account may add to it (blobs, manifests, tags;
+//   a developer pushes the image before the PublishApp that names its digest), nobody may delete
+//   from it. A squatter who pushes first thus takes nothing: the developer still pushes, the
+//   chain's digest is what a worker fetches (a tag someone overwrote does not change it), and once
+//   the app is published its owner may clear what others left.
 
-export class NamespaceOwners {
-  private readonly dir: string;
+/** What the chain says about names and accounts; every node reads its own copy of the same state. */
+export interface AppOwners {
+  /** The znc1… address that owns the app named `name` on the chain, if there is such an app. */
+  appOwner(name: string): string | undefined;
+}
 
-  constructor(dir: string) {
-    this.dir = dir;
-  }
+export type NamespaceOwner =
+  | { kind: 'address'; namespace: string; owner: string }
+  | { kind: 'app'; namespace: string; owner: string }
+  | { kind: 'open'; namespace: string };
 
-  static namespaceOf(repository: string): string {
-    return repository.split('/')[0];
-  }
+export const namespaceOf = (repository: string): string => repository.split('/')[0];
 
-  /** The owner of `repository`'s namespace, claiming it for `address` when it has none. */
-  async claim(repository: string, address: string): Promise<string> {
-    const file = join(this.dir, NamespaceOwners.namespaceOf(repository));
-    await mkdir(this.dir, { recursive: true });
-    try {
-      // 'wx' fails when the file exists, so of two first pushers exactly one wins.
-      await writeFile(file, address, { flag: 'wx' });
-      return address;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const owner = await this.owner(repository);
-    if (owner) return owner;
-    // An empty file is a claim cut short by a crash: nobody owns the namespace yet.
-    await writeFile(file, address);
-    return address;
-  }
+export function namespaceOwner(repository: string, chain: AppOwners): NamespaceOwner {
+  const namespace = namespaceOf(repository);
+  if (isAddress(namespace)) return { kind: 'address', namespace, owner: namespace };
+  const owner = chain.appOwner(namespace);
+  return owner === undefined ? { kind: 'open', namespace } : { kind: 'app', namespace, owner };
+}
 
-  async owner(repository: string): Promise<string | undefined> {
-    return (await unlessMissing(readFile(join(this.dir, NamespaceOwners.namespaceOf(repository)), 'utf8'), undefined))?.trim();
+/** Adding (blobs, uploads, manifests, tags) or deleting (manifests, tags, blob links). */
+export type PushOp = 'add' | 'delete';
+
+/** Why `caller` may not do `op` under namespace `o`, or undefined when it may. */
+export function refusal(o: NamespaceOwner, caller: string, op: PushOp): string | undefined {
+  switch (o.kind) {
+    case 'address':
+      return o.owner === caller ? undefined : `namespace "${o.namespace}" is an account's address: only its own key may push there; push under your own, ${caller}/…`;
+    case 'app':
+      return o.owner === caller
+        ? undefined
+        : `namespace "${o.namespace}" belongs to ${o.owner}, who owns the app "${o.namespace}" on the chain; ${caller} may pull from it but not push: push under your own address, ${caller}/…`;
+    case 'open':
+      return op === 'add'
+        ? undefined
+        : `nothing can be deleted from namespace "${o.namespace}": no app of that name is on the chain, so nobody owns it yet (whoever publishes the app "${o.namespace}" will); delete under your own address, ${caller}/…`;
   }
 }

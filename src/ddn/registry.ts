@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorDialect } from '../http/index.ts';
 import type { Digest } from './contracts.ts';
@@ -7,10 +6,11 @@ import { RegistryError, type OciErrorCode } from './errors.ts';
 import { sha256Digest } from './files.ts';
 import { MediaType, readManifest } from './manifest.ts';
 import { checkRepositoryName, isTag, parseDigest } from './names.ts';
-import { NamespaceOwners } from './namespaces.ts';
+import { namespaceOwner, refusal, type AppOwners, type PushOp } from './namespaces.ts';
+import { DEFAULT_UPLOAD_LIMITS, uploadAllowance, type AccountStanding, type UploadLimits } from './quota.ts';
 import type { DiskBlobStore } from './store.ts';
 import { isKeyOf, RegistryTokenError, registryAudience, MAX_TOKEN_TTL_SECONDS, verifyRegistryToken, type RegistryTokenClaims } from './token.ts';
-import type { AppendOptions, UploadSession } from './uploads.ts';
+import type { AppendOptions, UploadQuota, UploadSession } from './uploads.ts';
 
 // The OCI Distribution API (`/v2/…`) of a node, as an encapsulated fastify plugin: its own
 // content-type parser hands every request body over unread, so blobs stream from the socket to
@@ -30,10 +30,25 @@ export interface RegistryOptions {
   chainId: string;
   /** The node's own key: tokens it signs may run garbage collection. */
   nodePublicKey: Uint8Array;
+  /** What the chain says: who owns a name (namespaces) and what an account has at stake (upload quota). */
+  chain: RegistryChain;
+  /** Bounds of uploads in progress (default DEFAULT_UPLOAD_LIMITS). */
+  uploadLimits?: UploadLimits;
   maxManifestBytes?: number;
   maxBlobBytes?: number;
   /** How often the node collects garbage (0: never); default hourly. */
   gcIntervalMs?: number;
+}
+
+/** The committed state every node shares, as the registry needs it. */
+export interface RegistryChain extends AppOwners {
+  standing(address: string): AccountStanding;
+}
+
+/** A caller allowed to write: its account and what it may hold in uploads in progress. */
+interface Pusher {
+  account: string;
+  quota: UploadQuota;
 }
 
 const MIB = 1024 * 1024;
@@ -130,7 +145,8 @@ const rangeHeader = (size: number): string => `0-${Math.max(0, size - 1)}`;
 
 export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): Promise<void> {
   const store = o.store;
-  const owners = new NamespaceOwners(join(store.root, 'namespaces'));
+  const limits = o.uploadLimits ?? DEFAULT_UPLOAD_LIMITS;
+  store.uploads.limits = limits;
   const audience = registryAudience(o.chainId, o.nodePublicKey);
   const maxManifest = o.maxManifestBytes ?? MAX_MANIFEST_BYTES;
   const maxBlob = o.maxBlobBytes ?? MAX_BLOB_BYTES;
@@ -138,7 +154,13 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   const gcEvery = o.gcIntervalMs ?? 3_600_000;
   const timer = gcEvery > 0 ? setInterval(() => void store.gc().catch((e: unknown) => app.log.error(e, 'registry garbage collection failed')), gcEvery) : undefined;
   timer?.unref();
-  app.addHook('onClose', async () => clearInterval(timer));
+  // Idle uploads are dropped as they expire, not only when the hourly collection comes.
+  const sweep = setInterval(() => void store.uploads.expireIdle().catch((e: unknown) => app.log.error(e, 'dropping idle uploads failed')), Math.min(60_000, Math.max(1000, limits.idleMs / 2)));
+  sweep.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    clearInterval(sweep);
+  });
 
   // Leave every body unread for the handlers: blobs stream to disk, manifests are read with a limit.
   app.removeAllContentTypeParsers();
@@ -177,16 +199,15 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
     }
   };
 
-  /** A write: the caller must be an account, and the namespace's owner (or its first pusher). */
-  const authorizePush = async (req: FastifyRequest, name: string): Promise<RegistryTokenClaims> => {
+  /** A write: the caller must be an account the namespace's rules let do `op` (namespaces.ts). */
+  const authorizePush = async (req: FastifyRequest, name: string, op: PushOp): Promise<Pusher> => {
     const scope = `repository:${name}:pull,push`;
     const caller = authenticate(req)?.claims;
     if (!caller) throw unauthorized(req, `authentication required to push to ${name}: run \`zeus registry login --node URL\` (docker login with your znc1… address and a registry token)`, scope);
-    const owner = await owners.claim(name, caller.sub);
-    if (owner !== caller.sub) {
-      throw new RegistryError('DENIED', `namespace "${NamespaceOwners.namespaceOf(name)}" belongs to ${owner}; ${caller.sub} may pull from it but not push`, { detail: { owner } });
-    }
-    return caller;
+    const owner = namespaceOwner(name, o.chain);
+    const why = refusal(owner, caller.sub, op);
+    if (why !== undefined) throw new RegistryError('DENIED', why, { detail: { namespace: owner.namespace, ...(owner.kind === 'open' ? {} : { owner: owner.owner }) } });
+    return { account: caller.sub, quota: { account: caller.sub, allowance: uploadAllowance(o.chain.standing(caller.sub), limits) } };
   };
 
   const readBody = async (req: FastifyRequest, max: number): Promise<Uint8Array> => {
@@ -201,6 +222,16 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
       chunks.push(c);
     }
     return new Uint8Array(Buffer.concat(chunks));
+  };
+
+  /**
+   * The request body as chunks; stopping early leaves the rest unread rather than destroying the
+   * socket. A body that stalls for the uploads' idle time is cut off, so a client that stops sending
+   * midway does not hold its session (and its quota) busy forever.
+   */
+  const body = (req: FastifyRequest): AsyncIterable<Uint8Array> => {
+    req.raw.setTimeout(limits.idleMs, () => req.raw.destroy(new Error(`no bytes for ${limits.idleMs} ms`)));
+    return req.raw.iterator({ destroyOnReturn: false });
   };
 
   const uploadLocation = (s: UploadSession): string => `/v2/${s.repository}/blobs/uploads/${s.uuid}`;
@@ -220,14 +251,14 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   };
 
   /** How much of the request body may go into an upload, from its Content-Range and Content-Length. */
-  const chunkOptions = (req: FastifyRequest): AppendOptions => {
+  const chunkOptions = (req: FastifyRequest, quota: UploadQuota): AppendOptions => {
     const cr = parseContentRange(req.headers['content-range']);
     const declared = req.headers['content-length'];
     if (cr && declared !== undefined && Number(declared) !== cr.length) {
       throw new RegistryError('SIZE_INVALID', `Content-Range covers ${cr.length} bytes but Content-Length is ${declared}`);
     }
     if (declared !== undefined && Number(declared) > maxBlob) throw new RegistryError('SIZE_INVALID', `blob exceeds the ${maxBlob} bytes this registry accepts`, { status: 413 });
-    return { start: cr?.start, length: cr?.length, maxBytes: maxBlob };
+    return { start: cr?.start, length: cr?.length, declared: declared === undefined ? undefined : Number(declared), maxBytes: maxBlob, quota };
   };
 
   /** Runs an upload step; a chunk refused as out of order answers where the upload stands. */
@@ -290,7 +321,7 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
         return req.method === 'HEAD' ? reply.code(200).send() : reply.code(200).send(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
       }
       case 'PUT': {
-        await authorizePush(req, name);
+        await authorizePush(req, name, 'add');
         if (!byDigest && !isTag(reference)) {
           throw new RegistryError('TAG_INVALID', `invalid tag "${reference.slice(0, 200)}": up to 128 characters [a-zA-Z0-9_.-], not starting with "." or "-"`);
         }
@@ -305,7 +336,7 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
         return reply.code(201).header('location', `/v2/${name}/manifests/${stored}`).header('docker-content-digest', stored).header('content-length', '0').send();
       }
       case 'DELETE': {
-        await authorizePush(req, name);
+        await authorizePush(req, name, 'delete');
         const removed = digest !== undefined ? await store.deleteManifest(name, digest) : isTag(reference) && (await store.deleteTag(name, reference));
         if (!removed) throw unknown();
         return reply.code(202).header('content-length', '0').send();
@@ -346,7 +377,7 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
           .send(createReadStream(file, { start: range.start, end: range.end }));
       }
       case 'DELETE': {
-        await authorizePush(req, name);
+        await authorizePush(req, name, 'delete');
         if (!(await store.unlinkBlob(name, digest))) throw unknown();
         return reply.code(202).header('content-length', '0').send();
       }
@@ -356,7 +387,7 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
 
   const startUpload = async (req: FastifyRequest, reply: FastifyReply, name: string, query: URLSearchParams): Promise<FastifyReply> => {
     if (req.method !== 'POST') throw notAllowed(req.method, 'POST');
-    await authorizePush(req, name);
+    const pusher = await authorizePush(req, name, 'add');
     const mount = query.get('mount');
     const from = query.get('from');
     if (mount !== null) {
@@ -367,8 +398,8 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
     const digest = query.get('digest');
     if (digest !== null && mount === null) {
       const d = parseDigest(digest);
-      const options = chunkOptions(req);
-      const s = await store.uploads.start(name);
+      const options = chunkOptions(req, pusher.quota);
+      const s = await store.uploads.start(name, pusher.quota);
       try {
         await store.uploads.complete(s, d, { body: body(req), options });
       } catch (e) {
@@ -377,26 +408,30 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
       }
       return blobCreated(reply, name, d);
     }
-    const s = await store.uploads.start(name);
+    const s = await store.uploads.start(name, pusher.quota);
     return sendUploadState(reply, s, 0, 202);
   };
 
   const upload = async (req: FastifyRequest, reply: FastifyReply, name: string, uuid: string, query: URLSearchParams): Promise<FastifyReply> => {
     if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(req.method)) throw notAllowed(req.method, 'GET, PATCH, PUT, DELETE');
-    if (req.method !== 'GET') await authorizePush(req, name);
+    const pusher = req.method === 'GET' ? undefined : await authorizePush(req, name, 'add');
     const s = await store.uploads.find(uuid, name);
+    // A session is its starter's: in a namespace open to all, nobody else may add to it or end it.
+    if (pusher && s.account !== undefined && s.account !== pusher.account) {
+      throw new RegistryError('DENIED', `upload ${uuid} was started by ${s.account}; ${pusher.account} may not add to it, complete or cancel it: start your own`);
+    }
     switch (req.method) {
       case 'GET':
         return sendUploadState(reply, s, await store.uploads.size(s), 204);
       case 'PATCH': {
-        const options = chunkOptions(req);
+        const options = chunkOptions(req, pusher!.quota);
         return sendUploadState(reply, s, await atUpload(reply, s, () => store.uploads.append(s, body(req), options)), 202);
       }
       case 'PUT': {
         const digest = query.get('digest');
         if (digest === null) throw new RegistryError('DIGEST_INVALID', 'PUT that completes an upload needs ?digest=sha256:… of the whole blob');
         const d = parseDigest(digest);
-        const options = chunkOptions(req);
+        const options = chunkOptions(req, pusher!.quota);
         await atUpload(reply, s, () => store.uploads.complete(s, d, { body: body(req), options }));
         return blobCreated(reply, name, d);
       }
@@ -476,7 +511,7 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
     } catch (err) {
       const e = err instanceof RegistryError ? err : new RegistryError('UNSUPPORTED', 'internal error', { status: 500 });
       if (!(err instanceof RegistryError)) req.log.error(err);
-      if (!req.raw.complete && !(Number(req.headers['content-length']) <= DRAIN_LIMIT)) reply.header('connection', 'close');
+      if (!req.raw.complete) drainOrClose(req, reply);
       return sendError(reply, e);
     }
   };
@@ -486,8 +521,26 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   }
 }
 
-/** The request body as chunks; stopping early leaves the rest unread rather than destroying the socket. */
-const body = (req: FastifyRequest): AsyncIterable<Uint8Array> => req.raw.iterator({ destroyOnReturn: false });
+
+/**
+ * The rest of a refused body must leave the connection before the next request on it can be read.
+ * Up to DRAIN_LIMIT bytes are read and dropped, so the client, still sending, reads the answer
+ * rather than a reset; a body declared larger ends the connection after the answer, and an unsized
+ * one that goes on past the limit is cut off.
+ */
+function drainOrClose(req: FastifyRequest, reply: FastifyReply): void {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && !(Number(declared) <= DRAIN_LIMIT)) {
+    reply.header('connection', 'close');
+    return;
+  }
+  let left = DRAIN_LIMIT;
+  req.raw.on('data', (c: Buffer) => {
+    left -= c.length;
+    if (left < 0) req.raw.socket.destroy();
+  });
+  req.raw.resume();
+}
 
 function sendError(reply: FastifyReply, e: RegistryError): FastifyReply {
   for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);

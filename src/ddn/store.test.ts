@@ -7,7 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Digest } from './contracts.ts';
 import { RegistryError } from './errors.ts';
 import { MediaType } from './manifest.ts';
+import { DEFAULT_UPLOAD_LIMITS, uploadAllowance } from './quota.ts';
 import { DiskBlobStore } from './store.ts';
+import type { UploadQuota } from './uploads.ts';
 
 const sha = (b: Uint8Array | string): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -229,5 +231,54 @@ describe('DiskBlobStore garbage collection', () => {
     await store.gc({ blobGraceMs: 0 });
     expect((await store.getManifest('b/two', 'latest'))?.digest).toBe(d);
     expect(await store.has(sha(config))).toBe(true);
+  });
+});
+
+describe('upload accounting', () => {
+  const quota = (account: string, stakeUnits = 0): UploadQuota => ({
+    account,
+    allowance: uploadAllowance({ stakeUnits, funded: stakeUnits > 0, stakeUnit: '1,000 ZNC' }, store.uploads.limits),
+  });
+
+  it('counts what sessions hold per account, frees it as they end, and counts it again after a restart', async () => {
+    const a = await store.uploads.start('x/one', quota('znc1a'));
+    const b = await store.uploads.start('x/two', quota('znc1a'));
+    await store.uploads.start('x/three', quota('znc1b'));
+    await store.uploads.append(a, chunks(bytes('12345'), bytes('678')), { maxBytes: 100, quota: quota('znc1a') });
+    await store.uploads.append(b, chunks(bytes('abc')), { maxBytes: 100, quota: quota('znc1a') });
+    expect(store.uploads.usage('znc1a')).toEqual({ sessions: 2, bytes: 11 });
+    expect(store.uploads.totals()).toEqual({ sessions: 3, bytes: 11 });
+    // A chunk that fails midway is cut back, in the counts too.
+    await rejection(store.uploads.append(b, chunks(bytes('def'), new RegistryError('SIZE_INVALID', 'client went away')), { maxBytes: 100, quota: quota('znc1a') }));
+    expect(store.uploads.usage('znc1a')).toEqual({ sessions: 2, bytes: 11 });
+
+    // The node restarts: the sessions on disk are counted as they were.
+    const reopened = await DiskBlobStore.open(join(dir, 'ddn'));
+    expect(reopened.uploads.usage('znc1a')).toEqual({ sessions: 2, bytes: 11 });
+    expect(reopened.uploads.totals()).toEqual({ sessions: 3, bytes: 11 });
+    await reopened.uploads.complete(await reopened.uploads.find(a.uuid, 'x/one'), sha('12345678'));
+    await reopened.uploads.cancel(await reopened.uploads.find(b.uuid, 'x/two'));
+    expect(reopened.uploads.usage('znc1a')).toEqual({ sessions: 0, bytes: 0 });
+    expect(reopened.uploads.totals()).toEqual({ sessions: 1, bytes: 0 });
+  });
+
+  it('refuses a chunk over the quota before writing it, and a session past the node\'s bound', async () => {
+    store.uploads.limits = { ...DEFAULT_UPLOAD_LIMITS, unfunded: { sessions: 2, bytes: 10 }, node: { sessions: 24, bytes: 1000 } };
+    const s = await store.uploads.start('x/one', quota('znc1a'));
+    await store.uploads.append(s, chunks(bytes('1234567')), { maxBytes: 100, quota: quota('znc1a') });
+    const over = await rejection(store.uploads.append(s, chunks(bytes('89'), bytes('abc')), { maxBytes: 100, quota: quota('znc1a') }));
+    expect(over.code).toBe('TOOMANYREQUESTS');
+    expect(over.message).toMatch(/may hold 10 bytes in uploads in progress; this request brought it to 9 bytes and has more/);
+    expect(await store.uploads.size(s)).toBe(7);
+    const declared = await rejection(store.uploads.append(s, chunks(bytes('89abcdef')), { maxBytes: 100, declared: 8, quota: quota('znc1a') }));
+    expect(declared.message).toMatch(/holds 7 bytes; 8 bytes more do not fit/);
+    // Accounts without ZNC share an eighth of the node (3 sessions); staked ones the whole of it.
+    await store.uploads.start('x/two', quota('znc1b'));
+    await store.uploads.start('x/three', quota('znc1c'));
+    const share = await rejection(store.uploads.start('x/four', quota('znc1d')));
+    expect(share.message).toMatch(/all accounts holding no ZNC fill their share of this node \(3 uploads/);
+    for (let i = 0; i < 21; i++) await store.uploads.start('x/staked', quota(`znc1s${i}`, 1));
+    const full = await rejection(store.uploads.start('x/five', quota('znc1e', 1)));
+    expect([full.code, (full.detail as { reason: string }).reason]).toEqual(['TOOMANYREQUESTS', 'NODE_UPLOADS_FULL']);
   });
 });

@@ -63,6 +63,7 @@ export class DiskBlobStore implements BlobStore {
     const s = new DiskBlobStore(root);
     for (const d of ['blobs/sha256', 'uploads', 'repositories', 'tmp']) await mkdir(join(root, d), { recursive: true });
     await s.dropStaleTemp(Date.now());
+    await s.uploads.load();
     return s;
   }
 

@@ -8,6 +8,8 @@ import { buildDevGenesis, DEV_GENESIS_KEYS, validateGenesis, type Genesis } from
  * A node's home directory: config.json, genesis.json, keys/ (the encrypted keystore) and
  * data/ (the chain store).
  */
+const UploadAmounts = z.object({ sessions: z.number().int().min(0), bytes: z.number().int().min(0) });
+
 export const NodeConfigSchema = z.object({
   chainId: z.string(),
   api: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }),
@@ -33,7 +35,23 @@ export const NodeConfigSchema = z.object({
     })
     .optional(),
   /** The Docker Deliver Network: other nodes' API URLs this node fetches images from. */
-  ddn: z.object({ peers: z.array(z.string().regex(/^https?:\/\//)).default([]) }).optional(),
+  ddn: z
+    .object({
+      peers: z.array(z.string().regex(/^https?:\/\//)).default([]),
+      /** Bounds of the registry's uploads in progress (docs/DDN.md, "Upload quota"); each one given replaces its default. */
+      uploads: z
+        .object({
+          unfunded: UploadAmounts,
+          funded: UploadAmounts,
+          perStakeUnit: UploadAmounts,
+          maxPerAccount: UploadAmounts,
+          node: UploadAmounts,
+          idleMs: z.number().int().positive(),
+        })
+        .partial()
+        .optional(),
+    })
+    .optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 

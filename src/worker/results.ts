@@ -3,9 +3,9 @@ import { addressFromPublicKey, encodeAddress, type KeyPair } from '../crypto/ind
 import { createRegistryToken, type Digest } from '../ddn/index.ts';
 
 // A batch result goes into the node's registry as a tagged artifact, pushed with a registry token
-// the worker's key signs. The repository is `<worker address>/results`: a namespace belongs to its
-// first pusher, so a shared `results/…` namespace would belong to whichever worker came first;
-// the worker's own address is the namespace nobody else has a reason to claim. Anyone may pull
+// the worker's key signs. The repository is `<worker address>/results`: a namespace that is an
+// address belongs to that address on every node (docs/DDN.md), so nobody else can push there, while
+// a shared `results/…` would be open to every account. Anyone may pull
 // the blob by its digest, which is what SubmitResult records. The sealed logs of a lease go the
 // same way into `<worker address>/logs` (src/worker/logs.ts).
 
