@@ -98,6 +98,10 @@ describe('namespaces on every node', () => {
     expectDenied(await bobAt1.request('DELETE', `/v2/${name}/manifests/${digest}`));
     expectDenied(await bobAt1.request('DELETE', `/v2/${name}/manifests/1.0`));
     expect((await bobAt1.request('GET', `/v2/${name}/manifests/1.0`)).status).toBe(200);
+    // Tags in an open namespace are anyone's to write: bob points `1.0` at his image just before the
+    // publication. Once published, `1.0` is what the chain says it is, on every node.
+    const bobs = await pushImage(bobAt1, name, '1.0', 'an impostor');
+    expect(bobs.answer.status, bobs.answer.text).toBe(201);
 
     // The developer publishes the app: now the chain says whose the name is.
     const c = new ZeusClient(net.nodes[0].api);
@@ -111,6 +115,11 @@ describe('namespaces on every node', () => {
       expectDenied(await bob.request('POST', `/v2/${name}/junk/blobs/uploads/`), keys.alice.address);
       expectDenied(await bob.pushManifest(name, 'latest', image.manifest, OCI_MANIFEST), keys.alice.address);
       expectDenied(await bob.request('DELETE', `/v2/${name}/manifests/1.0`), keys.alice.address);
+      if (i === 1) {
+        const served = await bob.request('GET', `/v2/${name}/manifests/1.0`);
+        expect([served.status, served.header('docker-content-digest')]).toEqual([200, digest]);
+        expect(sha256(served.body)).toBe(digest);
+      }
       const pushed = await pushImage(alice, name, `2.0-node${i}`, `version 2 on node ${i}`);
       expect(pushed.answer.status, pushed.answer.text).toBe(201);
     }

@@ -9,7 +9,7 @@ export { MediaType, readManifest, type Descriptor, type ManifestFacts } from './
 export { isDigest, isRepositoryName, isTag, parseDigest } from './names.ts';
 export { registryPlugin, registryErrorDialect, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, type RegistryChain, type RegistryOptions } from './registry.ts';
 export { DEFAULT_UPLOAD_LIMITS, uploadAllowance, type AccountStanding, type UploadAllowance, type UploadLimits } from './quota.ts';
-export { namespaceOwner, type AppOwners, type NamespaceOwner } from './namespaces.ts';
+export { namespaceOwner, type ChainApps, type NamespaceOwner } from './namespaces.ts';
 export { DiskBlobStore, type GcOptions, type GcReport } from './store.ts';
 export { Bitfield } from './bitfield.ts';
 export { DdnNodeClient } from './client.ts';

@@ -12,13 +12,17 @@ import { isAddress } from '../crypto/index.ts';
 // - a name no app has on the chain yet is open: any account may add to it (blobs, manifests, tags;
 //   a developer pushes the image before the PublishApp that names its digest), nobody may delete
 //   from it. A squatter who pushes first thus takes nothing: the developer still pushes, the
-//   chain's digest is what a worker fetches (a tag someone overwrote does not change it), and once
-//   the app is published its owner may clear what others left.
+//   chain's digest is what a worker fetches, and once the app is published its owner may clear what
+//   others left. A tag that names a published version (`web:1.0`) resolves to the digest the chain
+//   records for it, whoever last wrote the tag: a squatter's tag written before the publication
+//   never stands for the app.
 
-/** What the chain says about names and accounts; every node reads its own copy of the same state. */
-export interface AppOwners {
+/** What the chain says about apps; every node reads its own copy of the same state. */
+export interface ChainApps {
   /** The znc1… address that owns the app named `name` on the chain, if there is such an app. */
   appOwner(name: string): string | undefined;
+  /** The image digest the chain records for version `version` of app `name`, if published. */
+  appDigest(name: string, version: string): string | undefined;
 }
 
 export type NamespaceOwner =
@@ -28,7 +32,7 @@ export type NamespaceOwner =
 
 export const namespaceOf = (repository: string): string => repository.split('/')[0];
 
-export function namespaceOwner(repository: string, chain: AppOwners): NamespaceOwner {
+export function namespaceOwner(repository: string, chain: ChainApps): NamespaceOwner {
   const namespace = namespaceOf(repository);
   if (isAddress(namespace)) return { kind: 'address', namespace, owner: namespace };
   const owner = chain.appOwner(namespace);

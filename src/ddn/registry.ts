@@ -6,7 +6,7 @@ import { RegistryError, type OciErrorCode } from './errors.ts';
 import { sha256Digest } from './files.ts';
 import { MediaType, readManifest } from './manifest.ts';
 import { checkRepositoryName, isTag, parseDigest } from './names.ts';
-import { namespaceOwner, refusal, type AppOwners, type PushOp } from './namespaces.ts';
+import { namespaceOf, namespaceOwner, refusal, type ChainApps, type PushOp } from './namespaces.ts';
 import { DEFAULT_UPLOAD_LIMITS, uploadAllowance, type AccountStanding, type UploadLimits } from './quota.ts';
 import type { DiskBlobStore } from './store.ts';
 import { isKeyOf, RegistryTokenError, registryAudience, MAX_TOKEN_TTL_SECONDS, verifyRegistryToken, type RegistryTokenClaims } from './token.ts';
@@ -41,7 +41,7 @@ export interface RegistryOptions {
 }
 
 /** The committed state every node shares, as the registry needs it. */
-export interface RegistryChain extends AppOwners {
+export interface RegistryChain extends ChainApps {
   standing(address: string): AccountStanding;
 }
 
@@ -315,7 +315,10 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
       case 'GET':
       case 'HEAD': {
         if (!byDigest && !isTag(reference)) throw unknown();
-        const m = await store.getManifest(name, reference);
+        // A published version is what the chain says it is (namespaces.ts): `app:version` is served
+        // as the chain's digest, never as a tag someone else wrote before the app was published.
+        const published = byDigest || name !== namespaceOf(name) ? undefined : o.chain.appDigest(name, reference);
+        const m = await store.getManifest(name, published ?? reference);
         if (!m) throw unknown();
         reply.header('content-type', m.mediaType).header('docker-content-digest', m.digest).header('etag', `"${m.digest}"`).header('content-length', String(m.bytes.length));
         return req.method === 'HEAD' ? reply.code(200).send() : reply.code(200).send(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
