@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyOfSigningKey, sealKeyPairOfSigningSeed, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
 import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest } from '../ddn/index.ts';
 import { taskIdFor } from '../ledger/index.ts';
 import type { TaskAnswer, ZeusClient } from '../sdk/index.ts';
 import { AdminError } from './admin.ts';
+import { readLogTail } from './leaseLog.ts';
 import type { Workload } from './workload.ts';
 import { artifactTag, digestOf, publishArtifact } from './results.ts';
 import type { AgentSnapshot } from './status.ts';
@@ -51,11 +51,14 @@ export async function posterSealKey(c: ZeusClient, t: Pick<TaskAnswer, 'id' | 'c
   return undefined;
 }
 
-/** The sealed envelope of a lease's logs (the tail of them past MAX_PUBLISHED_LOG_BYTES). */
-export function sealLogs(recipient: Uint8Array, task: string, lease: number, log: Uint8Array): Uint8Array {
-  const cut = log.length > MAX_PUBLISHED_LOG_BYTES;
-  const body = cut ? log.subarray(log.length - MAX_PUBLISHED_LOG_BYTES) : log;
-  const head = new TextEncoder().encode(`${HEADER} ${task} ${lease}${cut ? ` truncated ${log.length - body.length}` : ''}\n`);
+/**
+ * The sealed envelope of a lease's logs (the tail of them past MAX_PUBLISHED_LOG_BYTES); `cutBefore`:
+ * bytes of the log before `log` that were already left out.
+ */
+export function sealLogs(recipient: Uint8Array, task: string, lease: number, log: Uint8Array, cutBefore = 0): Uint8Array {
+  const body = log.length > MAX_PUBLISHED_LOG_BYTES ? log.subarray(log.length - MAX_PUBLISHED_LOG_BYTES) : log;
+  const truncated = cutBefore + log.length - body.length;
+  const head = new TextEncoder().encode(`${HEADER} ${task} ${lease}${truncated > 0 ? ` truncated ${truncated}` : ''}\n`);
   const plain = new Uint8Array(head.length + body.length);
   plain.set(head);
   plain.set(body, head.length);
@@ -139,7 +142,10 @@ export async function publishLeaseLogs(x: LeaseLogsContext): Promise<PublishedLo
       x.log(`lease ${k}: logs kept locally only: the task's owner ${x.task.owner} has no single signing key to seal them to`);
       return undefined;
     }
-    const p = await publishSealedLogs(x.node, x.key, x.task.id, x.lease, sealLogs(recipient, x.task.id, x.lease, readFileSync(x.file)));
+    // Its end only, and read no further: the note of what was dropped is there.
+    const tail = readLogTail(x.file, MAX_PUBLISHED_LOG_BYTES);
+    if (!tail) return undefined;
+    const p = await publishSealedLogs(x.node, x.key, x.task.id, x.lease, sealLogs(recipient, x.task.id, x.lease, tail.bytes, tail.cut));
     x.log(`lease ${k}: logs sealed to the poster and published as ${p.repository}:${p.tag} (${p.bytes} bytes)`);
     return p;
   } catch (e) {
@@ -151,24 +157,30 @@ export async function publishLeaseLogs(x: LeaseLogsContext): Promise<PublishedLo
 /** Where the agent keeps a lease's container log once the container ended. */
 export const leaseLogFile = (home: string, task: string, lease: number): string => join(home, 'worker', 'leases', `${task}-${lease}`, 'container.log');
 
+/** A lease's log as this worker has it: its last MAX_PUBLISHED_LOG_BYTES, and how many bytes before them were left out. */
+export interface LocalLog {
+  bytes: Uint8Array;
+  cut: number;
+}
+
 /**
- * A lease's logs as this worker has them, for its operator: of a container still running, what it
- * printed so far (read from the engine the same way as at the end); else the saved file.
+ * A lease's log as this worker has it, for its operator or poster: the lease's log file (written
+ * as the workload prints, so also of a workload still running, with a line saying how much was
+ * dropped so far), at most its last MAX_PUBLISHED_LOG_BYTES: a read never costs more memory than that.
  */
+export function leaseLogTail(home: string, workload: Workload | undefined, task: string, lease: number): LocalLog | undefined {
+  const tail = readLogTail(leaseLogFile(home, task, lease), MAX_PUBLISHED_LOG_BYTES);
+  if (!tail) return undefined;
+  const now = workload?.logCounts();
+  // An ended log says it at its end already.
+  if (!now || now.done || now.dropped === 0) return tail;
+  const note = Buffer.from(`\n[zeus: ${now.dropped} bytes dropped so far past the cap; the workload is still running]\n`);
+  return { bytes: Buffer.concat([tail.bytes, note]), cut: tail.cut };
+}
+
+/** The same for the operator's admin route: the bytes alone. */
 export async function localLeaseLog(home: string, workload: Workload | undefined, task: string, lease: number): Promise<Uint8Array | undefined> {
-  if (workload) {
-    const dir = mkdtempSync(join(tmpdir(), 'zeus-lease-log-'));
-    try {
-      await workload.saveLogs(join(dir, 'log'));
-      return readFileSync(join(dir, 'log'));
-    } catch {
-      // Ended between the look-up and the read: the saved file has it.
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  const file = leaseLogFile(home, task, lease);
-  return existsSync(file) ? readFileSync(file) : undefined;
+  return leaseLogTail(home, workload, task, lease)?.bytes;
 }
 
 // Live logs: while a lease runs, its poster may ask the worker directly. The request carries a
@@ -196,7 +208,7 @@ export async function posterLeaseLog(x: { client: ZeusClient; home: string; snap
   }
   const owner = (await x.client.task(task)).owner;
   if (claims.sub !== owner) throw new AdminError('NOT_THE_POSTER', `only the task's poster ${owner} may read its logs, not ${claims.sub}`, 403);
-  const log = await localLeaseLog(x.home, x.workload, task, lease);
+  const log = leaseLogTail(x.home, x.workload, task, lease);
   if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}`, 404);
-  return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log);
+  return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log.bytes, log.cut);
 }
