@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyOfSigningKey, sealKeyPairOfSigningSeed, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
-import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest } from '../ddn/index.ts';
+import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest, type RegistryTokenClaims } from '../ddn/index.ts';
 import { taskIdFor } from '../ledger/index.ts';
-import type { TaskAnswer, ZeusClient } from '../sdk/index.ts';
+import { NodeApiError, type TaskAnswer, type ZeusClient } from '../sdk/index.ts';
 import { AdminError } from './admin.ts';
 import { readLogTail } from './leaseLog.ts';
 import type { Workload } from './workload.ts';
@@ -197,18 +197,80 @@ const LIVE_TOKEN_TTL_SECONDS = 60;
 export const liveLogsToken = (key: KeyPair, worker: string, task: string, lease: number): string =>
   createRegistryToken(key, { audience: liveLogsAudience(worker, task, lease), nowMs: Date.now(), ttlSeconds: LIVE_TOKEN_TTL_SECONDS });
 
-/** The worker's side: the lease's logs so far, sealed to the poster whose token this is. */
-export async function posterLeaseLog(x: { client: ZeusClient; home: string; snapshot: AgentSnapshot; workload: Workload | undefined }, task: string, lease: number, token: string): Promise<Uint8Array> {
-  let claims: ReturnType<typeof verifyRegistryToken>;
+/** The audience a token claims, read without checking anything else; undefined when it is not a token's shape. */
+function claimedAudience(token: string): string | undefined {
+  const body = token.split('.')[1];
+  if (body === undefined || token.length > 4096) return undefined;
   try {
-    claims = verifyRegistryToken(token, { audience: liveLogsAudience(x.snapshot.address, task, lease), nowMs: Date.now() });
+    const aud = (JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
+    return typeof aud === 'string' ? aud : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is wrong with a token made for `aud` when it is shown for lease `lease` of `task` at `worker`. */
+function audienceMismatch(aud: string, worker: string, task: string, lease: number): string {
+  const here = `lease ${lease} of task ${task}`;
+  const [kind, w, t, n] = aud.split(':');
+  if (kind !== 'zeusnet-lease-logs' || w === undefined || t === undefined || n === undefined) {
+    if (kind === 'zeusnet-registry') return `the token is a registry login token (for pushing to a node's registry), not a live-logs token; sign one for ${here} with \`zeus task logs ${task} --lease ${lease} --live URL\``;
+    return `the token is not a live-logs token (its audience is "${aud.slice(0, 120)}"); sign one for ${here} with \`zeus task logs ${task} --lease ${lease} --live URL\``;
+  }
+  if (w !== worker) return `the token is for the live logs at worker ${w}, and this is worker ${worker}: send it to the worker that runs the lease (the lease on the chain names it)`;
+  if (t !== task) return `the token is for task ${t}, not for task ${task}: sign one for ${here}`;
+  return `the token is for lease ${n} of task ${task}, not for lease ${lease}: sign one for lease ${lease} (\`zeus task logs ${task} --lease ${lease} --live URL\`)`;
+}
+
+/**
+ * Checks a poster's live-logs token for lease `lease` of `task` at `worker`; returns its claims.
+ * Each refusal says what is wrong in the live-logs' own terms: the registry token's words ("for
+ * another node: log in again") would send the poster to the wrong place.
+ */
+export function checkLiveLogsToken(token: string, worker: string, task: string, lease: number, nowMs: number): RegistryTokenClaims {
+  const aud = claimedAudience(token);
+  const expected = liveLogsAudience(worker, task, lease);
+  if (aud !== undefined && aud !== expected) throw new AdminError('POSTER_TOKEN_MISMATCH', `the live-logs token was refused: ${audienceMismatch(aud, worker, task, lease)}`, 401);
+  try {
+    // Checked at its own issue time first: a token that is bad apart from its age says so, not that it is old.
+    const claims = verifyRegistryToken(token, { audience: expected, nowMs: claimedIssue(token) ?? nowMs });
+    if (claims.exp * 1000 <= nowMs) {
+      throw new AdminError('POSTER_TOKEN_EXPIRED', `the live-logs token expired at ${new Date(claims.exp * 1000).toISOString()} (they live ${LIVE_TOKEN_TTL_SECONDS} s): sign a new one (\`zeus task logs ${task} --live URL\` signs one for each request)`, 401);
+    }
+    return verifyRegistryToken(token, { audience: expected, nowMs });
   } catch (e) {
-    if (e instanceof RegistryTokenError) throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${e.message}`, 401);
+    if (e instanceof RegistryTokenError) throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${e.message.replace(/^registry token/, 'the token')}`, 401);
     throw e;
   }
-  const owner = (await x.client.task(task)).owner;
+}
+
+/** The issue time a token claims (ms), unchecked. */
+function claimedIssue(token: string): number | undefined {
+  try {
+    const iat = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iat?: unknown }).iat;
+    return Number.isSafeInteger(iat) ? (iat as number) * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The task's owner on the chain; a task the node does not know is the caller's mistake, not the worker's. */
+async function taskOwner(c: ZeusClient, task: string): Promise<string> {
+  try {
+    return (await c.task(task)).owner;
+  } catch (e) {
+    if (e instanceof NodeApiError && e.status === 404) throw new AdminError('UNKNOWN_TASK', `there is no task ${task} on the chain (a task appears once its PostTask is committed)`, 404);
+    if (e instanceof NodeApiError && e.status === 400) throw new AdminError(e.code, e.message, 400);
+    throw e;
+  }
+}
+
+/** The worker's side: the lease's logs so far, sealed to the poster whose token this is. */
+export async function posterLeaseLog(x: { client: ZeusClient; home: string; snapshot: AgentSnapshot; workload: Workload | undefined }, task: string, lease: number, token: string): Promise<Uint8Array> {
+  const claims = checkLiveLogsToken(token, x.snapshot.address, task, lease, Date.now());
+  const owner = await taskOwner(x.client, task);
   if (claims.sub !== owner) throw new AdminError('NOT_THE_POSTER', `only the task's poster ${owner} may read its logs, not ${claims.sub}`, 403);
   const log = leaseLogTail(x.home, x.workload, task, lease);
-  if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}`, 404);
+  if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}: it did not run that lease, or has not started it yet`, 404);
   return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log.bytes, log.cut);
 }
