@@ -206,6 +206,7 @@ describe('operating a worker', () => {
     const old = createRegistryToken(bob, { audience: `zeusnet-lease-logs:${workerAddress}:${task}:0`, nowMs: Date.now() - 600_000, ttlSeconds: 60 });
     expect(await live(task, 0, old)).toEqual([401, { code: 'POSTER_TOKEN_EXPIRED', message: expect.stringMatching(/expired at .*sign a new one/) }]);
     expect((await live(task, 0, 'zrt1.garbage.token'))[1].code).toBe('POSTER_TOKEN_INVALID');
+    expect(await live(task, 0, 'not-a-token')).toEqual([401, { code: 'POSTER_TOKEN_INVALID', message: expect.stringContaining('not a signed token') }]);
 
     // Paths that are no route, or no path at all.
     expect(await answer('/nothing-here', adminToken)).toEqual([404, { code: 'NOT_FOUND', message: expect.stringContaining('it answers GET /status') }]);

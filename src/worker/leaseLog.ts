@@ -80,12 +80,6 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
-/** The counts a log recorded last (while its workload runs: as of about a second ago). */
-export function recordedLogCounts(file: string): (LogCounts & { done: boolean }) | undefined {
-  const s = readState(file);
-  return s && { kept: s.kept, dropped: s.dropped, done: s.done };
-}
-
 export class CappedLog {
   readonly file: string;
   readonly capBytes: number;

@@ -197,15 +197,15 @@ const LIVE_TOKEN_TTL_SECONDS = 60;
 export const liveLogsToken = (key: KeyPair, worker: string, task: string, lease: number): string =>
   createRegistryToken(key, { audience: liveLogsAudience(worker, task, lease), nowMs: Date.now(), ttlSeconds: LIVE_TOKEN_TTL_SECONDS });
 
-/** The audience a token claims, read without checking anything else; undefined when it is not a token's shape. */
-function claimedAudience(token: string): string | undefined {
+/** What a token claims (audience, issue time in ms), read without checking anything; empty when it is not a token's shape. */
+function claimsOf(token: string): { aud?: string; iatMs?: number } {
   const body = token.split('.')[1];
-  if (body === undefined || token.length > 4096) return undefined;
+  if (body === undefined || token.length > 4096) return {};
   try {
-    const aud = (JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
-    return typeof aud === 'string' ? aud : undefined;
+    const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { aud?: unknown; iat?: unknown };
+    return { aud: typeof c.aud === 'string' ? c.aud : undefined, iatMs: Number.isSafeInteger(c.iat) ? (c.iat as number) * 1000 : undefined };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -228,29 +228,22 @@ function audienceMismatch(aud: string, worker: string, task: string, lease: numb
  * another node: log in again") would send the poster to the wrong place.
  */
 export function checkLiveLogsToken(token: string, worker: string, task: string, lease: number, nowMs: number): RegistryTokenClaims {
-  const aud = claimedAudience(token);
+  const { aud, iatMs } = claimsOf(token);
   const expected = liveLogsAudience(worker, task, lease);
   if (aud !== undefined && aud !== expected) throw new AdminError('POSTER_TOKEN_MISMATCH', `the live-logs token was refused: ${audienceMismatch(aud, worker, task, lease)}`, 401);
   try {
     // Checked at its own issue time first: a token that is bad apart from its age says so, not that it is old.
-    const claims = verifyRegistryToken(token, { audience: expected, nowMs: claimedIssue(token) ?? nowMs });
+    const claims = verifyRegistryToken(token, { audience: expected, nowMs: iatMs ?? nowMs });
     if (claims.exp * 1000 <= nowMs) {
       throw new AdminError('POSTER_TOKEN_EXPIRED', `the live-logs token expired at ${new Date(claims.exp * 1000).toISOString()} (they live ${LIVE_TOKEN_TTL_SECONDS} s): sign a new one (\`zeus task logs ${task} --live URL\` signs one for each request)`, 401);
     }
     return verifyRegistryToken(token, { audience: expected, nowMs });
   } catch (e) {
-    if (e instanceof RegistryTokenError) throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${e.message.replace(/^registry token/, 'the token')}`, 401);
+    if (e instanceof RegistryTokenError) {
+      const why = /^not a ZeusNet registry token/.test(e.message) ? `it is not a signed token (zrt1.…); \`zeus task logs ${task} --live URL\` signs one` : e.message.replace(/^registry token/, 'the token');
+      throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${why}`, 401);
+    }
     throw e;
-  }
-}
-
-/** The issue time a token claims (ms), unchecked. */
-function claimedIssue(token: string): number | undefined {
-  try {
-    const iat = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iat?: unknown }).iat;
-    return Number.isSafeInteger(iat) ? (iat as number) * 1000 : undefined;
-  } catch {
-    return undefined;
   }
 }
 
