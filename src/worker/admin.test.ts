@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -113,6 +114,21 @@ describe('worker admin endpoint', () => {
       const post = await fetch(`${s.info.url}/status`, { method: 'POST', headers: { authorization: `Bearer ${adminToken(home)}`, 'content-type': 'application/json' }, body: '{' });
       // A body fastify cannot parse: its 400, in our shape.
       expect([post.status, ((await post.json()) as { error: { code: string } }).error.code]).toEqual([400, 'INVALID_REQUEST']);
+
+      // What Node's HTTP parser refuses before any route: in the same shape.
+      const raw = (request: string): Promise<string> =>
+        new Promise((resolve) => {
+          let got = '';
+          const sock = connect(s.info.port, '127.0.0.1', () => sock.write(request));
+          sock.on('data', (d: Buffer) => (got += String(d)));
+          sock.on('close', () => resolve(got));
+        });
+      const big = await raw(`GET /status HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(big).toMatch(/^HTTP\/1\.1 431 /);
+      expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } });
+      const garbled = await raw('GET /status HTTP/1.1\r\nhost x\r\n\r\n');
+      expect(garbled).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(garbled.slice(garbled.indexOf('\r\n\r\n') + 4)).error.code).toBe('INVALID_REQUEST');
 
       // Two log reads at once at most; a third is told to come back, and served once one ends.
       const slow = [0, 1].map(() => fetch(`${s.info.url}/leases/${TASK}/7/logs`, { headers: { authorization: `Bearer ${adminToken(home)}` } }));

@@ -119,6 +119,17 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     frameworkErrors: (e, _req, reply) => {
       void refuse(reply, 400, 'INVALID_REQUEST', e.message);
     },
+    // What Node's HTTP parser refuses (headers too large, a malformed request line) before fastify sees a request.
+    clientErrorHandler: (e: NodeJS.ErrnoException, socket) => {
+      if (e.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return socket.destroy();
+      const large = e.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({
+        error: large
+          ? { code: 'HEADERS_TOO_LARGE', message: 'the request headers are larger than the endpoint takes (16 KiB)' }
+          : { code: 'INVALID_REQUEST', message: `the request is not HTTP the endpoint can read (${e.code ?? e.message})` },
+      });
+      socket.end(`HTTP/1.1 ${large ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   });
   const expected = Buffer.from(token);
   app.addHook('onRequest', async (req, reply) => {
