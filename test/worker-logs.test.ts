@@ -112,7 +112,9 @@ function savedLog(task: string): { size: number; dropped: number; head: string; 
 }
 
 beforeAll(() => {
-  net.start();
+  // 1 s blocks: the report deadline (60 blocks) then leaves a minute for the agent killed mid-flood
+  // to be back — on a loaded machine, with the engine busy logging, a start took over 30 s.
+  net.start(1000);
   c = new ZeusClient(net.url);
   // 1 GiB with no newline (the engine cuts it into 16 KiB messages), then the result and a last line.
   net.buildBusybox(IMAGE, "head -c 1073741824 /dev/zero | tr '\\0' x; echo; echo done > /out/x; echo finished >&2");
