@@ -3,8 +3,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addressFromPublicKey, encodeAddress, Keystore } from '../src/crypto/index.ts';
+import { createRegistryToken } from '../src/ddn/index.ts';
+import { DEV_PASSPHRASE } from '../src/node/index.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
-import type { WorkerStatus } from '../src/worker/index.ts';
+import { liveLogsToken, type WorkerStatus } from '../src/worker/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
 import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
 import { buildBusyboxImage, ok, removeWorkerLeftovers } from './helpers/worker.ts';
@@ -164,6 +167,52 @@ describe('operating a worker', () => {
     expect(blob.includes(Buffer.from('sk-live'))).toBe(false);
     // The worker keeps its own plain copy for its operator.
     expect(readFileSync(join(home, 'worker', 'leases', `${task}-0`, 'container.log'), 'utf8')).toContain(SECRET);
+  }, 30_000);
+
+  it('answers bad live-logs and log requests with a 4xx, a code and what is wrong — never a 500', async () => {
+    const adminUrl = (JSON.parse(readFileSync(join(home, 'worker', 'admin.json'), 'utf8')) as { url: string }).url;
+    const adminToken = readFileSync(join(home, 'worker', 'admin.token'), 'utf8').trim();
+    const keys = new Keystore(join(home, 'keys'));
+    const bob = keys.load('bob', DEV_PASSPHRASE);
+    const alice = encodeAddress(addressFromPublicKey(keys.load('alice', DEV_PASSPHRASE).publicKey));
+    const answer = async (path: string, token: string): Promise<[number, { code: string; message: string }]> => {
+      const res = await fetch(`${adminUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      return [res.status, ((await res.json()) as { error: { code: string; message: string } }).error];
+    };
+    const live = (t: string, n: number | string, token: string) => answer(`/leases/${t}/${n}/sealed-logs`, token);
+
+    // A task the chain does not know, on a chain that exists; its "poster" signed a token for it.
+    const unknown = `${task.slice(0, 2)}${'7'.repeat(62)}`;
+    expect(await live(unknown, 0, liveLogsToken(bob, workerAddress, unknown, 0))).toEqual([404, { code: 'UNKNOWN_TASK', message: expect.stringContaining(`there is no task ${unknown}`) }]);
+    // Task ids that name no inner chain (0 is the main chain; 0xff is none): refused as ids, before the node is asked.
+    for (const bad of [`00${task.slice(2)}`, `ff${task.slice(2)}`]) {
+      expect(await live(bad, 0, liveLogsToken(bob, workerAddress, bad, 0))).toEqual([400, { code: 'INVALID_TASK_ID', message: expect.stringMatching(/first byte names its inner chain/) }]);
+      expect(await answer(`/leases/${bad}/0/logs`, adminToken)).toEqual([400, { code: 'INVALID_TASK_ID', message: expect.any(String) }]);
+    }
+    expect((await live('12345', 0, 'x'))[1].code).toBe('INVALID_TASK_ID');
+    expect((await live('a'.repeat(300), 0, 'x'))[1].code).toBe('INVALID_TASK_ID');
+    for (const n of ['x', '-1', '1e3', '99999999']) expect(await live(task, n, 'x')).toEqual([400, { code: 'INVALID_LEASE', message: expect.stringContaining('not a lease number') }]);
+
+    // Tokens for something else say what they are for.
+    expect(await live(task, 0, liveLogsToken(bob, workerAddress, task, 1))).toEqual([401, { code: 'POSTER_TOKEN_MISMATCH', message: expect.stringContaining(`the token is for lease 1 of task ${task}, not for lease 0`) }]);
+    const [, elsewhere] = await live(task, 0, liveLogsToken(bob, alice, task, 0));
+    expect(elsewhere).toMatchObject({ code: 'POSTER_TOKEN_MISMATCH', message: expect.stringContaining(`for the live logs at worker ${alice}, and this is worker ${workerAddress}`) });
+    const [, otherTask] = await live(task, 0, liveLogsToken(bob, workerAddress, unknown, 0));
+    expect(otherTask.message).toContain(`the token is for task ${unknown}, not for task ${task}`);
+    const { audience } = (await (await fetch(`${url}/v2/_auth/info`)).json()) as { audience: string };
+    const [, login] = await live(task, 0, createRegistryToken(bob, { audience, nowMs: Date.now(), ttlSeconds: 60 }));
+    expect(login).toMatchObject({ code: 'POSTER_TOKEN_MISMATCH', message: expect.stringContaining('a registry login token') });
+    expect(JSON.stringify(await live(task, 0, liveLogsToken(bob, alice, task, 1)))).not.toMatch(/another node|log in/);
+    const old = createRegistryToken(bob, { audience: `zeusnet-lease-logs:${workerAddress}:${task}:0`, nowMs: Date.now() - 600_000, ttlSeconds: 60 });
+    expect(await live(task, 0, old)).toEqual([401, { code: 'POSTER_TOKEN_EXPIRED', message: expect.stringMatching(/expired at .*sign a new one/) }]);
+    expect((await live(task, 0, 'zrt1.garbage.token'))[1].code).toBe('POSTER_TOKEN_INVALID');
+    expect(await live(task, 0, 'not-a-token')).toEqual([401, { code: 'POSTER_TOKEN_INVALID', message: expect.stringContaining('not a signed token') }]);
+
+    // Paths that are no route, or no path at all.
+    expect(await answer('/nothing-here', adminToken)).toEqual([404, { code: 'NOT_FOUND', message: expect.stringContaining('it answers GET /status') }]);
+    expect((await answer('/leases/%ZZ/0/logs', adminToken))[0]).toBe(400);
+    // The agent is still there, and still serves the poster.
+    expect(ok(zeus('task', 'logs', task, '--live', adminUrl))).toContain(SECRET);
   }, 30_000);
 
   it('says plainly when no worker runs on the home', async () => {

@@ -143,7 +143,7 @@ function registerWorkerCommands(program: Command): void {
     )
     .option('--runtime <names>', 'runtimes to offer, comma-separated: docker, wasm (default: docker and wasm when a Docker engine answers, wasm alone otherwise)')
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
-    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1), offerGpus, adminPort')
+    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1), offerGpus, adminPort, maxLogMiB (MiB of a lease\'s output its log keeps; default 8)')
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
     .option('--benchmark <score>', 'benchmark score 0..1000 to record at a first registration instead of the one measured at start (a ~0.5 s single-core SHA-256 run)', wholeNumber('--benchmark', 1000))
     .option('--admin-port <port>', 'port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy\'s adminPort, else any free port; written to HOME/worker/admin.json)', wholeNumber('--admin-port', 65535))

@@ -104,6 +104,8 @@ export interface JsonErrorOptions {
   toError?: (e: unknown) => HttpError | undefined;
   /** The message of a 500 (default: a generic one; the error is logged). */
   internalMessage?: (e: unknown) => string;
+  /** The message of a 404 for a route the server does not have (default: names the route). */
+  notFoundMessage?: (method: string, path: string) => string;
   dialects?: readonly ErrorDialect[];
 }
 
@@ -185,7 +187,8 @@ export function jsonErrors(o: JsonErrorOptions = {}): {
         send(reply, render(dialects, req.raw.url, e));
       });
       app.setNotFoundHandler((req, reply) => {
-        send(reply, render(dialects, req.raw.url, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${(req.raw.url ?? '').split('?')[0].slice(0, 200)}`)));
+        const path = (req.raw.url ?? '').split('?')[0].slice(0, 200);
+        send(reply, render(dialects, req.raw.url, new HttpError(404, 'NOT_FOUND', o.notFoundMessage?.(req.method, path) ?? `no route ${req.method} ${path}`)));
       });
     },
   };

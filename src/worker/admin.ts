@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { HttpError, jsonErrors } from '../http/index.ts';
+import { INNER_CHAINS, taskChain } from '../ledger/index.ts';
+import { NodeApiError } from '../sdk/index.ts';
 
 // The operator's window into a running `zeus worker start`: a small HTTP endpoint (fastify) bound
 // to 127.0.0.1 only, answering what the agent runs now, what it earned and what it offers. It is
@@ -51,13 +53,31 @@ export const AdminInfoSchema = z.object({
 });
 export type AdminInfo = z.infer<typeof AdminInfoSchema>;
 
-const LeaseParams = z.object({ task: z.string().regex(/^[0-9a-f]{64}$/, 'a task id: 64 lowercase hex digits'), lease: z.coerce.number().int().min(0).max(1_000_000) });
+/** Lease numbers the chain can hold (the node's API takes the same range). */
+const MAX_LEASE = 1_000_000;
+
+/**
+ * A route's task and lease, or the refusal that says what is wrong with them: a task id names its
+ * inner chain in its first byte, so one that names the main chain (or none) is no task id at all
+ * and is refused here, not asked of the node.
+ */
+function leaseParams(p: unknown): { task: string; lease: number } | { code: string; message: string } {
+  const { task, lease } = (p ?? {}) as { task?: string; lease?: string };
+  const id = (task ?? '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(id)) return { code: 'INVALID_TASK_ID', message: `"${(task ?? '').slice(0, 80)}" is not a task id: 64 hex digits` };
+  if (taskChain(Buffer.from(id, 'hex')) === 0) return { code: 'INVALID_TASK_ID', message: `${id} is not a task id: its first byte names its inner chain (01..${String(INNER_CHAINS).padStart(2, '0')}), and it is ${id.slice(0, 2)}` };
+  if (!/^\d{1,7}$/.test(lease ?? '') || Number(lease) > MAX_LEASE) return { code: 'INVALID_LEASE', message: `"${(lease ?? '').slice(0, 20)}" is not a lease number: 0..${MAX_LEASE}` };
+  return { task: id, lease: Number(lease) };
+}
+
+/** Log reads at once: each may hold a log's published size a few times over (read, sealed, sent). */
+const MAX_LOG_READS = 2;
 
 export interface AdminRoutes {
   status: () => Promise<unknown>;
   /** A running lease's logs so far, sealed to its poster, for a request the poster signed (`token`). */
   posterLog: (task: string, lease: number, token: string) => Promise<Uint8Array>;
-  /** A lease's container logs so far (or all of them once it ended); undefined for a lease this worker has no logs of. */
+  /** A lease's logs so far (or all of them once it ended); undefined for a lease this worker has no logs of. */
   leaseLog: (task: string, lease: number) => Promise<Uint8Array | undefined>;
   /** Prometheus text exposition of the agent's metrics. */
   metrics?: () => Promise<{ contentType: string; text: string }>;
@@ -73,10 +93,39 @@ const POSTER_ROUTE = /^\/leases\/[^/]+\/[^/]+\/sealed-logs$/;
 
 const refuse = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply => reply.status(status).send({ error: { code, message } });
 
+const ROUTES = 'GET /status, /metrics, /leases/TASK/LEASE/logs and /leases/TASK/LEASE/sealed-logs';
+
+/**
+ * The answer to an error a route threw, when it is one of ours: the node's refusals keep their
+ * status and code (a task it does not know is the caller's mistake), a node that does not answer is
+ * 502. Anything else is left to the shared handler: fastify's refusals of a request (bad URL, body,
+ * headers) keep their 4xx in our shape, and only the rest is a 500.
+ */
+function domainAnswer(e: unknown): { status: number; code: string; message: string } | undefined {
+  if (e instanceof AdminError && e.status) return { status: e.status, code: e.code, message: e.message };
+  if (e instanceof NodeApiError) {
+    if (e.status >= 400 && e.status < 500) return { status: e.status, code: e.code, message: e.message };
+    return { status: 502, code: 'NODE_UNAVAILABLE', message: `the worker's node did not answer: ${e.message}` };
+  }
+  return undefined;
+}
+
 export function buildAdminApp(token: string, home: string, routes: AdminRoutes): FastifyInstance {
   // Refusals of fastify and Node's parser (unknown routes, bad %-escapes, huge headers) in the project's format too.
-  const errors = jsonErrors({ toError: (e) => (e instanceof AdminError && e.status ? new HttpError(e.status, e.code, e.message) : undefined), internalMessage: (e) => (e as Error).message });
-  const app = Fastify({ logger: false, ...errors.serverOptions });
+  const errors = jsonErrors({
+    toError: (e) => {
+      const a = domainAnswer(e);
+      return a ? new HttpError(a.status, a.code, a.message) : undefined;
+    },
+    internalMessage: (e) => (e as Error).message,
+    notFoundMessage: (method, path) => `the worker's admin endpoint has no ${method} ${path}; it answers ${ROUTES}`,
+  });
+  const app = Fastify({
+    logger: false,
+    // Room for a task id that is too long, so it is refused as one (400) rather than as no route.
+    routerOptions: { maxParamLength: 2048 },
+    ...errors.serverOptions,
+  });
   errors.install(app);
   const expected = Buffer.from(token);
   app.addHook('onRequest', async (req, reply) => {
@@ -89,6 +138,17 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     }
     return undefined;
   });
+  let logReads = 0;
+  /** Runs a log read unless MAX_LOG_READS are under way; then the answer is 429. */
+  const oneLogRead = async (reply: FastifyReply, read: () => Promise<FastifyReply>): Promise<FastifyReply> => {
+    if (logReads >= MAX_LOG_READS) return refuse(reply.header('retry-after', '1'), 429, 'BUSY', `the worker is reading ${logReads} logs already; ask again in a second`);
+    logReads += 1;
+    try {
+      return await read();
+    } finally {
+      logReads -= 1;
+    }
+  };
   app.get('/status', async () => routes.status());
   const metrics = routes.metrics;
   if (metrics) {
@@ -98,19 +158,23 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     });
   }
   app.get('/leases/:task/:lease/logs', async (req, reply) => {
-    const p = LeaseParams.safeParse(req.params);
-    if (!p.success) return refuse(reply, 400, 'INVALID_REQUEST', p.error.issues.map((i) => i.message).join('; '));
-    const log = await routes.leaseLog(p.data.task, p.data.lease);
-    if (!log) return refuse(reply, 404, 'UNKNOWN_LEASE', `this worker has no logs of lease ${p.data.lease} of task ${p.data.task}`);
-    return reply.type('text/plain; charset=utf-8').send(Buffer.from(log));
+    const p = leaseParams(req.params);
+    if ('code' in p) return refuse(reply, 400, p.code, p.message);
+    return oneLogRead(reply, async () => {
+      const log = await routes.leaseLog(p.task, p.lease);
+      if (!log) return refuse(reply, 404, 'UNKNOWN_LEASE', `this worker has no logs of lease ${p.lease} of task ${p.task}: it did not run that lease, or has not started it yet`);
+      return reply.type('text/plain; charset=utf-8').send(Buffer.from(log.buffer, log.byteOffset, log.byteLength));
+    });
   });
   app.get('/leases/:task/:lease/sealed-logs', async (req, reply) => {
-    const p = LeaseParams.safeParse(req.params);
-    if (!p.success) return refuse(reply, 400, 'INVALID_REQUEST', p.error.issues.map((i) => i.message).join('; '));
+    const p = leaseParams(req.params);
+    if ('code' in p) return refuse(reply, 400, p.code, p.message);
     const h = req.headers.authorization;
     if (!h?.startsWith('Bearer ')) return refuse(reply, 401, 'POSTER_TOKEN_REQUIRED', "live logs are for the task's poster: send a token its key signed for this lease (`zeus task logs TASK --live URL` does)");
-    const sealed = await routes.posterLog(p.data.task, p.data.lease, h.slice(7).trim());
-    return reply.type('application/octet-stream').send(Buffer.from(sealed));
+    return oneLogRead(reply, async () => {
+      const sealed = await routes.posterLog(p.task, p.lease, h.slice(7).trim());
+      return reply.type('application/octet-stream').send(Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength));
+    });
   });
   return app;
 }

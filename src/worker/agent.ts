@@ -14,7 +14,8 @@ import { uploadResult } from './results.ts';
 import { scratchMiB } from './scratch.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
 import type { Workload } from './workload.ts';
-import { publishLeaseLogs } from './logs.ts';
+import type { LogTarget } from './leaseLog.ts';
+import { leaseLogFile, publishLeaseLogs } from './logs.ts';
 import type { AgentSnapshot } from './status.ts';
 
 // The worker agent: it follows the node's market events (and polls as a fallback, since a
@@ -282,14 +283,14 @@ export class WorkerAgent {
     if (t.needs.runtime === 'wasm') {
       const { module, args } = await wasmModuleOf(this.o.home, job);
       this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: module ${t.app}@${t.digest} delivered (${module.length} bytes)`);
-      return startWasm({ module, args, env, workDir: files, memoryLimitBytes: t.needs.memoryMiB * 1024 * 1024, wallTimeLimitMs: t.maxHours * 3_600_000 });
+      return startWasm({ module, args, env, workDir: files, log: this.logOf(r.ref), memoryLimitBytes: t.needs.memoryMiB * 1024 * 1024, wallTimeLimitMs: t.maxHours * 3_600_000 });
     }
     if (!this.runtime) throw new Error('the docker runtime is not enabled on this worker');
     const tag = `zeus-app/${t.app}:${t.digest.slice(7, 19)}`;
     await loadFetchedImage(this.o.home, job, tag, this.runtime.docker);
     this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: image ${t.app}@${t.digest} delivered`);
     const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB, gpuCount: t.needs.gpuCount, diskMiB: scratchMiB(t.needs.diskMiB, this.o.policy.maxDiskMiB) };
-    const w = await this.runtime.start(tag, r.ref, limits, t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env });
+    const w = await this.runtime.start(tag, r.ref, limits, this.logOf(r.ref), t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env });
     const inspected = await this.runtime.docker.getContainer(w.id).inspect();
     // What the container really runs with, kept beside its logs (and what the tests check): the
     // inputs, but of the secrets only their names.
@@ -298,6 +299,11 @@ export class WorkerAgent {
       JSON.stringify({ id: inspected.Id, image: t.digest, hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name), inputs: opened.inputs, env: Object.keys(env) }, null, 2),
     );
     return w;
+  }
+
+  /** Where a lease's output goes, and how much of it is kept. */
+  private logOf(ref: { task: string; lease: number }): LogTarget {
+    return { file: leaseLogFile(this.o.home, ref.task, ref.lease), capBytes: this.o.policy.logCapBytes };
   }
 
   private async runLease(l: LeaseAnswer, r: Running): Promise<void> {
@@ -363,7 +369,8 @@ export class WorkerAgent {
         }
       }
       const exit = await w.exited;
-      await w.saveLogs(join(files, 'container.log')).catch((e: unknown) => this.o.log(`lease ${k}: logs not kept: ${(e as Error).message}`));
+      const logs = await w.logsDone().catch((e: unknown) => this.o.log(`lease ${k}: logs not kept: ${(e as Error).message}`));
+      if (logs?.dropped) this.o.log(`lease ${k}: its log kept the first ${logs.kept} bytes of its output; ${logs.dropped} more were dropped past the cap`);
       // Sealed to the poster and published, so they outlive the lease (never throws).
       await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
       if (ended) {
@@ -409,7 +416,8 @@ export class WorkerAgent {
       if (l && ACTIVE.includes(l.state as (typeof ACTIVE)[number]) && this.runtime) {
         const t = await this.c.task(task);
         this.o.log(`taking up container ${info.Id.slice(0, 12)} of lease ${task.slice(0, 12)}…/${index} (${l.state}, ${info.State})`);
-        this.take(l, await this.runtime.attach(info.Id, t.kind === 'service' ? t.ports : []));
+        mkdirSync(join(this.dir, 'leases', `${task}-${index}`), { recursive: true });
+        this.take(l, await this.runtime.attach(info.Id, t.kind === 'service' ? t.ports : [], this.logOf({ task, lease: index })));
         continue;
       }
       this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run: lease ${task.slice(0, 12)}…/${index} is ${l?.state ?? 'unknown'}`);

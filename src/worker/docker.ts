@@ -1,8 +1,8 @@
-import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import Docker from 'dockerode';
+import { dockerLogConfig, LogCapture } from './dockerLogs.ts';
+import { DEFAULT_LOG_CAP_BYTES, type LogCounts, type LogProgress, type LogTarget } from './leaseLog.ts';
 import { DEFAULT_SCRATCH_MIB, ScratchAreas } from './scratch.ts';
 import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
 import { gpuHostConfig } from './gpu.ts';
@@ -11,6 +11,9 @@ import { gpuHostConfig } from './gpu.ts';
 // limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
 // and a size-capped volume for /out (scratch.ts), no host mounts, no network for batch), labelled with the lease
 // so a restarted worker can find what it started. Metering reads the engine's own statistics.
+// Its output goes into the lease's capped log as it comes (dockerLogs.ts), and the engine's own
+// log of it is capped too (json-file, max-size and max-file), so neither the agent's memory nor
+// the host's disk depends on what a workload prints.
 // A service gets the bridge network only to publish its ports, on the configured bind address.
 
 /** Whether a Docker engine answers (within `timeoutMs` when given): the worker's runtimes depend on it. */
@@ -62,8 +65,8 @@ export const PIDS_LIMIT = 256;
 /** Scratch space: a size-capped tmpfs. */
 export const TMPFS = { '/tmp': 'rw,nosuid,nodev,size=64m' };
 
-/** `out`: the lease's scratch volume for /out (an anonymous volume when empty). */
-export function hostConfigFor(l: BatchLimits, out = ''): Docker.HostConfig {
+/** `out`: the lease's scratch volume for /out (an anonymous volume when empty); `logCapBytes`: the lease log's cap. */
+export function hostConfigFor(l: BatchLimits, out = '', logCapBytes = DEFAULT_LOG_CAP_BYTES): Docker.HostConfig {
   const memory = l.memoryMiB * 1024 * 1024;
   return {
     NanoCpus: l.cpuMillis * 1_000_000,
@@ -85,6 +88,9 @@ export function hostConfigFor(l: BatchLimits, out = ''): Docker.HostConfig {
     // A small init (the engine's docker-init) as PID 1: an app that is PID 1 itself gets no default
     // signal handlers, so a stop would wait out its grace period, and its orphans would go unreaped.
     Init: true,
+    // The engine's own log of the output, bounded on the host's disk (its default json-file grows
+    // without limit: 1.1 GB for a workload that printed 1 GiB).
+    LogConfig: dockerLogConfig(logCapBytes),
     ...gpuHostConfig(l.gpuCount),
   };
 }
@@ -110,12 +116,12 @@ export class DockerRuntime {
     this.scratch = new ScratchAreas(docker, { dir: o.scratchDir ?? join(tmpdir(), 'zeus-scratch'), log: o.log ?? (() => undefined), loop: o.loopScratch });
   }
 
-  /** Starts a lease's container: a batch job, or a service when `o.ports` is given. */
-  async start(image: string, ref: LeaseRef, limits: BatchLimits, o: LaunchOptions = {}): Promise<Workload> {
+  /** Starts a lease's container (a batch job, or a service when `o.ports` is given), its output going into `log`. */
+  async start(image: string, ref: LeaseRef, limits: BatchLimits, log: LogTarget, o: LaunchOptions = {}): Promise<Workload> {
     const service = o.ports !== undefined;
     // A batch lease's /out: its own size-capped area, removed with the container (remove()).
     const out = service ? undefined : await this.scratch.create(ref, limits.diskMiB ?? DEFAULT_SCRATCH_MIB);
-    const host = hostConfigFor(limits, out?.volume);
+    const host = hostConfigFor(limits, out?.volume, log.capBytes);
     const ports = o.ports ?? [];
     if (service) {
       host.NetworkMode = 'bridge';
@@ -138,20 +144,25 @@ export class DockerRuntime {
         throw e;
       });
     try {
+      // Attached before it starts: its output from the first byte.
+      const capture = await LogCapture.fromStart(c, log);
       await c.start();
-      return await this.attach(c.id, ports);
+      const info = await c.inspect();
+      await this.scratch.watchMounted(info.Mounts, c);
+      return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports) : '', capture);
     } catch (e) {
       await this.remove(c);
       throw e;
     }
   }
 
-  /** The workload of a container started earlier (by this process or one before it). */
-  async attach(id: string, ports: readonly number[] = []): Promise<Workload> {
+  /** The workload of a container an earlier agent process started; its output goes on into `log`. */
+  async attach(id: string, ports: readonly number[], log: LogTarget): Promise<Workload> {
     const c = this.docker.getContainer(id);
     const info = await c.inspect();
     await this.scratch.watchMounted(info.Mounts, c);
-    return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports) : '');
+    const capture = await LogCapture.resumed(c, info.State.Running, log);
+    return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports) : '', capture);
   }
 
   /** One-shot stats (stream=false); undefined once the container has stopped. */
@@ -173,20 +184,6 @@ export class DockerRuntime {
       chunks.push(chunk);
     }
     return Buffer.concat(chunks);
-  }
-
-  /** Stdout and stderr, demultiplexed, appended to `file`. */
-  async saveLogs(c: Docker.Container, file: string): Promise<void> {
-    const raw = (await c.logs({ stdout: true, stderr: true, follow: false, timestamps: true })) as Buffer;
-    const out = createWriteStream(file, { flags: 'a' });
-    await pipeline(async function* () {
-      // The log stream is framed: 8-byte headers (stream, 0, 0, 0, big-endian length) before each chunk.
-      for (let i = 0; i + 8 <= raw.length; ) {
-        const n = raw.readUInt32BE(i + 4);
-        yield raw.subarray(i + 8, i + 8 + n);
-        i += 8 + n;
-      }
-    }, out);
   }
 
   /** Containers this worker started (running or not), by their labels. */
@@ -219,15 +216,22 @@ class DockerWorkload implements Workload {
   readonly exited: Promise<WorkloadExit>;
   private readonly rt: DockerRuntime;
   private readonly c: Docker.Container;
+  private readonly capture: LogCapture;
 
-  constructor(rt: DockerRuntime, c: Docker.Container, endpoint: string) {
+  constructor(rt: DockerRuntime, c: Docker.Container, endpoint: string, capture: LogCapture) {
     this.rt = rt;
     this.c = c;
     this.id = c.id;
     this.endpoint = endpoint;
+    this.capture = capture;
     // wait() answers at once for a container that has already stopped, so this also serves one
     // that ended while no agent was watching it.
-    this.exited = (c.wait() as Promise<{ StatusCode: number }>).then(async ({ StatusCode }) => {
+    const waited = c.wait() as Promise<{ StatusCode: number }>;
+    void waited.then(
+      () => capture.containerExited(),
+      () => capture.containerExited(),
+    );
+    this.exited = waited.then(async ({ StatusCode }) => {
       const state = await c.inspect().then((i) => i.State).catch(() => undefined);
       if (state?.OOMKilled) return { code: null, reason: 'killed: out of memory' };
       return { code: StatusCode };
@@ -245,8 +249,12 @@ class DockerWorkload implements Workload {
     });
   }
 
-  saveLogs(file: string): Promise<void> {
-    return this.rt.saveLogs(this.c, file);
+  logsDone(): Promise<LogCounts> {
+    return this.capture.done;
+  }
+
+  logCounts(): LogProgress {
+    return this.capture.counts();
   }
 
   resultArchive(): Promise<Buffer> {

@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyOfSigningKey, sealKeyPairOfSigningSeed, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
-import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest } from '../ddn/index.ts';
+import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest, type RegistryTokenClaims } from '../ddn/index.ts';
 import { taskIdFor } from '../ledger/index.ts';
-import type { TaskAnswer, ZeusClient } from '../sdk/index.ts';
+import { NodeApiError, type TaskAnswer, type ZeusClient } from '../sdk/index.ts';
 import { AdminError } from './admin.ts';
+import { readLogTail } from './leaseLog.ts';
 import type { Workload } from './workload.ts';
 import { artifactTag, digestOf, publishArtifact } from './results.ts';
 import type { AgentSnapshot } from './status.ts';
@@ -51,11 +51,14 @@ export async function posterSealKey(c: ZeusClient, t: Pick<TaskAnswer, 'id' | 'c
   return undefined;
 }
 
-/** The sealed envelope of a lease's logs (the tail of them past MAX_PUBLISHED_LOG_BYTES). */
-export function sealLogs(recipient: Uint8Array, task: string, lease: number, log: Uint8Array): Uint8Array {
-  const cut = log.length > MAX_PUBLISHED_LOG_BYTES;
-  const body = cut ? log.subarray(log.length - MAX_PUBLISHED_LOG_BYTES) : log;
-  const head = new TextEncoder().encode(`${HEADER} ${task} ${lease}${cut ? ` truncated ${log.length - body.length}` : ''}\n`);
+/**
+ * The sealed envelope of a lease's logs (the tail of them past MAX_PUBLISHED_LOG_BYTES); `cutBefore`:
+ * bytes of the log before `log` that were already left out.
+ */
+export function sealLogs(recipient: Uint8Array, task: string, lease: number, log: Uint8Array, cutBefore = 0): Uint8Array {
+  const body = log.length > MAX_PUBLISHED_LOG_BYTES ? log.subarray(log.length - MAX_PUBLISHED_LOG_BYTES) : log;
+  const truncated = cutBefore + log.length - body.length;
+  const head = new TextEncoder().encode(`${HEADER} ${task} ${lease}${truncated > 0 ? ` truncated ${truncated}` : ''}\n`);
   const plain = new Uint8Array(head.length + body.length);
   plain.set(head);
   plain.set(body, head.length);
@@ -139,7 +142,10 @@ export async function publishLeaseLogs(x: LeaseLogsContext): Promise<PublishedLo
       x.log(`lease ${k}: logs kept locally only: the task's owner ${x.task.owner} has no single signing key to seal them to`);
       return undefined;
     }
-    const p = await publishSealedLogs(x.node, x.key, x.task.id, x.lease, sealLogs(recipient, x.task.id, x.lease, readFileSync(x.file)));
+    // Its end only, and read no further: the note of what was dropped is there.
+    const tail = readLogTail(x.file, MAX_PUBLISHED_LOG_BYTES);
+    if (!tail) return undefined;
+    const p = await publishSealedLogs(x.node, x.key, x.task.id, x.lease, sealLogs(recipient, x.task.id, x.lease, tail.bytes, tail.cut));
     x.log(`lease ${k}: logs sealed to the poster and published as ${p.repository}:${p.tag} (${p.bytes} bytes)`);
     return p;
   } catch (e) {
@@ -151,24 +157,30 @@ export async function publishLeaseLogs(x: LeaseLogsContext): Promise<PublishedLo
 /** Where the agent keeps a lease's container log once the container ended. */
 export const leaseLogFile = (home: string, task: string, lease: number): string => join(home, 'worker', 'leases', `${task}-${lease}`, 'container.log');
 
+/** A lease's log as this worker has it: its last MAX_PUBLISHED_LOG_BYTES, and how many bytes before them were left out. */
+export interface LocalLog {
+  bytes: Uint8Array;
+  cut: number;
+}
+
 /**
- * A lease's logs as this worker has them, for its operator: of a container still running, what it
- * printed so far (read from the engine the same way as at the end); else the saved file.
+ * A lease's log as this worker has it, for its operator or poster: the lease's log file (written
+ * as the workload prints, so also of a workload still running, with a line saying how much was
+ * dropped so far), at most its last MAX_PUBLISHED_LOG_BYTES: a read never costs more memory than that.
  */
+export function leaseLogTail(home: string, workload: Workload | undefined, task: string, lease: number): LocalLog | undefined {
+  const tail = readLogTail(leaseLogFile(home, task, lease), MAX_PUBLISHED_LOG_BYTES);
+  if (!tail) return undefined;
+  const now = workload?.logCounts();
+  // An ended log says it at its end already.
+  if (!now || now.done || now.dropped === 0) return tail;
+  const note = Buffer.from(`\n[zeus: ${now.dropped} bytes dropped so far past the cap; the workload is still running]\n`);
+  return { bytes: Buffer.concat([tail.bytes, note]), cut: tail.cut };
+}
+
+/** The same for the operator's admin route: the bytes alone. */
 export async function localLeaseLog(home: string, workload: Workload | undefined, task: string, lease: number): Promise<Uint8Array | undefined> {
-  if (workload) {
-    const dir = mkdtempSync(join(tmpdir(), 'zeus-lease-log-'));
-    try {
-      await workload.saveLogs(join(dir, 'log'));
-      return readFileSync(join(dir, 'log'));
-    } catch {
-      // Ended between the look-up and the read: the saved file has it.
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  const file = leaseLogFile(home, task, lease);
-  return existsSync(file) ? readFileSync(file) : undefined;
+  return leaseLogTail(home, workload, task, lease)?.bytes;
 }
 
 // Live logs: while a lease runs, its poster may ask the worker directly. The request carries a
@@ -185,18 +197,73 @@ const LIVE_TOKEN_TTL_SECONDS = 60;
 export const liveLogsToken = (key: KeyPair, worker: string, task: string, lease: number): string =>
   createRegistryToken(key, { audience: liveLogsAudience(worker, task, lease), nowMs: Date.now(), ttlSeconds: LIVE_TOKEN_TTL_SECONDS });
 
-/** The worker's side: the lease's logs so far, sealed to the poster whose token this is. */
-export async function posterLeaseLog(x: { client: ZeusClient; home: string; snapshot: AgentSnapshot; workload: Workload | undefined }, task: string, lease: number, token: string): Promise<Uint8Array> {
-  let claims: ReturnType<typeof verifyRegistryToken>;
+/** What a token claims (audience, issue time in ms), read without checking anything; empty when it is not a token's shape. */
+function claimsOf(token: string): { aud?: string; iatMs?: number } {
+  const body = token.split('.')[1];
+  if (body === undefined || token.length > 4096) return {};
   try {
-    claims = verifyRegistryToken(token, { audience: liveLogsAudience(x.snapshot.address, task, lease), nowMs: Date.now() });
+    const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { aud?: unknown; iat?: unknown };
+    return { aud: typeof c.aud === 'string' ? c.aud : undefined, iatMs: Number.isSafeInteger(c.iat) ? (c.iat as number) * 1000 : undefined };
+  } catch {
+    return {};
+  }
+}
+
+/** What is wrong with a token made for `aud` when it is shown for lease `lease` of `task` at `worker`. */
+function audienceMismatch(aud: string, worker: string, task: string, lease: number): string {
+  const here = `lease ${lease} of task ${task}`;
+  const [kind, w, t, n] = aud.split(':');
+  if (kind !== 'zeusnet-lease-logs' || w === undefined || t === undefined || n === undefined) {
+    if (kind === 'zeusnet-registry') return `the token is a registry login token (for pushing to a node's registry), not a live-logs token; sign one for ${here} with \`zeus task logs ${task} --lease ${lease} --live URL\``;
+    return `the token is not a live-logs token (its audience is "${aud.slice(0, 120)}"); sign one for ${here} with \`zeus task logs ${task} --lease ${lease} --live URL\``;
+  }
+  if (w !== worker) return `the token is for the live logs at worker ${w}, and this is worker ${worker}: send it to the worker that runs the lease (the lease on the chain names it)`;
+  if (t !== task) return `the token is for task ${t}, not for task ${task}: sign one for ${here}`;
+  return `the token is for lease ${n} of task ${task}, not for lease ${lease}: sign one for lease ${lease} (\`zeus task logs ${task} --lease ${lease} --live URL\`)`;
+}
+
+/**
+ * Checks a poster's live-logs token for lease `lease` of `task` at `worker`; returns its claims.
+ * Each refusal says what is wrong in the live-logs' own terms: the registry token's words ("for
+ * another node: log in again") would send the poster to the wrong place.
+ */
+export function checkLiveLogsToken(token: string, worker: string, task: string, lease: number, nowMs: number): RegistryTokenClaims {
+  const { aud, iatMs } = claimsOf(token);
+  const expected = liveLogsAudience(worker, task, lease);
+  if (aud !== undefined && aud !== expected) throw new AdminError('POSTER_TOKEN_MISMATCH', `the live-logs token was refused: ${audienceMismatch(aud, worker, task, lease)}`, 401);
+  try {
+    // Checked at its own issue time first: a token that is bad apart from its age says so, not that it is old.
+    const claims = verifyRegistryToken(token, { audience: expected, nowMs: iatMs ?? nowMs });
+    if (claims.exp * 1000 <= nowMs) {
+      throw new AdminError('POSTER_TOKEN_EXPIRED', `the live-logs token expired at ${new Date(claims.exp * 1000).toISOString()} (they live ${LIVE_TOKEN_TTL_SECONDS} s): sign a new one (\`zeus task logs ${task} --live URL\` signs one for each request)`, 401);
+    }
+    return verifyRegistryToken(token, { audience: expected, nowMs });
   } catch (e) {
-    if (e instanceof RegistryTokenError) throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${e.message}`, 401);
+    if (e instanceof RegistryTokenError) {
+      const why = /^not a ZeusNet registry token/.test(e.message) ? `it is not a signed token (zrt1.…); \`zeus task logs ${task} --live URL\` signs one` : e.message.replace(/^registry token/, 'the token');
+      throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${why}`, 401);
+    }
     throw e;
   }
-  const owner = (await x.client.task(task)).owner;
+}
+
+/** The task's owner on the chain; a task the node does not know is the caller's mistake, not the worker's. */
+async function taskOwner(c: ZeusClient, task: string): Promise<string> {
+  try {
+    return (await c.task(task)).owner;
+  } catch (e) {
+    if (e instanceof NodeApiError && e.status === 404) throw new AdminError('UNKNOWN_TASK', `there is no task ${task} on the chain (a task appears once its PostTask is committed)`, 404);
+    if (e instanceof NodeApiError && e.status === 400) throw new AdminError(e.code, e.message, 400);
+    throw e;
+  }
+}
+
+/** The worker's side: the lease's logs so far, sealed to the poster whose token this is. */
+export async function posterLeaseLog(x: { client: ZeusClient; home: string; snapshot: AgentSnapshot; workload: Workload | undefined }, task: string, lease: number, token: string): Promise<Uint8Array> {
+  const claims = checkLiveLogsToken(token, x.snapshot.address, task, lease, Date.now());
+  const owner = await taskOwner(x.client, task);
   if (claims.sub !== owner) throw new AdminError('NOT_THE_POSTER', `only the task's poster ${owner} may read its logs, not ${claims.sub}`, 403);
-  const log = await localLeaseLog(x.home, x.workload, task, lease);
-  if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}`, 404);
-  return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log);
+  const log = leaseLogTail(x.home, x.workload, task, lease);
+  if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}: it did not run that lease, or has not started it yet`, 404);
+  return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log.bytes, log.cut);
 }

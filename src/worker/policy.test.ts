@@ -20,6 +20,13 @@ describe('worker policy', () => {
     expect(p.maxConcurrentLeases).toBe(1);
     expect(offeredSpec(machine, p, 'http://127.0.0.1:26657', ['docker', 'wasm'])).toMatchObject({ ...machine, endpoint: '127.0.0.1:26657', runtimes: ['docker', 'wasm'] });
     expect(p.bindAddress).toBe('127.0.0.1');
+    expect(p.logCapBytes).toBe(8 * 1024 * 1024);
+  });
+
+  it("caps a lease's log at maxLogMiB, within bounds", () => {
+    expect(loadPolicy(file('log.json', { maxLogMiB: 2 })).logCapBytes).toBe(2 * 1024 * 1024);
+    expect(() => loadPolicy(file('log0.json', { maxLogMiB: 0 }))).toThrow(/maxLogMiB/);
+    expect(() => loadPolicy(file('logbig.json', { maxLogMiB: 100_000 }))).toThrow(/maxLogMiB/);
   });
 
   it('caps what is offered and prices it in ZNC base units', () => {

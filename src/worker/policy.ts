@@ -7,6 +7,11 @@ import { ZNC_DECIMALS } from '../ledger/index.ts';
 // a policy the worker offers what it detects, at its registered prices, one lease at a time.
 // Prices are decimal ZNC strings (as people write them), turned into base units here once.
 
+/** A lease's log keeps this much of its output unless the policy says otherwise. */
+export const DEFAULT_LOG_MIB = 8;
+/** The most a policy may let a lease's log keep (the agent reads a log whole only up to the published size). */
+export const MAX_LOG_MIB = 256;
+
 const zncAmount = z.string().regex(/^\d+(\.\d{1,8})?$/, 'a ZNC amount like "0.1" (at most 8 decimals)');
 
 export const PolicySchema = z
@@ -44,6 +49,11 @@ export const PolicySchema = z
     offerGpus: z.boolean().optional(),
     /** Port of the admin endpoint on 127.0.0.1 (`zeus worker status`); 0 or absent: any free port. */
     adminPort: z.number().int().min(0).max(65535).optional(),
+    /**
+     * How much of a lease's output (stdout and stderr) its log keeps, in MiB: what the workload
+     * prints past it is counted and dropped. Docker's own log of the container is capped to twice it.
+     */
+    maxLogMiB: z.number().int().min(1).max(MAX_LOG_MIB).optional(),
   })
   .strict();
 
@@ -68,6 +78,8 @@ export interface WorkerPolicy {
   bindAddress: string;
   offerGpus: boolean;
   adminPort?: number;
+  /** Bytes of a lease's output its log keeps. */
+  logCapBytes: number;
 }
 
 export function policyFrom(p: PolicyFile): WorkerPolicy {
@@ -89,6 +101,7 @@ export function policyFrom(p: PolicyFile): WorkerPolicy {
     bindAddress: p.bindAddress ?? '127.0.0.1',
     offerGpus: p.offerGpus ?? true,
     adminPort: p.adminPort,
+    logCapBytes: (p.maxLogMiB ?? DEFAULT_LOG_MIB) * 1024 * 1024,
   };
 }
 

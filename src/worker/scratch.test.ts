@@ -19,6 +19,8 @@ const IMAGE = `zeus-test/scratch-filler:${process.pid}`;
 const worker = `test-worker-${process.pid}`;
 const docker = new Docker();
 const ref = (w = worker): LeaseRef => ({ task: randomBytes(32).toString('hex'), lease: 0, worker: w });
+let logs = 0;
+const logTarget = () => ({ file: join(dir, `lease-${logs++}.log`), capBytes: 1024 * 1024 });
 const loopsOn = (prefix: string): string[] =>
   execFileSync('losetup', ['--list', '--noheadings', '--output', 'BACK-FILE'], { encoding: 'utf8' })
     .split('\n')
@@ -45,7 +47,7 @@ afterAll(() => {
 });
 
 async function runToEnd(rt: DockerRuntime, r: LeaseRef, diskMiB: number): Promise<{ code: number; logs: string; c: Docker.Container }> {
-  const w = await rt.start(IMAGE, r, { cpuMillis: 500, memoryMiB: 64, diskMiB });
+  const w = await rt.start(IMAGE, r, { cpuMillis: 500, memoryMiB: 64, diskMiB }, logTarget());
   const c = docker.getContainer(w.id);
   const { StatusCode } = (await c.wait()) as { StatusCode: number };
   const logs = ((await c.logs({ stdout: true, stderr: true })) as Buffer).toString('latin1');
@@ -109,7 +111,7 @@ describe('a lease /out with a real cap', () => {
     await docker.getVolume(halfGone.volume).remove();
     // … one another worker on the same engine still owns, and one a live container uses.
     const others = await rt.scratch.create(ref('another-worker'), 8);
-    const live = docker.getContainer((await rt.start(IMAGE, ref(), { cpuMillis: 500, memoryMiB: 64, diskMiB: 8 })).id);
+    const live = docker.getContainer((await rt.start(IMAGE, ref(), { cpuMillis: 500, memoryMiB: 64, diskMiB: 8 }, logTarget())).id);
     const liveVolume = (await live.inspect()).Mounts.find((m) => m.Destination === '/out')!.Name!;
     expect(loopsOn(scratch)).toHaveLength(4);
 

@@ -237,3 +237,36 @@ export function greedyModule(): Uint8Array {
     body: [op.loop, op.i32(1), op.memoryGrow, op.i32(-1), op.i32Eq, op.if, op.unreachable, op.end, op.br(0), op.end],
   });
 }
+
+/** Bytes `chattyModule(chunks)` writes to stdout: `chunks` × 64 KiB of "x". */
+export const CHATTY_CHUNK_BYTES = 65_536;
+/** What `chattyModule` writes to stderr after its stdout. */
+export const CHATTY_STDERR = 'finished\n';
+
+/**
+ * A module that prints `chunks` × 64 KiB of "x" to stdout, then "finished\n" to stderr: for the
+ * cap on what a lease's log keeps (1 GiB is 16384 chunks).
+ */
+export function chattyModule(chunks: number): Uint8Array {
+  if (!Number.isInteger(chunks) || chunks < 1 || chunks > 2 ** 31 - 1) throw new Error('chunks: a positive 32-bit count');
+  const [i, j] = [0, 1];
+  const fWrite = 0;
+  const body = [
+    // 64 KiB of "x" at 65536, in the second page
+    op.i32(0), op.set(j),
+    op.loop,
+    op.i32(65_536), op.get(j), op.i32Add, op.i32(120), op.i32Store8,
+    op.get(j), op.i32(1), op.i32Add, op.tee(j), op.i32(CHATTY_CHUNK_BYTES), op.i32LtU, op.brIf(0),
+    op.end,
+    // iovec at 0: that buffer; iovec at 16: the stderr line at 1024
+    op.i32(0), op.i32(65_536), op.i32Store, op.i32(4), op.i32(CHATTY_CHUNK_BYTES), op.i32Store,
+    op.i32(16), op.i32(1024), op.i32Store, op.i32(20), op.i32(CHATTY_STDERR.length), op.i32Store,
+    op.i32(chunks), op.set(i),
+    op.loop,
+    op.i32(1), op.i32(0), op.i32(1), op.i32(8), op.call(fWrite), op.drop,
+    op.get(i), op.i32(1), op.i32Sub, op.tee(i), op.brIf(0),
+    op.end,
+    op.i32(2), op.i32(16), op.i32(1), op.i32(8), op.call(fWrite), op.drop,
+  ];
+  return assemble({ imports: [WASI.fdWrite], memory: { min: 2 }, locals: [I32, I32], body, data: [{ offset: 1024, bytes: new TextEncoder().encode(CHATTY_STDERR) }] });
+}

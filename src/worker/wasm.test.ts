@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { capModuleMemory, runWasm, WASM_PAGE_BYTES } from './wasm.ts';
-import { greedyModule, sampleModule, spinModule, sumOfFirstPrimes } from './wasm-sample.ts';
+import { CHATTY_CHUNK_BYTES, CHATTY_STDERR, chattyModule, greedyModule, sampleModule, spinModule, sumOfFirstPrimes } from './wasm-sample.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'zeus-wasm-'));
 const workDir = join(root, 'runs');
@@ -83,5 +83,20 @@ describe('wasm runtime', () => {
       ['stderr.log', 'stdin', 'stdout.log'].map((name) => `${runDir}/${name}`),
     );
     expect(readdirSync(result.outDir)).toEqual([]);
+  });
+
+  it('keeps at most the log cap of what a module prints, counts the rest exactly, and tells the module all was written', async () => {
+    // 64 chunks of 64 KiB on stdout, then a line on stderr; 1 MiB is kept of stdout and stderr together.
+    const result = await runWasm({ ...limits, module: chattyModule(64), logCapBytes: 1024 * 1024 });
+    expect(result.error).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    expect(readFileSync(result.stdout, 'latin1')).toBe('x'.repeat(1024 * 1024));
+    expect(readFileSync(result.stderr, 'utf8')).toBe('');
+    expect(result.log).toEqual({ kept: 1024 * 1024, dropped: 64 * CHATTY_CHUNK_BYTES + CHATTY_STDERR.length - 1024 * 1024 });
+    // Under the cap everything is kept, stdout and stderr in one file in the order written.
+    const logFile = join(root, 'combined.log');
+    const all = await runWasm({ ...limits, module: chattyModule(2), logFile });
+    expect(all.log).toEqual({ kept: 2 * CHATTY_CHUNK_BYTES + CHATTY_STDERR.length, dropped: 0 });
+    expect(readFileSync(logFile, 'latin1')).toBe(`${'x'.repeat(2 * CHATTY_CHUNK_BYTES)}${CHATTY_STDERR}`);
   });
 });

@@ -8,9 +8,14 @@
 // module's memory section to min(declared maximum, cap); memory.grow past it then returns -1 inside the
 // module, exactly as on a machine that is out of memory. Modules that import their memory are refused
 // (WASI commands define and export theirs), so there is no memory the cap does not reach.
+//
+// Its output is capped the same way as a container's (leaseLog.ts): the thread does the module's
+// writes to stdout and stderr itself (wasm-thread.ts), keeping the first `logCapBytes` in the log
+// file and counting the rest; WASI itself only ever sees /dev/null as fds 1 and 2.
 import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_LOG_CAP_BYTES, type LogCounts } from './leaseLog.ts';
 import type { ThreadInput, ThreadMessage } from './wasm-thread.ts';
 
 export const WASM_PAGE_BYTES = 65_536;
@@ -30,6 +35,12 @@ export interface WasmRunOptions {
   stdinPath?: string;
   /** Where this run's directory (out/, stdout.log, stderr.log) is created; a fresh one per run. */
   workDir: string;
+  /** One file stdout and stderr both go to, in the order written, instead of the run directory's stdout.log and stderr.log. */
+  logFile?: string;
+  /** Bytes of output (stdout and stderr together) kept; the rest is counted and dropped. Default 8 MiB. */
+  logCapBytes?: number;
+  /** Float64 × 2 on a SharedArrayBuffer, kept up to date while it runs: bytes kept, bytes dropped. */
+  logCounter?: Float64Array;
   memoryLimitBytes: number;
   wallTimeLimitMs: number;
   /** Stops the module early (its lease was cancelled or ended); the run ends as STOPPED. */
@@ -50,6 +61,8 @@ export interface WasmRunResult {
   stderr: string;
   /** The host directory the module saw as /out: its result. */
   outDir: string;
+  /** Bytes of output kept in the files and dropped past the cap. */
+  log: LogCounts;
 }
 
 function readUleb(bytes: Uint8Array, offset: number): [value: number, next: number] {
@@ -155,18 +168,23 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
   const runDir = mkdtempSync(join(options.workDir, 'run-'));
   const outDir = join(runDir, 'out');
   mkdirSync(outDir);
-  const stdoutPath = join(runDir, 'stdout.log');
-  const stderrPath = join(runDir, 'stderr.log');
+  const stdoutPath = options.logFile ?? join(runDir, 'stdout.log');
+  const stderrPath = options.logFile ?? join(runDir, 'stderr.log');
   const base = { stdout: stdoutPath, stderr: stderrPath, outDir };
   writeFileSync(stdoutPath, '');
   writeFileSync(stderrPath, '');
+  // Written by the thread only (kept, dropped); read here, also after the thread was terminated.
+  const counts = options.logCounter ?? new Float64Array(new SharedArrayBuffer(16));
+  if (!(counts.buffer instanceof SharedArrayBuffer) || counts.length !== 2) throw new Error('logCounter: a Float64Array of 2 on a SharedArrayBuffer');
+  counts.fill(0);
+  const log = (): LogCounts => ({ kept: counts[0], dropped: counts[1] });
 
   let module: Uint8Array;
   try {
     module = capModuleMemory(options.module, capPages);
   } catch (error) {
     if (!(error instanceof WasmModuleError)) throw error;
-    const result = { exitCode: null, wallMs: 0, cpuMs: 0, peakMemoryBytes: 0, ...base };
+    const result = { exitCode: null, wallMs: 0, cpuMs: 0, peakMemoryBytes: 0, log: log(), ...base };
     return { ...result, error: { code: 'INVALID_MODULE', message: error.message } };
   }
 
@@ -176,8 +194,17 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
     writeFileSync(stdinPath, '');
   }
   // The descriptors are the process's, opened here so they are closed here even when the thread is killed.
-  const fds = { stdin: openSync(stdinPath, 'r'), stdout: openSync(stdoutPath, 'a'), stderr: openSync(stderrPath, 'a') };
-  const input: ThreadInput = { module, args: options.args ?? ['module.wasm'], env: options.env ?? {}, outDir, ...fds };
+  const stdout = openSync(stdoutPath, 'a');
+  const fds = { stdin: openSync(stdinPath, 'r'), stdout, stderr: options.logFile === undefined ? openSync(stderrPath, 'a') : stdout, devNull: openSync('/dev/null', 'r+') };
+  const input: ThreadInput = {
+    module,
+    args: options.args ?? ['module.wasm'],
+    env: options.env ?? {},
+    outDir,
+    ...fds,
+    logCapBytes: options.logCapBytes ?? DEFAULT_LOG_CAP_BYTES,
+    logCounts: counts.buffer as SharedArrayBuffer,
+  };
   const started = performance.now();
   const worker = new Worker(new URL('./wasm-thread.ts', import.meta.url), {
     workerData: input,
@@ -187,7 +214,7 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
     execArgv: ['--disable-warning=ExperimentalWarning'],
   });
   let memoryBytes = 0;
-  const outcome = await new Promise<Omit<WasmRunResult, keyof typeof base | 'wallMs' | 'peakMemoryBytes'>>((resolve) => {
+  const outcome = await new Promise<Omit<WasmRunResult, keyof typeof base | 'wallMs' | 'peakMemoryBytes' | 'log'>>((resolve) => {
     let timedOut = false;
     const kill = (code: WasmErrorCode, message: string): void => {
       if (timedOut) return;
@@ -230,6 +257,6 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
   });
   const wallMs = performance.now() - started;
   await worker.terminate();
-  for (const fd of Object.values(fds)) closeSync(fd);
-  return { ...outcome, wallMs, peakMemoryBytes: memoryBytes, ...base };
+  for (const fd of new Set(Object.values(fds))) closeSync(fd);
+  return { ...outcome, wallMs, peakMemoryBytes: memoryBytes, log: log(), ...base };
 }

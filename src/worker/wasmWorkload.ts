@@ -4,6 +4,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { DiskBlobStore, type Digest, type ImageJob } from '../ddn/index.ts';
+import { droppedNote, readLogTail, type LogCounts, type LogProgress, type LogTarget } from './leaseLog.ts';
 import { runWasm, type WasmRunResult } from './wasm.ts';
 import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
 
@@ -102,6 +103,8 @@ export interface WasmLaunch {
   env: Record<string, string>;
   /** The lease's directory: the run's files go under it. */
   workDir: string;
+  /** The lease's log: stdout and stderr, in the order written, up to its cap. */
+  log: LogTarget;
   memoryLimitBytes: number;
   wallTimeLimitMs: number;
 }
@@ -109,7 +112,29 @@ export interface WasmLaunch {
 /** A WASI module run for a lease. It lives in this process: a restarted agent runs it again. */
 export function startWasm(o: WasmLaunch): Workload {
   const abort = new AbortController();
-  const run = runWasm({ module: o.module, args: o.args, env: o.env, workDir: o.workDir, memoryLimitBytes: o.memoryLimitBytes, wallTimeLimitMs: o.wallTimeLimitMs, signal: abort.signal });
+  const counter = new Float64Array(new SharedArrayBuffer(16));
+  const run = runWasm({
+    module: o.module,
+    args: o.args,
+    env: o.env,
+    workDir: o.workDir,
+    memoryLimitBytes: o.memoryLimitBytes,
+    wallTimeLimitMs: o.wallTimeLimitMs,
+    signal: abort.signal,
+    logFile: o.log.file,
+    logCapBytes: o.log.capBytes,
+    logCounter: counter,
+  });
+  let logEnded = false;
+  // The note of what was dropped closes the log once, when the run ends.
+  const logsDone: Promise<LogCounts> = run.then((r) => {
+    logEnded = true;
+    if (r.log.dropped > 0) {
+      const last = readLogTail(o.log.file, 1)?.bytes[0] ?? 0x0a;
+      appendFileSync(o.log.file, `${last === 0x0a ? '' : '\n'}${droppedNote(r.log.dropped, o.log.capBytes)}`);
+    }
+    return r.log;
+  });
   let ended: WasmRunResult | undefined;
   const exited: Promise<WorkloadExit> = run.then((r) => {
     ended = r;
@@ -129,11 +154,8 @@ export function startWasm(o: WasmLaunch): Workload {
       abort.abort();
       await exited;
     },
-    saveLogs: async (file: string): Promise<void> => {
-      const r = result();
-      appendFileSync(file, readFileSync(r.stdout));
-      appendFileSync(file, readFileSync(r.stderr));
-    },
+    logsDone: () => logsDone,
+    logCounts: (): LogProgress => ({ kept: counter[0], dropped: counter[1], done: logEnded }),
     resultArchive: () => tarOf(result().outDir),
     remove: async (): Promise<void> => {
       abort.abort();

@@ -2,6 +2,7 @@
 // or a WASI module in a thread. The lease loop only meters, waits, collects and removes, so one
 // loop serves every runtime and kind, and a workload found again after a restart (a container
 // that kept running) is driven exactly like one just started.
+import type { LogCounts, LogProgress } from './leaseLog.ts';
 
 /** One engine sample: cumulative cpu time and the memory in use now. */
 export interface StatsSample {
@@ -28,8 +29,13 @@ export interface Workload {
   sample(): Promise<StatsSample | undefined>;
   /** Stops it now (a cancelled or ended lease); `exited` settles afterwards. */
   stop(): Promise<void>;
-  /** Appends its stdout and stderr to `file`. */
-  saveLogs(file: string): Promise<void>;
+  /**
+   * Settles once all it printed (stdout and stderr) is in its lease's log — the log it was started
+   * with, capped, ending with a note of what was dropped past the cap — so: after `exited`.
+   */
+  logsDone(): Promise<LogCounts>;
+  /** What its log holds and dropped so far. */
+  logCounts(): LogProgress;
   /** A batch workload's /out as a tar archive. */
   resultArchive(): Promise<Buffer>;
   /** Frees everything it holds (container, volumes, files); safe to call twice. */

@@ -41,10 +41,10 @@ export class WorkerNet {
     this.home = join(this.devnet, 'node0');
   }
 
-  /** `zeus devnet start --validators 1 --block-time 500`; returns once it commits blocks. */
-  start(): void {
+  /** `zeus devnet start --validators 1 --block-time 500` (or `blockTimeMs`); returns once it commits blocks. */
+  start(blockTimeMs = 500): void {
     ensureDockerd();
-    const r = zeusIn(join(this.dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', this.devnet, '--validators', '1', '--block-time', '500');
+    const r = zeusIn(join(this.dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', this.devnet, '--validators', '1', '--block-time', String(blockTimeMs));
     if (r.code !== 0) throw new Error(`devnet start failed (${r.code}): ${r.err}${r.out}`);
     this.url = (JSON.parse(readFileSync(join(this.devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
   }
