@@ -5,6 +5,12 @@
 
 export class CodecError extends Error {
   override name = 'CodecError';
+  /** The refusal code of a field whose rule (`FieldDef.check`) the value breaks; undefined for wire-format faults. */
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export type ScalarType = 'uint32' | 'uint64' | 'bool' | 'bytes' | 'string';
@@ -16,6 +22,14 @@ export interface FieldDef {
   readonly length?: number;
   /** For bytes and strings: maximum length in bytes; for arrays: maximum items. */
   readonly max?: number;
+  /**
+   * A rule beyond the wire type (an address of a known kind, say): why a value breaks it, or
+   * undefined. Both encode and decode check it (for an array, on every item), so a schema shared
+   * by what a transaction carries and what the state stores holds both to the same rule.
+   */
+  readonly check?: (value: never) => string | undefined;
+  /** The code a CodecError for a broken `check` carries, for the caller to refuse with. */
+  readonly code?: string;
 }
 export interface ArrayType {
   readonly array: ScalarType | ObjectSchema;
@@ -173,7 +187,19 @@ function checkLength(what: string, n: number, length: number | undefined, max: n
   if (max !== undefined && n > max) throw new CodecError(`${what}: length ${n} exceeds maximum ${max}`);
 }
 
-function writeScalar(
+type Rule = Pick<FieldDef, 'length' | 'max' | 'check' | 'code'>;
+
+function checkRule(path: string, v: unknown, rule: Rule | undefined): void {
+  const why = rule?.check && (rule.check as (value: unknown) => string | undefined)(v);
+  if (why !== undefined && why !== '') throw new CodecError(`${path}: ${why}`, rule!.code);
+}
+
+function writeScalar(w: Writer, t: ScalarType | ObjectSchema, v: unknown, path: string, rule?: Rule): void {
+  writeValue(w, t, v, path, rule?.length, rule?.max);
+  checkRule(path, v, rule);
+}
+
+function writeValue(
   w: Writer,
   t: ScalarType | ObjectSchema,
   v: unknown,
@@ -226,23 +252,29 @@ function writeObject(w: Writer, schema: ObjectSchema, value: unknown, path: stri
       if (v.length === 0) continue;
       if (isVarintType(t.array)) {
         const packed = new Writer();
-        for (let i = 0; i < v.length; i++) writeScalar(packed, t.array, v[i], `${p}[${i}]`);
+        for (let i = 0; i < v.length; i++) writeScalar(packed, t.array, v[i], `${p}[${i}]`, f.def);
         w.varint(f.key);
         w.bytes(packed.finish());
       } else {
         for (let i = 0; i < v.length; i++) {
           w.varint(f.key);
-          writeScalar(w, t.array, v[i], `${p}[${i}]`, f.def.length, f.def.max);
+          writeScalar(w, t.array, v[i], `${p}[${i}]`, f.def);
         }
       }
     } else {
       w.varint(f.key);
-      writeScalar(w, t, v, p, f.def.length, f.def.max);
+      writeScalar(w, t, v, p, f.def);
     }
   }
 }
 
-function readScalar(
+function readScalar(r: Reader, t: ScalarType | ObjectSchema, path: string, rule?: Rule): unknown {
+  const v = readValue(r, t, path, rule?.length, rule?.max);
+  checkRule(path, v, rule);
+  return v;
+}
+
+function readValue(
   r: Reader,
   t: ScalarType | ObjectSchema,
   path: string,
@@ -317,15 +349,15 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
         if (b.length === 0) throw new CodecError(`${p}: empty packed array must be omitted`);
         const inner = new Reader(r.buf, r.pos);
         inner.pos = r.pos - b.length;
-        while (inner.pos < inner.end) arr.push(readScalar(inner, t.array, `${p}[${arr.length}]`));
+        while (inner.pos < inner.end) arr.push(readScalar(inner, t.array, `${p}[${arr.length}]`, f.def));
       } else {
-        arr.push(readScalar(r, t.array, `${p}[${arr.length}]`, f.def.length, f.def.max));
+        arr.push(readScalar(r, t.array, `${p}[${arr.length}]`, f.def));
       }
       if (t.max !== undefined && arr.length > t.max) throw new CodecError(`${p}: more than ${t.max} items`);
       out[f.name] = arr;
       if (isVarintType(t.array)) i++;
     } else {
-      out[f.name] = readScalar(r, t, p, f.def.length, f.def.max);
+      out[f.name] = readScalar(r, t, p, f.def);
       i++;
     }
   }

@@ -201,7 +201,13 @@ export class StateOverlay implements StateReader {
     return this.base.get<T>(key);
   }
 
+  /**
+   * Writes an entry. It is encoded here, not only when the height is staged: a value the state
+   * cannot hold then fails inside the transaction that writes it (which is refused alone), never
+   * later while the block is built, where it would stop the chain.
+   */
   set(key: string, value: Entry | null): void {
+    if (value !== null) encodeEntry(key, value);
     const prev = this.writes.has(key) ? this.writes.get(key)! : ABSENT;
     this.journal.push([key, prev]);
     this.writes.set(key, value);
