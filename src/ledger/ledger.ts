@@ -170,6 +170,8 @@ export class HeightExecution {
   readonly contexts: ExecContext[] = [];
   readonly txs: Tx[][] = [];
   readonly outgoing: Receipt[][] = [];
+  /** The hash of each outgoing receipt, made when it was emitted. */
+  private readonly outgoingHashes: Uint8Array[][] = [];
   readonly events: (MarketEvent & { chain: number })[][] = [];
   /** A speculative execution (a mempool's view of the next height) is not bound by segment size. */
   readonly speculative: boolean;
@@ -186,7 +188,9 @@ export class HeightExecution {
     this.time = time;
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
       const out: Receipt[] = [];
+      const hashes: Uint8Array[] = [];
       this.outgoing.push(out);
+      this.outgoingHashes.push(hashes);
       const events: (MarketEvent & { chain: number })[] = [];
       this.events.push(events);
       this.txs.push([]);
@@ -200,7 +204,7 @@ export class HeightExecution {
         emit: (r) => {
           const receipt = { ...r, source: chain };
           // Encoded now, like a state write: a receipt that cannot be must fail its own transaction.
-          receiptHash(receipt);
+          hashes.push(receiptHash(receipt));
           out.push(receipt);
         },
         announce: (e) => events.push({ ...e, chain }),
@@ -233,9 +237,11 @@ export class HeightExecution {
     const eventsLen = this.events[tx.chain].length;
     try {
       applyTx(ctx, tx);
+      ctx.state.seal(cp);
     } catch (e) {
       ctx.state.revert(cp);
       this.outgoing[tx.chain].length = outLen;
+      this.outgoingHashes[tx.chain].length = outLen;
       this.events[tx.chain].length = eventsLen;
       if (e instanceof LedgerError) return e;
       // Anything else is a bug met by this transaction. Execution is deterministic, so every node
@@ -257,14 +263,14 @@ export class HeightExecution {
     const staged: StagedChain[] = [];
     const segments: SegmentHeader[] = [];
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
-      const s = this.ledger.chains[chain].stage(this.contexts[chain].state.writes);
+      const s = this.ledger.chains[chain].stage(this.contexts[chain].state.writes, this.contexts[chain].state.encoded);
       staged.push(s);
       segments.push({
         chain,
         txCount: this.txs[chain].length,
         txRoot: merkleRoot(this.txs[chain].map((t) => t.hash)),
         stateRoot: s.root,
-        receiptRoot: merkleRoot(this.outgoing[chain].map(receiptHash)),
+        receiptRoot: merkleRoot(this.outgoingHashes[chain]),
       });
     }
     return {
@@ -320,7 +326,7 @@ export class Ledger {
     const ledger = new Ledger(genesis);
     const overlays = ledger.chains.map((c) => new StateOverlay(c));
     writeGenesisState(ledger.genesis, overlays);
-    overlays.forEach((o, i) => ledger.chains[i].commit(ledger.chains[i].stage(o.writes)));
+    overlays.forEach((o, i) => ledger.chains[i].commit(ledger.chains[i].stage(o.writes, o.encoded)));
     return ledger;
   }
 
