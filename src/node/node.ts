@@ -106,8 +106,13 @@ export class ZeusNode {
     this.logger = opts.logger ?? nodeLogger('silent');
     this.testHaltAt = opts.testHaltAt;
     this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now, onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err) });
-    // Loudly, with the hash: a bug met by a transaction (it is refused on every node, the chain goes on).
+    // Loudly, with the hash: a bug met by a transaction (it is refused on every node, the chain goes
+    // on). Once per transaction: the mempool may judge one twice (kept state, then fresh).
+    const reported = new Set<string>();
     ledger.onInternalError = (tx, err) => {
+      if (reported.has(tx.hashHex)) return;
+      if (reported.size >= 10_000) reported.clear();
+      reported.add(tx.hashHex);
       this.internalErrors++;
       this.logger.error(
         { tx: tx.hashHex, chain: tx.chain, kind: TX_KIND_NAMES[tx.kind], from: encodeAddress(tx.from), err: err.cause },

@@ -9,6 +9,7 @@ import {
   certify,
   checkSupply,
   decodeTx,
+  encodeEntry,
   DEV_GENESIS_KEYS,
   encodeSignedVote,
   genesisMultisigAddress,
@@ -29,6 +30,7 @@ import {
   type Account,
   type Block,
   type Genesis,
+  type Token,
 } from '../ledger/index.ts';
 import { MARKET_TEST_PARAMS } from '../ledger/marketTesting.ts';
 import { signUnchecked, testKey } from '../ledger/testing.ts';
@@ -565,4 +567,39 @@ describe('every field of every transaction kind at its edges', () => {
       await h.close();
     }
   }, 120_000);
+});
+
+describe('a transaction the ledger fails on', () => {
+  it('is refused with INTERNAL_ERROR, logged at error level with its hash and counted, and the chain goes on', async () => {
+    const h = new Harness();
+    await h.open();
+    try {
+      await prelude(h);
+      // A broken token entry in this node's memory (a stand-in for a bug): redeeming divides by its
+      // anchor rate of 0. The stored entry and the root stay as they were.
+      const main = h.node.ledger.chains[0];
+      const key = Keys.token('GOLD');
+      const gold = main.get<Token>(key)!;
+      main.load(key, { ...gold, anchorRate: 0n }, encodeEntry(key, gold));
+      const r = await h.submit('alice', TxKind.TokenRedeem, { symbol: 'GOLD', amount: 10n });
+      expect(r).toBeInstanceOf(LedgerError);
+      expect((r as LedgerError).code).toBe('INTERNAL_ERROR');
+      const hash = (r as LedgerError).message.match(/transaction ([0-9a-f]{64})/)![1];
+      expect(h.node.internalErrors).toBe(1);
+      const line = JSON.parse(h.errors[0]) as { level: number; tx: string; kind: string; msg: string; err: { message: string } };
+      expect(line).toMatchObject({ level: 50, tx: hash, kind: 'TokenRedeem' });
+      expect(line.err.message).toBe('Division by zero');
+      main.load(key, gold, encodeEntry(key, gold));
+      // The node goes on: a transfer from the same sender (same nonce) is admitted and committed.
+      const t = await h.submit('alice', TxKind.Transfer, { to: h.address('bob'), token: ZNC, amount: 1n, memo: '' });
+      expect(t).not.toBeInstanceOf(LedgerError);
+      const height = h.node.ledger.height;
+      await h.block();
+      await h.block();
+      expect(h.node.ledger.height).toBe(height + 2);
+      expect(h.node.halted).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  });
 });
