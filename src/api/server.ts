@@ -101,9 +101,21 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       mempool: node.mempool.size,
       bookkeeper: node.publicKey,
       consensus: node.consensusStatus() ?? { mode: 'solo' },
+      // The liveness alarm: set once block production stopped for good (see /health).
+      halted: node.halted ?? null,
       supply,
     });
   });
+
+  app.get(
+    '/health',
+    { schema: { summary: 'Liveness: 200 {ok:true,height} while the node can commit blocks; 503 with the reason once its consensus (or solo block production) has stopped', tags: ['chain'] } },
+    async (_req, reply) => {
+      const h = node.health();
+      if (h.ok) return h;
+      return reply.status(503).send({ ...h, error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}, at ${h.halted!.since}); restart the node` } });
+    },
+  );
 
   app.get<{ Params: { address: string } }>(
     '/accounts/:address',

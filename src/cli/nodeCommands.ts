@@ -91,8 +91,9 @@ export function registerNodeCommands(program: Command): void {
     .addOption(new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)').choices([...LOG_LEVELS]).default('info'))
     .option('--no-console-build', 'do not build the web console (dist/web) when it is missing or older than its sources')
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
+    .addOption(new Option('--test-halt-at <height>', 'TEST ONLY: fail to build the block of this height, to show the liveness alarm of a node whose consensus stopped').argParser(int('--test-halt-at')).hideHelp())
     .addOption(new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer').argParser(int('--test-corrupt-pieces')).hideHelp())
-    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testCorruptPieces?: number }, cmd: Command) => {
+    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testHaltAt?: number; testCorruptPieces?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
       const config = readConfig(g.home);
@@ -100,14 +101,14 @@ export function registerNodeCommands(program: Command): void {
       if (o.blockTime) config.blockIntervalMs = o.blockTime;
       writeConfig(g.home, config);
       const passphrase = await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
-      const zn = await ZeusNode.open(g.home, { passphrase });
+      const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
+      const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt });
       zn.config.api = config.api;
       zn.config.blockIntervalMs = config.blockIntervalMs;
       const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: config.ddn?.peers });
       const app = await createApi(zn, { ...config.api, ddn, registry: store, uploadLimits: { ...DEFAULT_UPLOAD_LIMITS, ...config.ddn?.uploads } });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
-      const logger = nodeLogger(o.logLevel, { chainId: zn.chainId });
       const log = (msg: string): void => logger.info(msg);
       let mode: string;
       if (config.p2p) {

@@ -464,3 +464,38 @@ describe('codec wire format', () => {
     expect(() => encode(S, null as unknown as Infer<typeof S>)).toThrow(CodecError);
   });
 });
+
+describe('field rules', () => {
+  const even = (v: number): string | undefined => (v % 2 === 0 ? undefined : `must be even, is ${v}`);
+  const Ruled = {
+    $id: 'test/ruled',
+    fields: {
+      n: { id: 1, type: 'uint32', check: even, code: 'ODD' },
+      ns: { id: 2, type: { array: 'uint32' }, check: even, code: 'ODD' },
+      tag: { id: 3, type: 'bytes', max: 4, check: (b: Uint8Array) => (b.length === 0 || b[0] === 1 ? undefined : 'starts with 1 when present') },
+    },
+  } as const satisfies ObjectSchema;
+  const Loose = { $id: 'test/ruled', fields: { n: { id: 1, type: 'uint32' }, ns: { id: 2, type: { array: 'uint32' } }, tag: { id: 3, type: 'bytes', max: 4 } } } as const;
+
+  it('are checked by encode and decode, on every item of an array, and carry their code', () => {
+    const ok = { n: 2, ns: [0, 4], tag: new Uint8Array([1, 9]) };
+    expect(decode(Ruled, encode(Ruled, ok))).toEqual(ok);
+    for (const bad of [{ ...ok, n: 3 }, { ...ok, ns: [2, 5] }, { ...ok, tag: new Uint8Array([2]) }]) {
+      const thrown = (f: () => unknown): CodecError => {
+        try {
+          f();
+        } catch (e) {
+          return e as CodecError;
+        }
+        throw new Error('no error');
+      };
+      const enc = thrown(() => encode(Ruled, bad));
+      const dec = thrown(() => decode(Ruled, encode(Loose, bad)));
+      expect(enc).toBeInstanceOf(CodecError);
+      expect(dec.message).toBe(enc.message);
+      expect(dec.code).toBe(enc.code);
+      expect(enc.message).toMatch(/^test\/ruled\.(n|ns\[1\]|tag): /);
+      expect(enc.code).toBe(bad.tag[0] === 2 ? undefined : 'ODD');
+    }
+  });
+});

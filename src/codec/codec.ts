@@ -5,6 +5,12 @@
 
 export class CodecError extends Error {
   override name = 'CodecError';
+  /** The refusal code of a field whose rule (`FieldDef.check`) the value breaks; undefined for wire-format faults. */
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export type ScalarType = 'uint32' | 'uint64' | 'bool' | 'bytes' | 'string';
@@ -16,6 +22,14 @@ export interface FieldDef {
   readonly length?: number;
   /** For bytes and strings: maximum length in bytes; for arrays: maximum items. */
   readonly max?: number;
+  /**
+   * A rule beyond the wire type (an address of a known kind, say): why a value breaks it, or
+   * undefined. Both encode and decode check it (for an array, on every item), so a schema shared
+   * by what a transaction carries and what the state stores holds both to the same rule.
+   */
+  readonly check?: (value: never) => string | undefined;
+  /** The code a CodecError for a broken `check` carries, for the caller to refuse with. */
+  readonly code?: string;
 }
 export interface ArrayType {
   readonly array: ScalarType | ObjectSchema;
@@ -84,9 +98,46 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  /**
+   * Writes a short ASCII string (its UTF-8 is itself) without a TextEncoder round trip; returns
+   * false, having written nothing, for any other string (or one over `max` bytes).
+   */
+  ascii(s: string, max: number | undefined): boolean {
+    const n = s.length;
+    if (n > 127 || (max !== undefined && n > max)) return false;
+    this.ensure(n + 1);
+    const start = this.pos;
+    this.buf[this.pos++] = n;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        this.pos = start;
+        return false;
+      }
+      this.buf[this.pos++] = c;
+    }
+    return true;
+  }
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
+  /** The bytes written so far, without copying (valid until the writer is reused). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+// Writers are reused: a ledger encodes every entry it writes, and a fresh buffer per object
+// (and per nested object) made the encoder mostly an allocator. Encoding is synchronous, so a
+// stack of free writers serves nesting; `finish` copies the result out.
+const freeWriters: Writer[] = [];
+function takeWriter(): Writer {
+  const w = freeWriters.pop() ?? new Writer();
+  w.pos = 0;
+  return w;
+}
+function giveWriter(w: Writer): void {
+  if (w.buf.length <= 64 * 1024 && freeWriters.length < 16) freeWriters.push(w);
 }
 
 class Reader {
@@ -173,42 +224,63 @@ function checkLength(what: string, n: number, length: number | undefined, max: n
   if (max !== undefined && n > max) throw new CodecError(`${what}: length ${n} exceeds maximum ${max}`);
 }
 
-function writeScalar(
+type Rule = Pick<FieldDef, 'length' | 'max' | 'check' | 'code'>;
+
+function checkRule(path: string, v: unknown, rule: Rule | undefined): void {
+  const why = rule?.check && (rule.check as (value: unknown) => string | undefined)(v);
+  if (why !== undefined && why !== '') throw new CodecError(`${path}: ${why}`, rule!.code);
+}
+
+// Paths name a value in errors only: they are built when one is thrown, not for every value.
+type Path = string | (() => string);
+const pathText = (p: Path): string => (typeof p === 'string' ? p : p());
+
+function writeScalar(w: Writer, t: ScalarType | ObjectSchema, v: unknown, path: Path, rule?: Rule): void {
+  writeValue(w, t, v, path, rule?.length, rule?.max);
+  if (rule?.check) checkRule(pathText(path), v, rule);
+}
+
+function writeValue(
   w: Writer,
   t: ScalarType | ObjectSchema,
   v: unknown,
-  path: string,
+  path: Path,
   length?: number,
   max?: number,
 ): void {
   switch (t) {
     case 'uint32':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-        throw new CodecError(`${path}: expected uint32`);
+        throw new CodecError(`${pathText(path)}: expected uint32`);
       }
       return w.varint(v);
     case 'uint64':
-      if (typeof v !== 'bigint' || v < 0n || v > MAX_U64) throw new CodecError(`${path}: expected uint64 bigint`);
+      if (typeof v !== 'bigint' || v < 0n || v > MAX_U64) throw new CodecError(`${pathText(path)}: expected uint64 bigint`);
       return w.bigVarint(v);
     case 'bool':
-      if (typeof v !== 'boolean') throw new CodecError(`${path}: expected boolean`);
+      if (typeof v !== 'boolean') throw new CodecError(`${pathText(path)}: expected boolean`);
       return w.varint(v ? 1 : 0);
     case 'bytes':
-      if (!(v instanceof Uint8Array)) throw new CodecError(`${path}: expected bytes`);
-      checkLength(path, v.length, length, max);
+      if (!(v instanceof Uint8Array)) throw new CodecError(`${pathText(path)}: expected bytes`);
+      if (length !== undefined || max !== undefined) checkLength(pathText(path), v.length, length, max);
       return w.bytes(v);
     case 'string': {
-      if (typeof v !== 'string') throw new CodecError(`${path}: expected string`);
+      if (typeof v !== 'string') throw new CodecError(`${pathText(path)}: expected string`);
       // TextEncoder turns lone surrogates into U+FFFD, so distinct strings would share an encoding.
-      if (!v.isWellFormed()) throw new CodecError(`${path}: string has a lone surrogate (not valid Unicode)`);
+      if (!v.isWellFormed()) throw new CodecError(`${pathText(path)}: string has a lone surrogate (not valid Unicode)`);
+      if (w.ascii(v, max)) return;
       const b = textEncoder.encode(v);
-      checkLength(path, b.length, undefined, max);
+      if (max !== undefined && b.length > max) checkLength(pathText(path), b.length, undefined, max);
       return w.bytes(b);
     }
     default: {
-      const inner = new Writer();
-      writeObject(inner, t, v, path);
-      return w.bytes(inner.finish());
+      const inner = takeWriter();
+      try {
+        writeObject(inner, t, v, pathText(path));
+        return w.bytes(inner.view());
+      } finally {
+        giveWriter(inner);
+      }
     }
   }
 }
@@ -218,31 +290,41 @@ function writeObject(w: Writer, schema: ObjectSchema, value: unknown, path: stri
   const obj = value as Record<string, unknown>;
   for (const f of fieldsOf(schema)) {
     const v = obj[f.name];
-    const p = `${path}.${f.name}`;
+    const p = (): string => `${path}.${f.name}`;
     const t = f.def.type;
     if (typeof t === 'object' && 'array' in t) {
-      if (!Array.isArray(v)) throw new CodecError(`${p}: expected array`);
-      checkLength(p, v.length, t.length, t.max);
+      if (!Array.isArray(v)) throw new CodecError(`${p()}: expected array`);
+      checkLength(p(), v.length, t.length, t.max);
       if (v.length === 0) continue;
       if (isVarintType(t.array)) {
-        const packed = new Writer();
-        for (let i = 0; i < v.length; i++) writeScalar(packed, t.array, v[i], `${p}[${i}]`);
-        w.varint(f.key);
-        w.bytes(packed.finish());
+        const packed = takeWriter();
+        try {
+          for (let i = 0; i < v.length; i++) writeScalar(packed, t.array, v[i], () => `${p()}[${i}]`, f.def);
+          w.varint(f.key);
+          w.bytes(packed.view());
+        } finally {
+          giveWriter(packed);
+        }
       } else {
         for (let i = 0; i < v.length; i++) {
           w.varint(f.key);
-          writeScalar(w, t.array, v[i], `${p}[${i}]`, f.def.length, f.def.max);
+          writeScalar(w, t.array, v[i], () => `${p()}[${i}]`, f.def);
         }
       }
     } else {
       w.varint(f.key);
-      writeScalar(w, t, v, p, f.def.length, f.def.max);
+      writeScalar(w, t, v, p, f.def);
     }
   }
 }
 
-function readScalar(
+function readScalar(r: Reader, t: ScalarType | ObjectSchema, path: string, rule?: Rule): unknown {
+  const v = readValue(r, t, path, rule?.length, rule?.max);
+  checkRule(path, v, rule);
+  return v;
+}
+
+function readValue(
   r: Reader,
   t: ScalarType | ObjectSchema,
   path: string,
@@ -317,15 +399,15 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
         if (b.length === 0) throw new CodecError(`${p}: empty packed array must be omitted`);
         const inner = new Reader(r.buf, r.pos);
         inner.pos = r.pos - b.length;
-        while (inner.pos < inner.end) arr.push(readScalar(inner, t.array, `${p}[${arr.length}]`));
+        while (inner.pos < inner.end) arr.push(readScalar(inner, t.array, `${p}[${arr.length}]`, f.def));
       } else {
-        arr.push(readScalar(r, t.array, `${p}[${arr.length}]`, f.def.length, f.def.max));
+        arr.push(readScalar(r, t.array, `${p}[${arr.length}]`, f.def));
       }
       if (t.max !== undefined && arr.length > t.max) throw new CodecError(`${p}: more than ${t.max} items`);
       out[f.name] = arr;
       if (isVarintType(t.array)) i++;
     } else {
-      out[f.name] = readScalar(r, t, p, f.def.length, f.def.max);
+      out[f.name] = readScalar(r, t, p, f.def);
       i++;
     }
   }
@@ -348,9 +430,13 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
 }
 
 export function encode<S extends ObjectSchema>(schema: S, value: Infer<S>): Uint8Array {
-  const w = new Writer();
-  writeObject(w, schema, value, schema.$id);
-  return w.finish();
+  const w = takeWriter();
+  try {
+    writeObject(w, schema, value, schema.$id);
+    return w.finish();
+  } finally {
+    giveWriter(w);
+  }
 }
 
 /** Decodes and rejects every encoding that `encode` would not produce. */

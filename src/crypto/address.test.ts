@@ -98,8 +98,9 @@ describe('addresses', () => {
       expect(() => decodeAddress(bech32m.encode('znc', ws))).toThrow(/invalid address/);
     }
     expect(() => decodeAddress(bech32m.encode('znc', bech32m.toWords(new Uint8Array([3, ...new Uint8Array(20)]))))).toThrow(
-      /wrong length or kind/,
+      /kind byte 0x03 names no kind of account/,
     );
+    expect(() => decodeAddress(bech32m.encode('znc', bech32m.toWords(new Uint8Array(20))))).toThrow(/21 bytes.*this is 20/);
     expect(() => encodeAddress(new Uint8Array(20))).toThrow();
     expect(() => encodeAddress(new Uint8Array(22))).toThrow();
     expect(isAddress('')).toBe(false);

@@ -44,6 +44,18 @@ export function systemAddress(name: string): Uint8Array {
   return addressOf(AddressKind.System, sha256(utf8('zeus/address/system/'), utf8(name)));
 }
 
+/**
+ * Why raw bytes are not an address, or undefined when they are: 21 bytes whose first names a kind
+ * of account. An address of another kind could be paid but never spent from nor shown.
+ */
+export function addressProblem(bytes: Uint8Array): string | undefined {
+  if (bytes.length !== ADDRESS_BYTES) return `an address is ${ADDRESS_BYTES} bytes (a kind byte and 20 hash bytes); this is ${bytes.length}`;
+  if (bytes[0] > AddressKind.System) {
+    return `kind byte 0x${bytes[0].toString(16).padStart(2, '0')} names no kind of account (0 key, 1 multisig, 2 system)`;
+  }
+  return undefined;
+}
+
 export function addressKind(address: Uint8Array): AddressKind {
   return address[0] as AddressKind;
 }
@@ -65,9 +77,8 @@ export function decodeAddress(text: string): Uint8Array {
     throw new Error(`invalid address "${text}": ${(e as Error).message}`);
   }
   if (decoded.prefix !== ADDRESS_HRP) throw new Error(`invalid address "${text}": prefix must be "${ADDRESS_HRP}"`);
-  if (bytes.length !== ADDRESS_BYTES || bytes[0] > AddressKind.System) {
-    throw new Error(`invalid address "${text}": wrong length or kind`);
-  }
+  const why = addressProblem(bytes);
+  if (why) throw new Error(`invalid address "${text}": ${why}`);
   return bytes;
 }
 

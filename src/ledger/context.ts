@@ -6,6 +6,7 @@ import { MAIN_CHAIN, ZNC, ZNC_DECIMALS, type LedgerParams } from './params.ts';
 import { ReceiptKind, type Receipt } from './receipts.ts';
 import type { StateOverlay, StateReader } from './state.ts';
 import { homeChain } from './tx.ts';
+import { isSystemAccount, SYSTEM_ACCOUNT_NAMES } from './handlers/names.ts';
 
 /**
  * Everything a transaction handler may touch: its own chain's state, a read-only view of the
@@ -121,9 +122,19 @@ export function requirePositive(amount: bigint, what = 'amount'): void {
   if (amount <= 0n) fail('INVALID_AMOUNT', `${what} must be greater than zero`);
 }
 
-export function requireRecipient(ctx: ExecContext, to: Uint8Array): void {
-  if (addressKind(to) === AddressKind.Multisig) {
+/**
+ * Refuses to send value or rights where nobody could ever spend them: the recipient must be a key
+ * address, a multisig account that exists (on main as this chain sees it), or one of the ledger's
+ * own system accounts. Checked on the sending chain, before anything leaves it.
+ */
+export function requireRecipient(ctx: ExecContext, to: Uint8Array, what = 'recipient'): void {
+  const kind = addressKind(to);
+  if (kind === AddressKind.Key) return;
+  if (kind === AddressKind.Multisig) {
     const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
-    if (!reader.get(Keys.multisig(toHex(to)))) fail('UNKNOWN_ACCOUNT', `no multisig account ${encodeAddress(to)}`);
+    if (reader.get(Keys.multisig(toHex(to)))) return;
+    fail('INVALID_RECIPIENT', `${what} ${encodeAddress(to)} is no multisig account on the chain: nothing sent there could ever be spent; create the multisig first (or check the address)`);
   }
+  if (kind === AddressKind.System && isSystemAccount(to)) return;
+  fail('INVALID_RECIPIENT', `${what} ${encodeAddress(to)} is not an account of the ledger (${SYSTEM_ACCOUNT_NAMES.join(', ')}) nor of a key: nothing sent there could ever be spent`);
 }

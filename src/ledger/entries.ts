@@ -1,11 +1,9 @@
 import { decode, encode, type Infer, type ObjectSchema } from '../codec/index.ts';
-import { ADDRESS_BYTES } from '../crypto/portable.ts';
+import { address, ADDRESS_RULE, optionalAddress } from './fields.ts';
 import { MARKET_SCHEMAS, type MarketEntry } from './marketEntries.ts';
 
 // Every value kept in chain state, with its canonical encoding. The state root commits to
 // these encodings, so two nodes with the same state always compute the same root.
-
-const address = { type: 'bytes', length: ADDRESS_BYTES } as const;
 
 const BalanceSchema = { $id: 'Balance', fields: { token: { id: 1, type: 'string', max: 10 }, amount: { id: 2, type: 'uint64' } } } as const;
 const TrancheSchema = { $id: 'Tranche', fields: { at: { id: 1, type: 'uint64' }, amount: { id: 2, type: 'uint64' } } } as const;
@@ -24,7 +22,7 @@ export const AccountSchema = {
 export const MultisigSchema = {
   $id: 'Multisig',
   fields: {
-    members: { id: 1, type: { array: 'bytes' }, length: ADDRESS_BYTES },
+    members: { id: 1, type: { array: 'bytes' }, ...ADDRESS_RULE },
     threshold: { id: 2, type: 'uint32' },
     nextProposal: { id: 3, type: 'uint64' },
     label: { id: 4, type: 'string', max: 64 },
@@ -39,7 +37,7 @@ export const ProposalSchema = {
     token: { id: 3, type: 'string', max: 10 },
     amount: { id: 4, type: 'uint64' },
     memo: { id: 5, type: 'string', max: 256 },
-    approvals: { id: 6, type: { array: 'bytes' }, length: ADDRESS_BYTES },
+    approvals: { id: 6, type: { array: 'bytes' }, ...ADDRESS_RULE },
     executed: { id: 7, type: 'bool' },
   },
 } as const;
@@ -87,9 +85,9 @@ export const CandidateSchema = {
 export const VoteRecordSchema = {
   $id: 'VoteRecord',
   fields: {
-    candidates: { id: 1, type: { array: 'bytes', max: 30 }, length: ADDRESS_BYTES },
+    candidates: { id: 1, type: { array: 'bytes', max: 30 }, ...ADDRESS_RULE },
     /** A proxy whose choice of candidates this voter follows (empty: none). */
-    proxy: { id: 2, type: 'bytes', max: ADDRESS_BYTES },
+    proxy: { id: 2, ...optionalAddress },
   },
 } as const;
 

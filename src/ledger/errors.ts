@@ -23,6 +23,15 @@ export type LedgerErrorCode =
   | 'ALREADY_EXECUTED'
   | 'THRESHOLD_NOT_MET'
   | 'INSUFFICIENT_STAKE'
+  /** An address field holds no address of a known kind. */
+  | 'INVALID_ADDRESS'
+  /** Value or rights would go to an address nobody can ever spend from. */
+  | 'INVALID_RECIPIENT'
+  /**
+   * The ledger failed while applying the transaction (a bug, not a fault of the sender): the
+   * transaction is refused alike on every node, and the node logs it with its hash.
+   */
+  | 'INTERNAL_ERROR'
   // the compute market
   | 'TASK_NOT_FOUND'
   | 'LEASE_NOT_FOUND'
@@ -57,11 +66,11 @@ export type LedgerErrorCode =
 export class LedgerError extends Error {
   override name = 'LedgerError';
   readonly code: LedgerErrorCode;
-  constructor(code: LedgerErrorCode, message: string) {
+  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
     // A refusal is an answer, not a bug: no stack trace to capture (nodes refuse thousands a second).
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(message);
+    super(message, options);
     Error.stackTraceLimit = limit;
     this.code = code;
   }

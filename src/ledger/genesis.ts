@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
+import { addressFromPublicKey, AddressKind, addressKind, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
 import { newCandidate } from './handlers/election.ts';
 import { emptyAccount } from './context.ts';
 import { Keys, type Account, type Tranche } from './entries.ts';
@@ -24,7 +24,7 @@ export const ALLOCATION_ROWS = Object.keys(AllocationRows) as AllocationRow[];
 
 /** Name of the ledger-owned account that pays bookkeeper rewards and the worker dividend. */
 export { REWARDS_POOL_NAME as REWARDS_POOL } from './handlers/names.ts';
-import { REWARDS_POOL_NAME } from './handlers/names.ts';
+import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './handlers/names.ts';
 export const rewardsPoolAddress = (): Uint8Array => systemAddress(REWARDS_POOL_NAME);
 
 const amount = z.string().regex(/^\d+$/, 'amount in base units as a decimal string');
@@ -149,6 +149,20 @@ export function validateGenesis(input: unknown): Genesis {
     if (!multisigs.has(h.address)) throw new Error('the development reserve must be held by a genesis multisig account');
   }
   for (const m of g.multisigs) validateMultisigDefinition(m.members.map(decodeAddress), m.threshold);
+  // An allocation nobody can reach is supply lost from the first block.
+  const multisigHex = new Set(g.multisigs.map((m) => toHex(decodeAddress(m.address))));
+  for (const a of g.allocations) {
+    for (const h of a.holders) {
+      const addr = decodeAddress(h.address);
+      const kind = addressKind(addr);
+      if (kind === AddressKind.Multisig && !multisigHex.has(toHex(addr))) {
+        throw new Error(`allocation "${a.row}" holder ${h.address} is not a genesis multisig: nobody can reach it; declare the multisig in "multisigs"`);
+      }
+      if (kind === AddressKind.System && !isSystemAccount(addr)) {
+        throw new Error(`allocation "${a.row}" holder ${h.address} is not a system account of the ledger (${SYSTEM_ACCOUNT_NAMES.join(', ')}): nobody can reach it`);
+      }
+    }
+  }
   return g;
 }
 

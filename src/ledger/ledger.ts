@@ -33,7 +33,7 @@ import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from '
 import { DUE_COUNT_PREFIX } from './marketEntries.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
-import { checkTxSignature, decodeTx, TxKind, type Tx } from './tx.ts';
+import { checkTxSignature, decodeTx, TX_KIND_NAMES, TxKind, type Tx } from './tx.ts';
 import { credit } from './context.ts';
 
 /** Nonce and zero-fee quota: the checks every transaction passes before its own. */
@@ -170,6 +170,8 @@ export class HeightExecution {
   readonly contexts: ExecContext[] = [];
   readonly txs: Tx[][] = [];
   readonly outgoing: Receipt[][] = [];
+  /** The hash of each outgoing receipt, made when it was emitted. */
+  private readonly outgoingHashes: Uint8Array[][] = [];
   readonly events: (MarketEvent & { chain: number })[][] = [];
   /** A speculative execution (a mempool's view of the next height) is not bound by segment size. */
   readonly speculative: boolean;
@@ -186,7 +188,9 @@ export class HeightExecution {
     this.time = time;
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
       const out: Receipt[] = [];
+      const hashes: Uint8Array[] = [];
       this.outgoing.push(out);
+      this.outgoingHashes.push(hashes);
       const events: (MarketEvent & { chain: number })[] = [];
       this.events.push(events);
       this.txs.push([]);
@@ -197,7 +201,12 @@ export class HeightExecution {
         params: ledger.params,
         state: new StateOverlay(ledger.chains[chain]),
         main: ledger.chains[MAIN_CHAIN],
-        emit: (r) => out.push({ ...r, source: chain }),
+        emit: (r) => {
+          const receipt = { ...r, source: chain };
+          // Encoded now, like a state write: a receipt that cannot be must fail its own transaction.
+          hashes.push(receiptHash(receipt));
+          out.push(receipt);
+        },
         announce: (e) => events.push({ ...e, chain }),
       });
     }
@@ -228,12 +237,22 @@ export class HeightExecution {
     const eventsLen = this.events[tx.chain].length;
     try {
       applyTx(ctx, tx);
+      ctx.state.seal(cp);
     } catch (e) {
       ctx.state.revert(cp);
       this.outgoing[tx.chain].length = outLen;
+      this.outgoingHashes[tx.chain].length = outLen;
       this.events[tx.chain].length = eventsLen;
       if (e instanceof LedgerError) return e;
-      throw e;
+      // Anything else is a bug met by this transaction. Execution is deterministic, so every node
+      // meets it alike and refuses the transaction alike: the chain goes on without it.
+      const err = new LedgerError(
+        'INTERNAL_ERROR',
+        `the ledger failed on transaction ${tx.hashHex} (${TX_KIND_NAMES[tx.kind]}): ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}; it is refused on every node — this is a bug in ZeusNet, logged by the node with the transaction's hash`,
+        { cause: e },
+      );
+      this.ledger.onInternalError?.(tx, err);
+      return err;
     }
     this.txs[tx.chain].push(tx);
     this.txBytes += tx.bytes.length;
@@ -244,14 +263,14 @@ export class HeightExecution {
     const staged: StagedChain[] = [];
     const segments: SegmentHeader[] = [];
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
-      const s = this.ledger.chains[chain].stage(this.contexts[chain].state.writes);
+      const s = this.ledger.chains[chain].stage(this.contexts[chain].state.writes, this.contexts[chain].state.encoded);
       staged.push(s);
       segments.push({
         chain,
         txCount: this.txs[chain].length,
         txRoot: merkleRoot(this.txs[chain].map((t) => t.hash)),
         stateRoot: s.root,
-        receiptRoot: merkleRoot(this.outgoing[chain].map(receiptHash)),
+        receiptRoot: merkleRoot(this.outgoingHashes[chain]),
       });
     }
     return {
@@ -284,6 +303,11 @@ export class Ledger {
   lastCommit: Certificate = GENESIS_COMMIT;
   inFlight: Receipt[] = [];
   /**
+   * Told of every transaction the ledger failed on (INTERNAL_ERROR): the host logs it loudly.
+   * Speculative, built and received heights alike report here.
+   */
+  onInternalError: ((tx: Tx, error: LedgerError) => void) | undefined;
+  /**
    * Heights (over all chains) with market work scheduled: deadlines are counted in blocks, so
    * while any is ahead an idle solo bookkeeper must keep making blocks to reach it.
    */
@@ -302,7 +326,7 @@ export class Ledger {
     const ledger = new Ledger(genesis);
     const overlays = ledger.chains.map((c) => new StateOverlay(c));
     writeGenesisState(ledger.genesis, overlays);
-    overlays.forEach((o, i) => ledger.chains[i].commit(ledger.chains[i].stage(o.writes)));
+    overlays.forEach((o, i) => ledger.chains[i].commit(ledger.chains[i].stage(o.writes, o.encoded)));
     return ledger;
   }
 
@@ -415,7 +439,7 @@ export class Ledger {
         if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
         if (verifySignatures && !known.verified?.(tx.hashHex)) checkTxSignature(tx);
         const err = exec.tryApply(tx);
-        if (err) throw new InvalidBlockError(`tx ${tx.hashHex} failed: ${err.message}`);
+        if (err) throw new InvalidBlockError(`tx ${tx.hashHex} failed: ${err.code}: ${err.message}`);
       }
     });
     const executed = exec.finish();

@@ -1,11 +1,10 @@
 import type { Infer } from '../codec/index.ts';
-import { ADDRESS_BYTES } from '../crypto/portable.ts';
+import { address, optionalAddress } from './fields.ts';
 
 // The market's entries in chain state. Workers, apps and licenses live on the main chain
 // (every inner chain reads them as committed at the previous height); a task, its bids and
 // its leases live on the inner chain of the task (its poster's home chain), where its escrow is.
 
-const address = { type: 'bytes', length: ADDRESS_BYTES } as const;
 const u32 = { type: 'uint32' } as const;
 const u64 = { type: 'uint64' } as const;
 
@@ -112,7 +111,7 @@ export const TaskSchema = {
     owner: { id: 40, ...address },
     /** The image the leases run: the app version's digest, or the raw image. */
     digest: { id: 41, type: 'string', max: 71 },
-    developer: { id: 42, type: 'bytes', max: ADDRESS_BYTES },
+    developer: { id: 42, ...optionalAddress },
     feeToken: { id: 43, type: 'string', max: 10 },
     licenseFeePerHour: { id: 44, ...u64 },
     state: { id: 45, ...u32 },

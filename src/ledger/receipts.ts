@@ -1,5 +1,6 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
-import { ADDRESS_BYTES, sha256 } from '../crypto/portable.ts';
+import { sha256 } from '../crypto/portable.ts';
+import { address, optionalAddress } from './fields.ts';
 import { MAIN_CHAIN, ZNC } from './params.ts';
 import { homeChain } from './tx.ts';
 
@@ -28,7 +29,7 @@ export const ReceiptSchema = {
   fields: {
     kind: { id: 1, type: 'uint32' },
     source: { id: 2, type: 'uint32' },
-    address: { id: 3, type: 'bytes', length: ADDRESS_BYTES },
+    address: { id: 3, ...address },
     token: { id: 4, type: 'string', max: 10 },
     amount: { id: 5, type: 'uint64' },
     data: { id: 6, type: 'bytes', max: 256 },
@@ -52,7 +53,7 @@ export const WorkerOutcomeSchema = {
     /** Share of the bond slashed (basis points). */
     slashBp: { id: 2, type: 'uint32' },
     /** Who receives the slashed bond (empty: the rewards pool). */
-    beneficiary: { id: 3, type: 'bytes', max: ADDRESS_BYTES },
+    beneficiary: { id: 3, ...optionalAddress },
   },
 } as const;
 

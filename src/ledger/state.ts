@@ -143,12 +143,15 @@ export class ChainState implements StateReader {
     this.tree.set(key, sha256(encoded));
   }
 
-  /** Encodes a height's writes and computes the resulting root without changing this state. */
-  stage(writes: Map<string, Entry | null>): StagedChain {
+  /**
+   * Encodes a height's writes and computes the resulting root without changing this state.
+   * `encoded` holds encodings already made (an overlay's, made when each entry was written).
+   */
+  stage(writes: Map<string, Entry | null>, known?: ReadonlyMap<string, Uint8Array>): StagedChain {
     const encoded = new Map<string, Uint8Array | null>();
     const hashes = new Map<string, Uint8Array | null>();
     for (const [key, value] of writes) {
-      const bytes = value === null ? null : encodeEntry(key, value);
+      const bytes = value === null ? null : (known?.get(key) ?? encodeEntry(key, value));
       encoded.set(key, bytes);
       hashes.set(key, bytes && sha256(bytes));
     }
@@ -181,6 +184,7 @@ export class ChainState implements StateReader {
 }
 
 const ABSENT = Symbol('absent');
+type Undo = [key: string, value: Entry | null | typeof ABSENT, bytes: Uint8Array | undefined];
 
 /**
  * Uncommitted writes on top of a chain's state. Handlers mutate only copies of entries
@@ -189,7 +193,9 @@ const ABSENT = Symbol('absent');
 export class StateOverlay implements StateReader {
   readonly base: StateReader;
   readonly writes = new Map<string, Entry | null>();
-  private journal: [string, Entry | null | typeof ABSENT][] = [];
+  /** Encodings of entries in `writes`, made when the transaction that wrote them ended (see `seal`). */
+  readonly encoded = new Map<string, Uint8Array>();
+  private journal: Undo[] = [];
 
   constructor(base: StateReader) {
     this.base = base;
@@ -203,8 +209,27 @@ export class StateOverlay implements StateReader {
 
   set(key: string, value: Entry | null): void {
     const prev = this.writes.has(key) ? this.writes.get(key)! : ABSENT;
-    this.journal.push([key, prev]);
+    this.journal.push([key, prev, this.encoded.get(key)]);
     this.writes.set(key, value);
+    this.encoded.delete(key);
+  }
+
+  /**
+   * Encodes every entry written since checkpoint `cp`, as it stands now: a transaction seals its
+   * writes before it ends, so that a value the state cannot hold fails inside the transaction
+   * that wrote it (which is then refused alone) and never later, while the block is built, where
+   * it would stop the chain. The encodings are the ones staged; the entries are frozen so that
+   * nothing changes them afterwards unseen.
+   */
+  seal(cp: number): void {
+    for (let i = cp; i < this.journal.length; i++) {
+      const key = this.journal[i][0];
+      if (this.encoded.has(key)) continue;
+      const value = this.writes.get(key);
+      if (value === null || value === undefined) continue;
+      this.encoded.set(key, encodeEntry(key, value));
+      Object.freeze(value);
+    }
   }
 
   checkpoint(): number {
@@ -213,9 +238,11 @@ export class StateOverlay implements StateReader {
 
   revert(cp: number): void {
     while (this.journal.length > cp) {
-      const [key, prev] = this.journal.pop()!;
+      const [key, prev, bytes] = this.journal.pop()!;
       if (prev === ABSENT) this.writes.delete(key);
       else this.writes.set(key, prev);
+      if (bytes) this.encoded.set(key, bytes);
+      else this.encoded.delete(key);
     }
   }
 

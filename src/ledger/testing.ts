@@ -5,7 +5,9 @@ import type { Genesis } from './genesis.ts';
 import { blockHash, type Block } from './block.ts';
 import { certify, type Certificate } from './commit.ts';
 import { Ledger, type ExecutedHeight } from './ledger.ts';
-import { decodeTx, signTx, type Tx, type TxKind, type TxRequest } from './tx.ts';
+import { encode, type FieldDef, type ObjectSchema } from '../codec/index.ts';
+import { signBytes } from '../crypto/portable.ts';
+import { decodeTx, PayloadSchemas, SignedTxSchema, signingBytes, signTx, type Tx, type TxKind, type TxRequest } from './tx.ts';
 
 // Helpers for tests and simulations that drive the ledger directly, without a node.
 
@@ -44,6 +46,33 @@ export function makeTx<K extends TxKind>(t: TestChain, from: string, kind: K, pa
   const n = nonce ?? t.nonces.get(id) ?? 0n;
   if (nonce === undefined) t.nonces.set(id, n + 1n);
   return decodeTx(signTx(key, { chainId: t.genesis.chainId, kind, nonce: n, payload }));
+}
+
+const looseSchemas = new WeakMap<ObjectSchema, ObjectSchema>();
+/** A schema with the same wire format and none of the field rules (what a hostile client encodes with). */
+export function withoutRules(schema: ObjectSchema): ObjectSchema {
+  let loose = looseSchemas.get(schema);
+  if (loose) return loose;
+  const fields: Record<string, FieldDef> = {};
+  for (const [name, def] of Object.entries(schema.fields)) {
+    const { check: _check, code: _code, ...rest } = def;
+    const t = rest.type;
+    const type = typeof t === 'object' && 'array' in t ? { ...t, array: typeof t.array === 'object' ? withoutRules(t.array) : t.array } : typeof t === 'object' ? withoutRules(t) : t;
+    fields[name] = { ...rest, type };
+  }
+  loose = { $id: schema.$id, fields };
+  looseSchemas.set(schema, loose);
+  return loose;
+}
+
+/**
+ * Signs a transaction whose payload may break the field rules (an address of no kind…), as a
+ * hostile client can: `signTx` refuses to encode such a payload.
+ */
+export function signUnchecked(key: KeyPair, req: { chainId: string; kind: number; nonce: bigint; payload: unknown }): Uint8Array {
+  const payload = encode(withoutRules((PayloadSchemas as Record<number, ObjectSchema>)[req.kind]), req.payload as never);
+  const fields = { chainId: req.chainId, kind: req.kind, sender: key.publicKey, nonce: req.nonce, payload };
+  return encode(SignedTxSchema, { ...fields, signature: signBytes(key.secretKey, signingBytes(fields)) });
 }
 
 /** Executes and commits one height; returns the rejections by transaction hash. */

@@ -1,6 +1,5 @@
 import { CodecError, decode, encode, type Infer, type ObjectSchema } from '../codec/index.ts';
 import {
-  ADDRESS_BYTES,
   AddressKind,
   addressFromPublicKey,
   addressKind,
@@ -15,6 +14,7 @@ import {
 import { fail, LedgerError } from './errors.ts';
 import { CHAIN_COUNT, INNER_CHAINS, MAIN_CHAIN, MAX_TX_BYTES } from './params.ts';
 import { TaskNeedsFields, TaskOrderFields, WorkerSpecFields } from './marketEntries.ts';
+import { address, ADDRESS_RULE, FIELD_RULE_CODES, optionalAddress, optionalRecipient, recipient } from './fields.ts';
 
 /** A task id: its first byte names the inner chain that holds the task, its escrow and leases. */
 const taskId = { type: 'bytes', length: 32 } as const;
@@ -26,7 +26,6 @@ const usage = {
   wallMs: { id: 14, type: 'uint64' },
 } as const;
 
-const address = { type: 'bytes', length: ADDRESS_BYTES } as const;
 const token = { type: 'string', max: 10 } as const;
 
 export const TxKind = {
@@ -69,7 +68,7 @@ export const TX_KIND_NAMES: Record<number, string> = Object.fromEntries(
 export const PayloadSchemas = {
   [TxKind.Transfer]: {
     $id: 'Transfer',
-    fields: { to: { id: 1, ...address }, token: { id: 2, ...token }, amount: { id: 3, type: 'uint64' }, memo: { id: 4, type: 'string', max: 256 } },
+    fields: { to: { id: 1, ...recipient }, token: { id: 2, ...token }, amount: { id: 3, type: 'uint64' }, memo: { id: 4, type: 'string', max: 256 } },
   },
   [TxKind.TokenCreate]: {
     $id: 'TokenCreate',
@@ -88,13 +87,13 @@ export const PayloadSchemas = {
   },
   [TxKind.MultisigCreate]: {
     $id: 'MultisigCreate',
-    fields: { members: { id: 1, type: { array: 'bytes', max: 20 }, length: ADDRESS_BYTES }, threshold: { id: 2, type: 'uint32' } },
+    fields: { members: { id: 1, type: { array: 'bytes', max: 20 }, ...ADDRESS_RULE }, threshold: { id: 2, type: 'uint32' } },
   },
   [TxKind.MultisigPropose]: {
     $id: 'MultisigPropose',
     fields: {
       account: { id: 1, ...address },
-      to: { id: 2, ...address },
+      to: { id: 2, ...recipient },
       token: { id: 3, ...token },
       amount: { id: 4, type: 'uint64' },
       memo: { id: 5, type: 'string', max: 256 },
@@ -105,9 +104,9 @@ export const PayloadSchemas = {
   [TxKind.Stake]: { $id: 'Stake', fields: { amount: { id: 1, type: 'uint64' } } },
   [TxKind.Unstake]: { $id: 'Unstake', fields: { amount: { id: 1, type: 'uint64' } } },
   [TxKind.RegisterCandidate]: { $id: 'RegisterCandidate', fields: { name: { id: 1, type: 'string', max: 32 } } },
-  [TxKind.VoteBookkeepers]: { $id: 'VoteBookkeepers', fields: { candidates: { id: 1, type: { array: 'bytes', max: 30 }, length: ADDRESS_BYTES } } },
+  [TxKind.VoteBookkeepers]: { $id: 'VoteBookkeepers', fields: { candidates: { id: 1, type: { array: 'bytes', max: 30 }, ...ADDRESS_RULE } } },
   /** An empty proxy withdraws the delegation. */
-  [TxKind.Delegate]: { $id: 'Delegate', fields: { proxy: { id: 1, type: 'bytes', max: ADDRESS_BYTES } } },
+  [TxKind.Delegate]: { $id: 'Delegate', fields: { proxy: { id: 1, ...optionalAddress } } },
   [TxKind.Unjail]: { $id: 'Unjail', fields: {} },
   /** Two conflicting signed votes (encoded SignedVote) by one bookkeeper for one height, round and step. */
   [TxKind.SubmitEvidence]: { $id: 'SubmitEvidence', fields: { first: { id: 1, type: 'bytes', max: 512 }, second: { id: 2, type: 'bytes', max: 512 } } },
@@ -126,7 +125,7 @@ export const PayloadSchemas = {
       version: { id: 2, type: 'string', max: 32 },
       digest: { id: 3, type: 'string', max: 71 },
       /** Who earns the license fee (empty: the publisher). */
-      developer: { id: 4, type: 'bytes', max: ADDRESS_BYTES },
+      developer: { id: 4, ...optionalRecipient },
       feeToken: { id: 5, ...token },
       licenseFeePerHour: { id: 6, type: 'uint64' },
       requiresLicense: { id: 7, type: 'bool' },
@@ -243,6 +242,8 @@ export function routeTx(kind: TxKind, from: Uint8Array, payload?: unknown): numb
   }
 }
 
+const RECIPIENT_HINT = '; send only to a znc1… address of a key, of a multisig account that exists, or of a ledger system account';
+
 export function isChainIndex(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n < CHAIN_COUNT;
 }
@@ -266,8 +267,11 @@ export function decodeTx(bytes: Uint8Array): Tx {
   try {
     payload = decode(schema, f.payload);
   } catch (e) {
-    if (e instanceof CodecError) fail('BAD_ENCODING', `malformed ${schema.$id} payload: ${e.message}`);
-    throw e;
+    if (!(e instanceof CodecError)) throw e;
+    // A well-formed value that breaks a field's rule (an address of no kind…) gets the rule's code.
+    const rule = FIELD_RULE_CODES.find((c) => c === e.code);
+    if (rule) fail(rule, `${e.message}${rule === 'INVALID_RECIPIENT' ? RECIPIENT_HINT : ''}`);
+    fail('BAD_ENCODING', `malformed ${schema.$id} payload: ${e.message}`);
   }
   const hash = sha256(bytes);
   const from = addressFromPublicKey(f.sender);

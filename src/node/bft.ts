@@ -225,7 +225,7 @@ export class BftProducer implements BlockProducer {
 
   /** A failure to persist or an internal contradiction: stop rather than diverge from disk. */
   private fatal(e: unknown): void {
-    this.log(`consensus stopped: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    this.node.halt('consensus', e);
     process.exitCode = 1;
     this.stopped = true;
     clearInterval(this.ticker);

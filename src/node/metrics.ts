@@ -50,6 +50,22 @@ export class NodeMetrics {
       },
     });
     new Gauge({
+      name: 'zeus_consensus_halted',
+      help: '1 once this node\'s block production (consensus or solo) has stopped on an error and it commits no more blocks; 0 while it runs',
+      registers: [r],
+      collect() {
+        this.set(node.halted ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'zeus_ledger_internal_errors',
+      help: 'Transactions the ledger failed on since the node started (refused as INTERNAL_ERROR; each is a bug, logged with its hash)',
+      registers: [r],
+      collect() {
+        this.set(node.internalErrors);
+      },
+    });
+    new Gauge({
       name: 'zeus_peers',
       help: 'Connected consensus peers',
       registers: [r],

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { Keystore, sha256, toHex, type KeyPair } from '../crypto/index.ts';
+import { encodeAddress, Keystore, sha256, toHex, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
   certify,
   decodeTx,
+  TX_KIND_NAMES,
   txSigningBytes,
   Ledger,
   LedgerError,
@@ -18,6 +19,7 @@ import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bft.ts';
 import { NodeEvents, type TxEvent } from './events.ts';
 import { homePaths, readConfig, readGenesis, type NodeConfig } from './home.ts';
+import { nodeLogger, type NodeLogger } from './log.ts';
 import { Mempool } from './mempool.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
 import { SignatureVerifier } from './verifier.ts';
@@ -33,6 +35,34 @@ const VERIFIED_KEPT = 500_000;
 
 /** No signed transaction is smaller (header fields, a 32-byte key and a 64-byte signature). */
 const MIN_TX_BYTES = 100;
+
+/** Why a node no longer commits blocks: its consensus (or solo block production) stopped on an error. */
+export interface Halt {
+  /** What stopped and the error that stopped it. */
+  reason: string;
+  /** The last height this node committed. */
+  height: number;
+  /** When it stopped (wall clock, ISO 8601). */
+  since: string;
+}
+
+/** What GET /health answers: ok while the node can still commit blocks. */
+export interface Health {
+  ok: boolean;
+  height: number;
+  halted?: Halt;
+}
+
+export interface NodeOptions {
+  /** Where the node logs (JSON lines); silent when absent. */
+  logger?: NodeLogger;
+  /**
+   * TEST ONLY: building the block of this height (or a later one) throws, so that tests can show
+   * what a node whose consensus stopped tells its operator. No other way exists to stop a node's
+   * consensus on purpose once the bugs that did are fixed. Never set on a real node.
+   */
+  testHaltAt?: number;
+}
 
 /** A block this node built from its mempool, not yet committed. */
 export interface BuiltBlock {
@@ -61,17 +91,38 @@ export class ZeusNode {
   private readonly verified = new Set<string>();
   /** Told of every transaction a client submitted here and the mempool accepted (for gossip). */
   onLocalTx: ((bytes: Uint8Array) => void) | undefined;
+  readonly logger: NodeLogger;
+  /** Set once this node's block production has stopped for good (the liveness alarm). */
+  halted: Halt | undefined;
+  /** Transactions the ledger failed on (INTERNAL_ERROR) since the node started. */
+  internalErrors = 0;
+  private readonly testHaltAt: number | undefined;
 
-  private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair) {
+  private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair, opts: NodeOptions) {
     this.ledger = ledger;
     this.store = store;
     this.config = config;
     this.key = key;
+    this.logger = opts.logger ?? nodeLogger('silent');
+    this.testHaltAt = opts.testHaltAt;
     this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now, onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err) });
+    // Loudly, with the hash: a bug met by a transaction (it is refused on every node, the chain goes
+    // on). Once per transaction: the mempool may judge one twice (kept state, then fresh).
+    const reported = new Set<string>();
+    ledger.onInternalError = (tx, err) => {
+      if (reported.has(tx.hashHex)) return;
+      if (reported.size >= 10_000) reported.clear();
+      reported.add(tx.hashHex);
+      this.internalErrors++;
+      this.logger.error(
+        { tx: tx.hashHex, chain: tx.chain, kind: TX_KIND_NAMES[tx.kind], from: encodeAddress(tx.from), err: err.cause },
+        `the ledger failed on transaction ${tx.hashHex}; it is refused (INTERNAL_ERROR) — a bug in ZeusNet: please report this line`,
+      );
+    };
   }
 
   /** Opens (and on first start initializes) the chain store of a node home. */
-  static async open(home: string, opts: { passphrase?: string } = {}): Promise<ZeusNode> {
+  static async open(home: string, opts: { passphrase?: string } & NodeOptions = {}): Promise<ZeusNode> {
     const config = readConfig(home);
     const genesis = readGenesis(home);
     const passphrase = opts.passphrase ?? process.env.ZEUS_PASSPHRASE ?? config.devPassphrase;
@@ -79,10 +130,10 @@ export class ZeusNode {
     const key = new Keystore(homePaths(home).keys).load(config.bookkeeperKey, passphrase);
     mkdirSync(homePaths(home).data, { recursive: true });
     const kv = await LevelKvStore.open(homePaths(home).data);
-    return ZeusNode.withStore(kv, genesis, config, key);
+    return ZeusNode.withStore(kv, genesis, config, key, opts);
   }
 
-  static async withStore(kv: KvStore, genesis: Genesis, config: NodeConfig, key: KeyPair): Promise<ZeusNode> {
+  static async withStore(kv: KvStore, genesis: Genesis, config: NodeConfig, key: KeyPair, opts: NodeOptions = {}): Promise<ZeusNode> {
     const store = new ChainStore(kv);
     const stored = await store.genesis();
     if (!stored) await store.initialize(Ledger.fromGenesis(genesis));
@@ -91,7 +142,7 @@ export class ZeusNode {
       throw new Error('the chain store was created from a different genesis');
     }
     const ledger = await store.loadLedger();
-    return new ZeusNode(ledger, store, config, key);
+    return new ZeusNode(ledger, store, config, key, opts);
   }
 
   get chainId(): string {
@@ -212,6 +263,9 @@ export class ZeusNode {
    * `time` and returns the block this node would propose; nothing is committed.
    */
   buildBlock(time: number): BuiltBlock {
+    if (this.testHaltAt !== undefined && this.ledger.height + 1 >= this.testHaltAt) {
+      throw new Error(`test fault (--test-halt-at ${this.testHaltAt}): refusing to build height ${this.ledger.height + 1}`);
+    }
     const exec = this.ledger.begin(time);
     const rejected = new Map<string, [Tx, LedgerError]>();
     for (const tx of this.mempool.list()) {
@@ -260,6 +314,25 @@ export class ZeusNode {
 
   private emitTx(e: TxEvent): void {
     if (this.events.listenerCount('event') > 0) this.events.emit('event', e);
+  }
+
+  /**
+   * Block production stopped for good (an error persisting or building a height): the node keeps
+   * answering, so it says so everywhere an operator looks — /status, /health, the metrics and an
+   * error line in its log — instead of quietly no longer committing.
+   */
+  halt(what: string, e: unknown): void {
+    if (this.halted) return;
+    const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    this.halted = { reason: `${what} stopped: ${message}`, height: this.ledger.height, since: new Date().toISOString() };
+    this.logger.error(
+      { height: this.ledger.height, err: e },
+      `${what} stopped after height ${this.ledger.height}: ${message}; this node no longer commits blocks — restart it, and report this line if it comes back`,
+    );
+  }
+
+  health(): Health {
+    return this.halted ? { ok: false, height: this.ledger.height, halted: this.halted } : { ok: true, height: this.ledger.height };
   }
 
   startProducing(producer?: BlockProducer): void {

@@ -12,6 +12,8 @@ export interface ProducingNode {
   hasWork(): boolean;
   /** Builds, persists and commits one block from the mempool. */
   produceBlock(): Promise<unknown>;
+  /** Block production stopped for good: raise the alarm. */
+  halt(what: string, e: unknown): void;
 }
 
 /** The only bookkeeper of a dev chain: a block every interval while there is work. */
@@ -38,7 +40,7 @@ export class SoloProducer implements BlockProducer {
       this.running = (this.node.hasWork() ? this.node.produceBlock().then(() => undefined) : Promise.resolve())
         .catch((e: unknown) => {
           // A block that cannot be persisted must stop the node rather than diverge from disk.
-          console.error('block production failed:', e);
+          this.node.halt('block production', e);
           process.exitCode = 1;
           this.stopped = true;
         })

@@ -17,13 +17,13 @@ import type { Genesis } from '../genesis.ts';
 import { MAIN_CHAIN, ZNC } from '../params.ts';
 import type { StateReader } from '../state.ts';
 import type { Payload, Tx, TxKind } from '../tx.ts';
-import { REWARDS_POOL_NAME } from './names.ts';
+import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './names.ts';
 
 // Delegated proof of stake on the main chain: candidates, stake-weighted approval votes and
 // proxies, an election every epoch that takes effect one epoch later, rewards from the pool,
 // jail for missed proposals and slashing on evidence of equivocation.
 
-export const WORKER_DIVIDEND = 'worker-dividend';
+export { WORKER_DIVIDEND } from './names.ts';
 
 /** Bookkeeper public keys deciding `height`: the scheduled set in force, else genesis's. */
 export function bookkeeperSetAt(main: StateReader, genesis: Genesis, height: number): Uint8Array[] {

@@ -1,7 +1,7 @@
 import { decode, encode } from '../../codec/index.ts';
 import { bytesEqual, encodeAddress, fromHex, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
 import { misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
-import { credit, debit, readAccount, requireToken, writeAccount, type ExecContext } from '../context.ts';
+import { credit, debit, readAccount, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
 import {
@@ -28,8 +28,7 @@ import {
 import { MAIN_CHAIN, MAX_U64, ZNC } from '../params.ts';
 import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
 import type { Payload, Tx, TxKind } from '../tx.ts';
-import { WORKER_DIVIDEND } from './election.ts';
-import { REWARDS_POOL_NAME } from './names.ts';
+import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './names.ts';
 
 // The compute market as ledger logic. Workers, apps and licenses are registered on main; a task
 // lives on its poster's home chain with its escrow, bids and leases, so posting, bidding, matching,
@@ -277,7 +276,8 @@ export function publishApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Pu
   if (!APP_NAME.test(p.name)) fail('INVALID_ARGUMENT', 'app name: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit');
   if (!APP_VERSION.test(p.version)) fail('INVALID_ARGUMENT', 'app version: letters, digits, ".", "+", "_" or "-"');
   if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `image digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
-  if (p.developer.length !== 0 && p.developer.length !== 20) fail('INVALID_ARGUMENT', 'developer must be an address');
+  // The license fees go to the developer: an address nobody can spend from would swallow them.
+  if (p.developer.length !== 0) requireRecipient(ctx, p.developer, 'developer');
   requireToken(ctx, p.feeToken);
   const nameKey = MarketKeys.appName(p.name);
   const owner = ctx.state.get<AppName>(nameKey);
@@ -289,7 +289,7 @@ export function publishApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Pu
     name: p.name,
     version: p.version,
     digest: p.digest,
-    developer: p.developer.length === 20 ? p.developer : tx.from,
+    developer: p.developer.length !== 0 ? p.developer : tx.from,
     feeToken: p.feeToken,
     licenseFeePerHour: p.licenseFeePerHour,
     requiresLicense: p.requiresLicense,
