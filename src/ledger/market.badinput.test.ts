@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encodeAddress } from '../crypto/index.ts';
 import { LeaseState } from './marketEntries.ts';
 import { MarketDriver, taskOrder, workerSpec } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
@@ -95,6 +96,9 @@ describe('bad market input is refused with a reason', () => {
     expect(app({ digest: 'sha256:1234' }).code).toBe('BAD_DIGEST');
     expect(app({ digest: `md5:${'a'.repeat(32)}` }).code).toBe('BAD_DIGEST');
     expect(app({ name: 'Web!' }).code).toBe('INVALID_ARGUMENT');
+    // A name that is an address is that account's registry namespace (docs/DDN.md), not an app's.
+    const squat = app({ name: encodeAddress(m.addr('bob')) });
+    expect([squat.code, squat.message]).toEqual(['INVALID_ARGUMENT', expect.stringMatching(/an address is not an app name/)]);
     expect(app({ feeToken: 'NOPE' }).code).toBe('UNKNOWN_TOKEN');
     m.next([m.tx('alice', TxKind.PublishApp, { name: 'web', version: '1', digest: DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: 1n, requiresLicense: false })]);
     expect(app({}).code).toBe('APP_EXISTS');

@@ -1,5 +1,5 @@
 import { decode, encode } from '../../codec/index.ts';
-import { bytesEqual, encodeAddress, fromHex, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
+import { bytesEqual, encodeAddress, fromHex, isAddress, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
 import { misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
 import { credit, debit, readAccount, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake } from '../entries.ts';
@@ -274,6 +274,9 @@ export function applyWorkerRecord(ctx: ExecContext, r: Receipt): void {
 
 export function publishApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.PublishApp>): void {
   if (!APP_NAME.test(p.name)) fail('INVALID_ARGUMENT', 'app name: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit');
+  // The registry gives a namespace that is an address to that address (docs/DDN.md): an app named
+  // like someone's address would put a name on the chain whose images only that someone can push.
+  if (isAddress(p.name)) fail('INVALID_ARGUMENT', 'app name: an address is not an app name (it names that account\'s own registry namespace)');
   if (!APP_VERSION.test(p.version)) fail('INVALID_ARGUMENT', 'app version: letters, digits, ".", "+", "_" or "-"');
   if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `image digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
   // The license fees go to the developer: an address nobody can spend from would swallow them.
