@@ -117,6 +117,7 @@ export function registerNodeCommands(program: Command): void {
           commitDelayMs: config.blockIntervalMs,
           equivocate: o.testEquivocate,
           log,
+          logger,
         });
         const st = bft.status();
         mode = `bookkeeper network: peer id ${st.peerId}, listening on ${config.p2p.listen}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;

@@ -7,6 +7,7 @@ import {
   CoreDriver,
   openProposal,
   ownVotes,
+  RoundHistory,
   proposalInput,
   signProposal,
   SigningGuard,
@@ -69,6 +70,14 @@ export interface BftOptions {
    */
   equivocate?: boolean;
   log?: (msg: string) => void;
+  /** Structured log for rounds: each round and step change at debug, slow heights as warnings. */
+  logger?: RoundLogger;
+}
+
+/** The part of a pino logger the round log uses. */
+export interface RoundLogger {
+  debug(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
 }
 
 export interface ConsensusStatus {
@@ -147,6 +156,7 @@ export class BftProducer implements BlockProducer {
   private readonly pendingKeys = new Set<string>();
   private peersOfSet: { key: string; ids: Set<string> } = { key: '', ids: new Set() };
   private txFlush: NodeJS.Timeout | undefined;
+  private readonly rounds = new RoundHistory();
 
   constructor(node: ZeusNode, key: KeyPair, opts: BftOptions) {
     this.node = node;
@@ -299,6 +309,7 @@ export class BftProducer implements BlockProducer {
   }
 
   private async act(o: ConsensusOutput): Promise<void> {
+    if (this.opts.logger) for (const r of this.rounds.observe(o, Date.now())) this.opts.logger[r.level](r.fields, r.msg);
     switch (o.kind) {
       case 'buildBlock': {
         const built = this.node.buildBlock(Math.max(Date.now(), this.node.ledger.time + 1));
