@@ -53,6 +53,13 @@ export const DEFAULT_TIMEOUTS: Readonly<Record<TimeoutKind, TimeoutParams>> = {
   precommit: { baseMs: 1000, deltaMs: 500 },
 };
 
+/** Timeouts that suit a devnet on one machine: a silent proposer costs about 1.5 s. */
+export const DEVNET_TIMEOUTS: Readonly<Record<TimeoutKind, TimeoutParams>> = {
+  propose: { baseMs: 1500, deltaMs: 500 },
+  prevote: { baseMs: 500, deltaMs: 250 },
+  precommit: { baseMs: 500, deltaMs: 250 },
+};
+
 /** A proposal as the host delivers it: signature checked, block executed. */
 export interface ProposalInput {
   readonly height: number;

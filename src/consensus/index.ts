@@ -6,6 +6,7 @@
 // A host (the node, a test harness, the simulator in sim/) wires them to a ledger, timers and a network.
 export {
   DEFAULT_TIMEOUTS,
+  DEVNET_TIMEOUTS,
   gossip,
   heightRelation,
   initialState,
@@ -27,6 +28,7 @@ export {
   type TransitionReason,
 } from './core.ts';
 export * from './rounds.ts';
+export * from './catchup.ts';
 export * from './driver.ts';
 export * from './proposal.ts';
 export * from './signer.ts';
