@@ -15,6 +15,7 @@ import {
   type ConsensusConfig,
   type ConsensusInput,
   type ConsensusOutput,
+  type CatchUpTiming,
   type ConsensusState,
   type SignedProposal,
   type SyncOutcome,
@@ -73,6 +74,7 @@ export interface World {
   readonly commitDelayMs: number;
   /** How long a block fetch may take before the node gives up on it (the p2p layer's fetch timeout). */
   readonly fetchTimeoutMs: number;
+  readonly catchUpTiming: CatchUpTiming;
   /** Names and keys of the funded accounts that proposers draw transfers from. */
   readonly wallets: readonly KeyPair[];
   send(from: number, to: number, msg: SimMessage): void;
@@ -129,7 +131,7 @@ export class SimNode {
   private proposals = new Map<string, SignedProposal>();
   private buffer: { from: number; msg: SimMessage }[] = [];
   private seen = new Set<string>();
-  private catchUp = new CatchUp();
+  private catchUp: CatchUp;
   private fetches = new Map<number, SyncRequest>();
   private nextFetch = 0;
   private stuckTicks = 0;
@@ -152,6 +154,7 @@ export class SimNode {
     this.config = behavior === 'amnesia' ? { ...config, faults: { ...config.faults, ignoreLocks: true } } : config;
     this.world = world;
     this.rng = rng;
+    this.catchUp = new CatchUp(world.catchUpTiming);
     this.core = new CoreDriver(this.config, {
       act: (o) => this.act(o),
       started: async () => {
@@ -190,7 +193,7 @@ export class SimNode {
     this.core.reset();
     this.rounds = new RoundHistory();
     this.buffer = [];
-    this.catchUp = new CatchUp();
+    this.catchUp = new CatchUp(this.world.catchUpTiming);
     this.fetches = new Map();
     this.stuckTicks = 0;
     this.lastProgress = '';
@@ -447,6 +450,7 @@ export class SimNode {
 
   async receive(from: number, msg: SimMessage): Promise<void> {
     if (!this.up) return;
+    this.catchUp.heard(String(from), this.world.now);
     switch (msg.kind) {
       case 'getBlocks': {
         if (this.behavior === 'silent') return;
@@ -480,15 +484,12 @@ export class SimNode {
     if (msg.kind !== 'proposal' && msg.kind !== 'vote') return;
     const height = msg.kind === 'proposal' ? msg.sp.proposal.height : msg.vote.vote.height;
     // As the node does (src/node/bft.ts onMessage): a later height is a hint to catch up.
+    this.catchUp.showed(String(from), Number(height), this.world.now);
     const rel = heightRelation(this.state, height);
-    if (rel === 'past') return;
-    if (rel === 'ahead') {
-      this.catchUp.heard(this.state, String(from), Number(height));
-      return;
-    }
+    if (rel === 'ahead') this.catchUp.dropped(Number(height));
+    if (rel === 'past' || rel === 'ahead') return;
     if (rel === 'next' || this.state.status !== 'running') {
       if (this.buffer.length < MAX_BUFFER) this.buffer.push({ from, msg });
-      this.catchUp.heard(this.state, String(from), Number(height));
       return;
     }
     const sig = toHex(msg.kind === 'proposal' ? msg.sp.signature : msg.vote.signature);
@@ -603,7 +604,6 @@ export class SimNode {
       await this.commit(cb.block, cb.certificate, executed);
     }
     if (this.ledger.height > before) {
-      this.catchUp.synced(this.ledger.height);
       this.core.clear();
       // Blocks that came by sync are old: start the next height at once (no block interval to wait).
       await this.startHeight();

@@ -1,5 +1,13 @@
 import { toHex, verifySignature, type KeyPair } from '../src/crypto/index.ts';
-import { DEVNET_TIMEOUTS, hostTickMs, SYNC_FETCH_TIMEOUT_MS, timeoutDelay, type ConsensusConfig } from '../src/consensus/index.ts';
+import {
+  CATCH_UP_TIMING,
+  DEVNET_TIMEOUTS,
+  hostTickMs,
+  SYNC_FETCH_TIMEOUT_MS,
+  timeoutDelay,
+  type CatchUpTiming,
+  type ConsensusConfig,
+} from '../src/consensus/index.ts';
 import { quorum } from '../src/ledger/commit.ts';
 import {
   blockHash,
@@ -148,11 +156,24 @@ export const SIM_TIMEOUTS: ConsensusConfig['timeouts'] = {
 };
 
 /** Timeouts, host tick, block interval and fetch timeout of a plan's timing. */
-function timing(t: Plan['timing']): { timeouts: ConsensusConfig['timeouts']; tickMs: number; commitDelayMs: number; fetchTimeoutMs: number } {
+function timing(t: Plan['timing']): {
+  timeouts: ConsensusConfig['timeouts'];
+  tickMs: number;
+  commitDelayMs: number;
+  fetchTimeoutMs: number;
+  catchUp: CatchUpTiming;
+} {
   // The devnet's block interval is 500 ms (`zeus devnet start`); the node ticks by hostTickMs.
-  if (t === 'devnet') return { timeouts: DEVNET_TIMEOUTS, tickMs: hostTickMs(500), commitDelayMs: 500, fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS };
+  if (t === 'devnet') return { timeouts: DEVNET_TIMEOUTS, tickMs: hostTickMs(500), commitDelayMs: 500, fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS, catchUp: CATCH_UP_TIMING };
   // Everything five times shorter than on a devnet, as SIM_TIMEOUTS are.
-  return { timeouts: SIM_TIMEOUTS, tickMs: 200, commitDelayMs: 500, fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS / 5 };
+  const c = CATCH_UP_TIMING;
+  return {
+    timeouts: SIM_TIMEOUTS,
+    tickMs: 200,
+    commitDelayMs: 500,
+    fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS / 5,
+    catchUp: { patienceMs: c.patienceMs / 5, silentMs: c.silentMs / 5, backoffMs: c.backoffMs / 5 },
+  };
 }
 
 /**
@@ -161,12 +182,11 @@ function timing(t: Plan['timing']): { timeouts: ConsensusConfig['timeouts']; tic
  * proposer that is paused, down or catching up), the block interval and two ticks.
  */
 export function liveBounds(t: Plan['timing']): LiveBounds {
-  const { timeouts, tickMs, commitDelayMs } = timing(t);
+  const { timeouts, tickMs, commitDelayMs, catchUp } = timing(t);
   const config: ConsensusConfig = { chainId: '', timeouts };
   let stallMs = commitDelayMs + 2 * tickMs;
   for (const r of [0, 1]) stallMs += timeoutDelay(config, 'propose', r) + timeoutDelay(config, 'prevote', r) + timeoutDelay(config, 'precommit', r);
-  // The node's patience for a fetch before it asks another peer: 1 s on a devnet.
-  return { catchUpMs: 2 * tickMs + (t === 'devnet' ? 1_000 : 200) + 1_000, stallMs };
+  return { catchUpMs: 2 * tickMs + catchUp.patienceMs + 1_000, stallMs };
 }
 
 const genesisCache = new Map<number, { genesis: Genesis; keys: KeyPair[]; wallets: KeyPair[] }>();
@@ -371,6 +391,7 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
     tickMs: t.tickMs,
     commitDelayMs: t.commitDelayMs,
     fetchTimeoutMs: t.fetchTimeoutMs,
+    catchUpTiming: t.catchUp,
     wallets,
     send(from, to, msg) {
       messages++;

@@ -463,6 +463,7 @@ export class BftProducer implements BlockProducer {
   }
 
   private async onTxBatch(data: Uint8Array, from: string): Promise<Verdict> {
+    this.catchUp.heard(from, Date.now());
     let txs: Uint8Array[];
     try {
       txs = decode(TxBatchSchema, data).txs;
@@ -504,16 +505,13 @@ export class BftProducer implements BlockProducer {
       return 'reject';
     }
     if (chainId !== this.config.chainId) return 'reject';
+    this.catchUp.showed(from, Number(height), Date.now());
     const rel = heightRelation(this.state, height);
-    if (rel === 'past') return 'ignore';
-    if (rel === 'ahead') {
-      this.catchUp.heard(this.state, from, Number(height));
-      return 'ignore';
-    }
+    if (rel === 'ahead') this.catchUp.dropped(Number(height));
+    if (rel === 'past' || rel === 'ahead') return 'ignore';
     if (m.kind === 'vote' && !verifyVote(m.vote)) return 'reject';
     if (rel === 'next' || this.state.status !== 'running') {
       if (this.buffer.length < MAX_BUFFER) this.buffer.push(m);
-      this.catchUp.heard(this.state, from, Number(height));
       return 'accept';
     }
     return this.receive(m);
@@ -624,7 +622,6 @@ export class BftProducer implements BlockProducer {
     }
     if (ledger.height > before) {
       this.log(`caught up from height ${before} to ${ledger.height} with blocks from ${peer}`);
-      this.catchUp.synced(ledger.height);
       this.core.clear();
       // Blocks that came by sync are old: start the next height at once.
       await this.startHeight();
