@@ -91,8 +91,9 @@ export function registerNodeCommands(program: Command): void {
     .addOption(new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)').choices([...LOG_LEVELS]).default('info'))
     .option('--no-console-build', 'do not build the web console (dist/web) when it is missing or older than its sources')
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
+    .addOption(new Option('--test-withhold-proposals', 'TEST ONLY: never propose, so that rounds fail while every node votes').hideHelp())
     .addOption(new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer').argParser(int('--test-corrupt-pieces')).hideHelp())
-    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testCorruptPieces?: number }, cmd: Command) => {
+    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testWithholdProposals?: boolean; testCorruptPieces?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
       const config = readConfig(g.home);
@@ -116,6 +117,7 @@ export function registerNodeCommands(program: Command): void {
           bootstrap: config.p2p.bootstrap,
           commitDelayMs: config.blockIntervalMs,
           equivocate: o.testEquivocate,
+          withholdProposals: o.testWithholdProposals,
           log,
           logger,
         });

@@ -74,6 +74,11 @@ export interface BftOptions {
    * evidence handling can be shown against a real process. Never set on a real node.
    */
   equivocate?: boolean;
+  /**
+   * Test only: never propose, so that rounds fail while every node runs and votes (to show the
+   * slow-height warning against real processes). Never set on a real node.
+   */
+  withholdProposals?: boolean;
   log?: (msg: string) => void;
   /** Structured log for rounds: each round and step change at debug, slow heights as warnings. */
   logger?: RoundLogger;
@@ -311,6 +316,7 @@ export class BftProducer implements BlockProducer {
     if (this.opts.logger) for (const r of this.rounds.observe(o, Date.now())) this.opts.logger[r.level](r.fields, r.msg);
     switch (o.kind) {
       case 'buildBlock': {
+        if (this.opts.withholdProposals) return;
         const built = this.node.buildBlock(Math.max(Date.now(), this.node.ledger.time + 1));
         const hash = blockHash(built.block.header);
         this.blocks.set(toHex(hash), { block: built.block, bytes: encodeBlock(built.block), built, executed: built.executed, valid: true });
@@ -318,6 +324,7 @@ export class BftProducer implements BlockProducer {
         return;
       }
       case 'propose': {
+        if (this.opts.withholdProposals) return;
         const entry = this.blocks.get(toHex(o.blockHash));
         if (!entry) throw new Error(`asked to propose block ${toHex(o.blockHash)} that this node does not hold`);
         await this.sendProposal(o.round, o.blockHash, o.validRound, entry);
