@@ -1,10 +1,12 @@
 import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../src/crypto/index.ts';
 import {
+  CatchUp,
   DoubleSignError,
   heightRelation,
   gossip,
   proposerIndex,
   CoreDriver,
+  RoundHistory,
   openProposal,
   ownVotes,
   proposalInput,
@@ -13,8 +15,11 @@ import {
   type ConsensusConfig,
   type ConsensusInput,
   type ConsensusOutput,
+  type CatchUpTiming,
   type ConsensusState,
   type SignedProposal,
+  type SyncOutcome,
+  type SyncRequest,
 } from '../src/consensus/index.ts';
 import {
   blockHash,
@@ -51,14 +56,13 @@ import type { Rng } from './prng.ts';
 
 export type Behavior = 'honest' | 'silent' | 'equivocate' | 'amnesia';
 
-export type TimerInput = ConsensusInput | 'tick' | 'next';
+export type TimerInput = ConsensusInput | 'tick' | 'next' | { readonly kind: 'syncTimeout'; readonly id: number };
 
 export type SimMessage =
   | { readonly kind: 'proposal'; readonly sp: SignedProposal }
   | { readonly kind: 'vote'; readonly vote: SignedVote }
-  | { readonly kind: 'status'; readonly height: number }
-  | { readonly kind: 'getBlocks'; readonly from: number }
-  | { readonly kind: 'blocks'; readonly items: readonly Uint8Array[] };
+  | { readonly kind: 'getBlocks'; readonly id: number; readonly from: number; readonly count: number }
+  | { readonly kind: 'blocks'; readonly id: number; readonly items: readonly Uint8Array[] };
 
 /** What a node needs from the simulated world. */
 export interface World {
@@ -68,10 +72,23 @@ export interface World {
   readonly tickMs: number;
   /** Pause between committing a height and starting the next (the block interval; CometBFT's timeout_commit). */
   readonly commitDelayMs: number;
+  /** How long a block fetch may take before the node gives up on it (the p2p layer's fetch timeout). */
+  readonly fetchTimeoutMs: number;
+  readonly catchUpTiming: CatchUpTiming;
   /** Names and keys of the funded accounts that proposers draw transfers from. */
   readonly wallets: readonly KeyPair[];
   send(from: number, to: number, msg: SimMessage): void;
+  /** The peers `node` has a connection to: those whose process runs (a paused one included). */
+  connected(node: number): number[];
   setTimer(node: number, epoch: number, delayMs: number, input: TimerInput): void;
+  /** The transaction load a block built now by `node` carries (0 without load); recorded with `loaded`. */
+  takeLoad(node: SimNode): number;
+  /** Records the (simulated) number of transactions in a block. */
+  loaded(hash: string, txs: number): void;
+  /** The simulated number of transactions in a block (what it costs to send and execute). */
+  loadOf(hash: string): number;
+  /** CPU time to execute a block of `txs` transactions. */
+  execMs(txs: number): number;
   /** Checked before a node commits; throws a SafetyViolation when something is wrong. */
   beforeCommit(node: SimNode, block: Block, certificate: Certificate): void;
   afterCommit(node: SimNode, block: Block): void;
@@ -92,7 +109,7 @@ interface BlockEntry {
 const blockKey = (h: number): string => `block/${String(h).padStart(12, '0')}`;
 const pendingKey = (hash: string): string => `pending/${hash}`;
 const MAX_BUFFER = 2000;
-const SYNC_BATCH = 16;
+const SYNC_BATCH = 64;
 
 export class SimNode {
   readonly index: number;
@@ -112,11 +129,18 @@ export class SimNode {
   committed: Uint8Array[] = [];
   private blocks = new Map<string, BlockEntry>();
   private proposals = new Map<string, SignedProposal>();
-  private buffer: SimMessage[] = [];
+  private buffer: { from: number; msg: SimMessage }[] = [];
   private seen = new Set<string>();
-  private peerHeights: number[];
-  private syncBusyUntil = 0;
+  private catchUp: CatchUp;
+  private fetches = new Map<number, SyncRequest>();
+  private nextFetch = 0;
+  private stuckTicks = 0;
   private lastProgress = '';
+  private rounds = new RoundHistory();
+  /** CPU time spent in the event being handled: later sends and timers start after it. */
+  cpuMs = 0;
+  /** Transactions (simulated) in the blocks this node committed. */
+  committedTxs = 0;
   /** Rounds (of the current height) in which this node decided, for statistics. */
   decisions: { height: number; round: number; time: number }[] = [];
   guardRefusals = 0;
@@ -130,14 +154,14 @@ export class SimNode {
     this.config = behavior === 'amnesia' ? { ...config, faults: { ...config.faults, ignoreLocks: true } } : config;
     this.world = world;
     this.rng = rng;
+    this.catchUp = new CatchUp(world.catchUpTiming);
     this.core = new CoreDriver(this.config, {
       act: (o) => this.act(o),
       started: async () => {
-        for (const m of this.buffer.splice(0)) await this.receiveConsensus(m);
+        for (const m of this.buffer.splice(0)) await this.receiveConsensus(m.from, m.msg);
       },
       running: () => this.up,
     });
-    this.peerHeights = new Array<number>(world.n).fill(0);
   }
 
   get state(): ConsensusState {
@@ -154,8 +178,10 @@ export class SimNode {
     this.epoch++;
     this.ledger = Ledger.fromGenesis(this.world.genesis);
     this.committed = [];
+    this.committedTxs = 0;
     for (const [, bytes] of this.disk.entriesSync('block/')) {
       const cb = decodeCommittedBlock(bytes);
+      this.committedTxs += this.world.loadOf(toHex(blockHash(cb.block.header)));
       // Our own synced blocks, verified before they were written: replay without re-checking signatures.
       const executed = this.ledger.executeBlock(cb.block, false);
       this.world.beforeCommit(this, cb.block, cb.certificate);
@@ -165,9 +191,11 @@ export class SimNode {
     }
     this.guard = this.behavior === 'honest' ? await SigningGuard.open(this.disk) : undefined;
     this.core.reset();
+    this.rounds = new RoundHistory();
     this.buffer = [];
-    this.peerHeights.fill(0);
-    this.syncBusyUntil = 0;
+    this.catchUp = new CatchUp(this.world.catchUpTiming);
+    this.fetches = new Map();
+    this.stuckTicks = 0;
     this.lastProgress = '';
     await this.startHeight(true);
     this.world.setTimer(this.index, this.epoch, this.rng.int(1, this.world.tickMs), 'tick');
@@ -222,6 +250,10 @@ export class SimNode {
   }
 
   private async act(o: ConsensusOutput): Promise<void> {
+    // What the node logs about rounds (round changes with their reasons, slow heights).
+    for (const r of this.rounds.observe(o, this.world.now)) {
+      if (r.msg !== 'consensus step') this.world.log(this.index, `${r.level === 'warn' ? 'WARN ' : ''}${r.msg} ${JSON.stringify(r.fields)}`);
+    }
     switch (o.kind) {
       case 'buildBlock': {
         const hash = blockHash(this.build(0).header);
@@ -265,6 +297,8 @@ export class SimNode {
 
   /** Builds a block with a few transfers on the committed ledger; `variant` makes a different one. */
   private build(variant: number): Block {
+    const load = this.world.takeLoad(this);
+    this.cpuMs += this.world.execMs(load);
     const exec = this.ledger.begin(this.world.now + variant);
     const nonces = new Map<string, bigint>();
     const count = this.rng.int(0, 3);
@@ -288,6 +322,7 @@ export class SimNode {
     const block = this.ledger.blockFor(executed, this.key.publicKey);
     const bytes = encodeBlock(block);
     this.blocks.set(toHex(blockHash(block.header)), { block, bytes, executed, valid: true });
+    this.world.loaded(toHex(blockHash(block.header)), load);
     return block;
   }
 
@@ -375,6 +410,7 @@ export class SimNode {
     await this.disk.write(ops, true);
     this.ledger.commit(executed, block.header, certificate);
     this.committed.push(bytes);
+    this.committedTxs += this.world.loadOf(toHex(blockHash(block.header)));
     this.world.afterCommit(this, block);
   }
 
@@ -382,6 +418,7 @@ export class SimNode {
   private validate(hash: string): boolean {
     const e = this.blocks.get(hash)!;
     if (e.valid === undefined) {
+      this.cpuMs += this.world.execMs(this.world.loadOf(hash));
       try {
         e.executed = this.ledger.executeBlock(e.block);
         e.valid = true;
@@ -413,24 +450,26 @@ export class SimNode {
 
   async receive(from: number, msg: SimMessage): Promise<void> {
     if (!this.up) return;
+    this.catchUp.heard(String(from), this.world.now);
     switch (msg.kind) {
-      case 'status':
-        this.peerHeights[from] = Math.max(this.peerHeights[from], msg.height);
-        this.maybeSync(from);
-        return;
       case 'getBlocks': {
         if (this.behavior === 'silent') return;
-        let items = this.committed.slice(msg.from - 1, msg.from - 1 + SYNC_BATCH);
-        if (items.length === 0) return;
+        let items = this.committed.slice(msg.from - 1, msg.from - 1 + msg.count);
         if (this.behavior === 'equivocate') items = items.map((b, i) => (i === 0 ? this.forge(b) : b));
-        this.world.send(this.index, from, { kind: 'blocks', items });
+        // An empty answer too, as the p2p layer closes the stream with no records.
+        this.world.send(this.index, from, { kind: 'blocks', id: msg.id, items });
         return;
       }
-      case 'blocks':
-        await this.applySync(msg.items);
+      case 'blocks': {
+        const req = this.fetches.get(msg.id);
+        if (!req) return; // timed out already
+        this.fetches.delete(msg.id);
+        if (msg.items.length > 0) await this.applySync(msg.items);
+        this.finishFetch(req, msg.items.length > 0 ? 'blocks' : 'empty');
         return;
+      }
       default:
-        await this.receiveConsensus(msg);
+        await this.receiveConsensus(from, msg);
     }
   }
 
@@ -441,15 +480,18 @@ export class SimNode {
     return encodeCommittedBlock({ block: { ...cb.block, header }, certificate: cb.certificate });
   }
 
-  private async receiveConsensus(msg: SimMessage): Promise<void> {
+  private async receiveConsensus(from: number, msg: SimMessage): Promise<void> {
     if (msg.kind !== 'proposal' && msg.kind !== 'vote') return;
     const height = msg.kind === 'proposal' ? msg.sp.proposal.height : msg.vote.vote.height;
+    // As the node does (src/node/bft.ts onMessage): a later height is a hint to catch up.
+    this.catchUp.showed(String(from), Number(height), this.world.now);
     const rel = heightRelation(this.state, height);
-    if (rel === 'next' || (rel === 'current' && this.state.status === 'idle')) {
-      if (this.buffer.length < MAX_BUFFER) this.buffer.push(msg);
+    if (rel === 'ahead') this.catchUp.dropped(Number(height));
+    if (rel === 'past' || rel === 'ahead') return;
+    if (rel === 'next' || this.state.status !== 'running') {
+      if (this.buffer.length < MAX_BUFFER) this.buffer.push({ from, msg });
       return;
     }
-    if (rel !== 'current') return;
     const sig = toHex(msg.kind === 'proposal' ? msg.sp.signature : msg.vote.signature);
     if (this.seen.has(sig)) return;
     if (msg.kind === 'vote') {
@@ -478,30 +520,55 @@ export class SimNode {
       if (this.state.height !== this.ledger.height + 1 || this.state.status !== 'running') await this.startHeight();
       return;
     }
+    if (typeof input === 'object' && input.kind === 'syncTimeout') {
+      const req = this.fetches.get(input.id);
+      if (!req) return;
+      this.fetches.delete(input.id);
+      this.world.log(this.index, `block fetch from node ${req.peer} timed out`);
+      this.finishFetch(req, 'failed');
+      return;
+    }
     if (input !== 'tick') {
       await this.feed(input);
       return;
     }
     this.world.setTimer(this.index, this.epoch, this.world.tickMs, 'tick');
-    this.broadcast({ kind: 'status', height: this.ledger.height });
     const s = this.state;
     const progress = `${s.height}/${s.round}/${s.step}/${s.status}`;
-    if (progress === this.lastProgress) {
+    if (progress === this.lastProgress && s.status === 'running') {
       // Stuck: re-send what peers may have missed.
+      this.stuckTicks++;
       const g = gossip(s);
       for (const p of g.proposals) {
         const sp = this.proposals.get(`${p.round}/${toHex(p.blockHash)}`);
         if (sp) this.broadcast({ kind: 'proposal', sp });
       }
       for (const vote of g.votes) this.broadcast({ kind: 'vote', vote });
-    }
+    } else this.stuckTicks = 0;
     this.lastProgress = progress;
+    // Catch up as the node does: the shared plan says when and from whom.
+    const peers = this.world.connected(this.index).map(String);
+    const req = this.catchUp.plan({ ledgerHeight: this.ledger.height, stuckTicks: this.stuckTicks, peers, now: this.world.now });
+    if (!req) return;
+    const id = ++this.nextFetch;
+    this.fetches.set(id, req);
+    this.world.log(this.index, `fetch blocks from ${req.from} of node ${req.peer}${req.hinted ? ' (hinted)' : ''}`);
+    this.world.send(this.index, Number(req.peer), { kind: 'getBlocks', id, from: req.from, count: SYNC_BATCH });
+    this.world.setTimer(this.index, this.epoch, this.world.fetchTimeoutMs, { kind: 'syncTimeout', id });
   }
 
-  private maybeSync(peer: number): void {
-    if (this.peerHeights[peer] <= this.ledger.height || this.world.now < this.syncBusyUntil) return;
-    this.syncBusyUntil = this.world.now + 4 * this.world.tickMs;
-    this.world.send(this.index, peer, { kind: 'getBlocks', from: this.ledger.height + 1 });
+  /** A peer's process died: its connection closes, and fetches from it fail at once (as in the node). */
+  peerDown(peer: number): void {
+    for (const [id, req] of this.fetches) {
+      if (req.peer !== String(peer)) continue;
+      this.fetches.delete(id);
+      this.finishFetch(req, 'failed');
+    }
+    this.catchUp.gone(String(peer));
+  }
+
+  private finishFetch(req: SyncRequest, outcome: SyncOutcome): void {
+    this.catchUp.finished(req, outcome, this.world.now);
   }
 
   /** Verifies and commits blocks a peer sent: each needs a valid certificate and must execute. */
@@ -525,6 +592,7 @@ export class SimNode {
         break;
       }
       let executed: ExecutedHeight;
+      this.cpuMs += this.world.execMs(this.world.loadOf(toHex(blockHash(cb.block.header))));
       try {
         executed = this.ledger.executeBlock(cb.block);
       } catch (e) {
@@ -536,7 +604,6 @@ export class SimNode {
       await this.commit(cb.block, cb.certificate, executed);
     }
     if (this.ledger.height > before) {
-      this.syncBusyUntil = 0;
       this.core.clear();
       // Blocks that came by sync are old: start the next height at once (no block interval to wait).
       await this.startHeight();

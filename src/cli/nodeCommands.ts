@@ -92,8 +92,9 @@ export function registerNodeCommands(program: Command): void {
     .option('--no-console-build', 'do not build the web console (dist/web) when it is missing or older than its sources')
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
     .addOption(new Option('--test-halt-at <height>', 'TEST ONLY: fail to build the block of this height, to show the liveness alarm of a node whose consensus stopped').argParser(int('--test-halt-at')).hideHelp())
+    .addOption(new Option('--test-withhold-proposals', 'TEST ONLY: never propose, so that rounds fail while every node votes').hideHelp())
     .addOption(new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer').argParser(int('--test-corrupt-pieces')).hideHelp())
-    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testHaltAt?: number; testCorruptPieces?: number }, cmd: Command) => {
+    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testHaltAt?: number; testWithholdProposals?: boolean; testCorruptPieces?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
       const config = readConfig(g.home);
@@ -117,7 +118,9 @@ export function registerNodeCommands(program: Command): void {
           bootstrap: config.p2p.bootstrap,
           commitDelayMs: config.blockIntervalMs,
           equivocate: o.testEquivocate,
+          withholdProposals: o.testWithholdProposals,
           log,
+          logger,
         });
         const st = bft.status();
         mode = `bookkeeper network: peer id ${st.peerId}, listening on ${config.p2p.listen}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;

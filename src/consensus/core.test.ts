@@ -263,6 +263,47 @@ describe('consensus core, step by step', () => {
     expect(gossip(s).votes).toHaveLength(6);
   });
 
+  it('tells why it moved to each step and round', () => {
+    const nilVote = (type: VoteType, i: number, round: number): ConsensusInput => ({ kind: 'vote', vote: vote(type, i, round, new Uint8Array(0)) });
+    const { outs } = run([
+      { kind: 'start', height: 1, validators: keys, self: 3 },
+      // Round 0: no proposal in time, +2/3 prevote nil (a nil polka), +2/3 precommit nil, timeout.
+      { kind: 'timeout', step: 'propose', height: 1, round: 0 },
+      // (our own votes come back to us as the host feeds them)
+      ...[0, 1, 3].map((i) => nilVote(VoteType.Prevote, i, 0)),
+      ...[0, 1, 2].map((i) => nilVote(VoteType.Precommit, i, 0)),
+      { kind: 'timeout', step: 'precommit', height: 1, round: 0 },
+      // Round 1: the proposal of v, prevoted by us and two others: a polka.
+      { kind: 'proposal', proposal: { height: 1, round: 1, blockHash: v, validRound: -1, proposer: keys[proposerIndex(1, 1, 4)], valid: true } },
+      ...[0, 1, 3].map((i): ConsensusInput => ({ kind: 'vote', vote: vote(VoteType.Prevote, i, 1, v) })),
+      // f+1 validators are in round 4 already: we join them.
+      nilVote(VoteType.Prevote, 0, 4),
+      nilVote(VoteType.Prevote, 1, 4),
+    ]);
+    const moves = outs.flatMap((o) => (o.kind === 'transition' ? [`${o.from.round}/${o.from.step}>${o.round}/${o.step} ${o.reason}`] : []));
+    expect(moves).toEqual([
+      '0/propose>0/propose start',
+      '0/propose>0/prevote timeoutPropose',
+      '0/prevote>0/precommit nilPolka',
+      '0/precommit>1/propose timeoutPrecommit',
+      '1/propose>1/prevote proposal',
+      '1/prevote>1/precommit polka',
+      '1/precommit>4/propose higherRound',
+    ]);
+    const restored = run([{ kind: 'start', height: 1, validators: keys, self: 1 }, { kind: 'vote', vote: vote(VoteType.Prevote, 1, 2, v) }]);
+    expect(restored.outs.filter((o) => o.kind === 'transition').map((o) => (o.kind === 'transition' ? o.reason : ''))).toEqual(['start', 'restored']);
+    // +2/3 prevotes, but split: the prevote timeout (L34) ends the step.
+    const split = run([
+      { kind: 'start', height: 1, validators: keys, self: 3 },
+      { kind: 'timeout', step: 'propose', height: 1, round: 0 },
+      { kind: 'vote', vote: vote(VoteType.Prevote, 0, 0, v) },
+      nilVote(VoteType.Prevote, 1, 0),
+      nilVote(VoteType.Prevote, 3, 0),
+      { kind: 'timeout', step: 'prevote', height: 1, round: 0 },
+    ]);
+    expect(split.outs.filter((o) => o.kind === 'transition').map((o) => (o.kind === 'transition' ? o.reason : ''))).toEqual(['start', 'timeoutPropose', 'timeoutPrevote']);
+  });
+
   it('recovers its round and lock from its own votes after a restart', () => {
     const { s, outs } = run([
       { kind: 'start', height: 1, validators: keys, self: 1 },

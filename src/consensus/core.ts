@@ -53,6 +53,13 @@ export const DEFAULT_TIMEOUTS: Readonly<Record<TimeoutKind, TimeoutParams>> = {
   precommit: { baseMs: 1000, deltaMs: 500 },
 };
 
+/** Timeouts that suit a devnet on one machine: a silent proposer costs about 1.5 s. */
+export const DEVNET_TIMEOUTS: Readonly<Record<TimeoutKind, TimeoutParams>> = {
+  propose: { baseMs: 1500, deltaMs: 500 },
+  prevote: { baseMs: 500, deltaMs: 250 },
+  precommit: { baseMs: 500, deltaMs: 250 },
+};
+
 /** A proposal as the host delivers it: signature checked, block executed. */
 export interface ProposalInput {
   readonly height: number;
@@ -84,7 +91,35 @@ export type ConsensusOutput =
   /** +2/3 precommitted this valid block in `round`: commit it with the certificate, then `start` the next height. */
   | { readonly kind: 'decide'; readonly height: number; readonly round: number; readonly blockHash: Uint8Array; readonly certificate: Certificate }
   /** One validator signed two different votes for one height, round and type. */
-  | { readonly kind: 'evidence'; readonly first: SignedVote; readonly second: SignedVote };
+  | { readonly kind: 'evidence'; readonly first: SignedVote; readonly second: SignedVote }
+  /**
+   * We moved to another round or step, and why: nothing for the host to do but log it. A
+   * height that goes through rounds tells by these transitions where each round failed.
+   */
+  | { readonly kind: 'transition'; readonly height: number; readonly from: { readonly round: number; readonly step: Step }; readonly round: number; readonly step: Step; readonly reason: TransitionReason };
+
+/**
+ * Why the core moved on:
+ * - `start`: a new height begins at round 0;
+ * - `restored`: a restarted host fed a vote we signed before, in a later round;
+ * - `timeoutPropose`: no usable proposal in time, we prevoted nil;
+ * - `proposal`: we prevoted on the round's proposal (for it, or nil if invalid or locked elsewhere);
+ * - `polka`: +2/3 prevoted one block, we locked on it and precommitted it;
+ * - `nilPolka`: +2/3 prevoted nil, we precommitted nil;
+ * - `timeoutPrevote`: +2/3 prevoted but not for one value in time, we precommitted nil;
+ * - `timeoutPrecommit`: +2/3 precommitted but not for one value in time: next round;
+ * - `higherRound`: f+1 validators sent messages of a higher round: we join it.
+ */
+export type TransitionReason =
+  | 'start'
+  | 'restored'
+  | 'timeoutPropose'
+  | 'proposal'
+  | 'polka'
+  | 'nilPolka'
+  | 'timeoutPrevote'
+  | 'timeoutPrecommit'
+  | 'higherRound';
 
 interface ProposalRecord {
   readonly validRound: number;
@@ -351,7 +386,7 @@ class Machine {
       self,
     });
     this.roundsCopied = true; // a fresh map
-    this.startRound(0);
+    this.startRound(0, 'start');
     this.settle();
   }
 
@@ -422,7 +457,7 @@ class Machine {
     // A restarted host feeds the votes it signed before: rejoin the latest round we voted in (we
     // were there, and we will not vote in it again), and recover our lock from our own non-nil
     // precommit (L36-L41).
-    if (own && v.round > s.round) this.startRound(v.round);
+    if (own && v.round > s.round) this.startRound(v.round, 'restored');
     if (own && !isPrevote && hash !== NIL && v.round > s.lockedRound) {
       s.lockedRound = v.round;
       s.lockedValue = hash;
@@ -443,15 +478,15 @@ class Machine {
       // OnTimeoutPropose
       if (s.step !== 'propose') return;
       this.vote(VoteType.Prevote, NIL);
-      s.step = 'prevote';
+      this.moveTo('prevote', 'timeoutPropose');
     } else if (kind === 'prevote') {
       // OnTimeoutPrevote
       if (s.step !== 'prevote') return;
       this.vote(VoteType.Precommit, NIL);
-      s.step = 'precommit';
+      this.moveTo('precommit', 'timeoutPrevote');
     } else {
       // OnTimeoutPrecommit
-      this.startRound(s.round + 1);
+      this.startRound(s.round + 1, 'timeoutPrecommit');
     }
     this.settle();
   }
@@ -514,9 +549,17 @@ class Machine {
     });
   }
 
-  /** StartRound(round) */
-  private startRound(round: number): void {
+  /** Moves to another step of the current round and tells the host why. */
+  private moveTo(step: Step, reason: TransitionReason): void {
     const s = this.s;
+    this.out.push({ kind: 'transition', height: s.height, from: { round: s.round, step: s.step }, round: s.round, step, reason });
+    s.step = step;
+  }
+
+  /** StartRound(round) */
+  private startRound(round: number, reason: TransitionReason): void {
+    const s = this.s;
+    this.out.push({ kind: 'transition', height: s.height, from: { round: s.round, step: s.step }, round, step: 'propose', reason });
     s.round = round;
     s.step = 'propose';
     s.awaitingBlock = -1;
@@ -561,7 +604,7 @@ class Machine {
   /** L55: f+1 messages of a higher round make us join it. */
   private trySkip(round: number): void {
     if (this.s.status === 'running' && round > this.s.round && this.roundState(round).senders.size >= skipThreshold(this.n)) {
-      this.startRound(round);
+      this.startRound(round, 'higherRound');
     }
   }
 
@@ -609,14 +652,14 @@ class Machine {
           // L22
           const ok = p.valid && (ignoreLocks || s.lockedRound === -1 || s.lockedValue === v);
           this.vote(VoteType.Prevote, ok ? v : NIL);
-          s.step = 'prevote';
+          this.moveTo('prevote', 'proposal');
           continue;
         }
         if (tally(this.roundState(p.validRound).prevotes, v) >= this.q) {
           // L28
           const ok = p.valid && (ignoreLocks || s.lockedRound <= p.validRound || s.lockedValue === v);
           this.vote(VoteType.Prevote, ok ? v : NIL);
-          s.step = 'prevote';
+          this.moveTo('prevote', 'proposal');
           continue;
         }
       }
@@ -635,7 +678,7 @@ class Machine {
             s.lockedValue = v;
             s.lockedRound = r;
             this.vote(VoteType.Precommit, v);
-            s.step = 'precommit';
+            this.moveTo('precommit', 'polka');
           }
           s.validValue = v;
           s.validRound = r;
@@ -645,7 +688,7 @@ class Machine {
       if (s.step === 'prevote' && tally(rs.prevotes, NIL) >= this.q) {
         // L44
         this.vote(VoteType.Precommit, NIL);
-        s.step = 'precommit';
+        this.moveTo('precommit', 'nilPolka');
         continue;
       }
       if (!rs.precommitTimeoutScheduled && rs.precommits.first.size >= this.q) {

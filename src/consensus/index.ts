@@ -1,10 +1,12 @@
 // Consensus: Tendermint-style BFT agreement among the bookkeepers on one block per height.
 // - core.ts: the algorithm as a pure step function (no clock, network, disk or randomness);
 // - proposal.ts: the signed proposal message that carries a block;
-// - signer.ts: the double-sign guard a host consults, with a synced write, before every signature.
+// - signer.ts: the double-sign guard a host consults, with a synced write, before every signature;
+// - rounds.ts: what a host logs about rounds (each change with its reason, slow heights).
 // A host (the node, a test harness, the simulator in sim/) wires them to a ledger, timers and a network.
 export {
   DEFAULT_TIMEOUTS,
+  DEVNET_TIMEOUTS,
   gossip,
   heightRelation,
   initialState,
@@ -23,7 +25,10 @@ export {
   type StepResult,
   type TimeoutKind,
   type TimeoutParams,
+  type TransitionReason,
 } from './core.ts';
+export * from './rounds.ts';
+export * from './catchup.ts';
 export * from './driver.ts';
 export * from './proposal.ts';
 export * from './signer.ts';

@@ -1,20 +1,26 @@
 import {
+  CatchUp,
   decodeSignedProposal,
+  DEVNET_TIMEOUTS,
   DoubleSignError,
   encodeSignedProposal,
   gossip,
   heightRelation,
+  hostTickMs,
   CoreDriver,
   openProposal,
   ownVotes,
+  RoundHistory,
   proposalInput,
   signProposal,
   SigningGuard,
+  SYNC_FETCH_TIMEOUT_MS,
   type ConsensusConfig,
   type ConsensusInput,
   type ConsensusOutput,
   type ConsensusState,
   type SignedProposal,
+  type SyncRequest,
   type TimeoutKind,
 } from '../consensus/index.ts';
 import { randomBytes } from 'node:crypto';
@@ -68,7 +74,20 @@ export interface BftOptions {
    * evidence handling can be shown against a real process. Never set on a real node.
    */
   equivocate?: boolean;
+  /**
+   * Test only: never propose, so that rounds fail while every node runs and votes (to show the
+   * slow-height warning against real processes). Never set on a real node.
+   */
+  withholdProposals?: boolean;
   log?: (msg: string) => void;
+  /** Structured log for rounds: each round and step change at debug, slow heights as warnings. */
+  logger?: RoundLogger;
+}
+
+/** The part of a pino logger the round log uses. */
+export interface RoundLogger {
+  debug(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
 }
 
 export interface ConsensusStatus {
@@ -88,12 +107,8 @@ export interface ConsensusStatus {
   lastCommitRound: number;
 }
 
-/** Timeouts that suit a devnet on one machine: a silent proposer costs about 1.5 s. */
-export const DEVNET_TIMEOUTS: ConsensusConfig['timeouts'] = {
-  propose: { baseMs: 1500, deltaMs: 500 },
-  prevote: { baseMs: 500, deltaMs: 250 },
-  precommit: { baseMs: 500, deltaMs: 250 },
-};
+// In the consensus part, so that the simulator runs with them too.
+export { DEVNET_TIMEOUTS };
 
 /** How far ahead of our clock a proposed block's time may be. */
 const MAX_CLOCK_DRIFT_MS = 5_000;
@@ -135,10 +150,8 @@ export class BftProducer implements BlockProducer {
   private stopped = false;
   private lastProgress = '';
   private stuckTicks = 0;
-  /** The highest height a peer has shown us a message for, and who. */
-  private ahead: { height: number; peer: string } | undefined;
-  private syncing = false;
-  private syncPeer = 0;
+  /** When and from whom to fetch committed blocks (shared with the simulator). */
+  private readonly catchUp = new CatchUp();
   private synced = 0;
   private lastCommitRound = 0;
   private readonly evidenceSent = new Set<string>();
@@ -147,6 +160,7 @@ export class BftProducer implements BlockProducer {
   private readonly pendingKeys = new Set<string>();
   private peersOfSet: { key: string; ids: Set<string> } = { key: '', ids: new Set() };
   private txFlush: NodeJS.Timeout | undefined;
+  private readonly rounds = new RoundHistory();
 
   constructor(node: ZeusNode, key: KeyPair, opts: BftOptions) {
     this.node = node;
@@ -174,6 +188,7 @@ export class BftProducer implements BlockProducer {
       bootstrap: this.opts.bootstrap,
       privateKey: this.key.secretKey,
       chainId: this.node.chainId,
+      fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS,
       serveBlocks: (from, count) => this.serveBlocks(from, count),
     });
     this.p2p.subscribe('txs', (data, from) => this.onTxBatch(data, from));
@@ -185,8 +200,7 @@ export class BftProducer implements BlockProducer {
 
   start(): void {
     void this.run(() => this.startHeight(true));
-    const tickMs = Math.max(200, Math.min(1_000, this.opts.commitDelayMs));
-    this.ticker = setInterval(() => void this.tick(), tickMs);
+    this.ticker = setInterval(() => void this.tick(), hostTickMs(this.opts.commitDelayMs));
   }
 
   async stop(): Promise<void> {
@@ -299,8 +313,10 @@ export class BftProducer implements BlockProducer {
   }
 
   private async act(o: ConsensusOutput): Promise<void> {
+    if (this.opts.logger) for (const r of this.rounds.observe(o, Date.now())) this.opts.logger[r.level](r.fields, r.msg);
     switch (o.kind) {
       case 'buildBlock': {
+        if (this.opts.withholdProposals) return;
         const built = this.node.buildBlock(Math.max(Date.now(), this.node.ledger.time + 1));
         const hash = blockHash(built.block.header);
         this.blocks.set(toHex(hash), { block: built.block, bytes: encodeBlock(built.block), built, executed: built.executed, valid: true });
@@ -308,6 +324,7 @@ export class BftProducer implements BlockProducer {
         return;
       }
       case 'propose': {
+        if (this.opts.withholdProposals) return;
         const entry = this.blocks.get(toHex(o.blockHash));
         if (!entry) throw new Error(`asked to propose block ${toHex(o.blockHash)} that this node does not hold`);
         await this.sendProposal(o.round, o.blockHash, o.validRound, entry);
@@ -453,6 +470,7 @@ export class BftProducer implements BlockProducer {
   }
 
   private async onTxBatch(data: Uint8Array, from: string): Promise<Verdict> {
+    this.catchUp.heard(from, Date.now());
     let txs: Uint8Array[];
     try {
       txs = decode(TxBatchSchema, data).txs;
@@ -494,16 +512,13 @@ export class BftProducer implements BlockProducer {
       return 'reject';
     }
     if (chainId !== this.config.chainId) return 'reject';
+    this.catchUp.showed(from, Number(height), Date.now());
     const rel = heightRelation(this.state, height);
-    if (rel === 'past') return 'ignore';
-    if (rel === 'ahead') {
-      if (!this.ahead || this.ahead.height < Number(height)) this.ahead = { height: Number(height), peer: from };
-      return 'ignore';
-    }
+    if (rel === 'ahead') this.catchUp.dropped(Number(height));
+    if (rel === 'past' || rel === 'ahead') return 'ignore';
     if (m.kind === 'vote' && !verifyVote(m.vote)) return 'reject';
     if (rel === 'next' || this.state.status !== 'running') {
       if (this.buffer.length < MAX_BUFFER) this.buffer.push(m);
-      if (rel === 'next' && !this.ahead) this.ahead = { height: Number(height), peer: from };
       return 'accept';
     }
     return this.receive(m);
@@ -554,27 +569,23 @@ export class BftProducer implements BlockProducer {
       for (const vote of g.votes) this.publish({ kind: 'vote', vote });
     } else this.stuckTicks = 0;
     this.lastProgress = progress;
-    const behind = this.ahead !== undefined && this.ahead.height > this.node.ledger.height + 1;
-    if ((behind || this.stuckTicks >= 2) && !this.syncing) await this.sync();
-  }
-
-  private async sync(): Promise<void> {
     const p2p = this.p2p;
     if (!p2p) return;
-    const connected = p2p.peers().filter((p) => p.connected && !p.banned);
-    if (connected.length === 0) return;
-    const hinted = this.ahead && connected.find((p) => p.id === this.ahead!.peer);
-    const peer = hinted ?? connected[this.syncPeer++ % connected.length];
-    this.syncing = true;
+    const peers = p2p.peers().filter((p) => p.connected && !p.banned).map((p) => p.id);
+    const req = this.catchUp.plan({ ledgerHeight: this.node.ledger.height, stuckTicks: this.stuckTicks, peers, now: Date.now() });
+    if (req) await this.sync(p2p, req);
+  }
+
+  private async sync(p2p: P2PNode, req: SyncRequest): Promise<void> {
+    let outcome: 'blocks' | 'empty' | 'failed' = 'failed';
     try {
-      const records = await p2p.fetchBlocks(peer.id, this.node.ledger.height + 1, SYNC_BATCH);
-      if (records.length > 0) await this.run(() => this.applySync(records, peer.id));
-      else if (hinted) this.ahead = undefined;
+      const records = await p2p.fetchBlocks(req.peer, req.from, SYNC_BATCH);
+      outcome = records.length > 0 ? 'blocks' : 'empty';
+      if (records.length > 0) await this.run(() => this.applySync(records, req.peer));
     } catch (e) {
-      this.log(`block sync from ${peer.id} failed: ${(e as Error).message}`);
-      if (hinted) this.ahead = undefined;
+      this.log(`block sync from ${req.peer} failed: ${(e as Error).message}`);
     } finally {
-      this.syncing = false;
+      this.catchUp.finished(req, outcome, Date.now());
     }
   }
 
@@ -618,7 +629,6 @@ export class BftProducer implements BlockProducer {
     }
     if (ledger.height > before) {
       this.log(`caught up from height ${before} to ${ledger.height} with blocks from ${peer}`);
-      if (this.ahead && this.ahead.height <= ledger.height + 1) this.ahead = undefined;
       this.core.clear();
       // Blocks that came by sync are old: start the next height at once.
       await this.startHeight();
