@@ -17,7 +17,7 @@ import {
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bft.ts';
 import { NodeEvents, type TxEvent } from './events.ts';
-import { homePaths, readConfig, readGenesis, type NodeConfig } from './home.ts';
+import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { Mempool } from './mempool.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
 import { SignatureVerifier } from './verifier.ts';
@@ -74,9 +74,9 @@ export class ZeusNode {
   static async open(home: string, opts: { passphrase?: string } = {}): Promise<ZeusNode> {
     const config = readConfig(home);
     const genesis = readGenesis(home);
-    const passphrase = opts.passphrase ?? process.env.ZEUS_PASSPHRASE ?? config.devPassphrase;
-    if (passphrase === undefined) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
-    const key = new Keystore(homePaths(home).keys).load(config.bookkeeperKey, passphrase);
+    const passphrases = keyPassphrases(config, opts.passphrase ?? process.env.ZEUS_PASSPHRASE);
+    if (passphrases.length === 0) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
+    const key = loadKeyWithAny(new Keystore(homePaths(home).keys), config.bookkeeperKey, passphrases);
     mkdirSync(homePaths(home).data, { recursive: true });
     const kv = await LevelKvStore.open(homePaths(home).data);
     return ZeusNode.withStore(kv, genesis, config, key);
