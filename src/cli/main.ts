@@ -38,5 +38,8 @@ try {
     process.exitCode = e.exitCode;
   } else {
     reportError(e, process.argv.includes('--json'));
+    // A failed command is over: what it opened before failing (a node's store and verifier
+    // threads, say) must not keep the process alive, hanging whoever waits for it to exit.
+    process.exit();
   }
 }
