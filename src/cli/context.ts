@@ -19,14 +19,27 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return { home: o.home ?? process.env.ZEUS_HOME ?? join(homedir(), '.zeus'), node: o.node ?? process.env.ZEUS_NODE, json: o.json };
 }
 
-/** The node URL: --node, else the API address in the home's config, else the default port. */
+/** The node URL: --node (its first URL), else the API address in the home's config, else the default port. */
 export function nodeUrl(g: GlobalOptions): string {
-  if (g.node) return g.node;
+  return nodeUrls(g)[0];
+}
+
+/**
+ * Every node a transaction may be given to, in order: the URLs of --node (comma-separated), else
+ * the home's own node and the other nodes its config names (a devnet home names its peers).
+ * `--wait` resubmits to the next when one stops answering or loses the transaction.
+ */
+export function nodeUrls(g: GlobalOptions): string[] {
+  if (g.node) {
+    const urls = g.node.split(',').map((u) => u.trim()).filter(Boolean);
+    for (const u of urls) if (!/^https?:\/\/[^/]/.test(u)) throw new Error(`--node takes http(s) URLs, comma-separated (e.g. http://127.0.0.1:26657,http://127.0.0.1:26658), got "${u}"`);
+    if (urls.length) return urls;
+  }
   if (existsSync(homePaths(g.home).config)) {
     const c = readConfig(g.home);
-    return `http://${c.api.host}:${c.api.port}`;
+    return [`http://${c.api.host}:${c.api.port}`, ...(c.ddn?.peers ?? [])];
   }
-  return `http://127.0.0.1:${DEFAULT_API_PORT}`;
+  return [`http://127.0.0.1:${DEFAULT_API_PORT}`];
 }
 
 export function client(g: GlobalOptions): ZeusClient {
