@@ -6,6 +6,8 @@
 //               latency a wallet sees between "send" and "accepted";
 //   concurrent  N clients doing the same at once, for some seconds: acknowledgements per second;
 //   batches     {"txs": [...]} of B transfers, one request after the other: transfers per second.
+// Baseline in the same run: one synced LevelDB write of one transfer, and of a batch, on this disk
+// (what a node that records what it acknowledges pays per request).
 // Every transfer must commit afterwards (checked). Run it on two commits to compare what a change
 // to the submission path costs (docs/BENCHMARKS.md, "Submitting").
 import { createHash } from 'node:crypto';
@@ -17,6 +19,7 @@ import { startDevnet, stopDevnet } from '../src/cli/devnet.ts';
 import { addressFromPublicKey, encodeAddress, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
+import { LevelKvStore } from '../src/store/index.ts';
 import { machine, percentile } from './machine.ts';
 
 const { values: args } = parseArgs({
@@ -52,7 +55,38 @@ async function post(api: string, body: unknown): Promise<number> {
   return res.status;
 }
 
+/**
+ * The baseline, in the same run: what a node's store takes for one synced write (LevelDB, fsync)
+ * of one transfer and of a batch, on this disk. A node that writes what it acknowledges before
+ * answering pays one such write per request.
+ */
+async function syncedWrites(): Promise<{ oneTxMs: ReturnType<typeof stats>; batchMs: ReturnType<typeof stats> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'zeus-bench-fsync-'));
+  const kv = await LevelKvStore.open(dir);
+  try {
+    const tx = new Uint8Array(180).fill(7);
+    const one: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const t = performance.now();
+      await kv.write([{ key: `k/${i}`, value: tx }], true);
+      one.push(performance.now() - t);
+    }
+    const batch: number[] = [];
+    for (let b = 0; b < BATCHES; b++) {
+      const t = performance.now();
+      await kv.write(Array.from({ length: BATCH_SIZE }, (_, i) => ({ key: `b/${b}/${i}`, value: tx })), true);
+      batch.push(performance.now() - t);
+    }
+    return { oneTxMs: stats(one), batchMs: stats(batch) };
+  } finally {
+    await kv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  log('measuring synced store writes alone (the baseline)…');
+  const fsync = await syncedWrites();
   process.env.ZEUS_KEYSTORE_FAST_KDF = '1';
   const senders = Array.from({ length: CLIENTS + 2 }, (_, i) => `s${i}`);
   const perSender = Math.max(SEQUENTIAL, BATCHES * BATCH_SIZE, 200 * CONCURRENT_S * 10);
@@ -136,6 +170,7 @@ async function main(): Promise<void> {
       label: args.label,
       command: `npm run bench:submit -- --sequential ${SEQUENTIAL} --clients ${CLIENTS} --concurrent-seconds ${CONCURRENT_S} --batches ${BATCHES} --batch-size ${BATCH_SIZE} --block-time ${BLOCK_MS}`,
       machine: machine(),
+      syncedStoreWrite: fsync,
       sequentialMs: stats(seq),
       concurrent: { clients: CLIENTS, acksPerSecond: Math.round(conc.length / concSeconds), latencyMs: stats(conc) },
       batches: { size: BATCH_SIZE, txsPerSecond: Math.round((BATCHES * BATCH_SIZE) / batchSeconds), latencyMs: stats(batch) },
