@@ -61,9 +61,12 @@ export interface InclusionAnswer {
 export class TxRejectedError extends NodeApiError {
   override name = 'TxRejectedError';
   readonly hash: string;
-  constructor(hash: string, code: string, message: string) {
-    super(422, code, message);
+  /** Refused by the node it was submitted to, as it answered (with `status`), rather than later. */
+  readonly atSubmission: boolean;
+  constructor(hash: string, code: string, message: string, o: { status?: number; atSubmission?: boolean } = {}) {
+    super(o.status ?? 422, code, message);
     this.hash = hash;
+    this.atSubmission = o.atSubmission ?? false;
   }
 }
 
@@ -440,7 +443,7 @@ export class ZeusClient {
     try {
       await this.submit(signed.bytes);
     } catch (e) {
-      if (e instanceof NodeApiError && e.status >= 400 && e.status < 500 && e.status !== 429) throw new TxRejectedError(signed.hash, e.code, e.message);
+      if (e instanceof NodeApiError && e.status >= 400 && e.status < 500 && e.status !== 429) throw new TxRejectedError(signed.hash, e.code, e.message, { atSubmission: true });
       throw e;
     }
     return this.waitForFinality(signed.hash, o);
@@ -690,7 +693,7 @@ export async function submitUntilFinal(signed: SignedTx | Uint8Array, o: SubmitU
    * A refusal, at submission or later: final, or 'retry'. NONCE_REPLAYED is what a node answers
    * for this very transaction once it is committed; it is final only if another took the nonce.
    */
-  const judge = async (c: ZeusClient, code: string, message: string): Promise<FinalTxAt | 'retry'> => {
+  const judge = async (c: ZeusClient, code: string, message: string, submitted?: NodeApiError): Promise<FinalTxAt | 'retry'> => {
     const s = await statusAt(c);
     if (s !== undefined && s !== 'unknown' && s.status === 'committed') return { ...(s as FinalTx), node: c.url };
     if (code === 'NONCE_REPLAYED') {
@@ -698,7 +701,7 @@ export async function submitUntilFinal(signed: SignedTx | Uint8Array, o: SubmitU
       // Only pending transactions are ahead of it: one of them may yet be refused.
       if (next === undefined || next <= tx.nonce) return 'retry';
     }
-    throw new TxRejectedError(hash, code, message);
+    throw new TxRejectedError(hash, code, message, submitted ? { status: submitted.status, atSubmission: true } : {});
   };
 
   let at = 0;
@@ -730,7 +733,7 @@ export async function submitUntilFinal(signed: SignedTx | Uint8Array, o: SubmitU
           continue;
         } else {
           tell(c, { outcome: 'refused', code: e.code, message: e.message });
-          const r = await judge(c, e.code, e.message);
+          const r = await judge(c, e.code, e.message, e);
           if (r !== 'retry') return r;
           await moveOn();
           continue;
