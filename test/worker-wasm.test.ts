@@ -52,6 +52,8 @@ describe('a wasm task on a worker with no Docker engine', () => {
     expect(lease!.resultDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(BigInt(lease!.workerPaid)).toBeGreaterThan(0n);
     expect(worker.log()).toMatch(/module primes@sha256:[0-9a-f]{64} delivered/);
+    // The log names the run by its whole directory (it was cut to "wasm:/tmp/ze").
+    expect(worker.log()).toContain(`lease ${posted.task.slice(0, 12)}…/0: started wasm module in ${join(net.home, 'worker', 'leases', `${posted.task}-0`)}`);
 
     const out = join(net.dir, 'result.tar');
     const got = JSON.parse(okOut(net.zeus('--json', 'task', 'result', posted.task, '--out', out))) as { digest: string };

@@ -131,6 +131,11 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     {
       schema: {
         summary: 'Submit signed transactions: JSON {"tx": hex} or {"txs": [hex…]}, or raw bytes as application/octet-stream',
+        description:
+          '202 pending means this node checked the transaction, holds it in its mempool and wrote it to disk: it is not a commitment. ' +
+          'It is final when GET /txs/{hash} says committed. A node that crashes sends what it acknowledged again when it restarts, but one that never comes back takes it along: ' +
+          'to be sure, follow the transaction and give the same signed bytes to another node when this one stops answering or says UNKNOWN_TX ' +
+          '(safe: a transaction applies at most once; a node holding it answers 409 DUPLICATE_TX, and once committed every node answers 409 NONCE_REPLAYED). The SDK does this in submitUntilFinal.',
         tags: ['transactions'],
         response: { 400: errorSchema },
       },

@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { decodeAddress, isAddress, Keystore, readPassphrase, type KeyPair } from '../crypto/index.ts';
+import { decodeAddress, isAddress, Keystore, readPassphrase, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
 import { ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
-import { homePaths, readConfig, DEFAULT_API_PORT } from '../node/index.ts';
+import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, DEFAULT_API_PORT } from '../node/index.ts';
 import { NodeApiError, ZeusClient } from '../sdk/index.ts';
 import { existsSync } from 'node:fs';
 
@@ -19,14 +19,27 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return { home: o.home ?? process.env.ZEUS_HOME ?? join(homedir(), '.zeus'), node: o.node ?? process.env.ZEUS_NODE, json: o.json };
 }
 
-/** The node URL: --node, else the API address in the home's config, else the default port. */
+/** The node URL: --node (its first URL), else the API address in the home's config, else the default port. */
 export function nodeUrl(g: GlobalOptions): string {
-  if (g.node) return g.node;
+  return nodeUrls(g)[0];
+}
+
+/**
+ * Every node a transaction may be given to, in order: the URLs of --node (comma-separated), else
+ * the home's own node and the other nodes its config names (a devnet home names its peers).
+ * `--wait` resubmits to the next when one stops answering or loses the transaction.
+ */
+export function nodeUrls(g: GlobalOptions): string[] {
+  if (g.node) {
+    const urls = g.node.split(',').map((u) => u.trim()).filter(Boolean);
+    for (const u of urls) if (!/^https?:\/\/[^/]/.test(u)) throw new Error(`--node takes http(s) URLs, comma-separated (e.g. http://127.0.0.1:26657,http://127.0.0.1:26658), got "${u}"`);
+    if (urls.length) return urls;
+  }
   if (existsSync(homePaths(g.home).config)) {
     const c = readConfig(g.home);
-    return `http://${c.api.host}:${c.api.port}`;
+    return [`http://${c.api.host}:${c.api.port}`, ...(c.ddn?.peers ?? [])];
   }
-  return `http://127.0.0.1:${DEFAULT_API_PORT}`;
+  return [`http://127.0.0.1:${DEFAULT_API_PORT}`];
 }
 
 export function client(g: GlobalOptions): ZeusClient {
@@ -37,7 +50,7 @@ export function keystore(g: GlobalOptions): Keystore {
   return new Keystore(homePaths(g.home).keys);
 }
 
-/** A dev home's keys open with its well-known passphrase; anything else asks. */
+/** The passphrase for a new key (ZEUS_PASSPHRASE, else a dev home's, else asked) or a bookkeeper key the node tries after the dev home's. */
 export async function passphraseFor(g: GlobalOptions, prompt: string, confirm = false): Promise<string> {
   if (process.env.ZEUS_PASSPHRASE !== undefined) return process.env.ZEUS_PASSPHRASE;
   if (existsSync(homePaths(g.home).config)) {
@@ -47,10 +60,25 @@ export async function passphraseFor(g: GlobalOptions, prompt: string, confirm = 
   return readPassphrase(prompt, { confirm });
 }
 
+/**
+ * Opens a key of the home. A dev home's keys open with its dev passphrase even when
+ * ZEUS_PASSPHRASE is exported for other keys; a key someone put there under their own passphrase
+ * opens with ZEUS_PASSPHRASE or the prompt. Other homes: ZEUS_PASSPHRASE or the prompt, nothing else.
+ */
 export async function loadKey(g: GlobalOptions, name: string): Promise<KeyPair> {
   const ks = keystore(g);
   if (!ks.has(name)) throw new Error(`no key named "${name}" in ${ks.dir} (see \`zeus keys list\`)`);
-  return ks.load(name, await passphraseFor(g, `Passphrase for key "${name}": `));
+  const config = existsSync(homePaths(g.home).config) ? readConfig(g.home) : undefined;
+  const env = process.env.ZEUS_PASSPHRASE;
+  if (config?.devPassphrase !== undefined && env === undefined) {
+    try {
+      return loadKeyWithAny(ks, name, [config.devPassphrase]);
+    } catch (e) {
+      if (!(e instanceof WrongPassphraseError) || !process.stdin.isTTY) throw e;
+    }
+  }
+  const given = env ?? (await readPassphrase(`Passphrase for key "${name}": `));
+  return loadKeyWithAny(ks, name, keyPassphrases(config, given));
 }
 
 /** Accepts a znc1… address or the name of a key in the keystore. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, Keystore, sealKeyPairFromSeed, sha256, toHex, utf8, type KeyPair } from '../crypto/index.ts';
 import { homeChain, TaskKind, taskIdFor, TxKind, ZNC, ZNC_DECIMALS, ZNC_UNIT, type TxRequest } from '../ledger/index.ts';
-import { DEV_PASSPHRASE, readConfig, readGenesis } from '../node/index.ts';
+import { DEV_PASSPHRASE, keyPassphrases, loadKeyWithAny, readConfig, readGenesis } from '../node/index.ts';
 import { formatUnits, NodeApiError, ZeusClient, type TxStatusAnswer } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
 
@@ -15,9 +15,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => void): Promise<{ ok: boolean; steps: string[] }> {
   const home = info.nodes[0].home;
   const c = new ZeusClient(info.nodes[0].api);
-  const passphrase = process.env.ZEUS_PASSPHRASE ?? readConfig(home).devPassphrase ?? DEV_PASSPHRASE;
+  const passphrases = keyPassphrases({ devPassphrase: readConfig(home).devPassphrase ?? DEV_PASSPHRASE }, process.env.ZEUS_PASSPHRASE);
   const ks = new Keystore(join(home, 'keys'));
-  const key = (n: string): KeyPair => ks.load(n, passphrase);
+  const key = (n: string): KeyPair => loadKeyWithAny(ks, n, passphrases);
   const addr = (n: string): string => encodeAddress(addressFromPublicKey(key(n).publicKey));
   const genesis = readGenesis(home);
   const steps: string[] = [];

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Keystore } from '../crypto/index.ts';
@@ -35,6 +35,18 @@ export interface DevnetInfo {
   apps?: DevnetApp[];
   /** The web console every node serves; this one is node0's. */
   console?: string;
+  /** What it was created with: `devnet start` on the directory again starts it the same way. */
+  options?: DevnetOptions;
+}
+
+/** How a devnet was made; fixed at creation (its genesis funds the keys of these roles). */
+export interface DevnetOptions {
+  validators: number;
+  workers: number;
+  /** The sample apps are published from the developer key. */
+  sampleApps: boolean;
+  runtime: 'auto' | DevnetRuntime;
+  blockTimeMs: number;
 }
 
 
@@ -71,9 +83,14 @@ function writeDevnet(info: DevnetInfo): void {
   writeFileSync(join(info.dir, 'devnet.json'), `${JSON.stringify(info, null, 2)}\n`);
 }
 
+/**
+ * Options of a new devnet; for a directory that holds one already, only blockTimeMs and runtime
+ * may change (given), the rest is kept as it was made (and a differing value is noted).
+ */
 export interface StartDevnetOptions {
   dir: string;
-  blockTimeMs: number;
+  /** Block interval (default: 500 ms for a new devnet, as it was for an existing one). */
+  blockTimeMs?: number;
   /** Bookkeeper nodes (separate processes); 1 is a solo bookkeeper without a p2p network. */
   validators?: number;
   monthMs?: number;
@@ -90,6 +107,8 @@ export interface StartDevnetOptions {
   runtime?: 'auto' | DevnetRuntime;
   /** Publish the sample apps from the developer key (default: when there are workers). */
   sampleApps?: boolean;
+  /** Aborting stops whatever was started so far and rejects (Ctrl-C during `devnet start`). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -111,16 +130,17 @@ const DEV_MARKET = {
 const devParams = (validators: number) => ({ bookkeeperSeats: Math.max(4, validators), epochLength: 20, jailMs: 10 * 60_000, market: DEV_MARKET });
 
 /** Creates the homes of a devnet: one shared dev genesis with `validators` bookkeepers, a home per bookkeeper. */
-async function initDevnet(dir: string, o: StartDevnetOptions, validators: number): Promise<void> {
+async function initDevnet(dir: string, o: StartDevnetOptions, made: DevnetOptions): Promise<void> {
+  const validators = made.validators;
   const homes = Array.from({ length: validators }, (_, i) => join(dir, `node${i}`));
   const apiPorts = await Promise.all(homes.map(() => freePort()));
   o.onProgress?.(`creating keys and a dev genesis with ${validators} bookkeeper(s) in ${homes[0]}`);
-  const workers = o.workers ?? 0;
+  const workers = made.workers;
   // A devnet with a market has keys for its roles: a developer, a user, and one per worker.
-  const roles = workers > 0 || o.sampleApps ? [DEVELOPER_KEY, USER_KEY, ...Array.from({ length: workers }, (_, i) => workerKey(i + 1))] : [];
+  const roles = workers > 0 || made.sampleApps ? [DEVELOPER_KEY, USER_KEY, ...Array.from({ length: workers }, (_, i) => workerKey(i + 1))] : [];
   const { config } = initDevHome(homes[0], {
     apiPort: apiPorts[0],
-    blockIntervalMs: o.blockTimeMs,
+    blockIntervalMs: made.blockTimeMs,
     monthMs: o.monthMs,
     bookkeepers: validators,
     accounts: o.accounts ?? (roles.length ? [...DEV_ACCOUNTS, ...roles] : undefined),
@@ -156,6 +176,7 @@ export function spawnNode(dir: string, name: string, extraArgs: string[] = []): 
   const home = join(dir, name);
   const config = readConfig(home);
   const log = join(dir, `${name}.log`);
+  const from = existsSync(log) ? statSync(log).size : 0;
   const out = openSync(log, 'a');
   const child = spawn(process.execPath, [ZEUS_BIN, '--home', home, 'node', 'start', ...extraArgs], {
     detached: true,
@@ -163,7 +184,9 @@ export function spawnNode(dir: string, name: string, extraArgs: string[] = []): 
     env: { ...process.env },
   });
   child.unref();
-  return { name, home, api: `http://127.0.0.1:${config.api.port}`, pid: child.pid!, log, ...(config.p2p ? { p2p: config.p2p.listen } : {}) };
+  const node: DevnetNode = { name, home, api: `http://127.0.0.1:${config.api.port}`, pid: child.pid!, log, ...(config.p2p ? { p2p: config.p2p.listen } : {}) };
+  logStart.set(node, from);
+  return node;
 }
 
 /** Starts one devnet node again (after it stopped or was killed) and records its new pid in devnet.json. */
@@ -178,47 +201,108 @@ export function restartNode(dir: string, name: string, extraArgs: string[] = [])
   return n;
 }
 
-async function waitFor<T>(what: string, node: DevnetNode, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+/** Where each node's log stood when this process started it: an error quotes only what it wrote since. */
+const logStart = new WeakMap<DevnetNode, number>();
+
+/** The last lines a node logged since it was started, for an error that says why it ended. */
+function logTail(node: DevnetNode, lines = 5): string {
+  try {
+    const text = readFileSync(node.log).subarray(logStart.get(node) ?? 0).toString('utf8').trim();
+    return text ? `; its log ends:\n  ${text.split('\n').slice(-lines).join('\n  ')}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/** A probe's answer, or undefined after `ms`: something else listening on a node's port may never answer. */
+const within = <T>(ms: number, p: Promise<T>): Promise<T | undefined> =>
+  Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
+
+async function waitFor<T>(what: string, node: DevnetNode, deadlineMs: number, probe: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    const v = await probe().catch(() => undefined);
+    signal?.throwIfAborted();
+    const v = await within(5_000, probe());
     if (v !== undefined) return v;
-    if (!isAlive(node.pid)) throw new Error(`${node.name} exited while waiting for ${what}; see ${node.log}`);
+    if (!isAlive(node.pid)) throw new Error(`${node.name} exited while waiting for ${what} (log ${node.log})${logTail(node)}`);
     if (Date.now() > deadline) throw new Error(`${node.name}: no ${what} within ${deadlineMs / 1000} s; see ${node.log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-/** Initializes (first time) and starts the devnet's node processes; returns once the chain commits blocks. */
+/** Whether `dir` holds a devnet already (made by an earlier `devnet start`, running or not). */
+export const devnetExists = (dir: string): boolean => existsSync(join(dir, 'node0', 'config.json'));
+
+/**
+ * How the devnet in `dir` was made: as devnet.json recorded it, or (a devnet.json from before it
+ * recorded them, or one a failed start rewrote) as its homes show it: the worker keys its genesis
+ * funded, whether it has a developer key, its node count and block interval.
+ */
+export function devnetOptionsOf(dir: string): DevnetOptions {
+  const recorded = devnetIn(dir)?.options;
+  if (recorded) return recorded;
+  const ks = new Keystore(homePaths(join(dir, 'node0')).keys);
+  const names = ks.list().map((k) => k.name);
+  return {
+    validators: nodeNames(dir).length,
+    workers: names.filter((n) => /^worker-\d+$/.test(n)).length,
+    sampleApps: names.includes(DEVELOPER_KEY),
+    runtime: 'auto',
+    blockTimeMs: readConfig(join(dir, 'node0')).blockIntervalMs,
+  };
+}
+
+const nodeNames = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => /^node\d+$/.test(n) && existsSync(join(dir, n, 'config.json')))
+    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+
+/**
+ * Initializes (first time) and starts the devnet's processes; returns once the chain commits
+ * blocks and the workers follow the market. A directory that holds a devnet is started as it was
+ * made. If anything fails (or `signal` aborts), every process this start began is stopped and
+ * the error says so: a devnet is never left half running.
+ */
 export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true });
-  let earlierWorkers = 0;
-  if (existsSync(join(dir, 'devnet.json'))) {
-    const before = readDevnet(dir);
-    earlierWorkers = before.workers?.length ?? 0;
+  const before = devnetIn(dir);
+  if (before) {
     const running = processesOf(before).filter((n) => isAlive(n.pid));
     if (running.length) throw new Error(`devnet in ${dir} is already running (pids ${running.map((n) => n.pid).join(', ')}); stop it with \`zeus devnet stop --dir ${dir}\``);
   }
-  const fresh = !existsSync(join(dir, 'node0', 'config.json'));
-  // A worker shares its node's home (it reads the images the node fetched from the node's store).
-  if (fresh && (o.workers ?? 0) > (o.validators ?? 1)) throw new Error(`each worker runs beside its own node: --workers ${o.workers} needs at least as many --validators (got ${o.validators ?? 1})`);
-  if (fresh) await initDevnet(dir, o, o.validators ?? 1);
-  const names = readdirSync(dir).filter((n) => /^node\d+$/.test(n) && existsSync(join(dir, n, 'config.json'))).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
-  if (o.validators !== undefined && o.validators !== names.length) {
-    o.onProgress?.(`note: ${dir} already holds a devnet of ${names.length} node(s); starting those (remove the directory for a new one)`);
+  let made: DevnetOptions;
+  if (!devnetExists(dir)) {
+    const validators = o.validators ?? 1;
+    const workers = o.workers ?? 0;
+    // A worker shares its node's home (it reads the images the node fetched from the node's store).
+    if (workers > validators) throw new Error(`each worker runs beside its own node: --workers ${workers} needs at least as many --validators (got ${validators})`);
+    made = { validators, workers, sampleApps: o.sampleApps ?? workers > 0, runtime: o.runtime ?? 'auto', blockTimeMs: o.blockTimeMs ?? 500 };
+    await initDevnet(dir, o, made);
+  } else {
+    const was = devnetOptionsOf(dir);
+    const differs = (['validators', 'workers', 'sampleApps'] as const).filter((k) => o[k] !== undefined && o[k] !== was[k]);
+    if (differs.length) {
+      o.onProgress?.(`note: ${dir} holds a devnet made with ${differs.map((k) => `${k} ${was[k]}`).join(', ')}; starting it as it was (remove the directory for a new one)`);
+    }
+    made = { ...was, runtime: o.runtime ?? was.runtime, blockTimeMs: o.blockTimeMs ?? was.blockTimeMs };
   }
+  const names = nodeNames(dir);
   for (const name of names) {
     const cfg = readConfig(join(dir, name));
-    if (cfg.blockIntervalMs !== o.blockTimeMs) writeConfig(join(dir, name), { ...cfg, blockIntervalMs: o.blockTimeMs });
+    if (cfg.blockIntervalMs !== made.blockTimeMs) writeConfig(join(dir, name), { ...cfg, blockIntervalMs: made.blockTimeMs });
   }
-  const nodes = names.map((name) => spawnNode(dir, name, o.nodeArgs?.[name]));
-  const info: DevnetInfo = { dir, chainId: '', nodes };
-  writeDevnet(info);
-  o.onProgress?.(`started ${nodes.map((n) => `${n.name} (pid ${n.pid})`).join(', ')}; waiting for their APIs`);
+  const nodes: DevnetNode[] = [];
+  const info: DevnetInfo = { dir, chainId: '', nodes, options: made };
   try {
+    for (const name of names) {
+      nodes.push(spawnNode(dir, name, o.nodeArgs?.[name]));
+      // Recorded at once: whatever happens next, stopDevnet finds every process started.
+      writeDevnet(info);
+    }
+    o.onProgress?.(`started ${nodes.map((n) => `${n.name} (pid ${n.pid})`).join(', ')}; waiting for their APIs`);
     for (const n of nodes) {
-      const s = await waitFor('API', n, 60_000, () => new ZeusClient(n.api).status());
+      const s = await waitFor('API', n, 60_000, () => new ZeusClient(n.api).status(), o.signal);
       info.chainId = s.chainId;
       n.peerId = s.consensus && 'peerId' in s.consensus ? s.consensus.peerId : undefined;
     }
@@ -229,47 +313,50 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
       await waitFor('committed block', nodes[0], 60_000, async () => {
         const heights = await Promise.all(nodes.map(async (n) => (await new ZeusClient(n.api).status()).height));
         return Math.min(...heights) > start ? heights : undefined;
-      });
+      }, o.signal);
     }
     info.console = `${nodes[0].api}/`;
     writeDevnet(info);
-    await waitForConsole(info.console, o.onProgress);
-    await startMarket(dir, info, o, earlierWorkers);
+    await waitForConsole(info.console, o.onProgress, o.signal);
+    await startMarket(dir, info, made, o);
   } catch (e) {
     // A devnet that did not come up is not left half running (a node that failed to bind, say).
-    await stopDevnet(dir);
-    throw e;
+    const stopped = await stopDevnet(dir).catch(() => 0);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`the devnet in ${dir} did not come up: ${why}\nstopped the ${stopped} process(es) this start had begun; none of it runs now. See the logs in ${dir}, then run \`zeus devnet start --dir ${o.dir}\` again`, { cause: e });
   }
   return info;
 }
 
 /** A node builds the console at its first start (Vite, a few seconds); the summary should not point at a page still building. */
-async function waitForConsole(url: string, onProgress?: (m: string) => void): Promise<void> {
+async function waitForConsole(url: string, onProgress?: (m: string) => void, signal?: AbortSignal): Promise<void> {
   const ready = async (): Promise<number> => (await fetch(url).catch(() => undefined))?.status ?? 0;
   if ((await ready()) === 200) return;
   onProgress?.(`the web console is being built (Vite: src/web → dist/web); waiting for ${url}`);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
+    signal?.throwIfAborted();
     if ((await ready()) === 200) return;
   }
   onProgress?.(`the web console did not come up within 120 s (build it with \`npm run build:web\`); going on`);
 }
 
-/** The sample apps and the worker agents, after the chain is up (a restart keeps the earlier count). */
-async function startMarket(dir: string, info: DevnetInfo, o: StartDevnetOptions, earlier: number): Promise<void> {
-  const count = earlier || (o.workers ?? 0);
-  if (count === 0 && !o.sampleApps) return;
+/** The sample apps and the worker agents, after the chain is up, as the devnet was made. */
+async function startMarket(dir: string, info: DevnetInfo, made: DevnetOptions, o: StartDevnetOptions): Promise<void> {
+  const count = made.workers;
+  if (count === 0 && !made.sampleApps) return;
   const progress = o.onProgress ?? ((): void => undefined);
-  const runtime = await chooseRuntime(o.runtime ?? 'auto');
+  const runtime = await chooseRuntime(made.runtime);
   progress(runtime === 'docker' ? 'a Docker engine answers: the workers run containers (and WASI modules)' : 'no Docker engine answers: the workers run WebAssembly (WASI) modules only');
   const home = info.nodes[0].home;
-  if (o.sampleApps ?? count > 0) info.apps = await publishSampleApps({ dir, home, node: info.nodes[0].api, runtime, onProgress: progress });
+  if (made.sampleApps) info.apps = await publishSampleApps({ dir, home, node: info.nodes[0].api, runtime, onProgress: progress });
   info.workers = [];
   for (let i = 1; i <= count; i++) {
+    o.signal?.throwIfAborted();
     // One per node, node0 last: worker-1 beside node1, worker-2 beside node2 (node0 with one node).
     const node = info.nodes[i % info.nodes.length];
-    info.workers.push(await startWorker({ dir, index: i, home: node.home, node: node.api, runtime, onProgress: progress }));
+    info.workers.push(await startWorker({ dir, index: i, home: node.home, node: node.api, runtime, onProgress: progress, signal: o.signal }));
     writeDevnet(info);
   }
   progress(`${count} worker(s) follow the market`);

@@ -4,7 +4,7 @@ import { ZeusClient } from '../sdk/index.ts';
 import { globalOptions, output } from './context.ts';
 import { runLedgerDemo } from './demo.ts';
 import { runMarketDemo } from './marketDemo.ts';
-import { devnetIn, isAlive, readDevnet, runningDevnet, startDevnet, stopDevnet, type DevnetRuntime } from './devnet.ts';
+import { devnetExists, devnetIn, devnetOptionsOf, isAlive, readDevnet, runningDevnet, startDevnet, stopDevnet, type DevnetInfo, type DevnetRuntime } from './devnet.ts';
 import { devnetKeys, devnetSummary } from './devnetSummary.ts';
 
 const DEFAULT_DIR = '.devnet';
@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .option('--runtime <name>', 'the workers\' runtime: auto (docker when an engine answers, else wasm), docker or wasm', runtimeName, 'auto')
     .option('--block-time <ms>', 'block interval in ms', count('--block-time'), 500)
     .option('--month-ms <ms>', 'vesting month in ms of block time (default 2000 so vesting can be watched)', count('--month-ms'), 2000)
-    .addHelpText('after', '\nA directory that already holds a devnet is started again as it was (same keys, chain and worker count). The keys use the well-known dev passphrase: never put real funds on them. Next: `zeus devnet demo` runs a render task and a service task on it.')
+    .addHelpText('after', '\nA directory that already holds a devnet (running or stopped) is started again as it was made: same keys, chain, nodes, workers and sample apps, and its block time and runtime unless --block-time or --runtime is given. If it cannot come up, what was started is stopped again and the error says why. The keys use the well-known dev passphrase: never put real funds on them. Next: `zeus devnet demo` runs a render task and a service task on it.')
     .action(async (o: { dir: string; validators: number; workers?: number; runtime: 'auto' | DevnetRuntime; blockTime: number; monthMs: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       const t0 = Date.now();
@@ -51,15 +51,31 @@ export function register(program: Command): void {
         output(g, { ...before, keys }, () => devnetSummary(before, keys, o.dir, Date.now() - t0));
         return;
       }
-      const info = await startDevnet({
-        dir: o.dir,
-        validators: o.validators,
-        workers: o.workers ?? Math.min(2, o.validators),
-        runtime: o.runtime,
-        blockTimeMs: o.blockTime,
-        monthMs: o.monthMs,
-        onProgress: say,
-      });
+      // Flags left at their defaults do not override how an existing devnet was made.
+      const given = <T>(name: string, v: T): T | undefined => (cmd.getOptionValueSource(name) === 'default' ? undefined : v);
+      const validators = given('validators', o.validators);
+      const fresh = !devnetExists(o.dir);
+      // Ctrl-C while it comes up: stop what was started rather than leave it half running.
+      const aborter = new AbortController();
+      const interrupt = (): void => aborter.abort(new Error('interrupted'));
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+      let info: DevnetInfo;
+      try {
+        info = await startDevnet({
+          dir: o.dir,
+          validators: fresh ? o.validators : validators,
+          workers: o.workers ?? (fresh ? Math.min(2, o.validators) : undefined),
+          runtime: given('runtime', o.runtime),
+          blockTimeMs: fresh ? o.blockTime : given('blockTime', o.blockTime),
+          monthMs: o.monthMs,
+          onProgress: say,
+          signal: aborter.signal,
+        });
+      } finally {
+        process.off('SIGINT', interrupt);
+        process.off('SIGTERM', interrupt);
+      }
       const keys = await devnetKeys(info);
       output(g, { ...info, keys }, () => devnetSummary(info, keys, o.dir, Date.now() - t0));
     });
@@ -142,6 +158,7 @@ export function register(program: Command): void {
       const running = runningDevnet(o.dir);
       if (running && !running.workers?.length) throw new Error(`the devnet running in ${o.dir} has no workers (started with --workers 0): stop it, or give another --dir`);
       if (!running) {
+        if (devnetExists(o.dir) && devnetOptionsOf(o.dir).workers === 0) throw new Error(`the devnet in ${o.dir} has no workers (made with --workers 0): give another --dir (a new devnet is made there)`);
         if (info) await stopDevnet(o.dir);
         say(`Starting the devnet in ${o.dir}: 4 bookkeepers, 2 workers, the web console and the sample apps…`);
         info = await startDevnet({ dir: o.dir, validators: 4, workers: 2, blockTimeMs: 500, monthMs: 2000, onProgress: (m) => say(`   [${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}`) });

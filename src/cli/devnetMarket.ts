@@ -130,7 +130,7 @@ export async function publishSampleApps(o: { dir: string; home: string; node: st
  * Starts worker i (1-based) in the background beside the node whose home it shares (it reads the
  * images that node fetched from the node's blob store), and resolves once it follows the market.
  */
-export async function startWorker(o: { dir: string; index: number; home: string; node: string; runtime: DevnetRuntime; onProgress: (m: string) => void }): Promise<DevnetWorker> {
+export async function startWorker(o: { dir: string; index: number; home: string; node: string; runtime: DevnetRuntime; onProgress: (m: string) => void; signal?: AbortSignal }): Promise<DevnetWorker> {
   const name = workerKey(o.index);
   const home = o.home;
   const log = join(o.dir, `${name}.log`);
@@ -145,13 +145,20 @@ export async function startWorker(o: { dir: string; index: number; home: string;
   const pid = child.pid!;
   o.onProgress(`worker ${name} (pid ${pid}) is measuring the machine and registering with a bond; log ${log}`);
   const deadline = Date.now() + 120_000;
-  for (;;) {
-    const text = readFileSync(log, 'utf8').slice(from);
-    const m = /worker (\S+) is following the market/.exec(text);
-    if (m) return { name, key: name, address: m[1], home, node: o.node, runtime: o.runtime, pid, log };
-    if (!isAlive(pid)) throw new Error(`worker ${name} exited while starting:\n${text.trim().split('\n').slice(-5).join('\n')}`);
-    if (Date.now() > deadline) throw new Error(`worker ${name} did not start within 120 s; see ${log}`);
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    for (;;) {
+      const text = readFileSync(log, 'utf8').slice(from);
+      const m = /worker (\S+) is following the market/.exec(text);
+      if (m) return { name, key: name, address: m[1], home, node: o.node, runtime: o.runtime, pid, log };
+      if (!isAlive(pid)) throw new Error(`worker ${name} exited while starting:\n${text.trim().split('\n').slice(-5).join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`worker ${name} did not start within 120 s; see ${log}`);
+      o.signal?.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (e) {
+    // Not recorded in devnet.json yet: nobody else would stop it.
+    await stopProcesses([pid]);
+    throw e;
   }
 }
 

@@ -1,7 +1,7 @@
 import { Keystore } from '../crypto/index.ts';
 import { ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
 import { homePaths } from '../node/index.ts';
-import { formatUnits, ZeusClient } from '../sdk/index.ts';
+import { formatUnitsGrouped, ZeusClient } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
 
 // What a person needs after `zeus devnet start`: where the console is, which processes run, the
@@ -38,7 +38,7 @@ export async function devnetKeys(info: DevnetInfo): Promise<DevnetKey[]> {
   );
 }
 
-const znc = (base: string): string => `${formatUnits(BigInt(base), ZNC_DECIMALS).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} ZNC`;
+const znc = (base: string): string => `${formatUnitsGrouped(base, ZNC_DECIMALS)} ZNC`;
 
 export function devnetSummary(info: DevnetInfo, keys: DevnetKey[], dirArg: string, elapsedMs: number): string {
   const home = info.nodes[0].home;

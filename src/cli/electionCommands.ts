@@ -4,10 +4,10 @@ import { decodeAddress, fromHex } from '../crypto/index.ts';
 import { TxKind, ZNC_DECIMALS } from '../ledger/index.ts';
 import { formatUnits } from '../sdk/index.ts';
 import { client, globalOptions, output, resolveAddress } from './context.ts';
+import { waitOpt } from './marketArgs.ts';
 import { sendTx } from './tx.ts';
 
 const fromOpt = ['--from <name>', 'key name in the keystore that signs'] as const;
-const waitOpt = ['--wait', 'return once the transaction is committed'] as const;
 
 export function register(program: Command): void {
   program

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { globalOptions, keystore, output, passphraseFor } from './context.ts';
+import { toHex } from '../crypto/index.ts';
+import { globalOptions, keystore, loadKey, output, passphraseFor } from './context.ts';
 
 export function register(program: Command): void {
   const keys = program.command('keys').description('Manage Ed25519 keys in the home keystore (scrypt + AES-256-GCM, passphrase from ZEUS_PASSPHRASE or a prompt)');
@@ -53,7 +54,7 @@ export function register(program: Command): void {
     .description('Print a key\'s secret (hex); anyone holding it controls the account')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
-      const secret = keystore(g).exportSecret(name, await passphraseFor(g, `Passphrase for "${name}": `));
+      const secret = toHex((await loadKey(g, name)).secretKey);
       output(g, { name, secretKey: secret }, () => secret);
     });
 }

@@ -11,7 +11,7 @@ import { formatUnits, parseAmount, type QuoteRequest, type TaskNeedsAnswer, type
 const U32_MAX = 0xffff_ffff;
 
 export const fromOpt = ['--from <name>', 'key name in the keystore that signs'] as const;
-export const waitOpt = ['--wait', 'return once the transaction is committed'] as const;
+export const waitOpt = ['--wait', 'return once the transaction is committed (given again to the next --node URL when a node stops answering or loses it)'] as const;
 
 export const znc = (base: bigint | string): string => `${formatUnits(base, ZNC_DECIMALS)} ZNC`;
 

@@ -132,6 +132,12 @@ export function registerNodeCommands(program: Command): void {
       output(g, { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url, console: `${url}/`, p2p: zn.consensusStatus()?.peerId }, () =>
         `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; web console ${url}/; ${mode}`,
       );
+      // What this node acknowledged before it last stopped and did not see to its end: taken back
+      // and passed on again (in the background, once a peer is connected to pass them to).
+      void zn
+        .resubmitAcked()
+        .then((r) => r.resubmitted + r.gone > 0 && logger.info(r, `transactions acknowledged before the last stop: ${r.resubmitted} admitted and passed on again, ${r.gone} committed or refused since`))
+        .catch((e: unknown) => logger.error(`could not resubmit the transactions acknowledged before the last stop: ${(e as Error).message}`));
       // In the background: the node serves its API at once, and a "being built" page at / until then.
       if (o.consoleBuild !== false) void ensureConsole((line) => logger.info(line));
       zn.events.on('event', (e) => {

@@ -1,7 +1,7 @@
 import { addressFromPublicKey, encodeAddress, type KeyPair } from '../crypto/index.ts';
 import { TX_KIND_NAMES, type TxKind, type TxRequest } from '../ledger/index.ts';
-import { NodeApiError, TxRejectedError } from '../sdk/index.ts';
-import { client, loadKey, output, type GlobalOptions } from './context.ts';
+import { NodeApiError, submitUntilFinal, TxRejectedError, ZeusClient, type SignedTx } from '../sdk/index.ts';
+import { client, loadKey, nodeUrls, output, type GlobalOptions } from './context.ts';
 
 /** A transaction as the CLI reports it: pending (submitted) or committed. */
 export interface SentTx {
@@ -18,6 +18,10 @@ export interface SentTx {
  * Signs, submits and with `wait` follows the transaction to its commit, printing nothing (but a
  * waiting line on a terminal). A refusal, at submission or at execution, throws a NodeApiError
  * carrying the ledger's code and reason.
+ *
+ * With `wait`, an acknowledgement is not taken for a commitment: the same signed bytes go to the
+ * next node (--node URL,URL…, or the home's peers) when the one holding them stops answering or
+ * loses them, until they are committed or definitely refused (the SDK's submitUntilFinal).
  */
 export async function submitTx<K extends TxKind>(
   g: GlobalOptions,
@@ -27,28 +31,45 @@ export async function submitTx<K extends TxKind>(
   wait: boolean,
   describe: string,
 ): Promise<SentTx> {
-  const c = client(g);
   const from = encodeAddress(addressFromPublicKey(key.publicKey));
-  const sent = await c.send(key, kind, payload);
-  if (!wait) return { hash: sent.hash, chain: sent.chain, kind: TX_KIND_NAMES[kind], from, status: 'pending' };
+  if (!wait) {
+    const sent = await client(g).send(key, kind, payload);
+    return { hash: sent.hash, chain: sent.chain, kind: TX_KIND_NAMES[kind], from, status: 'pending' };
+  }
+  const nodes = nodeUrls(g).map((u) => new ZeusClient(u));
+  const signed = await signWithAny(nodes, key, kind, payload);
   const tty = process.stderr.isTTY && !g.json;
   const started = Date.now();
-  // Final by the node's tx events, with polling as the fallback (the SDK's waitForFinality).
-  const final = await c
-    .waitForFinality(sent.hash, {
-      timeoutMs: 60_000,
-      onStatus: () => {
-        if (tty) process.stderr.write(`\rwaiting for commit… ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      },
-    })
+  const final = await submitUntilFinal(signed, {
+    nodes,
+    timeoutMs: 60_000,
+    onAttempt: (a) => {
+      if (tty) process.stderr.write(`\r\x1b[Kwaiting for commit… ${((Date.now() - started) / 1000).toFixed(1)} s (${a.node}: ${a.outcome})`);
+    },
+  })
     .catch((e: unknown) => {
-      if (e instanceof TxRejectedError) throw new NodeApiError(422, e.code, `${describe} was rejected: ${e.message}`);
+      // Refused on arrival: the node's answer as it gave it; refused later: say what was.
+      if (e instanceof TxRejectedError) throw e.atSubmission ? new NodeApiError(e.status, e.code, e.message) : new NodeApiError(422, e.code, `${describe} was rejected: ${e.message}`);
       throw e;
     })
     .finally(() => {
       if (tty) process.stderr.write('\r\x1b[K');
     });
   return { hash: final.hash, chain: final.chain, kind: TX_KIND_NAMES[kind], from, status: 'committed', height: final.height, index: final.index };
+}
+
+/** Signs with the chain id and next nonce of the first node that answers. */
+async function signWithAny<K extends TxKind>(nodes: ZeusClient[], key: KeyPair, kind: K, payload: TxRequest<K>['payload']): Promise<SignedTx> {
+  let unreachable: unknown;
+  for (const c of nodes) {
+    try {
+      return await c.sign(key, { kind, payload });
+    } catch (e) {
+      if (!(e instanceof NodeApiError && e.code === 'NODE_UNREACHABLE')) throw e;
+      unreachable ??= e;
+    }
+  }
+  throw unreachable;
 }
 
 /** The human lines for a submitted or committed transaction. */

@@ -6,7 +6,7 @@ import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress } fr
 import { sendTx } from './tx.ts';
 
 const fromOpt = ['--from <name>', 'key name in the keystore that signs'] as const;
-const waitOpt = ['--wait', 'return once the transaction is committed (prints hash, chain, height)'] as const;
+const waitOpt = ['--wait', 'return once the transaction is committed, printing hash, chain and height (given again to the next --node URL when a node stops answering or loses it)'] as const;
 
 export function register(program: Command): void {
   program

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { addressFromPublicKey, encodeAddress } from './address.ts';
 import { toHex } from './hash.ts';
 import { signBytes, verifySignature } from './keys.ts';
-import { Keystore, readPassphrase } from './keystore.ts';
+import { Keystore, readPassphrase, WrongPassphraseError } from './keystore.ts';
 
 // RFC 8032 TEST 1
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
@@ -108,7 +108,7 @@ describe('Keystore', () => {
 
   it('reports a wrong passphrase clearly', () => {
     ks.create('carol', 'right');
-    expect(() => ks.load('carol', 'wrong')).toThrow(new Error('wrong passphrase for key "carol"'));
+    expect(() => ks.load('carol', 'wrong')).toThrow(new WrongPassphraseError('carol'));
     expect(() => ks.exportSecret('carol', '')).toThrow('wrong passphrase for key "carol"');
     expect(() => ks.load('carol', 'right ')).toThrow('wrong passphrase');
     expect(() => ks.load('carol', 'right')).not.toThrow();

@@ -48,6 +48,16 @@ function scryptN(): number {
 }
 
 // NFKC so the same passphrase typed on different keyboards/terminals derives the same key.
+/** The passphrase does not open the key (GCM authentication failed); anything else is another error. */
+export class WrongPassphraseError extends Error {
+  override name = 'WrongPassphraseError';
+  readonly key: string;
+  constructor(key: string, detail = '') {
+    super(`wrong passphrase for key "${key}"${detail}`);
+    this.key = key;
+  }
+}
+
 function deriveKey(passphrase: string, salt: Uint8Array, N: number, r: number, p: number): Buffer {
   return scryptSync(passphrase.normalize('NFKC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
 }
@@ -126,7 +136,7 @@ export class Keystore {
       d.setAuthTag(fromHex(f.crypto.tag));
       seed = new Uint8Array(Buffer.concat([d.update(fromHex(f.crypto.ciphertext)), d.final()]));
     } catch {
-      throw new Error(`wrong passphrase for key "${name}"`);
+      throw new WrongPassphraseError(name);
     }
     if (seed.length !== 32) throw new Error(`key file for "${name}" is corrupt: seed is not 32 bytes`);
     const kp2 = keyPairFromSeed(seed);

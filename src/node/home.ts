@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Keystore } from '../crypto/index.ts';
+import { Keystore, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS, validateGenesis, type Genesis } from '../ledger/index.ts';
 
 /**
@@ -141,4 +141,33 @@ export function initDevHome(home: string, o: InitDevOptions = {}): { config: Nod
   };
   writeConfig(home, config);
   return { config, genesis };
+}
+
+/**
+ * The passphrases to try for a key of a home, in order. A dev home (config.json has
+ * devPassphrase) made its keys under that well-known passphrase, so it comes first whatever
+ * ZEUS_PASSPHRASE says: a devnet must start in a shell where ZEUS_PASSPHRASE is exported for the
+ * user's real keys. The passphrase the user gave (ZEUS_PASSPHRASE or a prompt) comes next, for
+ * keys they created in a dev home under their own. A home without devPassphrase gets only what
+ * the user gave: nothing the user did not type is ever tried on a real key.
+ */
+export function keyPassphrases(config: Pick<NodeConfig, 'devPassphrase'> | undefined, given: string | undefined): string[] {
+  const out: string[] = [];
+  if (config?.devPassphrase !== undefined) out.push(config.devPassphrase);
+  if (given !== undefined && !out.includes(given)) out.push(given);
+  return out;
+}
+
+/** Opens a key with the first of `passphrases` that fits; when none does, says which were tried. */
+export function loadKeyWithAny(ks: Keystore, name: string, passphrases: readonly string[]): KeyPair {
+  if (passphrases.length === 0) throw new Error(`no passphrase for key "${name}": set ZEUS_PASSPHRASE or run in a terminal`);
+  for (const p of passphrases) {
+    try {
+      return ks.load(name, p);
+    } catch (e) {
+      if (!(e instanceof WrongPassphraseError)) throw e;
+    }
+  }
+  const tried = passphrases.length > 1 ? ' (tried the dev home\'s passphrase and ZEUS_PASSPHRASE)' : '';
+  throw new WrongPassphraseError(name, tried);
 }

@@ -16,9 +16,10 @@ import {
   type Tx,
 } from '../ledger/index.ts';
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
+import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bft.ts';
 import { NodeEvents, type TxEvent } from './events.ts';
-import { homePaths, readConfig, readGenesis, type NodeConfig } from './home.ts';
+import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
 import { Mempool } from './mempool.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
@@ -88,6 +89,8 @@ export class ZeusNode {
   private producing = false;
   private readonly verifier = new SignatureVerifier();
   private readonly rejected = new Map<string, { chain: number; code: string; message: string }>();
+  /** Acknowledged to clients, not yet committed or refused: on disk, sent again after a crash. */
+  private readonly acked: AckedTxJournal;
   private readonly verified = new Set<string>();
   /** Told of every transaction a client submitted here and the mempool accepted (for gossip). */
   onLocalTx: ((bytes: Uint8Array) => void) | undefined;
@@ -105,6 +108,7 @@ export class ZeusNode {
     this.key = key;
     this.logger = opts.logger ?? nodeLogger('silent');
     this.testHaltAt = opts.testHaltAt;
+    this.acked = new AckedTxJournal(store.kv, Date.now());
     this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now, onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err) });
     // Loudly, with the hash: a bug met by a transaction (it is refused on every node, the chain goes
     // on). Once per transaction: the mempool may judge one twice (kept state, then fresh).
@@ -125,9 +129,9 @@ export class ZeusNode {
   static async open(home: string, opts: { passphrase?: string } & NodeOptions = {}): Promise<ZeusNode> {
     const config = readConfig(home);
     const genesis = readGenesis(home);
-    const passphrase = opts.passphrase ?? process.env.ZEUS_PASSPHRASE ?? config.devPassphrase;
-    if (passphrase === undefined) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
-    const key = new Keystore(homePaths(home).keys).load(config.bookkeeperKey, passphrase);
+    const passphrases = keyPassphrases(config, opts.passphrase ?? process.env.ZEUS_PASSPHRASE);
+    if (passphrases.length === 0) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
+    const key = loadKeyWithAny(new Keystore(homePaths(home).keys), config.bookkeeperKey, passphrases);
     mkdirSync(homePaths(home).data, { recursive: true });
     const kv = await LevelKvStore.open(homePaths(home).data);
     return ZeusNode.withStore(kv, genesis, config, key, opts);
@@ -166,6 +170,7 @@ export class ZeusNode {
    */
   async submitMany(list: Uint8Array[], opts: { fromPeer?: boolean } = {}): Promise<(SubmitResult | LedgerError)[]> {
     const out: (SubmitResult | LedgerError)[] = [];
+    const admitted: Tx[] = [];
     const decoded: (Tx | undefined)[] = list.map((bytes, i) => {
       try {
         const tx = decodeTx(bytes);
@@ -193,13 +198,35 @@ export class ZeusNode {
         this.rejected.delete(tx.hashHex);
         this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
         out[i] = { hash: tx.hashHex, chain: tx.chain };
+        admitted.push(tx);
         if (!opts.fromPeer) this.onLocalTx?.(tx.bytes);
       } catch (e) {
         if (!(e instanceof LedgerError)) throw e;
         out[i] = e;
       }
     });
+    // The client is told "accepted" only once they are on disk: a crash before they reach a peer
+    // no longer loses them (see ackedTxs.ts). From peers: their own node answered for them.
+    if (!opts.fromPeer) await this.acked.record(admitted);
     return out;
+  }
+
+  /**
+   * Admits and passes on again what this node acknowledged before it last stopped and did not see
+   * committed or refused; returns how many it took back and how many are gone (committed since,
+   * or no longer valid). Call once consensus (or solo production) runs, so they are gossiped.
+   */
+  async resubmitAcked(o: { peerWaitMs?: number } = {}): Promise<{ resubmitted: number; gone: number }> {
+    const earlier = await this.acked.load();
+    if (earlier.length === 0) return { resubmitted: 0, gone: 0 };
+    // They travel by gossip: give the network a moment to connect a peer to pass them to.
+    const deadline = Date.now() + (o.peerWaitMs ?? 10_000);
+    while (this.bft && !this.bft.status().peers.some((p) => p.connected) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const results = await this.submitMany(earlier.map((e) => e.bytes));
+    // Those taken back are recorded anew by submitMany; the earlier entries all go.
+    this.acked.drop(earlier.map((e) => e.key));
+    const resubmitted = results.filter((r) => !(r instanceof LedgerError)).length;
+    return { resubmitted, gone: earlier.length - resubmitted };
   }
 
   private rememberVerified(hashHex: string): void {
@@ -290,6 +317,7 @@ export class ZeusNode {
     this.ledger.commit(executed, block.header, certificate);
     const included = executed.txs.flat().map((t) => t.hashHex);
     const dropped = this.mempool.onCommit(included, rejected.keys());
+    this.acked.forget(included);
     for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);
     executed.txs.forEach((txs, chain) =>
       txs.forEach((tx, index) => this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'committed', chain, height: executed.height, index })),
@@ -309,6 +337,7 @@ export class ZeusNode {
   private reject(hash: string, chain: number, err: LedgerError): void {
     if (this.rejected.size >= REJECTED_KEPT) this.rejected.delete(this.rejected.keys().next().value!);
     this.rejected.set(hash, { chain, code: err.code, message: err.message });
+    this.acked.forget([hash]);
     this.emitTx({ type: 'tx', hash, status: 'rejected', chain, error: { code: err.code, message: err.message } });
   }
 

@@ -61,9 +61,12 @@ export interface InclusionAnswer {
 export class TxRejectedError extends NodeApiError {
   override name = 'TxRejectedError';
   readonly hash: string;
-  constructor(hash: string, code: string, message: string) {
-    super(422, code, message);
+  /** Refused by the node it was submitted to, as it answered (with `status`), rather than later. */
+  readonly atSubmission: boolean;
+  constructor(hash: string, code: string, message: string, o: { status?: number; atSubmission?: boolean } = {}) {
+    super(o.status ?? 422, code, message);
     this.hash = hash;
+    this.atSubmission = o.atSubmission ?? false;
   }
 }
 
@@ -440,7 +443,7 @@ export class ZeusClient {
     try {
       await this.submit(signed.bytes);
     } catch (e) {
-      if (e instanceof NodeApiError && e.status >= 400 && e.status < 500 && e.status !== 429) throw new TxRejectedError(signed.hash, e.code, e.message);
+      if (e instanceof NodeApiError && e.status >= 400 && e.status < 500 && e.status !== 429) throw new TxRejectedError(signed.hash, e.code, e.message, { atSubmission: true });
       throw e;
     }
     return this.waitForFinality(signed.hash, o);
@@ -504,6 +507,15 @@ export class ZeusClient {
     } finally {
       own?.close();
     }
+  }
+
+  /**
+   * Submits signed bytes here and follows them until they are final or definitely refused,
+   * resubmitting the same bytes to `o.nodes` (tried after this one) when this node stops answering
+   * or loses them. See `submitUntilFinal`: an acknowledgement (202) is not a commitment.
+   */
+  submitUntilFinal(signed: SignedTx | Uint8Array, o: Partial<SubmitUntilFinalOptions> = {}): Promise<FinalTxAt> {
+    return submitUntilFinal(signed, { ...o, nodes: [this, ...(o.nodes ?? [])] });
   }
 
   /** Waits until a transaction is committed or rejected (polling; at most `timeoutMs`). */
@@ -590,4 +602,173 @@ export class ZeusClient {
     const tx = await this.execute(key, Tx.postTask({ ...spec, sealed }), o);
     return { id: toHex(taskIdFor(fromHex(tx.hash), tx.chain)), tx };
   }
+}
+
+// ------------------------------------------------------------------ submitting until final
+
+export interface SubmitUntilFinalOptions {
+  /**
+   * Nodes to submit to, in order (URLs or clients). The bytes go to the first; to the next when a
+   * node stops answering, has lost them, or keeps them pending longer than `patienceMs`.
+   */
+  nodes: readonly (string | ZeusClient)[];
+  /** Give up after this long (default 60 s): NodeApiError TIMEOUT saying what each node answered last. */
+  timeoutMs?: number;
+  /** How long one node may hold them pending before they are given to the next as well (default 5 s). */
+  patienceMs?: number;
+  /** How often to ask the node holding them (default 250 ms). */
+  pollMs?: number;
+  /** Told of every answer (progress output, logs; a test kills a node on `accepted`). */
+  onAttempt?: (a: SubmitAttempt) => void;
+}
+
+export interface SubmitAttempt {
+  node: string;
+  /**
+   * accepted: the node took them (202), known: it holds them already, pending / committed /
+   * lost: what it says of them later, refused: a refusal (see `code`), unreachable: no answer,
+   * busy: a refusal that may pass (full pool, quota window, nonce gap), error: any other failure.
+   */
+  outcome: 'accepted' | 'known' | 'pending' | 'committed' | 'lost' | 'refused' | 'unreachable' | 'busy' | 'error';
+  code?: string;
+  message?: string;
+}
+
+/** A final transaction, and which node said so. */
+export type FinalTxAt = FinalTx & { node: string };
+
+/** Refusals that may pass on another node or a little later: retried, never final. */
+const TRANSIENT = new Set(['MEMPOOL_FULL', 'OVER_QUOTA', 'NONCE_GAP', 'NODE_UNREACHABLE', 'BAD_RESPONSE', 'TIMEOUT', 'HTTP_ERROR', 'INTERNAL']);
+
+const transient = (e: NodeApiError): boolean => e.status === 0 || e.status === 429 || e.status >= 500 || TRANSIENT.has(e.code);
+
+/**
+ * Submits a signed transaction and sees it through to its end: resolves once it is committed
+ * (final: its block carries the bookkeepers' +2/3 certificate), with its height and inclusion
+ * proof; throws TxRejectedError once the ledger has definitely refused it; NodeApiError TIMEOUT
+ * after `timeoutMs`.
+ *
+ * Why: a node's 202 only says that one node holds the transaction in memory. A node that crashes
+ * before passing it on (or before it is committed) takes it along, and nothing tells the client.
+ * So this keeps asking, and gives the SAME bytes to another node when the one holding them stops
+ * answering, says it does not know them, or sits on them. Resending the same bytes is always safe:
+ * the ledger applies a signed transaction at most once (its nonce), and a node that holds it
+ * already answers DUPLICATE_TX. Never re-sign instead: new bytes with a new nonce could both commit.
+ *
+ * A refusal is final only when it cannot pass: NONCE_REPLAYED counts only after checking that this
+ * very transaction is not the one that used the nonce (then it is committed: resolved) and that
+ * the committed nonce is past it (another transaction took it). A full pool, a quota window, a
+ * nonce gap and unreachable or failing nodes are retried until the timeout.
+ */
+export async function submitUntilFinal(signed: SignedTx | Uint8Array, o: SubmitUntilFinalOptions): Promise<FinalTxAt> {
+  const bytes = signed instanceof Uint8Array ? signed : signed.bytes;
+  const tx = decodeTx(bytes);
+  const hash = tx.hashHex;
+  const from = encodeAddress(tx.from);
+  const nodes = o.nodes.map((n) => (typeof n === 'string' ? new ZeusClient(n) : n));
+  if (nodes.length === 0) throw new Error('submitUntilFinal needs at least one node');
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const patienceMs = o.patienceMs ?? 5_000;
+  const pollMs = o.pollMs ?? 250;
+  const deadline = Date.now() + timeoutMs;
+  const last = new Map<string, string>();
+  const tell = (c: ZeusClient, a: Omit<SubmitAttempt, 'node'>): void => {
+    last.set(c.url, `${a.outcome}${a.code ? ` ${a.code}` : ''}${a.message ? ` (${a.message})` : ''}`);
+    o.onAttempt?.({ node: c.url, ...a });
+  };
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, deadline - Date.now()))));
+
+  /** What a node says of the transaction now; undefined when it does not answer. */
+  const statusAt = async (c: ZeusClient): Promise<TxStatusAnswer | 'unknown' | undefined> => {
+    try {
+      return await c.tx(hash);
+    } catch (e) {
+      if (e instanceof NodeApiError && e.code === 'UNKNOWN_TX') return 'unknown';
+      if (e instanceof NodeApiError && transient(e)) return undefined;
+      throw e;
+    }
+  };
+
+  /**
+   * A refusal, at submission or later: final, or 'retry'. NONCE_REPLAYED is what a node answers
+   * for this very transaction once it is committed; it is final only if another took the nonce.
+   */
+  const judge = async (c: ZeusClient, code: string, message: string, submitted?: NodeApiError): Promise<FinalTxAt | 'retry'> => {
+    const s = await statusAt(c);
+    if (s !== undefined && s !== 'unknown' && s.status === 'committed') return { ...(s as FinalTx), node: c.url };
+    if (code === 'NONCE_REPLAYED') {
+      const next = await c.nonce(from, tx.chain).catch(() => undefined);
+      // Only pending transactions are ahead of it: one of them may yet be refused.
+      if (next === undefined || next <= tx.nonce) return 'retry';
+    }
+    throw new TxRejectedError(hash, code, message, submitted ? { status: submitted.status, atSubmission: true } : {});
+  };
+
+  let at = 0;
+  /** When the node `at` took the transaction; undefined: it is to be (re)submitted there. */
+  let heldSince: number | undefined;
+  let tried = 0;
+  const moveOn = async (): Promise<void> => {
+    at = (at + 1) % nodes.length;
+    heldSince = undefined;
+    // Every node tried once more without success: wait a little before the next round.
+    if (++tried % nodes.length === 0) await sleep(pollMs);
+  };
+
+  while (Date.now() < deadline) {
+    const c = nodes[at];
+    if (heldSince === undefined) {
+      try {
+        await c.submit(bytes);
+        tell(c, { outcome: 'accepted' });
+        heldSince = Date.now();
+      } catch (e) {
+        if (!(e instanceof NodeApiError)) throw e;
+        if (e.code === 'DUPLICATE_TX') {
+          tell(c, { outcome: 'known', code: e.code });
+          heldSince = Date.now();
+        } else if (transient(e)) {
+          tell(c, { outcome: e.status === 0 ? 'unreachable' : 'busy', code: e.code, message: e.message });
+          await moveOn();
+          continue;
+        } else {
+          tell(c, { outcome: 'refused', code: e.code, message: e.message });
+          const r = await judge(c, e.code, e.message, e);
+          if (r !== 'retry') return r;
+          await moveOn();
+          continue;
+        }
+      }
+    }
+    await sleep(pollMs);
+    const s = await statusAt(c);
+    if (s === undefined) {
+      tell(c, { outcome: 'unreachable' });
+      await moveOn();
+    } else if (s === 'unknown') {
+      // It lost them (restarted, say): give them again.
+      tell(c, { outcome: 'lost', code: 'UNKNOWN_TX' });
+      heldSince = undefined;
+    } else if (s.status === 'committed') {
+      tell(c, { outcome: 'committed' });
+      return { ...(s as FinalTx), node: c.url };
+    } else if (s.status === 'rejected') {
+      const code = s.error?.code ?? 'REJECTED';
+      if (TRANSIENT.has(code)) {
+        // Dropped for now (a nonce gap after the node lost an earlier one, say): another node may take it.
+        tell(c, { outcome: 'busy', code, message: s.error?.message });
+        await moveOn();
+        continue;
+      }
+      tell(c, { outcome: 'refused', code, message: s.error?.message });
+      const r = await judge(c, code, s.error?.message ?? `transaction ${hash} was rejected`);
+      if (r !== 'retry') return r;
+      await moveOn();
+    } else {
+      tell(c, { outcome: 'pending' });
+      if (nodes.length > 1 && Date.now() - heldSince! > patienceMs) await moveOn();
+    }
+  }
+  const said = [...last].map(([url, a]) => `${url}: ${a}`).join('; ');
+  throw new NodeApiError(0, 'TIMEOUT', `transaction ${hash} not final after ${timeoutMs} ms (last answers: ${said || 'none'}); it may still commit: ask a node for /txs/${hash}, or submit the same bytes again`);
 }

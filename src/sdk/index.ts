@@ -6,6 +6,7 @@ export * from './market.ts';
 export * from './tx.ts';
 export * from './events.ts';
 export * from './quote.ts';
+export * from './amounts.ts';
 export * from './keys.ts';
 export {
   signTx,

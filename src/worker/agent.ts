@@ -13,7 +13,7 @@ import { offerOf } from './resources.ts';
 import { uploadResult } from './results.ts';
 import { scratchMiB } from './scratch.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
-import type { Workload } from './workload.ts';
+import { workloadName, type Workload } from './workload.ts';
 import type { LogTarget } from './leaseLog.ts';
 import { leaseLogFile, publishLeaseLogs } from './logs.ts';
 import type { AgentSnapshot } from './status.ts';
@@ -322,7 +322,7 @@ export class WorkerAgent {
       if (l.state === 'matched') {
         await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: w.endpoint });
         this.counts.leasesStarted += 1;
-        this.o.log(`lease ${k}: started ${w.id.slice(0, 12)}${w.endpoint ? ` at ${w.endpoint}` : ''}`);
+        this.o.log(`lease ${k}: started ${workloadName(w.id)}${w.endpoint ? ` at ${w.endpoint}` : ''}`);
       } else this.o.log(`lease ${k}: ${resumed ? 'taken up again' : 'started again'} after a restart, ${l.reports} report(s) on the chain`);
       const meter = new Meter(Date.now(), { cpuSeconds: BigInt(l.usage.cpuSeconds), memoryGiBSeconds: BigInt(l.usage.memoryGiBSeconds) });
       let seq = l.reports;
@@ -346,12 +346,12 @@ export class WorkerAgent {
         if (now && now.reports > seq) seq = now.reports;
         if (now && !ACTIVE.includes(now.state as (typeof ACTIVE)[number])) {
           ended = true;
-          this.o.log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${w.id.slice(0, 12)}`);
+          this.o.log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${workloadName(w.id)}`);
           await w.stop();
           break;
         }
         if (Date.now() > deadline) {
-          this.o.log(`lease ${k}: still running after the task's ${t.maxHours} h; stopping ${w.id.slice(0, 12)}`);
+          this.o.log(`lease ${k}: still running after the task's ${t.maxHours} h; stopping ${workloadName(w.id)}`);
           await w.stop();
           break;
         }

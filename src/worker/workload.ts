@@ -44,3 +44,14 @@ export interface Workload {
 
 /** Largest /out the worker publishes as a result. */
 export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How the logs name a workload: a container by Docker's short id (12 hex digits, as `docker ps`
+ * shows it), anything else in full. Cutting every id to 12 characters left of a wasm run only
+ * "wasm:/tmp/ze", a path no one can find.
+ */
+export function workloadName(id: string): string {
+  if (/^[0-9a-f]{64}$/.test(id)) return `container ${id.slice(0, 12)}`;
+  if (id.startsWith('wasm:')) return `wasm module in ${id.slice('wasm:'.length)}`;
+  return id;
+}

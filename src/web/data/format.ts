@@ -1,17 +1,13 @@
-import { formatUnits, parseAmount } from './sdk.ts';
+import { formatUnitsGrouped, parseAmount } from './sdk.ts';
 
 // How the console writes amounts, sizes, heights and times. Amounts are bigint base units
-// everywhere; only formatUnits turns them into text (ZNC has 8 decimals).
+// everywhere; only the SDK's formatUnits / formatUnitsGrouped turn them into text (ZNC has 8 decimals).
 
 export const ZNC_DECIMALS = 8;
 
 /** "1,234.5" from base units: thousands grouped in the whole part, no float anywhere. */
 export function znc(base: bigint | string | number, decimals = ZNC_DECIMALS): string {
-  const s = formatUnits(BigInt(base), decimals);
-  const neg = s.startsWith('-');
-  const [whole, frac] = (neg ? s.slice(1) : s).split('.');
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${neg ? '-' : ''}${grouped}${frac ? `.${frac}` : ''}`;
+  return formatUnitsGrouped(BigInt(base), decimals);
 }
 
 /** Parses what a user typed as ZNC into base units; throws with a reason the form shows. */

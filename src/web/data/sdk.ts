@@ -9,6 +9,7 @@ export {
   quoteRequestOf,
   taskIdFor,
   formatUnits,
+  formatUnitsGrouped,
   parseAmount,
   newKey,
   keyFromSeed,

@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Keystore, WrongPassphraseError } from '../crypto/index.ts';
+import { DEV_PASSPHRASE, keyPassphrases, loadKeyWithAny } from './home.ts';
+
+process.env.ZEUS_KEYSTORE_FAST_KDF = '1';
+const dir = mkdtempSync(join(tmpdir(), 'zeus-home-keys-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the passphrases tried for a home key', () => {
+  const ks = new Keystore(join(dir, 'keys'));
+  const dev = ks.create('bookkeeper-0', DEV_PASSPHRASE);
+  const own = ks.create('mine', 'my own passphrase');
+
+  it('a dev home opens its dev keys with the dev passphrase even when ZEUS_PASSPHRASE is something else, and keys made under ZEUS_PASSPHRASE with that', () => {
+    const tried = keyPassphrases({ devPassphrase: DEV_PASSPHRASE }, 'my own passphrase');
+    expect(tried).toEqual([DEV_PASSPHRASE, 'my own passphrase']);
+    expect(loadKeyWithAny(ks, 'bookkeeper-0', tried).publicKey).toEqual(Uint8Array.from(Buffer.from(dev.publicKey, 'hex')));
+    expect(loadKeyWithAny(ks, 'mine', tried).publicKey).toEqual(Uint8Array.from(Buffer.from(own.publicKey, 'hex')));
+  });
+
+  it('a home that is not a dev home never tries the well-known dev passphrase', () => {
+    expect(keyPassphrases({}, 'a guess')).toEqual(['a guess']);
+    expect(keyPassphrases(undefined, undefined)).toEqual([]);
+    expect(() => loadKeyWithAny(ks, 'bookkeeper-0', keyPassphrases({}, 'a guess'))).toThrow(WrongPassphraseError);
+    expect(() => loadKeyWithAny(ks, 'bookkeeper-0', [])).toThrow(/no passphrase for key "bookkeeper-0"/);
+  });
+
+  it('says which passphrases it tried when none fits, and passes other errors on', () => {
+    expect(() => loadKeyWithAny(ks, 'mine', keyPassphrases({ devPassphrase: DEV_PASSPHRASE }, 'wrong'))).toThrow(/wrong passphrase for key "mine" \(tried the dev home's passphrase and ZEUS_PASSPHRASE\)/);
+    expect(() => loadKeyWithAny(ks, 'absent', [DEV_PASSPHRASE])).toThrow(/absent/);
+  });
+});
