@@ -465,8 +465,8 @@ export class SimNode {
         const req = this.fetches.get(msg.id);
         if (!req) return undefined; // timed out already
         this.fetches.delete(msg.id);
-        if (msg.items.length > 0) await this.applySync(msg.items);
-        this.finishFetch(req, msg.items.length > 0 ? 'blocks' : 'empty');
+        const refused = msg.items.length > 0 && !(await this.applySync(msg.items));
+        this.finishFetch(req, refused ? 'failed' : msg.items.length > 0 ? 'blocks' : 'empty');
         return undefined;
       }
       default:
@@ -490,10 +490,10 @@ export class SimNode {
     if (rel === 'past') return undefined;
     if (rel === 'ahead') {
       this.catchUp.dropped(Number(height));
-      return undefined;
+      return 'later';
     }
     if (rel === 'next' || this.state.status !== 'running') {
-      if (this.buffer.length >= MAX_BUFFER) return undefined;
+      if (this.buffer.length >= MAX_BUFFER) return 'later';
       this.buffer.push({ from, msg });
       return undefined;
     }
@@ -577,15 +577,17 @@ export class SimNode {
     this.catchUp.finished(req, outcome, this.world.now);
   }
 
-  /** Verifies and commits blocks a peer sent: each needs a valid certificate and must execute. */
-  private async applySync(items: readonly Uint8Array[]): Promise<void> {
+  /** Verifies and commits blocks a peer sent: each needs a valid certificate and must execute. False if one did not. */
+  private async applySync(items: readonly Uint8Array[]): Promise<boolean> {
     const before = this.ledger.height;
+    let ok = true;
     for (const bytes of items) {
       let cb;
       try {
         cb = decodeCommittedBlock(bytes);
       } catch {
         this.rejectedSyncs++;
+        ok = false;
         break;
       }
       const height = Number(cb.block.header.height);
@@ -595,6 +597,7 @@ export class SimNode {
       if (why || Number(cb.certificate.height) !== height) {
         this.rejectedSyncs++;
         this.world.log(this.index, `rejected synced block ${height}: ${why ?? 'certificate height'}`);
+        ok = false;
         break;
       }
       let executed: ExecutedHeight;
@@ -604,6 +607,7 @@ export class SimNode {
       } catch (e) {
         if (!(e instanceof InvalidBlockError || e instanceof LedgerError)) throw e;
         this.rejectedSyncs++;
+        ok = false;
         break;
       }
       this.world.log(this.index, `synced block ${height}`);
@@ -614,5 +618,6 @@ export class SimNode {
       // Blocks that came by sync are old: start the next height at once (no block interval to wait).
       await this.startHeight();
     }
+    return ok;
   }
 }

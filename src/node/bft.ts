@@ -514,11 +514,17 @@ export class BftProducer implements BlockProducer {
     if (chainId !== this.config.chainId) return 'reject';
     this.catchUp.showed(from, Number(height), Date.now());
     const rel = heightRelation(this.state, height);
-    if (rel === 'ahead') this.catchUp.dropped(Number(height));
-    if (rel === 'past' || rel === 'ahead') return 'ignore';
+    if (rel === 'past') return 'ignore';
+    // A height we cannot decide yet: when we get there, a copy its peers re-send must reach us
+    // (the p2p layer would drop it as already seen).
+    if (rel === 'ahead') {
+      this.catchUp.dropped(Number(height));
+      return 'later';
+    }
     if (m.kind === 'vote' && !verifyVote(m.vote)) return 'reject';
     if (rel === 'next' || this.state.status !== 'running') {
-      if (this.buffer.length < MAX_BUFFER) this.buffer.push(m);
+      if (this.buffer.length >= MAX_BUFFER) return 'later';
+      this.buffer.push(m);
       return 'accept';
     }
     return this.receive(m);
@@ -580,8 +586,9 @@ export class BftProducer implements BlockProducer {
     let outcome: 'blocks' | 'empty' | 'failed' = 'failed';
     try {
       const records = await p2p.fetchBlocks(req.peer, req.from, SYNC_BATCH);
-      outcome = records.length > 0 ? 'blocks' : 'empty';
-      if (records.length > 0) await this.run(() => this.applySync(records, req.peer));
+      // A peer that served a block we refuse is no better than one that does not answer.
+      const refused = records.length > 0 && !(await this.run(() => this.applySync(records, req.peer)));
+      outcome = refused ? 'failed' : records.length > 0 ? 'blocks' : 'empty';
     } catch (e) {
       this.log(`block sync from ${req.peer} failed: ${(e as Error).message}`);
     } finally {
@@ -589,16 +596,18 @@ export class BftProducer implements BlockProducer {
     }
   }
 
-  /** Verifies and commits certified blocks a peer sent: each needs a valid certificate and must execute. */
-  private async applySync(records: Uint8Array[], peer: string): Promise<void> {
+  /** Verifies and commits certified blocks a peer sent: each needs a valid certificate and must execute. False if one did not. */
+  private async applySync(records: Uint8Array[], peer: string): Promise<boolean> {
     const ledger = this.node.ledger;
     const before = ledger.height;
+    let ok = true;
     for (const bytes of records) {
       let cb;
       try {
         cb = decodeCommittedBlock(bytes);
       } catch {
         this.p2p?.penalize(peer, 'undecodable synced block');
+        ok = false;
         break;
       }
       const height = Number(cb.block.header.height);
@@ -622,6 +631,7 @@ export class BftProducer implements BlockProducer {
       if (failure || !executed) {
         this.log(`refused synced block ${height} from ${peer}: ${failure}`);
         this.p2p?.penalize(peer, `bad synced block: ${failure}`);
+        ok = false;
         break;
       }
       await this.commit(cb.block, cb.certificate, executed);
@@ -633,6 +643,7 @@ export class BftProducer implements BlockProducer {
       // Blocks that came by sync are old: start the next height at once.
       await this.startHeight();
     }
+    return ok;
   }
 
   private async serveBlocks(from: number, count: number): Promise<Uint8Array[]> {
