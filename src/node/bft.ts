@@ -127,6 +127,8 @@ interface BlockEntry {
   built?: BuiltBlock;
   executed?: ExecutedHeight;
   valid?: boolean;
+  /** Written to the pending blocks (so that a restart still holds it). */
+  kept?: boolean;
 }
 
 type Message = { kind: 'proposal'; sp: SignedProposal } | { kind: 'vote'; vote: SignedVote };
@@ -277,7 +279,7 @@ export class BftProducer implements BlockProducer {
       try {
         const block = decodeBlock(bytes);
         if (Number(block.header.height) === height) {
-          this.blocks.set(toHex(blockHash(block.header)), { block, bytes });
+          this.blocks.set(toHex(blockHash(block.header)), { block, bytes, kept: true });
           this.pendingKeys.add(key);
           continue;
         }
@@ -326,7 +328,12 @@ export class BftProducer implements BlockProducer {
       case 'propose': {
         if (this.opts.withholdProposals) return;
         const entry = this.blocks.get(toHex(o.blockHash));
-        if (!entry) throw new Error(`asked to propose block ${toHex(o.blockHash)} that this node does not hold`);
+        if (!entry) {
+          // Every block we vote for is kept (see keepBlock), so this should not happen; if it
+          // does, this round has no proposal from us and times out, which is safe.
+          this.log(`cannot propose block ${toHex(o.blockHash).slice(0, 12)} in round ${o.round}: this node does not hold it`);
+          return;
+        }
         await this.sendProposal(o.round, o.blockHash, o.validRound, entry);
         return;
       }
@@ -378,6 +385,7 @@ export class BftProducer implements BlockProducer {
     }
     const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: hash, validRound, proposer: this.key.publicKey };
     const sp = signProposal(this.key, p, entry.bytes);
+    entry.kept = true;
     this.proposals.set(`${round}/${hex}`, sp);
     this.seen.add(toHex(sp.signature));
     this.publish({ kind: 'proposal', sp });
@@ -556,8 +564,24 @@ export class BftProducer implements BlockProducer {
       this.blocks.set(hash, { block: opened.block, bytes: m.sp.block });
       await this.node.preverifyBlock(opened.block);
     }
-    await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, this.validate(hash)) });
+    const valid = this.validate(hash);
+    if (valid) await this.keepBlock(hash);
+    await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, valid) });
     return 'accept';
+  }
+
+  /**
+   * A bookkeeper may vote for this block, lock on it, and after a restart have to propose it
+   * again: the core recovers the lock from the signing log, the block must come from disk. The
+   * write is not synced; the signing guard's synced write before any vote makes it durable.
+   */
+  private async keepBlock(hash: string): Promise<void> {
+    const e = this.blocks.get(hash)!;
+    if (e.kept || this.state.self < 0) return;
+    const key = `${PENDING_PREFIX}${hash}`;
+    await this.node.store.kv.write([{ key, value: e.bytes }], false);
+    this.pendingKeys.add(key);
+    e.kept = true;
   }
 
   /** Periodically: re-send what peers may have missed while stuck, and catch up when behind. */
