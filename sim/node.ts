@@ -448,28 +448,29 @@ export class SimNode {
     return this.world.indexOf(key);
   }
 
-  async receive(from: number, msg: SimMessage): Promise<void> {
-    if (!this.up) return;
+  /** Handles a message; 'later' tells the network layer to hand a copy sent again over again. */
+  async receive(from: number, msg: SimMessage): Promise<'later' | undefined> {
+    if (!this.up) return undefined;
     this.catchUp.heard(String(from), this.world.now);
     switch (msg.kind) {
       case 'getBlocks': {
-        if (this.behavior === 'silent') return;
+        if (this.behavior === 'silent') return undefined;
         let items = this.committed.slice(msg.from - 1, msg.from - 1 + msg.count);
         if (this.behavior === 'equivocate') items = items.map((b, i) => (i === 0 ? this.forge(b) : b));
         // An empty answer too, as the p2p layer closes the stream with no records.
         this.world.send(this.index, from, { kind: 'blocks', id: msg.id, items });
-        return;
+        return undefined;
       }
       case 'blocks': {
         const req = this.fetches.get(msg.id);
-        if (!req) return; // timed out already
+        if (!req) return undefined; // timed out already
         this.fetches.delete(msg.id);
-        if (msg.items.length > 0) await this.applySync(msg.items);
-        this.finishFetch(req, msg.items.length > 0 ? 'blocks' : 'empty');
-        return;
+        const refused = msg.items.length > 0 && !(await this.applySync(msg.items));
+        this.finishFetch(req, refused ? 'failed' : msg.items.length > 0 ? 'blocks' : 'empty');
+        return undefined;
       }
       default:
-        await this.receiveConsensus(from, msg);
+        return this.receiveConsensus(from, msg);
     }
   }
 
@@ -480,29 +481,33 @@ export class SimNode {
     return encodeCommittedBlock({ block: { ...cb.block, header }, certificate: cb.certificate });
   }
 
-  private async receiveConsensus(from: number, msg: SimMessage): Promise<void> {
-    if (msg.kind !== 'proposal' && msg.kind !== 'vote') return;
+  private async receiveConsensus(from: number, msg: SimMessage): Promise<'later' | undefined> {
+    if (msg.kind !== 'proposal' && msg.kind !== 'vote') return undefined;
     const height = msg.kind === 'proposal' ? msg.sp.proposal.height : msg.vote.vote.height;
     // As the node does (src/node/bft.ts onMessage): a later height is a hint to catch up.
     this.catchUp.showed(String(from), Number(height), this.world.now);
     const rel = heightRelation(this.state, height);
-    if (rel === 'ahead') this.catchUp.dropped(Number(height));
-    if (rel === 'past' || rel === 'ahead') return;
+    if (rel === 'past') return undefined;
+    if (rel === 'ahead') {
+      this.catchUp.dropped(Number(height));
+      return 'later';
+    }
     if (rel === 'next' || this.state.status !== 'running') {
-      if (this.buffer.length < MAX_BUFFER) this.buffer.push({ from, msg });
-      return;
+      if (this.buffer.length >= MAX_BUFFER) return 'later';
+      this.buffer.push({ from, msg });
+      return undefined;
     }
     const sig = toHex(msg.kind === 'proposal' ? msg.sp.signature : msg.vote.signature);
-    if (this.seen.has(sig)) return;
+    if (this.seen.has(sig)) return undefined;
     if (msg.kind === 'vote') {
       this.seen.add(sig);
-      if (msg.vote.vote.chainId !== this.config.chainId || !this.world.verifyVote(msg.vote)) return;
+      if (msg.vote.vote.chainId !== this.config.chainId || !this.world.verifyVote(msg.vote)) return undefined;
       await this.feed({ kind: 'vote', vote: msg.vote });
-      return;
+      return undefined;
     }
     // A relay could pair a signed proposal with the wrong block bytes: only a usable one counts as seen.
     const opened = openProposal(msg.sp, this.config.chainId);
-    if (typeof opened === 'string') return;
+    if (typeof opened === 'string') return undefined;
     this.seen.add(sig);
     const hash = toHex(opened.proposal.blockHash);
     this.proposals.set(`${opened.proposal.round}/${hash}`, msg.sp);
@@ -511,6 +516,7 @@ export class SimNode {
       if (this.guard) await this.disk.write([{ key: pendingKey(hash), value: msg.sp.block }], false);
     }
     await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, this.validate(hash)) });
+    return undefined;
   }
 
   async onTimer(input: TimerInput): Promise<void> {
@@ -571,15 +577,17 @@ export class SimNode {
     this.catchUp.finished(req, outcome, this.world.now);
   }
 
-  /** Verifies and commits blocks a peer sent: each needs a valid certificate and must execute. */
-  private async applySync(items: readonly Uint8Array[]): Promise<void> {
+  /** Verifies and commits blocks a peer sent: each needs a valid certificate and must execute. False if one did not. */
+  private async applySync(items: readonly Uint8Array[]): Promise<boolean> {
     const before = this.ledger.height;
+    let ok = true;
     for (const bytes of items) {
       let cb;
       try {
         cb = decodeCommittedBlock(bytes);
       } catch {
         this.rejectedSyncs++;
+        ok = false;
         break;
       }
       const height = Number(cb.block.header.height);
@@ -589,6 +597,7 @@ export class SimNode {
       if (why || Number(cb.certificate.height) !== height) {
         this.rejectedSyncs++;
         this.world.log(this.index, `rejected synced block ${height}: ${why ?? 'certificate height'}`);
+        ok = false;
         break;
       }
       let executed: ExecutedHeight;
@@ -598,6 +607,7 @@ export class SimNode {
       } catch (e) {
         if (!(e instanceof InvalidBlockError || e instanceof LedgerError)) throw e;
         this.rejectedSyncs++;
+        ok = false;
         break;
       }
       this.world.log(this.index, `synced block ${height}`);
@@ -608,5 +618,6 @@ export class SimNode {
       // Blocks that came by sync are old: start the next height at once (no block interval to wait).
       await this.startHeight();
     }
+    return ok;
   }
 }

@@ -368,6 +368,8 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
   /** Heights above this started after the heal: they must decide within a few rounds. */
   let freshAbove = Infinity;
   let maxFreshRound = 0;
+  /** Message ids each node's p2p layer has handed over (a new process starts with an empty cache). */
+  const seenBy = Array.from({ length: plan.n }, () => new Set<string>());
   /** CPU: a node handles one event at a time; what arrives while it is busy waits. */
   const busyUntil = new Array<number>(plan.n).fill(0);
   /** Paused nodes and what arrived for them meanwhile (delivered in order when they resume). */
@@ -625,8 +627,15 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
             break;
           }
           if (e.kind === 'deliver') {
+            // The p2p layer's seen-cache: a proposal or vote is handed to the node once; sent
+            // again (a re-gossip while stuck) it is dropped as a duplicate.
+            const id = e.msg.kind === 'proposal' ? `P${toHex(e.msg.sp.signature)}` : e.msg.kind === 'vote' ? `V${toHex(e.msg.vote.signature)}` : undefined;
+            if (id !== undefined) {
+              if (seenBy[i].has(id)) break;
+              seenBy[i].add(id);
+            }
             trace.add(`D${now}/${e.from}>${e.to}/${msgSummary(e.msg)}`);
-            await n.receive(e.from, e.msg);
+            if ((await n.receive(e.from, e.msg)) === 'later' && id !== undefined) seenBy[i].delete(id);
           } else {
             trace.add(`T${now}/${e.node}/${typeof e.input === 'string' ? e.input : e.input.kind}`);
             await n.onTimer(e.input);
@@ -639,6 +648,7 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
           if (healed || !n.up) break;
           const lost = n.disk.crash(diskRng);
           n.crash();
+          seenBy[e.node].clear();
           backlog.delete(e.node);
           for (const other of nodes) if (other.up) other.peerDown(e.node);
           crashes++;

@@ -80,7 +80,7 @@ class Load {
 async function restart(i: number): Promise<void> {
   process.kill(net.nodes[i].pid, 'SIGKILL');
   await waitFor(() => !isAlive(net.nodes[i].pid), 10_000, `node${i} to die`);
-  net.nodes[i] = restartNode(dir, net.nodes[i].name);
+  net.nodes[i] = restartNode(dir, net.nodes[i].name, ['--log-level', 'debug']);
   await waitFor(async () => (await height(i)) >= 0, 60_000, `node${i} API`, 100);
 }
 
@@ -103,21 +103,34 @@ const logLines = (i: number): { level: number; msg: string; height?: number; rou
 
 beforeAll(async () => {
   const senders = Array.from({ length: SENDERS }, (_, i) => `s${i}`);
-  net = await startDevnet({ dir, validators: 4, blockTimeMs: BLOCK_MS, accounts: senders, params: { freeQuota: 100_000, quotaWindowMs: 3_600_000 } });
+  const debug = ['--log-level', 'debug'];
+  net = await startDevnet({
+    dir,
+    validators: 4,
+    blockTimeMs: BLOCK_MS,
+    accounts: senders,
+    params: { freeQuota: 100_000, quotaWindowMs: 3_600_000 },
+    nodeArgs: { node0: debug, node1: debug, node2: debug, node3: debug },
+  });
   const ks = new Keystore(join(net.nodes[0].home, 'keys'));
   keys = senders.map((s) => ks.load(s, DEV_PASSPHRASE));
 }, 120_000);
 
+/** A failing run keeps its devnet (node logs at debug: every round change with its reason). */
+let keep = false;
+
 afterAll(async () => {
   for (const i of [...paused]) resume(i);
   await stopDevnet(dir).catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  if (keep) console.log(`kept the devnet's logs in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 });
 
 describe('bookkeepers restarted and paused under load (issue 12, item 2)', () => {
   it('two restarted one after the other, then a third paused: the three running ones go on committing', async () => {
     const load = new Load();
     load.start();
+    keep = true;
     try {
       await sleep(5_000);
       await restart(2);
@@ -154,6 +167,7 @@ describe('bookkeepers restarted and paused under load (issue 12, item 2)', () =>
       console.log(`pause under load: ${JSON.stringify(report)}`);
       const all = [0, 1, 2, 3];
       await waitFor(async () => Math.min(...(await Promise.all(all.map(height)))) > top, 30_000, 'all four to commit after the resume', 200);
+      keep = false;
     } finally {
       for (const i of [...paused]) resume(i);
       await load.stop();

@@ -118,15 +118,17 @@ export class CatchUp {
     const asked = new Set(this.fetches.map((f) => f.req.peer));
     const candidates = o.peers.filter((p) => !asked.has(p) && o.now - (this.peers.get(p)?.failedAt ?? -Infinity) >= this.timing.backoffMs);
     if (candidates.length === 0) return undefined;
-    // Rank: heard from lately, then holding a later height, then in turn (so that a node that
-    // is merely stuck asks each peer in turn).
+    // Rank: holding a later height (a peer that answered it had nothing is not, until it shows a
+    // later one), then heard from lately (a paused peer goes silent), then in turn (so that a
+    // node that is merely stuck asks each peer in turn). A peer that shows a later height but
+    // does not answer costs the patience once, then the backoff keeps it out.
     const start = this.turn++ % candidates.length;
     const rotated = [...candidates.slice(start), ...candidates.slice(0, start)];
     const rank = (p: string): number => {
       const v = this.peers.get(p);
       const alive = v !== undefined && o.now - v.heardAt < this.timing.silentMs;
       const ahead = v !== undefined && v.height > o.ledgerHeight + 1;
-      return (alive ? 0 : 2) + (ahead ? 0 : 1);
+      return (ahead ? 0 : 2) + (alive ? 0 : 1);
     };
     const peer = rotated.reduce((best, p) => (rank(p) < rank(best) ? p : best));
     const req: SyncRequest = { peer, from: o.ledgerHeight + 1, hinted: (this.peers.get(peer)?.height ?? 0) > o.ledgerHeight + 1 };

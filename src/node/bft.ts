@@ -127,6 +127,8 @@ interface BlockEntry {
   built?: BuiltBlock;
   executed?: ExecutedHeight;
   valid?: boolean;
+  /** Written to the pending blocks (so that a restart still holds it). */
+  kept?: boolean;
 }
 
 type Message = { kind: 'proposal'; sp: SignedProposal } | { kind: 'vote'; vote: SignedVote };
@@ -277,7 +279,7 @@ export class BftProducer implements BlockProducer {
       try {
         const block = decodeBlock(bytes);
         if (Number(block.header.height) === height) {
-          this.blocks.set(toHex(blockHash(block.header)), { block, bytes });
+          this.blocks.set(toHex(blockHash(block.header)), { block, bytes, kept: true });
           this.pendingKeys.add(key);
           continue;
         }
@@ -326,7 +328,12 @@ export class BftProducer implements BlockProducer {
       case 'propose': {
         if (this.opts.withholdProposals) return;
         const entry = this.blocks.get(toHex(o.blockHash));
-        if (!entry) throw new Error(`asked to propose block ${toHex(o.blockHash)} that this node does not hold`);
+        if (!entry) {
+          // Every block we vote for is kept (see keepBlock), so this should not happen; if it
+          // does, this round has no proposal from us and times out, which is safe.
+          this.log(`cannot propose block ${toHex(o.blockHash).slice(0, 12)} in round ${o.round}: this node does not hold it`);
+          return;
+        }
         await this.sendProposal(o.round, o.blockHash, o.validRound, entry);
         return;
       }
@@ -378,6 +385,7 @@ export class BftProducer implements BlockProducer {
     }
     const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: hash, validRound, proposer: this.key.publicKey };
     const sp = signProposal(this.key, p, entry.bytes);
+    entry.kept = true;
     this.proposals.set(`${round}/${hex}`, sp);
     this.seen.add(toHex(sp.signature));
     this.publish({ kind: 'proposal', sp });
@@ -514,11 +522,17 @@ export class BftProducer implements BlockProducer {
     if (chainId !== this.config.chainId) return 'reject';
     this.catchUp.showed(from, Number(height), Date.now());
     const rel = heightRelation(this.state, height);
-    if (rel === 'ahead') this.catchUp.dropped(Number(height));
-    if (rel === 'past' || rel === 'ahead') return 'ignore';
+    if (rel === 'past') return 'ignore';
+    // A height we cannot decide yet: when we get there, a copy its peers re-send must reach us
+    // (the p2p layer would drop it as already seen).
+    if (rel === 'ahead') {
+      this.catchUp.dropped(Number(height));
+      return 'later';
+    }
     if (m.kind === 'vote' && !verifyVote(m.vote)) return 'reject';
     if (rel === 'next' || this.state.status !== 'running') {
-      if (this.buffer.length < MAX_BUFFER) this.buffer.push(m);
+      if (this.buffer.length >= MAX_BUFFER) return 'later';
+      this.buffer.push(m);
       return 'accept';
     }
     return this.receive(m);
@@ -550,8 +564,24 @@ export class BftProducer implements BlockProducer {
       this.blocks.set(hash, { block: opened.block, bytes: m.sp.block });
       await this.node.preverifyBlock(opened.block);
     }
-    await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, this.validate(hash)) });
+    const valid = this.validate(hash);
+    if (valid) await this.keepBlock(hash);
+    await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, valid) });
     return 'accept';
+  }
+
+  /**
+   * A bookkeeper may vote for this block, lock on it, and after a restart have to propose it
+   * again: the core recovers the lock from the signing log, the block must come from disk. The
+   * write is not synced; the signing guard's synced write before any vote makes it durable.
+   */
+  private async keepBlock(hash: string): Promise<void> {
+    const e = this.blocks.get(hash)!;
+    if (e.kept || this.state.self < 0) return;
+    const key = `${PENDING_PREFIX}${hash}`;
+    await this.node.store.kv.write([{ key, value: e.bytes }], false);
+    this.pendingKeys.add(key);
+    e.kept = true;
   }
 
   /** Periodically: re-send what peers may have missed while stuck, and catch up when behind. */
@@ -580,8 +610,9 @@ export class BftProducer implements BlockProducer {
     let outcome: 'blocks' | 'empty' | 'failed' = 'failed';
     try {
       const records = await p2p.fetchBlocks(req.peer, req.from, SYNC_BATCH);
-      outcome = records.length > 0 ? 'blocks' : 'empty';
-      if (records.length > 0) await this.run(() => this.applySync(records, req.peer));
+      // A peer that served a block we refuse is no better than one that does not answer.
+      const refused = records.length > 0 && !(await this.run(() => this.applySync(records, req.peer)));
+      outcome = refused ? 'failed' : records.length > 0 ? 'blocks' : 'empty';
     } catch (e) {
       this.log(`block sync from ${req.peer} failed: ${(e as Error).message}`);
     } finally {
@@ -589,16 +620,18 @@ export class BftProducer implements BlockProducer {
     }
   }
 
-  /** Verifies and commits certified blocks a peer sent: each needs a valid certificate and must execute. */
-  private async applySync(records: Uint8Array[], peer: string): Promise<void> {
+  /** Verifies and commits certified blocks a peer sent: each needs a valid certificate and must execute. False if one did not. */
+  private async applySync(records: Uint8Array[], peer: string): Promise<boolean> {
     const ledger = this.node.ledger;
     const before = ledger.height;
+    let ok = true;
     for (const bytes of records) {
       let cb;
       try {
         cb = decodeCommittedBlock(bytes);
       } catch {
         this.p2p?.penalize(peer, 'undecodable synced block');
+        ok = false;
         break;
       }
       const height = Number(cb.block.header.height);
@@ -622,6 +655,7 @@ export class BftProducer implements BlockProducer {
       if (failure || !executed) {
         this.log(`refused synced block ${height} from ${peer}: ${failure}`);
         this.p2p?.penalize(peer, `bad synced block: ${failure}`);
+        ok = false;
         break;
       }
       await this.commit(cb.block, cb.certificate, executed);
@@ -633,6 +667,7 @@ export class BftProducer implements BlockProducer {
       // Blocks that came by sync are old: start the next height at once.
       await this.startHeight();
     }
+    return ok;
   }
 
   private async serveBlocks(from: number, count: number): Promise<Uint8Array[]> {

@@ -42,7 +42,9 @@
 // Handlers: return 'keep' for a valid message that needs no relaying (e.g. transactions from a peer
 // that reaches everyone itself); return 'reject' only for messages invalid in themselves (bad signature, malformed,
 // wrong chain), since that scores the sender down; return 'ignore' for what may be valid elsewhere
-// (stale round, unknown parent, nonce already used). `from` is the neighbour that handed the message
+// (stale round, unknown parent, nonce already used); return 'later' for what the node cannot use
+// yet but will need (a message of a later height): it is not relayed, and the seen-cache forgets
+// it, so that a copy a peer re-sends is handled again. `from` is the neighbour that handed the message
 // over, not necessarily its author. Frames of one peer reach the handler in order, one at a time.
 // Publishing does not deliver to the publisher's own handler. subscribe() sets the one handler of a
 // topic (a later call replaces it). A message published while a connection is still being set up

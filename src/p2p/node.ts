@@ -28,9 +28,11 @@ export type Topic = 'txs' | 'proposals' | 'votes';
 /**
  * What a handler made of a message: 'accept' (valid: relay it), 'keep' (valid, but every peer
  * that needs it has it already: do not relay), 'ignore' (not useful, not the sender's fault),
- * 'reject' (invalid in itself: scores the sender down).
+ * 'later' (not usable yet, e.g. for a later height: do not relay, and hand a copy that comes
+ * again to the handler instead of dropping it as seen), 'reject' (invalid in itself: scores the
+ * sender down).
  */
-export type Verdict = 'accept' | 'keep' | 'ignore' | 'reject';
+export type Verdict = 'accept' | 'keep' | 'ignore' | 'later' | 'reject';
 export type TopicHandler = (data: Uint8Array, from: string) => Verdict | Promise<Verdict>;
 
 export interface P2POptions {
@@ -138,7 +140,7 @@ function messageId(frame: Uint8Array): string {
 }
 
 function isVerdict(v: unknown): v is Verdict {
-  return v === 'accept' || v === 'keep' || v === 'ignore' || v === 'reject';
+  return v === 'accept' || v === 'keep' || v === 'ignore' || v === 'later' || v === 'reject';
 }
 
 interface Bootstrap {
@@ -596,7 +598,8 @@ class Node implements P2PNode {
       this.#punish(from, 'malformed', `gossip: unknown topic code ${frame[0]}`);
       return;
     }
-    if (!this.#seen.add(messageId(frame))) return;
+    const id = messageId(frame);
+    if (!this.#seen.add(id)) return;
     const handler = this.#handlers.get(topic);
     let verdict: Verdict = 'accept'; // nothing to validate against: relay it
     if (handler !== undefined) {
@@ -611,6 +614,8 @@ class Node implements P2PNode {
       this.#punish(from, 'reject', `${topic} message rejected`);
       return;
     }
+    // Peers re-send what a stuck height needs; a copy of this one must not be taken for a duplicate.
+    if (verdict === 'later') this.#seen.forget(id);
     if (verdict === 'accept') void this.#broadcast(frame, from);
   }
 

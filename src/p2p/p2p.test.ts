@@ -163,6 +163,27 @@ describe('p2p network on loopback', () => {
     expect(n1.peers().every((p) => p.score === 0)).toBe(true);
   });
 
+  it("hands a message it could not use yet ('later') over again when it comes again, but not one it ignored", async () => {
+    const n0 = await node();
+    const n1 = await node({ bootstrap: [n0.addresses()[0]] });
+    const n2 = await node({ bootstrap: n1.addresses() });
+    const got1 = record(n1, (_t, data) => (str(data).startsWith('later') ? 'later' : 'ignore'));
+    const got2 = record(n2);
+    await waitFor('the line to connect', () => linked(n1, n0) && linked(n2, n1));
+    // A stuck peer re-sends the same bytes (as a bookkeeper re-gossips its votes each tick).
+    for (let i = 0; i < 3; i++) {
+      await n0.publish('votes', text('later: a vote of the next height'));
+      await n0.publish('votes', text('ignored: a vote of a past height'));
+      await sleep(150);
+    }
+    await waitFor('the three copies at n1', () => got1.filter((r) => r.data.startsWith('later')).length === 3);
+    await sleep(200);
+    expect(got1.filter((r) => r.data.startsWith('ignored'))).toHaveLength(1);
+    // Neither is relayed, and neither costs n0 any score.
+    expect(got2).toEqual([]);
+    expect(n1.peers().every((p) => p.score === 0)).toBe(true);
+  });
+
   it('a node that joins late catches up by fetching committed blocks from a peer', async () => {
     const chain = Array.from({ length: 50 }, (_, h) => text(`block ${h} + certificate`));
     const calls: [number, number][] = [];

@@ -34,6 +34,11 @@ export class SeenCache {
     return true;
   }
 
+  /** Forgets the id: the same message arriving again is new. */
+  forget(id: string): void {
+    this.#ids.delete(id);
+  }
+
   has(id: string): boolean {
     const at = this.#ids.get(id);
     return at !== undefined && this.#now() - at < this.#ttlMs;
