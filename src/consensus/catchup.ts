@@ -7,10 +7,10 @@
 // one that fell a height behind stalls everyone until it catches up. It used to ask one peer at
 // a time, a peer that had merely handed over a later message or the next in turn, and wait up to
 // the fetch timeout (10 s) for it. A paused peer (SIGSTOP: still connected, never answering) thus
-// stalled the network for 10 s. Now a peer that has been silent is asked last, a fetch not
-// answered within a patience no longer blocks asking another peer, a peer that failed or timed
-// out is left alone for a while, and a node that has just started, or that reaches a height whose
-// messages it dropped as too far ahead, asks at once.
+// stalled the network for 10 s. Now, among the peers that hold the blocks, one that has been
+// silent is asked last, a fetch not answered within a patience no longer blocks asking another
+// peer, a peer that failed or timed out is left alone for a while, and a node that has just
+// started, or that reaches a height whose messages it dropped as too far ahead, asks at once.
 
 /** How often a host ticks (re-sends while stuck, considers catching up): about its block interval. */
 export const hostTickMs = (commitDelayMs: number): number => Math.max(200, Math.min(1_000, commitDelayMs));
