@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient } from '../src/sdk/index.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { ensureDockerd } from './helpers/docker.ts';
-import { ROOT } from './helpers/node.ts';
+import { isAlive as alive } from '../src/cli/devnet.ts';
+import { ROOT, zeusAsync } from './helpers/node.ts';
 import { docker } from './helpers/worker.ts';
 
 // The README's main commands as a user runs them: `zeus devnet start` (4 bookkeepers, 2 worker
@@ -16,26 +16,7 @@ import { docker } from './helpers/worker.ts';
 const root = mkdtempSync(join(tmpdir(), 'zeus-devnet-demo-'));
 const env = { ...process.env, ZEUS_KEYSTORE_FAST_KDF: '1' };
 
-/** The CLI as a child process, asynchronously: a blocked event loop would leave this process's idle HTTP connections to the nodes stale. */
-function zeus(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeout = 300_000): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/zeus.js', ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], timeout });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (err += String(d)));
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const zeus = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> => zeusAsync(args, { ...env, ...extraEnv });
 
 interface Started {
   chainId: string;

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/node.ts';
+import { isAlive as alive } from '../src/cli/devnet.ts';
+import { zeusAsync } from './helpers/node.ts';
 
 // `zeus devnet start` as a new user runs it: in a shell where ZEUS_PASSPHRASE is exported (for
 // their real keys), with --workers 0, stopped and started again, and when a node cannot come up.
@@ -15,25 +15,7 @@ const env: NodeJS.ProcessEnv = { ...process.env, ZEUS_KEYSTORE_FAST_KDF: '1', ZE
 delete env.ZEUS_HOME;
 delete env.ZEUS_NODE;
 
-function zeus(args: string[], timeout = 240_000): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/zeus.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (err += String(d)));
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const zeus = (args: string[]): Promise<{ code: number; out: string; err: string }> => zeusAsync(args, env, 240_000);
 
 interface Devnet {
   nodes: { name: string; api: string; pid: number; home: string }[];

@@ -47,6 +47,21 @@ export function zeus(home: string, ...args: string[]): { code: number; out: stri
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
+/**
+ * Runs the `zeus` CLI (bin/zeus.js, with `env` as given) as a child process without blocking this
+ * process's event loop: a blocked loop would leave its idle HTTP connections to the nodes stale.
+ */
+export function zeusAsync(args: string[], env: NodeJS.ProcessEnv, timeout = 300_000): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ZEUS, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr.on('data', (d: Buffer) => (err += String(d)));
+    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
+  });
+}
+
 export interface DevHome {
   dir: string;
   home: string;
