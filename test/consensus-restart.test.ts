@@ -71,7 +71,15 @@ describe('a restarted bookkeeper and its lock', () => {
     await rogue.start();
     try {
       await waitFor(() => rogue.peers().some((p) => p.connected), 10_000, 'the test peer connected');
-      const c = (await consensus())!;
+      // node0 may still be finishing a height the others decided just before they died (their
+      // precommits or a block sync in flight): wait until its height has stopped moving.
+      let c = (await consensus())!;
+      let since = Date.now();
+      await waitFor(async () => {
+        const now = (await consensus())!;
+        if (now.height !== c.height || now.round !== c.round) [c, since] = [now, Date.now()];
+        return now.step === 'prevote' && Date.now() - since >= 2_000;
+      }, 30_000, 'node0 alone at a height it cannot leave', 100);
       const h = c.height;
       // The chain so far, replayed, to build a valid block for height h and know the set's order.
       const genesis = validateGenesis(JSON.parse(readFileSync(join(net.nodes[0].home, 'genesis.json'), 'utf8')));

@@ -49,17 +49,44 @@ export interface DevnetOptions {
   blockTimeMs: number;
 }
 
+const handedOut = new Set<number>();
 
+/**
+ * A port free on 127.0.0.1 now, for a process started next. Taken below the kernel's ephemeral
+ * range: a port the kernel handed out for `listen(0)` is handed out again to the next outbound
+ * connection or `listen(0)` of any process, which then holds it when our node tries to bind (a
+ * devnet start failed so beside a busy test suite).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
+  const [low] = ephemeralRange();
+  const floor = 10_000;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = floor + Math.floor(Math.random() * Math.max(1, low - floor));
+    // Not yet bound by the process it was given to: a second call must not give it again.
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    setTimeout(() => handedOut.delete(port), 60_000).unref();
+    return port;
+  }
+  throw new Error(`no free port between ${floor} and ${low} on 127.0.0.1 after 50 tries`);
 }
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low > 11_000) return [low, high];
+  } catch {
+    // not Linux: assume Linux's default range
+  }
+  return [32_768, 60_999];
+}
+
+const canListen = (port: number): Promise<boolean> =>
+  new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
 
 export function readDevnet(dir: string): DevnetInfo {
   const p = join(dir, 'devnet.json');

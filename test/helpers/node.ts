@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/cli/devnet.ts';
 import { addressFromPublicKey, decodeAddress, encodeAddress, Keystore, toHex, type KeyPair } from '../../src/crypto/index.ts';
 import { decodeTx, signTx, TxKind, ZNC } from '../../src/ledger/index.ts';
 
@@ -29,17 +29,8 @@ export const nodeEnv = (): NodeJS.ProcessEnv => {
 const dirs: string[] = [];
 const running = new Set<ZeusProcess>();
 
-/** A free TCP port on loopback (bound, read, released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+/** A free TCP port on loopback, outside the kernel's ephemeral range (the devnet's own choice). */
+export { freePort };
 
 /** Runs the `zeus` CLI to completion. */
 export function zeus(home: string, ...args: string[]): { code: number; out: string; err: string } {
