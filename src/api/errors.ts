@@ -58,6 +58,7 @@ const STATUS: Record<LedgerErrorCode, number> = {
   NOT_BATCH: 422,
   DUPLICATE_RESULT: 409,
   NOT_DISPUTABLE: 409,
+  LEASE_RELEASED: 409,
 };
 
 export type ApiErrorBody = ErrorBody;

@@ -61,7 +61,9 @@ export type LedgerErrorCode =
   | 'REPORT_GAP'
   | 'NOT_BATCH'
   | 'DUPLICATE_RESULT'
-  | 'NOT_DISPUTABLE';
+  | 'NOT_DISPUTABLE'
+  /** The worker released a lease of this task (its image could not be fetched) and may not bid on it again. */
+  | 'LEASE_RELEASED';
 
 export class LedgerError extends Error {
   override name = 'LedgerError';

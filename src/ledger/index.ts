@@ -18,4 +18,5 @@ export { multisigAddress } from './handlers/multisig.ts';
 export * from './commit.ts';
 export { tally, bookkeeperSetAt, WORKER_DIVIDEND } from './handlers/election.ts';
 export * from './marketEntries.ts';
+export * from './appOutcome.ts';
 export { payFor, taskIdFor, taskNeeds, workerOffer } from './handlers/market.ts';

@@ -23,8 +23,10 @@ import {
   postTask,
   publishApp,
   registerWorker,
+  releaseLease,
   reportUsage,
   startLease,
+  submitAppOutcome,
   submitResult,
   topUpTask,
   updateWorker,
@@ -129,6 +131,10 @@ export function applyTx(ctx: ExecContext, tx: Tx): void {
       return submitResult(ctx, tx, b.payload);
     case TxKind.Dispute:
       return dispute(ctx, tx, b.payload);
+    case TxKind.SubmitAppOutcome:
+      return submitAppOutcome(ctx, tx, b.payload);
+    case TxKind.ReleaseLease:
+      return releaseLease(ctx, tx, b.payload);
   }
 }
 

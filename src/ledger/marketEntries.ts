@@ -1,5 +1,6 @@
 import type { Infer } from '../codec/index.ts';
 import { address, optionalAddress } from './fields.ts';
+import { AppOutcomeSchema, type AppOutcome } from './appOutcome.ts';
 
 // The market's entries in chain state. Workers, apps and licenses live on the main chain
 // (every inner chain reads them as committed at the previous height); a task, its bids and
@@ -44,6 +45,10 @@ export const WorkerSchema = {
     leavingAt: { id: 27, ...u64 },
     registeredAt: { id: 28, ...u64 },
     slashedTotal: { id: 29, ...u64 },
+    /** Leases whose app failed on its own, the outcome accepted: neither a completion nor a failure of the worker. */
+    appFailures: { id: 50, ...u64 },
+    /** Leases it released before starting them, penalty-free (their image could not be fetched). */
+    released: { id: 51, ...u64 },
   },
 } as const;
 
@@ -63,6 +68,10 @@ export const AppSchema = {
     requiresLicense: { id: 7, type: 'bool' },
     deprecated: { id: 8, type: 'bool' },
     publishedAt: { id: 9, ...u64 },
+    /** Leases of this version whose app failed on its own (outcome accepted). */
+    failures: { id: 50, ...u64 },
+    /** Leases of this version released by their worker because its image could not be fetched. */
+    releases: { id: 51, ...u64 },
   },
 } as const;
 
@@ -147,6 +156,9 @@ export const BidSchema = {
 /** A worker's latest bid on a task: its index, and the window (close height) it was for. */
 export const BidRefSchema = { $id: 'BidRef', fields: { index: { id: 1, ...u32 }, window: { id: 2, ...u64 } } } as const;
 
+/** A worker released a lease of this task (ReleaseLease): it may not bid on the task again. */
+export const ReleasedSchema = { $id: 'Released', fields: { lease: { id: 1, ...u32 }, height: { id: 2, ...u64 } } } as const;
+
 /** Slots at or above this mark verify the result of lease (slot − VERIFY_SLOT) of a dispute. */
 export const VERIFY_SLOT = 0x8000_0000;
 
@@ -221,7 +233,8 @@ export type Bid = Infer<typeof BidSchema>;
 export type BidRef = Infer<typeof BidRefSchema>;
 export type Lease = Infer<typeof LeaseSchema>;
 export type Due = Infer<typeof DueSchema>;
-export type MarketEntry = Worker | WorkerIndex | Counter | App | AppName | License | Task | Bid | BidRef | Lease | Due;
+export type Released = Infer<typeof ReleasedSchema>;
+export type MarketEntry = Worker | WorkerIndex | Counter | App | AppName | License | Task | Bid | BidRef | Lease | Due | Released | AppOutcome;
 
 const pad = (n: number | bigint, w: number): string => n.toString().padStart(w, '0');
 
@@ -241,6 +254,10 @@ export const MarketKeys = {
   lease: (idHex: string, i: number) => `lease/${idHex}/${pad(i, 5)}`,
   dueCount: (height: number | bigint) => `${DUE_COUNT_PREFIX}${pad(height, 12)}`,
   due: (height: number | bigint, i: bigint) => `due/${pad(height, 12)}/${pad(i, 8)}`,
+  /** A lease's app outcome (src/ledger/appOutcome.ts). */
+  appOutcome: (idHex: string, i: number) => `lout/${idHex}/${pad(i, 5)}`,
+  /** That a worker released a lease of a task. */
+  released: (idHex: string, workerHex: string) => `lrel/${idHex}/${workerHex}`,
 } as const;
 
 export const MARKET_SCHEMAS = {
@@ -256,4 +273,6 @@ export const MARKET_SCHEMAS = {
   lease: LeaseSchema,
   duen: CounterSchema,
   due: DueSchema,
+  lout: AppOutcomeSchema,
+  lrel: ReleasedSchema,
 } as const;

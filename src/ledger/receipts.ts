@@ -44,7 +44,17 @@ export const TokenRegistrationSchema = {
   fields: { name: { id: 1, type: 'string', max: 64 }, decimals: { id: 2, type: 'uint32' }, anchorRate: { id: 3, type: 'uint64' } },
 } as const;
 
-export const WorkerOutcome = { Completed: 1, Failed: 2, Abandoned: 3, DisputeLost: 4, Minority: 5 } as const;
+export const WorkerOutcome = {
+  Completed: 1,
+  Failed: 2,
+  Abandoned: 3,
+  DisputeLost: 4,
+  Minority: 5,
+  /** The app failed on its own and the outcome was accepted: the worker's record notes it, its rating and bond are untouched. */
+  AppFailed: 33,
+  /** The worker released the lease before starting it (its image could not be fetched): noted, never slashed. */
+  Released: 34,
+} as const;
 export type WorkerOutcome = (typeof WorkerOutcome)[keyof typeof WorkerOutcome];
 export const WorkerOutcomeSchema = {
   $id: 'WorkerOutcome',
@@ -54,6 +64,8 @@ export const WorkerOutcomeSchema = {
     slashBp: { id: 2, type: 'uint32' },
     /** Who receives the slashed bond (empty: the rewards pool). */
     beneficiary: { id: 3, ...optionalAddress },
+    /** `name@version` of the task's app, for the app's own counters (AppFailed, Released); none for a raw image. */
+    app: { id: 50, type: { array: 'string', max: 1 }, max: 97 },
   },
 } as const;
 

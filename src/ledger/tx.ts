@@ -59,6 +59,8 @@ export const TxKind = {
   ReportUsage: 28,
   SubmitResult: 29,
   Dispute: 30,
+  SubmitAppOutcome: 33,
+  ReleaseLease: 34,
 } as const;
 export type TxKind = (typeof TxKind)[keyof typeof TxKind];
 export const TX_KIND_NAMES: Record<number, string> = Object.fromEntries(
@@ -150,6 +152,24 @@ export const PayloadSchemas = {
     fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, digest: { id: 3, type: 'string', max: 71 }, ...usage },
   },
   [TxKind.Dispute]: { $id: 'Dispute', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' } } },
+  /**
+   * The end of a batch lease whose app failed on its own inside the lease's limits (src/ledger/appOutcome.ts):
+   * how it ended, the digest of its log and the last period's usage. Compared and disputed like a result.
+   */
+  [TxKind.SubmitAppOutcome]: {
+    $id: 'SubmitAppOutcome',
+    fields: {
+      task: { id: 1, ...taskId },
+      lease: { id: 2, type: 'uint32' },
+      ...usage,
+      exitCode: { id: 50, type: 'uint32' },
+      oomKilled: { id: 51, type: 'bool' },
+      cause: { id: 52, type: 'string', max: 16 },
+      logDigest: { id: 53, type: 'string', max: 71 },
+    },
+  },
+  /** A matched lease its worker gives back before starting it, penalty-free: its image cannot be fetched (`reason`: the error code). */
+  [TxKind.ReleaseLease]: { $id: 'ReleaseLease', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, reason: { id: 50, type: 'string', max: 64 } } },
 } as const satisfies Record<TxKind, ObjectSchema>;
 
 export type Payload<K extends TxKind> = Infer<(typeof PayloadSchemas)[K]>;
@@ -232,7 +252,9 @@ export function routeTx(kind: TxKind, from: Uint8Array, payload?: unknown): numb
     case TxKind.StartLease:
     case TxKind.ReportUsage:
     case TxKind.SubmitResult:
-    case TxKind.Dispute: {
+    case TxKind.Dispute:
+    case TxKind.SubmitAppOutcome:
+    case TxKind.ReleaseLease: {
       const id = (payload as { task?: Uint8Array } | undefined)?.task;
       if (!id) throw new Error(`routing transaction kind ${kind} needs its payload`);
       return taskChain(id);

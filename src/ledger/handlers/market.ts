@@ -21,11 +21,13 @@ import {
   type Due,
   type Lease,
   type License,
+  type Released,
   type Task,
   type Worker,
   type WorkerIndex,
 } from '../marketEntries.ts';
 import { MAIN_CHAIN, MAX_U64, ZNC } from '../params.ts';
+import { appOutcomeDigest, appOutcomeProblem, describeAppOutcome, type AppOutcome } from '../appOutcome.ts';
 import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
 import type { Payload, Tx, TxKind } from '../tx.ts';
 import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './names.ts';
@@ -144,7 +146,7 @@ const freeFeeEscrow = (t: Task): bigint => (t.feeToken === ZNC ? 0n : t.feeEscro
 
 /** Tells main how a lease ended for its worker: record, rating, bond. */
 function recordOutcome(ctx: ExecContext, worker: Uint8Array, outcome: WorkerOutcome, slashBp = 0, beneficiary: Uint8Array = new Uint8Array()): void {
-  const data = encode(WorkerOutcomeSchema, { outcome, slashBp, beneficiary });
+  const data = encode(WorkerOutcomeSchema, { outcome, slashBp, beneficiary, app: [] });
   const r: Omit<Receipt, 'source'> = { kind: ReceiptKind.WorkerRecord, address: worker, token: ZNC, amount: 0n, data };
   if (ctx.chain === MAIN_CHAIN) applyWorkerRecord(ctx, { ...r, source: MAIN_CHAIN });
   else ctx.emit(r);
@@ -186,6 +188,8 @@ export function registerWorker(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKin
     abandoned: record.abandoned,
     disputesLost: record.disputesLost,
     slashedTotal: record.slashedTotal,
+    appFailures: existing?.appFailures ?? 0n,
+    released: existing?.released ?? 0n,
     rating: 0,
     leavingAt: 0n,
     registeredAt: BigInt(ctx.height),
@@ -258,6 +262,9 @@ export function applyWorkerRecord(ctx: ExecContext, r: Receipt): void {
     case WorkerOutcome.Abandoned:
       w.abandoned++;
       break;
+    case WorkerOutcome.AppFailed:
+    case WorkerOutcome.Released:
+      return applyFairnessRecord(ctx, hex, w, o.outcome, o.app[0]);
     default:
       w.disputesLost++;
   }
@@ -298,6 +305,8 @@ export function publishApp(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Pu
     requiresLicense: p.requiresLicense,
     deprecated: false,
     publishedAt: BigInt(ctx.height),
+    failures: 0n,
+    releases: 0n,
   } satisfies App);
 }
 
@@ -441,6 +450,7 @@ export function bid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Bid>): vo
   if (BigInt(ctx.height) > t.closeHeight) fail('BIDDING_CLOSED', `the bid window closed at height ${t.closeHeight}`);
   const w = ctx.main.get<Worker>(MarketKeys.worker(tx.fromHex));
   if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
+  refuseReleased(ctx, idHex, tx);
   const why = misfits(workerOffer(tx.fromHex, w), taskNeeds(t), p.price);
   if (why.length > 0) fail('WORKER_UNFIT', `this worker cannot serve task ${idHex}: ${why.map((m) => m.message).join('; ')}`);
   const refKey = MarketKeys.bidBy(idHex, tx.fromHex);
@@ -827,7 +837,7 @@ function reviewEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
   const l = { ...lease };
   releaseHeld(ctx, t, l);
   endLease(t, l, ctx, LeaseState.Settled, 'result accepted', idHex, index);
-  recordOutcome(ctx, l.worker, WorkerOutcome.Completed);
+  if (!recordAppOutcome(ctx, idHex, index, t, l)) recordOutcome(ctx, l.worker, WorkerOutcome.Completed);
   writeLease(ctx, idHex, index, l);
   maybeFinish(ctx, t, idHex);
   writeTask(ctx, idHex, t);
@@ -1003,4 +1013,95 @@ export function marketWork(ctx: ExecContext): void {
     }
   }
   ctx.state.set(countKey, null);
+}
+
+// ---------------------------------------- app outcomes and released leases (inner chain, main)
+// docs/MARKET.md, "Fairness: app failures and missing images". Neither is the worker's fault: an
+// app that fails on its own inside its limits is the lease's outcome (paid for its time, compared
+// and disputed like a result); a lease whose image cannot be fetched is given back before it starts.
+
+/** `name@version` of a task's app, as the fairness records on main name it (none for a raw image). */
+const appRef = (t: Task): string[] => (t.app === '' ? [] : [`${t.app}@${t.version}`]);
+
+function recordFairness(ctx: ExecContext, worker: Uint8Array, outcome: typeof WorkerOutcome.AppFailed | typeof WorkerOutcome.Released, t: Task): void {
+  const data = encode(WorkerOutcomeSchema, { outcome, slashBp: 0, beneficiary: new Uint8Array(), app: appRef(t) });
+  const r: Omit<Receipt, 'source'> = { kind: ReceiptKind.WorkerRecord, address: worker, token: ZNC, amount: 0n, data };
+  if (ctx.chain === MAIN_CHAIN) applyWorkerRecord(ctx, { ...r, source: MAIN_CHAIN });
+  else ctx.emit(r);
+}
+
+/** Main chain: an accepted app outcome or a release counts on the worker's record and the app version's, never on its rating or bond. */
+function applyFairnessRecord(ctx: ExecContext, hex: string, w: Worker, outcome: WorkerOutcome, app: string | undefined): void {
+  if (outcome === WorkerOutcome.AppFailed) w.appFailures++;
+  else w.released++;
+  ctx.state.set(MarketKeys.worker(hex), w);
+  if (app === undefined) return;
+  const at = app.lastIndexOf('@');
+  const key = MarketKeys.app(app.slice(0, at), app.slice(at + 1));
+  const found = ctx.state.get<App>(key);
+  if (!found) return;
+  ctx.state.set(key, outcome === WorkerOutcome.AppFailed ? { ...found, failures: found.failures + 1n } : { ...found, releases: found.releases + 1n });
+}
+
+/**
+ * A batch lease's app failed on its own (exit code, OOM, max hours, trap): its outcome is the lease's
+ * result. The chain computes the digest compared, so redundancy (evaluateGroup) and disputes handle
+ * it exactly as a result; the worker is paid for the time it ran, after the same review.
+ */
+export function submitAppOutcome(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.SubmitAppOutcome>): void {
+  const [idHex, , l] = leaseRef(ctx, p);
+  requireLessee(l, tx, p.lease);
+  const canonical = { exitCode: p.exitCode, oomKilled: p.oomKilled, cause: p.cause };
+  const problem = appOutcomeProblem(canonical);
+  if (problem) fail('INVALID_ARGUMENT', problem);
+  if (!DIGEST.test(p.logDigest)) fail('BAD_DIGEST', `log digest must be sha256: and 64 lowercase hex digits, got "${p.logDigest}"`);
+  const digest = appOutcomeDigest(canonical);
+  // Every check and every effect of a result: state, pay held for review, comparison, dispute.
+  submitResult(ctx, tx, { task: p.task, lease: p.lease, digest, cpuSeconds: p.cpuSeconds, memoryGiBSeconds: p.memoryGiBSeconds, gpuSeconds: p.gpuSeconds, networkBytes: p.networkBytes, wallMs: p.wallMs });
+  ctx.state.set(MarketKeys.appOutcome(idHex, p.lease), { ...canonical, logDigest: p.logDigest, digest } satisfies AppOutcome);
+}
+
+/** At review end: an accepted app outcome is noted on the worker's and the app's record instead of a completion. */
+function recordAppOutcome(ctx: ExecContext, idHex: string, index: number, t: Task, l: Lease): boolean {
+  const o = ctx.state.get<AppOutcome>(MarketKeys.appOutcome(idHex, index));
+  if (!o || o.digest !== l.resultDigest) return false;
+  l.outcome = `app outcome accepted: the app ${describeAppOutcome(o)}`;
+  recordFairness(ctx, l.worker, WorkerOutcome.AppFailed, t);
+  return true;
+}
+
+const RELEASE_REASON = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * A matched lease its worker gives back before starting it because its image cannot be fetched:
+ * no slash, no rating change; counted on the worker's record and the app version's; the worker may
+ * not bid on the task again; the slot is offered again without using one of the task's retries.
+ */
+export function releaseLease(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.ReleaseLease>): void {
+  const [idHex, t, l] = leaseRef(ctx, p);
+  requireLessee(l, tx, p.lease);
+  if (l.state !== LeaseState.Matched) {
+    fail('LEASE_NOT_MATCHED', `lease ${p.lease} is ${leaseStateName(l.state)}: only a lease that has not started can be released`);
+  }
+  if (!RELEASE_REASON.test(p.reason)) fail('INVALID_ARGUMENT', 'reason: the error code of the fetch that failed, e.g. MANIFEST_UNAVAILABLE (A-Z, 0-9, _)');
+  endLease(t, l, ctx, LeaseState.Cancelled, `released by its worker before starting: ${p.reason}`, idHex, p.lease);
+  writeLease(ctx, idHex, p.lease, l);
+  ctx.state.set(MarketKeys.released(idHex, tx.fromHex), { lease: p.lease, height: BigInt(ctx.height) } satisfies Released);
+  recordFairness(ctx, l.worker, WorkerOutcome.Released, t);
+  if (!isTerminalTask(t)) {
+    t.openSlots.push(l.slot);
+    const h = BigInt(ctx.height);
+    if (t.state !== TaskState.Open || t.closeHeight < h) {
+      // A new window, not a retry: each worker releases a task at most once, so releases end by themselves.
+      t.state = TaskState.Open;
+      t.closeHeight = h + BigInt(t.bidWindowBlocks);
+      schedule(ctx, t.closeHeight + 1n, DueKind.CloseBids, p.task);
+    }
+  }
+  writeTask(ctx, idHex, t);
+}
+
+function refuseReleased(ctx: ExecContext, idHex: string, tx: Tx): void {
+  const r = ctx.state.get<Released>(MarketKeys.released(idHex, tx.fromHex));
+  if (r) fail('LEASE_RELEASED', `this worker released lease ${r.lease} of task ${idHex} at height ${r.height}; it cannot bid on that task again`);
 }
