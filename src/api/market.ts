@@ -12,6 +12,7 @@ import {
   workerOffer,
   type App,
   type AppName,
+  type AppOutcome,
   type Bid,
   type ChainState,
   type Counter,
@@ -73,6 +74,8 @@ function workerView(hex: string, w: Worker): WorkerAnswer {
       abandoned: w.abandoned.toString(),
       disputesLost: w.disputesLost.toString(),
       slashedTotal: w.slashedTotal.toString(),
+      appFailures: w.appFailures.toString(),
+      released: w.released.toString(),
     },
     registeredAt: Number(w.registeredAt),
     leavingAt: orNull(w.leavingAt),
@@ -113,6 +116,8 @@ function appVersionView(a: App): AppVersionAnswer {
     requiresLicense: a.requiresLicense,
     deprecated: a.deprecated,
     publishedAt: Number(a.publishedAt),
+    failures: a.failures.toString(),
+    releases: a.releases.toString(),
   };
 }
 
@@ -191,7 +196,7 @@ function taskView(idHex: string, t: Task): TaskAnswer {
   };
 }
 
-function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'feeToken'>, l: Lease): LeaseAnswer {
+function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'feeToken'>, l: Lease, o?: AppOutcome): LeaseAnswer {
   const { redundancy } = t;
   const verifier = l.slot >= VERIFY_SLOT;
   return {
@@ -227,6 +232,7 @@ function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'f
     disputeDeposit: l.disputeDeposit.toString(),
     endedAt: orNull(l.endedAt),
     outcome: l.outcome,
+    appOutcome: o ? { exitCode: o.exitCode, oomKilled: o.oomKilled, cause: o.cause, logDigest: o.logDigest } : null,
   };
 }
 
@@ -270,7 +276,7 @@ export function tasksView(ledger: Ledger, f: TaskFilter): TaskAnswer[] {
 export function taskDetailView(ledger: Ledger, id: string): TaskDetailAnswer {
   const [idHex, state, t] = findTask(ledger, id);
   const bids = Array.from({ length: t.bidCount }, (_, i) => bidView(i, state.get<Bid>(MarketKeys.bid(idHex, i))!));
-  const leases = Array.from({ length: t.leaseCount }, (_, i) => leaseView(idHex, i, t, state.get<Lease>(MarketKeys.lease(idHex, i))!));
+  const leases = Array.from({ length: t.leaseCount }, (_, i) => leaseView(idHex, i, t, state.get<Lease>(MarketKeys.lease(idHex, i))!, state.get<AppOutcome>(MarketKeys.appOutcome(idHex, i))));
   return { ...taskView(idHex, t), bids, leases };
 }
 
@@ -278,7 +284,7 @@ export function oneLeaseView(ledger: Ledger, id: string, index: number): LeaseAn
   const [idHex, state, t] = findTask(ledger, id);
   const l = state.get<Lease>(MarketKeys.lease(idHex, index));
   if (!l) throw new ApiError(404, 'UNKNOWN_LEASE', `task ${idHex} has ${t.leaseCount} lease(s) (0..${t.leaseCount - 1}); no lease ${index}`);
-  return leaseView(idHex, index, t, l);
+  return leaseView(idHex, index, t, l, state.get<AppOutcome>(MarketKeys.appOutcome(idHex, index)));
 }
 
 export function leasesView(ledger: Ledger, f: LeaseFilter): LeaseAnswer[] {
@@ -291,7 +297,8 @@ export function leasesView(ledger: Ledger, f: LeaseFilter): LeaseAnswer[] {
       if (f.state !== undefined && LEASE_STATE_NAMES[l.state] !== f.state) continue;
       const idHex = idOfKey(key);
       const t = chain.get<Task>(MarketKeys.task(idHex))!;
-      out.push(leaseView(idHex, Number(key.slice(key.lastIndexOf('/') + 1)), t, l));
+      const index = Number(key.slice(key.lastIndexOf('/') + 1));
+      out.push(leaseView(idHex, index, t, l, chain.get<AppOutcome>(MarketKeys.appOutcome(idHex, index))));
     }
   }
   out.sort((a, b) => b.matchedAt - a.matchedAt || (a.task < b.task ? -1 : a.task > b.task ? 1 : a.index - b.index));

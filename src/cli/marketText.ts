@@ -21,6 +21,7 @@ export function workerText(w: WorkerAnswer, who: (a: string) => string): string 
     `  asks     ${znc(w.prices.cpuCoreHour)}/core-hour, ${znc(w.prices.memoryGiBHour)}/GiB-hour, ${znc(w.prices.gpuHour)}/GPU-hour`,
     `  bond     ${znc(w.bond)} (slashed so far ${znc(w.record.slashedTotal)})`,
     `  rating   ${w.rating} (benchmark ${w.benchmark}; completed ${w.record.completed}, failed ${w.record.failed}, abandoned ${w.record.abandoned}, disputes lost ${w.record.disputesLost})`,
+    `  not its fault: ${w.record.appFailures} lease(s) whose app failed on its own, ${w.record.released} released before starting (image not fetchable)`,
     `  seal key ${w.sealKey}; registered at height ${w.registeredAt}`,
   ].join('\n');
 }
@@ -30,7 +31,7 @@ export function appText(a: AppAnswer, who: (a: string) => string, feeText: (amou
     `app ${a.name} by ${who(a.owner)}`,
     ...a.versions.map(
       (v) =>
-        `  ${v.version.padEnd(10)} ${v.digest}  fee ${feeText(v.licenseFeePerHour, v.feeToken)}/h to ${who(v.developer)}${v.requiresLicense ? ', license required' : ''}${v.deprecated ? ', DEPRECATED' : ''} (height ${v.publishedAt})`,
+        `  ${v.version.padEnd(10)} ${v.digest}  fee ${feeText(v.licenseFeePerHour, v.feeToken)}/h to ${who(v.developer)}${v.requiresLicense ? ', license required' : ''}${v.deprecated ? ', DEPRECATED' : ''} (height ${v.publishedAt})${v.releases !== '0' ? `; ${v.releases} lease(s) released: image not fetchable` : ''}${v.failures !== '0' ? `; failed on its own in ${v.failures} lease(s)` : ''}`,
     ),
     ...(a.licensees.length ? [`  licensed to ${a.licensees.map(who).join(', ')}`] : []),
   ].join('\n');
@@ -62,6 +63,7 @@ export function leaseText(l: LeaseAnswer, who: (a: string) => string): string {
   if (l.reportBy !== null && l.endedAt === null) lines.push(`  ${l.reports} usage report(s); the next is due by height ${l.reportBy}`);
   lines.push(`  paid    ${znc(l.workerPaid)} to the worker, ${fees} in license fees; held for review ${znc(l.held)}`);
   if (l.resultDigest) lines.push(`  result  ${l.resultDigest}${l.reviewEnd !== null ? ` (review until height ${l.reviewEnd})` : ''}`);
+  if (l.appOutcome) lines.push(`  app     failed on its own: ${l.appOutcome.cause === '' ? `exit code ${l.appOutcome.exitCode}` : `stopped by ${l.appOutcome.cause}${l.appOutcome.oomKilled ? ' (OOM killed)' : ''}`}; log ${l.appOutcome.logDigest}`);
   if (l.endedAt !== null) lines.push(`  ended at height ${l.endedAt}`);
   return lines.join('\n');
 }

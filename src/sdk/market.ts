@@ -35,7 +35,11 @@ export interface WorkerAnswer {
   benchmark: number;
   /** 0..1000. */
   rating: number;
-  record: { completed: string; failed: string; abandoned: string; disputesLost: string; slashedTotal: string };
+  /**
+   * How its leases ended. `appFailures`: leases whose app failed on its own (paid, not a fault);
+   * `released`: leases it gave back before starting because the image could not be fetched (not a fault).
+   */
+  record: { completed: string; failed: string; abandoned: string; disputesLost: string; slashedTotal: string; appFailures: string; released: string };
   registeredAt: number;
   /** Height at which a leaving worker's bond returns; null while active. */
   leavingAt: number | null;
@@ -51,6 +55,10 @@ export interface AppVersionAnswer {
   requiresLicense: boolean;
   deprecated: boolean;
   publishedAt: number;
+  /** Leases of this version whose app failed on its own (outcome accepted). */
+  failures: string;
+  /** Leases of this version released by their worker because the image could not be fetched: a developer whose images vanish shows here. */
+  releases: string;
 }
 
 export interface AppAnswer {
@@ -156,6 +164,18 @@ export interface LeaseAnswer {
   disputeDeposit: string;
   endedAt: number | null;
   outcome: string;
+  /** How the app failed on its own, when the worker reported that as the lease's outcome (its digest is `resultDigest`). */
+  appOutcome: AppOutcomeAnswer | null;
+}
+
+export interface AppOutcomeAnswer {
+  /** The code the app exited with; 0 when it did not exit by itself. */
+  exitCode: number;
+  oomKilled: boolean;
+  /** What stopped it besides its own exit: '' | memory | time | disk | pids | trap. */
+  cause: string;
+  /** sha256 of the lease's log as the worker kept it. */
+  logDigest: string;
 }
 
 export interface TaskDetailAnswer extends TaskAnswer {

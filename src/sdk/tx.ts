@@ -150,4 +150,9 @@ export const Tx = {
   startLease: (o: { task: TaskIdLike; lease: number; endpoint: string }) => of(TxKind.StartLease, { task: taskId(o.task), lease: o.lease, endpoint: o.endpoint }),
   reportUsage: (o: { task: TaskIdLike; lease: number; seq: number } & Usage) => of(TxKind.ReportUsage, { ...o, task: taskId(o.task) }),
   submitResult: (o: { task: TaskIdLike; lease: number; digest: string } & Usage) => of(TxKind.SubmitResult, { ...o, task: taskId(o.task) }),
+  /** The app failed on its own inside the lease's limits: its outcome is the lease's result (docs/MARKET.md). */
+  submitAppOutcome: (o: { task: TaskIdLike; lease: number; exitCode: number; oomKilled: boolean; cause: string; logDigest: string } & Usage) =>
+    of(TxKind.SubmitAppOutcome, { ...o, task: taskId(o.task) }),
+  /** Gives back a lease that has not started because its image cannot be fetched (`reason`: the fetch's error code). */
+  releaseLease: (o: { task: TaskIdLike; lease: number; reason: string }) => of(TxKind.ReleaseLease, { task: taskId(o.task), lease: o.lease, reason: o.reason }),
 };
