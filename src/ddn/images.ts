@@ -40,7 +40,7 @@ const MAX_MANIFEST = 4 * 1024 * 1024;
 const sha256 = (b: Uint8Array): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** The manifest bytes for `digest`, from the first peer that has it and whose bytes hash to it. */
-async function manifestFromPeers(repository: string, digest: Digest, peers: string[]): Promise<{ bytes: Uint8Array; mediaType: string; from: string }> {
+export async function manifestFromPeers(repository: string, digest: Digest, peers: string[]): Promise<{ bytes: Uint8Array; mediaType: string; from: string }> {
   const tried: string[] = [];
   for (const peer of peers) {
     try {
@@ -64,7 +64,7 @@ async function manifestFromPeers(repository: string, digest: Digest, peers: stri
 }
 
 /** The platform a worker here runs: linux/amd64 (else the index's first image). */
-function pickPlatform(indexBytes: Uint8Array): Digest {
+export function pickPlatform(indexBytes: Uint8Array): Digest {
   const doc = JSON.parse(new TextDecoder().decode(indexBytes)) as { manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] };
   const all = doc.manifests ?? [];
   const chosen = all.find((m) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64') ?? all[0];

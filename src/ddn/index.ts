@@ -18,6 +18,7 @@ export { FetchManager, type FetchJob, type FetchRequest } from './fetches.ts';
 export { ImageFetches, type ImageJob, type ImageRequest } from './images.ts';
 export { ImageLoadError, loadIntoDocker, type LoadableImage } from './dockerLoad.ts';
 export { fetchImageThroughNode, loadFetchedImage } from './imagePull.ts';
+export { probeImage, UNFETCHABLE_IMAGE_CODES, type ImageProbe } from './probe.ts';
 export { HttpClient } from './http.ts';
 export { MapStore } from './maps.ts';
 export { createDdnContext, ddnPaths, openNodeDdn } from './node.ts';

@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
-import { fetchImageThroughNode, isDigest, loadFetchedImage } from '../ddn/index.ts';
-import { TxKind, type TxRequest } from '../ledger/index.ts';
+import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
+import { TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
 import { askPrice, misfits } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
@@ -23,10 +24,15 @@ import type { AgentSnapshot } from './status.ts';
 // lease it wins as a workload — a locked-down container, or a WASI module where the lease asks
 // for wasm — reporting usage every period; a batch task's /out becomes its result.
 //
-// A workload that exits non-zero or is killed (OOM, pids, a limit) ends the lease on the worker's
-// side with nothing sent: no result to stand behind and no usage to claim beyond what was
-// reported. The chain's report deadline then fails the lease (paying what was reported,
-// re-offering the slot). Its logs stay in the worker home; the workload is removed either way.
+// A batch workload that fails on its own inside its lease's limits — exits non-zero, is killed at
+// its memory limit, runs past the task's max hours, traps — has that outcome reported at once
+// (SubmitAppOutcome: exit code, OOM, the cause, the log's digest) as the lease's result: the worker
+// is paid for the time it ran and keeps its bond and rating; the outcome is compared and disputed
+// like a result. Before bidding it checks that the task's image can be fetched at all (manifest
+// and config), and a lease whose image then cannot be fetched is released before it starts
+// (ReleaseLease), penalty-free, instead of failing at the start deadline (docs/MARKET.md,
+// "Fairness: app failures and missing images"). Its logs stay in the worker home; the workload is
+// removed either way.
 //
 // Restarts: the containers carry their lease in labels. A restarted agent takes up again the
 // containers whose lease is still active on the chain (reporting from where the chain says it
@@ -34,6 +40,10 @@ import type { AgentSnapshot } from './status.ts';
 // wasm run lives in the agent's process, so it is run again). Nothing runs that no lease pays for.
 
 const POLL_MS = 2000;
+/** How long an image check before bidding is trusted (a ghost image is asked about once, not every poll). */
+const PROBE_TTL_MS = 30_000;
+/** Failed fetches of a matched lease's image (each across every peer) before the lease is released. */
+const RELEASE_AFTER_FAILURES = 2;
 const WS_RETRY_MS = 1000;
 const ACTIVE = ['matched', 'started', 'running'] as const;
 /** A service's endpoint must fit the chain's 128 characters: `255.255.255.255:65535` per port. */
@@ -103,6 +113,12 @@ export class WorkerAgent {
   /** Task windows already decided (`task/closeHeight`), so each is looked at once. */
   private readonly decided = new Set<string>();
   private readonly running = new Map<string, Running>();
+  /** Image checks before bidding, by manifest digest. */
+  private readonly probes = new Map<string, { at: number; probe: ImageProbe }>();
+  /** Failed fetches of a matched lease's image, by `task/lease`. */
+  private readonly fetchFailures = new Map<string, number>();
+  /** Tasks this worker released a lease of: the chain takes no more bids from it there. */
+  private readonly released = new Set<string>();
   /** One transaction at a time: each waits for its commit, so nonces never collide. */
   private txQueue: Promise<unknown> = Promise.resolve();
   /** Counts since this process started, for the operator's metrics. */
@@ -223,6 +239,7 @@ export class WorkerAgent {
     if (t.kind === 'service' && t.needs.runtime !== 'docker') return 'a service runs only in the docker runtime';
     if (t.kind === 'service' && t.ports.length > MAX_SERVICE_PORTS) return `a service publishes at most ${MAX_SERVICE_PORTS} ports here`;
     if (t.app === '' || !isDigest(t.digest)) return 'a raw image without an app cannot be fetched through the DDN';
+    if (this.released.has(t.id)) return 'it released a lease of this task (its image could not be fetched)';
     const refused = policyRefusal(p, t.app, t.developer ?? undefined);
     if (refused) return refused;
     // Sealed to other workers: winning would mean running without the secrets the task needs.
@@ -252,6 +269,11 @@ export class WorkerAgent {
     const reasons = misfits(offer, needs, price);
     if (reasons.length) {
       this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: ${reasons.map((r) => r.message).join('; ')}`);
+      return;
+    }
+    const image = await this.imageProbe(t);
+    if (!image.ok) {
+      this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: its image ${t.app}@${t.digest} cannot be fetched (${image.code}: ${image.message})`);
       return;
     }
     this.bids.set(t.id, t.closeHeight);
@@ -301,6 +323,42 @@ export class WorkerAgent {
     return w;
   }
 
+  /** Whether the task's image can be fetched (manifest and config), asked of the node and its peers; kept a while. */
+  private async imageProbe(t: TaskAnswer): Promise<ImageProbe> {
+    const seen = this.probes.get(t.digest);
+    if (seen && Date.now() - seen.at < PROBE_TTL_MS) return seen.probe;
+    const probe = await probeImage(this.o.node, { repository: t.app, digest: t.digest as Digest });
+    for (const [d, p] of this.probes) if (Date.now() - p.at >= PROBE_TTL_MS) this.probes.delete(d);
+    this.probes.set(t.digest, { at: Date.now(), probe });
+    return probe;
+  }
+
+  /**
+   * Launches a lease's workload; when its image cannot be fetched again and again before the lease
+   * started, gives the lease back (ReleaseLease, penalty-free) and returns undefined. Any other
+   * failure throws, and the next poll tries again until the start deadline.
+   */
+  private async launchOrRelease(t: TaskAnswer, r: Running, files: string, l: LeaseAnswer): Promise<Workload | undefined> {
+    const key = `${l.task}/${l.index}`;
+    try {
+      const w = await this.launch(t, r, files);
+      this.fetchFailures.delete(key);
+      return w;
+    } catch (e) {
+      if (l.state !== 'matched' || !(e instanceof DdnError) || !UNFETCHABLE_IMAGE_CODES.includes(e.code)) throw e;
+      const n = (this.fetchFailures.get(key) ?? 0) + 1;
+      this.fetchFailures.set(key, n);
+      if (n < RELEASE_AFTER_FAILURES) throw e;
+      this.fetchFailures.delete(key);
+      this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: its image cannot be fetched (${e.message}); releasing the lease`);
+      await this.send(TxKind.ReleaseLease, { task: fromHex(l.task), lease: l.index, reason: e.code });
+      this.released.add(l.task);
+      writeFileSync(join(files, 'outcome.json'), JSON.stringify({ released: e.code, result: null }));
+      this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: released (${e.code}), penalty-free`);
+      return undefined;
+    }
+  }
+
   /** Where a lease's output goes, and how much of it is kept. */
   private logOf(ref: { task: string; lease: number }): LogTarget {
     return { file: leaseLogFile(this.o.home, ref.task, ref.lease), capBytes: this.o.policy.logCapBytes };
@@ -312,12 +370,14 @@ export class WorkerAgent {
     mkdirSync(files, { recursive: true });
     const t = await this.c.task(l.task);
     const resumed = r.workload !== undefined;
-    const w = r.workload ?? (await this.launch(t, r, files));
+    const w = r.workload ?? (await this.launchOrRelease(t, r, files, l));
+    if (!w) return;
     r.workload = w;
     let ended = false;
     let outcome: Record<string, unknown> | undefined;
     // A batch job runs at most the task's max hours: the chain pays no more, so neither does the machine.
     const deadline = t.kind === 'batch' ? (l.startedAt ?? Date.now()) + t.maxHours * 3_600_000 : Infinity;
+    let timedOut = false;
     try {
       if (l.state === 'matched') {
         await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: w.endpoint });
@@ -352,6 +412,7 @@ export class WorkerAgent {
         }
         if (Date.now() > deadline) {
           this.o.log(`lease ${k}: still running after the task's ${t.maxHours} h; stopping ${workloadName(w.id)}`);
+          timedOut = true;
           await w.stop();
           break;
         }
@@ -376,6 +437,17 @@ export class WorkerAgent {
       if (ended) {
         this.counts.workloadsStopped += 1;
         outcome = { stopped: true, exitCode: exit.code, result: null };
+        return;
+      }
+      const failed = t.kind === 'batch' ? appOutcomeOf(exit, timedOut) : undefined;
+      if (failed) {
+        // The app's own end, inside its limits: its outcome is the lease's result, reported now.
+        meter.add(await w.sample(), Date.now());
+        const logDigest = await fileDigest(join(files, 'container.log'));
+        await this.send(TxKind.SubmitAppOutcome, { task: fromHex(l.task), lease: l.index, ...failed, logDigest, ...meter.period(Date.now()) });
+        this.counts.workloadsFailed += 1;
+        outcome = { exitCode: exit.code, reason: exit.reason ?? null, appOutcome: { ...failed, logDigest }, result: null };
+        this.o.log(`lease ${k}: the app ${exit.code === null ? exit.reason : `exited ${exit.code}`} on its own; its outcome is reported as the lease's result after ${seq} report(s)`);
         return;
       }
       if (exit.code !== 0 || t.kind === 'service') {
@@ -426,4 +498,24 @@ export class WorkerAgent {
     for (const s of (await this.runtime?.sweepScratch(this.address)) ?? []) this.o.log(`removed scratch area ${s} left from an earlier run`);
     await this.pollLeases(ACTIVE);
   }
+}
+
+/** A batch workload's end as the app's own outcome (exit code, OOM, cause), or undefined when it ended well or not by its own doing. */
+export function appOutcomeOf(exit: { code: number | null; cause?: AppOutcomeCanonical['cause'] }, timedOut: boolean): AppOutcomeCanonical | undefined {
+  if (timedOut) return { exitCode: 0, oomKilled: false, cause: 'time' };
+  if (exit.cause) return { exitCode: 0, oomKilled: exit.cause === 'memory', cause: exit.cause };
+  if (exit.code !== null && exit.code !== 0) return { exitCode: exit.code, oomKilled: false, cause: '' };
+  return undefined;
+}
+
+/** sha256 of a file, read as a stream (a lease's log is up to its cap). */
+async function fileDigest(file: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  } catch (e) {
+    // No log kept (it could not be written): the digest of nothing.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  return `sha256:${h.digest('hex')}`;
 }

@@ -233,7 +233,7 @@ class DockerWorkload implements Workload {
     );
     this.exited = waited.then(async ({ StatusCode }) => {
       const state = await c.inspect().then((i) => i.State).catch(() => undefined);
-      if (state?.OOMKilled) return { code: null, reason: 'killed: out of memory' };
+      if (state?.OOMKilled) return { code: null, reason: 'killed: out of memory', cause: 'memory' as const };
       return { code: StatusCode };
     });
   }

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { DiskBlobStore, type Digest, type ImageJob } from '../ddn/index.ts';
 import { droppedNote, readLogTail, type LogCounts, type LogProgress, type LogTarget } from './leaseLog.ts';
-import { runWasm, type WasmRunResult } from './wasm.ts';
+import { runWasm, type WasmErrorCode, type WasmRunResult } from './wasm.ts';
 import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
 
 // The wasm runtime as a lease's workload. A wasm app is published like any app, as an OCI image
@@ -14,6 +14,13 @@ import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } 
 // of the verified layers in its node's blob store, with no container engine anywhere.
 
 export const MODULE_LABEL = 'org.zeusnet.module';
+
+/**
+ * How a run that did not exit by itself ended, as the app's own outcome: at its memory cap, at its
+ * wall-time limit (the task's max hours), or trapped (an invalid module counts as one: it is the
+ * app's image). STOPPED (the worker stopped it) and START_FAILED (the runtime's thread) are not the app's.
+ */
+const APP_CAUSE_OF: Partial<Record<WasmErrorCode, WorkloadExit['cause']>> = { MEMORY_LIMIT: 'memory', WALL_TIME_LIMIT: 'time', TRAP: 'trap', INVALID_MODULE: 'trap' };
 
 interface ImageConfig {
   config?: { Labels?: Record<string, string> | null; Cmd?: string[] | null; Entrypoint?: string[] | null };
@@ -138,7 +145,9 @@ export function startWasm(o: WasmLaunch): Workload {
   let ended: WasmRunResult | undefined;
   const exited: Promise<WorkloadExit> = run.then((r) => {
     ended = r;
-    return r.exitCode === null ? { code: null, reason: `${r.error?.code ?? 'ERROR'}: ${r.error?.message ?? 'no reason given'}` } : { code: r.exitCode };
+    if (r.exitCode !== null) return { code: r.exitCode };
+    const cause = r.error ? APP_CAUSE_OF[r.error.code] : undefined;
+    return { code: null, reason: `${r.error?.code ?? 'ERROR'}: ${r.error?.message ?? 'no reason given'}`, ...(cause ? { cause } : {}) };
   });
   const result = (): WasmRunResult => {
     if (!ended) throw new Error('the module is still running');

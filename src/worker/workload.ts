@@ -2,6 +2,7 @@
 // or a WASI module in a thread. The lease loop only meters, waits, collects and removes, so one
 // loop serves every runtime and kind, and a workload found again after a restart (a container
 // that kept running) is driven exactly like one just started.
+import type { AppCause } from '../ledger/index.ts';
 import type { LogCounts, LogProgress } from './leaseLog.ts';
 
 /** One engine sample: cumulative cpu time and the memory in use now. */
@@ -16,6 +17,12 @@ export interface WorkloadExit {
   code: number | null;
   /** Why it did not end well, in words for the logs: out of memory, wall-time limit, trap. */
   reason?: string;
+  /**
+   * When the app itself was stopped at one of its lease's limits, or crashed in a way only it could:
+   * the app's outcome (docs/MARKET.md, "Fairness: app failures and missing images"). Unset when it
+   * exited by itself (its code says how) or was stopped by the worker (a cancel, a runtime fault).
+   */
+  cause?: Exclude<AppCause, ''>;
 }
 
 export interface Workload {
