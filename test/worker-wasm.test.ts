@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
-import { sampleModule, sumOfFirstPrimes } from '../src/worker/wasm-sample.ts';
+import { appOutcomeDigest, type AppOutcomeCanonical } from '../src/ledger/index.ts';
+import { sampleModule, sumOfFirstPrimes, trapModule } from '../src/worker/wasm-sample.ts';
 import { nodeEnv, waitFor } from './helpers/node.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { docker, okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
@@ -69,4 +70,41 @@ describe('a wasm task on a worker with no Docker engine', () => {
     expect(existsSync(join(leaseDir, 'outcome.json'))).toBe(true);
     expect(worker.proc.exitCode).toBe(null);
   }, 150_000);
+
+  // The app's own failure, in the wasm runtime: reported at once as the lease's result, paid for its
+  // time after review, the worker's bond and rating untouched (docs/MARKET.md, "Fairness: app failures").
+  async function failingModule(name: string, module: Uint8Array, expected: AppOutcomeCanonical): Promise<void> {
+    const file = join(net.dir, `${name}.wasm`);
+    writeFileSync(file, module);
+    okOut(net.zeus('--json', 'app', 'publish', '--wasm', file, '--from', 'alice', '--name', name, '--version', '1', '--wait'));
+    const c = new ZeusClient(net.url);
+    const bob = net.address('bob');
+    const znc = async (a: string): Promise<bigint> => BigInt((await c.account(a)).balances.ZNC ?? '0');
+    const before = { bob: await znc(bob), carol: await znc(worker!.address), worker: await c.worker(worker!.address) };
+    const posted = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${name}@1`, '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    let lease: LeaseAnswer | undefined;
+    await waitFor(async () => (lease = (await c.task(posted.task)).leases[0])?.state === 'completed', 25_000, 'outcome reported', 250).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}: lease ${JSON.stringify(lease)}\nworker:\n${worker?.log()}`);
+    });
+    expect(lease!.resultDigest).toBe(appOutcomeDigest(expected));
+    const log = readFileSync(join(net.home, 'worker', 'leases', `${posted.task}-0`, 'container.log'));
+    expect(lease!.appOutcome).toEqual({ ...expected, logDigest: `sha256:${createHash('sha256').update(log).digest('hex')}` });
+    await waitFor(async () => (lease = (await c.task(posted.task)).leases[0])?.state === 'settled', 30_000, 'outcome accepted after review', 250);
+    const paid = BigInt(lease!.workerPaid);
+    expect(paid).toBeGreaterThan(0n);
+    await c.waitForBalance(bob, (b) => b === before.bob - paid, { timeoutMs: 10_000 });
+    await c.waitForBalance(worker!.address, (b) => b === before.carol + paid, { timeoutMs: 10_000 });
+    await waitFor(async () => (await c.worker(worker!.address)).record.appFailures === String(BigInt(before.worker.record.appFailures) + 1n), 10_000, 'the app failure on the record');
+    const after = await c.worker(worker!.address);
+    expect([after.bond, after.rating, after.record.failed, after.record.abandoned]).toEqual([before.worker.bond, before.worker.rating, before.worker.record.failed, before.worker.record.abandoned]);
+  }
+
+  it('a module that exits non-zero: its exit code is the lease\'s outcome, reported at once and paid for its time', async () => {
+    // The sample module exits with WASI's ENOTCAPABLE (76) when its file is outside /out.
+    await failingModule('escape', sampleModule('../escape.txt'), { exitCode: 76, oomKilled: false, cause: '' });
+  }, 120_000);
+
+  it('a module that traps: the trap is the lease\'s outcome, reported at once and paid for its time', async () => {
+    await failingModule('crash', trapModule(), { exitCode: 0, oomKilled: false, cause: 'trap' });
+  }, 120_000);
 });

@@ -238,6 +238,11 @@ export function greedyModule(): Uint8Array {
   });
 }
 
+/** A module that traps at once (`unreachable`): a program's crash, for the app's own outcome. */
+export function trapModule(): Uint8Array {
+  return assemble({ imports: [WASI.procExit], memory: { min: 1 }, locals: [], body: [op.unreachable] });
+}
+
 /** Bytes `chattyModule(chunks)` writes to stdout: `chunks` × 64 KiB of "x". */
 export const CHATTY_CHUNK_BYTES = 65_536;
 /** What `chattyModule` writes to stderr after its stdout. */
