@@ -278,4 +278,34 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     const pay1 = payFor(PRICE, ms1);
     expect(delta(m, before)).toEqual({ alice: -pay1, w1: pay1 + DIVIDEND });
   });
+
+  it('a drawn verifier that starts and then stops reporting abandoned a lease: slashed like any, paid what it reported, its seat drawn again', () => {
+    const m = setup(['w1', 'w2', 'w3']);
+    const before = balances(m);
+    const id = m.postTask('alice');
+    const ms1 = workedBy(m, id);
+    m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
+    m.next();
+    m.next();
+    const first = nameOf(m, m.lease(id, 1));
+    const other = first === 'w2' ? 'w3' : 'w2';
+    const bond = m.worker(first).bond;
+    m.next([m.tx(first, TxKind.StartLease, { task: id, lease: 1, endpoint: '' })]);
+    m.next([m.tx(first, TxKind.ReportUsage, { task: id, lease: 1, seq: 1, cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 10_000_000n })]);
+    // Then silence until its report deadline: the lease fails, and the other worker is drawn.
+    m.until(Number(m.lease(id, 1).reportBy) + 1);
+    const abandoned = m.lease(id, 1);
+    expect(abandoned.state).toBe(LeaseState.Failed);
+    expect(abandoned.outcome).toMatch(/verifier stopped reporting/);
+    playVerifiers(m, id);
+    finish(m, id);
+    expect(nameOf(m, m.lease(id, 2))).toBe(other);
+    expect(m.worker(first).bond).toBe(bond - (bond * 500n) / 10_000n);
+    expect(m.worker(first).abandoned).toBe(1n);
+    const pay1 = payFor(PRICE, ms1);
+    const v = m.lease(id, 2);
+    expect(m.lease(id, 0).outcome).toMatch(/decided for the worker: 1 of 1/);
+    // What the abandoned verifier reported is paid from the deposit, like any lease's reported periods.
+    expect(delta(m, before)).toEqual({ alice: -(2n * pay1) - verifierPay(v) - abandoned.workerPaid, w1: 2n * pay1 + DIVIDEND, [other]: verifierPay(v) + DIVIDEND, [first]: abandoned.workerPaid });
+  });
 });
