@@ -142,7 +142,7 @@ export interface StartDevnetOptions {
  * Devnet market rules: deadlines in blocks short enough to watch at 250–1000 ms blocks (a lease
  * must start within 10–40 s, a review lasts 5–20 s), and a bond any dev account can stake.
  */
-const DEV_MARKET = {
+export const DEV_MARKET = {
   ...DEFAULT_PARAMS.market,
   minWorkerBond: (100n * ZNC_UNIT).toString(),
   startDeadlineBlocks: 40,

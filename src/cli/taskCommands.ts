@@ -198,7 +198,7 @@ function registerTaskCommands(program: Command): void {
 
   task
     .command('dispute <id>')
-    .description('Dispute the result of a batch lease under review: another worker re-runs it as verifier, paid from a deposit you make now')
+    .description('Dispute the result of a batch lease under review: workers drawn by the chain re-run it as verifiers and their majority decides; your deposit pays them, and the worker\'s wait if its result stands')
     .requiredOption(...fromOpt)
     .requiredOption('--lease <n>', 'the lease whose result you dispute', wholeNumber('--lease'))
     .option(...waitOpt)
@@ -209,7 +209,7 @@ function registerTaskCommands(program: Command): void {
       const l = t.status === 'committed' ? await client(g).lease(id, o.lease) : undefined;
       printTx(g, what, t, {
         json: { task: id, lease: o.lease, deposit: l?.disputeDeposit },
-        lines: l ? [`  deposit ${znc(l.disputeDeposit)} pays the verifier; the task takes bids again`] : [],
+        lines: l ? [`  deposit ${znc(l.disputeDeposit)}: the chain draws the verifiers in 2 blocks; it returns (less their pay) if the result is overturned`] : [],
       });
     });
 

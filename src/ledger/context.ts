@@ -18,6 +18,11 @@ export interface ExecContext {
   readonly height: number;
   /** Block time in milliseconds. */
   readonly time: number;
+  /**
+   * Hash of the previous height's block header (all zeros at height 1): chain data nobody can
+   * choose alone, fixed before this height runs (the market's verifier draw takes its seed here).
+   */
+  readonly prevHash: Uint8Array;
   readonly params: LedgerParams;
   readonly state: StateOverlay;
   /** Main-chain state as of the end of the previous height (for inner chains). */

@@ -52,6 +52,9 @@ const MarketParamsSchema = z.object({
   wrongResultSlashBp: z.number().int().min(0).max(10_000).default(M.wrongResultSlashBp),
   dividendPerLease: amount.default(M.dividendPerLease.toString()),
   reasonScanLimit: z.number().int().nonnegative().default(M.reasonScanLimit),
+  singleVerifierMaxPayZnc: z.number().int().nonnegative().default(M.singleVerifierMaxPayZnc),
+  maxVerifierDraws: z.number().int().min(1).max(64).default(M.maxVerifierDraws),
+  verifierScanLimit: z.number().int().positive().default(M.verifierScanLimit),
 });
 
 function marketParamsJson(m: MarketParams): z.output<typeof MarketParamsSchema> {

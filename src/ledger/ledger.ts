@@ -204,6 +204,7 @@ export class HeightExecution {
         chain,
         height,
         time,
+        prevHash: ledger.lastBlockHash,
         params: ledger.params,
         state: new StateOverlay(ledger.chains[chain]),
         main: ledger.chains[MAIN_CHAIN],

@@ -88,6 +88,8 @@ describe('market conservation under random traffic', () => {
       expect(ok(k), `kind ${k} accepted`).toBeGreaterThan(0);
     }
     for (const what of ['lease settled', 'lease failed', 'task expired', 'task done']) expect(stats.get(what) ?? 0, what).toBeGreaterThan(0);
+    const disputesEnded = ['dispute decided for the worker', 'dispute decided for the user', 'dispute lapsed'].reduce((n, k) => n + (stats.get(k) ?? 0), 0);
+    expect(disputesEnded, 'disputes decided or lapsed').toBeGreaterThan(0);
   }, 240_000);
 });
 
@@ -211,6 +213,9 @@ function checkTask(m: MarketDriver, id: Uint8Array, paid: Map<string, bigint>, s
     if (!paid.has(`${key}/end`) && (l.state === LeaseState.Settled || l.state === LeaseState.Failed || l.state === LeaseState.Cancelled)) {
       paid.set(`${key}/end`, l.workerPaid);
       seen(l.state === LeaseState.Failed ? 'lease failed' : 'lease settled');
+      // How disputes ended (drawn verifiers, their majority, lapses): every path moves money.
+      const d = /^(dispute decided for the worker|dispute decided for the user|dispute lapsed|verifier outvoted|drawn verifier did not start)/.exec(l.outcome);
+      if (d) seen(d[1]);
     } else if (paid.has(`${key}/end`)) {
       expect(l.workerPaid, 'a lease that ended is never paid again').toBe(paid.get(`${key}/end`));
     }

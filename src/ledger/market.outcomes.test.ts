@@ -50,6 +50,22 @@ function matchAndStart(m: MarketDriver, id: Uint8Array, workers: string[]): void
   m.next(starts);
 }
 
+/** Plays every lease the chain draws to verify the task's lease 0: starts it, then submits `submit`'s answer. */
+function playDrawn(m: MarketDriver, id: Uint8Array, submit: (worker: string, lease: number) => ReturnType<MarketDriver['tx']>): void {
+  const all = names.filter((n) => n.startsWith('w'));
+  for (let n = 0; n < 60 && m.lease(id, 0).state === LeaseState.Disputed; n++) {
+    const txs = [];
+    for (let i = 1; i < m.task(id).leaseCount; i++) {
+      const l = m.lease(id, i);
+      const w = who(m, all, l.worker);
+      if (l.state === LeaseState.Matched) txs.push(m.tx(w, TxKind.StartLease, { task: id, lease: i, endpoint: '' }));
+      if (l.state === LeaseState.Started) txs.push(submit(w, i));
+    }
+    m.next(txs);
+  }
+  expect(m.lease(id, 0).state).not.toBe(LeaseState.Disputed);
+}
+
 const who = (m: MarketDriver, workers: string[], addr: Uint8Array): string => workers.find((w) => m.hex(w) === Buffer.from(addr).toString('hex'))!;
 
 const usage = { cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1_000_000n };
@@ -134,7 +150,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     expect(m.worker('w3').appFailures).toBe(0n);
   });
 
-  it('a disputed outcome the verifier reproduces stands: the worker is paid, the disputer pays the verification', () => {
+  it('a disputed outcome the drawn verifier reproduces stands: the worker is paid (and for its wait), the disputer pays the verification', () => {
     const m = setup(['w1', 'w2']);
     const before = balances(m);
     const bond1 = m.worker('w1').bond;
@@ -142,39 +158,39 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     matchAndStart(m, id, ['w1']);
     const s1 = m.lease(id, 0).startedAt;
     m.next([outcome(m, 'w1', id, 0)]);
-    const ms1 = BigInt(m.time) - s1;
+    const pay1 = (BigInt(m.time) - s1) * 5n;
     m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
-    matchAndStart(m, id, ['w2']);
-    const v = m.lease(id, 1);
-    m.next([outcome(m, 'w2', id, 1, EXIT3, `sha256:${'99'.repeat(32)}`)]);
-    const ms2 = BigInt(m.time) - v.startedAt;
-    // The logs differ (not compared); the outcomes agree.
+    // The chain draws w2 (the only other worker); the logs differ (not compared), the outcomes agree.
+    playDrawn(m, id, (w, i) => outcome(m, w, id, i, EXIT3, `sha256:${'99'.repeat(32)}`));
     expect(m.lease(id, 0).outcome).toMatch(/for the worker/);
-    m.next();
-    m.next();
+    for (let n = 0; n < 4; n++) m.next();
     expect(m.task(id).state).toBe(TaskState.Done);
-    expect(delta(m, before)).toEqual({ alice: -(ms1 * 5n + ms2 * 5n), w1: ms1 * 5n + DIVIDEND, w2: ms2 * 5n + DIVIDEND });
+    const v = m.lease(id, 1);
+    expect(who(m, ['w2'], v.worker)).toBe('w2');
+    // w1: its pay and as much again for the wait, from the deposit; w2: its pay for verifying.
+    expect(delta(m, before)).toEqual({ alice: -(2n * pay1 + v.workerPaid), w1: 2n * pay1 + DIVIDEND, w2: v.workerPaid + DIVIDEND });
     expect(m.worker('w1').bond).toBe(bond1);
   });
 
-  it('a disputed outcome the verifier does not reproduce (it got a result) loses: the worker is slashed to the user and not paid', () => {
-    const m = setup(['w1', 'w2']);
+  it('a disputed outcome the drawn verifiers do not reproduce (they got a result) loses: the worker is slashed to the user and not paid', () => {
+    const m = setup(['w1', 'w2', 'w3', 'w4']);
     const before = balances(m);
     const bond1 = m.worker('w1').bond;
     const id = m.postTask('alice');
     matchAndStart(m, id, ['w1']);
     m.next([outcome(m, 'w1', id, 0)]);
     m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
-    matchAndStart(m, id, ['w2']);
-    const v = m.lease(id, 1);
-    m.next([result(m, 'w2', id, 1)]);
-    const ms2 = BigInt(m.time) - v.startedAt;
+    // One verifier cannot overturn alone: two more are drawn, and all three got a result.
+    playDrawn(m, id, (w, i) => result(m, w, id, i));
     expect(m.lease(id, 0).outcome).toMatch(/for the user/);
-    m.next();
-    m.next();
+    for (let n = 0; n < 4; n++) m.next();
+    const vs = [1, 2, 3].map((i) => m.lease(id, i));
+    const names3 = vs.map((v) => who(m, ['w2', 'w3', 'w4'], v.worker)).sort();
+    expect(names3).toEqual(['w2', 'w3', 'w4']);
     const slash = (bond1 * 2_000n) / 10_000n;
     expect(m.worker('w1').bond).toBe(bond1 - slash);
-    expect(delta(m, before)).toEqual({ alice: -(ms2 * 5n) + slash, w2: ms2 * 5n + DIVIDEND });
+    const paid = Object.fromEntries(vs.map((v) => [who(m, ['w2', 'w3', 'w4'], v.worker), v.workerPaid + DIVIDEND]));
+    expect(delta(m, before)).toEqual({ alice: -vs.reduce((x, v) => x + v.workerPaid, 0n) + slash, ...paid });
   });
 
   it('refuses outcomes that are not canonical, from another worker, for a service, or twice', () => {

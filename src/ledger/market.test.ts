@@ -208,50 +208,7 @@ describe('market scenarios on the ledger', () => {
     expect(delta(m, before)).toEqual({ alice: -(ms * 5n), w1: ms * 5n });
   });
 
-  it('dispute won by the worker: the verifier agrees, the worker is paid, the disputer pays the verification', () => {
-    const m = setup(['w1', 'w2']);
-    const before = balances(m);
-    const id = m.postTask('alice');
-    matchAndStart(m, id, ['w1']);
-    const s1 = m.lease(id, 0).startedAt;
-    m.next([result(m, 'w1', id, 0, DIGEST_A)]);
-    const ms1 = BigInt(m.time) - s1;
-    m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
-    expect(m.lease(id, 0).state).toBe(LeaseState.Disputed);
-    matchAndStart(m, id, ['w2']);
-    const v = m.lease(id, 1);
-    expect(v.verifies).toBe(1);
-    m.next([result(m, 'w2', id, 1, DIGEST_A)]);
-    const ms2 = BigInt(m.time) - v.startedAt;
-    expect(m.lease(id, 0).outcome).toMatch(/for the worker/);
-    m.next();
-    m.next();
-    expect(m.task(id).state).toBe(TaskState.Done);
-    expect(delta(m, before)).toEqual({ alice: -(ms1 * 5n + ms2 * 5n), w1: ms1 * 5n + DIVIDEND, w2: ms2 * 5n + DIVIDEND });
-  });
-
-  it('dispute won by the user: the verifier differs, the worker is slashed to the user, the user gets its payment back', () => {
-    const m = setup(['w1', 'w2']);
-    const before = balances(m);
-    const bond1 = m.worker('w1').bond;
-    const id = m.postTask('alice');
-    matchAndStart(m, id, ['w1']);
-    m.next([result(m, 'w1', id, 0, DIGEST_A)]);
-    m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
-    matchAndStart(m, id, ['w2']);
-    const v = m.lease(id, 1);
-    m.next([result(m, 'w2', id, 1, DIGEST_B)]);
-    const ms2 = BigInt(m.time) - v.startedAt;
-    expect(m.lease(id, 0).outcome).toMatch(/for the user/);
-    expect(m.lease(id, 0).workerPaid).toBe(0n);
-    m.next();
-    const slash = (bond1 * 2_000n) / 10_000n;
-    expect(m.worker('w1').bond).toBe(bond1 - slash);
-    expect(m.worker('w1').disputesLost).toBe(1n);
-    m.next();
-    m.next();
-    expect(delta(m, before)).toEqual({ alice: -(ms2 * 5n) + slash, w2: ms2 * 5n + DIVIDEND });
-  });
+  // Disputes and their verifiers: src/ledger/market.disputes.test.ts.
 
   it('redundancy 3 with one dishonest worker: the majority is paid, the odd one out slashed and rated down', () => {
     const m = setup(['w1', 'w2', 'w3']);

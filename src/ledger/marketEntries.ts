@@ -216,10 +216,32 @@ export const LeaseSchema = {
   },
 } as const;
 
-export const DueKind = { CloseBids: 1, StartDeadline: 2, ReportDeadline: 3, ReviewEnd: 4, GraceEnd: 5, WorkerRelease: 6 } as const;
+export const DueKind = { CloseBids: 1, StartDeadline: 2, ReportDeadline: 3, ReviewEnd: 4, GraceEnd: 5, WorkerRelease: 6, DrawVerifiers: 40 } as const;
 export type DueKind = (typeof DueKind)[keyof typeof DueKind];
 /** Something the chain must look at when a height begins (stale ones are skipped). */
 export const DueSchema = { $id: 'Due', fields: { kind: { id: 1, ...u32 }, id: { id: 2, type: 'bytes', max: 32 }, lease: { id: 3, ...u32 } } } as const;
+
+/**
+ * A dispute under way (beside the disputed lease, `dsp/<task>/<lease>`): how many verifiers decide
+ * it, how many the chain has drawn so far, when the next draw is due, and the disputer's deposit.
+ */
+export const DisputeStateSchema = {
+  $id: 'DisputeState',
+  fields: {
+    /** Verifiers whose majority decides: 1 (low stakes, may grow to 3) or 3. */
+    wanted: { id: 40, ...u32 },
+    /** Verifier leases drawn so far (at most `maxVerifierDraws`). */
+    draws: { id: 41, ...u32 },
+    /** Height of the pending draw (0: none pending). */
+    drawAt: { id: 42, ...u64 },
+    /** ZNC deposited (held in the task's escrow): pays the verifiers, compensates the worker if the result stands. */
+    deposit: { id: 43, ...u64 },
+    /** The license fee's part of the deposit when the fee is in a sub-token. */
+    feeDeposit: { id: 44, ...u64 },
+    /** The disputed lease's pay held when the dispute was made (the worker's compensation if the result stands). */
+    disputedPay: { id: 45, ...u64 },
+  },
+} as const;
 
 export type Gpu = Infer<typeof GpuSchema>;
 export type Worker = Infer<typeof WorkerSchema>;
@@ -234,7 +256,8 @@ export type BidRef = Infer<typeof BidRefSchema>;
 export type Lease = Infer<typeof LeaseSchema>;
 export type Due = Infer<typeof DueSchema>;
 export type Released = Infer<typeof ReleasedSchema>;
-export type MarketEntry = Worker | WorkerIndex | Counter | App | AppName | License | Task | Bid | BidRef | Lease | Due | Released | AppOutcome;
+export type DisputeState = Infer<typeof DisputeStateSchema>;
+export type MarketEntry = Worker | WorkerIndex | Counter | App | AppName | License | Task | Bid | BidRef | Lease | Due | Released | AppOutcome | DisputeState;
 
 const pad = (n: number | bigint, w: number): string => n.toString().padStart(w, '0');
 
@@ -252,6 +275,7 @@ export const MarketKeys = {
   bid: (idHex: string, i: number) => `bid/${idHex}/${pad(i, 5)}`,
   bidBy: (idHex: string, workerHex: string) => `bidby/${idHex}/${workerHex}`,
   lease: (idHex: string, i: number) => `lease/${idHex}/${pad(i, 5)}`,
+  dispute: (idHex: string, i: number) => `dsp/${idHex}/${pad(i, 5)}`,
   dueCount: (height: number | bigint) => `${DUE_COUNT_PREFIX}${pad(height, 12)}`,
   due: (height: number | bigint, i: bigint) => `due/${pad(height, 12)}/${pad(i, 8)}`,
   /** A lease's app outcome (src/ledger/appOutcome.ts). */
@@ -275,4 +299,5 @@ export const MARKET_SCHEMAS = {
   due: DueSchema,
   lout: AppOutcomeSchema,
   lrel: ReleasedSchema,
+  dsp: DisputeStateSchema,
 } as const;

@@ -79,6 +79,15 @@ export interface MarketParams {
   readonly dividendPerLease: bigint;
   /** Workers whose misfits a task that closes with no bid records (in registration order). */
   readonly reasonScanLimit: number;
+  /**
+   * A dispute over a lease paid at most this many whole ZNC starts with one verifier (a second
+   * opinion that can only confirm: a disagreeing verifier calls two more); above it, three.
+   */
+  readonly singleVerifierMaxPayZnc: number;
+  /** Most verifier leases the chain draws for one dispute (re-draws after no-shows included). */
+  readonly maxVerifierDraws: number;
+  /** Workers the verifier draw looks at (in registration order). */
+  readonly verifierScanLimit: number;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -114,5 +123,8 @@ export const PUBLIC_PARAMS: LedgerParams = {
     wrongResultSlashBp: 2_000,
     dividendPerLease: 1n * ZNC_UNIT,
     reasonScanLimit: 1_000,
+    singleVerifierMaxPayZnc: 10,
+    maxVerifierDraws: 9,
+    verifierScanLimit: 10_000,
   },
 };

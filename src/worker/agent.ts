@@ -67,6 +67,8 @@ export interface AgentOptions {
   /** The runtimes it runs (and registered); `docker` needs an engine. */
   runtimes: RuntimeName[];
   docker?: Docker;
+  /** TEST ONLY (`--test-corrupt-result`): every batch result is submitted with a wrong digest. */
+  testCorruptResult?: boolean;
 }
 
 /** What the agent keeps about a lease it runs. */
@@ -119,6 +121,8 @@ export class WorkerAgent {
   private readonly fetchFailures = new Map<string, number>();
   /** Tasks this worker released a lease of: the chain takes no more bids from it there. */
   private readonly released = new Set<string>();
+  /** Verifier leases the chain drew this worker for and it declined (`task/lease`), so each is looked at once. */
+  private readonly declined = new Set<string>();
   /** One transaction at a time: each waits for its commit, so nonces never collide. */
   private txQueue: Promise<unknown> = Promise.resolve();
   /** Counts since this process started, for the operator's metrics. */
@@ -205,15 +209,48 @@ export class WorkerAgent {
     }
   }
 
-  private take(l: LeaseAnswer, workload?: Workload): void {
+  private take(l: LeaseAnswer, workload?: Workload, drawnChecked = false): void {
     const k = `${l.task}/${l.index}`;
-    if (this.running.has(k)) return;
+    if (this.running.has(k) || this.declined.has(k)) return;
+    if (l.verifies !== null && l.state === 'matched' && !drawnChecked) {
+      void this.takeVerification(l).catch((e: unknown) => this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: ${(e as Error).message}`));
+      return;
+    }
     this.bids.delete(l.task);
     const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, woken: false, wake: () => (r.woken = true) };
     this.running.set(k, r);
     void this.runLease(l, r)
       .catch((e: unknown) => this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: ${(e as Error).message}`))
       .finally(() => this.running.delete(k));
+  }
+
+  /**
+   * The chain drew this worker, unasked, to verify a disputed result (docs/MARKET.md, "Fairness:
+   * disputes and verifiers"): it is run like any lease won by a bid, unless the policy would not
+   * have bid on the task or the worker is full — then it is left unstarted, which costs nothing
+   * (the chain draws another verifier at the start deadline).
+   */
+  private async takeVerification(l: LeaseAnswer): Promise<void> {
+    const k = `${l.task}/${l.index}`;
+    this.declined.add(k);
+    const t = await this.c.task(l.task).catch((e: unknown) => {
+      this.declined.delete(k); // looked at again on the next poll
+      throw e;
+    });
+    const p = this.o.policy;
+    const why =
+      (!this.o.runtimes.includes(t.needs.runtime as RuntimeName) && `runtime ${t.needs.runtime} is not offered`) ||
+      ((t.app === '' || !isDigest(t.digest)) && 'a raw image without an app cannot be fetched through the DDN') ||
+      policyRefusal(p, t.app, t.developer ?? undefined) ||
+      (this.sealedOf(t) === undefined && 'its sealed inputs are not sealed to this worker') ||
+      (this.busy() >= p.maxConcurrentLeases && `already at ${p.maxConcurrentLeases} lease(s)`);
+    if (why) {
+      this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: drawn to verify lease ${l.verifies}; declined (${why}): left unstarted, at no cost`);
+      return;
+    }
+    this.declined.delete(k);
+    this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: drawn by the chain to verify lease ${l.verifies}; running it`);
+    this.take(l, undefined, true);
   }
 
   private busy(): number {
@@ -458,7 +495,7 @@ export class WorkerAgent {
         return;
       }
       meter.add(await w.sample(), Date.now());
-      const archive = await w.resultArchive();
+      const archive = this.o.testCorruptResult ? Buffer.concat([await w.resultArchive(), Buffer.from('corrupt')]) : await w.resultArchive();
       const { repository, digest } = await uploadResult(this.o.node, this.o.key, archive, { task: l.task, lease: l.index });
       await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest, ...meter.period(Date.now()) });
       this.counts.results += 1;

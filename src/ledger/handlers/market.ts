@@ -1,6 +1,6 @@
 import { decode, encode } from '../../codec/index.ts';
 import { bytesEqual, encodeAddress, fromHex, isAddress, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
-import { misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
+import { askPrice, drawSeed, drawVerifiers, misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, verifierWeight, type DrawCandidate, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
 import { credit, debit, readAccount, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
@@ -18,6 +18,7 @@ import {
   type Bid,
   type BidRef,
   type Counter,
+  type DisputeState,
   type Due,
   type Lease,
   type License,
@@ -26,7 +27,7 @@ import {
   type Worker,
   type WorkerIndex,
 } from '../marketEntries.ts';
-import { MAIN_CHAIN, MAX_U64, ZNC } from '../params.ts';
+import { MAIN_CHAIN, MAX_U64, ZNC, ZNC_UNIT } from '../params.ts';
 import { appOutcomeDigest, appOutcomeProblem, describeAppOutcome, type AppOutcome } from '../appOutcome.ts';
 import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
 import type { Payload, Tx, TxKind } from '../tx.ts';
@@ -818,7 +819,7 @@ export function submitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.
   l.resultDigest = p.digest;
   l.state = LeaseState.Completed;
   writeLease(ctx, idHex, p.lease, l);
-  if (l.verifies > 0) decideDispute(ctx, idHex, t, l.verifies - 1, p.lease);
+  if (l.verifies > 0) settleDispute(ctx, idHex, t, l.verifies - 1);
   else if (t.redundancy === 1) {
     l.reviewEnd = BigInt(ctx.height + ctx.params.market.reviewBlocks);
     writeLease(ctx, idHex, p.lease, l);
@@ -884,51 +885,255 @@ function evaluateGroup(ctx: ExecContext, idHex: string, t: Task, replica: number
   maybeFinish(ctx, t, idHex);
 }
 
+// ------------------------------------------------------------------------------------ disputes
+//
+// docs/MARKET.md, "Fairness: disputes and verifiers". The verifiers of a disputed result are drawn
+// by the chain, never bid for: a bid lets the disputer's accomplice buy the deciding seat. Up to
+// three decide by majority; one outvoted by the others is slashed like a minority replica; the
+// disputer's deposit pays them, and compensates the worker when the result stands.
+
+/** Verifiers whose majority decides a dispute over more than `singleVerifierMaxPayZnc`; the most any dispute seats. */
+const VERIFIER_QUORUM = 3;
+/**
+ * A draw runs two heights after what calls for it. Its seed is then the hash of the block after the
+ * one that committed the call, and that block carries the previous height's commit certificate:
+ * bookkeepers' signatures nobody in the dispute can compute beforehand, so neither the disputer
+ * (by grinding its transaction) nor a worker can steer the draw.
+ */
+const DRAW_DELAY_BLOCKS = 2;
+
+function readDispute(ctx: ExecContext, idHex: string, index: number): DisputeState | undefined {
+  return ctx.state.get<DisputeState>(MarketKeys.dispute(idHex, index));
+}
+
+/** The verifier leases of a disputed lease, as private copies. */
+function verifiersOf(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number): [number, Lease][] {
+  const out: [number, Lease][] = [];
+  for (let i = 0; i < t.leaseCount; i++) {
+    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
+    if (l.verifies === disputedIndex + 1) out.push([i, { ...l }]);
+  }
+  return out;
+}
+
+/**
+ * Who may be drawn to verify: registered, not leaving, bonded at least `minWorkerBond`, able to run
+ * the task (resources, GPU, runtime, by the shared matcher) — and not the disputed worker, not the
+ * poster, not any worker that holds or held a lease of this task. The poster's own preferences
+ * (region, rating floor, price cap) do not narrow the pool: the poster is the disputer, and a
+ * narrow pool would let it pick its verifier. Each is paid its ask, at most the task's price cap.
+ */
+function verifierPool(ctx: ExecContext, idHex: string, t: Task): (DrawCandidate & { address: Uint8Array; price: bigint })[] {
+  const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
+  const excluded = new Set<string>([toHex(t.owner)]);
+  for (let i = 0; i < t.leaseCount; i++) excluded.add(toHex(ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!.worker));
+  const needs: TaskNeeds = { ...taskNeeds(t), region: '', minRating: 0 };
+  const n = reader.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
+  const limit = BigInt(ctx.params.market.verifierScanLimit);
+  const out: (DrawCandidate & { address: Uint8Array; price: bigint })[] = [];
+  for (let i = 0n; i < n && i < limit; i++) {
+    const address = reader.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker;
+    const hex = toHex(address);
+    if (excluded.has(hex)) continue;
+    const w = reader.get<Worker>(MarketKeys.worker(hex));
+    if (!w || w.leavingAt !== 0n || w.bond < ctx.params.market.minWorkerBond) continue;
+    const offer = workerOffer(hex, w);
+    if (misfits(offer, needs, 0n).length > 0) continue;
+    const ask = askPrice(offer, needs);
+    out.push({ worker: hex, weight: verifierWeight(w.bond, w.rating), address, price: ask < t.maxPricePerHour ? ask : t.maxPricePerHour });
+  }
+  return out;
+}
+
 export function dispute(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Dispute>): void {
   const [idHex, t, l] = leaseRef(ctx, p);
   requireOwner(t, tx);
   if (t.redundancy !== 1) fail('NOT_DISPUTABLE', 'with redundancy ≥ 2 the results are compared with each other, not disputed');
   if (l.verifies > 0) fail('NOT_DISPUTABLE', 'a verifier\'s result decides the dispute; it cannot be disputed');
   if (l.state !== LeaseState.Completed || BigInt(ctx.height) > l.reviewEnd) fail('NOT_DISPUTABLE', `lease ${p.lease} is not under review`);
-  // The disputer pays the verifier: the same worst case as one replica.
-  const deposit = mulChecked(t.maxPricePerHour + (t.feeToken === ZNC ? t.licenseFeePerHour : 0n), BigInt(t.maxHours));
-  const feeDeposit = t.feeToken === ZNC ? 0n : mulChecked(t.licenseFeePerHour, BigInt(t.maxHours));
+  if (verifierPool(ctx, idHex, t).length === 0) {
+    fail('NOT_DISPUTABLE', 'no other worker can verify this task (the worker, the poster and the task\'s other lessees cannot); the result stands');
+  }
+  // Up to three verifiers may run: the deposit covers each one's worst case. It returns, less the
+  // verifiers' pay, when the result is overturned; it pays them and the worker's wait when it stands.
+  const deposit = mulChecked(t.maxPricePerHour + (t.feeToken === ZNC ? t.licenseFeePerHour : 0n), BigInt(t.maxHours), BigInt(VERIFIER_QUORUM));
+  const feeDeposit = t.feeToken === ZNC ? 0n : mulChecked(t.licenseFeePerHour, BigInt(t.maxHours), BigInt(VERIFIER_QUORUM));
   const acc = readAccount(ctx.state, tx.fromHex);
   debit(ctx, acc, ZNC, deposit, tx.from);
   if (feeDeposit > 0n) debit(ctx, acc, t.feeToken, feeDeposit, tx.from);
   writeAccount(ctx.state, tx.fromHex, acc);
   t.escrow += deposit;
   t.feeEscrow += feeDeposit;
+  if (t.escrow > MAX_U64 || t.feeEscrow > MAX_U64) fail('INVALID_AMOUNT', 'escrow would not fit in 64 bits');
   l.state = LeaseState.Disputed;
   l.disputeDeposit = deposit;
   writeLease(ctx, idHex, p.lease, l);
-  t.openSlots.push(VERIFY_SLOT + p.lease);
-  if (t.state !== TaskState.Open) {
-    t.state = TaskState.Open;
-    t.closeHeight = BigInt(ctx.height + t.bidWindowBlocks);
-    schedule(ctx, t.closeHeight + 1n, DueKind.CloseBids, p.task);
-  }
+  const wanted = l.held > BigInt(ctx.params.market.singleVerifierMaxPayZnc) * ZNC_UNIT ? VERIFIER_QUORUM : 1;
+  ctx.state.set(MarketKeys.dispute(idHex, p.lease), { wanted, draws: 0, drawAt: 0n, deposit, feeDeposit, disputedPay: l.held } satisfies DisputeState);
+  scheduleDraw(ctx, idHex, p.lease);
   writeTask(ctx, idHex, t);
 }
 
-/** The verifier's result decides: the same digest pays the worker; a different one slashes it. */
-function decideDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number, verifierIndex: number): void {
-  const d = readLease(ctx, idHex, disputedIndex);
-  const v = readLease(ctx, idHex, verifierIndex);
-  releaseHeld(ctx, t, v);
-  endLease(t, v, ctx, LeaseState.Settled, 'verification done', idHex, verifierIndex);
-  recordOutcome(ctx, v.worker, WorkerOutcome.Completed);
-  if (v.resultDigest === d.resultDigest) {
-    releaseHeld(ctx, t, d);
-    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the worker: the verifier got the same result', idHex, disputedIndex);
-    recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
+/** Asks for a draw DRAW_DELAY_BLOCKS from now, unless one is pending (it fills every empty seat). */
+function scheduleDraw(ctx: ExecContext, idHex: string, disputedIndex: number): void {
+  const ds = readDispute(ctx, idHex, disputedIndex)!;
+  if (ds.drawAt > BigInt(ctx.height)) return;
+  const drawAt = BigInt(ctx.height + DRAW_DELAY_BLOCKS);
+  ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), { ...ds, drawAt });
+  schedule(ctx, drawAt, DueKind.DrawVerifiers, fromHex(idHex), disputedIndex);
+}
+
+/** The chain draws verifiers for the empty seats of a dispute and leases them the task, unasked. */
+function drawDue(ctx: ExecContext, id: Uint8Array, disputedIndex: number): void {
+  const idHex = toHex(id);
+  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
+  const d = ctx.state.get<Lease>(MarketKeys.lease(idHex, disputedIndex));
+  const found2 = readDispute(ctx, idHex, disputedIndex);
+  if (!found || !d || !found2 || d.state !== LeaseState.Disputed || found2.drawAt !== BigInt(ctx.height)) return;
+  const t = { ...found, openSlots: [...found.openSlots] };
+  const ds = { ...found2, drawAt: 0n };
+  // A seat whose verifier never started (Failed at its start deadline) or gave it back (Cancelled) is empty.
+  const seated = verifiersOf(ctx, idHex, t, disputedIndex).filter(([, v]) => v.state !== LeaseState.Failed && v.state !== LeaseState.Cancelled).length;
+  const need = Math.min(ds.wanted - seated, ctx.params.market.maxVerifierDraws - ds.draws);
+  if (need > 0) {
+    const pool = verifierPool(ctx, idHex, t);
+    for (const hex of drawVerifiers(drawSeed(ctx.prevHash, id, disputedIndex, ds.draws), pool, need)) {
+      const c = pool.find((x) => x.worker === hex)!;
+      createVerifierLease(ctx, idHex, t, disputedIndex, c.address, c.price);
+      ds.draws++;
+    }
+  }
+  ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), ds);
+  // Nobody left to draw: the dispute is decided with the verifiers it has.
+  settleDispute(ctx, idHex, t, disputedIndex);
+  writeTask(ctx, idHex, t);
+}
+
+function createVerifierLease(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number, worker: Uint8Array, price: bigint): void {
+  const index = t.leaseCount++;
+  t.activeLeases++;
+  const startBy = BigInt(ctx.height + ctx.params.market.startDeadlineBlocks);
+  writeLease(ctx, idHex, index, {
+    worker,
+    slot: VERIFY_SLOT + disputedIndex,
+    price,
+    state: LeaseState.Matched,
+    matchedAt: BigInt(ctx.height),
+    startBy,
+    reportBy: 0n,
+    endpoint: '',
+    startedAt: 0n,
+    paidUntil: 0n,
+    reports: 0,
+    workerPaid: 0n,
+    feePaid: 0n,
+    held: 0n,
+    feeHeld: 0n,
+    resultDigest: '',
+    cpuSeconds: 0n,
+    memoryGiBSeconds: 0n,
+    gpuSeconds: 0n,
+    networkBytes: 0n,
+    wallMs: 0n,
+    reviewEnd: 0n,
+    verifies: disputedIndex + 1,
+    disputeDeposit: 0n,
+    endedAt: 0n,
+    outcome: '',
+  });
+  schedule(ctx, startBy + 1n, DueKind.StartDeadline, fromHex(idHex), index);
+  ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(worker), detail: `drawn to verify lease ${disputedIndex}; start by height ${startBy}` });
+}
+
+/**
+ * A drawn verifier missed a deadline. Not starting costs it nothing (it never asked for the duty;
+ * it only forgoes the pay) and its seat is drawn again. Once started it is a lease like any other:
+ * stopping reports is abandoning it, with the usual slash.
+ */
+function verifierMissed(ctx: ExecContext, idHex: string, t: Task, l: Lease, index: number, missedStart: boolean): void {
+  if (missedStart) {
+    endLease(t, l, ctx, LeaseState.Failed, `drawn verifier did not start by height ${l.startBy}; no penalty, another is drawn`, idHex, index);
   } else {
+    releaseHeld(ctx, t, l);
+    endLease(t, l, ctx, LeaseState.Failed, `verifier stopped reporting (last report due by height ${l.reportBy})`, idHex, index);
+    recordOutcome(ctx, l.worker, WorkerOutcome.Abandoned, ctx.params.market.failSlashBp);
+  }
+  writeLease(ctx, idHex, index, l);
+  redrawVerifier(ctx, idHex, t, l);
+  writeTask(ctx, idHex, t);
+}
+
+/** A verifier seat left empty (not started, released, abandoned): another is drawn while draws remain, else the dispute is settled. */
+function redrawVerifier(ctx: ExecContext, idHex: string, t: Task, l: Lease): void {
+  const disputedIndex = l.verifies - 1;
+  if (readDispute(ctx, idHex, disputedIndex)!.draws < ctx.params.market.maxVerifierDraws) scheduleDraw(ctx, idHex, disputedIndex);
+  else settleDispute(ctx, idHex, t, disputedIndex);
+}
+
+/**
+ * Decides a dispute once no verifier runs and no draw is pending. The verifiers' majority (of the
+ * seats wanted) decides; overturning a result takes at least two verifiers agreeing, so a single
+ * verifier that disagrees calls two more instead (BOINC's adaptive replication). A verifier outside
+ * the majority is slashed `wrongResultSlashBp` and unpaid. With no majority the result stands.
+ */
+function settleDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number): void {
+  const d = readLease(ctx, idHex, disputedIndex);
+  const ds = readDispute(ctx, idHex, disputedIndex);
+  if (d.state !== LeaseState.Disputed || !ds || ds.drawAt > BigInt(ctx.height)) return;
+  const vs = verifiersOf(ctx, idHex, t, disputedIndex);
+  if (vs.some(([, v]) => v.state === LeaseState.Matched || v.state === LeaseState.Started || v.state === LeaseState.Running)) return;
+  const done = vs.filter(([, v]) => v.state === LeaseState.Completed);
+  const votes = new Map<string, number>();
+  for (const [, v] of done) votes.set(v.resultDigest, (votes.get(v.resultDigest) ?? 0) + 1);
+  let majority = '';
+  for (const [digest, n] of votes) if (n * 2 > ds.wanted) majority = digest;
+  if (ds.wanted === 1 && majority !== '' && majority !== d.resultDigest && ds.draws < ctx.params.market.maxVerifierDraws) {
+    ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), { ...ds, wanted: VERIFIER_QUORUM });
+    scheduleDraw(ctx, idHex, disputedIndex);
+    return;
+  }
+  const stands = majority !== '' && majority === d.resultDigest;
+  const overturned = majority !== '' && !stands && (votes.get(majority) ?? 0) >= 2;
+  const decided = stands || overturned;
+  for (const [i, v] of done) {
+    if (!decided || v.resultDigest === majority) {
+      releaseHeld(ctx, t, v);
+      endLease(t, v, ctx, LeaseState.Settled, decided ? 'verification done: with the majority' : 'verification done: no majority', idHex, i);
+      recordOutcome(ctx, v.worker, WorkerOutcome.Completed);
+    } else {
+      forfeitHeld(t, v);
+      endLease(t, v, ctx, LeaseState.Settled, 'verifier outvoted: its result differs from the other verifiers\' majority', idHex, i);
+      recordOutcome(ctx, v.worker, WorkerOutcome.Minority, ctx.params.market.wrongResultSlashBp);
+    }
+    writeLease(ctx, idHex, i, v);
+  }
+  const tally = `${votes.get(majority) ?? 0} of ${ds.wanted} verifiers`;
+  if (stands) {
+    releaseHeld(ctx, t, d);
+    // The deposit, less what the verifiers earned, pays the worker for the wait: as much again as
+    // its held pay, at most.
+    let spent = 0n;
+    for (const [, v] of vs) spent += v.workerPaid + (t.feeToken === ZNC ? v.feePaid : 0n);
+    const left = ds.deposit > spent ? ds.deposit - spent : 0n;
+    let comp = ds.disputedPay < left ? ds.disputedPay : left;
+    if (comp > freeEscrow(t)) comp = freeEscrow(t);
+    if (comp > 0n) {
+      t.escrow -= comp;
+      credit(ctx, d.worker, ZNC, comp);
+    }
+    endLease(t, d, ctx, LeaseState.Settled, `dispute decided for the worker: ${tally} got its result`, idHex, disputedIndex);
+    recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
+  } else if (overturned) {
     forfeitHeld(t, d);
-    endLease(t, d, ctx, LeaseState.Settled, 'dispute decided for the user: the verifier got a different result', idHex, disputedIndex);
+    endLease(t, d, ctx, LeaseState.Settled, `dispute decided for the user: ${tally} got another result`, idHex, disputedIndex);
     recordOutcome(ctx, d.worker, WorkerOutcome.DisputeLost, ctx.params.market.wrongResultSlashBp, t.owner);
+  } else {
+    releaseHeld(ctx, t, d);
+    endLease(t, d, ctx, LeaseState.Settled, 'dispute lapsed: no majority of drawn verifiers; the result stands', idHex, disputedIndex);
+    recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
   }
   writeLease(ctx, idHex, disputedIndex, d);
-  writeLease(ctx, idHex, verifierIndex, v);
+  ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), null);
   maybeFinish(ctx, t, idHex);
 }
 
@@ -954,6 +1159,7 @@ function leaseDeadline(ctx: ExecContext, id: Uint8Array, index: number, kind: Du
   if (!missedStart && !missedReport) return;
   const t = { ...found, openSlots: [...found.openSlots] };
   const l = { ...lease };
+  if (l.verifies > 0) return verifierMissed(ctx, idHex, t, l, index, missedStart);
   if (missedStart) {
     endLease(t, l, ctx, LeaseState.Failed, `did not start by height ${l.startBy}`, idHex, index);
     recordOutcome(ctx, l.worker, WorkerOutcome.Failed, ctx.params.market.failSlashBp);
@@ -1009,6 +1215,9 @@ export function marketWork(ctx: ExecContext): void {
         break;
       case DueKind.WorkerRelease:
         releaseWorkerBond(ctx, d.id);
+        break;
+      case DueKind.DrawVerifiers:
+        drawDue(ctx, d.id, d.lease);
         break;
     }
   }
@@ -1088,7 +1297,9 @@ export function releaseLease(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.
   writeLease(ctx, idHex, p.lease, l);
   ctx.state.set(MarketKeys.released(idHex, tx.fromHex), { lease: p.lease, height: BigInt(ctx.height) } satisfies Released);
   recordFairness(ctx, l.worker, WorkerOutcome.Released, t);
-  if (!isTerminalTask(t)) {
+  // A drawn verifier's seat is drawn again, never offered to bids (a bid would let a colluder buy it).
+  if (l.verifies > 0) redrawVerifier(ctx, idHex, t, l);
+  else if (!isTerminalTask(t)) {
     t.openSlots.push(l.slot);
     const h = BigInt(ctx.height);
     if (t.state !== TaskState.Open || t.closeHeight < h) {
