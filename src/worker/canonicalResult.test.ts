@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_UPLOAD_LIMITS, MAX_BLOB_BYTES } from '../ddn/index.ts';
+import { DEFAULT_RESULT_MIB, MAX_RESULT_MIB, resultLimitMiB, resultTooLarge } from '../market/index.ts';
 import { canonicalDigest, canonicalTarBytes, ResultTooLargeError, scanResult, unpackArchive } from './canonicalResult.ts';
+import { DEFAULT_SCRATCH_MIB, scratchMiB } from './scratch.ts';
 
 // The canonical result archive: the same files give the same bytes whatever their times, owners,
 // modes or the order the file system lists them in; GNU tar reads it back as written; what a
@@ -166,6 +169,22 @@ describe('the canonical result archive', () => {
     pack.entry({ name: 'out/big', mode: 0o644 }, Buffer.alloc(MiB + 1));
     pack.finalize();
     await expect(unpackArchive(pack as unknown as Readable, join(root, 'big'), MiB)).rejects.toThrow(ResultTooLargeError);
+  });
+});
+
+describe('the limits on a result agree', () => {
+  it('a result is the lease’s disk, and the largest fits what a bonded worker may upload and the registry keeps', () => {
+    expect(DEFAULT_SCRATCH_MIB).toBe(DEFAULT_RESULT_MIB);
+    expect(scratchMiB(0)).toBe(resultLimitMiB(0));
+    expect(scratchMiB(200)).toBe(resultLimitMiB(200));
+    expect(resultTooLarge(MAX_RESULT_MIB)).toBeUndefined();
+    expect(resultTooLarge(MAX_RESULT_MIB + 1)).toMatch(/at most 1024 MiB of disk \(this task asks for 1025 MiB\)/);
+    // The archive of a full /out: the files, plus at most 1 KiB of headers per inode of an ext4 of
+    // that size (one inode per 16 KiB), plus the end blocks. A worker with a bond is at least
+    // "funded" (src/ddn/quota.ts) and uploads one result at a time.
+    const worst = MAX_RESULT_MIB * MiB + ((MAX_RESULT_MIB * MiB) / 16_384) * 1024 + 1024;
+    expect(worst).toBeLessThanOrEqual(DEFAULT_UPLOAD_LIMITS.funded.bytes);
+    expect(worst).toBeLessThanOrEqual(MAX_BLOB_BYTES);
   });
 });
 
