@@ -13,7 +13,9 @@ import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 // be cut at ("/out holds more than 64 MiB: too large for a result", no result, the worker fined).
 // A real worker streams the canonical archive to its node, the lease is paid, and `zeus task
 // result` streams it down and checks it against the chain's digest. A batch task asking for more
-// disk than any result may hold (src/market/results.ts) is refused when posted, saying why.
+// disk than any result may hold (src/market/results.ts) is refused when posted, saying why. The
+// app also leaves a symbolic link in /out, which a result does not hold: the poster reads so in
+// the lease's log.
 
 const net = new WorkerNet('zeus-worker-result-size-');
 const IMAGE = `zeus-test/result-size:${process.pid}`;
@@ -22,7 +24,7 @@ let worker: WorkerProcess | undefined;
 
 beforeAll(() => {
   net.start();
-  net.buildBusybox(IMAGE, `head -c ${BIG} /dev/zero | tr '\\0' z > /out/big; echo small > /out/small`);
+  net.buildBusybox(IMAGE, `head -c ${BIG} /dev/zero | tr '\\0' z > /out/big; echo small > /out/small; ln -s /etc/passwd /out/link`);
 }, 120_000);
 
 afterAll(() => net.stop(['zeus-app/big']));
@@ -57,6 +59,10 @@ describe('a result up to the lease’s disk', () => {
     const listing = execFileSync('tar', ['--numeric-owner', '-tvf', out], { encoding: 'utf8' });
     expect(listing).toMatch(new RegExp(`-rw-r--r-- 0/0 +${BIG} 1970-01-01 00:00 out/big`));
     expect(listing).toMatch(/out\/small/);
+    // A symbolic link is no part of a result: left out, and the poster is told so in the lease's log.
+    expect(listing).not.toMatch(/out\/link/);
+    const logs = okOut(net.zeus('task', 'logs', posted.task));
+    expect(logs).toContain('[zeus: the result holds regular files and directories only; left out: out/link (symbolic link)]');
   }, 240_000);
 
   it('a batch task asking for more disk than a result may hold is refused when posted, saying why', () => {
