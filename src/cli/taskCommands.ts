@@ -4,7 +4,7 @@ import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, to
 import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
 import { askPrice } from '../market/index.ts';
 import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseAnswer, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
-import { digestOf, fetchSealedLogs, liveLogsToken, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
+import { digestOf, fetchResultTo, fetchSealedLogs, liveLogsToken, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
 import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
 import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
@@ -103,23 +103,20 @@ function registerTaskCommands(program: Command): void {
       const l = o.lease !== undefined ? t.leases[o.lease] : t.leases.find((x) => x.resultDigest !== '');
       if (!l || l.resultDigest === '') throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease} with` : 'no lease with'} a result yet (see \`zeus task status ${id}\`)`);
       // The worker pushed it to its own node: ours first, then the worker's registered endpoint.
+      // Streamed to the file and hashed on the way: a result is as large as the lease's disk.
+      const file = o.out ?? `result-${t.id.slice(0, 12)}.tar`;
       const misses: string[] = [];
-      let bytes: Uint8Array | undefined;
+      let bytes = -1;
       for (const node of await sourcesFor(g, l.worker)) {
-        const url = `${node}/v2/${resultRepository(l.worker)}/blobs/${l.resultDigest}`;
-        const res = await fetch(url).catch(() => undefined);
-        if (res?.ok) {
-          bytes = new Uint8Array(await res.arrayBuffer());
+        const got = await fetchResultTo(`${node}/v2/${resultRepository(l.worker)}/blobs/${l.resultDigest}`, file, l.resultDigest as `sha256:${string}`);
+        if (got.ok) {
+          bytes = got.bytes;
           break;
         }
-        misses.push(res ? `HTTP ${res.status} from ${url}` : `${node} does not answer`);
+        misses.push(got.why);
       }
-      if (!bytes) throw new Error(`no node holds the result ${l.resultDigest} (${misses.join('; ')})`);
-      const got = digestOf(bytes);
-      if (got !== l.resultDigest) throw new Error(`the bytes served hash to ${got}, not to the lease's result ${l.resultDigest}: refusing them`);
-      const file = o.out ?? `result-${t.id.slice(0, 12)}.tar`;
-      writeFileSync(file, bytes);
-      output(g, { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest, bytes: bytes.length, file }, () => `wrote ${file}: ${bytes.length} bytes, ${l.resultDigest} as lease ${l.index} recorded`);
+      if (bytes < 0) throw new Error(`no node holds the result ${l.resultDigest} (${misses.join('; ')})`);
+      output(g, { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest, bytes, file }, () => `wrote ${file}: ${bytes} bytes, ${l.resultDigest} as lease ${l.index} recorded`);
     });
 
   task

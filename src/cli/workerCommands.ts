@@ -148,7 +148,7 @@ function registerWorkerCommands(program: Command): void {
     .option('--benchmark <score>', 'benchmark score 0..1000 to record at a first registration instead of the one measured at start (a ~0.5 s single-core SHA-256 run)', wholeNumber('--benchmark', 1000))
     .option('--admin-port <port>', 'port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy\'s adminPort, else any free port; written to HOME/worker/admin.json)', wholeNumber('--admin-port', 65535))
     .addOption(new Option('--log-level <level>', 'how much the agent logs, as JSON lines on stderr (pino): its start, bids, leases, reports, results').choices([...LOG_LEVELS]).default('info'))
-    .addOption(new Option('--test-corrupt-result', 'TEST ONLY: submit a wrong result digest for every batch lease (a lying worker or verifier)').hideHelp())
+    .addOption(new Option('--test-corrupt-result', 'TEST ONLY: submit a wrong digest for every batch result, as a lying worker would, to show redundancy outvoting and slashing it').hideHelp())
     .addHelpText(
       'after',
       '\nWhile it runs, `zeus worker status --home HOME` shows its leases, earnings, resources and benchmark, through the admin endpoint and the token in HOME/worker/admin.token (made at the first start, mode 0600). GPUs are those `nvidia-smi` reports (policy offerGpus: false keeps them). A lease\'s container logs are kept in HOME/worker/leases/ and, when it ends, sealed to the task\'s poster and published in the node\'s registry (`zeus task logs`).',
@@ -189,7 +189,7 @@ function registerWorkerCommands(program: Command): void {
       if (!(reportPeriodMs > 0) || reportPeriodMs >= params.reportDeadlineBlocks * blockMs) {
         throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
       }
-      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say, testCorruptResult: o.testCorruptResult });
+      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say, testCorruptResult: o.testCorruptResult === true });
       // The chain records a benchmark only at registration (UpdateWorker carries none: a worker
       // could otherwise re-run it until a lucky number lifted its rating); status shows both.
       if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first; it seeds the rating only until the record takes over`);

@@ -4,3 +4,4 @@
 export * from './matcher.ts';
 export * from './rating.ts';
 export * from './draw.ts';
+export * from './results.ts';

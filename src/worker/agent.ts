@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
 import { TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
-import { askPrice, misfits } from '../market/index.ts';
+import { askPrice, misfits, resultTooLarge } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
 import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
-import { uploadResult } from './results.ts';
+import { canonicalDigest, ResultTooLargeError, scanResult, type ResultTree } from './canonicalResult.ts';
+import { digestOf, uploadResult } from './results.ts';
 import { scratchMiB } from './scratch.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
 import { workloadName, type Workload } from './workload.ts';
@@ -67,7 +68,10 @@ export interface AgentOptions {
   /** The runtimes it runs (and registered); `docker` needs an engine. */
   runtimes: RuntimeName[];
   docker?: Docker;
-  /** TEST ONLY (`--test-corrupt-result`): every batch result is submitted with a wrong digest. */
+  /**
+   * TEST ONLY (`zeus worker start --test-corrupt-result`, hidden): submit a digest that is not the
+   * result's, as a lying worker would, so tests can show redundancy outvoting and slashing it.
+   */
   testCorruptResult?: boolean;
 }
 
@@ -125,6 +129,11 @@ export class WorkerAgent {
   private readonly declined = new Set<string>();
   /** One transaction at a time: each waits for its commit, so nonces never collide. */
   private txQueue: Promise<unknown> = Promise.resolve();
+  /**
+   * One result upload at a time: a node lets an account have a bounded amount of uploads in
+   * progress (src/ddn/quota.ts), and a result may be as large as MAX_RESULT_MIB (src/market/results.ts).
+   */
+  private uploads: Promise<unknown> = Promise.resolve();
   /** Counts since this process started, for the operator's metrics. */
   readonly counts = { bids: 0, leasesStarted: 0, reports: 0, results: 0, workloadsFailed: 0, workloadsStopped: 0 };
 
@@ -281,6 +290,9 @@ export class WorkerAgent {
     if (refused) return refused;
     // Sealed to other workers: winning would mean running without the secrets the task needs.
     if (this.sealedOf(t) === undefined) return 'its sealed secrets are not sealed to this worker';
+    // Its /out is its result: one the worker could not deliver is one it does not agree to.
+    const tooLarge = t.kind === 'batch' ? resultTooLarge(t.needs.diskMiB) : undefined;
+    if (tooLarge) return tooLarge;
     if (this.busy() >= p.maxConcurrentLeases) return `already at ${p.maxConcurrentLeases} lease(s)`;
     return undefined;
   }
@@ -469,6 +481,8 @@ export class WorkerAgent {
       const exit = await w.exited;
       const logs = await w.logsDone().catch((e: unknown) => this.o.log(`lease ${k}: logs not kept: ${(e as Error).message}`));
       if (logs?.dropped) this.o.log(`lease ${k}: its log kept the first ${logs.kept} bytes of its output; ${logs.dropped} more were dropped past the cap`);
+      // Collected before the logs are sealed, so that what the result left out is said in them.
+      const collected = !ended && exit.code === 0 && t.kind === 'batch' ? await this.collectResult(w, t, files, k) : undefined;
       // Sealed to the poster and published, so they outlive the lease (never throws).
       await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
       if (ended) {
@@ -476,7 +490,9 @@ export class WorkerAgent {
         outcome = { stopped: true, exitCode: exit.code, result: null };
         return;
       }
-      const failed = t.kind === 'batch' ? appOutcomeOf(exit, timedOut) : undefined;
+      // An /out larger than the lease's disk is the app's doing too (the wasm runtime cannot cap it while it runs).
+      const overfull = collected !== undefined && 'error' in collected && collected.tooLarge;
+      const failed = t.kind === 'batch' ? (appOutcomeOf(exit, timedOut) ?? (overfull ? DISK_OUTCOME : undefined)) : undefined;
       if (failed) {
         // The app's own end, inside its limits: its outcome is the lease's result, reported now.
         meter.add(await w.sample(), Date.now());
@@ -494,17 +510,57 @@ export class WorkerAgent {
         outcome = { exitCode: exit.code, reason: exit.reason ?? null, result: null };
         return;
       }
+      if (!collected || 'error' in collected) {
+        const why = collected?.error ?? 'no result';
+        this.o.log(`lease ${k}: ${why}; no result submitted, the report deadline ends the lease`);
+        this.counts.workloadsFailed += 1;
+        outcome = { exitCode: exit.code, reason: why, result: null };
+        return;
+      }
       meter.add(await w.sample(), Date.now());
-      const archive = this.o.testCorruptResult ? Buffer.concat([await w.resultArchive(), Buffer.from('corrupt')]) : await w.resultArchive();
-      const { repository, digest } = await uploadResult(this.o.node, this.o.key, archive, { task: l.task, lease: l.index });
-      await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest, ...meter.period(Date.now()) });
+      const { tree, dropped } = collected;
+      const upload = this.uploads.then(() => uploadResult(this.o.node, this.o.key, tree, { task: l.task, lease: l.index }, collected.digest));
+      this.uploads = upload.catch(() => undefined);
+      const { repository, digest } = await upload;
+      const submitted = this.o.testCorruptResult ? digestOf(new TextEncoder().encode(`test-corrupt-result:${digest}`)) : digest;
+      if (submitted !== digest) this.o.log(`lease ${k}: TEST ONLY --test-corrupt-result: submitting ${submitted} instead of the result's ${digest}`);
+      await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest: submitted, ...meter.period(Date.now()) });
       this.counts.results += 1;
-      outcome = { exitCode: 0, result: { repository, digest, bytes: archive.length } };
-      this.o.log(`lease ${k}: result ${digest} (${archive.length} bytes) submitted after ${seq} report(s)`);
+      outcome = { exitCode: 0, result: { repository, digest: submitted, bytes: tree.tarBytes, fileBytes: tree.fileBytes, dropped } };
+      this.o.log(`lease ${k}: result ${submitted} (${tree.tarBytes} bytes) submitted after ${seq} report(s)`);
     } finally {
       await w.remove();
+      rmSync(join(files, 'result'), { recursive: true, force: true });
       // Written last: whoever watches for it finds the workload already gone.
       if (outcome) writeFileSync(join(files, 'outcome.json'), JSON.stringify(outcome));
+    }
+  }
+
+  /**
+   * A batch workload's /out as its canonical result (src/worker/canonicalResult.ts): unpacked
+   * (a container's) into the lease's `result` directory, scanned and hashed. What it left out
+   * (links, devices…) or why there is none (more than the lease's disk) is added to the lease's
+   * log, which is sealed to the poster next, so the user reads it with `zeus task logs`.
+   */
+  private async collectResult(w: Workload, t: TaskAnswer, files: string, k: string): Promise<{ tree: ResultTree; digest: `sha256:${string}`; dropped: { name: string; type: string }[] } | { error: string; tooLarge: boolean }> {
+    const limitBytes = scratchMiB(t.needs.diskMiB, this.o.policy.maxDiskMiB) * 1024 * 1024;
+    const note = (line: string): void => appendFileSync(join(files, 'container.log'), `\n[zeus: ${line}]\n`);
+    const staging = join(files, 'result');
+    rmSync(staging, { recursive: true, force: true });
+    try {
+      const { dir, dropped } = await w.resultFiles(staging, limitBytes);
+      const tree = scanResult(dir, limitBytes, [...dropped]);
+      if (tree.dropped.length) {
+        const names = tree.dropped.slice(0, 20).map((d) => `${d.name} (${d.type})`).join(', ');
+        const more = tree.dropped.length > 20 ? ` and ${tree.dropped.length - 20} more` : '';
+        note(`the result holds regular files and directories only; left out: ${names}${more}`);
+        this.o.log(`lease ${k}: the result leaves out ${tree.dropped.length} entr${tree.dropped.length === 1 ? 'y' : 'ies'} that are neither files nor directories: ${names}${more}`);
+      }
+      return { tree, digest: await canonicalDigest(tree), dropped: tree.dropped };
+    } catch (e) {
+      const error = e instanceof ResultTooLargeError ? e.message : `the result could not be read: ${(e as Error).message}`;
+      note(error);
+      return { error, tooLarge: e instanceof ResultTooLargeError };
     }
   }
 
@@ -538,6 +594,9 @@ export class WorkerAgent {
 }
 
 /** A batch workload's end as the app's own outcome (exit code, OOM, cause), or undefined when it ended well or not by its own doing. */
+/** The outcome of an app whose /out outgrew the lease's disk. */
+const DISK_OUTCOME: AppOutcomeCanonical = { exitCode: 0, oomKilled: false, cause: 'disk' };
+
 export function appOutcomeOf(exit: { code: number | null; cause?: AppOutcomeCanonical['cause'] }, timedOut: boolean): AppOutcomeCanonical | undefined {
   if (timedOut) return { exitCode: 0, oomKilled: false, cause: 'time' };
   if (exit.cause) return { exitCode: 0, oomKilled: exit.cause === 'memory', cause: exit.cause };

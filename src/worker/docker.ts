@@ -1,10 +1,12 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { unpackArchive } from './canonicalResult.ts';
 import { dockerLogConfig, LogCapture } from './dockerLogs.ts';
 import { DEFAULT_LOG_CAP_BYTES, type LogCounts, type LogProgress, type LogTarget } from './leaseLog.ts';
 import { DEFAULT_SCRATCH_MIB, ScratchAreas } from './scratch.ts';
-import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
+import type { ResultFiles, StatsSample, Workload, WorkloadExit } from './workload.ts';
 import { gpuHostConfig } from './gpu.ts';
 
 // The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
@@ -173,17 +175,10 @@ export class DockerRuntime {
     return { cpuNanos: BigInt(total), memoryBytes: s.memory_stats?.usage ?? 0 };
   }
 
-  /** `/out` of a stopped container as a tar archive, in memory; refused past MAX_RESULT_BYTES. */
-  async archiveOut(c: Docker.Container): Promise<Buffer> {
-    const stream = await c.getArchive({ path: '/out' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_RESULT_BYTES) throw new Error(`/out holds more than ${MAX_RESULT_BYTES / 1024 / 1024} MiB: too large for a result`);
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
+  /** `/out` of a stopped container, unpacked from the engine's archive into `into` (canonicalResult.ts's rules). */
+  async unpackOut(c: Docker.Container, into: string, limitBytes: number): Promise<ResultFiles> {
+    const stream = (await c.getArchive({ path: '/out' })) as unknown as Readable;
+    return { dir: into, dropped: await unpackArchive(stream, into, limitBytes) };
   }
 
   /** Containers this worker started (running or not), by their labels. */
@@ -257,8 +252,8 @@ class DockerWorkload implements Workload {
     return this.capture.counts();
   }
 
-  resultArchive(): Promise<Buffer> {
-    return this.rt.archiveOut(this.c);
+  resultFiles(staging: string, limitBytes: number): Promise<ResultFiles> {
+    return this.rt.unpackOut(this.c, staging, limitBytes);
   }
 
   remove(): Promise<void> {

@@ -4,6 +4,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
+import { DEFAULT_RESULT_MIB, resultLimitMiB } from '../market/index.ts';
 
 // A batch lease's /out with a real size cap. /out must outlive the container (its archive is
 // read after the exit, and a tmpfs is emptied at the stop), and an engine volume on overlay2
@@ -30,15 +31,15 @@ export const LABEL_SCRATCH_IMAGE = 'net.zeus.scratch.image';
 export const LABEL_SCRATCH_MIB = 'net.zeus.scratch.mib';
 /** Volume names of scratch areas: `zeus-out-<task>-<lease>`. */
 const PREFIX = 'zeus-out-';
-/** /out for a task that names no disk: room for the largest result the worker publishes. */
-export const DEFAULT_SCRATCH_MIB = 64;
+/** /out for a task that names no disk (src/market/results.ts: all of /out is the result). */
+export const DEFAULT_SCRATCH_MIB = DEFAULT_RESULT_MIB;
 /** Below this, ext4's own metadata would leave almost nothing. */
 export const MIN_SCRATCH_MIB = 8;
 const WATCH_MS = 1000;
 
 /** The cap of a lease's /out: the task's disk (or the default), bounded by the policy's disk. */
 export function scratchMiB(taskDiskMiB: number, policyMaxMiB?: number): number {
-  const want = taskDiskMiB > 0 ? taskDiskMiB : DEFAULT_SCRATCH_MIB;
+  const want = resultLimitMiB(taskDiskMiB);
   return Math.max(MIN_SCRATCH_MIB, policyMaxMiB === undefined ? want : Math.min(want, policyMaxMiB));
 }
 

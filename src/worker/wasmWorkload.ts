@@ -1,12 +1,13 @@
-import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { DiskBlobStore, type Digest, type ImageJob } from '../ddn/index.ts';
 import { droppedNote, readLogTail, type LogCounts, type LogProgress, type LogTarget } from './leaseLog.ts';
 import { runWasm, type WasmErrorCode, type WasmRunResult } from './wasm.ts';
-import { MAX_RESULT_BYTES, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
+import { scanResult } from './canonicalResult.ts';
+import type { ResultFiles, StatsSample, Workload, WorkloadExit } from './workload.ts';
 
 // The wasm runtime as a lease's workload. A wasm app is published like any app, as an OCI image
 // (FROM scratch, the module in a layer, its path in the `org.zeusnet.module` label), so it is
@@ -74,36 +75,6 @@ export async function wasmModuleOf(nodeHome: string, job: ImageJob): Promise<{ m
   return { module, args };
 }
 
-async function tarOf(dir: string): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const collected = new Promise<Buffer>((resolve, reject) => {
-    pack.on('data', (c: unknown) => {
-      chunks.push(c as Buffer);
-    });
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
-  // Named as the engine names /out in its archives ("out/…"), so results read the same from either runtime.
-  let size = 0;
-  const walk = (at: string): void => {
-    const rel = relative(dir, at);
-    const name = rel === '' ? 'out/' : `out/${rel}`;
-    const st = statSync(at);
-    if (st.isDirectory()) {
-      pack.entry({ name: name.endsWith('/') ? name : `${name}/`, type: 'directory', mode: 0o755 });
-      for (const e of readdirSync(at).sort()) walk(join(at, e));
-    } else if (st.isFile()) {
-      if (size + st.size > MAX_RESULT_BYTES) throw new Error(`/out holds more than ${MAX_RESULT_BYTES / 1024 / 1024} MiB: too large for a result`);
-      size += st.size;
-      pack.entry({ name, mode: 0o644, size: st.size }, readFileSync(at));
-    }
-  };
-  walk(dir);
-  pack.finalize();
-  return collected;
-}
-
 export interface WasmLaunch {
   module: Uint8Array;
   args: string[];
@@ -165,7 +136,13 @@ export function startWasm(o: WasmLaunch): Workload {
     },
     logsDone: () => logsDone,
     logCounts: (): LogProgress => ({ kept: counter[0], dropped: counter[1], done: logEnded }),
-    resultArchive: () => tarOf(result().outDir),
+    // The module's /out is a host directory already: nothing to unpack. Its size is checked here
+    // (the agent scans it again when archiving), as the engine's unpacking checks a container's.
+    resultFiles: async (_staging: string, limitBytes: number): Promise<ResultFiles> => {
+      const dir = result().outDir;
+      scanResult(dir, limitBytes);
+      return { dir, dropped: [] };
+    },
     remove: async (): Promise<void> => {
       abort.abort();
       const r = await run;

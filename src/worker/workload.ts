@@ -3,6 +3,7 @@
 // loop serves every runtime and kind, and a workload found again after a restart (a container
 // that kept running) is driven exactly like one just started.
 import type { AppCause } from '../ledger/index.ts';
+import type { DroppedEntry } from './canonicalResult.ts';
 import type { LogCounts, LogProgress } from './leaseLog.ts';
 
 /** One engine sample: cumulative cpu time and the memory in use now. */
@@ -43,14 +44,22 @@ export interface Workload {
   logsDone(): Promise<LogCounts>;
   /** What its log holds and dropped so far. */
   logCounts(): LogProgress;
-  /** A batch workload's /out as a tar archive. */
-  resultArchive(): Promise<Buffer>;
+  /**
+   * A batch workload's /out as a directory on this host (a container's is unpacked into `staging`
+   * from the engine's archive, keeping regular files and directories only), with what was left
+   * out. Refused (ResultTooLargeError) past `limitBytes` of files. The canonical archive of it is
+   * the result (src/worker/canonicalResult.ts), the same for either runtime.
+   */
+  resultFiles(staging: string, limitBytes: number): Promise<ResultFiles>;
   /** Frees everything it holds (container, volumes, files); safe to call twice. */
   remove(): Promise<void>;
 }
 
-/** Largest /out the worker publishes as a result. */
-export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
+/** Where a workload's /out is on this host, and what of it a result cannot hold. */
+export interface ResultFiles {
+  dir: string;
+  dropped: DroppedEntry[];
+}
 
 /**
  * How the logs name a workload: a container by Docker's short id (12 hex digits, as `docker ps`

@@ -1,6 +1,6 @@
 import { decode, encode } from '../../codec/index.ts';
 import { bytesEqual, encodeAddress, fromHex, isAddress, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
-import { askPrice, drawSeed, drawVerifiers, misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, verifierWeight, type DrawCandidate, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
+import { askPrice, drawSeed, drawVerifiers, misfitCounts, misfits, rankBids, ratingOf, resultTooLarge, RUNTIMES, verifierWeight, type DrawCandidate, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
 import { credit, debit, readAccount, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
@@ -343,6 +343,8 @@ function checkTaskOrder(ctx: ExecContext, p: Payload<typeof TxKind.PostTask>): v
   if (p.redundancy === 0 || p.redundancy > 7) bad('redundancy must be 1..7');
   if (p.kind === TaskKind.Service && p.redundancy !== 1) bad('a service runs each replica once (redundancy 1); redundancy compares batch results');
   if (p.replicas * p.redundancy > MAX_SLOTS) bad(`replicas × redundancy must be at most ${MAX_SLOTS}`);
+  const tooLarge = p.kind === TaskKind.Batch ? resultTooLarge(p.diskMiB) : undefined;
+  if (tooLarge) bad(`${tooLarge}; split the work into tasks whose results fit`);
   if (p.maxPricePerHour === 0n) fail('INVALID_AMOUNT', 'max price per hour must be greater than zero');
   if (p.maxHours === 0 || p.maxHours > 8760) bad('max hours must be 1..8760');
   if (new Set(p.ports).size !== p.ports.length || p.ports.some((x) => x === 0 || x > 65535)) bad('ports must be distinct, 1..65535');
