@@ -15,7 +15,7 @@ export function keyNames(g: GlobalOptions): (address: string) => string {
 export function workerText(w: WorkerAnswer, who: (a: string) => string): string {
   const gpus = w.gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ') || 'no GPU';
   return [
-    `worker ${who(w.address)}: ${w.active ? 'active' : w.leavingAt !== null ? `leaving, bond returns at height ${w.leavingAt}` : 'inactive (no bond)'}`,
+    `worker ${who(w.address)}: ${w.active ? (w.leasable ? 'active' : `active but not leased: its bond is below the minimum; add ${znc(w.bondShortfall)} (zeus worker update --add-bond)`) : w.leavingAt !== null ? `leaving, bond returns at height ${w.leavingAt}` : 'inactive (no bond)'}`,
     `  offers   ${w.cpuMillis / 1000} cores, ${w.memoryMiB} MiB memory, ${w.diskMiB} MiB disk, ${w.bandwidthMbps} Mbit/s, ${gpus}`,
     `  runs     ${w.runtimes.join(', ')}${w.region ? ` in ${w.region}` : ''}; endpoint ${w.endpoint}`,
     `  asks     ${znc(w.prices.cpuCoreHour)}/core-hour, ${znc(w.prices.memoryGiBHour)}/GiB-hour, ${znc(w.prices.gpuHour)}/GPU-hour`,

@@ -3,3 +3,4 @@
 // bids and bid windows, the worker agent to decide what to bid on, the CLI to quote.
 export * from './matcher.ts';
 export * from './rating.ts';
+export * from './eligibility.ts';

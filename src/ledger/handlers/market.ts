@@ -1,6 +1,6 @@
 import { decode, encode } from '../../codec/index.ts';
 import { bytesEqual, encodeAddress, fromHex, isAddress, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
-import { misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
+import { bondShortfall, isActive, misfitCounts, misfits, rankBids, ratingOf, RUNTIMES, type BondRule, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
 import { credit, debit, readAccount, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
@@ -64,7 +64,8 @@ function schedule(ctx: ExecContext, height: bigint, kind: DueKind, id: Uint8Arra
   ctx.state.set(countKey, { n: n + 1n } satisfies Counter);
 }
 
-export function workerOffer(addrHex: string, w: Worker): WorkerOffer {
+/** A registered worker as the matcher sees it; `rule` is the chain's bond minimum (canBeLeased). */
+export function workerOffer(addrHex: string, w: Worker, rule: BondRule): WorkerOffer {
   return {
     worker: addrHex,
     cpuMillis: w.cpuMillis,
@@ -78,7 +79,9 @@ export function workerOffer(addrHex: string, w: Worker): WorkerOffer {
     priceMemoryGiBHour: w.priceMemoryGiBHour,
     priceGpuHour: w.priceGpuHour,
     rating: w.rating,
-    active: w.leavingAt === 0n && w.bond > 0n,
+    active: isActive(w),
+    bondShortfall: bondShortfall(w, rule),
+    bond: w.bond,
   };
 }
 
@@ -441,7 +444,8 @@ export function bid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Bid>): vo
   if (BigInt(ctx.height) > t.closeHeight) fail('BIDDING_CLOSED', `the bid window closed at height ${t.closeHeight}`);
   const w = ctx.main.get<Worker>(MarketKeys.worker(tx.fromHex));
   if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
-  const why = misfits(workerOffer(tx.fromHex, w), taskNeeds(t), p.price);
+  requireBondedEnough(ctx, w, 'this worker');
+  const why = misfits(workerOffer(tx.fromHex, w, ctx.params.market), taskNeeds(t), p.price);
   if (why.length > 0) fail('WORKER_UNFIT', `this worker cannot serve task ${idHex}: ${why.map((m) => m.message).join('; ')}`);
   const refKey = MarketKeys.bidBy(idHex, tx.fromHex);
   const ref = ctx.state.get<BidRef>(refKey);
@@ -451,6 +455,16 @@ export function bid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Bid>): vo
   ctx.state.set(refKey, { index: t.bidCount, window: t.closeHeight } satisfies BidRef);
   t.bidCount++;
   writeTask(ctx, idHex, t);
+}
+
+/**
+ * An active worker whose bond fell below the minimum is not leased (canBeLeased): refused with a
+ * code of its own and what to add, so its operator can tell it from a task it does not fit.
+ */
+function requireBondedEnough(ctx: ExecContext, w: Worker, who: string): void {
+  const short = bondShortfall(w, ctx.params.market);
+  if (!isActive(w) || short === 0n) return;
+  fail('BOND_BELOW_MINIMUM', `${who} cannot be leased: its bond of ${w.bond} base units is below the minimum of ${ctx.params.market.minWorkerBond}; add at least ${short} (UpdateWorker with addBond, \`zeus worker update --add-bond\`)`);
 }
 
 export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.AcceptBid>): void {
@@ -463,7 +477,8 @@ export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Acc
   const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
   if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
   const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
-  if (!w || misfits(workerOffer(workerHex, w), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
+  if (w) requireBondedEnough(ctx, w, 'the bidder');
+  if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
   const slot = pickSlot(ctx, idHex, t, p.worker);
   if (slot === undefined) fail('WORKER_UNFIT', 'this worker already holds a lease of this task (or is the one being verified)');
   createLease(ctx, idHex, t, slot, ref.index, b);
@@ -541,8 +556,8 @@ function closeBids(ctx: ExecContext, id: Uint8Array): void {
     const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, workerHex))!;
     if (ref.index !== i || ref.window !== t.closeHeight) continue;
     const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
-    // A worker that left or changed since it bid no longer wins.
-    if (!w || misfits(workerOffer(workerHex, w), needs, b.price).length > 0) continue;
+    // A worker that left, changed, or was slashed below the minimum bond since it bid no longer wins.
+    if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), needs, b.price).length > 0) continue;
     live.push({ bid: b, index: i, worker: workerHex, price: b.price, rating: b.rating });
   }
   let leased = 0;
@@ -576,7 +591,7 @@ function noBidReasons(ctx: ExecContext, needs: TaskNeeds): string {
     const addr = ctx.main.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker;
     const hex = toHex(addr);
     const w = ctx.main.get<Worker>(MarketKeys.worker(hex))!;
-    const reasons = misfits(workerOffer(hex, w), needs);
+    const reasons = misfits(workerOffer(hex, w, ctx.params.market), needs);
     if (reasons.length > 0) refused.push({ worker: hex, ask: 0n, reasons });
     else fitting++;
   }
