@@ -104,7 +104,7 @@ describe('zeus market commands on a devnet', () => {
     const workers = (await api(url, 'GET', '/workers')).json.workers as { address: string; bond: string; rating: number; active: boolean; gpus: unknown[] }[];
     expect(workers).toHaveLength(3);
     const bob = workers.find((w) => w.address === addressOf('bob'))!;
-    expect(bob).toMatchObject({ bond: '10000000000', rating: 800, active: true, gpus: [{ model: 'A100', memoryMiB: 40960, count: 2 }] });
+    expect(bob).toMatchObject({ bond: '10000000000', rating: 500, active: true, gpus: [{ model: 'A100', memoryMiB: 40960, count: 2 }] });
     expect((await api(url, 'GET', `/accounts/${addressOf('dave')}`)).json.staked).toBe('0'); // all of it is in the bond now
     expect(ok(zeus('worker', 'show', 'bob'))).toContain('2× A100 40960 MiB');
   });
@@ -128,7 +128,7 @@ describe('zeus market commands on a devnet', () => {
       zeusAsync('task', 'quote', '--runtime', 'wasm', '--region', 'us', '--cpu', '8', '--memory', '16GiB', '--max-price', '100'),
     ]);
     const q = parseQuote(ok(gpuQuote));
-    expect(q.get('bob')).toEqual({ section: 'serve', head: '  bob  asks 2.48 ZNC/h  rating 800', reasons: [] });
+    expect(q.get('bob')).toEqual({ section: 'serve', head: '  bob  asks 2.48 ZNC/h  rating 500', reasons: [] });
     expect(q.get('carol')).toEqual({
       section: 'refused',
       head: '  carol  would ask 0.2 ZNC/h  rating 500',
@@ -193,7 +193,7 @@ describe('zeus market commands on a devnet', () => {
     ]);
     expect(ok(status)).toContain(`task ${id}`);
     expect(status.out).toMatch(/: running, batch/);
-    expect(status.out).toMatch(/#0 bob \(znc1[0-9a-z]+\) 2\.48 ZNC\/h rating 800 at height \d+ \[won a lease\]/);
+    expect(status.out).toMatch(/#0 bob \(znc1[0-9a-z]+\) 2\.48 ZNC\/h rating 500 at height \d+ \[won a lease\]/);
     expect(status.out).toMatch(/#0 {2}matched {3}bob \(znc1[0-9a-z]+\) {2}2\.48 ZNC\/h/);
     expect(ok(bobs)).toMatch(new RegExp(`^${id} #0 {2}matched {3}bob \\(znc1[0-9a-z]+\\) {2}2\\.48 ZNC/h`, 'm'));
     expect(ok(carols)).toBe('no leases\n');

@@ -233,7 +233,7 @@ function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'f
 }
 
 function bidView(index: number, b: Bid): BidAnswer {
-  return { index, worker: encodeAddress(b.worker), price: b.price.toString(), rating: b.rating, height: Number(b.height), used: b.used };
+  return { index, worker: encodeAddress(b.worker), price: b.price.toString(), rating: b.rating, height: Number(b.height), used: b.used, withdrawn: b.withdrawn };
 }
 
 /** A task id from a URL: 64 hex digits whose first byte names an inner chain. */

@@ -87,7 +87,7 @@ function registerWorkerCommands(program: Command): void {
     true,
   )
     .option('--bond <znc>', "ZNC moved from the stake into the bond (default: the chain's minimum)")
-    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at registration; it seeds the rating', wholeNumber('--benchmark', 1000), 500)
+    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at registration, as the worker\'s own claim: shown, never used for its rating (every new worker starts at the same rating and earns the rest)', wholeNumber('--benchmark', 1000), 500)
     .option(...waitOpt)
     .action(async (o: RegisterFlags, cmd: Command) => {
       const g = globalOptions(cmd);
@@ -189,9 +189,9 @@ function registerWorkerCommands(program: Command): void {
         throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
       }
       const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say });
-      // The chain records a benchmark only at registration (UpdateWorker carries none: a worker
-      // could otherwise re-run it until a lucky number lifted its rating); status shows both.
-      if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first; it seeds the rating only until the record takes over`);
+      // The chain records a benchmark only at registration (UpdateWorker carries none); it is a
+      // claim nobody can check, so the rating ignores it (src/market/rating.ts); status shows both.
+      if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first (a claim it shows; the rating comes from the record alone)`);
       const metrics = workerMetrics(agent);
       const admin = await startAdminServer({
         home: g.home,

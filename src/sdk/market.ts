@@ -119,6 +119,8 @@ export interface BidAnswer {
   height: number;
   /** It won a lease. */
   used: boolean;
+  /** The worker took it back (WithdrawBid): it wins nothing. */
+  withdrawn: boolean;
 }
 
 export interface UsageAnswer {

@@ -451,7 +451,7 @@ export function bid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Bid>): vo
   const ref = ctx.state.get<BidRef>(refKey);
   if (ref && ref.window === t.closeHeight) fail('DUPLICATE_BID', 'this worker already bid in this window');
   if (t.bidCount >= ctx.params.market.maxBidsPerTask) fail('TOO_MANY_BIDS', `task ${idHex} holds its limit of ${ctx.params.market.maxBidsPerTask} bids`);
-  ctx.state.set(MarketKeys.bid(idHex, t.bidCount), { worker: tx.from, price: p.price, rating: w.rating, height: BigInt(ctx.height), used: false } satisfies Bid);
+  ctx.state.set(MarketKeys.bid(idHex, t.bidCount), { worker: tx.from, price: p.price, rating: w.rating, height: BigInt(ctx.height), used: false, withdrawn: false } satisfies Bid);
   ctx.state.set(refKey, { index: t.bidCount, window: t.closeHeight } satisfies BidRef);
   t.bidCount++;
   writeTask(ctx, idHex, t);
@@ -476,6 +476,7 @@ export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Acc
   if (!ref || ref.window !== t.closeHeight) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} has no bid in this window`);
   const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
   if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
+  if (b.withdrawn) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} withdrew its bid`);
   const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
   if (w) requireBondedEnough(ctx, w, 'the bidder');
   if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
@@ -484,6 +485,24 @@ export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Acc
   createLease(ctx, idHex, t, slot, ref.index, b);
   if (t.openSlots.length === 0) t.state = TaskState.Running;
   writeTask(ctx, idHex, t);
+}
+
+/**
+ * A worker takes back its bid in the task's open window: it wins nothing there (neither at the close
+ * nor by AcceptBid), and the worker may offer elsewhere the capacity the bid held. Once per window,
+ * like the bid itself: it cannot bid again in this window (a loop of withdraw and bid would fill
+ * the task's bid limit). Moves no money; a bid that won, lost or whose task ended has nothing to take back.
+ */
+export function withdrawBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.WithdrawBid>): void {
+  const [idHex, t] = readTask(ctx, p.task);
+  const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, tx.fromHex));
+  if (t.state !== TaskState.Open || !ref || ref.window !== t.closeHeight) {
+    fail('BID_NOT_FOUND', `${encodeAddress(tx.from)} has no bid in an open window of task ${idHex} (it won, lost, or the task ended)`);
+  }
+  const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
+  if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
+  if (b.withdrawn) fail('BID_NOT_FOUND', 'that bid is already withdrawn');
+  ctx.state.set(MarketKeys.bid(idHex, ref.index), { ...b, withdrawn: true } satisfies Bid);
 }
 
 /** The first open slot this worker may take: never two leases of one task, never verifying itself. */
@@ -550,7 +569,7 @@ function closeBids(ctx: ExecContext, id: Uint8Array): void {
   const live: { bid: Bid; index: number; worker: string; price: bigint; rating: number }[] = [];
   for (let i = 0; i < t.bidCount; i++) {
     const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, i))!;
-    if (b.used) continue;
+    if (b.used || b.withdrawn) continue;
     const workerHex = toHex(b.worker);
     // Only this window's bids: a worker's latest bid is the one its reference points at.
     const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, workerHex))!;
