@@ -380,6 +380,7 @@ function workerStatusText(s: WorkerStatus, who: (a: string) => string): string {
   const states = Object.entries(s.earnings.byState).map(([k, n]) => `${n} ${k}`).join(', ');
   return [
     `worker ${who(s.worker)}: ${s.active ? 'active' : 'not active'}, pid ${s.pid}, up since ${s.startedAt}, node ${s.node}`,
+    ...(s.active && !s.leasable ? [`  NOT LEASED: its bond of ${znc(s.earnings.bond)} is below the chain's minimum; it does not bid until ${znc(s.bondShortfall)} more is bonded: zeus worker update --from KEY --add-bond ${znc(s.bondShortfall).replace(' ZNC', '')}`] : []),
     `  offers    ${r.offered.cpuMillis / 1000} cores, ${r.offered.memoryMiB} MiB memory, ${r.offered.diskMiB} MiB disk, GPUs ${gpusText(r.offered.gpus)}`,
     `  in use    ${r.inUse.cpuMillis / 1000} cores, ${r.inUse.memoryMiB} MiB, ${r.inUse.gpus} GPU(s) by ${r.inUse.leases} lease(s); ${r.inUse.bids} bid(s) open`,
     `  earned    ${znc(s.earnings.paid)} paid by the chain over ${s.earnings.leases} lease(s)${states ? ` (${states})` : ''}; ${znc(s.earnings.held)} held for review`,
