@@ -64,6 +64,12 @@ describe('bids that do not block', () => {
     expect(winners[1]).toHaveLength(1);
     // One each: neither worker won more than the one lease it runs at a time.
     expect(new Set(winners.flat()).size).toBe(2);
+    // Nor did either ever hold two bids at once: a bid on the second task only after it took back
+    // the one on the first (withdrawn), never both standing.
+    for (const w of workers) {
+      const standing = [ta, tb].filter((t) => t.bids.some((x) => x.worker === w.address && !x.withdrawn));
+      expect(standing.length, `${w.address} held bids on both tasks\n${logs()}`).toBeLessThanOrEqual(1);
+    }
   }, 240_000);
 
   it('a cancel frees every bidder at once: the next task gets every bid and is served; exact balances', async () => {
@@ -98,5 +104,42 @@ describe('bids that do not block', () => {
     expect({ bob: await balance(bob), carol: await balance(carol), dave: await balance(dave) }).toEqual(expected);
     expect({ carol: (await c.worker(carol)).bond, dave: (await c.worker(dave)).bond }).toEqual(bonds);
     expect(logs()).toMatch(/bid freed: the task was cancelled/);
+  }, 240_000);
+
+  it('a worker slashed below the minimum bond says so once, shows it in status and does not bid; a top-up lifts it', async () => {
+    const params = await c.marketParams();
+    const min = BigInt(params.minWorkerBond);
+    // alice registers by hand (no agent yet) at the minimum bond, in a region only her trap task names;
+    // she wins its lease and never starts it: the start deadline fails it and slashes 5 % of her bond.
+    okOut(net.zeus('worker', 'register', '--from', 'alice', '--cpu', '1', '--memory', '1024', '--runtime', 'wasm', '--region', 'zz', '--endpoint', '127.0.0.1:7999', '--price-cpu', '0.1', '--wait'));
+    const alice = net.address('alice');
+    const trap = (JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', APP, '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--region', 'zz', '--bid-window', '12', '--wait'))) as { task: string }).task;
+    okOut(net.zeus('bid', trap, '--from', 'alice', '--wait'));
+    await waitFor(async () => BigInt((await c.worker(alice)).bond) < min, 60_000, 'the missed start to slash alice', 250);
+    const bond = BigInt((await c.worker(alice)).bond);
+    expect(bond).toBe(min - (min * BigInt(params.failSlashBp)) / 10_000n);
+    expect(await c.worker(alice)).toMatchObject({ active: true, leasable: false, bondShortfall: (min - bond).toString() });
+
+    const w = await net.startWorker('alice', ['--runtime', 'wasm', '--report-seconds', '1']);
+    workers.push(w);
+    const notice = /bond 95 ZNC is below the chain's minimum of 100 ZNC: not bidding, and not leased, until 5 ZNC more is bonded \(zeus worker update --from KEY --add-bond 5\)/g;
+    await waitFor(() => notice.test(w.log()), 20_000, 'the agent to say it is below the minimum');
+    // The admin endpoint of the agent started last on this home is alice's.
+    const status = okOut(net.zeus('worker', 'status'));
+    expect(status).toContain("NOT LEASED: its bond of 95 ZNC is below the chain's minimum; it does not bid until 5 ZNC more is bonded: zeus worker update --from KEY --add-bond 5");
+    // A task it fits: the others bid, alice does not (and does not repeat the notice).
+    const fits = post(6);
+    await waitFor(async () => (await c.task(fits)).state !== 'open', 30_000, 'the window to close');
+    expect((await c.task(fits)).bids.map((b) => b.worker)).not.toContain(alice);
+    expect(w.log().match(notice)?.length).toBe(1);
+
+    okOut(net.zeus('worker', 'update', '--from', 'alice', '--add-bond', '5', '--wait'));
+    expect(await c.worker(alice)).toMatchObject({ bond: min.toString(), leasable: true, bondShortfall: '0' });
+    await waitFor(() => /bond 100 ZNC is at the minimum again: bidding again/.test(w.log()), 20_000, 'the agent to bid again');
+    expect(okOut(net.zeus('worker', 'status'))).not.toContain('NOT LEASED');
+    const after = post(6);
+    await waitFor(async () => (await c.task(after)).bids.some((b) => b.worker === alice), 30_000, 'alice to bid again').catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${w.log()}`);
+    });
   }, 240_000);
 });
