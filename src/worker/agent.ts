@@ -317,8 +317,10 @@ export class WorkerAgent {
 
   private take(l: LeaseAnswer, workload?: Workload): void {
     const k = `${l.task}/${l.index}`;
-    if (this.running.has(k)) return;
+    // A bid on a task whose lease this worker holds is decided either way: this lease won it, or
+    // (a later window) it cannot win, since the chain gives no worker two leases of one task.
     this.forget(l.task);
+    if (this.running.has(k)) return;
     const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, woken: false, wake: () => (r.woken = true) };
     this.running.set(k, r);
     void this.runLease(l, r)
@@ -353,6 +355,8 @@ export class WorkerAgent {
     if (refused) return refused;
     // Sealed to other workers: winning would mean running without the secrets the task needs.
     if (this.sealedOf(t) === undefined) return 'its sealed secrets are not sealed to this worker';
+    // The chain never gives one worker two leases of a task: such a bid could only hold capacity.
+    if ([...this.running.keys()].some((k) => k.startsWith(`${t.id}/`))) return 'it already runs a lease of this task';
     return undefined;
   }
 
