@@ -239,6 +239,14 @@ describe('zeus market commands on a devnet', () => {
   });
 
   it('seals --secret values to the workers that could serve the task: they can open them, the chain and API see ciphertext', async () => {
+    // bob never started task A's lease: the start deadline slashed 5 % of its 100 ZNC bond. Below the
+    // minimum it is not leased (issue 13), so the quote refuses it, saying why, until it tops up.
+    await waitFor(async () => (await taskJson(taskA)).leases[0]?.state === 'failed', 45_000, 'task A\'s lease to fail', 250);
+    await waitFor(async () => (await api(url, 'GET', `/workers/${addressOf('bob')}`)).json.bond === '9500000000', 10_000, 'the slash to reach main', 100);
+    const refused = parseQuote(ok(zeus('task', 'quote', ...A100_TASK))).get('bob');
+    expect(refused).toMatchObject({ section: 'refused', reasons: ['BOND bond: 95 ZNC is below the minimum of 100 ZNC; add at least 5 ZNC (zeus worker update --add-bond) to be leased again'] });
+    expect(ok(zeus('worker', 'show', 'bob'))).toContain('active but not leased: its bond is below the minimum; add 5 ZNC (zeus worker update --add-bond)');
+    ok(zeus('worker', 'update', '--from', 'bob', '--add-bond', '5', '--wait'));
     const posted = zeus('task', 'post', '--from', 'alice', ...A100_TASK, '--image', `sha256:${'cd'.repeat(32)}`, '--secret', 'DB_PASSWORD=hunter2', '--wait');
     expect(ok(posted)).toContain('committed');
     expect(posted.err).toContain('sealed 0 input(s) and 1 secret(s) to 1 candidate worker(s)');
