@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, encodeAddress, Keystore } from '../src/crypto/index.ts';
 import { createRegistryToken } from '../src/ddn/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
+import { NEW_WORKER_RATING } from '../src/market/index.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { liveLogsToken, type WorkerStatus } from '../src/worker/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
@@ -77,7 +78,8 @@ describe('operating a worker', () => {
     const measured = Number(/benchmark: (\d+)\/1000/.exec(workerLog)?.[1]);
     expect(measured).toBeGreaterThanOrEqual(1);
     expect(w.benchmark).toBe(measured);
-    expect(w.rating).toBe(measured); // no record yet: the benchmark is the rating
+    // The benchmark is the worker's own claim: recorded and shown, but every newcomer starts at one rating.
+    expect(w.rating).toBe(NEW_WORKER_RATING);
   }, 90_000);
 
   it('status, with the token from the home, shows the lease while it runs and the earnings after it', async () => {

@@ -23,7 +23,7 @@ import {
   type Worker,
   type WorkerIndex,
 } from '../ledger/index.ts';
-import type { WorkerOffer } from '../market/index.ts';
+import { bondShortfall, canBeLeased, isActive, type BondRule, type WorkerOffer } from '../market/index.ts';
 import type {
   AppAnswer,
   AppVersionAnswer,
@@ -51,10 +51,12 @@ import { ApiError } from './errors.ts';
 const orNull = (h: bigint): number | null => (h === 0n ? null : Number(h));
 const addressOf = (hex: string): string => encodeAddress(fromHex(hex));
 
-function workerView(hex: string, w: Worker): WorkerAnswer {
+function workerView(hex: string, w: Worker, rule: BondRule): WorkerAnswer {
   return {
     address: addressOf(hex),
-    active: workerOffer(hex, w).active,
+    active: isActive(w),
+    leasable: canBeLeased(w, rule),
+    bondShortfall: bondShortfall(w, rule).toString(),
     cpuMillis: w.cpuMillis,
     memoryMiB: w.memoryMiB,
     diskMiB: w.diskMiB,
@@ -95,14 +97,14 @@ function registeredWorkers(ledger: Ledger): [string, Worker][] {
 }
 
 export function workersView(ledger: Ledger): WorkerAnswer[] {
-  return registeredWorkers(ledger).map(([hex, w]) => workerView(hex, w));
+  return registeredWorkers(ledger).map(([hex, w]) => workerView(hex, w, ledger.params.market));
 }
 
 export function oneWorkerView(ledger: Ledger, address: string): WorkerAnswer {
   const hex = toHex(decodeAddress(address));
   const w = ledger.chains[MAIN_CHAIN].get<Worker>(MarketKeys.worker(hex));
   if (!w) throw new ApiError(404, 'UNKNOWN_WORKER', `${address} has never registered as a worker`);
-  return workerView(hex, w);
+  return workerView(hex, w, ledger.params.market);
 }
 
 function appVersionView(a: App): AppVersionAnswer {
@@ -237,7 +239,7 @@ function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'f
 }
 
 function bidView(index: number, b: Bid): BidAnswer {
-  return { index, worker: encodeAddress(b.worker), price: b.price.toString(), rating: b.rating, height: Number(b.height), used: b.used };
+  return { index, worker: encodeAddress(b.worker), price: b.price.toString(), rating: b.rating, height: Number(b.height), used: b.used, withdrawn: b.withdrawn };
 }
 
 /** A task id from a URL: 64 hex digits whose first byte names an inner chain. */
@@ -307,7 +309,7 @@ export function leasesView(ledger: Ledger, f: LeaseFilter): LeaseAnswer[] {
 
 /** The matcher's verdict over every registered worker, before any task is posted. */
 export function quoteView(ledger: Ledger, req: QuoteRequest): QuoteAnswer {
-  const offers: WorkerOffer[] = registeredWorkers(ledger).map(([hex, w]) => workerOffer(hex, w));
+  const offers: WorkerOffer[] = registeredWorkers(ledger).map(([hex, w]) => workerOffer(hex, w, ledger.params.market));
   try {
     return quoteAnswer(ledger.height, offers, req);
   } catch (e) {

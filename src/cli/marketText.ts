@@ -15,12 +15,12 @@ export function keyNames(g: GlobalOptions): (address: string) => string {
 export function workerText(w: WorkerAnswer, who: (a: string) => string): string {
   const gpus = w.gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ') || 'no GPU';
   return [
-    `worker ${who(w.address)}: ${w.active ? 'active' : w.leavingAt !== null ? `leaving, bond returns at height ${w.leavingAt}` : 'inactive (no bond)'}`,
+    `worker ${who(w.address)}: ${w.active ? (w.leasable ? 'active' : `active but not leased: its bond is below the minimum; add ${znc(w.bondShortfall)} (zeus worker update --add-bond)`) : w.leavingAt !== null ? `leaving, bond returns at height ${w.leavingAt}` : 'inactive (no bond)'}`,
     `  offers   ${w.cpuMillis / 1000} cores, ${w.memoryMiB} MiB memory, ${w.diskMiB} MiB disk, ${w.bandwidthMbps} Mbit/s, ${gpus}`,
     `  runs     ${w.runtimes.join(', ')}${w.region ? ` in ${w.region}` : ''}; endpoint ${w.endpoint}`,
     `  asks     ${znc(w.prices.cpuCoreHour)}/core-hour, ${znc(w.prices.memoryGiBHour)}/GiB-hour, ${znc(w.prices.gpuHour)}/GPU-hour`,
     `  bond     ${znc(w.bond)} (slashed so far ${znc(w.record.slashedTotal)})`,
-    `  rating   ${w.rating} (benchmark ${w.benchmark}; completed ${w.record.completed}, failed ${w.record.failed}, abandoned ${w.record.abandoned}, disputes lost ${w.record.disputesLost})`,
+    `  rating   ${w.rating} (claimed benchmark ${w.benchmark}, not rated; completed ${w.record.completed}, failed ${w.record.failed}, abandoned ${w.record.abandoned}, disputes lost ${w.record.disputesLost})`,
     `  not its fault: ${w.record.appFailures} lease(s) whose app failed on its own, ${w.record.released} released before starting (image not fetchable)`,
     `  seal key ${w.sealKey}; registered at height ${w.registeredAt}`,
   ].join('\n');
@@ -92,7 +92,7 @@ export function taskText(t: TaskDetailAnswer, who: (a: string) => string): strin
     lines.push(`  no bids: of ${workers ?? '?'} registered worker(s), ${Object.entries(counts).map(([code, n]) => `${n} ${code}`).join(', ') || 'none refused'}`);
   }
   lines.push(`  bids (${t.bids.length}):`);
-  for (const b of t.bids) lines.push(`    #${b.index} ${who(b.worker)} ${znc(b.price)}/h rating ${b.rating} at height ${b.height}${b.used ? ' [won a lease]' : ''}`);
+  for (const b of t.bids) lines.push(`    #${b.index} ${who(b.worker)} ${znc(b.price)}/h rating ${b.rating} at height ${b.height}${b.used ? ' [won a lease]' : b.withdrawn ? ' [withdrawn]' : ''}`);
   lines.push(`  leases (${t.leases.length}):`);
   for (const l of t.leases) lines.push(`    ${leaseLine(l, who, false)}`);
   return lines.join('\n');

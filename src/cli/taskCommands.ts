@@ -298,6 +298,18 @@ function registerBidCommand(program: Command): void {
       const t = await submitTx(g, key, TxKind.Bid, { task: parseTaskId(id), price }, !!o.wait, what);
       printTx(g, what, t, { json: { task: id, price: price.toString() } });
     });
+
+  program
+    .command('withdraw-bid <taskId>')
+    .description("Take back this worker's bid in the task's open window: it wins nothing there and no longer holds the worker (once per window; the worker agent does it for a bid that can no longer win)")
+    .requiredOption(...fromOpt)
+    .option(...waitOpt)
+    .action(async (id: string, o: { from: string; wait?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const what = `withdrawal of the bid on task ${id}`;
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.WithdrawBid, { task: parseTaskId(id) }, !!o.wait, what);
+      printTx(g, what, t, { json: { task: id } });
+    });
 }
 
 export function register(program: Command): void {

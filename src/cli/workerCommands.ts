@@ -87,7 +87,7 @@ function registerWorkerCommands(program: Command): void {
     true,
   )
     .option('--bond <znc>', "ZNC moved from the stake into the bond (default: the chain's minimum)")
-    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at registration; it seeds the rating', wholeNumber('--benchmark', 1000), 500)
+    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at registration, as the worker\'s own claim: shown, never used for its rating (every new worker starts at the same rating and earns the rest)', wholeNumber('--benchmark', 1000), 500)
     .option(...waitOpt)
     .action(async (o: RegisterFlags, cmd: Command) => {
       const g = globalOptions(cmd);
@@ -190,9 +190,9 @@ function registerWorkerCommands(program: Command): void {
         throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
       }
       const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say, testCorruptResult: o.testCorruptResult === true });
-      // The chain records a benchmark only at registration (UpdateWorker carries none: a worker
-      // could otherwise re-run it until a lucky number lifted its rating); status shows both.
-      if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first; it seeds the rating only until the record takes over`);
+      // The chain records a benchmark only at registration (UpdateWorker carries none); it is a
+      // claim nobody can check, so the rating ignores it (src/market/rating.ts); status shows both.
+      if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first (a claim it shows; the rating comes from the record alone)`);
       const metrics = workerMetrics(agent);
       const admin = await startAdminServer({
         home: g.home,
@@ -381,6 +381,7 @@ function workerStatusText(s: WorkerStatus, who: (a: string) => string): string {
   const states = Object.entries(s.earnings.byState).map(([k, n]) => `${n} ${k}`).join(', ');
   return [
     `worker ${who(s.worker)}: ${s.active ? 'active' : 'not active'}, pid ${s.pid}, up since ${s.startedAt}, node ${s.node}`,
+    ...(s.active && !s.leasable ? [`  NOT LEASED: its bond of ${znc(s.earnings.bond)} is below the chain's minimum; it does not bid until ${znc(s.bondShortfall)} more is bonded: zeus worker update --from KEY --add-bond ${znc(s.bondShortfall).replace(' ZNC', '')}`] : []),
     `  offers    ${r.offered.cpuMillis / 1000} cores, ${r.offered.memoryMiB} MiB memory, ${r.offered.diskMiB} MiB disk, GPUs ${gpusText(r.offered.gpus)}`,
     `  in use    ${r.inUse.cpuMillis / 1000} cores, ${r.inUse.memoryMiB} MiB, ${r.inUse.gpus} GPU(s) by ${r.inUse.leases} lease(s); ${r.inUse.bids} bid(s) open`,
     `  earned    ${znc(s.earnings.paid)} paid by the chain over ${s.earnings.leases} lease(s)${states ? ` (${states})` : ''}; ${znc(s.earnings.held)} held for review`,

@@ -38,6 +38,8 @@ export type LedgerErrorCode =
   | 'NOT_LESSEE'
   | 'ALREADY_REGISTERED'
   | 'BOND_TOO_SMALL'
+  /** A worker slashed below the minimum bond is not leased until it tops up. */
+  | 'BOND_BELOW_MINIMUM'
   | 'NOT_A_WORKER'
   | 'WORKER_LEAVING'
   | 'BAD_DIGEST'

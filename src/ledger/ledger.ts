@@ -12,6 +12,7 @@ import { applyTokenReceipt, tokenConvert, tokenCreate, tokenRedeem } from './han
 import { transfer } from './handlers/transfer.ts';
 import {
   acceptBid,
+  withdrawBid,
   acquireLicense,
   applyWorkerRecord,
   bid,
@@ -123,6 +124,8 @@ export function applyTx(ctx: ExecContext, tx: Tx): void {
       return bid(ctx, tx, b.payload);
     case TxKind.AcceptBid:
       return acceptBid(ctx, tx, b.payload);
+    case TxKind.WithdrawBid:
+      return withdrawBid(ctx, tx, b.payload);
     case TxKind.StartLease:
       return startLease(ctx, tx, b.payload);
     case TxKind.ReportUsage:

@@ -148,7 +148,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     expect(v.state).toBe(LeaseState.Matched);
     expect(v.verifies).toBe(1);
     // Paid its own ask for the task (never more than the task's cap), not what anyone bid.
-    expect(v.price).toBe(askPrice(workerOffer(expected, m.worker(nameOf(m, v))), taskNeeds(t)));
+    expect(v.price).toBe(askPrice(workerOffer(expected, m.worker(nameOf(m, v)), m.t.ledger.params.market), taskNeeds(t)));
   });
 
   it('a dispute against an honest result lost by the disputer: the deposit pays the verifier and the worker\'s wait', () => {

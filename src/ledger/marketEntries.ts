@@ -151,7 +151,15 @@ export const TaskSchema = {
 
 export const BidSchema = {
   $id: 'Bid',
-  fields: { worker: { id: 1, ...address }, price: { id: 2, ...u64 }, rating: { id: 3, ...u32 }, height: { id: 4, ...u64 }, used: { id: 5, type: 'bool' } },
+  fields: {
+    worker: { id: 1, ...address },
+    price: { id: 2, ...u64 },
+    rating: { id: 3, ...u32 },
+    height: { id: 4, ...u64 },
+    used: { id: 5, type: 'bool' },
+    /** The worker took it back (WithdrawBid): it wins nothing and no longer holds the worker. */
+    withdrawn: { id: 60, type: 'bool' },
+  },
 } as const;
 /** A worker's latest bid on a task: its index, and the window (close height) it was for. */
 export const BidRefSchema = { $id: 'BidRef', fields: { index: { id: 1, ...u32 }, window: { id: 2, ...u64 } } } as const;

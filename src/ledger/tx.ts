@@ -61,6 +61,8 @@ export const TxKind = {
   Dispute: 30,
   SubmitAppOutcome: 33,
   ReleaseLease: 34,
+  /** A worker takes back its bid in a task's open window (issue 13: a bid must not hold a worker it cannot serve). */
+  WithdrawBid: 35,
 } as const;
 export type TxKind = (typeof TxKind)[keyof typeof TxKind];
 export const TX_KIND_NAMES: Record<number, string> = Object.fromEntries(
@@ -112,7 +114,7 @@ export const PayloadSchemas = {
   [TxKind.Unjail]: { $id: 'Unjail', fields: {} },
   /** Two conflicting signed votes (encoded SignedVote) by one bookkeeper for one height, round and step. */
   [TxKind.SubmitEvidence]: { $id: 'SubmitEvidence', fields: { first: { id: 1, type: 'bytes', max: 512 }, second: { id: 2, type: 'bytes', max: 512 } } },
-  /** The bond moves from the worker's stake on main; `benchmark` (0..1000) seeds its rating. */
+  /** The bond moves from the worker's stake on main; `benchmark` (0..1000) is its own claim, recorded and shown, not rated. */
   [TxKind.RegisterWorker]: {
     $id: 'RegisterWorker',
     fields: { ...WorkerSpecFields, bond: { id: 20, type: 'uint64' }, benchmark: { id: 21, type: 'uint32' } },
@@ -140,6 +142,7 @@ export const PayloadSchemas = {
   [TxKind.TopUpTask]: { $id: 'TopUpTask', fields: { task: { id: 1, ...taskId }, amount: { id: 2, type: 'uint64' }, feeAmount: { id: 3, type: 'uint64' } } },
   [TxKind.Bid]: { $id: 'Bid', fields: { task: { id: 1, ...taskId }, price: { id: 2, type: 'uint64' } } },
   [TxKind.AcceptBid]: { $id: 'AcceptBid', fields: { task: { id: 1, ...taskId }, worker: { id: 2, ...address } } },
+  [TxKind.WithdrawBid]: { $id: 'WithdrawBid', fields: { task: { id: 1, ...taskId } } },
   [TxKind.StartLease]: { $id: 'StartLease', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, endpoint: { id: 3, type: 'string', max: 128 } } },
   /** Usage of one period, signed by the worker; `seq` numbers the periods from 1. */
   [TxKind.ReportUsage]: {
@@ -249,6 +252,7 @@ export function routeTx(kind: TxKind, from: Uint8Array, payload?: unknown): numb
     case TxKind.TopUpTask:
     case TxKind.Bid:
     case TxKind.AcceptBid:
+    case TxKind.WithdrawBid:
     case TxKind.StartLease:
     case TxKind.ReportUsage:
     case TxKind.SubmitResult:

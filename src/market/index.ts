@@ -5,3 +5,4 @@ export * from './matcher.ts';
 export * from './rating.ts';
 export * from './draw.ts';
 export * from './results.ts';
+export * from './eligibility.ts';

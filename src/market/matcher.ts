@@ -28,10 +28,14 @@ export interface WorkerOffer {
   priceCpuCoreHour: bigint;
   priceMemoryGiBHour: bigint;
   priceGpuHour: bigint;
-  /** 0..1000; starts from the registration benchmark, then follows the record. */
+  /** 0..1000; every new worker starts at NEW_WORKER_RATING, then it follows the record (rating.ts). */
   rating: number;
   /** Registered and not leaving. */
   active: boolean;
+  /** Bond it must add before it may be leased (0n: none); `bondShortfall` in eligibility.ts. */
+  bondShortfall: bigint;
+  /** Its bond now (what the refusal names when `bondShortfall` is not 0). */
+  bond: bigint;
 }
 
 /** What one replica of a task needs. */
@@ -66,6 +70,8 @@ export const MisfitCode = {
   GpuCount: 'GPU_COUNT',
   Rating: 'RATING',
   Price: 'PRICE',
+  /** Its bond fell below the chain's minimum (slashes): not leased until it tops up. */
+  Bond: 'BOND',
 } as const;
 export type MisfitCode = (typeof MisfitCode)[keyof typeof MisfitCode];
 
@@ -98,6 +104,14 @@ export function askPrice(w: Pick<WorkerOffer, 'priceCpuCoreHour' | 'priceMemoryG
   );
 }
 
+/** Why an active worker's bond keeps it from being leased, in words that say how to lift it. */
+export function bondMisfit(bond: bigint, shortfall: bigint): Misfit {
+  return {
+    code: MisfitCode.Bond,
+    message: `bond: ${formatZnc(bond)} is below the minimum of ${formatZnc(bond + shortfall)}; add at least ${formatZnc(shortfall)} (zeus worker update --add-bond) to be leased again`,
+  };
+}
+
 /** GPUs of the worker usable by the task: the right model (if one is named) with enough memory. */
 function usableGpus(w: WorkerOffer, n: TaskNeeds): { ofModel: number; usable: number } {
   let ofModel = 0;
@@ -120,6 +134,7 @@ export function misfits(w: WorkerOffer, n: TaskNeeds, price: bigint = askPrice(w
     if (has < needs) out.push({ code, message: `${what}: has ${has} ${unit}, task needs ${needs}` });
   };
   if (!w.active) out.push({ code: MisfitCode.Inactive, message: 'worker is leaving the market' });
+  else if (w.bondShortfall > 0n) out.push(bondMisfit(w.bond, w.bondShortfall));
   if (!w.runtimes.includes(n.runtime)) {
     out.push({ code: MisfitCode.Runtime, message: `runtime: offers ${w.runtimes.join(', ') || 'none'}, task needs ${n.runtime}` });
   }

@@ -264,6 +264,7 @@ const LIKELY_SENDER: Partial<Record<TxKind, string[]>> = {
   [TxKind.AcceptBid]: ['carol'],
   [TxKind.Dispute]: ['carol'],
   [TxKind.Bid]: ['dave'],
+  [TxKind.WithdrawBid]: ['dave'],
   [TxKind.StartLease]: ['dave'],
   [TxKind.ReportUsage]: ['dave'],
   [TxKind.SubmitResult]: ['dave'],

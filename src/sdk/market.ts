@@ -18,8 +18,12 @@ export interface GpuAnswer {
 
 export interface WorkerAnswer {
   address: string;
-  /** Registered with a bond and not leaving: it may bid. */
+  /** Registered with a bond and not leaving. */
   active: boolean;
+  /** Active with a bond of at least the chain's minimum: it may bid and be leased (canBeLeased). */
+  leasable: boolean;
+  /** ZNC base units it must add to its bond before it may be leased again ("0": none). */
+  bondShortfall: string;
   cpuMillis: number;
   memoryMiB: number;
   diskMiB: number;
@@ -123,6 +127,8 @@ export interface BidAnswer {
   height: number;
   /** It won a lease. */
   used: boolean;
+  /** The worker took it back (WithdrawBid): it wins nothing. */
+  withdrawn: boolean;
 }
 
 export interface UsageAnswer {

@@ -60,6 +60,8 @@ export function offerOfWorker(w: WorkerAnswer): WorkerOffer {
     priceGpuHour: BigInt(w.prices.gpuHour),
     rating: w.rating,
     active: w.active,
+    bondShortfall: BigInt(w.bondShortfall),
+    bond: BigInt(w.bond),
   };
 }
 

@@ -143,6 +143,7 @@ export const Tx = {
   cancelTask: (task: TaskIdLike) => of(TxKind.CancelTask, { task: taskId(task) }),
   topUpTask: (o: { task: TaskIdLike; amount: bigint; feeAmount?: bigint }) => of(TxKind.TopUpTask, { task: taskId(o.task), amount: o.amount, feeAmount: o.feeAmount ?? 0n }),
   acceptBid: (o: { task: TaskIdLike; worker: AddressLike }) => of(TxKind.AcceptBid, { task: taskId(o.task), worker: addr(o.worker) }),
+  withdrawBid: (o: { task: TaskIdLike }) => of(TxKind.WithdrawBid, { task: taskId(o.task) }),
   dispute: (o: { task: TaskIdLike; lease: number }) => of(TxKind.Dispute, { task: taskId(o.task), lease: o.lease }),
 
   // Leases (as a worker)

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
 import { TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
-import { askPrice, misfits, resultTooLarge } from '../market/index.ts';
-import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer } from '../sdk/index.ts';
+import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, resultTooLarge } from '../market/index.ts';
+import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
 import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
@@ -39,6 +39,13 @@ import type { AgentSnapshot } from './status.ts';
 // containers whose lease is still active on the chain (reporting from where the chain says it
 // stopped), removes the others, and starts anew the active leases it has no container for (a
 // wasm run lives in the agent's process, so it is run again). Nothing runs that no lease pays for.
+//
+// Bids (issue 13): a worker holds at most maxConcurrentLeases bids and leases together, so it can
+// never win more than it can run and is never slashed for a lease it could not start. A bid stops
+// counting the moment it is decided — its task cancelled or ended, its window closed without it, its
+// slots filled by the poster's AcceptBid — and one that can no longer win (as many better-ranked bids
+// as open slots, by the chain's own rankBids) is taken back with WithdrawBid when another task waits
+// for the capacity, so two idle workers that both bid on the first of two tasks serve both.
 
 const POLL_MS = 2000;
 /** How long an image check before bidding is trusted (a ghost image is asked about once, not every poll). */
@@ -114,8 +121,19 @@ export class WorkerAgent {
   private stopped = false;
   private ws?: WebSocket;
   private timer?: NodeJS.Timeout;
-  /** Tasks bid on, with the last height of their window: they count against the lease limit until it closes. */
+  /**
+   * Tasks bid on, with the last height of their window: each counts against the lease limit until it
+   * is decided (won, lost, cancelled) or withdrawn (refreshBids).
+   */
   private readonly bids = new Map<string, number>();
+  /** Bids that can no longer win (enough better bids for every open slot): withdrawn when capacity is wanted. */
+  private readonly outranked = new Set<string>();
+  private readonly withdrawing = new Set<string>();
+  /** The worker's registration as last read (each poll): its standing and its offer. */
+  private me?: WorkerAnswer;
+  private minWorkerBond = 0n;
+  /** Why the chain will not lease this worker now (its bond is below the minimum); said once. */
+  private blocked?: string;
   /** Task windows already decided (`task/closeHeight`), so each is looked at once. */
   private readonly decided = new Set<string>();
   private readonly running = new Map<string, Running>();
@@ -150,7 +168,10 @@ export class WorkerAgent {
 
   async start(): Promise<void> {
     this.chainId = (await this.c.status()).chainId;
+    this.minWorkerBond = BigInt((await this.c.marketParams()).minWorkerBond);
+    await this.refreshStanding();
     await this.reconcile();
+    await this.recallBids();
     this.connect();
     const tick = (): void => {
       if (this.stopped) return;
@@ -173,7 +194,7 @@ export class WorkerAgent {
   /** What the agent runs now, for `zeus worker status` (src/worker/status.ts). */
   snapshot(): AgentSnapshot {
     const leases = [...this.running.values()].map((r) => ({ task: r.ref.task, lease: r.ref.lease, container: r.workload?.id ?? null }));
-    return { address: this.address, leases, bids: [...this.bids.keys()] };
+    return { address: this.address, leases, bids: [...this.bids.keys()], notLeased: this.blocked ?? null };
   }
 
   /** The workload running a lease now, if this agent runs it: to sample it or read its logs so far. */
@@ -196,6 +217,8 @@ export class WorkerAgent {
       if (e.kind === 'task-posted') void this.consider(e.task).catch((err: unknown) => this.o.log(`task ${e.task}: ${(err as Error).message}`));
       if (e.kind === 'lease-matched' && e.worker === this.hexAddress) void this.pollLeases().catch((err: unknown) => this.o.log(`leases: ${(err as Error).message}`));
       if (e.kind === 'lease-ended' || e.kind === 'task-ended') for (const [k, r] of this.running) if (k.startsWith(`${e.task}/`)) r.wake();
+      // A bid decided (window closed, task cancelled or ended): free its capacity at once.
+      if ((e.kind === 'window-closed' || e.kind === 'task-ended') && this.bids.has(e.task)) void this.refreshBids().catch((err: unknown) => this.o.log(`bids: ${(err as Error).message}`));
     });
     ws.addEventListener('close', () => {
       if (!this.stopped) setTimeout(() => this.connect(), WS_RETRY_MS);
@@ -204,10 +227,113 @@ export class WorkerAgent {
   }
 
   private async poll(): Promise<void> {
-    const { height, tasks } = await this.c.tasks({ state: 'open' });
-    for (const [t, close] of this.bids) if (height > close) this.bids.delete(t);
-    for (const t of tasks) await this.consider(t.id, t);
+    await this.refreshStanding();
+    await this.refreshBids();
+    const { tasks } = await this.c.tasks({ state: 'open' });
+    // Oldest first: a task waiting longer is served first when capacity is short.
+    for (const t of [...tasks].reverse()) await this.consider(t.id, t);
     await this.pollLeases();
+  }
+
+  /**
+   * The worker's standing on the chain (canBeLeased, the chain's own rule): below the minimum bond it
+   * is not leased, so it does not bid, and says so once — and once more when a top-up lifts it.
+   */
+  private async refreshStanding(): Promise<void> {
+    const w = await this.c.worker(this.address);
+    this.me = w;
+    const standing = { bond: BigInt(w.bond), leavingAt: BigInt(w.leavingAt ?? 0) };
+    const rule = { minWorkerBond: this.minWorkerBond };
+    if (w.leavingAt === null && !canBeLeased(standing, rule)) {
+      const short = bondShortfall(standing, rule);
+      if (this.blocked === undefined) {
+        this.blocked = `bond ${formatZnc(standing.bond)} is below the chain's minimum of ${formatZnc(this.minWorkerBond)}: not bidding, and not leased, until ${formatZnc(short)} more is bonded (zeus worker update --from KEY --add-bond ${formatZnc(short).replace(' ZNC', '')})`;
+        this.o.log(`worker ${this.address}: ${this.blocked}`);
+      }
+    } else if (this.blocked !== undefined) {
+      this.blocked = undefined;
+      this.o.log(`worker ${this.address}: bond ${formatZnc(standing.bond)} is at the minimum again: bidding again`);
+    }
+  }
+
+  /**
+   * Looks at each pending bid on the chain: won (its lease is taken up), decided without it (freed),
+   * or still open — and then whether it can still win (see `outranked`).
+   */
+  private async refreshBids(): Promise<void> {
+    for (const [id, close] of [...this.bids]) {
+      const t = await this.c.task(id).catch((e: unknown) => {
+        if (e instanceof NodeApiError && e.status === 404) return undefined;
+        throw e;
+      });
+      if (!this.bids.has(id)) continue;
+      const mine = t?.leases.find((l) => l.worker === this.address && ACTIVE.includes(l.state as (typeof ACTIVE)[number]));
+      if (mine) {
+        this.take(mine);
+        continue;
+      }
+      if (!t || t.state !== 'open' || t.closeHeight !== close) {
+        this.forget(id);
+        this.o.log(`task ${id.slice(0, 12)}…: bid ${t?.state === 'cancelled' ? 'freed: the task was cancelled' : t && t.state !== 'open' ? `freed: the task is ${t.state} without this worker` : 'freed: its window closed without this worker'}`);
+        continue;
+      }
+      if (this.cannotWin(t)) this.outranked.add(id);
+      else this.outranked.delete(id);
+    }
+  }
+
+  private forget(id: string): void {
+    this.bids.delete(id);
+    this.outranked.delete(id);
+  }
+
+  /**
+   * True when the chain's ranking (rankBids: price, rating, the stable hash) puts at least as many
+   * other live bids of this window ahead of this worker's as the task has open slots. Only the
+   * poster's AcceptBid could still pick it — which WithdrawBid rules out before the capacity is used.
+   */
+  private cannotWin(t: TaskDetailAnswer): boolean {
+    const firstHeight = t.closeHeight - t.bidWindowBlocks;
+    const holders = new Set(t.leases.filter((l) => ACTIVE.includes(l.state as (typeof ACTIVE)[number]) || l.state === 'completed' || l.state === 'disputed').map((l) => l.worker));
+    const live = t.bids.filter((b) => !b.used && !b.withdrawn && b.height >= firstHeight && (b.worker === this.address || !holders.has(b.worker)));
+    if (!live.some((b) => b.worker === this.address)) return false;
+    const ranked = rankBids(t.id, live.map((b) => ({ worker: toHex(decodeAddress(b.worker)), price: BigInt(b.price), rating: b.rating })));
+    return ranked.findIndex((b) => b.worker === this.hexAddress) >= t.openSlots.length;
+  }
+
+  /** Takes back one bid that cannot win, to bid on a task that waits; true once one is withdrawn. */
+  private async withdrawOne(): Promise<boolean> {
+    for (const id of this.outranked) {
+      if (this.withdrawing.has(id) || !this.bids.has(id)) continue;
+      this.withdrawing.add(id);
+      try {
+        await this.send(TxKind.WithdrawBid, { task: fromHex(id) });
+        this.forget(id);
+        this.o.log(`task ${id.slice(0, 12)}…: bid withdrawn: better bids take every open slot, and another task waits`);
+        return true;
+      } catch (e) {
+        // Decided meanwhile (won, lost, ended): the next refresh finds out which.
+        this.outranked.delete(id);
+        this.o.log(`task ${id.slice(0, 12)}…: bid not withdrawn: ${(e as Error).message}`);
+      } finally {
+        this.withdrawing.delete(id);
+      }
+    }
+    return false;
+  }
+
+  /** After a restart: bids this worker holds in open windows still count (the agent kept them in memory). */
+  private async recallBids(): Promise<void> {
+    const { tasks } = await this.c.tasks({ state: 'open' });
+    for (const s of tasks) {
+      if (s.bidCount === 0) continue;
+      const t = await this.c.task(s.id);
+      const firstHeight = t.closeHeight - t.bidWindowBlocks;
+      if (t.bids.some((b) => b.worker === this.address && !b.used && !b.withdrawn && b.height >= firstHeight)) {
+        this.bids.set(t.id, t.closeHeight);
+        this.decided.add(`${t.id}/${t.closeHeight}`);
+      }
+    }
   }
 
   /** Takes up leases matched to this worker that nothing runs yet (after a restart: started and running ones too). */
@@ -220,12 +346,14 @@ export class WorkerAgent {
 
   private take(l: LeaseAnswer, workload?: Workload, drawnChecked = false): void {
     const k = `${l.task}/${l.index}`;
+    // A bid on a task whose lease this worker holds is decided either way: this lease won it, or
+    // (a later window) it cannot win, since the chain gives no worker two leases of one task.
+    this.forget(l.task);
     if (this.running.has(k) || this.declined.has(k)) return;
     if (l.verifies !== null && l.state === 'matched' && !drawnChecked) {
       void this.takeVerification(l).catch((e: unknown) => this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: ${(e as Error).message}`));
       return;
     }
-    this.bids.delete(l.task);
     const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, woken: false, wake: () => (r.woken = true) };
     this.running.set(k, r);
     void this.runLease(l, r)
@@ -293,30 +421,31 @@ export class WorkerAgent {
     // Its /out is its result: one the worker could not deliver is one it does not agree to.
     const tooLarge = t.kind === 'batch' ? resultTooLarge(t.needs.diskMiB) : undefined;
     if (tooLarge) return tooLarge;
-    if (this.busy() >= p.maxConcurrentLeases) return `already at ${p.maxConcurrentLeases} lease(s)`;
+    // The chain never gives one worker two leases of a task: such a bid could only hold capacity.
+    if ([...this.running.keys()].some((k) => k.startsWith(`${t.id}/`))) return 'it already runs a lease of this task';
     return undefined;
   }
 
   private async consider(taskId: string, seen?: TaskAnswer): Promise<void> {
     const t = seen ?? (await this.c.task(taskId));
     const window = `${t.id}/${t.closeHeight}`;
-    if (this.decided.has(window)) return;
+    if (this.decided.has(window) || this.bids.has(t.id)) return;
+    // Not leased below the minimum bond: said once (refreshStanding), not for every task.
+    if (this.blocked !== undefined) return;
     const why = this.refusal(t);
     if (why) {
-      // Full now is not a refusal for good: the window is looked at again on the next poll (and
-      // not logged, or every poll would say it). A refusal for good is said once per window, so
-      // an operator can tell why a task it seems to fit got no bid from it.
-      if (why.startsWith('already at')) return;
+      // A refusal for good is said once per window, so an operator can tell why a task it seems
+      // to fit got no bid from it.
       this.decided.add(window);
       this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: ${why}`);
       return;
     }
-    this.decided.add(window);
-    const offer = offerOf(await this.c.worker(this.address));
+    const offer = offerOf(this.me ?? (await this.c.worker(this.address)));
     const needs = { ...t.needs, maxPricePerHour: BigInt(t.maxPricePerHour) };
     const price = bidPrice(this.o.policy, askPrice(offer, needs), needs, offer.priceGpuHour);
     const reasons = misfits(offer, needs, price);
     if (reasons.length) {
+      this.decided.add(window);
       this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: ${reasons.map((r) => r.message).join('; ')}`);
       return;
     }
@@ -325,10 +454,18 @@ export class WorkerAgent {
       this.o.log(`task ${t.id.slice(0, 12)}…: not bidding: its image ${t.app}@${t.digest} cannot be fetched (${image.code}: ${image.message})`);
       return;
     }
+    // Full now is not a refusal for good: a bid that cannot win makes room, or the window is looked
+    // at again on the next poll (and not logged, or every poll would say it).
+    const max = this.o.policy.maxConcurrentLeases;
+    if (this.busy() >= max && !(await this.withdrawOne())) return;
+    // Checked and reserved with no wait in between, so two tasks considered at once cannot both
+    // take the last place.
+    if (this.busy() >= max || this.decided.has(window) || this.bids.has(t.id)) return;
+    this.decided.add(window);
     this.bids.set(t.id, t.closeHeight);
     this.o.log(`task ${t.id.slice(0, 12)}…: bidding ${price} base units/h`);
     await this.send(TxKind.Bid, { task: fromHex(t.id), price }).catch((e: unknown) => {
-      this.bids.delete(t.id);
+      this.forget(t.id);
       throw e;
     });
     this.counts.bids += 1;

@@ -13,8 +13,10 @@ import type { Workload } from './workload.ts';
 export interface AgentSnapshot {
   address: string;
   leases: { task: string; lease: number; container: string | null }[];
-  /** Tasks bid on whose window is still open. */
+  /** Tasks bid on whose bid is not decided yet (won, lost, cancelled or withdrawn). */
   bids: string[];
+  /** Why the chain does not lease this worker now and how to lift it (bond below the minimum), or null. */
+  notLeased: string | null;
 }
 
 export interface LeaseNow {
@@ -38,6 +40,12 @@ export interface WorkerStatus {
   pid: number;
   startedAt: string;
   active: boolean;
+  /** The chain would lease it (canBeLeased: active, bond at least the minimum). */
+  leasable: boolean;
+  /** ZNC base units to add to the bond before it is leased again ("0": none). */
+  bondShortfall: string;
+  /** What the agent says about it: why it does not bid, and the command that lifts it; null when it bids. */
+  notLeased: string | null;
   rating: number;
   benchmark: { registered: number; measured: BenchmarkResult | null };
   resources: {
@@ -114,6 +122,9 @@ export async function workerStatus(s: StatusSources): Promise<WorkerStatus> {
     pid: process.pid,
     startedAt: s.startedAt.toISOString(),
     active: w.active,
+    leasable: w.leasable,
+    bondShortfall: w.bondShortfall,
+    notLeased: snap.notLeased,
     rating: w.rating,
     benchmark: { registered: w.benchmark, measured: s.benchmark },
     resources: {

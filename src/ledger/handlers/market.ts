@@ -1,6 +1,6 @@
 import { decode, encode } from '../../codec/index.ts';
 import { bytesEqual, encodeAddress, fromHex, isAddress, sha256, systemAddress, toHex, utf8 } from '../../crypto/portable.ts';
-import { askPrice, drawSeed, drawVerifiers, misfitCounts, misfits, rankBids, ratingOf, resultTooLarge, RUNTIMES, verifierWeight, type DrawCandidate, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
+import { askPrice, bondShortfall, canBeLeased, drawSeed, drawVerifiers, isActive, misfitCounts, misfits, rankBids, ratingOf, resultTooLarge, RUNTIMES, verifierWeight, type BondRule, type DrawCandidate, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
 import { credit, debit, readAccount, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
 import { Keys, type Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
@@ -67,7 +67,8 @@ function schedule(ctx: ExecContext, height: bigint, kind: DueKind, id: Uint8Arra
   ctx.state.set(countKey, { n: n + 1n } satisfies Counter);
 }
 
-export function workerOffer(addrHex: string, w: Worker): WorkerOffer {
+/** A registered worker as the matcher sees it; `rule` is the chain's bond minimum (canBeLeased). */
+export function workerOffer(addrHex: string, w: Worker, rule: BondRule): WorkerOffer {
   return {
     worker: addrHex,
     cpuMillis: w.cpuMillis,
@@ -81,7 +82,9 @@ export function workerOffer(addrHex: string, w: Worker): WorkerOffer {
     priceMemoryGiBHour: w.priceMemoryGiBHour,
     priceGpuHour: w.priceGpuHour,
     rating: w.rating,
-    active: w.leavingAt === 0n && w.bond > 0n,
+    active: isActive(w),
+    bondShortfall: bondShortfall(w, rule),
+    bond: w.bond,
   };
 }
 
@@ -454,16 +457,27 @@ export function bid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Bid>): vo
   const w = ctx.main.get<Worker>(MarketKeys.worker(tx.fromHex));
   if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
   refuseReleased(ctx, idHex, tx);
-  const why = misfits(workerOffer(tx.fromHex, w), taskNeeds(t), p.price);
+  requireBondedEnough(ctx, w, 'this worker');
+  const why = misfits(workerOffer(tx.fromHex, w, ctx.params.market), taskNeeds(t), p.price);
   if (why.length > 0) fail('WORKER_UNFIT', `this worker cannot serve task ${idHex}: ${why.map((m) => m.message).join('; ')}`);
   const refKey = MarketKeys.bidBy(idHex, tx.fromHex);
   const ref = ctx.state.get<BidRef>(refKey);
   if (ref && ref.window === t.closeHeight) fail('DUPLICATE_BID', 'this worker already bid in this window');
   if (t.bidCount >= ctx.params.market.maxBidsPerTask) fail('TOO_MANY_BIDS', `task ${idHex} holds its limit of ${ctx.params.market.maxBidsPerTask} bids`);
-  ctx.state.set(MarketKeys.bid(idHex, t.bidCount), { worker: tx.from, price: p.price, rating: w.rating, height: BigInt(ctx.height), used: false } satisfies Bid);
+  ctx.state.set(MarketKeys.bid(idHex, t.bidCount), { worker: tx.from, price: p.price, rating: w.rating, height: BigInt(ctx.height), used: false, withdrawn: false } satisfies Bid);
   ctx.state.set(refKey, { index: t.bidCount, window: t.closeHeight } satisfies BidRef);
   t.bidCount++;
   writeTask(ctx, idHex, t);
+}
+
+/**
+ * An active worker whose bond fell below the minimum is not leased (canBeLeased): refused with a
+ * code of its own and what to add, so its operator can tell it from a task it does not fit.
+ */
+function requireBondedEnough(ctx: ExecContext, w: Worker, who: string): void {
+  const short = bondShortfall(w, ctx.params.market);
+  if (!isActive(w) || short === 0n) return;
+  fail('BOND_BELOW_MINIMUM', `${who} cannot be leased: its bond of ${w.bond} base units is below the minimum of ${ctx.params.market.minWorkerBond}; add at least ${short} (UpdateWorker with addBond, \`zeus worker update --add-bond\`)`);
 }
 
 export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.AcceptBid>): void {
@@ -475,13 +489,33 @@ export function acceptBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Acc
   if (!ref || ref.window !== t.closeHeight) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} has no bid in this window`);
   const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
   if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
+  if (b.withdrawn) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} withdrew its bid`);
   const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
-  if (!w || misfits(workerOffer(workerHex, w), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
+  if (w) requireBondedEnough(ctx, w, 'the bidder');
+  if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
   const slot = pickSlot(ctx, idHex, t, p.worker);
   if (slot === undefined) fail('WORKER_UNFIT', 'this worker already holds a lease of this task (or is the one being verified)');
   createLease(ctx, idHex, t, slot, ref.index, b);
   if (t.openSlots.length === 0) t.state = TaskState.Running;
   writeTask(ctx, idHex, t);
+}
+
+/**
+ * A worker takes back its bid in the task's open window: it wins nothing there (neither at the close
+ * nor by AcceptBid), and the worker may offer elsewhere the capacity the bid held. Once per window,
+ * like the bid itself: it cannot bid again in this window (a loop of withdraw and bid would fill
+ * the task's bid limit). Moves no money; a bid that won, lost or whose task ended has nothing to take back.
+ */
+export function withdrawBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.WithdrawBid>): void {
+  const [idHex, t] = readTask(ctx, p.task);
+  const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, tx.fromHex));
+  if (t.state !== TaskState.Open || !ref || ref.window !== t.closeHeight) {
+    fail('BID_NOT_FOUND', `${encodeAddress(tx.from)} has no bid in an open window of task ${idHex} (it won, lost, or the task ended)`);
+  }
+  const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
+  if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
+  if (b.withdrawn) fail('BID_NOT_FOUND', 'that bid is already withdrawn');
+  ctx.state.set(MarketKeys.bid(idHex, ref.index), { ...b, withdrawn: true } satisfies Bid);
 }
 
 /** The first open slot this worker may take: never two leases of one task, never verifying itself. */
@@ -548,14 +582,14 @@ function closeBids(ctx: ExecContext, id: Uint8Array): void {
   const live: { bid: Bid; index: number; worker: string; price: bigint; rating: number }[] = [];
   for (let i = 0; i < t.bidCount; i++) {
     const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, i))!;
-    if (b.used) continue;
+    if (b.used || b.withdrawn) continue;
     const workerHex = toHex(b.worker);
     // Only this window's bids: a worker's latest bid is the one its reference points at.
     const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, workerHex))!;
     if (ref.index !== i || ref.window !== t.closeHeight) continue;
     const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
-    // A worker that left or changed since it bid no longer wins.
-    if (!w || misfits(workerOffer(workerHex, w), needs, b.price).length > 0) continue;
+    // A worker that left, changed, or was slashed below the minimum bond since it bid no longer wins.
+    if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), needs, b.price).length > 0) continue;
     live.push({ bid: b, index: i, worker: workerHex, price: b.price, rating: b.rating });
   }
   let leased = 0;
@@ -589,7 +623,7 @@ function noBidReasons(ctx: ExecContext, needs: TaskNeeds): string {
     const addr = ctx.main.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker;
     const hex = toHex(addr);
     const w = ctx.main.get<Worker>(MarketKeys.worker(hex))!;
-    const reasons = misfits(workerOffer(hex, w), needs);
+    const reasons = misfits(workerOffer(hex, w, ctx.params.market), needs);
     if (reasons.length > 0) refused.push({ worker: hex, ask: 0n, reasons });
     else fitting++;
   }
@@ -938,8 +972,8 @@ function verifierPool(ctx: ExecContext, idHex: string, t: Task): (DrawCandidate 
     const hex = toHex(address);
     if (excluded.has(hex)) continue;
     const w = reader.get<Worker>(MarketKeys.worker(hex));
-    if (!w || w.leavingAt !== 0n || w.bond < ctx.params.market.minWorkerBond) continue;
-    const offer = workerOffer(hex, w);
+    if (!w || !canBeLeased(w, ctx.params.market)) continue;
+    const offer = workerOffer(hex, w, ctx.params.market);
     if (misfits(offer, needs, 0n).length > 0) continue;
     const ask = askPrice(offer, needs);
     out.push({ worker: hex, weight: verifierWeight(w.bond, w.rating), address, price: ask < t.maxPricePerHour ? ask : t.maxPricePerHour });

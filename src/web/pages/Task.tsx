@@ -37,7 +37,7 @@ function timeline(t: TaskDetailAnswer, height: number): Step[] {
         <>
           <Amount v={b.price} />
           /h, rating {b.rating}
-          {b.used ? ' — won a lease' : ''}
+          {b.used ? ' — won a lease' : b.withdrawn ? ' — withdrawn' : ''}
         </>
       ),
       state: 'done',
