@@ -191,10 +191,12 @@ describe('a height that needs more than 3 rounds (real processes)', () => {
       expect(slow.msg).toBe(`height ${slow.height} needs more than 3 rounds`);
       expect(slow.round).toBe(3);
       // Each failed round: no proposal in time (prevote nil), +2/3 nil prevotes, the precommit timeout.
-      expect(slow.rounds).toBe(
-        'r0 timeoutPropose>prevote, nilPolka>precommit, timeoutPrecommit>r1; r1 timeoutPropose>prevote, nilPolka>precommit, timeoutPrecommit>r2; ' +
-          'r2 timeoutPropose>prevote, nilPolka>precommit, timeoutPrecommit>r3; r3 ',
-      );
+      // A node that reaches a round after the others precommitted nil in it goes straight to the
+      // precommit timeout (seen for round 0 on a loaded machine): that round shows only its end.
+      const FULL = 'timeoutPropose>prevote, nilPolka>precommit, timeoutPrecommit';
+      expect(slow.rounds).toMatch(/^r0 (?:[^;]*, )?timeoutPrecommit>r1; r1 (?:[^;]*, )?timeoutPrecommit>r2; r2 (?:[^;]*, )?timeoutPrecommit>r3; r3 $/);
+      for (const part of (slow.rounds as string).split('; ').slice(0, 3)) expect([FULL, 'timeoutPrecommit']).toContain(part.replace(/^r\d /, '').replace(/>r\d$/, ''));
+      expect(slow.rounds).toContain(FULL);
       const decided = warned(0).find((l) => l.msg === `height ${slow.height} decided in round 3`)!;
       expect(decided.rounds).toMatch(/; r3 proposal>prevote, polka>precommit$/);
       // The other nodes warn too; heights decided in rounds 0-2 are no warning.

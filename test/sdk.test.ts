@@ -57,6 +57,9 @@ const ALL_INTENTS: TxIntent[] = [
   Tx.reportUsage({ task: hexTask, lease: 0, seq: 1, ...usage }),
   Tx.submitResult({ task: hexTask, lease: 0, digest: `sha256:${'1'.repeat(64)}`, ...usage }),
   Tx.dispute({ task: hexTask, lease: 0 }),
+  Tx.withdrawBid({ task: hexTask }),
+  Tx.submitAppOutcome({ task: hexTask, lease: 0, exitCode: 3, oomKilled: false, cause: '', logDigest: `sha256:${'2'.repeat(64)}`, ...usage }),
+  Tx.releaseLease({ task: hexTask, lease: 0, reason: 'MANIFEST_UNAVAILABLE' }),
 ];
 
 describe('Tx builders', () => {

@@ -219,7 +219,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
 
   it('never draws the disputed worker, the poster, a former lessee, a worker that does not fit or one below the minimum bond', () => {
     // bob posts; bob is a worker too; w2 won the lease first and never started it; w3 runs only wasm;
-    // w5 is leaving. Only w4 qualifies, over several draws and seeds.
+    // w5 is leaving. Only w4 qualifies for the first task (w2 held a lease of it), w2 and w4 for the next ones.
     const m = setup(['bob', 'w1', 'w2', 'w4', 'w5'], { startDeadlineBlocks: 2 });
     m.registerWorker('w3', { runtimes: ['wasm'] });
     m.next([m.tx('w5', TxKind.LeaveWorker, {})]);
@@ -246,7 +246,8 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
       workedBy(m, id);
       m.next([m.tx('bob', TxKind.Dispute, { task: id, lease: 0 })]);
       playVerifiers(m, id);
-      expect(leases(m, id).slice(1).map((l) => nameOf(m, l))).toEqual(['w4']);
+      // On another task w2 is no former lessee: it and w4 are the pool (its failure lowered its rating, not its eligibility).
+      for (const l of leases(m, id).slice(1)) expect(['w2', 'w4']).toContain(nameOf(m, l));
     }
     // Nobody qualifies: the dispute is refused before any deposit is taken.
     const id = m.postTask('bob');

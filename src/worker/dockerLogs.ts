@@ -106,9 +106,11 @@ export class LogCapture {
   static async resumed(c: Docker.Container, running: boolean, target: LogTarget): Promise<LogCapture> {
     const { log, since } = CappedLog.resume(target);
     if (since === undefined) return new LogCapture(log, async () => undefined);
-    const until = Date.now();
-    // Attached before the engine's log is read up to `until`: nothing printed after falls between them.
+    // Attached first, then the engine's log is read up to a time after the attach was made: what is
+    // printed between the two is in both (a repeat), never in neither (a line lost under load when
+    // `until` was taken before the attach).
     const live = running ? await attachOutput(c) : undefined;
+    const until = Date.now();
     return new LogCapture(log, async (x) => {
       if (!log.full) log.note('the worker agent was restarted: what follows is the output printed meanwhile as the engine kept it (its last part), then the live output; a few lines around the restart may be missing or repeated');
       try {
