@@ -31,8 +31,9 @@ const delta = (m: MarketDriver, before: Record<string, bigint>): Record<string, 
 const nameOf = (m: MarketDriver, l: Lease): string => names.find((n) => m.hex(n) === toHex(l.worker))!;
 const leases = (m: MarketDriver, id: Uint8Array): Lease[] => Array.from({ length: m.task(id).leaseCount }, (_, i) => m.lease(id, i));
 
+/** The end of a lease: SubmitResult for the disputed one, CommitResult for a verifier (revealed by `m.reveals()`). */
 const result = (m: MarketDriver, w: string, id: Uint8Array, lease: number, digest: string) =>
-  m.tx(w, TxKind.SubmitResult, { task: id, lease, digest, cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 10_000_000n });
+  m.end(w, id, lease, digest, { cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 10_000_000n });
 
 /** w1 wins the task (the only bidder), starts it and submits `digest`; returns the ms it was paid for. */
 function workedBy(m: MarketDriver, id: Uint8Array, worker = 'w1', digest = GOOD): bigint {
@@ -50,7 +51,7 @@ function workedBy(m: MarketDriver, id: Uint8Array, worker = 'w1', digest = GOOD)
  * GOOD, `absent` never start. Bidders in `bidders` bid (price 1) whenever the task takes bids —
  * what a colluder did to win the verifier's seat before the chain drew it.
  */
-function playVerifiers(m: MarketDriver, id: Uint8Array, o: { liars?: string[]; absent?: string[]; bidders?: string[] } = {}): void {
+function playVerifiers(m: MarketDriver, id: Uint8Array, o: { liars?: string[]; absent?: string[]; bidders?: string[]; withhold?: string[] } = {}): void {
   for (let n = 0; n < 80 && m.lease(id, 0).state === LeaseState.Disputed; n++) {
     const txs = [];
     if (m.task(id).state === TaskState.Open) for (const b of o.bidders ?? []) txs.push(m.tx(b, TxKind.Bid, { task: id, price: 1n }));
@@ -61,6 +62,7 @@ function playVerifiers(m: MarketDriver, id: Uint8Array, o: { liars?: string[]; a
       if (l.state === LeaseState.Matched) txs.push(m.tx(w, TxKind.StartLease, { task: id, lease: i, endpoint: '' }));
       if (l.state === LeaseState.Started) txs.push(result(m, w, id, i, o.liars?.includes(w) ? BAD : GOOD));
     });
+    txs.push(...m.reveals(o.withhold));
     m.next(txs, true);
   }
   expect(m.lease(id, 0).state).not.toBe(LeaseState.Disputed);
