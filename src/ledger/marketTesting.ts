@@ -21,6 +21,7 @@ export const MARKET_TEST_PARAMS = {
   startDeadlineBlocks: 5,
   reportDeadlineBlocks: 5,
   reviewBlocks: 4,
+  revealDeadlineBlocks: 5,
   graceBlocks: 3,
   lowEscrowMs: 10_000,
   dividendPerLease: ZNC_UNIT.toString(),
