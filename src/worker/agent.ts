@@ -1,18 +1,20 @@
-import { createHash } from 'node:crypto';
-import { appendFileSync, createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
-import { TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
+import { appOutcomeDigest, resultCommitment, TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
 import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, resultTooLarge } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
 import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
-import { canonicalDigest, ResultTooLargeError, scanResult, type ResultTree } from './canonicalResult.ts';
-import { digestOf, uploadResult } from './results.ts';
+import { canonicalDigest, canonicalTar, ResultTooLargeError, scanResult, type ResultTree } from './canonicalResult.ts';
+import { digestOf, uploadResult, uploadResultFile } from './results.ts';
 import { scratchMiB } from './scratch.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
 import { workloadName, type Workload } from './workload.ts';
@@ -82,6 +84,20 @@ export interface AgentOptions {
   testCorruptResult?: boolean;
 }
 
+/**
+ * A commitment sent and not yet revealed (docs/MARKET.md, "Fairness: commit and reveal"): kept in
+ * the lease's directory as `reveal.json`, written before the commitment is sent, so a restarted
+ * agent still reveals. `tar`: the canonical result archive to publish once the reveal phase opens.
+ */
+interface PendingReveal {
+  task: string;
+  lease: number;
+  salt: string;
+  digest: string;
+  outcome?: AppOutcomeCanonical & { logDigest: string };
+  tar?: { file: string; digest: string };
+}
+
 /** What the agent keeps about a lease it runs. */
 interface Running {
   ref: LeaseRef;
@@ -129,6 +145,8 @@ export class WorkerAgent {
   /** Bids that can no longer win (enough better bids for every open slot): withdrawn when capacity is wanted. */
   private readonly outranked = new Set<string>();
   private readonly withdrawing = new Set<string>();
+  /** Commitments waiting for their reveal phase, by their note in the lease's directory. */
+  private readonly reveals = new Map<string, PendingReveal>();
   /** The worker's registration as last read (each poll): its standing and its offer. */
   private me?: WorkerAnswer;
   private minWorkerBond = 0n;
@@ -233,6 +251,7 @@ export class WorkerAgent {
     // Oldest first: a task waiting longer is served first when capacity is short.
     for (const t of [...tasks].reverse()) await this.consider(t.id, t);
     await this.pollLeases();
+    await this.revealDue();
   }
 
   /**
@@ -563,6 +582,8 @@ export class WorkerAgent {
     let outcome: Record<string, unknown> | undefined;
     // A batch job runs at most the task's max hours: the chain pays no more, so neither does the machine.
     const deadline = t.kind === 'batch' ? (l.startedAt ?? Date.now()) + t.maxHours * 3_600_000 : Infinity;
+    // A redundancy group's or a verifier's result is committed first and revealed later (docs/MARKET.md).
+    const compared = l.verifies !== null || t.redundancy >= 2;
     let timedOut = false;
     try {
       if (l.state === 'matched') {
@@ -634,7 +655,8 @@ export class WorkerAgent {
         // The app's own end, inside its limits: its outcome is the lease's result, reported now.
         meter.add(await w.sample(), Date.now());
         const logDigest = await fileDigest(join(files, 'container.log'));
-        await this.send(TxKind.SubmitAppOutcome, { task: fromHex(l.task), lease: l.index, ...failed, logDigest, ...meter.period(Date.now()) });
+        if (compared) await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: appOutcomeDigest(failed), outcome: { ...failed, logDigest } }, meter.period(Date.now()));
+        else await this.send(TxKind.SubmitAppOutcome, { task: fromHex(l.task), lease: l.index, ...failed, logDigest, ...meter.period(Date.now()) });
         this.counts.workloadsFailed += 1;
         outcome = { exitCode: exit.code, reason: exit.reason ?? null, appOutcome: { ...failed, logDigest }, result: null };
         this.o.log(`lease ${k}: the app ${exit.code === null ? exit.reason : `exited ${exit.code}`} on its own; its outcome is reported as the lease's result after ${seq} report(s)`);
@@ -656,6 +678,18 @@ export class WorkerAgent {
       }
       meter.add(await w.sample(), Date.now());
       const { tree, dropped } = collected;
+      if (compared) {
+        // Compared with other workers': commit now, publish and reveal once every seat has committed.
+        const submitted = this.o.testCorruptResult ? digestOf(new TextEncoder().encode(`test-corrupt-result:${collected.digest}`)) : collected.digest;
+        if (submitted !== collected.digest) this.o.log(`lease ${k}: TEST ONLY --test-corrupt-result: committing to ${submitted} instead of the result's ${collected.digest}`);
+        const tar = join(files, 'result.tar');
+        await pipeline(Readable.from(canonicalTar(tree)), createWriteStream(tar));
+        await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: submitted, tar: { file: tar, digest: collected.digest } }, meter.period(Date.now()));
+        this.counts.results += 1;
+        outcome = { exitCode: 0, result: { committed: submitted, bytes: tree.tarBytes, fileBytes: tree.fileBytes, dropped } };
+        this.o.log(`lease ${k}: committed to its result (${tree.tarBytes} bytes) after ${seq} report(s); it is published and revealed once every seat has committed`);
+        return;
+      }
       const upload = this.uploads.then(() => uploadResult(this.o.node, this.o.key, tree, { task: l.task, lease: l.index }, collected.digest));
       this.uploads = upload.catch(() => undefined);
       const { repository, digest } = await upload;
@@ -702,6 +736,78 @@ export class WorkerAgent {
   }
 
   /**
+   * Ends a compared lease with a commitment to `p.digest` (a fresh salt), written down in the lease's
+   * directory before it is sent: a restart between commit and reveal still reveals.
+   */
+  private async commit(files: string, p: PendingReveal, usage: ReturnType<Meter['period']>): Promise<void> {
+    const pending: PendingReveal = { ...p, salt: toHex(randomBytes(32)) };
+    const file = join(files, 'reveal.json');
+    writeFileSync(`${file}.part`, JSON.stringify(pending));
+    renameSync(`${file}.part`, file);
+    const commitment = resultCommitment(fromHex(p.task), p.lease, fromHex(this.hexAddress), p.digest, fromHex(pending.salt));
+    this.reveals.set(file, pending);
+    await this.send(TxKind.CommitResult, { task: fromHex(p.task), lease: p.lease, commitment, ...usage });
+  }
+
+  /** Commitments written down by an earlier run and not yet revealed. */
+  private loadReveals(): void {
+    const dir = join(this.dir, 'leases');
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name, 'reveal.json');
+      if (!existsSync(file)) continue;
+      try {
+        this.reveals.set(file, JSON.parse(readFileSync(file, 'utf8')) as PendingReveal);
+      } catch (e) {
+        this.o.log(`${file}: unreadable (${(e as Error).message}); that commitment cannot be revealed`);
+      }
+    }
+  }
+
+  /**
+   * Reveals each commitment whose reveal phase is open (the lease shows `revealBy`): the result is
+   * published first (only now: read earlier, a copier could have committed to it), then the digest
+   * or app outcome and the salt are sent. Done or decided without it, the note is removed.
+   */
+  private async revealDue(): Promise<void> {
+    for (const [file, p] of [...this.reveals]) {
+      const k = `${p.task.slice(0, 12)}…/${p.lease}`;
+      const l = await this.c.lease(p.task, p.lease).catch(() => undefined);
+      if (!l) continue;
+      if (l.state !== 'completed' || l.resultDigest !== '') {
+        this.reveals.delete(file);
+        rmSync(file, { force: true });
+        if (p.tar) rmSync(p.tar.file, { force: true });
+        if (l.resultDigest === '' && l.state !== 'completed') this.o.log(`lease ${k}: ${l.state} before its reveal (${l.outcome})`);
+        continue;
+      }
+      if (l.revealBy === null) continue;
+      try {
+        if (p.tar && existsSync(p.tar.file)) {
+          await uploadResultFile(this.o.node, this.o.key, p.tar.file, p.tar.digest as Digest, { task: p.task, lease: p.lease });
+        }
+        const o = p.outcome;
+        await this.send(TxKind.RevealResult, {
+          task: fromHex(p.task),
+          lease: p.lease,
+          salt: fromHex(p.salt),
+          digest: o ? '' : p.digest,
+          appOutcome: o !== undefined,
+          exitCode: o?.exitCode ?? 0,
+          oomKilled: o?.oomKilled ?? false,
+          cause: o?.cause ?? '',
+          logDigest: o?.logDigest ?? '',
+        });
+        this.o.log(`lease ${k}: revealed ${o ? 'its app outcome' : `its result ${p.digest}`}`);
+        this.reveals.delete(file);
+        rmSync(file, { force: true });
+        if (p.tar) rmSync(p.tar.file, { force: true });
+      } catch (e) {
+        this.o.log(`lease ${k}: reveal failed (${(e as Error).message}); tried again on the next poll`);
+      }
+    }
+  }
+
+  /**
    * After a restart: each container this worker started is taken up again when its lease is still
    * active on the chain, and removed otherwise. Then active leases with no container are started.
    */
@@ -726,6 +832,7 @@ export class WorkerAgent {
       await this.runtime?.remove(this.runtime.docker.getContainer(info.Id));
     }
     for (const s of (await this.runtime?.sweepScratch(this.address)) ?? []) this.o.log(`removed scratch area ${s} left from an earlier run`);
+    this.loadReveals();
     await this.pollLeases(ACTIVE);
   }
 }
