@@ -137,6 +137,7 @@ export class WorkerAgent {
   private stopped = false;
   private ws?: WebSocket;
   private timer?: NodeJS.Timeout;
+  private revealTimer?: NodeJS.Timeout;
   /**
    * Tasks bid on, with the last height of their window: each counts against the lease limit until it
    * is decided (won, lost, cancelled) or withdrawn (refreshBids).
@@ -200,12 +201,23 @@ export class WorkerAgent {
         });
     };
     tick();
+    // Reveals on their own clock: a poll busy with tasks must not let a reveal deadline pass.
+    const revealTick = (): void => {
+      if (this.stopped) return;
+      void this.revealDue()
+        .catch((e: unknown) => this.o.log(`reveals: ${(e as Error).message}`))
+        .finally(() => {
+          if (!this.stopped) this.revealTimer = setTimeout(revealTick, POLL_MS);
+        });
+    };
+    revealTick();
   }
 
   /** Stops following the market; containers of running leases are left for a restarted agent to find. */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.revealTimer);
     this.ws?.close();
   }
 
@@ -251,7 +263,6 @@ export class WorkerAgent {
     // Oldest first: a task waiting longer is served first when capacity is short.
     for (const t of [...tasks].reverse()) await this.consider(t.id, t);
     await this.pollLeases();
-    await this.revealDue();
   }
 
   /**
