@@ -82,6 +82,12 @@ export interface AgentOptions {
    * result's, as a lying worker would, so tests can show redundancy outvoting and slashing it.
    */
   testCorruptResult?: boolean;
+  /**
+   * TEST ONLY (`zeus worker start --test-copy-result`, hidden): in a redundancy group or a verifier
+   * seat, run nothing and copy another seat's digest (or, with commit and reveal, its commitment)
+   * from the chain, as a lazy worker would, so tests can show it gets nothing.
+   */
+  testCopyResult?: boolean;
 }
 
 /**
@@ -585,6 +591,7 @@ export class WorkerAgent {
     const files = join(this.dir, 'leases', `${l.task}-${l.index}`);
     mkdirSync(files, { recursive: true });
     const t = await this.c.task(l.task);
+    if (this.o.testCopyResult && t.kind === 'batch' && (l.verifies !== null || t.redundancy >= 2)) return this.copyLease(l, k, files);
     const resumed = r.workload !== undefined;
     const w = r.workload ?? (await this.launchOrRelease(t, r, files, l));
     if (!w) return;
@@ -747,6 +754,65 @@ export class WorkerAgent {
   }
 
   /**
+   * TEST ONLY (--test-copy-result): a lazy worker. It starts the lease, runs nothing, reports empty
+   * periods, and ends the lease with whatever another seat of its group shows on the chain first: a
+   * digest (what SubmitResult used to show) or a commitment, committed as its own; then it tries to
+   * reveal the other seat's digest once revealed. Everything it does is logged with TEST ONLY.
+   */
+  private async copyLease(l: LeaseAnswer, k: string, files: string): Promise<void> {
+    const task = fromHex(l.task);
+    const zero = { cpuSeconds: 0n, memoryGiBSeconds: 0n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 0n };
+    if (l.state === 'matched') await this.send(TxKind.StartLease, { task, lease: l.index, endpoint: '' });
+    this.o.log(`lease ${k}: TEST ONLY --test-copy-result: not running it; waiting for another seat's digest or commitment`);
+    const same = (o: LeaseAnswer): boolean => o.index !== l.index && (l.verifies !== null ? o.verifies === l.verifies : o.verifies === null && o.replica === l.replica);
+    let seq = l.reports;
+    let copied: LeaseAnswer | undefined;
+    for (let turn = 0; !copied && !this.stopped; turn++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      const d = await this.c.task(l.task);
+      const mine = d.leases.find((o) => o.index === l.index);
+      if (!mine || !ACTIVE.includes(mine.state as (typeof ACTIVE)[number]) || mine.state === 'completed') return;
+      copied = d.leases.find((o) => same(o) && (o.resultDigest !== '' || o.commitment !== ''));
+      if (!copied && turn % Math.max(1, Math.round(this.o.reportPeriodMs / 1000)) === 0) {
+        seq += 1;
+        await this.send(TxKind.ReportUsage, { task, lease: l.index, seq, ...zero }).catch(() => (seq -= 1));
+      }
+    }
+    if (!copied) return;
+    if (copied.resultDigest !== '') {
+      this.o.log(`lease ${k}: TEST ONLY --test-copy-result: submitting lease ${copied.index}'s digest ${copied.resultDigest} as its own`);
+      await this.send(TxKind.SubmitResult, { task, lease: l.index, digest: copied.resultDigest, ...zero }).catch((e: unknown) => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: refused: ${(e as Error).message}`));
+      return;
+    }
+    this.o.log(`lease ${k}: TEST ONLY --test-copy-result: committing lease ${copied.index}'s commitment as its own`);
+    await this.send(TxKind.CommitResult, { task, lease: l.index, commitment: fromHex(copied.commitment), ...zero });
+    for (;;) {
+      await new Promise((res) => setTimeout(res, 1000));
+      const [mine, other] = await Promise.all([this.c.lease(l.task, l.index), this.c.lease(l.task, copied.index)]);
+      if (mine.state !== 'completed') {
+        this.o.log(`lease ${k}: TEST ONLY --test-copy-result: ${mine.state}: ${mine.outcome}`);
+        writeFileSync(join(files, 'outcome.json'), JSON.stringify({ copied: copied.index, result: null }));
+        return;
+      }
+      if (mine.revealBy === null || other.resultDigest === '') continue;
+      await this.send(TxKind.RevealResult, { task, lease: l.index, digest: other.resultDigest, salt: randomBytes(32), appOutcome: false, exitCode: 0, oomKilled: false, cause: '', logDigest: '' })
+        .then(() => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: the copied reveal was accepted`))
+        .catch((e: unknown) => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: reveal of ${other.resultDigest} refused: ${(e as Error).message}`));
+      copied = { ...copied, resultDigest: '' };
+      // Tried once; wait for the chain to decide.
+      for (;;) {
+        await new Promise((res) => setTimeout(res, 1000));
+        const now = await this.c.lease(l.task, l.index);
+        if (now.state !== 'completed') {
+          this.o.log(`lease ${k}: TEST ONLY --test-copy-result: ${now.state}: ${now.outcome}`);
+          writeFileSync(join(files, 'outcome.json'), JSON.stringify({ copied: copied.index, result: null }));
+          return;
+        }
+      }
+    }
+  }
+
+  /**
    * Ends a compared lease with a commitment to `p.digest` (a fresh salt), written down in the lease's
    * directory before it is sent: a restart between commit and reveal still reveals.
    */
@@ -783,7 +849,8 @@ export class WorkerAgent {
     for (const [file, p] of [...this.reveals]) {
       const k = `${p.task.slice(0, 12)}…/${p.lease}`;
       const l = await this.c.lease(p.task, p.lease).catch(() => undefined);
-      if (!l) continue;
+      // Not committed yet (the commitment is written down before it is sent): wait for it.
+      if (!l || l.state === 'matched' || l.state === 'started' || l.state === 'running') continue;
       if (l.state !== 'completed' || l.resultDigest !== '') {
         this.reveals.delete(file);
         rmSync(file, { force: true });
