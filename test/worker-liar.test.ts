@@ -39,7 +39,7 @@ describe('a liar outvoted by two honest workers', () => {
     const t = await waitForDone(c, task, 180_000, logs);
     const leaseOf = (w: WorkerProcess) => t.leases.find((l) => l.worker === w.address)!;
     expect(t.leases.map((l) => l.worker).sort()).toEqual([...honest, liar!].map((w) => w.address).sort());
-    expect(liar!.log()).toMatch(/TEST ONLY --test-corrupt-result: submitting sha256:[0-9a-f]{64} instead of the result's sha256:[0-9a-f]{64}/);
+    expect(liar!.log()).toMatch(/TEST ONLY --test-corrupt-result: committing to sha256:[0-9a-f]{64} instead of the result's sha256:[0-9a-f]{64}/);
 
     // The honest two agree and are accepted; the liar's digest is the odd one out.
     const [h1, h2] = honest.map(leaseOf);

@@ -223,6 +223,8 @@ function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'f
     held: l.held.toString(),
     feeHeld: l.feeHeld.toString(),
     resultDigest: l.resultDigest,
+    commitment: toHex(l.commitment),
+    revealBy: orNull(l.revealBy),
     usage: {
       cpuSeconds: l.cpuSeconds.toString(),
       memoryGiBSeconds: l.memoryGiBSeconds.toString(),

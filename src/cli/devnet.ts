@@ -148,6 +148,7 @@ export const DEV_MARKET = {
   startDeadlineBlocks: 40,
   reportDeadlineBlocks: 60,
   reviewBlocks: 20,
+  revealDeadlineBlocks: 60,
   graceBlocks: 20,
   lowEscrowMs: 60_000,
   workerUnbondingBlocks: 100,

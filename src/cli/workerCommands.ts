@@ -149,11 +149,12 @@ function registerWorkerCommands(program: Command): void {
     .option('--admin-port <port>', 'port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy\'s adminPort, else any free port; written to HOME/worker/admin.json)', wholeNumber('--admin-port', 65535))
     .addOption(new Option('--log-level <level>', 'how much the agent logs, as JSON lines on stderr (pino): its start, bids, leases, reports, results').choices([...LOG_LEVELS]).default('info'))
     .addOption(new Option('--test-corrupt-result', 'TEST ONLY: submit a wrong digest for every batch result, as a lying worker would, to show redundancy outvoting and slashing it').hideHelp())
+    .addOption(new Option('--test-copy-result', 'TEST ONLY: in a redundancy group or verifier seat, run nothing and copy another seat\'s digest or commitment from the chain, to show a copier gets nothing').hideHelp())
     .addHelpText(
       'after',
       '\nWhile it runs, `zeus worker status --home HOME` shows its leases, earnings, resources and benchmark, through the admin endpoint and the token in HOME/worker/admin.token (made at the first start, mode 0600). GPUs are those `nvidia-smi` reports (policy offerGpus: false keeps them). A lease\'s container logs are kept in HOME/worker/leases/ and, when it ends, sealed to the task\'s poster and published in the node\'s registry (`zeus task logs`).',
     )
-    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark?: number; adminPort?: number; runtime?: string; logLevel: LogLevel; testCorruptResult?: boolean }, cmd: Command) => {
+    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark?: number; adminPort?: number; runtime?: string; logLevel: LogLevel; testCorruptResult?: boolean; testCopyResult?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const logger = nodeLogger(o.logLevel, { worker: o.key }, 2);
       const say = (line: string): void => logger.info(line);
@@ -189,7 +190,7 @@ function registerWorkerCommands(program: Command): void {
       if (!(reportPeriodMs > 0) || reportPeriodMs >= params.reportDeadlineBlocks * blockMs) {
         throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
       }
-      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say, testCorruptResult: o.testCorruptResult === true });
+      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say, testCorruptResult: o.testCorruptResult === true, testCopyResult: o.testCopyResult === true });
       // The chain records a benchmark only at registration (UpdateWorker carries none); it is a
       // claim nobody can check, so the rating ignores it (src/market/rating.ts); status shows both.
       if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first (a claim it shows; the rating comes from the record alone)`);

@@ -65,7 +65,15 @@ export type LedgerErrorCode =
   | 'DUPLICATE_RESULT'
   | 'NOT_DISPUTABLE'
   /** The worker released a lease of this task (its image could not be fetched) and may not bid on it again. */
-  | 'LEASE_RELEASED';
+  | 'LEASE_RELEASED'
+  /** Commit and reveal (docs/MARKET.md, "Fairness: commit and reveal"). */
+  | 'COMMIT_REQUIRED'
+  | 'COMMIT_NOT_NEEDED'
+  | 'NOT_COMMITTED'
+  | 'ALREADY_REVEALED'
+  | 'REVEAL_NOT_OPEN'
+  | 'REVEAL_CLOSED'
+  | 'REVEAL_MISMATCH';
 
 export class LedgerError extends Error {
   override name = 'LedgerError';

@@ -55,6 +55,7 @@ const MarketParamsSchema = z.object({
   singleVerifierMaxPayZnc: z.number().int().nonnegative().default(M.singleVerifierMaxPayZnc),
   maxVerifierDraws: z.number().int().min(1).max(64).default(M.maxVerifierDraws),
   verifierScanLimit: z.number().int().positive().default(M.verifierScanLimit),
+  revealDeadlineBlocks: z.number().int().positive().default(M.revealDeadlineBlocks),
 });
 
 function marketParamsJson(m: MarketParams): z.output<typeof MarketParamsSchema> {

@@ -19,4 +19,5 @@ export * from './commit.ts';
 export { tally, bookkeeperSetAt, WORKER_DIVIDEND } from './handlers/election.ts';
 export * from './marketEntries.ts';
 export * from './appOutcome.ts';
+export * from './resultCommit.ts';
 export { payFor, taskIdFor, taskNeeds, workerOffer } from './handlers/market.ts';

@@ -28,6 +28,8 @@ import {
   reportUsage,
   startLease,
   submitAppOutcome,
+  commitResult,
+  revealResult,
   submitResult,
   topUpTask,
   updateWorker,
@@ -136,6 +138,10 @@ export function applyTx(ctx: ExecContext, tx: Tx): void {
       return dispute(ctx, tx, b.payload);
     case TxKind.SubmitAppOutcome:
       return submitAppOutcome(ctx, tx, b.payload);
+    case TxKind.CommitResult:
+      return commitResult(ctx, tx, b.payload);
+    case TxKind.RevealResult:
+      return revealResult(ctx, tx, b.payload);
     case TxKind.ReleaseLease:
       return releaseLease(ctx, tx, b.payload);
   }

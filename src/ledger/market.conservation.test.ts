@@ -6,7 +6,7 @@ import { LeaseState, MarketKeys, TaskKind, TaskState, type Bid, type Lease, type
 import { MarketDriver } from './marketTesting.ts';
 import { taskOrder, workerSpec } from './marketTesting.ts';
 import { ZNC, ZNC_UNIT } from './params.ts';
-import { TxKind, type Tx } from './tx.ts';
+import { TxKind, type Payload, type Tx } from './tx.ts';
 
 // Conservation of the market under random interleavings: users, workers and developers send
 // every market transaction, valid or not, across the inner chains, while deadlines, windows,
@@ -22,7 +22,7 @@ const DIGESTS = [`sha256:${'11'.repeat(32)}`, `sha256:${'22'.repeat(32)}`];
 
 // Starting, reporting and results come mostly from the lessee and often: leases only live a few blocks.
 const action = fc.record({
-  kind: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 13 }) }, { weight: 5, arbitrary: fc.constantFrom(2, 2, 3, 4, 4, 5, 7, 7, 10, 10, 10) }),
+  kind: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 14 }) }, { weight: 5, arbitrary: fc.constantFrom(2, 2, 3, 4, 4, 5, 7, 7, 10, 10, 10, 13, 13) }),
   actor: fc.nat(),
   pick: fc.nat(),
   n: fc.nat({ max: 1_000_000 }),
@@ -62,6 +62,9 @@ describe('market conservation under random traffic', () => {
             txs.push(tx);
             if (tx.kind === TxKind.PostTask) posted.push(tx);
           }
+          // Every other height the compared leases still running commit and the open reveals are made
+          // (but w5's): groups and verifier seats are decided amid the random traffic.
+          if (plan.indexOf(step) % 2 === 1) txs.push(...settleCompared(m, tasks));
           m.t.ledger.time += step.skipMs;
           const rejected = m.next(txs, true);
           for (const tx of txs) seen(`${tx.kind}:${rejected.has(tx.hashHex) ? rejected.get(tx.hashHex)!.code : 'ok'}`);
@@ -69,8 +72,12 @@ describe('market conservation under random traffic', () => {
           for (const id of tasks) checkTask(m, id, paid, seen);
         }
         // Let every window, deadline and review run out: the market settles completely.
+        // First, compared leases still running end with a commitment (w4 lies) and every open reveal is
+        // made but w5's (its commitments become wrong results), so groups and verifier seats get decided.
         for (let i = 0; i < 40; i++) {
-          m.next();
+          const drain = i < 20 ? settleCompared(m, tasks) : [];
+          const rejected = m.next(drain, true);
+          for (const tx of drain) seen(`${tx.kind}:${rejected.has(tx.hashHex) ? rejected.get(tx.hashHex)!.code : 'ok'}`);
           for (const id of tasks) checkTask(m, id, paid, seen);
         }
         for (const id of tasks) {
@@ -84,9 +91,11 @@ describe('market conservation under random traffic', () => {
     if (process.env.ZEUS_PROPERTY_STATS) console.log(Object.fromEntries([...stats].sort()));
     // Not vacuous: the paths that move money were taken.
     const ok = (kind: number): number => stats.get(`${kind}:ok`) ?? 0;
-    for (const k of [TxKind.PostTask, TxKind.Bid, TxKind.StartLease, TxKind.ReportUsage, TxKind.SubmitResult, TxKind.CancelTask, TxKind.TopUpTask, TxKind.Dispute, TxKind.AcceptBid]) {
+    for (const k of [TxKind.PostTask, TxKind.Bid, TxKind.StartLease, TxKind.ReportUsage, TxKind.SubmitResult, TxKind.CancelTask, TxKind.TopUpTask, TxKind.Dispute, TxKind.AcceptBid, TxKind.CommitResult]) {
       expect(ok(k), `kind ${k} accepted`).toBeGreaterThan(0);
     }
+    // Commitments were decided: revealed, or counted wrong at their deadline.
+    expect(ok(TxKind.RevealResult) + (stats.get('result not revealed') ?? 0)).toBeGreaterThan(0);
     for (const what of ['lease settled', 'lease failed', 'task expired', 'task done']) expect(stats.get(what) ?? 0, what).toBeGreaterThan(0);
     const disputesEnded = ['dispute decided for the worker', 'dispute decided for the user', 'dispute lapsed'].reduce((n, k) => n + (stats.get(k) ?? 0), 0);
     expect(disputesEnded, 'disputes decided or lapsed').toBeGreaterThan(0);
@@ -119,7 +128,7 @@ function actionTx(m: MarketDriver, tasks: Uint8Array[], a: { kind: number; actor
       return m.tx(user, TxKind.PostTask, taskOrder({
         kind: a.flag ? TaskKind.Service : TaskKind.Batch,
         replicas: 1 + (a.n % 2),
-        redundancy: !a.flag && a.n % 5 === 0 ? 3 : 1,
+        redundancy: !a.flag && a.n % 3 === 0 ? 2 + (a.n % 2) : 1,
         cpuMillis: 500 + (a.n % 2000),
         gpuCount: a.n % 7 === 0 ? 1 : 0,
         maxPricePerHour: BigInt(10_000_000 + (a.n % 40_000_000)),
@@ -161,6 +170,8 @@ function actionTx(m: MarketDriver, tasks: Uint8Array[], a: { kind: number; actor
       const w = (a.flag && a.n % 3 === 0 ? worker : workerOfLease(m, l)) ?? worker;
       if (a.kind === 4) return m.tx(w, TxKind.StartLease, { task: id, lease: i, endpoint: '127.0.0.1:9000' });
       if (a.kind === 5 || a.kind === 6) return m.tx(w, TxKind.ReportUsage, { task: id, lease: i, seq: l.reports + (a.n % 4 === 0 ? 0 : 1), ...usage });
+      // A compared lease (redundancy group, verifier seat) commits; with flag it tries a plain result (refused).
+      if (!a.flag && m.compared(id, i)) return m.end(w, id, i, DIGESTS[a.n % 2], usage);
       return m.tx(w, TxKind.SubmitResult, { task: id, lease: i, digest: DIGESTS[a.n % 2], ...usage });
     }
     case 8: {
@@ -182,6 +193,15 @@ function actionTx(m: MarketDriver, tasks: Uint8Array[], a: { kind: number; actor
       return m.tx(user, TxKind.AcquireLicense, { name: 'app1' });
     case 12:
       return a.n % 20 === 0 ? m.tx(worker, TxKind.LeaveWorker, {}) : undefined;
+    case 13: {
+      // A reveal whose phase is open (commitments not picked here are never revealed: wrong results);
+      // with flag, a reveal that does not match (refused).
+      const due = m.reveals();
+      const tx = pickOf(due, a.pick);
+      if (!tx || !a.flag) return tx;
+      const p = tx.body.payload as Payload<typeof TxKind.RevealResult>;
+      return m.tx(workerOfLease(m, m.lease(p.task, p.lease)) ?? worker, TxKind.RevealResult, { ...p, salt: new Uint8Array(32).fill(a.n % 256) });
+    }
     default: {
       // A report for a period already settled, or from someone else: both refused.
       if (!id) return undefined;
@@ -190,6 +210,20 @@ function actionTx(m: MarketDriver, tasks: Uint8Array[], a: { kind: number; actor
       return m.tx(worker, TxKind.ReportUsage, { task: id, lease: pick[0], seq: Math.max(1, pick[1].reports), ...usage });
     }
   }
+}
+
+/** Commitments for the compared leases that still run (w4 commits a wrong digest), and every open reveal but w5's. */
+function settleCompared(m: MarketDriver, tasks: Uint8Array[]): Tx[] {
+  const usage = { cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1_000n };
+  const txs: Tx[] = [];
+  for (const id of tasks) {
+    for (const [i, l] of leasesOf(m, id)) {
+      const w = workerOfLease(m, l);
+      if (!w || (l.state !== LeaseState.Started && l.state !== LeaseState.Running) || !m.compared(id, i)) continue;
+      txs.push(m.end(w, id, i, DIGESTS[w === 'w4' ? 1 : 0], usage));
+    }
+  }
+  return [...txs, ...m.reveals(['w5'])];
 }
 
 function ownerOf(m: MarketDriver, t: Task): string | undefined {
@@ -214,7 +248,7 @@ function checkTask(m: MarketDriver, id: Uint8Array, paid: Map<string, bigint>, s
       paid.set(`${key}/end`, l.workerPaid);
       seen(l.state === LeaseState.Failed ? 'lease failed' : 'lease settled');
       // How disputes ended (drawn verifiers, their majority, lapses): every path moves money.
-      const d = /^(dispute decided for the worker|dispute decided for the user|dispute lapsed|verifier outvoted|drawn verifier did not start)/.exec(l.outcome);
+      const d = /^(dispute decided for the worker|dispute decided for the user|dispute lapsed|verifier outvoted|drawn verifier did not start|result not revealed)/.exec(l.outcome);
       if (d) seen(d[1]);
     } else if (paid.has(`${key}/end`)) {
       expect(l.workerPaid, 'a lease that ended is never paid again').toBe(paid.get(`${key}/end`));

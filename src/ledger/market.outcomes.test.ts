@@ -61,7 +61,7 @@ function playDrawn(m: MarketDriver, id: Uint8Array, submit: (worker: string, lea
       if (l.state === LeaseState.Matched) txs.push(m.tx(w, TxKind.StartLease, { task: id, lease: i, endpoint: '' }));
       if (l.state === LeaseState.Started) txs.push(submit(w, i));
     }
-    m.next(txs);
+    m.next([...txs, ...m.reveals()]);
   }
   expect(m.lease(id, 0).state).not.toBe(LeaseState.Disputed);
 }
@@ -72,9 +72,10 @@ const usage = { cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkByt
 const EXIT3: AppOutcomeCanonical = { exitCode: 3, oomKilled: false, cause: '' };
 const OOM: AppOutcomeCanonical = { exitCode: 0, oomKilled: true, cause: 'memory' };
 
+/** SubmitAppOutcome, or (a compared lease) CommitResult over the outcome's digest, revealed by `m.reveals()`. */
 const outcome = (m: MarketDriver, w: string, id: Uint8Array, lease: number, o: AppOutcomeCanonical = EXIT3, logDigest = LOG) =>
-  m.tx(w, TxKind.SubmitAppOutcome, { task: id, lease, ...o, logDigest, ...usage });
-const result = (m: MarketDriver, w: string, id: Uint8Array, lease: number, digest = DIGEST_A) => m.tx(w, TxKind.SubmitResult, { task: id, lease, digest, ...usage });
+  m.end(w, id, lease, appOutcomeDigest(o), usage, { ...o, logDigest });
+const result = (m: MarketDriver, w: string, id: Uint8Array, lease: number, digest = DIGEST_A) => m.end(w, id, lease, digest, usage);
 const release = (m: MarketDriver, w: string, id: Uint8Array, lease: number, reason = 'MANIFEST_UNAVAILABLE') => m.tx(w, TxKind.ReleaseLease, { task: id, lease, reason });
 
 describe('an app that fails on its own is the lease\'s outcome, not the worker\'s fault', () => {
@@ -121,6 +122,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     const leaseOf = (w: string) => [0, 1, 2].find((i) => who(m, ['w1', 'w2', 'w3'], m.lease(id, i).worker) === w)!;
     m.next([outcome(m, 'w1', id, leaseOf('w1'), OOM), outcome(m, 'w2', id, leaseOf('w2'), OOM), outcome(m, 'w3', id, leaseOf('w3'), { exitCode: 1, oomKilled: false, cause: '' })]);
     const ms = BigInt(m.time) - startedAt;
+    m.next(m.reveals());
     expect(m.lease(id, leaseOf('w3')).outcome).toMatch(/differs from the majority/);
     m.until(Number(m.lease(id, leaseOf('w1')).reviewEnd) + 2);
     m.next();
@@ -143,6 +145,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     const leaseOf = (w: string) => [0, 1, 2].find((i) => who(m, ['w1', 'w2', 'w3'], m.lease(id, i).worker) === w)!;
     m.next([result(m, 'w1', id, leaseOf('w1')), result(m, 'w2', id, leaseOf('w2')), outcome(m, 'w3', id, leaseOf('w3'))]);
     const ms = BigInt(m.time) - startedAt;
+    m.next(m.reveals());
     m.until(Number(m.lease(id, leaseOf('w1')).reviewEnd) + 2);
     m.next();
     expect(delta(m, before)).toEqual({ alice: -(2n * ms * 5n), w1: ms * 5n + DIVIDEND, w2: ms * 5n + DIVIDEND });

@@ -220,8 +220,10 @@ describe('market scenarios on the ledger', () => {
     const leases = [0, 1, 2].map((i) => m.lease(id, i));
     const who = (i: number) => ['w1', 'w2', 'w3'].find((w) => m.hex(w) === Buffer.from(leases[i].worker).toString('hex'))!;
     const dishonest = [0, 1, 2].find((i) => who(i) === 'w3')!;
-    m.next([0, 1, 2].map((i) => result(m, who(i), id, i, i === dishonest ? DIGEST_B : DIGEST_A)));
+    // Each commits to its digest (commit and reveal: nothing to copy), then reveals once all committed.
+    m.next([0, 1, 2].map((i) => m.end(who(i), id, i, i === dishonest ? DIGEST_B : DIGEST_A, { cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1_000_000n })));
     const ms = BigInt(m.time) - leases[0].startedAt;
+    m.next(m.reveals());
     expect(m.lease(id, dishonest).outcome).toMatch(/majority/);
     m.next();
     expect(m.worker('w3').bond).toBe(bond3 - (bond3 * 2_000n) / 10_000n);

@@ -221,10 +221,14 @@ export const LeaseSchema = {
     endedAt: { id: 25, ...u64 },
     /** How the lease ended, in words. */
     outcome: { id: 26, type: 'string', max: 128 },
+    /** A compared lease's commitment to its result (CommitResult; empty: none). Its digest stays '' until revealed. */
+    commitment: { id: 80, type: 'bytes', max: 32 },
+    /** Last height at which the commitment may be revealed (0: its group's reveal phase is not open). */
+    revealBy: { id: 81, ...u64 },
   },
 } as const;
 
-export const DueKind = { CloseBids: 1, StartDeadline: 2, ReportDeadline: 3, ReviewEnd: 4, GraceEnd: 5, WorkerRelease: 6, DrawVerifiers: 40 } as const;
+export const DueKind = { CloseBids: 1, StartDeadline: 2, ReportDeadline: 3, ReviewEnd: 4, GraceEnd: 5, WorkerRelease: 6, DrawVerifiers: 40, RevealEnd: 80 } as const;
 export type DueKind = (typeof DueKind)[keyof typeof DueKind];
 /** Something the chain must look at when a height begins (stale ones are skipped). */
 export const DueSchema = { $id: 'Due', fields: { kind: { id: 1, ...u32 }, id: { id: 2, type: 'bytes', max: 32 }, lease: { id: 3, ...u32 } } } as const;

@@ -1,8 +1,10 @@
-import { addressFromPublicKey, systemAddress, toHex } from '../crypto/portable.ts';
+import { addressFromPublicKey, sha256, systemAddress, toHex, utf8 } from '../crypto/portable.ts';
+import type { AppOutcomeCanonical } from './appOutcome.ts';
+import { resultCommitment } from './resultCommit.ts';
 import { readAccount, stakedOf, type MarketEvent } from './context.ts';
 import { DEFAULT_PARAMS } from './genesis.ts';
 import { taskIdFor } from './handlers/market.ts';
-import { MarketKeys, TaskKind, type Lease, type Task, type Worker } from './marketEntries.ts';
+import { LeaseState, MarketKeys, TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
 import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
 import { checkSupply } from './supply.ts';
 import { commitExecuted, makeTx, testChain, type TestChain } from './testing.ts';
@@ -19,6 +21,7 @@ export const MARKET_TEST_PARAMS = {
   startDeadlineBlocks: 5,
   reportDeadlineBlocks: 5,
   reviewBlocks: 4,
+  revealDeadlineBlocks: 5,
   graceBlocks: 3,
   lowEscrowMs: 10_000,
   dividendPerLease: ZNC_UNIT.toString(),
@@ -27,6 +30,17 @@ export const MARKET_TEST_PARAMS = {
 export const BLOCK_MS = 1000;
 
 export type WorkerSpec = Payload<typeof TxKind.RegisterWorker>;
+export type Usage = Pick<Payload<typeof TxKind.SubmitResult>, 'cpuSeconds' | 'memoryGiBSeconds' | 'gpuSeconds' | 'networkBytes' | 'wallMs'>;
+/** An app outcome as a reveal carries it. */
+export type OutcomeReveal = AppOutcomeCanonical & { logDigest: string };
+interface Sealed {
+  from: string;
+  task: Uint8Array;
+  lease: number;
+  salt: Uint8Array;
+  digest: string;
+  outcome?: OutcomeReveal;
+}
 export type TaskOrder = Payload<typeof TxKind.PostTask>;
 
 export function workerSpec(over: Partial<WorkerSpec> = {}): WorkerSpec {
@@ -177,6 +191,57 @@ export class MarketDriver {
     this.next([this.tx(name, TxKind.Stake, { amount: spec.bond })]);
     this.next();
     this.next([this.tx(name, TxKind.RegisterWorker, spec)]);
+  }
+
+  /** Reveals the driver can make: commitments sent with `end`/`endOutcome`, by task and lease. */
+  private readonly sealed = new Map<string, Sealed>();
+
+  /** Whether a lease's result is compared with others' (and so committed, then revealed). */
+  compared(id: Uint8Array, lease: number): boolean {
+    const l = this.lease(id, lease);
+    return l.verifies > 0 || (this.task(id).redundancy >= 2 && l.slot < VERIFY_SLOT);
+  }
+
+  /**
+   * How a worker ends a batch lease with `digest`: SubmitResult when nothing compares it, else
+   * CommitResult (its reveal kept for `reveals`). `digest` may be an app outcome's (`endOutcome`).
+   */
+  end(from: string, id: Uint8Array, lease: number, digest: string, usage: Usage, outcome?: OutcomeReveal): Tx {
+    if (!this.compared(id, lease)) {
+      if (outcome) return this.tx(from, TxKind.SubmitAppOutcome, { task: id, lease, ...usage, ...outcome });
+      return this.tx(from, TxKind.SubmitResult, { task: id, lease, digest, ...usage });
+    }
+    const salt = sha256(utf8(`test-salt/${from}/${lease}/`), id);
+    this.sealed.set(`${toHex(id)}/${lease}`, { from, task: id, lease, salt, digest, outcome });
+    return this.tx(from, TxKind.CommitResult, { task: id, lease, ...usage, commitment: resultCommitment(id, lease, this.addr(from), digest, salt) });
+  }
+
+  /** The RevealResult of a commitment made with `end`. */
+  reveal(id: Uint8Array, lease: number): Tx {
+    const s = this.sealed.get(`${toHex(id)}/${lease}`)!;
+    const o = s.outcome;
+    return this.tx(s.from, TxKind.RevealResult, {
+      task: s.task,
+      lease,
+      salt: s.salt,
+      digest: o ? '' : s.digest,
+      appOutcome: o !== undefined,
+      exitCode: o?.exitCode ?? 0,
+      oomKilled: o?.oomKilled ?? false,
+      cause: o?.cause ?? '',
+      logDigest: o?.logDigest ?? '',
+    });
+  }
+
+  /** Reveals for every commitment made with `end` whose reveal phase is open, except those of `withhold`. */
+  reveals(withhold: string[] = []): Tx[] {
+    const out: Tx[] = [];
+    for (const s of this.sealed.values()) {
+      const l = this.lease(s.task, s.lease);
+      if (withhold.includes(s.from) || l.state !== LeaseState.Completed || l.revealBy === 0n || l.resultDigest !== '' || BigInt(this.height) >= l.revealBy) continue;
+      out.push(this.reveal(s.task, s.lease));
+    }
+    return out;
   }
 
   /** Posts a task and returns its id (the height that posts it is committed). */

@@ -88,6 +88,11 @@ export interface MarketParams {
   readonly maxVerifierDraws: number;
   /** Workers the verifier draw looks at (in registration order). */
   readonly verifierScanLimit: number;
+  /**
+   * Blocks a committed result (redundancy group, verifier seat) has to be revealed once its group's
+   * reveal phase opens; a commitment not revealed by then counts as a wrong result.
+   */
+  readonly revealDeadlineBlocks: number;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -126,5 +131,6 @@ export const PUBLIC_PARAMS: LedgerParams = {
     singleVerifierMaxPayZnc: 10,
     maxVerifierDraws: 9,
     verifierScanLimit: 10_000,
+    revealDeadlineBlocks: 120,
   },
 };

@@ -59,6 +59,10 @@ export const TxKind = {
   ReportUsage: 28,
   SubmitResult: 29,
   Dispute: 30,
+  /** The end of a lease whose result is compared (redundancy group, verifier seat): a commitment to its digest, and its last usage. */
+  CommitResult: 31,
+  /** The digest (or app outcome) and salt behind a lease's commitment, once its group's reveal phase is open. */
+  RevealResult: 32,
   SubmitAppOutcome: 33,
   ReleaseLease: 34,
   /** A worker takes back its bid in a task's open window (issue 13: a bid must not hold a worker it cannot serve). */
@@ -155,6 +159,29 @@ export const PayloadSchemas = {
     fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, digest: { id: 3, type: 'string', max: 71 }, ...usage },
   },
   [TxKind.Dispute]: { $id: 'Dispute', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' } } },
+  /** `commitment`: resultCommitment(task, lease, worker, digest, salt) (src/ledger/resultCommit.ts); the last period's usage. */
+  [TxKind.CommitResult]: {
+    $id: 'CommitResult',
+    fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, ...usage, commitment: { id: 80, type: 'bytes', length: 32 } },
+  },
+  /**
+   * What a commitment hid: the result digest and the salt — or, with `appOutcome`, the app outcome
+   * (its digest is computed by the chain; `digest` is then empty).
+   */
+  [TxKind.RevealResult]: {
+    $id: 'RevealResult',
+    fields: {
+      task: { id: 1, ...taskId },
+      lease: { id: 2, type: 'uint32' },
+      digest: { id: 81, type: 'string', max: 71 },
+      salt: { id: 82, type: 'bytes', length: 32 },
+      appOutcome: { id: 83, type: 'bool' },
+      exitCode: { id: 84, type: 'uint32' },
+      oomKilled: { id: 85, type: 'bool' },
+      cause: { id: 86, type: 'string', max: 16 },
+      logDigest: { id: 87, type: 'string', max: 71 },
+    },
+  },
   /**
    * The end of a batch lease whose app failed on its own inside the lease's limits (src/ledger/appOutcome.ts):
    * how it ended, the digest of its log and the last period's usage. Compared and disputed like a result.
@@ -257,6 +284,8 @@ export function routeTx(kind: TxKind, from: Uint8Array, payload?: unknown): numb
     case TxKind.ReportUsage:
     case TxKind.SubmitResult:
     case TxKind.Dispute:
+    case TxKind.CommitResult:
+    case TxKind.RevealResult:
     case TxKind.SubmitAppOutcome:
     case TxKind.ReleaseLease: {
       const id = (payload as { task?: Uint8Array } | undefined)?.task;

@@ -268,6 +268,8 @@ const LIKELY_SENDER: Partial<Record<TxKind, string[]>> = {
   [TxKind.StartLease]: ['dave'],
   [TxKind.ReportUsage]: ['dave'],
   [TxKind.SubmitResult]: ['dave'],
+  [TxKind.CommitResult]: ['dave'],
+  [TxKind.RevealResult]: ['dave'],
 };
 
 const stepsArb = (w: World): fc.Arbitrary<Step[]> =>

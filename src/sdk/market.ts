@@ -164,7 +164,12 @@ export interface LeaseAnswer {
   feeToken: string;
   held: string;
   feeHeld: string;
+  /** '' until revealed when the result is compared (redundancy group, verifier seat): see `commitment`. */
   resultDigest: string;
+  /** A compared lease's commitment to its result (hex; '' when none): docs/MARKET.md, "Fairness: commit and reveal". */
+  commitment: string;
+  /** Last height to reveal the committed result; null until every seat of its group has committed (or can no longer). */
+  revealBy: number | null;
   usage: UsageAnswer;
   reviewEnd: number | null;
   disputeDeposit: string;

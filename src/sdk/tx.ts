@@ -154,6 +154,21 @@ export const Tx = {
   /** The app failed on its own inside the lease's limits: its outcome is the lease's result (docs/MARKET.md). */
   submitAppOutcome: (o: { task: TaskIdLike; lease: number; exitCode: number; oomKilled: boolean; cause: string; logDigest: string } & Usage) =>
     of(TxKind.SubmitAppOutcome, { ...o, task: taskId(o.task) }),
+  /** Ends a compared lease (redundancy group, verifier seat) with a commitment to its result: `resultCommitment` (docs/MARKET.md). */
+  commitResult: (o: { task: TaskIdLike; lease: number; commitment: Uint8Array } & Usage) => of(TxKind.CommitResult, { ...o, task: taskId(o.task) }),
+  /** Reveals a committed result (`digest`) or app outcome once the lease shows `revealBy`. */
+  revealResult: (o: { task: TaskIdLike; lease: number; salt: Uint8Array; digest?: string; outcome?: { exitCode: number; oomKilled: boolean; cause: string; logDigest: string } }) =>
+    of(TxKind.RevealResult, {
+      task: taskId(o.task),
+      lease: o.lease,
+      salt: o.salt,
+      digest: o.outcome ? '' : (o.digest ?? ''),
+      appOutcome: o.outcome !== undefined,
+      exitCode: o.outcome?.exitCode ?? 0,
+      oomKilled: o.outcome?.oomKilled ?? false,
+      cause: o.outcome?.cause ?? '',
+      logDigest: o.outcome?.logDigest ?? '',
+    }),
   /** Gives back a lease that has not started because its image cannot be fetched (`reason`: the fetch's error code). */
   releaseLease: (o: { task: TaskIdLike; lease: number; reason: string }) => of(TxKind.ReleaseLease, { task: taskId(o.task), lease: o.lease, reason: o.reason }),
 };

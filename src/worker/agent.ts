@@ -1,18 +1,20 @@
-import { createHash } from 'node:crypto';
-import { appendFileSync, createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
-import { TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
+import { appOutcomeDigest, resultCommitment, TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
 import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, resultTooLarge } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
 import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
-import { canonicalDigest, ResultTooLargeError, scanResult, type ResultTree } from './canonicalResult.ts';
-import { digestOf, uploadResult } from './results.ts';
+import { canonicalDigest, canonicalTar, ResultTooLargeError, scanResult, type ResultTree } from './canonicalResult.ts';
+import { digestOf, uploadResult, uploadResultFile } from './results.ts';
 import { scratchMiB } from './scratch.ts';
 import { startWasm, wasmModuleOf } from './wasmWorkload.ts';
 import { workloadName, type Workload } from './workload.ts';
@@ -80,6 +82,26 @@ export interface AgentOptions {
    * result's, as a lying worker would, so tests can show redundancy outvoting and slashing it.
    */
   testCorruptResult?: boolean;
+  /**
+   * TEST ONLY (`zeus worker start --test-copy-result`, hidden): in a redundancy group or a verifier
+   * seat, run nothing and copy another seat's digest (or, with commit and reveal, its commitment)
+   * from the chain, as a lazy worker would, so tests can show it gets nothing.
+   */
+  testCopyResult?: boolean;
+}
+
+/**
+ * A commitment sent and not yet revealed (docs/MARKET.md, "Fairness: commit and reveal"): kept in
+ * the lease's directory as `reveal.json`, written before the commitment is sent, so a restarted
+ * agent still reveals. `tar`: the canonical result archive to publish once the reveal phase opens.
+ */
+interface PendingReveal {
+  task: string;
+  lease: number;
+  salt: string;
+  digest: string;
+  outcome?: AppOutcomeCanonical & { logDigest: string };
+  tar?: { file: string; digest: string };
 }
 
 /** What the agent keeps about a lease it runs. */
@@ -121,6 +143,7 @@ export class WorkerAgent {
   private stopped = false;
   private ws?: WebSocket;
   private timer?: NodeJS.Timeout;
+  private revealTimer?: NodeJS.Timeout;
   /**
    * Tasks bid on, with the last height of their window: each counts against the lease limit until it
    * is decided (won, lost, cancelled) or withdrawn (refreshBids).
@@ -129,6 +152,8 @@ export class WorkerAgent {
   /** Bids that can no longer win (enough better bids for every open slot): withdrawn when capacity is wanted. */
   private readonly outranked = new Set<string>();
   private readonly withdrawing = new Set<string>();
+  /** Commitments waiting for their reveal phase, by their note in the lease's directory. */
+  private readonly reveals = new Map<string, PendingReveal>();
   /** The worker's registration as last read (each poll): its standing and its offer. */
   private me?: WorkerAnswer;
   private minWorkerBond = 0n;
@@ -182,12 +207,23 @@ export class WorkerAgent {
         });
     };
     tick();
+    // Reveals on their own clock: a poll busy with tasks must not let a reveal deadline pass.
+    const revealTick = (): void => {
+      if (this.stopped) return;
+      void this.revealDue()
+        .catch((e: unknown) => this.o.log(`reveals: ${(e as Error).message}`))
+        .finally(() => {
+          if (!this.stopped) this.revealTimer = setTimeout(revealTick, POLL_MS);
+        });
+    };
+    revealTick();
   }
 
   /** Stops following the market; containers of running leases are left for a restarted agent to find. */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.revealTimer);
     this.ws?.close();
   }
 
@@ -555,6 +591,7 @@ export class WorkerAgent {
     const files = join(this.dir, 'leases', `${l.task}-${l.index}`);
     mkdirSync(files, { recursive: true });
     const t = await this.c.task(l.task);
+    if (this.o.testCopyResult && t.kind === 'batch' && (l.verifies !== null || t.redundancy >= 2)) return this.copyLease(l, k, files);
     const resumed = r.workload !== undefined;
     const w = r.workload ?? (await this.launchOrRelease(t, r, files, l));
     if (!w) return;
@@ -563,6 +600,8 @@ export class WorkerAgent {
     let outcome: Record<string, unknown> | undefined;
     // A batch job runs at most the task's max hours: the chain pays no more, so neither does the machine.
     const deadline = t.kind === 'batch' ? (l.startedAt ?? Date.now()) + t.maxHours * 3_600_000 : Infinity;
+    // A redundancy group's or a verifier's result is committed first and revealed later (docs/MARKET.md).
+    const compared = l.verifies !== null || t.redundancy >= 2;
     let timedOut = false;
     try {
       if (l.state === 'matched') {
@@ -634,7 +673,8 @@ export class WorkerAgent {
         // The app's own end, inside its limits: its outcome is the lease's result, reported now.
         meter.add(await w.sample(), Date.now());
         const logDigest = await fileDigest(join(files, 'container.log'));
-        await this.send(TxKind.SubmitAppOutcome, { task: fromHex(l.task), lease: l.index, ...failed, logDigest, ...meter.period(Date.now()) });
+        if (compared) await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: appOutcomeDigest(failed), outcome: { ...failed, logDigest } }, meter.period(Date.now()));
+        else await this.send(TxKind.SubmitAppOutcome, { task: fromHex(l.task), lease: l.index, ...failed, logDigest, ...meter.period(Date.now()) });
         this.counts.workloadsFailed += 1;
         outcome = { exitCode: exit.code, reason: exit.reason ?? null, appOutcome: { ...failed, logDigest }, result: null };
         this.o.log(`lease ${k}: the app ${exit.code === null ? exit.reason : `exited ${exit.code}`} on its own; its outcome is reported as the lease's result after ${seq} report(s)`);
@@ -656,6 +696,18 @@ export class WorkerAgent {
       }
       meter.add(await w.sample(), Date.now());
       const { tree, dropped } = collected;
+      if (compared) {
+        // Compared with other workers': commit now, publish and reveal once every seat has committed.
+        const submitted = this.o.testCorruptResult ? digestOf(new TextEncoder().encode(`test-corrupt-result:${collected.digest}`)) : collected.digest;
+        if (submitted !== collected.digest) this.o.log(`lease ${k}: TEST ONLY --test-corrupt-result: committing to ${submitted} instead of the result's ${collected.digest}`);
+        const tar = join(files, 'result.tar');
+        await pipeline(Readable.from(canonicalTar(tree)), createWriteStream(tar));
+        await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: submitted, tar: { file: tar, digest: collected.digest } }, meter.period(Date.now()));
+        this.counts.results += 1;
+        outcome = { exitCode: 0, result: { committed: submitted, bytes: tree.tarBytes, fileBytes: tree.fileBytes, dropped } };
+        this.o.log(`lease ${k}: committed to its result (${tree.tarBytes} bytes) after ${seq} report(s); it is published and revealed once every seat has committed`);
+        return;
+      }
       const upload = this.uploads.then(() => uploadResult(this.o.node, this.o.key, tree, { task: l.task, lease: l.index }, collected.digest));
       this.uploads = upload.catch(() => undefined);
       const { repository, digest } = await upload;
@@ -702,6 +754,138 @@ export class WorkerAgent {
   }
 
   /**
+   * TEST ONLY (--test-copy-result): a lazy worker. It starts the lease, runs nothing, reports empty
+   * periods, and ends the lease with whatever another seat of its group shows on the chain first: a
+   * digest (what SubmitResult used to show) or a commitment, committed as its own; then it tries to
+   * reveal the other seat's digest once revealed. Everything it does is logged with TEST ONLY.
+   */
+  private async copyLease(l: LeaseAnswer, k: string, files: string): Promise<void> {
+    const task = fromHex(l.task);
+    const zero = { cpuSeconds: 0n, memoryGiBSeconds: 0n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 0n };
+    if (l.state === 'matched') await this.send(TxKind.StartLease, { task, lease: l.index, endpoint: '' });
+    this.o.log(`lease ${k}: TEST ONLY --test-copy-result: not running it; waiting for another seat's digest or commitment`);
+    const same = (o: LeaseAnswer): boolean => o.index !== l.index && (l.verifies !== null ? o.verifies === l.verifies : o.verifies === null && o.replica === l.replica);
+    let seq = l.reports;
+    let copied: LeaseAnswer | undefined;
+    for (let turn = 0; !copied && !this.stopped; turn++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      const d = await this.c.task(l.task);
+      const mine = d.leases.find((o) => o.index === l.index);
+      if (!mine || !ACTIVE.includes(mine.state as (typeof ACTIVE)[number]) || mine.state === 'completed') return;
+      copied = d.leases.find((o) => same(o) && (o.resultDigest !== '' || o.commitment !== ''));
+      if (!copied && turn % Math.max(1, Math.round(this.o.reportPeriodMs / 1000)) === 0) {
+        seq += 1;
+        await this.send(TxKind.ReportUsage, { task, lease: l.index, seq, ...zero }).catch(() => (seq -= 1));
+      }
+    }
+    if (!copied) return;
+    if (copied.resultDigest !== '') {
+      this.o.log(`lease ${k}: TEST ONLY --test-copy-result: submitting lease ${copied.index}'s digest ${copied.resultDigest} as its own`);
+      await this.send(TxKind.SubmitResult, { task, lease: l.index, digest: copied.resultDigest, ...zero }).catch((e: unknown) => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: refused: ${(e as Error).message}`));
+      return;
+    }
+    this.o.log(`lease ${k}: TEST ONLY --test-copy-result: committing lease ${copied.index}'s commitment as its own`);
+    await this.send(TxKind.CommitResult, { task, lease: l.index, commitment: fromHex(copied.commitment), ...zero });
+    for (;;) {
+      await new Promise((res) => setTimeout(res, 1000));
+      const [mine, other] = await Promise.all([this.c.lease(l.task, l.index), this.c.lease(l.task, copied.index)]);
+      if (mine.state !== 'completed') {
+        this.o.log(`lease ${k}: TEST ONLY --test-copy-result: ${mine.state}: ${mine.outcome}`);
+        writeFileSync(join(files, 'outcome.json'), JSON.stringify({ copied: copied.index, result: null }));
+        return;
+      }
+      if (mine.revealBy === null || other.resultDigest === '') continue;
+      await this.send(TxKind.RevealResult, { task, lease: l.index, digest: other.resultDigest, salt: randomBytes(32), appOutcome: false, exitCode: 0, oomKilled: false, cause: '', logDigest: '' })
+        .then(() => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: the copied reveal was accepted`))
+        .catch((e: unknown) => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: reveal of ${other.resultDigest} refused: ${(e as Error).message}`));
+      copied = { ...copied, resultDigest: '' };
+      // Tried once; wait for the chain to decide.
+      for (;;) {
+        await new Promise((res) => setTimeout(res, 1000));
+        const now = await this.c.lease(l.task, l.index);
+        if (now.state !== 'completed') {
+          this.o.log(`lease ${k}: TEST ONLY --test-copy-result: ${now.state}: ${now.outcome}`);
+          writeFileSync(join(files, 'outcome.json'), JSON.stringify({ copied: copied.index, result: null }));
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Ends a compared lease with a commitment to `p.digest` (a fresh salt), written down in the lease's
+   * directory before it is sent: a restart between commit and reveal still reveals.
+   */
+  private async commit(files: string, p: PendingReveal, usage: ReturnType<Meter['period']>): Promise<void> {
+    const pending: PendingReveal = { ...p, salt: toHex(randomBytes(32)) };
+    const file = join(files, 'reveal.json');
+    writeFileSync(`${file}.part`, JSON.stringify(pending));
+    renameSync(`${file}.part`, file);
+    const commitment = resultCommitment(fromHex(p.task), p.lease, fromHex(this.hexAddress), p.digest, fromHex(pending.salt));
+    this.reveals.set(file, pending);
+    await this.send(TxKind.CommitResult, { task: fromHex(p.task), lease: p.lease, commitment, ...usage });
+  }
+
+  /** Commitments written down by an earlier run and not yet revealed. */
+  private loadReveals(): void {
+    const dir = join(this.dir, 'leases');
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name, 'reveal.json');
+      if (!existsSync(file)) continue;
+      try {
+        this.reveals.set(file, JSON.parse(readFileSync(file, 'utf8')) as PendingReveal);
+      } catch (e) {
+        this.o.log(`${file}: unreadable (${(e as Error).message}); that commitment cannot be revealed`);
+      }
+    }
+  }
+
+  /**
+   * Reveals each commitment whose reveal phase is open (the lease shows `revealBy`): the result is
+   * published first (only now: read earlier, a copier could have committed to it), then the digest
+   * or app outcome and the salt are sent. Done or decided without it, the note is removed.
+   */
+  private async revealDue(): Promise<void> {
+    for (const [file, p] of [...this.reveals]) {
+      const k = `${p.task.slice(0, 12)}…/${p.lease}`;
+      const l = await this.c.lease(p.task, p.lease).catch(() => undefined);
+      // Not committed yet (the commitment is written down before it is sent): wait for it.
+      if (!l || l.state === 'matched' || l.state === 'started' || l.state === 'running') continue;
+      if (l.state !== 'completed' || l.resultDigest !== '') {
+        this.reveals.delete(file);
+        rmSync(file, { force: true });
+        if (p.tar) rmSync(p.tar.file, { force: true });
+        if (l.resultDigest === '' && l.state !== 'completed') this.o.log(`lease ${k}: ${l.state} before its reveal (${l.outcome})`);
+        continue;
+      }
+      if (l.revealBy === null) continue;
+      try {
+        if (p.tar && existsSync(p.tar.file)) {
+          await uploadResultFile(this.o.node, this.o.key, p.tar.file, p.tar.digest as Digest, { task: p.task, lease: p.lease });
+        }
+        const o = p.outcome;
+        await this.send(TxKind.RevealResult, {
+          task: fromHex(p.task),
+          lease: p.lease,
+          salt: fromHex(p.salt),
+          digest: o ? '' : p.digest,
+          appOutcome: o !== undefined,
+          exitCode: o?.exitCode ?? 0,
+          oomKilled: o?.oomKilled ?? false,
+          cause: o?.cause ?? '',
+          logDigest: o?.logDigest ?? '',
+        });
+        this.o.log(`lease ${k}: revealed ${o ? 'its app outcome' : `its result ${p.digest}`}`);
+        this.reveals.delete(file);
+        rmSync(file, { force: true });
+        if (p.tar) rmSync(p.tar.file, { force: true });
+      } catch (e) {
+        this.o.log(`lease ${k}: reveal failed (${(e as Error).message}); tried again on the next poll`);
+      }
+    }
+  }
+
+  /**
    * After a restart: each container this worker started is taken up again when its lease is still
    * active on the chain, and removed otherwise. Then active leases with no container are started.
    */
@@ -726,6 +910,7 @@ export class WorkerAgent {
       await this.runtime?.remove(this.runtime.docker.getContainer(info.Id));
     }
     for (const s of (await this.runtime?.sweepScratch(this.address)) ?? []) this.o.log(`removed scratch area ${s} left from an earlier run`);
+    this.loadReveals();
     await this.pollLeases(ACTIVE);
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { addressFromPublicKey, encodeAddress, type KeyPair } from '../crypto/index.ts';
@@ -10,7 +10,8 @@ import { canonicalDigest, canonicalTar, type ResultTree } from './canonicalResul
 // the worker's key signs. The repository is `<worker address>/results`: a namespace that is an
 // address belongs to that address on every node (docs/DDN.md), so nobody else can push there, while
 // a shared `results/…` would be open to every account. Anyone may pull
-// the blob by its digest, which is what SubmitResult records. The sealed logs of a lease go the
+// the blob by its digest, which is what SubmitResult records — so the result of a lease compared
+// with others' is pushed only once its group's reveal phase is open (uploadResultFile). The sealed logs of a lease go the
 // same way into `<worker address>/logs` (src/worker/logs.ts).
 
 export const resultRepository = (worker: string): string => `${worker}/results`;
@@ -111,6 +112,26 @@ export async function publishArtifact(
 export async function uploadResult(node: string, key: KeyPair, tree: ResultTree, lease: { task: string; lease: number }, digest?: Digest): Promise<{ repository: string; digest: Digest }> {
   const repository = resultRepository(encodeAddress(addressFromPublicKey(key.publicKey)));
   const blob: StreamedBlob = { digest: digest ?? (await canonicalDigest(tree)), size: tree.tarBytes, chunks: () => canonicalTar(tree) };
+  const published = await publishArtifact(node, key, {
+    repository,
+    tag: artifactTag('result', lease.task, lease.lease),
+    artifactType: RESULT_ARTIFACT_TYPE,
+    layerType: RESULT_LAYER_TYPE,
+    bytes: blob,
+    annotations: { 'net.zeus.task': lease.task, 'net.zeus.lease': String(lease.lease) },
+    what: 'result',
+  });
+  return { repository, digest: published };
+}
+
+/**
+ * A compared lease's result (redundancy group, verifier seat) is published only once its reveal
+ * phase is open (docs/MARKET.md, "Fairness: commit and reveal"): until then the canonical archive
+ * waits in the lease's directory as `file`, whose sha256 is `digest`.
+ */
+export async function uploadResultFile(node: string, key: KeyPair, file: string, digest: Digest, lease: { task: string; lease: number }): Promise<{ repository: string; digest: Digest }> {
+  const repository = resultRepository(encodeAddress(addressFromPublicKey(key.publicKey)));
+  const blob: StreamedBlob = { digest, size: statSync(file).size, chunks: () => createReadStream(file) };
   const published = await publishArtifact(node, key, {
     repository,
     tag: artifactTag('result', lease.task, lease.lease),

@@ -29,6 +29,7 @@ import {
 } from '../marketEntries.ts';
 import { MAIN_CHAIN, MAX_U64, ZNC, ZNC_UNIT } from '../params.ts';
 import { appOutcomeDigest, appOutcomeProblem, describeAppOutcome, type AppOutcome } from '../appOutcome.ts';
+import { resultCommitment } from '../resultCommit.ts';
 import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
 import type { Payload, Tx, TxKind } from '../tx.ts';
 import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './names.ts';
@@ -567,6 +568,8 @@ function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bid
     disputeDeposit: 0n,
     endedAt: 0n,
     outcome: '',
+    commitment: new Uint8Array(),
+    revealBy: 0n,
   });
   schedule(ctx, startBy + 1n, DueKind.StartDeadline, fromHex(idHex), index);
   ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(b.worker), detail: `start by height ${startBy}` });
@@ -850,6 +853,7 @@ export function submitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.
   }
   if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${leaseStateName(l.state)}`);
   if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `result digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
+  refuseCompared(t, l, p.lease);
   addUsage(l, p);
   settlePeriod(ctx, t, l, p.wallMs);
   l.resultDigest = p.digest;
@@ -895,15 +899,20 @@ function evaluateGroup(ctx: ExecContext, idHex: string, t: Task, replica: number
   for (let s = replica * r; s < replica * r + r; s++) {
     if (t.openSlots.includes(s)) return;
     const e = latest.get(s);
-    if (e && e[1].state !== LeaseState.Completed && e[1].state !== LeaseState.Failed) return;
+    // A seat released and not filled again (its slot dropped) can no longer commit, like a failed one.
+    if (e && e[1].state !== LeaseState.Completed && e[1].state !== LeaseState.Failed && e[1].state !== LeaseState.Cancelled) return;
   }
   const done = [...latest.values()].filter(([, l]) => l.state === LeaseState.Completed && l.reviewEnd === 0n);
   if (done.length === 0) return;
+  // Commit and reveal: compared only once every commitment is revealed or its deadline passed.
+  if (!revealsIn(ctx, idHex, done)) return;
+  for (const [i, l] of done) if (unrevealed(l)) forfeitUnrevealed(ctx, idHex, t, i, l);
+  const revealed = done.filter(([, l]) => !unrevealed(l));
   const votes = new Map<string, number>();
-  for (const [, l] of done) votes.set(l.resultDigest, (votes.get(l.resultDigest) ?? 0) + 1);
+  for (const [, l] of revealed) votes.set(l.resultDigest, (votes.get(l.resultDigest) ?? 0) + 1);
   let majority = '';
   for (const [d, n] of votes) if (n * 2 > r) majority = d;
-  for (const [i, l] of done) {
+  for (const [i, l] of revealed) {
     if (majority !== '' && l.resultDigest === majority) {
       l.reviewEnd = BigInt(ctx.height + ctx.params.market.reviewBlocks);
       schedule(ctx, l.reviewEnd + 1n, DueKind.ReviewEnd, fromHex(idHex), i);
@@ -1076,6 +1085,8 @@ function createVerifierLease(ctx: ExecContext, idHex: string, t: Task, disputedI
     disputeDeposit: 0n,
     endedAt: 0n,
     outcome: '',
+    commitment: new Uint8Array(),
+    revealBy: 0n,
   });
   schedule(ctx, startBy + 1n, DueKind.StartDeadline, fromHex(idHex), index);
   ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(worker), detail: `drawn to verify lease ${disputedIndex}; start by height ${startBy}` });
@@ -1118,7 +1129,11 @@ function settleDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: 
   if (d.state !== LeaseState.Disputed || !ds || ds.drawAt > BigInt(ctx.height)) return;
   const vs = verifiersOf(ctx, idHex, t, disputedIndex);
   if (vs.some(([, v]) => v.state === LeaseState.Matched || v.state === LeaseState.Started || v.state === LeaseState.Running)) return;
-  const done = vs.filter(([, v]) => v.state === LeaseState.Completed);
+  const committed = vs.filter(([, v]) => v.state === LeaseState.Completed);
+  // Commit and reveal: the verifiers' results are compared once all are revealed or the deadline passed.
+  if (!revealsIn(ctx, idHex, committed)) return;
+  for (const [i, v] of committed) if (unrevealed(v)) forfeitUnrevealed(ctx, idHex, t, i, v);
+  const done = committed.filter(([, v]) => !unrevealed(v));
   const votes = new Map<string, number>();
   for (const [, v] of done) votes.set(v.resultDigest, (votes.get(v.resultDigest) ?? 0) + 1);
   let majority = '';
@@ -1255,6 +1270,9 @@ export function marketWork(ctx: ExecContext): void {
       case DueKind.DrawVerifiers:
         drawDue(ctx, d.id, d.lease);
         break;
+      case DueKind.RevealEnd:
+        revealEnd(ctx, d.id, d.lease);
+        break;
     }
   }
   ctx.state.set(countKey, null);
@@ -1351,4 +1369,121 @@ export function releaseLease(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.
 function refuseReleased(ctx: ExecContext, idHex: string, tx: Tx): void {
   const r = ctx.state.get<Released>(MarketKeys.released(idHex, tx.fromHex));
   if (r) fail('LEASE_RELEASED', `this worker released lease ${r.lease} of task ${idHex} at height ${r.height}; it cannot bid on that task again`);
+}
+
+// ------------------------------------------------------------ commit and reveal (inner chain)
+// docs/MARKET.md, "Fairness: commit and reveal". A result compared with other workers' — a copy in
+// a redundancy group, a verifier's — is first committed (a salted hash bound to the task, the lease
+// and the worker), and revealed only once every seat of its group has committed or can no longer
+// commit: no digest is on the chain for a lazy worker to copy before it commits, and a copied
+// commitment matches no reveal its copier can make. A commitment not revealed by the deadline is
+// a wrong result: its pay forfeited and `wrongResultSlashBp` slashed — never better than revealing.
+
+/** A lease whose result is compared with others': a seat of a redundancy group, or a verifier's. */
+const isCompared = (t: Task, l: Lease): boolean => l.verifies > 0 || (t.redundancy >= 2 && l.slot < VERIFY_SLOT);
+const unrevealed = (l: Lease): boolean => l.commitment.length > 0 && l.resultDigest === '';
+
+function refuseCompared(t: Task, l: Lease, index: number): void {
+  if (isCompared(t, l)) {
+    fail('COMMIT_REQUIRED', `lease ${index}'s result is compared with other workers' (${l.verifies > 0 ? 'a verifier seat' : `redundancy ${t.redundancy}`}): commit to it (CommitResult) and reveal it when the group's reveal phase opens`);
+  }
+}
+
+/**
+ * Whether the committed leases of a group (or of a dispute's verifier seats) can be compared now:
+ * every commitment revealed, or the reveal deadline passed. The first time all are in, it opens the
+ * reveal phase (each unrevealed lease gets `revealBy`) and schedules its end.
+ */
+function revealsIn(ctx: ExecContext, idHex: string, committed: [number, Lease][]): boolean {
+  const waiting = committed.filter(([, l]) => unrevealed(l));
+  if (waiting.length === 0) return true;
+  const h = BigInt(ctx.height);
+  const closed = waiting.filter(([, l]) => l.revealBy === 0n);
+  if (closed.length > 0) {
+    const revealBy = h + BigInt(ctx.params.market.revealDeadlineBlocks);
+    for (const [i, l] of closed) {
+      l.revealBy = revealBy;
+      writeLease(ctx, idHex, i, l);
+    }
+    schedule(ctx, revealBy + 1n, DueKind.RevealEnd, fromHex(idHex), closed[0][0]);
+    return false;
+  }
+  return waiting.every(([, l]) => h > l.revealBy);
+}
+
+/** A commitment not revealed by its deadline: a wrong result (pay forfeited to the escrow, bond slashed). */
+function forfeitUnrevealed(ctx: ExecContext, idHex: string, t: Task, index: number, l: Lease): void {
+  forfeitHeld(t, l);
+  endLease(t, l, ctx, LeaseState.Settled, `result not revealed by height ${l.revealBy}: counted as a wrong result`, idHex, index);
+  recordOutcome(ctx, l.worker, WorkerOutcome.Minority, ctx.params.market.wrongResultSlashBp);
+  writeLease(ctx, idHex, index, l);
+}
+
+/**
+ * The end of a compared lease: its last usage is settled (held for review, as a result's) and its
+ * commitment stored; the digest stays off the chain until the reveal.
+ */
+export function commitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.CommitResult>): void {
+  const [idHex, t, l] = leaseRef(ctx, p);
+  requireLessee(l, tx, p.lease);
+  if (t.kind !== TaskKind.Batch) fail('NOT_BATCH', 'a service has no result; it ends when cancelled or out of escrow');
+  if (l.state === LeaseState.Completed || l.state === LeaseState.Disputed || l.state === LeaseState.Settled) {
+    fail('DUPLICATE_RESULT', `lease ${p.lease} already submitted its result`);
+  }
+  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${leaseStateName(l.state)}`);
+  if (!isCompared(t, l)) fail('COMMIT_NOT_NEEDED', `lease ${p.lease}'s result is compared with nobody's (redundancy 1, not a verifier): submit it (SubmitResult or SubmitAppOutcome)`);
+  addUsage(l, p);
+  settlePeriod(ctx, t, l, p.wallMs);
+  l.commitment = p.commitment;
+  l.state = LeaseState.Completed;
+  writeLease(ctx, idHex, p.lease, l);
+  if (l.verifies > 0) settleDispute(ctx, idHex, t, l.verifies - 1);
+  else evaluateGroup(ctx, idHex, t, Math.floor(l.slot / t.redundancy));
+  writeTask(ctx, idHex, t);
+}
+
+/** Opens a commitment: the digest (or the app outcome, whose digest the chain computes) and the salt. */
+export function revealResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.RevealResult>): void {
+  const [idHex, t, l] = leaseRef(ctx, p);
+  requireLessee(l, tx, p.lease);
+  if (l.commitment.length === 0) fail('NOT_COMMITTED', `lease ${p.lease} has no commitment to reveal`);
+  if (l.resultDigest !== '') fail('ALREADY_REVEALED', `lease ${p.lease} already revealed its result`);
+  if (l.state !== LeaseState.Completed) fail('REVEAL_CLOSED', `lease ${p.lease} is ${leaseStateName(l.state)}: ${l.outcome}`);
+  if (l.revealBy === 0n) fail('REVEAL_NOT_OPEN', `the other seats of lease ${p.lease}'s group have not all committed yet: reveal once the lease shows a reveal deadline`);
+  if (BigInt(ctx.height) > l.revealBy) fail('REVEAL_CLOSED', `the reveal deadline was height ${l.revealBy}`);
+  let digest = p.digest;
+  let outcome: AppOutcome | undefined;
+  if (p.appOutcome) {
+    const canonical = { exitCode: p.exitCode, oomKilled: p.oomKilled, cause: p.cause };
+    const problem = appOutcomeProblem(canonical);
+    if (problem) fail('INVALID_ARGUMENT', problem);
+    if (!DIGEST.test(p.logDigest)) fail('BAD_DIGEST', `log digest must be sha256: and 64 lowercase hex digits, got "${p.logDigest}"`);
+    if (p.digest !== '') fail('INVALID_ARGUMENT', 'an app outcome\'s digest is computed by the chain: leave `digest` empty');
+    digest = appOutcomeDigest(canonical);
+    outcome = { ...canonical, logDigest: p.logDigest, digest };
+  } else {
+    if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `result digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
+    if (p.exitCode !== 0 || p.oomKilled || p.cause !== '' || p.logDigest !== '') fail('INVALID_ARGUMENT', 'a result\'s reveal carries no app outcome fields');
+  }
+  if (!bytesEqual(resultCommitment(p.task, p.lease, l.worker, digest, p.salt), l.commitment)) {
+    fail('REVEAL_MISMATCH', `this ${p.appOutcome ? 'app outcome' : 'digest'} and salt do not match lease ${p.lease}'s commitment (a commitment is bound to its task, lease and worker)`);
+  }
+  l.resultDigest = digest;
+  writeLease(ctx, idHex, p.lease, l);
+  if (outcome) ctx.state.set(MarketKeys.appOutcome(idHex, p.lease), outcome);
+  if (l.verifies > 0) settleDispute(ctx, idHex, t, l.verifies - 1);
+  else evaluateGroup(ctx, idHex, t, Math.floor(l.slot / t.redundancy));
+  writeTask(ctx, idHex, t);
+}
+
+/** A reveal deadline passed: the group (or dispute) is compared with the reveals it has. */
+function revealEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
+  const idHex = toHex(id);
+  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
+  const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
+  if (!found || !l || l.revealBy + 1n !== BigInt(ctx.height)) return;
+  const t = { ...found, openSlots: [...found.openSlots] };
+  if (l.verifies > 0) settleDispute(ctx, idHex, t, l.verifies - 1);
+  else evaluateGroup(ctx, idHex, t, Math.floor(l.slot / t.redundancy));
+  writeTask(ctx, idHex, t);
 }
