@@ -60,6 +60,8 @@ const ALL_INTENTS: TxIntent[] = [
   Tx.withdrawBid({ task: hexTask }),
   Tx.submitAppOutcome({ task: hexTask, lease: 0, exitCode: 3, oomKilled: false, cause: '', logDigest: `sha256:${'2'.repeat(64)}`, ...usage }),
   Tx.releaseLease({ task: hexTask, lease: 0, reason: 'MANIFEST_UNAVAILABLE' }),
+  Tx.commitResult({ task: hexTask, lease: 0, commitment: new Uint8Array(32).fill(3), ...usage }),
+  Tx.revealResult({ task: hexTask, lease: 0, salt: new Uint8Array(32).fill(4), digest: `sha256:${'5'.repeat(64)}` }),
 ];
 
 describe('Tx builders', () => {
