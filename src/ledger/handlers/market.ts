@@ -519,20 +519,16 @@ export function withdrawBid(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.W
   ctx.state.set(MarketKeys.bid(idHex, ref.index), { ...b, withdrawn: true } satisfies Bid);
 }
 
-/** The first open slot this worker may take: never two leases of one task, never verifying itself. */
+/**
+ * The first open slot this worker may take: never two leases of one task. Open slots are replica
+ * slots only: a dispute's verifier seats are drawn by the chain (`drawDue`), never offered to bids.
+ */
 function pickSlot(ctx: ExecContext, idHex: string, t: Task, worker: Uint8Array): number | undefined {
   for (let i = 0; i < t.leaseCount; i++) {
     const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
     if (isActiveLease(l) && bytesEqual(l.worker, worker)) return undefined;
   }
-  for (const slot of t.openSlots) {
-    if (slot >= VERIFY_SLOT) {
-      const disputed = ctx.state.get<Lease>(MarketKeys.lease(idHex, slot - VERIFY_SLOT))!;
-      if (bytesEqual(disputed.worker, worker)) continue;
-    }
-    return slot;
-  }
-  return undefined;
+  return t.openSlots[0];
 }
 
 function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bidIndex: number, b: Bid): void {
@@ -564,7 +560,7 @@ function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bid
     networkBytes: 0n,
     wallMs: 0n,
     reviewEnd: 0n,
-    verifies: slot >= VERIFY_SLOT ? slot - VERIFY_SLOT + 1 : 0,
+    verifies: 0,
     disputeDeposit: 0n,
     endedAt: 0n,
     outcome: '',
@@ -649,9 +645,7 @@ function reopenOrDrop(ctx: ExecContext, idHex: string, t: Task): void {
   const dropped = t.openSlots;
   t.openSlots = [];
   t.state = TaskState.Running;
-  // A verification nobody could run leaves the disputed result standing.
-  for (const slot of dropped) if (slot >= VERIFY_SLOT) lapseDispute(ctx, idHex, t, slot - VERIFY_SLOT);
-  for (const slot of dropped) if (slot < VERIFY_SLOT) evaluateGroup(ctx, idHex, t, Math.floor(slot / t.redundancy));
+  for (const slot of dropped) evaluateGroup(ctx, idHex, t, Math.floor(slot / t.redundancy));
   maybeFinish(ctx, t, idHex);
 }
 
@@ -1186,16 +1180,6 @@ function settleDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: 
   writeLease(ctx, idHex, disputedIndex, d);
   ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), null);
   maybeFinish(ctx, t, idHex);
-}
-
-/** No verifier could be found or finished: the disputed result stands and is paid. */
-function lapseDispute(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number): void {
-  const d = readLease(ctx, idHex, disputedIndex);
-  if (d.state !== LeaseState.Disputed) return;
-  releaseHeld(ctx, t, d);
-  endLease(t, d, ctx, LeaseState.Settled, 'dispute lapsed: no verifier ran the task; the result stands', idHex, disputedIndex);
-  recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
-  writeLease(ctx, idHex, disputedIndex, d);
 }
 
 /** A missed deadline: the lease fails, the worker is slashed and rated down, the slot re-offered. */
