@@ -110,18 +110,7 @@ export async function publishArtifact(
  * its digest is what SubmitResult records.
  */
 export async function uploadResult(node: string, key: KeyPair, tree: ResultTree, lease: { task: string; lease: number }, digest?: Digest): Promise<{ repository: string; digest: Digest }> {
-  const repository = resultRepository(encodeAddress(addressFromPublicKey(key.publicKey)));
-  const blob: StreamedBlob = { digest: digest ?? (await canonicalDigest(tree)), size: tree.tarBytes, chunks: () => canonicalTar(tree) };
-  const published = await publishArtifact(node, key, {
-    repository,
-    tag: artifactTag('result', lease.task, lease.lease),
-    artifactType: RESULT_ARTIFACT_TYPE,
-    layerType: RESULT_LAYER_TYPE,
-    bytes: blob,
-    annotations: { 'net.zeus.task': lease.task, 'net.zeus.lease': String(lease.lease) },
-    what: 'result',
-  });
-  return { repository, digest: published };
+  return publishResult(node, key, { digest: digest ?? (await canonicalDigest(tree)), size: tree.tarBytes, chunks: () => canonicalTar(tree) }, lease);
 }
 
 /**
@@ -130,8 +119,11 @@ export async function uploadResult(node: string, key: KeyPair, tree: ResultTree,
  * waits in the lease's directory as `file`, whose sha256 is `digest`.
  */
 export async function uploadResultFile(node: string, key: KeyPair, file: string, digest: Digest, lease: { task: string; lease: number }): Promise<{ repository: string; digest: Digest }> {
+  return publishResult(node, key, { digest, size: statSync(file).size, chunks: () => createReadStream(file) }, lease);
+}
+
+async function publishResult(node: string, key: KeyPair, blob: StreamedBlob, lease: { task: string; lease: number }): Promise<{ repository: string; digest: Digest }> {
   const repository = resultRepository(encodeAddress(addressFromPublicKey(key.publicKey)));
-  const blob: StreamedBlob = { digest, size: statSync(file).size, chunks: () => createReadStream(file) };
   const published = await publishArtifact(node, key, {
     repository,
     tag: artifactTag('result', lease.task, lease.lease),

@@ -531,16 +531,15 @@ function pickSlot(ctx: ExecContext, idHex: string, t: Task, worker: Uint8Array):
   return t.openSlots[0];
 }
 
-function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bidIndex: number, b: Bid): void {
-  ctx.state.set(MarketKeys.bid(idHex, bidIndex), { ...b, used: true });
-  t.openSlots.splice(t.openSlots.indexOf(slot), 1);
+/** A matched lease of `slot` for `worker` at `price` (a bid won or a verifier seat drawn), due to start within `startDeadlineBlocks`. */
+function newLease(ctx: ExecContext, idHex: string, t: Task, worker: Uint8Array, slot: number, price: bigint, verifies: number): [index: number, startBy: bigint] {
   const index = t.leaseCount++;
   t.activeLeases++;
   const startBy = BigInt(ctx.height + ctx.params.market.startDeadlineBlocks);
   writeLease(ctx, idHex, index, {
-    worker: b.worker,
+    worker,
     slot,
-    price: b.price,
+    price,
     state: LeaseState.Matched,
     matchedAt: BigInt(ctx.height),
     startBy,
@@ -560,7 +559,7 @@ function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bid
     networkBytes: 0n,
     wallMs: 0n,
     reviewEnd: 0n,
-    verifies: 0,
+    verifies,
     disputeDeposit: 0n,
     endedAt: 0n,
     outcome: '',
@@ -568,6 +567,13 @@ function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bid
     revealBy: 0n,
   });
   schedule(ctx, startBy + 1n, DueKind.StartDeadline, fromHex(idHex), index);
+  return [index, startBy];
+}
+
+function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bidIndex: number, b: Bid): void {
+  ctx.state.set(MarketKeys.bid(idHex, bidIndex), { ...b, used: true });
+  t.openSlots.splice(t.openSlots.indexOf(slot), 1);
+  const [index, startBy] = newLease(ctx, idHex, t, b.worker, slot, b.price, 0);
   ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(b.worker), detail: `start by height ${startBy}` });
 }
 
@@ -1049,40 +1055,7 @@ function drawDue(ctx: ExecContext, id: Uint8Array, disputedIndex: number): void 
 }
 
 function createVerifierLease(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number, worker: Uint8Array, price: bigint): void {
-  const index = t.leaseCount++;
-  t.activeLeases++;
-  const startBy = BigInt(ctx.height + ctx.params.market.startDeadlineBlocks);
-  writeLease(ctx, idHex, index, {
-    worker,
-    slot: VERIFY_SLOT + disputedIndex,
-    price,
-    state: LeaseState.Matched,
-    matchedAt: BigInt(ctx.height),
-    startBy,
-    reportBy: 0n,
-    endpoint: '',
-    startedAt: 0n,
-    paidUntil: 0n,
-    reports: 0,
-    workerPaid: 0n,
-    feePaid: 0n,
-    held: 0n,
-    feeHeld: 0n,
-    resultDigest: '',
-    cpuSeconds: 0n,
-    memoryGiBSeconds: 0n,
-    gpuSeconds: 0n,
-    networkBytes: 0n,
-    wallMs: 0n,
-    reviewEnd: 0n,
-    verifies: disputedIndex + 1,
-    disputeDeposit: 0n,
-    endedAt: 0n,
-    outcome: '',
-    commitment: new Uint8Array(),
-    revealBy: 0n,
-  });
-  schedule(ctx, startBy + 1n, DueKind.StartDeadline, fromHex(idHex), index);
+  const [index, startBy] = newLease(ctx, idHex, t, worker, VERIFY_SLOT + disputedIndex, price, disputedIndex + 1);
   ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(worker), detail: `drawn to verify lease ${disputedIndex}; start by height ${startBy}` });
 }
 
