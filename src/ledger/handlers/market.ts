@@ -844,14 +844,19 @@ function stopService(ctx: ExecContext, idHex: string, t: Task, why: string): voi
   maybeFinish(ctx, t, idHex);
 }
 
+/** A batch lease that is running and has not ended with a result yet: the only one a result or commitment may end. */
+function requireResultDue(t: Task, l: Lease, lease: number): void {
+  if (t.kind !== TaskKind.Batch) fail('NOT_BATCH', 'a service has no result; it ends when cancelled or out of escrow');
+  if (l.state === LeaseState.Completed || l.state === LeaseState.Disputed || l.state === LeaseState.Settled) {
+    fail('DUPLICATE_RESULT', `lease ${lease} already submitted its result`);
+  }
+  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${lease} is ${leaseStateName(l.state)}`);
+}
+
 export function submitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.SubmitResult>): void {
   const [idHex, t, l] = leaseRef(ctx, p);
   requireLessee(l, tx, p.lease);
-  if (t.kind !== TaskKind.Batch) fail('NOT_BATCH', 'a service has no result; it ends when cancelled or out of escrow');
-  if (l.state === LeaseState.Completed || l.state === LeaseState.Disputed || l.state === LeaseState.Settled) {
-    fail('DUPLICATE_RESULT', `lease ${p.lease} already submitted its result`);
-  }
-  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${leaseStateName(l.state)}`);
+  requireResultDue(t, l, p.lease);
   if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `result digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
   refuseCompared(t, l, p.lease);
   addUsage(l, p);
@@ -1383,11 +1388,7 @@ function forfeitUnrevealed(ctx: ExecContext, idHex: string, t: Task, index: numb
 export function commitResult(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.CommitResult>): void {
   const [idHex, t, l] = leaseRef(ctx, p);
   requireLessee(l, tx, p.lease);
-  if (t.kind !== TaskKind.Batch) fail('NOT_BATCH', 'a service has no result; it ends when cancelled or out of escrow');
-  if (l.state === LeaseState.Completed || l.state === LeaseState.Disputed || l.state === LeaseState.Settled) {
-    fail('DUPLICATE_RESULT', `lease ${p.lease} already submitted its result`);
-  }
-  if (l.state !== LeaseState.Started && l.state !== LeaseState.Running) fail('LEASE_NOT_RUNNING', `lease ${p.lease} is ${leaseStateName(l.state)}`);
+  requireResultDue(t, l, p.lease);
   if (!isCompared(t, l)) fail('COMMIT_NOT_NEEDED', `lease ${p.lease}'s result is compared with nobody's (redundancy 1, not a verifier): submit it (SubmitResult or SubmitAppOutcome)`);
   addUsage(l, p);
   settlePeriod(ctx, t, l, p.wallMs);
