@@ -25,9 +25,6 @@ function setup(workers: string[], params: ConstructorParameters<typeof MarketDri
   return m;
 }
 
-const balances = (m: MarketDriver): Record<string, bigint> => Object.fromEntries(names.map((n) => [n, m.znc(n)]));
-const delta = (m: MarketDriver, before: Record<string, bigint>): Record<string, bigint> =>
-  Object.fromEntries(names.map((n) => [n, m.znc(n) - before[n]]).filter(([, d]) => d !== 0n));
 const nameOf = (m: MarketDriver, l: Lease): string => names.find((n) => m.hex(n) === toHex(l.worker))!;
 const leases = (m: MarketDriver, id: Uint8Array): Lease[] => Array.from({ length: m.task(id).leaseCount }, (_, i) => m.lease(id, i));
 
@@ -92,7 +89,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     // Several disputes, so that the draw both passes the colluder over and picks it.
     const seen = new Set<string>();
     for (let round = 0; round < 6; round++) {
-      const before = balances(m);
+      const before = m.balances();
       const bonds = Object.fromEntries(['w1', 'w2', 'w3', 'w4'].map((w) => [w, m.worker(w).bond]));
       const lost = m.worker('w2').disputesLost;
       const id = m.postTask('alice');
@@ -126,7 +123,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
         expect(drawn).toHaveLength(1);
         expect(m.worker('w2').bond).toBe(bonds.w2);
       }
-      expect(delta(m, before)).toEqual(expected);
+      expect(m.delta(before)).toEqual(expected);
     }
     expect([...seen].sort()).toEqual(['colluder drawn and outvoted', 'colluder not drawn']);
   });
@@ -155,7 +152,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
 
   it('a dispute against an honest result lost by the disputer: the deposit pays the verifier and the worker\'s wait', () => {
     const m = setup(['w1', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice');
     const ms1 = workedBy(m, id);
     m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
@@ -168,12 +165,12 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     expect(nameOf(m, v)).toBe('w3');
     expect(m.lease(id, 0).outcome).toMatch(/decided for the worker: 1 of 1 verifiers/);
     const pay1 = payFor(PRICE, ms1);
-    expect(delta(m, before)).toEqual({ alice: -(2n * pay1) - verifierPay(v), w1: 2n * pay1 + DIVIDEND, w3: verifierPay(v) + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(2n * pay1) - verifierPay(v), w1: 2n * pay1 + DIVIDEND, w3: verifierPay(v) + DIVIDEND });
   });
 
   it('a result overturned: one disagreeing verifier calls two more; their majority slashes the worker to the user and the deposit returns', () => {
     const m = setup(['w1', 'w2', 'w3', 'w4']);
-    const before = balances(m);
+    const before = m.balances();
     const bond1 = m.worker('w1').bond;
     const id = m.postTask('alice');
     workedBy(m, id, 'w1', BAD);
@@ -189,13 +186,13 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     expect(m.worker('w1').disputesLost).toBe(1n);
     const expected: Record<string, bigint> = { alice: slashOf(bond1) - vs.reduce((s, v) => s + verifierPay(v), 0n) };
     for (const v of vs) expected[nameOf(m, v)] = verifierPay(v) + DIVIDEND;
-    expect(delta(m, before)).toEqual(expected);
+    expect(m.delta(before)).toEqual(expected);
   });
 
   it('high stakes seat three verifiers at once; one outvoted by the other two is slashed and unpaid', () => {
     // Every pay is above 0 ZNC: three verifiers from the start.
     const m = setup(['w1', 'w2', 'w3', 'w4'], { singleVerifierMaxPayZnc: 0 });
-    const before = balances(m);
+    const before = m.balances();
     const bond2 = m.worker('w2').bond;
     const id = m.postTask('alice');
     const ms1 = workedBy(m, id);
@@ -216,7 +213,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     const pay1 = payFor(PRICE, ms1);
     const expected: Record<string, bigint> = { alice: -(2n * pay1) - honest.reduce((s, v) => s + verifierPay(v), 0n), w1: 2n * pay1 + DIVIDEND };
     for (const v of honest) expected[nameOf(m, v)] = verifierPay(v) + DIVIDEND;
-    expect(delta(m, before)).toEqual(expected);
+    expect(m.delta(before)).toEqual(expected);
   });
 
   it('never draws the disputed worker, the poster, a former lessee, a worker that does not fit or one below the minimum bond', () => {
@@ -265,7 +262,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
 
   it('drawn verifiers that never start cost themselves nothing and are re-drawn; with none left the dispute lapses and the result stands', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const bonds = { w2: m.worker('w2').bond, w3: m.worker('w3').bond };
     const ratings = { w2: m.worker('w2').rating, w3: m.worker('w3').rating };
     const id = m.postTask('alice');
@@ -281,12 +278,12 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     expect({ w2: m.worker('w2').rating, w3: m.worker('w3').rating }).toEqual(ratings);
     // The deposit comes back whole (no verifier earned any of it); w1 is paid as if undisputed.
     const pay1 = payFor(PRICE, ms1);
-    expect(delta(m, before)).toEqual({ alice: -pay1, w1: pay1 + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -pay1, w1: pay1 + DIVIDEND });
   });
 
   it('a drawn verifier that starts and then stops reporting abandoned a lease: slashed like any, paid what it reported, its seat drawn again', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice');
     const ms1 = workedBy(m, id);
     m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
@@ -311,12 +308,12 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     const v = m.lease(id, 2);
     expect(m.lease(id, 0).outcome).toMatch(/decided for the worker: 1 of 1/);
     // What the abandoned verifier reported is paid from the deposit, like any lease's reported periods.
-    expect(delta(m, before)).toEqual({ alice: -(2n * pay1) - verifierPay(v) - abandoned.workerPaid, w1: 2n * pay1 + DIVIDEND, [other]: verifierPay(v) + DIVIDEND, [first]: abandoned.workerPaid });
+    expect(m.delta(before)).toEqual({ alice: -(2n * pay1) - verifierPay(v) - abandoned.workerPaid, w1: 2n * pay1 + DIVIDEND, [other]: verifierPay(v) + DIVIDEND, [first]: abandoned.workerPaid });
   });
 
   it('a drawn verifier that releases its lease (image not fetchable) is re-drawn, penalty-free; its seat is never offered to bids', () => {
     const m = setup(['w1', 'w2', 'w3', 'w4']);
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice');
     const ms1 = workedBy(m, id);
     m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
@@ -340,6 +337,6 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     expect(m.lease(id, 0).outcome).toMatch(/decided for the worker: 1 of 1/);
     const pay1 = payFor(PRICE, ms1);
     const second = nameOf(m, vs[1]);
-    expect(delta(m, before)).toEqual({ alice: -(2n * pay1) - verifierPay(vs[1]), w1: 2n * pay1 + DIVIDEND, [second]: verifierPay(vs[1]) + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(2n * pay1) - verifierPay(vs[1]), w1: 2n * pay1 + DIVIDEND, [second]: verifierPay(vs[1]) + DIVIDEND });
   });
 });

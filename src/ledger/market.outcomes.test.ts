@@ -27,9 +27,6 @@ function setup(workers = ['w1']): MarketDriver {
   return m;
 }
 
-const balances = (m: MarketDriver): Record<string, bigint> => Object.fromEntries(names.map((n) => [n, m.znc(n)]));
-const delta = (m: MarketDriver, before: Record<string, bigint>): Record<string, bigint> =>
-  Object.fromEntries(names.map((n) => [n, m.znc(n) - before[n]]).filter(([, d]) => d !== 0n));
 
 function publish(m: MarketDriver): void {
   m.next([m.tx('dev', TxKind.PublishApp, { name: 'render', version: '1.0', digest: APP_DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: FEE, requiresLicense: false })]);
@@ -82,7 +79,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
   it('exit 3: reported at once, paid for its time (and the license fee), bond and rating untouched, counted on worker and app', () => {
     const m = setup();
     publish(m);
-    const before = balances(m);
+    const before = m.balances();
     const w0 = m.worker('w1');
     const id = m.postTask('alice', { app: 'render', version: '1.0', image: '' });
     matchAndStart(m, id, ['w1']);
@@ -103,7 +100,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     expect(m.task(id).state).toBe(TaskState.Done);
     m.next();
     // alice paid the worker's time and the license fee for it, nothing else; no dividend (not a completion).
-    expect(delta(m, before)).toEqual({ alice: -(ms * 6n), w1: ms * 5n, dev: ms });
+    expect(m.delta(before)).toEqual({ alice: -(ms * 6n), w1: ms * 5n, dev: ms });
     const w = m.worker('w1');
     expect(w.bond).toBe(w0.bond);
     expect(w.rating).toBe(w0.rating);
@@ -114,7 +111,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
 
   it('redundancy 3, an OOM app: the two honest outcomes agree and are paid; a lazy worker claiming another outcome is the slashed minority', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const bonds = { w1: m.worker('w1').bond, w2: m.worker('w2').bond, w3: m.worker('w3').bond };
     const id = m.postTask('alice', { redundancy: 3 });
     matchAndStart(m, id, ['w1', 'w2', 'w3']);
@@ -127,7 +124,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     m.until(Number(m.lease(id, leaseOf('w1')).reviewEnd) + 2);
     m.next();
     expect(m.task(id).state).toBe(TaskState.Done);
-    expect(delta(m, before)).toEqual({ alice: -(2n * ms * 5n), w1: ms * 5n, w2: ms * 5n });
+    expect(m.delta(before)).toEqual({ alice: -(2n * ms * 5n), w1: ms * 5n, w2: ms * 5n });
     expect(m.worker('w1').bond).toBe(bonds.w1);
     expect(m.worker('w2').bond).toBe(bonds.w2);
     expect(m.worker('w3').bond).toBe(bonds.w3 - (bonds.w3 * 2_000n) / 10_000n);
@@ -137,7 +134,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
 
   it('redundancy 3: a worker that claims "the app failed" while the others produced a result is outvoted and slashed', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const bond3 = m.worker('w3').bond;
     const id = m.postTask('alice', { redundancy: 3 });
     matchAndStart(m, id, ['w1', 'w2', 'w3']);
@@ -148,14 +145,14 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     m.next(m.reveals());
     m.until(Number(m.lease(id, leaseOf('w1')).reviewEnd) + 2);
     m.next();
-    expect(delta(m, before)).toEqual({ alice: -(2n * ms * 5n), w1: ms * 5n + DIVIDEND, w2: ms * 5n + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(2n * ms * 5n), w1: ms * 5n + DIVIDEND, w2: ms * 5n + DIVIDEND });
     expect(m.worker('w3').bond).toBe(bond3 - (bond3 * 2_000n) / 10_000n);
     expect(m.worker('w3').appFailures).toBe(0n);
   });
 
   it('a disputed outcome the drawn verifier reproduces stands: the worker is paid (and for its wait), the disputer pays the verification', () => {
     const m = setup(['w1', 'w2']);
-    const before = balances(m);
+    const before = m.balances();
     const bond1 = m.worker('w1').bond;
     const id = m.postTask('alice');
     matchAndStart(m, id, ['w1']);
@@ -171,13 +168,13 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     const v = m.lease(id, 1);
     expect(who(m, ['w2'], v.worker)).toBe('w2');
     // w1: its pay and as much again for the wait, from the deposit; w2: its pay for verifying.
-    expect(delta(m, before)).toEqual({ alice: -(2n * pay1 + v.workerPaid), w1: 2n * pay1 + DIVIDEND, w2: v.workerPaid + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(2n * pay1 + v.workerPaid), w1: 2n * pay1 + DIVIDEND, w2: v.workerPaid + DIVIDEND });
     expect(m.worker('w1').bond).toBe(bond1);
   });
 
   it('a disputed outcome the drawn verifiers do not reproduce (they got a result) loses: the worker is slashed to the user and not paid', () => {
     const m = setup(['w1', 'w2', 'w3', 'w4']);
-    const before = balances(m);
+    const before = m.balances();
     const bond1 = m.worker('w1').bond;
     const id = m.postTask('alice');
     matchAndStart(m, id, ['w1']);
@@ -193,7 +190,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     const slash = (bond1 * 2_000n) / 10_000n;
     expect(m.worker('w1').bond).toBe(bond1 - slash);
     const paid = Object.fromEntries(vs.map((v) => [who(m, ['w2', 'w3', 'w4'], v.worker), v.workerPaid + DIVIDEND]));
-    expect(delta(m, before)).toEqual({ alice: -vs.reduce((x, v) => x + v.workerPaid, 0n) + slash, ...paid });
+    expect(m.delta(before)).toEqual({ alice: -vs.reduce((x, v) => x + v.workerPaid, 0n) + slash, ...paid });
   });
 
   it('refuses outcomes that are not canonical, from another worker, for a service, or twice', () => {
@@ -220,7 +217,7 @@ describe('a lease whose image cannot be fetched is released without penalty', ()
   it('a ghost image: each winner releases, keeps bond and rating, cannot bid again; the releases use no retry; the poster is refunded in full', () => {
     const m = setup(['w1', 'w2']);
     publish(m);
-    const before = balances(m);
+    const before = m.balances();
     const w1 = m.worker('w1');
     const w2 = m.worker('w2');
     const id = m.postTask('alice', { app: 'render', version: '1.0', image: '', retries: 0 });
@@ -245,7 +242,7 @@ describe('a lease whose image cannot be fetched is released without penalty', ()
     m.next();
     expect(m.task(id).state).toBe(TaskState.Done);
     expect(m.task(id).escrow).toBe(0n);
-    expect(delta(m, before)).toEqual({});
+    expect(m.delta(before)).toEqual({});
     for (const [name, was] of [['w1', w1], ['w2', w2]] as const) {
       const w = m.worker(name);
       expect([w.bond, w.rating, w.failed, w.abandoned, w.released]).toEqual([was.bond, was.rating, 0n, 0n, 1n]);
@@ -255,7 +252,7 @@ describe('a lease whose image cannot be fetched is released without penalty', ()
 
   it('a worker that releases a lease others can run costs the poster one window and gains nothing; the next worker completes', () => {
     const m = setup(['w1', 'w2']);
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice', { retries: 0 });
     m.next([m.tx('w1', TxKind.Bid, { task: id, price: PRICE })]);
     m.until(Number(m.task(id).closeHeight) + 1);
@@ -267,7 +264,7 @@ describe('a lease whose image cannot be fetched is released without penalty', ()
     m.until(Number(m.lease(id, 1).reviewEnd) + 2);
     m.next();
     expect(m.task(id).state).toBe(TaskState.Done);
-    expect(delta(m, before)).toEqual({ alice: -(ms * 5n), w2: ms * 5n + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(ms * 5n), w2: ms * 5n + DIVIDEND });
     expect(m.worker('w1').released).toBe(1n);
   });
 

@@ -23,9 +23,6 @@ const names = ['alice', 'w1', 'w2', 'w3', 'w4', 'w5'];
 const usage: Usage = { cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 10_000_000n };
 const slashOf = (bond: bigint): bigint => (bond * 2_000n) / 10_000n;
 
-const balances = (m: MarketDriver): Record<string, bigint> => Object.fromEntries(names.map((n) => [n, m.znc(n)]));
-const delta = (m: MarketDriver, before: Record<string, bigint>): Record<string, bigint> =>
-  Object.fromEntries(names.map((n) => [n, m.znc(n) - before[n]]).filter(([, d]) => d !== 0n));
 const nameOf = (m: MarketDriver, l: Lease): string => names.find((n) => m.hex(n) === toHex(l.worker))!;
 const leases = (m: MarketDriver, id: Uint8Array): Lease[] => Array.from({ length: m.task(id).leaseCount }, (_, i) => m.lease(id, i));
 
@@ -60,7 +57,7 @@ const chainText = (m: MarketDriver, id: Uint8Array): string =>
 describe('commit and reveal: a compared result cannot be copied', () => {
   it('the hole: a worker that waits for the first copy\'s digest on the chain and submits it is not paid (it was, like the honest ones)', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const [id, at] = group(m);
     // w1 and w2 ran the workload and end their leases the way the chain accepts.
     for (const w of ['w1', 'w2']) {
@@ -74,13 +71,13 @@ describe('commit and reveal: a compared result cannot be copied', () => {
     for (let n = 0; n < 30 && m.task(id).state !== TaskState.Done; n++) m.next(m.reveals(), true);
     finish(m, id);
     expect(m.lease(id, at.w3).workerPaid).toBe(0n);
-    expect(delta(m, before).w3 ?? 0n).toBe(0n);
+    expect(m.delta(before).w3 ?? 0n).toBe(0n);
     expect(m.lease(id, at.w1).workerPaid).toBeGreaterThan(0n);
   });
 
   it('a copier in a redundancy-3 group sees no digest before it must commit, and a copied commitment earns it a slash, not pay', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const bond3 = m.worker('w3').bond;
     const [id, at] = group(m);
     const startedAt = m.lease(id, at.w1).startedAt;
@@ -115,7 +112,7 @@ describe('commit and reveal: a compared result cannot be copied', () => {
     expect(m.lease(id, at.w3).outcome).toMatch(/not revealed by height/);
     expect(m.reject(open(GOOD, w1Salt)).code).toBe('REVEAL_CLOSED');
     finish(m, id);
-    expect(delta(m, before)).toEqual({ alice: -(2n * payFor(PRICE, ms)), w1: payFor(PRICE, ms) + DIVIDEND, w2: payFor(PRICE, ms) + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(2n * payFor(PRICE, ms)), w1: payFor(PRICE, ms) + DIVIDEND, w2: payFor(PRICE, ms) + DIVIDEND });
     expect(m.lease(id, at.w3).workerPaid).toBe(0n);
     expect(m.worker('w3').bond).toBe(bond3 - slashOf(bond3));
     expect(m.worker('w3').disputesLost).toBe(1n);
@@ -123,7 +120,7 @@ describe('commit and reveal: a compared result cannot be copied', () => {
 
   it('a worker that commits and never reveals is a wrong result — never better than revealing, even to spoil a majority', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const bonds = Object.fromEntries(['w1', 'w2', 'w3'].map((w) => [w, m.worker(w).bond]));
     const [id, at] = group(m);
     const startedAt = m.lease(id, at.w1).startedAt;
@@ -138,7 +135,7 @@ describe('commit and reveal: a compared result cannot be copied', () => {
     expect(m.lease(id, at.w1).outcome).toMatch(/no majority/);
     expect(m.lease(id, at.w3).outcome).toMatch(/not revealed/);
     finish(m, id);
-    expect(delta(m, before)).toEqual({});
+    expect(m.delta(before)).toEqual({});
     expect(payFor(PRICE, ms)).toBeGreaterThan(0n);
     expect(m.worker('w1').bond).toBe(bonds.w1);
     expect(m.worker('w2').bond).toBe(bonds.w2);
@@ -175,7 +172,7 @@ describe('commit and reveal: a compared result cannot be copied', () => {
   it('verifier seats: a drawn verifier that copies another\'s commitment is slashed and unpaid; the two honest ones decide', () => {
     // Every pay is above 0 ZNC: three verifiers from the start.
     const m = setup(['w1', 'w2', 'w3', 'w4', 'w5'], { singleVerifierMaxPayZnc: 0 });
-    const before = balances(m);
+    const before = m.balances();
     const bonds = Object.fromEntries(['w2', 'w3', 'w4', 'w5'].map((w) => [w, m.worker(w).bond]));
     const id = m.postTask('alice');
     m.next([m.tx('w1', TxKind.Bid, { task: id, price: PRICE })]);
@@ -210,6 +207,6 @@ describe('commit and reveal: a compared result cannot be copied', () => {
     const expected: Record<string, bigint> = { alice: -(2n * pay1) - vpay(1) - vpay(2), w1: 2n * pay1 + DIVIDEND };
     expected[who[0]] = vpay(1) + DIVIDEND;
     expected[who[1]] = vpay(2) + DIVIDEND;
-    expect(delta(m, before)).toEqual(expected);
+    expect(m.delta(before)).toEqual(expected);
   });
 });

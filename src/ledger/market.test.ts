@@ -27,14 +27,6 @@ function setup(workers = ['w1']): MarketDriver {
   return m;
 }
 
-function balances(m: MarketDriver): Record<string, bigint> {
-  return Object.fromEntries(names.map((n) => [n, m.znc(n)]));
-}
-
-function delta(m: MarketDriver, before: Record<string, bigint>): Record<string, bigint> {
-  return Object.fromEntries(names.map((n) => [n, m.znc(n) - before[n]]).filter(([, d]) => d !== 0n));
-}
-
 /** Publishes dev's app with a license fee, paid in ZNC. */
 function publish(m: MarketDriver, requiresLicense = false): void {
   m.next([
@@ -67,7 +59,7 @@ describe('market scenarios on the ledger', () => {
   it('batch happy path: bid, match, start, report, result, review, automatic payment with the license fee', () => {
     const m = setup();
     publish(m);
-    const before = balances(m);
+    const before = m.balances();
     const bondBefore = m.worker('w1').bond;
     const id = m.postTask('alice', { app: 'render', version: '1.0', image: '' });
     const t0 = m.task(id);
@@ -96,7 +88,7 @@ describe('market scenarios on the ledger', () => {
     expect(m.task(id).state).toBe(TaskState.Done);
     expect(m.task(id).escrow).toBe(0n);
     m.next();
-    expect(delta(m, before)).toEqual({ alice: -(ms * 6n), w1: ms * 5n + DIVIDEND, dev: ms });
+    expect(m.delta(before)).toEqual({ alice: -(ms * 6n), w1: ms * 5n + DIVIDEND, dev: ms });
     expect(m.worker('w1').bond).toBe(bondBefore);
     expect(m.worker('w1').completed).toBe(1n);
     const idHex = Buffer.from(id).toString('hex');
@@ -105,7 +97,7 @@ describe('market scenarios on the ledger', () => {
 
   it('service with periodic settlement and a top-up: each report pays at once; the top-up extends it', () => {
     const m = setup();
-    const before = balances(m);
+    const before = m.balances();
     // Escrow for 1 hour at 10 units/ms; low-escrow threshold 10 s = 50,000 units at the bid price.
     const id = m.postTask('alice', { kind: TaskKind.Service, ports: [8080] });
     matchAndStart(m, id, ['w1']);
@@ -124,23 +116,23 @@ describe('market scenarios on the ledger', () => {
     expect(end.state).toBe(LeaseState.Cancelled);
     expect(end.workerPaid).toBe((BigInt(m.time) - startedAt) * 5n);
     m.next();
-    expect(delta(m, before)).toEqual({ alice: -end.workerPaid, w1: end.workerPaid });
+    expect(m.delta(before)).toEqual({ alice: -end.workerPaid, w1: end.workerPaid });
   });
 
   it('cancel before match: the whole escrow returns', () => {
     const m = setup();
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice', { bidWindowBlocks: 5 });
     expect(m.znc('alice')).toBe(before.alice - 36_000_000n);
     m.next([m.tx('alice', TxKind.CancelTask, { task: id })]);
     expect(m.task(id).state).toBe(TaskState.Cancelled);
-    expect(delta(m, before)).toEqual({});
+    expect(m.delta(before)).toEqual({});
   });
 
   it('no bids: the window closes with the reasons of every worker recorded and a full refund', () => {
     const m = setup(['w1', 'w2']);
     m.next([m.tx('w2', TxKind.UpdateWorker, { ...workerFields(m, 'w2'), gpus: [{ model: 'A100', memoryMiB: 40_000, count: 1 }], addBond: 0n })]);
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice', { gpuCount: 1, gpuModel: 'H100', gpuMemoryMiB: 80_000, retries: 0 });
     // An idle chain must still reach the window's end: the ledger says a height is due.
     expect(m.t.ledger.hasDueWork(m.time)).toBe(true);
@@ -150,12 +142,12 @@ describe('market scenarios on the ledger', () => {
     expect(t.state).toBe(TaskState.Expired);
     expect(JSON.parse(t.noBidReasons)).toEqual({ workers: 2, GPU_MODEL: 2 });
     expect(t.escrow).toBe(0n);
-    expect(delta(m, before)).toEqual({});
+    expect(m.delta(before)).toEqual({});
   });
 
   it('worker never starts: lease fails, bond slashed, rating drops, slot re-offered to another worker who completes', () => {
     const m = setup(['w1', 'w2']);
-    const before = balances(m);
+    const before = m.balances();
     const bond1 = m.worker('w1').bond;
     const rating1 = m.worker('w1').rating;
     const id = m.postTask('alice', { retries: 1 });
@@ -179,12 +171,12 @@ describe('market scenarios on the ledger', () => {
     m.until(Number(m.lease(id, 1).reviewEnd) + 2);
     m.next();
     expect(m.task(id).state).toBe(TaskState.Done);
-    expect(delta(m, before)).toEqual({ alice: -(ms * 5n), w2: ms * 5n + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(ms * 5n), w2: ms * 5n + DIVIDEND });
   });
 
   it('worker stops reporting mid-lease: pro-rata pay for what it reported, refund, slash, re-offer', () => {
     const m = setup(['w1']);
-    const before = balances(m);
+    const before = m.balances();
     const bond1 = m.worker('w1').bond;
     const id = m.postTask('alice', { retries: 1, bidWindowBlocks: 2 });
     matchAndStart(m, id, ['w1']);
@@ -205,14 +197,14 @@ describe('market scenarios on the ledger', () => {
     m.until(Number(m.task(id).closeHeight) + 2);
     expect(m.task(id).state).toBe(TaskState.Done);
     m.next();
-    expect(delta(m, before)).toEqual({ alice: -(ms * 5n), w1: ms * 5n });
+    expect(m.delta(before)).toEqual({ alice: -(ms * 5n), w1: ms * 5n });
   });
 
   // Disputes and their verifiers: src/ledger/market.disputes.test.ts.
 
   it('redundancy 3 with one dishonest worker: the majority is paid, the odd one out slashed and rated down', () => {
     const m = setup(['w1', 'w2', 'w3']);
-    const before = balances(m);
+    const before = m.balances();
     const bond3 = m.worker('w3').bond;
     const id = m.postTask('alice', { redundancy: 3 });
     expect(m.task(id).escrow).toBe(3n * 36_000_000n);
@@ -230,7 +222,7 @@ describe('market scenarios on the ledger', () => {
     m.until(Number(m.lease(id, (dishonest + 1) % 3).reviewEnd) + 2);
     m.next();
     expect(m.task(id).state).toBe(TaskState.Done);
-    expect(delta(m, before)).toEqual({ alice: -(2n * ms * 5n), w1: ms * 5n + DIVIDEND, w2: ms * 5n + DIVIDEND });
+    expect(m.delta(before)).toEqual({ alice: -(2n * ms * 5n), w1: ms * 5n + DIVIDEND, w2: ms * 5n + DIVIDEND });
     expect(m.worker('w3').disputesLost).toBe(1n);
   });
 
@@ -255,7 +247,7 @@ describe('market scenarios on the ledger', () => {
 
   it('escrow running out: a period worth more than is left pays the rest and stops the service', () => {
     const m = setup();
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice', { kind: TaskKind.Service, maxHours: 1 });
     matchAndStart(m, id, ['w1']);
     m.t.ledger.time += 8_000_000;
@@ -266,12 +258,12 @@ describe('market scenarios on the ledger', () => {
     expect(end.workerPaid).toBe(36_000_000n);
     expect(m.task(id).state).toBe(TaskState.Done);
     m.next();
-    expect(delta(m, before)).toEqual({ alice: -36_000_000n, w1: 36_000_000n });
+    expect(m.delta(before)).toEqual({ alice: -36_000_000n, w1: 36_000_000n });
   });
 
   it('escrow running low and not topped up: the grace period passes and the service stops, paid to the last block', () => {
     const m = setup();
-    const before = balances(m);
+    const before = m.balances();
     const id = m.postTask('alice', { kind: TaskKind.Service, maxHours: 1 });
     matchAndStart(m, id, ['w1']);
     m.t.ledger.time += 7_190_000;
@@ -285,7 +277,7 @@ describe('market scenarios on the ledger', () => {
     expect(m.task(id).state).toBe(TaskState.Done);
     m.next();
     const paid = end.workerPaid;
-    expect(delta(m, before)).toEqual({ alice: -paid, w1: paid });
+    expect(m.delta(before)).toEqual({ alice: -paid, w1: paid });
     expect(m.task(id).escrow).toBe(0n);
   });
 
@@ -302,7 +294,7 @@ describe('market scenarios on the ledger', () => {
       const a = m.addr(n);
       return m.t.ledger.chains[homeChain(a)].get<Account>(Keys.account(toHex(a)))?.balances.GPU ?? 0n;
     };
-    const before = balances(m);
+    const before = m.balances();
     const gpuBefore = { bob: gpu('bob'), dev: gpu('dev') };
     const id = m.postTask('bob', { app: 'gpuapp', version: '1', image: '' });
     expect(m.task(id).escrow).toBe(36_000_000n);
@@ -316,7 +308,7 @@ describe('market scenarios on the ledger', () => {
     m.next();
     m.next();
     expect(m.lease(id, 0).feePaid).toBe(ms);
-    expect(delta(m, before)).toEqual({ bob: -(ms * 5n), w1: ms * 5n + DIVIDEND });
+    expect(m.delta(before)).toEqual({ bob: -(ms * 5n), w1: ms * 5n + DIVIDEND });
     expect(gpu('bob')).toBe(gpuBefore.bob - ms);
     expect(gpu('dev')).toBe(gpuBefore.dev + ms);
     expect(m.task(id).feeEscrow).toBe(0n);

@@ -96,8 +96,21 @@ export class MarketDriver {
   /** Every market event announced so far. */
   readonly events: (MarketEvent & { chain: number; height: number })[] = [];
 
+  readonly names: readonly string[];
+
   constructor(names: string[], marketParams: Partial<typeof MARKET_TEST_PARAMS> = {}) {
+    this.names = names;
     this.t = testChain({ devAccounts: names, params: { market: { ...MARKET_TEST_PARAMS, ...marketParams } } });
+  }
+
+  /** Every named account's ZNC balance now. */
+  balances(): Record<string, bigint> {
+    return Object.fromEntries(this.names.map((n) => [n, this.znc(n)]));
+  }
+
+  /** What each named account gained (or lost) since `before`, leaving out those unchanged: who paid whom. */
+  delta(before: Record<string, bigint>): Record<string, bigint> {
+    return Object.fromEntries(this.names.map((n) => [n, this.znc(n) - before[n]]).filter(([, d]) => d !== 0n));
   }
 
   get height(): number {
