@@ -1,8 +1,10 @@
-import { addressFromPublicKey, sha256, systemAddress, toHex, utf8 } from '../crypto/portable.ts';
+import { addressFromPublicKey, bytesEqual, sha256, systemAddress, toHex, utf8 } from '../crypto/portable.ts';
 import type { AppOutcomeCanonical } from './appOutcome.ts';
 import { resultCommitment } from './resultCommit.ts';
 import { readAccount, stakedOf, type MarketEvent } from './context.ts';
-import { DEFAULT_PARAMS } from './genesis.ts';
+import { DEFAULT_PARAMS, type Genesis } from './genesis.ts';
+import type { Block } from './block.ts';
+import type { Certificate } from './commit.ts';
 import { taskIdFor } from './handlers/market.ts';
 import { LeaseState, MarketKeys, TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
 import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
@@ -98,9 +100,15 @@ export class MarketDriver {
 
   readonly names: readonly string[];
 
-  constructor(names: string[], marketParams: Partial<typeof MARKET_TEST_PARAMS> = {}) {
+  /** Bookkeeper keys that do not sign the next heights' certificates (they miss their slots). */
+  readonly absent = new Set<string>();
+
+  /** Called with every committed height (the replay-chain recorder keeps them). */
+  onCommit?: (committed: { block: Block; certificate: Certificate }) => void;
+
+  constructor(names: string[], marketParams: Partial<typeof MARKET_TEST_PARAMS> = {}, params: Omit<Partial<Genesis['params']>, 'market'> = {}) {
     this.names = names;
-    this.t = testChain({ devAccounts: names, params: { market: { ...MARKET_TEST_PARAMS, ...marketParams } } });
+    this.t = testChain({ devAccounts: names, params: { ...params, market: { ...MARKET_TEST_PARAMS, ...marketParams } } });
   }
 
   /** Every named account's ZNC balance now. */
@@ -143,7 +151,12 @@ export class MarketDriver {
     }
     const executed = exec.finish();
     this.events.push(...executed.events.map((e) => ({ ...e, height: executed.height })));
-    commitExecuted(this.t, executed);
+    // An absent bookkeeper that should have proposed missed round 0: the height is decided in round 1.
+    const set = this.t.ledger.bookkeepersAt(executed.height);
+    const proposer = set[executed.height % set.length];
+    const round = Object.entries(this.t.keys).some(([name, k]) => this.absent.has(name) && bytesEqual(k.publicKey, proposer)) ? 1 : 0;
+    const committed = commitExecuted(this.t, executed, round, this.absent);
+    this.onCommit?.(committed);
     if (!allowRejected && rejected.size > 0) {
       throw new Error(`rejected: ${[...rejected.values()].map((e) => `${e.code}: ${e.message}`).join('; ')}`);
     }

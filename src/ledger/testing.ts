@@ -88,11 +88,11 @@ export function produce(t: TestChain, txs: Tx[], time?: number, round = 0): Map<
 }
 
 /** Commits an executed height as the test chain's solo bookkeeper would: block plus its certificate. */
-export function commitExecuted(t: TestChain, executed: ExecutedHeight, round = 0): { block: Block; certificate: Certificate } {
+export function commitExecuted(t: TestChain, executed: ExecutedHeight, round = 0, absent: ReadonlySet<string> = new Set()): { block: Block; certificate: Certificate } {
   const key = t.keys['bookkeeper-0'];
   const block = t.ledger.blockFor(executed, key.publicKey);
-  // Signed by every test key in the height's set (a quorum whenever the set is made of test keys).
-  const signers = Object.values(t.keys);
+  // Signed by every test key in the height's set (a quorum whenever the set is made of test keys), but the absent.
+  const signers = Object.entries(t.keys).filter(([name]) => !absent.has(name)).map(([, k]) => k);
   const certificate = certify(t.ledger.chainId, block.header.height, round, blockHash(block.header), t.ledger.bookkeepersAt(executed.height), signers);
   t.ledger.commit(executed, block.header, certificate);
   return { block, certificate };
