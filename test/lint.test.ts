@@ -139,6 +139,20 @@ describe('npm run lint keeps the deterministic core deterministic', () => {
     expect(r.byFile.get('src/consensus/portable.ts'), r.out).toEqual([]);
   });
 
+  it('the core does not load the layers above it (storage, node, network…); naming their types is fine', () => {
+    const r = lint({
+      'src/consensus/usesStore.ts': "import { LevelKvStore } from '../store/kv.ts';\nexport const s = LevelKvStore;\n",
+      'src/ledger/ops/usesNode.ts': "export { startNode } from '../../node/node.ts';\n",
+      'src/market/lazyP2p.ts': "export const p2p = (): Promise<unknown> => import('../p2p/node.ts');\n",
+      'src/consensus/namesStore.ts': "import type { KvStore } from '../store/kv.ts';\nexport type Store = KvStore;\n",
+    });
+    expect(r.code, r.out).not.toBe(0);
+    for (const f of ['src/consensus/usesStore.ts', 'src/ledger/ops/usesNode.ts', 'src/market/lazyP2p.ts']) {
+      expect(r.byFile.get(f), `${f}\n${r.out}`).toEqual([{ rule: 'plugin', line: 1, message: expect.stringContaining('does I/O or sits above the core') }]);
+    }
+    expect(r.byFile.get('src/consensus/namesStore.ts'), r.out).toEqual([]);
+  });
+
   it('outside the core, and in the core’s own tests, the same code passes', () => {
     const r = lint({
       'src/node/probe.ts': CLOCK_AND_RANDOMNESS,
@@ -148,6 +162,8 @@ describe('npm run lint keeps the deterministic core deterministic', () => {
       'src/ledger/probe.test.ts': CLOCK_AND_RANDOMNESS,
       'src/codec/io.test.ts': IO,
       'src/api/crypto.ts': "import { sha256 } from '../crypto/index.ts';\nexport const h = sha256;\n",
+      'src/api/store.ts': "import { LevelKvStore } from '../store/kv.ts';\nexport const s = LevelKvStore;\n",
+      'src/consensus/store.test.ts': "import { MemoryKvStore } from '../store/kv.ts';\nexport const s = MemoryKvStore;\n",
     });
     for (const [file, findings] of r.byFile) expect(findings, `${file}\n${r.out}`).toEqual([]);
     expect(r.code, r.out).toBe(0);
