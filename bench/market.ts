@@ -126,7 +126,7 @@ function runSize(n: number): SizeResult {
   for (const id of ids) leases += b.t.ledger.chains[id[0]].get<Task>(MarketKeys.task(toHex(id)))!.leaseCount;
   if (leases !== n) throw new Error(`expected ${n} leases, found ${leases}`);
   // The CLI's `task quote` over the whole registry, for reference.
-  const offers: WorkerOffer[] = workerKeys.slice(0, n).map((pk, i) => ({ ...spec, worker: String(i), rating: 600, active: true, bondShortfall: 0n, bond: 0n }));
+  const offers: WorkerOffer[] = workerKeys.slice(0, n).map((_pk, i) => ({ ...spec, worker: String(i), rating: 600, active: true, bondShortfall: 0n, bond: 0n }));
   const q0 = performance.now();
   quote('bench', offers, { ...taskOrder(), maxPricePerHour: 20_000_000n });
   const quoteMs = performance.now() - q0;

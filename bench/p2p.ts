@@ -208,6 +208,6 @@ for (const r of results) {
     `${r.harness.padEnd(58)} ${r.profile.padEnd(10)} ${String(r.bytes).padStart(8)} B  delivered ${r.delivered}/${r.expected}  p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  max ${r.maxms} ms`,
   );
 }
-writeFileSync(OUT, JSON.stringify({ machine: machine(), nodes: N, topology: args.topology, results }, null, 2) + '\n');
+writeFileSync(OUT, `${JSON.stringify({ machine: machine(), nodes: N, topology: args.topology, results }, null, 2)}\n`);
 console.log(`wrote ${OUT}`);
 process.exit(0);

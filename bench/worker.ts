@@ -189,7 +189,7 @@ async function runTask(c: ZeusClient, chainId: string, worker: string, bob: Retu
   await until('the container to be removed', () => eventOf('destroy', LABEL_TASK, task));
   const t: TaskDetailAnswer = await c.task(task);
   const l = t.leases[0];
-  if (!l || l.state !== 'completed' || l.reviewEnd === null) throw new Error(`task ${task}: lease ${l ? `${l.state}: ${l.outcome}` : 'missing'}`);
+  if (l?.state !== 'completed' || l.reviewEnd === null) throw new Error(`task ${task}: lease ${l ? `${l.state}: ${l.outcome}` : 'missing'}`);
   if (l.worker !== worker) throw new Error(`task ${task} went to ${l.worker}, not the bench worker`);
   const started = await until('lease-started', () => leaseStarted.get(task));
   const result = l.reviewEnd - reviewBlocks;

@@ -32,7 +32,15 @@ beforeEach(() => {
 });
 
 const fileOf = (name: string): string => join(dir, `${name}.json`);
-const readJson = (name: string): any => JSON.parse(readFileSync(fileOf(name), 'utf8'));
+/** A key file as read back: the fields the tests inspect or tamper with, loosely typed so they can break them. */
+interface KeyFileJson {
+  version: number;
+  name: string;
+  address: string;
+  publicKey: string;
+  crypto: { kdf: string; cipher: string; iv: string; ciphertext: string; tag: string; kdfparams: { N: number; r: number; p: number; salt: string; dklen: number } };
+}
+const readJson = (name: string): KeyFileJson => JSON.parse(readFileSync(fileOf(name), 'utf8')) as KeyFileJson;
 const writeJson = (name: string, v: unknown): void => writeFileSync(fileOf(name), JSON.stringify(v));
 
 describe('Keystore', () => {
@@ -91,7 +99,8 @@ describe('Keystore', () => {
     expect(readFileSync(fileOf('fmt'), 'utf8')).not.toContain(SEED);
     expect(readdirSync(dir)).toEqual(['fmt.json']);
     // salt and iv are fresh for every file
-    const g = (ks.import('fmt2', SEED, 'pw'), readJson('fmt2'));
+    ks.import('fmt2', SEED, 'pw');
+    const g = readJson('fmt2');
     expect(g.crypto.kdfparams.salt).not.toBe(f.crypto.kdfparams.salt);
     expect(g.crypto.iv).not.toBe(f.crypto.iv);
     expect(g.crypto.ciphertext).not.toBe(f.crypto.ciphertext);
@@ -128,7 +137,7 @@ describe('Keystore', () => {
       b[i] ^= 1;
       return b.toString('hex');
     };
-    const tamper = (edit: (f: any) => void): void => {
+    const tamper = (edit: (f: KeyFileJson) => void): void => {
       const f = structuredClone(orig);
       edit(f);
       writeJson('t', f);
