@@ -6,7 +6,8 @@ import { LeaseState, MarketKeys, TaskKind, TaskState, type Bid, type Lease, type
 import { MarketDriver } from './marketTesting.ts';
 import { taskOrder, workerSpec } from './marketTesting.ts';
 import { ZNC, ZNC_UNIT } from './params.ts';
-import { TxKind, type Payload, type Tx } from './tx.ts';
+import { TxKind, type Payload } from './ops/index.ts';
+import type { Tx } from './tx.ts';
 
 // Conservation of the market under random interleavings: users, workers and developers send
 // every market transaction, valid or not, across the inner chains, while deadlines, windows,

@@ -4,7 +4,7 @@ import { askPrice, drawSeed, drawVerifiers, verifierWeight } from '../market/ind
 import { payFor, taskNeeds, workerOffer } from './handlers/market.ts';
 import { LeaseState, TaskState, type Lease } from './marketEntries.ts';
 import { MarketDriver, type TaskOrder } from './marketTesting.ts';
-import { TxKind } from './tx.ts';
+import { TxKind } from './ops/index.ts';
 
 // Disputes and their verifiers on the ledger (docs/MARKET.md, "Fairness: disputes and verifiers").
 // The verifiers are drawn by the chain — never bid for — weighted by bond and rating, from a seed

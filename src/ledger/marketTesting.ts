@@ -8,7 +8,9 @@ import { LeaseState, MarketKeys, TaskKind, VERIFY_SLOT, type Lease, type Task, t
 import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
 import { checkSupply } from './supply.ts';
 import { commitExecuted, makeTx, testChain, type TestChain } from './testing.ts';
-import { homeChain, TxKind, type Payload, type Tx } from './tx.ts';
+import { TxKind, type Payload } from './ops/index.ts';
+import { homeChain } from './routing.ts';
+import type { Tx } from './tx.ts';
 import type { LedgerError } from './errors.ts';
 
 // A driver for market scenarios on the ledger: named accounts, one height per call, and

@@ -31,8 +31,9 @@ import { MAIN_CHAIN, MAX_U64, ZNC, ZNC_UNIT } from '../params.ts';
 import { appOutcomeDigest, appOutcomeProblem, describeAppOutcome, type AppOutcome } from '../appOutcome.ts';
 import { resultCommitment } from '../resultCommit.ts';
 import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
-import type { Payload, Tx, TxKind } from '../tx.ts';
-import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './names.ts';
+import type { Tx } from '../tx.ts';
+import type { Payload, TxKind } from '../ops/index.ts';
+import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from '../systemAccounts.ts';
 
 // The compute market as ledger logic. Workers, apps and licenses are registered on main; a task
 // lives on its poster's home chain with its escrow, bids and leases, so posting, bidding, matching,
