@@ -24,4 +24,22 @@ export { WORKER_DIVIDEND } from './systemAccounts.ts';
 export * from './marketEntries.ts';
 export * from './appOutcome.ts';
 export * from './resultCommit.ts';
-export { payFor, taskIdFor, taskNeeds, workerOffer } from './handlers/market.ts';
+export { payFor } from './market/escrow.ts';
+export { taskIdFor } from './market/tasks.ts';
+export { taskNeeds, workerOffer } from './market/workers.ts';
+export {
+  isLeaseAtWork,
+  isLeaseMetered,
+  isLiveLease,
+  isTaskEnded,
+  LEASE_STATE_NAMES,
+  LEASE_STATES,
+  LEASE_TRANSITIONS,
+  LeaseState,
+  TASK_STATE_NAMES,
+  TASK_STATES,
+  TASK_TRANSITIONS,
+  TaskState,
+  type LeaseStateName,
+  type TaskStateName,
+} from './market/lifecycle.ts';

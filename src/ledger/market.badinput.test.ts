@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeAddress } from '../crypto/index.ts';
-import { LeaseState } from './marketEntries.ts';
+import { LeaseState } from './market/lifecycle.ts';
 import { MarketDriver, taskOrder, workerSpec } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
 import { TxKind } from './ops/index.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../crypto/index.ts';
-import { LeaseState, TaskState } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { NEW_WORKER_RATING } from '../market/index.ts';
 import { ZNC_UNIT } from './params.ts';

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../crypto/index.ts';
-import { payFor, taskIdFor } from './handlers/market.ts';
-import { LeaseState, MarketKeys, TaskKind, TaskState, type Bid, type Lease, type Task } from './marketEntries.ts';
+import { payFor } from './market/escrow.ts';
+import { taskIdFor } from './market/tasks.ts';
+import { MarketKeys, TaskKind, type Bid, type Lease, type Task } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { taskOrder, workerSpec } from './marketTesting.ts';
 import { ZNC, ZNC_UNIT } from './params.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { appOutcomeDigest, type AppOutcomeCanonical } from './appOutcome.ts';
-import { LeaseState, MarketKeys, TaskKind, TaskState, type App } from './marketEntries.ts';
+import { MarketKeys, TaskKind, type App } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { MAIN_CHAIN, ZNC_UNIT } from './params.ts';
 import { TxKind } from './ops/index.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { systemAddress, toHex } from '../crypto/index.ts';
 import { Keys, type Account } from './entries.ts';
-import { LeaseState, TaskKind, TaskState } from './marketEntries.ts';
+import { TaskKind } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { BLOCK_MS, MarketDriver } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
 import { TxKind } from './ops/index.ts';

@@ -1,5 +1,5 @@
-import * as market from '../handlers/market.ts';
-import { WorkerSpecFields } from '../marketEntries.ts';
+import { activeWorker, checkWorkerSpec, takeFromStake } from '../market/workers.ts';
+import { MarketKeys, WorkerSpecFields } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 /** New resources, prices and endpoint; `addBond` moves more of the stake into the bond. */
@@ -9,7 +9,13 @@ export const updateWorker = defineOp({
   schema: { $id: 'UpdateWorker', fields: { ...WorkerSpecFields, addBond: { id: 20, type: 'uint64' } } },
   // The worker registry, and the stake the bond comes from, are on main.
   route: 'main',
+  admit(_ctx, _tx, p) {
+    checkWorkerSpec(p);
+  },
   apply(ctx, tx, p) {
-    market.updateWorker(ctx, tx, p);
+    const w = activeWorker(ctx, tx);
+    if (p.addBond > 0n) takeFromStake(ctx, tx.fromHex, p.addBond);
+    const { addBond, ...spec } = p;
+    ctx.state.set(MarketKeys.worker(tx.fromHex), { ...w, ...spec, bond: w.bond + addBond });
   },
 });
