@@ -39,8 +39,8 @@ import {
 } from '../src/ledger/index.ts';
 import { MarketDriver, workerSpec } from '../src/ledger/marketTesting.ts';
 import { actionTx, DEVS, DIGESTS, settleCompared, USERS, WORKERS, type MarketAction } from '../src/ledger/marketTraffic.ts';
-import { homeChain } from '../src/ledger/tx.ts';
-import { taskIdFor } from '../src/ledger/handlers/market.ts';
+import { homeChain } from '../src/ledger/routing.ts';
+import { taskIdFor } from '../src/ledger/market/tasks.ts';
 
 const { values: opts } = parseArgs({
   options: {

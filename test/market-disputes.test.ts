@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_MARKET, startDevnet } from '../src/cli/devnet.ts';
-import { payFor } from '../src/ledger/handlers/market.ts';
+import { payFor } from '../src/ledger/market/escrow.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
 import { waitFor } from './helpers/node.ts';

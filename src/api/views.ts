@@ -161,7 +161,7 @@ export function bookkeepersView(ledger: Ledger): Json {
   const next = ledger.height + 1;
   const current = ledger.bookkeepersAt(next).map(toHex);
   const sets = main.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
-  const ranked = tally(main, (p) => main.keys(p), Math.max(ledger.time, 0), ledger.bookkeepersAt(next));
+  const ranked = tally(main, (p) => main.keys(p), ledger.bookkeepersAt(next));
   const weight = new Map(ranked.map((r) => [r.address, r.weight]));
   const candidates = main.keys('cand/').map((k) => {
     const c = main.get<Candidate>(k)!;

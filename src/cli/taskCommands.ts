@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
 import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
 import { askPrice } from '../market/index.ts';
-import { LEASE_STATES, parseAmount, TASK_STATES, type LeaseAnswer, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
+import { isLeaseAtWork, LEASE_STATES, parseAmount, TASK_STATES, type LeaseAnswer, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
 import { digestOf, fetchResultTo, fetchSealedLogs, liveLogsToken, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
 import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
@@ -368,7 +368,7 @@ async function publishedLogs(g: GlobalOptions, l: LeaseAnswer, task: string, whe
       misses.push(e instanceof LogsNotFound ? e.message : `${node} does not answer`);
     }
   }
-  const live = ['matched', 'started', 'running'].includes(l.state);
+  const live = isLeaseAtWork(l.state);
   throw new Error(`${live ? `lease ${l.index} is ${l.state}: its worker publishes the logs when it ends (--live asks the worker for them now)` : `the logs of lease ${l.index} (${l.state}) were not published`} (${where}: ${misses.join('; ')})`);
 }
 

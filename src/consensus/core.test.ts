@@ -6,7 +6,7 @@ import { Keys, type Candidate } from '../ledger/entries.ts';
 import { MAIN_CHAIN } from '../ledger/params.ts';
 import { checkSupply } from '../ledger/supply.ts';
 import { makeTx } from '../ledger/testing.ts';
-import { TxKind } from '../ledger/tx.ts';
+import { TxKind } from '../ledger/ops/index.ts';
 import { DEFAULT_TIMEOUTS, gossip, initialState, proposerIndex, step, type ConsensusConfig, type ConsensusInput } from './core.ts';
 import { Harness, type Delivered } from './testing.ts';
 

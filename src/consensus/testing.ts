@@ -5,7 +5,8 @@ import { InvalidBlockError, Ledger, type ExecutedHeight } from '../ledger/ledger
 import { LedgerError } from '../ledger/errors.ts';
 import { ZNC } from '../ledger/params.ts';
 import { makeTx, testChain, type TestChain } from '../ledger/testing.ts';
-import { TxKind, type Tx } from '../ledger/tx.ts';
+import { TxKind } from '../ledger/ops/index.ts';
+import type { Tx } from '../ledger/tx.ts';
 import {
   DEFAULT_TIMEOUTS,
   heightRelation,

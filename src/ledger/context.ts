@@ -5,8 +5,8 @@ import { formatUnits } from './amounts.ts';
 import { MAIN_CHAIN, ZNC, ZNC_DECIMALS, type LedgerParams } from './params.ts';
 import { ReceiptKind, type Receipt } from './receipts.ts';
 import type { StateOverlay, StateReader } from './state.ts';
-import { homeChain } from './tx.ts';
-import { isSystemAccount, SYSTEM_ACCOUNT_NAMES } from './handlers/names.ts';
+import { homeChain } from './routing.ts';
+import { isSystemAccount, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 
 /**
  * Everything a transaction handler may touch: its own chain's state, a read-only view of the

@@ -16,7 +16,7 @@ import {
   type Candidate,
   type Stake,
 } from './index.ts';
-import { WORKER_DIVIDEND } from './handlers/election.ts';
+import { WORKER_DIVIDEND } from './systemAccounts.ts';
 import { makeTx, produce, testChain, type TestChain } from './testing.ts';
 
 // DPoS on the ledger: candidates, stake-weighted votes and proxies, epochs, rewards, jail, evidence.

@@ -22,3 +22,16 @@ export const optionalRecipient = { type: 'bytes', ...OPTIONAL_RECIPIENT_RULE } a
 
 /** Codes a field rule may refuse a transaction with (the rest of the codec's faults are BAD_ENCODING). */
 export const FIELD_RULE_CODES = ['INVALID_ADDRESS', 'INVALID_RECIPIENT'] as const;
+
+/** A task id: its first byte names the inner chain that holds the task, its escrow and leases. */
+export const taskId = { type: 'bytes', length: 32 } as const;
+/** A token symbol (ZNC or a sub-token's). */
+export const tokenSymbol = { type: 'string', max: 10 } as const;
+/** One period's metered usage, as a lease's reports and its last word carry it. */
+export const usageFields = {
+  cpuSeconds: { id: 10, type: 'uint64' },
+  memoryGiBSeconds: { id: 11, type: 'uint64' },
+  gpuSeconds: { id: 12, type: 'uint64' },
+  networkBytes: { id: 13, type: 'uint64' },
+  wallMs: { id: 14, type: 'uint64' },
+} as const;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { addressFromPublicKey, AddressKind, addressKind, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
-import { newCandidate } from './handlers/election.ts';
+import { newCandidate } from './election.ts';
 import { emptyAccount } from './context.ts';
 import { Keys, type Account, type Tranche } from './entries.ts';
-import { validateMultisigDefinition } from './handlers/multisig.ts';
+import { validateMultisigDefinition } from './ops/multisig.ts';
 import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams, type MarketParams } from './params.ts';
 import type { StateOverlay } from './state.ts';
-import { homeChain } from './tx.ts';
+import { homeChain } from './routing.ts';
 
 /**
  * The five genesis allocations (DESIGN.md, "ZNC"). A release "in month m" happens at the start
@@ -23,8 +23,8 @@ export type AllocationRow = keyof typeof AllocationRows;
 export const ALLOCATION_ROWS = Object.keys(AllocationRows) as AllocationRow[];
 
 /** Name of the ledger-owned account that pays bookkeeper rewards and the worker dividend. */
-export { REWARDS_POOL_NAME as REWARDS_POOL } from './handlers/names.ts';
-import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './handlers/names.ts';
+export { REWARDS_POOL_NAME as REWARDS_POOL } from './systemAccounts.ts';
+import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 export const rewardsPoolAddress = (): Uint8Array => systemAddress(REWARDS_POOL_NAME);
 
 const amount = z.string().regex(/^\d+$/, 'amount in base units as a decimal string');

@@ -5,6 +5,9 @@ export * from './errors.ts';
 export * from './params.ts';
 export * from './amounts.ts';
 export * from './tx.ts';
+export * from './routing.ts';
+export { OPERATIONS, PayloadSchemas, routeTx, TX_KIND_NAMES, TxKind, type AnyPayload, type OperationOf, type Payload } from './ops/index.ts';
+export type { Operation, Route } from './ops/operation.ts';
 export * from './entries.ts';
 export * from './receipts.ts';
 export * from './block.ts';
@@ -14,10 +17,29 @@ export * from './ledger.ts';
 export * from './supply.ts';
 export { ChainState, StateOverlay, type StagedChain, type StateReader } from './state.ts';
 export { balanceOf, lockedAt, quotaLimit, readAccount, spendable, stakedOf, type MarketEvent } from './context.ts';
-export { multisigAddress } from './handlers/multisig.ts';
+export { multisigAddress } from './ops/multisig.ts';
 export * from './commit.ts';
-export { tally, bookkeeperSetAt, WORKER_DIVIDEND } from './handlers/election.ts';
+export { tally, bookkeeperSetAt } from './election.ts';
+export { WORKER_DIVIDEND } from './systemAccounts.ts';
 export * from './marketEntries.ts';
 export * from './appOutcome.ts';
 export * from './resultCommit.ts';
-export { payFor, taskIdFor, taskNeeds, workerOffer } from './handlers/market.ts';
+export { payFor } from './market/escrow.ts';
+export { taskIdFor } from './market/tasks.ts';
+export { taskNeeds, workerOffer } from './market/workers.ts';
+export {
+  isLeaseAtWork,
+  isLeaseMetered,
+  isLiveLease,
+  isTaskEnded,
+  LEASE_STATE_NAMES,
+  LEASE_STATES,
+  LEASE_TRANSITIONS,
+  LeaseState,
+  TASK_STATE_NAMES,
+  TASK_STATES,
+  TASK_TRANSITIONS,
+  TaskState,
+  type LeaseStateName,
+  type TaskStateName,
+} from './market/lifecycle.ts';

@@ -1,44 +1,21 @@
 import { bytesEqual, merkleRoot, sha256, toHex } from '../crypto/portable.ts';
 import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
 import { certificateError, type Certificate } from './commit.ts';
-import { bookkeeperSetAt, delegate, electionWork, registerCandidate, submitEvidence, unjail, voteBookkeepers } from './handlers/election.ts';
+import { bookkeeperSetAt, electionWork } from './election.ts';
 import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext, type MarketEvent } from './context.ts';
 import { Keys, type Entry, type UnbondingQueue } from './entries.ts';
 import { fail, LedgerError } from './errors.ts';
 import { ledgerParams, validateGenesis, writeGenesisState, type Genesis } from './genesis.ts';
-import { multisigApprove, multisigCreate, multisigExecute, multisigPropose } from './handlers/multisig.ts';
-import { applyStakeDeposit, releaseUnbonded, stake, unstake } from './handlers/staking.ts';
-import { applyTokenReceipt, tokenConvert, tokenCreate, tokenRedeem } from './handlers/token.ts';
-import { transfer } from './handlers/transfer.ts';
-import {
-  acceptBid,
-  withdrawBid,
-  acquireLicense,
-  applyWorkerRecord,
-  bid,
-  cancelTask,
-  deprecateApp,
-  dispute,
-  leaveWorker,
-  marketWork,
-  postTask,
-  publishApp,
-  registerWorker,
-  releaseLease,
-  reportUsage,
-  startLease,
-  submitAppOutcome,
-  commitResult,
-  revealResult,
-  submitResult,
-  topUpTask,
-  updateWorker,
-} from './handlers/market.ts';
+import { applyStakeDeposit, releaseUnbonded } from './ops/staking.ts';
+import { applyTokenReceipt } from './ops/token.ts';
+import { marketWork } from './market/due.ts';
+import { applyWorkerRecord } from './market/workers.ts';
+import { applyOperation, TX_KIND_NAMES } from './ops/index.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
 import { DUE_COUNT_PREFIX } from './marketEntries.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
-import { checkTxSignature, decodeTx, TX_KIND_NAMES, TxKind, type Tx } from './tx.ts';
+import { checkTxSignature, decodeTx, type Tx } from './tx.ts';
 import { credit } from './context.ts';
 
 /** Nonce and zero-fee quota: the checks every transaction passes before its own. */
@@ -72,79 +49,7 @@ export interface KnownTxs {
 export function applyTx(ctx: ExecContext, tx: Tx): void {
   if (tx.chain !== ctx.chain) fail('INVALID_ARGUMENT', `transaction belongs to chain ${tx.chain}, not ${ctx.chain}`);
   admitSender(ctx, tx);
-  const b = tx.body;
-  switch (b.kind) {
-    case TxKind.Transfer:
-      return transfer(ctx, tx, b.payload);
-    case TxKind.TokenCreate:
-      return tokenCreate(ctx, tx, b.payload);
-    case TxKind.TokenRedeem:
-      return tokenRedeem(ctx, tx, b.payload);
-    case TxKind.TokenConvert:
-      return tokenConvert(ctx, tx, b.payload);
-    case TxKind.MultisigCreate:
-      return multisigCreate(ctx, tx, b.payload);
-    case TxKind.MultisigPropose:
-      return multisigPropose(ctx, tx, b.payload);
-    case TxKind.MultisigApprove:
-      return multisigApprove(ctx, tx, b.payload);
-    case TxKind.MultisigExecute:
-      return multisigExecute(ctx, tx, b.payload);
-    case TxKind.Stake:
-      return stake(ctx, tx, b.payload);
-    case TxKind.Unstake:
-      return unstake(ctx, tx, b.payload);
-    case TxKind.RegisterCandidate:
-      return registerCandidate(ctx, tx, b.payload);
-    case TxKind.VoteBookkeepers:
-      return voteBookkeepers(ctx, tx, b.payload);
-    case TxKind.Delegate:
-      return delegate(ctx, tx, b.payload);
-    case TxKind.Unjail:
-      return unjail(ctx, tx);
-    case TxKind.SubmitEvidence:
-      return submitEvidence(ctx, tx, b.payload);
-    case TxKind.RegisterWorker:
-      return registerWorker(ctx, tx, b.payload);
-    case TxKind.UpdateWorker:
-      return updateWorker(ctx, tx, b.payload);
-    case TxKind.LeaveWorker:
-      return leaveWorker(ctx, tx);
-    case TxKind.PublishApp:
-      return publishApp(ctx, tx, b.payload);
-    case TxKind.DeprecateApp:
-      return deprecateApp(ctx, tx, b.payload);
-    case TxKind.AcquireLicense:
-      return acquireLicense(ctx, tx, b.payload);
-    case TxKind.PostTask:
-      return postTask(ctx, tx, b.payload);
-    case TxKind.CancelTask:
-      return cancelTask(ctx, tx, b.payload);
-    case TxKind.TopUpTask:
-      return topUpTask(ctx, tx, b.payload);
-    case TxKind.Bid:
-      return bid(ctx, tx, b.payload);
-    case TxKind.AcceptBid:
-      return acceptBid(ctx, tx, b.payload);
-    case TxKind.WithdrawBid:
-      return withdrawBid(ctx, tx, b.payload);
-    case TxKind.StartLease:
-      return startLease(ctx, tx, b.payload);
-    case TxKind.ReportUsage:
-      return reportUsage(ctx, tx, b.payload);
-    case TxKind.SubmitResult:
-      return submitResult(ctx, tx, b.payload);
-    case TxKind.Dispute:
-      return dispute(ctx, tx, b.payload);
-    case TxKind.SubmitAppOutcome:
-      return submitAppOutcome(ctx, tx, b.payload);
-    case TxKind.CommitResult:
-      return commitResult(ctx, tx, b.payload);
-    case TxKind.RevealResult:
-      return revealResult(ctx, tx, b.payload);
-    case TxKind.ReleaseLease:
-      return releaseLease(ctx, tx, b.payload);
-  }
+  applyOperation(ctx, tx);
 }
 
 export function applyReceipt(ctx: ExecContext, r: Receipt): void {

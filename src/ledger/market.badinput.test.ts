@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { encodeAddress } from '../crypto/index.ts';
-import { LeaseState } from './marketEntries.ts';
+import { LeaseState } from './market/lifecycle.ts';
 import { MarketDriver, taskOrder, workerSpec } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
-import { decodeTx, signTx, TxKind } from './tx.ts';
+import { TxKind } from './ops/index.ts';
+import { decodeTx, signTx } from './tx.ts';
 
 // Bad market input: each refused with a stable code and a message that says why (the CLI
 // prints both), and leaving no trace.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../crypto/index.ts';
-import { LeaseState, TaskState } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { NEW_WORKER_RATING } from '../market/index.ts';
 import { ZNC_UNIT } from './params.ts';
-import { TxKind } from './tx.ts';
+import { TxKind } from './ops/index.ts';
 
 // Fairness of who gets leased (issue 13, items 7–9): a worker slashed below the minimum bond is
 // not leased by any path until it tops up; a rating is earned, not declared; a bid can be

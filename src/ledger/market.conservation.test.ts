@@ -1,13 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../crypto/index.ts';
-import { payFor, taskIdFor } from './handlers/market.ts';
-import { LeaseState, TaskState } from './marketEntries.ts';
+import { payFor } from './market/escrow.ts';
+import { taskIdFor } from './market/tasks.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { workerSpec } from './marketTesting.ts';
 import { actionTx, DEVS, DIGESTS, leasesOf, settleCompared, USERS, WORKERS } from './marketTraffic.ts';
 import { ZNC, ZNC_UNIT } from './params.ts';
-import { TxKind, type Tx } from './tx.ts';
+import { TxKind } from './ops/index.ts';
+import type { Tx } from './tx.ts';
 
 // Conservation of the market under random interleavings: users, workers and developers send
 // every market transaction, valid or not, across the inner chains, while deadlines, windows,

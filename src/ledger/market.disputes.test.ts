@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../crypto/index.ts';
 import { askPrice, drawSeed, drawVerifiers, verifierWeight } from '../market/index.ts';
-import { payFor, taskNeeds, workerOffer } from './handlers/market.ts';
-import { LeaseState, TaskState, type Lease } from './marketEntries.ts';
+import { payFor } from './market/escrow.ts';
+import { taskNeeds, workerOffer } from './market/workers.ts';
+import type { Lease } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver, type TaskOrder } from './marketTesting.ts';
-import { TxKind } from './tx.ts';
+import { TxKind } from './ops/index.ts';
 
 // Disputes and their verifiers on the ledger (docs/MARKET.md, "Fairness: disputes and verifiers").
 // The verifiers are drawn by the chain — never bid for — weighted by bond and rating, from a seed

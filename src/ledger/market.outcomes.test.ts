@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { appOutcomeDigest, type AppOutcomeCanonical } from './appOutcome.ts';
-import { LeaseState, MarketKeys, TaskKind, TaskState, type App } from './marketEntries.ts';
+import { MarketKeys, TaskKind, type App } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { MAIN_CHAIN, ZNC_UNIT } from './params.ts';
-import { TxKind } from './tx.ts';
+import { TxKind } from './ops/index.ts';
 
 // Fairness: a workload's own failure is the lease's outcome, not the worker's fault, and a lease
 // whose image cannot be fetched is given back without penalty (docs/MARKET.md, "Fairness: app

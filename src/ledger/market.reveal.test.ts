@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../crypto/index.ts';
-import { payFor } from './handlers/market.ts';
-import { LeaseState, TaskState, type Lease } from './marketEntries.ts';
+import { payFor } from './market/escrow.ts';
+import type { Lease } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver, type Usage } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
 import { resultCommitment } from './resultCommit.ts';
-import { TxKind } from './tx.ts';
+import { TxKind } from './ops/index.ts';
 
 // Commit and reveal (docs/MARKET.md, "Fairness: commit and reveal"): a result compared with other
 // workers' — a copy in a redundancy group, a drawn verifier's — is committed first (a salted hash

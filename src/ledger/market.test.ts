@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { systemAddress, toHex } from '../crypto/index.ts';
 import { Keys, type Account } from './entries.ts';
-import { LeaseState, TaskKind, TaskState } from './marketEntries.ts';
+import { TaskKind } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { BLOCK_MS, MarketDriver } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
-import { homeChain, TxKind } from './tx.ts';
+import { TxKind } from './ops/index.ts';
+import { homeChain } from './routing.ts';
 
 // Scenario tests of the compute market on the ledger. Each ends with an exact account of who
 // paid whom: the user's loss equals what the workers and the developer earned, the escrow is

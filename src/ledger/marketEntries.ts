@@ -108,8 +108,6 @@ export const TaskOrderFields = {
   retries: { id: 31, ...u32 },
 } as const;
 
-export const TaskState = { Open: 1, Running: 2, Done: 3, Cancelled: 4, Expired: 5 } as const;
-export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 export const TaskKind = { Batch: 1, Service: 2 } as const;
 
 export const TaskSchema = {
@@ -123,6 +121,7 @@ export const TaskSchema = {
     developer: { id: 42, ...optionalAddress },
     feeToken: { id: 43, type: 'string', max: 10 },
     licenseFeePerHour: { id: 44, ...u64 },
+    /** A TaskState (src/ledger/market/lifecycle.ts). */
     state: { id: 45, ...u32 },
     postedAt: { id: 46, ...u64 },
     /** Last height at which bids are accepted. */
@@ -170,22 +169,6 @@ export const ReleasedSchema = { $id: 'Released', fields: { lease: { id: 1, ...u3
 /** Slots at or above this mark verify the result of lease (slot − VERIFY_SLOT) of a dispute. */
 export const VERIFY_SLOT = 0x8000_0000;
 
-export const LeaseState = {
-  Matched: 1,
-  Started: 2,
-  Running: 3,
-  /** A batch result is in and under review. */
-  Completed: 4,
-  Failed: 5,
-  Cancelled: 6,
-  Settled: 7,
-  /** The user disputed the result; a verifier re-runs the task. */
-  Disputed: 8,
-} as const;
-export type LeaseState = (typeof LeaseState)[keyof typeof LeaseState];
-export const LEASE_STATE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(LeaseState).map(([k, v]) => [v, k.toLowerCase()]));
-export const TASK_STATE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(TaskState).map(([k, v]) => [v, k.toLowerCase()]));
-
 export const LeaseSchema = {
   $id: 'Lease',
   fields: {
@@ -193,6 +176,7 @@ export const LeaseSchema = {
     /** Replica slot: replica index × redundancy + copy. */
     slot: { id: 2, ...u32 },
     price: { id: 3, ...u64 },
+    /** A LeaseState (src/ledger/market/lifecycle.ts). */
     state: { id: 4, ...u32 },
     matchedAt: { id: 5, ...u64 },
     startBy: { id: 6, ...u64 },

@@ -5,12 +5,15 @@ import { readAccount, stakedOf, type MarketEvent } from './context.ts';
 import { DEFAULT_PARAMS, type Genesis } from './genesis.ts';
 import type { Block } from './block.ts';
 import type { Certificate } from './commit.ts';
-import { taskIdFor } from './handlers/market.ts';
-import { LeaseState, MarketKeys, TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
+import { taskIdFor } from './market/tasks.ts';
+import { MarketKeys, TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
+import { LeaseState } from './market/lifecycle.ts';
 import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
 import { checkSupply } from './supply.ts';
 import { commitExecuted, makeTx, testChain, type TestChain } from './testing.ts';
-import { homeChain, TxKind, type Payload, type Tx } from './tx.ts';
+import { TxKind, type Payload } from './ops/index.ts';
+import { homeChain } from './routing.ts';
+import type { Tx } from './tx.ts';
 import type { LedgerError } from './errors.ts';
 
 // A driver for market scenarios on the ledger: named accounts, one height per call, and

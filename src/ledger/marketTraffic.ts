@@ -1,7 +1,9 @@
 import { toHex } from '../crypto/portable.ts';
-import { LeaseState, MarketKeys, TaskKind, TaskState, type Bid, type Lease, type Task } from './marketEntries.ts';
+import { MarketKeys, TaskKind, type Bid, type Lease, type Task } from './marketEntries.ts';
+import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { taskOrder, type MarketDriver } from './marketTesting.ts';
-import { TxKind, type Payload, type Tx } from './tx.ts';
+import { TxKind, type Payload } from './ops/index.ts';
+import type { Tx } from './tx.ts';
 
 // Random market traffic against a MarketDriver: users, workers and developers send every market
 // transaction, valid or not, across the inner chains. Used by the market conservation property

@@ -2,7 +2,7 @@ import { decode, encode, type Infer } from '../codec/index.ts';
 import { sha256 } from '../crypto/portable.ts';
 import { address, optionalAddress } from './fields.ts';
 import { MAIN_CHAIN, ZNC } from './params.ts';
-import { homeChain } from './tx.ts';
+import { homeChain } from './routing.ts';
 
 /**
  * What one chain owes another after a height. Receipts only ever add value on arrival;

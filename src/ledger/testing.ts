@@ -7,7 +7,8 @@ import { certify, type Certificate } from './commit.ts';
 import { Ledger, type ExecutedHeight } from './ledger.ts';
 import { encode, type FieldDef, type ObjectSchema } from '../codec/index.ts';
 import { signBytes } from '../crypto/portable.ts';
-import { decodeTx, PayloadSchemas, SignedTxSchema, signingBytes, signTx, type Tx, type TxKind, type TxRequest } from './tx.ts';
+import { PayloadSchemas, type TxKind } from './ops/index.ts';
+import { decodeTx, SignedTxSchema, signingBytes, signTx, type Tx, type TxRequest } from './tx.ts';
 
 // Helpers for tests and simulations that drive the ledger directly, without a node.
 

@@ -1,13 +1,11 @@
+import type { LeaseStateName, TaskStateName } from '../ledger/index.ts';
 import type { TaskNeeds } from '../market/index.ts';
 
 // What a node's API answers about the compute market. The server builds its answers as these
 // types (src/api/market.ts), so client and server cannot drift apart. Amounts are ZNC base units
-// (or the fee token's) as decimal strings, heights are numbers, addresses znc1…, ids hex.
+// (or the fee token's) as decimal strings, heights are numbers, addresses znc1…, ids hex. Task and
+// lease states are named as the ledger's lifecycle names them (src/ledger/market/lifecycle.ts).
 
-export const TASK_STATES = ['open', 'running', 'done', 'cancelled', 'expired'] as const;
-export type TaskStateName = (typeof TASK_STATES)[number];
-export const LEASE_STATES = ['matched', 'started', 'running', 'completed', 'failed', 'cancelled', 'settled', 'disputed'] as const;
-export type LeaseStateName = (typeof LEASE_STATES)[number];
 export type TaskKindName = 'batch' | 'service';
 
 export interface GpuAnswer {

@@ -23,6 +23,7 @@ export {
   verifyMerkleProof,
   TASK_STATES,
   LEASE_STATES,
+  isLeaseAtWork,
   ZNC,
   ZNC_DECIMALS,
 } from '../../sdk/index.ts';

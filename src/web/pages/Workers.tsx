@@ -2,12 +2,10 @@ import { Addr, Amount, Badge, Card, Loaded, Table, Empty } from '../components/u
 import { cores, mib } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import type { LeaseAnswer, WorkerAnswer } from '../data/sdk.ts';
+import { isLeaseAtWork, type LeaseAnswer, type WorkerAnswer } from '../data/sdk.ts';
 
 // Workers: what each offers and asks, its rating and record, its leases now and what the chain
 // has paid it (summed over its leases).
-
-const RUNNING = new Set(['matched', 'started', 'running']);
 
 function earnings(leases: LeaseAnswer[]): Map<string, { paid: bigint; running: number; total: number }> {
   const m = new Map<string, { paid: bigint; running: number; total: number }>();
@@ -15,7 +13,7 @@ function earnings(leases: LeaseAnswer[]): Map<string, { paid: bigint; running: n
     const e = m.get(l.worker) ?? { paid: 0n, running: 0, total: 0 };
     e.paid += BigInt(l.workerPaid);
     e.total++;
-    if (RUNNING.has(l.state)) e.running++;
+    if (isLeaseAtWork(l.state)) e.running++;
     m.set(l.worker, e);
   }
   return m;

@@ -4,17 +4,26 @@ import { Keys, type Stake, type UnbondingQueue } from '../entries.ts';
 import { fail } from '../errors.ts';
 import { ZNC } from '../params.ts';
 import { ReceiptKind, type Receipt } from '../receipts.ts';
-import type { Payload, Tx, TxKind } from '../tx.ts';
 import { credit } from '../context.ts';
+import { defineOp } from './operation.ts';
 
 /** Stake ZNC: debited on the home chain, added to the stake on main by a receipt. */
-export function stake(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Stake>): void {
-  requirePositive(p.amount);
-  const acc = readAccount(ctx.state, tx.fromHex);
-  debit(ctx, acc, ZNC, p.amount, tx.from);
-  writeAccount(ctx.state, tx.fromHex, acc);
-  ctx.emit({ kind: ReceiptKind.StakeDeposit, address: tx.from, token: ZNC, amount: p.amount, data: new Uint8Array() });
-}
+export const stake = defineOp({
+  kind: 9,
+  name: 'Stake',
+  schema: { $id: 'Stake', fields: { amount: { id: 1, type: 'uint64' } } },
+  // The ZNC staked is the sender's, on its home chain; the stake on main grows by receipt.
+  route: 'home',
+  admit(_ctx, _tx, p) {
+    requirePositive(p.amount);
+  },
+  apply(ctx, tx, p) {
+    const acc = readAccount(ctx.state, tx.fromHex);
+    debit(ctx, acc, ZNC, p.amount, tx.from);
+    writeAccount(ctx.state, tx.fromHex, acc);
+    ctx.emit({ kind: ReceiptKind.StakeDeposit, address: tx.from, token: ZNC, amount: p.amount, data: new Uint8Array() });
+  },
+});
 
 function readStake(ctx: ExecContext, addrHex: string): Stake {
   const s = ctx.state.get<Stake>(Keys.stake(addrHex));
@@ -22,19 +31,28 @@ function readStake(ctx: ExecContext, addrHex: string): Stake {
 }
 
 /** Unstake (main chain): the amount unbonds and is credited back after the unbonding period. */
-export function unstake(ctx: ExecContext, tx: Tx, p: Payload<typeof TxKind.Unstake>): void {
-  requirePositive(p.amount);
-  const s = readStake(ctx, tx.fromHex);
-  if (s.staked < p.amount) fail('INSUFFICIENT_STAKE', `staked ${s.staked} ZNC base units; cannot unstake ${p.amount}`);
-  s.staked -= p.amount;
-  s.unbonding += p.amount;
-  ctx.state.set(Keys.stake(tx.fromHex), s);
-  const q = ctx.state.get<UnbondingQueue>(Keys.unbonding) ?? { entries: [] };
-  const entries = [...q.entries, { address: tx.from, amount: p.amount, releaseAt: BigInt(ctx.time + ctx.params.unbondingMs) }];
-  // Stable by release time, then arrival: every node releases in the same order.
-  entries.sort((a, b) => (a.releaseAt < b.releaseAt ? -1 : a.releaseAt > b.releaseAt ? 1 : 0));
-  ctx.state.set(Keys.unbonding, { entries });
-}
+export const unstake = defineOp({
+  kind: 10,
+  name: 'Unstake',
+  schema: { $id: 'Unstake', fields: { amount: { id: 1, type: 'uint64' } } },
+  // Stakes and the unbonding queue are on main (stake weighs in elections there).
+  route: 'main',
+  admit(_ctx, _tx, p) {
+    requirePositive(p.amount);
+  },
+  apply(ctx, tx, p) {
+    const s = readStake(ctx, tx.fromHex);
+    if (s.staked < p.amount) fail('INSUFFICIENT_STAKE', `staked ${s.staked} ZNC base units; cannot unstake ${p.amount}`);
+    s.staked -= p.amount;
+    s.unbonding += p.amount;
+    ctx.state.set(Keys.stake(tx.fromHex), s);
+    const q = ctx.state.get<UnbondingQueue>(Keys.unbonding) ?? { entries: [] };
+    const entries = [...q.entries, { address: tx.from, amount: p.amount, releaseAt: BigInt(ctx.time + ctx.params.unbondingMs) }];
+    // Stable by release time, then arrival: every node releases in the same order.
+    entries.sort((a, b) => (a.releaseAt < b.releaseAt ? -1 : a.releaseAt > b.releaseAt ? 1 : 0));
+    ctx.state.set(Keys.unbonding, { entries });
+  },
+});
 
 /** Main-chain receipt: a stake deposit arrives. */
 export function applyStakeDeposit(ctx: ExecContext, r: Receipt): void {

@@ -1,4 +1,4 @@
-import { bytesEqual, systemAddress } from '../../crypto/portable.ts';
+import { bytesEqual, systemAddress } from '../crypto/portable.ts';
 
 /** Name of the ledger-owned account that pays bookkeeper rewards and the worker dividend. */
 export const REWARDS_POOL_NAME = 'rewards-pool';
