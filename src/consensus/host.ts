@@ -391,8 +391,11 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
   }
 
   private internals(): HostInternals {
+    const core = this.core;
     return {
-      state: this.state,
+      get state() {
+        return core.state;
+      },
       key: this.key,
       chainId: this.config.chainId,
       heldBlocks: () => [...this.blocks.keys()],
