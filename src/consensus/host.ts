@@ -1,4 +1,4 @@
-import { bytesEqual, toHex, type KeyPair } from '../crypto/index.ts';
+import { bytesEqual, toHex, type KeyPair } from '../crypto/portable.ts';
 import { blockHash, decodeBlock, decodeCommittedBlock, encodeBlock, type Block } from '../ledger/block.ts';
 import { certificateError, signVote, verifyVote, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
 import { LedgerError } from '../ledger/errors.ts';
