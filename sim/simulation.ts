@@ -23,7 +23,7 @@ import {
 } from '../src/ledger/index.ts';
 import { testKey } from '../src/ledger/testing.ts';
 import { SimDisk } from './disk.ts';
-import { SimNode, type Behavior, type SimMessage, type TimerInput, type World } from './node.ts';
+import { SimNode, type Behavior, type SimMessage, type World } from './node.ts';
 import { EventQueue, Rng } from './prng.ts';
 
 // A deterministic simulation of a ZeusNet bookkeeper network in one process (after TigerBeetle's
@@ -304,7 +304,7 @@ export function describePlan(p: Plan): string {
 
 type Event =
   | { readonly kind: 'deliver'; readonly from: number; readonly to: number; readonly epoch: number; readonly msg: SimMessage }
-  | { readonly kind: 'timer'; readonly node: number; readonly epoch: number; readonly input: TimerInput }
+  | { readonly kind: 'timer'; readonly node: number; readonly epoch: number; readonly label: string; readonly fire: () => void; cancelled: boolean }
   | { readonly kind: 'crash'; readonly node: number; readonly downFor: number }
   | { readonly kind: 'restart'; readonly node: number }
   | { readonly kind: 'pause'; readonly node: number; readonly for: number }
@@ -417,8 +417,12 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
     connected(node) {
       return nodes.filter((n) => n.index !== node && n.up).map((n) => n.index);
     },
-    setTimer(node, epoch, delayMs, input) {
-      queue.push(now + nodes[node].cpuMs + delayMs, { kind: 'timer', node, epoch, input });
+    setTimer(node, epoch, delayMs, label, fire) {
+      const timer = { kind: 'timer' as const, node, epoch, label, fire, cancelled: false };
+      queue.push(now + nodes[node].cpuMs + delayMs, timer);
+      return () => {
+        timer.cancelled = true;
+      };
     },
     takeLoad(node: SimNode) {
       const arrived = Math.floor((plan.load * (now - GENESIS_TIME)) / 1000);
@@ -637,8 +641,9 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
             trace.add(`D${now}/${e.from}>${e.to}/${msgSummary(e.msg)}`);
             if ((await n.receive(e.from, e.msg)) === 'later' && id !== undefined) seenBy[i].delete(id);
           } else {
-            trace.add(`T${now}/${e.node}/${typeof e.input === 'string' ? e.input : e.input.kind}`);
-            await n.onTimer(e.input);
+            if (e.cancelled) break;
+            trace.add(`T${now}/${e.node}/${e.label}`);
+            await n.onTimer(e.fire);
           }
           charge(n);
           break;

@@ -1,5 +1,5 @@
-// When and from whom a host fetches committed blocks to catch up: the node (src/node/bft.ts)
-// and the simulator (sim/node.ts) both follow this plan, so the simulator tests what runs.
+// When and from whom the host (host.ts) fetches committed blocks to catch up: the node and the
+// simulator run that host, so the simulator tests what runs.
 // Pure: the host passes its clock reading, its connected peers and what it heard; it does the
 // fetching and reports back.
 //

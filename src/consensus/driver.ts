@@ -13,7 +13,7 @@ export interface CoreHost {
 /**
  * Runs the core for a host: one input at a time, each with all its outputs carried out before
  * the next; inputs that arrive meanwhile (from the host's own actions or its network) wait in an
- * inbox. The node (src/node/bft.ts) and the simulator (sim/node.ts) share it.
+ * inbox. The consensus host (host.ts) runs the core through it.
  */
 export class CoreDriver {
   state: ConsensusState;

@@ -2,8 +2,10 @@
 // - core.ts: the algorithm as a pure step function (no clock, network, disk or randomness);
 // - proposal.ts: the signed proposal message that carries a block;
 // - signer.ts: the double-sign guard a host consults, with a synced write, before every signature;
-// - rounds.ts: what a host logs about rounds (each change with its reason, slow heights).
-// A host (the node, a test harness, the simulator in sim/) wires them to a ledger, timers and a network.
+// - rounds.ts: what a host logs about rounds (each change with its reason, slow heights);
+// - host.ts: the host around the core (signing, messages, timers, commits, catch-up) with every
+//   piece of I/O injected: the node (src/node/bft.ts) and the simulator (sim/) run the same one.
+// A test harness (testing.ts) drives the core directly.
 export {
   DEFAULT_TIMEOUTS,
   DEVNET_TIMEOUTS,
@@ -32,3 +34,4 @@ export * from './catchup.ts';
 export * from './driver.ts';
 export * from './proposal.ts';
 export * from './signer.ts';
+export * from './host.ts';

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { toHex, type KeyPair } from '../crypto/index.ts';
+import type { SignedVote } from '../ledger/commit.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { testChain } from '../ledger/testing.ts';
+import { MemoryKvStore, type KvStore } from '../store/kv.ts';
+import { proposerIndex } from './core.ts';
+import { ConsensusHost, type ConsensusMessage, type HostChain } from './host.ts';
+
+// The consensus host with its I/O in hand: a clock that reads what the test says, timers that
+// never fire, a network that records what was published, an in-memory store. (The simulator
+// runs the same host under faults; these pin two things down directly.)
+
+const GENESIS_TIME = 1_700_000_000_000;
+
+function setup(): { keys: KeyPair[]; proposer: number; ledger: () => Ledger } {
+  const t = testChain({ bookkeepers: 4, genesisTime: GENESIS_TIME });
+  const keys = [0, 1, 2, 3].map((i) => t.keys[`bookkeeper-${i}`]);
+  const set = t.ledger.bookkeepersAt(1);
+  const proposerKey = set[proposerIndex(1, 0, set.length)];
+  return {
+    keys,
+    proposer: keys.findIndex((k) => toHex(k.publicKey) === toHex(proposerKey)),
+    ledger: () => testChain({ bookkeepers: 4, genesisTime: GENESIS_TIME }).ledger,
+  };
+}
+
+function chainOf(ledger: Ledger, key: KeyPair): HostChain {
+  return {
+    get height() {
+      return ledger.height;
+    },
+    get time() {
+      return ledger.time;
+    },
+    bookkeepersAt: (h) => ledger.bookkeepersAt(h),
+    build: (time) => {
+      const executed = ledger.begin(time).finish();
+      return { block: ledger.blockFor(executed, key.publicKey), executed };
+    },
+    execute: (block) => ledger.executeBlock(block),
+    preverify: async () => undefined,
+    commit: async (block, certificate, executed) => ledger.commit(executed, block.header, certificate),
+    committedBlock: async () => undefined,
+    reportEvidence: () => undefined,
+  };
+}
+
+async function startHost(o: { key: KeyPair; ledger: Ledger; store: KvStore; now: number }): Promise<{ host: ConsensusHost; sent: ConsensusMessage[]; logged: string[] }> {
+  const sent: ConsensusMessage[] = [];
+  const logged: string[] = [];
+  const host = new ConsensusHost(
+    {
+      clock: { now: () => o.now },
+      timers: { after: () => () => undefined, every: () => () => undefined },
+      transport: { publish: (m) => sent.push(m), peers: () => [], fetchBlocks: () => undefined, penalize: () => undefined },
+      store: o.store,
+      chain: chainOf(o.ledger, o.key),
+    },
+    {
+      config: { chainId: o.ledger.chainId, timeouts: { propose: { baseMs: 1000, deltaMs: 0 }, prevote: { baseMs: 1000, deltaMs: 0 }, precommit: { baseMs: 1000, deltaMs: 0 } } },
+      key: o.key,
+      commitDelayMs: 500,
+      tickMs: 500,
+      log: (msg) => logged.push(msg),
+      onFatal: (e) => {
+        throw e;
+      },
+    },
+  );
+  await host.open();
+  host.start();
+  await host.settled();
+  return { host, sent, logged };
+}
+
+const proposals = (sent: ConsensusMessage[]): string[] => sent.flatMap((m) => (m.kind === 'proposal' ? [toHex(m.sp.proposal.blockHash)] : []));
+const votes = (sent: ConsensusMessage[]): SignedVote[] => sent.flatMap((m) => (m.kind === 'vote' ? [m.vote] : []));
+
+describe('consensus host', () => {
+  it('after a restart proposes the block it signed before, from its store, and never another', async () => {
+    const { keys, proposer, ledger } = setup();
+    const store = new MemoryKvStore();
+    const before = await startHost({ key: keys[proposer], ledger: ledger(), store, now: GENESIS_TIME + 1_000 });
+    const [signed] = proposals(before.sent);
+    expect(signed).toBeDefined();
+    expect(votes(before.sent).map((v) => toHex(v.vote.blockHash))).toContain(signed);
+    await before.host.stop();
+
+    // The restarted process's clock has moved on: the block it would build now is another one.
+    const after = await startHost({ key: keys[proposer], ledger: ledger(), store, now: GENESIS_TIME + 9_000 });
+    expect(new Set(proposals(after.sent))).toEqual(new Set([signed]));
+    expect(after.logged.some((l) => l.startsWith('signing guard refused a proposal'))).toBe(true);
+    // Its votes again, with the very same signatures.
+    const earlier = new Set(votes(before.sent).map((v) => toHex(v.signature)));
+    expect(votes(after.sent).length).toBeGreaterThan(0);
+    for (const v of votes(after.sent)) expect(earlier.has(toHex(v.signature))).toBe(true);
+  });
+
+  it('prevotes nil for a block timed more than 5 s ahead of its clock', async () => {
+    const { keys, proposer, ledger } = setup();
+    const from = await startHost({ key: keys[proposer], ledger: ledger(), store: new MemoryKvStore(), now: GENESIS_TIME + 10_000 });
+    const sp = from.sent.find((m) => m.kind === 'proposal');
+    expect(sp).toBeDefined();
+    const other = keys[(proposer + 1) % 4];
+    const prevote = async (now: number): Promise<string | undefined> => {
+      const to = await startHost({ key: other, ledger: ledger(), store: new MemoryKvStore(), now });
+      expect(await to.host.onMessage(sp!, 'peer')).toBe('accept');
+      await to.host.settled();
+      return votes(to.sent).map((v) => toHex(v.vote.blockHash))[0];
+    };
+    const hash = toHex((sp as Extract<ConsensusMessage, { kind: 'proposal' }>).sp.proposal.blockHash);
+    expect(await prevote(GENESIS_TIME + 6_000)).toBe(hash);
+    expect(await prevote(GENESIS_TIME + 4_000)).toBe('');
+  });
+});
