@@ -4,8 +4,9 @@ import { resultCommitment } from './resultCommit.ts';
 import { readAccount, stakedOf, type MarketEvent } from './context.ts';
 import { DEFAULT_PARAMS } from './genesis.ts';
 import { taskIdFor } from './handlers/market.ts';
-import { LeaseState, MarketKeys, TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
+import { LeaseState, TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
 import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
+import { leases, tasks, workers } from './stores.ts';
 import { checkSupply } from './supply.ts';
 import { commitExecuted, makeTx, testChain, type TestChain } from './testing.ts';
 import { homeChain, TxKind, type Payload, type Tx } from './tx.ts';
@@ -187,15 +188,15 @@ export class MarketDriver {
   }
 
   worker(name: string): Worker {
-    return this.t.ledger.chains[MAIN_CHAIN].get<Worker>(MarketKeys.worker(this.hex(name)))!;
+    return workers.get(this.t.ledger.chains[MAIN_CHAIN], this.hex(name))!;
   }
 
   task(id: Uint8Array): Task {
-    return this.t.ledger.chains[id[0]].get<Task>(MarketKeys.task(toHex(id)))!;
+    return tasks.get(this.t.ledger.chains[id[0]], toHex(id))!;
   }
 
   lease(id: Uint8Array, n: number): Lease {
-    return this.t.ledger.chains[id[0]].get<Lease>(MarketKeys.lease(toHex(id), n))!;
+    return leases.get(this.t.ledger.chains[id[0]], toHex(id), n)!;
   }
 
   /** Stakes the bond, waits for it on main, registers. */
