@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZeusNode } from '../node/index.ts';
-import { LEASE_STATES, TASK_STATES, type LeaseFilter, type QuoteRequest, type TaskFilter } from '../sdk/index.ts';
+import { LEASE_STATES, TASK_STATES, type LeaseFilter, type QuoteRequest, type TaskFilter } from '../sdk/wire.ts';
 import {
   appsView,
   leasesView,
@@ -25,12 +25,12 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
   const tags = ['market'];
 
   app.get('/market/params', { schema: { summary: 'The market rules of this chain: minimum worker bond, deadlines in blocks, slashing', tags } }, async () =>
-    marketParamsView(node.ledger.params.market),
+    marketParamsView(node.reader.params.market),
   );
 
   app.get('/workers', { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } }, async () => ({
-    height: node.ledger.height,
-    workers: workersView(node.ledger),
+    height: node.reader.height,
+    workers: workersView(node.reader),
   }));
 
   app.get<{ Params: { address: string } }>(
@@ -38,18 +38,18 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     { schema: { summary: 'One worker', tags, params: { type: 'object', properties: { address: { type: 'string', minLength: 1, maxLength: 100 } } } } },
     async (req) => {
       requireAddress(req.params.address);
-      return oneWorkerView(node.ledger, req.params.address);
+      return oneWorkerView(node.reader, req.params.address);
     },
   );
 
   app.get('/apps', { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } }, async () => ({
-    apps: appsView(node.ledger),
+    apps: appsView(node.reader),
   }));
 
   app.get<{ Params: { name: string } }>(
     '/apps/:name',
     { schema: { summary: 'One app and all its versions', tags, params: { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } } },
-    async (req) => oneAppView(node.ledger, req.params.name),
+    async (req) => oneAppView(node.reader, req.params.name),
   );
 
   app.get<{ Querystring: TaskFilter }>(
@@ -66,20 +66,20 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     },
     async (req) => {
       if (req.query.owner !== undefined) requireAddress(req.query.owner);
-      return { height: node.ledger.height, tasks: tasksView(node.ledger, req.query) };
+      return { height: node.reader.height, tasks: tasksView(node.reader, req.query) };
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/tasks/:id',
     { schema: { summary: 'A task with its bids and leases, escrow and (if its window closed empty) why nobody bid', tags, params: { type: 'object', properties: { id: taskId } } } },
-    async (req) => ({ height: node.ledger.height, ...taskDetailView(node.ledger, req.params.id) }),
+    async (req) => ({ height: node.reader.height, ...taskDetailView(node.reader, req.params.id) }),
   );
 
   app.get<{ Params: { id: string; n: number } }>(
     '/tasks/:id/leases/:n',
     { schema: { summary: 'One lease of a task', tags, params: { type: 'object', properties: { id: taskId, n: { type: 'integer', minimum: 0, maximum: 1_000_000 } } } } },
-    async (req) => oneLeaseView(node.ledger, req.params.id, req.params.n),
+    async (req) => oneLeaseView(node.reader, req.params.id, req.params.n),
   );
 
   app.get<{ Querystring: LeaseFilter }>(
@@ -93,7 +93,7 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     },
     async (req) => {
       if (req.query.worker !== undefined) requireAddress(req.query.worker);
-      return { height: node.ledger.height, leases: leasesView(node.ledger, req.query) };
+      return { height: node.reader.height, leases: leasesView(node.reader, req.query) };
     },
   );
 
@@ -123,6 +123,6 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
         },
       },
     },
-    async (req) => quoteView(node.ledger, req.body),
+    async (req) => quoteView(node.reader, req.body),
   );
 }

@@ -116,7 +116,7 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
 
   step('8. Nothing was created or destroyed');
   const s1 = await c.status();
-  const sup = s1.supply as Record<string, string>;
+  const sup = s1.supply;
   say(`   height ${s1.height}: ${znc(sup.total)} = spendable ${znc(sup.spendable)} + vesting ${znc(sup.vesting)} + staked ${znc(sup.staked)} + multisig ${znc(sup.multisig)} + pool ${znc(sup.pool)} + anchored ${znc(sup.anchored)} + escrow ${znc(sup.escrow)} + bonded ${znc(sup.bonded)} + in flight ${znc(sup.inFlight)}`);
   let agreed = true;
   if (info.nodes.length > 1) {

@@ -26,7 +26,6 @@ import {
 import { randomBytes } from 'node:crypto';
 import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../crypto/index.ts';
 import {
-  type Account,
   blockHash,
   certificateError,
   decodeBlock,
@@ -35,7 +34,6 @@ import {
   encodeBlock,
   encodeSignedVote,
   InvalidBlockError,
-  Keys,
   LedgerError,
   routeTx,
   signTx,
@@ -686,12 +684,11 @@ export class BftProducer implements BlockProducer {
     const id = `${toHex(first.vote.validator)}/${first.vote.height}/${first.vote.round}/${first.vote.type}`;
     if (this.evidenceSent.has(id)) return;
     this.evidenceSent.add(id);
-    const ledger = this.node.ledger;
     const from = addressFromPublicKey(this.key.publicKey);
     const hex = toHex(from);
     const chain = routeTx(TxKind.SubmitEvidence, from);
     const pending = this.node.mempool.list().filter((t: Tx) => t.fromHex === hex && t.chain === chain).length;
-    const nonce = (ledger.chains[chain].get<Account>(Keys.account(hex))?.nonce ?? 0n) + BigInt(pending);
+    const nonce = this.node.reader.nextNonce(chain, hex) + BigInt(pending);
     const bytes = signTx(this.key, {
       chainId: this.config.chainId,
       kind: TxKind.SubmitEvidence,

@@ -1,7 +1,7 @@
 import { decodeAddress, encodeAddress, fromHex, toHex } from '../crypto/portable.ts';
 import { MAX_U64 } from '../ledger/index.ts';
 import { misfitCounts, quote, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
-import type { QuoteAnswer, QuoteRequest, WorkerAnswer } from './market.ts';
+import type { QuoteAnswer, QuoteRequest, WorkerAnswer } from './wire.ts';
 
 // Quotes with the one matcher of ZeusNet (src/market): the node answers POST /market/quote with
 // quoteAnswer over the workers registered on the chain; quoteLocally runs the same code over the

@@ -35,6 +35,7 @@ export type {
   BookkeepersAnswer,
   ConnectionState,
   FinalTx,
+  InclusionProofAnswer,
   KeyPair,
   LeaseAnswer,
   MarketParamsAnswer,
