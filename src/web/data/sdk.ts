@@ -7,6 +7,7 @@ export {
   Tx,
   TxKind,
   quoteRequestOf,
+  taskEscrow,
   taskIdFor,
   formatUnits,
   formatUnitsGrouped,
