@@ -6,7 +6,23 @@ import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type 
 import { HttpError, jsonErrors } from '../http/index.ts';
 import { blockHash, LedgerError, MAIN_CHAIN } from '../ledger/index.ts';
 import { NodeMetrics, type ZeusNode } from '../node/index.ts';
-import type { BlockAnswer, NodeEvent, StatusAnswer, SupplyAnswer } from '../sdk/wire.ts';
+import type {
+  AccountAnswer,
+  BlockAnswer,
+  BlocksAnswer,
+  BookkeepersAnswer,
+  ErrorAnswer,
+  HealthAnswer,
+  NodeEvent,
+  SegmentAnswer,
+  StatusAnswer,
+  SubmitAnswer,
+  SubmitBatchAnswer,
+  SupplyAnswer,
+  TokenAnswer,
+  TokensAnswer,
+  TxStatusAnswer,
+} from '../sdk/wire.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
@@ -112,7 +128,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     '/health',
     { schema: { summary: 'Liveness: 200 {ok:true,height} while the node can commit blocks; 503 with the reason once its consensus (or solo block production) has stopped', tags: ['chain'] } },
     async (_req, reply) => {
-      const h = node.health();
+      const h: HealthAnswer = node.health();
       if (h.ok) return h;
       return reply.status(503).send({ ...h, error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}, at ${h.halted!.since}); restart the node` } });
     },
@@ -121,7 +137,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   app.get<{ Params: { address: string } }>(
     '/accounts/:address',
     { schema: { summary: 'Balances per token, nonces per chain, home chain, vesting, stake, quota', tags: ['accounts'], params: addressParam } },
-    async (req) => {
+    async (req): Promise<AccountAnswer> => {
       requireAddress(req.params.address);
       return accountView(node.reader, req.params.address, Math.max(node.reader.time, Date.now()));
     },
@@ -145,7 +161,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       const body = req.body;
       if (Buffer.isBuffer(body)) {
         const r = await node.submit(new Uint8Array(body));
-        return reply.status(202).send({ ...r, status: 'pending' });
+        return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
       }
       if (!body || typeof body !== 'object') throw new ApiError(400, 'INVALID_REQUEST', 'body must be {"tx": hex} or {"txs": [hex, …]}');
       const decodeHex = (s: unknown): Uint8Array => {
@@ -166,7 +182,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         const good = bytes.filter((b): b is Uint8Array => b instanceof Uint8Array);
         const submitted = await node.submitMany(good);
         let k = 0;
-        const results = bytes.map((b) => {
+        const results = bytes.map((b): SubmitAnswer | ErrorAnswer => {
           const r = b instanceof Uint8Array ? submitted[k++] : b;
           if (r instanceof Error) {
             const ae = toApiError(r);
@@ -174,10 +190,10 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
           }
           return { ...r, status: 'pending' };
         });
-        return reply.status(202).send({ results });
+        return reply.status(202).send({ results } satisfies SubmitBatchAnswer);
       }
       const r = await node.submit(decodeHex(body.tx));
-      return reply.status(202).send({ ...r, status: 'pending' });
+      return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
     },
   );
 
@@ -190,7 +206,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         params: { type: 'object', properties: { hash: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
       },
     },
-    async (req) => {
+    async (req): Promise<TxStatusAnswer> => {
       const hash = req.params.hash;
       const loc = await node.store.txLocation(hash);
       if (loc) {
@@ -235,7 +251,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         querystring: { type: 'object', properties: { from: { type: 'integer', minimum: 1 }, limit: { type: 'integer', minimum: 1, maximum: 100 } } },
       },
     },
-    async (req) => {
+    async (req): Promise<BlocksAnswer> => {
       const from = Math.min(req.query.from ?? node.reader.height, node.reader.height);
       const limit = req.query.limit ?? 20;
       const out = [];
@@ -265,24 +281,24 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         params: { type: 'object', properties: { height: heightParam.properties.height, chain: { type: 'integer', minimum: 0, maximum: 9 } } },
       },
     },
-    async (req) => segmentView(await loadBlock(req.params.height), req.params.chain),
+    async (req): Promise<SegmentAnswer> => segmentView(await loadBlock(req.params.height), req.params.chain),
   );
 
-  app.get('/tokens', { schema: { summary: 'Sub-tokens: anchor rate, deposit, supply, issuer', tags: ['tokens'] } }, async () => ({
+  app.get('/tokens', { schema: { summary: 'Sub-tokens: anchor rate, deposit, supply, issuer', tags: ['tokens'] } }, async (): Promise<TokensAnswer> => ({
     tokens: tokensView(node.reader),
   }));
 
   app.get<{ Params: { symbol: string } }>(
     '/tokens/:symbol',
     { schema: { summary: 'One sub-token', tags: ['tokens'], params: { type: 'object', properties: { symbol: { type: 'string', maxLength: 10 } } } } },
-    async (req) => {
+    async (req): Promise<TokenAnswer> => {
       const t = node.reader.token(req.params.symbol);
       if (!t) throw new ApiError(404, 'UNKNOWN_TOKEN', `unknown token "${req.params.symbol}"`);
       return tokenView(t);
     },
   );
 
-  app.get('/bookkeepers', { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } }, async () =>
+  app.get('/bookkeepers', { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } }, async (): Promise<BookkeepersAnswer> =>
     bookkeepersView(node.reader),
   );
 

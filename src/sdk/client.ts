@@ -7,12 +7,14 @@ import { quoteRequestOf, Tx, type PostTaskSpec, type TxIntent } from './tx.ts';
 import type {
   AccountAnswer,
   AppAnswer,
+  AppsAnswer,
   BlockAnswer,
-  BlockHeaderAnswer,
+  BlocksAnswer,
   BookkeepersAnswer,
   FinalTx,
   LeaseAnswer,
   LeaseFilter,
+  LeasesAnswer,
   MarketNodeEvent,
   MarketParamsAnswer,
   QuoteAnswer,
@@ -20,13 +22,16 @@ import type {
   SegmentAnswer,
   StatusAnswer,
   SubmitAnswer,
+  SubmitBatchAnswer,
   SupplyAnswer,
-  TaskAnswer,
-  TaskDetailAnswer,
+  TaskAtHeightAnswer,
   TaskFilter,
+  TasksAnswer,
   TokenAnswer,
+  TokensAnswer,
   TxStatusAnswer,
   WorkerAnswer,
+  WorkersAnswer,
 } from './wire.ts';
 
 /** An error answer of a node: `code` is stable, `message` tells the user what to do. */
@@ -161,7 +166,7 @@ export class ZeusClient {
     return this.request('GET', '/bookkeepers');
   }
 
-  tokens(): Promise<{ tokens: TokenAnswer[] }> {
+  tokens(): Promise<TokensAnswer> {
     return this.request('GET', '/tokens');
   }
 
@@ -170,7 +175,7 @@ export class ZeusClient {
   }
 
   /** Recent main block headers, newest first (at most 100). */
-  blocks(o: { from?: number; limit?: number } = {}): Promise<{ height: number; blocks: BlockHeaderAnswer[] }> {
+  blocks(o: { from?: number; limit?: number } = {}): Promise<BlocksAnswer> {
     return this.request('GET', `/blocks${query(o)}`);
   }
 
@@ -204,7 +209,7 @@ export class ZeusClient {
     return this.request('GET', '/market/params');
   }
 
-  workers(): Promise<{ height: number; workers: WorkerAnswer[] }> {
+  workers(): Promise<WorkersAnswer> {
     return this.request('GET', '/workers');
   }
 
@@ -212,7 +217,7 @@ export class ZeusClient {
     return this.request('GET', `/workers/${encodeURIComponent(address)}`);
   }
 
-  apps(): Promise<{ apps: AppAnswer[] }> {
+  apps(): Promise<AppsAnswer> {
     return this.request('GET', '/apps');
   }
 
@@ -220,11 +225,11 @@ export class ZeusClient {
     return this.request('GET', `/apps/${encodeURIComponent(name)}`);
   }
 
-  tasks(filter: TaskFilter = {}): Promise<{ height: number; tasks: TaskAnswer[] }> {
+  tasks(filter: TaskFilter = {}): Promise<TasksAnswer> {
     return this.request('GET', `/tasks${query(filter)}`);
   }
 
-  task(id: string): Promise<TaskDetailAnswer & { height: number }> {
+  task(id: string): Promise<TaskAtHeightAnswer> {
     return this.request('GET', `/tasks/${encodeURIComponent(id)}`);
   }
 
@@ -232,7 +237,7 @@ export class ZeusClient {
     return this.request('GET', `/tasks/${encodeURIComponent(taskId)}/leases/${index}`);
   }
 
-  leases(filter: LeaseFilter = {}): Promise<{ height: number; leases: LeaseAnswer[] }> {
+  leases(filter: LeaseFilter = {}): Promise<LeasesAnswer> {
     return this.request('GET', `/leases${query(filter)}`);
   }
 
@@ -245,7 +250,7 @@ export class ZeusClient {
     return this.request('POST', '/txs', { tx: toHex(txBytes) });
   }
 
-  submitBatch(txs: Uint8Array[]): Promise<{ results: (SubmitAnswer | { error: { code: string; message: string } })[] }> {
+  submitBatch(txs: Uint8Array[]): Promise<SubmitBatchAnswer> {
     return this.request('POST', '/txs', { txs: txs.map(toHex) });
   }
 

@@ -20,10 +20,21 @@ export type Wire<T> = T extends bigint
 
 // ---------------------------------------------------------------- chain, accounts, transactions
 
+/** Every refusal: a stable code and a message that tells the user what to do. */
+export interface ErrorAnswer {
+  error: { code: string; message: string };
+}
+
+/** POST /txs with one transaction: checked and held in the mempool, not yet committed. */
 export interface SubmitAnswer {
   hash: string;
   chain: number;
   status: 'pending';
+}
+
+/** POST /txs with `txs`: one result per transaction, in order. */
+export interface SubmitBatchAnswer {
+  results: (SubmitAnswer | ErrorAnswer)[];
 }
 
 export interface TxStatusAnswer {
@@ -37,6 +48,8 @@ export interface TxStatusAnswer {
   tx?: TxAnswer;
   /** A committed transaction's Merkle inclusion proof in its segment, and the segment header. */
   inclusion?: InclusionAnswer;
+  /** 'ok' for a committed transaction. */
+  result?: 'ok';
 }
 
 /** A committed transaction: final (the bookkeepers' BFT certificate committed its block). */
@@ -153,6 +166,17 @@ export interface HealthAnswer {
   ok: boolean;
   height: number;
   halted?: HaltAnswer;
+}
+
+/** GET /blocks: recent main block headers, newest first. */
+export interface BlocksAnswer {
+  height: number;
+  blocks: BlockHeaderAnswer[];
+}
+
+/** GET /tokens. */
+export interface TokensAnswer {
+  tokens: TokenAnswer[];
 }
 
 /** A bookkeepers' BFT certificate: signer indexes in the height's set, with their signatures. */
@@ -516,4 +540,30 @@ export interface LeaseFilter {
   worker?: string;
   state?: LeaseStateName;
   limit?: number;
+}
+
+/** GET /workers. */
+export interface WorkersAnswer {
+  height: number;
+  workers: WorkerAnswer[];
+}
+
+/** GET /apps. */
+export interface AppsAnswer {
+  apps: AppAnswer[];
+}
+
+/** GET /tasks. */
+export interface TasksAnswer {
+  height: number;
+  tasks: TaskAnswer[];
+}
+
+/** GET /tasks/:id: the task with its bids and leases, at the height it was read. */
+export type TaskAtHeightAnswer = TaskDetailAnswer & { height: number };
+
+/** GET /leases. */
+export interface LeasesAnswer {
+  height: number;
+  leases: LeaseAnswer[];
 }
