@@ -45,8 +45,9 @@ import type { StateReader, StateWriter } from './state.ts';
 // are taken as they are: a transaction may name an app that does not exist, and looking it up
 // must answer "absent", not fail.
 //
-// Converting a handler (src/ledger/handlers → ops) is mechanical; for every store S with key
-// parts p…:
+// Converting a handler (src/ledger/handlers → ops) is mechanical, and scripts/stores-codemod.ts
+// does the calls below (it lists what it leaves: keys held in variables, the evidence key, scans);
+// for every store S with key parts p…:
 //   ctx.state.get<T>(Keys.x(p…))  / ctx.main.get<T>(MarketKeys.x(p…))  →  S.get(ctx.state, p…) / S.get(ctx.main, p…)
 //   ctx.state.get(Keys.x(p…)) used as a boolean                        →  S.has(ctx.state, p…)
 //   ctx.state.set(Keys.x(p…), value)                                   →  S.set(ctx.state, p…, value)
