@@ -44,7 +44,7 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
 
   step('1. The chain: 1 main + 9 inner chains, 10,000,000,000 ZNC at genesis');
   const s0 = await c.status();
-  say(`   chain ${s0.chainId}, height ${s0.height}; total supply ${znc((s0.supply as { total: string }).total)}`);
+  say(`   chain ${s0.chainId}, height ${s0.height}; total supply ${znc(s0.supply.total)}`);
   for (const n of ['alice', 'bob', 'carol', 'dave']) say(`   ${n.padEnd(6)} ${addr(n)} home chain ${homeChain(decodeAddress(addr(n)))}: ${znc(await balance(n))}`);
 
   step('2. Transfers (zero fees): same chain and across inner chains by receipt');
