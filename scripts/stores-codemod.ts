@@ -124,13 +124,36 @@ function convert(file: string): string[] {
       const firstImport = s.search(/^import /m);
       s = `${s.slice(0, firstImport)}import * as stores from '${rel}';\n${s.slice(firstImport)}`;
     }
-    for (const k of ['Keys', 'MarketKeys']) {
-      if (new RegExp(`(?<![\\w.])${k}\\.`).test(s)) continue;
-      s = s.replace(new RegExp(`(import \\{[^}]*?)\\b${k},\\s*`), '$1').replace(new RegExp(`(import \\{[^}]*?),\\s*${k}\\b`), '$1');
-    }
+    s = dropUnusedImports(s);
     writeFileSync(file, s);
   }
   return manual;
+}
+
+/**
+ * Removes the import specifiers the conversion left unused: Keys and MarketKeys, and the entry types
+ * the `get<T>` casts named (a store's `get` is typed). Other imports are left as they are.
+ */
+function dropUnusedImports(src: string): string {
+  return src.replace(/^import (type )?\{([^}]*)\} from ('[^']+');\n/gm, (stmt, typeOnly: string | undefined, list: string, from: string) => {
+    const rest = src.replace(stmt, '');
+    const specs = list
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
+    const kept = specs.filter((spec) => {
+      const isType = !!typeOnly || spec.startsWith('type ');
+      const name = spec.replace(/^type /, '').split(/\s+as\s+/).pop()!;
+      const removable = isType || name === 'Keys' || name === 'MarketKeys';
+      // Keys and MarketKeys count as used only where a key is made (`Keys.x`), not where a comment says "Keys".
+      const use = name === 'Keys' || name === 'MarketKeys' ? `${name}\\.` : `${name.replace('$', '\\$')}(?![\\w$])`;
+      return !removable || new RegExp(`(?<![\\w$.])${use}`).test(rest);
+    });
+    if (kept.length === specs.length) return stmt;
+    if (kept.length === 0) return '';
+    const oneLine = `import ${typeOnly ?? ''}{ ${kept.join(', ')} } from ${from};\n`;
+    return oneLine.length <= 150 ? oneLine : `import ${typeOnly ?? ''}{\n${kept.map((k) => `  ${k},\n`).join('')}} from ${from};\n`;
+  });
 }
 
 const left = process.argv.slice(2).flatMap(convert);
