@@ -151,8 +151,12 @@ function dropUnusedImports(src: string): string {
     });
     if (kept.length === specs.length) return stmt;
     if (kept.length === 0) return '';
-    const oneLine = `import ${typeOnly ?? ''}{ ${kept.join(', ')} } from ${from};\n`;
-    return oneLine.length <= 150 ? oneLine : `import ${typeOnly ?? ''}{\n${kept.map((k) => `  ${k},\n`).join('')}} from ${from};\n`;
+    // Only types left: `import type { … }` (the lint's useImportType).
+    const allTypes = !!typeOnly || kept.every((k) => k.startsWith('type '));
+    const names = allTypes ? kept.map((k) => k.replace(/^type /, '')) : kept;
+    const head = allTypes ? 'import type ' : 'import ';
+    const oneLine = `${head}{ ${names.join(', ')} } from ${from};\n`;
+    return oneLine.length <= 150 ? oneLine : `${head}{\n${names.map((k) => `  ${k},\n`).join('')}} from ${from};\n`;
   });
 }
 
