@@ -14,14 +14,13 @@ import { encode } from '../src/codec/index.ts';
 import { sha256, toHex, utf8 } from '../src/crypto/index.ts';
 import {
   decodeTx,
-  MarketKeys,
   PayloadSchemas,
+  stores,
   SignedTxSchema,
   TxKind,
   ZNC,
   ZNC_UNIT,
   type Payload,
-  type Task,
   type Tx,
   taskIdFor,
 } from '../src/ledger/index.ts';
@@ -119,11 +118,11 @@ function runSize(n: number): SizeResult {
   const bidRun = b.height(bids);
   b.height([]);
   log(`  closing ${n} bid windows in one height…`);
-  const closeHeight = Number(b.t.ledger.chains[ids[0][0]].get<Task>(MarketKeys.task(toHex(ids[0])))!.closeHeight);
+  const closeHeight = Number(stores.tasks.get(b.t.ledger.chains[ids[0][0]], toHex(ids[0]))!.closeHeight);
   if (b.t.ledger.height !== closeHeight) throw new Error(`expected to be at the close height ${closeHeight}, at ${b.t.ledger.height}`);
   const close = b.height([]);
   let leases = 0;
-  for (const id of ids) leases += b.t.ledger.chains[id[0]].get<Task>(MarketKeys.task(toHex(id)))!.leaseCount;
+  for (const id of ids) leases += stores.tasks.get(b.t.ledger.chains[id[0]], toHex(id))!.leaseCount;
   if (leases !== n) throw new Error(`expected ${n} leases, found ${leases}`);
   // The CLI's `task quote` over the whole registry, for reference.
   const offers: WorkerOffer[] = workerKeys.slice(0, n).map((_pk, i) => ({ ...spec, worker: String(i), rating: 600, active: true, bondShortfall: 0n, bond: 0n }));

@@ -1,4 +1,4 @@
-import { frameworkRefusal, HttpError, type ErrorBody } from '../http/index.ts';
+import { frameworkRefusal, HttpError } from '../http/index.ts';
 import { LedgerError, type LedgerErrorCode } from '../ledger/index.ts';
 
 /** HTTP status for each ledger error: 4xx means the request, not the node, is at fault. */
@@ -68,8 +68,6 @@ const STATUS: Record<LedgerErrorCode, number> = {
   REVEAL_CLOSED: 409,
   REVEAL_MISMATCH: 422,
 };
-
-export type ApiErrorBody = ErrorBody;
 
 /** A refusal of the node's API (the project's HttpError, under the name the API has always used). */
 export class ApiError extends HttpError {}

@@ -1,9 +1,7 @@
 import { decodeAddress, encodeAddress, fromHex, toHex } from '../crypto/index.ts';
 import {
-  CHAIN_COUNT,
   LEASE_STATE_NAMES,
   MAIN_CHAIN,
-  MarketKeys,
   TASK_STATE_NAMES,
   TaskKind,
   taskChain,
@@ -14,14 +12,11 @@ import {
   type AppName,
   type AppOutcome,
   type Bid,
-  type ChainState,
-  type Counter,
   type Lease,
-  type Ledger,
+  type LedgerReader,
   type MarketParams,
   type Task,
   type Worker,
-  type WorkerIndex,
 } from '../ledger/index.ts';
 import { bondShortfall, canBeLeased, isActive, type BondRule, type WorkerOffer } from '../market/index.ts';
 import type {
@@ -40,8 +35,8 @@ import type {
   TaskNeedsAnswer,
   TaskStateName,
   WorkerAnswer,
-} from '../sdk/index.ts';
-import { quoteAnswer } from '../sdk/index.ts';
+} from '../sdk/wire.ts';
+import { quoteAnswer } from '../sdk/quote.ts';
 import { ApiError } from './errors.ts';
 
 // Read-only views of the compute market for the HTTP API, from the committed state of the
@@ -85,26 +80,15 @@ function workerView(hex: string, w: Worker, rule: BondRule): WorkerAnswer {
 }
 
 /** Every worker ever registered, in registration order (the order the ledger scans them in). */
-function registeredWorkers(ledger: Ledger): [string, Worker][] {
-  const main = ledger.chains[MAIN_CHAIN];
-  const n = main.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
-  const out: [string, Worker][] = [];
-  for (let i = 0n; i < n; i++) {
-    const hex = toHex(main.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker);
-    out.push([hex, main.get<Worker>(MarketKeys.worker(hex))!]);
-  }
-  return out;
+export function workersView(reader: LedgerReader): WorkerAnswer[] {
+  return reader.workers().map(([hex, w]) => workerView(hex, w, reader.params.market));
 }
 
-export function workersView(ledger: Ledger): WorkerAnswer[] {
-  return registeredWorkers(ledger).map(([hex, w]) => workerView(hex, w, ledger.params.market));
-}
-
-export function oneWorkerView(ledger: Ledger, address: string): WorkerAnswer {
+export function oneWorkerView(reader: LedgerReader, address: string): WorkerAnswer {
   const hex = toHex(decodeAddress(address));
-  const w = ledger.chains[MAIN_CHAIN].get<Worker>(MarketKeys.worker(hex));
+  const w = reader.worker(hex);
   if (!w) throw new ApiError(404, 'UNKNOWN_WORKER', `${address} has never registered as a worker`);
-  return workerView(hex, w, ledger.params.market);
+  return workerView(hex, w, reader.params.market);
 }
 
 function appVersionView(a: App): AppVersionAnswer {
@@ -123,23 +107,21 @@ function appVersionView(a: App): AppVersionAnswer {
   };
 }
 
-function appView(main: ChainState, name: string, owner: AppName): AppAnswer {
-  const versions = main.keys(`app/${name}@`).map((k) => appVersionView(main.get<App>(k)!));
+function appView(reader: LedgerReader, name: string, owner: AppName): AppAnswer {
+  const versions = reader.appVersions(name).map(appVersionView);
   versions.sort((x, y) => x.publishedAt - y.publishedAt);
-  const licensees = main.keys(`lic/${name}/`).map((k) => addressOf(k.slice(k.lastIndexOf('/') + 1)));
+  const licensees = reader.licensees(name).map(addressOf);
   return { name, owner: encodeAddress(owner.owner), versions, licensees };
 }
 
-export function appsView(ledger: Ledger): AppAnswer[] {
-  const main = ledger.chains[MAIN_CHAIN];
-  return main.keys('appn/').map((k) => appView(main, k.slice('appn/'.length), main.get<AppName>(k)!));
+export function appsView(reader: LedgerReader): AppAnswer[] {
+  return reader.appNames().map(([name, owner]) => appView(reader, name, owner));
 }
 
-export function oneAppView(ledger: Ledger, name: string): AppAnswer {
-  const main = ledger.chains[MAIN_CHAIN];
-  const owner = main.get<AppName>(MarketKeys.appName(name));
+export function oneAppView(reader: LedgerReader, name: string): AppAnswer {
+  const owner = reader.appName(name);
   if (!owner) throw new ApiError(404, 'UNKNOWN_APP', `no app "${name}" is published`);
-  return appView(main, name, owner);
+  return appView(reader, name, owner);
 }
 
 /** The recorded reasons are JSON the ledger wrote; anything else is shown as unknown, not a 500. */
@@ -245,75 +227,62 @@ function bidView(index: number, b: Bid): BidAnswer {
 }
 
 /** A task id from a URL: 64 hex digits whose first byte names an inner chain. */
-function findTask(ledger: Ledger, id: string): [string, ChainState, Task] {
+function findTask(reader: LedgerReader, id: string): [string, Task] {
   const idHex = id.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(idHex)) throw new ApiError(400, 'INVALID_TASK_ID', `"${id}" is not a task id (64 hex digits)`);
   const chain = taskChain(fromHex(idHex));
-  if (chain === 0) throw new ApiError(400, 'INVALID_TASK_ID', 'a task id\'s first byte names its inner chain (1..9)');
-  const state = ledger.chains[chain];
-  const t = state.get<Task>(MarketKeys.task(idHex));
+  if (chain === MAIN_CHAIN) throw new ApiError(400, 'INVALID_TASK_ID', 'a task id\'s first byte names its inner chain (1..9)');
+  const t = reader.task(idHex);
   if (!t) throw new ApiError(404, 'UNKNOWN_TASK', `no task ${idHex} on chain ${chain} (a task appears once its PostTask is committed)`);
-  return [idHex, state, t];
+  return [idHex, t];
 }
 
-const innerChains = (ledger: Ledger): ChainState[] => ledger.chains.slice(MAIN_CHAIN + 1, CHAIN_COUNT);
-const idOfKey = (key: string): string => key.split('/')[1];
-
-export function tasksView(ledger: Ledger, f: TaskFilter): TaskAnswer[] {
+export function tasksView(reader: LedgerReader, f: TaskFilter): TaskAnswer[] {
   const owner = f.owner === undefined ? undefined : toHex(decodeAddress(f.owner));
   const [appName, appVersion] = f.app === undefined ? [] : f.app.split('@');
   const out: TaskAnswer[] = [];
-  for (const chain of innerChains(ledger)) {
-    for (const key of chain.keys('task/')) {
-      const t = chain.get<Task>(key)!;
-      if (f.state !== undefined && TASK_STATE_NAMES[t.state] !== f.state) continue;
-      if (owner !== undefined && toHex(t.owner) !== owner) continue;
-      if (appName !== undefined && (t.app !== appName || (appVersion !== undefined && t.version !== appVersion))) continue;
-      out.push(taskView(idOfKey(key), t));
-    }
+  for (const [idHex, t] of reader.tasks()) {
+    if (f.state !== undefined && TASK_STATE_NAMES[t.state] !== f.state) continue;
+    if (owner !== undefined && toHex(t.owner) !== owner) continue;
+    if (appName !== undefined && (t.app !== appName || (appVersion !== undefined && t.version !== appVersion))) continue;
+    out.push(taskView(idHex, t));
   }
   // Newest first: what a user just posted is what they look for.
   out.sort((a, b) => b.postedAt - a.postedAt || (a.id < b.id ? -1 : 1));
   return out.slice(0, f.limit ?? 100);
 }
 
-export function taskDetailView(ledger: Ledger, id: string): TaskDetailAnswer {
-  const [idHex, state, t] = findTask(ledger, id);
-  const bids = Array.from({ length: t.bidCount }, (_, i) => bidView(i, state.get<Bid>(MarketKeys.bid(idHex, i))!));
-  const leases = Array.from({ length: t.leaseCount }, (_, i) => leaseView(idHex, i, t, state.get<Lease>(MarketKeys.lease(idHex, i))!, state.get<AppOutcome>(MarketKeys.appOutcome(idHex, i))));
+export function taskDetailView(reader: LedgerReader, id: string): TaskDetailAnswer {
+  const [idHex, t] = findTask(reader, id);
+  const bids = Array.from({ length: t.bidCount }, (_, i) => bidView(i, reader.bid(idHex, i)!));
+  const leases = Array.from({ length: t.leaseCount }, (_, i) => leaseView(idHex, i, t, reader.lease(idHex, i)!, reader.appOutcome(idHex, i)));
   return { ...taskView(idHex, t), bids, leases };
 }
 
-export function oneLeaseView(ledger: Ledger, id: string, index: number): LeaseAnswer {
-  const [idHex, state, t] = findTask(ledger, id);
-  const l = state.get<Lease>(MarketKeys.lease(idHex, index));
+export function oneLeaseView(reader: LedgerReader, id: string, index: number): LeaseAnswer {
+  const [idHex, t] = findTask(reader, id);
+  const l = reader.lease(idHex, index);
   if (!l) throw new ApiError(404, 'UNKNOWN_LEASE', `task ${idHex} has ${t.leaseCount} lease(s) (0..${t.leaseCount - 1}); no lease ${index}`);
-  return leaseView(idHex, index, t, l, state.get<AppOutcome>(MarketKeys.appOutcome(idHex, index)));
+  return leaseView(idHex, index, t, l, reader.appOutcome(idHex, index));
 }
 
-export function leasesView(ledger: Ledger, f: LeaseFilter): LeaseAnswer[] {
+export function leasesView(reader: LedgerReader, f: LeaseFilter): LeaseAnswer[] {
   const worker = f.worker === undefined ? undefined : toHex(decodeAddress(f.worker));
   const out: LeaseAnswer[] = [];
-  for (const chain of innerChains(ledger)) {
-    for (const key of chain.keys('lease/')) {
-      const l = chain.get<Lease>(key)!;
-      if (worker !== undefined && toHex(l.worker) !== worker) continue;
-      if (f.state !== undefined && LEASE_STATE_NAMES[l.state] !== f.state) continue;
-      const idHex = idOfKey(key);
-      const t = chain.get<Task>(MarketKeys.task(idHex))!;
-      const index = Number(key.slice(key.lastIndexOf('/') + 1));
-      out.push(leaseView(idHex, index, t, l, chain.get<AppOutcome>(MarketKeys.appOutcome(idHex, index))));
-    }
+  for (const [idHex, index, l] of reader.leases()) {
+    if (worker !== undefined && toHex(l.worker) !== worker) continue;
+    if (f.state !== undefined && LEASE_STATE_NAMES[l.state] !== f.state) continue;
+    out.push(leaseView(idHex, index, reader.task(idHex)!, l, reader.appOutcome(idHex, index)));
   }
   out.sort((a, b) => b.matchedAt - a.matchedAt || (a.task < b.task ? -1 : a.task > b.task ? 1 : a.index - b.index));
   return out.slice(0, f.limit ?? 100);
 }
 
 /** The matcher's verdict over every registered worker, before any task is posted. */
-export function quoteView(ledger: Ledger, req: QuoteRequest): QuoteAnswer {
-  const offers: WorkerOffer[] = registeredWorkers(ledger).map(([hex, w]) => workerOffer(hex, w, ledger.params.market));
+export function quoteView(reader: LedgerReader, req: QuoteRequest): QuoteAnswer {
+  const offers: WorkerOffer[] = reader.workers().map(([hex, w]) => workerOffer(hex, w, reader.params.market));
   try {
-    return quoteAnswer(ledger.height, offers, req);
+    return quoteAnswer(reader.height, offers, req);
   } catch (e) {
     throw new ApiError(400, 'INVALID_REQUEST', (e as Error).message);
   }

@@ -1,6 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZeusNode } from '../node/index.ts';
-import { LEASE_STATES, TASK_STATES, type LeaseFilter, type QuoteRequest, type TaskFilter } from '../sdk/index.ts';
+import { LEASE_STATES, TASK_STATES } from '../ledger/index.ts';
+import type {
+  AppAnswer,
+  AppsAnswer,
+  LeaseAnswer,
+  LeaseFilter,
+  LeasesAnswer,
+  MarketParamsAnswer,
+  QuoteAnswer,
+  QuoteRequest,
+  TaskAtHeightAnswer,
+  TaskFilter,
+  TasksAnswer,
+  WorkerAnswer,
+  WorkersAnswer,
+} from '../sdk/wire.ts';
 import {
   appsView,
   leasesView,
@@ -24,32 +39,32 @@ const u32 = { type: 'integer', minimum: 0, maximum: 0xffff_ffff } as const;
 export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requireAddress: (a: string) => void): void {
   const tags = ['market'];
 
-  app.get('/market/params', { schema: { summary: 'The market rules of this chain: minimum worker bond, deadlines in blocks, slashing', tags } }, async () =>
-    marketParamsView(node.ledger.params.market),
+  app.get('/market/params', { schema: { summary: 'The market rules of this chain: minimum worker bond, deadlines in blocks, slashing', tags } }, async (): Promise<MarketParamsAnswer> =>
+    marketParamsView(node.reader.params.market),
   );
 
-  app.get('/workers', { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } }, async () => ({
-    height: node.ledger.height,
-    workers: workersView(node.ledger),
+  app.get('/workers', { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } }, async (): Promise<WorkersAnswer> => ({
+    height: node.reader.height,
+    workers: workersView(node.reader),
   }));
 
   app.get<{ Params: { address: string } }>(
     '/workers/:address',
     { schema: { summary: 'One worker', tags, params: { type: 'object', properties: { address: { type: 'string', minLength: 1, maxLength: 100 } } } } },
-    async (req) => {
+    async (req): Promise<WorkerAnswer> => {
       requireAddress(req.params.address);
-      return oneWorkerView(node.ledger, req.params.address);
+      return oneWorkerView(node.reader, req.params.address);
     },
   );
 
-  app.get('/apps', { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } }, async () => ({
-    apps: appsView(node.ledger),
+  app.get('/apps', { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } }, async (): Promise<AppsAnswer> => ({
+    apps: appsView(node.reader),
   }));
 
   app.get<{ Params: { name: string } }>(
     '/apps/:name',
     { schema: { summary: 'One app and all its versions', tags, params: { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } } },
-    async (req) => oneAppView(node.ledger, req.params.name),
+    async (req): Promise<AppAnswer> => oneAppView(node.reader, req.params.name),
   );
 
   app.get<{ Querystring: TaskFilter }>(
@@ -64,22 +79,22 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
         },
       },
     },
-    async (req) => {
+    async (req): Promise<TasksAnswer> => {
       if (req.query.owner !== undefined) requireAddress(req.query.owner);
-      return { height: node.ledger.height, tasks: tasksView(node.ledger, req.query) };
+      return { height: node.reader.height, tasks: tasksView(node.reader, req.query) };
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/tasks/:id',
     { schema: { summary: 'A task with its bids and leases, escrow and (if its window closed empty) why nobody bid', tags, params: { type: 'object', properties: { id: taskId } } } },
-    async (req) => ({ height: node.ledger.height, ...taskDetailView(node.ledger, req.params.id) }),
+    async (req): Promise<TaskAtHeightAnswer> => ({ height: node.reader.height, ...taskDetailView(node.reader, req.params.id) }),
   );
 
   app.get<{ Params: { id: string; n: number } }>(
     '/tasks/:id/leases/:n',
     { schema: { summary: 'One lease of a task', tags, params: { type: 'object', properties: { id: taskId, n: { type: 'integer', minimum: 0, maximum: 1_000_000 } } } } },
-    async (req) => oneLeaseView(node.ledger, req.params.id, req.params.n),
+    async (req): Promise<LeaseAnswer> => oneLeaseView(node.reader, req.params.id, req.params.n),
   );
 
   app.get<{ Querystring: LeaseFilter }>(
@@ -91,9 +106,9 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
         querystring: { type: 'object', properties: { worker: { type: 'string', maxLength: 100 }, state: { type: 'string', enum: [...LEASE_STATES] }, limit } },
       },
     },
-    async (req) => {
+    async (req): Promise<LeasesAnswer> => {
       if (req.query.worker !== undefined) requireAddress(req.query.worker);
-      return { height: node.ledger.height, leases: leasesView(node.ledger, req.query) };
+      return { height: node.reader.height, leases: leasesView(node.reader, req.query) };
     },
   );
 
@@ -123,6 +138,6 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
         },
       },
     },
-    async (req) => quoteView(node.ledger, req.body),
+    async (req): Promise<QuoteAnswer> => quoteView(node.reader, req.body),
   );
 }

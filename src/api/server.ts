@@ -4,8 +4,25 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
 import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore, type UploadLimits } from '../ddn/index.ts';
 import { HttpError, jsonErrors } from '../http/index.ts';
-import { blockHash, checkSupply, Keys, LedgerError, MAIN_CHAIN, type Token } from '../ledger/index.ts';
-import { NodeMetrics, type NodeEvent, type ZeusNode } from '../node/index.ts';
+import { blockHash, LedgerError, MAIN_CHAIN } from '../ledger/index.ts';
+import { NodeMetrics, type ZeusNode } from '../node/index.ts';
+import type {
+  AccountAnswer,
+  BlockAnswer,
+  BlocksAnswer,
+  BookkeepersAnswer,
+  ErrorAnswer,
+  HealthAnswer,
+  NodeEvent,
+  SegmentAnswer,
+  StatusAnswer,
+  SubmitAnswer,
+  SubmitBatchAnswer,
+  SupplyAnswer,
+  TokenAnswer,
+  TokensAnswer,
+  TxStatusAnswer,
+} from '../sdk/wire.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
@@ -87,9 +104,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get('/status', { schema: { summary: 'Node status: heights, state roots, mempool, supply totals', tags: ['chain'] } }, async () => {
-    const l = node.ledger;
-    const supply = checkSupply(l);
+  app.get('/status', { schema: { summary: 'Node status: heights, state roots, mempool, supply totals', tags: ['chain'] } }, async (): Promise<StatusAnswer> => {
+    const l = node.reader;
+    const supply = l.supply();
     const roots = l.stateRoots();
     return jsonValue({
       chainId: l.chainId,
@@ -111,7 +128,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     '/health',
     { schema: { summary: 'Liveness: 200 {ok:true,height} while the node can commit blocks; 503 with the reason once its consensus (or solo block production) has stopped', tags: ['chain'] } },
     async (_req, reply) => {
-      const h = node.health();
+      const h: HealthAnswer = node.health();
       if (h.ok) return h;
       return reply.status(503).send({ ...h, error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}, at ${h.halted!.since}); restart the node` } });
     },
@@ -120,9 +137,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   app.get<{ Params: { address: string } }>(
     '/accounts/:address',
     { schema: { summary: 'Balances per token, nonces per chain, home chain, vesting, stake, quota', tags: ['accounts'], params: addressParam } },
-    async (req) => {
+    async (req): Promise<AccountAnswer> => {
       requireAddress(req.params.address);
-      return accountView(node.ledger, req.params.address, Math.max(node.ledger.time, Date.now()));
+      return accountView(node.reader, req.params.address, Math.max(node.reader.time, Date.now()));
     },
   );
 
@@ -144,7 +161,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       const body = req.body;
       if (Buffer.isBuffer(body)) {
         const r = await node.submit(new Uint8Array(body));
-        return reply.status(202).send({ ...r, status: 'pending' });
+        return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
       }
       if (!body || typeof body !== 'object') throw new ApiError(400, 'INVALID_REQUEST', 'body must be {"tx": hex} or {"txs": [hex, …]}');
       const decodeHex = (s: unknown): Uint8Array => {
@@ -165,7 +182,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         const good = bytes.filter((b): b is Uint8Array => b instanceof Uint8Array);
         const submitted = await node.submitMany(good);
         let k = 0;
-        const results = bytes.map((b) => {
+        const results = bytes.map((b): SubmitAnswer | ErrorAnswer => {
           const r = b instanceof Uint8Array ? submitted[k++] : b;
           if (r instanceof Error) {
             const ae = toApiError(r);
@@ -173,10 +190,10 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
           }
           return { ...r, status: 'pending' };
         });
-        return reply.status(202).send({ results });
+        return reply.status(202).send({ results } satisfies SubmitBatchAnswer);
       }
       const r = await node.submit(decodeHex(body.tx));
-      return reply.status(202).send({ ...r, status: 'pending' });
+      return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
     },
   );
 
@@ -189,7 +206,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         params: { type: 'object', properties: { hash: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
       },
     },
-    async (req) => {
+    async (req): Promise<TxStatusAnswer> => {
       const hash = req.params.hash;
       const loc = await node.store.txLocation(hash);
       if (loc) {
@@ -218,7 +235,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
 
   const heightParam = { type: 'object', properties: { height: { type: 'string', pattern: '^(latest|[0-9]{1,15})$' } } } as const;
   const loadCommitted = async (h: string) => {
-    const height = h === 'latest' ? node.ledger.height : Number(h);
+    const height = h === 'latest' ? node.reader.height : Number(h);
     const c = height > 0 ? await node.store.committedBlock(height) : undefined;
     if (!c) throw new ApiError(404, 'UNKNOWN_BLOCK', `no block at height ${h}`);
     return c;
@@ -234,24 +251,24 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         querystring: { type: 'object', properties: { from: { type: 'integer', minimum: 1 }, limit: { type: 'integer', minimum: 1, maximum: 100 } } },
       },
     },
-    async (req) => {
-      const from = Math.min(req.query.from ?? node.ledger.height, node.ledger.height);
+    async (req): Promise<BlocksAnswer> => {
+      const from = Math.min(req.query.from ?? node.reader.height, node.reader.height);
       const limit = req.query.limit ?? 20;
       const out = [];
       for (let h = from; h > 0 && out.length < limit; h--) {
         const b = (await node.store.block(h))!;
         out.push(blockHeaderView(b, blockHash(b.header)));
       }
-      return { height: node.ledger.height, blocks: out };
+      return { height: node.reader.height, blocks: out };
     },
   );
 
   app.get<{ Params: { height: string } }>(
     '/blocks/:height',
     { schema: { summary: 'A main block: header, the ten segment headers, transaction hashes', tags: ['blocks'], params: heightParam } },
-    async (req) => {
+    async (req): Promise<BlockAnswer> => {
       const { block, certificate } = await loadCommitted(req.params.height);
-      return { ...(blockView(block, blockHash(block.header)) as object), certificate: jsonValue(certificate), lastCommit: jsonValue(block.lastCommit) };
+      return { ...blockView(block, blockHash(block.header)), certificate: jsonValue(certificate), lastCommit: jsonValue(block.lastCommit) };
     },
   );
 
@@ -264,32 +281,32 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         params: { type: 'object', properties: { height: heightParam.properties.height, chain: { type: 'integer', minimum: 0, maximum: 9 } } },
       },
     },
-    async (req) => segmentView(await loadBlock(req.params.height), req.params.chain),
+    async (req): Promise<SegmentAnswer> => segmentView(await loadBlock(req.params.height), req.params.chain),
   );
 
-  app.get('/tokens', { schema: { summary: 'Sub-tokens: anchor rate, deposit, supply, issuer', tags: ['tokens'] } }, async () => ({
-    tokens: tokensView(node.ledger),
+  app.get('/tokens', { schema: { summary: 'Sub-tokens: anchor rate, deposit, supply, issuer', tags: ['tokens'] } }, async (): Promise<TokensAnswer> => ({
+    tokens: tokensView(node.reader),
   }));
 
   app.get<{ Params: { symbol: string } }>(
     '/tokens/:symbol',
     { schema: { summary: 'One sub-token', tags: ['tokens'], params: { type: 'object', properties: { symbol: { type: 'string', maxLength: 10 } } } } },
-    async (req) => {
-      const t = node.ledger.chains[MAIN_CHAIN].get<Token>(Keys.token(req.params.symbol));
+    async (req): Promise<TokenAnswer> => {
+      const t = node.reader.token(req.params.symbol);
       if (!t) throw new ApiError(404, 'UNKNOWN_TOKEN', `unknown token "${req.params.symbol}"`);
       return tokenView(t);
     },
   );
 
-  app.get('/bookkeepers', { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } }, async () =>
-    bookkeepersView(node.ledger),
+  app.get('/bookkeepers', { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } }, async (): Promise<BookkeepersAnswer> =>
+    bookkeepersView(node.reader),
   );
 
   registerMarketRoutes(app, node, requireAddress);
   registerConsoleRoutes(app, opts.consoleDir);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
   if (opts.registry) {
-    await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey, chain: registryChainOf(node.ledger), uploadLimits: opts.uploadLimits });
+    await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey, chain: registryChainOf(node.reader), uploadLimits: opts.uploadLimits });
   }
 
   const metrics = new NodeMetrics({
@@ -301,8 +318,8 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     return metrics.text();
   });
 
-  app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async () =>
-    jsonValue(checkSupply(node.ledger)),
+  app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async (): Promise<SupplyAnswer> =>
+    jsonValue(node.reader.supply()),
   );
 
   app.route<{ Querystring: { events?: string } }>({

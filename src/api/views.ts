@@ -4,69 +4,72 @@ import {
   CHAIN_COUNT,
   decodeTx,
   homeChain,
-  Keys,
   lockedAt,
-  MAIN_CHAIN,
   quotaLimit,
-  readAccount,
   segmentHash,
-  stakedOf,
   TX_KIND_NAMES,
-  tally,
-  type Account,
   type Block,
-  type BookkeeperSets,
-  type Candidate,
-  type VoteRecord,
-  type Ledger,
+  type LedgerReader,
   type Multisig,
-  type Proposal,
-  type Stake,
   type Token,
   type Tx,
-  type UnbondingQueue,
 } from '../ledger/index.ts';
 import { ZNC } from '../ledger/index.ts';
+import type {
+  AccountAnswer,
+  BlockHeaderAnswer,
+  BookkeepersAnswer,
+  InclusionAnswer,
+  SegmentAnswer,
+  TokenAnswer,
+  TxAnswer,
+  Wire,
+} from '../sdk/wire.ts';
 
-// JSON views of ledger objects for the HTTP API: amounts as decimal strings (base units),
-// bytes as hex, addresses as znc1….
+// JSON views of ledger objects for the HTTP API, as the wire contract (src/sdk/wire.ts) types
+// them: amounts as decimal strings (base units), bytes as hex, addresses as znc1….
+
+export function jsonValue<T>(v: T): Wire<T> {
+  return toJson(v) as Wire<T>;
+}
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
-export function jsonValue(v: unknown): Json {
+function toJson(v: unknown): Json {
   if (typeof v === 'bigint') return v.toString();
   if (v instanceof Uint8Array) return v.length === 21 ? encodeAddress(v) : toHex(v);
-  if (Array.isArray(v)) return v.map(jsonValue);
+  if (Array.isArray(v)) return v.map(toJson);
   if (v && typeof v === 'object') {
     const out: Record<string, Json> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = jsonValue(x);
+    for (const [k, x] of Object.entries(v)) out[k] = toJson(x);
     return out;
   }
   return v as Json;
 }
 
+const ADDRESS_KINDS = ['key', 'multisig', 'system'] as const;
+
 /** `time`: when to evaluate vesting locks (the API passes the later of now and the last block). */
-export function accountView(ledger: Ledger, address: string, time: number = ledger.time): Json {
+export function accountView(reader: LedgerReader, address: string, time: number = reader.time): AccountAnswer {
   const addr = decodeAddress(address);
   const hex = toHex(addr);
   const home = homeChain(addr);
-  const acc = readAccount(ledger.chains[home], hex);
+  const acc = reader.account(hex);
   const nonces: Record<string, string> = {};
   for (let c = 0; c < CHAIN_COUNT; c++) {
-    const a = ledger.chains[c].get<Account>(Keys.account(hex));
+    const a = reader.accountOn(c, hex);
     if (a && a.nonce > 0n) nonces[c] = a.nonce.toString();
   }
-  const main = ledger.chains[MAIN_CHAIN];
-  const stake = main.get<Stake>(Keys.stake(hex));
+  const stake = reader.stake(hex);
   const locked = lockedAt(acc, time);
   const znc = balanceOf(acc, ZNC);
-  const unbonding = (main.get<UnbondingQueue>(Keys.unbonding)?.entries ?? []).filter((e) => toHex(e.address) === hex);
-  const homeAcc = ledger.chains[home].get<Account>(Keys.account(hex));
-  const window = BigInt(Math.floor(ledger.time / ledger.params.quotaWindowMs));
-  const multisig = addressKind(addr) === AddressKind.Multisig ? main.get<Multisig>(Keys.multisig(hex)) : undefined;
+  const unbonding = reader.unbonding().filter((e) => toHex(e.address) === hex);
+  const homeAcc = reader.accountOn(home, hex);
+  const window = BigInt(Math.floor(reader.time / reader.params.quotaWindowMs));
+  const multisig = addressKind(addr) === AddressKind.Multisig ? reader.multisig(hex) : undefined;
   return jsonValue({
     address,
-    kind: ['key', 'multisig', 'system'][addressKind(addr)],
+    kind: ADDRESS_KINDS[addressKind(addr)],
     homeChain: home,
     balances: acc.balances,
     znc: { balance: znc, vestingLocked: locked < znc ? locked : znc, spendable: znc > locked ? znc - locked : 0n },
@@ -75,31 +78,28 @@ export function accountView(ledger: Ledger, address: string, time: number = ledg
     staked: stake?.staked ?? 0n,
     unbonding: unbonding.map((u) => ({ amount: u.amount, releaseAt: Number(u.releaseAt) })),
     quota: {
-      limit: quotaLimit(ledger.params, stakedOf(main, hex)),
+      limit: quotaLimit(reader.params, reader.staked(hex)),
       usedThisWindow: homeAcc && homeAcc.quotaWindow === window ? homeAcc.quotaUsed : 0,
-      windowMs: ledger.params.quotaWindowMs,
+      windowMs: reader.params.quotaWindowMs,
     },
-    ...(multisig ? { multisig: multisigView(ledger, addr, multisig) } : {}),
+    ...(multisig ? { multisig: multisigView(reader, addr, multisig) } : {}),
   });
 }
 
-function multisigView(ledger: Ledger, addr: Uint8Array, ms: Multisig): Json {
-  const main = ledger.chains[MAIN_CHAIN];
-  const hex = toHex(addr);
-  const proposals = main.keys(`mp/${hex}/`).map((k) => ({ id: k.slice(k.lastIndexOf('/') + 1).replace(/^0+/, ''), ...main.get<Proposal>(k)! }));
+function multisigView(reader: LedgerReader, addr: Uint8Array, ms: Multisig): Wire<AccountAnswer['multisig']> {
+  const proposals = reader.proposals(toHex(addr)).map(([id, p]) => ({ id: id.toString(), ...p }));
   return jsonValue({ label: ms.label, members: ms.members, threshold: ms.threshold, proposals });
 }
 
-export function tokenView(t: Token): Json {
+export function tokenView(t: Token): TokenAnswer {
   return jsonValue(t);
 }
 
-export function tokensView(ledger: Ledger): Json {
-  const main = ledger.chains[MAIN_CHAIN];
-  return main.keys('tk/').map((k) => tokenView(main.get<Token>(k)!));
+export function tokensView(reader: LedgerReader): TokenAnswer[] {
+  return reader.tokens().map(tokenView);
 }
 
-export function txView(tx: Tx): Json {
+export function txView(tx: Tx): TxAnswer {
   return jsonValue({
     hash: tx.hashHex,
     kind: TX_KIND_NAMES[tx.kind],
@@ -113,7 +113,7 @@ export function txView(tx: Tx): Json {
   });
 }
 
-export function blockHeaderView(block: Block, hash: Uint8Array): Json {
+export function blockHeaderView(block: Block, hash: Uint8Array): BlockHeaderAnswer {
   const h = block.header;
   return jsonValue({
     hash,
@@ -127,15 +127,16 @@ export function blockHeaderView(block: Block, hash: Uint8Array): Json {
   });
 }
 
-export function blockView(block: Block, hash: Uint8Array): Json {
+/** A block without its certificate (the route adds the certificate it keeps beside the block). */
+export function blockView(block: Block, hash: Uint8Array): BlockHeaderAnswer & { txs: string[][] } {
   return {
-    ...(blockHeaderView(block, hash) as Record<string, Json>),
+    ...blockHeaderView(block, hash),
     // A transaction's hash is the SHA-256 of its bytes: no need to decode a whole block to list them.
     txs: block.segments.map((s) => s.txs.map((b) => toHex(sha256(b)))),
   };
 }
 
-export function segmentView(block: Block, chain: number): Json {
+export function segmentView(block: Block, chain: number): SegmentAnswer {
   return {
     chain,
     height: Number(block.header.height),
@@ -145,7 +146,7 @@ export function segmentView(block: Block, chain: number): Json {
 }
 
 /** Where a transaction is and the Merkle path from it to its segment's transaction root. */
-export function inclusionView(block: Block, hash: Uint8Array, chain: number, index: number): Json {
+export function inclusionView(block: Block, hash: Uint8Array, chain: number, index: number): InclusionAnswer {
   const leaves = block.segments[chain].txs.map((b) => decodeTx(b).hash);
   const seg = block.header.segments[chain];
   return jsonValue({
@@ -156,22 +157,19 @@ export function inclusionView(block: Block, hash: Uint8Array, chain: number, ind
 }
 
 /** Candidates with their weight, jail and slots; the set deciding the next height and any scheduled one. */
-export function bookkeepersView(ledger: Ledger): Json {
-  const main = ledger.chains[MAIN_CHAIN];
-  const next = ledger.height + 1;
-  const current = ledger.bookkeepersAt(next).map(toHex);
-  const sets = main.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
-  const ranked = tally(main, (p) => main.keys(p), ledger.bookkeepersAt(next));
+export function bookkeepersView(reader: LedgerReader): BookkeepersAnswer {
+  const next = reader.height + 1;
+  const current = reader.bookkeepersAt(next).map(toHex);
+  const sets = reader.bookkeeperSets();
+  const ranked = reader.ranking(reader.bookkeepersAt(next));
   const weight = new Map(ranked.map((r) => [r.address, r.weight]));
-  const candidates = main.keys('cand/').map((k) => {
-    const c = main.get<Candidate>(k)!;
-    const hex = k.slice(5);
+  const candidates = reader.candidates().map(([hex, c]) => {
     return {
       address: encodeAddress(fromHexBytes(hex)),
       name: c.name,
       publicKey: toHex(c.publicKey),
       weight: (weight.get(hex) ?? 0n).toString(),
-      staked: stakedOf(main, hex).toString(),
+      staked: reader.staked(hex).toString(),
       inSet: current.includes(toHex(c.publicKey)),
       missedInARow: c.missed,
       missedTotal: c.missedTotal.toString(),
@@ -182,20 +180,19 @@ export function bookkeepersView(ledger: Ledger): Json {
     };
   });
   candidates.sort((a, b) => (BigInt(b.weight) > BigInt(a.weight) ? 1 : BigInt(b.weight) < BigInt(a.weight) ? -1 : a.address < b.address ? -1 : 1));
-  const votes = main.keys('vote/').map((k) => {
-    const v = main.get<VoteRecord>(k)!;
+  const votes = reader.votes().map(([hex, v]) => {
     return {
-      voter: encodeAddress(fromHexBytes(k.slice(5))),
+      voter: encodeAddress(fromHexBytes(hex)),
       candidates: v.candidates.map((c) => encodeAddress(c)),
       proxy: v.proxy.length ? encodeAddress(v.proxy) : null,
-      staked: stakedOf(main, k.slice(5)).toString(),
+      staked: reader.staked(hex).toString(),
     };
   });
   return jsonValue({
-    height: ledger.height,
-    seats: ledger.params.bookkeeperSeats,
-    epochLength: ledger.params.epochLength,
-    nextElection: (Math.floor(ledger.height / ledger.params.epochLength) + 1) * ledger.params.epochLength,
+    height: reader.height,
+    seats: reader.params.bookkeeperSeats,
+    epochLength: reader.params.epochLength,
+    nextElection: (Math.floor(reader.height / reader.params.epochLength) + 1) * reader.params.epochLength,
     set: current,
     scheduled: sets.filter((s) => s.fromHeight > BigInt(next)).map((s) => ({ fromHeight: Number(s.fromHeight), keys: s.keys.map(toHex) })),
     candidates,

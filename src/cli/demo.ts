@@ -44,7 +44,7 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
 
   step('1. The chain: 1 main + 9 inner chains, 10,000,000,000 ZNC at genesis');
   const s0 = await c.status();
-  say(`   chain ${s0.chainId}, height ${s0.height}; total supply ${znc((s0.supply as { total: string }).total)}`);
+  say(`   chain ${s0.chainId}, height ${s0.height}; total supply ${znc(s0.supply.total)}`);
   for (const n of ['alice', 'bob', 'carol', 'dave']) say(`   ${n.padEnd(6)} ${addr(n)} home chain ${homeChain(decodeAddress(addr(n)))}: ${znc(await balance(n))}`);
 
   step('2. Transfers (zero fees): same chain and across inner chains by receipt');
@@ -116,7 +116,7 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
 
   step('8. Nothing was created or destroyed');
   const s1 = await c.status();
-  const sup = s1.supply as Record<string, string>;
+  const sup = s1.supply;
   say(`   height ${s1.height}: ${znc(sup.total)} = spendable ${znc(sup.spendable)} + vesting ${znc(sup.vesting)} + staked ${znc(sup.staked)} + multisig ${znc(sup.multisig)} + pool ${znc(sup.pool)} + anchored ${znc(sup.anchored)} + escrow ${znc(sup.escrow)} + bonded ${znc(sup.bonded)} + in flight ${znc(sup.inFlight)}`);
   let agreed = true;
   if (info.nodes.length > 1) {

@@ -220,7 +220,7 @@ export function register(program: Command): void {
       const g = globalOptions(cmd);
       const s = await client(g).status();
       output(g, s, () => {
-        const sup = s.supply as Record<string, string>;
+        const sup = s.supply;
         return [
           `chain ${s.chainId} at height ${s.height} (${new Date(s.time).toISOString()})`,
           `  last block ${s.lastBlockHash}`,

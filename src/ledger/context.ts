@@ -1,10 +1,11 @@
 import { AddressKind, addressKind, encodeAddress, toHex } from '../crypto/portable.ts';
-import { Keys, type Account, type Stake, type Token } from './entries.ts';
+import type { Account, Token } from './entries.ts';
 import { fail } from './errors.ts';
 import { formatUnits } from './amounts.ts';
 import { MAIN_CHAIN, ZNC, ZNC_DECIMALS, type LedgerParams } from './params.ts';
 import { ReceiptKind, type Receipt } from './receipts.ts';
-import type { StateOverlay, StateReader } from './state.ts';
+import type { StateOverlay, StateReader, StateWriter } from './state.ts';
+import { accounts, multisigs, stakes, tokens } from './stores.ts';
 import { homeChain } from './routing.ts';
 import { isSystemAccount, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 
@@ -50,13 +51,13 @@ export function emptyAccount(): Account {
 
 /** A private copy of an account, safe to modify and write back. */
 export function readAccount(state: StateReader, addrHex: string): Account {
-  const a = state.get<Account>(Keys.account(addrHex));
+  const a = accounts.get(state, addrHex);
   if (!a) return emptyAccount();
   return { balances: { ...a.balances }, vesting: a.vesting, nonce: a.nonce, quotaWindow: a.quotaWindow, quotaUsed: a.quotaUsed };
 }
 
-export function writeAccount(state: StateOverlay, addrHex: string, acc: Account): void {
-  state.set(Keys.account(addrHex), acc);
+export function writeAccount(state: StateWriter, addrHex: string, acc: Account): void {
+  accounts.set(state, addrHex, acc);
 }
 
 /** ZNC still locked by a vesting schedule at `time`: tranches whose release time has not come. */
@@ -108,7 +109,7 @@ export function credit(ctx: ExecContext, to: Uint8Array, token: string, amount: 
 /** Main-chain token registry entry as of the previous height (or this height on main). */
 export function tokenInfo(ctx: ExecContext, symbol: string): Token | undefined {
   const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
-  return reader.get<Token>(Keys.token(symbol));
+  return tokens.get(reader, symbol);
 }
 
 export function requireToken(ctx: ExecContext, symbol: string): void {
@@ -116,7 +117,7 @@ export function requireToken(ctx: ExecContext, symbol: string): void {
 }
 
 export function stakedOf(main: StateReader, addrHex: string): bigint {
-  return main.get<Stake>(Keys.stake(addrHex))?.staked ?? 0n;
+  return stakes.get(main, addrHex)?.staked ?? 0n;
 }
 
 export function quotaLimit(params: LedgerParams, staked: bigint): number {
@@ -137,7 +138,7 @@ export function requireRecipient(ctx: ExecContext, to: Uint8Array, what = 'recip
   if (kind === AddressKind.Key) return;
   if (kind === AddressKind.Multisig) {
     const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
-    if (reader.get(Keys.multisig(toHex(to)))) return;
+    if (multisigs.has(reader, toHex(to))) return;
     fail('INVALID_RECIPIENT', `${what} ${encodeAddress(to)} is no multisig account on the chain: nothing sent there could ever be spent; create the multisig first (or check the address)`);
   }
   if (kind === AddressKind.System && isSystemAccount(to)) return;

@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { addressFromPublicKey, AddressKind, addressKind, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
 import { newCandidate } from './election.ts';
 import { emptyAccount } from './context.ts';
-import { Keys, type Account, type Tranche } from './entries.ts';
+import type { Account, Tranche } from './entries.ts';
 import { validateMultisigDefinition } from './ops/multisig.ts';
 import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams, type MarketParams } from './params.ts';
 import type { StateOverlay } from './state.ts';
+import { accounts, candidates, multisigs } from './stores.ts';
 import { homeChain } from './routing.ts';
 
 /**
@@ -191,15 +192,15 @@ export function writeGenesisState(g: Genesis, states: StateOverlay[]): void {
   }
   for (const [hex, acc] of byAddress) {
     acc.vesting.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    states[homeChain(fromHex(hex))].set(Keys.account(hex), acc);
+    accounts.set(states[homeChain(fromHex(hex))], hex, acc);
   }
   for (const b of g.bookkeepers) {
     const pk = fromHex(b.publicKey);
-    states[MAIN_CHAIN].set(Keys.candidate(toHex(addressFromPublicKey(pk))), newCandidate(pk, b.name));
+    candidates.set(states[MAIN_CHAIN], toHex(addressFromPublicKey(pk)), newCandidate(pk, b.name));
   }
   for (const m of g.multisigs) {
     const addr = decodeAddress(m.address);
-    states[homeChain(addr)].set(Keys.multisig(toHex(addr)), {
+    multisigs.set(states[homeChain(addr)], toHex(addr), {
       members: m.members.map(decodeAddress),
       threshold: m.threshold,
       nextProposal: 1n,

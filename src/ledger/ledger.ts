@@ -3,7 +3,7 @@ import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeade
 import { certificateError, type Certificate } from './commit.ts';
 import { bookkeeperSetAt, electionWork } from './election.ts';
 import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext, type MarketEvent } from './context.ts';
-import { Keys, type Entry, type UnbondingQueue } from './entries.ts';
+import type { Entry } from './entries.ts';
 import { fail, LedgerError } from './errors.ts';
 import { ledgerParams, validateGenesis, writeGenesisState, type Genesis } from './genesis.ts';
 import { applyStakeDeposit, releaseUnbonded } from './ops/staking.ts';
@@ -12,9 +12,9 @@ import { marketWork } from './market/due.ts';
 import { applyWorkerRecord } from './market/workers.ts';
 import { applyOperation, TX_KIND_NAMES } from './ops/index.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
-import { DUE_COUNT_PREFIX } from './marketEntries.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
+import { dueCounts, unbonding } from './stores.ts';
 import { checkTxSignature, decodeTx, type Tx } from './tx.ts';
 import { credit } from './context.ts';
 
@@ -264,7 +264,7 @@ export class Ledger {
     ledger.lastBlockHash = tip.hash;
     ledger.inFlight = tip.inFlight;
     ledger.lastCommit = tip.lastCommit;
-    ledger.scheduledHeights = ledger.chains.reduce((n, c) => n + c.keys(DUE_COUNT_PREFIX).length, 0);
+    ledger.scheduledHeights = ledger.chains.reduce((n, c) => n + dueCounts.keys(c).length, 0);
     return ledger;
   }
 
@@ -280,7 +280,7 @@ export class Ledger {
   hasDueWork(time: number): boolean {
     if (this.inFlight.length > 0) return true;
     if (this.scheduledHeights > 0) return true;
-    const q = this.chains[MAIN_CHAIN].get<UnbondingQueue>(Keys.unbonding);
+    const q = unbonding.get(this.chains[MAIN_CHAIN]);
     return !!q && q.entries.length > 0 && q.entries[0].releaseAt <= BigInt(time);
   }
 
@@ -320,7 +320,7 @@ export class Ledger {
     if (executed.height !== this.height + 1) throw new Error(`cannot commit height ${executed.height} on ${this.height}`);
     executed.staged.forEach((s, i) => {
       for (const [key, value] of s.writes) {
-        if (!key.startsWith(DUE_COUNT_PREFIX)) continue;
+        if (!dueCounts.owns(key)) continue;
         const had = this.chains[i].get(key) !== undefined;
         if (value === null && had) this.scheduledHeights--;
         else if (value !== null && !had) this.scheduledHeights++;

@@ -6,9 +6,10 @@ import { DEFAULT_PARAMS, type Genesis } from './genesis.ts';
 import type { Block } from './block.ts';
 import type { Certificate } from './commit.ts';
 import { taskIdFor } from './market/tasks.ts';
-import { MarketKeys, TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
+import { TaskKind, VERIFY_SLOT, type Lease, type Task, type Worker } from './marketEntries.ts';
 import { LeaseState } from './market/lifecycle.ts';
 import { MAIN_CHAIN, ZNC, ZNC_UNIT } from './params.ts';
+import { leases, tasks, workers } from './stores.ts';
 import { checkSupply } from './supply.ts';
 import { commitExecuted, makeTx, testChain, type TestChain } from './testing.ts';
 import { TxKind, type Payload } from './ops/index.ts';
@@ -203,15 +204,15 @@ export class MarketDriver {
   }
 
   worker(name: string): Worker {
-    return this.t.ledger.chains[MAIN_CHAIN].get<Worker>(MarketKeys.worker(this.hex(name)))!;
+    return workers.get(this.t.ledger.chains[MAIN_CHAIN], this.hex(name))!;
   }
 
   task(id: Uint8Array): Task {
-    return this.t.ledger.chains[id[0]].get<Task>(MarketKeys.task(toHex(id)))!;
+    return tasks.get(this.t.ledger.chains[id[0]], toHex(id))!;
   }
 
   lease(id: Uint8Array, n: number): Lease {
-    return this.t.ledger.chains[id[0]].get<Lease>(MarketKeys.lease(toHex(id), n))!;
+    return leases.get(this.t.ledger.chains[id[0]], toHex(id), n)!;
   }
 
   /** Stakes the bond, waits for it on main, registers. */

@@ -1,9 +1,17 @@
 import { concatBytes, sha256, sha256Utf8, utf8 } from '../crypto/portable.ts';
-import { encodeEntry, type Entry } from './entries.ts';
+import type { Entry } from './entries.ts';
+import { encodeEntry } from './stores.ts';
 
-/** Read access to one chain's state. */
+/** Read access to one chain's state (read it through the stores of stores.ts, which type it). */
 export interface StateReader {
   get<T extends Entry>(key: string): T | undefined;
+  /** Keys starting with `prefix`, sorted. */
+  keys(prefix?: string): string[];
+}
+
+/** A chain's state a transaction writes to; `null` deletes. */
+export interface StateWriter extends StateReader {
+  set(key: string, value: Entry | null): void;
 }
 
 // The state root is an RFC 6962 Merkle tree over 1024 buckets; a key's bucket is given by
@@ -190,7 +198,7 @@ type Undo = [key: string, value: Entry | null | typeof ABSENT, bytes: Uint8Array
  * Uncommitted writes on top of a chain's state. Handlers mutate only copies of entries
  * and write them back here; a checkpoint lets a failed transaction leave no trace.
  */
-export class StateOverlay implements StateReader {
+export class StateOverlay implements StateWriter {
   readonly base: StateReader;
   readonly writes = new Map<string, Entry | null>();
   /** Encodings of entries in `writes`, made when the transaction that wrote them ended (see `seal`). */
@@ -205,6 +213,17 @@ export class StateOverlay implements StateReader {
     const w = this.writes.get(key);
     if (w !== undefined) return (w ?? undefined) as T | undefined;
     return this.base.get<T>(key);
+  }
+
+  /** Keys under `prefix` as this overlay sees them: the base's, less deletions, plus new writes. */
+  keys(prefix = ''): string[] {
+    const all = new Set(this.base.keys(prefix));
+    for (const [k, v] of this.writes) {
+      if (!k.startsWith(prefix)) continue;
+      if (v === null) all.delete(k);
+      else all.add(k);
+    }
+    return [...all].sort();
   }
 
   set(key: string, value: Entry | null): void {

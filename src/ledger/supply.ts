@@ -1,10 +1,9 @@
 import { AddressKind, addressKind, fromHex } from '../crypto/portable.ts';
 import { lockedAt } from './context.ts';
-import type { Account, Stake, Token } from './entries.ts';
-import type { Task, Worker } from './marketEntries.ts';
 import { MAIN_CHAIN, TOTAL_SUPPLY, ZNC } from './params.ts';
 import { receiptValue } from './receipts.ts';
 import type { Ledger } from './ledger.ts';
+import { accounts, stakes, tasks, tokens as tokenStore, workers } from './stores.ts';
 
 /** Where every ZNC base unit is at the ledger's current height. */
 export interface SupplyReport {
@@ -36,9 +35,8 @@ export function supplyReport(ledger: Ledger): SupplyReport {
     circulating.set(token, (circulating.get(token) ?? 0n) + amount);
   };
   for (const chain of ledger.chains) {
-    for (const key of chain.keys('a/')) {
-      const acc = chain.get<Account>(key)!;
-      const kind = addressKind(fromHex(key.slice(2)));
+    for (const [[hex], acc] of accounts.scan(chain)) {
+      const kind = addressKind(fromHex(hex));
       for (const [token, amount] of Object.entries(acc.balances)) {
         if (token !== ZNC) {
           add(token, amount);
@@ -56,20 +54,18 @@ export function supplyReport(ledger: Ledger): SupplyReport {
     }
   }
   for (const chain of ledger.chains) {
-    for (const key of chain.keys('task/')) {
-      const t = chain.get<Task>(key)!;
+    for (const [, t] of tasks.scan(chain)) {
       r.escrow += t.escrow;
       if (t.feeToken !== ZNC) add(t.feeToken, t.feeEscrow);
     }
   }
   const main = ledger.chains[MAIN_CHAIN];
-  for (const key of main.keys('wk/')) r.bonded += main.get<Worker>(key)!.bond;
-  for (const key of main.keys('st/')) {
-    const s = main.get<Stake>(key)!;
+  for (const [, w] of workers.scan(main)) r.bonded += w.bond;
+  for (const [, s] of stakes.scan(main)) {
     r.staked += s.staked;
     r.unbonding += s.unbonding;
   }
-  const tokens: Token[] = main.keys('tk/').map((k) => main.get<Token>(k)!);
+  const tokens = tokenStore.scan(main).map(([, t]) => t);
   for (const t of tokens) r.anchored += t.deposit;
   for (const rc of ledger.inFlight) {
     const v = receiptValue(rc);

@@ -17,10 +17,8 @@ import {
 import { randomBytes } from 'node:crypto';
 import { addressFromPublicKey, toHex, type KeyPair } from '../crypto/index.ts';
 import {
-  type Account,
   decodeSignedVote,
   encodeSignedVote,
-  Keys,
   LedgerError,
   routeTx,
   signTx,
@@ -296,12 +294,11 @@ export class BftProducer implements BlockProducer {
 
   /** Any account may report equivocation; a node that sees it reports it with its own key. */
   private submitEvidence(first: SignedVote, second: SignedVote): void {
-    const ledger = this.node.ledger;
     const from = addressFromPublicKey(this.key.publicKey);
     const hex = toHex(from);
     const chain = routeTx(TxKind.SubmitEvidence, from);
     const pending = this.node.mempool.list().filter((t: Tx) => t.fromHex === hex && t.chain === chain).length;
-    const nonce = (ledger.chains[chain].get<Account>(Keys.account(hex))?.nonce ?? 0n) + BigInt(pending);
+    const nonce = this.node.reader.nextNonce(chain, hex) + BigInt(pending);
     const bytes = signTx(this.key, {
       chainId: this.node.chainId,
       kind: TxKind.SubmitEvidence,

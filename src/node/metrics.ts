@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { NodeEvent } from './events.ts';
+import type { NodeEvent } from '../sdk/wire.ts';
 import type { ZeusNode } from './node.ts';
 
 // Prometheus metrics of one node, served at GET /metrics. Levels (height, mempool, round, peers,

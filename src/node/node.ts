@@ -8,17 +8,20 @@ import {
   txSigningBytes,
   Ledger,
   LedgerError,
+  ledgerReader,
   type Block,
   type Certificate,
   type ExecutedHeight,
   type Genesis,
   type KnownTxs,
+  type LedgerReader,
   type Tx,
 } from '../ledger/index.ts';
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bft.ts';
-import { NodeEvents, type TxEvent } from './events.ts';
+import type { HaltAnswer, HealthAnswer, TxEvent } from '../sdk/wire.ts';
+import { NodeEvents } from './events.ts';
 import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
 import { Mempool } from './mempool.ts';
@@ -36,23 +39,6 @@ const VERIFIED_KEPT = 500_000;
 
 /** No signed transaction is smaller (header fields, a 32-byte key and a 64-byte signature). */
 const MIN_TX_BYTES = 100;
-
-/** Why a node no longer commits blocks: its consensus (or solo block production) stopped on an error. */
-export interface Halt {
-  /** What stopped and the error that stopped it. */
-  reason: string;
-  /** The last height this node committed. */
-  height: number;
-  /** When it stopped (wall clock, ISO 8601). */
-  since: string;
-}
-
-/** What GET /health answers: ok while the node can still commit blocks. */
-export interface Health {
-  ok: boolean;
-  height: number;
-  halted?: Halt;
-}
 
 export interface NodeOptions {
   /** Where the node logs (JSON lines); silent when absent. */
@@ -79,6 +65,8 @@ export interface BuiltBlock {
  */
 export class ZeusNode {
   readonly ledger: Ledger;
+  /** What the API and tools read of the committed ledger (never its state keys). */
+  readonly reader: LedgerReader;
   readonly store: ChainStore;
   readonly mempool: Mempool;
   readonly events = new NodeEvents();
@@ -96,13 +84,14 @@ export class ZeusNode {
   onLocalTx: ((bytes: Uint8Array) => void) | undefined;
   readonly logger: NodeLogger;
   /** Set once this node's block production has stopped for good (the liveness alarm). */
-  halted: Halt | undefined;
+  halted: HaltAnswer | undefined;
   /** Transactions the ledger failed on (INTERNAL_ERROR) since the node started. */
   internalErrors = 0;
   private readonly testHaltAt: number | undefined;
 
   private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair, opts: NodeOptions) {
     this.ledger = ledger;
+    this.reader = ledgerReader(ledger);
     this.store = store;
     this.config = config;
     this.key = key;
@@ -360,7 +349,7 @@ export class ZeusNode {
     );
   }
 
-  health(): Health {
+  health(): HealthAnswer {
     return this.halted ? { ok: false, height: this.ledger.height, halted: this.halted } : { ok: true, height: this.ledger.height };
   }
 

@@ -1,21 +1,38 @@
 import type { KeyPair } from '../crypto/portable.ts';
 import { addressFromPublicKey, encodeAddress, fromHex, sealTo, toHex } from '../crypto/portable.ts';
 import { decodeTx, signTx, taskIdFor, ZNC, type TxKind, type TxRequest } from '../ledger/index.ts';
-import { subscribe, type EventKind, type EventSource, type EventSubscription, type MarketNodeEvent, type SubscribeOptions } from './events.ts';
+import { subscribe, type EventKind, type EventSource, type EventSubscription, type SubscribeOptions } from './events.ts';
 import { quoteLocally } from './quote.ts';
 import { quoteRequestOf, Tx, type PostTaskSpec, type TxIntent } from './tx.ts';
 import type {
+  AccountAnswer,
   AppAnswer,
+  AppsAnswer,
+  BlockAnswer,
+  BlocksAnswer,
+  BookkeepersAnswer,
+  FinalTx,
   LeaseAnswer,
   LeaseFilter,
+  LeasesAnswer,
+  MarketNodeEvent,
   MarketParamsAnswer,
   QuoteAnswer,
   QuoteRequest,
-  TaskAnswer,
-  TaskDetailAnswer,
+  SegmentAnswer,
+  StatusAnswer,
+  SubmitAnswer,
+  SubmitBatchAnswer,
+  SupplyAnswer,
+  TaskAtHeightAnswer,
   TaskFilter,
+  TasksAnswer,
+  TokenAnswer,
+  TokensAnswer,
+  TxStatusAnswer,
   WorkerAnswer,
-} from './market.ts';
+  WorkersAnswer,
+} from './wire.ts';
 
 /** An error answer of a node: `code` is stable, `message` tells the user what to do. */
 export class NodeApiError extends Error {
@@ -27,34 +44,6 @@ export class NodeApiError extends Error {
     this.status = status;
     this.code = code;
   }
-}
-
-export interface SubmitAnswer {
-  hash: string;
-  chain: number;
-  status: 'pending';
-}
-
-export interface TxStatusAnswer {
-  status: 'pending' | 'committed' | 'rejected';
-  hash: string;
-  chain: number;
-  height?: number;
-  index?: number;
-  error?: { code: string; message: string };
-  /** A committed transaction, decoded. */
-  tx?: TxAnswer;
-  /** A committed transaction's Merkle inclusion proof in its segment, and the segment header. */
-  inclusion?: InclusionAnswer;
-}
-
-/** A committed transaction: final (the bookkeepers' BFT certificate committed its block). */
-export type FinalTx = TxStatusAnswer & { status: 'committed'; height: number; index: number };
-
-export interface InclusionAnswer {
-  blockHash: string;
-  segment: Record<string, unknown> & { hash: string; txRoot: string };
-  proof: { leaf: string; index: number; size: number; path: string[]; root: string };
 }
 
 /** A transaction the ledger refused (at submission or when executing it). */
@@ -99,151 +88,12 @@ export interface WaitOptions {
   onStatus?: (s: TxStatusAnswer) => void;
 }
 
-export interface TokenAnswer {
-  symbol: string;
-  name: string;
-  decimals: number;
-  /** Tokens per ZNC (base units). */
-  anchorRate: string;
-  /** ZNC (base units) deposited to back the token. */
-  deposit: string;
-  supply: string;
-  /** Issuer address, hex. */
-  issuer: string;
-}
-
-export interface BlockHeaderAnswer {
-  hash: string;
-  chainId: string;
-  height: number;
-  time: number;
-  prevHash: string;
-  proposer: string;
-  txCount: number;
-  segments: (Record<string, unknown> & { hash: string; txCount: number })[];
-}
-
-/** Where all ZNC are (base units as strings), checked against the fixed supply. */
-export interface SupplyAnswer {
-  spendable: string;
-  vesting: string;
-  staked: string;
-  unbonding: string;
-  multisig: string;
-  pool: string;
-  anchored: string;
-  inFlight: string;
-  escrow: string;
-  bonded: string;
-  total: string;
-  tokens: Record<string, { supply: string; backed: string; circulating: string }>;
-}
-
 /** What to seal into a task: both reach the workload as environment variables. */
 export interface TaskSecrets {
   /** The task's parameters (the worker may record them). */
   inputs?: Record<string, string>;
   /** Never written down anywhere. */
   secrets?: Record<string, string>;
-}
-
-export interface AccountAnswer {
-  address: string;
-  kind: 'key' | 'multisig' | 'system';
-  homeChain: number;
-  balances: Record<string, string>;
-  znc: { balance: string; vestingLocked: string; spendable: string };
-  nonces: Record<string, string>;
-  staked: string;
-  unbonding: { amount: string; releaseAt: number }[];
-  quota: { limit: number; usedThisWindow: number; windowMs: number };
-  multisig?: { label: string; members: string[]; threshold: number; proposals: ({ id: string } & Record<string, unknown>)[] };
-}
-
-export interface StatusAnswer {
-  chainId: string;
-  height: number;
-  time: number;
-  lastBlockHash: string;
-  chains: { chain: number; kind: string; height: number; stateRoot: string }[];
-  receiptsInFlight: number;
-  mempool: number;
-  /** This node's bookkeeper key (hex). */
-  bookkeeper: string;
-  consensus: ConsensusAnswer | { mode: 'solo' };
-  supply: Record<string, unknown>;
-}
-
-/** A main block: header fields, transaction hashes per chain, and the certificate that committed it. */
-export interface BlockAnswer extends Record<string, unknown> {
-  hash: string;
-  height: number;
-  time: number;
-  proposer: string;
-  txs: string[][];
-  certificate: { height: string; round: number; blockHash: string; signers: unknown[] };
-}
-
-/** A committed transaction as blocks list it. */
-export interface TxAnswer {
-  hash: string;
-  /** TxKind name, e.g. "PostTask". */
-  kind: string;
-  chain: number;
-  /** Sender address (znc1…). */
-  from: string;
-  /** Sender's Ed25519 public key, hex. */
-  sender: string;
-  nonce: string;
-  payload: Record<string, unknown>;
-}
-
-/** One chain's segment of a height, with its transactions. */
-export interface SegmentAnswer {
-  chain: number;
-  height: number;
-  txs: TxAnswer[];
-}
-
-/** Rounds and peers of a node that decides blocks with other bookkeepers. */
-export interface ConsensusAnswer {
-  height: number;
-  round: number;
-  step: string;
-  status: string;
-  validators: number;
-  /** Index in the bookkeeper set of the height, or -1 for a node that only follows. */
-  self: number;
-  peerId: string;
-  listen: string[];
-  peers: { id: string; score: number; addresses: string[]; connected: boolean; banned: boolean }[];
-  synced: number;
-  lastCommitRound: number;
-}
-
-export interface BookkeepersAnswer {
-  height: number;
-  seats: number;
-  epochLength: number;
-  nextElection: number;
-  set: string[];
-  scheduled: { fromHeight: number; keys: string[] }[];
-  candidates: {
-    address: string;
-    name: string;
-    publicKey: string;
-    weight: string;
-    staked: string;
-    inSet: boolean;
-    missedInARow: number;
-    missedTotal: string;
-    proposed: string;
-    /** Rewards earned this epoch, paid at its last height. */
-    earned: string;
-    jailedUntil: number | null;
-    slashed: boolean;
-  }[];
-  votes: { voter: string; candidates: string[]; proxy: string | null; staked: string }[];
 }
 
 /** `?a=1&b=x` from the defined fields of a filter ('' when none is set). */
@@ -316,7 +166,7 @@ export class ZeusClient {
     return this.request('GET', '/bookkeepers');
   }
 
-  tokens(): Promise<{ tokens: TokenAnswer[] }> {
+  tokens(): Promise<TokensAnswer> {
     return this.request('GET', '/tokens');
   }
 
@@ -325,7 +175,7 @@ export class ZeusClient {
   }
 
   /** Recent main block headers, newest first (at most 100). */
-  blocks(o: { from?: number; limit?: number } = {}): Promise<{ height: number; blocks: BlockHeaderAnswer[] }> {
+  blocks(o: { from?: number; limit?: number } = {}): Promise<BlocksAnswer> {
     return this.request('GET', `/blocks${query(o)}`);
   }
 
@@ -359,7 +209,7 @@ export class ZeusClient {
     return this.request('GET', '/market/params');
   }
 
-  workers(): Promise<{ height: number; workers: WorkerAnswer[] }> {
+  workers(): Promise<WorkersAnswer> {
     return this.request('GET', '/workers');
   }
 
@@ -367,7 +217,7 @@ export class ZeusClient {
     return this.request('GET', `/workers/${encodeURIComponent(address)}`);
   }
 
-  apps(): Promise<{ apps: AppAnswer[] }> {
+  apps(): Promise<AppsAnswer> {
     return this.request('GET', '/apps');
   }
 
@@ -375,11 +225,11 @@ export class ZeusClient {
     return this.request('GET', `/apps/${encodeURIComponent(name)}`);
   }
 
-  tasks(filter: TaskFilter = {}): Promise<{ height: number; tasks: TaskAnswer[] }> {
+  tasks(filter: TaskFilter = {}): Promise<TasksAnswer> {
     return this.request('GET', `/tasks${query(filter)}`);
   }
 
-  task(id: string): Promise<TaskDetailAnswer & { height: number }> {
+  task(id: string): Promise<TaskAtHeightAnswer> {
     return this.request('GET', `/tasks/${encodeURIComponent(id)}`);
   }
 
@@ -387,7 +237,7 @@ export class ZeusClient {
     return this.request('GET', `/tasks/${encodeURIComponent(taskId)}/leases/${index}`);
   }
 
-  leases(filter: LeaseFilter = {}): Promise<{ height: number; leases: LeaseAnswer[] }> {
+  leases(filter: LeaseFilter = {}): Promise<LeasesAnswer> {
     return this.request('GET', `/leases${query(filter)}`);
   }
 
@@ -400,7 +250,7 @@ export class ZeusClient {
     return this.request('POST', '/txs', { tx: toHex(txBytes) });
   }
 
-  submitBatch(txs: Uint8Array[]): Promise<{ results: (SubmitAnswer | { error: { code: string; message: string } })[] }> {
+  submitBatch(txs: Uint8Array[]): Promise<SubmitBatchAnswer> {
     return this.request('POST', '/txs', { txs: txs.map(toHex) });
   }
 

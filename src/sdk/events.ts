@@ -1,11 +1,10 @@
-import type { BlockEvent, MarketNodeEvent, NodeEvent, TxEvent } from '../node/index.ts';
+import type { NodeEvent } from './wire.ts';
 
 // A node's event stream (WebSocket /ws?events=block,tx,market) as typed events, through the
 // runtime's own WebSocket (globalThis.WebSocket: browsers, Node 22+). A dropped connection is
 // reopened with exponential backoff; events of the gap are not replayed (the node keeps no
 // history), so whoever must not miss one (waitForFinality) also polls.
 
-export type { BlockEvent, MarketNodeEvent, NodeEvent, TxEvent };
 export type EventKind = NodeEvent['type'];
 export type EventOf<K extends EventKind> = Extract<NodeEvent, { type: K }>;
 

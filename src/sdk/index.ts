@@ -2,7 +2,7 @@
 // typed transaction builders, keys and signing, the event stream, and quotes with the market's
 // own matcher. Runs in Node and in browsers; Node-only parts (the file keystore) are in node.ts.
 export * from './client.ts';
-export * from './market.ts';
+export * from './wire.ts';
 export * from './tx.ts';
 export * from './events.ts';
 export * from './quote.ts';

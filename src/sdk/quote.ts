@@ -1,11 +1,36 @@
 import { decodeAddress, encodeAddress, fromHex, toHex } from '../crypto/portable.ts';
-import { MAX_U64 } from '../ledger/index.ts';
+import { MAX_U64, ZNC } from '../ledger/index.ts';
 import { misfitCounts, quote, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
-import type { QuoteAnswer, QuoteRequest, WorkerAnswer } from './market.ts';
+import type { QuoteAnswer, QuoteRequest, WorkerAnswer } from './wire.ts';
 
 // Quotes with the one matcher of ZeusNet (src/market): the node answers POST /market/quote with
 // quoteAnswer over the workers registered on the chain; quoteLocally runs the same code over the
 // workers a client fetched (GET /workers), e.g. to try many needs without asking the node each time.
+
+/** What decides a task's escrow: its order, and the license fee of the app it runs (0 for a raw image). */
+export interface EscrowTerms {
+  maxPricePerHour: bigint;
+  maxHours: number;
+  replicas: number;
+  redundancy: number;
+  licenseFeePerHour: bigint;
+  /** The app's fee token (ZNC for a raw image). */
+  feeToken: string;
+}
+
+/**
+ * What PostTask moves into a task's escrow: the worst case, max price × max hours × replicas ×
+ * redundancy, plus the license fee for as long. A fee in ZNC is part of `escrow`; a fee in a
+ * sub-token is held apart as `feeEscrow`. The ledger holds exactly this (a test checks it against
+ * PostTask); the CLI, console and SDK show it before a task is posted.
+ */
+export function taskEscrow(t: EscrowTerms): { escrow: bigint; feeEscrow: bigint } {
+  const slots = BigInt(t.replicas * t.redundancy);
+  const hours = BigInt(t.maxHours);
+  const workerCost = t.maxPricePerHour * hours * slots;
+  const feeCost = t.licenseFeePerHour * hours * slots;
+  return t.feeToken === ZNC ? { escrow: workerCost + feeCost, feeEscrow: 0n } : { escrow: workerCost, feeEscrow: feeCost };
+}
 
 /** The matcher's needs of a quote request (defaults filled in); throws on an unknown runtime or a price beyond 64 bits. */
 export function needsOfQuote(req: QuoteRequest): TaskNeeds {

@@ -1,6 +1,6 @@
 import { decodeAddress, fromHex } from '../crypto/portable.ts';
 import { TaskKind, TxKind, ZNC, type Payload } from '../ledger/index.ts';
-import type { QuoteRequest } from './market.ts';
+import type { QuoteRequest } from './wire.ts';
 import { needsOfQuote } from './quote.ts';
 
 // Typed builders for every transaction kind. Each returns a TxIntent (kind + payload, exactly

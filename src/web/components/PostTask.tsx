@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { parseZnc } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { fromHex, quoteRequestOf, taskIdFor, toHex, Tx, type PostTaskSpec, type QuoteAnswer } from '../data/sdk.ts';
+import { fromHex, quoteRequestOf, taskEscrow, taskIdFor, toHex, Tx, ZNC, type PostTaskSpec, type QuoteAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { rememberTask, useWallet } from '../data/wallet.ts';
 import { Choice, Field, Form } from './fields.tsx';
@@ -125,8 +125,14 @@ export function PostTask() {
 
   let worstCase: bigint | undefined;
   try {
-    const slots = BigInt(whole(f.replicas, 'replicas'));
-    worstCase = (parseZnc(f.maxPrice) + (app && app.feeToken === 'ZNC' ? BigInt(app.licenseFeePerHour) : 0n)) * BigInt(whole(f.maxHours, 'max hours')) * slots;
+    worstCase = taskEscrow({
+      maxPricePerHour: parseZnc(f.maxPrice),
+      maxHours: whole(f.maxHours, 'max hours'),
+      replicas: whole(f.replicas, 'replicas'),
+      redundancy: 1,
+      licenseFeePerHour: app ? BigInt(app.licenseFeePerHour) : 0n,
+      feeToken: app?.feeToken ?? ZNC,
+    }).escrow;
   } catch {
     worstCase = undefined;
   }

@@ -7,14 +7,6 @@ import { client } from '../data/node.ts';
 // A height: the main block's header and certificate, the ten segments it commits to (each with
 // its own transaction root and state root), and the transactions of the chosen segment.
 
-interface SegmentHeader {
-  chain: number;
-  txCount: number;
-  txRoot: string;
-  stateRoot: string;
-  hash: string;
-}
-
 export function Block({ height, chain }: { height: number; chain: number | undefined }) {
   const block = useLoad(() => client.block(height), [height]);
   const shown = chain ?? (block.data ? Math.max(0, block.data.txs.findIndex((t) => t.length > 0)) : 0);
@@ -33,7 +25,7 @@ export function Block({ height, chain }: { height: number; chain: number | undef
       </div>
       <Loaded l={block} what="Reading the block">
         {(b) => {
-          const segments = (b.segments as SegmentHeader[] | undefined) ?? [];
+          const segments = b.segments;
           return (
             <>
               <Card title="Header">

@@ -6,7 +6,7 @@ import { Addr, Amount, Badge, Card, Hash, KV, Link, Loaded, Stat, Table, Empty }
 import { ago, cores, mib } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { Tx, type TaskDetailAnswer } from '../data/sdk.ts';
+import { taskEscrow, Tx, type TaskDetailAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { useWallet } from '../data/wallet.ts';
 
@@ -120,8 +120,7 @@ function timeline(t: TaskDetailAnswer, height: number): Step[] {
 }
 
 function Payments({ t }: { t: TaskDetailAnswer }) {
-  const slots = BigInt(t.replicas * t.redundancy);
-  const escrowed = (BigInt(t.maxPricePerHour) + (t.feeToken === 'ZNC' ? BigInt(t.licenseFeePerHour) : 0n)) * BigInt(t.maxHours) * slots;
+  const escrowed = taskEscrow({ ...t, maxPricePerHour: BigInt(t.maxPricePerHour), licenseFeePerHour: BigInt(t.licenseFeePerHour) }).escrow;
   const workerPaid = t.leases.reduce((s, l) => s + BigInt(l.workerPaid), 0n);
   const feePaid = t.leases.reduce((s, l) => s + BigInt(l.feePaid), 0n);
   const ended = t.endedAt !== null;

@@ -4,20 +4,13 @@ import { payloadValue, txSummary } from '../components/txSummary.tsx';
 import { chainName } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
 import { client } from '../data/node.ts';
-import { verifyInclusion, type InclusionProof } from '../data/proof.ts';
-import type { TxAnswer, TxStatusAnswer } from '../data/sdk.ts';
+import { verifyInclusion } from '../data/proof.ts';
+import type { InclusionProofAnswer } from '../data/sdk.ts';
 
 // A transaction: pending, refused (with the ledger's reason) or committed, and then where (chain,
 // height, index) with the Merkle path from it to its segment's transaction root, checked here.
 
-interface Inclusion {
-  blockHash: string;
-  segment: { txRoot: string; stateRoot: string; hash: string; txCount: number };
-  proof: InclusionProof;
-}
-type TxDetail = TxStatusAnswer & { tx?: TxAnswer; inclusion?: Inclusion };
-
-function ProofCheck({ p }: { p: InclusionProof }) {
+function ProofCheck({ p }: { p: InclusionProofAnswer }) {
   const ok = useMemo(() => {
     try {
       return verifyInclusion(p);
@@ -35,7 +28,7 @@ function ProofCheck({ p }: { p: InclusionProof }) {
 }
 
 export function Tx({ hash }: { hash: string }) {
-  const l = useLoad(() => client.tx(hash) as Promise<TxDetail>, [hash], { live: true, minMs: 1000 });
+  const l = useLoad(() => client.tx(hash), [hash], { live: true, minMs: 1000 });
   return (
     <>
       <div className="page-head">

@@ -1,0 +1,567 @@
+import type { Certificate, LeaseStateName, MarketEvent, TaskStateName } from '../ledger/index.ts';
+import type { TaskNeeds } from '../market/index.ts';
+
+// The wire contract of a node's API: what each route answers and what the event stream sends, as
+// JSON. The server builds its answers as these types (src/api) and the SDK reads them as these
+// types, so client and server cannot drift apart. Only types and constants: the browser console
+// imports it. Amounts are ZNC base units (or the fee token's) as decimal strings, heights are
+// numbers, addresses znc1…, ids and hashes hex.
+
+/** How a ledger value travels as JSON: amounts as decimal strings, bytes as hex (21-byte addresses as znc1…). */
+export type Wire<T> = T extends bigint
+  ? string
+  : T extends Uint8Array
+    ? string
+    : T extends readonly (infer U)[]
+      ? Wire<U>[]
+      : T extends object
+        ? { [K in keyof T]: Wire<T[K]> }
+        : T;
+
+// ---------------------------------------------------------------- chain, accounts, transactions
+
+/** Every refusal: a stable code and a message that tells the user what to do. */
+export interface ErrorAnswer {
+  error: { code: string; message: string };
+}
+
+/** POST /txs with one transaction: checked and held in the mempool, not yet committed. */
+export interface SubmitAnswer {
+  hash: string;
+  chain: number;
+  status: 'pending';
+}
+
+/** POST /txs with `txs`: one result per transaction, in order. */
+export interface SubmitBatchAnswer {
+  results: (SubmitAnswer | ErrorAnswer)[];
+}
+
+export interface TxStatusAnswer {
+  status: 'pending' | 'committed' | 'rejected';
+  hash: string;
+  chain: number;
+  height?: number;
+  index?: number;
+  error?: { code: string; message: string };
+  /** A committed transaction, decoded. */
+  tx?: TxAnswer;
+  /** A committed transaction's Merkle inclusion proof in its segment, and the segment header. */
+  inclusion?: InclusionAnswer;
+  /** 'ok' for a committed transaction. */
+  result?: 'ok';
+}
+
+/** A committed transaction: final (the bookkeepers' BFT certificate committed its block). */
+export type FinalTx = TxStatusAnswer & { status: 'committed'; height: number; index: number };
+
+/** One chain's segment header of a height, with its hash. */
+export interface SegmentHeaderAnswer {
+  chain: number;
+  txCount: number;
+  txRoot: string;
+  stateRoot: string;
+  receiptRoot: string;
+  hash: string;
+}
+
+/** An RFC 6962 audit path from a transaction's hash (`leaf`) to its segment's transaction root. */
+export interface InclusionProofAnswer {
+  leaf: string;
+  index: number;
+  size: number;
+  path: string[];
+  root: string;
+}
+
+export interface InclusionAnswer {
+  blockHash: string;
+  segment: SegmentHeaderAnswer;
+  proof: InclusionProofAnswer;
+}
+
+export interface TokenAnswer {
+  symbol: string;
+  name: string;
+  decimals: number;
+  /** Tokens per ZNC (base units). */
+  anchorRate: string;
+  /** ZNC (base units) deposited to back the token. */
+  deposit: string;
+  supply: string;
+  /** Issuer address (znc1…). */
+  issuer: string;
+}
+
+export interface BlockHeaderAnswer {
+  hash: string;
+  chainId: string;
+  height: number;
+  time: number;
+  prevHash: string;
+  proposer: string;
+  txCount: number;
+  segments: SegmentHeaderAnswer[];
+}
+
+/** Where all ZNC are (base units as strings), checked against the fixed supply. */
+export interface SupplyAnswer {
+  spendable: string;
+  vesting: string;
+  staked: string;
+  unbonding: string;
+  multisig: string;
+  pool: string;
+  anchored: string;
+  inFlight: string;
+  escrow: string;
+  bonded: string;
+  total: string;
+  tokens: Record<string, { supply: string; backed: string; circulating: string }>;
+}
+
+export interface AccountAnswer {
+  address: string;
+  kind: 'key' | 'multisig' | 'system';
+  homeChain: number;
+  balances: Record<string, string>;
+  znc: { balance: string; vestingLocked: string; spendable: string };
+  /** ZNC still locked, by release time (ms). */
+  vesting: { at: string; amount: string }[];
+  nonces: Record<string, string>;
+  staked: string;
+  unbonding: { amount: string; releaseAt: number }[];
+  quota: { limit: number; usedThisWindow: number; windowMs: number };
+  multisig?: { label: string; members: string[]; threshold: number; proposals: ({ id: string } & Record<string, unknown>)[] };
+}
+
+export interface StatusAnswer {
+  chainId: string;
+  height: number;
+  time: number;
+  lastBlockHash: string;
+  chains: { chain: number; kind: string; height: number; stateRoot: string }[];
+  receiptsInFlight: number;
+  mempool: number;
+  /** This node's bookkeeper key (hex). */
+  bookkeeper: string;
+  consensus: ConsensusAnswer | { mode: 'solo' };
+  /** Set once the node's block production stopped for good (see GET /health). */
+  halted: HaltAnswer | null;
+  supply: SupplyAnswer;
+}
+
+/** Why a node no longer commits blocks. */
+export interface HaltAnswer {
+  /** What stopped and the error that stopped it. */
+  reason: string;
+  /** The last height the node committed. */
+  height: number;
+  /** When it stopped (wall clock, ISO 8601). */
+  since: string;
+}
+
+/** What GET /health answers: ok while the node can still commit blocks (503 with `error` once halted). */
+export interface HealthAnswer {
+  ok: boolean;
+  height: number;
+  halted?: HaltAnswer;
+}
+
+/** GET /blocks: recent main block headers, newest first. */
+export interface BlocksAnswer {
+  height: number;
+  blocks: BlockHeaderAnswer[];
+}
+
+/** GET /tokens. */
+export interface TokensAnswer {
+  tokens: TokenAnswer[];
+}
+
+/** A bookkeepers' BFT certificate: signer indexes in the height's set, with their signatures. */
+export type CertificateAnswer = Wire<Certificate>;
+
+/** A main block: header fields, transaction hashes per chain, and the certificate that committed it. */
+export interface BlockAnswer extends BlockHeaderAnswer {
+  txs: string[][];
+  certificate: CertificateAnswer;
+  /** The previous height's certificate, which this block carries. */
+  lastCommit: CertificateAnswer;
+}
+
+/** A committed transaction as blocks list it. */
+export interface TxAnswer {
+  hash: string;
+  /** TxKind name, e.g. "PostTask". */
+  kind: string;
+  chain: number;
+  /** Sender address (znc1…). */
+  from: string;
+  /** Sender's Ed25519 public key, hex. */
+  sender: string;
+  nonce: string;
+  payload: Record<string, unknown>;
+}
+
+/** One chain's segment of a height, with its transactions. */
+export interface SegmentAnswer {
+  chain: number;
+  height: number;
+  header: SegmentHeaderAnswer;
+  txs: TxAnswer[];
+}
+
+/** Rounds and peers of a node that decides blocks with other bookkeepers. */
+export interface ConsensusAnswer {
+  height: number;
+  round: number;
+  step: string;
+  status: string;
+  validators: number;
+  /** Index in the bookkeeper set of the height, or -1 for a node that only follows. */
+  self: number;
+  peerId: string;
+  listen: string[];
+  peers: { id: string; score: number; addresses: string[]; connected: boolean; banned: boolean }[];
+  synced: number;
+  lastCommitRound: number;
+}
+
+export interface BookkeepersAnswer {
+  height: number;
+  seats: number;
+  epochLength: number;
+  nextElection: number;
+  set: string[];
+  scheduled: { fromHeight: number; keys: string[] }[];
+  candidates: {
+    address: string;
+    name: string;
+    publicKey: string;
+    weight: string;
+    staked: string;
+    inSet: boolean;
+    missedInARow: number;
+    missedTotal: string;
+    proposed: string;
+    /** Rewards earned this epoch, paid at its last height. */
+    earned: string;
+    jailedUntil: number | null;
+    slashed: boolean;
+  }[];
+  votes: { voter: string; candidates: string[]; proxy: string | null; staked: string }[];
+}
+
+// ---------------------------------------------------------------- the event stream (GET /ws)
+
+export interface BlockEvent {
+  type: 'block';
+  height: number;
+  hash: string;
+  time: number;
+  /** The consensus round that committed it (0 unless proposers were skipped). */
+  round: number;
+  txCounts: number[];
+  stateRoots: string[];
+}
+
+export type TxStatus = 'pending' | 'committed' | 'rejected';
+
+export interface TxEvent {
+  type: 'tx';
+  hash: string;
+  status: TxStatus;
+  chain: number;
+  height?: number;
+  index?: number;
+  error?: { code: string; message: string };
+}
+
+/** A market happening (a lease matched, a service low on escrow…) at a committed height. */
+export interface MarketNodeEvent extends MarketEvent {
+  type: 'market';
+  height: number;
+  chain: number;
+}
+
+export type NodeEvent = BlockEvent | TxEvent | MarketNodeEvent;
+
+// ---------------------------------------------------------------- the compute market
+
+// Task and lease states are named as the ledger's lifecycle names them (src/ledger/market/lifecycle.ts).
+export type { LeaseStateName, TaskStateName };
+export type TaskKindName = 'batch' | 'service';
+
+export interface GpuAnswer {
+  model: string;
+  memoryMiB: number;
+  count: number;
+}
+
+export interface WorkerAnswer {
+  address: string;
+  /** Registered with a bond and not leaving. */
+  active: boolean;
+  /** Active with a bond of at least the chain's minimum: it may bid and be leased (canBeLeased). */
+  leasable: boolean;
+  /** ZNC base units it must add to its bond before it may be leased again ("0": none). */
+  bondShortfall: string;
+  cpuMillis: number;
+  memoryMiB: number;
+  diskMiB: number;
+  bandwidthMbps: number;
+  gpus: GpuAnswer[];
+  runtimes: string[];
+  region: string;
+  endpoint: string;
+  /** X25519 public key (hex) that tasks seal their secrets to. */
+  sealKey: string;
+  prices: { cpuCoreHour: string; memoryGiBHour: string; gpuHour: string };
+  bond: string;
+  benchmark: number;
+  /** 0..1000. */
+  rating: number;
+  /**
+   * How its leases ended. `appFailures`: leases whose app failed on its own (paid, not a fault);
+   * `released`: leases it gave back before starting because the image could not be fetched (not a fault).
+   */
+  record: { completed: string; failed: string; abandoned: string; disputesLost: string; slashedTotal: string; appFailures: string; released: string };
+  registeredAt: number;
+  /** Height at which a leaving worker's bond returns; null while active. */
+  leavingAt: number | null;
+}
+
+export interface AppVersionAnswer {
+  name: string;
+  version: string;
+  digest: string;
+  developer: string;
+  feeToken: string;
+  licenseFeePerHour: string;
+  requiresLicense: boolean;
+  deprecated: boolean;
+  publishedAt: number;
+  /** Leases of this version whose app failed on its own (outcome accepted). */
+  failures: string;
+  /** Leases of this version released by their worker because the image could not be fetched: a developer whose images vanish shows here. */
+  releases: string;
+}
+
+export interface AppAnswer {
+  name: string;
+  owner: string;
+  versions: AppVersionAnswer[];
+  /** Addresses holding a license for the app. */
+  licensees: string[];
+}
+
+/** What one replica of a task needs (as in a PostTask payload), without the price. */
+export type TaskNeedsAnswer = Omit<TaskNeeds, 'maxPricePerHour'>;
+
+export interface TaskAnswer {
+  id: string;
+  chain: number;
+  state: TaskStateName;
+  kind: TaskKindName;
+  owner: string;
+  app: string;
+  version: string;
+  image: string;
+  /** The image the leases run. */
+  digest: string;
+  developer: string | null;
+  needs: TaskNeedsAnswer;
+  replicas: number;
+  redundancy: number;
+  maxPricePerHour: string;
+  maxHours: number;
+  ports: number[];
+  sealedBytes: number;
+  /** Inputs and secrets sealed to the candidate workers (hex; ciphertext, opened only by the winner). */
+  sealed: string;
+  bidWindowBlocks: number;
+  retries: number;
+  retriesLeft: number;
+  postedAt: number;
+  /** Last height that takes bids in the current window. */
+  closeHeight: number;
+  endedAt: number | null;
+  graceUntil: number | null;
+  escrow: string;
+  feeEscrow: string;
+  held: string;
+  feeHeld: string;
+  feeToken: string;
+  licenseFeePerHour: string;
+  bidCount: number;
+  leaseCount: number;
+  activeLeases: number;
+  openSlots: number[];
+  /** Why nobody bid (misfit code → workers), when a window closed empty; `workers` is how many were looked at. */
+  noBidReasons: Record<string, number> | null;
+}
+
+export interface BidAnswer {
+  index: number;
+  worker: string;
+  price: string;
+  rating: number;
+  height: number;
+  /** It won a lease. */
+  used: boolean;
+  /** The worker took it back (WithdrawBid): it wins nothing. */
+  withdrawn: boolean;
+}
+
+export interface UsageAnswer {
+  cpuSeconds: string;
+  memoryGiBSeconds: string;
+  gpuSeconds: string;
+  networkBytes: string;
+  wallMs: string;
+}
+
+export interface LeaseAnswer {
+  task: string;
+  index: number;
+  worker: string;
+  state: LeaseStateName;
+  /** Replica and copy (redundancy) the lease runs; null for a verifier. */
+  replica: number | null;
+  copy: number | null;
+  /** For a verifier: the lease whose disputed result it checks. */
+  verifies: number | null;
+  price: string;
+  matchedAt: number;
+  startBy: number;
+  reportBy: number | null;
+  endpoint: string;
+  /** Block time (ms). */
+  startedAt: number | null;
+  paidUntil: number | null;
+  reports: number;
+  workerPaid: string;
+  /** License fees paid to the developer, in `feeToken`. */
+  feePaid: string;
+  feeToken: string;
+  held: string;
+  feeHeld: string;
+  /** '' until revealed when the result is compared (redundancy group, verifier seat): see `commitment`. */
+  resultDigest: string;
+  /** A compared lease's commitment to its result (hex; '' when none): docs/MARKET.md, "Fairness: commit and reveal". */
+  commitment: string;
+  /** Last height to reveal the committed result; null until every seat of its group has committed (or can no longer). */
+  revealBy: number | null;
+  usage: UsageAnswer;
+  reviewEnd: number | null;
+  disputeDeposit: string;
+  endedAt: number | null;
+  outcome: string;
+  /** How the app failed on its own, when the worker reported that as the lease's outcome (its digest is `resultDigest`). */
+  appOutcome: AppOutcomeAnswer | null;
+}
+
+export interface AppOutcomeAnswer {
+  /** The code the app exited with; 0 when it did not exit by itself. */
+  exitCode: number;
+  oomKilled: boolean;
+  /** What stopped it besides its own exit: '' | memory | time | disk | pids | trap. */
+  cause: string;
+  /** sha256 of the lease's log as the worker kept it. */
+  logDigest: string;
+}
+
+export interface TaskDetailAnswer extends TaskAnswer {
+  bids: BidAnswer[];
+  leases: LeaseAnswer[];
+}
+
+/** A task's needs and the most it pays per hour: what `POST /market/quote` takes. */
+export interface QuoteRequest {
+  cpuMillis: number;
+  memoryMiB: number;
+  diskMiB?: number;
+  bandwidthMbps?: number;
+  gpuCount?: number;
+  gpuModel?: string;
+  gpuMemoryMiB?: number;
+  runtime: string;
+  region?: string;
+  minRating?: number;
+  /** ZNC base units, decimal string. */
+  maxPricePerHour: string;
+}
+
+export interface MisfitAnswer {
+  code: string;
+  message: string;
+}
+
+export interface QuoteAnswer {
+  height: number;
+  /** Registered workers looked at. */
+  workers: number;
+  /** Workers that could serve the task, best first, with their asking price per hour. */
+  candidates: { worker: string; ask: string; rating: number }[];
+  /** Every other worker with every reason it could not. */
+  refused: { worker: string; ask: string; rating: number; reasons: MisfitAnswer[] }[];
+  /** How many workers were refused for each reason. */
+  counts: Record<string, number>;
+}
+
+export interface MarketParamsAnswer {
+  minWorkerBond: string;
+  workerUnbondingBlocks: number;
+  startDeadlineBlocks: number;
+  reportDeadlineBlocks: number;
+  reviewBlocks: number;
+  graceBlocks: number;
+  lowEscrowMs: number;
+  maxBidWindowBlocks: number;
+  maxBidsPerTask: number;
+  failSlashBp: number;
+  wrongResultSlashBp: number;
+  dividendPerLease: string;
+  reasonScanLimit: number;
+}
+
+export interface TaskFilter {
+  state?: TaskStateName;
+  owner?: string;
+  /** An app name, or name@version. */
+  app?: string;
+  limit?: number;
+}
+
+export interface LeaseFilter {
+  worker?: string;
+  state?: LeaseStateName;
+  limit?: number;
+}
+
+/** GET /workers. */
+export interface WorkersAnswer {
+  height: number;
+  workers: WorkerAnswer[];
+}
+
+/** GET /apps. */
+export interface AppsAnswer {
+  apps: AppAnswer[];
+}
+
+/** GET /tasks. */
+export interface TasksAnswer {
+  height: number;
+  tasks: TaskAnswer[];
+}
+
+/** GET /tasks/:id: the task with its bids and leases, at the height it was read. */
+export type TaskAtHeightAnswer = TaskDetailAnswer & { height: number };
+
+/** GET /leases. */
+export interface LeasesAnswer {
+  height: number;
+  leases: LeaseAnswer[];
+}
