@@ -17,7 +17,6 @@ import {
   checkSupply,
   encodeCommittedBlock,
   encodeSignedVote,
-  Keys,
   MAIN_CHAIN,
   multisigAddress,
   readAccount,
@@ -25,22 +24,19 @@ import {
   stakedOf,
   appOutcomeDigest,
   LeaseState,
-  MarketKeys,
   TaskKind,
   TaskState,
-  type Worker,
   TX_KIND_NAMES,
   TxKind,
   ZNC,
   ZNC_UNIT,
-  type Multisig,
-  type Proposal,
   type Tx,
 } from '../src/ledger/index.ts';
 import { MarketDriver, workerSpec } from '../src/ledger/marketTesting.ts';
 import { actionTx, DEVS, DIGESTS, settleCompared, USERS, WORKERS, type MarketAction } from '../src/ledger/marketTraffic.ts';
 import { homeChain } from '../src/ledger/routing.ts';
 import { taskIdFor } from '../src/ledger/market/tasks.ts';
+import * as stores from '../src/ledger/stores.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -133,7 +129,7 @@ function bankTx(): Tx | undefined {
     case 6: {
       if (multisigs.length === 0) return undefined;
       const account = multisigs[r(multisigs.length)];
-      const ms = main().get<Multisig>(Keys.multisig(toHex(account)));
+      const ms = stores.multisigs.get(main(), toHex(account));
       if (!ms) return undefined;
       const pickd = ms.members[r(ms.members.length)];
       const member = BANK.find((b) => bytesEqual(m.addr(b), pickd))!;
@@ -143,8 +139,8 @@ function bankTx(): Tx | undefined {
     case 8: {
       if (proposals.length === 0) return undefined;
       const q = proposals[r(proposals.length)];
-      const ms = main().get<Multisig>(Keys.multisig(toHex(q.account)));
-      const p = main().get<Proposal>(Keys.proposal(toHex(q.account), q.id));
+      const ms = stores.multisigs.get(main(), toHex(q.account));
+      const p = stores.proposals.get(main(), toHex(q.account), q.id);
       if (!ms || !p || p.executed) return undefined;
       const pickd = ms.members[r(ms.members.length)];
       const member = BANK.find((b) => bytesEqual(m.addr(b), pickd))!;
@@ -159,7 +155,7 @@ function bankTx(): Tx | undefined {
     case 11:
       return m.tx(from, TxKind.RegisterCandidate, { name: `${from}-bookkeeper` });
     case 12: {
-      const cands = main().keys('cand/').map((k) => k.slice(5));
+      const cands = stores.candidates.scan(main()).map(([[hex]]) => hex);
       const chosen = BANK.filter((b) => cands.includes(m.hex(b))).slice(0, 1 + r(3));
       return m.tx([...USERS, ...BANK][r(USERS.length + BANK.length)], TxKind.VoteBookkeepers, { candidates: chosen.map((b) => m.addr(b)) });
     }
@@ -239,7 +235,7 @@ function diligentTxs(ids: Uint8Array[]): Tx[] {
 function rejoinTxs(): Tx[] {
   const txs: Tx[] = [];
   for (const w of WORKERS) {
-    const rec = m.t.ledger.chains[MAIN_CHAIN].get<Worker>(MarketKeys.worker(m.hex(w)));
+    const rec = stores.workers.get(m.t.ledger.chains[MAIN_CHAIN], m.hex(w));
     if (rec && rec.bond > 0n) continue;
     txs.push(m.tx(w, TxKind.Stake, { amount: 150n * ZNC_UNIT }), m.tx(w, TxKind.RegisterWorker, workerSpec({ cpuMillis: 2000, bond: 150n * ZNC_UNIT })));
   }

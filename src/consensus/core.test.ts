@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, bytesEqual, toHex } from '../crypto/index.ts';
 import { blockHash } from '../ledger/block.ts';
 import { certificateError, encodeSignedVote, verifyVote, VoteType } from '../ledger/commit.ts';
-import { Keys, type Candidate } from '../ledger/entries.ts';
 import { MAIN_CHAIN } from '../ledger/params.ts';
 import { checkSupply } from '../ledger/supply.ts';
 import { makeTx } from '../ledger/testing.ts';
 import { TxKind } from '../ledger/ops/index.ts';
 import { DEFAULT_TIMEOUTS, gossip, initialState, proposerIndex, step, type ConsensusConfig, type ConsensusInput } from './core.ts';
 import { Harness, type Delivered } from './testing.ts';
+import { candidates } from '../ledger/stores.ts';
 
 /** Every node committed the same blocks with valid certificates and reached the same state. */
 function expectAgreement(h: Harness, heights: number): void {
@@ -174,7 +174,7 @@ describe('consensus core in an in-process network', () => {
     h.mempool.push(makeTx(h.chain, 'alice', TxKind.SubmitEvidence, { first: encodeSignedVote(first), second: encodeSignedVote(second) }));
     h.runToHeight(6); // height 5's block may have been built already
     const cand = toHex(addressFromPublicKey(cheatKey));
-    for (const node of h.nodes) expect(node.ledger.chains[MAIN_CHAIN].get<Candidate>(Keys.candidate(cand))?.slashed).toBe(true);
+    for (const node of h.nodes) expect(candidates.get(node.ledger.chains[MAIN_CHAIN], cand)?.slashed).toBe(true);
     expectAgreement(h, 6);
   });
 

@@ -9,7 +9,6 @@ import {
   decodeTx,
   genesisMultisigAddress,
   homeChain,
-  Keys,
   MAIN_CHAIN,
   multisigAddress,
   readAccount,
@@ -29,11 +28,11 @@ import {
   type Multisig,
   type Payload,
   type Proposal,
-  type Stake,
   type Token,
   type Tx,
 } from './index.ts';
 import { produce, testChain, type TestChain, commitExecuted } from './testing.ts';
+import { bookkeeperSets, multisigs, proposals, stakes } from './stores.ts';
 
 // Conservation under random traffic: many accounts send every transaction kind, valid and
 // not, over many heights; after every height all ZNC is accounted for, every sub-token is
@@ -165,13 +164,13 @@ class Run {
     return Object.keys(acc.balances).filter((k) => k !== ZNC && acc.balances[k] > 0n).sort();
   }
   multisig(a: Uint8Array): Multisig | undefined {
-    return this.exec.contexts[MAIN_CHAIN].state.get<Multisig>(Keys.multisig(toHex(a)));
+    return multisigs.get(this.exec.contexts[MAIN_CHAIN].state, toHex(a));
   }
   proposal(a: Uint8Array, id: bigint): Proposal | undefined {
-    return this.exec.contexts[MAIN_CHAIN].state.get<Proposal>(Keys.proposal(toHex(a), id));
+    return proposals.get(this.exec.contexts[MAIN_CHAIN].state, toHex(a), id);
   }
   staked(a: Uint8Array): bigint {
-    return this.exec.contexts[MAIN_CHAIN].state.get<Stake>(Keys.stake(toHex(a)))?.staked ?? 0n;
+    return stakes.get(this.exec.contexts[MAIN_CHAIN].state, toHex(a))?.staked ?? 0n;
   }
   /** Sub-tokens as inner chains see them: main as committed at the previous height. */
   token(symbol: string): Token | undefined {
@@ -416,7 +415,7 @@ class Run {
     commitExecuted(t, executed);
 
     checkSupply(t.ledger);
-    if (t.ledger.chains[MAIN_CHAIN].get(Keys.bookkeeperSets)) bump(notable, 'bookkeeper set elected');
+    if (bookkeeperSets.get(t.ledger.chains[MAIN_CHAIN])) bump(notable, 'bookkeeper set elected');
     for (const [key, n] of this.sent) {
       const [name, chain] = key.split('/');
       expect(readAccount(t.ledger.chains[Number(chain)], toHex(this.addrs[name])).nonce).toBe(n);

@@ -5,7 +5,6 @@ import {
   checkSupply,
   encodeSignedVote,
   homeChain,
-  Keys,
   MAIN_CHAIN,
   readAccount,
   signVote,
@@ -13,11 +12,10 @@ import {
   VoteType,
   ZNC,
   ZNC_UNIT,
-  type Candidate,
-  type Stake,
 } from './index.ts';
 import { WORKER_DIVIDEND } from './systemAccounts.ts';
 import { makeTx, produce, testChain, type TestChain } from './testing.ts';
+import { candidates, stakes } from './stores.ts';
 
 // DPoS on the ledger: candidates, stake-weighted votes and proxies, epochs, rewards, jail, evidence.
 
@@ -35,7 +33,7 @@ const chain = (): TestChain => testChain({ devAccounts: ['alice', 'bob', 'carol'
 const addr = (t: TestChain, n: string) => addressFromPublicKey(t.keys[n].publicKey);
 const pk = (t: TestChain, n: string) => t.keys[n].publicKey;
 const hexes = (keys: Uint8Array[]) => keys.map(toHex);
-const candidate = (t: TestChain, n: string) => t.ledger.chains[MAIN_CHAIN].get<Candidate>(Keys.candidate(toHex(addr(t, n))));
+const candidate = (t: TestChain, n: string) => candidates.get(t.ledger.chains[MAIN_CHAIN], toHex(addr(t, n)));
 const znc = (t: TestChain, a: Uint8Array) => balanceOf(readAccount(t.ledger.chains[homeChain(a)], toHex(a)), ZNC);
 
 /** Produces empty heights until the ledger reaches `height`. */
@@ -93,7 +91,7 @@ describe('bookkeeper election', () => {
     const t = chain();
     const set = t.ledger.bookkeepersAt(1);
     const pool0 = znc(t, systemAddress('rewards-pool'));
-    const earned = (): bigint => set.reduce((a, k) => a + (t.ledger.chains[MAIN_CHAIN].get<Candidate>(Keys.candidate(toHex(addressFromPublicKey(k))))?.earned ?? 0n), 0n);
+    const earned = (): bigint => set.reduce((a, k) => a + (candidates.get(t.ledger.chains[MAIN_CHAIN], toHex(addressFromPublicKey(k)))?.earned ?? 0n), 0n);
     until(t, 7);
     // Height h accounts for the proposer of h − 1; the epoch's last height (4) pays what heights
     // 2–4 earned, and the credit reaches the home chains at height 5. Heights 5–7 are still owed.
@@ -138,7 +136,7 @@ describe('bookkeeper election', () => {
     // It leaves the set from the next height on, not only at the next election.
     expect(hexes(t.ledger.bookkeepersAt(t.ledger.height + 1))).not.toContain(toHex(jailedKey));
     const other = set[1];
-    expect(t.ledger.chains[MAIN_CHAIN].get<Candidate>(Keys.candidate(toHex(addressFromPublicKey(other))))!.jailedUntil).toBe(0n);
+    expect(candidates.get(t.ledger.chains[MAIN_CHAIN], toHex(addressFromPublicKey(other)))!.jailedUntil).toBe(0n);
     // It is excluded from the next election.
     const nextBoundary = Math.ceil((t.ledger.height + 1) / EPOCH) * EPOCH;
     until(t, nextBoundary);
@@ -165,7 +163,7 @@ describe('bookkeeper election', () => {
     expect(produce(t, [ev]).size).toBe(0);
     produce(t, []);
     const slashed = 1_000n * ZNC_UNIT; // 10 % of 10,000 ZNC
-    expect(t.ledger.chains[MAIN_CHAIN].get<Stake>(Keys.stake(toHex(addr(t, 'alice'))))!.staked).toBe(9_000n * ZNC_UNIT);
+    expect(stakes.get(t.ledger.chains[MAIN_CHAIN], toHex(addr(t, 'alice')))!.staked).toBe(9_000n * ZNC_UNIT);
     expect(znc(t, addr(t, 'bob')) - bob0).toBe(slashed / 10n);
     expect(candidate(t, 'alice')!.slashed).toBe(true);
     const again = makeTx(t, 'carol', TxKind.SubmitEvidence, { first: b, second: a }, 0n);
@@ -178,7 +176,7 @@ describe('bookkeeper election', () => {
     const c2 = encodeSignedVote(signVote(key, { ...later, blockHash: new Uint8Array(32).fill(2) }));
     const next = makeTx(t, 'carol', TxKind.SubmitEvidence, { first: c1, second: c2 }, 0n);
     expect(produce(t, [next]).get(next.hashHex)?.code).toBe('DUPLICATE_TX');
-    expect(t.ledger.chains[MAIN_CHAIN].get<Stake>(Keys.stake(toHex(addr(t, 'alice'))))!.staked).toBe(9_000n * ZNC_UNIT);
+    expect(stakes.get(t.ledger.chains[MAIN_CHAIN], toHex(addr(t, 'alice')))!.staked).toBe(9_000n * ZNC_UNIT);
     checkSupply(t.ledger);
   });
 });

@@ -1,7 +1,8 @@
+import * as stores from './stores.ts';
 import { addressFromPublicKey, bytesEqual, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
 import type { Certificate } from './commit.ts';
 import { credit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
-import { Keys, type BookkeeperSets, type Candidate, type VoteRecord } from './entries.ts';
+import type { Candidate } from './entries.ts';
 import type { Genesis } from './genesis.ts';
 import { MAIN_CHAIN, ZNC } from './params.ts';
 import type { StateReader } from './state.ts';
@@ -14,14 +15,14 @@ import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './systemAccounts.ts';
 
 /** Bookkeeper public keys deciding `height`: the scheduled set in force, else genesis's. */
 export function bookkeeperSetAt(main: StateReader, genesis: Genesis, height: number): Uint8Array[] {
-  const sets = main.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
+  const sets = stores.bookkeeperSets.get(main)?.sets ?? [];
   let keys: Uint8Array[] | undefined;
   for (const s of sets) if (s.fromHeight <= BigInt(height)) keys = s.keys;
   return keys ?? genesis.bookkeepers.map((b) => fromHex(b.publicKey));
 }
 
 export function readCandidate(ctx: ExecContext, addrHex: string): Candidate | undefined {
-  const c = ctx.state.get<Candidate>(Keys.candidate(addrHex));
+  const c = stores.candidates.get(ctx.state, addrHex);
   return c && { ...c };
 }
 
@@ -68,7 +69,7 @@ export function electionWork(ctx: ExecContext, genesis: Genesis, lastCommit: Cer
         c.earned += ctx.params.blockReward;
         payFrom(ctx, REWARDS_POOL_NAME, systemAddress(WORKER_DIVIDEND), ctx.params.workerDividendPerBlock);
       }
-      ctx.state.set(Keys.candidate(hex), c);
+      stores.candidates.set(ctx.state, hex, c);
     }
   }
   dropIneligible(ctx, genesis);
@@ -92,18 +93,18 @@ function dropIneligible(ctx: ExecContext, genesis: Genesis): void {
   const next = BigInt(ctx.height + 1);
   let changed = false;
   const filter = (keys: Uint8Array[]): Uint8Array[] => {
-    const kept = keys.filter((k) => eligible(ctx.state.get<Candidate>(Keys.candidate(toHex(addressFromPublicKey(k))))));
+    const kept = keys.filter((k) => eligible(stores.candidates.get(ctx.state, toHex(addressFromPublicKey(k)))));
     if (kept.length === keys.length || kept.length === 0) return keys;
     changed = true;
     return kept;
   };
-  const sets = ctx.state.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
+  const sets = stores.bookkeeperSets.get(ctx.state)?.sets ?? [];
   const nextKeys = filter(bookkeeperSetAt(ctx.state, genesis, ctx.height + 1));
   const later = sets.filter((s) => s.fromHeight > next).map((s) => ({ fromHeight: s.fromHeight, keys: filter(s.keys) }));
   if (!changed) return;
   // Keep the set that decided this height: the next height accounts for its proposers.
   const current = sets.filter((s) => s.fromHeight <= BigInt(ctx.height)).slice(-1);
-  ctx.state.set(Keys.bookkeeperSets, { sets: [...current, { fromHeight: next, keys: nextKeys }, ...later] });
+  stores.bookkeeperSets.set(ctx.state, { sets: [...current, { fromHeight: next, keys: nextKeys }, ...later] });
 }
 
 /**
@@ -113,50 +114,33 @@ function dropIneligible(ctx: ExecContext, genesis: Genesis): void {
  */
 function payEarnedRewards(ctx: ExecContext): void {
   const hex = toHex(systemAddress(REWARDS_POOL_NAME));
-  for (const k of stateKeys(ctx, 'cand/')) {
-    const c = ctx.state.get<Candidate>(k)!;
+  for (const [[candidateHex], c] of stores.candidates.scan(ctx.state)) {
     if (c.earned === 0n) continue;
     const pool = readAccount(ctx.state, hex).balances[ZNC] ?? 0n;
     const pay = pool < c.earned ? pool : c.earned;
     payFrom(ctx, REWARDS_POOL_NAME, addressFromPublicKey(c.publicKey), pay);
-    ctx.state.set(k, { ...c, earned: c.earned - pay });
+    stores.candidates.set(ctx.state, candidateHex, { ...c, earned: c.earned - pay });
   }
-}
-
-/** Keys under `prefix` as of this height's overlay, sorted. */
-function stateKeys(ctx: ExecContext, prefix: string): string[] {
-  const base = ctx.state.base as StateReader & { keys(prefix: string): string[] };
-  const all = new Set(base.keys(prefix));
-  for (const [k, v] of ctx.state.writes) {
-    if (!k.startsWith(prefix)) continue;
-    if (v === null) all.delete(k);
-    else all.add(k);
-  }
-  return [...all].sort();
 }
 
 /**
  * Stake-weighted approval voting, proxies followed one step. Ranked by weight, then sitting
  * bookkeepers before newcomers (so a tie never unseats anyone), then address.
  */
-export function tally(state: StateReader, keys: (prefix: string) => string[], incumbents: Uint8Array[] = []): { address: string; weight: bigint; publicKey: Uint8Array }[] {
+export function tally(state: StateReader, incumbents: Uint8Array[] = []): { address: string; weight: bigint; publicKey: Uint8Array }[] {
   const weights = new Map<string, bigint>();
-  for (const k of keys('vote/')) {
-    const voterHex = k.slice(5);
-    const v = state.get<VoteRecord>(k)!;
+  for (const [[voterHex], v] of stores.votes.scan(state)) {
     const weight = stakedOf(state, voterHex);
     if (weight === 0n) continue;
     let choice = v.candidates;
     if (v.proxy.length === 21) {
-      const pv = state.get<VoteRecord>(Keys.vote(toHex(v.proxy)));
+      const pv = stores.votes.get(state, toHex(v.proxy));
       choice = pv?.candidates ?? [];
     }
     for (const c of choice) weights.set(toHex(c), (weights.get(toHex(c)) ?? 0n) + weight);
   }
   const out: { address: string; weight: bigint; publicKey: Uint8Array }[] = [];
-  for (const k of keys('cand/')) {
-    const c = state.get<Candidate>(k)!;
-    const hex = k.slice(5);
+  for (const [[hex], c] of stores.candidates.scan(state)) {
     if (!eligible(c)) continue;
     out.push({ address: hex, weight: weights.get(hex) ?? 0n, publicKey: c.publicKey });
   }
@@ -167,16 +151,15 @@ export function tally(state: StateReader, keys: (prefix: string) => string[], in
 }
 
 function elect(ctx: ExecContext, genesis: Genesis): void {
-  const keysOf = (prefix: string): string[] => stateKeys(ctx, prefix);
   const current = bookkeeperSetAt(ctx.state, genesis, ctx.height + ctx.params.epochLength);
-  const ranked = tally(ctx.state, keysOf, current).slice(0, ctx.params.bookkeeperSeats);
+  const ranked = tally(ctx.state, current).slice(0, ctx.params.bookkeeperSeats);
   if (ranked.length === 0) return; // never leave the chain without bookkeepers
   const next = ranked.map((r) => r.publicKey).sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1));
   if (current.length === next.length && current.every((k, i) => bytesEqual(k, next[i]))) return;
-  const sets = ctx.state.get<BookkeeperSets>(Keys.bookkeeperSets)?.sets ?? [];
+  const sets = stores.bookkeeperSets.get(ctx.state)?.sets ?? [];
   const fromHeight = BigInt(ctx.height + ctx.params.epochLength);
   // Keep the sets that may still decide heights (the current one and the scheduled one).
   const kept = sets.filter((s, i) => i >= sets.length - 2 && s.fromHeight < fromHeight);
-  ctx.state.set(Keys.bookkeeperSets, { sets: [...kept, { fromHeight, keys: next }] });
+  stores.bookkeeperSets.set(ctx.state, { sets: [...kept, { fromHeight, keys: next }] });
 }
 

@@ -119,20 +119,3 @@ export type Token = Infer<typeof TokenSchema>;
 export type Stake = Infer<typeof StakeSchema>;
 export type UnbondingQueue = Infer<typeof UnbondingQueueSchema>;
 export type Entry = Account | Multisig | Proposal | Token | Stake | UnbondingQueue | Candidate | VoteRecord | BookkeeperSets | EvidenceMark | MarketEntry;
-
-/**
- * State keys as the transaction handlers still write them; the same layouts as the stores'
- * (stores.ts). Kept only until the handlers use the stores; delete then.
- */
-export const Keys = {
-  account: (addrHex: string) => `a/${addrHex}`,
-  multisig: (addrHex: string) => `ms/${addrHex}`,
-  proposal: (addrHex: string, id: bigint) => `mp/${addrHex}/${id.toString().padStart(20, '0')}`,
-  token: (symbol: string) => `tk/${symbol}`,
-  stake: (addrHex: string) => `st/${addrHex}`,
-  unbonding: 'ub',
-  candidate: (addrHex: string) => `cand/${addrHex}`,
-  vote: (addrHex: string) => `vote/${addrHex}`,
-  bookkeeperSets: 'bk',
-  evidence: (hashHex: string) => `ev/${hashHex}`,
-} as const;

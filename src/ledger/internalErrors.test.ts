@@ -5,21 +5,19 @@ import {
   encodeEntry,
   homeChain,
   InvalidBlockError,
-  Keys,
   LedgerError,
   MAIN_CHAIN,
-  MarketKeys,
   ReceiptKind,
   readAccount,
   TxKind,
   ZNC,
   type Account,
-  type App,
   type Token,
   type Tx,
 } from './index.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { commitExecuted, makeTx, produce, signUnchecked, testChain, type TestChain } from './testing.ts';
+import { accounts, apps, tokens } from './stores.ts';
 
 // One transaction must never stop the chain: what the state would store is checked when the
 // transaction is admitted, and anything that still goes wrong while one transaction is applied
@@ -63,20 +61,20 @@ describe('a transaction cannot stop the chain', () => {
   it('a PublishApp naming another key as its developer publishes, and tasks of the app pay that developer', () => {
     const m = new MarketDriver(['alice', 'bob', 'carol']);
     m.next([m.tx('bob', TxKind.PublishApp, publishPayload(m.addr('carol')))]);
-    const app = m.t.ledger.chains[MAIN_CHAIN].get<App>(MarketKeys.app('web', '1.0'))!;
+    const app = apps.get(m.t.ledger.chains[MAIN_CHAIN], 'web', '1.0')!;
     expect(toHex(app.developer)).toBe(m.hex('carol'));
     m.next();
     const id = m.postTask('alice', { app: 'web', version: '1.0', image: '' });
     expect(toHex(m.task(id).developer)).toBe(m.hex('carol'));
     // Without a developer the publisher earns the fee.
     m.next([m.tx('bob', TxKind.PublishApp, { ...publishPayload(new Uint8Array()), version: '2.0' })]);
-    expect(toHex(m.t.ledger.chains[MAIN_CHAIN].get<App>(MarketKeys.app('web', '2.0'))!.developer)).toBe(m.hex('bob'));
+    expect(toHex(apps.get(m.t.ledger.chains[MAIN_CHAIN], 'web', '2.0')!.developer)).toBe(m.hex('bob'));
   });
 
   it('an exception while one transaction is applied refuses it alone: reverted, left out of the block, and the chain commits', () => {
     const t = withGold();
     // A broken token entry: redeeming divides by its anchor rate of 0 (a RangeError, not a refusal).
-    corrupt<Token>(t, MAIN_CHAIN, Keys.token('GOLD'), (v) => ({ ...v, anchorRate: 0n }));
+    corrupt<Token>(t, MAIN_CHAIN, tokens.key('GOLD'), (v) => ({ ...v, anchorRate: 0n }));
     const alice = addr(t, 'alice');
     const chain = homeChain(alice);
     const nonce = readAccount(t.ledger.chains[chain], toHex(alice)).nonce;
@@ -103,7 +101,7 @@ describe('a transaction cannot stop the chain', () => {
     const alice = addr(t, 'alice');
     const chain = homeChain(alice);
     // A vesting tranche no encoding can hold (a negative time): any write of alice's account fails.
-    corrupt<Account>(t, chain, Keys.account(toHex(alice)), (v) => ({ ...v, vesting: [{ at: -1n, amount: 0n }] }));
+    corrupt<Account>(t, chain, accounts.key(toHex(alice)), (v) => ({ ...v, vesting: [{ at: -1n, amount: 0n }] }));
     const exec = t.ledger.begin(t.ledger.time + 1000);
     const bad = makeTx(t, 'alice', TxKind.Transfer, { to: addr(t, 'bob'), token: ZNC, amount: 1n, memo: '' });
     const err = exec.tryApply(bad);
@@ -129,7 +127,7 @@ describe('a transaction cannot stop the chain', () => {
     const a = withGold();
     const b = withGold();
     expect(b.ledger.stateRoots().map(toHex)).toEqual(a.ledger.stateRoots().map(toHex));
-    corrupt<Token>(b, MAIN_CHAIN, Keys.token('GOLD'), (v) => ({ ...v, anchorRate: 0n }));
+    corrupt<Token>(b, MAIN_CHAIN, tokens.key('GOLD'), (v) => ({ ...v, anchorRate: 0n }));
     const redeem = makeTx(a, 'alice', TxKind.TokenRedeem, { symbol: 'GOLD', amount: 10n });
     const exec = a.ledger.begin(a.ledger.time + 1000);
     expect(exec.tryApply(redeem)).toBeNull();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { balanceOf, checkSupply, homeChain, Keys, readAccount, TxKind, ZNC, ZNC_UNIT, type Account } from './index.ts';
+import { balanceOf, checkSupply, homeChain, readAccount, TxKind, ZNC, ZNC_UNIT, } from './index.ts';
 import { makeTx, produce, testChain, type TestChain } from './testing.ts';
+import { accounts } from './stores.ts';
 
 const addr = (t: TestChain, name: string) => addressFromPublicKey(t.keys[name].publicKey);
 const bal = (t: TestChain, name: string, token = ZNC): bigint => {
@@ -35,7 +36,7 @@ describe('ledger', () => {
     expect(rej.get(tx.hashHex)?.code).toBe('NONCE_REPLAYED');
     const big = makeTx(t, 'alice', TxKind.Transfer, { to: addr(t, 'bob'), token: ZNC, amount: 10n ** 30n % (1n << 63n), memo: '' });
     expect(produce(t, [big]).get(big.hashHex)?.code).toBe('INSUFFICIENT_FUNDS');
-    const a = t.ledger.chains[homeChain(addr(t, 'alice'))].get<Account>(Keys.account(toHex(addr(t, 'alice'))))!;
+    const a = accounts.get(t.ledger.chains[homeChain(addr(t, 'alice'))], toHex(addr(t, 'alice')))!;
     expect(a.nonce).toBe(1n);
   });
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { appOutcomeDigest, type AppOutcomeCanonical } from './appOutcome.ts';
-import { MarketKeys, TaskKind, type App } from './marketEntries.ts';
+import { TaskKind, type App } from './marketEntries.ts';
 import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { MAIN_CHAIN, ZNC_UNIT } from './params.ts';
 import { TxKind } from './ops/index.ts';
+import { appOutcomes, apps } from './stores.ts';
 
 // Fairness: a workload's own failure is the lease's outcome, not the worker's fault, and a lease
 // whose image cannot be fetched is given back without penalty (docs/MARKET.md, "Fairness: app
@@ -33,7 +34,7 @@ function publish(m: MarketDriver): void {
   m.next([m.tx('dev', TxKind.PublishApp, { name: 'render', version: '1.0', digest: APP_DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: FEE, requiresLicense: false })]);
 }
 
-const appEntry = (m: MarketDriver): App => m.t.ledger.chains[MAIN_CHAIN].get<App>(MarketKeys.app('render', '1.0'))!;
+const appEntry = (m: MarketDriver): App => apps.get(m.t.ledger.chains[MAIN_CHAIN], 'render', '1.0')!;
 
 /** Bids, waits for the window to close, starts every matched lease. */
 function matchAndStart(m: MarketDriver, id: Uint8Array, workers: string[]): void {
@@ -93,7 +94,7 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     expect(done.state).toBe(LeaseState.Completed);
     expect(done.resultDigest).toBe(appOutcomeDigest(EXIT3));
     expect(done.held).toBe(ms * 5n);
-    expect(m.t.ledger.chains[id[0]].get(MarketKeys.appOutcome(Buffer.from(id).toString('hex'), 0))).toEqual({ ...EXIT3, logDigest: LOG, digest: done.resultDigest });
+    expect(appOutcomes.get(m.t.ledger.chains[id[0]], Buffer.from(id).toString('hex'), 0)).toEqual({ ...EXIT3, logDigest: LOG, digest: done.resultDigest });
     m.until(Number(done.reviewEnd) + 2);
     const paid = m.lease(id, 0);
     expect(paid.state).toBe(LeaseState.Settled);

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { systemAddress, toHex } from '../crypto/index.ts';
-import { Keys, type Account } from './entries.ts';
 import { TaskKind } from './marketEntries.ts';
 import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { BLOCK_MS, MarketDriver } from './marketTesting.ts';
 import { ZNC_UNIT } from './params.ts';
 import { TxKind } from './ops/index.ts';
 import { homeChain } from './routing.ts';
+import { accounts } from './stores.ts';
 
 // Scenario tests of the compute market on the ledger. Each ends with an exact account of who
 // paid whom: the user's loss equals what the workers and the developer earned, the escrow is
@@ -294,7 +294,7 @@ describe('market scenarios on the ledger', () => {
     m.next();
     const gpu = (n: string): bigint => {
       const a = m.addr(n);
-      return m.t.ledger.chains[homeChain(a)].get<Account>(Keys.account(toHex(a)))?.balances.GPU ?? 0n;
+      return accounts.get(m.t.ledger.chains[homeChain(a)], toHex(a))?.balances.GPU ?? 0n;
     };
     const before = m.balances();
     const gpuBefore = { bob: gpu('bob'), dev: gpu('dev') };

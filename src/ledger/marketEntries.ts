@@ -254,32 +254,3 @@ export type Due = Infer<typeof DueSchema>;
 export type Released = Infer<typeof ReleasedSchema>;
 export type DisputeState = Infer<typeof DisputeStateSchema>;
 export type MarketEntry = Worker | WorkerIndex | Counter | App | AppName | License | Task | Bid | BidRef | Lease | Due | Released | AppOutcome | DisputeState;
-
-const pad = (n: number | bigint, w: number): string => n.toString().padStart(w, '0');
-
-/** Key prefix of the per-height counters of scheduled market work. */
-export const DUE_COUNT_PREFIX = 'duen/';
-
-/**
- * Market state keys as the transaction handlers still write them; the same layouts as the
- * stores' (stores.ts). Kept only until the handlers use the stores; delete then.
- */
-export const MarketKeys = {
-  worker: (addrHex: string) => `wk/${addrHex}`,
-  workerCount: 'wkn',
-  workerAt: (i: bigint) => `wki/${pad(i, 10)}`,
-  app: (name: string, version: string) => `app/${name}@${version}`,
-  appName: (name: string) => `appn/${name}`,
-  license: (name: string, userHex: string) => `lic/${name}/${userHex}`,
-  task: (idHex: string) => `task/${idHex}`,
-  bid: (idHex: string, i: number) => `bid/${idHex}/${pad(i, 5)}`,
-  bidBy: (idHex: string, workerHex: string) => `bidby/${idHex}/${workerHex}`,
-  lease: (idHex: string, i: number) => `lease/${idHex}/${pad(i, 5)}`,
-  dispute: (idHex: string, i: number) => `dsp/${idHex}/${pad(i, 5)}`,
-  dueCount: (height: number | bigint) => `${DUE_COUNT_PREFIX}${pad(height, 12)}`,
-  due: (height: number | bigint, i: bigint) => `due/${pad(height, 12)}/${pad(i, 8)}`,
-  /** A lease's app outcome (src/ledger/appOutcome.ts). */
-  appOutcome: (idHex: string, i: number) => `lout/${idHex}/${pad(i, 5)}`,
-  /** That a worker released a lease of a task. */
-  released: (idHex: string, workerHex: string) => `lrel/${idHex}/${workerHex}`,
-} as const;

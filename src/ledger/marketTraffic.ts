@@ -1,9 +1,10 @@
 import { toHex } from '../crypto/portable.ts';
-import { MarketKeys, TaskKind, type Bid, type Lease, type Task } from './marketEntries.ts';
+import { TaskKind, type Lease, type Task } from './marketEntries.ts';
 import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { taskOrder, type MarketDriver } from './marketTesting.ts';
 import { TxKind, type Payload } from './ops/index.ts';
 import type { Tx } from './tx.ts';
+import { bids } from './stores.ts';
 
 // Random market traffic against a MarketDriver: users, workers and developers send every market
 // transaction, valid or not, across the inner chains. Used by the market conservation property
@@ -72,7 +73,7 @@ export function actionTx(m: MarketDriver, tasks: Uint8Array[], a: MarketAction):
       const target = pickOf(open, a.pick);
       if (!target) return undefined;
       const t = m.task(target);
-      const bid = m.t.ledger.chains[target[0]].get<Bid>(MarketKeys.bid(toHex(target), a.n % t.bidCount))!;
+      const bid = bids.get(m.t.ledger.chains[target[0]], toHex(target), a.n % t.bidCount)!;
       return m.tx(ownerOf(m, t) ?? user, TxKind.AcceptBid, { task: target, worker: a.flag ? m.addr(worker) : bid.worker });
     }
     case 4:

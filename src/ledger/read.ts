@@ -147,7 +147,7 @@ export function ledgerReader(ledger: Ledger): LedgerReader {
     bookkeeperSets: () => bookkeeperSets.get(main())?.sets ?? [],
     candidates: () => candidates.scan(main()).map(([[hex], c]) => [hex, c]),
     votes: () => votes.scan(main()).map(([[hex], v]) => [hex, v]),
-    ranking: (incumbents) => tally(main(), (prefix) => main().keys(prefix), incumbents),
+    ranking: (incumbents) => tally(main(), incumbents),
 
     worker: (hex) => workers.get(main(), hex),
     workers: () => {

@@ -8,10 +8,8 @@ import {
   decodeTx,
   genesisMultisigAddress,
   homeChain,
-  Keys,
   LedgerError,
   MAIN_CHAIN,
-  MarketKeys,
   multisigAddress,
   PayloadSchemas,
   readAccount,
@@ -23,11 +21,10 @@ import {
   WORKER_DIVIDEND,
   ZNC,
   ZNC_UNIT,
-  type App,
   type Genesis,
-  type Proposal,
 } from './index.ts';
 import { makeTx, produce, signUnchecked, testChain, testKey, type TestChain } from './testing.ts';
+import { accounts, apps, proposals } from './stores.ts';
 
 // Value sent where nobody can reach it: every transaction that names an address to receive value
 // or rights refuses one that is not a key address, an existing multisig or a system account of the
@@ -129,7 +126,7 @@ describe('recipients', () => {
       expect(t.ledger.inFlight).toEqual([]);
       produce(t, []);
       expect(znc(t, alice)).toBe(before);
-      expect(t.ledger.chains[MAIN_CHAIN].get(Keys.account(toHex(to)))).toBeUndefined();
+      expect(accounts.get(t.ledger.chains[MAIN_CHAIN], toHex(to))).toBeUndefined();
     }
   });
 
@@ -169,8 +166,8 @@ describe('recipients', () => {
       }
     }
     expect(znc(t, addr(t, 'alice'), 'GOLD')).toBe(1000n);
-    expect(t.ledger.chains[MAIN_CHAIN].get<Proposal>(Keys.proposal(toHex(reserve), 1n))).toBeUndefined();
-    expect(t.ledger.chains[MAIN_CHAIN].get<App>(MarketKeys.app('web', '1'))).toBeUndefined();
+    expect(proposals.get(t.ledger.chains[MAIN_CHAIN], toHex(reserve), 1n)).toBeUndefined();
+    expect(apps.get(t.ledger.chains[MAIN_CHAIN], 'web', '1')).toBeUndefined();
   });
 
   it('a genesis cannot allocate to an address nobody can reach', () => {

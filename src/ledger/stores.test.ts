@@ -8,7 +8,6 @@ import {
   BookkeeperSetsSchema,
   CandidateSchema,
   EvidenceMarkSchema,
-  Keys,
   MultisigSchema,
   ProposalSchema,
   StakeSchema,
@@ -27,7 +26,6 @@ import {
   DueSchema,
   LeaseSchema,
   LicenseSchema,
-  MarketKeys,
   ReleasedSchema,
   TaskSchema,
   WorkerIndexSchema,
@@ -105,42 +103,6 @@ describe('stores: key layouts', () => {
     ];
     for (const [got, want] of cases) expect(got).toBe(want);
     expect(cases.length).toBe(STORES.length);
-  });
-
-  // Keys and MarketKeys are what the handlers write until they use the stores; delete this with them.
-  it('agree with Keys and MarketKeys', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ minLength: 21, maxLength: 21 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(99_999), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (a, t, i, n) => {
-        const addr = toHex(a);
-        const task = toHex(t);
-        expect(accounts.key(addr)).toBe(Keys.account(addr));
-        expect(multisigs.key(addr)).toBe(Keys.multisig(addr));
-        expect(proposals.key(addr, n)).toBe(Keys.proposal(addr, n));
-        expect(stakes.key(addr)).toBe(Keys.stake(addr));
-        expect(candidates.key(addr)).toBe(Keys.candidate(addr));
-        expect(votes.key(addr)).toBe(Keys.vote(addr));
-        expect(evidence.key(addr, n, i, 2)).toBe(Keys.evidence(`${addr}/${n}/${i}/2`));
-        expect(workers.key(addr)).toBe(MarketKeys.worker(addr));
-        expect(workerIndex.key(n % 10_000_000_000n)).toBe(MarketKeys.workerAt(n % 10_000_000_000n));
-        expect(licenses.key('app-x', addr)).toBe(MarketKeys.license('app-x', addr));
-        expect(tasks.key(task)).toBe(MarketKeys.task(task));
-        expect(bids.key(task, i)).toBe(MarketKeys.bid(task, i));
-        expect(bidRefs.key(task, addr)).toBe(MarketKeys.bidBy(task, addr));
-        expect(leases.key(task, i)).toBe(MarketKeys.lease(task, i));
-        expect(disputes.key(task, i)).toBe(MarketKeys.dispute(task, i));
-        expect(appOutcomes.key(task, i)).toBe(MarketKeys.appOutcome(task, i));
-        expect(releases.key(task, addr)).toBe(MarketKeys.released(task, addr));
-        expect(dueCounts.key(i)).toBe(MarketKeys.dueCount(i));
-        expect(dues.key(i, n % 100_000_000n)).toBe(MarketKeys.due(i, n % 100_000_000n));
-      }),
-      { numRuns: 200 },
-    );
-    expect(tokens.key('GOLD')).toBe(Keys.token('GOLD'));
-    expect(unbonding.key()).toBe(Keys.unbonding);
-    expect(bookkeeperSets.key()).toBe(Keys.bookkeeperSets);
-    expect(workerCount.key()).toBe(MarketKeys.workerCount);
-    expect(apps.key('render', '1.0+b')).toBe(MarketKeys.app('render', '1.0+b'));
-    expect(appNames.key('render')).toBe(MarketKeys.appName('render'));
   });
 
   it('parse back the parts they were made of', () => {

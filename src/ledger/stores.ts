@@ -45,24 +45,9 @@ import type { StateReader, StateWriter } from './state.ts';
 // are taken as they are: a transaction may name an app that does not exist, and looking it up
 // must answer "absent", not fail.
 //
-// Converting a handler (src/ledger/handlers → ops) is mechanical, and scripts/stores-codemod.ts
-// does the calls below (it lists what it leaves: keys held in variables, the evidence key, scans);
-// for every store S with key parts p…:
-//   ctx.state.get<T>(Keys.x(p…))  / ctx.main.get<T>(MarketKeys.x(p…))  →  S.get(ctx.state, p…) / S.get(ctx.main, p…)
-//   ctx.state.get(Keys.x(p…)) used as a boolean                        →  S.has(ctx.state, p…)
-//   ctx.state.set(Keys.x(p…), value)                                   →  S.set(ctx.state, p…, value)
-//   ctx.state.set(Keys.x(p…), null)                                    →  S.delete(ctx.state, p…)
-//   const key = MarketKeys.x(p…); … get(key) … set(key, v)             →  S.get(ctx.state, p…) … S.set(ctx.state, p…, v)
-//   stateKeys(ctx, 'cand/') / state.keys('vote/') + get(k)!            →  S.scan(ctx.state) (yields [parts, value], sorted by key)
-//   `satisfies T` on a literal passed to set                           →  not needed: S.set is typed
-// Keys → store: account→accounts, multisig→multisigs, proposal→proposals, token→tokens,
-// stake→stakes, unbonding→unbonding, candidate→candidates, vote→votes, bookkeeperSets→bookkeeperSets,
-// evidence(`${hex}/${height}/${round}/${type}`)→evidence(hex, height, round, type);
-// MarketKeys → store: worker→workers, workerCount→workerCount, workerAt→workerIndex, app→apps,
-// appName→appNames, license→licenses, task→tasks, bid→bids, bidBy→bidRefs, lease→leases,
-// dispute→disputes, dueCount→dueCounts, due→dues, appOutcome→appOutcomes, released→releases.
-// Once no handler uses `Keys`, `MarketKeys` or `DUE_COUNT_PREFIX`, delete them (entries.ts,
-// marketEntries.ts): the layouts below are then the only ones.
+// Reading and writing state: `S.get(state, p…)`, `S.has`, `S.set(state, p…, value)`,
+// `S.delete(state, p…)`, and `S.scan(state, scope…)` for every entry under a scope, sorted by key.
+// The key layouts below are the only ones: nothing else in the code writes a key string.
 
 /** What a store's key is made of. */
 type Parts = readonly (string | number | bigint)[];

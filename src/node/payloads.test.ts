@@ -13,7 +13,6 @@ import {
   DEV_GENESIS_KEYS,
   encodeSignedVote,
   genesisMultisigAddress,
-  Keys,
   Ledger,
   LedgerError,
   multisigAddress,
@@ -27,7 +26,6 @@ import {
   WORKER_DIVIDEND,
   ZNC,
   ZNC_UNIT,
-  type Account,
   type Block,
   type Genesis,
   type Token,
@@ -36,6 +34,7 @@ import { MARKET_TEST_PARAMS } from '../ledger/marketTesting.ts';
 import { signUnchecked, testKey } from '../ledger/testing.ts';
 import { MemoryKvStore } from '../store/index.ts';
 import { ZeusNode, type SubmitResult } from './node.ts';
+import { accounts, tokens } from '../ledger/stores.ts';
 
 // Every transaction kind, fed random well-formed payloads (decodable and signed, hostile values
 // included: extreme numbers, long and odd strings, addresses of no kind, made-up system accounts,
@@ -332,7 +331,7 @@ class Harness {
     const chain = routeTx(kind, from, payload);
     const hex = toHex(from);
     const pending = this.node.mempool.list().filter((t) => t.fromHex === hex && t.chain === chain).length;
-    return (this.node.ledger.chains[chain].get<Account>(Keys.account(hex))?.nonce ?? 0n) + BigInt(pending);
+    return (accounts.get(this.node.ledger.chains[chain], hex)?.nonce ?? 0n) + BigInt(pending);
   }
 
   /** Signs and submits; returns the node's answer (never throws). */
@@ -370,7 +369,7 @@ class Harness {
   admissible(sender: string, kind: TxKind, candidates: Record<string, unknown>[]): Record<string, unknown> {
     for (const p of candidates) {
       const from = this.address(sender);
-      const nonce = this.node.ledger.chains[routeTx(kind, from, p)].get<Account>(Keys.account(toHex(from)))?.nonce ?? 0n;
+      const nonce = accounts.get(this.node.ledger.chains[routeTx(kind, from, p)], toHex(from))?.nonce ?? 0n;
       try {
         const tx = decodeTx(signUnchecked(this.keys[sender], { chainId: this.genesis.chainId, kind, nonce, payload: p }));
         if (this.node.ledger.begin(Date.now(), true).tryApply(tx) === null) return p;
@@ -581,7 +580,7 @@ describe('a transaction the ledger fails on', () => {
       // A broken token entry in this node's memory (a stand-in for a bug): redeeming divides by its
       // anchor rate of 0. The stored entry and the root stay as they were.
       const main = h.node.ledger.chains[0];
-      const key = Keys.token('GOLD');
+      const key = tokens.key('GOLD');
       const gold = main.get<Token>(key)!;
       main.load(key, { ...gold, anchorRate: 0n }, encodeEntry(key, gold));
       const r = await h.submit('alice', TxKind.TokenRedeem, { symbol: 'GOLD', amount: 10n });

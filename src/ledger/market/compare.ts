@@ -1,7 +1,8 @@
+import * as stores from '../stores.ts';
 import { fromHex } from '../../crypto/portable.ts';
 import type { ExecContext } from '../context.ts';
 import { fail } from '../errors.ts';
-import { DueKind, MarketKeys, VERIFY_SLOT, type Lease, type Task } from '../marketEntries.ts';
+import { DueKind, VERIFY_SLOT, type Lease, type Task } from '../marketEntries.ts';
 import { WorkerOutcome } from '../receipts.ts';
 import { forfeitHeld, maybeFinish } from './escrow.ts';
 import { endLease, LeaseState } from './lifecycle.ts';
@@ -68,7 +69,7 @@ export function evaluateGroup(ctx: ExecContext, idHex: string, t: Task, replica:
   if (r < 2) return;
   const latest = new Map<number, [number, Lease]>();
   for (let i = 0; i < t.leaseCount; i++) {
-    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
+    const l = stores.leases.get(ctx.state, idHex, i)!;
     if (l.slot < VERIFY_SLOT && Math.floor(l.slot / r) === replica) latest.set(l.slot, [i, { ...l }]);
   }
   for (let s = replica * r; s < replica * r + r; s++) {

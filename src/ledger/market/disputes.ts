@@ -1,7 +1,8 @@
+import * as stores from '../stores.ts';
 import { fromHex, toHex } from '../../crypto/portable.ts';
 import { askPrice, canBeLeased, misfits, verifierWeight, type DrawCandidate, type TaskNeeds } from '../../market/index.ts';
 import { credit, type ExecContext } from '../context.ts';
-import { DueKind, MarketKeys, VERIFY_SLOT, type Counter, type DisputeState, type Lease, type Task, type Worker, type WorkerIndex } from '../marketEntries.ts';
+import { DueKind, VERIFY_SLOT, type DisputeState, type Lease, type Task } from '../marketEntries.ts';
 import { MAIN_CHAIN, ZNC } from '../params.ts';
 import { WorkerOutcome } from '../receipts.ts';
 import { forfeitUnrevealed, revealsIn, unrevealed } from './compare.ts';
@@ -28,14 +29,14 @@ export const VERIFIER_QUORUM = 3;
 const DRAW_DELAY_BLOCKS = 2;
 
 export function readDispute(ctx: ExecContext, idHex: string, index: number): DisputeState | undefined {
-  return ctx.state.get<DisputeState>(MarketKeys.dispute(idHex, index));
+  return stores.disputes.get(ctx.state, idHex, index);
 }
 
 /** The verifier leases of a disputed lease, as private copies. */
 export function verifiersOf(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number): [number, Lease][] {
   const out: [number, Lease][] = [];
   for (let i = 0; i < t.leaseCount; i++) {
-    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
+    const l = stores.leases.get(ctx.state, idHex, i)!;
     if (l.verifies === disputedIndex + 1) out.push([i, { ...l }]);
   }
   return out;
@@ -51,16 +52,16 @@ export function verifiersOf(ctx: ExecContext, idHex: string, t: Task, disputedIn
 export function verifierPool(ctx: ExecContext, idHex: string, t: Task): (DrawCandidate & { address: Uint8Array; price: bigint })[] {
   const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
   const excluded = new Set<string>([toHex(t.owner)]);
-  for (let i = 0; i < t.leaseCount; i++) excluded.add(toHex(ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!.worker));
+  for (let i = 0; i < t.leaseCount; i++) excluded.add(toHex(stores.leases.get(ctx.state, idHex, i)!.worker));
   const needs: TaskNeeds = { ...taskNeeds(t), region: '', minRating: 0 };
-  const n = reader.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
+  const n = stores.workerCount.get(reader)?.n ?? 0n;
   const limit = BigInt(ctx.params.market.verifierScanLimit);
   const out: (DrawCandidate & { address: Uint8Array; price: bigint })[] = [];
   for (let i = 0n; i < n && i < limit; i++) {
-    const address = reader.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker;
+    const address = stores.workerIndex.get(reader, i)!.worker;
     const hex = toHex(address);
     if (excluded.has(hex)) continue;
-    const w = reader.get<Worker>(MarketKeys.worker(hex));
+    const w = stores.workers.get(reader, hex);
     if (!w || !canBeLeased(w, ctx.params.market)) continue;
     const offer = workerOffer(hex, w, ctx.params.market);
     if (misfits(offer, needs, 0n).length > 0) continue;
@@ -75,7 +76,7 @@ export function scheduleDraw(ctx: ExecContext, idHex: string, disputedIndex: num
   const ds = readDispute(ctx, idHex, disputedIndex)!;
   if (ds.drawAt > BigInt(ctx.height)) return;
   const drawAt = BigInt(ctx.height + DRAW_DELAY_BLOCKS);
-  ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), { ...ds, drawAt });
+  stores.disputes.set(ctx.state, idHex, disputedIndex, { ...ds, drawAt });
   schedule(ctx, drawAt, DueKind.DrawVerifiers, fromHex(idHex), disputedIndex);
 }
 
@@ -113,7 +114,7 @@ export function settleDispute(ctx: ExecContext, idHex: string, t: Task, disputed
   let majority = '';
   for (const [digest, n] of votes) if (n * 2 > ds.wanted) majority = digest;
   if (ds.wanted === 1 && majority !== '' && majority !== d.resultDigest && ds.draws < ctx.params.market.maxVerifierDraws) {
-    ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), { ...ds, wanted: VERIFIER_QUORUM });
+    stores.disputes.set(ctx.state, idHex, disputedIndex, { ...ds, wanted: VERIFIER_QUORUM });
     scheduleDraw(ctx, idHex, disputedIndex);
     return;
   }
@@ -158,6 +159,6 @@ export function settleDispute(ctx: ExecContext, idHex: string, t: Task, disputed
     recordOutcome(ctx, d.worker, WorkerOutcome.Completed);
   }
   writeLease(ctx, idHex, disputedIndex, d);
-  ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), null);
+  stores.disputes.delete(ctx.state, idHex, disputedIndex);
   maybeFinish(ctx, t, idHex);
 }

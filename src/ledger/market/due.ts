@@ -1,10 +1,11 @@
+import * as stores from '../stores.ts';
 import { toHex } from '../../crypto/portable.ts';
 import { drawSeed, drawVerifiers, misfitCounts, misfits, rankBids, type TaskNeeds } from '../../market/index.ts';
 import { credit, type ExecContext } from '../context.ts';
-import { DueKind, MarketKeys, type Bid, type BidRef, type Counter, type Due, type Lease, type Task, type Worker, type WorkerIndex } from '../marketEntries.ts';
+import { DueKind, type Bid, type Lease, type Task } from '../marketEntries.ts';
 import { ZNC } from '../params.ts';
 import { WorkerOutcome } from '../receipts.ts';
-import { describeAppOutcome, type AppOutcome } from '../appOutcome.ts';
+import { describeAppOutcome } from '../appOutcome.ts';
 import { evaluateGroup } from './compare.ts';
 import { closeTask, escrowLow, maybeFinish, releaseHeld, stopService } from './escrow.ts';
 import { createVerifierLease, readDispute, redrawVerifier, settleDispute, verifierPool, verifiersOf } from './disputes.ts';
@@ -21,13 +22,11 @@ import { recordFairness, recordOutcome, taskNeeds, workerOffer } from './workers
 
 /** Start of every height on every chain: what the market scheduled for it. */
 export function marketWork(ctx: ExecContext): void {
-  const countKey = MarketKeys.dueCount(ctx.height);
-  const n = ctx.state.get<Counter>(countKey)?.n ?? 0n;
+  const n = stores.dueCounts.get(ctx.state, ctx.height)?.n ?? 0n;
   if (n === 0n) return;
   for (let i = 0n; i < n; i++) {
-    const key = MarketKeys.due(ctx.height, i);
-    const d = ctx.state.get<Due>(key)!;
-    ctx.state.set(key, null);
+    const d = stores.dues.get(ctx.state, ctx.height, i)!;
+    stores.dues.delete(ctx.state, ctx.height, i);
     switch (d.kind) {
       case DueKind.CloseBids:
         closeBids(ctx, d.id);
@@ -53,25 +52,25 @@ export function marketWork(ctx: ExecContext): void {
         break;
     }
   }
-  ctx.state.set(countKey, null);
+  stores.dueCounts.delete(ctx.state, ctx.height);
 }
 
 /** A bid window closes: every node ranks the same bids the same way and leases the winners. */
 function closeBids(ctx: ExecContext, id: Uint8Array): void {
   const idHex = toHex(id);
-  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
+  const found = stores.tasks.get(ctx.state, idHex);
   if (!found || found.state !== TaskState.Open || found.closeHeight + 1n !== BigInt(ctx.height)) return;
   const t: Task = { ...found, openSlots: [...found.openSlots] };
   const needs = taskNeeds(t);
   const live: { bid: Bid; index: number; worker: string; price: bigint; rating: number }[] = [];
   for (let i = 0; i < t.bidCount; i++) {
-    const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, i))!;
+    const b = stores.bids.get(ctx.state, idHex, i)!;
     if (b.used || b.withdrawn) continue;
     const workerHex = toHex(b.worker);
     // Only this window's bids: a worker's latest bid is the one its reference points at.
-    const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, workerHex))!;
+    const ref = stores.bidRefs.get(ctx.state, idHex, workerHex)!;
     if (ref.index !== i || ref.window !== t.closeHeight) continue;
-    const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
+    const w = stores.workers.get(ctx.main, workerHex);
     // A worker that left, changed, or was slashed below the minimum bond since it bid no longer wins.
     if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), needs, b.price).length > 0) continue;
     live.push({ bid: b, index: i, worker: workerHex, price: b.price, rating: b.rating });
@@ -98,14 +97,14 @@ function closeBids(ctx: ExecContext, id: Uint8Array): void {
 
 /** Why no registered worker bid: misfit counts over the registry (bounded), as JSON. */
 function noBidReasons(ctx: ExecContext, needs: TaskNeeds): string {
-  const n = ctx.main.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
+  const n = stores.workerCount.get(ctx.main)?.n ?? 0n;
   const limit = BigInt(ctx.params.market.reasonScanLimit);
   const refused: { worker: string; ask: bigint; reasons: ReturnType<typeof misfits> }[] = [];
   let fitting = 0;
   for (let i = 0n; i < n && i < limit; i++) {
-    const addr = ctx.main.get<WorkerIndex>(MarketKeys.workerAt(i))!.worker;
+    const addr = stores.workerIndex.get(ctx.main, i)!.worker;
     const hex = toHex(addr);
-    const w = ctx.main.get<Worker>(MarketKeys.worker(hex))!;
+    const w = stores.workers.get(ctx.main, hex)!;
     const reasons = misfits(workerOffer(hex, w, ctx.params.market), needs);
     if (reasons.length > 0) refused.push({ worker: hex, ask: 0n, reasons });
     else fitting++;
@@ -119,8 +118,8 @@ function noBidReasons(ctx: ExecContext, needs: TaskNeeds): string {
 /** A missed deadline: the lease fails, the worker is slashed and rated down, the slot re-offered. */
 function leaseDeadline(ctx: ExecContext, id: Uint8Array, index: number, kind: DueKind): void {
   const idHex = toHex(id);
-  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
-  const lease = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
+  const found = stores.tasks.get(ctx.state, idHex);
+  const lease = stores.leases.get(ctx.state, idHex, index);
   if (!found || !lease) return;
   const h = BigInt(ctx.height);
   const missedStart = kind === DueKind.StartDeadline && lease.state === LeaseState.Matched && lease.startBy + 1n === h;
@@ -169,8 +168,8 @@ function verifierMissed(ctx: ExecContext, idHex: string, t: Task, l: Lease, inde
 /** Pays a completed lease after its review window. */
 function reviewEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
   const idHex = toHex(id);
-  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
-  const lease = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
+  const found = stores.tasks.get(ctx.state, idHex);
+  const lease = stores.leases.get(ctx.state, idHex, index);
   if (!found || !lease || lease.state !== LeaseState.Completed || lease.reviewEnd + 1n !== BigInt(ctx.height)) return;
   const t = { ...found, openSlots: [...found.openSlots] };
   const l = { ...lease };
@@ -184,7 +183,7 @@ function reviewEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
 
 /** At review end: an accepted app outcome is noted on the worker's and the app's record instead of a completion. */
 function recordAppOutcome(ctx: ExecContext, idHex: string, index: number, t: Task, l: Lease): boolean {
-  const o = ctx.state.get<AppOutcome>(MarketKeys.appOutcome(idHex, index));
+  const o = stores.appOutcomes.get(ctx.state, idHex, index);
   if (!o || o.digest !== l.resultDigest) return false;
   l.outcome = `app outcome accepted: the app ${describeAppOutcome(o)}`;
   recordFairness(ctx, l.worker, WorkerOutcome.AppFailed, t);
@@ -194,7 +193,7 @@ function recordAppOutcome(ctx: ExecContext, idHex: string, index: number, t: Tas
 /** A service in grace: stop it if the escrow is still low, else carry on. */
 function graceEnd(ctx: ExecContext, id: Uint8Array): void {
   const idHex = toHex(id);
-  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
+  const found = stores.tasks.get(ctx.state, idHex);
   if (!found || isTaskEnded(found) || found.graceUntil === 0n || found.graceUntil + 1n !== BigInt(ctx.height)) return;
   const t = { ...found, openSlots: [...found.openSlots] };
   if (escrowLow(ctx, idHex, t)) stopService(ctx, idHex, t, 'escrow ran low and was not topped up');
@@ -205,17 +204,17 @@ function graceEnd(ctx: ExecContext, id: Uint8Array): void {
 /** A leaving worker's bond returns at the height its unbonding ends. */
 function releaseWorkerBond(ctx: ExecContext, worker: Uint8Array): void {
   const hex = toHex(worker);
-  const w = ctx.state.get<Worker>(MarketKeys.worker(hex));
+  const w = stores.workers.get(ctx.state, hex);
   if (!w || w.leavingAt !== BigInt(ctx.height) || w.bond === 0n) return;
-  ctx.state.set(MarketKeys.worker(hex), { ...w, bond: 0n });
+  stores.workers.set(ctx.state, hex, { ...w, bond: 0n });
   credit(ctx, worker, ZNC, w.bond);
 }
 
 /** The chain draws verifiers for the empty seats of a dispute and leases them the task, unasked. */
 function drawDue(ctx: ExecContext, id: Uint8Array, disputedIndex: number): void {
   const idHex = toHex(id);
-  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
-  const d = ctx.state.get<Lease>(MarketKeys.lease(idHex, disputedIndex));
+  const found = stores.tasks.get(ctx.state, idHex);
+  const d = stores.leases.get(ctx.state, idHex, disputedIndex);
   const found2 = readDispute(ctx, idHex, disputedIndex);
   if (!found || !d || !found2 || d.state !== LeaseState.Disputed || found2.drawAt !== BigInt(ctx.height)) return;
   const t = { ...found, openSlots: [...found.openSlots] };
@@ -231,7 +230,7 @@ function drawDue(ctx: ExecContext, id: Uint8Array, disputedIndex: number): void 
       ds.draws++;
     }
   }
-  ctx.state.set(MarketKeys.dispute(idHex, disputedIndex), ds);
+  stores.disputes.set(ctx.state, idHex, disputedIndex, ds);
   // Nobody left to draw: the dispute is decided with the verifiers it has.
   settleDispute(ctx, idHex, t, disputedIndex);
   writeTask(ctx, idHex, t);
@@ -240,8 +239,8 @@ function drawDue(ctx: ExecContext, id: Uint8Array, disputedIndex: number): void 
 /** A reveal deadline passed: the group (or dispute) is compared with the reveals it has. */
 function revealEnd(ctx: ExecContext, id: Uint8Array, index: number): void {
   const idHex = toHex(id);
-  const found = ctx.state.get<Task>(MarketKeys.task(idHex));
-  const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
+  const found = stores.tasks.get(ctx.state, idHex);
+  const l = stores.leases.get(ctx.state, idHex, index);
   if (!found || !l || l.revealBy + 1n !== BigInt(ctx.height)) return;
   const t = { ...found, openSlots: [...found.openSlots] };
   if (l.verifies > 0) settleDispute(ctx, idHex, t, l.verifies - 1);

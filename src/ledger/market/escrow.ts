@@ -1,7 +1,8 @@
+import * as stores from '../stores.ts';
 import { credit, type ExecContext } from '../context.ts';
 import { fail } from '../errors.ts';
 import { LeaseState, moveTask, endLease, isLeaseMetered, isLiveLease, isTaskEnded, TASK_STATE_NAMES, TaskState } from './lifecycle.ts';
-import { MarketKeys, TaskKind, type Lease, type Task } from '../marketEntries.ts';
+import { TaskKind, type Lease, type Task } from '../marketEntries.ts';
 import { MAX_U64, ZNC } from '../params.ts';
 import { readLease, writeLease } from './tasks.ts';
 
@@ -139,7 +140,7 @@ export function escrowLow(ctx: ExecContext, idHex: string, t: Task): boolean {
   let perHour = 0n;
   let feePerHour = 0n;
   for (let i = 0; i < t.leaseCount; i++) {
-    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
+    const l = stores.leases.get(ctx.state, idHex, i)!;
     if (isLeaseMetered(l.state)) {
       perHour += l.price;
       feePerHour += t.licenseFeePerHour;

@@ -1,6 +1,7 @@
+import * as stores from '../stores.ts';
 import { bytesEqual, fromHex, toHex } from '../../crypto/portable.ts';
 import type { ExecContext } from '../context.ts';
-import { DueKind, MarketKeys, type Bid, type Lease, type Task } from '../marketEntries.ts';
+import { DueKind, type Bid, type Task } from '../marketEntries.ts';
 import { evaluateGroup } from './compare.ts';
 import { maybeFinish } from './escrow.ts';
 import { isLiveLease, LeaseState, moveTask, TaskState } from './lifecycle.ts';
@@ -16,7 +17,7 @@ import { schedule, writeLease } from './tasks.ts';
  */
 export function pickSlot(ctx: ExecContext, idHex: string, t: Task, worker: Uint8Array): number | undefined {
   for (let i = 0; i < t.leaseCount; i++) {
-    const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, i))!;
+    const l = stores.leases.get(ctx.state, idHex, i)!;
     if (isLiveLease(l.state) && bytesEqual(l.worker, worker)) return undefined;
   }
   return t.openSlots[0];
@@ -62,7 +63,7 @@ export function newLease(ctx: ExecContext, idHex: string, t: Task, worker: Uint8
 }
 
 export function createLease(ctx: ExecContext, idHex: string, t: Task, slot: number, bidIndex: number, b: Bid): void {
-  ctx.state.set(MarketKeys.bid(idHex, bidIndex), { ...b, used: true });
+  stores.bids.set(ctx.state, idHex, bidIndex, { ...b, used: true });
   t.openSlots.splice(t.openSlots.indexOf(slot), 1);
   const [index, startBy] = newLease(ctx, idHex, t, b.worker, slot, b.price, 0);
   ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(b.worker), detail: `start by height ${startBy}` });

@@ -1,7 +1,8 @@
+import * as stores from '../stores.ts';
 import { bytesEqual, encodeAddress, sha256, toHex, utf8 } from '../../crypto/portable.ts';
 import type { ExecContext } from '../context.ts';
 import { fail } from '../errors.ts';
-import { MarketKeys, type Counter, type Due, type DueKind, type Lease, type Task } from '../marketEntries.ts';
+import type { Due, DueKind, Lease, Task } from '../marketEntries.ts';
 import type { Tx } from '../tx.ts';
 
 // The compute market as ledger logic. Workers, apps and licenses are registered on main; a task
@@ -28,31 +29,30 @@ export function taskIdFor(txHash: Uint8Array, chain: number): Uint8Array {
 
 /** Puts `kind` of work for `id` (and its lease) on the queue of `height` (run by ./due.ts when the height begins). */
 export function schedule(ctx: ExecContext, height: bigint, kind: DueKind, id: Uint8Array, lease = 0): void {
-  const countKey = MarketKeys.dueCount(height);
-  const n = ctx.state.get<Counter>(countKey)?.n ?? 0n;
-  ctx.state.set(MarketKeys.due(height, n), { kind, id, lease } satisfies Due);
-  ctx.state.set(countKey, { n: n + 1n } satisfies Counter);
+  const n = stores.dueCounts.get(ctx.state, height)?.n ?? 0n;
+  stores.dues.set(ctx.state, height, n, { kind, id, lease } satisfies Due);
+  stores.dueCounts.set(ctx.state, height, { n: n + 1n });
 }
 
 export function readTask(ctx: ExecContext, id: Uint8Array): [string, Task] {
   const idHex = toHex(id);
-  const t = ctx.state.get<Task>(MarketKeys.task(idHex));
+  const t = stores.tasks.get(ctx.state, idHex);
   if (!t) fail('TASK_NOT_FOUND', `no task ${idHex}`);
   return [idHex, { ...t, openSlots: [...t.openSlots] }];
 }
 
 export function writeTask(ctx: ExecContext, idHex: string, t: Task): void {
-  ctx.state.set(MarketKeys.task(idHex), t);
+  stores.tasks.set(ctx.state, idHex, t);
 }
 
 export function readLease(ctx: ExecContext, idHex: string, index: number): Lease {
-  const l = ctx.state.get<Lease>(MarketKeys.lease(idHex, index));
+  const l = stores.leases.get(ctx.state, idHex, index);
   if (!l) fail('LEASE_NOT_FOUND', `task ${idHex} has no lease ${index}`);
   return { ...l };
 }
 
 export function writeLease(ctx: ExecContext, idHex: string, index: number, l: Lease): void {
-  ctx.state.set(MarketKeys.lease(idHex, index), l);
+  stores.leases.set(ctx.state, idHex, index, l);
 }
 
 export function leaseRef(ctx: ExecContext, p: { task: Uint8Array; lease: number }): [string, Task, Lease] {

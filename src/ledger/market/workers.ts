@@ -1,11 +1,11 @@
+import * as stores from '../stores.ts';
 import type { Infer } from '../../codec/index.ts';
 import { decode, encode } from '../../codec/index.ts';
 import { encodeAddress, systemAddress, toHex } from '../../crypto/portable.ts';
 import { bondShortfall, isActive, ratingOf, RUNTIMES, type BondRule, type TaskNeeds, type WorkerOffer } from '../../market/index.ts';
 import { credit, readAccount, writeAccount, type ExecContext } from '../context.ts';
-import { Keys, type Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
-import { MarketKeys, type App, type Task, type Worker, type WorkerSchema } from '../marketEntries.ts';
+import type { Task, Worker, WorkerSchema } from '../marketEntries.ts';
 import { MAIN_CHAIN, ZNC } from '../params.ts';
 import { ReceiptKind, WorkerOutcome, WorkerOutcomeSchema, type Receipt } from '../receipts.ts';
 import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from '../systemAccounts.ts';
@@ -63,14 +63,14 @@ export function checkWorkerSpec(p: Pick<Infer<typeof WorkerSchema>, 'cpuMillis' 
 
 /** Moves `amount` of a worker's stake into its bond. */
 export function takeFromStake(ctx: ExecContext, addrHex: string, amount: bigint): void {
-  const s = ctx.state.get<Stake>(Keys.stake(addrHex)) ?? { staked: 0n, unbonding: 0n };
+  const s = stores.stakes.get(ctx.state, addrHex) ?? { staked: 0n, unbonding: 0n };
   if (s.staked < amount) fail('INSUFFICIENT_STAKE', `the bond comes from stake: ${s.staked} base units staked, ${amount} needed; stake ZNC first`);
-  ctx.state.set(Keys.stake(addrHex), { ...s, staked: s.staked - amount });
+  stores.stakes.set(ctx.state, addrHex, { ...s, staked: s.staked - amount });
 }
 
 /** The sender as a registered worker that is not leaving (a private copy). */
 export function activeWorker(ctx: ExecContext, tx: Tx): Worker {
-  const w = ctx.state.get<Worker>(MarketKeys.worker(tx.fromHex));
+  const w = stores.workers.get(ctx.state, tx.fromHex);
   if (!w || w.bond === 0n) fail('NOT_A_WORKER', `${encodeAddress(tx.from)} is not a registered worker`);
   if (w.leavingAt !== 0n) fail('WORKER_LEAVING', `this worker is leaving; its bond returns at height ${w.leavingAt}`);
   return { ...w };
@@ -108,7 +108,7 @@ function payFromSystem(ctx: ExecContext, name: string, to: Uint8Array, amount: b
 /** Main chain: a lease outcome reaches the worker's record; slashes come out of its bond. */
 export function applyWorkerRecord(ctx: ExecContext, r: Receipt): void {
   const hex = toHex(r.address);
-  const found = ctx.state.get<Worker>(MarketKeys.worker(hex));
+  const found = stores.workers.get(ctx.state, hex);
   if (!found) return;
   const w = { ...found };
   const o = decode(WorkerOutcomeSchema, r.data);
@@ -132,7 +132,7 @@ export function applyWorkerRecord(ctx: ExecContext, r: Receipt): void {
   const slash = (w.bond * BigInt(o.slashBp)) / 10_000n;
   w.bond -= slash;
   w.slashedTotal += slash;
-  ctx.state.set(MarketKeys.worker(hex), w);
+  stores.workers.set(ctx.state, hex, w);
   if (slash > 0n) credit(ctx, o.beneficiary.length > 0 ? o.beneficiary : systemAddress(REWARDS_POOL_NAME), ZNC, slash);
   if (o.outcome === WorkerOutcome.Completed) payFromSystem(ctx, WORKER_DIVIDEND, r.address, ctx.params.market.dividendPerLease);
 }
@@ -151,11 +151,11 @@ export function recordFairness(ctx: ExecContext, worker: Uint8Array, outcome: ty
 function applyFairnessRecord(ctx: ExecContext, hex: string, w: Worker, outcome: WorkerOutcome, app: string | undefined): void {
   if (outcome === WorkerOutcome.AppFailed) w.appFailures++;
   else w.released++;
-  ctx.state.set(MarketKeys.worker(hex), w);
+  stores.workers.set(ctx.state, hex, w);
   if (app === undefined) return;
   const at = app.lastIndexOf('@');
-  const key = MarketKeys.app(app.slice(0, at), app.slice(at + 1));
-  const found = ctx.state.get<App>(key);
+  const [name, version] = [app.slice(0, at), app.slice(at + 1)];
+  const found = stores.apps.get(ctx.state, name, version);
   if (!found) return;
-  ctx.state.set(key, outcome === WorkerOutcome.AppFailed ? { ...found, failures: found.failures + 1n } : { ...found, releases: found.releases + 1n });
+  stores.apps.set(ctx.state, name, version, outcome === WorkerOutcome.AppFailed ? { ...found, failures: found.failures + 1n } : { ...found, releases: found.releases + 1n });
 }

@@ -1,3 +1,4 @@
+import * as stores from '../stores.ts';
 import { encodeAddress, toHex } from '../../crypto/portable.ts';
 import { misfits } from '../../market/index.ts';
 import { fail } from '../errors.ts';
@@ -6,7 +7,6 @@ import { moveTask, TaskState } from '../market/lifecycle.ts';
 import { createLease, pickSlot } from '../market/matching.ts';
 import { readTask, requireOwner, writeTask } from '../market/tasks.ts';
 import { requireBondedEnough, taskNeeds, workerOffer } from '../market/workers.ts';
-import { MarketKeys, type Bid, type BidRef, type Worker } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 export const acceptBid = defineOp({
@@ -20,12 +20,12 @@ export const acceptBid = defineOp({
     requireOwner(t, tx);
     if (t.state !== TaskState.Open || t.openSlots.length === 0) fail('BIDDING_CLOSED', `task ${idHex} has no open slot`);
     const workerHex = toHex(p.worker);
-    const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, workerHex));
+    const ref = stores.bidRefs.get(ctx.state, idHex, workerHex);
     if (!ref || ref.window !== t.closeHeight) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} has no bid in this window`);
-    const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
+    const b = stores.bids.get(ctx.state, idHex, ref.index)!;
     if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
     if (b.withdrawn) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} withdrew its bid`);
-    const w = ctx.main.get<Worker>(MarketKeys.worker(workerHex));
+    const w = stores.workers.get(ctx.main, workerHex);
     if (w) requireBondedEnough(ctx, w, 'the bidder');
     if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
     const slot = pickSlot(ctx, idHex, t, p.worker);

@@ -1,6 +1,6 @@
+import * as stores from '../stores.ts';
 import { bytesEqual, encodeAddress } from '../../crypto/portable.ts';
 import { fail } from '../errors.ts';
-import { MarketKeys, type App, type AppName } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 export const deprecateApp = defineOp({
@@ -10,12 +10,11 @@ export const deprecateApp = defineOp({
   // The app registry is on main.
   route: 'main',
   apply(ctx, tx, p) {
-    const key = MarketKeys.app(p.name, p.version);
-    const app = ctx.state.get<App>(key);
+    const app = stores.apps.get(ctx.state, p.name, p.version);
     if (!app) fail('UNKNOWN_APP', `no app ${p.name}@${p.version}`);
-    const owner = ctx.state.get<AppName>(MarketKeys.appName(p.name))!;
+    const owner = stores.appNames.get(ctx.state, p.name)!;
     if (!bytesEqual(owner.owner, tx.from)) fail('NOT_AUTHORIZED', `app "${p.name}" belongs to ${encodeAddress(owner.owner)}`);
     if (app.deprecated) fail('ALREADY_DEPRECATED', `${p.name}@${p.version} is already deprecated`);
-    ctx.state.set(key, { ...app, deprecated: true });
+    stores.apps.set(ctx.state, p.name, p.version, { ...app, deprecated: true });
   },
 });

@@ -1,3 +1,4 @@
+import * as stores from '../stores.ts';
 import { debit, readAccount, writeAccount } from '../context.ts';
 import { fail } from '../errors.ts';
 import { taskId } from '../fields.ts';
@@ -5,7 +6,7 @@ import { scheduleDraw, verifierPool, VERIFIER_QUORUM } from '../market/disputes.
 import { mulChecked } from '../market/escrow.ts';
 import { LeaseState, moveLease } from '../market/lifecycle.ts';
 import { leaseRef, requireOwner, writeLease, writeTask } from '../market/tasks.ts';
-import { MarketKeys, type DisputeState } from '../marketEntries.ts';
+import type { DisputeState } from '../marketEntries.ts';
 import { MAX_U64, ZNC, ZNC_UNIT } from '../params.ts';
 import { defineOp } from './operation.ts';
 
@@ -39,7 +40,7 @@ export const dispute = defineOp({
     l.disputeDeposit = deposit;
     writeLease(ctx, idHex, p.lease, l);
     const wanted = l.held > BigInt(ctx.params.market.singleVerifierMaxPayZnc) * ZNC_UNIT ? VERIFIER_QUORUM : 1;
-    ctx.state.set(MarketKeys.dispute(idHex, p.lease), { wanted, draws: 0, drawAt: 0n, deposit, feeDeposit, disputedPay: l.held } satisfies DisputeState);
+    stores.disputes.set(ctx.state, idHex, p.lease, { wanted, draws: 0, drawAt: 0n, deposit, feeDeposit, disputedPay: l.held } satisfies DisputeState);
     scheduleDraw(ctx, idHex, p.lease);
     writeTask(ctx, idHex, t);
   },

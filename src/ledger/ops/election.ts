@@ -1,9 +1,9 @@
+import * as stores from '../stores.ts';
 import { decode } from '../../codec/index.ts';
 import { AddressKind, addressFromPublicKey, addressKind, bytesEqual, encodeAddress, systemAddress, toHex } from '../../crypto/portable.ts';
 import { SignedVoteSchema, verifyVote, type SignedVote } from '../commit.ts';
 import { credit } from '../context.ts';
 import { newCandidate, readCandidate } from '../election.ts';
-import { Keys, type Stake, type VoteRecord } from '../entries.ts';
 import { fail } from '../errors.ts';
 import { ADDRESS_RULE, optionalAddress } from '../fields.ts';
 import { ZNC } from '../params.ts';
@@ -23,11 +23,11 @@ export const registerCandidate = defineOp({
     if (!/^[\w.-]{1,32}$/.test(p.name)) fail('INVALID_ARGUMENT', 'candidate name: 1–32 letters, digits, _ . -');
     const existing = readCandidate(ctx, tx.fromHex);
     if (existing?.slashed) fail('NOT_AUTHORIZED', 'this account was slashed for equivocation and cannot stand again');
-    const staked = ctx.state.get<Stake>(Keys.stake(tx.fromHex))?.staked ?? 0n;
+    const staked = stores.stakes.get(ctx.state, tx.fromHex)?.staked ?? 0n;
     if (!existing && staked < ctx.params.minCandidateStake) {
       fail('INSUFFICIENT_STAKE', `a candidate must have ${ctx.params.minCandidateStake} ZNC base units staked; ${encodeAddress(tx.from)} has ${staked}`);
     }
-    ctx.state.set(Keys.candidate(tx.fromHex), existing ? { ...existing, name: p.name } : newCandidate(tx.sender, p.name));
+    stores.candidates.set(ctx.state, tx.fromHex, existing ? { ...existing, name: p.name } : newCandidate(tx.sender, p.name));
   },
 });
 
@@ -43,10 +43,10 @@ export const voteBookkeepers = defineOp({
       const hex = toHex(c);
       if (seen.has(hex)) fail('INVALID_ARGUMENT', `candidate ${encodeAddress(c)} is listed twice`);
       seen.add(hex);
-      if (!ctx.state.get(Keys.candidate(hex))) fail('UNKNOWN_ACCOUNT', `${encodeAddress(c)} is not a registered candidate`);
+      if (!stores.candidates.get(ctx.state, hex)) fail('UNKNOWN_ACCOUNT', `${encodeAddress(c)} is not a registered candidate`);
     }
-    const prev = ctx.state.get<VoteRecord>(Keys.vote(tx.fromHex));
-    ctx.state.set(Keys.vote(tx.fromHex), { candidates: p.candidates, proxy: prev?.proxy ?? new Uint8Array(0) });
+    const prev = stores.votes.get(ctx.state, tx.fromHex);
+    stores.votes.set(ctx.state, tx.fromHex, { candidates: p.candidates, proxy: prev?.proxy ?? new Uint8Array(0) });
   },
 });
 
@@ -64,8 +64,8 @@ export const delegate = defineOp({
     }
   },
   apply(ctx, tx, p) {
-    const prev = ctx.state.get<VoteRecord>(Keys.vote(tx.fromHex));
-    ctx.state.set(Keys.vote(tx.fromHex), { candidates: prev?.candidates ?? [], proxy: p.proxy });
+    const prev = stores.votes.get(ctx.state, tx.fromHex);
+    stores.votes.set(ctx.state, tx.fromHex, { candidates: prev?.candidates ?? [], proxy: p.proxy });
   },
 });
 
@@ -81,7 +81,7 @@ export const unjail = defineOp({
     if (c.slashed) fail('NOT_AUTHORIZED', 'a slashed bookkeeper cannot unjail');
     if (c.jailedUntil === 0n) fail('INVALID_ARGUMENT', 'not jailed');
     if (c.jailedUntil > BigInt(ctx.time)) fail('NOT_AUTHORIZED', `jailed until ${new Date(Number(c.jailedUntil)).toISOString()} (block time)`);
-    ctx.state.set(Keys.candidate(tx.fromHex), { ...c, jailedUntil: 0n, missed: 0 });
+    stores.candidates.set(ctx.state, tx.fromHex, { ...c, jailedUntil: 0n, missed: 0 });
   },
 });
 
@@ -116,18 +116,17 @@ export const submitEvidence = defineOp({
     const hex = toHex(offender);
     const c = readCandidate(ctx, hex);
     if (!c) fail('UNKNOWN_ACCOUNT', `${encodeAddress(offender)} is not a bookkeeper candidate`);
-    const mark = Keys.evidence(`${hex}/${va.height}/${va.round}/${va.type}`);
-    if (ctx.state.get(mark)) fail('DUPLICATE_TX', 'this equivocation was already punished');
+    if (stores.evidence.has(ctx.state, hex, va.height, va.round, va.type)) fail('DUPLICATE_TX', 'this equivocation was already punished');
     // One slash per bookkeeper: an equivocator signs twice at every height until it leaves the
     // set, and the reports of those heights all race into the same block.
     if (c.slashed) fail('DUPLICATE_TX', `${encodeAddress(offender)} was already slashed for equivocation`);
-    ctx.state.set(mark, { height: va.height });
-    ctx.state.set(Keys.candidate(hex), { ...c, slashed: true });
+    stores.evidence.set(ctx.state, hex, va.height, va.round, va.type, { height: va.height });
+    stores.candidates.set(ctx.state, hex, { ...c, slashed: true });
     // Slashed stake moves, never vanishes: a share to the reporter, the rest to the rewards pool.
-    const s = ctx.state.get<Stake>(Keys.stake(hex)) ?? { staked: 0n, unbonding: 0n };
+    const s = stores.stakes.get(ctx.state, hex) ?? { staked: 0n, unbonding: 0n };
     const slashed = (s.staked * BigInt(ctx.params.slashBp)) / 10_000n;
     if (slashed > 0n) {
-      ctx.state.set(Keys.stake(hex), { ...s, staked: s.staked - slashed });
+      stores.stakes.set(ctx.state, hex, { ...s, staked: s.staked - slashed });
       const toReporter = (slashed * BigInt(ctx.params.reporterBp)) / 10_000n;
       credit(ctx, tx.from, ZNC, toReporter);
       credit(ctx, systemAddress(REWARDS_POOL_NAME), ZNC, slashed - toReporter);

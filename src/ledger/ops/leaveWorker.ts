@@ -1,6 +1,7 @@
+import * as stores from '../stores.ts';
 import { schedule } from '../market/tasks.ts';
 import { activeWorker } from '../market/workers.ts';
-import { DueKind, MarketKeys } from '../marketEntries.ts';
+import { DueKind } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 export const leaveWorker = defineOp({
@@ -13,7 +14,7 @@ export const leaveWorker = defineOp({
     const w = activeWorker(ctx, tx);
     // The bond stays slashable for leases still ending on the inner chains.
     w.leavingAt = BigInt(ctx.height + ctx.params.market.workerUnbondingBlocks);
-    ctx.state.set(MarketKeys.worker(tx.fromHex), w);
+    stores.workers.set(ctx.state, tx.fromHex, w);
     schedule(ctx, w.leavingAt, DueKind.WorkerRelease, tx.from);
   },
 });

@@ -1,6 +1,7 @@
+import * as stores from '../stores.ts';
 import { AddressKind, addressKind, addressOf, bytesEqual, concatBytes, encodeAddress, sha256, toHex, utf8 } from '../../crypto/portable.ts';
 import { credit, debit, readAccount, requirePositive, requireRecipient, requireToken, writeAccount, type ExecContext } from '../context.ts';
-import { Keys, type Multisig, type Proposal } from '../entries.ts';
+import type { Multisig, Proposal } from '../entries.ts';
 import { fail } from '../errors.ts';
 import { address, ADDRESS_RULE, recipient, tokenSymbol } from '../fields.ts';
 import { defineOp } from './operation.ts';
@@ -16,7 +17,7 @@ export function multisigAddress(creator: Uint8Array, nonce: bigint): Uint8Array 
 }
 
 function requireMultisig(ctx: ExecContext, account: Uint8Array): Multisig {
-  const ms = ctx.state.get<Multisig>(Keys.multisig(toHex(account)));
+  const ms = stores.multisigs.get(ctx.state, toHex(account));
   if (!ms) fail('UNKNOWN_ACCOUNT', `no multisig account ${encodeAddress(account)}`);
   return ms;
 }
@@ -28,7 +29,7 @@ function requireMember(ms: Multisig, who: Uint8Array, account: Uint8Array): void
 }
 
 function requireProposal(ctx: ExecContext, account: Uint8Array, id: bigint): Proposal {
-  const p = ctx.state.get<Proposal>(Keys.proposal(toHex(account), id));
+  const p = stores.proposals.get(ctx.state, toHex(account), id);
   if (!p) fail('UNKNOWN_PROPOSAL', `multisig ${encodeAddress(account)} has no proposal ${id}`);
   if (p.executed) fail('ALREADY_EXECUTED', `proposal ${id} was already executed`);
   return p;
@@ -62,7 +63,7 @@ export const multisigCreate = defineOp({
   },
   apply(ctx, tx, p) {
     const addr = multisigAddress(tx.from, tx.nonce);
-    ctx.state.set(Keys.multisig(toHex(addr)), { members: p.members, threshold: p.threshold, nextProposal: 1n, label: '' });
+    stores.multisigs.set(ctx.state, toHex(addr), { members: p.members, threshold: p.threshold, nextProposal: 1n, label: '' });
   },
 });
 
@@ -88,8 +89,8 @@ export const multisigPropose = defineOp({
     requireToken(ctx, p.token);
     requireRecipient(ctx, p.to);
     const id = ms.nextProposal;
-    ctx.state.set(Keys.multisig(toHex(p.account)), { ...ms, nextProposal: id + 1n });
-    ctx.state.set(Keys.proposal(toHex(p.account), id), {
+    stores.multisigs.set(ctx.state, toHex(p.account), { ...ms, nextProposal: id + 1n });
+    stores.proposals.set(ctx.state, toHex(p.account), id, {
       proposer: tx.from,
       to: p.to,
       token: p.token,
@@ -112,7 +113,7 @@ export const multisigApprove = defineOp({
     requireMember(ms, tx.from, p.account);
     const prop = requireProposal(ctx, p.account, p.proposal);
     if (prop.approvals.some((a) => bytesEqual(a, tx.from))) fail('ALREADY_APPROVED', `${encodeAddress(tx.from)} already approved proposal ${p.proposal}`);
-    ctx.state.set(Keys.proposal(toHex(p.account), p.proposal), { ...prop, approvals: [...prop.approvals, tx.from] });
+    stores.proposals.set(ctx.state, toHex(p.account), p.proposal, { ...prop, approvals: [...prop.approvals, tx.from] });
   },
 });
 
@@ -134,7 +135,7 @@ export const multisigExecute = defineOp({
     const acc = readAccount(ctx.state, hex);
     debit(ctx, acc, prop.token, prop.amount, p.account);
     writeAccount(ctx.state, hex, acc);
-    ctx.state.set(Keys.proposal(hex, p.proposal), { ...prop, executed: true });
+    stores.proposals.set(ctx.state, hex, p.proposal, { ...prop, executed: true });
     credit(ctx, prop.to, prop.token, prop.amount);
   },
 });

@@ -1,3 +1,4 @@
+import * as stores from '../stores.ts';
 import { toHex } from '../../crypto/portable.ts';
 import { RUNTIMES, resultTooLarge } from '../../market/index.ts';
 import { debit, readAccount, writeAccount } from '../context.ts';
@@ -5,7 +6,7 @@ import { fail } from '../errors.ts';
 import { mulChecked } from '../market/escrow.ts';
 import { TaskState } from '../market/lifecycle.ts';
 import { DIGEST, schedule, taskIdFor, writeTask } from '../market/tasks.ts';
-import { DueKind, MarketKeys, TaskKind, TaskNeedsFields, TaskOrderFields, type App, type License, type Task } from '../marketEntries.ts';
+import { DueKind, TaskKind, TaskNeedsFields, TaskOrderFields, type Task } from '../marketEntries.ts';
 import { MAX_U64, ZNC } from '../params.ts';
 import { defineOp } from './operation.ts';
 
@@ -47,10 +48,10 @@ export const postTask = defineOp({
     let feeToken = ZNC;
     let licenseFeePerHour = 0n;
     if (p.app !== '') {
-      const app = ctx.main.get<App>(MarketKeys.app(p.app, p.version));
+      const app = stores.apps.get(ctx.main, p.app, p.version);
       if (!app) fail('UNKNOWN_APP', `no app ${p.app}@${p.version}`);
       if (app.deprecated) fail('APP_DEPRECATED', `${p.app}@${p.version} is deprecated; use a newer version`);
-      if (app.requiresLicense && !ctx.main.get<License>(MarketKeys.license(p.app, tx.fromHex))) {
+      if (app.requiresLicense && !stores.licenses.get(ctx.main, p.app, tx.fromHex)) {
         fail('LICENSE_REQUIRED', `${p.app} requires a license: acquire it first`);
       }
       ({ digest, developer, feeToken, licenseFeePerHour } = app);

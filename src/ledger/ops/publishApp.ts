@@ -3,7 +3,8 @@ import { requireRecipient, requireToken } from '../context.ts';
 import { fail } from '../errors.ts';
 import { optionalRecipient, tokenSymbol } from '../fields.ts';
 import { DIGEST } from '../market/tasks.ts';
-import { MarketKeys, type App, type AppName } from '../marketEntries.ts';
+import * as stores from '../stores.ts';
+import type { App } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 const APP_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -37,13 +38,11 @@ export const publishApp = defineOp({
     // The license fees go to the developer: an address nobody can spend from would swallow them.
     if (p.developer.length !== 0) requireRecipient(ctx, p.developer, 'developer');
     requireToken(ctx, p.feeToken);
-    const nameKey = MarketKeys.appName(p.name);
-    const owner = ctx.state.get<AppName>(nameKey);
+    const owner = stores.appNames.get(ctx.state, p.name);
     if (owner && !bytesEqual(owner.owner, tx.from)) fail('NOT_AUTHORIZED', `app "${p.name}" belongs to ${encodeAddress(owner.owner)}`);
-    const key = MarketKeys.app(p.name, p.version);
-    if (ctx.state.get<App>(key)) fail('APP_EXISTS', `${p.name}@${p.version} is already published; publish a new version`);
-    ctx.state.set(nameKey, { owner: tx.from, versions: (owner?.versions ?? 0) + 1 } satisfies AppName);
-    ctx.state.set(key, {
+    if (stores.apps.has(ctx.state, p.name, p.version)) fail('APP_EXISTS', `${p.name}@${p.version} is already published; publish a new version`);
+    stores.appNames.set(ctx.state, p.name, { owner: tx.from, versions: (owner?.versions ?? 0) + 1 });
+    stores.apps.set(ctx.state, p.name, p.version, {
       name: p.name,
       version: p.version,
       digest: p.digest,

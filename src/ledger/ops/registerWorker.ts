@@ -1,7 +1,8 @@
+import * as stores from '../stores.ts';
 import { ratingOf } from '../../market/index.ts';
 import { fail } from '../errors.ts';
 import { checkWorkerSpec, takeFromStake } from '../market/workers.ts';
-import { MarketKeys, WorkerSpecFields, type Counter, type Worker, type WorkerIndex } from '../marketEntries.ts';
+import { WorkerSpecFields, type Counter, type Worker, type WorkerIndex } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 /** The bond moves from the worker's stake on main; `benchmark` (0..1000) is its own claim, recorded and shown, not rated. */
@@ -16,8 +17,7 @@ export const registerWorker = defineOp({
     if (p.benchmark > 1000) fail('INVALID_ARGUMENT', 'benchmark score is 0..1000');
   },
   apply(ctx, tx, p) {
-    const key = MarketKeys.worker(tx.fromHex);
-    const existing = ctx.state.get<Worker>(key);
+    const existing = stores.workers.get(ctx.state, tx.fromHex);
     if (existing && existing.bond > 0n) fail('ALREADY_REGISTERED', 'this worker is registered (or its bond has not returned yet)');
     const min = ctx.params.market.minWorkerBond;
     if (p.bond < min) fail('BOND_TOO_SMALL', `a worker bonds at least ${min} base units; ${p.bond} offered`);
@@ -40,11 +40,11 @@ export const registerWorker = defineOp({
       registeredAt: BigInt(ctx.height),
     };
     w.rating = ratingOf(w);
-    ctx.state.set(key, w);
+    stores.workers.set(ctx.state, tx.fromHex, w);
     if (!existing) {
-      const n = ctx.state.get<Counter>(MarketKeys.workerCount)?.n ?? 0n;
-      ctx.state.set(MarketKeys.workerAt(n), { worker: tx.from } satisfies WorkerIndex);
-      ctx.state.set(MarketKeys.workerCount, { n: n + 1n } satisfies Counter);
+      const n = stores.workerCount.get(ctx.state)?.n ?? 0n;
+      stores.workerIndex.set(ctx.state, n, { worker: tx.from } satisfies WorkerIndex);
+      stores.workerCount.set(ctx.state, { n: n + 1n } satisfies Counter);
     }
   },
 });

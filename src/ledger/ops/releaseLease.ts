@@ -1,10 +1,11 @@
+import * as stores from '../stores.ts';
 import { fail } from '../errors.ts';
 import { taskId } from '../fields.ts';
 import { redrawVerifier } from '../market/disputes.ts';
 import { isTaskEnded, leaseStateName, LeaseState, moveTask, TaskState, endLease } from '../market/lifecycle.ts';
 import { leaseRef, requireLessee, schedule, writeLease, writeTask } from '../market/tasks.ts';
 import { recordFairness } from '../market/workers.ts';
-import { DueKind, MarketKeys, type Released } from '../marketEntries.ts';
+import { DueKind, type Released } from '../marketEntries.ts';
 import { WorkerOutcome } from '../receipts.ts';
 import { defineOp } from './operation.ts';
 
@@ -31,7 +32,7 @@ export const releaseLease = defineOp({
     if (!RELEASE_REASON.test(p.reason)) fail('INVALID_ARGUMENT', 'reason: the error code of the fetch that failed, e.g. MANIFEST_UNAVAILABLE (A-Z, 0-9, _)');
     endLease(t, l, ctx, LeaseState.Cancelled, `released by its worker before starting: ${p.reason}`, idHex, p.lease);
     writeLease(ctx, idHex, p.lease, l);
-    ctx.state.set(MarketKeys.released(idHex, tx.fromHex), { lease: p.lease, height: BigInt(ctx.height) } satisfies Released);
+    stores.releases.set(ctx.state, idHex, tx.fromHex, { lease: p.lease, height: BigInt(ctx.height) } satisfies Released);
     recordFairness(ctx, l.worker, WorkerOutcome.Released, t);
     // A drawn verifier's seat is drawn again, never offered to bids (a bid would let a colluder buy it).
     if (l.verifies > 0) redrawVerifier(ctx, idHex, t, l);

@@ -1,3 +1,4 @@
+import * as stores from '../stores.ts';
 import { bytesEqual } from '../../crypto/portable.ts';
 import { appOutcomeDigest, appOutcomeProblem, type AppOutcome } from '../appOutcome.ts';
 import { fail } from '../errors.ts';
@@ -6,7 +7,6 @@ import { evaluateGroup } from '../market/compare.ts';
 import { settleDispute } from '../market/disputes.ts';
 import { leaseStateName, LeaseState } from '../market/lifecycle.ts';
 import { DIGEST, leaseRef, requireLessee, writeLease, writeTask } from '../market/tasks.ts';
-import { MarketKeys } from '../marketEntries.ts';
 import { resultCommitment } from '../resultCommit.ts';
 import { defineOp } from './operation.ts';
 
@@ -61,7 +61,7 @@ export const revealResult = defineOp({
     }
     l.resultDigest = digest;
     writeLease(ctx, idHex, p.lease, l);
-    if (outcome) ctx.state.set(MarketKeys.appOutcome(idHex, p.lease), outcome);
+    if (outcome) stores.appOutcomes.set(ctx.state, idHex, p.lease, outcome);
     if (l.verifies > 0) settleDispute(ctx, idHex, t, l.verifies - 1);
     else evaluateGroup(ctx, idHex, t, Math.floor(l.slot / t.redundancy));
     writeTask(ctx, idHex, t);

@@ -1,6 +1,7 @@
+import * as stores from '../stores.ts';
 import { toHex } from '../../crypto/portable.ts';
 import { debit, readAccount, requirePositive, writeAccount, type ExecContext } from '../context.ts';
-import { Keys, type Stake, type UnbondingQueue } from '../entries.ts';
+import type { Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
 import { ZNC } from '../params.ts';
 import { ReceiptKind, type Receipt } from '../receipts.ts';
@@ -26,7 +27,7 @@ export const stake = defineOp({
 });
 
 function readStake(ctx: ExecContext, addrHex: string): Stake {
-  const s = ctx.state.get<Stake>(Keys.stake(addrHex));
+  const s = stores.stakes.get(ctx.state, addrHex);
   return s ? { ...s } : { staked: 0n, unbonding: 0n };
 }
 
@@ -45,12 +46,12 @@ export const unstake = defineOp({
     if (s.staked < p.amount) fail('INSUFFICIENT_STAKE', `staked ${s.staked} ZNC base units; cannot unstake ${p.amount}`);
     s.staked -= p.amount;
     s.unbonding += p.amount;
-    ctx.state.set(Keys.stake(tx.fromHex), s);
-    const q = ctx.state.get<UnbondingQueue>(Keys.unbonding) ?? { entries: [] };
+    stores.stakes.set(ctx.state, tx.fromHex, s);
+    const q = stores.unbonding.get(ctx.state) ?? { entries: [] };
     const entries = [...q.entries, { address: tx.from, amount: p.amount, releaseAt: BigInt(ctx.time + ctx.params.unbondingMs) }];
     // Stable by release time, then arrival: every node releases in the same order.
     entries.sort((a, b) => (a.releaseAt < b.releaseAt ? -1 : a.releaseAt > b.releaseAt ? 1 : 0));
-    ctx.state.set(Keys.unbonding, { entries });
+    stores.unbonding.set(ctx.state, { entries });
   },
 });
 
@@ -59,21 +60,21 @@ export function applyStakeDeposit(ctx: ExecContext, r: Receipt): void {
   const hex = toHex(r.address);
   const s = readStake(ctx, hex);
   s.staked += r.amount;
-  ctx.state.set(Keys.stake(hex), s);
+  stores.stakes.set(ctx.state, hex, s);
 }
 
 /** Start of every main-chain height: matured unbondings become spendable again. */
 export function releaseUnbonded(ctx: ExecContext): void {
-  const q = ctx.state.get<UnbondingQueue>(Keys.unbonding);
+  const q = stores.unbonding.get(ctx.state);
   if (!q || q.entries.length === 0 || q.entries[0].releaseAt > BigInt(ctx.time)) return;
   const now = BigInt(ctx.time);
   const due = q.entries.filter((e) => e.releaseAt <= now);
-  ctx.state.set(Keys.unbonding, { entries: q.entries.filter((e) => e.releaseAt > now) });
+  stores.unbonding.set(ctx.state, { entries: q.entries.filter((e) => e.releaseAt > now) });
   for (const e of due) {
     const hex = toHex(e.address);
     const s = readStake(ctx, hex);
     s.unbonding -= e.amount;
-    ctx.state.set(Keys.stake(hex), s);
+    stores.stakes.set(ctx.state, hex, s);
     credit(ctx, e.address, ZNC, e.amount);
   }
 }

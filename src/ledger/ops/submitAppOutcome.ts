@@ -1,8 +1,8 @@
+import * as stores from '../stores.ts';
 import { appOutcomeDigest, appOutcomeProblem, type AppOutcome } from '../appOutcome.ts';
 import { fail } from '../errors.ts';
 import { taskId, usageFields } from '../fields.ts';
 import { DIGEST, leaseRef, requireLessee } from '../market/tasks.ts';
-import { MarketKeys } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 import { submitResult } from './submitResult.ts';
 
@@ -42,6 +42,6 @@ export const submitAppOutcome = defineOp({
     const digest = appOutcomeDigest(canonical);
     // Every check and every effect of a result: state, pay held for review, comparison, dispute.
     submitResult.apply(ctx, tx, { task: p.task, lease: p.lease, digest, cpuSeconds: p.cpuSeconds, memoryGiBSeconds: p.memoryGiBSeconds, gpuSeconds: p.gpuSeconds, networkBytes: p.networkBytes, wallMs: p.wallMs });
-    ctx.state.set(MarketKeys.appOutcome(idHex, p.lease), { ...canonical, logDigest: p.logDigest, digest } satisfies AppOutcome);
+    stores.appOutcomes.set(ctx.state, idHex, p.lease, { ...canonical, logDigest: p.logDigest, digest } satisfies AppOutcome);
   },
 });

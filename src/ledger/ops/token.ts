@@ -1,7 +1,8 @@
+import * as stores from '../stores.ts';
 import { decode, encode } from '../../codec/index.ts';
 import { toHex } from '../../crypto/portable.ts';
 import { credit, debit, readAccount, requirePositive, tokenInfo, writeAccount, type ExecContext } from '../context.ts';
-import { Keys, type Token } from '../entries.ts';
+import type { Token } from '../entries.ts';
 import { fail } from '../errors.ts';
 import { MAX_U64, ZNC } from '../params.ts';
 import { ReceiptKind, TokenRegistrationSchema, type Receipt } from '../receipts.ts';
@@ -111,12 +112,12 @@ export const tokenConvert = defineOp({
 });
 
 function writeToken(ctx: ExecContext, t: Token): void {
-  ctx.state.set(Keys.token(t.symbol), t);
+  stores.tokens.set(ctx.state, t.symbol, t);
 }
 
 /** Main-chain receipts of the token registry. None can fail; a conflict refunds instead. */
 export function applyTokenReceipt(ctx: ExecContext, r: Receipt): void {
-  const existing = ctx.state.get<Token>(Keys.token(r.token));
+  const existing = stores.tokens.get(ctx.state, r.token);
   switch (r.kind) {
     case ReceiptKind.TokenRegister: {
       if (existing) return credit(ctx, r.address, ZNC, r.amount);
@@ -136,7 +137,7 @@ export function applyTokenReceipt(ctx: ExecContext, r: Receipt): void {
     case ReceiptKind.TokenConvert: {
       const from = { ...existing! };
       const toSymbol = new TextDecoder().decode(r.data);
-      const to = { ...ctx.state.get<Token>(Keys.token(toSymbol))! };
+      const to = { ...stores.tokens.get(ctx.state, toSymbol)! };
       const znc = r.amount / from.anchorRate;
       const out = znc * to.anchorRate;
       // Two conversions into one token in a height could overflow together: give the burned tokens back.

@@ -1,5 +1,6 @@
+import * as stores from '../stores.ts';
 import { activeWorker, checkWorkerSpec, takeFromStake } from '../market/workers.ts';
-import { MarketKeys, WorkerSpecFields } from '../marketEntries.ts';
+import { WorkerSpecFields } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 /** New resources, prices and endpoint; `addBond` moves more of the stake into the bond. */
@@ -16,6 +17,6 @@ export const updateWorker = defineOp({
     const w = activeWorker(ctx, tx);
     if (p.addBond > 0n) takeFromStake(ctx, tx.fromHex, p.addBond);
     const { addBond, ...spec } = p;
-    ctx.state.set(MarketKeys.worker(tx.fromHex), { ...w, ...spec, bond: w.bond + addBond });
+    stores.workers.set(ctx.state, tx.fromHex, { ...w, ...spec, bond: w.bond + addBond });
   },
 });

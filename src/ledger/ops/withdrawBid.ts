@@ -1,9 +1,10 @@
+import * as stores from '../stores.ts';
 import { encodeAddress } from '../../crypto/portable.ts';
 import { fail } from '../errors.ts';
 import { taskId } from '../fields.ts';
 import { TaskState } from '../market/lifecycle.ts';
 import { readTask } from '../market/tasks.ts';
-import { MarketKeys, type Bid, type BidRef } from '../marketEntries.ts';
+import type { Bid } from '../marketEntries.ts';
 import { defineOp } from './operation.ts';
 
 /** A worker takes back its bid in a task's open window (issue 13: a bid must not hold a worker it cannot serve). */
@@ -21,13 +22,13 @@ export const withdrawBid = defineOp({
    */
   apply(ctx, tx, p) {
     const [idHex, t] = readTask(ctx, p.task);
-    const ref = ctx.state.get<BidRef>(MarketKeys.bidBy(idHex, tx.fromHex));
+    const ref = stores.bidRefs.get(ctx.state, idHex, tx.fromHex);
     if (t.state !== TaskState.Open || !ref || ref.window !== t.closeHeight) {
       fail('BID_NOT_FOUND', `${encodeAddress(tx.from)} has no bid in an open window of task ${idHex} (it won, lost, or the task ended)`);
     }
-    const b = ctx.state.get<Bid>(MarketKeys.bid(idHex, ref.index))!;
+    const b = stores.bids.get(ctx.state, idHex, ref.index)!;
     if (b.used) fail('BID_NOT_FOUND', 'that bid already won a lease');
     if (b.withdrawn) fail('BID_NOT_FOUND', 'that bid is already withdrawn');
-    ctx.state.set(MarketKeys.bid(idHex, ref.index), { ...b, withdrawn: true } satisfies Bid);
+    stores.bids.set(ctx.state, idHex, ref.index, { ...b, withdrawn: true } satisfies Bid);
   },
 });
