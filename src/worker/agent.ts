@@ -27,7 +27,9 @@ import { driveLease, type LeaseDrive, type LeaseIO } from './leaseRunner.ts';
 // The worker agent: it follows the node's market events (and polls as a fallback, since a
 // WebSocket can drop), bids on the open tasks the shared matcher says it fits, and runs each
 // lease it wins as a workload — a locked-down container, or a WASI module where the lease asks
-// for wasm — reporting usage every period; a batch task's /out becomes its result.
+// for wasm — reporting usage every period; a batch task's /out becomes its result. What it does
+// with a lease it holds is decided by the lease's state machine (src/worker/leaseMachine.ts, driven
+// by leaseRunner.ts); this file gives it its I/O — the node, the engine, the meter, the lease's files.
 //
 // A batch workload that fails on its own inside its lease's limits — exits non-zero, is killed at
 // its memory limit, runs past the task's max hours, traps — has that outcome reported at once
