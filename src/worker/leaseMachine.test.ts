@@ -357,7 +357,7 @@ describe('the transition table', () => {
 
 describe('the lease runner with injected I/O', () => {
   /** A fake world: a manual clock and timers, a workload that exits when told, a chain that records. */
-  function world(opts: { leaseState?: () => string } = {}) {
+  function world(opts: { leaseState?: () => string; sample?: () => Promise<void> } = {}) {
     let now = 0;
     const timers: { at: number; fire: () => void; live: boolean }[] = [];
     const sent: string[] = [];
@@ -378,7 +378,7 @@ describe('the lease runner with injected I/O', () => {
       reportUsage: async (seq) => void sent.push(`ReportUsage#${seq}`),
       releaseLease: async (r) => void sent.push(`ReleaseLease:${r}`),
       readLease: async () => ({ state: opts.leaseState?.() ?? 'running', reports: 0, outcome: '' }),
-      sample: async () => undefined,
+      sample: opts.sample ?? (async () => undefined),
       stop: async () => exit?.(),
       drain: async () => ({ exit: { code: 0 } }),
       collect: async () => collectedOk,
@@ -387,7 +387,7 @@ describe('the lease runner with injected I/O', () => {
         sent.push(e.how);
         return { submitted: collectedOk.digest, repository: 'r' };
       },
-      remove: async () => undefined,
+      remove: async (outcome) => void sent.push(`removed${outcome ? ' with an outcome' : ''}`),
       writeOutcome: () => undefined,
       markReleased: () => undefined,
       setFetchFailures: () => undefined,
@@ -420,7 +420,7 @@ describe('the lease runner with injected I/O', () => {
     w.exit();
     await w.advance(0);
     await d.done;
-    expect(w.sent).toEqual(['StartLease', 'ReportUsage#1', 'ReportUsage#2', 'submitResult']);
+    expect(w.sent).toEqual(['StartLease', 'ReportUsage#1', 'ReportUsage#2', 'submitResult', 'removed with an outcome']);
     expect(d.run.phase).toBe('done');
   });
 
@@ -434,7 +434,25 @@ describe('the lease runner with injected I/O', () => {
     d.wake();
     await w.advance(0);
     await d.done;
-    expect(w.sent).toEqual(['StartLease', 'ReportUsage#1']);
+    expect(w.sent).toEqual(['StartLease', 'ReportUsage#1', 'removed with an outcome']);
     expect(w.lines.some((l) => l.includes('cancelled on the chain'))).toBe(true);
+  });
+
+  it('removes the workload and fails the run with the error when the engine breaks off mid-run', async () => {
+    const w = world({ sample: async () => Promise.reject(new Error('engine gone')) });
+    const d = driveLease(base, w.io);
+    await w.advance(0);
+    await w.advance(1000);
+    await expect(d.done).rejects.toThrow('engine gone');
+    expect(w.sent).toEqual(['StartLease', 'removed']);
+  });
+
+  it('drives a workload taken up after a restart without launching or starting it', async () => {
+    const w = world();
+    const d = driveLease({ ...base, chainState: 'running', reports: 7, startedAt: 0 }, w.io, { name: 'container 0123456789ab', endpoint: '', exited: new Promise(() => undefined) });
+    await w.advance(1000);
+    expect(w.sent).toEqual(['ReportUsage#8']);
+    expect(w.lines[0]).toMatch(/taken up again after a restart, 7 report\(s\) on the chain/);
+    expect(d.run.phase).toBe('waiting');
   });
 });
