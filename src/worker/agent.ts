@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
-import { appOutcomeDigest, resultCommitment, TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
+import { appOutcomeDigest, resultCommitment, TxKind, type TxRequest } from '../ledger/index.ts';
 import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, resultTooLarge } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
@@ -23,6 +23,7 @@ import { leaseLogFile, publishLeaseLogs } from './logs.ts';
 import type { AgentSnapshot } from './status.ts';
 import { CHAIN_LIVE_LEASE_STATES, chainLeaseLive, containerAfterRestart, revealAction } from './leaseMachine.ts';
 import { driveLease, type LeaseDrive, type LeaseIO } from './leaseRunner.ts';
+import { revealFields, RevealNotes, type PendingReveal } from './revealNotes.ts';
 
 // The worker agent: it follows the node's market events (and polls as a fallback, since a
 // WebSocket can drop), bids on the open tasks the shared matcher says it fits, and runs each
@@ -91,20 +92,6 @@ export interface AgentOptions {
   testCopyResult?: boolean;
 }
 
-/**
- * A commitment sent and not yet revealed (docs/MARKET.md, "Fairness: commit and reveal"): kept in
- * the lease's directory as `reveal.json`, written before the commitment is sent, so a restarted
- * agent still reveals. `tar`: the canonical result archive to publish once the reveal phase opens.
- */
-interface PendingReveal {
-  task: string;
-  lease: number;
-  salt: string;
-  digest: string;
-  outcome?: AppOutcomeCanonical & { logDigest: string };
-  tar?: { file: string; digest: string };
-}
-
 /** What the agent keeps about a lease it runs. */
 interface Running {
   ref: LeaseRef;
@@ -150,7 +137,7 @@ export class WorkerAgent {
   private readonly outranked = new Set<string>();
   private readonly withdrawing = new Set<string>();
   /** Commitments waiting for their reveal phase, by their note in the lease's directory. */
-  private readonly reveals = new Map<string, PendingReveal>();
+  private readonly reveals: RevealNotes;
   /** The worker's registration as last read (each poll): its standing and its offer. */
   private me?: WorkerAnswer;
   private minWorkerBond = 0n;
@@ -186,6 +173,7 @@ export class WorkerAgent {
     this.sealKey = sealKeyPairFromSeed(o.key.secretKey);
     this.dir = join(o.home, 'worker');
     mkdirSync(join(this.dir, 'leases'), { recursive: true });
+    this.reveals = new RevealNotes(join(this.dir, 'leases'));
   }
 
   async start(): Promise<void> {
@@ -764,26 +752,9 @@ export class WorkerAgent {
    */
   private async commit(files: string, p: PendingReveal, usage: ReturnType<Meter['period']>): Promise<void> {
     const pending: PendingReveal = { ...p, salt: toHex(randomBytes(32)) };
-    const file = join(files, 'reveal.json');
-    writeFileSync(`${file}.part`, JSON.stringify(pending));
-    renameSync(`${file}.part`, file);
     const commitment = resultCommitment(fromHex(p.task), p.lease, fromHex(this.hexAddress), p.digest, fromHex(pending.salt));
-    this.reveals.set(file, pending);
+    this.reveals.add(files, pending);
     await this.send(TxKind.CommitResult, { task: fromHex(p.task), lease: p.lease, commitment, ...usage });
-  }
-
-  /** Commitments written down by an earlier run and not yet revealed. */
-  private loadReveals(): void {
-    const dir = join(this.dir, 'leases');
-    for (const name of readdirSync(dir)) {
-      const file = join(dir, name, 'reveal.json');
-      if (!existsSync(file)) continue;
-      try {
-        this.reveals.set(file, JSON.parse(readFileSync(file, 'utf8')) as PendingReveal);
-      } catch (e) {
-        this.o.log(`${file}: unreadable (${(e as Error).message}); that commitment cannot be revealed`);
-      }
-    }
   }
 
   /**
@@ -792,14 +763,12 @@ export class WorkerAgent {
    * or app outcome and the salt are sent. Done or decided without it, the note is removed.
    */
   private async revealDue(): Promise<void> {
-    for (const [file, p] of [...this.reveals]) {
+    for (const [file, p] of this.reveals.pending()) {
       const k = `${p.task.slice(0, 12)}…/${p.lease}`;
       const action = revealAction(k, await this.c.lease(p.task, p.lease).catch(() => undefined));
       if (action.do === 'wait') continue;
       if (action.do === 'forget') {
-        this.reveals.delete(file);
-        rmSync(file, { force: true });
-        if (p.tar) rmSync(p.tar.file, { force: true });
+        this.reveals.forget(file);
         if (action.log) this.o.log(action.log);
         continue;
       }
@@ -807,22 +776,9 @@ export class WorkerAgent {
         if (p.tar && existsSync(p.tar.file)) {
           await uploadResultFile(this.o.node, this.o.key, p.tar.file, p.tar.digest as Digest, { task: p.task, lease: p.lease });
         }
-        const o = p.outcome;
-        await this.send(TxKind.RevealResult, {
-          task: fromHex(p.task),
-          lease: p.lease,
-          salt: fromHex(p.salt),
-          digest: o ? '' : p.digest,
-          appOutcome: o !== undefined,
-          exitCode: o?.exitCode ?? 0,
-          oomKilled: o?.oomKilled ?? false,
-          cause: o?.cause ?? '',
-          logDigest: o?.logDigest ?? '',
-        });
-        this.o.log(`lease ${k}: revealed ${o ? 'its app outcome' : `its result ${p.digest}`}`);
-        this.reveals.delete(file);
-        rmSync(file, { force: true });
-        if (p.tar) rmSync(p.tar.file, { force: true });
+        await this.send(TxKind.RevealResult, { task: fromHex(p.task), lease: p.lease, salt: fromHex(p.salt), ...revealFields(p) });
+        this.o.log(`lease ${k}: revealed ${p.outcome ? 'its app outcome' : `its result ${p.digest}`}`);
+        this.reveals.forget(file);
       } catch (e) {
         this.o.log(`lease ${k}: reveal failed (${(e as Error).message}); tried again on the next poll`);
       }
@@ -854,7 +810,7 @@ export class WorkerAgent {
       await this.runtime?.remove(this.runtime.docker.getContainer(info.Id));
     }
     for (const s of (await this.runtime?.sweepScratch(this.address)) ?? []) this.o.log(`removed scratch area ${s} left from an earlier run`);
-    this.loadReveals();
+    this.reveals.load(this.o.log);
     await this.pollLeases(CHAIN_LIVE_LEASE_STATES);
   }
 }
