@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
-import { appOutcomeDigest, resultCommitment, TxKind, type AppOutcomeCanonical, type TxRequest } from '../ledger/index.ts';
+import { appOutcomeDigest, resultCommitment, TxKind, type TxRequest } from '../ledger/index.ts';
 import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, resultTooLarge } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
@@ -21,11 +21,16 @@ import { workloadName, type Workload } from './workload.ts';
 import type { LogTarget } from './leaseLog.ts';
 import { leaseLogFile, publishLeaseLogs } from './logs.ts';
 import type { AgentSnapshot } from './status.ts';
+import { CHAIN_LIVE_LEASE_STATES, chainLeaseLive, containerAfterRestart, revealAction } from './leaseMachine.ts';
+import { driveLease, type LeaseDrive, type LeaseIO } from './leaseRunner.ts';
+import { revealFields, RevealNotes, type PendingReveal } from './revealNotes.ts';
 
 // The worker agent: it follows the node's market events (and polls as a fallback, since a
 // WebSocket can drop), bids on the open tasks the shared matcher says it fits, and runs each
 // lease it wins as a workload — a locked-down container, or a WASI module where the lease asks
-// for wasm — reporting usage every period; a batch task's /out becomes its result.
+// for wasm — reporting usage every period; a batch task's /out becomes its result. What it does
+// with a lease it holds is decided by the lease's state machine (src/worker/leaseMachine.ts, driven
+// by leaseRunner.ts); this file gives it its I/O — the node, the engine, the meter, the lease's files.
 //
 // A batch workload that fails on its own inside its lease's limits — exits non-zero, is killed at
 // its memory limit, runs past the task's max hours, traps — has that outcome reported at once
@@ -52,10 +57,7 @@ import type { AgentSnapshot } from './status.ts';
 const POLL_MS = 2000;
 /** How long an image check before bidding is trusted (a ghost image is asked about once, not every poll). */
 const PROBE_TTL_MS = 30_000;
-/** Failed fetches of a matched lease's image (each across every peer) before the lease is released. */
-const RELEASE_AFTER_FAILURES = 2;
 const WS_RETRY_MS = 1000;
-const ACTIVE = ['matched', 'started', 'running'] as const;
 /** A service's endpoint must fit the chain's 128 characters: `255.255.255.255:65535` per port. */
 const MAX_SERVICE_PORTS = 5;
 
@@ -90,31 +92,13 @@ export interface AgentOptions {
   testCopyResult?: boolean;
 }
 
-/**
- * A commitment sent and not yet revealed (docs/MARKET.md, "Fairness: commit and reveal"): kept in
- * the lease's directory as `reveal.json`, written before the commitment is sent, so a restarted
- * agent still reveals. `tar`: the canonical result archive to publish once the reveal phase opens.
- */
-interface PendingReveal {
-  task: string;
-  lease: number;
-  salt: string;
-  digest: string;
-  outcome?: AppOutcomeCanonical & { logDigest: string };
-  tar?: { file: string; digest: string };
-}
-
 /** What the agent keeps about a lease it runs. */
 interface Running {
   ref: LeaseRef;
   workload?: Workload;
-  /** Wakes the lease loop early: the chain said the lease ended (cancel, deadline, escrow). */
-  wake: () => void;
-  /**
-   * Set by `wake` and cleared by the loop when it checks the lease: an event that comes while the
-   * loop is not waiting (starting the workload, sending a report) is kept for its next turn
-   * instead of being lost, which would leave the workload running unpaid for a whole period.
-   */
+  /** The lease's state machine, once the task is read (the machine keeps a wake-up for its next turn). */
+  drive?: LeaseDrive;
+  /** The chain said the lease ended before its machine ran: told to the machine when it starts. */
   woken: boolean;
 }
 
@@ -153,7 +137,7 @@ export class WorkerAgent {
   private readonly outranked = new Set<string>();
   private readonly withdrawing = new Set<string>();
   /** Commitments waiting for their reveal phase, by their note in the lease's directory. */
-  private readonly reveals = new Map<string, PendingReveal>();
+  private readonly reveals: RevealNotes;
   /** The worker's registration as last read (each poll): its standing and its offer. */
   private me?: WorkerAnswer;
   private minWorkerBond = 0n;
@@ -189,6 +173,7 @@ export class WorkerAgent {
     this.sealKey = sealKeyPairFromSeed(o.key.secretKey);
     this.dir = join(o.home, 'worker');
     mkdirSync(join(this.dir, 'leases'), { recursive: true });
+    this.reveals = new RevealNotes(join(this.dir, 'leases'));
   }
 
   async start(): Promise<void> {
@@ -252,7 +237,7 @@ export class WorkerAgent {
       if (e.type !== 'market' || !e.task) return;
       if (e.kind === 'task-posted') void this.consider(e.task).catch((err: unknown) => this.o.log(`task ${e.task}: ${(err as Error).message}`));
       if (e.kind === 'lease-matched' && e.worker === this.hexAddress) void this.pollLeases().catch((err: unknown) => this.o.log(`leases: ${(err as Error).message}`));
-      if (e.kind === 'lease-ended' || e.kind === 'task-ended') for (const [k, r] of this.running) if (k.startsWith(`${e.task}/`)) r.wake();
+      if (e.kind === 'lease-ended' || e.kind === 'task-ended') for (const [k, r] of this.running) if (k.startsWith(`${e.task}/`)) wake(r);
       // A bid decided (window closed, task cancelled or ended): free its capacity at once.
       if ((e.kind === 'window-closed' || e.kind === 'task-ended') && this.bids.has(e.task)) void this.refreshBids().catch((err: unknown) => this.o.log(`bids: ${(err as Error).message}`));
     });
@@ -303,7 +288,7 @@ export class WorkerAgent {
         throw e;
       });
       if (!this.bids.has(id)) continue;
-      const mine = t?.leases.find((l) => l.worker === this.address && ACTIVE.includes(l.state as (typeof ACTIVE)[number]));
+      const mine = t?.leases.find((l) => l.worker === this.address && chainLeaseLive(l.state));
       if (mine) {
         this.take(mine);
         continue;
@@ -330,7 +315,7 @@ export class WorkerAgent {
    */
   private cannotWin(t: TaskDetailAnswer): boolean {
     const firstHeight = t.closeHeight - t.bidWindowBlocks;
-    const holders = new Set(t.leases.filter((l) => ACTIVE.includes(l.state as (typeof ACTIVE)[number]) || l.state === 'completed' || l.state === 'disputed').map((l) => l.worker));
+    const holders = new Set(t.leases.filter((l) => chainLeaseLive(l.state) || l.state === 'completed' || l.state === 'disputed').map((l) => l.worker));
     const live = t.bids.filter((b) => !b.used && !b.withdrawn && b.height >= firstHeight && (b.worker === this.address || !holders.has(b.worker)));
     if (!live.some((b) => b.worker === this.address)) return false;
     const ranked = rankBids(t.id, live.map((b) => ({ worker: toHex(decodeAddress(b.worker)), price: BigInt(b.price), rating: b.rating })));
@@ -373,7 +358,7 @@ export class WorkerAgent {
   }
 
   /** Takes up leases matched to this worker that nothing runs yet (after a restart: started and running ones too). */
-  private async pollLeases(states: readonly (typeof ACTIVE)[number][] = ['matched']): Promise<void> {
+  private async pollLeases(states: readonly (typeof CHAIN_LIVE_LEASE_STATES)[number][] = ['matched']): Promise<void> {
     for (const state of states) {
       const { leases } = await this.c.leases({ worker: this.address, state });
       for (const l of leases) this.take(l);
@@ -390,7 +375,7 @@ export class WorkerAgent {
       void this.takeVerification(l).catch((e: unknown) => this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: ${(e as Error).message}`));
       return;
     }
-    const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, woken: false, wake: () => (r.woken = true) };
+    const r: Running = { ref: { task: l.task, lease: l.index, worker: this.address }, workload, woken: false };
     this.running.set(k, r);
     void this.runLease(l, r)
       .catch((e: unknown) => this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: ${(e as Error).message}`))
@@ -555,174 +540,123 @@ export class WorkerAgent {
     return probe;
   }
 
-  /**
-   * Launches a lease's workload; when its image cannot be fetched again and again before the lease
-   * started, gives the lease back (ReleaseLease, penalty-free) and returns undefined. Any other
-   * failure throws, and the next poll tries again until the start deadline.
-   */
-  private async launchOrRelease(t: TaskAnswer, r: Running, files: string, l: LeaseAnswer): Promise<Workload | undefined> {
-    const key = `${l.task}/${l.index}`;
-    try {
-      const w = await this.launch(t, r, files);
-      this.fetchFailures.delete(key);
-      return w;
-    } catch (e) {
-      if (l.state !== 'matched' || !(e instanceof DdnError) || !UNFETCHABLE_IMAGE_CODES.includes(e.code)) throw e;
-      const n = (this.fetchFailures.get(key) ?? 0) + 1;
-      this.fetchFailures.set(key, n);
-      if (n < RELEASE_AFTER_FAILURES) throw e;
-      this.fetchFailures.delete(key);
-      this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: its image cannot be fetched (${e.message}); releasing the lease`);
-      await this.send(TxKind.ReleaseLease, { task: fromHex(l.task), lease: l.index, reason: e.code });
-      this.released.add(l.task);
-      writeFileSync(join(files, 'outcome.json'), JSON.stringify({ released: e.code, result: null }));
-      this.o.log(`lease ${l.task.slice(0, 12)}…/${l.index}: released (${e.code}), penalty-free`);
-      return undefined;
-    }
-  }
-
   /** Where a lease's output goes, and how much of it is kept. */
   private logOf(ref: { task: string; lease: number }): LogTarget {
     return { file: leaseLogFile(this.o.home, ref.task, ref.lease), capBytes: this.o.policy.logCapBytes };
   }
 
+  /** Runs a lease through its state machine (src/worker/leaseMachine.ts), with this agent's chain, engine and disk as its I/O. */
   private async runLease(l: LeaseAnswer, r: Running): Promise<void> {
     const k = `${l.task.slice(0, 12)}…/${l.index}`;
     const files = join(this.dir, 'leases', `${l.task}-${l.index}`);
     mkdirSync(files, { recursive: true });
     const t = await this.c.task(l.task);
     if (this.o.testCopyResult && t.kind === 'batch' && (l.verifies !== null || t.redundancy >= 2)) return this.copyLease(l, k, files);
-    const resumed = r.workload !== undefined;
-    const w = r.workload ?? (await this.launchOrRelease(t, r, files, l));
-    if (!w) return;
-    r.workload = w;
-    let ended = false;
-    let outcome: Record<string, unknown> | undefined;
-    // A batch job runs at most the task's max hours: the chain pays no more, so neither does the machine.
-    const deadline = t.kind === 'batch' ? (l.startedAt ?? Date.now()) + t.maxHours * 3_600_000 : Infinity;
-    // A redundancy group's or a verifier's result is committed first and revealed later (docs/MARKET.md).
+    const key = `${l.task}/${l.index}`;
     const compared = l.verifies !== null || t.redundancy >= 2;
-    let timedOut = false;
-    try {
-      if (l.state === 'matched') {
-        await this.send(TxKind.StartLease, { task: fromHex(l.task), lease: l.index, endpoint: w.endpoint });
-        this.counts.leasesStarted += 1;
-        this.o.log(`lease ${k}: started ${workloadName(w.id)}${w.endpoint ? ` at ${w.endpoint}` : ''}`);
-      } else this.o.log(`lease ${k}: ${resumed ? 'taken up again' : 'started again'} after a restart, ${l.reports} report(s) on the chain`);
-      const meter = new Meter(Date.now(), { cpuSeconds: BigInt(l.usage.cpuSeconds), memoryGiBSeconds: BigInt(l.usage.memoryGiBSeconds) });
-      let seq = l.reports;
-      let exited = false;
-      void w.exited.then(() => (exited = true));
-      while (!exited) {
-        if (!r.woken) {
-          const woken = new Promise<void>((res) => (r.wake = () => {
-            r.woken = true;
-            res();
-          }));
-          await Promise.race([new Promise((res) => setTimeout(res, this.o.reportPeriodMs)), w.exited, woken]);
-        }
-        r.woken = false;
-        if (exited) break;
-        // Cancelled, failed at a deadline, out of escrow: stop what no lease pays for any more.
-        const now = await this.c.lease(l.task, l.index).catch(() => undefined);
-        // The chain's count wins: a report refused as a gap or already settled (one this or an
-        // earlier process sent that committed after all, e.g. past a wait timeout or a kill) would
-        // otherwise be numbered the same on every turn and refused until the deadline fails the lease.
-        if (now && now.reports > seq) seq = now.reports;
-        if (now && !ACTIVE.includes(now.state as (typeof ACTIVE)[number])) {
-          ended = true;
-          this.o.log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${workloadName(w.id)}`);
-          await w.stop();
-          break;
-        }
-        if (Date.now() > deadline) {
-          this.o.log(`lease ${k}: still running after the task's ${t.maxHours} h; stopping ${workloadName(w.id)}`);
-          timedOut = true;
-          await w.stop();
-          break;
-        }
-        meter.add(await w.sample(), Date.now());
-        if (exited) break;
-        seq += 1;
+    const init = { task: l.task, index: l.index, kind: t.kind, chainState: l.state, reports: l.reports, compared, startedAt: l.startedAt, maxHours: t.maxHours, reportPeriodMs: this.o.reportPeriodMs, fetchFailures: this.fetchFailures.get(key) ?? 0 };
+    const drive = driveLease(init, this.leaseIO(l, t, r, files), r.workload && { name: workloadName(r.workload.id), endpoint: r.workload.endpoint, exited: r.workload.exited });
+    r.drive = drive;
+    if (r.woken) drive.wake();
+    await drive.done;
+  }
+
+  /** What a lease's state machine does to the world: this agent's chain client, engine, meter and files. */
+  private leaseIO(l: LeaseAnswer, t: TaskAnswer, r: Running, files: string): LeaseIO {
+    const k = `${l.task.slice(0, 12)}…/${l.index}`;
+    const key = `${l.task}/${l.index}`;
+    const task = fromHex(l.task);
+    let meter: Meter | undefined;
+    let collected: Awaited<ReturnType<WorkerAgent['collectResult']>> | undefined;
+    const workload = (): Workload => {
+      if (!r.workload) throw new Error(`lease ${k}: no workload`);
+      return r.workload;
+    };
+    const metered = (): Meter => {
+      if (!meter) throw new Error(`lease ${k}: usage is not metered yet`);
+      return meter;
+    };
+    const sampleNow = async (): Promise<void> => metered().add(await workload().sample(), Date.now());
+    return {
+      now: () => Date.now(),
+      setTimer: (ms, fire) => {
+        const timer = setTimeout(fire, ms);
+        return () => clearTimeout(timer);
+      },
+      launch: async () => {
+        const w = await this.launch(t, r, files);
+        r.workload = w;
+        return { name: workloadName(w.id), endpoint: w.endpoint, exited: w.exited };
+      },
+      unfetchable: (e) => (e instanceof DdnError && UNFETCHABLE_IMAGE_CODES.includes(e.code) ? e.code : undefined),
+      startLease: (endpoint) => this.send(TxKind.StartLease, { task, lease: l.index, endpoint }),
+      startMeter: () => {
+        meter = new Meter(Date.now(), { cpuSeconds: BigInt(l.usage.cpuSeconds), memoryGiBSeconds: BigInt(l.usage.memoryGiBSeconds) });
+      },
+      reportUsage: (seq) => this.send(TxKind.ReportUsage, { task, lease: l.index, seq, ...metered().period(Date.now()) }),
+      releaseLease: (reason) => this.send(TxKind.ReleaseLease, { task, lease: l.index, reason }),
+      readLease: () => this.c.lease(l.task, l.index),
+      sample: sampleNow,
+      stop: () => workload().stop(),
+      drain: async () => {
+        const w = workload();
+        const exit = await w.exited;
         try {
-          await this.send(TxKind.ReportUsage, { task: fromHex(l.task), lease: l.index, seq, ...meter.period(Date.now()) });
-          this.counts.reports += 1;
-          this.o.log(`lease ${k}: usage report ${seq}`);
+          return { exit, logs: await w.logsDone() };
         } catch (e) {
-          seq -= 1;
-          // Refused because the lease ended meanwhile: the next turn's check finds out and stops it.
-          this.o.log(`lease ${k}: usage report refused: ${(e as Error).message}`);
+          return { exit, logsError: (e as Error).message };
         }
-      }
-      const exit = await w.exited;
-      const logs = await w.logsDone().catch((e: unknown) => this.o.log(`lease ${k}: logs not kept: ${(e as Error).message}`));
-      if (logs?.dropped) this.o.log(`lease ${k}: its log kept the first ${logs.kept} bytes of its output; ${logs.dropped} more were dropped past the cap`);
-      // Collected before the logs are sealed, so that what the result left out is said in them.
-      const collected = !ended && exit.code === 0 && t.kind === 'batch' ? await this.collectResult(w, t, files, k) : undefined;
-      // Sealed to the poster and published, so they outlive the lease (never throws).
-      await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
-      if (ended) {
-        this.counts.workloadsStopped += 1;
-        outcome = { stopped: true, exitCode: exit.code, result: null };
-        return;
-      }
-      // An /out larger than the lease's disk is the app's doing too (the wasm runtime cannot cap it while it runs).
-      const overfull = collected !== undefined && 'error' in collected && collected.tooLarge;
-      const failed = t.kind === 'batch' ? (appOutcomeOf(exit, timedOut) ?? (overfull ? DISK_OUTCOME : undefined)) : undefined;
-      if (failed) {
-        // The app's own end, inside its limits: its outcome is the lease's result, reported now.
-        meter.add(await w.sample(), Date.now());
-        const logDigest = await fileDigest(join(files, 'container.log'));
-        if (compared) await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: appOutcomeDigest(failed), outcome: { ...failed, logDigest } }, meter.period(Date.now()));
-        else await this.send(TxKind.SubmitAppOutcome, { task: fromHex(l.task), lease: l.index, ...failed, logDigest, ...meter.period(Date.now()) });
-        this.counts.workloadsFailed += 1;
-        outcome = { exitCode: exit.code, reason: exit.reason ?? null, appOutcome: { ...failed, logDigest }, result: null };
-        this.o.log(`lease ${k}: the app ${exit.code === null ? exit.reason : `exited ${exit.code}`} on its own; its outcome is reported as the lease's result after ${seq} report(s)`);
-        return;
-      }
-      if (exit.code !== 0 || t.kind === 'service') {
-        const why = exit.code === null ? exit.reason : `exited ${exit.code}`;
-        this.o.log(`lease ${k}: workload ${why}; no result submitted, the report deadline ends the lease`);
-        this.counts.workloadsFailed += 1;
-        outcome = { exitCode: exit.code, reason: exit.reason ?? null, result: null };
-        return;
-      }
-      if (!collected || 'error' in collected) {
-        const why = collected?.error ?? 'no result';
-        this.o.log(`lease ${k}: ${why}; no result submitted, the report deadline ends the lease`);
-        this.counts.workloadsFailed += 1;
-        outcome = { exitCode: exit.code, reason: why, result: null };
-        return;
-      }
-      meter.add(await w.sample(), Date.now());
-      const { tree, dropped } = collected;
-      if (compared) {
-        // Compared with other workers': commit now, publish and reveal once every seat has committed.
-        const submitted = this.o.testCorruptResult ? digestOf(new TextEncoder().encode(`test-corrupt-result:${collected.digest}`)) : collected.digest;
-        if (submitted !== collected.digest) this.o.log(`lease ${k}: TEST ONLY --test-corrupt-result: committing to ${submitted} instead of the result's ${collected.digest}`);
-        const tar = join(files, 'result.tar');
-        await pipeline(Readable.from(canonicalTar(tree)), createWriteStream(tar));
-        await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: submitted, tar: { file: tar, digest: collected.digest } }, meter.period(Date.now()));
-        this.counts.results += 1;
-        outcome = { exitCode: 0, result: { committed: submitted, bytes: tree.tarBytes, fileBytes: tree.fileBytes, dropped } };
-        this.o.log(`lease ${k}: committed to its result (${tree.tarBytes} bytes) after ${seq} report(s); it is published and revealed once every seat has committed`);
-        return;
-      }
-      const upload = this.uploads.then(() => uploadResult(this.o.node, this.o.key, tree, { task: l.task, lease: l.index }, collected.digest));
-      this.uploads = upload.catch(() => undefined);
-      const { repository, digest } = await upload;
-      const submitted = this.o.testCorruptResult ? digestOf(new TextEncoder().encode(`test-corrupt-result:${digest}`)) : digest;
-      if (submitted !== digest) this.o.log(`lease ${k}: TEST ONLY --test-corrupt-result: submitting ${submitted} instead of the result's ${digest}`);
-      await this.send(TxKind.SubmitResult, { task: fromHex(l.task), lease: l.index, digest: submitted, ...meter.period(Date.now()) });
-      this.counts.results += 1;
-      outcome = { exitCode: 0, result: { repository, digest: submitted, bytes: tree.tarBytes, fileBytes: tree.fileBytes, dropped } };
-      this.o.log(`lease ${k}: result ${submitted} (${tree.tarBytes} bytes) submitted after ${seq} report(s)`);
-    } finally {
-      await w.remove();
-      rmSync(join(files, 'result'), { recursive: true, force: true });
-      // Written last: whoever watches for it finds the workload already gone.
-      if (outcome) writeFileSync(join(files, 'outcome.json'), JSON.stringify(outcome));
-    }
+      },
+      collect: async () => {
+        collected = await this.collectResult(workload(), t, files, k);
+        return 'error' in collected ? { ok: false, error: collected.error, tooLarge: collected.tooLarge } : { ok: true, digest: collected.digest, tarBytes: collected.tree.tarBytes, fileBytes: collected.tree.fileBytes, dropped: collected.dropped };
+      },
+      publishLogs: async () => {
+        await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
+      },
+      end: async (ending) => {
+        await sampleNow();
+        if (ending.how === 'submitAppOutcome' || ending.how === 'commitAppOutcome') {
+          const failed = ending.outcome;
+          const logDigest = await fileDigest(join(files, 'container.log'));
+          if (ending.how === 'commitAppOutcome') await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: appOutcomeDigest(failed), outcome: { ...failed, logDigest } }, metered().period(Date.now()));
+          else await this.send(TxKind.SubmitAppOutcome, { task, lease: l.index, ...failed, logDigest, ...metered().period(Date.now()) });
+          return { logDigest };
+        }
+        if (!collected || 'error' in collected) throw new Error(`lease ${k}: no result to end with`);
+        const { tree, digest } = collected;
+        if (ending.how === 'commitResult') {
+          // Compared with other workers': commit now, publish and reveal once every seat has committed.
+          const submitted = this.o.testCorruptResult ? digestOf(new TextEncoder().encode(`test-corrupt-result:${digest}`)) : digest;
+          if (submitted !== digest) this.o.log(`lease ${k}: TEST ONLY --test-corrupt-result: committing to ${submitted} instead of the result's ${digest}`);
+          const tar = join(files, 'result.tar');
+          await pipeline(Readable.from(canonicalTar(tree)), createWriteStream(tar));
+          await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: submitted, tar: { file: tar, digest } }, metered().period(Date.now()));
+          return { submitted };
+        }
+        const upload = this.uploads.then(() => uploadResult(this.o.node, this.o.key, tree, { task: l.task, lease: l.index }, digest));
+        this.uploads = upload.catch(() => undefined);
+        const { repository, digest: published } = await upload;
+        const submitted = this.o.testCorruptResult ? digestOf(new TextEncoder().encode(`test-corrupt-result:${published}`)) : published;
+        if (submitted !== published) this.o.log(`lease ${k}: TEST ONLY --test-corrupt-result: submitting ${submitted} instead of the result's ${published}`);
+        await this.send(TxKind.SubmitResult, { task, lease: l.index, digest: submitted, ...metered().period(Date.now()) });
+        return { submitted, repository };
+      },
+      remove: async (outcome) => {
+        await workload().remove();
+        rmSync(join(files, 'result'), { recursive: true, force: true });
+        // Written last: whoever watches for it finds the workload already gone.
+        if (outcome) writeFileSync(join(files, 'outcome.json'), JSON.stringify(outcome));
+      },
+      writeOutcome: (outcome) => writeFileSync(join(files, 'outcome.json'), JSON.stringify(outcome)),
+      markReleased: () => this.released.add(l.task),
+      setFetchFailures: (n) => {
+        if (n === 0) this.fetchFailures.delete(key);
+        else this.fetchFailures.set(key, n);
+      },
+      count: (what) => (this.counts[what] += 1),
+      log: this.o.log,
+    };
   }
 
   /**
@@ -771,7 +705,7 @@ export class WorkerAgent {
       await new Promise((res) => setTimeout(res, 1000));
       const d = await this.c.task(l.task);
       const mine = d.leases.find((o) => o.index === l.index);
-      if (!mine || !ACTIVE.includes(mine.state as (typeof ACTIVE)[number]) || mine.state === 'completed') return;
+      if (!mine || !chainLeaseLive(mine.state) || mine.state === 'completed') return;
       copied = d.leases.find((o) => same(o) && (o.resultDigest !== '' || o.commitment !== ''));
       if (!copied && turn % Math.max(1, Math.round(this.o.reportPeriodMs / 1000)) === 0) {
         seq += 1;
@@ -818,26 +752,9 @@ export class WorkerAgent {
    */
   private async commit(files: string, p: PendingReveal, usage: ReturnType<Meter['period']>): Promise<void> {
     const pending: PendingReveal = { ...p, salt: toHex(randomBytes(32)) };
-    const file = join(files, 'reveal.json');
-    writeFileSync(`${file}.part`, JSON.stringify(pending));
-    renameSync(`${file}.part`, file);
     const commitment = resultCommitment(fromHex(p.task), p.lease, fromHex(this.hexAddress), p.digest, fromHex(pending.salt));
-    this.reveals.set(file, pending);
+    this.reveals.add(files, pending);
     await this.send(TxKind.CommitResult, { task: fromHex(p.task), lease: p.lease, commitment, ...usage });
-  }
-
-  /** Commitments written down by an earlier run and not yet revealed. */
-  private loadReveals(): void {
-    const dir = join(this.dir, 'leases');
-    for (const name of readdirSync(dir)) {
-      const file = join(dir, name, 'reveal.json');
-      if (!existsSync(file)) continue;
-      try {
-        this.reveals.set(file, JSON.parse(readFileSync(file, 'utf8')) as PendingReveal);
-      } catch (e) {
-        this.o.log(`${file}: unreadable (${(e as Error).message}); that commitment cannot be revealed`);
-      }
-    }
   }
 
   /**
@@ -846,39 +763,22 @@ export class WorkerAgent {
    * or app outcome and the salt are sent. Done or decided without it, the note is removed.
    */
   private async revealDue(): Promise<void> {
-    for (const [file, p] of [...this.reveals]) {
+    for (const [file, p] of this.reveals.pending()) {
       const k = `${p.task.slice(0, 12)}…/${p.lease}`;
-      const l = await this.c.lease(p.task, p.lease).catch(() => undefined);
-      // Not committed yet (the commitment is written down before it is sent): wait for it.
-      if (!l || l.state === 'matched' || l.state === 'started' || l.state === 'running') continue;
-      if (l.state !== 'completed' || l.resultDigest !== '') {
-        this.reveals.delete(file);
-        rmSync(file, { force: true });
-        if (p.tar) rmSync(p.tar.file, { force: true });
-        if (l.resultDigest === '' && l.state !== 'completed') this.o.log(`lease ${k}: ${l.state} before its reveal (${l.outcome})`);
+      const action = revealAction(k, await this.c.lease(p.task, p.lease).catch(() => undefined));
+      if (action.do === 'wait') continue;
+      if (action.do === 'forget') {
+        this.reveals.forget(file);
+        if (action.log) this.o.log(action.log);
         continue;
       }
-      if (l.revealBy === null) continue;
       try {
         if (p.tar && existsSync(p.tar.file)) {
           await uploadResultFile(this.o.node, this.o.key, p.tar.file, p.tar.digest as Digest, { task: p.task, lease: p.lease });
         }
-        const o = p.outcome;
-        await this.send(TxKind.RevealResult, {
-          task: fromHex(p.task),
-          lease: p.lease,
-          salt: fromHex(p.salt),
-          digest: o ? '' : p.digest,
-          appOutcome: o !== undefined,
-          exitCode: o?.exitCode ?? 0,
-          oomKilled: o?.oomKilled ?? false,
-          cause: o?.cause ?? '',
-          logDigest: o?.logDigest ?? '',
-        });
-        this.o.log(`lease ${k}: revealed ${o ? 'its app outcome' : `its result ${p.digest}`}`);
-        this.reveals.delete(file);
-        rmSync(file, { force: true });
-        if (p.tar) rmSync(p.tar.file, { force: true });
+        await this.send(TxKind.RevealResult, { task: fromHex(p.task), lease: p.lease, salt: fromHex(p.salt), ...revealFields(p) });
+        this.o.log(`lease ${k}: revealed ${p.outcome ? 'its app outcome' : `its result ${p.digest}`}`);
+        this.reveals.forget(file);
       } catch (e) {
         this.o.log(`lease ${k}: reveal failed (${(e as Error).message}); tried again on the next poll`);
       }
@@ -899,7 +799,7 @@ export class WorkerAgent {
         if (e instanceof NodeApiError && e.status === 404) return undefined;
         throw e;
       });
-      if (l && ACTIVE.includes(l.state as (typeof ACTIVE)[number]) && this.runtime) {
+      if (l && containerAfterRestart(l) === 'takeUp' && this.runtime) {
         const t = await this.c.task(task);
         this.o.log(`taking up container ${info.Id.slice(0, 12)} of lease ${task.slice(0, 12)}…/${index} (${l.state}, ${info.State})`);
         mkdirSync(join(this.dir, 'leases', `${task}-${index}`), { recursive: true });
@@ -910,20 +810,15 @@ export class WorkerAgent {
       await this.runtime?.remove(this.runtime.docker.getContainer(info.Id));
     }
     for (const s of (await this.runtime?.sweepScratch(this.address)) ?? []) this.o.log(`removed scratch area ${s} left from an earlier run`);
-    this.loadReveals();
-    await this.pollLeases(ACTIVE);
+    this.reveals.load(this.o.log);
+    await this.pollLeases(CHAIN_LIVE_LEASE_STATES);
   }
 }
 
-/** A batch workload's end as the app's own outcome (exit code, OOM, cause), or undefined when it ended well or not by its own doing. */
-/** The outcome of an app whose /out outgrew the lease's disk. */
-const DISK_OUTCOME: AppOutcomeCanonical = { exitCode: 0, oomKilled: false, cause: 'disk' };
-
-export function appOutcomeOf(exit: { code: number | null; cause?: AppOutcomeCanonical['cause'] }, timedOut: boolean): AppOutcomeCanonical | undefined {
-  if (timedOut) return { exitCode: 0, oomKilled: false, cause: 'time' };
-  if (exit.cause) return { exitCode: 0, oomKilled: exit.cause === 'memory', cause: exit.cause };
-  if (exit.code !== null && exit.code !== 0) return { exitCode: exit.code, oomKilled: false, cause: '' };
-  return undefined;
+/** Wakes a lease's loop early: the chain said the lease ended (cancel, deadline, escrow). */
+function wake(r: Running): void {
+  if (r.drive) r.drive.wake();
+  else r.woken = true;
 }
 
 /** sha256 of a file, read as a stream (a lease's log is up to its cap). */
