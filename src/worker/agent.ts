@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
 import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
-import { appOutcomeDigest, resultCommitment, TxKind, type TxRequest } from '../ledger/index.ts';
+import { appOutcomeDigest, isLeaseAtWork, isLiveLease, LEASE_STATES, resultCommitment, TxKind, type LeaseStateName, type TxRequest } from '../ledger/index.ts';
 import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, resultTooLarge } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
@@ -21,7 +21,7 @@ import { workloadName, type Workload } from './workload.ts';
 import type { LogTarget } from './leaseLog.ts';
 import { leaseLogFile, publishLeaseLogs } from './logs.ts';
 import type { AgentSnapshot } from './status.ts';
-import { CHAIN_LIVE_LEASE_STATES, chainLeaseLive, containerAfterRestart, revealAction } from './leaseMachine.ts';
+import { containerAfterRestart, revealAction } from './leaseMachine.ts';
 import { driveLease, type LeaseDrive, type LeaseIO } from './leaseRunner.ts';
 import { revealFields, RevealNotes, type PendingReveal } from './revealNotes.ts';
 
@@ -288,7 +288,7 @@ export class WorkerAgent {
         throw e;
       });
       if (!this.bids.has(id)) continue;
-      const mine = t?.leases.find((l) => l.worker === this.address && chainLeaseLive(l.state));
+      const mine = t?.leases.find((l) => l.worker === this.address && isLeaseAtWork(l.state));
       if (mine) {
         this.take(mine);
         continue;
@@ -315,7 +315,7 @@ export class WorkerAgent {
    */
   private cannotWin(t: TaskDetailAnswer): boolean {
     const firstHeight = t.closeHeight - t.bidWindowBlocks;
-    const holders = new Set(t.leases.filter((l) => chainLeaseLive(l.state) || l.state === 'completed' || l.state === 'disputed').map((l) => l.worker));
+    const holders = new Set(t.leases.filter((l) => isLiveLease(l.state)).map((l) => l.worker));
     const live = t.bids.filter((b) => !b.used && !b.withdrawn && b.height >= firstHeight && (b.worker === this.address || !holders.has(b.worker)));
     if (!live.some((b) => b.worker === this.address)) return false;
     const ranked = rankBids(t.id, live.map((b) => ({ worker: toHex(decodeAddress(b.worker)), price: BigInt(b.price), rating: b.rating })));
@@ -358,7 +358,7 @@ export class WorkerAgent {
   }
 
   /** Takes up leases matched to this worker that nothing runs yet (after a restart: started and running ones too). */
-  private async pollLeases(states: readonly (typeof CHAIN_LIVE_LEASE_STATES)[number][] = ['matched']): Promise<void> {
+  private async pollLeases(states: readonly LeaseStateName[] = ['matched']): Promise<void> {
     for (const state of states) {
       const { leases } = await this.c.leases({ worker: this.address, state });
       for (const l of leases) this.take(l);
@@ -705,7 +705,7 @@ export class WorkerAgent {
       await new Promise((res) => setTimeout(res, 1000));
       const d = await this.c.task(l.task);
       const mine = d.leases.find((o) => o.index === l.index);
-      if (!mine || !chainLeaseLive(mine.state) || mine.state === 'completed') return;
+      if (!mine || !isLeaseAtWork(mine.state)) return;
       copied = d.leases.find((o) => same(o) && (o.resultDigest !== '' || o.commitment !== ''));
       if (!copied && turn % Math.max(1, Math.round(this.o.reportPeriodMs / 1000)) === 0) {
         seq += 1;
@@ -811,7 +811,7 @@ export class WorkerAgent {
     }
     for (const s of (await this.runtime?.sweepScratch(this.address)) ?? []) this.o.log(`removed scratch area ${s} left from an earlier run`);
     this.reveals.load(this.o.log);
-    await this.pollLeases(CHAIN_LIVE_LEASE_STATES);
+    await this.pollLeases(LEASE_STATES.filter(isLeaseAtWork));
   }
 }
 

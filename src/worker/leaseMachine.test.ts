@@ -441,9 +441,11 @@ describe('the lease runner with injected I/O', () => {
   it('removes the workload and fails the run with the error when the engine breaks off mid-run', async () => {
     const w = world({ sample: async () => Promise.reject(new Error('engine gone')) });
     const d = driveLease(base, w.io);
+    // Watched from the start, as the agent awaits it: the run fails while the clock advances.
+    const failed = expect(d.done).rejects.toThrow('engine gone');
     await w.advance(0);
     await w.advance(1000);
-    await expect(d.done).rejects.toThrow('engine gone');
+    await failed;
     expect(w.sent).toEqual(['StartLease', 'removed']);
   });
 

@@ -1,4 +1,4 @@
-import type { AppOutcomeCanonical } from '../ledger/index.ts';
+import { isLeaseAtWork, type AppOutcomeCanonical } from '../ledger/index.ts';
 
 // The worker's side of one lease, as a state machine: what the agent does with a lease it holds,
 // from launching its workload to the transaction that ends it. `step(run, event)` is pure — no clock,
@@ -15,10 +15,6 @@ import type { AppOutcomeCanonical } from '../ledger/index.ts';
 // are kept as flags until the machine can act on them, so neither is lost: the workload exits
 // (`exited`), and the chain says the lease may have ended (`woken`: cancel, deadline, escrow).
 
-/** The chain's lease states in which a lease is still the worker's to run (its workload must run). */
-export const CHAIN_LIVE_LEASE_STATES = ['matched', 'started', 'running'] as const;
-
-export const chainLeaseLive = (state: string): boolean => (CHAIN_LIVE_LEASE_STATES as readonly string[]).includes(state);
 
 /** Failed fetches of a matched lease's image (each across every peer) before the lease is released. */
 export const RELEASE_AFTER_FAILURES = 2;
@@ -276,7 +272,7 @@ function decideEnding(run: LeaseRun): Step {
     const why = exit.code === null ? exit.reason : `exited ${exit.code}`;
     return remove(run, [log(`lease ${k}: workload ${why}; no result submitted, the report deadline ends the lease`), { do: 'count', what: 'workloadsFailed' }], { exitCode: exit.code, reason: exit.reason ?? null, result: null });
   }
-  if (!collected || !collected.ok) {
+  if (!collected?.ok) {
     const why = collected?.error ?? 'no result';
     return remove(run, [log(`lease ${k}: ${why}; no result submitted, the report deadline ends the lease`), { do: 'count', what: 'workloadsFailed' }], { exitCode: exit.code, reason: why, result: null });
   }
@@ -387,7 +383,7 @@ export function step(run: LeaseRun, event: LeaseEvent): Step {
       // otherwise be numbered the same on every turn and refused until the deadline fails the lease.
       const seq = now && now.reports > run.seq ? now.reports : run.seq;
       // Cancelled, failed at a deadline, out of escrow: stop what no lease pays for any more.
-      if (now && !chainLeaseLive(now.state)) {
+      if (now && !isLeaseAtWork(now.state)) {
         return { run: move(run, 'stopping', { seq, ended: true }), effects: [log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${run.workload}`), { do: 'stop' }] };
       }
       // A batch job runs at most the task's max hours: the chain pays no more, so neither does the machine.
@@ -451,7 +447,7 @@ export function step(run: LeaseRun, event: LeaseEvent): Step {
  * by the poll of live leases; a finished one is never asked for, so never run again.)
  */
 export function containerAfterRestart(lease: { state: string } | undefined): 'takeUp' | 'remove' {
-  return lease && chainLeaseLive(lease.state) ? 'takeUp' : 'remove';
+  return lease && isLeaseAtWork(lease.state) ? 'takeUp' : 'remove';
 }
 
 /** The lease of a commitment written down (`reveal.json`), as the chain shows it now. */
@@ -472,7 +468,7 @@ export type RevealAction = { do: 'wait' } | { do: 'reveal' } | { do: 'forget'; l
  * node did not answer.
  */
 export function revealAction(label: string, lease: RevealLeaseView | undefined): RevealAction {
-  if (!lease || chainLeaseLive(lease.state)) return { do: 'wait' };
+  if (!lease || isLeaseAtWork(lease.state)) return { do: 'wait' };
   if (lease.state !== 'completed' || lease.resultDigest !== '') {
     return lease.resultDigest === '' && lease.state !== 'completed' ? { do: 'forget', log: `lease ${label}: ${lease.state} before its reveal (${lease.outcome})` } : { do: 'forget' };
   }
