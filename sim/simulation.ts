@@ -23,7 +23,7 @@ import {
 } from '../src/ledger/index.ts';
 import { testKey } from '../src/ledger/testing.ts';
 import { SimDisk } from './disk.ts';
-import { SimNode, type Behavior, type SimMessage, type World } from './node.ts';
+import { SimNode, type Behavior, type SimMessage, type World } from './simNode.ts';
 import { EventQueue, Rng } from './prng.ts';
 
 // A deterministic simulation of a ZeusNet bookkeeper network in one process (after TigerBeetle's

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, startAdminServer, type AdminServer } from '../src/worker/index.ts';
-import { cleanup, initDevHome, startNode } from './helpers/node.ts';
+import { cleanup, initDevHome, startNode } from './helpers/processes.ts';
 
 // Requests no client library would send, written byte for byte to a real node's socket (and to a
 // worker's admin endpoint): headers over Node's 16 KiB limit, bytes that are not HTTP, broken

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress, systemAddress } from '../src/crypto/index.ts';
 import { Tx, TxRejectedError, ZeusClient, ZNC_UNIT } from '../src/sdk/index.ts';
-import { api, cleanup, initDevHome, loadDevKeys, startNode, zeus, type DevHome, type NamedKey } from './helpers/node.ts';
+import { api, cleanup, initDevHome, loadDevKeys, startNode, zeus, type DevHome, type NamedKey } from './helpers/processes.ts';
 
 // Who earns an app's license fee: `zeus app publish --developer ADDRESS` and the SDK's `developer`
 // option, through the real CLI and SDK against a real node. Both were always refused (the ledger

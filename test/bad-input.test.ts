@@ -18,7 +18,7 @@ import {
   type DevHome,
   type NamedKey,
   type ZeusProcess,
-} from './helpers/node.ts';
+} from './helpers/processes.ts';
 
 // One real node process gets every kind of bad input a client can send. Each must be refused
 // with a 4xx JSON answer {error:{code,message}} whose message names the problem; the node

@@ -6,7 +6,7 @@ import { isAlive, restartNode, startDevnet, stopDevnet, type DevnetInfo } from '
 import { addressFromPublicKey, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
-import { api, sleep, waitFor } from './helpers/node.ts';
+import { api, sleep, waitFor } from './helpers/processes.ts';
 
 // Issue 12, item 2 with real processes: four `zeus node start` bookkeepers (the devnet's 500 ms
 // block interval and timeouts) under ~180 transfers/s; two are restarted one after the other,

@@ -7,7 +7,7 @@ import { decodeSignedProposal, encodeSignedProposal, fromWire, proposerIndex, si
 import { bytesEqual, toHex, type KeyPair } from '../src/crypto/index.ts';
 import { blockHash, decodeCommittedBlock, encodeBlock, encodeSignedVote, Ledger, signVote, validateGenesis, VoteType } from '../src/ledger/index.ts';
 import { createP2PNode, generatePeerKey, type P2PNode } from '../src/p2p/index.ts';
-import { api, loadDevKeys, sleep, waitFor } from './helpers/node.ts';
+import { api, loadDevKeys, sleep, waitFor } from './helpers/processes.ts';
 
 // A bookkeeper that locked on another's block, restarted, must be able to propose that block
 // again. One real node (node0 of a four-bookkeeper devnet) and the test as the other three

@@ -19,7 +19,7 @@ import {
 } from '../src/ledger/index.ts';
 import { homePaths, readConfig, writeConfig } from '../src/node/index.ts';
 import { createP2PNode, generatePeerKey, type P2PNode } from '../src/p2p/index.ts';
-import { api, freePort, loadDevKeys, nextNonce, signTransfer, sleep, status, waitFor, type NamedKey } from './helpers/node.ts';
+import { api, freePort, loadDevKeys, nextNonce, signTransfer, sleep, status, waitFor, type NamedKey } from './helpers/processes.ts';
 
 // The elected bookkeepers as real processes: four `zeus node start` bookkeepers on loopback,
 // talking libp2p, deciding blocks in BFT rounds. Bookkeepers are killed, restarted, made to

@@ -21,7 +21,7 @@ import {
   type NamedKey,
   type SignedTransfer,
   type TxEventJson,
-} from './helpers/node.ts';
+} from './helpers/processes.ts';
 
 // Crash safety with a real node process: SIGKILL it in the middle of a burst of 10,000
 // transfers, restart it on the same home, and check that nothing it reported committed was

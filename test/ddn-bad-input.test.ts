@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryToken, registryAudience } from '../src/ddn/index.ts';
 import { generateKeyPair } from '../src/crypto/index.ts';
-import { cleanup, loadDevKeys, postOversized, sleep, zeus } from './helpers/node.ts';
+import { cleanup, loadDevKeys, postOversized, sleep, zeus } from './helpers/processes.ts';
 import {
   credentials,
   errorCode,

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup } from './helpers/node.ts';
+import { cleanup } from './helpers/processes.ts';
 import { credentials, errorCode, RegistryClient, sha256, startRegistryNode, utf8, withQuery, type RegistryAnswer, type RegistryNode } from './helpers/registry.ts';
 
 // The OCI distribution-spec conformance suite (github.com/opencontainers/distribution-spec,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDockerd } from './helpers/docker.ts';
-import { cleanup, NODE_BIN, nodeEnv, ROOT } from './helpers/node.ts';
+import { cleanup, NODE_BIN, nodeEnv, ROOT } from './helpers/processes.ts';
 import { RegistryClient, sha256, startRegistryNode, type RegistryNode } from './helpers/registry.ts';
 
 // The real Docker engine and skopeo against a node's registry: a multi-layer image built FROM

@@ -5,7 +5,7 @@ import { DdnNodeClient } from '../src/ddn/client.ts';
 import type { FetchJob, FetchRequest } from '../src/ddn/fetches.ts';
 import { fileDigest, pieceRange, computePieceMap } from '../src/ddn/pieces.ts';
 import { homeBlobStore, seedBlob, writeRandomBlob } from './helpers/ddn.ts';
-import { api, cleanup, initDevHome, sleep, startNode, waitFor, type DevHome, type ZeusProcess } from './helpers/node.ts';
+import { api, cleanup, initDevHome, sleep, startNode, waitFor, type DevHome, type ZeusProcess } from './helpers/processes.ts';
 import { Throttle } from './helpers/throttle.ts';
 
 // Peer-to-peer delivery between real node processes on loopback: five `zeus node start` solo
@@ -15,7 +15,7 @@ import { Throttle } from './helpers/throttle.ts';
 // between peers shows in the origin's byte count.
 //
 // The node's blob store is built on another branch: these processes get the stand-in store of
-// test/helpers/blobStore.ts by a preload (src/ddn/node.ts says how), and the origin's blobs are
+// test/helpers/blobStore.ts by a preload (src/ddn/nodeDdn.ts says how), and the origin's blobs are
 // put in its home's store directory before it starts.
 //
 // The tests run in order, each from where the one before left the nodes (who holds what).

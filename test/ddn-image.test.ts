@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDockerd } from './helpers/docker.ts';
 import { docker } from './helpers/worker.ts';
-import { zeus as zeusIn } from './helpers/node.ts';
+import { zeus as zeusIn } from './helpers/processes.ts';
 
 // An app's image from its developer to other nodes, on a devnet of three bookkeeper processes:
 // `zeus app publish IMAGE` pushes a multi-layer image (built FROM scratch with busybox) from the

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnet, stopDevnet, type DevnetInfo } from '../src/cli/devnet.ts';
 import { createRegistryToken } from '../src/ddn/index.ts';
 import { Tx, ZeusClient } from '../src/sdk/index.ts';
-import { loadDevKeys, type NamedKey } from './helpers/node.ts';
+import { loadDevKeys, type NamedKey } from './helpers/processes.ts';
 import { errorCode, RegistryClient, sha256, utf8, type Credentials, type RegistryAnswer } from './helpers/registry.ts';
 
 // Who may push where, on a devnet of two bookkeeper processes. The answer must be the same on every

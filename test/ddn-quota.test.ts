@@ -7,7 +7,7 @@ import { addressFromPublicKey, encodeAddress, generateKeyPair, type KeyPair } fr
 import { createRegistryToken, type UploadLimits } from '../src/ddn/index.ts';
 import { ZNC_UNIT } from '../src/ledger/index.ts';
 import { Tx, ZeusClient } from '../src/sdk/index.ts';
-import { api, cleanup, initDevHome, loadDevKeys, sleep, startNode, waitFor, type DevHome } from './helpers/node.ts';
+import { api, cleanup, initDevHome, loadDevKeys, sleep, startNode, waitFor, type DevHome } from './helpers/processes.ts';
 import { errorCode, RegistryClient, sha256, withQuery, type Credentials, type RegistryAnswer } from './helpers/registry.ts';
 
 // Uploads in progress are bounded per account, per class of account and per node, against real

@@ -6,7 +6,7 @@ import { ZeusClient } from '../src/sdk/index.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { ensureDockerd } from './helpers/docker.ts';
 import { isAlive as alive } from '../src/cli/devnet.ts';
-import { ROOT, zeusAsync } from './helpers/node.ts';
+import { ROOT, zeusAsync } from './helpers/processes.ts';
 import { docker } from './helpers/worker.ts';
 
 // The README's main commands as a user runs them: `zeus devnet start` (4 bookkeepers, 2 worker

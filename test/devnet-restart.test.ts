@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive as alive } from '../src/cli/devnet.ts';
-import { zeusAsync } from './helpers/node.ts';
+import { zeusAsync } from './helpers/processes.ts';
 
 // `zeus devnet start` as a new user runs it: in a shell where ZEUS_PASSPHRASE is exported (for
 // their real keys), with --workers 0, stopped and started again, and when a node cannot come up.

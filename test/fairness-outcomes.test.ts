@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskBlobStore, type Digest } from '../src/ddn/index.ts';
 import { appOutcomeDigest } from '../src/ledger/index.ts';
 import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../src/sdk/index.ts';
-import { waitFor } from './helpers/node.ts';
+import { waitFor } from './helpers/processes.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
 // Issue 13's fairness scenarios for the user's own faults, end to end on a devnet with two real

@@ -19,7 +19,7 @@ import {
   type TxRequest,
 } from '../src/ledger/index.ts';
 import { commitExecuted, makeTx, testChain, testKey } from '../src/ledger/testing.ts';
-import { api, cleanup, initDevHome, loadDevKeys, signTransfer, startNode, status, type ApiAnswer, type ZeusProcess } from './helpers/node.ts';
+import { api, cleanup, initDevHome, loadDevKeys, signTransfer, startNode, status, type ApiAnswer, type ZeusProcess } from './helpers/processes.ts';
 
 // Fuzzing the two ways bytes enter a node: the decoders (in process) and the HTTP API (a real
 // node process). Decoders may refuse input only with their own typed errors, and whatever

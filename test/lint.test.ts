@@ -142,8 +142,8 @@ describe('npm run lint keeps the deterministic core deterministic', () => {
   it('the core does not load the layers above it (storage, node, network…); naming their types is fine', () => {
     const r = lint({
       'src/consensus/usesStore.ts': "import { LevelKvStore } from '../store/kv.ts';\nexport const s = LevelKvStore;\n",
-      'src/ledger/ops/usesNode.ts': "export { startNode } from '../../node/node.ts';\n",
-      'src/market/lazyP2p.ts': "export const p2p = (): Promise<unknown> => import('../p2p/node.ts');\n",
+      'src/ledger/ops/usesNode.ts': "export { startNode } from '../../node/zeusNode.ts';\n",
+      'src/market/lazyP2p.ts': "export const p2p = (): Promise<unknown> => import('../p2p/p2pNode.ts');\n",
       'src/consensus/namesStore.ts': "import type { KvStore } from '../store/kv.ts';\nexport type Store = KvStore;\n",
     });
     expect(r.code, r.out).not.toBe(0);

@@ -18,7 +18,7 @@ import {
   type DevHome,
   type NamedKey,
   type ZeusProcess,
-} from './helpers/node.ts';
+} from './helpers/processes.ts';
 
 // Real node processes: one zero-fee transaction once stopped every bookkeeper for good (a
 // PublishApp whose developer was 20 bytes, admitted and then unencodable when the block was

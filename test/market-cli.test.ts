@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, Keystore, openSealed, sealKeyPairFromSeed } from '../src/crypto/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
-import { api, NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { api, NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/processes.ts';
 
 // The compute market through the `zeus` command line against a real devnet process (one solo
 // bookkeeper, 500 ms blocks, the devnet's short market deadlines): three differently sized

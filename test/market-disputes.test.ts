@@ -5,7 +5,7 @@ import { DEV_MARKET, startDevnet } from '../src/cli/devnet.ts';
 import { payFor } from '../src/ledger/market/escrow.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
-import { waitFor } from './helpers/node.ts';
+import { waitFor } from './helpers/processes.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
 // Disputes on a devnet with real worker processes (docs/MARKET.md, "Fairness: disputes and

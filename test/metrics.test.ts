@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { waitFor, zeus as zeusIn } from './helpers/processes.ts';
 
 // Scrapes /metrics of a two-bookkeeper devnet (separate processes over libp2p) before and after
 // some activity: the numbers must move with what the devnet does, and agree with /status.

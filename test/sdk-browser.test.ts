@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, ZNC_UNIT } from '../src/sdk/index.ts';
 import { BROWSER_PACKAGES, bundleForBrowser, launchChromium, type BrowserBundle } from './helpers/browser.ts';
-import { cleanup, initDevHome, loadDevKeys, startNode, waitFor, type DevHome } from './helpers/node.ts';
+import { cleanup, initDevHome, loadDevKeys, startNode, waitFor, type DevHome } from './helpers/processes.ts';
 
 // The SDK runs in a browser: src/sdk/index.ts bundled as a web app bundles it (Vite, platform
 // browser) reaches no Node built-in and no Node-only package, and the bundle, loaded in real
@@ -31,8 +31,8 @@ describe('the SDK bundled for the browser', () => {
     expect(bundle.code).not.toContain('__vite-browser-external');
   });
 
-  it('the Node entry (sdk/node.ts) is where the keystore is', async () => {
-    const node = await bundleForBrowser('src/sdk/node.ts');
+  it('the Node entry (sdk/index.node.ts) is where the keystore is', async () => {
+    const node = await bundleForBrowser('src/sdk/index.node.ts');
     expect(node.builtins.map((b) => b.id)).toContain('node:fs');
     expect(node.modules).toContain('src/crypto/keystore.ts');
   }, 120_000);

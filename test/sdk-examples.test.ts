@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealKeyPairFromSeed } from '../src/crypto/index.ts';
 import { addressOf, Tx, ZeusClient, ZNC_UNIT } from '../src/sdk/index.ts';
-import { loadDevKeys, NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn, type NamedKey } from './helpers/node.ts';
+import { loadDevKeys, NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn, type NamedKey } from './helpers/processes.ts';
 
 // The SDK's examples run as tests: each examples/sdk/*.ts runs as its own process (`node
 // examples/sdk/X.ts`) against a real devnet, and the test checks what it did on the chain. The

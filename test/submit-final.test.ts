@@ -7,7 +7,7 @@ import { readDevnet, restartNode, startDevnet, stopDevnet, type DevnetInfo } fro
 import { addressFromPublicKey, encodeAddress, generateKeyPair } from '../src/crypto/index.ts';
 import { ZNC_UNIT } from '../src/ledger/index.ts';
 import { submitUntilFinal, TxRejectedError, ZeusClient, type SubmitAttempt } from '../src/sdk/index.ts';
-import { api, loadDevKeys, nextNonce, ROOT, signTransfer, sleep, waitFor, type NamedKey } from './helpers/node.ts';
+import { api, loadDevKeys, nextNonce, ROOT, signTransfer, sleep, waitFor, type NamedKey } from './helpers/processes.ts';
 
 // An acknowledgement (202) is not a commitment: four bookkeeper processes on loopback, and a node
 // SIGKILLed right after it acknowledged transfers (before its ~50 ms gossip batch went out). The

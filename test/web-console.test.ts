@@ -6,7 +6,7 @@ import { ensureConsole } from '../src/api/index.ts';
 import { formatUnits, ZeusClient, type TaskDetailAnswer } from '../src/sdk/index.ts';
 import { sampleModule } from '../src/worker/wasm-sample.ts';
 import { CHROMIUM, launchBrowser } from './helpers/browser.ts';
-import { ROOT } from './helpers/node.ts';
+import { ROOT } from './helpers/processes.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
 // The web console in a real browser (Debian's Chromium driven by playwright-core) against a

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appOutcomeDigest, type AppOutcomeCanonical } from '../src/ledger/index.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
-import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { NODE_BIN, nodeEnv, ROOT, sleep, waitFor, zeus as zeusIn } from './helpers/processes.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { buildBusyboxImage, docker, ok, removeWorkerLeftovers } from './helpers/worker.ts';
 

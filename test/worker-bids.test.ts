@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type TaskDetailAnswer } from '../src/sdk/index.ts';
 import { sampleModule } from '../src/worker/wasm-sample.ts';
-import { nodeEnv, waitFor, zeusAsync } from './helpers/node.ts';
+import { nodeEnv, waitFor, zeusAsync } from './helpers/processes.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
 // Bids that must not block (issue 13, item 9) and a worker below the minimum bond (item 8), with

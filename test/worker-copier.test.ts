@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient } from '../src/sdk/index.ts';
-import { waitFor } from './helpers/node.ts';
+import { waitFor } from './helpers/processes.ts';
 import { APPS, balanceOf, postReplicated, publishSampleApps, waitForDone } from './helpers/replicas.ts';
 import { WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../src/sdk/index.ts';
 import { buildHostileImages, FILL_LIMIT_MIB, HOSTILE, hostileTag, PRIVILEGED_OPS } from './helpers/hostile.ts';
-import { NODE_BIN, nodeEnv, ROOT, waitFor } from './helpers/node.ts';
+import { NODE_BIN, nodeEnv, ROOT, waitFor } from './helpers/processes.ts';
 import { docker, okOut, WorkerNet, type CliResult, type WorkerProcess } from './helpers/workerNet.ts';
 
 // Isolation, end to end: a one-bookkeeper devnet, a real `zeus worker start` process allowed

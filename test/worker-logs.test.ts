@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { CHATTY_CHUNK_BYTES, CHATTY_STDERR, chattyModule } from '../src/worker/wasm-sample.ts';
-import { sleep, waitFor } from './helpers/node.ts';
+import { sleep, waitFor } from './helpers/processes.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { docker, okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 

@@ -10,7 +10,7 @@ import { NEW_WORKER_RATING } from '../src/market/index.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { liveLogsToken, type WorkerStatus } from '../src/worker/index.ts';
 import { ensureDockerd } from './helpers/docker.ts';
-import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/node.ts';
+import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/processes.ts';
 import { buildBusyboxImage, ok, removeWorkerLeftovers } from './helpers/worker.ts';
 
 // The operator's and the poster's views of a worker, with real processes: a one-bookkeeper

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient } from '../src/sdk/index.ts';
 import { SAMPLE_DEFAULT_N, sumOfFirstPrimes } from '../src/worker/index.ts';
-import { sleep } from './helpers/node.ts';
+import { sleep } from './helpers/processes.ts';
 import { APPS, digestsOf, postReplicated, publishSampleApps, waitForDone, waitForResults, type Runtime } from './helpers/replicas.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RESULT_MIB } from '../src/market/index.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
-import { waitFor } from './helpers/node.ts';
+import { waitFor } from './helpers/processes.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
 // A result as large as the disk the worker bid for is delivered (issue 13, item 6). A task asks

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, sealTo } from '../src/crypto/index.ts';
 import type { LeaseAnswer, TaskDetailAnswer, WorkerAnswer } from '../src/sdk/index.ts';
-import { waitFor } from './helpers/node.ts';
+import { waitFor } from './helpers/processes.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSampleApps } from '../src/cli/sampleApps.ts';
 import { TOTAL_SUPPLY } from '../src/ledger/index.ts';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
-import { sleep, waitFor } from './helpers/node.ts';
+import { sleep, waitFor } from './helpers/processes.ts';
 import { docker, okOut, WorkerNet } from './helpers/workerNet.ts';
 
 // A service task end to end with real processes: a one-bookkeeper devnet, the sample web app

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type LeaseAnswer } from '../src/sdk/index.ts';
 import { appOutcomeDigest, type AppOutcomeCanonical } from '../src/ledger/index.ts';
 import { sampleModule, sumOfFirstPrimes, trapModule } from '../src/worker/wasm-sample.ts';
-import { nodeEnv, waitFor } from './helpers/node.ts';
+import { nodeEnv, waitFor } from './helpers/processes.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { docker, okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 

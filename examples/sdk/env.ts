@@ -4,7 +4,7 @@
 //   ZEUS_HOME + ZEUS_KEY (+ ZEUS_PASSPHRASE): a key from a home's keystore (a devnet's node0
 //               home holds funded alice, bob, carol and dave under its dev passphrase)
 import { join } from 'node:path';
-import { keyFromSeed, Keystore, ZeusClient, type KeyPair } from '../../src/sdk/node.ts';
+import { keyFromSeed, Keystore, ZeusClient, type KeyPair } from '../../src/sdk/index.node.ts';
 
 export const NODE = process.env.ZEUS_NODE ?? 'http://127.0.0.1:26657';
 export const client = new ZeusClient(NODE);

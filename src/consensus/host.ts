@@ -15,8 +15,8 @@ import { DoubleSignError, ownVotes, SigningGuard, type SignRecord, type SignStep
 // turns the core's outputs into signatures, messages, timers and commits, validates proposed
 // blocks on the ledger, keeps what a restart needs (the signing guard's log and the proposed
 // blocks) in a store, re-sends while a height is stuck, and catches up on committed blocks.
-// The node (src/node/bft.ts) runs it with libp2p, the wall clock, real timers and LevelDB; the
-// simulator (sim/node.ts) runs the very same code with a simulated network, clock, timers and a
+// The node (src/node/bftProducer.ts) runs it with libp2p, the wall clock, real timers and LevelDB; the
+// simulator (sim/simNode.ts) runs the very same code with a simulated network, clock, timers and a
 // disk that loses unsynced writes on a crash (TigerBeetle's VOPR runs production code too).
 // Every piece of I/O comes in through HostIo; this module reads no clock and owns no timer.
 

@@ -4,7 +4,7 @@
 // - signer.ts: the double-sign guard a host consults, with a synced write, before every signature;
 // - rounds.ts: what a host logs about rounds (each change with its reason, slow heights);
 // - host.ts: the host around the core (signing, messages, timers, commits, catch-up) with every
-//   piece of I/O injected: the node (src/node/bft.ts) and the simulator (sim/) run the same one.
+//   piece of I/O injected: the node (src/node/bftProducer.ts) and the simulator (sim/) run the same one.
 // A test harness (testing.ts) drives the core directly.
 export {
   DEFAULT_TIMEOUTS,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedBlob, startDdnServer, writeRandomBlob, type DdnServer } from '../../test/helpers/ddn.ts';
 import { DiskBlobStore } from './store.ts';
-import { freePort, waitFor } from '../../test/helpers/node.ts';
+import { freePort, waitFor } from '../../test/helpers/processes.ts';
 import type { Digest, PieceMap } from './contracts.ts';
 import { fetchBlob, fetchBlobs, type FetchLimits, type FetchStatus } from './fetch.ts';
 import { PieceStore } from './partial.ts';

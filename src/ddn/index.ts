@@ -21,7 +21,7 @@ export { fetchImageThroughNode, loadFetchedImage } from './imagePull.ts';
 export { probeImage, UNFETCHABLE_IMAGE_CODES, type ImageProbe } from './probe.ts';
 export { HttpClient } from './http.ts';
 export { MapStore } from './maps.ts';
-export { createDdnContext, ddnPaths, openNodeDdn } from './node.ts';
+export { createDdnContext, ddnPaths, openNodeDdn } from './nodeDdn.ts';
 export { PartialBlob, PieceStore } from './partial.ts';
 export * from './pieces.ts';
 export { ddnRoutes, type DdnContext, type ServeStats } from './serve.ts';

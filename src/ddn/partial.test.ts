@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiskBlobStore } from './store.ts';
-import { NODE_BIN } from '../../test/helpers/node.ts';
+import { NODE_BIN } from '../../test/helpers/processes.ts';
 import { PieceStore } from './partial.ts';
 import { computePieceMap, fileDigest, pieceRange, sha256Hex } from './pieces.ts';
 

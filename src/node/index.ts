@@ -1,9 +1,9 @@
 // A ZeusNet node: home directory, chain store, mempool, block production and events.
-export { BftProducer, DEVNET_TIMEOUTS, type BftOptions, type ConsensusStatus } from './bft.ts';
+export { BftProducer, DEVNET_TIMEOUTS, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
 export * from './events.ts';
 export * from './home.ts';
 export * from './mempool.ts';
-export * from './node.ts';
+export * from './zeusNode.ts';
 export * from './producer.ts';
 export { NodeMetrics, type MetricsSources } from './metrics.ts';
 export { LOG_LEVELS, nodeLogger, type LogLevel, type NodeLogger } from './log.ts';

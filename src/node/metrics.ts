@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeEvent } from '../sdk/wire.ts';
-import type { ZeusNode } from './node.ts';
+import type { ZeusNode } from './zeusNode.ts';
 
 // Prometheus metrics of one node, served at GET /metrics. Levels (height, mempool, round, peers,
 // bytes delivered) are read from the node when scraped, so they cannot drift from what the node

@@ -33,7 +33,7 @@ import {
 import { MARKET_TEST_PARAMS } from '../ledger/marketTesting.ts';
 import { signUnchecked, testKey } from '../ledger/testing.ts';
 import { MemoryKvStore } from '../store/index.ts';
-import { ZeusNode, type SubmitResult } from './node.ts';
+import { ZeusNode, type SubmitResult } from './zeusNode.ts';
 import { accounts, tokens } from '../ledger/stores.ts';
 
 // Every transaction kind, fed random well-formed payloads (decodable and signed, hostile values

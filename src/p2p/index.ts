@@ -58,5 +58,5 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_BAN_MS,
   MAX_SYNC_COUNT,
-} from './node.ts';
-export type { P2PNode, P2POptions, PeerInfo, Topic, TopicHandler, Verdict } from './node.ts';
+} from './p2pNode.ts';
+export type { P2PNode, P2POptions, PeerInfo, Topic, TopicHandler, Verdict } from './p2pNode.ts';

@@ -3,7 +3,7 @@ import { Amount } from './components/ui.tsx';
 import { noteBalance } from './data/balances.ts';
 import { useFeed } from './data/events.ts';
 import { useLoad } from './data/hooks.ts';
-import { client } from './data/node.ts';
+import { client } from './data/client.ts';
 import { useWallet } from './data/wallet.ts';
 import { Account } from './pages/Account.tsx';
 import { Apps } from './pages/Apps.tsx';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDockerd } from '../../test/helpers/docker.ts';
-import { NODE_BIN, waitFor } from '../../test/helpers/node.ts';
+import { NODE_BIN, waitFor } from '../../test/helpers/processes.ts';
 import { buildBusyboxImage, docker as dockerCli } from '../../test/helpers/worker.ts';
 import { DockerRuntime, type LeaseRef } from './docker.ts';
 

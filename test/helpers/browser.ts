@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { build, type Plugin } from 'vite';
-import { ROOT } from './node.ts';
+import { ROOT } from './processes.ts';
 
 // Bundling the SDK as a web app would (Vite, platform browser) and driving real Chromium.
 

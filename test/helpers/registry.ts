@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { createRegistryToken, type Digest } from '../../src/ddn/index.ts';
-import { initDevHome, jsonOrUndefined, loadDevKeys, startNode, type DevHome, type ZeusProcess } from './node.ts';
+import { initDevHome, jsonOrUndefined, loadDevKeys, startNode, type DevHome, type ZeusProcess } from './processes.ts';
 
 // Helpers for tests that talk to a real node's OCI registry over HTTP: credentials signed by a
 // dev key, raw requests (paths sent exactly as written, `..` and %-escapes included), and

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { buildSampleApps } from '../../src/cli/sampleApps.ts';
 import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../../src/sdk/index.ts';
-import { waitFor } from './node.ts';
+import { waitFor } from './processes.ts';
 import { okOut, type WorkerNet } from './workerNet.ts';
 
 // Redundant tasks of the deterministic sample apps on real workers: the Docker `mandelbrot` app

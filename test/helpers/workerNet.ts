@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDockerd } from './docker.ts';
-import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './node.ts';
+import { NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './processes.ts';
 import { buildBusyboxImage, docker } from './worker.ts';
 
 // What the worker tests with real processes share: a one-bookkeeper devnet (500 ms blocks) in a

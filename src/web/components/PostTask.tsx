@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import { parseZnc } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { fromHex, quoteRequestOf, taskEscrow, taskIdFor, toHex, Tx, ZNC, type PostTaskSpec, type QuoteAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { rememberTask, useWallet } from '../data/wallet.ts';

@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import { client } from './node.ts';
+import { client } from './client.ts';
 import type { NodeEvent } from './sdk.ts';
 
 // The node's event stream (/ws?events=block,tx,market) kept in one place: the pages re-read

@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import { client } from './node.ts';
+import { client } from './client.ts';
 import type { FinalTx, TxIntent } from './sdk.ts';
 import { keyPairOf, type WalletKey } from './wallet.ts';
 

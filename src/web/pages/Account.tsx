@@ -4,7 +4,7 @@ import { Card, KV, Loaded, Table, Amount, Addr, Copy } from '../components/ui.ts
 import { LeasesTable, TasksTable } from '../components/marketTables.tsx';
 import { chainName, cores, mib } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { NodeApiError } from '../data/sdk.ts';
 
 // An account: balances (ZNC spendable and vesting-locked, sub-tokens), stake, nonces per chain,

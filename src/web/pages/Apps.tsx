@@ -1,6 +1,6 @@
 import { Addr, Amount, Badge, Card, Hash, Loaded, Table, Empty } from '../components/ui.tsx';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 
 // Apps: every version with its image digest and license fee, who develops it, and what its
 // developer earned from license fees (summed over the leases of its tasks).

@@ -2,7 +2,7 @@ import { Addr, Card, Hash, Link, Loaded, KV, Table, Empty } from '../components/
 import { txSummary } from '../components/txSummary.tsx';
 import { CHAIN_NAMES, chainName, clock } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 
 // A height: the main block's header and certificate, the ten segments it commits to (each with
 // its own transaction root and state root), and the transactions of the chosen segment.

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { TxState } from '../components/TxState.tsx';
 import { Addr, Amount, Badge, Card, Hash, Loaded, Stat, Table, Empty } from '../components/ui.tsx';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { Tx, type BookkeepersAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { useWallet } from '../data/wallet.ts';

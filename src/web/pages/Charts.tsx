@@ -4,7 +4,7 @@ import { Card, Stat } from '../components/ui.tsx';
 import { tpsSeries, useFeed } from '../data/events.ts';
 import { zncForChart } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import type { WorkerAnswer } from '../data/sdk.ts';
 
 // Throughput, finality and prices over time: transactions per second from the committed blocks,

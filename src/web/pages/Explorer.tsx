@@ -3,7 +3,7 @@ import { Card, Hash, Link, Loaded, Stat, Table } from '../components/ui.tsx';
 import { useFeed } from '../data/events.ts';
 import { ago, CHAIN_NAMES, short, znc } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { go } from '../router.ts';
 
 // The explorer's front page: the ten chains side by side (a row per height, a column per chain,

@@ -4,7 +4,7 @@ import { PostTask } from '../components/PostTask.tsx';
 import { Card, Loaded, Stat } from '../components/ui.tsx';
 import { useFeed } from '../data/events.ts';
 import { useLoad, useStored } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { TASK_STATES, type TaskStateName } from '../data/sdk.ts';
 
 // The market, live: tasks and leases re-read as blocks commit, the event stream's happenings,

@@ -5,7 +5,7 @@ import { TxState } from '../components/TxState.tsx';
 import { Addr, Amount, Badge, Card, Hash, KV, Link, Loaded, Stat, Table, Empty } from '../components/ui.tsx';
 import { ago, cores, mib } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { taskEscrow, Tx, type TaskDetailAnswer } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { useWallet } from '../data/wallet.ts';

@@ -3,7 +3,7 @@ import { Addr, Badge, Card, Hash, KV, Link, Loaded } from '../components/ui.tsx'
 import { payloadValue, txSummary } from '../components/txSummary.tsx';
 import { chainName } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { verifyInclusion } from '../data/proof.ts';
 import type { InclusionProofAnswer } from '../data/sdk.ts';
 

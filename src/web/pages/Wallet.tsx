@@ -7,7 +7,7 @@ import { Addr, Amount, Card, Copy, Empty, Link, Loaded } from '../components/ui.
 import { balanceChanges, noteBalance } from '../data/balances.ts';
 import { clock, parseZnc } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { isAddress, Tx } from '../data/sdk.ts';
 import { useSend } from '../data/send.ts';
 import { createKey, importKey, removeKey, selectKey, useWallet, type WalletKey } from '../data/wallet.ts';

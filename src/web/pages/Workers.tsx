@@ -1,7 +1,7 @@
 import { Addr, Amount, Badge, Card, Loaded, Table, Empty } from '../components/ui.tsx';
 import { cores, mib } from '../data/format.ts';
 import { useLoad } from '../data/hooks.ts';
-import { client } from '../data/node.ts';
+import { client } from '../data/client.ts';
 import { isLeaseAtWork, type LeaseAnswer, type WorkerAnswer } from '../data/sdk.ts';
 
 // Workers: what each offers and asks, its rating and record, its leases now and what the chain

@@ -30,7 +30,7 @@ import {
 } from '../ledger/index.ts';
 import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type PeerInfo, type Verdict } from '../p2p/index.ts';
 import { decode, encode } from '../codec/index.ts';
-import type { BuiltBlock, ZeusNode } from './node.ts';
+import type { BuiltBlock, ZeusNode } from './zeusNode.ts';
 import type { BlockProducer } from './producer.ts';
 
 // The elected bookkeepers' block production on a real node: the consensus host

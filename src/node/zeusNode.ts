@@ -19,7 +19,7 @@ import {
 } from '../ledger/index.ts';
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
-import { BftProducer, type BftOptions, type ConsensusStatus } from './bft.ts';
+import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
 import type { HaltAnswer, HealthAnswer, TxEvent } from '../sdk/wire.ts';
 import { NodeEvents } from './events.ts';
 import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, readGenesis, type NodeConfig } from './home.ts';
