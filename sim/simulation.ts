@@ -464,7 +464,7 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
         throw new SafetyViolation(`node ${node.index}: supply not conserved: ${(e as Error).message}`);
       }
     },
-    onEvidence(node: SimNode, first: SignedVote, second: SignedVote) {
+    onEvidence(node: SimNode, first: SignedVote) {
       const offender = keys.findIndex((k) => toHex(k.publicKey) === toHex(first.vote.validator));
       if (!plan.byzantine.has(offender)) {
         throw new SafetyViolation(`node ${node.index} holds evidence that honest node ${offender} signed two votes at ${first.vote.height}/${first.vote.round}/${first.vote.type}`);

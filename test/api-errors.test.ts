@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorAnswer } from '../src/sdk/wire.ts';
 import { adminToken, startAdminServer, type AdminServer } from '../src/worker/index.ts';
 import { cleanup, initDevHome, startNode } from './helpers/processes.ts';
 
@@ -17,7 +18,13 @@ interface RawAnswer {
   status: number;
   headers: Record<string, string>;
   text: string;
-  json: any;
+  /** The parsed body, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+/** The OCI distribution spec's refusal, which the registry (/v2/) answers. */
+interface OciErrorAnswer {
+  errors: { code: string; message: string }[];
 }
 
 /** Writes `request` as is to host:port and reads the answer until the server closes the connection. */
@@ -170,15 +177,17 @@ describe('every refusal in the project\'s error format', () => {
     expect(a.text, what).not.toMatch(/FST_|"statusCode"/);
     if (c.format === 'oci') {
       expect(Object.keys(a.json ?? {}), what).toEqual(['errors']);
-      expect(OCI_CODES, what).toContain(a.json.errors[0].code);
-      expect(a.json.errors[0].code, what).toBe(c.code);
-      expect(a.json.errors[0].message.length, what).toBeGreaterThan(0);
+      const { errors } = a.json as OciErrorAnswer;
+      expect(OCI_CODES, what).toContain(errors[0].code);
+      expect(errors[0].code, what).toBe(c.code);
+      expect(errors[0].message.length, what).toBeGreaterThan(0);
     } else {
       expect(Object.keys(a.json ?? {}), what).toEqual(['error']);
-      expect(Object.keys(a.json.error).sort(), what).toEqual(['code', 'message']);
-      expect(a.json.error.code, what).toBe(c.code);
-      expect(typeof a.json.error.message, what).toBe('string');
-      expect(a.json.error.message.length, what).toBeGreaterThan(0);
+      const { error } = a.json as ErrorAnswer;
+      expect(Object.keys(error).sort(), what).toEqual(['code', 'message']);
+      expect(error.code, what).toBe(c.code);
+      expect(typeof error.message, what).toBe('string');
+      expect(error.message.length, what).toBeGreaterThan(0);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress, systemAddress } from '../src/crypto/index.ts';
 import { Tx, TxRejectedError, ZeusClient, ZNC_UNIT } from '../src/sdk/index.ts';
+import type { AppAnswer } from '../src/sdk/wire.ts';
 import { api, cleanup, initDevHome, loadDevKeys, startNode, zeus, type DevHome, type NamedKey } from './helpers/processes.ts';
 
 // Who earns an app's license fee: `zeus app publish --developer ADDRESS` and the SDK's `developer`
@@ -22,7 +23,7 @@ beforeAll(async () => {
 afterAll(cleanup);
 
 const developerOf = async (name: string, version: string): Promise<string> =>
-  ((await api(url, 'GET', `/apps/${name}`)).json.versions as { version: string; developer: string }[]).find((v) => v.version === version)!.developer;
+  (await api<AppAnswer>(url, 'GET', `/apps/${name}`)).json.versions.find((v) => v.version === version)!.developer;
 
 describe('an app developer other than the publisher', () => {
   it('zeus app publish --developer takes an address or a key name', () => {

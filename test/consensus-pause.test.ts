@@ -6,6 +6,7 @@ import { isAlive, restartNode, startDevnet, stopDevnet, type DevnetInfo } from '
 import { addressFromPublicKey, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
+import type { StatusAnswer } from '../src/sdk/wire.ts';
 import { api, sleep, waitFor } from './helpers/processes.ts';
 
 // Issue 12, item 2 with real processes: four `zeus node start` bookkeepers (the devnet's 500 ms
@@ -33,8 +34,8 @@ let keys: KeyPair[];
 const paused = new Set<number>();
 
 const height = async (i: number): Promise<number> => {
-  const r = await api(net.nodes[i].api, 'GET', '/status').catch(() => undefined);
-  return (r?.json?.height as number | undefined) ?? -1;
+  const r = await api<StatusAnswer>(net.nodes[i].api, 'GET', '/status').catch(() => undefined);
+  return r?.json?.height ?? -1;
 };
 
 /** ~RATE signed transfers a second, in batches every 50 ms, to the nodes that run. */

@@ -37,7 +37,7 @@ const logOf0 = (): string =>
     .filter((l) => !/block committed|"consensus step"/.test(l))
     .slice(-12)
     .join('\n');
-const consensus = async (): Promise<ConsensusJson | undefined> => (await api(net.nodes[0].api, 'GET', '/status').catch(() => undefined))?.json?.consensus as ConsensusJson | undefined;
+const consensus = async (): Promise<ConsensusJson | undefined> => (await api<{ consensus?: ConsensusJson }>(net.nodes[0].api, 'GET', '/status').catch(() => undefined))?.json?.consensus;
 
 beforeAll(async () => {
   net = await startDevnet({ dir, validators: 4, blockTimeMs: 500 });

@@ -15,6 +15,7 @@ import {
   utf8,
   withQuery,
   type Credentials,
+  type OciJson,
   type RegistryAnswer,
   type RegistryNode,
 } from './helpers/registry.ts';
@@ -61,8 +62,8 @@ function expectOci(res: RegistryAnswer, status: number, code: string, message?: 
   expect(res.status, what).toBe(status);
   expect(res.header('content-type'), what).toMatch(/^application\/json/);
   expect(errorCode(res), what).toBe(code);
-  expect(String(res.json.errors[0].message).length, what).toBeGreaterThan(0);
-  if (message) expect(res.json.errors[0].message, what).toMatch(message);
+  expect(String(res.json.errors![0].message).length, what).toBeGreaterThan(0);
+  if (message) expect(res.json.errors![0].message, what).toMatch(message);
 }
 
 async function startUpload(name = GOOD): Promise<string> {
@@ -140,9 +141,9 @@ describe('truncated, interrupted and oversized uploads', () => {
 
   it('a manifest over 4 MiB is refused with 413 before it is read', async () => {
     const huge = utf8(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, annotations: { pad: 'x'.repeat(4 * 1024 * 1024) } }));
-    const res = await postOversized(r.url, `/v2/${GOOD}/manifests/huge`, huge, OCI_MANIFEST, { method: 'PUT', headers: { authorization: alice.basic } });
+    const res = await postOversized<OciJson>(r.url, `/v2/${GOOD}/manifests/huge`, huge, OCI_MANIFEST, { method: 'PUT', headers: { authorization: alice.basic } });
     expect(res.status).toBe(413);
-    expect(res.json.errors[0].code).toBe('SIZE_INVALID');
+    expect(res.json.errors![0].code).toBe('SIZE_INVALID');
     expect((await anonymous.request('GET', `/v2/${GOOD}/manifests/huge`)).status).toBe(404);
   });
 

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup } from './helpers/processes.ts';
-import { credentials, errorCode, RegistryClient, sha256, startRegistryNode, utf8, withQuery, type RegistryAnswer, type RegistryNode } from './helpers/registry.ts';
+import { credentials, errorCode, RegistryClient, sha256, startRegistryNode, utf8, withQuery, type OciDescriptor, type RegistryAnswer, type RegistryNode } from './helpers/registry.ts';
 
 // The OCI distribution-spec conformance suite (github.com/opencontainers/distribution-spec,
 // folder conformance/, Go + Ginkgo) ported to TypeScript against a real node process, because
@@ -476,10 +476,10 @@ describe('Content Discovery', () => {
   });
 
   describe('Test content discovery endpoints (listing references)', () => {
-    const index = (a: RegistryAnswer): { digest: string; annotations?: Record<string, string>; artifactType?: string }[] => {
+    const index = (a: RegistryAnswer): OciDescriptor[] => {
       expect(a.status).toBe(200);
       expect(a.header('content-type')).toBe(OCI_INDEX);
-      return a.json.manifests;
+      return a.json.manifests!;
     };
     it(spec(F, 'GET request to nonexistent blob should result in empty 200 response'), async () => {
       expect(index(await req('GET', `/v2/<name>/referrers/${dummyDigest}`))).toHaveLength(0);

@@ -39,7 +39,7 @@ let big: Digest;
 let small: Digest;
 let bigFile: string;
 
-async function start(name: string, home: DevHome, args: string[] = []): Promise<ZeusProcess> {
+async function start(home: DevHome, args: string[] = []): Promise<ZeusProcess> {
   const { node, url } = await startNode(home.home, { args });
   expect(url).toBe(home.url);
   return node;
@@ -62,8 +62,8 @@ async function done(at: Node, req: FetchRequest): Promise<FetchJob> {
 }
 
 async function piecesHeld(at: Node, digest: Digest): Promise<number> {
-  const r = await api(at.url, 'GET', `/ddn/blobs/${digest}/have`);
-  return r.status === 200 ? (r.json.count as number) : 0;
+  const r = await api<{ count: number }>(at.url, 'GET', `/ddn/blobs/${digest}/have`);
+  return r.status === 200 ? r.json.count : 0;
 }
 
 interface Stats {
@@ -93,7 +93,7 @@ beforeAll(async () => {
   const args: Record<string, string[]> = { liar: ['--test-corrupt-pieces', '1'] };
   await Promise.all(
     ['origin', 'liar', 'a', 'b', 'c'].map(async (name, i) => {
-      const proc = await start(name, homes[i], args[name]);
+      const proc = await start(homes[i], args[name]);
       nodes[name] = { name, home: homes[i], proc, url: homes[i].url, throttle: await Throttle.start(homes[i].port, 16 * MiB) };
     }),
   );
@@ -183,7 +183,7 @@ describe('delivery between node processes', () => {
     await sleep(300);
     const servedBefore = (await stats(origin)).bytesServed;
 
-    a.proc = await start('a', a.home);
+    a.proc = await start(a.home);
     const held = (await api(a.url, 'GET', `/ddn/blobs/${small}/have`)).json as { count: number; complete: boolean; have: string };
     expect(held.complete).toBe(false);
     expect(held.count).toBeGreaterThanOrEqual(3);

@@ -50,7 +50,7 @@ function expectDenied(a: RegistryAnswer, owner?: string): void {
   const what = `403 DENIED expected, got ${a.status}: ${a.text.slice(0, 300)}`;
   expect(a.status, what).toBe(403);
   expect(errorCode(a), what).toBe('DENIED');
-  if (owner) expect(a.json.errors[0].message, what).toContain(owner);
+  if (owner) expect(a.json.errors![0].message, what).toContain(owner);
 }
 
 beforeAll(async () => {

@@ -7,6 +7,7 @@ import { addressFromPublicKey, encodeAddress, generateKeyPair, type KeyPair } fr
 import { createRegistryToken, type UploadLimits } from '../src/ddn/index.ts';
 import { ZNC_UNIT } from '../src/ledger/index.ts';
 import { Tx, ZeusClient } from '../src/sdk/index.ts';
+import type { AccountAnswer } from '../src/sdk/wire.ts';
 import { api, cleanup, initDevHome, loadDevKeys, sleep, startNode, waitFor, type DevHome } from './helpers/processes.ts';
 import { errorCode, RegistryClient, sha256, withQuery, type Credentials, type RegistryAnswer } from './helpers/registry.ts';
 
@@ -46,8 +47,8 @@ function expectQuota(res: RegistryAnswer, message?: RegExp, reason = 'UPLOAD_QUO
   const what = `429 ${reason} expected, got ${res.status}: ${res.text.slice(0, 400)}`;
   expect(res.status, what).toBe(429);
   expect(errorCode(res), what).toBe('TOOMANYREQUESTS');
-  expect(res.json.errors[0].detail?.reason, what).toBe(reason);
-  if (message) expect(res.json.errors[0].message, what).toMatch(message);
+  expect(res.json.errors![0].detail?.reason, what).toBe(reason);
+  if (message) expect(res.json.errors![0].message, what).toMatch(message);
 }
 
 /** Opens upload sessions until one is refused or `max` were opened; returns their Locations and the refusal. */
@@ -65,7 +66,7 @@ async function openSessions(c: RegistryClient, repo: string, max: number): Promi
 async function stake(url: string, key: KeyPair, znc: bigint): Promise<void> {
   const c = new ZeusClient(url);
   await c.execute(key, Tx.stake(znc * ZNC_UNIT));
-  await waitFor(async () => BigInt((await api(url, 'GET', `/accounts/${addressOf(key)}`)).json.staked) >= znc * ZNC_UNIT, 30_000, 'the stake on the main chain');
+  await waitFor(async () => BigInt((await api<AccountAnswer>(url, 'GET', `/accounts/${addressOf(key)}`)).json.staked) >= znc * ZNC_UNIT, 30_000, 'the stake on the main chain');
 }
 
 /** A monolithic upload of `bytes` random bytes; the answer and the digest. */
@@ -89,7 +90,7 @@ describe('upload quota on a node', () => {
     const { opened, refused } = await openSessions(c, repo, 1000);
     expect(opened.length).toBe(8);
     expectQuota(refused!, /may have 8 uploads open at once and has 8.*hold at least 1 ZNC.*stake ZNC: each 1,000 ZNC staked adds 8 uploads/);
-    expect(refused!.json.errors[0].detail).toMatchObject({ usage: { sessions: 8 }, allowance: { sessions: 8, bytes: 32 * MIB } });
+    expect(refused!.json.errors![0].detail).toMatchObject({ usage: { sessions: 8 }, allowance: { sessions: 8, bytes: 32 * MIB } });
     // The quota frees as sessions end: completed, or cancelled.
     expect((await c.request('PUT', withQuery(opened[0], { digest: sha256('done') }), { body: 'done' })).status).toBe(201);
     expect((await c.request('POST', `/v2/${repo}/blobs/uploads/`)).status).toBe(202);

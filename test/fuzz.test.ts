@@ -311,7 +311,8 @@ describe('HTTP API under random requests (real node)', () => {
       fc.asyncProperty(request, body, contentType, async ([m, p], b, ct) => {
         const headers: Record<string, string> = ct ? { 'content-type': ct } : {};
         const sendBody = m !== 'GET' && m !== 'OPTIONS';
-        let r: ApiAnswer;
+        // Any answer: a refusal (4xx) or a submission's (202), whose refused transactions carry an error.
+        let r: ApiAnswer<{ error?: { code: string; message: string }; results?: { error?: unknown }[] }>;
         if (sendBody && ct === 'application/octet-stream') r = await api(url, m, p, Uint8Array.from(Buffer.from(b, 'latin1')), headers);
         else r = await api(url, m, p, sendBody ? b : undefined, sendBody ? headers : {});
         seen.set(r.status, (seen.get(r.status) ?? 0) + 1);

@@ -17,7 +17,7 @@ import {
   type TxIntent,
 } from '../src/sdk/index.ts';
 import { sealKeyPairFromSeed } from '../src/crypto/index.ts';
-import { cleanup, initDevHome, loadDevKeys, startNode, waitFor, ZeusProcess, type DevHome, type NamedKey } from './helpers/processes.ts';
+import { cleanup, initDevHome, loadDevKeys, startNode, waitFor, type ZeusProcess, type DevHome, type NamedKey } from './helpers/processes.ts';
 
 // The SDK against a real node: typed builders for every transaction kind, every query, the event
 // stream (with a reconnect across a node restart), waiting for finality and the quotes.

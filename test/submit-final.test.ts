@@ -7,6 +7,7 @@ import { readDevnet, restartNode, startDevnet, stopDevnet, type DevnetInfo } fro
 import { addressFromPublicKey, encodeAddress, generateKeyPair } from '../src/crypto/index.ts';
 import { ZNC_UNIT } from '../src/ledger/index.ts';
 import { submitUntilFinal, TxRejectedError, ZeusClient, type SubmitAttempt } from '../src/sdk/index.ts';
+import type { StatusAnswer, TxStatusAnswer } from '../src/sdk/wire.ts';
 import { api, loadDevKeys, nextNonce, ROOT, signTransfer, sleep, waitFor, type NamedKey } from './helpers/processes.ts';
 
 // An acknowledgement (202) is not a commitment: four bookkeeper processes on loopback, and a node
@@ -33,7 +34,7 @@ async function transfer(from: NamedKey, to: NamedKey, amount: bigint, nonce?: bi
 }
 
 async function txStatus(i: number, hash: string): Promise<string> {
-  const r = await api(url(i), 'GET', `/txs/${hash}`);
+  const r = await api<TxStatusAnswer>(url(i), 'GET', `/txs/${hash}`);
   return r.status === 404 ? 'unknown' : String(r.json?.status);
 }
 
@@ -60,8 +61,8 @@ describe('an acknowledged transaction whose node is killed right after the 202',
     expect(body.results.map((r) => r.hash)).toEqual(txs.map((t) => t.hash));
 
     // The other three go on committing without node0 (3 of 4 is a quorum).
-    const h = Number((await api(url(1), 'GET', '/status')).json.height);
-    await waitFor(async () => Number((await api(url(1), 'GET', '/status')).json.height) >= h + 3, 30_000, 'three more heights without node0');
+    const h = Number((await api<StatusAnswer>(url(1), 'GET', '/status')).json.height);
+    await waitFor(async () => Number((await api<StatusAnswer>(url(1), 'GET', '/status')).json.height) >= h + 3, 30_000, 'three more heights without node0');
     const seen = await Promise.all(txs.map((t) => txStatus(1, t.hash)));
     // Without the record on disk these were gone for good here (the gossip batch died with node0).
     console.info(`before node0 restarts, node1 knows the acknowledged transfers as: ${seen.join(', ')}`);

@@ -445,7 +445,7 @@ describe('codec wire format', () => {
     expect(() => encode(All, { ...base, blobs: [new Uint8Array(7)] })).toThrow(CodecError);
     const tooMany = encode(All, { ...base, nums: Array.from({ length: 8 }, () => 1n) });
     // splice a 9th element into the packed nums array
-    const patched = toHex(tooMany).replace('1208' + '01'.repeat(8), '1209' + '01'.repeat(9));
+    const patched = toHex(tooMany).replace(`1208${'01'.repeat(8)}`, `1209${'01'.repeat(9)}`);
     expect(patched).not.toBe(toHex(tooMany));
     rejects(All, patched, /more than 8|exceeds maximum 8/);
   });

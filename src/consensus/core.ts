@@ -1,4 +1,4 @@
-import { bytesEqual, fromHex, toHex } from '../crypto/index.ts';
+import { bytesEqual, fromHex, toHex } from '../crypto/portable.ts';
 import { quorum, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
 
 // The Tendermint consensus algorithm ("The latest gossip on BFT consensus", Buchman, Kwon and

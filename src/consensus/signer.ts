@@ -1,5 +1,5 @@
 import { decode, encode } from '../codec/index.ts';
-import { bytesEqual, toHex } from '../crypto/index.ts';
+import { bytesEqual, toHex } from '../crypto/portable.ts';
 import { VoteType, type VoteBody } from '../ledger/commit.ts';
 import type { KvStore } from '../store/kv.ts';
 

@@ -1,4 +1,4 @@
-import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../crypto/portable.ts';
 import { blockHash, encodeBlock, type Block } from '../ledger/block.ts';
 import { signVote, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
 import { InvalidBlockError, Ledger, type ExecutedHeight } from '../ledger/ledger.ts';

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, bytesEqual, fromHex, toHex } from '../crypto/index.ts';
 
-const fromHexAddr = (hex: string): Uint8Array => fromHex(hex);
 import {
   balanceOf,
   checkSupply,
@@ -33,6 +32,8 @@ import {
 } from './index.ts';
 import { produce, testChain, type TestChain, commitExecuted } from './testing.ts';
 import { bookkeeperSets, multisigs, proposals, stakes } from './stores.ts';
+
+const fromHexAddr = (hex: string): Uint8Array => fromHex(hex);
 
 // Conservation under random traffic: many accounts send every transaction kind, valid and
 // not, over many heights; after every height all ZNC is accounted for, every sub-token is
@@ -289,7 +290,7 @@ class Run {
         let from = pick(SENDERS, r0);
         if (ms && r0 % 6 !== 0) {
           // Members that have not approved yet, most of the time; anyone of them otherwise.
-          const fresh = ms.members.filter((m) => !p || !p.approvals.some((x) => bytesEqual(x, m)));
+          const fresh = ms.members.filter((m) => !p?.approvals.some((x) => bytesEqual(x, m)));
           const pool = a.kind === TxKind.MultisigApprove && fresh.length > 0 && r3 % 4 !== 0 ? fresh : ms.members;
           from = this.nameOf(pick(pool, r0 >> 3))!;
         }

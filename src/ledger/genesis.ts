@@ -8,6 +8,7 @@ import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams, type M
 import type { StateOverlay } from './state.ts';
 import { accounts, candidates, multisigs } from './stores.ts';
 import { homeChain } from './routing.ts';
+import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 
 /**
  * The five genesis allocations (DESIGN.md, "ZNC"). A release "in month m" happens at the start
@@ -25,7 +26,6 @@ export const ALLOCATION_ROWS = Object.keys(AllocationRows) as AllocationRow[];
 
 /** Name of the ledger-owned account that pays bookkeeper rewards and the worker dividend. */
 export { REWARDS_POOL_NAME as REWARDS_POOL } from './systemAccounts.ts';
-import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 export const rewardsPoolAddress = (): Uint8Array => systemAddress(REWARDS_POOL_NAME);
 
 const amount = z.string().regex(/^\d+$/, 'amount in base units as a decimal string');

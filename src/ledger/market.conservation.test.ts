@@ -36,7 +36,7 @@ describe('market conservation under random traffic', () => {
       fc.property(steps, (plan) => {
         const m = new MarketDriver([...USERS, ...WORKERS, ...DEVS], { reviewBlocks: 8, startDeadlineBlocks: 3, reportDeadlineBlocks: 4, graceBlocks: 2, lowEscrowMs: 60_000 });
         // Workers of different sizes; one with a GPU, one expensive.
-        WORKERS.forEach((w, i) => m.next([m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })]));
+        WORKERS.forEach((w) => m.next([m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })]));
         m.next();
         m.next(
           WORKERS.map((w, i) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectSchema } from '../codec/index.ts';
-import { addressFromPublicKey, addressOf, AddressKind, encodeAddress, sha256, systemAddress, toHex, utf8 } from '../crypto/index.ts';
+import { addressFromPublicKey, addressOf, type AddressKind, encodeAddress, sha256, systemAddress, toHex, utf8 } from '../crypto/index.ts';
 import {
   balanceOf,
   buildDevGenesis,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { FieldDef, ObjectSchema } from '../codec/index.ts';
-import { addressFromPublicKey, addressOf, AddressKind, sha256, systemAddress, toHex, utf8, type KeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, addressOf, type AddressKind, sha256, systemAddress, toHex, utf8, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
   buildDevGenesis,
@@ -147,7 +147,7 @@ function plausible(name: string, def: FieldDef, w: World): fc.Arbitrary<unknown>
 }
 
 /** Hostile values of a field's wire type (all well-formed: within the codec's lengths). */
-function hostile(name: string, def: FieldDef, w: World, item: ScalarOrObject): fc.Arbitrary<unknown> {
+function hostile(def: FieldDef, w: World, item: ScalarOrObject): fc.Arbitrary<unknown> {
   switch (item) {
     case 'uint32':
       return fc.oneof(fc.constantFrom(...u32Edges), fc.nat({ max: 0xffff_ffff }));
@@ -212,14 +212,14 @@ function fieldArb(name: string, def: FieldDef, w: World, tame: boolean): fc.Arbi
   if (typeof t === 'object' && 'array' in t) {
     const max = Math.min(t.max ?? 6, 24);
     const likely = plausible(name, { ...def, type: t.array } as FieldDef, w);
-    const item = likely.length > 0 || tame ? tameItem(name, def, w) : hostile(name, def, w, t.array);
+    const item = likely.length > 0 || tame ? tameItem(name, def, w) : hostile(def, w, t.array);
     const arrays = plausible(name, def, w);
     if (tame) return fc.oneof(...arrays, fc.array(item, { maxLength: 2 }));
     return fc.oneof(...arrays, fc.array(item, { maxLength: Math.min(max, 4) }), fc.array(item, { minLength: max, maxLength: max }));
   }
   const likely = plausible(name, def, w);
   if (tame) return likely.length > 0 ? fc.oneof(...likely) : ordinary(def, t, w);
-  const any = hostile(name, def, w, t);
+  const any = hostile(def, w, t);
   return likely.length > 0 ? fc.oneof({ weight: 1, arbitrary: fc.oneof(...likely) }, { weight: 2, arbitrary: any }) : any;
 }
 

@@ -293,7 +293,7 @@ export class WorkerAgent {
         this.take(mine);
         continue;
       }
-      if (!t || t.state !== 'open' || t.closeHeight !== close) {
+      if (t?.state !== 'open' || t.closeHeight !== close) {
         this.forget(id);
         this.o.log(`task ${id.slice(0, 12)}…: bid ${t?.state === 'cancelled' ? 'freed: the task was cancelled' : t && t.state !== 'open' ? `freed: the task is ${t.state} without this worker` : 'freed: its window closed without this worker'}`);
         continue;

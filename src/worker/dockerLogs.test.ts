@@ -99,7 +99,7 @@ describe("a container's output in its lease's log", () => {
     // Each line once, in order; only around the restart may one repeat.
     const got = log.split('\n').filter((l) => l.startsWith('line '));
     const deduped = got.filter((l, i) => l !== got[i - 1]);
-    expect(deduped.join('\n') + '\n').toBe(lines());
+    expect(`${deduped.join('\n')}\n`).toBe(lines());
     expect(got.length - deduped.length).toBeLessThanOrEqual(2);
     expect(log).not.toMatch(/dropped/);
   }, 60_000);
@@ -113,6 +113,6 @@ describe("a container's output in its lease's log", () => {
     await w.logsDone();
     await w.remove();
     const got = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('line '));
-    expect(got.filter((l, i) => l !== got[i - 1]).join('\n') + '\n').toBe(lines());
+    expect(`${got.filter((l, i) => l !== got[i - 1]).join('\n')}\n`).toBe(lines());
   }, 60_000);
 });

@@ -13,7 +13,7 @@ export { workerMetrics } from './metrics.ts';
 export { WorkerAgent, type AgentOptions, type RuntimeName } from './agent.ts';
 export { DockerRuntime, dockerAnswers, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LaunchOptions, type LeaseRef } from './docker.ts';
 export { MODULE_LABEL, startWasm, wasmModuleOf } from './wasmWorkload.ts';
-export { type ResultFiles, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
+export type { ResultFiles, StatsSample, Workload, WorkloadExit } from './workload.ts';
 export { canonicalDigest, canonicalTar, canonicalTarBytes, ResultTooLargeError, scanResult, unpackArchive, type DroppedEntry, type ResultEntry, type ResultTree } from './canonicalResult.ts';
 export { Meter, type PeriodUsage } from './meter.ts';
 export { loadPolicy, PolicyError, PolicySchema, type WorkerPolicy } from './policy.ts';

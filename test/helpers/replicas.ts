@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { buildSampleApps } from '../../src/cli/sampleApps.ts';
-import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../../src/sdk/index.ts';
+import type { ZeusClient, LeaseAnswer, TaskDetailAnswer } from '../../src/sdk/index.ts';
 import { waitFor } from './processes.ts';
 import { okOut, type WorkerNet } from './workerNet.ts';
 

@@ -89,7 +89,12 @@ export function LineChart({ series, unit, height = 200, format = fmtNum, empty =
           return (
             <g key={s.name}>
               {pts.length > 1 || s.step ? <path d={d} fill="none" stroke={s.color} strokeWidth={2} strokeLinejoin="round" /> : null}
-              {s.dots || pts.length === 1 ? pts.map((p, i) => <circle key={i} cx={x(p.t)} cy={y(p.v)} r={3.5} fill={s.color} />) : null}
+              {s.dots || pts.length === 1
+                ? pts.map((p, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: points may coincide (leases of one block at one price), and a dot is a stateless circle drawn at its point.
+                    <circle key={i} cx={x(p.t)} cy={y(p.v)} r={3.5} fill={s.color} />
+                  ))
+                : null}
             </g>
           );
         })}

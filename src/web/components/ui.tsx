@@ -191,6 +191,7 @@ export function Table({ head, children, className, testId }: { head: ReactNode[]
         <thead>
           <tr>
             {head.map((h, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a column's place is its identity (the headers are fixed per table and may repeat or be elements).
               <th key={i}>{h}</th>
             ))}
           </tr>
@@ -205,6 +206,7 @@ export function KV({ rows }: { rows: [ReactNode, ReactNode][] }) {
   return (
     <dl className="kv">
       {rows.map(([k, v], i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a row's place is its identity (the caller's fixed list of rows; its labels may be elements).
         <div key={i}>
           <dt>{k}</dt>
           <dd>{v}</dd>

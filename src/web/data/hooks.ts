@@ -45,6 +45,7 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], opts: { live?:
     });
   }, []);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick is the trigger: reload() bumps it to run the load again with the same deps.
   useEffect(() => {
     if (keyRef.current !== key) {
       keyRef.current = key;

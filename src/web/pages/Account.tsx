@@ -47,7 +47,10 @@ export function Account({ address }: { address: string }) {
                   ],
                   ['Nonces', Object.keys(a.nonces).length === 0 ? <span className="muted">no transactions yet</span> : Object.entries(a.nonces).map(([c, n]) => `${chainName(Number(c))}: ${n}`).join(' · ')],
                   ['Quota', `${a.quota.usedThisWindow} of ${a.quota.limit} transactions used in this ${a.quota.windowMs / 1000} s window`],
-                  ...(a.unbonding.length ? ([['Unbonding', a.unbonding.map((u, i) => <Amount key={i} v={u.amount} />)]] as [string, ReactNode][]) : []),
+                  ...(a.unbonding.length ? ([['Unbonding', a.unbonding.map((u, i) => (
+                          // biome-ignore lint/suspicious/noArrayIndexKey: the node's unbonding queue in release order; two entries may be equal.
+                          <Amount key={i} v={u.amount} />
+                        ))]] as [string, ReactNode][]) : []),
                   ...(a.multisig ? ([['Multisig', `${a.multisig.threshold} of ${a.multisig.members.length}: ${a.multisig.label}`]] as [string, ReactNode][]) : []),
                 ]}
               />

@@ -101,6 +101,7 @@ export function Explorer() {
                     <Link to={['block', b.height]}>{b.height}</Link>
                   </td>
                   {b.txCounts.map((n, c) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: the index is the chain's number.
                     <td key={c} className={`${c === 0 ? 'main-col ' : ''}${n ? 'has-tx' : 'no-tx'}`}>
                       <Link to={['block', b.height, c]}>{n || '·'}</Link>
                     </td>

@@ -177,6 +177,7 @@ export function Task({ id }: { id: string }) {
                 <Card title="Timeline">
                   <ol className="timeline" data-testid="timeline">
                     {timeline(t, t.height).map((s, i) => (
+                      // biome-ignore lint/suspicious/noArrayIndexKey: the timeline is rebuilt in its fixed order from the task on every render; its steps have no id and hold no state.
                       <li key={i} className={s.state}>
                         <span className="at">{s.height !== null ? <Link to={['block', s.height, t.chain]}>#{s.height}</Link> : s.at ? ago(s.at) : ''}</span>
                         <div>

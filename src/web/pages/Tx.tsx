@@ -80,6 +80,7 @@ export function Tx({ hash }: { hash: string }) {
                 ) : (
                   <ol className="path">
                     {t.inclusion.proof.path.map((h, i) => (
+                      // biome-ignore lint/suspicious/noArrayIndexKey: the index is the level in the audit path (the same hash may occur twice).
                       <li key={i}>
                         <Hash h={h} head={16} tail={8} />
                       </li>

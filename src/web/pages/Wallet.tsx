@@ -143,8 +143,8 @@ function KeyView({ k }: { k: WalletKey }) {
           <>
             <h3>Balance changes</h3>
             <ul className="changes" data-testid="balance-changes">
-              {seen.map((c, i) => (
-                <li key={i}>
+              {seen.map((c) => (
+                <li key={c.seq}>
                   <span className="when">{clock(c.at)}</span> <Amount v={c.delta} sign /> → <Amount v={c.balance} />
                 </li>
               ))}
