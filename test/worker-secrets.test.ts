@@ -44,8 +44,11 @@ function zeusSeen(...args: string[]): string {
 
 beforeAll(async () => {
   // No echo of the value: only its hash (in the result) and its length (in the log).
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${#SECRET_VALUE} and ${ROUNDS:-none} are shell expansions, for the container's sh.
-  net.buildBusybox(IMAGE, 'printf %s "$SECRET_VALUE" | /bin/busybox sha256sum > /out/secret.sha256; echo "read a secret of ${#SECRET_VALUE} characters"; printf %s "${ROUNDS:-none}" > /out/rounds');
+  net.buildBusybox(
+    IMAGE,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${#SECRET_VALUE} and ${ROUNDS:-none} are shell expansions, for the container's sh.
+    'printf %s "$SECRET_VALUE" | /bin/busybox sha256sum > /out/secret.sha256; echo "read a secret of ${#SECRET_VALUE} characters"; printf %s "${ROUNDS:-none}" > /out/rounds',
+  );
   net.start();
   ws = new WebSocket(`${net.url.replace(/^http/, 'ws')}/ws`);
   ws.addEventListener('message', (m: MessageEvent) => seen.push({ where: '/ws', text: String(m.data) }));
