@@ -87,7 +87,9 @@ async function snapshot(): Promise<{ roots: string[]; height: number; mempool: n
 
 /** A valid transfer from `from` with the node's next nonce (never submitted unless a test does). */
 async function validTransfer(from: string, o: { amount?: bigint; nonceOffset?: bigint; to?: string; token?: string } = {}) {
-  const probe = decodeTx(signTx(k[from], { chainId: h.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' } }));
+  const probe = decodeTx(
+    signTx(k[from], { chainId: h.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' } }),
+  );
   const acc = await account(from);
   const nonce = BigInt(acc.nonces[probe.chain] ?? '0') + (o.nonceOffset ?? 0n);
   return signTransfer(k[from], { chainId: h.chainId, to: k[o.to ?? 'bob'].address, amount: o.amount ?? 1_000n, nonce, token: o.token });
@@ -149,7 +151,12 @@ describe('bad input against a running node', () => {
     const huge = Uint8Array.from([...good.bytes, ...new Uint8Array(MAX_TX_BYTES + 1 - good.bytes.length + 100)]);
     expectError(await postTx(toHex(huge)), 413, 'TX_TOO_LARGE', new RegExp(`limit is ${MAX_TX_BYTES}`));
     expectError(await postRaw(huge), 413, 'TX_TOO_LARGE', /bytes/);
-    expectError(await postOversized(url, '/txs', JSON.stringify({ tx: 'ab'.repeat(8.5 * 1024 * 1024) }), 'application/json'), 413, 'BODY_TOO_LARGE', /too large/);
+    expectError(
+      await postOversized(url, '/txs', JSON.stringify({ tx: 'ab'.repeat(8.5 * 1024 * 1024) }), 'application/json'),
+      413,
+      'BODY_TOO_LARGE',
+      /too large/,
+    );
     expectError(await api(url, 'POST', '/txs', { txs: Array(10_001).fill(good.hex) }), 413, 'BATCH_TOO_LARGE', /10000/);
 
     // Authenticity: a flipped signature bit, someone else's key claimed as sender.
@@ -168,9 +175,19 @@ describe('bad input against a running node', () => {
     expectError(await postTx(toHex(decodable(impostor))), 401, 'BAD_SIGNATURE', /signature/);
 
     // Wrong network, unknown kind.
-    const otherChain = signTx(k.alice, { chainId: 'zeus-other-7', kind: TxKind.Transfer, nonce: 0n, payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' } });
+    const otherChain = signTx(k.alice, {
+      chainId: 'zeus-other-7',
+      kind: TxKind.Transfer,
+      nonce: 0n,
+      payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' },
+    });
     expectError(await postTx(toHex(decodable(otherChain))), 400, 'WRONG_CHAIN_ID', /chain "zeus-other-7".*zeus-dev-1/);
-    expectError(await postTx(toHex(signRaw(k.alice, { chainId: h.chainId, kind: 99, nonce: 0n, payload: new Uint8Array() }))), 400, 'UNKNOWN_TX_KIND', /kind 99/);
+    expectError(
+      await postTx(toHex(signRaw(k.alice, { chainId: h.chainId, kind: 99, nonce: 0n, payload: new Uint8Array() }))),
+      400,
+      'UNKNOWN_TX_KIND',
+      /kind 99/,
+    );
 
     // Admission against state: nonce ahead, more than the balance, still vesting, unknown token, zero.
     expectError(await postTx(refused(await validTransfer('alice', { nonceOffset: 3n }))), 409, 'NONCE_GAP', /nonce 3 is ahead.*expects 0/);
@@ -244,10 +261,17 @@ describe('bad input against a running node', () => {
     const good = await validTransfer('bob', { to: 'carol', amount: 777n });
     const badSig = Uint8Array.from((await validTransfer('carol')).bytes);
     badSig[badSig.length - 10] ^= 0x80;
-    const wrongChain = signTx(k.dave, { chainId: 'zeus-other-7', kind: TxKind.Transfer, nonce: 0n, payload: { to: decodeAddress(k.bob.address), token: 'ZNC', amount: 1n, memo: '' } });
+    const wrongChain = signTx(k.dave, {
+      chainId: 'zeus-other-7',
+      kind: TxKind.Transfer,
+      nonce: 0n,
+      payload: { to: decodeAddress(k.bob.address), token: 'ZNC', amount: 1n, memo: '' },
+    });
     const gap = await validTransfer('dave', { nonceOffset: 5n });
     const replayed = signTransfer(k.alice, { chainId: h.chainId, to: k.bob.address, amount: 1n, nonce: 0n });
-    const r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', { txs: [good.hex, toHex(badSig), 'xyz', toHex(wrongChain), gap.hex, replayed.hex, 42, '00'] });
+    const r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', {
+      txs: [good.hex, toHex(badSig), 'xyz', toHex(wrongChain), gap.hex, replayed.hex, 42, '00'],
+    });
     expect(r.status, r.text).toBe(202);
     const results = r.json.results;
     expect(results).toHaveLength(8);
@@ -278,13 +302,19 @@ describe('bad input against a running node', () => {
     if (into < 2_000) await sleep(2_000 - into);
     else if (into > window - 8_000) await sleep(window - into + 2_000);
     const first = await validTransfer('dave', { to: 'alice', amount: 1n });
-    const hundred = Array.from({ length: 100 }, (_, i) => signTransfer(k.dave, { chainId: s.chainId, to: k.alice.address, amount: 1n + BigInt(i), nonce: first.nonce + BigInt(i) }));
+    const hundred = Array.from({ length: 100 }, (_, i) =>
+      signTransfer(k.dave, { chainId: s.chainId, to: k.alice.address, amount: 1n + BigInt(i), nonce: first.nonce + BigInt(i) }),
+    );
     const r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', { txs: hundred.map((t) => t.hex) });
     expect(r.status).toBe(202);
     for (const x of r.json.results) expect(x.error, JSON.stringify(x.error)).toBeUndefined();
     const over = signTransfer(k.dave, { chainId: s.chainId, to: k.alice.address, amount: 1n, nonce: first.nonce + 100n });
     expectError(await postTx(over.hex), 429, 'OVER_QUOTA', /100 transactions for this 60 s window.*quota/);
-    await waitFor(async () => (await api<TxStatusAnswer>(url, 'GET', `/txs/${hundred[99].hash}`)).json?.status === 'committed', 15_000, 'the 100 transfers to commit');
+    await waitFor(
+      async () => (await api<TxStatusAnswer>(url, 'GET', `/txs/${hundred[99].hash}`)).json?.status === 'committed',
+      15_000,
+      'the 100 transfers to commit',
+    );
     // Refused also once the hundred are committed, and it never lands.
     expectError(await postTx(over.hex), 429, 'OVER_QUOTA', /quota/);
     await sleep(3 * BLOCK_MS);

@@ -65,7 +65,11 @@ describe('zeus CLI', () => {
     expect(created.code, created.err).toBe(0);
     const k = created.json<StoredKey>();
     expect(k.address).toMatch(/^znc1/);
-    expect(zeus('--json', 'keys', 'list').json<StoredKey[]>().map((x) => x.name)).toContain('erin');
+    expect(
+      zeus('--json', 'keys', 'list')
+        .json<StoredKey[]>()
+        .map((x) => x.name),
+    ).toContain('erin');
     const secret = zeus('--json', 'keys', 'export', 'erin').json<{ name: string; secretKey: string }>().secretKey;
     expect(secret).toMatch(/^[0-9a-f]{64}$/);
     const imported = zeus('--json', 'keys', 'import', 'erin2', '--secret', secret).json<StoredKey>();
@@ -104,7 +108,9 @@ describe('zeus CLI', () => {
     expect(badAddr.err).toMatch(/invalid address/);
     expect(zeus('transfer', '--from', 'alice', '--to', 'bob', '--amount', '1.123456789').err).toMatch(/more than 8 decimals/);
     expect(zeus('transfer', '--from', 'nobody', '--to', 'bob', '--amount', '1').err).toMatch(/no key named "nobody"/);
-    expect(zeus('--json', 'token', 'redeem', '--from', 'alice', '--symbol', 'NOPE', '--amount', '1').json<ErrorAnswer>().error.message).toMatch(/unknown token/);
+    expect(zeus('--json', 'token', 'redeem', '--from', 'alice', '--symbol', 'NOPE', '--amount', '1').json<ErrorAnswer>().error.message).toMatch(
+      /unknown token/,
+    );
   });
 
   it('creates, lists, converts and redeems sub-tokens', () => {

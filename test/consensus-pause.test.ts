@@ -62,7 +62,9 @@ class Load {
         // A sender keeps to one node, so its nonces arrive in order; node0 takes over for a node that is down.
         const node = s % net.nodes.length;
         const target = paused.has(node) || !isAlive(net.nodes[node].pid) ? 0 : node;
-        byNode[target].push(toHex(signTx(keys[s], { chainId: net.chainId, kind: TxKind.Transfer, nonce: nonces[s]++, payload: { to, token: ZNC, amount: 1_000n, memo: '' } })));
+        byNode[target].push(
+          toHex(signTx(keys[s], { chainId: net.chainId, kind: TxKind.Transfer, nonce: nonces[s]++, payload: { to, token: ZNC, amount: 1_000n, memo: '' } })),
+        );
       }
       this.sent += due;
       byNode.forEach((txs, i) => {
@@ -174,7 +176,6 @@ describe('bookkeepers restarted and paused under load (issue 12, item 2)', () =>
       await load.stop();
     }
   }, 180_000);
-
 });
 
 describe('a height that needs more than 3 rounds (real processes)', () => {
@@ -196,13 +197,15 @@ describe('a height that needs more than 3 rounds (real processes)', () => {
       // precommit timeout (seen for round 0 on a loaded machine): that round shows only its end.
       const FULL = 'timeoutPropose>prevote, nilPolka>precommit, timeoutPrecommit';
       expect(slow.rounds).toMatch(/^r0 (?:[^;]*, )?timeoutPrecommit>r1; r1 (?:[^;]*, )?timeoutPrecommit>r2; r2 (?:[^;]*, )?timeoutPrecommit>r3; r3 $/);
-      for (const part of (slow.rounds as string).split('; ').slice(0, 3)) expect([FULL, 'timeoutPrecommit']).toContain(part.replace(/^r\d /, '').replace(/>r\d$/, ''));
+      for (const part of (slow.rounds as string).split('; ').slice(0, 3))
+        expect([FULL, 'timeoutPrecommit']).toContain(part.replace(/^r\d /, '').replace(/>r\d$/, ''));
       expect(slow.rounds).toContain(FULL);
       const decided = warned(0).find((l) => l.msg === `height ${slow.height} decided in round 3`)!;
       expect(decided.rounds).toMatch(/; r3 proposal>prevote, polka>precommit$/);
       // The other nodes warn too; heights decided in rounds 0-2 are no warning.
       for (const i of [1, 2, 3]) expect(warned(i).some((l) => l.msg === slow.msg)).toBe(true);
-      const quick = (): { height?: number } | undefined => logLines(0).find((l) => l.msg === 'block committed' && l.round !== undefined && l.round > 0 && l.round < 3);
+      const quick = (): { height?: number } | undefined =>
+        logLines(0).find((l) => l.msg === 'block committed' && l.round !== undefined && l.round > 0 && l.round < 3);
       await waitFor(() => quick() !== undefined, 60_000, 'a height decided in round 1 or 2', 200);
       expect(warned(0).filter((l) => l.height === quick()!.height)).toEqual([]);
     } finally {

@@ -212,10 +212,14 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
     // Every one of the 10,000 transfers is committed exactly once: each is committed (checked
     // over the API for a sample here, for all of them in the store below), and every balance is
     // exactly genesis funding − sent + received.
-    await mapLimit(rest.filter((_, i) => i % 50 === 0), 16, async (t) => {
-      const s = await api<TxStatusAnswer>(url, 'GET', `/txs/${t.hash}`);
-      expect(s.json?.status, `${t.hash}: ${s.text}`).toBe('committed');
-    });
+    await mapLimit(
+      rest.filter((_, i) => i % 50 === 0),
+      16,
+      async (t) => {
+        const s = await api<TxStatusAnswer>(url, 'GET', `/txs/${t.hash}`);
+        expect(s.json?.status, `${t.hash}: ${s.text}`).toBe('committed');
+      },
+    );
     const expected = new Map<string, bigint>();
     const funding = new Map(genesis.allocations.flatMap((a) => a.holders.map((x) => [x.address, BigInt(x.amount)] as const)));
     for (const a of [...names.map((n) => keys[n].address), ...fresh.map((k) => k.address)]) expected.set(a, funding.get(a) ?? 0n);
@@ -262,7 +266,7 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
           comparedAtStatusHeight = true;
         }
       }
-        expect(comparedAtStatusHeight).toBe(true);
+      expect(comparedAtStatusHeight).toBe(true);
       const tipBlock = (await store.block(tip.height))!;
       expect(replay.stateRoots().map(toHex)).toEqual(tipBlock.header.segments.map((s) => toHex(s.stateRoot)));
       expect(toHex(replay.lastBlockHash)).toBe(toHex(blockHash(tipBlock.header)));

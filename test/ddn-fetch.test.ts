@@ -48,7 +48,11 @@ async function start(home: DevHome, args: string[] = []): Promise<ZeusProcess> {
 const client = (at: Node): DdnNodeClient => new DdnNodeClient(at.url);
 
 /** What a local caller asks its node: fetch `digest` from these peers, the origin as fallback. */
-const request = (digest: Digest, peers: Node[], origin: Node): FetchRequest => ({ digest, peers: peers.map((p) => p.throttle.url), origin: origin.throttle.url });
+const request = (digest: Digest, peers: Node[], origin: Node): FetchRequest => ({
+  digest,
+  peers: peers.map((p) => p.throttle.url),
+  origin: origin.throttle.url,
+});
 
 async function startFetch(at: Node, req: FetchRequest): Promise<void> {
   expect((await client(at).startFetch(req)).state).toBe('running');
@@ -107,7 +111,11 @@ afterAll(async () => {
 describe('delivery between node processes', () => {
   it('serves /ddn next to the rest of the API, documented in its OpenAPI document', async () => {
     const doc = (await api(nodes.origin.url, 'GET', '/openapi.json')).json as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/ddn/')).sort()).toEqual([
+    expect(
+      Object.keys(doc.paths)
+        .filter((p) => p.startsWith('/ddn/'))
+        .sort(),
+    ).toEqual([
       '/ddn/blobs/{digest}/have',
       '/ddn/blobs/{digest}/pieces',
       '/ddn/blobs/{digest}/pieces/{index}',

@@ -66,7 +66,11 @@ async function openSessions(c: RegistryClient, repo: string, max: number): Promi
 async function stake(url: string, key: KeyPair, znc: bigint): Promise<void> {
   const c = new ZeusClient(url);
   await c.execute(key, Tx.stake(znc * ZNC_UNIT));
-  await waitFor(async () => BigInt((await api<AccountAnswer>(url, 'GET', `/accounts/${addressOf(key)}`)).json.staked) >= znc * ZNC_UNIT, 30_000, 'the stake on the main chain');
+  await waitFor(
+    async () => BigInt((await api<AccountAnswer>(url, 'GET', `/accounts/${addressOf(key)}`)).json.staked) >= znc * ZNC_UNIT,
+    30_000,
+    'the stake on the main chain',
+  );
 }
 
 /** A monolithic upload of `bytes` random bytes; the answer and the digest. */
@@ -77,7 +81,11 @@ async function pushBytes(c: RegistryClient, repo: string, bytes: number): Promis
 }
 
 beforeAll(async () => {
-  a = await startWith('zeus-ddn-quota-a-', { funded: { sessions: 32, bytes: 8 * MIB }, perStakeUnit: { sessions: 8, bytes: 8 * MIB }, node: { sessions: 1024, bytes: 256 * MIB } });
+  a = await startWith('zeus-ddn-quota-a-', {
+    funded: { sessions: 32, bytes: 8 * MIB },
+    perStakeUnit: { sessions: 8, bytes: 8 * MIB },
+    node: { sessions: 1024, bytes: 256 * MIB },
+  });
   b = await startWith('zeus-ddn-quota-b-', { node: { sessions: 12, bytes: 64 * MIB }, idleMs: 1500 });
 }, 120_000);
 afterAll(cleanup);
@@ -133,7 +141,9 @@ describe('upload quota on a node', () => {
       more();
     });
     expect(unsized.status, unsized.text).toBe(429);
-    expect(JSON.parse(unsized.text).errors[0].message).toMatch(/may hold 32 MiB in uploads in progress; this request brought it to 3\d(\.\d)? MiB and has more/);
+    expect(JSON.parse(unsized.text).errors[0].message).toMatch(
+      /may hold 32 MiB in uploads in progress; this request brought it to 3\d(\.\d)? MiB and has more/,
+    );
     expect((await c.request('GET', loc)).header('range')).toBe(`0-${20 * MIB - 1}`);
     // What fits still goes in, and completes.
     const rest = new Uint8Array(10 * MIB);
@@ -172,7 +182,10 @@ describe('upload quota on a node', () => {
     const loc = (await first.c.request('POST', `/v2/${addressOf(first.key)}/hold/blobs/uploads/`)).header('location')!;
     expect((await first.c.request('PATCH', loc, { body: new Uint8Array(30 * MIB) })).status).toBe(202);
     const second = squatters[1];
-    expectQuota((await pushBytes(second.c, `${addressOf(second.key)}/hold`, 4 * MIB)).res, /all accounts holding no ZNC fill their share of this node \(128 uploads, 32 MiB\)/);
+    expectQuota(
+      (await pushBytes(second.c, `${addressOf(second.key)}/hold`, 4 * MIB)).res,
+      /all accounts holding no ZNC fill their share of this node \(128 uploads, 32 MiB\)/,
+    );
     const k = loadDevKeys(a.home.home, ['alice']);
     const alice = await clientFor(a.url, k.alice);
     expect((await pushBytes(alice, `${k.alice.address}/b`, 4 * MIB)).res.status).toBe(201);
@@ -181,7 +194,7 @@ describe('upload quota on a node', () => {
   });
 });
 
-describe('the node\'s bound and expiry', () => {
+describe("the node's bound and expiry", () => {
   it('bounds all uploads in progress on the node, and idle ones expire and free their quota', async () => {
     const k = loadDevKeys(b.home.home, ['alice', 'dave']);
     const alice = await clientFor(b.url, k.alice);

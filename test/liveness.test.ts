@@ -3,7 +3,17 @@ import { addressOf, type AddressKind, decodeAddress, encodeAddress, sha256, syst
 import { signTx, TxKind, ZNC, ZNC_UNIT } from '../src/ledger/index.ts';
 import { signUnchecked } from '../src/ledger/testing.ts';
 import { readConfig, writeConfig } from '../src/node/index.ts';
-import type { AccountAnswer, AppAnswer, ConsensusAnswer, ErrorAnswer, HaltAnswer, HealthAnswer, StatusAnswer, SubmitAnswer, TxStatusAnswer } from '../src/sdk/wire.ts';
+import type {
+  AccountAnswer,
+  AppAnswer,
+  ConsensusAnswer,
+  ErrorAnswer,
+  HaltAnswer,
+  HealthAnswer,
+  StatusAnswer,
+  SubmitAnswer,
+  TxStatusAnswer,
+} from '../src/sdk/wire.ts';
 import {
   api,
   cleanup,
@@ -73,13 +83,24 @@ describe('one transaction cannot stop the chain', () => {
     const { node, url } = await startNode(dev.home);
     const keys = loadDevKeys(dev.home, ['alice', 'bob', 'carol']);
     const before = (await status(url)).height;
-    const payload = { name: 'web', version: '1.0', digest: DIGEST, developer: decodeAddress(keys.carol.address).slice(1), feeToken: ZNC, licenseFeePerHour: 1n, requiresLicense: false };
+    const payload = {
+      name: 'web',
+      version: '1.0',
+      digest: DIGEST,
+      developer: decodeAddress(keys.carol.address).slice(1),
+      feeToken: ZNC,
+      licenseFeePerHour: 1n,
+      requiresLicense: false,
+    };
     const bad = await post(url, signUnchecked(keys.bob, { chainId: dev.chainId, kind: TxKind.PublishApp, nonce: 0n, payload }));
     expect(bad.status, bad.text).toBe(422);
     expect(bad.json.error!.code).toBe('INVALID_RECIPIENT');
     expect(bad.json.error!.message).toMatch(/PublishApp\.developer/);
     // The same app with carol's real (21-byte) address publishes, and transfers keep committing.
-    const good = await post(url, signTx(keys.bob, { chainId: dev.chainId, kind: TxKind.PublishApp, nonce: 0n, payload: { ...payload, developer: decodeAddress(keys.carol.address) } }));
+    const good = await post(
+      url,
+      signTx(keys.bob, { chainId: dev.chainId, kind: TxKind.PublishApp, nonce: 0n, payload: { ...payload, developer: decodeAddress(keys.carol.address) } }),
+    );
     expect(good.status, good.text).toBe(202);
     await committed(url, good.json.hash as string);
     await committed(url, await transfer(url, dev, keys.alice, keys.bob.address));
@@ -97,7 +118,10 @@ describe('one transaction cannot stop the chain', () => {
     const chain = (await chainOf(url, keys.alice)).chain;
     const start = await balance();
     const nowhere = addressOf(0xee as AddressKind, sha256(utf8('nowhere')));
-    const r1 = await post(url, signUnchecked(keys.alice, { chainId: dev.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: nowhere, token: ZNC, amount: ZNC_UNIT, memo: '' } }));
+    const r1 = await post(
+      url,
+      signUnchecked(keys.alice, { chainId: dev.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: nowhere, token: ZNC, amount: ZNC_UNIT, memo: '' } }),
+    );
     expect(r1.status, r1.text).toBe(422);
     expect(r1.json.error!.code).toBe('INVALID_RECIPIENT');
     expect(r1.json.error!.message).toMatch(/kind byte 0xee/);

@@ -53,7 +53,11 @@ describe('an acknowledged transaction whose node is killed right after the 202',
     const chain = await homeOf(keys.alice.address);
     const first = await nextNonce(url(1), keys.alice.address, chain);
     const txs = await Promise.all([0n, 1n, 2n, 3n, 4n].map((k) => transfer(keys.alice, keys.bob, ZNC_UNIT + k, first + k)));
-    const res = await fetch(`${url(0)}/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: txs.map((t) => t.hex) }) });
+    const res = await fetch(`${url(0)}/txs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ txs: txs.map((t) => t.hex) }),
+    });
     // Killed the moment the acknowledgement arrives, well inside the node's 50 ms gossip batch.
     killNode(0);
     expect(res.status).toBe(202);
@@ -135,11 +139,30 @@ describe('submitUntilFinal', () => {
     const dead = 'http://127.0.0.1:1';
     const to = encodeAddress(addressFromPublicKey(generateKeyPair().publicKey));
     const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/zeus.js', '--home', net.nodes[0].home, '--node', `${dead},${url(2)}`, '--json', 'transfer', '--from', 'alice', '--to', to, '--amount', '1.25', '--wait'], {
-        cwd: ROOT,
-        env: process.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          'bin/zeus.js',
+          '--home',
+          net.nodes[0].home,
+          '--node',
+          `${dead},${url(2)}`,
+          '--json',
+          'transfer',
+          '--from',
+          'alice',
+          '--to',
+          to,
+          '--amount',
+          '1.25',
+          '--wait',
+        ],
+        {
+          cwd: ROOT,
+          env: process.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += String(d)));

@@ -96,7 +96,14 @@ export type ConsensusOutput =
    * We moved to another round or step, and why: nothing for the host to do but log it. A
    * height that goes through rounds tells by these transitions where each round failed.
    */
-  | { readonly kind: 'transition'; readonly height: number; readonly from: { readonly round: number; readonly step: Step }; readonly round: number; readonly step: Step; readonly reason: TransitionReason };
+  | {
+      readonly kind: 'transition';
+      readonly height: number;
+      readonly from: { readonly round: number; readonly step: Step };
+      readonly round: number;
+      readonly step: Step;
+      readonly reason: TransitionReason;
+    };
 
 /**
  * Why the core moved on:

@@ -190,13 +190,7 @@ export function jsonOrUndefined(text: string): unknown {
  * One HTTP request; a JSON body is serialized unless it is already a string or bytes. T is the
  * answer's body as the test reads it (e.g. StatusAnswer, ErrorAnswer from src/sdk/wire.ts).
  */
-export async function api<T = unknown>(
-  url: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<ApiAnswer<T>> {
+export async function api<T = unknown>(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
   let payload: string | Uint8Array | undefined;
   const h: Record<string, string> = { ...headers };
   if (body !== undefined) {
@@ -206,7 +200,7 @@ export async function api<T = unknown>(
       h['content-type'] ??= 'application/json';
     }
   }
-  const res = await fetch(`${url}${path}`, { method, headers: h, body: payload as RequestInit["body"] });
+  const res = await fetch(`${url}${path}`, { method, headers: h, body: payload as RequestInit['body'] });
   const text = await res.text();
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json: jsonOrUndefined(text) as T };
 }
@@ -246,7 +240,8 @@ export async function waitSettled(url: string, timeoutMs = 30_000): Promise<Stat
     if (s.mempool > 0) emptyAt = undefined;
     else if (emptyAt === undefined) emptyAt = s.height;
     if (emptyAt !== undefined && (s.height >= emptyAt + 1 || s.receiptsInFlight === 0)) return s;
-    if (Date.now() > deadline) throw new Error(`node not settled after ${timeoutMs} ms: ${JSON.stringify({ height: s.height, mempool: s.mempool, inFlight: s.receiptsInFlight })}`);
+    if (Date.now() > deadline)
+      throw new Error(`node not settled after ${timeoutMs} ms: ${JSON.stringify({ height: s.height, mempool: s.mempool, inFlight: s.receiptsInFlight })}`);
     await sleep(50);
   }
 }
@@ -294,7 +289,12 @@ export function signTransfer(
   o: { chainId: string; to: Uint8Array | string; amount: bigint; nonce: bigint; token?: string; memo?: string },
 ): SignedTransfer {
   const to = typeof o.to === 'string' ? decodeAddress(o.to) : o.to;
-  const bytes = signTx(key, { chainId: o.chainId, kind: TxKind.Transfer, nonce: o.nonce, payload: { to, token: o.token ?? ZNC, amount: o.amount, memo: o.memo ?? '' } });
+  const bytes = signTx(key, {
+    chainId: o.chainId,
+    kind: TxKind.Transfer,
+    nonce: o.nonce,
+    payload: { to, token: o.token ?? ZNC, amount: o.amount, memo: o.memo ?? '' },
+  });
   const tx = decodeTx(bytes);
   return { hex: toHex(bytes), bytes, hash: tx.hashHex, chain: tx.chain, from: key.address, to: encodeAddress(to), nonce: o.nonce, amount: o.amount };
 }

@@ -80,7 +80,12 @@ export interface OciJson {
 }
 
 /** One HTTP request with the path sent byte for byte (fetch would normalize `..` and escapes). */
-export function rawRequest(url: string, method: string, path: string, o: { headers?: Record<string, string>; body?: Uint8Array | string } = {}): Promise<RegistryAnswer> {
+export function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  o: { headers?: Record<string, string>; body?: Uint8Array | string } = {},
+): Promise<RegistryAnswer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: hostname, port, method, path, headers: o.headers }, (res) => {
@@ -125,7 +130,10 @@ export class RegistryClient {
     const post = await this.request('POST', `/v2/${name}/blobs/uploads/`);
     if (post.status !== 202) throw new Error(`POST upload answered ${post.status}: ${post.text}`);
     const d = sha256(content);
-    const put = await this.request('PUT', withQuery(post.header('location')!, { digest: d }), { headers: { 'content-type': 'application/octet-stream' }, body: content });
+    const put = await this.request('PUT', withQuery(post.header('location')!, { digest: d }), {
+      headers: { 'content-type': 'application/octet-stream' },
+      body: content,
+    });
     if (put.status !== 201) throw new Error(`PUT upload answered ${put.status}: ${put.text}`);
     return d;
   }

@@ -27,7 +27,18 @@ interface TaskForm {
   port: string;
 }
 
-const DEFAULTS: TaskForm = { app: '', runtime: 'docker', kind: 'batch', cpu: '0.5', memory: '64', maxPrice: '1', maxHours: '1', bidWindow: '6', replicas: '1', port: '' };
+const DEFAULTS: TaskForm = {
+  app: '',
+  runtime: 'docker',
+  kind: 'batch',
+  cpu: '0.5',
+  memory: '64',
+  maxPrice: '1',
+  maxHours: '1',
+  bidWindow: '6',
+  replicas: '1',
+  port: '',
+};
 
 function whole(v: string, what: string, max = 0xffff_ffff): number {
   if (!/^\d+$/.test(v.trim()) || Number(v) > max) throw new Error(`${what} must be a whole number`);
@@ -116,7 +127,10 @@ export function PostTask() {
   const [formError, setFormError] = useState('');
   const [posted, setPosted] = useState<string | undefined>();
   const tx = useSend();
-  const versions = useMemo(() => (apps.data?.apps ?? []).flatMap((a) => a.versions.filter((v) => !v.deprecated).map((v) => ({ ...v, key: `${v.name}@${v.version}` }))), [apps.data]);
+  const versions = useMemo(
+    () => (apps.data?.apps ?? []).flatMap((a) => a.versions.filter((v) => !v.deprecated).map((v) => ({ ...v, key: `${v.name}@${v.version}` }))),
+    [apps.data],
+  );
   const app = versions.find((v) => v.key === f.app) ?? versions[versions.length - 1];
   const set = (k: keyof TaskForm) => (v: string) => {
     setF({ ...f, [k]: v });
@@ -211,8 +225,7 @@ export function PostTask() {
       <TxState s={tx.state} />
       {posted ? (
         <p className="ok" data-testid="posted-task">
-          Task <Hash h={posted} to={['task', posted]} /> posted.{' '}
-          <Link to={['task', posted]}>Follow it →</Link>
+          Task <Hash h={posted} to={['task', posted]} /> posted. <Link to={['task', posted]}>Follow it →</Link>
         </p>
       ) : null}
     </Card>

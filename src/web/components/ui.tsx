@@ -113,7 +113,15 @@ export function ErrorBox({ error, retry }: { error: Error; retry?: () => void })
 }
 
 /** Loading, error or the content: what every page does with a useLoad() result. */
-export function Loaded<T>({ l, what, children }: { l: { data: T | undefined; error: Error | undefined; reload: () => void }; what?: string; children: (d: T) => ReactNode }) {
+export function Loaded<T>({
+  l,
+  what,
+  children,
+}: {
+  l: { data: T | undefined; error: Error | undefined; reload: () => void };
+  what?: string;
+  children: (d: T) => ReactNode;
+}) {
   if (l.data !== undefined) {
     return (
       <>
@@ -126,7 +134,19 @@ export function Loaded<T>({ l, what, children }: { l: { data: T | undefined; err
   return <Loading what={what} />;
 }
 
-export function Card({ title, children, actions, className, id }: { title?: ReactNode; children: ReactNode; actions?: ReactNode; className?: string; id?: string }) {
+export function Card({
+  title,
+  children,
+  actions,
+  className,
+  id,
+}: {
+  title?: ReactNode;
+  children: ReactNode;
+  actions?: ReactNode;
+  className?: string;
+  id?: string;
+}) {
   return (
     <section className={`card ${className ?? ''}`} id={id}>
       {title || actions ? (

@@ -148,7 +148,8 @@ export function Explorer() {
       </Card>
       {status.data && !('mode' in status.data.consensus) ? (
         <p className="muted small">
-          This node is {status.data.consensus.self >= 0 ? `bookkeeper #${status.data.consensus.self + 1} of the set` : 'a follower'}; {status.data.consensus.peers.filter((p) => p.connected).length} peers connected.
+          This node is {status.data.consensus.self >= 0 ? `bookkeeper #${status.data.consensus.self + 1} of the set` : 'a follower'};{' '}
+          {status.data.consensus.peers.filter((p) => p.connected).length} peers connected.
         </p>
       ) : null}
     </>
