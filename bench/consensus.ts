@@ -61,14 +61,18 @@ async function ed25519CeilingAllCores(): Promise<number> {
     parentPort.postMessage(n / ((performance.now() - start) / 1000));
   `;
   const rates = await Promise.all(
-    Array.from({ length: availableParallelism() }, () => new Promise<number>((resolve, reject) => {
-      const w = new Worker(code, { eval: true });
-      w.once('message', (r: number) => {
-        resolve(r);
-        void w.terminate();
-      });
-      w.once('error', reject);
-    })),
+    Array.from(
+      { length: availableParallelism() },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const w = new Worker(code, { eval: true });
+          w.once('message', (r: number) => {
+            resolve(r);
+            void w.terminate();
+          });
+          w.once('error', reject);
+        }),
+    ),
   );
   return rates.reduce((a, b) => a + b, 0);
 }
@@ -86,9 +90,14 @@ async function main(): Promise<void> {
   log('measuring the Ed25519 ceiling on all cores (3 s)…');
   const verifyAll = await ed25519CeilingAllCores();
   const ceiling = verifyAll / VALIDATORS;
-  log(`  ${Math.round(verifyAll)} verifications/s on ${availableParallelism()} cores → ceiling ${Math.round(ceiling)} transfers/s for ${VALIDATORS} bookkeepers`);
+  log(
+    `  ${Math.round(verifyAll)} verifications/s on ${availableParallelism()} cores → ceiling ${Math.round(ceiling)} transfers/s for ${VALIDATORS} bookkeepers`,
+  );
 
-  const phases = [...RATES.map((rate) => ({ rate, seconds: STEP_S, kind: 'step' as const })), { rate: SUSTAIN_RATE, seconds: SUSTAIN_S, kind: 'sustained' as const }];
+  const phases = [
+    ...RATES.map((rate) => ({ rate, seconds: STEP_S, kind: 'step' as const })),
+    { rate: SUSTAIN_RATE, seconds: SUSTAIN_S, kind: 'sustained' as const },
+  ];
   const total = phases.reduce((a, p) => a + p.rate * p.seconds, 0);
   const perSender = Math.ceil(total / SENDERS);
 
@@ -118,7 +127,12 @@ async function main(): Promise<void> {
       for (let i = 0; i < n; i++) {
         const k = offered.length;
         const s = k % SENDERS;
-        const bytes = signTx(keys[s], { chainId: net.chainId, kind: TxKind.Transfer, nonce: nonces[s]++, payload: { to: recipients[k % recipients.length], token: ZNC, amount: 1_000n + BigInt(k), memo: '' } });
+        const bytes = signTx(keys[s], {
+          chainId: net.chainId,
+          kind: TxKind.Transfer,
+          nonce: nonces[s]++,
+          payload: { to: recipients[k % recipients.length], token: ZNC, amount: 1_000n + BigInt(k), memo: '' },
+        });
         // A sender always uses the same node, so its nonces arrive in order.
         offered.push({ hash: createHash('sha256').update(bytes).digest('hex'), hex: toHex(bytes), node: s % VALIDATORS, at: t0 + (i * 1000) / p.rate, phase });
       }
@@ -151,7 +165,11 @@ async function main(): Promise<void> {
       while (todo.length > 0) {
         let j: { results: { error?: { code: string } }[] };
         try {
-          const res = await fetch(`${net.nodes[node].api}/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: todo.map((o) => o.hex) }) });
+          const res = await fetch(`${net.nodes[node].api}/txs`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ txs: todo.map((o) => o.hex) }),
+          });
           j = (await res.json()) as typeof j;
         } catch (e) {
           // A node that stops answering is a result, not a crash of the benchmark.
@@ -202,7 +220,10 @@ async function main(): Promise<void> {
       const from = mine[0].at;
       const to = from + p.seconds * 1000;
       const inWindow = [...commitAt.values()].filter((t) => t - start >= from && t - start < to).length;
-      const lat = mine.filter((o) => commitAt.has(o.hash)).map((o) => commitAt.get(o.hash)! - start - o.at).sort((a, b) => a - b);
+      const lat = mine
+        .filter((o) => commitAt.has(o.hash))
+        .map((o) => commitAt.get(o.hash)! - start - o.at)
+        .sort((a, b) => a - b);
       return {
         kind: p.kind,
         offeredPerSecond: p.rate,

@@ -66,7 +66,10 @@ interface BenchNode {
 async function startZeusNode(name: string): Promise<BenchNode> {
   const home = join(work, name);
   const port = await freePort();
-  const init = spawnSync(NODE, [ZEUS, '--home', home, '--json', 'init', '--dev', '--api', `127.0.0.1:${port}`, '--block-time', '1000'], { env, encoding: 'utf8' });
+  const init = spawnSync(NODE, [ZEUS, '--home', home, '--json', 'init', '--dev', '--api', `127.0.0.1:${port}`, '--block-time', '1000'], {
+    env,
+    encoding: 'utf8',
+  });
   if (init.status !== 0) throw new Error(`zeus init: ${init.stderr}`);
   const child = spawn(NODE, [ZEUS, '--home', home, 'node', 'start'], { env, stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
@@ -101,7 +104,15 @@ async function registryRun(image: BenchImage, n: number, origin: Throttle): Prom
   await Promise.all(dirs.map((d) => skopeoPull(origin.url, 'bench/app', 'v1', d)));
   const seconds = (performance.now() - t0) / 1000;
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  return { way: 'registry', fetchers: n, seconds, originBytes: origin.bytes, peerBytes: 0, duplicateBytes: Math.max(0, origin.bytes - n * image.totalBytes), peerShare: 0 };
+  return {
+    way: 'registry',
+    fetchers: n,
+    seconds,
+    originBytes: origin.bytes,
+    peerBytes: 0,
+    duplicateBytes: Math.max(0, origin.bytes - n * image.totalBytes),
+    peerShare: 0,
+  };
 }
 
 async function ddnRun(image: BenchImage, n: number, origin: BenchNode, originThrottle: Throttle, digest: string): Promise<Run> {
@@ -114,7 +125,11 @@ async function ddnRun(image: BenchImage, n: number, origin: BenchNode, originThr
   await Promise.all(
     fetchers.map(async (f) => {
       const peers = [originThrottle.url, ...fetchers.filter((x) => x !== f).map((x) => x.url)];
-      const res = await fetch(`${f.url}/ddn/images`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repository: 'bench/app', digest, peers }) });
+      const res = await fetch(`${f.url}/ddn/images`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ repository: 'bench/app', digest, peers }),
+      });
       if (res.status >= 300) throw new Error(`fetch start: ${res.status} ${await res.text()}`);
       for (;;) {
         const job = (await (await fetch(`${f.url}/ddn/images/${digest}`)).json()) as ImageJob;

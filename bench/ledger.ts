@@ -71,7 +71,8 @@ async function main(): Promise<void> {
   log(`creating a dev home with ${SENDERS} funded senders…`);
   const { genesis } = initDevHome(home, { apiPort: port, blockIntervalMs: BLOCK_MS, accounts: senders, devFunding: 1_000_000n * ZNC_UNIT });
   const perSender = Math.ceil(N / SENDERS);
-  if (perSender > genesis.params.freeQuota) throw new Error(`${perSender} txs per sender exceeds the free quota ${genesis.params.freeQuota}; use more --senders`);
+  if (perSender > genesis.params.freeQuota)
+    throw new Error(`${perSender} txs per sender exceeds the free quota ${genesis.params.freeQuota}; use more --senders`);
   const ks = new Keystore(join(home, 'keys'));
   const keys = senders.map((s) => ks.load(s, DEV_PASSPHRASE));
   const recipients = Array.from({ length: 1000 }, () => addressFromPublicKey(generateKeyPair().publicKey));
@@ -83,7 +84,12 @@ async function main(): Promise<void> {
   for (let i = 0; i < N; i++) {
     const s = Math.floor(i / perSender);
     const nonce = BigInt(i % perSender);
-    const bytes = signTx(keys[s], { chainId: genesis.chainId, kind: TxKind.Transfer, nonce, payload: { to: recipients[i % recipients.length], token: ZNC, amount: 1000n + BigInt(i), memo: '' } });
+    const bytes = signTx(keys[s], {
+      chainId: genesis.chainId,
+      kind: TxKind.Transfer,
+      nonce,
+      payload: { to: recipients[i % recipients.length], token: ZNC, amount: 1000n + BigInt(i), memo: '' },
+    });
     txs.push({ hash: createHash('sha256').update(bytes).digest('hex'), hex: toHex(bytes) });
   }
   const bodies: { body: string; hashes: string[] }[] = [];
@@ -94,7 +100,11 @@ async function main(): Promise<void> {
   }
 
   log(`starting the node (block time ${BLOCK_MS} ms)…`);
-  const child = spawn(process.execPath, [...(process.env.ZEUS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/zeus.js', '--home', home, '--json', 'node', 'start'], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+  const child = spawn(
+    process.execPath,
+    [...(process.env.ZEUS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'bin/zeus.js', '--home', home, '--json', 'node', 'start'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+  );
   const url = `http://127.0.0.1:${port}`;
   const client = new ZeusClient(url);
   for (let i = 0; ; i++) {
@@ -139,7 +149,7 @@ async function main(): Promise<void> {
       for (const h of b.hashes) submitAt.set(h, t);
       for (;;) {
         const res = await fetch(`${url}/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b.body });
-        const j = (await res.json()) as { results: ({ error?: { code: string } })[] };
+        const j = (await res.json()) as { results: { error?: { code: string } }[] };
         const full = j.results.filter((r) => r.error?.code === 'MEMPOOL_FULL').length;
         for (const r of j.results) {
           if (!r.error || r.error.code === 'MEMPOOL_FULL') continue;

@@ -34,7 +34,14 @@ export function ledgerExecution(n = 20_000, senders = 200, rounds = 5): ExecResu
   const bytes: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const s = i % senders;
-    bytes.push(signTx(keys[names[s]], { chainId: genesis.chainId, kind: TxKind.Transfer, nonce: BigInt(Math.floor(i / senders)), payload: { to: recipients[i % recipients.length], token: ZNC, amount: 1000n + BigInt(i), memo: '' } }));
+    bytes.push(
+      signTx(keys[names[s]], {
+        chainId: genesis.chainId,
+        kind: TxKind.Transfer,
+        nonce: BigInt(Math.floor(i / senders)),
+        payload: { to: recipients[i % recipients.length], token: ZNC, amount: 1000n + BigInt(i), memo: '' },
+      }),
+    );
   }
   let decodeMs = Infinity;
   let executeMs = Infinity;

@@ -12,18 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { encode } from '../src/codec/index.ts';
 import { sha256, toHex, utf8 } from '../src/crypto/index.ts';
-import {
-  decodeTx,
-  PayloadSchemas,
-  stores,
-  SignedTxSchema,
-  TxKind,
-  ZNC,
-  ZNC_UNIT,
-  type Payload,
-  type Tx,
-  taskIdFor,
-} from '../src/ledger/index.ts';
+import { decodeTx, PayloadSchemas, stores, SignedTxSchema, TxKind, ZNC, ZNC_UNIT, type Payload, type Tx, taskIdFor } from '../src/ledger/index.ts';
 
 import { MARKET_TEST_PARAMS, taskOrder, workerSpec } from '../src/ledger/marketTesting.ts';
 import { commitExecuted, testChain, type TestChain } from '../src/ledger/testing.ts';
@@ -107,12 +96,15 @@ function runSize(n: number): SizeResult {
   const spec = workerSpec({ bond: ZNC_UNIT });
   b.height(workerKeys.map((pk) => b.tx(pk, TxKind.RegisterWorker, spec)));
   log(`  posting ${n} tasks…`);
-  const posts = Array.from({ length: n }, (_, i) => b.tx(posterKeys[i % POSTERS], TxKind.PostTask, taskOrder({ bidWindowBlocks: 2, maxPricePerHour: 20_000_000n, retries: 0 })));
+  const posts = Array.from({ length: n }, (_, i) =>
+    b.tx(posterKeys[i % POSTERS], TxKind.PostTask, taskOrder({ bidWindowBlocks: 2, maxPricePerHour: 20_000_000n, retries: 0 })),
+  );
   b.height(posts);
   const ids = posts.map((p) => taskIdFor(p.hash, p.chain));
   const bids: Tx[] = [];
   ids.forEach((id, i) => {
-    for (let k = 0; k < BIDS; k++) bids.push(b.tx(workerKeys[(i + k * 7919) % n], TxKind.Bid, { task: id, price: BigInt(10_000_000 + ((i * 31 + k * 17) % 9_000_000)) }));
+    for (let k = 0; k < BIDS; k++)
+      bids.push(b.tx(workerKeys[(i + k * 7919) % n], TxKind.Bid, { task: id, price: BigInt(10_000_000 + ((i * 31 + k * 17) % 9_000_000)) }));
   });
   log(`  ${bids.length} bids…`);
   const bidRun = b.height(bids);
@@ -125,7 +117,9 @@ function runSize(n: number): SizeResult {
   for (const id of ids) leases += stores.tasks.get(b.t.ledger.chains[id[0]], toHex(id))!.leaseCount;
   if (leases !== n) throw new Error(`expected ${n} leases, found ${leases}`);
   // The CLI's `task quote` over the whole registry, for reference.
-  const offers: WorkerOffer[] = workerKeys.slice(0, n).map((_pk, i) => ({ ...spec, worker: String(i), rating: 600, active: true, bondShortfall: 0n, bond: 0n }));
+  const offers: WorkerOffer[] = workerKeys
+    .slice(0, n)
+    .map((_pk, i) => ({ ...spec, worker: String(i), rating: 600, active: true, bondShortfall: 0n, bond: 0n }));
   const q0 = performance.now();
   quote('bench', offers, { ...taskOrder(), maxPricePerHour: 20_000_000n });
   const quoteMs = performance.now() - q0;
@@ -139,7 +133,9 @@ function runSize(n: number): SizeResult {
     leases,
     quoteMs: Math.round(quoteMs),
   };
-  log(`  ${r.bidsPerSecond} bids/s; closing ${n} windows: ${r.closeExecMs} ms (${r.closeWithRootMs} ms with the state root); quote over ${n} workers: ${r.quoteMs} ms`);
+  log(
+    `  ${r.bidsPerSecond} bids/s; closing ${n} windows: ${r.closeExecMs} ms (${r.closeWithRootMs} ms with the state root); quote over ${n} workers: ${r.quoteMs} ms`,
+  );
   return r;
 }
 

@@ -70,14 +70,21 @@ export async function makeImage(dir: string, totalMiB: number, layerCount: numbe
   const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } }));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, configBytes);
-  const config: Blob = { digest: `sha256:${createHash('sha256').update(configBytes).digest('hex')}`, size: configBytes.length, mediaType: 'application/vnd.oci.image.config.v1+json', file: configFile };
+  const config: Blob = {
+    digest: `sha256:${createHash('sha256').update(configBytes).digest('hex')}`,
+    size: configBytes.length,
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+    file: configFile,
+  };
   const mediaType = 'application/vnd.oci.image.manifest.v1+json';
-  const bytes = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType,
-    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-  }));
+  const bytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    }),
+  );
   return {
     layers,
     config,
@@ -99,12 +106,16 @@ export async function pushImage(base: string, repo: string, tag: string, image: 
     const put = await fetch(location, {
       method: 'PUT',
       headers: headers({ 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }),
-      body: createReadStream(blob.file) as unknown as RequestInit["body"],
+      body: createReadStream(blob.file) as unknown as RequestInit['body'],
       duplex: 'half',
     } as RequestInit);
     if (put.status !== 201) throw new Error(`upload ${blob.digest}: ${put.status} ${await put.text()}`);
   }
-  const put = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', headers: headers({ 'content-type': image.manifest.mediaType }), body: image.manifest.bytes });
+  const put = await fetch(`${base}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: headers({ 'content-type': image.manifest.mediaType }),
+    body: image.manifest.bytes,
+  });
   if (put.status !== 201) throw new Error(`manifest: ${put.status} ${await put.text()}`);
 }
 
@@ -118,19 +129,22 @@ export interface CentralRegistry {
 export async function startDockerRegistry(dataDir: string, port: number): Promise<CentralRegistry> {
   mkdirSync(dataDir, { recursive: true });
   const config = join(dataDir, 'config.yml');
-  writeFileSync(config, [
-    'version: 0.1',
-    'log:',
-    '  level: error',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dataDir, 'data')}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dataDir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
   // It logs every 404 of a HEAD probe as an error: keep its output out of the benchmark's.
   const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
@@ -156,7 +170,9 @@ export async function startDockerRegistry(dataDir: string, port: number): Promis
 
 /** Pulls with skopeo (daemonless; verifies every blob's digest) into `dir`; resolves on success. */
 export function skopeoPull(base: string, repo: string, tag: string, dir: string): Promise<void> {
-  const child = spawn('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${base.replace(/^https?:\/\//, '')}/${repo}:${tag}`, `dir:${dir}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${base.replace(/^https?:\/\//, '')}/${repo}:${tag}`, `dir:${dir}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`skopeo: ${err.trim()}`)))));

@@ -90,7 +90,11 @@ interface Baseline {
 /** Three containers of `image` at once, /out read raw (the engine's archive) and canonically. */
 async function baseline(image: string, i: number): Promise<Baseline> {
   const one = async (k: number): Promise<{ raw: string; canonical: string }> => {
-    const c = await docker.createContainer({ Image: image, Labels: { 'net.zeus.bench': String(process.pid) }, HostConfig: hostConfigFor({ cpuMillis: 500, memoryMiB: 64 }) });
+    const c = await docker.createContainer({
+      Image: image,
+      Labels: { 'net.zeus.bench': String(process.pid) },
+      HostConfig: hostConfigFor({ cpuMillis: 500, memoryMiB: 64 }),
+    });
     try {
       await c.start();
       await c.wait();
@@ -111,7 +115,14 @@ async function baseline(image: string, i: number): Promise<Baseline> {
 
 async function main(): Promise<void> {
   log(`starting a devnet: ${VALIDATORS} bookkeepers, ${R} workers (docker,wasm), ${BLOCK_MS} ms blocks, in ${netDir}…`);
-  const net = await startDevnet({ dir: netDir, validators: VALIDATORS, workers: R, runtime: 'docker', blockTimeMs: BLOCK_MS, onProgress: (m) => log(`  ${m}`) });
+  const net = await startDevnet({
+    dir: netDir,
+    validators: VALIDATORS,
+    workers: R,
+    runtime: 'docker',
+    blockTimeMs: BLOCK_MS,
+    onProgress: (m) => log(`  ${m}`),
+  });
   try {
     const node = net.nodes[0];
     const c = new ZeusClient(node.api);
@@ -125,26 +136,68 @@ async function main(): Promise<void> {
       const base: Baseline[] = [];
       for (let i = 0; i < RUNS; i++) {
         const posted = Date.now();
-        const { task } = zeusJson<{ task: string }>(node.home, node.api, ['task', 'post', '--from', USER_KEY, '--app', APP[runtime], '--runtime', runtime, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--redundancy', String(R), '--bid-window', '4', '--wait']);
-        const t = await until(`three results of run ${i + 1}`, async () => {
-          const t = await c.task(task);
-          return t.leases.length === R && t.leases.every((l) => l.resultDigest !== '') ? t : t.state === 'done' ? t : undefined;
-        }, 300_000);
-        const run: Run = { task, posted, resultsMs: Date.now() - posted, digests: t.leases.map((l) => l.resultDigest), workers: t.leases.map((l) => l.worker), paid: [], outcomes: [] };
+        const { task } = zeusJson<{ task: string }>(node.home, node.api, [
+          'task',
+          'post',
+          '--from',
+          USER_KEY,
+          '--app',
+          APP[runtime],
+          '--runtime',
+          runtime,
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--redundancy',
+          String(R),
+          '--bid-window',
+          '4',
+          '--wait',
+        ]);
+        const t = await until(
+          `three results of run ${i + 1}`,
+          async () => {
+            const t = await c.task(task);
+            return t.leases.length === R && t.leases.every((l) => l.resultDigest !== '') ? t : t.state === 'done' ? t : undefined;
+          },
+          300_000,
+        );
+        const run: Run = {
+          task,
+          posted,
+          resultsMs: Date.now() - posted,
+          digests: t.leases.map((l) => l.resultDigest),
+          workers: t.leases.map((l) => l.worker),
+          paid: [],
+          outcomes: [],
+        };
         runs.push(run);
         const b = runtime === 'docker' ? await baseline('zeusnet/sample-mandelbrot:1', i) : undefined;
         if (b) base.push(b);
-        log(`  run ${i + 1}/${RUNS}: ${new Set(run.digests).size} digest(s) from ${new Set(run.workers).size} workers in ${(run.resultsMs / 1000).toFixed(1)} s${b ? `; baseline: raw archives ${b.rawDigests} digest(s), canonical ${b.canonicalDigests}` : ''}`);
+        log(
+          `  run ${i + 1}/${RUNS}: ${new Set(run.digests).size} digest(s) from ${new Set(run.workers).size} workers in ${(run.resultsMs / 1000).toFixed(1)} s${b ? `; baseline: raw archives ${b.rawDigests} digest(s), canonical ${b.canonicalDigests}` : ''}`,
+        );
       }
       for (const run of runs) {
-        const t: TaskDetailAnswer = await until(`run ${run.task.slice(0, 12)}… done`, async () => {
-          const t = await c.task(run.task);
-          return t.state === 'done' ? t : undefined;
-        }, 120_000);
+        const t: TaskDetailAnswer = await until(
+          `run ${run.task.slice(0, 12)}… done`,
+          async () => {
+            const t = await c.task(run.task);
+            return t.state === 'done' ? t : undefined;
+          },
+          120_000,
+        );
         run.doneMs = Math.max(run.resultsMs, Date.now() - run.posted);
         run.paid = t.leases.map((l) => l.workerPaid);
         run.outcomes = t.leases.map((l) => l.outcome);
-        run.agreed = new Set(run.digests).size === 1 && run.outcomes.every((o) => o === 'result accepted') && run.paid.every((p) => BigInt(p) > 0n) && new Set(run.workers).size === R;
+        run.agreed =
+          new Set(run.digests).size === 1 &&
+          run.outcomes.every((o) => o === 'result accepted') &&
+          run.paid.every((p) => BigInt(p) > 0n) &&
+          new Set(run.workers).size === R;
       }
       const bondsAfter = await Promise.all(workers.map(async (w) => (await c.worker(w)).bond));
       const first = runs[0].digests[0];
@@ -156,10 +209,28 @@ async function main(): Promise<void> {
         digest: first,
         bondsUnchanged: bondsBefore.every((b, i) => b === bondsAfter[i]),
         postToResultsMs: stats(runs.map((r) => r.resultsMs)),
-        ...(base.length ? { baseline: { text: 'three concurrent containers of the same image per run: runs whose /out archives gave one digest', rawEngineArchive: base.filter((b) => b.rawDigests === 1).length, canonical: base.filter((b) => b.canonicalDigests === 1).length, canonicalEqualsChain: base.filter((b) => b.canonical === first).length } } : {}),
-        tasks: runs.map((r) => ({ task: r.task, resultsMs: r.resultsMs, digests: new Set(r.digests).size, paid: r.paid, outcomes: r.outcomes, agreed: r.agreed })),
+        ...(base.length
+          ? {
+              baseline: {
+                text: 'three concurrent containers of the same image per run: runs whose /out archives gave one digest',
+                rawEngineArchive: base.filter((b) => b.rawDigests === 1).length,
+                canonical: base.filter((b) => b.canonicalDigests === 1).length,
+                canonicalEqualsChain: base.filter((b) => b.canonical === first).length,
+              },
+            }
+          : {}),
+        tasks: runs.map((r) => ({
+          task: r.task,
+          resultsMs: r.resultsMs,
+          digests: new Set(r.digests).size,
+          paid: r.paid,
+          outcomes: r.outcomes,
+          agreed: r.agreed,
+        })),
       };
-      log(`${runtime}: ${runs.filter((r) => r.agreed).length}/${RUNS} runs agreed and paid all three; bonds ${bondsBefore.every((b, i) => b === bondsAfter[i]) ? 'unchanged' : 'MOVED'}`);
+      log(
+        `${runtime}: ${runs.filter((r) => r.agreed).length}/${RUNS} runs agreed and paid all three; bonds ${bondsBefore.every((b, i) => b === bondsAfter[i]) ? 'unchanged' : 'MOVED'}`,
+      );
     }
     const out = {
       benchmark: 'replicas',

@@ -74,7 +74,10 @@ async function syncedWrites(): Promise<{ oneTxMs: ReturnType<typeof stats>; batc
     const batch: number[] = [];
     for (let b = 0; b < BATCHES; b++) {
       const t = performance.now();
-      await kv.write(Array.from({ length: BATCH_SIZE }, (_, i) => ({ key: `b/${b}/${i}`, value: tx })), true);
+      await kv.write(
+        Array.from({ length: BATCH_SIZE }, (_, i) => ({ key: `b/${b}/${i}`, value: tx })),
+        true,
+      );
       batch.push(performance.now() - t);
     }
     return { oneTxMs: stats(one), batchMs: stats(batch) };
@@ -92,7 +95,14 @@ async function main(): Promise<void> {
   const perSender = Math.max(SEQUENTIAL, BATCHES * BATCH_SIZE, 200 * CONCURRENT_S * 10);
   const dir = mkdtempSync(join(tmpdir(), 'zeus-bench-submit-'));
   log(`starting 4 bookkeeper processes (block time ${BLOCK_MS} ms)…`);
-  const net = await startDevnet({ dir, validators: 4, blockTimeMs: BLOCK_MS, accounts: senders, params: { freeQuota: perSender + 10, quotaWindowMs: 3_600_000 }, onProgress: (m) => log(`  ${m}`) });
+  const net = await startDevnet({
+    dir,
+    validators: 4,
+    blockTimeMs: BLOCK_MS,
+    accounts: senders,
+    params: { freeQuota: perSender + 10, quotaWindowMs: 3_600_000 },
+    onProgress: (m) => log(`  ${m}`),
+  });
   try {
     const ks = new Keystore(join(net.nodes[0].home, 'keys'));
     const keys = senders.map((s) => ks.load(s, DEV_PASSPHRASE));

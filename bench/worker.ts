@@ -140,7 +140,8 @@ function followNode(url: string): WebSocket {
   return ws;
 }
 
-const eventOf = (status: string, label: string, value: string): ContainerEvent | undefined => containerEvents.find((e) => e.status === status && e.labels[label] === value);
+const eventOf = (status: string, label: string, value: string): ContainerEvent | undefined =>
+  containerEvents.find((e) => e.status === status && e.labels[label] === value);
 
 // ------------------------------------------------------------------ the worker flow
 
@@ -214,16 +215,24 @@ async function runTask(c: ZeusClient, chainId: string, worker: string, bob: Retu
 const cliFlags = (): string[] => {
   const h = hostConfigFor(LIMITS);
   return [
-    '--cpus', String(LIMITS.cpuMillis / 1000),
-    '--memory', `${LIMITS.memoryMiB}m`,
-    '--memory-swap', `${LIMITS.memoryMiB}m`,
-    '--pids-limit', String(h.PidsLimit),
-    '--cap-drop', 'ALL',
-    '--security-opt', 'no-new-privileges',
+    '--cpus',
+    String(LIMITS.cpuMillis / 1000),
+    '--memory',
+    `${LIMITS.memoryMiB}m`,
+    '--memory-swap',
+    `${LIMITS.memoryMiB}m`,
+    '--pids-limit',
+    String(h.PidsLimit),
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
     '--read-only',
     ...Object.entries(h.Tmpfs ?? {}).flatMap(([p, o]) => ['--tmpfs', `${p}:${o}`]),
-    '-v', '/out',
-    '--network', 'none',
+    '-v',
+    '/out',
+    '--network',
+    'none',
   ];
 };
 
@@ -235,7 +244,9 @@ interface BaselineRun {
 async function dockerRunCli(img: string, i: number): Promise<BaselineRun> {
   const tag = `cli-${process.pid}-${i}`;
   const t0 = now();
-  const child = spawn('docker', ['run', '--rm', '--label', `${BENCH_LABEL}=${process.pid}`, '--label', `${BENCH_RUN}=${tag}`, ...cliFlags(), img], { stdio: 'ignore' });
+  const child = spawn('docker', ['run', '--rm', '--label', `${BENCH_LABEL}=${process.pid}`, '--label', `${BENCH_RUN}=${tag}`, ...cliFlags(), img], {
+    stdio: 'ignore',
+  });
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   const done = now();
   if (code !== 0) throw new Error(`docker run exited ${code}`);
@@ -246,7 +257,12 @@ async function dockerRunCli(img: string, i: number): Promise<BaselineRun> {
 async function dockerApi(img: string, i: number): Promise<BaselineRun> {
   const tag = `api-${process.pid}-${i}`;
   const t0 = now();
-  const ctr = await docker.createContainer({ Image: img, Labels: { [BENCH_LABEL]: String(process.pid), [BENCH_RUN]: tag }, HostConfig: hostConfigFor(LIMITS), NetworkDisabled: true });
+  const ctr = await docker.createContainer({
+    Image: img,
+    Labels: { [BENCH_LABEL]: String(process.pid), [BENCH_RUN]: tag },
+    HostConfig: hostConfigFor(LIMITS),
+    NetworkDisabled: true,
+  });
   await ctr.start();
   await ctr.wait();
   await ctr.remove({ force: true, v: true });
@@ -280,7 +296,10 @@ async function main(): Promise<void> {
   copyFileSync('/bin/busybox', join(ctx, 'busybox'));
   writeFileSync(join(ctx, 'pad'), randomBytes(PAD_MIB * 1024 * 1024));
   // A workload that does its work and exits at once: what is measured is the path around it.
-  writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY pad /pad', 'CMD ["/bin/busybox", "sh", "-c", "echo 42 > /out/answer"]', ''].join('\n'));
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY pad /pad', 'CMD ["/bin/busybox", "sh", "-c", "echo 42 > /out/answer"]', ''].join('\n'),
+  );
   execFileSync('docker', ['build', '-q', '-t', image, ctx], { stdio: ['ignore', 'ignore', 'inherit'] });
 
   log(`starting a one-bookkeeper devnet (${BLOCK_MS} ms blocks)…`);
@@ -288,7 +307,8 @@ async function main(): Promise<void> {
   const url = net.nodes[0].api;
   const c = new ZeusClient(url);
   const ws = followNode(url);
-  const zeus = (...a: string[]): string => execFileSync(process.execPath, [ZEUS, '--home', home, '--node', url, ...a], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const zeus = (...a: string[]): string =>
+    execFileSync(process.execPath, [ZEUS, '--home', home, '--node', url, ...a], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const ks = new Keystore(join(home, 'keys'));
   const bob = ks.load('bob', DEV_PASSPHRASE);
   const carol = encodeAddress(addressFromPublicKey(ks.load('carol', DEV_PASSPHRASE).publicKey));
@@ -304,7 +324,12 @@ async function main(): Promise<void> {
   worker = spawn(process.execPath, [ZEUS, '--home', home, '--node', url, 'worker', 'start', '--key', 'carol'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   worker.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
   worker.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
-  await until('the worker to follow the market', () => (workerLog.includes('is following the market') ? true : worker?.exitCode !== null ? Promise.reject(new Error(`worker exited:\n${workerLog}`)) : undefined), 60_000);
+  await until(
+    'the worker to follow the market',
+    () =>
+      workerLog.includes('is following the market') ? true : worker?.exitCode !== null ? Promise.reject(new Error(`worker exited:\n${workerLog}`)) : undefined,
+    60_000,
+  );
 
   log('warm-up task: the worker fetches the image through the DDN and loads it…');
   const chainId = net.chainId;
@@ -386,12 +411,23 @@ async function cleanup(): Promise<void> {
   const mine = [...postedTasks].map((t) => `${LABEL_TASK}=${t}`);
   for (const label of [...mine, `${BENCH_LABEL}=${process.pid}`]) {
     for (const ci of await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])) {
-      await docker.getContainer(ci.Id).remove({ force: true, v: true }).catch(() => undefined);
+      await docker
+        .getContainer(ci.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
     }
   }
   // The built image and the worker's tag of it share one id (its config digest, random per run).
-  if (imageId) await docker.getImage(imageId).remove({ force: true }).catch(() => undefined);
-  else await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+  if (imageId)
+    await docker
+      .getImage(imageId)
+      .remove({ force: true })
+      .catch(() => undefined);
+  else
+    await docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => undefined);
   rmSync(work, { recursive: true, force: true });
 }
 

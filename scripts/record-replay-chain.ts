@@ -52,14 +52,18 @@ const r = (n: number): number => rng.u32() % n;
 /** Bank traffic senders: plain accounts spread over the inner chains. */
 const BANK = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'];
 const SYMBOLS = ['GOLD', 'SILV', 'COPR'];
-const m = new MarketDriver([...USERS, ...WORKERS, ...DEVS, ...BANK], { reviewBlocks: 8, startDeadlineBlocks: 3, reportDeadlineBlocks: 4, graceBlocks: 2, lowEscrowMs: 60_000 }, {
-  epochLength: 10,
-  bookkeeperSeats: 4,
-  missedToJail: 3,
-  minCandidateStake: (100n * ZNC_UNIT).toString(),
-  jailMs: 20_000,
-  freeQuota: 1000,
-});
+const m = new MarketDriver(
+  [...USERS, ...WORKERS, ...DEVS, ...BANK],
+  { reviewBlocks: 8, startDeadlineBlocks: 3, reportDeadlineBlocks: 4, graceBlocks: 2, lowEscrowMs: 60_000 },
+  {
+    epochLength: 10,
+    bookkeeperSeats: 4,
+    missedToJail: 3,
+    minCandidateStake: (100n * ZNC_UNIT).toString(),
+    jailMs: 20_000,
+    freeQuota: 1000,
+  },
+);
 
 const recorded: Uint8Array[] = [];
 const expected: { height: number; hash: string; roots: string }[] = [];
@@ -95,7 +99,8 @@ function heightTxs(txs: Tx[]): void {
     bump(accepted, tx.kind);
     const b = tx.body;
     if (b.kind === TxKind.MultisigCreate) multisigs.push(multisigAddress(tx.from, tx.nonce));
-    if (b.kind === TxKind.MultisigPropose) proposals.push({ account: b.payload.account, id: BigInt(proposals.filter((p) => bytesEqual(p.account, b.payload.account)).length + 1) });
+    if (b.kind === TxKind.MultisigPropose)
+      proposals.push({ account: b.payload.account, id: BigInt(proposals.filter((p) => bytesEqual(p.account, b.payload.account)).length + 1) });
     if (b.kind === TxKind.PostTask) tasks.push({ id: taskIdFor(tx.hash, tx.chain), endedAt: 0 });
   }
 }
@@ -109,9 +114,16 @@ function bankTx(): Tx | undefined {
   switch (r(16)) {
     case 0:
     case 1:
-      return m.tx(from, TxKind.Transfer, { to: m.addr(to), token: ZNC, amount: BigInt(1 + r(5_000)) * ZNC_UNIT / 100n, memo: r(4) === 0 ? 'rent' : '' });
+      return m.tx(from, TxKind.Transfer, { to: m.addr(to), token: ZNC, amount: (BigInt(1 + r(5_000)) * ZNC_UNIT) / 100n, memo: r(4) === 0 ? 'rent' : '' });
     case 2:
-      if (held.length === 0) return m.tx(from, TxKind.TokenCreate, { symbol: SYMBOLS[r(SYMBOLS.length)], name: 'a token', decimals: 2, anchorRate: 100n, deposit: BigInt(1 + r(50)) * ZNC_UNIT });
+      if (held.length === 0)
+        return m.tx(from, TxKind.TokenCreate, {
+          symbol: SYMBOLS[r(SYMBOLS.length)],
+          name: 'a token',
+          decimals: 2,
+          anchorRate: 100n,
+          deposit: BigInt(1 + r(50)) * ZNC_UNIT,
+        });
       return m.tx(from, TxKind.Transfer, { to: m.addr(to), token: held[0], amount: 100n * BigInt(1 + r(10)), memo: '' });
     case 3: {
       const symbol = held[0] ?? SYMBOLS[r(SYMBOLS.length)];
@@ -224,8 +236,8 @@ function diligentTxs(ids: Uint8Array[]): Tx[] {
       else if ((l.state === LeaseState.Started || l.state === LeaseState.Running) && task.kind === TaskKind.Batch && r(2) === 0 && !m.compared(id, i)) {
         const failed = r(4) === 0 ? { exitCode: 2, oomKilled: false, cause: '', logDigest: `sha256:${'44'.repeat(32)}` } : undefined;
         txs.push(m.end(w, id, i, failed ? appOutcomeDigest(failed) : DIGESTS[0], usage, failed));
-      }
-      else if (l.state === LeaseState.Started || l.state === LeaseState.Running) txs.push(m.tx(w, TxKind.ReportUsage, { task: id, lease: i, seq: l.reports + 1, ...usage }));
+      } else if (l.state === LeaseState.Started || l.state === LeaseState.Running)
+        txs.push(m.tx(w, TxKind.ReportUsage, { task: id, lease: i, seq: l.reports + 1, ...usage }));
     }
   }
   return txs;
@@ -246,13 +258,33 @@ const ENDED = [TaskState.Done, TaskState.Cancelled, TaskState.Expired] as number
 // Workers of different sizes (one with a GPU, one expensive), the apps, and worker updates later on.
 heightTxs(WORKERS.map((w) => m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })));
 m.next();
-heightTxs(WORKERS.map((w, i) => m.tx(w, TxKind.RegisterWorker, workerSpec({
-  cpuMillis: 1000 * (i + 1),
-  gpus: i === 2 ? [{ model: 'A100', memoryMiB: 40_000, count: 2 }] : [],
-  priceCpuCoreHour: i === 4 ? 900_000_000n : 9_000_000n,
-  bond: 150n * ZNC_UNIT,
-}))));
-heightTxs(DEVS.map((d, i) => m.tx(d, TxKind.PublishApp, { name: `app${i}`, version: '1', digest: DIGESTS[i], developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: 360_000n * BigInt(i), requiresLicense: i === 1 })));
+heightTxs(
+  WORKERS.map((w, i) =>
+    m.tx(
+      w,
+      TxKind.RegisterWorker,
+      workerSpec({
+        cpuMillis: 1000 * (i + 1),
+        gpus: i === 2 ? [{ model: 'A100', memoryMiB: 40_000, count: 2 }] : [],
+        priceCpuCoreHour: i === 4 ? 900_000_000n : 9_000_000n,
+        bond: 150n * ZNC_UNIT,
+      }),
+    ),
+  ),
+);
+heightTxs(
+  DEVS.map((d, i) =>
+    m.tx(d, TxKind.PublishApp, {
+      name: `app${i}`,
+      version: '1',
+      digest: DIGESTS[i],
+      developer: new Uint8Array(),
+      feeToken: ZNC,
+      licenseFeePerHour: 360_000n * BigInt(i),
+      requiresLicense: i === 1,
+    }),
+  ),
+);
 
 const started = Date.now();
 while (m.height < HEIGHTS) {
@@ -285,12 +317,22 @@ while (m.height < HEIGHTS) {
     if (tx) txs.push(tx);
   }
   const rare = r(200);
-  if (rare === 0) txs.push(m.tx(WORKERS[r(WORKERS.length)], TxKind.UpdateWorker, { ...workerSpec({ priceCpuCoreHour: BigInt(8_000_000 + r(2_000_000)) }), addBond: 0n }));
+  if (rare === 0)
+    txs.push(m.tx(WORKERS[r(WORKERS.length)], TxKind.UpdateWorker, { ...workerSpec({ priceCpuCoreHour: BigInt(8_000_000 + r(2_000_000)) }), addBond: 0n }));
   if (rare === 1 && published.length > 0) txs.push(m.tx(DEVS[0], TxKind.DeprecateApp, published[r(published.length)]));
   if (rare === 2 || rare === 3) {
     const app = { name: `app${2 + r(3)}`, version: String(m.height) };
     published.push(app);
-    txs.push(m.tx(DEVS[0], TxKind.PublishApp, { ...app, digest: DIGESTS[r(2)], developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: 0n, requiresLicense: false }));
+    txs.push(
+      m.tx(DEVS[0], TxKind.PublishApp, {
+        ...app,
+        digest: DIGESTS[r(2)],
+        developer: new Uint8Array(),
+        feeToken: ZNC,
+        licenseFeePerHour: 0n,
+        requiresLicense: false,
+      }),
+    );
   }
   const skip = r(60);
   if (skip === 0) m.t.ledger.time += 600_000;
@@ -305,7 +347,10 @@ while (m.height < HEIGHTS) {
   }
   heightTxs(txs);
   m.absent.clear();
-  if (m.height % 250 === 0) console.log(`height ${m.height}: set ${set.map((k) => BANK.find((b) => toHex(m.t.keys[b].publicKey) === k) ?? k.slice(0, 6)).join(',')}, ${(Date.now() - started) / 1000} s, ${[...accepted.values()].reduce((a, b) => a + b, 0)} transactions accepted`);
+  if (m.height % 250 === 0)
+    console.log(
+      `height ${m.height}: set ${set.map((k) => BANK.find((b) => toHex(m.t.keys[b].publicKey) === k) ?? k.slice(0, 6)).join(',')}, ${(Date.now() - started) / 1000} s, ${[...accepted.values()].reduce((a, b) => a + b, 0)} transactions accepted`,
+    );
 }
 checkSupply(m.t.ledger);
 
@@ -325,5 +370,8 @@ const framed = recorded.flatMap((b) => {
   return [len, b];
 });
 writeFileSync(join(opts.out, 'blocks.bin.gz'), gzipSync(Buffer.concat(framed), { level: 9 }));
-writeFileSync(join(opts.out, 'expected.json'), `${JSON.stringify({ seed: Number(opts.seed), heights: expected.length, accepted: Object.fromEntries([...accepted].map(([k, n]) => [TX_KIND_NAMES[k], n])), blocks: expected })}\n`);
+writeFileSync(
+  join(opts.out, 'expected.json'),
+  `${JSON.stringify({ seed: Number(opts.seed), heights: expected.length, accepted: Object.fromEntries([...accepted].map(([k, n]) => [TX_KIND_NAMES[k], n])), blocks: expected })}\n`,
+);
 console.log(`wrote ${expected.length} blocks to ${opts.out}`);

@@ -65,7 +65,9 @@ function parseArgs(argv: string[]): Args {
         a.load = num(i++);
         break;
       default:
-        throw new Error(`unknown argument ${argv[i]} (use --seeds N, --start S, --seed S, --nodes N, --heights H, --jobs J, --broken, --verbose, --scenario NAME, --load TX_PER_S)`);
+        throw new Error(
+          `unknown argument ${argv[i]} (use --seeds N, --start S, --seed S, --nodes N, --heights H, --jobs J, --broken, --verbose, --scenario NAME, --load TX_PER_S)`,
+        );
     }
   }
   return a;
@@ -82,12 +84,30 @@ function options(a: Args, seed: number): SimOptions {
   return { seed, nodes: a.nodes, heights: a.heights, brokenCore: a.broken, verbose: a.verbose, scenario: a.scenario, load: a.load };
 }
 
-type Summary = { seed: number; ok: boolean; kind?: 'safety' | 'liveness'; reason?: string; trace: string; maxStallMs: number; maxBehindMs: number; pauseToCommitMs: number[] };
+type Summary = {
+  seed: number;
+  ok: boolean;
+  kind?: 'safety' | 'liveness';
+  reason?: string;
+  trace: string;
+  maxStallMs: number;
+  maxBehindMs: number;
+  pauseToCommitMs: number[];
+};
 
 async function runSlice(a: Args, seeds: number[], report: (s: Summary) => void): Promise<void> {
   for (const seed of seeds) {
     const r = await runSeed(options(a, seed));
-    report({ seed, ok: r.ok, kind: r.failure?.kind, reason: r.failure?.reason, trace: r.trace, maxStallMs: r.stats.maxStallMs, maxBehindMs: r.stats.maxBehindMs, pauseToCommitMs: r.stats.pauseToCommitMs });
+    report({
+      seed,
+      ok: r.ok,
+      kind: r.failure?.kind,
+      reason: r.failure?.reason,
+      trace: r.trace,
+      maxStallMs: r.stats.maxStallMs,
+      maxBehindMs: r.stats.maxBehindMs,
+      pauseToCommitMs: r.stats.pauseToCommitMs,
+    });
   }
 }
 

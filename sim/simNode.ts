@@ -390,7 +390,14 @@ export class SimNode {
         const [a, b] = [0, 1].map((variant) => {
           const built = this.build(time + variant);
           host.hold(built);
-          const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: blockHash(built.block.header), validRound: -1, proposer: this.key.publicKey };
+          const p = {
+            chainId: this.config.chainId,
+            height: BigInt(height),
+            round,
+            blockHash: blockHash(built.block.header),
+            validRound: -1,
+            proposer: this.key.publicKey,
+          };
           const sp = signProposal(this.key, p, encodeBlock(built.block));
           host.proposed(sp);
           return { p, sp };
@@ -407,7 +414,12 @@ export class SimNode {
         // victim only (which may then decide alone while the others move on), or to a random half.
         const vote = sv.vote;
         const others = host.heldBlocks().filter((h) => h !== toHex(vote.blockHash));
-        const alt = vote.blockHash.length > 0 ? new Uint8Array(0) : others.length > 0 ? Buffer.from(this.rng.pick(others), 'hex') : new Uint8Array(32).fill(this.rng.int(0, 255));
+        const alt =
+          vote.blockHash.length > 0
+            ? new Uint8Array(0)
+            : others.length > 0
+              ? Buffer.from(this.rng.pick(others), 'hex')
+              : new Uint8Array(32).fill(this.rng.int(0, 255));
         const altVote: SimMessage = { kind: 'vote', vote: signVote(this.key, { ...vote, blockHash: new Uint8Array(alt) }) };
         const next = this.nextProposer(host.state);
         const victim = this.rng.int(0, this.world.n - 1);

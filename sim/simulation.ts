@@ -68,7 +68,12 @@ export interface Plan {
   readonly linkDrop: readonly (readonly number[])[];
   readonly duplicate: number;
   readonly maxDelay: number;
-  readonly partitions: readonly { readonly from: number; readonly to: number; readonly kind: 'halves' | 'isolate' | 'ring'; readonly groups: readonly number[] }[];
+  readonly partitions: readonly {
+    readonly from: number;
+    readonly to: number;
+    readonly kind: 'halves' | 'isolate' | 'ring';
+    readonly groups: readonly number[];
+  }[];
   readonly crashes: readonly { readonly node: number; readonly at: number; readonly downFor: number }[];
   /** Nodes stopped without losing anything (SIGSTOP): they neither handle nor send until resumed. */
   readonly pauses: readonly { readonly node: number; readonly at: number; readonly for: number }[];
@@ -164,7 +169,8 @@ function timing(t: Plan['timing']): {
   catchUp: CatchUpTiming;
 } {
   // The devnet's block interval is 500 ms (`zeus devnet start`); the node ticks by hostTickMs.
-  if (t === 'devnet') return { timeouts: DEVNET_TIMEOUTS, tickMs: hostTickMs(500), commitDelayMs: 500, fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS, catchUp: CATCH_UP_TIMING };
+  if (t === 'devnet')
+    return { timeouts: DEVNET_TIMEOUTS, tickMs: hostTickMs(500), commitDelayMs: 500, fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS, catchUp: CATCH_UP_TIMING };
   // Everything five times shorter than on a devnet, as SIM_TIMEOUTS are.
   const c = CATCH_UP_TIMING;
   return {
@@ -235,7 +241,9 @@ export function makePlan(seed: number, o: Omit<SimOptions, 'seed'> = {}): Plan {
     for (let k = rng.int(0, 2); k > 0; k--) crashes.push({ node: rng.pick(honest), at: rng.int(0, healAt), downFor: rng.int(50, 3_000) });
   }
   const flaky = !calm && rng.chance(0.4);
-  const linkDrop = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (flaky && i !== j && rng.chance(0.3) ? rng.pick([0.5, 0.8, 0.95]) : 0)));
+  const linkDrop = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => (flaky && i !== j && rng.chance(0.3) ? rng.pick([0.5, 0.8, 0.95]) : 0)),
+  );
   return {
     n,
     f,
@@ -445,7 +453,9 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
       if (why) throw new SafetyViolation(`node ${node.index} committed block ${height} without a valid certificate: ${why}`);
       const agreed = committedAt.get(height);
       if (agreed && agreed.hash !== hash) {
-        throw new SafetyViolation(`agreement: node ${node.index} committed ${hash.slice(0, 12)} at height ${height}, node ${agreed.node} committed ${agreed.hash.slice(0, 12)}`);
+        throw new SafetyViolation(
+          `agreement: node ${node.index} committed ${hash.slice(0, 12)} at height ${height}, node ${agreed.node} committed ${agreed.hash.slice(0, 12)}`,
+        );
       }
       if (!agreed) committedAt.set(height, { hash, node: node.index });
       maxRound = Math.max(maxRound, certificate.round);
@@ -464,10 +474,12 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
         throw new SafetyViolation(`node ${node.index}: supply not conserved: ${(e as Error).message}`);
       }
     },
-    onEvidence(node: SimNode, first: SignedVote, second: SignedVote) {
+    onEvidence(node: SimNode, first: SignedVote) {
       const offender = keys.findIndex((k) => toHex(k.publicKey) === toHex(first.vote.validator));
       if (!plan.byzantine.has(offender)) {
-        throw new SafetyViolation(`node ${node.index} holds evidence that honest node ${offender} signed two votes at ${first.vote.height}/${first.vote.round}/${first.vote.type}`);
+        throw new SafetyViolation(
+          `node ${node.index} holds evidence that honest node ${offender} signed two votes at ${first.vote.height}/${first.vote.round}/${first.vote.type}`,
+        );
       }
       evidence++;
     },
@@ -489,9 +501,7 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
     },
   };
 
-  const nodes = keys.map(
-    (k, i) => new SimNode(i, k, plan.byzantine.get(i) ?? 'honest', new SimDisk(), config, world, root.fork()),
-  );
+  const nodes = keys.map((k, i) => new SimNode(i, k, plan.byzantine.get(i) ?? 'honest', new SimDisk(), config, world, root.fork()));
   const honest = nodes.filter((n) => n.honest);
   /** The CPU a node used while handling an event keeps it busy afterwards. */
   const charge = (n: SimNode): void => {
@@ -563,7 +573,8 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
       return;
     }
     const top = Math.max(...running.map((n) => n.ledger.height));
-    const where = (): string => `heights ${nodes.map((n) => `${n.index}:${n.ledger.height}${backlog.has(n.index) ? ' paused' : n.up ? '' : ' down'}`).join(' ')}`;
+    const where = (): string =>
+      `heights ${nodes.map((n) => `${n.index}:${n.ledger.height}${backlog.has(n.index) ? ' paused' : n.up ? '' : ' down'}`).join(' ')}`;
     const synced = running.filter((n) => n.ledger.height === top);
     // Fewer than a quorum hold every block: the others must catch up before anyone can commit.
     for (const n of honest) {

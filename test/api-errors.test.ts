@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorAnswer } from '../src/sdk/wire.ts';
 import { adminToken, startAdminServer, type AdminServer } from '../src/worker/index.ts';
 import { cleanup, initDevHome, startNode } from './helpers/processes.ts';
 
@@ -17,7 +18,13 @@ interface RawAnswer {
   status: number;
   headers: Record<string, string>;
   text: string;
-  json: any;
+  /** The parsed body, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+/** The OCI distribution spec's refusal, which the registry (/v2/) answers. */
+interface OciErrorAnswer {
+  errors: { code: string; message: string }[];
 }
 
 /** Writes `request` as is to host:port and reads the answer until the server closes the connection. */
@@ -82,7 +89,23 @@ const req = (method: string, path: string, o: { headers?: Record<string, string>
 };
 
 const BIG = 'a'.repeat(20 * 1024); // over Node's 16 KiB header limit
-const OCI_CODES = ['BLOB_UNKNOWN', 'BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN', 'DIGEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'MANIFEST_INVALID', 'MANIFEST_UNKNOWN', 'NAME_INVALID', 'NAME_UNKNOWN', 'SIZE_INVALID', 'TAG_INVALID', 'UNAUTHORIZED', 'DENIED', 'UNSUPPORTED', 'TOOMANYREQUESTS'];
+const OCI_CODES = [
+  'BLOB_UNKNOWN',
+  'BLOB_UPLOAD_INVALID',
+  'BLOB_UPLOAD_UNKNOWN',
+  'DIGEST_INVALID',
+  'MANIFEST_BLOB_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_UNKNOWN',
+  'NAME_INVALID',
+  'NAME_UNKNOWN',
+  'SIZE_INVALID',
+  'TAG_INVALID',
+  'UNAUTHORIZED',
+  'DENIED',
+  'UNSUPPORTED',
+  'TOOMANYREQUESTS',
+];
 
 interface Case {
   name: string;
@@ -103,7 +126,13 @@ const CASES: Case[] = [
   { name: 'a control byte in the URL', to: 'node', request: req('GET', '/sta\x01tus'), status: 400, code: 'MALFORMED_REQUEST' },
   { name: 'bytes that are not HTTP', to: 'node', request: 'hello there\r\n\r\n', status: 400, code: 'MALFORMED_REQUEST' },
   { name: 'a method HTTP does not have', to: 'node', request: req('BREW', '/status'), status: 400, code: 'MALFORMED_REQUEST' },
-  { name: 'a Content-Length that is not a number', to: 'node', request: req('POST', '/txs', { headers: { ...json, 'content-length': 'abc' }, body: '{}' }), status: 400, code: 'MALFORMED_REQUEST' },
+  {
+    name: 'a Content-Length that is not a number',
+    to: 'node',
+    request: req('POST', '/txs', { headers: { ...json, 'content-length': 'abc' }, body: '{}' }),
+    status: 400,
+    code: 'MALFORMED_REQUEST',
+  },
   {
     name: 'both Content-Length and Transfer-Encoding',
     to: 'node',
@@ -116,16 +145,47 @@ const CASES: Case[] = [
   { name: 'a malformed %-escape under /ddn', to: 'node', request: req('GET', '/ddn/blobs/%zz/have'), status: 400, code: 'BAD_URL' },
   { name: 'JSON cut off', to: 'node', request: req('POST', '/txs', { headers: json, body: '{"tx": "ab' }), status: 400, code: 'INVALID_JSON' },
   { name: 'an empty JSON body', to: 'node', request: req('POST', '/txs', { headers: { ...json, 'content-length': '0' } }), status: 400, code: 'INVALID_JSON' },
-  { name: 'JSON with a __proto__ key', to: 'node', request: req('POST', '/txs', { headers: json, body: '{"__proto__": {"tx": "00"}}' }), status: 400, code: 'INVALID_JSON' },
-  { name: 'a body over the 16 MiB limit', to: 'node', request: req('POST', '/txs', { headers: { ...json, 'content-length': String(17 * 1024 * 1024) } }), status: 413, code: 'BODY_TOO_LARGE' },
-  { name: 'a media type no route takes', to: 'node', request: req('POST', '/txs', { headers: { 'content-type': 'application/xml' }, body: '<tx/>' }), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-  { name: 'a Content-Type that does not parse', to: 'node', request: req('POST', '/txs', { headers: { 'content-type': ';;;' }, body: '{}' }), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  {
+    name: 'JSON with a __proto__ key',
+    to: 'node',
+    request: req('POST', '/txs', { headers: json, body: '{"__proto__": {"tx": "00"}}' }),
+    status: 400,
+    code: 'INVALID_JSON',
+  },
+  {
+    name: 'a body over the 16 MiB limit',
+    to: 'node',
+    request: req('POST', '/txs', { headers: { ...json, 'content-length': String(17 * 1024 * 1024) } }),
+    status: 413,
+    code: 'BODY_TOO_LARGE',
+  },
+  {
+    name: 'a media type no route takes',
+    to: 'node',
+    request: req('POST', '/txs', { headers: { 'content-type': 'application/xml' }, body: '<tx/>' }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'a Content-Type that does not parse',
+    to: 'node',
+    request: req('POST', '/txs', { headers: { 'content-type': ';;;' }, body: '{}' }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
   { name: 'a query that fails the schema', to: 'node', request: req('GET', '/blocks?limit=abc'), status: 400, code: 'INVALID_REQUEST' },
   { name: 'a route that does not exist', to: 'node', request: req('GET', '/no/such/route'), status: 404, code: 'NOT_FOUND' },
   { name: 'a method a route does not take', to: 'node', request: req('DELETE', '/status'), status: 404, code: 'NOT_FOUND' },
   { name: 'a DDN digest that is not one', to: 'node', request: req('GET', '/ddn/blobs/xyz/have'), status: 400, code: 'INVALID_REQUEST' },
   // Under /v2/ the same refusals speak the OCI distribution spec's error format.
-  { name: 'registry: a header over 16 KiB', to: 'node', request: req('GET', '/v2/', { headers: { 'x-big': BIG } }), status: 431, code: 'UNSUPPORTED', format: 'oci' },
+  {
+    name: 'registry: a header over 16 KiB',
+    to: 'node',
+    request: req('GET', '/v2/', { headers: { 'x-big': BIG } }),
+    status: 431,
+    code: 'UNSUPPORTED',
+    format: 'oci',
+  },
   { name: 'registry: a control byte in the name', to: 'node', request: req('GET', '/v2/ali\x01ce/tags/list'), status: 400, code: 'UNSUPPORTED', format: 'oci' },
   { name: 'registry: a malformed %-escape', to: 'node', request: req('GET', '/v2/alice/a%zz/manifests/v1'), status: 400, code: 'NAME_INVALID', format: 'oci' },
   { name: 'registry: OPTIONS', to: 'node', request: req('OPTIONS', '/v2/'), status: 405, code: 'UNSUPPORTED', format: 'oci' },
@@ -161,7 +221,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-describe('every refusal in the project\'s error format', () => {
+describe("every refusal in the project's error format", () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const a = await rawHttp(c.to === 'node' ? nodePort : admin.info.port, c.request);
     const what = `${c.status} ${c.code} expected, got ${a.status}: ${a.text.slice(0, 300)}`;
@@ -170,15 +230,17 @@ describe('every refusal in the project\'s error format', () => {
     expect(a.text, what).not.toMatch(/FST_|"statusCode"/);
     if (c.format === 'oci') {
       expect(Object.keys(a.json ?? {}), what).toEqual(['errors']);
-      expect(OCI_CODES, what).toContain(a.json.errors[0].code);
-      expect(a.json.errors[0].code, what).toBe(c.code);
-      expect(a.json.errors[0].message.length, what).toBeGreaterThan(0);
+      const { errors } = a.json as OciErrorAnswer;
+      expect(OCI_CODES, what).toContain(errors[0].code);
+      expect(errors[0].code, what).toBe(c.code);
+      expect(errors[0].message.length, what).toBeGreaterThan(0);
     } else {
       expect(Object.keys(a.json ?? {}), what).toEqual(['error']);
-      expect(Object.keys(a.json.error).sort(), what).toEqual(['code', 'message']);
-      expect(a.json.error.code, what).toBe(c.code);
-      expect(typeof a.json.error.message, what).toBe('string');
-      expect(a.json.error.message.length, what).toBeGreaterThan(0);
+      const { error } = a.json as ErrorAnswer;
+      expect(Object.keys(error).sort(), what).toEqual(['code', 'message']);
+      expect(error.code, what).toBe(c.code);
+      expect(typeof error.message, what).toBe('string');
+      expect(error.message.length, what).toBeGreaterThan(0);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress, systemAddress } from '../src/crypto/index.ts';
 import { Tx, TxRejectedError, ZeusClient, ZNC_UNIT } from '../src/sdk/index.ts';
+import type { AppAnswer } from '../src/sdk/wire.ts';
 import { api, cleanup, initDevHome, loadDevKeys, startNode, zeus, type DevHome, type NamedKey } from './helpers/processes.ts';
 
 // Who earns an app's license fee: `zeus app publish --developer ADDRESS` and the SDK's `developer`
@@ -22,13 +23,47 @@ beforeAll(async () => {
 afterAll(cleanup);
 
 const developerOf = async (name: string, version: string): Promise<string> =>
-  ((await api(url, 'GET', `/apps/${name}`)).json.versions as { version: string; developer: string }[]).find((v) => v.version === version)!.developer;
+  (await api<AppAnswer>(url, 'GET', `/apps/${name}`)).json.versions.find((v) => v.version === version)!.developer;
 
 describe('an app developer other than the publisher', () => {
   it('zeus app publish --developer takes an address or a key name', () => {
-    const byAddress = zeus(dev.home, '--json', 'app', 'publish', '--from', 'bob', '--name', 'web', '--version', '1.0', '--digest', digest(1), '--license-fee', '0.5', '--developer', keys.carol.address, '--wait');
+    const byAddress = zeus(
+      dev.home,
+      '--json',
+      'app',
+      'publish',
+      '--from',
+      'bob',
+      '--name',
+      'web',
+      '--version',
+      '1.0',
+      '--digest',
+      digest(1),
+      '--license-fee',
+      '0.5',
+      '--developer',
+      keys.carol.address,
+      '--wait',
+    );
     expect(byAddress.code, byAddress.err).toBe(0);
-    const byName = zeus(dev.home, '--json', 'app', 'publish', '--from', 'bob', '--name', 'web', '--version', '2.0', '--digest', digest(2), '--developer', 'alice', '--wait');
+    const byName = zeus(
+      dev.home,
+      '--json',
+      'app',
+      'publish',
+      '--from',
+      'bob',
+      '--name',
+      'web',
+      '--version',
+      '2.0',
+      '--digest',
+      digest(2),
+      '--developer',
+      'alice',
+      '--wait',
+    );
     expect(byName.code, byName.err).toBe(0);
     const own = zeus(dev.home, '--json', 'app', 'publish', '--from', 'bob', '--name', 'web', '--version', '3.0', '--digest', digest(3), '--wait');
     expect(own.code, own.err).toBe(0);
@@ -38,19 +73,40 @@ describe('an app developer other than the publisher', () => {
   });
 
   it('zeus app publish --developer refuses an address nobody can spend from', () => {
-    const r = zeus(dev.home, '--json', 'app', 'publish', '--from', 'bob', '--name', 'web', '--version', '4.0', '--digest', digest(4), '--developer', encodeAddress(systemAddress('nobody')), '--wait');
+    const r = zeus(
+      dev.home,
+      '--json',
+      'app',
+      'publish',
+      '--from',
+      'bob',
+      '--name',
+      'web',
+      '--version',
+      '4.0',
+      '--digest',
+      digest(4),
+      '--developer',
+      encodeAddress(systemAddress('nobody')),
+      '--wait',
+    );
     expect(r.code).not.toBe(0);
     expect(`${r.err}${r.out}`).toMatch(/INVALID_RECIPIENT/);
   });
 
   it("the SDK's publishApp({ developer }) publishes for that developer", async () => {
     const client = new ZeusClient(url);
-    const final = await client.execute(keys.alice, Tx.publishApp({ name: 'sdk-app', version: '1', digest: digest(5), developer: keys.carol.address, licenseFeePerHour: ZNC_UNIT }));
+    const final = await client.execute(
+      keys.alice,
+      Tx.publishApp({ name: 'sdk-app', version: '1', digest: digest(5), developer: keys.carol.address, licenseFeePerHour: ZNC_UNIT }),
+    );
     expect(final.status).toBe('committed');
     const app = await client.app('sdk-app');
     expect(app.versions[0].developer).toBe(keys.carol.address);
     expect(app.owner).toBe(keys.alice.address);
-    const refused = await client.execute(keys.alice, Tx.publishApp({ name: 'sdk-app', version: '2', digest: digest(6), developer: encodeAddress(systemAddress('nobody')) })).catch((e: unknown) => e);
+    const refused = await client
+      .execute(keys.alice, Tx.publishApp({ name: 'sdk-app', version: '2', digest: digest(6), developer: encodeAddress(systemAddress('nobody')) }))
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(TxRejectedError);
     expect((refused as TxRejectedError).code).toBe('INVALID_RECIPIENT');
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from '../src/codec/index.ts';
 import { decodeAddress, fromHex, signBytes, toHex } from '../src/crypto/index.ts';
 import { decodeTx, MAX_TX_BYTES, PayloadSchemas, SignedTxSchema, signingBytes, signTx, TxKind } from '../src/ledger/index.ts';
+import type { AccountAnswer, BlockAnswer, ErrorAnswer, SubmitAnswer, TxStatusAnswer } from '../src/sdk/wire.ts';
 import {
   api,
   cleanup,
@@ -51,21 +52,25 @@ function prng(seed: number): (n: number) => Uint8Array {
   return (n) => Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
 }
 
+/** What POST /txs answers for one transaction, as these tests read it: its submission or its refusal. */
+type TxsAnswer = Partial<SubmitAnswer & ErrorAnswer>;
+
 function expectError(r: ApiAnswer, httpStatus: number, code: string, message?: RegExp): void {
   const what = `${httpStatus} ${code} expected, got ${r.status}: ${r.text.slice(0, 300)}`;
   expect(r.status, what).toBe(httpStatus);
   expect(r.contentType, what).toMatch(/^application\/json/);
-  expect(r.json?.error?.code, what).toBe(code);
-  expect(typeof r.json.error.message, what).toBe('string');
-  expect(r.json.error.message.length, what).toBeGreaterThan(0);
-  if (message) expect(r.json.error.message, what).toMatch(message);
+  expect((r.json as Partial<ErrorAnswer> | undefined)?.error?.code, what).toBe(code);
+  const { error } = r.json as ErrorAnswer;
+  expect(typeof error.message, what).toBe('string');
+  expect(error.message.length, what).toBeGreaterThan(0);
+  if (message) expect(error.message, what).toMatch(message);
 }
 
-const postTx = (hex: unknown): Promise<ApiAnswer> => api(url, 'POST', '/txs', { tx: hex });
-const postRaw = (bytes: Uint8Array): Promise<ApiAnswer> => api(url, 'POST', '/txs', bytes, { 'content-type': 'application/octet-stream' });
+const postTx = (hex: unknown): Promise<ApiAnswer<TxsAnswer>> => api(url, 'POST', '/txs', { tx: hex });
+const postRaw = (bytes: Uint8Array): Promise<ApiAnswer<TxsAnswer>> => api(url, 'POST', '/txs', bytes, { 'content-type': 'application/octet-stream' });
 
-async function account(name: string): Promise<any> {
-  const r = await api(url, 'GET', `/accounts/${k[name].address}`);
+async function account(name: string): Promise<AccountAnswer> {
+  const r = await api<AccountAnswer>(url, 'GET', `/accounts/${k[name].address}`);
   expect(r.status).toBe(200);
   return r.json;
 }
@@ -82,7 +87,9 @@ async function snapshot(): Promise<{ roots: string[]; height: number; mempool: n
 
 /** A valid transfer from `from` with the node's next nonce (never submitted unless a test does). */
 async function validTransfer(from: string, o: { amount?: bigint; nonceOffset?: bigint; to?: string; token?: string } = {}) {
-  const probe = decodeTx(signTx(k[from], { chainId: h.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' } }));
+  const probe = decodeTx(
+    signTx(k[from], { chainId: h.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' } }),
+  );
   const acc = await account(from);
   const nonce = BigInt(acc.nonces[probe.chain] ?? '0') + (o.nonceOffset ?? 0n);
   return signTransfer(k[from], { chainId: h.chainId, to: k[o.to ?? 'bob'].address, amount: o.amount ?? 1_000n, nonce, token: o.token });
@@ -97,7 +104,7 @@ function signRaw(key: NamedKey, f: { chainId: string; kind: number; nonce: bigin
 /** Every block committed in (from, to] holds no transaction. */
 async function expectEmptyBlocks(from: number, to: number): Promise<void> {
   for (let height = from + 1; height <= to; height++) {
-    const b = await api(url, 'GET', `/blocks/${height}`);
+    const b = await api<BlockAnswer>(url, 'GET', `/blocks/${height}`);
     expect(b.status).toBe(200);
     expect(b.json.txCount, `block ${height} carries transactions`).toBe(0);
   }
@@ -116,7 +123,10 @@ describe('bad input against a running node', () => {
       refusedHashes.push(decodeTx(bytes).hashHex);
       return bytes;
     };
-    const refused = (t: { bytes: Uint8Array; hex: string }): string => (decodable(t.bytes), t.hex);
+    const refused = (t: { bytes: Uint8Array; hex: string }): string => {
+      decodable(t.bytes);
+      return t.hex;
+    };
 
     // Malformed encodings.
     for (const n of [1, 7, 64, 200, 1000]) {
@@ -141,7 +151,12 @@ describe('bad input against a running node', () => {
     const huge = Uint8Array.from([...good.bytes, ...new Uint8Array(MAX_TX_BYTES + 1 - good.bytes.length + 100)]);
     expectError(await postTx(toHex(huge)), 413, 'TX_TOO_LARGE', new RegExp(`limit is ${MAX_TX_BYTES}`));
     expectError(await postRaw(huge), 413, 'TX_TOO_LARGE', /bytes/);
-    expectError(await postOversized(url, '/txs', JSON.stringify({ tx: 'ab'.repeat(8.5 * 1024 * 1024) }), 'application/json'), 413, 'BODY_TOO_LARGE', /too large/);
+    expectError(
+      await postOversized(url, '/txs', JSON.stringify({ tx: 'ab'.repeat(8.5 * 1024 * 1024) }), 'application/json'),
+      413,
+      'BODY_TOO_LARGE',
+      /too large/,
+    );
     expectError(await api(url, 'POST', '/txs', { txs: Array(10_001).fill(good.hex) }), 413, 'BATCH_TOO_LARGE', /10000/);
 
     // Authenticity: a flipped signature bit, someone else's key claimed as sender.
@@ -160,9 +175,19 @@ describe('bad input against a running node', () => {
     expectError(await postTx(toHex(decodable(impostor))), 401, 'BAD_SIGNATURE', /signature/);
 
     // Wrong network, unknown kind.
-    const otherChain = signTx(k.alice, { chainId: 'zeus-other-7', kind: TxKind.Transfer, nonce: 0n, payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' } });
+    const otherChain = signTx(k.alice, {
+      chainId: 'zeus-other-7',
+      kind: TxKind.Transfer,
+      nonce: 0n,
+      payload: { to: fromHex('00'.repeat(21)), token: 'ZNC', amount: 1n, memo: '' },
+    });
     expectError(await postTx(toHex(decodable(otherChain))), 400, 'WRONG_CHAIN_ID', /chain "zeus-other-7".*zeus-dev-1/);
-    expectError(await postTx(toHex(signRaw(k.alice, { chainId: h.chainId, kind: 99, nonce: 0n, payload: new Uint8Array() }))), 400, 'UNKNOWN_TX_KIND', /kind 99/);
+    expectError(
+      await postTx(toHex(signRaw(k.alice, { chainId: h.chainId, kind: 99, nonce: 0n, payload: new Uint8Array() }))),
+      400,
+      'UNKNOWN_TX_KIND',
+      /kind 99/,
+    );
 
     // Admission against state: nonce ahead, more than the balance, still vesting, unknown token, zero.
     expectError(await postTx(refused(await validTransfer('alice', { nonceOffset: 3n }))), 409, 'NONCE_GAP', /nonce 3 is ahead.*expects 0/);
@@ -182,7 +207,7 @@ describe('bad input against a running node', () => {
     const a = k.alice.address;
     const badChecksum = a.slice(0, -1) + (a.endsWith('q') ? 'p' : 'q');
     expectError(await api(url, 'GET', `/accounts/${badChecksum}`), 400, 'INVALID_ADDRESS', /address/);
-    const r414 = await api(url, 'GET', `/accounts/${'x'.repeat(500)}`);
+    const r414 = await api<Partial<ErrorAnswer>>(url, 'GET', `/accounts/${'x'.repeat(500)}`);
     expect(r414.status).toBeGreaterThanOrEqual(400);
     expect(r414.status).toBeLessThan(500);
     expect(r414.json?.error?.code).toBeTypeOf('string');
@@ -213,7 +238,7 @@ describe('bad input against a running node', () => {
     // Still pending: DUPLICATE_TX; if a block took it in between: NONCE_REPLAYED.
     expect(['DUPLICATE_TX', 'NONCE_REPLAYED']).toContain(dup.json?.error?.code);
     expect(dup.status).toBe(409);
-    await waitFor(async () => (await api(url, 'GET', `/txs/${tx.hash}`)).json?.status === 'committed', 10_000, 'the transfer to commit');
+    await waitFor(async () => (await api<TxStatusAnswer>(url, 'GET', `/txs/${tx.hash}`)).json?.status === 'committed', 10_000, 'the transfer to commit');
     const settled = await waitSettled(url);
     const aliceBefore = await account('alice');
     expect(aliceBefore.nonces[tx.chain]).toBe('1');
@@ -236,12 +261,19 @@ describe('bad input against a running node', () => {
     const good = await validTransfer('bob', { to: 'carol', amount: 777n });
     const badSig = Uint8Array.from((await validTransfer('carol')).bytes);
     badSig[badSig.length - 10] ^= 0x80;
-    const wrongChain = signTx(k.dave, { chainId: 'zeus-other-7', kind: TxKind.Transfer, nonce: 0n, payload: { to: decodeAddress(k.bob.address), token: 'ZNC', amount: 1n, memo: '' } });
+    const wrongChain = signTx(k.dave, {
+      chainId: 'zeus-other-7',
+      kind: TxKind.Transfer,
+      nonce: 0n,
+      payload: { to: decodeAddress(k.bob.address), token: 'ZNC', amount: 1n, memo: '' },
+    });
     const gap = await validTransfer('dave', { nonceOffset: 5n });
     const replayed = signTransfer(k.alice, { chainId: h.chainId, to: k.bob.address, amount: 1n, nonce: 0n });
-    const r = await api(url, 'POST', '/txs', { txs: [good.hex, toHex(badSig), 'xyz', toHex(wrongChain), gap.hex, replayed.hex, 42, '00'] });
+    const r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', {
+      txs: [good.hex, toHex(badSig), 'xyz', toHex(wrongChain), gap.hex, replayed.hex, 42, '00'],
+    });
     expect(r.status, r.text).toBe(202);
-    const results = r.json.results as { hash?: string; status?: string; error?: { code: string; message: string } }[];
+    const results = r.json.results;
     expect(results).toHaveLength(8);
     expect(results[0]).toEqual({ hash: good.hash, chain: good.chain, status: 'pending' });
     const codes = results.slice(1).map((x) => x.error?.code);
@@ -252,7 +284,7 @@ describe('bad input against a running node', () => {
     expect(results[4].error!.message).toMatch(/nonce/);
     expect(results[5].error!.message).toMatch(/nonce/);
 
-    await waitFor(async () => (await api(url, 'GET', `/txs/${good.hash}`)).json?.status === 'committed', 10_000, 'the good transfer to commit');
+    await waitFor(async () => (await api<TxStatusAnswer>(url, 'GET', `/txs/${good.hash}`)).json?.status === 'committed', 10_000, 'the good transfer to commit');
     await waitSettled(url);
     expect((await account('bob')).nonces[good.chain]).toBe('1');
     expect((await account('dave')).nonces).toEqual({});
@@ -270,13 +302,19 @@ describe('bad input against a running node', () => {
     if (into < 2_000) await sleep(2_000 - into);
     else if (into > window - 8_000) await sleep(window - into + 2_000);
     const first = await validTransfer('dave', { to: 'alice', amount: 1n });
-    const hundred = Array.from({ length: 100 }, (_, i) => signTransfer(k.dave, { chainId: s.chainId, to: k.alice.address, amount: 1n + BigInt(i), nonce: first.nonce + BigInt(i) }));
-    const r = await api(url, 'POST', '/txs', { txs: hundred.map((t) => t.hex) });
+    const hundred = Array.from({ length: 100 }, (_, i) =>
+      signTransfer(k.dave, { chainId: s.chainId, to: k.alice.address, amount: 1n + BigInt(i), nonce: first.nonce + BigInt(i) }),
+    );
+    const r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', { txs: hundred.map((t) => t.hex) });
     expect(r.status).toBe(202);
     for (const x of r.json.results) expect(x.error, JSON.stringify(x.error)).toBeUndefined();
     const over = signTransfer(k.dave, { chainId: s.chainId, to: k.alice.address, amount: 1n, nonce: first.nonce + 100n });
     expectError(await postTx(over.hex), 429, 'OVER_QUOTA', /100 transactions for this 60 s window.*quota/);
-    await waitFor(async () => (await api(url, 'GET', `/txs/${hundred[99].hash}`)).json?.status === 'committed', 15_000, 'the 100 transfers to commit');
+    await waitFor(
+      async () => (await api<TxStatusAnswer>(url, 'GET', `/txs/${hundred[99].hash}`)).json?.status === 'committed',
+      15_000,
+      'the 100 transfers to commit',
+    );
     // Refused also once the hundred are committed, and it never lands.
     expectError(await postTx(over.hex), 429, 'OVER_QUOTA', /quota/);
     await sleep(3 * BLOCK_MS);

@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SentTx } from '../src/cli/tx.ts';
+import type { StoredKey } from '../src/crypto/index.ts';
+import type { AccountAnswer, ErrorAnswer, StatusAnswer } from '../src/sdk/wire.ts';
 
 // The `zeus` command line against a real node process, as a user would drive it.
 
@@ -14,9 +17,10 @@ const home = join(dir, 'home');
 let node: ChildProcess | undefined;
 let port = 0;
 
-function zeus(...args: string[]): { code: number; out: string; err: string; json: () => any } {
+/** Runs `zeus`; json<T>() parses what it printed, T being what the command prints with --json. */
+function zeus(...args: string[]): { code: number; out: string; err: string; json: <T>() => T } {
   const r = spawnSync(process.execPath, ['bin/zeus.js', '--home', home, ...args], { env, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr, json: () => JSON.parse(r.stdout) };
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr, json: <T>() => JSON.parse(r.stdout) as T };
 }
 
 async function freePort(): Promise<number> {
@@ -59,12 +63,16 @@ describe('zeus CLI', () => {
   it('manages keys: new, list, show, export, import', () => {
     const created = zeus('--json', 'keys', 'new', 'erin');
     expect(created.code, created.err).toBe(0);
-    const k = created.json();
+    const k = created.json<StoredKey>();
     expect(k.address).toMatch(/^znc1/);
-    expect(zeus('--json', 'keys', 'list').json().map((x: { name: string }) => x.name)).toContain('erin');
-    const secret = zeus('--json', 'keys', 'export', 'erin').json().secretKey;
+    expect(
+      zeus('--json', 'keys', 'list')
+        .json<StoredKey[]>()
+        .map((x) => x.name),
+    ).toContain('erin');
+    const secret = zeus('--json', 'keys', 'export', 'erin').json<{ name: string; secretKey: string }>().secretKey;
     expect(secret).toMatch(/^[0-9a-f]{64}$/);
-    const imported = zeus('--json', 'keys', 'import', 'erin2', '--secret', secret).json();
+    const imported = zeus('--json', 'keys', 'import', 'erin2', '--secret', secret).json<StoredKey>();
     expect(imported.address).toBe(k.address);
     const dup = zeus('keys', 'new', 'erin');
     expect(dup.code).not.toBe(0);
@@ -72,17 +80,17 @@ describe('zeus CLI', () => {
   });
 
   it('transfers with --wait and shows balances', () => {
-    const before = BigInt(zeus('--json', 'balance', 'erin').json().balances.ZNC ?? '0');
+    const before = BigInt(zeus('--json', 'balance', 'erin').json<AccountAnswer>().balances.ZNC ?? '0');
     const t = zeus('--json', 'transfer', '--from', 'alice', '--to', 'erin', '--amount', '12.5', '--wait');
     expect(t.code, t.err).toBe(0);
-    const r = t.json();
+    const r = t.json<SentTx>();
     expect(r.status).toBe('committed');
     expect(r.height).toBeGreaterThan(0);
     expect(typeof r.chain).toBe('number');
     // A cross-chain credit lands one height later.
     let after = 0n;
     for (let i = 0; i < 50 && after === before; i++) {
-      after = BigInt(zeus('--json', 'balance', 'erin').json().balances.ZNC ?? '0');
+      after = BigInt(zeus('--json', 'balance', 'erin').json<AccountAnswer>().balances.ZNC ?? '0');
       if (after === before) spawnSync('sleep', ['0.1']);
     }
     expect(after - before).toBe(1_250_000_000n);
@@ -95,12 +103,14 @@ describe('zeus CLI', () => {
     expect(tooMuch.err).toMatch(/INSUFFICIENT_FUNDS/);
     const vesting = zeus('--json', 'transfer', '--from', 'cornerstone', '--to', 'bob', '--amount', '1');
     expect(vesting.code).not.toBe(0);
-    expect(vesting.json().error.code).toBe('FUNDS_VESTING');
+    expect(vesting.json<ErrorAnswer>().error.code).toBe('FUNDS_VESTING');
     const badAddr = zeus('transfer', '--from', 'alice', '--to', 'znc1notanaddress', '--amount', '1');
     expect(badAddr.err).toMatch(/invalid address/);
     expect(zeus('transfer', '--from', 'alice', '--to', 'bob', '--amount', '1.123456789').err).toMatch(/more than 8 decimals/);
     expect(zeus('transfer', '--from', 'nobody', '--to', 'bob', '--amount', '1').err).toMatch(/no key named "nobody"/);
-    expect(zeus('--json', 'token', 'redeem', '--from', 'alice', '--symbol', 'NOPE', '--amount', '1').json().error.message).toMatch(/unknown token/);
+    expect(zeus('--json', 'token', 'redeem', '--from', 'alice', '--symbol', 'NOPE', '--amount', '1').json<ErrorAnswer>().error.message).toMatch(
+      /unknown token/,
+    );
   });
 
   it('creates, lists, converts and redeems sub-tokens', () => {
@@ -114,7 +124,7 @@ describe('zeus CLI', () => {
     expect(tokens.find((t) => t.symbol === 'GPU')!.supply).toBe(String(100n * 10n * 100_000_000n));
     let gpu = '0';
     for (let i = 0; i < 50 && gpu === '0'; i++) {
-      gpu = zeus('--json', 'balance', 'alice').json().balances.GPU ?? '0';
+      gpu = zeus('--json', 'balance', 'alice').json<AccountAnswer>().balances.GPU ?? '0';
       if (gpu === '0') spawnSync('sleep', ['0.1']);
     }
     expect(gpu).toBe('100000000000');
@@ -137,27 +147,27 @@ describe('zeus CLI', () => {
     expect(early.err).toMatch(/1 of 2 approvals/);
     expect(zeus('multisig', 'approve', '--from', 'carol', '--account', ms, '--proposal', '1', '--wait').code).toBe(0);
     expect(zeus('multisig', 'execute', '--from', 'carol', '--account', ms, '--proposal', '1', '--wait').code).toBe(0);
-    const shown = zeus('--json', 'multisig', 'show', ms).json();
+    const shown = zeus('--json', 'multisig', 'show', ms).json<Pick<AccountAnswer, 'address' | 'balances'> & NonNullable<AccountAnswer['multisig']>>();
     expect(shown.balances.ZNC).toBe(String(60n * 100_000_000n));
     expect(shown.proposals[0].executed).toBe(true);
 
     expect(zeus('stake', '--from', 'dave', '--amount', '200000', '--wait').code).toBe(0);
-    let acc = zeus('--json', 'balance', 'dave').json();
+    let acc = zeus('--json', 'balance', 'dave').json<AccountAnswer>();
     for (let i = 0; i < 50 && acc.staked === '0'; i++) {
       spawnSync('sleep', ['0.1']);
-      acc = zeus('--json', 'balance', 'dave').json();
+      acc = zeus('--json', 'balance', 'dave').json<AccountAnswer>();
     }
     expect(acc.staked).toBe(String(200_000n * 100_000_000n));
     expect(acc.quota.limit).toBe(300);
     expect(zeus('unstake', '--from', 'dave', '--amount', '50000', '--wait').code).toBe(0);
-    acc = zeus('--json', 'balance', 'dave').json();
+    acc = zeus('--json', 'balance', 'dave').json<AccountAnswer>();
     expect(acc.staked).toBe(String(150_000n * 100_000_000n));
     expect(acc.unbonding[0].amount).toBe(String(50_000n * 100_000_000n));
     expect(zeus('unstake', '--from', 'dave', '--amount', '999999999', '--wait').err).toMatch(/INSUFFICIENT_STAKE/);
   });
 
   it('reports chain status with every chain and the conserved supply', () => {
-    const s = zeus('--json', 'chain', 'status').json();
+    const s = zeus('--json', 'chain', 'status').json<StatusAnswer>();
     expect(s.chains).toHaveLength(10);
     expect(s.supply.total).toBe(String(10_000_000_000n * 100_000_000n));
     expect(zeus('chain', 'status').out).toMatch(/inner 9 state [0-9a-f]{64}/);

@@ -6,6 +6,7 @@ import { isAlive, restartNode, startDevnet, stopDevnet, type DevnetInfo } from '
 import { addressFromPublicKey, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
+import type { StatusAnswer } from '../src/sdk/wire.ts';
 import { api, sleep, waitFor } from './helpers/processes.ts';
 
 // Issue 12, item 2 with real processes: four `zeus node start` bookkeepers (the devnet's 500 ms
@@ -33,8 +34,8 @@ let keys: KeyPair[];
 const paused = new Set<number>();
 
 const height = async (i: number): Promise<number> => {
-  const r = await api(net.nodes[i].api, 'GET', '/status').catch(() => undefined);
-  return (r?.json?.height as number | undefined) ?? -1;
+  const r = await api<StatusAnswer>(net.nodes[i].api, 'GET', '/status').catch(() => undefined);
+  return r?.json?.height ?? -1;
 };
 
 /** ~RATE signed transfers a second, in batches every 50 ms, to the nodes that run. */
@@ -61,7 +62,9 @@ class Load {
         // A sender keeps to one node, so its nonces arrive in order; node0 takes over for a node that is down.
         const node = s % net.nodes.length;
         const target = paused.has(node) || !isAlive(net.nodes[node].pid) ? 0 : node;
-        byNode[target].push(toHex(signTx(keys[s], { chainId: net.chainId, kind: TxKind.Transfer, nonce: nonces[s]++, payload: { to, token: ZNC, amount: 1_000n, memo: '' } })));
+        byNode[target].push(
+          toHex(signTx(keys[s], { chainId: net.chainId, kind: TxKind.Transfer, nonce: nonces[s]++, payload: { to, token: ZNC, amount: 1_000n, memo: '' } })),
+        );
       }
       this.sent += due;
       byNode.forEach((txs, i) => {
@@ -173,7 +176,6 @@ describe('bookkeepers restarted and paused under load (issue 12, item 2)', () =>
       await load.stop();
     }
   }, 180_000);
-
 });
 
 describe('a height that needs more than 3 rounds (real processes)', () => {
@@ -195,13 +197,15 @@ describe('a height that needs more than 3 rounds (real processes)', () => {
       // precommit timeout (seen for round 0 on a loaded machine): that round shows only its end.
       const FULL = 'timeoutPropose>prevote, nilPolka>precommit, timeoutPrecommit';
       expect(slow.rounds).toMatch(/^r0 (?:[^;]*, )?timeoutPrecommit>r1; r1 (?:[^;]*, )?timeoutPrecommit>r2; r2 (?:[^;]*, )?timeoutPrecommit>r3; r3 $/);
-      for (const part of (slow.rounds as string).split('; ').slice(0, 3)) expect([FULL, 'timeoutPrecommit']).toContain(part.replace(/^r\d /, '').replace(/>r\d$/, ''));
+      for (const part of (slow.rounds as string).split('; ').slice(0, 3))
+        expect([FULL, 'timeoutPrecommit']).toContain(part.replace(/^r\d /, '').replace(/>r\d$/, ''));
       expect(slow.rounds).toContain(FULL);
       const decided = warned(0).find((l) => l.msg === `height ${slow.height} decided in round 3`)!;
       expect(decided.rounds).toMatch(/; r3 proposal>prevote, polka>precommit$/);
       // The other nodes warn too; heights decided in rounds 0-2 are no warning.
       for (const i of [1, 2, 3]) expect(warned(i).some((l) => l.msg === slow.msg)).toBe(true);
-      const quick = (): { height?: number } | undefined => logLines(0).find((l) => l.msg === 'block committed' && l.round !== undefined && l.round > 0 && l.round < 3);
+      const quick = (): { height?: number } | undefined =>
+        logLines(0).find((l) => l.msg === 'block committed' && l.round !== undefined && l.round > 0 && l.round < 3);
       await waitFor(() => quick() !== undefined, 60_000, 'a height decided in round 1 or 2', 200);
       expect(warned(0).filter((l) => l.height === quick()!.height)).toEqual([]);
     } finally {

@@ -37,7 +37,8 @@ const logOf0 = (): string =>
     .filter((l) => !/block committed|"consensus step"/.test(l))
     .slice(-12)
     .join('\n');
-const consensus = async (): Promise<ConsensusJson | undefined> => (await api(net.nodes[0].api, 'GET', '/status').catch(() => undefined))?.json?.consensus as ConsensusJson | undefined;
+const consensus = async (): Promise<ConsensusJson | undefined> =>
+  (await api<{ consensus?: ConsensusJson }>(net.nodes[0].api, 'GET', '/status').catch(() => undefined))?.json?.consensus;
 
 beforeAll(async () => {
   net = await startDevnet({ dir, validators: 4, blockTimeMs: 500 });
@@ -75,11 +76,16 @@ describe('a restarted bookkeeper and its lock', () => {
       // precommits or a block sync in flight): wait until its height has stopped moving.
       let c = (await consensus())!;
       let since = Date.now();
-      await waitFor(async () => {
-        const now = (await consensus())!;
-        if (now.height !== c.height || now.round !== c.round) [c, since] = [now, Date.now()];
-        return now.step === 'prevote' && Date.now() - since >= 2_000;
-      }, 30_000, 'node0 alone at a height it cannot leave', 100);
+      await waitFor(
+        async () => {
+          const now = (await consensus())!;
+          if (now.height !== c.height || now.round !== c.round) [c, since] = [now, Date.now()];
+          return now.step === 'prevote' && Date.now() - since >= 2_000;
+        },
+        30_000,
+        'node0 alone at a height it cannot leave',
+        100,
+      );
       const h = c.height;
       // The chain so far, replayed, to build a valid block for height h and know the set's order.
       const genesis = validateGenesis(JSON.parse(readFileSync(join(net.nodes[0].home, 'genesis.json'), 'utf8')));
@@ -102,7 +108,9 @@ describe('a restarted bookkeeper and its lock', () => {
       const v = blockHash(block.header);
       const proposal = { chainId: net.chainId, height: BigInt(h), round: r, blockHash: v, validRound: -1, proposer: keyOf(p).publicKey };
       const prevote = (i: number, round: number, hash: Uint8Array) =>
-        encodeSignedVote(signVote(keyOf(i), { chainId: net.chainId, type: VoteType.Prevote, height: BigInt(h), round, blockHash: hash, validator: keyOf(i).publicKey }));
+        encodeSignedVote(
+          signVote(keyOf(i), { chainId: net.chainId, type: VoteType.Prevote, height: BigInt(h), round, blockHash: hash, validator: keyOf(i).publicKey }),
+        );
       const round1 = [
         ['proposals', encodeSignedProposal(signProposal(keyOf(p), proposal, encodeBlock(block)))],
         ['votes', prevote(p, r, v)],
@@ -123,10 +131,14 @@ describe('a restarted bookkeeper and its lock', () => {
           throw new Error(`${(e as Error).message}; node0 is at ${JSON.stringify(await consensus())}; its log:\n${logOf0()}`);
         });
       // +2/3 prevotes for v (P, Q and its own): node0 locks on v and precommits it.
-      await until(round1, async () => {
-        const s = await consensus();
-        return s?.height === h && s.round === r && s.step === 'precommit';
-      }, `node0 to precommit in round ${r}`);
+      await until(
+        round1,
+        async () => {
+          const s = await consensus();
+          return s?.height === h && s.round === r && s.step === 'precommit';
+        },
+        `node0 to precommit in round ${r}`,
+      );
       await sleep(200); // the precommit went out (its signing log was written before it was signed)
 
       process.kill(net.nodes[0].pid, 'SIGKILL');

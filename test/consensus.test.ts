@@ -18,6 +18,7 @@ import {
   ZNC_UNIT,
 } from '../src/ledger/index.ts';
 import { homePaths, readConfig, writeConfig } from '../src/node/index.ts';
+import type { AccountAnswer, BlockAnswer, ErrorAnswer, SubmitAnswer, TxStatusAnswer } from '../src/sdk/wire.ts';
 import { createP2PNode, generatePeerKey, type P2PNode } from '../src/p2p/index.ts';
 import { api, freePort, loadDevKeys, nextNonce, signTransfer, sleep, status, waitFor, type NamedKey } from './helpers/processes.ts';
 
@@ -43,11 +44,13 @@ interface BookkeeperJson {
 const url = (i: number): string => net.nodes[i].api;
 const height = async (i: number): Promise<number> => (await status(url(i))).height;
 const bookkeeper = async (name: string, via = 0): Promise<BookkeeperJson | undefined> =>
-  ((await api(url(via), 'GET', '/bookkeepers')).json.candidates as BookkeeperJson[]).find((c) => c.name === name || c.address === keys[name]?.address);
+  (await api<{ candidates: BookkeeperJson[] }>(url(via), 'GET', '/bookkeepers')).json.candidates.find(
+    (c) => c.name === name || c.address === keys[name]?.address,
+  );
 
 async function blockHash(i: number, h: number): Promise<string | undefined> {
-  const r = await api(url(i), 'GET', `/blocks/${h}`);
-  return r.status === 200 ? (r.json.hash as string) : undefined;
+  const r = await api<BlockAnswer>(url(i), 'GET', `/blocks/${h}`);
+  return r.status === 200 ? r.json.hash : undefined;
 }
 
 /** Every listed node holds the same block at every height in [from, to]. */
@@ -73,13 +76,18 @@ async function restart(i: number, args: string[] = []): Promise<DevnetNode> {
 }
 
 async function submit(i: number, bytes: Uint8Array): Promise<string> {
-  const r = await api(url(i), 'POST', '/txs', bytes, { 'content-type': 'application/octet-stream' });
+  const r = await api<SubmitAnswer>(url(i), 'POST', '/txs', bytes, { 'content-type': 'application/octet-stream' });
   expect(r.status, r.text).toBe(202);
-  return r.json.hash as string;
+  return r.json.hash;
 }
 
 async function committed(i: number, hash: string, timeoutMs = 30_000): Promise<void> {
-  await waitFor(async () => (await api(url(i), 'GET', `/txs/${hash}`)).json?.status === 'committed', timeoutMs, `tx ${hash.slice(0, 12)} committed on node${i}`, 100);
+  await waitFor(
+    async () => (await api<TxStatusAnswer>(url(i), 'GET', `/txs/${hash}`)).json?.status === 'committed',
+    timeoutMs,
+    `tx ${hash.slice(0, 12)} committed on node${i}`,
+    100,
+  );
 }
 
 /**
@@ -149,7 +157,7 @@ class Load {
 async function expectStillThere(nodes: number[], committedTxs: Map<string, number>): Promise<void> {
   for (const [hash, h] of committedTxs) {
     for (const i of nodes) {
-      const r = await api(url(i), 'GET', `/txs/${hash}`);
+      const r = await api<TxStatusAnswer>(url(i), 'GET', `/txs/${hash}`);
       expect(r.json?.status, `tx ${hash} on node${i}`).toBe('committed');
       expect(r.json?.height).toBe(h);
     }
@@ -172,8 +180,18 @@ afterAll(async () => {
 describe('bookkeepers as separate processes (4 on loopback)', () => {
   it('commit one chain together; a transaction sent to any node commits on all', async () => {
     const c = net.chainId;
-    const t1 = signTransfer(keys.alice, { chainId: c, to: keys.bob.address, amount: 7n * ZNC_UNIT, nonce: await nextNonce(url(1), keys.alice.address, await homeOf(keys.alice.address)) });
-    const t2 = signTransfer(keys.carol, { chainId: c, to: keys.dave.address, amount: 3n * ZNC_UNIT, nonce: await nextNonce(url(2), keys.carol.address, await homeOf(keys.carol.address)) });
+    const t1 = signTransfer(keys.alice, {
+      chainId: c,
+      to: keys.bob.address,
+      amount: 7n * ZNC_UNIT,
+      nonce: await nextNonce(url(1), keys.alice.address, await homeOf(keys.alice.address)),
+    });
+    const t2 = signTransfer(keys.carol, {
+      chainId: c,
+      to: keys.dave.address,
+      amount: 3n * ZNC_UNIT,
+      nonce: await nextNonce(url(2), keys.carol.address, await homeOf(keys.carol.address)),
+    });
     await submit(1, t1.bytes);
     await submit(2, t2.bytes);
     for (const i of [0, 3]) {
@@ -223,7 +241,7 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
     const bk3 = keys['bookkeeper-3'];
     const unjail = async (): Promise<{ status: number; code?: string; hash?: string }> => {
       const tx = signTx(bk3, { chainId: net.chainId, kind: TxKind.Unjail, nonce: await nextNonce(url(0), bk3.address, 0), payload: {} });
-      const r = await api(url(0), 'POST', '/txs', tx, { 'content-type': 'application/octet-stream' });
+      const r = await api<Partial<SubmitAnswer & ErrorAnswer>>(url(0), 'POST', '/txs', tx, { 'content-type': 'application/octet-stream' });
       return { status: r.status, code: r.json?.error?.code, hash: r.json?.hash };
     };
     const early = await unjail();
@@ -275,7 +293,12 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
     // Give bookkeeper-2 a stake to lose.
     const c = net.chainId;
     const bk2 = keys['bookkeeper-2'];
-    const fund = signTransfer(keys.alice, { chainId: c, to: bk2.address, amount: 1_000n * ZNC_UNIT, nonce: await nextNonce(url(0), keys.alice.address, await homeOf(keys.alice.address)) });
+    const fund = signTransfer(keys.alice, {
+      chainId: c,
+      to: bk2.address,
+      amount: 1_000n * ZNC_UNIT,
+      nonce: await nextNonce(url(0), keys.alice.address, await homeOf(keys.alice.address)),
+    });
     await submit(0, fund.bytes);
     await committed(0, fund.hash);
     await sleep(1_000); // the credit lands on bookkeeper-2's home chain a height later
@@ -328,7 +351,11 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
       // A proposal from a key that is not a bookkeeper, for a real-looking block.
       const real = decodeCommittedBlock((await rogue.fetchBlocks(peerId, before, 1))[0]);
       const block = { ...real.block, header: { ...real.block.header, height: h, proposer: stranger.publicKey } };
-      const sp = signProposal(stranger, { chainId: net.chainId, height: h, round: 0, blockHash: hashOfBlock(block.header), validRound: -1, proposer: stranger.publicKey }, encodeBlock(block));
+      const sp = signProposal(
+        stranger,
+        { chainId: net.chainId, height: h, round: 0, blockHash: hashOfBlock(block.header), validRound: -1, proposer: stranger.publicKey },
+        encodeBlock(block),
+      );
       await rogue.publish('proposals', encodeSignedProposal(sp));
       await sleep(300);
       expect(await banned()).toBe(false); // not yet: each costs some score
@@ -392,5 +419,5 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
 });
 
 async function homeOf(address: string): Promise<number> {
-  return (await api(url(0), 'GET', `/accounts/${address}`)).json.homeChain as number;
+  return (await api<AccountAnswer>(url(0), 'GET', `/accounts/${address}`)).json.homeChain;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, encodeAddress, generateKeyPair, toHex } from '../src/crypto/index.ts';
 import { blockHash, homeChain, Ledger, validateGenesis, type Genesis } from '../src/ledger/index.ts';
+import type { AccountAnswer, ErrorAnswer, SubmitAnswer, TxStatusAnswer } from '../src/sdk/wire.ts';
 import { ChainStore, LevelKvStore } from '../src/store/index.ts';
 import {
   api,
@@ -37,6 +38,9 @@ const BATCH = 250;
 const KILL_AFTER = 2_000;
 const MAX_AHEAD = 1_500;
 
+/** One result of a POST /txs batch: the transaction's submission or its refusal. */
+type TxsAnswer = Partial<SubmitAnswer & ErrorAnswer>;
+
 let h: DevHome;
 let genesis: Genesis;
 let keys: Record<string, NamedKey>;
@@ -45,7 +49,7 @@ const fresh: NamedKey[] = Array.from({ length: FRESH }, (_, i) => {
   const k = generateKeyPair();
   return { ...k, name: `fresh-${i}`, address: encodeAddress(addressFromPublicKey(k.publicKey)) };
 });
-let txs: SignedTransfer[] = [];
+const txs: SignedTransfer[] = [];
 
 beforeAll(async () => {
   h = await initDevHome({ blockTimeMs: BLOCK_MS, accounts: names, prefix: 'zeus-crash-' });
@@ -104,12 +108,12 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
       const batch = txs.slice(i, i + BATCH);
       let r;
       try {
-        r = await api(url, 'POST', '/txs', { txs: batch.map((t) => t.hex) });
+        r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', { txs: batch.map((t) => t.hex) });
       } catch {
         break; // the node died under us
       }
       expect(r.status).toBe(202);
-      (r.json.results as { hash?: string; error?: unknown }[]).forEach((x, k) => {
+      r.json.results.forEach((x, k) => {
         if (x.error) submitErrors.push(x.error);
         else {
           expect(x.hash).toBe(batch[k].hash);
@@ -138,7 +142,7 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
 
     // (a) everything reported committed before the kill is still committed, at the same place.
     await mapLimit([...committedBefore], 16, async ([hash, c]) => {
-      const r = await api(url, 'GET', `/txs/${hash}`);
+      const r = await api<TxStatusAnswer>(url, 'GET', `/txs/${hash}`);
       expect(r.status, `${hash}: ${r.text}`).toBe(200);
       expect(r.json.status).toBe('committed');
       expect(r.json.height).toBe(c.height);
@@ -154,7 +158,7 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
       if (e.status === 'rejected') rejectedAfter.push(e);
     });
     const acknowledgedOnly = [...accepted].filter((x) => !committedBefore.has(x));
-    const isCommitted = async (hash: string): Promise<boolean> => (await api(url, 'GET', `/txs/${hash}`)).json?.status === 'committed';
+    const isCommitted = async (hash: string): Promise<boolean> => (await api<TxStatusAnswer>(url, 'GET', `/txs/${hash}`)).json?.status === 'committed';
     const notYet = new Set(acknowledgedOnly);
     await waitFor(
       async () => {
@@ -178,9 +182,9 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
     const replayed = new Set<string>();
     for (let i = 0; i < rest.length; i += 500) {
       const batch = rest.slice(i, i + 500);
-      const r = await api(url, 'POST', '/txs', { txs: batch.map((t) => t.hex) });
+      const r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', { txs: batch.map((t) => t.hex) });
       expect(r.status).toBe(202);
-      (r.json.results as { hash?: string; error?: { code: string } }[]).forEach((x, k) => {
+      r.json.results.forEach((x, k) => {
         // DUPLICATE_TX: the batch in flight at the kill was on disk but not yet answered; the
         // node took it back at its start and holds it still. It must commit like the rest.
         if (x.error?.code === 'DUPLICATE_TX') resubmitted.add(batch[k].hash);
@@ -197,7 +201,7 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
     // Brand-new transfers, signed after the restart by keys that only received funds in the burst.
     await waitSettled(url);
     const back = fresh.map((k) => signTransfer(k, { chainId: h.chainId, to: keys[names[0]].address, amount: 7n, nonce: 0n }));
-    const r = await api(url, 'POST', '/txs', { txs: back.map((t) => t.hex) });
+    const r = await api<{ results: TxsAnswer[] }>(url, 'POST', '/txs', { txs: back.map((t) => t.hex) });
     expect(r.status).toBe(202);
     for (const x of r.json.results) expect(x.error).toBeUndefined();
     await waitFor(() => back.every((t) => committedAfter.has(t.hash)) || rejectedAfter.length > 0, 30_000, 'new transfers to commit');
@@ -208,10 +212,14 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
     // Every one of the 10,000 transfers is committed exactly once: each is committed (checked
     // over the API for a sample here, for all of them in the store below), and every balance is
     // exactly genesis funding − sent + received.
-    await mapLimit(rest.filter((_, i) => i % 50 === 0), 16, async (t) => {
-      const s = await api(url, 'GET', `/txs/${t.hash}`);
-      expect(s.json?.status, `${t.hash}: ${s.text}`).toBe('committed');
-    });
+    await mapLimit(
+      rest.filter((_, i) => i % 50 === 0),
+      16,
+      async (t) => {
+        const s = await api<TxStatusAnswer>(url, 'GET', `/txs/${t.hash}`);
+        expect(s.json?.status, `${t.hash}: ${s.text}`).toBe('committed');
+      },
+    );
     const expected = new Map<string, bigint>();
     const funding = new Map(genesis.allocations.flatMap((a) => a.holders.map((x) => [x.address, BigInt(x.amount)] as const)));
     for (const a of [...names.map((n) => keys[n].address), ...fresh.map((k) => k.address)]) expected.set(a, funding.get(a) ?? 0n);
@@ -220,12 +228,12 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
       expected.set(t.to, expected.get(t.to)! + t.amount);
     }
     await mapLimit([...expected], 16, async ([address, balance]) => {
-      const a = await api(url, 'GET', `/accounts/${address}`);
+      const a = await api<AccountAnswer>(url, 'GET', `/accounts/${address}`);
       expect(a.status).toBe(200);
       expect(a.json.balances.ZNC ?? '0', address).toBe(balance.toString());
     });
     for (const n of names) {
-      const a = (await api(url, 'GET', `/accounts/${keys[n].address}`)).json;
+      const a = (await api<AccountAnswer>(url, 'GET', `/accounts/${keys[n].address}`)).json;
       expect(a.nonces[String(a.homeChain)]).toBe(String(PER_SENDER));
     }
     console.info(
@@ -258,7 +266,7 @@ describe('crash safety: SIGKILL during a burst of 10,000 transfers', () => {
           comparedAtStatusHeight = true;
         }
       }
-        expect(comparedAtStatusHeight).toBe(true);
+      expect(comparedAtStatusHeight).toBe(true);
       const tipBlock = (await store.block(tip.height))!;
       expect(replay.stateRoots().map(toHex)).toEqual(tipBlock.header.segments.map((s) => toHex(s.stateRoot)));
       expect(toHex(replay.lastBlockHash)).toBe(toHex(blockHash(tipBlock.header)));

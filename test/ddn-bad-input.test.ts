@@ -15,6 +15,7 @@ import {
   utf8,
   withQuery,
   type Credentials,
+  type OciJson,
   type RegistryAnswer,
   type RegistryNode,
 } from './helpers/registry.ts';
@@ -40,7 +41,15 @@ const config = utf8(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs:
 const layers = [randomBytes(3000), randomBytes(70_000)].map((b) => new Uint8Array(b));
 const descriptor = (mediaType: string, b: Uint8Array) => ({ mediaType, digest: sha256(b), size: b.length });
 const imageManifest = (cfg: Uint8Array, ls: Uint8Array[], extra: Record<string, unknown> = {}): Uint8Array =>
-  utf8(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor('application/vnd.oci.image.config.v1+json', cfg), layers: ls.map((l) => descriptor('application/vnd.oci.image.layer.v1.tar', l)), ...extra }));
+  utf8(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: descriptor('application/vnd.oci.image.config.v1+json', cfg),
+      layers: ls.map((l) => descriptor('application/vnd.oci.image.layer.v1.tar', l)),
+      ...extra,
+    }),
+  );
 const goodManifest = imageManifest(config, layers);
 let bigBlob: Uint8Array;
 
@@ -61,8 +70,8 @@ function expectOci(res: RegistryAnswer, status: number, code: string, message?: 
   expect(res.status, what).toBe(status);
   expect(res.header('content-type'), what).toMatch(/^application\/json/);
   expect(errorCode(res), what).toBe(code);
-  expect(String(res.json.errors[0].message).length, what).toBeGreaterThan(0);
-  if (message) expect(res.json.errors[0].message, what).toMatch(message);
+  expect(String(res.json.errors![0].message).length, what).toBeGreaterThan(0);
+  if (message) expect(res.json.errors![0].message, what).toMatch(message);
 }
 
 async function startUpload(name = GOOD): Promise<string> {
@@ -100,7 +109,12 @@ describe('truncated, interrupted and oversized uploads', () => {
     const patch = await a.request('PATCH', loc, { body: whole.subarray(0, 2500) });
     expect(patch.status).toBe(202);
     expect(patch.header('range')).toBe('0-2499');
-    expectOci(await a.request('PUT', withQuery(loc, { digest: sha256(whole) }), { headers: { 'content-length': '0' } }), 400, 'DIGEST_INVALID', /2500 uploaded bytes/);
+    expectOci(
+      await a.request('PUT', withQuery(loc, { digest: sha256(whole) }), { headers: { 'content-length': '0' } }),
+      400,
+      'DIGEST_INVALID',
+      /2500 uploaded bytes/,
+    );
     expectOci(await a.request('GET', loc), 404, 'BLOB_UPLOAD_UNKNOWN');
     expect((await anonymous.request('HEAD', `/v2/${GOOD}/blobs/${sha256(whole)}`)).status).toBe(404);
     expect((await anonymous.request('HEAD', `/v2/${GOOD}/blobs/${sha256(whole.subarray(0, 2500))}`)).status).toBe(404);
@@ -127,7 +141,10 @@ describe('truncated, interrupted and oversized uploads', () => {
     }
     expect(status?.status).toBe(204);
     expect(status?.header('range')).toBe('0-11');
-    const done = await a.request('PUT', withQuery(loc, { digest: sha256('first chunk|second chunk') }), { headers: { 'content-range': '12-23' }, body: 'second chunk' });
+    const done = await a.request('PUT', withQuery(loc, { digest: sha256('first chunk|second chunk') }), {
+      headers: { 'content-range': '12-23' },
+      body: 'second chunk',
+    });
     expect(done.status, done.text).toBe(201);
   });
 
@@ -140,21 +157,27 @@ describe('truncated, interrupted and oversized uploads', () => {
 
   it('a manifest over 4 MiB is refused with 413 before it is read', async () => {
     const huge = utf8(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, annotations: { pad: 'x'.repeat(4 * 1024 * 1024) } }));
-    const res = await postOversized(r.url, `/v2/${GOOD}/manifests/huge`, huge, OCI_MANIFEST, { method: 'PUT', headers: { authorization: alice.basic } });
+    const res = await postOversized<OciJson>(r.url, `/v2/${GOOD}/manifests/huge`, huge, OCI_MANIFEST, {
+      method: 'PUT',
+      headers: { authorization: alice.basic },
+    });
     expect(res.status).toBe(413);
-    expect(res.json.errors[0].code).toBe('SIZE_INVALID');
+    expect(res.json.errors![0].code).toBe('SIZE_INVALID');
     expect((await anonymous.request('GET', `/v2/${GOOD}/manifests/huge`)).status).toBe(404);
   });
 
-  it('a 24 MiB blob streams in one chunked PATCH without Content-Length, past the API\'s 16 MiB body limit', async () => {
+  it("a 24 MiB blob streams in one chunked PATCH without Content-Length, past the API's 16 MiB body limit", async () => {
     bigBlob = new Uint8Array(randomBytes(24 * 1024 * 1024));
     const loc = await startUpload();
     const range = await new Promise<string | undefined>((resolve, reject) => {
       const { hostname, port } = new URL(r.url);
-      const req = httpRequest({ host: hostname, port, method: 'PATCH', path: loc, headers: { authorization: alice.basic, 'content-type': 'application/octet-stream' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.headers.range));
-      });
+      const req = httpRequest(
+        { host: hostname, port, method: 'PATCH', path: loc, headers: { authorization: alice.basic, 'content-type': 'application/octet-stream' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers.range));
+        },
+      );
       req.on('error', reject);
       for (let at = 0; at < bigBlob.length; at += 1 << 20) req.write(bigBlob.subarray(at, at + (1 << 20)));
       req.end();
@@ -215,13 +238,29 @@ describe('malformed manifests and missing blobs', () => {
       ['blablabla', OCI_MANIFEST, 'MANIFEST_INVALID', /not valid UTF-8 JSON/],
       ['{"schemaVersion": 2, "config": ', OCI_MANIFEST, 'MANIFEST_INVALID', /JSON/],
       [JSON.stringify({ schemaVersion: 1, name: 'x', fsLayers: [] }), OCI_MANIFEST, 'MANIFEST_INVALID', /schemaVersion must be 2/],
-      [utf8(new TextDecoder().decode(goodManifest).replace(`"mediaType":"${OCI_MANIFEST}",`, '')), 'application/json', 'MANIFEST_INVALID', /unsupported manifest media type/],
+      [
+        utf8(new TextDecoder().decode(goodManifest).replace(`"mediaType":"${OCI_MANIFEST}",`, '')),
+        'application/json',
+        'MANIFEST_INVALID',
+        /unsupported manifest media type/,
+      ],
       [goodManifest, 'application/vnd.docker.distribution.manifest.v2+json', 'MANIFEST_INVALID', /Content-Type/],
       [imageManifest(config, [layers[0], missing]), OCI_MANIFEST, 'MANIFEST_BLOB_UNKNOWN', /push the blob first/],
-      [utf8(new TextDecoder().decode(goodManifest).replace(`"size":${layers[0].length}`, `"size":${layers[0].length + 1}`)), OCI_MANIFEST, 'MANIFEST_INVALID', /bytes, but it has/],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [descriptor(OCI_MANIFEST, utf8('never pushed'))] }), OCI_INDEX, 'MANIFEST_BLOB_UNKNOWN', /push it first/],
+      [
+        utf8(new TextDecoder().decode(goodManifest).replace(`"size":${layers[0].length}`, `"size":${layers[0].length + 1}`)),
+        OCI_MANIFEST,
+        'MANIFEST_INVALID',
+        /bytes, but it has/,
+      ],
+      [
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [descriptor(OCI_MANIFEST, utf8('never pushed'))] }),
+        OCI_INDEX,
+        'MANIFEST_BLOB_UNKNOWN',
+        /push it first/,
+      ],
     ];
-    for (const [body, type, code, message] of cases) expectOci(await a.pushManifest(GOOD, 'broken', typeof body === 'string' ? utf8(body) : body, type), 400, code, message);
+    for (const [body, type, code, message] of cases)
+      expectOci(await a.pushManifest(GOOD, 'broken', typeof body === 'string' ? utf8(body) : body, type), 400, code, message);
     expectOci(await a.pushManifest(GOOD, '-bad', goodManifest, OCI_MANIFEST), 400, 'TAG_INVALID');
     expectOci(await a.pushManifest(GOOD, 'x'.repeat(129), goodManifest, OCI_MANIFEST), 400, 'TAG_INVALID');
     const tags = await anonymous.request('GET', `/v2/${GOOD}/tags/list`);
@@ -273,7 +312,8 @@ describe('who may push', () => {
   it('expired, foreign and forged tokens get 401 with the reason', async () => {
     const key = loadDevKeys(r.home.home, ['alice']).alice;
     const { audience } = (await (await fetch(`${r.url}/v2/_auth/info`)).json()) as { audience: string };
-    const basic = (user: string, token: string) => new RegistryClient(r.url, { address: user, token, basic: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}` });
+    const basic = (user: string, token: string) =>
+      new RegistryClient(r.url, { address: user, token, basic: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}` });
     const expired = createRegistryToken(key, { audience, nowMs: Date.now() - 7200_000, ttlSeconds: 60 });
     const otherNode = createRegistryToken(key, { audience: registryAudience('zeus-dev-1', generateKeyPair().publicKey), nowMs: Date.now() });
     const cases: [RegistryClient, RegExp][] = [
@@ -284,10 +324,16 @@ describe('who may push', () => {
       [basic(key.address, 'password'), /not a ZeusNet registry token/],
     ];
     for (const [client, reason] of cases) expectOci(await client.request('POST', `/v2/${GOOD}/blobs/uploads/`), 401, 'UNAUTHORIZED', reason);
-    expectOci(await new RegistryClient(r.url).request('GET', '/v2/', { headers: { authorization: `Basic ${Buffer.from(`${key.address}:${expired}`).toString('base64')}` } }), 401, 'UNAUTHORIZED');
+    expectOci(
+      await new RegistryClient(r.url).request('GET', '/v2/', {
+        headers: { authorization: `Basic ${Buffer.from(`${key.address}:${expired}`).toString('base64')}` },
+      }),
+      401,
+      'UNAUTHORIZED',
+    );
   });
 
-  it('an address\'s namespace is its own: another account is DENIED there and pushes under its own address', async () => {
+  it("an address's namespace is its own: another account is DENIED there and pushes under its own address", async () => {
     const b = new RegistryClient(r.url, bob);
     expectOci(await b.request('POST', `/v2/${GOOD}/blobs/uploads/`), 403, 'DENIED', /only its own key/);
     expectOci(await b.request('DELETE', `/v2/${GOOD}/manifests/v1`), 403, 'DENIED');
@@ -295,7 +341,7 @@ describe('who may push', () => {
     expectOci(await a.request('POST', '/v2/_zeus/gc'), 403, 'DENIED', /node's own key/);
   });
 
-  it('in a namespace nobody owns, anyone adds, nobody deletes, and an upload is its starter\'s alone', async () => {
+  it("in a namespace nobody owns, anyone adds, nobody deletes, and an upload is its starter's alone", async () => {
     const b = new RegistryClient(r.url, bob);
     const shared = 'nobodys/app';
     await a.pushBlob(shared, config);

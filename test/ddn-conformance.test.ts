@@ -2,7 +2,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup } from './helpers/processes.ts';
-import { credentials, errorCode, RegistryClient, sha256, startRegistryNode, utf8, withQuery, type RegistryAnswer, type RegistryNode } from './helpers/registry.ts';
+import {
+  credentials,
+  errorCode,
+  RegistryClient,
+  sha256,
+  startRegistryNode,
+  utf8,
+  withQuery,
+  type OciDescriptor,
+  type RegistryAnswer,
+  type RegistryNode,
+} from './helpers/registry.ts';
 
 // The OCI distribution-spec conformance suite (github.com/opencontainers/distribution-spec,
 // folder conformance/, Go + Ginkgo) ported to TypeScript against a real node process, because
@@ -43,7 +54,11 @@ interface Blob {
   digest: string;
 }
 const blob = (bytes: Uint8Array): Blob => ({ content: new Uint8Array(bytes), digest: sha256(bytes) });
-const descriptor = (mediaType: string, b: Blob): { mediaType: string; size: number; digest: string } => ({ mediaType, size: b.content.length, digest: b.digest });
+const descriptor = (mediaType: string, b: Blob): { mediaType: string; size: number; digest: string } => ({
+  mediaType,
+  size: b.content.length,
+  digest: b.digest,
+});
 const json = (v: unknown): Uint8Array => utf8(JSON.stringify(v, null, '\t'));
 
 const configs = Array.from({ length: 5 }, () =>
@@ -77,20 +92,57 @@ const artifactTypeB = 'application/vnd.zeusnet.test.sbom';
 const annotationKey = 'org.opencontainers.conformance.test';
 const subjectOf = (m: Blob): Record<string, unknown> => descriptor(OCI_MANIFEST, m);
 const refsManifestAConfigArtifact = blob(
-  json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(artifactTypeA, refBlobA), subject: subjectOf(manifests[4]), layers: [emptyJSONDescriptor], annotations: { [annotationKey]: 'test config a' } }),
+  json({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: descriptor(artifactTypeA, refBlobA),
+    subject: subjectOf(manifests[4]),
+    layers: [emptyJSONDescriptor],
+    annotations: { [annotationKey]: 'test config a' },
+  }),
 );
 const refsManifestBConfigArtifact = blob(
-  json({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(artifactTypeB, refBlobB), subject: subjectOf(manifests[4]), layers: [emptyJSONDescriptor], annotations: { [annotationKey]: 'test config b' } }),
+  json({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: descriptor(artifactTypeB, refBlobB),
+    subject: subjectOf(manifests[4]),
+    layers: [emptyJSONDescriptor],
+    annotations: { [annotationKey]: 'test config b' },
+  }),
 );
 const refsManifestALayerArtifact = blob(
-  json({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: artifactTypeA, config: emptyJSONDescriptor, subject: subjectOf(manifests[4]), layers: [descriptor(artifactTypeA, refBlobA)], annotations: { [annotationKey]: 'test layer a' } }),
+  json({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: artifactTypeA,
+    config: emptyJSONDescriptor,
+    subject: subjectOf(manifests[4]),
+    layers: [descriptor(artifactTypeA, refBlobA)],
+    annotations: { [annotationKey]: 'test layer a' },
+  }),
 );
 const refsManifestBLayerArtifact = blob(
-  json({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: artifactTypeB, config: emptyJSONDescriptor, subject: subjectOf(manifests[4]), layers: [descriptor(artifactTypeB, refBlobB)], annotations: { [annotationKey]: 'test layer b' } }),
+  json({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: artifactTypeB,
+    config: emptyJSONDescriptor,
+    subject: subjectOf(manifests[4]),
+    layers: [descriptor(artifactTypeB, refBlobB)],
+    annotations: { [annotationKey]: 'test layer b' },
+  }),
 );
 // Like B, but its subject (manifests[3]) is not pushed in this workflow.
 const refsManifestCLayerArtifact = blob(
-  json({ schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: artifactTypeB, config: emptyJSONDescriptor, subject: subjectOf(manifests[3]), layers: [descriptor(artifactTypeB, refBlobB)] }),
+  json({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: artifactTypeB,
+    config: emptyJSONDescriptor,
+    subject: subjectOf(manifests[3]),
+    layers: [descriptor(artifactTypeB, refBlobB)],
+  }),
 );
 const refsIndexArtifact = blob(
   json({
@@ -141,7 +193,8 @@ async function populateManifest(reference: string, m: Blob, mediaType = OCI_MANI
   expect(is2xx(put.status), put.text).toBe(true);
   return put;
 }
-const deleteAccepted = (a: RegistryAnswer, ...also: number[]): void => expect(is2xx(a.status) || [405, ...also].includes(a.status), `${a.status} ${a.text}`).toBe(true);
+const deleteAccepted = (a: RegistryAnswer, ...also: number[]): void =>
+  expect(is2xx(a.status) || [405, ...also].includes(a.status), `${a.status} ${a.text}`).toBe(true);
 
 describe('Base API route', () => {
   it(spec('01_base_api_route_test.go', 'GET request to base API route must return 200 response'), async () => {
@@ -347,7 +400,10 @@ describe('Push', () => {
       const post = await req('POST', '/v2/<name>/blobs/uploads/', { headers: { 'content-length': '0' } });
       const patch = await req('PATCH', post.header('location')!, { headers: { ...octets, 'content-range': chunk1Range }, body: chunk1 });
       expect(patch.status).toBe(202);
-      const a = await req('PUT', withQuery(patch.header('location')!, { digest: testBlobB.digest }), { headers: { ...octets, 'content-range': chunk2Range }, body: chunk2 });
+      const a = await req('PUT', withQuery(patch.header('location')!, { digest: testBlobB.digest }), {
+        headers: { ...octets, 'content-range': chunk2Range },
+        body: chunk2,
+      });
       expect(a.status).toBe(201);
       expect(a.header('location')).toBeTruthy();
     });
@@ -476,10 +532,10 @@ describe('Content Discovery', () => {
   });
 
   describe('Test content discovery endpoints (listing references)', () => {
-    const index = (a: RegistryAnswer): { digest: string; annotations?: Record<string, string>; artifactType?: string }[] => {
+    const index = (a: RegistryAnswer): OciDescriptor[] => {
       expect(a.status).toBe(200);
       expect(a.header('content-type')).toBe(OCI_INDEX);
-      return a.json.manifests;
+      return a.json.manifests!;
     };
     it(spec(F, 'GET request to nonexistent blob should result in empty 200 response'), async () => {
       expect(index(await req('GET', `/v2/<name>/referrers/${dummyDigest}`))).toHaveLength(0);

@@ -19,11 +19,18 @@ let dockerConfig: string;
 const images: string[] = [];
 
 function run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; input?: string } = {}): { code: number; out: string; err: string } {
-  const res = spawnSync(cmd, args, { env: o.env ?? { ...process.env, DOCKER_CONFIG: dockerConfig }, input: o.input, encoding: 'utf8', timeout: 120_000, cwd: ROOT });
+  const res = spawnSync(cmd, args, {
+    env: o.env ?? { ...process.env, DOCKER_CONFIG: dockerConfig },
+    input: o.input,
+    encoding: 'utf8',
+    timeout: 120_000,
+    cwd: ROOT,
+  });
   return { code: res.status ?? -1, out: res.stdout ?? '', err: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}` };
 }
 const docker = (...args: string[]) => run('docker', args);
-const zeus = (...args: string[]) => run(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', r.home.home, ...args], { env: { ...nodeEnv(), DOCKER_CONFIG: dockerConfig } });
+const zeus = (...args: string[]) =>
+  run(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', r.home.home, ...args], { env: { ...nodeEnv(), DOCKER_CONFIG: dockerConfig } });
 const hasSkopeo = spawnSync('which', ['skopeo']).status === 0;
 
 /** A build context: busybox and three layers of files (text, 512 KiB of random bytes, many small files). */
@@ -37,7 +44,16 @@ function buildContext(dir: string): void {
   for (let i = 0; i < 200; i++) writeFileSync(join(dir, 'many', `f${i}.txt`), `file ${i}\n`.repeat(i + 1));
   writeFileSync(
     join(dir, 'Dockerfile'),
-    ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY etc-zeus /etc/zeus', 'COPY data /data', 'COPY many /many', 'ENTRYPOINT ["/bin/busybox"]', 'CMD ["echo", "ok"]', ''].join('\n'),
+    [
+      'FROM scratch',
+      'COPY busybox /bin/busybox',
+      'COPY etc-zeus /etc/zeus',
+      'COPY data /data',
+      'COPY many /many',
+      'ENTRYPOINT ["/bin/busybox"]',
+      'CMD ["echo", "ok"]',
+      '',
+    ].join('\n'),
   );
 }
 
@@ -154,7 +170,9 @@ describe.skipIf(!hasSkopeo)('skopeo copy both ways (daemonless)', () => {
     const authFile = join(work, 'empty-auth.json');
     writeFileSync(authFile, '{}');
     const anonymous = { ...process.env, DOCKER_CONFIG: join(work, 'no-credentials'), REGISTRY_AUTH_FILE: authFile };
-    const refused = run('skopeo', ['copy', '--dest-tls-verify=false', `docker-daemon:${source()}`, `docker://${r.host}/alice/ddn-skopeo-${RUN}:nocreds`], { env: anonymous });
+    const refused = run('skopeo', ['copy', '--dest-tls-verify=false', `docker-daemon:${source()}`, `docker://${r.host}/alice/ddn-skopeo-${RUN}:nocreds`], {
+      env: anonymous,
+    });
     expect(refused.code).not.toBe(0);
     expect(refused.err).toMatch(/unauthorized|authentication required/i);
   });

@@ -39,7 +39,7 @@ let big: Digest;
 let small: Digest;
 let bigFile: string;
 
-async function start(name: string, home: DevHome, args: string[] = []): Promise<ZeusProcess> {
+async function start(home: DevHome, args: string[] = []): Promise<ZeusProcess> {
   const { node, url } = await startNode(home.home, { args });
   expect(url).toBe(home.url);
   return node;
@@ -48,7 +48,11 @@ async function start(name: string, home: DevHome, args: string[] = []): Promise<
 const client = (at: Node): DdnNodeClient => new DdnNodeClient(at.url);
 
 /** What a local caller asks its node: fetch `digest` from these peers, the origin as fallback. */
-const request = (digest: Digest, peers: Node[], origin: Node): FetchRequest => ({ digest, peers: peers.map((p) => p.throttle.url), origin: origin.throttle.url });
+const request = (digest: Digest, peers: Node[], origin: Node): FetchRequest => ({
+  digest,
+  peers: peers.map((p) => p.throttle.url),
+  origin: origin.throttle.url,
+});
 
 async function startFetch(at: Node, req: FetchRequest): Promise<void> {
   expect((await client(at).startFetch(req)).state).toBe('running');
@@ -62,8 +66,8 @@ async function done(at: Node, req: FetchRequest): Promise<FetchJob> {
 }
 
 async function piecesHeld(at: Node, digest: Digest): Promise<number> {
-  const r = await api(at.url, 'GET', `/ddn/blobs/${digest}/have`);
-  return r.status === 200 ? (r.json.count as number) : 0;
+  const r = await api<{ count: number }>(at.url, 'GET', `/ddn/blobs/${digest}/have`);
+  return r.status === 200 ? r.json.count : 0;
 }
 
 interface Stats {
@@ -93,7 +97,7 @@ beforeAll(async () => {
   const args: Record<string, string[]> = { liar: ['--test-corrupt-pieces', '1'] };
   await Promise.all(
     ['origin', 'liar', 'a', 'b', 'c'].map(async (name, i) => {
-      const proc = await start(name, homes[i], args[name]);
+      const proc = await start(homes[i], args[name]);
       nodes[name] = { name, home: homes[i], proc, url: homes[i].url, throttle: await Throttle.start(homes[i].port, 16 * MiB) };
     }),
   );
@@ -107,7 +111,11 @@ afterAll(async () => {
 describe('delivery between node processes', () => {
   it('serves /ddn next to the rest of the API, documented in its OpenAPI document', async () => {
     const doc = (await api(nodes.origin.url, 'GET', '/openapi.json')).json as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/ddn/')).sort()).toEqual([
+    expect(
+      Object.keys(doc.paths)
+        .filter((p) => p.startsWith('/ddn/'))
+        .sort(),
+    ).toEqual([
       '/ddn/blobs/{digest}/have',
       '/ddn/blobs/{digest}/pieces',
       '/ddn/blobs/{digest}/pieces/{index}',
@@ -183,7 +191,7 @@ describe('delivery between node processes', () => {
     await sleep(300);
     const servedBefore = (await stats(origin)).bytesServed;
 
-    a.proc = await start('a', a.home);
+    a.proc = await start(a.home);
     const held = (await api(a.url, 'GET', `/ddn/blobs/${small}/have`)).json as { count: number; complete: boolean; have: string };
     expect(held.complete).toBe(false);
     expect(held.count).toBeGreaterThanOrEqual(3);

@@ -39,7 +39,14 @@ beforeAll(() => {
   writeFileSync(join(ctx, 'b.bin'), randomBytes(6 * 1024 * 1024));
   writeFileSync(
     join(ctx, 'Dockerfile'),
-    ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY a.bin /data/a.bin', 'COPY b.bin /data/b.bin', 'CMD ["/bin/busybox", "sh", "-c", "echo hello from ddn; /bin/busybox wc -c /data/a.bin"]', ''].join('\n'),
+    [
+      'FROM scratch',
+      'COPY busybox /bin/busybox',
+      'COPY a.bin /data/a.bin',
+      'COPY b.bin /data/b.bin',
+      'CMD ["/bin/busybox", "sh", "-c", "echo hello from ddn; /bin/busybox wc -c /data/a.bin"]',
+      '',
+    ].join('\n'),
   );
   docker('build', '-q', '-t', IMAGE, ctx);
   const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '3', '--block-time', '500');

@@ -42,7 +42,9 @@ describe('loading a fetched image into Docker', () => {
     for (const l of img.layers) rmSync(l.file);
     const again = `zeus-test/load-a:${process.pid}-again`;
     tags.push(again);
-    expect(await loadIntoDocker({ configDigest: img.config.digest, configFile: img.config.file, layerFiles: img.layers, repoTag: again })).toBe(img.config.digest);
+    expect(await loadIntoDocker({ configDigest: img.config.digest, configFile: img.config.file, layerFiles: img.layers, repoTag: again })).toBe(
+      img.config.digest,
+    );
     expect(docker('image', 'inspect', '--format', '{{.Id}}', again).trim()).toBe(img.config.digest);
   });
 
@@ -56,8 +58,8 @@ describe('loading a fetched image into Docker', () => {
     expect(() => docker('image', 'inspect', tag)).toThrow();
     const broken = await makeImage(join(dir, 'c'), 1, 1);
     writeFileSync(broken.layers[0].file, Buffer.alloc(4096, 7));
-    await expect(loadIntoDocker({ configDigest: broken.config.digest, configFile: broken.config.file, layerFiles: broken.layers, repoTag: `${tag}-bad` })).rejects.toThrow(
-      /the Docker engine refused the image: .*invalid tar header/,
-    );
+    await expect(
+      loadIntoDocker({ configDigest: broken.config.digest, configFile: broken.config.file, layerFiles: broken.layers, repoTag: `${tag}-bad` }),
+    ).rejects.toThrow(/the Docker engine refused the image: .*invalid tar header/);
   });
 });

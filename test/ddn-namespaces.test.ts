@@ -50,7 +50,7 @@ function expectDenied(a: RegistryAnswer, owner?: string): void {
   const what = `403 DENIED expected, got ${a.status}: ${a.text.slice(0, 300)}`;
   expect(a.status, what).toBe(403);
   expect(errorCode(a), what).toBe('DENIED');
-  if (owner) expect(a.json.errors[0].message, what).toContain(owner);
+  if (owner) expect(a.json.errors![0].message, what).toContain(owner);
 }
 
 beforeAll(async () => {
@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 describe('namespaces on every node', () => {
-  it('an address\'s namespace belongs to that address: another account cannot push there on any node, even first', async () => {
+  it("an address's namespace belongs to that address: another account cannot push there on any node, even first", async () => {
     const repo = `${keys.alice.address}/logs`;
     for (let i = 0; i < net.nodes.length; i++) {
       const bob = await client(i, keys.bob);
@@ -83,7 +83,7 @@ describe('namespaces on every node', () => {
     }
   });
 
-  it('a name\'s namespace belongs to the app\'s owner on the chain, on every node; pushing first claims nothing', async () => {
+  it("a name's namespace belongs to the app's owner on the chain, on every node; pushing first claims nothing", async () => {
     const name = `web-${process.pid}`;
     const bobAt1 = await client(1, keys.bob);
     const aliceAt1 = await client(1, keys.alice);

@@ -7,6 +7,7 @@ import { addressFromPublicKey, encodeAddress, generateKeyPair, type KeyPair } fr
 import { createRegistryToken, type UploadLimits } from '../src/ddn/index.ts';
 import { ZNC_UNIT } from '../src/ledger/index.ts';
 import { Tx, ZeusClient } from '../src/sdk/index.ts';
+import type { AccountAnswer } from '../src/sdk/wire.ts';
 import { api, cleanup, initDevHome, loadDevKeys, sleep, startNode, waitFor, type DevHome } from './helpers/processes.ts';
 import { errorCode, RegistryClient, sha256, withQuery, type Credentials, type RegistryAnswer } from './helpers/registry.ts';
 
@@ -46,8 +47,8 @@ function expectQuota(res: RegistryAnswer, message?: RegExp, reason = 'UPLOAD_QUO
   const what = `429 ${reason} expected, got ${res.status}: ${res.text.slice(0, 400)}`;
   expect(res.status, what).toBe(429);
   expect(errorCode(res), what).toBe('TOOMANYREQUESTS');
-  expect(res.json.errors[0].detail?.reason, what).toBe(reason);
-  if (message) expect(res.json.errors[0].message, what).toMatch(message);
+  expect(res.json.errors![0].detail?.reason, what).toBe(reason);
+  if (message) expect(res.json.errors![0].message, what).toMatch(message);
 }
 
 /** Opens upload sessions until one is refused or `max` were opened; returns their Locations and the refusal. */
@@ -65,7 +66,11 @@ async function openSessions(c: RegistryClient, repo: string, max: number): Promi
 async function stake(url: string, key: KeyPair, znc: bigint): Promise<void> {
   const c = new ZeusClient(url);
   await c.execute(key, Tx.stake(znc * ZNC_UNIT));
-  await waitFor(async () => BigInt((await api(url, 'GET', `/accounts/${addressOf(key)}`)).json.staked) >= znc * ZNC_UNIT, 30_000, 'the stake on the main chain');
+  await waitFor(
+    async () => BigInt((await api<AccountAnswer>(url, 'GET', `/accounts/${addressOf(key)}`)).json.staked) >= znc * ZNC_UNIT,
+    30_000,
+    'the stake on the main chain',
+  );
 }
 
 /** A monolithic upload of `bytes` random bytes; the answer and the digest. */
@@ -76,7 +81,11 @@ async function pushBytes(c: RegistryClient, repo: string, bytes: number): Promis
 }
 
 beforeAll(async () => {
-  a = await startWith('zeus-ddn-quota-a-', { funded: { sessions: 32, bytes: 8 * MIB }, perStakeUnit: { sessions: 8, bytes: 8 * MIB }, node: { sessions: 1024, bytes: 256 * MIB } });
+  a = await startWith('zeus-ddn-quota-a-', {
+    funded: { sessions: 32, bytes: 8 * MIB },
+    perStakeUnit: { sessions: 8, bytes: 8 * MIB },
+    node: { sessions: 1024, bytes: 256 * MIB },
+  });
   b = await startWith('zeus-ddn-quota-b-', { node: { sessions: 12, bytes: 64 * MIB }, idleMs: 1500 });
 }, 120_000);
 afterAll(cleanup);
@@ -89,7 +98,7 @@ describe('upload quota on a node', () => {
     const { opened, refused } = await openSessions(c, repo, 1000);
     expect(opened.length).toBe(8);
     expectQuota(refused!, /may have 8 uploads open at once and has 8.*hold at least 1 ZNC.*stake ZNC: each 1,000 ZNC staked adds 8 uploads/);
-    expect(refused!.json.errors[0].detail).toMatchObject({ usage: { sessions: 8 }, allowance: { sessions: 8, bytes: 32 * MIB } });
+    expect(refused!.json.errors![0].detail).toMatchObject({ usage: { sessions: 8 }, allowance: { sessions: 8, bytes: 32 * MIB } });
     // The quota frees as sessions end: completed, or cancelled.
     expect((await c.request('PUT', withQuery(opened[0], { digest: sha256('done') }), { body: 'done' })).status).toBe(201);
     expect((await c.request('POST', `/v2/${repo}/blobs/uploads/`)).status).toBe(202);
@@ -132,7 +141,9 @@ describe('upload quota on a node', () => {
       more();
     });
     expect(unsized.status, unsized.text).toBe(429);
-    expect(JSON.parse(unsized.text).errors[0].message).toMatch(/may hold 32 MiB in uploads in progress; this request brought it to 3\d(\.\d)? MiB and has more/);
+    expect(JSON.parse(unsized.text).errors[0].message).toMatch(
+      /may hold 32 MiB in uploads in progress; this request brought it to 3\d(\.\d)? MiB and has more/,
+    );
     expect((await c.request('GET', loc)).header('range')).toBe(`0-${20 * MIB - 1}`);
     // What fits still goes in, and completes.
     const rest = new Uint8Array(10 * MIB);
@@ -171,7 +182,10 @@ describe('upload quota on a node', () => {
     const loc = (await first.c.request('POST', `/v2/${addressOf(first.key)}/hold/blobs/uploads/`)).header('location')!;
     expect((await first.c.request('PATCH', loc, { body: new Uint8Array(30 * MIB) })).status).toBe(202);
     const second = squatters[1];
-    expectQuota((await pushBytes(second.c, `${addressOf(second.key)}/hold`, 4 * MIB)).res, /all accounts holding no ZNC fill their share of this node \(128 uploads, 32 MiB\)/);
+    expectQuota(
+      (await pushBytes(second.c, `${addressOf(second.key)}/hold`, 4 * MIB)).res,
+      /all accounts holding no ZNC fill their share of this node \(128 uploads, 32 MiB\)/,
+    );
     const k = loadDevKeys(a.home.home, ['alice']);
     const alice = await clientFor(a.url, k.alice);
     expect((await pushBytes(alice, `${k.alice.address}/b`, 4 * MIB)).res.status).toBe(201);
@@ -180,7 +194,7 @@ describe('upload quota on a node', () => {
   });
 });
 
-describe('the node\'s bound and expiry', () => {
+describe("the node's bound and expiry", () => {
   it('bounds all uploads in progress on the node, and idle ones expire and free their quota', async () => {
     const k = loadDevKeys(b.home.home, ['alice', 'dave']);
     const alice = await clientFor(b.url, k.alice);

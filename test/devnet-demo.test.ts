@@ -16,7 +16,8 @@ import { docker } from './helpers/worker.ts';
 const root = mkdtempSync(join(tmpdir(), 'zeus-devnet-demo-'));
 const env = { ...process.env, ZEUS_KEYSTORE_FAST_KDF: '1' };
 
-const zeus = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> => zeusAsync(args, { ...env, ...extraEnv });
+const zeus = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> =>
+  zeusAsync(args, { ...env, ...extraEnv });
 
 interface Started {
   chainId: string;
@@ -30,7 +31,19 @@ interface Started {
 interface Demo {
   ok: boolean;
   skipped: string[];
-  tasks: { task: string; kind: string; app: string; leaseState: string; userPaid: string; workerPaid: string; feePaid: string; resultDigest?: string; resultFile?: string; served?: string; endpoint?: string }[];
+  tasks: {
+    task: string;
+    kind: string;
+    app: string;
+    leaseState: string;
+    userPaid: string;
+    workerPaid: string;
+    feePaid: string;
+    resultDigest?: string;
+    resultFile?: string;
+    served?: string;
+    endpoint?: string;
+  }[];
 }
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -49,7 +62,15 @@ describe('zeus devnet start + demo with Docker', () => {
     const r = await zeus(['devnet', 'start', '--dir', dir]);
     expect(r.code, r.err + r.out).toBe(0);
     // Progress on stderr while it comes up, a summary at the end.
-    for (const m of [/dev genesis with 4 bookkeeper/, /commit a block together/, /building the sample images/, /publishing mandelbrot@1/, /worker worker-1 .* registering/, /2 worker\(s\) follow the market/]) expect(r.err).toMatch(m);
+    for (const m of [
+      /dev genesis with 4 bookkeeper/,
+      /commit a block together/,
+      /building the sample images/,
+      /publishing mandelbrot@1/,
+      /worker worker-1 .* registering/,
+      /2 worker\(s\) follow the market/,
+    ])
+      expect(r.err).toMatch(m);
     expect(r.out).toMatch(/ZeusNet devnet .* is up/);
     expect(r.out).toMatch(/web console +http:\/\/127\.0\.0\.1:\d+\//);
     expect(r.out).toMatch(/npx zeus devnet demo --dir/);
@@ -57,7 +78,10 @@ describe('zeus devnet start + demo with Docker', () => {
     expect(again.code, again.err).toBe(0);
     started = JSON.parse(again.out) as Started;
     expect(started.nodes).toHaveLength(4);
-    expect(started.workers.map((w) => [w.name, w.runtime])).toEqual([['worker-1', 'docker'], ['worker-2', 'docker']]);
+    expect(started.workers.map((w) => [w.name, w.runtime])).toEqual([
+      ['worker-1', 'docker'],
+      ['worker-2', 'docker'],
+    ]);
     for (const p of [...started.nodes, ...started.workers]) expect(alive(p.pid)).toBe(true);
     expect(started.apps.map((a) => a.name).sort()).toEqual(['hash', 'mandelbrot', 'primes', 'web']);
     const c = new ZeusClient(started.nodes[0].api);
@@ -74,7 +98,20 @@ describe('zeus devnet start + demo with Docker', () => {
   it('zeus devnet demo runs the render task to a paid result and the service task to a cancel, showing each step', async () => {
     const r = await zeus(['devnet', 'demo', '--dir', dir]);
     expect(r.code, r.err + r.out).toBe(0);
-    for (const m of [/\$ zeus task post --from user --app mandelbrot@1/, /bid from worker-\d/, /leased replica 0 to worker-\d/, /image mandelbrot@sha256:[0-9a-f]{64} delivered/, /usage report 1 on the chain/, /submitted result sha256:/, /released the payment/, /developer earned/, /GET http:\/\/127\.0\.0\.1:\d+\/ → HTTP 200: "Hello from a ZeusNet worker"/, /no longer answers: the container is gone/, /#\/task\//]) expect(r.out).toMatch(m);
+    for (const m of [
+      /\$ zeus task post --from user --app mandelbrot@1/,
+      /bid from worker-\d/,
+      /leased replica 0 to worker-\d/,
+      /image mandelbrot@sha256:[0-9a-f]{64} delivered/,
+      /usage report 1 on the chain/,
+      /submitted result sha256:/,
+      /released the payment/,
+      /developer earned/,
+      /GET http:\/\/127\.0\.0\.1:\d+\/ → HTTP 200: "Hello from a ZeusNet worker"/,
+      /no longer answers: the container is gone/,
+      /#\/task\//,
+    ])
+      expect(r.out).toMatch(m);
     const json = await zeus(['--json', 'devnet', 'demo', '--dir', dir]);
     expect(json.code, json.err).toBe(0);
     demo = JSON.parse(json.out) as Demo;
@@ -92,7 +129,7 @@ describe('zeus devnet start + demo with Docker', () => {
     expect(BigInt(service.userPaid)).toBe(BigInt(service.workerPaid) + BigInt(service.feePaid));
   }, 600_000);
 
-  it('the nodes\' and the workers\' Prometheus metrics show what the demo did', async () => {
+  it("the nodes' and the workers' Prometheus metrics show what the demo did", async () => {
     const sample = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     // Two demo runs, two tasks each: every node saw every market event, the same numbers.
     for (const n of started.nodes) {
@@ -119,7 +156,7 @@ describe('zeus devnet start + demo with Docker', () => {
     expect(reports).toBeGreaterThanOrEqual(4); // at least two periods of each service
   }, 60_000);
 
-  it('the console the summary points at shows the demo\'s tasks, workers and apps in Chromium', async () => {
+  it("the console the summary points at shows the demo's tasks, workers and apps in Chromium", async () => {
     const art = join(ROOT, 'test-artifacts', 'devnet');
     mkdirSync(art, { recursive: true });
     const browser = await launchBrowser();
@@ -141,7 +178,7 @@ describe('zeus devnet start + demo with Docker', () => {
     }
   }, 120_000);
 
-  it('zeus devnet stop ends every process and removes the workers\' containers', async () => {
+  it("zeus devnet stop ends every process and removes the workers' containers", async () => {
     const r = await zeus(['--json', 'devnet', 'stop', '--dir', dir]);
     expect(r.code, r.err).toBe(0);
     expect((JSON.parse(r.out) as { stopped: number }).stopped).toBe(6);

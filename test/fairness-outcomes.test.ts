@@ -33,14 +33,25 @@ async function balances(names: Record<string, string>): Promise<Record<string, b
 
 /** Waits until every account holds exactly what is expected (credits cross chains a height later), then compares all at once. */
 async function expectBalances(names: Record<string, string>, expected: Record<string, bigint>): Promise<void> {
-  await waitFor(async () => {
-    const now = await balances(names);
-    return Object.keys(expected).every((n) => now[n] === expected[n]);
-  }, 15_000, 'the expected balances').catch(() => undefined);
+  await waitFor(
+    async () => {
+      const now = await balances(names);
+      return Object.keys(expected).every((n) => now[n] === expected[n]);
+    },
+    15_000,
+    'the expected balances',
+  ).catch(() => undefined);
   expect(await balances(names)).toEqual(expected);
 }
 
-const standing = (w: WorkerAnswer) => ({ bond: w.bond, rating: w.rating, failed: w.record.failed, abandoned: w.record.abandoned, disputesLost: w.record.disputesLost, slashed: w.record.slashedTotal });
+const standing = (w: WorkerAnswer) => ({
+  bond: w.bond,
+  rating: w.rating,
+  failed: w.record.failed,
+  abandoned: w.record.abandoned,
+  disputesLost: w.record.disputesLost,
+  slashed: w.record.slashedTotal,
+});
 
 beforeAll(async () => {
   net.start();
@@ -53,13 +64,36 @@ beforeAll(async () => {
 
 afterAll(() => net.stop(['zeus-app/flaky', 'zeus-app/hollow']));
 
-describe('fairness: the user\'s own faults cost the worker nothing', () => {
+describe("fairness: the user's own faults cost the worker nothing", () => {
   it('a failing app pays the workers for their time: redundancy 2, both outcomes agree, both paid, the developer paid its fee, nobody slashed', async () => {
     okOut(net.zeus('--json', 'app', 'publish', FLAKY, '--from', 'alice', '--name', 'flaky', '--version', '1', '--license-fee', '0.5', '--wait'));
     const names = { alice: net.address('alice'), bob: net.address('bob'), carol: carol.address, dave: dave.address };
     const before = await balances(names);
     const workersBefore = { carol: await c.worker(carol.address), dave: await c.worker(dave.address) };
-    const posted = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'flaky@1', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--redundancy', '2', '--bid-window', '6', '--wait'))) as { task: string };
+    const posted = JSON.parse(
+      okOut(
+        net.zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          'flaky@1',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--redundancy',
+          '2',
+          '--bid-window',
+          '6',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     let t: TaskDetailAnswer | undefined;
     await waitFor(async () => (t = await c.task(posted.task)).state === 'done', 90_000, 'task done', 250).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(t?.leases)}\n${logs()}`);
@@ -85,7 +119,10 @@ describe('fairness: the user\'s own faults cost the worker nothing', () => {
       carol: before.carol + paidTo(carol.address),
       dave: before.dave + paidTo(dave.address),
     });
-    for (const [name, w] of [['carol', carol], ['dave', dave]] as const) {
+    for (const [name, w] of [
+      ['carol', carol],
+      ['dave', dave],
+    ] as const) {
       const now = await c.worker(w.address);
       expect(standing(now)).toEqual(standing(workersBefore[name]));
       expect(now.record.appFailures).toBe(String(BigInt(workersBefore[name].record.appFailures) + 1n));
@@ -101,22 +138,73 @@ describe('fairness: the user\'s own faults cost the worker nothing', () => {
     // An image nowhere on the network: the workers check before bidding, so nobody wins a lease it can only fail.
     okOut(net.zeus('--json', 'app', 'publish', '--digest', `sha256:${'0d'.repeat(32)}`, '--from', 'alice', '--name', 'ghost', '--version', '1', '--wait'));
     const before = await balances(names);
-    const ghost = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'ghost@1', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const ghost = JSON.parse(
+      okOut(
+        net.zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          'ghost@1',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--bid-window',
+          '6',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     let t: TaskDetailAnswer | undefined;
     await waitFor(async () => (t = await c.task(ghost.task)).state === 'expired', 30_000, 'ghost task expired', 250).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(t)}\n${logs()}`);
     });
     expect(t!.leaseCount).toBe(0);
     expect(t!.noBidReasons).toMatchObject({ FIT_BUT_NO_BID: 2 });
-    for (const w of [carol, dave]) expect(w.log()).toMatch(new RegExp(`task ${ghost.task.slice(0, 12)}…: not bidding: its image ghost@sha256:(0d){32} cannot be fetched \\(MANIFEST_UNAVAILABLE`));
+    for (const w of [carol, dave])
+      expect(w.log()).toMatch(
+        new RegExp(`task ${ghost.task.slice(0, 12)}…: not bidding: its image ghost@sha256:(0d){32} cannot be fetched \\(MANIFEST_UNAVAILABLE`),
+      );
     await expectBalances(names, before);
 
     // An image whose manifest and config are there but whose layer vanished from the network.
-    const published = JSON.parse(okOut(net.zeus('--json', 'app', 'publish', HOLLOW, '--from', 'alice', '--name', 'hollow', '--version', '1', '--wait'))) as { digest: string };
-    const manifest = (await (await fetch(`${net.url}/v2/hollow/manifests/${published.digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).json()) as { layers: { digest: Digest }[] };
+    const published = JSON.parse(okOut(net.zeus('--json', 'app', 'publish', HOLLOW, '--from', 'alice', '--name', 'hollow', '--version', '1', '--wait'))) as {
+      digest: string;
+    };
+    const manifest = (await (
+      await fetch(`${net.url}/v2/hollow/manifests/${published.digest}`, {
+        headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+      })
+    ).json()) as { layers: { digest: Digest }[] };
     const store = await DiskBlobStore.open(join(net.home, 'ddn'));
     for (const l of manifest.layers) unlinkSync((await store.path(l.digest))!);
-    const hollow = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'hollow@1', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const hollow = JSON.parse(
+      okOut(
+        net.zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          'hollow@1',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--bid-window',
+          '6',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     await waitFor(async () => (t = await c.task(hollow.task)).state === 'done', 90_000, 'hollow task done', 250).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(t)}\n${logs()}`);
     });
@@ -129,7 +217,10 @@ describe('fairness: the user\'s own faults cost the worker nothing', () => {
       expect(l.workerPaid).toBe('0');
     }
     await expectBalances(names, before);
-    for (const [name, w] of [['carol', carol], ['dave', dave]] as const) {
+    for (const [name, w] of [
+      ['carol', carol],
+      ['dave', dave],
+    ] as const) {
       const now = await c.worker(w.address);
       expect(standing(now)).toEqual(standing(workersBefore[name]));
       expect(now.record.released).toBe(String(BigInt(workersBefore[name].record.released) + 1n));

@@ -103,7 +103,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 function mutate(input: Uint8Array, ms: Mutation[]): Uint8Array {
   let b = Array.from(input);
   for (const m of ms) {
-    const p = b.length === 0 ? 0 : ('pos' in m ? m.pos % (b.length + (m.t === 'ins' ? 1 : 0)) : 0);
+    const p = b.length === 0 ? 0 : 'pos' in m ? m.pos % (b.length + (m.t === 'ins' ? 1 : 0)) : 0;
     switch (m.t) {
       case 'flip':
         if (b.length) b[p] ^= 1 << m.bit;
@@ -199,9 +199,13 @@ describe('decoders under random and mutated input', () => {
   it('mutated blocks and committed blocks: typed refusals only, canonical when accepted', () => {
     let decoded = 0;
     fc.assert(
-      fc.property(fc.constantFrom(...blocks.map((b) => [b, false] as const), ...committed.map((b) => [b, true] as const)), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), ([orig, isCommitted], ms) => {
-        if (checkBlockDecode(mutate(orig, ms), isCommitted)) decoded++;
-      }),
+      fc.property(
+        fc.constantFrom(...blocks.map((b) => [b, false] as const), ...committed.map((b) => [b, true] as const)),
+        fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
+        ([orig, isCommitted], ms) => {
+          if (checkBlockDecode(mutate(orig, ms), isCommitted)) decoded++;
+        },
+      ),
       { numRuns: 3_000 },
     );
     expect(decoded).toBeGreaterThan(20);
@@ -237,9 +241,11 @@ describe('HTTP API under random requests (real node)', () => {
       fc.uint8Array({ maxLength: 40 }).map(toHex),
     );
     const query = fc.option(
-      fc.dictionary(fc.constantFrom('from', 'limit', 'events', 'x', '__proto__'), fc.oneof(fc.string({ maxLength: 10 }), fc.integer().map(String)), { maxKeys: 3 }).map(
-        (d) => `?${new URLSearchParams(d as Record<string, string>).toString()}`,
-      ),
+      fc
+        .dictionary(fc.constantFrom('from', 'limit', 'events', 'x', '__proto__'), fc.oneof(fc.string({ maxLength: 10 }), fc.integer().map(String)), {
+          maxKeys: 3,
+        })
+        .map((d) => `?${new URLSearchParams(d as Record<string, string>).toString()}`),
       { nil: '' },
     );
     const addressLike = fc.tuple(fc.constantFrom(...addresses), fc.nat(), fc.constantFrom(...'qpzry9x8gf2tvdw0s3jn54khce6mua7l')).map(([a, i, c]) => {
@@ -247,12 +253,7 @@ describe('HTTP API under random requests (real node)', () => {
       return i % 3 === 0 ? a : a.slice(0, at) + c + a.slice(at + 1);
     });
     const anyPath = fc
-      .tuple(
-        fc.constantFrom('/txs', '/accounts', '/blocks', '/txs/', '/accounts/', '/blocks/'),
-        fc.array(segment, { maxLength: 3 }),
-        fc.boolean(),
-        query,
-      )
+      .tuple(fc.constantFrom('/txs', '/accounts', '/blocks', '/txs/', '/accounts/', '/blocks/'), fc.array(segment, { maxLength: 3 }), fc.boolean(), query)
       .map(([base, segs, chains, q]) => {
         let p = base.endsWith('/') || segs.length === 0 ? base : `${base}/`;
         p += segs.join(chains && base.startsWith('/blocks') ? '/chains/' : '/');
@@ -265,13 +266,11 @@ describe('HTTP API under random requests (real node)', () => {
       fc.tuple(segment, segment, query).map(([x, c, q]) => `/blocks/${x}/chains/${c}${q}`),
       query.map((q) => `/blocks${q}`),
     );
-    const mutatedTxHex = fc
-      .tuple(fc.constantFrom(...[0, 1, 2]), fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
-      .map(([i, ms]) => {
-        const orig = Uint8Array.from(Buffer.from(validHex[i], 'hex'));
-        const m = mutate(orig, ms);
-        return bytesEqual(m, orig) ? `${validHex[i]}00` : toHex(m);
-      });
+    const mutatedTxHex = fc.tuple(fc.constantFrom(...[0, 1, 2]), fc.array(mutationArb, { minLength: 1, maxLength: 3 })).map(([i, ms]) => {
+      const orig = Uint8Array.from(Buffer.from(validHex[i], 'hex'));
+      const m = mutate(orig, ms);
+      return bytesEqual(m, orig) ? `${validHex[i]}00` : toHex(m);
+    });
     const anyJson = fc.anything({ maxDepth: 3, maxKeys: 5 }).map((v) => {
       try {
         return JSON.stringify(v) ?? 'null';
@@ -282,7 +281,9 @@ describe('HTTP API under random requests (real node)', () => {
     const body = fc.oneof(
       fc.json({ maxDepth: 3 }),
       anyJson,
-      fc.record({ tx: fc.oneof(mutatedTxHex, fc.anything({ maxDepth: 2 }), fc.uint8Array({ maxLength: 300 }).map(toHex)) }).map((o) => JSON.stringify(o) ?? '{}'),
+      fc
+        .record({ tx: fc.oneof(mutatedTxHex, fc.anything({ maxDepth: 2 }), fc.uint8Array({ maxLength: 300 }).map(toHex)) })
+        .map((o) => JSON.stringify(o) ?? '{}'),
       fc.record({ txs: fc.array(fc.oneof(mutatedTxHex, fc.anything({ maxDepth: 1 }), fc.string()), { maxLength: 20 }) }).map((o) => JSON.stringify(o) ?? '{}'),
       fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('latin1')),
       fc.constant(''),
@@ -302,7 +303,13 @@ describe('HTTP API under random requests (real node)', () => {
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS');
     // Mostly requests aimed at real routes (submissions, lookups), the rest anywhere.
     const request = fc.oneof(
-      { weight: 4, arbitrary: fc.tuple(fc.constant('POST'), query.map((q) => `/txs${q}`)) },
+      {
+        weight: 4,
+        arbitrary: fc.tuple(
+          fc.constant('POST'),
+          query.map((q) => `/txs${q}`),
+        ),
+      },
       { weight: 3, arbitrary: fc.tuple(fc.constant('GET'), routePath) },
       { weight: 2, arbitrary: fc.tuple(method, anyPath) },
     );
@@ -311,7 +318,8 @@ describe('HTTP API under random requests (real node)', () => {
       fc.asyncProperty(request, body, contentType, async ([m, p], b, ct) => {
         const headers: Record<string, string> = ct ? { 'content-type': ct } : {};
         const sendBody = m !== 'GET' && m !== 'OPTIONS';
-        let r: ApiAnswer;
+        // Any answer: a refusal (4xx) or a submission's (202), whose refused transactions carry an error.
+        let r: ApiAnswer<{ error?: { code: string; message: string }; results?: { error?: unknown }[] }>;
         if (sendBody && ct === 'application/octet-stream') r = await api(url, m, p, Uint8Array.from(Buffer.from(b, 'latin1')), headers);
         else r = await api(url, m, p, sendBody ? b : undefined, sendBody ? headers : {});
         seen.set(r.status, (seen.get(r.status) ?? 0) + 1);

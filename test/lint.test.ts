@@ -51,7 +51,8 @@ function lint(files: Record<string, string>): { code: number; byFile: Map<string
 }
 
 /** "line rule" per finding, in line order. */
-const rules = (fs: Finding[] | undefined): string[] => [...(fs ?? [])].sort((a, b) => a.line - b.line || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0)).map((f) => `${f.line} ${f.rule}`);
+const rules = (fs: Finding[] | undefined): string[] =>
+  [...(fs ?? [])].sort((a, b) => a.line - b.line || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0)).map((f) => `${f.line} ${f.rule}`);
 
 // One violation per line, so each finding can be checked at its line.
 const CLOCK_AND_RANDOMNESS = [
@@ -105,7 +106,9 @@ describe('npm run lint keeps the deterministic core deterministic', () => {
     const code = 'export const stampedAt = (): number => Date.now();\n';
     const r = lint({ 'src/ledger/stamp.ts': code, 'src/node/stamp.ts': code });
     expect(r.code, r.out).not.toBe(0);
-    expect(r.byFile.get('src/ledger/stamp.ts'), r.out).toEqual([{ rule: 'plugin', line: 1, message: expect.stringContaining('Date.now() reads the wall clock') }]);
+    expect(r.byFile.get('src/ledger/stamp.ts'), r.out).toEqual([
+      { rule: 'plugin', line: 1, message: expect.stringContaining('Date.now() reads the wall clock') },
+    ]);
     expect(r.byFile.get('src/node/stamp.ts'), r.out).toEqual([]);
     // And with the core file alone, the run passes: the failure above was that line's.
     const clean = lint({ 'src/node/stamp.ts': code });

@@ -1,8 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { addressOf, AddressKind, decodeAddress, encodeAddress, sha256, systemAddress, toHex, utf8 } from '../src/crypto/index.ts';
+import { addressOf, type AddressKind, decodeAddress, encodeAddress, sha256, systemAddress, toHex, utf8 } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC, ZNC_UNIT } from '../src/ledger/index.ts';
 import { signUnchecked } from '../src/ledger/testing.ts';
 import { readConfig, writeConfig } from '../src/node/index.ts';
+import type {
+  AccountAnswer,
+  AppAnswer,
+  ConsensusAnswer,
+  ErrorAnswer,
+  HaltAnswer,
+  HealthAnswer,
+  StatusAnswer,
+  SubmitAnswer,
+  TxStatusAnswer,
+} from '../src/sdk/wire.ts';
 import {
   api,
   cleanup,
@@ -30,8 +41,11 @@ afterAll(cleanup);
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const octets = { 'content-type': 'application/octet-stream' };
 
+/** What POST /txs answers: the submission (202) or the refusal (4xx). */
+type TxsAnswer = Partial<SubmitAnswer & ErrorAnswer>;
+
 async function post(url: string, bytes: Uint8Array) {
-  return api(url, 'POST', '/txs', bytes, octets);
+  return api<TxsAnswer>(url, 'POST', '/txs', bytes, octets);
 }
 
 async function metric(url: string, name: string): Promise<number | undefined> {
@@ -55,12 +69,12 @@ async function transfer(url: string, dev: DevHome, from: NamedKey, to: string): 
 }
 
 async function chainOf(url: string, k: NamedKey): Promise<{ chain: number }> {
-  const r = await api(url, 'GET', `/accounts/${k.address}`);
-  return { chain: r.json.homeChain as number };
+  const r = await api<AccountAnswer>(url, 'GET', `/accounts/${k.address}`);
+  return { chain: r.json.homeChain };
 }
 
 async function committed(url: string, hash: string): Promise<void> {
-  await waitFor(async () => (await api(url, 'GET', `/txs/${hash}`)).json?.status === 'committed', 15_000, `transaction ${hash} to commit`);
+  await waitFor(async () => (await api<TxStatusAnswer>(url, 'GET', `/txs/${hash}`)).json?.status === 'committed', 15_000, `transaction ${hash} to commit`);
 }
 
 describe('one transaction cannot stop the chain', () => {
@@ -69,18 +83,29 @@ describe('one transaction cannot stop the chain', () => {
     const { node, url } = await startNode(dev.home);
     const keys = loadDevKeys(dev.home, ['alice', 'bob', 'carol']);
     const before = (await status(url)).height;
-    const payload = { name: 'web', version: '1.0', digest: DIGEST, developer: decodeAddress(keys.carol.address).slice(1), feeToken: ZNC, licenseFeePerHour: 1n, requiresLicense: false };
+    const payload = {
+      name: 'web',
+      version: '1.0',
+      digest: DIGEST,
+      developer: decodeAddress(keys.carol.address).slice(1),
+      feeToken: ZNC,
+      licenseFeePerHour: 1n,
+      requiresLicense: false,
+    };
     const bad = await post(url, signUnchecked(keys.bob, { chainId: dev.chainId, kind: TxKind.PublishApp, nonce: 0n, payload }));
     expect(bad.status, bad.text).toBe(422);
-    expect(bad.json.error.code).toBe('INVALID_RECIPIENT');
-    expect(bad.json.error.message).toMatch(/PublishApp\.developer/);
+    expect(bad.json.error!.code).toBe('INVALID_RECIPIENT');
+    expect(bad.json.error!.message).toMatch(/PublishApp\.developer/);
     // The same app with carol's real (21-byte) address publishes, and transfers keep committing.
-    const good = await post(url, signTx(keys.bob, { chainId: dev.chainId, kind: TxKind.PublishApp, nonce: 0n, payload: { ...payload, developer: decodeAddress(keys.carol.address) } }));
+    const good = await post(
+      url,
+      signTx(keys.bob, { chainId: dev.chainId, kind: TxKind.PublishApp, nonce: 0n, payload: { ...payload, developer: decodeAddress(keys.carol.address) } }),
+    );
     expect(good.status, good.text).toBe(202);
     await committed(url, good.json.hash as string);
     await committed(url, await transfer(url, dev, keys.alice, keys.bob.address));
     expect((await status(url)).height).toBeGreaterThan(before + 1);
-    expect((await api(url, 'GET', '/apps/web')).json.versions[0].developer).toBe(keys.carol.address);
+    expect((await api<AppAnswer>(url, 'GET', '/apps/web')).json.versions[0].developer).toBe(keys.carol.address);
     expect((await api(url, 'GET', '/health')).status).toBe(200);
     expect(errorLines(node)).toEqual([]);
   });
@@ -89,21 +114,24 @@ describe('one transaction cannot stop the chain', () => {
     const dev = await initDevHome({ prefix: 'zeus-recipient-' });
     const { url } = await startNode(dev.home);
     const keys = loadDevKeys(dev.home, ['alice', 'bob']);
-    const balance = async (): Promise<string> => (await api(url, 'GET', `/accounts/${keys.alice.address}`)).json.balances.ZNC as string;
+    const balance = async (): Promise<string> => (await api<AccountAnswer>(url, 'GET', `/accounts/${keys.alice.address}`)).json.balances.ZNC;
     const chain = (await chainOf(url, keys.alice)).chain;
     const start = await balance();
     const nowhere = addressOf(0xee as AddressKind, sha256(utf8('nowhere')));
-    const r1 = await post(url, signUnchecked(keys.alice, { chainId: dev.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: nowhere, token: ZNC, amount: ZNC_UNIT, memo: '' } }));
+    const r1 = await post(
+      url,
+      signUnchecked(keys.alice, { chainId: dev.chainId, kind: TxKind.Transfer, nonce: 0n, payload: { to: nowhere, token: ZNC, amount: ZNC_UNIT, memo: '' } }),
+    );
     expect(r1.status, r1.text).toBe(422);
-    expect(r1.json.error.code).toBe('INVALID_RECIPIENT');
-    expect(r1.json.error.message).toMatch(/kind byte 0xee/);
+    expect(r1.json.error!.code).toBe('INVALID_RECIPIENT');
+    expect(r1.json.error!.message).toMatch(/kind byte 0xee/);
     const madeUp = systemAddress('my-savings');
     const r2 = await post(url, signTransfer(keys.alice, { chainId: dev.chainId, to: madeUp, amount: ZNC_UNIT, nonce: 0n }).bytes);
     expect(r2.status, r2.text).toBe(422);
-    expect(r2.json.error.code).toBe('INVALID_RECIPIENT');
-    expect(r2.json.error.message).toContain(encodeAddress(madeUp));
+    expect(r2.json.error!.code).toBe('INVALID_RECIPIENT');
+    expect(r2.json.error!.message).toContain(encodeAddress(madeUp));
     // The made-up system address is a valid address: the API shows it, empty.
-    const shown = await api(url, 'GET', `/accounts/${encodeAddress(madeUp)}`);
+    const shown = await api<AccountAnswer>(url, 'GET', `/accounts/${encodeAddress(madeUp)}`);
     expect(shown.status).toBe(200);
     expect(shown.json.balances.ZNC ?? '0').toBe('0');
     // Nothing moved; alice's nonce is unused and her next transfer commits.
@@ -117,12 +145,13 @@ describe('one transaction cannot stop the chain', () => {
 describe('the liveness alarm', () => {
   async function expectAlarm(node: ZeusProcess, url: string, haltAt: number): Promise<void> {
     await waitFor(async () => (await api(url, 'GET', '/health')).status === 503, 20_000, '/health to answer 503');
-    const health = await api(url, 'GET', '/health');
+    // A halted node's answers: 503 from /health with the error, and the halt in both.
+    const health = await api<HealthAnswer & ErrorAnswer & { halted: HaltAnswer }>(url, 'GET', '/health');
     expect(health.json.ok).toBe(false);
     expect(health.json.error.code).toBe('CONSENSUS_STOPPED');
     expect(health.json.halted.reason).toMatch(/stopped: Error: test fault/);
     expect(health.json.halted.height).toBe(haltAt - 1);
-    const s = await api(url, 'GET', '/status');
+    const s = await api<StatusAnswer & { halted: HaltAnswer }>(url, 'GET', '/status');
     expect(s.json.halted.reason).toBe(health.json.halted.reason);
     expect(s.json.height).toBe(haltAt - 1);
     expect(await metric(url, 'zeus_consensus_halted')).toBe(1);
@@ -141,7 +170,7 @@ describe('the liveness alarm', () => {
     // Healthy first: the alarm is not stuck on.
     expect((await api(url, 'GET', '/health')).json).toEqual({ ok: true, height: 0 });
     expect(await metric(url, 'zeus_consensus_halted')).toBe(0);
-    expect((await api(url, 'GET', '/status')).json.halted).toBeNull();
+    expect((await api<StatusAnswer>(url, 'GET', '/status')).json.halted).toBeNull();
     for (let i = 0; i < 2; i++) await committed(url, await transfer(url, dev, keys.alice, keys.bob.address));
     expect((await api(url, 'GET', '/health')).status).toBe(200);
     await transfer(url, dev, keys.alice, keys.bob.address);
@@ -154,7 +183,7 @@ describe('the liveness alarm', () => {
     // One bookkeeper on the peer-to-peer network: it decides every height alone, in BFT rounds.
     writeConfig(dev.home, { ...config, p2p: { listen: `/ip4/127.0.0.1/tcp/${await freePort()}`, bootstrap: [] } });
     const { node, url } = await startNode(dev.home, { args: ['--test-halt-at', '4'] });
-    expect((await api(url, 'GET', '/status')).json.consensus.validators).toBe(1);
+    expect((await api<{ consensus: ConsensusAnswer }>(url, 'GET', '/status')).json.consensus.validators).toBe(1);
     await expectAlarm(node, url, 4);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex, Keystore, openSealed, sealKeyPairFromSeed } from '../src/crypto/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
+import type { AccountAnswer, ErrorAnswer, TaskDetailAnswer, WorkerAnswer, WorkersAnswer } from '../src/sdk/wire.ts';
 import { api, NODE_BIN, nodeEnv, ROOT, waitFor, zeus as zeusIn } from './helpers/processes.ts';
 
 // The compute market through the `zeus` command line against a real devnet process (one solo
@@ -61,7 +62,7 @@ function parseQuote(out: string): Map<string, { section: 'serve' | 'refused'; he
 }
 
 async function taskJson(id: string): Promise<{ state: string; closeHeight: number; escrow: string; leases: { state: string; worker: string }[] }> {
-  const r = await api(url, 'GET', `/tasks/${id}`);
+  const r = await api<TaskDetailAnswer>(url, 'GET', `/tasks/${id}`);
   expect(r.status, r.text).toBe(200);
   return r.json;
 }
@@ -84,11 +85,63 @@ describe('zeus market commands on a devnet', () => {
   it('registers three differently sized workers, staking their bonds first', async () => {
     // Dev accounts: bob rents out a GPU machine, carol a small one, dave a big expensive one.
     const [gpu, small, pricey] = await Promise.all([
-      zeusAsync('worker', 'register', '--from', 'bob', '--cpu', '16', '--memory', '64GiB', '--disk', '500GiB', '--gpu', 'A100:40GiB:2', '--region', 'eu',
-        '--endpoint', '10.0.0.1:7000', '--price-cpu', '0.1', '--price-memory', '0.01', '--price-gpu', '2', '--benchmark', '800', '--wait'),
+      zeusAsync(
+        'worker',
+        'register',
+        '--from',
+        'bob',
+        '--cpu',
+        '16',
+        '--memory',
+        '64GiB',
+        '--disk',
+        '500GiB',
+        '--gpu',
+        'A100:40GiB:2',
+        '--region',
+        'eu',
+        '--endpoint',
+        '10.0.0.1:7000',
+        '--price-cpu',
+        '0.1',
+        '--price-memory',
+        '0.01',
+        '--price-gpu',
+        '2',
+        '--benchmark',
+        '800',
+        '--wait',
+      ),
       zeusAsync('worker', 'register', '--from', 'carol', '--cpu', '2', '--memory', '2048', '--endpoint', '10.0.0.2:7000', '--price-cpu', '0.05', '--wait'),
-      zeusAsync('worker', 'register', '--from', 'dave', '--cpu', '32', '--memory', '128GiB', '--gpu', 'H100:80GiB:1', '--runtime', 'docker', '--runtime', 'wasm',
-        '--region', 'us', '--endpoint', '10.0.0.3:7000', '--price-cpu', '5', '--price-memory', '1', '--price-gpu', '10', '--bond', '150', '--wait'),
+      zeusAsync(
+        'worker',
+        'register',
+        '--from',
+        'dave',
+        '--cpu',
+        '32',
+        '--memory',
+        '128GiB',
+        '--gpu',
+        'H100:80GiB:1',
+        '--runtime',
+        'docker',
+        '--runtime',
+        'wasm',
+        '--region',
+        'us',
+        '--endpoint',
+        '10.0.0.3:7000',
+        '--price-cpu',
+        '5',
+        '--price-memory',
+        '1',
+        '--price-gpu',
+        '10',
+        '--bond',
+        '150',
+        '--wait',
+      ),
     ]);
     for (const r of [gpu, small, pricey]) {
       ok(r);
@@ -101,11 +154,17 @@ describe('zeus market commands on a devnet', () => {
     expect(pricey.out).toContain('bond   150 ZNC');
     expect(small.out).toContain('bond   100 ZNC'); // the devnet's minimum
 
-    const workers = (await api(url, 'GET', '/workers')).json.workers as { address: string; bond: string; rating: number; active: boolean; gpus: unknown[] }[];
+    const workers = (await api<WorkersAnswer>(url, 'GET', '/workers')).json.workers as {
+      address: string;
+      bond: string;
+      rating: number;
+      active: boolean;
+      gpus: unknown[];
+    }[];
     expect(workers).toHaveLength(3);
     const bob = workers.find((w) => w.address === addressOf('bob'))!;
     expect(bob).toMatchObject({ bond: '10000000000', rating: 500, active: true, gpus: [{ model: 'A100', memoryMiB: 40960, count: 2 }] });
-    expect((await api(url, 'GET', `/accounts/${addressOf('dave')}`)).json.staked).toBe('0'); // all of it is in the bond now
+    expect((await api<AccountAnswer>(url, 'GET', `/accounts/${addressOf('dave')}`)).json.staked).toBe('0'); // all of it is in the bond now
     expect(ok(zeus('worker', 'show', 'bob'))).toContain('2× A100 40960 MiB');
   });
 
@@ -169,13 +228,14 @@ describe('zeus market commands on a devnet', () => {
     ]);
     expect(ok(good)).toContain(`committed bid of 2.48 ZNC/h on task ${id}`);
     expect(unfit.code).not.toBe(0);
-    expect(unfit.err).toContain(`error [WORKER_UNFIT]: this worker cannot serve task ${id}: cpu: has 2000 millicores, task needs 4000; memory: has 2048 MiB, task needs 8192; gpu: no A100`);
+    expect(unfit.err).toContain(
+      `error [WORKER_UNFIT]: this worker cannot serve task ${id}: cpu: has 2000 millicores, task needs 4000; memory: has 2048 MiB, task needs 8192; gpu: no A100`,
+    );
     expect(both.code).not.toBe(0);
     expect(both.err).toContain('error [WORKER_UNFIT]');
     expect(both.err).toContain('gpu: no A100; price: asks 4 ZNC/h, task pays at most 3 ZNC/h');
     expect(notWorker.code).not.toBe(0);
     expect(JSON.parse(notWorker.out).error).toMatchObject({ code: 'NOT_A_WORKER' });
-
   });
 
   it('leases the best bid once the window closes: task status and lease list show it', async () => {
@@ -205,9 +265,29 @@ describe('zeus market commands on a devnet', () => {
     // Task A (from the tests before) ends by itself when bob never starts its lease, and its escrow
     // comes back to alice then, maybe while this test runs: count what it holds as alice's.
     const balance = async (): Promise<bigint> =>
-      BigInt((await api(url, 'GET', `/accounts/${alice}`)).json.balances.ZNC) + (taskA ? BigInt((await taskJson(taskA)).escrow) : 0n);
+      BigInt((await api<AccountAnswer>(url, 'GET', `/accounts/${alice}`)).json.balances.ZNC) + (taskA ? BigInt((await taskJson(taskA)).escrow) : 0n);
     const before = await balance();
-    const posted = ok(zeus('task', 'post', '--from', 'alice', '--image', `sha256:${'cd'.repeat(32)}`, '--cpu', '1', '--memory', '1GiB', '--max-price', '1', '--max-hours', '3', '--bid-window', '200', '--wait'));
+    const posted = ok(
+      zeus(
+        'task',
+        'post',
+        '--from',
+        'alice',
+        '--image',
+        `sha256:${'cd'.repeat(32)}`,
+        '--cpu',
+        '1',
+        '--memory',
+        '1GiB',
+        '--max-price',
+        '1',
+        '--max-hours',
+        '3',
+        '--bid-window',
+        '200',
+        '--wait',
+      ),
+    );
     const id = taskIdOf(posted);
     expect(await balance()).toBe(before - 300_000_000n);
     // bob fits this task but asks more than it pays.
@@ -219,18 +299,21 @@ describe('zeus market commands on a devnet', () => {
     expect(cancelled).toMatch(/refund 3 ZNC returned from escrow to znc1/);
     expect(await balance()).toBe(before);
     expect(await taskJson(id)).toMatchObject({ state: 'cancelled', escrow: '0' });
-    const [listed, twice] = await Promise.all([zeusAsync('task', 'list', '--state', 'cancelled'), zeusAsync('task', 'cancel', id, '--from', 'alice', '--wait')]);
+    const [listed, twice] = await Promise.all([
+      zeusAsync('task', 'list', '--state', 'cancelled'),
+      zeusAsync('task', 'cancel', id, '--from', 'alice', '--wait'),
+    ]);
     expect(ok(listed)).toMatch(new RegExp(`^${id} {2}cancelled`, 'm'));
     expect(twice.code).not.toBe(0);
     expect(twice.err).toContain(`error [TASK_ENDED]: task ${id} has already ended`);
   });
 
   it('answers API errors as {error:{code,message}} and explains every command', async () => {
-    expect((await api(url, 'GET', '/tasks/nothex')).json.error.code).toBe('INVALID_TASK_ID');
+    expect((await api<ErrorAnswer>(url, 'GET', '/tasks/nothex')).json.error.code).toBe('INVALID_TASK_ID');
     expect((await api(url, 'GET', `/tasks/01${'0'.repeat(62)}`)).status).toBe(404);
-    expect((await api(url, 'GET', '/workers/znc1qqqq')).json.error.code).toBe('INVALID_ADDRESS');
+    expect((await api<ErrorAnswer>(url, 'GET', '/workers/znc1qqqq')).json.error.code).toBe('INVALID_ADDRESS');
     expect((await api(url, 'GET', '/tasks?state=lost')).status).toBe(400);
-    const badQuote = await api(url, 'POST', '/market/quote', { cpuMillis: 1000, memoryMiB: 512, runtime: 'jvm', maxPricePerHour: '1' });
+    const badQuote = await api<ErrorAnswer>(url, 'POST', '/market/quote', { cpuMillis: 1000, memoryMiB: 512, runtime: 'jvm', maxPricePerHour: '1' });
     expect(badQuote.status).toBe(400);
     expect(badQuote.json.error.message).toMatch(/unknown runtime "jvm"/);
     const [register, quote] = await Promise.all([zeusAsync('worker', 'register', '--help'), zeusAsync('task', 'quote', '--help')]);
@@ -241,22 +324,33 @@ describe('zeus market commands on a devnet', () => {
   it('seals --secret values to the workers that could serve the task: they can open them, the chain and API see ciphertext', async () => {
     // bob never started task A's lease: the start deadline slashed 5 % of its 100 ZNC bond. Below the
     // minimum it is not leased (issue 13), so the quote refuses it, saying why, until it tops up.
-    await waitFor(async () => (await taskJson(taskA)).leases[0]?.state === 'failed', 45_000, 'task A\'s lease to fail', 250);
-    await waitFor(async () => (await api(url, 'GET', `/workers/${addressOf('bob')}`)).json.bond === '9500000000', 10_000, 'the slash to reach main', 100);
+    await waitFor(async () => (await taskJson(taskA)).leases[0]?.state === 'failed', 45_000, "task A's lease to fail", 250);
+    await waitFor(
+      async () => (await api<WorkerAnswer>(url, 'GET', `/workers/${addressOf('bob')}`)).json.bond === '9500000000',
+      10_000,
+      'the slash to reach main',
+      100,
+    );
     const refused = parseQuote(ok(zeus('task', 'quote', ...A100_TASK))).get('bob');
-    expect(refused).toMatchObject({ section: 'refused', reasons: ['BOND bond: 95 ZNC is below the minimum of 100 ZNC; add at least 5 ZNC (zeus worker update --add-bond) to be leased again'] });
+    expect(refused).toMatchObject({
+      section: 'refused',
+      reasons: ['BOND bond: 95 ZNC is below the minimum of 100 ZNC; add at least 5 ZNC (zeus worker update --add-bond) to be leased again'],
+    });
     expect(ok(zeus('worker', 'show', 'bob'))).toContain('active but not leased: its bond is below the minimum; add 5 ZNC (zeus worker update --add-bond)');
     ok(zeus('worker', 'update', '--from', 'bob', '--add-bond', '5', '--wait'));
     const posted = zeus('task', 'post', '--from', 'alice', ...A100_TASK, '--image', `sha256:${'cd'.repeat(32)}`, '--secret', 'DB_PASSWORD=hunter2', '--wait');
     expect(ok(posted)).toContain('committed');
     expect(posted.err).toContain('sealed 0 input(s) and 1 secret(s) to 1 candidate worker(s)');
     const id = taskIdOf(posted.out);
-    const task = await api(url, 'GET', `/tasks/${id}`);
+    const task = await api<TaskDetailAnswer>(url, 'GET', `/tasks/${id}`);
     expect(task.text).not.toContain('hunter2');
-    const sealed = fromHex(task.json.sealed as string);
+    const sealed = fromHex(task.json.sealed);
     // bob's GPU machine is the only worker that fits: its seal key (derived from its account key) opens it.
     const bob = new Keystore(join(home, 'keys')).load('bob', DEV_PASSPHRASE);
-    expect(JSON.parse(new TextDecoder().decode(openSealed(sealKeyPairFromSeed(bob.secretKey), sealed)))).toEqual({ inputs: {}, secrets: { DB_PASSWORD: 'hunter2' } });
+    expect(JSON.parse(new TextDecoder().decode(openSealed(sealKeyPairFromSeed(bob.secretKey), sealed)))).toEqual({
+      inputs: {},
+      secrets: { DB_PASSWORD: 'hunter2' },
+    });
     const carol = new Keystore(join(home, 'keys')).load('carol', DEV_PASSPHRASE);
     expect(() => openSealed(sealKeyPairFromSeed(carol.secretKey), sealed)).toThrow(/not sealed to this key/);
     ok(zeus('task', 'cancel', id, '--from', 'alice', '--wait'));

@@ -38,7 +38,10 @@ beforeAll(async () => {
   c = new ZeusClient(net.url);
   dividend = BigInt((await c.marketParams()).dividendPerLease);
   for (const k of ['alice', 'bob', 'carol', 'dave', 'eve']) addr[k] = net.address(k);
-  net.buildBusybox(IMAGE, 'echo 42 > /out/answer; /bin/busybox seq 1 500 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 2; /bin/busybox touch -d @0 /out/answer /out/sums /out');
+  net.buildBusybox(
+    IMAGE,
+    'echo 42 > /out/answer; /bin/busybox seq 1 500 | /bin/busybox sha256sum > /out/sums; /bin/busybox sleep 2; /bin/busybox touch -d @0 /out/answer /out/sums /out',
+  );
   okOut(net.zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'verify', '--version', '1.0', '--wait'));
   const cheap = join(net.dir, 'cheap.json');
   const dear = join(net.dir, 'dear.json');
@@ -52,7 +55,10 @@ beforeAll(async () => {
 
 afterAll(() => net.stop(['zeus-app/verify']));
 
-const logs = (): string => Object.entries(workers).map(([k, w]) => `--- ${k}\n${w.log()}`).join('\n');
+const logs = (): string =>
+  Object.entries(workers)
+    .map(([k, w]) => `--- ${k}\n${w.log()}`)
+    .join('\n');
 const znc = async (who: string): Promise<bigint> => BigInt((await c.account(addr[who])).balances.ZNC ?? '0');
 async function balances(names: string[]): Promise<Record<string, bigint>> {
   return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await znc(n)] as const)));
@@ -61,9 +67,30 @@ const nameOf = (address: string): string => Object.keys(addr).find((k) => addr[k
 
 /** bob posts the app, carol runs it, bob disputes her result; resolves once the task is done and its receipts landed. */
 async function disputeCarolsResult(): Promise<LeaseAnswer[]> {
-  const posted = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'verify@1.0', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '4', '--wait'))) as { task: string };
+  const posted = JSON.parse(
+    okOut(
+      net.zeus(
+        '--json',
+        'task',
+        'post',
+        '--from',
+        'bob',
+        '--app',
+        'verify@1.0',
+        '--cpu',
+        '0.5',
+        '--memory',
+        '64MiB',
+        '--max-price',
+        '1',
+        '--bid-window',
+        '4',
+        '--wait',
+      ),
+    ),
+  ) as { task: string };
   const task = posted.task;
-  await waitFor(async () => (await c.task(task)).leases[0]?.state === 'completed', 90_000, 'carol\'s result', 250).catch((e: unknown) => {
+  await waitFor(async () => (await c.task(task)).leases[0]?.state === 'completed', 90_000, "carol's result", 250).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}\n${logs()}`);
   });
   expect(nameOf((await c.task(task)).leases[0].worker)).toBe('carol');
@@ -83,7 +110,7 @@ async function disputeCarolsResult(): Promise<LeaseAnswer[]> {
 }
 
 describe('disputes with real workers: verifiers drawn by the chain', () => {
-  it('a dispute against an honest result is lost by the disputer: its deposit pays the verifiers and carol\'s wait', async () => {
+  it("a dispute against an honest result is lost by the disputer: its deposit pays the verifiers and carol's wait", async () => {
     const names = ['alice', 'bob', 'carol', 'dave'];
     const before = await balances(names);
     const leases = await disputeCarolsResult();
@@ -110,7 +137,15 @@ describe('disputes with real workers: verifiers drawn by the chain', () => {
   }, 300_000);
 
   it('a colluding verifier cannot choose its seat: drawn with the others, it is outvoted, slashed and unpaid', async () => {
-    workers.eve = await net.startWorker('eve', ['--policy', join(net.dir, 'dear.json'), '--report-seconds', '1', '--runtime', 'docker', '--test-corrupt-result']);
+    workers.eve = await net.startWorker('eve', [
+      '--policy',
+      join(net.dir, 'dear.json'),
+      '--report-seconds',
+      '1',
+      '--runtime',
+      'docker',
+      '--test-corrupt-result',
+    ]);
     const names = ['alice', 'bob', 'carol', 'dave', 'eve'];
     const before = await balances(names);
     const eveBond = BigInt((await c.worker(addr.eve)).bond);

@@ -26,7 +26,9 @@ function recordedBlocks(): CommittedBlock[] {
 describe('a recorded chain of every transaction kind', () => {
   it('replays with the same block hashes and state roots at every height', () => {
     const genesis = validateGenesis(JSON.parse(readFileSync(new URL('genesis.json', DIR), 'utf8')));
-    const expected: { heights: number; blocks: { height: number; hash: string; roots: string }[] } = JSON.parse(readFileSync(new URL('expected.json', DIR), 'utf8'));
+    const expected: { heights: number; blocks: { height: number; hash: string; roots: string }[] } = JSON.parse(
+      readFileSync(new URL('expected.json', DIR), 'utf8'),
+    );
     const blocks = recordedBlocks();
     expect(blocks.length).toBe(expected.heights);
     expect(blocks.length).toBeGreaterThanOrEqual(2000);

@@ -89,9 +89,13 @@ describe.skipIf(!hasDocker)('sample apps', () => {
   it('a batch job cannot write outside /out', () => {
     const container = `zeus-sample-rofs-${suffix}`;
     containers.push(container);
-    const res = spawnSync('docker', ['run', '--rm', '--name', container, ...ISOLATED, '--network', 'none', '--entrypoint', '/bin/sh', tagOf('hash'), '-c', 'echo x > /app/x'], {
-      encoding: 'utf8',
-    });
+    const res = spawnSync(
+      'docker',
+      ['run', '--rm', '--name', container, ...ISOLATED, '--network', 'none', '--entrypoint', '/bin/sh', tagOf('hash'), '-c', 'echo x > /app/x'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(res.status).not.toBe(0);
     expect(res.stderr).toMatch(/Read-only file system|Permission denied/);
   });

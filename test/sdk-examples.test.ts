@@ -52,7 +52,10 @@ describe('README', () => {
     expect(blocks.length).toBeGreaterThan(0);
     for (const [, file, code] of blocks) expect(code, file).toBe(readFileSync(join(ROOT, file), 'utf8').trimEnd());
     const listed = blocks.map((b) => b[1]).sort();
-    const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.ts') && f !== 'env.ts').map((f) => `examples/sdk/${f}`).sort();
+    const files = readdirSync(EXAMPLES)
+      .filter((f) => f.endsWith('.ts') && f !== 'env.ts')
+      .map((f) => `examples/sdk/${f}`)
+      .sort();
     expect(listed).toEqual(files);
   });
 });
@@ -81,7 +84,11 @@ describe('examples/sdk against a devnet', () => {
   it('subscribe.ts: prints the tx and block events of transfers made while it listens', async () => {
     // A transfer makes three or four events (pending, committed, its block, and the next block if a
     // receipt crosses chains): transfers go on until the example has printed its 4 and exited.
-    const child = spawn(NODE_BIN, [join(EXAMPLES, 'subscribe.ts'), '4'], { cwd: ROOT, env: { ...nodeEnv(), ZEUS_NODE: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE_BIN, [join(EXAMPLES, 'subscribe.ts'), '4'], {
+      cwd: ROOT,
+      env: { ...nodeEnv(), ZEUS_NODE: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let code: number | null | undefined;
     child.stdout.on('data', (d: Buffer) => (out += String(d)));
@@ -121,15 +128,27 @@ describe('examples/sdk against a devnet', () => {
     expect(r.out).toMatch(/voted for [1-9]\d* candidate/);
   }, 90_000);
 
-  it('quote.ts: the node\'s candidates and every reason of the refused, and the local matcher agrees', async () => {
+  it("quote.ts: the node's candidates and every reason of the refused, and the local matcher agrees", async () => {
     // One worker (dave's): 4 cores, docker only, in eu.
     const bond = BigInt((await client.marketParams()).minWorkerBond);
     await client.execute(keys.dave, Tx.stake(bond));
     await client.execute(
       keys.dave,
       Tx.registerWorker({
-        cpuMillis: 4000, memoryMiB: 8192, diskMiB: 10_000, bandwidthMbps: 100, gpus: [], runtimes: ['docker'], region: 'eu', endpoint: 'http://127.0.0.1:1',
-        sealKey: sealKeyPairFromSeed(keys.dave.secretKey).publicKey, priceCpuCoreHour: ZNC_UNIT / 10n, priceMemoryGiBHour: ZNC_UNIT / 100n, priceGpuHour: 0n, bond, benchmark: 600,
+        cpuMillis: 4000,
+        memoryMiB: 8192,
+        diskMiB: 10_000,
+        bandwidthMbps: 100,
+        gpus: [],
+        runtimes: ['docker'],
+        region: 'eu',
+        endpoint: 'http://127.0.0.1:1',
+        sealKey: sealKeyPairFromSeed(keys.dave.secretKey).publicKey,
+        priceCpuCoreHour: ZNC_UNIT / 10n,
+        priceMemoryGiBHour: ZNC_UNIT / 100n,
+        priceGpuHour: 0n,
+        bond,
+        benchmark: 600,
       }),
     );
     const fits = run('quote.ts', ['docker', '2', '1024', '1']);

@@ -17,14 +17,27 @@ import {
   type TxIntent,
 } from '../src/sdk/index.ts';
 import { sealKeyPairFromSeed } from '../src/crypto/index.ts';
-import { cleanup, initDevHome, loadDevKeys, startNode, waitFor, ZeusProcess, type DevHome, type NamedKey } from './helpers/processes.ts';
+import { cleanup, initDevHome, loadDevKeys, startNode, waitFor, type ZeusProcess, type DevHome, type NamedKey } from './helpers/processes.ts';
 
 // The SDK against a real node: typed builders for every transaction kind, every query, the event
 // stream (with a reconnect across a node restart), waiting for finality and the quotes.
 
 const hexTask = '01'.padEnd(64, 'ab');
 const someKey = newKey();
-const worker = { cpuMillis: 4000, memoryMiB: 8192, diskMiB: 10_000, bandwidthMbps: 100, gpus: [{ model: 'A100', memoryMiB: 40_960, count: 1 }], runtimes: ['docker'], region: 'eu', endpoint: 'http://127.0.0.1:1', sealKey: new Uint8Array(32).fill(9), priceCpuCoreHour: 10n, priceMemoryGiBHour: 2n, priceGpuHour: 100n };
+const worker = {
+  cpuMillis: 4000,
+  memoryMiB: 8192,
+  diskMiB: 10_000,
+  bandwidthMbps: 100,
+  gpus: [{ model: 'A100', memoryMiB: 40_960, count: 1 }],
+  runtimes: ['docker'],
+  region: 'eu',
+  endpoint: 'http://127.0.0.1:1',
+  sealKey: new Uint8Array(32).fill(9),
+  priceCpuCoreHour: 10n,
+  priceMemoryGiBHour: 2n,
+  priceGpuHour: 100n,
+};
 const usage = { cpuSeconds: 1n, memoryGiBSeconds: 2n, gpuSeconds: 0n, networkBytes: 3n, wallMs: 4n };
 const ALL_INTENTS: TxIntent[] = [
   Tx.transfer({ to: addressOf(someKey), amount: 1n }),
@@ -205,7 +218,14 @@ describe('ZeusClient against a real node', () => {
   });
 
   it('posts a task and follows its market events until its bid window closes', async () => {
-    const spec = { image: `sha256:${'a'.repeat(64)}`, cpuMillis: 1000, memoryMiB: 512, runtime: 'wasm' as const, maxPricePerHour: 5n * ZNC_UNIT, bidWindowBlocks: 3 };
+    const spec = {
+      image: `sha256:${'a'.repeat(64)}`,
+      cpuMillis: 1000,
+      memoryMiB: 512,
+      runtime: 'wasm' as const,
+      maxPricePerHour: 5n * ZNC_UNIT,
+      bidWindowBlocks: 3,
+    };
     const sub = client.subscribe({ events: ['market'] });
     subs.push(sub);
     await sub.ready;

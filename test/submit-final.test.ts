@@ -7,6 +7,7 @@ import { readDevnet, restartNode, startDevnet, stopDevnet, type DevnetInfo } fro
 import { addressFromPublicKey, encodeAddress, generateKeyPair } from '../src/crypto/index.ts';
 import { ZNC_UNIT } from '../src/ledger/index.ts';
 import { submitUntilFinal, TxRejectedError, ZeusClient, type SubmitAttempt } from '../src/sdk/index.ts';
+import type { StatusAnswer, TxStatusAnswer } from '../src/sdk/wire.ts';
 import { api, loadDevKeys, nextNonce, ROOT, signTransfer, sleep, waitFor, type NamedKey } from './helpers/processes.ts';
 
 // An acknowledgement (202) is not a commitment: four bookkeeper processes on loopback, and a node
@@ -33,7 +34,7 @@ async function transfer(from: NamedKey, to: NamedKey, amount: bigint, nonce?: bi
 }
 
 async function txStatus(i: number, hash: string): Promise<string> {
-  const r = await api(url(i), 'GET', `/txs/${hash}`);
+  const r = await api<TxStatusAnswer>(url(i), 'GET', `/txs/${hash}`);
   return r.status === 404 ? 'unknown' : String(r.json?.status);
 }
 
@@ -52,7 +53,11 @@ describe('an acknowledged transaction whose node is killed right after the 202',
     const chain = await homeOf(keys.alice.address);
     const first = await nextNonce(url(1), keys.alice.address, chain);
     const txs = await Promise.all([0n, 1n, 2n, 3n, 4n].map((k) => transfer(keys.alice, keys.bob, ZNC_UNIT + k, first + k)));
-    const res = await fetch(`${url(0)}/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: txs.map((t) => t.hex) }) });
+    const res = await fetch(`${url(0)}/txs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ txs: txs.map((t) => t.hex) }),
+    });
     // Killed the moment the acknowledgement arrives, well inside the node's 50 ms gossip batch.
     killNode(0);
     expect(res.status).toBe(202);
@@ -60,8 +65,8 @@ describe('an acknowledged transaction whose node is killed right after the 202',
     expect(body.results.map((r) => r.hash)).toEqual(txs.map((t) => t.hash));
 
     // The other three go on committing without node0 (3 of 4 is a quorum).
-    const h = Number((await api(url(1), 'GET', '/status')).json.height);
-    await waitFor(async () => Number((await api(url(1), 'GET', '/status')).json.height) >= h + 3, 30_000, 'three more heights without node0');
+    const h = Number((await api<StatusAnswer>(url(1), 'GET', '/status')).json.height);
+    await waitFor(async () => Number((await api<StatusAnswer>(url(1), 'GET', '/status')).json.height) >= h + 3, 30_000, 'three more heights without node0');
     const seen = await Promise.all(txs.map((t) => txStatus(1, t.hash)));
     // Without the record on disk these were gone for good here (the gossip batch died with node0).
     console.info(`before node0 restarts, node1 knows the acknowledged transfers as: ${seen.join(', ')}`);
@@ -134,11 +139,30 @@ describe('submitUntilFinal', () => {
     const dead = 'http://127.0.0.1:1';
     const to = encodeAddress(addressFromPublicKey(generateKeyPair().publicKey));
     const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/zeus.js', '--home', net.nodes[0].home, '--node', `${dead},${url(2)}`, '--json', 'transfer', '--from', 'alice', '--to', to, '--amount', '1.25', '--wait'], {
-        cwd: ROOT,
-        env: process.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          'bin/zeus.js',
+          '--home',
+          net.nodes[0].home,
+          '--node',
+          `${dead},${url(2)}`,
+          '--json',
+          'transfer',
+          '--from',
+          'alice',
+          '--to',
+          to,
+          '--amount',
+          '1.25',
+          '--wait',
+        ],
+        {
+          cwd: ROOT,
+          env: process.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += String(d)));

@@ -39,9 +39,15 @@ async function waitText(page: Page, selector: string, re: RegExp, timeoutMs = 30
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    last = (await page.locator(selector).first().textContent({ timeout: 1000 }).catch(() => null)) ?? '';
+    last =
+      (await page
+        .locator(selector)
+        .first()
+        .textContent({ timeout: 1000 })
+        .catch(() => null)) ?? '';
     if (re.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`"${selector}" did not come to match ${re} within ${timeoutMs} ms; it reads "${last}"\npage errors: ${pageErrors.join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`"${selector}" did not come to match ${re} within ${timeoutMs} ms; it reads "${last}"\npage errors: ${pageErrors.join('\n')}`);
     await page.waitForTimeout(200);
   }
 }
@@ -51,7 +57,10 @@ async function open(page: Page, route: string, ready: string): Promise<void> {
   await page.locator(ready).first().waitFor({ timeout: 30_000 });
 }
 
-async function newContext(viewport: { width: number; height: number }, storageState?: Awaited<ReturnType<BrowserContext['storageState']>>): Promise<BrowserContext> {
+async function newContext(
+  viewport: { width: number; height: number },
+  storageState?: Awaited<ReturnType<BrowserContext['storageState']>>,
+): Promise<BrowserContext> {
   const ctx = await browser!.newContext({ viewport, deviceScaleFactor: 1, storageState });
   ctx.on('request', (r) => sent.push(`${r.method()} ${r.url()} ${r.postData() ?? ''}`));
   ctx.on('page', (p) => {
@@ -74,7 +83,26 @@ beforeAll(async () => {
   // The sample WASM app, pushed as a one-layer image without Docker, with a license fee.
   const module = join(net.dir, 'primes.wasm');
   writeFileSync(module, sampleModule());
-  okOut(net.zeus('--json', 'app', 'publish', '--wasm', module, '--arg', '300', '--from', 'alice', '--name', 'primes', '--version', '1', '--license-fee', '0.01', '--wait'));
+  okOut(
+    net.zeus(
+      '--json',
+      'app',
+      'publish',
+      '--wasm',
+      module,
+      '--arg',
+      '300',
+      '--from',
+      'alice',
+      '--name',
+      'primes',
+      '--version',
+      '1',
+      '--license-fee',
+      '0.01',
+      '--wait',
+    ),
+  );
   worker = await net.startWorker('carol', ['--runtime', 'wasm', '--report-seconds', '1']);
 
   browser = await launchBrowser();
@@ -98,7 +126,11 @@ describe('the web console in Chromium against a devnet with a worker', () => {
 
     // The console is served at / by the node; the explorer is its first page.
     await open(page, '', '[data-testid="chains-grid"]');
-    expect(await page.locator('[data-testid="chains-grid"] thead th').allTextContents()).toEqual(['Height', 'Main', ...Array.from({ length: 9 }, (_, i) => `Inner ${i + 1}`)]);
+    expect(await page.locator('[data-testid="chains-grid"] thead th').allTextContents()).toEqual([
+      'Height',
+      'Main',
+      ...Array.from({ length: 9 }, (_, i) => `Inner ${i + 1}`),
+    ]);
 
     // A key made in the browser.
     await open(page, 'wallet', 'input[name="keyName"]');
@@ -183,7 +215,11 @@ describe('the web console in Chromium against a devnet with a worker', () => {
 
     // The worker's earnings and the app on their pages.
     await open(page, 'workers', `tr[data-worker="${worker!.address}"]`);
-    await waitText(page, `tr[data-worker="${worker!.address}"] [data-testid="worker-earnings"]`, new RegExp(`^${formatUnits(paid, 8).replace('.', '\\.')} ZNC$`));
+    await waitText(
+      page,
+      `tr[data-worker="${worker!.address}"] [data-testid="worker-earnings"]`,
+      new RegExp(`^${formatUnits(paid, 8).replace('.', '\\.')} ZNC$`),
+    );
     expect(await page.locator(`tr[data-worker="${worker!.address}"]`).textContent()).toMatch(/wasm/);
     await shot(page, 'workers-laptop');
     await open(page, 'apps', 'tr[data-app="primes@1"]');

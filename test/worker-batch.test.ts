@@ -42,7 +42,9 @@ async function failingAppLease(app: string, expected: AppOutcomeCanonical): Prom
   const c = new ZeusClient(url);
   const bob = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'bob'))) as { address: string }).address;
   const before = { bob: await zncOf(c, bob), carol: await zncOf(c, workerAddress), worker: await c.worker(workerAddress) };
-  const posted = JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', app, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+  const posted = JSON.parse(
+    ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', app, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait')),
+  ) as { task: string };
   let lease: LeaseAnswer | undefined;
   // Reported at once: completed (under review) well before the report deadline (60 blocks of 500 ms) could fail it.
   await waitFor(async () => (lease = (await c.task(posted.task)).leases[0])?.state === 'completed', 25_000, 'outcome reported', 250).catch((e: unknown) => {
@@ -58,15 +60,21 @@ async function failingAppLease(app: string, expected: AppOutcomeCanonical): Prom
   // Exactly the worker's time, from bob to carol (no license fee, no dividend: not a completion).
   await c.waitForBalance(bob, (b) => b === before.bob - paid, { timeoutMs: 10_000 });
   await c.waitForBalance(workerAddress, (b) => b === before.carol + paid, { timeoutMs: 10_000 });
-  await waitFor(async () => (await c.worker(workerAddress)).record.appFailures === String(BigInt(before.worker.record.appFailures) + 1n), 10_000, 'the app failure on the record');
+  await waitFor(
+    async () => (await c.worker(workerAddress)).record.appFailures === String(BigInt(before.worker.record.appFailures) + 1n),
+    10_000,
+    'the app failure on the record',
+  );
   const after = await c.worker(workerAddress);
-  expect({ bond: after.bond, rating: after.rating, completed: after.record.completed, failed: after.record.failed, abandoned: after.record.abandoned }).toEqual({
-    bond: before.worker.bond,
-    rating: before.worker.rating,
-    completed: before.worker.record.completed,
-    failed: before.worker.record.failed,
-    abandoned: before.worker.record.abandoned,
-  });
+  expect({ bond: after.bond, rating: after.rating, completed: after.record.completed, failed: after.record.failed, abandoned: after.record.abandoned }).toEqual(
+    {
+      bond: before.worker.bond,
+      rating: before.worker.rating,
+      completed: before.worker.record.completed,
+      failed: before.worker.record.failed,
+      abandoned: before.worker.record.abandoned,
+    },
+  );
   expect(docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).trim()).toBe('');
   expect(worker!.exitCode).toBe(null); // the worker stays up
   return lease!;
@@ -93,11 +101,17 @@ afterAll(async () => {
 
 describe('the worker agent runs a batch task end to end', () => {
   it('bids, runs the container locked down, reports, publishes the result and gets paid', async () => {
-    const published = JSON.parse(ok(zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'answer', '--version', '1.0', '--wait'))) as { digest: string };
+    const published = JSON.parse(ok(zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'answer', '--version', '1.0', '--wait'))) as {
+      digest: string;
+    };
     docker('rmi', '-f', IMAGE); // the worker must get it through the DDN, not from the local engine
     workerAddress = (JSON.parse(ok(zeus('--json', 'keys', 'show', 'carol'))) as { address: string }).address;
 
-    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--report-seconds', '1'], { env: nodeEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'carol', '--report-seconds', '1'], {
+      env: nodeEnv(),
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     worker.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
     worker.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
     const c = new ZeusClient(url);
@@ -107,7 +121,28 @@ describe('the worker agent runs a batch task end to end', () => {
     expect(w.active).toBe(true);
     expect(w.cpuMillis).toBeGreaterThan(0);
 
-    const posted = JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'answer@1.0', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const posted = JSON.parse(
+      ok(
+        zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          'answer@1.0',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--bid-window',
+          '6',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     const task = posted.task;
 
     let lease: LeaseAnswer | undefined;
@@ -134,7 +169,9 @@ describe('the worker agent runs a batch task end to end', () => {
     const res = await fetch(`${url}/v2/${workerAddress}/results/blobs/${lease!.resultDigest}`);
     expect(res.status).toBe(200);
     // Tagged per lease, so the registry's garbage collection keeps it.
-    const tagged = await fetch(`${url}/v2/${workerAddress}/results/manifests/result-${task}-0`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const tagged = await fetch(`${url}/v2/${workerAddress}/results/manifests/result-${task}-0`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
     expect(tagged.status).toBe(200);
     expect(((await tagged.json()) as { layers: { digest: string }[] }).layers.map((l) => l.digest)).toEqual([lease!.resultDigest]);
     const bytes = Buffer.from(await res.arrayBuffer());
@@ -174,12 +211,16 @@ describe('the worker agent runs a batch task end to end', () => {
     expect(existsSync(join(leaseDir, 'outcome.json'))).toBe(true);
   }, 150_000);
 
-  it('a container that exits non-zero has its outcome reported at once as the lease\'s result: the worker is paid for its time, keeps bond and rating, and removes it', async () => {
+  it("a container that exits non-zero has its outcome reported at once as the lease's result: the worker is paid for its time, keeps bond and rating, and removes it", async () => {
     ok(zeus('--json', 'app', 'publish', BROKEN, '--from', 'alice', '--name', 'broken', '--version', '1.0', '--wait'));
     const lease = await failingAppLease('broken@1.0', { exitCode: 3, oomKilled: false, cause: '' });
     const leaseDir = join(home, 'worker', 'leases', `${lease.task}-0`);
     expect(readFileSync(join(leaseDir, 'container.log'), 'utf8')).toMatch(/boom/);
-    expect(JSON.parse(readFileSync(join(leaseDir, 'outcome.json'), 'utf8'))).toMatchObject({ exitCode: 3, appOutcome: { exitCode: 3, cause: '' }, result: null });
+    expect(JSON.parse(readFileSync(join(leaseDir, 'outcome.json'), 'utf8'))).toMatchObject({
+      exitCode: 3,
+      appOutcome: { exitCode: 3, cause: '' },
+      result: null,
+    });
     expect(workerLog).toMatch(/the app exited 3 on its own; its outcome is reported/);
   }, 120_000);
 

@@ -21,7 +21,26 @@ const APP = 'primes@1';
 let c: ZeusClient;
 const workers: WorkerProcess[] = [];
 
-const postArgs = (from: string, window: number): string[] => ['--json', 'task', 'post', '--from', from, '--app', APP, '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', String(window), '--wait'];
+const postArgs = (from: string, window: number): string[] => [
+  '--json',
+  'task',
+  'post',
+  '--from',
+  from,
+  '--app',
+  APP,
+  '--runtime',
+  'wasm',
+  '--cpu',
+  '0.5',
+  '--memory',
+  '64MiB',
+  '--max-price',
+  '1',
+  '--bid-window',
+  String(window),
+  '--wait',
+];
 const post = (window: number): string => (JSON.parse(okOut(net.zeus(...postArgs('bob', window)))) as { task: string }).task;
 /** Two posters at once (two accounts, so no nonce is shared): the tasks land in the same block or the next. */
 async function postTogether(window: number): Promise<string[]> {
@@ -30,14 +49,17 @@ async function postTogether(window: number): Promise<string[]> {
 }
 
 /** Every live (not withdrawn) bid of the task's current window, by worker address. */
-const liveBidders = (t: TaskDetailAnswer): string[] => t.bids.filter((b) => !b.withdrawn && !b.used && b.height >= t.closeHeight - t.bidWindowBlocks).map((b) => b.worker);
+const liveBidders = (t: TaskDetailAnswer): string[] =>
+  t.bids.filter((b) => !b.withdrawn && !b.used && b.height >= t.closeHeight - t.bidWindowBlocks).map((b) => b.worker);
 
 const logs = (): string => workers.map((w) => `--- ${w.address}\n${w.log()}`).join('\n');
 
 async function settled(task: string): Promise<TaskDetailAnswer> {
   let t: TaskDetailAnswer | undefined;
   await waitFor(async () => (t = await c.task(task)).state === 'done', 90_000, `task ${task.slice(0, 12)} done`, 250).catch((e: unknown) => {
-    throw new Error(`${(e as Error).message}: ${JSON.stringify({ state: t?.state, noBidReasons: t?.noBidReasons, leases: t?.leases.map((l) => l.state) })}\n${logs()}`);
+    throw new Error(
+      `${(e as Error).message}: ${JSON.stringify({ state: t?.state, noBidReasons: t?.noBidReasons, leases: t?.leases.map((l) => l.state) })}\n${logs()}`,
+    );
   });
   return t!;
 }
@@ -87,7 +109,11 @@ describe('bids that do not block', () => {
     expect(await balance(bob)).toBe(before.bob); // the whole escrow came back
     const next = post(16);
     // Both bid in the new window: the cancelled task's bids no longer hold them.
-    await waitFor(async () => liveBidders(await c.task(next)).length === 2 || (await c.task(next)).state !== 'open', 30_000, 'both workers to bid on the next task');
+    await waitFor(
+      async () => liveBidders(await c.task(next)).length === 2 || (await c.task(next)).state !== 'open',
+      30_000,
+      'both workers to bid on the next task',
+    );
     expect((await c.task(next)).bids.map((b) => b.worker).sort()).toEqual([carol, dave].sort());
     const t = await settled(next);
     const lease = t.leases.find((l) => l.state === 'settled')!;
@@ -111,9 +137,56 @@ describe('bids that do not block', () => {
     const min = BigInt(params.minWorkerBond);
     // alice registers by hand (no agent yet) at the minimum bond, in a region only her trap task names;
     // she wins its lease and never starts it: the start deadline fails it and slashes 5 % of her bond.
-    okOut(net.zeus('worker', 'register', '--from', 'alice', '--cpu', '1', '--memory', '1024', '--runtime', 'wasm', '--region', 'zz', '--endpoint', '127.0.0.1:7999', '--price-cpu', '0.1', '--wait'));
+    okOut(
+      net.zeus(
+        'worker',
+        'register',
+        '--from',
+        'alice',
+        '--cpu',
+        '1',
+        '--memory',
+        '1024',
+        '--runtime',
+        'wasm',
+        '--region',
+        'zz',
+        '--endpoint',
+        '127.0.0.1:7999',
+        '--price-cpu',
+        '0.1',
+        '--wait',
+      ),
+    );
     const alice = net.address('alice');
-    const trap = (JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', APP, '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--region', 'zz', '--bid-window', '12', '--wait'))) as { task: string }).task;
+    const trap = (
+      JSON.parse(
+        okOut(
+          net.zeus(
+            '--json',
+            'task',
+            'post',
+            '--from',
+            'bob',
+            '--app',
+            APP,
+            '--runtime',
+            'wasm',
+            '--cpu',
+            '0.5',
+            '--memory',
+            '64MiB',
+            '--max-price',
+            '1',
+            '--region',
+            'zz',
+            '--bid-window',
+            '12',
+            '--wait',
+          ),
+        ),
+      ) as { task: string }
+    ).task;
     okOut(net.zeus('bid', trap, '--from', 'alice', '--wait'));
     await waitFor(async () => BigInt((await c.worker(alice)).bond) < min, 60_000, 'the missed start to slash alice', 250);
     const bond = BigInt((await c.worker(alice)).bond);
@@ -122,11 +195,14 @@ describe('bids that do not block', () => {
 
     const w = await net.startWorker('alice', ['--runtime', 'wasm', '--report-seconds', '1']);
     workers.push(w);
-    const notice = /bond 95 ZNC is below the chain's minimum of 100 ZNC: not bidding, and not leased, until 5 ZNC more is bonded \(zeus worker update --from KEY --add-bond 5\)/g;
+    const notice =
+      /bond 95 ZNC is below the chain's minimum of 100 ZNC: not bidding, and not leased, until 5 ZNC more is bonded \(zeus worker update --from KEY --add-bond 5\)/g;
     await waitFor(() => notice.test(w.log()), 20_000, 'the agent to say it is below the minimum');
     // The admin endpoint of the agent started last on this home is alice's.
     const status = okOut(net.zeus('worker', 'status'));
-    expect(status).toContain("NOT LEASED: its bond of 95 ZNC is below the chain's minimum; it does not bid until 5 ZNC more is bonded: zeus worker update --from KEY --add-bond 5");
+    expect(status).toContain(
+      "NOT LEASED: its bond of 95 ZNC is below the chain's minimum; it does not bid until 5 ZNC more is bonded: zeus worker update --from KEY --add-bond 5",
+    );
     // A task it fits: the others bid, alice does not (and does not repeat the notice).
     const fits = post(6);
     await waitFor(async () => (await c.task(fits)).state !== 'open', 30_000, 'the window to close');

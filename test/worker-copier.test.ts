@@ -39,7 +39,9 @@ describe('a copier in a redundancy group', () => {
     const leaseOf = (w: WorkerProcess) => t.leases.find((l) => l.worker === w.address)!;
     expect(t.leases.map((l) => l.worker).sort()).toEqual([...honest, copier!].map((w) => w.address).sort());
     expect(copier!.log()).toMatch(/TEST ONLY --test-copy-result: committing lease \d+'s commitment as its own/);
-    expect(copier!.log()).toMatch(/TEST ONLY --test-copy-result: reveal of sha256:[0-9a-f]{64} refused: this digest and salt do not match lease \d+'s commitment/);
+    expect(copier!.log()).toMatch(
+      /TEST ONLY --test-copy-result: reveal of sha256:[0-9a-f]{64} refused: this digest and salt do not match lease \d+'s commitment/,
+    );
 
     const [h1, h2] = honest.map(leaseOf);
     expect(h1.resultDigest).toBe(h2.resultDigest);
@@ -51,7 +53,13 @@ describe('a copier in a redundancy group', () => {
 
     const dividend = BigInt(params.dividendPerLease);
     const delta = async (a: string): Promise<bigint> => (await balanceOf(c, a)) - before.get(a)!;
-    await waitFor(async () => (await delta(honest[0].address)) === BigInt(h1.workerPaid) + dividend && (await delta(honest[1].address)) === BigInt(h2.workerPaid) + dividend, 30_000, 'pay and dividends credited', 250);
+    await waitFor(
+      async () =>
+        (await delta(honest[0].address)) === BigInt(h1.workerPaid) + dividend && (await delta(honest[1].address)) === BigInt(h2.workerPaid) + dividend,
+      30_000,
+      'pay and dividends credited',
+      250,
+    );
     expect(await delta(alice)).toBe(-(BigInt(h1.workerPaid) + BigInt(h2.workerPaid)));
     expect(await delta(copier!.address), 'the copier earns nothing').toBe(0n);
     const slash = (BigInt(copierBefore.bond) * BigInt(params.wrongResultSlashBp)) / 10_000n;

@@ -97,7 +97,7 @@ const loopsUnder = (prefix: string): string[] =>
     .filter((f) => f.startsWith(prefix));
 
 describe('hostile batch apps are contained and their leases settle exactly', () => {
-  it('kills or denies each, keeps the worker up, runs a good task after, pays the worker for the apps\' own failures and refunds to the unit', async () => {
+  it("kills or denies each, keeps the worker up, runs a good task after, pays the worker for the apps' own failures and refunds to the unit", async () => {
     const c = new ZeusClient(net.url);
     const params = await c.marketParams();
     workerAddress = net.address('carol');
@@ -105,14 +105,22 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
 
     // Publish the apps two at a time (alice and dave each publish in order: one nonce sequence each).
     const publishers = ['alice', 'dave'];
-    const apps = [...HOSTILE.map((a) => ({ name: a.name, image: hostileTag(a.name) })), { name: 'isolation-good', image: GOOD }, { name: 'isolation-long', image: LONG }];
+    const apps = [
+      ...HOSTILE.map((a) => ({ name: a.name, image: hostileTag(a.name) })),
+      { name: 'isolation-good', image: GOOD },
+      { name: 'isolation-long', image: LONG },
+    ];
     await Promise.all(
       publishers.map(async (from, i) => {
-        for (const a of apps.filter((_, j) => j % publishers.length === i)) okOut(await zeusAsync('--json', 'app', 'publish', a.image, '--from', from, '--name', a.name, '--version', '1.0', '--wait'));
+        for (const a of apps.filter((_, j) => j % publishers.length === i))
+          okOut(await zeusAsync('--json', 'app', 'publish', a.image, '--from', from, '--name', a.name, '--version', '1.0', '--wait'));
       }),
     );
 
-    writeFileSync(policy, JSON.stringify({ maxConcurrentLeases: 8, maxDiskMiB: 1024, prices: { cpuCoreHour: '0.036', memoryGiBHour: '0' }, acceptApps: apps.map((a) => a.name) }));
+    writeFileSync(
+      policy,
+      JSON.stringify({ maxConcurrentLeases: 8, maxDiskMiB: 1024, prices: { cpuCoreHour: '0.036', memoryGiBHour: '0' }, acceptApps: apps.map((a) => a.name) }),
+    );
     worker = await startWorker();
     // Registered: from here on, every change to these is the leases' doing.
     const registered = await c.worker(workerAddress);
@@ -122,7 +130,27 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     const post = (app: string, memory: string, disk?: string): string =>
       (
         JSON.parse(
-          okOut(zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${app}@1.0`, '--cpu', '1', '--memory', memory, ...(disk ? ['--disk', disk] : []), '--max-price', '0.05', '--bid-window', '4', '--wait')),
+          okOut(
+            zeus(
+              '--json',
+              'task',
+              'post',
+              '--from',
+              'bob',
+              '--app',
+              `${app}@1.0`,
+              '--cpu',
+              '1',
+              '--memory',
+              memory,
+              ...(disk ? ['--disk', disk] : []),
+              '--max-price',
+              '0.05',
+              '--bid-window',
+              '4',
+              '--wait',
+            ),
+          ),
         ) as { task: string }
       ).task;
     const tasks = new Map(HOSTILE.map((a) => [a.name, post(a.name, a.memory, a.disk)]));
@@ -132,7 +160,9 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     const logOf = (name: string): string => readFileSync(join(leaseDir(tasks.get(name)!), 'container.log'), 'utf8');
 
     // Every hostile container ran under the worker and came to an end on the worker's side.
-    await waitFor(() => [...tasks.values()].every((t) => existsSync(join(leaseDir(t), 'outcome.json'))), 90_000, 'every hostile container to end', 250).catch(fail);
+    await waitFor(() => [...tasks.values()].every((t) => existsSync(join(leaseDir(t), 'outcome.json'))), 90_000, 'every hostile container to end', 250).catch(
+      fail,
+    );
 
     // Fork bomb: stopped at the pids limit; it died when its own shell could not fork.
     expect(logOf('hostile-fork')).toMatch(/pids\.max=256/);
@@ -163,7 +193,8 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     // addresses are not even routable from the container.
     expect(logOf('hostile-network')).not.toMatch(/REACHED/);
     expect(logOf('hostile-network')).toMatch(/wget 127\.0\.0\.1:\d+ failed/);
-    for (const h of hostAddresses()) expect(logOf('hostile-network')).toMatch(new RegExp(`nc ${h.replace(/\./g, '\\.')}:\\d+ failed: .*Network is unreachable`));
+    for (const h of hostAddresses())
+      expect(logOf('hostile-network')).toMatch(new RegExp(`nc ${h.replace(/\./g, '\\.')}:\\d+ failed: .*Network is unreachable`));
     expect(connections).toBe(0);
     expect(outcome('hostile-network')).toMatchObject({ exitCode: 1, result: null });
 
@@ -182,10 +213,11 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     const done = new Map<string, TaskDetailAnswer>();
     await waitFor(
       async () => {
-        for (const [name, id] of tasks) if (!done.has(name)) {
-          const t = await c.task(id);
-          if (t.state === 'done') done.set(name, t);
-        }
+        for (const [name, id] of tasks)
+          if (!done.has(name)) {
+            const t = await c.task(id);
+            if (t.state === 'done') done.set(name, t);
+          }
         return done.size === tasks.size;
       },
       (params.reportDeadlineBlocks + params.reviewBlocks + 30) * BLOCK_MS,
@@ -224,7 +256,12 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
     // The worker: never slashed nor rated down for the apps' own failures (counted as app failures,
     // no dividend for them); paid what it ran for, plus the dividend for the completed ones.
     let w = await c.worker(workerAddress);
-    await waitFor(async () => (w = await c.worker(workerAddress)).record.appFailures === String(failed.length) && w.record.completed === String(completed.length), 10_000, 'the worker record on main', 250);
+    await waitFor(
+      async () => (w = await c.worker(workerAddress)).record.appFailures === String(failed.length) && w.record.completed === String(completed.length),
+      10_000,
+      'the worker record on main',
+      250,
+    );
     expect(w.bond).toBe(registered.bond);
     expect(w.record.slashedTotal).toBe(registered.record.slashedTotal);
     expect(w.record.failed).toBe(registered.record.failed);
@@ -245,7 +282,28 @@ describe('hostile batch apps are contained and their leases settle exactly', () 
   }, 180_000);
 
   it('a worker killed mid-lease leaves its /out behind; restarted after the lease ended, it removes the container and the scratch area', async () => {
-    const task = JSON.parse(okOut(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'isolation-long@1.0', '--cpu', '1', '--memory', '64MiB', '--max-price', '0.05', '--bid-window', '4', '--wait'))) as { task: string };
+    const task = JSON.parse(
+      okOut(
+        zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          'isolation-long@1.0',
+          '--cpu',
+          '1',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '0.05',
+          '--bid-window',
+          '4',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     const scratch = join(net.home, 'worker', 'scratch');
     await waitFor(() => workerLog().includes(`lease ${task.task.slice(0, 12)}…/0: started `), 30_000, 'the long lease to start').catch(fail);
     worker!.proc.kill('SIGKILL');

@@ -56,8 +56,16 @@ describe('a liar outvoted by two honest workers', () => {
     expect(BigInt(h2.workerPaid)).toBeGreaterThan(0n);
     const dividend = BigInt(params.dividendPerLease);
     const delta = async (a: string): Promise<bigint> => (await balanceOf(c, a)) - before.get(a)!;
-    await waitFor(async () => (await delta(honest[0].address)) === BigInt(h1.workerPaid) + dividend && (await delta(honest[1].address)) === BigInt(h2.workerPaid) + dividend, 30_000, 'pay and dividends credited', 250).catch(async (e: unknown) => {
-      throw new Error(`${(e as Error).message}: deltas ${await delta(honest[0].address)}, ${await delta(honest[1].address)}; paid ${h1.workerPaid}, ${h2.workerPaid}; dividend ${dividend}`);
+    await waitFor(
+      async () =>
+        (await delta(honest[0].address)) === BigInt(h1.workerPaid) + dividend && (await delta(honest[1].address)) === BigInt(h2.workerPaid) + dividend,
+      30_000,
+      'pay and dividends credited',
+      250,
+    ).catch(async (e: unknown) => {
+      throw new Error(
+        `${(e as Error).message}: deltas ${await delta(honest[0].address)}, ${await delta(honest[1].address)}; paid ${h1.workerPaid}, ${h2.workerPaid}; dividend ${dividend}`,
+      );
     });
 
     // Who paid whom, to the base unit.

@@ -69,7 +69,28 @@ class Watch {
 }
 
 function post(app: string, runtime: 'docker' | 'wasm'): string {
-  const out = okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${app}@1`, '--runtime', runtime, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'));
+  const out = okOut(
+    net.zeus(
+      '--json',
+      'task',
+      'post',
+      '--from',
+      'bob',
+      '--app',
+      `${app}@1`,
+      '--runtime',
+      runtime,
+      '--cpu',
+      '0.5',
+      '--memory',
+      '64MiB',
+      '--max-price',
+      '1',
+      '--bid-window',
+      '6',
+      '--wait',
+    ),
+  );
   return (JSON.parse(out) as { task: string }).task;
 }
 
@@ -131,7 +152,7 @@ beforeAll(() => {
 afterAll(() => net.stop(['zeus-app/loud']));
 
 describe('a workload that prints 1 GiB', () => {
-  it('in a container: the agent survives it (also SIGKILLed and restarted mid-flood) with bounded memory; the log is capped with the dropped count; the engine\'s log is capped on disk; the lease completes', async () => {
+  it("in a container: the agent survives it (also SIGKILLed and restarted mid-flood) with bounded memory; the log is capped with the dropped count; the engine's log is capped on disk; the lease completes", async () => {
     let agent = await net.startWorker('carol', ['--report-seconds', '1', '--runtime', 'docker']);
     const first = agent;
     const before = vmHwm(first.proc.pid)!;

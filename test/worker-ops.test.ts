@@ -68,7 +68,11 @@ describe('operating a worker', () => {
     ok(zeus('transfer', '--from', 'alice', '--to', workerAddress, '--amount', '1000', '--wait'));
     await waitFor(async () => BigInt((await new ZeusClient(url).account(workerAddress)).znc.balance) > 0n, 20_000, 'the transfer to arrive');
     const env = { ...nodeEnv(), PATH: `${join(dir, 'bin')}${delimiter}${process.env.PATH ?? ''}` };
-    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'opsworker', '--report-seconds', '1'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    worker = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', 'opsworker', '--report-seconds', '1'], {
+      env,
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     worker.stdout!.on('data', (d: Buffer) => (workerLog += String(d)));
     worker.stderr!.on('data', (d: Buffer) => (workerLog += String(d)));
     await waitFor(() => workerLog.includes('is following the market') || worker?.exitCode !== null, 60_000, 'worker start');
@@ -91,7 +95,30 @@ describe('operating a worker', () => {
     expect(idle.resources.detected.gpus).toEqual(idle.resources.offered.gpus);
     expect(idle.benchmark.measured?.score).toBe(idle.benchmark.registered);
 
-    task = (JSON.parse(ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'opsapp@1.0', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string }).task;
+    task = (
+      JSON.parse(
+        ok(
+          zeus(
+            '--json',
+            'task',
+            'post',
+            '--from',
+            'bob',
+            '--app',
+            'opsapp@1.0',
+            '--cpu',
+            '0.5',
+            '--memory',
+            '64MiB',
+            '--max-price',
+            '1',
+            '--bid-window',
+            '6',
+            '--wait',
+          ),
+        ),
+      ) as { task: string }
+    ).task;
     let during: WorkerStatus | undefined;
     let text = '';
     // Both forms while the container runs (8 s): one poll may straddle its end on a loaded machine.
@@ -185,20 +212,33 @@ describe('operating a worker', () => {
 
     // A task the chain does not know, on a chain that exists; its "poster" signed a token for it.
     const unknown = `${task.slice(0, 2)}${'7'.repeat(62)}`;
-    expect(await live(unknown, 0, liveLogsToken(bob, workerAddress, unknown, 0))).toEqual([404, { code: 'UNKNOWN_TASK', message: expect.stringContaining(`there is no task ${unknown}`) }]);
+    expect(await live(unknown, 0, liveLogsToken(bob, workerAddress, unknown, 0))).toEqual([
+      404,
+      { code: 'UNKNOWN_TASK', message: expect.stringContaining(`there is no task ${unknown}`) },
+    ]);
     // Task ids that name no inner chain (0 is the main chain; 0xff is none): refused as ids, before the node is asked.
     for (const bad of [`00${task.slice(2)}`, `ff${task.slice(2)}`]) {
-      expect(await live(bad, 0, liveLogsToken(bob, workerAddress, bad, 0))).toEqual([400, { code: 'INVALID_TASK_ID', message: expect.stringMatching(/first byte names its inner chain/) }]);
+      expect(await live(bad, 0, liveLogsToken(bob, workerAddress, bad, 0))).toEqual([
+        400,
+        { code: 'INVALID_TASK_ID', message: expect.stringMatching(/first byte names its inner chain/) },
+      ]);
       expect(await answer(`/leases/${bad}/0/logs`, adminToken)).toEqual([400, { code: 'INVALID_TASK_ID', message: expect.any(String) }]);
     }
     expect((await live('12345', 0, 'x'))[1].code).toBe('INVALID_TASK_ID');
     expect((await live('a'.repeat(300), 0, 'x'))[1].code).toBe('INVALID_TASK_ID');
-    for (const n of ['x', '-1', '1e3', '99999999']) expect(await live(task, n, 'x')).toEqual([400, { code: 'INVALID_LEASE', message: expect.stringContaining('not a lease number') }]);
+    for (const n of ['x', '-1', '1e3', '99999999'])
+      expect(await live(task, n, 'x')).toEqual([400, { code: 'INVALID_LEASE', message: expect.stringContaining('not a lease number') }]);
 
     // Tokens for something else say what they are for.
-    expect(await live(task, 0, liveLogsToken(bob, workerAddress, task, 1))).toEqual([401, { code: 'POSTER_TOKEN_MISMATCH', message: expect.stringContaining(`the token is for lease 1 of task ${task}, not for lease 0`) }]);
+    expect(await live(task, 0, liveLogsToken(bob, workerAddress, task, 1))).toEqual([
+      401,
+      { code: 'POSTER_TOKEN_MISMATCH', message: expect.stringContaining(`the token is for lease 1 of task ${task}, not for lease 0`) },
+    ]);
     const [, elsewhere] = await live(task, 0, liveLogsToken(bob, alice, task, 0));
-    expect(elsewhere).toMatchObject({ code: 'POSTER_TOKEN_MISMATCH', message: expect.stringContaining(`for the live logs at worker ${alice}, and this is worker ${workerAddress}`) });
+    expect(elsewhere).toMatchObject({
+      code: 'POSTER_TOKEN_MISMATCH',
+      message: expect.stringContaining(`for the live logs at worker ${alice}, and this is worker ${workerAddress}`),
+    });
     const [, otherTask] = await live(task, 0, liveLogsToken(bob, workerAddress, unknown, 0));
     expect(otherTask.message).toContain(`the token is for task ${unknown}, not for task ${task}`);
     const { audience } = (await (await fetch(`${url}/v2/_auth/info`)).json()) as { audience: string };

@@ -49,7 +49,11 @@ class WorkerProcess {
 
   constructor(key: string) {
     this.key = key;
-    this.proc = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', key, '--report-seconds', '1'], { env: nodeEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, '--node', url, 'worker', 'start', '--key', key, '--report-seconds', '1'], {
+      env: nodeEnv(),
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc.stdout!.on('data', (d: Buffer) => (this.log += String(d)));
     this.proc.stderr!.on('data', (d: Buffer) => (this.log += String(d)));
     this.exited = new Promise((res) => this.proc.once('exit', (code) => res(code)));
@@ -71,7 +75,9 @@ class WorkerProcess {
 
 /** The containers carrying a worker's label, running or not. */
 function containersOf(key: string): string[] {
-  return docker('ps', '-aq', '--no-trunc', '--filter', `label=net.zeus.worker=${addresses.get(key)}`).split('\n').filter(Boolean);
+  return docker('ps', '-aq', '--no-trunc', '--filter', `label=net.zeus.worker=${addresses.get(key)}`)
+    .split('\n')
+    .filter(Boolean);
 }
 
 const isRunning = (id: string): boolean => docker('inspect', '-f', '{{.State.Running}}', id).trim() === 'true';
@@ -94,7 +100,28 @@ async function leaseWhen(task: string, index: number, what: string, cond: (l: Le
 }
 
 function post(retries: number): string {
-  const out = ok(zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${APP}@1.0`, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--retries', String(retries), '--wait'));
+  const out = ok(
+    zeus(
+      '--json',
+      'task',
+      'post',
+      '--from',
+      'bob',
+      '--app',
+      `${APP}@1.0`,
+      '--cpu',
+      '0.5',
+      '--memory',
+      '64MiB',
+      '--max-price',
+      '1',
+      '--bid-window',
+      '6',
+      '--retries',
+      String(retries),
+      '--wait',
+    ),
+  );
   return (JSON.parse(out) as { task: string }).task;
 }
 
@@ -116,7 +143,12 @@ beforeAll(() => {
   copyFileSync('/bin/busybox', join(ctx, 'busybox'));
   writeFileSync(
     join(ctx, 'Dockerfile'),
-    ['FROM scratch', 'COPY busybox /bin/busybox', `CMD ["/bin/busybox", "sh", "-c", "/bin/busybox sleep ${JOB_SECONDS}; echo slept ${JOB_SECONDS} > /out/answer; echo finished"]`, ''].join('\n'),
+    [
+      'FROM scratch',
+      'COPY busybox /bin/busybox',
+      `CMD ["/bin/busybox", "sh", "-c", "/bin/busybox sleep ${JOB_SECONDS}; echo slept ${JOB_SECONDS} > /out/answer; echo finished"]`,
+      '',
+    ].join('\n'),
   );
   docker('build', '-q', '-t', IMAGE, ctx);
   ok(zeusIn(join(dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', devnet, '--validators', '1', '--block-time', '500'));
@@ -132,14 +164,15 @@ afterAll(async () => {
   zeusIn(join(dir, 'unused'), 'devnet', 'stop', '--dir', devnet);
   for (const k of addresses.keys()) for (const id of containersOf(k)) docker('rm', '-f', '-v', id);
   // By name, not id: an id also carries the tags of any identical image another run built.
-  for (const i of docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=zeus-app/${APP}`).split('\n').filter(Boolean)) docker('rmi', i);
+  for (const i of docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=zeus-app/${APP}`).split('\n').filter(Boolean))
+    docker('rmi', i);
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a worker that stops mid-lease', () => {
   let carol: WorkerProcess;
 
-  it('SIGKILLed and started again within the report deadline, it takes its container up again, reports on from the chain\'s count, and the lease completes and is paid', async () => {
+  it("SIGKILLed and started again within the report deadline, it takes its container up again, reports on from the chain's count, and the lease completes and is paid", async () => {
     carol = await WorkerProcess.start('carol');
     const task = post(0);
     await leaseWhen(task, 0, 'running with 2 reports', (l) => l.state === 'running' && l.reports >= 2, 45_000);

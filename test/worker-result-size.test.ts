@@ -40,11 +40,36 @@ describe('a result up to the lease’s disk', () => {
     okOut(net.zeus('--json', 'app', 'publish', IMAGE, '--from', 'alice', '--name', 'big', '--version', '1', '--wait'));
     worker = await net.startWorker('carol', ['--report-seconds', '1']);
     const c = new ZeusClient(net.url);
-    const posted = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'big@1', '--cpu', '0.5', '--memory', '64MiB', '--disk', '200MiB', '--max-price', '1', '--bid-window', '4', '--wait'))) as { task: string };
+    const posted = JSON.parse(
+      okOut(
+        net.zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          'big@1',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--disk',
+          '200MiB',
+          '--max-price',
+          '1',
+          '--bid-window',
+          '4',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     let lease: LeaseAnswer | undefined;
-    await waitFor(async () => ['settled', 'failed'].includes((lease = (await c.task(posted.task)).leases[0])?.state ?? ''), 150_000, 'lease ended', 500).catch((e: unknown) => {
-      throw new Error(`${(e as Error).message}\nworker:\n${worker?.log().split('\n').slice(-30).join('\n')}`);
-    });
+    await waitFor(async () => ['settled', 'failed'].includes((lease = (await c.task(posted.task)).leases[0])?.state ?? ''), 150_000, 'lease ended', 500).catch(
+      (e: unknown) => {
+        throw new Error(`${(e as Error).message}\nworker:\n${worker?.log().split('\n').slice(-30).join('\n')}`);
+      },
+    );
     expect(lease!.state, worker!.log().split('\n').slice(-20).join('\n')).toBe('settled');
     expect(lease!.outcome).toBe('result accepted');
     expect(BigInt(lease!.workerPaid)).toBeGreaterThan(0n);
@@ -66,8 +91,31 @@ describe('a result up to the lease’s disk', () => {
   }, 240_000);
 
   it('a batch task asking for more disk than a result may hold is refused when posted, saying why', () => {
-    const r = net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'big@1', '--cpu', '0.5', '--memory', '64MiB', '--disk', `${MAX_RESULT_MIB + 1}MiB`, '--max-price', '1', '--bid-window', '4', '--wait');
+    const r = net.zeus(
+      '--json',
+      'task',
+      'post',
+      '--from',
+      'bob',
+      '--app',
+      'big@1',
+      '--cpu',
+      '0.5',
+      '--memory',
+      '64MiB',
+      '--disk',
+      `${MAX_RESULT_MIB + 1}MiB`,
+      '--max-price',
+      '1',
+      '--bid-window',
+      '4',
+      '--wait',
+    );
     expect(r.code).not.toBe(0);
-    expect(r.err + r.out).toMatch(new RegExp(`IMPOSSIBLE_TASK.*a batch task's /out is its result.*at most ${MAX_RESULT_MIB} MiB of disk \\(this task asks for ${MAX_RESULT_MIB + 1} MiB\\)`));
+    expect(r.err + r.out).toMatch(
+      new RegExp(
+        `IMPOSSIBLE_TASK.*a batch task's /out is its result.*at most ${MAX_RESULT_MIB} MiB of disk \\(this task asks for ${MAX_RESULT_MIB + 1} MiB\\)`,
+      ),
+    );
   });
 });

@@ -44,7 +44,11 @@ function zeusSeen(...args: string[]): string {
 
 beforeAll(async () => {
   // No echo of the value: only its hash (in the result) and its length (in the log).
-  net.buildBusybox(IMAGE, 'printf %s "$SECRET_VALUE" | /bin/busybox sha256sum > /out/secret.sha256; echo "read a secret of ${#SECRET_VALUE} characters"; printf %s "${ROUNDS:-none}" > /out/rounds');
+  net.buildBusybox(
+    IMAGE,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${#SECRET_VALUE} and ${ROUNDS:-none} are shell expansions, for the container's sh.
+    'printf %s "$SECRET_VALUE" | /bin/busybox sha256sum > /out/secret.sha256; echo "read a secret of ${#SECRET_VALUE} characters"; printf %s "${ROUNDS:-none}" > /out/rounds',
+  );
   net.start();
   ws = new WebSocket(`${net.url.replace(/^http/, 'ws')}/ws`);
   ws.addEventListener('message', (m: MessageEvent) => seen.push({ where: '/ws', text: String(m.data) }));
@@ -62,11 +66,14 @@ afterAll(() => {
 /** Waits for the task's first lease to have its result, then returns the lease and the result's files. */
 async function resultOf(task: string, workers: WorkerProcess[]): Promise<{ lease: LeaseAnswer; files: Map<string, string> }> {
   let lease: LeaseAnswer | undefined;
-  await waitFor(async () => (lease = (await get<TaskDetailAnswer>(`/tasks/${task}`)).leases[0])?.resultDigest !== undefined && lease.resultDigest !== '', 60_000, 'a result', 250).catch(
-    (e: unknown) => {
-      throw new Error(`${(e as Error).message}\n${workers.map((w) => `worker ${w.address}:\n${w.log()}`).join('\n')}`);
-    },
-  );
+  await waitFor(
+    async () => (lease = (await get<TaskDetailAnswer>(`/tasks/${task}`)).leases[0])?.resultDigest !== undefined && lease.resultDigest !== '',
+    60_000,
+    'a result',
+    250,
+  ).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}\n${workers.map((w) => `worker ${w.address}:\n${w.log()}`).join('\n')}`);
+  });
   const out = join(net.dir, `result-${task.slice(0, 8)}.tar`);
   zeusSeen('--json', 'task', 'result', task, '--out', out);
   return { lease: lease!, files: await tarTextFiles(readFileSync(out)) };
@@ -91,7 +98,29 @@ describe('sealed secrets reach the workload and nothing else', () => {
     const dave = await net.startWorker('dave', ['--report-seconds', '1']);
     const both = [carol, dave];
     const post = (...more: string[]): string =>
-      (JSON.parse(zeusSeen('--json', 'task', 'post', '--from', 'bob', '--app', `${APP}@1.0`, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', ...more, '--wait')) as { task: string }).task;
+      (
+        JSON.parse(
+          zeusSeen(
+            '--json',
+            'task',
+            'post',
+            '--from',
+            'bob',
+            '--app',
+            `${APP}@1.0`,
+            '--cpu',
+            '0.5',
+            '--memory',
+            '64MiB',
+            '--max-price',
+            '1',
+            '--bid-window',
+            '6',
+            ...more,
+            '--wait',
+          ),
+        ) as { task: string }
+      ).task;
 
     // Sealed by the CLI to every candidate: both workers can open it, so both bid.
     // An input rides along: a parameter the app reads from its environment, recorded by the worker.

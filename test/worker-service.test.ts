@@ -61,7 +61,30 @@ describe('the worker agent runs a service end to end', () => {
     const bob0 = await znc(c, bob);
 
     const posted = JSON.parse(
-      okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${APP}@1.0`, '--kind', 'service', '--port', '8080', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '4', '--wait')),
+      okOut(
+        net.zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          `${APP}@1.0`,
+          '--kind',
+          'service',
+          '--port',
+          '8080',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--bid-window',
+          '4',
+          '--wait',
+        ),
+      ),
     ) as { task: string; escrow: string };
     const task = posted.task;
     const escrow = BigInt(posted.escrow);

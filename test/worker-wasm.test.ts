@@ -27,7 +27,10 @@ beforeAll(() => {
   mkdirSync(ctx);
   writeFileSync(join(ctx, 'primes.wasm'), sampleModule());
   // The argument comes from the image's CMD, as a container's would.
-  writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY primes.wasm /app/primes.wasm', 'LABEL org.zeusnet.module=/app/primes.wasm', `CMD ["${N}"]`, ''].join('\n'));
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    ['FROM scratch', 'COPY primes.wasm /app/primes.wasm', 'LABEL org.zeusnet.module=/app/primes.wasm', `CMD ["${N}"]`, ''].join('\n'),
+  );
   docker('build', '-q', '-t', IMAGE, ctx);
   net.images.push(IMAGE);
 }, 120_000);
@@ -44,7 +47,30 @@ describe('a wasm task on a worker with no Docker engine', () => {
     const c = new ZeusClient(net.url);
     expect((await c.worker(worker.address)).runtimes).toEqual(['wasm']);
 
-    const posted = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', 'primes@1', '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const posted = JSON.parse(
+      okOut(
+        net.zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          'primes@1',
+          '--runtime',
+          'wasm',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--bid-window',
+          '6',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     let lease: LeaseAnswer | undefined;
     await waitFor(async () => (lease = (await c.task(posted.task)).leases[0])?.state === 'settled', 60_000, 'lease settled', 250).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\nworker:\n${worker?.log()}`);
@@ -81,7 +107,30 @@ describe('a wasm task on a worker with no Docker engine', () => {
     const bob = net.address('bob');
     const znc = async (a: string): Promise<bigint> => BigInt((await c.account(a)).balances.ZNC ?? '0');
     const before = { bob: await znc(bob), carol: await znc(worker!.address), worker: await c.worker(worker!.address) };
-    const posted = JSON.parse(okOut(net.zeus('--json', 'task', 'post', '--from', 'bob', '--app', `${name}@1`, '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--bid-window', '6', '--wait'))) as { task: string };
+    const posted = JSON.parse(
+      okOut(
+        net.zeus(
+          '--json',
+          'task',
+          'post',
+          '--from',
+          'bob',
+          '--app',
+          `${name}@1`,
+          '--runtime',
+          'wasm',
+          '--cpu',
+          '0.5',
+          '--memory',
+          '64MiB',
+          '--max-price',
+          '1',
+          '--bid-window',
+          '6',
+          '--wait',
+        ),
+      ),
+    ) as { task: string };
     let lease: LeaseAnswer | undefined;
     await waitFor(async () => (lease = (await c.task(posted.task)).leases[0])?.state === 'completed', 25_000, 'outcome reported', 250).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}: lease ${JSON.stringify(lease)}\nworker:\n${worker?.log()}`);
@@ -94,17 +143,26 @@ describe('a wasm task on a worker with no Docker engine', () => {
     expect(paid).toBeGreaterThan(0n);
     await c.waitForBalance(bob, (b) => b === before.bob - paid, { timeoutMs: 10_000 });
     await c.waitForBalance(worker!.address, (b) => b === before.carol + paid, { timeoutMs: 10_000 });
-    await waitFor(async () => (await c.worker(worker!.address)).record.appFailures === String(BigInt(before.worker.record.appFailures) + 1n), 10_000, 'the app failure on the record');
+    await waitFor(
+      async () => (await c.worker(worker!.address)).record.appFailures === String(BigInt(before.worker.record.appFailures) + 1n),
+      10_000,
+      'the app failure on the record',
+    );
     const after = await c.worker(worker!.address);
-    expect([after.bond, after.rating, after.record.failed, after.record.abandoned]).toEqual([before.worker.bond, before.worker.rating, before.worker.record.failed, before.worker.record.abandoned]);
+    expect([after.bond, after.rating, after.record.failed, after.record.abandoned]).toEqual([
+      before.worker.bond,
+      before.worker.rating,
+      before.worker.record.failed,
+      before.worker.record.abandoned,
+    ]);
   }
 
-  it('a module that exits non-zero: its exit code is the lease\'s outcome, reported at once and paid for its time', async () => {
+  it("a module that exits non-zero: its exit code is the lease's outcome, reported at once and paid for its time", async () => {
     // The sample module exits with WASI's ENOTCAPABLE (76) when its file is outside /out.
     await failingModule('escape', sampleModule('../escape.txt'), { exitCode: 76, oomKilled: false, cause: '' });
   }, 120_000);
 
-  it('a module that traps: the trap is the lease\'s outcome, reported at once and paid for its time', async () => {
+  it("a module that traps: the trap is the lease's outcome, reported at once and paid for its time", async () => {
     await failingModule('crash', trapModule(), { exitCode: 0, oomKilled: false, cause: 'trap' });
   }, 120_000);
 });

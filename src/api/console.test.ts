@@ -37,7 +37,13 @@ describe('the web console routes', () => {
     expect(js.headers['content-type']).toMatch(/^text\/javascript/);
     expect(js.headers['cache-control']).toContain('immutable');
     expect((await app.inject('/console/assets/index-abc123.css')).headers['content-type']).toMatch(/^text\/css/);
-    for (const bad of ['/console/build.json', '/console/assets/missing.js', '/console/assets/..%2f..%2fsecret.txt', '/console/../secret.txt', '/console/assets/x/y.js']) {
+    for (const bad of [
+      '/console/build.json',
+      '/console/assets/missing.js',
+      '/console/assets/..%2f..%2fsecret.txt',
+      '/console/../secret.txt',
+      '/console/assets/x/y.js',
+    ]) {
       expect((await app.inject(bad)).statusCode, bad).toBe(404);
     }
     expect((await app.inject('/console')).statusCode).toBe(302);

@@ -223,7 +223,15 @@ function leaseView(idHex: string, index: number, t: Pick<Task, 'redundancy' | 'f
 }
 
 function bidView(index: number, b: Bid): BidAnswer {
-  return { index, worker: encodeAddress(b.worker), price: b.price.toString(), rating: b.rating, height: Number(b.height), used: b.used, withdrawn: b.withdrawn };
+  return {
+    index,
+    worker: encodeAddress(b.worker),
+    price: b.price.toString(),
+    rating: b.rating,
+    height: Number(b.height),
+    used: b.used,
+    withdrawn: b.withdrawn,
+  };
 }
 
 /** A task id from a URL: 64 hex digits whose first byte names an inner chain. */
@@ -231,7 +239,7 @@ function findTask(reader: LedgerReader, id: string): [string, Task] {
   const idHex = id.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(idHex)) throw new ApiError(400, 'INVALID_TASK_ID', `"${id}" is not a task id (64 hex digits)`);
   const chain = taskChain(fromHex(idHex));
-  if (chain === MAIN_CHAIN) throw new ApiError(400, 'INVALID_TASK_ID', 'a task id\'s first byte names its inner chain (1..9)');
+  if (chain === MAIN_CHAIN) throw new ApiError(400, 'INVALID_TASK_ID', "a task id's first byte names its inner chain (1..9)");
   const t = reader.task(idHex);
   if (!t) throw new ApiError(404, 'UNKNOWN_TASK', `no task ${idHex} on chain ${chain} (a task appears once its PostTask is committed)`);
   return [idHex, t];

@@ -39,14 +39,20 @@ const u32 = { type: 'integer', minimum: 0, maximum: 0xffff_ffff } as const;
 export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requireAddress: (a: string) => void): void {
   const tags = ['market'];
 
-  app.get('/market/params', { schema: { summary: 'The market rules of this chain: minimum worker bond, deadlines in blocks, slashing', tags } }, async (): Promise<MarketParamsAnswer> =>
-    marketParamsView(node.reader.params.market),
+  app.get(
+    '/market/params',
+    { schema: { summary: 'The market rules of this chain: minimum worker bond, deadlines in blocks, slashing', tags } },
+    async (): Promise<MarketParamsAnswer> => marketParamsView(node.reader.params.market),
   );
 
-  app.get('/workers', { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } }, async (): Promise<WorkersAnswer> => ({
-    height: node.reader.height,
-    workers: workersView(node.reader),
-  }));
+  app.get(
+    '/workers',
+    { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } },
+    async (): Promise<WorkersAnswer> => ({
+      height: node.reader.height,
+      workers: workersView(node.reader),
+    }),
+  );
 
   app.get<{ Params: { address: string } }>(
     '/workers/:address',
@@ -57,13 +63,23 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     },
   );
 
-  app.get('/apps', { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } }, async (): Promise<AppsAnswer> => ({
-    apps: appsView(node.reader),
-  }));
+  app.get(
+    '/apps',
+    { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } },
+    async (): Promise<AppsAnswer> => ({
+      apps: appsView(node.reader),
+    }),
+  );
 
   app.get<{ Params: { name: string } }>(
     '/apps/:name',
-    { schema: { summary: 'One app and all its versions', tags, params: { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } } },
+    {
+      schema: {
+        summary: 'One app and all its versions',
+        tags,
+        params: { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } },
+      },
+    },
     async (req): Promise<AppAnswer> => oneAppView(node.reader, req.params.name),
   );
 
@@ -75,7 +91,12 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
         tags,
         querystring: {
           type: 'object',
-          properties: { state: { type: 'string', enum: [...TASK_STATES] }, owner: { type: 'string', maxLength: 100 }, app: { type: 'string', maxLength: 97 }, limit },
+          properties: {
+            state: { type: 'string', enum: [...TASK_STATES] },
+            owner: { type: 'string', maxLength: 100 },
+            app: { type: 'string', maxLength: 97 },
+            limit,
+          },
         },
       },
     },
@@ -87,13 +108,25 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
 
   app.get<{ Params: { id: string } }>(
     '/tasks/:id',
-    { schema: { summary: 'A task with its bids and leases, escrow and (if its window closed empty) why nobody bid', tags, params: { type: 'object', properties: { id: taskId } } } },
+    {
+      schema: {
+        summary: 'A task with its bids and leases, escrow and (if its window closed empty) why nobody bid',
+        tags,
+        params: { type: 'object', properties: { id: taskId } },
+      },
+    },
     async (req): Promise<TaskAtHeightAnswer> => ({ height: node.reader.height, ...taskDetailView(node.reader, req.params.id) }),
   );
 
   app.get<{ Params: { id: string; n: number } }>(
     '/tasks/:id/leases/:n',
-    { schema: { summary: 'One lease of a task', tags, params: { type: 'object', properties: { id: taskId, n: { type: 'integer', minimum: 0, maximum: 1_000_000 } } } } },
+    {
+      schema: {
+        summary: 'One lease of a task',
+        tags,
+        params: { type: 'object', properties: { id: taskId, n: { type: 'integer', minimum: 0, maximum: 1_000_000 } } },
+      },
+    },
     async (req): Promise<LeaseAnswer> => oneLeaseView(node.reader, req.params.id, req.params.n),
   );
 
@@ -116,7 +149,8 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     '/market/quote',
     {
       schema: {
-        summary: 'Which registered workers could serve a task (needs and max price as in PostTask) at what asking price, and every reason each other one could not',
+        summary:
+          'Which registered workers could serve a task (needs and max price as in PostTask) at what asking price, and every reason each other one could not',
         tags,
         body: {
           type: 'object',

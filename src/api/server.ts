@@ -126,11 +126,20 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
 
   app.get(
     '/health',
-    { schema: { summary: 'Liveness: 200 {ok:true,height} while the node can commit blocks; 503 with the reason once its consensus (or solo block production) has stopped', tags: ['chain'] } },
+    {
+      schema: {
+        summary:
+          'Liveness: 200 {ok:true,height} while the node can commit blocks; 503 with the reason once its consensus (or solo block production) has stopped',
+        tags: ['chain'],
+      },
+    },
     async (_req, reply) => {
       const h: HealthAnswer = node.health();
       if (h.ok) return h;
-      return reply.status(503).send({ ...h, error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}, at ${h.halted!.since}); restart the node` } });
+      return reply.status(503).send({
+        ...h,
+        error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}, at ${h.halted!.since}); restart the node` },
+      });
     },
   );
 
@@ -284,9 +293,13 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     async (req): Promise<SegmentAnswer> => segmentView(await loadBlock(req.params.height), req.params.chain),
   );
 
-  app.get('/tokens', { schema: { summary: 'Sub-tokens: anchor rate, deposit, supply, issuer', tags: ['tokens'] } }, async (): Promise<TokensAnswer> => ({
-    tokens: tokensView(node.reader),
-  }));
+  app.get(
+    '/tokens',
+    { schema: { summary: 'Sub-tokens: anchor rate, deposit, supply, issuer', tags: ['tokens'] } },
+    async (): Promise<TokensAnswer> => ({
+      tokens: tokensView(node.reader),
+    }),
+  );
 
   app.get<{ Params: { symbol: string } }>(
     '/tokens/:symbol',
@@ -298,28 +311,47 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     },
   );
 
-  app.get('/bookkeepers', { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } }, async (): Promise<BookkeepersAnswer> =>
-    bookkeepersView(node.reader),
+  app.get(
+    '/bookkeepers',
+    { schema: { summary: 'Candidates (weight, stake, missed slots, jail), votes, the current and scheduled bookkeeper sets', tags: ['bookkeepers'] } },
+    async (): Promise<BookkeepersAnswer> => bookkeepersView(node.reader),
   );
 
   registerMarketRoutes(app, node, requireAddress);
   registerConsoleRoutes(app, opts.consoleDir);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
   if (opts.registry) {
-    await app.register(registryPlugin, { store: opts.registry, chainId: node.chainId, nodePublicKey: node.publicKey, chain: registryChainOf(node.reader), uploadLimits: opts.uploadLimits });
+    await app.register(registryPlugin, {
+      store: opts.registry,
+      chainId: node.chainId,
+      nodePublicKey: node.publicKey,
+      chain: registryChainOf(node.reader),
+      uploadLimits: opts.uploadLimits,
+    });
   }
 
   const metrics = new NodeMetrics({
     node,
     ddnServed: opts.ddn ? () => ({ bytes: opts.ddn!.stats.bytesServed, pieces: opts.ddn!.stats.piecesServed }) : undefined,
   });
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics: height, rounds, commit latency, mempool, peers, transactions, market events, DDN bytes delivered, process', tags: ['chain'] } }, async (_req, reply) => {
-    reply.type(metrics.contentType);
-    return metrics.text();
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics: height, rounds, commit latency, mempool, peers, transactions, market events, DDN bytes delivered, process',
+        tags: ['chain'],
+      },
+    },
+    async (_req, reply) => {
+      reply.type(metrics.contentType);
+      return metrics.text();
+    },
+  );
 
-  app.get('/supply', { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } }, async (): Promise<SupplyAnswer> =>
-    jsonValue(node.reader.supply()),
+  app.get(
+    '/supply',
+    { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } },
+    async (): Promise<SupplyAnswer> => jsonValue(node.reader.supply()),
   );
 
   app.route<{ Querystring: { events?: string } }>({
@@ -333,21 +365,23 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     },
     // A plain HTTP GET (no Upgrade) gets a JSON answer saying what to do, not an empty 404.
     handler: async (_req, reply) =>
-      reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
+      reply
+        .status(426)
+        .header('upgrade', 'websocket')
+        .send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
     wsHandler: (socket, req) => {
-    const kinds = new Set((req.query.events ?? 'block,tx,market').split(','));
-    const send = (e: NodeEvent): void => {
-      if (kinds.has(e.type) && socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
-    };
-    node.events.on('event', send);
-    socket.on('close', () => node.events.off('event', send));
-    socket.on('message', () => {
-      /* the stream is one-way; anything sent by a client is ignored */
-    });
+      const kinds = new Set((req.query.events ?? 'block,tx,market').split(','));
+      const send = (e: NodeEvent): void => {
+        if (kinds.has(e.type) && socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
+      };
+      node.events.on('event', send);
+      socket.on('close', () => node.events.off('event', send));
+      socket.on('message', () => {
+        /* the stream is one-way; anything sent by a client is ignored */
+      });
     },
   });
 
   await app.listen({ host: opts.host, port: opts.port });
   return app;
 }
-

@@ -31,8 +31,13 @@ export function nodeUrl(g: GlobalOptions): string {
  */
 export function nodeUrls(g: GlobalOptions): string[] {
   if (g.node) {
-    const urls = g.node.split(',').map((u) => u.trim()).filter(Boolean);
-    for (const u of urls) if (!/^https?:\/\/[^/]/.test(u)) throw new Error(`--node takes http(s) URLs, comma-separated (e.g. http://127.0.0.1:26657,http://127.0.0.1:26658), got "${u}"`);
+    const urls = g.node
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
+    for (const u of urls)
+      if (!/^https?:\/\/[^/]/.test(u))
+        throw new Error(`--node takes http(s) URLs, comma-separated (e.g. http://127.0.0.1:26657,http://127.0.0.1:26658), got "${u}"`);
     if (urls.length) return urls;
   }
   if (existsSync(homePaths(g.home).config)) {
@@ -112,4 +117,3 @@ export function reportError(e: unknown, json: boolean): void {
   else process.stderr.write(`error${e instanceof NodeApiError ? ` [${code}]` : ''}: ${message}\n`);
   process.exitCode = e instanceof NodeApiError && e.status === 0 ? 3 : 1;
 }
-

@@ -1,5 +1,16 @@
 import { join } from 'node:path';
-import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, Keystore, sealKeyPairFromSeed, sha256, toHex, utf8, type KeyPair } from '../crypto/index.ts';
+import {
+  addressFromPublicKey,
+  decodeAddress,
+  encodeAddress,
+  fromHex,
+  Keystore,
+  sealKeyPairFromSeed,
+  sha256,
+  toHex,
+  utf8,
+  type KeyPair,
+} from '../crypto/index.ts';
 import { homeChain, TaskKind, taskIdFor, TxKind, ZNC, ZNC_DECIMALS, ZNC_UNIT, type TxRequest } from '../ledger/index.ts';
 import { DEV_PASSPHRASE, keyPassphrases, loadKeyWithAny, readConfig, readGenesis } from '../node/index.ts';
 import { formatUnits, NodeApiError, ZeusClient, type TxStatusAnswer } from '../sdk/index.ts';
@@ -45,20 +56,40 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
   step('1. The chain: 1 main + 9 inner chains, 10,000,000,000 ZNC at genesis');
   const s0 = await c.status();
   say(`   chain ${s0.chainId}, height ${s0.height}; total supply ${znc(s0.supply.total)}`);
-  for (const n of ['alice', 'bob', 'carol', 'dave']) say(`   ${n.padEnd(6)} ${addr(n)} home chain ${homeChain(decodeAddress(addr(n)))}: ${znc(await balance(n))}`);
+  for (const n of ['alice', 'bob', 'carol', 'dave'])
+    say(`   ${n.padEnd(6)} ${addr(n)} home chain ${homeChain(decodeAddress(addr(n)))}: ${znc(await balance(n))}`);
 
   step('2. Transfers (zero fees): same chain and across inner chains by receipt');
-  const pairs: [string, string][] = [['alice', 'bob'], ['carol', 'dave'], ['bob', 'carol']];
+  const pairs: [string, string][] = [
+    ['alice', 'bob'],
+    ['carol', 'dave'],
+    ['bob', 'carol'],
+  ];
   for (const [from, to] of pairs) {
     const cross = homeChain(decodeAddress(addr(from))) !== homeChain(decodeAddress(addr(to)));
-    await send(from, TxKind.Transfer, { to: decodeAddress(addr(to)), token: ZNC, amount: 1_250n * ZNC_UNIT, memo: 'demo' }, `${from} → ${to} 1,250 ZNC${cross ? ' (cross-chain: debit now, credit by receipt at the next height)' : ''}`);
+    await send(
+      from,
+      TxKind.Transfer,
+      { to: decodeAddress(addr(to)), token: ZNC, amount: 1_250n * ZNC_UNIT, memo: 'demo' },
+      `${from} → ${to} 1,250 ZNC${cross ? ' (cross-chain: debit now, credit by receipt at the next height)' : ''}`,
+    );
   }
   await settle();
   for (const n of ['alice', 'bob', 'carol', 'dave']) say(`   ${n.padEnd(6)} ${znc(await balance(n))}`);
 
   step('3. A sub-token anchored to ZNC: create, convert, redeem');
-  await send('alice', TxKind.TokenCreate, { symbol: 'GPU', name: 'GPU hour credit', decimals: 8, anchorRate: 10n, deposit: 1_000n * ZNC_UNIT }, 'alice creates GPU: 1,000 ZNC deposit at 10 GPU per ZNC');
-  await send('bob', TxKind.TokenCreate, { symbol: 'CPU', name: 'CPU hour credit', decimals: 8, anchorRate: 100n, deposit: 10n * ZNC_UNIT }, 'bob creates CPU: 10 ZNC deposit at 100 CPU per ZNC');
+  await send(
+    'alice',
+    TxKind.TokenCreate,
+    { symbol: 'GPU', name: 'GPU hour credit', decimals: 8, anchorRate: 10n, deposit: 1_000n * ZNC_UNIT },
+    'alice creates GPU: 1,000 ZNC deposit at 10 GPU per ZNC',
+  );
+  await send(
+    'bob',
+    TxKind.TokenCreate,
+    { symbol: 'CPU', name: 'CPU hour credit', decimals: 8, anchorRate: 100n, deposit: 10n * ZNC_UNIT },
+    'bob creates CPU: 10 ZNC deposit at 100 CPU per ZNC',
+  );
   await settle();
   say(`   alice holds ${formatUnits(await balance('alice', 'GPU'), 8)} GPU`);
   await send('alice', TxKind.TokenConvert, { from: 'GPU', to: 'CPU', amount: 50n * ZNC_UNIT }, 'alice converts 50 GPU into CPU through ZNC');
@@ -66,7 +97,8 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
   say(`   alice holds ${formatUnits(await balance('alice', 'GPU'), 8)} GPU and ${formatUnits(await balance('alice', 'CPU'), 8)} CPU`);
   await send('alice', TxKind.TokenRedeem, { symbol: 'CPU', amount: 100n * ZNC_UNIT }, 'alice redeems 100 CPU for 1 ZNC');
   await settle();
-  for (const t of (await c.tokens()).tokens) say(`   ${t.symbol}: supply ${formatUnits(String(t.supply), 8)} = deposit ${znc(String(t.deposit))} × ${t.anchorRate}`);
+  for (const t of (await c.tokens()).tokens)
+    say(`   ${t.symbol}: supply ${formatUnits(String(t.supply), 8)} = deposit ${znc(String(t.deposit))} × ${t.anchorRate}`);
 
   step('4. Staking raises the zero-fee transaction quota');
   const q0 = (await c.account(addr('dave'))).quota.limit;
@@ -77,7 +109,12 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
 
   step('5. The development reserve moves only by its 2-of-3 foundation multisig');
   const reserve = genesis.multisigs[0].address;
-  await send('foundation-1', TxKind.MultisigPropose, { account: decodeAddress(reserve), to: decodeAddress(addr('carol')), token: ZNC, amount: 5_000n * ZNC_UNIT, memo: 'grant' }, 'foundation-1 proposes a 5,000 ZNC grant to carol');
+  await send(
+    'foundation-1',
+    TxKind.MultisigPropose,
+    { account: decodeAddress(reserve), to: decodeAddress(addr('carol')), token: ZNC, amount: 5_000n * ZNC_UNIT, memo: 'grant' },
+    'foundation-1 proposes a 5,000 ZNC grant to carol',
+  );
   const pid = BigInt((await c.account(reserve)).multisig!.proposals.at(-1)!.id);
   try {
     await send('foundation-1', TxKind.MultisigExecute, { account: decodeAddress(reserve), proposal: pid }, 'foundation-1 executes alone');
@@ -93,7 +130,8 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
   const unlockAt = genesis.genesisTime + 6 * month;
   const acct = await c.account(addr('cornerstone'));
   say(`   cornerstone holds ${znc(acct.znc.balance)}, locked ${znc(acct.znc.vestingLocked)}, spendable ${znc(acct.znc.spendable)}`);
-  const trySpend = () => send('cornerstone', TxKind.Transfer, { to: decodeAddress(addr('alice')), token: ZNC, amount: 1_000n * ZNC_UNIT, memo: '' }, 'cornerstone pays 1,000 ZNC');
+  const trySpend = () =>
+    send('cornerstone', TxKind.Transfer, { to: decodeAddress(addr('alice')), token: ZNC, amount: 1_000n * ZNC_UNIT, memo: '' }, 'cornerstone pays 1,000 ZNC');
   if (Date.now() < unlockAt - 1500) {
     try {
       await trySpend();
@@ -117,7 +155,9 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
   step('8. Nothing was created or destroyed');
   const s1 = await c.status();
   const sup = s1.supply;
-  say(`   height ${s1.height}: ${znc(sup.total)} = spendable ${znc(sup.spendable)} + vesting ${znc(sup.vesting)} + staked ${znc(sup.staked)} + multisig ${znc(sup.multisig)} + pool ${znc(sup.pool)} + anchored ${znc(sup.anchored)} + escrow ${znc(sup.escrow)} + bonded ${znc(sup.bonded)} + in flight ${znc(sup.inFlight)}`);
+  say(
+    `   height ${s1.height}: ${znc(sup.total)} = spendable ${znc(sup.spendable)} + vesting ${znc(sup.vesting)} + staked ${znc(sup.staked)} + multisig ${znc(sup.multisig)} + pool ${znc(sup.pool)} + anchored ${znc(sup.anchored)} + escrow ${znc(sup.escrow)} + bonded ${znc(sup.bonded)} + in flight ${znc(sup.inFlight)}`,
+  );
   let agreed = true;
   if (info.nodes.length > 1) {
     step(`9. ${info.nodes.length} bookkeeper processes decided every block together`);
@@ -127,7 +167,10 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
     agreed = hashes.every((x) => x === hashes[0]);
     info.nodes.forEach((n, i) => say(`   ${n.name}: block ${h} ${hashes[i].slice(0, 16)}…`));
     const b = await c.bookkeepers();
-    for (const k of b.candidates) say(`   ${k.name.padEnd(13)} proposed ${k.proposed} blocks, missed ${k.missedTotal}, earned ${znc(k.earned)} this epoch${k.inSet ? '' : ' (not in the set)'}`);
+    for (const k of b.candidates)
+      say(
+        `   ${k.name.padEnd(13)} proposed ${k.proposed} blocks, missed ${k.missedTotal}, earned ${znc(k.earned)} this epoch${k.inSet ? '' : ' (not in the set)'}`,
+      );
     say(agreed ? '   every node holds the same block: one chain, final at each height' : '   NODES DISAGREE');
   }
   return { ok: BigInt(sup.total) === 10_000_000_000n * ZNC_UNIT && agreed, steps };
@@ -167,32 +210,101 @@ async function marketTour(step: (s: string) => void, say: (line: string) => void
   const before = { bob: await zncOf(c, addr('bob')), carol: await zncOf(c, addr('carol')), dave: await zncOf(c, addr('dave')) };
   await send('carol', TxKind.Stake, { amount: bond }, `carol stakes ${znc(bond)}: a worker's bond comes out of its stake`);
   await until('the stake on main', async () => (BigInt((await c.account(addr('carol'))).staked) >= bond ? true : undefined));
-  await send('carol', TxKind.RegisterWorker, {
-    cpuMillis: 4000, memoryMiB: 8192, diskMiB: 50_000, bandwidthMbps: 100, gpus: [], runtimes: ['docker', 'wasm'], region: 'eu',
-    endpoint: '127.0.0.1:7700', sealKey: sealKeyPairFromSeed(key('carol').secretKey).publicKey,
-    priceCpuCoreHour: ZNC_UNIT / 10n, priceMemoryGiBHour: ZNC_UNIT / 100n, priceGpuHour: 0n, bond, benchmark: 700,
-  }, 'carol registers a worker: 4 cores, 8 GiB, docker and wasm, 0.1 ZNC per core-hour + 0.01 per GiB-hour');
+  await send(
+    'carol',
+    TxKind.RegisterWorker,
+    {
+      cpuMillis: 4000,
+      memoryMiB: 8192,
+      diskMiB: 50_000,
+      bandwidthMbps: 100,
+      gpus: [],
+      runtimes: ['docker', 'wasm'],
+      region: 'eu',
+      endpoint: '127.0.0.1:7700',
+      sealKey: sealKeyPairFromSeed(key('carol').secretKey).publicKey,
+      priceCpuCoreHour: ZNC_UNIT / 10n,
+      priceMemoryGiBHour: ZNC_UNIT / 100n,
+      priceGpuHour: 0n,
+      bond,
+      benchmark: 700,
+    },
+    'carol registers a worker: 4 cores, 8 GiB, docker and wasm, 0.1 ZNC per core-hour + 0.01 per GiB-hour',
+  );
   const digest = `sha256:${toHex(sha256(utf8('zeus demo app hello 1.0')))}`;
-  await send('dave', TxKind.PublishApp, { name: 'hello', version: '1.0', digest, developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: ZNC_UNIT / 20n, requiresLicense: false }, 'dave publishes app hello@1.0 with a license fee of 0.05 ZNC/h');
-  const order = { cpuMillis: 1000, memoryMiB: 1024, diskMiB: 1000, bandwidthMbps: 10, gpuCount: 0, gpuModel: '', gpuMemoryMiB: 0, runtime: 'docker', region: '', minRating: 0 };
+  await send(
+    'dave',
+    TxKind.PublishApp,
+    { name: 'hello', version: '1.0', digest, developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: ZNC_UNIT / 20n, requiresLicense: false },
+    'dave publishes app hello@1.0 with a license fee of 0.05 ZNC/h',
+  );
+  const order = {
+    cpuMillis: 1000,
+    memoryMiB: 1024,
+    diskMiB: 1000,
+    bandwidthMbps: 10,
+    gpuCount: 0,
+    gpuModel: '',
+    gpuMemoryMiB: 0,
+    runtime: 'docker',
+    region: '',
+    minRating: 0,
+  };
   const q = await c.quote({ ...order, maxPricePerHour: ZNC_UNIT.toString() });
   const mine = q.candidates.find((x) => x.worker === toHex(decodeAddress(addr('carol'))) || x.worker === addr('carol'));
   if (!mine) throw new Error('the quote does not list carol as able to serve the task');
   say(`   quote: ${q.candidates.length} of ${q.workers} registered worker(s) could serve 1 core / 1 GiB at ≤ 1 ZNC/h; carol asks ${znc(mine.ask)}/h`);
-  const posted = await send('bob', TxKind.PostTask, {
-    ...order, app: 'hello', version: '1.0', image: '', replicas: 1, kind: TaskKind.Batch, maxPricePerHour: ZNC_UNIT, maxHours: 1, redundancy: 1,
-    ports: [], sealed: new Uint8Array(), bidWindowBlocks: 8, retries: 1,
-  }, 'bob posts a batch task: hello@1.0, 1 core, 1 GiB, at most 1 ZNC/h for 1 h (escrow: 1.05 ZNC)');
+  const posted = await send(
+    'bob',
+    TxKind.PostTask,
+    {
+      ...order,
+      app: 'hello',
+      version: '1.0',
+      image: '',
+      replicas: 1,
+      kind: TaskKind.Batch,
+      maxPricePerHour: ZNC_UNIT,
+      maxHours: 1,
+      redundancy: 1,
+      ports: [],
+      sealed: new Uint8Array(),
+      bidWindowBlocks: 8,
+      retries: 1,
+    },
+    'bob posts a batch task: hello@1.0, 1 core, 1 GiB, at most 1 ZNC/h for 1 h (escrow: 1.05 ZNC)',
+  );
   const id = taskIdFor(fromHex(posted.hash), posted.chain);
   const idHex = toHex(id);
   await send('carol', TxKind.Bid, { task: id, price: BigInt(mine.ask) }, `carol bids ${znc(mine.ask)}/h on task ${idHex.slice(0, 12)}…`);
   const lease = await until('the window to close', async () => (await c.task(idHex)).leases[0]);
-  say(`   the bid window closed: every bookkeeper ranked the bids the same way and leased replica 0 to carol at ${znc(lease.price)}/h (start by height ${lease.startBy})`);
+  say(
+    `   the bid window closed: every bookkeeper ranked the bids the same way and leased replica 0 to carol at ${znc(lease.price)}/h (start by height ${lease.startBy})`,
+  );
   await send('carol', TxKind.StartLease, { task: id, lease: 0, endpoint: '' }, 'carol starts the lease (the worker agent would now run the container)');
   await sleep(2000);
-  await send('carol', TxKind.ReportUsage, { task: id, lease: 0, seq: 1, cpuSeconds: 2n, memoryGiBSeconds: 2n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 2000n }, 'carol reports 2 s of usage (held in escrow until the review ends)');
+  await send(
+    'carol',
+    TxKind.ReportUsage,
+    { task: id, lease: 0, seq: 1, cpuSeconds: 2n, memoryGiBSeconds: 2n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 2000n },
+    'carol reports 2 s of usage (held in escrow until the review ends)',
+  );
   await sleep(1000);
-  const done = await send('carol', TxKind.SubmitResult, { task: id, lease: 0, digest: `sha256:${toHex(sha256(utf8('hello result')))}`, cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1000n }, 'carol submits the result digest');
+  const done = await send(
+    'carol',
+    TxKind.SubmitResult,
+    {
+      task: id,
+      lease: 0,
+      digest: `sha256:${toHex(sha256(utf8('hello result')))}`,
+      cpuSeconds: 1n,
+      memoryGiBSeconds: 1n,
+      gpuSeconds: 0n,
+      networkBytes: 0n,
+      wallMs: 1000n,
+    },
+    'carol submits the result digest',
+  );
   say(`   review window: ${mp.reviewBlocks} blocks from height ${done.height}; without a dispute the ledger pays by itself`);
   const settled = await until('the review to end', async () => {
     const l = (await c.task(idHex)).leases[0];
@@ -206,7 +318,9 @@ async function marketTour(step: (s: string) => void, say: (line: string) => void
   say(`   lease ${settled.state}: ${settled.outcome}; ${(Number(settled.usage.wallMs) / 1000).toFixed(1)} s of block time paid`);
   say(`   bob paid ${znc(before.bob - after.bob)} (the rest of the escrow came back; task ${task.state}, escrow ${znc(task.escrow)})`);
   const dividend = after.carol - before.carol + bond - BigInt(settled.workerPaid);
-  say(`   carol earned ${znc(settled.workerPaid)} for the lease and ${znc(dividend)} of worker dividend; her ${znc(bond)} bond stays with her worker until she leaves`);
+  say(
+    `   carol earned ${znc(settled.workerPaid)} for the lease and ${znc(dividend)} of worker dividend; her ${znc(bond)} bond stays with her worker until she leaves`,
+  );
   say(`   dave earned ${znc(settled.feePaid)} in license fees: ${znc(after.dave - before.dave)}`);
 }
 

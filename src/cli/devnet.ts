@@ -7,7 +7,21 @@ import { DEFAULT_PARAMS, ZNC_UNIT } from '../ledger/index.ts';
 import { DEV_ACCOUNTS, DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
 import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
-import { chooseRuntime, DEVELOPER_KEY, isAlive, publishSampleApps, startWorker, stopProcesses, stopWorkers, USER_KEY, workerKey, ZEUS_BIN, type DevnetApp, type DevnetRuntime, type DevnetWorker } from './devnetMarket.ts';
+import {
+  chooseRuntime,
+  DEVELOPER_KEY,
+  isAlive,
+  publishSampleApps,
+  startWorker,
+  stopProcesses,
+  stopWorkers,
+  USER_KEY,
+  workerKey,
+  ZEUS_BIN,
+  type DevnetApp,
+  type DevnetRuntime,
+  type DevnetWorker,
+} from './devnetMarket.ts';
 
 export { isAlive, type DevnetApp, type DevnetRuntime, type DevnetWorker };
 
@@ -235,7 +249,10 @@ const logStart = new WeakMap<DevnetNode, number>();
 /** The last lines a node logged since it was started, for an error that says why it ended. */
 function logTail(node: DevnetNode, lines = 5): string {
   try {
-    const text = readFileSync(node.log).subarray(logStart.get(node) ?? 0).toString('utf8').trim();
+    const text = readFileSync(node.log)
+      .subarray(logStart.get(node) ?? 0)
+      .toString('utf8')
+      .trim();
     return text ? `; its log ends:\n  ${text.split('\n').slice(-lines).join('\n  ')}` : '';
   } catch {
     return '';
@@ -297,21 +314,25 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   const before = devnetIn(dir);
   if (before) {
     const running = processesOf(before).filter((n) => isAlive(n.pid));
-    if (running.length) throw new Error(`devnet in ${dir} is already running (pids ${running.map((n) => n.pid).join(', ')}); stop it with \`zeus devnet stop --dir ${dir}\``);
+    if (running.length)
+      throw new Error(`devnet in ${dir} is already running (pids ${running.map((n) => n.pid).join(', ')}); stop it with \`zeus devnet stop --dir ${dir}\``);
   }
   let made: DevnetOptions;
   if (!devnetExists(dir)) {
     const validators = o.validators ?? 1;
     const workers = o.workers ?? 0;
     // A worker shares its node's home (it reads the images the node fetched from the node's store).
-    if (workers > validators) throw new Error(`each worker runs beside its own node: --workers ${workers} needs at least as many --validators (got ${validators})`);
+    if (workers > validators)
+      throw new Error(`each worker runs beside its own node: --workers ${workers} needs at least as many --validators (got ${validators})`);
     made = { validators, workers, sampleApps: o.sampleApps ?? workers > 0, runtime: o.runtime ?? 'auto', blockTimeMs: o.blockTimeMs ?? 500 };
     await initDevnet(dir, o, made);
   } else {
     const was = devnetOptionsOf(dir);
     const differs = (['validators', 'workers', 'sampleApps'] as const).filter((k) => o[k] !== undefined && o[k] !== was[k]);
     if (differs.length) {
-      o.onProgress?.(`note: ${dir} holds a devnet made with ${differs.map((k) => `${k} ${was[k]}`).join(', ')}; starting it as it was (remove the directory for a new one)`);
+      o.onProgress?.(
+        `note: ${dir} holds a devnet made with ${differs.map((k) => `${k} ${was[k]}`).join(', ')}; starting it as it was (remove the directory for a new one)`,
+      );
     }
     made = { ...was, runtime: o.runtime ?? was.runtime, blockTimeMs: o.blockTimeMs ?? was.blockTimeMs };
   }
@@ -338,10 +359,16 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
     if (nodes.length > 1) {
       o.onProgress?.(`all ${nodes.length} APIs answer; waiting for the bookkeepers to commit a block together`);
       const start = (await new ZeusClient(nodes[0].api).status()).height;
-      await waitFor('committed block', nodes[0], 60_000, async () => {
-        const heights = await Promise.all(nodes.map(async (n) => (await new ZeusClient(n.api).status()).height));
-        return Math.min(...heights) > start ? heights : undefined;
-      }, o.signal);
+      await waitFor(
+        'committed block',
+        nodes[0],
+        60_000,
+        async () => {
+          const heights = await Promise.all(nodes.map(async (n) => (await new ZeusClient(n.api).status()).height));
+          return Math.min(...heights) > start ? heights : undefined;
+        },
+        o.signal,
+      );
     }
     info.console = `${nodes[0].api}/`;
     writeDevnet(info);
@@ -351,7 +378,10 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
     // A devnet that did not come up is not left half running (a node that failed to bind, say).
     const stopped = await stopDevnet(dir).catch(() => 0);
     const why = e instanceof Error ? e.message : String(e);
-    throw new Error(`the devnet in ${dir} did not come up: ${why}\nstopped the ${stopped} process(es) this start had begun; none of it runs now. See the logs in ${dir}, then run \`zeus devnet start --dir ${o.dir}\` again`, { cause: e });
+    throw new Error(
+      `the devnet in ${dir} did not come up: ${why}\nstopped the ${stopped} process(es) this start had begun; none of it runs now. See the logs in ${dir}, then run \`zeus devnet start --dir ${o.dir}\` again`,
+      { cause: e },
+    );
   }
   return info;
 }
@@ -376,7 +406,11 @@ async function startMarket(dir: string, info: DevnetInfo, made: DevnetOptions, o
   if (count === 0 && !made.sampleApps) return;
   const progress = o.onProgress ?? ((): void => undefined);
   const runtime = await chooseRuntime(made.runtime);
-  progress(runtime === 'docker' ? 'a Docker engine answers: the workers run containers (and WASI modules)' : 'no Docker engine answers: the workers run WebAssembly (WASI) modules only');
+  progress(
+    runtime === 'docker'
+      ? 'a Docker engine answers: the workers run containers (and WASI modules)'
+      : 'no Docker engine answers: the workers run WebAssembly (WASI) modules only',
+  );
   const home = info.nodes[0].home;
   if (made.sampleApps) info.apps = await publishSampleApps({ dir, home, node: info.nodes[0].api, runtime, onProgress: progress });
   info.workers = [];

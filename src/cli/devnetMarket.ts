@@ -83,8 +83,13 @@ export async function chooseRuntime(wanted: 'auto' | DevnetRuntime): Promise<Dev
 
 /** `zeus --home HOME --node URL --json ARGS…` to completion; the parsed JSON answer. */
 export function zeusJson<T>(home: string, node: string, args: string[]): T {
-  const r = spawnSync(process.execPath, [ZEUS_BIN, '--home', home, '--node', node, '--json', ...args], { encoding: 'utf8', env: process.env, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`zeus ${args.slice(0, 2).join(' ')} failed (exit ${r.status}): ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ')}`);
+  const r = spawnSync(process.execPath, [ZEUS_BIN, '--home', home, '--node', node, '--json', ...args], {
+    encoding: 'utf8',
+    env: process.env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0)
+    throw new Error(`zeus ${args.slice(0, 2).join(' ')} failed (exit ${r.status}): ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ')}`);
   return JSON.parse(r.stdout) as T;
 }
 
@@ -101,7 +106,13 @@ async function publishedDigest(c: ZeusClient, name: string): Promise<string | un
  * Builds the sample images (Docker) or the WASI module alone (no Docker) and publishes each as
  * NAME@1 from the developer key, with a small license fee. Already published versions are kept.
  */
-export async function publishSampleApps(o: { dir: string; home: string; node: string; runtime: DevnetRuntime; onProgress: (m: string) => void }): Promise<DevnetApp[]> {
+export async function publishSampleApps(o: {
+  dir: string;
+  home: string;
+  node: string;
+  runtime: DevnetRuntime;
+  onProgress: (m: string) => void;
+}): Promise<DevnetApp[]> {
   const c = new ZeusClient(o.node);
   const appsDir = join(o.dir, 'apps');
   const apps: DevnetApp[] = [];
@@ -110,12 +121,27 @@ export async function publishSampleApps(o: { dir: string; home: string; node: st
     if (digest) o.onProgress(`app ${name}@${APP_VERSION} already published (${digest.slice(0, 19)}…)`);
     else {
       o.onProgress(`publishing ${name}@${APP_VERSION} from the developer key: pushing it to ${o.node}/v2/ and recording its digest on the chain`);
-      digest = zeusJson<{ digest: string }>(o.home, o.node, ['app', 'publish', ...source, '--from', DEVELOPER_KEY, '--name', name, '--version', APP_VERSION, '--license-fee', SAMPLE_LICENSE_FEE, '--wait']).digest;
+      digest = zeusJson<{ digest: string }>(o.home, o.node, [
+        'app',
+        'publish',
+        ...source,
+        '--from',
+        DEVELOPER_KEY,
+        '--name',
+        name,
+        '--version',
+        APP_VERSION,
+        '--license-fee',
+        SAMPLE_LICENSE_FEE,
+        '--wait',
+      ]).digest;
     }
     apps.push({ name, version: APP_VERSION, digest, kind, about: ABOUT[name] ?? kind });
   };
   if (o.runtime === 'docker') {
-    o.onProgress(`building the sample images with the local Docker engine (${SAMPLE_APPS.map((a) => a.tag).join(', ')}; FROM scratch + busybox, nothing pulled)`);
+    o.onProgress(
+      `building the sample images with the local Docker engine (${SAMPLE_APPS.map((a) => a.tag).join(', ')}; FROM scratch + busybox, nothing pulled)`,
+    );
     const built = buildSampleApps(appsDir);
     for (const a of built.apps) await publish(a.kind === 'wasm' ? 'primes' : a.name, a.kind, [a.tag]);
   } else {
@@ -130,17 +156,29 @@ export async function publishSampleApps(o: { dir: string; home: string; node: st
  * Starts worker i (1-based) in the background beside the node whose home it shares (it reads the
  * images that node fetched from the node's blob store), and resolves once it follows the market.
  */
-export async function startWorker(o: { dir: string; index: number; home: string; node: string; runtime: DevnetRuntime; onProgress: (m: string) => void; signal?: AbortSignal }): Promise<DevnetWorker> {
+export async function startWorker(o: {
+  dir: string;
+  index: number;
+  home: string;
+  node: string;
+  runtime: DevnetRuntime;
+  onProgress: (m: string) => void;
+  signal?: AbortSignal;
+}): Promise<DevnetWorker> {
   const name = workerKey(o.index);
   const home = o.home;
   const log = join(o.dir, `${name}.log`);
   const from = existsSync(log) ? readFileSync(log).length : 0;
   const out = openSync(log, 'a');
-  const child = spawn(process.execPath, [ZEUS_BIN, '--home', home, '--node', o.node, 'worker', 'start', '--key', name, '--runtime', o.runtime === 'docker' ? 'docker,wasm' : 'wasm'], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [ZEUS_BIN, '--home', home, '--node', o.node, 'worker', 'start', '--key', name, '--runtime', o.runtime === 'docker' ? 'docker,wasm' : 'wasm'],
+    {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: process.env,
+    },
+  );
   child.unref();
   const pid = child.pid!;
   o.onProgress(`worker ${name} (pid ${pid}) is measuring the machine and registering with a bond; log ${log}`);

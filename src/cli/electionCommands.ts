@@ -19,7 +19,9 @@ export function register(program: Command): void {
       output(g, b, () => {
         const lines = [`height ${b.height}: ${b.set.length} of ${b.seats} seats; next election at height ${b.nextElection} (epoch ${b.epochLength} blocks)`];
         for (const c of b.candidates) {
-          const flags = [c.inSet ? 'IN SET' : '', c.jailedUntil ? `jailed until ${new Date(c.jailedUntil).toISOString()}` : '', c.slashed ? 'SLASHED' : ''].filter(Boolean).join(', ');
+          const flags = [c.inSet ? 'IN SET' : '', c.jailedUntil ? `jailed until ${new Date(c.jailedUntil).toISOString()}` : '', c.slashed ? 'SLASHED' : '']
+            .filter(Boolean)
+            .join(', ');
           lines.push(
             `  ${c.name.padEnd(14)} ${c.address} weight ${formatUnits(c.weight, ZNC_DECIMALS)} ZNC, staked ${formatUnits(c.staked, ZNC_DECIMALS)}, proposed ${c.proposed}, earned ${formatUnits(BigInt(c.earned), ZNC_DECIMALS)} ZNC this epoch, missed ${c.missedInARow} in a row (${c.missedTotal} total)${flags ? `  [${flags}]` : ''}`,
           );
@@ -49,7 +51,10 @@ export function register(program: Command): void {
     .option(...waitOpt)
     .action(async (o: { from: string; for: string; wait?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const candidates = o.for.split(',').filter(Boolean).map((c) => decodeAddress(resolveAddress(g, c.trim())));
+      const candidates = o.for
+        .split(',')
+        .filter(Boolean)
+        .map((c) => decodeAddress(resolveAddress(g, c.trim())));
       await sendTx(g, o.from, TxKind.VoteBookkeepers, { candidates }, !!o.wait, `vote for ${candidates.length} candidate(s)`);
     });
 

@@ -29,7 +29,9 @@ function run(cmd: string, args: string[], onLine: (line: string) => void): Promi
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e) => reject(new Error(`${cmd} failed to start: ${e.message} (is it installed?)`)));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.slice(2, 4).join(' ')} failed: ${err.trim() || out.trim().split('\n').pop()}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.slice(2, 4).join(' ')} failed: ${err.trim() || out.trim().split('\n').pop()}`)),
+    );
   });
 }
 
@@ -43,7 +45,9 @@ export async function pushToNode(g: GlobalOptions, from: string, image: string, 
   const { address, token } = await signedToken(g, node, from, 3600);
   const config = mkdtempSync(join(tmpdir(), 'zeus-docker-'));
   try {
-    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${address}:${token}`).toString('base64') } } }), { mode: 0o600 });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${address}:${token}`).toString('base64') } } }), {
+      mode: 0o600,
+    });
     const target = `${host}/${repository}:${tag}`;
     await run('docker', ['--config', config, 'tag', image, target], () => undefined);
     progress(`pushing ${image} to ${target}…`);
@@ -77,8 +81,16 @@ function tarOfFile(name: string, bytes: Uint8Array): Promise<Buffer> {
  * layer holds /app.wasm, the config labels it as the module and carries its arguments as CMD.
  * What a developer with no Docker engine (and the devnet on such a machine) publishes.
  */
-export async function pushWasmModule(g: GlobalOptions, from: string, module: Uint8Array, repository: string, tag: string, args: string[] = []): Promise<Digest> {
-  if (module.length < 8 || module[0] !== 0 || module[1] !== 0x61 || module[2] !== 0x73 || module[3] !== 0x6d) throw new Error('not a WebAssembly module (no \\0asm magic)');
+export async function pushWasmModule(
+  g: GlobalOptions,
+  from: string,
+  module: Uint8Array,
+  repository: string,
+  tag: string,
+  args: string[] = [],
+): Promise<Digest> {
+  if (module.length < 8 || module[0] !== 0 || module[1] !== 0x61 || module[2] !== 0x73 || module[3] !== 0x6d)
+    throw new Error('not a WebAssembly module (no \\0asm magic)');
   const node = nodeUrl(g);
   const { address, token } = await signedToken(g, node, from, 600);
   const authorization = `Basic ${Buffer.from(`${address}:${token}`).toString('base64')}`;
@@ -101,7 +113,11 @@ export async function pushWasmModule(g: GlobalOptions, from: string, module: Uin
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
     }),
   );
-  const res = await fetch(`${node}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { authorization, 'content-type': MediaType.OciManifest }, body: manifest });
+  const res = await fetch(`${node}/v2/${repository}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { authorization, 'content-type': MediaType.OciManifest },
+    body: manifest,
+  });
   if (!res.ok) throw new Error(`the registry refused the manifest of ${repository}:${tag} (HTTP ${res.status}: ${await res.text()})`);
   progress(`pushed the wasm module (${module.length} bytes) as ${repository}:${tag}`);
   return digestOf(manifest);
@@ -110,7 +126,9 @@ export async function pushWasmModule(g: GlobalOptions, from: string, module: Uin
 /** Has the node compute the piece map of every blob of a pushed image (what fetchers verify pieces with). */
 export async function preparePieceMaps(g: GlobalOptions, repository: string, digest: Digest): Promise<number> {
   const node = nodeUrl(g);
-  const res = await fetch(`${node}/v2/${repository}/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+  const res = await fetch(`${node}/v2/${repository}/manifests/${digest}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+  });
   if (!res.ok) throw new Error(`the node does not hold ${repository}@${digest} (HTTP ${res.status})`);
   const doc = (await res.json()) as { config?: { digest: string }; layers?: { digest: string }[] };
   const blobs = [doc.config?.digest, ...(doc.layers ?? []).map((l) => l.digest)].filter((d): d is string => !!d);
@@ -131,7 +149,7 @@ function bar(done: number, total: number, width = 24): string {
 const mib = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 
 export function register(program: Command): void {
-  const image = program.command('image').description('Images on the Docker Deliver Network: fetch an app\'s image through the peers and load it into Docker');
+  const image = program.command('image').description("Images on the Docker Deliver Network: fetch an app's image through the peers and load it into Docker");
   image
     .command('pull')
     .description(
@@ -153,23 +171,48 @@ export function register(program: Command): void {
       if (v.deprecated) progress(`note: ${ref} is deprecated`);
       const digest = v.digest as Digest;
       const node = nodeUrl(g);
-      const peers = o.peers?.split(',').map((s) => s.trim()).filter(Boolean);
+      const peers = o.peers
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       progress(`fetching ${ref} (${digest}) through ${node}…`);
       const t0 = Date.now();
-      const job = await fetchImageThroughNode(node, { repository: name, digest, ...(peers ? { peers } : {}) }, {
-        onProgress: ({ progress: p }) => {
-          if (process.stderr.isTTY) {
-            process.stderr.write(`\r  ${bar(p.bytesDone, p.bytesTotal)} ${mib(p.bytesDone)}/${mib(p.bytesTotal)}  blobs ${p.blobsDone}/${p.blobs}  pieces ${p.piecesDone}/${p.piecesTotal}  peers ${p.peers}  `);
-          }
+      const job = await fetchImageThroughNode(
+        node,
+        { repository: name, digest, ...(peers ? { peers } : {}) },
+        {
+          onProgress: ({ progress: p }) => {
+            if (process.stderr.isTTY) {
+              process.stderr.write(
+                `\r  ${bar(p.bytesDone, p.bytesTotal)} ${mib(p.bytesDone)}/${mib(p.bytesTotal)}  blobs ${p.blobsDone}/${p.blobs}  pieces ${p.piecesDone}/${p.piecesTotal}  peers ${p.peers}  `,
+              );
+            }
+          },
         },
-      });
+      );
       if (process.stderr.isTTY) process.stderr.write('\n');
       const p = job.progress;
-      progress(`  fetched ${p.blobs} blob(s), ${mib(p.bytesTotal)} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${mib(p.bytesFromOrigin)} from the origin${job.origin ? ` (${job.origin})` : ''}, the rest from peers`);
+      progress(
+        `  fetched ${p.blobs} blob(s), ${mib(p.bytesTotal)} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${mib(p.bytesFromOrigin)} from the origin${job.origin ? ` (${job.origin})` : ''}, the rest from peers`,
+      );
       // The CLI runs beside its node: it reads the verified blobs from the node's store.
       const id = o.load ? await loadFetchedImage(g.home, job, o.tag ?? `${name}:${version}`) : undefined;
-      output(g, { app: name, version, digest, manifest: job.manifest, image: id ?? null, tag: o.load ? (o.tag ?? `${name}:${version}`) : null, progress: job.progress, origin: job.origin ?? null }, () =>
-        o.load ? `loaded ${o.tag ?? `${name}:${version}`} (image ${id}) — manifest ${digest} as on the chain` : `fetched ${ref} into the node (manifest ${digest})`,
+      output(
+        g,
+        {
+          app: name,
+          version,
+          digest,
+          manifest: job.manifest,
+          image: id ?? null,
+          tag: o.load ? (o.tag ?? `${name}:${version}`) : null,
+          progress: job.progress,
+          origin: job.origin ?? null,
+        },
+        () =>
+          o.load
+            ? `loaded ${o.tag ?? `${name}:${version}`} (image ${id}) — manifest ${digest} as on the chain`
+            : `fetched ${ref} into the node (manifest ${digest})`,
       );
     });
 }

@@ -3,7 +3,9 @@ import { toHex } from '../crypto/index.ts';
 import { globalOptions, keystore, loadKey, output, passphraseFor } from './context.ts';
 
 export function register(program: Command): void {
-  const keys = program.command('keys').description('Manage Ed25519 keys in the home keystore (scrypt + AES-256-GCM, passphrase from ZEUS_PASSPHRASE or a prompt)');
+  const keys = program
+    .command('keys')
+    .description('Manage Ed25519 keys in the home keystore (scrypt + AES-256-GCM, passphrase from ZEUS_PASSPHRASE or a prompt)');
 
   keys
     .command('new <name>')
@@ -25,7 +27,7 @@ export function register(program: Command): void {
 
   keys
     .command('show <name>')
-    .description('Show a key\'s address and public key')
+    .description("Show a key's address and public key")
     .action((name: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const k = keystore(g).show(name);
@@ -51,7 +53,7 @@ export function register(program: Command): void {
 
   keys
     .command('export <name>')
-    .description('Print a key\'s secret (hex); anyone holding it controls the account')
+    .description("Print a key's secret (hex); anyone holding it controls the account")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const secret = toHex((await loadKey(g, name)).secretKey);

@@ -16,7 +16,10 @@ import { register as registerWorkers } from './workerCommands.ts';
 const program = new Command('zeus')
   .description('ZeusNet: a decentralized market for computing power, settled in ZNC on a 1+9-chain ledger')
   .option('--home <dir>', 'node home / keystore directory (env ZEUS_HOME, default ~/.zeus)')
-  .option('--node <urls>', 'node API URL, or several comma-separated: the first is asked; with --wait a transaction is given to the next when one stops answering or loses it (env ZEUS_NODE; default: the home\'s node and the peers its config names, or http://127.0.0.1:26657)')
+  .option(
+    '--node <urls>',
+    "node API URL, or several comma-separated: the first is asked; with --wait a transaction is given to the next when one stops answering or loses it (env ZEUS_NODE; default: the home's node and the peers its config names, or http://127.0.0.1:26657)",
+  )
   .option('--json', 'print machine-readable JSON')
   .showHelpAfterError()
   .exitOverride();

@@ -11,7 +11,10 @@ import { formatUnits, parseAmount, type QuoteRequest, type TaskNeedsAnswer, type
 const U32_MAX = 0xffff_ffff;
 
 export const fromOpt = ['--from <name>', 'key name in the keystore that signs'] as const;
-export const waitOpt = ['--wait', 'return once the transaction is committed (given again to the next --node URL when a node stops answering or loses it)'] as const;
+export const waitOpt = [
+  '--wait',
+  'return once the transaction is committed (given again to the next --node URL when a node stops answering or loses it)',
+] as const;
 
 export const znc = (base: bigint | string): string => `${formatUnits(base, ZNC_DECIMALS)} ZNC`;
 
@@ -161,8 +164,16 @@ export function taskOptions(cmd: Command): Command {
     .option('--kind <kind>', 'batch (runs to a result) or service (runs until cancelled or out of escrow)', 'batch')
     .option('--port <n>', 'port a service exposes (repeatable)', collect)
     .option('--sealed-file <path>', 'sealed inputs and secrets (at most 4096 bytes, already sealed to the workers)')
-    .option('--input <KEY=VALUE>', "a parameter for the workload's environment (repeatable, e.g. SIZE=256): sealed like a secret, but the worker may record it", collect)
-    .option('--secret <KEY=VALUE>', 'a secret for the workload (repeatable): sealed to every worker that could serve the task; only the winner opens it', collect)
+    .option(
+      '--input <KEY=VALUE>',
+      "a parameter for the workload's environment (repeatable, e.g. SIZE=256): sealed like a secret, but the worker may record it",
+      collect,
+    )
+    .option(
+      '--secret <KEY=VALUE>',
+      'a secret for the workload (repeatable): sealed to every worker that could serve the task; only the winner opens it',
+      collect,
+    )
     .option('--bid-window <blocks>', 'blocks the task takes bids before the best are leased', '10')
     .option('--retries <n>', 'times a slot nobody took (or whose worker failed) is offered again', '0');
 }

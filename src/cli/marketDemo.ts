@@ -54,7 +54,8 @@ interface DemoContext {
 
 /** Runs the demo's tasks on a devnet that has workers and the sample apps. */
 export async function runMarketDemo(info: DevnetInfo, say: (line: string) => void): Promise<DemoReport> {
-  if (!info.workers?.length || !info.apps?.length) throw new Error(`the devnet in ${info.dir} has no workers or sample apps; start one with \`zeus devnet start\` (without --workers 0)`);
+  if (!info.workers?.length || !info.apps?.length)
+    throw new Error(`the devnet in ${info.dir} has no workers or sample apps; start one with \`zeus devnet start\` (without --workers 0)`);
   const ks = new Keystore(homePaths(info.nodes[0].home).keys);
   const out = join(info.dir, 'demo');
   mkdirSync(out, { recursive: true });
@@ -122,12 +123,18 @@ async function follow(ctx: DemoContext, id: string, done: (t: TaskDetailAnswer) 
       }
       if (l.reports > (seen.reports.get(l.index) ?? 0)) {
         seen.reports.set(l.index, l.reports);
-        note(ctx, `usage report ${l.reports} on the chain: ${(Number(l.usage.wallMs) / 1000).toFixed(1)} s run; worker paid ${znc(l.workerPaid)}, license fees ${znc(l.feePaid)}${BigInt(l.held) > 0n ? `, ${znc(l.held)} held until review` : ''}`);
+        note(
+          ctx,
+          `usage report ${l.reports} on the chain: ${(Number(l.usage.wallMs) / 1000).toFixed(1)} s run; worker paid ${znc(l.workerPaid)}, license fees ${znc(l.feePaid)}${BigInt(l.held) > 0n ? `, ${znc(l.held)} held until review` : ''}`,
+        );
       }
       workerLog(ctx, l, seen.logLines);
     }
     if (done(t)) return t;
-    if (Date.now() > deadline) throw new Error(`task ${id} did not get there within ${timeoutMs / 1000} s (state ${t.state}, leases ${t.leases.map((l) => l.state).join(', ') || 'none'}); see the worker logs in ${ctx.info.dir}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `task ${id} did not get there within ${timeoutMs / 1000} s (state ${t.state}, leases ${t.leases.map((l) => l.state).join(', ') || 'none'}); see the worker logs in ${ctx.info.dir}`,
+      );
     await sleep(250);
   }
 }
@@ -160,14 +167,23 @@ function workerLog(ctx: DemoContext, l: LeaseAnswer, printed: Map<string, number
       return line;
     }
   };
-  const lines = readFileSync(w.log, 'utf8').split('\n').map(said).filter((x) => x.includes(tag) && !/usage report \d+$/.test(x));
+  const lines = readFileSync(w.log, 'utf8')
+    .split('\n')
+    .map(said)
+    .filter((x) => x.includes(tag) && !/usage report \d+$/.test(x));
   const from = printed.get(tag) ?? 0;
   for (const x of lines.slice(from)) note(ctx, `${w.name} says: ${x.slice(x.indexOf(tag) + tag.length).replace(/^: /, '')}`);
   printed.set(tag, lines.length);
 }
 
-function quoteLine(ctx: DemoContext, q: { candidates: { worker: string; ask: string }[]; refused: { worker: string; reasons: { message: string }[] }[]; workers: number }): void {
-  note(ctx, `quote: ${q.candidates.length} of ${q.workers} worker(s) could serve it: ${q.candidates.map((x) => `${ctx.workerName(x.worker)} asks ${znc(x.ask)}/h`).join(', ') || 'none'}`);
+function quoteLine(
+  ctx: DemoContext,
+  q: { candidates: { worker: string; ask: string }[]; refused: { worker: string; reasons: { message: string }[] }[]; workers: number },
+): void {
+  note(
+    ctx,
+    `quote: ${q.candidates.length} of ${q.workers} worker(s) could serve it: ${q.candidates.map((x) => `${ctx.workerName(x.worker)} asks ${znc(x.ask)}/h`).join(', ') || 'none'}`,
+  );
   for (const r of q.refused) note(ctx, `  ${ctx.workerName(r.worker)} could not: ${r.reasons.map((x) => x.message).join('; ')}`);
 }
 
@@ -187,7 +203,27 @@ async function renderTask(ctx: DemoContext): Promise<DemoTaskReport> {
   const q = await ctx.c.quote({ cpuMillis: 500, memoryMiB: 128, runtime: 'docker', maxPricePerHour: '100000000' });
   quoteLine(ctx, q);
   const before = { user: await balance(ctx, USER_KEY), developer: await balance(ctx, DEVELOPER_KEY) };
-  const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, ['task', 'post', '--from', USER_KEY, '--app', 'mandelbrot@1', '--input', 'SIZE=96', '--cpu', '0.5', '--memory', '128MiB', '--max-price', '1', '--max-hours', '1', '--bid-window', '6', '--wait']);
+  const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, [
+    'task',
+    'post',
+    '--from',
+    USER_KEY,
+    '--app',
+    'mandelbrot@1',
+    '--input',
+    'SIZE=96',
+    '--cpu',
+    '0.5',
+    '--memory',
+    '128MiB',
+    '--max-price',
+    '1',
+    '--max-hours',
+    '1',
+    '--bid-window',
+    '6',
+    '--wait',
+  ]);
   note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} moved to escrow; it takes bids until height ${posted.closeHeight}`);
   note(ctx, `follow it in the console: ${consoleLink(ctx, `task/${posted.task}`)}`);
   const t = await follow(ctx, posted.task, (x) => x.leases[0]?.state === 'settled' || ['failed', 'cancelled'].includes(x.leases[0]?.state ?? ''), 180_000);
@@ -204,14 +240,45 @@ async function renderTask(ctx: DemoContext): Promise<DemoTaskReport> {
   }
   note(ctx, `result ${got.digest.slice(0, 19)}… fetched from the node's registry and checked against the chain; the image: ${resultFile}`);
   const paid = await payments(ctx, before, l);
-  return { task: posted.task, app: 'mandelbrot@1', kind: 'batch', worker: ctx.workerName(l.worker), leaseState: l.state, userPaid: paid.userPaid.toString(), workerPaid: l.workerPaid, feePaid: l.feePaid, resultDigest: got.digest, resultFile };
+  return {
+    task: posted.task,
+    app: 'mandelbrot@1',
+    kind: 'batch',
+    worker: ctx.workerName(l.worker),
+    leaseState: l.state,
+    userPaid: paid.userPaid.toString(),
+    workerPaid: l.workerPaid,
+    feePaid: l.feePaid,
+    resultDigest: got.digest,
+    resultFile,
+  };
 }
 
 /** Without Docker: the WASI sample computes the sum of the first primes. */
 async function primesTask(ctx: DemoContext): Promise<DemoTaskReport> {
   step(ctx, '1. A compute task: the user posts primes@1 (a WASI module), a worker runs it, everyone is paid');
   const before = { user: await balance(ctx, USER_KEY), developer: await balance(ctx, DEVELOPER_KEY) };
-  const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, ['task', 'post', '--from', USER_KEY, '--app', 'primes@1', '--runtime', 'wasm', '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--max-hours', '1', '--bid-window', '6', '--wait']);
+  const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, [
+    'task',
+    'post',
+    '--from',
+    USER_KEY,
+    '--app',
+    'primes@1',
+    '--runtime',
+    'wasm',
+    '--cpu',
+    '0.5',
+    '--memory',
+    '64MiB',
+    '--max-price',
+    '1',
+    '--max-hours',
+    '1',
+    '--bid-window',
+    '6',
+    '--wait',
+  ]);
   note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} in escrow; follow it at ${consoleLink(ctx, `task/${posted.task}`)}`);
   const t = await follow(ctx, posted.task, (x) => x.leases[0]?.state === 'settled' || ['failed', 'cancelled'].includes(x.leases[0]?.state ?? ''), 180_000);
   const l = t.leases[0];
@@ -220,13 +287,46 @@ async function primesTask(ctx: DemoContext): Promise<DemoTaskReport> {
   const got = zeus<{ digest: string }>(ctx, ['task', 'result', posted.task, '--out', tarFile]);
   note(ctx, `result: ${(await filesOfTar(readFileSync(tarFile))).get('out/result.txt')?.toString().trim()} (${tarFile})`);
   const paid = await payments(ctx, before, l);
-  return { task: posted.task, app: 'primes@1', kind: 'batch', worker: ctx.workerName(l.worker), leaseState: l.state, userPaid: paid.userPaid.toString(), workerPaid: l.workerPaid, feePaid: l.feePaid, resultDigest: got.digest, resultFile: tarFile };
+  return {
+    task: posted.task,
+    app: 'primes@1',
+    kind: 'batch',
+    worker: ctx.workerName(l.worker),
+    leaseState: l.state,
+    userPaid: paid.userPaid.toString(),
+    workerPaid: l.workerPaid,
+    feePaid: l.feePaid,
+    resultDigest: got.digest,
+    resultFile: tarFile,
+  };
 }
 
 async function serviceTask(ctx: DemoContext): Promise<DemoTaskReport> {
   step(ctx, '2. A service task: the user runs web@1, a worker serves it, it is paid every period until cancelled');
   const before = { user: await balance(ctx, USER_KEY), developer: await balance(ctx, DEVELOPER_KEY) };
-  const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, ['task', 'post', '--from', USER_KEY, '--app', 'web@1', '--kind', 'service', '--port', '8080', '--cpu', '0.25', '--memory', '64MiB', '--max-price', '1', '--max-hours', '1', '--bid-window', '6', '--wait']);
+  const posted = zeus<{ task: string; escrow: string; closeHeight: number }>(ctx, [
+    'task',
+    'post',
+    '--from',
+    USER_KEY,
+    '--app',
+    'web@1',
+    '--kind',
+    'service',
+    '--port',
+    '8080',
+    '--cpu',
+    '0.25',
+    '--memory',
+    '64MiB',
+    '--max-price',
+    '1',
+    '--max-hours',
+    '1',
+    '--bid-window',
+    '6',
+    '--wait',
+  ]);
   note(ctx, `posted task ${posted.task.slice(0, 16)}…: ${znc(posted.escrow)} in escrow; follow it at ${consoleLink(ctx, `task/${posted.task}`)}`);
   let t = await follow(ctx, posted.task, (x) => (x.leases[0]?.reports ?? 0) >= 2 || ['failed', 'cancelled'].includes(x.leases[0]?.state ?? ''), 180_000);
   const l = t.leases[0];
@@ -237,13 +337,27 @@ async function serviceTask(ctx: DemoContext): Promise<DemoTaskReport> {
   const served = /<h1>([^<]*)<\/h1>/.exec(body)?.[1] ?? body.slice(0, 60);
   note(ctx, `GET ${url} → HTTP ${res.status}: "${served}"`);
   const cancelled = zeus<{ refund?: string }>(ctx, ['task', 'cancel', posted.task, '--from', USER_KEY, '--wait']);
-  note(ctx, `cancelled: the worker stops the container; ${cancelled.refund !== undefined ? `${znc(cancelled.refund)} of escrow came back` : 'the unused escrow came back'}`);
+  note(
+    ctx,
+    `cancelled: the worker stops the container; ${cancelled.refund !== undefined ? `${znc(cancelled.refund)} of escrow came back` : 'the unused escrow came back'}`,
+  );
   t = await follow(ctx, posted.task, (x) => x.leases[0]?.state === 'cancelled', 60_000);
   const end = t.leases[0];
   const closed = await waitClosed(url, 20_000);
   note(ctx, closed ? `${url} no longer answers: the container is gone` : `${url} still answers 20 s after the cancel`);
   const paid = await payments(ctx, before, end);
-  return { task: posted.task, app: 'web@1', kind: 'service', worker: ctx.workerName(end.worker), leaseState: end.state, userPaid: paid.userPaid.toString(), workerPaid: end.workerPaid, feePaid: end.feePaid, endpoint: l.endpoint, served: closed ? served : undefined };
+  return {
+    task: posted.task,
+    app: 'web@1',
+    kind: 'service',
+    worker: ctx.workerName(end.worker),
+    leaseState: end.state,
+    userPaid: paid.userPaid.toString(),
+    workerPaid: end.workerPaid,
+    feePaid: end.feePaid,
+    endpoint: l.endpoint,
+    served: closed ? served : undefined,
+  };
 }
 
 async function waitClosed(url: string, ms: number): Promise<boolean> {
@@ -281,7 +395,11 @@ async function filesOfTar(bytes: Uint8Array): Promise<Map<string, Buffer>> {
 
 /** An ASCII PPM (P3, 8 bits) as a PNG: what a person can open. */
 export function ppmToPng(ppm: Uint8Array): Buffer {
-  const nums = Buffer.from(ppm).toString('ascii').replace(/#[^\n]*/g, ' ').trim().split(/\s+/);
+  const nums = Buffer.from(ppm)
+    .toString('ascii')
+    .replace(/#[^\n]*/g, ' ')
+    .trim()
+    .split(/\s+/);
   if (nums[0] !== 'P3') throw new Error('not an ASCII PPM (P3)');
   const [w, h, max] = [Number(nums[1]), Number(nums[2]), Number(nums[3])];
   const raw = Buffer.alloc(h * (1 + w * 3));
@@ -301,5 +419,10 @@ export function ppmToPng(ppm: Uint8Array): Buffer {
   ihdr.writeUInt32BE(w, 0);
   ihdr.writeUInt32BE(h, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -8,7 +8,11 @@ import { needsText, znc } from './marketArgs.ts';
 
 /** Addresses of the home's keys by name, so output can say "gpu-1 (znc1…)" instead of a bare address. */
 export function keyNames(g: GlobalOptions): (address: string) => string {
-  const names = new Map(keystore(g).list().map((k) => [k.address, k.name]));
+  const names = new Map(
+    keystore(g)
+      .list()
+      .map((k) => [k.address, k.name]),
+  );
   return (a) => (names.has(a) ? `${names.get(a)} (${a})` : a);
 }
 
@@ -56,14 +60,20 @@ export function quoteText(q: QuoteAnswer, who: (a: string) => string): string {
 export function leaseText(l: LeaseAnswer, who: (a: string) => string): string {
   const role = l.verifies !== null ? `verifier of lease ${l.verifies}` : `replica ${l.replica} copy ${l.copy}`;
   const fees = l.feeToken === ZNC ? znc(l.feePaid) : `${l.feePaid} ${l.feeToken} base units`;
-  const lines = [`lease ${l.index} of task ${l.task}: ${l.state}${l.outcome ? ` (${l.outcome})` : ''}`, `  worker  ${who(l.worker)}, ${role}, ${znc(l.price)}/h`];
+  const lines = [
+    `lease ${l.index} of task ${l.task}: ${l.state}${l.outcome ? ` (${l.outcome})` : ''}`,
+    `  worker  ${who(l.worker)}, ${role}, ${znc(l.price)}/h`,
+  ];
   if (l.state === 'matched') lines.push(`  matched at height ${l.matchedAt}; the worker must start it by height ${l.startBy}`);
   else lines.push(`  matched at height ${l.matchedAt}${l.startedAt !== null ? `, started at ${new Date(l.startedAt).toISOString()}` : ''}`);
   if (l.endpoint) lines.push(`  endpoint ${l.endpoint}`);
   if (l.reportBy !== null && l.endedAt === null) lines.push(`  ${l.reports} usage report(s); the next is due by height ${l.reportBy}`);
   lines.push(`  paid    ${znc(l.workerPaid)} to the worker, ${fees} in license fees; held for review ${znc(l.held)}`);
   if (l.resultDigest) lines.push(`  result  ${l.resultDigest}${l.reviewEnd !== null ? ` (review until height ${l.reviewEnd})` : ''}`);
-  if (l.appOutcome) lines.push(`  app     failed on its own: ${l.appOutcome.cause === '' ? `exit code ${l.appOutcome.exitCode}` : `stopped by ${l.appOutcome.cause}${l.appOutcome.oomKilled ? ' (OOM killed)' : ''}`}; log ${l.appOutcome.logDigest}`);
+  if (l.appOutcome)
+    lines.push(
+      `  app     failed on its own: ${l.appOutcome.cause === '' ? `exit code ${l.appOutcome.exitCode}` : `stopped by ${l.appOutcome.cause}${l.appOutcome.oomKilled ? ' (OOM killed)' : ''}`}; log ${l.appOutcome.logDigest}`,
+    );
   if (l.endedAt !== null) lines.push(`  ended at height ${l.endedAt}`);
   return lines.join('\n');
 }
@@ -89,10 +99,19 @@ export function taskText(t: TaskDetailAnswer, who: (a: string) => string): strin
   if (t.endedAt !== null) lines.push(`  ended at height ${t.endedAt}`);
   if (t.noBidReasons) {
     const { workers, ...counts } = t.noBidReasons;
-    lines.push(`  no bids: of ${workers ?? '?'} registered worker(s), ${Object.entries(counts).map(([code, n]) => `${n} ${code}`).join(', ') || 'none refused'}`);
+    lines.push(
+      `  no bids: of ${workers ?? '?'} registered worker(s), ${
+        Object.entries(counts)
+          .map(([code, n]) => `${n} ${code}`)
+          .join(', ') || 'none refused'
+      }`,
+    );
   }
   lines.push(`  bids (${t.bids.length}):`);
-  for (const b of t.bids) lines.push(`    #${b.index} ${who(b.worker)} ${znc(b.price)}/h rating ${b.rating} at height ${b.height}${b.used ? ' [won a lease]' : b.withdrawn ? ' [withdrawn]' : ''}`);
+  for (const b of t.bids)
+    lines.push(
+      `    #${b.index} ${who(b.worker)} ${znc(b.price)}/h rating ${b.rating} at height ${b.height}${b.used ? ' [won a lease]' : b.withdrawn ? ' [withdrawn]' : ''}`,
+    );
   lines.push(`  leases (${t.leases.length}):`);
   for (const l of t.leases) lines.push(`    ${leaseLine(l, who, false)}`);
   return lines.join('\n');

@@ -13,10 +13,12 @@ function parseHostPort(s: string): { host: string; port: number } {
   return { host: m[1], port: Number(m[2]) };
 }
 
-const int = (name: string) => (v: string): number => {
-  if (!/^\d+$/.test(v)) throw new Error(`${name} must be a whole number, got "${v}"`);
-  return Number(v);
-};
+const int =
+  (name: string) =>
+  (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new Error(`${name} must be a whole number, got "${v}"`);
+    return Number(v);
+  };
 
 export function registerNodeCommands(program: Command): void {
   program
@@ -30,7 +32,8 @@ export function registerNodeCommands(program: Command): void {
     .option('--accounts <names>', 'comma-separated dev account names', 'alice,bob,carol,dave')
     .action(async (o: { dev?: boolean; chainId: string; api: string; blockTime: number; monthMs?: number; accounts: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      if (!o.dev) throw new Error('only --dev homes can be initialized here; for a public network, write a genesis with `zeus genesis` and copy it into the home');
+      if (!o.dev)
+        throw new Error('only --dev homes can be initialized here; for a public network, write a genesis with `zeus genesis` and copy it into the home');
       const api = parseHostPort(o.api);
       const { config, genesis } = initDevHome(g.home, {
         chainId: o.chainId,
@@ -38,7 +41,10 @@ export function registerNodeCommands(program: Command): void {
         apiPort: api.port,
         blockIntervalMs: o.blockTime,
         monthMs: o.monthMs,
-        accounts: o.accounts.split(',').map((s) => s.trim()).filter(Boolean),
+        accounts: o.accounts
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
       });
       const keys = keystore(g).list();
       output(g, { home: g.home, chainId: config.chainId, api: config.api, keys }, () =>
@@ -79,7 +85,11 @@ export function registerNodeCommands(program: Command): void {
         monthMs: o.monthMs,
       });
       writeGenesis(o.out, genesis);
-      output(g, { out: o.out, chainId: genesis.chainId }, () => `Wrote genesis for ${genesis.chainId} to ${o.out} (${Number(10_000_000_000n * ZNC_UNIT / ZNC_UNIT).toLocaleString('en')} ZNC)`);
+      output(
+        g,
+        { out: o.out, chainId: genesis.chainId },
+        () => `Wrote genesis for ${genesis.chainId} to ${o.out} (${Number((10_000_000_000n * ZNC_UNIT) / ZNC_UNIT).toLocaleString('en')} ZNC)`,
+      );
     });
 
   const node = program.command('node').description('Run a ZeusNet node');
@@ -88,77 +98,112 @@ export function registerNodeCommands(program: Command): void {
     .description('Run the node of a home: the chain store, block production (solo bookkeeper on a dev chain) and the HTTP API')
     .option('--api <host:port>', 'API listen address (default: from config.json)')
     .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
-    .addOption(new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)').choices([...LOG_LEVELS]).default('info'))
+    .addOption(
+      new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)')
+        .choices([...LOG_LEVELS])
+        .default('info'),
+    )
     .option('--no-console-build', 'do not build the web console (dist/web) when it is missing or older than its sources')
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
-    .addOption(new Option('--test-halt-at <height>', 'TEST ONLY: fail to build the block of this height, to show the liveness alarm of a node whose consensus stopped').argParser(int('--test-halt-at')).hideHelp())
+    .addOption(
+      new Option('--test-halt-at <height>', 'TEST ONLY: fail to build the block of this height, to show the liveness alarm of a node whose consensus stopped')
+        .argParser(int('--test-halt-at'))
+        .hideHelp(),
+    )
     .addOption(new Option('--test-withhold-proposals', 'TEST ONLY: never propose, so that rounds fail while every node votes').hideHelp())
-    .addOption(new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer').argParser(int('--test-corrupt-pieces')).hideHelp())
-    .action(async (o: { api?: string; blockTime?: number; consoleBuild?: boolean; logLevel: LogLevel; testEquivocate?: boolean; testHaltAt?: number; testWithholdProposals?: boolean; testCorruptPieces?: number }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
-      const config = readConfig(g.home);
-      if (o.api) config.api = parseHostPort(o.api);
-      if (o.blockTime) config.blockIntervalMs = o.blockTime;
-      writeConfig(g.home, config);
-      const passphrase = await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
-      const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
-      const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt });
-      zn.config.api = config.api;
-      zn.config.blockIntervalMs = config.blockIntervalMs;
-      const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: config.ddn?.peers });
-      const app = await createApi(zn, { ...config.api, ddn, registry: store, uploadLimits: { ...DEFAULT_UPLOAD_LIMITS, ...config.ddn?.uploads } });
-      const addr = app.server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
-      const log = (msg: string): void => logger.info(msg);
-      let mode: string;
-      if (config.p2p) {
-        const bft = await zn.startConsensus({
-          listen: config.p2p.listen,
-          bootstrap: config.p2p.bootstrap,
-          commitDelayMs: config.blockIntervalMs,
-          equivocate: o.testEquivocate,
-          withholdProposals: o.testWithholdProposals,
-          log,
-          logger,
+    .addOption(
+      new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer')
+        .argParser(int('--test-corrupt-pieces'))
+        .hideHelp(),
+    )
+    .action(
+      async (
+        o: {
+          api?: string;
+          blockTime?: number;
+          consoleBuild?: boolean;
+          logLevel: LogLevel;
+          testEquivocate?: boolean;
+          testHaltAt?: number;
+          testWithholdProposals?: boolean;
+          testCorruptPieces?: number;
+        },
+        cmd: Command,
+      ) => {
+        const g = globalOptions(cmd);
+        if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
+        const config = readConfig(g.home);
+        if (o.api) config.api = parseHostPort(o.api);
+        if (o.blockTime) config.blockIntervalMs = o.blockTime;
+        writeConfig(g.home, config);
+        const passphrase = await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
+        const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
+        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt });
+        zn.config.api = config.api;
+        zn.config.blockIntervalMs = config.blockIntervalMs;
+        const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: config.ddn?.peers });
+        const app = await createApi(zn, { ...config.api, ddn, registry: store, uploadLimits: { ...DEFAULT_UPLOAD_LIMITS, ...config.ddn?.uploads } });
+        const addr = app.server.address();
+        const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
+        const log = (msg: string): void => logger.info(msg);
+        let mode: string;
+        if (config.p2p) {
+          const bft = await zn.startConsensus({
+            listen: config.p2p.listen,
+            bootstrap: config.p2p.bootstrap,
+            commitDelayMs: config.blockIntervalMs,
+            equivocate: o.testEquivocate,
+            withholdProposals: o.testWithholdProposals,
+            log,
+            logger,
+          });
+          const st = bft.status();
+          mode = `bookkeeper network: peer id ${st.peerId}, listening on ${config.p2p.listen}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;
+        } else {
+          zn.startProducing();
+          mode = `solo bookkeeper: a block every ${config.blockIntervalMs} ms while there is work`;
+        }
+        const url = `http://${config.api.host}:${port}`;
+        output(
+          g,
+          { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url, console: `${url}/`, p2p: zn.consensusStatus()?.peerId },
+          () => `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; web console ${url}/; ${mode}`,
+        );
+        // What this node acknowledged before it last stopped and did not see to its end: taken back
+        // and passed on again (in the background, once a peer is connected to pass them to).
+        void zn
+          .resubmitAcked()
+          .then(
+            (r) =>
+              r.resubmitted + r.gone > 0 &&
+              logger.info(
+                r,
+                `transactions acknowledged before the last stop: ${r.resubmitted} admitted and passed on again, ${r.gone} committed or refused since`,
+              ),
+          )
+          .catch((e: unknown) => logger.error(`could not resubmit the transactions acknowledged before the last stop: ${(e as Error).message}`));
+        // In the background: the node serves its API at once, and a "being built" page at / until then.
+        if (o.consoleBuild !== false) void ensureConsole((line) => logger.info(line));
+        zn.events.on('event', (e) => {
+          if (e.type === 'block') {
+            const n = e.txCounts.reduce((a, b) => a + b, 0);
+            // Every block at debug; at info the ones with something in them, extra rounds, and a heartbeat.
+            const notable = n > 0 || e.round > 0 || e.height % 50 === 0;
+            logger[notable ? 'info' : 'debug']({ height: e.height, hash: e.hash, round: e.round, txs: n }, 'block committed');
+          } else if (e.type === 'market') logger.info({ height: e.height, chain: e.chain, kind: e.kind, task: e.task, lease: e.lease }, 'market');
+          else if (e.type === 'tx' && e.status === 'rejected') logger.debug({ hash: e.hash, chain: e.chain, code: e.error?.code }, 'transaction rejected');
         });
-        const st = bft.status();
-        mode = `bookkeeper network: peer id ${st.peerId}, listening on ${config.p2p.listen}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;
-      } else {
-        zn.startProducing();
-        mode = `solo bookkeeper: a block every ${config.blockIntervalMs} ms while there is work`;
-      }
-      const url = `http://${config.api.host}:${port}`;
-      output(g, { event: 'started', chainId: zn.chainId, height: zn.ledger.height, api: url, console: `${url}/`, p2p: zn.consensusStatus()?.peerId }, () =>
-        `ZeusNet node for ${zn.chainId} at height ${zn.ledger.height}; API ${url}; web console ${url}/; ${mode}`,
-      );
-      // What this node acknowledged before it last stopped and did not see to its end: taken back
-      // and passed on again (in the background, once a peer is connected to pass them to).
-      void zn
-        .resubmitAcked()
-        .then((r) => r.resubmitted + r.gone > 0 && logger.info(r, `transactions acknowledged before the last stop: ${r.resubmitted} admitted and passed on again, ${r.gone} committed or refused since`))
-        .catch((e: unknown) => logger.error(`could not resubmit the transactions acknowledged before the last stop: ${(e as Error).message}`));
-      // In the background: the node serves its API at once, and a "being built" page at / until then.
-      if (o.consoleBuild !== false) void ensureConsole((line) => logger.info(line));
-      zn.events.on('event', (e) => {
-        if (e.type === 'block') {
-          const n = e.txCounts.reduce((a, b) => a + b, 0);
-          // Every block at debug; at info the ones with something in them, extra rounds, and a heartbeat.
-          const notable = n > 0 || e.round > 0 || e.height % 50 === 0;
-          logger[notable ? 'info' : 'debug']({ height: e.height, hash: e.hash, round: e.round, txs: n }, 'block committed');
-        } else if (e.type === 'market') logger.info({ height: e.height, chain: e.chain, kind: e.kind, task: e.task, lease: e.lease }, 'market');
-        else if (e.type === 'tx' && e.status === 'rejected') logger.debug({ hash: e.hash, chain: e.chain, code: e.error?.code }, 'transaction rejected');
-      });
-      let stopping = false;
-      const stop = async (): Promise<void> => {
-        if (stopping) return;
-        stopping = true;
-        await ddn?.fetches.close();
-        await app.close();
-        await zn.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
-    });
+        let stopping = false;
+        const stop = async (): Promise<void> => {
+          if (stopping) return;
+          stopping = true;
+          await ddn?.fetches.close();
+          await app.close();
+          await zn.close();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop());
+        process.on('SIGTERM', () => void stop());
+      },
+    );
 }

@@ -15,7 +15,8 @@ import { globalOptions, keystore, loadKey, nodeUrl, output, type GlobalOptions }
 function parseTtl(s: string): number {
   const m = /^(\d{1,6})([smh]?)$/.exec(s.trim());
   const seconds = m ? Number(m[1]) * ({ '': 1, s: 1, m: 60, h: 3600 } as Record<string, number>)[m[2]] : NaN;
-  if (!(seconds >= 1 && seconds <= MAX_TOKEN_TTL_SECONDS)) throw new Error(`--ttl must be 1s to ${MAX_TOKEN_TTL_SECONDS / 3600}h (e.g. 3600, 30m, 12h), got "${s}"`);
+  if (!(seconds >= 1 && seconds <= MAX_TOKEN_TTL_SECONDS))
+    throw new Error(`--ttl must be 1s to ${MAX_TOKEN_TTL_SECONDS / 3600}h (e.g. 3600, 30m, 12h), got "${s}"`);
   return seconds;
 }
 
@@ -46,7 +47,12 @@ async function failure(res: Response, what: string): Promise<Error> {
 }
 
 /** A token for the node at `node`, signed by key `name`, checked against the node. */
-export async function signedToken(g: GlobalOptions, node: string, name: string, ttlSeconds: number): Promise<{ address: string; token: string; expiresAt: string }> {
+export async function signedToken(
+  g: GlobalOptions,
+  node: string,
+  name: string,
+  ttlSeconds: number,
+): Promise<{ address: string; token: string; expiresAt: string }> {
   const info = await registryFetch(`${node}/v2/_auth/info`);
   if (!info.ok) throw await failure(info, `${node} does not serve a ZeusNet registry`);
   const { audience } = (await info.json()) as { audience: string };
@@ -142,8 +148,11 @@ export function register(program: Command): void {
       });
       if (!res.ok) throw await failure(res, 'garbage collection failed');
       const r = (await res.json()) as GcReport;
-      output(g, r, () =>
-        `Removed ${r.blobsRemoved} blobs (${r.bytesFreed} bytes), ${r.uploadsRemoved} abandoned uploads, ${r.linksRemoved} dead links, ${r.tempFilesRemoved} temporary files; kept ${r.blobsKept} blobs`,
+      output(
+        g,
+        r,
+        () =>
+          `Removed ${r.blobsRemoved} blobs (${r.bytesFreed} bytes), ${r.uploadsRemoved} abandoned uploads, ${r.linksRemoved} dead links, ${r.tempFilesRemoved} temporary files; kept ${r.blobsKept} blobs`,
       );
     });
 }

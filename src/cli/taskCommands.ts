@@ -3,7 +3,16 @@ import type { Command } from 'commander';
 import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
 import { taskIdFor, TxKind, ZNC } from '../ledger/index.ts';
 import { askPrice } from '../market/index.ts';
-import { isLeaseAtWork, LEASE_STATES, parseAmount, TASK_STATES, type LeaseAnswer, type LeaseStateName, type TaskDetailAnswer, type TaskStateName } from '../sdk/index.ts';
+import {
+  isLeaseAtWork,
+  LEASE_STATES,
+  parseAmount,
+  TASK_STATES,
+  type LeaseAnswer,
+  type LeaseStateName,
+  type TaskDetailAnswer,
+  type TaskStateName,
+} from '../sdk/index.ts';
 import { digestOf, fetchResultTo, fetchSealedLogs, liveLogsToken, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
 import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
@@ -13,7 +22,6 @@ import { printTx, submitTx } from './tx.ts';
 // `zeus task …`, `zeus lease …` and `zeus bid`: tasks with their escrow live on the poster's
 // home chain, and so do their bids and leases. A quote runs the ledger's own matcher over every
 // registered worker, so what it says is what a bid or a closing window would decide.
-
 
 function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
   return (v: string): T => {
@@ -49,7 +57,9 @@ function registerTaskCommands(program: Command): void {
   taskOptions(
     task
       .command('quote')
-      .description('Before posting: which registered workers could serve the task and at what asking price, and every reason each other one could not (takes the same flags as `task post`; sends nothing)'),
+      .description(
+        'Before posting: which registered workers could serve the task and at what asking price, and every reason each other one could not (takes the same flags as `task post`; sends nothing)',
+      ),
   ).action(async (o: TaskFlags, cmd: Command) => {
     const g = globalOptions(cmd);
     const req = quoteRequest(o);
@@ -94,14 +104,17 @@ function registerTaskCommands(program: Command): void {
 
   task
     .command('result <id>')
-    .description("Download a batch task's result (the tar of its /out) from the node's registry by the digest its lease recorded on the chain, and check the bytes against it")
+    .description(
+      "Download a batch task's result (the tar of its /out) from the node's registry by the digest its lease recorded on the chain, and check the bytes against it",
+    )
     .option('--lease <n>', 'lease whose result to fetch (default: the first with a result)', wholeNumber('--lease'))
     .option('--out <file>', 'where to write it (default: result-<task id prefix>.tar)')
     .action(async (id: string, o: { lease?: number; out?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const t = await client(g).task(id);
       const l = o.lease !== undefined ? t.leases[o.lease] : t.leases.find((x) => x.resultDigest !== '');
-      if (!l || l.resultDigest === '') throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease} with` : 'no lease with'} a result yet (see \`zeus task status ${id}\`)`);
+      if (!l || l.resultDigest === '')
+        throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease} with` : 'no lease with'} a result yet (see \`zeus task status ${id}\`)`);
       // The worker pushed it to its own node: ours first, then the worker's registered endpoint.
       // Streamed to the file and hashed on the way: a result is as large as the lease's disk.
       const file = o.out ?? `result-${t.id.slice(0, 12)}.tar`;
@@ -116,16 +129,25 @@ function registerTaskCommands(program: Command): void {
         misses.push(got.why);
       }
       if (bytes < 0) throw new Error(`no node holds the result ${l.resultDigest} (${misses.join('; ')})`);
-      output(g, { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest, bytes, file }, () => `wrote ${file}: ${bytes} bytes, ${l.resultDigest} as lease ${l.index} recorded`);
+      output(
+        g,
+        { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest, bytes, file },
+        () => `wrote ${file}: ${bytes} bytes, ${l.resultDigest} as lease ${l.index} recorded`,
+      );
     });
 
   task
     .command('logs <id>')
-    .description("The container logs of a lease of your task: published by its worker when the lease ends, sealed to the task's poster, fetched from the node's registry and opened with the poster's key")
+    .description(
+      "The container logs of a lease of your task: published by its worker when the lease ends, sealed to the task's poster, fetched from the node's registry and opened with the poster's key",
+    )
     .option('--lease <n>', 'lease whose logs to fetch (default: the newest)', wholeNumber('--lease'))
     .option('--key <name>', "the poster's key (default: the key in this home whose address owns the task)")
     .option('--out <file>', 'write the logs to a file instead of standard output')
-    .option('--live <url>', "while the lease runs: ask the worker's endpoint (its `zeus worker start` admin URL, on the worker's machine) for the logs so far, with a request your key signs")
+    .option(
+      '--live <url>',
+      "while the lease runs: ask the worker's endpoint (its `zeus worker start` admin URL, on the worker's machine) for the logs so far, with a request your key signs",
+    )
     .addHelpText(
       'after',
       "\nThe worker pushes them as <worker address>/logs:logs-<task id>-<lease> to its node; this asks the --node first, then the worker's registered endpoint (by default its node's API). Only the poster's key opens them: logs can hold anything the workload printed. While a lease runs its logs are not published yet: --live asks the worker itself, which checks that the signing key owns the task and answers sealed to it.",
@@ -136,8 +158,13 @@ function registerTaskCommands(program: Command): void {
       const t = await c.task(id);
       const l = o.lease !== undefined ? t.leases[o.lease] : t.leases.at(-1);
       if (!l) throw new Error(`task ${id} has ${o.lease !== undefined ? `no lease ${o.lease}` : 'no lease yet'} (see \`zeus task status ${id}\`)`);
-      const keyName = o.key ?? keystore(g).list().find((k) => k.address === t.owner)?.name;
-      if (keyName === undefined) throw new Error(`no key in ${keystore(g).dir} is the task's poster ${t.owner}; only the poster's key opens its logs (give it with --key)`);
+      const keyName =
+        o.key ??
+        keystore(g)
+          .list()
+          .find((k) => k.address === t.owner)?.name;
+      if (keyName === undefined)
+        throw new Error(`no key in ${keystore(g).dir} is the task's poster ${t.owner}; only the poster's key opens its logs (give it with --key)`);
       const key = await loadKey(g, keyName);
       const where = `${logsRepository(l.worker)}:${logsTag(t.id, l.index)}`;
       const found = o.live !== undefined ? await liveLogs(o.live, key, l.worker, t.id, l.index) : await publishedLogs(g, l, t.id, where);
@@ -147,10 +174,24 @@ function registerTaskCommands(program: Command): void {
       } catch (e) {
         throw new Error(`key "${keyName}" cannot open the logs of lease ${l.index}: ${(e as Error).message} (they are sealed to the task's poster ${t.owner})`);
       }
-      const info = { task: t.id, lease: l.index, worker: l.worker, node: found.node, artifact: o.live !== undefined ? null : where, digest: found.digest, bytes: opened.log.length, truncatedBytes: opened.truncatedBytes };
+      const info = {
+        task: t.id,
+        lease: l.index,
+        worker: l.worker,
+        node: found.node,
+        artifact: o.live !== undefined ? null : where,
+        digest: found.digest,
+        bytes: opened.log.length,
+        truncatedBytes: opened.truncatedBytes,
+      };
       if (o.out !== undefined) {
         writeFileSync(o.out, opened.log);
-        output(g, { ...info, file: o.out }, () => `wrote ${o.out}: ${opened.log.length} bytes of the logs of lease ${l.index}${opened.truncatedBytes ? ` (the first ${opened.truncatedBytes} bytes were cut by the worker)` : ''}`);
+        output(
+          g,
+          { ...info, file: o.out },
+          () =>
+            `wrote ${o.out}: ${opened.log.length} bytes of the logs of lease ${l.index}${opened.truncatedBytes ? ` (the first ${opened.truncatedBytes} bytes were cut by the worker)` : ''}`,
+        );
       } else if (g.json) output(g, { ...info, log: Buffer.from(opened.log).toString('utf8') }, () => '');
       else {
         if (opened.truncatedBytes) process.stderr.write(`(the first ${opened.truncatedBytes} bytes were cut by the worker)\n`);
@@ -195,7 +236,9 @@ function registerTaskCommands(program: Command): void {
 
   task
     .command('dispute <id>')
-    .description('Dispute the result of a batch lease under review: workers drawn by the chain re-run it as verifiers and their majority decides; your deposit pays them, and the worker\'s wait if its result stands')
+    .description(
+      "Dispute the result of a batch lease under review: workers drawn by the chain re-run it as verifiers and their majority decides; your deposit pays them, and the worker's wait if its result stands",
+    )
     .requiredOption(...fromOpt)
     .requiredOption('--lease <n>', 'the lease whose result you dispute', wholeNumber('--lease'))
     .option(...waitOpt)
@@ -206,7 +249,9 @@ function registerTaskCommands(program: Command): void {
       const l = t.status === 'committed' ? await client(g).lease(id, o.lease) : undefined;
       printTx(g, what, t, {
         json: { task: id, lease: o.lease, deposit: l?.disputeDeposit },
-        lines: l ? [`  deposit ${znc(l.disputeDeposit)}: the chain draws the verifiers in 2 blocks; it returns (less their pay) if the result is overturned`] : [],
+        lines: l
+          ? [`  deposit ${znc(l.disputeDeposit)}: the chain draws the verifiers in 2 blocks; it returns (less their pay) if the result is overturned`]
+          : [],
       });
     });
 
@@ -244,7 +289,10 @@ function registerTaskCommands(program: Command): void {
         tasks.length === 0
           ? 'no tasks'
           : tasks
-              .map((t) => `${t.id}  ${t.state.padEnd(9)} ${t.kind.padEnd(7)} ${(t.app ? `${t.app}@${t.version}` : t.digest.slice(0, 19)).padEnd(20)} by ${who(t.owner)}  escrow ${znc(t.escrow)}  bids ${t.bidCount}  leases ${t.leaseCount}  posted at ${t.postedAt}`)
+              .map(
+                (t) =>
+                  `${t.id}  ${t.state.padEnd(9)} ${t.kind.padEnd(7)} ${(t.app ? `${t.app}@${t.version}` : t.digest.slice(0, 19)).padEnd(20)} by ${who(t.owner)}  escrow ${znc(t.escrow)}  bids ${t.bidCount}  leases ${t.leaseCount}  posted at ${t.postedAt}`,
+              )
               .join('\n'),
       );
     });
@@ -292,7 +340,10 @@ function registerBidCommand(program: Command): void {
       else {
         const c = client(g);
         const [t, w] = await Promise.all([c.task(id), c.worker(encodeAddress(addressFromPublicKey(key.publicKey)))]);
-        price = askPrice({ priceCpuCoreHour: BigInt(w.prices.cpuCoreHour), priceMemoryGiBHour: BigInt(w.prices.memoryGiBHour), priceGpuHour: BigInt(w.prices.gpuHour) }, t.needs);
+        price = askPrice(
+          { priceCpuCoreHour: BigInt(w.prices.cpuCoreHour), priceMemoryGiBHour: BigInt(w.prices.memoryGiBHour), priceGpuHour: BigInt(w.prices.gpuHour) },
+          t.needs,
+        );
       }
       const what = `bid of ${znc(price)}/h on task ${id}`;
       const t = await submitTx(g, key, TxKind.Bid, { task: parseTaskId(id), price }, !!o.wait, what);
@@ -301,7 +352,9 @@ function registerBidCommand(program: Command): void {
 
   program
     .command('withdraw-bid <taskId>')
-    .description("Take back this worker's bid in the task's open window: it wins nothing there and no longer holds the worker (once per window; the worker agent does it for a bid that can no longer win)")
+    .description(
+      "Take back this worker's bid in the task's open window: it wins nothing there and no longer holds the worker (once per window; the worker agent does it for a bid that can no longer win)",
+    )
     .requiredOption(...fromOpt)
     .option(...waitOpt)
     .action(async (id: string, o: { from: string; wait?: boolean }, cmd: Command) => {
@@ -343,10 +396,15 @@ async function sealSecrets(g: GlobalOptions, o: TaskFlags): Promise<Uint8Array> 
   const inputs = pairs('--input', o.input);
   const c = client(g);
   const q = await c.quote(quoteRequest(o));
-  if (q.candidates.length === 0) throw new Error('no registered worker could serve this task now: there is nobody to seal its inputs and secrets to (see zeus task quote)');
+  if (q.candidates.length === 0)
+    throw new Error('no registered worker could serve this task now: there is nobody to seal its inputs and secrets to (see zeus task quote)');
   const workers = await Promise.all(q.candidates.map((x) => c.worker(x.worker)));
-  const sealed = sealTo(workers.map((w) => fromHex(w.sealKey)), new TextEncoder().encode(JSON.stringify({ inputs, secrets })));
-  if (sealed.length > 4096) throw new Error(`the sealed inputs and secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
+  const sealed = sealTo(
+    workers.map((w) => fromHex(w.sealKey)),
+    new TextEncoder().encode(JSON.stringify({ inputs, secrets })),
+  );
+  if (sealed.length > 4096)
+    throw new Error(`the sealed inputs and secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
   process.stderr.write(`sealed ${Object.keys(inputs).length} input(s) and ${Object.keys(secrets).length} secret(s) to ${workers.length} candidate worker(s)\n`);
   return sealed;
 }
@@ -369,13 +427,17 @@ async function publishedLogs(g: GlobalOptions, l: LeaseAnswer, task: string, whe
     }
   }
   const live = isLeaseAtWork(l.state);
-  throw new Error(`${live ? `lease ${l.index} is ${l.state}: its worker publishes the logs when it ends (--live asks the worker for them now)` : `the logs of lease ${l.index} (${l.state}) were not published`} (${where}: ${misses.join('; ')})`);
+  throw new Error(
+    `${live ? `lease ${l.index} is ${l.state}: its worker publishes the logs when it ends (--live asks the worker for them now)` : `the logs of lease ${l.index} (${l.state}) were not published`} (${where}: ${misses.join('; ')})`,
+  );
 }
 
 /** The logs so far of a running lease, from the worker itself, for a request the poster's key signed. */
 async function liveLogs(url: string, key: KeyPair, worker: string, task: string, lease: number): Promise<{ sealed: Uint8Array; digest: string; node: string }> {
   const base = url.replace(/\/$/, '');
-  const res = await fetch(`${base}/leases/${task}/${lease}/sealed-logs`, { headers: { authorization: `Bearer ${liveLogsToken(key, worker, task, lease)}` } }).catch((e: unknown) => {
+  const res = await fetch(`${base}/leases/${task}/${lease}/sealed-logs`, {
+    headers: { authorization: `Bearer ${liveLogsToken(key, worker, task, lease)}` },
+  }).catch((e: unknown) => {
     throw new Error(`the worker at ${base} does not answer (${(e as Error).message})`);
   });
   if (!res.ok) {

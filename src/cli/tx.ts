@@ -49,7 +49,8 @@ export async function submitTx<K extends TxKind>(
   })
     .catch((e: unknown) => {
       // Refused on arrival: the node's answer as it gave it; refused later: say what was.
-      if (e instanceof TxRejectedError) throw e.atSubmission ? new NodeApiError(e.status, e.code, e.message) : new NodeApiError(422, e.code, `${describe} was rejected: ${e.message}`);
+      if (e instanceof TxRejectedError)
+        throw e.atSubmission ? new NodeApiError(e.status, e.code, e.message) : new NodeApiError(422, e.code, `${describe} was rejected: ${e.message}`);
       throw e;
     })
     .finally(() => {

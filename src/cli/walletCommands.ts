@@ -6,7 +6,10 @@ import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress } fr
 import { sendTx } from './tx.ts';
 
 const fromOpt = ['--from <name>', 'key name in the keystore that signs'] as const;
-const waitOpt = ['--wait', 'return once the transaction is committed, printing hash, chain and height (given again to the next --node URL when a node stops answering or loses it)'] as const;
+const waitOpt = [
+  '--wait',
+  'return once the transaction is committed, printing hash, chain and height (given again to the next --node URL when a node stops answering or loses it)',
+] as const;
 
 export function register(program: Command): void {
   program
@@ -41,7 +44,14 @@ export function register(program: Command): void {
       const g = globalOptions(cmd);
       const to = resolveAddress(g, o.to);
       const amount = parseAmount(o.amount, await decimalsOf(g, o.token));
-      await sendTx(g, o.from, TxKind.Transfer, { to: decodeAddress(to), token: o.token, amount, memo: o.memo }, !!o.wait, `transfer of ${o.amount} ${o.token} to ${to}`);
+      await sendTx(
+        g,
+        o.from,
+        TxKind.Transfer,
+        { to: decodeAddress(to), token: o.token, amount, memo: o.memo },
+        !!o.wait,
+        `transfer of ${o.amount} ${o.token} to ${to}`,
+      );
     });
 
   program
@@ -113,7 +123,14 @@ export function register(program: Command): void {
     .action(async (o: { from: string; source: string; target: string; amount: string; wait?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const amount = parseAmount(o.amount, await decimalsOf(g, o.source));
-      await sendTx(g, o.from, TxKind.TokenConvert, { from: o.source, to: o.target, amount }, !!o.wait, `conversion of ${o.amount} ${o.source} into ${o.target}`);
+      await sendTx(
+        g,
+        o.from,
+        TxKind.TokenConvert,
+        { from: o.source, to: o.target, amount },
+        !!o.wait,
+        `conversion of ${o.amount} ${o.source} into ${o.target}`,
+      );
     });
   token
     .command('list')
@@ -125,14 +142,16 @@ export function register(program: Command): void {
         tokens.length === 0
           ? 'no sub-tokens yet'
           : tokens
-              .map((t) => `${String(t.symbol).padEnd(10)} ${String(t.name).padEnd(20)} rate ${t.anchorRate}  deposit ${formatUnits(String(t.deposit), ZNC_DECIMALS)} ZNC  supply ${formatUnits(String(t.supply), Number(t.decimals))}  issuer ${t.issuer}`)
+              .map(
+                (t) =>
+                  `${String(t.symbol).padEnd(10)} ${String(t.name).padEnd(20)} rate ${t.anchorRate}  deposit ${formatUnits(String(t.deposit), ZNC_DECIMALS)} ZNC  supply ${formatUnits(String(t.supply), Number(t.decimals))}  issuer ${t.issuer}`,
+              )
               .join('\n'),
       );
     });
 
   const ms = program.command('multisig').description('M-of-N multisig accounts on the main chain');
-  ms
-    .command('create')
+  ms.command('create')
     .description('Create a multisig account; prints its address')
     .requiredOption(...fromOpt)
     .requiredOption('--members <list>', 'comma-separated member addresses or key names')
@@ -148,8 +167,7 @@ export function register(program: Command): void {
       if (!g.json) process.stdout.write(`multisig address ${address}\n`);
       await sendTx(g, o.from, TxKind.MultisigCreate, { members, threshold: Number(o.threshold) }, !!o.wait, `creation of multisig ${address}`);
     });
-  ms
-    .command('propose')
+  ms.command('propose')
     .description('Propose a payment from a multisig account (counts as your approval)')
     .requiredOption(...fromOpt)
     .requiredOption('--account <address>', 'the multisig account')
@@ -207,7 +225,10 @@ export function register(program: Command): void {
           `${a.address} (${m.label || 'multisig'}): ${m.threshold} of ${m.members.length}`,
           ...m.members.map((x) => `  member ${x}`),
           `  balance ${formatUnits(a.balances[ZNC] ?? '0', ZNC_DECIMALS)} ZNC`,
-          ...m.proposals.map((p) => `  proposal ${p.id}: ${formatUnits(String(p.amount), ZNC_DECIMALS)} ${p.token} to ${p.to}, ${(p.approvals as string[]).length} approvals${p.executed ? ', executed' : ''}`),
+          ...m.proposals.map(
+            (p) =>
+              `  proposal ${p.id}: ${formatUnits(String(p.amount), ZNC_DECIMALS)} ${p.token} to ${p.to}, ${(p.approvals as string[]).length} approvals${p.executed ? ', executed' : ''}`,
+          ),
         ].join('\n'),
       );
     });

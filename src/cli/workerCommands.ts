@@ -25,7 +25,18 @@ import {
   type WorkerStatus,
 } from '../worker/index.ts';
 import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
-import { DEFAULT_WORKER_SPEC, fromOpt, parseZnc, specOfWorker, waitOpt, wholeNumber, workerSpec, workerSpecOptions, znc, type WorkerSpecFlags } from './marketArgs.ts';
+import {
+  DEFAULT_WORKER_SPEC,
+  fromOpt,
+  parseZnc,
+  specOfWorker,
+  waitOpt,
+  wholeNumber,
+  workerSpec,
+  workerSpecOptions,
+  znc,
+  type WorkerSpecFlags,
+} from './marketArgs.ts';
 import { appText, keyNames, workerText } from './marketText.ts';
 import { printTx, submitTx } from './tx.ts';
 
@@ -37,9 +48,11 @@ import { printTx, submitTx } from './tx.ts';
 const STAKE_ARRIVAL_MS = 30_000;
 
 /** Progress for people (stderr); scripts reading --json get only the result. */
-const progress = (g: GlobalOptions) => (msg: string): void => {
-  if (!g.json) process.stderr.write(`${msg}\n`);
-};
+const progress =
+  (g: GlobalOptions) =>
+  (msg: string): void => {
+    if (!g.json) process.stderr.write(`${msg}\n`);
+  };
 
 /** Makes sure the key has at least `need` staked on main, staking the difference and waiting for it. */
 export async function ensureStake(g: GlobalOptions, key: KeyPair, need: bigint, say = progress(g)): Promise<void> {
@@ -58,7 +71,8 @@ export async function ensureStake(g: GlobalOptions, key: KeyPair, need: bigint, 
       say(`  stake on main: ${znc(now)}`);
       return;
     }
-    if (Date.now() > deadline) throw new Error(`the stake did not reach the main chain within ${STAKE_ARRIVAL_MS / 1000} s (staked there: ${znc(now)}); retry the command`);
+    if (Date.now() > deadline)
+      throw new Error(`the stake did not reach the main chain within ${STAKE_ARRIVAL_MS / 1000} s (staked there: ${znc(now)}); retry the command`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -82,12 +96,19 @@ function registerWorkerCommands(program: Command): void {
   workerSpecOptions(
     worker
       .command('register')
-      .description('Register the signing key as a worker: resources, runtimes, endpoint, seal key and prices, with a bond taken from its stake on main (stakes the difference first)')
+      .description(
+        'Register the signing key as a worker: resources, runtimes, endpoint, seal key and prices, with a bond taken from its stake on main (stakes the difference first)',
+      )
       .requiredOption(...fromOpt),
     true,
   )
     .option('--bond <znc>', "ZNC moved from the stake into the bond (default: the chain's minimum)")
-    .option('--benchmark <score>', 'benchmark score 0..1000 recorded at registration, as the worker\'s own claim: shown, never used for its rating (every new worker starts at the same rating and earns the rest)', wholeNumber('--benchmark', 1000), 500)
+    .option(
+      '--benchmark <score>',
+      "benchmark score 0..1000 recorded at registration, as the worker's own claim: shown, never used for its rating (every new worker starts at the same rating and earns the rest)",
+      wholeNumber('--benchmark', 1000),
+      500,
+    )
     .option(...waitOpt)
     .action(async (o: RegisterFlags, cmd: Command) => {
       const g = globalOptions(cmd);
@@ -113,7 +134,7 @@ function registerWorkerCommands(program: Command): void {
   workerSpecOptions(
     worker
       .command('update')
-      .description('Change a registered worker\'s resources, prices, endpoint or seal key (flags not given keep their registered value), or add to its bond')
+      .description("Change a registered worker's resources, prices, endpoint or seal key (flags not given keep their registered value), or add to its bond")
       .requiredOption(...fromOpt),
     false,
   )
@@ -126,7 +147,8 @@ function registerWorkerCommands(program: Command): void {
       const current = await client(g)
         .worker(me)
         .catch((e: unknown) => {
-          if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER') throw new Error(`${o.from} (${me}) is not a registered worker; use \`zeus worker register\``);
+          if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER')
+            throw new Error(`${o.from} (${me}) is not a registered worker; use \`zeus worker register\``);
           throw e;
         });
       const addBond = o.addBond !== undefined ? parseZnc(o.addBond) : 0n;
@@ -141,90 +163,168 @@ function registerWorkerCommands(program: Command): void {
     .description(
       'Run the worker agent beside the node whose --home this is: offer the machine (detected cores, memory and disk, capped by --policy), register or update the worker on the chain, bid on fitting tasks and run the leases it wins — in locked-down Docker containers, or as WASI modules in the wasm runtime, which needs no engine — until stopped. Restarted, it takes up the containers of its leases that are still active and removes the others',
     )
-    .option('--runtime <names>', 'runtimes to offer, comma-separated: docker, wasm (default: docker and wasm when a Docker engine answers, wasm alone otherwise)')
+    .option(
+      '--runtime <names>',
+      'runtimes to offer, comma-separated: docker, wasm (default: docker and wasm when a Docker engine answers, wasm alone otherwise)',
+    )
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
-    .option('--policy <file>', 'JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1), offerGpus, adminPort, maxLogMiB (MiB of a lease\'s output its log keeps; default 8)')
+    .option(
+      '--policy <file>',
+      "JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1), offerGpus, adminPort, maxLogMiB (MiB of a lease's output its log keeps; default 8)",
+    )
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
-    .option('--benchmark <score>', 'benchmark score 0..1000 to record at a first registration instead of the one measured at start (a ~0.5 s single-core SHA-256 run)', wholeNumber('--benchmark', 1000))
-    .option('--admin-port <port>', 'port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy\'s adminPort, else any free port; written to HOME/worker/admin.json)', wholeNumber('--admin-port', 65535))
-    .addOption(new Option('--log-level <level>', 'how much the agent logs, as JSON lines on stderr (pino): its start, bids, leases, reports, results').choices([...LOG_LEVELS]).default('info'))
-    .addOption(new Option('--test-corrupt-result', 'TEST ONLY: submit a wrong digest for every batch result, as a lying worker would, to show redundancy outvoting and slashing it').hideHelp())
-    .addOption(new Option('--test-copy-result', 'TEST ONLY: in a redundancy group or verifier seat, run nothing and copy another seat\'s digest or commitment from the chain, to show a copier gets nothing').hideHelp())
+    .option(
+      '--benchmark <score>',
+      'benchmark score 0..1000 to record at a first registration instead of the one measured at start (a ~0.5 s single-core SHA-256 run)',
+      wholeNumber('--benchmark', 1000),
+    )
+    .option(
+      '--admin-port <port>',
+      "port of the admin endpoint on 127.0.0.1 that `zeus worker status` reads (default: the policy's adminPort, else any free port; written to HOME/worker/admin.json)",
+      wholeNumber('--admin-port', 65535),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'how much the agent logs, as JSON lines on stderr (pino): its start, bids, leases, reports, results')
+        .choices([...LOG_LEVELS])
+        .default('info'),
+    )
+    .addOption(
+      new Option(
+        '--test-corrupt-result',
+        'TEST ONLY: submit a wrong digest for every batch result, as a lying worker would, to show redundancy outvoting and slashing it',
+      ).hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--test-copy-result',
+        "TEST ONLY: in a redundancy group or verifier seat, run nothing and copy another seat's digest or commitment from the chain, to show a copier gets nothing",
+      ).hideHelp(),
+    )
     .addHelpText(
       'after',
-      '\nWhile it runs, `zeus worker status --home HOME` shows its leases, earnings, resources and benchmark, through the admin endpoint and the token in HOME/worker/admin.token (made at the first start, mode 0600). GPUs are those `nvidia-smi` reports (policy offerGpus: false keeps them). A lease\'s container logs are kept in HOME/worker/leases/ and, when it ends, sealed to the task\'s poster and published in the node\'s registry (`zeus task logs`).',
+      "\nWhile it runs, `zeus worker status --home HOME` shows its leases, earnings, resources and benchmark, through the admin endpoint and the token in HOME/worker/admin.token (made at the first start, mode 0600). GPUs are those `nvidia-smi` reports (policy offerGpus: false keeps them). A lease's container logs are kept in HOME/worker/leases/ and, when it ends, sealed to the task's poster and published in the node's registry (`zeus task logs`).",
     )
-    .action(async (o: { key: string; policy?: string; reportSeconds?: string; benchmark?: number; adminPort?: number; runtime?: string; logLevel: LogLevel; testCorruptResult?: boolean; testCopyResult?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const logger = nodeLogger(o.logLevel, { worker: o.key }, 2);
-      const say = (line: string): void => logger.info(line);
-      const policy = loadPolicy(o.policy);
-      const runtimes = await chooseRuntimes(o.runtime, say);
-      const startedAt = new Date();
-      const bench: BenchmarkResult = runBenchmark();
-      say(`benchmark: ${bench.score}/1000 (${bench.mibPerSecond} MiB/s SHA-256 on one core, ${bench.mib} MiB in ${bench.ms} ms)`);
-      const key = await loadKey(g, o.key);
-      const me = encodeAddress(addressFromPublicKey(key.publicKey));
-      const c = client(g);
-      const params = await c.marketParams();
-      const current = await c.worker(me).catch((e: unknown) => {
-        if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER') return undefined;
-        throw e;
-      });
-      const detected = detectResources(g.home, say);
-      const offered = offeredSpec(detected, policy, nodeUrl(g), runtimes, current);
-      const benchmark = o.benchmark ?? bench.score;
-      const gpuText = offered.gpus.length ? `, GPUs ${offered.gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ')}` : '';
-      const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
-      if (!current) {
-        const bond = BigInt(params.minWorkerBond);
-        await ensureStake(g, key, bond, say);
-        say(`registering worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk${gpuText}, benchmark ${benchmark}, bond ${znc(bond)}`);
-        await submitTx(g, key, TxKind.RegisterWorker, { ...DEFAULT_WORKER_SPEC, ...offered, sealKey, bond, benchmark }, true, `registration of worker ${me}`);
-      } else if (!sameOffer(offered, current) || current.sealKey !== toHex(sealKey)) {
-        say(`updating worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk${gpuText}`);
-        await submitTx(g, key, TxKind.UpdateWorker, { ...specOfWorker(current), ...offered, sealKey, addBond: 0n }, true, `update of worker ${me}`);
-      }
-      const blockMs = existsSync(homePaths(g.home).config) ? readConfig(g.home).blockIntervalMs : 1000;
-      const reportPeriodMs = o.reportSeconds !== undefined ? Math.round(Number(o.reportSeconds) * 1000) : Math.min(10_000, Math.floor((params.reportDeadlineBlocks * blockMs) / 3));
-      if (!(reportPeriodMs > 0) || reportPeriodMs >= params.reportDeadlineBlocks * blockMs) {
-        throw new Error(`--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`);
-      }
-      const agent = new WorkerAgent({ node: nodeUrl(g), home: g.home, key, policy, reportPeriodMs, runtimes, log: say, testCorruptResult: o.testCorruptResult === true, testCopyResult: o.testCopyResult === true });
-      // The chain records a benchmark only at registration (UpdateWorker carries none); it is a
-      // claim nobody can check, so the rating ignores it (src/market/rating.ts); status shows both.
-      if (current && current.benchmark !== bench.score) say(`benchmark: the chain keeps the ${current.benchmark} registered first (a claim it shows; the rating comes from the record alone)`);
-      const metrics = workerMetrics(agent);
-      const admin = await startAdminServer({
-        home: g.home,
-        port: o.adminPort ?? policy.adminPort ?? 0,
-        worker: me,
-        routes: {
-          status: () => workerStatus({ client: c, snapshot: () => agent.snapshot(), workload: (task, lease) => agent.workload(task, lease), node: nodeUrl(g), startedAt, detected, benchmark: bench }),
-          leaseLog: (task, lease) => localLeaseLog(g.home, agent.workload(task, lease), task, lease),
-          posterLog: (task, lease, token) => posterLeaseLog({ client: c, home: g.home, snapshot: agent.snapshot(), workload: agent.workload(task, lease) }, task, lease, token),
-          metrics: async () => ({ contentType: metrics.contentType, text: await metrics.metrics() }),
+    .action(
+      async (
+        o: {
+          key: string;
+          policy?: string;
+          reportSeconds?: string;
+          benchmark?: number;
+          adminPort?: number;
+          runtime?: string;
+          logLevel: LogLevel;
+          testCorruptResult?: boolean;
+          testCopyResult?: boolean;
         },
-      });
-      // After the endpoint is up: a port already taken stops the command before the agent runs.
-      await agent.start();
-      say(`worker ${me} is following the market at ${nodeUrl(g)} (runtimes ${runtimes.join(', ')}, usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once); admin endpoint ${admin.info.url} (\`zeus worker status\`)`);
-      const stop = (): void => {
-        agent.stop();
-        void admin.close().finally(() => {
-          say('worker stopped');
-          process.exit(0);
+        cmd: Command,
+      ) => {
+        const g = globalOptions(cmd);
+        const logger = nodeLogger(o.logLevel, { worker: o.key }, 2);
+        const say = (line: string): void => logger.info(line);
+        const policy = loadPolicy(o.policy);
+        const runtimes = await chooseRuntimes(o.runtime, say);
+        const startedAt = new Date();
+        const bench: BenchmarkResult = runBenchmark();
+        say(`benchmark: ${bench.score}/1000 (${bench.mibPerSecond} MiB/s SHA-256 on one core, ${bench.mib} MiB in ${bench.ms} ms)`);
+        const key = await loadKey(g, o.key);
+        const me = encodeAddress(addressFromPublicKey(key.publicKey));
+        const c = client(g);
+        const params = await c.marketParams();
+        const current = await c.worker(me).catch((e: unknown) => {
+          if (e instanceof NodeApiError && e.code === 'UNKNOWN_WORKER') return undefined;
+          throw e;
         });
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+        const detected = detectResources(g.home, say);
+        const offered = offeredSpec(detected, policy, nodeUrl(g), runtimes, current);
+        const benchmark = o.benchmark ?? bench.score;
+        const gpuText = offered.gpus.length ? `, GPUs ${offered.gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ')}` : '';
+        const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
+        if (!current) {
+          const bond = BigInt(params.minWorkerBond);
+          await ensureStake(g, key, bond, say);
+          say(
+            `registering worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk${gpuText}, benchmark ${benchmark}, bond ${znc(bond)}`,
+          );
+          await submitTx(g, key, TxKind.RegisterWorker, { ...DEFAULT_WORKER_SPEC, ...offered, sealKey, bond, benchmark }, true, `registration of worker ${me}`);
+        } else if (!sameOffer(offered, current) || current.sealKey !== toHex(sealKey)) {
+          say(`updating worker ${me}: ${offered.cpuMillis / 1000} cores, ${offered.memoryMiB} MiB, ${offered.diskMiB} MiB disk${gpuText}`);
+          await submitTx(g, key, TxKind.UpdateWorker, { ...specOfWorker(current), ...offered, sealKey, addBond: 0n }, true, `update of worker ${me}`);
+        }
+        const blockMs = existsSync(homePaths(g.home).config) ? readConfig(g.home).blockIntervalMs : 1000;
+        const reportPeriodMs =
+          o.reportSeconds !== undefined
+            ? Math.round(Number(o.reportSeconds) * 1000)
+            : Math.min(10_000, Math.floor((params.reportDeadlineBlocks * blockMs) / 3));
+        if (!(reportPeriodMs > 0) || reportPeriodMs >= params.reportDeadlineBlocks * blockMs) {
+          throw new Error(
+            `--report-seconds must be positive and inside the report deadline of ${params.reportDeadlineBlocks} blocks (${(params.reportDeadlineBlocks * blockMs) / 1000} s)`,
+          );
+        }
+        const agent = new WorkerAgent({
+          node: nodeUrl(g),
+          home: g.home,
+          key,
+          policy,
+          reportPeriodMs,
+          runtimes,
+          log: say,
+          testCorruptResult: o.testCorruptResult === true,
+          testCopyResult: o.testCopyResult === true,
+        });
+        // The chain records a benchmark only at registration (UpdateWorker carries none); it is a
+        // claim nobody can check, so the rating ignores it (src/market/rating.ts); status shows both.
+        if (current && current.benchmark !== bench.score)
+          say(`benchmark: the chain keeps the ${current.benchmark} registered first (a claim it shows; the rating comes from the record alone)`);
+        const metrics = workerMetrics(agent);
+        const admin = await startAdminServer({
+          home: g.home,
+          port: o.adminPort ?? policy.adminPort ?? 0,
+          worker: me,
+          routes: {
+            status: () =>
+              workerStatus({
+                client: c,
+                snapshot: () => agent.snapshot(),
+                workload: (task, lease) => agent.workload(task, lease),
+                node: nodeUrl(g),
+                startedAt,
+                detected,
+                benchmark: bench,
+              }),
+            leaseLog: (task, lease) => localLeaseLog(g.home, agent.workload(task, lease), task, lease),
+            posterLog: (task, lease, token) =>
+              posterLeaseLog({ client: c, home: g.home, snapshot: agent.snapshot(), workload: agent.workload(task, lease) }, task, lease, token),
+            metrics: async () => ({ contentType: metrics.contentType, text: await metrics.metrics() }),
+          },
+        });
+        // After the endpoint is up: a port already taken stops the command before the agent runs.
+        await agent.start();
+        say(
+          `worker ${me} is following the market at ${nodeUrl(g)} (runtimes ${runtimes.join(', ')}, usage reports every ${reportPeriodMs / 1000} s, at most ${policy.maxConcurrentLeases} lease(s) at once); admin endpoint ${admin.info.url} (\`zeus worker status\`)`,
+        );
+        const stop = (): void => {
+          agent.stop();
+          void admin.close().finally(() => {
+            say('worker stopped');
+            process.exit(0);
+          });
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
 
   worker
     .command('status')
-    .description("What the worker agent running on this --home is doing: the leases it runs now and their state on the chain, what the chain paid it, what it offers and what its leases use, its benchmark and record")
+    .description(
+      'What the worker agent running on this --home is doing: the leases it runs now and their state on the chain, what the chain paid it, what it offers and what its leases use, its benchmark and record',
+    )
     .option('--token <token>', 'admin token (default: read from HOME/worker/admin.token)')
-    .addHelpText('after', '\nIt asks the agent\'s admin endpoint on 127.0.0.1, found in HOME/worker/admin.json, with the token the agent made at its first start. Earnings are the pay the chain recorded on the worker\'s leases (its newest 1000).')
+    .addHelpText(
+      'after',
+      "\nIt asks the agent's admin endpoint on 127.0.0.1, found in HOME/worker/admin.json, with the token the agent made at its first start. Earnings are the pay the chain recorded on the worker's leases (its newest 1000).",
+    )
     .action(async (o: { token?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const s = (await (await adminRequest(g.home, '/status', o.token)).json()) as WorkerStatus;
@@ -282,7 +382,7 @@ function registerAppCommands(program: Command): void {
     .requiredOption('--version <version>', 'version, e.g. 1.0.0')
     .option('--digest <sha256:…>', 'image manifest digest, when the image is already in the registry: sha256: and 64 lowercase hex digits')
     .option('--wasm <file>', 'a WASI module to push as a one-layer image, without Docker (the wasm runtime runs it)')
-    .option('--arg <value...>', 'with --wasm: the module\'s arguments (its image\'s CMD)')
+    .option('--arg <value...>', "with --wasm: the module's arguments (its image's CMD)")
     .option('--license-fee <amount>', 'license fee per hour of use, in the fee token (decimals allowed)', '0')
     .option('--fee-token <symbol>', 'token the fee is paid in: ZNC or a sub-token', ZNC)
     .option('--requires-license', 'users must acquire a license (zeus app license) before posting tasks with it')
@@ -291,16 +391,32 @@ function registerAppCommands(program: Command): void {
     .action(
       async (
         image: string | undefined,
-        o: { from: string; name: string; version: string; digest?: string; wasm?: string; arg?: string[]; licenseFee: string; feeToken: string; requiresLicense?: boolean; developer?: string; wait?: boolean },
+        o: {
+          from: string;
+          name: string;
+          version: string;
+          digest?: string;
+          wasm?: string;
+          arg?: string[];
+          licenseFee: string;
+          feeToken: string;
+          requiresLicense?: boolean;
+          developer?: string;
+          wait?: boolean;
+        },
         cmd: Command,
       ) => {
         const g = globalOptions(cmd);
-        if ([image, o.digest, o.wasm].filter((x) => x !== undefined).length !== 1) throw new Error('give one of: an IMAGE to push, --wasm FILE to push, or --digest of an image already pushed');
+        if ([image, o.digest, o.wasm].filter((x) => x !== undefined).length !== 1)
+          throw new Error('give one of: an IMAGE to push, --wasm FILE to push, or --digest of an image already pushed');
         if (o.arg && o.wasm === undefined) throw new Error('--arg goes with --wasm');
         const key = await loadKey(g, o.from);
         let digest = o.digest ?? '';
         if (image !== undefined || o.wasm !== undefined) {
-          digest = o.wasm !== undefined ? await pushWasmModule(g, o.from, readFileSync(o.wasm), o.name, o.version, o.arg) : await pushToNode(g, o.from, image!, o.name, o.version);
+          digest =
+            o.wasm !== undefined
+              ? await pushWasmModule(g, o.from, readFileSync(o.wasm), o.name, o.version, o.arg)
+              : await pushToNode(g, o.from, image!, o.name, o.version);
           await preparePieceMaps(g, o.name, digest as Digest);
         }
         const licenseFeePerHour = parseAmount(o.licenseFee, await decimalsOf(g, o.feeToken));
@@ -358,7 +474,10 @@ function registerAppCommands(program: Command): void {
     .action(async (_o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const { apps } = await client(g).apps();
-      const fee = await feeFormatter(g, apps.flatMap((a) => a.versions.map((v) => v.feeToken)));
+      const fee = await feeFormatter(
+        g,
+        apps.flatMap((a) => a.versions.map((v) => v.feeToken)),
+      );
       const who = keyNames(g);
       output(g, apps, () => (apps.length ? apps.map((a) => appText(a, who, fee)).join('\n') : 'no apps published yet'));
     });
@@ -369,20 +488,30 @@ function registerAppCommands(program: Command): void {
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const a = await client(g).app(name);
-      const fee = await feeFormatter(g, a.versions.map((v) => v.feeToken));
+      const fee = await feeFormatter(
+        g,
+        a.versions.map((v) => v.feeToken),
+      );
       output(g, a, () => appText(a, keyNames(g), fee));
     });
 }
 
-const gpusText = (gpus: { model: string; memoryMiB: number; count: number }[]): string => gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ') || 'none';
+const gpusText = (gpus: { model: string; memoryMiB: number; count: number }[]): string =>
+  gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ') || 'none';
 
 function workerStatusText(s: WorkerStatus, who: (a: string) => string): string {
   const r = s.resources;
   const m = s.benchmark.measured;
-  const states = Object.entries(s.earnings.byState).map(([k, n]) => `${n} ${k}`).join(', ');
+  const states = Object.entries(s.earnings.byState)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
   return [
     `worker ${who(s.worker)}: ${s.active ? 'active' : 'not active'}, pid ${s.pid}, up since ${s.startedAt}, node ${s.node}`,
-    ...(s.active && !s.leasable ? [`  NOT LEASED: its bond of ${znc(s.earnings.bond)} is below the chain's minimum; it does not bid until ${znc(s.bondShortfall)} more is bonded: zeus worker update --from KEY --add-bond ${znc(s.bondShortfall).replace(' ZNC', '')}`] : []),
+    ...(s.active && !s.leasable
+      ? [
+          `  NOT LEASED: its bond of ${znc(s.earnings.bond)} is below the chain's minimum; it does not bid until ${znc(s.bondShortfall)} more is bonded: zeus worker update --from KEY --add-bond ${znc(s.bondShortfall).replace(' ZNC', '')}`,
+        ]
+      : []),
     `  offers    ${r.offered.cpuMillis / 1000} cores, ${r.offered.memoryMiB} MiB memory, ${r.offered.diskMiB} MiB disk, GPUs ${gpusText(r.offered.gpus)}`,
     `  in use    ${r.inUse.cpuMillis / 1000} cores, ${r.inUse.memoryMiB} MiB, ${r.inUse.gpus} GPU(s) by ${r.inUse.leases} lease(s); ${r.inUse.bids} bid(s) open`,
     `  earned    ${znc(s.earnings.paid)} paid by the chain over ${s.earnings.leases} lease(s)${states ? ` (${states})` : ''}; ${znc(s.earnings.held)} held for review`,
@@ -412,7 +541,8 @@ async function chooseRuntimes(asked: string | undefined, say: (line: string) => 
   if (asked !== undefined) {
     const names = asked.split(',').map((n) => n.trim());
     for (const n of names) if (!known.includes(n as RuntimeName)) throw new Error(`--runtime takes docker, wasm or both (comma-separated), got "${n}"`);
-    if (names.includes('docker') && !(await dockerAnswers())) throw new Error('--runtime docker needs a Docker engine, and none answers (is dockerd running? DOCKER_HOST?)');
+    if (names.includes('docker') && !(await dockerAnswers()))
+      throw new Error('--runtime docker needs a Docker engine, and none answers (is dockerd running? DOCKER_HOST?)');
     return [...new Set(names as RuntimeName[])];
   }
   if (await dockerAnswers()) return known;

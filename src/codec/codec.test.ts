@@ -76,10 +76,7 @@ const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 // BOM mixed in on purpose.
 const str = (maxBytes: number): fc.Arbitrary<string> =>
   fc
-    .tuple(
-      fc.boolean(),
-      fc.oneof(fc.string({ unit: 'binary', maxLength: maxBytes }), fc.string({ unit: 'grapheme-ascii', maxLength: maxBytes })),
-    )
+    .tuple(fc.boolean(), fc.oneof(fc.string({ unit: 'binary', maxLength: maxBytes }), fc.string({ unit: 'grapheme-ascii', maxLength: maxBytes })))
     .map(([bom, s]) => {
       let out = '';
       for (const ch of bom ? `\uFEFF${s}` : s) {
@@ -90,34 +87,43 @@ const str = (maxBytes: number): fc.Arbitrary<string> =>
     });
 const bytes = (max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength: max });
 
-const innerArb: fc.Arbitrary<Infer<typeof Inner>> = fc.record({
-  n: u32,
-  tags: fc.array(u32, { maxLength: 4 }),
-  blob: bytes(8),
-}, { noNullPrototype: true });
+const innerArb: fc.Arbitrary<Infer<typeof Inner>> = fc.record(
+  {
+    n: u32,
+    tags: fc.array(u32, { maxLength: 4 }),
+    blob: bytes(8),
+  },
+  { noNullPrototype: true },
+);
 
-const allArb: fc.Arbitrary<Infer<typeof All>> = fc.record({
-  u32,
-  nums: fc.array(u64, { maxLength: 8 }),
-  u64,
-  blobs: fc.array(bytes(6), { maxLength: 5 }),
-  flag: fc.boolean(),
-  hash: fc.uint8Array({ minLength: 4, maxLength: 4 }),
-  flags: fc.array(fc.boolean(), { maxLength: 6 }),
-  data: bytes(16),
-  label: str(12),
-  inner: innerArb,
-  items: fc.array(innerArb, { maxLength: 4 }),
-  hashes: fc.array(fc.uint8Array({ minLength: 2, maxLength: 2 }), { maxLength: 3 }),
-}, { noNullPrototype: true });
+const allArb: fc.Arbitrary<Infer<typeof All>> = fc.record(
+  {
+    u32,
+    nums: fc.array(u64, { maxLength: 8 }),
+    u64,
+    blobs: fc.array(bytes(6), { maxLength: 5 }),
+    flag: fc.boolean(),
+    hash: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    flags: fc.array(fc.boolean(), { maxLength: 6 }),
+    data: bytes(16),
+    label: str(12),
+    inner: innerArb,
+    items: fc.array(innerArb, { maxLength: 4 }),
+    hashes: fc.array(fc.uint8Array({ minLength: 2, maxLength: 2 }), { maxLength: 3 }),
+  },
+  { noNullPrototype: true },
+);
 
-const arraysArb: fc.Arbitrary<Infer<typeof Arrays>> = fc.record({
-  a: fc.array(u32, { maxLength: 5 }),
-  b: fc.array(str(4), { maxLength: 3 }),
-  c: fc.array(innerArb, { maxLength: 3 }),
-  d: fc.array(u32, { minLength: 2, maxLength: 2 }),
-  e: fc.array(fc.uint8Array({ minLength: 1, maxLength: 1 }), { maxLength: 3 }),
-}, { noNullPrototype: true });
+const arraysArb: fc.Arbitrary<Infer<typeof Arrays>> = fc.record(
+  {
+    a: fc.array(u32, { maxLength: 5 }),
+    b: fc.array(str(4), { maxLength: 3 }),
+    c: fc.array(innerArb, { maxLength: 3 }),
+    d: fc.array(u32, { minLength: 2, maxLength: 2 }),
+    e: fc.array(fc.uint8Array({ minLength: 1, maxLength: 1 }), { maxLength: 3 }),
+  },
+  { noNullPrototype: true },
+);
 
 /** Either a CodecError, or the bytes are canonical: they re-encode to exactly themselves. */
 function expectCanonicalOrCodecError(schema: ObjectSchema, b: Uint8Array): boolean {
@@ -365,9 +371,7 @@ describe('codec wire format', () => {
     rejects(S, '0801 1002 1801 2202aabb', /missing field e/);
     rejects(S, '', /missing/);
     rejects(Nest, '0a00 1001', /missing field y/);
-    expect(() => encode(S, { a: 1, b: 2n, c: true, d: hex('aabb'), f: [] } as unknown as Infer<typeof S>)).toThrow(
-      CodecError,
-    );
+    expect(() => encode(S, { a: 1, b: 2n, c: true, d: hex('aabb'), f: [] } as unknown as Infer<typeof S>)).toThrow(CodecError);
   });
 
   it('rejects out-of-order fields', () => {
@@ -445,7 +449,7 @@ describe('codec wire format', () => {
     expect(() => encode(All, { ...base, blobs: [new Uint8Array(7)] })).toThrow(CodecError);
     const tooMany = encode(All, { ...base, nums: Array.from({ length: 8 }, () => 1n) });
     // splice a 9th element into the packed nums array
-    const patched = toHex(tooMany).replace('1208' + '01'.repeat(8), '1209' + '01'.repeat(9));
+    const patched = toHex(tooMany).replace(`1208${'01'.repeat(8)}`, `1209${'01'.repeat(9)}`);
     expect(patched).not.toBe(toHex(tooMany));
     rejects(All, patched, /more than 8|exceeds maximum 8/);
   });
@@ -475,12 +479,19 @@ describe('field rules', () => {
       tag: { id: 3, type: 'bytes', max: 4, check: (b: Uint8Array) => (b.length === 0 || b[0] === 1 ? undefined : 'starts with 1 when present') },
     },
   } as const satisfies ObjectSchema;
-  const Loose = { $id: 'test/ruled', fields: { n: { id: 1, type: 'uint32' }, ns: { id: 2, type: { array: 'uint32' } }, tag: { id: 3, type: 'bytes', max: 4 } } } as const;
+  const Loose = {
+    $id: 'test/ruled',
+    fields: { n: { id: 1, type: 'uint32' }, ns: { id: 2, type: { array: 'uint32' } }, tag: { id: 3, type: 'bytes', max: 4 } },
+  } as const;
 
   it('are checked by encode and decode, on every item of an array, and carry their code', () => {
     const ok = { n: 2, ns: [0, 4], tag: new Uint8Array([1, 9]) };
     expect(decode(Ruled, encode(Ruled, ok))).toEqual(ok);
-    for (const bad of [{ ...ok, n: 3 }, { ...ok, ns: [2, 5] }, { ...ok, tag: new Uint8Array([2]) }]) {
+    for (const bad of [
+      { ...ok, n: 3 },
+      { ...ok, ns: [2, 5] },
+      { ...ok, tag: new Uint8Array([2]) },
+    ]) {
       const thrown = (f: () => unknown): CodecError => {
         try {
           f();

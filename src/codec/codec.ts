@@ -240,14 +240,7 @@ function writeScalar(w: Writer, t: ScalarType | ObjectSchema, v: unknown, path: 
   if (rule?.check) checkRule(pathText(path), v, rule);
 }
 
-function writeValue(
-  w: Writer,
-  t: ScalarType | ObjectSchema,
-  v: unknown,
-  path: Path,
-  length?: number,
-  max?: number,
-): void {
+function writeValue(w: Writer, t: ScalarType | ObjectSchema, v: unknown, path: Path, length?: number, max?: number): void {
   switch (t) {
     case 'uint32':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
@@ -324,13 +317,7 @@ function readScalar(r: Reader, t: ScalarType | ObjectSchema, path: string, rule?
   return v;
 }
 
-function readValue(
-  r: Reader,
-  t: ScalarType | ObjectSchema,
-  path: string,
-  length?: number,
-  max?: number,
-): unknown {
+function readValue(r: Reader, t: ScalarType | ObjectSchema, path: string, length?: number, max?: number): unknown {
   switch (t) {
     case 'uint32':
       return r.varint();

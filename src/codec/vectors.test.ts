@@ -55,8 +55,7 @@ function fromJson(schema: ObjectSchema, j: { [k: string]: Json }): Record<string
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(schema.fields)) {
     const t = f.type;
-    out[name] =
-      typeof t === 'object' && 'array' in t ? (j[name] as Json[]).map((v) => scalarFromJson(t.array, v)) : scalarFromJson(t, j[name]);
+    out[name] = typeof t === 'object' && 'array' in t ? (j[name] as Json[]).map((v) => scalarFromJson(t.array, v)) : scalarFromJson(t, j[name]);
   }
   return out;
 }

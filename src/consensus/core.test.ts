@@ -290,7 +290,10 @@ describe('consensus core, step by step', () => {
       '1/prevote>1/precommit polka',
       '1/precommit>4/propose higherRound',
     ]);
-    const restored = run([{ kind: 'start', height: 1, validators: keys, self: 1 }, { kind: 'vote', vote: vote(VoteType.Prevote, 1, 2, v) }]);
+    const restored = run([
+      { kind: 'start', height: 1, validators: keys, self: 1 },
+      { kind: 'vote', vote: vote(VoteType.Prevote, 1, 2, v) },
+    ]);
     expect(restored.outs.filter((o) => o.kind === 'transition').map((o) => (o.kind === 'transition' ? o.reason : ''))).toEqual(['start', 'restored']);
     // +2/3 prevotes, but split: the prevote timeout (L34) ends the step.
     const split = run([
@@ -301,7 +304,11 @@ describe('consensus core, step by step', () => {
       nilVote(VoteType.Prevote, 3, 0),
       { kind: 'timeout', step: 'prevote', height: 1, round: 0 },
     ]);
-    expect(split.outs.filter((o) => o.kind === 'transition').map((o) => (o.kind === 'transition' ? o.reason : ''))).toEqual(['start', 'timeoutPropose', 'timeoutPrevote']);
+    expect(split.outs.filter((o) => o.kind === 'transition').map((o) => (o.kind === 'transition' ? o.reason : ''))).toEqual([
+      'start',
+      'timeoutPropose',
+      'timeoutPrevote',
+    ]);
   });
 
   it('recovers its round and lock from its own votes after a restart', () => {
@@ -321,7 +328,10 @@ describe('consensus core, step by step', () => {
     let s3 = t.state;
     for (const i of [2, 3]) s3 = step(s3, { kind: 'vote', vote: vote(VoteType.Prevote, i, 3, new Uint8Array(0)) }).state;
     expect(s3.round).toBe(3);
-    const r = step(s3, { kind: 'proposal', proposal: { height: 1, round: 3, blockHash: new Uint8Array(32).fill(1), validRound: -1, proposer: keys[proposerIndex(1, 3, 4)], valid: true } });
+    const r = step(s3, {
+      kind: 'proposal',
+      proposal: { height: 1, round: 3, blockHash: new Uint8Array(32).fill(1), validRound: -1, proposer: keys[proposerIndex(1, 3, 4)], valid: true },
+    });
     const cast = r.outputs.find((o) => o.kind === 'castVote');
     expect(cast?.kind === 'castVote' && cast.vote.blockHash.length).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { bytesEqual, fromHex, toHex } from '../crypto/index.ts';
+import { bytesEqual, fromHex, toHex } from '../crypto/portable.ts';
 import { quorum, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
 
 // The Tendermint consensus algorithm ("The latest gossip on BFT consensus", Buchman, Kwon and
@@ -96,7 +96,14 @@ export type ConsensusOutput =
    * We moved to another round or step, and why: nothing for the host to do but log it. A
    * height that goes through rounds tells by these transitions where each round failed.
    */
-  | { readonly kind: 'transition'; readonly height: number; readonly from: { readonly round: number; readonly step: Step }; readonly round: number; readonly step: Step; readonly reason: TransitionReason };
+  | {
+      readonly kind: 'transition';
+      readonly height: number;
+      readonly from: { readonly round: number; readonly step: Step };
+      readonly round: number;
+      readonly step: Step;
+      readonly reason: TransitionReason;
+    };
 
 /**
  * Why the core moved on:

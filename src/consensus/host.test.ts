@@ -46,7 +46,12 @@ function chainOf(ledger: Ledger, key: KeyPair): HostChain {
   };
 }
 
-async function startHost(o: { key: KeyPair; ledger: Ledger; store: KvStore; now: number }): Promise<{ host: ConsensusHost; sent: ConsensusMessage[]; logged: string[] }> {
+async function startHost(o: {
+  key: KeyPair;
+  ledger: Ledger;
+  store: KvStore;
+  now: number;
+}): Promise<{ host: ConsensusHost; sent: ConsensusMessage[]; logged: string[] }> {
   const sent: ConsensusMessage[] = [];
   const logged: string[] = [];
   const host = new ConsensusHost(
@@ -58,7 +63,10 @@ async function startHost(o: { key: KeyPair; ledger: Ledger; store: KvStore; now:
       chain: chainOf(o.ledger, o.key),
     },
     {
-      config: { chainId: o.ledger.chainId, timeouts: { propose: { baseMs: 1000, deltaMs: 0 }, prevote: { baseMs: 1000, deltaMs: 0 }, precommit: { baseMs: 1000, deltaMs: 0 } } },
+      config: {
+        chainId: o.ledger.chainId,
+        timeouts: { propose: { baseMs: 1000, deltaMs: 0 }, prevote: { baseMs: 1000, deltaMs: 0 }, precommit: { baseMs: 1000, deltaMs: 0 } },
+      },
       key: o.key,
       commitDelayMs: 500,
       tickMs: 500,

@@ -466,7 +466,10 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     await this.chain.commit(block, certificate, executed, built);
     this.lastCommitRound = certificate.round;
     if (this.pendingKeys.size > 0) {
-      await this.io.store.write([...this.pendingKeys].map((key) => ({ key, value: null })), false);
+      await this.io.store.write(
+        [...this.pendingKeys].map((key) => ({ key, value: null })),
+        false,
+      );
       this.pendingKeys.clear();
     }
   }

@@ -1,5 +1,5 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
-import { bytesEqual, concatBytes, signBytes, utf8, verifySignature, type KeyPair } from '../crypto/index.ts';
+import { bytesEqual, concatBytes, signBytes, utf8, verifySignature, type KeyPair } from '../crypto/portable.ts';
 import { blockHash, decodeBlock, type Block } from '../ledger/block.ts';
 import type { ProposalInput } from './core.ts';
 

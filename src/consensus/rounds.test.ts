@@ -21,9 +21,13 @@ const failedRound = (height: number, r: number): ConsensusOutput[] => [
 describe('round log', () => {
   it('logs each change at debug and warns once when a height needs more than 3 rounds, with the path', () => {
     const h = new RoundHistory();
-    const out = [move(7, [0, 'propose'], [0, 'propose'], 'start'), ...failedRound(7, 0), ...failedRound(7, 1), ...failedRound(7, 2), ...failedRound(7, 3)].flatMap((o, i) =>
-      h.observe(o, 1000 + i * 100),
-    );
+    const out = [
+      move(7, [0, 'propose'], [0, 'propose'], 'start'),
+      ...failedRound(7, 0),
+      ...failedRound(7, 1),
+      ...failedRound(7, 2),
+      ...failedRound(7, 3),
+    ].flatMap((o, i) => h.observe(o, 1000 + i * 100));
     const changes = out.filter((r) => r.msg === 'consensus round change');
     expect(changes.map((r) => [r.level, r.fields.round, r.fields.reason])).toEqual([
       ['debug', 1, 'timeoutPrecommit'],

@@ -1,5 +1,5 @@
 import { decode, encode } from '../codec/index.ts';
-import { bytesEqual, toHex } from '../crypto/index.ts';
+import { bytesEqual, toHex } from '../crypto/portable.ts';
 import { VoteType, type VoteBody } from '../ledger/commit.ts';
 import type { KvStore } from '../store/kv.ts';
 
@@ -68,7 +68,13 @@ export function decodeSignLog(bytes: Uint8Array): SignLog {
  * very same message was signed before (signing it again yields the same Ed25519 signature),
  * `new` with the log to persist if it moves forward; throws DoubleSignError otherwise.
  */
-export function checkSign(log: SignLog, height: number, round: number, step: SignStep, blockHash: Uint8Array): { kind: 'repeat' } | { kind: 'new'; log: SignLog } {
+export function checkSign(
+  log: SignLog,
+  height: number,
+  round: number,
+  step: SignStep,
+  blockHash: Uint8Array,
+): { kind: 'repeat' } | { kind: 'new'; log: SignLog } {
   if (!Number.isSafeInteger(height) || height < 1 || !Number.isInteger(round) || round < 0) {
     throw new DoubleSignError(`cannot sign at height ${height}, round ${round}`);
   }

@@ -1,4 +1,4 @@
-import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../crypto/portable.ts';
 import { blockHash, encodeBlock, type Block } from '../ledger/block.ts';
 import { signVote, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
 import { InvalidBlockError, Ledger, type ExecutedHeight } from '../ledger/ledger.ts';
@@ -110,10 +110,7 @@ export class Harness {
     this.chain = testChain({ bookkeepers: o.n });
     const config: ConsensusConfig = { chainId: this.chain.genesis.chainId, timeouts: DEFAULT_TIMEOUTS, ...o.config };
     this.now = this.chain.genesis.genesisTime;
-    this.nodes = Array.from(
-      { length: o.n },
-      (_, i) => new HarnessNode(i, this.chain.keys[`bookkeeper-${i}`], Ledger.fromGenesis(this.chain.genesis), config),
-    );
+    this.nodes = Array.from({ length: o.n }, (_, i) => new HarnessNode(i, this.chain.keys[`bookkeeper-${i}`], Ledger.fromGenesis(this.chain.genesis), config));
     const people = ['alice', 'bob', 'carol', 'dave'];
     for (let i = 0; i < (o.transfers ?? 0); i++) {
       const from = people[i % people.length];
@@ -262,12 +259,29 @@ export class Harness {
         if (!entry) return; // we no longer hold the block: stay silent this round
         const sp = signProposal(
           n.key,
-          { chainId: this.chain.genesis.chainId, height: BigInt(o.height), round: o.round, blockHash: o.blockHash, validRound: o.validRound, proposer: n.key.publicKey },
+          {
+            chainId: this.chain.genesis.chainId,
+            height: BigInt(o.height),
+            round: o.round,
+            blockHash: o.blockHash,
+            validRound: o.validRound,
+            proposer: n.key.publicKey,
+          },
           entry.bytes,
         );
         n.proposals.set(`${o.round}/${hash}`, sp);
         this.broadcast(n, { kind: 'proposal', sp });
-        n.inbox.push({ kind: 'proposal', proposal: { height: o.height, round: o.round, blockHash: o.blockHash, validRound: o.validRound, proposer: n.key.publicKey, valid: this.validate(n, hash) } });
+        n.inbox.push({
+          kind: 'proposal',
+          proposal: {
+            height: o.height,
+            round: o.round,
+            blockHash: o.blockHash,
+            validRound: o.validRound,
+            proposer: n.key.publicKey,
+            valid: this.validate(n, hash),
+          },
+        });
         return;
       }
       case 'castVote': {
@@ -278,7 +292,12 @@ export class Harness {
         return;
       }
       case 'schedule':
-        this.timers.push({ at: this.now + o.delayMs, seq: this.seq++, node: n.index, input: { kind: 'timeout', step: o.timeout, height: o.height, round: o.round } });
+        this.timers.push({
+          at: this.now + o.delayMs,
+          seq: this.seq++,
+          node: n.index,
+          input: { kind: 'timeout', step: o.timeout, height: o.height, round: o.round },
+        });
         return;
       case 'decide': {
         const hash = toHex(o.blockHash);

@@ -124,5 +124,19 @@ export function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Arra
 }
 
 // Checked here, where the compiler sees both sides: this module is a whole CryptoImpl.
-const _impl: CryptoImpl = { sha256, sha256Utf8, toHex, fromHex, randomBytes, ed25519PublicKey, ed25519Sign, ed25519Verify, x25519PublicKey, x25519SharedSecret, hkdfSha256, aesGcmSeal, aesGcmOpen };
+const _impl: CryptoImpl = {
+  sha256,
+  sha256Utf8,
+  toHex,
+  fromHex,
+  randomBytes,
+  ed25519PublicKey,
+  ed25519Sign,
+  ed25519Verify,
+  x25519PublicKey,
+  x25519SharedSecret,
+  hkdfSha256,
+  aesGcmSeal,
+  aesGcmOpen,
+};
 void _impl;

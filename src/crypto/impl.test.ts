@@ -49,10 +49,12 @@ describe('crypto implementations (node:crypto and @noble) agree', () => {
   });
 
   it('hex in both directions, and the same refusals', () => {
-    fc.assert(fc.property(bytes, (b) => {
-      expect(browser.toHex(b)).toBe(nodeImpl.toHex(b));
-      expect(browser.fromHex(nodeImpl.toHex(b))).toEqual(b);
-    }));
+    fc.assert(
+      fc.property(bytes, (b) => {
+        expect(browser.toHex(b)).toBe(nodeImpl.toHex(b));
+        expect(browser.fromHex(nodeImpl.toHex(b))).toEqual(b);
+      }),
+    );
     expect(browser.fromHex('AbCd')).toEqual(nodeImpl.fromHex('AbCd'));
     for (const bad of ['abc', 'zz', '0x00', ' 00']) {
       expect(() => browser.fromHex(bad)).toThrow(/invalid hex/);
@@ -181,7 +183,16 @@ describe('crypto implementations (node:crypto and @noble) agree', () => {
     expect(r.openedByOwner).toBe('sealed by node:crypto');
     expect(new TextDecoder().decode(openSealed(worker, nodeImpl.fromHex(r.sealed as string)))).toBe('sealed by @noble');
     expect(r.address).toBe(encodeAddress(addressFromPublicKey(kp.publicKey)));
-    expect(r.tx).toBe(hex(signTx(kp, { chainId: 'zeus-dev-1', kind: TxKind.Transfer, nonce: 3n, payload: { to: addressFromPublicKey(kp.publicKey), token: 'ZNC', amount: 12345n, memo: 'both ways' } })));
+    expect(r.tx).toBe(
+      hex(
+        signTx(kp, {
+          chainId: 'zeus-dev-1',
+          kind: TxKind.Transfer,
+          nonce: 3n,
+          payload: { to: addressFromPublicKey(kp.publicKey), token: 'ZNC', amount: 12345n, memo: 'both ways' },
+        }),
+      ),
+    );
     expect(r.merkle).toBe(hex(merkleRoot([seed, seed.subarray(1), new Uint8Array(0)])));
   });
 });

@@ -25,15 +25,13 @@ const RFC8032 = [
     seed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
     publicKey: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
     message: '',
-    signature:
-      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    signature: 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
   },
   {
     seed: '4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb',
     publicKey: '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c',
     message: '72',
-    signature:
-      '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+    signature: '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
   },
 ];
 
@@ -75,26 +73,21 @@ describe('Ed25519 keys: RFC 8032 and ZeusNet vectors', () => {
 describe('Ed25519 keys: properties', () => {
   it('sign/verify roundtrip; any bit flip in message or signature fails', () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        fc.uint8Array({ maxLength: 200 }),
-        fc.nat(),
-        (seed, msg, flip) => {
-          const kp = keyPairFromSeed(seed);
-          expect(keyPairFromSeed(seed).publicKey).toEqual(kp.publicKey);
-          const sig = signBytes(kp.secretKey, msg);
-          expect(sig.length).toBe(64);
-          expect(verifySignature(kp.publicKey, msg, sig)).toBe(true);
-          const badSig = sig.slice();
-          badSig[flip % 64] ^= 1 << (flip % 8);
-          expect(verifySignature(kp.publicKey, msg, badSig)).toBe(false);
-          if (msg.length > 0) {
-            const badMsg = msg.slice();
-            badMsg[flip % msg.length] ^= 1 << (flip % 8);
-            expect(verifySignature(kp.publicKey, badMsg, sig)).toBe(false);
-          }
-        },
-      ),
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), fc.nat(), (seed, msg, flip) => {
+        const kp = keyPairFromSeed(seed);
+        expect(keyPairFromSeed(seed).publicKey).toEqual(kp.publicKey);
+        const sig = signBytes(kp.secretKey, msg);
+        expect(sig.length).toBe(64);
+        expect(verifySignature(kp.publicKey, msg, sig)).toBe(true);
+        const badSig = sig.slice();
+        badSig[flip % 64] ^= 1 << (flip % 8);
+        expect(verifySignature(kp.publicKey, msg, badSig)).toBe(false);
+        if (msg.length > 0) {
+          const badMsg = msg.slice();
+          badMsg[flip % msg.length] ^= 1 << (flip % 8);
+          expect(verifySignature(kp.publicKey, badMsg, sig)).toBe(false);
+        }
+      }),
       { numRuns: 200 },
     );
   });

@@ -38,7 +38,14 @@ interface KeyFileJson {
   name: string;
   address: string;
   publicKey: string;
-  crypto: { kdf: string; cipher: string; iv: string; ciphertext: string; tag: string; kdfparams: { N: number; r: number; p: number; salt: string; dklen: number } };
+  crypto: {
+    kdf: string;
+    cipher: string;
+    iv: string;
+    ciphertext: string;
+    tag: string;
+    kdfparams: { N: number; r: number; p: number; salt: string; dklen: number };
+  };
 }
 const readJson = (name: string): KeyFileJson => JSON.parse(readFileSync(fileOf(name), 'utf8')) as KeyFileJson;
 const writeJson = (name: string, v: unknown): void => writeFileSync(fileOf(name), JSON.stringify(v));

@@ -64,9 +64,7 @@ function deriveKey(passphrase: string, salt: Uint8Array, N: number, r: number, p
 
 function checkName(name: string): void {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw new Error(
-      `invalid key name "${name}": use 1-64 characters from a-z A-Z 0-9 _ . - starting with a letter or digit`,
-    );
+    throw new Error(`invalid key name "${name}": use 1-64 characters from a-z A-Z 0-9 _ . - starting with a letter or digit`);
   }
 }
 

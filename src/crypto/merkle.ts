@@ -51,13 +51,7 @@ export function merkleProof(leaves: Uint8Array[], index: number): Uint8Array[] {
 }
 
 /** Verifies an audit path (RFC 9162 §2.1.3.2 algorithm). */
-export function verifyMerkleProof(
-  leaf: Uint8Array,
-  index: number,
-  size: number,
-  path: Uint8Array[],
-  root: Uint8Array,
-): boolean {
+export function verifyMerkleProof(leaf: Uint8Array, index: number, size: number, path: Uint8Array[], root: Uint8Array): boolean {
   if (index < 0 || index >= size) return false;
   let fn = index;
   let sn = size - 1;

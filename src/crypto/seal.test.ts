@@ -16,7 +16,11 @@ describe('seal keys', () => {
     const worker = sealKeyPairFromSeed(generateKeyPair().secretKey);
     const sender = generateKeyPairSync('x25519');
     const workerPub = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), worker.publicKey]), format: 'der', type: 'spki' });
-    const workerPriv = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), worker.secretKey]), format: 'der', type: 'pkcs8' });
+    const workerPriv = createPrivateKey({
+      key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), worker.secretKey]),
+      format: 'der',
+      type: 'pkcs8',
+    });
     const bySender = diffieHellman({ privateKey: sender.privateKey, publicKey: workerPub });
     const byWorker = diffieHellman({ privateKey: workerPriv, publicKey: sender.publicKey });
     expect(bySender.length).toBe(32);

@@ -57,7 +57,8 @@ const RECIPIENT_BYTES = 8 + 12 + 32 + 16;
 /** The 8-byte id a sealed envelope lists its recipients by. */
 const keyId = (publicKey: Uint8Array): Uint8Array => sha256(publicKey).subarray(0, 8);
 
-const wrapKey = (shared: Uint8Array, ephemeral: Uint8Array, recipient: Uint8Array): Uint8Array => hkdfSha256(shared, concatBytes(ephemeral, recipient), WRAP_INFO, 32);
+const wrapKey = (shared: Uint8Array, ephemeral: Uint8Array, recipient: Uint8Array): Uint8Array =>
+  hkdfSha256(shared, concatBytes(ephemeral, recipient), WRAP_INFO, 32);
 
 /** Seals `plaintext` so that any one of `recipients` (X25519 public keys) can open it. */
 export function sealTo(recipients: readonly Uint8Array[], plaintext: Uint8Array): Uint8Array {

@@ -25,7 +25,10 @@ export class DdnNodeClient {
    * Fetches blobs (an image's layers and config) through the node, all at once, polling their
    * progress; resolves when every one is done, rejects with the first failure.
    */
-  async fetchAll(reqs: readonly FetchRequest[], o: { onProgress?: (jobs: FetchJob[]) => void; intervalMs?: number; signal?: AbortSignal } = {}): Promise<FetchJob[]> {
+  async fetchAll(
+    reqs: readonly FetchRequest[],
+    o: { onProgress?: (jobs: FetchJob[]) => void; intervalMs?: number; signal?: AbortSignal } = {},
+  ): Promise<FetchJob[]> {
     let jobs = await Promise.all(reqs.map((r) => this.startFetch(r)));
     for (;;) {
       o.onProgress?.(jobs);

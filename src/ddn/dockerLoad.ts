@@ -26,7 +26,9 @@ export class ImageLoadError extends Error {
 function saveArchive(image: LoadableImage): tar.Pack {
   const pack = tar.pack();
   const hex = (d: Digest): string => d.slice('sha256:'.length);
-  const manifest = [{ Config: `${hex(image.configDigest)}.json`, RepoTags: [image.repoTag], Layers: image.layerFiles.map((l) => `${hex(l.digest)}/layer.tar`) }];
+  const manifest = [
+    { Config: `${hex(image.configDigest)}.json`, RepoTags: [image.repoTag], Layers: image.layerFiles.map((l) => `${hex(l.digest)}/layer.tar`) },
+  ];
   void (async () => {
     try {
       const addFile = (name: string, file: string): Promise<void> =>

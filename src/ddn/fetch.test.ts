@@ -76,7 +76,14 @@ describe('fetchBlob', () => {
     const peers = await Promise.all([server(), server(), server()]);
     const f = await fetcher();
     const seen: FetchStatus[] = [];
-    const r = await fetchBlob({ digest, pieceMap: map, peers: peers.map((p) => p.url), ...f, limits: { ...fast, connectionsPerPeer: 1, maxOutstanding: 2 }, onProgress: (p) => seen.push(p) });
+    const r = await fetchBlob({
+      digest,
+      pieceMap: map,
+      peers: peers.map((p) => p.url),
+      ...f,
+      limits: { ...fast, connectionsPerPeer: 1, maxOutstanding: 2 },
+      onProgress: (p) => seen.push(p),
+    });
     await expectStored(f.store);
     expect(r.status.bytesFetched).toBe(SIZE);
     expect(r.status.bytesFromOrigin).toBe(0);
@@ -221,7 +228,12 @@ describe('fetchBlob', () => {
     servers.push(peer);
     const f = await fetcher();
     let last: FetchStatus[] = [];
-    const rs = await fetchBlobs([{ digest }, { digest: d2 }], { peers: [peer.url], ...f, limits: fast, onProgress: (each) => (last = each.map((e) => ({ ...e }))) });
+    const rs = await fetchBlobs([{ digest }, { digest: d2 }], {
+      peers: [peer.url],
+      ...f,
+      limits: fast,
+      onProgress: (each) => (last = each.map((e) => ({ ...e }))),
+    });
     expect(rs.map((r) => r.size)).toEqual([SIZE, 5 * 1024 * 1024]);
     expect(await fileDigest((await f.store.path(d2))!)).toBe(d2);
     await expectStored(f.store);

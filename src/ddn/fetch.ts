@@ -194,7 +194,19 @@ export async function fetchBlob(o: FetchOptions): Promise<FetchResult> {
 }
 
 function doneStatus(digest: Digest, size: number): FetchStatus {
-  return { digest, bytesTotal: size, bytesDone: size, piecesTotal: 0, piecesDone: 0, peers: 0, bytesFromOrigin: 0, piecesReused: 0, bytesFetched: 0, bytesRejected: 0, sources: [] };
+  return {
+    digest,
+    bytesTotal: size,
+    bytesDone: size,
+    piecesTotal: 0,
+    piecesDone: 0,
+    peers: 0,
+    bytesFromOrigin: 0,
+    piecesReused: 0,
+    bytesFetched: 0,
+    bytesRejected: 0,
+    sources: [],
+  };
 }
 
 /**
@@ -227,7 +239,10 @@ async function resolveMap(o: FetchOptions, pieces: PieceStore, client: HttpClien
       errors.push(`${base}: ${(e as Error).message}`);
     }
   }
-  throw new DdnError('NO_MAP', `no piece map${o.mapDigest ? ` ${o.mapDigest}` : ''} for ${o.digest} from the origin or any peer (${errors.join('; ') || 'none to ask'})`);
+  throw new DdnError(
+    'NO_MAP',
+    `no piece map${o.mapDigest ? ` ${o.mapDigest}` : ''} for ${o.digest} from the origin or any peer (${errors.join('; ') || 'none to ask'})`,
+  );
 }
 
 /** One blob's fetch in progress: sources, pieces in flight, and the loop that schedules them. */
@@ -450,7 +465,8 @@ class BlobFetch {
   private checkStalled(): void {
     if (this.inflight.size > 0) return;
     const alive = this.sources.filter((s) => !s.dropped);
-    const why = (): string => this.sources.map((s) => `${s.url}: ${s.dropped ?? s.lastError ?? 'holds none of the missing pieces'}`).join('; ') || 'no peers and no origin';
+    const why = (): string =>
+      this.sources.map((s) => `${s.url}: ${s.dropped ?? s.lastError ?? 'holds none of the missing pieces'}`).join('; ') || 'no peers and no origin';
     if (alive.length === 0 || Date.now() - this.lastPieceAt > this.limits.stallTimeoutMs) {
       throw new DdnError('NO_SOURCE', `${this.partial.pieces - this.partial.have.count} pieces of ${this.map.digest} are available from no source (${why()})`);
     }
@@ -466,8 +482,17 @@ class BlobFetch {
     const { start, length } = pieceRange(this.map, piece);
     try {
       const r = s.ociBlobUrl
-        ? await this.client.get(s.ociBlobUrl, { headers: { range: `bytes=${start}-${start + length - 1}` }, maxBytes: length, timeoutMs: this.limits.pieceTimeoutMs, signal: ctl.signal })
-        : await this.client.get(`${s.url}/ddn/blobs/${this.map.digest}/pieces/${piece}`, { maxBytes: length, timeoutMs: this.limits.pieceTimeoutMs, signal: ctl.signal });
+        ? await this.client.get(s.ociBlobUrl, {
+            headers: { range: `bytes=${start}-${start + length - 1}` },
+            maxBytes: length,
+            timeoutMs: this.limits.pieceTimeoutMs,
+            signal: ctl.signal,
+          })
+        : await this.client.get(`${s.url}/ddn/blobs/${this.map.digest}/pieces/${piece}`, {
+            maxBytes: length,
+            timeoutMs: this.limits.pieceTimeoutMs,
+            signal: ctl.signal,
+          });
       // Anything from a source dropped meanwhile is not trusted, whatever it is.
       if (s.dropped || this.ended.signal.aborted) return;
       if (r.status === 409 && s.kind === 'origin') {

@@ -60,21 +60,23 @@ export class FetchManager {
       limits: this.limits,
       ...(this.originBudget ? { originBudget: this.originBudget } : {}),
       onProgress: (p) => (job.progress = p),
-    }).then(
-      (r) => {
-        job.progress = r.status;
-        job.state = 'done';
-        return job;
-      },
-      (e: unknown) => {
-        job.state = 'failed';
-        job.error = { code: e instanceof DdnError ? e.code : 'FETCH_FAILED', message: e instanceof Error ? e.message : String(e) };
-        return job;
-      },
-    ).finally(() => {
-      job.finishedAt = Date.now();
-      this.forgetOld();
-    });
+    })
+      .then(
+        (r) => {
+          job.progress = r.status;
+          job.state = 'done';
+          return job;
+        },
+        (e: unknown) => {
+          job.state = 'failed';
+          job.error = { code: e instanceof DdnError ? e.code : 'FETCH_FAILED', message: e instanceof Error ? e.message : String(e) };
+          return job;
+        },
+      )
+      .finally(() => {
+        job.finishedAt = Date.now();
+        this.forgetOld();
+      });
     this.jobs.set(req.digest, { job, stop, done });
     return job;
   }

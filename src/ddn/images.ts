@@ -31,7 +31,16 @@ export interface ImageJob {
   manifest?: Digest;
   config?: Digest;
   layers?: Digest[];
-  progress: { blobs: number; blobsDone: number; bytesTotal: number; bytesDone: number; piecesTotal: number; piecesDone: number; peers: number; bytesFromOrigin: number };
+  progress: {
+    blobs: number;
+    blobsDone: number;
+    bytesTotal: number;
+    bytesDone: number;
+    piecesTotal: number;
+    piecesDone: number;
+    peers: number;
+    bytesFromOrigin: number;
+  };
   error?: { code: string; message: string };
 }
 
@@ -60,7 +69,10 @@ export async function manifestFromPeers(repository: string, digest: Digest, peer
       tried.push(`${peer}: ${(e as Error).message}`);
     }
   }
-  throw new DdnError('MANIFEST_UNAVAILABLE', `no peer served manifest ${digest} of ${repository}${tried.length ? ` (${tried.join('; ')})` : ' (no peers configured)'}`);
+  throw new DdnError(
+    'MANIFEST_UNAVAILABLE',
+    `no peer served manifest ${digest} of ${repository}${tried.length ? ` (${tried.join('; ')})` : ' (no peers configured)'}`,
+  );
 }
 
 /** The platform a worker here runs: linux/amd64 (else the index's first image). */

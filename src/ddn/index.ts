@@ -13,7 +13,17 @@ export { namespaceOwner, type ChainApps, type NamespaceOwner } from './namespace
 export { DiskBlobStore, type GcOptions, type GcReport } from './store.ts';
 export { Bitfield } from './bitfield.ts';
 export { DdnNodeClient } from './client.ts';
-export { DEFAULT_LIMITS, fetchBlob, fetchBlobs, type BlobRef, type FetchLimits, type FetchOptions, type FetchResult, type FetchStatus, type SourceStatus } from './fetch.ts';
+export {
+  DEFAULT_LIMITS,
+  fetchBlob,
+  fetchBlobs,
+  type BlobRef,
+  type FetchLimits,
+  type FetchOptions,
+  type FetchResult,
+  type FetchStatus,
+  type SourceStatus,
+} from './fetch.ts';
 export { FetchManager, type FetchJob, type FetchRequest } from './fetches.ts';
 export { ImageFetches, type ImageJob, type ImageRequest } from './images.ts';
 export { ImageLoadError, loadIntoDocker, type LoadableImage } from './dockerLoad.ts';

@@ -25,7 +25,11 @@ describe('names, tags and digests (OCI distribution spec grammar)', () => {
     expect(parseDigest(D)).toBe(D);
     expect(code(() => parseDigest(`sha512:${'a'.repeat(128)}`))).toBe('DIGEST_INVALID');
     expect(() => parseDigest(`sha512:${'a'.repeat(128)}`)).toThrow(/not supported/);
-    for (const d of ['sha256:totallywrong', `sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(63)}`, 'sha256', '']) expect(code(() => parseDigest(d)), d).toBe('DIGEST_INVALID');
+    for (const d of ['sha256:totallywrong', `sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(63)}`, 'sha256', ''])
+      expect(
+        code(() => parseDigest(d)),
+        d,
+      ).toBe('DIGEST_INVALID');
   });
 });
 
@@ -39,8 +43,13 @@ describe('readManifest', () => {
     expect(m.blobs.map((b) => b.digest)).toEqual([D, layer.digest]);
     expect(m.artifactType).toBe(config.mediaType);
     const foreign = { ...layer, mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' };
-    expect(readManifest(enc({ schemaVersion: 2, mediaType: MediaType.DockerManifest, config, layers: [foreign] }), MediaType.DockerManifest).blobs).toHaveLength(1);
-    const i = readManifest(enc({ schemaVersion: 2, mediaType: MediaType.DockerManifestList, manifests: [{ ...config, mediaType: MediaType.DockerManifest }] }), `${MediaType.DockerManifestList}; charset=utf-8`);
+    expect(
+      readManifest(enc({ schemaVersion: 2, mediaType: MediaType.DockerManifest, config, layers: [foreign] }), MediaType.DockerManifest).blobs,
+    ).toHaveLength(1);
+    const i = readManifest(
+      enc({ schemaVersion: 2, mediaType: MediaType.DockerManifestList, manifests: [{ ...config, mediaType: MediaType.DockerManifest }] }),
+      `${MediaType.DockerManifestList}; charset=utf-8`,
+    );
     expect([i.kind, i.manifests.length]).toEqual(['index', 1]);
   });
 
@@ -60,6 +69,10 @@ describe('readManifest', () => {
       [{ schemaVersion: 2, manifests: [config], config }, MediaType.OciIndex],
       [{ schemaVersion: 2, config, layers: [], annotations: { a: 1 } }, MediaType.OciManifest],
     ];
-    for (const [doc, type] of bad) expect(code(() => readManifest(enc(doc), type)), JSON.stringify(doc)).toBe('MANIFEST_INVALID');
+    for (const [doc, type] of bad)
+      expect(
+        code(() => readManifest(enc(doc), type)),
+        JSON.stringify(doc),
+      ).toBe('MANIFEST_INVALID');
   });
 });

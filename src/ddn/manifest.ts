@@ -58,11 +58,17 @@ function annotationsOf(v: unknown, where: string): Record<string, string> | unde
 function descriptor(v: unknown, where: string): Descriptor {
   if (!isObject(v)) throw invalid(`${where} must be a descriptor object`);
   const { mediaType, digest, size, artifactType } = v;
-  if (typeof mediaType !== 'string' || !MEDIA_TYPE_RE.test(mediaType)) throw invalid(`${where}.mediaType must be a media type such as application/vnd.oci.image.layer.v1.tar+gzip`);
+  if (typeof mediaType !== 'string' || !MEDIA_TYPE_RE.test(mediaType))
+    throw invalid(`${where}.mediaType must be a media type such as application/vnd.oci.image.layer.v1.tar+gzip`);
   if (typeof digest !== 'string') throw invalid(`${where}.digest must be a string`);
-  if (!isDigest(digest)) throw invalid(`${where}.digest "${digest.slice(0, 100)}" is not a sha256 digest (sha256: and 64 lowercase hex digits), the only algorithm this registry stores`, { digest: digest.slice(0, 100) });
+  if (!isDigest(digest))
+    throw invalid(
+      `${where}.digest "${digest.slice(0, 100)}" is not a sha256 digest (sha256: and 64 lowercase hex digits), the only algorithm this registry stores`,
+      { digest: digest.slice(0, 100) },
+    );
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid(`${where}.size must be a whole number of bytes`);
-  if (artifactType !== undefined && (typeof artifactType !== 'string' || !MEDIA_TYPE_RE.test(artifactType))) throw invalid(`${where}.artifactType must be a media type`);
+  if (artifactType !== undefined && (typeof artifactType !== 'string' || !MEDIA_TYPE_RE.test(artifactType)))
+    throw invalid(`${where}.artifactType must be a media type`);
   const annotations = annotationsOf(v.annotations, where);
   return { mediaType, digest, size, ...(artifactType === undefined ? {} : { artifactType }), ...(annotations ? { annotations } : {}) };
 }
@@ -104,7 +110,8 @@ export function readManifest(bytes: Uint8Array, contentType: string | undefined)
   const subject = doc.subject === undefined ? undefined : descriptor(doc.subject, 'subject');
   const annotations = annotationsOf(doc.annotations, 'manifest');
   const ownArtifactType = doc.artifactType;
-  if (ownArtifactType !== undefined && (typeof ownArtifactType !== 'string' || !MEDIA_TYPE_RE.test(ownArtifactType))) throw invalid('artifactType must be a media type');
+  if (ownArtifactType !== undefined && (typeof ownArtifactType !== 'string' || !MEDIA_TYPE_RE.test(ownArtifactType)))
+    throw invalid('artifactType must be a media type');
   if (IMAGE_TYPES.has(mediaType)) {
     if (doc.manifests !== undefined) throw invalid('an image manifest has no "manifests"; push an index with an index media type');
     const config = descriptor(doc.config, 'config');
@@ -119,6 +126,7 @@ export function readManifest(bytes: Uint8Array, contentType: string | undefined)
       annotations,
     };
   }
-  if (doc.config !== undefined || doc.layers !== undefined) throw invalid('an index has no "config" or "layers"; push an image manifest with an image media type');
+  if (doc.config !== undefined || doc.layers !== undefined)
+    throw invalid('an index has no "config" or "layers"; push an image manifest with an image media type');
   return { mediaType, kind: 'index', blobs: [], manifests: descriptors(doc.manifests, 'manifests'), subject, artifactType: ownArtifactType, annotations };
 }

@@ -46,7 +46,9 @@ export type PushOp = 'add' | 'delete';
 export function refusal(o: NamespaceOwner, caller: string, op: PushOp): string | undefined {
   switch (o.kind) {
     case 'address':
-      return o.owner === caller ? undefined : `namespace "${o.namespace}" is an account's address: only its own key may push there; push under your own, ${caller}/…`;
+      return o.owner === caller
+        ? undefined
+        : `namespace "${o.namespace}" is an account's address: only its own key may push there; push under your own, ${caller}/…`;
     case 'app':
       return o.owner === caller
         ? undefined

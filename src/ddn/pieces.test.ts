@@ -75,13 +75,16 @@ describe('piece maps', () => {
 describe('bitfields', () => {
   it('round-trip through base64 with piece 0 in the top bit', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 200 }).chain((len) => fc.tuple(fc.constant(len), fc.uniqueArray(fc.nat({ max: Math.max(0, len - 1) }), { maxLength: len }))), ([len, set]) => {
-        const b = new Bitfield(len);
-        for (const i of set) if (i < len) b.set(i);
-        const c = Bitfield.fromBase64(len, b.toBase64());
-        for (let i = 0; i < len; i++) expect(c.has(i)).toBe(b.has(i));
-        expect(c.count).toBe(b.count);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 200 }).chain((len) => fc.tuple(fc.constant(len), fc.uniqueArray(fc.nat({ max: Math.max(0, len - 1) }), { maxLength: len }))),
+        ([len, set]) => {
+          const b = new Bitfield(len);
+          for (const i of set) if (i < len) b.set(i);
+          const c = Bitfield.fromBase64(len, b.toBase64());
+          for (let i = 0; i < len; i++) expect(c.has(i)).toBe(b.has(i));
+          expect(c.count).toBe(b.count);
+        },
+      ),
     );
     const b = new Bitfield(10);
     b.set(0);

@@ -121,7 +121,8 @@ interface ContentRange {
 function parseContentRange(h: string | undefined): ContentRange | undefined {
   if (h === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d{1,15})-(\d{1,15})$/.exec(h.trim());
-  if (!m || Number(m[2]) < Number(m[1])) throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range "${h.slice(0, 100)}" must be <start>-<end>, inclusive, end ≥ start`);
+  if (!m || Number(m[2]) < Number(m[1]))
+    throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range "${h.slice(0, 100)}" must be <start>-<end>, inclusive, end ≥ start`);
   return { start: Number(m[1]), length: Number(m[2]) - Number(m[1]) + 1 };
 }
 
@@ -152,10 +153,14 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   const maxBlob = o.maxBlobBytes ?? MAX_BLOB_BYTES;
 
   const gcEvery = o.gcIntervalMs ?? 3_600_000;
-  const timer = gcEvery > 0 ? setInterval(() => void store.gc().catch((e: unknown) => app.log.error(e, 'registry garbage collection failed')), gcEvery) : undefined;
+  const timer =
+    gcEvery > 0 ? setInterval(() => void store.gc().catch((e: unknown) => app.log.error(e, 'registry garbage collection failed')), gcEvery) : undefined;
   timer?.unref();
   // Idle uploads are dropped as they expire, not only when the hourly collection comes.
-  const sweep = setInterval(() => void store.uploads.expireIdle().catch((e: unknown) => app.log.error(e, 'dropping idle uploads failed')), Math.min(60_000, Math.max(1000, limits.idleMs / 2)));
+  const sweep = setInterval(
+    () => void store.uploads.expireIdle().catch((e: unknown) => app.log.error(e, 'dropping idle uploads failed')),
+    Math.min(60_000, Math.max(1000, limits.idleMs / 2)),
+  );
   sweep.unref();
   app.addHook('onClose', async () => {
     clearInterval(timer);
@@ -203,10 +208,16 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   const authorizePush = async (req: FastifyRequest, name: string, op: PushOp): Promise<Pusher> => {
     const scope = `repository:${name}:pull,push`;
     const caller = authenticate(req)?.claims;
-    if (!caller) throw unauthorized(req, `authentication required to push to ${name}: run \`zeus registry login --node URL\` (docker login with your znc1… address and a registry token)`, scope);
+    if (!caller)
+      throw unauthorized(
+        req,
+        `authentication required to push to ${name}: run \`zeus registry login --node URL\` (docker login with your znc1… address and a registry token)`,
+        scope,
+      );
     const owner = namespaceOwner(name, o.chain);
     const why = refusal(owner, caller.sub, op);
-    if (why !== undefined) throw new RegistryError('DENIED', why, { detail: { namespace: owner.namespace, ...(owner.kind === 'open' ? {} : { owner: owner.owner }) } });
+    if (why !== undefined)
+      throw new RegistryError('DENIED', why, { detail: { namespace: owner.namespace, ...(owner.kind === 'open' ? {} : { owner: owner.owner }) } });
     return { account: caller.sub, quota: { account: caller.sub, allowance: uploadAllowance(o.chain.standing(caller.sub), limits) } };
   };
 
@@ -257,7 +268,8 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
     if (cr && declared !== undefined && Number(declared) !== cr.length) {
       throw new RegistryError('SIZE_INVALID', `Content-Range covers ${cr.length} bytes but Content-Length is ${declared}`);
     }
-    if (declared !== undefined && Number(declared) > maxBlob) throw new RegistryError('SIZE_INVALID', `blob exceeds the ${maxBlob} bytes this registry accepts`, { status: 413 });
+    if (declared !== undefined && Number(declared) > maxBlob)
+      throw new RegistryError('SIZE_INVALID', `blob exceeds the ${maxBlob} bytes this registry accepts`, { status: 413 });
     return { start: cr?.start, length: cr?.length, declared: declared === undefined ? undefined : Number(declared), maxBytes: maxBlob, quota };
   };
 
@@ -299,8 +311,8 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
 
     async gc(req: FastifyRequest, reply: FastifyReply, query: URLSearchParams) {
       const caller = authenticate(req)?.claims;
-      if (!caller) throw unauthorized(req, 'garbage collection needs a token signed by the node\'s own key (zeus registry gc)');
-      if (!isKeyOf(caller, o.nodePublicKey)) throw new RegistryError('DENIED', 'only the node\'s own key may collect garbage');
+      if (!caller) throw unauthorized(req, "garbage collection needs a token signed by the node's own key (zeus registry gc)");
+      if (!isKeyOf(caller, o.nodePublicKey)) throw new RegistryError('DENIED', "only the node's own key may collect garbage");
       const grace = query.get('graceSeconds');
       if (grace !== null && !/^\d{1,9}$/.test(grace)) throw new RegistryError('UNSUPPORTED', 'graceSeconds must be a whole number', { status: 400 });
       return reply.send(await store.gc(grace === null ? {} : { blobGraceMs: Number(grace) * 1000 }));
@@ -310,7 +322,8 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   const manifest = async (req: FastifyRequest, reply: FastifyReply, name: string, reference: string): Promise<FastifyReply> => {
     const byDigest = reference.includes(':');
     const digest = byDigest ? parseDigest(reference) : undefined;
-    const unknown = (): RegistryError => new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference.slice(0, 200)} is not in ${name}`, { detail: { name, reference: reference.slice(0, 200) } });
+    const unknown = (): RegistryError =>
+      new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference.slice(0, 200)} is not in ${name}`, { detail: { name, reference: reference.slice(0, 200) } });
     switch (req.method) {
       case 'GET':
       case 'HEAD': {
@@ -320,7 +333,11 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
         const published = byDigest || name !== namespaceOf(name) ? undefined : o.chain.appDigest(name, reference);
         const m = await store.getManifest(name, published ?? reference);
         if (!m) throw unknown();
-        reply.header('content-type', m.mediaType).header('docker-content-digest', m.digest).header('etag', `"${m.digest}"`).header('content-length', String(m.bytes.length));
+        reply
+          .header('content-type', m.mediaType)
+          .header('docker-content-digest', m.digest)
+          .header('etag', `"${m.digest}"`)
+          .header('content-length', String(m.bytes.length));
         return req.method === 'HEAD' ? reply.code(200).send() : reply.code(200).send(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
       }
       case 'PUT': {
@@ -336,7 +353,12 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
         }
         const stored = await store.storeManifest(name, bytes, facts, byDigest ? undefined : reference);
         if (facts.subject) reply.header('oci-subject', facts.subject.digest);
-        return reply.code(201).header('location', `/v2/${name}/manifests/${stored}`).header('docker-content-digest', stored).header('content-length', '0').send();
+        return reply
+          .code(201)
+          .header('location', `/v2/${name}/manifests/${stored}`)
+          .header('docker-content-digest', stored)
+          .header('content-length', '0')
+          .send();
       }
       case 'DELETE': {
         await authorizePush(req, name, 'delete');
@@ -421,7 +443,10 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
     const s = await store.uploads.find(uuid, name);
     // A session is its starter's: in a namespace open to all, nobody else may add to it or end it.
     if (pusher && s.account !== undefined && s.account !== pusher.account) {
-      throw new RegistryError('DENIED', `upload ${uuid} was started by ${s.account}; ${pusher.account} may not add to it, complete or cancel it: start your own`);
+      throw new RegistryError(
+        'DENIED',
+        `upload ${uuid} was started by ${s.account}; ${pusher.account} may not add to it, complete or cancel it: start your own`,
+      );
     }
     switch (req.method) {
       case 'GET':
@@ -524,7 +549,6 @@ export async function registryPlugin(app: FastifyInstance, o: RegistryOptions): 
   }
 }
 
-
 /**
  * The rest of a refused body must leave the connection before the next request on it can be read.
  * Up to DRAIN_LIMIT bytes are read and dropped, so the client, still sending, reads the answer
@@ -569,7 +593,10 @@ export const registryErrorDialect: ErrorDialect = {
   owns: (url) => /^\/v2(\/|$|\?)/.test(url),
   render: (e) => {
     const code = OCI_FOR[e.code] ?? 'UNSUPPORTED';
-    return { body: JSON.stringify(new RegistryError(code, e.message, { status: e.status, detail: { reason: e.code } }).toJSON()), headers: { 'docker-distribution-api-version': 'registry/2.0' } };
+    return {
+      body: JSON.stringify(new RegistryError(code, e.message, { status: e.status, detail: { reason: e.code } }).toJSON()),
+      headers: { 'docker-distribution-api-version': 'registry/2.0' },
+    };
   },
 };
 

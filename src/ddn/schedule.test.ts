@@ -19,8 +19,18 @@ describe('scheduling', () => {
   it('asks the origin only for pieces no usable peer holds', () => {
     const sources = [peer(0, [0, 1]), peer(1, [2], 2, false), origin(9)];
     const plan = planRequests([0, 1, 2, 3], sources, 8, fixed);
-    expect(plan.filter((r) => r.source === 9).map((r) => r.piece).sort()).toEqual([2, 3]);
-    expect(plan.filter((r) => r.source === 0).map((r) => r.piece).sort()).toEqual([0, 1]);
+    expect(
+      plan
+        .filter((r) => r.source === 9)
+        .map((r) => r.piece)
+        .sort(),
+    ).toEqual([2, 3]);
+    expect(
+      plan
+        .filter((r) => r.source === 0)
+        .map((r) => r.piece)
+        .sort(),
+    ).toEqual([0, 1]);
   });
 
   it('waits for a busy holder rather than load the origin', () => {

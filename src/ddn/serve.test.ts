@@ -34,7 +34,15 @@ const get = (url: string, headers: Record<string, string> = {}) => s.app.inject(
 describe('/ddn endpoints', () => {
   it('serve the map and the bitmap of a blob held whole', async () => {
     const have = await get(`/ddn/blobs/${digest}/have`);
-    expect(have.json()).toEqual({ digest, size: SIZE, pieceSize: PIECE_SIZE, pieces: 2, complete: true, count: 2, have: Buffer.from([0xc0]).toString('base64') });
+    expect(have.json()).toEqual({
+      digest,
+      size: SIZE,
+      pieceSize: PIECE_SIZE,
+      pieces: 2,
+      complete: true,
+      count: 2,
+      have: Buffer.from([0xc0]).toString('base64'),
+    });
     const map = await get(`/ddn/blobs/${digest}/pieces`);
     expect(map.json()).toEqual(await computePieceMap(join(dir, 'blob')));
   });
@@ -80,7 +88,12 @@ describe('/ddn endpoints', () => {
     await s.ddn.fetches.wait(unknown as Digest);
     const job = (await get(`/ddn/fetches/${unknown}`)).json();
     expect(job).toMatchObject({ state: 'failed', error: { code: 'NO_MAP' } });
-    const bad = await s.app.inject({ method: 'POST', url: '/ddn/fetches', payload: { digest: 'sha256:x', peers: ['file:///etc'] }, remoteAddress: '127.0.0.1' });
+    const bad = await s.app.inject({
+      method: 'POST',
+      url: '/ddn/fetches',
+      payload: { digest: 'sha256:x', peers: ['file:///etc'] },
+      remoteAddress: '127.0.0.1',
+    });
     expect(bad.statusCode).toBe(400);
   });
 });

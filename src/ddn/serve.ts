@@ -112,7 +112,8 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
   // the app that mounts these routes (the node's API).
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof DdnError) return void reply.status(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } });
-    if ((err as { validation?: unknown }).validation) return void reply.status(400).send({ error: { code: 'INVALID_REQUEST', message: (err as Error).message } });
+    if ((err as { validation?: unknown }).validation)
+      return void reply.status(400).send({ error: { code: 'INVALID_REQUEST', message: (err as Error).message } });
     throw err;
   });
 
@@ -139,7 +140,13 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
 
   app.get<{ Params: { digest: Digest } }>(
     '/ddn/blobs/:digest/pieces',
-    { schema: { summary: 'The piece map of a blob this node holds whole or in part (4 MiB pieces, SHA-256 each)', tags, params: { type: 'object', properties: { digest: digestParam } } } },
+    {
+      schema: {
+        summary: 'The piece map of a blob this node holds whole or in part (4 MiB pieces, SHA-256 each)',
+        tags,
+        params: { type: 'object', properties: { digest: digestParam } },
+      },
+    },
     async (req) => {
       const map = await mapOf(req.params.digest);
       if (!map) throw notHeld(req.params.digest);
@@ -151,7 +158,8 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     '/ddn/blobs/:digest/have',
     {
       schema: {
-        summary: 'Which pieces of a blob this node holds verified: a bitmap (base64, most significant bit of byte 0 = piece 0) and whether it holds the whole blob',
+        summary:
+          'Which pieces of a blob this node holds verified: a bitmap (base64, most significant bit of byte 0 = piece 0) and whether it holds the whole blob',
         tags,
         params: { type: 'object', properties: { digest: digestParam } },
       },
@@ -189,7 +197,10 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       // a piece already sent goes from peer to peer while the origin's uplink sends new ones.
       // The piece count is looked up once per blob, not on every piece request.
       if (buf && !spread.offer(d, index, spread.pieces(d) ?? (await wholePieceCount(d)))) {
-        throw new DdnError('PIECE_SENT', `piece ${index} of ${d} was sent to another fetcher already: fetch it from the peers (pieces sent fewer times are served first)`);
+        throw new DdnError(
+          'PIECE_SENT',
+          `piece ${index} of ${d} was sent to another fetcher already: fetch it from the peers (pieces sent fewer times are served first)`,
+        );
       }
       let partial = false;
       if (!buf) {
@@ -215,7 +226,11 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     },
   );
 
-  app.get('/ddn/stats', { schema: { summary: 'What this node served since it started: pieces, bytes, pieces served from incomplete downloads', tags } }, async () => stats);
+  app.get(
+    '/ddn/stats',
+    { schema: { summary: 'What this node served since it started: pieces, bytes, pieces served from incomplete downloads', tags } },
+    async () => stats,
+  );
 
   const fetchBody = {
     type: 'object',
@@ -234,7 +249,8 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     '/ddn/fetches',
     {
       schema: {
-        summary: 'Make this node fetch a blob from peers (and the origin) into its store; local callers only. Answers with the fetch, to poll at GET /ddn/fetches/{digest}',
+        summary:
+          'Make this node fetch a blob from peers (and the origin) into its store; local callers only. Answers with the fetch, to poll at GET /ddn/fetches/{digest}',
         tags,
         body: fetchBody,
       },
@@ -246,11 +262,19 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     },
   );
 
-  app.get('/ddn/fetches', { schema: { summary: 'The fetches this node runs or ran recently, with their progress', tags } }, async () => ({ fetches: fetches.list() }));
+  app.get('/ddn/fetches', { schema: { summary: 'The fetches this node runs or ran recently, with their progress', tags } }, async () => ({
+    fetches: fetches.list(),
+  }));
 
   app.get<{ Params: { digest: Digest } }>(
     '/ddn/fetches/:digest',
-    { schema: { summary: 'One fetch: running, done or failed (with why), and its progress: bytes, pieces, peers, bytes from the origin, each source', tags, params: { type: 'object', properties: { digest: digestParam } } } },
+    {
+      schema: {
+        summary: 'One fetch: running, done or failed (with why), and its progress: bytes, pieces, peers, bytes from the origin, each source',
+        tags,
+        params: { type: 'object', properties: { digest: digestParam } },
+      },
+    },
     async (req) => {
       const job = fetches.get(req.params.digest);
       if (!job) throw new DdnError('FETCH_UNKNOWN', `this node has no fetch of ${req.params.digest}; start one with POST /ddn/fetches`);
@@ -290,7 +314,13 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
 
   app.get<{ Params: { digest: Digest } }>(
     '/ddn/images/:digest',
-    { schema: { summary: 'One image fetch: running, done or failed (with why); its manifest, config and layers; progress over all its blobs', tags, params: { type: 'object', properties: { digest: digestParam } } } },
+    {
+      schema: {
+        summary: 'One image fetch: running, done or failed (with why); its manifest, config and layers; progress over all its blobs',
+        tags,
+        params: { type: 'object', properties: { digest: digestParam } },
+      },
+    },
     async (req) => {
       const job = o.ddn.images.get(req.params.digest);
       if (!job) throw new DdnError('FETCH_UNKNOWN', `this node has no image fetch of ${req.params.digest}; start one with POST /ddn/images`);

@@ -169,7 +169,13 @@ describe('DiskBlobStore manifests', () => {
     const config = bytes('{}');
     await upload('lib/app', config);
     const image = imageManifest(config, []);
-    const index = bytes(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [{ mediaType: MediaType.OciManifest, digest: sha(image), size: image.length }] }));
+    const index = bytes(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [{ mediaType: MediaType.OciManifest, digest: sha(image), size: image.length }],
+      }),
+    );
     expect((await rejection(store.putManifest('lib/app', index, MediaType.OciIndex))).code).toBe('MANIFEST_BLOB_UNKNOWN');
     const imageDigest = await store.putManifest('lib/app', image, MediaType.OciManifest);
     await store.putManifest('lib/app', index, MediaType.OciIndex, 'multi');
@@ -180,7 +186,13 @@ describe('DiskBlobStore manifests', () => {
     });
     const sigDigest = await store.putManifest('lib/app', signature, MediaType.OciManifest);
     expect(await store.referrers('lib/app', imageDigest)).toEqual([
-      { mediaType: MediaType.OciManifest, digest: sigDigest, size: signature.length, artifactType: 'application/vnd.example.signature', annotations: { who: 'alice' } },
+      {
+        mediaType: MediaType.OciManifest,
+        digest: sigDigest,
+        size: signature.length,
+        artifactType: 'application/vnd.example.signature',
+        annotations: { who: 'alice' },
+      },
     ]);
     expect(await store.deleteManifest('lib/app', sigDigest)).toBe(true);
     expect(await store.referrers('lib/app', imageDigest)).toEqual([]);
@@ -249,7 +261,9 @@ describe('upload accounting', () => {
     expect(store.uploads.usage('znc1a')).toEqual({ sessions: 2, bytes: 11 });
     expect(store.uploads.totals()).toEqual({ sessions: 3, bytes: 11 });
     // A chunk that fails midway is cut back, in the counts too.
-    await rejection(store.uploads.append(b, chunks(bytes('def'), new RegistryError('SIZE_INVALID', 'client went away')), { maxBytes: 100, quota: quota('znc1a') }));
+    await rejection(
+      store.uploads.append(b, chunks(bytes('def'), new RegistryError('SIZE_INVALID', 'client went away')), { maxBytes: 100, quota: quota('znc1a') }),
+    );
     expect(store.uploads.usage('znc1a')).toEqual({ sessions: 2, bytes: 11 });
 
     // The node restarts: the sessions on disk are counted as they were.
@@ -262,7 +276,7 @@ describe('upload accounting', () => {
     expect(reopened.uploads.totals()).toEqual({ sessions: 1, bytes: 0 });
   });
 
-  it('refuses a chunk over the quota before writing it, and a session past the node\'s bound', async () => {
+  it("refuses a chunk over the quota before writing it, and a session past the node's bound", async () => {
     store.uploads.limits = { ...DEFAULT_UPLOAD_LIMITS, unfunded: { sessions: 2, bytes: 10 }, node: { sessions: 24, bytes: 1000 } };
     const s = await store.uploads.start('x/one', quota('znc1a'));
     await store.uploads.append(s, chunks(bytes('1234567')), { maxBytes: 100, quota: quota('znc1a') });

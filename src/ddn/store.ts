@@ -102,7 +102,8 @@ export class DiskBlobStore implements BlobStore {
   }
 
   private tagFile(repository: string, tag: string): string {
-    if (!isTag(tag)) throw new RegistryError('TAG_INVALID', `invalid tag "${tag.slice(0, 200)}": up to 128 characters [a-zA-Z0-9_.-], not starting with "." or "-"`);
+    if (!isTag(tag))
+      throw new RegistryError('TAG_INVALID', `invalid tag "${tag.slice(0, 200)}": up to 128 characters [a-zA-Z0-9_.-], not starting with "." or "-"`);
     return join(this.repoDir(repository), '_manifests', 'tags', tag);
   }
 
@@ -148,7 +149,10 @@ export class DiskBlobStore implements BlobStore {
   /** Refreshes a file's mtime; false when it does not exist. */
   private touch(path: string): Promise<boolean> {
     const now = new Date();
-    return unlessMissing(utimes(path, now, now).then(() => true), false);
+    return unlessMissing(
+      utimes(path, now, now).then(() => true),
+      false,
+    );
   }
 
   private async exists(path: string): Promise<boolean> {
@@ -188,7 +192,10 @@ export class DiskBlobStore implements BlobStore {
   }
 
   private removeFile(path: string): Promise<boolean> {
-    return unlessMissing(rm(path).then(() => true), false);
+    return unlessMissing(
+      rm(path).then(() => true),
+      false,
+    );
   }
 
   // --- manifests ---
@@ -210,15 +217,21 @@ export class DiskBlobStore implements BlobStore {
       for (const b of facts.blobs) {
         const size = await this.size(b.digest);
         if (size === undefined) {
-          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob ${b.digest}, which this registry does not hold: push the blob first`, { detail: { digest: b.digest } });
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob ${b.digest}, which this registry does not hold: push the blob first`, {
+            detail: { digest: b.digest },
+          });
         }
         if (size !== b.size) {
-          throw new RegistryError('MANIFEST_INVALID', `manifest says blob ${b.digest} has ${b.size} bytes, but it has ${size}`, { detail: { digest: b.digest, size } });
+          throw new RegistryError('MANIFEST_INVALID', `manifest says blob ${b.digest} has ${b.size} bytes, but it has ${size}`, {
+            detail: { digest: b.digest, size },
+          });
         }
       }
       for (const m of facts.manifests) {
         if (!(await this.exists(this.revisionLink(repository, m.digest))) || (await this.size(m.digest)) === undefined) {
-          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `index lists manifest ${m.digest}, which is not in ${repository}: push it first`, { detail: { digest: m.digest } });
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `index lists manifest ${m.digest}, which is not in ${repository}: push it first`, {
+            detail: { digest: m.digest },
+          });
         }
       }
       const file = this.blobFile(digest);

@@ -26,7 +26,9 @@ describe('registry tokens', () => {
     expect(c.exp - c.iat).toBe(600);
     expect(reason(() => verifyRegistryToken(t, { audience, nowMs: now + 600_000 }))).toMatch(/expired/);
     expect(reason(() => verifyRegistryToken(t, { audience: registryAudience('zeus-dev-1', mallory.publicKey), nowMs: now }))).toMatch(/another node/);
-    expect(reason(() => verifyRegistryToken(t, { audience, nowMs: now, address: encodeAddress(addressFromPublicKey(mallory.publicKey)) }))).toMatch(/not for user/);
+    expect(reason(() => verifyRegistryToken(t, { audience, nowMs: now, address: encodeAddress(addressFromPublicKey(mallory.publicKey)) }))).toMatch(
+      /not for user/,
+    );
   });
 
   it('cannot be forged: claims naming another key, edited claims and foreign signatures fail', () => {

@@ -1,4 +1,15 @@
-import { addressFromPublicKey, bytesEqual, concatBytes, encodeAddress, fromHex, signBytes, toHex, utf8, verifySignature, type KeyPair } from '../crypto/index.ts';
+import {
+  addressFromPublicKey,
+  bytesEqual,
+  concatBytes,
+  encodeAddress,
+  fromHex,
+  signBytes,
+  toHex,
+  utf8,
+  verifySignature,
+  type KeyPair,
+} from '../crypto/index.ts';
 
 // Registry tokens: how an account proves to a node's registry that it may push. `docker login`
 // stores HTTP Basic credentials; ZeusNet's are the account's znc1… address as user name and, as
@@ -45,7 +56,8 @@ const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.
 
 export function createRegistryToken(key: KeyPair, o: { audience: string; nowMs: number; ttlSeconds?: number }): string {
   const ttl = o.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS) throw new RegistryTokenError(`token lifetime must be 1 to ${MAX_TOKEN_TTL_SECONDS} seconds`);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS)
+    throw new RegistryTokenError(`token lifetime must be 1 to ${MAX_TOKEN_TTL_SECONDS} seconds`);
   const iat = Math.floor(o.nowMs / 1000);
   const claims: RegistryTokenClaims = {
     v: 1,
@@ -62,7 +74,8 @@ export function createRegistryToken(key: KeyPair, o: { audience: string; nowMs: 
 /** Checks a token for this node; returns its claims or throws with the reason. */
 export function verifyRegistryToken(token: string, o: { audience: string; nowMs: number; address?: string }): RegistryTokenClaims {
   const parts = token.split('.');
-  if (parts.length !== 3 || parts[0] !== TOKEN_PREFIX || token.length > 4096) throw new RegistryTokenError('not a ZeusNet registry token (zrt1.…): create one with `zeus registry token`');
+  if (parts.length !== 3 || parts[0] !== TOKEN_PREFIX || token.length > 4096)
+    throw new RegistryTokenError('not a ZeusNet registry token (zrt1.…): create one with `zeus registry token`');
   const body = new Uint8Array(Buffer.from(parts[1], 'base64url'));
   const signature = new Uint8Array(Buffer.from(parts[2], 'base64url'));
   let c: Partial<RegistryTokenClaims>;
@@ -80,7 +93,8 @@ export function verifyRegistryToken(token: string, o: { audience: string; nowMs:
   } catch {
     throw new RegistryTokenError('registry token public key is not hex');
   }
-  if (publicKey.length !== 32 || encodeAddress(addressFromPublicKey(publicKey)) !== c.sub) throw new RegistryTokenError('registry token key does not belong to its address');
+  if (publicKey.length !== 32 || encodeAddress(addressFromPublicKey(publicKey)) !== c.sub)
+    throw new RegistryTokenError('registry token key does not belong to its address');
   if (o.address !== undefined && o.address !== c.sub) throw new RegistryTokenError(`registry token is for ${c.sub}, not for user ${o.address}`);
   if (!verifySignature(publicKey, concatBytes(DOMAIN, body), signature)) throw new RegistryTokenError('registry token signature is invalid');
   if (c.aud !== o.audience) throw new RegistryTokenError('registry token is for another node: log in to this node again');

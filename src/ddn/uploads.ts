@@ -151,7 +151,12 @@ export class UploadSessions {
   }
 
   /** Why `add` more would not fit, or undefined. */
-  private overLimit(who: { account?: string; tier?: Tier }, quota: UploadQuota | undefined, add: Amounts, fromRequest = 0): { reason: string; message: string } | undefined {
+  private overLimit(
+    who: { account?: string; tier?: Tier },
+    quota: UploadQuota | undefined,
+    add: Amounts,
+    fromRequest = 0,
+  ): { reason: string; message: string } | undefined {
     const fits = (used: Amounts, max: Amounts): boolean => used.sessions + add.sessions <= max.sessions && used.bytes + add.bytes <= max.bytes;
     const node = this.limits.node;
     if (!fits(this.total, node)) {
@@ -195,7 +200,10 @@ export class UploadSessions {
   private async admit(l: Live, quota: UploadQuota | undefined, add: Amounts, o: { fromRequest?: number; charge?: boolean } = {}): Promise<void> {
     let over = this.overLimit(l, quota, add, o.fromRequest);
     if (over && (await this.expireIdle()) > 0) over = this.overLimit(l, quota, add, o.fromRequest);
-    if (over) throw new RegistryError('TOOMANYREQUESTS', over.message, { detail: { reason: over.reason, ...(quota ? { usage: this.usage(quota.account), allowance: quota.allowance.account } : {}) } });
+    if (over)
+      throw new RegistryError('TOOMANYREQUESTS', over.message, {
+        detail: { reason: over.reason, ...(quota ? { usage: this.usage(quota.account), allowance: quota.allowance.account } : {}) },
+      });
     if (o.charge !== false) this.charge(l, add.sessions, add.bytes);
   }
 
@@ -218,7 +226,10 @@ export class UploadSessions {
     this.live.set(uuid, l);
     try {
       await mkdir(join(this.dir, uuid), { recursive: true });
-      await writeFile(join(this.dir, uuid, 'session.json'), JSON.stringify({ repository, startedAt: Date.now(), account: l.account, tier: l.tier } satisfies SessionFile));
+      await writeFile(
+        join(this.dir, uuid, 'session.json'),
+        JSON.stringify({ repository, startedAt: Date.now(), account: l.account, tier: l.tier } satisfies SessionFile),
+      );
       await writeFile(this.dataFile(uuid), new Uint8Array(0), { flag: 'wx' });
     } catch (e) {
       await this.remove(uuid);
@@ -230,7 +241,10 @@ export class UploadSessions {
 
   /** The session `uuid` of `repository`, or BLOB_UPLOAD_UNKNOWN. */
   async find(uuid: string, repository: string): Promise<UploadSession> {
-    const unknown = new RegistryError('BLOB_UPLOAD_UNKNOWN', `no upload ${uuid.slice(0, 64)} in progress for ${repository}: start one with POST /v2/${repository}/blobs/uploads/`);
+    const unknown = new RegistryError(
+      'BLOB_UPLOAD_UNKNOWN',
+      `no upload ${uuid.slice(0, 64)} in progress for ${repository}: start one with POST /v2/${repository}/blobs/uploads/`,
+    );
     if (!UUID_RE.test(uuid)) throw unknown;
     const meta = await this.readMeta(uuid);
     if (!meta || meta.repository !== repository) throw unknown;
@@ -256,10 +270,14 @@ export class UploadSessions {
   private async appendLocked(s: UploadSession, body: AsyncIterable<Uint8Array>, o: AppendOptions): Promise<number> {
     const start = await this.size(s);
     if (o.start !== undefined && o.start !== start) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at byte ${o.start}, but the upload has ${start} bytes: send the chunk that starts at ${start}`, {
-        status: 416,
-        detail: { size: start },
-      });
+      throw new RegistryError(
+        'BLOB_UPLOAD_INVALID',
+        `chunk starts at byte ${o.start}, but the upload has ${start} bytes: send the chunk that starts at ${start}`,
+        {
+          status: 416,
+          detail: { size: start },
+        },
+      );
     }
     const state = await this.hashState(s.uuid, start);
     const hash = state.hash.copy();

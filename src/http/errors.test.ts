@@ -25,7 +25,7 @@ function exchange(port: number, ...parts: (string | (() => Promise<void>))[]): P
 }
 
 describe('jsonErrors', () => {
-  it('answers a request that arrives while the server closes with 503 SHUTTING_DOWN, not fastify\'s own body', async () => {
+  it("answers a request that arrives while the server closes with 503 SHUTTING_DOWN, not fastify's own body", async () => {
     const errors = jsonErrors();
     const app = Fastify({ ...errors.serverOptions });
     errors.install(app);
@@ -66,8 +66,10 @@ describe('jsonErrors', () => {
     expect(body.error.message).toMatch(/GET \/fast again/);
   });
 
-  it('lets a dialect own part of the URL space, for routes, fastify and Node\'s parser alike', async () => {
-    const errors = jsonErrors({ dialects: [{ owns: (u) => u.startsWith('/x/'), render: (e) => ({ body: JSON.stringify({ errors: [{ code: `X_${e.code}` }] }) }) }] });
+  it("lets a dialect own part of the URL space, for routes, fastify and Node's parser alike", async () => {
+    const errors = jsonErrors({
+      dialects: [{ owns: (u) => u.startsWith('/x/'), render: (e) => ({ body: JSON.stringify({ errors: [{ code: `X_${e.code}` }] }) }) }],
+    });
     const app = Fastify({ ...errors.serverOptions });
     errors.install(app);
     app.get('/x/boom', async () => {
@@ -95,10 +97,16 @@ describe('jsonErrors', () => {
     }
   });
 
-  it('never passes another library\'s code through: only our table or the status decides', () => {
+  it("never passes another library's code through: only our table or the status decides", () => {
     expect(frameworkRefusal(Object.assign(new Error('nope'), { code: 'ERR_SOMETHING', statusCode: 400 }))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
-    expect(frameworkRefusal(Object.assign(new Error('big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({ status: 413, code: 'BODY_TOO_LARGE' });
-    expect(frameworkRefusal(Object.assign(new Error('x'), { code: 'FST_ERR_SOMETHING_NEW', statusCode: 415 }))).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(frameworkRefusal(Object.assign(new Error('big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }))).toMatchObject({
+      status: 413,
+      code: 'BODY_TOO_LARGE',
+    });
+    expect(frameworkRefusal(Object.assign(new Error('x'), { code: 'FST_ERR_SOMETHING_NEW', statusCode: 415 }))).toMatchObject({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
     expect(frameworkRefusal(Object.assign(new Error('disk'), { code: 'EIO' }))).toBeUndefined();
     expect(frameworkRefusal(Object.assign(new Error('x'), { statusCode: 503 }))).toBeUndefined();
   });

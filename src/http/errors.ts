@@ -30,8 +30,16 @@ export class HttpError extends Error {
 const FRAMEWORK: Record<string, { status: number; code: string; message?: string }> = {
   FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', message: 'has a malformed %-escape: "%" must start two hex digits (send "%" itself as %25)' },
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URL_TOO_LONG' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON', message: 'the body is not valid JSON (or names __proto__ or constructor.prototype), but Content-Type says application/json' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_JSON', message: 'the body is empty, but Content-Type says application/json: send a JSON value or no Content-Type' },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'INVALID_JSON',
+    message: 'the body is not valid JSON (or names __proto__ or constructor.prototype), but Content-Type says application/json',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'INVALID_JSON',
+    message: 'the body is empty, but Content-Type says application/json: send a JSON value or no Content-Type',
+  },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', message: 'the body is not as long as Content-Length says' },
@@ -69,11 +77,14 @@ export function frameworkRefusal(e: unknown): HttpError | undefined {
   const fe = e as { statusCode?: unknown; code?: unknown; message?: unknown; validation?: unknown } | null;
   if (fe === null || typeof fe !== 'object') return undefined;
   const message = typeof fe.message === 'string' && fe.message !== '' ? fe.message : undefined;
-  if (fe.validation) return new HttpError(400, 'INVALID_REQUEST', message ?? 'the request does not match the route\'s schema');
+  if (fe.validation) return new HttpError(400, 'INVALID_REQUEST', message ?? "the request does not match the route's schema");
   const known = typeof fe.code === 'string' ? FRAMEWORK[fe.code] : undefined;
   if (known) {
     // The URL fastify names is worth keeping: it says which request was meant.
-    const text = known.code === 'BAD_URL' && message ? `${message.replace(/ is not a valid url component$/, '')} ${known.message}` : (known.message ?? message ?? known.code);
+    const text =
+      known.code === 'BAD_URL' && message
+        ? `${message.replace(/ is not a valid url component$/, '')} ${known.message}`
+        : (known.message ?? message ?? known.code);
     return new HttpError(known.status, known.code, text);
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 0;
@@ -84,7 +95,11 @@ export function frameworkRefusal(e: unknown): HttpError | undefined {
 /** What Node's HTTP parser refused (a server's 'clientError'), as a refusal. */
 export function parserRefusal(err: NodeJS.ErrnoException & { reason?: string }, maxHeaderBytes = maxHeaderSize): HttpError {
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    return new HttpError(431, 'HEADERS_TOO_LARGE', `the request line and headers exceed the ${maxHeaderBytes} bytes this server reads: send a shorter URL or fewer, shorter headers`);
+    return new HttpError(
+      431,
+      'HEADERS_TOO_LARGE',
+      `the request line and headers exceed the ${maxHeaderBytes} bytes this server reads: send a shorter URL or fewer, shorter headers`,
+    );
   }
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new HttpError(408, 'REQUEST_TIMEOUT', 'the request took too long to arrive');
   const why = typeof err.reason === 'string' && err.reason !== '' ? err.reason : (err.code ?? 'unreadable');
@@ -179,7 +194,11 @@ export function jsonErrors(o: JsonErrorOptions = {}): {
       app.addHook('onRequest', async (req, reply) => {
         if (!closing) return;
         reply.header('connection', 'close');
-        throw new HttpError(503, 'SHUTTING_DOWN', `this server is shutting down: send ${req.method} ${req.url.slice(0, 200)} again in a moment, or to another server`);
+        throw new HttpError(
+          503,
+          'SHUTTING_DOWN',
+          `this server is shutting down: send ${req.method} ${req.url.slice(0, 200)} again in a moment, or to another server`,
+        );
       });
       app.setErrorHandler((err, req, reply) => {
         const e = refusal(err);

@@ -67,7 +67,7 @@ export function describeAppOutcome(o: AppOutcomeCanonical): string {
     case 'memory':
       return 'killed at its memory limit (OOM)';
     case 'time':
-      return 'stopped at the task\'s max hours';
+      return "stopped at the task's max hours";
     case 'disk':
       return 'killed at its disk limit';
     case 'pids':

@@ -93,6 +93,8 @@ export function certify(chainId: string, height: bigint, round: number, blockHas
     round,
     blockHash,
     signers: signed.map((x) => x.idx),
-    signatures: signed.map((x) => signBytes(x.k.secretKey, voteSigningBytes({ chainId, type: VoteType.Precommit, height, round, blockHash, validator: x.k.publicKey }))),
+    signatures: signed.map((x) =>
+      signBytes(x.k.secretKey, voteSigningBytes({ chainId, type: VoteType.Precommit, height, round, blockHash, validator: x.k.publicKey })),
+    ),
   };
 }

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, bytesEqual, fromHex, toHex } from '../crypto/index.ts';
 
-const fromHexAddr = (hex: string): Uint8Array => fromHex(hex);
 import {
   balanceOf,
   checkSupply,
@@ -33,6 +32,8 @@ import {
 } from './index.ts';
 import { produce, testChain, type TestChain, commitExecuted } from './testing.ts';
 import { bookkeeperSets, multisigs, proposals, stakes } from './stores.ts';
+
+const fromHexAddr = (hex: string): Uint8Array => fromHex(hex);
 
 // Conservation under random traffic: many accounts send every transaction kind, valid and
 // not, over many heights; after every height all ZNC is accounted for, every sub-token is
@@ -161,7 +162,9 @@ class Run {
   }
   held(a: Uint8Array): string[] {
     const acc = this.account(a);
-    return Object.keys(acc.balances).filter((k) => k !== ZNC && acc.balances[k] > 0n).sort();
+    return Object.keys(acc.balances)
+      .filter((k) => k !== ZNC && acc.balances[k] > 0n)
+      .sort();
   }
   multisig(a: Uint8Array): Multisig | undefined {
     return multisigs.get(this.exec.contexts[MAIN_CHAIN].state, toHex(a));
@@ -221,7 +224,8 @@ class Run {
         // A symbol already issued in this height, often: the second issue is refunded on main.
         const symbol = again.length > 0 && r2 % 3 === 0 ? pick(again, r1) : k < 15 ? pick(SYMBOLS, k) : k === 15 ? 'ZNC' : 'x';
         const free = this.zncFree(this.addrs[from]);
-        const deposit = r3 % 4 === 0 ? BigInt(1 + (r4 % 1_000_000)) : r3 % 4 === 3 ? amountFor(free, free, r4, r5) : atLeast1((free * BigInt(1 + (r4 % 50))) / 1000n);
+        const deposit =
+          r3 % 4 === 0 ? BigInt(1 + (r4 % 1_000_000)) : r3 % 4 === 3 ? amountFor(free, free, r4, r5) : atLeast1((free * BigInt(1 + (r4 % 50))) / 1000n);
         return this.sign(
           from,
           TxKind.TokenCreate,
@@ -289,7 +293,7 @@ class Run {
         let from = pick(SENDERS, r0);
         if (ms && r0 % 6 !== 0) {
           // Members that have not approved yet, most of the time; anyone of them otherwise.
-          const fresh = ms.members.filter((m) => !p || !p.approvals.some((x) => bytesEqual(x, m)));
+          const fresh = ms.members.filter((m) => !p?.approvals.some((x) => bytesEqual(x, m)));
           const pool = a.kind === TxKind.MultisigApprove && fresh.length > 0 && r3 % 4 !== 0 ? fresh : ms.members;
           from = this.nameOf(pick(pool, r0 >> 3))!;
         }
@@ -425,54 +429,67 @@ class Run {
 }
 
 describe('ledger conservation under random traffic', () => {
-  it('conserves ZNC and sub-token backing at every height; rejections leave no trace; replay reproduces roots', () => {
-    const started = Date.now();
-    fc.assert(
-      fc.property(runArb, (plans) => {
-        const run = new Run();
-        checkSupply(run.t.ledger);
-        for (const plan of plans) run.height(plan);
+  it(
+    'conserves ZNC and sub-token backing at every height; rejections leave no trace; replay reproduces roots',
+    () => {
+      const started = Date.now();
+      fc.assert(
+        fc.property(runArb, (plans) => {
+          const run = new Run();
+          checkSupply(run.t.ledger);
+          for (const plan of plans) run.height(plan);
 
-        // Replaying the committed blocks on a fresh ledger gives the same roots at every height.
-        const replay = newChain();
-        for (const [i, b] of run.blocks.entries()) {
-          const rej = produce(replay, b.txs, b.time);
-          expect([...rej.values()].map((e) => e.code)).toEqual([]);
-          expect(replay.ledger.height).toBe(i + 1);
-          expect(replay.ledger.stateRoots().map(toHex)).toEqual(b.roots);
-        }
-        checkSupply(replay.ledger);
-      }),
-      { numRuns: RUNS },
-    );
+          // Replaying the committed blocks on a fresh ledger gives the same roots at every height.
+          const replay = newChain();
+          for (const [i, b] of run.blocks.entries()) {
+            const rej = produce(replay, b.txs, b.time);
+            expect([...rej.values()].map((e) => e.code)).toEqual([]);
+            expect(replay.ledger.height).toBe(i + 1);
+            expect(replay.ledger.stateRoots().map(toHex)).toEqual(b.roots);
+          }
+          checkSupply(replay.ledger);
+        }),
+        { numRuns: RUNS },
+      );
 
-    if (process.env.ZEUS_PROPERTY_STATS) {
-      const rows = [...tried.keys()].sort((a, b) => a - b).map((k) => `${TX_KIND_NAMES[k]} ${accepted.get(k) ?? 0}/${tried.get(k)}`);
-      console.log(`${Date.now() - started} ms\n${rows.join('\n')}\n`, Object.fromEntries(codes), Object.fromEntries(notable));
-    }
-    // Not vacuous: every kind succeeded a fair share of the times it was tried.
-    // Unjail needs a jailed candidate, which random traffic seldom makes; it is tried, not counted.
-    // Market kinds have their own property test (market.conservation.test.ts).
-    for (const kind of Object.values(TxKind).filter((k) => k !== TxKind.Unjail && k <= TxKind.SubmitEvidence)) {
-      const n = tried.get(kind) ?? 0;
-      const ok = accepted.get(kind) ?? 0;
-      expect(n, TX_KIND_NAMES[kind]).toBeGreaterThan(RUNS);
-      expect(ok, `${TX_KIND_NAMES[kind]} accepted ${ok} of ${n}`).toBeGreaterThanOrEqual(RUNS / 3);
-      expect(ok / n, `${TX_KIND_NAMES[kind]} accepted ${ok} of ${n}`).toBeGreaterThan(0.1);
-    }
-    // And the interesting paths were all taken (summed over runs).
-    for (const what of ['bookkeeper set elected', 'multisig payout', 'transfer to reserve', 'transfer to created multisig', 'cross-chain transfer', 'sub-token transfer', 'vested spend', 'same-height duplicate token']) {
-      expect(notable.get(what) ?? 0, what).toBeGreaterThan(0);
-    }
-    const seen = (kind: number, code: LedgerErrorCode): number => codes.get(`${TX_KIND_NAMES[kind]}:${code}`) ?? 0;
-    expect(seen(TxKind.Transfer, 'FUNDS_VESTING')).toBeGreaterThan(0);
-    expect(seen(TxKind.Transfer, 'INSUFFICIENT_FUNDS')).toBeGreaterThan(0);
-    expect(seen(TxKind.TokenRedeem, 'INVALID_AMOUNT')).toBeGreaterThan(0);
-    expect(seen(TxKind.TokenCreate, 'TOKEN_EXISTS')).toBeGreaterThan(0);
-    expect(seen(TxKind.MultisigExecute, 'THRESHOLD_NOT_MET')).toBeGreaterThan(0);
-    expect(seen(TxKind.MultisigExecute, 'ALREADY_EXECUTED')).toBeGreaterThan(0);
-    expect(seen(TxKind.MultisigApprove, 'ALREADY_APPROVED')).toBeGreaterThan(0);
-    expect(seen(TxKind.MultisigPropose, 'NOT_AUTHORIZED')).toBeGreaterThan(0);
-    expect(seen(TxKind.Unstake, 'INSUFFICIENT_STAKE')).toBeGreaterThan(0);
-  }, Math.max(60_000, RUNS * 1000));
+      if (process.env.ZEUS_PROPERTY_STATS) {
+        const rows = [...tried.keys()].sort((a, b) => a - b).map((k) => `${TX_KIND_NAMES[k]} ${accepted.get(k) ?? 0}/${tried.get(k)}`);
+        console.log(`${Date.now() - started} ms\n${rows.join('\n')}\n`, Object.fromEntries(codes), Object.fromEntries(notable));
+      }
+      // Not vacuous: every kind succeeded a fair share of the times it was tried.
+      // Unjail needs a jailed candidate, which random traffic seldom makes; it is tried, not counted.
+      // Market kinds have their own property test (market.conservation.test.ts).
+      for (const kind of Object.values(TxKind).filter((k) => k !== TxKind.Unjail && k <= TxKind.SubmitEvidence)) {
+        const n = tried.get(kind) ?? 0;
+        const ok = accepted.get(kind) ?? 0;
+        expect(n, TX_KIND_NAMES[kind]).toBeGreaterThan(RUNS);
+        expect(ok, `${TX_KIND_NAMES[kind]} accepted ${ok} of ${n}`).toBeGreaterThanOrEqual(RUNS / 3);
+        expect(ok / n, `${TX_KIND_NAMES[kind]} accepted ${ok} of ${n}`).toBeGreaterThan(0.1);
+      }
+      // And the interesting paths were all taken (summed over runs).
+      for (const what of [
+        'bookkeeper set elected',
+        'multisig payout',
+        'transfer to reserve',
+        'transfer to created multisig',
+        'cross-chain transfer',
+        'sub-token transfer',
+        'vested spend',
+        'same-height duplicate token',
+      ]) {
+        expect(notable.get(what) ?? 0, what).toBeGreaterThan(0);
+      }
+      const seen = (kind: number, code: LedgerErrorCode): number => codes.get(`${TX_KIND_NAMES[kind]}:${code}`) ?? 0;
+      expect(seen(TxKind.Transfer, 'FUNDS_VESTING')).toBeGreaterThan(0);
+      expect(seen(TxKind.Transfer, 'INSUFFICIENT_FUNDS')).toBeGreaterThan(0);
+      expect(seen(TxKind.TokenRedeem, 'INVALID_AMOUNT')).toBeGreaterThan(0);
+      expect(seen(TxKind.TokenCreate, 'TOKEN_EXISTS')).toBeGreaterThan(0);
+      expect(seen(TxKind.MultisigExecute, 'THRESHOLD_NOT_MET')).toBeGreaterThan(0);
+      expect(seen(TxKind.MultisigExecute, 'ALREADY_EXECUTED')).toBeGreaterThan(0);
+      expect(seen(TxKind.MultisigApprove, 'ALREADY_APPROVED')).toBeGreaterThan(0);
+      expect(seen(TxKind.MultisigPropose, 'NOT_AUTHORIZED')).toBeGreaterThan(0);
+      expect(seen(TxKind.Unstake, 'INSUFFICIENT_STAKE')).toBeGreaterThan(0);
+    },
+    Math.max(60_000, RUNS * 1000),
+  );
 });

@@ -139,8 +139,14 @@ export function requireRecipient(ctx: ExecContext, to: Uint8Array, what = 'recip
   if (kind === AddressKind.Multisig) {
     const reader = ctx.chain === MAIN_CHAIN ? ctx.state : ctx.main;
     if (multisigs.has(reader, toHex(to))) return;
-    fail('INVALID_RECIPIENT', `${what} ${encodeAddress(to)} is no multisig account on the chain: nothing sent there could ever be spent; create the multisig first (or check the address)`);
+    fail(
+      'INVALID_RECIPIENT',
+      `${what} ${encodeAddress(to)} is no multisig account on the chain: nothing sent there could ever be spent; create the multisig first (or check the address)`,
+    );
   }
   if (kind === AddressKind.System && isSystemAccount(to)) return;
-  fail('INVALID_RECIPIENT', `${what} ${encodeAddress(to)} is not an account of the ledger (${SYSTEM_ACCOUNT_NAMES.join(', ')}) nor of a key: nothing sent there could ever be spent`);
+  fail(
+    'INVALID_RECIPIENT',
+    `${what} ${encodeAddress(to)} is not an account of the ledger (${SYSTEM_ACCOUNT_NAMES.join(', ')}) nor of a key: nothing sent there could ever be spent`,
+  );
 }

@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, bytesEqual, systemAddress, toHex } from '../crypto/index.ts';
-import {
-  balanceOf,
-  checkSupply,
-  encodeSignedVote,
-  homeChain,
-  MAIN_CHAIN,
-  readAccount,
-  signVote,
-  TxKind,
-  VoteType,
-  ZNC,
-  ZNC_UNIT,
-} from './index.ts';
+import { balanceOf, checkSupply, encodeSignedVote, homeChain, MAIN_CHAIN, readAccount, signVote, TxKind, VoteType, ZNC, ZNC_UNIT } from './index.ts';
 import { WORKER_DIVIDEND } from './systemAccounts.ts';
 import { makeTx, produce, testChain, type TestChain } from './testing.ts';
 import { candidates, stakes } from './stores.ts';
@@ -42,9 +30,15 @@ function until(t: TestChain, height: number, round = 0): void {
 }
 
 function stakeAndRegister(t: TestChain, names: string[], amount = 2_000n): void {
-  produce(t, names.map((n) => makeTx(t, n, TxKind.Stake, { amount: amount * ZNC_UNIT })));
+  produce(
+    t,
+    names.map((n) => makeTx(t, n, TxKind.Stake, { amount: amount * ZNC_UNIT })),
+  );
   produce(t, []); // stake lands on main
-  const rej = produce(t, names.map((n) => makeTx(t, n, TxKind.RegisterCandidate, { name: n })));
+  const rej = produce(
+    t,
+    names.map((n) => makeTx(t, n, TxKind.RegisterCandidate, { name: n })),
+  );
   expect([...rej.values()].map((e) => e.message)).toEqual([]);
 }
 
@@ -56,7 +50,10 @@ describe('bookkeeper election', () => {
     t.nonces.set(`carol/0`, 0n);
     stakeAndRegister(t, ['alice', 'bob', 'carol']);
     // dave (50k staked) and erin (10k) vote; weights: alice 60k, bob 50k, carol 10k.
-    produce(t, ['dave', 'erin'].map((n) => makeTx(t, n, TxKind.Stake, { amount: (n === 'dave' ? 50_000n : 10_000n) * ZNC_UNIT })));
+    produce(
+      t,
+      ['dave', 'erin'].map((n) => makeTx(t, n, TxKind.Stake, { amount: (n === 'dave' ? 50_000n : 10_000n) * ZNC_UNIT })),
+    );
     produce(t, []);
     produce(t, [
       makeTx(t, 'dave', TxKind.VoteBookkeepers, { candidates: [addr(t, 'alice'), addr(t, 'bob')] }),
@@ -73,10 +70,13 @@ describe('bookkeeper election', () => {
     checkSupply(t.ledger);
   });
 
-  it('counts a delegator\'s stake for its proxy\'s choice', () => {
+  it("counts a delegator's stake for its proxy's choice", () => {
     const t = chain();
     stakeAndRegister(t, ['alice', 'bob', 'carol']);
-    produce(t, ['dave', 'erin'].map((n) => makeTx(t, n, TxKind.Stake, { amount: (n === 'dave' ? 10_000n : 50_000n) * ZNC_UNIT })));
+    produce(
+      t,
+      ['dave', 'erin'].map((n) => makeTx(t, n, TxKind.Stake, { amount: (n === 'dave' ? 10_000n : 50_000n) * ZNC_UNIT })),
+    );
     produce(t, []);
     produce(t, [
       makeTx(t, 'dave', TxKind.VoteBookkeepers, { candidates: [addr(t, 'carol'), addr(t, 'bob')] }),
@@ -87,7 +87,7 @@ describe('bookkeeper election', () => {
     expect(new Set(hexes(t.ledger.bookkeepersAt(boundary + EPOCH)))).toEqual(new Set(hexes([pk(t, 'carol'), pk(t, 'bob')])));
   });
 
-  it('pays each block\'s proposer from the pool at the end of its epoch and sets aside the worker dividend, minting nothing', () => {
+  it("pays each block's proposer from the pool at the end of its epoch and sets aside the worker dividend, minting nothing", () => {
     const t = chain();
     const set = t.ledger.bookkeepersAt(1);
     const pool0 = znc(t, systemAddress('rewards-pool'));

@@ -162,4 +162,3 @@ function elect(ctx: ExecContext, genesis: Genesis): void {
   const kept = sets.filter((s, i) => i >= sets.length - 2 && s.fromHeight < fromHeight);
   stores.bookkeeperSets.set(ctx.state, { sets: [...kept, { fromHeight, keys: next }] });
 }
-

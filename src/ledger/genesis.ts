@@ -8,16 +8,45 @@ import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams, type M
 import type { StateOverlay } from './state.ts';
 import { accounts, candidates, multisigs } from './stores.ts';
 import { homeChain } from './routing.ts';
+import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 
 /**
  * The five genesis allocations (DESIGN.md, "ZNC"). A release "in month m" happens at the start
  * of month m, i.e. (m − 1) × monthMs after genesis; a year is 12 months.
  */
 export const AllocationRows = {
-  cornerstone: { shareBp: 1000, schedule: [[6, 15], [7, 15], [8, 15], [9, 15], [10, 15], [11, 25]] },
-  'private-equity': { shareBp: 3000, schedule: [[0, 15], [1, 15], [2, 15], [3, 15], [4, 15], [5, 25]] },
+  cornerstone: {
+    shareBp: 1000,
+    schedule: [
+      [6, 15],
+      [7, 15],
+      [8, 15],
+      [9, 15],
+      [10, 15],
+      [11, 25],
+    ],
+  },
+  'private-equity': {
+    shareBp: 3000,
+    schedule: [
+      [0, 15],
+      [1, 15],
+      [2, 15],
+      [3, 15],
+      [4, 15],
+      [5, 25],
+    ],
+  },
   promotion: { shareBp: 2000, schedule: [] },
-  team: { shareBp: 2000, schedule: [[0, 25], [12, 25], [24, 25], [36, 25]] },
+  team: {
+    shareBp: 2000,
+    schedule: [
+      [0, 25],
+      [12, 25],
+      [24, 25],
+      [36, 25],
+    ],
+  },
   'development-reserve': { shareBp: 2000, schedule: [] },
 } as const satisfies Record<string, { shareBp: number; schedule: readonly (readonly [number, number])[] }>;
 export type AllocationRow = keyof typeof AllocationRows;
@@ -25,7 +54,6 @@ export const ALLOCATION_ROWS = Object.keys(AllocationRows) as AllocationRow[];
 
 /** Name of the ledger-owned account that pays bookkeeper rewards and the worker dividend. */
 export { REWARDS_POOL_NAME as REWARDS_POOL } from './systemAccounts.ts';
-import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 export const rewardsPoolAddress = (): Uint8Array => systemAddress(REWARDS_POOL_NAME);
 
 const amount = z.string().regex(/^\d+$/, 'amount in base units as a decimal string');
@@ -90,9 +118,7 @@ export const GenesisSchema = z.object({
       holders: z.array(z.object({ name: z.string().optional(), address, amount })).min(1),
     }),
   ),
-  multisigs: z.array(
-    z.object({ name: z.string(), address, members: z.array(address).min(1), threshold: z.number().int().positive() }),
-  ),
+  multisigs: z.array(z.object({ name: z.string(), address, members: z.array(address).min(1), threshold: z.number().int().positive() })),
   bookkeepers: z.array(z.object({ name: z.string(), publicKey: z.string().regex(/^[0-9a-f]{64}$/) })).min(1),
 });
 export type Genesis = z.infer<typeof GenesisSchema>;
@@ -164,7 +190,9 @@ export function validateGenesis(input: unknown): Genesis {
         throw new Error(`allocation "${a.row}" holder ${h.address} is not a genesis multisig: nobody can reach it; declare the multisig in "multisigs"`);
       }
       if (kind === AddressKind.System && !isSystemAccount(addr)) {
-        throw new Error(`allocation "${a.row}" holder ${h.address} is not a system account of the ledger (${SYSTEM_ACCOUNT_NAMES.join(', ')}): nobody can reach it`);
+        throw new Error(
+          `allocation "${a.row}" holder ${h.address} is not a system account of the ledger (${SYSTEM_ACCOUNT_NAMES.join(', ')}): nobody can reach it`,
+        );
       }
     }
   }

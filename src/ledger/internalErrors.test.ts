@@ -25,7 +25,15 @@ import { accounts, apps, tokens } from './stores.ts';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const addr = (t: TestChain, name: string): Uint8Array => addressFromPublicKey(t.keys[name].publicKey);
-const publishPayload = (developer: Uint8Array) => ({ name: 'web', version: '1.0', digest: DIGEST, developer, feeToken: ZNC, licenseFeePerHour: 1000n, requiresLicense: false });
+const publishPayload = (developer: Uint8Array) => ({
+  name: 'web',
+  version: '1.0',
+  digest: DIGEST,
+  developer,
+  feeToken: ZNC,
+  licenseFeePerHour: 1000n,
+  requiresLicense: false,
+});
 
 /** Replaces an entry of committed state in memory only (its root stays): a stand-in for a bug in a handler. */
 function corrupt<T extends object>(t: TestChain, chain: number, key: string, change: (v: T) => T): void {
@@ -46,7 +54,12 @@ function withGold(): TestChain {
 describe('a transaction cannot stop the chain', () => {
   it('a PublishApp whose developer is 20 bytes is refused at admission (the original chain halt)', () => {
     const t = testChain();
-    const bytes = signUnchecked(t.keys.bob, { chainId: t.genesis.chainId, kind: TxKind.PublishApp, nonce: 0n, payload: publishPayload(addr(t, 'carol').slice(1)) });
+    const bytes = signUnchecked(t.keys.bob, {
+      chainId: t.genesis.chainId,
+      kind: TxKind.PublishApp,
+      nonce: 0n,
+      payload: publishPayload(addr(t, 'carol').slice(1)),
+    });
     let err: unknown;
     try {
       decodeTx(bytes);
@@ -118,7 +131,9 @@ describe('a transaction cannot stop the chain', () => {
   it('a receipt that cannot be encoded fails where it is emitted', () => {
     const t = testChain();
     const exec = t.ledger.begin(t.ledger.time + 1000);
-    expect(() => exec.contexts[1].emit({ kind: ReceiptKind.Credit, address: new Uint8Array(20), token: ZNC, amount: 1n, data: new Uint8Array() })).toThrow(/Receipt\.address/);
+    expect(() => exec.contexts[1].emit({ kind: ReceiptKind.Credit, address: new Uint8Array(20), token: ZNC, amount: 1n, data: new Uint8Array() })).toThrow(
+      /Receipt\.address/,
+    );
     expect(exec.outgoing[1]).toEqual([]);
     expect(() => exec.finish()).not.toThrow();
   });

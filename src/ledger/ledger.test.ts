@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { balanceOf, checkSupply, homeChain, readAccount, TxKind, ZNC, ZNC_UNIT, } from './index.ts';
+import { balanceOf, checkSupply, homeChain, readAccount, TxKind, ZNC, ZNC_UNIT } from './index.ts';
 import { makeTx, produce, testChain, type TestChain } from './testing.ts';
 import { accounts } from './stores.ts';
 

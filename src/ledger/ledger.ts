@@ -355,7 +355,7 @@ export class Ledger {
     const exec = new HeightExecution(this, Number(h.height), Number(h.time), false, block.lastCommit);
     block.segments.forEach((seg, chain) => {
       for (const bytes of seg.txs) {
-        const tx = (known.decoded && known.decoded(toHex(sha256(bytes)))) || decodeTx(bytes);
+        const tx = known.decoded?.(toHex(sha256(bytes))) || decodeTx(bytes);
         if (tx.chainId !== this.chainId) throw new InvalidBlockError(`tx ${tx.hashHex} is for chain ${tx.chainId}`);
         if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
         if (verifySignatures && !known.verified?.(tx.hashHex)) checkTxSignature(tx);

@@ -84,7 +84,17 @@ describe('bad market input is refused with a reason', () => {
     expect(post({ image: 'sha256:ABC' }).code).toBe('BAD_DIGEST');
     expect(post({ image: '' }).code).toBe('INVALID_ARGUMENT');
     expect(post({ app: 'nope', version: '1', image: '' }).code).toBe('UNKNOWN_APP');
-    m.next([m.tx('bob', TxKind.PublishApp, { name: 'lic', version: '1', digest: DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: 0n, requiresLicense: true })]);
+    m.next([
+      m.tx('bob', TxKind.PublishApp, {
+        name: 'lic',
+        version: '1',
+        digest: DIGEST,
+        developer: new Uint8Array(),
+        feeToken: 'ZNC',
+        licenseFeePerHour: 0n,
+        requiresLicense: true,
+      }),
+    ]);
     expect(post({ app: 'lic', version: '1', image: '' }).code).toBe('LICENSE_REQUIRED');
     m.next([m.tx('alice', TxKind.AcquireLicense, { name: 'lic' })]);
     m.next([m.tx('alice', TxKind.PostTask, taskOrder({ app: 'lic', version: '1', image: '' }))]);
@@ -93,7 +103,18 @@ describe('bad market input is refused with a reason', () => {
   it('apps and workers: malformed digests, taken names, bonds below the minimum or beyond the stake', () => {
     const { m } = ready();
     const app = (over: Record<string, unknown>, who = 'alice') =>
-      m.reject(m.tx(who, TxKind.PublishApp, { name: 'web', version: '1', digest: DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: 1n, requiresLicense: false, ...over }));
+      m.reject(
+        m.tx(who, TxKind.PublishApp, {
+          name: 'web',
+          version: '1',
+          digest: DIGEST,
+          developer: new Uint8Array(),
+          feeToken: 'ZNC',
+          licenseFeePerHour: 1n,
+          requiresLicense: false,
+          ...over,
+        }),
+      );
     expect(app({ digest: 'sha256:1234' }).code).toBe('BAD_DIGEST');
     expect(app({ digest: `md5:${'a'.repeat(32)}` }).code).toBe('BAD_DIGEST');
     expect(app({ name: 'Web!' }).code).toBe('INVALID_ARGUMENT');
@@ -101,7 +122,17 @@ describe('bad market input is refused with a reason', () => {
     const squat = app({ name: encodeAddress(m.addr('bob')) });
     expect([squat.code, squat.message]).toEqual(['INVALID_ARGUMENT', expect.stringMatching(/an address is not an app name/)]);
     expect(app({ feeToken: 'NOPE' }).code).toBe('UNKNOWN_TOKEN');
-    m.next([m.tx('alice', TxKind.PublishApp, { name: 'web', version: '1', digest: DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: 1n, requiresLicense: false })]);
+    m.next([
+      m.tx('alice', TxKind.PublishApp, {
+        name: 'web',
+        version: '1',
+        digest: DIGEST,
+        developer: new Uint8Array(),
+        feeToken: 'ZNC',
+        licenseFeePerHour: 1n,
+        requiresLicense: false,
+      }),
+    ]);
     expect(app({}).code).toBe('APP_EXISTS');
     expect(app({ version: '2' }, 'bob').code).toBe('NOT_AUTHORIZED');
     expect(m.reject(m.tx('bob', TxKind.RegisterWorker, workerSpec({ bond: 1n }))).code).toBe('BOND_TOO_SMALL');

@@ -16,7 +16,19 @@ const DEARER = 20_000_000n;
 const MIN_BOND = 100n * ZNC_UNIT;
 
 function workerFields(m: MarketDriver, name: string) {
-  const { bond: _b, benchmark: _bm, rating: _r, completed: _c, failed: _f, abandoned: _a, disputesLost: _d, leavingAt: _l, registeredAt: _ra, slashedTotal: _s, ...spec } = m.worker(name);
+  const {
+    bond: _b,
+    benchmark: _bm,
+    rating: _r,
+    completed: _c,
+    failed: _f,
+    abandoned: _a,
+    disputesLost: _d,
+    leavingAt: _l,
+    registeredAt: _ra,
+    slashedTotal: _s,
+    ...spec
+  } = m.worker(name);
   return spec;
 }
 
@@ -96,7 +108,18 @@ function completeOne(m: MarketDriver, name: string): void {
   m.next([m.tx(name, TxKind.Bid, { task: id, price: PRICE })]);
   m.until(Number(m.task(id).closeHeight) + 1);
   m.next([m.tx(name, TxKind.StartLease, { task: id, lease: 0, endpoint: '' })]);
-  m.next([m.tx(name, TxKind.SubmitResult, { task: id, lease: 0, digest: `sha256:${'aa'.repeat(32)}`, cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1000n })]);
+  m.next([
+    m.tx(name, TxKind.SubmitResult, {
+      task: id,
+      lease: 0,
+      digest: `sha256:${'aa'.repeat(32)}`,
+      cpuSeconds: 1n,
+      memoryGiBSeconds: 1n,
+      gpuSeconds: 0n,
+      networkBytes: 0n,
+      wallMs: 1000n,
+    }),
+  ]);
   m.until(Number(m.lease(id, 0).reviewEnd) + 3);
   expect(m.worker(name).completed).toBe(1n);
 }
@@ -163,7 +186,11 @@ describe('a bid can be taken back while its window is open', () => {
     const before = m.znc('alice');
     const id = m.postTask('alice', { bidWindowBlocks: 8 });
     // w2 and w3 bid cheaper than w1, then take their bids back.
-    m.next([m.tx('w1', TxKind.Bid, { task: id, price: DEARER }), m.tx('w2', TxKind.Bid, { task: id, price: PRICE }), m.tx('w3', TxKind.Bid, { task: id, price: PRICE })]);
+    m.next([
+      m.tx('w1', TxKind.Bid, { task: id, price: DEARER }),
+      m.tx('w2', TxKind.Bid, { task: id, price: PRICE }),
+      m.tx('w3', TxKind.Bid, { task: id, price: PRICE }),
+    ]);
     m.next([m.tx('w2', TxKind.WithdrawBid, { task: id }), m.tx('w3', TxKind.WithdrawBid, { task: id })]);
     expect(m.reject(m.tx('w2', TxKind.WithdrawBid, { task: id })).code).toBe('BID_NOT_FOUND');
     expect(m.reject(m.tx('w2', TxKind.Bid, { task: id, price: PRICE - 1n })).code).toBe('DUPLICATE_BID');

@@ -20,13 +20,19 @@ import type { Tx } from './tx.ts';
 const RUNS = Number(process.env.ZEUS_MARKET_PROPERTY_RUNS ?? 80);
 // Starting, reporting and results come mostly from the lessee and often: leases only live a few blocks.
 const action = fc.record({
-  kind: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 14 }) }, { weight: 5, arbitrary: fc.constantFrom(2, 2, 3, 4, 4, 5, 7, 7, 10, 10, 10, 13, 13) }),
+  kind: fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 14 }) },
+    { weight: 5, arbitrary: fc.constantFrom(2, 2, 3, 4, 4, 5, 7, 7, 10, 10, 10, 13, 13) },
+  ),
   actor: fc.nat(),
   pick: fc.nat(),
   n: fc.nat({ max: 1_000_000 }),
   flag: fc.boolean(),
 });
-const steps = fc.array(fc.record({ actions: fc.array(action, { maxLength: 5 }), skipMs: fc.constantFrom(0, 0, 0, 0, 0, 30_000, 600_000) }), { minLength: 20, maxLength: 45 });
+const steps = fc.array(fc.record({ actions: fc.array(action, { maxLength: 5 }), skipMs: fc.constantFrom(0, 0, 0, 0, 0, 30_000, 600_000) }), {
+  minLength: 20,
+  maxLength: 45,
+});
 
 describe('market conservation under random traffic', () => {
   it('keeps supply, escrow and payments exact after every height', () => {
@@ -34,21 +40,43 @@ describe('market conservation under random traffic', () => {
     const seen = (what: string): void => void stats.set(what, (stats.get(what) ?? 0) + 1);
     fc.assert(
       fc.property(steps, (plan) => {
-        const m = new MarketDriver([...USERS, ...WORKERS, ...DEVS], { reviewBlocks: 8, startDeadlineBlocks: 3, reportDeadlineBlocks: 4, graceBlocks: 2, lowEscrowMs: 60_000 });
+        const m = new MarketDriver([...USERS, ...WORKERS, ...DEVS], {
+          reviewBlocks: 8,
+          startDeadlineBlocks: 3,
+          reportDeadlineBlocks: 4,
+          graceBlocks: 2,
+          lowEscrowMs: 60_000,
+        });
         // Workers of different sizes; one with a GPU, one expensive.
-        WORKERS.forEach((w, i) => m.next([m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })]));
+        WORKERS.forEach((w) => m.next([m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })]));
         m.next();
         m.next(
           WORKERS.map((w, i) =>
-            m.tx(w, TxKind.RegisterWorker, workerSpec({
-              cpuMillis: 1000 * (i + 1),
-              gpus: i === 2 ? [{ model: 'A100', memoryMiB: 40_000, count: 2 }] : [],
-              priceCpuCoreHour: i === 4 ? 900_000_000n : 9_000_000n,
-              bond: 150n * ZNC_UNIT,
-            })),
+            m.tx(
+              w,
+              TxKind.RegisterWorker,
+              workerSpec({
+                cpuMillis: 1000 * (i + 1),
+                gpus: i === 2 ? [{ model: 'A100', memoryMiB: 40_000, count: 2 }] : [],
+                priceCpuCoreHour: i === 4 ? 900_000_000n : 9_000_000n,
+                bond: 150n * ZNC_UNIT,
+              }),
+            ),
           ),
         );
-        m.next(DEVS.map((d, i) => m.tx(d, TxKind.PublishApp, { name: `app${i}`, version: '1', digest: DIGESTS[i], developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: 360_000n * BigInt(i), requiresLicense: i === 1 })));
+        m.next(
+          DEVS.map((d, i) =>
+            m.tx(d, TxKind.PublishApp, {
+              name: `app${i}`,
+              version: '1',
+              digest: DIGESTS[i],
+              developer: new Uint8Array(),
+              feeToken: ZNC,
+              licenseFeePerHour: 360_000n * BigInt(i),
+              requiresLicense: i === 1,
+            }),
+          ),
+        );
         const tasks: Uint8Array[] = [];
         const paid = new Map<string, bigint>();
         for (const step of plan) {
@@ -89,7 +117,18 @@ describe('market conservation under random traffic', () => {
     if (process.env.ZEUS_PROPERTY_STATS) console.log(Object.fromEntries([...stats].sort()));
     // Not vacuous: the paths that move money were taken.
     const ok = (kind: number): number => stats.get(`${kind}:ok`) ?? 0;
-    for (const k of [TxKind.PostTask, TxKind.Bid, TxKind.StartLease, TxKind.ReportUsage, TxKind.SubmitResult, TxKind.CancelTask, TxKind.TopUpTask, TxKind.Dispute, TxKind.AcceptBid, TxKind.CommitResult]) {
+    for (const k of [
+      TxKind.PostTask,
+      TxKind.Bid,
+      TxKind.StartLease,
+      TxKind.ReportUsage,
+      TxKind.SubmitResult,
+      TxKind.CancelTask,
+      TxKind.TopUpTask,
+      TxKind.Dispute,
+      TxKind.AcceptBid,
+      TxKind.CommitResult,
+    ]) {
       expect(ok(k), `kind ${k} accepted`).toBeGreaterThan(0);
     }
     // Commitments were decided: revealed, or counted wrong at their deadline.
@@ -118,7 +157,10 @@ function checkTask(m: MarketDriver, id: Uint8Array, paid: Map<string, bigint>, s
       paid.set(`${key}/end`, l.workerPaid);
       seen(l.state === LeaseState.Failed ? 'lease failed' : 'lease settled');
       // How disputes ended (drawn verifiers, their majority, lapses): every path moves money.
-      const d = /^(dispute decided for the worker|dispute decided for the user|dispute lapsed|verifier outvoted|drawn verifier did not start|result not revealed)/.exec(l.outcome);
+      const d =
+        /^(dispute decided for the worker|dispute decided for the user|dispute lapsed|verifier outvoted|drawn verifier did not start|result not revealed)/.exec(
+          l.outcome,
+        );
       if (d) seen(d[1]);
     } else if (paid.has(`${key}/end`)) {
       expect(l.workerPaid, 'a lease that ended is never paid again').toBe(paid.get(`${key}/end`));

@@ -98,7 +98,8 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
       const ms1 = workedBy(m, id);
       m.next([m.tx('alice', TxKind.Dispute, { task: id, lease: 0 })]);
       // Today's market reopened the task for bids on the verifier's seat: the colluder bids 1, w3 and w4 their ask.
-      if (m.task(id).state === TaskState.Open) m.next([m.tx('w3', TxKind.Bid, { task: id, price: PRICE }), m.tx('w4', TxKind.Bid, { task: id, price: PRICE })], true);
+      if (m.task(id).state === TaskState.Open)
+        m.next([m.tx('w3', TxKind.Bid, { task: id, price: PRICE }), m.tx('w4', TxKind.Bid, { task: id, price: PRICE })], true);
       playVerifiers(m, id, { liars: ['w2'], bidders: ['w2'] });
       finish(m, id);
 
@@ -130,7 +131,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     expect([...seen].sort()).toEqual(['colluder drawn and outvoted', 'colluder not drawn']);
   });
 
-  it('the draw: seeded by the hash of the block after the dispute\'s, weighted by bond and rating, among the workers that qualify', () => {
+  it("the draw: seeded by the hash of the block after the dispute's, weighted by bond and rating, among the workers that qualify", () => {
     const m = setup(['w1', 'w2', 'w3', 'w4']);
     const id = m.postTask('alice');
     workedBy(m, id);
@@ -152,7 +153,7 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     expect(v.price).toBe(askPrice(workerOffer(expected, m.worker(nameOf(m, v)), m.t.ledger.params.market), taskNeeds(t)));
   });
 
-  it('a dispute against an honest result lost by the disputer: the deposit pays the verifier and the worker\'s wait', () => {
+  it("a dispute against an honest result lost by the disputer: the deposit pays the verifier and the worker's wait", () => {
     const m = setup(['w1', 'w3']);
     const before = m.balances();
     const id = m.postTask('alice');
@@ -238,17 +239,29 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
         m.next([m.tx('bob', TxKind.Dispute, { task: id, lease: 1 })]);
         // No-shows do not end it: the dispute waits for its draws.
         for (let n = 0; n < 30 && m.lease(id, 1).state === LeaseState.Disputed; n++) {
-          const txs = leases(m, id).flatMap((l, i) => (l.verifies === 2 && l.state === LeaseState.Matched ? [m.tx(nameOf(m, l), TxKind.StartLease, { task: id, lease: i, endpoint: '' })] : l.verifies === 2 && l.state === LeaseState.Started ? [result(m, nameOf(m, l), id, i, GOOD)] : []));
+          const txs = leases(m, id).flatMap((l, i) =>
+            l.verifies === 2 && l.state === LeaseState.Matched
+              ? [m.tx(nameOf(m, l), TxKind.StartLease, { task: id, lease: i, endpoint: '' })]
+              : l.verifies === 2 && l.state === LeaseState.Started
+                ? [result(m, nameOf(m, l), id, i, GOOD)]
+                : [],
+          );
           m.next([...txs, ...m.reveals()]);
         }
-        expect(leases(m, id).filter((l) => l.verifies > 0).map((l) => nameOf(m, l))).toEqual(['w4']);
+        expect(
+          leases(m, id)
+            .filter((l) => l.verifies > 0)
+            .map((l) => nameOf(m, l)),
+        ).toEqual(['w4']);
         continue;
       }
       workedBy(m, id);
       m.next([m.tx('bob', TxKind.Dispute, { task: id, lease: 0 })]);
       playVerifiers(m, id);
       // w2 held a lease of round 0's task only: it may verify these (it was drawn here or not by the seed alone).
-      const drawn = leases(m, id).slice(1).map((l) => nameOf(m, l));
+      const drawn = leases(m, id)
+        .slice(1)
+        .map((l) => nameOf(m, l));
       expect(drawn).toHaveLength(1);
       expect(['w2', 'w4']).toContain(drawn[0]);
     }
@@ -295,7 +308,18 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     const other = first === 'w2' ? 'w3' : 'w2';
     const bond = m.worker(first).bond;
     m.next([m.tx(first, TxKind.StartLease, { task: id, lease: 1, endpoint: '' })]);
-    m.next([m.tx(first, TxKind.ReportUsage, { task: id, lease: 1, seq: 1, cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 10_000_000n })]);
+    m.next([
+      m.tx(first, TxKind.ReportUsage, {
+        task: id,
+        lease: 1,
+        seq: 1,
+        cpuSeconds: 1n,
+        memoryGiBSeconds: 1n,
+        gpuSeconds: 0n,
+        networkBytes: 0n,
+        wallMs: 10_000_000n,
+      }),
+    ]);
     // Then silence until its report deadline: the lease fails, and the other worker is drawn.
     m.until(Number(m.lease(id, 1).reportBy) + 1);
     const abandoned = m.lease(id, 1);
@@ -310,7 +334,12 @@ describe('disputes: verifiers drawn by the chain, decided by their majority', ()
     const v = m.lease(id, 2);
     expect(m.lease(id, 0).outcome).toMatch(/decided for the worker: 1 of 1/);
     // What the abandoned verifier reported is paid from the deposit, like any lease's reported periods.
-    expect(m.delta(before)).toEqual({ alice: -(2n * pay1) - verifierPay(v) - abandoned.workerPaid, w1: 2n * pay1 + DIVIDEND, [other]: verifierPay(v) + DIVIDEND, [first]: abandoned.workerPaid });
+    expect(m.delta(before)).toEqual({
+      alice: -(2n * pay1) - verifierPay(v) - abandoned.workerPaid,
+      w1: 2n * pay1 + DIVIDEND,
+      [other]: verifierPay(v) + DIVIDEND,
+      [first]: abandoned.workerPaid,
+    });
   });
 
   it('a drawn verifier that releases its lease (image not fetchable) is re-drawn, penalty-free; its seat is never offered to bids', () => {

@@ -29,9 +29,18 @@ function setup(workers = ['w1']): MarketDriver {
   return m;
 }
 
-
 function publish(m: MarketDriver): void {
-  m.next([m.tx('dev', TxKind.PublishApp, { name: 'render', version: '1.0', digest: APP_DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: FEE, requiresLicense: false })]);
+  m.next([
+    m.tx('dev', TxKind.PublishApp, {
+      name: 'render',
+      version: '1.0',
+      digest: APP_DIGEST,
+      developer: new Uint8Array(),
+      feeToken: 'ZNC',
+      licenseFeePerHour: FEE,
+      requiresLicense: false,
+    }),
+  ]);
 }
 
 const appEntry = (m: MarketDriver): App => apps.get(m.t.ledger.chains[MAIN_CHAIN], 'render', '1.0')!;
@@ -75,9 +84,10 @@ const OOM: AppOutcomeCanonical = { exitCode: 0, oomKilled: true, cause: 'memory'
 const outcome = (m: MarketDriver, w: string, id: Uint8Array, lease: number, o: AppOutcomeCanonical = EXIT3, logDigest = LOG) =>
   m.end(w, id, lease, appOutcomeDigest(o), usage, { ...o, logDigest });
 const result = (m: MarketDriver, w: string, id: Uint8Array, lease: number, digest = DIGEST_A) => m.end(w, id, lease, digest, usage);
-const release = (m: MarketDriver, w: string, id: Uint8Array, lease: number, reason = 'MANIFEST_UNAVAILABLE') => m.tx(w, TxKind.ReleaseLease, { task: id, lease, reason });
+const release = (m: MarketDriver, w: string, id: Uint8Array, lease: number, reason = 'MANIFEST_UNAVAILABLE') =>
+  m.tx(w, TxKind.ReleaseLease, { task: id, lease, reason });
 
-describe('an app that fails on its own is the lease\'s outcome, not the worker\'s fault', () => {
+describe("an app that fails on its own is the lease's outcome, not the worker's fault", () => {
   it('exit 3: reported at once, paid for its time (and the license fee), bond and rating untouched, counted on worker and app', () => {
     const m = setup();
     publish(m);
@@ -119,7 +129,11 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     matchAndStart(m, id, ['w1', 'w2', 'w3']);
     const startedAt = m.lease(id, 0).startedAt;
     const leaseOf = (w: string) => [0, 1, 2].find((i) => who(m, ['w1', 'w2', 'w3'], m.lease(id, i).worker) === w)!;
-    m.next([outcome(m, 'w1', id, leaseOf('w1'), OOM), outcome(m, 'w2', id, leaseOf('w2'), OOM), outcome(m, 'w3', id, leaseOf('w3'), { exitCode: 1, oomKilled: false, cause: '' })]);
+    m.next([
+      outcome(m, 'w1', id, leaseOf('w1'), OOM),
+      outcome(m, 'w2', id, leaseOf('w2'), OOM),
+      outcome(m, 'w3', id, leaseOf('w3'), { exitCode: 1, oomKilled: false, cause: '' }),
+    ]);
     const ms = BigInt(m.time) - startedAt;
     m.next(m.reveals());
     expect(m.lease(id, leaseOf('w3')).outcome).toMatch(/differs from the majority/);
@@ -202,7 +216,10 @@ describe('an app that fails on its own is the lease\'s outcome, not the worker\'
     const bad = (o: AppOutcomeCanonical, logDigest = LOG) => m.reject(outcome(m, 'w1', id, 0, o, logDigest));
     // Accepted first (the report deadline is 5 heights here); the rules are checked before the lease's state.
     m.next([outcome(m, 'w1', id, 0)]);
-    expect(bad({ exitCode: 0, oomKilled: false, cause: '' })).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/exited 0 ended well/) });
+    expect(bad({ exitCode: 0, oomKilled: false, cause: '' })).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/exited 0 ended well/),
+    });
     expect(bad({ exitCode: 137, oomKilled: true, cause: 'memory' }).message).toMatch(/did not exit by itself/);
     expect(bad({ exitCode: 0, oomKilled: false, cause: 'memory' }).message).toMatch(/oomKilled/);
     expect(bad({ exitCode: 0, oomKilled: false, cause: 'cosmic-ray' }).message).toMatch(/cause must be one of/);
@@ -245,7 +262,10 @@ describe('a lease whose image cannot be fetched is released without penalty', ()
     expect(m.task(id).state).toBe(TaskState.Done);
     expect(m.task(id).escrow).toBe(0n);
     expect(m.delta(before)).toEqual({});
-    for (const [name, was] of [['w1', w1], ['w2', w2]] as const) {
+    for (const [name, was] of [
+      ['w1', w1],
+      ['w2', w2],
+    ] as const) {
       const w = m.worker(name);
       expect([w.bond, w.rating, w.failed, w.abandoned, w.released]).toEqual([was.bond, was.rating, 0n, 0n, 1n]);
     }

@@ -56,7 +56,7 @@ const chainText = (m: MarketDriver, id: Uint8Array): string =>
   JSON.stringify(leases(m, id), (_, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? toHex(v) : v));
 
 describe('commit and reveal: a compared result cannot be copied', () => {
-  it('the hole: a worker that waits for the first copy\'s digest on the chain and submits it is not paid (it was, like the honest ones)', () => {
+  it("the hole: a worker that waits for the first copy's digest on the chain and submits it is not paid (it was, like the honest ones)", () => {
     const m = setup(['w1', 'w2', 'w3']);
     const before = m.balances();
     const [id, at] = group(m);
@@ -150,11 +150,23 @@ describe('commit and reveal: a compared result cannot be copied', () => {
     // w2 and w3 still run: no reveal yet (w1's digest would be there to copy).
     expect(m.reject(m.reveal(id, at.w1)).code).toBe('REVEAL_NOT_OPEN');
     expect(m.reject(m.tx('w1', TxKind.CommitResult, { task: id, lease: at.w1, ...usage, commitment: new Uint8Array(32) })).code).toBe('DUPLICATE_RESULT');
-    expect(m.reject(m.tx('w2', TxKind.SubmitAppOutcome, { task: id, lease: at.w2, ...usage, exitCode: 3, oomKilled: false, cause: '', logDigest: GOOD })).code).toBe('COMMIT_REQUIRED');
+    expect(
+      m.reject(m.tx('w2', TxKind.SubmitAppOutcome, { task: id, lease: at.w2, ...usage, exitCode: 3, oomKilled: false, cause: '', logDigest: GOOD })).code,
+    ).toBe('COMMIT_REQUIRED');
     // w2 commits a wrong digest; w3 commits GOOD.
     m.next([m.end('w2', id, at.w2, BAD, usage), m.end('w3', id, at.w3, GOOD, usage)]);
     const wrongSalt = (digest: string, from = 'w2', lease = at.w2) =>
-      m.tx(from, TxKind.RevealResult, { task: id, lease, digest, salt: new Uint8Array(32), appOutcome: false, exitCode: 0, oomKilled: false, cause: '', logDigest: '' });
+      m.tx(from, TxKind.RevealResult, {
+        task: id,
+        lease,
+        digest,
+        salt: new Uint8Array(32),
+        appOutcome: false,
+        exitCode: 0,
+        oomKilled: false,
+        cause: '',
+        logDigest: '',
+      });
     expect(m.reject(wrongSalt(GOOD)).code).toBe('REVEAL_MISMATCH');
     expect(m.reject(wrongSalt(GOOD, 'w1', at.w2)).code).toBe('NOT_LESSEE');
     m.next([m.reveal(id, at.w1)]);
@@ -167,10 +179,24 @@ describe('commit and reveal: a compared result cannot be copied', () => {
     expect(m.reject(m.tx('w1', TxKind.CommitResult, { task: solo, lease: 0, ...usage, commitment: new Uint8Array(32) })).code).toBe('COMMIT_NOT_NEEDED');
     m.next([m.end('w1', solo, 0, GOOD, usage)]);
     expect(m.lease(solo, 0).resultDigest).toBe(GOOD);
-    expect(m.reject(m.tx('w1', TxKind.RevealResult, { task: solo, lease: 0, digest: GOOD, salt: new Uint8Array(32), appOutcome: false, exitCode: 0, oomKilled: false, cause: '', logDigest: '' })).code).toBe('NOT_COMMITTED');
+    expect(
+      m.reject(
+        m.tx('w1', TxKind.RevealResult, {
+          task: solo,
+          lease: 0,
+          digest: GOOD,
+          salt: new Uint8Array(32),
+          appOutcome: false,
+          exitCode: 0,
+          oomKilled: false,
+          cause: '',
+          logDigest: '',
+        }),
+      ).code,
+    ).toBe('NOT_COMMITTED');
   });
 
-  it('verifier seats: a drawn verifier that copies another\'s commitment is slashed and unpaid; the two honest ones decide', () => {
+  it("verifier seats: a drawn verifier that copies another's commitment is slashed and unpaid; the two honest ones decide", () => {
     // Every pay is above 0 ZNC: three verifiers from the start.
     const m = setup(['w1', 'w2', 'w3', 'w4', 'w5'], { singleVerifierMaxPayZnc: 0 });
     const before = m.balances();

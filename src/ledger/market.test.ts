@@ -32,7 +32,15 @@ function setup(workers = ['w1']): MarketDriver {
 /** Publishes dev's app with a license fee, paid in ZNC. */
 function publish(m: MarketDriver, requiresLicense = false): void {
   m.next([
-    m.tx('dev', TxKind.PublishApp, { name: 'render', version: '1.0', digest: APP_DIGEST, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: FEE, requiresLicense }),
+    m.tx('dev', TxKind.PublishApp, {
+      name: 'render',
+      version: '1.0',
+      digest: APP_DIGEST,
+      developer: new Uint8Array(),
+      feeToken: 'ZNC',
+      licenseFeePerHour: FEE,
+      requiresLicense,
+    }),
   ]);
 }
 
@@ -94,7 +102,14 @@ describe('market scenarios on the ledger', () => {
     expect(m.worker('w1').bond).toBe(bondBefore);
     expect(m.worker('w1').completed).toBe(1n);
     const idHex = Buffer.from(id).toString('hex');
-    expect(m.events.filter((e) => e.task === idHex).map((e) => e.kind)).toEqual(['task-posted', 'lease-matched', 'window-closed', 'lease-started', 'lease-ended', 'task-ended']);
+    expect(m.events.filter((e) => e.task === idHex).map((e) => e.kind)).toEqual([
+      'task-posted',
+      'lease-matched',
+      'window-closed',
+      'lease-started',
+      'lease-ended',
+      'task-ended',
+    ]);
   });
 
   it('service with periodic settlement and a top-up: each report pays at once; the top-up extends it', () => {
@@ -215,7 +230,17 @@ describe('market scenarios on the ledger', () => {
     const who = (i: number) => ['w1', 'w2', 'w3'].find((w) => m.hex(w) === Buffer.from(leases[i].worker).toString('hex'))!;
     const dishonest = [0, 1, 2].find((i) => who(i) === 'w3')!;
     // Each commits to its digest (commit and reveal: nothing to copy), then reveals once all committed.
-    m.next([0, 1, 2].map((i) => m.end(who(i), id, i, i === dishonest ? DIGEST_B : DIGEST_A, { cpuSeconds: 1n, memoryGiBSeconds: 1n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 1_000_000n })));
+    m.next(
+      [0, 1, 2].map((i) =>
+        m.end(who(i), id, i, i === dishonest ? DIGEST_B : DIGEST_A, {
+          cpuSeconds: 1n,
+          memoryGiBSeconds: 1n,
+          gpuSeconds: 0n,
+          networkBytes: 0n,
+          wallMs: 1_000_000n,
+        }),
+      ),
+    );
     const ms = BigInt(m.time) - leases[0].startedAt;
     m.next(m.reveals());
     expect(m.lease(id, dishonest).outcome).toMatch(/majority/);
@@ -290,7 +315,17 @@ describe('market scenarios on the ledger', () => {
     m.next();
     m.next();
     m.next([m.tx('alice', TxKind.Transfer, { to: m.addr('bob'), token: 'GPU', amount: 1_000n * ZNC_UNIT, memo: '' })]);
-    m.next([m.tx('dev', TxKind.PublishApp, { name: 'gpuapp', version: '1', digest: APP_DIGEST, developer: new Uint8Array(), feeToken: 'GPU', licenseFeePerHour: FEE, requiresLicense: false })]);
+    m.next([
+      m.tx('dev', TxKind.PublishApp, {
+        name: 'gpuapp',
+        version: '1',
+        digest: APP_DIGEST,
+        developer: new Uint8Array(),
+        feeToken: 'GPU',
+        licenseFeePerHour: FEE,
+        requiresLicense: false,
+      }),
+    ]);
     m.next();
     const gpu = (n: string): bigint => {
       const a = m.addr(n);
@@ -331,6 +366,18 @@ describe('market scenarios on the ledger', () => {
 });
 
 function workerFields(m: MarketDriver, name: string) {
-  const { bond: _b, benchmark: _bm, rating: _r, completed: _c, failed: _f, abandoned: _a, disputesLost: _d, leavingAt: _l, registeredAt: _ra, slashedTotal: _s, ...spec } = m.worker(name);
+  const {
+    bond: _b,
+    benchmark: _bm,
+    rating: _r,
+    completed: _c,
+    failed: _f,
+    abandoned: _a,
+    disputesLost: _d,
+    leavingAt: _l,
+    registeredAt: _ra,
+    slashedTotal: _s,
+    ...spec
+  } = m.worker(name);
   return spec;
 }

@@ -212,7 +212,16 @@ export const LeaseSchema = {
   },
 } as const;
 
-export const DueKind = { CloseBids: 1, StartDeadline: 2, ReportDeadline: 3, ReviewEnd: 4, GraceEnd: 5, WorkerRelease: 6, DrawVerifiers: 40, RevealEnd: 80 } as const;
+export const DueKind = {
+  CloseBids: 1,
+  StartDeadline: 2,
+  ReportDeadline: 3,
+  ReviewEnd: 4,
+  GraceEnd: 5,
+  WorkerRelease: 6,
+  DrawVerifiers: 40,
+  RevealEnd: 80,
+} as const;
 export type DueKind = (typeof DueKind)[keyof typeof DueKind];
 /** Something the chain must look at when a height begins (stale ones are skipped). */
 export const DueSchema = { $id: 'Due', fields: { kind: { id: 1, ...u32 }, id: { id: 2, type: 'bytes', max: 32 }, lease: { id: 3, ...u32 } } } as const;

@@ -268,7 +268,8 @@ export class MarketDriver {
     const out: Tx[] = [];
     for (const s of this.sealed.values()) {
       const l = this.lease(s.task, s.lease);
-      if (withhold.includes(s.from) || l.state !== LeaseState.Completed || l.revealBy === 0n || l.resultDigest !== '' || BigInt(this.height) >= l.revealBy) continue;
+      if (withhold.includes(s.from) || l.state !== LeaseState.Completed || l.revealBy === 0n || l.resultDigest !== '' || BigInt(this.height) >= l.revealBy)
+        continue;
       out.push(this.reveal(s.task, s.lease));
     }
     return out;

@@ -47,19 +47,23 @@ export function actionTx(m: MarketDriver, tasks: Uint8Array[], a: MarketAction):
     case 0:
     case 1: {
       const app = a.pick % 3;
-      return m.tx(user, TxKind.PostTask, taskOrder({
-        kind: a.flag ? TaskKind.Service : TaskKind.Batch,
-        replicas: 1 + (a.n % 2),
-        redundancy: !a.flag && a.n % 3 === 0 ? 2 + (a.n % 2) : 1,
-        cpuMillis: 500 + (a.n % 2000),
-        gpuCount: a.n % 7 === 0 ? 1 : 0,
-        maxPricePerHour: BigInt(10_000_000 + (a.n % 40_000_000)),
-        maxHours: 1 + (a.n % 2),
-        bidWindowBlocks: 2 + (a.pick % 3),
-        retries: a.pick % 3,
-        ports: a.flag ? [8080] : [],
-        ...(app === 2 ? {} : { app: `app${app}`, version: '1', image: '' }),
-      }));
+      return m.tx(
+        user,
+        TxKind.PostTask,
+        taskOrder({
+          kind: a.flag ? TaskKind.Service : TaskKind.Batch,
+          replicas: 1 + (a.n % 2),
+          redundancy: !a.flag && a.n % 3 === 0 ? 2 + (a.n % 2) : 1,
+          cpuMillis: 500 + (a.n % 2000),
+          gpuCount: a.n % 7 === 0 ? 1 : 0,
+          maxPricePerHour: BigInt(10_000_000 + (a.n % 40_000_000)),
+          maxHours: 1 + (a.n % 2),
+          bidWindowBlocks: 2 + (a.pick % 3),
+          retries: a.pick % 3,
+          ports: a.flag ? [8080] : [],
+          ...(app === 2 ? {} : { app: `app${app}`, version: '1', image: '' }),
+        }),
+      );
     }
     case 2: {
       const open = a.flag ? tasks : tasks.filter((t) => m.task(t).state === TaskState.Open);
@@ -151,4 +155,3 @@ export function settleCompared(m: MarketDriver, tasks: Uint8Array[]): Tx[] {
 export function ownerOf(m: MarketDriver, t: Task): string | undefined {
   return USERS.find((u) => m.hex(u) === toHex(t.owner));
 }
-

@@ -19,9 +19,7 @@ const nonceOf = (t: TestChain, name: string, chain = home(t, name)): bigint => a
 
 /** `count` transfers of 1 base unit with consecutive nonces from `nonce`. */
 function transfers(t: TestChain, from: string, to: string, count: number, nonce: bigint, amount = 1n): Tx[] {
-  return Array.from({ length: count }, (_, i) =>
-    makeTx(t, from, TxKind.Transfer, { to: addr(t, to), token: ZNC, amount, memo: `q${i}` }, nonce + BigInt(i)),
-  );
+  return Array.from({ length: count }, (_, i) => makeTx(t, from, TxKind.Transfer, { to: addr(t, to), token: ZNC, amount, memo: `q${i}` }, nonce + BigInt(i)));
 }
 
 const hexRoots = (t: TestChain): string[] => t.ledger.stateRoots().map(toHex);

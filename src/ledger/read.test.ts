@@ -21,8 +21,24 @@ describe('ledgerReader', () => {
     expect(r.worker(m.hex('alice'))).toBeUndefined();
 
     m.next([
-      m.tx('dev', TxKind.PublishApp, { name: 'render', version: '1.0', digest: `sha256:${'cd'.repeat(32)}`, developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: 0n, requiresLicense: false }),
-      m.tx('dev', TxKind.PublishApp, { name: 'render', version: '2.0', digest: `sha256:${'ce'.repeat(32)}`, developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: 0n, requiresLicense: false }),
+      m.tx('dev', TxKind.PublishApp, {
+        name: 'render',
+        version: '1.0',
+        digest: `sha256:${'cd'.repeat(32)}`,
+        developer: new Uint8Array(),
+        feeToken: ZNC,
+        licenseFeePerHour: 0n,
+        requiresLicense: false,
+      }),
+      m.tx('dev', TxKind.PublishApp, {
+        name: 'render',
+        version: '2.0',
+        digest: `sha256:${'ce'.repeat(32)}`,
+        developer: new Uint8Array(),
+        feeToken: ZNC,
+        licenseFeePerHour: 0n,
+        requiresLicense: false,
+      }),
     ]);
     m.next([m.tx('bob', TxKind.AcquireLicense, { name: 'render' })]);
     expect(r.appNames().map(([name]) => name)).toEqual(['render']);
@@ -38,7 +54,9 @@ describe('ledgerReader', () => {
     const ids = r.tasks().map(([id]) => id);
     expect(ids.sort()).toEqual([toHex(a), toHex(b)].sort());
     // Chain by chain: a task is listed with the chain its id names.
-    expect(r.tasks().map(([id]) => Number.parseInt(id.slice(0, 2), 16))).toEqual([...ids.map((id) => Number.parseInt(id.slice(0, 2), 16))].sort((x, y) => x - y));
+    expect(r.tasks().map(([id]) => Number.parseInt(id.slice(0, 2), 16))).toEqual(
+      [...ids.map((id) => Number.parseInt(id.slice(0, 2), 16))].sort((x, y) => x - y),
+    );
     expect(r.task(toHex(a))).toEqual(m.task(a));
     expect(r.bid(toHex(a), 1)!.price).toBe(2_000n);
     expect(r.lease(toHex(a), 0)).toEqual(m.lease(a, 0));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectSchema } from '../codec/index.ts';
-import { addressFromPublicKey, addressOf, AddressKind, encodeAddress, sha256, systemAddress, toHex, utf8 } from '../crypto/index.ts';
+import { addressFromPublicKey, addressOf, type AddressKind, encodeAddress, sha256, systemAddress, toHex, utf8 } from '../crypto/index.ts';
 import {
   balanceOf,
   buildDevGenesis,
@@ -59,7 +59,9 @@ function neutral(schema: ObjectSchema, key: Uint8Array): Record<string, unknown>
     else if (t === 'uint64') out[name] = 1n;
     else if (t === 'bool') out[name] = false;
     else if (t === 'string') out[name] = '';
-    else if (t === 'bytes') out[name] = def.length === 21 || def.max === 21 ? key : def.length === 32 && name === 'task' ? new Uint8Array(32).fill(1) : new Uint8Array(def.length ?? 0);
+    else if (t === 'bytes')
+      out[name] =
+        def.length === 21 || def.max === 21 ? key : def.length === 32 && name === 'task' ? new Uint8Array(32).fill(1) : new Uint8Array(def.length ?? 0);
     else out[name] = neutral(t, key);
   }
   return out;
@@ -85,7 +87,15 @@ describe('recipients', () => {
     const fields = addressFields();
     // Not vacuous: the kinds that name an address to pay or to trust are all here.
     expect(fields.map(([k, f]) => `${TX_KIND_NAMES[k]}.${f}`)).toEqual(
-      expect.arrayContaining(['Transfer.to', 'MultisigPropose.to', 'PublishApp.developer', 'MultisigCreate.members', 'Delegate.proxy', 'VoteBookkeepers.candidates', 'AcceptBid.worker']),
+      expect.arrayContaining([
+        'Transfer.to',
+        'MultisigPropose.to',
+        'PublishApp.developer',
+        'MultisigCreate.members',
+        'Delegate.proxy',
+        'VoteBookkeepers.candidates',
+        'AcceptBid.worker',
+      ]),
     );
     for (const [kind, field, isArray] of fields) {
       const schema = (PayloadSchemas as Record<number, ObjectSchema>)[kind];
@@ -130,7 +140,7 @@ describe('recipients', () => {
     }
   });
 
-  it('the ledger\'s own system accounts, genesis and created multisigs, and any key receive transfers', () => {
+  it("the ledger's own system accounts, genesis and created multisigs, and any key receive transfers", () => {
     const t = testChain();
     const reserve = genesisMultisigAddress(t.genesis.chainId, 'development-reserve');
     const created = makeTx(t, 'alice', TxKind.MultisigCreate, { members: [addr(t, 'alice'), addr(t, 'bob')], threshold: 1 });
@@ -157,11 +167,23 @@ describe('recipients', () => {
     for (const bad of [madeUpSystem(), multisigAddress(addr(t, 'bob'), 1n)]) {
       const gold = makeTx(t, 'alice', TxKind.Transfer, { to: bad, token: 'GOLD', amount: 10n, memo: '' });
       const propose = makeTx(t, 'foundation-1', TxKind.MultisigPropose, { account: reserve, to: bad, token: ZNC, amount: ZNC_UNIT, memo: '' });
-      const publish = makeTx(t, 'bob', TxKind.PublishApp, { name: 'web', version: '1', digest: DIGEST, developer: bad, feeToken: ZNC, licenseFeePerHour: 1n, requiresLicense: false });
+      const publish = makeTx(t, 'bob', TxKind.PublishApp, {
+        name: 'web',
+        version: '1',
+        digest: DIGEST,
+        developer: bad,
+        feeToken: ZNC,
+        licenseFeePerHour: 1n,
+        requiresLicense: false,
+      });
       const refused = produce(t, [gold, propose, publish]);
       for (const tx of [gold, propose, publish]) expect(refused.get(tx.hashHex)?.code, TX_KIND_NAMES[tx.kind]).toBe('INVALID_RECIPIENT');
       // Refused transactions used no nonce.
-      for (const [name, tx] of [['alice', gold], ['foundation-1', propose], ['bob', publish]] as const) {
+      for (const [name, tx] of [
+        ['alice', gold],
+        ['foundation-1', propose],
+        ['bob', publish],
+      ] as const) {
         t.nonces.set(`${name}/${tx.chain}`, readAccount(t.ledger.chains[tx.chain], toHex(addr(t, name))).nonce);
       }
     }
@@ -173,7 +195,12 @@ describe('recipients', () => {
   it('a genesis cannot allocate to an address nobody can reach', () => {
     const names = [...DEV_GENESIS_KEYS, 'alice', 'bookkeeper-0'];
     const keys = Object.fromEntries(names.map((n) => [n, testKey(n).publicKey]));
-    const g: Genesis = buildDevGenesis({ genesisTime: 1_700_000_000_000, keys, devAccounts: ['alice'], bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'] }] });
+    const g: Genesis = buildDevGenesis({
+      genesisTime: 1_700_000_000_000,
+      keys,
+      devAccounts: ['alice'],
+      bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'] }],
+    });
     const promotion = g.allocations.find((a) => a.row === 'promotion')!;
     const alice = promotion.holders.find((h) => h.name === 'alice')!;
     for (const bad of [madeUpSystem(), multisigAddress(addressFromPublicKey(keys.alice), 1n)]) {

@@ -11,7 +11,7 @@ import { INNER_CHAINS, MAIN_CHAIN } from './params.ts';
  */
 export function homeChain(addr: Uint8Array): number {
   if (addressKind(addr) !== AddressKind.Key) return MAIN_CHAIN;
-  return 1 + (((addr[1] << 24) | (addr[2] << 16) | (addr[3] << 8) | addr[4]) >>> 0) % INNER_CHAINS;
+  return 1 + ((((addr[1] << 24) | (addr[2] << 16) | (addr[3] << 8) | addr[4]) >>> 0) % INNER_CHAINS);
 }
 
 /** The inner chain a task id names (0 when it names none: such an id is refused). */

@@ -107,18 +107,24 @@ describe('stores: key layouts', () => {
 
   it('parse back the parts they were made of', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 21, maxLength: 21 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(99_999), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (a, t, i, n) => {
-        const addr = toHex(a);
-        const task = toHex(t);
-        expect(accounts.parse(accounts.key(addr))).toEqual([addr]);
-        expect(proposals.parse(proposals.key(addr, n))).toEqual([addr, n]);
-        expect(evidence.parse(evidence.key(addr, n, i, 1))).toEqual([addr, n, i, 1]);
-        expect(leases.parse(leases.key(task, i))).toEqual([task, i]);
-        expect(bidRefs.parse(bidRefs.key(task, addr))).toEqual([task, addr]);
-        expect(licenses.parse(licenses.key('my.app', addr))).toEqual(['my.app', addr]);
-        expect(dues.parse(dues.key(i, n))).toEqual([i, n]);
-        expect(workerIndex.parse(workerIndex.key(n))).toEqual([n]);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 21, maxLength: 21 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.nat(99_999),
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        (a, t, i, n) => {
+          const addr = toHex(a);
+          const task = toHex(t);
+          expect(accounts.parse(accounts.key(addr))).toEqual([addr]);
+          expect(proposals.parse(proposals.key(addr, n))).toEqual([addr, n]);
+          expect(evidence.parse(evidence.key(addr, n, i, 1))).toEqual([addr, n, i, 1]);
+          expect(leases.parse(leases.key(task, i))).toEqual([task, i]);
+          expect(bidRefs.parse(bidRefs.key(task, addr))).toEqual([task, addr]);
+          expect(licenses.parse(licenses.key('my.app', addr))).toEqual(['my.app', addr]);
+          expect(dues.parse(dues.key(i, n))).toEqual([i, n]);
+          expect(workerIndex.parse(workerIndex.key(n))).toEqual([n]);
+        },
+      ),
       { numRuns: 200 },
     );
     expect(apps.parse(apps.key('render', '2.0-rc.1'))).toEqual(['render', '2.0-rc.1']);
@@ -192,7 +198,15 @@ function marketLedger(): MarketDriver {
   m.registerWorker('w1');
   m.registerWorker('w2');
   m.next([
-    m.tx('dev', TxKind.PublishApp, { name: 'render', version: '1.0', digest: `sha256:${'cd'.repeat(32)}`, developer: new Uint8Array(), feeToken: 'ZNC', licenseFeePerHour: 0n, requiresLicense: false }),
+    m.tx('dev', TxKind.PublishApp, {
+      name: 'render',
+      version: '1.0',
+      digest: `sha256:${'cd'.repeat(32)}`,
+      developer: new Uint8Array(),
+      feeToken: 'ZNC',
+      licenseFeePerHour: 0n,
+      requiresLicense: false,
+    }),
   ]);
   const id = m.postTask('alice', { app: 'render', version: '1.0', image: '' });
   m.next([m.tx('w1', TxKind.Bid, { task: id, price: 1_000n }), m.tx('w2', TxKind.Bid, { task: id, price: 2_000n })]);
@@ -223,7 +237,18 @@ describe('stores: values', () => {
     const key = accounts.key(ADDR);
     const a = encodeEntry(key, acc({ ZNC: 5n, GOLD: 7n }));
     expect(encodeEntry(key, acc({ GOLD: 7n, ZNC: 5n, SILVER: 0n }))).toEqual(a);
-    expect(a).toEqual(encode(AccountSchema, { balances: [{ token: 'GOLD', amount: 7n }, { token: 'ZNC', amount: 5n }], vesting: [], nonce: 3n, quotaWindow: 1n, quotaUsed: 2 }));
+    expect(a).toEqual(
+      encode(AccountSchema, {
+        balances: [
+          { token: 'GOLD', amount: 7n },
+          { token: 'ZNC', amount: 5n },
+        ],
+        vesting: [],
+        nonce: 3n,
+        quotaWindow: 1n,
+        quotaUsed: 2,
+      }),
+    );
     expect(accounts.decode(a)).toEqual(acc({ GOLD: 7n, ZNC: 5n }));
   });
 
@@ -238,7 +263,12 @@ describe('stores: values', () => {
     expect(workers.get(main, first)!.rating).toBe(w1.rating);
     workers.delete(o, first);
     expect(workers.has(o, first)).toBe(false);
-    expect(workers.scan(o).map(([[hex]]) => hex)).toEqual(workers.scan(main).map(([[hex]]) => hex).filter((h) => h !== first));
+    expect(workers.scan(o).map(([[hex]]) => hex)).toEqual(
+      workers
+        .scan(main)
+        .map(([[hex]]) => hex)
+        .filter((h) => h !== first),
+    );
     votes.set(o, ADDR2, { candidates: [], proxy: new Uint8Array() });
     votes.set(o, ADDR, { candidates: [], proxy: new Uint8Array() });
     expect(votes.keys(o)).toEqual([votes.key(ADDR), votes.key(ADDR2)]);

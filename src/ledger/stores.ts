@@ -82,7 +82,8 @@ const ADDRESS_HEX = /^[0-9a-f]{42}$/;
 const TASK_ID_HEX = /^[0-9a-f]{64}$/;
 
 function addressPart(v: string, what: string): string {
-  if (typeof v !== 'string' || !ADDRESS_HEX.test(v)) throw new StoreKeyError(`${what}: an address in a state key is 42 lowercase hex digits, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !ADDRESS_HEX.test(v))
+    throw new StoreKeyError(`${what}: an address in a state key is 42 lowercase hex digits, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -129,7 +130,12 @@ const headOf = (key: string): string => {
   return slash === -1 ? key : key.slice(0, slash);
 };
 
-function defineStore<V extends Entry, P extends Parts, S extends Parts = never>(head: string, schema: ObjectSchema, layout: Layout<P, S>, codec: Codec<V>): Store<V, P, S> {
+function defineStore<V extends Entry, P extends Parts, S extends Parts = never>(
+  head: string,
+  schema: ObjectSchema,
+  layout: Layout<P, S>,
+  codec: Codec<V>,
+): Store<V, P, S> {
   const prefix = `${head}/`;
   const self: Store<V, P, S> = {
     head,
@@ -174,11 +180,20 @@ function single<Sc extends ObjectSchema>(head: string, schema: Sc): Store<Infer<
 
 /** A store keyed by one address: `head/<hex>`. */
 function byAddress<V extends Entry>(head: string, schema: ObjectSchema, codec: Codec<V>, what: string): Store<V, [addrHex: string], []> {
-  return defineStore<V, [string], []>(head, schema, { key: (hex) => `${head}/${addressPart(hex, what)}`, parse: (rest) => [rest], scope: () => `${head}/` }, codec);
+  return defineStore<V, [string], []>(
+    head,
+    schema,
+    { key: (hex) => `${head}/${addressPart(hex, what)}`, parse: (rest) => [rest], scope: () => `${head}/` },
+    codec,
+  );
 }
 
 /** A store keyed by a task id and an index: `head/<task>/<index, 5 digits>`. */
-function byTaskIndex<Sc extends ObjectSchema>(head: string, schema: Sc, what: string): Store<Infer<Sc> & Entry, [taskIdHex: string, index: number], [] | [taskIdHex: string]> {
+function byTaskIndex<Sc extends ObjectSchema>(
+  head: string,
+  schema: Sc,
+  what: string,
+): Store<Infer<Sc> & Entry, [taskIdHex: string, index: number], [] | [taskIdHex: string]> {
   return defineStore<Infer<Sc> & Entry, [string, number], [] | [string]>(
     head,
     schema,
@@ -195,7 +210,11 @@ function byTaskIndex<Sc extends ObjectSchema>(head: string, schema: Sc, what: st
 }
 
 /** A store keyed by a task id and an address: `head/<task>/<address>`. */
-function byTaskAddress<Sc extends ObjectSchema>(head: string, schema: Sc, what: string): Store<Infer<Sc> & Entry, [taskIdHex: string, addrHex: string], [] | [taskIdHex: string]> {
+function byTaskAddress<Sc extends ObjectSchema>(
+  head: string,
+  schema: Sc,
+  what: string,
+): Store<Infer<Sc> & Entry, [taskIdHex: string, addrHex: string], [] | [taskIdHex: string]> {
   return defineStore<Infer<Sc> & Entry, [string, string], [] | [string]>(
     head,
     schema,

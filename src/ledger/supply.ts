@@ -28,7 +28,18 @@ export interface SupplyReport {
 
 export function supplyReport(ledger: Ledger): SupplyReport {
   const r: SupplyReport = {
-    spendable: 0n, vesting: 0n, staked: 0n, unbonding: 0n, multisig: 0n, pool: 0n, anchored: 0n, inFlight: 0n, escrow: 0n, bonded: 0n, total: 0n, tokens: {},
+    spendable: 0n,
+    vesting: 0n,
+    staked: 0n,
+    unbonding: 0n,
+    multisig: 0n,
+    pool: 0n,
+    anchored: 0n,
+    inFlight: 0n,
+    escrow: 0n,
+    bonded: 0n,
+    total: 0n,
+    tokens: {},
   };
   const circulating = new Map<string, bigint>();
   const add = (token: string, amount: bigint): void => {

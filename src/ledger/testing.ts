@@ -58,7 +58,12 @@ export function withoutRules(schema: ObjectSchema): ObjectSchema {
   for (const [name, def] of Object.entries(schema.fields)) {
     const { check: _check, code: _code, ...rest } = def;
     const t = rest.type;
-    const type = typeof t === 'object' && 'array' in t ? { ...t, array: typeof t.array === 'object' ? withoutRules(t.array) : t.array } : typeof t === 'object' ? withoutRules(t) : t;
+    const type =
+      typeof t === 'object' && 'array' in t
+        ? { ...t, array: typeof t.array === 'object' ? withoutRules(t.array) : t.array }
+        : typeof t === 'object'
+          ? withoutRules(t)
+          : t;
     fields[name] = { ...rest, type };
   }
   loose = { $id: schema.$id, fields };
@@ -89,11 +94,18 @@ export function produce(t: TestChain, txs: Tx[], time?: number, round = 0): Map<
 }
 
 /** Commits an executed height as the test chain's solo bookkeeper would: block plus its certificate. */
-export function commitExecuted(t: TestChain, executed: ExecutedHeight, round = 0, absent: ReadonlySet<string> = new Set()): { block: Block; certificate: Certificate } {
+export function commitExecuted(
+  t: TestChain,
+  executed: ExecutedHeight,
+  round = 0,
+  absent: ReadonlySet<string> = new Set(),
+): { block: Block; certificate: Certificate } {
   const key = t.keys['bookkeeper-0'];
   const block = t.ledger.blockFor(executed, key.publicKey);
   // Signed by every test key in the height's set (a quorum whenever the set is made of test keys), but the absent.
-  const signers = Object.entries(t.keys).filter(([name]) => !absent.has(name)).map(([, k]) => k);
+  const signers = Object.entries(t.keys)
+    .filter(([name]) => !absent.has(name))
+    .map(([, k]) => k);
   const certificate = certify(t.ledger.chainId, block.header.height, round, blockHash(block.header), t.ledger.bookkeepersAt(executed.height), signers);
   t.ledger.commit(executed, block.header, certificate);
   return { block, certificate };

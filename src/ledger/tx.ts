@@ -1,14 +1,5 @@
 import { CodecError, decode, encode, type Infer, type ObjectSchema } from '../codec/index.ts';
-import {
-  addressFromPublicKey,
-  concatBytes,
-  sha256,
-  signBytes,
-  toHex,
-  utf8,
-  verifySignature,
-  type KeyPair,
-} from '../crypto/portable.ts';
+import { addressFromPublicKey, concatBytes, sha256, signBytes, toHex, utf8, verifySignature, type KeyPair } from '../crypto/portable.ts';
 import { fail, LedgerError } from './errors.ts';
 import { CHAIN_COUNT, MAX_TX_BYTES } from './params.ts';
 import { FIELD_RULE_CODES } from './fields.ts';

@@ -33,8 +33,22 @@ describe('transaction vectors', () => {
   }
 
   it('block header encoding and hash', () => {
-    const seg = (i: number) => ({ chain: i, txCount: i, txRoot: new Uint8Array(32).fill(i), stateRoot: new Uint8Array(32).fill(100 + i), receiptRoot: new Uint8Array(32).fill(200 + i) });
-    const header = { chainId: 'zeus-dev-1', height: 7n, time: 1_700_000_000_000n, prevHash: new Uint8Array(32).fill(9), proposer: alice.publicKey, segments: Array.from({ length: 10 }, (_, i) => seg(i)), lastCommitHash: new Uint8Array(32).fill(7) };
+    const seg = (i: number) => ({
+      chain: i,
+      txCount: i,
+      txRoot: new Uint8Array(32).fill(i),
+      stateRoot: new Uint8Array(32).fill(100 + i),
+      receiptRoot: new Uint8Array(32).fill(200 + i),
+    });
+    const header = {
+      chainId: 'zeus-dev-1',
+      height: 7n,
+      time: 1_700_000_000_000n,
+      prevHash: new Uint8Array(32).fill(9),
+      proposer: alice.publicKey,
+      segments: Array.from({ length: 10 }, (_, i) => seg(i)),
+      lastCommitHash: new Uint8Array(32).fill(7),
+    };
     expect(toHex(encode(BlockHeaderSchema, header))).toBe(vectors.blockHeader.encoded);
     expect(toHex(blockHash(header))).toBe(vectors.blockHeader.hash);
   });

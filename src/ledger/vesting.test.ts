@@ -31,12 +31,40 @@ const SUPPLY = 10_000_000_000n * UNIT;
 /** DESIGN.md: share of the supply, and releases as [month offset from genesis, percent]. */
 const EXPECTED: Record<AllocationRow, { pct: bigint; releases: [number, bigint][] }> = {
   // locked 6 months; 15 % a month in months 7–11; 25 % in month 12
-  cornerstone: { pct: 10n, releases: [[6, 15n], [7, 15n], [8, 15n], [9, 15n], [10, 15n], [11, 25n]] },
+  cornerstone: {
+    pct: 10n,
+    releases: [
+      [6, 15n],
+      [7, 15n],
+      [8, 15n],
+      [9, 15n],
+      [10, 15n],
+      [11, 25n],
+    ],
+  },
   // 15 % a month in months 1–5; 25 % in month 6 (month 1 starts at genesis)
-  'private-equity': { pct: 30n, releases: [[0, 15n], [1, 15n], [2, 15n], [3, 15n], [4, 15n], [5, 25n]] },
+  'private-equity': {
+    pct: 30n,
+    releases: [
+      [0, 15n],
+      [1, 15n],
+      [2, 15n],
+      [3, 15n],
+      [4, 15n],
+      [5, 25n],
+    ],
+  },
   promotion: { pct: 20n, releases: [] },
   // 25 % at genesis; 25 % a year after that (each following year)
-  team: { pct: 20n, releases: [[0, 25n], [12, 25n], [24, 25n], [36, 25n]] },
+  team: {
+    pct: 20n,
+    releases: [
+      [0, 25n],
+      [12, 25n],
+      [24, 25n],
+      [36, 25n],
+    ],
+  },
   'development-reserve': { pct: 20n, releases: [] },
 };
 
@@ -55,8 +83,7 @@ function expectedTranches(row: AllocationRow): { at: number; amount: bigint }[] 
   return EXPECTED[row].releases.map(([m, p]) => ({ at: GENESIS + m * MONTH, amount: (total * p) / 100n }));
 }
 
-const releasedBy = (row: AllocationRow, time: number): bigint =>
-  expectedTranches(row).reduce((s, tr) => (tr.at <= time ? s + tr.amount : s), 0n);
+const releasedBy = (row: AllocationRow, time: number): bigint => expectedTranches(row).reduce((s, tr) => (tr.at <= time ? s + tr.amount : s), 0n);
 
 /** ZNC of all vesting rows still locked at `time` (assuming their holders only spend what is free). */
 const lockedAll = (time: number): bigint =>

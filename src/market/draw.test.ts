@@ -10,12 +10,18 @@ const candidates = fc.uniqueArray(fc.record({ worker, weight: fc.bigInt({ min: 0
 const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
 
 describe('the verifier draw', () => {
-  it('is deterministic and independent of the candidates\' order', () => {
+  it("is deterministic and independent of the candidates' order", () => {
     fc.assert(
       fc.property(seed, candidates, fc.integer({ min: 0, max: 5 }), (s, cs, k) => {
         const a = drawVerifiers(s, cs, k);
         expect(drawVerifiers(s, [...cs].reverse(), k)).toEqual(a);
-        expect(drawVerifiers(Uint8Array.from(s), cs.map((c) => ({ ...c })), k)).toEqual(a);
+        expect(
+          drawVerifiers(
+            Uint8Array.from(s),
+            cs.map((c) => ({ ...c })),
+            k,
+          ),
+        ).toEqual(a);
       }),
     );
   });
@@ -36,7 +42,11 @@ describe('the verifier draw', () => {
     fc.assert(
       fc.property(seed, candidates, fc.integer({ min: 1, max: 4 }), (s, cs, k) => {
         const excluded = new Set(cs.filter((_, i) => i % 2 === 0).map((c) => c.worker));
-        const drawn = drawVerifiers(s, cs.filter((c) => !excluded.has(c.worker)), k);
+        const drawn = drawVerifiers(
+          s,
+          cs.filter((c) => !excluded.has(c.worker)),
+          k,
+        );
         for (const w of drawn) expect(excluded.has(w)).toBe(false);
       }),
     );
@@ -70,7 +80,12 @@ describe('the verifier draw', () => {
     const h = new Uint8Array(32);
     const t = new Uint8Array(32);
     const base = Buffer.from(drawSeed(h, t, 0, 0)).toString('hex');
-    const other = [drawSeed(Uint8Array.from([1, ...h.slice(1)]), t, 0, 0), drawSeed(h, Uint8Array.from([1, ...t.slice(1)]), 0, 0), drawSeed(h, t, 1, 0), drawSeed(h, t, 0, 1)];
+    const other = [
+      drawSeed(Uint8Array.from([1, ...h.slice(1)]), t, 0, 0),
+      drawSeed(h, Uint8Array.from([1, ...t.slice(1)]), 0, 0),
+      drawSeed(h, t, 1, 0),
+      drawSeed(h, t, 0, 1),
+    ];
     for (const o of other) expect(Buffer.from(o).toString('hex')).not.toBe(base);
   });
 });

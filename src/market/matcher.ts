@@ -96,7 +96,10 @@ function ceilDiv(a: bigint, b: bigint): bigint {
 }
 
 /** What a worker asks per hour for one replica of a task, from its registered prices. */
-export function askPrice(w: Pick<WorkerOffer, 'priceCpuCoreHour' | 'priceMemoryGiBHour' | 'priceGpuHour'>, n: Pick<TaskNeeds, 'cpuMillis' | 'memoryMiB' | 'gpuCount'>): bigint {
+export function askPrice(
+  w: Pick<WorkerOffer, 'priceCpuCoreHour' | 'priceMemoryGiBHour' | 'priceGpuHour'>,
+  n: Pick<TaskNeeds, 'cpuMillis' | 'memoryMiB' | 'gpuCount'>,
+): bigint {
   return (
     ceilDiv(BigInt(n.cpuMillis) * w.priceCpuCoreHour, 1000n) +
     ceilDiv(BigInt(n.memoryMiB) * w.priceMemoryGiBHour, MIB_PER_GIB) +
@@ -204,7 +207,10 @@ export function quote(taskId: string, workers: readonly WorkerOffer[], n: TaskNe
     if (reasons.length === 0) candidates.push({ worker: w.worker, ask, rating: w.rating });
     else refused.push({ worker: w.worker, ask, reasons });
   }
-  const ranked = rankBids(taskId, candidates.map((c) => ({ ...c, price: c.ask })));
+  const ranked = rankBids(
+    taskId,
+    candidates.map((c) => ({ ...c, price: c.ask })),
+  );
   return { candidates: ranked.map(({ worker, ask, rating }) => ({ worker, ask, rating })), refused };
 }
 

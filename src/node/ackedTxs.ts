@@ -36,7 +36,10 @@ export class AckedTxJournal {
   async record(txs: readonly Tx[]): Promise<void> {
     if (txs.length === 0) return;
     const keyed = txs.map((t) => ({ tx: t, key: `${PREFIX}${String(this.seq++).padStart(20, '0')}` }));
-    await this.kv.write(keyed.map((k) => ({ key: k.key, value: k.tx.bytes })), true);
+    await this.kv.write(
+      keyed.map((k) => ({ key: k.key, value: k.tx.bytes })),
+      true,
+    );
     for (const k of keyed) this.held.set(k.tx.hashHex, k.key);
   }
 
@@ -65,6 +68,11 @@ export class AckedTxJournal {
   drop(keys: readonly string[]): void {
     if (keys.length === 0) return;
     // A write that fails (store closing) leaves entries that the next start resends and forgets.
-    this.kv.write(keys.map((key) => ({ key, value: null })), false).catch(() => undefined);
+    this.kv
+      .write(
+        keys.map((key) => ({ key, value: null })),
+        false,
+      )
+      .catch(() => undefined);
   }
 }

@@ -16,18 +16,7 @@ import {
 } from '../consensus/index.ts';
 import { randomBytes } from 'node:crypto';
 import { addressFromPublicKey, toHex, type KeyPair } from '../crypto/index.ts';
-import {
-  decodeSignedVote,
-  encodeSignedVote,
-  LedgerError,
-  routeTx,
-  signTx,
-  signVote,
-  TxKind,
-  VoteType,
-  type SignedVote,
-  type Tx,
-} from '../ledger/index.ts';
+import { decodeSignedVote, encodeSignedVote, LedgerError, routeTx, signTx, signVote, TxKind, VoteType, type SignedVote, type Tx } from '../ledger/index.ts';
 import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type PeerInfo, type Verdict } from '../p2p/index.ts';
 import { decode, encode } from '../codec/index.ts';
 import type { BuiltBlock, ZeusNode } from './zeusNode.ts';

@@ -29,7 +29,9 @@ describe('the passphrases tried for a home key', () => {
   });
 
   it('says which passphrases it tried when none fits, and passes other errors on', () => {
-    expect(() => loadKeyWithAny(ks, 'mine', keyPassphrases({ devPassphrase: DEV_PASSPHRASE }, 'wrong'))).toThrow(/wrong passphrase for key "mine" \(tried the dev home's passphrase and ZEUS_PASSPHRASE\)/);
+    expect(() => loadKeyWithAny(ks, 'mine', keyPassphrases({ devPassphrase: DEV_PASSPHRASE }, 'wrong'))).toThrow(
+      /wrong passphrase for key "mine" \(tried the dev home's passphrase and ZEUS_PASSPHRASE\)/,
+    );
     expect(() => loadKeyWithAny(ks, 'absent', [DEV_PASSPHRASE])).toThrow(/absent/);
   });
 });

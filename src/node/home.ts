@@ -168,6 +168,6 @@ export function loadKeyWithAny(ks: Keystore, name: string, passphrases: readonly
       if (!(e instanceof WrongPassphraseError)) throw e;
     }
   }
-  const tried = passphrases.length > 1 ? ' (tried the dev home\'s passphrase and ZEUS_PASSPHRASE)' : '';
+  const tried = passphrases.length > 1 ? " (tried the dev home's passphrase and ZEUS_PASSPHRASE)" : '';
   throw new WrongPassphraseError(name, tried);
 }

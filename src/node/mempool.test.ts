@@ -14,11 +14,14 @@ describe('mempool', () => {
     const zedName = ['zed-0', 'zed-1', 'zed-2', 'zed-3', 'zed-4'].find((n) => homeChain(addressFromPublicKey(t.keys[n].publicKey)) !== homeChain(alice))!;
     const zed = addressFromPublicKey(t.keys[zedName].publicKey);
     const drain = makeTx(t, zedName, TxKind.Transfer, { to: alice, token: ZNC, amount: 9_999_999n * ZNC_UNIT, memo: '' });
-    commitExecuted(t, (() => {
-      const e = t.ledger.begin(now);
-      expect(e.tryApply(drain)).toBeNull();
-      return e.finish();
-    })());
+    commitExecuted(
+      t,
+      (() => {
+        const e = t.ledger.begin(now);
+        expect(e.tryApply(drain)).toBeNull();
+        return e.finish();
+      })(),
+    );
     pool.onCommit([]);
     // zed spends its last ZNC while alice pays it 5 more from her chain.
     const last = makeTx(t, zedName, TxKind.Transfer, { to: alice, token: ZNC, amount: ZNC_UNIT, memo: '' });

@@ -51,7 +51,7 @@ export class NodeMetrics {
     });
     new Gauge({
       name: 'zeus_consensus_halted',
-      help: '1 once this node\'s block production (consensus or solo) has stopped on an error and it commits no more blocks; 0 while it runs',
+      help: "1 once this node's block production (consensus or solo) has stopped on an error and it commits no more blocks; 0 while it runs",
       registers: [r],
       collect() {
         this.set(node.halted ? 1 : 0);
@@ -93,11 +93,35 @@ export class NodeMetrics {
       });
     }
     const blocks = new Counter({ name: 'zeus_blocks_committed_total', help: 'Blocks committed by this node', registers: [r] });
-    const rounds = new Counter({ name: 'zeus_rounds_beyond_first_total', help: 'Extra rounds the committed blocks needed (a silent or late proposer)', registers: [r] });
-    const txs = new Counter({ name: 'zeus_transactions_committed_total', help: 'Transactions committed, by chain (0 main, 1..9 inner)', labelNames: ['chain'], registers: [r] });
-    const refused = new Counter({ name: 'zeus_transactions_rejected_total', help: 'Transactions refused after admission, by error code', labelNames: ['code'], registers: [r] });
-    const market = new Counter({ name: 'zeus_market_events_total', help: 'Market happenings on the chain, by kind (task-posted, lease-matched, lease-ended, …)', labelNames: ['kind'], registers: [r] });
-    const commit = new Histogram({ name: 'zeus_commit_latency_seconds', help: 'From a block\'s time to its commit on this node', buckets: COMMIT_BUCKETS_S, registers: [r] });
+    const rounds = new Counter({
+      name: 'zeus_rounds_beyond_first_total',
+      help: 'Extra rounds the committed blocks needed (a silent or late proposer)',
+      registers: [r],
+    });
+    const txs = new Counter({
+      name: 'zeus_transactions_committed_total',
+      help: 'Transactions committed, by chain (0 main, 1..9 inner)',
+      labelNames: ['chain'],
+      registers: [r],
+    });
+    const refused = new Counter({
+      name: 'zeus_transactions_rejected_total',
+      help: 'Transactions refused after admission, by error code',
+      labelNames: ['code'],
+      registers: [r],
+    });
+    const market = new Counter({
+      name: 'zeus_market_events_total',
+      help: 'Market happenings on the chain, by kind (task-posted, lease-matched, lease-ended, …)',
+      labelNames: ['kind'],
+      registers: [r],
+    });
+    const commit = new Histogram({
+      name: 'zeus_commit_latency_seconds',
+      help: "From a block's time to its commit on this node",
+      buckets: COMMIT_BUCKETS_S,
+      registers: [r],
+    });
     node.events.on('event', (e: NodeEvent) => {
       if (e.type === 'block') {
         blocks.inc();

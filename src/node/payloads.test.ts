@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { FieldDef, ObjectSchema } from '../codec/index.ts';
-import { addressFromPublicKey, addressOf, AddressKind, sha256, systemAddress, toHex, utf8, type KeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, addressOf, type AddressKind, sha256, systemAddress, toHex, utf8, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
   buildDevGenesis,
@@ -77,7 +77,10 @@ const u64Edges = [0n, 1n, 2n, 10n, ZNC_UNIT, 1000n * ZNC_UNIT, 10n ** 18n, (1n <
 const oddStrings = ['', ' ', '\u0000', 'é', '\u202e', '😀', '../..', 'ZNC', 'znc', 'A'.repeat(300), 'é'.repeat(200), '\ud7ff\ue000'];
 
 /** Strings of at most `max` UTF-8 bytes: the codec refuses longer ones before any rule. */
-const fitting = (max: number | undefined) => (s: string): boolean => max === undefined || utf8(s).length <= max;
+const fitting =
+  (max: number | undefined) =>
+  (s: string): boolean =>
+    max === undefined || utf8(s).length <= max;
 
 /** Plausible values by field name, so that random transactions also reach deep into their handlers. */
 function plausible(name: string, def: FieldDef, w: World): fc.Arbitrary<unknown>[] {
@@ -147,7 +150,7 @@ function plausible(name: string, def: FieldDef, w: World): fc.Arbitrary<unknown>
 }
 
 /** Hostile values of a field's wire type (all well-formed: within the codec's lengths). */
-function hostile(name: string, def: FieldDef, w: World, item: ScalarOrObject): fc.Arbitrary<unknown> {
+function hostile(def: FieldDef, w: World, item: ScalarOrObject): fc.Arbitrary<unknown> {
   switch (item) {
     case 'uint32':
       return fc.oneof(fc.constantFrom(...u32Edges), fc.nat({ max: 0xffff_ffff }));
@@ -212,14 +215,14 @@ function fieldArb(name: string, def: FieldDef, w: World, tame: boolean): fc.Arbi
   if (typeof t === 'object' && 'array' in t) {
     const max = Math.min(t.max ?? 6, 24);
     const likely = plausible(name, { ...def, type: t.array } as FieldDef, w);
-    const item = likely.length > 0 || tame ? tameItem(name, def, w) : hostile(name, def, w, t.array);
+    const item = likely.length > 0 || tame ? tameItem(name, def, w) : hostile(def, w, t.array);
     const arrays = plausible(name, def, w);
     if (tame) return fc.oneof(...arrays, fc.array(item, { maxLength: 2 }));
     return fc.oneof(...arrays, fc.array(item, { maxLength: Math.min(max, 4) }), fc.array(item, { minLength: max, maxLength: max }));
   }
   const likely = plausible(name, def, w);
   if (tame) return likely.length > 0 ? fc.oneof(...likely) : ordinary(def, t, w);
-  const any = hostile(name, def, w, t);
+  const any = hostile(def, w, t);
   return likely.length > 0 ? fc.oneof({ weight: 1, arbitrary: fc.oneof(...likely) }, { weight: 2, arbitrary: any }) : any;
 }
 
@@ -275,7 +278,9 @@ const stepsArb = (w: World): fc.Arbitrary<Step[]> =>
   fc.array(
     fc.constantFrom(...KINDS).chain((kind) =>
       fc.record({
-        sender: LIKELY_SENDER[kind] ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...LIKELY_SENDER[kind]!) }, fc.constantFrom(...SENDERS)) : fc.constantFrom(...SENDERS),
+        sender: LIKELY_SENDER[kind]
+          ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...LIKELY_SENDER[kind]!) }, fc.constantFrom(...SENDERS))
+          : fc.constantFrom(...SENDERS),
         kind: fc.constant(kind),
         // Tame, so that many transactions get deep into their handlers; tame but for one hostile
         // field, so that the hostile value gets there too; or hostile throughout.
@@ -313,7 +318,13 @@ class Harness {
   }
 
   async open(): Promise<void> {
-    const config = { chainId: this.genesis.chainId, api: { host: '127.0.0.1', port: 0 }, blockIntervalMs: 100, bookkeeperKey: 'bookkeeper-0', mempoolMax: 10_000 };
+    const config = {
+      chainId: this.genesis.chainId,
+      api: { host: '127.0.0.1', port: 0 },
+      blockIntervalMs: 100,
+      bookkeeperKey: 'bookkeeper-0',
+      mempoolMax: 10_000,
+    };
     // Error lines are collected: the ledger reports any transaction it failed on there.
     const errors = this.errors;
     const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
@@ -350,7 +361,14 @@ class Harness {
     // elections (every 4 heights here) may put other keys than the node's in the set.
     const built = this.node.buildBlock(Date.now());
     const { header } = built.block;
-    const certificate = certify(this.genesis.chainId, header.height, 0, blockHash(header), this.node.ledger.bookkeepersAt(built.executed.height), Object.values(this.keys));
+    const certificate = certify(
+      this.genesis.chainId,
+      header.height,
+      0,
+      blockHash(header),
+      this.node.ledger.bookkeepersAt(built.executed.height),
+      Object.values(this.keys),
+    );
     await this.node.commitBlock(built.block, certificate, built.executed, built.rejected);
     const block = built.block;
     expect(this.node.ledger.height).toBe(h + 1);
@@ -414,16 +432,56 @@ async function prelude(h: Harness): Promise<World> {
   await ok('alice', TxKind.Stake, { amount: 50n * ZNC_UNIT });
   await ok('alice', TxKind.TokenCreate, { symbol: 'GOLD', name: 'Gold', decimals: 2, anchorRate: 10n, deposit: 1000n });
   await ok('bob', TxKind.TokenCreate, { symbol: 'SILV', name: 'Silver', decimals: 2, anchorRate: 100n, deposit: 1000n });
-  await ok('bob', TxKind.PublishApp, { name: 'web', version: '1.0', digest: DIGEST, developer: h.address('carol'), feeToken: ZNC, licenseFeePerHour: 1000n, requiresLicense: false });
+  await ok('bob', TxKind.PublishApp, {
+    name: 'web',
+    version: '1.0',
+    digest: DIGEST,
+    developer: h.address('carol'),
+    feeToken: ZNC,
+    licenseFeePerHour: 1000n,
+    requiresLicense: false,
+  });
   const post = await ok('carol', TxKind.PostTask, {
-    cpuMillis: 1000, memoryMiB: 1024, diskMiB: 1000, bandwidthMbps: 10, gpuCount: 0, gpuModel: '', gpuMemoryMiB: 0, runtime: 'docker', region: '', minRating: 0,
-    app: '', version: '', image: DIGEST, replicas: 2, kind: 1, maxPricePerHour: 36_000_000n, maxHours: 1, redundancy: 1, ports: [], sealed: new Uint8Array(), bidWindowBlocks: 6, retries: 2,
+    cpuMillis: 1000,
+    memoryMiB: 1024,
+    diskMiB: 1000,
+    bandwidthMbps: 10,
+    gpuCount: 0,
+    gpuModel: '',
+    gpuMemoryMiB: 0,
+    runtime: 'docker',
+    region: '',
+    minRating: 0,
+    app: '',
+    version: '',
+    image: DIGEST,
+    replicas: 2,
+    kind: 1,
+    maxPricePerHour: 36_000_000n,
+    maxHours: 1,
+    redundancy: 1,
+    ports: [],
+    sealed: new Uint8Array(),
+    bidWindowBlocks: 6,
+    retries: 2,
   });
   await h.block();
   await h.block();
   await ok('dave', TxKind.RegisterWorker, {
-    cpuMillis: 4000, memoryMiB: 8192, diskMiB: 100_000, bandwidthMbps: 100, gpus: [], runtimes: ['docker'], region: 'eu', endpoint: '127.0.0.1:7000',
-    sealKey: new Uint8Array(32).fill(7), priceCpuCoreHour: 9_000_000n, priceMemoryGiBHour: 450_000n, priceGpuHour: 0n, bond: 200n * ZNC_UNIT, benchmark: 600,
+    cpuMillis: 4000,
+    memoryMiB: 8192,
+    diskMiB: 100_000,
+    bandwidthMbps: 100,
+    gpus: [],
+    runtimes: ['docker'],
+    region: 'eu',
+    endpoint: '127.0.0.1:7000',
+    sealKey: new Uint8Array(32).fill(7),
+    priceCpuCoreHour: 9_000_000n,
+    priceMemoryGiBHour: 450_000n,
+    priceGpuHour: 0n,
+    bond: 200n * ZNC_UNIT,
+    benchmark: 600,
   });
   await ok('alice', TxKind.RegisterCandidate, { name: 'alice-bk' });
   const multisig = multisigAddress(erin, erinNonce);
@@ -442,7 +500,10 @@ async function prelude(h: Harness): Promise<World> {
     multisig,
     reserve: genesisMultisigAddress(h.genesis.chainId, 'development-reserve'),
     // Two conflicting prevotes by a candidate: evidence that slashes it.
-    evidence: [encodeSignedVote(signVote(h.keys.alice, { ...vote, blockHash: new Uint8Array(32).fill(1) })), encodeSignedVote(signVote(h.keys.alice, { ...vote, blockHash: new Uint8Array(32).fill(2) }))],
+    evidence: [
+      encodeSignedVote(signVote(h.keys.alice, { ...vote, blockHash: new Uint8Array(32).fill(1) })),
+      encodeSignedVote(signVote(h.keys.alice, { ...vote, blockHash: new Uint8Array(32).fill(2) })),
+    ],
   };
 }
 

@@ -47,9 +47,7 @@ export class SignatureVerifier {
     // Split across threads; every part goes to a thread, the event loop stays free.
     const parts = this.workers.length;
     const size = Math.ceil(items.length / parts);
-    const results = await Promise.all(
-      Array.from({ length: parts }, (_, p) => this.send(items.slice(p * size, (p + 1) * size))),
-    );
+    const results = await Promise.all(Array.from({ length: parts }, (_, p) => this.send(items.slice(p * size, (p + 1) * size))));
     const out: boolean[] = [];
     for (const r of results) for (let i = 0; i < r.length; i++) out.push(r[i] === 1);
     while (out.length < items.length) out.push(false);

@@ -266,7 +266,9 @@ export class ZeusNode {
     try {
       const built = this.buildBlock(Date.now());
       // The solo bookkeeper is the whole set: its own precommit is the certificate.
-      const certificate = certify(this.chainId, built.block.header.height, 0, blockHash(built.block.header), this.ledger.bookkeepersAt(built.executed.height), [this.key]);
+      const certificate = certify(this.chainId, built.block.header.height, 0, blockHash(built.block.header), this.ledger.bookkeepersAt(built.executed.height), [
+        this.key,
+      ]);
       await this.commitBlock(built.block, certificate, built.executed, built.rejected);
       return built.block;
     } finally {

@@ -132,7 +132,9 @@ describe('p2p network on loopback', () => {
     await n0.publish('votes', text('same vote'));
     await n3.publish('votes', text('same vote'));
     await waitFor('every message everywhere', () =>
-      got.every((g, i) => g.filter((r) => r.data !== 'same vote').length === 3 * (nodes.length - 1) && (i === 0 || i === 3 || g.some((r) => r.data === 'same vote'))),
+      got.every(
+        (g, i) => g.filter((r) => r.data !== 'same vote').length === 3 * (nodes.length - 1) && (i === 0 || i === 3 || g.some((r) => r.data === 'same vote')),
+      ),
     );
     await sleep(300); // give duplicates time to show up
     for (const [i, g] of got.entries()) {
@@ -209,7 +211,12 @@ describe('p2p network on loopback', () => {
       }
     }
     expect(synced).toEqual(chain.map(str));
-    expect(calls.slice(0, 4)).toEqual([[0, 16], [16, 16], [32, 16], [48, 16]]);
+    expect(calls.slice(0, 4)).toEqual([
+      [0, 16],
+      [16, 16],
+      [32, 16],
+      [48, 16],
+    ]);
     // By multiaddr too; a count over the cap is clamped; past the tip there is nothing.
     expect((await late.fetchBlocks(veteran.addresses()[0], 45, 10)).map(str)).toEqual(chain.slice(45).map(str));
     await late.fetchBlocks(veteran.peerId, 0, 100_000);

@@ -100,9 +100,7 @@ export const MAX_SYNC_COUNT = 256;
 export const SYNC_RESPONSE_SOFT_CAP = 32 * 1024 * 1024;
 
 const TOPIC_CODES: Record<Topic, number> = { txs: 1, proposals: 2, votes: 3 };
-const CODE_TOPICS: ReadonlyMap<number, Topic> = new Map(
-  (Object.keys(TOPIC_CODES) as Topic[]).map((t) => [TOPIC_CODES[t], t]),
-);
+const CODE_TOPICS: ReadonlyMap<number, Topic> = new Map((Object.keys(TOPIC_CODES) as Topic[]).map((t) => [TOPIC_CODES[t], t]));
 const SYNC_REQUEST_BYTES = 12;
 const SEEN_TTL_MS = 5 * 60_000;
 const SEEN_MAX = 200_000;
@@ -403,7 +401,10 @@ class Node implements P2PNode {
   penalize(peer: string, reason: string): void {
     let id = peer;
     if (peer.startsWith('/')) {
-      id = multiaddr(peer).getComponents().findLast((c) => c.name === 'p2p')?.value ?? '';
+      id =
+        multiaddr(peer)
+          .getComponents()
+          .findLast((c) => c.name === 'p2p')?.value ?? '';
     }
     try {
       id = peerIdFromString(id).toString();
@@ -444,17 +445,19 @@ class Node implements P2PNode {
         continue;
       }
       b.dialing = true;
-      lp.dial(b.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(
-        () => {
-          b.failures = 0;
-        },
-        () => {
-          b.failures += 1;
-          b.nextAttempt = Date.now() + Math.min(REDIAL_MAX_BACKOFF_MS, 250 * 2 ** b.failures);
-        },
-      ).finally(() => {
-        b.dialing = false;
-      });
+      lp.dial(b.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        .then(
+          () => {
+            b.failures = 0;
+          },
+          () => {
+            b.failures += 1;
+            b.nextAttempt = Date.now() + Math.min(REDIAL_MAX_BACKOFF_MS, 250 * 2 ** b.failures);
+          },
+        )
+        .finally(() => {
+          b.dialing = false;
+        });
     }
   }
 

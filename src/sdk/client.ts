@@ -134,7 +134,11 @@ export class ZeusClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
-      throw new NodeApiError(0, 'NODE_UNREACHABLE', `cannot reach a node at ${this.url} (${(e as Error).cause ?? (e as Error).message}); is it running? (zeus node start)`);
+      throw new NodeApiError(
+        0,
+        'NODE_UNREACHABLE',
+        `cannot reach a node at ${this.url} (${(e as Error).cause ?? (e as Error).message}); is it running? (zeus node start)`,
+      );
     }
     const text = await res.text();
     let json: unknown;
@@ -293,7 +297,8 @@ export class ZeusClient {
     try {
       await this.submit(signed.bytes);
     } catch (e) {
-      if (e instanceof NodeApiError && e.status >= 400 && e.status < 500 && e.status !== 429) throw new TxRejectedError(signed.hash, e.code, e.message, { atSubmission: true });
+      if (e instanceof NodeApiError && e.status >= 400 && e.status < 500 && e.status !== 429)
+        throw new TxRejectedError(signed.hash, e.code, e.message, { atSubmission: true });
       throw e;
     }
     return this.waitForFinality(signed.hash, o);
@@ -434,10 +439,15 @@ export class ZeusClient {
    */
   async sealForTask(req: QuoteRequest, content: TaskSecrets): Promise<{ sealed: Uint8Array; candidates: string[] }> {
     const q = await this.quote(req);
-    if (q.candidates.length === 0) throw new Error('no registered worker could serve this task now: there is nobody to seal its inputs and secrets to (see the quote)');
+    if (q.candidates.length === 0)
+      throw new Error('no registered worker could serve this task now: there is nobody to seal its inputs and secrets to (see the quote)');
     const workers = await Promise.all(q.candidates.map((c) => this.worker(c.worker)));
-    const sealed = sealTo(workers.map((w) => fromHex(w.sealKey)), new TextEncoder().encode(JSON.stringify({ inputs: content.inputs ?? {}, secrets: content.secrets ?? {} })));
-    if (sealed.length > 4096) throw new Error(`the sealed inputs and secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
+    const sealed = sealTo(
+      workers.map((w) => fromHex(w.sealKey)),
+      new TextEncoder().encode(JSON.stringify({ inputs: content.inputs ?? {}, secrets: content.secrets ?? {} })),
+    );
+    if (sealed.length > 4096)
+      throw new Error(`the sealed inputs and secrets take ${sealed.length} bytes for ${workers.length} candidate worker(s); a task carries at most 4096`);
     return { sealed, candidates: q.candidates.map((c) => c.worker) };
   }
 
@@ -620,5 +630,9 @@ export async function submitUntilFinal(signed: SignedTx | Uint8Array, o: SubmitU
     }
   }
   const said = [...last].map(([url, a]) => `${url}: ${a}`).join('; ');
-  throw new NodeApiError(0, 'TIMEOUT', `transaction ${hash} not final after ${timeoutMs} ms (last answers: ${said || 'none'}); it may still commit: ask a node for /txs/${hash}, or submit the same bytes again`);
+  throw new NodeApiError(
+    0,
+    'TIMEOUT',
+    `transaction ${hash} not final after ${timeoutMs} ms (last answers: ${said || 'none'}); it may still commit: ask a node for /txs/${hash}, or submit the same bytes again`,
+  );
 }

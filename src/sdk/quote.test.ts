@@ -10,7 +10,15 @@ describe('taskEscrow', () => {
   it('is what the ledger moves into escrow when the task is posted', () => {
     const m = new MarketDriver(['alice', 'dev']);
     m.next([
-      m.tx('dev', TxKind.PublishApp, { name: 'paid', version: '1', digest: `sha256:${'cd'.repeat(32)}`, developer: new Uint8Array(), feeToken: ZNC, licenseFeePerHour: 3_600_000n, requiresLicense: false }),
+      m.tx('dev', TxKind.PublishApp, {
+        name: 'paid',
+        version: '1',
+        digest: `sha256:${'cd'.repeat(32)}`,
+        developer: new Uint8Array(),
+        feeToken: ZNC,
+        licenseFeePerHour: 3_600_000n,
+        requiresLicense: false,
+      }),
     ]);
     fc.assert(
       fc.property(

@@ -64,7 +64,12 @@ export function quoteAnswer(height: number, offers: readonly WorkerOffer[], req:
     height,
     workers: offers.length,
     candidates: q.candidates.map((c) => ({ worker: addressOf(c.worker), ask: c.ask.toString(), rating: c.rating })),
-    refused: q.refused.map((r) => ({ worker: addressOf(r.worker), ask: r.ask.toString(), rating: rating.get(r.worker)!, reasons: r.reasons.map((m) => ({ ...m })) })),
+    refused: q.refused.map((r) => ({
+      worker: addressOf(r.worker),
+      ask: r.ask.toString(),
+      rating: rating.get(r.worker)!,
+      reasons: r.reasons.map((m) => ({ ...m })),
+    })),
     counts: { ...misfitCounts(q.refused) } as Record<string, number>,
   };
 }

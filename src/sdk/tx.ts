@@ -120,12 +120,21 @@ export const Tx = {
   submitEvidence: (first: Uint8Array, second: Uint8Array) => of(TxKind.SubmitEvidence, { first, second }),
 
   // Workers
-  registerWorker: (o: WorkerSpec & { bond: bigint; benchmark: number }) => of(TxKind.RegisterWorker, { ...workerSpec(o), bond: o.bond, benchmark: o.benchmark }),
+  registerWorker: (o: WorkerSpec & { bond: bigint; benchmark: number }) =>
+    of(TxKind.RegisterWorker, { ...workerSpec(o), bond: o.bond, benchmark: o.benchmark }),
   updateWorker: (o: WorkerSpec & { addBond?: bigint }) => of(TxKind.UpdateWorker, { ...workerSpec(o), addBond: o.addBond ?? 0n }),
   leaveWorker: () => of(TxKind.LeaveWorker, {}),
 
   // Apps
-  publishApp: (o: { name: string; version: string; digest: string; developer?: AddressLike; feeToken?: string; licenseFeePerHour?: bigint; requiresLicense?: boolean }) =>
+  publishApp: (o: {
+    name: string;
+    version: string;
+    digest: string;
+    developer?: AddressLike;
+    feeToken?: string;
+    licenseFeePerHour?: bigint;
+    requiresLicense?: boolean;
+  }) =>
     of(TxKind.PublishApp, {
       name: o.name,
       version: o.version,
@@ -141,14 +150,16 @@ export const Tx = {
   // Tasks (as a poster)
   postTask: (s: PostTaskSpec) => of(TxKind.PostTask, postTaskPayload(s)),
   cancelTask: (task: TaskIdLike) => of(TxKind.CancelTask, { task: taskId(task) }),
-  topUpTask: (o: { task: TaskIdLike; amount: bigint; feeAmount?: bigint }) => of(TxKind.TopUpTask, { task: taskId(o.task), amount: o.amount, feeAmount: o.feeAmount ?? 0n }),
+  topUpTask: (o: { task: TaskIdLike; amount: bigint; feeAmount?: bigint }) =>
+    of(TxKind.TopUpTask, { task: taskId(o.task), amount: o.amount, feeAmount: o.feeAmount ?? 0n }),
   acceptBid: (o: { task: TaskIdLike; worker: AddressLike }) => of(TxKind.AcceptBid, { task: taskId(o.task), worker: addr(o.worker) }),
   withdrawBid: (o: { task: TaskIdLike }) => of(TxKind.WithdrawBid, { task: taskId(o.task) }),
   dispute: (o: { task: TaskIdLike; lease: number }) => of(TxKind.Dispute, { task: taskId(o.task), lease: o.lease }),
 
   // Leases (as a worker)
   bid: (o: { task: TaskIdLike; price: bigint }) => of(TxKind.Bid, { task: taskId(o.task), price: o.price }),
-  startLease: (o: { task: TaskIdLike; lease: number; endpoint: string }) => of(TxKind.StartLease, { task: taskId(o.task), lease: o.lease, endpoint: o.endpoint }),
+  startLease: (o: { task: TaskIdLike; lease: number; endpoint: string }) =>
+    of(TxKind.StartLease, { task: taskId(o.task), lease: o.lease, endpoint: o.endpoint }),
   reportUsage: (o: { task: TaskIdLike; lease: number; seq: number } & Usage) => of(TxKind.ReportUsage, { ...o, task: taskId(o.task) }),
   submitResult: (o: { task: TaskIdLike; lease: number; digest: string } & Usage) => of(TxKind.SubmitResult, { ...o, task: taskId(o.task) }),
   /** The app failed on its own inside the lease's limits: its outcome is the lease's result (docs/MARKET.md). */
@@ -157,7 +168,13 @@ export const Tx = {
   /** Ends a compared lease (redundancy group, verifier seat) with a commitment to its result: `resultCommitment` (docs/MARKET.md). */
   commitResult: (o: { task: TaskIdLike; lease: number; commitment: Uint8Array } & Usage) => of(TxKind.CommitResult, { ...o, task: taskId(o.task) }),
   /** Reveals a committed result (`digest`) or app outcome once the lease shows `revealBy`. */
-  revealResult: (o: { task: TaskIdLike; lease: number; salt: Uint8Array; digest?: string; outcome?: { exitCode: number; oomKilled: boolean; cause: string; logDigest: string } }) =>
+  revealResult: (o: {
+    task: TaskIdLike;
+    lease: number;
+    salt: Uint8Array;
+    digest?: string;
+    outcome?: { exitCode: number; oomKilled: boolean; cause: string; logDigest: string };
+  }) =>
     of(TxKind.RevealResult, {
       task: taskId(o.task),
       lease: o.lease,

@@ -34,9 +34,7 @@ export class LevelKvStore implements KvStore {
   }
 
   async write(ops: readonly KvOp[], sync = true): Promise<void> {
-    const batch = ops.map((op) =>
-      op.value === null ? { type: 'del' as const, key: op.key } : { type: 'put' as const, key: op.key, value: op.value },
-    );
+    const batch = ops.map((op) => (op.value === null ? { type: 'del' as const, key: op.key } : { type: 'put' as const, key: op.key, value: op.value }));
     await this.db.batch(batch, { sync });
   }
 

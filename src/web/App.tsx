@@ -93,6 +93,7 @@ export function App() {
   const status = useLoad(() => client.status(), [], {});
   const [menu, setMenu] = useState(false);
   const section = SECTION[route[0]] ?? route[0];
+  // biome-ignore lint/correctness/useExhaustiveDependencies: route.join('/') is the trigger: every navigation, not only a change of section, closes the menu and scrolls to the top.
   useEffect(() => {
     setMenu(false);
     window.scrollTo(0, 0);

@@ -54,7 +54,9 @@ describe('worker admin endpoint', () => {
       await expect(adminRequest(home, `/leases/${TASK}/1/logs`)).rejects.toThrow(/HTTP 404.*no logs of lease 1/);
       // The poster's route takes the poster's own token, not the admin one, and says why it refuses.
       const sealed = `${info.url}/leases/${TASK}/0/sealed-logs`;
-      expect(new Uint8Array(await (await fetch(sealed, { headers: { authorization: 'Bearer poster-signed' } })).arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+      expect(new Uint8Array(await (await fetch(sealed, { headers: { authorization: 'Bearer poster-signed' } })).arrayBuffer())).toEqual(
+        new Uint8Array([1, 2, 3]),
+      );
       const other = await fetch(sealed, { headers: { authorization: `Bearer ${adminToken(home)}` } });
       expect([other.status, ((await other.json()) as { error: { code: string } }).error.code]).toEqual([403, 'NOT_THE_POSTER']);
       expect((await fetch(sealed)).status).toBe(401);
@@ -69,7 +71,7 @@ describe('worker admin endpoint', () => {
     await expect(stale).rejects.toThrow(/listened at http:\/\/127\.0\.0\.1:\d+ and is gone/);
   });
 
-  it('turns every failure into its shape with a code and the right status: the node\'s refusals keep theirs, a node that does not answer is 502, framework refusals stay 4xx; log reads are bounded', async () => {
+  it("turns every failure into its shape with a code and the right status: the node's refusals keep theirs, a node that does not answer is 502, framework refusals stay 4xx; log reads are bounded", async () => {
     const home = join(dir, 'h3');
     let nodeAnswers: 'no' | 'unknown' | 'yes' = 'no';
     let release: () => void = () => undefined;
@@ -104,14 +106,21 @@ describe('worker admin endpoint', () => {
       nodeAnswers = 'yes';
       // A fault of the worker's own is still a 500, in the same shape.
       expect(await get(`/leases/${TASK}/0/sealed-logs`, 'poster')).toEqual([500, { code: 'INTERNAL', message: 'a bug' }]);
-      expect(await get(`/leases/00${TASK.slice(2)}/0/logs`)).toEqual([400, { code: 'INVALID_TASK_ID', message: expect.stringContaining('first byte names its inner chain (01..09), and it is 00') }]);
+      expect(await get(`/leases/00${TASK.slice(2)}/0/logs`)).toEqual([
+        400,
+        { code: 'INVALID_TASK_ID', message: expect.stringContaining('first byte names its inner chain (01..09), and it is 00') },
+      ]);
       // Upper-case hex is the same id.
       const upper = await fetch(`${s.info.url}/leases/${TASK.toUpperCase()}/0/logs`, { headers: { authorization: `Bearer ${adminToken(home)}` } });
       expect([upper.status, await upper.text()]).toEqual([200, 'a']);
       expect((await get(`/leases/${TASK}/1000001/logs`))[1].code).toBe('INVALID_LEASE');
       expect(await get('/leases/%E0%A4%A/0/logs')).toEqual([400, { code: 'BAD_URL', message: expect.any(String) }]);
       expect(await get('/nope')).toEqual([404, { code: 'NOT_FOUND', message: expect.stringContaining('/nope') }]);
-      const post = await fetch(`${s.info.url}/status`, { method: 'POST', headers: { authorization: `Bearer ${adminToken(home)}`, 'content-type': 'application/json' }, body: '{' });
+      const post = await fetch(`${s.info.url}/status`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken(home)}`, 'content-type': 'application/json' },
+        body: '{',
+      });
       // A body fastify cannot parse: its 400, in our shape.
       expect([post.status, ((await post.json()) as { error: { code: string } }).error.code]).toEqual([400, 'INVALID_JSON']);
 

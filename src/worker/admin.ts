@@ -40,7 +40,8 @@ export function adminToken(home: string): string {
   // A token readable by others is no secret: tighten a file someone copied in with a loose mode.
   if ((statSync(token).mode & 0o077) !== 0) chmodSync(token, 0o600);
   const t = readFileSync(token, 'utf8').trim();
-  if (!/^[0-9a-f]{64}$/.test(t)) throw new Error(`${token} does not hold an admin token (64 hex digits); delete it and start the worker again to make a new one`);
+  if (!/^[0-9a-f]{64}$/.test(t))
+    throw new Error(`${token} does not hold an admin token (64 hex digits); delete it and start the worker again to make a new one`);
   return t;
 }
 
@@ -65,8 +66,13 @@ function leaseParams(p: unknown): { task: string; lease: number } | { code: stri
   const { task, lease } = (p ?? {}) as { task?: string; lease?: string };
   const id = (task ?? '').toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(id)) return { code: 'INVALID_TASK_ID', message: `"${(task ?? '').slice(0, 80)}" is not a task id: 64 hex digits` };
-  if (taskChain(Buffer.from(id, 'hex')) === 0) return { code: 'INVALID_TASK_ID', message: `${id} is not a task id: its first byte names its inner chain (01..${String(INNER_CHAINS).padStart(2, '0')}), and it is ${id.slice(0, 2)}` };
-  if (!/^\d{1,7}$/.test(lease ?? '') || Number(lease) > MAX_LEASE) return { code: 'INVALID_LEASE', message: `"${(lease ?? '').slice(0, 20)}" is not a lease number: 0..${MAX_LEASE}` };
+  if (taskChain(Buffer.from(id, 'hex')) === 0)
+    return {
+      code: 'INVALID_TASK_ID',
+      message: `${id} is not a task id: its first byte names its inner chain (01..${String(INNER_CHAINS).padStart(2, '0')}), and it is ${id.slice(0, 2)}`,
+    };
+  if (!/^\d{1,7}$/.test(lease ?? '') || Number(lease) > MAX_LEASE)
+    return { code: 'INVALID_LEASE', message: `"${(lease ?? '').slice(0, 20)}" is not a lease number: 0..${MAX_LEASE}` };
   return { task: id, lease: Number(lease) };
 }
 
@@ -131,17 +137,29 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
   app.addHook('onRequest', async (req, reply) => {
     if (POSTER_ROUTE.test(req.url.split('?')[0])) return undefined;
     const h = req.headers.authorization;
-    if (!h?.startsWith('Bearer ')) return refuse(reply, 401, 'ADMIN_TOKEN_REQUIRED', `this worker's admin endpoint needs its token (Authorization: Bearer <the contents of ${adminPaths(home).token}>); \`zeus worker status --home ${home}\` sends it`);
+    if (!h?.startsWith('Bearer '))
+      return refuse(
+        reply,
+        401,
+        'ADMIN_TOKEN_REQUIRED',
+        `this worker's admin endpoint needs its token (Authorization: Bearer <the contents of ${adminPaths(home).token}>); \`zeus worker status --home ${home}\` sends it`,
+      );
     const got = Buffer.from(h.slice(7).trim());
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      return refuse(reply, 401, 'ADMIN_TOKEN_INVALID', `the admin token does not match the one in ${adminPaths(home).token}; read it from that file (it changes only when the file is deleted)`);
+      return refuse(
+        reply,
+        401,
+        'ADMIN_TOKEN_INVALID',
+        `the admin token does not match the one in ${adminPaths(home).token}; read it from that file (it changes only when the file is deleted)`,
+      );
     }
     return undefined;
   });
   let logReads = 0;
   /** Runs a log read unless MAX_LOG_READS are under way; then the answer is 429. */
   const oneLogRead = async (reply: FastifyReply, read: () => Promise<FastifyReply>): Promise<FastifyReply> => {
-    if (logReads >= MAX_LOG_READS) return refuse(reply.header('retry-after', '1'), 429, 'BUSY', `the worker is reading ${logReads} logs already; ask again in a second`);
+    if (logReads >= MAX_LOG_READS)
+      return refuse(reply.header('retry-after', '1'), 429, 'BUSY', `the worker is reading ${logReads} logs already; ask again in a second`);
     logReads += 1;
     try {
       return await read();
@@ -162,7 +180,13 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     if ('code' in p) return refuse(reply, 400, p.code, p.message);
     return oneLogRead(reply, async () => {
       const log = await routes.leaseLog(p.task, p.lease);
-      if (!log) return refuse(reply, 404, 'UNKNOWN_LEASE', `this worker has no logs of lease ${p.lease} of task ${p.task}: it did not run that lease, or has not started it yet`);
+      if (!log)
+        return refuse(
+          reply,
+          404,
+          'UNKNOWN_LEASE',
+          `this worker has no logs of lease ${p.lease} of task ${p.task}: it did not run that lease, or has not started it yet`,
+        );
       return reply.type('text/plain; charset=utf-8').send(Buffer.from(log.buffer, log.byteOffset, log.byteLength));
     });
   });
@@ -170,7 +194,13 @@ export function buildAdminApp(token: string, home: string, routes: AdminRoutes):
     const p = leaseParams(req.params);
     if ('code' in p) return refuse(reply, 400, p.code, p.message);
     const h = req.headers.authorization;
-    if (!h?.startsWith('Bearer ')) return refuse(reply, 401, 'POSTER_TOKEN_REQUIRED', "live logs are for the task's poster: send a token its key signed for this lease (`zeus task logs TASK --live URL` does)");
+    if (!h?.startsWith('Bearer '))
+      return refuse(
+        reply,
+        401,
+        'POSTER_TOKEN_REQUIRED',
+        "live logs are for the task's poster: send a token its key signed for this lease (`zeus task logs TASK --live URL` does)",
+      );
     return oneLogRead(reply, async () => {
       const sealed = await routes.posterLog(p.task, p.lease, h.slice(7).trim());
       return reply.type('application/octet-stream').send(Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength));
@@ -223,18 +253,29 @@ export class AdminError extends Error {
 export async function adminRequest(home: string, path: string, token?: string): Promise<Response> {
   const { info: file, token: tokenFile } = adminPaths(home);
   const info = readAdminInfo(home);
-  if (!info) throw new AdminError('NO_WORKER', `no worker agent runs on home ${home}: ${file} ${existsSync(file) ? 'is not a valid admin record' : 'does not exist'}; start one with \`zeus worker start --home ${home}\``);
+  if (!info)
+    throw new AdminError(
+      'NO_WORKER',
+      `no worker agent runs on home ${home}: ${file} ${existsSync(file) ? 'is not a valid admin record' : 'does not exist'}; start one with \`zeus worker start --home ${home}\``,
+    );
   const t = token ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
-  if (t === undefined) throw new AdminError('NO_TOKEN', `${tokenFile} does not exist (the worker makes it at its first start); pass --token or start the worker`);
+  if (t === undefined)
+    throw new AdminError('NO_TOKEN', `${tokenFile} does not exist (the worker makes it at its first start); pass --token or start the worker`);
   let res: Response;
   try {
     res = await fetch(`${info.url}${path}`, { headers: { authorization: `Bearer ${t}` }, signal: AbortSignal.timeout(30_000) });
   } catch (e) {
-    throw new AdminError('NO_WORKER', `no worker agent answers on home ${home}: the one started at ${info.startedAt} (pid ${info.pid}) listened at ${info.url} and is gone (${(e as Error).cause ?? (e as Error).message}); start one with \`zeus worker start --home ${home}\``);
+    throw new AdminError(
+      'NO_WORKER',
+      `no worker agent answers on home ${home}: the one started at ${info.startedAt} (pid ${info.pid}) listened at ${info.url} and is gone (${(e as Error).cause ?? (e as Error).message}); start one with \`zeus worker start --home ${home}\``,
+    );
   }
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new AdminError(body.error?.code ?? `HTTP_${res.status}`, `the worker's admin endpoint refused ${path} (HTTP ${res.status}): ${body.error?.message ?? res.statusText}`);
+    throw new AdminError(
+      body.error?.code ?? `HTTP_${res.status}`,
+      `the worker's admin endpoint refused ${path} (HTTP ${res.status}): ${body.error?.message ?? res.statusText}`,
+    );
   }
   return res;
 }

@@ -4,8 +4,27 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, openSealed, sealKeyPairFromSeed, toHex, type KeyPair, type SealKeyPair } from '../crypto/index.ts';
-import { DdnError, fetchImageThroughNode, isDigest, loadFetchedImage, probeImage, UNFETCHABLE_IMAGE_CODES, type Digest, type ImageProbe } from '../ddn/index.ts';
+import {
+  addressFromPublicKey,
+  decodeAddress,
+  encodeAddress,
+  fromHex,
+  openSealed,
+  sealKeyPairFromSeed,
+  toHex,
+  type KeyPair,
+  type SealKeyPair,
+} from '../crypto/index.ts';
+import {
+  DdnError,
+  fetchImageThroughNode,
+  isDigest,
+  loadFetchedImage,
+  probeImage,
+  UNFETCHABLE_IMAGE_CODES,
+  type Digest,
+  type ImageProbe,
+} from '../ddn/index.ts';
 import { appOutcomeDigest, isLeaseAtWork, isLiveLease, LEASE_STATES, resultCommitment, TxKind, type LeaseStateName, type TxRequest } from '../ledger/index.ts';
 import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, resultTooLarge } from '../market/index.ts';
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
@@ -236,10 +255,12 @@ export class WorkerAgent {
       }
       if (e.type !== 'market' || !e.task) return;
       if (e.kind === 'task-posted') void this.consider(e.task).catch((err: unknown) => this.o.log(`task ${e.task}: ${(err as Error).message}`));
-      if (e.kind === 'lease-matched' && e.worker === this.hexAddress) void this.pollLeases().catch((err: unknown) => this.o.log(`leases: ${(err as Error).message}`));
+      if (e.kind === 'lease-matched' && e.worker === this.hexAddress)
+        void this.pollLeases().catch((err: unknown) => this.o.log(`leases: ${(err as Error).message}`));
       if (e.kind === 'lease-ended' || e.kind === 'task-ended') for (const [k, r] of this.running) if (k.startsWith(`${e.task}/`)) wake(r);
       // A bid decided (window closed, task cancelled or ended): free its capacity at once.
-      if ((e.kind === 'window-closed' || e.kind === 'task-ended') && this.bids.has(e.task)) void this.refreshBids().catch((err: unknown) => this.o.log(`bids: ${(err as Error).message}`));
+      if ((e.kind === 'window-closed' || e.kind === 'task-ended') && this.bids.has(e.task))
+        void this.refreshBids().catch((err: unknown) => this.o.log(`bids: ${(err as Error).message}`));
     });
     ws.addEventListener('close', () => {
       if (!this.stopped) setTimeout(() => this.connect(), WS_RETRY_MS);
@@ -293,9 +314,11 @@ export class WorkerAgent {
         this.take(mine);
         continue;
       }
-      if (!t || t.state !== 'open' || t.closeHeight !== close) {
+      if (t?.state !== 'open' || t.closeHeight !== close) {
         this.forget(id);
-        this.o.log(`task ${id.slice(0, 12)}…: bid ${t?.state === 'cancelled' ? 'freed: the task was cancelled' : t && t.state !== 'open' ? `freed: the task is ${t.state} without this worker` : 'freed: its window closed without this worker'}`);
+        this.o.log(
+          `task ${id.slice(0, 12)}…: bid ${t?.state === 'cancelled' ? 'freed: the task was cancelled' : t && t.state !== 'open' ? `freed: the task is ${t.state} without this worker` : 'freed: its window closed without this worker'}`,
+        );
         continue;
       }
       if (this.cannotWin(t)) this.outranked.add(id);
@@ -318,7 +341,10 @@ export class WorkerAgent {
     const holders = new Set(t.leases.filter((l) => isLiveLease(l.state)).map((l) => l.worker));
     const live = t.bids.filter((b) => !b.used && !b.withdrawn && b.height >= firstHeight && (b.worker === this.address || !holders.has(b.worker)));
     if (!live.some((b) => b.worker === this.address)) return false;
-    const ranked = rankBids(t.id, live.map((b) => ({ worker: toHex(decodeAddress(b.worker)), price: BigInt(b.price), rating: b.rating })));
+    const ranked = rankBids(
+      t.id,
+      live.map((b) => ({ worker: toHex(decodeAddress(b.worker)), price: BigInt(b.price), rating: b.rating })),
+    );
     return ranked.findIndex((b) => b.worker === this.hexAddress) >= t.openSlots.length;
   }
 
@@ -507,25 +533,55 @@ export class WorkerAgent {
   private async launch(t: TaskAnswer, r: Running, files: string): Promise<Workload> {
     const job = await fetchImageThroughNode(this.o.node, { repository: t.app, digest: t.digest as `sha256:${string}` });
     const opened = this.sealedOf(t);
-    if (opened === undefined) throw new Error('the sealed inputs and secrets cannot be opened with this worker\'s key');
+    if (opened === undefined) throw new Error("the sealed inputs and secrets cannot be opened with this worker's key");
     const env = { ...opened.inputs, ...opened.secrets };
     if (t.needs.runtime === 'wasm') {
       const { module, args } = await wasmModuleOf(this.o.home, job);
       this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: module ${t.app}@${t.digest} delivered (${module.length} bytes)`);
-      return startWasm({ module, args, env, workDir: files, log: this.logOf(r.ref), memoryLimitBytes: t.needs.memoryMiB * 1024 * 1024, wallTimeLimitMs: t.maxHours * 3_600_000 });
+      return startWasm({
+        module,
+        args,
+        env,
+        workDir: files,
+        log: this.logOf(r.ref),
+        memoryLimitBytes: t.needs.memoryMiB * 1024 * 1024,
+        wallTimeLimitMs: t.maxHours * 3_600_000,
+      });
     }
     if (!this.runtime) throw new Error('the docker runtime is not enabled on this worker');
     const tag = `zeus-app/${t.app}:${t.digest.slice(7, 19)}`;
     await loadFetchedImage(this.o.home, job, tag, this.runtime.docker);
     this.o.log(`lease ${r.ref.task.slice(0, 12)}…/${r.ref.lease}: image ${t.app}@${t.digest} delivered`);
-    const limits = { cpuMillis: t.needs.cpuMillis, memoryMiB: t.needs.memoryMiB, gpuCount: t.needs.gpuCount, diskMiB: scratchMiB(t.needs.diskMiB, this.o.policy.maxDiskMiB) };
-    const w = await this.runtime.start(tag, r.ref, limits, this.logOf(r.ref), t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env });
+    const limits = {
+      cpuMillis: t.needs.cpuMillis,
+      memoryMiB: t.needs.memoryMiB,
+      gpuCount: t.needs.gpuCount,
+      diskMiB: scratchMiB(t.needs.diskMiB, this.o.policy.maxDiskMiB),
+    };
+    const w = await this.runtime.start(
+      tag,
+      r.ref,
+      limits,
+      this.logOf(r.ref),
+      t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env },
+    );
     const inspected = await this.runtime.docker.getContainer(w.id).inspect();
     // What the container really runs with, kept beside its logs (and what the tests check): the
     // inputs, but of the secrets only their names.
     writeFileSync(
       join(files, 'container.json'),
-      JSON.stringify({ id: inspected.Id, image: t.digest, hostConfig: inspected.HostConfig, volumes: inspected.Mounts.map((m) => m.Name), inputs: opened.inputs, env: Object.keys(env) }, null, 2),
+      JSON.stringify(
+        {
+          id: inspected.Id,
+          image: t.digest,
+          hostConfig: inspected.HostConfig,
+          volumes: inspected.Mounts.map((m) => m.Name),
+          inputs: opened.inputs,
+          env: Object.keys(env),
+        },
+        null,
+        2,
+      ),
     );
     return w;
   }
@@ -554,8 +610,23 @@ export class WorkerAgent {
     if (this.o.testCopyResult && t.kind === 'batch' && (l.verifies !== null || t.redundancy >= 2)) return this.copyLease(l, k, files);
     const key = `${l.task}/${l.index}`;
     const compared = l.verifies !== null || t.redundancy >= 2;
-    const init = { task: l.task, index: l.index, kind: t.kind, chainState: l.state, reports: l.reports, compared, startedAt: l.startedAt, maxHours: t.maxHours, reportPeriodMs: this.o.reportPeriodMs, fetchFailures: this.fetchFailures.get(key) ?? 0 };
-    const drive = driveLease(init, this.leaseIO(l, t, r, files), r.workload && { name: workloadName(r.workload.id), endpoint: r.workload.endpoint, exited: r.workload.exited });
+    const init = {
+      task: l.task,
+      index: l.index,
+      kind: t.kind,
+      chainState: l.state,
+      reports: l.reports,
+      compared,
+      startedAt: l.startedAt,
+      maxHours: t.maxHours,
+      reportPeriodMs: this.o.reportPeriodMs,
+      fetchFailures: this.fetchFailures.get(key) ?? 0,
+    };
+    const drive = driveLease(
+      init,
+      this.leaseIO(l, t, r, files),
+      r.workload && { name: workloadName(r.workload.id), endpoint: r.workload.endpoint, exited: r.workload.exited },
+    );
     r.drive = drive;
     if (r.woken) drive.wake();
     await drive.done;
@@ -609,17 +680,32 @@ export class WorkerAgent {
       },
       collect: async () => {
         collected = await this.collectResult(workload(), t, files, k);
-        return 'error' in collected ? { ok: false, error: collected.error, tooLarge: collected.tooLarge } : { ok: true, digest: collected.digest, tarBytes: collected.tree.tarBytes, fileBytes: collected.tree.fileBytes, dropped: collected.dropped };
+        return 'error' in collected
+          ? { ok: false, error: collected.error, tooLarge: collected.tooLarge }
+          : { ok: true, digest: collected.digest, tarBytes: collected.tree.tarBytes, fileBytes: collected.tree.fileBytes, dropped: collected.dropped };
       },
       publishLogs: async () => {
-        await publishLeaseLogs({ node: this.o.node, key: this.o.key, client: this.c, task: t, lease: l.index, file: join(files, 'container.log'), log: this.o.log });
+        await publishLeaseLogs({
+          node: this.o.node,
+          key: this.o.key,
+          client: this.c,
+          task: t,
+          lease: l.index,
+          file: join(files, 'container.log'),
+          log: this.o.log,
+        });
       },
       end: async (ending) => {
         await sampleNow();
         if (ending.how === 'submitAppOutcome' || ending.how === 'commitAppOutcome') {
           const failed = ending.outcome;
           const logDigest = await fileDigest(join(files, 'container.log'));
-          if (ending.how === 'commitAppOutcome') await this.commit(files, { task: l.task, lease: l.index, salt: '', digest: appOutcomeDigest(failed), outcome: { ...failed, logDigest } }, metered().period(Date.now()));
+          if (ending.how === 'commitAppOutcome')
+            await this.commit(
+              files,
+              { task: l.task, lease: l.index, salt: '', digest: appOutcomeDigest(failed), outcome: { ...failed, logDigest } },
+              metered().period(Date.now()),
+            );
           else await this.send(TxKind.SubmitAppOutcome, { task, lease: l.index, ...failed, logDigest, ...metered().period(Date.now()) });
           return { logDigest };
         }
@@ -665,7 +751,12 @@ export class WorkerAgent {
    * (links, devices…) or why there is none (more than the lease's disk) is added to the lease's
    * log, which is sealed to the poster next, so the user reads it with `zeus task logs`.
    */
-  private async collectResult(w: Workload, t: TaskAnswer, files: string, k: string): Promise<{ tree: ResultTree; digest: `sha256:${string}`; dropped: { name: string; type: string }[] } | { error: string; tooLarge: boolean }> {
+  private async collectResult(
+    w: Workload,
+    t: TaskAnswer,
+    files: string,
+    k: string,
+  ): Promise<{ tree: ResultTree; digest: `sha256:${string}`; dropped: { name: string; type: string }[] } | { error: string; tooLarge: boolean }> {
     const limitBytes = scratchMiB(t.needs.diskMiB, this.o.policy.maxDiskMiB) * 1024 * 1024;
     const note = (line: string): void => appendFileSync(join(files, 'container.log'), `\n[zeus: ${line}]\n`);
     const staging = join(files, 'result');
@@ -674,10 +765,15 @@ export class WorkerAgent {
       const { dir, dropped } = await w.resultFiles(staging, limitBytes);
       const tree = scanResult(dir, limitBytes, [...dropped]);
       if (tree.dropped.length) {
-        const names = tree.dropped.slice(0, 20).map((d) => `${d.name} (${d.type})`).join(', ');
+        const names = tree.dropped
+          .slice(0, 20)
+          .map((d) => `${d.name} (${d.type})`)
+          .join(', ');
         const more = tree.dropped.length > 20 ? ` and ${tree.dropped.length - 20} more` : '';
         note(`the result holds regular files and directories only; left out: ${names}${more}`);
-        this.o.log(`lease ${k}: the result leaves out ${tree.dropped.length} entr${tree.dropped.length === 1 ? 'y' : 'ies'} that are neither files nor directories: ${names}${more}`);
+        this.o.log(
+          `lease ${k}: the result leaves out ${tree.dropped.length} entr${tree.dropped.length === 1 ? 'y' : 'ies'} that are neither files nor directories: ${names}${more}`,
+        );
       }
       return { tree, digest: await canonicalDigest(tree), dropped: tree.dropped };
     } catch (e) {
@@ -698,7 +794,8 @@ export class WorkerAgent {
     const zero = { cpuSeconds: 0n, memoryGiBSeconds: 0n, gpuSeconds: 0n, networkBytes: 0n, wallMs: 0n };
     if (l.state === 'matched') await this.send(TxKind.StartLease, { task, lease: l.index, endpoint: '' });
     this.o.log(`lease ${k}: TEST ONLY --test-copy-result: not running it; waiting for another seat's digest or commitment`);
-    const same = (o: LeaseAnswer): boolean => o.index !== l.index && (l.verifies !== null ? o.verifies === l.verifies : o.verifies === null && o.replica === l.replica);
+    const same = (o: LeaseAnswer): boolean =>
+      o.index !== l.index && (l.verifies !== null ? o.verifies === l.verifies : o.verifies === null && o.replica === l.replica);
     let seq = l.reports;
     let copied: LeaseAnswer | undefined;
     for (let turn = 0; !copied && !this.stopped; turn++) {
@@ -715,7 +812,9 @@ export class WorkerAgent {
     if (!copied) return;
     if (copied.resultDigest !== '') {
       this.o.log(`lease ${k}: TEST ONLY --test-copy-result: submitting lease ${copied.index}'s digest ${copied.resultDigest} as its own`);
-      await this.send(TxKind.SubmitResult, { task, lease: l.index, digest: copied.resultDigest, ...zero }).catch((e: unknown) => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: refused: ${(e as Error).message}`));
+      await this.send(TxKind.SubmitResult, { task, lease: l.index, digest: copied.resultDigest, ...zero }).catch((e: unknown) =>
+        this.o.log(`lease ${k}: TEST ONLY --test-copy-result: refused: ${(e as Error).message}`),
+      );
       return;
     }
     this.o.log(`lease ${k}: TEST ONLY --test-copy-result: committing lease ${copied.index}'s commitment as its own`);
@@ -729,7 +828,17 @@ export class WorkerAgent {
         return;
       }
       if (mine.revealBy === null || other.resultDigest === '') continue;
-      await this.send(TxKind.RevealResult, { task, lease: l.index, digest: other.resultDigest, salt: randomBytes(32), appOutcome: false, exitCode: 0, oomKilled: false, cause: '', logDigest: '' })
+      await this.send(TxKind.RevealResult, {
+        task,
+        lease: l.index,
+        digest: other.resultDigest,
+        salt: randomBytes(32),
+        appOutcome: false,
+        exitCode: 0,
+        oomKilled: false,
+        cause: '',
+        logDigest: '',
+      })
         .then(() => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: the copied reveal was accepted`))
         .catch((e: unknown) => this.o.log(`lease ${k}: TEST ONLY --test-copy-result: reveal of ${other.resultDigest} refused: ${(e as Error).message}`));
       copied = { ...copied, resultDigest: '' };

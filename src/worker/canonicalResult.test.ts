@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_UPLOAD_LIMITS, MAX_BLOB_BYTES } from '../ddn/index.ts';
@@ -68,7 +68,9 @@ describe('the canonical result archive', () => {
     writeTree(d, 3);
     const file = join(root, 'listed.tar');
     writeFileSync(file, await canonicalTarBytes(scanResult(d, MiB)));
-    const listing = execFileSync('tar', ['--numeric-owner', '--full-time', '-tvf', file], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).trim().split('\n');
+    const listing = execFileSync('tar', ['--numeric-owner', '--full-time', '-tvf', file], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } })
+      .trim()
+      .split('\n');
     expect(listing).toEqual([
       'drwxr-xr-x 0/0               0 1970-01-01 00:00:00 out/',
       'drwxr-xr-x 0/0               0 1970-01-01 00:00:00 out/a/',
@@ -153,7 +155,13 @@ describe('the canonical result archive', () => {
       { name: 'out/../escape', type: 'entry outside /out' },
     ]);
     const tree = scanResult(into, MiB);
-    expect(tree.entries.map((e) => `${e.name.toString()} ${e.mode.toString(8)}`)).toEqual(['out/ 755', 'out/sub/ 755', 'out/sub/y 644', 'out/x.sh 755', 'out/y2 644']);
+    expect(tree.entries.map((e) => `${e.name.toString()} ${e.mode.toString(8)}`)).toEqual([
+      'out/ 755',
+      'out/sub/ 755',
+      'out/sub/y 644',
+      'out/x.sh 755',
+      'out/y2 644',
+    ]);
     expect(readFileSync(join(into, 'y2'), 'utf8')).toBe('y');
     // The same files written by hand give the same digest: the engine's metadata is gone.
     const d = fresh();

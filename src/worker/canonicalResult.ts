@@ -131,7 +131,11 @@ function headersOf(e: ResultEntry): Buffer[] {
   if (split) return [header(split.name, split.prefix, type, e.mode, e.size)];
   const record = paxPathRecord(e.name);
   const pax = header(Buffer.from('PaxHeader'), Buffer.alloc(0), 'x', 0o644, record.length);
-  return [pax, Buffer.concat([record, Buffer.alloc(padded(record.length) - record.length)]), header(e.name.subarray(0, 100), Buffer.alloc(0), type, e.mode, e.size)];
+  return [
+    pax,
+    Buffer.concat([record, Buffer.alloc(padded(record.length) - record.length)]),
+    header(e.name.subarray(0, 100), Buffer.alloc(0), type, e.mode, e.size),
+  ];
 }
 
 /**
@@ -220,7 +224,10 @@ export async function unpackArchive(archive: Readable, into: string, limitBytes:
   let fileBytes = 0;
   // `out/a/b` → `a/b`; undefined for the root itself or a name that is not under it or climbs out.
   const inside = (raw: string): string | undefined => {
-    const parts = raw.replace(/^\.?\//, '').split('/').filter((p) => p !== '' && p !== '.');
+    const parts = raw
+      .replace(/^\.?\//, '')
+      .split('/')
+      .filter((p) => p !== '' && p !== '.');
     if (parts[0] !== 'out' || parts.length < 2 || parts.includes('..')) return undefined;
     return parts.slice(1).join('/');
   };
@@ -278,7 +285,19 @@ export async function unpackArchive(archive: Readable, into: string, limitBytes:
           }
           return skip();
         }
-        dropped.push({ name: `out/${rel}`, type: h.type === 'symlink' ? 'symbolic link' : h.type === 'character-device' ? 'character device' : h.type === 'block-device' ? 'block device' : h.type === 'fifo' ? 'FIFO' : String(h.type) });
+        dropped.push({
+          name: `out/${rel}`,
+          type:
+            h.type === 'symlink'
+              ? 'symbolic link'
+              : h.type === 'character-device'
+                ? 'character device'
+                : h.type === 'block-device'
+                  ? 'block device'
+                  : h.type === 'fifo'
+                    ? 'FIFO'
+                    : String(h.type),
+        });
         return skip();
       } catch (e) {
         stream.resume();

@@ -20,7 +20,10 @@ import { gpuHostConfig } from './gpu.ts';
 
 /** Whether a Docker engine answers (within `timeoutMs` when given): the worker's runtimes depend on it. */
 export async function dockerAnswers(timeoutMs?: number): Promise<boolean> {
-  const ping = new Docker().ping().then(() => true, () => false);
+  const ping = new Docker().ping().then(
+    () => true,
+    () => false,
+  );
   if (timeoutMs === undefined) return ping;
   const late = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
   return Promise.race([ping, late]);
@@ -169,7 +172,10 @@ export class DockerRuntime {
 
   /** One-shot stats (stream=false); undefined once the container has stopped. */
   async sample(c: Docker.Container): Promise<StatsSample | undefined> {
-    const s = (await c.stats({ stream: false, 'one-shot': true })) as { cpu_stats?: { cpu_usage?: { total_usage?: number } }; memory_stats?: { usage?: number } };
+    const s = (await c.stats({ stream: false, 'one-shot': true })) as {
+      cpu_stats?: { cpu_usage?: { total_usage?: number } };
+      memory_stats?: { usage?: number };
+    };
     const total = s.cpu_stats?.cpu_usage?.total_usage;
     if (!total) return undefined;
     return { cpuNanos: BigInt(total), memoryBytes: s.memory_stats?.usage ?? 0 };
@@ -227,7 +233,10 @@ class DockerWorkload implements Workload {
       () => capture.containerExited(),
     );
     this.exited = waited.then(async ({ StatusCode }) => {
-      const state = await c.inspect().then((i) => i.State).catch(() => undefined);
+      const state = await c
+        .inspect()
+        .then((i) => i.State)
+        .catch(() => undefined);
       if (state?.OOMKilled) return { code: null, reason: 'killed: out of memory', cause: 'memory' as const };
       return { code: StatusCode };
     });

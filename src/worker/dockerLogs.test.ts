@@ -99,12 +99,12 @@ describe("a container's output in its lease's log", () => {
     // Each line once, in order; only around the restart may one repeat.
     const got = log.split('\n').filter((l) => l.startsWith('line '));
     const deduped = got.filter((l, i) => l !== got[i - 1]);
-    expect(deduped.join('\n') + '\n').toBe(lines());
+    expect(`${deduped.join('\n')}\n`).toBe(lines());
     expect(got.length - deduped.length).toBeLessThanOrEqual(2);
     expect(log).not.toMatch(/dropped/);
   }, 60_000);
 
-  it('taken up after the container ended while no agent ran: the rest comes from the engine\'s log', async () => {
+  it("taken up after the container ended while no agent ran: the rest comes from the engine's log", async () => {
     const file = join(dir, 'ended.log');
     const id = await startInDoomedAgent(LINES, file, 300);
     await docker.getContainer(id).wait();
@@ -112,7 +112,9 @@ describe("a container's output in its lease's log", () => {
     expect((await w.exited).code).toBe(0);
     await w.logsDone();
     await w.remove();
-    const got = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('line '));
-    expect(got.filter((l, i) => l !== got[i - 1]).join('\n') + '\n').toBe(lines());
+    const got = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('line '));
+    expect(`${got.filter((l, i) => l !== got[i - 1]).join('\n')}\n`).toBe(lines());
   }, 60_000);
 });

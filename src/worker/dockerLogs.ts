@@ -112,7 +112,10 @@ export class LogCapture {
     const live = running ? await attachOutput(c) : undefined;
     const until = Date.now();
     return new LogCapture(log, async (x) => {
-      if (!log.full) log.note('the worker agent was restarted: what follows is the output printed meanwhile as the engine kept it (its last part), then the live output; a few lines around the restart may be missing or repeated');
+      if (!log.full)
+        log.note(
+          'the worker agent was restarted: what follows is the output printed meanwhile as the engine kept it (its last part), then the live output; a few lines around the restart may be missing or repeated',
+        );
       try {
         await x.pump(await engineLog(c, since, live ? until : undefined), false);
       } catch (e) {

@@ -54,7 +54,11 @@ describe('NVIDIA GPUs', () => {
     expect(withFakeSmi(`echo "$@" > ${args}; printf '${DGX.replace(/\n/g, '\\n')}'`, () => detectGpus())).toEqual(parseNvidiaSmi(DGX));
     expect(readFileSync(args, 'utf8').trim()).toBe(NVIDIA_SMI_ARGS.join(' '));
     const warnings: string[] = [];
-    expect(withFakeSmi('echo "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver" >&2; exit 9', () => detectGpus((l) => warnings.push(l)))).toEqual([]);
+    expect(
+      withFakeSmi('echo "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver" >&2; exit 9', () =>
+        detectGpus((l) => warnings.push(l)),
+      ),
+    ).toEqual([]);
     expect(warnings.join()).toMatch(/exited 9: NVIDIA-SMI has failed/);
     // No nvidia-smi at all (this machine): no GPUs and nothing to warn about.
     const quiet: string[] = [];

@@ -23,7 +23,10 @@ const SERIES_WORDS = new Set(['rtx', 'gtx', 'titan']);
  * with the next word when the first is only a series (RTX 4090, RTX A6000).
  */
 export function gpuModelName(name: string): string {
-  const words = name.trim().split(/\s+/).filter((w) => w !== '' && !BRAND_WORDS.has(w.toLowerCase()));
+  const words = name
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '' && !BRAND_WORDS.has(w.toLowerCase()));
   if (words.length === 0) return name.trim().slice(0, MODEL_MAX);
   const first = words[0].split('-')[0];
   const model = SERIES_WORDS.has(first.toLowerCase()) && words.length > 1 ? `${first} ${words[1].split('-')[0]}` : first;

@@ -7,14 +7,37 @@
 export { adminPaths, adminRequest, adminToken, AdminError, startAdminServer, type AdminInfo, type AdminServer } from './admin.ts';
 export { BENCHMARK_MIB, REFERENCE_MIB_PER_S, runBenchmark, scoreOf, type BenchmarkResult } from './benchmark.ts';
 export { detectGpus, gpuHostConfig, gpuModelName, parseNvidiaSmi } from './gpu.ts';
-export { fetchSealedLogs, leaseLogFile, liveLogsToken, localLeaseLog, logsRepository, logsTag, LogsNotFound, openLogs, posterLeaseLog, posterSealKey, publishSealedLogs, sealLogs } from './logs.ts';
+export {
+  fetchSealedLogs,
+  leaseLogFile,
+  liveLogsToken,
+  localLeaseLog,
+  logsRepository,
+  logsTag,
+  LogsNotFound,
+  openLogs,
+  posterLeaseLog,
+  posterSealKey,
+  publishSealedLogs,
+  sealLogs,
+} from './logs.ts';
 export { workerStatus, type AgentSnapshot, type WorkerStatus } from './status.ts';
 export { workerMetrics } from './metrics.ts';
 export { WorkerAgent, type AgentOptions, type RuntimeName } from './agent.ts';
 export { DockerRuntime, dockerAnswers, hostConfigFor, LABEL_LEASE, LABEL_TASK, LABEL_WORKER, PIDS_LIMIT, type LaunchOptions, type LeaseRef } from './docker.ts';
 export { MODULE_LABEL, startWasm, wasmModuleOf } from './wasmWorkload.ts';
-export { type ResultFiles, type StatsSample, type Workload, type WorkloadExit } from './workload.ts';
-export { canonicalDigest, canonicalTar, canonicalTarBytes, ResultTooLargeError, scanResult, unpackArchive, type DroppedEntry, type ResultEntry, type ResultTree } from './canonicalResult.ts';
+export type { ResultFiles, StatsSample, Workload, WorkloadExit } from './workload.ts';
+export {
+  canonicalDigest,
+  canonicalTar,
+  canonicalTarBytes,
+  ResultTooLargeError,
+  scanResult,
+  unpackArchive,
+  type DroppedEntry,
+  type ResultEntry,
+  type ResultTree,
+} from './canonicalResult.ts';
 export { Meter, type PeriodUsage } from './meter.ts';
 export { loadPolicy, PolicyError, PolicySchema, type WorkerPolicy } from './policy.ts';
 export { detectResources, offeredSpec, offerOf, sameOffer, type DetectedResources, type OfferedSpec } from './resources.ts';

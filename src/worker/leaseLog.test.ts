@@ -64,7 +64,7 @@ describe('a lease log', () => {
     expect(again.log.counts()).toEqual({ kept: 64, dropped: 51, done: true });
   });
 
-  it('taken up with no record (or a torn one) starts over from the engine\'s whole log', () => {
+  it("taken up with no record (or a torn one) starts over from the engine's whole log", () => {
     const t = target(64);
     writeFileSync(t.file, 'left from an older agent');
     writeFileSync(logStateFile(t.file), '{"v":1,"kept":');

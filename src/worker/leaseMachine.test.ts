@@ -20,7 +20,18 @@ import { driveLease, type LeaseIO } from './leaseRunner.ts';
 
 const TASK = 'ab'.repeat(32);
 const HOUR = 3_600_000;
-const base: LeaseRunInit = { task: TASK, index: 2, kind: 'batch', chainState: 'matched', reports: 0, compared: false, startedAt: null, maxHours: 1, reportPeriodMs: 1000, fetchFailures: 0 };
+const base: LeaseRunInit = {
+  task: TASK,
+  index: 2,
+  kind: 'batch',
+  chainState: 'matched',
+  reports: 0,
+  compared: false,
+  startedAt: null,
+  maxHours: 1,
+  reportPeriodMs: 1000,
+  fetchFailures: 0,
+};
 
 /** A run fed event by event; `last` holds what the latest event asked for. */
 class Trace {
@@ -48,7 +59,15 @@ class Trace {
   /** The transactions asked for so far, as the chain would get them. */
   txs(): string[] {
     return this.all.flatMap((e) =>
-      e.do === 'startLease' ? ['StartLease'] : e.do === 'reportUsage' ? [`ReportUsage#${e.seq}`] : e.do === 'releaseLease' ? [`ReleaseLease:${e.reason}`] : e.do === 'end' ? [e.ending.how] : [],
+      e.do === 'startLease'
+        ? ['StartLease']
+        : e.do === 'reportUsage'
+          ? [`ReportUsage#${e.seq}`]
+          : e.do === 'releaseLease'
+            ? [`ReleaseLease:${e.reason}`]
+            : e.do === 'end'
+              ? [e.ending.how]
+              : [],
     );
   }
   logs(): string[] {
@@ -77,7 +96,10 @@ describe('the worker lease machine: usage reports', () => {
   it('starts a matched lease with StartLease, then reports once a period, numbered 1, 2, 3', () => {
     const t = new Trace();
     expect(t.last).toEqual([{ do: 'launch' }]);
-    expect(t.on({ type: 'launched', name: 'container 0123456789ab', endpoint: '127.0.0.1:4000', now: 0 })).toContainEqual({ do: 'startLease', endpoint: '127.0.0.1:4000' });
+    expect(t.on({ type: 'launched', name: 'container 0123456789ab', endpoint: '127.0.0.1:4000', now: 0 })).toContainEqual({
+      do: 'startLease',
+      endpoint: '127.0.0.1:4000',
+    });
     expect(t.on({ type: 'sent' })).toContainEqual({ do: 'wait', ms: 1000, turn: 1 });
     expect(t.logs()).toContain(`lease ${TASK.slice(0, 12)}…/2: started container 0123456789ab at 127.0.0.1:4000`);
     for (let i = 0; i < 3; i++) reportTurn(t);
@@ -133,9 +155,16 @@ describe('the worker lease machine: deadline, cancel', () => {
     expect(t.logs().at(-1)).toMatch(/still running after the task's 2 h; stopping container/);
     t.on({ type: 'stopped' }, { type: 'drained', exit: { code: null, reason: 'stopped' } });
     expect(t.last).toEqual([{ do: 'publishLogs' }]); // nothing collected
-    expect(t.on({ type: 'logsPublished' })).toEqual([{ do: 'end', ending: { how: 'submitAppOutcome', outcome: { exitCode: 0, oomKilled: false, cause: 'time' } } }]);
+    expect(t.on({ type: 'logsPublished' })).toEqual([
+      { do: 'end', ending: { how: 'submitAppOutcome', outcome: { exitCode: 0, oomKilled: false, cause: 'time' } } },
+    ]);
     t.on({ type: 'ended', logDigest: 'sha256:00' });
-    expect(t.outcome()).toEqual({ exitCode: null, reason: 'stopped', appOutcome: { exitCode: 0, oomKilled: false, cause: 'time', logDigest: 'sha256:00' }, result: null });
+    expect(t.outcome()).toEqual({
+      exitCode: null,
+      reason: 'stopped',
+      appOutcome: { exitCode: 0, oomKilled: false, cause: 'time', logDigest: 'sha256:00' },
+      result: null,
+    });
   });
 
   it('counts the deadline from the launch when the chain has not started the lease yet', () => {
@@ -194,7 +223,7 @@ describe('the worker lease machine: the workload exits', () => {
     expect(t.txs()).toEqual(['StartLease', 'ReportUsage#1', 'submitResult']);
   });
 
-  it('commits a compared lease\'s result instead of submitting it', () => {
+  it("commits a compared lease's result instead of submitting it", () => {
     const t = exits({ compared: true }, { code: 0 });
     t.on({ type: 'collected', result: collectedOk }, { type: 'logsPublished' });
     expect(t.last).toEqual([{ do: 'end', ending: { how: 'commitResult' } }]);
@@ -205,7 +234,9 @@ describe('the worker lease machine: the workload exits', () => {
   it("reports an app that exits non-zero as the lease's app outcome", () => {
     const t = exits({}, { code: 3 });
     expect(t.last).toEqual([{ do: 'publishLogs' }]);
-    expect(t.on({ type: 'logsPublished' })).toEqual([{ do: 'end', ending: { how: 'submitAppOutcome', outcome: { exitCode: 3, oomKilled: false, cause: '' } } }]);
+    expect(t.on({ type: 'logsPublished' })).toEqual([
+      { do: 'end', ending: { how: 'submitAppOutcome', outcome: { exitCode: 3, oomKilled: false, cause: '' } } },
+    ]);
     t.on({ type: 'ended', logDigest: 'sha256:11' });
     expect(t.logs().at(-1)).toMatch(/the app exited 3 on its own; its outcome is reported as the lease's result after 1 report\(s\)/);
     expect(t.last).toContainEqual({ do: 'count', what: 'workloadsFailed' });
@@ -264,7 +295,7 @@ describe('the worker lease machine: the workload exits', () => {
 describe('the worker lease machine: release', () => {
   const unfetchable = { type: 'launchFailed', message: 'no peer has it', unfetchable: 'IMAGE_NOT_FOUND' } as const;
 
-  it("releases a matched lease whose image cannot be fetched a second time, and writes down why", () => {
+  it('releases a matched lease whose image cannot be fetched a second time, and writes down why', () => {
     const t = new Trace({ fetchFailures: 1 });
     t.on(unfetchable);
     expect(t.txs()).toEqual(['ReleaseLease:IMAGE_NOT_FOUND']);
@@ -276,7 +307,10 @@ describe('the worker lease machine: release', () => {
 
   it('does not release at the first failure, but counts it', () => {
     const t = new Trace();
-    expect(t.on(unfetchable)).toEqual([{ do: 'fetchFailures', n: 1 }, { do: 'fail', message: 'no peer has it' }]);
+    expect(t.on(unfetchable)).toEqual([
+      { do: 'fetchFailures', n: 1 },
+      { do: 'fail', message: 'no peer has it' },
+    ]);
     expect(t.txs()).toEqual([]);
   });
 
@@ -291,7 +325,7 @@ describe('the worker lease machine: release', () => {
 });
 
 describe('the worker lease machine: restart take-up', () => {
-  it('takes up a running container without StartLease and reports on from the chain\'s count', () => {
+  it("takes up a running container without StartLease and reports on from the chain's count", () => {
     const t = new Trace({ chainState: 'running', reports: 4, startedAt: 0, workload: { name: 'container 0123456789ab', endpoint: '', now: 1 } });
     expect(t.last.some((e) => e.do === 'launch' || e.do === 'startLease')).toBe(false);
     expect(t.logs()).toEqual([`lease ${TASK.slice(0, 12)}…/2: taken up again after a restart, 4 report(s) on the chain`]);
@@ -336,7 +370,10 @@ describe('the reveal phase', () => {
   });
   it('forgets it once revealed, or when the lease was decided without it (and says so)', () => {
     expect(revealAction('t/0', { ...lease, revealBy: 120, resultDigest: 'sha256:aa' })).toEqual({ do: 'forget' });
-    expect(revealAction('t/0', { ...lease, state: 'failed', outcome: 'no reveal' })).toEqual({ do: 'forget', log: 'lease t/0: failed before its reveal (no reveal)' });
+    expect(revealAction('t/0', { ...lease, state: 'failed', outcome: 'no reveal' })).toEqual({
+      do: 'forget',
+      log: 'lease t/0: failed before its reveal (no reveal)',
+    });
   });
 });
 
@@ -350,7 +387,9 @@ describe('the transition table', () => {
   });
 
   it('lists every phase, and only done is final', () => {
-    const finals = Object.entries(WORKER_LEASE_TRANSITIONS).filter(([, to]) => to.length === 0).map(([p]) => p);
+    const finals = Object.entries(WORKER_LEASE_TRANSITIONS)
+      .filter(([, to]) => to.length === 0)
+      .map(([p]) => p);
     expect(finals).toEqual(['done']);
   });
 });
@@ -451,7 +490,11 @@ describe('the lease runner with injected I/O', () => {
 
   it('drives a workload taken up after a restart without launching or starting it', async () => {
     const w = world();
-    const d = driveLease({ ...base, chainState: 'running', reports: 7, startedAt: 0 }, w.io, { name: 'container 0123456789ab', endpoint: '', exited: new Promise(() => undefined) });
+    const d = driveLease({ ...base, chainState: 'running', reports: 7, startedAt: 0 }, w.io, {
+      name: 'container 0123456789ab',
+      endpoint: '',
+      exited: new Promise(() => undefined),
+    });
     await w.advance(1000);
     expect(w.sent).toEqual(['ReportUsage#8']);
     expect(w.lines[0]).toMatch(/taken up again after a restart, 7 report\(s\) on the chain/);

@@ -15,7 +15,6 @@ import { isLeaseAtWork, type AppOutcomeCanonical } from '../ledger/index.ts';
 // are kept as flags until the machine can act on them, so neither is lost: the workload exits
 // (`exited`), and the chain says the lease may have ended (`woken`: cancel, deadline, escrow).
 
-
 /** Failed fetches of a matched lease's image (each across every peer) before the lease is released. */
 export const RELEASE_AFTER_FAILURES = 2;
 
@@ -233,7 +232,18 @@ const log = (line: string): LeaseEffect => ({ do: 'log', line });
 
 /** A lease just taken: launches its workload, or goes on with the one it has. */
 export function startRun(init: LeaseRunInit): Step {
-  const run: LeaseRun = { init, phase: 'launching', label: `${init.task.slice(0, 12)}…/${init.index}`, deadline: Infinity, seq: init.reports, turn: 0, woken: false, exited: false, ended: false, timedOut: false };
+  const run: LeaseRun = {
+    init,
+    phase: 'launching',
+    label: `${init.task.slice(0, 12)}…/${init.index}`,
+    deadline: Infinity,
+    seq: init.reports,
+    turn: 0,
+    woken: false,
+    exited: false,
+    ended: false,
+    timedOut: false,
+  };
   if (init.workload) return step(run, { type: 'launched', ...init.workload });
   return { run, effects: [{ do: 'launch' }] };
 }
@@ -270,11 +280,19 @@ function decideEnding(run: LeaseRun): Step {
   }
   if (exit.code !== 0 || init.kind === 'service') {
     const why = exit.code === null ? exit.reason : `exited ${exit.code}`;
-    return remove(run, [log(`lease ${k}: workload ${why}; no result submitted, the report deadline ends the lease`), { do: 'count', what: 'workloadsFailed' }], { exitCode: exit.code, reason: exit.reason ?? null, result: null });
+    return remove(
+      run,
+      [log(`lease ${k}: workload ${why}; no result submitted, the report deadline ends the lease`), { do: 'count', what: 'workloadsFailed' }],
+      { exitCode: exit.code, reason: exit.reason ?? null, result: null },
+    );
   }
   if (!collected?.ok) {
     const why = collected?.error ?? 'no result';
-    return remove(run, [log(`lease ${k}: ${why}; no result submitted, the report deadline ends the lease`), { do: 'count', what: 'workloadsFailed' }], { exitCode: exit.code, reason: why, result: null });
+    return remove(run, [log(`lease ${k}: ${why}; no result submitted, the report deadline ends the lease`), { do: 'count', what: 'workloadsFailed' }], {
+      exitCode: exit.code,
+      reason: why,
+      result: null,
+    });
   }
   const ending: Ending = init.compared ? { how: 'commitResult' } : { how: 'submitResult' };
   return { run: move(run, 'ending', { ending }), effects: [{ do: 'end', ending }] };
@@ -287,7 +305,12 @@ function ended(run: LeaseRun, ending: Ending, e: Extract<LeaseEvent, { type: 'en
     const code = exit?.code ?? null;
     return remove(
       run,
-      [{ do: 'count', what: 'workloadsFailed' }, log(`lease ${k}: the app ${code === null ? exit?.reason : `exited ${code}`} on its own; its outcome is reported as the lease's result after ${run.seq} report(s)`)],
+      [
+        { do: 'count', what: 'workloadsFailed' },
+        log(
+          `lease ${k}: the app ${code === null ? exit?.reason : `exited ${code}`} on its own; its outcome is reported as the lease's result after ${run.seq} report(s)`,
+        ),
+      ],
       { exitCode: code, reason: exit?.reason ?? null, appOutcome: { ...ending.outcome, logDigest: e.logDigest }, result: null },
     );
   }
@@ -296,15 +319,17 @@ function ended(run: LeaseRun, ending: Ending, e: Extract<LeaseEvent, { type: 'en
   if (ending.how === 'commitResult') {
     return remove(
       run,
-      [{ do: 'count', what: 'results' }, log(`lease ${k}: committed to its result (${bytes} bytes) after ${run.seq} report(s); it is published and revealed once every seat has committed`)],
+      [
+        { do: 'count', what: 'results' },
+        log(`lease ${k}: committed to its result (${bytes} bytes) after ${run.seq} report(s); it is published and revealed once every seat has committed`),
+      ],
       { exitCode: 0, result: { committed: e.submitted, bytes, fileBytes, dropped } },
     );
   }
-  return remove(
-    run,
-    [{ do: 'count', what: 'results' }, log(`lease ${k}: result ${e.submitted} (${bytes} bytes) submitted after ${run.seq} report(s)`)],
-    { exitCode: 0, result: { repository: e.repository, digest: e.submitted, bytes, fileBytes, dropped } },
-  );
+  return remove(run, [{ do: 'count', what: 'results' }, log(`lease ${k}: result ${e.submitted} (${bytes} bytes) submitted after ${run.seq} report(s)`)], {
+    exitCode: 0,
+    result: { repository: e.repository, digest: e.submitted, bytes, fileBytes, dropped },
+  });
 }
 
 /**
@@ -332,7 +357,8 @@ export function step(run: LeaseRun, event: LeaseEvent): Step {
   if (event.type === 'failed') {
     if (run.phase === 'done') return { run, effects: [] };
     // Without a workload, or while removing it, there is nothing left to clean up.
-    if (run.phase === 'launching' || run.phase === 'releasing' || run.phase === 'removing') return { run: move(run, 'done'), effects: [{ do: 'fail', message: event.message }] };
+    if (run.phase === 'launching' || run.phase === 'releasing' || run.phase === 'removing')
+      return { run: move(run, 'done'), effects: [{ do: 'fail', message: event.message }] };
     // The workload is removed either way; the error is said once it is gone.
     return remove(run, [], undefined, event.message);
   }
@@ -346,15 +372,31 @@ export function step(run: LeaseRun, event: LeaseEvent): Step {
         const r = { ...run, workload: event.name, endpoint: event.endpoint, deadline };
         const effects: LeaseEffect[] = init.workload ? [] : [{ do: 'fetchFailures', n: 0 }];
         if (init.chainState === 'matched') return { run: move(r, 'starting'), effects: [...effects, { do: 'startLease', endpoint: event.endpoint }] };
-        return nextTurn(r, [...effects, log(`lease ${k}: ${init.workload ? 'taken up again' : 'started again'} after a restart, ${init.reports} report(s) on the chain`), { do: 'startMeter' }]);
+        return nextTurn(r, [
+          ...effects,
+          log(`lease ${k}: ${init.workload ? 'taken up again' : 'started again'} after a restart, ${init.reports} report(s) on the chain`),
+          { do: 'startMeter' },
+        ]);
       }
       if (event.type === 'launchFailed') {
-        if (init.chainState !== 'matched' || event.unfetchable === undefined) return { run: move(run, 'done'), effects: [{ do: 'fail', message: event.message }] };
+        if (init.chainState !== 'matched' || event.unfetchable === undefined)
+          return { run: move(run, 'done'), effects: [{ do: 'fail', message: event.message }] };
         const n = init.fetchFailures + 1;
-        if (n < RELEASE_AFTER_FAILURES) return { run: move(run, 'done'), effects: [{ do: 'fetchFailures', n }, { do: 'fail', message: event.message }] };
+        if (n < RELEASE_AFTER_FAILURES)
+          return {
+            run: move(run, 'done'),
+            effects: [
+              { do: 'fetchFailures', n },
+              { do: 'fail', message: event.message },
+            ],
+          };
         return {
           run: move(run, 'releasing', { released: event.unfetchable }),
-          effects: [{ do: 'fetchFailures', n: 0 }, log(`lease ${k}: its image cannot be fetched (${event.message}); releasing the lease`), { do: 'releaseLease', reason: event.unfetchable }],
+          effects: [
+            { do: 'fetchFailures', n: 0 },
+            log(`lease ${k}: its image cannot be fetched (${event.message}); releasing the lease`),
+            { do: 'releaseLease', reason: event.unfetchable },
+          ],
         };
       }
       return unexpected();
@@ -364,14 +406,23 @@ export function step(run: LeaseRun, event: LeaseEvent): Step {
         const reason = run.released ?? '';
         return {
           run: move(run, 'done'),
-          effects: [{ do: 'markReleased' }, { do: 'writeOutcome', outcome: { released: reason, result: null } }, log(`lease ${k}: released (${reason}), penalty-free`)],
+          effects: [
+            { do: 'markReleased' },
+            { do: 'writeOutcome', outcome: { released: reason, result: null } },
+            log(`lease ${k}: released (${reason}), penalty-free`),
+          ],
         };
       }
       if (event.type === 'sendFailed') return { run: move(run, 'done'), effects: [{ do: 'fail', message: event.message }] };
       return unexpected();
     }
     case 'starting': {
-      if (event.type === 'sent') return nextTurn(run, [{ do: 'count', what: 'leasesStarted' }, log(`lease ${k}: started ${run.workload}${run.endpoint ? ` at ${run.endpoint}` : ''}`), { do: 'startMeter' }]);
+      if (event.type === 'sent')
+        return nextTurn(run, [
+          { do: 'count', what: 'leasesStarted' },
+          log(`lease ${k}: started ${run.workload}${run.endpoint ? ` at ${run.endpoint}` : ''}`),
+          { do: 'startMeter' },
+        ]);
       if (event.type === 'sendFailed') return remove(run, [], undefined, event.message);
       return unexpected();
     }
@@ -384,11 +435,17 @@ export function step(run: LeaseRun, event: LeaseEvent): Step {
       const seq = now && now.reports > run.seq ? now.reports : run.seq;
       // Cancelled, failed at a deadline, out of escrow: stop what no lease pays for any more.
       if (now && !isLeaseAtWork(now.state)) {
-        return { run: move(run, 'stopping', { seq, ended: true }), effects: [log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${run.workload}`), { do: 'stop' }] };
+        return {
+          run: move(run, 'stopping', { seq, ended: true }),
+          effects: [log(`lease ${k}: ${now.state} on the chain (${now.outcome || 'no outcome given'}); stopping ${run.workload}`), { do: 'stop' }],
+        };
       }
       // A batch job runs at most the task's max hours: the chain pays no more, so neither does the machine.
       if (event.now > run.deadline) {
-        return { run: move(run, 'stopping', { seq, timedOut: true }), effects: [log(`lease ${k}: still running after the task's ${init.maxHours} h; stopping ${run.workload}`), { do: 'stop' }] };
+        return {
+          run: move(run, 'stopping', { seq, timedOut: true }),
+          effects: [log(`lease ${k}: still running after the task's ${init.maxHours} h; stopping ${run.workload}`), { do: 'stop' }],
+        };
       }
       return { run: move(run, 'sampling', { seq }), effects: [{ do: 'sample' }] };
     }
@@ -412,7 +469,8 @@ export function step(run: LeaseRun, event: LeaseEvent): Step {
       if (event.type !== 'drained') return unexpected();
       const effects: LeaseEffect[] = [];
       if (event.logsError !== undefined) effects.push(log(`lease ${k}: logs not kept: ${event.logsError}`));
-      if (event.logs?.dropped) effects.push(log(`lease ${k}: its log kept the first ${event.logs.kept} bytes of its output; ${event.logs.dropped} more were dropped past the cap`));
+      if (event.logs?.dropped)
+        effects.push(log(`lease ${k}: its log kept the first ${event.logs.kept} bytes of its output; ${event.logs.dropped} more were dropped past the cap`));
       const r = { ...run, exit: event.exit };
       // Collected before the logs are sealed, so that what the result left out is said in them.
       if (!run.ended && event.exit.code === 0 && init.kind === 'batch') return { run: move(r, 'collecting'), effects: [...effects, { do: 'collect' }] };
@@ -470,7 +528,9 @@ export type RevealAction = { do: 'wait' } | { do: 'reveal' } | { do: 'forget'; l
 export function revealAction(label: string, lease: RevealLeaseView | undefined): RevealAction {
   if (!lease || isLeaseAtWork(lease.state)) return { do: 'wait' };
   if (lease.state !== 'completed' || lease.resultDigest !== '') {
-    return lease.resultDigest === '' && lease.state !== 'completed' ? { do: 'forget', log: `lease ${label}: ${lease.state} before its reveal (${lease.outcome})` } : { do: 'forget' };
+    return lease.resultDigest === '' && lease.state !== 'completed'
+      ? { do: 'forget', log: `lease ${label}: ${lease.state} before its reveal (${lease.outcome})` }
+      : { do: 'forget' };
   }
   if (lease.revealBy === null) return { do: 'wait' };
   return { do: 'reveal' };

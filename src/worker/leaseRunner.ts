@@ -1,4 +1,16 @@
-import { startRun, step, type ChainLeaseView, type CollectedView, type Ending, type ExitView, type LeaseEffect, type LeaseEvent, type LeaseRun, type LeaseRunInit, type WorkerCount } from './leaseMachine.ts';
+import {
+  startRun,
+  step,
+  type ChainLeaseView,
+  type CollectedView,
+  type Ending,
+  type ExitView,
+  type LeaseEffect,
+  type LeaseEvent,
+  type LeaseRun,
+  type LeaseRunInit,
+  type WorkerCount,
+} from './leaseMachine.ts';
 
 // Drives one lease's state machine (src/worker/leaseMachine.ts): performs each effect through the
 // I/O it is given and feeds what came of it back as the next event. It holds no decision of its
@@ -107,9 +119,17 @@ export function driveLease(init: Omit<LeaseRunInit, 'workload'>, io: LeaseIO, ru
       (e: unknown) => dispatch(caught ? caught(e) : { type: 'failed', message: message(e) }),
     );
   };
-  const sent = (p: () => Promise<void>): void => op(p, () => ({ type: 'sent' }), (e) => ({ type: 'sendFailed', message: message(e) }));
+  const sent = (p: () => Promise<void>): void =>
+    op(
+      p,
+      () => ({ type: 'sent' }),
+      (e) => ({ type: 'sendFailed', message: message(e) }),
+    );
   const watch = (w: LaunchedWorkload): void => {
-    void w.exited.then(() => dispatch({ type: 'exited' }), () => dispatch({ type: 'exited' }));
+    void w.exited.then(
+      () => dispatch({ type: 'exited' }),
+      () => dispatch({ type: 'exited' }),
+    );
   };
 
   const perform = (effect: LeaseEffect): void => {
@@ -141,19 +161,40 @@ export function driveLease(init: Omit<LeaseRunInit, 'workload'>, io: LeaseIO, ru
           (lease) => ({ type: 'leaseRead', lease, now: io.now() }),
         );
       case 'sample':
-        return op(() => io.sample(), () => ({ type: 'sampled' }));
+        return op(
+          () => io.sample(),
+          () => ({ type: 'sampled' }),
+        );
       case 'stop':
-        return op(() => io.stop(), () => ({ type: 'stopped' }));
+        return op(
+          () => io.stop(),
+          () => ({ type: 'stopped' }),
+        );
       case 'drain':
-        return op(() => io.drain(), (d) => ({ type: 'drained', ...d }));
+        return op(
+          () => io.drain(),
+          (d) => ({ type: 'drained', ...d }),
+        );
       case 'collect':
-        return op(() => io.collect(), (result) => ({ type: 'collected', result }));
+        return op(
+          () => io.collect(),
+          (result) => ({ type: 'collected', result }),
+        );
       case 'publishLogs':
-        return op(() => io.publishLogs(), () => ({ type: 'logsPublished' }));
+        return op(
+          () => io.publishLogs(),
+          () => ({ type: 'logsPublished' }),
+        );
       case 'end':
-        return op(() => io.end(effect.ending), (r) => ({ type: 'ended', ...r }));
+        return op(
+          () => io.end(effect.ending),
+          (r) => ({ type: 'ended', ...r }),
+        );
       case 'remove':
-        return op(() => io.remove(effect.outcome), () => ({ type: 'removed' }));
+        return op(
+          () => io.remove(effect.outcome),
+          () => ({ type: 'removed' }),
+        );
       case 'writeOutcome':
         return io.writeOutcome(effect.outcome);
       case 'markReleased':

@@ -47,16 +47,25 @@ describe('live-logs tokens', () => {
   };
 
   it("accept the poster's token for this lease at this worker", () => {
-    expect(checkLiveLogsToken(liveLogsToken(poster, worker, TASK, 0), worker, TASK, 0, Date.now()).sub).toBe(encodeAddress(addressFromPublicKey(poster.publicKey)));
+    expect(checkLiveLogsToken(liveLogsToken(poster, worker, TASK, 0), worker, TASK, 0, Date.now()).sub).toBe(
+      encodeAddress(addressFromPublicKey(poster.publicKey)),
+    );
   });
 
   it('are refused in their own terms: what the token is for, never "log in to this node again"', () => {
-    expect(refusal(liveLogsToken(poster, worker, TASK, 1))).toEqual({ code: 'POSTER_TOKEN_MISMATCH', status: 401, message: expect.stringContaining(`the token is for lease 1 of task ${TASK}, not for lease 0`) });
+    expect(refusal(liveLogsToken(poster, worker, TASK, 1))).toEqual({
+      code: 'POSTER_TOKEN_MISMATCH',
+      status: 401,
+      message: expect.stringContaining(`the token is for lease 1 of task ${TASK}, not for lease 0`),
+    });
     expect(refusal(liveLogsToken(poster, worker, OTHER_TASK, 0)).message).toContain(`the token is for task ${OTHER_TASK}, not for task ${TASK}`);
     expect(refusal(liveLogsToken(poster, other, TASK, 0)).message).toContain(`at worker ${other}, and this is worker ${worker}`);
     expect(refusal(createRegistryToken(poster, { audience: 'zeusnet-registry:chain:ab', nowMs: Date.now() })).message).toContain('a registry login token');
     expect(refusal(createRegistryToken(poster, { audience: 'something else', nowMs: Date.now() })).message).toContain('not a live-logs token');
-    expect(refusal(liveLogsToken(poster, worker, TASK, 0), Date.now() + 120_000)).toMatchObject({ code: 'POSTER_TOKEN_EXPIRED', message: expect.stringMatching(/expired at .* sign a new one/) });
+    expect(refusal(liveLogsToken(poster, worker, TASK, 0), Date.now() + 120_000)).toMatchObject({
+      code: 'POSTER_TOKEN_EXPIRED',
+      message: expect.stringMatching(/expired at .* sign a new one/),
+    });
     expect(refusal('not-a-token')).toMatchObject({ code: 'POSTER_TOKEN_INVALID', message: expect.stringContaining('not a signed token') });
     const good = liveLogsToken(poster, worker, TASK, 0);
     const forged = `${good.slice(0, good.lastIndexOf('.'))}.${Buffer.alloc(64).toString('base64url')}`;

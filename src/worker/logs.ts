@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { addressFromPublicKey, encodeAddress, fromHex, openSealed, sealKeyOfSigningKey, sealKeyPairOfSigningSeed, sealTo, toHex, type KeyPair } from '../crypto/index.ts';
+import {
+  addressFromPublicKey,
+  encodeAddress,
+  fromHex,
+  openSealed,
+  sealKeyOfSigningKey,
+  sealKeyPairOfSigningSeed,
+  sealTo,
+  toHex,
+  type KeyPair,
+} from '../crypto/index.ts';
 import { createRegistryToken, RegistryTokenError, verifyRegistryToken, type Digest, type RegistryTokenClaims } from '../ddn/index.ts';
 import { taskIdFor } from '../ledger/index.ts';
 import { NodeApiError, type TaskAnswer, type ZeusClient } from '../sdk/index.ts';
@@ -110,7 +120,8 @@ export async function fetchSealedLogs(node: string, worker: string, task: string
   if (!m.ok) throw new Error(`${node} answered HTTP ${m.status} for the logs manifest: ${(await m.text()).slice(0, 200)}`);
   const doc = (await m.json()) as { artifactType?: string; layers?: { digest?: string }[] };
   const digest = doc.layers?.[0]?.digest;
-  if (doc.artifactType !== LOGS_ARTIFACT_TYPE || typeof digest !== 'string') throw new Error(`${repository}:${logsTag(task, lease)} on ${node} is not a logs artifact`);
+  if (doc.artifactType !== LOGS_ARTIFACT_TYPE || typeof digest !== 'string')
+    throw new Error(`${repository}:${logsTag(task, lease)} on ${node} is not a logs artifact`);
   const b = await fetch(`${node}/v2/${repository}/blobs/${digest}`);
   if (!b.ok) throw new Error(`${node} lists the logs blob ${digest} but does not serve it (HTTP ${b.status})`);
   const sealed = new Uint8Array(await b.arrayBuffer());
@@ -214,10 +225,12 @@ function audienceMismatch(aud: string, worker: string, task: string, lease: numb
   const here = `lease ${lease} of task ${task}`;
   const [kind, w, t, n] = aud.split(':');
   if (kind !== 'zeusnet-lease-logs' || w === undefined || t === undefined || n === undefined) {
-    if (kind === 'zeusnet-registry') return `the token is a registry login token (for pushing to a node's registry), not a live-logs token; sign one for ${here} with \`zeus task logs ${task} --lease ${lease} --live URL\``;
+    if (kind === 'zeusnet-registry')
+      return `the token is a registry login token (for pushing to a node's registry), not a live-logs token; sign one for ${here} with \`zeus task logs ${task} --lease ${lease} --live URL\``;
     return `the token is not a live-logs token (its audience is "${aud.slice(0, 120)}"); sign one for ${here} with \`zeus task logs ${task} --lease ${lease} --live URL\``;
   }
-  if (w !== worker) return `the token is for the live logs at worker ${w}, and this is worker ${worker}: send it to the worker that runs the lease (the lease on the chain names it)`;
+  if (w !== worker)
+    return `the token is for the live logs at worker ${w}, and this is worker ${worker}: send it to the worker that runs the lease (the lease on the chain names it)`;
   if (t !== task) return `the token is for task ${t}, not for task ${task}: sign one for ${here}`;
   return `the token is for lease ${n} of task ${task}, not for lease ${lease}: sign one for lease ${lease} (\`zeus task logs ${task} --lease ${lease} --live URL\`)`;
 }
@@ -230,17 +243,24 @@ function audienceMismatch(aud: string, worker: string, task: string, lease: numb
 export function checkLiveLogsToken(token: string, worker: string, task: string, lease: number, nowMs: number): RegistryTokenClaims {
   const { aud, iatMs } = claimsOf(token);
   const expected = liveLogsAudience(worker, task, lease);
-  if (aud !== undefined && aud !== expected) throw new AdminError('POSTER_TOKEN_MISMATCH', `the live-logs token was refused: ${audienceMismatch(aud, worker, task, lease)}`, 401);
+  if (aud !== undefined && aud !== expected)
+    throw new AdminError('POSTER_TOKEN_MISMATCH', `the live-logs token was refused: ${audienceMismatch(aud, worker, task, lease)}`, 401);
   try {
     // Checked at its own issue time first: a token that is bad apart from its age says so, not that it is old.
     const claims = verifyRegistryToken(token, { audience: expected, nowMs: iatMs ?? nowMs });
     if (claims.exp * 1000 <= nowMs) {
-      throw new AdminError('POSTER_TOKEN_EXPIRED', `the live-logs token expired at ${new Date(claims.exp * 1000).toISOString()} (they live ${LIVE_TOKEN_TTL_SECONDS} s): sign a new one (\`zeus task logs ${task} --live URL\` signs one for each request)`, 401);
+      throw new AdminError(
+        'POSTER_TOKEN_EXPIRED',
+        `the live-logs token expired at ${new Date(claims.exp * 1000).toISOString()} (they live ${LIVE_TOKEN_TTL_SECONDS} s): sign a new one (\`zeus task logs ${task} --live URL\` signs one for each request)`,
+        401,
+      );
     }
     return verifyRegistryToken(token, { audience: expected, nowMs });
   } catch (e) {
     if (e instanceof RegistryTokenError) {
-      const why = /^not a ZeusNet registry token/.test(e.message) ? `it is not a signed token (zrt1.…); \`zeus task logs ${task} --live URL\` signs one` : e.message.replace(/^registry token/, 'the token');
+      const why = /^not a ZeusNet registry token/.test(e.message)
+        ? `it is not a signed token (zrt1.…); \`zeus task logs ${task} --live URL\` signs one`
+        : e.message.replace(/^registry token/, 'the token');
       throw new AdminError('POSTER_TOKEN_INVALID', `the live-logs token was refused: ${why}`, 401);
     }
     throw e;
@@ -252,18 +272,29 @@ async function taskOwner(c: ZeusClient, task: string): Promise<string> {
   try {
     return (await c.task(task)).owner;
   } catch (e) {
-    if (e instanceof NodeApiError && e.status === 404) throw new AdminError('UNKNOWN_TASK', `there is no task ${task} on the chain (a task appears once its PostTask is committed)`, 404);
+    if (e instanceof NodeApiError && e.status === 404)
+      throw new AdminError('UNKNOWN_TASK', `there is no task ${task} on the chain (a task appears once its PostTask is committed)`, 404);
     if (e instanceof NodeApiError && e.status === 400) throw new AdminError(e.code, e.message, 400);
     throw e;
   }
 }
 
 /** The worker's side: the lease's logs so far, sealed to the poster whose token this is. */
-export async function posterLeaseLog(x: { client: ZeusClient; home: string; snapshot: AgentSnapshot; workload: Workload | undefined }, task: string, lease: number, token: string): Promise<Uint8Array> {
+export async function posterLeaseLog(
+  x: { client: ZeusClient; home: string; snapshot: AgentSnapshot; workload: Workload | undefined },
+  task: string,
+  lease: number,
+  token: string,
+): Promise<Uint8Array> {
   const claims = checkLiveLogsToken(token, x.snapshot.address, task, lease, Date.now());
   const owner = await taskOwner(x.client, task);
   if (claims.sub !== owner) throw new AdminError('NOT_THE_POSTER', `only the task's poster ${owner} may read its logs, not ${claims.sub}`, 403);
   const log = leaseLogTail(x.home, x.workload, task, lease);
-  if (!log) throw new AdminError('UNKNOWN_LEASE', `this worker has no logs of lease ${lease} of task ${task}: it did not run that lease, or has not started it yet`, 404);
+  if (!log)
+    throw new AdminError(
+      'UNKNOWN_LEASE',
+      `this worker has no logs of lease ${lease} of task ${task}: it did not run that lease, or has not started it yet`,
+      404,
+    );
   return sealLogs(sealKeyOfSigningKey(fromHex(claims.pk)), task, lease, log.bytes, log.cut);
 }

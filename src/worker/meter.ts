@@ -51,7 +51,13 @@ export class Meter {
   period(now: number): PeriodUsage {
     const cpu = this.cpuNanos / 1_000_000_000n;
     const mem = BigInt(Math.floor(this.memGiBSeconds));
-    const out = { cpuSeconds: cpu - this.reported.cpuSeconds, memoryGiBSeconds: mem - this.reported.memoryGiBSeconds, gpuSeconds: 0n, networkBytes: 0n, wallMs: BigInt(Math.max(0, Math.round(now - this.lastAt))) };
+    const out = {
+      cpuSeconds: cpu - this.reported.cpuSeconds,
+      memoryGiBSeconds: mem - this.reported.memoryGiBSeconds,
+      gpuSeconds: 0n,
+      networkBytes: 0n,
+      wallMs: BigInt(Math.max(0, Math.round(now - this.lastAt))),
+    };
     this.reported = { cpuSeconds: cpu, memoryGiBSeconds: mem };
     this.lastAt = now;
     return out;

@@ -18,7 +18,11 @@ describe('worker policy', () => {
   it('without a file: everything detected, one lease at a time', () => {
     const p = loadPolicy(undefined);
     expect(p.maxConcurrentLeases).toBe(1);
-    expect(offeredSpec(machine, p, 'http://127.0.0.1:26657', ['docker', 'wasm'])).toMatchObject({ ...machine, endpoint: '127.0.0.1:26657', runtimes: ['docker', 'wasm'] });
+    expect(offeredSpec(machine, p, 'http://127.0.0.1:26657', ['docker', 'wasm'])).toMatchObject({
+      ...machine,
+      endpoint: '127.0.0.1:26657',
+      runtimes: ['docker', 'wasm'],
+    });
     expect(p.bindAddress).toBe('127.0.0.1');
     expect(p.logCapBytes).toBe(8 * 1024 * 1024);
   });
@@ -30,7 +34,16 @@ describe('worker policy', () => {
   });
 
   it('caps what is offered and prices it in ZNC base units', () => {
-    const p = loadPolicy(file('ok.json', { maxCpuCores: 2.5, maxMemoryMiB: 4096, maxDiskMiB: 200_000, prices: { cpuCoreHour: '0.1', memoryGiBHour: '0.00000001' }, maxConcurrentLeases: 3, acceptApps: ['answer'] }));
+    const p = loadPolicy(
+      file('ok.json', {
+        maxCpuCores: 2.5,
+        maxMemoryMiB: 4096,
+        maxDiskMiB: 200_000,
+        prices: { cpuCoreHour: '0.1', memoryGiBHour: '0.00000001' },
+        maxConcurrentLeases: 3,
+        acceptApps: ['answer'],
+      }),
+    );
     const s = offeredSpec(machine, p, 'http://127.0.0.1:1', ['docker']);
     expect(s).toMatchObject({ cpuMillis: 2500, memoryMiB: 4096, diskMiB: 100_000, priceCpuCoreHour: 10_000_000n, priceMemoryGiBHour: 1n });
     expect(p).toMatchObject({ maxConcurrentLeases: 3, acceptApps: ['answer'] });

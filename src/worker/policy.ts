@@ -138,6 +138,7 @@ export function loadPolicy(file: string | undefined): WorkerPolicy {
     throw new PolicyError(`cannot read the policy file ${file}: ${(e as Error).message}`);
   }
   const r = PolicySchema.safeParse(raw);
-  if (!r.success) throw new PolicyError(`policy file ${file} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new PolicyError(`policy file ${file} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   return policyFrom(r.data);
 }

@@ -83,12 +83,22 @@ export const artifactTag = (kind: 'logs' | 'result', task: string, lease: number
 export async function publishArtifact(
   node: string,
   key: KeyPair,
-  a: { repository: string; tag: string; artifactType: string; layerType: string; bytes: Uint8Array | StreamedBlob; annotations: Record<string, string>; what: string },
+  a: {
+    repository: string;
+    tag: string;
+    artifactType: string;
+    layerType: string;
+    bytes: Uint8Array | StreamedBlob;
+    annotations: Record<string, string>;
+    what: string;
+  },
 ): Promise<Digest> {
   const auth = await registryAuthorization(node, key);
   const config = await uploadBlob(node, auth, a.repository, OCI_EMPTY.bytes, `${a.what} config`);
   const streamed = a.bytes instanceof Uint8Array ? undefined : a.bytes;
-  const digest = streamed ? await uploadStreamedBlob(node, auth, a.repository, streamed, a.what) : await uploadBlob(node, auth, a.repository, a.bytes as Uint8Array, a.what);
+  const digest = streamed
+    ? await uploadStreamedBlob(node, auth, a.repository, streamed, a.what)
+    : await uploadBlob(node, auth, a.repository, a.bytes as Uint8Array, a.what);
   const size = streamed ? streamed.size : (a.bytes as Uint8Array).length;
   const manifest = JSON.stringify({
     schemaVersion: 2,
@@ -98,7 +108,11 @@ export async function publishArtifact(
     layers: [{ mediaType: a.layerType, digest, size }],
     annotations: a.annotations,
   });
-  const res = await fetch(`${node}/v2/${a.repository}/manifests/${a.tag}`, { method: 'PUT', headers: { authorization: auth, 'content-type': OCI_MANIFEST }, body: manifest });
+  const res = await fetch(`${node}/v2/${a.repository}/manifests/${a.tag}`, {
+    method: 'PUT',
+    headers: { authorization: auth, 'content-type': OCI_MANIFEST },
+    body: manifest,
+  });
   if (res.status !== 201) throw new Error(`the node refused the ${a.what} manifest ${a.tag} (HTTP ${res.status}): ${(await res.text()).slice(0, 300)}`);
   return digest;
 }
@@ -109,7 +123,13 @@ export async function publishArtifact(
  * lease's disk and never by the agent's memory. Published as `<worker>/results:result-<task>-<lease>`;
  * its digest is what SubmitResult records.
  */
-export async function uploadResult(node: string, key: KeyPair, tree: ResultTree, lease: { task: string; lease: number }, digest?: Digest): Promise<{ repository: string; digest: Digest }> {
+export async function uploadResult(
+  node: string,
+  key: KeyPair,
+  tree: ResultTree,
+  lease: { task: string; lease: number },
+  digest?: Digest,
+): Promise<{ repository: string; digest: Digest }> {
   return publishResult(node, key, { digest: digest ?? (await canonicalDigest(tree)), size: tree.tarBytes, chunks: () => canonicalTar(tree) }, lease);
 }
 
@@ -118,11 +138,22 @@ export async function uploadResult(node: string, key: KeyPair, tree: ResultTree,
  * phase is open (docs/MARKET.md, "Fairness: commit and reveal"): until then the canonical archive
  * waits in the lease's directory as `file`, whose sha256 is `digest`.
  */
-export async function uploadResultFile(node: string, key: KeyPair, file: string, digest: Digest, lease: { task: string; lease: number }): Promise<{ repository: string; digest: Digest }> {
+export async function uploadResultFile(
+  node: string,
+  key: KeyPair,
+  file: string,
+  digest: Digest,
+  lease: { task: string; lease: number },
+): Promise<{ repository: string; digest: Digest }> {
   return publishResult(node, key, { digest, size: statSync(file).size, chunks: () => createReadStream(file) }, lease);
 }
 
-async function publishResult(node: string, key: KeyPair, blob: StreamedBlob, lease: { task: string; lease: number }): Promise<{ repository: string; digest: Digest }> {
+async function publishResult(
+  node: string,
+  key: KeyPair,
+  blob: StreamedBlob,
+  lease: { task: string; lease: number },
+): Promise<{ repository: string; digest: Digest }> {
   const repository = resultRepository(encodeAddress(addressFromPublicKey(key.publicKey)));
   const published = await publishArtifact(node, key, {
     repository,

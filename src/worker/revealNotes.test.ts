@@ -47,14 +47,27 @@ describe('reveal notes across a restart', () => {
     expect(lines).toEqual([]);
   });
 
-  it("reveals a committed app outcome as the outcome, not a digest", () => {
+  it('reveals a committed app outcome as the outcome, not a digest', () => {
     const root = leases();
     const files = join(root, `${TASK}-0`);
     mkdirSync(files);
-    new RevealNotes(root).add(files, { task: TASK, lease: 0, salt, digest: 'sha256:outcome', outcome: { exitCode: 0, oomKilled: true, cause: 'memory', logDigest: 'sha256:log' } });
+    new RevealNotes(root).add(files, {
+      task: TASK,
+      lease: 0,
+      salt,
+      digest: 'sha256:outcome',
+      outcome: { exitCode: 0, oomKilled: true, cause: 'memory', logDigest: 'sha256:log' },
+    });
     const next = new RevealNotes(root);
     next.load(() => undefined);
-    expect(revealFields(next.pending()[0][1])).toEqual({ digest: '', appOutcome: true, exitCode: 0, oomKilled: true, cause: 'memory', logDigest: 'sha256:log' });
+    expect(revealFields(next.pending()[0][1])).toEqual({
+      digest: '',
+      appOutcome: true,
+      exitCode: 0,
+      oomKilled: true,
+      cause: 'memory',
+      logDigest: 'sha256:log',
+    });
   });
 
   it('says which note cannot be read, and takes up the others', () => {

@@ -66,7 +66,21 @@ export class RevealNotes {
 }
 
 /** What RevealResult says for a note (besides the lease and the salt): the digest, or the app outcome. */
-export function revealFields(p: PendingReveal): { digest: string; appOutcome: boolean; exitCode: number; oomKilled: boolean; cause: AppOutcomeCanonical['cause']; logDigest: string } {
+export function revealFields(p: PendingReveal): {
+  digest: string;
+  appOutcome: boolean;
+  exitCode: number;
+  oomKilled: boolean;
+  cause: AppOutcomeCanonical['cause'];
+  logDigest: string;
+} {
   const o = p.outcome;
-  return { digest: o ? '' : p.digest, appOutcome: o !== undefined, exitCode: o?.exitCode ?? 0, oomKilled: o?.oomKilled ?? false, cause: o?.cause ?? '', logDigest: o?.logDigest ?? '' };
+  return {
+    digest: o ? '' : p.digest,
+    appOutcome: o !== undefined,
+    exitCode: o?.exitCode ?? 0,
+    oomKilled: o?.oomKilled ?? false,
+    cause: o?.cause ?? '',
+    logDigest: o?.logDigest ?? '',
+  };
 }

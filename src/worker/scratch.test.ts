@@ -38,7 +38,11 @@ const volumeExists = (name: string): Promise<boolean> =>
 beforeAll(() => {
   ensureDockerd();
   // 1 MiB at a time, a little apart, up to 128 MiB: slow enough for the watchdog to see it grow.
-  buildBusyboxImage(IMAGE, dir, 'i=0; while [ $i -lt 128 ]; do dd if=/dev/zero of=/out/f$i bs=1M count=1 2>/dev/null || { echo "full after $i MiB"; exit 1; }; i=$((i+1)); sleep 0.05; done; echo "wrote $i MiB"');
+  buildBusyboxImage(
+    IMAGE,
+    dir,
+    'i=0; while [ $i -lt 128 ]; do dd if=/dev/zero of=/out/f$i bs=1M count=1 2>/dev/null || { echo "full after $i MiB"; exit 1; }; i=$((i+1)); sleep 0.05; done; echo "wrote $i MiB"',
+  );
 }, 60_000);
 
 afterAll(() => {

@@ -93,7 +93,13 @@ export class ScratchAreas {
 
   async create(ref: Owner, sizeMiB: number): Promise<ScratchArea> {
     const volume = ScratchAreas.nameOf(ref);
-    const labels = { [LABEL_SCRATCH]: '', [LABEL_SCRATCH_MIB]: String(sizeMiB), 'net.zeus.task': ref.task, 'net.zeus.lease': String(ref.lease), 'net.zeus.worker': ref.worker };
+    const labels = {
+      [LABEL_SCRATCH]: '',
+      [LABEL_SCRATCH_MIB]: String(sizeMiB),
+      'net.zeus.task': ref.task,
+      'net.zeus.lease': String(ref.lease),
+      'net.zeus.worker': ref.worker,
+    };
     this.pending.add(volume);
     try {
       // A retried start of the same lease finds the old area: start from an empty one.
@@ -102,7 +108,12 @@ export class ScratchAreas {
         try {
           const device = await this.makeFileSystem(volume, sizeMiB);
           const opts = { type: 'ext4', device, o: 'nosuid,nodev' };
-          await this.docker.createVolume({ Name: volume, Driver: 'local', DriverOpts: opts, Labels: { ...labels, [LABEL_SCRATCH]: 'ext4', [LABEL_SCRATCH_IMAGE]: this.imageOf(volume) } });
+          await this.docker.createVolume({
+            Name: volume,
+            Driver: 'local',
+            DriverOpts: opts,
+            Labels: { ...labels, [LABEL_SCRATCH]: 'ext4', [LABEL_SCRATCH_IMAGE]: this.imageOf(volume) },
+          });
           return { volume, sizeMiB, kind: 'ext4' };
         } catch (e) {
           await this.remove(volume).catch(() => undefined);
@@ -119,7 +130,9 @@ export class ScratchAreas {
   private fallingBack(volume: string, why: string): void {
     if (!this.warned) {
       this.warned = true;
-      this.o.log(`WARNING: /out cannot be a size-capped file system here (${why}); a lease's /out is then a plain volume that a watchdog measures every ${WATCH_MS / 1000} s, killing the container past its cap`);
+      this.o.log(
+        `WARNING: /out cannot be a size-capped file system here (${why}); a lease's /out is then a plain volume that a watchdog measures every ${WATCH_MS / 1000} s, killing the container past its cap`,
+      );
     } else this.o.log(`${volume}: no capped file system (${why}); /out is watched instead`);
   }
 

@@ -102,7 +102,10 @@ export async function workerStatus(s: StatusSources): Promise<WorkerStatus> {
     if (!needs.has(r.task)) needs.set(r.task, (await c.task(r.task)).needs);
     const n = needs.get(r.task)!;
     const l = byKey.get(`${r.task}/${r.lease}`);
-    const sample = await s.workload(r.task, r.lease)?.sample().catch(() => undefined);
+    const sample = await s
+      .workload(r.task, r.lease)
+      ?.sample()
+      .catch(() => undefined);
     now.push({
       task: r.task,
       lease: r.lease,

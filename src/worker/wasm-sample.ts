@@ -1,3 +1,4 @@
+// biome-ignore-all format: the modules' bodies are instruction listings laid out by hand, a few instructions a line as a disassembler shows them.
 // The sample WASM batch module and two misbehaving ones for the wasm runtime's tests, emitted as
 // binary bytes by a tiny assembler. No WebAssembly toolchain (clang, wat2wasm, a wasm32 Rust target)
 // is assumed on a worker or a developer machine, and the handful of instructions these modules need

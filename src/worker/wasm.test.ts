@@ -79,9 +79,7 @@ describe('wasm runtime', () => {
     const runDir = join(result.outDir, '..').slice(root.length + 1);
     const added = listFiles(root).filter((file) => !before.includes(file));
     expect(added.every((file) => file.startsWith(`${runDir}/`))).toBe(true);
-    expect(added.filter((file) => !file.startsWith(`${runDir}/out/`)).sort()).toEqual(
-      ['stderr.log', 'stdin', 'stdout.log'].map((name) => `${runDir}/${name}`),
-    );
+    expect(added.filter((file) => !file.startsWith(`${runDir}/out/`)).sort()).toEqual(['stderr.log', 'stdin', 'stdout.log'].map((name) => `${runDir}/${name}`));
     expect(readdirSync(result.outDir)).toEqual([]);
   });
 

@@ -116,11 +116,15 @@ function checkImports(bytes: Uint8Array, start: number): void {
   for (; count > 0; count--) {
     at = skipName(bytes, skipName(bytes, at));
     const kind = bytes[at++];
-    if (kind === 0x00) [, at] = readUleb(bytes, at); // function: type index
-    else if (kind === 0x01) [, at] = readLimits(bytes, at + 1); // table: reftype, limits
+    if (kind === 0x00)
+      [, at] = readUleb(bytes, at); // function: type index
+    else if (kind === 0x01)
+      [, at] = readLimits(bytes, at + 1); // table: reftype, limits
     else if (kind === 0x02) throw new WasmModuleError('the module imports its memory; only modules that define their memory can be capped');
-    else if (kind === 0x03) at += 2; // global: valtype, mutability
-    else if (kind === 0x04) [, at] = readUleb(bytes, at + 1); // tag: attribute, type index
+    else if (kind === 0x03)
+      at += 2; // global: valtype, mutability
+    else if (kind === 0x04)
+      [, at] = readUleb(bytes, at + 1); // tag: attribute, type index
     else throw new WasmModuleError(`unknown import kind ${kind}`);
   }
 }
@@ -195,7 +199,12 @@ export async function runWasm(options: WasmRunOptions): Promise<WasmRunResult> {
   }
   // The descriptors are the process's, opened here so they are closed here even when the thread is killed.
   const stdout = openSync(stdoutPath, 'a');
-  const fds = { stdin: openSync(stdinPath, 'r'), stdout, stderr: options.logFile === undefined ? openSync(stderrPath, 'a') : stdout, devNull: openSync('/dev/null', 'r+') };
+  const fds = {
+    stdin: openSync(stdinPath, 'r'),
+    stdout,
+    stderr: options.logFile === undefined ? openSync(stderrPath, 'a') : stdout,
+    devNull: openSync('/dev/null', 'r+'),
+  };
   const input: ThreadInput = {
     module,
     args: options.args ?? ['module.wasm'],

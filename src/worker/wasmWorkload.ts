@@ -21,7 +21,12 @@ export const MODULE_LABEL = 'org.zeusnet.module';
  * wall-time limit (the task's max hours), or trapped (an invalid module counts as one: it is the
  * app's image). STOPPED (the worker stopped it) and START_FAILED (the runtime's thread) are not the app's.
  */
-const APP_CAUSE_OF: Partial<Record<WasmErrorCode, WorkloadExit['cause']>> = { MEMORY_LIMIT: 'memory', WALL_TIME_LIMIT: 'time', TRAP: 'trap', INVALID_MODULE: 'trap' };
+const APP_CAUSE_OF: Partial<Record<WasmErrorCode, WorkloadExit['cause']>> = {
+  MEMORY_LIMIT: 'memory',
+  WALL_TIME_LIMIT: 'time',
+  TRAP: 'trap',
+  INVALID_MODULE: 'trap',
+};
 
 interface ImageConfig {
   config?: { Labels?: Record<string, string> | null; Cmd?: string[] | null; Entrypoint?: string[] | null };
@@ -129,7 +134,8 @@ export function startWasm(o: WasmLaunch): Workload {
     endpoint: '',
     exited,
     // The thread's cpu time and peak memory are known when it ends; while it runs only wall time counts.
-    sample: async (): Promise<StatsSample | undefined> => (ended ? { cpuNanos: BigInt(Math.round(ended.cpuMs * 1e6)), memoryBytes: ended.peakMemoryBytes } : undefined),
+    sample: async (): Promise<StatsSample | undefined> =>
+      ended ? { cpuNanos: BigInt(Math.round(ended.cpuMs * 1e6)), memoryBytes: ended.peakMemoryBytes } : undefined,
     stop: async (): Promise<void> => {
       abort.abort();
       await exited;

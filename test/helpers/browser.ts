@@ -57,7 +57,10 @@ export async function bundleForBrowser(entry: string): Promise<BrowserBundle> {
   const real = graph.filter((id) => !id.startsWith('\0'));
   return {
     code: chunks[0].code,
-    modules: real.filter((id) => !id.includes('node_modules')).map((id) => relative(ROOT, id)).sort(),
+    modules: real
+      .filter((id) => !id.includes('node_modules'))
+      .map((id) => relative(ROOT, id))
+      .sort(),
     packages: [...new Set(real.map(packageOf).filter((p): p is string => p !== undefined))].sort(),
     builtins,
   };
@@ -65,7 +68,16 @@ export async function bundleForBrowser(entry: string): Promise<BrowserBundle> {
 
 /** Debian's Chromium, and the flags that keep it headless and off this machine's closed network. */
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Headless Chromium for tests that open contexts of their own (viewports, saved storage). */
 export function launchBrowser(): Promise<Browser> {

@@ -42,11 +42,16 @@ function dockerdArgs(socket: string): { args: string[]; log: string } {
   mkdirSync(dir, { recursive: true });
   return {
     args: [
-      '--host', `unix://${socket}`,
-      '--data-root', join(dir, 'data'),
-      '--exec-root', join(dir, 'exec'),
-      '--pidfile', join(dir, 'dockerd.pid'),
-      '--bridge', 'none',
+      '--host',
+      `unix://${socket}`,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '--bridge',
+      'none',
       '--iptables=false',
       '--ip-masq=false',
     ],

@@ -99,7 +99,19 @@ export const HOSTILE: readonly HostileApp[] = [
 ];
 
 /** The operations PRIVILEGED tries (what its report lists, in order). */
-export const PRIVILEGED_OPS = ['mount', 'raw-socket', 'sysrq-trigger', 'proc-sys', 'sysfs', 'root-fs', 'mknod', 'user-namespace', 'chroot', 'setns', 'sethostname'];
+export const PRIVILEGED_OPS = [
+  'mount',
+  'raw-socket',
+  'sysrq-trigger',
+  'proc-sys',
+  'sysfs',
+  'root-fs',
+  'mknod',
+  'user-namespace',
+  'chroot',
+  'setns',
+  'sethostname',
+];
 
 export const hostileTag = (name: string): string => `zeus-test/${name}:${process.pid}`;
 

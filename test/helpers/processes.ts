@@ -168,12 +168,13 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
-export interface ApiAnswer {
+/** An HTTP answer; T is the body the caller expects (api<T>() states it, nothing checks it). */
+export interface ApiAnswer<T = unknown> {
   status: number;
   contentType: string;
   text: string;
   /** The parsed body, or undefined when it is not JSON. */
-  json: any;
+  json: T;
 }
 
 /** The parsed JSON of a body, or undefined when it is not JSON. */
@@ -185,14 +186,11 @@ export function jsonOrUndefined(text: string): unknown {
   }
 }
 
-/** One HTTP request; a JSON body is serialized unless it is already a string or bytes. */
-export async function api(
-  url: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<ApiAnswer> {
+/**
+ * One HTTP request; a JSON body is serialized unless it is already a string or bytes. T is the
+ * answer's body as the test reads it (e.g. StatusAnswer, ErrorAnswer from src/sdk/wire.ts).
+ */
+export async function api<T = unknown>(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer<T>> {
   let payload: string | Uint8Array | undefined;
   const h: Record<string, string> = { ...headers };
   if (body !== undefined) {
@@ -202,9 +200,9 @@ export async function api(
       h['content-type'] ??= 'application/json';
     }
   }
-  const res = await fetch(`${url}${path}`, { method, headers: h, body: payload as RequestInit["body"] });
+  const res = await fetch(`${url}${path}`, { method, headers: h, body: payload as RequestInit['body'] });
   const text = await res.text();
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json: jsonOrUndefined(text) };
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json: jsonOrUndefined(text) as T };
 }
 
 export interface StatusJson {
@@ -242,7 +240,8 @@ export async function waitSettled(url: string, timeoutMs = 30_000): Promise<Stat
     if (s.mempool > 0) emptyAt = undefined;
     else if (emptyAt === undefined) emptyAt = s.height;
     if (emptyAt !== undefined && (s.height >= emptyAt + 1 || s.receiptsInFlight === 0)) return s;
-    if (Date.now() > deadline) throw new Error(`node not settled after ${timeoutMs} ms: ${JSON.stringify({ height: s.height, mempool: s.mempool, inFlight: s.receiptsInFlight })}`);
+    if (Date.now() > deadline)
+      throw new Error(`node not settled after ${timeoutMs} ms: ${JSON.stringify({ height: s.height, mempool: s.mempool, inFlight: s.receiptsInFlight })}`);
     await sleep(50);
   }
 }
@@ -290,7 +289,12 @@ export function signTransfer(
   o: { chainId: string; to: Uint8Array | string; amount: bigint; nonce: bigint; token?: string; memo?: string },
 ): SignedTransfer {
   const to = typeof o.to === 'string' ? decodeAddress(o.to) : o.to;
-  const bytes = signTx(key, { chainId: o.chainId, kind: TxKind.Transfer, nonce: o.nonce, payload: { to, token: o.token ?? ZNC, amount: o.amount, memo: o.memo ?? '' } });
+  const bytes = signTx(key, {
+    chainId: o.chainId,
+    kind: TxKind.Transfer,
+    nonce: o.nonce,
+    payload: { to, token: o.token ?? ZNC, amount: o.amount, memo: o.memo ?? '' },
+  });
   const tx = decodeTx(bytes);
   return { hex: toHex(bytes), bytes, hash: tx.hashHex, chain: tx.chain, from: key.address, to: encodeAddress(to), nonce: o.nonce, amount: o.amount };
 }
@@ -337,13 +341,14 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
 }
 
 /** Posts a body larger than the server accepts and returns the server's answer to it. */
-export function postOversized(
+/** T: the refusal's body as the caller reads it. */
+export function postOversized<T = unknown>(
   url: string,
   path: string,
   body: string | Uint8Array,
   contentType: string,
   o: { method?: string; headers?: Record<string, string> } = {},
-): Promise<ApiAnswer> {
+): Promise<ApiAnswer<T>> {
   // The server refuses on the declared content-length alone and closes the connection; if we were
   // still writing the body, the kernel's reset can discard its answer before we read it (EPIPE or
   // ECONNRESET with no response). So: send the headers, wait for the answer, and write the body
@@ -358,7 +363,7 @@ export function postOversized(
       res.on('end', () => {
         settled = true;
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json: jsonOrUndefined(text) });
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), text, json: jsonOrUndefined(text) as T });
         req.destroy();
       });
     });

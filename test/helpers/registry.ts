@@ -46,11 +46,46 @@ export interface RegistryAnswer {
   body: Uint8Array;
   text: string;
   /** Parsed JSON body, or undefined. */
-  json: any;
+  json: OciJson;
+}
+
+/** One entry of an OCI refusal (`{"errors":[…]}`); ours carry a `reason` in `detail` where the code is shared. */
+export interface OciError {
+  code: string;
+  message: string;
+  detail?: { reason?: string } & Record<string, unknown>;
+}
+
+/** A descriptor in a manifest or an index. */
+export interface OciDescriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  artifactType?: string;
+}
+
+/**
+ * The JSON bodies of the OCI distribution API that the tests read; an answer has the fields of its
+ * kind: `errors` (a refusal), `name` and `tags` (tags/list), `manifests` (an index: the referrers
+ * API), `config` and `layers` (an image manifest).
+ */
+export interface OciJson {
+  errors?: OciError[];
+  name?: string;
+  tags?: string[];
+  manifests?: OciDescriptor[];
+  config?: OciDescriptor;
+  layers?: OciDescriptor[];
 }
 
 /** One HTTP request with the path sent byte for byte (fetch would normalize `..` and escapes). */
-export function rawRequest(url: string, method: string, path: string, o: { headers?: Record<string, string>; body?: Uint8Array | string } = {}): Promise<RegistryAnswer> {
+export function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  o: { headers?: Record<string, string>; body?: Uint8Array | string } = {},
+): Promise<RegistryAnswer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: hostname, port, method, path, headers: o.headers }, (res) => {
@@ -60,7 +95,7 @@ export function rawRequest(url: string, method: string, path: string, o: { heade
       res.on('end', () => {
         const body = new Uint8Array(Buffer.concat(chunks));
         const text = Buffer.from(body).toString('utf8');
-        const json = jsonOrUndefined(text);
+        const json = jsonOrUndefined(text) as OciJson;
         const headers = res.headers;
         const header = (n: string): string | undefined => {
           const v = headers[n.toLowerCase()];
@@ -95,7 +130,10 @@ export class RegistryClient {
     const post = await this.request('POST', `/v2/${name}/blobs/uploads/`);
     if (post.status !== 202) throw new Error(`POST upload answered ${post.status}: ${post.text}`);
     const d = sha256(content);
-    const put = await this.request('PUT', withQuery(post.header('location')!, { digest: d }), { headers: { 'content-type': 'application/octet-stream' }, body: content });
+    const put = await this.request('PUT', withQuery(post.header('location')!, { digest: d }), {
+      headers: { 'content-type': 'application/octet-stream' },
+      body: content,
+    });
     if (put.status !== 201) throw new Error(`PUT upload answered ${put.status}: ${put.text}`);
     return d;
   }

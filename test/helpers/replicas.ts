@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { buildSampleApps } from '../../src/cli/sampleApps.ts';
-import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../../src/sdk/index.ts';
+import type { ZeusClient, LeaseAnswer, TaskDetailAnswer } from '../../src/sdk/index.ts';
 import { waitFor } from './processes.ts';
 import { okOut, type WorkerNet } from './workerNet.ts';
 
@@ -26,7 +26,28 @@ export function publishSampleApps(net: WorkerNet, from: string): void {
 export function postReplicated(net: WorkerNet, from: string, runtime: Runtime, r: number): string {
   const a = APPS[runtime];
   const out = okOut(
-    net.zeus('--json', 'task', 'post', '--from', from, '--app', a.app, '--runtime', a.runtime, '--cpu', '0.5', '--memory', '64MiB', '--max-price', '1', '--redundancy', String(r), '--bid-window', '6', '--wait'),
+    net.zeus(
+      '--json',
+      'task',
+      'post',
+      '--from',
+      from,
+      '--app',
+      a.app,
+      '--runtime',
+      a.runtime,
+      '--cpu',
+      '0.5',
+      '--memory',
+      '64MiB',
+      '--max-price',
+      '1',
+      '--redundancy',
+      String(r),
+      '--bid-window',
+      '6',
+      '--wait',
+    ),
   );
   return (JSON.parse(out) as { task: string }).task;
 }

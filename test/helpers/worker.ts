@@ -24,14 +24,22 @@ export function buildBusyboxImage(tag: string, workDir: string, cmd: string): vo
   const ctx = mkdtempSync(join(workDir, 'ctx-'));
   copyFileSync('/bin/busybox', join(ctx, 'busybox'));
   const run = JSON.stringify(['/bin/busybox', 'sh', '-c', cmd]);
-  writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', `LABEL net.zeus.test-run=${process.pid}-${Date.now()}`, 'COPY busybox /bin/busybox', `CMD ${run}`, ''].join('\n'));
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    ['FROM scratch', `LABEL net.zeus.test-run=${process.pid}-${Date.now()}`, 'COPY busybox /bin/busybox', `CMD ${run}`, ''].join('\n'),
+  );
   docker('build', '-q', '-t', tag, ctx);
 }
 
 /** Removes the worker's containers, the images a test built and those the worker loaded (`zeus-app/<app>`). */
 export function removeWorkerLeftovers(workerAddress: string, built: string[], apps: string[]): void {
-  for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : []) docker('rm', '-f', c);
-  const loaded = apps.length ? docker('images', '-q', ...apps.flatMap((a) => ['--filter', `reference=zeus-app/${a}`])).split('\n').filter(Boolean) : [];
+  for (const c of workerAddress ? docker('ps', '-aq', '--filter', `label=net.zeus.worker=${workerAddress}`).split('\n').filter(Boolean) : [])
+    docker('rm', '-f', c);
+  const loaded = apps.length
+    ? docker('images', '-q', ...apps.flatMap((a) => ['--filter', `reference=zeus-app/${a}`]))
+        .split('\n')
+        .filter(Boolean)
+    : [];
   for (const i of [...built, ...loaded]) {
     try {
       docker('rmi', '-f', i);

@@ -44,7 +44,19 @@ export class WorkerNet {
   /** `zeus devnet start --validators 1 --block-time 500` (or `blockTimeMs`); returns once it commits blocks. */
   start(blockTimeMs = 500): void {
     ensureDockerd();
-    const r = zeusIn(join(this.dir, 'unused'), 'devnet', 'start', '--workers', '0', '--dir', this.devnet, '--validators', '1', '--block-time', String(blockTimeMs));
+    const r = zeusIn(
+      join(this.dir, 'unused'),
+      'devnet',
+      'start',
+      '--workers',
+      '0',
+      '--dir',
+      this.devnet,
+      '--validators',
+      '1',
+      '--block-time',
+      String(blockTimeMs),
+    );
     if (r.code !== 0) throw new Error(`devnet start failed (${r.code}): ${r.err}${r.out}`);
     this.url = (JSON.parse(readFileSync(join(this.devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
   }
@@ -105,7 +117,9 @@ export class WorkerNet {
     }
     // The images as the workers loaded them (kept as a cache for the next lease). By tag, never by
     // id: an image loaded from the same bytes as a shared one (the sample apps) has the same id.
-    const loaded = loadedImages.flatMap((r) => docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${r}`).split('\n').filter(Boolean));
+    const loaded = loadedImages.flatMap((r) =>
+      docker('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${r}`).split('\n').filter(Boolean),
+    );
     for (const i of [...this.images, ...loaded]) {
       try {
         docker('rmi', i);

@@ -26,7 +26,10 @@ export const unrevealed = (l: Lease): boolean => l.commitment.length > 0 && l.re
 
 export function refuseCompared(t: Task, l: Lease, index: number): void {
   if (isCompared(t, l)) {
-    fail('COMMIT_REQUIRED', `lease ${index}'s result is compared with other workers' (${l.verifies > 0 ? 'a verifier seat' : `redundancy ${t.redundancy}`}): commit to it (CommitResult) and reveal it when the group's reveal phase opens`);
+    fail(
+      'COMMIT_REQUIRED',
+      `lease ${index}'s result is compared with other workers' (${l.verifies > 0 ? 'a verifier seat' : `redundancy ${t.redundancy}`}): commit to it (CommitResult) and reveal it when the group's reveal phase opens`,
+    );
   }
 }
 

@@ -82,7 +82,13 @@ export function scheduleDraw(ctx: ExecContext, idHex: string, disputedIndex: num
 
 export function createVerifierLease(ctx: ExecContext, idHex: string, t: Task, disputedIndex: number, worker: Uint8Array, price: bigint): void {
   const [index, startBy] = newLease(ctx, idHex, t, worker, VERIFY_SLOT + disputedIndex, price, disputedIndex + 1);
-  ctx.announce({ kind: 'lease-matched', task: idHex, lease: index, worker: toHex(worker), detail: `drawn to verify lease ${disputedIndex}; start by height ${startBy}` });
+  ctx.announce({
+    kind: 'lease-matched',
+    task: idHex,
+    lease: index,
+    worker: toHex(worker),
+    detail: `drawn to verify lease ${disputedIndex}; start by height ${startBy}`,
+  });
 }
 
 /** A verifier seat left empty (not started, released, abandoned): another is drawn while draws remain, else the dispute is settled. */
@@ -128,7 +134,7 @@ export function settleDispute(ctx: ExecContext, idHex: string, t: Task, disputed
       recordOutcome(ctx, v.worker, WorkerOutcome.Completed);
     } else {
       forfeitHeld(t, v);
-      endLease(t, v, ctx, LeaseState.Settled, 'verifier outvoted: its result differs from the other verifiers\' majority', idHex, i);
+      endLease(t, v, ctx, LeaseState.Settled, "verifier outvoted: its result differs from the other verifiers' majority", idHex, i);
       recordOutcome(ctx, v.worker, WorkerOutcome.Minority, ctx.params.market.wrongResultSlashBp);
     }
     writeLease(ctx, idHex, i, v);

@@ -21,7 +21,7 @@ export function payFor(perHour: bigint, ms: bigint): bigint {
 /** The product of the factors, refused if it does not fit in 64 bits (the worst case a task or a dispute must escrow). */
 export function mulChecked(...xs: bigint[]): bigint {
   const v = xs.reduce((a, b) => a * b, 1n);
-  if (v > MAX_U64) fail('INVALID_AMOUNT', 'the task\'s worst-case cost does not fit in 64 bits');
+  if (v > MAX_U64) fail('INVALID_AMOUNT', "the task's worst-case cost does not fit in 64 bits");
   return v;
 }
 

@@ -46,7 +46,7 @@ describe('the market lifecycle', () => {
     expect(() => moveTask(task(TaskState.Done), TaskState.Open)).toThrow('a task cannot go from done to open');
   });
 
-  it('moves and ends a lease only along the table; ending frees its worker and its task\'s count', () => {
+  it("moves and ends a lease only along the table; ending frees its worker and its task's count", () => {
     const live = [LeaseState.Started, LeaseState.Running, LeaseState.Completed, LeaseState.Disputed] as const;
     const ends = [LeaseState.Failed, LeaseState.Cancelled, LeaseState.Settled] as const;
     for (const from of Object.values(LeaseState)) {
@@ -69,7 +69,9 @@ describe('the market lifecycle', () => {
         }
       }
     }
-    expect(() => endLease(task(TaskState.Running), lease(LeaseState.Settled), ctx([]), LeaseState.Failed, '', 'ab', 0)).toThrow('a lease cannot go from settled to failed');
+    expect(() => endLease(task(TaskState.Running), lease(LeaseState.Settled), ctx([]), LeaseState.Failed, '', 'ab', 0)).toThrow(
+      'a lease cannot go from settled to failed',
+    );
   });
 
   it('one live-lease rule: live until failed, cancelled or settled, by number and by name alike', () => {

@@ -124,7 +124,10 @@ export function moveTask(t: Task, to: TaskState): void {
 }
 
 /** Moves a live lease to another live state, if its lifecycle allows it (ending it is `endLease`). */
-export function moveLease(l: Lease, to: typeof LeaseState.Started | typeof LeaseState.Running | typeof LeaseState.Completed | typeof LeaseState.Disputed): void {
+export function moveLease(
+  l: Lease,
+  to: typeof LeaseState.Started | typeof LeaseState.Running | typeof LeaseState.Completed | typeof LeaseState.Disputed,
+): void {
   checkLeaseMove(l, to);
   l.state = to;
 }

@@ -24,7 +24,15 @@ export function pickSlot(ctx: ExecContext, idHex: string, t: Task, worker: Uint8
 }
 
 /** A matched lease of `slot` for `worker` at `price` (a bid won or a verifier seat drawn), due to start within `startDeadlineBlocks`. */
-export function newLease(ctx: ExecContext, idHex: string, t: Task, worker: Uint8Array, slot: number, price: bigint, verifies: number): [index: number, startBy: bigint] {
+export function newLease(
+  ctx: ExecContext,
+  idHex: string,
+  t: Task,
+  worker: Uint8Array,
+  slot: number,
+  price: bigint,
+  verifies: number,
+): [index: number, startBy: bigint] {
   const index = t.leaseCount++;
   t.activeLeases++;
   const startBy = BigInt(ctx.height + ctx.params.market.startDeadlineBlocks);

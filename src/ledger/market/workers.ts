@@ -56,7 +56,8 @@ export function taskNeeds(t: Pick<Task, keyof TaskNeeds | 'maxPricePerHour'>): T
 export function checkWorkerSpec(p: Pick<Infer<typeof WorkerSchema>, 'cpuMillis' | 'memoryMiB' | 'runtimes' | 'gpus' | 'endpoint'>): void {
   if (p.cpuMillis === 0 || p.memoryMiB === 0) fail('INVALID_ARGUMENT', 'a worker offers at least some cpu and memory');
   if (p.runtimes.length === 0) fail('INVALID_ARGUMENT', `a worker offers at least one runtime (${RUNTIMES.join(', ')})`);
-  for (const r of p.runtimes) if (!(RUNTIMES as readonly string[]).includes(r)) fail('INVALID_ARGUMENT', `unknown runtime "${r}" (known: ${RUNTIMES.join(', ')})`);
+  for (const r of p.runtimes)
+    if (!(RUNTIMES as readonly string[]).includes(r)) fail('INVALID_ARGUMENT', `unknown runtime "${r}" (known: ${RUNTIMES.join(', ')})`);
   for (const g of p.gpus) if (g.model === '' || g.count === 0) fail('INVALID_ARGUMENT', 'each GPU entry names a model and a count of at least 1');
   if (p.endpoint === '') fail('INVALID_ARGUMENT', 'a worker registers the endpoint where its node can reach it');
 }
@@ -83,7 +84,10 @@ export function activeWorker(ctx: ExecContext, tx: Tx): Worker {
 export function requireBondedEnough(ctx: ExecContext, w: Worker, who: string): void {
   const short = bondShortfall(w, ctx.params.market);
   if (!isActive(w) || short === 0n) return;
-  fail('BOND_BELOW_MINIMUM', `${who} cannot be leased: its bond of ${w.bond} base units is below the minimum of ${ctx.params.market.minWorkerBond}; add at least ${short} (UpdateWorker with addBond, \`zeus worker update --add-bond\`)`);
+  fail(
+    'BOND_BELOW_MINIMUM',
+    `${who} cannot be leased: its bond of ${w.bond} base units is below the minimum of ${ctx.params.market.minWorkerBond}; add at least ${short} (UpdateWorker with addBond, \`zeus worker update --add-bond\`)`,
+  );
 }
 
 /** Tells main how a lease ended for its worker: record, rating, bond. */
@@ -157,5 +161,10 @@ function applyFairnessRecord(ctx: ExecContext, hex: string, w: Worker, outcome: 
   const [name, version] = [app.slice(0, at), app.slice(at + 1)];
   const found = stores.apps.get(ctx.state, name, version);
   if (!found) return;
-  stores.apps.set(ctx.state, name, version, outcome === WorkerOutcome.AppFailed ? { ...found, failures: found.failures + 1n } : { ...found, releases: found.releases + 1n });
+  stores.apps.set(
+    ctx.state,
+    name,
+    version,
+    outcome === WorkerOutcome.AppFailed ? { ...found, failures: found.failures + 1n } : { ...found, releases: found.releases + 1n },
+  );
 }

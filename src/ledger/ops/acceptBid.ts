@@ -27,7 +27,8 @@ export const acceptBid = defineOp({
     if (b.withdrawn) fail('BID_NOT_FOUND', `${encodeAddress(p.worker)} withdrew its bid`);
     const w = stores.workers.get(ctx.main, workerHex);
     if (w) requireBondedEnough(ctx, w, 'the bidder');
-    if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), taskNeeds(t), b.price).length > 0) fail('WORKER_UNFIT', 'the bidder no longer fits the task');
+    if (!w || misfits(workerOffer(workerHex, w, ctx.params.market), taskNeeds(t), b.price).length > 0)
+      fail('WORKER_UNFIT', 'the bidder no longer fits the task');
     const slot = pickSlot(ctx, idHex, t, p.worker);
     if (slot === undefined) fail('WORKER_UNFIT', 'this worker already holds a lease of this task (or is the one being verified)');
     createLease(ctx, idHex, t, slot, ref.index, b);

@@ -30,7 +30,14 @@ export const bid = defineOp({
     const ref = stores.bidRefs.get(ctx.state, idHex, tx.fromHex);
     if (ref && ref.window === t.closeHeight) fail('DUPLICATE_BID', 'this worker already bid in this window');
     if (t.bidCount >= ctx.params.market.maxBidsPerTask) fail('TOO_MANY_BIDS', `task ${idHex} holds its limit of ${ctx.params.market.maxBidsPerTask} bids`);
-    stores.bids.set(ctx.state, idHex, t.bidCount, { worker: tx.from, price: p.price, rating: w.rating, height: BigInt(ctx.height), used: false, withdrawn: false } satisfies Bid);
+    stores.bids.set(ctx.state, idHex, t.bidCount, {
+      worker: tx.from,
+      price: p.price,
+      rating: w.rating,
+      height: BigInt(ctx.height),
+      used: false,
+      withdrawn: false,
+    } satisfies Bid);
     stores.bidRefs.set(ctx.state, idHex, tx.fromHex, { index: t.bidCount, window: t.closeHeight });
     t.bidCount++;
     writeTask(ctx, idHex, t);

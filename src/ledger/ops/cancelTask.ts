@@ -23,7 +23,7 @@ export const cancelTask = defineOp({
       if (isLeaseMetered(l.state)) settlePeriod(ctx, t, l, MAX_U64);
       // The user cancels: what a batch worker earned so far is owed, review or not.
       releaseHeld(ctx, t, l);
-      endLease(t, l, ctx, LeaseState.Cancelled, 'cancelled by the task\'s poster', idHex, i);
+      endLease(t, l, ctx, LeaseState.Cancelled, "cancelled by the task's poster", idHex, i);
       writeLease(ctx, idHex, i, l);
     });
     t.openSlots = [];

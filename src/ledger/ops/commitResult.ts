@@ -14,7 +14,10 @@ import { defineOp } from './operation.ts';
 export const commitResult = defineOp({
   kind: 31,
   name: 'CommitResult',
-  schema: { $id: 'CommitResult', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, ...usageFields, commitment: { id: 80, type: 'bytes', length: 32 } } },
+  schema: {
+    $id: 'CommitResult',
+    fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, ...usageFields, commitment: { id: 80, type: 'bytes', length: 32 } },
+  },
   // The task names its chain (its id's first byte): its escrow, bids and leases live there.
   route: 'task',
   /**
@@ -25,7 +28,11 @@ export const commitResult = defineOp({
     const [idHex, t, l] = leaseRef(ctx, p);
     requireLessee(l, tx, p.lease);
     requireResultDue(t, l, p.lease);
-    if (!isCompared(t, l)) fail('COMMIT_NOT_NEEDED', `lease ${p.lease}'s result is compared with nobody's (redundancy 1, not a verifier): submit it (SubmitResult or SubmitAppOutcome)`);
+    if (!isCompared(t, l))
+      fail(
+        'COMMIT_NOT_NEEDED',
+        `lease ${p.lease}'s result is compared with nobody's (redundancy 1, not a verifier): submit it (SubmitResult or SubmitAppOutcome)`,
+      );
     addUsage(l, p);
     settlePeriod(ctx, t, l, p.wallMs);
     l.commitment = p.commitment;

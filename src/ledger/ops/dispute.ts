@@ -20,10 +20,10 @@ export const dispute = defineOp({
     const [idHex, t, l] = leaseRef(ctx, p);
     requireOwner(t, tx);
     if (t.redundancy !== 1) fail('NOT_DISPUTABLE', 'with redundancy ≥ 2 the results are compared with each other, not disputed');
-    if (l.verifies > 0) fail('NOT_DISPUTABLE', 'a verifier\'s result decides the dispute; it cannot be disputed');
+    if (l.verifies > 0) fail('NOT_DISPUTABLE', "a verifier's result decides the dispute; it cannot be disputed");
     if (l.state !== LeaseState.Completed || BigInt(ctx.height) > l.reviewEnd) fail('NOT_DISPUTABLE', `lease ${p.lease} is not under review`);
     if (verifierPool(ctx, idHex, t).length === 0) {
-      fail('NOT_DISPUTABLE', 'no other worker can verify this task (the worker, the poster and the task\'s other lessees cannot); the result stands');
+      fail('NOT_DISPUTABLE', "no other worker can verify this task (the worker, the poster and the task's other lessees cannot); the result stands");
     }
     // Up to three verifiers may run: the deposit covers each one's worst case. It returns, less the
     // verifiers' pay, when the result is overturned; it pays them and the worker's wait when it stands.

@@ -61,7 +61,7 @@ export const postTask = defineOp({
     const feeCost = mulChecked(licenseFeePerHour, BigInt(p.maxHours), slots);
     const escrow = feeToken === ZNC ? workerCost + feeCost : workerCost;
     const feeEscrow = feeToken === ZNC ? 0n : feeCost;
-    if (escrow > MAX_U64) fail('INVALID_AMOUNT', 'the task\'s worst-case cost does not fit in 64 bits');
+    if (escrow > MAX_U64) fail('INVALID_AMOUNT', "the task's worst-case cost does not fit in 64 bits");
     const acc = readAccount(ctx.state, tx.fromHex);
     debit(ctx, acc, ZNC, escrow, tx.from);
     if (feeEscrow > 0n) debit(ctx, acc, feeToken, feeEscrow, tx.from);

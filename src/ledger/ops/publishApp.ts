@@ -32,7 +32,7 @@ export const publishApp = defineOp({
     if (!APP_NAME.test(p.name)) fail('INVALID_ARGUMENT', 'app name: lowercase letters, digits, ".", "_" or "-", starting with a letter or digit');
     // The registry gives a namespace that is an address to that address (docs/DDN.md): an app named
     // like someone's address would put a name on the chain whose images only that someone can push.
-    if (isAddress(p.name)) fail('INVALID_ARGUMENT', 'app name: an address is not an app name (it names that account\'s own registry namespace)');
+    if (isAddress(p.name)) fail('INVALID_ARGUMENT', "app name: an address is not an app name (it names that account's own registry namespace)");
     if (!APP_VERSION.test(p.version)) fail('INVALID_ARGUMENT', 'app version: letters, digits, ".", "+", "_" or "-"');
     if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `image digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
     // The license fees go to the developer: an address nobody can spend from would swallow them.

@@ -40,7 +40,8 @@ export const revealResult = defineOp({
     if (l.commitment.length === 0) fail('NOT_COMMITTED', `lease ${p.lease} has no commitment to reveal`);
     if (l.resultDigest !== '') fail('ALREADY_REVEALED', `lease ${p.lease} already revealed its result`);
     if (l.state !== LeaseState.Completed) fail('REVEAL_CLOSED', `lease ${p.lease} is ${leaseStateName(l.state)}: ${l.outcome}`);
-    if (l.revealBy === 0n) fail('REVEAL_NOT_OPEN', `the other seats of lease ${p.lease}'s group have not all committed yet: reveal once the lease shows a reveal deadline`);
+    if (l.revealBy === 0n)
+      fail('REVEAL_NOT_OPEN', `the other seats of lease ${p.lease}'s group have not all committed yet: reveal once the lease shows a reveal deadline`);
     if (BigInt(ctx.height) > l.revealBy) fail('REVEAL_CLOSED', `the reveal deadline was height ${l.revealBy}`);
     let digest = p.digest;
     let outcome: AppOutcome | undefined;
@@ -49,15 +50,18 @@ export const revealResult = defineOp({
       const problem = appOutcomeProblem(canonical);
       if (problem) fail('INVALID_ARGUMENT', problem);
       if (!DIGEST.test(p.logDigest)) fail('BAD_DIGEST', `log digest must be sha256: and 64 lowercase hex digits, got "${p.logDigest}"`);
-      if (p.digest !== '') fail('INVALID_ARGUMENT', 'an app outcome\'s digest is computed by the chain: leave `digest` empty');
+      if (p.digest !== '') fail('INVALID_ARGUMENT', "an app outcome's digest is computed by the chain: leave `digest` empty");
       digest = appOutcomeDigest(canonical);
       outcome = { ...canonical, logDigest: p.logDigest, digest };
     } else {
       if (!DIGEST.test(p.digest)) fail('BAD_DIGEST', `result digest must be sha256: and 64 lowercase hex digits, got "${p.digest}"`);
-      if (p.exitCode !== 0 || p.oomKilled || p.cause !== '' || p.logDigest !== '') fail('INVALID_ARGUMENT', 'a result\'s reveal carries no app outcome fields');
+      if (p.exitCode !== 0 || p.oomKilled || p.cause !== '' || p.logDigest !== '') fail('INVALID_ARGUMENT', "a result's reveal carries no app outcome fields");
     }
     if (!bytesEqual(resultCommitment(p.task, p.lease, l.worker, digest, p.salt), l.commitment)) {
-      fail('REVEAL_MISMATCH', `this ${p.appOutcome ? 'app outcome' : 'digest'} and salt do not match lease ${p.lease}'s commitment (a commitment is bound to its task, lease and worker)`);
+      fail(
+        'REVEAL_MISMATCH',
+        `this ${p.appOutcome ? 'app outcome' : 'digest'} and salt do not match lease ${p.lease}'s commitment (a commitment is bound to its task, lease and worker)`,
+      );
     }
     l.resultDigest = digest;
     writeLease(ctx, idHex, p.lease, l);

@@ -78,4 +78,3 @@ export function releaseUnbonded(ctx: ExecContext): void {
     credit(ctx, e.address, ZNC, e.amount);
   }
 }
-

@@ -41,7 +41,16 @@ export const submitAppOutcome = defineOp({
     if (!DIGEST.test(p.logDigest)) fail('BAD_DIGEST', `log digest must be sha256: and 64 lowercase hex digits, got "${p.logDigest}"`);
     const digest = appOutcomeDigest(canonical);
     // Every check and every effect of a result: state, pay held for review, comparison, dispute.
-    submitResult.apply(ctx, tx, { task: p.task, lease: p.lease, digest, cpuSeconds: p.cpuSeconds, memoryGiBSeconds: p.memoryGiBSeconds, gpuSeconds: p.gpuSeconds, networkBytes: p.networkBytes, wallMs: p.wallMs });
+    submitResult.apply(ctx, tx, {
+      task: p.task,
+      lease: p.lease,
+      digest,
+      cpuSeconds: p.cpuSeconds,
+      memoryGiBSeconds: p.memoryGiBSeconds,
+      gpuSeconds: p.gpuSeconds,
+      networkBytes: p.networkBytes,
+      wallMs: p.wallMs,
+    });
     stores.appOutcomes.set(ctx.state, idHex, p.lease, { ...canonical, logDigest: p.logDigest, digest } satisfies AppOutcome);
   },
 });

@@ -12,7 +12,10 @@ import { defineOp } from './operation.ts';
 export const submitResult = defineOp({
   kind: 29,
   name: 'SubmitResult',
-  schema: { $id: 'SubmitResult', fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, digest: { id: 3, type: 'string', max: 71 }, ...usageFields } },
+  schema: {
+    $id: 'SubmitResult',
+    fields: { task: { id: 1, ...taskId }, lease: { id: 2, type: 'uint32' }, digest: { id: 3, type: 'string', max: 71 }, ...usageFields },
+  },
   // The task names its chain (its id's first byte): its escrow, bids and leases live there.
   route: 'task',
   apply(ctx, tx, p) {

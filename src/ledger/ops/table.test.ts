@@ -21,7 +21,8 @@ const op = (parts: { kind?: number; name?: string; schema?: string | null; route
   const reads = parts.schema === null ? 'void [ctx, tx, p];' : 'const amount: bigint = p.amount;\n    void [ctx, tx, amount];';
   const name = parts.name ?? 'Grant';
   const lines = [`  kind: ${parts.kind ?? 36},`, `  name: '${name}',`];
-  if (parts.schema !== null) lines.push(`  schema: ${parts.schema ?? `{ $id: '${name}', fields: { to: { id: 1, type: 'bytes', max: 21 }, amount: { id: 2, type: 'uint64' } } }`},`);
+  if (parts.schema !== null)
+    lines.push(`  schema: ${parts.schema ?? `{ $id: '${name}', fields: { to: { id: 1, type: 'bytes', max: 21 }, amount: { id: 2, type: 'uint64' } } }`},`);
   if (parts.route !== null) lines.push(`  route: ${parts.route ?? `'main'`},`);
   if (parts.apply !== false) lines.push(`  apply(ctx, tx, p) {\n    ${reads}\n  },`);
   return `${head}const grant = defineOp({\n${lines.join('\n')}\n});\nexport const TABLE = opTable([...OPERATIONS, grant]);\n`;
@@ -33,12 +34,12 @@ const CASES: Record<string, { source: string; errors: string[] }> = {
   withoutRoute: { source: op({ route: null }), errors: ["TS2741: Property 'route' is missing"] },
   withoutSchema: { source: op({ schema: null }), errors: ["TS2741: Property 'schema' is missing"] },
   routedByAbsentTask: { source: op({ route: `'task'` }), errors: [`TS2322: Type '"task"' is not assignable to type '"home" | "main"'`] },
-  reusedNumber: { source: op({ kind: 35 }), errors: ["Property 'duplicateKindOrName' is missing", "{ readonly duplicateKindOrName: 35; }"] },
+  reusedNumber: { source: op({ kind: 35 }), errors: ["Property 'duplicateKindOrName' is missing", '{ readonly duplicateKindOrName: 35; }'] },
   reusedName: { source: op({ name: 'Transfer' }), errors: ["Property 'duplicateKindOrName' is missing", '{ readonly duplicateKindOrName: "Transfer"; }'] },
   // Not through defineOp: a bare object in the table is checked against what an operation is.
   bareObjectWithoutHandler: {
     source: `${head}export const TABLE = opTable([...OPERATIONS, { kind: 36, name: 'Grant', schema: { $id: 'Grant', fields: {} }, route: 'main' }]);\n`,
-    errors: ["TS2345: Argument of type", "Property 'apply' is missing"],
+    errors: ['TS2345: Argument of type', "Property 'apply' is missing"],
   },
 };
 

@@ -18,7 +18,7 @@ export const topUpTask = defineOp({
     requireOwner(t, tx);
     if (isTaskEnded(t)) fail('TASK_ENDED', `task ${idHex} has already ended`);
     if (p.amount === 0n && p.feeAmount === 0n) fail('INVALID_AMOUNT', 'top up by a positive amount');
-    if (p.feeAmount > 0n && t.feeToken === ZNC) fail('INVALID_AMOUNT', 'this task\'s license fee is paid in ZNC: top up `amount` only');
+    if (p.feeAmount > 0n && t.feeToken === ZNC) fail('INVALID_AMOUNT', "this task's license fee is paid in ZNC: top up `amount` only");
     const acc = readAccount(ctx.state, tx.fromHex);
     debit(ctx, acc, ZNC, p.amount, tx.from);
     if (p.feeAmount > 0n) debit(ctx, acc, t.feeToken, p.feeAmount, tx.from);

@@ -24,7 +24,23 @@ function niceMax(v: number): number {
 const fmtNum = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3))));
 const fmtTime = (t: number): string => new Date(t).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
-export function LineChart({ series, unit, height = 200, format = fmtNum, empty = 'No data yet', label, id }: { series: Series[]; unit: string; height?: number; format?: (v: number) => string; empty?: string; label: string; id?: string }) {
+export function LineChart({
+  series,
+  unit,
+  height = 200,
+  format = fmtNum,
+  empty = 'No data yet',
+  label,
+  id,
+}: {
+  series: Series[];
+  unit: string;
+  height?: number;
+  format?: (v: number) => string;
+  empty?: string;
+  label: string;
+  id?: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(600);
   useEffect(() => {
@@ -89,7 +105,12 @@ export function LineChart({ series, unit, height = 200, format = fmtNum, empty =
           return (
             <g key={s.name}>
               {pts.length > 1 || s.step ? <path d={d} fill="none" stroke={s.color} strokeWidth={2} strokeLinejoin="round" /> : null}
-              {s.dots || pts.length === 1 ? pts.map((p, i) => <circle key={i} cx={x(p.t)} cy={y(p.v)} r={3.5} fill={s.color} />) : null}
+              {s.dots || pts.length === 1
+                ? pts.map((p, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: points may coincide (leases of one block at one price), and a dot is a stateless circle drawn at its point.
+                    <circle key={i} cx={x(p.t)} cy={y(p.v)} r={3.5} fill={s.color} />
+                  ))
+                : null}
             </g>
           );
         })}

@@ -67,11 +67,12 @@ export function MarketEventLine({ e, showTask = true }: { e: LiveMarketEvent; sh
 export function MarketFeed({ task, limit = 30 }: { task?: string; limit?: number }) {
   const feed = useFeed();
   const events = (task ? feed.market.filter((e) => e.task === task) : feed.market).slice(0, limit);
-  if (events.length === 0) return <Empty>{task ? 'No event for this task since the page opened.' : 'Listening… market events appear here as blocks commit them.'}</Empty>;
+  if (events.length === 0)
+    return <Empty>{task ? 'No event for this task since the page opened.' : 'Listening… market events appear here as blocks commit them.'}</Empty>;
   return (
     <ul className="events" data-testid="market-events">
-      {events.map((e, i) => (
-        <MarketEventLine key={`${e.height}-${e.kind}-${e.task}-${e.lease ?? ''}-${i}`} e={e} showTask={!task} />
+      {events.map((e) => (
+        <MarketEventLine key={e.seq} e={e} showTask={!task} />
       ))}
     </ul>
   );

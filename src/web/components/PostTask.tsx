@@ -14,7 +14,7 @@ import { Addr, Amount, Badge, Card, Empty, Hash, Link, Table } from './ui.tsx';
 // asking price, and every reason the others do not), then post: the wallet's key signs PostTask
 // and the worst case (price × hours × replicas, plus the license fee) moves into escrow.
 
-interface Form {
+interface TaskForm {
   app: string;
   runtime: string;
   kind: 'batch' | 'service';
@@ -27,7 +27,18 @@ interface Form {
   port: string;
 }
 
-const DEFAULTS: Form = { app: '', runtime: 'docker', kind: 'batch', cpu: '0.5', memory: '64', maxPrice: '1', maxHours: '1', bidWindow: '6', replicas: '1', port: '' };
+const DEFAULTS: TaskForm = {
+  app: '',
+  runtime: 'docker',
+  kind: 'batch',
+  cpu: '0.5',
+  memory: '64',
+  maxPrice: '1',
+  maxHours: '1',
+  bidWindow: '6',
+  replicas: '1',
+  port: '',
+};
 
 function whole(v: string, what: string, max = 0xffff_ffff): number {
   if (!/^\d+$/.test(v.trim()) || Number(v) > max) throw new Error(`${what} must be a whole number`);
@@ -41,7 +52,7 @@ function parseCores(v: string): number {
 }
 
 /** The task the form describes, as the SDK's PostTask spec (the quote takes its needs and price). */
-function specOf(f: Form, app: { name: string; version: string } | undefined): PostTaskSpec {
+function specOf(f: TaskForm, app: { name: string; version: string } | undefined): PostTaskSpec {
   return {
     app: app?.name,
     version: app?.version,
@@ -111,14 +122,17 @@ function QuoteView({ q }: { q: QuoteAnswer }) {
 export function PostTask() {
   const { current } = useWallet();
   const apps = useLoad(() => client.apps(), [], { live: true, minMs: 5000 });
-  const [f, setF] = useState<Form>(DEFAULTS);
+  const [f, setF] = useState<TaskForm>(DEFAULTS);
   const [quote, setQuote] = useState<QuoteAnswer | undefined>();
   const [formError, setFormError] = useState('');
   const [posted, setPosted] = useState<string | undefined>();
   const tx = useSend();
-  const versions = useMemo(() => (apps.data?.apps ?? []).flatMap((a) => a.versions.filter((v) => !v.deprecated).map((v) => ({ ...v, key: `${v.name}@${v.version}` }))), [apps.data]);
+  const versions = useMemo(
+    () => (apps.data?.apps ?? []).flatMap((a) => a.versions.filter((v) => !v.deprecated).map((v) => ({ ...v, key: `${v.name}@${v.version}` }))),
+    [apps.data],
+  );
   const app = versions.find((v) => v.key === f.app) ?? versions[versions.length - 1];
-  const set = (k: keyof Form) => (v: string) => {
+  const set = (k: keyof TaskForm) => (v: string) => {
     setF({ ...f, [k]: v });
     setQuote(undefined);
   };
@@ -211,8 +225,7 @@ export function PostTask() {
       <TxState s={tx.state} />
       {posted ? (
         <p className="ok" data-testid="posted-task">
-          Task <Hash h={posted} to={['task', posted]} /> posted.{' '}
-          <Link to={['task', posted]}>Follow it →</Link>
+          Task <Hash h={posted} to={['task', posted]} /> posted. <Link to={['task', posted]}>Follow it →</Link>
         </p>
       ) : null}
     </Card>

@@ -39,7 +39,8 @@ export function txSummary(tx: Pick<TxAnswer, 'kind' | 'payload'>): ReactNode {
     case 'PostTask':
       return (
         <>
-          {p.app ? `${str(p.app)}@${str(p.version)}` : str(p.image).slice(0, 19)} · {cores(Number(p.cpuMillis))}, {mib(Number(p.memoryMiB))}, {str(p.runtime)} · max <Amount v={str(p.maxPricePerHour)} />
+          {p.app ? `${str(p.app)}@${str(p.version)}` : str(p.image).slice(0, 19)} · {cores(Number(p.cpuMillis))}, {mib(Number(p.memoryMiB))}, {str(p.runtime)} ·
+          max <Amount v={str(p.maxPricePerHour)} />
           /h
         </>
       );
@@ -86,7 +87,17 @@ export function payloadValue(k: string, v: unknown): ReactNode {
   if (typeof v === 'string' && k === 'task') return <Hash h={v} to={['task', v]} />;
   if (typeof v === 'string' && /^[0-9a-f]{40,}$/.test(v)) return <Hash h={v} head={16} tail={8} />;
   if (typeof v === 'string' && /amount|price|fee|bond/i.test(k) && /^\d+$/.test(v)) return <Amount v={v} />;
-  if (Array.isArray(v)) return v.length === 0 ? <span className="muted">none</span> : <span className="list">{v.map((x, i) => <span key={i}>{payloadValue(k, x)}</span>)}</span>;
+  if (Array.isArray(v))
+    return v.length === 0 ? (
+      <span className="muted">none</span>
+    ) : (
+      <span className="list">
+        {v.map((x, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a payload's list is positional and its items may repeat.
+          <span key={i}>{payloadValue(k, x)}</span>
+        ))}
+      </span>
+    );
   if (v && typeof v === 'object') return <code>{JSON.stringify(v)}</code>;
   if (v === '') return <span className="muted">—</span>;
   return <span>{String(v)}</span>;

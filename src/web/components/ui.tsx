@@ -113,7 +113,15 @@ export function ErrorBox({ error, retry }: { error: Error; retry?: () => void })
 }
 
 /** Loading, error or the content: what every page does with a useLoad() result. */
-export function Loaded<T>({ l, what, children }: { l: { data: T | undefined; error: Error | undefined; reload: () => void }; what?: string; children: (d: T) => ReactNode }) {
+export function Loaded<T>({
+  l,
+  what,
+  children,
+}: {
+  l: { data: T | undefined; error: Error | undefined; reload: () => void };
+  what?: string;
+  children: (d: T) => ReactNode;
+}) {
   if (l.data !== undefined) {
     return (
       <>
@@ -126,7 +134,19 @@ export function Loaded<T>({ l, what, children }: { l: { data: T | undefined; err
   return <Loading what={what} />;
 }
 
-export function Card({ title, children, actions, className, id }: { title?: ReactNode; children: ReactNode; actions?: ReactNode; className?: string; id?: string }) {
+export function Card({
+  title,
+  children,
+  actions,
+  className,
+  id,
+}: {
+  title?: ReactNode;
+  children: ReactNode;
+  actions?: ReactNode;
+  className?: string;
+  id?: string;
+}) {
   return (
     <section className={`card ${className ?? ''}`} id={id}>
       {title || actions ? (
@@ -191,6 +211,7 @@ export function Table({ head, children, className, testId }: { head: ReactNode[]
         <thead>
           <tr>
             {head.map((h, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a column's place is its identity (the headers are fixed per table and may repeat or be elements).
               <th key={i}>{h}</th>
             ))}
           </tr>
@@ -205,6 +226,7 @@ export function KV({ rows }: { rows: [ReactNode, ReactNode][] }) {
   return (
     <dl className="kv">
       {rows.map(([k, v], i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a row's place is its identity (the caller's fixed list of rows; its labels may be elements).
         <div key={i}>
           <dt>{k}</dt>
           <dd>{v}</dd>

@@ -18,6 +18,8 @@ export interface LiveBlock {
 }
 
 export interface LiveMarketEvent {
+  /** This page's count of market events heard, a stable key for the list (events carry no id). */
+  seq: number;
   kind: string;
   task: string;
   lease?: number;
@@ -52,6 +54,7 @@ class LiveFeed {
   private listeners = new Set<() => void>();
   private started = false;
   private notifyQueued = false;
+  private marketSeq = 0;
 
   start(): void {
     if (this.started) return;
@@ -101,7 +104,7 @@ class LiveFeed {
         if (this.finality.length > MAX_FINALITY) this.finality.splice(0, this.finality.length - MAX_FINALITY);
       }
     } else if (e.type === 'market') {
-      this.market.unshift({ ...e, receivedAt: now });
+      this.market.unshift({ ...e, seq: ++this.marketSeq, receivedAt: now });
       if (this.market.length > MAX_MARKET) this.market.length = MAX_MARKET;
     } else return;
     this.notify();

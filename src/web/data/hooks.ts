@@ -33,18 +33,23 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], opts: { live?:
     last.current = Date.now();
     const forKey = keyRef.current;
     setState((s) => ({ ...s, loading: true }));
-    fnRef.current().then(
-      (data) => forKey === keyRef.current && setState({ data, loading: false }),
-      (error: unknown) => forKey === keyRef.current && setState((s) => ({ data: s.data, error: error instanceof Error ? error : new Error(String(error)), loading: false })),
-    ).finally(() => {
-      busy.current = false;
-      if (again.current) {
-        again.current = false;
-        run();
-      }
-    });
+    fnRef
+      .current()
+      .then(
+        (data) => forKey === keyRef.current && setState({ data, loading: false }),
+        (error: unknown) =>
+          forKey === keyRef.current && setState((s) => ({ data: s.data, error: error instanceof Error ? error : new Error(String(error)), loading: false })),
+      )
+      .finally(() => {
+        busy.current = false;
+        if (again.current) {
+          again.current = false;
+          run();
+        }
+      });
   }, []);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick is the trigger: reload() bumps it to run the load again with the same deps.
   useEffect(() => {
     if (keyRef.current !== key) {
       keyRef.current = key;

@@ -18,7 +18,11 @@ export function Account({ address }: { address: string }) {
     [address],
     { live: true, minMs: 3000 },
   );
-  const leases = useLoad(() => (worker.data ? client.leases({ worker: address, limit: 100 }) : Promise.resolve({ height: 0, leases: [] })), [address, !!worker.data], { live: true, minMs: 2000 });
+  const leases = useLoad(
+    () => (worker.data ? client.leases({ worker: address, limit: 100 }) : Promise.resolve({ height: 0, leases: [] })),
+    [address, !!worker.data],
+    { live: true, minMs: 2000 },
+  );
   return (
     <>
       <div className="page-head">
@@ -45,10 +49,31 @@ export function Account({ address }: { address: string }) {
                       </span>
                     ),
                   ],
-                  ['Nonces', Object.keys(a.nonces).length === 0 ? <span className="muted">no transactions yet</span> : Object.entries(a.nonces).map(([c, n]) => `${chainName(Number(c))}: ${n}`).join(' · ')],
+                  [
+                    'Nonces',
+                    Object.keys(a.nonces).length === 0 ? (
+                      <span className="muted">no transactions yet</span>
+                    ) : (
+                      Object.entries(a.nonces)
+                        .map(([c, n]) => `${chainName(Number(c))}: ${n}`)
+                        .join(' · ')
+                    ),
+                  ],
                   ['Quota', `${a.quota.usedThisWindow} of ${a.quota.limit} transactions used in this ${a.quota.windowMs / 1000} s window`],
-                  ...(a.unbonding.length ? ([['Unbonding', a.unbonding.map((u, i) => <Amount key={i} v={u.amount} />)]] as [string, ReactNode][]) : []),
-                  ...(a.multisig ? ([['Multisig', `${a.multisig.threshold} of ${a.multisig.members.length}: ${a.multisig.label}`]] as [string, ReactNode][]) : []),
+                  ...(a.unbonding.length
+                    ? ([
+                        [
+                          'Unbonding',
+                          a.unbonding.map((u, i) => (
+                            // biome-ignore lint/suspicious/noArrayIndexKey: the node's unbonding queue in release order; two entries may be equal.
+                            <Amount key={i} v={u.amount} />
+                          )),
+                        ],
+                      ] as [string, ReactNode][])
+                    : []),
+                  ...(a.multisig
+                    ? ([['Multisig', `${a.multisig.threshold} of ${a.multisig.members.length}: ${a.multisig.label}`]] as [string, ReactNode][])
+                    : []),
                 ]}
               />
             </Card>
@@ -59,7 +84,10 @@ export function Account({ address }: { address: string }) {
         <Card title="As a worker">
           <KV
             rows={[
-              ['Resources', `${cores(worker.data.cpuMillis)}, ${mib(worker.data.memoryMiB)} memory, ${mib(worker.data.diskMiB)} disk, ${worker.data.runtimes.join(' + ')}`],
+              [
+                'Resources',
+                `${cores(worker.data.cpuMillis)}, ${mib(worker.data.memoryMiB)} memory, ${mib(worker.data.diskMiB)} disk, ${worker.data.runtimes.join(' + ')}`,
+              ],
               ['Rating', `${worker.data.rating} / 1000 (benchmark ${worker.data.benchmark})`],
               ['Bond', <Amount v={worker.data.bond} />],
               ['Record', `${worker.data.record.completed} completed, ${worker.data.record.failed} failed, ${worker.data.record.abandoned} abandoned`],

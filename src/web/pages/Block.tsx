@@ -9,7 +9,14 @@ import { client } from '../data/client.ts';
 
 export function Block({ height, chain }: { height: number; chain: number | undefined }) {
   const block = useLoad(() => client.block(height), [height]);
-  const shown = chain ?? (block.data ? Math.max(0, block.data.txs.findIndex((t) => t.length > 0)) : 0);
+  const shown =
+    chain ??
+    (block.data
+      ? Math.max(
+          0,
+          block.data.txs.findIndex((t) => t.length > 0),
+        )
+      : 0);
   const seg = useLoad(() => client.segment(height, shown), [height, shown]);
   const keepers = useLoad(() => client.bookkeepers(), []);
   return (
@@ -41,7 +48,10 @@ export function Block({ height, chain }: { height: number; chain: number | undef
                       </>,
                     ],
                     ['Transactions', String(b.txs.reduce((s, t) => s + t.length, 0))],
-                    ['Certificate', `round ${b.certificate.round}, ${b.certificate.signers.length} bookkeeper signature${b.certificate.signers.length === 1 ? '' : 's'}`],
+                    [
+                      'Certificate',
+                      `round ${b.certificate.round}, ${b.certificate.signers.length} bookkeeper signature${b.certificate.signers.length === 1 ? '' : 's'}`,
+                    ],
                   ]}
                 />
               </Card>

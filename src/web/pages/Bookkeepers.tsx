@@ -83,7 +83,20 @@ export function Bookkeepers() {
               <Stat label="Slashed (evidence)">{b.candidates.filter((c) => c.slashed).length}</Stat>
             </div>
             <Card title="Candidates and the set">
-              <Table head={['Name', 'Address', 'Standing', 'Weight (votes)', 'Own stake', 'Proposed', 'Missed in a row', 'Missed in all', 'Earned this epoch', 'Jailed until']}>
+              <Table
+                head={[
+                  'Name',
+                  'Address',
+                  'Standing',
+                  'Weight (votes)',
+                  'Own stake',
+                  'Proposed',
+                  'Missed in a row',
+                  'Missed in all',
+                  'Earned this epoch',
+                  'Jailed until',
+                ]}
+              >
                 {b.candidates.map((c) => (
                   <tr key={c.address} data-candidate={c.name}>
                     <td>
@@ -93,7 +106,10 @@ export function Bookkeepers() {
                       <Addr a={c.address} />
                     </td>
                     <td>
-                      <Badge s={standing(c, b.height)} title={c.slashed ? 'evidence of double signing was submitted: it lost its seat and part of its stake' : undefined} />
+                      <Badge
+                        s={standing(c, b.height)}
+                        title={c.slashed ? 'evidence of double signing was submitted: it lost its seat and part of its stake' : undefined}
+                      />
                     </td>
                     <td>
                       <Amount v={c.weight} />
@@ -112,7 +128,8 @@ export function Bookkeepers() {
                 ))}
               </Table>
               <p className="muted small">
-                A bookkeeper that misses 10 proposals in a row is jailed for a day of blocks; two conflicting signatures at one height are evidence anyone can submit, and the offender is slashed and loses its seat.
+                A bookkeeper that misses 10 proposals in a row is jailed for a day of blocks; two conflicting signatures at one height are evidence anyone can
+                submit, and the offender is slashed and loses its seat.
               </p>
             </Card>
             <div className="two-col">
@@ -143,11 +160,7 @@ export function Bookkeepers() {
                         <td>
                           <Addr a={v.voter} />
                         </td>
-                        <td>
-                          {v.candidates
-                            .map((a) => b.candidates.find((c) => c.address === a)?.name || a.slice(0, 10))
-                            .join(', ') || '—'}
-                        </td>
+                        <td>{v.candidates.map((a) => b.candidates.find((c) => c.address === a)?.name || a.slice(0, 10)).join(', ') || '—'}</td>
                         <td>{v.proxy ? <Addr a={v.proxy} /> : '—'}</td>
                         <td>
                           <Amount v={v.staked} />

@@ -96,7 +96,13 @@ export function Charts() {
       </div>
       <div className="two-col">
         <Card title="Committed transactions per second">
-          <LineChart id="tps" label="Committed transactions per second" unit="tx/s" series={[{ name: 'all ten chains, 5 s window', color: '#2f6fde', points: tps }]} empty="Waiting for blocks…" />
+          <LineChart
+            id="tps"
+            label="Committed transactions per second"
+            unit="tx/s"
+            series={[{ name: 'all ten chains, 5 s window', color: '#2f6fde', points: tps }]}
+            empty="Waiting for blocks…"
+          />
         </Card>
         <Card title="Finality latency">
           <LineChart
@@ -115,7 +121,13 @@ export function Charts() {
           <LineChart id="asks" label="Asking prices per resource" unit="ZNC" series={asks} empty="No active worker yet" />
         </Card>
         <Card title="Lease prices (ZNC per hour)">
-          <LineChart id="leases" label="Lease prices" unit="ZNC/h" series={[{ name: 'price of each lease', color: '#d9822b', points: leasePrices, dots: true }]} empty="No lease yet" />
+          <LineChart
+            id="leases"
+            label="Lease prices"
+            unit="ZNC/h"
+            series={[{ name: 'price of each lease', color: '#d9822b', points: leasePrices, dots: true }]}
+            empty="No lease yet"
+          />
         </Card>
       </div>
     </>

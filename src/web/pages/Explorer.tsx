@@ -101,6 +101,7 @@ export function Explorer() {
                     <Link to={['block', b.height]}>{b.height}</Link>
                   </td>
                   {b.txCounts.map((n, c) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: the index is the chain's number.
                     <td key={c} className={`${c === 0 ? 'main-col ' : ''}${n ? 'has-tx' : 'no-tx'}`}>
                       <Link to={['block', b.height, c]}>{n || '·'}</Link>
                     </td>
@@ -147,7 +148,8 @@ export function Explorer() {
       </Card>
       {status.data && !('mode' in status.data.consensus) ? (
         <p className="muted small">
-          This node is {status.data.consensus.self >= 0 ? `bookkeeper #${status.data.consensus.self + 1} of the set` : 'a follower'}; {status.data.consensus.peers.filter((p) => p.connected).length} peers connected.
+          This node is {status.data.consensus.self >= 0 ? `bookkeeper #${status.data.consensus.self + 1} of the set` : 'a follower'};{' '}
+          {status.data.consensus.peers.filter((p) => p.connected).length} peers connected.
         </p>
       ) : null}
     </>

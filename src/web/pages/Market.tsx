@@ -20,9 +20,9 @@ export function Market() {
     <>
       <div className="page-head">
         <h1>Market</h1>
-        <a className="button" href="#post-task" onClick={(e) => (e.preventDefault(), document.getElementById('post-task')?.scrollIntoView({ behavior: 'smooth' }))}>
+        <button type="button" className="button" onClick={() => document.getElementById('post-task')?.scrollIntoView({ behavior: 'smooth' })}>
           Post a task ↓
-        </a>
+        </button>
       </div>
       <div className="stats">
         <Stat label="Tasks shown">{all.length}</Stat>

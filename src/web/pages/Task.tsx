@@ -80,10 +80,25 @@ function timeline(t: TaskDetailAnswer, height: number): Step[] {
       state: 'done',
     });
     if (l.startedAt) {
-      steps.push({ height: null, at: l.startedAt, title: `Lease ${l.index} started`, detail: l.endpoint ? `endpoint ${l.endpoint}` : 'running on the worker', state: 'done' });
+      steps.push({
+        height: null,
+        at: l.startedAt,
+        title: `Lease ${l.index} started`,
+        detail: l.endpoint ? `endpoint ${l.endpoint}` : 'running on the worker',
+        state: 'done',
+      });
     }
     if (l.reports > 0) {
-      steps.push({ height: null, title: `${l.reports} usage report${l.reports === 1 ? '' : 's'}`, detail: <>worker paid <Amount v={l.workerPaid} /> so far (held for review: <Amount v={l.held} />)</>, state: l.endedAt ? 'done' : 'now' });
+      steps.push({
+        height: null,
+        title: `${l.reports} usage report${l.reports === 1 ? '' : 's'}`,
+        detail: (
+          <>
+            worker paid <Amount v={l.workerPaid} /> so far (held for review: <Amount v={l.held} />)
+          </>
+        ),
+        state: l.endedAt ? 'done' : 'now',
+      });
     }
     if (l.resultDigest) {
       steps.push({
@@ -91,7 +106,8 @@ function timeline(t: TaskDetailAnswer, height: number): Step[] {
         title: `Result of lease ${l.index}`,
         detail: (
           <>
-            <Hash h={l.resultDigest} head={14} tail={8} /> — review {l.reviewEnd !== null && height <= l.reviewEnd ? `until height ${l.reviewEnd}; the poster may dispute` : 'over'}
+            <Hash h={l.resultDigest} head={14} tail={8} /> — review{' '}
+            {l.reviewEnd !== null && height <= l.reviewEnd ? `until height ${l.reviewEnd}; the poster may dispute` : 'over'}
           </>
         ),
         state: l.state === 'completed' ? 'now' : 'done',
@@ -177,6 +193,7 @@ export function Task({ id }: { id: string }) {
                 <Card title="Timeline">
                   <ol className="timeline" data-testid="timeline">
                     {timeline(t, t.height).map((s, i) => (
+                      // biome-ignore lint/suspicious/noArrayIndexKey: the timeline is rebuilt in its fixed order from the task on every render; its steps have no id and hold no state.
                       <li key={i} className={s.state}>
                         <span className="at">{s.height !== null ? <Link to={['block', s.height, t.chain]}>#{s.height}</Link> : s.at ? ago(s.at) : ''}</span>
                         <div>
@@ -194,11 +211,17 @@ export function Task({ id }: { id: string }) {
                       ['App', t.app ? `${t.app}@${t.version}` : 'raw image'],
                       ['Image', <Hash h={t.digest} head={18} tail={6} />],
                       ['Kind', t.kind],
-                      ['Needs (each replica)', `${cores(t.needs.cpuMillis)}, ${mib(t.needs.memoryMiB)}, ${t.needs.runtime}${t.needs.gpuCount ? `, ${t.needs.gpuCount} GPU` : ''}`],
+                      [
+                        'Needs (each replica)',
+                        `${cores(t.needs.cpuMillis)}, ${mib(t.needs.memoryMiB)}, ${t.needs.runtime}${t.needs.gpuCount ? `, ${t.needs.gpuCount} GPU` : ''}`,
+                      ],
                       ['Replicas', `${t.replicas} × redundancy ${t.redundancy}`],
-                      ['Max price', <>
-                        <Amount v={t.maxPricePerHour} /> per hour
-                      </>],
+                      [
+                        'Max price',
+                        <>
+                          <Amount v={t.maxPricePerHour} /> per hour
+                        </>,
+                      ],
                       ['Max hours', String(t.maxHours)],
                       ['Owner', <Addr a={t.owner} />],
                       ['Developer', <Addr a={t.developer} />],
@@ -219,7 +242,11 @@ export function Task({ id }: { id: string }) {
                 <Payments t={t} />
               </Card>
               <Card title="Leases">
-                <LeasesTable leases={t.leases} ofTask empty={t.endedAt !== null ? 'No lease: nobody served the task.' : `No lease yet: workers bid until height ${t.closeHeight}.`} />
+                <LeasesTable
+                  leases={t.leases}
+                  ofTask
+                  empty={t.endedAt !== null ? 'No lease: nobody served the task.' : `No lease yet: workers bid until height ${t.closeHeight}.`}
+                />
               </Card>
               <Card title="Bids">
                 {t.bids.length === 0 ? (

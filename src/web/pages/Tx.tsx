@@ -43,7 +43,12 @@ export function Tx({ hash }: { hash: string }) {
                   ['Hash', <Hash h={t.hash} head={20} tail={12} />],
                   ['Status', <Badge s={t.status} />],
                   ['Chain', chainName(t.chain)],
-                  ...(t.height !== undefined ? ([['Height', <Link to={['block', t.height, t.chain]}>{t.height}</Link>], ['Index in segment', String(t.index)]] as [string, ReactNode][]) : []),
+                  ...(t.height !== undefined
+                    ? ([
+                        ['Height', <Link to={['block', t.height, t.chain]}>{t.height}</Link>],
+                        ['Index in segment', String(t.index)],
+                      ] as [string, ReactNode][])
+                    : []),
                   ...(t.error ? ([['Refused', `${t.error.message} (${t.error.code})`]] as [string, ReactNode][]) : []),
                   ...(t.tx
                     ? ([
@@ -80,6 +85,7 @@ export function Tx({ hash }: { hash: string }) {
                 ) : (
                   <ol className="path">
                     {t.inclusion.proof.path.map((h, i) => (
+                      // biome-ignore lint/suspicious/noArrayIndexKey: the index is the level in the audit path (the same hash may occur twice).
                       <li key={i}>
                         <Hash h={h} head={16} tail={8} />
                       </li>

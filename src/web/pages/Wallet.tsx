@@ -52,7 +52,9 @@ function KeyForms() {
           {err}
         </p>
       ) : null}
-      <p className="muted small">The key is made by this browser and kept in its storage for this site; it is never sent to the node. Export it to keep a copy.</p>
+      <p className="muted small">
+        The key is made by this browser and kept in its storage for this site; it is never sent to the node. Export it to keep a copy.
+      </p>
     </Form>
   );
 }
@@ -137,14 +139,17 @@ function KeyView({ k }: { k: WalletKey }) {
           {(a) => <BalanceStats a={a} testId="wallet-balance" />}
         </Loaded>
         {BigInt(acc.data?.znc.balance ?? '0') === 0n && acc.data ? (
-          <p className="hint">This key holds no ZNC yet. Send some to its address (e.g. `zeus transfer --from alice --to {k.address.slice(0, 12)}… --amount 100`); the balance shows here as soon as the block commits.</p>
+          <p className="hint">
+            This key holds no ZNC yet. Send some to its address (e.g. `zeus transfer --from alice --to {k.address.slice(0, 12)}… --amount 100`); the balance
+            shows here as soon as the block commits.
+          </p>
         ) : null}
         {seen.length ? (
           <>
             <h3>Balance changes</h3>
             <ul className="changes" data-testid="balance-changes">
-              {seen.map((c, i) => (
-                <li key={i}>
+              {seen.map((c) => (
+                <li key={c.seq}>
                   <span className="when">{clock(c.at)}</span> <Amount v={c.delta} sign /> → <Amount v={c.balance} />
                 </li>
               ))}
