@@ -35,8 +35,8 @@ import type {
   TaskNeedsAnswer,
   TaskStateName,
   WorkerAnswer,
-} from '../sdk/wire.ts';
-import { quoteAnswer } from '../sdk/quote.ts';
+} from '../sdk/index.ts';
+import { quoteAnswer } from '../sdk/index.ts';
 import { ApiError } from './errors.ts';
 
 // Read-only views of the compute market for the HTTP API, from the committed state of the

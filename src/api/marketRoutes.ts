@@ -15,7 +15,7 @@ import type {
   TasksAnswer,
   WorkerAnswer,
   WorkersAnswer,
-} from '../sdk/wire.ts';
+} from '../sdk/index.ts';
 import {
   appsView,
   leasesView,

@@ -22,7 +22,7 @@ import type {
   TokenAnswer,
   TokensAnswer,
   TxStatusAnswer,
-} from '../sdk/wire.ts';
+} from '../sdk/index.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';

@@ -15,7 +15,7 @@ import {
   type Tx,
 } from '../ledger/index.ts';
 import { ZNC } from '../ledger/index.ts';
-import type { AccountAnswer, BlockHeaderAnswer, BookkeepersAnswer, InclusionAnswer, SegmentAnswer, TokenAnswer, TxAnswer, Wire } from '../sdk/wire.ts';
+import type { AccountAnswer, BlockHeaderAnswer, BookkeepersAnswer, InclusionAnswer, SegmentAnswer, TokenAnswer, TxAnswer, Wire } from '../sdk/index.ts';
 
 // JSON views of ledger objects for the HTTP API, as the wire contract (src/sdk/wire.ts) types
 // them: amounts as decimal strings (base units), bytes as hex, addresses as znc1….

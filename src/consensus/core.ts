@@ -1,5 +1,5 @@
 import { bytesEqual, fromHex, toHex } from '../crypto/portable.ts';
-import { quorum, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
+import { quorum, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/index.ts';
 
 // The Tendermint consensus algorithm ("The latest gossip on BFT consensus", Buchman, Kwon and
 // Milosevic, 2018, Algorithm 1) as a pure step function: `step(state, input)` returns the next

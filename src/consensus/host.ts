@@ -1,9 +1,22 @@
 import { bytesEqual, toHex, type KeyPair } from '../crypto/portable.ts';
-import { blockHash, decodeBlock, decodeCommittedBlock, encodeBlock, type Block } from '../ledger/block.ts';
-import { certificateError, signVote, verifyVote, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
-import { LedgerError } from '../ledger/errors.ts';
-import { InvalidBlockError, type ExecutedHeight } from '../ledger/ledger.ts';
-import type { KvOp, KvStore } from '../store/kv.ts';
+import {
+  blockHash,
+  certificateError,
+  decodeBlock,
+  decodeCommittedBlock,
+  encodeBlock,
+  InvalidBlockError,
+  LedgerError,
+  signVote,
+  verifyVote,
+  VoteType,
+  type Block,
+  type Certificate,
+  type ExecutedHeight,
+  type SignedVote,
+  type VoteBody,
+} from '../ledger/index.ts';
+import type { KvOp, KvStore } from '../store/index.ts';
 import { CatchUp, CATCH_UP_TIMING, type CatchUpTiming, type SyncRequest } from './catchup.ts';
 import { gossip, heightRelation, type ConsensusConfig, type ConsensusInput, type ConsensusOutput, type ConsensusState, type TimeoutKind } from './core.ts';
 import { CoreDriver } from './driver.ts';

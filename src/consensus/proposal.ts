@@ -1,6 +1,6 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
 import { bytesEqual, concatBytes, signBytes, utf8, verifySignature, type KeyPair } from '../crypto/portable.ts';
-import { blockHash, decodeBlock, type Block } from '../ledger/block.ts';
+import { blockHash, decodeBlock, type Block } from '../ledger/index.ts';
 import type { ProposalInput } from './core.ts';
 
 // A proposal: "in (height, round) I propose the block with this hash", signed by the round's

@@ -1,7 +1,7 @@
 import { decode, encode } from '../codec/index.ts';
 import { bytesEqual, toHex } from '../crypto/portable.ts';
-import { VoteType, type VoteBody } from '../ledger/commit.ts';
-import type { KvStore } from '../store/kv.ts';
+import { VoteType, type VoteBody } from '../ledger/index.ts';
+import type { KvStore } from '../store/index.ts';
 
 // The double-sign guard. A bookkeeper that signs two different votes (or proposals) for one
 // height, round and step can be slashed and can break safety, so before signing anything the

@@ -1,12 +1,22 @@
 import { addressFromPublicKey, bytesEqual, toHex, type KeyPair } from '../crypto/portable.ts';
-import { blockHash, encodeBlock, type Block } from '../ledger/block.ts';
-import { signVote, VoteType, type Certificate, type SignedVote, type VoteBody } from '../ledger/commit.ts';
-import { InvalidBlockError, Ledger, type ExecutedHeight } from '../ledger/ledger.ts';
-import { LedgerError } from '../ledger/errors.ts';
-import { ZNC } from '../ledger/params.ts';
+import {
+  blockHash,
+  encodeBlock,
+  InvalidBlockError,
+  Ledger,
+  LedgerError,
+  signVote,
+  VoteType,
+  ZNC,
+  type Block,
+  type Certificate,
+  type ExecutedHeight,
+  type SignedVote,
+  type Tx,
+  type VoteBody,
+} from '../ledger/index.ts';
 import { makeTx, testChain, type TestChain } from '../ledger/testing.ts';
 import { TxKind } from '../ledger/ops/index.ts';
-import type { Tx } from '../ledger/tx.ts';
 import {
   DEFAULT_TIMEOUTS,
   heightRelation,

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { NodeEvent } from '../sdk/wire.ts';
+import type { NodeEvent } from '../sdk/index.ts';
 
 /** What a node announces: committed blocks and the fate of each transaction. */
 export class NodeEvents extends EventEmitter<{ event: [NodeEvent] }> {}

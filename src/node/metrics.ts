@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { NodeEvent } from '../sdk/wire.ts';
+import type { NodeEvent } from '../sdk/index.ts';
 import type { ZeusNode } from './zeusNode.ts';
 
 // Prometheus metrics of one node, served at GET /metrics. Levels (height, mempool, round, peers,

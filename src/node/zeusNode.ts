@@ -20,7 +20,7 @@ import {
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
-import type { HaltAnswer, HealthAnswer, TxEvent } from '../sdk/wire.ts';
+import type { HaltAnswer, HealthAnswer, TxEvent } from '../sdk/index.ts';
 import { NodeEvents } from './events.ts';
 import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
