@@ -17,10 +17,11 @@ import {
 import { randomBytes } from 'node:crypto';
 import { addressFromPublicKey, toHex, type KeyPair } from '../crypto/index.ts';
 import { decodeSignedVote, encodeSignedVote, LedgerError, routeTx, signTx, signVote, TxKind, VoteType, type SignedVote, type Tx } from '../ledger/index.ts';
-import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type PeerInfo, type Verdict } from '../p2p/index.ts';
+import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type Verdict } from '../p2p/index.ts';
 import { decode, encode } from '../codec/index.ts';
 import type { BuiltBlock, ZeusNode } from './zeusNode.ts';
 import type { BlockProducer } from './producer.ts';
+import type { ConsensusAnswer } from '../sdk/index.ts';
 
 // The elected bookkeepers' block production on a real node: the consensus host
 // (src/consensus/host.ts, the same one the simulator runs) wired to the wall clock, real timers,
@@ -51,22 +52,8 @@ export interface BftOptions {
   logger?: RoundLogger;
 }
 
-export interface ConsensusStatus {
-  height: number;
-  round: number;
-  step: string;
-  /** 'running' while deciding a height; 'decided' during the pause after a commit. */
-  status: string;
-  validators: number;
-  /** This node's index in the bookkeeper set of the height, or -1 when it only follows. */
-  self: number;
-  peerId: string;
-  listen: string[];
-  peers: PeerInfo[];
-  /** Heights committed from peers' certified blocks rather than by taking part. */
-  synced: number;
-  lastCommitRound: number;
-}
+/** What `/status` shows of consensus: the wire contract's answer, so the node and the SDK cannot drift apart. */
+export type ConsensusStatus = ConsensusAnswer;
 
 // In the consensus part, so that the simulator runs with them too.
 export { DEVNET_TIMEOUTS };
