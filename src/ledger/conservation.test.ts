@@ -31,7 +31,7 @@ import {
   type Tx,
 } from './index.ts';
 import { produce, testChain, type TestChain, commitExecuted } from './testing.ts';
-import { bookkeeperSets, multisigs, proposals, stakes } from './stores.ts';
+import { bookkeeperSets, multisigs, proposals, stakes, tokens } from './stores.ts';
 
 const fromHexAddr = (hex: string): Uint8Array => fromHex(hex);
 
@@ -368,7 +368,7 @@ class Run {
   /** Executes one planned height, checking each rejection leaves no trace, and commits it. */
   height(plan: HeightPlan): void {
     const { t } = this;
-    this.tokens = t.ledger.chains[MAIN_CHAIN].keys('tk/').map((k) => t.ledger.chains[MAIN_CHAIN].get<Token>(k)!);
+    this.tokens = tokens.scan(t.ledger.chains[MAIN_CHAIN]).map(([, token]) => token);
     this.exec = t.ledger.begin(t.ledger.time + plan.dt);
     const txs: Tx[] = [];
     this.createdNow = new Set<string>();

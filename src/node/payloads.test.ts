@@ -28,7 +28,6 @@ import {
   ZNC_UNIT,
   type Block,
   type Genesis,
-  type Token,
 } from '../ledger/index.ts';
 import { MARKET_TEST_PARAMS } from '../ledger/marketTesting.ts';
 import { signUnchecked, testKey } from '../ledger/testing.ts';
@@ -642,7 +641,7 @@ describe('a transaction the ledger fails on', () => {
       // anchor rate of 0. The stored entry and the root stay as they were.
       const main = h.node.ledger.chains[0];
       const key = tokens.key('GOLD');
-      const gold = main.get<Token>(key)!;
+      const gold = tokens.get(main, 'GOLD')!;
       main.load(key, { ...gold, anchorRate: 0n }, encodeEntry(key, gold));
       const r = await h.submit('alice', TxKind.TokenRedeem, { symbol: 'GOLD', amount: 10n });
       expect(r).toBeInstanceOf(LedgerError);
