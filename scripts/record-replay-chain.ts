@@ -22,6 +22,9 @@ import {
   readAccount,
   signVote,
   stakedOf,
+  homeChain,
+  stores,
+  taskIdFor,
   appOutcomeDigest,
   LeaseState,
   TaskKind,
@@ -33,10 +36,7 @@ import {
   type Tx,
 } from '../src/ledger/index.ts';
 import { MarketDriver, workerSpec } from '../src/ledger/marketTesting.ts';
-import { actionTx, DEVS, DIGESTS, settleCompared, USERS, WORKERS, type MarketAction } from '../src/ledger/marketTraffic.ts';
-import { homeChain } from '../src/ledger/routing.ts';
-import { taskIdFor } from '../src/ledger/market/tasks.ts';
-import * as stores from '../src/ledger/stores.ts';
+import { actionTx, DEVS, DIGESTS, publishAppTxs, registerWorkerTxs, settleCompared, USERS, WORKERS, type MarketAction } from '../src/ledger/marketTraffic.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -258,33 +258,8 @@ const ENDED = [TaskState.Done, TaskState.Cancelled, TaskState.Expired] as number
 // Workers of different sizes (one with a GPU, one expensive), the apps, and worker updates later on.
 heightTxs(WORKERS.map((w) => m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })));
 m.next();
-heightTxs(
-  WORKERS.map((w, i) =>
-    m.tx(
-      w,
-      TxKind.RegisterWorker,
-      workerSpec({
-        cpuMillis: 1000 * (i + 1),
-        gpus: i === 2 ? [{ model: 'A100', memoryMiB: 40_000, count: 2 }] : [],
-        priceCpuCoreHour: i === 4 ? 900_000_000n : 9_000_000n,
-        bond: 150n * ZNC_UNIT,
-      }),
-    ),
-  ),
-);
-heightTxs(
-  DEVS.map((d, i) =>
-    m.tx(d, TxKind.PublishApp, {
-      name: `app${i}`,
-      version: '1',
-      digest: DIGESTS[i],
-      developer: new Uint8Array(),
-      feeToken: ZNC,
-      licenseFeePerHour: 360_000n * BigInt(i),
-      requiresLicense: i === 1,
-    }),
-  ),
-);
+heightTxs(registerWorkerTxs(m));
+heightTxs(publishAppTxs(m));
 
 const started = Date.now();
 while (m.height < HEIGHTS) {

@@ -6,8 +6,19 @@ import { taskIdFor } from './market/tasks.ts';
 import { LeaseState, TaskState } from './market/lifecycle.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { TaskKind } from './marketEntries.ts';
-import { workerSpec } from './marketTesting.ts';
-import { actionTx, DEVS, DIGESTS, leasesOf, ownerOf, settleCompared, USERS, WORKERS, workerOfLease } from './marketTraffic.ts';
+import {
+  actionTx,
+  DEVS,
+  DIGESTS,
+  leasesOf,
+  ownerOf,
+  publishAppTxs,
+  registerWorkerTxs,
+  settleCompared,
+  USERS,
+  WORKERS,
+  workerOfLease,
+} from './marketTraffic.ts';
 import { ZNC, ZNC_UNIT } from './params.ts';
 import { TxKind } from './ops/index.ts';
 import type { Tx } from './tx.ts';
@@ -51,33 +62,8 @@ describe('market conservation under random traffic', () => {
         // Workers of different sizes; one with a GPU, one expensive.
         WORKERS.forEach((w) => m.next([m.tx(w, TxKind.Stake, { amount: 500n * ZNC_UNIT })]));
         m.next();
-        m.next(
-          WORKERS.map((w, i) =>
-            m.tx(
-              w,
-              TxKind.RegisterWorker,
-              workerSpec({
-                cpuMillis: 1000 * (i + 1),
-                gpus: i === 2 ? [{ model: 'A100', memoryMiB: 40_000, count: 2 }] : [],
-                priceCpuCoreHour: i === 4 ? 900_000_000n : 9_000_000n,
-                bond: 150n * ZNC_UNIT,
-              }),
-            ),
-          ),
-        );
-        m.next(
-          DEVS.map((d, i) =>
-            m.tx(d, TxKind.PublishApp, {
-              name: `app${i}`,
-              version: '1',
-              digest: DIGESTS[i],
-              developer: new Uint8Array(),
-              feeToken: ZNC,
-              licenseFeePerHour: 360_000n * BigInt(i),
-              requiresLicense: i === 1,
-            }),
-          ),
-        );
+        m.next(registerWorkerTxs(m));
+        m.next(publishAppTxs(m));
         const tasks: Uint8Array[] = [];
         const paid = new Map<string, bigint>();
         for (const step of plan) {

@@ -1,9 +1,10 @@
 import { toHex } from '../crypto/portable.ts';
 import { TaskKind, type Lease, type Task } from './marketEntries.ts';
 import { LeaseState, TaskState } from './market/lifecycle.ts';
-import { taskOrder, type MarketDriver } from './marketTesting.ts';
+import { taskOrder, workerSpec, type MarketDriver } from './marketTesting.ts';
 import { TxKind, type Payload } from './ops/index.ts';
 import type { Tx } from './tx.ts';
+import { ZNC, ZNC_UNIT } from './params.ts';
 import { bids } from './stores.ts';
 
 // Random market traffic against a MarketDriver: users, workers and developers send every market
@@ -26,6 +27,37 @@ export function leasesOf(m: MarketDriver, id: Uint8Array): [number, Lease][] {
 
 export function workerOfLease(m: MarketDriver, l: Lease): string | undefined {
   return WORKERS.find((w) => m.hex(w) === toHex(l.worker));
+}
+
+/** The traffic's workers register: different sizes, one with a GPU, one expensive (each must have staked 150 ZNC). */
+export function registerWorkerTxs(m: MarketDriver): Tx[] {
+  return WORKERS.map((w, i) =>
+    m.tx(
+      w,
+      TxKind.RegisterWorker,
+      workerSpec({
+        cpuMillis: 1000 * (i + 1),
+        gpus: i === 2 ? [{ model: 'A100', memoryMiB: 40_000, count: 2 }] : [],
+        priceCpuCoreHour: i === 4 ? 900_000_000n : 9_000_000n,
+        bond: 150n * ZNC_UNIT,
+      }),
+    ),
+  );
+}
+
+/** The traffic's developers publish app0 (no fee) and app1 (a fee, license required). */
+export function publishAppTxs(m: MarketDriver): Tx[] {
+  return DEVS.map((d, i) =>
+    m.tx(d, TxKind.PublishApp, {
+      name: `app${i}`,
+      version: '1',
+      digest: DIGESTS[i],
+      developer: new Uint8Array(),
+      feeToken: ZNC,
+      licenseFeePerHour: 360_000n * BigInt(i),
+      requiresLicense: i === 1,
+    }),
+  );
 }
 
 /** A random market action: what `actionTx` turns into a transaction. */

@@ -34,6 +34,7 @@ import { signUnchecked, testKey } from '../ledger/testing.ts';
 import { MemoryKvStore } from '../store/index.ts';
 import { ZeusNode, type SubmitResult } from './zeusNode.ts';
 import { accounts, tokens } from '../ledger/stores.ts';
+import { workerSpec } from '../ledger/marketTesting.ts';
 
 // Every transaction kind, fed random well-formed payloads (decodable and signed, hostile values
 // included: extreme numbers, long and odd strings, addresses of no kind, made-up system accounts,
@@ -466,22 +467,7 @@ async function prelude(h: Harness): Promise<World> {
   });
   await h.block();
   await h.block();
-  await ok('dave', TxKind.RegisterWorker, {
-    cpuMillis: 4000,
-    memoryMiB: 8192,
-    diskMiB: 100_000,
-    bandwidthMbps: 100,
-    gpus: [],
-    runtimes: ['docker'],
-    region: 'eu',
-    endpoint: '127.0.0.1:7000',
-    sealKey: new Uint8Array(32).fill(7),
-    priceCpuCoreHour: 9_000_000n,
-    priceMemoryGiBHour: 450_000n,
-    priceGpuHour: 0n,
-    bond: 200n * ZNC_UNIT,
-    benchmark: 600,
-  });
+  await ok('dave', TxKind.RegisterWorker, workerSpec());
   await ok('alice', TxKind.RegisterCandidate, { name: 'alice-bk' });
   const multisig = multisigAddress(erin, erinNonce);
   await ok('erin', TxKind.Transfer, { to: multisig, token: ZNC, amount: 1000n * ZNC_UNIT, memo: '' });
