@@ -79,18 +79,26 @@ export class HttpClient {
       if (!https && u.protocol !== 'http:') return reject(new TransportError('BAD_URL', `${url}: only http and https are supported`));
       if (o.signal?.aborted) return reject(new TransportError('ABORTED', 'aborted'));
       const req = (https ? httpsRequest : httpRequest)(u, { method: 'GET', headers: o.headers, agent: https ? this.https : this.http });
-      const fail = (code: string, message: string): void => void req.destroy(new TransportError(code, message));
+      // Settled here, once, rather than by the request's 'error' event: once the answer's headers
+      // are in, a connection that dies mid-body has already destroyed the socket, and destroying
+      // the request again emits nothing — the request would hang past its own deadline.
+      let settled = false;
+      const settle = (outcome: { answer: HttpAnswer } | { error: TransportError }): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        if ('answer' in outcome) return resolve(outcome.answer);
+        req.destroy();
+        reject(outcome.error);
+      };
+      const fail = (code: string, message: string): void => settle({ error: new TransportError(code, message) });
+      const asTransport = (e: Error): TransportError =>
+        e instanceof TransportError ? e : new TransportError((e as NodeJS.ErrnoException).code ?? 'NETWORK', `${url}: ${e.message}`);
       const timer = setTimeout(() => fail('TIMEOUT', `${url}: no complete answer within ${o.timeoutMs} ms`), o.timeoutMs);
       const onAbort = (): void => fail('ABORTED', 'aborted');
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      const done = (): void => {
-        clearTimeout(timer);
-        o.signal?.removeEventListener('abort', onAbort);
-      };
-      req.on('error', (e) => {
-        done();
-        reject(e instanceof TransportError ? e : new TransportError((e as NodeJS.ErrnoException).code ?? 'NETWORK', `${url}: ${e.message}`));
-      });
+      req.on('error', (e) => settle({ error: asTransport(e) }));
       req.on('response', (res: IncomingMessage) => {
         const declared = Number(res.headers['content-length'] ?? -1);
         if (declared > o.maxBytes) return fail('TOO_LARGE', `${url}: answer of ${declared} bytes exceeds ${o.maxBytes}`);
@@ -101,13 +109,14 @@ export class HttpClient {
           if (n > o.maxBytes) fail('TOO_LARGE', `${url}: answer exceeds ${o.maxBytes} bytes`);
           else chunks.push(c);
         });
-        res.on('end', () => {
-          done();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, n) });
+        res.on('end', () => settle({ answer: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, n) } }));
+        res.on('error', (e) => settle({ error: asTransport(e) }));
+        // A body cut short ends in 'close' without 'end' (and, on some paths, without 'error').
+        res.on('close', () => {
+          if (!res.complete) fail('CUT', `${url}: the connection closed after ${n} bytes of the answer`);
         });
-        // Errors after the headers (a reset mid-body) surface on the request.
-        res.on('error', (e) => req.destroy(e));
       });
+      req.on('close', () => fail('CUT', `${url}: the connection closed before a complete answer`));
       req.end();
     });
   }
