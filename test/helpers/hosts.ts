@@ -161,7 +161,7 @@ export function sweepStaleHosts(opts: { before?: number } = {}): string[] {
     } catch {
       // no owner file: a crashed run
     }
-    if (owner > 0 && owner !== process.pid && alive(owner)) continue;
+    if (owner > 0 && alive(owner)) continue;
     removeNamespace(ns);
     rmSync(join(OWNERS_DIR, run), { force: true });
     deleted.push(ns);
@@ -204,7 +204,10 @@ function installHandlers(): void {
 export async function createHosts(n: number, opts: { name?: string } = {}): Promise<Hosts> {
   assertHostsSupported();
   if (!Number.isInteger(n) || n < 1 || n > 250) throw new Error(`createHosts: n must be 1..250, not ${n}`);
-  const tag = (opts.name ?? '').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 4);
+  const tag = (opts.name ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 4);
   const run = `${tag}${randomBytes(3).toString('hex')}`;
   const x = randomInt(200, 251);
   const y = randomInt(0, 256);
