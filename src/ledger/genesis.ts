@@ -115,7 +115,10 @@ export const BookkeeperEntrySchema = z.object({
     .regex(/^\/(ip4|ip6|dns|dns4|dns6)\/[^/\s]+\/(tcp|udp)\/\d{1,5}(\/[^\s]*)?$/, 'a multiaddr such as /ip4/203.0.113.7/tcp/26656 or /dns4/host/tcp/26656')
     .optional(),
   stake: amount.optional(),
-  signature: z.string().regex(/^[0-9a-f]{128}$/, 'an Ed25519 signature as 128 lower-case hex characters').optional(),
+  signature: z
+    .string()
+    .regex(/^[0-9a-f]{128}$/, 'an Ed25519 signature as 128 lower-case hex characters')
+    .optional(),
 });
 export type BookkeeperEntry = z.infer<typeof BookkeeperEntrySchema>;
 
@@ -205,13 +208,7 @@ export function validateGenesis(input: unknown): Genesis {
 export function genesisProblems(input: unknown, o: { requireStatements?: boolean } = {}): string[] {
   const r = GenesisSchema.safeParse(input);
   if (!r.success) return r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'genesis'}: ${i.message}`);
-  const problems = genesisRuleProblems(r.data);
-  if (o.requireStatements) {
-    for (const b of r.data.bookkeepers) {
-      if (b.signature === undefined) problems.push(`bookkeeper "${b.name}" has no signed statement (add it with \`zeus genesis add-bookkeeper\`)`);
-    }
-  }
-  return problems;
+  return genesisRuleProblems(r.data, o);
 }
 
 /**
@@ -254,14 +251,22 @@ export function statementMessage(b: BookkeeperStatementBody): Uint8Array {
 export function bookkeeperSignatureValid(chainId: string, b: BookkeeperEntry): boolean {
   if (b.signature === undefined || b.p2p === undefined || b.stake === undefined) return false;
   try {
-    return verifySignature(fromHex(b.publicKey), statementMessage({ chainId, name: b.name, publicKey: b.publicKey, p2p: b.p2p, stake: b.stake }), fromHex(b.signature));
+    return verifySignature(
+      fromHex(b.publicKey),
+      statementMessage({ chainId, name: b.name, publicKey: b.publicKey, p2p: b.p2p, stake: b.stake }),
+      fromHex(b.signature),
+    );
   } catch {
     return false;
   }
 }
 
-/** The checks of a well-formed genesis beyond its schema, all of them, in a stable order. */
-function genesisRuleProblems(g: Genesis): string[] {
+/**
+ * The checks of a well-formed genesis (or draft) beyond its schema, all of them, in a stable
+ * order. `requireStatements`: every bookkeeper must have added itself with a signed statement
+ * (a public genesis; a dev genesis has none).
+ */
+export function genesisRuleProblems(g: Genesis, o: { requireStatements?: boolean } = {}): string[] {
   const problems: string[] = [];
   let total = 0n;
   for (const row of ALLOCATION_ROWS) {
@@ -312,7 +317,10 @@ function genesisRuleProblems(g: Genesis): string[] {
     if (first !== undefined) problems.push(`bookkeeper "${b.name}" has the same public key as "${first}" (${b.publicKey}): a key can be in the genesis once`);
     else seenKeys.set(b.publicKey, b.name);
     const signed = b.signature !== undefined || b.p2p !== undefined || b.stake !== undefined;
-    if (!signed) continue;
+    if (!signed) {
+      if (o.requireStatements) problems.push(`bookkeeper "${b.name}" has no signed statement (add it with \`zeus genesis add-bookkeeper\`)`);
+      continue;
+    }
     if (b.signature === undefined || b.p2p === undefined || b.stake === undefined) {
       problems.push(`bookkeeper "${b.name}": a statement needs p2p, stake and signature together`);
     } else if (!bookkeeperSignatureValid(g.chainId, b)) {

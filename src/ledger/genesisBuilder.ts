@@ -1,4 +1,15 @@
-import { addressFromPublicKey, decodeAddress, encodeAddress, fromHex, sha256, signBytes, toHex, utf8, verifySignature, type KeyPair } from '../crypto/portable.ts';
+import {
+  addressFromPublicKey,
+  decodeAddress,
+  encodeAddress,
+  fromHex,
+  sha256,
+  signBytes,
+  toHex,
+  utf8,
+  verifySignature,
+  type KeyPair,
+} from '../crypto/portable.ts';
 import { genesisMultisigAddress } from './devGenesis.ts';
 import {
   AllocationRows,
@@ -6,7 +17,7 @@ import {
   canonicalJson,
   DEFAULT_PARAMS,
   GenesisSchema,
-  genesisProblems,
+  genesisRuleProblems,
   statementMessage,
   type AllocationRow,
   type BookkeeperEntry,
@@ -174,7 +185,9 @@ export function addBookkeeper(draft: GenesisDraft, statement: unknown): GenesisD
 
 /** The finished genesis; throws with every problem, one a line, when it is not complete and valid. */
 export function finalizeGenesis(draft: GenesisDraft): Genesis {
-  const problems = genesisProblems(draft, { requireStatements: true });
+  const r = GenesisDraftSchema.safeParse(draft);
+  if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || 'genesis'}: ${i.message}`).join('\n'));
+  const problems = genesisRuleProblems(r.data, { requireStatements: true });
   if (draft.bookkeepers.length === 0) problems.push('the genesis has no bookkeeper yet (add one with `zeus genesis add-bookkeeper`)');
   if (problems.length) throw new Error(problems.join('\n'));
   return GenesisSchema.parse(draft);
