@@ -153,6 +153,8 @@ export const GenesisSchema = z.object({
   bookkeepers: z.array(BookkeeperEntrySchema).min(1),
 });
 export type Genesis = z.infer<typeof GenesisSchema>;
+/** A genesis being built in a ceremony: the same file, but it may have no bookkeeper yet. */
+export const GenesisDraftSchema = GenesisSchema.extend({ bookkeepers: z.array(BookkeeperEntrySchema) });
 
 export function ledgerParams(g: Genesis): LedgerParams {
   const p = g.params;
@@ -206,9 +208,12 @@ export function validateGenesis(input: unknown): Genesis {
  * the rest, which need a well-formed file.
  */
 export function genesisProblems(input: unknown, o: { requireStatements?: boolean } = {}): string[] {
-  const r = GenesisSchema.safeParse(input);
+  // Parsed as a draft (bookkeepers may be none yet) so that an unfinished file gets every problem.
+  const r = GenesisDraftSchema.safeParse(input);
   if (!r.success) return r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'genesis'}: ${i.message}`);
-  return genesisRuleProblems(r.data, o);
+  const problems = genesisRuleProblems(r.data, o);
+  if (r.data.bookkeepers.length === 0) problems.push('the genesis has no bookkeeper yet (add one with `zeus genesis add-bookkeeper`)');
+  return problems;
 }
 
 /**

@@ -16,8 +16,9 @@ import {
   BookkeeperEntrySchema,
   canonicalJson,
   DEFAULT_PARAMS,
+  GenesisDraftSchema,
   GenesisSchema,
-  genesisRuleProblems,
+  genesisProblems,
   statementMessage,
   type AllocationRow,
   type BookkeeperEntry,
@@ -48,7 +49,6 @@ export const RESERVE_MULTISIG = 'development-reserve';
 
 /** A draft has the genesis's shape but may still lack allocations and bookkeepers. */
 export type GenesisDraft = Genesis;
-export const GenesisDraftSchema = GenesisSchema.extend({ bookkeepers: z.array(BookkeeperEntrySchema) });
 
 /** What one row's share is, in base units. */
 export const shareOf = (row: AllocationRow): bigint => (TOTAL_SUPPLY * BigInt(AllocationRows[row].shareBp)) / 10_000n;
@@ -185,10 +185,7 @@ export function addBookkeeper(draft: GenesisDraft, statement: unknown): GenesisD
 
 /** The finished genesis; throws with every problem, one a line, when it is not complete and valid. */
 export function finalizeGenesis(draft: GenesisDraft): Genesis {
-  const r = GenesisDraftSchema.safeParse(draft);
-  if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || 'genesis'}: ${i.message}`).join('\n'));
-  const problems = genesisRuleProblems(r.data, { requireStatements: true });
-  if (draft.bookkeepers.length === 0) problems.push('the genesis has no bookkeeper yet (add one with `zeus genesis add-bookkeeper`)');
+  const problems = genesisProblems(draft, { requireStatements: true });
   if (problems.length) throw new Error(problems.join('\n'));
   return GenesisSchema.parse(draft);
 }
