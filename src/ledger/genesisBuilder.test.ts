@@ -152,6 +152,17 @@ describe('the genesis ceremony builder', () => {
     expect(() => validateGenesis(edited)).toThrow(/same public key/);
   });
 
+  it('makes the dev genesis as a preset, with the content it had before the builder (pinned by its hash)', () => {
+    const keys: Record<string, Uint8Array> = {};
+    [...DEV_GENESIS_KEYS, 'alice', 'bob', 'bookkeeper-0', 'bookkeeper-1'].forEach((n, i) => (keys[n] = key(i).publicKey));
+    const bookkeepers = ['bookkeeper-0', 'bookkeeper-1'].map((name) => ({ name, publicKey: keys[name] }));
+    const dev = (o: object) => buildDevGenesis({ genesisTime: 1_700_000_000_000, keys, devAccounts: ['alice', 'bob'], bookkeepers, ...o });
+    expect(genesisHash(dev({}))).toBe('7e73f0730546f8693ef18951a71f79f106da6440c2f633098a513a2d56d78093');
+    expect(genesisHash(dev({ chainId: 'zeus-devnet-7', monthMs: 60000, foundation: ['alice', 'bob', 'cornerstone'] }))).toBe(
+      '9dfb6b551ac90dfd3540a69998693e3c5e584788896684bab2eeb9b33742e23f',
+    );
+  });
+
   it('still accepts the dev genesis, whose bookkeepers carry no statement', () => {
     const keys: Record<string, Uint8Array> = {};
     [...DEV_GENESIS_KEYS, 'alice', 'bookkeeper-0'].forEach((n, i) => (keys[n] = key(40 + i).publicKey));

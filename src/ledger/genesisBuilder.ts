@@ -1,5 +1,7 @@
 import {
   addressFromPublicKey,
+  addressOf,
+  AddressKind,
   decodeAddress,
   encodeAddress,
   fromHex,
@@ -10,7 +12,6 @@ import {
   verifySignature,
   type KeyPair,
 } from '../crypto/portable.ts';
-import { genesisMultisigAddress } from './devGenesis.ts';
 import {
   AllocationRows,
   BookkeeperEntrySchema,
@@ -43,6 +44,11 @@ export const GENESIS_SHARES = {
 } as const satisfies Record<string, AllocationRow>;
 export type GenesisShare = keyof typeof GENESIS_SHARES;
 export const GENESIS_SHARE_NAMES = Object.keys(GENESIS_SHARES) as GenesisShare[];
+
+/** The development reserve's multisig address in a genesis (not created by any transaction). */
+export function genesisMultisigAddress(chainId: string, name: string): Uint8Array {
+  return addressOf(AddressKind.Multisig, sha256(utf8(`zeus/genesis-multisig/${chainId}/${name}`)));
+}
 
 /** Name of the development reserve's multisig (and the seed of its address). */
 export const RESERVE_MULTISIG = 'development-reserve';
