@@ -335,6 +335,14 @@ export function genesisRuleProblems(g: Genesis, o: { requireStatements?: boolean
     } else {
       const minStake = BigInt(g.params.minCandidateStake);
       if (BigInt(b.stake) < minStake) problems.push(`bookkeeper "${b.name}" stakes ${b.stake} base units; a candidate needs at least ${minStake}`);
+      // As in a gentx, the stake is the bookkeeper's own: its key's address must hold it at genesis.
+      const own = encodeAddress(addressFromPublicKey(fromHex(b.publicKey)));
+      const held = g.allocations.flatMap((a) => a.holders).reduce((t, h) => (h.address === own ? t + BigInt(h.amount) : t), 0n);
+      if (held < BigInt(b.stake)) {
+        problems.push(
+          `bookkeeper "${b.name}" stakes ${b.stake} base units but its address ${own} holds ${held} in the allocations; give it an allocation first`,
+        );
+      }
     }
   }
   return problems;

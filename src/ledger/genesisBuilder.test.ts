@@ -150,6 +150,20 @@ describe('the genesis ceremony builder', () => {
       genesisProblems({ ...finalizeGenesis(ceremony([0, 1, 2, 3])), chainId: 'zeus-other-1' }).filter((p) => /for chain "zeus-other-1"/.test(p)),
     ).toHaveLength(4);
     expect(() => validateGenesis(edited)).toThrow(/same public key/);
+
+    // A stake its key's address does not hold at genesis.
+    const poor = structuredClone(finalizeGenesis(ceremony([0, 1, 2, 3])));
+    const market = poor.allocations.find((a) => a.row === 'promotion')!;
+    const op3 = market.holders.find((h) => h.address === addr(ops[3]))!;
+    market.holders.find((h) => h.address === holder(3))!.amount = (
+      BigInt(market.holders.find((h) => h.address === holder(3))!.amount) +
+      BigInt(op3.amount) -
+      1n
+    ).toString();
+    op3.amount = '1';
+    expect(genesisProblems(poor)).toEqual([
+      `bookkeeper "op-3" stakes ${STAKE} base units but its address ${addr(ops[3])} holds 1 in the allocations; give it an allocation first`,
+    ]);
   });
 
   it('makes the dev genesis as a preset, with the content it had before the builder (pinned by its hash)', () => {
