@@ -112,6 +112,7 @@ file and all compare the hash it prints.`,
       const row = GENESIS_SHARES[share];
       const left = shareOf(row) - (draft.allocations.find((a) => a.row === row)?.holders ?? []).reduce((t, h) => t + BigInt(h.amount), 0n);
       const amount = o.amount === undefined ? undefined : parseAmount(o.amount, ZNC_DECIMALS);
+      if (amount === undefined && left === 0n && share !== 'reserve') throw new Error(`share "${share}" is already full (${znc(shareOf(row))})`);
       let next: GenesisDraft;
       if (share === 'reserve') {
         if (addresses.length) throw new Error('the reserve is held by its multisig: give --members and --threshold, not addresses');

@@ -107,6 +107,8 @@ describe('the genesis ceremony builder', () => {
     expect(() => addAllocation(once, { share: 'team', holders: [{ address: holder(0), amount: 1n }] })).toThrow(/already holds part of "team"/);
     expect(() => addAllocation(d, { share: 'reserve', reserveMembers: [holder(0), holder(1)], threshold: 3 })).toThrow(/threshold must be between 1 and 2/);
     expect(() => addAllocation(d, { share: 'reserve', reserveMembers: [] })).toThrow(/needs its multisig members/);
+    const pool = 'znc1qt02zq9kujcty3uu5yqkl3kvwsg8ftkqvs6vzc8h'; // the rewards pool, a system account
+    expect(() => addAllocation(d, { share: 'reserve', reserveMembers: [holder(0), pool], threshold: 1 })).toThrow(/must be a key's address/);
     expect(() => addAllocation(d, { share: 'team', holders: [{ address: holder(0), amount: 1n }], threshold: 2 })).toThrow(/reserve only/);
 
     // A genesis short of the supply, or with a row over its share, names the row and the total.

@@ -2,6 +2,7 @@ import {
   addressFromPublicKey,
   addressOf,
   AddressKind,
+  addressKind,
   decodeAddress,
   encodeAddress,
   fromHex,
@@ -114,6 +115,7 @@ export function addAllocation(draft: GenesisDraft, input: AllocationInput): Gene
     const members = (input.reserveMembers ?? []).map((m) => checkAddress(m, 'reserve member'));
     if (members.length === 0) throw new Error('the reserve needs its multisig members (--members A,B,C)');
     if (new Set(members).size !== members.length) throw new Error('a reserve member is listed twice');
+    for (const m of members) if (addressKind(decodeAddress(m)) !== AddressKind.Key) throw new Error(`reserve member ${m} must be a key's address (a person's)`);
     const threshold = input.threshold ?? 0;
     if (!Number.isInteger(threshold) || threshold < 1 || threshold > members.length) {
       throw new Error(`the reserve's threshold must be between 1 and ${members.length} (its members), got ${input.threshold ?? 'none'}`);
