@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { reportError } from './context.ts';
 import { register as registerDevnet } from './devnetCommands.ts';
 import { register as registerElection } from './electionCommands.ts';
+import { register as registerGenesis } from './genesisCommands.ts';
 import { register as registerKeys } from './keysCommands.ts';
 import { registerNodeCommands } from './nodeCommands.ts';
 import { register as registerImages } from './imageCommands.ts';
@@ -26,6 +27,7 @@ const program = new Command('zeus')
 
 registerKeys(program);
 registerNodeCommands(program);
+registerGenesis(program);
 registerWallet(program);
 registerElection(program);
 registerWorkers(program);

@@ -2,9 +2,7 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { createApi, ensureConsole } from '../api/index.ts';
 import { DEFAULT_UPLOAD_LIMITS, openNodeDdn } from '../ddn/index.ts';
-import { ZNC_UNIT } from '../ledger/index.ts';
-import { homePaths, initDevHome, LOG_LEVELS, nodeLogger, readConfig, writeConfig, writeGenesis, ZeusNode, type LogLevel } from '../node/index.ts';
-import { buildDevGenesis, DEV_GENESIS_KEYS } from '../ledger/index.ts';
+import { homePaths, initDevHome, LOG_LEVELS, nodeLogger, readConfig, writeConfig, ZeusNode, type LogLevel } from '../node/index.ts';
 import { globalOptions, keystore, output, passphraseFor } from './context.ts';
 
 function parseHostPort(s: string): { host: string; port: number } {
@@ -33,7 +31,9 @@ export function registerNodeCommands(program: Command): void {
     .action(async (o: { dev?: boolean; chainId: string; api: string; blockTime: number; monthMs?: number; accounts: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (!o.dev)
-        throw new Error('only --dev homes can be initialized here; for a public network, write a genesis with `zeus genesis` and copy it into the home');
+        throw new Error(
+          'only --dev homes can be initialized here; for a public network, build a genesis with `zeus genesis` (see `zeus genesis --help`) and copy it into the home',
+        );
       const api = parseHostPort(o.api);
       const { config, genesis } = initDevHome(g.home, {
         chainId: o.chainId,
@@ -54,41 +54,6 @@ export function registerNodeCommands(program: Command): void {
           `  ${keys.length} keys (dev passphrase, insecure): ${keys.map((k) => k.name).join(', ')}`,
           `Start it with: zeus node start --home ${g.home}`,
         ].join('\n'),
-      );
-    });
-
-  program
-    .command('genesis')
-    .description('Write a dev genesis file from keys in the keystore (all five allocations, rewards pool, dev accounts)')
-    .requiredOption('--out <file>', 'where to write the genesis JSON')
-    .option('--chain-id <id>', 'chain id', 'zeus-dev-1')
-    .option('--accounts <names>', 'comma-separated names of funded dev accounts', 'alice,bob,carol,dave')
-    .option('--bookkeepers <names>', 'comma-separated key names of the bookkeepers', 'bookkeeper-0')
-    .option('--month-ms <ms>', 'vesting month in ms of block time', int('--month-ms'))
-    .option('--genesis-time <ms>', 'genesis time in ms since the epoch (default: now)', int('--genesis-time'))
-    .action((o: { out: string; chainId: string; accounts: string; bookkeepers: string; monthMs?: number; genesisTime?: number }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const ks = keystore(g);
-      const accounts = o.accounts.split(',').filter(Boolean);
-      const bks = o.bookkeepers.split(',').filter(Boolean);
-      const keys: Record<string, Uint8Array> = {};
-      for (const n of [...DEV_GENESIS_KEYS, ...accounts, ...bks]) {
-        if (!ks.has(n)) throw new Error(`genesis needs a key named "${n}": create it with \`zeus keys new ${n}\``);
-        keys[n] = Uint8Array.from(Buffer.from(ks.show(n).publicKey, 'hex'));
-      }
-      const genesis = buildDevGenesis({
-        chainId: o.chainId,
-        genesisTime: o.genesisTime ?? Date.now(),
-        keys,
-        devAccounts: accounts,
-        bookkeepers: bks.map((n) => ({ name: n, publicKey: keys[n] })),
-        monthMs: o.monthMs,
-      });
-      writeGenesis(o.out, genesis);
-      output(
-        g,
-        { out: o.out, chainId: genesis.chainId },
-        () => `Wrote genesis for ${genesis.chainId} to ${o.out} (${Number((10_000_000_000n * ZNC_UNIT) / ZNC_UNIT).toLocaleString('en')} ZNC)`,
       );
     });
 

@@ -1,4 +1,5 @@
-import { addressFromPublicKey, addressOf, AddressKind, encodeAddress, sha256, toHex, utf8 } from '../crypto/portable.ts';
+import { addressFromPublicKey, encodeAddress, toHex } from '../crypto/portable.ts';
+import { addAllocation, type GenesisDraft } from './genesisBuilder.ts';
 import { AllocationRows, DEFAULT_PARAMS, REWARDS_POOL, rewardsPoolAddress, validateGenesis, type AllocationRow, type Genesis } from './genesis.ts';
 import { TOTAL_SUPPLY, ZNC_UNIT } from './params.ts';
 
@@ -25,11 +26,6 @@ export const DEV_ROW_HOLDERS: Record<Exclude<AllocationRow, 'development-reserve
   team: 'team',
 };
 
-/** The development reserve's multisig address in a genesis (not created by any transaction). */
-export function genesisMultisigAddress(chainId: string, name: string): Uint8Array {
-  return addressOf(AddressKind.Multisig, sha256(utf8(`zeus/genesis-multisig/${chainId}/${name}`)));
-}
-
 const share = (row: AllocationRow): bigint => (TOTAL_SUPPLY * BigInt(AllocationRows[row].shareBp)) / 10_000n;
 
 /** A genesis for a development network: every allocation row, funded dev accounts, a rewards pool. */
@@ -46,29 +42,29 @@ export function buildDevGenesis(o: DevGenesisOptions): Genesis {
   const promotionRest = share('promotion') - poolAmount - devTotal;
   if (promotionRest < 0n) throw new Error('dev funding exceeds the promotion share');
   const foundation = o.foundation ?? ['foundation-1', 'foundation-2', 'foundation-3'];
-  const reserve = encodeAddress(genesisMultisigAddress(chainId, 'development-reserve'));
-  const g: Genesis = {
+  // A preset of the ceremony's builder: the same steps, taken by one person holding every key.
+  // The bookkeepers sign no statement (they have no p2p address or stake of their own here).
+  let d: GenesisDraft = {
     chainId,
     genesisTime: o.genesisTime,
     params: { ...DEFAULT_PARAMS, ...(o.monthMs ? { monthMs: o.monthMs } : {}), ...o.params },
-    allocations: [
-      { row: 'cornerstone', holders: [{ name: 'cornerstone', address: addr('cornerstone'), amount: share('cornerstone').toString() }] },
-      { row: 'private-equity', holders: [{ name: 'private-equity', address: addr('private-equity'), amount: share('private-equity').toString() }] },
-      {
-        row: 'promotion',
-        holders: [
-          { name: REWARDS_POOL, address: encodeAddress(rewardsPoolAddress()), amount: poolAmount.toString() },
-          { name: 'promotion', address: addr('promotion'), amount: promotionRest.toString() },
-          ...o.devAccounts.map((n) => ({ name: n, address: addr(n), amount: devFunding.toString() })),
-        ],
-      },
-      { row: 'team', holders: [{ name: 'team', address: addr('team'), amount: share('team').toString() }] },
-      { row: 'development-reserve', holders: [{ name: 'development-reserve', address: reserve, amount: share('development-reserve').toString() }] },
-    ],
-    multisigs: [{ name: 'development-reserve', address: reserve, members: foundation.map(addr), threshold: 2 }],
+    allocations: [],
+    multisigs: [],
     bookkeepers: o.bookkeepers.map((b) => ({ name: b.name, publicKey: toHex(b.publicKey) })),
   };
-  return validateGenesis(g);
+  d = addAllocation(d, { share: 'cornerstone', holders: [{ name: 'cornerstone', address: addr('cornerstone'), amount: share('cornerstone') }] });
+  d = addAllocation(d, { share: 'pe', holders: [{ name: 'private-equity', address: addr('private-equity'), amount: share('private-equity') }] });
+  d = addAllocation(d, {
+    share: 'market',
+    holders: [
+      { name: REWARDS_POOL, address: encodeAddress(rewardsPoolAddress()), amount: poolAmount },
+      { name: 'promotion', address: addr('promotion'), amount: promotionRest },
+      ...o.devAccounts.map((n) => ({ name: n, address: addr(n), amount: devFunding })),
+    ],
+  });
+  d = addAllocation(d, { share: 'team', holders: [{ name: 'team', address: addr('team'), amount: share('team') }] });
+  d = addAllocation(d, { share: 'reserve', reserveMembers: foundation.map(addr), threshold: 2 });
+  return validateGenesis(d);
 }
 
 /** Key names a dev genesis needs besides the dev accounts. */

@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { addressFromPublicKey, AddressKind, addressKind, decodeAddress, encodeAddress, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
+import {
+  addressFromPublicKey,
+  AddressKind,
+  addressKind,
+  decodeAddress,
+  encodeAddress,
+  fromHex,
+  systemAddress,
+  toHex,
+  utf8,
+  verifySignature,
+} from '../crypto/portable.ts';
 import { newCandidate } from './election.ts';
 import { emptyAccount } from './context.ts';
 import type { Account, Tranche } from './entries.ts';
@@ -91,6 +102,26 @@ function marketParamsJson(m: MarketParams): z.output<typeof MarketParamsSchema> 
   return { ...m, minWorkerBond: m.minWorkerBond.toString(), dividendPerLease: m.dividendPerLease.toString() };
 }
 
+/**
+ * A genesis bookkeeper. `p2p`, `stake` and `signature` come from the bookkeeper's signed statement
+ * (`zeus genesis gentx`, see genesisBuilder.ts); a dev genesis, made by one person holding every
+ * key, has none of them.
+ */
+export const BookkeeperEntrySchema = z.object({
+  name: z.string().min(1).max(64),
+  publicKey: z.string().regex(/^[0-9a-f]{64}$/, 'an Ed25519 public key as 64 lower-case hex characters'),
+  p2p: z
+    .string()
+    .regex(/^\/(ip4|ip6|dns|dns4|dns6)\/[^/\s]+\/(tcp|udp)\/\d{1,5}(\/[^\s]*)?$/, 'a multiaddr such as /ip4/203.0.113.7/tcp/26656 or /dns4/host/tcp/26656')
+    .optional(),
+  stake: amount.optional(),
+  signature: z
+    .string()
+    .regex(/^[0-9a-f]{128}$/, 'an Ed25519 signature as 128 lower-case hex characters')
+    .optional(),
+});
+export type BookkeeperEntry = z.infer<typeof BookkeeperEntrySchema>;
+
 export const GenesisSchema = z.object({
   chainId: z.string().min(1).max(64),
   genesisTime: z.number().int().nonnegative(),
@@ -119,9 +150,11 @@ export const GenesisSchema = z.object({
     }),
   ),
   multisigs: z.array(z.object({ name: z.string(), address, members: z.array(address).min(1), threshold: z.number().int().positive() })),
-  bookkeepers: z.array(z.object({ name: z.string(), publicKey: z.string().regex(/^[0-9a-f]{64}$/) })).min(1),
+  bookkeepers: z.array(BookkeeperEntrySchema).min(1),
 });
 export type Genesis = z.infer<typeof GenesisSchema>;
+/** A genesis being built in a ceremony: the same file, but it may have no bookkeeper yet. */
+export const GenesisDraftSchema = GenesisSchema.extend({ bookkeepers: z.array(BookkeeperEntrySchema) });
 
 export function ledgerParams(g: Genesis): LedgerParams {
   const p = g.params;
@@ -161,25 +194,112 @@ export function vestingTranches(row: AllocationRow, total: bigint, genesisTime: 
   return out;
 }
 
-/** Checks a genesis file against the allocation table; throws with what is wrong. */
+/** Checks a genesis file against the allocation table; throws with every problem found (one a line). */
 export function validateGenesis(input: unknown): Genesis {
   const g = GenesisSchema.parse(input);
+  const problems = genesisRuleProblems(g);
+  if (problems.length) throw new Error(problems.join('\n'));
+  return g;
+}
+
+/**
+ * Every problem of a genesis file, each a sentence saying what is wrong and what it must be; none
+ * means it is valid. Schema problems (a missing field, a malformed address) come first and stop
+ * the rest, which need a well-formed file.
+ */
+export function genesisProblems(input: unknown, o: { requireStatements?: boolean } = {}): string[] {
+  // Parsed as a draft (bookkeepers may be none yet) so that an unfinished file gets every problem.
+  const r = GenesisDraftSchema.safeParse(input);
+  if (!r.success) return r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'genesis'}: ${i.message}`);
+  const problems = genesisRuleProblems(r.data, o);
+  if (r.data.bookkeepers.length === 0) problems.push('the genesis has no bookkeeper yet (add one with `zeus genesis add-bookkeeper`)');
+  return problems;
+}
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units (a plain `<`, no locale), no
+ * whitespace, arrays in their order, only strings, booleans, null and safe integers. JSON.stringify
+ * alone writes keys in the order the object was built, which depends on who edited the file and
+ * how; with sorted keys one value has exactly one encoding, so every home that holds the same
+ * genesis computes the same bytes and the same hash, whatever the file's formatting or key order.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`canonical JSON holds only safe integers, got ${value}`);
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  throw new Error(`canonical JSON cannot hold a ${typeof value}`);
+}
+
+/** What a bookkeeper signs to be in a genesis (a gentx): the chain, its name, key, address and stake. */
+export interface BookkeeperStatementBody {
+  chainId: string;
+  name: string;
+  publicKey: string;
+  p2p: string;
+  stake: string;
+}
+
+/** The bytes a bookkeeper's statement signs: a domain tag and the canonical JSON of the body. */
+export function statementMessage(b: BookkeeperStatementBody): Uint8Array {
+  return utf8(`zeus/genesis-bookkeeper/v1\n${canonicalJson({ chainId: b.chainId, name: b.name, publicKey: b.publicKey, p2p: b.p2p, stake: b.stake })}`);
+}
+
+/** Whether a bookkeeper entry's signature is its own key's over this chain id (false if unsigned). */
+export function bookkeeperSignatureValid(chainId: string, b: BookkeeperEntry): boolean {
+  if (b.signature === undefined || b.p2p === undefined || b.stake === undefined) return false;
+  try {
+    return verifySignature(
+      fromHex(b.publicKey),
+      statementMessage({ chainId, name: b.name, publicKey: b.publicKey, p2p: b.p2p, stake: b.stake }),
+      fromHex(b.signature),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The checks of a well-formed genesis (or draft) beyond its schema, all of them, in a stable
+ * order. `requireStatements`: every bookkeeper must have added itself with a signed statement
+ * (a public genesis; a dev genesis has none).
+ */
+export function genesisRuleProblems(g: Genesis, o: { requireStatements?: boolean } = {}): string[] {
+  const problems: string[] = [];
   let total = 0n;
   for (const row of ALLOCATION_ROWS) {
     const entries = g.allocations.filter((a) => a.row === row);
-    if (entries.length !== 1) throw new Error(`genesis must have exactly one "${row}" allocation`);
-    const sum = entries[0].holders.reduce((s, h) => s + BigInt(h.amount), 0n);
     const want = (TOTAL_SUPPLY * BigInt(AllocationRows[row].shareBp)) / 10_000n;
-    if (sum !== want) throw new Error(`allocation "${row}" is ${sum} base units; it must be exactly ${want}`);
+    if (entries.length !== 1) {
+      problems.push(`genesis must have exactly one "${row}" allocation (it has ${entries.length}); its share is exactly ${want} base units`);
+      total += entries.reduce((s, e) => s + e.holders.reduce((t, h) => t + BigInt(h.amount), 0n), 0n);
+      continue;
+    }
+    const sum = entries[0].holders.reduce((s, h) => s + BigInt(h.amount), 0n);
+    if (sum !== want) problems.push(`allocation "${row}" is ${sum} base units; it must be exactly ${want}`);
     total += sum;
   }
-  if (total !== TOTAL_SUPPLY) throw new Error('allocations must add up to the total supply');
-  const reserve = g.allocations.find((a) => a.row === 'development-reserve')!;
+  if (total !== TOTAL_SUPPLY) problems.push(`allocations add up to ${total} base units; they must add up to the total supply, exactly ${TOTAL_SUPPLY}`);
   const multisigs = new Set(g.multisigs.map((m) => m.address));
-  for (const h of reserve.holders) {
-    if (!multisigs.has(h.address)) throw new Error('the development reserve must be held by a genesis multisig account');
+  for (const reserve of g.allocations.filter((a) => a.row === 'development-reserve')) {
+    for (const h of reserve.holders) {
+      if (!multisigs.has(h.address)) problems.push(`the development reserve must be held by a genesis multisig account; ${h.address} is not one`);
+    }
   }
-  for (const m of g.multisigs) validateMultisigDefinition(m.members.map(decodeAddress), m.threshold);
+  for (const m of g.multisigs) {
+    try {
+      validateMultisigDefinition(m.members.map(decodeAddress), m.threshold);
+    } catch (e) {
+      problems.push(`multisig "${m.name}": ${(e as Error).message}`);
+    }
+  }
   // An allocation nobody can reach is supply lost from the first block.
   const multisigHex = new Set(g.multisigs.map((m) => toHex(decodeAddress(m.address))));
   for (const a of g.allocations) {
@@ -187,16 +307,45 @@ export function validateGenesis(input: unknown): Genesis {
       const addr = decodeAddress(h.address);
       const kind = addressKind(addr);
       if (kind === AddressKind.Multisig && !multisigHex.has(toHex(addr))) {
-        throw new Error(`allocation "${a.row}" holder ${h.address} is not a genesis multisig: nobody can reach it; declare the multisig in "multisigs"`);
+        problems.push(`allocation "${a.row}" holder ${h.address} is not a genesis multisig: nobody can reach it; declare the multisig in "multisigs"`);
       }
       if (kind === AddressKind.System && !isSystemAccount(addr)) {
-        throw new Error(
+        problems.push(
           `allocation "${a.row}" holder ${h.address} is not a system account of the ledger (${SYSTEM_ACCOUNT_NAMES.join(', ')}): nobody can reach it`,
         );
       }
     }
   }
-  return g;
+  const seenKeys = new Map<string, string>();
+  for (const b of g.bookkeepers) {
+    const first = seenKeys.get(b.publicKey);
+    if (first !== undefined) problems.push(`bookkeeper "${b.name}" has the same public key as "${first}" (${b.publicKey}): a key can be in the genesis once`);
+    else seenKeys.set(b.publicKey, b.name);
+    const signed = b.signature !== undefined || b.p2p !== undefined || b.stake !== undefined;
+    if (!signed) {
+      if (o.requireStatements) problems.push(`bookkeeper "${b.name}" has no signed statement (add it with \`zeus genesis add-bookkeeper\`)`);
+      continue;
+    }
+    if (b.signature === undefined || b.p2p === undefined || b.stake === undefined) {
+      problems.push(`bookkeeper "${b.name}": a statement needs p2p, stake and signature together`);
+    } else if (!bookkeeperSignatureValid(g.chainId, b)) {
+      problems.push(
+        `bookkeeper "${b.name}": the signature is not its key's over this statement for chain "${g.chainId}" (signed by another key, for another chain, or altered since)`,
+      );
+    } else {
+      const minStake = BigInt(g.params.minCandidateStake);
+      if (BigInt(b.stake) < minStake) problems.push(`bookkeeper "${b.name}" stakes ${b.stake} base units; a candidate needs at least ${minStake}`);
+      // As in a gentx, the stake is the bookkeeper's own: its key's address must hold it at genesis.
+      const own = encodeAddress(addressFromPublicKey(fromHex(b.publicKey)));
+      const held = g.allocations.flatMap((a) => a.holders).reduce((t, h) => (h.address === own ? t + BigInt(h.amount) : t), 0n);
+      if (held < BigInt(b.stake)) {
+        problems.push(
+          `bookkeeper "${b.name}" stakes ${b.stake} base units but its address ${own} holds ${held} in the allocations; give it an allocation first`,
+        );
+      }
+    }
+  }
+  return problems;
 }
 
 /** Writes the genesis allocations into per-chain overlays (index = chain). */

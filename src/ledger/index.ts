@@ -13,6 +13,7 @@ export * from './receipts.ts';
 export * from './block.ts';
 export * from './genesis.ts';
 export * from './devGenesis.ts';
+export * from './genesisBuilder.ts';
 export * from './ledger.ts';
 export * from './supply.ts';
 export { ChainState, StateOverlay, type StagedChain, type StateReader, type StateWriter } from './state.ts';
