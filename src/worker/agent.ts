@@ -30,7 +30,7 @@ import { askPrice, bondShortfall, canBeLeased, formatZnc, misfits, rankBids, res
 import { NodeApiError, ZeusClient, type LeaseAnswer, type TaskAnswer, type TaskDetailAnswer, type WorkerAnswer } from '../sdk/index.ts';
 import { DockerRuntime, LABEL_LEASE, LABEL_TASK, type LeaseRef } from './docker.ts';
 import { Meter } from './meter.ts';
-import { bidPrice, policyRefusal, type WorkerPolicy } from './policy.ts';
+import { bidPrice, maxServicePorts, policyRefusal, type WorkerPolicy } from './policy.ts';
 import { offerOf } from './resources.ts';
 import { canonicalDigest, canonicalTar, ResultTooLargeError, scanResult, type ResultTree } from './canonicalResult.ts';
 import { digestOf, uploadResult, uploadResultFile } from './results.ts';
@@ -77,8 +77,6 @@ const POLL_MS = 2000;
 /** How long an image check before bidding is trusted (a ghost image is asked about once, not every poll). */
 const PROBE_TTL_MS = 30_000;
 const WS_RETRY_MS = 1000;
-/** A service's endpoint must fit the chain's 128 characters: `255.255.255.255:65535` per port. */
-const MAX_SERVICE_PORTS = 5;
 
 export type RuntimeName = 'docker' | 'wasm';
 
@@ -458,7 +456,7 @@ export class WorkerAgent {
     if (t.state !== 'open') return `task is ${t.state}`;
     if (!this.o.runtimes.includes(t.needs.runtime as RuntimeName)) return `runtime ${t.needs.runtime} is not offered`;
     if (t.kind === 'service' && t.needs.runtime !== 'docker') return 'a service runs only in the docker runtime';
-    if (t.kind === 'service' && t.ports.length > MAX_SERVICE_PORTS) return `a service publishes at most ${MAX_SERVICE_PORTS} ports here`;
+    if (t.kind === 'service' && t.ports.length > maxServicePorts(p)) return `a service publishes at most ${maxServicePorts(p)} ports here`;
     if (t.app === '' || !isDigest(t.digest)) return 'a raw image without an app cannot be fetched through the DDN';
     if (this.released.has(t.id)) return 'it released a lease of this task (its image could not be fetched)';
     const refused = policyRefusal(p, t.app, t.developer ?? undefined);
@@ -563,7 +561,7 @@ export class WorkerAgent {
       r.ref,
       limits,
       this.logOf(r.ref),
-      t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress } : { env },
+      t.kind === 'service' ? { env, ports: t.ports, bindAddress: this.o.policy.bindAddress, announceAddress: this.o.policy.announceAddress } : { env },
     );
     const inspected = await this.runtime.docker.getContainer(w.id).inspect();
     // What the container really runs with, kept beside its logs (and what the tests check): the
@@ -912,7 +910,7 @@ export class WorkerAgent {
         const t = await this.c.task(task);
         this.o.log(`taking up container ${info.Id.slice(0, 12)} of lease ${task.slice(0, 12)}…/${index} (${l.state}, ${info.State})`);
         mkdirSync(join(this.dir, 'leases', `${task}-${index}`), { recursive: true });
-        this.take(l, await this.runtime.attach(info.Id, t.kind === 'service' ? t.ports : [], this.logOf({ task, lease: index })));
+        this.take(l, await this.runtime.attach(info.Id, t.kind === 'service' ? t.ports : [], this.logOf({ task, lease: index }), this.o.policy.announceAddress));
         continue;
       }
       this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run: lease ${task.slice(0, 12)}…/${index} is ${l?.state ?? 'unknown'}`);

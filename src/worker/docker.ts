@@ -8,6 +8,7 @@ import { DEFAULT_LOG_CAP_BYTES, type LogCounts, type LogProgress, type LogTarget
 import { DEFAULT_SCRATCH_MIB, ScratchAreas } from './scratch.ts';
 import type { ResultFiles, StatsSample, Workload, WorkloadExit } from './workload.ts';
 import { gpuHostConfig } from './gpu.ts';
+import { endpointEntry } from './policy.ts';
 
 // The docker runtime: one container per lease, locked down (the lease's cpu and memory, a pids
 // limit, every capability dropped, no-new-privileges, a read-only root with a small tmpfs /tmp
@@ -63,6 +64,8 @@ export interface LaunchOptions {
   /** A service's container ports, published on `bindAddress` at ports the engine picks. */
   ports?: number[];
   bindAddress?: string;
+  /** The host written into the endpoint instead of the address the engine published on. */
+  announceAddress?: string;
 }
 
 /** Enough for a shell pipeline, not for a fork bomb. */
@@ -101,13 +104,13 @@ export function hostConfigFor(l: BatchLimits, out = '', logCapBytes = DEFAULT_LO
 }
 
 /** Where the engine published a service's ports, in the order of `ports`: `host:port,…`. */
-function endpointOf(info: Docker.ContainerInspectInfo, ports: readonly number[]): string {
+function endpointOf(info: Docker.ContainerInspectInfo, ports: readonly number[], announceAddress: string | undefined): string {
   const bound = info.NetworkSettings.Ports ?? {};
   return ports
     .map((p) => {
       const b = bound[`${p}/tcp`]?.[0];
       if (!b) throw new Error(`the engine published no host port for container port ${p}`);
-      return `${b.HostIp}:${b.HostPort}`;
+      return endpointEntry(announceAddress ?? b.HostIp, b.HostPort);
     })
     .join(',');
 }
@@ -154,7 +157,7 @@ export class DockerRuntime {
       await c.start();
       const info = await c.inspect();
       await this.scratch.watchMounted(info.Mounts, c);
-      return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports) : '', capture);
+      return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports, o.announceAddress) : '', capture);
     } catch (e) {
       await this.remove(c);
       throw e;
@@ -162,12 +165,12 @@ export class DockerRuntime {
   }
 
   /** The workload of a container an earlier agent process started; its output goes on into `log`. */
-  async attach(id: string, ports: readonly number[], log: LogTarget): Promise<Workload> {
+  async attach(id: string, ports: readonly number[], log: LogTarget, announceAddress?: string): Promise<Workload> {
     const c = this.docker.getContainer(id);
     const info = await c.inspect();
     await this.scratch.watchMounted(info.Mounts, c);
     const capture = await LogCapture.resumed(c, info.State.Running, log);
-    return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports) : '', capture);
+    return new DockerWorkload(this, c, ports.length ? endpointOf(info, ports, announceAddress) : '', capture);
   }
 
   /** One-shot stats (stream=false); undefined once the container has stopped. */

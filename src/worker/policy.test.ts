@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bidPrice, loadPolicy, PolicyError, policyRefusal } from './policy.ts';
+import { bidPrice, endpointEntry, loadPolicy, maxServicePorts, PolicyError, policyRefusal } from './policy.ts';
 import { offeredSpec, sameOffer } from './resources.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'zeus-policy-'));
@@ -54,6 +54,25 @@ describe('worker policy', () => {
     expect(() => loadPolicy(file('bad2.json', { maxCpuCores: -1, prices: { cpuCoreHour: 'lots' } }))).toThrow(/maxCpuCores: .*; prices\.cpuCoreHour: /);
     expect(() => loadPolicy(file('notjson.json', '{'))).toThrow(/cannot read the policy file/);
     expect(() => loadPolicy(file('bind.json', { bindAddress: 'everywhere' }))).toThrow(/bindAddress/);
+  });
+
+  it("announces services at announceAddress, needs one when binding every interface, and takes no more ports than the chain's endpoint holds", () => {
+    expect(loadPolicy(file('ann.json', { bindAddress: '10.0.0.5', announceAddress: '203.0.113.7' })).announceAddress).toBe('203.0.113.7');
+    expect(loadPolicy(file('annhost.json', { bindAddress: '0.0.0.0', announceAddress: 'svc.example.org' })).announceAddress).toBe('svc.example.org');
+    expect(() => loadPolicy(file('any.json', { bindAddress: '0.0.0.0' }))).toThrow(/announceAddress: a bindAddress of every interface/);
+    expect(() => loadPolicy(file('any6.json', { bindAddress: '::' }))).toThrow(/announceAddress/);
+    expect(() => loadPolicy(file('annbad.json', { announceAddress: 'not a host!' }))).toThrow(/announceAddress/);
+    expect(() => loadPolicy(file('annlong.json', { announceAddress: `${'a'.repeat(60)}.org` }))).toThrow(/announceAddress/);
+    // 5 ports with an IPv4 host (5 × 21 + 4 commas = 109 ≤ 128); fewer as the host grows.
+    expect(maxServicePorts(loadPolicy(undefined))).toBe(5);
+    expect(maxServicePorts({ bindAddress: '0.0.0.0', announceAddress: 'svc.example.org' })).toBe(5);
+    expect(maxServicePorts({ bindAddress: '0.0.0.0', announceAddress: `${'a'.repeat(52)}.org` })).toBe(2);
+    for (const host of ['203.0.113.7', '2001:db8::1', `${'a'.repeat(52)}.org`]) {
+      const n = maxServicePorts({ bindAddress: '0.0.0.0', announceAddress: host });
+      expect(Array.from({ length: n }, () => endpointEntry(host, 65535)).join(',').length).toBeLessThanOrEqual(128);
+      expect(Array.from({ length: n + 1 }, () => endpointEntry(host, 65535)).join(',').length).toBeGreaterThan(n < 5 ? 128 : 0);
+    }
+    expect(endpointEntry('2001:db8::1', 8080)).toBe('[2001:db8::1]:8080');
   });
 
   it('knows when the chain already records the offer', () => {

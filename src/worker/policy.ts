@@ -11,6 +11,10 @@ import { ZNC_DECIMALS } from '../ledger/index.ts';
 export const DEFAULT_LOG_MIB = 8;
 /** The most a policy may let a lease's log keep (the agent reads a log whole only up to the published size). */
 export const MAX_LOG_MIB = 256;
+/** A service's endpoint on the chain holds at most this many characters (StartLease's `endpoint`). */
+export const ENDPOINT_MAX_CHARS = 128;
+/** An announced host name's limit: with it, at least two ports still fit in an endpoint. */
+const MAX_ANNOUNCE_CHARS = 56;
 
 const zncAmount = z.string().regex(/^\d+(\.\d{1,8})?$/, 'a ZNC amount like "0.1" (at most 8 decimals)');
 
@@ -45,6 +49,11 @@ export const PolicySchema = z
     endpoint: z.string().min(1).max(128).optional(),
     /** Address services' ports are published on (default 127.0.0.1: reachable from this machine only). */
     bindAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
+    /**
+     * The address users reach services at, when it is not `bindAddress`: a public address in front
+     * of a private one (NAT, a load balancer), or the machine's address when binding 0.0.0.0.
+     */
+    announceAddress: z.union([z.ipv4(), z.ipv6(), z.hostname().max(MAX_ANNOUNCE_CHARS)]).optional(),
     /** Whether the GPUs nvidia-smi reports are offered (default: yes); false keeps them for the owner. */
     offerGpus: z.boolean().optional(),
     /** Port of the admin endpoint on 127.0.0.1 (`zeus worker status`); 0 or absent: any free port. */
@@ -55,7 +64,11 @@ export const PolicySchema = z
      */
     maxLogMiB: z.number().int().min(1).max(MAX_LOG_MIB).optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.announceAddress !== undefined || (p.bindAddress !== '0.0.0.0' && p.bindAddress !== '::'), {
+    message: 'a bindAddress of every interface (0.0.0.0 or ::) needs an announceAddress: the chain must record an address users can reach',
+    path: ['announceAddress'],
+  });
 
 export type PolicyFile = z.infer<typeof PolicySchema>;
 
@@ -76,6 +89,8 @@ export interface WorkerPolicy {
   region?: string;
   endpoint?: string;
   bindAddress: string;
+  /** What goes on the chain as a service's host; absent: the address the engine published on. */
+  announceAddress?: string;
   offerGpus: boolean;
   adminPort?: number;
   /** Bytes of a lease's output its log keeps. */
@@ -99,10 +114,25 @@ export function policyFrom(p: PolicyFile): WorkerPolicy {
     region: p.region,
     endpoint: p.endpoint,
     bindAddress: p.bindAddress ?? '127.0.0.1',
+    announceAddress: p.announceAddress,
     offerGpus: p.offerGpus ?? true,
     adminPort: p.adminPort,
     logCapBytes: (p.maxLogMiB ?? DEFAULT_LOG_MIB) * 1024 * 1024,
   };
+}
+
+/** `host:port` as it goes on the chain (an IPv6 host in brackets). */
+export function endpointEntry(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * How many ports a service may publish through this worker: as many `host:port` entries as fit
+ * in the chain's endpoint (5 with an IPv4 host), so a lease it wins can always be started.
+ */
+export function maxServicePorts(p: Pick<WorkerPolicy, 'bindAddress' | 'announceAddress'>): number {
+  const entry = endpointEntry(p.announceAddress ?? p.bindAddress, 65535).length;
+  return Math.min(5, Math.floor((ENDPOINT_MAX_CHARS + 1) / (entry + 1)));
 }
 
 export class PolicyError extends Error {
