@@ -910,7 +910,10 @@ export class WorkerAgent {
         const t = await this.c.task(task);
         this.o.log(`taking up container ${info.Id.slice(0, 12)} of lease ${task.slice(0, 12)}…/${index} (${l.state}, ${info.State})`);
         mkdirSync(join(this.dir, 'leases', `${task}-${index}`), { recursive: true });
-        this.take(l, await this.runtime.attach(info.Id, t.kind === 'service' ? t.ports : [], this.logOf({ task, lease: index }), this.o.policy.announceAddress));
+        this.take(
+          l,
+          await this.runtime.attach(info.Id, t.kind === 'service' ? t.ports : [], this.logOf({ task, lease: index }), this.o.policy.announceAddress),
+        );
         continue;
       }
       this.o.log(`removing container ${info.Id.slice(0, 12)} left from an earlier run: lease ${task.slice(0, 12)}…/${index} is ${l?.state ?? 'unknown'}`);
