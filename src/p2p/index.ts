@@ -59,4 +59,5 @@ export {
   DEFAULT_BAN_MS,
   MAX_SYNC_COUNT,
 } from './p2pNode.ts';
-export type { P2PNode, P2POptions, PeerInfo, Topic, TopicHandler, Verdict } from './p2pNode.ts';
+export type { P2PNode, P2POptions, PeerInfo, RequestProtocol, Topic, TopicHandler, Verdict } from './p2pNode.ts';
+export * from './snapshots.ts';
