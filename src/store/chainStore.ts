@@ -29,6 +29,18 @@ const TxLocationSchema = {
   fields: { height: { id: 1, type: 'uint64' }, chain: { id: 2, type: 'uint32' }, index: { id: 3, type: 'uint32' } },
 } as const;
 
+/** How a store joined by state sync (kept in the store, shown in /status). */
+export interface StateSyncRecord {
+  snapshotHeight: number;
+  trustHeight: number;
+  /** Hex hash of the restored snapshot's manifest. */
+  manifest: string;
+  blocksExecuted?: number;
+  restoreMs?: number;
+  /** Peers the join caught serving something false (a tampered chunk, a manifest or block that does not match). */
+  penalizedPeers?: string[];
+}
+
 export interface TxLocation {
   height: number;
   chain: number;
@@ -92,12 +104,7 @@ export class ChainStore {
    * block S's record, in one atomic batch: a crash leaves either nothing (the next start begins
    * the join again) or a store at S that starts like any other.
    */
-  async restoreSnapshot(
-    ledger: Ledger,
-    entries: readonly [number, string, Entry, Uint8Array][],
-    record: Uint8Array,
-    info: { snapshotHeight: number; trustHeight: number; manifest: string },
-  ): Promise<void> {
+  async restoreSnapshot(ledger: Ledger, entries: readonly [number, string, Entry, Uint8Array][], record: Uint8Array, info: StateSyncRecord): Promise<void> {
     if (await this.kv.get('meta/genesis')) throw new Error('store already initialized: state sync only fills an empty store');
     const ops: KvOp[] = [{ key: 'meta/genesis', value: utf8(JSON.stringify(ledger.genesis)) }];
     for (const [chain, key, , bytes] of entries) ops.push({ key: stateKey(chain, key), value: bytes });
@@ -111,9 +118,14 @@ export class ChainStore {
   }
 
   /** How this store's chain began, when it joined by state sync rather than from genesis. */
-  async stateSyncInfo(): Promise<{ snapshotHeight: number; trustHeight: number; manifest: string } | undefined> {
+  async stateSyncInfo(): Promise<StateSyncRecord | undefined> {
     const raw = await this.kv.get('meta/statesync');
-    return raw && (JSON.parse(new TextDecoder().decode(raw)) as { snapshotHeight: number; trustHeight: number; manifest: string });
+    return raw && (JSON.parse(new TextDecoder().decode(raw)) as StateSyncRecord);
+  }
+
+  /** Completes the record of a join (blocks executed, time) once it is done. */
+  async setStateSyncInfo(info: StateSyncRecord): Promise<void> {
+    await this.kv.write([{ key: 'meta/statesync', value: utf8(JSON.stringify(info)) }], true);
   }
 
   /** The lowest height whose block this store holds (1 unless it joined by state sync or pruned). */
