@@ -45,7 +45,14 @@ beforeAll(async () => {
     dir,
     validators: 4,
     blockTimeMs: 100,
-    nodeArgs: { node0: SNAP, node1: SNAP, node2: [...SNAP, '--prune-keep-blocks', '30'], node3: [...SNAP, '--test-corrupt-snapshot-chunks', '3'] },
+    nodeArgs: {
+      node0: SNAP,
+      // A liar of the other kind: snapshots of a wrong state (chunks consistent with its manifest, a root no
+      // block has), taken more often, so that its snapshot is the newest at or below the trust height.
+      node1: ['--snapshot-interval', '10', '--snapshot-keep', '12', '--snapshot-chunk-bytes', '2048', '--test-lie-snapshot-state'],
+      node2: [...SNAP, '--prune-keep-blocks', '30'],
+      node3: [...SNAP, '--test-corrupt-snapshot-chunks', '3'],
+    },
   });
 }, 120_000);
 
@@ -111,7 +118,9 @@ describe('state sync', () => {
     expect(sent).toBeGreaterThan(50);
 
     // The trust point: a committed block of node0, as an operator would read it.
-    const H = (await statusOf(url0)).height;
+    // A height with one of node1's (lying) snapshots above the honest one: H mod 30 at least 10.
+    let H = (await statusOf(url0)).height;
+    if (H % INTERVAL < 10) H -= (H % INTERVAL) + 1;
     const trustHash = (await block(url0, H)).json.hash;
     const S = Math.floor(H / INTERVAL) * INTERVAL;
     await waitFor(async () => (await statusOf(url0)).stateSync.snapshots.includes(S), 10_000, `node0's snapshot at ${S}`);
@@ -137,9 +146,13 @@ describe('state sync', () => {
     expect(st.stateSync.trustHeight).toBe(H);
     expect(st.stateSync.blocksExecuted).toBe(H - S);
     expect(st.stateSync.lowestBlock).toBe(S);
-    // The liar (node3) served a tampered chunk: it was caught and penalized; the join went on with the honest peers.
-    expect(st.stateSync.penalizedPeers).toEqual([net.nodes[3].peerId]);
-    expect(joiner.stdout).toMatch(/state sync: peer \S+ penalized: snapshot \S+: chunk \d+ does not hash/);
+    // Both liars were caught and penalized, and the join went on with the honest peers: node1's snapshot
+    // (the newest offered) restored to a state whose root is not block S's; node3 served a tampered chunk.
+    expect(st.stateSync.penalizedPeers).toEqual([net.nodes[1].peerId, net.nodes[3].peerId]);
+    expect(joiner.stdout).toMatch(
+      new RegExp(`peer ${net.nodes[1].peerId} penalized: snapshot \\S+ does not match block \\d+: snapshot state of chain 0 has root`),
+    );
+    expect(joiner.stdout).toMatch(new RegExp(`peer ${net.nodes[3].peerId} penalized: snapshot \\S+: chunk \\d+ does not hash`));
     expect(joiner.stdout).toMatch(/state sync: chunks (\d+)\/\1/);
     const chunks = Number(/state sync: fetching snapshot \S+ \((\d+) chunks/.exec(joiner.stdout)?.[1]);
     expect(chunks).toBeGreaterThanOrEqual(net.nodes.length);

@@ -141,6 +141,12 @@ export function registerNodeCommands(program: Command): void {
         .argParser(int('--test-corrupt-snapshot-chunks'))
         .hideHelp(),
     )
+    .addOption(
+      new Option(
+        '--test-lie-snapshot-state',
+        'TEST ONLY: take snapshots of a wrong state (consistent chunks, a wrong root), to show joiners drop such a peer',
+      ).hideHelp(),
+    )
     .addOption(new Option('--test-withhold-proposals', 'TEST ONLY: never propose, so that rounds fail while every node votes').hideHelp())
     .addOption(
       new Option('--test-corrupt-pieces <n>', 'TEST ONLY: serve the first N delivery pieces with a flipped byte, to show fetchers drop such a peer')
@@ -165,6 +171,7 @@ export function registerNodeCommands(program: Command): void {
           snapshotKeep?: number;
           snapshotChunkBytes?: number;
           testCorruptSnapshotChunks?: number;
+          testLieSnapshotState?: boolean;
         },
         cmd: Command,
       ) => {
@@ -186,6 +193,7 @@ export function registerNodeCommands(program: Command): void {
           chunkBytes: config.snapshots?.chunkBytes,
           pruneKeepBlocks: config.pruneKeepBlocks,
           testCorruptChunks: o.testCorruptSnapshotChunks,
+          testLieState: o.testLieSnapshotState,
         });
         zn.stateSync = snapshots;
         zn.config.api = config.api;

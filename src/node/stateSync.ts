@@ -62,6 +62,8 @@ export interface SnapshotterOptions {
   pruneKeepBlocks?: number;
   /** TEST ONLY: serve the first N chunks with a flipped byte (a lying peer). */
   testCorruptChunks?: number;
+  /** TEST ONLY: snapshots of a wrong state (one entry left out): consistent chunks, a root no block has. */
+  testLieState?: boolean;
 }
 
 export class Snapshotter {
@@ -94,7 +96,11 @@ export class Snapshotter {
       this.node.logger.warn({ height: this.node.ledger.height }, 'snapshot skipped: the previous one is still being written');
       return;
     }
-    const capture = captureState(this.node.ledger);
+    let capture = captureState(this.node.ledger);
+    if (this.o.testLieState) {
+      capture = { ...capture, chains: capture.chains.map((pairs, i) => (i === 0 ? pairs.slice(1) : pairs)) };
+      this.node.logger.warn({ height: capture.height }, 'TEST: this snapshot leaves an entry out (--test-lie-snapshot-state)');
+    }
     this.busy = true;
     const started = Date.now();
     this.building = buildSnapshot(capture, { chunkBytes: this.o.chunkBytes, pause: () => new Promise((r) => setImmediate(r)) })
