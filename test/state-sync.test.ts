@@ -10,7 +10,7 @@ import { ChainStore, LevelKvStore } from '../src/store/index.ts';
 import { api, cleanup, freePort, loadDevKeys, signTransfer, sleep, waitFor, ZeusProcess, type StatusJson } from './helpers/processes.ts';
 
 // State sync for late joiners against real processes on loopback: four bookkeepers take a
-// snapshot every 40 heights (small chunks, so that every peer serves some); one of them lies, and
+// snapshot every 20 heights (small chunks, so that every peer serves some); one of them lies, and
 // serves its first chunks with a flipped byte; another prunes its old blocks. A fifth node joins
 // from a trust point read off node0's API: it restores the newest snapshot at or below it, executes
 // only the blocks after it, penalizes the liar and follows with the others' state roots. A sixth
@@ -20,8 +20,8 @@ import { api, cleanup, freePort, loadDevKeys, signTransfer, sleep, waitFor, Zeus
 
 process.env.ZEUS_KEYSTORE_FAST_KDF = '1';
 const dir = mkdtempSync(join(tmpdir(), 'zeus-statesync-'));
-const INTERVAL = 30;
-const SNAP = ['--snapshot-interval', String(INTERVAL), '--snapshot-keep', '6', '--snapshot-chunk-bytes', '2048'];
+const INTERVAL = 20;
+const SNAP = ['--snapshot-interval', String(INTERVAL), '--snapshot-keep', '6', '--snapshot-chunk-bytes', '1024'];
 let net: DevnetInfo;
 
 interface SyncStatus extends StatusJson {
@@ -49,7 +49,7 @@ beforeAll(async () => {
       node0: SNAP,
       // A liar of the other kind: snapshots of a wrong state (chunks consistent with its manifest, a root no
       // block has), taken more often, so that its snapshot is the newest at or below the trust height.
-      node1: ['--snapshot-interval', '10', '--snapshot-keep', '12', '--snapshot-chunk-bytes', '2048', '--test-lie-snapshot-state'],
+      node1: ['--snapshot-interval', '5', '--snapshot-keep', '16', '--snapshot-chunk-bytes', '1024', '--test-lie-snapshot-state'],
       node2: [...SNAP, '--prune-keep-blocks', '30'],
       node3: [...SNAP, '--test-corrupt-snapshot-chunks', '3'],
     },
@@ -118,9 +118,9 @@ describe('state sync', () => {
     expect(sent).toBeGreaterThan(50);
 
     // The trust point: a committed block of node0, as an operator would read it.
-    // A height with one of node1's (lying) snapshots above the honest one: H mod 30 at least 10.
+    // A height with one of node1's (lying) snapshots above the honest one: H mod 20 at least 5.
     let H = (await statusOf(url0)).height;
-    if (H % INTERVAL < 10) H -= (H % INTERVAL) + 1;
+    if (H % INTERVAL < 5) H -= (H % INTERVAL) + 1;
     const trustHash = (await block(url0, H)).json.hash;
     const S = Math.floor(H / INTERVAL) * INTERVAL;
     await waitFor(async () => (await statusOf(url0)).stateSync.snapshots.includes(S), 10_000, `node0's snapshot at ${S}`);
@@ -156,6 +156,14 @@ describe('state sync', () => {
     expect(joiner.stdout).toMatch(/state sync: chunks (\d+)\/\1/);
     const chunks = Number(/state sync: fetching snapshot \S+ \((\d+) chunks/.exec(joiner.stdout)?.[1]);
     expect(chunks).toBeGreaterThanOrEqual(net.nodes.length);
+
+    // The metrics say the same, and the bookkeepers count the snapshots they took and served.
+    const metric = async (url: string, name: string): Promise<number> =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await api(url, 'GET', '/metrics')).text)?.[1]);
+    expect(await metric(urlJ, 'zeus_state_sync_blocks_executed')).toBe(H - S);
+    expect(await metric(urlJ, 'zeus_state_sync_restore_seconds')).toBeGreaterThan(0);
+    expect(await metric(url0, 'zeus_snapshots_taken_total')).toBeGreaterThanOrEqual(4);
+    expect(await metric(net.nodes[3].api, 'zeus_snapshot_chunks_served_total')).toBeGreaterThan(0);
 
     // It follows: same blocks and state roots as the bookkeepers at the same heights.
     const later = (await statusOf(url0)).height + 5;
