@@ -104,8 +104,8 @@ export class Snapshotter {
     this.busy = true;
     const started = Date.now();
     this.building = buildSnapshot(capture, { chunkBytes: this.o.chunkBytes, pause: () => new Promise((r) => setImmediate(r)) })
-      .then((built) => {
-        const s = this.store.save(built, this.o.keep);
+      .then((built) => this.store.save(built, this.o.keep))
+      .then((s) => {
         this.taken++;
         this.lastBuildMs = Date.now() - started;
         this.node.logger.info(

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeManifest, manifestHash, type BuiltSnapshot, type SnapshotManifest } from './snapshots.ts';
 
@@ -57,21 +57,21 @@ export class SnapshotStore {
   }
 
   /** Writes a snapshot (complete or not at all), then keeps only the newest `keep`. */
-  save(built: BuiltSnapshot, keep: number): StoredSnapshot {
+  async save(built: BuiltSnapshot, keep: number): Promise<StoredSnapshot> {
     const height = built.manifest.height;
     const tmp = join(this.dir, `.tmp-${heightDir(height)}-${process.pid}`);
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp);
-    built.chunks.forEach((c, i) => writeFileSync(join(tmp, `chunk-${i}`), c));
-    writeFileSync(join(tmp, 'manifest'), built.manifestBytes);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp);
+    for (const [i, c] of built.chunks.entries()) await writeFile(join(tmp, `chunk-${i}`), c);
+    await writeFile(join(tmp, 'manifest'), built.manifestBytes);
     const final = join(this.dir, heightDir(height));
-    rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
+    await rm(final, { recursive: true, force: true });
+    await rename(tmp, final);
     const stored: StoredSnapshot = { height, manifest: built.manifest, manifestBytes: built.manifestBytes, hash: manifestHash(built.manifestBytes) };
     this.byHeight.set(height, stored);
     for (const old of this.list().slice(Math.max(1, keep))) {
       this.byHeight.delete(old.height);
-      rmSync(join(this.dir, heightDir(old.height)), { recursive: true, force: true });
+      await rm(join(this.dir, heightDir(old.height)), { recursive: true, force: true });
     }
     return stored;
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, bytesEqual, toHex } from '../crypto/index.ts';
-import { blockHash, homeChain, TxKind, ZNC, ZNC_UNIT, type Block, type Tx } from '../ledger/index.ts';
+import { blockHash, homeChain, Ledger, TxKind, ZNC, ZNC_UNIT, type Block, type Tx } from '../ledger/index.ts';
 import { commitExecuted, makeTx, testChain, type TestChain } from '../ledger/testing.ts';
 import { ChainStore } from './chainStore.ts';
 import { MemoryKvStore } from './kv.ts';
@@ -126,9 +126,9 @@ describe('state snapshots', () => {
     dirs.push(dir);
     const store = SnapshotStore.open(dir);
     const s = await snapshotOf();
-    store.save(s, 2);
-    store.save({ ...s, manifest: { ...s.manifest, height: 2 }, manifestBytes: encodeManifest({ ...s.manifest, height: 2 }) }, 2);
-    store.save({ ...s, manifest: { ...s.manifest, height: 1 }, manifestBytes: encodeManifest({ ...s.manifest, height: 1 }) }, 2);
+    await store.save(s, 2);
+    await store.save({ ...s, manifest: { ...s.manifest, height: 2 }, manifestBytes: encodeManifest({ ...s.manifest, height: 2 }) }, 2);
+    await store.save({ ...s, manifest: { ...s.manifest, height: 1 }, manifestBytes: encodeManifest({ ...s.manifest, height: 1 }) }, 2);
     expect(store.list().map((x) => x.height)).toEqual([s.manifest.height, 2]);
     const reopened = SnapshotStore.open(dir);
     expect(reopened.list().map((x) => x.height)).toEqual([s.manifest.height, 2]);
@@ -151,5 +151,30 @@ describe('state snapshots', () => {
     await expect(cs.restoreSnapshot(r.ledger, r.entries, new Uint8Array(1), { snapshotHeight: 1, trustHeight: 1, manifest: 'x' })).rejects.toThrow(
       /already initialized/,
     );
+  });
+
+  it("prunes blocks below a height with their transactions' index, never the tip, and the store still loads", async () => {
+    const c = testChain({ devAccounts: NAMES });
+    const cs = new ChainStore(new MemoryKvStore());
+    await cs.initialize(Ledger.fromGenesis(c.genesis));
+    const hashes: string[] = [];
+    for (let h = 1; h <= 6; h++) {
+      const exec = c.ledger.begin(c.ledger.time + 1000);
+      const tx = makeTx(c, 'alice', TxKind.Transfer, { to: addressFromPublicKey(c.keys.bob.publicKey), token: ZNC, amount: 1n, memo: '' });
+      expect(exec.tryApply(tx)).toBeNull();
+      hashes.push(tx.hashHex);
+      const executed = exec.finish();
+      const { block, certificate } = commitExecuted(c, executed);
+      await cs.commit(block, certificate, executed);
+    }
+    expect(await cs.pruneBelow(4)).toBe(3);
+    expect(await cs.base()).toBe(4);
+    expect(await cs.committedBlock(3)).toBeUndefined();
+    expect(await cs.committedBlock(4)).toBeDefined();
+    expect(await cs.txLocation(hashes[2])).toBeUndefined();
+    expect(await cs.txLocation(hashes[3])).toEqual({ height: 4, chain: expect.any(Number), index: 0 });
+    expect(await cs.pruneBelow(100)).toBe(2);
+    expect(await cs.base()).toBe(6);
+    expect((await cs.loadLedger()).stateRoots().map(toHex)).toEqual(c.ledger.stateRoots().map(toHex));
   });
 });

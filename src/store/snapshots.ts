@@ -191,6 +191,8 @@ export async function buildSnapshot(c: StateCapture, o: { chunkBytes?: number; p
   w.record(encode(SnapshotTipSchema, { height: BigInt(c.height), time: BigInt(c.time), blockHash: c.blockHash, inFlight: encodeReceipts(c.inFlight) }));
   let entries = 0;
   for (let chain = 0; chain < c.chains.length; chain++) {
+    // Called at a commit: the sorting and encoding happen after the commit has returned.
+    await o.pause?.();
     const pairs = c.chains[chain].slice().sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     for (const [key, value] of pairs) {
       w.record(encode(SnapshotEntrySchema, { chain, key, value: encodeEntry(key, value) }));
