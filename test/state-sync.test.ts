@@ -7,7 +7,7 @@ import { startDevnet, stopDevnet, type DevnetInfo } from '../src/cli/devnet.ts';
 import { addressFromPublicKey } from '../src/crypto/index.ts';
 import { homePaths, readConfig, writeConfig } from '../src/node/index.ts';
 import { ChainStore, LevelKvStore } from '../src/store/index.ts';
-import { api, cleanup, freePort, loadDevKeys, signTransfer, sleep, waitFor, ZeusProcess, type StatusJson } from './helpers/processes.ts';
+import { api, cleanup, freePort, loadDevKeys, signTransfer, sleep, waitFor, zeus, ZeusProcess, type StatusJson } from './helpers/processes.ts';
 
 // State sync for late joiners against real processes on loopback: four bookkeepers take a
 // snapshot every 20 heights (small chunks, so that every peer serves some); one of them lies, and
@@ -157,7 +157,11 @@ describe('state sync', () => {
     const chunks = Number(/state sync: fetching snapshot \S+ \((\d+) chunks/.exec(joiner.stdout)?.[1]);
     expect(chunks).toBeGreaterThanOrEqual(net.nodes.length);
 
-    // The metrics say the same, and the bookkeepers count the snapshots they took and served.
+    // So do `zeus chain status` and the metrics.
+    expect(zeus(home, '--node', urlJ, 'chain', 'status').out).toMatch(
+      new RegExp(`joined by state sync from snapshot ${S} \\(trust height ${H}, ${H - S} blocks executed\\); blocks from ${S}`),
+    );
+    // The bookkeepers count the snapshots they took and served.
     const metric = async (url: string, name: string): Promise<number> =>
       Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await api(url, 'GET', '/metrics')).text)?.[1]);
     expect(await metric(urlJ, 'zeus_state_sync_blocks_executed')).toBe(H - S);
