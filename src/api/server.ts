@@ -121,6 +121,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       // The liveness alarm: set once block production stopped for good (see /health).
       halted: node.halted ?? null,
       supply,
+      ...(node.stateSync ? { stateSync: await node.stateSync.status() } : {}),
     });
   });
 
@@ -246,7 +247,18 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   const loadCommitted = async (h: string) => {
     const height = h === 'latest' ? node.reader.height : Number(h);
     const c = height > 0 ? await node.store.committedBlock(height) : undefined;
-    if (!c) throw new ApiError(404, 'UNKNOWN_BLOCK', `no block at height ${h}`);
+    if (!c) {
+      const base = await node.store.base();
+      if (height > 0 && height < base && height <= node.reader.height) {
+        const joined = await node.store.stateSyncInfo();
+        const why =
+          joined && height < joined.snapshotHeight
+            ? `this node joined by state sync at height ${joined.snapshotHeight} and holds no earlier block`
+            : `this node pruned blocks below height ${base}`;
+        throw new ApiError(404, 'UNKNOWN_BLOCK', `block ${height} is not held here: ${why}; ask an archive node`);
+      }
+      throw new ApiError(404, 'UNKNOWN_BLOCK', `no block at height ${h}`);
+    }
     return c;
   };
   const loadBlock = async (h: string) => (await loadCommitted(h)).block;
@@ -264,8 +276,10 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       const from = Math.min(req.query.from ?? node.reader.height, node.reader.height);
       const limit = req.query.limit ?? 20;
       const out = [];
-      for (let h = from; h > 0 && out.length < limit; h--) {
-        const b = (await node.store.block(h))!;
+      const base = await node.store.base();
+      for (let h = from; h >= base && h > 0 && out.length < limit; h--) {
+        const b = await node.store.block(h);
+        if (!b) break;
         out.push(blockHeaderView(b, blockHash(b.header)));
       }
       return { height: node.reader.height, blocks: out };

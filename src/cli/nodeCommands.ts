@@ -2,7 +2,20 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { createApi, ensureConsole } from '../api/index.ts';
 import { DEFAULT_UPLOAD_LIMITS, openNodeDdn } from '../ddn/index.ts';
-import { homePaths, initDevHome, LOG_LEVELS, nodeLogger, readConfig, writeConfig, ZeusNode, type LogLevel } from '../node/index.ts';
+import {
+  homePaths,
+  initDevHome,
+  LOG_LEVELS,
+  nodeLogger,
+  parseTrustHash,
+  readConfig,
+  Snapshotter,
+  trustPointJoiner,
+  writeConfig,
+  ZeusNode,
+  type LogLevel,
+  type NodeConfig,
+} from '../node/index.ts';
 import { globalOptions, keystore, output, passphraseFor } from './context.ts';
 
 function parseHostPort(s: string): { host: string; port: number } {
@@ -17,6 +30,35 @@ const int =
     if (!/^\d+$/.test(v)) throw new Error(`${name} must be a whole number, got "${v}"`);
     return Number(v);
   };
+
+/** State sync, snapshot and pruning flags of `node start`, saved into the home's config. */
+function applyStateSyncOptions(
+  config: NodeConfig,
+  o: { trustHeight?: number; trustHash?: string; pruneKeepBlocks?: number; snapshotInterval?: number; snapshotKeep?: number; snapshotChunkBytes?: number },
+): void {
+  if ((o.trustHeight === undefined) !== (o.trustHash === undefined)) throw new Error('--trust-height and --trust-hash go together: give both, or neither');
+  if (o.trustHeight !== undefined && o.trustHash !== undefined) {
+    if (o.trustHeight < 1) throw new Error('--trust-height must be at least 1');
+    parseTrustHash(o.trustHash);
+    if (!config.p2p) throw new Error('state sync needs a peer-to-peer network: this home has no p2p section in config.json');
+    config.stateSync = { trustHeight: o.trustHeight, trustHash: o.trustHash.toLowerCase() };
+  }
+  if (o.pruneKeepBlocks !== undefined) {
+    if (o.pruneKeepBlocks === 0) delete config.pruneKeepBlocks;
+    else config.pruneKeepBlocks = o.pruneKeepBlocks;
+  }
+  if (o.snapshotInterval !== undefined || o.snapshotKeep !== undefined || o.snapshotChunkBytes !== undefined) {
+    config.snapshots = {
+      ...config.snapshots,
+      interval: o.snapshotInterval ?? config.snapshots?.interval ?? 1000,
+      keep: o.snapshotKeep ?? config.snapshots?.keep ?? 2,
+      ...(o.snapshotChunkBytes !== undefined ? { chunkBytes: o.snapshotChunkBytes } : {}),
+    };
+    if (config.snapshots.keep < 1) throw new Error('--snapshot-keep must be at least 1');
+    if (config.snapshots.chunkBytes !== undefined && (config.snapshots.chunkBytes < 1024 || config.snapshots.chunkBytes > 16 * 1024 * 1024))
+      throw new Error('--snapshot-chunk-bytes must be between 1024 and 16777216');
+  }
+}
 
 export function registerNodeCommands(program: Command): void {
   program
@@ -68,12 +110,42 @@ export function registerNodeCommands(program: Command): void {
         .choices([...LOG_LEVELS])
         .default('info'),
     )
+    .option(
+      '--trust-height <height>',
+      'join by state sync from this block height you trust (with --trust-hash; used while the store is empty; saved)',
+      int('--trust-height'),
+    )
+    .option('--trust-hash <hash>', "join by state sync: that block's hash, 64 hex digits, from a node you trust (GET /blocks/<height>; saved)")
+    .option(
+      '--prune-keep-blocks <n>',
+      'delete block records older than the tip minus N, never below the oldest kept snapshot (0: keep all, an archive node; saved)',
+      int('--prune-keep-blocks'),
+    )
+    .option('--snapshot-interval <n>', 'take a state snapshot for joiners every N heights (0: none; default 1000; saved)', int('--snapshot-interval'))
+    .option('--snapshot-keep <n>', 'how many snapshots to keep and offer (default 2; saved)', int('--snapshot-keep'))
     .option('--no-console-build', 'do not build the web console (dist/web) when it is missing or older than its sources')
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
     .addOption(
       new Option('--test-halt-at <height>', 'TEST ONLY: fail to build the block of this height, to show the liveness alarm of a node whose consensus stopped')
         .argParser(int('--test-halt-at'))
         .hideHelp(),
+    )
+    .addOption(
+      // Hidden: every node of a network must cut chunks alike (their manifests must match); tests use small ones.
+      new Option('--snapshot-chunk-bytes <n>', 'snapshot chunk size in bytes (default 1 MiB; the same on every node of a network; saved)')
+        .argParser(int('--snapshot-chunk-bytes'))
+        .hideHelp(),
+    )
+    .addOption(
+      new Option('--test-corrupt-snapshot-chunks <n>', 'TEST ONLY: serve the first N snapshot chunks with a flipped byte, to show joiners drop such a peer')
+        .argParser(int('--test-corrupt-snapshot-chunks'))
+        .hideHelp(),
+    )
+    .addOption(
+      new Option(
+        '--test-lie-snapshot-state',
+        'TEST ONLY: take snapshots of a wrong state (consistent chunks, a wrong root), to show joiners drop such a peer',
+      ).hideHelp(),
     )
     .addOption(new Option('--test-withhold-proposals', 'TEST ONLY: never propose, so that rounds fail while every node votes').hideHelp())
     .addOption(
@@ -92,6 +164,14 @@ export function registerNodeCommands(program: Command): void {
           testHaltAt?: number;
           testWithholdProposals?: boolean;
           testCorruptPieces?: number;
+          trustHeight?: number;
+          trustHash?: string;
+          pruneKeepBlocks?: number;
+          snapshotInterval?: number;
+          snapshotKeep?: number;
+          snapshotChunkBytes?: number;
+          testCorruptSnapshotChunks?: number;
+          testLieSnapshotState?: boolean;
         },
         cmd: Command,
       ) => {
@@ -100,10 +180,22 @@ export function registerNodeCommands(program: Command): void {
         const config = readConfig(g.home);
         if (o.api) config.api = parseHostPort(o.api);
         if (o.blockTime) config.blockIntervalMs = o.blockTime;
+        applyStateSyncOptions(config, o);
         writeConfig(g.home, config);
         const passphrase = await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
         const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
-        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt });
+        const trust = config.stateSync && { height: config.stateSync.trustHeight, hash: parseTrustHash(config.stateSync.trustHash) };
+        const join = trust && config.p2p ? trustPointJoiner({ trust, p2p: config.p2p, chainId: config.chainId, log: logger }) : undefined;
+        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt, join });
+        const snapshots = new Snapshotter(zn, g.home, {
+          interval: config.snapshots?.interval ?? 1000,
+          keep: config.snapshots?.keep ?? 2,
+          chunkBytes: config.snapshots?.chunkBytes,
+          pruneKeepBlocks: config.pruneKeepBlocks,
+          testCorruptChunks: o.testCorruptSnapshotChunks,
+          testLieState: o.testLieSnapshotState,
+        });
+        zn.stateSync = snapshots;
         zn.config.api = config.api;
         zn.config.blockIntervalMs = config.blockIntervalMs;
         const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: config.ddn?.peers });
@@ -119,6 +211,7 @@ export function registerNodeCommands(program: Command): void {
             commitDelayMs: config.blockIntervalMs,
             equivocate: o.testEquivocate,
             withholdProposals: o.testWithholdProposals,
+            protocols: [snapshots.protocol()],
             log,
             logger,
           });
@@ -164,6 +257,7 @@ export function registerNodeCommands(program: Command): void {
           stopping = true;
           await ddn?.fetches.close();
           await app.close();
+          await snapshots.settled();
           await zn.close();
           process.exit(0);
         };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { addressFromPublicKey, decodeAddress, encodeAddress } from '../crypto/index.ts';
 import { multisigAddress, TxKind, ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
-import { formatUnits, parseAmount } from '../sdk/index.ts';
+import { formatUnits, parseAmount, type StateSyncAnswer } from '../sdk/index.ts';
 import { client, decimalsOf, globalOptions, loadKey, output, resolveAddress } from './context.ts';
 import { sendTx } from './tx.ts';
 
@@ -248,7 +248,19 @@ export function register(program: Command): void {
           ...s.chains.map((c) => `  ${c.kind === 'main' ? 'main   ' : `inner ${c.chain}`} state ${c.stateRoot}`),
           `  mempool ${s.mempool} txs; receipts in flight ${s.receiptsInFlight}`,
           `  supply ${formatUnits(sup.total, ZNC_DECIMALS)} ZNC = spendable ${formatUnits(sup.spendable, ZNC_DECIMALS)} + vesting ${formatUnits(sup.vesting, ZNC_DECIMALS)} + staked ${formatUnits(sup.staked, ZNC_DECIMALS)} + unbonding ${formatUnits(sup.unbonding, ZNC_DECIMALS)} + multisig ${formatUnits(sup.multisig, ZNC_DECIMALS)} + pool ${formatUnits(sup.pool, ZNC_DECIMALS)} + anchored ${formatUnits(sup.anchored, ZNC_DECIMALS)} + in flight ${formatUnits(sup.inFlight, ZNC_DECIMALS)}`,
+          ...(s.stateSync ? [stateSyncLine(s.stateSync)] : []),
         ].join('\n');
       });
     });
+}
+
+/** How the node's chain began, what it keeps and offers (docs/STATE_SYNC.md). */
+function stateSyncLine(st: StateSyncAnswer): string {
+  const began =
+    st.joined === 'snapshot'
+      ? `joined by state sync from snapshot ${st.restoredFrom} (trust height ${st.trustHeight}, ${st.blocksExecuted ?? '?'} blocks executed)`
+      : 'replayed from genesis';
+  const kept = st.snapshots.length > 0 ? `snapshots ${st.snapshots.join(', ')}` : 'no snapshots';
+  const prune = st.pruneKeepBlocks !== undefined ? `pruning to the last ${st.pruneKeepBlocks} blocks` : 'archive';
+  return `  ${began}; blocks from ${st.lowestBlock} (${prune}); ${kept}`;
 }

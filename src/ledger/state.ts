@@ -189,6 +189,14 @@ export class ChainState implements StateReader {
   get size(): number {
     return this.entries.size;
   }
+
+  /**
+   * Every committed entry, in no particular order: a copy of the map's pairs, cheap enough to take
+   * at a commit (entries are never changed in place, so they stay as they were while encoded later).
+   */
+  pairs(): [string, Entry][] {
+    return Array.from(this.entries);
+  }
 }
 
 const ABSENT = Symbol('absent');

@@ -17,7 +17,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { addressFromPublicKey, toHex, type KeyPair } from '../crypto/index.ts';
 import { decodeSignedVote, encodeSignedVote, LedgerError, routeTx, signTx, signVote, TxKind, VoteType, type SignedVote, type Tx } from '../ledger/index.ts';
-import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type Verdict } from '../p2p/index.ts';
+import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type RequestProtocol, type Verdict } from '../p2p/index.ts';
 import { decode, encode } from '../codec/index.ts';
 import type { BuiltBlock, ZeusNode } from './zeusNode.ts';
 import type { BlockProducer } from './producer.ts';
@@ -47,6 +47,8 @@ export interface BftOptions {
    * slow-height warning against real processes). Never set on a real node.
    */
   withholdProposals?: boolean;
+  /** Request-response protocols of other parts served on the node's connections (state sync's snapshots). */
+  protocols?: RequestProtocol[];
   log?: (msg: string) => void;
   /** Structured log for rounds: each round and step change at debug, slow heights as warnings. */
   logger?: RoundLogger;
@@ -154,6 +156,7 @@ export class BftProducer implements BlockProducer {
       chainId: this.node.chainId,
       fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS,
       serveBlocks: (from, count) => this.host.serveBlocks(from, Math.min(count, MAX_SYNC_COUNT)),
+      protocols: this.opts.protocols,
     });
     this.p2p.subscribe('txs', (data, from) => this.onTxBatch(data, from));
     this.p2p.subscribe('proposals', (data, from) => this.onMessage(data, from, 'proposal'));

@@ -34,6 +34,26 @@ export const NodeConfigSchema = z.object({
       bootstrap: z.array(z.string()).default([]),
     })
     .optional(),
+  /** State snapshots this node takes and serves to joiners (docs/STATE_SYNC.md). Absent: every 1000 heights, 2 kept. */
+  snapshots: z
+    .object({
+      /** Heights between snapshots; 0 takes none. */
+      interval: z.number().int().min(0).default(1000),
+      /** How many are kept (the oldest kept bounds pruning). */
+      keep: z.number().int().min(1).default(2),
+      /** Chunk size; every node of a network must use the same, so their manifests match (default 1 MiB). */
+      chunkBytes: z.number().int().min(1024).max(16_777_216).optional(),
+    })
+    .optional(),
+  /** Join by state sync from this trust point when the store is empty, instead of replaying from genesis. */
+  stateSync: z
+    .object({
+      trustHeight: z.number().int().positive(),
+      trustHash: z.string().regex(/^[0-9a-f]{64}$/, 'trustHash must be a block hash of 64 lowercase hex digits'),
+    })
+    .optional(),
+  /** Delete block records older than tip − N (never below the oldest kept snapshot); absent: an archive node. */
+  pruneKeepBlocks: z.number().int().min(1).optional(),
   /** The Docker Deliver Network: other nodes' API URLs this node fetches images from. */
   ddn: z
     .object({

@@ -7,3 +7,14 @@ export * from './zeusNode.ts';
 export * from './producer.ts';
 export { NodeMetrics, type MetricsSources } from './metrics.ts';
 export { LOG_LEVELS, nodeLogger, type LogLevel, type NodeLogger } from './log.ts';
+export {
+  joinByStateSync,
+  openJoinNetwork,
+  parseTrustHash,
+  Snapshotter,
+  StateSyncError,
+  trustPointJoiner,
+  type JoinNetwork,
+  type JoinResult,
+  type TrustPoint,
+} from './stateSync.ts';

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { NodeEvent } from '../sdk/index.ts';
+import type { NodeEvent, StateSyncAnswer } from '../sdk/index.ts';
 import type { ZeusNode } from './zeusNode.ts';
 
 // Prometheus metrics of one node, served at GET /metrics. Levels (height, mempool, round, peers,
@@ -92,6 +92,27 @@ export class NodeMetrics {
         },
       });
     }
+    // State sync (docs/STATE_SYNC.md): read from the node's snapshotter when scraped.
+    const syncGauge = (name: string, help: string, pick: (st: StateSyncAnswer) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        async collect() {
+          const st = await node.stateSync?.status();
+          const v = st && pick(st);
+          if (v !== undefined) this.set(v);
+        },
+      });
+    };
+    syncGauge('zeus_snapshots_taken_total', 'State snapshots this node took since it started', (st) => st.snapshotsTaken);
+    syncGauge('zeus_snapshot_chunks_served_total', 'Snapshot chunks this node served to joining peers since it started', (st) => st.chunksServed);
+    syncGauge('zeus_snapshot_height', 'Height of the newest snapshot this node keeps and offers', (st) => st.snapshotHeight);
+    syncGauge('zeus_lowest_block', 'Lowest height whose block this node holds (above 1: pruned, or joined by state sync)', (st) => st.lowestBlock);
+    syncGauge('zeus_state_sync_restore_seconds', 'How long this node took to join by state sync (absent: it replayed from genesis)', (st) =>
+      st.restoreMs === undefined ? undefined : st.restoreMs / 1000,
+    );
+    syncGauge('zeus_state_sync_blocks_executed', 'Blocks executed after the restored snapshot during the join', (st) => st.blocksExecuted);
     const blocks = new Counter({ name: 'zeus_blocks_committed_total', help: 'Blocks committed by this node', registers: [r] });
     const rounds = new Counter({
       name: 'zeus_rounds_beyond_first_total',

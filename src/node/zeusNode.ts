@@ -20,7 +20,7 @@ import {
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
-import type { HaltAnswer, HealthAnswer, TxEvent } from '../sdk/index.ts';
+import type { HaltAnswer, HealthAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
 import { NodeEvents } from './events.ts';
 import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
@@ -49,6 +49,11 @@ export interface NodeOptions {
    * consensus on purpose once the bugs that did are fixed. Never set on a real node.
    */
   testHaltAt?: number;
+  /**
+   * Fills an empty chain store some other way than from genesis (state sync, see stateSync.ts);
+   * returns false to let the node start from genesis as usual.
+   */
+  join?: (store: ChainStore, genesis: Genesis) => Promise<boolean>;
 }
 
 /** A block this node built from its mempool, not yet committed. */
@@ -88,6 +93,8 @@ export class ZeusNode {
   /** Transactions the ledger failed on (INTERNAL_ERROR) since the node started. */
   internalErrors = 0;
   private readonly testHaltAt: number | undefined;
+  /** Snapshots and how the chain began, for /status and the metrics (set by whoever runs state sync). */
+  stateSync: { status(): Promise<StateSyncAnswer> } | undefined;
 
   private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair, opts: NodeOptions) {
     this.ledger = ledger;
@@ -129,8 +136,14 @@ export class ZeusNode {
   static async withStore(kv: KvStore, genesis: Genesis, config: NodeConfig, key: KeyPair, opts: NodeOptions = {}): Promise<ZeusNode> {
     const store = new ChainStore(kv);
     const stored = await store.genesis();
-    if (!stored) await store.initialize(Ledger.fromGenesis(genesis));
-    else if (JSON.stringify(stored) !== JSON.stringify(genesis)) {
+    if (!stored) {
+      try {
+        if (!(await opts.join?.(store, genesis))) await store.initialize(Ledger.fromGenesis(genesis));
+      } catch (e) {
+        await kv.close();
+        throw e;
+      }
+    } else if (JSON.stringify(stored) !== JSON.stringify(genesis)) {
       await kv.close();
       throw new Error('the chain store was created from a different genesis');
     }

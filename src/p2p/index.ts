@@ -9,6 +9,9 @@
 //   - blocks: request-response; fetchBlocks(peer, from, count) gets what the peer's serveBlocks
 //     returns (at most MAX_SYNC_COUNT records, ~32 MiB); the caller verifies each record and calls
 //     penalize() for a bad one.
+// Other parts add request-response protocols of their own through P2POptions.protocols (one
+// request frame, one answer frame, both capped; P2PNode.request asks): state sync's
+// /zeusnet/<chainId>/snapshots/1.0.0 (snapshots.ts, docs/STATE_SYNC.md) is one.
 // Frames are length-prefixed and the length is checked against maxMessageBytes before the body is
 // buffered. Misbehaviour lowers a peer's score (reject 10, malformed 20, penalize() 20, oversized
 // 100); at -30 it is disconnected and the connection gater refuses it for banMs. Scores recover by
@@ -59,4 +62,5 @@ export {
   DEFAULT_BAN_MS,
   MAX_SYNC_COUNT,
 } from './p2pNode.ts';
-export type { P2PNode, P2POptions, PeerInfo, Topic, TopicHandler, Verdict } from './p2pNode.ts';
+export type { P2PNode, P2POptions, PeerInfo, RequestProtocol, Topic, TopicHandler, Verdict } from './p2pNode.ts';
+export * from './snapshots.ts';

@@ -56,6 +56,22 @@ export interface P2POptions {
   banMs?: number;
   /** Time limit of one fetchBlocks call (default 10 s). */
   fetchTimeoutMs?: number;
+  /** Request-response protocols of other parts (e.g. state sync's snapshots), served on every connection. */
+  protocols?: RequestProtocol[];
+}
+
+/**
+ * A request-response stream protocol /zeusnet/<chainId>/<name>: one request frame, one response
+ * frame, then the stream closes. Both sides check the sizes before buffering a body; a peer that
+ * sends an oversized or malformed frame is scored down like on the blocks protocol.
+ */
+export interface RequestProtocol {
+  /** E.g. 'snapshots/1.0.0'. [A-Za-z0-9._/-]. */
+  readonly name: string;
+  readonly maxRequestBytes: number;
+  readonly maxResponseBytes: number;
+  /** The answer to a peer's request (non-empty); throwing closes the stream without one. */
+  serve(request: Uint8Array, peer: string): Promise<Uint8Array>;
 }
 
 export interface PeerInfo {
@@ -89,6 +105,11 @@ export interface P2PNode {
   peers(): PeerInfo[];
   /** Reports a peer found bad later (e.g. a synced block failing verification): score -20. */
   penalize(peer: string, reason: string): void;
+  /**
+   * Sends one request on protocol `name` (one of some node's P2POptions.protocols) and returns the
+   * answer; throws on a timeout (default fetchTimeoutMs), a refused protocol or an answer over `maxResponseBytes`.
+   */
+  request(peer: string, name: string, request: Uint8Array, o: { maxResponseBytes: number; timeoutMs?: number }): Promise<Uint8Array>;
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -251,6 +272,12 @@ class Node implements P2PNode {
       maxInboundStreams: 8,
       maxOutboundStreams: 8,
     });
+    for (const p of this.#opts.protocols ?? []) {
+      await lp.handle(this.#protocolId(p.name), (stream, conn) => this.#onRequestStream(p, stream, conn), {
+        maxInboundStreams: 16,
+        maxOutboundStreams: 16,
+      });
+    }
     lp.addEventListener('connection:open', (evt) => {
       const remote = evt.detail.remotePeer;
       const peer = remote.toString();
@@ -414,7 +441,85 @@ class Node implements P2PNode {
     this.#punish(id, 'reported', reason);
   }
 
+  async request(peer: string, name: string, request: Uint8Array, o: { maxResponseBytes: number; timeoutMs?: number }): Promise<Uint8Array> {
+    const lp = this.#running();
+    if (this.#scores.isBanned(peer)) throw new Error(`peer ${peer} is banned`);
+    const signal = AbortSignal.timeout(o.timeoutMs ?? this.#fetchTimeoutMs);
+    const stream = await lp.dialProtocol(peerIdFromString(peer), this.#protocolId(name), { signal });
+    const onAbort = (): void => stream.abort(new Error(`${name} request to ${peer} timed out`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      stream.send(encodeFrame(request));
+      await stream.close({ signal });
+      const decoder = new FrameDecoder(o.maxResponseBytes);
+      let answer: Uint8Array | undefined;
+      for await (const chunk of stream) {
+        let frames: Uint8Array[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (err) {
+          this.#punish(peer, err instanceof FrameTooLargeError ? 'oversized' : 'malformed', `${name} response: ${String(err)}`);
+          throw err;
+        }
+        if (frames.length > 1 || (answer !== undefined && frames.length > 0)) {
+          this.#punish(peer, 'malformed', `${name} response of more than one frame`);
+          throw new Error(`peer ${peer} sent more than one ${name} response`);
+        }
+        answer ??= frames[0];
+      }
+      if (signal.aborted) throw new Error(`${name} request to ${peer} timed out`);
+      if (answer === undefined) throw new Error(`peer ${peer} closed the ${name} stream without an answer`);
+      return answer;
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   // ---- internals ----
+
+  #protocolId(name: string): string {
+    if (!/^[A-Za-z0-9._/-]{1,64}$/.test(name)) throw new Error(`invalid protocol name ${JSON.stringify(name)}`);
+    return `/zeusnet/${this.#opts.chainId}/${name}`;
+  }
+
+  #onRequestStream(p: RequestProtocol, stream: Stream, conn: Connection): void {
+    const from = conn.remotePeer.toString();
+    if (this.#scores.isBanned(from)) {
+      stream.abort(new Error('peer banned'));
+      return;
+    }
+    const signal = AbortSignal.timeout(this.#fetchTimeoutMs);
+    const onAbort = (): void => stream.abort(new Error(`${p.name} request timed out`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const serve = async (): Promise<void> => {
+      const decoder = new FrameDecoder(p.maxRequestBytes);
+      let req: Uint8Array | undefined;
+      for await (const chunk of stream) {
+        let frames: Uint8Array[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (err) {
+          this.#punish(from, err instanceof FrameTooLargeError ? 'oversized' : 'malformed', `${p.name} request: ${String(err)}`);
+          throw err;
+        }
+        if (frames.length > 0) {
+          req = frames[0];
+          break;
+        }
+      }
+      if (req === undefined) return;
+      const answer = await p.serve(req, from);
+      if (answer.byteLength === 0 || answer.byteLength > p.maxResponseBytes) throw new Error(`${p.name}: no answer fits`);
+      if (!stream.send(encodeFrame(answer))) await stream.onDrain({ signal });
+      await stream.close({ signal });
+    };
+    serve()
+      .catch((err: unknown) => stream.abort(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  }
 
   #running(): Libp2p {
     if (this.#state !== 'started' || this.#libp2p === undefined) throw new Error('p2p node is not running');

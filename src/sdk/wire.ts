@@ -149,6 +149,34 @@ export interface StatusAnswer {
   /** Set once the node's block production stopped for good (see GET /health). */
   halted: HaltAnswer | null;
   supply: SupplyAnswer;
+  /** Snapshots this node keeps and serves, and how its chain began (docs/STATE_SYNC.md); absent on an embedded node. */
+  stateSync?: StateSyncAnswer;
+}
+
+/** State sync and snapshots as a node reports them. */
+export interface StateSyncAnswer {
+  /** How this node's chain began: replayed from genesis, or restored from a peer's snapshot. */
+  joined: 'genesis' | 'snapshot';
+  /** The snapshot height restored (joined by state sync). */
+  restoredFrom?: number;
+  /** The trust point's height the join was linked to. */
+  trustHeight?: number;
+  /** Blocks executed after the snapshot during the join (restoredFrom+1 .. trustHeight). */
+  blocksExecuted?: number;
+  /** How long the join took, from asking peers to the last block executed. */
+  restoreMs?: number;
+  /** Peers the join caught serving something false (a tampered chunk, a manifest or block that does not match). */
+  penalizedPeers?: string[];
+  /** The lowest height whose block this node holds (below it: pruned, or before its snapshot). */
+  lowestBlock: number;
+  /** The newest snapshot this node keeps and offers to joiners. */
+  snapshotHeight?: number;
+  snapshots: number[];
+  /** Snapshots taken and chunks served since the node started. */
+  snapshotsTaken: number;
+  chunksServed: number;
+  /** Blocks older than tip − N are deleted; absent: an archive node. */
+  pruneKeepBlocks?: number;
 }
 
 /** Why a node no longer commits blocks. */

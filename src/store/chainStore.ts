@@ -1,5 +1,5 @@
 import { decode, encode } from '../codec/index.ts';
-import { bytesEqual, toHex, utf8 } from '../crypto/index.ts';
+import { bytesEqual, sha256, toHex, utf8 } from '../crypto/index.ts';
 import {
   blockHash,
   decodeCommittedBlock,
@@ -29,11 +29,25 @@ const TxLocationSchema = {
   fields: { height: { id: 1, type: 'uint64' }, chain: { id: 2, type: 'uint32' }, index: { id: 3, type: 'uint32' } },
 } as const;
 
+/** How a store joined by state sync (kept in the store, shown in /status). */
+export interface StateSyncRecord {
+  snapshotHeight: number;
+  trustHeight: number;
+  /** Hex hash of the restored snapshot's manifest. */
+  manifest: string;
+  blocksExecuted?: number;
+  restoreMs?: number;
+  /** Peers the join caught serving something false (a tampered chunk, a manifest or block that does not match). */
+  penalizedPeers?: string[];
+}
+
 export interface TxLocation {
   height: number;
   chain: number;
   index: number;
 }
+
+const BaseSchema = { $id: 'StoreBase', fields: { height: { id: 1, type: 'uint64' } } } as const;
 
 const blockKey = (height: number): string => `b/${height.toString().padStart(16, '0')}`;
 const stateKey = (chain: number, key: string): string => `s/${chain}/${key}`;
@@ -45,6 +59,7 @@ const stateKey = (chain: number, key: string): string => `s/${chain}/${key}`;
  */
 export class ChainStore {
   readonly kv: KvStore;
+  private baseHeight: number | undefined;
 
   constructor(kv: KvStore) {
     this.kv = kv;
@@ -82,6 +97,66 @@ export class ChainStore {
     ops.push({ key: 'meta/inflight', value: encodeReceipts(executed.receipts) });
     ops.push({ key: 'meta/tip', value: encode(TipSchema, { height: BigInt(height), time: BigInt(executed.time), hash: blockHash(block.header) }) });
     await this.kv.write(ops, true);
+  }
+
+  /**
+   * Writes the state a snapshot restored (height S, see snapshots.ts) into an empty store, with
+   * block S's record, in one atomic batch: a crash leaves either nothing (the next start begins
+   * the join again) or a store at S that starts like any other.
+   */
+  async restoreSnapshot(ledger: Ledger, entries: readonly [number, string, Entry, Uint8Array][], record: Uint8Array, info: StateSyncRecord): Promise<void> {
+    if (await this.kv.get('meta/genesis')) throw new Error('store already initialized: state sync only fills an empty store');
+    const ops: KvOp[] = [{ key: 'meta/genesis', value: utf8(JSON.stringify(ledger.genesis)) }];
+    for (const [chain, key, , bytes] of entries) ops.push({ key: stateKey(chain, key), value: bytes });
+    ops.push({ key: blockKey(ledger.height), value: record });
+    ops.push({ key: 'meta/tip', value: encode(TipSchema, { height: BigInt(ledger.height), time: BigInt(ledger.time), hash: ledger.lastBlockHash }) });
+    ops.push({ key: 'meta/inflight', value: encodeReceipts(ledger.inFlight) });
+    ops.push({ key: 'meta/base', value: encode(BaseSchema, { height: BigInt(ledger.height) }) });
+    ops.push({ key: 'meta/statesync', value: utf8(JSON.stringify(info)) });
+    await this.kv.write(ops, true);
+    this.baseHeight = ledger.height;
+  }
+
+  /** How this store's chain began, when it joined by state sync rather than from genesis. */
+  async stateSyncInfo(): Promise<StateSyncRecord | undefined> {
+    const raw = await this.kv.get('meta/statesync');
+    return raw && (JSON.parse(new TextDecoder().decode(raw)) as StateSyncRecord);
+  }
+
+  /** Completes the record of a join (blocks executed, time) once it is done. */
+  async setStateSyncInfo(info: StateSyncRecord): Promise<void> {
+    await this.kv.write([{ key: 'meta/statesync', value: utf8(JSON.stringify(info)) }], true);
+  }
+
+  /** The lowest height whose block this store holds (1 unless it joined by state sync or pruned). */
+  async base(): Promise<number> {
+    if (this.baseHeight === undefined) {
+      const raw = await this.kv.get('meta/base');
+      this.baseHeight = raw ? Number(decode(BaseSchema, raw).height) : 1;
+    }
+    return this.baseHeight;
+  }
+
+  /**
+   * Deletes the blocks below `below` (and their transactions' index entries), at most `max` of
+   * them in this call, oldest first; returns how many went. The tip's block is never deleted.
+   */
+  async pruneBelow(below: number, max = 256): Promise<number> {
+    const base = await this.base();
+    const tip = (await this.tip()).height;
+    const end = Math.min(below, tip, base + max);
+    if (end <= base) return 0;
+    const ops: KvOp[] = [];
+    for (let h = base; h < end; h++) {
+      const c = await this.committedBlock(h);
+      if (c) for (const seg of c.block.segments) for (const tx of seg.txs) ops.push({ key: `t/${toHex(sha256(tx))}`, value: null });
+      ops.push({ key: blockKey(h), value: null });
+    }
+    ops.push({ key: 'meta/base', value: encode(BaseSchema, { height: BigInt(end) }) });
+    // Not synced: a crash may bring back blocks we meant to delete, never lose one we keep.
+    await this.kv.write(ops, false);
+    this.baseHeight = end;
+    return end - base;
   }
 
   async tip(): Promise<{ height: number; time: number; hash: Uint8Array }> {

@@ -1,3 +1,6 @@
-// Persistence: the KvStore interface (LevelDB or memory) and the chain store built on it.
+// Persistence: the KvStore interface (LevelDB or memory), the chain store built on it, and state
+// snapshots (their format and verification, and a node's own on disk).
 export * from './kv.ts';
 export * from './chainStore.ts';
+export * from './snapshots.ts';
+export * from './snapshotStore.ts';
