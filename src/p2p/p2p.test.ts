@@ -245,8 +245,10 @@ describe('p2p network on loopback', () => {
   it('disconnects and refuses a peer whose messages are rejected, while the others keep working', async () => {
     const hub = await node();
     const hubGot = record(hub, (_t, data) => (data[0] === 0xff ? 'reject' : 'accept'));
-    const bad = await node({ bootstrap: hub.addresses() });
-    const good = await node({ bootstrap: hub.addresses() });
+    // A star: with no room for learned peers, bad and good do not meet by peer exchange (through
+    // good, bad's messages would reach the hub first from good, which would take the blame).
+    const bad = await node({ bootstrap: hub.addresses(), targetPeers: 0 });
+    const good = await node({ bootstrap: hub.addresses(), targetPeers: 0 });
     const goodGot = record(good);
     await waitFor('both connected', () => linked(hub, bad) && linked(hub, good));
 
@@ -344,15 +346,46 @@ describe('p2p network on loopback', () => {
     expect(peerInfo(slow, fast)).toMatchObject({ score: 0, connected: true });
   });
 
-  it('keeps two networks apart', async () => {
+  it('keeps two networks apart: a peer of another chain is named in a warning and hung up on, and the node keeps dialing', async () => {
     const x = await node({ chainId: 'net-a' });
     const xGot = record(x);
-    const y = await node({ chainId: 'net-b', bootstrap: x.addresses() });
-    await waitFor('the connection', () => linked(y, x));
-    await sleep(200);
+    const warnings: string[] = [];
+    const y = await node({ chainId: 'net-b', bootstrap: x.addresses(), warn: (m) => warnings.push(m) });
+    await waitFor('the warning', () => warnings.some((w) => w.includes('chain "net-a", not "net-b"') && w.includes(x.peerId)));
+    await waitFor('the hang-up', () => !connected(y, x) && !connected(x, y));
     await y.publish('txs', text('wrong network'));
     await sleep(300);
     expect(xGot).toHaveLength(0);
     await expect(y.fetchBlocks(x.peerId, 0, 1)).rejects.toThrow();
+    // A bootstrap address where nothing speaks libp2p: a warning naming it, and y keeps running.
+    const dead = await node({ chainId: 'net-b' });
+    const deadAddr = dead.addresses()[0];
+    await dead.stop();
+    const z = await node({ chainId: 'net-b', bootstrap: [deadAddr, y.addresses()[0]], warn: (m) => warnings.push(m) });
+    await waitFor('the unreachable warning', () => warnings.some((w) => w.includes(deadAddr) && w.includes('unreachable')));
+    await waitFor('z connected to its other bootstrap peer', () => linked(z, y));
+  });
+
+  it('learns peers beyond its bootstrap list by peer exchange, with their API URLs, and keeps named peers connected', async () => {
+    // A line a - b - c - d by bootstrap lists: every node should find every other.
+    const a = await node({ apiUrl: 'http://10.0.0.1:1', peerExchangeMs: 300 });
+    const b = await node({ bootstrap: a.addresses(), apiUrl: 'http://10.0.0.2:2', peerExchangeMs: 300 });
+    const c = await node({ bootstrap: b.addresses(), apiUrl: 'http://10.0.0.3:3', peerExchangeMs: 300 });
+    const d = await node({ bootstrap: c.addresses(), apiUrl: 'http://10.0.0.4:4', peerExchangeMs: 300 });
+    const all = [a, b, c, d];
+    await waitFor('a full mesh', () => all.every((x) => all.every((y) => x === y || linked(x, y))), 15_000);
+    expect(a.apiUrls().sort()).toEqual(['http://10.0.0.2:2', 'http://10.0.0.3:3', 'http://10.0.0.4:4']);
+    expect(peerInfo(d, a)?.api).toBe('http://10.0.0.1:1');
+    // With no room for learned peers, only bootstrap and kept peers are dialed: p - q - r by
+    // bootstrap, p keeps r (as a bookkeeper keeps the set) and so meets it; q - s never.
+    const few = { targetPeers: 0, peerExchangeMs: 300 };
+    const q = await node(few);
+    const r = await node({ ...few, bootstrap: q.addresses() });
+    const kept = new Set([r.peerId]);
+    const p = await node({ ...few, bootstrap: q.addresses(), keepConnected: () => kept });
+    const t = await node({ ...few, bootstrap: q.addresses() });
+    await waitFor('p connected to q and to the kept r', () => linked(p, q) && linked(p, r), 15_000);
+    await sleep(1_500);
+    expect(connected(p, t) || connected(t, p) || connected(r, t) || connected(t, r)).toBe(false);
   });
 });
