@@ -118,7 +118,13 @@ export function apiAnnounceUrl(api: NodeConfig['api'], boundPort = api.port): st
 export function loadOrCreateNodeKey(home: string): KeyPair {
   const p = homePaths(home).nodeKey;
   if (existsSync(p)) {
-    const parsed = z.object({ type: z.literal('ed25519-seed'), seed: z.string().regex(/^[0-9a-f]{64}$/) }).safeParse(JSON.parse(readFileSync(p, 'utf8')));
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(p, 'utf8'));
+    } catch (e) {
+      throw new Error(`${p} is not a node key (not JSON: ${(e as Error).message})`);
+    }
+    const parsed = z.object({ type: z.literal('ed25519-seed'), seed: z.string().regex(/^[0-9a-f]{64}$/) }).safeParse(json);
     if (!parsed.success) throw new Error(`${p} is not a node key ({"type":"ed25519-seed","seed":"<64 hex>"}): ${parsed.error.issues[0]?.message}`);
     return keyPairFromSeed(Uint8Array.from(Buffer.from(parsed.data.seed, 'hex')));
   }

@@ -5,6 +5,7 @@ import type { P2PNode, P2POptions, Topic, Verdict } from './index.ts';
 import { FrameDecoder, FrameTooLargeError, MalformedFrameError, encodeFrame } from './frames.ts';
 import { BAN_THRESHOLD, RECOVERY_MS_PER_POINT, ScoreBook } from './scores.ts';
 import { SeenCache } from './seen.ts';
+import { decodePeerRecord, dialableAddrs, encodePeerRecord, learnedPeers, PEX_MAX_PEERS } from './peerExchange.ts';
 
 const TOPICS: Topic[] = ['txs', 'proposals', 'votes'];
 const running: P2PNode[] = [];
@@ -58,6 +59,36 @@ function record(n: P2PNode, verdict: (topic: Topic, data: Uint8Array) => Verdict
   }
   return got;
 }
+
+describe('peer exchange records', () => {
+  const id = '12D3KooWLPRD2tpTw291Zv3eC8Cj3jNa38sR2ckqKoLp1MaSaoox';
+  const other = '12D3KooWMW5aANSkpkQ4TCSHKfZEnmBNmYqPVkwhNDauzjj9VVC7';
+  it('keeps dialable TCP addresses of the named peer only, and loopback ones only when asked', () => {
+    const addrs = [
+      '/ip4/10.0.0.1/tcp/1',
+      `/ip4/10.0.0.2/tcp/2/p2p/${id}`,
+      `/ip4/10.0.0.3/tcp/3/p2p/${other}`,
+      '/ip4/0.0.0.0/tcp/4',
+      '/ip4/127.0.0.1/tcp/5',
+      '/ip4/10.0.0.6/udp/6',
+      'garbage',
+      '/dns4/n.example.org/tcp/7',
+    ];
+    expect(dialableAddrs(id, addrs, false)).toEqual([`/ip4/10.0.0.1/tcp/1/p2p/${id}`, `/ip4/10.0.0.2/tcp/2/p2p/${id}`, `/dns4/n.example.org/tcp/7/p2p/${id}`]);
+    expect(dialableAddrs(id, addrs, true)).toContain(`/ip4/127.0.0.1/tcp/5/p2p/${id}`);
+  });
+  it('decodes what it encodes, and refuses malformed or oversized records', () => {
+    const r = { v: 1 as const, api: 'http://10.0.0.1:26657', peers: [{ id, addrs: ['/ip4/10.0.0.1/tcp/1'], api: 'https://n.example.org' }] };
+    expect(decodePeerRecord(encodePeerRecord(r))).toEqual(r);
+    expect(learnedPeers(r, 'me', () => true)).toEqual([{ id, addrs: [`/ip4/10.0.0.1/tcp/1/p2p/${id}`], api: 'https://n.example.org' }]);
+    expect(learnedPeers(r, id, () => true)).toEqual([]); // ourselves
+    expect(() => decodePeerRecord(text('{"v":2,"peers":[]}'))).toThrow(/malformed peer record/);
+    expect(() => decodePeerRecord(encodePeerRecord({ ...r, api: 'javascript:alert(1)' }))).toThrow(/malformed/);
+    const many = Array.from({ length: PEX_MAX_PEERS + 1 }, () => r.peers[0]);
+    expect(() => decodePeerRecord(encodePeerRecord({ v: 1, peers: many }))).toThrow(/malformed/);
+    expect(() => decodePeerRecord(text('not json'))).toThrow();
+  });
+});
 
 describe('frames, scores and the seen-cache', () => {
   it('decodes frames split across chunks and refuses an oversized length from its header alone', () => {

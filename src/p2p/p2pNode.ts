@@ -31,7 +31,16 @@ import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError } fro
 import { ScoreBook } from './scores.ts';
 import type { PenaltyKind } from './scores.ts';
 import { SeenCache } from './seen.ts';
-import { decodePeerRecord, dialableAddrs, encodePeerRecord, learnedPeers, PEX_MAX_BYTES, PEX_MAX_PEERS, type PeerRecord } from './peerExchange.ts';
+import {
+  decodePeerRecord,
+  dialableAddrs,
+  encodePeerRecord,
+  isLoopbackAddr,
+  learnedPeers,
+  PEX_MAX_BYTES,
+  PEX_MAX_PEERS,
+  type PeerRecord,
+} from './peerExchange.ts';
 
 export type Topic = 'txs' | 'proposals' | 'votes';
 /**
@@ -341,6 +350,12 @@ class Node implements P2PNode {
       this.#pexAsked.delete(peer);
       this.#out.get(peer)?.stream?.abort(new Error('peer disconnected'));
       this.#out.delete(peer);
+      // What only matters while connected; a peer we may dial again keeps its entry in #known.
+      if (!this.#known.has(peer)) {
+        this.#apiUrls.delete(peer);
+        this.#zeusPeers.delete(peer);
+        if (!this.#scores.known().includes(peer)) this.#listenAddrs.delete(peer);
+      }
     });
     lp.addEventListener('peer:identify', (evt) => {
       const peer = evt.detail.peerId.toString();
@@ -349,7 +364,7 @@ class Node implements P2PNode {
         return s.includes('/p2p/') ? s : `${s}/p2p/${peer}`;
       });
       this.#listenAddrs.set(peer, addrs);
-      this.#identified(peer, evt.detail.protocols, addrs);
+      this.#identified(peer, evt.detail.protocols, addrs, isLoopbackAddr(evt.detail.connection.remoteAddr.toString()));
     });
     await lp.start();
     this.#redial();
@@ -567,11 +582,11 @@ class Node implements P2PNode {
   }
 
   /** Identify told us what a peer speaks: a peer not of this chain is hung up on. */
-  #identified(peer: string, protocols: readonly string[], addrs: string[]): void {
+  #identified(peer: string, protocols: readonly string[], addrs: string[], loopback: boolean): void {
     if (protocols.includes(this.#gossipProto)) {
       this.#zeusPeers.add(peer);
       // A peer that dialed us can be dialed back after churn: remember where it listens.
-      const dialable = dialableAddrs(peer, addrs);
+      const dialable = dialableAddrs(peer, addrs, loopback);
       const k = this.#known.get(peer);
       if (dialable.length > 0 && k !== undefined && !k.bootstrap) k.addrs = dialable.map((a) => multiaddr(a));
       else if (dialable.length > 0 && k === undefined && this.#known.size < MAX_KNOWN_PEERS) this.#learn({ id: peer, addrs: dialable });
@@ -663,7 +678,9 @@ class Node implements P2PNode {
           return false;
         }
       };
-      for (const p of learnedPeers(record, this.peerId, isPeerId)) {
+      // A remote's loopback addresses are not ours, unless the remote itself is on our loopback.
+      const loopback = this.#connected.has(peer) && lp.getConnections(this.#connected.get(peer)).some((c) => isLoopbackAddr(c.remoteAddr.toString()));
+      for (const p of learnedPeers(record, this.peerId, isPeerId, loopback)) {
         this.#learn(p);
         if (p.api !== undefined && !this.#apiUrls.has(p.id)) this.#apiUrls.set(p.id, p.api);
       }
@@ -682,9 +699,10 @@ class Node implements P2PNode {
       return;
     }
     const peers: PeerRecord['peers'] = [];
+    const loopback = isLoopbackAddr(conn.remoteAddr.toString());
     for (const id of this.#connected.keys()) {
       if (id === from || !this.#zeusPeers.has(id) || this.#scores.isBanned(id)) continue;
-      const addrs = dialableAddrs(id, this.#listenAddrs.get(id) ?? []);
+      const addrs = dialableAddrs(id, this.#listenAddrs.get(id) ?? [], loopback);
       if (addrs.length === 0) continue;
       const api = this.#apiUrls.get(id);
       peers.push({ id, addrs, ...(api !== undefined ? { api } : {}) });

@@ -52,11 +52,18 @@ export function decodePeerRecord(bytes: Uint8Array): PeerRecord {
   return parsed.data;
 }
 
+/** A loopback multiaddr (127.0.0.0/8, ::1): meaningful only on the machine that holds it. */
+export function isLoopbackAddr(s: string): boolean {
+  return /^\/ip4\/127\./.test(s) || /^\/ip6\/::1\//.test(s) || /^\/dns[46]?\/localhost\//.test(s);
+}
+
 /**
  * The dialable addresses of a listed peer: TCP over IPv4/IPv6/DNS only, each ending in /p2p/<id>
- * (added when missing; an address naming another peer id is dropped), wildcards dropped.
+ * (added when missing; an address naming another peer id is dropped), wildcards dropped, and
+ * loopback ones unless `loopback` (they reach the peer only from its own machine: a node bound to
+ * 0.0.0.0 without announce addresses advertises 127.0.0.1 too).
  */
-export function dialableAddrs(id: string, addrs: readonly string[]): string[] {
+export function dialableAddrs(id: string, addrs: readonly string[], loopback = true): string[] {
   const out: string[] = [];
   for (const s of addrs) {
     let ma;
@@ -68,7 +75,7 @@ export function dialableAddrs(id: string, addrs: readonly string[]): string[] {
     const parts = ma.getComponents();
     const host = parts[0];
     if (!host || !['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(host.name) || parts[1]?.name !== 'tcp') continue;
-    if (host.value === '0.0.0.0' || host.value === '::') continue;
+    if (host.value === '0.0.0.0' || host.value === '::' || (!loopback && isLoopbackAddr(s))) continue;
     const named = parts.findLast((c) => c.name === 'p2p')?.value;
     if (named !== undefined && named !== id) continue;
     const full = named === undefined ? `${s}/p2p/${id}` : s;
@@ -77,12 +84,12 @@ export function dialableAddrs(id: string, addrs: readonly string[]): string[] {
   return out.slice(0, PEX_MAX_ADDRS);
 }
 
-/** What a peer record tells of other peers, cleaned: not ourselves, dialable addresses only. */
-export function learnedPeers(record: PeerRecord, self: string, isPeerId: (id: string) => boolean): LearnedPeer[] {
+/** What a peer record tells of other peers, cleaned: not ourselves, dialable addresses only (`loopback`: see dialableAddrs). */
+export function learnedPeers(record: PeerRecord, self: string, isPeerId: (id: string) => boolean, loopback = true): LearnedPeer[] {
   const out: LearnedPeer[] = [];
   for (const p of record.peers) {
     if (p.id === self || !isPeerId(p.id)) continue;
-    const addrs = dialableAddrs(p.id, p.addrs);
+    const addrs = dialableAddrs(p.id, p.addrs, loopback);
     if (addrs.length === 0) continue;
     out.push({ id: p.id, addrs, ...(p.api ? { api: p.api } : {}) });
   }
