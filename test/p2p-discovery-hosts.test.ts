@@ -31,10 +31,19 @@ let peerIds: string[] = [];
 const ipOf = (i: number): string => net.hosts[i].ip;
 const apiOf = (i: number): string => `http://${ipOf(i)}:${API_PORT}`;
 
-/** GET a node's API from inside the full node's host (another host than the bookkeepers'). */
+/**
+ * GET a node's API from inside the full node's host (another host than the bookkeepers'). Through
+ * net.spawn with stdin ignored: net.exec writes curl's stdin, which fails with EPIPE once curl exited.
+ */
 async function get<T>(i: number, path: string): Promise<T | undefined> {
-  const r = await net.exec(BOOKKEEPERS, 'curl', ['-sf', '--max-time', '3', `${apiOf(i)}${path}`], { timeout: 5_000 });
-  return r.code === 0 ? (JSON.parse(r.out) as T) : undefined;
+  const child = net.spawn(BOOKKEEPERS, 'curl', ['-sf', '--max-time', '3', `${apiOf(i)}${path}`], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += String(d)));
+  const code = await new Promise<number>((resolve) => {
+    child.on('error', () => resolve(-1));
+    child.on('close', (c) => resolve(c ?? -1));
+  });
+  return code === 0 ? (JSON.parse(out) as T) : undefined;
 }
 async function consensusOf(i: number): Promise<ConsensusAnswer | undefined> {
   const s = await get<StatusAnswer>(i, '/status');
