@@ -372,20 +372,28 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
   it('a follower refuses synced blocks whose certificate lacks a quorum, and bans the peer that served them', async () => {
     const source = net.nodes[0];
     const peerId = ((await status(source.api)) as unknown as { consensus: { peerId: string } }).consensus.peerId;
-    // The rogue knows the real chain (it fetches block 1) and serves it with one signature of four.
-    const rogue: P2PNode = await createP2PNode({
+    // The rogue knows the real chain (block 1, fetched by a helper first) and serves it with one
+    // signature of four. It is connected to nobody else: through it, peer exchange would lead the
+    // follower to the honest bookkeepers.
+    const fetcher: P2PNode = await createP2PNode({
       listen: '/ip4/127.0.0.1/tcp/0',
       bootstrap: [`${source.p2p}/p2p/${peerId}`],
+      chainId: net.chainId,
+      serveBlocks: async () => [],
+    });
+    await fetcher.start();
+    await waitFor(() => fetcher.peers().some((p) => p.connected), 10_000, 'fetcher connected');
+    const cb = decodeCommittedBlock((await fetcher.fetchBlocks(peerId, 1, 1))[0]);
+    await fetcher.stop();
+    const rogue: P2PNode = await createP2PNode({
+      listen: '/ip4/127.0.0.1/tcp/0',
+      bootstrap: [],
       privateKey: generatePeerKey(),
       chainId: net.chainId,
-      serveBlocks: async (from) => {
-        if (from !== 1) return [];
-        const cb = decodeCommittedBlock((await rogue.fetchBlocks(peerId, 1, 1))[0]);
-        return [encodeCommittedBlock({ block: cb.block, certificate: { ...cb.certificate, signers: cb.certificate.signers.slice(0, 1) } })];
-      },
+      serveBlocks: async (from) =>
+        from !== 1 ? [] : [encodeCommittedBlock({ block: cb.block, certificate: { ...cb.certificate, signers: cb.certificate.signers.slice(0, 1) } })],
     });
     await rogue.start();
-    await waitFor(() => rogue.peers().some((p) => p.connected), 10_000, 'rogue connected');
     // A follower (not a bookkeeper) whose only peer is the rogue.
     const home = `${dir}/follower`;
     mkdirSync(home, { recursive: true });

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { createApi, ensureConsole } from '../api/index.ts';
 import { DEFAULT_UPLOAD_LIMITS, openNodeDdn } from '../ddn/index.ts';
 import {
+  apiAnnounceUrl,
   homePaths,
   initDevHome,
   LOG_LEVELS,
@@ -17,12 +18,7 @@ import {
   type NodeConfig,
 } from '../node/index.ts';
 import { globalOptions, keystore, output, passphraseFor } from './context.ts';
-
-function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^([^:]+):(\d{1,5})$/.exec(s);
-  if (!m || Number(m[2]) > 65535) throw new Error(`--api must be HOST:PORT, got "${s}"`);
-  return { host: m[1], port: Number(m[2]) };
-}
+import { applyNetworkFlags, parseHostPort, type NetworkFlags } from './netOptions.ts';
 
 const int =
   (name: string) =>
@@ -102,8 +98,23 @@ export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('Run a ZeusNet node');
   node
     .command('start')
-    .description('Run the node of a home: the chain store, block production (solo bookkeeper on a dev chain) and the HTTP API')
+    .description(
+      'Run the node of a home: the chain store, block production (solo bookkeeper on a dev chain, BFT with the elected bookkeepers on a network; a home without a bookkeeper key is a full node that follows) and the HTTP API. Network options are saved into config.json.',
+    )
     .option('--api <host:port>', 'API listen address (default: from config.json)')
+    .option(
+      '--api-announce <url>',
+      'the URL other nodes and users reach this API at (behind NAT or a proxy); default http://HOST:PORT of --api unless HOST is 0.0.0.0',
+    )
+    .option('--p2p-listen <multiaddr>', 'libp2p address to bind, e.g. /ip4/0.0.0.0/tcp/26656')
+    .option(
+      '--p2p-announce <multiaddr,...>',
+      'addresses other nodes should dial (public IP or DNS name of a node behind NAT or a load balancer), e.g. /dns4/node.example.org/tcp/26656',
+    )
+    .option(
+      '--bootstrap <multiaddr,...>',
+      'peers to dial first, each /ip4|dns4/HOST/tcp/PORT/p2p/PEER_ID; more are found by peer exchange ("" clears the list)',
+    )
     .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
     .addOption(
       new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)')
@@ -155,8 +166,7 @@ export function registerNodeCommands(program: Command): void {
     )
     .action(
       async (
-        o: {
-          api?: string;
+        o: NetworkFlags & {
           blockTime?: number;
           consoleBuild?: boolean;
           logLevel: LogLevel;
@@ -177,12 +187,12 @@ export function registerNodeCommands(program: Command): void {
       ) => {
         const g = globalOptions(cmd);
         if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
-        const config = readConfig(g.home);
-        if (o.api) config.api = parseHostPort(o.api);
+        const config = applyNetworkFlags(readConfig(g.home), o);
         if (o.blockTime) config.blockIntervalMs = o.blockTime;
         applyStateSyncOptions(config, o);
         writeConfig(g.home, config);
-        const passphrase = await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
+        // A full node holds no secret that needs a passphrase (its node key is a plain file).
+        const passphrase = config.bookkeeperKey === undefined ? undefined : await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
         const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
         const trust = config.stateSync && { height: config.stateSync.trustHeight, hash: parseTrustHash(config.stateSync.trustHash) };
         const join = trust && config.p2p ? trustPointJoiner({ trust, p2p: config.p2p, chainId: config.chainId, log: logger }) : undefined;
@@ -198,16 +208,22 @@ export function registerNodeCommands(program: Command): void {
         zn.stateSync = snapshots;
         zn.config.api = config.api;
         zn.config.blockIntervalMs = config.blockIntervalMs;
-        const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: config.ddn?.peers });
+        let selfUrl: string | undefined;
+        // The DDN's peers: the configured ones, and the API URLs the connected p2p peers told us.
+        const ddnPeers = (): string[] => [...new Set([...(config.ddn?.peers ?? []), ...zn.networkApiUrls()])].filter((u) => u !== selfUrl);
+        const { store, ddn } = await openNodeDdn(g.home, { testCorruptPieces: o.testCorruptPieces, peers: ddnPeers });
         const app = await createApi(zn, { ...config.api, ddn, registry: store, uploadLimits: { ...DEFAULT_UPLOAD_LIMITS, ...config.ddn?.uploads } });
         const addr = app.server.address();
         const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
+        selfUrl = apiAnnounceUrl(config.api, port);
         const log = (msg: string): void => logger.info(msg);
         let mode: string;
         if (config.p2p) {
           const bft = await zn.startConsensus({
             listen: config.p2p.listen,
+            announce: config.p2p.announce,
             bootstrap: config.p2p.bootstrap,
+            apiUrl: selfUrl,
             commitDelayMs: config.blockIntervalMs,
             equivocate: o.testEquivocate,
             withholdProposals: o.testWithholdProposals,
@@ -216,7 +232,9 @@ export function registerNodeCommands(program: Command): void {
             logger,
           });
           const st = bft.status();
-          mode = `bookkeeper network: peer id ${st.peerId}, listening on ${config.p2p.listen}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;
+          const role = zn.signs ? 'bookkeeper network' : 'full node (no bookkeeper key: follows, never signs)';
+          const announced = config.p2p.announce?.length ? `, announcing ${config.p2p.announce.join(', ')}` : '';
+          mode = `${role}: peer id ${st.peerId}, listening on ${config.p2p.listen}${announced}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;
         } else {
           zn.startProducing();
           mode = `solo bookkeeper: a block every ${config.blockIntervalMs} ms while there is work`;

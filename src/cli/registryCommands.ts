@@ -141,7 +141,10 @@ export function register(program: Command): void {
       const g = globalOptions(cmd);
       if (!/^\d{1,9}$/.test(o.grace)) throw new Error(`--grace must be a whole number of seconds, got "${o.grace}"`);
       const node = nodeUrl(g);
-      const t = await signedToken(g, node, readConfig(g.home).bookkeeperKey, 300);
+      const keyName = readConfig(g.home).bookkeeperKey;
+      // The registry takes gc only from the node's own key; a full node's is not in the keystore.
+      if (keyName === undefined) throw new Error(`${g.home} is a full node (no bookkeeper key): its registry collects garbage hourly on its own`);
+      const t = await signedToken(g, node, keyName, 300);
       const res = await registryFetch(`${node}/v2/_zeus/gc?graceSeconds=${o.grace}`, {
         method: 'POST',
         headers: { authorization: `Basic ${Buffer.from(`${t.address}:${t.token}`).toString('base64')}` },

@@ -148,7 +148,11 @@ export interface HostIo<B extends ExecutedBlock = ExecutedBlock> {
 
 export interface HostOptions {
   readonly config: ConsensusConfig;
-  readonly key: KeyPair;
+  /**
+   * The bookkeeper key this host signs with while it is in the set. Without one (a full node) the
+   * host only follows: it verifies, executes and commits what the set decides, and never signs.
+   */
+  readonly key?: KeyPair;
   /** The pause after a commit before the next height starts: the block interval. */
   readonly commitDelayMs: number;
   /** How often to re-send while stuck and consider catching up (hostTickMs of the block interval). */
@@ -182,7 +186,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
   private readonly io: HostIo<B>;
   private readonly opts: HostOptions;
   private readonly config: ConsensusConfig;
-  private readonly key: KeyPair;
+  private readonly key: KeyPair | undefined;
   private readonly chain: HostChain<B>;
   private readonly verify: (v: SignedVote) => boolean;
   private signer: Signer | undefined;
@@ -297,7 +301,10 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     this.stuckTicks = 0;
     // After a restart, a block we proposed before the crash: needed to re-send the proposal we signed.
     if (restoring) await this.loadPendingBlocks(height);
-    const self = validators.findIndex((v) => bytesEqual(v, this.key.publicKey));
+    // Looked up at every height: a key the election puts in the set (or takes out) starts (or stops)
+    // signing at the epoch boundary without a restart; a full node is never in the set.
+    const key = this.key;
+    const self = key ? validators.findIndex((v) => bytesEqual(v, key.publicKey)) : -1;
     await this.feed({ kind: 'start', height, validators, self });
     if (restoring) await this.restoreOwnMessages(height);
   }
@@ -327,16 +334,18 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
 
   /** After a restart: re-create what we signed at this height and feed it to the core and peers. */
   private async restoreOwnMessages(height: number): Promise<void> {
+    const key = this.key;
+    if (!key) return;
     const signed = this.signer!.signedAt(height);
     for (const e of signed) {
       if (e.step !== 'proposal') continue;
       const entry = this.blocks.get(toHex(e.blockHash));
-      if (!entry || !bytesEqual(entry.block.header.proposer, this.key.publicKey)) continue;
+      if (!entry || !bytesEqual(entry.block.header.proposer, key.publicKey)) continue;
       // The valid round of the original is not in the log; -1 is what a fresh block had.
       await this.sendProposal(e.round, e.blockHash, -1, entry);
     }
-    for (const vote of ownVotes(signed, this.config.chainId, height, this.key.publicKey)) {
-      const sv = signVote(this.key, vote);
+    for (const vote of ownVotes(signed, this.config.chainId, height, key.publicKey)) {
+      const sv = signVote(key, vote);
       this.io.transport.publish({ kind: 'vote', vote: sv });
       await this.feed({ kind: 'vote', vote: sv });
     }
@@ -409,7 +418,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       get state() {
         return core.state;
       },
-      key: this.key,
+      key: this.signingKey(),
       chainId: this.config.chainId,
       heldBlocks: () => [...this.blocks.keys()],
       hold: (built) => void this.holdBuilt(built),
@@ -421,6 +430,12 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       publish: (m) => this.io.transport.publish(m),
       log: (msg) => this.log(msg),
     };
+  }
+
+  /** The core asks for a signature only when `self` ≥ 0, which needs a key: anything else is a bug. */
+  private signingKey(): KeyPair {
+    if (!this.key) throw new Error('a host without a bookkeeper key was asked to sign');
+    return this.key;
   }
 
   private after(ms: number, fn: () => Promise<void>): void {
@@ -449,8 +464,9 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       this.log(`signing guard refused a proposal: ${e.message}`);
       return;
     }
-    const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: hash, validRound, proposer: this.key.publicKey };
-    const sp = signProposal(this.key, p, entry.bytes);
+    const signing = this.signingKey();
+    const p = { chainId: this.config.chainId, height: BigInt(height), round, blockHash: hash, validRound, proposer: signing.publicKey };
+    const sp = signProposal(signing, p, entry.bytes);
     entry.kept = true;
     this.proposals.set(`${round}/${hex}`, sp);
     this.seen.add(toHex(sp.signature));
@@ -467,7 +483,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       this.log(`signing guard refused a ${kind}: ${e.message}`);
       return;
     }
-    const sv = signVote(this.key, vote);
+    const sv = signVote(this.signingKey(), vote);
     this.seen.add(toHex(sv.signature));
     const misbehavior = this.opts.misbehavior;
     if (misbehavior?.publishVote) misbehavior.publishVote(this.internals(), sv);

@@ -87,17 +87,21 @@ export function pickPlatform(indexBytes: Uint8Array): Digest {
 export class ImageFetches {
   private readonly store: BlobStore;
   private readonly fetches: FetchManager;
-  private readonly peers: string[];
+  /** The peers right now: the configured ones and those the node learned from the network. */
+  private readonly peers: () => string[];
   private readonly jobs = new Map<Digest, ImageJob>();
 
-  constructor(o: { store: BlobStore; fetches: FetchManager; peers: string[] }) {
+  /** `peers`: a list, or a function asked at each fetch (the node's configured ∪ discovered peers). */
+  constructor(o: { store: BlobStore; fetches: FetchManager; peers: string[] | (() => string[]) }) {
     this.store = o.store;
     this.fetches = o.fetches;
-    this.peers = o.peers;
+    const peers = o.peers;
+    this.peers = typeof peers === 'function' ? peers : () => peers;
   }
 
+  /** The peers a fetch would use now, without duplicates or trailing slashes. */
   get configuredPeers(): string[] {
-    return [...this.peers];
+    return [...new Set(this.peers().map((p) => p.replace(/\/+$/, '')))];
   }
 
   /** Starts fetching an image (or returns the fetch already running or done for it). */
@@ -114,7 +118,7 @@ export class ImageFetches {
       progress: { blobs: 0, blobsDone: 0, bytesTotal: 0, bytesDone: 0, piecesTotal: 0, piecesDone: 0, peers: 0, bytesFromOrigin: 0 },
     };
     this.jobs.set(req.digest, job);
-    const peers = (req.peers ?? this.peers).map((p) => p.replace(/\/+$/, ''));
+    const peers = req.peers ? req.peers.map((p) => p.replace(/\/+$/, '')) : this.configuredPeers;
     void this.run(job, peers).then(
       () => {
         job.state = 'done';

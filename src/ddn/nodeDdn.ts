@@ -21,7 +21,7 @@ export const ddnPaths = (home: string) => ({
 export function createDdnContext(
   home: string,
   blobStore: BlobStore,
-  o: { limits?: Partial<FetchLimits>; testCorruptPieces?: number; peers?: string[] } = {},
+  o: { limits?: Partial<FetchLimits>; testCorruptPieces?: number; peers?: string[] | (() => string[]) } = {},
 ): DdnContext {
   const p = ddnPaths(home);
   const pieceStore = new PieceStore(p.partial);
@@ -41,7 +41,10 @@ export function createDdnContext(
 }
 
 /** A node home's blob store (its OCI registry's) and the delivery context over it. */
-export async function openNodeDdn(home: string, o: { testCorruptPieces?: number; peers?: string[] } = {}): Promise<{ store: DiskBlobStore; ddn: DdnContext }> {
+export async function openNodeDdn(
+  home: string,
+  o: { testCorruptPieces?: number; peers?: string[] | (() => string[]) } = {},
+): Promise<{ store: DiskBlobStore; ddn: DdnContext }> {
   // One store instance per node process: its locks are in-process.
   const store = await DiskBlobStore.open(ddnPaths(home).root);
   return { store, ddn: createDdnContext(home, store, o) };

@@ -282,9 +282,18 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
     },
   );
 
-  app.get('/ddn/peers', { schema: { summary: "Other nodes' API URLs this node fetches images from (its configured DDN peers)", tags } }, async () => ({
-    peers: o.ddn.images.configuredPeers,
-  }));
+  app.get(
+    '/ddn/peers',
+    {
+      schema: {
+        summary: "Other nodes' API URLs this node fetches images from: its configured DDN peers and the API URLs its connected p2p peers told it",
+        tags,
+      },
+    },
+    async () => ({
+      peers: o.ddn.images.configuredPeers,
+    }),
+  );
 
   app.post<{ Body: ImageRequest }>(
     '/ddn/images',

@@ -30,10 +30,16 @@ import type { ConsensusAnswer } from '../sdk/index.ts';
 // batches on their own gossip topic.
 
 export interface BftOptions {
-  /** libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/26656. */
+  /** libp2p listen multiaddr (bound), e.g. /ip4/127.0.0.1/tcp/26656. */
   listen: string;
+  /** Multiaddrs other nodes should dial (advertised instead of the bound ones); none: the bound ones. */
+  announce?: string[];
   /** Multiaddrs (ending in /p2p/<peer id>) of the peers to dial and keep dialing. */
   bootstrap: string[];
+  /** This node's API URL, told to peers (their DDN fetches from it). */
+  apiUrl?: string;
+  /** Peers learned by peer exchange to keep connected besides the bookkeepers (default 16). */
+  targetPeers?: number;
   /** The pause after a commit before the next height starts: the block interval. */
   commitDelayMs: number;
   timeouts?: ConsensusConfig['timeouts'];
@@ -94,7 +100,9 @@ const equivocatePrevotes = (key: KeyPair): Misbehavior => ({
 
 export class BftProducer implements BlockProducer {
   private readonly node: ZeusNode;
+  /** The node's identity: its libp2p key, and its signing key when `signs`. */
   private readonly key: KeyPair;
+  private readonly signs: boolean;
   private readonly opts: BftOptions;
   private readonly host: ConsensusHost<BuiltBlock>;
   private p2p: P2PNode | undefined;
@@ -102,9 +110,12 @@ export class BftProducer implements BlockProducer {
   private txFlush: NodeJS.Timeout | undefined;
   private peersOfSet: { key: string; ids: Set<string> } = { key: '', ids: new Set() };
 
-  constructor(node: ZeusNode, key: KeyPair, opts: BftOptions) {
+  /** `signs`: `key` is a bookkeeper key (signs while in the set); false on a full node, which only follows. */
+  constructor(node: ZeusNode, key: KeyPair, signs: boolean, opts: BftOptions) {
     this.node = node;
     this.key = key;
+    this.signs = signs;
+    if (!signs && (opts.equivocate || opts.withholdProposals)) throw new Error('the --test-* consensus faults need a bookkeeper key');
     this.opts = opts;
     const transport: ConsensusTransport = {
       publish: (m) => this.publish(m),
@@ -135,7 +146,7 @@ export class BftProducer implements BlockProducer {
       { clock: wallClock, timers: realTimers, transport, store: node.store.kv, chain },
       {
         config: { chainId: node.chainId, timeouts: opts.timeouts ?? DEVNET_TIMEOUTS },
-        key,
+        ...(signs ? { key } : {}),
         commitDelayMs: opts.commitDelayMs,
         tickMs: hostTickMs(opts.commitDelayMs),
         misbehavior: opts.withholdProposals ? { withholdProposals: true } : opts.equivocate ? equivocatePrevotes(key) : undefined,
@@ -151,7 +162,15 @@ export class BftProducer implements BlockProducer {
     await this.host.open();
     this.p2p = await createP2PNode({
       listen: this.opts.listen,
+      announce: this.opts.announce,
       bootstrap: this.opts.bootstrap,
+      apiUrl: this.opts.apiUrl,
+      targetPeers: this.opts.targetPeers,
+      // The consensus needs every bookkeeper of the set directly connected to every other (see onTxBatch).
+      keepConnected: () => this.bookkeeperPeers(),
+      warn: (msg) => (this.opts.logger ? this.opts.logger.warn({}, msg) : this.log(msg)),
+      // A bookkeeper's libp2p identity is its bookkeeper key, so peers know the set's peer ids; a
+      // full node's is its node key (node_key.json).
       privateKey: this.key.secretKey,
       chainId: this.node.chainId,
       fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS,
@@ -187,10 +206,18 @@ export class BftProducer implements BlockProducer {
       self: s.self,
       peerId: this.p2p?.peerId ?? '',
       listen: this.p2p?.addresses() ?? [],
+      bind: this.opts.listen,
+      ...(this.opts.apiUrl !== undefined ? { api: this.opts.apiUrl } : {}),
+      fullNode: !this.signs,
       peers: this.p2p?.peers() ?? [],
       synced: this.host.syncedHeights,
       lastCommitRound: this.host.lastRound,
     };
+  }
+
+  /** API URLs of the connected peers that told theirs (peer exchange). */
+  apiUrls(): string[] {
+    return this.p2p?.apiUrls() ?? [];
   }
 
   /** A failure to persist or an internal contradiction: the host stopped rather than diverge from disk. */
@@ -273,6 +300,11 @@ export class BftProducer implements BlockProducer {
 
   /** Any account may report equivocation; a node that sees it reports it with its own key. */
   private submitEvidence(first: SignedVote, second: SignedVote): void {
+    // Evidence is a transaction paid by its sender: a full node has no account to pay from.
+    if (!this.signs) {
+      this.log(`equivocation by ${toHex(first.vote.validator).slice(0, 12)} at height ${first.vote.height}: seen, left to the bookkeepers to report`);
+      return;
+    }
     const from = addressFromPublicKey(this.key.publicKey);
     const hex = toHex(from);
     const chain = routeTx(TxKind.SubmitEvidence, from);

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keystore, WrongPassphraseError } from '../crypto/index.ts';
-import { DEV_PASSPHRASE, keyPassphrases, loadKeyWithAny } from './home.ts';
+import { DEV_PASSPHRASE, homePaths, keyPassphrases, loadKeyWithAny, loadOrCreateNodeKey } from './home.ts';
 
 process.env.ZEUS_KEYSTORE_FAST_KDF = '1';
 const dir = mkdtempSync(join(tmpdir(), 'zeus-home-keys-'));
@@ -33,5 +33,25 @@ describe('the passphrases tried for a home key', () => {
       /wrong passphrase for key "mine" \(tried the dev home's passphrase and ZEUS_PASSPHRASE\)/,
     );
     expect(() => loadKeyWithAny(ks, 'absent', [DEV_PASSPHRASE])).toThrow(/absent/);
+  });
+});
+
+describe("a full node's node key", () => {
+  it('is made once, kept in node_key.json (0600, apart from the keystore), and the same key on every later start', () => {
+    const home = join(dir, 'full');
+    mkdirSync(home);
+    const first = loadOrCreateNodeKey(home);
+    const p = homePaths(home).nodeKey;
+    expect(statSync(p).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(p, 'utf8'))).toEqual({ type: 'ed25519-seed', seed: Buffer.from(first.secretKey).toString('hex') });
+    expect(loadOrCreateNodeKey(home).publicKey).toEqual(first.publicKey);
+  });
+
+  it('a damaged node key file is an error naming the file, never silently replaced', () => {
+    const home = join(dir, 'damaged');
+    mkdirSync(home);
+    writeFileSync(homePaths(home).nodeKey, JSON.stringify({ type: 'ed25519-seed', seed: 'abc' }));
+    expect(() => loadOrCreateNodeKey(home)).toThrow(/node_key\.json is not a node key/);
+    expect(JSON.parse(readFileSync(homePaths(home).nodeKey, 'utf8')).seed).toBe('abc');
   });
 });

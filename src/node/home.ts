@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Keystore, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
+import { generateKeyPair, keyPairFromSeed, Keystore, toHex, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS, validateGenesis, type Genesis } from '../ledger/index.ts';
 
 /**
@@ -12,10 +13,24 @@ const UploadAmounts = z.object({ sessions: z.number().int().min(0), bytes: z.num
 
 export const NodeConfigSchema = z.object({
   chainId: z.string(),
-  api: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }),
+  api: z.object({
+    host: z.string(),
+    port: z.number().int().min(0).max(65535),
+    /**
+     * The URL other nodes and users reach this node's API at (behind NAT, a proxy or a load
+     * balancer it differs from host:port). Default: http://host:port, unless host is a wildcard.
+     */
+    announce: z
+      .string()
+      .regex(/^https?:\/\/[^/\s]+\/?$/, 'must be http(s)://HOST[:PORT]')
+      .optional(),
+  }),
   blockIntervalMs: z.number().int().positive(),
-  /** Keystore name of this node's bookkeeper key. */
-  bookkeeperKey: z.string(),
+  /**
+   * Keystore name of this node's bookkeeper key. A home without one is a full node: it follows
+   * the chain (syncs, verifies certificates, executes, commits, serves) and never signs.
+   */
+  bookkeeperKey: z.string().optional(),
   mempoolMax: z.number().int().positive(),
   /**
    * Dev homes only: the well-known passphrase of their throwaway keys, so a devnet starts
@@ -28,9 +43,14 @@ export const NodeConfigSchema = z.object({
    */
   p2p: z
     .object({
-      /** libp2p listen multiaddr, e.g. /ip4/127.0.0.1/tcp/26656. */
+      /** libp2p listen multiaddr (what is bound), e.g. /ip4/0.0.0.0/tcp/26656. */
       listen: z.string(),
-      /** Multiaddrs ending in /p2p/<peer id> of peers to dial. */
+      /**
+       * Multiaddrs other nodes should dial (what identify and peer exchange advertise), for a node
+       * behind NAT or a load balancer; empty: the bound listen addresses are advertised.
+       */
+      announce: z.array(z.string()).optional(),
+      /** Multiaddrs ending in /p2p/<peer id> of peers to dial first; more are found by peer exchange. */
       bootstrap: z.array(z.string()).default([]),
     })
     .optional(),
@@ -81,6 +101,7 @@ export const DEFAULT_API_PORT = 26_657;
 
 export const homePaths = (home: string) => ({
   config: join(home, 'config.json'),
+  nodeKey: join(home, 'node_key.json'),
   genesis: join(home, 'genesis.json'),
   keys: join(home, 'keys'),
   data: join(home, 'data'),
@@ -99,6 +120,37 @@ export function readConfig(home: string): NodeConfig {
 
 export function writeConfig(home: string, config: NodeConfig): void {
   writeJsonAtomic(homePaths(home).config, NodeConfigSchema.parse(config));
+}
+
+/** The API URL this node tells others: the configured announce URL, or its host:port unless that is a wildcard. */
+export function apiAnnounceUrl(api: NodeConfig['api'], boundPort = api.port): string | undefined {
+  if (api.announce !== undefined) return api.announce.replace(/\/+$/, '');
+  if (api.host === '0.0.0.0' || api.host === '::' || api.host === '') return undefined;
+  return `http://${isIP(api.host) === 6 ? `[${api.host}]` : api.host}:${boundPort}`;
+}
+
+/**
+ * The p2p identity of a node that holds no bookkeeper key (a full node). Like CometBFT's
+ * node_key.json beside priv_validator_key.json, it is kept apart from any signing key and
+ * unencrypted: it only authenticates the transport (it holds no funds and signs nothing the
+ * chain counts), so a full node restarts unattended, without a passphrase. Made on first use.
+ */
+export function loadOrCreateNodeKey(home: string): KeyPair {
+  const p = homePaths(home).nodeKey;
+  if (existsSync(p)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(p, 'utf8'));
+    } catch (e) {
+      throw new Error(`${p} is not a node key (not JSON: ${(e as Error).message})`);
+    }
+    const parsed = z.object({ type: z.literal('ed25519-seed'), seed: z.string().regex(/^[0-9a-f]{64}$/) }).safeParse(json);
+    if (!parsed.success) throw new Error(`${p} is not a node key ({"type":"ed25519-seed","seed":"<64 hex>"}): ${parsed.error.issues[0]?.message}`);
+    return keyPairFromSeed(Uint8Array.from(Buffer.from(parsed.data.seed, 'hex')));
+  }
+  const key = generateKeyPair();
+  writeJsonAtomic(p, { type: 'ed25519-seed', seed: toHex(key.secretKey) });
+  return key;
 }
 
 export function readGenesis(home: string): Genesis {

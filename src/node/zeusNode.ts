@@ -22,7 +22,7 @@ import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
 import type { HaltAnswer, HealthAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
 import { NodeEvents } from './events.ts';
-import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, readGenesis, type NodeConfig } from './home.ts';
+import { homePaths, keyPassphrases, loadKeyWithAny, loadOrCreateNodeKey, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
 import { Mempool } from './mempool.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
@@ -54,6 +54,8 @@ export interface NodeOptions {
    * returns false to let the node start from genesis as usual.
    */
   join?: (store: ChainStore, genesis: Genesis) => Promise<boolean>;
+  /** The key is a node key, not a bookkeeper key: the node follows and never signs. */
+  fullNode?: boolean;
 }
 
 /** A block this node built from its mempool, not yet committed. */
@@ -76,7 +78,10 @@ export class ZeusNode {
   readonly mempool: Mempool;
   readonly events = new NodeEvents();
   readonly config: NodeConfig;
+  /** The node's identity (libp2p, registry tokens): its bookkeeper key, or a full node's node key. */
   private readonly key: KeyPair;
+  /** Whether `key` is a bookkeeper key this node signs blocks and votes with (false: a full node). */
+  readonly signs: boolean;
   private producer: BlockProducer | undefined;
   private bft: BftProducer | undefined;
   private producing = false;
@@ -102,6 +107,7 @@ export class ZeusNode {
     this.store = store;
     this.config = config;
     this.key = key;
+    this.signs = opts.fullNode !== true;
     this.logger = opts.logger ?? nodeLogger('silent');
     this.testHaltAt = opts.testHaltAt;
     this.acked = new AckedTxJournal(store.kv, Date.now());
@@ -125,12 +131,19 @@ export class ZeusNode {
   static async open(home: string, opts: { passphrase?: string } & NodeOptions = {}): Promise<ZeusNode> {
     const config = readConfig(home);
     const genesis = readGenesis(home);
-    const passphrases = keyPassphrases(config, opts.passphrase ?? process.env.ZEUS_PASSPHRASE);
-    if (passphrases.length === 0) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
-    const key = loadKeyWithAny(new Keystore(homePaths(home).keys), config.bookkeeperKey, passphrases);
+    let key: KeyPair;
+    if (config.bookkeeperKey === undefined) {
+      // A full node follows a network: alone it could never commit a block.
+      if (!config.p2p) throw new Error(`${home} has no bookkeeper key and no p2p network: a full node needs p2p.listen and bootstrap peers to follow`);
+      key = loadOrCreateNodeKey(home);
+    } else {
+      const passphrases = keyPassphrases(config, opts.passphrase ?? process.env.ZEUS_PASSPHRASE);
+      if (passphrases.length === 0) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
+      key = loadKeyWithAny(new Keystore(homePaths(home).keys), config.bookkeeperKey, passphrases);
+    }
     mkdirSync(homePaths(home).data, { recursive: true });
     const kv = await LevelKvStore.open(homePaths(home).data);
-    return ZeusNode.withStore(kv, genesis, config, key, opts);
+    return ZeusNode.withStore(kv, genesis, config, key, { ...opts, fullNode: config.bookkeeperKey === undefined });
   }
 
   static async withStore(kv: KvStore, genesis: Genesis, config: NodeConfig, key: KeyPair, opts: NodeOptions = {}): Promise<ZeusNode> {
@@ -155,8 +168,14 @@ export class ZeusNode {
     return this.ledger.chainId;
   }
 
+  /** The node's identity key (its bookkeeper key, or a full node's node key). */
   get publicKey(): Uint8Array {
     return this.key.publicKey;
+  }
+
+  /** The bookkeeper key this node signs with; undefined on a full node. */
+  get bookkeeperPublicKey(): Uint8Array | undefined {
+    return this.signs ? this.key.publicKey : undefined;
   }
 
   /** Checks a transaction completely (encoding, chain id, signature, state) and queues it. */
@@ -274,6 +293,7 @@ export class ZeusNode {
   }
 
   async produceBlock(): Promise<Block | undefined> {
+    if (!this.signs) throw new Error('a full node does not produce blocks');
     if (this.producing) return undefined;
     this.producing = true;
     try {
@@ -297,6 +317,7 @@ export class ZeusNode {
     if (this.testHaltAt !== undefined && this.ledger.height + 1 >= this.testHaltAt) {
       throw new Error(`test fault (--test-halt-at ${this.testHaltAt}): refusing to build height ${this.ledger.height + 1}`);
     }
+    if (!this.signs) throw new Error('a full node does not build blocks');
     const exec = this.ledger.begin(time);
     const rejected = new Map<string, [Tx, LedgerError]>();
     for (const tx of this.mempool.list()) {
@@ -375,11 +396,19 @@ export class ZeusNode {
 
   /** Joins the bookkeepers' network and decides blocks with them (or follows, if not elected). */
   async startConsensus(opts: BftOptions): Promise<BftProducer> {
-    const bft = new BftProducer(this, this.key, opts);
+    const bft = new BftProducer(this, this.key, this.signs, opts);
     await bft.open();
     this.bft = bft;
     this.startProducing(bft);
     return bft;
+  }
+
+  /**
+   * API URLs of the connected p2p peers that announced one (peer exchange): where the DDN fetches
+   * images from besides its configured peers.
+   */
+  networkApiUrls(): string[] {
+    return this.bft?.apiUrls() ?? [];
   }
 
   /** Rounds and peers, when this node runs consensus with others. */

@@ -1,7 +1,7 @@
 // The network layer of a ZeusNet node: peer-to-peer gossip and block sync over js-libp2p.
 //
 // Transport: libp2p 3 with TCP, Noise (authenticated encryption, peer ids from Ed25519 keys) and
-// Yamux. On top of it two stream protocols of our own, both namespaced by chainId so two networks
+// Yamux. On top of it three stream protocols of our own, all namespaced by chainId so two networks
 // never mix:
 //   - gossip: topics 'txs', 'proposals', 'votes' are flooded to every connected peer over one
 //     long-lived stream per peer, deduplicated by sha256(topic || data) in a seen-cache; a node
@@ -9,6 +9,12 @@
 //   - blocks: request-response; fetchBlocks(peer, from, count) gets what the peer's serveBlocks
 //     returns (at most MAX_SYNC_COUNT records, ~32 MiB); the caller verifies each record and calls
 //     penalize() for a bad one.
+//   - peers (peerExchange.ts): a connected peer's list of its own peers (ids, announced
+//     addresses, API URLs). A node dials its bootstrap peers and `keepConnected` (the bookkeepers
+//     of the set) always, other learned peers up to `targetPeers`, and hangs up on a peer whose
+//     identify shows no gossip protocol of this chain (with a `warn` naming it). Why our own
+//     protocol and not kad-dht: see peerExchange.ts. `announce` addresses are what identify and
+//     peer exchange advertise; `listen` is what is bound.
 // Other parts add request-response protocols of their own through P2POptions.protocols (one
 // request frame, one answer frame, both capped; P2PNode.request asks): state sync's
 // /zeusnet/<chainId>/snapshots/1.0.0 (snapshots.ts, docs/STATE_SYNC.md) is one.
@@ -60,6 +66,7 @@ export {
   peerIdFromEd25519PublicKey,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_BAN_MS,
+  DEFAULT_TARGET_PEERS,
   MAX_SYNC_COUNT,
 } from './p2pNode.ts';
 export type { P2PNode, P2POptions, PeerInfo, RequestProtocol, Topic, TopicHandler, Verdict } from './p2pNode.ts';

@@ -5,6 +5,7 @@ import type { P2PNode, P2POptions, Topic, Verdict } from './index.ts';
 import { FrameDecoder, FrameTooLargeError, MalformedFrameError, encodeFrame } from './frames.ts';
 import { BAN_THRESHOLD, RECOVERY_MS_PER_POINT, ScoreBook } from './scores.ts';
 import { SeenCache } from './seen.ts';
+import { decodePeerRecord, dialableAddrs, encodePeerRecord, learnedPeers, PEX_MAX_PEERS } from './peerExchange.ts';
 
 const TOPICS: Topic[] = ['txs', 'proposals', 'votes'];
 const running: P2PNode[] = [];
@@ -58,6 +59,36 @@ function record(n: P2PNode, verdict: (topic: Topic, data: Uint8Array) => Verdict
   }
   return got;
 }
+
+describe('peer exchange records', () => {
+  const id = '12D3KooWLPRD2tpTw291Zv3eC8Cj3jNa38sR2ckqKoLp1MaSaoox';
+  const other = '12D3KooWMW5aANSkpkQ4TCSHKfZEnmBNmYqPVkwhNDauzjj9VVC7';
+  it('keeps dialable TCP addresses of the named peer only, and loopback ones only when asked', () => {
+    const addrs = [
+      '/ip4/10.0.0.1/tcp/1',
+      `/ip4/10.0.0.2/tcp/2/p2p/${id}`,
+      `/ip4/10.0.0.3/tcp/3/p2p/${other}`,
+      '/ip4/0.0.0.0/tcp/4',
+      '/ip4/127.0.0.1/tcp/5',
+      '/ip4/10.0.0.6/udp/6',
+      'garbage',
+      '/dns4/n.example.org/tcp/7',
+    ];
+    expect(dialableAddrs(id, addrs, false)).toEqual([`/ip4/10.0.0.1/tcp/1/p2p/${id}`, `/ip4/10.0.0.2/tcp/2/p2p/${id}`, `/dns4/n.example.org/tcp/7/p2p/${id}`]);
+    expect(dialableAddrs(id, addrs, true)).toContain(`/ip4/127.0.0.1/tcp/5/p2p/${id}`);
+  });
+  it('decodes what it encodes, and refuses malformed or oversized records', () => {
+    const r = { v: 1 as const, api: 'http://10.0.0.1:26657', peers: [{ id, addrs: ['/ip4/10.0.0.1/tcp/1'], api: 'https://n.example.org' }] };
+    expect(decodePeerRecord(encodePeerRecord(r))).toEqual(r);
+    expect(learnedPeers(r, 'me', () => true)).toEqual([{ id, addrs: [`/ip4/10.0.0.1/tcp/1/p2p/${id}`], api: 'https://n.example.org' }]);
+    expect(learnedPeers(r, id, () => true)).toEqual([]); // ourselves
+    expect(() => decodePeerRecord(text('{"v":2,"peers":[]}'))).toThrow(/malformed peer record/);
+    expect(() => decodePeerRecord(encodePeerRecord({ ...r, api: 'javascript:alert(1)' }))).toThrow(/malformed/);
+    const many = Array.from({ length: PEX_MAX_PEERS + 1 }, () => r.peers[0]);
+    expect(() => decodePeerRecord(encodePeerRecord({ v: 1, peers: many }))).toThrow(/malformed/);
+    expect(() => decodePeerRecord(text('not json'))).toThrow();
+  });
+});
 
 describe('frames, scores and the seen-cache', () => {
   it('decodes frames split across chunks and refuses an oversized length from its header alone', () => {
@@ -245,8 +276,10 @@ describe('p2p network on loopback', () => {
   it('disconnects and refuses a peer whose messages are rejected, while the others keep working', async () => {
     const hub = await node();
     const hubGot = record(hub, (_t, data) => (data[0] === 0xff ? 'reject' : 'accept'));
-    const bad = await node({ bootstrap: hub.addresses() });
-    const good = await node({ bootstrap: hub.addresses() });
+    // A star: with no room for learned peers, bad and good do not meet by peer exchange (through
+    // good, bad's messages would reach the hub first from good, which would take the blame).
+    const bad = await node({ bootstrap: hub.addresses(), targetPeers: 0 });
+    const good = await node({ bootstrap: hub.addresses(), targetPeers: 0 });
     const goodGot = record(good);
     await waitFor('both connected', () => linked(hub, bad) && linked(hub, good));
 
@@ -344,15 +377,46 @@ describe('p2p network on loopback', () => {
     expect(peerInfo(slow, fast)).toMatchObject({ score: 0, connected: true });
   });
 
-  it('keeps two networks apart', async () => {
+  it('keeps two networks apart: a peer of another chain is named in a warning and hung up on, and the node keeps dialing', async () => {
     const x = await node({ chainId: 'net-a' });
     const xGot = record(x);
-    const y = await node({ chainId: 'net-b', bootstrap: x.addresses() });
-    await waitFor('the connection', () => linked(y, x));
-    await sleep(200);
+    const warnings: string[] = [];
+    const y = await node({ chainId: 'net-b', bootstrap: x.addresses(), warn: (m) => warnings.push(m) });
+    await waitFor('the warning', () => warnings.some((w) => w.includes('chain "net-a", not "net-b"') && w.includes(x.peerId)));
+    await waitFor('the hang-up', () => !connected(y, x) && !connected(x, y));
     await y.publish('txs', text('wrong network'));
     await sleep(300);
     expect(xGot).toHaveLength(0);
     await expect(y.fetchBlocks(x.peerId, 0, 1)).rejects.toThrow();
+    // A bootstrap address where nothing speaks libp2p: a warning naming it, and y keeps running.
+    const dead = await node({ chainId: 'net-b' });
+    const deadAddr = dead.addresses()[0];
+    await dead.stop();
+    const z = await node({ chainId: 'net-b', bootstrap: [deadAddr, y.addresses()[0]], warn: (m) => warnings.push(m) });
+    await waitFor('the unreachable warning', () => warnings.some((w) => w.includes(deadAddr) && w.includes('unreachable')));
+    await waitFor('z connected to its other bootstrap peer', () => linked(z, y));
+  });
+
+  it('learns peers beyond its bootstrap list by peer exchange, with their API URLs, and keeps named peers connected', async () => {
+    // A line a - b - c - d by bootstrap lists: every node should find every other.
+    const a = await node({ apiUrl: 'http://10.0.0.1:1', peerExchangeMs: 300 });
+    const b = await node({ bootstrap: a.addresses(), apiUrl: 'http://10.0.0.2:2', peerExchangeMs: 300 });
+    const c = await node({ bootstrap: b.addresses(), apiUrl: 'http://10.0.0.3:3', peerExchangeMs: 300 });
+    const d = await node({ bootstrap: c.addresses(), apiUrl: 'http://10.0.0.4:4', peerExchangeMs: 300 });
+    const all = [a, b, c, d];
+    await waitFor('a full mesh', () => all.every((x) => all.every((y) => x === y || linked(x, y))), 15_000);
+    expect(a.apiUrls().sort()).toEqual(['http://10.0.0.2:2', 'http://10.0.0.3:3', 'http://10.0.0.4:4']);
+    expect(peerInfo(d, a)?.api).toBe('http://10.0.0.1:1');
+    // With no room for learned peers, only bootstrap and kept peers are dialed: p - q - r by
+    // bootstrap, p keeps r (as a bookkeeper keeps the set) and so meets it; q - s never.
+    const few = { targetPeers: 0, peerExchangeMs: 300 };
+    const q = await node(few);
+    const r = await node({ ...few, bootstrap: q.addresses() });
+    const kept = new Set([r.peerId]);
+    const p = await node({ ...few, bootstrap: q.addresses(), keepConnected: () => kept });
+    const t = await node({ ...few, bootstrap: q.addresses() });
+    await waitFor('p connected to q and to the kept r', () => linked(p, q) && linked(p, r), 15_000);
+    await sleep(1_500);
+    expect(connected(p, t) || connected(t, p) || connected(r, t) || connected(t, r)).toBe(false);
   });
 });

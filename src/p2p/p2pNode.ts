@@ -5,6 +5,14 @@
 //                                    connected peer, deduplicated by sha256(topic || data).
 //   /zeusnet/<chainId>/blocks/1.0.0  one stream per request: [u32 12][u64 from][u32 count] →
 //                                    zero or more [u32 length][record] frames, then close.
+//   /zeusnet/<chainId>/peers/1.0.0   peer exchange (peerExchange.ts): the peers a node is
+//                                    connected to, their announced addresses and API URLs.
+//
+// Connections: the bootstrap peers and the peers `keepConnected` names (the bookkeepers of the
+// current set) are dialed and redialed for as long as they are away; other peers learned by peer
+// exchange are dialed while fewer than `targetPeers` of them are connected, with a longer backoff,
+// and forgotten after many failures. A peer whose identify shows it does not speak this chain's
+// gossip protocol (another chain, or no ZeusNet node at all) is told in the log and hung up on.
 //
 // See index.ts for why flooding over direct streams rather than gossipsub.
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,6 +31,16 @@ import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError } fro
 import { ScoreBook } from './scores.ts';
 import type { PenaltyKind } from './scores.ts';
 import { SeenCache } from './seen.ts';
+import {
+  decodePeerRecord,
+  dialableAddrs,
+  encodePeerRecord,
+  isLoopbackAddr,
+  learnedPeers,
+  PEX_MAX_BYTES,
+  PEX_MAX_PEERS,
+  type PeerRecord,
+} from './peerExchange.ts';
 
 export type Topic = 'txs' | 'proposals' | 'votes';
 /**
@@ -36,10 +54,25 @@ export type Verdict = 'accept' | 'keep' | 'ignore' | 'later' | 'reject';
 export type TopicHandler = (data: Uint8Array, from: string) => Verdict | Promise<Verdict>;
 
 export interface P2POptions {
-  /** Multiaddr to listen on, e.g. '/ip4/127.0.0.1/tcp/0'. */
+  /** Multiaddr to listen on (bind), e.g. '/ip4/127.0.0.1/tcp/0'. */
   listen: string;
+  /**
+   * Multiaddrs other nodes should dial (behind NAT or a load balancer), advertised by identify and
+   * peer exchange instead of the bound addresses; none: the bound addresses are advertised.
+   */
+  announce?: string[];
   /** Multiaddrs ending in /p2p/<peerId> of peers to dial at start and redial while disconnected. */
   bootstrap: string[];
+  /** This node's API URL, told to peers by peer exchange (the DDN fetches from peers' APIs). */
+  apiUrl?: string;
+  /** Peers to stay connected to whatever `targetPeers` says (the bookkeepers of the current set). */
+  keepConnected?: () => ReadonlySet<string>;
+  /** How many peers learned by peer exchange (besides bootstrap and kept ones) to keep connected (default 16). */
+  targetPeers?: number;
+  /** How often each connected peer is asked for its peers (default 3 s). */
+  peerExchangeMs?: number;
+  /** Operator-facing warnings (an unreachable bootstrap peer, a peer of another chain). */
+  warn?: (msg: string) => void;
   /**
    * The node's libp2p identity, so its peer id survives restarts: either a 32-byte Ed25519 seed
    * (see generatePeerKey) or a protobuf-marshalled libp2p private key. A fresh random identity when
@@ -80,6 +113,8 @@ export interface PeerInfo {
   score: number;
   /** Listen addresses it announced (identify), or the addresses of our connections to it. */
   addresses: string[];
+  /** The API URL it told us by peer exchange. */
+  api?: string;
   connected: boolean;
   banned: boolean;
 }
@@ -103,6 +138,8 @@ export interface P2PNode {
   fetchBlocks(peer: string, from: number, count: number): Promise<Uint8Array[]>;
   /** Connected peers, and penalized or banned ones, with their scores. */
   peers(): PeerInfo[];
+  /** API URLs the connected peers told us by peer exchange. */
+  apiUrls(): string[];
   /** Reports a peer found bad later (e.g. a synced block failing verification): score -20. */
   penalize(peer: string, reason: string): void;
   /**
@@ -133,6 +170,19 @@ const REDIAL_TICK_MS = 500;
 const REDIAL_MAX_BACKOFF_MS = 5_000;
 const DIAL_TIMEOUT_MS = 5_000;
 const STREAM_RETRY_MS = 2_000;
+export const DEFAULT_TARGET_PEERS = 16;
+const PEX_INTERVAL_MS = 3_000;
+const PEX_TIMEOUT_MS = 5_000;
+/** A learned peer (neither bootstrap nor kept) is retried at most this often, and forgotten after this many failures. */
+const LEARNED_MAX_BACKOFF_MS = 60_000;
+const LEARNED_MAX_FAILURES = 30;
+/** Bound on the peers remembered from peer exchange. */
+const MAX_KNOWN_PEERS = 1_000;
+/** A peer found not to speak our chain is not dialed again for this long. */
+const FOREIGN_RETRY_MS = 30_000;
+const WARN_EVERY_MS = 60_000;
+/** A peer exchange request: the record version asked for. */
+const PEX_REQUEST = Uint8Array.of(1);
 
 /** A fresh 32-byte Ed25519 seed to persist and pass as P2POptions.privateKey. */
 export function generatePeerKey(): Uint8Array {
@@ -162,13 +212,17 @@ function isVerdict(v: unknown): v is Verdict {
   return v === 'accept' || v === 'keep' || v === 'ignore' || v === 'later' || v === 'reject';
 }
 
-interface Bootstrap {
-  addr: Multiaddr;
+/** A peer we may dial: from the bootstrap list or learned by peer exchange. */
+interface Known {
   peer: string;
   peerId: PeerId;
+  addrs: Multiaddr[];
+  bootstrap: boolean;
   dialing: boolean;
   failures: number;
   nextAttempt: number;
+  /** Last warning logged about it, and when (so a dead bootstrap peer does not flood the log). */
+  warned?: { msg: string; at: number };
 }
 
 interface Outbound {
@@ -189,15 +243,33 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   }
   const privateKey = opts.privateKey !== undefined ? await decodePrivateKey(opts.privateKey) : await generateKeyPair('Ed25519');
   const self = peerIdFromPrivateKey(privateKey).toString();
-  const bootstrap: Bootstrap[] = [];
+  const bootstrap = new Map<string, Known>();
   for (const s of opts.bootstrap) {
-    const addr = multiaddr(s);
+    let addr: Multiaddr;
+    try {
+      addr = multiaddr(s);
+    } catch (e) {
+      throw new Error(`bootstrap address ${s} is not a multiaddr: ${(e as Error).message}`);
+    }
     const peer = addr.getComponents().findLast((c) => c.name === 'p2p')?.value;
     if (peer === undefined) throw new Error(`bootstrap address ${s} lacks /p2p/<peerId>`);
     if (peer === self) continue; // a shared bootstrap list may name ourselves
-    bootstrap.push({ addr, peer, peerId: peerIdFromString(peer), dialing: false, failures: 0, nextAttempt: 0 });
+    const known = bootstrap.get(peer);
+    if (known) known.addrs.push(addr);
+    else bootstrap.set(peer, { addrs: [addr], peer, peerId: peerIdFromString(peer), bootstrap: true, dialing: false, failures: 0, nextAttempt: 0 });
   }
-  return new Node(opts, privateKey, maxMessageBytes, bootstrap);
+  const announce = (opts.announce ?? []).map((s) => {
+    let ma: Multiaddr;
+    try {
+      ma = multiaddr(s);
+    } catch (e) {
+      throw new Error(`announce address ${s} is not a multiaddr: ${(e as Error).message}`);
+    }
+    const named = ma.getComponents().findLast((c) => c.name === 'p2p')?.value;
+    if (named !== undefined && named !== self) throw new Error(`announce address ${s} names peer ${named}, but this node is ${self}`);
+    return named === undefined ? s : s.slice(0, s.lastIndexOf('/p2p/'));
+  });
+  return new Node({ ...opts, announce }, privateKey, maxMessageBytes, bootstrap);
 }
 
 class Node implements P2PNode {
@@ -207,8 +279,16 @@ class Node implements P2PNode {
   readonly #fetchTimeoutMs: number;
   readonly #gossipProto: string;
   readonly #syncProto: string;
+  readonly #pexProto: string;
   readonly #privateKey: PrivateKey;
-  readonly #bootstrap: Bootstrap[];
+  /** Peers to dial: the bootstrap list, then those learned by peer exchange. */
+  readonly #known: Map<string, Known>;
+  /** Peers whose identify showed they speak this chain's gossip protocol. */
+  readonly #zeusPeers = new Set<string>();
+  /** API URLs peers told us by peer exchange. */
+  readonly #apiUrls = new Map<string, string>();
+  /** When each connected peer was last asked for its peers (or is being asked: Infinity). */
+  readonly #pexAsked = new Map<string, number>();
   readonly #scores: ScoreBook;
   readonly #seen = new SeenCache(SEEN_TTL_MS, SEEN_MAX);
   readonly #handlers = new Map<Topic, TopicHandler>();
@@ -220,7 +300,7 @@ class Node implements P2PNode {
   #timer: NodeJS.Timeout | undefined;
   #state: 'new' | 'started' | 'stopped' = 'new';
 
-  constructor(opts: P2POptions, privateKey: PrivateKey, maxMessageBytes: number, bootstrap: Bootstrap[]) {
+  constructor(opts: P2POptions, privateKey: PrivateKey, maxMessageBytes: number, bootstrap: Map<string, Known>) {
     this.#opts = opts;
     this.#privateKey = privateKey;
     this.peerId = peerIdFromPrivateKey(privateKey).toString();
@@ -228,7 +308,8 @@ class Node implements P2PNode {
     this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
     this.#gossipProto = `/zeusnet/${opts.chainId}/gossip/1.0.0`;
     this.#syncProto = `/zeusnet/${opts.chainId}/blocks/1.0.0`;
-    this.#bootstrap = bootstrap;
+    this.#pexProto = `/zeusnet/${opts.chainId}/peers/1.0.0`;
+    this.#known = bootstrap;
     this.#scores = new ScoreBook({ banMs: opts.banMs ?? DEFAULT_BAN_MS, onBan: (peer) => this.#disconnect(peer) });
   }
 
@@ -247,7 +328,7 @@ class Node implements P2PNode {
     const lp = await createLibp2p({
       privateKey: this.#privateKey,
       start: false,
-      addresses: { listen: [this.#opts.listen] },
+      addresses: { listen: [this.#opts.listen], ...(this.#opts.announce?.length ? { announce: this.#opts.announce } : {}) },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -278,6 +359,7 @@ class Node implements P2PNode {
         maxOutboundStreams: 16,
       });
     }
+    await lp.handle(this.#pexProto, (stream, conn) => this.#servePeers(stream, conn), { maxInboundStreams: 2, maxOutboundStreams: 2 });
     lp.addEventListener('connection:open', (evt) => {
       const remote = evt.detail.remotePeer;
       const peer = remote.toString();
@@ -292,8 +374,15 @@ class Node implements P2PNode {
     lp.addEventListener('peer:disconnect', (evt) => {
       const peer = evt.detail.toString();
       this.#connected.delete(peer);
+      this.#pexAsked.delete(peer);
       this.#out.get(peer)?.stream?.abort(new Error('peer disconnected'));
       this.#out.delete(peer);
+      // What only matters while connected; a peer we may dial again keeps its entry in #known.
+      if (!this.#known.has(peer)) {
+        this.#apiUrls.delete(peer);
+        this.#zeusPeers.delete(peer);
+        if (!this.#scores.known().includes(peer)) this.#listenAddrs.delete(peer);
+      }
     });
     lp.addEventListener('peer:identify', (evt) => {
       const peer = evt.detail.peerId.toString();
@@ -302,6 +391,7 @@ class Node implements P2PNode {
         return s.includes('/p2p/') ? s : `${s}/p2p/${peer}`;
       });
       this.#listenAddrs.set(peer, addrs);
+      this.#identified(peer, evt.detail.protocols, addrs, isLoopbackAddr(evt.detail.connection.remoteAddr.toString()));
     });
     await lp.start();
     this.#redial();
@@ -404,6 +494,13 @@ class Node implements P2PNode {
     }
   }
 
+  apiUrls(): string[] {
+    return [...this.#connected.keys()].flatMap((id) => {
+      const url = this.#apiUrls.get(id);
+      return url !== undefined && !this.#scores.isBanned(id) ? [url] : [];
+    });
+  }
+
   peers(): PeerInfo[] {
     const lp = this.#libp2p;
     const connected = new Map<string, string[]>();
@@ -420,6 +517,7 @@ class Node implements P2PNode {
       id,
       score: this.#scores.score(id),
       addresses: this.#listenAddrs.get(id) ?? connected.get(id) ?? [],
+      ...(this.#apiUrls.has(id) ? { api: this.#apiUrls.get(id) } : {}),
       connected: connected.has(id),
       banned: this.#scores.isBanned(id),
     }));
@@ -539,31 +637,195 @@ class Node implements P2PNode {
     void lp.hangUp(peerIdFromString(peer)).catch(() => undefined);
   }
 
+  #warn(k: Known | undefined, msg: string): void {
+    const now = Date.now();
+    if (k !== undefined) {
+      if (k.warned !== undefined && k.warned.msg === msg && now - k.warned.at < WARN_EVERY_MS) return;
+      k.warned = { msg, at: now };
+    }
+    this.#opts.warn?.(msg);
+  }
+
   #redial(): void {
     const lp = this.#libp2p;
     if (lp === undefined || this.#state !== 'started') return;
     const now = Date.now();
-    for (const b of this.#bootstrap) {
-      if (b.dialing || now < b.nextAttempt || this.#scores.isBanned(b.peer)) continue;
-      if (lp.getConnections(b.peerId).length > 0) {
-        b.failures = 0;
+    const keep = this.#opts.keepConnected?.() ?? new Set<string>();
+    const target = this.#opts.targetPeers ?? DEFAULT_TARGET_PEERS;
+    let others = 0;
+    for (const id of this.#connected.keys()) if (!keep.has(id) && !this.#known.get(id)?.bootstrap) others++;
+    for (const k of this.#known.values()) {
+      if (k.dialing || now < k.nextAttempt || k.peer === this.peerId || this.#scores.isBanned(k.peer)) continue;
+      if (this.#connected.has(k.peer) || lp.getConnections(k.peerId).length > 0) {
+        k.failures = 0;
         continue;
       }
-      b.dialing = true;
-      lp.dial(b.addr, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      const must = k.bootstrap || keep.has(k.peer);
+      if (!must && others >= target) continue;
+      if (!must) others++;
+      k.dialing = true;
+      lp.dial(k.addrs, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
         .then(
           () => {
-            b.failures = 0;
+            k.failures = 0;
           },
-          () => {
-            b.failures += 1;
-            b.nextAttempt = Date.now() + Math.min(REDIAL_MAX_BACKOFF_MS, 250 * 2 ** b.failures);
+          (e: unknown) => {
+            k.failures += 1;
+            const cap = must ? REDIAL_MAX_BACKOFF_MS : LEARNED_MAX_BACKOFF_MS;
+            k.nextAttempt = Date.now() + Math.min(cap, 250 * 2 ** k.failures);
+            if (k.bootstrap) {
+              const why = e instanceof Error ? e.message : String(e);
+              this.#warn(k, `bootstrap peer ${k.addrs.join(' or ')} unreachable or not a ZeusNet node (${why}); still trying it and the other peers`);
+            } else if (!keep.has(k.peer) && k.failures >= LEARNED_MAX_FAILURES && this.#known.get(k.peer) === k) this.#known.delete(k.peer);
           },
         )
         .finally(() => {
-          b.dialing = false;
+          k.dialing = false;
         });
     }
+    this.#exchangePeers(now);
+  }
+
+  /** Identify told us what a peer speaks: a peer not of this chain is hung up on. */
+  #identified(peer: string, protocols: readonly string[], addrs: string[], loopback: boolean): void {
+    if (protocols.includes(this.#gossipProto)) {
+      this.#zeusPeers.add(peer);
+      // A peer that dialed us can be dialed back after churn: remember where it listens.
+      const dialable = dialableAddrs(peer, addrs, loopback);
+      const k = this.#known.get(peer);
+      if (dialable.length > 0 && k !== undefined && !k.bootstrap) k.addrs = dialable.map((a) => multiaddr(a));
+      else if (dialable.length > 0 && k === undefined && this.#known.size < MAX_KNOWN_PEERS) this.#learn({ id: peer, addrs: dialable });
+      return;
+    }
+    this.#zeusPeers.delete(peer);
+    const other = protocols.map((p) => /^\/zeusnet\/([^/]+)\/gossip\//.exec(p)?.[1]).find((c) => c !== undefined);
+    const what =
+      other !== undefined
+        ? `a ZeusNet node of chain "${other}", not "${this.#opts.chainId}"`
+        : `not a ZeusNet node (it speaks ${protocols.slice(0, 4).join(', ') || 'no protocol we know'})`;
+    const k = this.#known.get(peer);
+    if (k !== undefined) k.nextAttempt = Date.now() + FOREIGN_RETRY_MS;
+    this.#warn(k ?? this.#foreignWarned(peer), `peer ${peer}${k?.bootstrap ? ` (bootstrap ${k.addrs.join(' or ')})` : ''} is ${what}: disconnecting`);
+    this.#disconnect(peer);
+  }
+
+  /** A stand-in entry to rate-limit warnings about a foreign peer we never meant to dial. */
+  readonly #foreignNotes = new Map<string, Known>();
+  #foreignWarned(peer: string): Known {
+    let k = this.#foreignNotes.get(peer);
+    if (k === undefined) {
+      if (this.#foreignNotes.size > 256) this.#foreignNotes.clear();
+      k = { peer, peerId: peerIdFromString(peer), addrs: [], bootstrap: false, dialing: false, failures: 0, nextAttempt: 0 };
+      this.#foreignNotes.set(peer, k);
+    }
+    return k;
+  }
+
+  #learn(p: { id: string; addrs: string[]; api?: string }): void {
+    if (p.id === this.peerId) return;
+    const k = this.#known.get(p.id);
+    const addrs = p.addrs.map((a) => multiaddr(a));
+    if (k === undefined) {
+      if (this.#known.size >= MAX_KNOWN_PEERS) return;
+      this.#known.set(p.id, { peer: p.id, peerId: peerIdFromString(p.id), addrs, bootstrap: false, dialing: false, failures: 0, nextAttempt: 0 });
+    } else if (!k.bootstrap && !this.#connected.has(p.id)) k.addrs = addrs;
+  }
+
+  /** Asks connected peers of this chain for their peers, each at most every PEX interval. */
+  #exchangePeers(now: number): void {
+    const every = this.#opts.peerExchangeMs ?? PEX_INTERVAL_MS;
+    for (const peer of this.#connected.keys()) {
+      if (!this.#zeusPeers.has(peer) || this.#scores.isBanned(peer)) continue;
+      const last = this.#pexAsked.get(peer);
+      if (last !== undefined && now - last < every) continue;
+      this.#pexAsked.set(peer, Number.POSITIVE_INFINITY);
+      this.#askPeers(peer).then(
+        () => this.#pexAsked.has(peer) && this.#pexAsked.set(peer, Date.now()),
+        () => this.#pexAsked.has(peer) && this.#pexAsked.set(peer, Date.now()),
+      );
+    }
+  }
+
+  async #askPeers(peer: string): Promise<void> {
+    const lp = this.#running();
+    const signal = AbortSignal.timeout(PEX_TIMEOUT_MS);
+    const stream = await lp.dialProtocol(this.#connected.get(peer) ?? peerIdFromString(peer), this.#pexProto, { signal });
+    const onAbort = (): void => stream.abort(new Error('peer exchange timed out'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      // A request must carry a byte: protocol selection is lazy and completes with the first write.
+      stream.send(encodeFrame(PEX_REQUEST));
+      await stream.close({ signal });
+      const decoder = new FrameDecoder(PEX_MAX_BYTES);
+      const frames: Uint8Array[] = [];
+      for await (const chunk of stream) {
+        try {
+          frames.push(...decoder.push(chunk));
+        } catch (err) {
+          this.#punish(peer, err instanceof FrameTooLargeError ? 'oversized' : 'malformed', `peer exchange: ${String(err)}`);
+          throw err;
+        }
+      }
+      if (frames.length !== 1) throw new Error(`peer exchange answer of ${frames.length} frames`);
+      let record: PeerRecord;
+      try {
+        record = decodePeerRecord(frames[0]);
+      } catch (err) {
+        this.#punish(peer, 'malformed', `peer exchange: ${String(err)}`);
+        throw err;
+      }
+      if (record.api !== undefined) this.#apiUrls.set(peer, record.api);
+      const isPeerId = (id: string): boolean => {
+        try {
+          peerIdFromString(id);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      // A remote's loopback addresses are not ours, unless the remote itself is on our loopback.
+      const loopback = this.#connected.has(peer) && lp.getConnections(this.#connected.get(peer)).some((c) => isLoopbackAddr(c.remoteAddr.toString()));
+      for (const p of learnedPeers(record, this.peerId, isPeerId, loopback)) {
+        this.#learn(p);
+        if (p.api !== undefined && !this.#apiUrls.has(p.id)) this.#apiUrls.set(p.id, p.api);
+      }
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #servePeers(stream: Stream, conn: Connection): void {
+    const from = conn.remotePeer.toString();
+    if (this.#scores.isBanned(from)) {
+      stream.abort(new Error('peer banned'));
+      return;
+    }
+    const peers: PeerRecord['peers'] = [];
+    const loopback = isLoopbackAddr(conn.remoteAddr.toString());
+    for (const id of this.#connected.keys()) {
+      if (id === from || !this.#zeusPeers.has(id) || this.#scores.isBanned(id)) continue;
+      const addrs = dialableAddrs(id, this.#listenAddrs.get(id) ?? [], loopback);
+      if (addrs.length === 0) continue;
+      const api = this.#apiUrls.get(id);
+      peers.push({ id, addrs, ...(api !== undefined ? { api } : {}) });
+      if (peers.length >= PEX_MAX_PEERS) break;
+    }
+    const record: PeerRecord = { v: 1, ...(this.#opts.apiUrl !== undefined ? { api: this.#opts.apiUrl } : {}), peers };
+    const signal = AbortSignal.timeout(PEX_TIMEOUT_MS);
+    const onAbort = (): void => stream.abort(new Error('peer exchange timed out'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    (async () => {
+      // The request (one small frame) is read first: a stream closes only once both sides are done.
+      const decoder = new FrameDecoder(PEX_REQUEST.byteLength);
+      for await (const chunk of stream) if (decoder.push(chunk).length > 0) break;
+      if (!stream.send(encodeFrame(encodePeerRecord(record)))) await stream.onDrain({ signal });
+      await stream.close({ signal });
+    })()
+      .catch((err: unknown) => stream.abort(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => signal.removeEventListener('abort', onAbort));
   }
 
   /** The open outbound gossip stream to a connected peer, opening it if needed. */

@@ -143,7 +143,7 @@ export interface StatusAnswer {
   chains: { chain: number; kind: string; height: number; stateRoot: string }[];
   receiptsInFlight: number;
   mempool: number;
-  /** This node's bookkeeper key (hex). */
+  /** This node's bookkeeper key (hex); its node key on a full node (consensus.fullNode). */
   bookkeeper: string;
   consensus: ConsensusAnswer | { mode: 'solo' };
   /** Set once the node's block production stopped for good (see GET /health). */
@@ -250,8 +250,16 @@ export interface ConsensusAnswer {
   /** Index in the bookkeeper set of the height, or -1 for a node that only follows. */
   self: number;
   peerId: string;
+  /** Full multiaddrs (with /p2p/) other nodes dial: the announce addresses when set, else the bound ones. */
   listen: string[];
-  peers: { id: string; score: number; addresses: string[]; connected: boolean; banned: boolean }[];
+  /** The configured listen (bound) multiaddr. */
+  bind: string;
+  /** The API URL this node tells its peers, if any. */
+  api?: string;
+  /** True for a node without a bookkeeper key: it follows and never signs. */
+  fullNode: boolean;
+  /** Connected and scored peers: their announced addresses and the API URL they told (peer exchange). */
+  peers: { id: string; score: number; addresses: string[]; api?: string; connected: boolean; banned: boolean }[];
   synced: number;
   lastCommitRound: number;
 }
