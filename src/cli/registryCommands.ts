@@ -141,7 +141,9 @@ export function register(program: Command): void {
       const g = globalOptions(cmd);
       if (!/^\d{1,9}$/.test(o.grace)) throw new Error(`--grace must be a whole number of seconds, got "${o.grace}"`);
       const node = nodeUrl(g);
-      const t = await signedToken(g, node, readConfig(g.home).bookkeeperKey, 300);
+      const nodeKey = readConfig(g.home).bookkeeperKey;
+      if (nodeKey === undefined) throw new Error(`${g.home} holds no node key (a full node): garbage collection is asked for with the node's own key`);
+      const t = await signedToken(g, node, nodeKey, 300);
       const res = await registryFetch(`${node}/v2/_zeus/gc?graceSeconds=${o.grace}`, {
         method: 'POST',
         headers: { authorization: `Basic ${Buffer.from(`${t.address}:${t.token}`).toString('base64')}` },

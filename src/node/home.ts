@@ -14,8 +14,13 @@ export const NodeConfigSchema = z.object({
   chainId: z.string(),
   api: z.object({ host: z.string(), port: z.number().int().min(0).max(65535) }),
   blockIntervalMs: z.number().int().positive(),
-  /** Keystore name of this node's bookkeeper key. */
-  bookkeeperKey: z.string(),
+  /**
+   * Keystore name of this node's bookkeeper key. Absent on a full node that holds no key (made by
+   * `zeus init --genesis` without --bookkeeper-key).
+   */
+  bookkeeperKey: z.string().optional(),
+  /** The name this node goes by (`zeus init --moniker`): shown to operators, not on the chain. */
+  moniker: z.string().optional(),
   mempoolMax: z.number().int().positive(),
   /**
    * Dev homes only: the well-known passphrase of their throwaway keys, so a devnet starts
@@ -32,8 +37,12 @@ export const NodeConfigSchema = z.object({
       listen: z.string(),
       /** Multiaddrs ending in /p2p/<peer id> of peers to dial. */
       bootstrap: z.array(z.string()).default([]),
+      /** Multiaddrs other nodes should dial to reach this one, when not the listen address (NAT, a load balancer). */
+      announce: z.array(z.string()).optional(),
     })
     .optional(),
+  /** GET /health/ready: how many blocks behind the best height its peers show a node may be and still be ready. */
+  health: z.object({ readyMaxBehind: z.number().int().nonnegative().default(5) }).optional(),
   /** The Docker Deliver Network: other nodes' API URLs this node fetches images from. */
   ddn: z
     .object({

@@ -7,3 +7,4 @@ export * from './zeusNode.ts';
 export * from './producer.ts';
 export { NodeMetrics, type MetricsSources } from './metrics.ts';
 export { LOG_LEVELS, nodeLogger, type LogLevel, type NodeLogger } from './log.ts';
+export * from './join.ts';
