@@ -86,6 +86,19 @@ describe('deploy/systemd/zeus-node.service', () => {
     expect(unitValue(unit, 'Install', 'WantedBy')).toBe('multi-user.target');
   });
 
+  it('and deploy/systemd/zeus-worker.service starts the worker agent with options it has', () => {
+    const worker = parseUnit(readFileSync(join(ROOT, 'deploy', 'systemd', 'zeus-worker.service'), 'utf8'));
+    expect(unitValue(worker, 'Service', 'User')).toBe('zeus');
+    expect(unitValue(worker, 'Service', 'Restart')).toBe('always');
+    expect(Number(unitValue(worker, 'Service', 'RestartSec'))).toBeGreaterThan(0);
+    expect(Number(unitValue(worker, 'Service', 'LimitNOFILE'))).toBeGreaterThanOrEqual(65_536);
+    const words = splitWords(unitValue(worker, 'Service', 'ExecStart')!);
+    expect(words.slice(0, 3)).toEqual(['/usr/local/bin/zeus', 'worker', 'start']);
+    const help = mustZeus(undefined, home, 'worker', 'start', '--help');
+    const global = ['--home', '--node', '--json'];
+    for (const flag of words.filter((w) => w.startsWith('--'))) expect(global.includes(flag) || help.includes(`${flag} `), flag).toBe(true);
+  });
+
   it('runs a fresh non-dev home made with `zeus genesis` and `zeus init --genesis`, restarts it after SIGKILL, and it rejoins', async () => {
     // The operator's machine: a key, the one-bookkeeper genesis, then the home.
     const g = oneBookkeeperGenesis({ home, passphrase: PASS, file: join(dir, 'genesis.json'), chainId: 'zeus-svc-1', p2p: `/ip4/${ip}/tcp/${p2pPort}` });

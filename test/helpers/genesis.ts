@@ -1,5 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Keystore } from '../../src/crypto/index.ts';
+import {
+  addAllocation,
+  addBookkeeper,
+  finalizeGenesis,
+  GENESIS_SHARES,
+  genesisHash,
+  newGenesisDraft,
+  shareOf,
+  signBookkeeperStatement,
+  ZNC_UNIT,
+} from '../../src/ledger/index.ts';
 import { NODE_BIN, nodeEnv, ROOT } from './processes.ts';
 
 // A one-bookkeeper public genesis made the way operators make one, with `zeus genesis …` as
@@ -74,4 +87,31 @@ export function oneBookkeeperGenesis(o: { home: string; passphrase: string; file
   const v = JSON.parse(z('--json', 'genesis', 'validate', o.file)) as { valid: boolean; hash: string };
   if (!v.valid) throw new Error(`the genesis at ${o.file} does not validate`);
   return { file: o.file, hash: v.hash, chainId: o.chainId, key, address };
+}
+
+/**
+ * The same genesis built in this process with the ceremony's builder (what `zeus genesis` calls),
+ * for tests about what comes after the ceremony: nine CLI processes fewer.
+ */
+export function oneBookkeeperGenesisInProcess(o: {
+  home: string;
+  passphrase: string;
+  file: string;
+  chainId: string;
+  p2p: string;
+  key?: string;
+}): OneBookkeeperGenesis {
+  const key = o.key ?? 'op';
+  const ks = new Keystore(join(o.home, 'keys'));
+  const address = ks.create(key, o.passphrase).address;
+  let d = newGenesisDraft({ chainId: o.chainId, genesisTime: Date.now() });
+  for (const share of ['cornerstone', 'pe', 'market', 'team'] as const) {
+    d = addAllocation(d, { share, holders: [{ address, amount: shareOf(GENESIS_SHARES[share]) }] });
+  }
+  d = addAllocation(d, { share: 'reserve', reserveMembers: [address], threshold: 1 });
+  const stake = (100_000n * ZNC_UNIT).toString();
+  d = addBookkeeper(d, signBookkeeperStatement(ks.load(key, o.passphrase), { chainId: o.chainId, name: key, p2p: o.p2p, stake }));
+  const genesis = finalizeGenesis(d);
+  writeFileSync(o.file, `${JSON.stringify(genesis, null, 2)}\n`);
+  return { file: o.file, hash: genesisHash(genesis), chainId: o.chainId, key, address };
 }
