@@ -10,6 +10,7 @@ import type {
   ErrorAnswer,
   HaltAnswer,
   HealthAnswer,
+  ReadyAnswer,
   StatusAnswer,
   SubmitAnswer,
   TxStatusAnswer,
@@ -151,6 +152,14 @@ describe('the liveness alarm', () => {
     expect(health.json.error.code).toBe('CONSENSUS_STOPPED');
     expect(health.json.halted.reason).toMatch(/stopped: Error: test fault/);
     expect(health.json.halted.height).toBe(haltAt - 1);
+    // The probes a supervisor or load balancer uses: both say so.
+    const live = await api<HealthAnswer & ErrorAnswer>(url, 'GET', '/health/live');
+    expect(live.status).toBe(503);
+    expect(live.json.error.code).toBe('CONSENSUS_STOPPED');
+    const ready = await api<ReadyAnswer>(url, 'GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.json.ready).toBe(false);
+    expect(ready.json.reason).toMatch(/block production stopped: .*test fault/);
     const s = await api<StatusAnswer & { halted: HaltAnswer }>(url, 'GET', '/status');
     expect(s.json.halted.reason).toBe(health.json.halted.reason);
     expect(s.json.height).toBe(haltAt - 1);
@@ -170,6 +179,11 @@ describe('the liveness alarm', () => {
     // Healthy first: the alarm is not stuck on.
     expect((await api(url, 'GET', '/health')).json).toEqual({ ok: true, height: 0 });
     expect(await metric(url, 'zeus_consensus_halted')).toBe(0);
+    expect((await api(url, 'GET', '/health/live')).status).toBe(200);
+    // A solo dev node is ready while it produces: it has no peers to be behind.
+    const ready = await api<ReadyAnswer>(url, 'GET', '/health/ready');
+    expect(ready.status, ready.text).toBe(200);
+    expect(ready.json).toMatchObject({ ready: true, peersHeight: null, peers: 0, maxBehind: 5 });
     expect((await api<StatusAnswer>(url, 'GET', '/status')).json.halted).toBeNull();
     for (let i = 0; i < 2; i++) await committed(url, await transfer(url, dev, keys.alice, keys.bob.address));
     expect((await api(url, 'GET', '/health')).status).toBe(200);
@@ -184,6 +198,8 @@ describe('the liveness alarm', () => {
     writeConfig(dev.home, { ...config, p2p: { listen: `/ip4/127.0.0.1/tcp/${await freePort()}`, bootstrap: [] } });
     const { node, url } = await startNode(dev.home, { args: ['--test-halt-at', '4'] });
     expect((await api<{ consensus: ConsensusAnswer }>(url, 'GET', '/status')).json.consensus.validators).toBe(1);
+    // Alone in the bookkeeper set, it commits without peers: ready with none.
+    await waitFor(async () => (await api(url, 'GET', '/health/ready')).status === 200, 10_000, '/health/ready to answer 200');
     await expectAlarm(node, url, 4);
   });
 });

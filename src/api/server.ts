@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
 import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore, type UploadLimits } from '../ddn/index.ts';
 import { HttpError, jsonErrors } from '../http/index.ts';
-import { blockHash, LedgerError, MAIN_CHAIN } from '../ledger/index.ts';
+import { blockHash, genesisHash, LedgerError, MAIN_CHAIN } from '../ledger/index.ts';
 import { NodeMetrics, type ZeusNode } from '../node/index.ts';
 import type {
   AccountAnswer,
@@ -14,6 +14,7 @@ import type {
   ErrorAnswer,
   HealthAnswer,
   NodeEvent,
+  ReadyAnswer,
   SegmentAnswer,
   StatusAnswer,
   SubmitAnswer,
@@ -103,6 +104,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   };
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const genesisHashHex = genesisHash(node.ledger.genesis);
 
   app.get('/status', { schema: { summary: 'Node status: heights, state roots, mempool, supply totals', tags: ['chain'] } }, async (): Promise<StatusAnswer> => {
     const l = node.reader;
@@ -141,6 +143,55 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         ...h,
         error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}, at ${h.halted!.since}); restart the node` },
       });
+    },
+  );
+
+  app.get(
+    '/health/live',
+    {
+      schema: {
+        summary:
+          'Liveness probe: 200 {ok:true,height} while the process serves and can commit blocks; 503 {ok:false,halted,error} once its consensus (or solo block production) has stopped: restart it',
+        tags: ['chain'],
+      },
+    },
+    async (_req, reply) => {
+      const h: HealthAnswer = node.health();
+      if (h.ok) return h;
+      return reply
+        .status(503)
+        .send({ ...h, error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}); restart the node` } });
+    },
+  );
+
+  const readyMaxBehind = node.config.health?.readyMaxBehind ?? 5;
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        summary: `Readiness probe: 200 {ready:true,height,peersHeight,peers,maxBehind} when the node is in sync — its height within maxBehind blocks (config.json health.readyMaxBehind, default 5) of the best height its peers show, and at least one connected peer unless it alone is the bookkeeper set (a solo dev node: while it produces); 503 {ready:false,reason,…} otherwise`,
+        tags: ['chain'],
+      },
+    },
+    async (_req, reply): Promise<ReadyAnswer> => {
+      const r = node.readiness(readyMaxBehind);
+      if (!r.ready) reply.status(503);
+      return r;
+    },
+  );
+
+  app.get(
+    '/genesis',
+    {
+      schema: {
+        summary:
+          "The chain's genesis as JSON, exactly the file its nodes validated (`zeus init --genesis http://NODE:26657` reads it); its hash, `zeus genesis hash`, is in the x-zeus-genesis-hash header",
+        tags: ['chain'],
+      },
+    },
+    async (_req, reply) => {
+      reply.header('x-zeus-genesis-hash', genesisHashHex);
+      return node.ledger.genesis;
     },
   );
 

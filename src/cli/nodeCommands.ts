@@ -1,11 +1,16 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { createApi, ensureConsole } from '../api/index.ts';
 import { DEFAULT_UPLOAD_LIMITS, openNodeDdn } from '../ddn/index.ts';
+import { readPassphrase } from '../crypto/index.ts';
 import {
   apiAnnounceUrl,
+  checkJoinGenesis,
+  DEFAULT_P2P_LISTEN,
   homePaths,
   initDevHome,
+  initJoinHome,
   LOG_LEVELS,
   nodeLogger,
   parseTrustHash,
@@ -17,8 +22,10 @@ import {
   type LogLevel,
   type NodeConfig,
 } from '../node/index.ts';
-import { globalOptions, keystore, output, passphraseFor } from './context.ts';
+import { globalOptions, keystore, output, passphraseFor, type GlobalOptions } from './context.ts';
+import { readGenesisSource } from './genesisSource.ts';
 import { applyNetworkFlags, parseHostPort, type NetworkFlags } from './netOptions.ts';
+
 
 const int =
   (name: string) =>
@@ -56,22 +63,140 @@ function applyStateSyncOptions(
   }
 }
 
+interface InitOptions {
+  genesis?: string;
+  expectHash?: string;
+  moniker?: string;
+  p2pListen?: string;
+  p2pAnnounce: string[];
+  bootstrap: string[];
+  bookkeeperKey?: string;
+  dev?: boolean;
+  chainId: string;
+  api: string;
+  blockTime: number;
+  monthMs?: number;
+  accounts: string;
+}
+
+/** Comma-separated values; the option may also be repeated. */
+const list = (v: string, prev: string[]): string[] => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
+
+const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** `zeus init --genesis`: a home that joins a network (src/node/join.ts does the writing). */
+async function initJoin(g: GlobalOptions, o: InitOptions, chainIdGiven: boolean): Promise<void> {
+  if (o.dev) throw new Error('--dev makes its own genesis: give either --dev or --genesis, not both');
+  if (o.moniker === undefined) throw new Error('--moniker NAME is needed with --genesis: the name this node goes by');
+  if (o.expectHash !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.expectHash)) {
+    throw new Error(`--expect-hash must be a genesis hash, 64 hex characters (\`zeus genesis hash FILE\`), got "${o.expectHash}"`);
+  }
+  const api = parseHostPort(o.api);
+  // Refused before anything is fetched or asked: a home that exists stays as it is.
+  const p = homePaths(g.home);
+  for (const f of [p.config, p.genesis, p.data]) if (existsSync(f)) throw new Error(`${g.home} is already a node home (it has ${f}); choose another --home`);
+  const { json, source } = await readGenesisSource(o.genesis!);
+  // Checked before a passphrase is asked for: a wrong genesis needs no key.
+  const { genesis } = checkJoinGenesis(json, source, o.expectHash);
+  if (chainIdGiven && genesis.chainId !== o.chainId) {
+    throw new Error(`the genesis from ${source} is for chain "${genesis.chainId}", not --chain-id "${o.chainId}": a foreign genesis`);
+  }
+  let passphrase: string | undefined;
+  if (o.bookkeeperKey !== undefined) {
+    const exists = keystore(g).has(o.bookkeeperKey);
+    passphrase = await readPassphrase(exists ? `Passphrase of key "${o.bookkeeperKey}": ` : `New passphrase for bookkeeper key "${o.bookkeeperKey}": `, {
+      confirm: !exists,
+    });
+  }
+  const r = initJoinHome(g.home, {
+    genesis: json,
+    source,
+    expectHash: o.expectHash,
+    moniker: o.moniker,
+    p2pListen: o.p2pListen,
+    p2pAnnounce: o.p2pAnnounce,
+    bootstrap: o.bootstrap,
+    apiHost: api.host,
+    apiPort: api.port,
+    bookkeeperKey: o.bookkeeperKey,
+    passphrase,
+  });
+  const c = r.config;
+  output(g, { home: g.home, chainId: c.chainId, genesisHash: r.hash, moniker: c.moniker, api: c.api, p2p: c.p2p, bookkeeperKey: r.key ?? null }, () =>
+    [
+      `Initialized ${g.home} to join ${c.chainId} as "${c.moniker}"`,
+      `  genesis hash ${r.hash}  (compare it with the network's operators)`,
+      `  p2p: listen ${c.p2p!.listen}${c.p2p!.announce?.length ? `, announce ${c.p2p!.announce.join(', ')}` : ''}; ${c.p2p!.bootstrap.length} bootstrap peer(s)`,
+      `  API will listen on http://${c.api.host}:${c.api.port}`,
+      r.key
+        ? `  bookkeeper key "${r.key.name}" ${r.key.created ? 'created' : 'in the home'} (${r.key.address})${r.key.genesisBookkeeper ? ', a genesis bookkeeper' : ''}; encrypted under your passphrase: back up ${join(p.keys, `${r.key.name}.json`)} and the passphrase`
+        : '  no bookkeeper key: a full node (give --bookkeeper-key to stand for election later)',
+      `Start it with: ZEUS_PASSPHRASE=… zeus node start --home ${g.home}`,
+    ].join('\n'),
+  );
+}
+
 export function registerNodeCommands(program: Command): void {
   program
     .command('init')
-    .description('Prepare a node home: keys, genesis and config (--dev: a single-bookkeeper dev chain with funded accounts)')
+    .description(
+      'Prepare a node home: join a network from its genesis (--genesis FILE|URL --moniker NAME), or make a dev chain (--dev: one bookkeeper, funded accounts)',
+    )
+    .option('--genesis <file|url>', "the network's genesis: a file, a running node's API URL (its GET /genesis), or a URL of the genesis JSON")
+    .option('--expect-hash <hash>', 'refuse the genesis unless its hash (`zeus genesis hash`) is this one: the hash the operators compared')
+    .option('--moniker <name>', 'the name this node goes by (with --genesis)')
+    .option('--p2p-listen <multiaddr>', `where the node listens for peers (with --genesis; default ${DEFAULT_P2P_LISTEN})`)
+    .option(
+      '--p2p-announce <multiaddrs>',
+      'comma-separated multiaddrs peers should dial to reach this node, when not the listen address (NAT, a load balancer)',
+      list,
+      [],
+    )
+    .option('--bootstrap <multiaddrs>', 'comma-separated multiaddrs, each ending in /p2p/<peer id>, of nodes to dial first', list, [])
+    .option(
+      '--bookkeeper-key <name>',
+      'with --genesis: the key this node signs blocks with once elected, encrypted under ZEUS_PASSPHRASE (or a prompt): one already in the home (`zeus keys new|import`) is used, else it is created; without it the node is a full node',
+    )
     .option('--dev', 'create a dev chain: keys for every genesis holder and dev account, funded from the promotion share')
-    .option('--chain-id <id>', 'chain id', 'zeus-dev-1')
+    .option('--chain-id <id>', 'chain id (--dev; with --genesis, refuse a genesis of another chain)', 'zeus-dev-1')
     .option('--api <host:port>', 'API listen address', '127.0.0.1:26657')
     .option('--block-time <ms>', 'block interval in milliseconds', int('--block-time'), 1000)
     .option('--month-ms <ms>', 'length of a vesting month in ms of block time (scale down to watch vesting)', int('--month-ms'))
     .option('--accounts <names>', 'comma-separated dev account names', 'alice,bob,carol,dave')
-    .action(async (o: { dev?: boolean; chainId: string; api: string; blockTime: number; monthMs?: number; accounts: string }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      `
+Joining a network (docs/OPERATORS.md):
+  zeus init --home /var/lib/zeus --genesis http://SEED:26657 --expect-hash HASH --moniker my-node \
+    --p2p-listen /ip4/0.0.0.0/tcp/26656 --p2p-announce /ip4/PUBLIC_IP/tcp/26656 \
+    --bootstrap /ip4/SEED/tcp/26656/p2p/PEER_ID [--bookkeeper-key bookkeeper]
+The home gets the genesis (its hash is printed: compare it), config.json and, with --bookkeeper-key,
+the key under your passphrase; nothing else, and nothing at all if any step fails.`,
+    )
+    .action(async (o: InitOptions, cmd: Command) => {
       const g = globalOptions(cmd);
+      if (o.genesis !== undefined) return initJoin(g, o, cmd.getOptionValueSource('chainId') === 'cli');
+      const joinOnly = Object.entries({
+        moniker: o.moniker,
+        p2pListen: o.p2pListen,
+        expectHash: o.expectHash,
+        bookkeeperKey: o.bookkeeperKey,
+        p2pAnnounce: o.p2pAnnounce.length ? o.p2pAnnounce : undefined,
+        bootstrap: o.bootstrap.length ? o.bootstrap : undefined,
+      })
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k);
       if (!o.dev)
         throw new Error(
-          'only --dev homes can be initialized here; for a public network, build a genesis with `zeus genesis` (see `zeus genesis --help`) and copy it into the home',
+          'give --genesis FILE|URL --moniker NAME to join a network (the genesis comes from its ceremony, `zeus genesis --help`), or --dev for a dev chain',
         );
+      if (joinOnly.length) throw new Error(`${joinOnly.map(flag).join(', ')} ${joinOnly.length === 1 ? 'goes' : 'go'} with --genesis, not --dev`);
       const api = parseHostPort(o.api);
       const { config, genesis } = initDevHome(g.home, {
         chainId: o.chainId,

@@ -92,4 +92,16 @@ describe('catch-up plan', () => {
     expect(c.behind(9, peers)).toBe(false);
     expect(c.plan({ ledgerHeight: 9, stuckTicks: 0, peers, now: 40 })).toBeUndefined();
   });
+
+  it('knows the highest height its connected peers showed, forgetting peers that left (readiness)', () => {
+    const c = new CatchUp();
+    expect(c.highestShown(peers)).toBe(0);
+    c.showed('a', 12, 0);
+    c.showed('b', 15, 0);
+    c.showed('b', 14, 0); // an older message does not lower it
+    expect(c.highestShown(peers)).toBe(15);
+    expect(c.highestShown(['a', 'c'])).toBe(12); // b no longer connected
+    c.gone('a');
+    expect(c.highestShown(['a', 'c'])).toBe(0);
+  });
 });

@@ -106,6 +106,14 @@ export class CatchUp {
   }
 
   /**
+   * The highest height a connected peer showed us a consensus message of (0 when none did): the
+   * height the network is deciding, so it has committed the one before. Read-only, for readiness.
+   */
+  highestShown(peers: readonly string[]): number {
+    return peers.reduce((best, p) => Math.max(best, this.peers.get(p)?.height ?? 0), 0);
+  }
+
+  /**
    * Called on every tick: the fetch to start now, if any. `stuckTicks` counts the ticks the
    * height made no progress; `peers` are the connected, not banned peers.
    */

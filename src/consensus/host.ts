@@ -238,6 +238,15 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     return this.synced;
   }
 
+  /**
+   * The highest height committed by the network as its connected peers show it (the height of
+   * their latest consensus messages, less one), 0 while none has shown one: what a node compares
+   * its own height with to say whether it is in sync (GET /health/ready).
+   */
+  get peersCommittedHeight(): number {
+    return Math.max(0, this.catchUp.highestShown(this.io.transport.peers()) - 1);
+  }
+
   get lastRound(): number {
     return this.lastCommitRound;
   }

@@ -220,6 +220,11 @@ export class BftProducer implements BlockProducer {
     return this.p2p?.apiUrls() ?? [];
   }
 
+  /** The height the network has committed as this node's connected peers show it (0 until one has). */
+  peersCommittedHeight(): number {
+    return this.host.peersCommittedHeight;
+  }
+
   /** A failure to persist or an internal contradiction: the host stopped rather than diverge from disk. */
   private fatal(e: unknown): void {
     this.node.halt('consensus', e);

@@ -27,10 +27,12 @@ export const NodeConfigSchema = z.object({
   }),
   blockIntervalMs: z.number().int().positive(),
   /**
-   * Keystore name of this node's bookkeeper key. A home without one is a full node: it follows
-   * the chain (syncs, verifies certificates, executes, commits, serves) and never signs.
+   * Keystore name of this node's bookkeeper key. Absent on a full node that holds no key (made by
+   * `zeus init --genesis` without --bookkeeper-key).
    */
   bookkeeperKey: z.string().optional(),
+  /** The name this node goes by (`zeus init --moniker`): shown to operators, not on the chain. */
+  moniker: z.string().optional(),
   mempoolMax: z.number().int().positive(),
   /**
    * Dev homes only: the well-known passphrase of their throwaway keys, so a devnet starts
@@ -74,6 +76,8 @@ export const NodeConfigSchema = z.object({
     .optional(),
   /** Delete block records older than tip − N (never below the oldest kept snapshot); absent: an archive node. */
   pruneKeepBlocks: z.number().int().min(1).optional(),
+  /** GET /health/ready: how many blocks behind the best height its peers show a node may be and still be ready. */
+  health: z.object({ readyMaxBehind: z.number().int().nonnegative().default(5) }).optional(),
   /** The Docker Deliver Network: other nodes' API URLs this node fetches images from. */
   ddn: z
     .object({

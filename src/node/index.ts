@@ -18,3 +18,4 @@ export {
   type JoinResult,
   type TrustPoint,
 } from './stateSync.ts';
+export * from './join.ts';

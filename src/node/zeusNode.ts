@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { encodeAddress, Keystore, sha256, toHex, type KeyPair } from '../crypto/index.ts';
+import { encodeAddress, Keystore, sha256, toHex, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
   certify,
@@ -20,13 +20,32 @@ import {
 import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
-import type { HaltAnswer, HealthAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
+import type { HaltAnswer, HealthAnswer, ReadyAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
 import { NodeEvents } from './events.ts';
 import { homePaths, keyPassphrases, loadKeyWithAny, loadOrCreateNodeKey, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
 import { Mempool } from './mempool.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
 import { SignatureVerifier } from './verifier.ts';
+
+/**
+ * The home's bookkeeper key, opened with the passphrases its home allows (see keyPassphrases); a
+ * wrong one names the key and says where the passphrase comes from, so that a service that
+ * fails to start says why in its log.
+ */
+function openBookkeeperKey(home: string, name: string, config: NodeConfig, given: string | undefined): KeyPair {
+  const passphrases = keyPassphrases(config, given ?? process.env.ZEUS_PASSPHRASE);
+  if (passphrases.length === 0) throw new Error(`no passphrase for the bookkeeper key "${name}" of ${home}: set ZEUS_PASSPHRASE`);
+  try {
+    return loadKeyWithAny(new Keystore(homePaths(home).keys), name, passphrases);
+  } catch (e) {
+    if (!(e instanceof WrongPassphraseError)) throw e;
+    throw new WrongPassphraseError(
+      name,
+      ` (the bookkeeper key of ${home}): ZEUS_PASSPHRASE (or the passphrase typed) is not the one the key was made with; nothing was started`,
+    );
+  }
+}
 
 export interface SubmitResult {
   hash: string;
@@ -137,9 +156,7 @@ export class ZeusNode {
       if (!config.p2p) throw new Error(`${home} has no bookkeeper key and no p2p network: a full node needs p2p.listen and bootstrap peers to follow`);
       key = loadOrCreateNodeKey(home);
     } else {
-      const passphrases = keyPassphrases(config, opts.passphrase ?? process.env.ZEUS_PASSPHRASE);
-      if (passphrases.length === 0) throw new Error('no passphrase for the bookkeeper key: set ZEUS_PASSPHRASE');
-      key = loadKeyWithAny(new Keystore(homePaths(home).keys), config.bookkeeperKey, passphrases);
+      key = openBookkeeperKey(home, config.bookkeeperKey, config, opts.passphrase);
     }
     mkdirSync(homePaths(home).data, { recursive: true });
     const kv = await LevelKvStore.open(homePaths(home).data);
@@ -387,6 +404,37 @@ export class ZeusNode {
 
   health(): HealthAnswer {
     return this.halted ? { ok: false, height: this.ledger.height, halted: this.halted } : { ok: true, height: this.ledger.height };
+  }
+
+  /**
+   * Whether this node is in sync and serves current state (GET /health/ready). A networked node:
+   * its height within `maxBehind` of the height its peers show, and at least one peer — unless it
+   * is alone in the bookkeeper set, which commits without anyone. A solo dev node: while it
+   * produces. Never once block production has halted.
+   */
+  readiness(maxBehind: number): ReadyAnswer {
+    const height = this.ledger.height;
+    const answer = (peersHeight: number | null, peers: number, reason?: string): ReadyAnswer => ({
+      ready: reason === undefined,
+      height,
+      peersHeight,
+      peers,
+      maxBehind,
+      ...(reason === undefined ? {} : { reason }),
+    });
+    if (this.halted) return answer(null, 0, `block production stopped: ${this.halted.reason}`);
+    if (!this.producer) return answer(null, 0, 'block production has not started yet');
+    const bft = this.bft;
+    if (!bft) return answer(null, 0);
+    const st = bft.status();
+    const peers = st.peers.filter((p) => p.connected && !p.banned).length;
+    const peersHeight = bft.peersCommittedHeight();
+    const alone = st.validators === 1 && st.self === 0;
+    if (peers === 0 && !alone) return answer(peersHeight, peers, 'no connected peer: the node cannot know whether it is in sync');
+    if (peersHeight - height > maxBehind) {
+      return answer(peersHeight, peers, `syncing: at height ${height}, ${peersHeight - height} blocks behind its peers (ready within ${maxBehind})`);
+    }
+    return answer(peersHeight, peers);
   }
 
   startProducing(producer?: BlockProducer): void {

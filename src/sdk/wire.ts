@@ -196,6 +196,21 @@ export interface HealthAnswer {
   halted?: HaltAnswer;
 }
 
+/**
+ * What GET /health/ready answers: ready (200) when the node is in sync — its height within
+ * `maxBehind` blocks of the best height its peers show, with at least one peer unless it alone is
+ * the bookkeeper set — and its block production runs; 503 with `reason` otherwise.
+ */
+export interface ReadyAnswer {
+  ready: boolean;
+  height: number;
+  /** The highest height the network committed as the peers show it (null on a solo node). */
+  peersHeight: number | null;
+  peers: number;
+  maxBehind: number;
+  reason?: string;
+}
+
 /** GET /blocks: recent main block headers, newest first. */
 export interface BlocksAnswer {
   height: number;

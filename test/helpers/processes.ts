@@ -78,6 +78,8 @@ export async function initDevHome(o: { blockTimeMs?: number; accounts?: string[]
 export interface StartOptions {
   args?: string[];
   nodeOptions?: string[];
+  /** Variables added to the node's environment (e.g. ZEUS_PASSPHRASE for a home that is not a dev home). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A running `zeus node start --json` process. */
@@ -93,7 +95,7 @@ export class ZeusProcess {
   constructor(home: string, o: StartOptions = {}) {
     this.home = home;
     this.proc = spawn(NODE_BIN, [...(o.nodeOptions ?? []), ZEUS, '--home', home, '--json', 'node', 'start', ...(o.args ?? [])], {
-      env: nodeEnv(),
+      env: { ...nodeEnv(), ...o.env },
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
