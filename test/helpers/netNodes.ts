@@ -195,11 +195,24 @@ export class NetNode {
   }
 }
 
-/** Node processes on loopback are not in a namespace the harness kills: killed at exit instead. */
+/**
+ * Processes on loopback are in no namespace the harness kills: killed when this process exits or
+ * is stopped by a signal (a signal ends it without an 'exit' event).
+ */
 const loopbackChildren = new Set<ChildProcess>();
-process.on('exit', () => {
+const killLoopback = (): void => {
   for (const c of loopbackChildren) c.kill('SIGKILL');
-});
+};
+process.on('exit', killLoopback);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  const onSignal = (): void => {
+    killLoopback();
+    process.removeListener(sig, onSignal);
+    // Die of the same signal when nobody else handles it (hosts.ts does the same the other way round).
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  process.on(sig, onSignal);
+}
 
 export interface NetworkOptions {
   /** The hosts; undefined runs the same network on 127.0.0.1 (free ports). */
