@@ -1,11 +1,11 @@
-// npm run bench:network [-- --seconds 20 --rate 300 --senders 100 --block-time 250]
+// npm run bench:network [-- --seconds 20 --rate 300 --senders 100 --block-time 250 --order namespaced-first]
 //
 // Issue 15, must show 6: what real sockets between hosts cost. The same four-bookkeeper network —
 // one genesis, the same configs but for the addresses — runs twice in one run: on separate network
 // hosts (each bookkeeper in its own Linux network namespace on a virtual switch, test/helpers/hosts.ts,
 // p2p and API on the host's own address) and on 127.0.0.1. Both get the same load: the very same
 // signed transfers (same genesis, so the same chain id and nonces), offered open-loop at --rate for
-// --seconds, a sender always on the same node, measured as bench/consensus.ts measures (bench/load.ts:
+// --seconds (a list of rates: one phase each, in turn), a sender always on the same node, measured as bench/consensus.ts measures (bench/load.ts:
 // finality = scheduled offer → block event of node 0; committed/s in the window). In both runs the
 // requests come from the same client agent process (test/helpers/netAgent.ts), on a host of its own
 // in the namespaced run and on loopback in the other, so the measuring path is the same.
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '300' },
+    order: { type: 'string', default: 'namespaced-first' },
     senders: { type: 'string', default: '100' },
     'block-time': { type: 'string', default: '250' },
     out: { type: 'string', default: 'bench/results/network.json' },
@@ -48,7 +49,8 @@ const { values: args } = parseArgs({
   },
 });
 const SECONDS = Number(args.seconds);
-const RATE = Number(args.rate);
+const RATES = args.rate!.split(',').map(Number);
+const ORDER = args.order!;
 const SENDERS = Number(args.senders);
 const BLOCK_MS = Number(args['block-time']);
 const BOOKKEEPERS = 4;
@@ -56,14 +58,10 @@ const PASS = 'bench-network';
 const CHAIN_ID = 'zeus-bench-net-1';
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-for (const [name, v] of [
-  ['--seconds', SECONDS],
-  ['--rate', RATE],
-  ['--senders', SENDERS],
-  ['--block-time', BLOCK_MS],
-] as const) {
+for (const [name, v] of [['--seconds', SECONDS], ...RATES.map((r) => ['--rate', r] as const), ['--senders', SENDERS], ['--block-time', BLOCK_MS]] as const) {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive whole number, got "${v}"`);
 }
+if (ORDER !== 'namespaced-first' && ORDER !== 'loopback-first') throw new Error(`--order is namespaced-first or loopback-first, got "${ORDER}"`);
 
 /**
  * The bench's genesis, built with the ceremony's own functions (what `zeus genesis …` runs): four
@@ -118,8 +116,9 @@ function agentTransport(agent: ClientAgent, network: NetNetwork): LoadTransport 
   };
 }
 
-interface NetworkResult extends PhaseResult {
+interface NetworkResult {
   where: 'namespaced' | 'loopback';
+  phases: PhaseResult[];
   refused: Record<string, number>;
   retriedAfterMempoolFull: number;
   /** Seconds from starting the processes to all four committing together. */
@@ -167,12 +166,13 @@ async function measure(o: {
     const startupSeconds = Number(((performance.now() - t0) / 1000).toFixed(1));
     log(`${o.where}: committing together after ${startupSeconds} s`);
     const run = await runLoad({ offered: o.offered, phases: o.phases, nodes: BOOKKEEPERS, transport: agentTransport(a, network), log });
-    const [r] = phaseResults(o.phases, o.offered, run);
+    const phases = phaseResults(o.phases, o.offered, run);
     const heightAtEnd = Math.min(...(await heights()));
-    log(
-      `${o.where}: ${r.committedPerSecond} committed/s, finality p50 ${r.finalityMs.p50} ms, p99 ${r.finalityMs.p99} ms (${r.committed}/${r.offered} committed)`,
-    );
-    return { where: o.where, ...r, refused: run.refused, retriedAfterMempoolFull: run.retriedAfterMempoolFull, startupSeconds, heightAtEnd };
+    for (const r of phases)
+      log(
+        `${o.where}, ${r.offeredPerSecond}/s offered: ${r.committedPerSecond} committed/s, finality p50 ${r.finalityMs.p50} ms, p99 ${r.finalityMs.p99} ms (${r.committed}/${r.offered} committed)`,
+      );
+    return { where: o.where, phases, refused: run.refused, retriedAfterMempoolFull: run.retriedAfterMempoolFull, startupSeconds, heightAtEnd };
   } finally {
     agent?.close();
     await network?.stop();
@@ -193,8 +193,8 @@ async function main(): Promise<void> {
   assertHostsSupported();
   sweepStaleHosts();
   process.env.ZEUS_KEYSTORE_FAST_KDF = '1';
-  const phases: Phase[] = [{ rate: RATE, seconds: SECONDS, kind: 'steady' }];
-  const total = RATE * SECONDS;
+  const phases: Phase[] = RATES.map((rate) => ({ rate, seconds: SECONDS, kind: 'step' }));
+  const total = phases.reduce((a, p) => a + p.rate * p.seconds, 0);
   const perSender = Math.ceil(total / SENDERS);
   const dir = mkdtempSync(join(tmpdir(), 'zeus-bench-net-'));
   let net: Hosts | undefined;
@@ -220,24 +220,34 @@ async function main(): Promise<void> {
     const recipients = Array.from({ length: 1000 }, () => addressFromPublicKey(generateKeyPair().publicKey));
     const offered = signLoad({ keys: senders, chainId: CHAIN_ID, phases, nodes: BOOKKEEPERS, recipients });
 
-    const namespaced = await measure({
-      where: 'namespaced',
-      net,
-      homes: homesFor(join(dir, 'namespaced'), sources),
-      logDir: join(dir, 'namespaced', 'logs'),
-      offered,
-      phases,
-    });
     const run = net.run;
-    net.destroy();
-    net = undefined;
-    const loopback = await measure({
-      where: 'loopback',
-      homes: homesFor(join(dir, 'loopback'), sources),
-      logDir: join(dir, 'loopback', 'logs'),
-      offered,
-      phases,
-    });
+    const onHosts = async (): Promise<NetworkResult> => {
+      const hostsNet = net!;
+      try {
+        return await measure({
+          where: 'namespaced',
+          net: hostsNet,
+          homes: homesFor(join(dir, 'namespaced'), sources),
+          logDir: join(dir, 'namespaced', 'logs'),
+          offered,
+          phases,
+        });
+      } finally {
+        hostsNet.destroy();
+        net = undefined;
+      }
+    };
+    const onLoopback = (): Promise<NetworkResult> =>
+      measure({ where: 'loopback', homes: homesFor(join(dir, 'loopback'), sources), logDir: join(dir, 'loopback', 'logs'), offered, phases });
+    let namespaced: NetworkResult;
+    let loopback: NetworkResult;
+    if (ORDER === 'namespaced-first') {
+      namespaced = await onHosts();
+      loopback = await onLoopback();
+    } else {
+      loopback = await onLoopback();
+      namespaced = await onHosts();
+    }
     const stateSync = measureStateSync();
     log(`state-sync join vs replay: ${stateSync.note}`);
     const left = listNamespaces().filter((n) => n.startsWith(`${PREFIX}${run}-`));
@@ -246,18 +256,23 @@ async function main(): Promise<void> {
     const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
     const result = {
       benchmark: 'network',
-      command: `npm run bench:network -- --seconds ${SECONDS} --rate ${RATE} --senders ${SENDERS} --block-time ${BLOCK_MS}`,
+      command: `npm run bench:network -- --seconds ${SECONDS} --rate ${RATES.join(',')} --senders ${SENDERS} --block-time ${BLOCK_MS} --order ${ORDER}`,
       machine: machine(),
       bookkeepers: BOOKKEEPERS,
       blockTimeMs: BLOCK_MS,
       genesisHash: genesisHash(genesis),
       namespaced,
       loopback,
-      namespacedOverLoopback: {
-        committedPerSecond: ratio(namespaced.committedPerSecond, loopback.committedPerSecond),
-        finalityP50: ratio(namespaced.finalityMs.p50, loopback.finalityMs.p50),
-        finalityP99: ratio(namespaced.finalityMs.p99, loopback.finalityMs.p99),
-      },
+      order: ORDER,
+      namespacedOverLoopback: namespaced.phases.map((n, i) => {
+        const l = loopback.phases[i];
+        return {
+          offeredPerSecond: n.offeredPerSecond,
+          committedPerSecond: ratio(n.committedPerSecond, l.committedPerSecond),
+          finalityP50: ratio(n.finalityMs.p50, l.finalityMs.p50),
+          finalityP99: ratio(n.finalityMs.p99, l.finalityMs.p99),
+        };
+      }),
       stateSync,
       namespacesLeft: 0,
     };

@@ -56,6 +56,10 @@ export interface CeremonyOptions {
   marketEach?: string;
   /** Genesis time (default: now). */
   genesisTime?: string;
+  /** Called with the draft's path once every share but the reserve is in (a test checks the unfinished draft). */
+  beforeReserve?: (draft: string) => Promise<void> | void;
+  /** Called with the signed statements before any is added (a test tries a forged one). */
+  beforeBookkeepers?: (draft: string, statements: string[]) => Promise<void> | void;
 }
 
 export interface Ceremony {
@@ -69,9 +73,10 @@ export interface Ceremony {
 }
 
 /**
- * Runs the whole ceremony: keys, draft, the five shares (cornerstone, pe and team to operators 0, 1
- * and the last; market to every operator; the reserve to a 2-of-3 multisig of the first three, or
- * of all when fewer), a signed statement per operator, then every home validates its own copy.
+ * Runs the whole ceremony: keys, draft, the five shares (cornerstone to operator 0, pe split between
+ * operators 1 and 2, market to every operator, team to the last, the reserve to a 2-of-3 multisig
+ * of the first three, or of all when fewer), a signed statement per operator (named op-<i>), then
+ * every home validates its own copy (its genesis.json).
  */
 export async function runCeremony(o: CeremonyOptions): Promise<Ceremony> {
   if (o.operators < 2) throw new Error('a ceremony needs at least 2 operators');
@@ -88,10 +93,13 @@ export async function runCeremony(o: CeremonyOptions): Promise<Ceremony> {
   const genesis = (...args: string[]): Promise<string> => zeusOk(first, pass, ['genesis', ...args]);
   await genesis('new', '--chain-id', o.chainId, '--genesis-time', o.genesisTime ?? new Date().toISOString(), '--out', draft);
   await genesis('add-allocation', draft, '--share', 'cornerstone', addresses[0]);
-  await genesis('add-allocation', draft, '--share', 'pe', addresses[1 % o.operators]);
+  // The private-equity share split between two operators when there are three or more.
+  const pe = addresses.slice(1, Math.min(3, last + 1));
+  await genesis('add-allocation', draft, '--share', 'pe', ...pe, ...(pe.length > 1 ? ['--amount', String(3_000_000_000 / pe.length)] : []));
   await genesis('add-allocation', draft, '--share', 'market', ...addresses.slice(0, last), '--amount', o.marketEach ?? '1000000');
   await genesis('add-allocation', draft, '--share', 'market', addresses[last]);
   await genesis('add-allocation', draft, '--share', 'team', addresses[last]);
+  await o.beforeReserve?.(draft);
   const members = addresses.slice(0, Math.min(3, o.operators));
   await genesis('add-allocation', draft, '--share', 'reserve', '--members', members.join(','), '--threshold', String(Math.min(2, members.length)));
   const statements = await Promise.all(
@@ -116,6 +124,7 @@ export async function runCeremony(o: CeremonyOptions): Promise<Ceremony> {
       return file;
     }),
   );
+  await o.beforeBookkeepers?.(draft, statements);
   for (const s of statements) await genesis('add-bookkeeper', draft, s);
   // Every operator gets a copy into its home and checks it there.
   const hashes = await Promise.all(
