@@ -1,4 +1,4 @@
-// npm run bench:network [-- --seconds 20 --rate 300 --senders 100 --block-time 250 --order namespaced-first]
+// npm run bench:network [-- --seconds 20 --rate 300 --senders 100 --block-time 250 --order namespaced-first --rounds 1]
 //
 // Issue 15, must show 6: what real sockets between hosts cost. The same four-bookkeeper network —
 // one genesis, the same configs but for the addresses — runs twice in one run: on separate network
@@ -9,14 +9,16 @@
 // finality = scheduled offer → block event of node 0; committed/s in the window). In both runs the
 // requests come from the same client agent process (test/helpers/netAgent.ts), on a host of its own
 // in the namespaced run and on loopback in the other, so the measuring path is the same.
-// Reports finality p50/p99 and committed transfers/s for each, and namespaced ÷ loopback.
+// Reports finality p50/p99 and committed transfers/s for each, and namespaced ÷ loopback. With
+// --rounds N it measures both N times, alternating which goes first, and reports the median ratio
+// (a shared machine's load drifts within minutes).
 //
 // The state-sync join time against replay time (issue 15, must show 6) needs state sync, which is
 // not in this code yet: the result says "not measured in this run" (see measureStateSync below).
 //
 // Needs root (network namespaces). Every namespace is removed at the end, also after a failure.
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { addressFromPublicKey, encodeAddress, generateKeyPair, Keystore, type KeyPair } from '../src/crypto/index.ts';
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '300' },
     order: { type: 'string', default: 'namespaced-first' },
+    rounds: { type: 'string', default: '1' },
     senders: { type: 'string', default: '100' },
     'block-time': { type: 'string', default: '250' },
     out: { type: 'string', default: 'bench/results/network.json' },
@@ -51,6 +54,7 @@ const { values: args } = parseArgs({
 const SECONDS = Number(args.seconds);
 const RATES = args.rate!.split(',').map(Number);
 const ORDER = args.order!;
+const ROUNDS = Number(args.rounds);
 const SENDERS = Number(args.senders);
 const BLOCK_MS = Number(args['block-time']);
 const BOOKKEEPERS = 4;
@@ -221,50 +225,46 @@ async function main(): Promise<void> {
     const offered = signLoad({ keys: senders, chainId: CHAIN_ID, phases, nodes: BOOKKEEPERS, recipients });
 
     const run = net.run;
-    const onHosts = async (): Promise<NetworkResult> => {
-      const hostsNet = net!;
-      try {
-        return await measure({
-          where: 'namespaced',
-          net: hostsNet,
-          homes: homesFor(join(dir, 'namespaced'), sources),
-          logDir: join(dir, 'namespaced', 'logs'),
+    const hostsNet = net;
+    // Rounds alternate the order, so that a machine whose load drifts does not favour one side.
+    const rounds: { order: string; namespaced: NetworkResult; loopback: NetworkResult; loadAverage: number[] }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const nsFirst = (ORDER === 'namespaced-first') === (r % 2 === 0);
+      const at = join(dir, `round-${r}`);
+      const one = (where: 'namespaced' | 'loopback'): Promise<NetworkResult> =>
+        measure({
+          where,
+          net: where === 'namespaced' ? hostsNet : undefined,
+          homes: homesFor(join(at, where), sources),
+          logDir: join(at, where, 'logs'),
           offered,
           phases,
         });
-      } finally {
-        hostsNet.destroy();
-        net = undefined;
-      }
-    };
-    const onLoopback = (): Promise<NetworkResult> =>
-      measure({ where: 'loopback', homes: homesFor(join(dir, 'loopback'), sources), logDir: join(dir, 'loopback', 'logs'), offered, phases });
-    let namespaced: NetworkResult;
-    let loopback: NetworkResult;
-    if (ORDER === 'namespaced-first') {
-      namespaced = await onHosts();
-      loopback = await onLoopback();
-    } else {
-      loopback = await onLoopback();
-      namespaced = await onHosts();
+      log(
+        `round ${r + 1} of ${ROUNDS} (${nsFirst ? 'namespaced' : 'loopback'} first; load average ${loadavg()
+          .map((x) => x.toFixed(1))
+          .join(' ')})`,
+      );
+      const first = await one(nsFirst ? 'namespaced' : 'loopback');
+      const second = await one(nsFirst ? 'loopback' : 'namespaced');
+      const [namespaced, loopback] = nsFirst ? [first, second] : [second, first];
+      rounds.push({ order: nsFirst ? 'namespaced-first' : 'loopback-first', namespaced, loopback, loadAverage: loadavg().map((x) => Number(x.toFixed(1))) });
+      rmSync(at, { recursive: true, force: true });
     }
+    hostsNet.destroy();
+    net = undefined;
     const stateSync = measureStateSync();
     log(`state-sync join vs replay: ${stateSync.note}`);
     const left = listNamespaces().filter((n) => n.startsWith(`${PREFIX}${run}-`));
     if (left.length) throw new Error(`namespaces left behind: ${left.join(', ')}`);
 
     const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
-    const result = {
-      benchmark: 'network',
-      command: `npm run bench:network -- --seconds ${SECONDS} --rate ${RATES.join(',')} --senders ${SENDERS} --block-time ${BLOCK_MS} --order ${ORDER}`,
-      machine: machine(),
-      bookkeepers: BOOKKEEPERS,
-      blockTimeMs: BLOCK_MS,
-      genesisHash: genesisHash(genesis),
-      namespaced,
-      loopback,
-      order: ORDER,
-      namespacedOverLoopback: namespaced.phases.map((n, i) => {
+    const median = (xs: number[]): number => {
+      const v = [...xs].sort((x, y) => x - y);
+      return v.length % 2 ? v[(v.length - 1) / 2] : Number(((v[v.length / 2 - 1] + v[v.length / 2]) / 2).toFixed(2));
+    };
+    const ratios = rounds.map(({ namespaced, loopback }) =>
+      namespaced.phases.map((n, i) => {
         const l = loopback.phases[i];
         return {
           offeredPerSecond: n.offeredPerSecond,
@@ -273,6 +273,22 @@ async function main(): Promise<void> {
           finalityP99: ratio(n.finalityMs.p99, l.finalityMs.p99),
         };
       }),
+    );
+    const result = {
+      benchmark: 'network',
+      command: `npm run bench:network -- --seconds ${SECONDS} --rate ${RATES.join(',')} --senders ${SENDERS} --block-time ${BLOCK_MS} --order ${ORDER} --rounds ${ROUNDS}`,
+      machine: machine(),
+      bookkeepers: BOOKKEEPERS,
+      blockTimeMs: BLOCK_MS,
+      genesisHash: genesisHash(genesis),
+      rounds: rounds.map((r, i) => ({ ...r, namespacedOverLoopback: ratios[i] })),
+      /** Per phase, the median over the rounds of namespaced ÷ loopback. */
+      namespacedOverLoopback: phases.map((p, i) => ({
+        offeredPerSecond: p.rate,
+        committedPerSecond: median(ratios.map((r) => r[i].committedPerSecond)),
+        finalityP50: median(ratios.map((r) => r[i].finalityP50)),
+        finalityP99: median(ratios.map((r) => r[i].finalityP99)),
+      })),
       stateSync,
       namespacesLeft: 0,
     };
