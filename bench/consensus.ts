@@ -14,13 +14,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { startDevnet, stopDevnet } from '../src/cli/devnet.ts';
-import { addressFromPublicKey, generateKeyPair, Keystore, toHex } from '../src/crypto/index.ts';
-import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
+import { addressFromPublicKey, generateKeyPair, Keystore } from '../src/crypto/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
-import { machine, percentile } from './machine.ts';
+import { fetchTransport, phaseResults, runLoad, signLoad } from './load.ts';
+import { machine } from './machine.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,7 +40,6 @@ const SUSTAIN_S = Number(args['sustain-seconds']);
 const SENDERS = Number(args.senders);
 const BLOCK_MS = Number(args['block-time']);
 const VALIDATORS = 4;
-const TICK_MS = 20;
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
 /** Ed25519 verifications per second with one verifying thread per core, for 3 s. */
@@ -77,15 +75,6 @@ async function ed25519CeilingAllCores(): Promise<number> {
   return rates.reduce((a, b) => a + b, 0);
 }
 
-interface Offered {
-  hash: string;
-  hex: string;
-  node: number;
-  /** When the open-loop schedule offers it (ms after the run's start). */
-  at: number;
-  phase: number;
-}
-
 async function main(): Promise<void> {
   log('measuring the Ed25519 ceiling on all cores (3 s)…');
   const verifyAll = await ed25519CeilingAllCores();
@@ -119,121 +108,11 @@ async function main(): Promise<void> {
     const recipients = Array.from({ length: 1000 }, () => addressFromPublicKey(generateKeyPair().publicKey));
 
     log(`signing ${total} transfers in advance…`);
-    const offered: Offered[] = [];
-    const nonces = new Array<bigint>(SENDERS).fill(0n);
-    let t0 = 0;
-    phases.forEach((p, phase) => {
-      const n = p.rate * p.seconds;
-      for (let i = 0; i < n; i++) {
-        const k = offered.length;
-        const s = k % SENDERS;
-        const bytes = signTx(keys[s], {
-          chainId: net.chainId,
-          kind: TxKind.Transfer,
-          nonce: nonces[s]++,
-          payload: { to: recipients[k % recipients.length], token: ZNC, amount: 1_000n + BigInt(k), memo: '' },
-        });
-        // A sender always uses the same node, so its nonces arrive in order.
-        offered.push({ hash: createHash('sha256').update(bytes).digest('hex'), hex: toHex(bytes), node: s % VALIDATORS, at: t0 + (i * 1000) / p.rate, phase });
-      }
-      t0 += p.seconds * 1000;
-    });
-
-    const commitAt = new Map<string, number>();
-    const ws = new WebSocket(`${net.nodes[0].api.replace(/^http/, 'ws')}/ws?events=block`);
-    await new Promise((r) => ws.addEventListener('open', r, { once: true }));
-    const fetches: Promise<void>[] = [];
-    ws.addEventListener('message', (msg: MessageEvent) => {
-      const e = JSON.parse(String(msg.data)) as { type: string; height: number; txCounts: number[] };
-      if (e.type !== 'block' || e.txCounts.every((c) => c === 0)) return;
-      const t = performance.now();
-      fetches.push(
-        fetch(`${net.nodes[0].api}/blocks/${e.height}`)
-          .then((r) => r.json() as Promise<{ txs: string[][] }>)
-          .then((b) => {
-            for (const h of b.txs.flat()) commitAt.set(h, t);
-          }),
-      );
-    });
-
-    // Open loop: every tick, offer what the schedule says is due; each node gets its batches in order.
-    const queues: Promise<void>[] = Array.from({ length: VALIDATORS }, () => Promise.resolve());
-    const refused: Record<string, number> = {};
-    let retried = 0;
-    const post = async (node: number, batch: Offered[]): Promise<void> => {
-      let todo = batch;
-      while (todo.length > 0) {
-        let j: { results: { error?: { code: string } }[] };
-        try {
-          const res = await fetch(`${net.nodes[node].api}/txs`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ txs: todo.map((o) => o.hex) }),
-          });
-          j = (await res.json()) as typeof j;
-        } catch (e) {
-          // A node that stops answering is a result, not a crash of the benchmark.
-          refused.UNREACHABLE = (refused.UNREACHABLE ?? 0) + todo.length;
-          log(`  node${node} did not answer: ${(e as Error).message}`);
-          return;
-        }
-        const again: Offered[] = [];
-        j.results.forEach((r, i) => {
-          if (!r.error) return;
-          if (r.error.code === 'MEMPOOL_FULL') again.push(todo[i]);
-          else refused[r.error.code] = (refused[r.error.code] ?? 0) + 1;
-        });
-        if (again.length > 0) {
-          retried += again.length;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        todo = again;
-      }
-    };
-    const start = performance.now();
-    let next = 0;
-    log(`offering load: ${phases.map((p) => `${p.rate}/s for ${p.seconds} s`).join(', ')}`);
-    let lastReport = 0;
-    while (next < offered.length) {
-      const now = performance.now() - start;
-      const due: Offered[][] = Array.from({ length: VALIDATORS }, () => []);
-      while (next < offered.length && offered[next].at <= now) due[offered[next].node].push(offered[next++]);
-      due.forEach((batch, node) => {
-        if (batch.length > 0) queues[node] = queues[node].then(() => post(node, batch));
-      });
-      if (now - lastReport > 5000) {
-        lastReport = now;
-        const phase = offered[Math.min(next, offered.length - 1)].phase;
-        log(`  ${(now / 1000).toFixed(0)} s: offered ${next}, committed ${commitAt.size} (phase ${phase}: ${phases[phase].rate}/s)`);
-      }
-      await new Promise((r) => setTimeout(r, TICK_MS));
-    }
-    await Promise.all(queues);
-    const deadline = Date.now() + 60_000;
-    const expected = offered.length - Object.values(refused).reduce((a, b) => a + b, 0);
-    while (commitAt.size < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    await Promise.all(fetches);
-    ws.close();
-
-    const results = phases.map((p, phase) => {
-      const mine = offered.filter((o) => o.phase === phase);
-      const from = mine[0].at;
-      const to = from + p.seconds * 1000;
-      const inWindow = [...commitAt.values()].filter((t) => t - start >= from && t - start < to).length;
-      const lat = mine
-        .filter((o) => commitAt.has(o.hash))
-        .map((o) => commitAt.get(o.hash)! - start - o.at)
-        .sort((a, b) => a - b);
-      return {
-        kind: p.kind,
-        offeredPerSecond: p.rate,
-        seconds: p.seconds,
-        committedPerSecond: Math.round(inWindow / p.seconds),
-        committed: lat.length,
-        offered: mine.length,
-        finalityMs: { p50: Math.round(percentile(lat, 50)), p99: Math.round(percentile(lat, 99)), max: Math.round(lat.at(-1) ?? 0) },
-      };
-    });
+    const offered = signLoad({ keys, chainId: net.chainId, phases, nodes: VALIDATORS, recipients });
+    const run = await runLoad({ offered, phases, nodes: VALIDATORS, transport: fetchTransport(net.nodes.map((n) => n.api)), log });
+    const { refused } = run;
+    const retried = run.retriedAfterMempoolFull;
+    const results = phaseResults(phases, offered, run);
     const light = results[0];
     const sustained = results.at(-1)!;
     const best = Math.max(...results.map((r) => r.committedPerSecond));

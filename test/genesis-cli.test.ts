@@ -1,18 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BookkeeperStatement, Genesis } from '../src/ledger/index.ts';
+import { runCeremony } from './helpers/ceremony.ts';
 import { NODE_BIN, nodeEnv, ROOT } from './helpers/processes.ts';
 
-// The genesis ceremony with `zeus genesis …` as processes: four operators, each with its own home
+// The genesis ceremony with `zeus genesis …` as processes (test/helpers/ceremony.ts, the flow
+// test/network-ceremony.test.ts starts a network from): four operators, each with its own home
 // and key, build one genesis; every home validates it and prints the same hash.
 
 const dir = mkdtempSync(join(tmpdir(), 'zeus-genesis-'));
 const env = { ...nodeEnv(), ZEUS_PASSPHRASE: 'ceremony' };
 const homes = [0, 1, 2, 3].map((i) => join(dir, `home-${i}`));
-const draft = join(dir, 'genesis.json');
+const statementFiles: string[] = [];
 
 function zeus(home: string, ...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, ...args], { env, encoding: 'utf8', timeout: 60_000, cwd: ROOT });
@@ -34,65 +36,38 @@ describe('zeus genesis (the ceremony)', () => {
     expect(ok(homes[0], 'genesis', 'gentx', '--help')).toMatch(/--p2p[\s\S]*--stake/);
   });
 
-  it('builds one genesis from four homes that every home validates with the same hash', () => {
-    const addr = homes.map((h) => (JSON.parse(ok(h, '--json', 'keys', 'new', 'op')) as { address: string }).address);
-    ok(homes[0], 'genesis', 'new', '--chain-id', 'zeus-ceremony-1', '--genesis-time', '2027-01-01T00:00:00Z', '--out', draft);
-    ok(homes[0], 'genesis', 'add-allocation', draft, '--share', 'cornerstone', addr[0]);
-    ok(homes[0], 'genesis', 'add-allocation', draft, '--share', 'pe', addr[1], addr[2], '--amount', '1500000000');
-    ok(homes[0], 'genesis', 'add-allocation', draft, '--share', 'market', addr[0], addr[1], addr[2], '--amount', '1000000');
-    ok(homes[0], 'genesis', 'add-allocation', draft, '--share', 'market', addr[3]);
-    ok(homes[0], 'genesis', 'add-allocation', draft, '--share', 'team', addr[3]);
-
-    // Unfinished: the reserve and the bookkeepers are missing, and validate says both.
-    const early = zeus(homes[0], 'genesis', 'validate', draft);
-    expect(early.code).toBe(1);
-    expect(early.err).toContain('genesis must have exactly one "development-reserve" allocation');
-    expect(early.err).toContain('the genesis has no bookkeeper yet');
-
-    ok(homes[0], 'genesis', 'add-allocation', draft, '--share', 'reserve', '--members', addr.slice(0, 3).join(','), '--threshold', '2');
-    const statements = homes.map((h, i) => {
-      const file = join(dir, `statement-${i}.json`);
-      ok(
-        h,
-        'genesis',
-        'gentx',
-        '--key',
-        'op',
-        '--name',
-        `op-${i}`,
-        '--genesis',
-        draft,
-        '--p2p',
-        `/ip4/10.0.0.${i + 1}/tcp/26656`,
-        '--stake',
-        '100000',
-        '--out',
-        file,
-      );
-      return file;
+  it('builds one genesis from four homes that every home validates with the same hash', async () => {
+    const c = await runCeremony({
+      dir: join(dir, 'ceremony'),
+      operators: 4,
+      chainId: 'zeus-ceremony-1',
+      genesisTime: '2027-01-01T00:00:00Z',
+      passphrase: env.ZEUS_PASSPHRASE,
+      p2p: (i) => `/ip4/10.0.0.${i + 1}/tcp/26656`,
+      beforeReserve: (draft) => {
+        // Unfinished: the reserve and the bookkeepers are missing, and validate says both.
+        const early = zeus(homes[0], 'genesis', 'validate', draft);
+        expect(early.code).toBe(1);
+        expect(early.err).toContain('genesis must have exactly one "development-reserve" allocation');
+        expect(early.err).toContain('the genesis has no bookkeeper yet');
+      },
+      beforeBookkeepers: (draft, statements) => {
+        // A statement altered after signing (someone else's address for operator 1) is refused.
+        const forged = JSON.parse(readFileSync(statements[1], 'utf8')) as BookkeeperStatement;
+        writeFileSync(join(dir, 'forged.json'), JSON.stringify({ ...forged, p2p: '/ip4/10.6.6.6/tcp/26656' }));
+        const refused = zeus(homes[0], 'genesis', 'add-bookkeeper', draft, join(dir, 'forged.json'));
+        expect(refused.code).not.toBe(0);
+        expect(refused.err).toMatch(/is not signed by its key/);
+        statementFiles.push(...statements);
+      },
     });
+    const draft = c.genesisFile;
+    expect(zeus(c.homes[0], 'genesis', 'add-bookkeeper', draft, statementFiles[2]).err).toMatch(/already a bookkeeper \("op-2"\)/);
 
-    // A statement altered after signing (someone else's address for operator 1) is refused.
-    const forged = JSON.parse(readFileSync(statements[1], 'utf8')) as BookkeeperStatement;
-    writeFileSync(join(dir, 'forged.json'), JSON.stringify({ ...forged, p2p: '/ip4/10.6.6.6/tcp/26656' }));
-    const refused = zeus(homes[0], 'genesis', 'add-bookkeeper', draft, join(dir, 'forged.json'));
-    expect(refused.code).not.toBe(0);
-    expect(refused.err).toMatch(/is not signed by its key/);
-
-    for (const s of statements) ok(homes[0], 'genesis', 'add-bookkeeper', draft, s);
-    expect(zeus(homes[0], 'genesis', 'add-bookkeeper', draft, statements[2]).err).toMatch(/already a bookkeeper \("op-2"\)/);
-
-    // Every home gets a copy of the file and checks it.
-    const hashes = homes.map((h, i) => {
-      const copy = join(dir, `genesis-${i}.json`);
-      copyFileSync(draft, copy);
-      const v = JSON.parse(ok(h, '--json', 'genesis', 'validate', copy)) as { valid: boolean; hash: string };
-      expect(v.valid).toBe(true);
-      expect(ok(h, 'genesis', 'hash', copy).trim()).toBe(v.hash);
-      return v.hash;
-    });
-    expect(hashes[0]).toMatch(/^[0-9a-f]{64}$/);
-    expect(new Set(hashes).size).toBe(1);
+    // Every home got a copy of the file, checked it, and prints the same hash.
+    c.homes.forEach((h, i) => expect(ok(h, 'genesis', 'hash', join(h, 'genesis.json')).trim()).toBe(c.hashes[i]));
+    expect(c.hashes[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(new Set(c.hashes).size).toBe(1);
     const g = JSON.parse(readFileSync(draft, 'utf8')) as Genesis;
     expect(g.allocations.flatMap((a) => a.holders).reduce((s, h) => s + BigInt(h.amount), 0n)).toBe(10_000_000_000n * 100_000_000n);
     expect(g.bookkeepers.map((b) => b.name)).toEqual(['op-0', 'op-1', 'op-2', 'op-3']);
@@ -108,6 +83,6 @@ describe('zeus genesis (the ceremony)', () => {
     expect(invalid.err).toContain('must add up to the total supply');
     expect(invalid.err).toMatch(/bookkeeper "op-3": the signature is not its key's/);
     expect(zeus(homes[0], 'genesis', 'hash', join(dir, 'bad.json')).code).not.toBe(0);
-    // About 35 CLI processes, each loading the whole program: slow on a loaded machine.
+    // About 30 CLI processes, each loading the whole program: slow on a loaded machine.
   }, 240_000);
 });
