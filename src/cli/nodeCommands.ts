@@ -26,7 +26,6 @@ import { globalOptions, keystore, output, passphraseFor, type GlobalOptions } fr
 import { readGenesisSource } from './genesisSource.ts';
 import { applyNetworkFlags, parseHostPort, type NetworkFlags } from './netOptions.ts';
 
-
 const int =
   (name: string) =>
   (v: string): number => {
