@@ -204,6 +204,20 @@ export async function peerIdFromKey(key: Uint8Array): Promise<string> {
   return peerIdFromPrivateKey(await decodePrivateKey(key)).toString();
 }
 
+/** The host of a URL as a multiaddr would spell it (IPv6 without brackets), or '' if it is not one. */
+function urlHost(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+}
+
+/** The IP of a connection's remote multiaddr (/ip4/H/tcp/P or /ip6/H/tcp/P). */
+function remoteHost(addr: string): string {
+  return /^\/ip[46]\/([^/]+)\//.exec(addr)?.[1] ?? '';
+}
+
 function messageId(frame: Uint8Array): string {
   return createHash('sha256').update(frame).digest('base64');
 }
@@ -495,9 +509,17 @@ class Node implements P2PNode {
   }
 
   apiUrls(): string[] {
-    return [...this.#connected.keys()].flatMap((id) => {
+    const lp = this.#libp2p;
+    if (lp === undefined) return [];
+    return [...this.#connected.entries()].flatMap(([id, peerId]) => {
       const url = this.#apiUrls.get(id);
-      return url !== undefined && !this.#scores.isBanned(id) ? [url] : [];
+      if (url === undefined || this.#scores.isBanned(id)) return [];
+      // Only a URL on the address we reach that peer at: the node fetches from these URLs, and a
+      // peer must not be able to point it at a third party (another service, another network's
+      // machine) by claiming any URL it likes. A URL by DNS name or behind another address is not
+      // used for delivery (list such nodes in ddn.peers).
+      const host = urlHost(url);
+      return lp.getConnections(peerId).some((c) => remoteHost(c.remoteAddr.toString()) === host) ? [url] : [];
     });
   }
 
