@@ -179,6 +179,19 @@ describe('the genesis ceremony builder', () => {
     );
   });
 
+  it('funds as many dev accounts as the promotion share allows, the last of them taking what was left of it', () => {
+    const names = Array.from({ length: 100 }, (_, i) => `dev-${i}`);
+    const keys: Record<string, Uint8Array> = {};
+    [...DEV_GENESIS_KEYS, ...names, 'bookkeeper-0'].forEach((n, i) => (keys[n] = key(100 + i).publicKey));
+    const make = (devAccounts: string[]) =>
+      buildDevGenesis({ genesisTime: 0, keys, devAccounts, bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'] }] });
+    const g = make(names);
+    expect(genesisProblems(g)).toEqual([]);
+    expect(g.allocations.filter((a) => a.name.startsWith('dev-'))).toHaveLength(100);
+    expect(g.allocations.some((a) => a.name === 'promotion')).toBe(false);
+    expect(() => make([...names, 'bookkeeper-0'])).toThrow(/exceeds the promotion share/);
+  });
+
   it('still accepts the dev genesis, whose bookkeepers carry no statement', () => {
     const keys: Record<string, Uint8Array> = {};
     [...DEV_GENESIS_KEYS, 'alice', 'bookkeeper-0'].forEach((n, i) => (keys[n] = key(40 + i).publicKey));
