@@ -228,8 +228,12 @@ describe('zeus init --genesis', () => {
     expect(existsSync(join(opHome, 'data'))).toBe(false);
 
     const { node: op, url } = await startNode(opHome, { env: { ZEUS_PASSPHRASE: PASS } });
-    const served = await api<Genesis>(url, 'GET', '/genesis');
+    const served = await fetch(`${url}/genesis`);
     expect(served.status).toBe(200);
+    expect(served.headers.get('x-zeus-genesis-hash')).toBe(g.hash);
+    expect(((await served.json()) as Genesis).chainId).toBe(g.chainId);
+    const doc = await api<{ paths: Record<string, unknown> }>(url, 'GET', '/openapi.json');
+    expect(Object.keys(doc.json.paths)).toEqual(expect.arrayContaining(['/genesis', '/health', '/health/live', '/health/ready']));
     const fromFiles = await zeusWithAsync(undefined, join(dir, 'via-file'), '--json', 'init', '--genesis', `${filesUrl}/files/genesis.json`, '--moniker', 'a');
     expect(fromFiles.code, fromFiles.err).toBe(0);
     const viaFile = JSON.parse(fromFiles.out) as { genesisHash: string };

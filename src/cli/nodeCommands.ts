@@ -123,6 +123,7 @@ async function initJoin(g: GlobalOptions, o: InitOptions, chainIdGiven: boolean)
     bootstrap: o.bootstrap,
     apiHost: api.host,
     apiPort: api.port,
+    blockIntervalMs: o.blockTime,
     bookkeeperKey: o.bookkeeperKey,
     passphrase,
   });
@@ -165,7 +166,12 @@ export function registerNodeCommands(program: Command): void {
     .option('--dev', 'create a dev chain: keys for every genesis holder and dev account, funded from the promotion share')
     .option('--chain-id <id>', 'chain id (--dev; with --genesis, refuse a genesis of another chain)', 'zeus-dev-1')
     .option('--api <host:port>', 'API listen address', '127.0.0.1:26657')
-    .option('--block-time <ms>', 'block interval in milliseconds', int('--block-time'), 1000)
+    .option(
+      '--block-time <ms>',
+      'block interval in milliseconds (with --genesis: the pause after each commit, as the network agreed)',
+      int('--block-time'),
+      1000,
+    )
     .option('--month-ms <ms>', 'length of a vesting month in ms of block time (scale down to watch vesting)', int('--month-ms'))
     .option('--accounts <names>', 'comma-separated dev account names', 'alice,bob,carol,dave')
     .addHelpText(
@@ -180,7 +186,12 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
     )
     .action(async (o: InitOptions, cmd: Command) => {
       const g = globalOptions(cmd);
-      if (o.genesis !== undefined) return initJoin(g, o, cmd.getOptionValueSource('chainId') === 'cli');
+      const given = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
+      if (o.genesis !== undefined) {
+        const devOnly = ['monthMs', 'accounts'].filter(given);
+        if (devOnly.length) throw new Error(`${devOnly.map(flag).join(', ')} ${devOnly.length === 1 ? 'goes' : 'go'} with --dev: the genesis decides them`);
+        return initJoin(g, o, given('chainId'));
+      }
       const joinOnly = Object.entries({
         moniker: o.moniker,
         p2pListen: o.p2pListen,

@@ -59,7 +59,8 @@ describe('initJoinHome', () => {
 
   it('writes the genesis, a config without a dev passphrase and a key under the passphrase given', () => {
     const home = fresh();
-    const r = initJoinHome(home, opts(genesis, { bookkeeperKey: 'bk', p2pAnnounce: ['/dns4/a.example/tcp/26656'] }));
+    const r = initJoinHome(home, opts(genesis, { bookkeeperKey: 'bk', p2pAnnounce: ['/dns4/a.example/tcp/26656'], blockIntervalMs: 700 }));
+    expect(r.config.blockIntervalMs).toBe(700);
     expect(r.hash).toBe(genesisHash(genesis));
     expect(files(home)).toEqual(['config.json', 'genesis.json', 'keys', 'keys/bk.json']);
     expect(r.config.devPassphrase).toBeUndefined();

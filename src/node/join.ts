@@ -30,6 +30,8 @@ export interface JoinOptions {
   bootstrap?: string[];
   apiHost?: string;
   apiPort?: number;
+  /** The pause after a commit before the next height (config.json blockIntervalMs; default 1000). */
+  blockIntervalMs?: number;
   /** Keystore name of the bookkeeper key: an existing one is used, else one is made. Absent: a full node. */
   bookkeeperKey?: string;
   /** The passphrase the user gave; the only one a key of this home is made or opened with. */
@@ -99,7 +101,7 @@ export function initJoinHome(home: string, o: JoinOptions): JoinResult {
   const config = NodeConfigSchema.parse({
     chainId: genesis.chainId,
     api: { host: o.apiHost ?? '127.0.0.1', port: o.apiPort ?? DEFAULT_API_PORT },
-    blockIntervalMs: 1000,
+    blockIntervalMs: o.blockIntervalMs ?? 1000,
     ...(o.bookkeeperKey !== undefined ? { bookkeeperKey: o.bookkeeperKey } : {}),
     moniker: o.moniker,
     mempoolMax: 100_000,
