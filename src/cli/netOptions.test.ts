@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { apiAnnounceUrl, NodeConfigSchema, type NodeConfig } from '../node/index.ts';
-import { applyNetworkFlags, parseApiUrl, parseHostPort, parseTcpMultiaddr } from './netOptions.ts';
+import { parseApiUrl, parseHostPort, parseTcpMultiaddr } from '../node/index.ts';
+import { applyNetworkFlags } from './netOptions.ts';
 
 const PEER = '12D3KooWLPRD2tpTw291Zv3eC8Cj3jNa38sR2ckqKoLp1MaSaoox';
 const base: NodeConfig = { chainId: 'c', api: { host: '127.0.0.1', port: 26657 }, blockIntervalMs: 1000, bookkeeperKey: 'bookkeeper-0', mempoolMax: 10 };

@@ -13,6 +13,7 @@ import {
   initJoinHome,
   LOG_LEVELS,
   nodeLogger,
+  parseHostPort,
   parseTrustHash,
   readConfig,
   Snapshotter,
@@ -24,7 +25,7 @@ import {
 } from '../node/index.ts';
 import { globalOptions, keystore, output, passphraseFor, type GlobalOptions } from './context.ts';
 import { readGenesisSource } from './genesisSource.ts';
-import { applyNetworkFlags, parseHostPort, type NetworkFlags } from './netOptions.ts';
+import { applyNetworkFlags, type NetworkFlags } from './netOptions.ts';
 
 const int =
   (name: string) =>

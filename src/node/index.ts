@@ -19,3 +19,4 @@ export {
   type TrustPoint,
 } from './stateSync.ts';
 export * from './join.ts';
+export { parseApiUrl, parseHostPort, parseMultiaddrList, parseTcpMultiaddr } from './netAddresses.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { parseTcpMultiaddr } from './netAddresses.ts';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { multiaddr } from '@multiformats/multiaddr';
 import { Keystore, type StoredKey } from '../crypto/index.ts';
 import { bookkeeperAddress, genesisHash, genesisProblems, validateGenesis, type Genesis } from '../ledger/index.ts';
 import { DEFAULT_API_PORT, homePaths, NodeConfigSchema, loadKeyWithAny, type NodeConfig } from './home.ts';
@@ -51,21 +51,6 @@ function initializedBy(home: string): string | undefined {
   return [p.config, p.genesis, p.data].find((f) => existsSync(f));
 }
 
-/** A multiaddr libp2p can use, or an error naming the option and the problem. */
-export function checkMultiaddr(option: string, s: string, o: { peerId?: boolean } = {}): string {
-  let components: { name: string }[];
-  try {
-    components = multiaddr(s).getComponents();
-  } catch (e) {
-    throw new Error(`${option}: "${s}" is not a multiaddr (${(e as Error).message}); e.g. /ip4/203.0.113.7/tcp/${DEFAULT_P2P_PORT}`);
-  }
-  if (!components.some((c) => c.name === 'tcp')) throw new Error(`${option}: "${s}" has no /tcp/PORT; e.g. /ip4/203.0.113.7/tcp/${DEFAULT_P2P_PORT}`);
-  if (o.peerId && components.at(-1)?.name !== 'p2p') {
-    throw new Error(`${option}: "${s}" does not end in /p2p/<peer id> (the peer id a node prints when it starts, and in /status)`);
-  }
-  return s;
-}
-
 /**
  * Checks a genesis as a node joining a public network must: the schema, the allocation table, and
  * every bookkeeper's signed statement (`zeus genesis validate`); then its hash against the one
@@ -95,9 +80,9 @@ export function initJoinHome(home: string, o: JoinOptions): JoinResult {
   if (!MONIKER_RE.test(o.moniker))
     throw new Error(`--moniker: "${o.moniker}" must be 1-64 letters, digits, spaces, "_", "." or "-", starting with a letter or digit`);
   const { genesis, hash } = checkJoinGenesis(o.genesis, o.source, o.expectHash);
-  const listen = checkMultiaddr('--p2p-listen', o.p2pListen ?? DEFAULT_P2P_LISTEN);
-  const announce = (o.p2pAnnounce ?? []).map((a) => checkMultiaddr('--p2p-announce', a));
-  const bootstrap = (o.bootstrap ?? []).map((a) => checkMultiaddr('--bootstrap', a, { peerId: true }));
+  const listen = parseTcpMultiaddr(o.p2pListen ?? DEFAULT_P2P_LISTEN, '--p2p-listen', 'forbidden');
+  const announce = (o.p2pAnnounce ?? []).map((a) => parseTcpMultiaddr(a, '--p2p-announce', 'optional'));
+  const bootstrap = (o.bootstrap ?? []).map((a) => parseTcpMultiaddr(a, '--bootstrap', 'required'));
   const config = NodeConfigSchema.parse({
     chainId: genesis.chainId,
     api: { host: o.apiHost ?? '127.0.0.1', port: o.apiPort ?? DEFAULT_API_PORT },
