@@ -213,6 +213,9 @@ async function main(): Promise<void> {
       return ks.load('op', PASS);
     });
     const senders = Array.from({ length: SENDERS }, () => generateKeyPair());
+    // One genesis for both networks: its statements name the hosts' addresses, which nodes do not
+    // dial today (they dial their config's bootstrap list). If nodes come to dial the genesis's
+    // addresses, the loopback run needs a genesis of its own (same content, 127.0.0.1 statements).
     const genesis = benchGenesis(
       ops,
       hosts.slice(0, BOOKKEEPERS).map((h) => `/ip4/${h.ip}/tcp/26656`),
@@ -249,7 +252,7 @@ async function main(): Promise<void> {
       const second = await one(nsFirst ? 'loopback' : 'namespaced');
       const [namespaced, loopback] = nsFirst ? [first, second] : [second, first];
       rounds.push({ order: nsFirst ? 'namespaced-first' : 'loopback-first', namespaced, loopback, loadAverage: loadavg().map((x) => Number(x.toFixed(1))) });
-      rmSync(at, { recursive: true, force: true });
+      if (!args.keep) rmSync(at, { recursive: true, force: true });
     }
     hostsNet.destroy();
     net = undefined;

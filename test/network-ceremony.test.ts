@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, encodeAddress, generateKeyPair, Keystore } from '../src/crypto/index.ts';
+import type { Genesis } from '../src/ledger/index.ts';
 import type { AccountAnswer, StatusAnswer, TxStatusAnswer } from '../src/sdk/index.ts';
 import { runCeremony } from './helpers/ceremony.ts';
 import { createHosts, type Hosts, hostsSupported, listNamespaces, PREFIX, sweepStaleHosts } from './helpers/hosts.ts';
@@ -29,6 +31,7 @@ describe.skipIf(!hostsSupported())('a ceremony genesis run by four bookkeepers o
   let net: Hosts;
   let network: NetNetwork | undefined;
   let client: ClientAgent | undefined;
+  let ceremonyHomes: string[] = [];
 
   beforeAll(async () => {
     sweepStaleHosts();
@@ -48,6 +51,7 @@ describe.skipIf(!hostsSupported())('a ceremony genesis run by four bookkeepers o
     const c = await runCeremony({ dir, operators: 4, chainId: 'zeus-net-1', passphrase: PASS, p2p: (i) => `/ip4/${bookkeeperHosts[i].ip}/tcp/26656` });
     expect(c.hashes[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(new Set(c.hashes).size).toBe(1);
+    ceremonyHomes = c.homes;
 
     network = await startNetwork({
       net,
@@ -134,4 +138,31 @@ describe.skipIf(!hostsSupported())('a ceremony genesis run by four bookkeepers o
       for (const r of remote) expect(net.hosts.map((x) => x.ip)).toContain(r);
     }
   }, 240_000);
+
+  it('a bookkeeper that cannot start fails the network start, and nothing is left running on the hosts', async () => {
+    expect(ceremonyHomes).toHaveLength(4);
+    client?.close();
+    await network?.stop();
+    network = undefined;
+    // Fresh copies of the four homes; op-3's genesis is edited after the ceremony, so its node refuses it.
+    const homes = ceremonyHomes.map((src, i) => {
+      const home = join(dir, 'again', `op-${i}`);
+      cpSync(join(src, 'keys'), join(home, 'keys'), { recursive: true });
+      copyFileSync(join(src, 'genesis.json'), join(home, 'genesis.json'));
+      return home;
+    });
+    const g = JSON.parse(readFileSync(join(homes[3], 'genesis.json'), 'utf8')) as Genesis;
+    g.bookkeepers[3] = { ...g.bookkeepers[3], stake: (BigInt(g.bookkeepers[3].stake ?? '0') + 1n).toString() };
+    writeFileSync(join(homes[3], 'genesis.json'), JSON.stringify(g));
+    await expect(
+      startNetwork({
+        net,
+        hosts: net.hosts.slice(0, 4),
+        homes: homes.map((home, i) => ({ home, key: 'op', name: `again-${i}` })),
+        passphrase: PASS,
+        logDir: join(dir, 'again', 'logs'),
+      }),
+    ).rejects.toThrow(/again-3 exited[\s\S]*signature/);
+    for (const h of net.hosts.slice(0, 4)) expect(spawnSync('ip', ['netns', 'pids', h.ns], { encoding: 'utf8' }).stdout.trim()).toBe('');
+  }, 120_000);
 });

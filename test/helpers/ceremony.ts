@@ -86,44 +86,34 @@ export async function runCeremony(o: CeremonyOptions): Promise<Ceremony> {
   const homes = Array.from({ length: o.operators }, (_, i) => join(o.dir, `op-${i}`));
   const draft = join(o.dir, 'genesis.json');
   const last = o.operators - 1;
-  const addresses = await Promise.all(
-    homes.map(async (h) => (JSON.parse(await zeusOk(h, pass, ['--json', 'keys', 'new', key])) as { address: string }).address),
-  );
   const first = homes[0];
   const genesis = (...args: string[]): Promise<string> => zeusOk(first, pass, ['genesis', ...args]);
-  await genesis('new', '--chain-id', o.chainId, '--genesis-time', o.genesisTime ?? new Date().toISOString(), '--out', draft);
-  await genesis('add-allocation', draft, '--share', 'cornerstone', addresses[0]);
-  // The private-equity share split between two operators when there are three or more.
-  const pe = addresses.slice(1, Math.min(3, last + 1));
-  await genesis('add-allocation', draft, '--share', 'pe', ...pe, ...(pe.length > 1 ? ['--amount', String(3_000_000_000 / pe.length)] : []));
-  await genesis('add-allocation', draft, '--share', 'market', ...addresses.slice(0, last), '--amount', o.marketEach ?? '1000000');
-  await genesis('add-allocation', draft, '--share', 'market', addresses[last]);
-  await genesis('add-allocation', draft, '--share', 'team', addresses[last]);
-  await o.beforeReserve?.(draft);
-  const members = addresses.slice(0, Math.min(3, o.operators));
-  await genesis('add-allocation', draft, '--share', 'reserve', '--members', members.join(','), '--threshold', String(Math.min(2, members.length)));
-  const statements = await Promise.all(
+  // The draft needs no key, and a statement needs only the chain id: each runs beside what it does not depend on.
+  const [addresses] = await Promise.all([
+    Promise.all(homes.map(async (h) => (JSON.parse(await zeusOk(h, pass, ['--json', 'keys', 'new', key])) as { address: string }).address)),
+    genesis('new', '--chain-id', o.chainId, '--genesis-time', o.genesisTime ?? new Date().toISOString(), '--out', draft),
+  ]);
+  const signing = Promise.all(
     homes.map(async (h, i) => {
       const file = join(o.dir, `statement-${i}.json`);
-      await zeusOk(h, pass, [
-        'genesis',
-        'gentx',
-        '--key',
-        key,
-        '--name',
-        `op-${i}`,
-        '--genesis',
-        draft,
-        '--p2p',
-        o.p2p(i),
-        '--stake',
-        o.stake ?? '100000',
-        '--out',
-        file,
-      ]);
+      const args = ['genesis', 'gentx', '--key', key, '--name', `op-${i}`, '--chain-id', o.chainId, '--p2p', o.p2p(i)];
+      await zeusOk(h, pass, [...args, '--stake', o.stake ?? '100000', '--out', file]);
       return file;
     }),
   );
+  const allocating = (async (): Promise<void> => {
+    await genesis('add-allocation', draft, '--share', 'cornerstone', addresses[0]);
+    // The private-equity share split between two operators when there are three or more.
+    const pe = addresses.slice(1, Math.min(3, last + 1));
+    await genesis('add-allocation', draft, '--share', 'pe', ...pe, ...(pe.length > 1 ? ['--amount', String(3_000_000_000 / pe.length)] : []));
+    await genesis('add-allocation', draft, '--share', 'market', ...addresses.slice(0, last), '--amount', o.marketEach ?? '1000000');
+    await genesis('add-allocation', draft, '--share', 'market', addresses[last]);
+    await genesis('add-allocation', draft, '--share', 'team', addresses[last]);
+    await o.beforeReserve?.(draft);
+    const members = addresses.slice(0, Math.min(3, o.operators));
+    await genesis('add-allocation', draft, '--share', 'reserve', '--members', members.join(','), '--threshold', String(Math.min(2, members.length)));
+  })();
+  const [statements] = await Promise.all([signing, allocating]);
   await o.beforeBookkeepers?.(draft, statements);
   for (const s of statements) await genesis('add-bookkeeper', draft, s);
   // Every operator gets a copy into its home and checks it there.

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/cli/devnet.ts';
@@ -295,18 +295,10 @@ export async function startNetwork(o: NetworkOptions): Promise<NetNetwork> {
  * the one it has. A network's home: no dev passphrase, no DDN peers.
  */
 function baseConfig(home: string, mempoolMax = 10_000): NodeConfig {
-  try {
-    return readConfig(home);
-  } catch {
-    const genesis = JSON.parse(readFileSync(join(home, 'genesis.json'), 'utf8')) as { chainId: string };
-    return NodeConfigSchema.parse({
-      chainId: genesis.chainId,
-      api: { host: '127.0.0.1', port: API_PORT },
-      blockIntervalMs: 250,
-      bookkeeperKey: '',
-      mempoolMax,
-    });
-  }
+  if (existsSync(join(home, 'config.json'))) return readConfig(home);
+  const genesis = JSON.parse(readFileSync(join(home, 'genesis.json'), 'utf8')) as { chainId: string };
+  // api, blockIntervalMs and bookkeeperKey are placeholders: nodeLaunch() sets them.
+  return NodeConfigSchema.parse({ chainId: genesis.chainId, api: { host: '0.0.0.0', port: API_PORT }, blockIntervalMs: 250, bookkeeperKey: '', mempoolMax });
 }
 
 interface AgentAnswer {
