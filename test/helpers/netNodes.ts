@@ -53,21 +53,17 @@ export interface NodeNetwork {
 }
 
 /**
- * The one place that turns a node's network settings into what `zeus node start` reads: today the
- * home's config.json (p2p.listen, p2p.bootstrap, api) and a fixed command line. When `zeus node
- * start --p2p-listen/--p2p-announce/--bootstrap/--api-announce` exist, this returns them as `args`
- * and leaves the config alone.
+ * The one place that turns a node's network settings into what `zeus node start` is given: the
+ * network flags (`--p2p-listen`, `--bootstrap`, `--api`, `--block-time`), as an operator types
+ * them; the home's config.json only names the bookkeeper key (the node saves the flags into it).
  */
 export function nodeLaunch(base: NodeConfig, n: NodeNetwork): { config: NodeConfig; args: string[] } {
-  const config: NodeConfig = {
-    ...base,
-    api: { host: n.ip, port: n.apiPort },
-    blockIntervalMs: n.blockTimeMs,
-    bookkeeperKey: n.bookkeeperKey,
-    p2p: { listen: `/ip4/${n.ip}/tcp/${n.p2pPort}`, bootstrap: n.bootstrap },
-  };
+  const config: NodeConfig = { ...base, bookkeeperKey: n.bookkeeperKey };
   // JSON logs on stdout; the console is not built (nothing here opens it, and Vite would take a core).
-  return { config, args: ['--json', 'node', 'start', '--no-console-build'] };
+  const args = ['--json', 'node', 'start', '--no-console-build'];
+  args.push('--p2p-listen', `/ip4/${n.ip}/tcp/${n.p2pPort}`, '--bootstrap', n.bootstrap.join(','));
+  args.push('--api', `${n.ip}:${n.apiPort}`, '--block-time', String(n.blockTimeMs));
+  return { config, args };
 }
 
 /** A running (or stopped) `zeus node start` process on a host or on loopback. */
