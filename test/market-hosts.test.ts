@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_MARKET } from '../src/cli/devnet.ts';
+import { addressFromPublicKey, encodeAddress, Keystore } from '../src/crypto/index.ts';
 import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig } from '../src/node/index.ts';
+import { peerIdFromKey } from '../src/p2p/index.ts';
 import type { ImageJob } from '../src/ddn/index.ts';
 import type { LeaseAnswer, StatusAnswer, TaskDetailAnswer, WorkerAnswer } from '../src/sdk/index.ts';
 import { dockerInstalled, ensureDockerd } from './helpers/docker.ts';
@@ -104,31 +106,27 @@ describe.skipIf(!supported)('a batch task on a worker of its own host, the image
     buildBusyboxImage(IMAGE, dir, CMD);
     mark('homes and image');
 
-    // Four bookkeepers, each dialling the next one only.
-    network = await startNetwork({
-      net,
-      hosts: bkHosts,
-      homes: homes.map((home, i) => ({ home, key: `bookkeeper-${i}`, name: `bk${i}` })),
-      passphrase: DEV_PASSPHRASE,
-      logDir: logs,
-      bootstrap: 'one',
-      blockTimeMs: BLOCK_MS,
-    });
+    // Four bookkeepers, each dialling the next one only, and W's own full node beside them, given
+    // bookkeeper 0 as its one peer (dialled again until it answers).
+    const keys = new Keystore(homePaths(homes[0]).keys);
+    const bk0 = `/ip4/${bkHosts[0].ip}/tcp/${P2P_PORT}/p2p/${await peerIdFromKey(keys.load('bookkeeper-0', DEV_PASSPHRASE).secretKey)}`;
+    wNode = fullNode({ net, host: W, home: wHome, base: readConfig(homes[0]), bootstrap: [bk0], blockTimeMs: BLOCK_MS, log: join(logs, 'w-node.log'), env });
+    const [started] = await Promise.all([
+      startNetwork({
+        net,
+        hosts: bkHosts,
+        homes: homes.map((home, i) => ({ home, key: `bookkeeper-${i}`, name: `bk${i}` })),
+        passphrase: DEV_PASSPHRASE,
+        logDir: logs,
+        bootstrap: 'one',
+        blockTimeMs: BLOCK_MS,
+      }),
+      wNode.start(),
+    ]);
+    network = started;
     const bk = network.nodes;
-    mark('four bookkeepers started');
-    // W's own full node: bookkeeper 0 is the one peer it is given.
-    wNode = fullNode({
-      net,
-      host: W,
-      home: wHome,
-      base: readConfig(homes[0]),
-      bootstrap: [bk[0].p2p],
-      blockTimeMs: BLOCK_MS,
-      log: join(logs, 'w-node.log'),
-      env,
-    });
-    await wNode.start();
-    mark("W's node started");
+    expect(bk[0].p2p).toBe(bk0);
+    mark("four bookkeepers and W's node started");
     const wn = wNode;
     client = await ClientAgent.start({ net, host: U, log: join(logs, 'client.log') });
     const agent = client;
@@ -150,57 +148,63 @@ describe.skipIf(!supported)('a batch task on a worker of its own host, the image
     await until('the chain to move on W', 30_000, async () => ((await get<StatusAnswer>(wn, '/status')).height > 2 ? true : undefined), 500);
     mark('W found every bookkeeper');
 
-    // The developer (alice) pushes the image from U into P's registry and publishes it on the chain.
-    const creds = (await zeusOkOn(net, U, uHome, ['--node', bk[P].api, 'registry', 'token', '--key', 'alice', '--creds'], env)).trim();
-    const digestFile = join(dir, 'digest');
-    const copied = await net.exec(
-      U,
-      'skopeo',
-      [
-        'copy',
-        '--quiet',
-        '--dest-tls-verify=false',
-        '--dest-creds',
-        creds,
-        '--digestfile',
-        digestFile,
-        `docker-daemon:${IMAGE}`,
-        `docker://${bk[P].ip}:${API_PORT}/${APP}:1.0`,
-      ],
-      { timeout: 120_000 },
-    );
-    expect(copied.code, copied.err).toBe(0);
-    const digest = readFileSync(digestFile, 'utf8').trim();
-    mark('image pushed to P');
-    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    await zeusOkOn(
-      net,
-      U,
-      uHome,
-      ['--node', bk[P].api, '--json', 'app', 'publish', '--from', 'alice', '--name', APP, '--version', '1.0', '--digest', digest, '--wait'],
-      env,
-    );
-    docker('rmi', '-f', IMAGE); // the worker must get the image through the DDN, not from the shared engine
-    mark('app published');
-    // Only P holds it; W does not.
-    expect((await agent.api(bk[P].api, 'HEAD', `/v2/${APP}/manifests/${digest}`)).status).toBe(200);
-    expect((await agent.api(wn.api, 'HEAD', `/v2/${APP}/manifests/${digest}`)).status).toBe(404);
-
-    // The worker (carol) on W, beside its node, registers itself with W's address as its endpoint.
-    carol = (JSON.parse(await zeusOkOn(net, U, uHome, ['--json', 'keys', 'show', 'carol'], env)) as { address: string }).address;
-    worker = await startHostWorker({
-      net,
-      host: W,
-      home: wHome,
-      nodeUrl: wn.api,
-      key: 'carol',
-      address: carol,
-      policy: { bindAddress: W.ip, announceAddress: W.ip, maxCpuCores: 1, maxMemoryMiB: 1024, maxDiskMiB: 2048 },
-      env,
-      args: ['--report-seconds', '1', '--runtime', 'docker'],
-      logFile: join(logs, 'worker.log'),
-    });
-    mark('worker started');
+    // The developer (alice) pushes the image from U into P's registry and publishes it on the chain,
+    // while the worker (carol) on W, beside its node, registers itself with W's address as its endpoint.
+    const publish = async (): Promise<string> => {
+      const creds = (await zeusOkOn(net, U, uHome, ['--node', bk[P].api, 'registry', 'token', '--key', 'alice', '--creds'], env)).trim();
+      const digestFile = join(dir, 'digest');
+      const copied = await net.exec(
+        U,
+        'skopeo',
+        [
+          'copy',
+          '--quiet',
+          '--dest-tls-verify=false',
+          '--dest-creds',
+          creds,
+          '--digestfile',
+          digestFile,
+          `docker-daemon:${IMAGE}`,
+          `docker://${bk[P].ip}:${API_PORT}/${APP}:1.0`,
+        ],
+        { timeout: 120_000 },
+      );
+      expect(copied.code, copied.err).toBe(0);
+      const digest = readFileSync(digestFile, 'utf8').trim();
+      mark('image pushed to P');
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      await zeusOkOn(
+        net,
+        U,
+        uHome,
+        ['--node', bk[P].api, '--json', 'app', 'publish', '--from', 'alice', '--name', APP, '--version', '1.0', '--digest', digest, '--wait'],
+        env,
+      );
+      docker('rmi', '-f', IMAGE); // the worker must get the image through the DDN, not from the shared engine
+      mark('app published');
+      // Only P holds it; W does not.
+      expect((await agent.api(bk[P].api, 'HEAD', `/v2/${APP}/manifests/${digest}`)).status).toBe(200);
+      expect((await agent.api(wn.api, 'HEAD', `/v2/${APP}/manifests/${digest}`)).status).toBe(404);
+      return digest;
+    };
+    const startWorker = async (): Promise<void> => {
+      worker = await startHostWorker({
+        net,
+        host: W,
+        home: wHome,
+        nodeUrl: wn.api,
+        key: 'carol',
+        address: carol,
+        policy: { bindAddress: W.ip, announceAddress: W.ip, maxCpuCores: 1, maxMemoryMiB: 1024, maxDiskMiB: 2048 },
+        env,
+        args: ['--report-seconds', '1', '--runtime', 'docker'],
+        logFile: join(logs, 'worker.log'),
+      });
+      mark('worker started');
+    };
+    carol = encodeAddress(addressFromPublicKey(keys.load('carol', DEV_PASSPHRASE).publicKey));
+    const [digest] = await Promise.all([publish(), startWorker()]);
+    const running = worker!;
     const registered = await until(
       'the worker registered, seen from bookkeeper 1',
       20_000,
@@ -257,7 +261,7 @@ describe.skipIf(!supported)('a batch task on a worker of its own host, the image
     ).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}: lease ${JSON.stringify(lease)}\nworker:\n${worker?.log()}`);
     });
-    expect(lease!.state, `${lease!.outcome}\nworker:\n${worker.log()}`).toBe('settled');
+    expect(lease!.state, `${lease!.outcome}\nworker:\n${running.log()}`).toBe('settled');
     expect(lease!.worker).toBe(carol);
     expect(BigInt(lease!.workerPaid)).toBeGreaterThan(0n);
     expect(lease!.resultDigest).toMatch(/^sha256:[0-9a-f]{64}$/);

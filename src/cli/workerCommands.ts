@@ -170,7 +170,7 @@ function registerWorkerCommands(program: Command): void {
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
     .option(
       '--policy <file>',
-      "JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1), offerGpus, adminPort, maxLogMiB (MiB of a lease's output its log keeps; default 8)",
+      "JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint (host:port users fetch results from; default: the API URL the node announces, else the host of --node), bindAddress and announceAddress (where services publish their ports, default 127.0.0.1, and the address users reach them at), offerGpus, adminPort, maxLogMiB (MiB of a lease's output its log keeps; default 8)",
     )
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
     .option(
@@ -236,7 +236,10 @@ function registerWorkerCommands(program: Command): void {
           throw e;
         });
         const detected = detectResources(g.home, say);
-        const offered = offeredSpec(detected, policy, nodeUrl(g), runtimes, current);
+        // The API URL the node tells the network (a node outside a network tells none).
+        const status = await c.status();
+        const announced = 'api' in status.consensus ? status.consensus.api : undefined;
+        const offered = offeredSpec(detected, policy, nodeUrl(g), runtimes, current, announced);
         const benchmark = o.benchmark ?? bench.score;
         const gpuText = offered.gpus.length ? `, GPUs ${offered.gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ')}` : '';
         const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
