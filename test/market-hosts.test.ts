@@ -8,10 +8,11 @@ import { addressFromPublicKey, encodeAddress, Keystore } from '../src/crypto/ind
 import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig } from '../src/node/index.ts';
 import { peerIdFromKey } from '../src/p2p/index.ts';
 import type { ImageJob } from '../src/ddn/index.ts';
-import type { LeaseAnswer, StatusAnswer, TaskDetailAnswer, WorkerAnswer } from '../src/sdk/index.ts';
+import type { ConsensusAnswer, LeaseAnswer, StatusAnswer, TaskDetailAnswer, WorkerAnswer } from '../src/sdk/index.ts';
 import { dockerInstalled, ensureDockerd } from './helpers/docker.ts';
 import { createHosts, type Hosts, hostsSupported, listNamespaces, PREFIX, sweepStaleHosts } from './helpers/hosts.ts';
 import {
+  buildBusyboxImageAsync,
   connectedTo,
   fullNode,
   type HostWorker,
@@ -24,7 +25,7 @@ import {
 import { API_PORT, ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until } from './helpers/netNodes.ts';
 import { nodeEnv } from './helpers/processes.ts';
 import { tarTextFiles } from './helpers/tar.ts';
-import { buildBusyboxImage, docker } from './helpers/worker.ts';
+import { docker } from './helpers/worker.ts';
 
 // Issue 15, must show 3, on separate network hosts (test/helpers/hosts.ts): four bookkeepers on
 // hosts 0–3, each dialling one bootstrap peer; the developer publishes an app to the registry of
@@ -103,8 +104,7 @@ describe.skipIf(!supported)('a batch task on a worker of its own host, the image
       cpSync(homePaths(homes[0]).keys, homePaths(h).keys, { recursive: true });
       if (h !== uHome) copyFileSync(homePaths(homes[0]).genesis, homePaths(h).genesis);
     }
-    buildBusyboxImage(IMAGE, dir, CMD);
-    mark('homes and image');
+    mark('homes');
 
     // Four bookkeepers, each dialling the next one only, and W's own full node beside them, given
     // bookkeeper 0 as its one peer (dialled again until it answers).
@@ -122,11 +122,12 @@ describe.skipIf(!supported)('a batch task on a worker of its own host, the image
         blockTimeMs: BLOCK_MS,
       }),
       wNode.start(),
+      buildBusyboxImageAsync(IMAGE, dir, CMD),
     ]);
     network = started;
     const bk = network.nodes;
     expect(bk[0].p2p).toBe(bk0);
-    mark("four bookkeepers and W's node started");
+    mark("four bookkeepers and W's node started, image built");
     const wn = wNode;
     client = await ClientAgent.start({ net, host: U, log: join(logs, 'client.log') });
     const agent = client;
@@ -147,6 +148,10 @@ describe.skipIf(!supported)('a batch task on a worker of its own host, the image
     );
     await until('the chain to move on W', 30_000, async () => ((await get<StatusAnswer>(wn, '/status')).height > 2 ? true : undefined), 500);
     mark('W found every bookkeeper');
+    // A full node, connected to P although it was given bookkeeper 0 alone.
+    const wStatus = (await get<StatusAnswer>(wn, '/status')).consensus as ConsensusAnswer;
+    expect(wStatus.fullNode).toBe(true);
+    expect(wStatus.peers.filter((p) => p.connected).map((p) => p.id)).toContain(bk[P].peerId);
 
     // The developer (alice) pushes the image from U into P's registry and publishes it on the chain,
     // while the worker (carol) on W, beside its node, registers itself with W's address as its endpoint.

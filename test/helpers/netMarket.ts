@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NodeConfig, writeConfig } from '../../src/node/index.ts';
 import type { Host, Hosts } from './hosts.ts';
@@ -122,6 +122,28 @@ export async function startHostWorker(o: {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * buildBusyboxImage (test/helpers/worker.ts) without blocking the event loop, so the image builds
+ * while the nodes start: `tag` FROM scratch with /bin/busybox and `cmd` as its shell command.
+ */
+export function buildBusyboxImageAsync(tag: string, workDir: string, cmd: string): Promise<void> {
+  const ctx = mkdtempSync(join(workDir, 'ctx-'));
+  copyFileSync('/bin/busybox', join(ctx, 'busybox'));
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    [
+      'FROM scratch',
+      `LABEL net.zeus.test-run=${process.pid}-${Date.now()}`,
+      'COPY busybox /bin/busybox',
+      `CMD ${JSON.stringify(['/bin/busybox', 'sh', '-c', cmd])}`,
+      '',
+    ].join('\n'),
+  );
+  return new Promise((resolve, reject) =>
+    execFile('docker', ['build', '-q', '-t', tag, ctx], (e, _out, err) => (e ? reject(new Error(`docker build ${tag}: ${err || e.message}`)) : resolve())),
+  );
 }
 
 /** The TCP addresses (`ip:port`) listening inside `host`'s namespace. */
