@@ -269,6 +269,7 @@ describe.skipIf(!supported)('a batch task on a worker of its own host, the image
     // The user fetches the result from U through bookkeeper 3: it does not hold it (the worker
     // pushed it to W's node), so the CLI goes on to the worker's endpoint on the chain.
     expect((await agent.api(bk[3].api, 'HEAD', `/v2/${carol}/results/blobs/${lease!.resultDigest}`)).status).not.toBe(200);
+    mark('the DDN fetch checked');
     const out = join(dir, 'result.tar');
     const fetched = JSON.parse(await zeusOkOn(net, U, uHome, ['--node', bk[3].api, '--json', 'task', 'result', posted.task, '--out', out], env)) as {
       digest: string;
