@@ -28,8 +28,8 @@ import { tarTextFiles } from './helpers/tar.ts';
 import { docker } from './helpers/worker.ts';
 
 // Issue 15, must show 3, on separate network hosts (test/helpers/hosts.ts): four bookkeepers on
-// hosts 0–3, each dialling one bootstrap peer; the developer publishes an app to the registry of
-// the node on host 2 (P); a worker on host 4 (W) runs its own full node, which dials only
+// hosts 0–3, each dialling one bootstrap peer; the developer, on host 5 (U), publishes an app to
+// the registry of the node on host 2 (P) with `zeus app publish IMAGE --direct`; a worker on host 4 (W) runs its own full node, which dials only
 // bookkeeper 0, and `zeus worker start` beside it; a user on host 5 (U) posts a batch task to
 // bookkeeper 1. The worker's node fetches the image through the DDN from P, a peer it learned by
 // peer exchange (no DDN peer is configured anywhere); the lease runs and is paid; the user fetches
