@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import Docker from 'dockerode';
 import tar from 'tar-stream';
 import { fetchImageThroughNode, isDigest, loadFetchedImage, MediaType, type Digest } from '../ddn/index.ts';
-import { digestOf, MODULE_LABEL, uploadBlob } from '../worker/index.ts';
+import { digestOf, MODULE_LABEL, uploadBlob, uploadStreamedBlob } from '../worker/index.ts';
 import { client, globalOptions, nodeUrl, output, type GlobalOptions } from './context.ts';
 import { signedToken } from './registryCommands.ts';
 
@@ -58,6 +61,91 @@ export async function pushToNode(g: GlobalOptions, from: string, image: string, 
     return m[1] as Digest;
   } finally {
     rmSync(config, { recursive: true, force: true });
+  }
+}
+
+/** Writes the files of a tar stream under `dir` (names kept inside it); resolves with the names. */
+async function extractTo(stream: NodeJS.ReadableStream, dir: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  const extract = tar.extract();
+  extract.on('entry', (h, entry, next) => {
+    const name = normalize(h.name);
+    if (h.type !== 'file' || name.startsWith('..') || name.startsWith('/')) {
+      entry.resume();
+      entry.on('end', next);
+      return;
+    }
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    names.add(name);
+    pipeline(entry, createWriteStream(join(dir, name))).then(() => next(), next);
+  });
+  await pipeline(stream, extract);
+  return names;
+}
+
+/** sha256 and size of a file, read as a stream. */
+async function fileDigest(file: string): Promise<{ digest: Digest; size: number }> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return { digest: `sha256:${hash.digest('hex')}` as Digest, size: statSync(file).size };
+}
+
+/**
+ * Pushes `image` to the node's registry as `repository:tag` from this process, without the Docker
+ * engine doing the push: the image is read from the engine (`docker save`, over its socket), and
+ * its config and layers go up over the registry API, the layers as the uncompressed tars the engine
+ * keeps, under an OCI manifest. For a node the engine cannot reach or would not push to over plain
+ * HTTP (any node off 127.0.0.0/8 without `insecure-registries`): publishing to a node of a real
+ * network from a developer's machine. Returns the manifest digest.
+ */
+export async function pushFromEngine(g: GlobalOptions, from: string, image: string, repository: string, tag: string): Promise<Digest> {
+  const node = nodeUrl(g);
+  const { address, token } = await signedToken(g, node, from, 3600);
+  const authorization = `Basic ${Buffer.from(`${address}:${token}`).toString('base64')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'zeus-push-'));
+  try {
+    const saved = await new Docker()
+      .getImage(image)
+      .get()
+      .catch((e: unknown) => {
+        throw new Error(`the Docker engine cannot export ${image}: ${(e as Error).message}`);
+      });
+    const names = await extractTo(saved, dir);
+    if (!names.has('manifest.json')) throw new Error(`the Docker engine's export of ${image} has no manifest.json`);
+    const [entry] = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+    const inside = (f: string): string => {
+      const n = normalize(f);
+      if (!names.has(n)) throw new Error(`the Docker engine's export of ${image} names ${f}, which it does not hold`);
+      return join(dir, n);
+    };
+    const configBytes = readFileSync(inside(entry.Config));
+    progress(`pushing ${image} to ${node}/v2/${repository}:${tag} (${entry.Layers.length} layer(s), uncompressed)…`);
+    const layers: { mediaType: string; digest: Digest; size: number }[] = [];
+    for (const l of entry.Layers) {
+      const file = inside(l);
+      const { digest, size } = await fileDigest(file);
+      await uploadStreamedBlob(node, authorization, repository, { digest, size, chunks: () => createReadStream(file) }, `layer of ${image}`);
+      progress(`  layer ${digest} (${size} bytes)`);
+      layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size });
+    }
+    const configDigest = await uploadBlob(node, authorization, repository, configBytes, `config of ${image}`);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: configBytes.length },
+        layers,
+      }),
+    );
+    const res = await fetch(`${node}/v2/${repository}/manifests/${tag}`, {
+      method: 'PUT',
+      headers: { authorization, 'content-type': MediaType.OciManifest },
+      body: manifest,
+    });
+    if (!res.ok) throw new Error(`the registry refused the manifest of ${repository}:${tag} (HTTP ${res.status}: ${await res.text()})`);
+    return digestOf(manifest);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

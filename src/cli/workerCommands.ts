@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { Digest } from '../ddn/index.ts';
-import { preparePieceMaps, pushToNode, pushWasmModule } from './imageCommands.ts';
+import { preparePieceMaps, pushFromEngine, pushToNode, pushWasmModule } from './imageCommands.ts';
 import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
@@ -170,7 +170,7 @@ function registerWorkerCommands(program: Command): void {
     .option('--key <name>', 'key the worker signs with (its address is the worker)', 'worker')
     .option(
       '--policy <file>',
-      "JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint, bindAddress (where services publish their ports; default 127.0.0.1), offerGpus, adminPort, maxLogMiB (MiB of a lease's output its log keeps; default 8)",
+      "JSON policy: maxCpuCores, maxMemoryMiB, maxDiskMiB, prices {cpuCoreHour, memoryGiBHour, gpuHour, gpuHourByModel {MODEL: price}} in ZNC, minPricePerHour, maxConcurrentLeases, acceptApps, acceptDevelopers, refuseApps, refuseDevelopers, region, endpoint (host:port users fetch results from; default: the API URL the node announces, else the host of --node), bindAddress and announceAddress (where services publish their ports, default 127.0.0.1, and the address users reach them at), offerGpus, adminPort, maxLogMiB (MiB of a lease's output its log keeps; default 8)",
     )
     .option('--report-seconds <s>', "seconds between usage reports (default: a third of the chain's report deadline, at most 10)")
     .option(
@@ -236,7 +236,10 @@ function registerWorkerCommands(program: Command): void {
           throw e;
         });
         const detected = detectResources(g.home, say);
-        const offered = offeredSpec(detected, policy, nodeUrl(g), runtimes, current);
+        // The API URL the node tells the network (a node outside a network tells none).
+        const status = await c.status();
+        const announced = 'api' in status.consensus ? status.consensus.api : undefined;
+        const offered = offeredSpec(detected, policy, nodeUrl(g), runtimes, current, announced);
         const benchmark = o.benchmark ?? bench.score;
         const gpuText = offered.gpus.length ? `, GPUs ${offered.gpus.map((x) => `${x.count}× ${x.model} ${x.memoryMiB} MiB`).join(', ')}` : '';
         const sealKey = sealKeyPairFromSeed(key.secretKey).publicKey;
@@ -381,6 +384,10 @@ function registerAppCommands(program: Command): void {
     .requiredOption('--name <name>', 'app name: lowercase letters, digits, ".", "_" or "-"')
     .requiredOption('--version <version>', 'version, e.g. 1.0.0')
     .option('--digest <sha256:…>', 'image manifest digest, when the image is already in the registry: sha256: and 64 lowercase hex digits')
+    .option(
+      '--direct',
+      "with IMAGE: push it from this process over the registry API (read from the Docker engine as `docker save` does, layers uncompressed) instead of having the engine push it; for a node the engine cannot reach or will not push to over plain HTTP (any node off 127.0.0.0/8 without the engine's insecure-registries)",
+    )
     .option('--wasm <file>', 'a WASI module to push as a one-layer image, without Docker (the wasm runtime runs it)')
     .option('--arg <value...>', "with --wasm: the module's arguments (its image's CMD)")
     .option('--license-fee <amount>', 'license fee per hour of use, in the fee token (decimals allowed)', '0')
@@ -396,6 +403,7 @@ function registerAppCommands(program: Command): void {
           name: string;
           version: string;
           digest?: string;
+          direct?: boolean;
           wasm?: string;
           arg?: string[];
           licenseFee: string;
@@ -410,13 +418,16 @@ function registerAppCommands(program: Command): void {
         if ([image, o.digest, o.wasm].filter((x) => x !== undefined).length !== 1)
           throw new Error('give one of: an IMAGE to push, --wasm FILE to push, or --digest of an image already pushed');
         if (o.arg && o.wasm === undefined) throw new Error('--arg goes with --wasm');
+        if (o.direct && image === undefined) throw new Error('--direct goes with an IMAGE to push');
         const key = await loadKey(g, o.from);
         let digest = o.digest ?? '';
         if (image !== undefined || o.wasm !== undefined) {
           digest =
             o.wasm !== undefined
               ? await pushWasmModule(g, o.from, readFileSync(o.wasm), o.name, o.version, o.arg)
-              : await pushToNode(g, o.from, image!, o.name, o.version);
+              : o.direct
+                ? await pushFromEngine(g, o.from, image!, o.name, o.version)
+                : await pushToNode(g, o.from, image!, o.name, o.version);
           await preparePieceMaps(g, o.name, digest as Digest);
         }
         const licenseFeePerHour = parseAmount(o.licenseFee, await decimalsOf(g, o.feeToken));

@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedBlob, startDdnServer, writeRandomBlob, type DdnServer } from '../../test/helpers/ddn.ts';
 import type { Digest } from './contracts.ts';
 import { PIECE_SIZE } from './contracts.ts';
 import { computePieceMap } from './pieces.ts';
+import { isLocalCaller } from './serve.ts';
 
 // The /ddn endpoints as a client sees them: maps, bitmaps, pieces with Range, and the error
 // format of the rest of the API.
@@ -95,5 +96,25 @@ describe('/ddn endpoints', () => {
       remoteAddress: '127.0.0.1',
     });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it("count a caller at one of the machine's own addresses as on this machine (a worker beside a node bound to its host address)", async () => {
+    // A node on a host of a real network binds its API to the host's address; the worker beside it
+    // calls from that address, not from 127.0.0.1.
+    expect(isLocalCaller('10.7.0.2', '10.7.0.2', [])).toBe(true);
+    expect(isLocalCaller('::ffff:10.7.0.2', '10.7.0.2', [])).toBe(true);
+    expect(isLocalCaller('10.7.0.2', '0.0.0.0', ['127.0.0.1', '10.7.0.2'])).toBe(true);
+    expect(isLocalCaller('::ffff:127.0.0.1', undefined, [])).toBe(true);
+    expect(isLocalCaller('10.7.0.3', '10.7.0.2', ['127.0.0.1', '10.7.0.2'])).toBe(false);
+    expect(isLocalCaller(undefined, '10.7.0.2', ['10.7.0.2'])).toBe(false);
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+    const body = { repository: 'alice/x', digest: `sha256:${'2'.repeat(64)}` };
+    const far = await s.app.inject({ method: 'POST', url: '/ddn/images', payload: body, remoteAddress: '203.0.113.9' });
+    expect(far.statusCode).toBe(403);
+    if (own === undefined) return; // a machine with loopback alone has no other address to call from
+    const near = await s.app.inject({ method: 'POST', url: '/ddn/images', payload: body, remoteAddress: own });
+    expect(near.statusCode, near.body).toBe(202);
   });
 });

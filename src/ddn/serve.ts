@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { networkInterfaces } from 'node:os';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Bitfield } from './bitfield.ts';
 import { PIECE_SIZE, type BlobStore, type Digest, type PieceMap } from './contracts.ts';
 import type { FetchManager, FetchRequest } from './fetches.ts';
@@ -85,8 +86,31 @@ const digestParam = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as cons
 const tags = ['ddn'];
 const notHeld = (d: string): DdnError => new DdnError('BLOB_UNKNOWN', `this node holds no piece of ${d}`);
 
-/** Only local callers may make the node fetch: a fetch makes it send requests to URLs it is given. */
-const isLoopback = (ip: string | undefined): boolean => !!ip && (/^127\./.test(ip) || ip === '::1' || /^::ffff:127\./.test(ip));
+/**
+ * Whether a request comes from this machine: only such callers may make the node fetch (a fetch
+ * makes it send requests to URLs it is given). Loopback, and also any of the machine's own
+ * addresses: a node whose API binds its network address (a host of a real network) is reached by
+ * its worker agent at that address, from that address, and not over 127.0.0.1. `machine` is the
+ * addresses of the machine's interfaces; `local` the address the request arrived at.
+ */
+export function isLocalCaller(remote: string | undefined, local: string | undefined, machine: readonly string[]): boolean {
+  if (!remote) return false;
+  const ip = remote.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  if (/^127\./.test(ip) || ip === '::1') return true;
+  // A TCP peer cannot claim an address it does not hold (the handshake goes to it), so a caller at
+  // one of this machine's addresses runs on this machine.
+  const own = (a: string | undefined): boolean => a !== undefined && a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '') === ip;
+  return own(local) || machine.some(own);
+}
+
+/** The addresses of this machine's (this network namespace's) interfaces. */
+const machineAddresses = (): string[] =>
+  Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i !== undefined)
+    .map((i) => i.address);
+
+const fromThisMachine = (req: FastifyRequest): boolean => isLocalCaller(req.socket.remoteAddress, req.socket.localAddress, machineAddresses());
 
 /** A single `bytes=` range within a piece of `length` bytes, or undefined for the whole piece. */
 function parseRange(header: string | undefined, length: number): { start: number; end: number } | undefined {
@@ -256,7 +280,7 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       },
     },
     async (req, reply) => {
-      if (!isLoopback(req.socket.remoteAddress)) throw new DdnError('FORBIDDEN', 'only a caller on this machine may start a fetch');
+      if (!fromThisMachine(req)) throw new DdnError('FORBIDDEN', 'only a caller on this machine may start a fetch');
       const job = fetches.start(req.body);
       return reply.status(job.state === 'running' ? 202 : 200).send(job);
     },
@@ -315,7 +339,7 @@ export async function ddnRoutes(app: FastifyInstance, o: { ddn: DdnContext }): P
       },
     },
     async (req, reply) => {
-      if (!isLoopback(req.socket.remoteAddress)) throw new DdnError('FORBIDDEN', 'only a caller on this machine may start a fetch');
+      if (!fromThisMachine(req)) throw new DdnError('FORBIDDEN', 'only a caller on this machine may start a fetch');
       const job = o.ddn.images.start(req.body);
       return reply.status(job.state === 'running' ? 202 : 200).send(job);
     },

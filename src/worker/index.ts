@@ -41,5 +41,14 @@ export {
 export { Meter, type PeriodUsage } from './meter.ts';
 export { loadPolicy, PolicyError, PolicySchema, type WorkerPolicy } from './policy.ts';
 export { detectResources, offeredSpec, offerOf, sameOffer, type DetectedResources, type OfferedSpec } from './resources.ts';
-export { digestOf, fetchResultTo, registryAuthorization, resultRepository, uploadBlob, uploadResult, type FetchedResult } from './results.ts';
+export {
+  digestOf,
+  fetchResultTo,
+  registryAuthorization,
+  resultRepository,
+  uploadBlob,
+  uploadResult,
+  uploadStreamedBlob,
+  type FetchedResult,
+} from './results.ts';
 export { sampleModule, spinModule, greedyModule, sumOfFirstPrimes, SAMPLE_DEFAULT_N } from './wasm-sample.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bidPrice, endpointEntry, loadPolicy, maxServicePorts, PolicyError, policyRefusal } from './policy.ts';
+import { bidPrice, endpointEntry, loadPolicy, maxServicePorts, PolicyError, policyFrom, policyRefusal } from './policy.ts';
 import { offeredSpec, sameOffer } from './resources.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'zeus-policy-'));
@@ -25,6 +25,19 @@ describe('worker policy', () => {
     });
     expect(p.bindAddress).toBe('127.0.0.1');
     expect(p.logCapBytes).toBe(8 * 1024 * 1024);
+  });
+
+  it('offers the API URL its node announces as its endpoint, not the local URL it follows the node at', () => {
+    // deploy/systemd/zeus-worker.service: the agent follows http://127.0.0.1:26657; users must get the node's public URL.
+    const p = loadPolicy(undefined);
+    expect(offeredSpec(machine, p, 'http://127.0.0.1:26657', ['docker'], undefined, 'http://203.0.113.7:26657').endpoint).toBe('203.0.113.7:26657');
+    expect(offeredSpec(machine, p, 'http://10.0.0.5:26657', ['docker'], undefined, 'https://node.example.org').endpoint).toBe('node.example.org');
+    // A node outside a network announces nothing: the URL the agent follows it at.
+    expect(offeredSpec(machine, p, 'http://127.0.0.1:26657', ['docker'], undefined, undefined).endpoint).toBe('127.0.0.1:26657');
+    // The policy's endpoint still wins.
+    expect(
+      offeredSpec(machine, policyFrom({ endpoint: '198.51.100.1:7000' }), 'http://127.0.0.1:26657', ['docker'], undefined, 'http://203.0.113.7:26657').endpoint,
+    ).toBe('198.51.100.1:7000');
   });
 
   it("caps a lease's log at maxLogMiB, within bounds", () => {

@@ -48,7 +48,21 @@ export interface OfferedSpec {
 /** Defaults when neither the policy nor an earlier registration names a price. */
 const DEFAULT_PRICES = { cpuCoreHour: 10_000_000n, memoryGiBHour: 1_000_000n, gpuHour: 100_000_000n };
 
-export function offeredSpec(d: DetectedResources, p: WorkerPolicy, node: string, runtimes: readonly string[], registered?: WorkerAnswer): OfferedSpec {
+/**
+ * What the worker offers. `node` is the URL the agent follows its node at; `announced` the API URL
+ * that node tells the network it is reached at (absent on a node outside a network). The chain's
+ * endpoint for the worker is where users fetch its results and logs from (`zeus task result`), so
+ * the announced URL wins: the agent often reaches its node at 127.0.0.1 or at a private address that
+ * means nothing to anyone else (deploy/systemd/zeus-worker.service follows http://127.0.0.1:26657).
+ */
+export function offeredSpec(
+  d: DetectedResources,
+  p: WorkerPolicy,
+  node: string,
+  runtimes: readonly string[],
+  registered?: WorkerAnswer,
+  announced?: string,
+): OfferedSpec {
   const cap = (has: number, max: number | undefined): number => (max === undefined ? has : Math.min(has, max));
   const price = (k: keyof typeof DEFAULT_PRICES): bigint => p.prices[k] ?? (registered ? BigInt(registered.prices[k]) : DEFAULT_PRICES[k]);
   return {
@@ -58,7 +72,7 @@ export function offeredSpec(d: DetectedResources, p: WorkerPolicy, node: string,
     gpus: p.offerGpus ? d.gpus.map((g) => ({ ...g })) : [],
     region: p.region ?? registered?.region ?? '',
     // The chain wants somewhere to reach the worker; beside its node, the node's API is that place.
-    endpoint: p.endpoint ?? (registered?.endpoint || new URL(node).host),
+    endpoint: p.endpoint ?? (registered?.endpoint || new URL(announced ?? node).host),
     runtimes: [...runtimes],
     priceCpuCoreHour: price('cpuCoreHour'),
     priceMemoryGiBHour: price('memoryGiBHour'),
