@@ -54,6 +54,8 @@ export interface CeremonyOptions {
   stake?: string;
   /** ZNC of the market share each operator but the last gets (liquid at genesis; the last gets the rest). */
   marketEach?: string;
+  /** Network parameters instead of the public defaults (`zeus genesis new --param NAME=VALUE`), e.g. ['epochLength=100']. */
+  params?: string[];
   /** Genesis time (default: now). */
   genesisTime?: string;
   /** Called with the draft's path once every share but the reserve is in (a test checks the unfinished draft). */
@@ -91,7 +93,8 @@ export async function runCeremony(o: CeremonyOptions): Promise<Ceremony> {
   );
   const first = homes[0];
   const genesis = (...args: string[]): Promise<string> => zeusOk(first, pass, ['genesis', ...args]);
-  await genesis('new', '--chain-id', o.chainId, '--genesis-time', o.genesisTime ?? new Date().toISOString(), '--out', draft);
+  const params = (o.params ?? []).flatMap((p) => ['--param', p]);
+  await genesis('new', '--chain-id', o.chainId, '--genesis-time', o.genesisTime ?? new Date().toISOString(), ...params, '--out', draft);
   await genesis('add-allocation', draft, '--share', 'cornerstone', addresses[0]);
   // The private-equity share split between two operators when there are three or more.
   const pe = addresses.slice(1, Math.min(3, last + 1));
