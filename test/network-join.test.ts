@@ -196,6 +196,7 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
     const joinStart = Date.now();
     await joiner.start(120_000);
     const joinMs = Date.now() - joinStart;
+    const joinerPid = joiner.pid;
     const js = await status(joiner);
     mark(`joined by state sync in ${joinMs} ms`);
     expect(js.stateSync.joined).toBe('snapshot');
@@ -297,7 +298,9 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
     expect(joinerProposed).toBeGreaterThan(0);
     const js2 = await status(joiner);
     expect(js2.consensus.self).toBeGreaterThanOrEqual(0);
-    expect(joiner.pid).toBeDefined();
+    // The same process all along: no restart between the join and signing.
+    expect(joiner.alive).toBe(true);
+    expect(joiner.pid).toBe(joinerPid);
     // op-3 before the switch signed (its index in the genesis set), after it it only follows.
     const o3 = await status(nodes[3]);
     expect(nodes[3].alive).toBe(true);
