@@ -34,6 +34,9 @@ describe('zeus genesis (the ceremony)', () => {
     for (const c of ['new', 'add-allocation', 'gentx', 'add-bookkeeper', 'validate', 'hash']) expect(help).toContain(c);
     expect(ok(homes[0], 'genesis', 'add-allocation', '--help')).toMatch(/--members[\s\S]*--threshold/);
     expect(ok(homes[0], 'genesis', 'gentx', '--help')).toMatch(/--p2p[\s\S]*--stake/);
+    const misspelt = zeus(homes[0], 'genesis', 'new', '--chain-id', 'zeus-x-1', '--param', 'epochLenght=10');
+    expect(misspelt.code).not.toBe(0);
+    expect(misspelt.err).toMatch(/unknown parameter "epochLenght": one of monthMs, /);
   });
 
   it('builds one genesis from four homes that every home validates with the same hash', async () => {
@@ -44,6 +47,7 @@ describe('zeus genesis (the ceremony)', () => {
       genesisTime: '2027-01-01T00:00:00Z',
       passphrase: env.ZEUS_PASSPHRASE,
       p2p: (i) => `/ip4/10.0.0.${i + 1}/tcp/26656`,
+      params: ['epochLength=500', 'market.reviewBlocks=30'],
       beforeReserve: (draft) => {
         // Unfinished: the reserve and the bookkeepers are missing, and validate says both.
         const early = zeus(homes[0], 'genesis', 'validate', draft);
@@ -71,6 +75,8 @@ describe('zeus genesis (the ceremony)', () => {
     const g = JSON.parse(readFileSync(draft, 'utf8')) as Genesis;
     expect(g.allocations.flatMap((a) => a.holders).reduce((s, h) => s + BigInt(h.amount), 0n)).toBe(10_000_000_000n * 100_000_000n);
     expect(g.bookkeepers.map((b) => b.name)).toEqual(['op-0', 'op-1', 'op-2', 'op-3']);
+    // `genesis new --param`: the parameters set, the others the public defaults.
+    expect([g.params.epochLength, g.params.market.reviewBlocks, g.params.bookkeeperSeats]).toEqual([500, 30, 21]);
 
     // A file edited afterwards: every problem is listed and the exit is non-zero.
     const bad = structuredClone(g);

@@ -49,7 +49,9 @@ beforeAll(async () => {
       node0: SNAP,
       // A liar of the other kind: snapshots of a wrong state (chunks consistent with its manifest, a root no
       // block has), taken more often, so that its snapshot is the newest at or below the trust height.
-      node1: ['--snapshot-interval', '5', '--snapshot-keep', '16', '--snapshot-chunk-bytes', '1024', '--test-lie-snapshot-state'],
+      // Kept for 320 heights (~30 s): it must still offer one at or below the trust height when the
+      // joiner asks, after the refused start and the join's wait for peers, on a loaded machine.
+      node1: ['--snapshot-interval', '5', '--snapshot-keep', '64', '--snapshot-chunk-bytes', '1024', '--test-lie-snapshot-state'],
       node2: [...SNAP, '--prune-keep-blocks', '30'],
       node3: [...SNAP, '--test-corrupt-snapshot-chunks', '3'],
     },

@@ -13,6 +13,7 @@ import {
   newGenesisDraft,
   parseAmount,
   parseGenesisDraft,
+  setGenesisParams,
   shareOf,
   signBookkeeperStatement,
   validateGenesis,
@@ -84,11 +85,17 @@ file and all compare the hash it prints.`,
     .description('Start a genesis draft: chain id, genesis time and the public network parameters, no allocations or bookkeepers yet')
     .requiredOption('--chain-id <id>', 'the chain id, e.g. zeus-1 (lower-case letters, digits, ".", "_", "-")')
     .option('--genesis-time <time>', 'when the chain starts: ms since the epoch or an ISO date (default: now)', parseTime)
+    .option(
+      '--param <name=value>',
+      "set a network parameter instead of the public default, as the genesis file holds it (whole numbers; amounts in base units; market.NAME for the market's), e.g. epochLength=1000 or bookkeeperSeats=21; repeatable",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--out <file>', 'write the draft here (default: print it)')
     .option('--force', 'overwrite --out if it exists')
-    .action((o: { chainId: string; genesisTime?: number; out?: string; force?: boolean }, cmd: Command) => {
+    .action((o: { chainId: string; genesisTime?: number; param: string[]; out?: string; force?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const d = newGenesisDraft({ chainId: o.chainId, genesisTime: o.genesisTime ?? Date.now() });
+      const d = setGenesisParams(newGenesisDraft({ chainId: o.chainId, genesisTime: o.genesisTime ?? Date.now() }), o.param);
       if (!o.out) return void process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
       if (existsSync(o.out) && !o.force) throw new Error(`${o.out} exists (pass --force to overwrite it)`);
       writeJson(o.out, d);

@@ -6,6 +6,7 @@ import {
   finalizeGenesis,
   genesisHash,
   newGenesisDraft,
+  setGenesisParams,
   shareOf,
   signBookkeeperStatement,
   type GenesisDraft,
@@ -13,7 +14,7 @@ import {
 import { Ledger } from './ledger.ts';
 import { checkSupply } from './supply.ts';
 import { TOTAL_SUPPLY, ZNC_UNIT } from './params.ts';
-import { canonicalJson, genesisProblems, validateGenesis } from './genesis.ts';
+import { canonicalJson, genesisProblems, ledgerParams, validateGenesis } from './genesis.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from './devGenesis.ts';
 
 const key = (i: number): KeyPair => keyPairFromSeed(new Uint8Array(32).fill(i + 1));
@@ -56,7 +57,11 @@ const reversedKeys = (v: unknown): unknown =>
 
 /** One home's run of the ceremony: the same steps, in the order the statements arrived there. */
 function ceremony(order: number[]): GenesisDraft {
-  let d = allocated(newGenesisDraft({ chainId: CHAIN, genesisTime: 1_800_000_000_000 }));
+  return ceremonyFrom(newGenesisDraft({ chainId: CHAIN, genesisTime: 1_800_000_000_000 }), order);
+}
+
+function ceremonyFrom(start: GenesisDraft, order: number[]): GenesisDraft {
+  let d = allocated(start);
   const statements = ops.map((k, i) => signBookkeeperStatement(k, { chainId: CHAIN, name: `op-${i}`, p2p: `/ip4/10.0.0.${i + 1}/tcp/26656`, stake: STAKE }));
   for (const i of order) d = addBookkeeper(d, JSON.parse(JSON.stringify(statements[i])));
   return d;
@@ -199,5 +204,26 @@ describe('the genesis ceremony builder', () => {
     const g = buildDevGenesis({ genesisTime: 0, keys, devAccounts: ['alice'], bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'] }] });
     expect(genesisProblems(g)).toEqual([]);
     expect(genesisProblems(g, { requireStatements: true })).toEqual([expect.stringMatching(/"bookkeeper-0" has no signed statement/)]);
+  });
+
+  it('sets network parameters of a draft by name, and refuses unknown names and bad values by name', () => {
+    const d = newGenesisDraft({ chainId: CHAIN, genesisTime: 0 });
+    const p = setGenesisParams(d, ['epochLength=50', 'bookkeeperSeats=4', 'minCandidateStake=7', 'market.reviewBlocks=9']);
+    expect(p.params.epochLength).toBe(50);
+    expect(p.params.bookkeeperSeats).toBe(4);
+    expect(p.params.minCandidateStake).toBe('7');
+    expect(p.params.market.reviewBlocks).toBe(9);
+    expect(d.params.epochLength).toBe(1000);
+    // They are what the ledger runs with.
+    const lp = ledgerParams(finalizeGenesis(ceremonyFrom(setGenesisParams(d, ['epochLength=50', 'bookkeeperSeats=4', 'market.reviewBlocks=9']), [0, 1, 2, 3])));
+    expect([lp.epochLength, lp.bookkeeperSeats, lp.market.reviewBlocks]).toEqual([50, 4, 9]);
+    expect(() => setGenesisParams(d, ['epochLenght=5'])).toThrow(/unknown parameter "epochLenght": one of monthMs, .*epochLength/);
+    expect(() => setGenesisParams(d, ['market.nope=5'])).toThrow(/unknown parameter "market.nope"/);
+    expect(() => setGenesisParams(d, ['market=5'])).toThrow(/unknown parameter "market"/);
+    expect(() => setGenesisParams(d, ['epochLength'])).toThrow(/"epochLength" is not NAME=VALUE/);
+    expect(() => setGenesisParams(d, ['epochLength=-1'])).toThrow(/"epochLength=-1": the value must be a whole number/);
+    expect(() => setGenesisParams(d, ['epochLength=0'])).toThrow(/parameter epochLength: /);
+    expect(() => setGenesisParams(d, ['slashBp=10001'])).toThrow(/parameter slashBp: /);
+    expect(() => setGenesisParams(d, ['epochLength=99999999999999999999'])).toThrow(/too large/);
   });
 });

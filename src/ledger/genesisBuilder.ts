@@ -76,6 +76,45 @@ export function newGenesisDraft(o: { chainId: string; genesisTime: number; param
   return { chainId: o.chainId, genesisTime: o.genesisTime, params: { ...DEFAULT_PARAMS, ...o.params }, allocations: [], multisigs: [], bookkeepers: [] };
 }
 
+/**
+ * Sets network parameters of a draft from `name=value` assignments (`market.name=value` for the
+ * market's), as the genesis file holds them: whole numbers, amounts in base units. A new draft;
+ * throws naming the assignment for an unknown name or a value the genesis schema refuses.
+ */
+export function setGenesisParams(draft: GenesisDraft, assignments: readonly string[]): GenesisDraft {
+  const d = structuredClone(draft);
+  const params = d.params as unknown as Record<string, unknown>;
+  for (const a of assignments) {
+    const m = /^([A-Za-z]+)(?:\.([A-Za-z]+))?=(.*)$/.exec(a);
+    if (!m) throw new Error(`parameter "${a}" is not NAME=VALUE (e.g. epochLength=1000, market.reviewBlocks=600)`);
+    const [, first, second, raw] = m;
+    const names = (o: object): string =>
+      Object.keys(o)
+        .filter((k) => k !== 'market')
+        .join(', ');
+    let target = params;
+    let name = first;
+    if (second !== undefined) {
+      if (first !== 'market') throw new Error(`parameter "${first}.${second}": only market parameters are nested (market.NAME)`);
+      target = params.market as Record<string, unknown>;
+      name = second;
+    }
+    if (!(name in target) || (second === undefined && name === 'market')) {
+      throw new Error(
+        `unknown parameter "${second === undefined ? name : `market.${name}`}": one of ${names(target)}${second === undefined ? ', or market.NAME' : ''}`,
+      );
+    }
+    if (!/^\d+$/.test(raw)) throw new Error(`parameter "${a}": the value must be a whole number${typeof target[name] === 'string' ? ' (base units)' : ''}`);
+    if (typeof target[name] !== 'string' && !Number.isSafeInteger(Number(raw))) throw new Error(`parameter "${a}": the value is too large`);
+    target[name] = typeof target[name] === 'string' ? raw : Number(raw);
+  }
+  const r = GenesisDraftSchema.safeParse(d);
+  if (!r.success) {
+    throw new Error(r.error.issues.map((i) => `parameter ${i.path.slice(1).join('.')}: ${i.message}`).join('\n'));
+  }
+  return r.data;
+}
+
 export interface AllocationInput {
   share: GenesisShare;
   /** Holders and their amounts in base units; the reserve has none (it is held by its multisig). */

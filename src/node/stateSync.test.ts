@@ -9,7 +9,7 @@ import { commitExecuted, makeTx, testChain } from '../ledger/testing.ts';
 import { createP2PNode, SnapshotClient, snapshotProtocol, type P2PNode, type SnapshotSource } from '../p2p/index.ts';
 import { buildSnapshot, captureState, ChainStore, manifestHash, MemoryKvStore, type BuiltSnapshot } from '../store/index.ts';
 import { nodeLogger } from './log.ts';
-import { joinByStateSync, StateSyncError, type JoinNetwork } from './stateSync.ts';
+import { joinByStateSync, openJoinNetwork, StateSyncError, type JoinNetwork } from './stateSync.ts';
 
 const NAMES = ['alice', 'bob', 'carol', 'dave'];
 const S = 20;
@@ -121,5 +121,34 @@ describe('joining by state sync', () => {
     await expect(joinByStateSync(store, t.genesis, { height: 40, hash: wrong.hash }, net, log)).rejects.toThrow(StateSyncError);
     await expect(joinByStateSync(store, t.genesis, { height: 40, hash: wrong.hash }, net, log)).rejects.toThrow(/no peer has block 40 yet/);
     expect(await store.genesis()).toBeUndefined();
+  });
+
+  it('given one bootstrap peer, finds the others by peer exchange, and fetches from all that offer the snapshot', async () => {
+    // A small network of its own: b and c know a; the joiner knows only a.
+    const opts = { serveBlocks: serve(records), protocols: [snapshotProtocol(source(snap))] };
+    const a = await createP2PNode({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: [], chainId: t.genesis.chainId, ...opts });
+    await a.start();
+    servers.push(a);
+    for (let i = 0; i < 2; i++) {
+      const n = await createP2PNode({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: a.addresses(), chainId: t.genesis.chainId, ...opts });
+      await n.start();
+      servers.push(n);
+    }
+    const others = servers.slice(-2);
+    const deadline = Date.now() + 10_000;
+    while (others.some((n) => !a.peers().some((p) => p.id === n.peerId && p.connected)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const lines: string[] = [];
+    const net = await openJoinNetwork({ listen: '/ip4/127.0.0.1/tcp/0', bootstrap: a.addresses(), chainId: t.genesis.chainId, log });
+    try {
+      expect(new Set(net.peers())).toEqual(new Set([a.peerId, ...others.map((n) => n.peerId)]));
+      const store = new ChainStore(new MemoryKvStore());
+      const logged = Object.assign(Object.create(log) as typeof log, { info: (_o: object, msg: string) => void lines.push(msg) });
+      const r = await joinByStateSync(store, t.genesis, trustAt(TIP), net, logged);
+      expect(r.snapshotHeight).toBe(S);
+      expect(lines).toContain('state sync: 3 peer(s) hold the trusted block 30');
+      expect(lines.find((l) => l.startsWith('state sync: fetching snapshot'))).toMatch(/from 3 peer\(s\)$/);
+    } finally {
+      await net.stop();
+    }
   });
 });

@@ -539,16 +539,26 @@ async function fetchChunks(
   return out;
 }
 
+/** Peer exchange asks a new peer within a redial tick (0.5 s) and dials what it learns at the next. */
+const JOIN_PEERS_SETTLE_MS = 1_500;
+const JOIN_PEERS_MAX_MS = 6_000;
+
 /**
  * The join's own libp2p node: a fresh identity (it only asks; the node's own identity comes up
- * with consensus once the store holds the chain), dialing the home's bootstrap peers.
+ * with consensus once the store holds the chain), dialing the home's bootstrap peers and the peers
+ * they name by peer exchange.
  */
 export async function openJoinNetwork(o: {
   listen: string;
   bootstrap: string[];
   chainId: string;
   log: NodeLogger;
+  /** How long to wait for a first peer (default 30 s). */
   waitMs?: number;
+  /** After the first peer: done once no new one connected for this long (default 1.5 s)… */
+  peersSettleMs?: number;
+  /** …or this long after the first (default 6 s). */
+  peersMaxMs?: number;
 }): Promise<JoinNetwork & { stop(): Promise<void> }> {
   const p2p: P2PNode = await createP2PNode({
     listen: o.listen.replace(/\/tcp\/\d+/, '/tcp/0'),
@@ -569,8 +579,19 @@ export async function openJoinNetwork(o: {
     await p2p.stop();
     throw new StateSyncError(`state sync: no peer reachable within ${(o.waitMs ?? 30_000) / 1000} s (bootstrap: ${o.bootstrap.join(', ') || 'none'})`);
   }
-  const more = Date.now() + 2_000;
-  while (connected().length < o.bootstrap.length && Date.now() < more) await new Promise((r) => setTimeout(r, 100));
+  // Then the others: the rest of the bootstrap list, and the peers the connected ones name by peer
+  // exchange (a joiner given one bootstrap peer learns the network from it), so that the trusted
+  // block is checked with, and the chunks fetched from, several. Done once no new peer came for a
+  // while, or at the latest a few seconds after the first.
+  const first = Date.now();
+  let count = connected().length;
+  let grew = first;
+  while (Date.now() - first < (o.peersMaxMs ?? JOIN_PEERS_MAX_MS)) {
+    await new Promise((r) => setTimeout(r, 100));
+    const n = connected().length;
+    if (n > count) [count, grew] = [n, Date.now()];
+    if (n >= o.bootstrap.length && Date.now() - grew >= (o.peersSettleMs ?? JOIN_PEERS_SETTLE_MS)) break;
+  }
   o.log.info({ peers: connected().length }, `state sync: connected to ${connected().length} peer(s)`);
   const client = new SnapshotClient(p2p);
   return {

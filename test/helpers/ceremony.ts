@@ -54,6 +54,8 @@ export interface CeremonyOptions {
   stake?: string;
   /** ZNC of the market share each operator but the last gets (liquid at genesis; the last gets the rest). */
   marketEach?: string;
+  /** Network parameters instead of the public defaults (`zeus genesis new --param NAME=VALUE`), e.g. ['epochLength=100']. */
+  params?: string[];
   /** Genesis time (default: now). */
   genesisTime?: string;
   /** Called with the draft's path once every share but the reserve is in (a test checks the unfinished draft). */
@@ -91,7 +93,16 @@ export async function runCeremony(o: CeremonyOptions): Promise<Ceremony> {
   // The draft needs no key, and a statement needs only the chain id: each runs beside what it does not depend on.
   const [addresses] = await Promise.all([
     Promise.all(homes.map(async (h) => (JSON.parse(await zeusOk(h, pass, ['--json', 'keys', 'new', key])) as { address: string }).address)),
-    genesis('new', '--chain-id', o.chainId, '--genesis-time', o.genesisTime ?? new Date().toISOString(), '--out', draft),
+    genesis(
+      'new',
+      '--chain-id',
+      o.chainId,
+      '--genesis-time',
+      o.genesisTime ?? new Date().toISOString(),
+      ...(o.params ?? []).flatMap((p) => ['--param', p]),
+      '--out',
+      draft,
+    ),
   ]);
   const signing = Promise.all(
     homes.map(async (h, i) => {
