@@ -164,7 +164,7 @@ describe('zeus CLI', () => {
     expect(acc.staked).toBe(String(150_000n * 100_000_000n));
     expect(acc.unbonding[0].amount).toBe(String(50_000n * 100_000_000n));
     expect(zeus('unstake', '--from', 'dave', '--amount', '999999999', '--wait').err).toMatch(/INSUFFICIENT_STAKE/);
-  });
+  }, 150_000); // about 40 s alone: a dozen CLI processes, each waiting for a commit; 60 s was too tight beside other process tests
 
   it('reports chain status with every chain and the conserved supply', () => {
     const s = zeus('--json', 'chain', 'status').json<StatusAnswer>();
