@@ -10,8 +10,10 @@ import { ceremonyInProcess, joinedNode, sendTxVia, writeSnapshotConfig, zeusOkOn
 import { API_PORT, ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until } from './helpers/netNodes.ts';
 
 // Issue 15, must show 2, on separate network hosts (test/helpers/hosts.ts; nothing on 127.0.0.1).
-// Four operators hold a ceremony (`zeus genesis …`, with a short epoch and four seats) and run
-// four bookkeepers on four hosts, each dialing one bootstrap peer. Once the chain is TARGET blocks
+// Four operators' genesis (the ceremony's shares and signed statements, with a short epoch and four
+// seats, built through the builder `zeus genesis` runs: ceremonyInProcess in test/helpers/netJoin.ts,
+// since the CLI ceremony alone took ~85 s on the loaded machine and test/network-ceremony.test.ts
+// shows it) and four bookkeepers on four hosts, each dialing one bootstrap peer. Once the chain is TARGET blocks
 // high, a fifth host joins with `zeus init --genesis http://<a bookkeeper's API>` and `zeus node
 // start --trust-height H --trust-hash HASH` read off a bookkeeper's API: it restores a snapshot and
 // executes only the blocks after it. A sixth host joins the same way without a trust point and
