@@ -1,4 +1,5 @@
-// npm run bench:network [-- --seconds 20 --rate 300 --senders 100 --block-time 250 --order namespaced-first --rounds 1]
+// npm run bench:network [-- --seconds 20 --rate 300 --senders 100 --block-time 250 --order namespaced-first --rounds 1
+//                           --sync-blocks 2000 --sync-block-time 20]
 //
 // Issue 15, must show 6: what real sockets between hosts cost. The same four-bookkeeper network —
 // one genesis, the same configs but for the addresses — runs twice in one run: on separate network
@@ -13,8 +14,10 @@
 // --rounds N it measures both N times, alternating which goes first, and reports the median ratio
 // (a shared machine's load drifts within minutes).
 //
-// The state-sync join time against replay time (issue 15, must show 6) needs state sync, which is
-// not in this code yet: the result says "not measured in this run" (see measureStateSync below).
+// Then the state-sync join time against replay time: four bookkeepers on hosts grow a chain to
+// --sync-blocks blocks (a snapshot every 100), a fifth host joins by state sync from a trust point
+// read off a bookkeeper, a sixth replays from genesis (test/helpers/netStateSync.ts); both times and
+// the blocks each executed are reported (--sync-blocks 0 skips it).
 //
 // Needs root (network namespaces). Every namespace is removed at the end, also after a failure.
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,7 @@ import {
 import type { StatusAnswer } from '../src/sdk/index.ts';
 import { assertHostsSupported, createHosts, type Hosts, listNamespaces, PREFIX, sweepStaleHosts } from '../test/helpers/hosts.ts';
 import { ClientAgent, type NetNetwork, startNetwork, until } from '../test/helpers/netNodes.ts';
+import { type JoinMeasurement, measureJoin } from '../test/helpers/netStateSync.ts';
 import { type LoadTransport, type Phase, type PhaseResult, phaseResults, runLoad, signLoad } from './load.ts';
 import { machine } from './machine.ts';
 
@@ -49,6 +53,9 @@ const { values: args } = parseArgs({
     'block-time': { type: 'string', default: '250' },
     out: { type: 'string', default: 'bench/results/network.json' },
     keep: { type: 'boolean', default: false },
+    /** Blocks before a late joiner comes (0: the state-sync part is not run). */
+    'sync-blocks': { type: 'string', default: '2000' },
+    'sync-block-time': { type: 'string', default: '20' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -57,6 +64,8 @@ const ORDER = args.order!;
 const ROUNDS = Number(args.rounds);
 const SENDERS = Number(args.senders);
 const BLOCK_MS = Number(args['block-time']);
+const SYNC_BLOCKS = Number(args['sync-blocks']);
+const SYNC_BLOCK_MS = Number(args['sync-block-time']);
 const BOOKKEEPERS = 4;
 const PASS = 'bench-network';
 const CHAIN_ID = 'zeus-bench-net-1';
@@ -65,6 +74,10 @@ const log = (s: string): void => void process.stderr.write(`${s}\n`);
 for (const [name, v] of [['--seconds', SECONDS], ...RATES.map((r) => ['--rate', r] as const), ['--senders', SENDERS], ['--block-time', BLOCK_MS]] as const) {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive whole number, got "${v}"`);
 }
+if (!Number.isInteger(SYNC_BLOCKS) || SYNC_BLOCKS < 0 || SYNC_BLOCKS % 100 !== 0)
+  throw new Error(`--sync-blocks must be a multiple of 100 (the snapshot interval), got "${args['sync-blocks']}"`);
+if (!Number.isInteger(SYNC_BLOCK_MS) || SYNC_BLOCK_MS <= 0)
+  throw new Error(`--sync-block-time must be a positive whole number, got "${args['sync-block-time']}"`);
 if (ORDER !== 'namespaced-first' && ORDER !== 'loopback-first') throw new Error(`--order is namespaced-first or loopback-first, got "${ORDER}"`);
 
 /**
@@ -184,13 +197,33 @@ async function measure(o: {
 }
 
 /**
- * State-sync join time against replay time (issue 15, must show 6). State sync is being built
- * beside this benchmark (`zeus node start --trust-height/--trust-hash`); when it lands, this starts
- * a fifth host after the load, joins it once by state sync and once by replay from genesis, and
- * returns both times. Until then it reports that nothing was measured rather than a number.
+ * A late joiner against a replay, on separate hosts (test/helpers/netStateSync.ts): four bookkeepers
+ * grow a chain to --sync-blocks blocks (a snapshot every 100), then one host joins by state sync
+ * from a trust point and another replays from genesis.
  */
-function measureStateSync(): { measured: false; joinSeconds: null; replaySeconds: null; note: string } {
-  return { measured: false, joinSeconds: null, replaySeconds: null, note: 'not measured in this run: state sync is not in this build yet' };
+async function measureStateSync(dir: string): Promise<({ measured: true } & JoinMeasurement) | { measured: false; note: string }> {
+  if (SYNC_BLOCKS === 0) return { measured: false, note: 'not measured in this run (--sync-blocks 0)' };
+  const net = await createHosts(BOOKKEEPERS + 3, { name: 'bsync' });
+  let agent: ClientAgent | undefined;
+  try {
+    const h = net.hosts;
+    agent = await ClientAgent.start({ net, host: h[BOOKKEEPERS + 2], log: join(dir, 'sync-agent.log') });
+    log(`state sync: growing a chain to ${SYNC_BLOCKS} blocks on ${BOOKKEEPERS} hosts (a block every ${SYNC_BLOCK_MS} ms at most)…`);
+    const m = await measureJoin({
+      net,
+      hosts: { bookkeepers: h.slice(0, BOOKKEEPERS), joiner: h[BOOKKEEPERS], replayer: h[BOOKKEEPERS + 1] },
+      agent,
+      dir: join(dir, 'sync'),
+      target: SYNC_BLOCKS,
+      blockMs: SYNC_BLOCK_MS,
+      snapshotInterval: 100,
+      log,
+    });
+    return { measured: true, ...m };
+  } finally {
+    agent?.close();
+    net.destroy();
+  }
 }
 
 async function main(): Promise<void> {
@@ -256,8 +289,12 @@ async function main(): Promise<void> {
     }
     hostsNet.destroy();
     net = undefined;
-    const stateSync = measureStateSync();
-    log(`state-sync join vs replay: ${stateSync.note}`);
+    const stateSync = await measureStateSync(dir);
+    log(
+      stateSync.measured
+        ? `state-sync join: snapshot ${stateSync.snapshotHeight}, ${stateSync.joinBlocksExecuted} blocks executed, ${stateSync.joinSeconds} s; replay: ${stateSync.replayBlocks} blocks, ${stateSync.replaySeconds} s`
+        : `state-sync join vs replay: ${stateSync.note}`,
+    );
     const left = listNamespaces().filter((n) => n.startsWith(`${PREFIX}${run}-`));
     if (left.length) throw new Error(`namespaces left behind: ${left.join(', ')}`);
 
@@ -279,7 +316,7 @@ async function main(): Promise<void> {
     );
     const result = {
       benchmark: 'network',
-      command: `npm run bench:network -- --seconds ${SECONDS} --rate ${RATES.join(',')} --senders ${SENDERS} --block-time ${BLOCK_MS} --order ${ORDER} --rounds ${ROUNDS}`,
+      command: `npm run bench:network -- --seconds ${SECONDS} --rate ${RATES.join(',')} --senders ${SENDERS} --block-time ${BLOCK_MS} --order ${ORDER} --rounds ${ROUNDS} --sync-blocks ${SYNC_BLOCKS} --sync-block-time ${SYNC_BLOCK_MS}`,
       machine: machine(),
       bookkeepers: BOOKKEEPERS,
       blockTimeMs: BLOCK_MS,

@@ -39,7 +39,7 @@ const status = (): WorkerStatus => JSON.parse(ok(zeus('--json', 'worker', 'statu
 
 beforeAll(() => {
   ensureDockerd();
-  buildBusyboxImage(IMAGE, dir, `echo ${SECRET}; echo done > /out/x; /bin/busybox sleep 8; echo finished >&2`);
+  buildBusyboxImage(IMAGE, dir, `echo ${SECRET}; echo done > /out/x; /bin/busybox sleep 20; echo finished >&2`);
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   // What the real nvidia-smi prints for this query on a machine with two A100 40 GB.
@@ -121,7 +121,9 @@ describe('operating a worker', () => {
     ).task;
     let during: WorkerStatus | undefined;
     let text = '';
-    // Both forms while the container runs (8 s): one poll may straddle its end on a loaded machine.
+    // Both forms while the container runs (20 s): each `zeus` here is a process of its own, 2–3 s on a
+    // loaded machine, and three of them (text, JSON, live logs) must see it running; with 8 s they
+    // missed it when the suite's multi-host tests ran beside this one.
     await waitFor(
       () => {
         text = ok(zeus('worker', 'status'));

@@ -242,14 +242,18 @@ export async function createHosts(n: number, opts: { name?: string } = {}): Prom
 
   const exec = (h: Host | number, cmd: string, args: string[] = [], o: ExecOptions = {}): Promise<ExecResult> =>
     new Promise((resolve, reject) => {
-      const child = spawn(h, cmd, args, { env: o.env, cwd: o.cwd, stdio: ['pipe', 'pipe', 'pipe'], timeout: o.timeout ?? 30_000 });
+      // stdin only when there is input: writing to a command that already exited (curl that failed
+      // at once) raised an uncaught EPIPE. Its exit code says what went wrong, not the pipe.
+      const input = o.input !== undefined;
+      const child = spawn(h, cmd, args, { env: o.env, cwd: o.cwd, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], timeout: o.timeout ?? 30_000 });
+      child.stdin?.on('error', () => {});
       let out = '';
       let err = '';
       child.stdout?.on('data', (d: Buffer) => (out += String(d)));
       child.stderr?.on('data', (d: Buffer) => (err += String(d)));
       child.on('error', reject);
       child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), out, err }));
-      child.stdin?.end(o.input ?? '');
+      if (input) child.stdin?.end(o.input);
     });
 
   const cut = async (a: Host | number, b: Host | number): Promise<void> => {
