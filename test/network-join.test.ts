@@ -9,7 +9,7 @@ import { createHosts, type Hosts, hostsSupported, listNamespaces, PREFIX, sweepS
 import { ceremonyInProcess, joinedNode, sendTxVia, writeSnapshotConfig, zeusOkOnHost } from './helpers/netJoin.ts';
 import { API_PORT, ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until } from './helpers/netNodes.ts';
 
-// Issue 15, must show 2, on separate network hosts (test/helpers/hosts.ts; nothing on 127.0.0.1).
+// Issue 15, must show 2 (and 4: one bookkeeper serves tampered snapshot chunks), on separate network hosts (test/helpers/hosts.ts; nothing on 127.0.0.1).
 // Four operators' genesis (the ceremony's shares and signed statements, with a short epoch and four
 // seats, built through the builder `zeus genesis` runs: ceremonyInProcess in test/helpers/netJoin.ts,
 // since the CLI ceremony alone took ~85 s on the loaded machine and test/network-ceremony.test.ts
@@ -92,7 +92,8 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
     network = await startNetwork({
       net,
       hosts: bk,
-      homes: c.homes.map((home, i) => ({ home, key: KEY, name: `op-${i}` })),
+      // op-3 lies to joiners (must show 4 on hosts): every snapshot chunk it serves has a flipped byte.
+      homes: c.homes.map((home, i) => ({ home, key: KEY, name: `op-${i}`, ...(i === 3 ? { args: ['--test-corrupt-snapshot-chunks', '1000000'] } : {}) })),
       passphrase: PASS,
       logDir,
       bootstrap: 'one',
@@ -208,7 +209,8 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
     expect(js.stateSync.restoredFrom).toBe(S);
     expect(js.stateSync.blocksExecuted).toBe(H - S);
     expect(js.stateSync.lowestBlock).toBe(S);
-    expect(js.stateSync.penalizedPeers ?? []).toEqual([]);
+    // The liar was scored down for its tampered chunks, and the snapshot came from the honest three.
+    expect(js.stateSync.penalizedPeers).toEqual([nodes[3].peerId]);
     expect((await agent.get<BlockAnswer>(joiner.api, `/blocks/${H}`)).hash).toBe(trustHash);
     // Given one bootstrap peer, the join found the others by peer exchange and fetched the chunks from several.
     const joinLog = readFileSync(joiner.log, 'utf8');
