@@ -7,7 +7,8 @@ import { Keystore, WrongPassphraseError } from '../src/crypto/index.ts';
 import type { Genesis } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE, type NodeConfig } from '../src/node/index.ts';
 import type { ReadyAnswer } from '../src/sdk/wire.ts';
-import { mustZeus, oneBookkeeperGenesisInProcess, zeusWith, zeusWithAsync, type CliResult, type OneBookkeeperGenesis } from './helpers/genesis.ts';
+import { mustZeus, oneBookkeeperGenesisInProcess, zeusWith, zeusWithAsync, type OneBookkeeperGenesis } from './helpers/genesis.ts';
+import type { CliResult } from './helpers/processes.ts';
 import { api, cleanup, freePort, startNode, waitFor, ZeusProcess } from './helpers/processes.ts';
 
 // `zeus init --genesis FILE|URL`: a home that joins a network, and everything that must be refused

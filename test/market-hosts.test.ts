@@ -20,9 +20,8 @@ import {
   removeHostWorkerLeftovers,
   startHostWorker,
   workerAdminUrl,
-  zeusOkOn,
 } from './helpers/netMarket.ts';
-import { API_PORT, ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until } from './helpers/netNodes.ts';
+import { API_PORT, ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until, zeusOkOn } from './helpers/netNodes.ts';
 import { nodeEnv } from './helpers/processes.ts';
 import { tarTextFiles } from './helpers/tar.ts';
 import { docker } from './helpers/worker.ts';

@@ -204,6 +204,18 @@ export async function peerIdFromKey(key: Uint8Array): Promise<string> {
   return peerIdFromPrivateKey(await decodePrivateKey(key)).toString();
 }
 
+/** A multiaddr from the node's options, or an error naming which option it came from. */
+function parseAddr(s: string, what: 'bootstrap' | 'announce'): Multiaddr {
+  try {
+    return multiaddr(s);
+  } catch (e) {
+    throw new Error(`${what} address ${s} is not a multiaddr: ${(e as Error).message}`);
+  }
+}
+
+/** The peer id an address names (its last /p2p/ part), if any. */
+const namedPeer = (a: Multiaddr): string | undefined => a.getComponents().findLast((c) => c.name === 'p2p')?.value;
+
 /** The host of a URL as a multiaddr would spell it (IPv6 without brackets), or '' if it is not one. */
 function urlHost(url: string): string {
   try {
@@ -259,13 +271,8 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
   const self = peerIdFromPrivateKey(privateKey).toString();
   const bootstrap = new Map<string, Known>();
   for (const s of opts.bootstrap) {
-    let addr: Multiaddr;
-    try {
-      addr = multiaddr(s);
-    } catch (e) {
-      throw new Error(`bootstrap address ${s} is not a multiaddr: ${(e as Error).message}`);
-    }
-    const peer = addr.getComponents().findLast((c) => c.name === 'p2p')?.value;
+    const addr = parseAddr(s, 'bootstrap');
+    const peer = namedPeer(addr);
     if (peer === undefined) throw new Error(`bootstrap address ${s} lacks /p2p/<peerId>`);
     if (peer === self) continue; // a shared bootstrap list may name ourselves
     const known = bootstrap.get(peer);
@@ -273,13 +280,7 @@ export async function createP2PNode(opts: P2POptions): Promise<P2PNode> {
     else bootstrap.set(peer, { addrs: [addr], peer, peerId: peerIdFromString(peer), bootstrap: true, dialing: false, failures: 0, nextAttempt: 0 });
   }
   const announce = (opts.announce ?? []).map((s) => {
-    let ma: Multiaddr;
-    try {
-      ma = multiaddr(s);
-    } catch (e) {
-      throw new Error(`announce address ${s} is not a multiaddr: ${(e as Error).message}`);
-    }
-    const named = ma.getComponents().findLast((c) => c.name === 'p2p')?.value;
+    const named = namedPeer(parseAddr(s, 'announce'));
     if (named !== undefined && named !== self) throw new Error(`announce address ${s} names peer ${named}, but this node is ${self}`);
     return named === undefined ? s : s.slice(0, s.lastIndexOf('/p2p/'));
   });

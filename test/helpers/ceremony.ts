@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE_BIN, nodeEnv, ROOT } from './processes.ts';
+import { type CliResult, nodeEnv, zeusAsync } from './processes.ts';
 
 // The genesis ceremony of a public network run as `zeus genesis …` processes (issue 15): operators,
 // each with a home and a key, build one draft; every bookkeeper signs its own statement (gentx);
@@ -10,27 +9,9 @@ import { NODE_BIN, nodeEnv, ROOT } from './processes.ts';
 // network from the result. Steps that do not depend on each other run at once (each CLI process
 // loads the whole program, ~2 s).
 
-export interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
-
 /** `zeus --home HOME …` as a process, without blocking the event loop; ZEUS_PASSPHRASE is `passphrase`. */
 export function zeusCli(home: string, passphrase: string, args: string[], timeoutMs = 120_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, ...args], {
-      cwd: ROOT,
-      env: { ...nodeEnv(), ZEUS_PASSPHRASE: passphrase },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (err += String(d)));
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
+  return zeusAsync(['--home', home, ...args], { ...nodeEnv(), ZEUS_PASSPHRASE: passphrase }, timeoutMs);
 }
 
 /** zeusCli that must exit 0; returns stdout. */

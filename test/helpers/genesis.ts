@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keystore } from '../../src/crypto/index.ts';
@@ -13,17 +13,11 @@ import {
   signBookkeeperStatement,
   ZNC_UNIT,
 } from '../../src/ledger/index.ts';
-import { NODE_BIN, nodeEnv, ROOT } from './processes.ts';
+import { type CliResult, NODE_BIN, nodeEnv, ROOT, zeusAsync } from './processes.ts';
 
 // A one-bookkeeper public genesis made the way operators make one, with `zeus genesis …` as
 // processes: a key in the operator's home, every share to its address, the reserve as a 1-of-1
 // multisig, the operator's signed statement (gentx) added. For tests of `zeus init --genesis`.
-
-export interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
 
 /** Runs `zeus --home HOME …` with ZEUS_PASSPHRASE = `passphrase` (fast KDF, no other ZEUS_* variable). */
 export function zeusWith(passphrase: string | undefined, home: string, ...args: string[]): CliResult {
@@ -40,19 +34,7 @@ export function zeusWith(passphrase: string | undefined, home: string, ...args: 
 export function zeusWithAsync(passphrase: string | undefined, home: string, ...args: string[]): Promise<CliResult> {
   const env = nodeEnv();
   if (passphrase !== undefined) env.ZEUS_PASSPHRASE = passphrase;
-  return new Promise((resolve) => {
-    const child = spawn(NODE_BIN, [join(ROOT, 'bin', 'zeus.js'), '--home', home, ...args], {
-      env,
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 120_000,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (err += String(d)));
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
+  return zeusAsync(['--home', home, ...args], env, 120_000);
 }
 
 export function mustZeus(passphrase: string | undefined, home: string, ...args: string[]): string {

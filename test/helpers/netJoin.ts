@@ -22,43 +22,16 @@ import {
 import { NodeConfigSchema, writeConfig, writeGenesis } from '../../src/node/index.ts';
 import { peerIdFromKey } from '../../src/p2p/index.ts';
 import type { AccountAnswer, TxStatusAnswer } from '../../src/sdk/index.ts';
-import type { Ceremony, CliResult } from './ceremony.ts';
+import type { Ceremony } from './ceremony.ts';
 import type { Host, Hosts } from './hosts.ts';
 import { API_PORT, type ClientAgent, NetNode, P2P_PORT, until } from './netNodes.ts';
-import { NODE_BIN, nodeEnv, ROOT } from './processes.ts';
+import { nodeEnv } from './processes.ts';
 
 // A node joining a running network on a host of its own (issue 15, must show 2): the operator of a
 // new host runs `zeus init --genesis URL` and `zeus node start` there, and the `zeus` commands of its
-// wallet (stake, candidate register) from the same host. Built on the exported API of
+// wallet (stake, candidate register) from the same host (netNodes.ts's zeusOn). Built on the exported API of
 // test/helpers/hosts.ts and netNodes.ts; what netNodes.ts lacks for this (extra `zeus node start`
 // options per node, a node started from a home it did not configure) is added here instead.
-
-const ZEUS = join(ROOT, 'bin', 'zeus.js');
-
-/** `zeus --home HOME …` inside a host's namespace (stdin ignored); ZEUS_PASSPHRASE is `passphrase`. */
-export function zeusOnHost(net: Hosts, host: Host, home: string, passphrase: string, args: string[], timeoutMs = 120_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = net.spawn(host, NODE_BIN, [ZEUS, '--home', home, ...args], {
-      cwd: ROOT,
-      env: { ...nodeEnv(), ZEUS_PASSPHRASE: passphrase },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-    });
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr?.on('data', (d: Buffer) => (err += String(d)));
-    child.on('error', (e) => resolve({ code: -1, out, err: `${err}${e.message}` }));
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
-
-/** zeusOnHost that must exit 0; returns stdout. */
-export async function zeusOkOnHost(net: Hosts, host: Host, home: string, passphrase: string, args: string[]): Promise<string> {
-  const r = await zeusOnHost(net, host, home, passphrase, args);
-  if (r.code !== 0) throw new Error(`zeus ${args.join(' ')} on ${host.name} exited ${r.code}: ${r.err.trim()} ${r.out.trim()}`);
-  return r.out;
-}
 
 /**
  * Gives a ceremony home (keys and genesis.json, no config yet) a config.json holding its snapshot

@@ -16,24 +16,6 @@ import { docker } from './worker.ts';
 
 const ZEUS = join(ROOT, 'bin', 'zeus.js');
 
-export interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
-
-/** `zeus --home HOME …` run to completion inside `host`'s namespace (its requests leave from that host). */
-export async function zeusOn(net: Hosts, host: Host, home: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
-  return net.exec(host, NODE_BIN, [ZEUS, '--home', home, ...args], { env, cwd: ROOT, timeout: timeoutMs });
-}
-
-/** zeusOn that must exit 0; returns stdout. */
-export async function zeusOkOn(net: Hosts, host: Host, home: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<string> {
-  const r = await zeusOn(net, host, home, args, env, timeoutMs);
-  if (r.code !== 0) throw new Error(`zeus ${args.join(' ')} on ${host.name} exited ${r.code}: ${r.err.trim()}\n${r.out.trim()}`);
-  return r.out;
-}
-
 /**
  * A full node (no bookkeeper key) on `host`: its config (API and p2p on the host's address, the
  * given bootstrap peers and nothing else: no DDN peers) written over `base`, and a NetNode to start.

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import type { BlockAnswer, ConsensusAnswer, StateSyncAnswer, StatusAnswer } from '../../src/sdk/index.ts';
 import type { Host, Hosts } from './hosts.ts';
-import { ceremonyInProcess, joinedNode, writeSnapshotConfig, zeusOkOnHost } from './netJoin.ts';
-import { API_PORT, type ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until } from './netNodes.ts';
+import { nodeEnv } from './processes.ts';
+import { ceremonyInProcess, joinedNode, writeSnapshotConfig } from './netJoin.ts';
+import { API_PORT, type ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until, zeusOkOn } from './netNodes.ts';
 
 // A late joiner on separate hosts, measured (issue 15, must show 6): four bookkeepers on four hosts
 // grow a chain to `target` blocks; one host joins by state sync from a trust point read off a
@@ -73,21 +74,27 @@ export async function measureJoin(o: {
     const nodes = network.nodes;
     const status = (n: NetNode): Promise<SyncStatus> => agent.get<SyncStatus>(n.api, '/status');
     const home = (name: string, host: Host, bootstrap: NetNode): Promise<string> =>
-      zeusOkOnHost(net, host, join(o.dir, name), PASS, [
-        'init',
-        '--genesis',
-        bootstrap.api,
-        '--moniker',
-        name,
-        '--p2p-listen',
-        `/ip4/${host.ip}/tcp/${P2P_PORT}`,
-        '--bootstrap',
-        bootstrap.p2p,
-        '--api',
-        `${host.ip}:${API_PORT}`,
-        '--block-time',
-        String(o.blockMs),
-      ]);
+      zeusOkOn(
+        net,
+        host,
+        join(o.dir, name),
+        [
+          'init',
+          '--genesis',
+          bootstrap.api,
+          '--moniker',
+          name,
+          '--p2p-listen',
+          `/ip4/${host.ip}/tcp/${P2P_PORT}`,
+          '--bootstrap',
+          bootstrap.p2p,
+          '--api',
+          `${host.ip}:${API_PORT}`,
+          '--block-time',
+          String(o.blockMs),
+        ],
+        { ...nodeEnv(), ZEUS_PASSPHRASE: PASS },
+      );
     await Promise.all([home('joiner', o.hosts.joiner, nodes[2]), home('replayer', o.hosts.replayer, nodes[3])]);
     // Half a snapshot interval past the target: the joiner restores the snapshot at the target and executes the rest.
     const grown = o.target + o.snapshotInterval / 2;

@@ -32,8 +32,15 @@ const running = new Set<ZeusProcess>();
 /** A free TCP port on loopback, outside the kernel's ephemeral range (the devnet's own choice). */
 export { freePort };
 
+/** What a `zeus` process ended with. */
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
 /** Runs the `zeus` CLI to completion. */
-export function zeus(home: string, ...args: string[]): { code: number; out: string; err: string } {
+export function zeus(home: string, ...args: string[]): CliResult {
   const r = spawnSync(NODE_BIN, [ZEUS, '--home', home, ...args], { env: nodeEnv(), encoding: 'utf8', timeout: 120_000, cwd: ROOT });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
@@ -42,7 +49,7 @@ export function zeus(home: string, ...args: string[]): { code: number; out: stri
  * Runs the `zeus` CLI (bin/zeus.js, with `env` as given) as a child process without blocking this
  * process's event loop: a blocked loop would leave its idle HTTP connections to the nodes stale.
  */
-export function zeusAsync(args: string[], env: NodeJS.ProcessEnv, timeout = 300_000): Promise<{ code: number; out: string; err: string }> {
+export function zeusAsync(args: string[], env: NodeJS.ProcessEnv, timeout = 300_000): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [ZEUS, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], timeout });
     let out = '';
