@@ -7,7 +7,7 @@ import { Keystore } from '../../src/crypto/index.ts';
 import { type NodeConfig, NodeConfigSchema, readConfig, writeConfig } from '../../src/node/index.ts';
 import { peerIdFromKey } from '../../src/p2p/index.ts';
 import type { Host, Hosts } from './hosts.ts';
-import { type ApiAnswer, jsonOrUndefined, NODE_BIN, nodeEnv, ROOT, sleep } from './processes.ts';
+import { type ApiAnswer, type CliResult, jsonOrUndefined, NODE_BIN, nodeEnv, ROOT, sleep } from './processes.ts';
 
 // ZeusNet node processes on separate network hosts (issue 15). Each node runs `zeus node start`
 // inside its own host namespace of the harness (test/helpers/hosts.ts), with p2p on
@@ -64,6 +64,18 @@ export function nodeLaunch(base: NodeConfig, n: NodeNetwork): { config: NodeConf
   args.push('--p2p-listen', `/ip4/${n.ip}/tcp/${n.p2pPort}`, '--bootstrap', n.bootstrap.join(','));
   args.push('--api', `${n.ip}:${n.apiPort}`, '--block-time', String(n.blockTimeMs));
   return { config, args };
+}
+
+/** `zeus --home HOME …` run to completion inside `host`'s namespace (its requests leave from that host). */
+export async function zeusOn(net: Hosts, host: Host, home: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
+  return net.exec(host, NODE_BIN, [ZEUS, '--home', home, ...args], { env, cwd: ROOT, timeout: timeoutMs });
+}
+
+/** zeusOn that must exit 0; returns stdout. */
+export async function zeusOkOn(net: Hosts, host: Host, home: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<string> {
+  const r = await zeusOn(net, host, home, args, env, timeoutMs);
+  if (r.code !== 0) throw new Error(`zeus ${args.join(' ')} on ${host.name} exited ${r.code}: ${r.err.trim()}\n${r.out.trim()}`);
+  return r.out;
 }
 
 /** A running (or stopped) `zeus node start` process on a host or on loopback. */
@@ -215,11 +227,8 @@ export interface NetworkOptions {
   net?: Hosts;
   /** The hosts the nodes run on, one each (default: the first `homes.length` of `net.hosts`). */
   hosts?: Host[];
-  /**
-   * Each node's home (genesis.json and the key already in it), its bookkeeper key's name, and
-   * options added to its `zeus node start` (e.g. a test-only fault).
-   */
-  homes: { home: string; key: string; name?: string; args?: string[] }[];
+  /** Each node's home (genesis.json and the key already in it) and its bookkeeper key's name. */
+  homes: { home: string; key: string; name?: string }[];
   /** The keystore passphrase of those keys (ZEUS_PASSPHRASE of the processes). */
   passphrase: string;
   /** Where the logs go (`<name>.log`). */
@@ -271,7 +280,7 @@ export async function startNetwork(o: NetworkOptions): Promise<NetNetwork> {
       p2p: addrs[i],
       peerId: peerIds[i],
       log: join(o.logDir, `${name}.log`),
-      args: [...args, ...(h.args ?? [])],
+      args,
       env,
     });
   });
