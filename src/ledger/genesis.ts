@@ -17,7 +17,7 @@ import type { Account, Tranche } from './entries.ts';
 import { validateMultisigDefinition } from './ops/multisig.ts';
 import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams, type MarketParams } from './params.ts';
 import type { StateOverlay } from './state.ts';
-import { accounts, candidates, multisigs } from './stores.ts';
+import { accounts, candidates, multisigs, stakes } from './stores.ts';
 import { homeChain } from './routing.ts';
 import { isSystemAccount, REWARDS_POOL_NAME, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 
@@ -335,12 +335,15 @@ export function genesisRuleProblems(g: Genesis, o: { requireStatements?: boolean
     } else {
       const minStake = BigInt(g.params.minCandidateStake);
       if (BigInt(b.stake) < minStake) problems.push(`bookkeeper "${b.name}" stakes ${b.stake} base units; a candidate needs at least ${minStake}`);
-      // As in a gentx, the stake is the bookkeeper's own: its key's address must hold it at genesis.
+      // As in a gentx, the stake is the bookkeeper's own and is bonded at genesis: its key's address
+      // must hold it, vested, at genesis. Bonding locked tokens would let them out early by unstaking.
       const own = encodeAddress(addressFromPublicKey(fromHex(b.publicKey)));
-      const held = g.allocations.flatMap((a) => a.holders).reduce((t, h) => (h.address === own ? t + BigInt(h.amount) : t), 0n);
-      if (held < BigInt(b.stake)) {
+      const { held, liquid } = genesisHoldings(g, own);
+      if (liquid < BigInt(b.stake)) {
         problems.push(
-          `bookkeeper "${b.name}" stakes ${b.stake} base units but its address ${own} holds ${held} in the allocations; give it an allocation first`,
+          held === liquid
+            ? `bookkeeper "${b.name}" stakes ${b.stake} base units but its address ${own} holds ${held} in the allocations; give it an allocation first`
+            : `bookkeeper "${b.name}" stakes ${b.stake} base units but its address ${own} holds ${liquid} vested at genesis (${held} with what vests later; a stake is bonded at genesis and only vested ZNC can be); give it a liquid allocation (the market share) first`,
         );
       }
     }
@@ -348,7 +351,26 @@ export function genesisRuleProblems(g: Genesis, o: { requireStatements?: boolean
   return problems;
 }
 
-/** Writes the genesis allocations into per-chain overlays (index = chain). */
+/** What an address holds in a genesis's allocations, and how much of that has vested at genesis. */
+export function genesisHoldings(g: Genesis, address: string): { held: bigint; liquid: bigint } {
+  let held = 0n;
+  let locked = 0n;
+  for (const a of g.allocations) {
+    for (const h of a.holders) {
+      if (h.address !== address) continue;
+      const amt = BigInt(h.amount);
+      held += amt;
+      for (const t of vestingTranches(a.row, amt, g.genesisTime, g.params.monthMs)) if (t.at > BigInt(g.genesisTime)) locked += t.amount;
+    }
+  }
+  return { held, liquid: held - locked };
+}
+
+/**
+ * Writes the genesis allocations into per-chain overlays (index = chain). Each genesis bookkeeper's
+ * declared stake is bonded from its own vested allocation (a gentx's self-delegation): from the
+ * first block it votes with that weight and has something to lose for a double signature.
+ */
 export function writeGenesisState(g: Genesis, states: StateOverlay[]): void {
   const byAddress = new Map<string, Account>();
   const accountFor = (addr: Uint8Array): Account => {
@@ -367,6 +389,18 @@ export function writeGenesisState(g: Genesis, states: StateOverlay[]): void {
       acc.vesting = [...acc.vesting, ...tranches.filter((t) => t.at > BigInt(g.genesisTime))];
     }
   }
+  const bonded: [string, bigint][] = [];
+  for (const b of g.bookkeepers) {
+    if (b.stake === undefined || BigInt(b.stake) === 0n) continue;
+    const addr = addressFromPublicKey(fromHex(b.publicKey));
+    const acc = accountFor(addr);
+    const amount = BigInt(b.stake);
+    // validateGenesis checked it is held vested; a file that skipped the check must not mint stake.
+    if ((acc.balances[ZNC] ?? 0n) < amount) throw new Error(`bookkeeper "${b.name}" stakes ${amount} base units it does not hold at genesis`);
+    acc.balances[ZNC] = (acc.balances[ZNC] ?? 0n) - amount;
+    bonded.push([toHex(addr), amount]);
+  }
+  for (const [hex, amount] of bonded) stakes.set(states[MAIN_CHAIN], hex, { staked: amount, unbonding: 0n });
   for (const [hex, acc] of byAddress) {
     acc.vesting.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     accounts.set(states[homeChain(fromHex(hex))], hex, acc);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressFromPublicKey, encodeAddress, keyPairFromSeed, type KeyPair } from '../crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, keyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import {
   addAllocation,
   addBookkeeper,
@@ -12,8 +12,10 @@ import {
   type GenesisDraft,
 } from './genesisBuilder.ts';
 import { Ledger } from './ledger.ts';
+import { ledgerReader } from './read.ts';
+import { balanceOf } from './context.ts';
 import { checkSupply } from './supply.ts';
-import { TOTAL_SUPPLY, ZNC_UNIT } from './params.ts';
+import { TOTAL_SUPPLY, ZNC, ZNC_UNIT } from './params.ts';
 import { canonicalJson, genesisProblems, ledgerParams, validateGenesis } from './genesis.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS } from './devGenesis.ts';
 
@@ -83,6 +85,36 @@ describe('the genesis ceremony builder', () => {
     // Any change of content changes the hash, and the order bookkeepers were added is content.
     expect(genesisHash(finalizeGenesis(ceremony([1, 0, 2, 3])))).not.toBe(hashes[0]);
     expect(genesisHash({ ...finals[0], genesisTime: finals[0].genesisTime + 1 })).not.toBe(hashes[0]);
+  });
+
+  it("bonds each bookkeeper's declared stake at genesis, from its own vested allocation", () => {
+    const g = finalizeGenesis(ceremony([0, 1, 2, 3]));
+    const read = ledgerReader(Ledger.fromGenesis(g));
+    for (const k of ops) {
+      const hex = toHex(addressFromPublicKey(k.publicKey));
+      expect(read.stake(hex)).toEqual({ staked: BigInt(STAKE), unbonding: 0n });
+      // 1,000,000 ZNC of the market share, less what is bonded.
+      expect(balanceOf(read.account(hex), ZNC)).toBe(1_000_000n * ZNC_UNIT - BigInt(STAKE));
+    }
+    const supply = read.supply();
+    expect(supply.staked).toBe(4n * BigInt(STAKE));
+    expect(supply.total).toBe(TOTAL_SUPPLY);
+    // A stake covered only by tokens that vest later is refused: unstaking would free them early.
+    const start = newGenesisDraft({ chainId: CHAIN, genesisTime: 1_800_000_000_000 });
+    let d = addAllocation(start, { share: 'cornerstone', holders: [{ address: addr(ops[0]), amount: shareOf('cornerstone') }] });
+    d = addAllocation(d, { share: 'pe', holders: [{ address: holder(1), amount: shareOf('private-equity') }] });
+    d = addAllocation(d, { share: 'market', holders: ops.slice(1).map((k) => ({ address: addr(k), amount: 1_000_000n * ZNC_UNIT })) });
+    d = addAllocation(d, { share: 'market', holders: [{ address: holder(3), amount: shareOf('promotion') - 3n * 1_000_000n * ZNC_UNIT }] });
+    d = addAllocation(d, { share: 'team', holders: [{ address: holder(4), amount: shareOf('team') }] });
+    d = addAllocation(d, { share: 'reserve', reserveMembers: ops.slice(1).map(addr), threshold: 2 });
+    for (const [i, k] of ops.entries()) {
+      d = addBookkeeper(d, signBookkeeperStatement(k, { chainId: CHAIN, name: `op-${i}`, p2p: `/ip4/10.0.0.${i + 1}/tcp/26656`, stake: STAKE }));
+    }
+    expect(() => finalizeGenesis(d)).toThrow(/"op-0" stakes .* holds 0 vested at genesis .*only vested ZNC/);
+    // Nor does a node start from a file, not made by the builder, whose signed stakes exceed what is held.
+    const big = ops.map((k, i) => signBookkeeperStatement(k, { chainId: CHAIN, name: `op-${i}`, p2p: `/ip4/10.0.0.${i + 1}/tcp/26656`, stake: (2_000_000n * ZNC_UNIT).toString() }));
+    const { chainId: _c, ...entry } = big[0];
+    expect(() => Ledger.fromGenesis({ ...g, bookkeepers: [entry, ...g.bookkeepers.slice(1)] })).toThrow(/"op-0" stakes 200000000000000 base units but its address \S+ holds 100000000000000/);
   });
 
   it('hashes a canonical encoding: keys sorted at every depth, no whitespace, only safe integers', () => {
