@@ -69,21 +69,27 @@ describe.skipIf(!hostsSupported())('a ceremony genesis run by four bookkeepers o
     // Every node knows the others and they commit blocks together.
     const first = await until('the four APIs', 30_000, async () => statuses());
     const h0 = Math.max(...first.map((s) => s.height));
-    const together = await until('blocks committed by all four', 45_000, async () => {
+    await until('blocks committed by all four', 45_000, async () => {
       const s = await statuses();
       return s.every((x) => x.height >= h0 + 2) ? s : undefined;
+    });
+    // Three of four commit without a full mesh (gossip is relayed), so blocks can come before the
+    // last peer exchange round has made every pair meet: wait for the mesh, then check who is who.
+    const connectedIds = (s: StatusAnswer): string[] =>
+      (s.consensus as Extract<StatusAnswer['consensus'], { peerId: string }>).peers
+        .filter((p) => p.connected)
+        .map((p) => p.id)
+        .sort();
+    const together = await until('every bookkeeper connected to the three others', 30_000, async () => {
+      const s = await statuses();
+      return s.every((x) => connectedIds(x).length === 3) ? s : undefined;
     });
     for (const [i, s] of together.entries()) {
       expect(s.chainId).toBe('zeus-net-1');
       const consensus = s.consensus as Extract<StatusAnswer['consensus'], { peerId: string }>;
       expect(consensus.peerId).toBe(nodes[i].peerId);
       expect(consensus.validators).toBe(4);
-      expect(
-        consensus.peers
-          .filter((p) => p.connected)
-          .map((p) => p.id)
-          .sort(),
-      ).toEqual(
+      expect(connectedIds(s)).toEqual(
         nodes
           .filter((_, j) => j !== i)
           .map((n) => n.peerId)
@@ -130,7 +136,7 @@ describe.skipIf(!hostsSupported())('a ceremony genesis run by four bookkeepers o
     // It dials its one bootstrap peer and finds the other two again by peer exchange.
     await until('the restarted bookkeeper to be connected to all three others again', 30_000, async () => {
       const s = await Promise.all(nodes.map((n) => agent.get<StatusAnswer>(n.api, '/status')));
-      const meshed = s.every((x) => (x.consensus as Extract<StatusAnswer['consensus'], { peerId: string }>).peers.filter((p) => p.connected).length === 3);
+      const meshed = s.every((x) => connectedIds(x).length === 3);
       return meshed ? true : undefined;
     });
 

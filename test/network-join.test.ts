@@ -42,6 +42,8 @@ const PASS = 'join-passphrase';
 const cliEnv = { ...nodeEnv(), ZEUS_PASSPHRASE: PASS };
 const CHAIN = 'zeus-join-1';
 const KEY = 'op';
+/** The bookkeeper that serves tampered snapshot chunks, and the joiner's one bootstrap peer. */
+const LIAR = 2;
 
 process.env.ZEUS_KEYSTORE_FAST_KDF = '1';
 const runNamespaces = (run: string): string[] => listNamespaces().filter((n) => n.startsWith(`${PREFIX}${run}-`));
@@ -88,6 +90,8 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
       keyName: KEY,
       p2p: (i) => `/ip4/${bk[i].ip}/tcp/${P2P_PORT}`,
       params: [`epochLength=${EPOCH}`, 'bookkeeperSeats=4'],
+      // ~60 accounts more in the state: a snapshot of ~9 KiB, more chunks than offerers.
+      holders: 60,
     });
     expect(new Set(c.hashes).size).toBe(1);
     mark('genesis built');
@@ -95,7 +99,10 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
     network = await startNetwork({
       net,
       hosts: bk,
-      homes: c.homes.map((home, i) => ({ home, key: KEY, name: `op-${i}` })),
+      // op-2 lies to joiners (must show 4 on hosts): every snapshot chunk it serves has a flipped
+      // byte. It is the joiner's bootstrap peer, so it is surely among the offerers, and each
+      // offerer is asked for at least one chunk when there are as many chunks as offerers (checked below).
+      homes: c.homes.map((home, i) => ({ home, key: KEY, name: `op-${i}`, ...(i === LIAR ? { args: ['--test-corrupt-snapshot-chunks', '1000000'] } : {}) })),
       passphrase: PASS,
       logDir,
       bootstrap: 'one',
@@ -133,7 +140,7 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
           '--p2p-listen',
           `/ip4/${joinHost.ip}/tcp/${P2P_PORT}`,
           '--bootstrap',
-          nodes[2].p2p,
+          nodes[LIAR].p2p,
           '--api',
           `${joinHost.ip}:${API_PORT}`,
           '--block-time',
@@ -223,13 +230,19 @@ describe.skipIf(!hostsSupported())('a fifth host joins by state sync and is elec
     expect(js.stateSync.restoredFrom).toBe(S);
     expect(js.stateSync.blocksExecuted).toBe(H - S);
     expect(js.stateSync.lowestBlock).toBe(S);
-    expect(js.stateSync.penalizedPeers ?? []).toEqual([]);
+    // The liar was scored down for its tampered chunks alone, and the snapshot came from the honest ones.
+    expect(js.stateSync.penalizedPeers).toEqual([nodes[LIAR].peerId]);
     expect((await agent.get<BlockAnswer>(joiner.api, `/blocks/${H}`)).hash).toBe(trustHash);
     // Given one bootstrap peer, the join found the others by peer exchange and fetched the chunks from several.
     const joinLog = readFileSync(joiner.log, 'utf8');
     const joinPeers = Number(/state sync: connected to (\d+) peer/.exec(joinLog)?.[1]);
     expect(joinPeers).toBeGreaterThanOrEqual(3);
-    expect(Number(/state sync: fetching snapshot \S+ \(\d+ chunks, \d+ bytes\) from (\d+) peer/.exec(joinLog)?.[1])).toBeGreaterThanOrEqual(3);
+    const fetching = /state sync: fetching snapshot \S+ \((\d+) chunks, \d+ bytes\) from (\d+) peer/.exec(joinLog);
+    const [chunks, offerers] = [Number(fetching?.[1]), Number(fetching?.[2])];
+    expect(offerers).toBeGreaterThanOrEqual(3);
+    // Chunk i is asked first of offerer i mod n: with at least as many chunks, the liar is asked.
+    expect(chunks).toBeGreaterThanOrEqual(offerers);
+    expect(joinLog).toMatch(new RegExp(`peer ${nodes[LIAR].peerId} penalized: snapshot \\S+: chunk \\d+ does not hash to the manifest`));
 
     // The sixth host joins from the same genesis URL without a trust point: a replay from genesis.
     const replayer = await joinedNode({ net, host: replayHost, name: 'replay', home: replayHome, logDir, passphrase: PASS });

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addressFromPublicKey, encodeAddress, type KeyPair, Keystore, toHex } from '../../src/crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, generateKeyPair, type KeyPair, Keystore, toHex } from '../../src/crypto/index.ts';
 import {
   addAllocation,
   addBookkeeper,
@@ -121,6 +121,12 @@ export function ceremonyInProcess(o: {
   keyName?: string;
   p2p: (i: number) => string;
   params?: string[];
+  /**
+   * Holders of the market share besides the operators, 1,000 ZNC each from the last operator's
+   * part: a genesis of many accounts, so that a snapshot of its state spans more 1 KiB chunks
+   * than there are peers to fetch them from.
+   */
+  holders?: number;
 }): Ceremony {
   const key = o.keyName ?? 'op';
   const homes = Array.from({ length: o.operators }, (_, i) => join(o.dir, `op-${i}`));
@@ -136,7 +142,13 @@ export function ceremonyInProcess(o: {
   d = addAllocation(d, { share: 'pe', holders: pe.map((address) => ({ address, amount: shareOf(GENESIS_SHARES.pe) / BigInt(pe.length) })) });
   const each = 1_000_000n * ZNC_UNIT;
   d = addAllocation(d, { share: 'market', holders: addresses.slice(0, last).map((address) => ({ address, amount: each })) });
-  d = addAllocation(d, { share: 'market', holders: [{ address: addresses[last], amount: shareOf(GENESIS_SHARES.market) - BigInt(last) * each }] });
+  const holders = Array.from({ length: o.holders ?? 0 }, () => encodeAddress(addressFromPublicKey(generateKeyPair().publicKey)));
+  const small = 1_000n * ZNC_UNIT;
+  if (holders.length > 0) d = addAllocation(d, { share: 'market', holders: holders.map((address) => ({ address, amount: small })) });
+  d = addAllocation(d, {
+    share: 'market',
+    holders: [{ address: addresses[last], amount: shareOf(GENESIS_SHARES.market) - BigInt(last) * each - BigInt(holders.length) * small }],
+  });
   d = addAllocation(d, { share: 'team', holders: [{ address: addresses[last], amount: shareOf(GENESIS_SHARES.team) }] });
   const members = addresses.slice(0, Math.min(3, o.operators));
   d = addAllocation(d, { share: 'reserve', reserveMembers: members, threshold: Math.min(2, members.length) });

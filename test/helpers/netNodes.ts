@@ -227,8 +227,11 @@ export interface NetworkOptions {
   net?: Hosts;
   /** The hosts the nodes run on, one each (default: the first `homes.length` of `net.hosts`). */
   hosts?: Host[];
-  /** Each node's home (genesis.json and the key already in it) and its bookkeeper key's name. */
-  homes: { home: string; key: string; name?: string }[];
+  /**
+   * Each node's home (genesis.json and the key already in it), its bookkeeper key's name, and
+   * options added to its `zeus node start` (a test-only fault such as --test-corrupt-snapshot-chunks).
+   */
+  homes: { home: string; key: string; name?: string; args?: string[] }[];
   /** The keystore passphrase of those keys (ZEUS_PASSPHRASE of the processes). */
   passphrase: string;
   /** Where the logs go (`<name>.log`). */
@@ -280,7 +283,7 @@ export async function startNetwork(o: NetworkOptions): Promise<NetNetwork> {
       p2p: addrs[i],
       peerId: peerIds[i],
       log: join(o.logDir, `${name}.log`),
-      args,
+      args: [...args, ...(h.args ?? [])],
       env,
     });
   });
