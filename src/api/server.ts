@@ -1,6 +1,4 @@
-import fastifySwagger from '@fastify/swagger';
-import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
 import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore, type UploadLimits } from '../ddn/index.ts';
 import { HttpError, jsonErrors } from '../http/index.ts';
@@ -64,6 +62,12 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     toError: (e) => (e instanceof HttpError || e instanceof LedgerError ? toApiError(e) : undefined),
     dialects: opts.registry ? [registryErrorDialect] : [],
   });
+  // fastify and its plugins load when a node serves its API, not with every `zeus` command.
+  const [{ default: Fastify }, { default: fastifySwagger }, { default: fastifyWebsocket }] = await Promise.all([
+    import('fastify'),
+    import('@fastify/swagger'),
+    import('@fastify/websocket'),
+  ]);
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024, ...errors.serverOptions });
   errors.install(app);
   await app.register(fastifySwagger, {

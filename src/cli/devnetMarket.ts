@@ -2,9 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Docker from 'dockerode';
 import { NodeApiError, ZeusClient } from '../sdk/index.ts';
 import { dockerAnswers, DockerRuntime } from '../worker/index.ts';
+import { newDockerClient } from '../ddn/index.ts';
 import { buildSampleApps, SAMPLE_APPS } from './sampleApps.ts';
 
 // The market side of a devnet: worker agents beside its nodes and the sample apps published by a
@@ -211,7 +211,7 @@ export async function stopWorkers(workers: readonly DevnetWorker[]): Promise<num
   if (docker.length) {
     const rt = new DockerRuntime();
     for (const w of docker) {
-      for (const c of await rt.ofWorker(w.address).catch(() => [])) await rt.remove(new Docker().getContainer(c.Id)).catch(() => undefined);
+      for (const c of await rt.ofWorker(w.address).catch(() => [])) await rt.remove(newDockerClient().getContainer(c.Id)).catch(() => undefined);
       await rt.sweepScratch(w.address).catch(() => undefined);
     }
   }

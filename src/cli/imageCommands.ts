@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import Docker from 'dockerode';
 import tar from 'tar-stream';
-import { fetchImageThroughNode, isDigest, loadFetchedImage, MediaType, type Digest } from '../ddn/index.ts';
+import { fetchImageThroughNode, isDigest, loadFetchedImage, MediaType, newDockerClient, type Digest } from '../ddn/index.ts';
 import { digestOf, MODULE_LABEL, uploadBlob, uploadStreamedBlob } from '../worker/index.ts';
 import { client, globalOptions, nodeUrl, output, type GlobalOptions } from './context.ts';
 import { signedToken } from './registryCommands.ts';
@@ -104,7 +103,7 @@ export async function pushFromEngine(g: GlobalOptions, from: string, image: stri
   const authorization = `Basic ${Buffer.from(`${address}:${token}`).toString('base64')}`;
   const dir = mkdtempSync(join(tmpdir(), 'zeus-push-'));
   try {
-    const saved = await new Docker()
+    const saved = await newDockerClient()
       .getImage(image)
       .get()
       .catch((e: unknown) => {

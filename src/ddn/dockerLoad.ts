@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import type { Digest } from './contracts.ts';
 
@@ -7,6 +8,15 @@ import type { Digest } from './contracts.ts';
 // on `POST /images/load` and reports failures inside its 200 response stream, so the stream is
 // read to the end and any error in it fails the load; afterwards the engine's image id must be
 // the config digest the (verified) manifest names — the engine computed it from the bytes it got.
+
+/**
+ * A dockerode client, the module loaded on first use: it brings gRPC, protobuf and SSH with it
+ * (~0.2 s), which every `zeus` command would pay at start though few talk to an engine.
+ */
+export function newDockerClient(o?: Docker.DockerOptions): Docker {
+  const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
+  return new Dockerode(o);
+}
 
 export interface LoadableImage {
   /** The config blob's digest (what the engine will call the image id). */
@@ -63,7 +73,7 @@ function splitRepoTag(repoTag: string): { repo: string; tag: string } {
  * directory before it notices it holds every layer — on a worker, before every lease of the
  * app (≈ 0.2–0.5 s for a 64 MiB image on the bench machine, `npm run bench:worker`).
  */
-export async function loadIntoDocker(image: LoadableImage, docker: Docker = new Docker()): Promise<string> {
+export async function loadIntoDocker(image: LoadableImage, docker: Docker = newDockerClient()): Promise<string> {
   const held = await docker
     .getImage(image.configDigest)
     .inspect()

@@ -26,7 +26,7 @@ export {
 } from './fetch.ts';
 export { FetchManager, type FetchJob, type FetchRequest } from './fetches.ts';
 export { ImageFetches, type ImageJob, type ImageRequest } from './images.ts';
-export { ImageLoadError, loadIntoDocker, type LoadableImage } from './dockerLoad.ts';
+export { ImageLoadError, loadIntoDocker, newDockerClient, type LoadableImage } from './dockerLoad.ts';
 export { fetchImageThroughNode, loadFetchedImage } from './imagePull.ts';
 export { probeImage, UNFETCHABLE_IMAGE_CODES, type ImageProbe } from './probe.ts';
 export { HttpClient } from './http.ts';

@@ -16,11 +16,6 @@
 //
 // See index.ts for why flooding over direct streams rather than gossipsub.
 import { createHash, randomBytes } from 'node:crypto';
-import { createLibp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { noise } from '@libp2p/noise';
-import { yamux } from '@libp2p/yamux';
-import { identify } from '@libp2p/identify';
 import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, publicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey, peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -340,6 +335,15 @@ class Node implements P2PNode {
     if (this.#state !== 'new') throw new Error(`cannot start a node that is ${this.#state}`);
     this.#state = 'started';
     const banned = (peer: PeerId): boolean => this.#scores.isBanned(peer.toString());
+    // The libp2p stack is loaded when a node starts, not when this module is: every `zeus`
+    // command imports the node's entry point, and most never open a connection (~0.4 s each).
+    const [{ createLibp2p }, { tcp }, { noise }, { yamux }, { identify }] = await Promise.all([
+      import('libp2p'),
+      import('@libp2p/tcp'),
+      import('@libp2p/noise'),
+      import('@libp2p/yamux'),
+      import('@libp2p/identify'),
+    ]);
     const lp = await createLibp2p({
       privateKey: this.#privateKey,
       start: false,

@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { newDockerClient } from '../ddn/index.ts';
 import { unpackArchive } from './canonicalResult.ts';
 import { dockerLogConfig, LogCapture } from './dockerLogs.ts';
 import { DEFAULT_LOG_CAP_BYTES, type LogCounts, type LogProgress, type LogTarget } from './leaseLog.ts';
@@ -20,11 +21,14 @@ import { endpointEntry } from './policy.ts';
 // A service gets the bridge network only to publish its ports, on the configured bind address.
 
 /** Whether a Docker engine answers (within `timeoutMs` when given): the worker's runtimes depend on it. */
+
 export async function dockerAnswers(timeoutMs?: number): Promise<boolean> {
-  const ping = new Docker().ping().then(
-    () => true,
-    () => false,
-  );
+  const ping = newDockerClient()
+    .ping()
+    .then(
+      () => true,
+      () => false,
+    );
   if (timeoutMs === undefined) return ping;
   const late = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
   return Promise.race([ping, late]);
@@ -119,7 +123,7 @@ export class DockerRuntime {
   readonly docker: Docker;
   readonly scratch: ScratchAreas;
 
-  constructor(docker: Docker = new Docker(), o: RuntimeOptions = {}) {
+  constructor(docker: Docker = newDockerClient(), o: RuntimeOptions = {}) {
     this.docker = docker;
     this.scratch = new ScratchAreas(docker, { dir: o.scratchDir ?? join(tmpdir(), 'zeus-scratch'), log: o.log ?? (() => undefined), loop: o.loopScratch });
   }
