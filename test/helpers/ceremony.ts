@@ -4,9 +4,8 @@ import { type CliResult, nodeEnv, zeusAsync } from './processes.ts';
 
 // The genesis ceremony of a public network run as `zeus genesis …` processes (issue 15): operators,
 // each with a home and a key, build one draft; every bookkeeper signs its own statement (gentx);
-// every home validates the finished file and compares its hash. test/genesis-cli.test.ts checks
-// the commands step by step (with the errors between them); test/network-ceremony.test.ts starts a
-// network from the result. Steps that do not depend on each other run at once (each CLI process
+// every home validates the finished file and compares its hash. test/network-ceremony.test.ts checks
+// the commands' refusals between the steps, then starts a network from the result. Steps that do not depend on each other run at once (each CLI process
 // loads the whole program, ~2 s).
 
 /** `zeus --home HOME …` as a process, without blocking the event loop; ZEUS_PASSPHRASE is `passphrase`. */
