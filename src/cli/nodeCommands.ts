@@ -133,7 +133,7 @@ async function initJoin(g: GlobalOptions, o: InitOptions, chainIdGiven: boolean)
     [
       `Initialized ${g.home} to join ${c.chainId} as "${c.moniker}"`,
       `  genesis hash ${r.hash}  (compare it with the network's operators)`,
-      `  p2p: listen ${c.p2p!.listen}${c.p2p!.announce?.length ? `, announce ${c.p2p!.announce.join(', ')}` : ''}; ${c.p2p!.bootstrap.length} bootstrap peer(s)`,
+      `  p2p: listen ${c.p2p!.listen}${c.p2p!.announce?.length ? `, announce ${c.p2p!.announce.join(', ')}` : ''}; ${c.p2p!.bootstrap.length} bootstrap peer(s)${r.bootstrapFrom === 'genesis' ? " (the genesis bookkeepers' addresses: no --bootstrap given)" : ''}`,
       `  API will listen on http://${c.api.host}:${c.api.port}`,
       r.key
         ? `  bookkeeper key "${r.key.name}" ${r.key.created ? 'created' : 'in the home'} (${r.key.address})${r.key.genesisBookkeeper ? ', a genesis bookkeeper' : ''}; encrypted under your passphrase: back up ${join(p.keys, `${r.key.name}.json`)} and the passphrase`

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, encodeAddress, Keystore, keyPairFromSeed } from '../crypto/index.ts';
 import {
   addAllocation,
@@ -19,6 +19,7 @@ import {
 import { DEV_PASSPHRASE } from './home.ts';
 import { initJoinHome, type JoinOptions } from './join.ts';
 import { parseTcpMultiaddr } from './netAddresses.ts';
+import { peerIdFromKey } from '../p2p/index.ts';
 
 // The writing side of `zeus init --genesis` in process (test/join.test.ts runs the CLI): which
 // genesis and options it refuses, and that a refusal at any step leaves the home as it was.
@@ -57,6 +58,11 @@ function refused(home: string, o: JoinOptions, message: RegExp): void {
 
 describe('initJoinHome', () => {
   const genesis = publicGenesis();
+  let opPeer = '';
+  beforeAll(async () => {
+    // The peer id a node running op's key has.
+    opPeer = await peerIdFromKey(op.secretKey);
+  });
 
   it('writes the genesis, a config without a dev passphrase and a key under the passphrase given', () => {
     const home = fresh();
@@ -65,7 +71,13 @@ describe('initJoinHome', () => {
     expect(r.hash).toBe(genesisHash(genesis));
     expect(files(home)).toEqual(['config.json', 'genesis.json', 'keys', 'keys/bk.json']);
     expect(r.config.devPassphrase).toBeUndefined();
-    expect(r.config.p2p).toEqual({ listen: '/ip4/0.0.0.0/tcp/26656', bootstrap: [], announce: ['/dns4/a.example/tcp/26656'] });
+    // No --bootstrap: the genesis bookkeeper's statement says where it listens, its key what its peer id is.
+    expect(r.config.p2p).toEqual({
+      listen: '/ip4/0.0.0.0/tcp/26656',
+      bootstrap: [`/ip4/10.0.0.1/tcp/26656/p2p/${opPeer}`],
+      announce: ['/dns4/a.example/tcp/26656'],
+    });
+    expect(r.bootstrapFrom).toBe('genesis');
     expect(new Keystore(join(home, 'keys')).load('bk', 'pw').publicKey).toHaveLength(32);
     expect(() => new Keystore(join(home, 'keys')).load('bk', DEV_PASSPHRASE)).toThrow(/wrong passphrase/);
     expect(readFileSync(join(home, 'config.json'), 'utf8')).not.toContain(DEV_PASSPHRASE);
@@ -77,7 +89,14 @@ describe('initJoinHome', () => {
     new Keystore(join(home, 'keys')).import('op', Buffer.from(op.secretKey).toString('hex'), 'pw');
     refused(home, opts(genesis, { bookkeeperKey: 'op', passphrase: 'not it' }), /wrong passphrase for key "op"/);
     expect(readdirSync(home)).toEqual(['keys']); // the staging directory is gone too
-    expect(initJoinHome(home, opts(genesis, { bookkeeperKey: 'op' })).key).toMatchObject({ created: false, genesisBookkeeper: true, address: opAddress });
+    const own = initJoinHome(home, opts(genesis, { bookkeeperKey: 'op' }));
+    expect(own.key).toMatchObject({ created: false, genesisBookkeeper: true, address: opAddress });
+    // Its own statement is not a peer to dial.
+    expect(own.config.p2p?.bootstrap).toEqual([]);
+    // Peers given replace the genesis's.
+    const given = `/ip4/10.0.0.9/tcp/26656/p2p/${opPeer}`;
+    const r = initJoinHome(fresh(), opts(genesis, { bootstrap: [given] }));
+    expect([r.config.p2p?.bootstrap, r.bootstrapFrom]).toEqual([[given], 'options']);
     refused(home, opts(genesis), /is already a node home \(it has .*config\.json\)/);
   });
 

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { parseTcpMultiaddr } from './netAddresses.ts';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Keystore, type StoredKey } from '../crypto/index.ts';
+import { fromHex, Keystore, type StoredKey } from '../crypto/index.ts';
 import { bookkeeperAddress, genesisHash, genesisProblems, validateGenesis, type Genesis } from '../ledger/index.ts';
 import { DEFAULT_API_PORT, homePaths, NodeConfigSchema, loadKeyWithAny, type NodeConfig } from './home.ts';
+import { peerIdFromEd25519PublicKey } from '../p2p/index.ts';
 
 // `zeus init --genesis`: a home that joins a public network. Everything it writes is first made in
 // a staging directory inside the home and moved into place at the end, config.json last (the file
@@ -27,6 +28,7 @@ export interface JoinOptions {
   moniker: string;
   p2pListen?: string;
   p2pAnnounce?: string[];
+  /** Peers to dial first; none given: the genesis bookkeepers' statements (genesisBootstrap). */
   bootstrap?: string[];
   apiHost?: string;
   apiPort?: number;
@@ -40,6 +42,8 @@ export interface JoinOptions {
 
 export interface JoinResult {
   config: NodeConfig;
+  /** Whence the bootstrap peers: the options, or the genesis's statements when none were given. */
+  bootstrapFrom: 'options' | 'genesis';
   genesis: Genesis;
   hash: string;
   key?: StoredKey & { created: boolean; genesisBookkeeper: boolean };
@@ -82,16 +86,7 @@ export function initJoinHome(home: string, o: JoinOptions): JoinResult {
   const { genesis, hash } = checkJoinGenesis(o.genesis, o.source, o.expectHash);
   const listen = parseTcpMultiaddr(o.p2pListen ?? DEFAULT_P2P_LISTEN, '--p2p-listen', 'forbidden');
   const announce = (o.p2pAnnounce ?? []).map((a) => parseTcpMultiaddr(a, '--p2p-announce', 'optional'));
-  const bootstrap = (o.bootstrap ?? []).map((a) => parseTcpMultiaddr(a, '--bootstrap', 'required'));
-  const config = NodeConfigSchema.parse({
-    chainId: genesis.chainId,
-    api: { host: o.apiHost ?? '127.0.0.1', port: o.apiPort ?? DEFAULT_API_PORT },
-    blockIntervalMs: o.blockIntervalMs ?? 1000,
-    ...(o.bookkeeperKey !== undefined ? { bookkeeperKey: o.bookkeeperKey } : {}),
-    moniker: o.moniker,
-    mempoolMax: 100_000,
-    p2p: { listen, bootstrap, announce },
-  } satisfies NodeConfig);
+  const given = (o.bootstrap ?? []).map((a) => parseTcpMultiaddr(a, '--bootstrap', 'required'));
 
   const createdHome = !existsSync(home);
   mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -119,6 +114,17 @@ export function initJoinHome(home: string, o: JoinOptions): JoinResult {
       const genesisBookkeeper = genesis.bookkeepers.some((b) => bookkeeperAddress(b.publicKey) === stored.address);
       key = { ...stored, created, genesisBookkeeper };
     }
+    const bootstrapFrom = given.length > 0 ? 'options' : 'genesis';
+    const bootstrap = given.length > 0 ? given : genesisBootstrap(genesis, key?.publicKey);
+    const config = NodeConfigSchema.parse({
+      chainId: genesis.chainId,
+      api: { host: o.apiHost ?? '127.0.0.1', port: o.apiPort ?? DEFAULT_API_PORT },
+      blockIntervalMs: o.blockIntervalMs ?? 1000,
+      ...(o.bookkeeperKey !== undefined ? { bookkeeperKey: o.bookkeeperKey } : {}),
+      moniker: o.moniker,
+      mempoolMax: 100_000,
+      p2p: { listen, bootstrap, announce },
+    } satisfies NodeConfig);
     writeFileSync(join(stage, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`, { mode: 0o600 });
     writeFileSync(join(stage, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 
@@ -136,7 +142,7 @@ export function initJoinHome(home: string, o: JoinOptions): JoinResult {
     renameSync(join(stage, 'genesis.json'), paths.genesis);
     moved.push(paths.genesis);
     renameSync(join(stage, 'config.json'), paths.config);
-    return { config, genesis, hash, key };
+    return { config, bootstrapFrom, genesis, hash, key };
   } catch (e) {
     for (const m of moved.reverse()) rmSync(m, { recursive: true, force: true });
     throw e;
@@ -144,6 +150,17 @@ export function initJoinHome(home: string, o: JoinOptions): JoinResult {
     rmSync(stage, { recursive: true, force: true });
     if (createdHome && !existsSync(homePaths(home).config)) removeIfEmpty(home);
   }
+}
+
+/**
+ * Where a node finds its network when given no --bootstrap: every genesis bookkeeper's signed
+ * statement names its p2p address, and a bookkeeper node's peer id is its key's, so the genesis
+ * alone says whom to dial (its own statement left out). Peer exchange finds the rest.
+ */
+export function genesisBootstrap(genesis: Genesis, ownPublicKey?: string): string[] {
+  return genesis.bookkeepers
+    .filter((b) => b.p2p !== undefined && b.publicKey !== ownPublicKey)
+    .map((b) => `${b.p2p}/p2p/${peerIdFromEd25519PublicKey(fromHex(b.publicKey))}`);
 }
 
 function removeIfEmpty(dir: string): void {
