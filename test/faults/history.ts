@@ -14,17 +14,7 @@ import { z } from 'zod';
 
 const Amount = z.string().regex(/^\d+$/);
 
-export const OpKind = z.enum([
-  'transfer',
-  'post-task',
-  'cancel-task',
-  'top-up-task',
-  'bid',
-  'accept-bid',
-  'report-usage',
-  'submit-result',
-  'release-lease',
-]);
+export const OpKind = z.enum(['transfer', 'post-task', 'cancel-task', 'top-up-task', 'bid', 'accept-bid', 'report-usage', 'submit-result', 'release-lease']);
 export type OpKind = z.infer<typeof OpKind>;
 
 export const HistoryRecordSchema = z.object({
