@@ -104,7 +104,13 @@ describe('submitUntilFinal', () => {
     expect(final.inclusion?.proof.leaf).toBeTruthy();
     expect(final.node).not.toBe(url(1));
     expect(attempts.some((a) => a.node === url(1) && a.outcome === 'unreachable')).toBe(true);
-    expect(attempts.some((a) => a.node === url(2) && (a.outcome === 'accepted' || a.outcome === 'known'))).toBe(true);
+    // node2 was given the same bytes: it took them, held them already, or (when node1 passed them on
+    // before it died, as happens on a loaded machine) had them committed and says the nonce is used.
+    const given = attempts.filter((a) => a.node === url(2));
+    expect(
+      given.some((a) => a.outcome === 'accepted' || a.outcome === 'known' || (a.outcome === 'refused' && a.code === 'NONCE_REPLAYED')),
+      JSON.stringify(attempts),
+    ).toBe(true);
     // Once, not twice: carol got exactly 3 ZNC.
     await waitFor(async () => (await balance(2, keys.carol.address)) > before, 20_000, 'carol credited');
     await sleep(1_500);

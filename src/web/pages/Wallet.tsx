@@ -125,10 +125,13 @@ function KeyView({ k }: { k: WalletKey }) {
   const acc = useLoad(() => client.account(k.address), [k.address], { live: true, minMs: 500 });
   const tasks = useLoad(() => client.tasks({ owner: k.address, limit: 20 }), [k.address], { live: true, minMs: 1500 });
   const [shown, setShown] = useState(false);
+  // The changes live outside React (they outlast the page): a change noted after a render must
+  // render again, or the list would wait for whatever re-renders next (nothing, on a quiet chain).
+  const [seen, setSeen] = useState(() => balanceChanges(k.address));
   useEffect(() => {
     if (acc.data) noteBalance(acc.data.address, BigInt(acc.data.znc.balance));
-  }, [acc.data]);
-  const seen = balanceChanges(k.address);
+    setSeen(balanceChanges(k.address));
+  }, [acc.data, k.address]);
   return (
     <>
       <Card title={<>Key “{k.name}”</>} actions={<Copy text={k.address} label="Copy address" />}>
