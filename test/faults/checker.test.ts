@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TOTAL_SUPPLY } from '../../src/ledger/index.ts';
-import { checkRun, formatVerdict, type Verdict } from './checker.ts';
+import { checkFiles, checkRun, formatVerdict, readHeals, type Verdict } from './checker.ts';
 import type { CommittedTx, FinalState, NodeFinal } from './finalState.ts';
 import type { History, HistoryRecord } from './history.ts';
 
@@ -227,5 +230,29 @@ describe('checker on a hand-made run', () => {
     const unjudged = checkRun(history, final, { heals: [{ healedAt: T0 + 30_000, fault: 'kill' }], livenessBoundMs: 5_000 });
     expect(unjudged.violations).toEqual([]);
     expect(unjudged.counts.heals.unjudged).toBe(1);
+  });
+
+  it('checkFiles reads the history, the final state and the heals of a nemesis log', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zeus-checker-'));
+    try {
+      const { history, final } = run();
+      const hf = join(dir, 'history.jsonl');
+      writeFileSync(hf, `${[history.header, ...history.records].map((x) => JSON.stringify(x)).join('\n')}\n{"op":"torn`);
+      const ff = join(dir, 'final.json');
+      writeFileSync(ff, JSON.stringify(final));
+      const nf = join(dir, 'nemesis.jsonl');
+      writeFileSync(
+        nf,
+        `${JSON.stringify({ at: T0, fault: 'partition 2|2', started: true })}\n${JSON.stringify({ healedAt: T0 + 14_200, fault: 'partition 2|2' })}\n`,
+      );
+      expect(readHeals(nf)).toEqual([{ healedAt: T0 + 14_200, fault: 'partition 2|2' }]);
+      const v = checkFiles(hf, ff, nf, { livenessBoundMs: 500 });
+      expect(v.violations.map((x) => x.kind)).toEqual(['liveness']);
+      expect(v.counts.heals.longestResumeMs).toBe(800);
+      expect(formatVerdict(v)).toContain('commits resumed 800 ms after partition 2|2');
+      expect(checkFiles(hf, ff, nf).valid).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

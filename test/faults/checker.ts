@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TOTAL_SUPPLY } from '../../src/ledger/index.ts';
 import type { CommittedTx, FinalState, NodeFinal } from './finalState.ts';
 import { type History, type HistoryRecord, readHistory } from './history.ts';
@@ -485,4 +487,24 @@ export function formatVerdict(verdict: Verdict, max = 10): string {
     if (xs.length > max) out.push(`  … and ${xs.length - max} more`);
   }
   return out.join('\n');
+}
+
+// Run as a command: `node_modules/.bin/node test/faults/checker.ts HISTORY FINAL [NEMESIS_LOG]
+// [--bound-ms N] [--json]` prints the summary (or the verdict as JSON) and exits 1 on any violation.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const flag = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args.splice(i, 2)[1] : undefined;
+  };
+  const bound = flag('--bound-ms');
+  const json = args.includes('--json');
+  const files = args.filter((a) => a !== '--json');
+  if (files.length < 2 || files.length > 3) {
+    console.error('usage: checker.ts HISTORY.jsonl FINAL.json [NEMESIS_LOG] [--bound-ms N] [--json]');
+    process.exit(2);
+  }
+  const verdict = checkFiles(files[0], files[1], files[2], bound ? { livenessBoundMs: Number(bound) } : {});
+  console.log(json ? JSON.stringify(verdict, null, 2) : formatVerdict(verdict));
+  process.exit(verdict.valid ? 0 : 1);
 }
