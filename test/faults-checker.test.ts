@@ -9,7 +9,7 @@ import { checkFiles, checkRun, formatVerdict, readFinalState, type Verdict } fro
 import { type CommittedTx, collectFinalState, type FinalState, httpGetter } from './faults/finalState.ts';
 import { type History, type HistoryRecord, HistoryWriter, readHistory } from './faults/history.ts';
 import { ceremonyInProcess } from './helpers/netJoin.ts';
-import { type NetNetwork, startNetwork, until } from './helpers/netNodes.ts';
+import { ClientAgent, type NetNetwork, startNetwork, until } from './helpers/netNodes.ts';
 
 // Issue 16, must show 3: the checker catches what it should. A real run first — four bookkeepers on
 // loopback, ~50 transfers among 12 accounts homed on different inner chains, recorded by a tiny
@@ -198,6 +198,16 @@ describe('the checker over a real run of four bookkeepers, and doctored copies o
     expect(collected.settled).toBe(true);
     const final = readFinalState(finalFile);
     mark(`final state collected: ${final.txs.length} transactions, heights up to ${Math.max(...final.nodes.map((n) => n.heightAfter))}`);
+
+    // The same through a client agent (how a run on separate hosts reads the nodes): the same transactions, as clean.
+    const agent = await ClientAgent.start({ log: join(dir, 'logs', 'agent.log') });
+    try {
+      const viaAgent = await collectFinalState({ get: (n, p) => agent.get(n, p), nodes: apis, history, settleMs: 5_000 });
+      expect(viaAgent.txs).toEqual(final.txs);
+      expect(checkRun(history, viaAgent).violations).toEqual([]);
+    } finally {
+      agent.close();
+    }
 
     // ---- the real run is clean
     const clean = checkFiles(historyFile, finalFile);
