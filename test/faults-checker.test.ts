@@ -202,8 +202,13 @@ describe('the checker over a real run of four bookkeepers, and doctored copies o
     // The same through a client agent (how a run on separate hosts reads the nodes): the same transactions, as clean.
     const agent = await ClientAgent.start({ log: join(dir, 'logs', 'agent.log') });
     try {
-      const viaAgent = await collectFinalState({ get: (n, p) => agent.get(n, p), nodes: apis, history, settleMs: 5_000 });
+      // Three blocks a page: the paging a long run needs (100 a page), on a short chain.
+      const viaAgent = await collectFinalState({ get: (n, p) => agent.get(n, p), nodes: apis, history, settleMs: 5_000, pageSize: 3 });
       expect(viaAgent.txs).toEqual(final.txs);
+      for (const [i, n] of viaAgent.nodes.entries()) {
+        expect(n.blocks.map((b) => b.height)).toEqual(Array.from({ length: n.heightAfter }, (_, h) => h + 1));
+        expect(n.blocks.slice(0, final.nodes[i].blocks.length)).toEqual(final.nodes[i].blocks);
+      }
       expect(checkRun(history, viaAgent).violations).toEqual([]);
     } finally {
       agent.close();

@@ -110,6 +110,8 @@ export interface CollectOptions {
   file?: string;
   /** First height to read blocks from (default 1). */
   fromHeight?: number;
+  /** Block headers per GET /blocks page (default 100, the API's most). */
+  pageSize?: number;
   /** Requests in flight at once, over all nodes (default 6). */
   concurrency?: number;
   /** Wait up to this long for every node to show no receipts in flight and an empty mempool (default 15 s; 0: do not wait). */
@@ -165,7 +167,7 @@ export async function collectFinalState(o: CollectOptions): Promise<FinalState> 
   const read = await Promise.all(
     o.nodes.map(async (node): Promise<{ final: NodeFinal; segments?: SegmentCounts }> => {
       try {
-        return await readNode(node, get, accounts, fromHeight);
+        return await readNode(node, get, accounts, fromHeight, Math.min(100, Math.max(1, o.pageSize ?? 100)));
       } catch (e) {
         return { final: { node, error: (e as Error).message } as NodeFinal };
       }
@@ -217,14 +219,20 @@ type Get = <T>(node: string, path: string) => Promise<T>;
 /** Per height, the transaction count of each segment: which segments readTxs must fetch (not written to the file). */
 type SegmentCounts = Map<number, number[]>;
 
-async function readNode(node: string, get: Get, accounts: string[], fromHeight: number): Promise<{ final: NodeFinal; segments: SegmentCounts }> {
+async function readNode(
+  node: string,
+  get: Get,
+  accounts: string[],
+  fromHeight: number,
+  pageSize: number,
+): Promise<{ final: NodeFinal; segments: SegmentCounts }> {
   const before = await get<StatusAnswer>(node, '/status');
   const [supply, balances] = await Promise.all([
     get<SupplyAnswer>(node, '/supply'),
     Promise.all(accounts.map(async (a) => [a, (await get<{ znc: { balance: string } }>(node, `/accounts/${a}`)).znc.balance] as const)),
   ]);
   const after = await get<StatusAnswer>(node, '/status');
-  const { blocks, segments } = await readBlocks(node, get, fromHeight, after.height);
+  const { blocks, segments } = await readBlocks(node, get, fromHeight, after.height, pageSize);
   const final: NodeFinal = {
     node,
     height: before.height,
@@ -241,13 +249,13 @@ async function readNode(node: string, get: Get, accounts: string[], fromHeight: 
   return { final, segments };
 }
 
-/** Block headers in [lo, hi], 100 a page (newest first within a page), pages in parallel. */
-async function readBlocks(node: string, get: Get, lo: number, hi: number): Promise<{ blocks: FinalBlock[]; segments: SegmentCounts }> {
+/** Block headers in [lo, hi], `page` a page (newest first within a page), pages in parallel. */
+async function readBlocks(node: string, get: Get, lo: number, hi: number, page: number): Promise<{ blocks: FinalBlock[]; segments: SegmentCounts }> {
   const pages: number[] = [];
-  for (let top = hi; top >= lo; top -= 100) pages.push(top);
+  for (let top = hi; top >= lo; top -= page) pages.push(top);
   const got = await Promise.all(
     pages.map(async (top) => {
-      const limit = Math.min(100, top - lo + 1);
+      const limit = Math.min(page, top - lo + 1);
       const a = await get<BlocksAnswer>(node, `/blocks?from=${top}&limit=${limit}`);
       return a.blocks.map((b) => ({ height: b.height, hash: b.hash, time: b.time, txCount: b.txCount, segments: b.segments.map((s) => s.txCount) }));
     }),
