@@ -51,6 +51,12 @@ export const HistoryHeaderSchema = z.object({
   startedAt: z.number().int(),
   /** Each workload account's ZNC balance (base units) when the workload started, read from a node. */
   balances: z.record(z.string(), Amount),
+  /**
+   * The height those balances were read at (a /status height read just before them, while nothing
+   * moved them: funding transfers committed and their receipts delivered). The checker counts the
+   * transfers above it; without it, every transfer in the blocks (balances as at genesis).
+   */
+  balancesAt: z.number().int().nonnegative().optional(),
 });
 export type HistoryHeader = z.infer<typeof HistoryHeaderSchema>;
 
