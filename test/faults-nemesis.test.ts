@@ -208,6 +208,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     const cmp = await compareChains(client, nodes);
     say(`no fork: heights ${cmp.heights.join('/')}, ${cmp.common} common heights compared, ${cmp.forks.length} disagreeing`);
     expect(cmp.forks).toEqual([]);
+    expect(cmp.unreadable).toEqual([]);
     expect(cmp.common).toBeGreaterThan(20);
 
     // Every fault and heal is in the nemesis log, in order.

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BlocksAnswer, StatusAnswer } from '../../src/sdk/index.ts';
+import type { BlockAnswer, BlocksAnswer, StatusAnswer } from '../../src/sdk/index.ts';
 import { createHosts, type Host, type Hosts } from '../helpers/hosts.ts';
 import { ceremonyInProcess } from '../helpers/netJoin.ts';
 import { ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork } from '../helpers/netNodes.ts';
@@ -508,36 +508,62 @@ export async function heights(agent: ClientAgent, nodes: NetNode[], timeoutMs = 
   return Promise.all(nodes.map(async (n) => (await statusOf(agent, n, timeoutMs))?.height ?? -1));
 }
 
-/** The block hash of every height 1..to a node holds (newest first pages of 100 from GET /blocks). */
-export async function blockHashes(agent: ClientAgent, node: NetNode, to: number): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
-  for (let from = to; from >= 1; from -= 100) {
-    const page = await agent.get<BlocksAnswer>(node.api, `/blocks?from=${from}&limit=100`);
-    for (const b of page.blocks) out.set(b.height, b.hash);
-    if (page.blocks.length === 0) break;
-  }
-  return out;
+/** A block a node would not give: its height and what it answered instead. */
+export interface UnreadableBlock {
+  node: string;
+  height: number;
+  answer: string;
 }
 
 /**
- * No fork: at every height two or more nodes hold, their block hashes are equal. Returns the
- * heights compared and the disagreements (empty when there is no fork).
+ * The block hash of every height 1..to a node holds (newest-first pages of 100 from GET /blocks). A
+ * page that fails is read block by block; blocks the node will not give are in `unreadable`.
  */
-export async function compareChains(
-  agent: ClientAgent,
-  nodes: NetNode[],
-): Promise<{ heights: number[]; common: number; forks: { height: number; hashes: Record<string, string> }[] }> {
+export async function blockHashes(agent: ClientAgent, node: NetNode, to: number): Promise<{ hashes: Map<number, string>; unreadable: UnreadableBlock[] }> {
+  const hashes = new Map<number, string>();
+  const unreadable: UnreadableBlock[] = [];
+  for (let from = to; from >= 1; from -= 100) {
+    const page = await agent.api<BlocksAnswer>(node.api, 'GET', `/blocks?from=${from}&limit=100`, undefined, { timeoutMs: 20_000 });
+    if (page.status === 200) {
+      for (const b of page.json.blocks) hashes.set(b.height, b.hash);
+      if (page.json.blocks.length === 0) break;
+      continue;
+    }
+    for (let h = from; h > Math.max(0, from - 100); h--) {
+      const one = await agent.api<BlockAnswer>(node.api, 'GET', `/blocks/${h}`, undefined, { timeoutMs: 20_000 });
+      if (one.status === 200) hashes.set(h, one.json.hash);
+      else unreadable.push({ node: node.name, height: h, answer: `${one.status} ${one.text.slice(0, 300)}` });
+    }
+  }
+  return { hashes, unreadable };
+}
+
+export interface ChainComparison {
+  /** Each node's height when compared. */
+  heights: number[];
+  /** The lowest of them: every height up to it is on every node. */
+  common: number;
+  /** Heights where two nodes hold different blocks (a fork): empty when there is none. */
+  forks: { height: number; hashes: Record<string, string> }[];
+  /** Blocks a node would not give (a store that found them damaged says so). */
+  unreadable: UnreadableBlock[];
+}
+
+/** No fork: at every height two or more nodes hold, their block hashes are equal. */
+export async function compareChains(agent: ClientAgent, nodes: NetNode[]): Promise<ChainComparison> {
   const hs = await heights(agent, nodes, 10_000);
-  const chains = await Promise.all(nodes.map((n, i) => (hs[i] > 0 ? blockHashes(agent, n, hs[i]) : Promise.resolve(new Map<number, string>()))));
-  const forks: { height: number; hashes: Record<string, string> }[] = [];
+  const chains = await Promise.all(
+    nodes.map((n, i) => (hs[i] > 0 ? blockHashes(agent, n, hs[i]) : Promise.resolve({ hashes: new Map<number, string>(), unreadable: [] }))),
+  );
+  const forks: ChainComparison['forks'] = [];
   const top = Math.max(...hs);
   for (let h = 1; h <= top; h++) {
     const hashes: Record<string, string> = {};
     for (const [i, c] of chains.entries()) {
-      const x = c.get(h);
+      const x = c.hashes.get(h);
       if (x) hashes[nodes[i].name] = x;
     }
     if (new Set(Object.values(hashes)).size > 1) forks.push({ height: h, hashes });
   }
-  return { heights: hs, common: Math.min(...hs), forks };
+  return { heights: hs, common: Math.min(...hs), forks, unreadable: chains.flatMap((c) => c.unreadable) };
 }
