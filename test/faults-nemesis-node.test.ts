@@ -90,7 +90,7 @@ describe.skipIf(!hostsSupported())("the nemesis on one node's clock and store, f
       const b = await heights(client, nodes);
       const now = Date.now();
       // The blocks the others committed meanwhile: who proposed them, and when they say they were made.
-      const held = (await client.get<BlocksAnswer>(nodes[0].api, `/blocks?from=${b[0]}&limit=${Math.min(100, b[0] - a[0])}`)).blocks;
+      const held = (await client.get<BlocksAnswer>(nodes[0].api, `/blocks?from=${b[0]}&limit=${Math.max(1, Math.min(100, b[0] - a[0]))}`)).blocks;
       const own = held.filter((x) => x.proposer === key3).length;
       const turns = held.filter((x) => set[x.height % set.length] === key3).length;
       const latest = Math.max(...held.map((x) => x.time - now));

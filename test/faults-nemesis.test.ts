@@ -134,7 +134,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     expect(pp.b[victim]).toBe(-1);
     // Its turns were taken by the next in the ring (round 1): no block of the hold is its own.
     const o = others[0];
-    const held = (await client.get<BlocksAnswer>(nodes[o].api, `/blocks?from=${pp.b[o]}&limit=${Math.min(100, pp.d[o])}`)).blocks;
+    const held = (await client.get<BlocksAnswer>(nodes[o].api, `/blocks?from=${pp.b[o]}&limit=${Math.max(1, Math.min(100, pp.d[o]))}`)).blocks;
     const byVictim = held.filter((b) => b.proposer === set[next]).length;
     const turns = held.filter((b) => proposerIndex(b.height, 0, set.length) === next).length;
     say(`  ${held.length} blocks committed while paused, ${turns} at its turn, ${byVictim} proposed by it`);
