@@ -1,5 +1,6 @@
 import { frameworkRefusal, HttpError } from '../http/index.ts';
 import { LedgerError, type LedgerErrorCode } from '../ledger/index.ts';
+import { StoreCorruptError } from '../store/index.ts';
 
 /** HTTP status for each ledger error: 4xx means the request, not the node, is at fault. */
 const STATUS: Record<LedgerErrorCode, number> = {
@@ -76,5 +77,7 @@ export class ApiError extends HttpError {}
 export function toApiError(e: unknown): HttpError {
   if (e instanceof HttpError) return e;
   if (e instanceof LedgerError) return new ApiError(STATUS[e.code] ?? 400, e.code, e.message);
+  // The node's own disk is at fault, and the answer says so rather than a bare internal error.
+  if (e instanceof StoreCorruptError) return new ApiError(500, 'STORE_DAMAGED', e.message);
   return frameworkRefusal(e) ?? new ApiError(500, 'INTERNAL', 'internal error: the node logged it');
 }

@@ -23,6 +23,7 @@ import type {
   TxStatusAnswer,
 } from '../sdk/index.ts';
 import { registerConsoleRoutes } from './console.ts';
+import { StoreCorruptError } from '../store/index.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
 import { registryChainOf } from './registryChain.ts';
@@ -59,7 +60,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   // Every refusal, including those fastify and Node's HTTP parser would write in their own
   // formats, is {error:{code,message}}; under /v2/ the registry's OCI format.
   const errors = jsonErrors({
-    toError: (e) => (e instanceof HttpError || e instanceof LedgerError ? toApiError(e) : undefined),
+    toError: (e) => (e instanceof HttpError || e instanceof LedgerError || e instanceof StoreCorruptError ? toApiError(e) : undefined),
     dialects: opts.registry ? [registryErrorDialect] : [],
   });
   // fastify and its plugins load when a node serves its API, not with every `zeus` command.

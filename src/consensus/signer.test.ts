@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryKvStore } from '../store/kv.ts';
 import { testKey } from '../ledger/testing.ts';
 import { decodeSignedProposal, encodeSignedProposal, fromWire, openProposal, signProposal, verifyProposal } from './proposal.ts';
-import { DoubleSignError, SigningGuard } from './signer.ts';
+import { DoubleSignError, SIGNER_KEY, SigningGuard } from './signer.ts';
 
 const A = new Uint8Array(32).fill(1);
 const B = new Uint8Array(32).fill(2);
@@ -35,6 +35,12 @@ describe('signing guard', () => {
     const g = await SigningGuard.open(new MemoryKvStore());
     const results = await Promise.allSettled([g.authorize(1, 0, 'prevote', A), g.authorize(1, 0, 'prevote', B)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+  });
+
+  it('refuses to open on a record it cannot read, rather than forget what it signed', async () => {
+    const store = new MemoryKvStore();
+    await store.write([{ key: SIGNER_KEY, value: Uint8Array.of(0xff, 0x01, 0x02) }]);
+    await expect(SigningGuard.open(store)).rejects.toThrow(/^the store is damaged: the record of what this bookkeeper signed last \(\S+\) cannot be read/);
   });
 
   it('persists before it allows: a failing disk means no signature', async () => {

@@ -130,7 +130,13 @@ export class SigningGuard {
   /** Loads the guard's record from `store` (an empty one on first use). */
   static async open(store: KvStore, key = SIGNER_KEY): Promise<SigningGuard> {
     const bytes = await store.get(key);
-    return new SigningGuard(store, key, bytes ? decodeSignLog(bytes) : EMPTY_SIGN_LOG);
+    if (!bytes) return new SigningGuard(store, key, EMPTY_SIGN_LOG);
+    try {
+      return new SigningGuard(store, key, decodeSignLog(bytes));
+    } catch (e) {
+      // Starting without it could sign twice at the height it was signing: refuse, and say why.
+      throw new Error(`the store is damaged: the record of what this bookkeeper signed last (${key}) cannot be read (${(e as Error).message})`, { cause: e });
+    }
   }
 
   get log(): SignLog {

@@ -1,5 +1,5 @@
 import { decode, encode, type Infer } from '../codec/index.ts';
-import { sha256 } from '../crypto/portable.ts';
+import { bytesEqual, merkleRoot, sha256, toHex } from '../crypto/portable.ts';
 import { CertificateSchema, encodeCertificate, type Certificate } from './commit.ts';
 
 const hash32 = { type: 'bytes', length: 32 } as const;
@@ -67,3 +67,27 @@ export const decodeCommittedBlock = (b: Uint8Array): CommittedBlock => decode(Co
 /** The empty certificate a first block carries (there is no previous height). */
 export const GENESIS_COMMIT: Certificate = { height: 0n, round: 0, blockHash: new Uint8Array(0), signers: [], signatures: [] };
 export const certificateHash = (c: Certificate): Uint8Array => sha256(encodeCertificate(c));
+
+/**
+ * What is wrong with a committed block as read back from a store, or undefined: it must be the
+ * block of `height`, hash to the hash its certificate signs, and its body must be what its header
+ * commits to (each segment's transactions and the carried certificate). No signature is checked:
+ * this finds bytes damaged at rest (a disk, a filesystem) cheaply, not a forgery.
+ */
+export function committedBlockError(c: CommittedBlock, height: number): string | undefined {
+  const h = c.block.header;
+  if (Number(h.height) !== height) return `block stored at height ${height} says it is height ${h.height}`;
+  if (Number(c.certificate.height) !== height) return `the certificate stored with block ${height} is for height ${c.certificate.height}`;
+  const hash = blockHash(h);
+  if (!bytesEqual(hash, c.certificate.blockHash)) {
+    return `block ${height} hashes to ${toHex(hash)}, its certificate signs ${toHex(c.certificate.blockHash)}`;
+  }
+  if (!bytesEqual(h.lastCommitHash, certificateHash(c.block.lastCommit))) return `block ${height}'s carried certificate does not match its header`;
+  for (const [i, seg] of c.block.segments.entries()) {
+    const s = h.segments[i];
+    if (s.txCount !== seg.txs.length || !bytesEqual(s.txRoot, merkleRoot(seg.txs.map((tx) => sha256(tx))))) {
+      return `block ${height}'s segment ${i} transactions do not match its header`;
+    }
+  }
+  return undefined;
+}

@@ -22,6 +22,7 @@ import { decode, encode } from '../codec/index.ts';
 import type { BuiltBlock, ZeusNode } from './zeusNode.ts';
 import type { BlockProducer } from './producer.ts';
 import type { ConsensusAnswer } from '../sdk/index.ts';
+import { StoreCorruptError } from '../store/index.ts';
 
 // The elected bookkeepers' block production on a real node: the consensus host
 // (src/consensus/host.ts, the same one the simulator runs) wired to the wall clock, real timers,
@@ -139,7 +140,13 @@ export class BftProducer implements BlockProducer {
       execute: (block) => node.ledger.executeBlock(block, true, node.knownTxs),
       preverify: (block) => node.preverifyBlock(block),
       commit: (block, certificate, executed, built) => node.commitBlock(block, certificate, executed, built?.rejected),
-      committedBlock: (height) => node.store.committedBlockBytes(height),
+      // A block damaged on our disk is not served: the peer asks another, and we say why here.
+      committedBlock: (height) =>
+        node.store.committedBlockBytes(height).catch((e: unknown) => {
+          if (!(e instanceof StoreCorruptError)) throw e;
+          this.log(`not serving block ${height}: ${e.message}`);
+          return undefined;
+        }),
       reportEvidence: (first, second) => this.submitEvidence(first, second),
     };
     this.host = new ConsensusHost(

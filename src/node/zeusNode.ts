@@ -17,7 +17,7 @@ import {
   type LedgerReader,
   type Tx,
 } from '../ledger/index.ts';
-import { ChainStore, LevelKvStore, type KvStore } from '../store/index.ts';
+import { ChainStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
 import type { HaltAnswer, HealthAnswer, ReadyAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
@@ -83,6 +83,23 @@ export interface BuiltBlock {
   executed: ExecutedHeight;
   /** Pending transactions the build refused, with why. */
   rejected: Map<string, [Tx, LedgerError]>;
+}
+
+/**
+ * A store that cannot be opened or read back as written, as the error an operator sees: where it
+ * is, that the node will not run on it, and what to do. Undefined for any other error (a store
+ * locked by another process is not damaged).
+ */
+function damaged(dir: string, e: unknown): StoreCorruptError | undefined {
+  const err = e as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  const level = [err.code, err.cause?.code].some((c) => c === 'LEVEL_CORRUPTION' || c === 'LEVEL_IO_ERROR');
+  if (!(e instanceof StoreCorruptError) && !level) return undefined;
+  const what = (err.cause?.code?.startsWith('LEVEL_') ? err.cause.message : err.message) ?? String(e);
+  return new StoreCorruptError(
+    `the chain store in ${dir} is damaged (${what}): this node will not run on it. Move ${dir} away and start the node again: ` +
+      'it replays the chain from its peers, or restores a snapshot with --trust-height/--trust-hash (docs/STATE_SYNC.md).',
+    { cause: e },
+  );
 }
 
 /**
@@ -158,9 +175,22 @@ export class ZeusNode {
     } else {
       key = openBookkeeperKey(home, config.bookkeeperKey, config, opts.passphrase);
     }
-    mkdirSync(homePaths(home).data, { recursive: true });
-    const kv = await LevelKvStore.open(homePaths(home).data);
-    return ZeusNode.withStore(kv, genesis, config, key, { ...opts, fullNode: config.bookkeeperKey === undefined });
+    const data = homePaths(home).data;
+    mkdirSync(data, { recursive: true });
+    let kv: LevelKvStore;
+    try {
+      kv = await LevelKvStore.open(data);
+    } catch (e) {
+      throw damaged(data, e) ?? e;
+    }
+    try {
+      return await ZeusNode.withStore(kv, genesis, config, key, { ...opts, fullNode: config.bookkeeperKey === undefined });
+    } catch (e) {
+      const d = damaged(data, e);
+      if (!d) throw e;
+      await kv.close().catch(() => {});
+      throw d;
+    }
   }
 
   static async withStore(kv: KvStore, genesis: Genesis, config: NodeConfig, key: KeyPair, opts: NodeOptions = {}): Promise<ZeusNode> {

@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { blockHash, Ledger, TxKind, ZNC } from '../ledger/index.ts';
+import { encode } from '../codec/index.ts';
+import { blockHash, type CommittedBlock, decodeCommittedBlock, encodeCommittedBlock, Ledger, TxKind, ZNC } from '../ledger/index.ts';
 import { commitExecuted, makeTx, testChain } from '../ledger/testing.ts';
 import { ChainStore } from './chainStore.ts';
-import { LevelKvStore, MemoryKvStore, type KvStore } from './kv.ts';
+import { LevelKvStore, MemoryKvStore, StoreCorruptError, type KvStore } from './kv.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -72,6 +73,96 @@ describe.each([
     })())!;
     await kv.write([{ key, value: null }]);
     await expect(store.loadLedger()).rejects.toThrow(/does not match block 3/);
+    await store.close();
+  });
+});
+
+/** The stored tip's encoding (chainStore.ts's TipSchema), to write a wrong one. */
+const encodeTipForTest = (height: number, time: number, hash: Uint8Array): Uint8Array =>
+  encode(
+    {
+      $id: 'Tip',
+      fields: { height: { id: 1, type: 'uint64' }, time: { id: 2, type: 'uint64' }, hash: { id: 3, type: 'bytes', length: 32 } },
+    } as const,
+    { height: BigInt(height), time: BigInt(time), hash },
+  );
+
+// Bytes damaged at rest (issue 16's disk nemesis): LevelDB verifies no checksum on reads, so a
+// flipped byte in a table file comes back as a value without a word. The store must notice.
+describe('a chain store damaged on disk', () => {
+  /** Rewrites stored block `h` after `change` edits its decoded form (what a flipped byte does). */
+  async function damageBlock(kv: KvStore, h: number, change: (c: CommittedBlock) => void): Promise<void> {
+    const key = `b/${h.toString().padStart(16, '0')}`;
+    const c = decodeCommittedBlock((await kv.get(key))!);
+    change(c);
+    await kv.write([{ key, value: encodeCommittedBlock(c) }]);
+  }
+
+  it('refuses a block whose header, body or certificate no longer agree, rather than serve it', async () => {
+    const kv = await level();
+    const store = new ChainStore(kv);
+    await fill(store, 6);
+    await damageBlock(kv, 2, (c) => {
+      c.block.header.time += 1n;
+    });
+    await damageBlock(kv, 3, (c) => {
+      const tx = c.block.segments.find((s) => s.txs.length > 0)!.txs[0];
+      tx[tx.length - 1] ^= 1;
+    });
+    await damageBlock(kv, 4, (c) => {
+      c.block.lastCommit.round += 1;
+    });
+    for (const [h, why] of [
+      [2, /block 2 hashes to [0-9a-f]{64}, its certificate signs/],
+      [3, /segment \d transactions do not match its header/],
+      [4, /carried certificate does not match its header/],
+    ] as const) {
+      await expect(store.committedBlock(h)).rejects.toThrow(StoreCorruptError);
+      await expect(store.committedBlock(h)).rejects.toThrow(why);
+      await expect(store.committedBlockBytes(h)).rejects.toThrow(StoreCorruptError);
+    }
+    expect((await store.committedBlock(5))!.block.header.height).toBe(5n);
+    await store.close();
+  });
+
+  it('finds a byte flipped inside a LevelDB table file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zeus-store-'));
+    dirs.push(dir);
+    let kv: KvStore = await LevelKvStore.open(dir);
+    await fill(new ChainStore(kv), 6);
+    const signed = (await new ChainStore(kv).committedBlock(4))!.certificate.blockHash;
+    await kv.close();
+    // Opening again writes the log into a table; the block's 32-byte hash is in it verbatim.
+    await (await LevelKvStore.open(dir)).close();
+    const table = readdirSync(dir).filter((f) => f.endsWith('.ldb'))[0];
+    const bytes = readFileSync(join(dir, table));
+    const at = bytes.indexOf(Buffer.from(signed));
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 5] ^= 0xff;
+    writeFileSync(join(dir, table), bytes);
+    kv = await LevelKvStore.open(dir);
+    const store = new ChainStore(kv);
+    await expect(store.committedBlock(4)).rejects.toThrow(/stored block 4 is damaged: block 4 hashes to/);
+    await store.close();
+  });
+
+  it('refuses a tip that is not its block, and a store whose values do not decode', async () => {
+    const kv = await level();
+    const store = new ChainStore(kv);
+    await fill(store, 3);
+    const tip = await kv.get('meta/tip');
+    const t = await store.tip();
+    await kv.write([{ key: 'meta/tip', value: encodeTipForTest(t.height, t.time + 5, t.hash) }]);
+    await expect(store.loadLedger()).rejects.toThrow(/the stored tip \(height 3, hash [0-9a-f]+\) is not block 3/);
+    await kv.write([{ key: 'meta/tip', value: tip! }]);
+    await expect(store.loadLedger()).resolves.toBeDefined();
+    const key = (await (async () => {
+      for await (const [k] of kv.entries('s/')) return k;
+      return '';
+    })())!;
+    await kv.write([{ key, value: Uint8Array.of(0xff, 0xff, 0xff) }]);
+    await expect(store.loadLedger()).rejects.toThrow(StoreCorruptError);
+    await expect(store.loadLedger()).rejects.toThrow(/^the stored state cannot be read: /);
     await store.close();
   });
 });

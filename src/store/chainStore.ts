@@ -1,7 +1,8 @@
 import { decode, encode } from '../codec/index.ts';
-import { bytesEqual, sha256, toHex, utf8 } from '../crypto/index.ts';
+import { bytesEqual, merkleRoot, sha256, toHex, utf8 } from '../crypto/index.ts';
 import {
   blockHash,
+  committedBlockError,
   decodeCommittedBlock,
   encodeCommittedBlock,
   GENESIS_COMMIT,
@@ -12,13 +13,14 @@ import {
   encodeEntry,
   encodeReceipts,
   Ledger,
+  receiptHash,
   validateGenesis,
   type Block,
   type Entry,
   type ExecutedHeight,
   type Genesis,
 } from '../ledger/index.ts';
-import type { KvOp, KvStore } from './kv.ts';
+import { type KvOp, type KvStore, StoreCorruptError } from './kv.ts';
 
 const TipSchema = {
   $id: 'Tip',
@@ -49,8 +51,25 @@ export interface TxLocation {
 
 const BaseSchema = { $id: 'StoreBase', fields: { height: { id: 1, type: 'uint64' } } } as const;
 
+/** Runs a read of stored bytes; a failure to decode them is damage, named with `what`. */
+async function decoding<T>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof StoreCorruptError) throw e;
+    throw new StoreCorruptError(`${what} cannot be read: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+}
+
 const blockKey = (height: number): string => `b/${height.toString().padStart(16, '0')}`;
 const stateKey = (chain: number, key: string): string => `s/${chain}/${key}`;
+
+async function checkedBlock(raw: Uint8Array, height: number): Promise<CommittedBlock> {
+  const c = await decoding(`stored block ${height}`, async () => decodeCommittedBlock(raw));
+  const why = committedBlockError(c, height);
+  if (why) throw new StoreCorruptError(`stored block ${height} is damaged: ${why}`);
+  return c;
+}
 
 /**
  * Blocks, the transaction index and chain state in one key-value store. Every committed
@@ -67,7 +86,7 @@ export class ChainStore {
 
   async genesis(): Promise<Genesis | undefined> {
     const raw = await this.kv.get('meta/genesis');
-    return raw && validateGenesis(JSON.parse(new TextDecoder().decode(raw)));
+    return raw && decoding('the stored genesis', async () => validateGenesis(JSON.parse(new TextDecoder().decode(raw))));
   }
 
   /** Writes genesis state at height 0 (only into an empty store). */
@@ -148,7 +167,14 @@ export class ChainStore {
     if (end <= base) return 0;
     const ops: KvOp[] = [];
     for (let h = base; h < end; h++) {
-      const c = await this.committedBlock(h);
+      // Unchecked: a damaged block on its way out still names the index entries it can.
+      const raw = await this.kv.get(blockKey(h));
+      let c: CommittedBlock | undefined;
+      try {
+        c = raw && decodeCommittedBlock(raw);
+      } catch {
+        c = undefined;
+      }
       if (c) for (const seg of c.block.segments) for (const tx of seg.txs) ops.push({ key: `t/${toHex(sha256(tx))}`, value: null });
       ops.push({ key: blockKey(h), value: null });
     }
@@ -162,7 +188,7 @@ export class ChainStore {
   async tip(): Promise<{ height: number; time: number; hash: Uint8Array }> {
     const raw = await this.kv.get('meta/tip');
     if (!raw) throw new Error('store is not initialized');
-    const t = decode(TipSchema, raw);
+    const t = await decoding('the stored tip', async () => decode(TipSchema, raw));
     return { height: Number(t.height), time: Number(t.time), hash: t.hash };
   }
 
@@ -172,24 +198,34 @@ export class ChainStore {
     if (!genesis) throw new Error('store is not initialized');
     const tip = await this.tip();
     const inflightRaw = await this.kv.get('meta/inflight');
+    const inFlight = inflightRaw ? await decoding('the stored receipts in flight', async () => decodeReceipts(inflightRaw)) : [];
     const entries: [number, string, Entry, Uint8Array][] = [];
-    for await (const [k, v] of this.kv.entries('s/')) {
-      const slash = k.indexOf('/', 2);
-      const chain = Number(k.slice(2, slash));
-      const key = k.slice(slash + 1);
-      entries.push([chain, key, decodeEntry(key, v), v]);
-    }
+    await decoding('the stored state', async () => {
+      for await (const [k, v] of this.kv.entries('s/')) {
+        const slash = k.indexOf('/', 2);
+        const chain = Number(k.slice(2, slash));
+        const key = k.slice(slash + 1);
+        entries.push([chain, key, decodeEntry(key, v), v]);
+      }
+    });
     const last = tip.height > 0 ? await this.committedBlock(tip.height) : undefined;
-    if (tip.height > 0 && !last) throw new Error(`store is missing block ${tip.height}`);
+    if (tip.height > 0 && !last) throw new StoreCorruptError(`store is missing block ${tip.height}, its tip`);
     const lastCommit = last?.certificate ?? GENESIS_COMMIT;
-    const ledger = Ledger.restore(genesis, { ...tip, lastCommit, inFlight: inflightRaw ? decodeReceipts(inflightRaw) : [] }, entries);
+    const ledger = Ledger.restore(genesis, { ...tip, lastCommit, inFlight }, entries);
+    // Everything loaded must be what the tip block commits to: its hash and time, each chain's
+    // state root, and the receipts each chain sent at that height (still in flight).
     if (last) {
-      const block = last.block;
+      const header = last.block.header;
+      if (!bytesEqual(blockHash(header), tip.hash) || Number(header.time) !== tip.time) {
+        throw new StoreCorruptError(`the stored tip (height ${tip.height}, hash ${toHex(tip.hash)}) is not block ${tip.height}`);
+      }
       const roots = ledger.stateRoots();
-      block.header.segments.forEach((s, i) => {
+      header.segments.forEach((s, i) => {
         if (!bytesEqual(s.stateRoot, roots[i])) {
-          throw new Error(`stored state of chain ${i} does not match block ${tip.height} (root ${toHex(roots[i])})`);
+          throw new StoreCorruptError(`stored state of chain ${i} does not match block ${tip.height} (root ${toHex(roots[i])})`);
         }
+        const sent = merkleRoot(inFlight.filter((r) => r.source === i).map(receiptHash));
+        if (!bytesEqual(s.receiptRoot, sent)) throw new StoreCorruptError(`stored receipts in flight from chain ${i} do not match block ${tip.height}`);
       });
     }
     return ledger;
@@ -199,15 +235,20 @@ export class ChainStore {
     return (await this.committedBlock(height))?.block;
   }
 
-  /** A block with the certificate that committed it. */
+  /**
+   * A block with the certificate that committed it, checked against itself (committedBlockError):
+   * a block damaged on disk throws StoreCorruptError rather than reach a client or a peer.
+   */
   async committedBlock(height: number): Promise<CommittedBlock | undefined> {
     const raw = await this.kv.get(blockKey(height));
-    return raw && decodeCommittedBlock(raw);
+    return raw && checkedBlock(raw, height);
   }
 
-  /** The stored encoding of a committed block (what peers fetch to catch up). */
+  /** The stored encoding of a committed block (what peers fetch to catch up), checked as committedBlock is. */
   async committedBlockBytes(height: number): Promise<Uint8Array | undefined> {
-    return this.kv.get(blockKey(height));
+    const raw = await this.kv.get(blockKey(height));
+    if (raw) await checkedBlock(raw, height);
+    return raw;
   }
 
   async txLocation(hashHex: string): Promise<TxLocation | undefined> {

@@ -15,6 +15,19 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
+/**
+ * The store holds bytes that are not what was written, or that contradict each other: a disk or
+ * filesystem damaged them. Nothing read from it can be trusted.
+ */
+export class StoreCorruptError extends Error {
+  override name = 'StoreCorruptError';
+}
+
+/** LevelDB's own finding of damage (a block that fails to decompress or parse) as a StoreCorruptError. */
+function levelError(e: unknown): unknown {
+  return (e as { code?: string }).code === 'LEVEL_CORRUPTION' ? new StoreCorruptError(`LevelDB: ${(e as Error).message}`, { cause: e }) : e;
+}
+
 /** LevelDB through classic-level (prebuilt N-API binaries, no install scripts needed). */
 export class LevelKvStore implements KvStore {
   private readonly db: ClassicLevel<string, Uint8Array>;
@@ -30,7 +43,11 @@ export class LevelKvStore implements KvStore {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return (await this.db.get(key)) ?? undefined;
+    try {
+      return (await this.db.get(key)) ?? undefined;
+    } catch (e) {
+      throw levelError(e);
+    }
   }
 
   async write(ops: readonly KvOp[], sync = true): Promise<void> {
@@ -40,7 +57,11 @@ export class LevelKvStore implements KvStore {
 
   async *entries(prefix: string): AsyncIterable<[string, Uint8Array]> {
     // '\xff' sorts after every character used in our keys.
-    for await (const [k, v] of this.db.iterator({ gte: prefix, lt: `${prefix}\xff` })) yield [k, v];
+    try {
+      for await (const [k, v] of this.db.iterator({ gte: prefix, lt: `${prefix}\xff` })) yield [k, v];
+    } catch (e) {
+      throw levelError(e);
+    }
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 //   beforeAll(async () => { net = await createHosts(3); });
 //   afterAll(() => net?.destroy());
 //
-// It needs root and iproute2 (`ip netns`); `cut`/`heal` also need nft.
+// It needs root and iproute2 (`ip netns`); `cut`/`drop`/`heal` also need nft, `shape` tc.
 
 /** Every namespace the harness makes starts with this. */
 export const PREFIX = 'zeus-';
@@ -65,8 +65,18 @@ export interface Hosts {
   spawn(host: Host | number, cmd: string, args?: string[], opts?: SpawnOptions): ChildProcess;
   /** Drops every packet between two hosts (nftables in `a`'s namespace) until `heal()`. */
   cut(a: Host | number, b: Host | number): Promise<void>;
-  /** Removes every `cut`. */
+  /**
+   * Drops the packets `from` sends to `to`, one way only (nftables in `to`'s namespace), until
+   * `heal()`: `to` no longer hears `from`, `from` still hears `to`.
+   */
+  drop(from: Host | number, to: Host | number): Promise<void>;
+  /** Removes every `cut` and `drop`. */
   heal(): Promise<void>;
+  /**
+   * Caps a host's link at `rate` (tc's units, e.g. `1mbit`) both ways: a token bucket (tc tbf) on the
+   * host's eth0 for what it sends and on its switch port for what it receives. `undefined` removes it.
+   */
+  shape(host: Host | number, rate: string | undefined): Promise<void>;
   /** Kills what runs in the namespaces and deletes them all; idempotent. */
   destroy(): void;
 }
@@ -256,20 +266,55 @@ export async function createHosts(n: number, opts: { name?: string } = {}): Prom
       if (input) child.stdin?.end(o.input);
     });
 
-  const cut = async (a: Host | number, b: Host | number): Promise<void> => {
-    const ha = hostOf(a);
-    const hb = hostOf(b);
-    const rules = [
+  /** Adds rules to the `zeuscut` table of `h`'s namespace (made on first use; `heal` deletes it). */
+  const addRules = async (h: Host, what: string, rules: string[]): Promise<void> => {
+    const script = [
       'table inet zeuscut {',
       '  chain input { type filter hook input priority 0; }',
       '  chain output { type filter hook output priority 0; }',
       '}',
-      `add rule inet zeuscut input ip saddr ${hb.ip} drop`,
-      `add rule inet zeuscut output ip daddr ${hb.ip} drop`,
+      ...rules.map((r) => `add rule inet zeuscut ${r}`),
       '',
     ].join('\n');
-    const r = await exec(ha, 'nft', ['-f', '-'], { input: rules });
-    if (r.code !== 0) throw new Error(`cut ${ha.name}-${hb.name}: nft failed: ${r.err.trim()}`);
+    const r = await exec(h, 'nft', ['-f', '-'], { input: script });
+    if (r.code !== 0) throw new Error(`${what}: nft failed: ${r.err.trim()}`);
+  };
+
+  const cut = async (a: Host | number, b: Host | number): Promise<void> => {
+    const ha = hostOf(a);
+    const hb = hostOf(b);
+    await addRules(ha, `cut ${ha.name}-${hb.name}`, [`input ip saddr ${hb.ip} drop`, `output ip daddr ${hb.ip} drop`]);
+  };
+
+  const drop = async (from: Host | number, to: Host | number): Promise<void> => {
+    const hf = hostOf(from);
+    const ht = hostOf(to);
+    await addRules(ht, `drop ${hf.name}->${ht.name}`, [`input ip saddr ${hf.ip} drop`]);
+  };
+
+  const tc = (ns: string, args: string[]): ExecResult => {
+    const r = spawnSync('tc', ['-n', ns, ...args], { encoding: 'utf8', timeout: 15_000 });
+    if (r.error) throw new Error(`tc ${args.join(' ')}: ${r.error.message}`);
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+
+  const shape = async (h: Host | number, rate: string | undefined): Promise<void> => {
+    const host = hostOf(h);
+    // Both ends of the host's veth: eth0 in the host (egress), p<i> in the switch (the host's ingress).
+    for (const [ns, dev] of [
+      [host.ns, HOST_IF],
+      [switchNs, `p${host.index}`],
+    ] as const) {
+      if (rate === undefined) {
+        // No qdisc to delete is not an error worth failing a heal for.
+        tc(ns, ['qdisc', 'del', 'dev', dev, 'root']);
+        continue;
+      }
+      // A burst of 32 KiB lets a few full-size packets through at once; packets waiting longer
+      // than 500 ms are dropped, as a slow link's full buffer would.
+      const r = tc(ns, ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', '32kb', 'latency', '500ms']);
+      if (r.code !== 0) throw new Error(`shape ${host.name} ${rate}: tc failed: ${r.err.trim()}`);
+    }
   };
 
   const heal = async (): Promise<void> => {
@@ -279,7 +324,7 @@ export async function createHosts(n: number, opts: { name?: string } = {}): Prom
     }
   };
 
-  const net: Hosts = { run, switchNs, subnet: `10.${x}.${y}.0/24`, hosts, exec, spawn, cut, heal, destroy };
+  const net: Hosts = { run, switchNs, subnet: `10.${x}.${y}.0/24`, hosts, exec, spawn, cut, drop, heal, shape, destroy };
   installHandlers();
   live.add(net);
   try {

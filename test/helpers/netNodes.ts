@@ -135,11 +135,14 @@ export class NetNode {
     return this.proc?.pid;
   }
 
-  /** Starts the process (again, with the same command line); resolves once it printed `started`. */
-  async start(timeoutMs = 60_000): Promise<void> {
+  /**
+   * Starts the process (again, with the same command line); resolves once it printed `started`.
+   * `extraEnv` is added to its environment for this start only (a fault: a skewed clock).
+   */
+  async start(timeoutMs = 60_000, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
     if (this.alive) throw new Error(`${this.name} is already running (pid ${this.proc?.pid})`);
     const argv = [ZEUS, '--home', this.home, ...this.args];
-    const opts = { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[] };
+    const opts = { cwd: ROOT, env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[] };
     // `ip netns exec` execs the command, so the pid is the node's own and signals reach it.
     const child = this.net && this.host ? this.net.spawn(this.host, NODE_BIN, argv, opts) : spawn(NODE_BIN, argv, opts);
     this.proc = child;
