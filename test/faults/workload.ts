@@ -28,13 +28,21 @@ export type Http = (base: string, method: 'GET' | 'POST', path: string, body?: u
 export function httpVia(agent?: ClientAgent): Http {
   if (agent) return async (base, method, path, body, timeoutMs) => agent.api(base, method, path, body, { timeoutMs });
   return async (base, method, path, body, timeoutMs = 30_000) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
+    let text: string;
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await res.text();
+    } catch (e) {
+      // fetch says only "fetch failed"; the cause (ECONNREFUSED, ECONNRESET…) tells whether the request left.
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      throw new Error([err.message, err.cause?.code ?? err.cause?.message].filter(Boolean).join(': '));
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -187,7 +195,10 @@ export async function invoke<K extends TxKind>(v: Invocation<K>): Promise<Histor
       return end({ outcome: 'fail', code: e.code, note: e.message });
     }
   } catch (e) {
-    return end({ outcome: 'unknown', note: `POST /txs: ${(e as Error).message}` });
+    const message = (e as Error).message;
+    // No connection was made (a killed node): the request never left, so nothing can commit.
+    if (/ECONNREFUSED/.test(message)) return end({ outcome: 'fail', code: 'CONNECTION_REFUSED', note: `POST /txs: ${message}` });
+    return end({ outcome: 'unknown', note: `POST /txs: ${message}` });
   }
 
   let note = 'no final answer';
