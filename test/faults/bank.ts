@@ -1,5 +1,5 @@
 import { decodeAddress, sha256, type KeyPair, keyPairFromSeed, toHex, utf8 } from '../../src/crypto/index.ts';
-import { decodeTx, INNER_CHAINS, signTx, TxKind, ZNC } from '../../src/ledger/index.ts';
+import { decodeTx, INNER_CHAINS, signTx, TxKind, ZNC, ZNC_UNIT } from '../../src/ledger/index.ts';
 import { type AccountAnswer, Tx, type TxStatusAnswer } from '../../src/sdk/index.ts';
 import type { HistoryRecord, HistoryWriter } from './history.ts';
 import {
@@ -171,6 +171,8 @@ export class BankWorkload {
       this.writer = await openHistory(o.history, { chainId: o.chainId, seed: o.seed, ep: o.clients[0], addresses: o.accounts.map((a) => a.address) });
       this.ownWriter = true;
     } else this.writer = o.history;
+    // Nonces a previous run of these accounts knew may be stale.
+    for (const a of o.accounts) a.nonce = undefined;
     const perSecond = (o.opsPerSecond ?? 8) / o.clients.length;
     this.running = o.clients.map((ep, i) => this.client(i, ep.name ?? `bank-c${i}`, ep, perSecond));
   }
@@ -187,7 +189,7 @@ export class BankWorkload {
     const o = this.o;
     const http: Http = httpVia(ep.agent);
     const own = o.accounts.filter((_, k) => k % o.clients.length === i);
-    const ops = intendedTransfers({ seed: o.seed, client: i, name, own, all: o.accounts, maxAmount: o.maxAmount ?? 100_000_000n });
+    const ops = intendedTransfers({ seed: o.seed, client: i, name, own, all: o.accounts, maxAmount: o.maxAmount ?? ZNC_UNIT });
     const next = pacer(perSecond, () => this.stopping);
     const mine = emptyCounts();
     this.perClient.set(name, mine);
