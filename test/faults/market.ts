@@ -24,6 +24,8 @@ export interface MarketTask {
   maxPricePerHour?: bigint;
   maxHours?: number;
   bidWindowBlocks?: number;
+  /** Bid windows after the first while no worker took a slot (default 2): a busy worker gets another chance. */
+  retries?: number;
 }
 
 /** One intended market operation: post a task, or cancel one of those posted (which is drawn when it is invoked). */
@@ -131,6 +133,7 @@ export class MarketWorkload {
       maxPricePerHour: o.task.maxPricePerHour ?? ZNC_UNIT,
       maxHours: o.task.maxHours ?? 1,
       bidWindowBlocks: o.task.bidWindowBlocks ?? 6,
+      retries: o.task.retries ?? 2,
     };
     // Tasks of this client not cancelled yet (posted ok or unknown: cancelling an unknown one is a fair question too).
     const live: PostedTask[] = [];

@@ -188,8 +188,9 @@ export async function invoke<K extends TxKind>(v: Invocation<K>): Promise<Histor
 
   try {
     const p = await post();
-    if (p.status !== 202 && p.status !== 200) {
-      const e = errorOf(p);
+    const e = errorOf(p);
+    // DUPLICATE_TX: the node already holds these very bytes, so they may commit; follow them.
+    if (p.status !== 202 && p.status !== 200 && e.code !== 'DUPLICATE_TX') {
       // 5xx but 503: the node may have taken it before failing; 503 MEMPOOL_FULL is a refusal.
       if (p.status >= 500 && p.status !== 503) return end({ outcome: 'unknown', code: e.code, note: `POST /txs answered ${p.status}: ${e.message}` });
       return end({ outcome: 'fail', code: e.code, note: e.message });
