@@ -169,7 +169,7 @@ describe.skipIf(!hostsSupported())('the bank and market workloads on four bookke
     const ep = (i: number): Endpoint => ({ node: bk[i].api, agent: i < 2 ? a0 : a1 });
     await until('the chain to move on W', 30_000, async () => ((await a0.get<StatusAnswer>(wn.api, '/status')).height > 2 ? true : undefined), 250);
 
-    // The app (a WASI module: no Docker anywhere), published from a client host to W's node; the
+    // The app (a WASI module summing the first 700,000 primes, seconds of work: no Docker anywhere), published from a client host to W's node; the
     // worker (carol) beside W's node; the bank's accounts funded by dave, all at once.
     const wasm = join(dir, 'primes.wasm');
     writeFileSync(wasm, sampleModule());
@@ -179,7 +179,7 @@ describe.skipIf(!hostsSupported())('the bank and market workloads on four bookke
       net,
       C0,
       uHome,
-      ['--node', wn.api, '--json', 'app', 'publish', '--wasm', wasm, '--arg', '300', '--from', 'alice', '--name', APP, '--version', '1', '--wait'],
+      ['--node', wn.api, '--json', 'app', 'publish', '--wasm', wasm, '--arg', '700000', '--from', 'alice', '--name', APP, '--version', '1', '--wait'],
       env,
     );
     const startWorker = startHostWorker({
@@ -264,9 +264,12 @@ describe.skipIf(!hostsSupported())('the bank and market workloads on four bookke
       if (finals[i].state === 'done') expect(finals[i].leases[0].worker).toBe(carol);
       expect(BigInt(finals[i].escrow), t.id).toBe(0n);
     }
-    expect(finals.filter((t) => t.state === 'done').length).toBeGreaterThan(0);
+    const done = finals.filter((t) => t.state === 'done');
+    expect(done.length).toBeGreaterThan(0);
+    // ~700,000 primes take the module seconds: the worker reported usage while it ran.
+    expect(done.some((t) => t.leases[0].reports > 0)).toBe(true);
     const marketRecs = history.records.filter((r) => r.kind !== 'transfer');
     expect(marketRecs.filter((r) => r.kind === 'post-task').map((r) => r.task)).toEqual(marketRun.tasks.map((t) => t.id));
-    mark(`market: ${finals.map((t) => t.state).join(', ')}`);
+    mark(`market: ${finals.map((t) => `${t.state}${t.noBidReasons ? ` (no bid: ${JSON.stringify(t.noBidReasons)})` : ''}`).join(', ')}`);
   }, 170_000);
 });

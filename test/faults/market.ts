@@ -18,7 +18,7 @@ export interface MarketTask {
   app: string;
   version: string;
   runtime: 'wasm' | 'docker';
-  /** Default 500 millicores, 64 MiB, at most 1 ZNC per hour (what `zeus task post --max-price 1` offers), 1 hour, 6 blocks of bidding. */
+  /** Default 500 millicores, 64 MiB, at most 1 ZNC per hour (what `zeus task post --max-price 1` offers), 1 hour, 10 blocks of bidding. */
   cpuMillis?: number;
   memoryMiB?: number;
   maxPricePerHour?: bigint;
@@ -132,7 +132,7 @@ export class MarketWorkload {
       memoryMiB: o.task.memoryMiB ?? 64,
       maxPricePerHour: o.task.maxPricePerHour ?? ZNC_UNIT,
       maxHours: o.task.maxHours ?? 1,
-      bidWindowBlocks: o.task.bidWindowBlocks ?? 6,
+      bidWindowBlocks: o.task.bidWindowBlocks ?? 10,
       retries: o.task.retries ?? 2,
     };
     // Tasks of this client not cancelled yet (posted ok or unknown: cancelling an unknown one is a fair question too).
