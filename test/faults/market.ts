@@ -24,7 +24,10 @@ export interface MarketTask {
   maxPricePerHour?: bigint;
   maxHours?: number;
   bidWindowBlocks?: number;
-  /** Bid windows after the first while no worker took a slot (default 2): a busy worker gets another chance. */
+  /**
+   * New bid windows a task gets when a lease fails (a worker killed mid-lease stops reporting): its
+   * slot reopens for another worker (default 2). A first window with no bid at all expires the task.
+   */
   retries?: number;
 }
 
