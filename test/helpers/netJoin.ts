@@ -122,11 +122,13 @@ export function ceremonyInProcess(o: {
   p2p: (i: number) => string;
   params?: string[];
   /**
-   * Holders of the market share besides the operators, 1,000 ZNC each from the last operator's
-   * part: a genesis of many accounts, so that a snapshot of its state spans more 1 KiB chunks
-   * than there are peers to fetch them from.
+   * Holders of the market share besides the operators, `holderAmount` each (default 1,000 ZNC) from
+   * the last operator's part: a number of fresh random addresses (a genesis of many accounts, so that
+   * a snapshot of its state spans more 1 KiB chunks than there are peers to fetch them from), or
+   * the given addresses (the accounts of a fault run's bank workload, test/faults/bank.ts).
    */
-  holders?: number;
+  holders?: number | string[];
+  holderAmount?: bigint;
 }): Ceremony {
   const key = o.keyName ?? 'op';
   const homes = Array.from({ length: o.operators }, (_, i) => join(o.dir, `op-${i}`));
@@ -142,8 +144,10 @@ export function ceremonyInProcess(o: {
   d = addAllocation(d, { share: 'pe', holders: pe.map((address) => ({ address, amount: shareOf(GENESIS_SHARES.pe) / BigInt(pe.length) })) });
   const each = 1_000_000n * ZNC_UNIT;
   d = addAllocation(d, { share: 'market', holders: addresses.slice(0, last).map((address) => ({ address, amount: each })) });
-  const holders = Array.from({ length: o.holders ?? 0 }, () => encodeAddress(addressFromPublicKey(generateKeyPair().publicKey)));
-  const small = 1_000n * ZNC_UNIT;
+  const holders = Array.isArray(o.holders)
+    ? o.holders
+    : Array.from({ length: o.holders ?? 0 }, () => encodeAddress(addressFromPublicKey(generateKeyPair().publicKey)));
+  const small = o.holderAmount ?? 1_000n * ZNC_UNIT;
   if (holders.length > 0) d = addAllocation(d, { share: 'market', holders: holders.map((address) => ({ address, amount: small })) });
   d = addAllocation(d, {
     share: 'market',
