@@ -17,7 +17,7 @@ export type Fault =
   | { kind: 'kill'; node: number }
   | { kind: 'kill-worker'; worker: number }
   | { kind: 'clock'; node: number; offsetMs: number }
-  | { kind: 'disk'; node: number }
+  | { kind: 'disk'; node: number; mode: 'truncate-log' | 'flip-log' | 'flip-table' | 'truncate-table' }
   | { kind: 'bandwidth'; node: number; kbit: number };
 
 export interface ScheduledFault {
@@ -114,7 +114,7 @@ export function planSchedule(o: ScheduleOptions): ScheduledFault[] {
         fault = { kind: 'clock', node: order[0], offsetMs: rnd() < 0.5 ? 30_000 : -30_000 };
         break;
       case 'disk':
-        fault = { kind: 'disk', node: order[0] };
+        fault = { kind: 'disk', node: order[0], mode: pick(['truncate-log', 'flip-log', 'flip-table', 'truncate-table'] as const) };
         break;
       case 'bandwidth':
         fault = { kind: 'bandwidth', node: order[0], kbit: 1_000 };

@@ -267,8 +267,12 @@ export async function readBalances(http: Http, node: string, addresses: string[]
 
 /** A history file whose header holds the given accounts' starting balances, read from `ep`'s node. */
 export async function openHistory(file: string, o: { chainId: string; seed?: number; ep: Endpoint; addresses: string[] }): Promise<HistoryWriter> {
-  const balances = await readBalances(httpVia(o.ep.agent), o.ep.node, o.addresses);
-  const header: HistoryHeader = { header: true, chainId: o.chainId, seed: o.seed, startedAt: Date.now(), balances };
+  const http = httpVia(o.ep.agent);
+  const balances = await readBalances(http, o.ep.node, o.addresses);
+  // Settled balances (two reads agreed) before any workload operation: they hold at this height,
+  // and the checker counts only the transfers above it (not the funding that made them).
+  const balancesAt = (await getJson<StatusAnswer>(http, o.ep.node, '/status')).height;
+  const header: HistoryHeader = { header: true, chainId: o.chainId, seed: o.seed, startedAt: Date.now(), balances, balancesAt };
   return new HistoryWriter(file, header);
 }
 

@@ -1,0 +1,355 @@
+import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { addressFromPublicKey, encodeAddress } from '../../src/crypto/index.ts';
+import { BankWorkload } from './bank.ts';
+import { type CheckOptions, checkRun, formatVerdict, type Heal, type Verdict } from './checker.ts';
+import { FAULT_APP, type FaultCluster, startFaultCluster } from './cluster.ts';
+import { collectFinalState } from './finalState.ts';
+import { readHistory } from './history.ts';
+import { MarketWorkload } from './market.ts';
+import { type Fault, NEMESES, type Nemesis, parseNemeses, planSchedule, type ScheduledFault } from './schedule.ts';
+import { openHistory } from './workload.ts';
+
+// A fault run (issue 16): a network of bookkeepers and workers on hosts of their own
+// (cluster.ts), the bank and market workloads recording a history (bank.ts, market.ts), faults
+// one at a time on a schedule the seed fixes (schedule.ts, applied by nemesis.ts), then, with
+// everything healed, the nodes' final state (finalState.ts) and the checker's verdict
+// (checker.ts). Everything goes to one folder: run.json, schedule.json, faults.jsonl (each fault
+// with when it began and was healed), nemesis.jsonl, history.jsonl, final.json, verdict.json,
+// and the nodes' and workers' logs.
+//
+//   npm run faults -- --minutes 10 --seed 7 [--nemesis partition,pause,kill,clock,disk,bandwidth]
+//
+// Exit code 0: no violation; 1: the checker found one (printed); 2: the run itself failed.
+
+export interface FaultRunOptions {
+  minutes: number;
+  seed: number;
+  nemeses: readonly Nemesis[];
+  out: string;
+  bookkeepers?: number;
+  workers?: number;
+  /** Bank transfers per second over all clients. */
+  opsPerSecond?: number;
+  /** Run only faults of this kind (e.g. partition-halves): each alone, with quiet between. */
+  only?: Fault['kind'];
+  /** How long a fault holds, at least and at most (ms). */
+  holdMs?: [number, number];
+  quietMs?: [number, number];
+  check?: Omit<CheckOptions, 'heals'>;
+  log?: (line: string) => void;
+}
+
+export interface FaultRunResult {
+  dir: string;
+  verdict: Verdict;
+  schedule: ScheduledFault[];
+  /** Each fault with when it began and when it was healed. */
+  faults: (Heal & { startedAt: number; detail: string })[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What a fault is, in a line for the log. */
+export function describeFault(f: Fault, names: (i: number) => string): string {
+  const list = (xs: number[]): string => xs.map(names).join(',');
+  switch (f.kind) {
+    case 'partition-halves':
+      return `partition ${list(f.sides[0])} | ${list(f.sides[1])}`;
+    case 'partition-isolate':
+      return `isolate ${names(f.node)}`;
+    case 'partition-bridge':
+      return `bridge ${names(f.bridge)} between ${list(f.sides[0])} and ${list(f.sides[1])}`;
+    case 'partition-asymmetric':
+      return `${names(f.to)} stops hearing ${names(f.from)}`;
+    case 'pause':
+      return `pause ${list(f.nodes)}`;
+    case 'kill':
+      return `kill ${names(f.node)}`;
+    case 'kill-worker':
+      return `kill worker ${f.worker}`;
+    case 'clock':
+      return `clock of ${names(f.node)} ${f.offsetMs > 0 ? '+' : ''}${f.offsetMs / 1000} s`;
+    case 'disk':
+      return `damage the store of ${names(f.node)} (${f.mode})`;
+    case 'bandwidth':
+      return `cap ${names(f.node)}'s link to ${f.kbit} kbit/s`;
+  }
+}
+
+/** Applies a fault; resolves with what undoes it. */
+async function apply(c: FaultCluster, f: Fault, dir: string): Promise<() => Promise<void>> {
+  const nm = c.nemesis;
+  switch (f.kind) {
+    case 'partition-halves':
+      await nm.partition([f.sides[0], f.sides[1]]);
+      return async () => void (await nm.heal());
+    case 'partition-isolate':
+      await nm.isolate(f.node);
+      return async () => void (await nm.heal());
+    case 'partition-bridge':
+      await nm.bridge(f.bridge, f.sides[0], f.sides[1]);
+      return async () => void (await nm.heal());
+    case 'partition-asymmetric':
+      await nm.dropOneWay(f.from, f.to);
+      return async () => void (await nm.heal());
+    case 'pause':
+      for (const i of f.nodes) await nm.pause(i);
+      return async () => {
+        for (const i of f.nodes) await nm.resume(i);
+      };
+    case 'kill':
+      await nm.kill(f.node);
+      return async () => void (await nm.start(f.node));
+    case 'kill-worker': {
+      const w = c.workers[f.worker];
+      w.process.stop();
+      return () => w.restart();
+    }
+    case 'clock':
+      await nm.skewClock(f.node, f.offsetMs);
+      return async () => void (await nm.skewClock(f.node, 0));
+    case 'disk': {
+      await nm.kill(f.node);
+      nm.corruptStore(f.node, f.mode);
+      // The node either recovers on its own (a torn log record is dropped and its peers supply the
+      // rest) or refuses its store with a message naming the remedy, which the run then applies as
+      // an operator would: the damaged data moved aside, the node resynced from its peers.
+      return async () => {
+        try {
+          await nm.start(f.node);
+        } catch (e) {
+          const node = c.bookkeepers[f.node];
+          const aside = join(node.home, `data.damaged-${Date.now()}`);
+          renameSync(join(node.home, 'data'), aside);
+          appendFileSync(
+            join(dir, 'faults.jsonl'),
+            `${JSON.stringify({ note: `${node.name} refused its store; data moved to ${aside}`, why: String(e).slice(0, 500) })}\n`,
+          );
+          await nm.start(f.node, 120_000);
+        }
+      };
+    }
+    case 'bandwidth':
+      await nm.capBandwidth(f.node, `${f.kbit}kbit`);
+      return async () => void (await nm.clearBandwidth(f.node));
+  }
+}
+
+function planFor(o: FaultRunOptions, n: number, w: number): ScheduledFault[] {
+  const durationMs = o.minutes * 60_000;
+  const hold = o.holdMs ?? [5_000, 20_000];
+  const quiet = o.quietMs ?? [10_000, 20_000];
+  if (!o.only) return planSchedule({ seed: o.seed, durationMs, nemeses: o.nemeses, bookkeepers: n, workers: w, holdMs: hold, quietMs: quiet });
+  // Faults of one kind only: drawn from a long plan of every nemesis, then laid out one by one.
+  const kind = o.only;
+  const pool = planSchedule({ seed: o.seed, durationMs: 600 * 60_000, nemeses: NEMESES, bookkeepers: n, workers: w, holdMs: hold, quietMs: quiet }).filter(
+    (s) => s.fault.kind === kind,
+  );
+  const out: ScheduledFault[] = [];
+  let at = quiet[0];
+  for (const s of pool) {
+    if (at + s.holdMs + quiet[0] > durationMs) break;
+    out.push({ ...s, at });
+    at += s.holdMs + quiet[1];
+  }
+  if (out.length === 0) throw new Error(`--only ${kind}: no room for one fault in ${o.minutes} minute(s)`);
+  return out;
+}
+
+export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const dir = resolve(o.out);
+  if (existsSync(join(dir, 'history.jsonl'))) throw new Error(`${dir} holds a run already: give another --out`);
+  mkdirSync(dir, { recursive: true });
+  const n = o.bookkeepers ?? 4;
+  const w = o.workers ?? 2;
+  const schedule = planFor(o, n, w);
+  const t0 = Date.now();
+  const say = (l: string): void => {
+    log(`[faults ${((Date.now() - t0) / 1000).toFixed(1)} s] ${l}`);
+  };
+  writeFileSync(
+    join(dir, 'run.json'),
+    `${JSON.stringify(
+      {
+        minutes: o.minutes,
+        seed: o.seed,
+        nemeses: o.nemeses,
+        only: o.only,
+        bookkeepers: n,
+        workers: w,
+        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+        startedAt: new Date(t0).toISOString(),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  writeFileSync(join(dir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
+  say(`seed ${o.seed}: ${schedule.length} fault(s) over ${o.minutes} min (${[...new Set(schedule.map((s) => s.fault.kind))].join(', ') || 'none'})`);
+
+  const c = await startFaultCluster({ dir: join(dir, 'net'), name: 'flt', seed: o.seed, bookkeepers: n, workers: w, log: say });
+  const faults: FaultRunResult['faults'] = [];
+  try {
+    const names = (i: number): string => c.bookkeepers[i]?.name ?? `node${i}`;
+    const historyFile = join(dir, 'history.jsonl');
+    const writer = await openHistory(historyFile, {
+      chainId: c.chainId,
+      seed: o.seed,
+      ep: c.endpoint(0),
+      addresses: [...c.accounts.map((a) => a.address), encodeAddress(addressFromPublicKey(c.user.publicKey))],
+    });
+    const bank = new BankWorkload({
+      chainId: c.chainId,
+      accounts: c.accounts,
+      clients: c.bookkeepers.map((_, i) => c.endpoint(i)),
+      seed: o.seed,
+      opsPerSecond: o.opsPerSecond ?? 8,
+      history: writer,
+    });
+    const market = new MarketWorkload({
+      chainId: c.chainId,
+      clients: [{ ...c.endpoint(1), user: c.user }],
+      task: { app: FAULT_APP, version: '1', runtime: 'wasm' },
+      seed: o.seed,
+      opsPerMinute: 6,
+      history: writer,
+    });
+    await Promise.all([bank.start(), market.start()]);
+    const started = Date.now();
+    say('workloads started');
+
+    for (const s of schedule) {
+      const wait = started + s.at - Date.now();
+      if (wait > 0) await sleep(wait);
+      const what = describeFault(s.fault, names);
+      say(`fault: ${what} for ${(s.holdMs / 1000).toFixed(0)} s`);
+      const at = Date.now();
+      const undo = await apply(c, s.fault, dir);
+      await sleep(Math.max(0, at + s.holdMs - Date.now()));
+      await undo();
+      const healedAt = Date.now();
+      const entry = { fault: s.fault.kind, detail: what, startedAt: at, healedAt };
+      faults.push(entry);
+      appendFileSync(join(dir, 'faults.jsonl'), `${JSON.stringify(entry)}\n`);
+      say(`healed: ${what} (${((healedAt - at) / 1000).toFixed(1)} s)`);
+    }
+    const end = started + o.minutes * 60_000;
+    if (end > Date.now()) await sleep(end - Date.now());
+    const [bankCounts, marketRun] = await Promise.all([bank.stop(), market.stop()]);
+    writer.close();
+    say(`workloads stopped: bank ok ${bankCounts.ok}, fail ${bankCounts.fail}, unknown ${bankCounts.unknown}; market ${marketRun.invoked} op(s)`);
+    await c.nemesis.healAll();
+    for (const [i, node] of c.bookkeepers.entries()) if (!node.alive) await c.nemesis.start(i);
+
+    const history = readHistory(historyFile);
+    const agent = c.agents[0];
+    const final = await collectFinalState({
+      get: (node, path) => agent.get(node, path),
+      nodes: [...c.bookkeepers.map((b) => b.api), ...c.workers.map((x) => x.node.api)],
+      history,
+      file: join(dir, 'final.json'),
+      settleMs: 60_000,
+    });
+    const verdict = checkRun(history, final, { ...o.check, heals: faults });
+    writeFileSync(join(dir, 'verdict.json'), `${JSON.stringify(verdict, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+    say(formatVerdict(verdict));
+    return { dir, verdict, schedule, faults };
+  } finally {
+    await c.close();
+  }
+}
+
+const HELP = `npm run faults -- [options]
+
+A randomized fault run on a network of separate hosts (network namespaces; needs root, ip, nft, tc,
+and libfaketime for clock skew): 4 bookkeepers and 2 workers, the bank and market workloads, faults
+one at a time on a schedule the seed reproduces, then the checker's verdict over the history and
+the nodes' final state.
+
+  --minutes M        length of the run (default 5)
+  --seed S           the schedule's and workloads' seed (default: a random one, printed)
+  --nemesis LIST     comma-separated, from ${NEMESES.join(', ')} (default: all)
+  --only KIND        only faults of this kind, one at a time (partition-halves, partition-isolate,
+                     partition-bridge, partition-asymmetric, pause, kill, kill-worker, clock, disk,
+                     bandwidth)
+  --out DIR          where the run's files go (default faults-runs/<time>-seed<S>)
+  --workers N        worker hosts (default 2)
+  --rate R           bank transfers per second over all clients (default 8)
+  -h, --help         this text
+
+Writes run.json, schedule.json, faults.jsonl, nemesis.jsonl, history.jsonl, final.json and
+verdict.json to the folder. Exit code 0: no violation; 1: violations (printed); 2: the run failed.`;
+
+const FAULT_KINDS: readonly Fault['kind'][] = [
+  'partition-halves',
+  'partition-isolate',
+  'partition-bridge',
+  'partition-asymmetric',
+  'pause',
+  'kill',
+  'kill-worker',
+  'clock',
+  'disk',
+  'bandwidth',
+];
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      minutes: { type: 'string' },
+      seed: { type: 'string' },
+      nemesis: { type: 'string' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      workers: { type: 'string' },
+      rate: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const num = (name: string, v: string | undefined, dflt: number, min: number): number => {
+    if (v === undefined) return dflt;
+    const x = Number(v);
+    if (!Number.isFinite(x) || x < min) throw new Error(`--${name}: "${v}" must be a number of at least ${min}`);
+    return x;
+  };
+  const minutes = num('minutes', values.minutes, 5, 1);
+  const seed = Math.floor(num('seed', values.seed, Math.floor(Math.random() * 2 ** 31), 0));
+  const nemeses = values.nemesis === undefined ? [...NEMESES] : parseNemeses(values.nemesis);
+  if (values.only !== undefined && !(FAULT_KINDS as readonly string[]).includes(values.only)) {
+    throw new Error(`--only: unknown "${values.only}"; one of ${FAULT_KINDS.join(', ')}`);
+  }
+  const out = values.out ?? join('faults-runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${seed}`);
+  const r = await runFaults({
+    minutes,
+    seed,
+    nemeses,
+    out,
+    only: values.only as Fault['kind'] | undefined,
+    workers: Math.floor(num('workers', values.workers, 2, 0)),
+    opsPerSecond: num('rate', values.rate, 8, 0.1),
+  });
+  console.log(
+    `\nrun folder: ${r.dir}\nreplay it with: npm run faults -- --minutes ${minutes} --seed ${seed}${values.nemesis ? ` --nemesis ${values.nemesis}` : ''}${values.only ? ` --only ${values.only}` : ''}`,
+  );
+  return r.verdict.valid ? 0 : 1;
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(`faults: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(2);
+    },
+  );
+}
