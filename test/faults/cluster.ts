@@ -92,6 +92,7 @@ export async function startFaultCluster(o: ClusterOptions): Promise<FaultCluster
     const wHomes = wHosts.map((_, i) => join(o.dir, `w${i}`));
     const uHome = join(o.dir, 'u');
     const { genesis } = initDevHome(homes[0], {
+      accounts: ['alice', 'bob', 'carol', 'dave', ...DEV_WORKER_KEYS.slice(1)],
       blockIntervalMs: blockMs,
       bookkeepers: n,
       params: { bookkeeperSeats: n, epochLength: 1_000, market: { ...DEV_MARKET, reviewBlocks: 10 } },
