@@ -33,6 +33,8 @@ export interface ClusterOptions {
   /** Each bank account's funding (ZNC base units). */
   fundEach?: bigint;
   log?: (line: string) => void;
+  /** Where the nemesis logs each fault (default `<dir>/nemesis.jsonl`). */
+  nemesisLog?: string;
 }
 
 export interface WorkerOnHost {
@@ -179,7 +181,7 @@ export async function startFaultCluster(o: ClusterOptions): Promise<FaultCluster
       workers.push(entry);
     }
     log(`app ${FAULT_APP} published, ${w} workers following the market, ${accounts.length} accounts funded`);
-    const nemesis = new Nemesis({ net, nodes: bk, logFile: join(o.dir, 'nemesis.jsonl') });
+    const nemesis = new Nemesis({ net, nodes: bk, logFile: o.nemesisLog ?? join(o.dir, 'nemesis.jsonl') });
     return { net, chainId: genesis.chainId, bookkeepers: bk, workers, agents, nemesis, accounts, endpoint, user: key('bob'), key, close };
   } catch (e) {
     await close();

@@ -113,7 +113,14 @@ async function apply(c: FaultCluster, f: Fault, dir: string): Promise<() => Prom
       return async () => void (await nm.skewClock(f.node, 0));
     case 'disk': {
       await nm.kill(f.node);
-      nm.corruptStore(f.node, f.mode);
+      try {
+        nm.corruptStore(f.node, f.mode);
+      } catch (e) {
+        // Early in a run LevelDB may hold everything in its log, with no table file yet: the same
+        // kind of damage to the log's last record instead.
+        if (!/no non-empty \.ldb/.test(String(e))) throw e;
+        nm.corruptStore(f.node, f.mode === 'flip-table' ? 'flip-log' : 'truncate-log');
+      }
       // The node either recovers on its own (a torn log record is dropped and its peers supply the
       // rest) or refuses its store with a message naming the remedy, which the run then applies as
       // an operator would: the damaged data moved aside, the node resynced from its peers.
@@ -191,7 +198,15 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
   writeFileSync(join(dir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
   say(`seed ${o.seed}: ${schedule.length} fault(s) over ${o.minutes} min (${[...new Set(schedule.map((s) => s.fault.kind))].join(', ') || 'none'})`);
 
-  const c = await startFaultCluster({ dir: join(dir, 'net'), name: 'flt', seed: o.seed, bookkeepers: n, workers: w, log: say });
+  const c = await startFaultCluster({
+    dir: join(dir, 'net'),
+    name: 'flt',
+    seed: o.seed,
+    bookkeepers: n,
+    workers: w,
+    log: say,
+    nemesisLog: join(dir, 'nemesis.jsonl'),
+  });
   const faults: FaultRunResult['faults'] = [];
   try {
     const names = (i: number): string => c.bookkeepers[i]?.name ?? `node${i}`;
