@@ -46,10 +46,13 @@ describe.skipIf(!hostsSupported())("the nemesis on one node's clock and store, f
   });
 
   /** ms until node `i` is at or above the highest of the others' heights when called. */
-  const catchUp = async (i: number, what: string): Promise<{ ms: number; target: number }> => {
+  const catchUp = async (i: number, what: string, boundMs = RESUME_BOUND_MS): Promise<{ ms: number; target: number }> => {
     const t = Date.now();
     const target = Math.max(...(await heights(f!.client, f!.nodes)).filter((_, j) => j !== i));
-    await until(what, RESUME_BOUND_MS, async () => ((await statusOf(f!.client, f!.nodes[i]))?.height ?? -1) >= target || undefined);
+    await until(what, boundMs, async () => ((await statusOf(f!.client, f!.nodes[i]))?.height ?? -1) >= target || undefined).catch((e: unknown) => {
+      // What the node was doing is the finding: its own words, with the heights it was asked to reach.
+      throw new Error(`${(e as Error).message} (target ${target}); ${f!.nodes[i].name}'s log ends:\n${f!.nodes[i].tail(40)}`);
+    });
     return { ms: Date.now() - t, target };
   };
 
@@ -126,14 +129,16 @@ describe.skipIf(!hostsSupported())("the nemesis on one node's clock and store, f
       try {
         await nemesis.start(2, 60_000);
         const at = (await statusOf(client, nodes[2]))?.height ?? -1;
-        const up = await catchUp(2, `bk2 to catch up after ${mode}`);
+        // Once, in a full suite run on the loaded machine, bk2 took more than 30 s to catch up after
+        // flip-table (not seen again in a dozen runs alone; its log is printed if it happens again).
+        const up = await catchUp(2, `bk2 to catch up after ${mode}`, 2 * RESUME_BOUND_MS);
         const cmp = await compareChains(client, nodes);
         outcome = `started at height ${at} (was ${was} when killed), caught up to ${up.target} in ${up.ms} ms; ${cmp.forks.length} heights disagree`;
         if (cmp.unreadable.length > 0) noticed++;
         if (cmp.unreadable.length > 0) outcome += `; it refuses to give ${cmp.unreadable.length} damaged block(s): ${cmp.unreadable[0].answer}`;
         expect(cmp.forks).toEqual([]);
         // A block its store finds damaged is not given out, and the answer says why.
-        for (const u of cmp.unreadable) expect(u.answer).toMatch(/damaged/);
+        for (const u of cmp.unreadable) expect(u.answer).toMatch(/damaged/i);
       } catch (e) {
         const msg = (e as Error).message;
         if (!/exited .* before starting/.test(msg)) throw e;
