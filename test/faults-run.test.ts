@@ -45,6 +45,10 @@ describe.skipIf(!hostsSupported())('a short fault run', () => {
     const history = readHistory(join(r.dir, 'history.jsonl'));
     expect(history.records.filter((x) => x.kind === 'transfer' && x.outcome === 'ok').length).toBeGreaterThan(100);
     expect(history.records.some((x) => x.kind === 'post-task')).toBe(true);
+    // Every transaction in the history is one operation's (a retry of an operation resends its own bytes).
+    const opsOfTx = new Map<string, Set<string>>();
+    for (const x of history.records) opsOfTx.set(x.tx, (opsOfTx.get(x.tx) ?? new Set()).add(x.op));
+    expect([...opsOfTx.values()].filter((ops) => ops.size > 1).map((ops) => [...ops])).toEqual([]);
     expect(r.verdict.counts.all.ok + r.verdict.counts.all.fail + r.verdict.counts.all.unknown).toBe(new Set(history.records.map((x) => x.op)).size);
     for (const f of ['run.json', 'schedule.json', 'faults.jsonl', 'nemesis.jsonl', 'final.json', 'verdict.json'])
       expect(existsSync(join(r.dir, f)), f).toBe(true);

@@ -140,6 +140,7 @@ export class MarketWorkload {
     };
     // Tasks of this client not cancelled yet (posted ok or unknown: cancelling an unknown one is a fair question too).
     const live: PostedTask[] = [];
+    let posts = 0;
     while (await next()) {
       const intended = ops.next().value as IntendedMarketOp;
       const cancel = intended.kind === 'cancel-task' && live.length > 0;
@@ -166,10 +167,14 @@ export class MarketWorkload {
       } else {
         this.postsLeft--;
         let id = '';
+        // Each post its own transaction: a post that failed (never reached a node) and the next one,
+        // signed with the same nonce re-read, would otherwise be the same bytes, and the checker
+        // could not tell which operation committed. The op's number, in base units off the price, tells.
+        posts++;
         r = await invoke({
           ...common,
           kind: 'post-task',
-          tx: Tx.postTask(spec),
+          tx: Tx.postTask({ ...spec, maxPricePerHour: spec.maxPricePerHour - BigInt(posts) }),
           onSigned: (hash) => {
             id = toHex(taskIdFor(hash, user.chain));
           },
