@@ -1,23 +1,19 @@
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_MARKET } from '../src/cli/devnet.ts';
-import { addressFromPublicKey, encodeAddress, type KeyPair, Keystore } from '../src/crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, type KeyPair } from '../src/crypto/index.ts';
 import { INNER_CHAINS, validateGenesis, ZNC_UNIT } from '../src/ledger/index.ts';
-import { DEV_PASSPHRASE, homePaths, initDevHome, readConfig } from '../src/node/index.ts';
-import { peerIdFromKey } from '../src/p2p/index.ts';
-import type { StatusAnswer, TaskDetailAnswer } from '../src/sdk/index.ts';
-import { sampleModule } from '../src/worker/wasm-sample.ts';
-import { bankAccounts, BankWorkload, fundAccounts, intendedTransfers } from './faults/bank.ts';
+import type { TaskDetailAnswer } from '../src/sdk/index.ts';
+import { bankAccounts, BankWorkload, intendedTransfers } from './faults/bank.ts';
+import { FAULT_APP, type FaultCluster, startFaultCluster } from './faults/cluster.ts';
 import { readHistory } from './faults/history.ts';
 import { intendedMarketOps, MarketWorkload } from './faults/market.ts';
-import { type Endpoint, httpVia, openHistory } from './faults/workload.ts';
-import { createHosts, type Hosts, hostsSupported, sweepStaleHosts } from './helpers/hosts.ts';
+import { httpVia, openHistory } from './faults/workload.ts';
+import { hostsSupported, sweepStaleHosts } from './helpers/hosts.ts';
 import { ceremonyInProcess } from './helpers/netJoin.ts';
-import { fullNode, type HostWorker, removeHostWorkerLeftovers, startHostWorker } from './helpers/netMarket.ts';
-import { ClientAgent, type NetNetwork, type NetNode, P2P_PORT, startNetwork, until, zeusOkOn } from './helpers/netNodes.ts';
-import { nodeEnv, sleep } from './helpers/processes.ts';
+import { P2P_PORT, until } from './helpers/netNodes.ts';
+import { sleep } from './helpers/processes.ts';
 import { checkBankAgainstNodes } from './helpers/workloadCheck.ts';
 
 // The workloads of a fault run (issue 16, test/faults/bank.ts and market.ts), shown to run and to
@@ -88,125 +84,45 @@ describe('workload intentions and funding (no processes)', () => {
   });
 });
 
-const BOOKKEEPERS = 4;
 const BLOCK_MS = 500;
 const RUN_MS = 30_000;
-const APP = 'wlprimes';
 
 describe.skipIf(!hostsSupported())('the bank and market workloads on four bookkeepers on their own hosts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'zeus-faults-workload-'));
-  const logs = join(dir, 'logs');
-  const env = { ...nodeEnv(), ZEUS_PASSPHRASE: DEV_PASSPHRASE };
-  let net: Hosts;
-  let network: NetNetwork | undefined;
-  let wNode: NetNode | undefined;
-  let worker: HostWorker | undefined;
-  const agents: ClientAgent[] = [];
-  let carol = '';
+  let c: FaultCluster | undefined;
   const t0 = Date.now();
   const marks: string[] = [];
   const mark = (what: string): void => void marks.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
 
-  beforeAll(async () => {
-    sweepStaleHosts();
-    net = await createHosts(7, { name: 'wl' });
-    mkdirSync(logs, { recursive: true });
-  }, 60_000);
+  beforeAll(() => sweepStaleHosts());
 
   afterAll(async () => {
     console.log(`workloads on hosts, steps:\n  ${marks.join('\n  ')}`);
-    worker?.stop();
-    for (const a of agents) a.close();
-    await Promise.all([network?.stop(), wNode?.stop(5_000)]);
-    wNode?.closeLog();
-    net?.destroy();
-    try {
-      removeHostWorkerLeftovers(carol, dir, [], []);
-    } catch {
-      // no Docker engine here: the wasm runtime left nothing in one
-    }
+    await c?.close();
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('every ok transfer is in a block once, balances are the header plus the committed transfers, supply is exact; tasks complete', async () => {
-    const [bkHosts, W, C0, C1] = [net.hosts.slice(0, BOOKKEEPERS), net.hosts[4], net.hosts[5], net.hosts[6]];
-    const homes = Array.from({ length: BOOKKEEPERS }, (_, i) => join(dir, `bk${i}`));
-    const [wHome, uHome] = [join(dir, 'w'), join(dir, 'u')];
-    const { genesis } = initDevHome(homes[0], {
-      blockIntervalMs: BLOCK_MS,
-      bookkeepers: BOOKKEEPERS,
-      params: { bookkeeperSeats: BOOKKEEPERS, epochLength: 1_000, market: { ...DEV_MARKET, reviewBlocks: 10 } },
-    });
-    const chainId = genesis.chainId;
-    for (const h of [...homes.slice(1), wHome, uHome]) {
-      mkdirSync(h, { recursive: true, mode: 0o700 });
-      cpSync(homePaths(homes[0]).keys, homePaths(h).keys, { recursive: true });
-      if (h !== uHome) copyFileSync(homePaths(homes[0]).genesis, homePaths(h).genesis);
-    }
-    const keys = new Keystore(homePaths(homes[0]).keys);
-    const key = (name: string): KeyPair => keys.load(name, DEV_PASSPHRASE);
+    // The network every fault run uses (test/faults/cluster.ts), here with one worker and no fault:
+    // four bookkeepers, the worker (carol) beside its own full node, two client hosts, the app
+    // (a WASI module of seconds of work: no Docker anywhere) published and the 54 accounts funded.
+    c = await startFaultCluster({ dir, name: 'wl', seed: SEED, workers: 1, blockTimeMs: BLOCK_MS, log: mark });
+    const { chainId, accounts, endpoint: ep } = c;
+    const bk = c.bookkeepers;
+    const a0 = c.agents[0];
+    const worker = c.workers[0];
+    const carol = worker.address;
     const addressOf = (k: KeyPair): string => encodeAddress(addressFromPublicKey(k.publicKey));
-    const bk0 = `/ip4/${bkHosts[0].ip}/tcp/${P2P_PORT}/p2p/${await peerIdFromKey(key('bookkeeper-0').secretKey)}`;
-    wNode = fullNode({ net, host: W, home: wHome, base: readConfig(homes[0]), bootstrap: [bk0], blockTimeMs: BLOCK_MS, log: join(logs, 'w-node.log'), env });
-    const [started, , a0, a1] = await Promise.all([
-      startNetwork({
-        net,
-        hosts: bkHosts,
-        homes: homes.map((home, i) => ({ home, key: `bookkeeper-${i}`, name: `bk${i}` })),
-        passphrase: DEV_PASSPHRASE,
-        logDir: logs,
-        blockTimeMs: BLOCK_MS,
-      }),
-      wNode.start(),
-      ClientAgent.start({ net, host: C0, log: join(logs, 'client0.log') }),
-      ClientAgent.start({ net, host: C1, log: join(logs, 'client1.log') }),
-    ]);
-    network = started;
-    agents.push(a0, a1);
-    const bk = network.nodes;
-    const wn = wNode;
-    mark('four bookkeepers, W and two client agents started');
-    const ep = (i: number): Endpoint => ({ node: bk[i].api, agent: i < 2 ? a0 : a1 });
-    await until('the chain to move on W', 30_000, async () => ((await a0.get<StatusAnswer>(wn.api, '/status')).height > 2 ? true : undefined), 250);
-
-    // The app (a WASI module summing the first 700,000 primes, seconds of work: no Docker anywhere), published from a client host to W's node; the
-    // worker (carol) beside W's node; the bank's accounts funded by dave, all at once.
-    const wasm = join(dir, 'primes.wasm');
-    writeFileSync(wasm, sampleModule());
-    carol = addressOf(key('carol'));
-    const accounts = bankAccounts({ seed: SEED });
-    const publish = zeusOkOn(
-      net,
-      C0,
-      uHome,
-      ['--node', wn.api, '--json', 'app', 'publish', '--wasm', wasm, '--arg', '700000', '--from', 'alice', '--name', APP, '--version', '1', '--wait'],
-      env,
-    );
-    const startWorker = startHostWorker({
-      net,
-      host: W,
-      home: wHome,
-      nodeUrl: wn.api,
-      key: 'carol',
-      address: carol,
-      policy: { bindAddress: W.ip, announceAddress: W.ip, maxCpuCores: 2, maxMemoryMiB: 1024, maxDiskMiB: 2048, maxConcurrentLeases: 2 },
-      env,
-      args: ['--report-seconds', '1', '--runtime', 'wasm'],
-      logFile: join(logs, 'worker.log'),
-    });
-    const fund = fundAccounts({ ep: ep(0), chainId, from: key('dave'), to: accounts.map((a) => a.address), amount: 1_000n * ZNC_UNIT });
-    [, worker] = await Promise.all([publish, startWorker, fund]);
-    mark('app published, worker following the market, 54 accounts funded');
 
     // One history for both workloads; its header: every bank account's balance and the user's.
-    const bob = key('bob');
+    const bob = c.user;
     const file = join(dir, 'history.jsonl');
     const writer = await openHistory(file, { chainId, seed: SEED, ep: ep(0), addresses: [...accounts.map((a) => a.address), addressOf(bob)] });
     const bank = new BankWorkload({ chainId, accounts, clients: bk.map((_, i) => ep(i)), seed: SEED, opsPerSecond: 8, history: writer });
     const market = new MarketWorkload({
       chainId,
       clients: [{ ...ep(1), user: bob }],
-      task: { app: APP, version: '1', runtime: 'wasm' },
+      task: { app: FAULT_APP, version: '1', runtime: 'wasm' },
       seed: SEED,
       opsPerMinute: 20,
       maxTasks: 4,
@@ -232,7 +148,7 @@ describe.skipIf(!hostsSupported())('the bank and market workloads on four bookke
 
     // What the nodes hold, read from them: see checkBankAgainstNodes.
     const { top } = await checkBankAgainstNodes(
-      (n) => httpVia(bk.findIndex((x) => x.api === n) < 2 ? a0 : a1),
+      (n) => httpVia(ep(bk.findIndex((x) => x.api === n)).agent),
       bk.map((n) => n.api),
       history,
     );
@@ -256,7 +172,7 @@ describe.skipIf(!hostsSupported())('the bank and market workloads on four bookke
       500,
     ).catch((e: unknown) => {
       const states = seen.map((t) => ({ id: t.id.slice(0, 12), state: t.state, leases: t.leases.map((l) => l.state), escrow: t.escrow }));
-      throw new Error(`${(e as Error).message}: ${JSON.stringify(states)}\nworker:\n${worker?.log().slice(-3000)}`);
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(states)}\nworker:\n${worker.process.log().slice(-3000)}`);
     });
     for (const [i, t] of posted.entries()) {
       expect(finals[i].owner).toBe(addressOf(bob));
