@@ -1,3 +1,5 @@
+import { Rng } from './workload.ts';
+
 // The randomized fault schedule of a run (issue 16, `npm run faults`): which fault, on whom, when
 // and for how long — a pure function of the seed, so a run that found something is replayed by
 // giving its seed again. Faults come one at a time, each followed by a quiet spell in which the
@@ -42,18 +44,6 @@ export interface ScheduleOptions {
   quietMs?: [number, number];
 }
 
-/** mulberry32: a small, fast, seedable generator; the same seed gives the same sequence everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Parses `--nemesis a,b`: every name must be one of NEMESES. */
 export function parseNemeses(list: string): Nemesis[] {
   const names = list
@@ -68,7 +58,8 @@ export function parseNemeses(list: string): Nemesis[] {
 export function planSchedule(o: ScheduleOptions): ScheduledFault[] {
   if (o.nemeses.length === 0) return [];
   if (o.bookkeepers < 4) throw new Error('a fault schedule needs at least 4 bookkeepers');
-  const rnd = seededRandom(o.seed);
+  const rng = new Rng(o.seed);
+  const rnd = (): number => rng.next();
   const between = ([lo, hi]: [number, number]): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const shuffled = (n: number): number[] => {
