@@ -68,6 +68,9 @@ const STATUS: Record<LedgerErrorCode, number> = {
   REVEAL_NOT_OPEN: 409,
   REVEAL_CLOSED: 409,
   REVEAL_MISMATCH: 422,
+  PROPOSAL_CLOSED: 409,
+  INVALID_PARAM: 422,
+  UPGRADE_NEEDED: 503,
 };
 
 /** A refusal of the node's API (the project's HttpError, under the name the API has always used). */

@@ -168,8 +168,23 @@ export const DEV_MARKET = {
   workerUnbondingBlocks: 100,
 };
 
-/** Devnet parameters: the set is the genesis bookkeepers until candidates are voted in; short market deadlines. */
-const devParams = (validators: number) => ({ bookkeeperSeats: Math.max(4, validators), epochLength: 20, jailMs: 10 * 60_000, market: DEV_MARKET });
+/** Devnet governance: a vote of 30 blocks, a change in effect 5 blocks later, 1,000 ZNC to open a vote. */
+export const DEV_GOVERNANCE = {
+  ...DEFAULT_PARAMS.governance,
+  minDeposit: (1_000n * ZNC_UNIT).toString(),
+  depositPeriodBlocks: 300,
+  votingPeriodBlocks: 30,
+  executionDelayBlocks: 5,
+};
+
+/** Devnet parameters: the set is the genesis bookkeepers until candidates are voted in; short market deadlines and votes. */
+const devParams = (validators: number) => ({
+  bookkeeperSeats: Math.max(4, validators),
+  epochLength: 20,
+  jailMs: 10 * 60_000,
+  market: DEV_MARKET,
+  governance: DEV_GOVERNANCE,
+});
 
 /** Creates the homes of a devnet: one shared dev genesis with `validators` bookkeepers, a home per bookkeeper. */
 async function initDevnet(dir: string, o: StartDevnetOptions, made: DevnetOptions): Promise<void> {

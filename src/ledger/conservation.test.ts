@@ -263,7 +263,8 @@ class Run {
         return this.sign(from, TxKind.MultisigCreate, { members, threshold }, a.skew);
       }
       case TxKind.MultisigPropose: {
-        const funded = this.multisigs.filter((m) => Object.values(this.account(m).balances).some((v) => v > 0n));
+        // The reserve pays only through a passed reserve-spend (its own proposals are refused): mostly others.
+        const funded = this.multisigs.filter((m) => !bytesEqual(m, this.reserve) && Object.values(this.account(m).balances).some((v) => v > 0n));
         const account = funded.length > 0 && r1 % 3 !== 0 ? pick(funded, r1 >> 2) : pick(this.multisigs, r1);
         const ms = this.multisig(account);
         const from = ms && r0 % 6 !== 0 ? this.nameOf(pick(ms.members, r0 >> 3))! : pick(SENDERS, r0);

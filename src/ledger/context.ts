@@ -1,4 +1,4 @@
-import { AddressKind, addressKind, encodeAddress, toHex } from '../crypto/portable.ts';
+import { AddressKind, addressKind, bytesEqual, encodeAddress, systemAddress, toHex } from '../crypto/portable.ts';
 import type { Account, Token } from './entries.ts';
 import { fail } from './errors.ts';
 import { formatUnits } from './amounts.ts';
@@ -7,7 +7,7 @@ import { ReceiptKind, type Receipt } from './receipts.ts';
 import type { StateOverlay, StateReader, StateWriter } from './state.ts';
 import { accounts, multisigs, stakes, tokens } from './stores.ts';
 import { homeChain } from './routing.ts';
-import { isSystemAccount, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
+import { GOV_DEPOSITS, isSystemAccount, SYSTEM_ACCOUNT_NAMES } from './systemAccounts.ts';
 
 /**
  * Everything a transaction handler may touch: its own chain's state, a read-only view of the
@@ -25,6 +25,8 @@ export interface ExecContext {
    */
   readonly prevHash: Uint8Array;
   readonly params: LedgerParams;
+  /** The development reserve's multisig address (empty when the genesis has none). */
+  readonly reserve: Uint8Array;
   readonly state: StateOverlay;
   /** Main-chain state as of the end of the previous height (for inner chains). */
   readonly main: StateReader;
@@ -143,6 +145,9 @@ export function requireRecipient(ctx: ExecContext, to: Uint8Array, what = 'recip
       'INVALID_RECIPIENT',
       `${what} ${encodeAddress(to)} is no multisig account on the chain: nothing sent there could ever be spent; create the multisig first (or check the address)`,
     );
+  }
+  if (kind === AddressKind.System && bytesEqual(to, systemAddress(GOV_DEPOSITS))) {
+    fail('INVALID_RECIPIENT', `${what} ${encodeAddress(to)} holds governance deposits by proposal: deposit with GovDeposit (zeus gov deposit), not a transfer`);
   }
   if (kind === AddressKind.System && isSystemAccount(to)) return;
   fail(

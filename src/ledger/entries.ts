@@ -1,5 +1,6 @@
 import type { Infer } from '../codec/index.ts';
 import { address, ADDRESS_RULE, optionalAddress } from './fields.ts';
+import type { GovEntry } from './gov/entries.ts';
 import type { MarketEntry } from './marketEntries.ts';
 
 // Every value kept in chain state, with its schema. Their keys and canonical encodings are the
@@ -118,4 +119,16 @@ export type Proposal = Infer<typeof ProposalSchema>;
 export type Token = Infer<typeof TokenSchema>;
 export type Stake = Infer<typeof StakeSchema>;
 export type UnbondingQueue = Infer<typeof UnbondingQueueSchema>;
-export type Entry = Account | Multisig | Proposal | Token | Stake | UnbondingQueue | Candidate | VoteRecord | BookkeeperSets | EvidenceMark | MarketEntry;
+export type Entry =
+  | Account
+  | Multisig
+  | Proposal
+  | Token
+  | Stake
+  | UnbondingQueue
+  | Candidate
+  | VoteRecord
+  | BookkeeperSets
+  | EvidenceMark
+  | MarketEntry
+  | GovEntry;

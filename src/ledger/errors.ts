@@ -73,7 +73,14 @@ export type LedgerErrorCode =
   | 'ALREADY_REVEALED'
   | 'REVEAL_NOT_OPEN'
   | 'REVEAL_CLOSED'
-  | 'REVEAL_MISMATCH';
+  | 'REVEAL_MISMATCH'
+  // governance
+  /** The proposal takes no vote or deposit now (its vote is not open, or it has ended). */
+  | 'PROPOSAL_CLOSED'
+  /** A parameter change names no governable parameter, or a value outside its bounds. */
+  | 'INVALID_PARAM'
+  /** The height is an upgrade's and this node's software does not know it. */
+  | 'UPGRADE_NEEDED';
 
 export class LedgerError extends Error {
   override name = 'LedgerError';

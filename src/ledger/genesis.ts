@@ -15,7 +15,7 @@ import { newCandidate } from './election.ts';
 import { emptyAccount } from './context.ts';
 import type { Account, Tranche } from './entries.ts';
 import { validateMultisigDefinition } from './ops/multisig.ts';
-import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type LedgerParams, type MarketParams } from './params.ts';
+import { MAIN_CHAIN, PUBLIC_PARAMS, TOTAL_SUPPLY, ZNC, type GovernanceParams, type LedgerParams, type MarketParams } from './params.ts';
 import type { StateOverlay } from './state.ts';
 import { accounts, candidates, multisigs, stakes } from './stores.ts';
 import { homeChain } from './routing.ts';
@@ -102,6 +102,21 @@ function marketParamsJson(m: MarketParams): z.output<typeof MarketParamsSchema> 
   return { ...m, minWorkerBond: m.minWorkerBond.toString(), dividendPerLease: m.dividendPerLease.toString() };
 }
 
+const G = PUBLIC_PARAMS.governance;
+const GovernanceParamsSchema = z.object({
+  minDeposit: amount.default(G.minDeposit.toString()),
+  depositPeriodBlocks: z.number().int().positive().default(G.depositPeriodBlocks),
+  votingPeriodBlocks: z.number().int().positive().default(G.votingPeriodBlocks),
+  quorumBp: z.number().int().min(1).max(10_000).default(G.quorumBp),
+  thresholdBp: z.number().int().min(5_000).max(10_000).default(G.thresholdBp),
+  vetoBp: z.number().int().min(1).max(10_000).default(G.vetoBp),
+  executionDelayBlocks: z.number().int().positive().default(G.executionDelayBlocks),
+});
+
+function governanceParamsJson(g: GovernanceParams): z.output<typeof GovernanceParamsSchema> {
+  return { ...g, minDeposit: g.minDeposit.toString() };
+}
+
 /**
  * A genesis bookkeeper. `p2p`, `stake` and `signature` come from the bookkeeper's signed statement
  * (`zeus genesis gentx`, see genesisBuilder.ts); a dev genesis, made by one person holding every
@@ -142,6 +157,7 @@ export const GenesisSchema = z.object({
     slashBp: z.number().int().min(0).max(10_000).default(PUBLIC_PARAMS.slashBp),
     reporterBp: z.number().int().min(0).max(10_000).default(PUBLIC_PARAMS.reporterBp),
     market: MarketParamsSchema.default(marketParamsJson(PUBLIC_PARAMS.market)),
+    governance: GovernanceParamsSchema.default(governanceParamsJson(PUBLIC_PARAMS.governance)),
   }),
   allocations: z.array(
     z.object({
@@ -165,6 +181,7 @@ export function ledgerParams(g: Genesis): LedgerParams {
     blockReward: BigInt(p.blockReward),
     workerDividendPerBlock: BigInt(p.workerDividendPerBlock),
     market: { ...p.market, minWorkerBond: BigInt(p.market.minWorkerBond), dividendPerLease: BigInt(p.market.dividendPerLease) },
+    governance: { ...p.governance, minDeposit: BigInt(p.governance.minDeposit) },
   };
 }
 
@@ -176,6 +193,7 @@ export function paramsJson(p: LedgerParams): Genesis['params'] {
     blockReward: p.blockReward.toString(),
     workerDividendPerBlock: p.workerDividendPerBlock.toString(),
     market: { ...p.market, minWorkerBond: p.market.minWorkerBond.toString(), dividendPerLease: p.market.dividendPerLease.toString() },
+    governance: governanceParamsJson(p.governance),
   };
 }
 
@@ -421,3 +439,9 @@ export function writeGenesisState(g: Genesis, states: StateOverlay[]): void {
 }
 
 export { encodeAddress };
+
+/** The development reserve's multisig address (empty when the genesis allocates no reserve). */
+export function reserveAddress(g: Genesis): Uint8Array {
+  const holder = g.allocations.find((a) => a.row === 'development-reserve')?.holders[0];
+  return holder ? decodeAddress(holder.address) : new Uint8Array(0);
+}

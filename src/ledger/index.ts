@@ -47,3 +47,8 @@ export {
   type LeaseStateName,
   type TaskStateName,
 } from './market/lifecycle.ts';
+export * from './gov/entries.ts';
+export { GOVERNABLE_PARAMS, paramSpec, paramValue, paramValueProblem, withParamChanges, type ParamSpec, type ParamType } from './gov/params.ts';
+export { proposalIdBytes, tallyVotes, voteOutcome, type VoteOutcome, type VoterWeight } from './gov/lifecycle.ts';
+export { UpgradeNeededError, type UpgradeHandler, type UpgradeHandlers } from './gov/upgrades.ts';
+export { GOV_DEPOSITS, REWARDS_POOL_NAME } from './systemAccounts.ts';

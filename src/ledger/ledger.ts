@@ -5,7 +5,7 @@ import { bookkeeperSetAt, electionWork } from './election.ts';
 import { quotaLimit, readAccount, stakedOf, writeAccount, type ExecContext, type MarketEvent } from './context.ts';
 import type { Entry } from './entries.ts';
 import { fail, LedgerError } from './errors.ts';
-import { ledgerParams, validateGenesis, writeGenesisState, type Genesis } from './genesis.ts';
+import { ledgerParams, reserveAddress, validateGenesis, writeGenesisState, type Genesis } from './genesis.ts';
 import { applyStakeDeposit, releaseUnbonded } from './ops/staking.ts';
 import { applyTokenReceipt } from './ops/token.ts';
 import { marketWork } from './market/due.ts';
@@ -14,7 +14,9 @@ import { applyOperation, TX_KIND_NAMES } from './ops/index.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
-import { dueCounts, unbonding } from './stores.ts';
+import { dueCounts, paramOverrides, unbonding } from './stores.ts';
+import { applyGovDeposit, applyGovSubmit, effectiveParams } from './gov/lifecycle.ts';
+import { upgradeWork, type UpgradeHandlers } from './gov/upgrades.ts';
 import { checkTxSignature, decodeTx, type Tx } from './tx.ts';
 import { credit } from './context.ts';
 
@@ -60,6 +62,10 @@ export function applyReceipt(ctx: ExecContext, r: Receipt): void {
       return applyStakeDeposit(ctx, r);
     case ReceiptKind.WorkerRecord:
       return applyWorkerRecord(ctx, r);
+    case ReceiptKind.GovSubmit:
+      return applyGovSubmit(ctx, r);
+    case ReceiptKind.GovDeposit:
+      return applyGovDeposit(ctx, r);
     default:
       return applyTokenReceipt(ctx, r);
   }
@@ -120,6 +126,7 @@ export class HeightExecution {
         time,
         prevHash: ledger.lastBlockHash,
         params: ledger.params,
+        reserve: ledger.reserve,
         state: new StateOverlay(ledger.chains[chain]),
         main: ledger.chains[MAIN_CHAIN],
         emit: (r) => {
@@ -131,6 +138,8 @@ export class HeightExecution {
         announce: (e) => events.push({ ...e, chain }),
       });
     }
+    // An upgrade due at this height comes before anything else of it (or stops the node here).
+    upgradeWork(this.contexts[MAIN_CHAIN], ledger.upgrades);
     // Receipts of the previous height land first, in emission order (source chain, then index).
     for (const r of ledger.inFlight) applyReceipt(this.contexts[receiptTarget(r)], r);
     releaseUnbonded(this.contexts[MAIN_CHAIN]);
@@ -214,7 +223,12 @@ export class InvalidBlockError extends Error {
 /** All ten chains' committed state and what is in flight between them. */
 export class Ledger {
   readonly genesis: Genesis;
-  readonly params: LedgerParams;
+  /** The parameters at genesis; `params` are those in force (governance may have changed some). */
+  readonly genesisParams: LedgerParams;
+  /** The development reserve's multisig address (empty: none). */
+  readonly reserve: Uint8Array;
+  /** The upgrades this node's software knows (see gov/upgrades.ts). */
+  upgrades: UpgradeHandlers = new Map();
   readonly chainId: string;
   readonly chains: ChainState[];
   height = 0;
@@ -233,10 +247,22 @@ export class Ledger {
    * while any is ahead an idle solo bookkeeper must keep making blocks to reach it.
    */
   private scheduledHeights = 0;
+  private currentParams: LedgerParams;
+
+  /** The parameters in force for the next height: genesis's with governance's changes committed so far. */
+  get params(): LedgerParams {
+    return this.currentParams;
+  }
+
+  private refreshParams(): void {
+    this.currentParams = effectiveParams(this.genesisParams, this.chains[MAIN_CHAIN]);
+  }
 
   constructor(genesis: Genesis) {
     this.genesis = validateGenesis(genesis);
-    this.params = ledgerParams(this.genesis);
+    this.genesisParams = ledgerParams(this.genesis);
+    this.currentParams = this.genesisParams;
+    this.reserve = reserveAddress(this.genesis);
     this.chainId = this.genesis.chainId;
     this.time = this.genesis.genesisTime;
     this.chains = Array.from({ length: CHAIN_COUNT }, (_, i) => new ChainState(i));
@@ -248,6 +274,7 @@ export class Ledger {
     const overlays = ledger.chains.map((c) => new StateOverlay(c));
     writeGenesisState(ledger.genesis, overlays);
     overlays.forEach((o, i) => ledger.chains[i].commit(ledger.chains[i].stage(o.writes, o.encoded)));
+    ledger.refreshParams();
     return ledger;
   }
 
@@ -265,6 +292,7 @@ export class Ledger {
     ledger.inFlight = tip.inFlight;
     ledger.lastCommit = tip.lastCommit;
     ledger.scheduledHeights = ledger.chains.reduce((n, c) => n + dueCounts.keys(c).length, 0);
+    ledger.refreshParams();
     return ledger;
   }
 
@@ -332,6 +360,7 @@ export class Ledger {
     this.lastBlockHash = blockHash(header);
     this.lastCommit = certificate;
     this.inFlight = executed.receipts;
+    if (executed.staged[MAIN_CHAIN].writes.has(paramOverrides.key())) this.refreshParams();
   }
 
   /** Re-executes a block received from elsewhere and checks every root it claims. */

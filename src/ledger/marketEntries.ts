@@ -221,6 +221,14 @@ export const DueKind = {
   WorkerRelease: 6,
   DrawVerifiers: 40,
   RevealEnd: 80,
+  /** Governance (main): a proposal's deposit period ends (`id`: the proposal id, 8 bytes big-endian). */
+  GovDepositEnd: 100,
+  /** Governance (main): a proposal's vote ends and is counted. */
+  GovVotingEnd: 101,
+  /** Governance (main): a passed parameter change takes effect. */
+  GovExecute: 102,
+  /** Governance (main): a planned upgrade's height (nothing to do then: it keeps an idle network making blocks up to it). */
+  GovUpgrade: 103,
 } as const;
 export type DueKind = (typeof DueKind)[keyof typeof DueKind];
 /** Something the chain must look at when a height begins (stale ones are skipped). */

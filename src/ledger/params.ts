@@ -50,6 +50,25 @@ export interface LedgerParams {
   /** Share of the slashed stake paid to whoever submitted the evidence (basis points). */
   readonly reporterBp: number;
   readonly market: MarketParams;
+  readonly governance: GovernanceParams;
+}
+
+/** How proposals are decided (src/ledger/gov/); periods count main-chain heights. */
+export interface GovernanceParams {
+  /** ZNC base units of deposit that move a proposal from its deposit period to its vote. */
+  readonly minDeposit: bigint;
+  /** Blocks a proposal has to gather its deposit; deposits return if it does not. */
+  readonly depositPeriodBlocks: number;
+  /** Blocks a vote lasts. */
+  readonly votingPeriodBlocks: number;
+  /** Share of all bonded stake that must vote (any option) for the vote to count (basis points). */
+  readonly quorumBp: number;
+  /** Share of yes among yes + no + veto that passes a proposal (more than this, basis points). */
+  readonly thresholdBp: number;
+  /** Share of veto among all votes that vetoes a proposal, its deposit going to the rewards pool (basis points). */
+  readonly vetoBp: number;
+  /** Blocks between the end of a passed vote and a parameter change taking effect. */
+  readonly executionDelayBlocks: number;
 }
 
 /** Rules of the compute market; deadlines and windows count blocks. */
@@ -132,5 +151,14 @@ export const PUBLIC_PARAMS: LedgerParams = {
     maxVerifierDraws: 9,
     verifierScanLimit: 10_000,
     revealDeadlineBlocks: 120,
+  },
+  governance: {
+    minDeposit: 10_000n * ZNC_UNIT,
+    depositPeriodBlocks: 100_000,
+    votingPeriodBlocks: 100_000,
+    quorumBp: 3_340,
+    thresholdBp: 5_000,
+    vetoBp: 3_340,
+    executionDelayBlocks: 1_000,
   },
 };

@@ -3,6 +3,8 @@ import type { AppOutcome } from './appOutcome.ts';
 import { readAccount } from './context.ts';
 import type { Account, BookkeeperSets, Candidate, Multisig, Proposal, Stake, Token, UnbondingQueue, VoteRecord } from './entries.ts';
 import { tally } from './election.ts';
+import type { GovProposal, GovTally, ParamChange, UpgradeDone, UpgradePlan, VoteOption } from './gov/entries.ts';
+import { tallyVotes, type VoterWeight } from './gov/lifecycle.ts';
 import type { Ledger } from './ledger.ts';
 import type { App, AppName, Bid, Lease, Task, Worker } from './marketEntries.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, type LedgerParams } from './params.ts';
@@ -15,6 +17,12 @@ import {
   bids,
   bookkeeperSets,
   candidates,
+  govDeposits,
+  govProposals,
+  govVotes,
+  paramOverrides,
+  upgradePlan,
+  upgradesDone,
   leases,
   licenses,
   multisigs,
@@ -98,6 +106,21 @@ export interface LedgerReader {
   /** Every lease, chain by chain, by task id and index. */
   leases(): [taskIdHex: string, index: number, lease: Lease][];
   appOutcome(taskIdHex: string, index: number): AppOutcome | undefined;
+
+  /** Governance proposals by id. */
+  govProposals(): [id: bigint, proposal: GovProposal][];
+  govProposal(id: bigint): GovProposal | undefined;
+  /** Deposits on a proposal still held, by depositor. */
+  govDeposits(id: bigint): [depositorHex: string, amount: bigint][];
+  /** Votes cast on a proposal, by voter. */
+  govVotes(id: bigint): [voterHex: string, option: VoteOption][];
+  /** The count if the vote ended now (the proposal's `tally` holds the final one). */
+  govTally(id: bigint): { tally: GovTally; weights: VoterWeight[] };
+  /** Parameters governance changed, with their values now. */
+  paramChanges(): ParamChange[];
+  upgradePlan(): UpgradePlan | undefined;
+  /** Upgrades carried out, by name. */
+  upgradesDone(): [name: string, done: UpgradeDone][];
 }
 
 const isInner = (chain: number): boolean => chain > MAIN_CHAIN && chain < CHAIN_COUNT;
@@ -183,5 +206,14 @@ export function ledgerReader(ledger: Ledger): LedgerReader {
       const c = chainOfTask(idHex);
       return c && appOutcomes.get(c, idHex, i);
     },
+
+    govProposals: () => govProposals.scan(main()).map(([[id], p]) => [id, p]),
+    govProposal: (id) => govProposals.get(main(), id),
+    govDeposits: (id) => govDeposits.scan(main(), id).map(([[, hex], d]) => [hex, d.amount]),
+    govVotes: (id) => govVotes.scan(main(), id).map(([[, hex], v]) => [hex, v.option as VoteOption]),
+    govTally: (id) => tallyVotes(main(), id),
+    paramChanges: () => paramOverrides.get(main())?.changes ?? [],
+    upgradePlan: () => upgradePlan.get(main()),
+    upgradesDone: () => upgradesDone.scan(main()).map(([[name], d]) => [name, d]),
   };
 }

@@ -21,6 +21,10 @@ export const ReceiptKind = {
   TokenConvert: 5,
   /** How a lease of worker `address` ended (`data`: WorkerOutcome), for its record and bond on main. */
   WorkerRecord: 6,
+  /** A governance proposal by `address` with `amount` ZNC of deposit (`data`: ProposalSubmission) arrives on main. */
+  GovSubmit: 7,
+  /** `amount` ZNC deposited by `address` on proposal `data` (8 bytes, big-endian id) arrives on main. */
+  GovDeposit: 8,
 } as const;
 export type ReceiptKind = (typeof ReceiptKind)[keyof typeof ReceiptKind];
 
@@ -32,7 +36,8 @@ export const ReceiptSchema = {
     address: { id: 3, ...address },
     token: { id: 4, type: 'string', max: 10 },
     amount: { id: 5, type: 'uint64' },
-    data: { id: 6, type: 'bytes', max: 256 },
+    // A proposal's content travels to main in a receipt (GovSubmit).
+    data: { id: 6, type: 'bytes', max: 4_096 },
   },
 } as const;
 export type Receipt = Infer<typeof ReceiptSchema>;

@@ -46,6 +46,13 @@ import {
   decodeEntry,
   disputes,
   dueCounts,
+  govCounter,
+  govDeposits,
+  govProposals,
+  govVotes,
+  paramOverrides,
+  upgradePlan,
+  upgradesDone,
   dues,
   encodeEntry,
   evidence,
@@ -100,6 +107,13 @@ describe('stores: key layouts', () => {
       [dues.key(345n, 9n), 'due/000000000345/00000009'],
       [appOutcomes.key(TASK, 0), `lout/${TASK}/00000`],
       [releases.key(TASK, ADDR), `lrel/${TASK}/${ADDR}`],
+      [govProposals.key(7n), 'gprop/000000000007'],
+      [govDeposits.key(7n, ADDR), `gdep/000000000007/${ADDR}`],
+      [govVotes.key(7n, ADDR), `gvote/000000000007/${ADDR}`],
+      [govCounter.key(), 'gnext'],
+      [paramOverrides.key(), 'gparams'],
+      [upgradePlan.key(), 'gplan'],
+      [upgradesDone.key('v2'), 'gdone/v2'],
     ];
     for (const [got, want] of cases) expect(got).toBe(want);
     expect(cases.length).toBe(STORES.length);

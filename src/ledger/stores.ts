@@ -29,6 +29,15 @@ import {
   WorkerIndexSchema,
   WorkerSchema,
 } from './marketEntries.ts';
+import {
+  GovCounterSchema,
+  GovDepositSchema,
+  GovProposalSchema,
+  GovVoteSchema,
+  ParamOverridesSchema,
+  UpgradeDoneSchema,
+  UpgradePlanSchema,
+} from './gov/entries.ts';
 import type { StateReader, StateWriter } from './state.ts';
 
 // Typed stores: each kind of state entry is one store that binds its key layout (a head such as
@@ -399,6 +408,56 @@ export const dues = defineStore<Infer<typeof DueSchema>, [height: number | bigin
   schemaCodec(DueSchema),
 );
 
+// ---------------------------------------------------------------- governance (main)
+
+/** A proposal's key part: its id, zero-padded so proposals sort in id order. */
+const proposalPart = (id: bigint): string => numberPart(id, 12, 'proposal id');
+
+/** `gprop/<id>` (main): a governance proposal. */
+export const govProposals = defineStore<Infer<typeof GovProposalSchema>, [id: bigint], []>(
+  'gprop',
+  GovProposalSchema,
+  { key: (id) => `gprop/${proposalPart(id)}`, parse: (rest) => [unpadBigint(rest)], scope: () => 'gprop/' },
+  schemaCodec(GovProposalSchema),
+);
+/** A store keyed by a proposal id and an address: `head/<id>/<address>`. */
+function byProposalAddress<Sc extends ObjectSchema>(
+  head: string,
+  schema: Sc,
+  what: string,
+): Store<Infer<Sc> & Entry, [id: bigint, addrHex: string], [id: bigint]> {
+  return defineStore<Infer<Sc> & Entry, [bigint, string], [bigint]>(
+    head,
+    schema,
+    {
+      key: (id, hex) => `${head}/${proposalPart(id)}/${addressPart(hex, what)}`,
+      parse: (rest) => {
+        const [id, hex] = rest.split('/');
+        return [unpadBigint(id), hex];
+      },
+      scope: (id) => `${head}/${proposalPart(id)}/`,
+    },
+    schemaCodec(schema) as Codec<Infer<Sc> & Entry>,
+  );
+}
+/** `gdep/<id>/<address>` (main): what one account deposited on a proposal. */
+export const govDeposits = byProposalAddress('gdep', GovDepositSchema, 'depositor');
+/** `gvote/<id>/<address>` (main): a voter's option on a proposal. */
+export const govVotes = byProposalAddress('gvote', GovVoteSchema, 'voter');
+/** `gnext` (main): the next proposal id. */
+export const govCounter = single('gnext', GovCounterSchema);
+/** `gparams` (main): the parameters governance changed, with their values now. */
+export const paramOverrides = single('gparams', ParamOverridesSchema);
+/** `gplan` (main): the upgrade scheduled by a passed proposal. */
+export const upgradePlan = single('gplan', UpgradePlanSchema);
+/** `gdone/<name>` (main): an upgrade carried out. */
+export const upgradesDone = defineStore<Infer<typeof UpgradeDoneSchema>, [name: string], []>(
+  'gdone',
+  UpgradeDoneSchema,
+  { key: (name) => `gdone/${textPart(name, 'upgrade name')}`, parse: (rest) => [rest], scope: () => 'gdone/' },
+  schemaCodec(UpgradeDoneSchema),
+);
+
 /** Every store, so that a key alone says how its value is encoded. */
 export const STORES = [
   accounts,
@@ -426,6 +485,13 @@ export const STORES = [
   releases,
   dueCounts,
   dues,
+  govProposals,
+  govDeposits,
+  govVotes,
+  govCounter,
+  paramOverrides,
+  upgradePlan,
+  upgradesDone,
 ] as const;
 
 // Stores differ in their value type; the registry only ever hands a value to the store its key names.

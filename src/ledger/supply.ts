@@ -1,4 +1,5 @@
-import { AddressKind, addressKind, fromHex } from '../crypto/portable.ts';
+import { AddressKind, addressKind, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
+import { GOV_DEPOSITS } from './systemAccounts.ts';
 import { lockedAt } from './context.ts';
 import { MAIN_CHAIN, TOTAL_SUPPLY, ZNC } from './params.ts';
 import { receiptValue } from './receipts.ts';
@@ -21,6 +22,8 @@ export interface SupplyReport {
   escrow: bigint;
   /** ZNC bonded by market workers. */
   bonded: bigint;
+  /** ZNC deposited on open governance proposals. */
+  deposits: bigint;
   total: bigint;
   /** Per sub-token: supply recorded on main, deposit × rate, and tokens held + in flight. */
   tokens: Record<string, { supply: bigint; backed: bigint; circulating: bigint }>;
@@ -38,9 +41,11 @@ export function supplyReport(ledger: Ledger): SupplyReport {
     inFlight: 0n,
     escrow: 0n,
     bonded: 0n,
+    deposits: 0n,
     total: 0n,
     tokens: {},
   };
+  const depositsHex = toHex(systemAddress(GOV_DEPOSITS));
   const circulating = new Map<string, bigint>();
   const add = (token: string, amount: bigint): void => {
     circulating.set(token, (circulating.get(token) ?? 0n) + amount);
@@ -54,6 +59,7 @@ export function supplyReport(ledger: Ledger): SupplyReport {
           continue;
         }
         if (kind === AddressKind.Multisig) r.multisig += amount;
+        else if (hex === depositsHex) r.deposits += amount;
         else if (kind === AddressKind.System) r.pool += amount;
         else {
           const locked = lockedAt(acc, ledger.time);
@@ -86,7 +92,7 @@ export function supplyReport(ledger: Ledger): SupplyReport {
   for (const t of tokens) {
     r.tokens[t.symbol] = { supply: t.supply, backed: t.deposit * t.anchorRate, circulating: circulating.get(t.symbol) ?? 0n };
   }
-  r.total = r.spendable + r.vesting + r.staked + r.unbonding + r.multisig + r.pool + r.anchored + r.inFlight + r.escrow + r.bonded;
+  r.total = r.spendable + r.vesting + r.staked + r.unbonding + r.multisig + r.pool + r.anchored + r.inFlight + r.escrow + r.bonded + r.deposits;
   return r;
 }
 

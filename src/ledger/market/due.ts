@@ -12,6 +12,7 @@ import { createVerifierLease, readDispute, redrawVerifier, settleDispute, verifi
 import { endLease, isLeaseMetered, isTaskEnded, LeaseState, moveTask, TaskState } from './lifecycle.ts';
 import { createLease, pickSlot, reopenOrDrop } from './matching.ts';
 import { writeLease, writeTask } from './tasks.ts';
+import { govDue } from '../gov/lifecycle.ts';
 import { recordFairness, recordOutcome, taskNeeds, workerOffer } from './workers.ts';
 
 // What the market does at the start of every height on every chain, unasked: the deadlines it
@@ -49,6 +50,13 @@ export function marketWork(ctx: ExecContext): void {
         break;
       case DueKind.RevealEnd:
         revealEnd(ctx, d.id, d.lease);
+        break;
+      // Governance's deadlines share the queue, so an idle network still makes the blocks that reach them.
+      case DueKind.GovDepositEnd:
+      case DueKind.GovVotingEnd:
+      case DueKind.GovExecute:
+      case DueKind.GovUpgrade:
+        govDue(ctx, d.kind, d.id);
         break;
     }
   }

@@ -11,6 +11,7 @@ import { commitResult } from './commitResult.ts';
 import { deprecateApp } from './deprecateApp.ts';
 import { dispute } from './dispute.ts';
 import { delegate, registerCandidate, submitEvidence, unjail, voteBookkeepers } from './election.ts';
+import { govDeposit, govPropose, govVote } from './gov.ts';
 import { leaveWorker } from './leaveWorker.ts';
 import { multisigApprove, multisigCreate, multisigExecute, multisigPropose } from './multisig.ts';
 import type { AnyOperation } from './operation.ts';
@@ -91,6 +92,9 @@ export const OPERATIONS = opTable([
   submitAppOutcome,
   releaseLease,
   withdrawBid,
+  govPropose,
+  govDeposit,
+  govVote,
 ]);
 
 type Op = (typeof OPERATIONS)[number];

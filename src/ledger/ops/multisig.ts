@@ -85,6 +85,14 @@ export const multisigPropose = defineOp({
   apply(ctx, tx, p) {
     const ms = requireMultisig(ctx, p.account);
     requireMember(ms, tx.from, p.account);
+    // Neither the holders alone nor the reserve's members alone may spend it: a payment from the
+    // reserve starts as a passed reserve-spend vote, which proposes it here for them to approve.
+    if (bytesEqual(p.account, ctx.reserve)) {
+      fail(
+        'NOT_AUTHORIZED',
+        'the development reserve pays only what a passed reserve-spend proposal asks (zeus gov propose --type reserve-spend); its members approve that',
+      );
+    }
     requirePositive(p.amount);
     requireToken(ctx, p.token);
     requireRecipient(ctx, p.to);

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 // The operations table is the only list of transaction kinds: a kind is an operation object, and
 // the table refuses, at compile time, one that lacks its schema, route or handler, routes by a task
-// its payload does not name, or reuses a number or a name. This compiles a hypothetical kind 36
+// its payload does not name, or reuses a number or a name. This compiles a hypothetical kind 99
 // ("Grant") added to the real table in each of those ways, plus the correct version (so the test
 // can fail), with the project's own compiler, and checks the exact diagnostics.
 
@@ -20,7 +20,7 @@ const op = (parts: { kind?: number; name?: string; schema?: string | null; route
   // missing schema is the only error.
   const reads = parts.schema === null ? 'void [ctx, tx, p];' : 'const amount: bigint = p.amount;\n    void [ctx, tx, amount];';
   const name = parts.name ?? 'Grant';
-  const lines = [`  kind: ${parts.kind ?? 36},`, `  name: '${name}',`];
+  const lines = [`  kind: ${parts.kind ?? 99},`, `  name: '${name}',`];
   if (parts.schema !== null)
     lines.push(`  schema: ${parts.schema ?? `{ $id: '${name}', fields: { to: { id: 1, type: 'bytes', max: 21 }, amount: { id: 2, type: 'uint64' } } }`},`);
   if (parts.route !== null) lines.push(`  route: ${parts.route ?? `'main'`},`);
@@ -38,7 +38,7 @@ const CASES: Record<string, { source: string; errors: string[] }> = {
   reusedName: { source: op({ name: 'Transfer' }), errors: ["Property 'duplicateKindOrName' is missing", '{ readonly duplicateKindOrName: "Transfer"; }'] },
   // Not through defineOp: a bare object in the table is checked against what an operation is.
   bareObjectWithoutHandler: {
-    source: `${head}export const TABLE = opTable([...OPERATIONS, { kind: 36, name: 'Grant', schema: { $id: 'Grant', fields: {} }, route: 'main' }]);\n`,
+    source: `${head}export const TABLE = opTable([...OPERATIONS, { kind: 99, name: 'Grant', schema: { $id: 'Grant', fields: {} }, route: 'main' }]);\n`,
     errors: ['TS2345: Argument of type', "Property 'apply' is missing"],
   },
 };
