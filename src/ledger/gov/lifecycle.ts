@@ -81,6 +81,9 @@ export function contentProblem(ctx: ExecContext, c: ProposalContent): string | u
       // The vote must be able to end before the height, with room for the nodes to be told.
       const earliest = BigInt(ctx.height) + BigInt(ctx.params.governance.votingPeriodBlocks) + 2n;
       if (c.upgradeHeight < earliest) return `the upgrade height must be at least ${earliest} (this height + the voting period + 2)`;
+      // A plan is scheduled work: one absurdly far away would keep an idle network making blocks for ever.
+      const latest = earliest + BigInt(MAX_UPGRADE_LEAD_BLOCKS);
+      if (c.upgradeHeight > latest) return `the upgrade height must be at most ${latest} (${MAX_UPGRADE_LEAD_BLOCKS} blocks after the earliest)`;
       break;
     }
     default:
@@ -93,6 +96,19 @@ export function contentProblem(ctx: ExecContext, c: ProposalContent): string | u
   if (c.type !== ProposalType.Upgrade && (c.upgradeName !== '' || c.upgradeHeight > 0n || c.upgradeInfo !== ''))
     return `upgrade fields were given to a ${given} proposal`;
   return undefined;
+}
+
+/** How far past the earliest possible height an upgrade may be planned. */
+export const MAX_UPGRADE_LEAD_BLOCKS = 10_000_000;
+
+/**
+ * A proposal opens with at least a tenth of the minimum deposit (Cosmos's initial deposit ratio):
+ * a proposal costs its author locked ZNC, not only a transaction of its free quota, so nobody
+ * fills the chain's state with proposals for free.
+ */
+export function minInitialDeposit(params: LedgerParams): bigint {
+  const tenth = params.governance.minDeposit / 10n;
+  return tenth > 0n ? tenth : 1n;
 }
 
 const depositsAddress = (): Uint8Array => systemAddress(GOV_DEPOSITS);
