@@ -49,6 +49,6 @@ export {
 } from './market/lifecycle.ts';
 export * from './gov/entries.ts';
 export { GOVERNABLE_PARAMS, paramSpec, paramValue, paramValueProblem, withParamChanges, type ParamSpec, type ParamType } from './gov/params.ts';
-export { proposalIdBytes, tallyVotes, voteOutcome, type VoteOutcome, type VoterWeight } from './gov/lifecycle.ts';
+export { MIN_INITIAL_DEPOSIT_BP, minInitialDeposit, proposalIdBytes, tallyVotes, voteOutcome, type VoteOutcome, type VoterWeight } from './gov/lifecycle.ts';
 export { UpgradeNeededError, type UpgradeHandler, type UpgradeHandlers } from './gov/upgrades.ts';
 export { GOV_DEPOSITS, REWARDS_POOL_NAME } from './systemAccounts.ts';

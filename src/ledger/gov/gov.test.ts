@@ -441,6 +441,29 @@ describe('governance refusals and returned deposits', () => {
     expect(refused.has(good.hashHex)).toBe(false);
   });
 
+  it('a proposal opens with at least a quarter of the minimum deposit (deposits come back on expiry: token deposits would cost nothing)', () => {
+    const t = chain();
+    const alice = addr(t, 'alice');
+    const alice0 = znc(t, alice);
+    const quarter = MIN_DEPOSIT / 4n;
+    expect(quarter * 4n).toBe(MIN_DEPOSIT);
+    const token = makeTx(t, 'alice', TxKind.GovPropose, proposalPayload({ title: 'spam', deposit: 1n }), 0n);
+    const short = makeTx(t, 'alice', TxKind.GovPropose, proposalPayload({ title: 'spam', deposit: quarter - 1n }), 0n);
+    const enough = makeTx(t, 'alice', TxKind.GovPropose, proposalPayload({ title: 'a real one', deposit: quarter }), 0n);
+    expect(codes(t, [token, short, enough])).toEqual(['INVALID_AMOUNT', 'INVALID_AMOUNT', undefined]);
+    expect(znc(t, alice)).toBe(alice0 - quarter);
+    ok(t, []);
+    expect(
+      ledgerReader(t.ledger)
+        .govProposals()
+        .map(([, p]) => [p.title, p.status, p.deposit]),
+    ).toEqual([['a real one', ProposalStatus.Deposit, quarter]]);
+    // Later deposits may be any amount.
+    ok(t, [makeTx(t, 'bob', TxKind.GovDeposit, { proposal: 1n, amount: 1n })]);
+    ok(t, []);
+    expect(gov(t, 1n).deposit).toBe(quarter + 1n);
+  });
+
   it('fields of another proposal type, a reserve-spend to the deposits account and transfers to it are refused', () => {
     const t = chain();
     const deposits = systemAddress(GOV_DEPOSITS);

@@ -42,6 +42,19 @@ export function proposalIdOf(bytes: Uint8Array): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
 }
 
+/**
+ * Share of the minimum deposit a proposal must open with (basis points). Deposits come back when
+ * a proposal expires short of the minimum, so without a floor anyone could open proposals for a
+ * base unit each, at no cost, each kept in every node's state and shown in every voter's list
+ * (Cosmos's min_initial_deposit_ratio). Later deposits may be any amount.
+ */
+export const MIN_INITIAL_DEPOSIT_BP = 2_500n;
+
+/** The least first deposit a proposal opens with under `g` (rounded up). */
+export function minInitialDeposit(g: LedgerParams['governance']): bigint {
+  return (g.minDeposit * MIN_INITIAL_DEPOSIT_BP + 9_999n) / 10_000n;
+}
+
 /** The parameters in force: genesis's, with every change governance made since. */
 export function effectiveParams(genesisParams: LedgerParams, main: StateReader): LedgerParams {
   const o = stores.paramOverrides.get(main);

@@ -2,7 +2,7 @@ import { encode } from '../../codec/index.ts';
 import { debit, readAccount, requirePositive, requireRecipient, writeAccount } from '../context.ts';
 import { fail } from '../errors.ts';
 import { ProposalContentFields, ProposalSubmissionSchema, ProposalType, VoteOption } from '../gov/entries.ts';
-import { contentProblem, proposalIdBytes, requireOpen } from '../gov/lifecycle.ts';
+import { contentProblem, minInitialDeposit, proposalIdBytes, requireOpen } from '../gov/lifecycle.ts';
 import { paramValueProblem } from '../gov/params.ts';
 import * as stores from '../stores.ts';
 import { ZNC } from '../params.ts';
@@ -22,6 +22,10 @@ export const govPropose = defineOp({
   route: 'home',
   admit(ctx, _tx, p) {
     requirePositive(p.deposit, 'deposit');
+    const least = minInitialDeposit(ctx.params.governance);
+    if (p.deposit < least) {
+      fail('INVALID_AMOUNT', `a proposal opens with a deposit of at least ${least} base units (a quarter of the minimum deposit); ${p.deposit} offered`);
+    }
     if (p.type === ProposalType.ParamChange) {
       for (const c of p.changes) {
         const why = paramValueProblem(c.name, c.value);
