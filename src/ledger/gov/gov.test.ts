@@ -343,9 +343,15 @@ describe('governance on the ledger', () => {
     expect(gov(t, id).status).toBe(ProposalStatus.Passed);
     expect(ledgerReader(t.ledger).upgradePlan()).toEqual({ name: NAME, height: H, info: 'https://example.org/v2', proposal: id });
 
-    // Up to H - 1 nothing stops.
-    until(t, H - 1n);
+    // Up to H - 1 nothing stops: this ledger makes the blocks, a replica restored at H - 3 executes them.
+    until(t, H - 3n);
     const a = t.ledger;
+    const replica = restore(a);
+    for (let i = 0; i < 2; i++) {
+      const made = commitExecuted(t, a.begin(a.time + 1000).finish());
+      replica.commit(replica.executeBlock(made.block), made.block.header, made.certificate);
+    }
+    expect(replica.stateRoots().map(toHex)).toEqual(a.stateRoots().map(toHex));
     const tryBegin = (l: Ledger): unknown => {
       try {
         l.begin(l.time + 1000);
@@ -391,6 +397,8 @@ describe('governance on the ledger', () => {
 
     // The first node, given that block, still stops at H; started with the handler, it executes it.
     expect(() => a.executeBlock(block)).toThrow(UpgradeNeededError);
+    expect(() => replica.executeBlock(block)).toThrow(/upgrade v2-fees needed at height/);
+    expect(replica.height).toBe(Number(H) - 1);
     expect(ran).toBe(1);
     a.upgrades = new Map([[NAME, handler]]);
     a.commit(a.executeBlock(block), block.header, certificate);
