@@ -67,7 +67,7 @@ const PARAMS = {
     votingPeriodBlocks: 2,
     quorumBp: 300,
     thresholdBp: 5_000,
-    vetoBp: 3_340,
+    vetoBp: 2_000,
     executionDelayBlocks: 2,
   },
 };
@@ -387,7 +387,7 @@ class Run {
       case TxKind.GovPropose: {
         const from = pick(SENDERS, r0);
         // Reserve spends often: a passed one gives the foundation's members a payment to approve.
-        const type = [1, 2, 2, 3, 3, 3, 4, 1][r1 % 8];
+        const type = [1, 2, 2, 3, 3, 3, 4, 4][r1 % 8];
         const deposit =
           r2 % 8 < 5
             ? MIN_DEPOSIT
@@ -417,7 +417,7 @@ class Run {
         } else if (type === ProposalType.Upgrade) {
           content.upgradeName = pick(UPGRADES, r3);
           // At least this height + the voting period + 2 (one short sometimes).
-          content.upgradeHeight = BigInt(this.exec.height + 5 + (r4 % 4) - (r4 % 9 === 0 ? 1 : 0));
+          content.upgradeHeight = BigInt(this.exec.height + 4 + (r4 % 3) - (r4 % 9 === 0 ? 1 : 0));
         }
         if (r5 % 23 === 2) content.changes = [{ name: 'blockReward', value: '1' }]; // fields of another type, mostly
         return this.sign(from, TxKind.GovPropose, content, a.skew);
