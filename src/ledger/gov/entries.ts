@@ -29,7 +29,10 @@ export const ProposalStatus = {
   Vetoed: 5,
   /** Passed and carried out (a parameter change in effect). */
   Executed: 6,
-  /** Passed but could not be carried out when its time came (`note` says why). */
+  /**
+   * Passed but could not be carried out when its time came, or an upgrade whose deposit completed
+   * too late for its vote to end before its height (`note` says why).
+   */
   Failed: 7,
   /** Its deposit period ended short of the minimum deposit; deposits were returned. */
   Expired: 8,

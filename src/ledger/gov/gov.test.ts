@@ -475,6 +475,29 @@ describe('governance refusals and returned deposits', () => {
     expect(gov(t, 1n).deposit).toBe(quarter + 1n);
   });
 
+  it('an upgrade whose deposit completes too late for its vote to end before its height takes no vote: failed, deposits back', () => {
+    const t = chain();
+    stakeAll(t, { alice: 1_000n * UNIT });
+    const [bob, carol] = ['bob', 'carol'].map((n) => addr(t, n));
+    const bob0 = znc(t, bob);
+    const carol0 = znc(t, carol);
+    // The earliest height allowed when it is sent: a vote opening at once ends just before it.
+    const H = BigInt(t.ledger.height + 1 + V + 2);
+    const id = propose(t, 'bob', { type: ProposalType.Upgrade, title: 'late', upgradeName: 'late', upgradeHeight: H, deposit: MIN_DEPOSIT / 2n });
+    expect(gov(t, id).status).toBe(ProposalStatus.Deposit);
+    ok(t, [makeTx(t, 'carol', TxKind.GovDeposit, { proposal: id, amount: MIN_DEPOSIT / 2n })]);
+    ok(t, []);
+    // Its vote would end at or after H: nobody is asked to vote on it.
+    const p = gov(t, id);
+    expect(p.status).toBe(ProposalStatus.Failed);
+    expect(p.note).toBe(`its upgrade height ${H} would come before its vote could end (${BigInt(t.ledger.height + V)})`);
+    expect(codes(t, [vote(t, 'alice', id, VoteOption.Yes)])).toEqual(['PROPOSAL_CLOSED']);
+    expect(ledgerReader(t.ledger).upgradePlan()).toBeUndefined();
+    expect(znc(t, bob)).toBe(bob0);
+    expect(znc(t, carol)).toBe(carol0);
+    expect(supplyReport(t.ledger).deposits).toBe(0n);
+  });
+
   it('fields of another proposal type, a reserve-spend to the deposits account and transfers to it are refused', () => {
     const t = chain();
     const deposits = systemAddress(GOV_DEPOSITS);

@@ -141,7 +141,17 @@ function addDeposit(ctx: ExecContext, id: bigint, p: GovProposal, depositor: Uin
   const had = stores.govDeposits.get(ctx.state, id, hex)?.amount ?? 0n;
   stores.govDeposits.set(ctx.state, id, hex, { amount: had + amount });
   p.deposit += amount;
-  if (p.status === ProposalStatus.Deposit && p.deposit >= ctx.params.governance.minDeposit) startVoting(ctx, id, p);
+  if (p.status !== ProposalStatus.Deposit || p.deposit < ctx.params.governance.minDeposit) return;
+  // An upgrade whose vote would end at or after its height could only fail when counted (see
+  // scheduleUpgrade): nobody is asked to vote on it, and its deposits go back now.
+  const end = BigInt(ctx.height + ctx.params.governance.votingPeriodBlocks);
+  if (p.type === ProposalType.Upgrade && p.upgradeHeight <= end) {
+    p.status = ProposalStatus.Failed;
+    p.note = `its upgrade height ${p.upgradeHeight} would come before its vote could end (${end})`;
+    settleDeposits(ctx, id, p, false);
+    return;
+  }
+  startVoting(ctx, id, p);
 }
 
 function startVoting(ctx: ExecContext, id: bigint, p: GovProposal): void {
