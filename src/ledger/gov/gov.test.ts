@@ -77,8 +77,8 @@ function ok(t: TestChain, txs: Tx[]): void {
 }
 
 /** The code each transaction was refused with (undefined: accepted), in one height. */
-function codes(t: TestChain, txs: Tx[]): (string | undefined)[] {
-  const rej = step(t, txs);
+function codes(t: TestChain, txs: Tx[], inspect?: (exec: HeightExecution) => void): (string | undefined)[] {
+  const rej = step(t, txs, inspect);
   return txs.map((tx) => rej.get(tx.hashHex)?.code);
 }
 
@@ -162,20 +162,17 @@ describe('governance on the ledger', () => {
     const g = mainNonce(t, 'grace');
     const below = register('grace', MID, g);
     const at = register('heidi', NEW_BOND);
-    expect(codes(t, [below, at])).toEqual(['BOND_TOO_SMALL', undefined]);
+    let inspected = 0;
+    const newBond = (e: HeightExecution): void => {
+      everyChain(e, NEW_BOND);
+      inspected++;
+    };
+    expect(codes(t, [below, at], newBond)).toEqual(['BOND_TOO_SMALL', undefined]);
+    expect(t.ledger.height).toBe(Number(p.executeAt) + 1);
     const justBelow = register('grace', NEW_BOND - 1n, g);
     const above = register('grace', NEW_BOND + 1n, g);
-    let inspected = false;
-    expect(
-      (() => {
-        const rej = step(t, [justBelow, above], (e) => {
-          everyChain(e, NEW_BOND);
-          inspected = true;
-        });
-        return [justBelow, above].map((tx) => rej.get(tx.hashHex)?.code);
-      })(),
-    ).toEqual(['BOND_TOO_SMALL', undefined]);
-    expect(inspected).toBe(true);
+    expect(codes(t, [justBelow, above], newBond)).toEqual(['BOND_TOO_SMALL', undefined]);
+    expect(inspected).toBe(2);
     const bonds = ['dave', 'frank', 'grace', 'heidi'].map((n) => stores.workers.get(t.ledger.chains[MAIN_CHAIN], toHex(addr(t, n)))?.bond);
     expect(bonds).toEqual([MID, MID, NEW_BOND + 1n, NEW_BOND]);
 
