@@ -49,6 +49,15 @@ export {
 } from './market/lifecycle.ts';
 export * from './gov/entries.ts';
 export { GOVERNABLE_PARAMS, paramSpec, paramValue, paramValueProblem, withParamChanges, type ParamSpec, type ParamType } from './gov/params.ts';
-export { MAX_UPGRADE_LEAD_BLOCKS, minInitialDeposit, proposalIdBytes, tallyVotes, voteOutcome, type VoteOutcome, type VoterWeight } from './gov/lifecycle.ts';
+export {
+  MAX_UPGRADE_LEAD_BLOCKS,
+  MIN_INITIAL_DEPOSIT_BP,
+  minInitialDeposit,
+  proposalIdBytes,
+  tallyVotes,
+  voteOutcome,
+  type VoteOutcome,
+  type VoterWeight,
+} from './gov/lifecycle.ts';
 export { UpgradeNeededError, type UpgradeHandler, type UpgradeHandlers } from './gov/upgrades.ts';
 export { GOV_DEPOSITS, REWARDS_POOL_NAME } from './systemAccounts.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, decodeAddress, toHex } from '../crypto/index.ts';
-import { bytesEqual as bytesEqualX } from '../crypto/index.ts';
+import { bytesEqual as bytesEqualX, systemAddress } from '../crypto/index.ts';
 import {
   AllocationRows,
   balanceOf,
@@ -18,6 +18,11 @@ import {
   type TxRequest,
 } from './index.ts';
 import { makeTx, produce, testChain, type TestChain } from './testing.ts';
+import { ProposalStatus, ProposalType, VoteOption } from './gov/entries.ts';
+import { SHORT_GOVERNANCE, proposalPayload } from './gov/testing.ts';
+import { ledgerReader } from './read.ts';
+import { proposals } from './stores.ts';
+import { GOVERNANCE_NAME } from './systemAccounts.ts';
 
 // Vesting as DESIGN.md states it ("ZNC" table), checked through real transactions at every
 // release boundary with a scaled month. Expected amounts are computed here from the
@@ -191,8 +196,8 @@ describe('vesting schedule', () => {
     checkSupply(t.ledger);
   });
 
-  it('development reserve: moves only through its 2-of-3 foundation multisig', () => {
-    const t = testChain({ monthMs: MONTH, genesisTime: GENESIS });
+  it('development reserve: pays only what a passed reserve-spend vote asks, once its 2-of-3 foundation multisig approves', () => {
+    const t = testChain({ monthMs: MONTH, genesisTime: GENESIS, params: { governance: SHORT_GOVERNANCE } });
     const reserve = genesisMultisigAddress(t.genesis.chainId, 'development-reserve');
     const alloc = t.genesis.allocations.find((a) => a.row === 'development-reserve')!;
     expect(alloc.holders.map((h) => decodeAddress(h.address))).toEqual([reserve]);
@@ -204,60 +209,99 @@ describe('vesting schedule', () => {
     expect(ms.members.map((m) => toHex(decodeAddress(m)))).toEqual(['foundation-1', 'foundation-2', 'foundation-3'].map((n) => toHex(addr(t, n))));
 
     const alice = addr(t, 'alice');
-    const alice0 = zncOf(t, alice);
     const pay = 1_234_567n * UNIT + 89n;
     const main = (name: string) => nonceOf(t, name, MAIN_CHAIN);
     const account = reserve;
+    const step = (txs: Tx[]) => {
+      const rej = produce(t, txs);
+      checkSupply(t.ledger);
+      return rej;
+    };
 
-    // A foundation key cannot spend the reserve as if it were its own.
+    // A foundation key cannot spend the reserve as if it were its own; neither a member nor a
+    // stranger can propose a payment from it: only a passed vote does.
     const direct = tx(t, 'foundation-1', TxKind.Transfer, { to: alice, token: ZNC, amount: 1n, memo: '' }, 0n);
-    // A non-member can neither propose nor approve nor execute.
     const strangerPropose = tx(t, 'alice', TxKind.MultisigPropose, { account, to: alice, token: ZNC, amount: pay, memo: '' }, main('alice'));
-    const propose = tx(t, 'foundation-1', TxKind.MultisigPropose, { account, to: alice, token: ZNC, amount: pay, memo: 'grant' }, main('foundation-1'));
-    let rej = produce(t, [direct, strangerPropose, propose], GENESIS + 10);
+    const memberPropose = tx(t, 'foundation-1', TxKind.MultisigPropose, { account, to: alice, token: ZNC, amount: pay, memo: 'grant' }, main('foundation-1'));
+    let rej = step([direct, strangerPropose, memberPropose]);
     expect(rej.get(direct.hashHex)?.code).toBe('INSUFFICIENT_FUNDS');
     expect(rej.get(strangerPropose.hashHex)?.code).toBe('NOT_AUTHORIZED');
-    expect(rej.has(propose.hashHex)).toBe(false);
+    expect(rej.get(memberPropose.hashHex)?.code).toBe('NOT_AUTHORIZED');
     expect(main('alice')).toBe(0n);
+    expect(main('foundation-1')).toBe(0n);
+    expect(proposals.get(t.ledger.chains[MAIN_CHAIN], toHex(reserve), 1n)).toBeUndefined();
 
-    // One approval (the proposer's) is below the threshold.
-    const early = tx(t, 'foundation-1', TxKind.MultisigExecute, { account, proposal: 1n }, main('foundation-1'));
+    // Bob's stake votes for two reserve-spends: `pay` to alice, and more than the reserve holds.
+    expect(step([makeTx(t, 'bob', TxKind.Stake, { amount: 5_000n * UNIT })]).size).toBe(0);
+    const grant = makeTx(t, 'bob', TxKind.GovPropose, proposalPayload({ type: ProposalType.ReserveSpend, title: 'grant', recipient: alice, amount: pay }));
+    const big = makeTx(
+      t,
+      'bob',
+      TxKind.GovPropose,
+      proposalPayload({ type: ProposalType.ReserveSpend, title: 'everything', recipient: alice, amount: total + 1n }),
+    );
+    expect(step([grant, big]).size).toBe(0);
+    step([]);
+    const reader = ledgerReader(t.ledger);
+    const gov = (id: bigint) => reader.govProposal(id)!;
+    expect([gov(1n).status, gov(2n).status]).toEqual([ProposalStatus.Voting, ProposalStatus.Voting]);
+    expect(
+      step([
+        makeTx(t, 'bob', TxKind.GovVote, { proposal: 1n, option: VoteOption.Yes }),
+        makeTx(t, 'bob', TxKind.GovVote, { proposal: 2n, option: VoteOption.Yes }),
+      ]).size,
+    ).toBe(0);
+    while (t.ledger.height < gov(1n).votingEnd) step([]);
+    // The vote passed and proposed the payments on the reserve multisig, in governance's name, with no approval yet.
+    expect([gov(1n).status, gov(2n).status]).toEqual([ProposalStatus.Passed, ProposalStatus.Passed]);
+    expect([gov(1n).reserveProposal, gov(2n).reserveProposal]).toEqual([1n, 2n]);
+    const msProposal = proposals.get(t.ledger.chains[MAIN_CHAIN], toHex(reserve), 1n)!;
+    expect(toHex(msProposal.proposer)).toBe(toHex(systemAddress(GOVERNANCE_NAME)));
+    expect([toHex(msProposal.to), msProposal.token, msProposal.amount, msProposal.approvals, msProposal.executed]).toEqual([toHex(alice), ZNC, pay, [], false]);
+    expect(zncOf(t, reserve)).toBe(total);
+    step([]);
+    const alice0 = zncOf(t, alice);
+
+    // No approval, then one: below the threshold. A non-member can neither approve nor execute.
+    const none = tx(t, 'foundation-1', TxKind.MultisigExecute, { account, proposal: 1n }, main('foundation-1'));
+    expect(step([none]).get(none.hashHex)?.code).toBe('THRESHOLD_NOT_MET');
+    const first = tx(t, 'foundation-1', TxKind.MultisigApprove, { account, proposal: 1n }, main('foundation-1'));
+    const early = tx(t, 'foundation-1', TxKind.MultisigExecute, { account, proposal: 1n }, main('foundation-1') + 1n);
     const strangerApprove = tx(t, 'alice', TxKind.MultisigApprove, { account, proposal: 1n }, main('alice'));
-    const doubleApprove = tx(t, 'foundation-1', TxKind.MultisigApprove, { account, proposal: 1n }, main('foundation-1'));
-    rej = produce(t, [early, strangerApprove, doubleApprove], GENESIS + 20);
+    const doubleApprove = tx(t, 'foundation-1', TxKind.MultisigApprove, { account, proposal: 1n }, main('foundation-1') + 1n);
+    rej = step([first, early, strangerApprove, doubleApprove]);
+    expect(rej.has(first.hashHex)).toBe(false);
     expect(rej.get(early.hashHex)?.code).toBe('THRESHOLD_NOT_MET');
     expect(rej.get(strangerApprove.hashHex)?.code).toBe('NOT_AUTHORIZED');
     expect(rej.get(doubleApprove.hashHex)?.code).toBe('ALREADY_APPROVED');
     expect(zncOf(t, reserve)).toBe(total);
-    checkSupply(t.ledger);
 
-    // Second approval, then a non-member's execute fails and a member's pays out.
+    // Second approval, then a non-member's execute fails and a member's pays out, once.
     const approve = tx(t, 'foundation-2', TxKind.MultisigApprove, { account, proposal: 1n }, main('foundation-2'));
     const strangerExec = tx(t, 'alice', TxKind.MultisigExecute, { account, proposal: 1n }, main('alice'));
     const execute = tx(t, 'foundation-3', TxKind.MultisigExecute, { account, proposal: 1n }, main('foundation-3'));
     const again = tx(t, 'foundation-2', TxKind.MultisigExecute, { account, proposal: 1n }, main('foundation-2') + 1n);
-    rej = produce(t, [approve, strangerExec, execute, again], GENESIS + 30);
+    rej = step([approve, strangerExec, execute, again]);
     expect(rej.has(approve.hashHex)).toBe(false);
     expect(rej.get(strangerExec.hashHex)?.code).toBe('NOT_AUTHORIZED');
     expect(rej.has(execute.hashHex)).toBe(false);
     expect(rej.get(again.hashHex)?.code).toBe('ALREADY_EXECUTED');
     expect(zncOf(t, reserve)).toBe(total - pay);
-    // The payout travels to alice's home chain (besides the block reward's own receipt).
-    expect(t.ledger.inFlight.filter((r) => bytesEqualX(r.address, alice)).length).toBe(1);
-    checkSupply(t.ledger);
-    produce(t, [], GENESIS + 40);
+    // The payout travels to alice's home chain.
+    expect(t.ledger.inFlight.filter((r) => bytesEqualX(r.address, alice)).map((r) => r.amount)).toEqual([pay]);
+    step([]);
     expect(zncOf(t, alice)).toBe(alice0 + pay);
-    checkSupply(t.ledger);
 
-    // A proposal for more than the reserve holds is refused at execution.
-    const big = tx(t, 'foundation-2', TxKind.MultisigPropose, { account, to: alice, token: ZNC, amount: total, memo: '' }, main('foundation-2'));
-    const bigApprove = tx(t, 'foundation-3', TxKind.MultisigApprove, { account, proposal: 2n }, main('foundation-3'));
-    expect(produce(t, [big, bigApprove], GENESIS + 50).size).toBe(0);
+    // A payment for more than the reserve holds is refused at execution, and moves nothing.
+    const bigApprove = [
+      tx(t, 'foundation-2', TxKind.MultisigApprove, { account, proposal: 2n }, main('foundation-2')),
+      tx(t, 'foundation-3', TxKind.MultisigApprove, { account, proposal: 2n }, main('foundation-3')),
+    ];
+    expect(step(bigApprove).size).toBe(0);
     const bigExec = tx(t, 'foundation-1', TxKind.MultisigExecute, { account, proposal: 2n }, main('foundation-1'));
     const n1 = main('foundation-1');
-    expect(produce(t, [bigExec], GENESIS + 60).get(bigExec.hashHex)?.code).toBe('INSUFFICIENT_FUNDS');
+    expect(step([bigExec]).get(bigExec.hashHex)?.code).toBe('INSUFFICIENT_FUNDS');
     expect(main('foundation-1')).toBe(n1);
     expect(zncOf(t, reserve)).toBe(total - pay);
-    checkSupply(t.ledger);
   });
 });

@@ -7,7 +7,7 @@ import { address, optionalAddress } from '../fields.ts';
 export const ProposalType = {
   /** A statement the holders adopt or not; nothing executes. */
   Text: 1,
-  /** New values for named parameters, in effect `executionDelayBlocks` after the vote ends. */
+  /** New values for named parameters, written `executionDelayBlocks` after the vote ends and in force from the height after. */
   ParamChange: 2,
   /** A payment from the development reserve: needs the reserve multisig's approval as well. */
   ReserveSpend: 3,
@@ -29,7 +29,10 @@ export const ProposalStatus = {
   Vetoed: 5,
   /** Passed and carried out (a parameter change in effect). */
   Executed: 6,
-  /** Passed but could not be carried out when its time came (`note` says why). */
+  /**
+   * Passed but could not be carried out when its time came, or an upgrade whose deposit completed
+   * too late for its vote to end before its height (`note` says why).
+   */
   Failed: 7,
   /** Its deposit period ended short of the minimum deposit; deposits were returned. */
   Expired: 8,
@@ -105,16 +108,25 @@ export const GovProposalSchema = {
     tx: { id: 21, type: 'bytes', length: 32 },
     status: { id: 22, type: 'uint32' },
     submitHeight: { id: 23, type: 'uint64' },
-    /** Last height of the deposit period. */
+    /**
+     * The height the deposit period ends at: deposits that reach main by then count (sent by the
+     * height before); one that lands later goes back to its sender.
+     */
     depositEnd: { id: 24, type: 'uint64' },
     /** Deposits held (base units), returned or sent to the pool when the proposal ends. */
     deposit: { id: 25, type: 'uint64' },
-    /** First and last height of the vote (0 before it starts). */
+    /**
+     * The vote takes votes at heights votingStart … votingEnd − 1 and is counted at the start of
+     * votingEnd, before that height's transactions (0 before it starts).
+     */
     votingStart: { id: 26, type: 'uint64' },
     votingEnd: { id: 27, type: 'uint64' },
     /** The final count (zeros until the vote ends). */
     tally: { id: 28, type: TallySchema },
-    /** param-change: the height the change takes effect. */
+    /**
+     * param-change: the height at whose start the change is written; every chain runs under it
+     * from executeAt + 1 (the height executeAt itself ran under the parameters it began with).
+     */
     executeAt: { id: 29, type: 'uint64' },
     /** reserve-spend: the id of the reserve multisig proposal the vote created (0: none). */
     reserveProposal: { id: 30, type: 'uint64' },

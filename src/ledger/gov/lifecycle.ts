@@ -42,6 +42,19 @@ export function proposalIdOf(bytes: Uint8Array): bigint {
   return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
 }
 
+/**
+ * Share of the minimum deposit a proposal must open with (basis points). Deposits come back when
+ * a proposal expires short of the minimum, so without a floor anyone could open proposals for a
+ * base unit each, at no cost, each kept in every node's state and shown in every voter's list
+ * (Cosmos's min_initial_deposit_ratio). Later deposits may be any amount.
+ */
+export const MIN_INITIAL_DEPOSIT_BP = 2_500n;
+
+/** The least first deposit a proposal opens with under `g` (rounded up). */
+export function minInitialDeposit(g: LedgerParams['governance']): bigint {
+  return (g.minDeposit * MIN_INITIAL_DEPOSIT_BP + 9_999n) / 10_000n;
+}
+
 /** The parameters in force: genesis's, with every change governance made since. */
 export function effectiveParams(genesisParams: LedgerParams, main: StateReader): LedgerParams {
   const o = stores.paramOverrides.get(main);
@@ -101,16 +114,6 @@ export function contentProblem(ctx: ExecContext, c: ProposalContent): string | u
 /** How far past the earliest possible height an upgrade may be planned. */
 export const MAX_UPGRADE_LEAD_BLOCKS = 10_000_000;
 
-/**
- * A proposal opens with at least a tenth of the minimum deposit (Cosmos's initial deposit ratio):
- * a proposal costs its author locked ZNC, not only a transaction of its free quota, so nobody
- * fills the chain's state with proposals for free.
- */
-export function minInitialDeposit(params: LedgerParams): bigint {
-  const tenth = params.governance.minDeposit / 10n;
-  return tenth > 0n ? tenth : 1n;
-}
-
 const depositsAddress = (): Uint8Array => systemAddress(GOV_DEPOSITS);
 
 function readProposal(ctx: ExecContext, id: bigint): GovProposal | undefined {
@@ -144,7 +147,17 @@ function addDeposit(ctx: ExecContext, id: bigint, p: GovProposal, depositor: Uin
   const had = stores.govDeposits.get(ctx.state, id, hex)?.amount ?? 0n;
   stores.govDeposits.set(ctx.state, id, hex, { amount: had + amount });
   p.deposit += amount;
-  if (p.status === ProposalStatus.Deposit && p.deposit >= ctx.params.governance.minDeposit) startVoting(ctx, id, p);
+  if (p.status !== ProposalStatus.Deposit || p.deposit < ctx.params.governance.minDeposit) return;
+  // An upgrade whose vote would end at or after its height could only fail when counted (see
+  // scheduleUpgrade): nobody is asked to vote on it, and its deposits go back now.
+  const end = BigInt(ctx.height + ctx.params.governance.votingPeriodBlocks);
+  if (p.type === ProposalType.Upgrade && p.upgradeHeight <= end) {
+    p.status = ProposalStatus.Failed;
+    p.note = `its upgrade height ${p.upgradeHeight} would come before its vote could end (${end})`;
+    settleDeposits(ctx, id, p, false);
+    return;
+  }
+  startVoting(ctx, id, p);
 }
 
 function startVoting(ctx: ExecContext, id: bigint, p: GovProposal): void {

@@ -22,12 +22,10 @@ export const govPropose = defineOp({
   route: 'home',
   admit(ctx, _tx, p) {
     requirePositive(p.deposit, 'deposit');
-    const least = minInitialDeposit(ctx.params);
-    if (p.deposit < least)
-      fail(
-        'INVALID_AMOUNT',
-        `a proposal opens with a deposit of at least ${least} base units (a tenth of the ${ctx.params.governance.minDeposit} that opens its vote)`,
-      );
+    const least = minInitialDeposit(ctx.params.governance);
+    if (p.deposit < least) {
+      fail('INVALID_AMOUNT', `a proposal opens with a deposit of at least ${least} base units (a quarter of the minimum deposit); ${p.deposit} offered`);
+    }
     if (p.type === ProposalType.ParamChange) {
       for (const c of p.changes) {
         const why = paramValueProblem(c.name, c.value);
