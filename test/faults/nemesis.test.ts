@@ -83,6 +83,20 @@ describe('the nemesis damages the last write of a LevelDB store', () => {
     expect(changed.length).toBeGreaterThan(0);
   });
 
+  it('damages the table when the log holds no record (a store reopened and stopped before its next write), and the log when there is no table', async () => {
+    // The soak of seed 2026 stopped 40 minutes in on exactly this: flip-log on a log the store had just compacted.
+    const { dir, values } = await filled(150, true);
+    const r = corruptLevelDb(dir, 'flip-log');
+    expect(r.mode).toBe('flip-table');
+    expect(r.file.endsWith('.ldb')).toBe(true);
+    const changed = [...(await readAll(dir))].filter(([k, v]) => !values.get(k)?.equals(v));
+    expect(changed.length).toBeGreaterThan(0);
+    const fresh = await filled(20);
+    const t = corruptLevelDb(fresh.dir, 'truncate-table');
+    expect(t.mode).toBe('truncate-log');
+    expect((await readAll(fresh.dir)).size).toBe(19);
+  });
+
   it('truncate-table makes the store fail on open or on read', async () => {
     const { dir } = await filled(150, true);
     corruptLevelDb(dir, 'truncate-table');

@@ -66,6 +66,8 @@ export interface CorruptResult {
   flipped: number[];
   /** The damaged write record of a log (offset and length of its payload), if the mode aimed at one. */
   record?: { offset: number; length: number };
+  /** The damage done, when it is not the one asked for (a log with no record: the table's instead). */
+  mode?: CorruptMode;
 }
 
 /** A user-space TCP relay adding latency between two hosts (see relay.ts). */
@@ -323,7 +325,7 @@ export class Nemesis {
     const n = this.node(i);
     if (n.alive) throw new Error(`nemesis: stop ${n.name} before corrupting its store`);
     const r = corruptLevelDb(join(n.home, 'data'), mode);
-    this.record('corrupt-store', [i], { mode, ...r, file: r.file.slice(n.home.length + 1) });
+    this.record('corrupt-store', [i], { mode, ...r, ...(r.mode ? { requested: mode } : {}), file: r.file.slice(n.home.length + 1) });
     return r;
   }
 
@@ -382,9 +384,22 @@ export function lastLogRecord(buf: Uint8Array): { offset: number; length: number
 }
 
 /** Damages the newest log or table file of the LevelDB store in `dir` (see Nemesis.corruptStore). */
-export function corruptLevelDb(dir: string, mode: CorruptMode): CorruptResult {
+export function corruptLevelDb(dir: string, mode: CorruptMode, fallback = true): CorruptResult {
+  // The last write is in the log or, once the store compacted the log into a table when it last
+  // opened (and was stopped before its next write), in the newest table. Early in a run there may
+  // be no table yet; after a restart, no record in the log (it happened 40 minutes into a soak).
+  // Either way the same kind of damage goes to where the last write is, and the result says so.
+  const usable = mode.endsWith('log')
+    ? levelFiles(dir, '.log').some((f) => lastLogRecord(readFileSync(f)) !== undefined)
+    : levelFiles(dir, '.ldb').some((f) => statSync(f).size > 0);
+  if (!usable && fallback) {
+    const instead: CorruptMode = { 'flip-log': 'flip-table', 'truncate-log': 'truncate-table', 'flip-table': 'flip-log', 'truncate-table': 'truncate-log' }[
+      mode
+    ] as CorruptMode;
+    return { ...corruptLevelDb(dir, instead, false), mode: instead };
+  }
   const ext = mode.endsWith('log') ? '.log' : '.ldb';
-  const files = levelFiles(dir, ext).filter((f) => statSync(f).size > 0);
+  const files = levelFiles(dir, ext).filter((f) => (ext === '.log' ? lastLogRecord(readFileSync(f)) !== undefined : statSync(f).size > 0));
   const file = files.at(-1);
   if (!file) throw new Error(`nemesis: no non-empty ${ext} file in ${dir} (${readdirSync(dir).join(', ')})`);
   const sizeBefore = statSync(file).size;

@@ -113,14 +113,8 @@ async function apply(c: FaultCluster, f: Fault, dir: string): Promise<() => Prom
       return async () => void (await nm.skewClock(f.node, 0));
     case 'disk': {
       await nm.kill(f.node);
-      try {
-        nm.corruptStore(f.node, f.mode);
-      } catch (e) {
-        // Early in a run LevelDB may hold everything in its log, with no table file yet: the same
-        // kind of damage to the log's last record instead.
-        if (!/no non-empty \.ldb/.test(String(e))) throw e;
-        nm.corruptStore(f.node, f.mode === 'flip-table' ? 'flip-log' : 'truncate-log');
-      }
+      // Where the last write is (the log, or the newest table): see corruptLevelDb.
+      nm.corruptStore(f.node, f.mode);
       // The node either recovers on its own (a torn log record is dropped and its peers supply the
       // rest) or refuses its store with a message naming the remedy, which the run then applies as
       // an operator would: the damaged data moved aside, the node resynced from its peers.
