@@ -57,12 +57,29 @@ export function register(program: Command): void {
     .option('--runtime <name>', "the workers' runtime: auto (docker when an engine answers, else wasm), docker or wasm", runtimeName, 'auto')
     .option('--block-time <ms>', 'block interval in ms', count('--block-time'), 500)
     .option('--month-ms <ms>', 'vesting month in ms of block time (default 2000 so vesting can be watched)', count('--month-ms'), 2000)
+    .option(
+      '--upgrade-module <file>',
+      "an ES module of upgrade handlers every node starts with (`zeus node start --upgrade-module`; repeatable): how a devnet halted at a passed upgrade's height goes on (docs/GOVERNANCE.md)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .addHelpText(
       'after',
       '\nA directory that already holds a devnet (running or stopped) is started again as it was made: same keys, chain, nodes, workers and sample apps, and its block time and runtime unless --block-time or --runtime is given. If it cannot come up, what was started is stopped again and the error says why. The keys use the well-known dev passphrase: never put real funds on them. Next: `zeus devnet demo` runs a render task and a service task on it.',
     )
     .action(
-      async (o: { dir: string; validators: number; workers?: number; runtime: 'auto' | DevnetRuntime; blockTime: number; monthMs: number }, cmd: Command) => {
+      async (
+        o: {
+          dir: string;
+          validators: number;
+          workers?: number;
+          runtime: 'auto' | DevnetRuntime;
+          blockTime: number;
+          monthMs: number;
+          upgradeModule: string[];
+        },
+        cmd: Command,
+      ) => {
         const g = globalOptions(cmd);
         const t0 = Date.now();
         const say = (m: string): void => {
@@ -94,6 +111,7 @@ export function register(program: Command): void {
             runtime: given('runtime', o.runtime),
             blockTimeMs: fresh ? o.blockTime : given('blockTime', o.blockTime),
             monthMs: o.monthMs,
+            upgradeModules: o.upgradeModule,
             onProgress: say,
             signal: aborter.signal,
           });
