@@ -161,6 +161,7 @@ export function register(program: Command): void {
             synced: c?.synced,
             mainRoot: s?.chains[0].stateRoot,
             mempool: s?.mempool,
+            halted: s?.halted ?? undefined,
           };
         }),
       );
@@ -184,6 +185,8 @@ export function register(program: Command): void {
               r.bookkeeper === false ? 'follower' : '',
               `main root ${r.mainRoot?.slice(0, 16) ?? '-'}`,
               `mempool ${r.mempool ?? '-'}`,
+              // A halted node still answers: say why it no longer commits (an upgrade: restart with --upgrade-module).
+              r.halted ? `HALTED: ${r.halted.reason}` : '',
             ]
               .filter(Boolean)
               .join('  '),
