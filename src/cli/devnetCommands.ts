@@ -60,8 +60,7 @@ export function register(program: Command): void {
     .option(
       '--upgrade-module <file>',
       "an ES module of upgrade handlers every node starts with (`zeus node start --upgrade-module`; repeatable): how a devnet halted at a passed upgrade's height goes on (docs/GOVERNANCE.md)",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .addHelpText(
       'after',
@@ -76,7 +75,7 @@ export function register(program: Command): void {
           runtime: 'auto' | DevnetRuntime;
           blockTime: number;
           monthMs: number;
-          upgradeModule: string[];
+          upgradeModule?: string[];
         },
         cmd: Command,
       ) => {
@@ -86,6 +85,11 @@ export function register(program: Command): void {
           if (!g.json) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
         };
         const before = runningDevnet(o.dir);
+        // Handlers are loaded when a node starts: a running devnet (halted at an upgrade, say) must be stopped first.
+        if (before && o.upgradeModule?.length)
+          throw new Error(
+            `the devnet in ${o.dir} is running: stop it (\`zeus devnet stop --dir ${o.dir}\`), then start it again with --upgrade-module; its nodes load the handlers when they start`,
+          );
         if (before) {
           // Running already: say where it is rather than fail, so the README's command can be run again.
           say(`the devnet in ${o.dir} is already running`);

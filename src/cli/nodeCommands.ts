@@ -275,8 +275,7 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
     .option(
       '--upgrade-module <file>',
       "an ES module exporting `upgrades`, handlers by upgrade name, that this node runs at a passed upgrade proposal's height (repeatable; see docs/GOVERNANCE.md). Without the handler a node stops at that height and says so",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
     .addOption(
@@ -325,7 +324,7 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
           snapshotChunkBytes?: number;
           testCorruptSnapshotChunks?: number;
           testLieSnapshotState?: boolean;
-          upgradeModule: string[];
+          upgradeModule?: string[];
         },
         cmd: Command,
       ) => {
@@ -339,7 +338,7 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
         const passphrase = config.bookkeeperKey === undefined ? undefined : await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
         const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
         // Loaded before the store is opened: a bad module stops the start with nothing done.
-        const upgrades = await loadUpgradeModules(o.upgradeModule);
+        const upgrades = await loadUpgradeModules(o.upgradeModule ?? []);
         if (upgrades.size > 0) logger.info({ upgrades: [...upgrades.keys()] }, `upgrade handlers loaded: ${[...upgrades.keys()].join(', ')}`);
         const trust = config.stateSync && { height: config.stateSync.trustHeight, hash: parseTrustHash(config.stateSync.trustHash) };
         const join = trust && config.p2p ? trustPointJoiner({ trust, p2p: config.p2p, chainId: config.chainId, log: logger, upgrades }) : undefined;
