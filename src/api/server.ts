@@ -10,6 +10,7 @@ import type {
   BlocksAnswer,
   BookkeepersAnswer,
   ErrorAnswer,
+  HaltAnswer,
   HealthAnswer,
   NodeEvent,
   ReadyAnswer,
@@ -109,6 +110,11 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   };
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // A planned upgrade the node lacks is not a failure to report: restarting as before halts again.
+  const haltError = (halted: HaltAnswer, when: string): { code: string; message: string } =>
+    halted.upgrade
+      ? { code: 'UPGRADE_NEEDED', message: `${halted.reason} (after height ${halted.height}${when})` }
+      : { code: 'CONSENSUS_STOPPED', message: `${halted.reason} (after height ${halted.height}${when}); restart the node` };
   const genesisHashHex = genesisHash(node.ledger.genesis);
 
   app.get('/status', { schema: { summary: 'Node status: heights, state roots, mempool, supply totals', tags: ['chain'] } }, async (): Promise<StatusAnswer> => {
@@ -144,10 +150,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     async (_req, reply) => {
       const h: HealthAnswer = node.health();
       if (h.ok) return h;
-      return reply.status(503).send({
-        ...h,
-        error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}, at ${h.halted!.since}); restart the node` },
-      });
+      return reply.status(503).send({ ...h, error: haltError(h.halted!, `, at ${h.halted!.since}`) });
     },
   );
 
@@ -163,9 +166,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     async (_req, reply) => {
       const h: HealthAnswer = node.health();
       if (h.ok) return h;
-      return reply
-        .status(503)
-        .send({ ...h, error: { code: 'CONSENSUS_STOPPED', message: `${h.halted!.reason} (after height ${h.halted!.height}); restart the node` } });
+      return reply.status(503).send({ ...h, error: haltError(h.halted!, '') });
     },
   );
 

@@ -138,6 +138,8 @@ export interface StartDevnetOptions {
   onProgress?: (msg: string) => void;
   /** Extra arguments for one node's `node start` (tests: e.g. --test-equivocate). */
   nodeArgs?: Record<string, string[]>;
+  /** Upgrade modules every node starts with (`node start --upgrade-module`, see docs/GOVERNANCE.md). */
+  upgradeModules?: string[];
   /** Funded dev accounts (default alice, bob, carol, dave). */
   accounts?: string[];
   /** Genesis parameters over the devnet defaults (e.g. a shorter jail for tests). */
@@ -360,7 +362,8 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   const info: DevnetInfo = { dir, chainId: '', nodes, options: made };
   try {
     for (const name of names) {
-      nodes.push(spawnNode(dir, name, o.nodeArgs?.[name]));
+      const upgradeArgs = (o.upgradeModules ?? []).flatMap((f) => ['--upgrade-module', resolve(f)]);
+      nodes.push(spawnNode(dir, name, [...upgradeArgs, ...(o.nodeArgs?.[name] ?? [])]));
       // Recorded at once: whatever happens next, stopDevnet finds every process started.
       writeDevnet(info);
     }

@@ -57,18 +57,39 @@ export function register(program: Command): void {
     .option('--runtime <name>', "the workers' runtime: auto (docker when an engine answers, else wasm), docker or wasm", runtimeName, 'auto')
     .option('--block-time <ms>', 'block interval in ms', count('--block-time'), 500)
     .option('--month-ms <ms>', 'vesting month in ms of block time (default 2000 so vesting can be watched)', count('--month-ms'), 2000)
+    .option(
+      '--upgrade-module <file>',
+      "an ES module of upgrade handlers every node starts with (`zeus node start --upgrade-module`; repeatable): how a devnet halted at a passed upgrade's height goes on (docs/GOVERNANCE.md)",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .addHelpText(
       'after',
       '\nA directory that already holds a devnet (running or stopped) is started again as it was made: same keys, chain, nodes, workers and sample apps, and its block time and runtime unless --block-time or --runtime is given. If it cannot come up, what was started is stopped again and the error says why. The keys use the well-known dev passphrase: never put real funds on them. Next: `zeus devnet demo` runs a render task and a service task on it.',
     )
     .action(
-      async (o: { dir: string; validators: number; workers?: number; runtime: 'auto' | DevnetRuntime; blockTime: number; monthMs: number }, cmd: Command) => {
+      async (
+        o: {
+          dir: string;
+          validators: number;
+          workers?: number;
+          runtime: 'auto' | DevnetRuntime;
+          blockTime: number;
+          monthMs: number;
+          upgradeModule?: string[];
+        },
+        cmd: Command,
+      ) => {
         const g = globalOptions(cmd);
         const t0 = Date.now();
         const say = (m: string): void => {
           if (!g.json) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
         };
         const before = runningDevnet(o.dir);
+        // Handlers are loaded when a node starts: a running devnet (halted at an upgrade, say) must be stopped first.
+        if (before && o.upgradeModule?.length)
+          throw new Error(
+            `the devnet in ${o.dir} is running: stop it (\`zeus devnet stop --dir ${o.dir}\`), then start it again with --upgrade-module; its nodes load the handlers when they start`,
+          );
         if (before) {
           // Running already: say where it is rather than fail, so the README's command can be run again.
           say(`the devnet in ${o.dir} is already running`);
@@ -94,6 +115,7 @@ export function register(program: Command): void {
             runtime: given('runtime', o.runtime),
             blockTimeMs: fresh ? o.blockTime : given('blockTime', o.blockTime),
             monthMs: o.monthMs,
+            upgradeModules: o.upgradeModule,
             onProgress: say,
             signal: aborter.signal,
           });
@@ -143,6 +165,7 @@ export function register(program: Command): void {
             synced: c?.synced,
             mainRoot: s?.chains[0].stateRoot,
             mempool: s?.mempool,
+            halted: s?.halted ?? undefined,
           };
         }),
       );
@@ -166,6 +189,8 @@ export function register(program: Command): void {
               r.bookkeeper === false ? 'follower' : '',
               `main root ${r.mainRoot?.slice(0, 16) ?? '-'}`,
               `mempool ${r.mempool ?? '-'}`,
+              // A halted node still answers: say why it no longer commits (an upgrade: restart with --upgrade-module).
+              r.halted ? `HALTED: ${r.halted.reason}` : '',
             ]
               .filter(Boolean)
               .join('  '),

@@ -11,6 +11,7 @@ import {
   homePaths,
   initDevHome,
   initJoinHome,
+  loadUpgradeModules,
   LOG_LEVELS,
   nodeLogger,
   parseHostPort,
@@ -271,6 +272,11 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
     .option('--snapshot-interval <n>', 'take a state snapshot for joiners every N heights (0: none; default 1000; saved)', int('--snapshot-interval'))
     .option('--snapshot-keep <n>', 'how many snapshots to keep and offer (default 2; saved)', int('--snapshot-keep'))
     .option('--no-console-build', 'do not build the web console (dist/web) when it is missing or older than its sources')
+    .option(
+      '--upgrade-module <file>',
+      "an ES module exporting `upgrades`, handlers by upgrade name, that this node runs at a passed upgrade proposal's height (repeatable; see docs/GOVERNANCE.md). Without the handler a node stops at that height and says so",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
     .addOption(
       new Option('--test-halt-at <height>', 'TEST ONLY: fail to build the block of this height, to show the liveness alarm of a node whose consensus stopped')
@@ -318,6 +324,7 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
           snapshotChunkBytes?: number;
           testCorruptSnapshotChunks?: number;
           testLieSnapshotState?: boolean;
+          upgradeModule?: string[];
         },
         cmd: Command,
       ) => {
@@ -330,9 +337,12 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
         // A full node holds no secret that needs a passphrase (its node key is a plain file).
         const passphrase = config.bookkeeperKey === undefined ? undefined : await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
         const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
+        // Loaded before the store is opened: a bad module stops the start with nothing done.
+        const upgrades = await loadUpgradeModules(o.upgradeModule ?? []);
+        if (upgrades.size > 0) logger.info({ upgrades: [...upgrades.keys()] }, `upgrade handlers loaded: ${[...upgrades.keys()].join(', ')}`);
         const trust = config.stateSync && { height: config.stateSync.trustHeight, hash: parseTrustHash(config.stateSync.trustHash) };
-        const join = trust && config.p2p ? trustPointJoiner({ trust, p2p: config.p2p, chainId: config.chainId, log: logger }) : undefined;
-        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt, join });
+        const join = trust && config.p2p ? trustPointJoiner({ trust, p2p: config.p2p, chainId: config.chainId, log: logger, upgrades }) : undefined;
+        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt, join, upgrades });
         const snapshots = new Snapshotter(zn, g.home, {
           interval: config.snapshots?.interval ?? 1000,
           keep: config.snapshots?.keep ?? 2,

@@ -51,6 +51,8 @@ async function startHost(o: {
   ledger: Ledger;
   store: KvStore;
   now: number;
+  cannotContinue?: () => Error | undefined;
+  onFatal?: (e: unknown) => void;
 }): Promise<{ host: ConsensusHost; sent: ConsensusMessage[]; logged: string[] }> {
   const sent: ConsensusMessage[] = [];
   const logged: string[] = [];
@@ -60,7 +62,7 @@ async function startHost(o: {
       timers: { after: () => () => undefined, every: () => () => undefined },
       transport: { publish: (m) => sent.push(m), peers: () => [], fetchBlocks: () => undefined, penalize: () => undefined },
       store: o.store,
-      chain: chainOf(o.ledger, o.key),
+      chain: { ...chainOf(o.ledger, o.key), ...(o.cannotContinue ? { cannotContinue: o.cannotContinue } : {}) },
     },
     {
       config: {
@@ -71,9 +73,11 @@ async function startHost(o: {
       commitDelayMs: 500,
       tickMs: 500,
       log: (msg) => logged.push(msg),
-      onFatal: (e) => {
-        throw e;
-      },
+      onFatal:
+        o.onFatal ??
+        ((e) => {
+          throw e;
+        }),
     },
   );
   await host.open();
@@ -103,6 +107,29 @@ describe('consensus host', () => {
     const earlier = new Set(votes(before.sent).map((v) => toHex(v.signature)));
     expect(votes(after.sent).length).toBeGreaterThan(0);
     for (const v of votes(after.sent)) expect(earlier.has(toHex(v.signature))).toBe(true);
+  });
+
+  it('takes no part in a height the chain cannot continue to (an upgrade it lacks): no proposal, no vote, told once', async () => {
+    const { keys, proposer, ledger } = setup();
+    const fatal: unknown[] = [];
+    const why = new Error('upgrade v2 needed at height 1');
+    const stopped = await startHost({
+      key: keys[proposer],
+      ledger: ledger(),
+      store: new MemoryKvStore(),
+      now: GENESIS_TIME + 1_000,
+      cannotContinue: () => why,
+      onFatal: (e) => fatal.push(e),
+    });
+    expect(stopped.sent).toEqual([]);
+    expect(fatal).toEqual([why]);
+    // What peers send for that height is not acted on either.
+    const running = await startHost({ key: keys[(proposer + 1) % 4], ledger: ledger(), store: new MemoryKvStore(), now: GENESIS_TIME + 1_000 });
+    const other = await startHost({ key: keys[proposer], ledger: ledger(), store: new MemoryKvStore(), now: GENESIS_TIME + 1_000 });
+    for (const m of [...other.sent, ...running.sent]) await stopped.host.onMessage(m, 'peer');
+    await stopped.host.settled();
+    expect(stopped.sent).toEqual([]);
+    expect(fatal).toHaveLength(1);
   });
 
   it('prevotes nil for a block timed more than 5 s ahead of its clock', async () => {

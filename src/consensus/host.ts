@@ -90,6 +90,12 @@ export interface HostChain<B extends ExecutedBlock = ExecutedBlock> {
   committedBlock(height: number): Promise<Uint8Array | undefined>;
   /** Two conflicting votes of one bookkeeper were seen (called once per offence). */
   reportEvidence(first: SignedVote, second: SignedVote): void;
+  /**
+   * Why this software cannot take part in the next height at all (a planned upgrade it lacks),
+   * else undefined. Asked before each height starts: the host stops there, without proposing or
+   * voting, and reports the error to onFatal. It keeps serving committed blocks to peers.
+   */
+  cannotContinue?(): Error | undefined;
 }
 
 /** What the host asks before it signs anything: the double-sign guard (signer.ts). */
@@ -302,6 +308,8 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
   // ---- heights ----
 
   private async startHeight(restoring = false): Promise<void> {
+    const blocked = this.chain.cannotContinue?.();
+    if (blocked) throw blocked;
     const height = this.chain.height + 1;
     const validators = this.chain.bookkeepersAt(height);
     this.blocks = new Map();

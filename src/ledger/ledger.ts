@@ -14,9 +14,9 @@ import { applyOperation, TX_KIND_NAMES } from './ops/index.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
-import { dueCounts, paramOverrides, unbonding } from './stores.ts';
+import { dueCounts, paramOverrides, unbonding, upgradePlan } from './stores.ts';
 import { applyGovDeposit, applyGovSubmit, effectiveParams } from './gov/lifecycle.ts';
-import { upgradeWork, type UpgradeHandlers } from './gov/upgrades.ts';
+import { UpgradeNeededError, upgradeWork, type UpgradeHandlers } from './gov/upgrades.ts';
 import { checkTxSignature, decodeTx, type Tx } from './tx.ts';
 import { credit } from './context.ts';
 
@@ -294,6 +294,18 @@ export class Ledger {
     ledger.scheduledHeights = ledger.chains.reduce((n, c) => n + dueCounts.keys(c).length, 0);
     ledger.refreshParams();
     return ledger;
+  }
+
+  /**
+   * The upgrade this software lacks for the next height, if that height is a planned upgrade's:
+   * what `begin` and `executeBlock` would throw, known without executing anything, so that a
+   * node stops before the height (every node alike: the plan is committed state).
+   */
+  upgradeNeeded(): UpgradeNeededError | undefined {
+    const plan = upgradePlan.get(this.chains[MAIN_CHAIN]);
+    const next = this.height + 1;
+    if (!plan || plan.height !== BigInt(next) || this.upgrades.has(plan.name)) return undefined;
+    return new UpgradeNeededError(plan.name, next, plan.info);
   }
 
   /** Starts executing the next height at block time `time` (at least 1 ms after the last). */

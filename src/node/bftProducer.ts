@@ -16,7 +16,19 @@ import {
 } from '../consensus/index.ts';
 import { randomBytes } from 'node:crypto';
 import { addressFromPublicKey, toHex, type KeyPair } from '../crypto/index.ts';
-import { decodeSignedVote, encodeSignedVote, LedgerError, routeTx, signTx, signVote, TxKind, VoteType, type SignedVote, type Tx } from '../ledger/index.ts';
+import {
+  decodeSignedVote,
+  encodeSignedVote,
+  LedgerError,
+  routeTx,
+  signTx,
+  signVote,
+  TxKind,
+  UpgradeNeededError,
+  VoteType,
+  type SignedVote,
+  type Tx,
+} from '../ledger/index.ts';
 import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode, type RequestProtocol, type Verdict } from '../p2p/index.ts';
 import { decode, encode } from '../codec/index.ts';
 import type { BuiltBlock, ZeusNode } from './zeusNode.ts';
@@ -148,6 +160,7 @@ export class BftProducer implements BlockProducer {
           return undefined;
         }),
       reportEvidence: (first, second) => this.submitEvidence(first, second),
+      cannotContinue: () => node.checkUpgrade(),
     };
     this.host = new ConsensusHost(
       { clock: wallClock, timers: realTimers, transport, store: node.store.kv, chain },
@@ -235,7 +248,8 @@ export class BftProducer implements BlockProducer {
   /** A failure to persist or an internal contradiction: the host stopped rather than diverge from disk. */
   private fatal(e: unknown): void {
     this.node.halt('consensus', e);
-    process.exitCode = 1;
+    // A planned upgrade's halt is the network's decision, not this node's failure.
+    if (!(e instanceof UpgradeNeededError)) process.exitCode = 1;
   }
 
   private log(msg: string): void {

@@ -19,4 +19,5 @@ export {
   type TrustPoint,
 } from './stateSync.ts';
 export * from './join.ts';
+export { loadUpgradeModules, type UpgradeModule } from './upgradeModules.ts';
 export { parseApiUrl, parseHostPort, parseMultiaddrList, parseTcpMultiaddr } from './netAddresses.ts';

@@ -27,14 +27,24 @@ export class Mempool {
   private readonly ledger: Ledger;
   private readonly opts: MempoolOptions;
   private pending = new Map<string, Tx>();
-  private spec: HeightExecution;
+  /**
+   * The speculative next height; a LedgerError UPGRADE_NEEDED instead when that height is an
+   * upgrade this software lacks: nothing can be judged (or will commit), so everything is refused.
+   */
+  private spec: HeightExecution | LedgerError;
   /** The speculative state was kept across a commit instead of rebuilt. */
   private stale = false;
 
   constructor(ledger: Ledger, opts: MempoolOptions) {
     this.ledger = ledger;
     this.opts = opts;
-    this.spec = ledger.begin(opts.now(), true);
+    this.spec = this.begin();
+  }
+
+  private begin(): HeightExecution | LedgerError {
+    const needed = this.ledger.upgradeNeeded();
+    if (needed) return new LedgerError('UPGRADE_NEEDED', `${needed.message}; this node takes no transactions until then`);
+    return this.ledger.begin(this.opts.now(), true);
   }
 
   get size(): number {
@@ -55,15 +65,16 @@ export class Mempool {
     if (this.pending.size >= this.opts.maxSize) {
       throw new LedgerError('MEMPOOL_FULL', `the node holds ${this.opts.maxSize} pending transactions; retry shortly`);
     }
+    if (this.spec instanceof LedgerError) throw this.spec;
     // Vesting releases and quota windows follow block time: judge by a recent clock.
     if (this.opts.now() - this.spec.time > SPEC_MAX_AGE_MS) {
       for (const [t, e] of this.rebuild().values()) this.opts.onDrop?.(t, e);
     }
-    let err = this.spec.tryApply(tx);
+    let err = this.tryApply(tx);
     // At most one rebuild per commit: afterwards the state is fresh until the next one.
     if (err && this.stale) {
       for (const [t, e] of this.rebuild().values()) this.opts.onDrop?.(t, e);
-      err = this.spec.tryApply(tx);
+      err = this.tryApply(tx);
     }
     if (err) throw err;
     this.pending.set(tx.hashHex, tx);
@@ -84,17 +95,23 @@ export class Mempool {
     for (const h of included) if (!this.pending.delete(h)) allPending = false;
     let anyRefused = false;
     for (const h of refused) anyRefused = this.pending.delete(h) || anyRefused;
-    if (allPending && !anyRefused && this.opts.now() - this.spec.time <= SPEC_MAX_AGE_MS) {
+    if (allPending && !anyRefused && !(this.spec instanceof LedgerError) && this.opts.now() - this.spec.time <= SPEC_MAX_AGE_MS) {
       this.stale = true;
       return new Map();
     }
     return this.rebuild();
   }
 
+  private tryApply(tx: Tx): LedgerError | null {
+    return this.spec instanceof LedgerError ? this.spec : this.spec.tryApply(tx);
+  }
+
   private rebuild(): Map<string, [Tx, LedgerError]> {
-    this.spec = this.ledger.begin(this.opts.now(), true);
+    this.spec = this.begin();
     this.stale = false;
     const dropped = new Map<string, [Tx, LedgerError]>();
+    // Pending transactions are not wrong for a halt: they stay (and, acknowledged, on disk for the restart).
+    if (this.spec instanceof LedgerError) return dropped;
     for (const tx of this.pending.values()) {
       const err = this.spec.tryApply(tx);
       if (err) dropped.set(tx.hashHex, [tx, err]);

@@ -1,3 +1,5 @@
+import { UpgradeNeededError } from '../ledger/index.ts';
+
 /**
  * Decides when blocks are made. The solo bookkeeper of a dev chain is one implementation;
  * the elected set with BFT finality (the consensus issue) replaces it behind this interface.
@@ -41,7 +43,8 @@ export class SoloProducer implements BlockProducer {
         .catch((e: unknown) => {
           // A block that cannot be persisted must stop the node rather than diverge from disk.
           this.node.halt('block production', e);
-          process.exitCode = 1;
+          // A planned upgrade's halt is the network's decision, not this node's failure.
+          if (!(e instanceof UpgradeNeededError)) process.exitCode = 1;
           this.stopped = true;
         })
         .finally(() => this.schedule());

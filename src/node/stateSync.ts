@@ -8,6 +8,7 @@ import {
   type Certificate,
   type CommittedBlock,
   type Genesis,
+  type UpgradeHandlers,
 } from '../ledger/index.ts';
 import { createP2PNode, snapshotProtocol, SnapshotClient, type P2PNode, type RequestProtocol, type SnapshotSource } from '../p2p/index.ts';
 import {
@@ -237,7 +238,7 @@ export async function joinByStateSync(
   trust: TrustPoint,
   net: JoinNetwork,
   log: NodeLogger,
-  o: { parallel?: number } = {},
+  o: { parallel?: number; upgrades?: UpgradeHandlers } = {},
 ): Promise<JoinResult> {
   const started = Date.now();
   const H = trust.height;
@@ -375,6 +376,8 @@ export async function joinByStateSync(
       continue;
     }
     const ledger = restored.ledger;
+    // Blocks after the snapshot may cross an upgrade's height: the handlers the node was started with run there.
+    if (o.upgrades) ledger.upgrades = o.upgrades;
     // The certificate of S: block S+1 carries one (hash-linked); at H itself, the record's, checked.
     const certS = await certificateFor(S, records, ledger.bookkeepersAt(S), genesis.chainId, trusted, bad, net, penalize);
     ledger.lastCommit = certS;
@@ -394,6 +397,12 @@ export async function joinByStateSync(
       const cert = options.find((c) => Number(c.height) === h && !certificateError(genesis.chainId, c, ledger.bookkeepersAt(h), blockHash(block.header)));
       // None valid (only possible at H): left to the ordinary catch-up, which asks other peers.
       if (!cert) break;
+      // A planned upgrade this software lacks: stop before it; the node starts and halts there, saying why.
+      const needed = ledger.upgradeNeeded();
+      if (needed) {
+        log.error({ upgrade: needed.upgrade, height: needed.height }, `state sync: ${needed.message}; stopping the join at height ${h - 1}`);
+        break;
+      }
       const ex = ledger.executeBlock(block, true);
       await store.commit(block, cert, ex);
       ledger.commit(ex, block.header, cert);
@@ -615,6 +624,8 @@ export function trustPointJoiner(o: {
   p2p: { listen: string; bootstrap: string[] };
   chainId: string;
   log: NodeLogger;
+  /** The upgrades the node's software knows (its --upgrade-module handlers). */
+  upgrades?: UpgradeHandlers;
 }): (store: ChainStore, genesis: Genesis) => Promise<boolean> {
   return async (store, genesis) => {
     o.log.info(
@@ -623,7 +634,7 @@ export function trustPointJoiner(o: {
     );
     const net = await openJoinNetwork({ ...o.p2p, chainId: o.chainId, log: o.log });
     try {
-      await joinByStateSync(store, genesis, o.trust, net, o.log);
+      await joinByStateSync(store, genesis, o.trust, net, o.log, { upgrades: o.upgrades });
     } finally {
       await net.stop();
     }

@@ -16,6 +16,8 @@ import {
   type KnownTxs,
   type LedgerReader,
   type Tx,
+  type UpgradeHandlers,
+  UpgradeNeededError,
 } from '../ledger/index.ts';
 import { ChainStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
@@ -75,6 +77,11 @@ export interface NodeOptions {
   join?: (store: ChainStore, genesis: Genesis) => Promise<boolean>;
   /** The key is a node key, not a bookkeeper key: the node follows and never signs. */
   fullNode?: boolean;
+  /**
+   * Upgrades this node's software knows (`zeus node start --upgrade-module`): at a planned
+   * upgrade's height it runs the handler and goes on; without one it stops there.
+   */
+  upgrades?: UpgradeHandlers;
 }
 
 /** A block this node built from its mempool, not yet committed. */
@@ -131,6 +138,11 @@ export class ZeusNode {
   readonly logger: NodeLogger;
   /** Set once this node's block production has stopped for good (the liveness alarm). */
   halted: HaltAnswer | undefined;
+  /**
+   * The planned upgrade this node's software lacks, once the next height is its: the node commits
+   * nothing more, takes no transactions and keeps serving its API (see checkUpgrade).
+   */
+  upgradeHalt: UpgradeNeededError | undefined;
   /** Transactions the ledger failed on (INTERNAL_ERROR) since the node started. */
   internalErrors = 0;
   private readonly testHaltAt: number | undefined;
@@ -161,6 +173,8 @@ export class ZeusNode {
         `the ledger failed on transaction ${tx.hashHex}; it is refused (INTERNAL_ERROR) — a bug in ZeusNet: please report this line`,
       );
     };
+    // Started (again) at an upgrade's height without its handler: halted from the start, not in a loop.
+    this.checkUpgrade();
   }
 
   /** Opens (and on first start initializes) the chain store of a node home. */
@@ -208,6 +222,8 @@ export class ZeusNode {
       throw new Error('the chain store was created from a different genesis');
     }
     const ledger = await store.loadLedger();
+    // Before the node (its mempool) executes anything: the upgrades its software knows.
+    if (opts.upgrades) ledger.upgrades = opts.upgrades;
     return new ZeusNode(ledger, store, config, key, opts);
   }
 
@@ -237,6 +253,8 @@ export class ZeusNode {
    * Signatures are checked together on the verifier threads.
    */
   async submitMany(list: Uint8Array[], opts: { fromPeer?: boolean } = {}): Promise<(SubmitResult | LedgerError)[]> {
+    const halt = this.upgradeHalt;
+    if (halt) return list.map(() => new LedgerError('UPGRADE_NEEDED', `${halt.message}; this node takes no transactions until then`));
     const out: (SubmitResult | LedgerError)[] = [];
     const admitted: Tx[] = [];
     const decoded: (Tx | undefined)[] = list.map((bytes, i) => {
@@ -285,6 +303,8 @@ export class ZeusNode {
    * or no longer valid). Call once consensus (or solo production) runs, so they are gossiped.
    */
   async resubmitAcked(o: { peerWaitMs?: number } = {}): Promise<{ resubmitted: number; gone: number }> {
+    // Halted for an upgrade, they would all be refused and forgotten: kept on disk for the restart that has the handler.
+    if (this.upgradeHalt) return { resubmitted: 0, gone: 0 };
     const earlier = await this.acked.load();
     if (earlier.length === 0) return { resubmitted: 0, gone: 0 };
     // They travel by gossip: give the network a moment to connect a peer to pass them to.
@@ -365,6 +385,7 @@ export class ZeusNode {
       throw new Error(`test fault (--test-halt-at ${this.testHaltAt}): refusing to build height ${this.ledger.height + 1}`);
     }
     if (!this.signs) throw new Error('a full node does not build blocks');
+    if (this.upgradeHalt) throw this.upgradeHalt;
     const exec = this.ledger.begin(time);
     const rejected = new Map<string, [Tx, LedgerError]>();
     for (const tx of this.mempool.list()) {
@@ -387,6 +408,7 @@ export class ZeusNode {
     const hash = blockHash(block.header);
     await this.store.commit(block, certificate, executed);
     this.ledger.commit(executed, block.header, certificate);
+    this.checkUpgrade();
     const included = executed.txs.flat().map((t) => t.hashHex);
     const dropped = this.mempool.onCommit(included, rejected.keys());
     this.acked.forget(included);
@@ -406,6 +428,32 @@ export class ZeusNode {
     });
   }
 
+  /**
+   * Whether the next height is a planned upgrade this node's software lacks (checked at start and
+   * after every commit). The first time: the node halts there, as every node does at the same
+   * height — one error line in the log, the halt in /status and /health, no more transactions.
+   * The process keeps running and serving its API (the state before the upgrade stays readable,
+   * and a supervisor that restarts exited processes is not sent into a loop); the operator
+   * restarts it with the upgrade's handler (`zeus node start --upgrade-module FILE`).
+   */
+  checkUpgrade(): UpgradeNeededError | undefined {
+    if (this.upgradeHalt) return this.upgradeHalt;
+    const needed = this.ledger.upgradeNeeded();
+    if (!needed) return undefined;
+    this.upgradeHalt = needed;
+    this.halted = {
+      reason: needed.message,
+      height: this.ledger.height,
+      since: new Date().toISOString(),
+      upgrade: { name: needed.upgrade, height: needed.height, info: needed.info },
+    };
+    this.logger.error(
+      { upgrade: needed.upgrade, height: needed.height, info: needed.info, committed: this.ledger.height },
+      `${needed.message}. This node stops committing (consensus, transactions) and keeps serving its API; restart it with --upgrade-module FILE exporting the upgrade's handler`,
+    );
+    return needed;
+  }
+
   private reject(hash: string, chain: number, err: LedgerError): void {
     if (this.rejected.size >= REJECTED_KEPT) this.rejected.delete(this.rejected.keys().next().value!);
     this.rejected.set(hash, { chain, code: err.code, message: err.message });
@@ -423,6 +471,8 @@ export class ZeusNode {
    * error line in its log — instead of quietly no longer committing.
    */
   halt(what: string, e: unknown): void {
+    // A planned upgrade this software lacks is not a failure: it has its own message (checkUpgrade).
+    if (e instanceof UpgradeNeededError && this.checkUpgrade()) return;
     if (this.halted) return;
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     this.halted = { reason: `${what} stopped: ${message}`, height: this.ledger.height, since: new Date().toISOString() };

@@ -187,6 +187,11 @@ export interface HaltAnswer {
   height: number;
   /** When it stopped (wall clock, ISO 8601). */
   since: string;
+  /**
+   * Set when the node stopped for a planned upgrade its software lacks (governance): every node
+   * stops at the same height; restarted with the upgrade's handler it goes on from there.
+   */
+  upgrade?: { name: string; height: number; info: string };
 }
 
 /** What GET /health answers: ok while the node can still commit blocks (503 with `error` once halted). */
