@@ -53,6 +53,7 @@ function summaryView(id: bigint, p: GovProposal): ProposalSummary {
     votingStart: orNull(p.votingStart),
     votingEnd: orNull(p.votingEnd),
     executeAt: orNull(p.executeAt),
+    tx: toHex(p.tx),
   };
 }
 
@@ -141,7 +142,6 @@ export function proposalView(reader: LedgerReader, reserve: Uint8Array, idText: 
     upgrade: p.type === ProposalType.Upgrade ? { name: p.upgradeName, height: Number(p.upgradeHeight), info: p.upgradeInfo } : null,
     reserveProposal,
     note: p.note,
-    tx: toHex(p.tx),
     deposits: reader.govDeposits(id).map(([hex, amount]) => ({ depositor: addressOf(hex), amount: amount.toString() })),
     votes: reader.govVotes(id).map(([hex, option]) => ({ voter: addressOf(hex), option: VOTE_OPTION_NAMES[option as VoteOption] })),
     tally: proposalTally(reader, id, p),

@@ -683,6 +683,8 @@ export interface ProposalSummary {
   votingEnd: number | null;
   /** param-change: the height the change takes effect (once passed). */
   executeAt: number | null;
+  /** Hash of the GovPropose transaction (hex): how its sender finds the proposal it made. */
+  tx: string;
 }
 
 /** GET /gov/proposals: every proposal, newest first. */
@@ -745,8 +747,6 @@ export interface ProposalAnswer extends ProposalSummary {
   reserveProposal: { id: string; multisig: string; approvals: number; threshold: number; executed: boolean } | null;
   /** Why it was rejected or failed. */
   note: string;
-  /** Hash of the GovPropose transaction (hex). */
-  tx: string;
   /** Deposits held, by depositor (empty once returned or sent to the pool). */
   deposits: { depositor: string; amount: string }[];
   /** Votes cast, by voter (each voter's last). */
