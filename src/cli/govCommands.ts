@@ -154,7 +154,7 @@ export function proposalText(p: ProposalAnswer, who: (a: string) => string): str
     );
   if (p.upgrade) lines.push(`  upgrade ${p.upgrade.name} at height ${p.upgrade.height}${p.upgrade.info ? ` (${p.upgrade.info})` : ''}`);
   lines.push(`  submitted at height ${p.submitHeight} (tx ${p.tx}); deposit ${znc(p.deposit)}, deposit period until height ${p.depositEnd}`);
-  if (p.votingStart !== null) lines.push(`  vote from height ${p.votingStart} to ${p.votingEnd}`);
+  if (p.votingStart !== null) lines.push(`  vote opened at height ${p.votingStart}, counted at height ${p.votingEnd} (votes commit until the height before)`);
   if (p.executeAt !== null) lines.push(`  takes effect at height ${p.executeAt}`);
   for (const d of p.deposits) lines.push(`  deposit ${znc(d.amount)} from ${who(d.depositor)}`);
   for (const v of p.votes) lines.push(`  vote ${v.option} by ${who(v.voter)}`);
@@ -224,7 +224,7 @@ Parameter changes are checked against each parameter's type and bounds before an
       printTx(g, `${spec.type} proposal "${spec.title}"`, t, {
         json: { id, proposal: p },
         lines: [
-          `proposal id ${id}: ${p.status}${p.status === 'voting' ? `, vote until height ${p.votingEnd} (zeus gov vote ${id} yes|no|abstain|veto --from NAME)` : `, deposit ${znc(p.deposit)} so far; deposits until height ${p.depositEnd} (zeus gov deposit ${id} --amount ZNC --from NAME)`}`,
+          `proposal id ${id}: ${p.status}${p.status === 'voting' ? `, votes commit until height ${(p.votingEnd ?? 1) - 1} (zeus gov vote ${id} yes|no|abstain|veto --from NAME)` : `, deposit ${znc(p.deposit)} so far; deposits until height ${p.depositEnd} (zeus gov deposit ${id} --amount ZNC --from NAME)`}`,
         ],
       });
     });
@@ -272,7 +272,7 @@ Parameter changes are checked against each parameter's type and bounds before an
         for (const p of answer.proposals) {
           const when =
             p.status === 'voting'
-              ? `vote ends at height ${p.votingEnd}`
+              ? `vote counted at height ${p.votingEnd}`
               : p.status === 'deposit'
                 ? `deposits until height ${p.depositEnd}`
                 : p.executeAt !== null
@@ -306,7 +306,7 @@ Parameter changes are checked against each parameter's type and bounds before an
       const g = globalOptions(cmd);
       const p = await client(g).govProposal(id);
       output(g, { id: p.id, status: p.status, height: p.height, votingEnd: p.votingEnd, tally: p.tally }, () => {
-        const head = `proposal ${p.id} (${p.status}) at height ${p.height}${p.votingEnd !== null ? `, vote ${p.status === 'voting' ? 'ends' : 'ended'} at height ${p.votingEnd}` : ''}`;
+        const head = `proposal ${p.id} (${p.status}) at height ${p.height}${p.votingEnd !== null ? `, vote ${p.status === 'voting' ? 'counted' : 'was counted'} at height ${p.votingEnd}` : ''}`;
         if (!p.tally) return `${head}: no vote yet (deposits until height ${p.depositEnd}; zeus gov deposit ${p.id} --amount ZNC)`;
         return [head, ...tallyText(p.tally, keyNames(g), true)].join('\n');
       });

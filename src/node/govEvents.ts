@@ -85,7 +85,7 @@ function transition(id: bigint, p: GovProposal, before: Status, height: number, 
   const name = PROPOSAL_STATUS_NAMES[status] as ProposalStatusName;
   if (status === ProposalStatus.Expired) return [event('expired', id, p, height, p.note)];
   if (before === ProposalStatus.Deposit && status !== ProposalStatus.Deposit)
-    out.push(event('vote-opened', id, p, height, `voting from height ${p.votingStart} to ${p.votingEnd}`));
+    out.push(event('vote-opened', id, p, height, `votes commit from height ${p.votingStart}; counted at height ${p.votingEnd}`));
   if (status === ProposalStatus.Voting) return out;
   const t = p.tally;
   const counted = `yes ${t.yes}, no ${t.no}, abstain ${t.abstain}, veto ${t.veto} of ${t.bonded} bonded`;

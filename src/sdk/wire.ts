@@ -678,7 +678,7 @@ export interface ProposalSummary {
   submitHeight: number;
   /** Last height of the deposit period. */
   depositEnd: number;
-  /** First and last height of the vote. */
+  /** The vote opened at `votingStart` and is counted at the start of `votingEnd`: votes commit in the heights between (votingStart … votingEnd − 1). */
   votingStart: number | null;
   votingEnd: number | null;
   /** param-change: the height the change takes effect (once passed). */
