@@ -143,6 +143,17 @@ describe('the Governance page in Chromium against a devnet', () => {
     expect(await waitText(page, '[data-testid="tally-outcome"]', /Counted/, 30_000)).toBe('Counted: passed');
     const events = await waitText(page, '[data-testid="gov-events"]', /vote ended/);
     expect(events).toContain(`vote ended #${id} Double the worker bond`);
+    await page.screenshot({ path: join(ART, 'proposal-counted.png'), fullPage: true });
+
+    // On a phone screen nothing is wider than the screen but the tables' own scrolling boxes.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const route of ['governance', `governance/${id}`]) {
+      await page.goto(`${url}/#/${route}`);
+      await page.locator(route === 'governance' ? `[data-proposal="${id}"]` : '[data-testid="tally"]').waitFor();
+      const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
+      expect(overflow, `page ${route} is wider than the phone`).toBeLessThanOrEqual(0);
+    }
+    await page.screenshot({ path: join(ART, 'proposal-phone.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });
