@@ -26,12 +26,13 @@ import type {
 import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
 import { ApiError, toApiError } from './errors.ts';
+import { registerGovRoutes } from './govRoutes.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
 import { registryChainOf } from './registryChain.ts';
 import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
 
 /** `?events=` of the WebSocket stream: a comma list of event kinds. */
-const EVENT_KINDS = '^(block|tx|market)(,(block|tx|market))*$';
+const EVENT_KINDS = '^(block|tx|market|gov)(,(block|tx|market|gov))*$';
 
 export interface ApiOptions {
   host: string;
@@ -87,7 +88,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
             get: {
               summary: 'WebSocket (upgrade) stream of events as JSON text messages',
               description:
-                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block, {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction and {"type":"market",kind,task,lease?,worker?,detail?,height,chain} for market happenings (task-posted, window-closed, lease-matched, lease-started, lease-ended, escrow-low, task-ended). Query ?events=block,tx (any of block, tx, market) to receive only those kinds.',
+                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block, {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction, {"type":"market",kind,task,lease?,worker?,detail?,height,chain} for market happenings (task-posted, window-closed, lease-matched, lease-started, lease-ended, escrow-low, task-ended) and {"type":"gov",kind,proposal,proposalType,title,status,outcome?,detail,height} for governance happenings (submitted, vote-opened, vote-ended, expired, param-changed, upgrade-planned, upgrade-done, failed). Query ?events=block,tx (any of block, tx, market, gov) to receive only those kinds.',
               tags: ['events'],
               parameters: [{ name: 'events', in: 'query', required: false, schema: { type: 'string', pattern: EVENT_KINDS } }],
               responses: { 101: { description: 'Switching protocols to WebSocket' } },
@@ -389,6 +390,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   );
 
   registerMarketRoutes(app, node, requireAddress);
+  registerGovRoutes(app, node);
   registerConsoleRoutes(app, opts.consoleDir);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
   if (opts.registry) {
@@ -430,7 +432,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     url: '/ws',
     schema: {
       hide: true, // documented by hand in transformObject above
-      summary: 'WebSocket stream of {type:"block"}, {type:"tx"} and {type:"market"} events; ?events=block,tx to receive only some kinds',
+      summary: 'WebSocket stream of {type:"block"}, {type:"tx"}, {type:"market"} and {type:"gov"} events; ?events=block,tx to receive only some kinds',
       tags: ['events'],
       querystring: { type: 'object', properties: { events: { type: 'string', pattern: EVENT_KINDS } } },
     },
@@ -441,7 +443,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         .header('upgrade', 'websocket')
         .send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
     wsHandler: (socket, req) => {
-      const kinds = new Set((req.query.events ?? 'block,tx,market').split(','));
+      const kinds = new Set((req.query.events ?? 'block,tx,market,gov').split(','));
       const send = (e: NodeEvent): void => {
         if (kinds.has(e.type) && socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
       };

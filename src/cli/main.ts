@@ -3,6 +3,7 @@ import { reportError } from './context.ts';
 import { register as registerDevnet } from './devnetCommands.ts';
 import { register as registerElection } from './electionCommands.ts';
 import { register as registerGenesis } from './genesisCommands.ts';
+import { register as registerGov } from './govCommands.ts';
 import { register as registerKeys } from './keysCommands.ts';
 import { registerNodeCommands } from './nodeCommands.ts';
 import { register as registerImages } from './imageCommands.ts';
@@ -11,7 +12,7 @@ import { register as registerTasks } from './taskCommands.ts';
 import { register as registerWallet } from './walletCommands.ts';
 import { register as registerWorkers } from './workerCommands.ts';
 
-// `zeus`: keys and wallet, node, tokens, multisig, staking, chain status and the compute market
+// `zeus`: keys and wallet, node, tokens, multisig, staking, governance, chain status and the compute market
 // (workers, apps, tasks, bids, leases) and the node's image registry. Every command
 // takes --json for scripts and --node URL to talk to a node other than the home's own.
 const program = new Command('zeus')
@@ -30,6 +31,7 @@ registerNodeCommands(program);
 registerGenesis(program);
 registerWallet(program);
 registerElection(program);
+registerGov(program);
 registerWorkers(program);
 registerImages(program);
 registerTasks(program);

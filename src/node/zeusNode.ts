@@ -26,6 +26,7 @@ import type { HaltAnswer, HealthAnswer, ReadyAnswer, StateSyncAnswer, TxEvent } 
 import { NodeEvents } from './events.ts';
 import { homePaths, keyPassphrases, loadKeyWithAny, loadOrCreateNodeKey, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
+import { GovWatch } from './govEvents.ts';
 import { Mempool } from './mempool.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
 import { SignatureVerifier } from './verifier.ts';
@@ -148,10 +149,13 @@ export class ZeusNode {
   private readonly testHaltAt: number | undefined;
   /** Snapshots and how the chain began, for /status and the metrics (set by whoever runs state sync). */
   stateSync: { status(): Promise<StateSyncAnswer> } | undefined;
+  /** Turns proposals' changes of status into `gov` events after each commit. */
+  private readonly govWatch: GovWatch;
 
   private constructor(ledger: Ledger, store: ChainStore, config: NodeConfig, key: KeyPair, opts: NodeOptions) {
     this.ledger = ledger;
     this.reader = ledgerReader(ledger);
+    this.govWatch = new GovWatch(this.reader);
     this.store = store;
     this.config = config;
     this.key = key;
@@ -417,6 +421,7 @@ export class ZeusNode {
       txs.forEach((tx, index) => this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'committed', chain, height: executed.height, index })),
     );
     for (const e of executed.events) this.events.emit('event', { type: 'market', height: executed.height, ...e });
+    for (const e of this.govWatch.changes(this.reader)) this.events.emit('event', e);
     this.events.emit('event', {
       type: 'block',
       height: executed.height,

@@ -3,7 +3,7 @@ import { addressFromPublicKey, encodeAddress, fromHex, sealTo, toHex } from '../
 import { decodeTx, signTx, taskIdFor, ZNC, type TxKind, type TxRequest } from '../ledger/index.ts';
 import { subscribe, type EventKind, type EventSource, type EventSubscription, type SubscribeOptions } from './events.ts';
 import { quoteLocally } from './quote.ts';
-import { quoteRequestOf, Tx, type PostTaskSpec, type TxIntent } from './tx.ts';
+import { quoteRequestOf, Tx, type PostTaskSpec, type ProposalIdLike, type ProposalSpec, type TxIntent } from './tx.ts';
 import type {
   AccountAnswer,
   AppAnswer,
@@ -12,11 +12,14 @@ import type {
   BlocksAnswer,
   BookkeepersAnswer,
   FinalTx,
+  GovParamsAnswer,
   LeaseAnswer,
   LeaseFilter,
   LeasesAnswer,
   MarketNodeEvent,
   MarketParamsAnswer,
+  ProposalAnswer,
+  ProposalsAnswer,
   QuoteAnswer,
   QuoteRequest,
   SegmentAnswer,
@@ -248,6 +251,41 @@ export class ZeusClient {
   /** The matcher's verdict on every registered worker for a task not posted yet. */
   quote(req: QuoteRequest): Promise<QuoteAnswer> {
     return this.request('POST', '/market/quote', req);
+  }
+
+  /** Governance proposals, newest first. */
+  govProposals(): Promise<ProposalsAnswer> {
+    return this.request('GET', '/gov/proposals');
+  }
+
+  /** One proposal with its deposits, votes and count (recorded once the vote ended, live before). */
+  govProposal(id: ProposalIdLike): Promise<ProposalAnswer> {
+    return this.request('GET', `/gov/proposals/${encodeURIComponent(String(id))}`);
+  }
+
+  /** The parameters governance may change (bounds, value now and at genesis), the upgrade planned and those done. */
+  govParams(): Promise<GovParamsAnswer> {
+    return this.request('GET', '/gov/params');
+  }
+
+  /**
+   * The id of the proposal a GovPropose transaction made: the proposal is made on main by receipt,
+   * a height after the transaction commits on its sender's home chain, so this polls for it.
+   */
+  async proposalOfTx(hash: string, o: { timeoutMs?: number; pollMs?: number } = {}): Promise<string> {
+    const deadline = Date.now() + (o.timeoutMs ?? 30_000);
+    for (;;) {
+      const found = (await this.govProposals()).proposals.find((p) => p.tx === hash);
+      if (found) return found.id;
+      if (Date.now() > deadline) throw new NodeApiError(0, 'TIMEOUT', `no proposal made by transaction ${hash} on main after ${o.timeoutMs ?? 30_000} ms`);
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
+    }
+  }
+
+  /** Opens a proposal (its first deposit leaves the sender), waits until it is on main and returns its id. */
+  async propose(key: KeyPair, spec: ProposalSpec, o: SignOptions & WaitOptions = {}): Promise<{ id: string; tx: FinalTx }> {
+    const tx = await this.execute(key, Tx.govPropose(spec), o);
+    return { id: await this.proposalOfTx(tx.hash, { timeoutMs: o.timeoutMs }), tx };
   }
 
   submit(txBytes: Uint8Array): Promise<SubmitAnswer> {

@@ -1,6 +1,6 @@
 import type { NodeEvent } from './wire.ts';
 
-// A node's event stream (WebSocket /ws?events=block,tx,market) as typed events, through the
+// A node's event stream (WebSocket /ws?events=block,tx,market,gov) as typed events, through the
 // runtime's own WebSocket (globalThis.WebSocket: browsers, Node 22+). A dropped connection is
 // reopened with exponential backoff; events of the gap are not replayed (the node keeps no
 // history), so whoever must not miss one (waitForFinality) also polls.
@@ -11,7 +11,7 @@ export type EventOf<K extends EventKind> = Extract<NodeEvent, { type: K }>;
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface SubscribeOptions<K extends EventKind> {
-  /** Kinds to receive (default: all three). */
+  /** Kinds to receive (default: all of them). */
   events?: readonly K[];
   /** Called for every event (besides any async iteration). */
   onEvent?: (e: EventOf<K>) => void;
@@ -32,7 +32,7 @@ export interface EventSource extends AsyncIterable<NodeEvent> {
   close(): void;
 }
 
-const ALL: readonly EventKind[] = ['block', 'tx', 'market'];
+const ALL: readonly EventKind[] = ['block', 'tx', 'market', 'gov'];
 
 /** The URL of a node's event stream for some kinds. */
 export function eventsUrl(nodeUrl: string, kinds: readonly EventKind[] = ALL): string {

@@ -19,6 +19,8 @@ export {
   TxKind,
   TX_KIND_NAMES,
   TaskKind,
+  ProposalType,
+  VoteOption,
   ZNC,
   ZNC_DECIMALS,
   ZNC_UNIT,

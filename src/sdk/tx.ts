@@ -1,6 +1,6 @@
 import { decodeAddress, fromHex } from '../crypto/portable.ts';
-import { TaskKind, TxKind, ZNC, type Payload } from '../ledger/index.ts';
-import type { QuoteRequest } from './wire.ts';
+import { ProposalType, TaskKind, TxKind, VoteOption, ZNC, type Payload } from '../ledger/index.ts';
+import type { ProposalTypeName, QuoteRequest, VoteOptionName } from './wire.ts';
 import { needsOfQuote } from './quote.ts';
 
 // Typed builders for every transaction kind. Each returns a TxIntent (kind + payload, exactly
@@ -82,6 +82,66 @@ export function quoteRequestOf(s: PostTaskSpec): QuoteRequest {
   };
 }
 
+/** A governance proposal id as the API shows it (decimal string) or a number. */
+export type ProposalIdLike = bigint | number | string;
+
+const proposalId = (id: ProposalIdLike): bigint => {
+  const s = String(id);
+  if (!/^(0|[1-9]\d{0,19})$/.test(s)) throw new Error(`${JSON.stringify(s)} is not a proposal id (a whole number: 1, 2, …)`);
+  return BigInt(s);
+};
+
+/** What every proposal has: a title, words for the voters, and the first deposit (base units; its vote opens at the minimum). */
+interface ProposalBase {
+  title: string;
+  description?: string;
+  deposit: bigint;
+}
+
+/**
+ * A governance proposal by type. Parameter values are decimal strings (or numbers, bigints) in
+ * the parameter's own unit, as GET /gov/params shows it: base units for amounts, basis points for
+ * shares, blocks or ms as named.
+ */
+export type ProposalSpec =
+  | (ProposalBase & { type: 'text' })
+  | (ProposalBase & { type: 'param-change'; changes: { name: string; value: string | number | bigint }[] })
+  | (ProposalBase & { type: 'reserve-spend'; to: AddressLike; amount: bigint })
+  | (ProposalBase & { type: 'upgrade'; name: string; height: number | bigint; info?: string });
+
+const PROPOSAL_TYPES: Record<ProposalTypeName, ProposalType> = {
+  text: ProposalType.Text,
+  'param-change': ProposalType.ParamChange,
+  'reserve-spend': ProposalType.ReserveSpend,
+  upgrade: ProposalType.Upgrade,
+};
+const VOTE_OPTIONS: Record<VoteOptionName, VoteOption> = { yes: VoteOption.Yes, no: VoteOption.No, abstain: VoteOption.Abstain, veto: VoteOption.Veto };
+
+/** The GovPropose payload of a spec: the fields of the other types left neutral (the ledger refuses them otherwise). */
+export function proposalPayload(s: ProposalSpec): Payload<typeof TxKind.GovPropose> {
+  const type = PROPOSAL_TYPES[s.type];
+  if (type === undefined) throw new Error(`unknown proposal type ${JSON.stringify(s.type)}: text, param-change, reserve-spend or upgrade`);
+  return {
+    type,
+    title: s.title,
+    description: s.description ?? '',
+    changes: s.type === 'param-change' ? s.changes.map((c) => ({ name: c.name, value: String(c.value) })) : [],
+    recipient: s.type === 'reserve-spend' ? addr(s.to) : new Uint8Array(0),
+    amount: s.type === 'reserve-spend' ? s.amount : 0n,
+    upgradeName: s.type === 'upgrade' ? s.name : '',
+    upgradeHeight: s.type === 'upgrade' ? BigInt(s.height) : 0n,
+    upgradeInfo: s.type === 'upgrade' ? (s.info ?? '') : '',
+    deposit: s.deposit,
+  };
+}
+
+/** A vote option from its name (yes, no, abstain, veto). */
+export function voteOption(name: VoteOptionName): VoteOption {
+  const o = VOTE_OPTIONS[name];
+  if (o === undefined) throw new Error(`${JSON.stringify(name)} is not a vote option: yes, no, abstain or veto`);
+  return o;
+}
+
 const workerSpec = (s: WorkerSpec): Omit<Payload<typeof TxKind.UpdateWorker>, 'addBond'> => ({
   ...s,
   gpus: s.gpus.map((g) => ({ ...g })),
@@ -118,6 +178,23 @@ export const Tx = {
   unjail: () => of(TxKind.Unjail, {}),
   /** Two conflicting signed votes (encoded SignedVote) of one bookkeeper. */
   submitEvidence: (first: Uint8Array, second: Uint8Array) => of(TxKind.SubmitEvidence, { first, second }),
+
+  // Governance (proposals and deposits go through the sender's home chain to main, votes to main)
+  /** Opens a proposal of any type with a first deposit (see ProposalSpec). */
+  govPropose: (s: ProposalSpec) => of(TxKind.GovPropose, proposalPayload(s)),
+  proposeText: (o: ProposalBase) => of(TxKind.GovPropose, proposalPayload({ ...o, type: 'text' })),
+  /** `changes`: parameter name → new value, in the parameter's own unit (GET /gov/params). */
+  proposeParamChange: (o: ProposalBase & { changes: Record<string, string | number | bigint> }) =>
+    of(TxKind.GovPropose, proposalPayload({ ...o, type: 'param-change', changes: Object.entries(o.changes).map(([name, value]) => ({ name, value })) })),
+  /** Pays `amount` base units from the development reserve to `to` once the vote passes and the reserve multisig approves. */
+  proposeReserveSpend: (o: ProposalBase & { to: AddressLike; amount: bigint }) => of(TxKind.GovPropose, proposalPayload({ ...o, type: 'reserve-spend' })),
+  /** Every node stops at `height` unless its software knows upgrade `name`; `info` says where to get it. */
+  proposeUpgrade: (o: ProposalBase & { name: string; height: number | bigint; info?: string }) =>
+    of(TxKind.GovPropose, proposalPayload({ ...o, type: 'upgrade' })),
+  /** Adds `amount` base units to a proposal's deposit (returned when it ends, unless vetoed). */
+  govDeposit: (o: { proposal: ProposalIdLike; amount: bigint }) => of(TxKind.GovDeposit, { proposal: proposalId(o.proposal), amount: o.amount }),
+  /** Votes with the sender's stake (a later vote replaces it); it also decides for the sender's delegators who do not vote. */
+  govVote: (o: { proposal: ProposalIdLike; option: VoteOptionName }) => of(TxKind.GovVote, { proposal: proposalId(o.proposal), option: voteOption(o.option) }),
 
   // Workers
   registerWorker: (o: WorkerSpec & { bond: bigint; benchmark: number }) =>

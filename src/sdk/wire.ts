@@ -341,7 +341,46 @@ export interface MarketNodeEvent extends MarketEvent {
   chain: number;
 }
 
-export type NodeEvent = BlockEvent | TxEvent | MarketNodeEvent;
+/** What a governance event tells (see GovNodeEvent). */
+export type GovEventKind =
+  /** A proposal arrived on main with its first deposit. */
+  | 'submitted'
+  /** Its deposits reached the minimum: the vote is open until `votingEnd`. */
+  | 'vote-opened'
+  /** Its vote was counted: `outcome` says how it ended. */
+  | 'vote-ended'
+  /** Its deposit period ended short of the minimum; deposits were returned. */
+  | 'expired'
+  /** A passed param-change took effect: the parameters in `detail` are in force from the next height. */
+  | 'param-changed'
+  /** A passed upgrade is planned: every node stops at `upgradeHeight` unless its software knows `upgradeName`. */
+  | 'upgrade-planned'
+  /** A planned upgrade ran its handler at this height. */
+  | 'upgrade-done'
+  /** A passed proposal could not be carried out (`detail` says why), or a later upgrade replaced it. */
+  | 'failed';
+
+/**
+ * A governance happening at a committed height: the node derives these after each commit from
+ * the proposals' statuses on main (nothing of it is in the ledger's state or blocks).
+ */
+export interface GovNodeEvent {
+  type: 'gov';
+  kind: GovEventKind;
+  /** The proposal id (decimal). */
+  proposal: string;
+  proposalType: ProposalTypeName;
+  title: string;
+  /** The proposal's status after this height. */
+  status: ProposalStatusName;
+  /** vote-ended: how the vote ended (its status: passed, rejected, vetoed, or failed when passed but not carried out). */
+  outcome?: ProposalStatusName;
+  /** Words for people: the parameters changed, the upgrade's name and height, why it failed. */
+  detail: string;
+  height: number;
+}
+
+export type NodeEvent = BlockEvent | TxEvent | MarketNodeEvent | GovNodeEvent;
 
 // ---------------------------------------------------------------- the compute market
 
@@ -620,4 +659,126 @@ export type TaskAtHeightAnswer = TaskDetailAnswer & { height: number };
 export interface LeasesAnswer {
   height: number;
   leases: LeaseAnswer[];
+}
+
+// ---------------------------------------------------------------- governance
+
+export type ProposalTypeName = 'text' | 'param-change' | 'reserve-spend' | 'upgrade';
+export type ProposalStatusName = 'deposit' | 'voting' | 'passed' | 'rejected' | 'vetoed' | 'executed' | 'failed' | 'expired';
+export type VoteOptionName = 'yes' | 'no' | 'abstain' | 'veto';
+/** What a count decides: quorum first, then veto, then threshold (src/ledger/gov/lifecycle.ts voteOutcome). */
+export type VoteOutcomeName = 'passed' | 'rejected-quorum' | 'rejected' | 'vetoed';
+
+/** A proposal as GET /gov/proposals lists it. Heights are null until they are set. */
+export interface ProposalSummary {
+  /** Decimal id (1, 2, …). */
+  id: string;
+  type: ProposalTypeName;
+  title: string;
+  status: ProposalStatusName;
+  /** znc1… */
+  proposer: string;
+  /** Deposits held (base units); 0 once they were returned or sent to the pool. */
+  deposit: string;
+  submitHeight: number;
+  /** Last height of the deposit period. */
+  depositEnd: number;
+  /** The vote opened at `votingStart` and is counted at the start of `votingEnd`: votes commit in the heights between (votingStart … votingEnd − 1). */
+  votingStart: number | null;
+  votingEnd: number | null;
+  /** param-change: the height the change takes effect (once passed). */
+  executeAt: number | null;
+  /** Hash of the GovPropose transaction (hex): how its sender finds the proposal it made. */
+  tx: string;
+}
+
+/** GET /gov/proposals: every proposal, newest first. */
+export interface ProposalsAnswer {
+  height: number;
+  proposals: ProposalSummary[];
+}
+
+/** One staker's weight in a count and whose vote decided it. */
+export interface VoterWeightAnswer {
+  /** The staker (znc1…). */
+  voter: string;
+  /** Its bonded stake, base units. */
+  weight: string;
+  option: VoteOptionName;
+  /** The proxy whose vote the weight followed (absent: the staker voted itself). */
+  via?: string;
+}
+
+/**
+ * A vote's count. `final`: the one recorded when the vote ended; otherwise the live one, as the
+ * vote would be counted if it ended now (weights are bonded stake as it stands). The lines are
+ * drawn with the governance parameters in force now.
+ */
+export interface GovTallyAnswer {
+  final: boolean;
+  /** Weights (base units) per option. */
+  yes: string;
+  no: string;
+  abstain: string;
+  veto: string;
+  /** All bonded stake: quorum is a share of it. */
+  bonded: string;
+  /** yes + no + abstain + veto. */
+  voted: string;
+  /** `needed`: the least weight that must vote (base units; the count needs voted × 10,000 ≥ bp × bonded). */
+  quorum: { bp: number; needed: string; reached: boolean };
+  /** Passes with yes more than `bp` of yes + no + veto. `yesShareBp`: the share now (null without decisive votes). */
+  threshold: { bp: number; yesShareBp: number | null; met: boolean };
+  /** Vetoed with veto more than `bp` of all votes. `vetoShareBp`: the share now (null without votes). */
+  vetoLine: { bp: number; vetoShareBp: number | null; over: boolean };
+  /** How the vote ended (final), or how it would end if it ended now. */
+  outcome: VoteOutcomeName;
+  /** Who weighs what (live counts only: the final record keeps the sums, not the stakes behind them). */
+  weights: VoterWeightAnswer[] | null;
+}
+
+/** GET /gov/proposals/:id: a proposal with everything it asks for, its deposits, votes and count. */
+export interface ProposalAnswer extends ProposalSummary {
+  height: number;
+  description: string;
+  /** param-change: each parameter, its proposed value and its value in force now (decimal strings, the parameter's own unit). */
+  changes: { name: string; value: string; current: string }[];
+  /** reserve-spend: who is paid and how much (base units). */
+  recipient: string | null;
+  amount: string;
+  /** upgrade: its name, the height every node stops at, and where to get the software. */
+  upgrade: { name: string; height: number; info: string } | null;
+  /** reserve-spend, once passed: the reserve multisig's proposal that pays, its approvals and whether it was executed. */
+  reserveProposal: { id: string; multisig: string; approvals: number; threshold: number; executed: boolean } | null;
+  /** Why it was rejected or failed. */
+  note: string;
+  /** Deposits held, by depositor (empty once returned or sent to the pool). */
+  deposits: { depositor: string; amount: string }[];
+  /** Votes cast, by voter (each voter's last). */
+  votes: { voter: string; option: VoteOptionName }[];
+  /** Null before the vote opens (deposit period) or when it never did (expired). */
+  tally: GovTallyAnswer | null;
+}
+
+/** A parameter governance may change. Values are decimal strings in the parameter's own unit. */
+export interface GovParamAnswer {
+  /** As the genesis file nests it: `name`, `market.name` or `governance.name`. */
+  name: string;
+  /** int: a whole number; amount: ZNC base units; bp: basis points (10,000 = 100 %). */
+  type: 'int' | 'amount' | 'bp';
+  min: string;
+  max: string;
+  about: string;
+  value: string;
+  genesis: string;
+  /** The executed param-change proposal that set the value in force (null: the genesis value). */
+  changedBy: string | null;
+}
+
+/** GET /gov/params: the governable parameters, the upgrade planned and the upgrades done. */
+export interface GovParamsAnswer {
+  height: number;
+  params: GovParamAnswer[];
+  upgradePlan: { name: string; height: number; info: string; proposal: string } | null;
+  upgradesDone: { name: string; height: number; proposal: string }[];
 }

@@ -11,6 +11,7 @@ import { Block } from './pages/Block.tsx';
 import { Bookkeepers } from './pages/Bookkeepers.tsx';
 import { Charts } from './pages/Charts.tsx';
 import { Explorer } from './pages/Explorer.tsx';
+import { Governance, Proposal } from './pages/Governance.tsx';
 import { Market } from './pages/Market.tsx';
 import { Task } from './pages/Task.tsx';
 import { Tx } from './pages/Tx.tsx';
@@ -27,6 +28,7 @@ const NAV: [string, string][] = [
   ['workers', 'Workers'],
   ['apps', 'Apps'],
   ['bookkeepers', 'Bookkeepers'],
+  ['governance', 'Governance'],
   ['charts', 'Charts'],
   ['wallet', 'Wallet'],
 ];
@@ -55,6 +57,8 @@ function Page({ route }: { route: string[] }) {
       return <Apps />;
     case 'bookkeepers':
       return <Bookkeepers />;
+    case 'governance':
+      return a === undefined ? <Governance /> : <Proposal key={a} id={a} />;
     case 'charts':
       return <Charts />;
     case 'wallet':

@@ -193,6 +193,16 @@ const BADGE: Record<string, string> = {
   disputed: 'red',
   jailed: 'red',
   slashed: 'red',
+  // governance proposals
+  deposit: 'amber',
+  voting: 'blue',
+  passed: 'green',
+  executed: 'green',
+  vetoed: 'red',
+  yes: 'green',
+  no: 'red',
+  abstain: 'grey',
+  veto: 'red',
 };
 
 export function Badge({ s, title }: { s: string; title?: string }) {

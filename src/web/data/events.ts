@@ -1,10 +1,10 @@
 import { useSyncExternalStore } from 'react';
 import { client } from './client.ts';
-import type { NodeEvent } from './sdk.ts';
+import type { GovNodeEvent, NodeEvent } from './sdk.ts';
 
-// The node's event stream (/ws?events=block,tx,market) kept in one place: the pages re-read
-// what they show when a block commits, the market page lists the market's happenings as they
-// come, and the charts take committed transactions per second and finality latency from here.
+// The node's event stream (/ws?events=block,tx,market,gov) kept in one place: the pages re-read
+// what they show when a block commits, the market and governance pages list their happenings as
+// they come, and the charts take committed transactions per second and finality latency from here.
 
 export interface LiveBlock {
   height: number;
@@ -31,6 +31,12 @@ export interface LiveMarketEvent {
   receivedAt: number;
 }
 
+export interface LiveGovEvent extends GovNodeEvent {
+  /** This page's count of governance events heard, a stable key for the list. */
+  seq: number;
+  receivedAt: number;
+}
+
 export interface FinalitySample {
   at: number;
   /** From the node accepting the transaction into its mempool to its commit, as this page saw both. */
@@ -41,12 +47,15 @@ export type FeedState = 'connecting' | 'live' | 'reconnecting';
 
 const MAX_BLOCKS = 1200;
 const MAX_MARKET = 300;
+const MAX_GOV = 200;
 const MAX_FINALITY = 600;
 
 class LiveFeed {
   state: FeedState = 'connecting';
   blocks: LiveBlock[] = [];
   market: LiveMarketEvent[] = [];
+  /** Newest first. */
+  gov: LiveGovEvent[] = [];
   finality: FinalitySample[] = [];
   /** Bumped on every change: what useSyncExternalStore compares. */
   version = 0;
@@ -55,6 +64,7 @@ class LiveFeed {
   private started = false;
   private notifyQueued = false;
   private marketSeq = 0;
+  private govSeq = 0;
 
   start(): void {
     if (this.started) return;
@@ -106,6 +116,9 @@ class LiveFeed {
     } else if (e.type === 'market') {
       this.market.unshift({ ...e, seq: ++this.marketSeq, receivedAt: now });
       if (this.market.length > MAX_MARKET) this.market.length = MAX_MARKET;
+    } else if (e.type === 'gov') {
+      this.gov.unshift({ ...e, seq: ++this.govSeq, receivedAt: now });
+      if (this.gov.length > MAX_GOV) this.gov.length = MAX_GOV;
     } else return;
     this.notify();
   }
@@ -151,6 +164,15 @@ export function useFeed(): LiveFeed {
 export function useHeight(): number {
   feed.start();
   return useSyncExternalStore(feed.subscribe, () => feed.height);
+}
+
+/**
+ * How many governance events this page has heard (of one proposal, when given): a value that
+ * changes when a proposal moves, for the governance pages to re-read on.
+ */
+export function useGovSeq(proposal?: string): number {
+  feed.start();
+  return useSyncExternalStore(feed.subscribe, () => (proposal === undefined ? feed.gov : feed.gov.filter((e) => e.proposal === proposal))[0]?.seq ?? 0);
 }
 
 /** Committed transactions per second over a sliding window of block times, one point per block. */
