@@ -13,7 +13,7 @@ import {
 } from '../crypto/index.ts';
 import { homeChain, TaskKind, taskIdFor, TxKind, ZNC, ZNC_DECIMALS, ZNC_UNIT, type TxRequest } from '../ledger/index.ts';
 import { DEV_PASSPHRASE, keyPassphrases, loadKeyWithAny, readConfig, readGenesis } from '../node/index.ts';
-import { formatUnits, NodeApiError, ZeusClient, type TxStatusAnswer } from '../sdk/index.ts';
+import { formatUnits, NodeApiError, proposalPayload, voteOption, ZeusClient, type TxStatusAnswer } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
 
 const znc = (n: string | bigint): string => `${formatUnits(BigInt(n), ZNC_DECIMALS)} ZNC`;
@@ -107,22 +107,46 @@ export async function runLedgerDemo(info: DevnetInfo, say: (line: string) => voi
   const a = await c.account(addr('dave'));
   say(`   dave: staked ${znc(a.staked)}; quota ${q0} → ${a.quota.limit} transactions per ${a.quota.windowMs / 1000} s`);
 
-  step('5. The development reserve moves only by its 2-of-3 foundation multisig');
+  step("5. The development reserve moves only by a holders' vote and its 2-of-3 foundation multisig");
   const reserve = genesis.multisigs[0].address;
-  await send(
-    'foundation-1',
-    TxKind.MultisigPropose,
-    { account: decodeAddress(reserve), to: decodeAddress(addr('carol')), token: ZNC, amount: 5_000n * ZNC_UNIT, memo: 'grant' },
-    'foundation-1 proposes a 5,000 ZNC grant to carol',
-  );
-  const pid = BigInt((await c.account(reserve)).multisig!.proposals.at(-1)!.id);
+  const grant = { to: decodeAddress(addr('carol')), token: ZNC, amount: 5_000n * ZNC_UNIT, memo: 'grant' };
   try {
-    await send('foundation-1', TxKind.MultisigExecute, { account: decodeAddress(reserve), proposal: pid }, 'foundation-1 executes alone');
+    await send('foundation-1', TxKind.MultisigPropose, { account: decodeAddress(reserve), ...grant }, 'foundation-1 proposes a grant from the reserve alone');
   } catch (e) {
-    say(`   executing with 1 of 2 approvals is refused: ${(e as Error).message}`);
+    say(`   the foundation alone is refused: ${(e as Error).message}`);
   }
+  const minDeposit = BigInt((await c.govParams()).params.find((p) => p.name === 'governance.minDeposit')!.value);
+  const proposed = await send(
+    'dave',
+    TxKind.GovPropose,
+    proposalPayload({ type: 'reserve-spend', title: 'A 5,000 ZNC grant to carol', to: grant.to, amount: grant.amount, deposit: minDeposit }),
+    `dave proposes the grant to the holders with a ${znc(minDeposit.toString())} deposit`,
+  );
+  const gid = await c.proposalOfTx(proposed.hash);
+  await send('dave', TxKind.GovVote, { proposal: BigInt(gid), option: voteOption('yes') }, `dave votes yes on proposal ${gid} with his stake`);
+  const votingEnd = (await c.govProposal(gid)).votingEnd ?? 0;
+  say(`   the vote is counted at height ${votingEnd}; waiting…`);
+  let decided = await c.govProposal(gid);
+  for (let last = 0; decided.status === 'voting'; decided = await c.govProposal(gid)) {
+    const h = (await c.status()).height;
+    if (h - last >= 10) {
+      say(`   height ${h} of ${votingEnd}`);
+      last = h;
+    }
+    await sleep(500);
+  }
+  say(`   proposal ${gid}: ${decided.status}; yes ${znc(decided.tally?.yes ?? '0')} of ${znc(decided.tally?.bonded ?? '0')} bonded`);
+  if (!decided.reserveProposal) throw new Error(`proposal ${gid} ended ${decided.status} (${decided.note}); the reserve has nothing to approve`);
+  const pid = BigInt(decided.reserveProposal.id);
+  say(`   the vote made proposal ${pid} on the reserve multisig; it pays only with 2 of 3 foundation approvals`);
+  try {
+    await send('foundation-1', TxKind.MultisigExecute, { account: decodeAddress(reserve), proposal: pid }, 'foundation-1 executes with no approval');
+  } catch (e) {
+    say(`   executing before the foundation approves is refused: ${(e as Error).message}`);
+  }
+  await send('foundation-1', TxKind.MultisigApprove, { account: decodeAddress(reserve), proposal: pid }, 'foundation-1 approves');
   await send('foundation-2', TxKind.MultisigApprove, { account: decodeAddress(reserve), proposal: pid }, 'foundation-2 approves');
-  await send('foundation-2', TxKind.MultisigExecute, { account: decodeAddress(reserve), proposal: pid }, 'foundation-2 executes');
+  await send('foundation-2', TxKind.MultisigExecute, { account: decodeAddress(reserve), proposal: pid }, 'foundation-2 executes: carol is paid');
   await settle();
 
   step('6. Vesting enforced by the ledger (this devnet scales a month down)');
