@@ -28,6 +28,7 @@ import {
 } from '../index.ts';
 import { MARKET_TEST_PARAMS, workerSpec } from '../marketTesting.ts';
 import { GOV_DEPOSITS, GOVERNANCE_NAME } from '../systemAccounts.ts';
+import { MAX_UPGRADE_LEAD_BLOCKS } from './lifecycle.ts';
 import { commitExecuted, makeTx, testChain, type TestChain } from '../testing.ts';
 import { ProposalStatus, ProposalType, VoteOption, type GovProposal } from './entries.ts';
 import { proposalPayload, SHORT_GOVERNANCE, type GovProposePayload } from './testing.ts';
@@ -508,6 +509,8 @@ describe('governance refusals and returned deposits', () => {
       { type: ProposalType.Upgrade, upgradeName: 'u', upgradeHeight: 1_000n, changes: [{ name: 'bookkeeperSeats', value: '5' }] },
       { type: ProposalType.Upgrade, upgradeName: 'u', upgradeHeight: BigInt(V) },
       { type: ProposalType.Upgrade, upgradeName: 'bad name', upgradeHeight: 1_000n },
+      // A plan is scheduled work: one a lifetime away would keep an idle network making blocks until then.
+      { type: ProposalType.Upgrade, upgradeName: 'far', upgradeHeight: BigInt(V) + 2n + BigInt(MAX_UPGRADE_LEAD_BLOCKS) + 10n },
       { type: ProposalType.ReserveSpend, recipient: bob, amount: 0n },
       { type: 9 },
       { title: ' ' },
