@@ -75,6 +75,9 @@ const ALL_INTENTS: TxIntent[] = [
   Tx.releaseLease({ task: hexTask, lease: 0, reason: 'MANIFEST_UNAVAILABLE' }),
   Tx.commitResult({ task: hexTask, lease: 0, commitment: new Uint8Array(32).fill(3), ...usage }),
   Tx.revealResult({ task: hexTask, lease: 0, salt: new Uint8Array(32).fill(4), digest: `sha256:${'5'.repeat(64)}` }),
+  Tx.proposeParamChange({ title: 'bond', changes: { 'market.minWorkerBond': 200n }, deposit: 10n }),
+  Tx.govDeposit({ proposal: 1n, amount: 5n }),
+  Tx.govVote({ proposal: 1n, option: 'no' }),
 ];
 
 describe('Tx builders', () => {
