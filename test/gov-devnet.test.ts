@@ -8,10 +8,12 @@ import { ProposalType, TxKind, VoteOption, ZNC_UNIT, type Payload } from '../src
 import { NodeApiError, Tx, TxRejectedError, ZeusClient, type TxIntent } from '../src/sdk/index.ts';
 import { api, loadDevKeys, ROOT, sleep, waitFor, type NamedKey } from './helpers/processes.ts';
 
-// Governance on a 4-bookkeeper devnet of real node processes (issue 17, must-shows 1 and 5).
+// Governance on a 4-bookkeeper devnet of real node processes (issue 17, must-shows 1, 2 and 5).
 // (a) A param-change raising market.minWorkerBond passes only thanks to delegated weight (yes:
 //     1,000 own + 2,000 delegated by an account that does not vote, against no: 2,000), takes
-//     effect on every node at the same height, and a worker below the new bond is refused.
+//     effect on every node at the same height, and a worker below the new bond is refused. Beside it
+//     the same change without quorum fails and a vetoed proposal's deposit goes to the pool; the
+//     supply is exactly 10,000,000,000 ZNC at each look.
 // (b) An upgrade proposal passes; every node halts at its height saying so (log, /status, /health,
 //     transactions refused UPGRADE_NEEDED) and keeps running; restarted with a handler module
 //     (`--upgrade-module`, through startDevnet) they go on with identical state roots, and the
@@ -101,6 +103,9 @@ describe('governance on a 4-bookkeeper devnet', () => {
     await c0.execute(bob, Tx.delegate(bk0.address));
     const before = await c0.marketParams();
     expect(BigInt(before.minWorkerBond)).toBe(ZNC(100));
+    const zncOf = async (k: NamedKey): Promise<bigint> => BigInt((await c0.account(k.address)).balances.ZNC ?? '0');
+    const alice0 = await zncOf(alice);
+    const supplies = new Set<string>([(await c0.status()).supply.total]);
 
     const proposed = await c0.execute(
       alice,
@@ -112,6 +117,30 @@ describe('governance on a 4-bookkeeper devnet', () => {
     );
     // yes 1,000 (bookkeeper-0) + 2,000 (bob, delegated) against no 2,000 (carol): passes only with bob's weight.
     await Promise.all([vote(bk0, 1n, VoteOption.Yes), vote(carol, 1n, VoteOption.No)]);
+    expect(await c0.proposalOfTx(proposed.hash)).toBe('1');
+
+    // Must-show 2, beside it: the same change with too few votes (dave's 600 of 5,600 bonded, under the
+    // 33.4 % quorum) fails; a text carol vetoes (2,000 of 2,600 voted, over 33.4 %) loses its deposit to
+    // the rewards pool. Both are alice's, with 1,000 ZNC each.
+    // One sender's transactions one after another (each takes the next nonce).
+    const lowTx = await c0.execute(
+      alice,
+      proposal({
+        type: ProposalType.ParamChange,
+        title: 'The same, with too few votes',
+        changes: [{ name: 'market.minWorkerBond', value: NEW_BOND.toString() }],
+      }),
+    );
+    const vetoTx = await c0.execute(alice, proposal({ type: ProposalType.Text, title: 'Something a third of the stake vetoes' }));
+    const [low, vetoed] = await Promise.all([c0.proposalOfTx(lowTx.hash), c0.proposalOfTx(vetoTx.hash)]).then((ids) => ids.map(BigInt));
+    await Promise.all([
+      (async () => {
+        await vote(dave, low, VoteOption.Yes);
+        await vote(dave, vetoed, VoteOption.Yes);
+      })(),
+      vote(carol, vetoed, VoteOption.Veto),
+    ]);
+    supplies.add((await c0.status()).supply.total);
 
     // Every node watched until it shows the new bond: each answer tied to the height it was read at.
     const seen: { node: number; height: number; bond: bigint }[] = [];
@@ -166,7 +195,25 @@ describe('governance on a 4-bookkeeper devnet', () => {
     // At the new bond the same worker registers: the bond, nothing else, was refused.
     const ok = await c0.execute(dave, Tx.registerWorker({ ...spec, bond: NEW_BOND }));
     expect(ok.status).toBe('committed');
-  }, 120_000);
+
+    await waitFor(
+      async () => {
+        const ps = await Promise.all([low, vetoed].map((id) => c0.govProposal(id)));
+        return ps.every((p) => p.status !== 'voting' && p.status !== 'deposit');
+      },
+      30_000,
+      'the two other votes to end',
+    );
+    const [lowEnd, vetoEnd] = await Promise.all([c0.govProposal(low), c0.govProposal(vetoed)]);
+    expect([lowEnd.status, lowEnd.note]).toEqual(['rejected', 'quorum not reached']);
+    expect(lowEnd.tally).toMatchObject({ yes: ZNC(600).toString(), no: '0', veto: '0', bonded: ZNC(5_600).toString() });
+    expect(vetoEnd.status).toBe('vetoed');
+    expect(vetoEnd.tally).toMatchObject({ yes: ZNC(600).toString(), veto: ZNC(2_000).toString() });
+    // Deposits of the passed and the failed proposal came back to the base unit, the vetoed one's did not.
+    await waitFor(async () => (await zncOf(alice)) === alice0 - ZNC(1_000), 10_000, "alice's deposits to come back");
+    supplies.add((await c0.status()).supply.total);
+    expect([...supplies]).toEqual([(10_000_000_000n * ZNC_UNIT).toString()]);
+  }, 150_000);
 
   it('(b) an upgrade halts all four nodes at its height; restarted with its handler they go on with identical state roots', async () => {
     const [c0] = clients();
@@ -174,7 +221,7 @@ describe('governance on a 4-bookkeeper devnet', () => {
     const bk0 = keys['bookkeeper-0'];
     // The earliest height a proposal accepts is this height + the vote (30) + 2; a few more for the vote to open.
     const upgradeHeight = (await c0.status()).height + 40;
-    await c0.execute(
+    const upgradeTx = await c0.execute(
       alice,
       proposal({
         type: ProposalType.Upgrade,
@@ -184,7 +231,8 @@ describe('governance on a 4-bookkeeper devnet', () => {
         upgradeInfo: 'restart with --upgrade-module zeus-v2.mjs',
       }),
     );
-    await Promise.all([vote(bk0, 2n, VoteOption.Yes), vote(carol, 2n, VoteOption.Yes)]);
+    const id = BigInt(await c0.proposalOfTx(upgradeTx.hash));
+    await Promise.all([vote(bk0, id, VoteOption.Yes), vote(carol, id, VoteOption.Yes)]);
 
     // Every node stops after upgradeHeight − 1 and says why, in /status and in its log.
     await waitFor(
