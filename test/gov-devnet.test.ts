@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { proposalPayload } from '../src/ledger/gov/testing.ts';
 import { isAlive, startDevnet, stopDevnet, type DevnetInfo } from '../src/cli/devnet.ts';
 import { ProposalType, TxKind, VoteOption, ZNC_UNIT, type Payload } from '../src/ledger/index.ts';
 import { NodeApiError, Tx, TxRejectedError, ZeusClient, type TxIntent } from '../src/sdk/index.ts';
@@ -32,19 +33,9 @@ let net: DevnetInfo;
 let keys: Record<string, NamedKey>;
 const clients = (): ZeusClient[] => net.nodes.map((n) => new ZeusClient(n.api));
 
-/** A proposal's payload: the content fields a type does not use left neutral. */
+/** A proposal's payload: the content fields a type does not use left neutral, 1,000 ZNC of deposit. */
 function proposal(p: Partial<Payload<typeof TxKind.GovPropose>> & { type: number; title: string }): TxIntent<typeof TxKind.GovPropose> {
-  return Tx.of(TxKind.GovPropose, {
-    description: '',
-    changes: [],
-    recipient: new Uint8Array(0),
-    amount: 0n,
-    upgradeName: '',
-    upgradeHeight: 0n,
-    upgradeInfo: '',
-    deposit: ZNC(1_000),
-    ...p,
-  });
+  return Tx.of(TxKind.GovPropose, proposalPayload({ deposit: ZNC(1_000), ...p }));
 }
 
 /** Votes once the proposal is open (its GovSubmit receipt reaches main a height after the proposal commits). */

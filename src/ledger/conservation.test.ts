@@ -34,6 +34,7 @@ import { produce, testChain, type TestChain, commitExecuted } from './testing.ts
 import * as stores from './stores.ts';
 import { bookkeeperSets, govProposals, multisigs, proposals, stakes, tokens } from './stores.ts';
 import { PROPOSAL_STATUS_NAMES, ProposalStatus, ProposalType } from './gov/entries.ts';
+import { proposalPayload } from './gov/testing.ts';
 
 const fromHexAddr = (hex: string): Uint8Array => fromHex(hex);
 
@@ -396,18 +397,11 @@ class Run {
               : r2 % 8 === 6
                 ? 2n * MIN_DEPOSIT
                 : amountFor(this.zncFree(this.addrs[from]), 0n, r3, r4);
-        const content: Payload<typeof TxKind.GovPropose> = {
+        const content: Payload<typeof TxKind.GovPropose> = proposalPayload({
           type: r5 % 29 === 0 ? 9 : type,
           title: r5 % 31 === 1 ? ' ' : `proposal ${r4}`,
-          description: '',
-          changes: [],
-          recipient: new Uint8Array(0),
-          amount: 0n,
-          upgradeName: '',
-          upgradeHeight: 0n,
-          upgradeInfo: '',
           deposit,
-        };
+        });
         if (type === ProposalType.ParamChange) {
           const [name, values] = pick(GOV_PARAMS, r3);
           content.changes = [{ name, value: pick(values, r4) }];
