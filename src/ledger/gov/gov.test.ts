@@ -434,6 +434,8 @@ describe('governance refusals and returned deposits', () => {
       ['market.minWorkerBond', '1e9'],
       ['market.minWorkerBond', '007'],
       ['quotaWindowMs', '99999999999999999999'],
+      // Unbonding at once would let an equivocator's stake leave before the evidence lands.
+      ['unbondingMs', '0'],
     ];
     const txs = bad.map(([name, value]) =>
       makeTx(t, 'alice', TxKind.GovPropose, proposalPayload({ type: ProposalType.ParamChange, changes: [{ name, value }] }), 0n),

@@ -5,7 +5,7 @@ import { MAX_U64, type GovernanceParams, type LedgerParams, type MarketParams } 
 // takes effect; a parameter absent from the table (the vesting month, the chain's fixed sizes) is
 // not governable. The bounds keep the network safe whatever the vote: at least 4 bookkeeper seats
 // (one fault tolerated), no zero window, period or deadline, every share within 0–100 %, a passing
-// threshold of at least half the decisive votes.
+// threshold of at least half the decisive votes, stake bonded an hour at least after unstaking.
 
 /** `int`: a whole number (JS number); `amount`: ZNC base units (bigint); `bp`: basis points 0–10,000. */
 export type ParamType = 'int' | 'amount' | 'bp';
@@ -35,7 +35,8 @@ export const GOVERNABLE_PARAMS: readonly ParamSpec[] = [
   int('quotaWindowMs', 1_000, DAY, 'length of the zero-fee quota window (ms)'),
   int('freeQuota', 1, 1_000_000, 'transactions any account may send per window'),
   amount('quotaStakeUnit', 1n, 'staked base units that add one transaction per window'),
-  int('unbondingMs', 0, YEAR, 'how long unstaked ZNC stays bonded (ms)'),
+  // Stake must stay slashable long enough for evidence of a double signature to land.
+  int('unbondingMs', 3_600_000, YEAR, 'how long unstaked ZNC stays bonded (ms; an hour at least, for evidence to land)'),
   int('maxTxsPerSegment', 1, 100_000, 'most transactions one chain segment of a block may hold'),
   int('bookkeeperSeats', 4, 200, 'seats in the bookkeeper set (4 at least: one fault tolerated)'),
   int('epochLength', 10, 10_000_000, 'blocks per election epoch'),
