@@ -29,7 +29,7 @@ const json = <T>(r: CliResult): T => {
 const base = (zncs: bigint): string => (zncs * ZNC_UNIT).toString();
 
 beforeAll(async () => {
-  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '400');
+  const r = zeusIn(join(dir, 'unused'), 'devnet', 'start', '--dir', devnet, '--validators', '1', '--block-time', '500');
   expect(r.code, `${r.err}\n${r.out}`).toBe(0);
   url = (JSON.parse(readFileSync(join(devnet, 'devnet.json'), 'utf8')) as { nodes: { api: string }[] }).nodes[0].api;
   client = new ZeusClient(url);
