@@ -142,7 +142,7 @@ describe('the Governance page in Chromium against a devnet', () => {
     // The vote ends (30 blocks after it opened): the recorded count and the stream's events.
     expect(await waitText(page, '[data-testid="tally-outcome"]', /Counted/, 30_000)).toBe('Counted: passed');
     const events = await waitText(page, '[data-testid="gov-events"]', /vote ended/);
-    expect(events).toContain(`vote ended #${id} Double the worker bond`);
+    expect(events).toContain(`vote ended #${id} Double the worker bond — yes 1,000 ZNC, no 600 ZNC, abstain 0 ZNC, veto 0 ZNC of`);
     await page.screenshot({ path: join(ART, 'proposal-counted.png'), fullPage: true });
 
     // On a phone screen nothing is wider than the screen but the tables' own scrolling boxes.

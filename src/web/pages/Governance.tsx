@@ -42,14 +42,37 @@ function windowText(p: ProposalSummary, height: number): string {
   return `voted at heights ${p.votingStart}–${last}, counted at ${p.votingEnd}`;
 }
 
-function GovEventLine({ e }: { e: LiveGovEvent }) {
+/**
+ * An event's detail with its numbers in the units people read: the node writes amounts as base
+ * units ("deposit 100000000000 base units", "yes 100000000000, … of 160000000000 bonded") and
+ * parameter values in their own unit ("market.minWorkerBond = 20000000000").
+ */
+export function govDetail(e: LiveGovEvent, params: GovParamsAnswer | undefined): string {
+  const amount = (n: string): string => `${znc(n)} ZNC`;
+  if (e.kind === 'param-changed')
+    return e.detail.replace(/([\w.]+) = (\d+)/g, (all, name: string, value: string) => {
+      const spec = govParam(params, name);
+      if (spec?.type === 'amount') return `${name} = ${amount(value)}`;
+      if (spec?.type === 'bp') return `${name} = ${pct(Number(value))}`;
+      return all;
+    });
+  let d = e.detail.replace(/(\d+) of (\d+) base units/g, (_, a: string, b: string) => `${amount(a)} of ${amount(b)}`);
+  d = d.replace(/(\d+) base units/g, (_, n: string) => amount(n));
+  if (e.kind === 'vote-ended')
+    d = d
+      .replace(/\b(yes|no|abstain|veto) (\d+)/g, (_, o: string, n: string) => `${o} ${amount(n)}`)
+      .replace(/of (\d+) bonded/, (_, n: string) => `of ${amount(n)} bonded`);
+  return d;
+}
+
+function GovEventLine({ e, params }: { e: LiveGovEvent; params: GovParamsAnswer | undefined }) {
   return (
     <li className="event" data-kind={e.kind}>
       <span className="when">{clock(e.receivedAt)}</span>
       <Badge s={e.outcome ?? e.status} />
       <span className="what">
         <b>{e.kind.replace('-', ' ')}</b> <Link to={['governance', e.proposal]}>#{e.proposal}</Link> {e.title}
-        {e.detail ? <span className="detail"> — {e.detail.replace(/(\d+) base units/g, (_, n: string) => `${znc(n)} ZNC`)}</span> : null}
+        {e.detail ? <span className="detail"> — {govDetail(e, params)}</span> : null}
         <span className="muted">
           {' '}
           at <Link to={['block', e.height, 0]}>#{e.height}</Link>
@@ -59,14 +82,14 @@ function GovEventLine({ e }: { e: LiveGovEvent }) {
   );
 }
 
-function GovFeed({ proposal }: { proposal?: string }) {
+function GovFeed({ proposal, params }: { proposal?: string; params: GovParamsAnswer | undefined }) {
   const feed = useFeed();
   const events = (proposal ? feed.gov.filter((e) => e.proposal === proposal) : feed.gov).slice(0, 30);
   if (events.length === 0) return <Empty>Listening… governance events appear here as blocks commit them.</Empty>;
   return (
     <ul className="events" data-testid="gov-events">
       {events.map((e) => (
-        <GovEventLine key={e.seq} e={e} />
+        <GovEventLine key={e.seq} e={e} params={params} />
       ))}
     </ul>
   );
@@ -141,7 +164,7 @@ export function Governance() {
               {d.proposals.length === 0 ? (
                 <Empty>No proposal yet. Open one with `zeus gov propose` or the SDK (Tx.govPropose).</Empty>
               ) : (
-                <Table head={['#', 'Type', 'Title', 'Status', 'Deposit', 'Voting window']} testId="proposals">
+                <Table head={['#', 'Type', 'Title', 'Status', 'Deposited', 'Voting window']} testId="proposals">
                   {d.proposals.map((p) => (
                     <tr key={p.id} data-proposal={p.id}>
                       <td>
@@ -171,7 +194,7 @@ export function Governance() {
           {(g) => <RulesCard params={g} />}
         </Loaded>
         <Card title="Governance events">
-          <GovFeed />
+          <GovFeed params={params.data} />
         </Card>
       </div>
     </>
@@ -333,6 +356,7 @@ function DepositCard({ p, params, onSent }: { p: ProposalAnswer; params: GovPara
       ) : null}
       {open ? (
         <Form
+          className="form deposit-form"
           onSubmit={() => {
             setErr('');
             let value: bigint;
@@ -439,7 +463,8 @@ export function Proposal({ id }: { id: string }) {
                   ['Proposer', <Addr key="p" a={p.proposer} />],
                   ['Submitted', <Link key="s" to={['tx', p.tx]}>{`height ${p.submitHeight}`}</Link>],
                   ['Window', windowText(p, height || p.height)],
-                  ['Deposit held', <Amount key="d" v={p.deposit} />],
+                  // The total deposited: the proposal keeps it after the deposits went back (or to the pool); the Deposits card shows what is held.
+                  ['Deposited', <Amount key="d" v={p.deposit} />],
                   ...(p.executeAt !== null ? ([['Takes effect at height', p.executeAt]] as [ReactNode, ReactNode][]) : []),
                   ...(p.note ? ([['Note', p.note]] as [ReactNode, ReactNode][]) : []),
                 ]}
@@ -483,7 +508,7 @@ export function Proposal({ id }: { id: string }) {
             <div className="two-col">
               <DepositCard p={p} params={params.data} onSent={l.reload} />
               <Card title="Events of this proposal">
-                <GovFeed proposal={id} />
+                <GovFeed proposal={id} params={params.data} />
               </Card>
             </div>
             <p className="muted small">
