@@ -678,7 +678,7 @@ export interface ProposalSummary {
   status: ProposalStatusName;
   /** znc1… */
   proposer: string;
-  /** Deposits held (base units); 0 once they were returned or sent to the pool. */
+  /** All ever deposited on it (base units); kept after the deposits are returned or sent to the pool (GET /gov/proposals/:id lists what is still held). */
   deposit: string;
   submitHeight: number;
   /** Last height of the deposit period. */
