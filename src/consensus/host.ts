@@ -145,6 +145,11 @@ export interface HostIo<B extends ExecutedBlock = ExecutedBlock> {
   readonly transport: ConsensusTransport;
   /** Where the signing guard's log and the proposed blocks a restart needs are kept. */
   readonly store: KvStore;
+  /**
+   * Where the signing guard's log is kept instead, if given: apart from `store`, so that the loss
+   * of the store's last write cannot take it (a record found only in `store` is carried over).
+   */
+  readonly signerStore?: KvStore;
   readonly chain: HostChain<B>;
   /** The double-sign guard; by default the one kept in `store`. */
   readonly signer?: Signer;
@@ -259,7 +264,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
 
   /** Loads the signing guard's log (unless one was given). */
   async open(): Promise<void> {
-    this.signer ??= await SigningGuard.open(this.io.store);
+    this.signer ??= this.io.signerStore ? await SigningGuard.open(this.io.signerStore, undefined, this.io.store) : await SigningGuard.open(this.io.store);
   }
 
   /** Joins consensus at the next height (restoring what was signed there before a restart) and starts ticking. */

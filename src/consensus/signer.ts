@@ -127,9 +127,16 @@ export class SigningGuard {
     this.current = log;
   }
 
-  /** Loads the guard's record from `store` (an empty one on first use). */
-  static async open(store: KvStore, key = SIGNER_KEY): Promise<SigningGuard> {
-    const bytes = await store.get(key);
+  /**
+   * Loads the guard's record from `store` (an empty one on first use). `previous`: where an older
+   * version kept it (the chain's store); a record found only there is carried over first.
+   */
+  static async open(store: KvStore, key = SIGNER_KEY, previous?: KvStore): Promise<SigningGuard> {
+    let bytes = await store.get(key);
+    if (!bytes && previous) {
+      bytes = await previous.get(key);
+      if (bytes) await store.write([{ key, value: bytes }], true);
+    }
     if (!bytes) return new SigningGuard(store, key, EMPTY_SIGN_LOG);
     try {
       return new SigningGuard(store, key, decodeSignLog(bytes));

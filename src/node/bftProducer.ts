@@ -163,7 +163,7 @@ export class BftProducer implements BlockProducer {
       cannotContinue: () => node.checkUpgrade(),
     };
     this.host = new ConsensusHost(
-      { clock: wallClock, timers: realTimers, transport, store: node.store.kv, chain },
+      { clock: wallClock, timers: realTimers, transport, store: node.store.kv, ...(node.signerStore ? { signerStore: node.signerStore } : {}), chain },
       {
         config: { chainId: node.chainId, timeouts: opts.timeouts ?? DEVNET_TIMEOUTS },
         ...(signs ? { key } : {}),

@@ -109,6 +109,8 @@ export const homePaths = (home: string) => ({
   genesis: join(home, 'genesis.json'),
   keys: join(home, 'keys'),
   data: join(home, 'data'),
+  /** The double-sign guard's record, apart from the chain's store (src/store/fileRecords.ts). */
+  signer: join(home, 'signer'),
 });
 
 function writeJsonAtomic(path: string, value: unknown): void {

@@ -19,7 +19,7 @@ import {
   type UpgradeHandlers,
   UpgradeNeededError,
 } from '../ledger/index.ts';
-import { ChainStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
+import { ChainStore, FileRecordStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
 import type { HaltAnswer, HealthAnswer, ReadyAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
@@ -65,6 +65,11 @@ const MIN_TX_BYTES = 100;
 export interface NodeOptions {
   /** Where the node logs (JSON lines); silent when absent. */
   logger?: NodeLogger;
+  /**
+   * Where the double-sign guard keeps its record, apart from the chain's store (HOME/signer for a
+   * node started from its home); the chain's store when absent.
+   */
+  signerStore?: KvStore;
   /**
    * TEST ONLY: building the block of this height (or a later one) throws, so that tests can show
    * what a node whose consensus stopped tells its operator. No other way exists to stop a node's
@@ -119,6 +124,8 @@ export class ZeusNode {
   /** What the API and tools read of the committed ledger (never its state keys). */
   readonly reader: LedgerReader;
   readonly store: ChainStore;
+  /** Where the double-sign guard keeps its record (see NodeOptions.signerStore). */
+  readonly signerStore: KvStore | undefined;
   readonly mempool: Mempool;
   readonly events = new NodeEvents();
   readonly config: NodeConfig;
@@ -160,6 +167,7 @@ export class ZeusNode {
     this.config = config;
     this.key = key;
     this.signs = opts.fullNode !== true;
+    this.signerStore = opts.signerStore;
     this.logger = opts.logger ?? nodeLogger('silent');
     this.testHaltAt = opts.testHaltAt;
     this.acked = new AckedTxJournal(store.kv, Date.now());
@@ -202,7 +210,8 @@ export class ZeusNode {
       throw damaged(data, e) ?? e;
     }
     try {
-      return await ZeusNode.withStore(kv, genesis, config, key, { ...opts, fullNode: config.bookkeeperKey === undefined });
+      const signerStore = opts.signerStore ?? new FileRecordStore(homePaths(home).signer);
+      return await ZeusNode.withStore(kv, genesis, config, key, { ...opts, signerStore, fullNode: config.bookkeeperKey === undefined });
     } catch (e) {
       const d = damaged(data, e);
       if (!d) throw e;
