@@ -110,10 +110,16 @@ export function output(g: GlobalOptions, value: unknown, human: () => string): v
 }
 
 /** Prints an error the way scripts and people both can use, and sets the exit code. */
+/**
+ * The exit code of `zeus node start` on a damaged chain store, found when it starts or while it
+ * runs: a supervisor can tell it from other failures (the remedy is to move HOME/data away).
+ */
+export const EXIT_STORE_DAMAGED = 4;
+
 export function reportError(e: unknown, json: boolean): void {
   const code = e instanceof NodeApiError ? e.code : ((e as { code?: string }).code ?? 'ERROR');
   const message = e instanceof Error ? e.message : String(e);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else process.stderr.write(`error${e instanceof NodeApiError ? ` [${code}]` : ''}: ${message}\n`);
-  process.exitCode = e instanceof NodeApiError && e.status === 0 ? 3 : 1;
+  process.exitCode = e instanceof NodeApiError && e.status === 0 ? 3 : (e as Error).name === 'StoreCorruptError' ? EXIT_STORE_DAMAGED : 1;
 }

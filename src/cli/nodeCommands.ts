@@ -24,7 +24,7 @@ import {
   type LogLevel,
   type NodeConfig,
 } from '../node/index.ts';
-import { globalOptions, keystore, output, passphraseFor, type GlobalOptions } from './context.ts';
+import { EXIT_STORE_DAMAGED, globalOptions, keystore, output, passphraseFor, type GlobalOptions } from './context.ts';
 import { readGenesisSource } from './genesisSource.ts';
 import { applyNetworkFlags, type NetworkFlags } from './netOptions.ts';
 
@@ -342,7 +342,12 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
         if (upgrades.size > 0) logger.info({ upgrades: [...upgrades.keys()] }, `upgrade handlers loaded: ${[...upgrades.keys()].join(', ')}`);
         const trust = config.stateSync && { height: config.stateSync.trustHeight, hash: parseTrustHash(config.stateSync.trustHash) };
         const join = trust && config.p2p ? trustPointJoiner({ trust, p2p: config.p2p, chainId: config.chainId, log: logger, upgrades }) : undefined;
-        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt, join, upgrades });
+        // Set below, once there is an API and a store to close before exiting.
+        let storeDamaged = (e: Error): void => {
+          process.stderr.write(`error: ${e.message}\n`);
+          process.exit(EXIT_STORE_DAMAGED);
+        };
+        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt, join, upgrades, onStoreDamaged: (e) => storeDamaged(e) });
         const snapshots = new Snapshotter(zn, g.home, {
           interval: config.snapshots?.interval ?? 1000,
           keep: config.snapshots?.keep ?? 2,
@@ -416,14 +421,20 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
           else if (e.type === 'tx' && e.status === 'rejected') logger.debug({ hash: e.hash, chain: e.chain, code: e.error?.code }, 'transaction rejected');
         });
         let stopping = false;
-        const stop = async (): Promise<void> => {
+        const stop = async (code = 0): Promise<void> => {
           if (stopping) return;
           stopping = true;
           await ddn?.fetches.close();
           await app.close();
           await snapshots.settled();
-          await zn.close();
-          process.exit(0);
+          await zn.close().catch((e: unknown) => logger.error({ err: e }, 'closing the node failed'));
+          process.exit(code);
+        };
+        storeDamaged = (e) => {
+          if (stopping) return;
+          process.stderr.write(`error: ${e.message}\n`);
+          process.exitCode = EXIT_STORE_DAMAGED;
+          void stop(EXIT_STORE_DAMAGED);
         };
         process.on('SIGINT', () => void stop());
         process.on('SIGTERM', () => void stop());

@@ -5,7 +5,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { testChain } from '../ledger/testing.ts';
 import { MemoryKvStore, type KvStore } from '../store/kv.ts';
 import { proposerIndex } from './core.ts';
-import { ConsensusHost, type ConsensusMessage, type HostChain } from './host.ts';
+import { ConsensusHost, PENDING_PREFIX, type ConsensusMessage, type HostChain } from './host.ts';
 
 // The consensus host with its I/O in hand: a clock that reads what the test says, timers that
 // never fire, a network that records what was published, an in-memory store. (The simulator
@@ -53,13 +53,22 @@ async function startHost(o: {
   now: number;
   cannotContinue?: () => Error | undefined;
   onFatal?: (e: unknown) => void;
-}): Promise<{ host: ConsensusHost; sent: ConsensusMessage[]; logged: string[] }> {
+  warnings?: { fields: object; msg: string }[];
+}): Promise<{ host: ConsensusHost; sent: ConsensusMessage[]; logged: string[]; tick: (ms: number) => void }> {
   const sent: ConsensusMessage[] = [];
   const logged: string[] = [];
+  let now = o.now;
+  let ticker: () => void = () => undefined;
   const host = new ConsensusHost(
     {
-      clock: { now: () => o.now },
-      timers: { after: () => () => undefined, every: () => () => undefined },
+      clock: { now: () => now },
+      timers: {
+        after: () => () => undefined,
+        every: (_, fn) => {
+          ticker = fn;
+          return () => undefined;
+        },
+      },
       transport: { publish: (m) => sent.push(m), peers: () => [], fetchBlocks: () => undefined, penalize: () => undefined },
       store: o.store,
       chain: { ...chainOf(o.ledger, o.key), ...(o.cannotContinue ? { cannotContinue: o.cannotContinue } : {}) },
@@ -73,6 +82,7 @@ async function startHost(o: {
       commitDelayMs: 500,
       tickMs: 500,
       log: (msg) => logged.push(msg),
+      ...(o.warnings ? { logger: { debug: () => undefined, warn: (fields: object, msg: string) => o.warnings?.push({ fields, msg }) } } : {}),
       onFatal:
         o.onFatal ??
         ((e) => {
@@ -83,7 +93,11 @@ async function startHost(o: {
   await host.open();
   host.start();
   await host.settled();
-  return { host, sent, logged };
+  const tick = (ms: number): void => {
+    now += ms;
+    ticker();
+  };
+  return { host, sent, logged, tick };
 }
 
 const proposals = (sent: ConsensusMessage[]): string[] => sent.flatMap((m) => (m.kind === 'proposal' ? [toHex(m.sp.proposal.blockHash)] : []));
@@ -102,11 +116,49 @@ describe('consensus host', () => {
     // The restarted process's clock has moved on: the block it would build now is another one.
     const after = await startHost({ key: keys[proposer], ledger: ledger(), store, now: GENESIS_TIME + 9_000 });
     expect(new Set(proposals(after.sent))).toEqual(new Set([signed]));
-    expect(after.logged.some((l) => l.startsWith('signing guard refused a proposal'))).toBe(true);
+    // It does not even build another block for that round (which the guard would refuse).
+    expect(after.logged.some((l) => l.startsWith('signing guard refused a proposal'))).toBe(false);
     // Its votes again, with the very same signatures.
     const earlier = new Set(votes(before.sent).map((v) => toHex(v.signature)));
     expect(votes(after.sent).length).toBeGreaterThan(0);
     for (const v of votes(after.sent)) expect(earlier.has(toHex(v.signature))).toBe(true);
+  });
+
+  it('after a restart that lost the block it proposed, proposes nothing in that round and says why', async () => {
+    const { keys, proposer, ledger } = setup();
+    const store = new MemoryKvStore();
+    const before = await startHost({ key: keys[proposer], ledger: ledger(), store, now: GENESIS_TIME + 1_000 });
+    expect(new Set(proposals(before.sent)).size).toBe(1);
+    await before.host.stop();
+    for await (const [key] of store.entries(PENDING_PREFIX)) await store.write([{ key, value: null }]);
+
+    const after = await startHost({ key: keys[proposer], ledger: ledger(), store, now: GENESIS_TIME + 9_000 });
+    expect(proposals(after.sent)).toEqual([]);
+    expect(after.logged).toContain('round 0 of height 1: proposed before a restart, but the block is lost; no proposal from this node in this round');
+    expect(after.logged.some((l) => l.startsWith('signing guard refused a proposal'))).toBe(false);
+  });
+
+  it('with no commit for 20 block intervals (at least 10 s), logs the round state once per such interval', async () => {
+    const { keys, proposer, ledger } = setup();
+    const warnings: { fields: object; msg: string }[] = [];
+    const alone = await startHost({ key: keys[proposer], ledger: ledger(), store: new MemoryKvStore(), now: GENESIS_TIME + 1_000, warnings });
+    alone.tick(9_000);
+    expect(warnings).toEqual([]);
+    alone.tick(2_000);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].msg).toBe('no commit for 11 s: height 1 round 0 prevote (running)');
+    expect(warnings[0].fields).toMatchObject({
+      height: 1,
+      round: 0,
+      bookkeepers: 4,
+      rounds: 'r0: 1 proposal(s), 1 prevote(s) incl. ours, 0 precommit(s)',
+      busy: 'idle',
+      peers: 0,
+    });
+    alone.tick(5_000);
+    expect(warnings).toHaveLength(1);
+    alone.tick(5_000);
+    expect(warnings).toHaveLength(2);
   });
 
   it('takes no part in a height the chain cannot continue to (an upgrade it lacks): no proposal, no vote, told once', async () => {

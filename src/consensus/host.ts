@@ -173,6 +173,12 @@ export interface HostOptions {
   readonly log?: (msg: string) => void;
   /** Structured log for rounds: each round and step change at debug, slow heights as warnings. */
   readonly logger?: RoundLogger;
+  /**
+   * With no commit for this long, the round state is logged as a warning (again every as long
+   * while it lasts): a height that starts no rounds logs nothing else. Default: 20 block
+   * intervals, at least 10 s.
+   */
+  readonly stallReportMs?: number;
   /** A failure to persist or an internal contradiction: the host has stopped. */
   readonly onFatal: (e: unknown) => void;
 }
@@ -221,6 +227,11 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
   /** Store keys of the proposed blocks persisted at this height (removed once it commits). */
   private readonly pendingKeys = new Set<string>();
   private readonly rounds = new RoundHistory();
+  /** When the last height was committed (or the host started), and when a stall was last reported. */
+  private lastCommitAt = 0;
+  private lastStallReport = 0;
+  /** The work holding the lock, and since when: a stall report names it. */
+  private busy: { what: string; since: number } | undefined;
 
   constructor(io: HostIo<B>, opts: HostOptions) {
     this.io = io;
@@ -269,7 +280,8 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
 
   /** Joins consensus at the next height (restoring what was signed there before a restart) and starts ticking. */
   start(): void {
-    void this.run(() => this.startHeight(true));
+    this.lastCommitAt = this.io.clock.now();
+    void this.run(() => this.startHeight(true), 'start');
     this.stopTicker = this.io.timers.every(this.opts.tickMs, () => this.tick());
   }
 
@@ -294,8 +306,16 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     this.timeouts.clear();
   }
 
-  private run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.lock.then(() => (this.stopped ? (undefined as T) : fn()));
+  private run<T>(fn: () => Promise<T>, what: string): Promise<T> {
+    const next = this.lock.then(async () => {
+      if (this.stopped) return undefined as T;
+      this.busy = { what, since: this.io.clock.now() };
+      try {
+        return await fn();
+      } finally {
+        this.busy = undefined;
+      }
+    });
     this.lock = next.catch((e: unknown) => this.fatal(e));
     return next;
   }
@@ -386,6 +406,14 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     switch (o.kind) {
       case 'buildBlock': {
         if (misbehavior?.withholdProposals) return;
+        // Proposed in this round before a restart: only that block may be proposed again (the
+        // guard refuses any other), so it is not built anew.
+        const signed = this.signer?.signedAt(o.height).find((r) => r.step === 'proposal' && r.round === o.round);
+        if (signed) {
+          if (this.blocks.has(toHex(signed.blockHash))) this.core.queue({ kind: 'blockReady', height: o.height, round: o.round, blockHash: signed.blockHash });
+          else this.log(`round ${o.round} of height ${o.height}: proposed before a restart, but the block is lost; no proposal from this node in this round`);
+          return;
+        }
         const built = this.chain.build(Math.max(this.io.clock.now(), this.chain.time + 1));
         const hash = this.holdBuilt(built, built);
         this.core.queue({ kind: 'blockReady', height: o.height, round: o.round, blockHash: hash });
@@ -411,14 +439,14 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
         await this.castVote(o.vote);
         return;
       case 'schedule':
-        this.after(o.delayMs, () => this.feed({ kind: 'timeout', step: o.timeout as TimeoutKind, height: o.height, round: o.round }));
+        this.after(o.delayMs, () => this.feed({ kind: 'timeout', step: o.timeout as TimeoutKind, height: o.height, round: o.round }), `timeout ${o.timeout}`);
         return;
       case 'decide': {
         const entry = this.blocks.get(toHex(o.blockHash));
         if (!entry?.executed) throw new Error(`decided block ${toHex(o.blockHash)} that this node has not executed`);
         await this.commit(entry.block, o.certificate, entry.executed, entry.built);
         this.core.clear();
-        this.after(this.opts.commitDelayMs, () => this.next());
+        this.after(this.opts.commitDelayMs, () => this.next(), 'next height');
         return;
       }
       case 'evidence':
@@ -460,10 +488,10 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     return this.key;
   }
 
-  private after(ms: number, fn: () => Promise<void>): void {
+  private after(ms: number, fn: () => Promise<void>, what: string): void {
     const cancel = this.io.timers.after(ms, () => {
       this.timeouts.delete(cancel);
-      void this.run(fn);
+      void this.run(fn, what);
     });
     this.timeouts.add(cancel);
   }
@@ -475,9 +503,10 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
   private async sendProposal(round: number, hash: Uint8Array, validRound: number, entry: BlockEntry<B>): Promise<void> {
     const height = this.state.height;
     const hex = toHex(hash);
-    // The block must survive a crash once we sign for it; the guard's synced write flushes this one.
+    // The block must survive a crash once we sign for it: synced, since the guard's own synced
+    // write may go to another store (HOME/signer) and flush nothing here.
     const key = `${PENDING_PREFIX}${hex}`;
-    await this.io.store.write([{ key, value: entry.bytes }], false);
+    await this.io.store.write([{ key, value: entry.bytes }], true);
     this.pendingKeys.add(key);
     try {
       await this.signer!.authorize(height, round, 'proposal', hash);
@@ -516,6 +545,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
   private async commit(block: Block, certificate: Certificate, executed: ExecutedHeight, built?: B): Promise<void> {
     await this.chain.commit(block, certificate, executed, built);
     this.lastCommitRound = certificate.round;
+    this.lastCommitAt = this.io.clock.now();
     if (this.pendingKeys.size > 0) {
       await this.io.store.write(
         [...this.pendingKeys].map((key) => ({ key, value: null })),
@@ -561,7 +591,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
 
   /** A proposal or vote from `peer`, decoded; 'later' asks the network layer to hand a copy sent again over again. */
   onMessage(m: ConsensusMessage, from: string): Promise<MessageVerdict> {
-    return this.run(() => this.handle(m, from));
+    return this.run(() => this.handle(m, from), m.kind);
   }
 
   private async handle(m: ConsensusMessage, from: string): Promise<MessageVerdict> {
@@ -620,14 +650,14 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
 
   /**
    * A bookkeeper may vote for this block, lock on it, and after a restart have to propose it
-   * again: the core recovers the lock from the signing log, the block must come from disk. The
-   * write is not synced; the signing guard's synced write before any vote makes it durable.
+   * again: the core recovers the lock from the signing log, the block must come from disk. Synced
+   * before any vote for it is signed (the guard's record may live in another store).
    */
   private async keepBlock(hash: string): Promise<void> {
     const e = this.blocks.get(hash)!;
     if (e.kept || this.state.self < 0) return;
     const key = `${PENDING_PREFIX}${hash}`;
-    await this.io.store.write([{ key, value: e.bytes }], false);
+    await this.io.store.write([{ key, value: e.bytes }], true);
     this.pendingKeys.add(key);
     e.kept = true;
   }
@@ -649,6 +679,30 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     this.lastProgress = progress;
     const req = this.catchUp.plan({ ledgerHeight: this.chain.height, stuckTicks: this.stuckTicks, peers: this.io.transport.peers(), now: this.io.clock.now() });
     if (req) this.sync(req);
+    this.reportStall();
+  }
+
+  /** With no commit for stallReportMs: what this height is waiting for, as one warning. */
+  private reportStall(): void {
+    const logger = this.opts.logger;
+    if (!logger) return;
+    const now = this.io.clock.now();
+    const every = this.opts.stallReportMs ?? Math.max(10_000, 20 * this.opts.commitDelayMs);
+    if (now - this.lastCommitAt < every || now - this.lastStallReport < every) return;
+    this.lastStallReport = now;
+    logger.warn(
+      stallFields(this.state, {
+        since: now - this.lastCommitAt,
+        busy: this.busy && `${this.busy.what} for ${now - this.busy.since} ms`,
+        buffered: this.buffer.length,
+        blocks: this.blocks.size,
+        peers: this.io.transport.peers(),
+        shown: this.catchUp.highestShown(this.io.transport.peers()),
+        stuckTicks: this.stuckTicks,
+        path: this.rounds.summary(),
+      }),
+      `no commit for ${Math.round((now - this.lastCommitAt) / 1000)} s: height ${this.state.height} round ${this.state.round} ${this.state.step} (${this.state.status})`,
+    );
   }
 
   private sync(req: SyncRequest): void {
@@ -666,7 +720,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
         // A peer that served a block we refuse is no better than one that does not answer.
         const ok = await this.applySync(records, req.peer);
         this.catchUp.finished(req, ok ? 'blocks' : 'failed', this.io.clock.now());
-      });
+      }, 'synced blocks');
     });
   }
 
@@ -738,4 +792,46 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     this.evidenceSent.add(id);
     this.chain.reportEvidence(first, second);
   }
+}
+
+/**
+ * A stalled height as log fields: per round, how many proposals, prevotes and precommits this
+ * node holds (of how many bookkeepers) and whether it voted; its lock; what it is busy with; its
+ * peers. Enough to tell "no messages arrive" from "messages arrive but do not add up".
+ */
+function stallFields(
+  s: ConsensusState,
+  o: { since: number; busy: string | undefined; buffered: number; blocks: number; peers: readonly string[]; shown: number; stuckTicks: number; path: string },
+): Record<string, string | number | boolean> {
+  const rounds = [...s.rounds.entries()]
+    .sort(([a], [b]) => a - b)
+    .slice(-6)
+    .map(
+      ([r, rs]) =>
+        `r${r}: ${rs.proposals.size} proposal(s), ${rs.prevotes.first.size} prevote(s)${rs.votedPrevote ? ' incl. ours' : ''}, ${rs.precommits.first.size} precommit(s)${rs.votedPrecommit ? ' incl. ours' : ''}`,
+    )
+    .join('; ');
+  const future = [...s.future.entries()].map(([r, who]) => `r${r}: ${who.length}`).join(', ');
+  return {
+    height: s.height,
+    round: s.round,
+    step: s.step,
+    status: s.status,
+    self: s.self,
+    bookkeepers: s.validators.length,
+    lockedRound: s.lockedRound,
+    validRound: s.validRound,
+    awaitingBlock: s.awaitingBlock,
+    rounds,
+    future,
+    path: o.path,
+    msSinceCommit: o.since,
+    busy: o.busy ?? 'idle',
+    buffered: o.buffered,
+    blocksHeld: o.blocks,
+    peers: o.peers.length,
+    peerIds: o.peers.map((p) => p.slice(-8)).join(','),
+    peersShowHeight: o.shown,
+    stuckTicks: o.stuckTicks,
+  };
 }

@@ -83,6 +83,14 @@ export interface NodeOptions {
   join?: (store: ChainStore, genesis: Genesis) => Promise<boolean>;
   /** The key is a node key, not a bookkeeper key: the node follows and never signs. */
   fullNode?: boolean;
+  /** Where the chain store is on disk (named in the "store damaged" message). */
+  dataDir?: string;
+  /**
+   * Told, once, when the node stopped because its chain store failed a read (the error says where
+   * it is and what to do). Without it the node only halts in place, as for any other failure.
+   * `zeus node start` logs it and exits (code 4), so that whoever supervises the process sees it.
+   */
+  onStoreDamaged?: (e: StoreCorruptError) => void;
   /**
    * Upgrades this node's software knows (`zeus node start --upgrade-module`): at a planned
    * upgrade's height it runs the handler and goes on; without one it stops there.
@@ -113,6 +121,17 @@ function damaged(dir: string, e: unknown): StoreCorruptError | undefined {
       'it replays the chain from its peers, or restores a snapshot with --trust-height/--trust-hash (docs/STATE_SYNC.md).',
     { cause: e },
   );
+}
+
+/**
+ * Whether `e` (or an error it was caused by) is a read of the store that failed: damage, not a
+ * failed write (a full disk is no reason to throw the store away).
+ */
+function readFailure(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    if (x instanceof StoreCorruptError || (x as { code?: string }).code === 'LEVEL_CORRUPTION') return true;
+  }
+  return false;
 }
 
 /**
@@ -154,6 +173,8 @@ export class ZeusNode {
   /** Transactions the ledger failed on (INTERNAL_ERROR) since the node started. */
   internalErrors = 0;
   private readonly testHaltAt: number | undefined;
+  private readonly dataDir: string | undefined;
+  private readonly onStoreDamaged: ((e: StoreCorruptError) => void) | undefined;
   /** Snapshots and how the chain began, for /status and the metrics (set by whoever runs state sync). */
   stateSync: { status(): Promise<StateSyncAnswer> } | undefined;
   /** Turns proposals' changes of status into `gov` events after each commit. */
@@ -170,6 +191,8 @@ export class ZeusNode {
     this.signerStore = opts.signerStore;
     this.logger = opts.logger ?? nodeLogger('silent');
     this.testHaltAt = opts.testHaltAt;
+    this.dataDir = opts.dataDir;
+    this.onStoreDamaged = opts.onStoreDamaged;
     this.acked = new AckedTxJournal(store.kv, Date.now());
     this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now, onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err) });
     // Loudly, with the hash: a bug met by a transaction (it is refused on every node, the chain goes
@@ -210,8 +233,11 @@ export class ZeusNode {
       throw damaged(data, e) ?? e;
     }
     try {
+      const log = opts.logger ?? nodeLogger('silent');
+      const checked = await kv.check((p) => log.info(p, `checking the chain store: ${p.entries} entries (${(p.bytes / 2 ** 20).toFixed(0)} MiB) read so far`));
+      log.info(checked, `chain store checked: ${checked.entries} entries, ${(checked.bytes / 2 ** 20).toFixed(1)} MiB read in ${checked.ms} ms`);
       const signerStore = opts.signerStore ?? new FileRecordStore(homePaths(home).signer);
-      return await ZeusNode.withStore(kv, genesis, config, key, { ...opts, signerStore, fullNode: config.bookkeeperKey === undefined });
+      return await ZeusNode.withStore(kv, genesis, config, key, { ...opts, signerStore, dataDir: data, fullNode: config.bookkeeperKey === undefined });
     } catch (e) {
       const d = damaged(data, e);
       if (!d) throw e;
@@ -490,6 +516,14 @@ export class ZeusNode {
     if (this.halted) return;
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     this.halted = { reason: `${what} stopped: ${message}`, height: this.ledger.height, since: new Date().toISOString() };
+    // A store that fails a read will fail again after a restart in place: the remedy is the
+    // operator's (move it away, resync), so the node says so and lets its supervisor act.
+    const storeDamage = this.onStoreDamaged && readFailure(e) ? damaged(this.dataDir ?? 'HOME/data', e) : undefined;
+    if (storeDamage) {
+      this.logger.error({ height: this.ledger.height, err: e }, `${what} stopped after height ${this.ledger.height}: ${storeDamage.message}`);
+      this.onStoreDamaged?.(storeDamage);
+      return;
+    }
     this.logger.error(
       { height: this.ledger.height, err: e },
       `${what} stopped after height ${this.ledger.height}: ${message}; this node no longer commits blocks — restart it, and report this line if it comes back`,

@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { EXIT_STORE_DAMAGED } from '../../src/cli/context.ts';
 import { addressFromPublicKey, encodeAddress } from '../../src/crypto/index.ts';
 import { BankWorkload } from './bank.ts';
 import { type CheckOptions, checkRun, formatVerdict, type Heal, type Verdict } from './checker.ts';
@@ -79,8 +80,101 @@ export function describeFault(f: Fault, names: (i: number) => string): string {
   }
 }
 
+/**
+ * The run's operator: what someone looking after a bookkeeper does when its process is down and
+ * no fault holds it there. A node that refuses its store, or stopped on one it can no longer read
+ * (`zeus node start` exits with EXIT_STORE_DAMAGED), gets its data moved aside and resyncs from
+ * its peers; any other exit is restarted as it is (a supervisor's restart-on-failure).
+ */
+class Operator {
+  private readonly c: FaultCluster;
+  private readonly dir: string;
+  /** Bookkeepers a fault keeps down on purpose until its heal. */
+  readonly held = new Set<number>();
+  /** Serializes the nemesis's work on nodes with the operator's. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  repairs = 0;
+  restarts = 0;
+
+  constructor(c: FaultCluster, dir: string) {
+    this.c = c;
+    this.dir = dir;
+  }
+
+  /** Runs `fn` when no other work on the nodes is under way. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Looks at every bookkeeper each `everyMs`, until stop(). */
+  watch(everyMs = 2_000): void {
+    const loop = (): void => {
+      this.timer = setTimeout(() => {
+        void this.exclusive(() => this.check())
+          .catch((e: unknown) => this.note({ note: `operator: ${String(e).slice(0, 500)}` }))
+          .finally(() => this.timer && loop());
+      }, everyMs);
+    };
+    loop();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private note(o: object): void {
+    appendFileSync(join(this.dir, 'faults.jsonl'), `${JSON.stringify({ at: Date.now(), ...o })}\n`);
+  }
+
+  private async check(): Promise<void> {
+    for (const [i, node] of this.c.bookkeepers.entries()) {
+      if (this.held.has(i) || node.alive || node.exit === undefined) continue;
+      const exit = node.exit;
+      if (exit.code === EXIT_STORE_DAMAGED) {
+        this.note({ note: `${node.name} stopped on a damaged store (exit ${exit.code})`, why: node.tail(3).slice(0, 500) });
+        await this.startOrRepair(i);
+      } else {
+        this.restarts++;
+        this.note({ note: `${node.name} exited (${JSON.stringify(exit)}); started again`, why: node.tail(3).slice(0, 500) });
+        await this.startOrRepair(i);
+      }
+    }
+  }
+
+  /** Runs `fn`, which (re)starts bookkeeper i; if the node refused its store, repairs it. */
+  async orRepair(i: number, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      const node = this.c.bookkeepers[i];
+      if (node.alive || node.exit?.code !== EXIT_STORE_DAMAGED) throw e;
+      await this.startOrRepair(i);
+    }
+  }
+
+  /** Starts bookkeeper i; if it refuses its store, moves the store aside and starts it again. */
+  async startOrRepair(i: number): Promise<void> {
+    const nm = this.c.nemesis;
+    try {
+      await nm.start(i);
+    } catch (e) {
+      const node = this.c.bookkeepers[i];
+      if (node.exit?.code !== EXIT_STORE_DAMAGED) throw e;
+      const aside = join(node.home, `data.damaged-${Date.now()}`);
+      renameSync(join(node.home, 'data'), aside);
+      this.repairs++;
+      this.note({ note: `${node.name} refused its store; data moved to ${aside}`, why: String(e).slice(0, 500) });
+      await nm.start(i, 120_000);
+    }
+  }
+}
+
 /** Applies a fault; resolves with what undoes it. */
-async function apply(c: FaultCluster, f: Fault, dir: string): Promise<() => Promise<void>> {
+async function apply(c: FaultCluster, f: Fault, op: Operator): Promise<() => Promise<void>> {
   const nm = c.nemesis;
   switch (f.kind) {
     case 'partition-halves':
@@ -101,36 +195,31 @@ async function apply(c: FaultCluster, f: Fault, dir: string): Promise<() => Prom
         for (const i of f.nodes) await nm.resume(i);
       };
     case 'kill':
+      op.held.add(f.node);
       await nm.kill(f.node);
-      return async () => void (await nm.start(f.node));
+      return async () => {
+        op.held.delete(f.node);
+        if (!c.bookkeepers[f.node].alive) await op.startOrRepair(f.node);
+      };
     case 'kill-worker': {
       const w = c.workers[f.worker];
       w.process.stop();
       return () => w.restart();
     }
     case 'clock':
-      await nm.skewClock(f.node, f.offsetMs);
-      return async () => void (await nm.skewClock(f.node, 0));
+      // Restarts the node with the skew: a store found damaged then is the operator's to repair.
+      await op.orRepair(f.node, () => nm.skewClock(f.node, f.offsetMs));
+      return () => op.orRepair(f.node, () => nm.skewClock(f.node, 0));
     case 'disk': {
+      op.held.add(f.node);
       await nm.kill(f.node);
       // Where the last write is (the log, or the newest table): see corruptLevelDb.
       nm.corruptStore(f.node, f.mode);
       // The node either recovers on its own (a torn log record is dropped and its peers supply the
-      // rest) or refuses its store with a message naming the remedy, which the run then applies as
-      // an operator would: the damaged data moved aside, the node resynced from its peers.
+      // rest) or refuses its store with a message naming the remedy, which the operator applies.
       return async () => {
-        try {
-          await nm.start(f.node);
-        } catch (e) {
-          const node = c.bookkeepers[f.node];
-          const aside = join(node.home, `data.damaged-${Date.now()}`);
-          renameSync(join(node.home, 'data'), aside);
-          appendFileSync(
-            join(dir, 'faults.jsonl'),
-            `${JSON.stringify({ note: `${node.name} refused its store; data moved to ${aside}`, why: String(e).slice(0, 500) })}\n`,
-          );
-          await nm.start(f.node, 120_000);
-        }
+        op.held.delete(f.node);
+        if (!c.bookkeepers[f.node].alive) await op.startOrRepair(f.node);
       };
     }
     case 'bandwidth':
@@ -202,6 +291,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     nemesisLog: join(dir, 'nemesis.jsonl'),
   });
   const faults: FaultRunResult['faults'] = [];
+  const op = new Operator(c, dir);
   try {
     const names = (i: number): string => c.bookkeepers[i]?.name ?? `node${i}`;
     const historyFile = join(dir, 'history.jsonl');
@@ -228,6 +318,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
       history: writer,
     });
     await Promise.all([bank.start(), market.start()]);
+    op.watch();
     const started = Date.now();
     say('workloads started');
 
@@ -237,9 +328,9 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
       const what = describeFault(s.fault, names);
       say(`fault: ${what} for ${(s.holdMs / 1000).toFixed(0)} s`);
       const at = Date.now();
-      const undo = await apply(c, s.fault, dir);
+      const undo = await op.exclusive(() => apply(c, s.fault, op));
       await sleep(Math.max(0, at + s.holdMs - Date.now()));
-      await undo();
+      await op.exclusive(undo);
       const healedAt = Date.now();
       const entry = { fault: s.fault.kind, detail: what, startedAt: at, healedAt };
       faults.push(entry);
@@ -251,8 +342,12 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     const [bankCounts, marketRun] = await Promise.all([bank.stop(), market.stop()]);
     writer.close();
     say(`workloads stopped: bank ok ${bankCounts.ok}, fail ${bankCounts.fail}, unknown ${bankCounts.unknown}; market ${marketRun.invoked} op(s)`);
-    await c.nemesis.healAll();
-    for (const [i, node] of c.bookkeepers.entries()) if (!node.alive) await c.nemesis.start(i);
+    op.stop();
+    await op.exclusive(async () => {
+      await c.nemesis.healAll();
+      for (const [i, node] of c.bookkeepers.entries()) if (!node.alive) await op.startOrRepair(i);
+    });
+    say(`operator: ${op.repairs} store(s) moved aside and resynced, ${op.restarts} restart(s) after an exit`);
 
     const history = readHistory(historyFile);
     const agent = c.agents[0];
@@ -268,6 +363,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
     say(formatVerdict(verdict));
     return { dir, verdict, schedule, faults };
   } finally {
+    op.stop();
     await c.close();
   }
 }

@@ -135,6 +135,11 @@ export class NetNode {
     return this.proc?.pid;
   }
 
+  /** How the process last ended (undefined while it runs or before it first started). */
+  get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    return this.exitInfo;
+  }
+
   /**
    * Starts the process (again, with the same command line); resolves once it printed `started`.
    * `extraEnv` is added to its environment for this start only (a fault: a skewed clock).

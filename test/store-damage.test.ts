@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_STORE_DAMAGED } from '../src/cli/context.ts';
+import { LevelKvStore, StoreCorruptError } from '../src/store/index.ts';
+import { cleanup, initDevHome, startNode, status, ZeusProcess } from './helpers/processes.ts';
+
+// A table file of the chain store cut short where nothing reads it at start (issue 16's 60-minute
+// run: bk1 started on such a store, because LevelDB opens a table only when a read needs it, and its
+// consensus stopped two minutes later on "IO error: …ldb: Invalid argument", again after every
+// restart in place). Now the node reads its store through before it takes part, and refuses it with
+// the remedy and its own exit code, which a supervisor can act on.
+
+afterAll(cleanup);
+
+// Sorts before every key a node uses: no scan of the node's seeks into its table.
+const MARK = '!damage-test/';
+
+/**
+ * Writes keys no node reads into a table file of their own below level 0 (compacted there), and
+ * returns that file. Every iterator opens all level-0 tables, so damage there shows at the first
+ * scan; a deeper table is opened only by a read of its key range, as bk1's was.
+ */
+async function tableOfOwnKeys(dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir).filter((f) => f.endsWith('.ldb')));
+  const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await db.open();
+  // Random values: snappy leaves them as they are, so the table is large and its keys readable in it.
+  await db.batch(Array.from({ length: 200 }, (_, i) => ({ type: 'put' as const, key: `${MARK}${String(i).padStart(6, '0')}`, value: randomBytes(512) })));
+  await db.compactRange(MARK, `${MARK}\xff`);
+  await db.close();
+  const fresh = readdirSync(dir).filter((f) => f.endsWith('.ldb') && !before.has(f) && readFileSync(join(dir, f)).includes(Buffer.from(MARK)));
+  expect(fresh, 'the marked keys are in a table file of their own').toHaveLength(1);
+  return join(dir, fresh[0]);
+}
+
+/** Cuts the last 64 bytes of a table (its footer and index): what nemesis truncate-table does. */
+function truncateTable(file: string): void {
+  truncateSync(file, statSync(file).size - 64);
+}
+
+describe('a chain store with a table cut short', () => {
+  it('opens (tables are opened lazily) and fails a read of that table later; check() reads it through and refuses it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zeus-kv-check-'));
+    try {
+      const kv = await LevelKvStore.open(dir);
+      await kv.write([{ key: 'a/first', value: new Uint8Array([1]) }]);
+      await kv.close();
+      const table = await tableOfOwnKeys(dir);
+      // A table with other keys, newer than the damaged one.
+      const kv2 = await LevelKvStore.open(dir);
+      await kv2.write([{ key: 'b/later', value: new Uint8Array([2]) }]);
+      await kv2.close();
+      truncateTable(table);
+
+      const damaged = await LevelKvStore.open(dir);
+      try {
+        // What the node did before: the store opens and other keys read fine...
+        expect([...((await damaged.get('b/later')) ?? [])]).toEqual([2]);
+        // ...until a read needs the damaged table: now a StoreCorruptError (it was a bare LEVEL_IO_ERROR).
+        await expect(damaged.get(`${MARK}000100`)).rejects.toBeInstanceOf(StoreCorruptError);
+        const err = await damaged.check().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoreCorruptError);
+        expect(String(err)).toMatch(/\.ldb/);
+      } finally {
+        await damaged.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('check() reads a sound store through and says how much it read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zeus-kv-check-'));
+    try {
+      await tableOfOwnKeys(dir);
+      const kv = await LevelKvStore.open(dir);
+      const r = await kv.check();
+      await kv.close();
+      expect(r.entries).toBe(200);
+      expect(r.bytes).toBeGreaterThan(200 * 512);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`zeus node start` refuses it at once with the remedy and exit code 4; with the data moved away it starts afresh', async () => {
+    const dev = await initDevHome({ prefix: 'zeus-store-damage-' });
+    // A store with the chain's genesis and state in it.
+    const first = await startNode(dev.home);
+    await first.node.stop();
+    const data = join(dev.home, 'data');
+    truncateTable(await tableOfOwnKeys(data));
+
+    const damaged = new ZeusProcess(dev.home);
+    // Before the read-through at start, it started (and would have failed a read later).
+    const exit = await Promise.race([damaged.exited, damaged.started().then(() => 'started' as const)]);
+    expect(exit, damaged.stdout).not.toBe('started');
+    expect(damaged.exit?.code, damaged.stderr + damaged.stdout).toBe(EXIT_STORE_DAMAGED);
+    // --json: the error is a JSON line on stdout.
+    const error = (JSON.parse(damaged.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: { message?: string } }).error?.message ?? '';
+    expect(error).toContain(`the chain store in ${data} is damaged`);
+    expect(error).toMatch(/\.ldb/);
+    expect(error).toContain(`Move ${data} away and start the node again`);
+    expect(damaged.stdout).not.toMatch(/"event":\s*"started"/);
+
+    renameSync(data, `${data}.damaged`);
+    const again = await startNode(dev.home);
+    expect((await status(again.url)).chainId).toBe(dev.chainId);
+    await again.node.stop();
+  });
+});
