@@ -9,6 +9,8 @@ import { workerMetrics } from '../src/worker/index.ts';
 import { mustZeus, oneBookkeeperGenesis } from './helpers/genesis.ts';
 import { createHosts, type Hosts, hostsSupported } from './helpers/hosts.ts';
 import { freePort, NODE_BIN, ROOT, sleep, waitFor } from './helpers/processes.ts';
+import { EXIT_STORE_DAMAGED } from '../src/cli/context.ts';
+import { tableOfOwnKeys, truncateTable } from './helpers/leveldb.ts';
 import { parseUnit, serviceSpec, splitWords, Supervisor, unitValue, type Unit } from './helpers/systemd.ts';
 
 // Must show 5 (issue 15): `zeus node start` on a fresh machine's non-dev home, run as a service
@@ -211,6 +213,19 @@ describe('deploy/systemd/zeus-node.service', () => {
     expect(stopped).toMatchObject({ code: 0 });
     await sleep(spec.restartSec * 1000 + 500);
     expect(service.runs).toHaveLength(2);
+
+    // A damaged chain store: the node exits 4 with the remedy, and RestartPreventExitStatus=4 keeps
+    // Restart=always from starting it into the same damage every RestartSec.
+    expect(spec.preventExit).toContain(EXIT_STORE_DAMAGED);
+    truncateTable(await tableOfOwnKeys(join(home, 'data')));
+    const damaged = new Supervisor(spec, run);
+    supervisors.push(damaged);
+    damaged.start();
+    await waitFor(() => damaged.current?.exit !== undefined, 60_000, 'the node on a damaged store to exit', 100);
+    expect(damaged.current!.exit!.code, `${damaged.current!.stderr}${damaged.current!.stdout}`).toBe(EXIT_STORE_DAMAGED);
+    expect(damaged.current!.stderr).toContain(`the chain store in ${join(home, 'data')} is damaged`);
+    await sleep(spec.restartSec * 1000 + 500);
+    expect(damaged.runs).toHaveLength(1);
   }, 400_000);
 });
 

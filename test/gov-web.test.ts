@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsole } from '../src/api/index.ts';
 import { addressOf, formatUnitsGrouped, newKey, seedHex, Tx, ZeusClient, ZNC_DECIMALS, ZNC_UNIT } from '../src/sdk/index.ts';
-import { CHROMIUM, launchBrowser } from './helpers/browser.ts';
+import { CHROMIUM, launchBrowser, textWaiter } from './helpers/browser.ts';
 import { loadDevKeys, ROOT, waitFor, zeus as zeusIn, type NamedKey } from './helpers/processes.ts';
 
 // The console's Governance page in a real browser (Debian's Chromium) against a real devnet (one
@@ -26,25 +26,7 @@ let browser: Browser | undefined;
 const pageErrors: string[] = [];
 const znc = (n: bigint): bigint => n * ZNC_UNIT;
 
-/** Waits until the first element matching `selector` shows text matching `re`; returns it with its whitespace runs (cells, lines) as one space. */
-async function waitText(page: Page, selector: string, re: RegExp, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    last =
-      (await page
-        .locator(selector)
-        .first()
-        // biome-ignore lint/performance/useDomNodeTextContent: the rendered text (table cells and lines kept apart) is what a user reads; textContent runs the cells together.
-        .innerText({ timeout: 1000 })
-        .catch(() => null)) ?? '';
-    last = last.replace(/\s+/g, ' ').trim();
-    if (re.test(last)) return last;
-    if (Date.now() > deadline)
-      throw new Error(`"${selector}" did not come to match ${re} within ${timeoutMs} ms; it reads "${last}"\npage errors: ${pageErrors.join('\n')}`);
-    await page.waitForTimeout(150);
-  }
-}
+const waitText = textWaiter(pageErrors, { timeoutMs: 20_000, everyMs: 150, rendered: true });
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);

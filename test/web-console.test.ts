@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsole } from '../src/api/index.ts';
 import { formatUnits, ZeusClient, type TaskDetailAnswer } from '../src/sdk/index.ts';
 import { sampleModule } from '../src/worker/wasm-sample.ts';
-import { CHROMIUM, launchBrowser } from './helpers/browser.ts';
+import { CHROMIUM, launchBrowser, textWaiter } from './helpers/browser.ts';
 import { ROOT } from './helpers/processes.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
@@ -34,23 +34,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ART, `${name}.png`), fullPage: true });
 }
 
-/** Waits until the first element matching `selector` has text matching `re`; returns the text. */
-async function waitText(page: Page, selector: string, re: RegExp, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    last =
-      (await page
-        .locator(selector)
-        .first()
-        .textContent({ timeout: 1000 })
-        .catch(() => null)) ?? '';
-    if (re.test(last)) return last;
-    if (Date.now() > deadline)
-      throw new Error(`"${selector}" did not come to match ${re} within ${timeoutMs} ms; it reads "${last}"\npage errors: ${pageErrors.join('\n')}`);
-    await page.waitForTimeout(200);
-  }
-}
+const waitText = textWaiter(pageErrors, { timeoutMs: 30_000, everyMs: 200, rendered: false });
 
 async function open(page: Page, route: string, ready: string): Promise<void> {
   await page.goto(`${net.url}/#/${route}`);

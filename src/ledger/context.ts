@@ -95,6 +95,24 @@ export function debit(ctx: ExecContext, acc: Account, token: string, amount: big
   acc.balances[token] = bal - amount;
 }
 
+/**
+ * The sender's ZNC leaves its home chain for main, where a receipt of `kind` does what the
+ * transaction asked with it (a stake, a proposal's deposit). Debited here, never on main: the
+ * balance lives on the home chain.
+ */
+export function sendToMain(
+  ctx: ExecContext,
+  from: { from: Uint8Array; fromHex: string },
+  amount: bigint,
+  kind: ReceiptKind,
+  data: Uint8Array = new Uint8Array(),
+): void {
+  const acc = readAccount(ctx.state, from.fromHex);
+  debit(ctx, acc, ZNC, amount, from.from);
+  writeAccount(ctx.state, from.fromHex, acc);
+  ctx.emit({ kind, address: from.from, token: ZNC, amount, data });
+}
+
 /** Gives `amount` to `to`: directly when it lives on this chain, otherwise by a receipt. */
 export function credit(ctx: ExecContext, to: Uint8Array, token: string, amount: bigint): void {
   if (amount === 0n) return;

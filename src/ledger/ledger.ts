@@ -14,9 +14,9 @@ import { applyOperation, TX_KIND_NAMES } from './ops/index.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
 import { ReceiptKind, receiptHash, receiptTarget, type Receipt } from './receipts.ts';
 import { ChainState, StateOverlay, type StagedChain } from './state.ts';
-import { dueCounts, paramOverrides, unbonding, upgradePlan } from './stores.ts';
+import { dueCounts, paramOverrides, unbonding } from './stores.ts';
 import { applyGovDeposit, applyGovSubmit, effectiveParams } from './gov/lifecycle.ts';
-import { UpgradeNeededError, upgradeWork, type UpgradeHandlers } from './gov/upgrades.ts';
+import { missingUpgrade, type UpgradeNeededError, upgradeWork, type UpgradeHandlers } from './gov/upgrades.ts';
 import { checkTxSignature, decodeTx, type Tx } from './tx.ts';
 import { credit } from './context.ts';
 
@@ -302,10 +302,7 @@ export class Ledger {
    * node stops before the height (every node alike: the plan is committed state).
    */
   upgradeNeeded(): UpgradeNeededError | undefined {
-    const plan = upgradePlan.get(this.chains[MAIN_CHAIN]);
-    const next = this.height + 1;
-    if (!plan || plan.height !== BigInt(next) || this.upgrades.has(plan.name)) return undefined;
-    return new UpgradeNeededError(plan.name, next, plan.info);
+    return missingUpgrade(this.chains[MAIN_CHAIN], this.height + 1, this.upgrades);
   }
 
   /** Starts executing the next height at block time `time` (at least 1 ms after the last). */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build, type Plugin } from 'vite';
 import { ROOT } from './processes.ts';
 
@@ -99,5 +99,29 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A page waiter for console tests: `waitText` polls until the first element matching `selector`
+ * reads text matching `re` and returns it; on timeout it throws with what it read last and the
+ * page's errors. `rendered` reads `innerText` (what a user sees: table cells and lines apart) with
+ * whitespace runs as one space; otherwise `textContent` as it is.
+ */
+export function textWaiter(pageErrors: readonly string[], o: { timeoutMs: number; everyMs: number; rendered: boolean }) {
+  return async function waitText(page: Page, selector: string, re: RegExp, timeoutMs = o.timeoutMs): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const el = page.locator(selector).first();
+      // biome-ignore lint/performance/useDomNodeTextContent: `rendered` asks for the text a user reads; textContent runs table cells together.
+      const read = o.rendered ? el.innerText({ timeout: 1000 }) : el.textContent({ timeout: 1000 });
+      last = (await read.catch(() => null)) ?? '';
+      if (o.rendered) last = last.replace(/\s+/g, ' ').trim();
+      if (re.test(last)) return last;
+      if (Date.now() > deadline)
+        throw new Error(`"${selector}" did not come to match ${re} within ${timeoutMs} ms; it reads "${last}"\npage errors: ${pageErrors.join('\n')}`);
+      await page.waitForTimeout(o.everyMs);
+    }
   };
 }

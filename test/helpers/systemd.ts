@@ -74,6 +74,8 @@ export interface ServiceSpec {
   env: Record<string, string>;
   restart: string;
   restartSec: number;
+  /** RestartPreventExitStatus=: exit codes after which no Restart= applies. */
+  preventExit: number[];
 }
 
 /**
@@ -108,7 +110,14 @@ export function serviceSpec(unit: Unit, paths: Record<string, string[]>, base: R
     }
     Object.assign(env, parseEnvFile(readFileSync(file, 'utf8')));
   }
-  return { argv, env, restart: unitValue(unit, 'Service', 'Restart') ?? 'no', restartSec: unitSeconds(unitValue(unit, 'Service', 'RestartSec') ?? '0.1') };
+  const preventExit = unitValues(unit, 'Service', 'RestartPreventExitStatus').flatMap((v) => splitWords(v).map(Number));
+  return {
+    argv,
+    env,
+    restart: unitValue(unit, 'Service', 'Restart') ?? 'no',
+    restartSec: unitSeconds(unitValue(unit, 'Service', 'RestartSec') ?? '0.1'),
+    preventExit,
+  };
 }
 
 export interface Run {
@@ -147,7 +156,7 @@ export class Supervisor {
     child.stderr?.on('data', (d: Buffer) => (run.stderr = (run.stderr + String(d)).slice(-200_000)));
     child.once('exit', (code, signal) => {
       run.exit = { code, signal, at: Date.now() };
-      if (this.stopping) return;
+      if (this.stopping || (code !== null && this.spec.preventExit.includes(code))) return;
       const failed = code !== 0 || (signal !== null && signal !== 'SIGTERM');
       if (this.spec.restart === 'always' || (this.spec.restart === 'on-failure' && failed)) {
         this.timer = setTimeout(() => this.start(), this.spec.restartSec * 1000);

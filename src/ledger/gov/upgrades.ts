@@ -1,7 +1,8 @@
 import * as stores from '../stores.ts';
 import type { ExecContext } from '../context.ts';
 import { MAIN_CHAIN } from '../params.ts';
-import { ProposalStatus } from './entries.ts';
+import type { StateReader } from '../state.ts';
+import { ProposalStatus, type UpgradePlan } from './entries.ts';
 
 // Software upgrades decided by a vote (Cosmos's x/upgrade): a passed upgrade proposal plans a
 // name and a height. Every node stops before executing that height unless its software knows the
@@ -31,16 +32,29 @@ export class UpgradeNeededError extends Error {
   }
 }
 
+/** The upgrade planned for `height` in main's state, if any; whether this software knows it is the caller's question. */
+export function upgradeDueAt(main: StateReader, height: number): UpgradePlan | undefined {
+  const plan = stores.upgradePlan.get(main);
+  return plan && plan.height === BigInt(height) ? plan : undefined;
+}
+
+/** The upgrade due at `height` that `handlers` lack, as the error a node stops with; else undefined. */
+export function missingUpgrade(main: StateReader, height: number, handlers: UpgradeHandlers): UpgradeNeededError | undefined {
+  const plan = upgradeDueAt(main, height);
+  return plan && !handlers.has(plan.name) ? new UpgradeNeededError(plan.name, height, plan.info) : undefined;
+}
+
 /**
  * Start of a main height: if a planned upgrade is due, runs its handler, or throws
  * UpgradeNeededError before anything of the height is done.
  */
 export function upgradeWork(ctx: ExecContext, handlers: UpgradeHandlers): void {
   if (ctx.chain !== MAIN_CHAIN) return;
-  const plan = stores.upgradePlan.get(ctx.state);
-  if (!plan || plan.height !== BigInt(ctx.height)) return;
-  const handler = handlers.get(plan.name);
-  if (!handler) throw new UpgradeNeededError(plan.name, ctx.height, plan.info);
+  const missing = missingUpgrade(ctx.state, ctx.height, handlers);
+  if (missing) throw missing;
+  const plan = upgradeDueAt(ctx.state, ctx.height);
+  const handler = plan && handlers.get(plan.name);
+  if (!plan || !handler) return;
   handler(ctx);
   stores.upgradePlan.delete(ctx.state);
   stores.upgradesDone.set(ctx.state, plan.name, { height: plan.height, proposal: plan.proposal });

@@ -1,11 +1,10 @@
 import { encode } from '../../codec/index.ts';
-import { debit, readAccount, requirePositive, requireRecipient, writeAccount } from '../context.ts';
+import { requirePositive, requireRecipient, sendToMain } from '../context.ts';
 import { fail } from '../errors.ts';
 import { ProposalContentFields, ProposalSubmissionSchema, ProposalType, VoteOption } from '../gov/entries.ts';
 import { contentProblem, minInitialDeposit, proposalIdBytes, requireOpen } from '../gov/lifecycle.ts';
 import { paramValueProblem } from '../gov/params.ts';
 import * as stores from '../stores.ts';
-import { ZNC } from '../params.ts';
 import { ReceiptKind } from '../receipts.ts';
 import { defineOp } from './operation.ts';
 
@@ -37,17 +36,8 @@ export const govPropose = defineOp({
     if (p.type === ProposalType.ReserveSpend) requireRecipient(ctx, p.recipient);
   },
   apply(ctx, tx, p) {
-    const acc = readAccount(ctx.state, tx.fromHex);
-    debit(ctx, acc, ZNC, p.deposit, tx.from);
-    writeAccount(ctx.state, tx.fromHex, acc);
     const { deposit, ...content } = p;
-    ctx.emit({
-      kind: ReceiptKind.GovSubmit,
-      address: tx.from,
-      token: ZNC,
-      amount: deposit,
-      data: encode(ProposalSubmissionSchema, { ...content, tx: tx.hash }),
-    });
+    sendToMain(ctx, tx, deposit, ReceiptKind.GovSubmit, encode(ProposalSubmissionSchema, { ...content, tx: tx.hash }));
   },
 });
 
@@ -64,10 +54,7 @@ export const govDeposit = defineOp({
     requireOpen(ctx.main, p.proposal, 'deposit');
   },
   apply(ctx, tx, p) {
-    const acc = readAccount(ctx.state, tx.fromHex);
-    debit(ctx, acc, ZNC, p.amount, tx.from);
-    writeAccount(ctx.state, tx.fromHex, acc);
-    ctx.emit({ kind: ReceiptKind.GovDeposit, address: tx.from, token: ZNC, amount: p.amount, data: proposalIdBytes(p.proposal) });
+    sendToMain(ctx, tx, p.amount, ReceiptKind.GovDeposit, proposalIdBytes(p.proposal));
   },
 });
 

@@ -1,6 +1,6 @@
 import * as stores from '../stores.ts';
 import { toHex } from '../../crypto/portable.ts';
-import { debit, readAccount, requirePositive, writeAccount, type ExecContext } from '../context.ts';
+import { requirePositive, sendToMain, type ExecContext } from '../context.ts';
 import type { Stake } from '../entries.ts';
 import { fail } from '../errors.ts';
 import { ZNC } from '../params.ts';
@@ -19,10 +19,7 @@ export const stake = defineOp({
     requirePositive(p.amount);
   },
   apply(ctx, tx, p) {
-    const acc = readAccount(ctx.state, tx.fromHex);
-    debit(ctx, acc, ZNC, p.amount, tx.from);
-    writeAccount(ctx.state, tx.fromHex, acc);
-    ctx.emit({ kind: ReceiptKind.StakeDeposit, address: tx.from, token: ZNC, amount: p.amount, data: new Uint8Array() });
+    sendToMain(ctx, tx, p.amount, ReceiptKind.StakeDeposit);
   },
 });
 
