@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { toHex } from '../crypto/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster } from '../../test/helpers/etcd.ts';
+import { runFailoverTrials } from '../../test/helpers/signerGroupTrials.ts';
 import { EtcdAdmin, hash32, SignatureBook, TestMember, waitFor } from '../../test/helpers/signerGroup.ts';
 
 // A seat kept by a group of three members, against a real three-member etcd cluster started here
@@ -10,6 +11,7 @@ import { EtcdAdmin, hash32, SignatureBook, TestMember, waitFor } from '../../tes
 
 const TTL = 1;
 const CAMPAIGN_MS = 100;
+const TRIALS = Number(process.env.ZEUS_TRIALS ?? 200);
 
 let cluster: EtcdCluster;
 const admins: EtcdAdmin[] = [];
@@ -179,7 +181,7 @@ describe('a seat kept by a group of three (real etcd, 3 members)', () => {
   // Which etcd members die matters for how soon the active member stands down, not for safety.
   // With the raft leader gone the survivor renews no lease: the member stands down ttl - margin
   // after its last answered keepalive. A raft leader left alone keeps renewing leases until it
-  // notices it lost its quorum (etcd 3.4.23 renews leases without a raft round; 3.4.25 fixed that),
+  // notices it lost its quorum (etcd 3.4 renews a lease at its raft leader without a raft round),
   // so the member may count itself active a little longer — but it cannot sign: the transaction
   // needs a quorum.
   for (const leaderSurvives of [false, true]) {
@@ -204,7 +206,7 @@ describe('a seat kept by a group of three (real etcd, 3 members)', () => {
       expect(refused.ok).toBe(false);
       expect(['GroupUnavailableError', 'NotActiveError']).toContain(refused.why);
       expect(refusalMs).toBeLessThan(1_500);
-      await waitFor('the active member to stand down', () => standDownAt, 5_000, 2);
+      await waitFor('the active member to stand down', () => standDownAt || undefined, 5_000, 2);
       clearInterval(watch);
       const downMs = Math.round(standDownAt - killedAt);
       // Its last keepalive was answered at most ttl/4 before the kill (or, a lone raft leader
@@ -225,13 +227,33 @@ describe('a seat kept by a group of three (real etcd, 3 members)', () => {
       await cluster.waitHealthy();
       const back = await waitFor('an active member again', () => activeOf(members)[0], 15_000, 5);
       const backMs = Math.round(performance.now() - restartAt);
+      // The next round. (Not the refused prevote's slot: a transaction that timed out on a lone
+      // raft leader stays in its log and may commit once the quorum is back — the mark then says
+      // a prevote was signed that never was, which costs that slot, never safety.)
       const z = hash32();
-      expect(await back.sign(h, 0, 'prevote', z)).toEqual({ ok: true });
+      expect(await back.sign(h, 1, 'prevote', z)).toEqual({ ok: true });
       console.log(
         `quorum lost (${leaderSurvives ? 'raft leader left alone' : 'raft leader killed'}): refusal in ${refusalMs} ms, active member stood down ${downMs} ms after the kill, ${tries} rounds of refused tries; etcd restarted: active again after ${backMs} ms`,
       );
       expect(book.conflicts()).toEqual([]);
-      expect(book.at(h, 0, 'prevote').map((r) => r.hash)).toEqual([toHex(z)]);
+      expect(book.at(h, 0, 'prevote')).toEqual([]);
+      expect(book.at(h, 1, 'prevote').map((r) => r.hash)).toEqual([toHex(z)]);
     });
   }
+
+  it(`randomized failover trials (${TRIALS} here; 1,000 with scripts/signer-group-trials.ts): no conflicting signature, missed slots counted`, {
+    timeout: 240_000,
+  }, async () => {
+    const seed = Number(process.env.ZEUS_TRIALS_SEED ?? Date.now() % 100_000);
+    const r = await runFailoverTrials({ cluster, trials: TRIALS, seed, log: (l) => console.log(l) });
+    console.log(`failover trials: ${JSON.stringify({ ...r, conflicts: r.conflicts.length })}`);
+    expect(r.conflicts, `seed ${seed}`).toEqual([]);
+    expect(r.trials).toBe(TRIALS);
+    expect(r.signed + r.missed).toBe(TRIALS);
+    // The faults really happened, and the seat kept signing through them.
+    expect(r.faults.none + r.faults.deposed + r.faults.crash).toBeGreaterThan(TRIALS / 2);
+    expect(r.deposedRefusedByEtcd).toBeGreaterThan(0);
+    expect(r.signed).toBeGreaterThan(TRIALS * 0.7);
+    expect(r.authorizations).toBeGreaterThanOrEqual(r.signed);
+  });
 });
