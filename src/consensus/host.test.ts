@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { toHex, type KeyPair } from '../crypto/index.ts';
 import type { SignedVote } from '../ledger/commit.ts';
+import { VoteType } from '../ledger/index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { testChain } from '../ledger/testing.ts';
 import { MemoryKvStore, type KvStore } from '../store/kv.ts';
 import { proposerIndex } from './core.ts';
-import { ConsensusHost, PENDING_PREFIX, type ConsensusMessage, type HostChain } from './host.ts';
+import { ConsensusHost, PENDING_PREFIX, type ConsensusMessage, type HostChain, type Signer } from './host.ts';
+import { SigningGuard, SigningRefusedError } from './signer.ts';
 
 // The consensus host with its I/O in hand: a clock that reads what the test says, timers that
 // never fire, a network that records what was published, an in-memory store. (The simulator
@@ -53,6 +55,7 @@ async function startHost(o: {
   now: number;
   cannotContinue?: () => Error | undefined;
   onFatal?: (e: unknown) => void;
+  signer?: Signer;
   warnings?: { fields: object; msg: string }[];
 }): Promise<{ host: ConsensusHost; sent: ConsensusMessage[]; logged: string[]; tick: (ms: number) => void }> {
   const sent: ConsensusMessage[] = [];
@@ -71,6 +74,7 @@ async function startHost(o: {
       },
       transport: { publish: (m) => sent.push(m), peers: () => [], fetchBlocks: () => undefined, penalize: () => undefined },
       store: o.store,
+      ...(o.signer ? { signer: o.signer } : {}),
       chain: { ...chainOf(o.ledger, o.key), ...(o.cannotContinue ? { cannotContinue: o.cannotContinue } : {}) },
     },
     {
@@ -159,6 +163,51 @@ describe('consensus host', () => {
     expect(warnings).toHaveLength(1);
     alone.tick(5_000);
     expect(warnings).toHaveLength(2);
+  });
+
+  it('a signer that refuses (not the active member of a seat group) stops no host: nothing signed, then signs once allowed', async () => {
+    const { keys, proposer, ledger } = setup();
+    const fatal: unknown[] = [];
+    const guard = await SigningGuard.open(new MemoryKvStore());
+    let allowed = false;
+    const signer: Signer = {
+      authorize: async (height, round, step, hash) => {
+        if (!allowed) throw new SigningRefusedError(`not the active member (${step} at ${height}/${round})`);
+        await guard.authorize(height, round, step, hash);
+      },
+      signedAt: (height) => guard.signedAt(height),
+    };
+    const proposing = await startHost({ key: keys[proposer], ledger: ledger(), store: new MemoryKvStore(), now: GENESIS_TIME + 1_000 });
+    const others = [1, 2, 3].map((i) => keys[(proposer + i) % 4]);
+    const refused = await startHost({
+      key: others[0],
+      ledger: ledger(),
+      store: new MemoryKvStore(),
+      now: GENESIS_TIME + 1_000,
+      signer,
+      onFatal: (e) => fatal.push(e),
+    });
+    const proposal = proposing.sent.filter((m) => m.kind === 'proposal');
+    for (const m of proposal) await refused.host.onMessage(m, 'peer');
+    await refused.host.settled();
+    expect(refused.sent).toEqual([]);
+    expect(refused.logged.filter((l) => l.startsWith('signing guard refused'))).toEqual([
+      'signing guard refused a prevote: not the active member (prevote at 1/0)',
+    ]);
+    expect(fatal).toEqual([]);
+    // Still running: once the signer allows it, the precommit that the others' prevotes call for is signed.
+    allowed = true;
+    const prevoting = await Promise.all(
+      others.slice(1).map((key) => startHost({ key, ledger: ledger(), store: new MemoryKvStore(), now: GENESIS_TIME + 1_000 })),
+    );
+    for (const h of prevoting) for (const m of proposal) await h.host.onMessage(m, 'peer');
+    for (const h of [proposing, ...prevoting]) for (const m of h.sent.filter((x) => x.kind === 'vote')) await refused.host.onMessage(m, 'peer');
+    await refused.host.settled();
+    expect(fatal).toEqual([]);
+    expect(votes(refused.sent).map((v) => [v.vote.type, toHex(v.vote.blockHash)])).toEqual([
+      [VoteType.Precommit, toHex((proposal[0] as Extract<ConsensusMessage, { kind: 'proposal' }>).sp.proposal.blockHash)],
+    ]);
+    expect(guard.signedAt(1).map((r) => r.step)).toEqual(['precommit']);
   });
 
   it('takes no part in a height the chain cannot continue to (an upgrade it lacks): no proposal, no vote, told once', async () => {

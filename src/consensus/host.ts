@@ -22,7 +22,7 @@ import { gossip, heightRelation, type ConsensusConfig, type ConsensusInput, type
 import { CoreDriver } from './driver.ts';
 import { openProposal, proposalInput, signProposal, type SignedProposal } from './proposal.ts';
 import { RoundHistory } from './rounds.ts';
-import { DoubleSignError, ownVotes, SigningGuard, type SignRecord, type SignStep } from './signer.ts';
+import { ownVotes, SigningGuard, SigningRefusedError, type SignRecord, type SignStep } from './signer.ts';
 
 // The consensus host: everything between the pure core (core.ts) and the outside world — it
 // turns the core's outputs into signatures, messages, timers and commits, validates proposed
@@ -98,7 +98,11 @@ export interface HostChain<B extends ExecutedBlock = ExecutedBlock> {
   cannotContinue?(): Error | undefined;
 }
 
-/** What the host asks before it signs anything: the double-sign guard (signer.ts). */
+/**
+ * What the host asks before it signs anything: the double-sign guard (signer.ts), or a seat group
+ * wrapping it (src/node/signerGroup.ts). A SigningRefusedError means "do not sign this": the host
+ * logs it and carries on; any other error stops the host.
+ */
 export interface Signer {
   authorize(height: number, round: number, step: SignStep, blockHash: Uint8Array): Promise<void>;
   signedAt(height: number): readonly SignRecord[];
@@ -511,7 +515,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     try {
       await this.signer!.authorize(height, round, 'proposal', hash);
     } catch (e) {
-      if (!(e instanceof DoubleSignError)) throw e;
+      if (!(e instanceof SigningRefusedError)) throw e;
       this.log(`signing guard refused a proposal: ${e.message}`);
       return;
     }
@@ -530,7 +534,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     try {
       await this.signer!.authorize(Number(vote.height), vote.round, kind, vote.blockHash);
     } catch (e) {
-      if (!(e instanceof DoubleSignError)) throw e;
+      if (!(e instanceof SigningRefusedError)) throw e;
       this.log(`signing guard refused a ${kind}: ${e.message}`);
       return;
     }

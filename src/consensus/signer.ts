@@ -29,7 +29,17 @@ export interface SignLog {
   readonly entries: readonly SignRecord[];
 }
 
-export class DoubleSignError extends Error {
+/**
+ * "Do not sign this": a refusal that is not a fault of the node. The host logs it and does not
+ * sign, and carries on (the seat may miss the slot). Its kinds: the local guard's DoubleSignError,
+ * and a seat group's refusals (this member is not the active one, the group's record in etcd
+ * forbids it, or etcd cannot be asked: src/node/signerGroup.ts).
+ */
+export class SigningRefusedError extends Error {
+  override name = 'SigningRefusedError';
+}
+
+export class DoubleSignError extends SigningRefusedError {
   override name = 'DoubleSignError';
 }
 

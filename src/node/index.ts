@@ -21,3 +21,15 @@ export {
 export * from './join.ts';
 export { loadUpgradeModules, type UpgradeModule } from './upgradeModules.ts';
 export { parseApiUrl, parseHostPort, parseMultiaddrList, parseTcpMultiaddr } from './netAddresses.ts';
+export {
+  decodeGroupMark,
+  encodeGroupMark,
+  groupPrefix,
+  GroupConflictError,
+  GroupUnavailableError,
+  NotActiveError,
+  SignerGroup,
+  type GroupMark,
+  type SignerGroupOptions,
+  type SignerGroupStats,
+} from './signerGroup.ts';
