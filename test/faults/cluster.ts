@@ -97,7 +97,10 @@ export async function startFaultCluster(o: ClusterOptions): Promise<FaultCluster
       accounts: ['alice', 'bob', 'carol', 'dave', ...DEV_WORKER_KEYS.slice(1)],
       blockIntervalMs: blockMs,
       bookkeepers: n,
-      params: { bookkeeperSeats: n, epochLength: 1_000, market: { ...DEV_MARKET, reviewBlocks: 10 } },
+      // A bookkeeper jailed for the turns a fault made it miss is out for 30 s of block time, after
+      // which the run's operator unjails it (run.ts): a day, the public default, would leave the
+      // rest of the run with no fault to spare.
+      params: { bookkeeperSeats: n, epochLength: 1_000, jailMs: 30_000, market: { ...DEV_MARKET, reviewBlocks: 10 } },
     });
     for (const h of [...homes.slice(1), ...wHomes, uHome]) {
       mkdirSync(h, { recursive: true, mode: 0o700 });

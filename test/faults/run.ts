@@ -3,7 +3,9 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT_STORE_DAMAGED } from '../../src/cli/context.ts';
-import { addressFromPublicKey, encodeAddress } from '../../src/crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, toHex } from '../../src/crypto/index.ts';
+import { signTx, TxKind } from '../../src/ledger/index.ts';
+import type { AccountAnswer, BookkeepersAnswer } from '../../src/sdk/index.ts';
 import { BankWorkload } from './bank.ts';
 import { type CheckOptions, checkRun, formatVerdict, type Heal, type Verdict } from './checker.ts';
 import { FAULT_APP, type FaultCluster, startFaultCluster } from './cluster.ts';
@@ -11,7 +13,7 @@ import { collectFinalState } from './finalState.ts';
 import { readHistory } from './history.ts';
 import { MarketWorkload } from './market.ts';
 import { type Fault, NEMESES, type Nemesis, parseNemeses, planSchedule, type ScheduledFault } from './schedule.ts';
-import { openHistory } from './workload.ts';
+import { getJson, httpVia, openHistory } from './workload.ts';
 
 // A fault run (issue 16): a network of bookkeepers and workers on hosts of their own
 // (cluster.ts), the bank and market workloads recording a history (bank.ts, market.ts), faults
@@ -96,6 +98,9 @@ class Operator {
   private timer: NodeJS.Timeout | undefined;
   repairs = 0;
   restarts = 0;
+  unjails = 0;
+  /** When an unjail was last sent for a bookkeeper: one at a time, whatever became of it. */
+  private readonly unjailSent = new Map<number, number>();
 
   constructor(c: FaultCluster, dir: string) {
     this.c = c;
@@ -131,6 +136,7 @@ class Operator {
   }
 
   private async check(): Promise<void> {
+    await this.unjailDue().catch((e: unknown) => this.note({ note: `operator: could not look at the jail (${String(e).slice(0, 300)})` }));
     for (const [i, node] of this.c.bookkeepers.entries()) {
       if (this.held.has(i) || node.alive || node.exit === undefined) continue;
       const exit = node.exit;
@@ -142,6 +148,33 @@ class Operator {
         this.note({ note: `${node.name} exited (${JSON.stringify(exit)}); started again`, why: node.tail(3).slice(0, 500) });
         await this.startOrRepair(i);
       }
+    }
+  }
+
+  /**
+   * A bookkeeper that missed its turns while a fault held it (down, cut off, paused) is jailed and
+   * leaves the set: with four, the three left tolerate no further fault. Its operator sends Unjail
+   * (signed with the bookkeeper's key, like `zeus election unjail`) once the term is over.
+   */
+  private async unjailDue(): Promise<void> {
+    const live = this.c.bookkeepers.findIndex((b) => b.alive);
+    if (live < 0) return;
+    const ep = this.c.endpoint(live);
+    const http = httpVia(ep.agent);
+    const view = await getJson<BookkeepersAnswer>(http, ep.node, '/bookkeepers', 5_000);
+    for (const i of this.c.bookkeepers.keys()) {
+      const key = this.c.key(`bookkeeper-${i}`);
+      const address = encodeAddress(addressFromPublicKey(key.publicKey));
+      const jailedUntil = view.candidates.find((x) => x.address === address)?.jailedUntil;
+      // Block time follows the clocks of the bookkeepers; a second's margin, and a refused early one is sent again.
+      if (jailedUntil === null || jailedUntil === undefined || jailedUntil > Date.now() - 1_000) continue;
+      if (Date.now() - (this.unjailSent.get(i) ?? 0) < 10_000) continue;
+      this.unjailSent.set(i, Date.now());
+      const account = await getJson<AccountAnswer>(http, ep.node, `/accounts/${address}`, 5_000);
+      const tx = signTx(key, { chainId: this.c.chainId, kind: TxKind.Unjail, nonce: BigInt(account.nonces[0] ?? '0'), payload: {} });
+      const r = await http(ep.node, 'POST', '/txs', { txs: [toHex(tx)] }, 5_000);
+      this.unjails++;
+      this.note({ note: `${this.c.bookkeepers[i].name} jailed until ${new Date(jailedUntil).toISOString()}: unjail sent`, answer: r.text.slice(0, 300) });
     }
   }
 
@@ -347,7 +380,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
       await c.nemesis.healAll();
       for (const [i, node] of c.bookkeepers.entries()) if (!node.alive) await op.startOrRepair(i);
     });
-    say(`operator: ${op.repairs} store(s) moved aside and resynced, ${op.restarts} restart(s) after an exit`);
+    say(`operator: ${op.repairs} store(s) moved aside and resynced, ${op.restarts} restart(s) after an exit, ${op.unjails} unjail(s) sent`);
 
     const history = readHistory(historyFile);
     const agent = c.agents[0];
