@@ -23,13 +23,13 @@ const HEARTBEAT_MS = 100;
 const ELECTION_MS = 1_000;
 
 /** The etcd binary: ZEUS_ETCD_BIN, else `etcd` on PATH; a clear error (with the package to install) when there is none. */
-export function etcdBinary(): string {
-  const given = process.env.ZEUS_ETCD_BIN;
+export function etcdBinary(env: NodeJS.ProcessEnv = process.env, alsoIn: readonly string[] = ['/usr/bin', '/usr/local/bin']): string {
+  const given = env.ZEUS_ETCD_BIN;
   if (given) {
     if (!executable(given)) throw new Error(`ZEUS_ETCD_BIN=${given} is not an executable file`);
     return given;
   }
-  for (const d of [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin']) {
+  for (const d of [...(env.PATH ?? '').split(delimiter), ...alsoIn]) {
     const p = join(d, 'etcd');
     if (d && executable(p)) return p;
   }
