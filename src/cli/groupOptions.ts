@@ -66,6 +66,8 @@ export function applyGroupFlags(config: NodeConfig, f: GroupFlags): NodeConfig {
   if (config.bookkeeperKey === undefined)
     throw new Error('--signer-group: this home has no bookkeeper key; a group keeps a bookkeeper seat, and every member holds the seat’s key');
   if (!config.p2p) throw new Error('--signer-group: this home has no p2p network (a solo dev chain); a group keeps a seat of a bookkeeper network');
+  // The group's keys in etcd are named by the chain (/zeus/<chain id>/groups/<group>/).
+  if (!NAME.test(config.chainId)) throw new Error(`--signer-group: chain id "${config.chainId}" cannot name etcd keys (1-64 letters, digits, '.', '_' or '-')`);
   out.signerGroup = { endpoints, group, member, ...(ttl !== undefined ? { leaseTtlSec: ttl } : {}) };
   return out;
 }
