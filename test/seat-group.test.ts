@@ -10,7 +10,7 @@ import { decodeSignedVote, signTx, TxKind, verifyVote, VoteType, ZNC } from '../
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
 import { createP2PNode, type P2PNode } from '../src/p2p/index.ts';
 import type { BlockAnswer, SignerGroupAnswer, StatusAnswer } from '../src/sdk/wire.ts';
-import { freePort, sleep, waitFor } from './helpers/processes.ts';
+import { freePort, nodeEnv, sleep, waitFor, zeusAsync } from './helpers/processes.ts';
 
 // Issue 18 with real processes: a devnet of four seats where seat 0 is kept by a group of three
 // `zeus node start` members sharing bookkeeper-0's key (`startDevnet({ groupSize: 3 })`), a real
@@ -375,6 +375,18 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
     const metrics = await (await fetch(`${net.nodes[a].api}/metrics`)).text();
     expect(metrics).toMatch(/^zeus_signer_group_active 1$/m);
     expect(metrics).toMatch(/^zeus_signer_group_refused_cas_total \d+$/m);
+    expect(metrics).toMatch(/^zeus_signer_group_failovers_total \d+$/m);
+    const standby = members().find((i) => i !== a)!;
+    expect(await (await fetch(`${net.nodes[standby].api}/metrics`)).text()).toMatch(/^zeus_signer_group_active 0$/m);
+    // `zeus devnet status` names the active member and the etcd cluster's health.
+    const json = await zeusAsync(['--json', 'devnet', 'status', '--dir', dir], nodeEnv(), 60_000);
+    const st2 = JSON.parse(json.out) as { nodes: { name: string; signerGroup?: { active?: boolean } }[]; etcd: { healthy: boolean }[] };
+    expect(st2.nodes.filter((n) => n.signerGroup?.active).map((n) => n.name)).toEqual([net.nodes[a].name]);
+    expect(st2.nodes.filter((n) => n.signerGroup).length).toBe(3);
+    expect(st2.etcd.map((m) => m.healthy)).toEqual([true, true, true]);
+    const text = (await zeusAsync(['devnet', 'status', '--dir', dir], nodeEnv(), 60_000)).out;
+    expect(text).toMatch(new RegExp(`^${net.nodes[a].name} up .*group seat0: ACTIVE`, 'm'));
+    expect(text).toMatch(new RegExp(`^${net.nodes[standby].name} up .*group seat0: standby \\(active: ${net.nodes[a].name}\\)`, 'm'));
   }, 60_000);
 
   it('1. SIGKILL of the active member under load: another signs within the bound, few slots missed, no equivocation', async () => {
@@ -581,4 +593,14 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
     expect(cand.jailedUntil ?? 0).toBe(0);
     report.signatures = { slots: book.size, gossiped: observed, heights: certified.size };
   }, 30_000);
+
+  it('zeus devnet stop stops the nodes and the etcd cluster', async () => {
+    clearInterval(poller);
+    await load?.stop();
+    await reading;
+    const info = readDevnet(dir);
+    const r = await zeusAsync(['devnet', 'stop', '--dir', dir], nodeEnv(), 120_000);
+    expect(r.code, r.err).toBe(0);
+    expect([...info.nodes, ...(info.etcd ?? [])].filter((p) => isAlive(p.pid)).map((p) => p.pid)).toEqual([]);
+  }, 150_000);
 });
