@@ -110,6 +110,8 @@ interface Seen {
 /** Every distinct message by the seat's key for each (height, round, step). */
 const book = new Map<string, Seen[]>();
 let observed = 0;
+/** Heights at which the observer saw a message by the seat's key on the network. */
+const gossipHeights = new Set<number>();
 
 function note(height: bigint | number, round: number, step: string, hash: Uint8Array | string, where: string): void {
   const key = `${height}/${round}/${step}`;
@@ -135,6 +137,7 @@ async function startObserver(): Promise<void> {
       const sv = decodeSignedVote(data);
       if (toHex(sv.vote.validator) === seatHex && verifyVote(sv)) {
         observed++;
+        gossipHeights.add(Number(sv.vote.height));
         note(sv.vote.height, sv.vote.round, sv.vote.type === VoteType.Prevote ? 'prevote' : 'precommit', sv.vote.blockHash, 'gossip');
       }
     } catch {
@@ -147,6 +150,7 @@ async function startObserver(): Promise<void> {
       const sp = decodeSignedProposal(data);
       if (toHex(sp.proposal.proposer) === seatHex) {
         observed++;
+        gossipHeights.add(Number(sp.proposal.height));
         note(sp.proposal.height, sp.proposal.round, 'proposal', sp.proposal.blockHash, 'gossip');
       }
     } catch {
@@ -366,7 +370,7 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
     const ids = net.nodes.map((n) => n.peerId);
     expect(new Set(ids).size).toBe(net.nodes.length);
     const a = await activeMember();
-    await waitFor(async () => certified.size > 0 && [...certified.values()].some((c) => c.seatSigned), 30_000, 'a certificate with the seat’s precommit', 200);
+    await waitFor(() => gossipHeights.size > 0, 30_000, 'a vote by the seat’s key on the network', 200);
     const groups = await Promise.all(members().map(groupOf));
     expect(groups.filter((g) => g?.active).length).toBe(1);
     for (const g of groups) expect(g?.leader).toBe(net.nodes[a].name);
@@ -413,7 +417,9 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
     await reading;
     await readCertificates();
     const window = [...certified.entries()].filter(([h]) => h > h0 && h <= h1);
-    const unsigned = window.filter(([, c]) => !c.seatSigned).length;
+    // Heights the seat signed nothing at, as the observer saw the network (a certificate holds only
+    // the first two thirds of the precommits, and the seat's, a compare-and-swap later, is seldom among them).
+    const unsigned = window.filter(([h]) => !gossipHeights.has(h)).length;
     const missed = BigInt((await seatCandidate()).missedTotal) - missedBefore;
     const slotBound = Math.ceil(FAILOVER_BOUND_MS / BLOCK_MS);
     report.failover = {
@@ -542,7 +548,7 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
     const hEnd = await chainHeight();
     const groups = await Promise.all(members().map(groupOf));
     const lastSigned = Math.max(...groups.map((g) => (g?.lastSigned ? Date.parse(g.lastSigned.at) : 0)));
-    const seatSignedDuring = [...certified.entries()].filter(([h, x]) => h > hQuiet + 1 && h <= hEnd && x.seatSigned).length;
+    const seatSignedDuring = [...certified.entries()].filter(([h, x]) => h > hQuiet + 1 && h <= hEnd && (x.seatSigned || gossipHeights.has(h))).length;
     expect(groups.every((g) => g && !g.active)).toBe(true);
     // Every signature needs a compare-and-swap through etcd's raft: without a quorum none commits, so the seat stops at once.
     expect(lastSigned).toBeLessThanOrEqual(lostAt + 1_000);
@@ -567,10 +573,10 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
     await waitFor(
       async () => {
         await readCertificates();
-        return [...certified.entries()].some(([h, x]) => h > hBack && x.seatSigned);
+        return [...gossipHeights].some((h) => h > hBack);
       },
       30_000,
-      'a certificate with the seat’s precommit again',
+      'a vote by the seat’s key again',
       200,
     );
     report.quorumLoss = {
@@ -585,7 +591,16 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
   it('no equivocation anywhere: one message per (height, round, step) by the seat’s key, no node detected any, the seat is not slashed', async () => {
     await reading;
     await readCertificates();
-    expect(observed).toBeGreaterThan(100);
+    // The book is not empty: the observer saw the seat sign at most heights, and every height whose
+    // certificate holds the seat's precommit.
+    const since = Math.min(...gossipHeights);
+    const signedHeights = [...certified.entries()].filter(([, c]) => c.seatSigned).map(([h]) => h);
+    const span = [...certified.keys()].filter((h) => h >= since);
+    const covered = span.filter((h) => gossipHeights.has(h)).length;
+    report.observer = { messages: observed, heightsObserved: span.length, seatSeenAt: covered, certifiedWithSeat: signedHeights.length };
+    // Less the heights of the faults above (about a third of the run), where it signs nothing.
+    expect(covered).toBeGreaterThan(span.length * 0.4);
+    expect(signedHeights.filter((h) => h >= since && !gossipHeights.has(h))).toEqual([]);
     expect(conflicts()).toEqual([]);
     for (const n of readDevnet(dir).nodes) expect(logOf(n), `${n.name}'s log`).not.toMatch(/equivocat/i);
     const cand = await seatCandidate();
