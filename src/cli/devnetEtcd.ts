@@ -26,7 +26,10 @@ const ELECTION_MS = 1_000;
 export function etcdBinary(env: NodeJS.ProcessEnv = process.env, alsoIn: readonly string[] = ['/usr/bin', '/usr/local/bin']): string {
   const given = env.ZEUS_ETCD_BIN;
   if (given) {
-    if (!executable(given)) throw new Error(`ZEUS_ETCD_BIN=${given} is not an executable file`);
+    if (!executable(given))
+      throw new Error(
+        `ZEUS_ETCD_BIN=${given} is not an executable file: point it at an etcd binary (Debian: the package etcd-server), or unset it to use etcd on PATH`,
+      );
     return given;
   }
   for (const d of [...(env.PATH ?? '').split(delimiter), ...alsoIn]) {
