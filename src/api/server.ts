@@ -122,6 +122,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     const l = node.reader;
     const supply = l.supply();
     const roots = l.stateRoots();
+    const group = node.signerGroupStatus();
     return jsonValue({
       chainId: l.chainId,
       height: l.height,
@@ -130,12 +131,14 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       chains: roots.map((r, i) => ({ chain: i, kind: i === MAIN_CHAIN ? 'main' : 'inner', height: l.height, stateRoot: r })),
       receiptsInFlight: l.inFlight.length,
       mempool: node.mempool.size,
-      bookkeeper: node.publicKey,
+      // A seat group's member: the seat's key (its peer id is its own node key's).
+      bookkeeper: node.bookkeeperPublicKey ?? node.publicKey,
       consensus: node.consensusStatus() ?? { mode: 'solo' },
       // The liveness alarm: set once block production stopped for good (see /health).
       halted: node.halted ?? null,
       supply,
       ...(node.stateSync ? { stateSync: await node.stateSync.status() } : {}),
+      ...(group ? { signerGroup: group } : {}),
     });
   });
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Keystore } from '../crypto/index.ts';
 import { DEFAULT_PARAMS, ZNC_UNIT } from '../ledger/index.ts';
-import { DEV_ACCOUNTS, DEV_PASSPHRASE, homePaths, initDevHome, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
+import { DEV_ACCOUNTS, DEV_PASSPHRASE, homePaths, initDevHome, loadOrCreateNodeKey, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
 import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
 import {
@@ -22,8 +22,9 @@ import {
   type DevnetRuntime,
   type DevnetWorker,
 } from './devnetMarket.ts';
+import { etcdBinary, planEtcd, spawnEtcd, waitEtcdHealthy, type DevnetEtcd } from './devnetEtcd.ts';
 
-export { isAlive, type DevnetApp, type DevnetRuntime, type DevnetWorker };
+export { isAlive, type DevnetApp, type DevnetEtcd, type DevnetRuntime, type DevnetWorker };
 
 // A local development network of separate node processes on 127.0.0.1: N bookkeeper nodes
 // that find each other over libp2p and decide blocks in BFT rounds (or one solo bookkeeper).
@@ -37,6 +38,8 @@ export interface DevnetNode {
   /** libp2p peer id and listen address (absent for a single solo node). */
   peerId?: string;
   p2p?: string;
+  /** The seat group it is a member of (--group-size): the group's name; its member name is `name`. */
+  group?: string;
 }
 
 export interface DevnetInfo {
@@ -51,6 +54,8 @@ export interface DevnetInfo {
   console?: string;
   /** What it was created with: `devnet start` on the directory again starts it the same way. */
   options?: DevnetOptions;
+  /** The etcd cluster of its seat groups (only with --group-size). */
+  etcd?: DevnetEtcd[];
 }
 
 /** How a devnet was made; fixed at creation (its genesis funds the keys of these roles). */
@@ -61,7 +66,12 @@ export interface DevnetOptions {
   sampleApps: boolean;
   runtime: 'auto' | DevnetRuntime;
   blockTimeMs: number;
+  /** Members of seat 0's group (absent or 1: every seat is one node, no etcd). */
+  groupSize?: number;
 }
+
+/** Seat 0's group in a devnet made with --group-size. */
+export const DEVNET_GROUP = 'seat0';
 
 const handedOut = new Set<number>();
 
@@ -108,8 +118,8 @@ export function readDevnet(dir: string): DevnetInfo {
   return JSON.parse(readFileSync(p, 'utf8')) as DevnetInfo;
 }
 
-/** Every process of the devnet: its nodes and its workers. */
-export const processesOf = (info: DevnetInfo): { pid: number }[] => [...info.nodes, ...(info.workers ?? [])];
+/** Every process of the devnet: its nodes, its workers and its etcd members. */
+export const processesOf = (info: DevnetInfo): { pid: number }[] => [...info.nodes, ...(info.workers ?? []), ...(info.etcd ?? [])];
 
 /** What devnet.json in `dir` says, if there is one. */
 export const devnetIn = (dir: string): DevnetInfo | undefined => (existsSync(join(dir, 'devnet.json')) ? readDevnet(dir) : undefined);
@@ -152,6 +162,13 @@ export interface StartDevnetOptions {
   sampleApps?: boolean;
   /** Aborting stops whatever was started so far and rejects (Ctrl-C during `devnet start`). */
   signal?: AbortSignal;
+  /** Run seat 0 as a group of this many member processes sharing its key, with a 3-member etcd cluster (default 1: no group). */
+  groupSize?: number;
+  /**
+   * Tests only: the etcd endpoints a group member is configured with (e.g. through a relay the
+   * test can cut), given the cluster's client URLs. Applied when the devnet is made.
+   */
+  groupEndpoints?: (member: string, etcd: string[]) => Promise<string[]>;
 }
 
 /**
@@ -189,7 +206,7 @@ const devParams = (validators: number) => ({
 });
 
 /** Creates the homes of a devnet: one shared dev genesis with `validators` bookkeepers, a home per bookkeeper. */
-async function initDevnet(dir: string, o: StartDevnetOptions, made: DevnetOptions): Promise<void> {
+async function initDevnet(dir: string, o: StartDevnetOptions, made: DevnetOptions, etcd: readonly DevnetEtcd[] | undefined): Promise<void> {
   const validators = made.validators;
   const homes = Array.from({ length: validators }, (_, i) => join(dir, `node${i}`));
   const apiPorts = await Promise.all(homes.map(() => freePort()));
@@ -206,11 +223,28 @@ async function initDevnet(dir: string, o: StartDevnetOptions, made: DevnetOption
     params: { ...devParams(validators), ...o.params },
   });
   if (validators === 1) return;
-  const p2pPorts = await Promise.all(homes.map(() => freePort()));
+  // Seat 0's other members (--group-size): homes node0-1, node0-2, … after the seats' homes, each
+  // with the seat's key and a node key of its own (its peer id), all in group `seat0`.
+  const groupSize = made.groupSize ?? 1;
+  const members = Array.from({ length: groupSize > 1 ? groupSize - 1 : 0 }, (_, k) => join(dir, `node0-${k + 1}`));
+  const seatOf = (i: number): number => (i < validators ? i : 0);
+  const all = [...homes, ...members];
+  apiPorts.push(...(await Promise.all(members.map(() => freePort()))));
+  const p2pPorts = await Promise.all(all.map(() => freePort()));
   const ks = new Keystore(homePaths(homes[0]).keys);
-  const peerIds = await Promise.all(homes.map((_, i) => peerIdFromKey(ks.load(`bookkeeper-${i}`, DEV_PASSPHRASE).secretKey)));
-  const addrs = homes.map((_, i) => `/ip4/127.0.0.1/tcp/${p2pPorts[i]}/p2p/${peerIds[i]}`);
-  homes.forEach((home, i) => {
+  for (const home of members) mkdirSync(home, { recursive: true, mode: 0o700 });
+  const peerIds = await Promise.all(
+    all.map((home, i) =>
+      // A group's member goes by its node key on the network: three processes cannot be one peer.
+      peerIdFromKey(groupSize > 1 && seatOf(i) === 0 ? loadOrCreateNodeKey(home).secretKey : ks.load(`bookkeeper-${i}`, DEV_PASSPHRASE).secretKey),
+    ),
+  );
+  const addrs = all.map((_, i) => `/ip4/127.0.0.1/tcp/${p2pPorts[i]}/p2p/${peerIds[i]}`);
+  const etcdUrls = etcd?.map((m) => m.client) ?? [];
+  const endpointsOf = async (home: string): Promise<string[]> => (o.groupEndpoints ? o.groupEndpoints(basename(home), etcdUrls) : etcdUrls);
+  for (const [i, home] of all.entries()) {
+    const grouped = groupSize > 1 && seatOf(i) === 0;
+    const signerGroup = grouped ? { endpoints: await endpointsOf(home), group: DEVNET_GROUP, member: basename(home) } : undefined;
     if (i > 0) {
       mkdirSync(home, { recursive: true, mode: 0o700 });
       // Dev keys are throwaway: every home holds all of them, so any home works with the CLI.
@@ -223,11 +257,12 @@ async function initDevnet(dir: string, o: StartDevnetOptions, made: DevnetOption
       // bounded under overload (clients are told MEMPOOL_FULL and retry) instead of slowing commits.
       mempoolMax: 10_000,
       api: { host: '127.0.0.1', port: apiPorts[i] },
-      bookkeeperKey: `bookkeeper-${i}`,
+      bookkeeperKey: `bookkeeper-${seatOf(i)}`,
       p2p: { listen: `/ip4/127.0.0.1/tcp/${p2pPorts[i]}`, bootstrap: addrs.filter((_, j) => j !== i) },
       ddn: { peers: apiPorts.filter((_, j) => j !== i).map((port) => `http://127.0.0.1:${port}`) },
+      ...(signerGroup ? { signerGroup } : {}),
     });
-  });
+  }
 }
 
 /** Starts one node process of a devnet home in the background. */
@@ -243,7 +278,15 @@ export function spawnNode(dir: string, name: string, extraArgs: string[] = []): 
     env: { ...process.env },
   });
   child.unref();
-  const node: DevnetNode = { name, home, api: `http://127.0.0.1:${config.api.port}`, pid: child.pid!, log, ...(config.p2p ? { p2p: config.p2p.listen } : {}) };
+  const node: DevnetNode = {
+    name,
+    home,
+    api: `http://127.0.0.1:${config.api.port}`,
+    pid: child.pid!,
+    log,
+    ...(config.p2p ? { p2p: config.p2p.listen } : {}),
+    ...(config.signerGroup ? { group: config.signerGroup.group } : {}),
+  };
   logStart.set(node, from);
   return node;
 }
@@ -306,7 +349,7 @@ export function devnetOptionsOf(dir: string): DevnetOptions {
   const ks = new Keystore(homePaths(join(dir, 'node0')).keys);
   const names = ks.list().map((k) => k.name);
   return {
-    validators: nodeNames(dir).length,
+    validators: nodeNames(dir).filter((n) => /^node\d+$/.test(n)).length,
     workers: names.filter((n) => /^worker-\d+$/.test(n)).length,
     sampleApps: names.includes(DEVELOPER_KEY),
     runtime: 'auto',
@@ -314,10 +357,17 @@ export function devnetOptionsOf(dir: string): DevnetOptions {
   };
 }
 
-const nodeNames = (dir: string): string[] =>
-  readdirSync(dir)
-    .filter((n) => /^node\d+$/.test(n) && existsSync(join(dir, n, 'config.json')))
-    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+/** The devnet's node homes: the seats' (node0, node1, …), then seat groups' other members (node0-1, …). */
+const nodeNames = (dir: string): string[] => {
+  const order = (n: string): number[] => n.slice(4).split('-').map(Number);
+  return readdirSync(dir)
+    .filter((n) => /^node\d+(-\d+)?$/.test(n) && existsSync(join(dir, n, 'config.json')))
+    .sort((a, b) => {
+      const [sa, ma = 0] = order(a);
+      const [sb, mb = 0] = order(b);
+      return ma - mb || sa - sb;
+    });
+};
 
 /**
  * Initializes (first time) and starts the devnet's processes; returns once the chain commits
@@ -335,17 +385,39 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
       throw new Error(`devnet in ${dir} is already running (pids ${running.map((n) => n.pid).join(', ')}); stop it with \`zeus devnet stop --dir ${dir}\``);
   }
   let made: DevnetOptions;
+  let etcd = before?.etcd;
   if (!devnetExists(dir)) {
     const validators = o.validators ?? 1;
     const workers = o.workers ?? 0;
     // A worker shares its node's home (it reads the images the node fetched from the node's store).
     if (workers > validators)
       throw new Error(`each worker runs beside its own node: --workers ${workers} needs at least as many --validators (got ${validators})`);
-    made = { validators, workers, sampleApps: o.sampleApps ?? workers > 0, runtime: o.runtime ?? 'auto', blockTimeMs: o.blockTimeMs ?? 500 };
-    await initDevnet(dir, o, made);
+    const groupSize = o.groupSize ?? 1;
+    if (!Number.isInteger(groupSize) || groupSize < 1 || groupSize > 5) throw new Error(`--group-size must be 1 to 5 member processes, got ${groupSize}`);
+    if (groupSize > 1 && validators < 2)
+      throw new Error(
+        `--group-size keeps a seat of a bookkeeper network: it needs --validators 2 or more (a solo bookkeeper has no network), got ${validators}`,
+      );
+    made = {
+      validators,
+      workers,
+      sampleApps: o.sampleApps ?? workers > 0,
+      runtime: o.runtime ?? 'auto',
+      blockTimeMs: o.blockTimeMs ?? 500,
+      ...(groupSize > 1 ? { groupSize } : {}),
+    };
+    if (groupSize > 1) {
+      etcdBinary(); // before anything is made: a missing etcd is said first
+      const ports = [];
+      for (let i = 0; i < 3; i++) ports.push({ client: await freePort(), peer: await freePort() });
+      etcd = planEtcd(dir, ports);
+    }
+    await initDevnet(dir, o, made, etcd);
   } else {
     const was = devnetOptionsOf(dir);
-    const differs = (['validators', 'workers', 'sampleApps'] as const).filter((k) => o[k] !== undefined && o[k] !== was[k]);
+    const differs = (['validators', 'workers', 'sampleApps', 'groupSize'] as const).filter(
+      (k) => o[k] !== undefined && o[k] !== (was[k] ?? (k === 'groupSize' ? 1 : undefined)),
+    );
     if (differs.length) {
       o.onProgress?.(
         `note: ${dir} holds a devnet made with ${differs.map((k) => `${k} ${was[k]}`).join(', ')}; starting it as it was (remove the directory for a new one)`,
@@ -360,7 +432,19 @@ export async function startDevnet(o: StartDevnetOptions): Promise<DevnetInfo> {
   }
   const nodes: DevnetNode[] = [];
   const info: DevnetInfo = { dir, chainId: '', nodes, options: made };
+  if ((made.groupSize ?? 1) > 1 && !etcd)
+    throw new Error(`${dir} holds a devnet with seat groups, but its devnet.json names no etcd cluster: remove the directory for a new one`);
   try {
+    if (etcd) {
+      const bin = etcdBinary();
+      info.etcd = etcd;
+      for (let i = 0; i < etcd.length; i++) {
+        etcd[i].pid = spawnEtcd(bin, dir, etcd, i);
+        writeDevnet(info);
+      }
+      o.onProgress?.(`started the etcd cluster of seat 0's group (${etcd.map((m) => m.client).join(', ')}); waiting until it is healthy`);
+      await waitEtcdHealthy(etcd, 30_000, o.signal);
+    }
     for (const name of names) {
       const upgradeArgs = (o.upgradeModules ?? []).flatMap((f) => ['--upgrade-module', resolve(f)]);
       nodes.push(spawnNode(dir, name, [...upgradeArgs, ...(o.nodeArgs?.[name] ?? [])]));
@@ -446,5 +530,18 @@ export async function stopDevnet(dir: string): Promise<number> {
   const info = readDevnet(dir);
   // Workers first: one that lost its node would only log failures until stopped.
   const workers = await stopWorkers(info.workers ?? []);
-  return workers + (await stopProcesses(info.nodes.map((n) => n.pid)));
+  const nodes = await stopProcesses(info.nodes.map((n) => n.pid));
+  // etcd last: a group's member that stops resigns through it.
+  return workers + nodes + (await stopProcesses((info.etcd ?? []).map((m) => m.pid)));
+}
+
+/** Starts etcd member `i` of the devnet in `dir` again (after it stopped or was killed) and records its new pid. */
+export function restartEtcd(dir: string, i: number): DevnetEtcd {
+  const info = readDevnet(dir);
+  const etcd = info.etcd;
+  if (!etcd?.[i]) throw new Error(`no etcd member ${i} in ${dir}`);
+  if (etcd[i].pid && isAlive(etcd[i].pid)) throw new Error(`${etcd[i].name} is still running (pid ${etcd[i].pid})`);
+  etcd[i].pid = spawnEtcd(etcdBinary(), dir, etcd, i);
+  writeDevnet(info);
+  return etcd[i];
 }

@@ -4,6 +4,7 @@ import { ZeusClient } from '../sdk/index.ts';
 import { globalOptions, output } from './context.ts';
 import { runLedgerDemo } from './demo.ts';
 import { runMarketDemo } from './marketDemo.ts';
+import { etcdHealthy } from './devnetEtcd.ts';
 import {
   devnetExists,
   devnetIn,
@@ -39,6 +40,13 @@ const count =
     return Number(v);
   };
 
+/** One member's line of `devnet status`: is it the one that signs, and who is if not. */
+function groupText(g: { group: string; active?: boolean; leader?: string | null; failovers?: number; refusedCas?: number }): string {
+  if (g.active === undefined) return `group ${g.group}: -`;
+  const role = g.active ? 'ACTIVE (signs for the seat)' : `standby (active: ${g.leader ?? 'none'})`;
+  return `group ${g.group}: ${role}, failovers ${g.failovers}, refused CAS ${g.refusedCas}`;
+}
+
 export function register(program: Command): void {
   const devnet = program.command('devnet').description('A local development network on 127.0.0.1 (dev keys, funded accounts)');
 
@@ -56,6 +64,12 @@ export function register(program: Command): void {
     )
     .option('--runtime <name>', "the workers' runtime: auto (docker when an engine answers, else wasm), docker or wasm", runtimeName, 'auto')
     .option('--block-time <ms>', 'block interval in ms', count('--block-time'), 500)
+    .option(
+      '--group-size <n>',
+      "run seat 0 as a group of N member processes sharing its key (homes node0, node0-1, …), with a 3-member etcd cluster on 127.0.0.1 that elects the one that signs (needs etcd: Debian's etcd-server) (default 1: no group)",
+      count('--group-size'),
+      1,
+    )
     .option('--month-ms <ms>', 'vesting month in ms of block time (default 2000 so vesting can be watched)', count('--month-ms'), 2000)
     .option(
       '--upgrade-module <file>',
@@ -74,6 +88,7 @@ export function register(program: Command): void {
           workers?: number;
           runtime: 'auto' | DevnetRuntime;
           blockTime: number;
+          groupSize: number;
           monthMs: number;
           upgradeModule?: string[];
         },
@@ -114,6 +129,7 @@ export function register(program: Command): void {
             workers: o.workers ?? (fresh ? Math.min(2, o.validators) : undefined),
             runtime: given('runtime', o.runtime),
             blockTimeMs: fresh ? o.blockTime : given('blockTime', o.blockTime),
+            groupSize: given('groupSize', o.groupSize),
             monthMs: o.monthMs,
             upgradeModules: o.upgradeModule,
             onProgress: say,
@@ -135,7 +151,7 @@ export function register(program: Command): void {
     .action(async (o: { dir: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const n = await stopDevnet(o.dir);
-      output(g, { stopped: n }, () => `stopped ${n} node process(es)`);
+      output(g, { stopped: n }, () => `stopped ${n} process(es)`);
     });
 
   devnet
@@ -166,8 +182,29 @@ export function register(program: Command): void {
             mainRoot: s?.chains[0].stateRoot,
             mempool: s?.mempool,
             halted: s?.halted ?? undefined,
+            // A seat group's member: which one signs (the member's own view; a stopped one says nothing).
+            signerGroup: s?.signerGroup
+              ? {
+                  group: s.signerGroup.group,
+                  active: s.signerGroup.active,
+                  leader: s.signerGroup.leader,
+                  failovers: s.signerGroup.failovers,
+                  refusedCas: s.signerGroup.refusedCas,
+                }
+              : n.group !== undefined
+                ? { group: n.group, active: undefined, leader: undefined, failovers: undefined, refusedCas: undefined }
+                : undefined,
           };
         }),
+      );
+      const etcd = await Promise.all(
+        (info.etcd ?? []).map(async (m) => ({
+          name: m.name,
+          client: m.client,
+          pid: m.pid,
+          alive: isAlive(m.pid),
+          healthy: isAlive(m.pid) && (await etcdHealthy(m)),
+        })),
       );
       const workers = (info.workers ?? []).map((w) => ({
         name: w.name,
@@ -178,7 +215,7 @@ export function register(program: Command): void {
         alive: isAlive(w.pid),
         log: w.log,
       }));
-      output(g, { nodes: rows, workers, console: info.console ?? null }, () =>
+      output(g, { nodes: rows, workers, ...(info.etcd ? { etcd } : {}), console: info.console ?? null }, () =>
         [
           ...rows.map((r) =>
             [
@@ -187,6 +224,7 @@ export function register(program: Command): void {
               r.round !== undefined ? `deciding ${r.height! + 1} round ${r.round} ${r.step}, last commit in round ${r.lastCommitRound}` : '',
               r.peers !== undefined ? `peers ${r.peers}/${info.nodes.length - 1}` : '',
               r.bookkeeper === false ? 'follower' : '',
+              r.signerGroup ? groupText(r.signerGroup) : '',
               `main root ${r.mainRoot?.slice(0, 16) ?? '-'}`,
               `mempool ${r.mempool ?? '-'}`,
               // A halted node still answers: say why it no longer commits (an upgrade: restart with --upgrade-module).
@@ -196,6 +234,7 @@ export function register(program: Command): void {
               .join('  '),
           ),
           ...workers.map((w) => `${w.name} ${w.alive ? 'up  ' : 'down'} ${w.address}  ${w.runtime}  follows ${w.node}`),
+          ...etcd.map((m) => `${m.name} ${m.alive ? 'up  ' : 'down'} ${m.client}${m.alive ? (m.healthy ? '  healthy' : '  NOT healthy (no quorum?)') : ''}`),
           ...(info.console ? [`web console ${info.console}`] : []),
         ].join('\n'),
       );

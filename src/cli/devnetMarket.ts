@@ -53,6 +53,8 @@ const ABOUT: Record<string, string> = {
 };
 
 export const isAlive = (pid: number): boolean => {
+  // 0 or less is a process group to kill(2), never one process: "not started" (an etcd member's pid before its start).
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -49,8 +49,12 @@ export function devnetSummary(info: DevnetInfo, keys: DevnetKey[], dirArg: strin
     `  web console   ${info.console ?? `${info.nodes[0].api}/`}`,
     '',
     '  bookkeepers',
-    ...info.nodes.map((n) => `    ${n.name.padEnd(12)}${n.api}  pid ${n.pid}  log ${n.log}`),
+    ...info.nodes.map((n) => `    ${n.name.padEnd(12)}${n.api}  pid ${n.pid}  log ${n.log}${n.group ? `  (member of seat group ${n.group})` : ''}`),
   ];
+  if (info.etcd?.length) {
+    lines.push('', "  etcd (elects the seat group's signing member)");
+    for (const m of info.etcd) lines.push(`    ${m.name.padEnd(12)}${m.client}  pid ${m.pid}  log ${m.log}`);
+  }
   if (info.workers?.length) {
     lines.push('', '  workers');
     for (const w of info.workers) lines.push(`    ${w.name.padEnd(12)}${w.address}  ${w.runtime}, follows ${w.node}  pid ${w.pid}  log ${w.log}`);

@@ -17,6 +17,7 @@ import {
   parseHostPort,
   parseTrustHash,
   readConfig,
+  SignerGroup,
   Snapshotter,
   trustPointJoiner,
   writeConfig,
@@ -26,6 +27,7 @@ import {
 } from '../node/index.ts';
 import { EXIT_STORE_DAMAGED, globalOptions, keystore, output, passphraseFor, type GlobalOptions } from './context.ts';
 import { readGenesisSource } from './genesisSource.ts';
+import { applyGroupFlags, type GroupFlags } from './groupOptions.ts';
 import { applyNetworkFlags, type NetworkFlags } from './netOptions.ts';
 
 const int =
@@ -253,6 +255,13 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
       'peers to dial first, each /ip4|dns4/HOST/tcp/PORT/p2p/PEER_ID; more are found by peer exchange ("" clears the list)',
     )
     .option('--block-time <ms>', 'block interval in milliseconds (default: from config.json)', int('--block-time'))
+    .option(
+      '--signer-group <etcd://host:port,...>',
+      'keep this node\'s bookkeeper seat as one member of a group (same key on each member; see below): the etcd cluster that elects the member that signs ("" leaves the group; saved)',
+    )
+    .option('--group <name>', 'with --signer-group: the seat group’s name, the same on each of its members (saved)')
+    .option('--group-member <name>', 'with --signer-group: this member’s name, unique in its group (default: the moniker, else the host name; saved)')
+    .option('--group-lease-ttl <s>', "with --signer-group: the active member's etcd lease in seconds (default 2; saved)", int('--group-lease-ttl'))
     .addOption(
       new Option('--log-level <level>', 'how much the node logs, as JSON lines on stdout (debug adds every block; silent none)')
         .choices([...LOG_LEVELS])
@@ -306,31 +315,42 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
         .argParser(int('--test-corrupt-pieces'))
         .hideHelp(),
     )
+    .addHelpText(
+      'after',
+      `
+A seat kept by a group (docs/OPERATORS.md): run the same home's bookkeeper key on 2-3 machines of one site, each
+  zeus node start --signer-group etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379 --group seat-a --group-member a1
+with a different --group-member and its own node key (node_key.json, made on first start: its peer id). etcd elects
+the member that signs; before every signature it advances the group's mark in etcd (a compare-and-swap) and signs only
+if that succeeds; the others follow as full nodes and take over once the active member's lease (--group-lease-ttl)
+ends. Without etcd's quorum the seat signs nothing (it misses its slots) rather than risk signing twice.`,
+    )
     .action(
       async (
-        o: NetworkFlags & {
-          blockTime?: number;
-          consoleBuild?: boolean;
-          logLevel: LogLevel;
-          testEquivocate?: boolean;
-          testHaltAt?: number;
-          testWithholdProposals?: boolean;
-          testCorruptPieces?: number;
-          trustHeight?: number;
-          trustHash?: string;
-          pruneKeepBlocks?: number;
-          snapshotInterval?: number;
-          snapshotKeep?: number;
-          snapshotChunkBytes?: number;
-          testCorruptSnapshotChunks?: number;
-          testLieSnapshotState?: boolean;
-          upgradeModule?: string[];
-        },
+        o: NetworkFlags &
+          GroupFlags & {
+            blockTime?: number;
+            consoleBuild?: boolean;
+            logLevel: LogLevel;
+            testEquivocate?: boolean;
+            testHaltAt?: number;
+            testWithholdProposals?: boolean;
+            testCorruptPieces?: number;
+            trustHeight?: number;
+            trustHash?: string;
+            pruneKeepBlocks?: number;
+            snapshotInterval?: number;
+            snapshotKeep?: number;
+            snapshotChunkBytes?: number;
+            testCorruptSnapshotChunks?: number;
+            testLieSnapshotState?: boolean;
+            upgradeModule?: string[];
+          },
         cmd: Command,
       ) => {
         const g = globalOptions(cmd);
         if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
-        const config = applyNetworkFlags(readConfig(g.home), o);
+        const config = applyGroupFlags(applyNetworkFlags(readConfig(g.home), o), o);
         if (o.blockTime) config.blockIntervalMs = o.blockTime;
         applyStateSyncOptions(config, o);
         writeConfig(g.home, config);
@@ -367,8 +387,27 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
         const addr = app.server.address();
         const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
         selfUrl = apiAnnounceUrl(config.api, port);
-        const log = (msg: string): void => logger.info(msg);
+        // A seat group's standby member is refused every signature its consensus asks for while it
+        // follows (several a height): that is its normal state, logged at debug, not info.
+        const standbyRefusal = /is not the active member of signer group/;
+        const log = (msg: string): void => (config.signerGroup && standbyRefusal.test(msg) ? logger.debug(msg) : logger.info(msg));
         let mode: string;
+        // Joined before consensus starts (it campaigns in the background); left last when stopping.
+        const sg = config.signerGroup;
+        const group = sg
+          ? {
+              group: await SignerGroup.join({
+                endpoints: sg.endpoints,
+                chainId: config.chainId,
+                group: sg.group,
+                member: sg.member,
+                leaseTtlSec: sg.leaseTtlSec,
+                log: (m) => logger.info(m),
+              }),
+              name: sg.group,
+              endpoints: sg.endpoints,
+            }
+          : undefined;
         if (config.p2p) {
           const bft = await zn.startConsensus({
             listen: config.p2p.listen,
@@ -381,9 +420,14 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
             protocols: [snapshots.protocol()],
             log,
             logger,
+            ...(group ? { signerGroup: group } : {}),
           });
           const st = bft.status();
-          const role = zn.signs ? 'bookkeeper network' : 'full node (no bookkeeper key: follows, never signs)';
+          const role = group
+            ? `bookkeeper network, member ${sg!.member} of signer group ${sg!.group} (etcd ${sg!.endpoints.join(', ')}): signs only while its group's active member`
+            : zn.signs
+              ? 'bookkeeper network'
+              : 'full node (no bookkeeper key: follows, never signs)';
           const announced = config.p2p.announce?.length ? `, announcing ${config.p2p.announce.join(', ')}` : '';
           mode = `${role}: peer id ${st.peerId}, listening on ${config.p2p.listen}${announced}, ${config.p2p.bootstrap.length} bootstrap peers; a block every ${config.blockIntervalMs} ms`;
         } else {
@@ -428,6 +472,8 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
           await app.close();
           await snapshots.settled();
           await zn.close().catch((e: unknown) => logger.error({ err: e }, 'closing the node failed'));
+          // After consensus stopped: resigning ends the lease at once, so another member takes over without waiting for it.
+          await group?.group.close().catch((e: unknown) => logger.error({ err: e }, 'leaving the signer group failed'));
           process.exit(code);
         };
         storeDamaged = (e) => {

@@ -4,7 +4,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createRegistryToken, DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, type GcReport } from '../ddn/index.ts';
-import { readConfig } from '../node/index.ts';
+import { addressFromPublicKey, encodeAddress, type KeyPair } from '../crypto/index.ts';
+import { homePaths, loadOrCreateNodeKey, readConfig } from '../node/index.ts';
 import { globalOptions, keystore, loadKey, nodeUrl, output, type GlobalOptions } from './context.ts';
 
 // `zeus registry`: credentials for a node's OCI registry (the DDN). Pushing needs an account:
@@ -53,13 +54,17 @@ export async function signedToken(
   name: string,
   ttlSeconds: number,
 ): Promise<{ address: string; token: string; expiresAt: string }> {
+  return tokenSignedBy(node, await loadKey(g, name), ttlSeconds);
+}
+
+/** A token for the node at `node`, signed by `key`, checked against the node. */
+async function tokenSignedBy(node: string, key: KeyPair, ttlSeconds: number): Promise<{ address: string; token: string; expiresAt: string }> {
   const info = await registryFetch(`${node}/v2/_auth/info`);
   if (!info.ok) throw await failure(info, `${node} does not serve a ZeusNet registry`);
   const { audience } = (await info.json()) as { audience: string };
-  const key = await loadKey(g, name);
   const nowMs = Date.now();
   const token = createRegistryToken(key, { audience, nowMs, ttlSeconds });
-  const address = keystore(g).show(name).address;
+  const address = encodeAddress(addressFromPublicKey(key.publicKey));
   const check = await registryFetch(`${node}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${address}:${token}`).toString('base64')}` } });
   if (!check.ok) throw await failure(check, 'the node refused the token');
   return { address, token, expiresAt: new Date(Math.floor(nowMs / 1000) * 1000 + ttlSeconds * 1000).toISOString() };
@@ -141,10 +146,14 @@ export function register(program: Command): void {
       const g = globalOptions(cmd);
       if (!/^\d{1,9}$/.test(o.grace)) throw new Error(`--grace must be a whole number of seconds, got "${o.grace}"`);
       const node = nodeUrl(g);
-      const keyName = readConfig(g.home).bookkeeperKey;
+      const config = readConfig(g.home);
+      const keyName = config.bookkeeperKey;
       // The registry takes gc only from the node's own key; a full node's is not in the keystore.
       if (keyName === undefined) throw new Error(`${g.home} is a full node (no bookkeeper key): its registry collects garbage hourly on its own`);
-      const t = await signedToken(g, node, keyName, 300);
+      // A seat group's member goes by its own node key (the seat's key is its group's, not its registry's).
+      if (config.signerGroup && !existsSync(homePaths(g.home).nodeKey))
+        throw new Error(`${g.home} is a member of signer group ${config.signerGroup.group} and has no node key yet: start its node first`);
+      const t = config.signerGroup ? await tokenSignedBy(node, loadOrCreateNodeKey(g.home), 300) : await signedToken(g, node, keyName, 300);
       const res = await registryFetch(`${node}/v2/_zeus/gc?graceSeconds=${o.grace}`, {
         method: 'POST',
         headers: { authorization: `Basic ${Buffer.from(`${t.address}:${t.token}`).toString('base64')}` },

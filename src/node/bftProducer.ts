@@ -12,6 +12,9 @@ import {
   type HostChain,
   type Misbehavior,
   type RoundLogger,
+  type Signer,
+  SigningGuard,
+  type SignStep,
   type Timers,
 } from '../consensus/index.ts';
 import { randomBytes } from 'node:crypto';
@@ -33,7 +36,8 @@ import { createP2PNode, MAX_SYNC_COUNT, peerIdFromEd25519PublicKey, type P2PNode
 import { decode, encode } from '../codec/index.ts';
 import type { BuiltBlock, ZeusNode } from './zeusNode.ts';
 import type { BlockProducer } from './producer.ts';
-import type { ConsensusAnswer } from '../sdk/index.ts';
+import type { ConsensusAnswer, GroupSignatureAnswer, SignerGroupAnswer } from '../sdk/index.ts';
+import type { SignerGroup } from './signerGroup.ts';
 import { StoreCorruptError } from '../store/index.ts';
 
 // The elected bookkeepers' block production on a real node: the consensus host
@@ -71,6 +75,29 @@ export interface BftOptions {
   log?: (msg: string) => void;
   /** Structured log for rounds: each round and step change at debug, slow heights as warnings. */
   logger?: RoundLogger;
+  /**
+   * The seat group this node is a member of (src/node/signerGroup.ts): every signature is first
+   * confirmed by the group in etcd, then by the local guard; only the group's active member signs.
+   */
+  signerGroup?: GroupMembership;
+}
+
+/** A joined seat group, with what its member was configured with. */
+export interface GroupMembership {
+  readonly group: SignerGroup;
+  /** The group's name. */
+  readonly name: string;
+  readonly endpoints: string[];
+}
+
+/** The keys of a node: what it signs with, and what it goes by on the network. */
+export interface NodeKeys {
+  /** The bookkeeper key (a full node: its node key, which never signs). */
+  key: KeyPair;
+  /** libp2p identity: `key`, or a seat group member's own node key. */
+  identity: KeyPair;
+  /** Whether `key` is a bookkeeper key (signs while in the set). */
+  signs: boolean;
 }
 
 /** What `/status` shows of consensus: the wire contract's answer, so the node and the SDK cannot drift apart. */
@@ -113,9 +140,19 @@ const equivocatePrevotes = (key: KeyPair): Misbehavior => ({
 
 export class BftProducer implements BlockProducer {
   private readonly node: ZeusNode;
-  /** The node's identity: its libp2p key, and its signing key when `signs`. */
+  /** The signing key when `signs` (and the evidence transactions' sender). */
   private readonly key: KeyPair;
+  /** The libp2p key: `key`, except on a seat group's member. */
+  private readonly identity: KeyPair;
   private readonly signs: boolean;
+  private readonly membership: GroupMembership | undefined;
+  /** The local double-sign guard under a seat group's check (opened in open()). */
+  private guard: SigningGuard | undefined;
+  private groupSigned: { activeSince: string | null; first: GroupSignatureAnswer | null; last: GroupSignatureAnswer | null } = {
+    activeSince: null,
+    first: null,
+    last: null,
+  };
   private readonly opts: BftOptions;
   private readonly host: ConsensusHost<BuiltBlock>;
   private p2p: P2PNode | undefined;
@@ -123,13 +160,17 @@ export class BftProducer implements BlockProducer {
   private txFlush: NodeJS.Timeout | undefined;
   private peersOfSet: { key: string; ids: Set<string> } = { key: '', ids: new Set() };
 
-  /** `signs`: `key` is a bookkeeper key (signs while in the set); false on a full node, which only follows. */
-  constructor(node: ZeusNode, key: KeyPair, signs: boolean, opts: BftOptions) {
+  /** `keys.signs`: `keys.key` is a bookkeeper key (signs while in the set); false on a full node, which only follows. */
+  constructor(node: ZeusNode, keys: NodeKeys, opts: BftOptions) {
+    const { key, signs } = keys;
     this.node = node;
     this.key = key;
+    this.identity = keys.identity;
     this.signs = signs;
     if (!signs && (opts.equivocate || opts.withholdProposals)) throw new Error('the --test-* consensus faults need a bookkeeper key');
+    if (!signs && opts.signerGroup) throw new Error('a signer group keeps a bookkeeper seat: this node has no bookkeeper key');
     this.opts = opts;
+    this.membership = opts.signerGroup;
     const transport: ConsensusTransport = {
       publish: (m) => this.publish(m),
       peers: () => (this.p2p?.peers() ?? []).filter((p) => p.connected && !p.banned).map((p) => p.id),
@@ -163,7 +204,15 @@ export class BftProducer implements BlockProducer {
       cannotContinue: () => node.checkUpgrade(),
     };
     this.host = new ConsensusHost(
-      { clock: wallClock, timers: realTimers, transport, store: node.store.kv, ...(node.signerStore ? { signerStore: node.signerStore } : {}), chain },
+      {
+        clock: wallClock,
+        timers: realTimers,
+        transport,
+        store: node.store.kv,
+        ...(node.signerStore ? { signerStore: node.signerStore } : {}),
+        ...(this.membership ? { signer: this.groupSigner(this.membership) } : {}),
+        chain,
+      },
       {
         config: { chainId: node.chainId, timeouts: opts.timeouts ?? DEVNET_TIMEOUTS },
         ...(signs ? { key } : {}),
@@ -179,6 +228,11 @@ export class BftProducer implements BlockProducer {
 
   /** Opens the signing guard and the network, and joins consensus at the next height. */
   async open(): Promise<void> {
+    // Under a group the host is given the group's signer, which asks this guard last (kept where the host keeps its own).
+    if (this.membership) {
+      const kv = this.node.store.kv;
+      this.guard = this.node.signerStore ? await SigningGuard.open(this.node.signerStore, undefined, kv) : await SigningGuard.open(kv);
+    }
     await this.host.open();
     this.p2p = await createP2PNode({
       listen: this.opts.listen,
@@ -190,8 +244,8 @@ export class BftProducer implements BlockProducer {
       keepConnected: () => this.bookkeeperPeers(),
       warn: (msg) => (this.opts.logger ? this.opts.logger.warn({}, msg) : this.log(msg)),
       // A bookkeeper's libp2p identity is its bookkeeper key, so peers know the set's peer ids; a
-      // full node's is its node key (node_key.json).
-      privateKey: this.key.secretKey,
+      // full node's, and a seat group member's, is its node key (node_key.json).
+      privateKey: this.identity.secretKey,
       chainId: this.node.chainId,
       fetchTimeoutMs: SYNC_FETCH_TIMEOUT_MS,
       serveBlocks: (from, count) => this.host.serveBlocks(from, Math.min(count, MAX_SYNC_COUNT)),
@@ -232,6 +286,60 @@ export class BftProducer implements BlockProducer {
       peers: this.p2p?.peers() ?? [],
       synced: this.host.syncedHeights,
       lastCommitRound: this.host.lastRound,
+    };
+  }
+
+  /** The seat group as this member sees it; undefined when the node signs alone or follows. */
+  groupStatus(): SignerGroupAnswer | undefined {
+    const m = this.membership;
+    if (!m) return undefined;
+    const st = m.group.stats();
+    return {
+      group: m.name,
+      member: m.group.member,
+      endpoints: m.endpoints,
+      active: st.active,
+      leader: st.leader ?? null,
+      failovers: st.failovers,
+      refusedCas: st.refusedCas,
+      refusedInactive: st.refusedInactive,
+      casOk: st.casOk,
+      activeSince: this.groupSigned.activeSince,
+      firstSignedSinceActive: this.groupSigned.first,
+      lastSigned: this.groupSigned.last,
+    };
+  }
+
+  /**
+   * The host's signer under a seat group: the group's check in etcd, then the local guard; what
+   * was signed is noted (when, and the first one since this member became active), for /status.
+   */
+  private groupSigner(m: GroupMembership): Signer {
+    const group = m.group;
+    const local: Signer = {
+      authorize: (height, round, step, blockHash) => {
+        if (!this.guard) throw new Error('the signing guard is not open');
+        return this.guard.authorize(height, round, step, blockHash);
+      },
+      signedAt: (height) => this.guard?.signedAt(height) ?? [],
+    };
+    const inner = group.signer(local);
+    group.onChange((active) => {
+      if (active) this.groupSigned = { ...this.groupSigned, activeSince: new Date().toISOString(), first: null };
+      this.log(`signer group ${m.name}: ${group.member} is ${active ? 'now the active member: it signs for the seat' : 'no longer active: it follows'}`);
+    });
+    return {
+      authorize: async (height: number, round: number, step: SignStep, blockHash: Uint8Array) => {
+        await inner.authorize(height, round, step, blockHash);
+        const signed: GroupSignatureAnswer = { height, round, step, at: new Date().toISOString() };
+        const first = this.groupSigned.first === null;
+        this.groupSigned = { ...this.groupSigned, first: this.groupSigned.first ?? signed, last: signed };
+        if (first)
+          this.log(
+            `signer group ${m.name}: ${group.member} signs for the seat: its first signature since it became active, a ${step} at height ${height} round ${round}`,
+          );
+      },
+      signedAt: inner.signedAt,
     };
   }
 
@@ -326,8 +434,9 @@ export class BftProducer implements BlockProducer {
 
   /** Any account may report equivocation; a node that sees it reports it with its own key. */
   private submitEvidence(first: SignedVote, second: SignedVote): void {
-    // Evidence is a transaction paid by its sender: a full node has no account to pay from.
-    if (!this.signs) {
+    // Evidence is a transaction paid by its sender: a full node has no account to pay from. In a
+    // seat group only the active member reports, so that members do not spend one nonce twice.
+    if (!this.signs || (this.membership && !this.membership.group.active)) {
       this.log(`equivocation by ${toHex(first.vote.validator).slice(0, 12)} at height ${first.vote.height}: seen, left to the bookkeepers to report`);
       return;
     }

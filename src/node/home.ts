@@ -56,6 +56,25 @@ export const NodeConfigSchema = z.object({
       bootstrap: z.array(z.string()).default([]),
     })
     .optional(),
+  /**
+   * This home is one member of a group of nodes that keep one bookkeeper seat together
+   * (`zeus node start --signer-group`, docs/OPERATORS.md "A seat kept by a group"): they share the
+   * seat's bookkeeper key, etcd elects the one that signs, and each uses its own node key
+   * (node_key.json) for everything else. Kept in config.json on purpose: a member restarted
+   * without its group would sign alone with the seat's key, beside the member that is active.
+   */
+  signerGroup: z
+    .object({
+      /** etcd client URLs (http://HOST:PORT). */
+      endpoints: z.array(z.string().regex(/^http:\/\/[^/\s]+$/, 'an etcd endpoint is http://HOST:PORT')).min(1),
+      /** The group's name (one per seat); the same on every member. */
+      group: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+      /** This member's name, unique in the group. */
+      member: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+      /** The etcd lease of the active member, in whole seconds (default 2). */
+      leaseTtlSec: z.number().int().min(1).max(60).optional(),
+    })
+    .optional(),
   /** State snapshots this node takes and serves to joiners (docs/STATE_SYNC.md). Absent: every 1000 heights, 2 kept. */
   snapshots: z
     .object({

@@ -1,5 +1,5 @@
 // A ZeusNet node: home directory, chain store, mempool, block production and events.
-export { BftProducer, DEVNET_TIMEOUTS, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
+export { BftProducer, DEVNET_TIMEOUTS, type BftOptions, type ConsensusStatus, type GroupMembership, type NodeKeys } from './bftProducer.ts';
 export * from './events.ts';
 export * from './home.ts';
 export * from './mempool.ts';

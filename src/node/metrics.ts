@@ -17,6 +17,23 @@ export interface MetricsSources {
   ddnServed?: () => { bytes: number; pieces: number };
 }
 
+/** A counter that follows a count kept elsewhere (it only ever grows there), read when scraped. */
+function groupCounter(r: Registry, name: string, help: string, read: () => number | undefined): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [r],
+    collect() {
+      const v = read();
+      if (v !== undefined && v > seen) {
+        this.inc(v - seen);
+        seen = v;
+      }
+    },
+  });
+}
+
 export class NodeMetrics {
   readonly registry = new Registry();
 
@@ -113,6 +130,30 @@ export class NodeMetrics {
       st.restoreMs === undefined ? undefined : st.restoreMs / 1000,
     );
     syncGauge('zeus_state_sync_blocks_executed', 'Blocks executed after the restored snapshot during the join', (st) => st.blocksExecuted);
+    // A seat kept by a group (docs/OPERATORS.md): present on its members only.
+    if (node.config.signerGroup) {
+      new Gauge({
+        name: 'zeus_signer_group_active',
+        help: "1 while this member is its seat group's active member (the one that signs), 0 while it follows",
+        registers: [r],
+        collect() {
+          const g = node.signerGroupStatus();
+          if (g) this.set(g.active ? 1 : 0);
+        },
+      });
+      groupCounter(
+        r,
+        'zeus_signer_group_failovers_total',
+        'Times this member took its seat over from another member',
+        () => node.signerGroupStatus()?.failovers,
+      );
+      groupCounter(
+        r,
+        'zeus_signer_group_refused_cas_total',
+        "Signatures this member's group refused at etcd: the compare-and-swap of the group's mark failed, the mark forbade it, or etcd did not answer (no quorum)",
+        () => node.signerGroupStatus()?.refusedCas,
+      );
+    }
     const blocks = new Counter({ name: 'zeus_blocks_committed_total', help: 'Blocks committed by this node', registers: [r] });
     const rounds = new Counter({
       name: 'zeus_rounds_beyond_first_total',

@@ -22,7 +22,7 @@ import {
 import { ChainStore, FileRecordStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
-import type { HaltAnswer, HealthAnswer, ReadyAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
+import type { HaltAnswer, HealthAnswer, ReadyAnswer, SignerGroupAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
 import { NodeEvents } from './events.ts';
 import { homePaths, keyPassphrases, loadKeyWithAny, loadOrCreateNodeKey, readConfig, readGenesis, type NodeConfig } from './home.ts';
 import { nodeLogger, type NodeLogger } from './log.ts';
@@ -83,6 +83,12 @@ export interface NodeOptions {
   join?: (store: ChainStore, genesis: Genesis) => Promise<boolean>;
   /** The key is a node key, not a bookkeeper key: the node follows and never signs. */
   fullNode?: boolean;
+  /**
+   * The node's own identity (libp2p peer id, the registry's audience) when it is not `key`: a seat
+   * group's member signs with the seat's bookkeeper key, which its other members hold too, and
+   * goes by its own node key (node_key.json) everywhere else.
+   */
+  identity?: KeyPair;
   /** Where the chain store is on disk (named in the "store damaged" message). */
   dataDir?: string;
   /**
@@ -148,8 +154,10 @@ export class ZeusNode {
   readonly mempool: Mempool;
   readonly events = new NodeEvents();
   readonly config: NodeConfig;
-  /** The node's identity (libp2p, registry tokens): its bookkeeper key, or a full node's node key. */
+  /** The key this node signs blocks and votes with: its bookkeeper key (a full node: its node key, never used to sign). */
   private readonly key: KeyPair;
+  /** The node's identity (libp2p, registry tokens): `key`, except on a seat group's member (its node key). */
+  private readonly identity: KeyPair;
   /** Whether `key` is a bookkeeper key this node signs blocks and votes with (false: a full node). */
   readonly signs: boolean;
   private producer: BlockProducer | undefined;
@@ -187,6 +195,7 @@ export class ZeusNode {
     this.store = store;
     this.config = config;
     this.key = key;
+    this.identity = opts.identity ?? key;
     this.signs = opts.fullNode !== true;
     this.signerStore = opts.signerStore;
     this.logger = opts.logger ?? nodeLogger('silent');
@@ -217,6 +226,13 @@ export class ZeusNode {
     const config = readConfig(home);
     const genesis = readGenesis(home);
     let key: KeyPair;
+    let identity: KeyPair | undefined;
+    if (config.signerGroup) {
+      if (config.bookkeeperKey === undefined) throw new Error(`${home} has no bookkeeper key: only a bookkeeper's node can be a member of a signer group`);
+      if (!config.p2p) throw new Error(`${home} has no p2p network: a signer group keeps a seat of a bookkeeper network (a solo dev chain has none)`);
+      // Each member its own peer id: three processes must not claim one.
+      identity = loadOrCreateNodeKey(home);
+    }
     if (config.bookkeeperKey === undefined) {
       // A full node follows a network: alone it could never commit a block.
       if (!config.p2p) throw new Error(`${home} has no bookkeeper key and no p2p network: a full node needs p2p.listen and bootstrap peers to follow`);
@@ -237,7 +253,13 @@ export class ZeusNode {
       const checked = await kv.check((p) => log.info(p, `checking the chain store: ${p.entries} entries (${(p.bytes / 2 ** 20).toFixed(0)} MiB) read so far`));
       log.info(checked, `chain store checked: ${checked.entries} entries, ${(checked.bytes / 2 ** 20).toFixed(1)} MiB read in ${checked.ms} ms`);
       const signerStore = opts.signerStore ?? new FileRecordStore(homePaths(home).signer);
-      return await ZeusNode.withStore(kv, genesis, config, key, { ...opts, signerStore, dataDir: data, fullNode: config.bookkeeperKey === undefined });
+      return await ZeusNode.withStore(kv, genesis, config, key, {
+        ...opts,
+        signerStore,
+        dataDir: data,
+        fullNode: config.bookkeeperKey === undefined,
+        ...(identity ? { identity } : {}),
+      });
     } catch (e) {
       const d = damaged(data, e);
       if (!d) throw e;
@@ -270,9 +292,9 @@ export class ZeusNode {
     return this.ledger.chainId;
   }
 
-  /** The node's identity key (its bookkeeper key, or a full node's node key). */
+  /** The node's identity key (libp2p, the registry): its bookkeeper key, or the node key of a full node or a seat group's member. */
   get publicKey(): Uint8Array {
-    return this.key.publicKey;
+    return this.identity.publicKey;
   }
 
   /** The bookkeeper key this node signs with; undefined on a full node. */
@@ -572,7 +594,7 @@ export class ZeusNode {
 
   /** Joins the bookkeepers' network and decides blocks with them (or follows, if not elected). */
   async startConsensus(opts: BftOptions): Promise<BftProducer> {
-    const bft = new BftProducer(this, this.key, this.signs, opts);
+    const bft = new BftProducer(this, { key: this.key, identity: this.identity, signs: this.signs }, opts);
     await bft.open();
     this.bft = bft;
     this.startProducing(bft);
@@ -585,6 +607,11 @@ export class ZeusNode {
    */
   networkApiUrls(): string[] {
     return this.bft?.apiUrls() ?? [];
+  }
+
+  /** The seat group this node is a member of (its active member signs): undefined when it signs alone or follows. */
+  signerGroupStatus(): SignerGroupAnswer | undefined {
+    return this.bft?.groupStatus();
   }
 
   /** Rounds and peers, when this node runs consensus with others. */

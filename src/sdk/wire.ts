@@ -151,6 +151,44 @@ export interface StatusAnswer {
   supply: SupplyAnswer;
   /** Snapshots this node keeps and serves, and how its chain began (docs/STATE_SYNC.md); absent on an embedded node. */
   stateSync?: StateSyncAnswer;
+  /** The seat group this node is a member of (docs/OPERATORS.md, "A seat kept by a group"); absent when it signs alone or follows. */
+  signerGroup?: SignerGroupAnswer;
+}
+
+/** A message the seat's key signed on this member, with when (ISO time). */
+export interface GroupSignatureAnswer {
+  height: number;
+  round: number;
+  step: 'proposal' | 'prevote' | 'precommit';
+  at: string;
+}
+
+/** A seat group's member as it sees itself and its group. */
+export interface SignerGroupAnswer {
+  /** The group's name (one per seat). */
+  group: string;
+  /** This member's name. */
+  member: string;
+  /** The etcd client URLs it talks to. */
+  endpoints: string[];
+  /** Whether this member is the one that signs now (holds the group's leader key with a live lease). */
+  active: boolean;
+  /** The active member as this one last saw it (null: none, or not known yet). */
+  leader: string | null;
+  /** Times this member took the seat over from another member. */
+  failovers: number;
+  /** Signatures refused at etcd: the compare-and-swap of the group's mark failed, the mark forbade it, or etcd did not answer. */
+  refusedCas: number;
+  /** Signatures refused because this member was not active. */
+  refusedInactive: number;
+  /** Compare-and-swaps that succeeded (each signature this member made, or confirmed again). */
+  casOk: number;
+  /** When this member last became active (null: never since it started). */
+  activeSince: string | null;
+  /** Its first signature since it last became active: how long the seat went unsigned across a takeover. */
+  firstSignedSinceActive: GroupSignatureAnswer | null;
+  /** The last message it signed. */
+  lastSigned: GroupSignatureAnswer | null;
 }
 
 /** State sync and snapshots as a node reports them. */
