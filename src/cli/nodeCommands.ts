@@ -387,10 +387,7 @@ ends. Without etcd's quorum the seat signs nothing (it misses its slots) rather 
         const addr = app.server.address();
         const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
         selfUrl = apiAnnounceUrl(config.api, port);
-        // A seat group's standby member is refused every signature its consensus asks for while it
-        // follows (several a height): that is its normal state, logged at debug, not info.
-        const standbyRefusal = /is not the active member of signer group/;
-        const log = (msg: string): void => (config.signerGroup && standbyRefusal.test(msg) ? logger.debug(msg) : logger.info(msg));
+        const log = (msg: string): void => logger.info(msg);
         let mode: string;
         // Joined before consensus starts (it campaigns in the background); left last when stopping.
         const sg = config.signerGroup;

@@ -334,6 +334,13 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     this.opts.log?.(msg);
   }
 
+  /** A signature refused: news, unless it is the signer's normal state (a standby member of a seat group). */
+  private refused(what: SignStep, e: SigningRefusedError): void {
+    const msg = `signing guard refused a ${what}: ${e.message}`;
+    if (e.routine) this.opts.logger?.debug({ refused: what, reason: e.name }, msg);
+    else this.log(msg);
+  }
+
   // ---- heights ----
 
   private async startHeight(restoring = false): Promise<void> {
@@ -516,7 +523,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       await this.signer!.authorize(height, round, 'proposal', hash);
     } catch (e) {
       if (!(e instanceof SigningRefusedError)) throw e;
-      this.log(`signing guard refused a proposal: ${e.message}`);
+      this.refused('proposal', e);
       return;
     }
     const signing = this.signingKey();
@@ -535,7 +542,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       await this.signer!.authorize(Number(vote.height), vote.round, kind, vote.blockHash);
     } catch (e) {
       if (!(e instanceof SigningRefusedError)) throw e;
-      this.log(`signing guard refused a ${kind}: ${e.message}`);
+      this.refused(kind, e);
       return;
     }
     const sv = signVote(this.signingKey(), vote);

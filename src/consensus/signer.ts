@@ -37,6 +37,8 @@ export interface SignLog {
  */
 export class SigningRefusedError extends Error {
   override name = 'SigningRefusedError';
+  /** A refusal that is this node's normal state (a standby member of a seat group): logged at debug, not as news. */
+  readonly routine: boolean = false;
 }
 
 export class DoubleSignError extends SigningRefusedError {

@@ -65,6 +65,8 @@ export interface SignerGroupStats {
 /** This member does not hold the group's leadership (with a live lease) right now. */
 export class NotActiveError extends SigningRefusedError {
   override name = 'NotActiveError';
+  // A standby member refuses several times a height while it follows: that is what it is for.
+  override readonly routine = true;
 }
 
 /** The group's mark forbids it: another member (or this one) signed a conflicting or later message. */
