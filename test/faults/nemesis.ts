@@ -340,6 +340,11 @@ export class Nemesis {
     for (const r of [...this.relays]) await r.stop();
   }
 
+  /** Nodes stopped by pause() and not resumed yet. */
+  get pausedNodes(): number[] {
+    return [...this.paused];
+  }
+
   /** Nodes with a clock skew in place. */
   get skewedNodes(): number[] {
     return [...this.skewed];

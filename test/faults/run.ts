@@ -118,7 +118,10 @@ class Operator {
   watch(everyMs = 2_000): void {
     const loop = (): void => {
       this.timer = setTimeout(() => {
-        void this.exclusive(() => this.check())
+        // The jail is read over the network, outside the lock: a slow answer must not hold up a fault or a heal.
+        void this.unjailDue()
+          .catch((e: unknown) => this.note({ note: `operator: could not look at the jail (${String(e).slice(0, 300)})` }))
+          .then(() => this.exclusive(() => this.check()))
           .catch((e: unknown) => this.note({ note: `operator: ${String(e).slice(0, 500)}` }))
           .finally(() => this.timer && loop());
       }, everyMs);
@@ -136,7 +139,6 @@ class Operator {
   }
 
   private async check(): Promise<void> {
-    await this.unjailDue().catch((e: unknown) => this.note({ note: `operator: could not look at the jail (${String(e).slice(0, 300)})` }));
     for (const [i, node] of this.c.bookkeepers.entries()) {
       if (this.held.has(i) || node.alive || node.exit === undefined) continue;
       const exit = node.exit;
@@ -157,7 +159,8 @@ class Operator {
    * (signed with the bookkeeper's key, like `zeus election unjail`) once the term is over.
    */
   private async unjailDue(): Promise<void> {
-    const live = this.c.bookkeepers.findIndex((b) => b.alive);
+    const paused = new Set(this.c.nemesis.pausedNodes);
+    const live = this.c.bookkeepers.findIndex((b, i) => b.alive && !paused.has(i));
     if (live < 0) return;
     const ep = this.c.endpoint(live);
     const http = httpVia(ep.agent);
