@@ -62,12 +62,20 @@ export function planEtcd(dir: string, ports: { client: number; peer: number }[])
   }));
 }
 
-/** Starts member `i` in the background (on its data dir: a restart rejoins the cluster); returns its pid. */
-export function spawnEtcd(bin: string, dir: string, members: readonly DevnetEtcd[], i: number): number {
-  const m = members[i];
-  mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
-  const out = openSync(m.log, 'a');
-  const args = [
+/**
+ * The command line of one member of a local etcd cluster on loopback: the devnet's, and the one
+ * the tests start (test/helpers/etcd.ts, with shorter timings). `--initial-cluster-state new` is
+ * ignored once the data dir holds the member, so a restart rejoins.
+ */
+export function etcdMemberArgs(o: {
+  member: { name: string; dataDir: string; client: string; peer: string };
+  cluster: readonly { name: string; peer: string }[];
+  token: string;
+  heartbeatMs: number;
+  electionMs: number;
+}): string[] {
+  const m = o.member;
+  return [
     '--name',
     m.name,
     '--data-dir',
@@ -81,21 +89,34 @@ export function spawnEtcd(bin: string, dir: string, members: readonly DevnetEtcd
     '--initial-advertise-peer-urls',
     m.peer,
     '--initial-cluster',
-    members.map((x) => `${x.name}=${x.peer}`).join(','),
+    o.cluster.map((x) => `${x.name}=${x.peer}`).join(','),
     '--initial-cluster-token',
-    `zeus-devnet-${dir}`,
-    // Ignored once the data dir holds the member (a restart).
+    o.token,
     '--initial-cluster-state',
     'new',
     '--heartbeat-interval',
-    String(HEARTBEAT_MS),
+    String(o.heartbeatMs),
     '--election-timeout',
-    String(ELECTION_MS),
+    String(o.electionMs),
     '--logger',
     'zap',
     '--log-level',
     'warn',
   ];
+}
+
+/** Starts member `i` in the background (on its data dir: a restart rejoins the cluster); returns its pid. */
+export function spawnEtcd(bin: string, dir: string, members: readonly DevnetEtcd[], i: number): number {
+  const m = members[i];
+  mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
+  const out = openSync(m.log, 'a');
+  const args = etcdMemberArgs({
+    member: { name: m.name, dataDir: m.dataDir, client: m.client, peer: m.peer },
+    cluster: members.map((x) => ({ name: x.name, peer: x.peer })),
+    token: `zeus-devnet-${dir}`,
+    heartbeatMs: HEARTBEAT_MS,
+    electionMs: ELECTION_MS,
+  });
   const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   return child.pid!;

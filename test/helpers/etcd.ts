@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/cli/devnet.ts';
+import { etcdMemberArgs } from '../../src/cli/devnetEtcd.ts';
 
 // A real etcd cluster for tests (Debian's etcd 3.4 at /usr/bin/etcd): every member a process of
 // its own with its own data dir in a temp dir and free loopback ports for its client and peer
@@ -35,12 +36,10 @@ process.once('exit', () => {
 export class EtcdCluster {
   readonly dir: string;
   readonly members: EtcdMember[];
-  private readonly initialCluster: string;
 
   private constructor(dir: string, members: EtcdMember[]) {
     this.dir = dir;
     this.members = members;
-    this.initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   }
 
   /** Starts `size` members (3 by default) and waits until every one answers healthy. */
@@ -84,35 +83,13 @@ export class EtcdCluster {
   private launch(i: number): void {
     const m = this.members[i];
     if (m.proc) throw new Error(`${m.name} is already running`);
-    const args = [
-      '--name',
-      m.name,
-      '--data-dir',
-      m.dataDir,
-      '--listen-client-urls',
-      m.clientUrl,
-      '--advertise-client-urls',
-      m.clientUrl,
-      '--listen-peer-urls',
-      m.peerUrl,
-      '--initial-advertise-peer-urls',
-      m.peerUrl,
-      '--initial-cluster',
-      this.initialCluster,
-      '--initial-cluster-token',
-      `zeus-test-${this.dir}`,
-      // Ignored by etcd once the data dir holds the member (a restart).
-      '--initial-cluster-state',
-      'new',
-      '--heartbeat-interval',
-      String(HEARTBEAT_MS),
-      '--election-timeout',
-      String(ELECTION_MS),
-      '--logger',
-      'zap',
-      '--log-level',
-      'warn',
-    ];
+    const args = etcdMemberArgs({
+      member: { name: m.name, dataDir: m.dataDir, client: m.clientUrl, peer: m.peerUrl },
+      cluster: this.members.map((x) => ({ name: x.name, peer: x.peerUrl })),
+      token: `zeus-test-${this.dir}`,
+      heartbeatMs: HEARTBEAT_MS,
+      electionMs: ELECTION_MS,
+    });
     const proc = spawn(ETCD_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer): void => {
       m.output = (m.output + String(d)).slice(-16_384);
