@@ -1,11 +1,13 @@
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_STORE_DAMAGED } from '../src/cli/context.ts';
+import { isAlive, restartNode, startDevnet, stopDevnet } from '../src/cli/devnet.ts';
+import { decodeCommittedBlock, encodeCommittedBlock } from '../src/ledger/index.ts';
 import { LevelKvStore, StoreCorruptError } from '../src/store/index.ts';
 import { MARK, tableOfOwnKeys, truncateTable } from './helpers/leveldb.ts';
-import { cleanup, initDevHome, startNode, status, ZeusProcess } from './helpers/processes.ts';
+import { api, cleanup, initDevHome, startNode, status, waitFor, ZeusProcess } from './helpers/processes.ts';
 
 // A table file of the chain store cut short where nothing reads it at start (issue 16's 60-minute
 // run: bk1 started on such a store, because LevelDB opens a table only when a read needs it, and its
@@ -30,11 +32,15 @@ describe('a chain store with a table cut short', () => {
       truncateTable(table);
 
       const damaged = await LevelKvStore.open(dir);
+      const told: StoreCorruptError[] = [];
+      damaged.onReadFailure = (e) => told.push(e);
       try {
         // What the node did before: the store opens and other keys read fine...
         expect([...((await damaged.get('b/later')) ?? [])]).toEqual([2]);
         // ...until a read needs the damaged table: now a StoreCorruptError (it was a bare LEVEL_IO_ERROR).
         await expect(damaged.get(`${MARK}000100`)).rejects.toBeInstanceOf(StoreCorruptError);
+        // Whoever read it, the store's owner is told (a node stops on it: ZeusNode.open).
+        expect(told).toHaveLength(1);
         const err = await damaged.check().catch((e: unknown) => e);
         expect(err).toBeInstanceOf(StoreCorruptError);
         expect(String(err)).toMatch(/\.ldb/);
@@ -85,4 +91,48 @@ describe('a chain store with a table cut short', () => {
     expect((await status(again.url)).chainId).toBe(dev.chainId);
     await again.node.stop();
   });
+});
+
+// issue 16's 60-minute run: a flipped byte damaged bk3's stored block 6,767. LevelDB read it back
+// without a word, the chain store's check refused it (STORE_DAMAGED), and bk3 kept it so: no client
+// and no peer could read that block from bk3 again. Now the node fetches the block from its peers,
+// writes a copy only if it hashes to what its own chain says (the next block's parent hash), and
+// serves it.
+describe("a block damaged in a bookkeeper's store", () => {
+  it('is fetched again from its peers, checked against the chain, written back and served', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zeus-block-repair-'));
+    try {
+      const net = await startDevnet({ dir, validators: 4, blockTimeMs: 300 });
+      const [n0, , , n3] = net.nodes;
+      const height = async (url: string): Promise<number> => (await status(url).catch(() => ({ height: 0 }))).height;
+      await waitFor(async () => (await height(n0.api)) >= 8, 90_000, 'height 8');
+      process.kill(n3.pid, 'SIGTERM');
+      await waitFor(() => !isAlive(n3.pid), 20_000, 'node3 to stop');
+
+      // A byte that changed at rest and still decodes: the header's time, one unit later.
+      const key = `b/${'5'.padStart(16, '0')}`;
+      const kv = await LevelKvStore.open(join(n3.home, 'data'));
+      const c = decodeCommittedBlock((await kv.get(key))!);
+      c.block.header.time += 1n;
+      await kv.write([{ key, value: encodeCommittedBlock(c) }]);
+      await kv.close();
+
+      const again = restartNode(dir, 'node3');
+      await waitFor(async () => (await height(again.api)) > 8, 90_000, 'node3 back and committing');
+      const want = await api<{ hash: string }>(n0.api, 'GET', '/blocks/5');
+      const got = await api<{ hash: string }>(again.api, 'GET', '/blocks/5');
+      expect(got.status, JSON.stringify(got.json)).toBe(200);
+      expect(got.json.hash).toBe(want.json.hash);
+      const log = readFileSync(again.log, 'utf8');
+      expect(log).toMatch(
+        /stored block 5 was damaged \(stored block 5 is damaged: block 5 hashes to [0-9a-f]{64}, its certificate signs [0-9a-f]{64}\); replaced it with a peer's copy/,
+      );
+      // Written back: read again, it is the stored copy (one repair logged, not two).
+      expect((await api<{ hash: string }>(again.api, 'GET', '/blocks/5')).json.hash).toBe(want.json.hash);
+      expect(readFileSync(again.log, 'utf8').match(/stored block 5 was damaged/g)).toHaveLength(1);
+    } finally {
+      await stopDevnet(dir).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

@@ -108,6 +108,8 @@ export { DEVNET_TIMEOUTS };
 
 const TX_BATCH_MS = 50;
 const TX_BATCH_MAX = 512;
+/** Peers asked, one after another, for a copy of a block this node holds damaged. */
+const REPAIR_PEERS = 4;
 /** Refusals that make a transaction invalid anywhere, at any time. */
 const INVALID_TX = new Set(['BAD_ENCODING', 'TX_TOO_LARGE', 'BAD_SIGNATURE', 'WRONG_CHAIN_ID', 'UNKNOWN_TX_KIND']);
 const TxBatchSchema = { $id: 'TxBatch', fields: { txs: { id: 1, type: { array: 'bytes', max: TX_BATCH_MAX } } } } as const;
@@ -195,7 +197,7 @@ export class BftProducer implements BlockProducer {
       commit: (block, certificate, executed, built) => node.commitBlock(block, certificate, executed, built?.rejected),
       // A block damaged on our disk is not served: the peer asks another, and we say why here.
       committedBlock: (height) =>
-        node.store.committedBlockBytes(height).catch((e: unknown) => {
+        node.store.committedBlockBytes(height, false).catch((e: unknown) => {
           if (!(e instanceof StoreCorruptError)) throw e;
           this.log(`not serving block ${height}: ${e.message}`);
           return undefined;
@@ -256,6 +258,25 @@ export class BftProducer implements BlockProducer {
     this.p2p.subscribe('votes', (data, from) => this.onMessage(data, from, 'vote'));
     this.node.onLocalTx = (bytes) => this.queueTx(bytes);
     await this.p2p.start();
+    this.node.store.repair = {
+      fetch: (height) => this.copiesFromPeers(height),
+      repaired: (height, damage) => {
+        const msg = `stored block ${height} was damaged (${damage}); replaced it with a peer's copy that hashes to what the chain says`;
+        if (this.opts.logger) this.opts.logger.warn({ height }, msg);
+        else this.log(msg);
+      },
+    };
+  }
+
+  /** Block `height` as a few connected peers hold it, one peer at a time (a peer that fails or lacks it is skipped). */
+  private async *copiesFromPeers(height: number): AsyncIterable<Uint8Array> {
+    const peers = (this.p2p?.peers() ?? []).filter((p) => p.connected && !p.banned).slice(0, REPAIR_PEERS);
+    for (const peer of peers) {
+      const p2p = this.p2p;
+      if (!p2p) return;
+      const [copy] = await p2p.fetchBlocks(peer.id, height, 1).catch(() => []);
+      if (copy) yield copy;
+    }
   }
 
   start(): void {
@@ -264,6 +285,7 @@ export class BftProducer implements BlockProducer {
 
   async stop(): Promise<void> {
     this.node.onLocalTx = undefined;
+    this.node.store.repair = undefined;
     this.flushTxs();
     await this.host.stop();
     await this.p2p?.stop();

@@ -253,13 +253,16 @@ export class ZeusNode {
       const checked = await kv.check((p) => log.info(p, `checking the chain store: ${p.entries} entries (${(p.bytes / 2 ** 20).toFixed(0)} MiB) read so far`));
       log.info(checked, `chain store checked: ${checked.entries} entries, ${(checked.bytes / 2 ** 20).toFixed(1)} MiB read in ${checked.ms} ms`);
       const signerStore = opts.signerStore ?? new FileRecordStore(homePaths(home).signer);
-      return await ZeusNode.withStore(kv, genesis, config, key, {
+      const node = await ZeusNode.withStore(kv, genesis, config, key, {
         ...opts,
         signerStore,
         dataDir: data,
         fullNode: config.bookkeeperKey === undefined,
         ...(identity ? { identity } : {}),
       });
+      // Any later read the store fails (a client's query as much as a commit) stops the node the same way.
+      kv.onReadFailure = (e) => node.halt('the node', e);
+      return node;
     } catch (e) {
       const d = damaged(data, e);
       if (!d) throw e;

@@ -166,3 +166,113 @@ describe('a chain store damaged on disk', () => {
     await store.close();
   });
 });
+
+// A damaged block is fetched again from peers (issue 16): a copy is written only when it hashes to
+// what the store's own chain says block h is (block h+1's parent hash, or the tip's hash).
+describe('a damaged stored block repaired from copies', () => {
+  const flip = async (kv: KvStore, h: number): Promise<Uint8Array> => {
+    const key = `b/${h.toString().padStart(16, '0')}`;
+    const good = (await kv.get(key))!;
+    const c = decodeCommittedBlock(good);
+    c.block.header.time += 1n;
+    await kv.write([{ key, value: encodeCommittedBlock(c) }]);
+    return good;
+  };
+  /** A repair source that offers `copies` in order and records what it was asked and told. */
+  const source = (copies: (h: number) => Uint8Array[]) => {
+    const asked: number[] = [];
+    const repaired: [number, string][] = [];
+    return {
+      asked,
+      repaired,
+      repair: {
+        async *fetch(h: number) {
+          asked.push(h);
+          yield* copies(h);
+        },
+        repaired: (h: number, damage: string) => void repaired.push([h, damage]),
+      },
+    };
+  };
+
+  it('writes back the first copy that matches the chain, skipping a wrong one and garbage', async () => {
+    const kv = await level();
+    const store = new ChainStore(kv);
+    await fill(store, 6);
+    const good3 = await flip(kv, 3);
+    const other = (await kv.get(`b/${'4'.padStart(16, '0')}`))!;
+    const s = source(() => [Uint8Array.of(1, 2, 3), other, good3]);
+    store.repair = s.repair;
+    const got = (await store.committedBlock(3))!;
+    expect(toHex(blockHash(got.block.header))).toBe(toHex((await store.committedBlock(4))!.block.header.prevHash));
+    expect(s.repaired).toEqual([[3, expect.stringMatching(/stored block 3 is damaged: block 3 hashes to/)]]);
+    // Written back: a store without a repair source reads it now.
+    store.repair = undefined;
+    expect(toHex((await store.committedBlockBytes(3))!)).toBe(toHex(good3));
+    await store.close();
+  });
+
+  it('repairs the tip against the stored tip hash, and a run of damaged blocks from the top down', async () => {
+    const kv = await level();
+    const store = new ChainStore(kv);
+    await fill(store, 6);
+    const good = new Map<number, Uint8Array>();
+    for (const h of [3, 4, 6]) good.set(h, await flip(kv, h));
+    const s = source((h) => (good.has(h) ? [good.get(h)!] : []));
+    store.repair = s.repair;
+    expect((await store.committedBlock(6))!.block.header.height).toBe(6n);
+    expect((await store.committedBlock(3))!.block.header.height).toBe(3n);
+    // Block 3's expected hash needs block 4, itself damaged: repaired first.
+    expect(s.asked).toEqual([6, 4, 3]);
+    expect(s.repaired.map(([h]) => h)).toEqual([6, 4, 3]);
+    await store.close();
+  });
+
+  it('keeps the error when no copy matches, and readers of one block share one fetch', async () => {
+    const kv = await level();
+    const store = new ChainStore(kv);
+    await fill(store, 5);
+    await flip(kv, 2);
+    const s = source(() => []);
+    store.repair = {
+      fetch: async function* (h) {
+        s.asked.push(h);
+        yield (await kv.get(`b/${'1'.padStart(16, '0')}`))!;
+      },
+      repaired: s.repair.repaired,
+    };
+    const reads = await Promise.allSettled([store.committedBlock(2), store.committedBlock(2), store.committedBlockBytes(2)]);
+    for (const r of reads) {
+      expect(r.status).toBe('rejected');
+      expect(String((r as PromiseRejectedResult).reason)).toMatch(/stored block 2 is damaged: .*; none of the 1 copy peers sent hashes to [0-9a-f]{64}/);
+    }
+    expect(s.asked).toEqual([2]);
+    expect(s.repaired).toEqual([]);
+    await store.close();
+  });
+
+  it('a peer asking does not wait: the read fails at once and the repair finishes behind it', async () => {
+    const kv = await level();
+    const store = new ChainStore(kv);
+    await fill(store, 4);
+    const good = await flip(kv, 2);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const repaired: number[] = [];
+    store.repair = {
+      async *fetch() {
+        await gate;
+        yield good;
+      },
+      repaired: (h) => void repaired.push(h),
+    };
+    await expect(store.committedBlockBytes(2, false)).rejects.toThrow(StoreCorruptError);
+    release();
+    await expect.poll(() => repaired).toEqual([2]);
+    store.repair = undefined;
+    expect(toHex((await store.committedBlockBytes(2))!)).toBe(toHex(good));
+    await store.close();
+  });
+});

@@ -31,6 +31,14 @@ const TxLocationSchema = {
   fields: { height: { id: 1, type: 'uint64' }, chain: { id: 2, type: 'uint32' }, index: { id: 3, type: 'uint32' } },
 } as const;
 
+/** Copies of committed blocks from other nodes, for a block this store holds damaged (ChainStore.repair). */
+export interface BlockRepair {
+  /** Encodings of committed block `height` from other nodes, one at a time, until one checks out. */
+  fetch(height: number): AsyncIterable<Uint8Array>;
+  /** A damaged block was replaced by a checked copy (`damage`: what was wrong with the stored one). */
+  repaired(height: number, damage: string): void;
+}
+
 /** How a store joined by state sync (kept in the store, shown in /status). */
 export interface StateSyncRecord {
   snapshotHeight: number;
@@ -79,6 +87,13 @@ async function checkedBlock(raw: Uint8Array, height: number): Promise<CommittedB
 export class ChainStore {
   readonly kv: KvStore;
   private baseHeight: number | undefined;
+  /**
+   * Where a stored block found damaged is fetched again (the node's peers; set once its network is
+   * open). Without it a damaged block stays an error.
+   */
+  repair: BlockRepair | undefined;
+  /** Repairs under way: readers of the same damaged block wait for one fetch. */
+  private readonly repairing = new Map<number, Promise<{ raw: Uint8Array; block: CommittedBlock }>>();
 
   constructor(kv: KvStore) {
     this.kv = kv;
@@ -237,18 +252,69 @@ export class ChainStore {
 
   /**
    * A block with the certificate that committed it, checked against itself (committedBlockError):
-   * a block damaged on disk throws StoreCorruptError rather than reach a client or a peer.
+   * a block damaged on disk is fetched again through `repair` when there is one, else it throws
+   * StoreCorruptError rather than reach a client or a peer.
    */
   async committedBlock(height: number): Promise<CommittedBlock | undefined> {
-    const raw = await this.kv.get(blockKey(height));
-    return raw && checkedBlock(raw, height);
+    return (await this.readBlock(height))?.block;
   }
 
-  /** The stored encoding of a committed block (what peers fetch to catch up), checked as committedBlock is. */
-  async committedBlockBytes(height: number): Promise<Uint8Array | undefined> {
+  /**
+   * The stored encoding of a committed block, checked as committedBlock is. With `waitForRepair`
+   * false (a peer asking: it can ask another) a damaged block throws at once and its repair goes on
+   * in the background, so two nodes holding the same block damaged do not wait on each other.
+   */
+  async committedBlockBytes(height: number, waitForRepair = true): Promise<Uint8Array | undefined> {
+    return (await this.readBlock(height, waitForRepair))?.raw;
+  }
+
+  private async readBlock(height: number, waitForRepair = true): Promise<{ raw: Uint8Array; block: CommittedBlock } | undefined> {
     const raw = await this.kv.get(blockKey(height));
-    if (raw) await checkedBlock(raw, height);
-    return raw;
+    if (!raw) return undefined;
+    try {
+      return { raw, block: await checkedBlock(raw, height) };
+    } catch (e) {
+      if (!(e instanceof StoreCorruptError) || !this.repair) throw e;
+      let running = this.repairing.get(height);
+      if (!running) {
+        running = this.refetch(height, this.repair, e).finally(() => this.repairing.delete(height));
+        this.repairing.set(height, running);
+      }
+      if (waitForRepair) return running;
+      running.catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Replaces damaged block `height` with a copy from elsewhere that hashes to what this store's
+   * chain says it is: the hash block height+1 carries as its parent (that block checked, and itself
+   * repaired first if it must be), or the tip's hash. A copy that does not match is not written.
+   */
+  private async refetch(height: number, repair: BlockRepair, damage: StoreCorruptError): Promise<{ raw: Uint8Array; block: CommittedBlock }> {
+    const tip = await this.tip();
+    let expected: Uint8Array | undefined;
+    if (height === tip.height) expected = tip.hash;
+    else if (height < tip.height) expected = (await this.committedBlock(height + 1))?.block.header.prevHash;
+    if (!expected) throw damage;
+    let offered = 0;
+    for await (const raw of repair.fetch(height)) {
+      offered++;
+      let c: CommittedBlock;
+      try {
+        c = decodeCommittedBlock(raw);
+      } catch {
+        continue;
+      }
+      if (committedBlockError(c, height) !== undefined || !bytesEqual(blockHash(c.block.header), expected)) continue;
+      await this.kv.write([{ key: blockKey(height), value: raw }], true);
+      repair.repaired(height, damage.message);
+      return { raw, block: c };
+    }
+    throw new StoreCorruptError(
+      `${damage.message}; ${offered === 0 ? 'no peer could send it' : `none of the ${offered} cop${offered === 1 ? 'y' : 'ies'} peers sent hashes to ${toHex(expected)}`}`,
+      { cause: damage },
+    );
   }
 
   async txLocation(hashHex: string): Promise<TxLocation | undefined> {

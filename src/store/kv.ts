@@ -43,6 +43,11 @@ export interface StoreCheck {
 /** LevelDB through classic-level (prebuilt N-API binaries, no install scripts needed). */
 export class LevelKvStore implements KvStore {
   private readonly db: ClassicLevel<string, Uint8Array>;
+  /**
+   * Told of every read that failed as StoreCorruptError, whoever made it (a client's query, a peer's
+   * block request): the store itself failed, so its owner stops rather than answer around it.
+   */
+  onReadFailure: ((e: StoreCorruptError) => void) | undefined;
 
   private constructor(db: ClassicLevel<string, Uint8Array>) {
     this.db = db;
@@ -58,8 +63,14 @@ export class LevelKvStore implements KvStore {
     try {
       return (await this.db.get(key)) ?? undefined;
     } catch (e) {
-      throw readError(e);
+      throw this.failed(e);
     }
+  }
+
+  private failed(e: unknown): unknown {
+    const err = readError(e);
+    if (err instanceof StoreCorruptError) this.onReadFailure?.(err);
+    return err;
   }
 
   async write(ops: readonly KvOp[], sync = true): Promise<void> {
@@ -72,7 +83,7 @@ export class LevelKvStore implements KvStore {
     try {
       for await (const [k, v] of this.db.iterator({ gte: prefix, lt: `${prefix}\xff` })) yield [k, v];
     } catch (e) {
-      throw readError(e);
+      throw this.failed(e);
     }
   }
 
