@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, restartNode, startDevnet, stopDevnet, type DevnetInfo } from '../src/cli/devnet.ts';
-import { addressFromPublicKey, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
-import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
+import { Keystore, type KeyPair } from '../src/crypto/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
 import type { StatusAnswer } from '../src/sdk/wire.ts';
 import { api, sleep, waitFor } from './helpers/processes.ts';
+import { TransferLoad } from './helpers/transferLoad.ts';
 
 // Issue 12, item 2 with real processes: four `zeus node start` bookkeepers (the devnet's 500 ms
 // block interval and timeouts) under ~180 transfers/s; two are restarted one after the other,
@@ -37,48 +37,6 @@ const height = async (i: number): Promise<number> => {
   const r = await api<StatusAnswer>(net.nodes[i].api, 'GET', '/status').catch(() => undefined);
   return r?.json?.height ?? -1;
 };
-
-/** ~RATE signed transfers a second, in batches every 50 ms, to the nodes that run. */
-class Load {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  sent = 0;
-
-  start(): void {
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    const to = addressFromPublicKey(generateKeyPair().publicKey);
-    const nonces = new Array<bigint>(SENDERS).fill(0n);
-    const t0 = performance.now();
-    let k = 0;
-    while (this.running) {
-      const due = Math.floor(((performance.now() - t0) / 1000) * RATE) - this.sent;
-      const byNode: string[][] = net.nodes.map(() => []);
-      for (let i = 0; i < due; i++, k++) {
-        const s = k % SENDERS;
-        // A sender keeps to one node, so its nonces arrive in order; node0 takes over for a node that is down.
-        const node = s % net.nodes.length;
-        const target = paused.has(node) || !isAlive(net.nodes[node].pid) ? 0 : node;
-        byNode[target].push(
-          toHex(signTx(keys[s], { chainId: net.chainId, kind: TxKind.Transfer, nonce: nonces[s]++, payload: { to, token: ZNC, amount: 1_000n, memo: '' } })),
-        );
-      }
-      this.sent += due;
-      byNode.forEach((txs, i) => {
-        if (txs.length > 0) void api(net.nodes[i].api, 'POST', '/txs', { txs }).catch(() => undefined);
-      });
-      await sleep(50);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-}
 
 async function restart(i: number): Promise<void> {
   process.kill(net.nodes[i].pid, 'SIGKILL');
@@ -131,7 +89,17 @@ afterAll(async () => {
 
 describe('bookkeepers restarted and paused under load (issue 12, item 2)', () => {
   it('two restarted one after the other, then a third paused: the three running ones go on committing', async () => {
-    const load = new Load();
+    // A sender keeps to one node; node0 takes over for a node that is down.
+    const load = new TransferLoad({
+      chainId: net.chainId,
+      senders: keys,
+      rate: RATE,
+      everyMs: 50,
+      target: (s) => {
+        const node = s % net.nodes.length;
+        return net.nodes[paused.has(node) || !isAlive(net.nodes[node].pid) ? 0 : node].api;
+      },
+    });
     load.start();
     keep = true;
     try {

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, readDevnet, restartEtcd, restartNode, startDevnet, stopDevnet, type DevnetInfo, type DevnetNode } from '../src/cli/devnet.ts';
 import { decodeSignedProposal } from '../src/consensus/index.ts';
-import { addressFromPublicKey, fromHex, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
-import { decodeSignedVote, signTx, TxKind, verifyVote, VoteType, ZNC } from '../src/ledger/index.ts';
+import { fromHex, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
+import { decodeSignedVote, verifyVote, VoteType } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
 import { createP2PNode, type P2PNode } from '../src/p2p/index.ts';
 import type { BlockAnswer, SignerGroupAnswer, StatusAnswer } from '../src/sdk/wire.ts';
 import { freePort, nodeEnv, sleep, waitFor, zeusAsync } from './helpers/processes.ts';
+import { TransferLoad } from './helpers/transferLoad.ts';
 
 // Issue 18 with real processes: a devnet of four seats where seat 0 is kept by a group of three
 // `zeus node start` members sharing bookkeeper-0's key (`startDevnet({ groupSize: 3 })`), a real
@@ -254,56 +255,7 @@ function logOf(n: DevnetNode): string {
 
 // ---- load ----
 
-/** ~RATE transfers a second to the seats that are not the group (they are never faulted here). */
-class Load {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  sent = 0;
-  private readonly keys: KeyPair[];
-
-  constructor(keys: KeyPair[]) {
-    this.keys = keys;
-  }
-
-  start(): void {
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    const to = addressFromPublicKey(generateKeyPair().publicKey);
-    const nonces = new Array<bigint>(SENDERS).fill(0n);
-    const t0 = performance.now();
-    let k = 0;
-    while (this.running) {
-      const due = Math.floor(((performance.now() - t0) / 1000) * RATE) - this.sent;
-      const byNode: string[][] = [[], [], []];
-      for (let j = 0; j < due; j++, k++) {
-        const s = k % SENDERS;
-        byNode[s % 3].push(
-          toHex(
-            signTx(this.keys[s], { chainId: net.chainId, kind: TxKind.Transfer, nonce: nonces[s]++, payload: { to, token: ZNC, amount: 1_000n, memo: '' } }),
-          ),
-        );
-      }
-      this.sent += due;
-      byNode.forEach((txs, j) => {
-        if (txs.length > 0)
-          void fetch(`${net.nodes[j + 1].api}/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs }) }).catch(
-            () => undefined,
-          );
-      });
-      await sleep(100);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-}
-
-let load: Load | undefined;
+let load: TransferLoad | undefined;
 let poller: NodeJS.Timeout | undefined;
 let reading: Promise<void> = Promise.resolve();
 const report: Record<string, unknown> = {};
@@ -343,7 +295,14 @@ beforeAll(async () => {
   });
   const ks = new Keystore(join(net.nodes[0].home, 'keys'));
   seat = ks.load('bookkeeper-0', DEV_PASSPHRASE);
-  load = new Load(senders.map((s) => ks.load(s, DEV_PASSPHRASE)));
+  // To the seats that are not the group (they are never faulted here).
+  load = new TransferLoad({
+    chainId: net.chainId,
+    senders: senders.map((s) => ks.load(s, DEV_PASSPHRASE)),
+    rate: RATE,
+    everyMs: 100,
+    target: (s) => net.nodes[(s % 3) + 1].api,
+  });
   await startObserver();
   poller = setInterval(() => {
     reading = reading.then(() => readCertificates().catch(() => undefined));
