@@ -35,6 +35,8 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** Where the nemesis logs each fault (default `<dir>/nemesis.jsonl`). */
   nemesisLog?: string;
+  /** The bookkeepers take a state snapshot every N heights (default: the node's, 1,000). */
+  snapshotInterval?: number;
 }
 
 export interface WorkerOnHost {
@@ -123,7 +125,12 @@ export async function startFaultCluster(o: ClusterOptions): Promise<FaultCluster
       startNetwork({
         net,
         hosts: bkHosts,
-        homes: homes.map((home, i) => ({ home, key: `bookkeeper-${i}`, name: `bk${i}` })),
+        homes: homes.map((home, i) => ({
+          home,
+          key: `bookkeeper-${i}`,
+          name: `bk${i}`,
+          args: o.snapshotInterval === undefined ? [] : ['--snapshot-interval', String(o.snapshotInterval)],
+        })),
         passphrase: DEV_PASSPHRASE,
         logDir: logs,
         blockTimeMs: blockMs,

@@ -8,7 +8,7 @@ import type { History, HistoryHeader } from './history.ts';
 //
 // Per node: its status (height, in-flight receipts, halt), its supply report, every workload
 // account's ZNC balance, and the hash and time of every block it holds in the range. From one node
-// (the one furthest ahead, unless told otherwise) also the committed transactions, decoded from
+// (the one holding the most of the range, see txSource, unless told otherwise) also the committed transactions, decoded from
 // the blocks' segments, and the market tasks of the workload. Block hashes come from every node:
 // one hash per height everywhere is the no-fork check, and equal hashes mean equal contents, so
 // reading the transactions once suffices (when hashes differ the fork is the finding).
@@ -116,7 +116,7 @@ export interface CollectOptions {
   concurrency?: number;
   /** Wait up to this long for every node to show no receipts in flight and an empty mempool (default 15 s; 0: do not wait). */
   settleMs?: number;
-  /** Read transactions and tasks from this node (default: the reachable node furthest ahead). */
+  /** Read transactions and tasks from this node (default: the reachable node holding the most of the range, see txSource). */
   txsFrom?: string;
   /** Read task state (market workload; default: when the history names tasks or any account owns one). */
   tasks?: boolean;
@@ -176,9 +176,8 @@ export async function collectFinalState(o: CollectOptions): Promise<FinalState> 
   const nodes = read.map((r) => r.final);
 
   const readable = read.filter((r) => r.final.error === undefined);
-  const ref = o.txsFrom
-    ? readable.find((r) => r.final.node === o.txsFrom)
-    : readable.reduce<(typeof readable)[number] | undefined>((a, b) => (!a || b.final.heightAfter > a.final.heightAfter ? b : a), undefined);
+  const chosen = o.txsFrom ?? txSource(readable.map((r) => r.final));
+  const ref = readable.find((r) => r.final.node === chosen);
   const txs = ref ? await readTxs(ref.final.node, ref.segments ?? new Map(), get) : [];
   let tasks: Record<string, FinalTask> = {};
   const named = new Set((o.history.records ?? []).flatMap((r) => (r.task ? [r.task] : [])));
@@ -199,6 +198,21 @@ export async function collectFinalState(o: CollectOptions): Promise<FinalState> 
   };
   if (o.file) writeFileSync(o.file, `${JSON.stringify(state)}\n`, { mode: 0o600 });
   return state;
+}
+
+/**
+ * The node to read the committed transactions from: the one that holds the most of the range. A
+ * node restored from a snapshot (state sync) or pruned holds no blocks below some height, and the
+ * transactions in them would be missed; so the lowest first block first, then the furthest ahead.
+ */
+export function txSource(nodes: readonly NodeFinal[]): string | undefined {
+  const first = (n: NodeFinal): number => n.blocks[0]?.height ?? Number.POSITIVE_INFINITY;
+  let best: NodeFinal | undefined;
+  for (const n of nodes) {
+    if (n.error !== undefined) continue;
+    if (!best || first(n) < first(best) || (first(n) === first(best) && n.heightAfter > best.heightAfter)) best = n;
+  }
+  return best?.node;
 }
 
 /** Polls until every readable node shows nothing in flight and nothing pending, or `ms` passed. */

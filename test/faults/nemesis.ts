@@ -226,11 +226,12 @@ export class Nemesis {
   /**
    * Starts a node that is down, with its same command line (and its clock skew, if it has one).
    * Resolves once it is up; rejects with its output if it exits first (a node refusing its store).
+   * `extraArgs` go on its command line for this start only (a trust point to join from).
    */
-  async start(i: number, timeoutMs = 60_000): Promise<FaultRecord> {
+  async start(i: number, timeoutMs = 60_000, extraArgs: readonly string[] = []): Promise<FaultRecord> {
     const n = this.node(i);
-    await n.start(timeoutMs, this.skewEnv.get(i) ?? {});
-    return this.record('start', [i], { pid: n.pid });
+    await n.start(timeoutMs, this.skewEnv.get(i) ?? {}, extraArgs);
+    return this.record('start', [i], { pid: n.pid, ...(extraArgs.length > 0 ? { args: extraArgs.join(' ') } : {}) });
   }
 
   /** kill then start, the same command line. */

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { EXIT_STORE_DAMAGED } from '../../src/cli/context.ts';
 import { addressFromPublicKey, encodeAddress, toHex } from '../../src/crypto/index.ts';
 import { signTx, TxKind } from '../../src/ledger/index.ts';
-import type { AccountAnswer, BookkeepersAnswer } from '../../src/sdk/index.ts';
+import { readConfig, writeConfig } from '../../src/node/index.ts';
+import type { AccountAnswer, BlockAnswer, BookkeepersAnswer, StatusAnswer } from '../../src/sdk/index.ts';
 import { BankWorkload } from './bank.ts';
 import { type CheckOptions, checkRun, formatVerdict, type Heal, type Verdict } from './checker.ts';
 import { FAULT_APP, type FaultCluster, startFaultCluster } from './cluster.ts';
@@ -55,6 +56,9 @@ export interface FaultRunResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** How long a repaired bookkeeper may take to start (a join, or a replay of thousands of blocks). */
+const REPAIR_START_MS = 120_000;
+
 /** What a fault is, in a line for the log. */
 export function describeFault(f: Fault, names: (i: number) => string): string {
   const list = (xs: number[]): string => xs.map(names).join(',');
@@ -85,10 +89,11 @@ export function describeFault(f: Fault, names: (i: number) => string): string {
 /**
  * The run's operator: what someone looking after a bookkeeper does when its process is down and
  * no fault holds it there. A node that refuses its store, or stopped on one it can no longer read
- * (`zeus node start` exits with EXIT_STORE_DAMAGED), gets its data moved aside and resyncs from
- * its peers; any other exit is restarted as it is (a supervisor's restart-on-failure).
+ * (`zeus node start` exits with EXIT_STORE_DAMAGED), gets its data moved aside and joins by state
+ * sync from a trust point (or replays from its peers, see startOrRepair); any other exit is
+ * restarted as it is (a supervisor's restart-on-failure).
  */
-class Operator {
+export class Operator {
   private readonly c: FaultCluster;
   private readonly dir: string;
   /** Bookkeepers a fault keeps down on purpose until its heal. */
@@ -97,6 +102,8 @@ class Operator {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   repairs = 0;
+  /** Repairs done by state sync (the rest replayed from genesis). */
+  syncRepairs = 0;
   restarts = 0;
   unjails = 0;
   /** When an unjail was last sent for a bookkeeper: one at a time, whatever became of it. */
@@ -192,7 +199,12 @@ class Operator {
     }
   }
 
-  /** Starts bookkeeper i; if it refuses its store, moves the store aside and starts it again. */
+  /**
+   * Starts bookkeeper i; if it refuses its store, moves the store aside and starts it again, as an
+   * operator would: from a trust point read off a live bookkeeper (state sync: the newest snapshot
+   * linked to it and fewer than a snapshot interval of blocks), or, when no snapshot can exist yet
+   * or that start fails, by a replay from genesis.
+   */
   async startOrRepair(i: number): Promise<void> {
     const nm = this.c.nemesis;
     try {
@@ -204,8 +216,53 @@ class Operator {
       renameSync(join(node.home, 'data'), aside);
       this.repairs++;
       this.note({ note: `${node.name} refused its store; data moved to ${aside}`, why: String(e).slice(0, 500) });
-      await nm.start(i, 120_000);
+      const trust = await this.trustPoint(i).catch((err: unknown) => `no trust point: ${String(err).slice(0, 300)}`);
+      if (typeof trust === 'object') {
+        const t = Date.now();
+        try {
+          await nm.start(i, REPAIR_START_MS, ['--trust-height', String(trust.height), '--trust-hash', trust.hash]);
+          this.syncRepairs++;
+          this.note({ note: `${node.name} repaired by state sync`, repair: 'state-sync', trust, startMs: Date.now() - t });
+          return;
+        } catch (err) {
+          if (node.alive) await node.kill();
+          this.note({ note: `${node.name}: state sync from ${trust.height} failed; replaying`, why: String(err).slice(0, 500), startMs: Date.now() - t });
+          // What a failed join left in the store is not to be trusted either.
+          if (existsSync(join(node.home, 'data'))) renameSync(join(node.home, 'data'), `${aside}-join`);
+        }
+      } else {
+        this.note({ note: `${node.name}: no state sync (${trust}); replaying` });
+      }
+      // The operator's edit of HOME/config.json: `--trust-height` saved the trust point there, and
+      // with an empty store the node would join from it again instead of replaying.
+      const config = readConfig(node.home);
+      if (config.stateSync) {
+        delete config.stateSync;
+        writeConfig(node.home, config);
+      }
+      const t = Date.now();
+      await nm.start(i, REPAIR_START_MS);
+      this.note({ note: `${node.name} repaired by a replay from genesis`, repair: 'replay', startMs: Date.now() - t });
     }
+  }
+
+  /**
+   * A trust point for bookkeeper i's state sync: the height and block hash of a live bookkeeper
+   * that is not paused, or why there is none (no such bookkeeper; the chain below the first
+   * snapshot height, where no snapshot can exist to join from).
+   */
+  private async trustPoint(i: number): Promise<{ height: number; hash: string; from: string } | string> {
+    const paused = new Set(this.c.nemesis.pausedNodes);
+    const live = this.c.bookkeepers.findIndex((b, j) => j !== i && b.alive && !paused.has(j));
+    if (live < 0) return 'no live bookkeeper to read a trust point from';
+    const ep = this.c.endpoint(live);
+    const http = httpVia(ep.agent);
+    const status = await getJson<StatusAnswer>(http, ep.node, '/status', 5_000);
+    // The nodes take a snapshot every `snapshots.interval` heights (config.json; 1,000 by default).
+    const interval = readConfig(this.c.bookkeepers[i].home).snapshots?.interval ?? 1_000;
+    if (interval === 0 || status.height < interval) return `height ${status.height} is below the first snapshot height (interval ${interval})`;
+    const block = await getJson<BlockAnswer>(http, ep.node, `/blocks/${status.height}`, 5_000);
+    return { height: status.height, hash: block.hash, from: this.c.bookkeepers[live].name };
   }
 }
 
@@ -383,7 +440,9 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultRunResult> {
       await c.nemesis.healAll();
       for (const [i, node] of c.bookkeepers.entries()) if (!node.alive) await op.startOrRepair(i);
     });
-    say(`operator: ${op.repairs} store(s) moved aside and resynced, ${op.restarts} restart(s) after an exit, ${op.unjails} unjail(s) sent`);
+    say(
+      `operator: ${op.repairs} store(s) moved aside and resynced (${op.syncRepairs} by state sync), ${op.restarts} restart(s) after an exit, ${op.unjails} unjail(s) sent`,
+    );
 
     const history = readHistory(historyFile);
     const agent = c.agents[0];

@@ -142,11 +142,12 @@ export class NetNode {
 
   /**
    * Starts the process (again, with the same command line); resolves once it printed `started`.
-   * `extraEnv` is added to its environment for this start only (a fault: a skewed clock).
+   * `extraEnv` is added to its environment for this start only (a fault: a skewed clock), and
+   * `extraArgs` to its command line (an operator's repair: a state-sync trust point).
    */
-  async start(timeoutMs = 60_000, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+  async start(timeoutMs = 60_000, extraEnv: NodeJS.ProcessEnv = {}, extraArgs: readonly string[] = []): Promise<void> {
     if (this.alive) throw new Error(`${this.name} is already running (pid ${this.proc?.pid})`);
-    const argv = [ZEUS, '--home', this.home, ...this.args];
+    const argv = [ZEUS, '--home', this.home, ...this.args, ...extraArgs];
     const opts = { cwd: ROOT, env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[] };
     // `ip netns exec` execs the command, so the pid is the node's own and signals reach it.
     const child = this.net && this.host ? this.net.spawn(this.host, NODE_BIN, argv, opts) : spawn(NODE_BIN, argv, opts);
