@@ -56,3 +56,4 @@ export {
   type SealKeyPair,
 } from '../crypto/portable.ts';
 export { MisfitCode, RUNTIMES, askPrice, misfits, quote, type Misfit, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
+export * from './txBatch.ts';
