@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../src/crypto/index.ts';
 import { MAX_TX_BYTES } from '../src/ledger/index.ts';
-import { encodeTxBatch, encodeTxFrame, MAX_BATCH_TXS, TX_BATCH_TAG } from '../src/sdk/index.ts';
+import { encodeTxBatch, encodeTxFrame, MAX_BATCH_TXS, NodeApiError, TX_BATCH_TAG, ZeusClient, type SubmitterState } from '../src/sdk/index.ts';
 import type { ErrorAnswer, SubmissionMessage, SubmitAnswer, SubmitBatchAnswer } from '../src/sdk/wire.ts';
 import {
   api,
@@ -17,6 +17,7 @@ import {
   type DevHome,
   type NamedKey,
   type SignedTransfer,
+  type ZeusProcess,
 } from './helpers/processes.ts';
 
 // The binary submission path against a real node process: POST /txs with a TxBatch as
@@ -26,13 +27,14 @@ import {
 // frames without closing, keeps a client's frames in order and holds no more than 4 per socket.
 
 let h: DevHome;
+let node: ZeusProcess;
 let url: string;
 let k: Record<string, NamedKey>;
 const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
   h = await initDevHome({ blockTimeMs: 200, prefix: 'zeus-binary-' });
-  ({ url } = await startNode(h.home));
+  ({ node, url } = await startNode(h.home));
   k = loadDevKeys(h.home, ['alice', 'bob', 'carol', 'dave']);
 }, 60_000);
 
@@ -221,5 +223,72 @@ describe('submitting over the WebSocket /ws', () => {
     expect(done.map((m) => m.seq)).toEqual([...done.map((m) => m.seq)].sort((x, y) => x! - y!));
     expect(ws.readyState).toBe(WebSocket.OPEN);
     for (const t of list) await committed(t.hash);
+  }, 90_000);
+});
+
+describe('the SDK', () => {
+  it('submits as binary by default and as JSON when asked, with the same answers and refusals', async () => {
+    const binary = new ZeusClient(url);
+    const json = new ZeusClient(url, { submitEncoding: 'json' });
+    expect(binary.submitEncoding).toBe('binary');
+    const [a1, a2] = await transfers('alice', 2);
+    const [b1, b2] = await transfers('bob', 2);
+    expect(await binary.submit(a1.bytes)).toEqual({ hash: a1.hash, chain: a1.chain, status: 'pending' });
+    expect(await json.submit(b1.bytes)).toEqual({ hash: b1.hash, chain: b1.chain, status: 'pending' });
+    for (const c of [binary, json]) {
+      const e = await c.submit(badSignature(a2)).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NodeApiError);
+      expect(e).toMatchObject({ status: 401, code: 'BAD_SIGNATURE' });
+    }
+    const rb = await binary.submitBatch([a2.bytes, badSignature(b2)]);
+    const rj = await json.submitBatch([b2.bytes, badSignature(a2)]);
+    expect(outcomes(rb.results)).toEqual(['pending', 'BAD_SIGNATURE']);
+    expect(outcomes(rj.results)).toEqual(outcomes(rb.results));
+    expect(await binary.submitBatch([])).toEqual({ results: [] });
+    expect(await binary.submitBatch(Array(MAX_BATCH_TXS + 1).fill(a1.bytes)).catch((x: unknown) => x)).toMatchObject({ code: 'BATCH_TOO_LARGE' });
+    for (const t of [a1, a2, b1, b2]) await committed(t.hash);
+  }, 60_000);
+
+  it('openSubmitter pipelines batches over one WebSocket, in order, one result per transaction', async () => {
+    const submitter = new ZeusClient(url).openSubmitter();
+    try {
+      await submitter.ready;
+      const list = await transfers('carol', 12);
+      // Six batches of two consecutive nonces, all sent before any answer: order is kept.
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => submitter.submit([list[2 * i].bytes, list[2 * i + 1].bytes])));
+      expect(answers.flat()).toEqual(list.map((t) => ({ hash: t.hash, chain: t.chain, status: 'pending' })));
+      const e = await submitter.submitOne(list[0].bytes).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(NodeApiError);
+      expect(['DUPLICATE_TX', 'NONCE_REPLAYED']).toContain((e as NodeApiError).code);
+      expect(submitter.pending).toBe(0);
+      for (const t of list) await committed(t.hash);
+    } finally {
+      submitter.close();
+    }
+    expect(await submitter.submit([Uint8Array.of(1)]).catch((x: unknown) => x)).toMatchObject({ code: 'SUBMITTER_CLOSED' });
+  }, 60_000);
+
+  it('reconnects after the node restarts and sends what waited; without reconnect it refuses clearly', async () => {
+    const states: SubmitterState[] = [];
+    const submitter = new ZeusClient(url).openSubmitter({ reconnect: { initialMs: 100, maxMs: 500 }, onState: (s) => states.push(s) });
+    const once = new ZeusClient(url).openSubmitter({ reconnect: false });
+    try {
+      await Promise.all([submitter.ready, once.ready]);
+      const [d1] = await transfers('dave', 1, 'alice');
+      await node.stop();
+      await waitFor(() => submitter.connection === 'reconnecting' && once.connection === 'closed', 10_000, 'both see the connection drop');
+      expect(await once.submit([d1.bytes]).catch((x: unknown) => x)).toMatchObject({ code: 'SUBMITTER_CLOSED' });
+      // Submitted while the node is down: waits for the reconnection.
+      const answer = submitter.submitOne(d1.bytes);
+      ({ node, url } = await startNode(h.home));
+      expect(await answer).toEqual({ hash: d1.hash, chain: d1.chain, status: 'pending' });
+      expect(submitter.reconnects).toBeGreaterThan(0);
+      expect(states).toContain('reconnecting');
+      expect(states.at(-1)).toBe('open');
+      await committed(d1.hash);
+    } finally {
+      submitter.close();
+      once.close();
+    }
   }, 90_000);
 });

@@ -2,6 +2,7 @@
 // typed transaction builders, keys and signing, the event stream, and quotes with the market's
 // own matcher. Runs in Node and in browsers; Node-only parts (the file keystore) are in node.ts.
 export * from './client.ts';
+export * from './submitter.ts';
 export * from './wire.ts';
 export * from './tx.ts';
 export * from './events.ts';

@@ -96,7 +96,14 @@ describe('TxBatch and TxFrame', () => {
     refusedAs(() => decodeTxBatch(rawBatch(MAX_BATCH_TXS + 1)), 'BATCH_TOO_LARGE');
     refusedAs(() => decodeTxFrame(Uint8Array.from([0x08, 0x01, ...rawBatch(MAX_BATCH_TXS + 1)])), 'BATCH_TOO_LARGE');
     refusedAs(() => encodeTxBatch(Array.from({ length: MAX_BATCH_TXS + 1 }, () => new Uint8Array(0))), 'BATCH_TOO_LARGE');
-    refusedAs(() => encodeTxFrame(1, Array.from({ length: MAX_BATCH_TXS + 1 }, () => new Uint8Array(0))), 'BATCH_TOO_LARGE');
+    refusedAs(
+      () =>
+        encodeTxFrame(
+          1,
+          Array.from({ length: MAX_BATCH_TXS + 1 }, () => new Uint8Array(0)),
+        ),
+      'BATCH_TOO_LARGE',
+    );
   });
 
   it('reads the seq of a frame whose rest is malformed, and none where there is none', () => {
