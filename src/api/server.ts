@@ -106,9 +106,10 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
           ...o.paths,
           '/ws': {
             get: {
-              summary: 'WebSocket (upgrade) stream of events as JSON text messages',
+              summary: 'WebSocket (upgrade): a stream of events as JSON text messages, and submission of transactions as binary TxFrames',
               description:
-                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block, {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction, {"type":"market",kind,task,lease?,worker?,detail?,height,chain} for market happenings (task-posted, window-closed, lease-matched, lease-started, lease-ended, escrow-low, task-ended) and {"type":"gov",kind,proposal,proposalType,title,status,outcome?,detail,height} for governance happenings (submitted, vote-opened, vote-ended, expired, param-changed, upgrade-planned, upgrade-done, failed). Query ?events=block,tx (any of block, tx, market, gov) to receive only those kinds.',
+                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block, {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction, {"type":"market",kind,task,lease?,worker?,detail?,height,chain} for market happenings (task-posted, window-closed, lease-matched, lease-started, lease-ended, escrow-low, task-ended) and {"type":"gov",kind,proposal,proposalType,title,status,outcome?,detail,height} for governance happenings (submitted, vote-opened, vote-ended, expired, param-changed, upgrade-planned, upgrade-done, failed). Query ?events=block,tx (any of block, tx, market, gov) to receive only those kinds, or ?events=none for none. ' +
+                'A binary frame holding a TxFrame {seq = 1: uint32; txs = 2: repeated bytes} (docs/API.md) submits its transactions; the answer is {"type":"submitted",seq,results:[{hash,chain,status}|{error}]} as POST /txs gives them, or {"type":"error",seq?,error} for a frame refused as a whole (BAD_ENCODING, EMPTY_BATCH, BATCH_TOO_LARGE, TOO_MANY_FRAMES: at most 4 wait per socket; BAD_FRAME for a text frame).',
               tags: ['events'],
               parameters: [{ name: 'events', in: 'query', required: false, schema: { type: 'string', pattern: EVENT_KINDS } }],
               responses: { 101: { description: 'Switching protocols to WebSocket' } },
