@@ -20,10 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDevnet, stopDevnet } from '../src/cli/devnet.ts';
-import { addressFromPublicKey, encodeAddress, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
+import { addressFromPublicKey, encodeAddress, fromHex, generateKeyPair, Keystore, toHex, type KeyPair } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
-import { encodeTxBatch, ZeusClient, type ErrorAnswer, type SubmitAnswer } from '../src/sdk/index.ts';
+import { decodeTxBatch, encodeTxBatch, ZeusClient, type ErrorAnswer, type SubmitAnswer } from '../src/sdk/index.ts';
 import { LevelKvStore } from '../src/store/index.ts';
 import { machine, percentile } from './machine.ts';
 
@@ -104,9 +104,40 @@ async function syncedWrites(): Promise<{ oneTxMs: ReturnType<typeof stats>; batc
   }
 }
 
+/**
+ * What the binary path takes off the node, measured alone in this process: reading a batch's
+ * transfers out of a JSON body of hex strings (JSON.parse, then hex to bytes, as the route does)
+ * against out of a TxBatch (the codec's decode), per transfer, and the body sizes.
+ */
+function readingAlone(): { transfers: number; jsonUsPerTx: number; binaryUsPerTx: number; jsonBytes: number; binaryBytes: number } {
+  const key = generateKeyPair();
+  const to = addressFromPublicKey(generateKeyPair().publicKey);
+  const txs = Array.from({ length: BATCH_SIZE }, (_, i) =>
+    signTx(key, { chainId: 'bench', kind: TxKind.Transfer, nonce: BigInt(i), payload: { to, token: ZNC, amount: 1_000n, memo: '' } }),
+  );
+  const json = Buffer.from(JSON.stringify({ txs: txs.map(toHex) }));
+  const binary = encodeTxBatch(txs);
+  const perTx = (read: () => Uint8Array[]): number => {
+    for (let i = 0; i < 20; i++) read();
+    const rounds = 200;
+    const t = performance.now();
+    for (let i = 0; i < rounds; i++) if (read().length !== txs.length) throw new Error('read a batch wrong');
+    return Math.round(((performance.now() - t) * 1000 * 100) / (rounds * txs.length)) / 100;
+  };
+  return {
+    transfers: txs.length,
+    jsonUsPerTx: perTx(() => (JSON.parse(json.toString('utf8')) as { txs: string[] }).txs.map(fromHex)),
+    binaryUsPerTx: perTx(() => decodeTxBatch(binary)),
+    jsonBytes: json.length,
+    binaryBytes: binary.length,
+  };
+}
+
 async function main(): Promise<void> {
   log('measuring synced store writes alone (the baseline)…');
   const fsync = await syncedWrites();
+  log('measuring the reading of a batch alone, JSON against binary…');
+  const reading = readingAlone();
   process.env.ZEUS_KEYSTORE_FAST_KDF = '1';
   // CLIENTS concurrent senders, then one for the sequential phases and one per batch phase.
   const senders = Array.from({ length: CLIENTS + 4 }, (_, i) => `s${i}`);
@@ -249,6 +280,7 @@ async function main(): Promise<void> {
       command: `npm run bench:submit -- --sequential ${SEQUENTIAL} --clients ${CLIENTS} --concurrent-seconds ${CONCURRENT_S} --batches ${BATCHES} --batch-size ${BATCH_SIZE} --block-time ${BLOCK_MS}`,
       machine: machine(),
       syncedStoreWrite: fsync,
+      readingABatchAlone: reading,
       sequentialMs: stats(seq),
       sequentialBinaryMs: stats(seqBin),
       concurrent: { clients: CLIENTS, acksPerSecond: Math.round(conc.length / concSeconds), latencyMs: stats(conc) },
