@@ -286,6 +286,15 @@ describe('the SDK', () => {
       expect(states).toContain('reconnecting');
       expect(states.at(-1)).toBe('open');
       await committed(d1.hash);
+
+      // A batch sent and not answered when the node dies: CONNECTION_LOST, not a silent wait.
+      const [probe] = await transfers('alice', 1);
+      const slow = submitter.submit(Array.from({ length: 4000 }, () => badSignature(probe))).catch((x: unknown) => x);
+      await node.kill();
+      const lost = await slow;
+      expect(lost).toBeInstanceOf(NodeApiError);
+      expect(lost).toMatchObject({ code: 'CONNECTION_LOST', message: expect.stringMatching(/submit the same bytes again/) });
+      ({ node, url } = await startNode(h.home));
     } finally {
       submitter.close();
       once.close();
