@@ -269,16 +269,17 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     async (req, reply) => {
       const body = req.body;
       if (Buffer.isBuffer(body)) {
-        const bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
         // A signed transaction never starts with TX_BATCH_TAG (its field 1 comes first): anything
-        // else is one transaction, refused by the ledger's decoder if it is not one.
-        if (bytes[0] !== TX_BATCH_TAG) {
-          const r = await node.submit(bytes);
+        // else is one transaction, refused by the ledger's decoder if it is not one. It is copied:
+        // the pool keeps it, and a view would keep the request's (maybe pooled) buffer alive.
+        if (body[0] !== TX_BATCH_TAG) {
+          const r = await node.submit(new Uint8Array(body));
           return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
         }
         let txs: Uint8Array[];
         try {
-          txs = decodeTxBatch(bytes);
+          // The decoder copies each transaction out of the body.
+          txs = decodeTxBatch(body);
         } catch (e) {
           throw e instanceof TxBatchError ? batchRefusal(e) : e;
         }
