@@ -16,6 +16,7 @@ import type {
   ReadyAnswer,
   SegmentAnswer,
   StatusAnswer,
+  SubmissionMessage,
   SubmitAnswer,
   SubmitBatchAnswer,
   SupplyAnswer,
@@ -23,6 +24,7 @@ import type {
   TokensAnswer,
   TxStatusAnswer,
 } from '../sdk/index.ts';
+import { decodeTxBatch, decodeTxFrame, frameSeq, MAX_BATCH_TXS, TX_BATCH_TAG, TxBatchError } from '../sdk/index.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -31,8 +33,16 @@ import { registerMarketRoutes } from './marketRoutes.ts';
 import { registryChainOf } from './registryChain.ts';
 import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView, jsonValue, segmentView, tokensView, tokenView } from './views.ts';
 
-/** `?events=` of the WebSocket stream: a comma list of event kinds. */
-const EVENT_KINDS = '^(block|tx|market|gov)(,(block|tx|market|gov))*$';
+/** `?events=` of the WebSocket stream: a comma list of event kinds, or none (a socket only for submitting). */
+const EVENT_KINDS = '^(none|(block|tx|market|gov)(,(block|tx|market|gov))*)$';
+/** Largest WebSocket message: a TxFrame of ~5,000 transfers; the event stream's own messages are small. */
+const WS_MAX_PAYLOAD = 1024 * 1024;
+/**
+ * TxFrames a socket may have waiting or in work: they are submitted one after the other, in the
+ * order they came (a client's nonces stay in order), and one more is refused (TOO_MANY_FRAMES)
+ * rather than queued, so a socket holds at most this many frames' memory.
+ */
+const WS_MAX_FRAMES = 4;
 
 export interface ApiOptions {
   host: string;
@@ -55,7 +65,17 @@ const errorSchema = {
   properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } },
 } as const;
 const hexTx = { type: 'string', pattern: '^[0-9a-fA-F]+$', maxLength: 2 * 64 * 1024 } as const;
-const MAX_BATCH = 10_000;
+
+/** A binary submission refused as a whole, as the API answers it. */
+function batchRefusal(e: TxBatchError): ApiError {
+  return new ApiError(e.code === 'BATCH_TOO_LARGE' ? 413 : 400, e.code, e.message);
+}
+
+/** The refusal of a frame or request as the wire's {error:{code,message}}. */
+function errorAnswer(e: unknown): ErrorAnswer {
+  const ae = e instanceof TxBatchError ? batchRefusal(e) : toApiError(e);
+  return { error: { code: ae.code, message: ae.message } };
+}
 
 /** The node's HTTP API (fastify): JSON over HTTP, an OpenAPI document and a WebSocket stream. */
 export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<FastifyInstance> {
@@ -86,9 +106,10 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
           ...o.paths,
           '/ws': {
             get: {
-              summary: 'WebSocket (upgrade) stream of events as JSON text messages',
+              summary: 'WebSocket (upgrade): a stream of events as JSON text messages, and submission of transactions as binary TxFrames',
               description:
-                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block, {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction, {"type":"market",kind,task,lease?,worker?,detail?,height,chain} for market happenings (task-posted, window-closed, lease-matched, lease-started, lease-ended, escrow-low, task-ended) and {"type":"gov",kind,proposal,proposalType,title,status,outcome?,detail,height} for governance happenings (submitted, vote-opened, vote-ended, expired, param-changed, upgrade-planned, upgrade-done, failed). Query ?events=block,tx (any of block, tx, market, gov) to receive only those kinds.',
+                '{"type":"block",height,hash,time,txCounts[10],stateRoots[10]} for every committed block, {"type":"tx",hash,status:"pending"|"committed"|"rejected",chain,height?,index?,error?} for every transaction, {"type":"market",kind,task,lease?,worker?,detail?,height,chain} for market happenings (task-posted, window-closed, lease-matched, lease-started, lease-ended, escrow-low, task-ended) and {"type":"gov",kind,proposal,proposalType,title,status,outcome?,detail,height} for governance happenings (submitted, vote-opened, vote-ended, expired, param-changed, upgrade-planned, upgrade-done, failed). Query ?events=block,tx (any of block, tx, market, gov) to receive only those kinds, or ?events=none for none. ' +
+                'A binary frame holding a TxFrame {seq = 1: uint32; txs = 2: repeated bytes} (docs/API.md) submits its transactions; the answer is {"type":"submitted",seq,results:[{hash,chain,status}|{error}]} as POST /txs gives them, or {"type":"error",seq?,error} for a frame refused as a whole (BAD_ENCODING, EMPTY_BATCH, BATCH_TOO_LARGE, TOO_MANY_FRAMES: at most 4 wait per socket; BAD_FRAME for a text frame).',
               tags: ['events'],
               parameters: [{ name: 'events', in: 'query', required: false, schema: { type: 'string', pattern: EVENT_KINDS } }],
               responses: { 101: { description: 'Switching protocols to WebSocket' } },
@@ -98,7 +119,21 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       } as never;
     },
   });
-  await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
+
+  /**
+   * Submits transactions in order and answers for each, as POST /txs with `txs` does: one that
+   * could not even be read (bad hex) keeps its own error and its place.
+   */
+  const submitAll = async (list: readonly (Uint8Array | ApiError)[]): Promise<(SubmitAnswer | ErrorAnswer)[]> => {
+    const good = list.filter((b): b is Uint8Array => b instanceof Uint8Array);
+    const submitted = await node.submitMany(good);
+    let k = 0;
+    return list.map((b): SubmitAnswer | ErrorAnswer => {
+      const r = b instanceof Uint8Array ? submitted[k++] : b;
+      return r instanceof Error ? errorAnswer(r) : { ...r, status: 'pending' };
+    });
+  };
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   const addressParam = {
@@ -218,12 +253,15 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     '/txs',
     {
       schema: {
-        summary: 'Submit signed transactions: JSON {"tx": hex} or {"txs": [hex…]}, or raw bytes as application/octet-stream',
+        summary:
+          'Submit signed transactions: JSON {"tx": hex} or {"txs": [hex…]}, or application/octet-stream: one signed transaction\'s bytes, or a TxBatch of many (first byte 0x12; docs/API.md)',
         description:
           '202 pending means this node checked the transaction, holds it in its mempool and wrote it to disk: it is not a commitment. ' +
           'It is final when GET /txs/{hash} says committed. A node that crashes sends what it acknowledged again when it restarts, but one that never comes back takes it along: ' +
           'to be sure, follow the transaction and give the same signed bytes to another node when this one stops answering or says UNKNOWN_TX ' +
-          '(safe: a transaction applies at most once; a node holding it answers 409 DUPLICATE_TX, and once committed every node answers 409 NONCE_REPLAYED). The SDK does this in submitUntilFinal.',
+          '(safe: a transaction applies at most once; a node holding it answers 409 DUPLICATE_TX, and once committed every node answers 409 NONCE_REPLAYED). The SDK does this in submitUntilFinal. ' +
+          `A batch (JSON txs or a binary TxBatch, at most ${MAX_BATCH_TXS}) answers 202 {results:[…]}, one result per transaction in order: {hash,chain,status:"pending"} or {error:{code,message}}; ` +
+          'a binary body that is not a canonical TxBatch answers 400 BAD_ENCODING, one over the limit 413 BATCH_TOO_LARGE.',
         tags: ['transactions'],
         response: { 400: errorSchema },
       },
@@ -231,8 +269,21 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     async (req, reply) => {
       const body = req.body;
       if (Buffer.isBuffer(body)) {
-        const r = await node.submit(new Uint8Array(body));
-        return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
+        // A signed transaction never starts with TX_BATCH_TAG (its field 1 comes first): anything
+        // else is one transaction, refused by the ledger's decoder if it is not one. It is copied:
+        // the pool keeps it, and a view would keep the request's (maybe pooled) buffer alive.
+        if (body[0] !== TX_BATCH_TAG) {
+          const r = await node.submit(new Uint8Array(body));
+          return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
+        }
+        let txs: Uint8Array[];
+        try {
+          // The decoder copies each transaction out of the body.
+          txs = decodeTxBatch(body);
+        } catch (e) {
+          throw e instanceof TxBatchError ? batchRefusal(e) : e;
+        }
+        return reply.status(202).send({ results: await submitAll(txs) } satisfies SubmitBatchAnswer);
       }
       if (!body || typeof body !== 'object') throw new ApiError(400, 'INVALID_REQUEST', 'body must be {"tx": hex} or {"txs": [hex, …]}');
       const decodeHex = (s: unknown): Uint8Array => {
@@ -242,7 +293,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         return fromHex(s);
       };
       if (Array.isArray(body.txs)) {
-        if (body.txs.length > MAX_BATCH) throw new ApiError(413, 'BATCH_TOO_LARGE', `at most ${MAX_BATCH} transactions per request`);
+        if (body.txs.length > MAX_BATCH_TXS) throw new ApiError(413, 'BATCH_TOO_LARGE', `at most ${MAX_BATCH_TXS} transactions per request`);
         const bytes: (Uint8Array | ApiError)[] = body.txs.map((s) => {
           try {
             return decodeHex(s);
@@ -250,18 +301,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
             return toApiError(e);
           }
         });
-        const good = bytes.filter((b): b is Uint8Array => b instanceof Uint8Array);
-        const submitted = await node.submitMany(good);
-        let k = 0;
-        const results = bytes.map((b): SubmitAnswer | ErrorAnswer => {
-          const r = b instanceof Uint8Array ? submitted[k++] : b;
-          if (r instanceof Error) {
-            const ae = toApiError(r);
-            return { error: { code: ae.code, message: ae.message } };
-          }
-          return { ...r, status: 'pending' };
-        });
-        return reply.status(202).send({ results } satisfies SubmitBatchAnswer);
+        return reply.status(202).send({ results: await submitAll(bytes) } satisfies SubmitBatchAnswer);
       }
       const r = await node.submit(decodeHex(body.tx));
       return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
@@ -446,14 +486,58 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         .header('upgrade', 'websocket')
         .send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
     wsHandler: (socket, req) => {
-      const kinds = new Set((req.query.events ?? 'block,tx,market,gov').split(','));
-      const send = (e: NodeEvent): void => {
-        if (kinds.has(e.type) && socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
+      const kinds = new Set(req.query.events === 'none' ? [] : (req.query.events ?? 'block,tx,market,gov').split(','));
+      const send = (e: NodeEvent | SubmissionMessage): void => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
       };
-      node.events.on('event', send);
-      socket.on('close', () => node.events.off('event', send));
-      socket.on('message', () => {
-        /* the stream is one-way; anything sent by a client is ignored */
+      const onEvent = (e: NodeEvent): void => {
+        if (kinds.has(e.type)) send(e);
+      };
+      node.events.on('event', onEvent);
+      socket.on('close', () => node.events.off('event', onEvent));
+      // Submitting: a binary TxFrame {seq, txs} is answered {type:"submitted",seq,results}; a frame
+      // refused as a whole {type:"error",seq?,error}. Frames are submitted one after another in
+      // arrival order; at most WS_MAX_FRAMES wait, so a fast client cannot grow the node's memory.
+      let waiting = 0;
+      let last: Promise<void> = Promise.resolve();
+      socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+        if (!isBinary) {
+          return send({
+            type: 'error',
+            error: {
+              code: 'BAD_FRAME',
+              message: 'submit transactions as a binary frame holding a TxFrame {seq, txs} (docs/API.md); text frames carry nothing here',
+            },
+          });
+        }
+        const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+        const seq = frameSeq(bytes);
+        if (waiting >= WS_MAX_FRAMES) {
+          return send({
+            type: 'error',
+            seq,
+            error: {
+              code: 'TOO_MANY_FRAMES',
+              message: `at most ${WS_MAX_FRAMES} frames may wait for their answer on one socket; send more once answers arrive`,
+            },
+          });
+        }
+        let frame: { seq: number; txs: Uint8Array[] };
+        try {
+          frame = decodeTxFrame(bytes);
+        } catch (e) {
+          return send({ type: 'error', seq, ...errorAnswer(e) });
+        }
+        waiting++;
+        last = last.then(async () => {
+          try {
+            send({ type: 'submitted', seq: frame.seq, results: await submitAll(frame.txs) });
+          } catch (e) {
+            send({ type: 'error', seq: frame.seq, ...errorAnswer(e) });
+          } finally {
+            waiting--;
+          }
+        });
       });
     },
   });

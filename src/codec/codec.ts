@@ -35,6 +35,11 @@ export interface ArrayType {
   readonly array: ScalarType | ObjectSchema;
   readonly length?: number;
   readonly max?: number;
+  /**
+   * The code a CodecError for a wrong number of items carries: a caller answers "too many" (a
+   * batch over its limit, say) differently from a malformed encoding, without reading messages.
+   */
+  readonly code?: string;
 }
 export interface ObjectSchema {
   readonly $id: string;
@@ -219,9 +224,9 @@ function fieldsOf(schema: ObjectSchema): CompiledField[] {
   return fields;
 }
 
-function checkLength(what: string, n: number, length: number | undefined, max: number | undefined): void {
-  if (length !== undefined && n !== length) throw new CodecError(`${what}: length must be ${length}, is ${n}`);
-  if (max !== undefined && n > max) throw new CodecError(`${what}: length ${n} exceeds maximum ${max}`);
+function checkLength(what: string, n: number, length: number | undefined, max: number | undefined, code?: string): void {
+  if (length !== undefined && n !== length) throw new CodecError(`${what}: length must be ${length}, is ${n}`, code);
+  if (max !== undefined && n > max) throw new CodecError(`${what}: length ${n} exceeds maximum ${max}`, code);
 }
 
 type Rule = Pick<FieldDef, 'length' | 'max' | 'check' | 'code'>;
@@ -287,7 +292,7 @@ function writeObject(w: Writer, schema: ObjectSchema, value: unknown, path: stri
     const t = f.def.type;
     if (typeof t === 'object' && 'array' in t) {
       if (!Array.isArray(v)) throw new CodecError(`${p()}: expected array`);
-      checkLength(p(), v.length, t.length, t.max);
+      checkLength(p(), v.length, t.length, t.max, t.code);
       if (v.length === 0) continue;
       if (isVarintType(t.array)) {
         const packed = takeWriter();
@@ -363,7 +368,7 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
       const t = f.def.type;
       // Only an array may be absent (empty); anything else missing or out of order is non-canonical.
       if (typeof t === 'object' && 'array' in t && out[f.name] === undefined) {
-        checkLength(`${path}.${f.name}`, 0, t.length, t.max);
+        checkLength(`${path}.${f.name}`, 0, t.length, t.max, t.code);
         out[f.name] = [];
         i++;
         continue;
@@ -390,7 +395,7 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
       } else {
         arr.push(readScalar(r, t.array, `${p}[${arr.length}]`, f.def));
       }
-      if (t.max !== undefined && arr.length > t.max) throw new CodecError(`${p}: more than ${t.max} items`);
+      if (t.max !== undefined && arr.length > t.max) throw new CodecError(`${p}: more than ${t.max} items`, t.code);
       out[f.name] = arr;
       if (isVarintType(t.array)) i++;
     } else {
@@ -403,14 +408,14 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
     const t = f.def.type;
     if (out[f.name] !== undefined) continue;
     if (typeof t === 'object' && 'array' in t) {
-      checkLength(`${path}.${f.name}`, 0, t.length, t.max);
+      checkLength(`${path}.${f.name}`, 0, t.length, t.max, t.code);
       out[f.name] = [];
     } else throw new CodecError(`${path}: missing field ${f.name}`);
   }
   for (const f of fields) {
     const t = f.def.type;
     if (typeof t === 'object' && 'array' in t) {
-      checkLength(`${path}.${f.name}`, (out[f.name] as unknown[]).length, t.length, t.max);
+      checkLength(`${path}.${f.name}`, (out[f.name] as unknown[]).length, t.length, t.max, t.code);
     }
   }
   return out;

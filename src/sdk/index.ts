@@ -2,6 +2,7 @@
 // typed transaction builders, keys and signing, the event stream, and quotes with the market's
 // own matcher. Runs in Node and in browsers; Node-only parts (the file keystore) are in node.ts.
 export * from './client.ts';
+export * from './submitter.ts';
 export * from './wire.ts';
 export * from './tx.ts';
 export * from './events.ts';
@@ -56,3 +57,4 @@ export {
   type SealKeyPair,
 } from '../crypto/portable.ts';
 export { MisfitCode, RUNTIMES, askPrice, misfits, quote, type Misfit, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
+export * from './txBatch.ts';

@@ -420,6 +420,27 @@ export interface GovNodeEvent {
 
 export type NodeEvent = BlockEvent | TxEvent | MarketNodeEvent | GovNodeEvent;
 
+/** The answer on /ws to a binary TxFrame: one result per transaction, in order, as POST /txs gives them. */
+export interface SubmittedMessage {
+  type: 'submitted';
+  /** The frame's own `seq`, to match the answer to its frame. */
+  seq: number;
+  results: (SubmitAnswer | ErrorAnswer)[];
+}
+
+/**
+ * A frame on /ws the node refused as a whole (malformed, too many transactions, too many frames
+ * waiting, text where a binary frame was expected): the socket stays open, other frames go on.
+ */
+export interface FrameErrorMessage extends ErrorAnswer {
+  type: 'error';
+  /** The refused frame's `seq`, when it could be read. */
+  seq?: number;
+}
+
+/** What /ws sends a client that submits over it. */
+export type SubmissionMessage = SubmittedMessage | FrameErrorMessage;
+
 // ---------------------------------------------------------------- the compute market
 
 // Task and lease states are named as the ledger's lifecycle names them (src/ledger/market/lifecycle.ts).
