@@ -328,11 +328,25 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
     expect(members().map((i) => net.nodes[i].name)).toEqual(['node0', 'node0-1', 'node0-2']);
     const ids = net.nodes.map((n) => n.peerId);
     expect(new Set(ids).size).toBe(net.nodes.length);
-    const a = await activeMember();
+    await activeMember();
     await waitFor(() => gossipHeights.size > 0, 30_000, 'a vote by the seat’s key on the network', 200);
-    const groups = await Promise.all(members().map(groupOf));
-    expect(groups.filter((g) => g?.active).length).toBe(1);
-    for (const g of groups) expect(g?.leader).toBe(net.nodes[a].name);
+    // The members' views read at one moment: exactly one is active and each names it. (Read against
+    // an earlier activeMember(), a lease that lapsed on a loaded machine in between failed this.)
+    let a = -1;
+    let views: (SignerGroupAnswer | undefined)[] = [];
+    await waitFor(
+      async () => {
+        views = await Promise.all(members().map(groupOf));
+        const active = members().filter((_, k) => views[k]?.active);
+        a = active.length === 1 ? active[0] : -1;
+        return a >= 0 && views.every((g) => g?.leader === net.nodes[a].name);
+      },
+      20_000,
+      'one active member, named by every member',
+      200,
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(views.map((g) => g && { active: g.active, leader: g.leader }))}`);
+    });
     const st = await statusOf(net.nodes[a].api);
     expect(st?.bookkeeper).toBe(toHex(seat.publicKey));
     const metrics = await (await fetch(`${net.nodes[a].api}/metrics`)).text();
@@ -482,7 +496,9 @@ describe('a bookkeeper seat kept by a group of three processes (etcd elects the 
       // Still on the p2p network, following the chain.
       const connected = ((st?.consensus ?? {}) as { peers?: { connected: boolean }[] }).peers?.filter((p) => p.connected).length ?? 0;
       expect(connected).toBeGreaterThanOrEqual(3);
-      expect(Math.abs((st?.height ?? 0) - (await chainHeight()))).toBeLessThanOrEqual(2);
+      // Reaches the height the chain has now (two reads compared at once differed by 4 on a loaded machine).
+      const now = await chainHeight();
+      await waitFor(async () => ((await statusOf(net.nodes[c].api))?.height ?? 0) >= now, 10_000, 'the member cut off from etcd to follow the chain', 200);
       expect(logOf(net.nodes[c])).toMatch(/no longer active/);
     } finally {
       relay.heal();
