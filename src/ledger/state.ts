@@ -1,6 +1,6 @@
 import { concatBytes, sha256, sha256Utf8, utf8 } from '../crypto/portable.ts';
 import type { Entry } from './entries.ts';
-import { encodeEntry } from './stores.ts';
+import { decodeEntry, encodeEntry } from './stores.ts';
 
 /** Read access to one chain's state (read it through the stores of stores.ts, which type it). */
 export interface StateReader {
@@ -21,7 +21,8 @@ const BUCKET_BITS = 10;
 const BUCKETS = 1 << BUCKET_BITS;
 const EMPTY = sha256();
 
-function bucketOf(key: string): number {
+/** The bucket of the state tree a key lives in (a replica tells it along with each change it hashed). */
+export function bucketOf(key: string): number {
   const h = sha256Utf8(key);
   return ((h[0] << 8) | h[1]) & (BUCKETS - 1);
 }
@@ -99,18 +100,37 @@ class StateTree {
   }
 
   apply(patch: TreePatch): void {
-    for (const [b, m] of patch.buckets) this.buckets[b] = m;
+    if (patch.buckets) for (const [b, m] of patch.buckets) this.buckets[b] = m;
+    else {
+      // Hashed elsewhere (a replica of this chain on a worker thread): only the changed pairs and nodes come here.
+      for (const [b, key, hash] of patch.changes) {
+        if (hash) this.buckets[b].set(key, hash);
+        else this.buckets[b].delete(key);
+      }
+    }
     patch.levels.forEach((nodes, l) => {
       for (const [i, h] of nodes) this.levels[l][i] = h;
     });
   }
 }
 
-interface TreePatch {
-  readonly buckets: Map<number, Map<string, Uint8Array>>;
-  readonly levels: Map<number, Uint8Array>[];
-  readonly root: Uint8Array;
-}
+/**
+ * A block's change to a chain's state tree. Made here by `preview` (`buckets`: each touched bucket
+ * whole), or on a replica that already hashed it (`changes`: the pairs it changed, by bucket).
+ */
+export type TreePatch =
+  | {
+      readonly buckets: Map<number, Map<string, Uint8Array>>;
+      readonly changes?: undefined;
+      readonly levels: Map<number, Uint8Array>[];
+      readonly root: Uint8Array;
+    }
+  | {
+      readonly buckets?: undefined;
+      readonly changes: readonly (readonly [bucket: number, key: string, valueHash: Uint8Array | null])[];
+      readonly levels: Map<number, Uint8Array>[];
+      readonly root: Uint8Array;
+    };
 
 function leafOf(bucket: Map<string, Uint8Array>): Uint8Array {
   if (bucket.size === 0) return sha256(new Uint8Array([0]), EMPTY);
@@ -129,6 +149,8 @@ export interface StagedChain {
   readonly encoded: Map<string, Uint8Array | null>;
   readonly root: Uint8Array;
   readonly patch: TreePatch;
+  /** The hash of each written value (null: deleted), as the tree took it. */
+  readonly hashes?: ReadonlyMap<string, Uint8Array | null>;
 }
 
 /** One chain's committed state: entries in memory, with an incrementally maintained root. */
@@ -164,7 +186,7 @@ export class ChainState implements StateReader {
       hashes.set(key, bytes && sha256(bytes));
     }
     const patch = this.tree.preview(hashes);
-    return { writes, encoded, root: patch.root, patch };
+    return { writes, encoded, root: patch.root, patch, hashes };
   }
 
   /** Makes staged writes the committed state; the caller persists `staged.encoded`. */
@@ -178,6 +200,17 @@ export class ChainState implements StateReader {
 
   root(): Uint8Array {
     return this.tree.root();
+  }
+
+  /**
+   * Sets one committed entry from its encoding (null deletes), as a replica does when another
+   * thread executed the height; the root is rehashed lazily, when next asked.
+   */
+  put(key: string, encoded: Uint8Array | null): void {
+    if (encoded === null) {
+      this.entries.delete(key);
+      this.tree.set(key, null);
+    } else this.load(key, decodeEntry(key, encoded), encoded);
   }
 
   keys(prefix = ''): string[] {
