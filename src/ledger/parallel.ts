@@ -2,7 +2,7 @@ import { sha256, toHex, utf8 } from '../crypto/portable.ts';
 import type { Block, SegmentHeader } from './block.ts';
 import type { MarketEvent } from './context.ts';
 import type { Entry } from './entries.ts';
-import { LedgerError, type LedgerErrorCode } from './errors.ts';
+import { fail, LedgerError, type LedgerErrorCode } from './errors.ts';
 import type { Genesis } from './genesis.ts';
 import { checkClaimedSegments, HeightExecution, InvalidBlockError, Ledger, type ChainOutcome, type ExecutedHeight, type KnownTxs } from './ledger.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
@@ -315,7 +315,11 @@ export class ChainPartition {
       for (let i = 0; i < txs.length && !failure; i++) {
         let err: LedgerError | null;
         try {
-          err = exec.tryApply(decodeTx(txs[i]));
+          const tx = decodeTx(txs[i]);
+          // The calling thread refuses such a block with its own words; here it only must not execute.
+          if (tx.chain !== chain || tx.chainId !== this.ledger.chainId)
+            fail('INVALID_ARGUMENT', `transaction is not for chain ${chain} of ${this.ledger.chainId}`);
+          err = exec.tryApply(tx);
         } catch (e) {
           if (!(e instanceof LedgerError)) throw e;
           err = e;
@@ -389,6 +393,22 @@ export async function executeBlockParallel(
 ): Promise<ExecutedHeight> {
   const h = block.header;
   ledger.checkBlockContext(block, verifySignatures);
+  // The partitions start first: their transactions go as the block carries them (a replica decodes and
+  // routes each itself, and refuses what does not decode), and the checks here run meanwhile.
+  const job = nextJob++;
+  const replies = executor.partitions.map((chains, p) =>
+    executor.execute(p, {
+      id: job,
+      height: Number(h.height),
+      time: Number(h.time),
+      prevHash: ledger.lastBlockHash,
+      params: ledger.params,
+      receipts: encodeReceipts(ledger.inFlight.filter((r) => chains.includes(receiptTarget(r)))),
+      txs: packSegments(chains.map((c) => block.segments[c].txs)),
+    }),
+  );
+  // A check below may refuse the block before the replies are awaited: they are then dropped, not unhandled.
+  for (const r of replies) r.catch(() => {});
   const remote = new Set(executor.partitions.flat());
   const local = new Set(Array.from({ length: CHAIN_COUNT }, (_, c) => c).filter((c) => !remote.has(c)));
   const exec = new HeightExecution(ledger, Number(h.height), Number(h.time), false, block.lastCommit, local);
@@ -404,18 +424,6 @@ export async function executeBlockParallel(
       if (bytes > MAX_BLOCK_TX_BYTES)
         throw new InvalidBlockError(`tx ${tx.hashHex} failed: MEMPOOL_FULL: the block is over ${MAX_BLOCK_TX_BYTES} bytes of transactions`);
       return tx;
-    }),
-  );
-  const job = nextJob++;
-  const replies = executor.partitions.map((chains, p) =>
-    executor.execute(p, {
-      id: job,
-      height: Number(h.height),
-      time: Number(h.time),
-      prevHash: ledger.lastBlockHash,
-      params: ledger.params,
-      receipts: encodeReceipts(ledger.inFlight.filter((r) => chains.includes(receiptTarget(r)))),
-      txs: packSegments(chains.map((c) => block.segments[c].txs)),
     }),
   );
   const outcomes: (ChainOutcome | undefined)[] = new Array(CHAIN_COUNT);
