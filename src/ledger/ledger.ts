@@ -409,7 +409,8 @@ export class Ledger {
   commit(executed: ExecutedHeight, header: BlockHeader, certificate: Certificate): void {
     if (executed.height !== this.height + 1) throw new Error(`cannot commit height ${executed.height} on ${this.height}`);
     executed.staged.forEach((s, i) => {
-      for (const [key, value] of s.writes) {
+      // By the encodings: the same keys and deletions as the writes, without decoding what a replica wrote.
+      for (const [key, value] of s.encoded) {
         if (!dueCounts.owns(key)) continue;
         const had = this.chains[i].get(key) !== undefined;
         if (value === null && had) this.scheduledHeights--;
@@ -422,7 +423,7 @@ export class Ledger {
     this.lastBlockHash = blockHash(header);
     this.lastCommit = certificate;
     this.inFlight = executed.receipts;
-    if (executed.staged[MAIN_CHAIN].writes.has(paramOverrides.key())) this.refreshParams();
+    if (executed.staged[MAIN_CHAIN].encoded.has(paramOverrides.key())) this.refreshParams();
     this.onCommit?.(executed);
   }
 

@@ -1,14 +1,13 @@
 import { sha256, toHex, utf8 } from '../crypto/portable.ts';
 import type { Block, SegmentHeader } from './block.ts';
 import type { MarketEvent } from './context.ts';
-import type { Entry } from './entries.ts';
 import { fail, LedgerError, type LedgerErrorCode } from './errors.ts';
 import type { Genesis } from './genesis.ts';
 import { checkClaimedSegments, HeightExecution, InvalidBlockError, Ledger, type ChainOutcome, type ExecutedHeight, type KnownTxs } from './ledger.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
 import { decodeReceipts, encodeReceipts, receiptTarget, type Receipt } from './receipts.ts';
-import { bucketOf, type StagedChain } from './state.ts';
-import { decodeEntry, encodeEntry } from './stores.ts';
+import { bucketOf, EncodedWrites, type StagedChain } from './state.ts';
+import { encodeEntry } from './stores.ts';
 import { checkTxSignature, decodeTx } from './tx.ts';
 
 // Executing one height's inner chains on several threads. A chain's segment is a pure function of
@@ -248,7 +247,6 @@ function packNodes(staged: StagedChain): Uint8Array {
 
 /** A chain's staged writes rebuilt from a replica's reply: entries decoded, tree change adopted as hashed there. */
 function stagedFromReply(reply: ChainReply): StagedChain {
-  const writes = new Map<string, Entry | null>();
   const encoded = new Map<string, Uint8Array | null>();
   const changes: [number, string, Uint8Array | null][] = [];
   const r = new Reader(reply.writes);
@@ -256,13 +254,11 @@ function stagedFromReply(reply: ChainReply): StagedChain {
     const bucket = r.u16();
     const key = r.str();
     if (r.u8() === 0) {
-      writes.set(key, null);
       encoded.set(key, null);
       changes.push([bucket, key, null]);
     } else {
       const hash = r.raw(32);
       const bytes = r.bytes();
-      writes.set(key, decodeEntry(key, bytes));
       encoded.set(key, bytes);
       changes.push([bucket, key, hash]);
     }
@@ -276,7 +272,7 @@ function stagedFromReply(reply: ChainReply): StagedChain {
   }
   for (let l = 0; l < levels.length; l++) levels[l] ??= new Map();
   const root = reply.segment.stateRoot;
-  return { writes, encoded, root, patch: { changes, levels, root } };
+  return { writes: new EncodedWrites(encoded), encoded, root, patch: { changes, levels, root } };
 }
 
 // ---- the replica -----------------------------------------------------------------------------

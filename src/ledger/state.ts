@@ -153,10 +153,68 @@ export interface StagedChain {
   readonly hashes?: ReadonlyMap<string, Uint8Array | null>;
 }
 
+/**
+ * Writes known by their encodings and decoded when first read: what a replica executed (parallel.ts).
+ * The ledger commits them by their encodings and most are never read on this thread, so decoding
+ * them all at once would only add to the calling thread's share of a height.
+ */
+export class EncodedWrites extends Map<string, Entry | null> {
+  readonly encoded: ReadonlyMap<string, Uint8Array | null>;
+
+  constructor(encoded: ReadonlyMap<string, Uint8Array | null>) {
+    super();
+    this.encoded = encoded;
+  }
+
+  override get(key: string): Entry | null | undefined {
+    if (!super.has(key) && this.encoded.has(key)) {
+      const bytes = this.encoded.get(key)!;
+      super.set(key, bytes && decodeEntry(key, bytes));
+    }
+    return super.get(key);
+  }
+
+  override has(key: string): boolean {
+    return this.encoded.has(key);
+  }
+
+  override get size(): number {
+    return this.encoded.size;
+  }
+
+  override *entries(): MapIterator<[string, Entry | null]> {
+    for (const key of this.encoded.keys()) yield [key, this.get(key)!];
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, Entry | null]> {
+    return this.entries();
+  }
+
+  override *keys(): MapIterator<string> {
+    yield* this.encoded.keys();
+  }
+
+  override *values(): MapIterator<Entry | null> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  override forEach(f: (value: Entry | null, key: string, map: Map<string, Entry | null>) => void): void {
+    for (const [k, v] of this.entries()) f(v, k, this);
+  }
+}
+
+/** A committed entry known by its encoding until first read (see EncodedWrites). */
+class Undecoded {
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+}
+
 /** One chain's committed state: entries in memory, with an incrementally maintained root. */
 export class ChainState implements StateReader {
   readonly chain: number;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry | Undecoded>();
   private readonly tree = new StateTree();
 
   constructor(chain: number) {
@@ -164,7 +222,11 @@ export class ChainState implements StateReader {
   }
 
   get<T extends Entry>(key: string): T | undefined {
-    return this.entries.get(key) as T | undefined;
+    const v = this.entries.get(key);
+    if (!(v instanceof Undecoded)) return v as T | undefined;
+    const entry = decodeEntry(key, v.bytes);
+    this.entries.set(key, entry);
+    return entry as T;
   }
 
   /** Loads an entry from storage without marking anything for persistence. */
@@ -191,9 +253,16 @@ export class ChainState implements StateReader {
 
   /** Makes staged writes the committed state; the caller persists `staged.encoded`. */
   commit(staged: StagedChain): void {
-    for (const [key, value] of staged.writes) {
-      if (value === null) this.entries.delete(key);
-      else this.entries.set(key, value);
+    if (staged.writes instanceof EncodedWrites) {
+      for (const [key, bytes] of staged.encoded) {
+        if (bytes === null) this.entries.delete(key);
+        else this.entries.set(key, new Undecoded(bytes));
+      }
+    } else {
+      for (const [key, value] of staged.writes) {
+        if (value === null) this.entries.delete(key);
+        else this.entries.set(key, value);
+      }
     }
     this.tree.apply(staged.patch);
   }
@@ -228,7 +297,7 @@ export class ChainState implements StateReader {
    * at a commit (entries are never changed in place, so they stay as they were while encoded later).
    */
   pairs(): [string, Entry][] {
-    return Array.from(this.entries);
+    return Array.from(this.entries.keys(), (key) => [key, this.get(key)!]);
   }
 }
 
