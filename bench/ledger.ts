@@ -10,7 +10,7 @@
 // Goal: committed transfers/s ≥ half the ceiling.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
@@ -74,6 +74,8 @@ async function threadScaling(threads: number[]): Promise<void> {
     benchmark: 'ledger-threads',
     command: `npm run bench:ledger -- --threads ${threads.join(',')} --blocks ${blocks} --block-txs ${perBlock} --rounds ${rounds}`,
     machine: machine(),
+    // Other work on the machine moves wall time (the curve's seconds) far more than CPU time.
+    loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(1))),
     what: 'execute and commit blocks of transfers (signatures checked and transactions decoded beforehand); 1 thread = sequential',
     ...r,
     goal: 'transfers/s with 2 threads >= 1.7 x with 1 thread',

@@ -32,6 +32,12 @@ export interface ThreadPoint {
   speedup: number;
   /** CPU time of the calling thread per block (main, its share of the inner chains, merging the workers' results). */
   callingThreadCpuMsPerBlock: number;
+  /**
+   * What the speedup would be on an otherwise idle machine: the 1-thread run's CPU time per block over
+   * the busiest thread's (calling thread, or the average worker). A model, not a measurement: it
+   * assumes the threads overlap fully; on a loaded machine it is the figure that the load moves least.
+   */
+  cpuBoundSpeedup: number;
   /** Parallel runs only: where the time went, per block (worker figures summed over the workers). */
   perBlock?: { workerBusyMs: number; workerCpuMs: number; roundTripMs: number; bytesToWorkers: number; bytesFromWorkers: number };
 }
@@ -110,11 +116,15 @@ async function run(w: Workload, threads: number): Promise<RunResult> {
     const cpu0 = threadCpuMs();
     for (const { block, certificate } of w.blocks) {
       const t0 = performance.now();
+      const c0 = threadCpuMs();
+      const w0 = executor?.stats.workerCpuMs ?? 0;
       const executed = executor ? await executor.executeBlock(block, false, w.known) : ledger.executeBlock(block, false, w.known);
       const t1 = performance.now();
       ledger.commit(executed, block.header, certificate);
       if (process.env.ZEUS_BENCH_TRACE)
-        process.stderr.write(`    block ${block.header.height}: execute ${(t1 - t0).toFixed(0)} ms, commit ${(performance.now() - t1).toFixed(0)} ms\n`);
+        process.stderr.write(
+          `    block ${block.header.height}: execute ${(t1 - t0).toFixed(0)} ms, commit ${(performance.now() - t1).toFixed(0)} ms; CPU ms: calling thread ${(threadCpuMs() - c0).toFixed(0)}, workers ${((executor?.stats.workerCpuMs ?? 0) - w0).toFixed(0)}\n`,
+        );
     }
     return { seconds: (performance.now() - start) / 1000, mainCpuMs: threadCpuMs() - cpu0, ...(executor ? { stats: executor.stats } : {}) };
   } finally {
@@ -146,6 +156,7 @@ export async function executionScaling(
     }
   }
   const base = best.get(threadCounts[0])!.seconds;
+  const baseCpu = best.get(threadCounts[0])!.mainCpuMs;
   const curve = threadCounts.map((threads): ThreadPoint => {
     const { seconds, stats, mainCpuMs } = best.get(threads)!;
     return {
@@ -155,6 +166,7 @@ export async function executionScaling(
       transfersPerSecond: Math.round(w.transfers / seconds),
       speedup: Number((base / seconds).toFixed(2)),
       callingThreadCpuMsPerBlock: Number((mainCpuMs / blocks).toFixed(1)),
+      cpuBoundSpeedup: Number((baseCpu / Math.max(mainCpuMs, (stats?.workerCpuMs ?? 0) / Math.max(1, threads - 1))).toFixed(2)),
       ...(stats
         ? {
             perBlock: {

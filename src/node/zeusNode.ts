@@ -294,7 +294,13 @@ export class ZeusNode {
     // Before the node (its mempool) executes anything: the upgrades its software knows.
     if (opts.upgrades) ledger.upgrades = opts.upgrades;
     const node = new ZeusNode(ledger, store, config, key, opts);
-    if ((opts.executionThreads ?? 1) > 1) node.executor = await ParallelExecutor.start(ledger, opts.executionThreads!);
+    if ((opts.executionThreads ?? 1) > 1) {
+      node.executor = await ParallelExecutor.start(ledger, opts.executionThreads!);
+      node.logger.info(
+        { executionThreads: opts.executionThreads, workerChains: node.executor.partitions },
+        `received blocks execute on ${opts.executionThreads} threads (inner chains ${node.executor.partitions.map((p) => p.join(',')).join(' | ')} on workers)`,
+      );
+    }
     return node;
   }
 
