@@ -6,7 +6,7 @@ import type { Genesis } from './genesis.ts';
 import { checkClaimedSegments, HeightExecution, InvalidBlockError, Ledger, type ChainOutcome, type ExecutedHeight, type KnownTxs } from './ledger.ts';
 import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from './params.ts';
 import { decodeReceipts, encodeReceipts, receiptTarget, type Receipt } from './receipts.ts';
-import { bucketOf, EncodedWrites, type StagedChain } from './state.ts';
+import { EncodedWrites, type StagedChain } from './state.ts';
 import { encodeEntry } from './stores.ts';
 import { checkTxSignature, decodeTx } from './tx.ts';
 
@@ -48,10 +48,8 @@ export interface ChainReply {
   /** Encoded receipts it emitted (encodeReceipts). */
   readonly receipts: Uint8Array;
   readonly events: (MarketEvent & { chain: number })[];
-  /** Its writes with their buckets and value hashes (packHashedWrites). */
-  readonly writes: Uint8Array;
-  /** The state tree nodes the writes changed (packNodes). */
-  readonly nodes: Uint8Array;
+  /** What it staged (its root is the segment's state root). */
+  readonly staged: PackedStaged;
   readonly failure?: SegmentFailure;
 }
 
@@ -60,12 +58,24 @@ export interface PartitionReply {
   readonly chains: ChainReply[];
 }
 
-/** How a replica follows the committed chain (sent after each commit, before the next job). */
+/** A chain's staged writes in transit: encoded, with what the tree took of them (see packStaged). */
+export interface PackedStaged {
+  /** Each write's bucket, key, value hash and encoding (deleted: no hash, no encoding). */
+  readonly writes: Uint8Array;
+  /** The state tree nodes the writes changed. */
+  readonly nodes: Uint8Array;
+  readonly root: Uint8Array;
+}
+
+/**
+ * How a replica follows the committed chain (sent after each commit, before the next job). Either
+ * way nothing is hashed again: the replica adopts the tree changes as the thread that executed made them.
+ */
 export type FollowMessage =
-  /** The height it executed in job `id` was committed: adopt it. `main`: main's writes (packEntries). */
-  | { readonly type: 'commit'; readonly id: number; readonly main: Uint8Array }
-  /** A height executed elsewhere was committed: its writes to each of the partition's chains (in order) and to main. */
-  | { readonly type: 'apply'; readonly writes: Uint8Array[]; readonly main: Uint8Array };
+  /** The height it executed in job `id` was committed: adopt what it staged. `main`: main's change. */
+  | { readonly type: 'commit'; readonly id: number; readonly main: PackedStaged }
+  /** A height executed elsewhere was committed: its change to each of the partition's chains (in order) and to main. */
+  | { readonly type: 'apply'; readonly chains: PackedStaged[]; readonly main: PackedStaged };
 
 /** Runs partitions of inner chains elsewhere (worker threads); the host implements it. */
 export interface PartitionExecutor {
@@ -218,38 +228,36 @@ export function* unpackEntries(buf: Uint8Array): Generator<[string, Uint8Array |
 }
 
 /** A staged chain's writes with what the tree took of each: bucket and value hash. */
-function packHashedWrites(staged: StagedChain): Uint8Array {
+/** A staged chain for another thread: its writes with their buckets and value hashes, and the tree nodes they changed. */
+export function packStaged(staged: StagedChain): PackedStaged {
   const w = new Writer();
-  for (const [key, bytes] of staged.encoded) {
-    w.u16(bucketOf(key));
+  for (const [bucket, key, hash] of staged.patch.changes) {
+    w.u16(bucket);
     w.str(key);
-    if (bytes === null) w.u8(0);
+    if (hash === null) w.u8(0);
     else {
       w.u8(1);
-      w.raw(staged.hashes!.get(key)!);
-      w.bytes(bytes);
+      w.raw(hash);
+      w.bytes(staged.encoded.get(key)!);
     }
   }
-  return w.finish();
-}
-
-function packNodes(staged: StagedChain): Uint8Array {
-  const w = new Writer();
+  const n = new Writer();
   staged.patch.levels.forEach((nodes, level) => {
     for (const [i, h] of nodes) {
-      w.u8(level);
-      w.u16(i);
-      w.raw(h);
+      n.u8(level);
+      n.u16(i);
+      n.raw(h);
     }
   });
-  return w.finish();
+  // A copy: a hash may be a view into a larger buffer, which a message would copy whole.
+  return { writes: w.finish(), nodes: n.finish(), root: staged.root.slice() };
 }
 
-/** A chain's staged writes rebuilt from a replica's reply: entries decoded, tree change adopted as hashed there. */
-function stagedFromReply(reply: ChainReply): StagedChain {
+/** A staged chain from another thread: entries decoded on first read, the tree change adopted as hashed there. */
+export function unpackStaged(p: PackedStaged): StagedChain {
   const encoded = new Map<string, Uint8Array | null>();
   const changes: [number, string, Uint8Array | null][] = [];
-  const r = new Reader(reply.writes);
+  const r = new Reader(p.writes);
   while (!r.done) {
     const bucket = r.u16();
     const key = r.str();
@@ -258,21 +266,19 @@ function stagedFromReply(reply: ChainReply): StagedChain {
       changes.push([bucket, key, null]);
     } else {
       const hash = r.raw(32);
-      const bytes = r.bytes();
-      encoded.set(key, bytes);
+      encoded.set(key, r.bytes());
       changes.push([bucket, key, hash]);
     }
   }
   const levels: Map<number, Uint8Array>[] = [];
-  const n = new Reader(reply.nodes);
+  const n = new Reader(p.nodes);
   while (!n.done) {
     const level = n.u8();
     const i = n.u16();
     (levels[level] ??= new Map()).set(i, n.raw(32));
   }
   for (let l = 0; l < levels.length; l++) levels[l] ??= new Map();
-  const root = reply.segment.stateRoot;
-  return { writes: new EncodedWrites(encoded), encoded, root, patch: { changes, levels, root } };
+  return { writes: new EncodedWrites(encoded), encoded, root: p.root, patch: { changes, levels, root: p.root } };
 }
 
 // ---- the replica -----------------------------------------------------------------------------
@@ -325,11 +331,11 @@ export class ChainPartition {
       const out = exec.finishChain(chain);
       staged.push(out.staged);
       return {
-        segment: out.segment,
+        // Copies, as in packStaged: a root may be a view into a larger buffer.
+        segment: { ...out.segment, txRoot: out.segment.txRoot.slice(), stateRoot: out.segment.stateRoot.slice(), receiptRoot: out.segment.receiptRoot.slice() },
         receipts: encodeReceipts([...out.receipts]),
         events: [...out.events],
-        writes: packHashedWrites(out.staged),
-        nodes: packNodes(out.staged),
+        staged: packStaged(out.staged),
         ...(failure ? { failure } : {}),
       };
     });
@@ -342,9 +348,9 @@ export class ChainPartition {
       const staged = this.pending.get(m.id);
       if (!staged) throw new Error(`job ${m.id} is not pending here: the replica lost track of the chain`);
       this.chains.forEach((chain, c) => this.ledger.chains[chain].commit(staged[c]));
-    } else this.chains.forEach((chain, c) => this.load(chain, m.writes[c]));
+    } else this.chains.forEach((chain, c) => this.ledger.chains[chain].commit(unpackStaged(m.chains[c])));
     this.pending.clear();
-    this.load(MAIN_CHAIN, m.main);
+    this.ledger.chains[MAIN_CHAIN].commit(unpackStaged(m.main));
   }
 
   /** The state roots of this partition's chains (for tests). */
@@ -362,12 +368,12 @@ export function partitionSnapshot(ledger: Ledger, chains: readonly number[]): { 
 }
 
 /** What each partition must hear after `executed` was committed (in partition order). */
-export function followMessages(executed: ExecutedHeight, partitions: readonly (readonly number[])[], ranJob: boolean): FollowMessage[] {
-  const main = packEntries(executed.staged[MAIN_CHAIN].encoded);
+export function followMessages(executed: ExecutedHeight, partitions: readonly (readonly number[])[]): FollowMessage[] {
+  const main = packStaged(executed.staged[MAIN_CHAIN]);
   return partitions.map((chains) =>
-    ranJob && executed.job !== undefined
+    executed.job !== undefined
       ? { type: 'commit', id: executed.job, main }
-      : { type: 'apply', writes: chains.map((c) => packEntries(executed.staged[c].encoded)), main },
+      : { type: 'apply', chains: chains.map((c) => packStaged(executed.staged[c])), main },
   );
 }
 
@@ -445,7 +451,7 @@ export async function executeBlockParallel(
         return;
       }
       outcomes[chain] = {
-        staged: stagedFromReply(r),
+        staged: unpackStaged(r.staged),
         segment: r.segment,
         receipts: decodeReceipts(r.receipts),
         events: r.events,

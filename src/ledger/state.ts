@@ -75,8 +75,10 @@ class StateTree {
   preview(changes: Map<string, Uint8Array | null>): TreePatch {
     this.root();
     const buckets = new Map<number, Map<string, Uint8Array>>();
+    const changed: [number, string, Uint8Array | null][] = [];
     for (const [key, hash] of changes) {
       const b = bucketOf(key);
+      changed.push([b, key, hash]);
       let m = buckets.get(b);
       if (!m) buckets.set(b, (m = new Map(this.buckets[b])));
       if (hash) m.set(key, hash);
@@ -96,7 +98,7 @@ class StateTree {
       }
       levels.push(next);
     }
-    return { buckets, levels, root: levels[BUCKET_BITS].get(0) ?? this.levels[BUCKET_BITS][0] };
+    return { buckets, changes: changed, levels, root: levels[BUCKET_BITS].get(0) ?? this.levels[BUCKET_BITS][0] };
   }
 
   apply(patch: TreePatch): void {
@@ -115,22 +117,16 @@ class StateTree {
 }
 
 /**
- * A block's change to a chain's state tree. Made here by `preview` (`buckets`: each touched bucket
- * whole), or on a replica that already hashed it (`changes`: the pairs it changed, by bucket).
+ * A block's change to a chain's state tree: the pairs it changed, by bucket, and the tree nodes it
+ * changed. Made here by `preview`, which also keeps each touched bucket whole (`buckets`); made on a
+ * replica that hashed it (parallel.ts) without them, the changes are applied to the buckets here.
  */
-export type TreePatch =
-  | {
-      readonly buckets: Map<number, Map<string, Uint8Array>>;
-      readonly changes?: undefined;
-      readonly levels: Map<number, Uint8Array>[];
-      readonly root: Uint8Array;
-    }
-  | {
-      readonly buckets?: undefined;
-      readonly changes: readonly (readonly [bucket: number, key: string, valueHash: Uint8Array | null])[];
-      readonly levels: Map<number, Uint8Array>[];
-      readonly root: Uint8Array;
-    };
+export interface TreePatch {
+  readonly buckets?: Map<number, Map<string, Uint8Array>>;
+  readonly changes: readonly (readonly [bucket: number, key: string, valueHash: Uint8Array | null])[];
+  readonly levels: Map<number, Uint8Array>[];
+  readonly root: Uint8Array;
+}
 
 function leafOf(bucket: Map<string, Uint8Array>): Uint8Array {
   if (bucket.size === 0) return sha256(new Uint8Array([0]), EMPTY);
@@ -149,8 +145,6 @@ export interface StagedChain {
   readonly encoded: Map<string, Uint8Array | null>;
   readonly root: Uint8Array;
   readonly patch: TreePatch;
-  /** The hash of each written value (null: deleted), as the tree took it. */
-  readonly hashes?: ReadonlyMap<string, Uint8Array | null>;
 }
 
 /**
@@ -248,7 +242,7 @@ export class ChainState implements StateReader {
       hashes.set(key, bytes && sha256(bytes));
     }
     const patch = this.tree.preview(hashes);
-    return { writes, encoded, root: patch.root, patch, hashes };
+    return { writes, encoded, root: patch.root, patch };
   }
 
   /** Makes staged writes the committed state; the caller persists `staged.encoded`. */
@@ -272,14 +266,17 @@ export class ChainState implements StateReader {
   }
 
   /**
-   * Sets one committed entry from its encoding (null deletes), as a replica does when another
-   * thread executed the height; the root is rehashed lazily, when next asked.
+   * Sets one committed entry from its encoding (null deletes), as a replica does when it starts
+   * (decoded when first read); the root is rehashed lazily, when next asked.
    */
   put(key: string, encoded: Uint8Array | null): void {
     if (encoded === null) {
       this.entries.delete(key);
       this.tree.set(key, null);
-    } else this.load(key, decodeEntry(key, encoded), encoded);
+    } else {
+      this.entries.set(key, new Undecoded(encoded));
+      this.tree.set(key, sha256(encoded));
+    }
   }
 
   keys(prefix = ''): string[] {

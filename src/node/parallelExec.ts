@@ -123,7 +123,7 @@ export class ParallelExecutor implements PartitionExecutor {
     this.stats.roundTripMs += performance.now() - start;
     this.stats.workerBusyMs += a.busyMs;
     this.stats.workerCpuMs += a.cpuMs;
-    for (const c of a.reply.chains) this.stats.bytesIn += c.writes.length + c.nodes.length + c.receipts.length;
+    for (const c of a.reply.chains) this.stats.bytesIn += c.staged.writes.length + c.staged.nodes.length + c.receipts.length;
     return a.reply;
   }
 
@@ -134,8 +134,11 @@ export class ParallelExecutor implements PartitionExecutor {
 
   private follow(executed: ExecutedHeight): void {
     if (this.broken) return;
-    const messages = followMessages(executed, this.partitions, executed.job !== undefined);
-    messages.forEach((follow, p) => this.workers[p].postMessage({ type: 'follow', follow } satisfies PartitionRequest));
+    followMessages(executed, this.partitions).forEach((follow, p) => {
+      // Each partition's own chains' changes move to its thread; main's change, sent to all, is copied.
+      const own = follow.type === 'apply' ? follow.chains.flatMap((c) => [c.writes.buffer, c.nodes.buffer] as ArrayBuffer[]) : [];
+      this.workers[p].postMessage({ type: 'follow', follow } satisfies PartitionRequest, own);
+    });
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,7 @@ parentPort!.on('message', (m: PartitionRequest) => {
       const busyMs = performance.now() - start;
       const used = process.threadCpuUsage(cpu);
       const cpuMs = (used.user + used.system) / 1000;
-      const buffers = reply.chains.flatMap((c) => [c.writes.buffer, c.nodes.buffer, c.receipts.buffer]) as ArrayBuffer[];
+      const buffers = reply.chains.flatMap((c) => [c.staged.writes.buffer, c.staged.nodes.buffer, c.receipts.buffer]) as ArrayBuffer[];
       parentPort!.postMessage({ type: 'reply', reply, busyMs, cpuMs }, [...new Set(buffers)]);
     } else {
       const follow: FollowMessage = m.follow;
