@@ -352,11 +352,6 @@ export class ChainPartition {
     this.pending.clear();
     this.ledger.chains[MAIN_CHAIN].commit(unpackStaged(m.main));
   }
-
-  /** The state roots of this partition's chains (for tests). */
-  roots(): Uint8Array[] {
-    return this.chains.map((c) => this.ledger.chains[c].root());
-  }
 }
 
 /** Everything a replica of `chains` needs to start from `ledger`'s committed state (one load per chain, main last). */
@@ -379,6 +374,7 @@ export function followMessages(executed: ExecutedHeight, partitions: readonly (r
 
 // ---- the calling side --------------------------------------------------------------------------
 
+// Job ids only tell a replica which of its staged heights was committed; no result depends on them.
 let nextJob = 1;
 
 /**
@@ -403,7 +399,7 @@ export async function executeBlockParallel(
       id: job,
       height: Number(h.height),
       time: Number(h.time),
-      prevHash: ledger.lastBlockHash,
+      prevHash: ledger.lastBlockHash.slice(),
       params: ledger.params,
       receipts: encodeReceipts(ledger.inFlight.filter((r) => chains.includes(receiptTarget(r)))),
       txs: packSegments(chains.map((c) => block.segments[c].txs)),

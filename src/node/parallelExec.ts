@@ -118,7 +118,7 @@ export class ParallelExecutor implements PartitionExecutor {
   async execute(partition: number, job: PartitionJob): Promise<PartitionReply> {
     const start = performance.now();
     this.stats.bytesOut += job.txs.length + job.receipts.length;
-    const a = await this.ask(partition, { type: 'execute', job }, [job.txs.buffer as ArrayBuffer]);
+    const a = await this.ask(partition, { type: 'execute', job }, [job.txs.buffer as ArrayBuffer, job.receipts.buffer as ArrayBuffer]);
     if (a.type !== 'reply') throw new Error(`partition thread ${partition} answered ${a.type} to a job`);
     this.stats.jobs++;
     this.stats.roundTripMs += performance.now() - start;
