@@ -30,15 +30,17 @@ export interface ThreadPoint {
   seconds: number;
   transfersPerSecond: number;
   speedup: number;
-  /** CPU time of the calling thread per block (main, its share of the inner chains, merging the workers' results). */
+  /** CPU time of the calling thread per block (main, its share of the inner chains, merging the workers' results); median of the rounds. */
   callingThreadCpuMsPerBlock: number;
+  /** CPU time of one worker thread per block (the workers' total over their number); median of the rounds. */
+  workerThreadCpuMsPerBlock?: number;
   /**
-   * What the speedup would be on an otherwise idle machine: the 1-thread run's CPU time per block over
-   * the busiest thread's (calling thread, or the average worker). A model, not a measurement: it
+   * What the speedup would be on an otherwise idle machine: the 1-thread runs' CPU time per block over
+   * the busiest thread's (calling thread, or the average worker), medians. A model, not a measurement: it
    * assumes the threads overlap fully; on a loaded machine it is the figure that the load moves least.
    */
   cpuBoundSpeedup: number;
-  /** Parallel runs only: where the time went, per block (worker figures summed over the workers). */
+  /** Parallel runs only, from the best run: where the time went, per block (worker figures summed over the workers). */
   perBlock?: { workerBusyMs: number; workerCpuMs: number; roundTripMs: number; bytesToWorkers: number; bytesFromWorkers: number };
 }
 
@@ -144,6 +146,7 @@ export async function executionScaling(
   log(`building ${blocks} blocks of ${perBlock} transfers from ${senders} senders…`);
   const w = workload(blocks, perBlock, senders);
   const best = new Map<number, RunResult>();
+  const all = new Map<number, RunResult[]>(threadCounts.map((n) => [n, []]));
   // Rounds interleave the thread counts, so a change in the machine's load falls on all of them alike.
   for (let r = 0; r < rounds; r++) {
     for (const threads of threadCounts) {
@@ -151,22 +154,28 @@ export async function executionScaling(
       log(
         `  round ${r + 1}, ${threads} thread(s): ${res.seconds.toFixed(3)} s, ${Math.round(w.transfers / res.seconds)} transfers/s; CPU ms per block: calling thread ${(res.mainCpuMs / blocks).toFixed(0)}, workers ${((res.stats?.workerCpuMs ?? 0) / blocks).toFixed(0)}`,
       );
+      all.get(threads)!.push(res);
       const prev = best.get(threads);
       if (!prev || res.seconds < prev.seconds) best.set(threads, res);
     }
   }
   const base = best.get(threadCounts[0])!.seconds;
-  const baseCpu = best.get(threadCounts[0])!.mainCpuMs;
+  // CPU figures are medians over the rounds: the load moves them less than wall time, but it moves them.
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const mainCpu = (n: number): number => median(all.get(n)!.map((r) => r.mainCpuMs));
+  const workerCpu = (n: number): number => median(all.get(n)!.map((r) => (r.stats?.workerCpuMs ?? 0) / Math.max(1, n - 1)));
+  const baseCpu = mainCpu(threadCounts[0]);
   const curve = threadCounts.map((threads): ThreadPoint => {
-    const { seconds, stats, mainCpuMs } = best.get(threads)!;
+    const { seconds, stats } = best.get(threads)!;
     return {
       threads,
       partitions: threads > 1 ? partitionChains(threads) : [],
       seconds: Number(seconds.toFixed(3)),
       transfersPerSecond: Math.round(w.transfers / seconds),
       speedup: Number((base / seconds).toFixed(2)),
-      callingThreadCpuMsPerBlock: Number((mainCpuMs / blocks).toFixed(1)),
-      cpuBoundSpeedup: Number((baseCpu / Math.max(mainCpuMs, (stats?.workerCpuMs ?? 0) / Math.max(1, threads - 1))).toFixed(2)),
+      callingThreadCpuMsPerBlock: Number((mainCpu(threads) / blocks).toFixed(1)),
+      ...(threads > 1 ? { workerThreadCpuMsPerBlock: Number((workerCpu(threads) / blocks).toFixed(1)) } : {}),
+      cpuBoundSpeedup: Number((baseCpu / Math.max(mainCpu(threads), workerCpu(threads))).toFixed(2)),
       ...(stats
         ? {
             perBlock: {
