@@ -1,4 +1,6 @@
 // npm run bench:ledger [-- --txs N --senders S --block-time MS --batch B]
+// npm run bench:ledger -- --threads 1,2 [--blocks K --block-txs N --rounds R]: execution alone on 1, 2, …
+//   threads (bench/ledgerThreads.ts), written to bench/results/ledger-threads.json.
 //
 // Signs N transfers in advance, submits them to one real node process over its HTTP API and
 // measures sustained committed transfers per second and submit-to-commit latency. In the same
@@ -8,7 +10,7 @@
 // Goal: committed transfers/s ≥ half the ceiling.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
@@ -18,6 +20,7 @@ import { freePort } from '../src/cli/devnet.ts';
 import { initDevHome, DEV_PASSPHRASE } from '../src/node/index.ts';
 import { ZeusClient } from '../src/sdk/index.ts';
 import { ledgerExecution } from './ledgerExec.ts';
+import { executionScaling } from './ledgerThreads.ts';
 import { machine, percentile } from './machine.ts';
 
 const { values: args } = parseArgs({
@@ -27,7 +30,11 @@ const { values: args } = parseArgs({
     'block-time': { type: 'string', default: '200' },
     batch: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '2' },
-    out: { type: 'string', default: 'bench/results/ledger.json' },
+    out: { type: 'string' },
+    threads: { type: 'string' },
+    blocks: { type: 'string', default: '8' },
+    'block-txs': { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const N = Number(args.txs);
@@ -55,7 +62,31 @@ function ed25519Ceiling(): number {
   return n / ((performance.now() - start) / 1000);
 }
 
+/** Execution alone on each thread count: the scaling curve, with the machine it was measured on. */
+async function threadScaling(threads: number[]): Promise<void> {
+  const blocks = Number(args.blocks);
+  const perBlock = Number(args['block-txs']);
+  const rounds = Number(args.rounds);
+  log(`execution alone on ${threads.join(', ')} thread(s)…`);
+  const r = await executionScaling(threads, { blocks, perBlock, senders: SENDERS > 250 ? SENDERS : 1800, rounds, log });
+  const two = r.curve.find((p) => p.threads === 2);
+  const result = {
+    benchmark: 'ledger-threads',
+    command: `npm run bench:ledger -- --threads ${threads.join(',')} --blocks ${blocks} --block-txs ${perBlock} --rounds ${rounds}`,
+    machine: machine(),
+    // Other work on the machine moves wall time (the curve's seconds) far more than CPU time.
+    loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(1))),
+    what: 'execute and commit blocks of transfers (signatures checked and transactions decoded beforehand); 1 thread = sequential',
+    ...r,
+    goal: 'transfers/s with 2 threads >= 1.7 x with 1 thread',
+    goalMet: two ? two.speedup >= 1.7 : null,
+  };
+  writeFileSync(args.out ?? 'bench/results/ledger-threads.json', `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (args.threads) return threadScaling(args.threads.split(',').map(Number));
   log(`measuring the Ed25519 ceiling (one core, 3 s)…`);
   const ceiling = ed25519Ceiling();
   log(`  ${Math.round(ceiling)} verifications/s`);
@@ -192,7 +223,7 @@ async function main(): Promise<void> {
     goal: 'committed transfers/s >= 0.5 x Ed25519 verifications/s on one core',
     goalMet: tps >= ceiling / 2,
   };
-  writeFileSync(args.out!, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(args.out ?? 'bench/results/ledger.json', `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 

@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,8 +167,20 @@ async function expectStillThere(nodes: number[], committedTxs: Map<string, numbe
 const JAIL_MS = 15_000;
 const LOAD_ACCOUNTS = Array.from({ length: 8 }, (_, i) => `load${i}`);
 
+/** The bookkeepers (nodes) started with parallel execution (see beforeAll). */
+const PARALLEL = ['node1', 'node3'];
+
 beforeAll(async () => {
-  net = await startDevnet({ dir, validators: 4, blockTimeMs: 300, params: { jailMs: JAIL_MS }, accounts: ['alice', 'bob', 'carol', 'dave', ...LOAD_ACCOUNTS] });
+  // Two of the four execute received blocks with their inner chains on worker threads, two one chain
+  // after another: a difference between the two ways would split the set and stall or fork the chain.
+  net = await startDevnet({
+    dir,
+    validators: 4,
+    blockTimeMs: 300,
+    params: { jailMs: JAIL_MS },
+    accounts: ['alice', 'bob', 'carol', 'dave', ...LOAD_ACCOUNTS],
+    nodeArgs: { [PARALLEL[0]]: ['--execution-threads', '2'], [PARALLEL[1]]: ['--execution-threads', '3'] },
+  });
   keys = loadDevKeys(net.nodes[0].home, ['alice', 'bob', 'carol', 'dave', ...LOAD_ACCOUNTS, 'bookkeeper-0', 'bookkeeper-1', 'bookkeeper-2', 'bookkeeper-3']);
 }, 120_000);
 
@@ -200,6 +212,8 @@ describe('bookkeepers as separate processes (4 on loopback)', () => {
     }
     const h = Math.min(...(await Promise.all([0, 1, 2, 3].map(height))));
     await expectOneChain([0, 1, 2, 3], 1, h);
+    // The mixed set is what ran: two nodes said at start that they execute on worker threads.
+    for (const name of PARALLEL) expect(readFileSync(join(dir, `${name}.log`), 'utf8')).toMatch(/received blocks execute on \d threads/);
     const s = await status(url(0));
     expect(s).toMatchObject({ consensus: { validators: 4 } });
     expect((s as unknown as { consensus: { peers: { connected: boolean }[] } }).consensus.peers.filter((p) => p.connected).length).toBe(3);

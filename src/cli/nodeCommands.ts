@@ -286,6 +286,11 @@ the key under your passphrase; nothing else, and nothing at all if any step fail
       "an ES module exporting `upgrades`, handlers by upgrade name, that this node runs at a passed upgrade proposal's height (repeatable; see docs/GOVERNANCE.md). Without the handler a node stops at that height and says so",
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
+    .option(
+      '--execution-threads <n>',
+      'threads that execute received blocks: above 1, the inner chains run on worker threads, with the same result as one after another (default 1, or ZEUS_EXECUTION_THREADS)',
+      int('--execution-threads'),
+    )
     .addOption(new Option('--test-equivocate', 'TEST ONLY: sign a conflicting second prevote each round, to show evidence and slashing').hideHelp())
     .addOption(
       new Option('--test-halt-at <height>', 'TEST ONLY: fail to build the block of this height, to show the liveness alarm of a node whose consensus stopped')
@@ -334,6 +339,7 @@ ends. Without etcd's quorum the seat signs nothing (it misses its slots) rather 
             logLevel: LogLevel;
             testEquivocate?: boolean;
             testHaltAt?: number;
+            executionThreads?: number;
             testWithholdProposals?: boolean;
             testCorruptPieces?: number;
             trustHeight?: number;
@@ -367,7 +373,18 @@ ends. Without etcd's quorum the seat signs nothing (it misses its slots) rather 
           process.stderr.write(`error: ${e.message}\n`);
           process.exit(EXIT_STORE_DAMAGED);
         };
-        const zn = await ZeusNode.open(g.home, { passphrase, logger, testHaltAt: o.testHaltAt, join, upgrades, onStoreDamaged: (e) => storeDamaged(e) });
+        const executionThreads = o.executionThreads ?? Number(process.env.ZEUS_EXECUTION_THREADS ?? 1);
+        if (!Number.isInteger(executionThreads) || executionThreads < 1)
+          throw new Error('--execution-threads (or ZEUS_EXECUTION_THREADS) must be a whole number of at least 1');
+        const zn = await ZeusNode.open(g.home, {
+          passphrase,
+          logger,
+          testHaltAt: o.testHaltAt,
+          join,
+          upgrades,
+          executionThreads,
+          onStoreDamaged: (e) => storeDamaged(e),
+        });
         const snapshots = new Snapshotter(zn, g.home, {
           interval: config.snapshots?.interval ?? 1000,
           keep: config.snapshots?.keep ?? 2,

@@ -80,8 +80,11 @@ export interface HostChain<B extends ExecutedBlock = ExecutedBlock> {
   bookkeepersAt(height: number): Uint8Array[];
   /** Builds the next height at block time `time` (nothing is committed). */
   build(time: number): B;
-  /** Executes a block on the committed ledger; throws InvalidBlockError or LedgerError if it is invalid. */
-  execute(block: Block): ExecutedHeight;
+  /**
+   * Executes a block on the committed ledger; throws (or rejects with) InvalidBlockError or LedgerError if
+   * it is invalid. It may answer later (the inner chains on worker threads): the host waits, under its lock.
+   */
+  execute(block: Block): ExecutedHeight | Promise<ExecutedHeight>;
   /** Prepares for executing a received block (e.g. checks its signatures on other threads). */
   preverify(block: Block): Promise<void>;
   /** Persists and adopts a decided block (`built` when it is the one this node built). */
@@ -533,7 +536,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
     this.proposals.set(`${round}/${hex}`, sp);
     this.seen.add(toHex(sp.signature));
     this.io.transport.publish({ kind: 'proposal', sp });
-    await this.feed({ kind: 'proposal', proposal: proposalInput(p, this.validate(hex)) });
+    await this.feed({ kind: 'proposal', proposal: proposalInput(p, await this.validate(hex)) });
   }
 
   private async castVote(vote: VoteBody): Promise<void> {
@@ -567,7 +570,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
   }
 
   /** valid(v): whether our ledger executes the block, and its time is not from the future. */
-  private validate(hash: string): boolean {
+  private async validate(hash: string): Promise<boolean> {
     const e = this.blocks.get(hash)!;
     if (e.valid === undefined) {
       const now = this.io.clock.now();
@@ -577,7 +580,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
         return false;
       }
       try {
-        e.executed = this.chain.execute(e.block);
+        e.executed = await this.chain.execute(e.block);
         e.valid = true;
       } catch (err) {
         if (!(err instanceof InvalidBlockError || err instanceof LedgerError)) throw err;
@@ -653,7 +656,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       this.blocks.set(hash, { block: opened.block, bytes: m.sp.block });
       await this.chain.preverify(opened.block);
     }
-    const valid = this.validate(hash);
+    const valid = await this.validate(hash);
     if (valid) await this.keepBlock(hash);
     await this.feed({ kind: 'proposal', proposal: proposalInput(opened.proposal, valid) });
     return 'accept';
@@ -760,7 +763,7 @@ export class ConsensusHost<B extends ExecutedBlock = ExecutedBlock> {
       if (!failure) {
         try {
           await this.chain.preverify(cb.block);
-          executed = this.chain.execute(cb.block);
+          executed = await this.chain.execute(cb.block);
         } catch (e) {
           if (!(e instanceof InvalidBlockError || e instanceof LedgerError)) throw e;
           failure = e.message;

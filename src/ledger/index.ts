@@ -15,6 +15,7 @@ export * from './genesis.ts';
 export * from './devGenesis.ts';
 export * from './genesisBuilder.ts';
 export * from './ledger.ts';
+export * from './parallel.ts';
 export * from './supply.ts';
 export { ChainState, StateOverlay, type StagedChain, type StateReader, type StateWriter } from './state.ts';
 export { decodeEntry, encodeEntry, storeOf, StoreKeyError, type Store } from './stores.ts';

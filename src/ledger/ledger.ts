@@ -83,6 +83,16 @@ export interface ExecutedHeight {
   readonly lastCommit: Certificate;
   /** Market events of this height, in order (chain by chain). */
   readonly events: (MarketEvent & { chain: number })[];
+  /** Set when chains of this height ran on replicas (see parallel.ts): which job, so they adopt it on commit. */
+  readonly job?: number;
+}
+
+/** What one chain's segment of a height came to (see `HeightExecution.finishChain`). */
+export interface ChainOutcome {
+  readonly staged: StagedChain;
+  readonly segment: SegmentHeader;
+  readonly receipts: readonly Receipt[];
+  readonly events: readonly (MarketEvent & { chain: number })[];
 }
 
 /**
@@ -106,7 +116,13 @@ export class HeightExecution {
   /** The certificate of the previous height this block carries. */
   readonly lastCommit: Certificate;
 
-  constructor(ledger: Ledger, height: number, time: number, speculative = false, lastCommit: Certificate = GENESIS_COMMIT) {
+  /**
+   * `only`: run just these chains (the others stay untouched and empty): a height split across
+   * threads runs each chain's segment where its state lives. A chain's segment depends only on its
+   * own state, the receipts sent to it, main as committed and the block's context, so the split
+   * changes nothing in the result.
+   */
+  constructor(ledger: Ledger, height: number, time: number, speculative = false, lastCommit: Certificate = GENESIS_COMMIT, only?: ReadonlySet<number>) {
     this.ledger = ledger;
     this.speculative = speculative;
     this.lastCommit = lastCommit;
@@ -138,15 +154,27 @@ export class HeightExecution {
         announce: (e) => events.push({ ...e, chain }),
       });
     }
-    // An upgrade due at this height comes before anything else of it (or stops the node here).
-    upgradeWork(this.contexts[MAIN_CHAIN], ledger.upgrades);
+    this.only = only;
+    const runs = (chain: number): boolean => !only || only.has(chain);
+    if (runs(MAIN_CHAIN)) {
+      // An upgrade due at this height comes before anything else of it (or stops the node here).
+      upgradeWork(this.contexts[MAIN_CHAIN], ledger.upgrades);
+    }
     // Receipts of the previous height land first, in emission order (source chain, then index).
-    for (const r of ledger.inFlight) applyReceipt(this.contexts[receiptTarget(r)], r);
-    releaseUnbonded(this.contexts[MAIN_CHAIN]);
-    electionWork(this.contexts[MAIN_CHAIN], ledger.genesis, lastCommit);
-    for (const c of this.contexts) marketWork(c);
+    for (const r of ledger.inFlight) {
+      const target = receiptTarget(r);
+      if (runs(target)) applyReceipt(this.contexts[target], r);
+    }
+    if (runs(MAIN_CHAIN)) {
+      releaseUnbonded(this.contexts[MAIN_CHAIN]);
+      electionWork(this.contexts[MAIN_CHAIN], ledger.genesis, lastCommit);
+    }
+    for (const c of this.contexts) if (runs(c.chain)) marketWork(c);
     for (const c of this.contexts) c.state.settle();
   }
+
+  /** The chains this execution runs (undefined: all ten); see `ChainPartition`. */
+  readonly only: ReadonlySet<number> | undefined;
 
   /** Bytes of transactions this height may still take (a block proposer stops when none fit). */
   get blockBytesLeft(): number {
@@ -189,19 +217,30 @@ export class HeightExecution {
     return null;
   }
 
+  /** One chain's outcome of this height: its staged writes, its segment header, what it sent and announced. */
+  finishChain(chain: number): ChainOutcome {
+    const staged = this.ledger.chains[chain].stage(this.contexts[chain].state.writes, this.contexts[chain].state.encoded);
+    return {
+      staged,
+      segment: {
+        chain,
+        txCount: this.txs[chain].length,
+        txRoot: merkleRoot(this.txs[chain].map((t) => t.hash)),
+        stateRoot: staged.root,
+        receiptRoot: merkleRoot(this.outgoingHashes[chain]),
+      },
+      receipts: this.outgoing[chain],
+      events: this.events[chain],
+    };
+  }
+
   finish(): ExecutedHeight {
     const staged: StagedChain[] = [];
     const segments: SegmentHeader[] = [];
     for (let chain = 0; chain < CHAIN_COUNT; chain++) {
-      const s = this.ledger.chains[chain].stage(this.contexts[chain].state.writes, this.contexts[chain].state.encoded);
-      staged.push(s);
-      segments.push({
-        chain,
-        txCount: this.txs[chain].length,
-        txRoot: merkleRoot(this.txs[chain].map((t) => t.hash)),
-        stateRoot: s.root,
-        receiptRoot: merkleRoot(this.outgoingHashes[chain]),
-      });
+      const s = this.finishChain(chain);
+      staged.push(s.staged);
+      segments.push(s.segment);
     }
     return {
       height: this.height,
@@ -242,6 +281,8 @@ export class Ledger {
    * Speculative, built and received heights alike report here.
    */
   onInternalError: ((tx: Tx, error: LedgerError) => void) | undefined;
+  /** Told of every committed height (replicas of chains on other threads follow the ledger through it). */
+  onCommit: ((executed: ExecutedHeight) => void) | undefined;
   /**
    * Heights (over all chains) with market work scheduled: deadlines are counted in blocks, so
    * while any is ahead an idle solo bookkeeper must keep making blocks to reach it.
@@ -276,6 +317,18 @@ export class Ledger {
     overlays.forEach((o, i) => ledger.chains[i].commit(ledger.chains[i].stage(o.writes, o.encoded)));
     ledger.refreshParams();
     return ledger;
+  }
+
+  /**
+   * Moves a replica of some chains (see parallel.ts) to the tip the next height executes on: it
+   * commits only its own chains' segments, so the rest of the tip comes from the ledger it follows.
+   */
+  followTip(tip: { height: number; time: number; hash: Uint8Array; inFlight: Receipt[]; params: LedgerParams }): void {
+    this.height = tip.height;
+    this.time = tip.time;
+    this.lastBlockHash = tip.hash;
+    this.inFlight = tip.inFlight;
+    this.currentParams = tip.params;
   }
 
   /** Restores a ledger from stored state (the node's start-up path). */
@@ -356,7 +409,8 @@ export class Ledger {
   commit(executed: ExecutedHeight, header: BlockHeader, certificate: Certificate): void {
     if (executed.height !== this.height + 1) throw new Error(`cannot commit height ${executed.height} on ${this.height}`);
     executed.staged.forEach((s, i) => {
-      for (const [key, value] of s.writes) {
+      // By the encodings: the same keys and deletions as the writes, without decoding what a replica wrote.
+      for (const [key, value] of s.encoded) {
         if (!dueCounts.owns(key)) continue;
         const had = this.chains[i].get(key) !== undefined;
         if (value === null && had) this.scheduledHeights--;
@@ -369,7 +423,8 @@ export class Ledger {
     this.lastBlockHash = blockHash(header);
     this.lastCommit = certificate;
     this.inFlight = executed.receipts;
-    if (executed.staged[MAIN_CHAIN].writes.has(paramOverrides.key())) this.refreshParams();
+    if (executed.staged[MAIN_CHAIN].encoded.has(paramOverrides.key())) this.refreshParams();
+    this.onCommit?.(executed);
   }
 
   /** Re-executes a block received from elsewhere and checks every root it claims. */
@@ -380,16 +435,7 @@ export class Ledger {
    */
   executeBlock(block: Block, verifySignatures = true, known: KnownTxs = {}): ExecutedHeight {
     const h = block.header;
-    if (h.chainId !== this.chainId) throw new InvalidBlockError(`block is for chain ${h.chainId}`);
-    if (Number(h.height) !== this.height + 1) throw new InvalidBlockError(`block height ${h.height} does not follow ${this.height}`);
-    if (!bytesEqual(h.prevHash, this.lastBlockHash)) throw new InvalidBlockError('block does not extend the committed chain');
-    if (Number(h.time) <= this.time) throw new InvalidBlockError('block time must increase');
-    if (!bytesEqual(h.lastCommitHash, certificateHash(block.lastCommit))) throw new InvalidBlockError('lastCommitHash does not match the carried certificate');
-    if (this.height > 0) {
-      if (Number(block.lastCommit.height) !== this.height) throw new InvalidBlockError('carried certificate is not for the previous height');
-      const why = verifySignatures ? certificateError(this.chainId, block.lastCommit, this.bookkeepersAt(this.height), this.lastBlockHash) : undefined;
-      if (why) throw new InvalidBlockError(`previous height's certificate: ${why}`);
-    } else if (block.lastCommit.signers.length > 0) throw new InvalidBlockError('the first block carries no certificate');
+    this.checkBlockContext(block, verifySignatures);
     const exec = new HeightExecution(this, Number(h.height), Number(h.time), false, block.lastCommit);
     block.segments.forEach((seg, chain) => {
       for (const bytes of seg.txs) {
@@ -402,18 +448,38 @@ export class Ledger {
       }
     });
     const executed = exec.finish();
-    executed.segments.forEach((s, i) => {
-      const claimed = h.segments[i];
-      if (
-        claimed.chain !== s.chain ||
-        claimed.txCount !== s.txCount ||
-        !bytesEqual(claimed.txRoot, s.txRoot) ||
-        !bytesEqual(claimed.stateRoot, s.stateRoot) ||
-        !bytesEqual(claimed.receiptRoot, s.receiptRoot)
-      ) {
-        throw new InvalidBlockError(`segment ${i} roots differ from re-execution (state ${toHex(s.stateRoot)})`);
-      }
-    });
+    checkClaimedSegments(h, executed);
     return executed;
   }
+
+  /** What a block must be before any of it executes: of this chain, next on the committed tip, with the previous height's certificate. */
+  checkBlockContext(block: Block, verifySignatures: boolean): void {
+    const h = block.header;
+    if (h.chainId !== this.chainId) throw new InvalidBlockError(`block is for chain ${h.chainId}`);
+    if (Number(h.height) !== this.height + 1) throw new InvalidBlockError(`block height ${h.height} does not follow ${this.height}`);
+    if (!bytesEqual(h.prevHash, this.lastBlockHash)) throw new InvalidBlockError('block does not extend the committed chain');
+    if (Number(h.time) <= this.time) throw new InvalidBlockError('block time must increase');
+    if (!bytesEqual(h.lastCommitHash, certificateHash(block.lastCommit))) throw new InvalidBlockError('lastCommitHash does not match the carried certificate');
+    if (this.height > 0) {
+      if (Number(block.lastCommit.height) !== this.height) throw new InvalidBlockError('carried certificate is not for the previous height');
+      const why = verifySignatures ? certificateError(this.chainId, block.lastCommit, this.bookkeepersAt(this.height), this.lastBlockHash) : undefined;
+      if (why) throw new InvalidBlockError(`previous height's certificate: ${why}`);
+    } else if (block.lastCommit.signers.length > 0) throw new InvalidBlockError('the first block carries no certificate');
+  }
+}
+
+/** Every root a block's header claims must be the one re-execution reached. */
+export function checkClaimedSegments(h: BlockHeader, executed: ExecutedHeight): void {
+  executed.segments.forEach((s, i) => {
+    const claimed = h.segments[i];
+    if (
+      claimed.chain !== s.chain ||
+      claimed.txCount !== s.txCount ||
+      !bytesEqual(claimed.txRoot, s.txRoot) ||
+      !bytesEqual(claimed.stateRoot, s.stateRoot) ||
+      !bytesEqual(claimed.receiptRoot, s.receiptRoot)
+    ) {
+      throw new InvalidBlockError(`segment ${i} roots differ from re-execution (state ${toHex(s.stateRoot)})`);
+    }
+  });
 }

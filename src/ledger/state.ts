@@ -1,6 +1,6 @@
 import { concatBytes, sha256, sha256Utf8, utf8 } from '../crypto/portable.ts';
 import type { Entry } from './entries.ts';
-import { encodeEntry } from './stores.ts';
+import { decodeEntry, encodeEntry } from './stores.ts';
 
 /** Read access to one chain's state (read it through the stores of stores.ts, which type it). */
 export interface StateReader {
@@ -21,7 +21,8 @@ const BUCKET_BITS = 10;
 const BUCKETS = 1 << BUCKET_BITS;
 const EMPTY = sha256();
 
-function bucketOf(key: string): number {
+/** The bucket of the state tree a key lives in (a replica tells it along with each change it hashed). */
+export function bucketOf(key: string): number {
   const h = sha256Utf8(key);
   return ((h[0] << 8) | h[1]) & (BUCKETS - 1);
 }
@@ -74,8 +75,10 @@ class StateTree {
   preview(changes: Map<string, Uint8Array | null>): TreePatch {
     this.root();
     const buckets = new Map<number, Map<string, Uint8Array>>();
+    const changed: [number, string, Uint8Array | null][] = [];
     for (const [key, hash] of changes) {
       const b = bucketOf(key);
+      changed.push([b, key, hash]);
       let m = buckets.get(b);
       if (!m) buckets.set(b, (m = new Map(this.buckets[b])));
       if (hash) m.set(key, hash);
@@ -95,19 +98,32 @@ class StateTree {
       }
       levels.push(next);
     }
-    return { buckets, levels, root: levels[BUCKET_BITS].get(0) ?? this.levels[BUCKET_BITS][0] };
+    return { buckets, changes: changed, levels, root: levels[BUCKET_BITS].get(0) ?? this.levels[BUCKET_BITS][0] };
   }
 
   apply(patch: TreePatch): void {
-    for (const [b, m] of patch.buckets) this.buckets[b] = m;
+    if (patch.buckets) for (const [b, m] of patch.buckets) this.buckets[b] = m;
+    else {
+      // Hashed elsewhere (a replica of this chain on a worker thread): only the changed pairs and nodes come here.
+      for (const [b, key, hash] of patch.changes) {
+        if (hash) this.buckets[b].set(key, hash);
+        else this.buckets[b].delete(key);
+      }
+    }
     patch.levels.forEach((nodes, l) => {
       for (const [i, h] of nodes) this.levels[l][i] = h;
     });
   }
 }
 
-interface TreePatch {
-  readonly buckets: Map<number, Map<string, Uint8Array>>;
+/**
+ * A block's change to a chain's state tree: the pairs it changed, by bucket, and the tree nodes it
+ * changed. Made here by `preview`, which also keeps each touched bucket whole (`buckets`); made on a
+ * replica that hashed it (parallel.ts) without them, the changes are applied to the buckets here.
+ */
+export interface TreePatch {
+  readonly buckets?: Map<number, Map<string, Uint8Array>>;
+  readonly changes: readonly (readonly [bucket: number, key: string, valueHash: Uint8Array | null])[];
   readonly levels: Map<number, Uint8Array>[];
   readonly root: Uint8Array;
 }
@@ -131,10 +147,68 @@ export interface StagedChain {
   readonly patch: TreePatch;
 }
 
+/**
+ * Writes known by their encodings and decoded when first read: what a replica executed (parallel.ts).
+ * The ledger commits them by their encodings and most are never read on this thread, so decoding
+ * them all at once would only add to the calling thread's share of a height.
+ */
+export class EncodedWrites extends Map<string, Entry | null> {
+  readonly encoded: ReadonlyMap<string, Uint8Array | null>;
+
+  constructor(encoded: ReadonlyMap<string, Uint8Array | null>) {
+    super();
+    this.encoded = encoded;
+  }
+
+  override get(key: string): Entry | null | undefined {
+    if (!super.has(key) && this.encoded.has(key)) {
+      const bytes = this.encoded.get(key)!;
+      super.set(key, bytes && decodeEntry(key, bytes));
+    }
+    return super.get(key);
+  }
+
+  override has(key: string): boolean {
+    return this.encoded.has(key);
+  }
+
+  override get size(): number {
+    return this.encoded.size;
+  }
+
+  override *entries(): MapIterator<[string, Entry | null]> {
+    for (const key of this.encoded.keys()) yield [key, this.get(key)!];
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, Entry | null]> {
+    return this.entries();
+  }
+
+  override *keys(): MapIterator<string> {
+    yield* this.encoded.keys();
+  }
+
+  override *values(): MapIterator<Entry | null> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  override forEach(f: (value: Entry | null, key: string, map: Map<string, Entry | null>) => void): void {
+    for (const [k, v] of this.entries()) f(v, k, this);
+  }
+}
+
+/** A committed entry known by its encoding until first read (see EncodedWrites). */
+class Undecoded {
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
+}
+
 /** One chain's committed state: entries in memory, with an incrementally maintained root. */
 export class ChainState implements StateReader {
   readonly chain: number;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry | Undecoded>();
   private readonly tree = new StateTree();
 
   constructor(chain: number) {
@@ -142,7 +216,11 @@ export class ChainState implements StateReader {
   }
 
   get<T extends Entry>(key: string): T | undefined {
-    return this.entries.get(key) as T | undefined;
+    const v = this.entries.get(key);
+    if (!(v instanceof Undecoded)) return v as T | undefined;
+    const entry = decodeEntry(key, v.bytes);
+    this.entries.set(key, entry);
+    return entry as T;
   }
 
   /** Loads an entry from storage without marking anything for persistence. */
@@ -169,15 +247,36 @@ export class ChainState implements StateReader {
 
   /** Makes staged writes the committed state; the caller persists `staged.encoded`. */
   commit(staged: StagedChain): void {
-    for (const [key, value] of staged.writes) {
-      if (value === null) this.entries.delete(key);
-      else this.entries.set(key, value);
+    if (staged.writes instanceof EncodedWrites) {
+      for (const [key, bytes] of staged.encoded) {
+        if (bytes === null) this.entries.delete(key);
+        else this.entries.set(key, new Undecoded(bytes));
+      }
+    } else {
+      for (const [key, value] of staged.writes) {
+        if (value === null) this.entries.delete(key);
+        else this.entries.set(key, value);
+      }
     }
     this.tree.apply(staged.patch);
   }
 
   root(): Uint8Array {
     return this.tree.root();
+  }
+
+  /**
+   * Sets one committed entry from its encoding (null deletes), as a replica does when it starts
+   * (decoded when first read); the root is rehashed lazily, when next asked.
+   */
+  put(key: string, encoded: Uint8Array | null): void {
+    if (encoded === null) {
+      this.entries.delete(key);
+      this.tree.set(key, null);
+    } else {
+      this.entries.set(key, new Undecoded(encoded));
+      this.tree.set(key, sha256(encoded));
+    }
   }
 
   keys(prefix = ''): string[] {
@@ -195,7 +294,7 @@ export class ChainState implements StateReader {
    * at a commit (entries are never changed in place, so they stay as they were while encoded later).
    */
   pairs(): [string, Entry][] {
-    return Array.from(this.entries);
+    return Array.from(this.entries.keys(), (key) => [key, this.get(key)!]);
   }
 }
 

@@ -192,7 +192,7 @@ export class BftProducer implements BlockProducer {
       },
       bookkeepersAt: (height) => node.ledger.bookkeepersAt(height),
       build: (time) => node.buildBlock(time),
-      execute: (block) => node.ledger.executeBlock(block, true, node.knownTxs),
+      execute: (block) => node.executeBlock(block),
       preverify: (block) => node.preverifyBlock(block),
       commit: (block, certificate, executed, built) => node.commitBlock(block, certificate, executed, built?.rejected),
       // A block damaged on our disk is not served: the peer asks another, and we say why here.

@@ -4,6 +4,7 @@ import {
   blockHash,
   certify,
   decodeTx,
+  InvalidBlockError,
   TX_KIND_NAMES,
   txSigningBytes,
   Ledger,
@@ -28,6 +29,7 @@ import { homePaths, keyPassphrases, loadKeyWithAny, loadOrCreateNodeKey, readCon
 import { nodeLogger, type NodeLogger } from './log.ts';
 import { GovWatch } from './govEvents.ts';
 import { Mempool } from './mempool.ts';
+import { ParallelExecutor } from './parallelExec.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
 import { SignatureVerifier } from './verifier.ts';
 
@@ -102,6 +104,12 @@ export interface NodeOptions {
    * upgrade's height it runs the handler and goes on; without one it stops there.
    */
   upgrades?: UpgradeHandlers;
+  /**
+   * Threads that execute a received block (`zeus node start --execution-threads`): above 1, the inner
+   * chains are split across worker threads (src/node/parallelExec.ts), which gives the same result as
+   * executing them one after another (1, the default).
+   */
+  executionThreads?: number;
 }
 
 /** A block this node built from its mempool, not yet committed. */
@@ -288,7 +296,15 @@ export class ZeusNode {
     const ledger = await store.loadLedger();
     // Before the node (its mempool) executes anything: the upgrades its software knows.
     if (opts.upgrades) ledger.upgrades = opts.upgrades;
-    return new ZeusNode(ledger, store, config, key, opts);
+    const node = new ZeusNode(ledger, store, config, key, opts);
+    if ((opts.executionThreads ?? 1) > 1) {
+      node.executor = await ParallelExecutor.start(ledger, opts.executionThreads!);
+      node.logger.info(
+        { executionThreads: opts.executionThreads, workerChains: node.executor.partitions },
+        `received blocks execute on ${opts.executionThreads} threads (inner chains ${node.executor.partitions.map((p) => p.join(',')).join(' | ')} on workers)`,
+      );
+    }
+    return node;
   }
 
   get chainId(): string {
@@ -384,6 +400,28 @@ export class ZeusNode {
   private rememberVerified(hashHex: string): void {
     if (this.verified.size >= VERIFIED_KEPT) this.verified.delete(this.verified.values().next().value!);
     this.verified.add(hashHex);
+  }
+
+  /** Runs received blocks' inner chains on worker threads (`executionThreads` > 1). */
+  private executor: ParallelExecutor | undefined;
+
+  /**
+   * Executes a received block on the committed ledger, its inner chains on the worker threads when
+   * there are some. Should the threads fail (a bug), the node says so and goes on executing
+   * sequentially: the committed ledger is untouched by a failed attempt, and the result is the same.
+   */
+  async executeBlock(block: Block): Promise<ExecutedHeight> {
+    const executor = this.executor;
+    if (!executor) return this.ledger.executeBlock(block, true, this.knownTxs);
+    try {
+      return await executor.executeBlock(block, true, this.knownTxs);
+    } catch (e) {
+      if (e instanceof InvalidBlockError || e instanceof LedgerError) throw e;
+      this.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'parallel execution failed; executing blocks sequentially from now on');
+      this.executor = undefined;
+      await executor.close().catch(() => {});
+      return this.ledger.executeBlock(block, true, this.knownTxs);
+    }
   }
 
   /** What this node already did for transactions: pending ones are decoded, checked ones verified. */
@@ -624,6 +662,7 @@ export class ZeusNode {
 
   async close(): Promise<void> {
     await this.producer?.stop();
+    await this.executor?.close();
     await this.verifier.close();
     await this.store.close();
   }

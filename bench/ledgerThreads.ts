@@ -1,0 +1,193 @@
+// Execution alone, on 1, 2, … threads (npm run bench:ledger -- --threads 1,2): blocks of signed
+// transfers are built once (most cross chains, so every height also applies the last one's
+// receipts), then a fresh ledger executes and commits them all, with the signatures checked and
+// the transactions decoded beforehand (as a node's mempool has done by the time a block arrives).
+// One thread is sequential execution (Ledger.executeBlock); n threads run the inner chains on n - 1
+// worker threads and the calling thread (src/node/parallelExec.ts). Best of `rounds`, wall time.
+import { addressFromPublicKey, generateKeyPair } from '../src/crypto/index.ts';
+import {
+  buildDevGenesis,
+  decodeTx,
+  DEV_GENESIS_KEYS,
+  Ledger,
+  signTx,
+  TxKind,
+  ZNC,
+  ZNC_UNIT,
+  type Block,
+  type Certificate,
+  type Genesis,
+  type KnownTxs,
+  type Tx,
+} from '../src/ledger/index.ts';
+import { commitExecuted, testKey, type TestChain } from '../src/ledger/testing.ts';
+import { ParallelExecutor, partitionChains, type ParallelStats } from '../src/node/parallelExec.ts';
+
+export interface ThreadPoint {
+  threads: number;
+  /** Inner chains per worker thread (the calling thread runs main and the rest). */
+  partitions: number[][];
+  seconds: number;
+  transfersPerSecond: number;
+  speedup: number;
+  /** CPU time of the calling thread per block (main, its share of the inner chains, merging the workers' results); median of the rounds. */
+  callingThreadCpuMsPerBlock: number;
+  /** CPU time of one worker thread per block (the workers' total over their number); median of the rounds. */
+  workerThreadCpuMsPerBlock?: number;
+  /**
+   * What the speedup would be on an otherwise idle machine: the 1-thread runs' CPU time per block over
+   * the busiest thread's (calling thread, or the average worker), medians. A model, not a measurement: it
+   * assumes the threads overlap fully; on a loaded machine it is the figure that the load moves least.
+   */
+  cpuBoundSpeedup: number;
+  /** Parallel runs only, from the best run: where the time went, per block (worker figures summed over the workers). */
+  perBlock?: { workerBusyMs: number; workerCpuMs: number; roundTripMs: number; bytesToWorkers: number; bytesFromWorkers: number };
+}
+
+export interface ScalingResult {
+  transfers: number;
+  blocks: number;
+  transfersPerBlock: number;
+  senders: number;
+  rounds: number;
+  curve: ThreadPoint[];
+}
+
+interface Workload {
+  genesis: Genesis;
+  blocks: { block: Block; certificate: Certificate }[];
+  known: KnownTxs;
+  transfers: number;
+}
+
+function workload(blocks: number, perBlock: number, senders: number): Workload {
+  const names = Array.from({ length: senders }, (_, i) => `s${i}`);
+  const all = [...DEV_GENESIS_KEYS, ...names, 'bookkeeper-0'];
+  const keys = Object.fromEntries(all.map((k) => [k, testKey(k)]));
+  const genesis = buildDevGenesis({
+    genesisTime: 1_700_000_000_000,
+    keys: Object.fromEntries(all.map((k) => [k, keys[k].publicKey])),
+    devAccounts: names,
+    devFunding: 100_000n * ZNC_UNIT,
+    bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'].publicKey }],
+    params: { freeQuota: Math.ceil((blocks * perBlock) / senders) + 1, maxTxsPerSegment: perBlock },
+  });
+  const t: TestChain = { ledger: Ledger.fromGenesis(genesis), genesis, keys, nonces: new Map() };
+  const recipients = Array.from({ length: 5000 }, () => addressFromPublicKey(generateKeyPair().publicKey));
+  const decoded = new Map<string, Tx>();
+  const out: Workload['blocks'] = [];
+  let i = 0;
+  for (let b = 0; b < blocks; b++) {
+    const exec = t.ledger.begin(t.ledger.time + 1000);
+    for (let k = 0; k < perBlock; k++, i++) {
+      const s = i % senders;
+      const tx = decodeTx(
+        signTx(keys[names[s]], {
+          chainId: genesis.chainId,
+          kind: TxKind.Transfer,
+          nonce: BigInt(Math.floor(i / senders)),
+          payload: { to: recipients[i % recipients.length], token: ZNC, amount: 1000n + BigInt(i), memo: '' },
+        }),
+      );
+      const err = exec.tryApply(tx);
+      if (err) throw new Error(`transfer refused while building: ${err.code} ${err.message}`);
+      decoded.set(tx.hashHex, tx);
+    }
+    out.push(commitExecuted(t, exec.finish()));
+  }
+  return { genesis, blocks: out, known: { decoded: (h) => decoded.get(h), verified: (h) => decoded.has(h) }, transfers: i };
+}
+
+const threadCpuMs = (): number => {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+interface RunResult {
+  seconds: number;
+  /** CPU time of the calling thread over the run. */
+  mainCpuMs: number;
+  stats?: ParallelStats;
+}
+
+async function run(w: Workload, threads: number): Promise<RunResult> {
+  const ledger = Ledger.fromGenesis(w.genesis);
+  const executor = threads > 1 ? await ParallelExecutor.start(ledger, threads) : undefined;
+  try {
+    const start = performance.now();
+    const cpu0 = threadCpuMs();
+    for (const { block, certificate } of w.blocks) {
+      const t0 = performance.now();
+      const c0 = threadCpuMs();
+      const w0 = executor?.stats.workerCpuMs ?? 0;
+      const executed = executor ? await executor.executeBlock(block, false, w.known) : ledger.executeBlock(block, false, w.known);
+      const t1 = performance.now();
+      ledger.commit(executed, block.header, certificate);
+      if (process.env.ZEUS_BENCH_TRACE)
+        process.stderr.write(
+          `    block ${block.header.height}: execute ${(t1 - t0).toFixed(0)} ms, commit ${(performance.now() - t1).toFixed(0)} ms; CPU ms: calling thread ${(threadCpuMs() - c0).toFixed(0)}, workers ${((executor?.stats.workerCpuMs ?? 0) - w0).toFixed(0)}\n`,
+        );
+    }
+    return { seconds: (performance.now() - start) / 1000, mainCpuMs: threadCpuMs() - cpu0, ...(executor ? { stats: executor.stats } : {}) };
+  } finally {
+    await executor?.close();
+  }
+}
+
+export async function executionScaling(
+  threadCounts: number[],
+  opts: { blocks?: number; perBlock?: number; senders?: number; rounds?: number; log?: (s: string) => void } = {},
+): Promise<ScalingResult> {
+  const blocks = opts.blocks ?? 8;
+  const perBlock = opts.perBlock ?? 5000;
+  const senders = opts.senders ?? 1800;
+  const rounds = opts.rounds ?? 3;
+  const log = opts.log ?? (() => {});
+  log(`building ${blocks} blocks of ${perBlock} transfers from ${senders} senders…`);
+  const w = workload(blocks, perBlock, senders);
+  const best = new Map<number, RunResult>();
+  const all = new Map<number, RunResult[]>(threadCounts.map((n) => [n, []]));
+  // Rounds interleave the thread counts, so a change in the machine's load falls on all of them alike.
+  for (let r = 0; r < rounds; r++) {
+    for (const threads of threadCounts) {
+      const res = await run(w, threads);
+      log(
+        `  round ${r + 1}, ${threads} thread(s): ${res.seconds.toFixed(3)} s, ${Math.round(w.transfers / res.seconds)} transfers/s; CPU ms per block: calling thread ${(res.mainCpuMs / blocks).toFixed(0)}, workers ${((res.stats?.workerCpuMs ?? 0) / blocks).toFixed(0)}`,
+      );
+      all.get(threads)!.push(res);
+      const prev = best.get(threads);
+      if (!prev || res.seconds < prev.seconds) best.set(threads, res);
+    }
+  }
+  const base = best.get(threadCounts[0])!.seconds;
+  // CPU figures are medians over the rounds: the load moves them less than wall time, but it moves them.
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const mainCpu = (n: number): number => median(all.get(n)!.map((r) => r.mainCpuMs));
+  const workerCpu = (n: number): number => median(all.get(n)!.map((r) => (r.stats?.workerCpuMs ?? 0) / Math.max(1, n - 1)));
+  const baseCpu = mainCpu(threadCounts[0]);
+  const curve = threadCounts.map((threads): ThreadPoint => {
+    const { seconds, stats } = best.get(threads)!;
+    return {
+      threads,
+      partitions: threads > 1 ? partitionChains(threads) : [],
+      seconds: Number(seconds.toFixed(3)),
+      transfersPerSecond: Math.round(w.transfers / seconds),
+      speedup: Number((base / seconds).toFixed(2)),
+      callingThreadCpuMsPerBlock: Number((mainCpu(threads) / blocks).toFixed(1)),
+      ...(threads > 1 ? { workerThreadCpuMsPerBlock: Number((workerCpu(threads) / blocks).toFixed(1)) } : {}),
+      cpuBoundSpeedup: Number((baseCpu / Math.max(mainCpu(threads), workerCpu(threads))).toFixed(2)),
+      ...(stats
+        ? {
+            perBlock: {
+              workerBusyMs: Number((stats.workerBusyMs / blocks).toFixed(1)),
+              workerCpuMs: Number((stats.workerCpuMs / blocks).toFixed(1)),
+              roundTripMs: Number((stats.roundTripMs / blocks).toFixed(1)),
+              bytesToWorkers: Math.round(stats.bytesOut / blocks),
+              bytesFromWorkers: Math.round(stats.bytesIn / blocks),
+            },
+          }
+        : {}),
+    };
+  });
+  return { transfers: w.transfers, blocks, transfersPerBlock: perBlock, senders, rounds, curve };
+}

@@ -1,0 +1,116 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { addressFromPublicKey, toHex } from '../crypto/index.ts';
+import { blockHash, certify, ZNC, ZNC_UNIT, signTx, TxKind, decodeTx, type Block, type Certificate } from '../ledger/index.ts';
+import { testChain } from '../ledger/testing.ts';
+import { MemoryKvStore } from '../store/index.ts';
+import { ZeusNode } from './zeusNode.ts';
+
+// A node started with execution threads, as `zeus node start --execution-threads 2` starts it, on a
+// real ZeusNode with a memory store: it follows a chain another node builds, executing each block
+// with its inner chains on a worker thread, and keeps the builder's state roots and stored state
+// also across heights it executes on one thread (as it does when it proposes). When its threads
+// fail it says so and goes on sequentially, with the same result.
+
+const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+const t = testChain({ devAccounts: NAMES });
+const config = { chainId: t.genesis.chainId, api: { host: '127.0.0.1', port: 0 }, blockIntervalMs: 100, bookkeeperKey: 'bookkeeper-0', mempoolMax: 10_000 };
+const key = t.keys['bookkeeper-0'];
+
+async function open(executionThreads: number): Promise<{ node: ZeusNode; lines: Record<string, unknown>[] }> {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const node = await ZeusNode.withStore(new MemoryKvStore(), t.genesis, config, key, { logger, executionThreads });
+  return { node, lines };
+}
+
+/** Transfers between every pair of accounts (most cross chains): one height's worth. */
+function transfers(builder: ZeusNode, round: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const [i, from] of NAMES.entries()) {
+    const k = t.keys[from];
+    const fromHex = toHex(addressFromPublicKey(k.publicKey));
+    let nonce: bigint | undefined;
+    for (const to of NAMES) {
+      if (to === from) continue;
+      const payload = { to: addressFromPublicKey(t.keys[to].publicKey), token: ZNC, amount: BigInt(1 + i + round) * ZNC_UNIT, memo: '' };
+      const chain = decodeTx(signTx(k, { chainId: t.genesis.chainId, kind: TxKind.Transfer, nonce: 0n, payload })).chain;
+      nonce ??= builder.reader.nextNonce(chain, fromHex);
+      out.push(signTx(k, { chainId: t.genesis.chainId, kind: TxKind.Transfer, nonce: nonce++, payload }));
+    }
+  }
+  return out;
+}
+
+/** The builder makes the next height from `txs` and commits it; answers the block and its certificate. */
+async function build(builder: ZeusNode, txs: Uint8Array[]): Promise<{ block: Block; certificate: Certificate }> {
+  await builder.submitMany(txs);
+  const built = builder.buildBlock(builder.ledger.time + 1000);
+  const certificate = certify(
+    t.genesis.chainId,
+    built.block.header.height,
+    0,
+    blockHash(built.block.header),
+    builder.ledger.bookkeepersAt(built.executed.height),
+    [key],
+  );
+  await builder.commitBlock(built.block, certificate, built.executed, built.rejected);
+  return { block: built.block, certificate };
+}
+
+const roots = (n: ZeusNode): string[] => n.ledger.stateRoots().map(toHex);
+
+describe('a node with execution threads', () => {
+  it('follows the chain with the roots of sequential execution, also across heights it executes alone', async () => {
+    const { node: builder } = await open(1);
+    const { node: follower, lines } = await open(3);
+    try {
+      expect(lines.some((l) => String(l.msg).includes('received blocks execute on 3 threads'))).toBe(true);
+      for (let h = 0; h < 12; h++) {
+        const { block, certificate } = await build(builder, transfers(builder, h));
+        expect(block.segments.filter((s) => s.txs.length > 0).length).toBeGreaterThan(3);
+        // Every third height on one thread, as when it builds its own block: its workers must follow that too.
+        const executed = h % 3 === 2 ? follower.ledger.executeBlock(block) : await follower.executeBlock(block);
+        expect(executed.job === undefined).toBe(h % 3 === 2);
+        await follower.commitBlock(block, certificate, executed);
+        expect(roots(follower), `roots at height ${h + 1}`).toEqual(roots(builder));
+      }
+      // What it stored (written from the workers' encodings) restores to the same ledger.
+      const restored = await follower.store.loadLedger();
+      expect(restored.stateRoots().map(toHex)).toEqual(roots(builder));
+      for (const name of NAMES) {
+        const hex = toHex(addressFromPublicKey(t.keys[name].publicKey));
+        expect(follower.reader.account(hex)).toEqual(builder.reader.account(hex));
+      }
+    } finally {
+      await builder.close();
+      await follower.close();
+    }
+  }, 60_000);
+
+  it('whose threads fail says so and goes on executing sequentially, with the same result', async () => {
+    const { node: builder } = await open(1);
+    const { node: follower, lines } = await open(2);
+    try {
+      const first = await build(builder, transfers(builder, 0));
+      const executed = await follower.executeBlock(first.block);
+      await follower.commitBlock(first.block, first.certificate, executed);
+      // A replica told to adopt a job it never ran has lost track of the chain: its thread reports failure.
+      follower.ledger.onCommit?.({ ...executed, job: -1 });
+      const second = await build(builder, transfers(builder, 1));
+      const again = await follower.executeBlock(second.block);
+      await follower.commitBlock(second.block, second.certificate, again);
+      expect(roots(follower)).toEqual(roots(builder));
+      expect(lines.some((l) => String(l.msg).includes('parallel execution failed; executing blocks sequentially from now on'))).toBe(true);
+      // From then on one thread: nothing is posted to a worker any more.
+      const third = await build(builder, transfers(builder, 2));
+      const seq = await follower.executeBlock(third.block);
+      expect(seq.job).toBeUndefined();
+      await follower.commitBlock(third.block, third.certificate, seq);
+      expect(roots(follower)).toEqual(roots(builder));
+    } finally {
+      await builder.close();
+      await follower.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,149 @@
+import { Worker } from 'node:worker_threads';
+import {
+  CHAIN_COUNT,
+  executeBlockParallel,
+  followMessages,
+  partitionSnapshot,
+  type Block,
+  type ExecutedHeight,
+  type FollowMessage,
+  type Genesis,
+  type KnownTxs,
+  type Ledger,
+  type PartitionExecutor,
+  type PartitionJob,
+  type PartitionReply,
+} from '../ledger/index.ts';
+
+/** The first message a partition thread gets: which chains it keeps, and their committed state. */
+export interface PartitionInit {
+  readonly type: 'init';
+  readonly genesis: Genesis;
+  readonly chains: readonly number[];
+  readonly snapshot: { chain: number; entries: Uint8Array }[];
+}
+
+export type PartitionRequest =
+  | PartitionInit
+  | { readonly type: 'execute'; readonly job: PartitionJob }
+  | { readonly type: 'follow'; readonly follow: FollowMessage };
+
+type PartitionAnswer = { type: 'ready' } | { type: 'reply'; reply: PartitionReply; busyMs: number; cpuMs: number } | { type: 'failed'; message: string };
+
+/** Where the time of parallel jobs went (for the benchmark): totals since the executor started. */
+export interface ParallelStats {
+  jobs: number;
+  /** Time the worker threads spent executing jobs, and their CPU time in it. */
+  workerBusyMs: number;
+  workerCpuMs: number;
+  /** Time from posting a job to its reply, as the calling thread saw it. */
+  roundTripMs: number;
+  /** Bytes sent to workers (packed transactions and receipts) and back (packed writes, tree nodes, receipts). */
+  bytesOut: number;
+  bytesIn: number;
+}
+
+/**
+ * How `threads` threads share the nine inner chains: chains are dealt round-robin, the calling
+ * thread keeps main and the first (largest) share, each worker thread one of the others. The
+ * calling thread takes the larger share because a transfer costs a worker more (it decodes the
+ * transaction again and packs what it wrote) than the calling thread pays to adopt it (reading
+ * the packed writes back): with 2 threads, 5 chains here and 4 there balance better than 4 and 5
+ * (bench/ledgerThreads.ts measures both threads' CPU time).
+ */
+export function partitionChains(threads: number): number[][] {
+  const groups: number[][] = Array.from({ length: Math.max(1, Math.min(threads, CHAIN_COUNT - 1)) }, () => []);
+  for (let c = 1; c < CHAIN_COUNT; c++) groups[(c - 1) % groups.length].push(c);
+  return groups.slice(1);
+}
+
+/**
+ * Executes received blocks with the inner chains split across worker threads (see
+ * src/ledger/parallel.ts). Each worker keeps a replica of its chains and of main, started from the
+ * ledger's committed state and moved along by every commit (the ledger's `onCommit`), whichever
+ * way the height was executed (built here sequentially, or executed in parallel).
+ */
+export class ParallelExecutor implements PartitionExecutor {
+  readonly partitions: number[][];
+  private readonly ledger: Ledger;
+  private readonly workers: Worker[] = [];
+  private readonly waiting: ((a: PartitionAnswer) => void)[][] = [];
+  private broken: Error | undefined;
+  readonly stats: ParallelStats = { jobs: 0, workerBusyMs: 0, workerCpuMs: 0, roundTripMs: 0, bytesOut: 0, bytesIn: 0 };
+
+  private constructor(ledger: Ledger, threads: number) {
+    this.ledger = ledger;
+    this.partitions = partitionChains(threads);
+  }
+
+  /** Starts `threads - 1` worker threads (the calling thread is one of the `threads`) on `ledger`'s committed state. */
+  static async start(ledger: Ledger, threads: number): Promise<ParallelExecutor> {
+    const ex = new ParallelExecutor(ledger, threads);
+    await Promise.all(
+      ex.partitions.map((chains, p) => {
+        const w = new Worker(new URL('./partitionWorker.ts', import.meta.url));
+        w.unref();
+        ex.workers.push(w);
+        ex.waiting.push([]);
+        w.on('message', (a: PartitionAnswer) => {
+          if (a.type === 'failed') ex.fail(new Error(`partition thread ${p} (chains ${chains.join(',')}) failed: ${a.message}`));
+          else ex.waiting[p].shift()?.(a);
+        });
+        w.on('error', (e: Error) => ex.fail(e));
+        const init: PartitionInit = { type: 'init', genesis: ledger.genesis, chains, snapshot: partitionSnapshot(ledger, chains) };
+        return ex.ask(
+          p,
+          init,
+          init.snapshot.map((s) => s.entries.buffer as ArrayBuffer),
+        );
+      }),
+    );
+    ledger.onCommit = (executed) => ex.follow(executed);
+    return ex;
+  }
+
+  private fail(e: Error): void {
+    this.broken ??= e;
+    for (const q of this.waiting) for (const resolve of q.splice(0)) resolve({ type: 'failed', message: e.message });
+  }
+
+  private ask(p: number, m: PartitionRequest, transfer: ArrayBuffer[] = []): Promise<PartitionAnswer> {
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      this.waiting[p].push((a) => (a.type === 'failed' ? reject(new Error(a.message)) : resolve(a)));
+      this.workers[p].postMessage(m, transfer);
+    });
+  }
+
+  async execute(partition: number, job: PartitionJob): Promise<PartitionReply> {
+    const start = performance.now();
+    this.stats.bytesOut += job.txs.length + job.receipts.length;
+    const a = await this.ask(partition, { type: 'execute', job }, [job.txs.buffer as ArrayBuffer, job.receipts.buffer as ArrayBuffer]);
+    if (a.type !== 'reply') throw new Error(`partition thread ${partition} answered ${a.type} to a job`);
+    this.stats.jobs++;
+    this.stats.roundTripMs += performance.now() - start;
+    this.stats.workerBusyMs += a.busyMs;
+    this.stats.workerCpuMs += a.cpuMs;
+    for (const c of a.reply.chains) this.stats.bytesIn += c.staged.writes.length + c.staged.nodes.length + c.receipts.length;
+    return a.reply;
+  }
+
+  /** Executes a received block (as `Ledger.executeBlock` does) with the partitions on their threads. */
+  executeBlock(block: Block, verifySignatures = true, known: KnownTxs = {}): Promise<ExecutedHeight> {
+    return executeBlockParallel(this.ledger, block, this, verifySignatures, known);
+  }
+
+  private follow(executed: ExecutedHeight): void {
+    if (this.broken) return;
+    followMessages(executed, this.partitions).forEach((follow, p) => {
+      // Each partition's own chains' changes move to its thread; main's change, sent to all, is copied.
+      const own = follow.type === 'apply' ? follow.chains.flatMap((c) => [c.writes.buffer, c.nodes.buffer] as ArrayBuffer[]) : [];
+      this.workers[p].postMessage({ type: 'follow', follow } satisfies PartitionRequest, own);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.ledger.onCommit) this.ledger.onCommit = undefined;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
