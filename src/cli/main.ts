@@ -4,6 +4,7 @@ import { register as registerDevnet } from './devnetCommands.ts';
 import { register as registerElection } from './electionCommands.ts';
 import { register as registerGenesis } from './genesisCommands.ts';
 import { register as registerGov } from './govCommands.ts';
+import { asksVersion, noteJsonAmounts, ZEUS_VERSION } from './help.ts';
 import { register as registerKeys } from './keysCommands.ts';
 import { registerNodeCommands } from './nodeCommands.ts';
 import { register as registerImages } from './imageCommands.ts';
@@ -16,7 +17,7 @@ import { register as registerWorkers } from './workerCommands.ts';
 // (workers, apps, tasks, bids, leases) and the node's image registry. Every command
 // takes --json for scripts and --node URL to talk to a node other than the home's own.
 const program = new Command('zeus')
-  .description('ZeusNet: a decentralized market for computing power, settled in ZNC on a 1+9-chain ledger')
+  .description(`zeus ${ZEUS_VERSION} — ZeusNet: a decentralized market for computing power, settled in ZNC on a 1+9-chain ledger`)
   .option('--home <dir>', 'node home / keystore directory (env ZEUS_HOME, default ~/.zeus)')
   .option(
     '--node <urls>',
@@ -37,9 +38,11 @@ registerImages(program);
 registerTasks(program);
 registerDevnet(program);
 registerRegistry(program);
+noteJsonAmounts(program);
 
 try {
-  await program.parseAsync(process.argv);
+  if (asksVersion(process.argv.slice(2))) process.stdout.write(`${ZEUS_VERSION}\n`);
+  else await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode;
