@@ -65,6 +65,12 @@ final line (or with --json one object: task, state, outcome, ok, leases) to stdo
 own, a lease that failed), was cancelled or expired (nobody bid: the line says why, e.g. PRICE), or
 an error; 124 --timeout passed first (the task goes on; wait again).`;
 
+/** The task as the API answers it, its id under `task` as in every other task command's JSON. */
+function taskJson<T extends { id: string }>(t: T): Omit<T, 'id'> & { task: string } {
+  const { id, ...rest } = t;
+  return { task: id, ...rest };
+}
+
 /** The lines of a committed post, before following it. */
 function printPosted(what: string, t: SentTx, id: string, posted: TaskDetailAnswer | undefined): void {
   process.stdout.write(
@@ -190,7 +196,7 @@ function registerTaskCommands(program: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const t = await client(g).task(id);
-      output(g, t, () => taskText(t, keyNames(g)));
+      output(g, taskJson(t), () => taskText(t, keyNames(g)));
     });
 
   task
@@ -376,7 +382,7 @@ function registerTaskCommands(program: Command): void {
       const owner = o.owner === undefined ? undefined : resolveAddress(g, o.owner);
       const { tasks } = await client(g).tasks({ state: o.state, owner, app: o.app, limit: o.limit });
       const who = keyNames(g);
-      output(g, tasks, () =>
+      output(g, tasks.map(taskJson), () =>
         tasks.length === 0
           ? 'no tasks'
           : tasks
