@@ -39,6 +39,7 @@ import {
 } from './marketArgs.ts';
 import { appText, keyNames, workerText } from './marketText.ts';
 import { appEarnings } from './appEarnings.ts';
+import { registerAppInit } from './appInit.ts';
 import { printTx, submitTx } from './tx.ts';
 
 // `zeus worker …` and `zeus app …`: the registries on the main chain. A worker's bond comes out
@@ -374,6 +375,7 @@ function registerWorkerCommands(program: Command): void {
 
 function registerAppCommands(program: Command): void {
   const app = program.command('app').description('Apps: container images published with a license fee per hour');
+  registerAppInit(app);
 
   app
     .command('publish')
