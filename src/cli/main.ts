@@ -23,7 +23,7 @@ const program = new Command('zeus')
     '--node <urls>',
     "node API URL, or several comma-separated: the first is asked; with --wait a transaction is given to the next when one stops answering or loses it (env ZEUS_NODE; default: the home's node and the peers its config names, or http://127.0.0.1:26657)",
   )
-  .option('--json', 'print machine-readable JSON')
+  .option('--json', 'print machine-readable JSON (amounts as strings of base units: 1 ZNC = 10^8)')
   .showHelpAfterError()
   .exitOverride();
 
