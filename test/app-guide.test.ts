@@ -215,6 +215,10 @@ describe('the app developer guide (docs/APPS.md) on a devnet', () => {
     const r = await zeus('task', 'wait', posted.task, '--timeout', '1');
     expect(r.code).toBe(124);
     expect(r.err).toMatch(/is still open after 1 s/);
+    // With --json the answer still names the task and its state, for a script that goes on waiting.
+    const j = await zeus('--json', 'task', 'wait', posted.task, '--timeout', '1');
+    expect(j.code).toBe(124);
+    expect(JSON.parse(j.out)).toMatchObject({ task: posted.task, state: 'open', outcome: null, ok: false, error: { code: 'TIMEOUT' } });
     await ok('task', 'cancel', posted.task, '--from', 'user', '--wait');
   });
 

@@ -100,9 +100,11 @@ async function waitForEnd(g: GlobalOptions, id: string, timeoutSeconds: number, 
       },
     });
   } catch (e) {
-    if (!(e instanceof TaskWaitTimeout)) throw e;
     if (tty) process.stderr.write('\r\x1b[K');
-    reportError(e, !!g.json);
+    if (!(e instanceof TaskWaitTimeout)) throw e;
+    // The task goes on: a script still learns its id and state (with --follow it has no other).
+    if (g.json) output(g, { ...extra, ...outcomeJson(e.task), outcome: null, ok: false, error: { code: e.code, message: e.message } }, () => '');
+    else reportError(e, false);
     process.exitCode = 124;
     return;
   }
