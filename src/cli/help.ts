@@ -29,8 +29,8 @@ export const JSON_AMOUNTS_NOTE = `With --json, amounts are strings of base units
 
 /**
  * Commands whose output holds amounts: a group name stands for all its commands. Commands whose
- * output is keys, files, processes or digests only (keys, node, init, genesis, devnet, registry,
- * image, app init, evidence) are left out.
+ * output is keys, files, processes or digests only (keys, node, init, the other genesis and devnet
+ * commands, registry, image, app init, evidence) are left out.
  */
 export const COMMANDS_WITH_AMOUNTS: readonly string[] = [
   'balance',
@@ -52,6 +52,10 @@ export const COMMANDS_WITH_AMOUNTS: readonly string[] = [
   'task',
   'lease',
   'bid',
+  'devnet start',
+  'devnet demo',
+  'genesis add-allocation',
+  'genesis add-bookkeeper',
 ];
 
 const pathOf = (c: Command): string[] => (c.parent ? [...pathOf(c.parent), c.name()] : []);
