@@ -71,6 +71,12 @@ function taskJson<T extends { id: string }>(t: T): Omit<T, 'id'> & { task: strin
   return { task: id, ...rest };
 }
 
+/** A lease as the API answers it, its number under `lease` as in dispute, accept-bid, result, logs and wait. */
+function leaseJson(l: LeaseAnswer): Omit<LeaseAnswer, 'index'> & { lease: number } {
+  const { task, index, ...rest } = l;
+  return { task, lease: index, ...rest };
+}
+
 /** The lines of a committed post, before following it. */
 function printPosted(what: string, t: SentTx, id: string, posted: TaskDetailAnswer | undefined): void {
   process.stdout.write(
@@ -198,7 +204,7 @@ function registerTaskCommands(program: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const t = await client(g).task(id);
-      output(g, taskJson(t), () => taskText(t, keyNames(g)));
+      output(g, { ...taskJson(t), leases: t.leases.map(leaseJson) }, () => taskText(t, keyNames(g)));
     });
 
   task
@@ -406,7 +412,7 @@ function registerLeaseCommands(program: Command): void {
     .action(async (id: string, n: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const l = await client(g).lease(id, wholeNumber('lease number')(n));
-      output(g, l, () => leaseText(l, keyNames(g)));
+      output(g, leaseJson(l), () => leaseText(l, keyNames(g)));
     });
 
   lease
@@ -420,7 +426,7 @@ function registerLeaseCommands(program: Command): void {
       const worker = o.worker === undefined ? undefined : resolveAddress(g, o.worker);
       const { leases } = await client(g).leases({ worker, state: o.state, limit: o.limit });
       const who = keyNames(g);
-      output(g, leases, () => (leases.length === 0 ? 'no leases' : leases.map((l) => leaseLine(l, who)).join('\n')));
+      output(g, leases.map(leaseJson), () => (leases.length === 0 ? 'no leases' : leases.map((l) => leaseLine(l, who)).join('\n')));
     });
 }
 
