@@ -66,6 +66,7 @@ describe('zeus CLI', () => {
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(zeus('--version').out).toBe(`${version}\n`);
     expect(zeus('-V').out).toBe(`${version}\n`);
+    expect(zeus('--json', '--version').json<{ version: string }>()).toEqual({ version });
     const help = zeus('--help').out;
     expect(help).toContain(`zeus ${version}`);
     expect(help).toContain('-V, --version');

@@ -41,7 +41,8 @@ registerRegistry(program);
 noteJsonAmounts(program);
 
 try {
-  if (asksVersion(process.argv.slice(2))) process.stdout.write(`${ZEUS_VERSION}\n`);
+  if (asksVersion(process.argv.slice(2)))
+    process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify({ version: ZEUS_VERSION })}\n` : `${ZEUS_VERSION}\n`);
   else await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
