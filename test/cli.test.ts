@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SentTx } from '../src/cli/tx.ts';
 import type { StoredKey } from '../src/crypto/index.ts';
@@ -10,6 +11,7 @@ import type { AccountAnswer, ErrorAnswer, StatusAnswer } from '../src/sdk/wire.t
 
 // The `zeus` command line against a real node process, as a user would drive it.
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const env = { ...process.env, ZEUS_KEYSTORE_FAST_KDF: '1', ZEUS_PASSPHRASE: '' };
 delete (env as Record<string, string | undefined>).ZEUS_PASSPHRASE;
 const dir = mkdtempSync(join(tmpdir(), 'zeus-cli-'));
@@ -58,6 +60,25 @@ describe('zeus CLI', () => {
       expect(r.out).toContain(c);
     }
     expect(zeus('transfer', '--help').out).toContain('--wait');
+  });
+
+  it('says its version, and in --help that JSON amounts are base units', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(zeus('--version').out).toBe(`${version}\n`);
+    expect(zeus('-V').out).toBe(`${version}\n`);
+    expect(zeus('--json', '--version').json<{ version: string }>()).toEqual({ version });
+    const help = zeus('--help').out;
+    expect(help).toContain(`zeus ${version}`);
+    expect(help).toContain('-V, --version');
+    // A subcommand's own --version is its own: app publish's is the app's version.
+    expect(zeus('app', 'publish', '--help').out).toMatch(/--version <version> +version, e\.g\. 1\.0\.0/);
+    for (const c of [['balance'], ['transfer'], ['task', 'post'], ['task', 'status'], ['app', 'show'], ['lease', 'show'], ['worker', 'list']])
+      expect(zeus(...c, '--help').out.replace(/\s+/g, ' '), c.join(' ')).toContain('With --json, amounts are strings of base units: 1 ZNC = 10^8 base units');
+    for (const c of [
+      ['keys', 'list'],
+      ['app', 'init'],
+    ])
+      expect(zeus(...c, '--help').out, c.join(' ')).not.toContain('base units');
   });
 
   it('manages keys: new, list, show, export, import', () => {

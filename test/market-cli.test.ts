@@ -257,7 +257,7 @@ describe('zeus market commands on a devnet', () => {
     expect(status.out).toMatch(/#0 {2}matched {3}bob \(znc1[0-9a-z]+\) {2}2\.48 ZNC\/h/);
     expect(ok(bobs)).toMatch(new RegExp(`^${id} #0 {2}matched {3}bob \\(znc1[0-9a-z]+\\) {2}2\\.48 ZNC/h`, 'm'));
     expect(ok(carols)).toBe('no leases\n');
-    expect(JSON.parse(ok(shown))).toMatchObject({ task: id, index: 0, state: 'matched', price: '248000000', replica: 0, copy: 0 });
+    expect(JSON.parse(ok(shown))).toMatchObject({ task: id, lease: 0, state: 'matched', price: '248000000', replica: 0, copy: 0 });
   });
 
   it('refuses a bid above the max price, cancels the task and returns its escrow', async () => {

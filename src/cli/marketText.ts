@@ -1,5 +1,6 @@
 import { ZNC } from '../ledger/index.ts';
 import type { AppAnswer, LeaseAnswer, QuoteAnswer, TaskDetailAnswer, WorkerAnswer } from '../sdk/index.ts';
+import type { VersionEarnings } from './appEarnings.ts';
 import { keystore, type GlobalOptions } from './context.ts';
 import { needsText, znc } from './marketArgs.ts';
 
@@ -30,13 +31,26 @@ export function workerText(w: WorkerAnswer, who: (a: string) => string): string 
   ].join('\n');
 }
 
-export function appText(a: AppAnswer, who: (a: string) => string, feeText: (amount: string, token: string) => string): string {
+export function appText(
+  a: AppAnswer,
+  who: (a: string) => string,
+  feeText: (amount: string, token: string) => string,
+  earnings?: { versions: VersionEarnings[]; complete: boolean },
+): string {
+  const earned = (version: string): string[] => {
+    const e = earnings?.versions.find((x) => x.version === version);
+    if (!e) return [];
+    const held = e.held > 0n ? ` (+${feeText(e.held.toString(), e.feeToken)} held while results are reviewed)` : '';
+    return [
+      `             earned ${earnings?.complete ? '' : 'at least '}${feeText(e.paid.toString(), e.feeToken)}${held} in license fees from ${e.leases} lease(s) of ${e.tasks} task(s)`,
+    ];
+  };
   return [
     `app ${a.name} by ${who(a.owner)}`,
-    ...a.versions.map(
-      (v) =>
-        `  ${v.version.padEnd(10)} ${v.digest}  fee ${feeText(v.licenseFeePerHour, v.feeToken)}/h to ${who(v.developer)}${v.requiresLicense ? ', license required' : ''}${v.deprecated ? ', DEPRECATED' : ''} (height ${v.publishedAt})${v.releases !== '0' ? `; ${v.releases} lease(s) released: image not fetchable` : ''}${v.failures !== '0' ? `; failed on its own in ${v.failures} lease(s)` : ''}`,
-    ),
+    ...a.versions.flatMap((v) => [
+      `  ${v.version.padEnd(10)} ${v.digest}  fee ${feeText(v.licenseFeePerHour, v.feeToken)}/h to ${who(v.developer)}${v.requiresLicense ? ', license required' : ''}${v.deprecated ? ', DEPRECATED' : ''} (height ${v.publishedAt})${v.releases !== '0' ? `; ${v.releases} lease(s) released: image not fetchable` : ''}${v.failures !== '0' ? `; failed on its own in ${v.failures} lease(s)` : ''}`,
+      ...earned(v.version),
+    ]),
     ...(a.licensees.length ? [`  licensed to ${a.licensees.map(who).join(', ')}`] : []),
   ].join('\n');
 }

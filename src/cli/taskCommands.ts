@@ -14,10 +14,11 @@ import {
   type TaskStateName,
 } from '../sdk/index.ts';
 import { digestOf, fetchResultTo, fetchSealedLogs, liveLogsToken, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
-import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
+import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, reportError, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
 import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
-import { printTx, submitTx } from './tx.ts';
+import { followTask, newTaskSeen, noCandidatesReason, outcomeJson, outcomeLine, outcomeOf, taskChanges, TaskWaitTimeout } from './taskFollow.ts';
+import { printTx, submitTx, type SentTx } from './tx.ts';
 
 // `zeus task …`, `zeus lease …` and `zeus bid`: tasks with their escrow live on the poster's
 // home chain, and so do their bids and leases. A quote runs the ledger's own matcher over every
@@ -51,6 +52,86 @@ function refundOf(before: TaskDetailAnswer, after: TaskDetailAnswer): bigint {
   return BigInt(before.escrow) - BigInt(after.escrow) - paid;
 }
 
+const followOpt = ['--follow', 'after the commit, follow the task until it ends, as `zeus task wait` does (implies --wait)'] as const;
+const timeoutOpt = [
+  '--timeout <seconds>',
+  'give up waiting after this many seconds (exit code 124; default: wait as long as it takes)',
+  wholeNumber('--timeout'),
+] as const;
+const FOLLOW_HELP = `
+Progress (window, bids, each lease's worker, state and deadlines) goes to stderr on a terminal; the
+final line (or with --json one object: task, state, outcome, ok, leases) to stdout. Exit codes:
+0 the task is done and every replica has an accepted result; 1 it failed (an app that failed on its
+own, a lease that failed), was cancelled or expired (nobody bid: the line says why, e.g. PRICE), or
+an error; 124 --timeout passed first (the task goes on; wait again).`;
+
+/** The task as the API answers it, its id under `task` as in every other task command's JSON. */
+function taskJson<T extends { id: string }>(t: T): Omit<T, 'id'> & { task: string } {
+  const { id, ...rest } = t;
+  return { task: id, ...rest };
+}
+
+/** A lease as the API answers it, its number under `lease` as in dispute, accept-bid, result, logs and wait. */
+function leaseJson(l: LeaseAnswer): Omit<LeaseAnswer, 'index'> & { lease: number } {
+  const { task, index, ...rest } = l;
+  return { task, lease: index, ...rest };
+}
+
+/** The lines of a committed post, before following it. */
+function printPosted(what: string, t: SentTx, id: string, posted: TaskDetailAnswer | undefined): void {
+  process.stdout.write(
+    `posted ${what}\n  task   ${id}\n  hash   ${t.hash} (chain ${t.chain}, height ${t.height})${posted ? `\n  escrow ${znc(posted.escrow)}; takes bids until height ${posted.closeHeight}` : ''}\n`,
+  );
+}
+
+/**
+ * Follows a task to its end and prints how it ended: progress on stderr when it is a terminal, the
+ * final line (or JSON, with `extra` first) on stdout; sets the exit code by the outcome.
+ */
+async function waitForEnd(g: GlobalOptions, id: string, timeoutSeconds: number, extra: Record<string, unknown> = {}): Promise<void> {
+  const tty = !!process.stderr.isTTY && !g.json;
+  const who = keyNames(g);
+  const seen = newTaskSeen();
+  const started = Date.now();
+  let t: TaskDetailAnswer;
+  try {
+    t = await followTask(client(g), id, {
+      timeoutMs: timeoutSeconds * 1000,
+      onPoll: (x) => {
+        if (!tty) return;
+        const lines = taskChanges(seen, x, who);
+        process.stderr.write(
+          `\r\x1b[K${lines.map((l) => `  ${l}\n`).join('')}waiting for task ${id.slice(0, 12)}… ${((Date.now() - started) / 1000).toFixed(0)} s: ${x.state}`,
+        );
+      },
+    });
+  } catch (e) {
+    if (tty) process.stderr.write('\r\x1b[K');
+    if (!(e instanceof TaskWaitTimeout)) throw e;
+    // The task goes on: a script still learns its id and state (with --follow it has no other).
+    if (g.json) output(g, { ...extra, ...outcomeJson(e.task), outcome: null, ok: false, error: { code: e.code, message: e.message } }, () => '');
+    else reportError(e, false);
+    process.exitCode = 124;
+    return;
+  }
+  if (tty) {
+    const lines = taskChanges(seen, t, who);
+    process.stderr.write(`\r\x1b[K${lines.map((l) => `  ${l}\n`).join('')}`);
+  }
+  output(g, { ...extra, ...outcomeJson(t) }, () => outcomeLine(t, who));
+  if (outcomeOf(t) !== 'succeeded') process.exitCode = 1;
+}
+
+/** A post without inputs to seal needs no candidate now; still, a price nobody takes is said before the escrow moves. */
+async function warnIfNobodyFits(g: GlobalOptions, o: TaskFlags): Promise<void> {
+  const req = quoteRequest(o);
+  const q = await client(g)
+    .quote(req)
+    .catch(() => undefined);
+  if (q && q.candidates.length === 0)
+    process.stderr.write(`warning: no registered worker could serve this task now: ${noCandidatesReason(q, BigInt(req.maxPricePerHour))}\n`);
+}
+
 function registerTaskCommands(program: Command): void {
   const task = program.command('task').description('Tasks: quote, post, follow, cancel, top up, dispute, accept a bid, list');
 
@@ -74,23 +155,47 @@ function registerTaskCommands(program: Command): void {
       .requiredOption(...fromOpt),
   )
     .option(...waitOpt)
-    .action(async (o: TaskFlags & { from: string; wait?: boolean }, cmd: Command) => {
+    .option(...followOpt)
+    .option(...timeoutOpt)
+    .addHelpText('after', FOLLOW_HELP)
+    .action(async (o: TaskFlags & { from: string; wait?: boolean; follow?: boolean; timeout?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if ((o.app === undefined) === (o.image === undefined)) throw new Error('name either --app NAME[@VERSION] or --image sha256:…');
+      if (o.timeout !== undefined && !o.follow) throw new Error('--timeout goes with --follow');
       const [app, version] = o.app !== undefined ? await resolveApp(g, o.app) : ['', ''];
       const payload = postTaskPayload(o, app, version);
       if (o.secret?.length || o.input?.length) {
         if (o.sealedFile) throw new Error('give either --input/--secret or --sealed-file');
         payload.sealed = await sealSecrets(g, o);
-      }
+      } else await warnIfNobodyFits(g, o);
       const what = `task ${app ? `of ${app}@${version}` : `of image ${o.image}`}`;
-      const t = await submitTx(g, await loadKey(g, o.from), TxKind.PostTask, payload, !!o.wait, what);
+      // Following needs the task on the chain: --follow waits for the commit as --wait does.
+      const t = await submitTx(g, await loadKey(g, o.from), TxKind.PostTask, payload, !!o.wait || !!o.follow, what);
       const id = toHex(taskIdFor(fromHex(t.hash), t.chain));
       const posted = t.status === 'committed' ? await client(g).task(id) : undefined;
+      const json = { task: id, escrow: posted?.escrow, closeHeight: posted?.closeHeight };
+      if (o.follow) {
+        if (!g.json) printPosted(what, t, id, posted);
+        await waitForEnd(g, id, o.timeout ?? 0, { hash: t.hash, chain: t.chain, height: t.height, index: t.index, status: t.status, ...json });
+        return;
+      }
       printTx(g, what, t, {
-        json: { task: id, escrow: posted?.escrow, closeHeight: posted?.closeHeight },
+        json,
         lines: [`  task   ${id}`, ...(posted ? [`  escrow ${znc(posted.escrow)}; takes bids until height ${posted.closeHeight}`] : [])],
       });
+    });
+
+  task
+    .command('wait <id>')
+    .description(
+      'Wait until a task ends (done, cancelled or expired), showing on a terminal its window, bids and each lease as they change (worker, state, deadlines), then one final line; exits 0 only when every replica has an accepted result',
+    )
+    .option(...timeoutOpt)
+    .addHelpText('after', FOLLOW_HELP)
+    .action(async (id: string, o: { timeout?: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      parseTaskId(id);
+      await waitForEnd(g, id, o.timeout ?? 0);
     });
 
   task
@@ -99,7 +204,7 @@ function registerTaskCommands(program: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const t = await client(g).task(id);
-      output(g, t, () => taskText(t, keyNames(g)));
+      output(g, { ...taskJson(t), leases: t.leases.map(leaseJson) }, () => taskText(t, keyNames(g)));
     });
 
   task
@@ -285,7 +390,7 @@ function registerTaskCommands(program: Command): void {
       const owner = o.owner === undefined ? undefined : resolveAddress(g, o.owner);
       const { tasks } = await client(g).tasks({ state: o.state, owner, app: o.app, limit: o.limit });
       const who = keyNames(g);
-      output(g, tasks, () =>
+      output(g, tasks.map(taskJson), () =>
         tasks.length === 0
           ? 'no tasks'
           : tasks
@@ -307,7 +412,7 @@ function registerLeaseCommands(program: Command): void {
     .action(async (id: string, n: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
       const l = await client(g).lease(id, wholeNumber('lease number')(n));
-      output(g, l, () => leaseText(l, keyNames(g)));
+      output(g, leaseJson(l), () => leaseText(l, keyNames(g)));
     });
 
   lease
@@ -321,7 +426,7 @@ function registerLeaseCommands(program: Command): void {
       const worker = o.worker === undefined ? undefined : resolveAddress(g, o.worker);
       const { leases } = await client(g).leases({ worker, state: o.state, limit: o.limit });
       const who = keyNames(g);
-      output(g, leases, () => (leases.length === 0 ? 'no leases' : leases.map((l) => leaseLine(l, who)).join('\n')));
+      output(g, leases.map(leaseJson), () => (leases.length === 0 ? 'no leases' : leases.map((l) => leaseLine(l, who)).join('\n')));
     });
 }
 
@@ -397,7 +502,9 @@ async function sealSecrets(g: GlobalOptions, o: TaskFlags): Promise<Uint8Array> 
   const c = client(g);
   const q = await c.quote(quoteRequest(o));
   if (q.candidates.length === 0)
-    throw new Error('no registered worker could serve this task now: there is nobody to seal its inputs and secrets to (see zeus task quote)');
+    throw new Error(
+      `${noCandidatesReason(q, BigInt(quoteRequest(o).maxPricePerHour))} — and until one can, there is nobody to seal the task's inputs and secrets to`,
+    );
   const workers = await Promise.all(q.candidates.map((x) => c.worker(x.worker)));
   const sealed = sealTo(
     workers.map((w) => fromHex(w.sealKey)),

@@ -38,6 +38,8 @@ import {
   type WorkerSpecFlags,
 } from './marketArgs.ts';
 import { appText, keyNames, workerText } from './marketText.ts';
+import { appEarnings } from './appEarnings.ts';
+import { registerAppInit } from './appInit.ts';
 import { printTx, submitTx } from './tx.ts';
 
 // `zeus worker …` and `zeus app …`: the registries on the main chain. A worker's bond comes out
@@ -373,6 +375,7 @@ function registerWorkerCommands(program: Command): void {
 
 function registerAppCommands(program: Command): void {
   const app = program.command('app').description('Apps: container images published with a license fee per hour');
+  registerAppInit(app);
 
   app
     .command('publish')
@@ -495,15 +498,29 @@ function registerAppCommands(program: Command): void {
 
   app
     .command('show <name>')
-    .description('One app and all its versions')
+    .description(
+      'One app and all its versions, with the license fees each version has earned: summed over the leases of its tasks (paid, and held while a result is reviewed)',
+    )
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
-      const a = await client(g).app(name);
+      const c = client(g);
+      const a = await c.app(name);
+      const earnings = await appEarnings(c, a);
       const fee = await feeFormatter(
         g,
         a.versions.map((v) => v.feeToken),
       );
-      output(g, a, () => appText(a, keyNames(g), fee));
+      const json = {
+        ...a,
+        versions: a.versions.map((v) => {
+          const e = earnings.versions.find((x) => x.version === v.version);
+          return {
+            ...v,
+            earned: e ? { paid: e.paid.toString(), held: e.held.toString(), leases: e.leases, tasks: e.tasks, complete: earnings.complete } : null,
+          };
+        }),
+      };
+      output(g, json, () => appText(a, keyNames(g), fee, earnings));
     });
 }
 
