@@ -18,7 +18,7 @@ export interface SubscribeOptions<K extends EventKind> {
   /** Called when the connection opens, drops (and will be reopened) or is closed for good. */
   onState?: (state: ConnectionState, detail?: string) => void;
   /** Reopen after a drop: delays double from `initialMs` to `maxMs` (default 250 ms … 10 s); false: never. */
-  reconnect?: { initialMs?: number; maxMs?: number } | false;
+  reconnect?: ReconnectOptions | false;
   /** Events held for an async iterator that is not reading; the oldest are dropped beyond it (default 10,000). */
   buffer?: number;
   /** A WebSocket class where the runtime has none. */
@@ -37,6 +37,17 @@ const ALL: readonly EventKind[] = ['block', 'tx', 'market', 'gov'];
 /** The URL of a node's event stream for some kinds. */
 export function eventsUrl(nodeUrl: string, kinds: readonly EventKind[] = ALL): string {
   return `${nodeUrl.replace(/\/$/, '').replace(/^http/, 'ws')}/ws?events=${[...new Set(kinds)].join(',')}`;
+}
+
+/** How a dropped WebSocket of the SDK (the event stream, the submitter) is reopened. */
+export interface ReconnectOptions {
+  initialMs?: number;
+  maxMs?: number;
+}
+
+/** The wait before reopening attempt `attempt` (0 first): doubling from 250 ms to 10 s by default, ±25 % so clients spread out. */
+export function reconnectDelay(o: ReconnectOptions | undefined, attempt: number): number {
+  return Math.min(o?.maxMs ?? 10_000, (o?.initialMs ?? 250) * 2 ** attempt) * (0.75 + Math.random() / 2);
 }
 
 /**
@@ -145,9 +156,7 @@ export class EventSubscription<K extends EventKind = EventKind> implements Async
         for (const w of this.waiting.splice(0)) w({ value: undefined, done: true });
         return;
       }
-      const initial = this.o.reconnect?.initialMs ?? 250;
-      const max = this.o.reconnect?.maxMs ?? 10_000;
-      const delay = Math.min(max, initial * 2 ** this.attempt++) * (0.75 + Math.random() / 2);
+      const delay = reconnectDelay(this.o.reconnect, this.attempt++);
       this.setState('reconnecting', `${detail}; reconnecting in ${Math.round(delay)} ms`);
       this.timer = setTimeout(() => {
         if (this.state === 'closed') return;

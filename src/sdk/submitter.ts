@@ -1,4 +1,5 @@
 import { NodeApiError } from './errors.ts';
+import { type ReconnectOptions, reconnectDelay } from './events.ts';
 import { encodeTxFrame, MAX_BATCH_TXS } from './txBatch.ts';
 import type { ErrorAnswer, SubmissionMessage, SubmitAnswer } from './wire.ts';
 
@@ -16,7 +17,7 @@ export interface SubmitterOptions {
    * Reopen a dropped connection for the batches still to send: delays double from `initialMs` to
    * `maxMs` (default 250 ms … 10 s); false: the submitter closes and refuses everything after.
    */
-  reconnect?: { initialMs?: number; maxMs?: number } | false;
+  reconnect?: ReconnectOptions | false;
   /** Called when the connection opens, drops or closes for good. */
   onState?: (state: SubmitterState, detail?: string) => void;
   /** A WebSocket class where the runtime has none. */
@@ -182,9 +183,7 @@ export class TxSubmitter {
       }
       this.sent.clear();
       if (this.o.reconnect === false) return this.closeFor(detail);
-      const initial = this.o.reconnect?.initialMs ?? 250;
-      const max = this.o.reconnect?.maxMs ?? 10_000;
-      const delay = Math.min(max, initial * 2 ** this.attempt++) * (0.75 + Math.random() / 2);
+      const delay = reconnectDelay(this.o.reconnect, this.attempt++);
       this.setState('reconnecting', `${detail}; reconnecting in ${Math.round(delay)} ms`);
       this.timer = setTimeout(() => {
         if (this.state === 'closed') return;
