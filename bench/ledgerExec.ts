@@ -2,8 +2,8 @@
 // (every admission check that needs no state) and executing a height (apply, then encode and
 // hash the state it wrote). The end-to-end number of bench/ledger.ts moves with the machine's
 // load; this one isolates what a change to decoding or execution costs.
-import { addressFromPublicKey, generateKeyPair } from '../src/crypto/index.ts';
-import { buildDevGenesis, DEV_GENESIS_KEYS, decodeTx, Ledger, signTx, TxKind, ZNC, ZNC_UNIT, type Tx } from '../src/ledger/index.ts';
+import { addressFromPublicKey, generateKeyPair, type KeyPair } from '../src/crypto/index.ts';
+import { buildDevGenesis, DEV_GENESIS_KEYS, decodeTx, type Genesis, Ledger, signTx, TxKind, ZNC, ZNC_UNIT, type Tx } from '../src/ledger/index.ts';
 import { testKey } from '../src/ledger/testing.ts';
 
 const cpuMs = (): number => {
@@ -17,7 +17,15 @@ export interface ExecResult {
   executeUsPerTx: number;
 }
 
-export function ledgerExecution(n = 20_000, senders = 200, rounds = 5): ExecResult {
+/**
+ * A dev genesis for the in-process ledger benchmarks: `senders` funded accounts s0, s1, … with
+ * `funding` each, one bookkeeper, test keys (deterministic) for all of them.
+ */
+export function benchGenesis(
+  senders: number,
+  funding: bigint,
+  params: Partial<Genesis['params']>,
+): { names: string[]; keys: Record<string, KeyPair>; genesis: Genesis } {
   const names = Array.from({ length: senders }, (_, i) => `s${i}`);
   const all = [...DEV_GENESIS_KEYS, ...names, 'bookkeeper-0'];
   const keys = Object.fromEntries(all.map((k) => [k, testKey(k)]));
@@ -25,10 +33,15 @@ export function ledgerExecution(n = 20_000, senders = 200, rounds = 5): ExecResu
     genesisTime: 1_700_000_000_000,
     keys: Object.fromEntries(all.map((k) => [k, keys[k].publicKey])),
     devAccounts: names,
-    devFunding: 1_000_000n * ZNC_UNIT,
+    devFunding: funding,
     bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'].publicKey }],
-    params: { freeQuota: Math.ceil(n / senders) + 1 },
+    params,
   });
+  return { names, keys, genesis };
+}
+
+export function ledgerExecution(n = 20_000, senders = 200, rounds = 5): ExecResult {
+  const { names, keys, genesis } = benchGenesis(senders, 1_000_000n * ZNC_UNIT, { freeQuota: Math.ceil(n / senders) + 1 });
   const ledger = Ledger.fromGenesis(genesis);
   const recipients = Array.from({ length: 500 }, () => addressFromPublicKey(generateKeyPair().publicKey));
   const bytes: Uint8Array[] = [];

@@ -5,22 +5,9 @@
 // One thread is sequential execution (Ledger.executeBlock); n threads run the inner chains on n - 1
 // worker threads and the calling thread (src/node/parallelExec.ts). Best of `rounds`, wall time.
 import { addressFromPublicKey, generateKeyPair } from '../src/crypto/index.ts';
-import {
-  buildDevGenesis,
-  decodeTx,
-  DEV_GENESIS_KEYS,
-  Ledger,
-  signTx,
-  TxKind,
-  ZNC,
-  ZNC_UNIT,
-  type Block,
-  type Certificate,
-  type Genesis,
-  type KnownTxs,
-  type Tx,
-} from '../src/ledger/index.ts';
-import { commitExecuted, testKey, type TestChain } from '../src/ledger/testing.ts';
+import { decodeTx, Ledger, signTx, TxKind, ZNC, ZNC_UNIT, type Block, type Certificate, type Genesis, type KnownTxs, type Tx } from '../src/ledger/index.ts';
+import { commitExecuted, type TestChain } from '../src/ledger/testing.ts';
+import { benchGenesis } from './ledgerExec.ts';
 import { ParallelExecutor, partitionChains, type ParallelStats } from '../src/node/parallelExec.ts';
 
 export interface ThreadPoint {
@@ -61,16 +48,9 @@ interface Workload {
 }
 
 function workload(blocks: number, perBlock: number, senders: number): Workload {
-  const names = Array.from({ length: senders }, (_, i) => `s${i}`);
-  const all = [...DEV_GENESIS_KEYS, ...names, 'bookkeeper-0'];
-  const keys = Object.fromEntries(all.map((k) => [k, testKey(k)]));
-  const genesis = buildDevGenesis({
-    genesisTime: 1_700_000_000_000,
-    keys: Object.fromEntries(all.map((k) => [k, keys[k].publicKey])),
-    devAccounts: names,
-    devFunding: 100_000n * ZNC_UNIT,
-    bookkeepers: [{ name: 'bookkeeper-0', publicKey: keys['bookkeeper-0'].publicKey }],
-    params: { freeQuota: Math.ceil((blocks * perBlock) / senders) + 1, maxTxsPerSegment: perBlock },
+  const { names, keys, genesis } = benchGenesis(senders, 100_000n * ZNC_UNIT, {
+    freeQuota: Math.ceil((blocks * perBlock) / senders) + 1,
+    maxTxsPerSegment: perBlock,
   });
   const t: TestChain = { ledger: Ledger.fromGenesis(genesis), genesis, keys, nonces: new Map() };
   const recipients = Array.from({ length: 5000 }, () => addressFromPublicKey(generateKeyPair().publicKey));
