@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     threads: { type: 'string' },
     blocks: { type: 'string', default: '8' },
+    'warmup-blocks': { type: 'string', default: '3' },
     'block-txs': { type: 'string', default: '5000' },
     rounds: { type: 'string', default: '3' },
   },
@@ -68,11 +69,12 @@ async function threadScaling(threads: number[]): Promise<void> {
   const perBlock = Number(args['block-txs']);
   const rounds = Number(args.rounds);
   log(`execution alone on ${threads.join(', ')} thread(s)…`);
-  const r = await executionScaling(threads, { blocks, perBlock, senders: SENDERS > 250 ? SENDERS : 1800, rounds, log });
+  const warmup = Number(args['warmup-blocks']);
+  const r = await executionScaling(threads, { blocks, warmup, perBlock, senders: SENDERS > 250 ? SENDERS : 1800, rounds, log });
   const two = r.curve.find((p) => p.threads === 2);
   const result = {
     benchmark: 'ledger-threads',
-    command: `npm run bench:ledger -- --threads ${threads.join(',')} --blocks ${blocks} --block-txs ${perBlock} --rounds ${rounds}`,
+    command: `npm run bench:ledger -- --threads ${threads.join(',')} --blocks ${blocks} --warmup-blocks ${warmup} --block-txs ${perBlock} --rounds ${rounds}`,
     machine: machine(),
     // Other work on the machine moves wall time (the curve's seconds) far more than CPU time.
     loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(1))),

@@ -4,14 +4,14 @@ import { addressFromPublicKey, toHex } from '../crypto/index.ts';
 import { ParallelExecutor } from '../node/parallelExec.ts';
 import type { Block } from './block.ts';
 import type { Certificate } from './commit.ts';
-import { Ledger, type ExecutedHeight } from './ledger.ts';
+import { Ledger, type ExecutedHeight, type KnownTxs } from './ledger.ts';
 import { taskIdFor } from './market/tasks.ts';
 import { MarketDriver } from './marketTesting.ts';
 import { actionTx, DEVS, publishAppTxs, registerWorkerTxs, settleCompared, USERS, WORKERS } from './marketTraffic.ts';
 import { ZNC, ZNC_UNIT } from './params.ts';
 import { encodeReceipts } from './receipts.ts';
 import { TxKind } from './ops/index.ts';
-import type { Tx } from './tx.ts';
+import { decodeTx, type Tx } from './tx.ts';
 
 // Parallel execution of a height (inner chains on worker threads, src/ledger/parallel.ts) must be
 // sequential execution exactly: for random heights of transfers (many crossing chains, so receipts
@@ -72,8 +72,12 @@ describe('parallel execution of a height', () => {
         executors.push(executor);
         const replay = async (sequentialHere: boolean): Promise<void> => {
           for (const { block, certificate } of blocks.splice(0)) {
+            // The parallel side knows the transactions as a mempool does (decoded copies, found by
+            // the hashes a replica sends back); a wrong hash would put another transaction in the height.
+            const mempool = new Map(block.segments.flatMap((s) => s.txs.map((b) => decodeTx(b))).map((t) => [t.hashHex, t]));
+            const known: KnownTxs = { decoded: (h) => mempool.get(h), verified: (h) => mempool.has(h) };
             const a = sequential.executeBlock(block);
-            const b = sequentialHere ? parallel.executeBlock(block) : await executor.executeBlock(block);
+            const b = sequentialHere ? parallel.executeBlock(block, true, known) : await executor.executeBlock(block, true, known);
             expect(outcome(b)).toEqual(outcome(a));
             sequential.commit(a, block.header, certificate);
             parallel.commit(b, block.header, certificate);

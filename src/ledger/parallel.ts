@@ -8,7 +8,7 @@ import { CHAIN_COUNT, MAIN_CHAIN, MAX_BLOCK_TX_BYTES, type LedgerParams } from '
 import { decodeReceipts, encodeReceipts, receiptTarget, type Receipt } from './receipts.ts';
 import { EncodedWrites, type StagedChain } from './state.ts';
 import { encodeEntry } from './stores.ts';
-import { checkTxSignature, decodeTx } from './tx.ts';
+import { checkTxSignature, decodeTx, type Tx } from './tx.ts';
 
 // Executing one height's inner chains on several threads. A chain's segment is a pure function of
 // its own committed state, the receipts sent to it at the last height, main as committed and the
@@ -50,6 +50,11 @@ export interface ChainReply {
   readonly events: (MarketEvent & { chain: number })[];
   /** What it staged (its root is the segment's state root). */
   readonly staged: PackedStaged;
+  /**
+   * The hash of each transaction it decoded, 32 bytes each, in order: the calling thread finds its
+   * own decoded copies by them (a mempool's) without hashing the chain's transactions again.
+   */
+  readonly txHashes: Uint8Array;
   readonly failure?: SegmentFailure;
 }
 
@@ -314,10 +319,12 @@ export class ChainPartition {
     const chains = this.chains.map((chain, c): ChainReply => {
       let failure: SegmentFailure | undefined;
       const txs = segments[c];
+      const hashes = new Writer();
       for (let i = 0; i < txs.length && !failure; i++) {
         let err: LedgerError | null;
         try {
           const tx = decodeTx(txs[i]);
+          hashes.raw(tx.hash);
           // The calling thread refuses such a block with its own words; here it only must not execute.
           if (tx.chain !== chain || tx.chainId !== this.ledger.chainId)
             fail('INVALID_ARGUMENT', `transaction is not for chain ${chain} of ${this.ledger.chainId}`);
@@ -336,6 +343,7 @@ export class ChainPartition {
         receipts: encodeReceipts([...out.receipts]),
         events: [...out.events],
         staged: packStaged(out.staged),
+        txHashes: hashes.finish(),
         ...(failure ? { failure } : {}),
       };
     });
@@ -410,24 +418,29 @@ export async function executeBlockParallel(
   const remote = new Set(executor.partitions.flat());
   const local = new Set(Array.from({ length: CHAIN_COUNT }, (_, c) => c).filter((c) => !remote.has(c)));
   const exec = new HeightExecution(ledger, Number(h.height), Number(h.time), false, block.lastCommit, local);
-  // Decoding and the checks that need no state come first, for every chain, as sequential execution would meet them.
   let bytes = 0;
-  const txs = block.segments.map((seg, chain) =>
-    seg.txs.map((b) => {
-      const tx = known.decoded?.(toHex(sha256(b))) || decodeTx(b);
-      if (tx.chainId !== ledger.chainId) throw new InvalidBlockError(`tx ${tx.hashHex} is for chain ${tx.chainId}`);
-      if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
-      if (verifySignatures && !known.verified?.(tx.hashHex)) checkTxSignature(tx);
+  for (const seg of block.segments) {
+    for (const b of seg.txs) {
       bytes += b.length;
       if (bytes > MAX_BLOCK_TX_BYTES)
-        throw new InvalidBlockError(`tx ${tx.hashHex} failed: MEMPOOL_FULL: the block is over ${MAX_BLOCK_TX_BYTES} bytes of transactions`);
-      return tx;
-    }),
-  );
+        throw new InvalidBlockError(`tx ${toHex(sha256(b))} failed: MEMPOOL_FULL: the block is over ${MAX_BLOCK_TX_BYTES} bytes of transactions`);
+    }
+  }
+  // A transaction as this node knows it (a mempool's copy) or decoded now, with the checks that need no state.
+  const admit = (b: Uint8Array, chain: number, hashHex?: string): Tx => {
+    const tx = known.decoded?.(hashHex ?? toHex(sha256(b))) || decodeTx(b);
+    if (tx.chainId !== ledger.chainId) throw new InvalidBlockError(`tx ${tx.hashHex} is for chain ${tx.chainId}`);
+    if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
+    if (verifySignatures && !known.verified?.(tx.hashHex)) checkTxSignature(tx);
+    return tx;
+  };
+  const txs: Tx[][] = block.segments.map(() => []);
   const outcomes: (ChainOutcome | undefined)[] = new Array(CHAIN_COUNT);
   const failures: (string | undefined)[] = new Array(CHAIN_COUNT);
   for (const chain of local) {
-    for (const tx of txs[chain]) {
+    for (const b of block.segments[chain].txs) {
+      const tx = admit(b, chain);
+      txs[chain].push(tx);
       const err = exec.tryApply(tx);
       if (err) {
         failures[chain] = `tx ${tx.hashHex} failed: ${err.code}: ${err.message}`;
@@ -436,14 +449,19 @@ export async function executeBlockParallel(
     }
     if (!failures[chain]) outcomes[chain] = exec.finishChain(chain);
   }
+  // A replica's chains were decoded and executed there: here each transaction is found by the hash
+  // the replica made (or decoded, if this node never saw it) and checked as above, which may still
+  // refuse the block (a signature this node had not checked), after the replica ran it for nothing.
   for (const [p, reply] of (await Promise.all(replies)).entries()) {
     executor.partitions[p].forEach((chain, c) => {
       const r = reply.chains[c];
+      const segment = block.segments[chain].txs;
+      for (let i = 0; i * 32 < r.txHashes.length; i++) txs[chain].push(admit(segment[i], chain, toHex(r.txHashes.subarray(i * 32, i * 32 + 32))));
       if (r.failure) {
         const tx = txs[chain][r.failure.index];
         const err = new LedgerError(r.failure.code, r.failure.message);
-        if (err.code === 'INTERNAL_ERROR') ledger.onInternalError?.(tx, err);
-        failures[chain] = `tx ${tx.hashHex} failed: ${err.code}: ${err.message}`;
+        if (tx && err.code === 'INTERNAL_ERROR') ledger.onInternalError?.(tx, err);
+        failures[chain] = `tx ${tx ? tx.hashHex : `#${r.failure.index} of chain ${chain}`} failed: ${err.code}: ${err.message}`;
         return;
       }
       outcomes[chain] = {
