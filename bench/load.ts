@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { type KeyPair, toHex } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { percentile } from './machine.ts';
+import { encodeTxBatch } from '../src/sdk/txBatch.ts';
 
 export interface Phase {
   rate: number;
@@ -190,10 +191,18 @@ export function phaseResults(phases: Phase[], offered: Offered[], run: LoadRun):
 }
 
 /** Requests straight from this process (nodes this namespace reaches: a loopback devnet). */
-export function fetchTransport(apis: string[], watched = 0): LoadTransport {
+export function fetchTransport(apis: string[], watched = 0, encoding: 'binary' | 'json' = 'binary'): LoadTransport {
   return {
     postTxs: async (node, hexes) => {
-      const res = await fetch(`${apis[node]}/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: hexes }) });
+      // Binary is what the SDK sends (a TxBatch of the signed bytes); JSON is the path for people and scripts.
+      const res =
+        encoding === 'binary'
+          ? await fetch(`${apis[node]}/txs`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/octet-stream' },
+              body: encodeTxBatch(hexes.map((h) => Buffer.from(h, 'hex'))),
+            })
+          : await fetch(`${apis[node]}/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: hexes }) });
       return (await res.json()) as { results: { error?: { code: string } }[] };
     },
     watchBlocks: async (onBlock) => {

@@ -154,6 +154,12 @@ export class NodeMetrics {
         () => node.signerGroupStatus()?.refusedCas,
       );
     }
+    groupCounter(
+      r,
+      'zeus_tx_signature_checks_total',
+      'Transaction signatures this node checked (submitted, gossiped and in blocks); against zeus_transactions_committed_total it shows checks repeated for one transaction',
+      () => node.signatureChecks,
+    );
     const blocks = new Counter({ name: 'zeus_blocks_committed_total', help: 'Blocks committed by this node', registers: [r] });
     const rounds = new Counter({
       name: 'zeus_rounds_beyond_first_total',

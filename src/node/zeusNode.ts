@@ -651,6 +651,11 @@ export class ZeusNode {
   }
 
   /** The seat group this node is a member of (its active member signs): undefined when it signs alone or follows. */
+  /** Transaction signatures this node has checked since it started (admission, gossip, blocks). */
+  get signatureChecks(): number {
+    return this.verifier.checked;
+  }
+
   signerGroupStatus(): SignerGroupAnswer | undefined {
     return this.bft?.groupStatus();
   }
