@@ -96,9 +96,8 @@ export function register(program: Command): void {
       ) => {
         const g = globalOptions(cmd);
         const t0 = Date.now();
-        const say = (m: string): void => {
-          if (!g.json) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
-        };
+        // Progress goes to stderr, with --json too: stdout keeps the one JSON answer, and a long start is never silent.
+        const say = (m: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
         const before = runningDevnet(o.dir);
         // Handlers are loaded when a node starts: a running devnet (halted at an upgrade, say) must be stopped first.
         if (before && o.upgradeModule?.length)
@@ -253,9 +252,8 @@ export function register(program: Command): void {
     )
     .action(async (o: { dir: string; stop?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const say = (l: string): void => {
-        if (!g.json) process.stdout.write(`${l}\n`);
-      };
+      // With --json the steps go to stderr: stdout keeps the one JSON answer, and the wait is never silent.
+      const say = (l: string): void => void (g.json ? process.stderr : process.stdout).write(`${l}\n`);
       const t0 = Date.now();
       let info = devnetIn(o.dir);
       const running = runningDevnet(o.dir);
@@ -298,9 +296,8 @@ export function register(program: Command): void {
     .option('--keep', 'leave the devnet running afterwards')
     .action(async (o: { dir: string; validators: number; keep?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const say = (l: string): void => {
-        if (!g.json) process.stdout.write(`${l}\n`);
-      };
+      // With --json the steps go to stderr: stdout keeps the one JSON answer, and the wait is never silent.
+      const say = (l: string): void => void (g.json ? process.stderr : process.stdout).write(`${l}\n`);
       try {
         await stopDevnet(o.dir);
       } catch {
