@@ -53,7 +53,7 @@ const RULES: [Stage, (f: CallFrame) => boolean][] = [
   ['consensus', (f) => /src\/consensus\//.test(f.url) || /src\/node\//.test(f.url)],
 ];
 
-function stageOf(stack: CallFrame[]): Stage {
+export function stageOfStack(stack: CallFrame[]): Stage {
   if (stack[0]?.functionName === '(garbage collector)') return 'gc';
   for (const f of stack) for (const [stage, test] of RULES) if (test(f)) return stage;
   return 'other';
@@ -74,7 +74,7 @@ export function cpuStages(dir: string): Record<Stage, number> {
       if (stage === undefined) {
         const stack: CallFrame[] = [];
         for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) stack.push(byId.get(x)!.callFrame);
-        stage = stack[0].functionName === '(idle)' ? null : stageOf(stack);
+        stage = stack[0].functionName === '(idle)' ? null : stageOfStack(stack);
         stageById.set(id, stage);
       }
       if (stage) out[stage] += (p.timeDeltas[i] ?? 0) / 1000;
