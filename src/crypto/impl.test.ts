@@ -46,6 +46,18 @@ describe('crypto implementations (node:crypto and @noble) agree', () => {
     );
     expect(hex(browser.sha256())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(hex(browser.sha256(new Uint8Array(1 << 20).fill(7)))).toBe(hex(nodeImpl.sha256(new Uint8Array(1 << 20).fill(7))));
+    // Parts that outgrow the scratch buffer the Node one copies small parts into, and parts past its
+    // limit (hashed incrementally), every byte value (the digest crosses as a latin1 string), views
+    // into larger buffers; and a digest is never shared with the next one.
+    const every = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const large = new Uint8Array(70_000).map((_, i) => (i * 31) & 0xff);
+    for (const parts of [[every, every], [new Uint8Array(5000).fill(1), every, new Uint8Array(9000).fill(2)], [large, every], [every.subarray(7, 99), large.subarray(3, 1003)]])
+      expect(hex(nodeImpl.sha256(...parts))).toBe(hex(browser.sha256(...parts)));
+    const first = nodeImpl.sha256(every, every);
+    const firstHex = hex(first);
+    nodeImpl.sha256(large.subarray(0, 100), every);
+    expect(hex(first)).toBe(firstHex);
+    expect(first.buffer.byteLength).toBe(32);
   });
 
   it('hex in both directions, and the same refusals', () => {
