@@ -1,6 +1,6 @@
 import type { KeyPair } from '../crypto/portable.ts';
 import { addressFromPublicKey, encodeAddress, fromHex, sealTo, toHex } from '../crypto/portable.ts';
-import { decodeTx, signTx, taskIdFor, ZNC, type TxKind, type TxRequest } from '../ledger/index.ts';
+import { decodeTx, signTx, taskIdFor, ZNC, type TxKind, type TxRequest } from '../ledger/index.client.ts';
 import { NodeApiError, TxRejectedError } from './errors.ts';
 import { TxSubmitter, type SubmitterOptions } from './submitter.ts';
 import { encodeTxBatch, MAX_BATCH_TXS } from './txBatch.ts';

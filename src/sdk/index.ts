@@ -36,7 +36,7 @@ export {
   type Payload,
   type TxRequest,
   type Tx as DecodedTx,
-} from '../ledger/index.ts';
+} from '../ledger/index.client.ts';
 export {
   addressFromPublicKey,
   encodeAddress,
