@@ -26,7 +26,11 @@ const pkg = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as { dep
 const declared = new Set(Object.keys(pkg.dependencies ?? {}));
 const builtins = new Set(builtinModules);
 /** `@scope/name/sub.js` → `@scope/name`, `name/sub` → `name`. */
-const packageOf = (spec: string): string => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (spec: string): string =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
 
 const files = readdirSync(DIST, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'));
 const undeclared: string[] = [];
