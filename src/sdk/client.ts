@@ -6,6 +6,7 @@ import { TxSubmitter, type SubmitterOptions } from './submitter.ts';
 import { encodeTxBatch, MAX_BATCH_TXS } from './txBatch.ts';
 import { subscribe, type EventKind, type EventSource, type EventSubscription, type SubscribeOptions } from './events.ts';
 import { quoteLocally } from './quote.ts';
+import { taskResult as fetchTaskResult, waitForTask as pollTaskEnd, type TaskResult, type WaitForTaskOptions } from './tasks.ts';
 import { quoteRequestOf, Tx, type PostTaskSpec, type ProposalIdLike, type ProposalSpec, type TxIntent } from './tx.ts';
 import type {
   AccountAnswer,
@@ -230,6 +231,16 @@ export class ZeusClient {
 
   task(id: string): Promise<TaskAtHeightAnswer> {
     return this.request('GET', `/tasks/${encodeURIComponent(id)}`);
+  }
+
+  /** Resolves with the task once it has ended (done, cancelled, expired); `taskOutcome(t)` says whether it succeeded. See tasks.ts. */
+  waitForTask(id: string, o: WaitForTaskOptions = {}): Promise<TaskAtHeightAnswer> {
+    return pollTaskEnd(this, id, o);
+  }
+
+  /** The task's result from the node's registry, checked against the chain's digest and unpacked (name → bytes), with the exit code. See tasks.ts. */
+  taskResult(id: string, o: { lease?: number } = {}): Promise<TaskResult> {
+    return fetchTaskResult(this, id, o);
   }
 
   lease(taskId: string, index: number): Promise<LeaseAnswer> {

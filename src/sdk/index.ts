@@ -58,3 +58,5 @@ export {
 } from '../crypto/portable.ts';
 export { MisfitCode, RUNTIMES, askPrice, misfits, quote, type Misfit, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
 export * from './txBatch.ts';
+export * from './tasks.ts';
+export { readTar, TarError, type TarEntry } from './tar.ts';
