@@ -37,10 +37,7 @@ function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string
 async function resolveApp(g: GlobalOptions, app: string): Promise<[string, string]> {
   const at = app.indexOf('@');
   if (at >= 0) return [app.slice(0, at), app.slice(at + 1)];
-  const a = await client(g).app(app);
-  const live = a.versions.filter((v) => !v.deprecated);
-  if (live.length === 0) throw new Error(`every version of app "${app}" is deprecated`);
-  return [app, live[live.length - 1].version];
+  return [app, await client(g).latestVersion(app)];
 }
 
 /** ZNC the task's escrow gave back at a cancel: what it held, less what went to workers and the developer. */
