@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser } from './helpers/browser.ts';
 import { NODE_BIN, nodeEnv, ROOT } from './helpers/processes.ts';
 
 // The SDK as an outside developer gets it (issue 20, must show 1 and 2): `npm run build:sdk`, `npm pack`
@@ -203,6 +204,15 @@ console.log(JSON.stringify({
     const browser = await ok('probe', NODE_BIN, ['--conditions=browser', '--input-type=module', '-e', probe], { cwd: project });
     expect(JSON.parse(browser)).toMatchObject({ keystore: 'undefined', signs: true, entry: expect.stringMatching(/dist\/sdk\/index\.js$/) });
   });
+
+  it('a web app bundling the installed package (Vite, browser) gets the browser entry: no Node built-in, only the SDK and its crypto', async () => {
+    const app = join(project, 'web-app.js');
+    writeFileSync(app, "import { newKey, addressOf, ZeusClient } from '@zeusnet/sdk';\nexport const who = () => [addressOf(newKey()), ZeusClient.name];\n");
+    const bundle = await bundleForBrowser(relative(ROOT, app));
+    expect(bundle.builtins).toEqual([]);
+    expect(bundle.packages).toEqual(EXPECTED_TREE);
+    expect(bundle.code).not.toMatch(/\bBuffer\.(from|alloc|concat)\b/);
+  }, 120_000);
 
   it('the compiled client posts a task of a freshly published app, waits for it and reads its result, on Node 20 and Node 24', async () => {
     expect(spawnSync(SYSTEM_NODE, ['--version'], { encoding: 'utf8' }).stdout).toMatch(/^v20\./);
