@@ -2,7 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_PASSPHRASE, loadHomeKey, parseAmount, TaskResultError, TaskWaitTimeout, Tx, ZeusClient, ZNC_DECIMALS } from '../src/sdk/index.node.ts';
 import { bundleForBrowser } from './helpers/browser.ts';
 import { NODE_BIN, nodeEnv, ROOT } from './helpers/processes.ts';
 
@@ -25,6 +28,8 @@ const FORBIDDEN = /^(fastify|@fastify\/.*|libp2p|@libp2p\/.*|react|react-dom|vit
 const timings: Record<string, number> = {};
 let env: NodeJS.ProcessEnv;
 let api = '';
+/** A task the clients saw succeed. */
+let doneTask = '';
 
 /** What the client prints. */
 interface ClientOut {
@@ -257,5 +262,45 @@ console.log(JSON.stringify({
       expect(o.files).toEqual({ 'result.txt': '24133\n' }); // the sum of the first 100 primes
     }
     expect(outs[0].task).not.toBe(outs[1].task);
+    doneTask = outs[0].task;
   }, 400_000);
+
+  it("taskResult refuses bytes that are not the chain's result, says when there is none yet; waitForTask gives up at its timeout", async () => {
+    expect(doneTask).not.toBe('');
+    const client = new ZeusClient(api);
+    // A node that serves something else under the result's digest: an archive of its own.
+    const honest = await client.taskResult(doneTask);
+    const forged = honest.archive.slice();
+    forged[forged.length - 1024] ^= 1;
+    const liar = createServer((_req, res) => res.end(forged));
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+      const refused = await client.taskResult(doneTask, { sources: [url] }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(TaskResultError);
+      expect(refused).toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringContaining(honest.digest) });
+      // The honest node after the liar: the result, from the honest one.
+      expect((await client.taskResult(doneTask, { sources: [url, api] })).source).toBe(api);
+    } finally {
+      liar.close();
+    }
+    // A task still taking bids has no result, and waiting for it ends at the timeout with its state.
+    const user = loadHomeKey(join(net, 'node0'), 'user', DEV_PASSPHRASE);
+    const { id } = await client.postTask(user, {
+      app: 'hello-wasm',
+      runtime: 'wasm',
+      memoryMiB: 64,
+      cpuMillis: 500,
+      maxPricePerHour: parseAmount('1', ZNC_DECIMALS),
+      bidWindowBlocks: 200,
+    });
+    expect(await client.taskResult(id).catch((e: unknown) => e)).toMatchObject({ code: 'NO_RESULT' });
+    const seen: string[] = [];
+    const gaveUp = await client.waitForTask(id, { timeoutMs: 1500, pollMs: 200, onProgress: (t) => seen.push(t.state) }).catch((e: unknown) => e);
+    expect(gaveUp).toBeInstanceOf(TaskWaitTimeout);
+    expect((gaveUp as TaskWaitTimeout).task.state).toBe('open');
+    expect(seen.length).toBeGreaterThan(1);
+    await client.execute(user, Tx.cancelTask(id));
+    expect((await client.waitForTask(id, { timeoutMs: 30_000 })).state).toBe('cancelled');
+  }, 120_000);
 });

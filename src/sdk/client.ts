@@ -6,7 +6,7 @@ import { TxSubmitter, type SubmitterOptions } from './submitter.ts';
 import { encodeTxBatch, MAX_BATCH_TXS } from './txBatch.ts';
 import { subscribe, type EventKind, type EventSource, type EventSubscription, type SubscribeOptions } from './events.ts';
 import { quoteLocally } from './quote.ts';
-import { taskResult as fetchTaskResult, waitForTask as pollTaskEnd, type TaskResult, type WaitForTaskOptions } from './tasks.ts';
+import { taskResult as fetchTaskResult, waitForTask as pollTaskEnd, type TaskResult, type TaskResultOptions, type WaitForTaskOptions } from './tasks.ts';
 import { quoteRequestOf, Tx, type PostTaskSpec, type ProposalIdLike, type ProposalSpec, type TxIntent } from './tx.ts';
 import type {
   AccountAnswer,
@@ -246,7 +246,7 @@ export class ZeusClient {
   }
 
   /** The task's result from the node's registry, checked against the chain's digest and unpacked (name → bytes), with the exit code. See tasks.ts. */
-  taskResult(id: string, o: { lease?: number } = {}): Promise<TaskResult> {
+  taskResult(id: string, o: TaskResultOptions = {}): Promise<TaskResult> {
     return fetchTaskResult(this, id, o);
   }
 

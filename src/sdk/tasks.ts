@@ -124,23 +124,37 @@ function resultLease(t: TaskDetailAnswer, index: number | undefined): LeaseAnswe
   return l;
 }
 
+export interface TaskResultOptions {
+  /** The lease whose result to read (default: the first of the task's own with a result). */
+  lease?: number;
+  /** The nodes to ask, in order (default: the client's node, then the worker's registered endpoint). */
+  sources?: string[];
+}
+
+/** Where a worker's results are: the client's node, then the worker's registered endpoint (it pushes them to its own node). */
+async function resultSources(client: ZeusClient, worker: string): Promise<string[]> {
+  const endpoint = (await client.worker(worker)).endpoint;
+  return [...new Set([client.url, ...(endpoint ? [/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`] : [])])];
+}
+
 /**
  * A task's result: fetched from the node's registry by the digest its lease recorded on the chain,
  * the client's node first, then the worker's registered endpoint (the worker pushes it to its own
- * node); bytes that hash to anything else are refused. The archive is read into `files`. An app that
- * failed on its own recorded its exit code instead: then nothing is fetched and `ok` is false. The
- * whole archive is held in memory (at most the lease's disk); `zeus task result` streams it to a file.
+ * node), or from `sources`; bytes that hash to anything else are refused (and the next node asked).
+ * The archive is read into `files`. An app that failed on its own recorded its exit code instead:
+ * then nothing is fetched and `ok` is false. The whole archive is held in memory (at most the
+ * lease's disk); `zeus task result` streams it to a file.
  */
-export async function taskResult(client: ZeusClient, id: string, o: { lease?: number } = {}): Promise<TaskResult> {
+export async function taskResult(client: ZeusClient, id: string, o: TaskResultOptions = {}): Promise<TaskResult> {
   const t = await client.task(id);
   const l = resultLease(t, o.lease);
   const base = { task: t.id, lease: l.index, worker: l.worker, digest: l.resultDigest };
   if (l.appOutcome !== null) {
     return { ...base, exitCode: l.appOutcome.exitCode, ok: false, appOutcome: l.appOutcome, files: new Map(), archive: new Uint8Array(0), source: '' };
   }
-  const endpoint = (await client.worker(l.worker)).endpoint;
-  const sources = [...new Set([client.url, ...(endpoint ? [/^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`] : [])])];
+  const sources = o.sources ?? (await resultSources(client, l.worker));
   const misses: string[] = [];
+  let forged = false;
   for (const node of sources) {
     const url = `${node.replace(/\/$/, '')}/v2/${l.worker}/results/blobs/${l.resultDigest}`;
     const res = await fetch(url).catch(() => undefined);
@@ -151,14 +165,20 @@ export async function taskResult(client: ZeusClient, id: string, o: { lease?: nu
     const archive = new Uint8Array(await res.arrayBuffer());
     const got = `sha256:${toHex(sha256(archive))}`;
     if (got !== l.resultDigest) {
-      throw new TaskResultError(
-        'DIGEST_MISMATCH',
-        `${node} served bytes that hash to ${got}, not to the result ${l.resultDigest} lease ${l.index} recorded: refusing them`,
-      );
+      // Refused, and the next node asked: one node's bad bytes must not hide the result another holds.
+      forged = true;
+      misses.push(`${node} served bytes that hash to ${got}: refused`);
+      continue;
     }
     const files = new Map<string, Uint8Array>();
     for (const e of readTar(archive)) if (e.type === 'file') files.set(e.name.startsWith('out/') ? e.name.slice(4) : e.name, e.bytes);
     return { ...base, exitCode: 0, ok: true, appOutcome: null, files, archive, source: node };
+  }
+  if (forged) {
+    throw new TaskResultError(
+      'DIGEST_MISMATCH',
+      `no node served the result ${l.resultDigest} that lease ${l.index} of task ${t.id} recorded (${misses.join('; ')})`,
+    );
   }
   throw new TaskResultError('UNAVAILABLE', `no node serves the result ${l.resultDigest} of task ${t.id} lease ${l.index} (${misses.join('; ')})`);
 }
