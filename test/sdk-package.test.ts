@@ -5,7 +5,18 @@ import { join, relative } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_PASSPHRASE, loadHomeKey, parseAmount, TaskResultError, TaskWaitTimeout, Tx, ZeusClient, ZNC_DECIMALS } from '../src/sdk/index.node.ts';
+import {
+  DEV_PASSPHRASE,
+  loadHomeKey,
+  parseAmount,
+  TaskResultError,
+  taskOutcome,
+  TaskWaitTimeout,
+  Tx,
+  ZeusClient,
+  ZNC_DECIMALS,
+} from '../src/sdk/index.node.ts';
+import { sampleModule } from '../src/worker/index.ts';
 import { bundleForBrowser } from './helpers/browser.ts';
 import { NODE_BIN, nodeEnv, ROOT } from './helpers/processes.ts';
 
@@ -303,4 +314,38 @@ console.log(JSON.stringify({
     await client.execute(user, Tx.cancelTask(id));
     expect((await client.waitForTask(id, { timeoutMs: 30_000 })).state).toBe('cancelled');
   }, 120_000);
+
+  it("an app that fails on its own: taskResult gives its exit code and no files, waitForTask's outcome is failed", async () => {
+    // The primes sample told to write outside /out: WASI refuses the path (ENOTCAPABLE) and the module exits with 76.
+    writeFileSync(join(work, 'escape.wasm'), sampleModule('../escape.txt'));
+    const home = join(net, 'node0');
+    await zeus(
+      '--home',
+      home,
+      '--node',
+      api,
+      '--json',
+      'app',
+      'publish',
+      '--wasm',
+      'escape.wasm',
+      '--from',
+      'developer',
+      '--name',
+      'escape',
+      '--version',
+      '1',
+      '--wait',
+    );
+    const client = new ZeusClient(api);
+    const user = loadHomeKey(home, 'user', DEV_PASSPHRASE);
+    const spec = { app: 'escape', runtime: 'wasm', memoryMiB: 64, cpuMillis: 500, maxPricePerHour: parseAmount('1', ZNC_DECIMALS) } as const;
+    const { id } = await client.postTask(user, spec);
+    const ended = await client.waitForTask(id, { timeoutMs: 240_000 });
+    expect(taskOutcome(ended)).toBe('failed');
+    const r = await client.taskResult(id);
+    expect(r).toMatchObject({ ok: false, exitCode: 76, appOutcome: { exitCode: 76, cause: '' }, source: '' });
+    expect(r.files.size).toBe(0);
+    expect(r.digest).toBe(ended.leases[r.lease].resultDigest);
+  }, 300_000);
 });
