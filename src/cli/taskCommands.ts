@@ -8,6 +8,8 @@ import {
   LEASE_STATES,
   parseAmount,
   TASK_STATES,
+  taskOutcome,
+  TaskWaitTimeout,
   type LeaseAnswer,
   type LeaseStateName,
   type TaskDetailAnswer,
@@ -17,7 +19,7 @@ import { digestOf, fetchResultTo, fetchSealedLogs, liveLogsToken, logsRepository
 import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, reportError, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
 import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
-import { followTask, newTaskSeen, noCandidatesReason, outcomeJson, outcomeLine, outcomeOf, taskChanges, TaskWaitTimeout } from './taskFollow.ts';
+import { newTaskSeen, noCandidatesReason, outcomeJson, outcomeLine, taskChanges } from './taskFollow.ts';
 import { printTx, submitTx, type SentTx } from './tx.ts';
 
 // `zeus task …`, `zeus lease …` and `zeus bid`: tasks with their escrow live on the poster's
@@ -35,10 +37,7 @@ function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string
 async function resolveApp(g: GlobalOptions, app: string): Promise<[string, string]> {
   const at = app.indexOf('@');
   if (at >= 0) return [app.slice(0, at), app.slice(at + 1)];
-  const a = await client(g).app(app);
-  const live = a.versions.filter((v) => !v.deprecated);
-  if (live.length === 0) throw new Error(`every version of app "${app}" is deprecated`);
-  return [app, live[live.length - 1].version];
+  return [app, await client(g).latestVersion(app)];
 }
 
 /** ZNC the task's escrow gave back at a cancel: what it held, less what went to workers and the developer. */
@@ -95,9 +94,9 @@ async function waitForEnd(g: GlobalOptions, id: string, timeoutSeconds: number, 
   const started = Date.now();
   let t: TaskDetailAnswer;
   try {
-    t = await followTask(client(g), id, {
+    t = await client(g).waitForTask(id, {
       timeoutMs: timeoutSeconds * 1000,
-      onPoll: (x) => {
+      onProgress: (x) => {
         if (!tty) return;
         const lines = taskChanges(seen, x, who);
         process.stderr.write(
@@ -108,9 +107,10 @@ async function waitForEnd(g: GlobalOptions, id: string, timeoutSeconds: number, 
   } catch (e) {
     if (tty) process.stderr.write('\r\x1b[K');
     if (!(e instanceof TaskWaitTimeout)) throw e;
+    const message = `${e.message}; zeus task wait ${id} goes on waiting`;
     // The task goes on: a script still learns its id and state (with --follow it has no other).
-    if (g.json) output(g, { ...extra, ...outcomeJson(e.task), outcome: null, ok: false, error: { code: e.code, message: e.message } }, () => '');
-    else reportError(e, false);
+    if (g.json) output(g, { ...extra, ...outcomeJson(e.task), outcome: null, ok: false, error: { code: e.code, message } }, () => '');
+    else reportError(Object.assign(new Error(message), { code: e.code }), false);
     process.exitCode = 124;
     return;
   }
@@ -119,7 +119,7 @@ async function waitForEnd(g: GlobalOptions, id: string, timeoutSeconds: number, 
     process.stderr.write(`\r\x1b[K${lines.map((l) => `  ${l}\n`).join('')}`);
   }
   output(g, { ...extra, ...outcomeJson(t) }, () => outcomeLine(t, who));
-  if (outcomeOf(t) !== 'succeeded') process.exitCode = 1;
+  if (taskOutcome(t) !== 'succeeded') process.exitCode = 1;
 }
 
 /** A post without inputs to seal needs no candidate now; still, a price nobody takes is said before the escrow moves. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseAnswer, QuoteAnswer, TaskDetailAnswer } from '../sdk/index.ts';
-import { newTaskSeen, noCandidatesReason, outcomeJson, outcomeLine, outcomeOf, taskChanges } from './taskFollow.ts';
+import { taskOutcome } from '../sdk/index.ts';
+import { newTaskSeen, noCandidatesReason, outcomeJson, outcomeLine, taskChanges } from './taskFollow.ts';
 
 // What `task wait`, `task post --follow` and a post with nobody to seal to tell the user, from
 // answers shaped as a node gives them (taken from a devnet's /tasks/ID and /market/quote).
@@ -126,10 +127,10 @@ describe('noCandidatesReason', () => {
   });
 });
 
-describe('outcomeOf and the final line', () => {
+describe('taskOutcome and the final line', () => {
   it('a done task whose every replica has an accepted result succeeded', () => {
     const t = task();
-    expect(outcomeOf(t)).toBe('succeeded');
+    expect(taskOutcome(t)).toBe('succeeded');
     expect(outcomeJson(t)).toMatchObject({ task: ID, state: 'done', outcome: 'succeeded', ok: true, leases: [{ lease: 0, feePaid: '8347' }] });
     expect(outcomeLine(t)).toBe(
       `task ${ID} succeeded (done at height 2068): lease 0 on ${W1} settled (result accepted), result sha256:${'78'.repeat(32)}; worker paid 0.00000845 ZNC, license fees 0.00008347 ZNC; fetch the result: zeus task result ${ID}`,
@@ -138,28 +139,28 @@ describe('outcomeOf and the final line', () => {
 
   it('an app that failed on its own is a failed task, though its lease settled and was paid', () => {
     const t = task({ leases: [lease({ outcome: 'app failed, accepted', appOutcome: { exitCode: 2, oomKilled: false, cause: '', logDigest: 'sha256:00' } })] });
-    expect(outcomeOf(t)).toBe('failed');
+    expect(taskOutcome(t)).toBe('failed');
     expect(outcomeLine(t)).toContain(`settled: the app failed (exit code 2; zeus task logs ${ID})`);
     expect(outcomeLine(t)).not.toContain('fetch the result');
   });
 
   it('a replica with no accepted result (a failed lease, no retry) fails the task', () => {
-    expect(outcomeOf(task({ replicas: 2, leases: [lease(), lease({ index: 1, replica: 1, state: 'failed', outcome: 'missed its report deadline' })] }))).toBe(
+    expect(taskOutcome(task({ replicas: 2, leases: [lease(), lease({ index: 1, replica: 1, state: 'failed', outcome: 'missed its report deadline' })] }))).toBe(
       'failed',
     );
-    expect(outcomeOf(task({ replicas: 2, leases: [lease(), lease({ index: 1, replica: 1 })] }))).toBe('succeeded');
+    expect(taskOutcome(task({ replicas: 2, leases: [lease(), lease({ index: 1, replica: 1 })] }))).toBe('succeeded');
   });
 
   it('an expired task says why nobody bid, naming the price', () => {
     const t = task({ state: 'expired', leases: [], bids: [], noBidReasons: { workers: 2, PRICE: 2 } });
-    expect(outcomeOf(t)).toBe('expired');
+    expect(taskOutcome(t)).toBe('expired');
     expect(outcomeLine(t)).toBe(
       `task ${ID} expired (expired at height 2068): nobody bid: of 2 registered worker(s), 2 PRICE (PRICE: --max-price is below their ask; zeus task quote shows it)`,
     );
   });
 
   it('a cancelled task is cancelled', () => {
-    expect(outcomeOf(task({ state: 'cancelled', leases: [lease({ state: 'cancelled', outcome: 'cancelled by the task poster' })] }))).toBe('cancelled');
+    expect(taskOutcome(task({ state: 'cancelled', leases: [lease({ state: 'cancelled', outcome: 'cancelled by the task poster' })] }))).toBe('cancelled');
   });
 });
 

@@ -1,10 +1,10 @@
 import { MisfitCode } from '../market/index.ts';
-import { NodeApiError, type LeaseAnswer, type QuoteAnswer, type TaskDetailAnswer, type ZeusClient } from '../sdk/index.ts';
+import { taskOutcome, type LeaseAnswer, type QuoteAnswer, type TaskDetailAnswer } from '../sdk/index.ts';
 import { znc } from './marketArgs.ts';
 
 // Following a task to its end (`zeus task wait`, `zeus task post --follow`) and saying why nobody
 // can serve one (a quote with no candidates). The functions that read answers are pure, so what a
-// user sees is tested without a network; `followTask` is the loop around them.
+// user sees is tested without a network; the SDK's `waitForTask` is the loop around them.
 
 /** Why no registered worker could serve a task now, from its quote, with the price first when it is the reason. */
 export function noCandidatesReason(q: QuoteAnswer, maxPricePerHour: bigint): string {
@@ -22,25 +22,9 @@ export function noCandidatesReason(q: QuoteAnswer, maxPricePerHour: bigint): str
   return `none of the ${q.workers} registered worker(s) fits it (${counts}; see zeus task quote for each reason)`;
 }
 
-/** A task no longer changes once done, cancelled or expired: its escrow has gone home. */
-export const TASK_ENDED: readonly string[] = ['done', 'cancelled', 'expired'];
-
-export type TaskOutcome = 'succeeded' | 'failed' | 'cancelled' | 'expired';
-
-/** What a task's end means for its poster: every replica with an accepted result (or a service run to its end), or not. */
-export function outcomeOf(t: TaskDetailAnswer): TaskOutcome {
-  if (t.state === 'cancelled') return 'cancelled';
-  if (t.state === 'expired') return 'expired';
-  const own = t.leases.filter((l) => l.verifies === null);
-  // A lease settles with the app's own failure accepted too: that is no result for the poster.
-  const good = (l: LeaseAnswer): boolean => l.state === 'settled' && l.appOutcome === null;
-  for (let r = 0; r < t.replicas; r++) if (!own.some((l) => (l.replica ?? 0) === r && good(l))) return 'failed';
-  return own.length > 0 ? 'succeeded' : 'failed';
-}
-
 /** What `task wait --json` prints: the task's end and each lease's. */
 export function outcomeJson(t: TaskDetailAnswer): Record<string, unknown> {
-  const outcome = outcomeOf(t);
+  const outcome = taskOutcome(t);
   return {
     task: t.id,
     state: t.state,
@@ -73,7 +57,7 @@ function noBidText(r: Record<string, number> | null): string {
 
 /** The final line: how the task ended, and what to do next. */
 export function outcomeLine(t: TaskDetailAnswer, who: (a: string) => string = (a) => a): string {
-  const outcome = outcomeOf(t);
+  const outcome = taskOutcome(t);
   const head = `task ${t.id} ${outcome} (${t.state}${t.endedAt !== null ? ` at height ${t.endedAt}` : ''})`;
   if (t.leases.length === 0) return `${head}: ${noBidText(t.noBidReasons)}`;
   const leases = t.leases.map((l) => {
@@ -135,42 +119,5 @@ function leaseChange(l: LeaseAnswer, who: (a: string) => string): string {
         : `lease ${l.index} completed on ${w}: result ${l.resultDigest || '(committed, revealed later)'}; review until height ${l.reviewEnd}`;
     default:
       return `lease ${l.index} ${l.state} on ${w}${l.outcome ? `: ${l.outcome}` : ''}`;
-  }
-}
-
-export class TaskWaitTimeout extends Error {
-  readonly code = 'TIMEOUT';
-  readonly task: TaskDetailAnswer;
-  constructor(task: TaskDetailAnswer, seconds: number) {
-    super(
-      `task ${task.id} is still ${task.state} after ${seconds} s (leases: ${task.leases.map((l) => `${l.index} ${l.state}`).join(', ') || 'none'}); zeus task wait ${task.id} goes on waiting`,
-    );
-    this.name = 'TaskWaitTimeout';
-    this.task = task;
-  }
-}
-
-/**
- * Polls the task until it ends (done, cancelled, expired), calling `onPoll` with every answer.
- * A node that does not answer for a moment is asked again; `timeoutMs` 0 waits as long as it takes.
- */
-export async function followTask(
-  c: ZeusClient,
-  id: string,
-  o: { timeoutMs: number; pollMs?: number; onPoll?: (t: TaskDetailAnswer) => void },
-): Promise<TaskDetailAnswer> {
-  const started = Date.now();
-  let last: TaskDetailAnswer | undefined;
-  for (;;) {
-    try {
-      last = await c.task(id);
-      o.onPoll?.(last);
-      if (TASK_ENDED.includes(last.state)) return last;
-    } catch (e) {
-      // Unknown task, bad id: said at once. Unreachable (a node restarting): asked again.
-      if (!(e instanceof NodeApiError && e.status === 0) || last === undefined) throw e;
-    }
-    if (o.timeoutMs > 0 && Date.now() - started >= o.timeoutMs) throw new TaskWaitTimeout(last, Math.round(o.timeoutMs / 1000));
-    await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
   }
 }

@@ -72,6 +72,12 @@ function toStored(f: KeyFile): StoredKey {
   return { name: f.name, address: f.address, publicKey: f.publicKey };
 }
 
+/**
+ * The passphrase a dev home's keys (a devnet's, `zeus init --dev`) are encrypted under: well known on
+ * purpose, so that tests, examples and SDK programs open a devnet's funded keys. Never for real money.
+ */
+export const DEV_PASSPHRASE = 'zeus-devnet-insecure';
+
 export class Keystore {
   readonly dir: string;
 

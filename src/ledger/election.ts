@@ -3,7 +3,6 @@ import { addressFromPublicKey, bytesEqual, fromHex, systemAddress, toHex } from 
 import type { Certificate } from './commit.ts';
 import { credit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
 import type { Candidate } from './entries.ts';
-import type { Genesis } from './genesis.ts';
 import { MAIN_CHAIN, ZNC } from './params.ts';
 import type { StateReader } from './state.ts';
 import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './systemAccounts.ts';
@@ -13,8 +12,17 @@ import { REWARDS_POOL_NAME, WORKER_DIVIDEND } from './systemAccounts.ts';
 // jail for missed proposals and slashing on evidence of equivocation. Its transactions are in
 // src/ledger/ops/election.ts; this is what the main chain does at the start of every height.
 
+/**
+ * What an election reads of the genesis: its bookkeepers' keys. Named here rather than taking the
+ * whole Genesis (a zod schema's type) so that the transaction handlers, which a client's SDK
+ * compiles against, do not pull genesis.ts and zod into its types.
+ */
+export interface GenesisBookkeepers {
+  bookkeepers: readonly { publicKey: string }[];
+}
+
 /** Bookkeeper public keys deciding `height`: the scheduled set in force, else genesis's. */
-export function bookkeeperSetAt(main: StateReader, genesis: Genesis, height: number): Uint8Array[] {
+export function bookkeeperSetAt(main: StateReader, genesis: GenesisBookkeepers, height: number): Uint8Array[] {
   const sets = stores.bookkeeperSets.get(main)?.sets ?? [];
   let keys: Uint8Array[] | undefined;
   for (const s of sets) if (s.fromHeight <= BigInt(height)) keys = s.keys;
@@ -46,7 +54,7 @@ function payFrom(ctx: ExecContext, fromName: string, to: Uint8Array, amount: big
  * proposed in the deciding round, who missed before it) and hold an election at epoch
  * boundaries.
  */
-export function electionWork(ctx: ExecContext, genesis: Genesis, lastCommit: Certificate): void {
+export function electionWork(ctx: ExecContext, genesis: GenesisBookkeepers, lastCommit: Certificate): void {
   if (ctx.chain !== MAIN_CHAIN) return;
   const prev = Number(lastCommit.height);
   if (prev >= 1) {
@@ -89,7 +97,7 @@ function eligible(c: Candidate | undefined): boolean {
  * rather than at the next election: its slots would otherwise keep costing every height a
  * round. A set is never emptied.
  */
-function dropIneligible(ctx: ExecContext, genesis: Genesis): void {
+function dropIneligible(ctx: ExecContext, genesis: GenesisBookkeepers): void {
   const next = BigInt(ctx.height + 1);
   let changed = false;
   const filter = (keys: Uint8Array[]): Uint8Array[] => {
@@ -150,7 +158,7 @@ export function tally(state: StateReader, incumbents: Uint8Array[] = []): { addr
   return out;
 }
 
-function elect(ctx: ExecContext, genesis: Genesis): void {
+function elect(ctx: ExecContext, genesis: GenesisBookkeepers): void {
   const current = bookkeeperSetAt(ctx.state, genesis, ctx.height + ctx.params.epochLength);
   const ranked = tally(ctx.state, current).slice(0, ctx.params.bookkeeperSeats);
   if (ranked.length === 0) return; // never leave the chain without bookkeepers

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { generateKeyPair, keyPairFromSeed, Keystore, toHex, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
+import { DEV_PASSPHRASE, generateKeyPair, keyPairFromSeed, Keystore, toHex, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
 import { buildDevGenesis, DEV_GENESIS_KEYS, validateGenesis, type Genesis } from '../ledger/index.ts';
 
 /**
@@ -118,7 +118,8 @@ export const NodeConfigSchema = z.object({
 });
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 
-export const DEV_PASSPHRASE = 'zeus-devnet-insecure';
+// The keystore's (src/crypto), where the SDK reaches it too; named here for the node's callers.
+export { DEV_PASSPHRASE };
 export const DEV_ACCOUNTS = ['alice', 'bob', 'carol', 'dave'];
 export const DEFAULT_API_PORT = 26_657;
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatUnits, parseAmount } from '../ledger/index.ts';
+import { formatUnits, parseAmount } from '../ledger/index.client.ts';
 import { formatUnitsGrouped, groupThousands } from './amounts.ts';
 
 describe('formatUnitsGrouped', () => {

@@ -1,4 +1,4 @@
-import { formatUnits } from '../ledger/index.ts';
+import { formatUnits } from '../ledger/index.client.ts';
 
 // Amounts as people read them. Money is bigint base units everywhere; these only write it.
 

@@ -1,11 +1,12 @@
 import type { KeyPair } from '../crypto/portable.ts';
 import { addressFromPublicKey, encodeAddress, fromHex, sealTo, toHex } from '../crypto/portable.ts';
-import { decodeTx, signTx, taskIdFor, ZNC, type TxKind, type TxRequest } from '../ledger/index.ts';
+import { decodeTx, signTx, taskIdFor, ZNC, type TxKind, type TxRequest } from '../ledger/index.client.ts';
 import { NodeApiError, TxRejectedError } from './errors.ts';
 import { TxSubmitter, type SubmitterOptions } from './submitter.ts';
 import { encodeTxBatch, MAX_BATCH_TXS } from './txBatch.ts';
 import { subscribe, type EventKind, type EventSource, type EventSubscription, type SubscribeOptions } from './events.ts';
 import { quoteLocally } from './quote.ts';
+import { taskResult as fetchTaskResult, waitForTask as pollTaskEnd, type TaskResult, type TaskResultOptions, type WaitForTaskOptions } from './tasks.ts';
 import { quoteRequestOf, Tx, type PostTaskSpec, type ProposalIdLike, type ProposalSpec, type TxIntent } from './tx.ts';
 import type {
   AccountAnswer,
@@ -232,6 +233,23 @@ export class ZeusClient {
     return this.request('GET', `/tasks/${encodeURIComponent(id)}`);
   }
 
+  /** The newest version of an app that is not deprecated (what a task of the app without a version runs). */
+  async latestVersion(app: string): Promise<string> {
+    const live = (await this.app(app)).versions.filter((v) => !v.deprecated);
+    if (live.length === 0) throw new NodeApiError(422, 'APP_DEPRECATED', `every version of app "${app}" is deprecated`);
+    return live[live.length - 1].version;
+  }
+
+  /** Resolves with the task once it has ended (done, cancelled, expired); `taskOutcome(t)` says whether it succeeded. See tasks.ts. */
+  waitForTask(id: string, o: WaitForTaskOptions = {}): Promise<TaskAtHeightAnswer> {
+    return pollTaskEnd(this, id, o);
+  }
+
+  /** The task's result from the node's registry, checked against the chain's digest and unpacked (name → bytes), with the exit code. See tasks.ts. */
+  taskResult(id: string, o: TaskResultOptions = {}): Promise<TaskResult> {
+    return fetchTaskResult(this, id, o);
+  }
+
   lease(taskId: string, index: number): Promise<LeaseAnswer> {
     return this.request('GET', `/tasks/${encodeURIComponent(taskId)}/leases/${index}`);
   }
@@ -356,7 +374,8 @@ export class ZeusClient {
    */
   async waitForFinality(hash: string, o: WaitOptions = {}): Promise<FinalTx> {
     const timeoutMs = o.timeoutMs ?? 60_000;
-    const own = o.events || o.pollOnly ? undefined : this.subscribe({ events: ['tx'] });
+    // A runtime without WebSocket (Node 20) polls only: waiting must not need the event stream.
+    const own = o.events || o.pollOnly || typeof globalThis.WebSocket !== 'function' ? undefined : this.subscribe({ events: ['tx'] });
     const events: EventSource | undefined = o.events ?? own;
     try {
       return await new Promise<FinalTx>((resolve, reject) => {
@@ -499,12 +518,14 @@ export class ZeusClient {
   /**
    * Posts a task and waits until it is final; returns its id. The worst case (max price × hours ×
    * replicas × redundancy, plus license fees) moves to escrow. With `content`, its inputs and
-   * secrets are sealed to the candidate workers first.
+   * secrets are sealed to the candidate workers first. An `app` without `version` runs its newest
+   * version that is not deprecated (the ledger needs the version named).
    */
   async postTask(key: KeyPair, spec: PostTaskSpec, o: SignOptions & WaitOptions & { content?: TaskSecrets } = {}): Promise<{ id: string; tx: FinalTx }> {
     let sealed = spec.sealed;
     if (o.content) sealed = (await this.sealForTask(quoteRequestOf(spec), o.content)).sealed;
-    const tx = await this.execute(key, Tx.postTask({ ...spec, sealed }), o);
+    const version = spec.app && !spec.version ? await this.latestVersion(spec.app) : spec.version;
+    const tx = await this.execute(key, Tx.postTask({ ...spec, version, sealed }), o);
     return { id: toHex(taskIdFor(fromHex(tx.hash), tx.chain)), tx };
   }
 }

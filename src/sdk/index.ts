@@ -36,7 +36,7 @@ export {
   type Payload,
   type TxRequest,
   type Tx as DecodedTx,
-} from '../ledger/index.ts';
+} from '../ledger/index.client.ts';
 export {
   addressFromPublicKey,
   encodeAddress,
@@ -58,3 +58,5 @@ export {
 } from '../crypto/portable.ts';
 export { MisfitCode, RUNTIMES, askPrice, misfits, quote, type Misfit, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
 export * from './txBatch.ts';
+export * from './tasks.ts';
+export { readTar, TarError, type TarEntry } from './tar.ts';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MarketDriver } from '../ledger/marketTesting.ts';
-import { TxKind, ZNC, ZNC_UNIT } from '../ledger/index.ts';
+import { TxKind, ZNC, ZNC_UNIT } from '../ledger/index.client.ts';
 import { taskEscrow } from './quote.ts';
 
 // The escrow the CLI, console and SDK show before a task is posted must be what PostTask takes.

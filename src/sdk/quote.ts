@@ -1,5 +1,5 @@
 import { decodeAddress, encodeAddress, fromHex, toHex } from '../crypto/portable.ts';
-import { MAX_U64, ZNC } from '../ledger/index.ts';
+import { MAX_U64, ZNC } from '../ledger/index.client.ts';
 import { misfitCounts, quote, RUNTIMES, type TaskNeeds, type WorkerOffer } from '../market/index.ts';
 import type { QuoteAnswer, QuoteRequest, WorkerAnswer } from './wire.ts';
 

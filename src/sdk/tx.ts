@@ -1,5 +1,5 @@
 import { decodeAddress, fromHex } from '../crypto/portable.ts';
-import { ProposalType, TaskKind, TxKind, VoteOption, ZNC, type Payload } from '../ledger/index.ts';
+import { ProposalType, TaskKind, TxKind, VoteOption, ZNC, type Payload } from '../ledger/index.client.ts';
 import type { ProposalTypeName, QuoteRequest, VoteOptionName } from './wire.ts';
 import { needsOfQuote } from './quote.ts';
 

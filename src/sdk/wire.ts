@@ -1,4 +1,4 @@
-import type { Certificate, LeaseStateName, MarketEvent, TaskStateName } from '../ledger/index.ts';
+import type { Certificate, LeaseStateName, MarketEvent, TaskStateName } from '../ledger/index.client.ts';
 import type { TaskNeeds } from '../market/index.ts';
 
 // The wire contract of a node's API: what each route answers and what the event stream sends, as

@@ -9,7 +9,7 @@ import { ROOT } from './processes.ts';
 // Bundling the SDK as a web app would (Vite, platform browser) and driving real Chromium.
 
 /** Packages the SDK's browser bundle may contain; anything else fails the bundle check (add a browser-safe one here). */
-export const BROWSER_PACKAGES = ['@noble/hashes', '@noble/curves', '@noble/ciphers', '@scure/base', 'zod'];
+export const BROWSER_PACKAGES = ['@noble/hashes', '@noble/curves', '@noble/ciphers', '@scure/base'];
 
 const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
