@@ -51,7 +51,12 @@ describe('crypto implementations (node:crypto and @noble) agree', () => {
     // into larger buffers; and a digest is never shared with the next one.
     const every = Uint8Array.from({ length: 256 }, (_, i) => i);
     const large = new Uint8Array(70_000).map((_, i) => (i * 31) & 0xff);
-    for (const parts of [[every, every], [new Uint8Array(5000).fill(1), every, new Uint8Array(9000).fill(2)], [large, every], [every.subarray(7, 99), large.subarray(3, 1003)]])
+    for (const parts of [
+      [every, every],
+      [new Uint8Array(5000).fill(1), every, new Uint8Array(9000).fill(2)],
+      [large, every],
+      [every.subarray(7, 99), large.subarray(3, 1003)],
+    ])
       expect(hex(nodeImpl.sha256(...parts))).toBe(hex(browser.sha256(...parts)));
     const first = nodeImpl.sha256(every, every);
     const firstHex = hex(first);
