@@ -295,6 +295,25 @@ console.log(JSON.stringify({
     } finally {
       liar.close();
     }
+    // A node (a worker's endpoint is the worker's choice) that starts an answer and never ends it, and
+    // one that announces more than a result may be: each is given up, and the next node asked.
+    const stalls = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).write(honest.archive.subarray(0, 100)));
+    const floods = createServer((_req, res) => res.writeHead(200, { 'content-length': String(2 ** 31) }).write(new Uint8Array(1000)));
+    await Promise.all([stalls, floods].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
+    try {
+      const [stallUrl, floodUrl] = [stalls, floods].map((srv) => `http://127.0.0.1:${(srv.address() as AddressInfo).port}`);
+      const started = Date.now();
+      const got = await client.taskResult(doneTask, { sources: [stallUrl, floodUrl, api], sourceTimeoutMs: 1500 });
+      expect(got.source).toBe(api);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const none = await client.taskResult(doneTask, { sources: [stallUrl, floodUrl], sourceTimeoutMs: 1500 }).catch((e: unknown) => e);
+      expect(none).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/within 2 s[\s\S]*over the 1024 MiB/) });
+    } finally {
+      stalls.closeAllConnections();
+      floods.closeAllConnections();
+      stalls.close();
+      floods.close();
+    }
     // A task still taking bids has no result, and waiting for it ends at the timeout with its state.
     const user = loadHomeKey(join(net, 'node0'), 'user', DEV_PASSPHRASE);
     const { id } = await client.postTask(user, {

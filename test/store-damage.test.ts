@@ -123,10 +123,11 @@ describe("a block damaged in a bookkeeper's store", () => {
       const got = await api<{ hash: string }>(again.api, 'GET', '/blocks/5');
       expect(got.status, JSON.stringify(got.json)).toBe(200);
       expect(got.json.hash).toBe(want.json.hash);
-      const log = readFileSync(again.log, 'utf8');
-      expect(log).toMatch(
-        /stored block 5 was damaged \(stored block 5 is damaged: block 5 hashes to [0-9a-f]{64}, its certificate signs [0-9a-f]{64}\); replaced it with a peer's copy/,
-      );
+      // The node's log is written asynchronously: the line may reach the file after the answer.
+      const repaired =
+        /stored block 5 was damaged \(stored block 5 is damaged: block 5 hashes to [0-9a-f]{64}, its certificate signs [0-9a-f]{64}\); replaced it with a peer's copy/;
+      await waitFor(() => repaired.test(readFileSync(again.log, 'utf8')), 15_000, 'the repair in the log').catch(() => undefined);
+      expect(readFileSync(again.log, 'utf8')).toMatch(repaired);
       // Written back: read again, it is the stored copy (one repair logged, not two).
       expect((await api<{ hash: string }>(again.api, 'GET', '/blocks/5')).json.hash).toBe(want.json.hash);
       expect(readFileSync(again.log, 'utf8').match(/stored block 5 was damaged/g)).toHaveLength(1);

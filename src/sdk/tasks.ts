@@ -1,6 +1,7 @@
-import { sha256, toHex } from '../crypto/portable.ts';
+import { concatBytes, sha256, toHex } from '../crypto/portable.ts';
 import type { ZeusClient } from './client.ts';
 import { NodeApiError } from './errors.ts';
+import { MAX_RESULT_MIB } from '../market/index.ts';
 import { readTar } from './tar.ts';
 import type { AppOutcomeAnswer, LeaseAnswer, TaskAtHeightAnswer, TaskDetailAnswer } from './wire.ts';
 
@@ -129,6 +130,45 @@ export interface TaskResultOptions {
   lease?: number;
   /** The nodes to ask, in order (default: the client's node, then the worker's registered endpoint). */
   sources?: string[];
+  /** How long one node may take to serve the whole archive before the next is asked (default 60 s). */
+  sourceTimeoutMs?: number;
+}
+
+/** A result is at most the market's limit for a batch task's /out (src/market/results.ts). */
+const MAX_RESULT_BYTES = MAX_RESULT_MIB * 1024 * 1024;
+
+/**
+ * The body of a node's answer, or why it was refused: a node (a worker's own endpoint is one the
+ * worker chose) must not hold the caller forever nor fill its memory, so the read has a time limit
+ * and stops at the largest result the market allows.
+ */
+async function readArchive(url: string, timeoutMs: number): Promise<Uint8Array | string> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(url, { signal });
+    if (!res.ok || !res.body) return `HTTP ${res.status}`;
+    const declared = Number(res.headers.get('content-length') ?? 0);
+    if (declared > MAX_RESULT_BYTES) {
+      await res.body.cancel();
+      return `an answer of ${declared} bytes, over the ${MAX_RESULT_MIB} MiB a result may be`;
+    }
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > MAX_RESULT_BYTES) {
+        await reader.cancel();
+        return `more than the ${MAX_RESULT_MIB} MiB a result may be`;
+      }
+      parts.push(value);
+    }
+    return concatBytes(...parts);
+  } catch (e) {
+    return signal.aborted ? `no whole answer within ${Math.round(timeoutMs / 1000)} s` : `does not answer (${e instanceof Error ? e.message : String(e)})`;
+  }
 }
 
 /** Where a worker's results are: the client's node, then the worker's registered endpoint (it pushes them to its own node). */
@@ -157,12 +197,11 @@ export async function taskResult(client: ZeusClient, id: string, o: TaskResultOp
   let forged = false;
   for (const node of sources) {
     const url = `${node.replace(/\/$/, '')}/v2/${l.worker}/results/blobs/${l.resultDigest}`;
-    const res = await fetch(url).catch(() => undefined);
-    if (!res?.ok) {
-      misses.push(res ? `HTTP ${res.status} from ${node}` : `${node} does not answer`);
+    const archive = await readArchive(url, o.sourceTimeoutMs ?? 60_000);
+    if (typeof archive === 'string') {
+      misses.push(`${node}: ${archive}`);
       continue;
     }
-    const archive = new Uint8Array(await res.arrayBuffer());
     const got = `sha256:${toHex(sha256(archive))}`;
     if (got !== l.resultDigest) {
       // Refused, and the next node asked: one node's bad bytes must not hide the result another holds.
