@@ -8,4 +8,9 @@ if (major < 24) {
   );
   process.exit(1);
 }
+// Every start of `zeus` compiles the sources it loads (about 0.6 s of its 1.4 s of CPU): Node keeps
+// the compiled code on disk (NODE_COMPILE_CACHE, else a folder in the OS temp dir), keyed by each
+// file's content, so a changed file is compiled afresh and the rest is read back.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 await import('../src/cli/main.ts');
