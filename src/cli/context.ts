@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decodeAddress, isAddress, Keystore, readPassphrase, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
 import { ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
-import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, DEFAULT_API_PORT } from '../node/index.ts';
+import { homePaths, keyPassphrases, loadKeyWithAny, readConfig, DEFAULT_API_PORT } from '../node/index.client.ts';
 import { NodeApiError, ZeusClient } from '../sdk/index.ts';
 import { existsSync } from 'node:fs';
 

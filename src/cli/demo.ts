@@ -12,7 +12,7 @@ import {
   type KeyPair,
 } from '../crypto/index.ts';
 import { homeChain, TaskKind, taskIdFor, TxKind, ZNC, ZNC_DECIMALS, ZNC_UNIT, type TxRequest } from '../ledger/index.ts';
-import { DEV_PASSPHRASE, keyPassphrases, loadKeyWithAny, readConfig, readGenesis } from '../node/index.ts';
+import { DEV_PASSPHRASE, keyPassphrases, loadKeyWithAny, readConfig, readGenesis } from '../node/index.client.ts';
 import { formatUnits, NodeApiError, proposalPayload, voteOption, ZeusClient, type TxStatusAnswer } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
 

@@ -4,7 +4,16 @@ import { createServer } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { Keystore } from '../crypto/index.ts';
 import { DEFAULT_PARAMS, ZNC_UNIT } from '../ledger/index.ts';
-import { DEV_ACCOUNTS, DEV_PASSPHRASE, homePaths, initDevHome, loadOrCreateNodeKey, readConfig, writeConfig, type InitDevOptions } from '../node/index.ts';
+import {
+  DEV_ACCOUNTS,
+  DEV_PASSPHRASE,
+  homePaths,
+  initDevHome,
+  loadOrCreateNodeKey,
+  readConfig,
+  writeConfig,
+  type InitDevOptions,
+} from '../node/index.client.ts';
 import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
 import {

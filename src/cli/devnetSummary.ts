@@ -1,6 +1,6 @@
 import { Keystore } from '../crypto/index.ts';
 import { ZNC, ZNC_DECIMALS } from '../ledger/index.ts';
-import { homePaths } from '../node/index.ts';
+import { homePaths } from '../node/index.client.ts';
 import { formatUnitsGrouped, ZeusClient } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
 

@@ -21,7 +21,7 @@ import {
   type GenesisDraft,
   type GenesisShare,
 } from '../ledger/index.ts';
-import { writeGenesis } from '../node/index.ts';
+import { writeGenesis } from '../node/index.client.ts';
 import { globalOptions, keystore, loadKey, output, resolveAddress } from './context.ts';
 
 // `zeus genesis …`: the genesis ceremony of a public network. One operator starts a draft

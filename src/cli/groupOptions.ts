@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { parseHostPort, type NodeConfig } from '../node/index.ts';
+import { parseHostPort, type NodeConfig } from '../node/index.client.ts';
 
 // The seat group flags of `zeus node start` (docs/OPERATORS.md, "A seat kept by a group"):
 // checked here, each bad value an error naming its flag, then kept in the home's config.json, so

@@ -4,7 +4,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { Keystore } from '../crypto/index.ts';
 import { ZNC } from '../ledger/index.ts';
-import { homePaths } from '../node/index.ts';
+import { homePaths } from '../node/index.client.ts';
 import { ZeusClient, type LeaseAnswer, type TaskDetailAnswer } from '../sdk/index.ts';
 import type { DevnetInfo } from './devnet.ts';
 import { DEVELOPER_KEY, USER_KEY, zeusJson } from './devnetMarket.ts';

@@ -1,4 +1,4 @@
-import { parseApiUrl, parseHostPort, parseMultiaddrList, parseTcpMultiaddr, type NodeConfig } from '../node/index.ts';
+import { parseApiUrl, parseHostPort, parseMultiaddrList, parseTcpMultiaddr, type NodeConfig } from '../node/index.client.ts';
 
 // The network options of `zeus node start` (and `zeus init`): checked here, each bad value an
 // error naming its flag, then written into the home's config.json so the next start keeps them.

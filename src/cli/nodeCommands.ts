@@ -1,30 +1,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createApi, ensureConsole } from '../api/index.ts';
-import { DEFAULT_UPLOAD_LIMITS, openNodeDdn } from '../ddn/index.ts';
 import { readPassphrase } from '../crypto/index.ts';
+// The node's runtime (libp2p, the API server, the DDN, the store) is loaded by the commands that run
+// it (`node start`, `init --genesis`), not by every `zeus` command: see node/index.client.ts.
 import {
   apiAnnounceUrl,
-  checkJoinGenesis,
   DEFAULT_P2P_LISTEN,
   homePaths,
   initDevHome,
-  initJoinHome,
-  loadUpgradeModules,
   LOG_LEVELS,
   nodeLogger,
   parseHostPort,
-  parseTrustHash,
   readConfig,
-  SignerGroup,
-  Snapshotter,
-  trustPointJoiner,
   writeConfig,
-  ZeusNode,
   type LogLevel,
   type NodeConfig,
-} from '../node/index.ts';
+} from '../node/index.client.ts';
 import { EXIT_STORE_DAMAGED, globalOptions, keystore, output, passphraseFor, type GlobalOptions } from './context.ts';
 import { readGenesisSource } from './genesisSource.ts';
 import { applyGroupFlags, type GroupFlags } from './groupOptions.ts';
@@ -38,11 +30,12 @@ const int =
   };
 
 /** State sync, snapshot and pruning flags of `node start`, saved into the home's config. */
-function applyStateSyncOptions(
+async function applyStateSyncOptions(
   config: NodeConfig,
   o: { trustHeight?: number; trustHash?: string; pruneKeepBlocks?: number; snapshotInterval?: number; snapshotKeep?: number; snapshotChunkBytes?: number },
-): void {
+): Promise<void> {
   if ((o.trustHeight === undefined) !== (o.trustHash === undefined)) throw new Error('--trust-height and --trust-hash go together: give both, or neither');
+  const { parseTrustHash } = await import('../node/index.ts');
   if (o.trustHeight !== undefined && o.trustHash !== undefined) {
     if (o.trustHeight < 1) throw new Error('--trust-height must be at least 1');
     parseTrustHash(o.trustHash);
@@ -105,6 +98,7 @@ async function initJoin(g: GlobalOptions, o: InitOptions, chainIdGiven: boolean)
   const p = homePaths(g.home);
   for (const f of [p.config, p.genesis, p.data]) if (existsSync(f)) throw new Error(`${g.home} is already a node home (it has ${f}); choose another --home`);
   const { json, source } = await readGenesisSource(o.genesis!);
+  const { checkJoinGenesis, initJoinHome } = await import('../node/index.ts');
   // Checked before a passphrase is asked for: a wrong genesis needs no key.
   const { genesis } = checkJoinGenesis(json, source, o.expectHash);
   if (chainIdGiven && genesis.chainId !== o.chainId) {
@@ -358,11 +352,14 @@ ends. Without etcd's quorum the seat signs nothing (it misses its slots) rather 
         if (!existsSync(homePaths(g.home).config)) throw new Error(`${g.home} is not a node home; run \`zeus init --home ${g.home} --dev\` first`);
         const config = applyGroupFlags(applyNetworkFlags(readConfig(g.home), o), o);
         if (o.blockTime) config.blockIntervalMs = o.blockTime;
-        applyStateSyncOptions(config, o);
+        await applyStateSyncOptions(config, o);
         writeConfig(g.home, config);
         // A full node holds no secret that needs a passphrase (its node key is a plain file).
         const passphrase = config.bookkeeperKey === undefined ? undefined : await passphraseFor(g, `Passphrase for bookkeeper key "${config.bookkeeperKey}": `);
         const logger = nodeLogger(o.logLevel, { chainId: config.chainId });
+        const { loadUpgradeModules, parseTrustHash, SignerGroup, Snapshotter, trustPointJoiner, ZeusNode } = await import('../node/index.ts');
+        const { createApi, ensureConsole } = await import('../api/index.ts');
+        const { DEFAULT_UPLOAD_LIMITS, openNodeDdn } = await import('../ddn/index.ts');
         // Loaded before the store is opened: a bad module stops the start with nothing done.
         const upgrades = await loadUpgradeModules(o.upgradeModule ?? []);
         if (upgrades.size > 0) logger.info({ upgrades: [...upgrades.keys()] }, `upgrade handlers loaded: ${[...upgrades.keys()].join(', ')}`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createRegistryToken, DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, type GcReport } from '../ddn/index.ts';
 import { addressFromPublicKey, encodeAddress, type KeyPair } from '../crypto/index.ts';
-import { homePaths, loadOrCreateNodeKey, readConfig } from '../node/index.ts';
+import { homePaths, loadOrCreateNodeKey, readConfig } from '../node/index.client.ts';
 import { globalOptions, keystore, loadKey, nodeUrl, output, type GlobalOptions } from './context.ts';
 
 // `zeus registry`: credentials for a node's OCI registry (the DDN). Pushing needs an account:

@@ -5,7 +5,7 @@ import { preparePieceMaps, pushFromEngine, pushToNode, pushWasmModule } from './
 import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed, toHex, type KeyPair } from '../crypto/index.ts';
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
-import { homePaths, LOG_LEVELS, nodeLogger, readConfig, type LogLevel } from '../node/index.ts';
+import { homePaths, LOG_LEVELS, nodeLogger, readConfig, type LogLevel } from '../node/index.client.ts';
 import {
   adminRequest,
   detectResources,

@@ -122,6 +122,9 @@ export type NodeConfig = z.infer<typeof NodeConfigSchema>;
 export { DEV_PASSPHRASE };
 export const DEV_ACCOUNTS = ['alice', 'bob', 'carol', 'dave'];
 export const DEFAULT_API_PORT = 26_657;
+export const DEFAULT_P2P_PORT = 26_656;
+/** Where a joined node listens for peers unless told otherwise: every interface, the p2p port. */
+export const DEFAULT_P2P_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
 
 export const homePaths = (home: string) => ({
   config: join(home, 'config.json'),

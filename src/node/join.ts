@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writ
 import { join } from 'node:path';
 import { fromHex, Keystore, type StoredKey } from '../crypto/index.ts';
 import { bookkeeperAddress, genesisHash, genesisProblems, validateGenesis, type Genesis } from '../ledger/index.ts';
-import { DEFAULT_API_PORT, homePaths, NodeConfigSchema, loadKeyWithAny, type NodeConfig } from './home.ts';
+import { DEFAULT_API_PORT, DEFAULT_P2P_LISTEN, homePaths, NodeConfigSchema, loadKeyWithAny, type NodeConfig } from './home.ts';
 import { peerIdFromEd25519PublicKey } from '../p2p/index.ts';
 
 // `zeus init --genesis`: a home that joins a public network. Everything it writes is first made in
@@ -13,9 +13,6 @@ import { peerIdFromEd25519PublicKey } from '../p2p/index.ts';
 // that does not validate, a hash that differs, a wrong passphrase for an existing key never leave a
 // half-made home that a later `zeus node start` would run.
 
-export const DEFAULT_P2P_PORT = 26_656;
-/** Where a joined node listens for peers unless told otherwise: every interface, the p2p port. */
-export const DEFAULT_P2P_LISTEN = `/ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`;
 const MONIKER_RE = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/;
 
 export interface JoinOptions {
