@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZeusClient, type TaskDetailAnswer } from '../src/sdk/index.ts';
 import { sampleModule } from '../src/worker/wasm-sample.ts';
-import { nodeEnv, waitFor, zeusAsync } from './helpers/processes.ts';
+import { nodeEnv, sleep, waitFor, zeusAsync } from './helpers/processes.ts';
 import { okOut, WorkerNet, type WorkerProcess } from './helpers/workerNet.ts';
 
 // Bids that must not block (issue 13, item 9) and a worker below the minimum bond (item 8), with
@@ -98,7 +98,21 @@ describe('bids that do not block', () => {
     const [carol, dave] = workers.map((w) => w.address);
     const bob = net.address('bob');
     const params = await c.marketParams();
-    const before = { bob: await balance(bob), carol: await balance(carol), dave: await balance(dave) };
+    // The last test's pay and dividend reach the workers by receipt, a height or two after its lease
+    // settled: the balances are taken once they stay the same over a few heights.
+    const balances = async (): Promise<{ bob: bigint; carol: bigint; dave: bigint }> => ({
+      bob: await balance(bob),
+      carol: await balance(carol),
+      dave: await balance(dave),
+    });
+    let before = await balances();
+    const steady = Date.now() + 20_000;
+    for (let same = 0; same < 3 && Date.now() < steady; ) {
+      await sleep(500);
+      const now = await balances();
+      same = now.bob === before.bob && now.carol === before.carol && now.dave === before.dave ? same + 1 : 0;
+      before = now;
+    }
     const bonds = { carol: (await c.worker(carol)).bond, dave: (await c.worker(dave)).bond };
 
     const long = post(200);
