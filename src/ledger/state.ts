@@ -45,16 +45,30 @@ class StateTree {
   // levels[0] = leaf hashes (0x00 || bucketHash), levels[BUCKET_BITS] = [root].
   private readonly levels: Uint8Array[][] = [];
   private readonly dirty = new Set<number>();
+  /**
+   * The bucket of each key in the tree, so that a key written again is not hashed again to find it
+   * (a transfer writes two accounts that are mostly there already). Only committed keys are kept.
+   */
+  private readonly bucketOfKey = new Map<string, number>();
 
   constructor() {
     // Hash values are never mutated in place (levels get new arrays of references), so sharing is safe.
     for (const level of emptyTreeLevels()) this.levels.push(level.slice());
   }
 
+  private bucket(key: string): number {
+    return this.bucketOfKey.get(key) ?? bucketOf(key);
+  }
+
   set(key: string, valueHash: Uint8Array | null): void {
-    const b = bucketOf(key);
-    if (valueHash) this.buckets[b].set(key, valueHash);
-    else this.buckets[b].delete(key);
+    const b = this.bucket(key);
+    if (valueHash) {
+      this.buckets[b].set(key, valueHash);
+      this.bucketOfKey.set(key, b);
+    } else {
+      this.buckets[b].delete(key);
+      this.bucketOfKey.delete(key);
+    }
     this.dirty.add(b);
   }
 
@@ -77,7 +91,7 @@ class StateTree {
     const buckets = new Map<number, Map<string, Uint8Array>>();
     const changed: [number, string, Uint8Array | null][] = [];
     for (const [key, hash] of changes) {
-      const b = bucketOf(key);
+      const b = this.bucket(key);
       changed.push([b, key, hash]);
       let m = buckets.get(b);
       if (!m) buckets.set(b, (m = new Map(this.buckets[b])));
@@ -109,6 +123,10 @@ class StateTree {
         if (hash) this.buckets[b].set(key, hash);
         else this.buckets[b].delete(key);
       }
+    }
+    for (const [b, key, hash] of patch.changes) {
+      if (hash) this.bucketOfKey.set(key, b);
+      else this.bucketOfKey.delete(key);
     }
     patch.levels.forEach((nodes, l) => {
       for (const [i, h] of nodes) this.levels[l][i] = h;
