@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { sampleModule } from '../worker/index.ts';
+import { sampleModule } from '../worker/index.client.ts';
 import { globalOptions, output } from './context.ts';
 import { BUSYBOX, NOBODY } from './sampleApps.ts';
 

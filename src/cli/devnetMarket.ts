@@ -3,8 +3,6 @@ import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeApiError, ZeusClient } from '../sdk/index.ts';
-import { dockerAnswers, DockerRuntime } from '../worker/index.ts';
-import { newDockerClient } from '../ddn/index.ts';
 import { buildSampleApps, SAMPLE_APPS } from './sampleApps.ts';
 
 // The market side of a devnet: worker agents beside its nodes and the sample apps published by a
@@ -80,6 +78,7 @@ export async function stopProcesses(pids: readonly number[]): Promise<number> {
 /** Docker when an engine answers within 3 s, else the WebAssembly runtime. */
 export async function chooseRuntime(wanted: 'auto' | DevnetRuntime): Promise<DevnetRuntime> {
   if (wanted !== 'auto') return wanted;
+  const { dockerAnswers } = await import('../worker/index.ts');
   return (await dockerAnswers(3000)) ? 'docker' : 'wasm';
 }
 
@@ -211,6 +210,8 @@ export async function stopWorkers(workers: readonly DevnetWorker[]): Promise<num
   const stopped = await stopProcesses(workers.map((w) => w.pid));
   const docker = workers.filter((w) => w.runtime === 'docker');
   if (docker.length) {
+    // The Docker client loads only when there are workers to stop.
+    const [{ DockerRuntime }, { newDockerClient }] = await Promise.all([import('../worker/index.ts'), import('../ddn/index.ts')]);
     const rt = new DockerRuntime();
     for (const w of docker) {
       for (const c of await rt.ofWorker(w.address).catch(() => [])) await rt.remove(newDockerClient().getContainer(c.Id)).catch(() => undefined);

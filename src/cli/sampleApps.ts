@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sampleModule } from '../worker/index.ts';
+import { sampleModule } from '../worker/index.client.ts';
 
 export const BUSYBOX = '/bin/busybox';
 export const NOBODY = '65534:65534';

@@ -15,7 +15,6 @@ import {
   type TaskDetailAnswer,
   type TaskStateName,
 } from '../sdk/index.ts';
-import { digestOf, fetchResultTo, fetchSealedLogs, liveLogsToken, logsRepository, logsTag, LogsNotFound, openLogs, resultRepository } from '../worker/index.ts';
 import { client, decimalsOf, globalOptions, keystore, loadKey, nodeUrl, output, reportError, resolveAddress, type GlobalOptions } from './context.ts';
 import { fromOpt, parseTaskId, parseZnc, postTaskPayload, quoteRequest, taskOptions, waitOpt, wholeNumber, znc, type TaskFlags } from './marketArgs.ts';
 import { keyNames, leaseLine, leaseText, quoteText, taskText } from './marketText.ts';
@@ -226,6 +225,7 @@ function registerTaskCommands(program: Command): void {
       const misses: string[] = [];
       let bytes = -1;
       for (const node of await sourcesFor(g, l.worker)) {
+        const { fetchResultTo, resultRepository } = await import('../worker/index.ts');
         const got = await fetchResultTo(`${node}/v2/${resultRepository(l.worker)}/blobs/${l.resultDigest}`, file, l.resultDigest as `sha256:${string}`);
         if (got.ok) {
           bytes = got.bytes;
@@ -271,6 +271,8 @@ function registerTaskCommands(program: Command): void {
       if (keyName === undefined)
         throw new Error(`no key in ${keystore(g).dir} is the task's poster ${t.owner}; only the poster's key opens its logs (give it with --key)`);
       const key = await loadKey(g, keyName);
+      // The worker part (its agent, admin server and Docker client) loads only for the commands that need it.
+      const { logsRepository, logsTag, openLogs } = await import('../worker/index.ts');
       const where = `${logsRepository(l.worker)}:${logsTag(t.id, l.index)}`;
       const found = o.live !== undefined ? await liveLogs(o.live, key, l.worker, t.id, l.index) : await publishedLogs(g, l, t.id, where);
       let opened: ReturnType<typeof openLogs>;
@@ -525,6 +527,7 @@ async function sourcesFor(g: GlobalOptions, worker: string): Promise<string[]> {
 /** The sealed logs a worker published when the lease ended. */
 async function publishedLogs(g: GlobalOptions, l: LeaseAnswer, task: string, where: string): Promise<{ sealed: Uint8Array; digest: string; node: string }> {
   const misses: string[] = [];
+  const { fetchSealedLogs, LogsNotFound } = await import('../worker/index.ts');
   for (const node of await sourcesFor(g, l.worker)) {
     try {
       return { ...(await fetchSealedLogs(node, l.worker, task, l.index)), node };
@@ -542,6 +545,7 @@ async function publishedLogs(g: GlobalOptions, l: LeaseAnswer, task: string, whe
 /** The logs so far of a running lease, from the worker itself, for a request the poster's key signed. */
 async function liveLogs(url: string, key: KeyPair, worker: string, task: string, lease: number): Promise<{ sealed: Uint8Array; digest: string; node: string }> {
   const base = url.replace(/\/$/, '');
+  const { digestOf, liveLogsToken } = await import('../worker/index.ts');
   const res = await fetch(`${base}/leases/${task}/${lease}/sealed-logs`, {
     headers: { authorization: `Bearer ${liveLogsToken(key, worker, task, lease)}` },
   }).catch((e: unknown) => {
