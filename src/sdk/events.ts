@@ -45,6 +45,13 @@ export interface ReconnectOptions {
   maxMs?: number;
 }
 
+/** A socket to `url` with the WebSocket the caller gave, else the runtime's (Node 20 has none). */
+export function openSocket(url: string, ctor: typeof WebSocket | undefined): WebSocket {
+  const WS = ctor ?? globalThis.WebSocket;
+  if (!WS) throw new Error('this runtime has no WebSocket: pass one as options.WebSocket');
+  return new WS(url);
+}
+
 /** The wait before reopening attempt `attempt` (0 first): doubling from 250 ms to 10 s by default, ±25 % so clients spread out. */
 export function reconnectDelay(o: ReconnectOptions | undefined, attempt: number): number {
   return Math.min(o?.maxMs ?? 10_000, (o?.initialMs ?? 250) * 2 ** attempt) * (0.75 + Math.random() / 2);
@@ -128,9 +135,7 @@ export class EventSubscription<K extends EventKind = EventKind> implements Async
   }
 
   private connect(): void {
-    const WS = this.o.WebSocket ?? globalThis.WebSocket;
-    if (!WS) throw new Error('this runtime has no WebSocket: pass one as options.WebSocket');
-    const ws = new WS(this.url);
+    const ws = openSocket(this.url, this.o.WebSocket);
     this.socket = ws;
     ws.addEventListener('open', () => {
       if (this.state === 'closed') return ws.close();

@@ -1,5 +1,5 @@
 import { NodeApiError } from './errors.ts';
-import { type ReconnectOptions, reconnectDelay } from './events.ts';
+import { openSocket, type ReconnectOptions, reconnectDelay } from './events.ts';
 import { encodeTxFrame, MAX_BATCH_TXS } from './txBatch.ts';
 import type { ErrorAnswer, SubmissionMessage, SubmitAnswer } from './wire.ts';
 
@@ -149,9 +149,7 @@ export class TxSubmitter {
   }
 
   private connect(): void {
-    const WS = this.o.WebSocket ?? globalThis.WebSocket;
-    if (!WS) throw new Error('this runtime has no WebSocket: pass one as options.WebSocket');
-    const ws = new WS(this.url);
+    const ws = openSocket(this.url, this.o.WebSocket);
     this.socket = ws;
     ws.addEventListener('open', () => {
       if (this.state === 'closed') return ws.close();
