@@ -155,7 +155,23 @@ describe('operating a worker', () => {
     expect(after.leases).toEqual([]);
     expect(BigInt(after.earnings.paid)).toBeGreaterThan(0n);
     expect(after.earnings).toMatchObject({ paid: lease!.workerPaid, held: '0', leases: 1, byState: { settled: 1 } });
-    expect(after.earnings.balance).toBe((await c.account(workerAddress)).znc.balance);
+    // The status reads the balance from the worker's own node, which may be a block ahead of or behind
+    // the node `c` asks (a bid bond's refund lands a block after the settlement): both must agree once
+    // they stand at the same height.
+    let chainBalance = '';
+    let agentBalance = after.earnings.balance;
+    await waitFor(
+      async () => {
+        chainBalance = (await c.account(workerAddress)).znc.balance;
+        agentBalance = status().earnings.balance;
+        return chainBalance === agentBalance && (await c.account(workerAddress)).znc.balance === chainBalance;
+      },
+      30_000,
+      'the status balance to match the ledger',
+      500,
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}: status ${agentBalance}, ledger ${chainBalance}`);
+    });
     expect(after.record.completed).toBe('1');
 
     // The same agent's Prometheus metrics, behind the same token.
