@@ -33,10 +33,13 @@ const action = fc.record({
 });
 const plan = fc.record({
   threads: fc.constantFrom(2, 3, 4),
-  steps: fc.array(fc.record({ actions: fc.array(action, { maxLength: 12 }), skipMs: fc.constantFrom(0, 0, 0, 30_000), sequentialHere: fc.boolean() }), {
-    minLength: 6,
-    maxLength: 18,
-  }),
+  steps: fc.array(
+    fc.record({ actions: fc.array(action, { maxLength: 12 }), skipMs: fc.constantFrom(0, 0, 0, 30_000), sequentialHere: fc.boolean(), ahead: fc.boolean() }),
+    {
+      minLength: 6,
+      maxLength: 18,
+    },
+  ),
 });
 
 /** What two executions of one height must agree on, as comparable values. */
@@ -61,6 +64,7 @@ describe('parallel execution of a height', () => {
   it('gives the state roots, receipts, events and writes of sequential execution', async () => {
     let crossing = 0;
     let market = 0;
+    let decodedAhead = 0;
     await fc.assert(
       fc.asyncProperty(plan, async ({ threads, steps }) => {
         const m = new MarketDriver(NAMES, { reviewBlocks: 6, startDeadlineBlocks: 3, reportDeadlineBlocks: 4, graceBlocks: 2, lowEscrowMs: 60_000 });
@@ -70,12 +74,15 @@ describe('parallel execution of a height', () => {
         const parallel = Ledger.fromGenesis(m.t.genesis);
         const executor = await ParallelExecutor.start(parallel, threads);
         executors.push(executor);
-        const replay = async (sequentialHere: boolean): Promise<void> => {
+        // `ahead`: the replicas were handed the height's transactions before it (as a mempool admits
+        // them), so they find them decoded; else they decode each in the job.
+        const replay = async (sequentialHere: boolean, ahead = false): Promise<void> => {
           for (const { block, certificate } of blocks.splice(0)) {
             // The parallel side knows the transactions as a mempool does (decoded copies, found by
             // the hashes a replica sends back); a wrong hash would put another transaction in the height.
             const mempool = new Map(block.segments.flatMap((s) => s.txs.map((b) => decodeTx(b))).map((t) => [t.hashHex, t]));
             const known: KnownTxs = { decoded: (h) => mempool.get(h), verified: (h) => mempool.has(h) };
+            if (ahead) executor.admit([...mempool.values()]);
             const a = sequential.executeBlock(block);
             const b = sequentialHere ? parallel.executeBlock(block, true, known) : await executor.executeBlock(block, true, known);
             expect(outcome(b)).toEqual(outcome(a));
@@ -110,10 +117,11 @@ describe('parallel execution of a height', () => {
             if (tx.kind === TxKind.Transfer) crossing++;
             else market++;
           }
-          await replay(step.sequentialHere);
+          await replay(step.sequentialHere, step.ahead);
         }
         for (let i = 0; i < 8; i++) m.next();
-        await replay(false);
+        await replay(false, true);
+        decodedAhead += executor.stats.txsDecodedAhead;
         expect(parallel.stateRoots().map(toHex)).toEqual(m.t.ledger.stateRoots().map(toHex));
         // What the calling thread holds of the chains the workers ran reads as the builder's state does.
         const sorted = (pairs: [string, unknown][]): [string, unknown][] => pairs.sort(([a], [b]) => (a < b ? -1 : 1));
@@ -125,6 +133,7 @@ describe('parallel execution of a height', () => {
     // Not vacuous: transfers and market transactions were executed in parallel.
     expect(crossing).toBeGreaterThan(0);
     expect(market).toBeGreaterThan(0);
+    expect(decodedAhead).toBeGreaterThan(0);
   }, 300_000);
 
   it('refuses a block with a failing transaction as sequential execution does', async () => {

@@ -61,6 +61,8 @@ export interface ChainReply {
 export interface PartitionReply {
   readonly id: number;
   readonly chains: ChainReply[];
+  /** How many of its transactions it had decoded ahead (see ChainPartition.admit). */
+  readonly decodedAhead: number;
 }
 
 /** A chain's staged writes in transit: encoded, with what the tree took of them (see packStaged). */
@@ -288,6 +290,9 @@ export function unpackStaged(p: PackedStaged): StagedChain {
 
 // ---- the replica -----------------------------------------------------------------------------
 
+/** Transactions a replica keeps decoded ahead of their blocks (about 1 KiB each). */
+export const MAX_KNOWN_TXS = 200_000;
+
 /**
  * A replica of some inner chains, with main as committed: it executes their segments of a height
  * and keeps what it staged until told the height was committed. Pure: the host moves messages.
@@ -298,6 +303,14 @@ export class ChainPartition {
   private readonly only: ReadonlySet<number>;
   /** What each job staged, by chain, until one of them is committed. */
   private readonly pending = new Map<number, StagedChain[]>();
+  /**
+   * Transactions of its chains decoded ahead of their block, by the hash of their bytes: the host
+   * hands over what its mempool admits (see `admit`), as the calling thread's mempool keeps its own
+   * decoded copies, so a block's segment is decoded while the transactions wait, not while it runs.
+   */
+  private readonly known = new Map<string, Tx>();
+  /** The hashes each pending job found in `known` (dropped when the job is committed). */
+  private readonly used = new Map<number, string[]>();
 
   constructor(genesis: Genesis, chains: readonly number[]) {
     this.ledger = new Ledger(genesis);
@@ -311,11 +324,37 @@ export class ChainPartition {
     for (const [key, bytes] of unpackEntries(entries)) state.put(key, bytes);
   }
 
+  /**
+   * Decodes transactions ahead of their block (packed with packSegments, one segment): those of other
+   * chains or chain ids, and those that do not decode, are left to the block. At most
+   * MAX_KNOWN_TXS are kept, the oldest dropped first.
+   */
+  admit(packed: Uint8Array): void {
+    for (const bytes of unpackSegments(packed, 1)[0]) {
+      let tx: Tx;
+      try {
+        tx = decodeTx(bytes.slice());
+      } catch (e) {
+        if (e instanceof LedgerError) continue;
+        throw e;
+      }
+      if (!this.only.has(tx.chain) || tx.chainId !== this.ledger.chainId || this.known.has(tx.hashHex)) continue;
+      this.known.set(tx.hashHex, tx);
+      if (this.known.size > MAX_KNOWN_TXS) this.known.delete(this.known.keys().next().value!);
+    }
+  }
+
+  /** How many transactions wait decoded (see `admit`). */
+  get knownTxs(): number {
+    return this.known.size;
+  }
+
   execute(job: PartitionJob): PartitionReply {
     this.ledger.followTip({ height: job.height - 1, time: job.time - 1, hash: job.prevHash, inFlight: decodeReceipts(job.receipts), params: job.params });
     const exec = new HeightExecution(this.ledger, job.height, job.time, false, undefined, this.only);
     const segments = unpackSegments(job.txs, this.chains.length);
     const staged: StagedChain[] = [];
+    const used: string[] = [];
     const chains = this.chains.map((chain, c): ChainReply => {
       let failure: SegmentFailure | undefined;
       const txs = segments[c];
@@ -323,7 +362,10 @@ export class ChainPartition {
       for (let i = 0; i < txs.length && !failure; i++) {
         let err: LedgerError | null;
         try {
-          const tx = decodeTx(txs[i]);
+          const hashHex = this.known.size > 0 ? toHex(sha256(txs[i])) : '';
+          const found = this.known.get(hashHex);
+          if (found) used.push(hashHex);
+          const tx = found ?? decodeTx(txs[i]);
           hashes.raw(tx.hash);
           // The calling thread refuses such a block with its own words; here it only must not execute.
           if (tx.chain !== chain || tx.chainId !== this.ledger.chainId)
@@ -348,7 +390,8 @@ export class ChainPartition {
       };
     });
     this.pending.set(job.id, staged);
-    return { id: job.id, chains };
+    this.used.set(job.id, used);
+    return { id: job.id, chains, decodedAhead: used.length };
   }
 
   follow(m: FollowMessage): void {
@@ -356,8 +399,10 @@ export class ChainPartition {
       const staged = this.pending.get(m.id);
       if (!staged) throw new Error(`job ${m.id} is not pending here: the replica lost track of the chain`);
       this.chains.forEach((chain, c) => this.ledger.chains[chain].commit(staged[c]));
+      for (const h of this.used.get(m.id) ?? []) this.known.delete(h);
     } else this.chains.forEach((chain, c) => this.ledger.chains[chain].commit(unpackStaged(m.chains[c])));
     this.pending.clear();
+    this.used.clear();
     this.ledger.chains[MAIN_CHAIN].commit(unpackStaged(m.main));
   }
 }

@@ -4,6 +4,7 @@ import { addressFromPublicKey, toHex } from '../crypto/index.ts';
 import { blockHash, certify, ZNC, ZNC_UNIT, signTx, TxKind, decodeTx, type Block, type Certificate } from '../ledger/index.ts';
 import { testChain } from '../ledger/testing.ts';
 import { MemoryKvStore } from '../store/index.ts';
+import { partitionChains } from './parallelExec.ts';
 import { ZeusNode } from './zeusNode.ts';
 
 // A node started with execution threads, as `zeus node start --execution-threads 2` starts it, on a
@@ -69,8 +70,17 @@ describe('a node with execution threads', () => {
       for (let h = 0; h < 12; h++) {
         const { block, certificate } = await build(builder, transfers(builder, h));
         expect(block.segments.filter((s) => s.txs.length > 0).length).toBeGreaterThan(3);
+        // Every other height the follower's mempool had the transactions first (as gossip brings them),
+        // and its worker threads decoded theirs ahead; the others they decode in the job.
+        const ahead = follower.executionStats!.txsDecodedAhead;
+        if (h % 2 === 1) {
+          const admitted = await follower.submitMany(block.segments.flatMap((s) => s.txs));
+          expect(admitted.filter((r) => r instanceof Error)).toEqual([]);
+        }
         // Every third height on one thread, as when it builds its own block: its workers must follow that too.
         const executed = h % 3 === 2 ? follower.ledger.executeBlock(block) : await follower.executeBlock(block);
+        const workerTxs = block.segments.filter((_, c) => partitionChains(3).flat().includes(c)).reduce((n, s) => n + s.txs.length, 0);
+        expect(follower.executionStats!.txsDecodedAhead - ahead, `decoded ahead at height ${h + 1}`).toBe(h % 2 === 1 && h % 3 !== 2 ? workerTxs : 0);
         expect(executed.job === undefined).toBe(h % 3 === 2);
         await follower.commitBlock(block, certificate, executed);
         expect(roots(follower), `roots at height ${h + 1}`).toEqual(roots(builder));

@@ -13,6 +13,8 @@ import {
   type PartitionExecutor,
   type PartitionJob,
   type PartitionReply,
+  packSegments,
+  type Tx,
 } from '../ledger/index.ts';
 
 /** The first message a partition thread gets: which chains it keeps, and their committed state. */
@@ -26,6 +28,8 @@ export interface PartitionInit {
 export type PartitionRequest =
   | PartitionInit
   | { readonly type: 'execute'; readonly job: PartitionJob }
+  /** Transactions to decode ahead of their block (packSegments, one segment). */
+  | { readonly type: 'admit'; readonly txs: Uint8Array }
   | { readonly type: 'follow'; readonly follow: FollowMessage };
 
 type PartitionAnswer = { type: 'ready' } | { type: 'reply'; reply: PartitionReply; busyMs: number; cpuMs: number } | { type: 'failed'; message: string };
@@ -41,6 +45,11 @@ export interface ParallelStats {
   /** Bytes sent to workers (packed transactions and receipts) and back (packed writes, tree nodes, receipts). */
   bytesOut: number;
   bytesIn: number;
+  /** Bytes of transactions handed over ahead of their blocks (`admit`). */
+  bytesAdmitted: number;
+  /** Transactions of jobs that a worker had decoded ahead, and those it decoded in the job. */
+  txsDecodedAhead: number;
+  txsDecodedInJob: number;
 }
 
 /**
@@ -69,7 +78,17 @@ export class ParallelExecutor implements PartitionExecutor {
   private readonly workers: Worker[] = [];
   private readonly waiting: ((a: PartitionAnswer) => void)[][] = [];
   private broken: Error | undefined;
-  readonly stats: ParallelStats = { jobs: 0, workerBusyMs: 0, workerCpuMs: 0, roundTripMs: 0, bytesOut: 0, bytesIn: 0 };
+  readonly stats: ParallelStats = {
+    jobs: 0,
+    workerBusyMs: 0,
+    workerCpuMs: 0,
+    roundTripMs: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    bytesAdmitted: 0,
+    txsDecodedAhead: 0,
+    txsDecodedInJob: 0,
+  };
 
   private constructor(ledger: Ledger, threads: number) {
     this.ledger = ledger;
@@ -124,8 +143,30 @@ export class ParallelExecutor implements PartitionExecutor {
     this.stats.roundTripMs += performance.now() - start;
     this.stats.workerBusyMs += a.busyMs;
     this.stats.workerCpuMs += a.cpuMs;
-    for (const c of a.reply.chains) this.stats.bytesIn += c.staged.writes.length + c.staged.nodes.length + c.receipts.length;
+    let txs = 0;
+    for (const c of a.reply.chains) {
+      this.stats.bytesIn += c.staged.writes.length + c.staged.nodes.length + c.receipts.length;
+      txs += c.txHashes.length / 32;
+    }
+    this.stats.txsDecodedAhead += a.reply.decodedAhead;
+    this.stats.txsDecodedInJob += txs - a.reply.decodedAhead;
     return a.reply;
+  }
+
+  /**
+   * Hands the worker threads the transactions a mempool just admitted, each to the thread that runs
+   * its chain, to decode while they wait for a block (the calling thread's mempool has its own
+   * decoded copies): executing a block then finds them decoded there too. Fire and forget.
+   */
+  admit(txs: readonly Tx[]): void {
+    if (this.broken || txs.length === 0) return;
+    this.partitions.forEach((chains, p) => {
+      const mine = txs.filter((t) => chains.includes(t.chain)).map((t) => t.bytes);
+      if (mine.length === 0) return;
+      const packed = packSegments([mine]);
+      this.stats.bytesAdmitted += packed.length;
+      this.workers[p].postMessage({ type: 'admit', txs: packed } satisfies PartitionRequest, [packed.buffer as ArrayBuffer]);
+    });
   }
 
   /** Executes a received block (as `Ledger.executeBlock` does) with the partitions on their threads. */

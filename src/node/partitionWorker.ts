@@ -24,6 +24,8 @@ parentPort!.on('message', (m: PartitionRequest) => {
       const cpuMs = (used.user + used.system) / 1000;
       const buffers = reply.chains.flatMap((c) => [c.staged.writes.buffer, c.staged.nodes.buffer, c.receipts.buffer]) as ArrayBuffer[];
       parentPort!.postMessage({ type: 'reply', reply, busyMs, cpuMs }, [...new Set(buffers)]);
+    } else if (m.type === 'admit') {
+      partition!.admit(m.txs);
     } else {
       const follow: FollowMessage = m.follow;
       partition!.follow(follow);

@@ -29,7 +29,7 @@ import { homePaths, keyPassphrases, loadKeyWithAny, loadOrCreateNodeKey, readCon
 import { nodeLogger, type NodeLogger } from './log.ts';
 import { GovWatch } from './govEvents.ts';
 import { Mempool } from './mempool.ts';
-import { ParallelExecutor } from './parallelExec.ts';
+import { ParallelExecutor, type ParallelStats } from './parallelExec.ts';
 import { SoloProducer, type BlockProducer } from './producer.ts';
 import { SignatureVerifier } from './verifier.ts';
 
@@ -373,6 +373,7 @@ export class ZeusNode {
     });
     // The client is told "accepted" only once they are on disk: a crash before they reach a peer
     // no longer loses them (see ackedTxs.ts). From peers: their own node answered for them.
+    this.executor?.admit(admitted);
     if (!opts.fromPeer) await this.acked.record(admitted);
     return out;
   }
@@ -404,6 +405,11 @@ export class ZeusNode {
 
   /** Runs received blocks' inner chains on worker threads (`executionThreads` > 1). */
   private executor: ParallelExecutor | undefined;
+
+  /** The execution threads' figures since the node started; none when blocks execute on one thread. */
+  get executionStats(): Readonly<ParallelStats> | undefined {
+    return this.executor && { ...this.executor.stats };
+  }
 
   /**
    * Executes a received block on the committed ledger, its inner chains on the worker threads when
