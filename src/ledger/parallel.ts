@@ -50,11 +50,8 @@ export interface ChainReply {
   readonly events: (MarketEvent & { chain: number })[];
   /** What it staged (its root is the segment's state root). */
   readonly staged: PackedStaged;
-  /**
-   * The hash of each transaction it decoded, 32 bytes each, in order: the calling thread finds its
-   * own decoded copies by them (a mempool's) without hashing the chain's transactions again.
-   */
-  readonly txHashes: Uint8Array;
+  /** How many of the segment's transactions it decoded (all, or up to the failure). */
+  readonly decoded: number;
   readonly failure?: SegmentFailure;
 }
 
@@ -358,7 +355,7 @@ export class ChainPartition {
     const chains = this.chains.map((chain, c): ChainReply => {
       let failure: SegmentFailure | undefined;
       const txs = segments[c];
-      const hashes = new Writer();
+      let decoded = 0;
       for (let i = 0; i < txs.length && !failure; i++) {
         let err: LedgerError | null;
         try {
@@ -366,7 +363,7 @@ export class ChainPartition {
           const found = this.known.get(hashHex);
           if (found) used.push(hashHex);
           const tx = found ?? decodeTx(txs[i]);
-          hashes.raw(tx.hash);
+          decoded++;
           // The calling thread refuses such a block with its own words; here it only must not execute.
           if (tx.chain !== chain || tx.chainId !== this.ledger.chainId)
             fail('INVALID_ARGUMENT', `transaction is not for chain ${chain} of ${this.ledger.chainId}`);
@@ -385,7 +382,7 @@ export class ChainPartition {
         receipts: encodeReceipts([...out.receipts]),
         events: [...out.events],
         staged: packStaged(out.staged),
-        txHashes: hashes.finish(),
+        decoded,
         ...(failure ? { failure } : {}),
       };
     });
@@ -494,14 +491,33 @@ export async function executeBlockParallel(
     }
     if (!failures[chain]) outcomes[chain] = exec.finishChain(chain);
   }
-  // A replica's chains were decoded and executed there: here each transaction is found by the hash
-  // the replica made (or decoded, if this node never saw it) and checked as above, which may still
-  // refuse the block (a signature this node had not checked), after the replica ran it for nothing.
+  // A replica's chains were decoded and executed there: here each of their transactions is found
+  // (a mempool's copy) or decoded, and checked as above, while the replicas still run (this thread
+  // has the smaller share). A check may still refuse the block (a signature this node had not
+  // checked), after the replica ran it for nothing; as in sequential execution, only the
+  // transactions up to the segment's first failure count, so a refusal is raised when reached.
+  const found = new Map<number, (Tx | Error)[]>();
+  for (const chain of remote)
+    found.set(
+      chain,
+      block.segments[chain].txs.map((b) => {
+        try {
+          return admit(b, chain);
+        } catch (e) {
+          if (e instanceof Error) return e;
+          throw e;
+        }
+      }),
+    );
   for (const [p, reply] of (await Promise.all(replies)).entries()) {
     executor.partitions[p].forEach((chain, c) => {
       const r = reply.chains[c];
-      const segment = block.segments[chain].txs;
-      for (let i = 0; i * 32 < r.txHashes.length; i++) txs[chain].push(admit(segment[i], chain, toHex(r.txHashes.subarray(i * 32, i * 32 + 32))));
+      const mine = found.get(chain)!;
+      for (let i = 0; i < r.decoded; i++) {
+        const tx = mine[i];
+        if (tx instanceof Error) throw tx;
+        txs[chain].push(tx);
+      }
       if (r.failure) {
         const tx = txs[chain][r.failure.index];
         const err = new LedgerError(r.failure.code, r.failure.message);

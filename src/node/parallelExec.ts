@@ -146,7 +146,7 @@ export class ParallelExecutor implements PartitionExecutor {
     let txs = 0;
     for (const c of a.reply.chains) {
       this.stats.bytesIn += c.staged.writes.length + c.staged.nodes.length + c.receipts.length;
-      txs += c.txHashes.length / 32;
+      txs += c.decoded;
     }
     this.stats.txsDecodedAhead += a.reply.decodedAhead;
     this.stats.txsDecodedInJob += txs - a.reply.decodedAhead;
