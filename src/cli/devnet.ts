@@ -14,7 +14,6 @@ import {
   writeConfig,
   type InitDevOptions,
 } from '../node/index.client.ts';
-import { peerIdFromKey } from '../p2p/index.ts';
 import { ZeusClient } from '../sdk/index.ts';
 import {
   chooseRuntime,
@@ -242,6 +241,7 @@ async function initDevnet(dir: string, o: StartDevnetOptions, made: DevnetOption
   const p2pPorts = await Promise.all(all.map(() => freePort()));
   const ks = new Keystore(homePaths(homes[0]).keys);
   for (const home of members) mkdirSync(home, { recursive: true, mode: 0o700 });
+  const { peerIdFromKey } = await import('../p2p/index.ts');
   const peerIds = await Promise.all(
     all.map((home, i) =>
       // A group's member goes by its node key on the network: three processes cannot be one peer.

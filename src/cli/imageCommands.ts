@@ -6,8 +6,7 @@ import { dirname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import tar from 'tar-stream';
-import { fetchImageThroughNode, isDigest, loadFetchedImage, MediaType, newDockerClient, type Digest } from '../ddn/index.ts';
-import { digestOf, MODULE_LABEL, uploadBlob, uploadStreamedBlob } from '../worker/index.ts';
+import type { Digest } from '../ddn/index.ts';
 import { client, globalOptions, nodeUrl, output, type GlobalOptions } from './context.ts';
 import { signedToken } from './registryCommands.ts';
 
@@ -16,6 +15,10 @@ import { signedToken } from './registryCommands.ts';
 // signed by the publisher's key, in a private Docker config so the user's is left alone), and
 // pulling has the local node fetch it from its peers by pieces, then loads it into Docker,
 // refusing anything whose manifest digest is not the one the chain records.
+
+// The DDN and worker parts (dockerode, fastify) load when a command here runs, not with every run of the CLI.
+const ddnPart = (): Promise<typeof import('../ddn/index.ts')> => import('../ddn/index.ts');
+const workerPart = (): Promise<typeof import('../worker/index.ts')> => import('../worker/index.ts');
 
 /** Progress goes to stderr, so stdout stays the answer (JSON with --json). */
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -98,6 +101,7 @@ async function fileDigest(file: string): Promise<{ digest: Digest; size: number 
  * network from a developer's machine. Returns the manifest digest.
  */
 export async function pushFromEngine(g: GlobalOptions, from: string, image: string, repository: string, tag: string): Promise<Digest> {
+  const [{ MediaType, newDockerClient }, { digestOf, uploadBlob, uploadStreamedBlob }] = await Promise.all([ddnPart(), workerPart()]);
   const node = nodeUrl(g);
   const { address, token } = await signedToken(g, node, from, 3600);
   const authorization = `Basic ${Buffer.from(`${address}:${token}`).toString('base64')}`;
@@ -178,6 +182,7 @@ export async function pushWasmModule(
 ): Promise<Digest> {
   if (module.length < 8 || module[0] !== 0 || module[1] !== 0x61 || module[2] !== 0x73 || module[3] !== 0x6d)
     throw new Error('not a WebAssembly module (no \\0asm magic)');
+  const [{ MediaType }, { digestOf, MODULE_LABEL, uploadBlob }] = await Promise.all([ddnPart(), workerPart()]);
   const node = nodeUrl(g);
   const { address, token } = await signedToken(g, node, from, 600);
   const authorization = `Basic ${Buffer.from(`${address}:${token}`).toString('base64')}`;
@@ -248,6 +253,7 @@ export function register(program: Command): void {
     .option('--no-load', 'fetch into the node only; do not load into Docker')
     .action(async (ref: string, o: { peers?: string; tag?: string; load: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
+      const { fetchImageThroughNode, isDigest, loadFetchedImage } = await ddnPart();
       const at = ref.lastIndexOf('@');
       if (at <= 0 || at === ref.length - 1) throw new Error(`expected APP@VERSION, got "${ref}"`);
       const [name, version] = [ref.slice(0, at), ref.slice(at + 1)];

@@ -6,24 +6,8 @@ import { addressFromPublicKey, decodeAddress, encodeAddress, sealKeyPairFromSeed
 import { TxKind, ZNC } from '../ledger/index.ts';
 import { formatUnits, NodeApiError, parseAmount } from '../sdk/index.ts';
 import { homePaths, LOG_LEVELS, nodeLogger, readConfig, type LogLevel } from '../node/index.client.ts';
-import {
-  adminRequest,
-  detectResources,
-  dockerAnswers,
-  loadPolicy,
-  localLeaseLog,
-  offeredSpec,
-  posterLeaseLog,
-  runBenchmark,
-  sameOffer,
-  startAdminServer,
-  WorkerAgent,
-  workerMetrics,
-  workerStatus,
-  type BenchmarkResult,
-  type RuntimeName,
-  type WorkerStatus,
-} from '../worker/index.ts';
+import type { BenchmarkResult, RuntimeName, WorkerStatus } from '../worker/index.ts';
+
 import { client, decimalsOf, globalOptions, loadKey, nodeUrl, output, resolveAddress, type GlobalOptions } from './context.ts';
 import {
   DEFAULT_WORKER_SPEC,
@@ -41,6 +25,10 @@ import { appText, keyNames, workerText } from './marketText.ts';
 import { appEarnings } from './appEarnings.ts';
 import { registerAppInit } from './appInit.ts';
 import { printTx, submitTx } from './tx.ts';
+
+// The worker part (fastify, prom-client, dockerode) loads when a command needs it, not with every
+// run of the CLI.
+const workerPart = (): Promise<typeof import('../worker/index.ts')> => import('../worker/index.ts');
 
 // `zeus worker …` and `zeus app …`: the registries on the main chain. A worker's bond comes out
 // of its stake on main, so registering first stakes what is missing and waits for the stake to
@@ -224,6 +212,19 @@ function registerWorkerCommands(program: Command): void {
         const g = globalOptions(cmd);
         const logger = nodeLogger(o.logLevel, { worker: o.key }, 2);
         const say = (line: string): void => logger.info(line);
+        const {
+          detectResources,
+          loadPolicy,
+          localLeaseLog,
+          offeredSpec,
+          posterLeaseLog,
+          runBenchmark,
+          sameOffer,
+          startAdminServer,
+          WorkerAgent,
+          workerMetrics,
+          workerStatus,
+        } = await workerPart();
         const policy = loadPolicy(o.policy);
         const runtimes = await chooseRuntimes(o.runtime, say);
         const startedAt = new Date();
@@ -332,6 +333,7 @@ function registerWorkerCommands(program: Command): void {
     )
     .action(async (o: { token?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
+      const { adminRequest } = await workerPart();
       const s = (await (await adminRequest(g.home, '/status', o.token)).json()) as WorkerStatus;
       output(g, s, () => workerStatusText(s, keyNames(g)));
     });
@@ -566,6 +568,7 @@ export function register(program: Command): void {
 /** The runtimes asked for, or the embedded default: docker and wasm with an engine, wasm alone without. */
 async function chooseRuntimes(asked: string | undefined, say: (line: string) => void): Promise<RuntimeName[]> {
   const known: RuntimeName[] = ['docker', 'wasm'];
+  const { dockerAnswers } = await workerPart();
   if (asked !== undefined) {
     const names = asked.split(',').map((n) => n.trim());
     for (const n of names) if (!known.includes(n as RuntimeName)) throw new Error(`--runtime takes docker, wasm or both (comma-separated), got "${n}"`);
