@@ -20,7 +20,7 @@ import {
   type UpgradeHandlers,
   UpgradeNeededError,
 } from '../ledger/index.ts';
-import { ChainStore, FileRecordStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
+import { ChainStore, checkLevelTables, FileRecordStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
 import type { HaltAnswer, HealthAnswer, ReadyAnswer, SignerGroupAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
@@ -250,14 +250,18 @@ export class ZeusNode {
     }
     const data = homePaths(home).data;
     mkdirSync(data, { recursive: true });
+    const log = opts.logger ?? nodeLogger('silent');
     let kv: LevelKvStore;
     try {
+      // Before LevelDB opens it: its compaction of a damaged table can abort the process (levelTables.ts).
+      const tables = checkLevelTables(data);
+      if (tables.skipped) log.warn({ data }, `chain store tables not checked: ${tables.skipped} (LevelDB's own open judges the store)`);
+      else log.info(tables, `chain store tables checked: ${tables.tables} tables, ${(tables.bytes / 2 ** 20).toFixed(1)} MiB in ${tables.ms} ms`);
       kv = await LevelKvStore.open(data);
     } catch (e) {
       throw damaged(data, e) ?? e;
     }
     try {
-      const log = opts.logger ?? nodeLogger('silent');
       const checked = await kv.check((p) => log.info(p, `checking the chain store: ${p.entries} entries (${(p.bytes / 2 ** 20).toFixed(0)} MiB) read so far`));
       log.info(checked, `chain store checked: ${checked.entries} entries, ${(checked.bytes / 2 ** 20).toFixed(1)} MiB read in ${checked.ms} ms`);
       const signerStore = opts.signerStore ?? new FileRecordStore(homePaths(home).signer);
