@@ -20,7 +20,7 @@ import {
   type UpgradeHandlers,
   UpgradeNeededError,
 } from '../ledger/index.ts';
-import { ChainStore, checkLevelTables, FileRecordStore, LevelKvStore, StoreCorruptError, type KvStore } from '../store/index.ts';
+import { ChainStore, checkLevelTables, FileRecordStore, LevelKvStore, NEW_STORE, StoreCorruptError, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
 import { BftProducer, type BftOptions, type ConsensusStatus } from './bftProducer.ts';
 import type { HaltAnswer, HealthAnswer, ReadyAnswer, SignerGroupAnswer, StateSyncAnswer, TxEvent } from '../sdk/index.ts';
@@ -255,7 +255,8 @@ export class ZeusNode {
     try {
       // Before LevelDB opens it: its compaction of a damaged table can abort the process (levelTables.ts).
       const tables = checkLevelTables(data);
-      if (tables.skipped) log.warn({ data }, `chain store tables not checked: ${tables.skipped} (LevelDB's own open judges the store)`);
+      if (tables.skipped === NEW_STORE) log.debug({ data }, 'a new chain store');
+      else if (tables.skipped) log.warn({ data }, `chain store tables not checked: ${tables.skipped} (LevelDB's own open judges the store)`);
       else log.info(tables, `chain store tables checked: ${tables.tables} tables, ${(tables.bytes / 2 ** 20).toFixed(1)} MiB in ${tables.ms} ms`);
       kv = await LevelKvStore.open(data);
     } catch (e) {

@@ -14,6 +14,9 @@ import { StoreCorruptError } from './kv.ts';
 // their sizes; only those are checked, since a table a kill left half-written during a compaction
 // is no part of the store (LevelDB deletes it when it opens).
 
+/** Why a store's tables were not checked when it has none yet (LevelDB makes it at its first open). */
+export const NEW_STORE = 'no CURRENT file (a new store)';
+
 /** What a check of the tables read. */
 export interface TableCheck {
   readonly tables: number;
@@ -81,7 +84,7 @@ const crc = (b: Uint8Array): number => crc32c.buf(b) >>> 0;
 /** The live tables (file number → size) of the MANIFEST that CURRENT names, or why they are unknown. */
 export function liveTables(dir: string): Map<number, number> | string {
   const current = join(dir, 'CURRENT');
-  if (!existsSync(current)) return 'no CURRENT file';
+  if (!existsSync(current)) return NEW_STORE;
   const name = readFileSync(current, 'utf8').trim();
   if (!/^MANIFEST-\d+$/.test(name) || !existsSync(join(dir, name))) return `CURRENT names no manifest ("${name}")`;
   const log = readFileSync(join(dir, name));
