@@ -287,8 +287,12 @@ export function unpackStaged(p: PackedStaged): StagedChain {
 
 // ---- the replica -----------------------------------------------------------------------------
 
-/** Transactions a replica keeps decoded ahead of their blocks (about 1 KiB each). */
-export const MAX_KNOWN_TXS = 200_000;
+/**
+ * Transactions a replica keeps decoded ahead of their blocks (under 1 KiB each). Those of a height
+ * its host executed elsewhere (its own proposal, built on the calling thread) are not dropped at
+ * commit, only as the oldest: the bound keeps them to tens of MiB, and ten full blocks ahead.
+ */
+export const MAX_KNOWN_TXS = 50_000;
 
 /**
  * A replica of some inner chains, with main as committed: it executes their segments of a height
