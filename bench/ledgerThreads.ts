@@ -28,7 +28,16 @@ export interface ThreadPoint {
    */
   cpuBoundSpeedup: number;
   /** Parallel runs only, from the best run: where the time went, per block (worker figures summed over the workers). */
-  perBlock?: { workerBusyMs: number; workerCpuMs: number; roundTripMs: number; bytesToWorkers: number; bytesFromWorkers: number };
+  perBlock?: {
+    workerBusyMs: number;
+    workerCpuMs: number;
+    roundTripMs: number;
+    bytesToWorkers: number;
+    bytesFromWorkers: number;
+    /** The workers' transactions found decoded ahead (admitted as a mempool admits them), and those decoded in the job. */
+    txsDecodedAhead: number;
+    txsDecodedInJob: number;
+  };
 }
 
 export interface ScalingResult {
@@ -194,6 +203,8 @@ export async function executionScaling(
               roundTripMs: Number((stats.roundTripMs / blocks).toFixed(1)),
               bytesToWorkers: Math.round(stats.bytesOut / blocks),
               bytesFromWorkers: Math.round(stats.bytesIn / blocks),
+              txsDecodedAhead: Math.round(stats.txsDecodedAhead / blocks),
+              txsDecodedInJob: Math.round(stats.txsDecodedInJob / blocks),
             },
           }
         : {}),

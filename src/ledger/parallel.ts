@@ -345,11 +345,6 @@ export class ChainPartition {
     }
   }
 
-  /** How many transactions wait decoded (see `admit`). */
-  get knownTxs(): number {
-    return this.known.size;
-  }
-
   execute(job: PartitionJob): PartitionReply {
     this.ledger.followTip({ height: job.height - 1, time: job.time - 1, hash: job.prevHash, inFlight: decodeReceipts(job.receipts), params: job.params });
     const exec = new HeightExecution(this.ledger, job.height, job.time, false, undefined, this.only);
