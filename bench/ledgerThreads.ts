@@ -27,6 +27,14 @@ export interface ThreadPoint {
    * assumes the threads overlap fully; on a loaded machine it is the figure that the load moves least.
    */
   cpuBoundSpeedup: number;
+  /**
+   * CPU time of the whole process per block (every thread: the calling one, the workers, V8's helpers
+   * for garbage collection and compilation); median of the rounds. Against the wall time it shows
+   * how busy the machine's cores were: with 2 cores it cannot exceed 2 × the wall time per block.
+   */
+  processCpuMsPerBlock: number;
+  /** Parallel runs only: a worker thread's whole CPU time per block (its jobs, following commits, admitting), median of the rounds. */
+  workerThreadTotalCpuMsPerBlock?: number;
   /** Parallel runs only, from the best run: where the time went, per block (worker figures summed over the workers). */
   perBlock?: {
     workerBusyMs: number;
@@ -99,6 +107,10 @@ interface RunResult {
   seconds: number;
   /** CPU time of the calling thread over the run. */
   mainCpuMs: number;
+  /** CPU time of the process over the run, every thread. */
+  processCpuMs: number;
+  /** The workers' whole CPU time over the run (average over the workers). */
+  workerTotalCpuMs?: number;
   stats?: ParallelStats;
 }
 
@@ -116,8 +128,10 @@ async function run(w: Workload, threads: number, warmup: number): Promise<RunRes
       ledger.commit(executed, block.header, certificate);
     }
     const stats0 = executor ? { ...executor.stats } : undefined;
+    const workers0 = await executor?.threadCpuMs();
     const start = performance.now();
     const cpu0 = threadCpuMs();
+    const process0 = process.cpuUsage();
     for (const { block, certificate } of w.blocks.slice(warmup)) {
       const t0 = performance.now();
       const c0 = threadCpuMs();
@@ -132,7 +146,11 @@ async function run(w: Workload, threads: number, warmup: number): Promise<RunRes
     }
     const seconds = (performance.now() - start) / 1000;
     const mainCpuMs = threadCpuMs() - cpu0;
-    if (!executor || !stats0) return { seconds, mainCpuMs };
+    const p = process.cpuUsage(process0);
+    const processCpuMs = (p.user + p.system) / 1000;
+    if (!executor || !stats0 || !workers0) return { seconds, mainCpuMs, processCpuMs };
+    const workers1 = await executor.threadCpuMs();
+    const workerTotalCpuMs = workers1.reduce((sum, ms, i) => sum + ms - workers0[i], 0) / workers1.length;
     const s = executor.stats;
     const stats: ParallelStats = {
       jobs: s.jobs - stats0.jobs,
@@ -145,7 +163,7 @@ async function run(w: Workload, threads: number, warmup: number): Promise<RunRes
       txsDecodedAhead: s.txsDecodedAhead - stats0.txsDecodedAhead,
       txsDecodedInJob: s.txsDecodedInJob - stats0.txsDecodedInJob,
     };
-    return { seconds, mainCpuMs, stats };
+    return { seconds, mainCpuMs, processCpuMs, workerTotalCpuMs, stats };
   } finally {
     await executor?.close();
   }
@@ -171,7 +189,7 @@ export async function executionScaling(
     for (const threads of threadCounts) {
       const res = await run(w, threads, warmup);
       log(
-        `  round ${r + 1}, ${threads} thread(s): ${res.seconds.toFixed(3)} s, ${Math.round(timed / res.seconds)} transfers/s; CPU ms per block: calling thread ${(res.mainCpuMs / blocks).toFixed(0)}, workers ${((res.stats?.workerCpuMs ?? 0) / blocks).toFixed(0)}`,
+        `  round ${r + 1}, ${threads} thread(s): ${res.seconds.toFixed(3)} s, ${Math.round(timed / res.seconds)} transfers/s; per block: wall ${((1000 * res.seconds) / blocks).toFixed(0)} ms, CPU ms: calling thread ${(res.mainCpuMs / blocks).toFixed(0)}, workers' jobs ${((res.stats?.workerCpuMs ?? 0) / blocks).toFixed(0)}, a worker in all ${((res.workerTotalCpuMs ?? 0) / blocks).toFixed(0)}, process ${(res.processCpuMs / blocks).toFixed(0)}`,
       );
       all.get(threads)!.push(res);
       const prev = best.get(threads);
@@ -195,6 +213,8 @@ export async function executionScaling(
       callingThreadCpuMsPerBlock: Number((mainCpu(threads) / blocks).toFixed(1)),
       ...(threads > 1 ? { workerThreadCpuMsPerBlock: Number((workerCpu(threads) / blocks).toFixed(1)) } : {}),
       cpuBoundSpeedup: Number((baseCpu / Math.max(mainCpu(threads), workerCpu(threads))).toFixed(2)),
+      processCpuMsPerBlock: Number((median(all.get(threads)!.map((r) => r.processCpuMs)) / blocks).toFixed(1)),
+      ...(threads > 1 ? { workerThreadTotalCpuMsPerBlock: Number((median(all.get(threads)!.map((r) => r.workerTotalCpuMs ?? 0)) / blocks).toFixed(1)) } : {}),
       ...(stats
         ? {
             perBlock: {

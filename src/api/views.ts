@@ -1,4 +1,4 @@
-import { AddressKind, addressKind, decodeAddress, encodeAddress, fromHex as fromHexBytes, merkleProof, sha256, toHex } from '../crypto/index.ts';
+import { AddressKind, addressKind, decodeAddress, encodeAddress, fromHex as fromHexBytes, merkleProof, sha256Hex, toHex } from '../crypto/index.ts';
 import {
   balanceOf,
   CHAIN_COUNT,
@@ -123,7 +123,7 @@ export function blockView(block: Block, hash: Uint8Array): BlockHeaderAnswer & {
   return {
     ...blockHeaderView(block, hash),
     // A transaction's hash is the SHA-256 of its bytes: no need to decode a whole block to list them.
-    txs: block.segments.map((s) => s.txs.map((b) => toHex(sha256(b)))),
+    txs: block.segments.map((s) => s.txs.map((b) => sha256Hex(b))),
   };
 }
 

@@ -292,6 +292,17 @@ describe('codec wire format', () => {
     expect(decode(S, hex(h))).toStrictEqual(v);
   });
 
+  it('names the value an error is about by its full path, nested objects and array items included', () => {
+    const inner = (n: unknown, blob = new Uint8Array()) => ({ n, tags: [], blob }) as unknown as Infer<typeof Inner>;
+    const arr = { a: [], b: [], c: [inner(1), inner(2), inner(-1)], d: [1, 2], e: [] };
+    expect(() => encode(Arrays, arr)).toThrow(/^test\/arrays\.c\[2\]\.n: expected uint32$/);
+    expect(() => encode(Arrays, { ...arr, c: [inner(1, new Uint8Array(9))] })).toThrow(/^test\/arrays\.c\[0\]\.blob: length 9 exceeds maximum 8$/);
+    expect(() => encode(Arrays, { ...arr, c: [], d: [1] })).toThrow(/^test\/arrays\.d: length must be 2, is 1$/);
+    expect(() => encode(Nest, { x: { y: 'no' }, z: true } as unknown as Infer<typeof Nest>)).toThrow(/^test\/nest\.x\.y: expected uint32$/);
+    // The same path when decoding.
+    expect(() => decode(Nest, hex('0a020801 1002'))).toThrow(/^test\/nest\.z: boolean must be 0 or 1$/);
+  });
+
   it('encodes nested and repeated objects as length-delimited messages', () => {
     expect(toHex(encode(Nest, { x: { y: 300 }, z: true }))).toBe('0a0308ac02 1001'.replace(/ /g, ''));
     expect(toHex(encode(Nest, { x: { y: 0 }, z: false }))).toBe('0a020800 1000'.replace(/ /g, ''));

@@ -224,57 +224,70 @@ function fieldsOf(schema: ObjectSchema): CompiledField[] {
   return fields;
 }
 
-function checkLength(what: string, n: number, length: number | undefined, max: number | undefined, code?: string): void {
-  if (length !== undefined && n !== length) throw new CodecError(`${what}: length must be ${length}, is ${n}`, code);
-  if (max !== undefined && n > max) throw new CodecError(`${what}: length ${n} exceeds maximum ${max}`, code);
+/** Whether `n` items (or bytes) break a length rule; the message is made only then (see checkLength). */
+const lengthBreaks = (n: number, length: number | undefined, max: number | undefined): boolean =>
+  (length !== undefined && n !== length) || (max !== undefined && n > max);
+
+function checkLength(what: Path, n: number, length: number | undefined, max: number | undefined, code?: string): void {
+  if (length !== undefined && n !== length) throw new CodecError(`${pathText(what)}: length must be ${length}, is ${n}`, code);
+  if (max !== undefined && n > max) throw new CodecError(`${pathText(what)}: length ${n} exceeds maximum ${max}`, code);
 }
 
 type Rule = Pick<FieldDef, 'length' | 'max' | 'check' | 'code'>;
 
-function checkRule(path: string, v: unknown, rule: Rule | undefined): void {
+function checkRule(at: Path, name: string, index: number, v: unknown, rule: Rule | undefined): void {
   const why = rule?.check && (rule.check as (value: unknown) => string | undefined)(v);
-  if (why !== undefined && why !== '') throw new CodecError(`${path}: ${why}`, rule!.code);
+  if (why !== undefined && why !== '') throw new CodecError(`${fieldText(at, name, index)}: ${why}`, rule!.code);
 }
 
-// Paths name a value in errors only: they are built when one is thrown, not for every value.
-type Path = string | (() => string);
-const pathText = (p: Path): string => (typeof p === 'string' ? p : p());
+// Paths name a value in errors only. A value is addressed by its parent's path, its field's name
+// and its index in an array (-1: not an item), and text is made of them only when an error is
+// thrown: encoding and decoding, which run for every entry a ledger touches, allocate nothing for
+// paths but one small step per nested object.
+interface Step {
+  readonly parent: Path;
+  readonly name: string;
+  readonly index: number;
+}
+type Path = string | Step;
+const fieldText = (at: Path, name: string, index: number): string => `${pathText(at)}.${name}${index >= 0 ? `[${index}]` : ''}`;
+const pathText = (p: Path): string => (typeof p === 'string' ? p : fieldText(p.parent, p.name, p.index));
 
-function writeScalar(w: Writer, t: ScalarType | ObjectSchema, v: unknown, path: Path, rule?: Rule): void {
-  writeValue(w, t, v, path, rule?.length, rule?.max);
-  if (rule?.check) checkRule(pathText(path), v, rule);
+function writeScalar(w: Writer, t: ScalarType | ObjectSchema, v: unknown, at: Path, name: string, index: number, rule?: Rule): void {
+  writeValue(w, t, v, at, name, index, rule?.length, rule?.max);
+  if (rule?.check) checkRule(at, name, index, v, rule);
 }
 
-function writeValue(w: Writer, t: ScalarType | ObjectSchema, v: unknown, path: Path, length?: number, max?: number): void {
+function writeValue(w: Writer, t: ScalarType | ObjectSchema, v: unknown, at: Path, name: string, index: number, length?: number, max?: number): void {
   switch (t) {
     case 'uint32':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-        throw new CodecError(`${pathText(path)}: expected uint32`);
+        throw new CodecError(`${fieldText(at, name, index)}: expected uint32`);
       }
       return w.varint(v);
     case 'uint64':
-      if (typeof v !== 'bigint' || v < 0n || v > MAX_U64) throw new CodecError(`${pathText(path)}: expected uint64 bigint`);
+      if (typeof v !== 'bigint' || v < 0n || v > MAX_U64) throw new CodecError(`${fieldText(at, name, index)}: expected uint64 bigint`);
       return w.bigVarint(v);
     case 'bool':
-      if (typeof v !== 'boolean') throw new CodecError(`${pathText(path)}: expected boolean`);
+      if (typeof v !== 'boolean') throw new CodecError(`${fieldText(at, name, index)}: expected boolean`);
       return w.varint(v ? 1 : 0);
     case 'bytes':
-      if (!(v instanceof Uint8Array)) throw new CodecError(`${pathText(path)}: expected bytes`);
-      if (length !== undefined || max !== undefined) checkLength(pathText(path), v.length, length, max);
+      if (!(v instanceof Uint8Array)) throw new CodecError(`${fieldText(at, name, index)}: expected bytes`);
+      if (lengthBreaks(v.length, length, max)) checkLength({ parent: at, name, index }, v.length, length, max);
       return w.bytes(v);
     case 'string': {
-      if (typeof v !== 'string') throw new CodecError(`${pathText(path)}: expected string`);
+      if (typeof v !== 'string') throw new CodecError(`${fieldText(at, name, index)}: expected string`);
       // TextEncoder turns lone surrogates into U+FFFD, so distinct strings would share an encoding.
-      if (!v.isWellFormed()) throw new CodecError(`${pathText(path)}: string has a lone surrogate (not valid Unicode)`);
+      if (!v.isWellFormed()) throw new CodecError(`${fieldText(at, name, index)}: string has a lone surrogate (not valid Unicode)`);
       if (w.ascii(v, max)) return;
       const b = textEncoder.encode(v);
-      if (max !== undefined && b.length > max) checkLength(pathText(path), b.length, undefined, max);
+      if (max !== undefined && b.length > max) checkLength({ parent: at, name, index }, b.length, undefined, max);
       return w.bytes(b);
     }
     default: {
       const inner = takeWriter();
       try {
-        writeObject(inner, t, v, pathText(path));
+        writeObject(inner, t, v, { parent: at, name, index });
         return w.bytes(inner.view());
       } finally {
         giveWriter(inner);
@@ -283,21 +296,20 @@ function writeValue(w: Writer, t: ScalarType | ObjectSchema, v: unknown, path: P
   }
 }
 
-function writeObject(w: Writer, schema: ObjectSchema, value: unknown, path: string): void {
-  if (typeof value !== 'object' || value === null) throw new CodecError(`${path}: expected object`);
+function writeObject(w: Writer, schema: ObjectSchema, value: unknown, path: Path): void {
+  if (typeof value !== 'object' || value === null) throw new CodecError(`${pathText(path)}: expected object`);
   const obj = value as Record<string, unknown>;
   for (const f of fieldsOf(schema)) {
     const v = obj[f.name];
-    const p = (): string => `${path}.${f.name}`;
     const t = f.def.type;
     if (typeof t === 'object' && 'array' in t) {
-      if (!Array.isArray(v)) throw new CodecError(`${p()}: expected array`);
-      checkLength(p(), v.length, t.length, t.max, t.code);
+      if (!Array.isArray(v)) throw new CodecError(`${fieldText(path, f.name, -1)}: expected array`);
+      if (lengthBreaks(v.length, t.length, t.max)) checkLength({ parent: path, name: f.name, index: -1 }, v.length, t.length, t.max, t.code);
       if (v.length === 0) continue;
       if (isVarintType(t.array)) {
         const packed = takeWriter();
         try {
-          for (let i = 0; i < v.length; i++) writeScalar(packed, t.array, v[i], () => `${p()}[${i}]`, f.def);
+          for (let i = 0; i < v.length; i++) writeScalar(packed, t.array, v[i], path, f.name, i, f.def);
           w.varint(f.key);
           w.bytes(packed.view());
         } finally {
@@ -306,23 +318,23 @@ function writeObject(w: Writer, schema: ObjectSchema, value: unknown, path: stri
       } else {
         for (let i = 0; i < v.length; i++) {
           w.varint(f.key);
-          writeScalar(w, t.array, v[i], () => `${p()}[${i}]`, f.def);
+          writeScalar(w, t.array, v[i], path, f.name, i, f.def);
         }
       }
     } else {
       w.varint(f.key);
-      writeScalar(w, t, v, p, f.def);
+      writeScalar(w, t, v, path, f.name, -1, f.def);
     }
   }
 }
 
-function readScalar(r: Reader, t: ScalarType | ObjectSchema, path: string, rule?: Rule): unknown {
-  const v = readValue(r, t, path, rule?.length, rule?.max);
-  checkRule(path, v, rule);
+function readScalar(r: Reader, t: ScalarType | ObjectSchema, at: Path, name: string, index: number, rule?: Rule): unknown {
+  const v = readValue(r, t, at, name, index, rule?.length, rule?.max);
+  if (rule?.check) checkRule(at, name, index, v, rule);
   return v;
 }
 
-function readValue(r: Reader, t: ScalarType | ObjectSchema, path: string, length?: number, max?: number): unknown {
+function readValue(r: Reader, t: ScalarType | ObjectSchema, at: Path, name: string, index: number, length?: number, max?: number): unknown {
   switch (t) {
     case 'uint32':
       return r.varint();
@@ -330,34 +342,34 @@ function readValue(r: Reader, t: ScalarType | ObjectSchema, path: string, length
       return r.bigVarint();
     case 'bool': {
       const b = r.varint();
-      if (b > 1) throw new CodecError(`${path}: boolean must be 0 or 1`);
+      if (b > 1) throw new CodecError(`${fieldText(at, name, index)}: boolean must be 0 or 1`);
       return b === 1;
     }
     case 'bytes': {
       const b = r.lengthDelimited();
-      checkLength(path, b.length, length, max);
+      if (lengthBreaks(b.length, length, max)) checkLength({ parent: at, name, index }, b.length, length, max);
       // Copy into a plain Uint8Array: a Buffer's slice() would alias the input.
       return new Uint8Array(b);
     }
     case 'string': {
       const b = r.lengthDelimited();
-      checkLength(path, b.length, undefined, max);
+      if (lengthBreaks(b.length, undefined, max)) checkLength({ parent: at, name, index }, b.length, undefined, max);
       try {
         return textDecoder.decode(b);
       } catch {
-        throw new CodecError(`${path}: invalid UTF-8`);
+        throw new CodecError(`${fieldText(at, name, index)}: invalid UTF-8`);
       }
     }
     default: {
       const b = r.lengthDelimited();
       const inner = new Reader(r.buf, r.pos);
       inner.pos = r.pos - b.length;
-      return readObject(inner, t, path);
+      return readObject(inner, t, { parent: at, name, index });
     }
   }
 }
 
-function readObject(r: Reader, schema: ObjectSchema, path: string): Record<string, unknown> {
+function readObject(r: Reader, schema: ObjectSchema, path: Path): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const fields = fieldsOf(schema);
   let i = 0;
@@ -368,7 +380,7 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
       const t = f.def.type;
       // Only an array may be absent (empty); anything else missing or out of order is non-canonical.
       if (typeof t === 'object' && 'array' in t && out[f.name] === undefined) {
-        checkLength(`${path}.${f.name}`, 0, t.length, t.max, t.code);
+        if (lengthBreaks(0, t.length, t.max)) checkLength({ parent: path, name: f.name, index: -1 }, 0, t.length, t.max, t.code);
         out[f.name] = [];
         i++;
         continue;
@@ -377,29 +389,28 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
         i++;
         continue;
       }
-      throw new CodecError(`${path}: unexpected field key ${key} where ${f.name} was expected`);
+      throw new CodecError(`${pathText(path)}: unexpected field key ${key} where ${f.name} was expected`);
     }
-    if (i >= fields.length) throw new CodecError(`${path}: unknown or out-of-order field key ${key}`);
+    if (i >= fields.length) throw new CodecError(`${pathText(path)}: unknown or out-of-order field key ${key}`);
     const f = fields[i];
-    const p = `${path}.${f.name}`;
     const t = f.def.type;
     if (typeof t === 'object' && 'array' in t) {
       const arr = (out[f.name] as unknown[] | undefined) ?? [];
       if (isVarintType(t.array)) {
-        if (out[f.name] !== undefined) throw new CodecError(`${p}: packed array repeated`);
+        if (out[f.name] !== undefined) throw new CodecError(`${fieldText(path, f.name, -1)}: packed array repeated`);
         const b = r.lengthDelimited();
-        if (b.length === 0) throw new CodecError(`${p}: empty packed array must be omitted`);
+        if (b.length === 0) throw new CodecError(`${fieldText(path, f.name, -1)}: empty packed array must be omitted`);
         const inner = new Reader(r.buf, r.pos);
         inner.pos = r.pos - b.length;
-        while (inner.pos < inner.end) arr.push(readScalar(inner, t.array, `${p}[${arr.length}]`, f.def));
+        while (inner.pos < inner.end) arr.push(readScalar(inner, t.array, path, f.name, arr.length, f.def));
       } else {
-        arr.push(readScalar(r, t.array, `${p}[${arr.length}]`, f.def));
+        arr.push(readScalar(r, t.array, path, f.name, arr.length, f.def));
       }
-      if (t.max !== undefined && arr.length > t.max) throw new CodecError(`${p}: more than ${t.max} items`, t.code);
+      if (t.max !== undefined && arr.length > t.max) throw new CodecError(`${fieldText(path, f.name, -1)}: more than ${t.max} items`, t.code);
       out[f.name] = arr;
       if (isVarintType(t.array)) i++;
     } else {
-      out[f.name] = readScalar(r, t, p, f.def);
+      out[f.name] = readScalar(r, t, path, f.name, -1, f.def);
       i++;
     }
   }
@@ -408,14 +419,15 @@ function readObject(r: Reader, schema: ObjectSchema, path: string): Record<strin
     const t = f.def.type;
     if (out[f.name] !== undefined) continue;
     if (typeof t === 'object' && 'array' in t) {
-      checkLength(`${path}.${f.name}`, 0, t.length, t.max, t.code);
+      if (lengthBreaks(0, t.length, t.max)) checkLength({ parent: path, name: f.name, index: -1 }, 0, t.length, t.max, t.code);
       out[f.name] = [];
-    } else throw new CodecError(`${path}: missing field ${f.name}`);
+    } else throw new CodecError(`${pathText(path)}: missing field ${f.name}`);
   }
   for (const f of fields) {
     const t = f.def.type;
     if (typeof t === 'object' && 'array' in t) {
-      checkLength(`${path}.${f.name}`, (out[f.name] as unknown[]).length, t.length, t.max, t.code);
+      const n = (out[f.name] as unknown[]).length;
+      if (lengthBreaks(n, t.length, t.max)) checkLength({ parent: path, name: f.name, index: -1 }, n, t.length, t.max, t.code);
     }
   }
   return out;

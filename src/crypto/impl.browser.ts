@@ -21,6 +21,10 @@ export function sha256Utf8(text: string): Uint8Array {
   return nobleSha256(encoder.encode(text));
 }
 
+export function sha256Hex(bytes: Uint8Array): string {
+  return bytesToHex(nobleSha256(bytes));
+}
+
 export function toHex(b: Uint8Array): string {
   return bytesToHex(b);
 }
@@ -80,6 +84,7 @@ export function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Arra
 const _impl: CryptoImpl = {
   sha256,
   sha256Utf8,
+  sha256Hex,
   toHex,
   fromHex,
   randomBytes,

@@ -59,6 +59,10 @@ export function sha256Utf8(text: string): Uint8Array {
   return digestBytes(hash('sha256', text, 'latin1'));
 }
 
+export function sha256Hex(bytes: Uint8Array): string {
+  return hash('sha256', bytes, 'hex');
+}
+
 export function toHex(b: Uint8Array): string {
   return view(b).toString('hex');
 }
@@ -151,6 +155,7 @@ export function aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Arra
 const _impl: CryptoImpl = {
   sha256,
   sha256Utf8,
+  sha256Hex,
   toHex,
   fromHex,
   randomBytes,

@@ -42,6 +42,10 @@ describe('crypto implementations (node:crypto and @noble) agree', () => {
       fc.property(fc.array(bytes, { maxLength: 4 }), fc.string({ unit: 'grapheme' }), (parts, text) => {
         expect(hex(browser.sha256(...parts))).toBe(hex(nodeImpl.sha256(...parts)));
         expect(hex(browser.sha256Utf8(text))).toBe(hex(nodeImpl.sha256Utf8(text)));
+        for (const p of parts) {
+          expect(nodeImpl.sha256Hex(p)).toBe(hex(nodeImpl.sha256(p)));
+          expect(browser.sha256Hex(p)).toBe(hex(nodeImpl.sha256(p)));
+        }
       }),
     );
     expect(hex(browser.sha256())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');

@@ -11,6 +11,8 @@ export interface CryptoImpl {
   sha256(...parts: Uint8Array[]): Uint8Array;
   /** SHA-256 of a string's UTF-8 bytes. */
   sha256Utf8(text: string): Uint8Array;
+  /** toHex(sha256(bytes)) in one step: what looks a transaction up by its hash, without the digest's bytes. */
+  sha256Hex(bytes: Uint8Array): string;
   toHex(b: Uint8Array): string;
   fromHex(s: string): Uint8Array;
   randomBytes(n: number): Uint8Array;

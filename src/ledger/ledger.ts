@@ -1,4 +1,4 @@
-import { bytesEqual, merkleRoot, sha256, toHex } from '../crypto/portable.ts';
+import { bytesEqual, merkleRoot, sha256Hex, toHex } from '../crypto/portable.ts';
 import { blockHash, certificateHash, GENESIS_COMMIT, type Block, type BlockHeader, type SegmentHeader } from './block.ts';
 import { certificateError, type Certificate } from './commit.ts';
 import { bookkeeperSetAt, electionWork } from './election.ts';
@@ -439,7 +439,7 @@ export class Ledger {
     const exec = new HeightExecution(this, Number(h.height), Number(h.time), false, block.lastCommit);
     block.segments.forEach((seg, chain) => {
       for (const bytes of seg.txs) {
-        const tx = known.decoded?.(toHex(sha256(bytes))) || decodeTx(bytes);
+        const tx = known.decoded?.(sha256Hex(bytes)) || decodeTx(bytes);
         if (tx.chainId !== this.chainId) throw new InvalidBlockError(`tx ${tx.hashHex} is for chain ${tx.chainId}`);
         if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
         if (verifySignatures && !known.verified?.(tx.hashHex)) checkTxSignature(tx);

@@ -1,4 +1,4 @@
-import { sha256, toHex, utf8 } from '../crypto/portable.ts';
+import { sha256Hex, utf8 } from '../crypto/portable.ts';
 import type { Block, SegmentHeader } from './block.ts';
 import type { MarketEvent } from './context.ts';
 import { fail, LedgerError, type LedgerErrorCode } from './errors.ts';
@@ -358,7 +358,7 @@ export class ChainPartition {
       for (let i = 0; i < txs.length && !failure; i++) {
         let err: LedgerError | null;
         try {
-          const hashHex = this.known.size > 0 ? toHex(sha256(txs[i])) : '';
+          const hashHex = this.known.size > 0 ? sha256Hex(txs[i]) : '';
           const found = this.known.get(hashHex);
           if (found) used.push(hashHex);
           const tx = found ?? decodeTx(txs[i]);
@@ -464,12 +464,12 @@ export async function executeBlockParallel(
     for (const b of seg.txs) {
       bytes += b.length;
       if (bytes > MAX_BLOCK_TX_BYTES)
-        throw new InvalidBlockError(`tx ${toHex(sha256(b))} failed: MEMPOOL_FULL: the block is over ${MAX_BLOCK_TX_BYTES} bytes of transactions`);
+        throw new InvalidBlockError(`tx ${sha256Hex(b)} failed: MEMPOOL_FULL: the block is over ${MAX_BLOCK_TX_BYTES} bytes of transactions`);
     }
   }
   // A transaction as this node knows it (a mempool's copy) or decoded now, with the checks that need no state.
   const admit = (b: Uint8Array, chain: number, hashHex?: string): Tx => {
-    const tx = known.decoded?.(hashHex ?? toHex(sha256(b))) || decodeTx(b);
+    const tx = known.decoded?.(hashHex ?? sha256Hex(b)) || decodeTx(b);
     if (tx.chainId !== ledger.chainId) throw new InvalidBlockError(`tx ${tx.hashHex} is for chain ${tx.chainId}`);
     if (tx.chain !== chain) throw new InvalidBlockError(`tx ${tx.hashHex} routed to chain ${tx.chain}, found in ${chain}`);
     if (verifySignatures && !known.verified?.(tx.hashHex)) checkTxSignature(tx);

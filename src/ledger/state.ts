@@ -1,4 +1,4 @@
-import { concatBytes, sha256, sha256Utf8, utf8 } from '../crypto/portable.ts';
+import { sha256, sha256Utf8 } from '../crypto/portable.ts';
 import type { Entry } from './entries.ts';
 import { decodeEntry, encodeEntry } from './stores.ts';
 
@@ -78,7 +78,7 @@ class StateTree {
       let i = b;
       for (let l = 1; l <= BUCKET_BITS; l++) {
         i >>= 1;
-        this.levels[l][i] = sha256(new Uint8Array([1]), this.levels[l - 1][2 * i], this.levels[l - 1][2 * i + 1]);
+        this.levels[l][i] = sha256(NODE, this.levels[l - 1][2 * i], this.levels[l - 1][2 * i + 1]);
       }
     }
     this.dirty.clear();
@@ -88,18 +88,17 @@ class StateTree {
   /** The tree after `changes`, computed aside; `apply` adopts it if nothing changed meanwhile. */
   preview(changes: Map<string, Uint8Array | null>): TreePatch {
     this.root();
-    const buckets = new Map<number, Map<string, Uint8Array>>();
+    const byBucket = new Map<number, [string, Uint8Array | null][]>();
     const changed: [number, string, Uint8Array | null][] = [];
     for (const [key, hash] of changes) {
       const b = this.bucket(key);
       changed.push([b, key, hash]);
-      let m = buckets.get(b);
-      if (!m) buckets.set(b, (m = new Map(this.buckets[b])));
-      if (hash) m.set(key, hash);
-      else m.delete(key);
+      const list = byBucket.get(b);
+      if (list) list.push([key, hash]);
+      else byBucket.set(b, [[key, hash]]);
     }
     const levels: Map<number, Uint8Array>[] = [new Map()];
-    for (const [b, m] of buckets) levels[0].set(b, leafOf(m));
+    for (const [b, list] of byBucket) levels[0].set(b, leafOf(this.buckets[b], list));
     for (let l = 1; l <= BUCKET_BITS; l++) {
       const below = levels[l - 1];
       const next = new Map<number, Uint8Array>();
@@ -108,25 +107,22 @@ class StateTree {
         if (next.has(p)) continue;
         const left = below.get(2 * p) ?? this.levels[l - 1][2 * p];
         const right = below.get(2 * p + 1) ?? this.levels[l - 1][2 * p + 1];
-        next.set(p, sha256(new Uint8Array([1]), left, right));
+        next.set(p, sha256(NODE, left, right));
       }
       levels.push(next);
     }
-    return { buckets, changes: changed, levels, root: levels[BUCKET_BITS].get(0) ?? this.levels[BUCKET_BITS][0] };
+    return { changes: changed, levels, root: levels[BUCKET_BITS].get(0) ?? this.levels[BUCKET_BITS][0] };
   }
 
   apply(patch: TreePatch): void {
-    if (patch.buckets) for (const [b, m] of patch.buckets) this.buckets[b] = m;
-    else {
-      // Hashed elsewhere (a replica of this chain on a worker thread): only the changed pairs and nodes come here.
-      for (const [b, key, hash] of patch.changes) {
-        if (hash) this.buckets[b].set(key, hash);
-        else this.buckets[b].delete(key);
-      }
-    }
     for (const [b, key, hash] of patch.changes) {
-      if (hash) this.bucketOfKey.set(key, b);
-      else this.bucketOfKey.delete(key);
+      if (hash) {
+        this.buckets[b].set(key, hash);
+        this.bucketOfKey.set(key, b);
+      } else {
+        this.buckets[b].delete(key);
+        this.bucketOfKey.delete(key);
+      }
     }
     patch.levels.forEach((nodes, l) => {
       for (const [i, h] of nodes) this.levels[l][i] = h;
@@ -135,27 +131,56 @@ class StateTree {
 }
 
 /**
- * A block's change to a chain's state tree: the pairs it changed, by bucket, and the tree nodes it
- * changed. Made here by `preview`, which also keeps each touched bucket whole (`buckets`); made on a
- * replica that hashed it (parallel.ts) without them, the changes are applied to the buckets here.
+ * A block's change to a chain's state tree: the pairs it changed, with their buckets, and the tree
+ * nodes it changed (made by `preview` here, or on a replica that hashed it: parallel.ts).
  */
 export interface TreePatch {
-  readonly buckets?: Map<number, Map<string, Uint8Array>>;
   readonly changes: readonly (readonly [bucket: number, key: string, valueHash: Uint8Array | null])[];
   readonly levels: Map<number, Uint8Array>[];
   readonly root: Uint8Array;
 }
 
-function leafOf(bucket: Map<string, Uint8Array>): Uint8Array {
-  if (bucket.size === 0) return sha256(new Uint8Array([0]), EMPTY);
-  // (2-byte key length, key, value hash) per key in key order, hashed in one shot.
-  const parts: Uint8Array[] = [];
-  for (const key of [...bucket.keys()].sort()) {
-    const k = utf8(key);
-    parts.push(new Uint8Array([k.length >> 8, k.length & 0xff]), k, bucket.get(key)!);
+const LEAF = new Uint8Array([0]);
+const NODE = new Uint8Array([1]);
+const EMPTY_LEAF = sha256(LEAF, EMPTY);
+// A bucket's pairs are laid out here to be hashed in one shot; it grows for a large bucket.
+let leafScratch = new Uint8Array(4096);
+
+/**
+ * A bucket's leaf: the hash of its (2-byte key length, key's UTF-8, value hash) triples in key
+ * order, with `changes` (a height's, not yet committed) applied over the bucket's pairs.
+ */
+function leafOf(bucket: Map<string, Uint8Array>, changes?: readonly [string, Uint8Array | null][]): Uint8Array {
+  let pairs: [string, Uint8Array][];
+  if (!changes) pairs = [...bucket];
+  else {
+    pairs = [];
+    // A bucket can hold many keys (addresses can be ground to land in one), so no scan per change.
+    const changed = changes.length > 4 ? new Set(changes.map((c) => c[0])) : undefined;
+    for (const [key, hash] of bucket) if (!(changed ? changed.has(key) : changes.some((c) => c[0] === key))) pairs.push([key, hash]);
+    // A key written twice in a height comes once in `changes` (it is a map's entries).
+    for (const [key, hash] of changes) if (hash) pairs.push([key, hash]);
   }
-  return sha256(new Uint8Array([0]), sha256(concatBytes(...parts)));
+  if (pairs.length === 0) return EMPTY_LEAF;
+  pairs.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  let at = 0;
+  for (const [key, hash] of pairs) {
+    // At most 3 UTF-8 bytes per UTF-16 unit.
+    if (at + 2 + key.length * 3 + 32 > leafScratch.length) {
+      const next = new Uint8Array(Math.max(leafScratch.length * 2, at + 2 + key.length * 3 + 32));
+      next.set(leafScratch.subarray(0, at));
+      leafScratch = next;
+    }
+    const { written } = textEncoder.encodeInto(key, leafScratch.subarray(at + 2));
+    leafScratch[at] = written >> 8;
+    leafScratch[at + 1] = written & 0xff;
+    at += 2 + written;
+    leafScratch.set(hash, at);
+    at += 32;
+  }
+  return sha256(LEAF, sha256(leafScratch.subarray(0, at)));
 }
+const textEncoder = new TextEncoder();
 
 /** A chain's writes for one height, encoded, with the state root they lead to. */
 export interface StagedChain {

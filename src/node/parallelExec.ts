@@ -183,6 +183,16 @@ export class ParallelExecutor implements PartitionExecutor {
     });
   }
 
+  /** Each worker thread's CPU time so far, in ms: jobs, and what a job's time leaves out (following commits, admitting). */
+  async threadCpuMs(): Promise<number[]> {
+    return Promise.all(
+      this.workers.map(async (w) => {
+        const u = await w.cpuUsage();
+        return (u.user + u.system) / 1000;
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.ledger.onCommit) this.ledger.onCommit = undefined;
     await Promise.all(this.workers.map((w) => w.terminate()));

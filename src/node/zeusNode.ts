@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { encodeAddress, Keystore, sha256, toHex, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
+import { encodeAddress, Keystore, sha256Hex, toHex, WrongPassphraseError, type KeyPair } from '../crypto/index.ts';
 import {
   blockHash,
   certify,
@@ -451,7 +451,7 @@ export class ZeusNode {
     for (const seg of block.segments) {
       for (const bytes of seg.txs) {
         // Most transactions of a proposal came by gossip first: look them up before decoding.
-        if (this.verified.has(toHex(sha256(bytes)))) continue;
+        if (this.verified.has(sha256Hex(bytes))) continue;
         try {
           unseen.push(decodeTx(bytes));
         } catch {

@@ -1,5 +1,5 @@
 import { decode, encode } from '../codec/index.ts';
-import { bytesEqual, merkleRoot, sha256, toHex, utf8 } from '../crypto/index.ts';
+import { bytesEqual, merkleRoot, sha256Hex, toHex, utf8 } from '../crypto/index.ts';
 import {
   blockHash,
   committedBlockError,
@@ -190,7 +190,7 @@ export class ChainStore {
       } catch {
         c = undefined;
       }
-      if (c) for (const seg of c.block.segments) for (const tx of seg.txs) ops.push({ key: `t/${toHex(sha256(tx))}`, value: null });
+      if (c) for (const seg of c.block.segments) for (const tx of seg.txs) ops.push({ key: `t/${sha256Hex(tx)}`, value: null });
       ops.push({ key: blockKey(h), value: null });
     }
     ops.push({ key: 'meta/base', value: encode(BaseSchema, { height: BigInt(end) }) });
