@@ -78,8 +78,23 @@ export function receiptTarget(r: Receipt): number {
   return r.kind === ReceiptKind.Credit ? homeChain(r.address) : MAIN_CHAIN;
 }
 
+// Each receipt's canonical encoding, made once: a receipt is hashed when emitted, then its list is
+// encoded for the store (every height) and, with parallel execution, for the other thread and back.
+// A receipt with a known encoding is frozen, so that the encoding cannot go stale.
+const encodings = new WeakMap<Receipt, Uint8Array>();
+
+/** A receipt's canonical encoding (ReceiptSchema). */
+export function receiptBytes(r: Receipt): Uint8Array {
+  let bytes = encodings.get(r);
+  if (!bytes) {
+    bytes = encode(ReceiptSchema, r);
+    encodings.set(Object.freeze(r), bytes);
+  }
+  return bytes;
+}
+
 export function receiptHash(r: Receipt): Uint8Array {
-  return sha256(encode(ReceiptSchema, r));
+  return sha256(receiptBytes(r));
 }
 
 /** ZNC and sub-token amounts a receipt carries while in flight (for the supply invariant). */
@@ -95,5 +110,55 @@ export function receiptValue(r: Receipt): { token: string; amount: bigint } {
   }
 }
 
-export const encodeReceipts = (receipts: Receipt[]): Uint8Array => encode(ReceiptListSchema, { receipts });
-export const decodeReceipts = (bytes: Uint8Array): Receipt[] => decode(ReceiptListSchema, bytes).receipts;
+// ReceiptListSchema's wire form: each receipt as field 1, length-delimited (tag, varint length, bytes).
+const RECEIPT_TAG = 0x0a;
+
+/** encode(ReceiptListSchema, { receipts }), from each receipt's encoding made once (receiptBytes). */
+export function encodeReceipts(receipts: readonly Receipt[]): Uint8Array {
+  const parts = receipts.map(receiptBytes);
+  let size = 0;
+  for (const p of parts) size += 1 + varintSize(p.length) + p.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out[at++] = RECEIPT_TAG;
+    for (let v = p.length; ; v = Math.floor(v / 128)) {
+      if (v < 128) {
+        out[at++] = v;
+        break;
+      }
+      out[at++] = (v & 0x7f) | 0x80;
+    }
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const varintSize = (v: number): number => {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+};
+
+/** decode(ReceiptListSchema, bytes).receipts, each receipt knowing its encoding (a copy) for when it is encoded again. */
+export function decodeReceipts(bytes: Uint8Array): Receipt[] {
+  const receipts = decode(ReceiptListSchema, bytes).receipts;
+  // Decoding took only the canonical form: one tagged, length-delimited item per receipt, in order.
+  let at = 0;
+  for (const r of receipts) {
+    at++;
+    let length = 0;
+    for (let mul = 1; ; mul *= 128) {
+      const b = bytes[at++];
+      length += (b & 0x7f) * mul;
+      if (b < 128) break;
+    }
+    encodings.set(Object.freeze(r), bytes.slice(at, at + length));
+    at += length;
+  }
+  return receipts;
+}

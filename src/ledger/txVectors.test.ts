@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encode } from '../codec/index.ts';
+import { encode, type ObjectSchema } from '../codec/index.ts';
 import { encodeAddress, fromHex, toHex, verifySignature } from '../crypto/index.ts';
-import { BlockHeaderSchema, blockHash, decodeBlock, decodeTx, LedgerError, txSigningBytes } from './index.ts';
+import { BlockHeaderSchema, blockHash, decodeBlock, decodeTx, LedgerError, PayloadSchemas, txSigningBytes } from './index.ts';
+import { signingBytes } from './tx.ts';
 import { testKey } from './testing.ts';
 
 // Committed vectors: a change to the wire format, the signing domain, routing or hashing
@@ -24,6 +25,9 @@ describe('transaction vectors', () => {
       expect(encodeAddress(tx.from)).toBe(v.sender);
       expect(tx.chain).toBe(v.chain);
       expect(toHex(txSigningBytes(tx))).toBe(v.signingBytes);
+      // Taken from the transaction's bytes; the same as encoding its fields again.
+      const payload = encode((PayloadSchemas as Record<number, ObjectSchema>)[tx.kind], tx.body.payload as never);
+      expect(toHex(signingBytes({ chainId: tx.chainId, kind: tx.kind, sender: tx.sender, nonce: tx.nonce, payload }))).toBe(v.signingBytes);
       expect(toHex(tx.sender)).toBe(toHex(alice.publicKey));
       expect(verifySignature(tx.sender, fromHex(v.signingBytes), tx.signature)).toBe(true);
       // The signature covers the chain id: the same bytes under another chain id do not verify.
