@@ -1,8 +1,10 @@
-// npm run bench:consensus [-- --rates 250,500,1000,2000,3000 --step-seconds 10 --sustain-rate 2000 --sustain-seconds 120]
+// npm run bench:consensus [-- --rates 250,500,1000,2000,3000 --step-seconds 10 --sustain-rate 2000 --sustain-seconds 120 --transport ws|http]
 //
 // Four bookkeeper processes (a `zeus devnet` on 127.0.0.1, BFT over libp2p) under an open-loop
 // transfer load: pre-signed transfers are offered at each rate in turn, spread over the four
-// nodes' HTTP APIs, then one rate is held for the sustained run. Reports, per rate, committed
+// nodes' APIs (--transport ws, the default: the SDK's submitter, binary frames over one WebSocket
+// per node; http: a POST /txs of a binary batch per 20 ms and node), then one rate is held for
+// the sustained run. Reports, per rate, committed
 // transfers per second and submit-to-final latency (final = committed with a +2/3 certificate;
 // a committed block is never reverted). In the same run it measures the ceiling: Ed25519
 // verifications per second on all of this machine's cores, divided by 4 because every
@@ -19,7 +21,7 @@ import { startDevnet, stopDevnet } from '../src/cli/devnet.ts';
 import { addressFromPublicKey, generateKeyPair, Keystore } from '../src/crypto/index.ts';
 import { DEV_PASSPHRASE } from '../src/node/index.ts';
 import { cpuStages, stageShares } from './cpuStages.ts';
-import { fetchTransport, phaseResults, runLoad, signLoad } from './load.ts';
+import { fetchTransport, phaseResults, runLoad, signLoad, socketTransport } from './load.ts';
 import { machine } from './machine.ts';
 
 const { values: args } = parseArgs({
@@ -33,6 +35,9 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench/results/consensus.json' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    // How the load reaches the nodes: 'ws' is the SDK's submitter (TxFrames over one WebSocket per
+    // node), 'http' a POST /txs of a binary TxBatch per 20 ms tick and node.
+    transport: { type: 'string', default: 'ws' },
   },
 });
 const RATES = args.rates!.split(',').map(Number);
@@ -42,6 +47,8 @@ const SUSTAIN_S = Number(args['sustain-seconds']);
 const SENDERS = Number(args.senders);
 const BLOCK_MS = Number(args['block-time']);
 const VALIDATORS = 4;
+const TRANSPORT = args.transport!;
+if (TRANSPORT !== 'ws' && TRANSPORT !== 'http') throw new Error(`--transport is ws or http, not ${TRANSPORT}`);
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
 /** CPU time of a process so far, all threads (user + system, from /proc). */
@@ -123,7 +130,9 @@ async function main(): Promise<void> {
     log(`signing ${total} transfers in advance…`);
     const offered = signLoad({ keys, chainId: net.chainId, phases, nodes: VALIDATORS, recipients });
     const cpuBefore = net.nodes.map((n) => processCpuMs(n.pid));
-    const run = await runLoad({ offered, phases, nodes: VALIDATORS, transport: fetchTransport(net.nodes.map((n) => n.api)), log });
+    const apis = net.nodes.map((n) => n.api);
+    const sockets = TRANSPORT === 'ws' ? socketTransport(apis) : undefined;
+    const run = await runLoad({ offered, phases, nodes: VALIDATORS, transport: sockets ?? fetchTransport(apis), log }).finally(() => sockets?.close());
     // Each bookkeeper's own count of transaction signatures it checked, against the transactions it committed.
     const metric = (text: string, name: string): number =>
       text
@@ -148,7 +157,7 @@ async function main(): Promise<void> {
     const verifyUs = (1e6 * availableParallelism()) / verifyAll;
     const result = {
       benchmark: 'consensus',
-      command: `npm run bench:consensus -- --rates ${RATES.join(',')} --step-seconds ${STEP_S} --sustain-rate ${SUSTAIN_RATE} --sustain-seconds ${SUSTAIN_S} --senders ${SENDERS} --block-time ${BLOCK_MS}${args.profile ? ' --profile' : ''}`,
+      command: `npm run bench:consensus -- --rates ${RATES.join(',')} --step-seconds ${STEP_S} --sustain-rate ${SUSTAIN_RATE} --sustain-seconds ${SUSTAIN_S} --senders ${SENDERS} --block-time ${BLOCK_MS} --transport ${TRANSPORT}${args.profile ? ' --profile' : ''}`,
       machine: machine(),
       bookkeepers: VALIDATORS,
       blockTimeMs: BLOCK_MS,

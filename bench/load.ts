@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { type KeyPair, toHex } from '../src/crypto/index.ts';
 import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { percentile } from './machine.ts';
+import { ZeusClient } from '../src/sdk/index.ts';
 import { encodeTxBatch } from '../src/sdk/txBatch.ts';
 
 export interface Phase {
@@ -188,6 +189,27 @@ export function phaseResults(phases: Phase[], offered: Offered[], run: LoadRun):
       finalityMs: { p50: Math.round(percentile(lat, 50)), p99: Math.round(percentile(lat, 99)), max: Math.round(lat.at(-1) ?? 0) },
     };
   });
+}
+
+/**
+ * Submission over one WebSocket per node (the SDK's openSubmitter: binary TxFrames, a few in
+ * flight), what a client with a steady stream of transactions uses; block events and block reads
+ * as fetchTransport. `close()` ends the sockets.
+ */
+export function socketTransport(apis: string[], watched = 0): LoadTransport & { close: () => void } {
+  const submitters = apis.map((api) => new ZeusClient(api).openSubmitter());
+  const http = fetchTransport(apis, watched);
+  return {
+    ...http,
+    postTxs: async (node, hexes) => {
+      await submitters[node].ready;
+      const results = await submitters[node].submit(hexes.map((h) => Buffer.from(h, 'hex')));
+      return { results: results.map((r) => ('error' in r ? { error: { code: r.error.code } } : {})) };
+    },
+    close: () => {
+      for (const s of submitters) s.close();
+    },
+  };
 }
 
 /** Requests straight from this process (nodes this namespace reaches: a loopback devnet). */
