@@ -68,6 +68,21 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     return Date.now() - t;
   };
 
+  /**
+   * ms until every node is connected to all three others again. A heal restores the links, but a
+   * connection that died during the fault is redialed with a backoff (up to 5 s): a node that has
+   * caught up may still hear the chain through one peer only. The next fault must start from a
+   * whole mesh, or it cuts more than it says (a one-way drop of that one peer deafens the node).
+   */
+  const meshed = async (what: string): Promise<number> => {
+    const t = Date.now();
+    await until(what, RESUME_BOUND_MS, async () => {
+      const all = await Promise.all(f!.nodes.map((n) => statusOf(f!.client, n)));
+      return all.every((st) => st && 'peers' in st.consensus && st.consensus.peers.filter((p) => p.connected).length >= f!.nodes.length - 1) ? true : undefined;
+    });
+    return Date.now() - t;
+  };
+
   it('partitions, pauses, a capped link and a latency relay each do what they say; no fork', async () => {
     const { client, nodes, nemesis, net } = f!;
     const all = [0, 1, 2, 3];
@@ -86,6 +101,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     await nemesis.heal();
     const afterHalves = await resumed('commits after the 2|2 heal', Math.max(...halves.b) + 1);
     say(`  healed: commits resumed on all four within ${afterHalves} ms`);
+    await meshed('the mesh after the 2|2 heal');
 
     // 3|1: the three keep committing, the isolated one stands still, then catches up.
     await nemesis.isolate(3);
@@ -97,6 +113,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     const target = Math.max(...(await heights(client, nodes)));
     const catchUp = await resumed('bk3 to catch up after the 3|1 heal', target - 1, [3]);
     say(`  healed: bk3 caught up ${target - iso.b[3]} blocks in ${catchUp} ms`);
+    await meshed('the mesh after the 3|1 heal');
 
     // A bridge: bk1 and {bk2, bk3} do not hear each other, bk0 hears both. {bk0, bk2, bk3} is a
     // quorum that hears itself whole, so commits go on; bk1 hears the chain only through bk0.
@@ -106,6 +123,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     for (const i of [0, 2, 3]) expect(br.d[i]).toBeGreaterThan(0);
     await nemesis.heal();
     await resumed('every node after the bridge heal', Math.max(...br.b), all);
+    say(`  healed: every node connected to the three others again within ${await meshed('the mesh after the bridge heal')} ms`);
 
     // One way: bk1 no longer hears bk0, bk0 still hears bk1 (its SYN-ACKs, its data… once the
     // connection is up). Three of the four still hear each other both ways.
@@ -115,6 +133,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     for (const i of [1, 2, 3]) expect(ow.d[i]).toBeGreaterThan(0);
     await nemesis.heal();
     await resumed('every node after the one-way heal', Math.max(...ow.b), all);
+    await meshed('the mesh after the one-way heal');
 
     // Pause of the proposer of the next height: its rounds time out, the next proposer takes them.
     const s0 = await statusOf(client, nodes[0]);
@@ -144,6 +163,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     await nemesis.resume(victim);
     const back = await resumed(`${nodes[victim].name} to catch up after its resume`, Math.max(...pp.b) - 1, [victim]);
     say(`  resumed: ${nodes[victim].name} caught up within ${back} ms`);
+    await meshed(`the mesh after ${nodes[victim].name}'s resume`);
 
     // Pause of two: 2 of 4 cannot commit. Commits stop and resume after the resume.
     await nemesis.pause(2);
@@ -155,6 +175,7 @@ describe.skipIf(!hostsSupported())('the nemesis on four bookkeepers on four host
     await nemesis.resume(3);
     const afterP2 = await resumed('commits after resuming two', Math.max(...p2.b) + 1);
     say(`  resumed: commits on all four within ${afterP2} ms`);
+    await meshed('the mesh after resuming two');
 
     // A 1 Mbit/s link on bk0's host, both ways: what the client downloads from bk0 comes at that
     // rate (it is measured), and consensus goes on over it.

@@ -1,5 +1,5 @@
 // sha256, toHex and fromHex come from the runtime's implementation (node:crypto on Node, @noble in browsers).
-export { fromHex, sha256, sha256Hex, sha256Utf8, toHex } from '#crypto-impl';
+export { fromHex, sha256, sha256Hex, sha256Into, sha256Utf8, toHex } from '#crypto-impl';
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -21,6 +21,10 @@ export function sha256Utf8(text: string): Uint8Array {
   return nobleSha256(encoder.encode(text));
 }
 
+export function sha256Into(out: Uint8Array, at: number, data: Uint8Array): void {
+  out.set(nobleSha256(data), at);
+}
+
 export function sha256Hex(bytes: Uint8Array): string {
   return bytesToHex(nobleSha256(bytes));
 }
@@ -85,6 +89,7 @@ const _impl: CryptoImpl = {
   sha256,
   sha256Utf8,
   sha256Hex,
+  sha256Into,
   toHex,
   fromHex,
   randomBytes,

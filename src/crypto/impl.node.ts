@@ -59,6 +59,11 @@ export function sha256Utf8(text: string): Uint8Array {
   return digestBytes(hash('sha256', text, 'latin1'));
 }
 
+export function sha256Into(out: Uint8Array, at: number, data: Uint8Array): void {
+  const digest = hash('sha256', data, 'latin1');
+  for (let i = 0; i < 32; i++) out[at + i] = digest.charCodeAt(i);
+}
+
 export function sha256Hex(bytes: Uint8Array): string {
   return hash('sha256', bytes, 'hex');
 }
@@ -156,6 +161,7 @@ const _impl: CryptoImpl = {
   sha256,
   sha256Utf8,
   sha256Hex,
+  sha256Into,
   toHex,
   fromHex,
   randomBytes,

@@ -45,6 +45,13 @@ describe('crypto implementations (node:crypto and @noble) agree', () => {
         for (const p of parts) {
           expect(nodeImpl.sha256Hex(p)).toBe(hex(nodeImpl.sha256(p)));
           expect(browser.sha256Hex(p)).toBe(hex(nodeImpl.sha256(p)));
+          // Into the middle of a buffer, leaving the rest as it was.
+          for (const impl of [nodeImpl, browser]) {
+            const out = new Uint8Array(40).fill(0xee);
+            impl.sha256Into(out, 5, p);
+            expect(hex(out.subarray(5, 37))).toBe(hex(nodeImpl.sha256(p)));
+            expect([...out.subarray(0, 5), ...out.subarray(37)].every((x) => x === 0xee)).toBe(true);
+          }
         }
       }),
     );

@@ -11,6 +11,8 @@ export interface CryptoImpl {
   sha256(...parts: Uint8Array[]): Uint8Array;
   /** SHA-256 of a string's UTF-8 bytes. */
   sha256Utf8(text: string): Uint8Array;
+  /** SHA-256 of `data` written into `out` at `at` (32 bytes), so that a tree's digests need no array each. */
+  sha256Into(out: Uint8Array, at: number, data: Uint8Array): void;
   /** toHex(sha256(bytes)) in one step: what looks a transaction up by its hash, without the digest's bytes. */
   sha256Hex(bytes: Uint8Array): string;
   toHex(b: Uint8Array): string;

@@ -184,4 +184,25 @@ describe('merkle: proof properties', () => {
       { numRuns: 200 },
     );
   });
+
+  it("the root is RFC 6962's recursive definition, for any number and size of leaves", () => {
+    // The definition itself (split at the largest power of two below n), hashed here independently.
+    const mth = (ls: Uint8Array[]): string => {
+      if (ls.length === 0) return H();
+      if (ls.length === 1) return H(b(0), ls[0]);
+      let k = 1;
+      while (k * 2 < ls.length) k *= 2;
+      return H(b(1), bytes(mth(ls.slice(0, k))), bytes(mth(ls.slice(k))));
+    };
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 80 })), { maxLength: 300 }), (ls) => {
+        expect(hex(merkleRoot(ls))).toBe(mth(ls));
+      }),
+      { numRuns: 150 },
+    );
+    // Larger than the work buffer it starts with, then small again (the buffer is reused).
+    const many = Array.from({ length: 3000 }, (_, i) => b(i & 0xff, i >> 8));
+    expect(hex(merkleRoot(many))).toBe(mth(many));
+    expect(hex(merkleRoot(many.slice(0, 5)))).toBe(mth(many.slice(0, 5)));
+  });
 });

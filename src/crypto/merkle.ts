@@ -1,4 +1,4 @@
-import { bytesEqual, sha256 } from './hash.ts';
+import { bytesEqual, sha256, sha256Into } from './hash.ts';
 
 // RFC 6962 (Certificate Transparency) Merkle trees: leaves and nodes carry distinct
 // prefixes so a leaf can never be passed off as an inner node.
@@ -25,8 +25,35 @@ function rootOfLeafHashes(hashes: Uint8Array[], lo: number, hi: number): Uint8Ar
   return nodeHash(rootOfLeafHashes(hashes, lo, lo + k), rootOfLeafHashes(hashes, lo + k, hi));
 }
 
+// merkleRoot's work space: every digest of a level in one buffer, and the bytes hashed for one
+// leaf or node. A block hashes two trees per chain (transactions, receipts), thousands of digests
+// each; written in place, they are not thousands of short-lived arrays.
+let level = new Uint8Array(32 * 1024);
+let input = new Uint8Array(65);
+
 export function merkleRoot(leaves: Uint8Array[]): Uint8Array {
-  return rootOfLeafHashes(leaves.map(leafHash), 0, leaves.length);
+  const n = leaves.length;
+  if (n === 0) return EMPTY_ROOT;
+  if (level.length < 32 * n) level = new Uint8Array(32 * n);
+  for (let i = 0; i < n; i++) {
+    const leaf = leaves[i];
+    if (input.length !== 1 + leaf.length) input = new Uint8Array(1 + leaf.length);
+    input[0] = 0;
+    input.set(leaf, 1);
+    sha256Into(level, 32 * i, input);
+  }
+  if (input.length !== 65) input = new Uint8Array(65);
+  input[0] = 1;
+  // RFC 6962's tree (split at the largest power of two below n) is the one built level by level,
+  // pairing neighbours and carrying an odd last node up unchanged.
+  for (let m = n; m > 1; m = (m >> 1) + (m & 1)) {
+    for (let i = 0; i < m >> 1; i++) {
+      for (let j = 0; j < 64; j++) input[1 + j] = level[64 * i + j];
+      sha256Into(level, 32 * i, input);
+    }
+    if (m & 1) level.copyWithin(32 * (m >> 1), 32 * (m - 1), 32 * m);
+  }
+  return level.slice(0, 32);
 }
 
 /** Audit path for leaf `index` (RFC 6962 §2.1.1), bottom-up. */
