@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { fromHex, isAddress } from '../crypto/index.ts';
 import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore, type UploadLimits } from '../ddn/index.ts';
-import { HttpError, jsonErrors } from '../http/index.ts';
+import { HttpError, jsonErrors, lazyValidation } from '../http/index.ts';
 import { blockHash, genesisHash, LedgerError, MAIN_CHAIN } from '../ledger/index.ts';
 import { NodeMetrics, type ZeusNode } from '../node/index.ts';
 import type {
@@ -91,7 +91,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     import('@fastify/swagger'),
     import('@fastify/websocket'),
   ]);
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024, ...errors.serverOptions });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024, schemaController: lazyValidation(), ...errors.serverOptions });
   errors.install(app);
   await app.register(fastifySwagger, {
     openapi: {

@@ -423,3 +423,15 @@ describe('p2p network on loopback', () => {
     expect(connected(p, t) || connected(t, p) || connected(r, t) || connected(t, r)).toBe(false);
   });
 });
+
+describe('node keys', () => {
+  it('a 32-byte seed is the Ed25519 key libp2p derives from it (same peer id), with the public key from node:crypto', async () => {
+    const { generateKeyPairFromSeed } = await import('@libp2p/crypto/keys');
+    const { peerIdFromPrivateKey } = await import('@libp2p/peer-id');
+    for (let i = 0; i < 20; i++) {
+      const seed = generatePeerKey();
+      expect(seed.length).toBe(32);
+      expect(await peerIdFromKey(seed)).toBe(peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString());
+    }
+  });
+});

@@ -16,12 +16,13 @@
 //
 // See index.ts for why flooding over direct streams rather than gossipsub.
 import { createHash, randomBytes } from 'node:crypto';
-import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, publicKeyFromRaw } from '@libp2p/crypto/keys';
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyFromRaw, publicKeyFromRaw } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey, peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
+import { keyPairFromSeed } from '../crypto/portable.ts';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError } from './frames.ts';
 import { ScoreBook } from './scores.ts';
 import type { PenaltyKind } from './scores.ts';
@@ -185,7 +186,9 @@ export function generatePeerKey(): Uint8Array {
 }
 
 async function decodePrivateKey(key: Uint8Array): Promise<PrivateKey> {
-  if (key.byteLength === 32) return generateKeyPairFromSeed('Ed25519', key);
+  // An Ed25519 seed: its public key from node:crypto, then the 64-byte raw form. libp2p's own
+  // derivation from a seed runs @noble in JavaScript, whose first call costs a start ~60 ms.
+  if (key.byteLength === 32) return privateKeyFromRaw(new Uint8Array([...key, ...keyPairFromSeed(key).publicKey]));
   return privateKeyFromProtobuf(key);
 }
 
