@@ -91,7 +91,12 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     import('@fastify/swagger'),
     import('@fastify/websocket'),
   ]);
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024, schemaController: lazyValidation(), ...errors.serverOptions });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    schemaController: lazyValidation(),
+    ...errors.serverOptions,
+  });
   errors.install(app);
   await app.register(fastifySwagger, {
     openapi: {
