@@ -6,6 +6,7 @@
 // worker threads and the calling thread (src/node/parallelExec.ts). Best of `rounds`, wall time.
 import { addressFromPublicKey, generateKeyPair } from '../src/crypto/index.ts';
 import { decodeTx, Ledger, signTx, TxKind, ZNC, ZNC_UNIT, type Block, type Certificate, type Genesis, type KnownTxs, type Tx } from '../src/ledger/index.ts';
+import { availableParallelism } from 'node:os';
 import { commitExecuted, type TestChain } from '../src/ledger/testing.ts';
 import { benchGenesis } from './ledgerExec.ts';
 import { ParallelExecutor, partitionChains, type ParallelStats } from '../src/node/parallelExec.ts';
@@ -35,6 +36,18 @@ export interface ThreadPoint {
   processCpuMsPerBlock: number;
   /** Parallel runs only: a worker thread's whole CPU time per block (its jobs, following commits, admitting), median of the rounds. */
   workerThreadTotalCpuMsPerBlock?: number;
+  /**
+   * Parallel runs only: what running on these threads adds to the process's CPU time per block,
+   * against the first thread count's (medians): 0.36 is 36 % more work for the same blocks.
+   */
+  processCpuOverhead?: number;
+  /**
+   * Parallel runs only: the most speedup this machine's cores allow at the measured CPU cost. A
+   * block cannot take less wall time than the process's CPU time for it over the number of cores,
+   * so the speedup is at most the first thread count's wall time per block over that (medians).
+   * When this is below a goal, no scheduling of the same work can meet it here.
+   */
+  coresBoundSpeedup?: number;
   /** Parallel runs only, from the best run: where the time went, per block (worker figures summed over the workers). */
   perBlock?: {
     workerBusyMs: number;
@@ -202,6 +215,8 @@ export async function executionScaling(
   const mainCpu = (n: number): number => median(all.get(n)!.map((r) => r.mainCpuMs));
   const workerCpu = (n: number): number => median(all.get(n)!.map((r) => (r.stats?.workerCpuMs ?? 0) / Math.max(1, n - 1)));
   const baseCpu = mainCpu(threadCounts[0]);
+  const processCpu = (n: number): number => median(all.get(n)!.map((r) => r.processCpuMs));
+  const wall = (n: number): number => median(all.get(n)!.map((r) => r.seconds * 1000));
   const curve = threadCounts.map((threads): ThreadPoint => {
     const { seconds, stats } = best.get(threads)!;
     return {
@@ -213,7 +228,13 @@ export async function executionScaling(
       callingThreadCpuMsPerBlock: Number((mainCpu(threads) / blocks).toFixed(1)),
       ...(threads > 1 ? { workerThreadCpuMsPerBlock: Number((workerCpu(threads) / blocks).toFixed(1)) } : {}),
       cpuBoundSpeedup: Number((baseCpu / Math.max(mainCpu(threads), workerCpu(threads))).toFixed(2)),
-      processCpuMsPerBlock: Number((median(all.get(threads)!.map((r) => r.processCpuMs)) / blocks).toFixed(1)),
+      processCpuMsPerBlock: Number((processCpu(threads) / blocks).toFixed(1)),
+      ...(threads > 1
+        ? {
+            processCpuOverhead: Number((processCpu(threads) / processCpu(threadCounts[0]) - 1).toFixed(2)),
+            coresBoundSpeedup: Number((wall(threadCounts[0]) / (processCpu(threads) / availableParallelism())).toFixed(2)),
+          }
+        : {}),
       ...(threads > 1 ? { workerThreadTotalCpuMsPerBlock: Number((median(all.get(threads)!.map((r) => r.workerTotalCpuMs ?? 0)) / blocks).toFixed(1)) } : {}),
       ...(stats
         ? {
