@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CodecError, decode, encode, type Infer, type ObjectSchema } from './codec.ts';
+import { CodecError, decode, decodeList, encode, encodeList, type Infer, type ObjectSchema } from './codec.ts';
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -290,6 +290,34 @@ describe('codec wire format', () => {
     const h = '08ffffffff0f 10ffffffffffffffffff01 1800 22020000 2a00'.replace(/ /g, '');
     expect(toHex(encode(S, v))).toBe(h);
     expect(decode(S, hex(h))).toStrictEqual(v);
+  });
+
+  it("encodes and decodes a list of objects from its items' own encodings, as encode and decode do", () => {
+    const List = { $id: 'test/list', fields: { items: { id: 1, type: { array: Inner, max: 3 } } } } as const satisfies ObjectSchema;
+    const items = [
+      { n: 1, tags: [2, 3], blob: hex('aa') },
+      { n: 300, tags: [], blob: new Uint8Array(8) },
+    ];
+    const whole = encode(List, { items });
+    expect(
+      toHex(
+        encodeList(
+          List,
+          items.map((i) => encode(Inner, i)),
+        ),
+      ),
+    ).toBe(toHex(whole));
+    expect(encodeList(List, [])).toEqual(encode(List, { items: [] }));
+    const { value, items: parts } = decodeList(List, whole);
+    expect(value).toStrictEqual(decode(List, whole));
+    expect(parts.map(toHex)).toEqual(items.map((i) => toHex(encode(Inner, i))));
+    expect(() =>
+      encodeList(
+        List,
+        Array.from({ length: 4 }, () => encode(Inner, items[0])),
+      ),
+    ).toThrow(/^test\/list\.items: length 4 exceeds maximum 3$/);
+    expect(() => encodeList(Nest, [])).toThrow(/not a single list of objects/);
   });
 
   it('names the value an error is about by its full path, nested objects and array items included', () => {

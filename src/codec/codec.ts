@@ -449,3 +449,46 @@ export function decode<S extends ObjectSchema>(schema: S, bytes: Uint8Array): In
   const r = new Reader(bytes, bytes.length);
   return readObject(r, schema, schema.$id) as Infer<S>;
 }
+
+/** The one field of a schema that is a list of objects (a ReceiptList, say), or an error. */
+function onlyObjectList(schema: ObjectSchema): CompiledField & { readonly def: { readonly type: ArrayType } } {
+  const fields = fieldsOf(schema);
+  const t = fields[0]?.def.type;
+  if (fields.length !== 1 || typeof t !== 'object' || !('array' in t) || typeof t.array !== 'object')
+    throw new Error(`schema ${schema.$id}: not a single list of objects`);
+  return fields[0] as CompiledField & { readonly def: { readonly type: ArrayType } };
+}
+
+/**
+ * encode(schema, { list }) for a schema whose one field is a list of objects, made from the items'
+ * own encodings (each made once, elsewhere): the same bytes, without encoding any item again.
+ */
+export function encodeList(schema: ObjectSchema, items: readonly Uint8Array[]): Uint8Array {
+  const f = onlyObjectList(schema);
+  const t = f.def.type;
+  if (lengthBreaks(items.length, t.length, t.max)) checkLength({ parent: schema.$id, name: f.name, index: -1 }, items.length, t.length, t.max, t.code);
+  const w = takeWriter();
+  try {
+    for (const item of items) {
+      w.varint(f.key);
+      w.bytes(item);
+    }
+    return w.finish();
+  } finally {
+    giveWriter(w);
+  }
+}
+
+/** decode(schema, bytes) for such a schema, with each item's own encoding (a copy) alongside, in order. */
+export function decodeList<S extends ObjectSchema>(schema: S, bytes: Uint8Array): { value: Infer<S>; items: Uint8Array[] } {
+  onlyObjectList(schema);
+  const value = decode(schema, bytes);
+  // Decoded, so canonical: one key and one length-delimited item after another.
+  const r = new Reader(bytes, bytes.length);
+  const items: Uint8Array[] = [];
+  while (r.pos < r.end) {
+    r.varint();
+    items.push(r.lengthDelimited().slice());
+  }
+  return { value, items };
+}

@@ -1,4 +1,4 @@
-import { decode, encode, type Infer } from '../codec/index.ts';
+import { decodeList, encode, encodeList, type Infer } from '../codec/index.ts';
 import { sha256 } from '../crypto/portable.ts';
 import { address, optionalAddress } from './fields.ts';
 import { MAIN_CHAIN, ZNC } from './params.ts';
@@ -110,55 +110,12 @@ export function receiptValue(r: Receipt): { token: string; amount: bigint } {
   }
 }
 
-// ReceiptListSchema's wire form: each receipt as field 1, length-delimited (tag, varint length, bytes).
-const RECEIPT_TAG = 0x0a;
-
 /** encode(ReceiptListSchema, { receipts }), from each receipt's encoding made once (receiptBytes). */
-export function encodeReceipts(receipts: readonly Receipt[]): Uint8Array {
-  const parts = receipts.map(receiptBytes);
-  let size = 0;
-  for (const p of parts) size += 1 + varintSize(p.length) + p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out[at++] = RECEIPT_TAG;
-    for (let v = p.length; ; v = Math.floor(v / 128)) {
-      if (v < 128) {
-        out[at++] = v;
-        break;
-      }
-      out[at++] = (v & 0x7f) | 0x80;
-    }
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export const encodeReceipts = (receipts: readonly Receipt[]): Uint8Array => encodeList(ReceiptListSchema, receipts.map(receiptBytes));
 
-const varintSize = (v: number): number => {
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-};
-
-/** decode(ReceiptListSchema, bytes).receipts, each receipt knowing its encoding (a copy) for when it is encoded again. */
+/** decode(ReceiptListSchema, bytes).receipts, each receipt knowing its encoding for when it is encoded again. */
 export function decodeReceipts(bytes: Uint8Array): Receipt[] {
-  const receipts = decode(ReceiptListSchema, bytes).receipts;
-  // Decoding took only the canonical form: one tagged, length-delimited item per receipt, in order.
-  let at = 0;
-  for (const r of receipts) {
-    at++;
-    let length = 0;
-    for (let mul = 1; ; mul *= 128) {
-      const b = bytes[at++];
-      length += (b & 0x7f) * mul;
-      if (b < 128) break;
-    }
-    encodings.set(Object.freeze(r), bytes.slice(at, at + length));
-    at += length;
-  }
-  return receipts;
+  const { value, items } = decodeList(ReceiptListSchema, bytes);
+  value.receipts.forEach((r, i) => encodings.set(Object.freeze(r), items[i]));
+  return value.receipts;
 }

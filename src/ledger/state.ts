@@ -60,8 +60,8 @@ class StateTree {
     return this.bucketOfKey.get(key) ?? bucketOf(key);
   }
 
-  set(key: string, valueHash: Uint8Array | null): void {
-    const b = this.bucket(key);
+  /** Puts a pair in (or, with no hash, takes it out of) bucket `b`, leaving the nodes above it as they are. */
+  private place(b: number, key: string, valueHash: Uint8Array | null): void {
     if (valueHash) {
       this.buckets[b].set(key, valueHash);
       this.bucketOfKey.set(key, b);
@@ -69,6 +69,11 @@ class StateTree {
       this.buckets[b].delete(key);
       this.bucketOfKey.delete(key);
     }
+  }
+
+  set(key: string, valueHash: Uint8Array | null): void {
+    const b = this.bucket(key);
+    this.place(b, key, valueHash);
     this.dirty.add(b);
   }
 
@@ -115,15 +120,7 @@ class StateTree {
   }
 
   apply(patch: TreePatch): void {
-    for (const [b, key, hash] of patch.changes) {
-      if (hash) {
-        this.buckets[b].set(key, hash);
-        this.bucketOfKey.set(key, b);
-      } else {
-        this.buckets[b].delete(key);
-        this.bucketOfKey.delete(key);
-      }
-    }
+    for (const [b, key, hash] of patch.changes) this.place(b, key, hash);
     patch.levels.forEach((nodes, l) => {
       for (const [i, h] of nodes) this.levels[l][i] = h;
     });

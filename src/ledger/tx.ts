@@ -101,7 +101,8 @@ export function decodeTx(bytes: Uint8Array): Tx {
   };
 }
 
-/** The encoding of a transaction's signature field (field 6, 64 bytes): the last thing in its bytes. */
+/** How a transaction's bytes end: its signature field (field 6, length-delimited, 64 bytes). */
+const SIGNATURE_KEY = (6 << 3) | 2;
 const SIGNATURE_FIELD = 2 + 64;
 
 export function txSigningBytes(tx: Tx): Uint8Array {
@@ -109,12 +110,7 @@ export function txSigningBytes(tx: Tx): Uint8Array {
   // unsigned one plus a last field: so the unsigned encoding is the bytes before the signature,
   // and no field needs encoding again (a check of every transaction, on every node, did that).
   const n = tx.bytes.length - SIGNATURE_FIELD;
-  if (n > 0 && tx.bytes[n] === 0x32 && tx.bytes[n + 1] === 64) {
-    const out = new Uint8Array(SIGN_DOMAIN.length + n);
-    out.set(SIGN_DOMAIN);
-    out.set(tx.bytes.subarray(0, n), SIGN_DOMAIN.length);
-    return out;
-  }
+  if (n > 0 && tx.bytes[n] === SIGNATURE_KEY && tx.bytes[n + 1] === 64) return concatBytes(SIGN_DOMAIN, tx.bytes.subarray(0, n));
   return signingBytes({
     chainId: tx.chainId,
     kind: tx.kind,

@@ -22,7 +22,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
-import { keyPairFromSeed } from '../crypto/portable.ts';
+import { concatBytes, keyPairFromSeed } from '../crypto/portable.ts';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError } from './frames.ts';
 import { ScoreBook } from './scores.ts';
 import type { PenaltyKind } from './scores.ts';
@@ -188,7 +188,7 @@ export function generatePeerKey(): Uint8Array {
 async function decodePrivateKey(key: Uint8Array): Promise<PrivateKey> {
   // An Ed25519 seed: its public key from node:crypto, then the 64-byte raw form. libp2p's own
   // derivation from a seed runs @noble in JavaScript, whose first call costs a start ~60 ms.
-  if (key.byteLength === 32) return privateKeyFromRaw(new Uint8Array([...key, ...keyPairFromSeed(key).publicKey]));
+  if (key.byteLength === 32) return privateKeyFromRaw(concatBytes(key, keyPairFromSeed(key).publicKey));
   return privateKeyFromProtobuf(key);
 }
 
