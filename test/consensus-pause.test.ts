@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, restartNode, startDevnet, stopDevnet, type DevnetInfo } from '../src/cli/devnet.ts';
@@ -43,6 +44,18 @@ async function restart(i: number): Promise<void> {
   await waitFor(() => !isAlive(net.nodes[i].pid), 10_000, `node${i} to die`);
   net.nodes[i] = restartNode(dir, net.nodes[i].name, ['--log-level', 'debug']);
   await waitFor(async () => (await height(i)) >= 0, 60_000, `node${i} API`, 100);
+}
+
+/**
+ * The longest a node's event loop was held up since the last call (prom-client's gauge, which
+ * each scrape resets), in ms: how long the machine kept a node from running at all.
+ */
+async function nodeStallMs(i: number): Promise<number> {
+  const text = await fetch(`${net.nodes[i].api}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const line = text.split('\n').find((l) => l.startsWith('zeus_nodejs_eventloop_lag_max_seconds'));
+  return line ? Math.round(Number(line.split(' ').at(-1)) * 1000) : 0;
 }
 
 function pause(i: number): void {
@@ -110,6 +123,9 @@ describe('bookkeepers restarted and paused under load (issue 12, item 2)', () =>
       await sleep(500);
       const live = [0, 2, 3];
       const h0 = Math.max(...(await Promise.all(live.map(height))));
+      await Promise.all(live.map(nodeStallMs));
+      const ownLoop = monitorEventLoopDelay({ resolution: 20 });
+      ownLoop.enable();
       pause(1);
       const pausedAt = Date.now();
       // Poll the three running nodes for 15 s: when each new height first appears on any of them.
@@ -124,15 +140,24 @@ describe('bookkeepers restarted and paused under load (issue 12, item 2)', () =>
         await sleep(50);
       }
       const endedAt = Date.now();
+      ownLoop.disable();
       resume(1);
+      // The bound is on the protocol, not on the machine. A stretch in which the machine ran none
+      // of the processes (seen once in a full suite run: all three nodes silent for 5 s, their
+      // timers firing 1.5 s late) is added to it: the longest hold-up of this process's own event
+      // loop, or the shortest of the three nodes' longest ones (all three held up at once). A
+      // protocol stall leaves the event loops idle, and one node's own slow work holds up only
+      // its loop, so neither is excused.
+      const stalls = { test: Math.round(ownLoop.max / 1e6), nodes: await Promise.all(live.map(nodeStallMs)) };
+      const bound = STALL_BOUND_MS + Math.max(stalls.test, Math.min(...stalls.nodes));
       // From the pause to the first commit, between commits, and from the last one to the end.
       const gaps = [...commits.map((c, i) => c.at - (i === 0 ? pausedAt : commits[i - 1].at)), endedAt - (commits.at(-1)?.at ?? pausedAt)];
       const firstStarted = commits.find((c) => c.height >= h0 + 2);
-      const report = { h0, commits: commits.map((c) => `${c.height}@+${c.at - pausedAt}`), gaps, sent: load.sent };
+      const report = { h0, commits: commits.map((c) => `${c.height}@+${c.at - pausedAt}`), gaps, sent: load.sent, stalls, bound };
       // The first height started after the pause commits within the bound, and every later one too.
       expect(firstStarted, JSON.stringify(report)).toBeDefined();
-      expect(firstStarted!.at - pausedAt, JSON.stringify(report)).toBeLessThan(STALL_BOUND_MS);
-      expect(Math.max(...gaps), JSON.stringify(report)).toBeLessThan(STALL_BOUND_MS);
+      expect(firstStarted!.at - pausedAt, JSON.stringify(report)).toBeLessThan(bound);
+      expect(Math.max(...gaps), JSON.stringify(report)).toBeLessThan(bound);
       // 15 s with a proposer paused one height in four: a height every ~1 s, not one in 9 s.
       expect(top - h0, JSON.stringify(report)).toBeGreaterThanOrEqual(8);
       console.log(`pause under load: ${JSON.stringify(report)}`);

@@ -23,6 +23,7 @@ import type { Multiaddr } from '@multiformats/multiaddr';
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { concatBytes, keyPairFromSeed } from '../crypto/portable.ts';
+import { coalescingTransport } from './coalesce.ts';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, FrameTooLargeError } from './frames.ts';
 import { ScoreBook } from './scores.ts';
 import type { PenaltyKind } from './scores.ts';
@@ -351,7 +352,8 @@ class Node implements P2PNode {
       privateKey: this.#privateKey,
       start: false,
       addresses: { listen: [this.#opts.listen], ...(this.#opts.announce?.length ? { announce: this.#opts.announce } : {}) },
-      transports: [tcp()],
+      // Each turn's socket writes go out as one system call (see coalesce.ts).
+      transports: [coalescingTransport(tcp())],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: {
