@@ -341,12 +341,13 @@ class Node implements P2PNode {
     const banned = (peer: PeerId): boolean => this.#scores.isBanned(peer.toString());
     // The libp2p stack is loaded when a node starts, not when this module is: every `zeus`
     // command imports the node's entry point, and most never open a connection (~0.4 s each).
-    const [{ createLibp2p }, { tcp }, { noise }, { yamux }, { identify }] = await Promise.all([
+    const [{ createLibp2p }, { tcp }, { noise }, { yamux }, { identify }, { noiseCrypto }] = await Promise.all([
       import('libp2p'),
       import('@libp2p/tcp'),
       import('@libp2p/noise'),
       import('@libp2p/yamux'),
       import('@libp2p/identify'),
+      import('./noiseCrypto.ts'),
     ]);
     const lp = await createLibp2p({
       privateKey: this.#privateKey,
@@ -354,7 +355,7 @@ class Node implements P2PNode {
       addresses: { listen: [this.#opts.listen], ...(this.#opts.announce?.length ? { announce: this.#opts.announce } : {}) },
       // Each turn's socket writes go out as one system call (see coalesce.ts).
       transports: [coalescingTransport(tcp())],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux()],
       connectionGater: {
         denyDialPeer: banned,
