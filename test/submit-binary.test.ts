@@ -206,12 +206,19 @@ describe('submitting over the WebSocket /ws', () => {
     for (let i = 0; i < 4; i++) ws.send(encodeTxFrame(100 + i, [list[i].bytes]));
     for (let i = 0; i < 4; i++) expect(outcomes(((await answerTo(got, 100 + i)) as { results: (SubmitAnswer | ErrorAnswer)[] }).results)).toEqual(['pending']);
 
-    // A flood: 30 frames of 300 transactions (bad signatures: each frame costs its verifications)
-    // sent at once. At most 4 wait; every frame gets exactly one answer, the refused ones TOO_MANY_FRAMES.
+    // A flood: 30 frames of 300 transactions sent at once, each well signed and refused (a nonce far
+    // ahead: NONCE_GAP), so that each frame costs its 300 verifications. (Bad signatures would not:
+    // the node refuses known failing bytes unchecked, and a client that sends many unchecked.)
+    // At most 4 wait; every frame gets exactly one answer, the refused ones TOO_MANY_FRAMES.
     const [probe] = await transfers('bob', 1);
-    const frameTxs = Array.from({ length: 300 }, () => badSignature(probe));
+    const frames = Array.from({ length: 30 }, (_, f) =>
+      Array.from(
+        { length: 300 },
+        (_, i) => signTransfer(k.bob, { chainId: h.chainId, to: k.alice.address, amount: 1n, nonce: probe.nonce + 1_000n + BigInt(f * 300 + i) }).bytes,
+      ),
+    );
     got.length = 0;
-    for (let s = 0; s < 30; s++) ws.send(encodeTxFrame(1000 + s, frameTxs));
+    for (let s = 0; s < 30; s++) ws.send(encodeTxFrame(1000 + s, frames[s]));
     await waitFor(() => got.length === 30, 60_000, 'answers to 30 frames');
     expect(new Set(got.map((m) => m.seq)).size).toBe(30);
     const refused = got.filter((m) => m.type === 'error');

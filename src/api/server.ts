@@ -27,6 +27,7 @@ import type {
 import { decodeTxBatch, decodeTxFrame, frameSeq, MAX_BATCH_TXS, TX_BATCH_TAG, TxBatchError } from '../sdk/index.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
+import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget } from './badSignatures.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerGovRoutes } from './govRoutes.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
@@ -130,14 +131,41 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
    * Submits transactions in order and answers for each, as POST /txs with `txs` does: one that
    * could not even be read (bad hex) keeps its own error and its place.
    */
-  const submitAll = async (list: readonly (Uint8Array | ApiError)[]): Promise<(SubmitAnswer | ErrorAnswer)[]> => {
+  const submitAll = async (list: readonly (Uint8Array | ApiError)[], client: string): Promise<(SubmitAnswer | ErrorAnswer)[]> => {
+    checkBudget(client);
     const good = list.filter((b): b is Uint8Array => b instanceof Uint8Array);
     const submitted = await node.submitMany(good);
+    badSignatures.charge(client, submitted.filter((r) => r instanceof LedgerError && r.code === 'BAD_SIGNATURE').length);
     let k = 0;
     return list.map((b): SubmitAnswer | ErrorAnswer => {
       const r = b instanceof Uint8Array ? submitted[k++] : b;
       return r instanceof Error ? errorAnswer(r) : { ...r, status: 'pending' };
     });
+  };
+
+  /** One transaction, as POST /txs with `tx` does: its refusal is thrown. */
+  const submitOne = async (bytes: Uint8Array, client: string): Promise<SubmitAnswer> => {
+    checkBudget(client);
+    try {
+      return { ...(await node.submit(bytes)), status: 'pending' };
+    } catch (e) {
+      if (e instanceof LedgerError && e.code === 'BAD_SIGNATURE') badSignatures.charge(client, 1);
+      throw e;
+    }
+  };
+
+  /** Refuses, before any check, a client whose transactions failed their signature check too often (badSignatures.ts). */
+  const badSignatures = new BadSignatureBudget();
+  const checkBudget = (client: string): void => {
+    const wait = badSignatures.waitMs(client);
+    if (wait > 0) {
+      throw new ApiError(
+        429,
+        'TOO_MANY_BAD_SIGNATURES',
+        `${BAD_SIGNATURES_PER_WINDOW} of this client's transactions failed their signature check within ${BAD_SIGNATURE_WINDOW_MS / 1000} s; ` +
+          `its transactions are refused unchecked for another ${Math.ceil(wait / 1000)} s`,
+      );
+    }
   };
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -277,10 +305,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         // A signed transaction never starts with TX_BATCH_TAG (its field 1 comes first): anything
         // else is one transaction, refused by the ledger's decoder if it is not one. It is copied:
         // the pool keeps it, and a view would keep the request's (maybe pooled) buffer alive.
-        if (body[0] !== TX_BATCH_TAG) {
-          const r = await node.submit(new Uint8Array(body));
-          return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
-        }
+        if (body[0] !== TX_BATCH_TAG) return reply.status(202).send(await submitOne(new Uint8Array(body), req.ip));
         let txs: Uint8Array[];
         try {
           // The decoder copies each transaction out of the body.
@@ -288,7 +313,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         } catch (e) {
           throw e instanceof TxBatchError ? batchRefusal(e) : e;
         }
-        return reply.status(202).send({ results: await submitAll(txs) } satisfies SubmitBatchAnswer);
+        return reply.status(202).send({ results: await submitAll(txs, req.ip) } satisfies SubmitBatchAnswer);
       }
       if (!body || typeof body !== 'object') throw new ApiError(400, 'INVALID_REQUEST', 'body must be {"tx": hex} or {"txs": [hex, …]}');
       const decodeHex = (s: unknown): Uint8Array => {
@@ -306,10 +331,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
             return toApiError(e);
           }
         });
-        return reply.status(202).send({ results: await submitAll(bytes) } satisfies SubmitBatchAnswer);
+        return reply.status(202).send({ results: await submitAll(bytes, req.ip) } satisfies SubmitBatchAnswer);
       }
-      const r = await node.submit(decodeHex(body.tx));
-      return reply.status(202).send({ ...r, status: 'pending' } satisfies SubmitAnswer);
+      return reply.status(202).send(await submitOne(decodeHex(body.tx), req.ip));
     },
   );
 
@@ -536,7 +560,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         waiting++;
         last = last.then(async () => {
           try {
-            send({ type: 'submitted', seq: frame.seq, results: await submitAll(frame.txs) });
+            send({ type: 'submitted', seq: frame.seq, results: await submitAll(frame.txs, req.ip) });
           } catch (e) {
             send({ type: 'error', seq: frame.seq, ...errorAnswer(e) });
           } finally {

@@ -27,7 +27,7 @@ export interface SubmitterOptions {
 export type SubmitterState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** The status an HTTP POST /txs gives a frame's refusal, so both paths throw alike. */
-const STATUS: Record<string, number> = { BATCH_TOO_LARGE: 413, TOO_MANY_FRAMES: 429 };
+const STATUS: Record<string, number> = { BATCH_TOO_LARGE: 413, TOO_MANY_FRAMES: 429, TOO_MANY_BAD_SIGNATURES: 429 };
 
 interface Job {
   txs: readonly Uint8Array[];

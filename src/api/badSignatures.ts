@@ -1,0 +1,47 @@
+// A client whose transactions keep failing their signature check is refused unchecked for a while.
+//
+// Checking a signature costs a node ~80 µs; making up a transaction that fails the check costs its
+// sender nothing (no key, no signing: any bytes in the right shape). One connection sending
+// batches of them would keep a node's verifier threads busy for free, and every honest client
+// of that node waits behind it. An honest client's transactions fail the check only by a bug, so
+// a small budget of failures per client and window costs honest clients nothing.
+
+export const BAD_SIGNATURES_PER_WINDOW = 100;
+export const BAD_SIGNATURE_WINDOW_MS = 10_000;
+/** Clients tracked at once; beyond it the oldest record goes (an attacker's many addresses cannot grow memory). */
+const CLIENTS_KEPT = 10_000;
+
+export class BadSignatureBudget {
+  private readonly now: () => number;
+  private readonly spent = new Map<string, { since: number; count: number }>();
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  /** How long (ms) `client` must wait before its submissions are checked again; 0: they are now. */
+  waitMs(client: string): number {
+    const s = this.spent.get(client);
+    if (!s) return 0;
+    const left = s.since + BAD_SIGNATURE_WINDOW_MS - this.now();
+    if (left <= 0) {
+      this.spent.delete(client);
+      return 0;
+    }
+    return s.count >= BAD_SIGNATURES_PER_WINDOW ? left : 0;
+  }
+
+  /** Counts `failed` signature checks against `client`'s budget of its current window. */
+  charge(client: string, failed: number): void {
+    if (failed <= 0) return;
+    const now = this.now();
+    let s = this.spent.get(client);
+    if (!s || s.since + BAD_SIGNATURE_WINDOW_MS <= now) {
+      this.spent.delete(client);
+      if (this.spent.size >= CLIENTS_KEPT) this.spent.delete(this.spent.keys().next().value!);
+      s = { since: now, count: 0 };
+      this.spent.set(client, s);
+    }
+    s.count += failed;
+  }
+}

@@ -1,0 +1,144 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTxBatch, encodeTxFrame } from '../src/sdk/index.ts';
+import type { ErrorAnswer, SubmissionMessage, SubmitAnswer, SubmitBatchAnswer } from '../src/sdk/wire.ts';
+import {
+  api,
+  cleanup,
+  initDevHome,
+  loadDevKeys,
+  nextNonce,
+  signTransfer,
+  startNode,
+  waitFor,
+  type ApiAnswer,
+  type DevHome,
+  type NamedKey,
+  type SignedTransfer,
+} from './helpers/processes.ts';
+
+// Transactions that fail their signature check cost their sender nothing to make and the node
+// ~80 µs each to check, against a real node process:
+// - the same bytes sent again are refused without a second check;
+// - a client (an IP address) whose transactions failed the check 100 times within 10 s has its
+//   submissions refused unchecked (429 TOO_MANY_BAD_SIGNATURES) over HTTP and WebSocket for the
+//   rest of the window, while another client's go through.
+
+let h: DevHome;
+let url: string;
+let k: Record<string, NamedKey>;
+
+beforeAll(async () => {
+  h = await initDevHome({ blockTimeMs: 200, prefix: 'zeus-badsig-' });
+  ({ url } = await startNode(h.home));
+  k = loadDevKeys(h.home, ['alice', 'bob', 'dave']);
+}, 60_000);
+
+afterAll(async () => {
+  await cleanup();
+});
+
+const octets = { 'content-type': 'application/octet-stream' };
+const postBinary = <T>(body: Uint8Array): Promise<ApiAnswer<T>> => api<T>(url, 'POST', '/txs', body, octets);
+
+async function transfers(from: string, n: number): Promise<SignedTransfer[]> {
+  const probe = signTransfer(k[from], { chainId: h.chainId, to: k.dave.address, amount: 1n, nonce: 0n });
+  const first = await nextNonce(url, k[from].address, probe.chain);
+  return Array.from({ length: n }, (_, i) =>
+    signTransfer(k[from], { chainId: h.chainId, to: k.dave.address, amount: 1_000n + BigInt(i), nonce: first + BigInt(i) }),
+  );
+}
+
+const badSignature = (t: SignedTransfer): Uint8Array => {
+  const b = t.bytes.slice();
+  b[b.length - 1] ^= 1;
+  return b;
+};
+
+const outcomes = (results: (SubmitAnswer | ErrorAnswer)[]): string[] => results.map((r) => ('error' in r ? r.error.code : r.status));
+
+/** Signatures this node has checked so far (its own counter). */
+async function signatureChecks(): Promise<number> {
+  const text = (await api(url, 'GET', '/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith('zeus_tx_signature_checks_total'));
+  return Number(line?.split(' ').at(-1) ?? Number.NaN);
+}
+
+/** POST /txs from another loopback address than 127.0.0.1: another client as the node sees it. */
+function postFrom(localAddress: string, body: Uint8Array): Promise<{ status: number; json: unknown }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path: '/txs', method: 'POST', localAddress, headers: { ...octets, 'content-length': body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('transactions that fail their signature check', () => {
+  it('are refused without a second check when the same bytes come again', async () => {
+    const [t] = await transfers('alice', 1);
+    const bad = badSignature(t);
+    const before = await signatureChecks();
+    const first = await postBinary<ErrorAnswer>(bad);
+    expect(first.status, first.text).toBe(401);
+    expect(first.json.error.code).toBe('BAD_SIGNATURE');
+    const checked = await signatureChecks();
+    expect(checked).toBe(before + 1);
+    for (let i = 0; i < 5; i++) {
+      const again = await postBinary<ErrorAnswer>(bad);
+      expect(again.status, again.text).toBe(401);
+      expect(again.json.error.code).toBe('BAD_SIGNATURE');
+    }
+    expect(await signatureChecks()).toBe(checked);
+    // The well-signed original is not blamed for its forgery.
+    const good = await postBinary<SubmitAnswer>(t.bytes);
+    expect(good.status, good.text).toBe(202);
+  }, 60_000);
+
+  it("past 100 within 10 s, refuse that client's submissions unchecked, over HTTP and WebSocket, and only that client's", async () => {
+    // 100 different forgeries (a fresh nonce each): nothing to recognise them by but their source.
+    const forged = (await transfers('bob', 100)).map(badSignature);
+    const r = await postBinary<SubmitBatchAnswer>(encodeTxBatch(forged));
+    expect(r.status, r.text).toBe(202);
+    expect(new Set(outcomes(r.json.results))).toEqual(new Set(['BAD_SIGNATURE']));
+    const checked = await signatureChecks();
+
+    // The same client, now with well-signed transactions: refused before any check.
+    const [good] = await transfers('bob', 1);
+    const refused = await postBinary<ErrorAnswer>(encodeTxBatch([good.bytes]));
+    expect(refused.status, refused.text).toBe(429);
+    expect(refused.json.error.code).toBe('TOO_MANY_BAD_SIGNATURES');
+    expect(refused.json.error.message).toMatch(/refused unchecked for another \d+ s/);
+    const single = await postBinary<ErrorAnswer>(good.bytes);
+    expect(single.status, single.text).toBe(429);
+    const json = await api<ErrorAnswer>(url, 'POST', '/txs', { tx: Buffer.from(good.bytes).toString('hex') });
+    expect(json.status, json.text).toBe(429);
+
+    // Over the WebSocket the frame gets the refusal and the socket stays open.
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?events=none`);
+    const got: SubmissionMessage[] = [];
+    ws.addEventListener('message', (e) => got.push(JSON.parse(String(e.data)) as SubmissionMessage));
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener('open', () => resolve(), { once: true });
+      ws.addEventListener('error', () => reject(new Error('cannot open /ws')), { once: true });
+    });
+    ws.send(encodeTxFrame(3, [good.bytes]));
+    await waitFor(() => got.some((m) => m.seq === 3), 10_000, 'answer to frame 3');
+    const answer = got.find((m) => m.seq === 3)!;
+    expect(answer.type).toBe('error');
+    expect((answer as { error: { code: string } }).error.code).toBe('TOO_MANY_BAD_SIGNATURES');
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    ws.close();
+    expect(await signatureChecks()).toBe(checked);
+
+    // Another client is served as before.
+    const other = await postFrom('127.0.0.2', encodeTxBatch([good.bytes]));
+    expect(other.status).toBe(202);
+    expect(outcomes((other.json as SubmitBatchAnswer).results)).toEqual(['pending']);
+    expect(await signatureChecks()).toBe(checked + 1);
+  }, 60_000);
+});
