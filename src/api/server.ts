@@ -348,6 +348,10 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     },
     async (req): Promise<TxStatusAnswer> => {
       const hash = req.params.hash;
+      // The mempool is asked first, at the same instant: a commit that lands while the store is
+      // read takes the transaction out of the mempool, and asked after, a committed transaction
+      // would be in neither (404 for a transaction committed a moment ago).
+      const pending = node.mempool.get(hash);
       const loc = await node.store.txLocation(hash);
       if (loc) {
         const block = (await node.store.block(loc.height))!;
@@ -365,7 +369,6 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
           inclusion: inclusionView(block, bh, loc.chain, loc.index),
         };
       }
-      const pending = node.mempool.get(hash);
       if (pending) return { status: 'pending', hash, chain: pending.chain };
       const rej = node.rejection(hash);
       if (rej) return { status: 'rejected', hash, chain: rej.chain, error: { code: rej.code, message: rej.message } };
