@@ -22,7 +22,8 @@ import {
 // - the same bytes sent again are refused without a second check;
 // - a client (an IP address) whose transactions failed the check 100 times within 10 s has its
 //   submissions refused unchecked (429 TOO_MANY_BAD_SIGNATURES) over HTTP and WebSocket for the
-//   rest of the window, while another client's go through.
+//   rest of the window, while another client's go through; a large batch is checked 256 at a time,
+//   so that its part past the budget is refused unchecked.
 
 let h: DevHome;
 let url: string;
@@ -140,5 +141,17 @@ describe('transactions that fail their signature check', () => {
     expect(other.status).toBe(202);
     expect(outcomes((other.json as SubmitBatchAnswer).results)).toEqual(['pending']);
     expect(await signatureChecks()).toBe(checked + 1);
+  }, 60_000);
+
+  it('a batch of 1,000 forgeries costs one chunk of checks (256), not 1,000: the rest is refused unchecked, each with its own error', async () => {
+    const forged = (await transfers('alice', 1_000)).map(badSignature);
+    const before = await signatureChecks();
+    const r = await postFrom('127.0.0.3', encodeTxBatch(forged));
+    expect(r.status).toBe(202);
+    const codes = outcomes((r.json as SubmitBatchAnswer).results);
+    expect(codes).toHaveLength(1_000);
+    expect(codes.slice(0, 256)).toEqual(Array(256).fill('BAD_SIGNATURE'));
+    expect(codes.slice(256)).toEqual(Array(744).fill('TOO_MANY_BAD_SIGNATURES'));
+    expect(await signatureChecks()).toBe(before + 256);
   }, 60_000);
 });

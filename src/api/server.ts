@@ -38,6 +38,8 @@ import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView
 const EVENT_KINDS = '^(none|(block|tx|market|gov)(,(block|tx|market|gov))*)$';
 /** Largest WebSocket message: a TxFrame of ~5,000 transfers; the event stream's own messages are small. */
 const WS_MAX_PAYLOAD = 1024 * 1024;
+/** A batch is submitted this many transactions at a time (see submitAll). */
+const SUBMIT_CHUNK = 256;
 /**
  * TxFrames a socket may have waiting or in work: they are submitted one after the other, in the
  * order they came (a client's nonces stay in order), and one more is refused (TOO_MANY_FRAMES)
@@ -134,8 +136,20 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   const submitAll = async (list: readonly (Uint8Array | ApiError)[], client: string): Promise<(SubmitAnswer | ErrorAnswer)[]> => {
     checkBudget(client);
     const good = list.filter((b): b is Uint8Array => b instanceof Uint8Array);
-    const submitted = await node.submitMany(good);
-    badSignatures.charge(client, submitted.filter((r) => r instanceof LedgerError && r.code === 'BAD_SIGNATURE').length);
+    // In chunks, so that a batch of forgeries (up to MAX_BATCH_TXS) costs at most one chunk's checks
+    // past the budget: the rest of it is refused unchecked, each with its own error.
+    const submitted: (Awaited<ReturnType<ZeusNode['submitMany']>>[number] | ApiError)[] = [];
+    for (let i = 0; i < good.length; i += SUBMIT_CHUNK) {
+      const chunk = good.slice(i, i + SUBMIT_CHUNK);
+      const refusal = budgetRefusal(client);
+      if (refusal) {
+        for (let j = 0; j < chunk.length; j++) submitted.push(refusal);
+        continue;
+      }
+      const results = await node.submitMany(chunk);
+      badSignatures.charge(client, results.filter((r) => r instanceof LedgerError && r.code === 'BAD_SIGNATURE').length);
+      submitted.push(...results);
+    }
     let k = 0;
     return list.map((b): SubmitAnswer | ErrorAnswer => {
       const r = b instanceof Uint8Array ? submitted[k++] : b;
@@ -156,16 +170,19 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
 
   /** Refuses, before any check, a client whose transactions failed their signature check too often (badSignatures.ts). */
   const badSignatures = new BadSignatureBudget();
-  const checkBudget = (client: string): void => {
+  const budgetRefusal = (client: string): ApiError | undefined => {
     const wait = badSignatures.waitMs(client);
-    if (wait > 0) {
-      throw new ApiError(
-        429,
-        'TOO_MANY_BAD_SIGNATURES',
-        `${BAD_SIGNATURES_PER_WINDOW} of this client's transactions failed their signature check within ${BAD_SIGNATURE_WINDOW_MS / 1000} s; ` +
-          `its transactions are refused unchecked for another ${Math.ceil(wait / 1000)} s`,
-      );
-    }
+    if (wait === 0) return undefined;
+    return new ApiError(
+      429,
+      'TOO_MANY_BAD_SIGNATURES',
+      `${BAD_SIGNATURES_PER_WINDOW} of this client's transactions failed their signature check within ${BAD_SIGNATURE_WINDOW_MS / 1000} s; ` +
+        `its transactions are refused unchecked for another ${Math.ceil(wait / 1000)} s`,
+    );
+  };
+  const checkBudget = (client: string): void => {
+    const refusal = budgetRefusal(client);
+    if (refusal) throw refusal;
   };
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
