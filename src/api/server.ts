@@ -38,6 +38,8 @@ import { accountView, blockHeaderView, bookkeepersView, blockView, inclusionView
 const EVENT_KINDS = '^(none|(block|tx|market|gov)(,(block|tx|market|gov))*)$';
 /** Largest WebSocket message: a TxFrame of ~5,000 transfers; the event stream's own messages are small. */
 const WS_MAX_PAYLOAD = 1024 * 1024;
+/** What a /ws client may leave unread before it is cut off (see the /ws handler). */
+const WS_MAX_BUFFERED = 8 * 1024 * 1024;
 /** A batch is submitted this many transactions at a time (see submitAll). */
 const SUBMIT_CHUNK = 256;
 /**
@@ -61,6 +63,8 @@ export interface ApiOptions {
   uploadLimits?: UploadLimits;
   /** The built web console served at `/` (default dist/web of this checkout). */
   consoleDir?: string;
+  /** Bytes a /ws client may leave unread before its socket is closed (default 8 MiB). */
+  wsMaxBufferedBytes?: number;
 }
 
 const errorSchema = {
@@ -128,6 +132,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
+  const wsMaxBuffered = opts.wsMaxBufferedBytes ?? WS_MAX_BUFFERED;
 
   /**
    * Submits transactions in order and answers for each, as POST /txs with `txs` does: one that
@@ -536,8 +541,23 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         .send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
     wsHandler: (socket, req) => {
       const kinds = new Set(req.query.events === 'none' ? [] : (req.query.events ?? 'block,tx,market,gov').split(','));
+      // A client that subscribes and does not read would have the node hold every event for it, in
+      // memory without end: past wsMaxBufferedBytes unsent, it is cut off (it may reconnect and
+      // read faster, or ask for fewer kinds).
+      let cutOff = false;
       const send = (e: NodeEvent | SubmissionMessage): void => {
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
+        if (cutOff || socket.readyState !== socket.OPEN) return;
+        if (socket.bufferedAmount > wsMaxBuffered) {
+          cutOff = true;
+          node.events.off('event', onEvent);
+          node.logger.warn(
+            { client: req.ip, unsentBytes: socket.bufferedAmount },
+            `a /ws client left more than ${wsMaxBuffered} bytes unread; closed its socket`,
+          );
+          socket.terminate();
+          return;
+        }
+        socket.send(JSON.stringify(e));
       };
       const onEvent = (e: NodeEvent): void => {
         if (kinds.has(e.type)) send(e);

@@ -24,6 +24,8 @@ export const NodeConfigSchema = z.object({
       .string()
       .regex(/^https?:\/\/[^/\s]+\/?$/, 'must be http(s)://HOST[:PORT]')
       .optional(),
+    /** Bytes a /ws client may leave unread before the node closes its socket (default 8 MiB). */
+    wsMaxBufferedBytes: z.number().int().positive().optional(),
   }),
   blockIntervalMs: z.number().int().positive(),
   /**
