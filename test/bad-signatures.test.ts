@@ -7,8 +7,9 @@ import {
   cleanup,
   initDevHome,
   loadDevKeys,
-  nextNonce,
-  signTransfer,
+  nextTransfers,
+  withBadSignature,
+  batchOutcomes,
   startNode,
   waitFor,
   type ApiAnswer,
@@ -42,21 +43,7 @@ afterAll(async () => {
 const octets = { 'content-type': 'application/octet-stream' };
 const postBinary = <T>(body: Uint8Array): Promise<ApiAnswer<T>> => api<T>(url, 'POST', '/txs', body, octets);
 
-async function transfers(from: string, n: number): Promise<SignedTransfer[]> {
-  const probe = signTransfer(k[from], { chainId: h.chainId, to: k.dave.address, amount: 1n, nonce: 0n });
-  const first = await nextNonce(url, k[from].address, probe.chain);
-  return Array.from({ length: n }, (_, i) =>
-    signTransfer(k[from], { chainId: h.chainId, to: k.dave.address, amount: 1_000n + BigInt(i), nonce: first + BigInt(i) }),
-  );
-}
-
-const badSignature = (t: SignedTransfer): Uint8Array => {
-  const b = t.bytes.slice();
-  b[b.length - 1] ^= 1;
-  return b;
-};
-
-const outcomes = (results: (SubmitAnswer | ErrorAnswer)[]): string[] => results.map((r) => ('error' in r ? r.error.code : r.status));
+const transfers = (from: string, n: number): Promise<SignedTransfer[]> => nextTransfers(url, h.chainId, k[from], k.dave, n);
 
 /** Signatures this node has checked so far (its own counter). */
 async function signatureChecks(): Promise<number> {
@@ -82,7 +69,7 @@ function postFrom(localAddress: string, body: Uint8Array): Promise<{ status: num
 describe('transactions that fail their signature check', () => {
   it('are refused without a second check when the same bytes come again', async () => {
     const [t] = await transfers('alice', 1);
-    const bad = badSignature(t);
+    const bad = withBadSignature(t);
     const before = await signatureChecks();
     const first = await postBinary<ErrorAnswer>(bad);
     expect(first.status, first.text).toBe(401);
@@ -102,10 +89,10 @@ describe('transactions that fail their signature check', () => {
 
   it("past 100 within 10 s, refuse that client's submissions unchecked, over HTTP and WebSocket, and only that client's", async () => {
     // 100 different forgeries (a fresh nonce each): nothing to recognise them by but their source.
-    const forged = (await transfers('bob', 100)).map(badSignature);
+    const forged = (await transfers('bob', 100)).map(withBadSignature);
     const r = await postBinary<SubmitBatchAnswer>(encodeTxBatch(forged));
     expect(r.status, r.text).toBe(202);
-    expect(new Set(outcomes(r.json.results))).toEqual(new Set(['BAD_SIGNATURE']));
+    expect(new Set(batchOutcomes(r.json.results))).toEqual(new Set(['BAD_SIGNATURE']));
     const checked = await signatureChecks();
 
     // The same client, now with well-signed transactions: refused before any check.
@@ -139,16 +126,16 @@ describe('transactions that fail their signature check', () => {
     // Another client is served as before.
     const other = await postFrom('127.0.0.2', encodeTxBatch([good.bytes]));
     expect(other.status).toBe(202);
-    expect(outcomes((other.json as SubmitBatchAnswer).results)).toEqual(['pending']);
+    expect(batchOutcomes((other.json as SubmitBatchAnswer).results)).toEqual(['pending']);
     expect(await signatureChecks()).toBe(checked + 1);
   }, 60_000);
 
   it('a batch of 1,000 forgeries costs one chunk of checks (256), not 1,000: the rest is refused unchecked, each with its own error', async () => {
-    const forged = (await transfers('alice', 1_000)).map(badSignature);
+    const forged = (await transfers('alice', 1_000)).map(withBadSignature);
     const before = await signatureChecks();
     const r = await postFrom('127.0.0.3', encodeTxBatch(forged));
     expect(r.status).toBe(202);
-    const codes = outcomes((r.json as SubmitBatchAnswer).results);
+    const codes = batchOutcomes((r.json as SubmitBatchAnswer).results);
     expect(codes).toHaveLength(1_000);
     expect(codes.slice(0, 256)).toEqual(Array(256).fill('BAD_SIGNATURE'));
     expect(codes.slice(256)).toEqual(Array(744).fill('TOO_MANY_BAD_SIGNATURES'));

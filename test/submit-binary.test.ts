@@ -8,7 +8,9 @@ import {
   cleanup,
   initDevHome,
   loadDevKeys,
-  nextNonce,
+  nextTransfers,
+  withBadSignature,
+  batchOutcomes,
   postOversized,
   signTransfer,
   startNode,
@@ -46,24 +48,7 @@ afterAll(async () => {
 const octets = { 'content-type': 'application/octet-stream' };
 const postBinary = <T>(body: Uint8Array): Promise<ApiAnswer<T>> => api<T>(url, 'POST', '/txs', body, octets);
 
-/** Transfers from `from` with consecutive nonces starting at the node's next one. */
-async function transfers(from: string, n: number, to = 'dave'): Promise<SignedTransfer[]> {
-  const probe = signTransfer(k[from], { chainId: h.chainId, to: k[to].address, amount: 1n, nonce: 0n });
-  const first = await nextNonce(url, k[from].address, probe.chain);
-  return Array.from({ length: n }, (_, i) =>
-    signTransfer(k[from], { chainId: h.chainId, to: k[to].address, amount: 1_000n + BigInt(i), nonce: first + BigInt(i) }),
-  );
-}
-
-/** A copy of a signed transaction with one signature bit flipped. */
-const badSignature = (t: SignedTransfer): Uint8Array => {
-  const b = t.bytes.slice();
-  b[b.length - 1] ^= 1;
-  return b;
-};
-
-/** Each result as the status it reports or the code of its refusal. */
-const outcomes = (results: (SubmitAnswer | ErrorAnswer)[]): string[] => results.map((r) => ('error' in r ? r.error.code : r.status));
+const transfers = (from: string, n: number, to = 'dave'): Promise<SignedTransfer[]> => nextTransfers(url, h.chainId, k[from], k[to], n);
 
 async function committed(hash: string): Promise<void> {
   await waitFor(async () => (await api<{ status: string }>(url, 'GET', `/txs/${hash}`)).json?.status === 'committed', 30_000, `${hash} committed`, 100);
@@ -84,22 +69,22 @@ describe('POST /txs with application/octet-stream', () => {
     const garbage = Uint8Array.of(1, 2, 3);
     const huge = new Uint8Array(MAX_TX_BYTES + 1).fill(0x0a);
 
-    const binary = await postBinary<SubmitBatchAnswer>(encodeTxBatch([a1.bytes, badSignature(b1), garbage, a2.bytes, huge]));
+    const binary = await postBinary<SubmitBatchAnswer>(encodeTxBatch([a1.bytes, withBadSignature(b1), garbage, a2.bytes, huge]));
     expect(binary.status, binary.text).toBe(202);
     expect(binary.contentType).toMatch(/^application\/json/);
-    expect(outcomes(binary.json.results)).toEqual(['pending', 'BAD_SIGNATURE', 'BAD_ENCODING', 'pending', 'TX_TOO_LARGE']);
+    expect(batchOutcomes(binary.json.results)).toEqual(['pending', 'BAD_SIGNATURE', 'BAD_ENCODING', 'pending', 'TX_TOO_LARGE']);
     expect(binary.json.results[0]).toEqual({ hash: a1.hash, chain: a1.chain, status: 'pending' });
     expect(binary.json.results[3]).toEqual({ hash: a2.hash, chain: a2.chain, status: 'pending' });
 
     // The same kinds of transactions as JSON: the same answers, in the same shape.
-    const json = await api<SubmitBatchAnswer>(url, 'POST', '/txs', { txs: [b1.hex, toHex(badSignature(a1)), toHex(garbage), b2.hex, toHex(huge)] });
+    const json = await api<SubmitBatchAnswer>(url, 'POST', '/txs', { txs: [b1.hex, toHex(withBadSignature(a1)), toHex(garbage), b2.hex, toHex(huge)] });
     expect(json.status, json.text).toBe(202);
-    expect(outcomes(json.json.results)).toEqual(outcomes(binary.json.results));
+    expect(batchOutcomes(json.json.results)).toEqual(batchOutcomes(binary.json.results));
     expect(Object.keys(json.json.results[1])).toEqual(Object.keys(binary.json.results[1]));
 
     // Again in binary: known now (pending, or committed already), refused as JSON would refuse them.
     const again = await postBinary<SubmitBatchAnswer>(encodeTxBatch([a1.bytes, b2.bytes]));
-    for (const code of outcomes(again.json.results)) expect(['DUPLICATE_TX', 'NONCE_REPLAYED']).toContain(code);
+    for (const code of batchOutcomes(again.json.results)) expect(['DUPLICATE_TX', 'NONCE_REPLAYED']).toContain(code);
 
     for (const t of [a1, a2, b1, b2]) await committed(t.hash);
   }, 60_000);
@@ -113,7 +98,7 @@ describe('POST /txs with application/octet-stream', () => {
     const again = await postBinary<ErrorAnswer>(c1.bytes);
     expect(again.status, again.text).toBe(409);
     expect(['DUPLICATE_TX', 'NONCE_REPLAYED']).toContain(again.json.error.code);
-    expectRefusal(await postBinary(badSignature((await transfers('carol', 2))[1])), 401, 'BAD_SIGNATURE');
+    expectRefusal(await postBinary(withBadSignature((await transfers('carol', 2))[1])), 401, 'BAD_SIGNATURE');
   });
 
   it('refuses a malformed batch, an oversized one and an unknown content type with a clear 4xx', async () => {
@@ -163,7 +148,7 @@ describe('submitting over the WebSocket /ws', () => {
     const { ws, got, events } = await open();
     const [a1] = await transfers('alice', 1);
     const [b1] = await transfers('bob', 1);
-    ws.send(encodeTxFrame(7, [a1.bytes, badSignature(b1), b1.bytes]));
+    ws.send(encodeTxFrame(7, [a1.bytes, withBadSignature(b1), b1.bytes]));
     const answer = await answerTo(got, 7);
     expect(answer).toEqual({
       type: 'submitted',
@@ -204,7 +189,8 @@ describe('submitting over the WebSocket /ws', () => {
     const { ws, got } = await open('?events=tx');
     const list = await transfers('dave', 4, 'alice');
     for (let i = 0; i < 4; i++) ws.send(encodeTxFrame(100 + i, [list[i].bytes]));
-    for (let i = 0; i < 4; i++) expect(outcomes(((await answerTo(got, 100 + i)) as { results: (SubmitAnswer | ErrorAnswer)[] }).results)).toEqual(['pending']);
+    for (let i = 0; i < 4; i++)
+      expect(batchOutcomes(((await answerTo(got, 100 + i)) as { results: (SubmitAnswer | ErrorAnswer)[] }).results)).toEqual(['pending']);
 
     // A flood: 30 frames of 300 transactions sent at once, each well signed and refused (a nonce far
     // ahead: NONCE_GAP), so that each frame costs its 300 verifications. (Bad signatures would not:
@@ -243,14 +229,14 @@ describe('the SDK', () => {
     expect(await binary.submit(a1.bytes)).toEqual({ hash: a1.hash, chain: a1.chain, status: 'pending' });
     expect(await json.submit(b1.bytes)).toEqual({ hash: b1.hash, chain: b1.chain, status: 'pending' });
     for (const c of [binary, json]) {
-      const e = await c.submit(badSignature(a2)).catch((x: unknown) => x);
+      const e = await c.submit(withBadSignature(a2)).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(NodeApiError);
       expect(e).toMatchObject({ status: 401, code: 'BAD_SIGNATURE' });
     }
-    const rb = await binary.submitBatch([a2.bytes, badSignature(b2)]);
-    const rj = await json.submitBatch([b2.bytes, badSignature(a2)]);
-    expect(outcomes(rb.results)).toEqual(['pending', 'BAD_SIGNATURE']);
-    expect(outcomes(rj.results)).toEqual(outcomes(rb.results));
+    const rb = await binary.submitBatch([a2.bytes, withBadSignature(b2)]);
+    const rj = await json.submitBatch([b2.bytes, withBadSignature(a2)]);
+    expect(batchOutcomes(rb.results)).toEqual(['pending', 'BAD_SIGNATURE']);
+    expect(batchOutcomes(rj.results)).toEqual(batchOutcomes(rb.results));
     expect(await binary.submitBatch([])).toEqual({ results: [] });
     expect(await binary.submitBatch(Array(MAX_BATCH_TXS + 1).fill(a1.bytes)).catch((x: unknown) => x)).toMatchObject({ code: 'BATCH_TOO_LARGE' });
     for (const t of [a1, a2, b1, b2]) await committed(t.hash);
@@ -296,7 +282,7 @@ describe('the SDK', () => {
 
       // A batch sent and not answered when the node dies: CONNECTION_LOST, not a silent wait.
       const [probe] = await transfers('alice', 1);
-      const slow = submitter.submit(Array.from({ length: 4000 }, () => badSignature(probe))).catch((x: unknown) => x);
+      const slow = submitter.submit(Array.from({ length: 4000 }, () => withBadSignature(probe))).catch((x: unknown) => x);
       await node.kill();
       const lost = await slow;
       expect(lost).toBeInstanceOf(NodeApiError);

@@ -315,6 +315,28 @@ export async function nextNonce(url: string, address: string, chain: number): Pr
   return BigInt((r.json as { nonces: Record<string, string> }).nonces[chain] ?? '0');
 }
 
+/**
+ * Transfers from `from` to `to` with consecutive nonces starting at the node's next one (amounts
+ * 1,000, 1,001, …, so that each is new bytes).
+ */
+export async function nextTransfers(url: string, chainId: string, from: NamedKey, to: NamedKey, n: number): Promise<SignedTransfer[]> {
+  const probe = signTransfer(from, { chainId, to: to.address, amount: 1n, nonce: 0n });
+  const first = await nextNonce(url, from.address, probe.chain);
+  return Array.from({ length: n }, (_, i) => signTransfer(from, { chainId, to: to.address, amount: 1_000n + BigInt(i), nonce: first + BigInt(i) }));
+}
+
+/** A copy of a signed transaction with one signature bit flipped. */
+export function withBadSignature(t: SignedTransfer): Uint8Array {
+  const b = t.bytes.slice();
+  b[b.length - 1] ^= 1;
+  return b;
+}
+
+/** Each result of a batch as the status it reports or the code of its refusal. */
+export function batchOutcomes(results: readonly ({ status: string } | { error: { code: string } })[]): string[] {
+  return results.map((r) => ('error' in r ? r.error.code : r.status));
+}
+
 export interface TxEventJson {
   type: 'tx';
   hash: string;
