@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { toHex } from '../crypto/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster } from '../../test/helpers/etcd.ts';
@@ -93,16 +93,22 @@ describe('a seat kept by a group of three (real etcd, 3 members)', () => {
   it('a crashed active member (no resign) is replaced within ttl + 1 s, and its successor cannot sign what conflicts with what it signed', async () => {
     const { members, book } = await seat('crash');
     const took: number[] = [];
+    const stalls: number[] = [];
     let lastHash = hash32();
     for (let height = 1; height <= 3; height++) {
       const a = await waitFor('an active member', () => activeOf(members)[0], 5_000);
       lastHash = hash32();
       expect(await a.sign(height, 0, 'proposal', lastHash)).toEqual({ ok: true });
       expect(await a.sign(height, 0, 'prevote', lastHash)).toEqual({ ok: true });
+      // How long the machine held this process up meanwhile: etcd and the members wait on the same cores.
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
       const crashedAt = performance.now();
       a.crash();
       const b = await waitFor('another active member', () => activeOf(members)[0], 10_000, 2);
       took.push(Math.round(performance.now() - crashedAt));
+      loop.disable();
+      stalls.push(Math.round(loop.max / 1e6));
       expect(b).not.toBe(a);
       expect(b.group!.stats().failovers).toBeGreaterThanOrEqual(1);
       // The successor cannot sign another block at what the crashed member signed, nor go back.
@@ -113,10 +119,13 @@ describe('a seat kept by a group of three (real etcd, 3 members)', () => {
       expect(await b.sign(height, 0, 'precommit', lastHash)).toEqual({ ok: true });
       await a.join({ endpoints: cluster.endpoints, group: 'crash', leaseTtlSec: TTL, campaignEveryMs: CAMPAIGN_MS });
     }
-    console.log(`crash failover (lease ttl ${TTL} s, campaign every ${CAMPAIGN_MS} ms): ${took.join(', ')} ms`);
+    console.log(
+      `crash failover (lease ttl ${TTL} s, campaign every ${CAMPAIGN_MS} ms): ${took.join(', ')} ms; longest hold-ups of this process meanwhile ${stalls.join(', ')} ms`,
+    );
     // etcd ends a lease at most ttl after the last keepalive it got (its lessor looks every 500 ms);
-    // a follower then wins within one campaign round.
-    for (const ms of took) expect(ms).toBeLessThan(TTL * 1000 + 1_000);
+    // a follower then wins within one campaign round. A stretch in which the machine ran none of
+    // the processes (seen beside a full suite: a failover of 2.2 s) is added to that bound.
+    took.forEach((ms, i) => expect(ms, `failover ${i + 1}`).toBeLessThan(TTL * 1000 + 1_000 + stalls[i]));
     expect(book.conflicts()).toEqual([]);
     expect(book.at(3, 0, 'precommit').map((x) => x.hash)).toEqual([toHex(lastHash)]);
   });
