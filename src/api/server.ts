@@ -134,45 +134,6 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
   const wsMaxBuffered = opts.wsMaxBufferedBytes ?? WS_MAX_BUFFERED;
 
-  /**
-   * Submits transactions in order and answers for each, as POST /txs with `txs` does: one that
-   * could not even be read (bad hex) keeps its own error and its place.
-   */
-  const submitAll = async (list: readonly (Uint8Array | ApiError)[], client: string): Promise<(SubmitAnswer | ErrorAnswer)[]> => {
-    checkBudget(client);
-    const good = list.filter((b): b is Uint8Array => b instanceof Uint8Array);
-    // In chunks, so that a batch of forgeries (up to MAX_BATCH_TXS) costs at most one chunk's checks
-    // past the budget: the rest of it is refused unchecked, each with its own error.
-    const submitted: (Awaited<ReturnType<ZeusNode['submitMany']>>[number] | ApiError)[] = [];
-    for (let i = 0; i < good.length; i += SUBMIT_CHUNK) {
-      const chunk = good.slice(i, i + SUBMIT_CHUNK);
-      const refusal = budgetRefusal(client);
-      if (refusal) {
-        for (let j = 0; j < chunk.length; j++) submitted.push(refusal);
-        continue;
-      }
-      const results = await node.submitMany(chunk);
-      badSignatures.charge(client, results.filter((r) => r instanceof LedgerError && r.code === 'BAD_SIGNATURE').length);
-      submitted.push(...results);
-    }
-    let k = 0;
-    return list.map((b): SubmitAnswer | ErrorAnswer => {
-      const r = b instanceof Uint8Array ? submitted[k++] : b;
-      return r instanceof Error ? errorAnswer(r) : { ...r, status: 'pending' };
-    });
-  };
-
-  /** One transaction, as POST /txs with `tx` does: its refusal is thrown. */
-  const submitOne = async (bytes: Uint8Array, client: string): Promise<SubmitAnswer> => {
-    checkBudget(client);
-    try {
-      return { ...(await node.submit(bytes)), status: 'pending' };
-    } catch (e) {
-      if (e instanceof LedgerError && e.code === 'BAD_SIGNATURE') badSignatures.charge(client, 1);
-      throw e;
-    }
-  };
-
   /** Refuses, before any check, a client whose transactions failed their signature check too often (badSignatures.ts). */
   const badSignatures = new BadSignatureBudget();
   const budgetRefusal = (client: string): ApiError | undefined => {
@@ -185,9 +146,52 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         `its transactions are refused unchecked for another ${Math.ceil(wait / 1000)} s`,
     );
   };
-  const checkBudget = (client: string): void => {
-    const refusal = budgetRefusal(client);
-    if (refusal) throw refusal;
+
+  /**
+   * Submits a client's transactions in order, one result each, under its budget of failed
+   * signature checks: a client already over it is refused as a whole. In chunks, so that a batch
+   * of forgeries (up to MAX_BATCH_TXS) costs at most one chunk's checks past the budget: the rest
+   * of it is refused unchecked, each with its own error.
+   */
+  const submitUnderBudget = async (txs: readonly Uint8Array[], client: string): Promise<(Awaited<ReturnType<ZeusNode['submitMany']>>[number] | ApiError)[]> => {
+    const over = budgetRefusal(client);
+    if (over) throw over;
+    const submitted: (Awaited<ReturnType<ZeusNode['submitMany']>>[number] | ApiError)[] = [];
+    for (let i = 0; i < txs.length; i += SUBMIT_CHUNK) {
+      const chunk = txs.slice(i, i + SUBMIT_CHUNK);
+      const refusal = budgetRefusal(client);
+      if (refusal) {
+        for (let j = 0; j < chunk.length; j++) submitted.push(refusal);
+        continue;
+      }
+      const results = await node.submitMany(chunk);
+      badSignatures.charge(client, results.filter((r) => r instanceof LedgerError && r.code === 'BAD_SIGNATURE').length);
+      submitted.push(...results);
+    }
+    return submitted;
+  };
+
+  /**
+   * Submits transactions in order and answers for each, as POST /txs with `txs` does: one that
+   * could not even be read (bad hex) keeps its own error and its place.
+   */
+  const submitAll = async (list: readonly (Uint8Array | ApiError)[], client: string): Promise<(SubmitAnswer | ErrorAnswer)[]> => {
+    const submitted = await submitUnderBudget(
+      list.filter((b): b is Uint8Array => b instanceof Uint8Array),
+      client,
+    );
+    let k = 0;
+    return list.map((b): SubmitAnswer | ErrorAnswer => {
+      const r = b instanceof Uint8Array ? submitted[k++] : b;
+      return r instanceof Error ? errorAnswer(r) : { ...r, status: 'pending' };
+    });
+  };
+
+  /** One transaction, as POST /txs with `tx` does: its refusal is thrown. */
+  const submitOne = async (bytes: Uint8Array, client: string): Promise<SubmitAnswer> => {
+    const [r] = await submitUnderBudget([bytes], client);
+    if (r instanceof Error) throw r;
+    return { ...r, status: 'pending' };
   };
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
