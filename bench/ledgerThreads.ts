@@ -4,9 +4,9 @@
 // the transactions decoded beforehand (as a node's mempool has done by the time a block arrives).
 // One thread is sequential execution (Ledger.executeBlock); n threads run the inner chains on n - 1
 // worker threads and the calling thread (src/node/parallelExec.ts). Best of `rounds`, wall time.
+import { availableParallelism } from 'node:os';
 import { addressFromPublicKey, generateKeyPair } from '../src/crypto/index.ts';
 import { decodeTx, Ledger, signTx, TxKind, ZNC, ZNC_UNIT, type Block, type Certificate, type Genesis, type KnownTxs, type Tx } from '../src/ledger/index.ts';
-import { availableParallelism } from 'node:os';
 import { commitExecuted, type TestChain } from '../src/ledger/testing.ts';
 import { benchGenesis } from './ledgerExec.ts';
 import { ParallelExecutor, partitionChains, type ParallelStats } from '../src/node/parallelExec.ts';
