@@ -10,6 +10,7 @@ import {
   initDevHome,
   loadDevKeys,
   nextNonce,
+  nextTransfers,
   signTransfer,
   startNode,
   waitFor,
@@ -33,6 +34,7 @@ beforeAll(async () => {
   const configFile = join(h.home, 'config.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as { api: Record<string, unknown> };
   config.api.wsMaxBufferedBytes = 64 * 1024;
+  config.api.wsMaxSocketsPerClient = 4;
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   ({ node, url } = await startNode(h.home));
   k = loadDevKeys(h.home, ['alice', 'dave']);
@@ -57,10 +59,10 @@ function wsClientFrame(payload: Uint8Array): Buffer {
   return Buffer.concat([head, mask, body]);
 }
 
-/** A WebSocket handshake on a raw socket, which then reads nothing (its kernel buffer fills, then the node's). */
-async function silentSubscriber(): Promise<{ socket: Socket; closedByNode: Promise<void> }> {
+/** A WebSocket handshake on a raw socket from `localAddress`: the node's first answer, and the socket. */
+async function handshake(localAddress = '127.0.0.1'): Promise<{ socket: Socket; answer: string }> {
   const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
+  const socket = connect({ port: Number(port), host: hostname, localAddress });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -69,12 +71,14 @@ async function silentSubscriber(): Promise<{ socket: Socket; closedByNode: Promi
     `GET /ws?events=block,tx HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
-  await new Promise<void>((resolve) => {
-    socket.once('data', (d: Buffer) => {
-      expect(d.toString('latin1')).toMatch(/^HTTP\/1\.1 101/);
-      resolve();
-    });
-  });
+  const answer = await new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString('latin1'))));
+  return { socket, answer };
+}
+
+/** A WebSocket handshake on a raw socket, which then reads nothing (its kernel buffer fills, then the node's). */
+async function silentSubscriber(): Promise<{ socket: Socket; closedByNode: Promise<void> }> {
+  const { socket, answer } = await handshake();
+  expect(answer).toMatch(/^HTTP\/1\.1 101/);
   socket.pause();
   // Seen once the test reads again: the node's end of the stream (or a reset).
   const closedByNode = new Promise<void>((resolve) => {
@@ -82,6 +86,13 @@ async function silentSubscriber(): Promise<{ socket: Socket; closedByNode: Promi
     socket.once('close', () => resolve());
   });
   return { socket, closedByNode };
+}
+
+/** A value of the node's Prometheus metrics (0 when absent). */
+async function metric(name: string): Promise<number> {
+  const text = (await api(url, 'GET', '/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : 0;
 }
 
 describe('a /ws client that does not read', () => {
@@ -125,4 +136,56 @@ describe('a /ws client that does not read', () => {
     expect(reader.readyState).toBe(WebSocket.OPEN);
     reader.close();
   }, 120_000);
+});
+
+// Opening sockets costs a client nothing, and each may hold up to the per-socket cap unsent: one
+// client (an IPv4 address, an IPv6 /64) may hold at most `api.wsMaxSocketsPerClient` (4 here, 64 by
+// default); another client is not held back by it. The SDK shares one socket between the
+// transactions it waits for, so an SDK client stays far under the cap.
+describe('open /ws sockets per client', () => {
+  it('a client at its cap is refused 429 TOO_MANY_SOCKETS before the upgrade; others are not; a closed socket frees a place', async () => {
+    const refusedBefore = await metric('zeus_api_ws_refused_total');
+    const own = await Promise.all([1, 2, 3, 4].map(() => handshake('127.0.0.5')));
+    for (const o of own) expect(o.answer).toMatch(/^HTTP\/1\.1 101/);
+    const fifth = await handshake('127.0.0.5');
+    expect(fifth.answer).toMatch(/^HTTP\/1\.1 429/);
+    expect(fifth.answer).toContain('TOO_MANY_SOCKETS');
+    fifth.socket.destroy();
+    const other = await handshake('127.0.0.6');
+    expect(other.answer).toMatch(/^HTTP\/1\.1 101/);
+    expect(await metric('zeus_api_ws_refused_total')).toBe(refusedBefore + 1);
+    expect(await metric('zeus_api_ws_sockets')).toBeGreaterThanOrEqual(5);
+
+    own[0]!.socket.destroy();
+    await waitFor(
+      async () => {
+        const again = await handshake('127.0.0.5');
+        again.socket.destroy();
+        return again.answer.startsWith('HTTP/1.1 101');
+      },
+      10_000,
+      'a place freed',
+    );
+    for (const o of [...own, other]) o.socket.destroy();
+  }, 60_000);
+
+  it("the SDK's waits for finality share one socket: 12 at once from one client stay under its cap of 4", async () => {
+    const { ZeusClient } = await import('../src/sdk/index.ts');
+    const client = new ZeusClient(url);
+    await waitFor(async () => (await metric('zeus_api_ws_sockets')) === 0, 10_000, 'the earlier sockets closed');
+    const refusedBefore = await metric('zeus_api_ws_refused_total');
+    const txs = await nextTransfers(url, h.chainId, k.alice, k.dave, 12);
+    for (const t of txs) expect((await api(url, 'POST', '/txs', { tx: t.hex })).status).toBe(202);
+    let most = 0;
+    const watching = setInterval(() => void metric('zeus_api_ws_sockets').then((n) => (most = Math.max(most, n))), 20);
+    try {
+      const finals = await Promise.all(txs.map((t) => client.waitForFinality(t.hash, { timeoutMs: 30_000 })));
+      expect(finals.map((f) => f.status)).toEqual(txs.map(() => 'committed'));
+    } finally {
+      clearInterval(watching);
+    }
+    expect(await metric('zeus_api_ws_refused_total')).toBe(refusedBefore);
+    expect(most).toBeLessThanOrEqual(1);
+    await waitFor(async () => (await metric('zeus_api_ws_sockets')) === 0, 10_000, 'the shared socket closed after the last wait');
+  }, 60_000);
 });

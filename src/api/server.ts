@@ -28,6 +28,7 @@ import { decodeTxBatch, decodeTxFrame, frameSeq, MAX_BATCH_TXS, TX_BATCH_TAG, Tx
 import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
 import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget } from './badSignatures.ts';
+import { ClientSockets, clientKey } from './clients.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerGovRoutes } from './govRoutes.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
@@ -40,6 +41,10 @@ const EVENT_KINDS = '^(none|(block|tx|market|gov)(,(block|tx|market|gov))*)$';
 const WS_MAX_PAYLOAD = 1024 * 1024;
 /** What a /ws client may leave unread before it is cut off (see the /ws handler). */
 const WS_MAX_BUFFERED = 8 * 1024 * 1024;
+/** Open /ws sockets per client (an IPv4 address or an IPv6 /64): the SDK needs one or two per process. */
+const WS_MAX_SOCKETS_PER_CLIENT = 64;
+/** Unsent bytes of all /ws sockets together (clients.ts). */
+const WS_MAX_TOTAL_BUFFERED = 256 * 1024 * 1024;
 /** A batch is submitted this many transactions at a time (see submitAll). */
 const SUBMIT_CHUNK = 256;
 /**
@@ -65,6 +70,10 @@ export interface ApiOptions {
   consoleDir?: string;
   /** Bytes a /ws client may leave unread before its socket is closed (default 8 MiB). */
   wsMaxBufferedBytes?: number;
+  /** Open /ws sockets one client (IPv4 address, IPv6 /64) may hold (default 64). */
+  wsMaxSocketsPerClient?: number;
+  /** Unsent bytes all /ws sockets together may hold before the largest holders are closed (default 256 MiB). */
+  wsMaxTotalBufferedBytes?: number;
 }
 
 const errorSchema = {
@@ -132,7 +141,17 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
-  const wsMaxBuffered = opts.wsMaxBufferedBytes ?? WS_MAX_BUFFERED;
+  const wsSockets = new ClientSockets({
+    perClient: opts.wsMaxSocketsPerClient ?? WS_MAX_SOCKETS_PER_CLIENT,
+    maxBuffered: opts.wsMaxBufferedBytes ?? WS_MAX_BUFFERED,
+    maxTotalBuffered: opts.wsMaxTotalBufferedBytes ?? WS_MAX_TOTAL_BUFFERED,
+  });
+  const tooManySockets = (client: string): ApiError =>
+    new ApiError(
+      429,
+      'TOO_MANY_SOCKETS',
+      `this client (${client}) holds ${wsSockets.open(client)} open /ws sockets, the most a node allows one client; close one, or share one between subscriptions`,
+    );
 
   /** Refuses, before any check, a client whose transactions failed their signature check too often (badSignatures.ts). */
   const badSignatures = new BadSignatureBudget();
@@ -331,7 +350,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         // A signed transaction never starts with TX_BATCH_TAG (its field 1 comes first): anything
         // else is one transaction, refused by the ledger's decoder if it is not one. It is copied:
         // the pool keeps it, and a view would keep the request's (maybe pooled) buffer alive.
-        if (body[0] !== TX_BATCH_TAG) return reply.status(202).send(await submitOne(new Uint8Array(body), req.ip));
+        if (body[0] !== TX_BATCH_TAG) return reply.status(202).send(await submitOne(new Uint8Array(body), clientKey(req.ip)));
         let txs: Uint8Array[];
         try {
           // The decoder copies each transaction out of the body.
@@ -339,7 +358,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         } catch (e) {
           throw e instanceof TxBatchError ? batchRefusal(e) : e;
         }
-        return reply.status(202).send({ results: await submitAll(txs, req.ip) } satisfies SubmitBatchAnswer);
+        return reply.status(202).send({ results: await submitAll(txs, clientKey(req.ip)) } satisfies SubmitBatchAnswer);
       }
       if (!body || typeof body !== 'object') throw new ApiError(400, 'INVALID_REQUEST', 'body must be {"tx": hex} or {"txs": [hex, …]}');
       const decodeHex = (s: unknown): Uint8Array => {
@@ -357,9 +376,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
             return toApiError(e);
           }
         });
-        return reply.status(202).send({ results: await submitAll(bytes, req.ip) } satisfies SubmitBatchAnswer);
+        return reply.status(202).send({ results: await submitAll(bytes, clientKey(req.ip)) } satisfies SubmitBatchAnswer);
       }
-      return reply.status(202).send(await submitOne(decodeHex(body.tx), req.ip));
+      return reply.status(202).send(await submitOne(decodeHex(body.tx), clientKey(req.ip)));
     },
   );
 
@@ -507,6 +526,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   const metrics = new NodeMetrics({
     node,
     ddnServed: opts.ddn ? () => ({ bytes: opts.ddn!.stats.bytesServed, pieces: opts.ddn!.stats.piecesServed }) : undefined,
+    wsSockets: () => ({ open: wsSockets.size, unsentBytes: wsSockets.recount(), refused: wsSockets.refused, cut: wsSockets.cut }),
   });
   app.get(
     '/metrics',
@@ -537,6 +557,11 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       tags: ['events'],
       querystring: { type: 'object', properties: { events: { type: 'string', pattern: EVENT_KINDS } } },
     },
+    // A client at its cap of open sockets is refused before the upgrade.
+    preValidation: async (req) => {
+      const client = clientKey(req.ip);
+      if (req.headers.upgrade?.toLowerCase() === 'websocket' && !wsSockets.mayOpen(client)) throw tooManySockets(client);
+    },
     // A plain HTTP GET (no Upgrade) gets a JSON answer saying what to do, not an empty 404.
     handler: async (_req, reply) =>
       reply
@@ -544,30 +569,36 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         .header('upgrade', 'websocket')
         .send({ error: { code: 'UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' } }),
     wsHandler: (socket, req) => {
+      const client = clientKey(req.ip);
       const kinds = new Set(req.query.events === 'none' ? [] : (req.query.events ?? 'block,tx,market,gov').split(','));
       // A client that subscribes and does not read would have the node hold every event for it, in
-      // memory without end: past wsMaxBufferedBytes unsent, it is cut off (it may reconnect and
-      // read faster, or ask for fewer kinds).
+      // memory without end: past its cap unsent (or when all sockets together hold too much and it
+      // holds the most), it is cut off. It may reconnect and read faster, or ask for fewer kinds.
       let cutOff = false;
+      const close = (reason: string): void => {
+        cutOff = true;
+        node.events.off('event', onEvent);
+        wsSockets.remove(socket);
+        node.logger.warn({ client: req.ip, unsentBytes: socket.bufferedAmount }, `closed a /ws client's socket: ${reason}`);
+        socket.terminate();
+      };
+      // Two upgrades that passed preValidation together may still take one client past its cap.
+      if (!wsSockets.add(socket, client, close)) {
+        socket.close(1008, 'TOO_MANY_SOCKETS');
+        return;
+      }
       const send = (e: NodeEvent | SubmissionMessage): void => {
-        if (cutOff || socket.readyState !== socket.OPEN) return;
-        if (socket.bufferedAmount > wsMaxBuffered) {
-          cutOff = true;
-          node.events.off('event', onEvent);
-          node.logger.warn(
-            { client: req.ip, unsentBytes: socket.bufferedAmount },
-            `a /ws client left more than ${wsMaxBuffered} bytes unread; closed its socket`,
-          );
-          socket.terminate();
-          return;
-        }
+        if (cutOff || socket.readyState !== socket.OPEN || !wsSockets.maySend(socket)) return;
         socket.send(JSON.stringify(e));
       };
       const onEvent = (e: NodeEvent): void => {
         if (kinds.has(e.type)) send(e);
       };
       node.events.on('event', onEvent);
-      socket.on('close', () => node.events.off('event', onEvent));
+      socket.on('close', () => {
+        node.events.off('event', onEvent);
+        wsSockets.remove(socket);
+      });
       // Submitting: a binary TxFrame {seq, txs} is answered {type:"submitted",seq,results}; a frame
       // refused as a whole {type:"error",seq?,error}. Frames are submitted one after another in
       // arrival order; at most WS_MAX_FRAMES wait, so a fast client cannot grow the node's memory.
@@ -604,7 +635,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         waiting++;
         last = last.then(async () => {
           try {
-            send({ type: 'submitted', seq: frame.seq, results: await submitAll(frame.txs, req.ip) });
+            send({ type: 'submitted', seq: frame.seq, results: await submitAll(frame.txs, clientKey(req.ip)) });
           } catch (e) {
             send({ type: 'error', seq: frame.seq, ...errorAnswer(e) });
           } finally {

@@ -26,6 +26,10 @@ export const NodeConfigSchema = z.object({
       .optional(),
     /** Bytes a /ws client may leave unread before the node closes its socket (default 8 MiB). */
     wsMaxBufferedBytes: z.number().int().positive().optional(),
+    /** Open /ws sockets one client (an IPv4 address, an IPv6 /64) may hold (default 64). */
+    wsMaxSocketsPerClient: z.number().int().positive().optional(),
+    /** Unsent bytes all /ws sockets together may hold before those holding the most are closed (default 256 MiB). */
+    wsMaxTotalBufferedBytes: z.number().int().positive().optional(),
   }),
   blockIntervalMs: z.number().int().positive(),
   /**

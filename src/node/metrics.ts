@@ -15,6 +15,8 @@ export interface MetricsSources {
   node: ZeusNode;
   /** Bytes and pieces this node's DDN served to peers, when it runs one. */
   ddnServed?: () => { bytes: number; pieces: number };
+  /** The API's /ws sockets: open now, their unsent bytes, refused at a client's cap, cut off for not reading. */
+  wsSockets?: () => { open: number; unsentBytes: number; refused: number; cut: number };
 }
 
 /** A counter that follows a count kept elsewhere (it only ever grows there), read when scraped. */
@@ -41,6 +43,27 @@ export class NodeMetrics {
     const { node } = s;
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'zeus_' });
+    const ws = s.wsSockets;
+    if (ws) {
+      new Gauge({
+        name: 'zeus_api_ws_sockets',
+        help: 'Open /ws sockets of all clients',
+        registers: [r],
+        collect() {
+          this.set(ws().open);
+        },
+      });
+      new Gauge({
+        name: 'zeus_api_ws_unsent_bytes',
+        help: 'Bytes the node holds for its /ws sockets, not yet taken by the kernel',
+        registers: [r],
+        collect() {
+          this.set(ws().unsentBytes);
+        },
+      });
+      groupCounter(r, 'zeus_api_ws_refused_total', 'WebSocket upgrades refused because the client held its cap of open sockets', () => ws().refused);
+      groupCounter(r, 'zeus_api_ws_cut_off_total', '/ws sockets closed because they left too much unread', () => ws().cut);
+    }
     new Gauge({
       name: 'zeus_height',
       help: 'Last committed height',

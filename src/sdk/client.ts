@@ -102,6 +102,8 @@ export class ZeusClient {
   readonly url: string;
   readonly submitEncoding: 'binary' | 'json';
   private chainIdOfNode: Promise<string> | undefined;
+  /** The tx event stream waitForFinality calls share while any of them waits (one socket, not one each). */
+  private txEvents: { sub: EventSubscription<'tx'>; waiters: number } | undefined;
 
   constructor(url: string, o: ClientOptions = {}) {
     this.url = url.replace(/\/$/, '');
@@ -375,8 +377,8 @@ export class ZeusClient {
   async waitForFinality(hash: string, o: WaitOptions = {}): Promise<FinalTx> {
     const timeoutMs = o.timeoutMs ?? 60_000;
     // A runtime without WebSocket (Node 20) polls only: waiting must not need the event stream.
-    const own = o.events || o.pollOnly || typeof globalThis.WebSocket !== 'function' ? undefined : this.subscribe({ events: ['tx'] });
-    const events: EventSource | undefined = o.events ?? own;
+    const shared = o.events || o.pollOnly || typeof globalThis.WebSocket !== 'function' ? undefined : this.shareTxEvents();
+    const events: EventSource | undefined = o.events ?? shared?.sub;
     try {
       return await new Promise<FinalTx>((resolve, reject) => {
         let done = false;
@@ -424,8 +426,18 @@ export class ZeusClient {
         void check();
       });
     } finally {
-      own?.close();
+      if (shared && --shared.waiters === 0) {
+        shared.sub.close();
+        if (this.txEvents === shared) this.txEvents = undefined;
+      }
     }
+  }
+
+  /** The shared tx event stream, with one more waiter counted; the last waiter to finish closes it. */
+  private shareTxEvents(): { sub: EventSubscription<'tx'>; waiters: number } {
+    this.txEvents ??= { sub: this.subscribe({ events: ['tx'] }), waiters: 0 };
+    this.txEvents.waiters++;
+    return this.txEvents;
   }
 
   /**
