@@ -81,6 +81,26 @@ export type FollowMessage =
   /** A height executed elsewhere was committed: its change to each of the partition's chains (in order) and to main. */
   | { readonly type: 'apply'; readonly chains: PackedStaged[]; readonly main: PackedStaged };
 
+/**
+ * Where a mempool's speculative execution of the next height starts on a replica: the committed tip
+ * (as `followTip` takes it) and the speculative height's time (see `ChainPartition.specBegin`).
+ */
+export interface SpecTip {
+  readonly height: number;
+  readonly tipTime: number;
+  readonly time: number;
+  readonly prevHash: Uint8Array;
+  readonly params: LedgerParams;
+  /** The receipts in flight to the replica's chains, in emission order (encodeReceipts). */
+  readonly receipts: Uint8Array;
+}
+
+/** Why a replica's speculative execution refused or dropped a transaction (a LedgerError, as data). */
+export interface SpecRefusal {
+  readonly code: LedgerErrorCode;
+  readonly message: string;
+}
+
 /** Runs partitions of inner chains elsewhere (worker threads); the host implements it. */
 export interface PartitionExecutor {
   /** The inner chains of each partition: disjoint, never main. */
@@ -388,6 +408,72 @@ export class ChainPartition {
     this.pending.set(job.id, staged);
     this.used.set(job.id, used);
     return { id: job.id, chains, decodedAhead: used.length };
+  }
+
+  // ---- a mempool's speculative execution of its chains (see src/node/mempool.ts) --------------
+  //
+  // The mempool judges each transaction against a speculative next height: committed state plus
+  // everything pending, in arrival order. A chain's judgement needs only its own state, main as
+  // committed and the receipts sent to it, as a block's segment does; so the replica keeps that
+  // height for its chains, with their pending transactions in the order it admitted them. The
+  // calling thread keeps the policy (when to rebuild, what a commit removed): this is only the state.
+
+  private spec: HeightExecution | undefined;
+  /** Pending transactions of its chains, in the order they were admitted (a rebuild re-applies them so). */
+  private readonly specPending = new Map<string, Tx>();
+
+  /**
+   * Starts the speculative height afresh on the committed state and re-applies the pending
+   * transactions in order; those that no longer apply are dropped and returned with the reason.
+   */
+  specBegin(tip: SpecTip): [string, SpecRefusal][] {
+    this.ledger.followTip({ height: tip.height - 1, time: tip.tipTime, hash: tip.prevHash, inFlight: decodeReceipts(tip.receipts), params: tip.params });
+    this.spec = new HeightExecution(this.ledger, tip.height, tip.time, true, undefined, this.only);
+    const dropped: [string, SpecRefusal][] = [];
+    for (const [hash, tx] of this.specPending) {
+      const err = this.spec.tryApply(tx);
+      if (err) dropped.push([hash, { code: err.code, message: err.message }]);
+    }
+    for (const [hash] of dropped) this.specPending.delete(hash);
+    return dropped;
+  }
+
+  /**
+   * Judges transactions (packSegments, one segment) in order on the speculative height: each one
+   * applied is pending from then on (and kept decoded for its block); one refused leaves no trace.
+   */
+  specApply(packed: Uint8Array): (SpecRefusal | null)[] {
+    const spec = this.spec;
+    if (!spec) throw new Error('specApply before specBegin: the replica has no speculative height');
+    return unpackSegments(packed, 1)[0].map((bytes) => {
+      let tx: Tx;
+      try {
+        tx = decodeTx(bytes.slice());
+        if (!this.only.has(tx.chain) || tx.chainId !== this.ledger.chainId)
+          fail('INVALID_ARGUMENT', `transaction is not for chains ${this.chains.join(',')} of ${this.ledger.chainId}`);
+      } catch (e) {
+        if (e instanceof LedgerError) return { code: e.code, message: e.message };
+        throw e;
+      }
+      const err = spec.tryApply(tx);
+      if (err) return { code: err.code, message: err.message };
+      this.specPending.set(tx.hashHex, tx);
+      if (!this.known.has(tx.hashHex)) {
+        this.known.set(tx.hashHex, tx);
+        if (this.known.size > MAX_KNOWN_TXS) this.known.delete(this.known.keys().next().value!);
+      }
+      return null;
+    });
+  }
+
+  /** Pending transactions that are no longer pending (committed, refused by a build, or taken back): a later rebuild leaves them out. */
+  specForget(hashes: readonly string[]): void {
+    for (const h of hashes) this.specPending.delete(h);
+  }
+
+  /** Pending transactions of its chains, in order (tests compare them with the mempool's). */
+  specPendingHashes(): string[] {
+    return [...this.specPending.keys()];
   }
 
   follow(m: FollowMessage): void {

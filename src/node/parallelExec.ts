@@ -14,8 +14,11 @@ import {
   type PartitionJob,
   type PartitionReply,
   packSegments,
+  type SpecRefusal,
+  type SpecTip,
   type Tx,
 } from '../ledger/index.ts';
+import type { SpeculationHost } from './mempool.ts';
 
 /** The first message a partition thread gets: which chains it keeps, and their committed state. */
 export interface PartitionInit {
@@ -30,9 +33,18 @@ export type PartitionRequest =
   | { readonly type: 'execute'; readonly job: PartitionJob }
   /** Transactions to decode ahead of their block (packSegments, one segment). */
   | { readonly type: 'admit'; readonly txs: Uint8Array }
-  | { readonly type: 'follow'; readonly follow: FollowMessage };
+  | { readonly type: 'follow'; readonly follow: FollowMessage }
+  /** The mempool's speculative height of the partition's chains (ChainPartition.specBegin and on). */
+  | { readonly type: 'specBegin'; readonly tip: SpecTip }
+  | { readonly type: 'specApply'; readonly txs: Uint8Array }
+  | { readonly type: 'specForget'; readonly hashes: readonly string[] };
 
-type PartitionAnswer = { type: 'ready' } | { type: 'reply'; reply: PartitionReply; busyMs: number; cpuMs: number } | { type: 'failed'; message: string };
+type PartitionAnswer =
+  | { type: 'ready' }
+  | { type: 'reply'; reply: PartitionReply; busyMs: number; cpuMs: number }
+  | { type: 'specBegun'; dropped: [string, SpecRefusal][] }
+  | { type: 'specApplied'; results: (SpecRefusal | null)[] }
+  | { type: 'failed'; message: string };
 
 /** Where the time of parallel jobs went (for the benchmark): totals since the executor started. */
 export interface ParallelStats {
@@ -72,7 +84,7 @@ export function partitionChains(threads: number): number[][] {
  * ledger's committed state and moved along by every commit (the ledger's `onCommit`), whichever
  * way the height was executed (built here sequentially, or executed in parallel).
  */
-export class ParallelExecutor implements PartitionExecutor {
+export class ParallelExecutor implements PartitionExecutor, SpeculationHost {
   readonly partitions: number[][];
   private readonly ledger: Ledger;
   private readonly workers: Worker[] = [];
@@ -169,6 +181,26 @@ export class ParallelExecutor implements PartitionExecutor {
     });
   }
 
+  // The mempool's speculative height of each partition's chains lives on its thread too (SpeculationHost).
+
+  async specBegin(partition: number, tip: SpecTip): Promise<[string, SpecRefusal][]> {
+    const a = await this.ask(partition, { type: 'specBegin', tip });
+    if (a.type !== 'specBegun') throw new Error(`partition thread ${partition} answered ${a.type} to specBegin`);
+    return a.dropped;
+  }
+
+  async specApply(partition: number, txs: Uint8Array): Promise<(SpecRefusal | null)[]> {
+    this.stats.bytesAdmitted += txs.length;
+    const a = await this.ask(partition, { type: 'specApply', txs }, [txs.buffer as ArrayBuffer]);
+    if (a.type !== 'specApplied') throw new Error(`partition thread ${partition} answered ${a.type} to specApply`);
+    return a.results;
+  }
+
+  specForget(partition: number, hashes: readonly string[]): void {
+    if (this.broken) return;
+    this.workers[partition].postMessage({ type: 'specForget', hashes } satisfies PartitionRequest);
+  }
+
   /** Executes a received block (as `Ledger.executeBlock` does) with the partitions on their threads. */
   executeBlock(block: Block, verifySignatures = true, known: KnownTxs = {}): Promise<ExecutedHeight> {
     return executeBlockParallel(this.ledger, block, this, verifySignatures, known);
@@ -195,6 +227,8 @@ export class ParallelExecutor implements PartitionExecutor {
 
   async close(): Promise<void> {
     if (this.ledger.onCommit) this.ledger.onCommit = undefined;
+    // Whoever still waits for an answer (the mempool) hears that none will come.
+    this.fail(new Error('the execution threads were closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -26,6 +26,12 @@ parentPort!.on('message', (m: PartitionRequest) => {
       parentPort!.postMessage({ type: 'reply', reply, busyMs, cpuMs }, [...new Set(buffers)]);
     } else if (m.type === 'admit') {
       partition!.admit(m.txs);
+    } else if (m.type === 'specBegin') {
+      parentPort!.postMessage({ type: 'specBegun', dropped: partition!.specBegin(m.tip) });
+    } else if (m.type === 'specApply') {
+      parentPort!.postMessage({ type: 'specApplied', results: partition!.specApply(m.txs) });
+    } else if (m.type === 'specForget') {
+      partition!.specForget(m.hashes);
     } else {
       const follow: FollowMessage = m.follow;
       partition!.follow(follow);

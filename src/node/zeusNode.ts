@@ -226,7 +226,13 @@ export class ZeusNode {
     this.dataDir = opts.dataDir;
     this.onStoreDamaged = opts.onStoreDamaged;
     this.acked = new AckedTxJournal(store.kv, Date.now());
-    this.mempool = new Mempool(ledger, { maxSize: config.mempoolMax, now: Date.now, onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err) });
+    this.mempool = new Mempool(ledger, {
+      maxSize: config.mempoolMax,
+      now: Date.now,
+      onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err),
+      onHostFailure: (e) =>
+        this.logger.error({ err: e.message }, "the execution threads failed; the mempool judges every chain on the node's main thread from now on"),
+    });
     // Loudly, with the hash: a bug met by a transaction (it is refused on every node, the chain goes
     // on). Once per transaction: the mempool may judge one twice (kept state, then fresh).
     const reported = new Set<string>();
@@ -321,8 +327,9 @@ export class ZeusNode {
       node.executor = await ParallelExecutor.start(ledger, opts.executionThreads!);
       node.logger.info(
         { executionThreads: opts.executionThreads, workerChains: node.executor.partitions },
-        `received blocks execute on ${opts.executionThreads} threads (inner chains ${node.executor.partitions.map((p) => p.join(',')).join(' | ')} on workers)`,
+        `received blocks execute on ${opts.executionThreads} threads (inner chains ${node.executor.partitions.map((p) => p.join(',')).join(' | ')} on workers, where the mempool judges their transactions too)`,
       );
+      await node.mempool.attach(node.executor);
     }
     return node;
   }
@@ -376,28 +383,32 @@ export class ZeusNode {
     const toCheck = decoded.filter((t): t is Tx => t !== undefined && !this.verified.has(t.hashHex));
     const valid = await this.verifier.verify(toCheck.map((t) => ({ pk: t.sender, msg: txSigningBytes(t), sig: t.signature })));
     const ok = new Map(toCheck.map((t, i) => [t, valid[i]]));
+    const signed: [Tx, number][] = [];
     decoded.forEach((tx, i) => {
       if (!tx) return;
-      try {
-        if (ok.get(tx) === false) {
-          remember(this.badSignatures, tx.hashHex, BAD_SIGNATURES_KEPT);
-          throw badSignature();
-        }
-        this.rememberVerified(tx.hashHex);
-        this.mempool.add(tx);
-        this.rejected.delete(tx.hashHex);
-        this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
-        out[i] = { hash: tx.hashHex, chain: tx.chain };
-        admitted.push(tx);
-        if (!opts.fromPeer) this.onLocalTx?.(tx.bytes);
-      } catch (e) {
-        if (!(e instanceof LedgerError)) throw e;
-        out[i] = e;
+      if (ok.get(tx) === false) {
+        remember(this.badSignatures, tx.hashHex, BAD_SIGNATURES_KEPT);
+        out[i] = badSignature();
+        return;
       }
+      this.rememberVerified(tx.hashHex);
+      signed.push([tx, i]);
+    });
+    const judged = await this.mempool.addMany(signed.map(([tx]) => tx));
+    signed.forEach(([tx, i], k) => {
+      const err = judged[k];
+      if (err) {
+        out[i] = err;
+        return;
+      }
+      this.rejected.delete(tx.hashHex);
+      this.emitTx({ type: 'tx', hash: tx.hashHex, status: 'pending', chain: tx.chain });
+      out[i] = { hash: tx.hashHex, chain: tx.chain };
+      admitted.push(tx);
+      if (!opts.fromPeer) this.onLocalTx?.(tx.bytes);
     });
     // The client is told "accepted" only once they are on disk: a crash before they reach a peer
     // no longer loses them (see ackedTxs.ts). From peers: their own node answered for them.
-    this.executor?.admit(admitted);
     if (!opts.fromPeer) await this.acked.record(admitted);
     return out;
   }
@@ -541,7 +552,7 @@ export class ZeusNode {
     this.ledger.commit(executed, block.header, certificate);
     this.checkUpgrade();
     const included = executed.txs.flat().map((t) => t.hashHex);
-    const dropped = this.mempool.onCommit(included, rejected.keys());
+    const dropped = await this.mempool.onCommit(included, rejected.keys());
     this.acked.forget(included);
     for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);
     executed.txs.forEach((txs, chain) =>
