@@ -76,22 +76,41 @@ export async function buildConsole(outDir = WEB_DIST): Promise<string[]> {
   return Object.keys(inputs);
 }
 
-function takeLock(): boolean {
-  mkdirSync(dirname(LOCK), { recursive: true });
+/**
+ * Takes the build lock (a directory holding its owner's pid): when it is free, or was left by a
+ * process that is gone (killed during a build: the next start must not wait STALE_LOCK_MS for a
+ * console), or is older than STALE_LOCK_MS. Exported with the lock as a parameter for its test.
+ */
+export function takeBuildLock(lock: string = LOCK): boolean {
+  mkdirSync(dirname(lock), { recursive: true });
   try {
-    mkdirSync(LOCK);
-    return true;
+    mkdirSync(lock);
   } catch {
+    if (!lockAbandoned(lock)) return false;
     try {
-      if (Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS) {
-        rmSync(LOCK, { recursive: true, force: true });
-        mkdirSync(LOCK);
-        return true;
-      }
+      // Renamed first: of several processes that found it abandoned, one moves it away and goes on.
+      const away = `${lock}.abandoned-${process.pid}-${Date.now()}`;
+      renameSync(lock, away);
+      rmSync(away, { recursive: true, force: true });
+      mkdirSync(lock);
     } catch {
-      // another process took it meanwhile
+      return false; // another process took it meanwhile
     }
+  }
+  writeFileSync(join(lock, 'pid'), String(process.pid));
+  return true;
+}
+
+/** Whether the lock is held by a live process (a lock just made may not hold its pid yet: held). */
+function lockAbandoned(lock: string): boolean {
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) return true;
+    const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    process.kill(pid, 0);
     return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
@@ -104,7 +123,7 @@ export type ConsoleBuildOutcome = 'fresh' | 'built' | 'busy' | 'failed';
 export async function ensureConsole(log: (line: string) => void = () => {}): Promise<ConsoleBuildOutcome> {
   const why = consoleStale();
   if (why === undefined) return 'fresh';
-  if (!takeLock()) {
+  if (!takeBuildLock()) {
     log('web console: another process is building it; it is served once dist/web appears');
     return 'busy';
   }
@@ -122,7 +141,7 @@ export async function ensureConsole(log: (line: string) => void = () => {}): Pro
   }
 }
 
-/** True while some process holds the build lock. */
-export function consoleBuilding(): boolean {
-  return existsSync(LOCK);
+/** True while a live process holds the build lock. */
+export function consoleBuilding(lock: string = LOCK): boolean {
+  return existsSync(lock) && !lockAbandoned(lock);
 }
