@@ -8,6 +8,7 @@ import {
   initDevHome,
   loadDevKeys,
   nextTransfers,
+  signTransfer,
   withBadSignature,
   batchOutcomes,
   startNode,
@@ -140,5 +141,23 @@ describe('transactions that fail their signature check', () => {
     expect(codes.slice(0, 256)).toEqual(Array(256).fill('BAD_SIGNATURE'));
     expect(codes.slice(256)).toEqual(Array(744).fill('TOO_MANY_BAD_SIGNATURES'));
     expect(await signatureChecks()).toBe(before + 256);
+  }, 60_000);
+});
+
+describe('a transaction with a nonce already used', () => {
+  it('is refused NONCE_REPLAYED before any signature check, whoever made it', async () => {
+    const [t] = await transfers('bob', 1);
+    // From a client of its own: the tests above spent 127.0.0.1's budget of bad signatures.
+    expect((await postFrom('127.0.0.9', t.bytes)).status).toBe(202);
+    await waitFor(async () => (await api<{ status: string }>(url, 'GET', `/txs/${t.hash}`)).json.status === 'committed', 20_000, 'the transfer committed');
+    const before = await signatureChecks();
+    // The committed bytes again, and new bytes with the used nonce (a forgery: its signature is wrong).
+    const sameNonce = withBadSignature(signTransfer(k.bob, { chainId: h.chainId, to: k.alice.address, amount: 7n, nonce: t.nonce }));
+    for (const bytes of [t.bytes, sameNonce]) {
+      const r = await postFrom('127.0.0.9', bytes);
+      expect(r.status, JSON.stringify(r.json)).toBe(409);
+      expect((r.json as ErrorAnswer).error.code).toBe('NONCE_REPLAYED');
+    }
+    expect(await signatureChecks()).toBe(before);
   }, 60_000);
 });

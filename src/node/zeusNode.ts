@@ -373,6 +373,10 @@ export class ZeusNode {
         // Gossip brings a transaction from several peers: refuse a known one before any work.
         if (this.mempool.has(tx.hashHex)) throw new LedgerError('DUPLICATE_TX', `transaction ${tx.hashHex} is already pending`);
         if (this.badSignatures.has(tx.hashHex)) throw badSignature();
+        // A used nonce never becomes valid again: refused before the signature check, which
+        // replaying old transactions (or making up ones with a used nonce) would cost for free.
+        const next = this.reader.nextNonce(tx.chain, tx.fromHex);
+        if (tx.nonce < next) throw new LedgerError('NONCE_REPLAYED', `nonce ${tx.nonce} was already used on chain ${tx.chain}; next is ${next}`);
         return tx;
       } catch (e) {
         if (!(e instanceof LedgerError)) throw e;
