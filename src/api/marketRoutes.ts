@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { HeightCache } from './heightCache.ts';
 import type { ZeusNode } from '../node/index.ts';
 import { LEASE_STATES, TASK_STATES } from '../ledger/index.ts';
 import type {
@@ -36,7 +37,8 @@ const taskId = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const limit = { type: 'integer', minimum: 1, maximum: 1000 } as const;
 const u32 = { type: 'integer', minimum: 0, maximum: 0xffff_ffff } as const;
 
-export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requireAddress: (a: string) => void): void {
+/** `listings`: answers that read a whole collection, kept per height and query (heightCache.ts). */
+export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requireAddress: (a: string) => void, listings: HeightCache): void {
   const tags = ['market'];
 
   app.get(
@@ -50,7 +52,7 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } },
     async (): Promise<WorkersAnswer> => ({
       height: node.reader.height,
-      workers: workersView(node.reader),
+      workers: listings.get(node.reader.height, 'workers', () => workersView(node.reader)),
     }),
   );
 
@@ -67,7 +69,7 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     '/apps',
     { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } },
     async (): Promise<AppsAnswer> => ({
-      apps: appsView(node.reader),
+      apps: listings.get(node.reader.height, 'apps', () => appsView(node.reader)),
     }),
   );
 
@@ -102,7 +104,9 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     },
     async (req): Promise<TasksAnswer> => {
       if (req.query.owner !== undefined) requireAddress(req.query.owner);
-      return { height: node.reader.height, tasks: tasksView(node.reader, req.query) };
+      const { state, owner, app: name, limit } = req.query;
+      const key = `tasks ${JSON.stringify([state, owner, name, limit])}`;
+      return { height: node.reader.height, tasks: listings.get(node.reader.height, key, () => tasksView(node.reader, req.query)) };
     },
   );
 
@@ -141,7 +145,9 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
     },
     async (req): Promise<LeasesAnswer> => {
       if (req.query.worker !== undefined) requireAddress(req.query.worker);
-      return { height: node.reader.height, leases: leasesView(node.reader, req.query) };
+      const { worker, state, limit } = req.query;
+      const key = `leases ${JSON.stringify([worker, state, limit])}`;
+      return { height: node.reader.height, leases: listings.get(node.reader.height, key, () => leasesView(node.reader, req.query)) };
     },
   );
 

@@ -29,6 +29,7 @@ import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
 import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget } from './badSignatures.ts';
 import { ClientSockets, clientKey } from './clients.ts';
+import { HeightCache } from './heightCache.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerGovRoutes } from './govRoutes.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
@@ -141,6 +142,8 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     },
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
+  /** Answers that read a whole collection (supply, task and lease lists): once per height and query. */
+  const listings = new HeightCache();
   const wsSockets = new ClientSockets({
     perClient: opts.wsMaxSocketsPerClient ?? WS_MAX_SOCKETS_PER_CLIENT,
     maxBuffered: opts.wsMaxBufferedBytes ?? WS_MAX_BUFFERED,
@@ -509,7 +512,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     async (): Promise<BookkeepersAnswer> => bookkeepersView(node.reader),
   );
 
-  registerMarketRoutes(app, node, requireAddress);
+  registerMarketRoutes(app, node, requireAddress, listings);
   registerGovRoutes(app, node);
   registerConsoleRoutes(app, opts.consoleDir);
   if (opts.ddn) await app.register(ddnRoutes, { ddn: opts.ddn });
@@ -542,10 +545,12 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     },
   );
 
+  // The report scans every account of every chain: computed at most once per committed height
+  // (nothing it counts changes in between), or anyone could keep the node scanning for free.
   app.get(
     '/supply',
     { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } },
-    async (): Promise<SupplyAnswer> => jsonValue(node.reader.supply()),
+    async (): Promise<SupplyAnswer> => listings.get(node.ledger.height, 'supply', () => jsonValue(node.reader.supply())),
   );
 
   app.route<{ Querystring: { events?: string } }>({

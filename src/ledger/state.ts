@@ -245,10 +245,21 @@ class Undecoded {
   }
 }
 
+/** A key's first path segment (the whole key if it has no '/'). */
+function segmentOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? key : key.slice(0, slash);
+}
+
 /** One chain's committed state: entries in memory, with an incrementally maintained root. */
 export class ChainState implements StateReader {
   readonly chain: number;
   private readonly entries = new Map<string, Entry | Undecoded>();
+  /**
+   * The keys by their first path segment (`tsk`, `acc`, …): a scan of one kind of entry (every
+   * task, for an API list or the market's height work) visits those, not every key of the chain.
+   */
+  private readonly scopes = new Map<string, Set<string>>();
   private readonly tree = new StateTree();
 
   constructor(chain: number) {
@@ -265,7 +276,7 @@ export class ChainState implements StateReader {
 
   /** Loads an entry from storage without marking anything for persistence. */
   load(key: string, value: Entry, encoded: Uint8Array): void {
-    this.entries.set(key, value);
+    this.setEntry(key, value);
     this.tree.set(key, sha256(encoded));
   }
 
@@ -289,13 +300,13 @@ export class ChainState implements StateReader {
   commit(staged: StagedChain): void {
     if (staged.writes instanceof EncodedWrites) {
       for (const [key, bytes] of staged.encoded) {
-        if (bytes === null) this.entries.delete(key);
-        else this.entries.set(key, new Undecoded(bytes));
+        if (bytes === null) this.deleteEntry(key);
+        else this.setEntry(key, new Undecoded(bytes));
       }
     } else {
       for (const [key, value] of staged.writes) {
-        if (value === null) this.entries.delete(key);
-        else this.entries.set(key, value);
+        if (value === null) this.deleteEntry(key);
+        else this.setEntry(key, value);
       }
     }
     this.tree.apply(staged.patch);
@@ -311,18 +322,42 @@ export class ChainState implements StateReader {
    */
   put(key: string, encoded: Uint8Array | null): void {
     if (encoded === null) {
-      this.entries.delete(key);
+      this.deleteEntry(key);
       this.tree.set(key, null);
     } else {
-      this.entries.set(key, new Undecoded(encoded));
+      this.setEntry(key, new Undecoded(encoded));
       this.tree.set(key, sha256(encoded));
     }
   }
 
   keys(prefix = ''): string[] {
     const out: string[] = [];
-    for (const k of this.entries.keys()) if (k.startsWith(prefix)) out.push(k);
+    const slash = prefix.indexOf('/');
+    // A key that starts with a prefix holding a '/' has the prefix's first segment as its own.
+    if (slash >= 0) {
+      for (const k of this.scopes.get(prefix.slice(0, slash)) ?? []) if (k.startsWith(prefix)) out.push(k);
+    } else {
+      for (const [segment, keys] of this.scopes) if (segment.startsWith(prefix)) for (const k of keys) out.push(k);
+    }
     return out.sort();
+  }
+
+  private setEntry(key: string, value: Entry | Undecoded): void {
+    if (!this.entries.has(key)) {
+      const segment = segmentOf(key);
+      let keys = this.scopes.get(segment);
+      if (!keys) this.scopes.set(segment, (keys = new Set()));
+      keys.add(key);
+    }
+    this.entries.set(key, value);
+  }
+
+  private deleteEntry(key: string): void {
+    if (!this.entries.delete(key)) return;
+    const segment = segmentOf(key);
+    const keys = this.scopes.get(segment);
+    keys?.delete(key);
+    if (keys?.size === 0) this.scopes.delete(segment);
   }
 
   get size(): number {

@@ -1,0 +1,64 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { blockHash, certify } from '../ledger/index.ts';
+import { testChain } from '../ledger/testing.ts';
+import { ZeusNode } from '../node/index.ts';
+import { MemoryKvStore } from '../store/index.ts';
+import { createApi } from './server.ts';
+
+// GET /supply scans every account of every chain (a public node may hold millions), GET /tasks and
+// /leases every task or lease ever posted. They used to do so on every request, on the node's main
+// thread: anyone (or a thousand open consoles) could keep a node scanning. Their answers can change
+// only when a height commits, so each is computed at most once per height and query.
+
+const t = testChain();
+const config = { chainId: t.genesis.chainId, api: { host: '127.0.0.1', port: 0 }, blockIntervalMs: 100, bookkeeperKey: 'bookkeeper-0', mempoolMax: 1_000 };
+const key = t.keys['bookkeeper-0'];
+const closing: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const close of closing.reverse()) await close();
+});
+
+describe('answers that read a whole collection', () => {
+  it('scans the accounts once per committed height, however often it is asked', async () => {
+    const node = await ZeusNode.withStore(new MemoryKvStore(), t.genesis, config, key);
+    closing.push(() => node.close());
+    const app = await createApi(node, { host: '127.0.0.1', port: 0 });
+    closing.push(() => app.close());
+    let scans = 0;
+    const supply = node.reader.supply;
+    (node.reader as { supply: typeof supply }).supply = () => {
+      scans++;
+      return supply();
+    };
+    const ask = async (): Promise<{ total: string }> => (await app.inject('/supply')).json();
+    const answers = await Promise.all(Array.from({ length: 50 }, ask));
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(answers[0].total).toBe('1000000000000000000');
+    expect(scans).toBe(1);
+    // A committed height: the next request scans again, once.
+    const built = node.buildBlock(node.ledger.time + 1000);
+    const certificate = certify(
+      t.genesis.chainId,
+      built.block.header.height,
+      0,
+      blockHash(built.block.header),
+      node.ledger.bookkeepersAt(built.executed.height),
+      [key],
+    );
+    await node.commitBlock(built.block, certificate, built.executed, built.rejected);
+    await Promise.all(Array.from({ length: 20 }, ask));
+    expect(scans).toBe(2);
+
+    // The task and lease lists: once per query and height.
+    let taskScans = 0;
+    const tasks = node.reader.tasks;
+    (node.reader as { tasks: typeof tasks }).tasks = () => {
+      taskScans++;
+      return tasks();
+    };
+    const list = async (q: string): Promise<number> => (await app.inject(`/tasks${q}`)).statusCode;
+    const queries = ['', '?state=open', '?limit=5', '', '?state=open'];
+    expect(await Promise.all(Array.from({ length: 40 }, (_, i) => list(queries[i % queries.length])))).toEqual(Array(40).fill(200));
+    expect(taskScans).toBe(3);
+  });
+});
