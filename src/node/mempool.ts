@@ -139,12 +139,15 @@ export class Mempool {
   /**
    * After a height commits: drop what it included and what a build refused, re-check the rest
    * on the new state (unless the kept state still holds, see above) and return those that no
-   * longer apply, with the reason.
+   * longer apply, with the reason. `commit`, when given, commits the height to the ledger first,
+   * in this call's turn: a batch being judged on other threads meanwhile would otherwise see the
+   * new state (a rebuild for it would find the height's transactions used, yet still pending).
    */
-  onCommit(included: Iterable<string>, refused: Iterable<string> = []): Promise<Map<string, [Tx, LedgerError]>> {
+  onCommit(included: Iterable<string>, refused: Iterable<string> = [], commit?: () => void): Promise<Map<string, [Tx, LedgerError]>> {
     const inc = [...included];
     const ref = [...refused];
     return this.inTurn(async () => {
+      commit?.();
       let allPending = true;
       const gone: Tx[] = [];
       for (const h of inc) {

@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { blockHash, certify, ZNC, ZNC_UNIT, signTx, TxKind, decodeTx, type Block, type Certificate } from '../ledger/index.ts';
+import { blockHash, certify, homeChain, ZNC, ZNC_UNIT, signTx, TxKind, decodeTx, type Block, type Certificate } from '../ledger/index.ts';
 import { testChain } from '../ledger/testing.ts';
 import { MemoryKvStore } from '../store/index.ts';
-import { partitionChains } from './parallelExec.ts';
+import { partitionChains, type ParallelExecutor } from './parallelExec.ts';
 import { ZeusNode } from './zeusNode.ts';
 
 // A node started with execution threads, as `zeus node start --execution-threads 2` starts it, on a
@@ -123,4 +123,63 @@ describe('a node with execution threads', () => {
       await follower.close();
     }
   }, 60_000);
+
+  it('commits a height only after a batch being judged on the threads is done: its transactions are not taken for refused', async () => {
+    const { node } = await open(2);
+    try {
+      // A sender whose chain the worker thread judges (chains 1, 3, 5, 7, 9 with 2 threads).
+      const name = NAMES.find((n) => homeChain(addressFromPublicKey(t.keys[n].publicKey)) % 2 === 1)!;
+      const k = t.keys[name];
+      const to = addressFromPublicKey(t.keys[NAMES.find((n) => n !== name)!].publicKey);
+      const transfer = (nonce: bigint): Uint8Array =>
+        signTx(k, { chainId: t.genesis.chainId, kind: TxKind.Transfer, nonce, payload: { to, token: ZNC, amount: ZNC_UNIT, memo: '' } });
+      const commit = async (): Promise<{ block: Block; certificate: Certificate; built: ReturnType<ZeusNode['buildBlock']> }> => {
+        const built = node.buildBlock(node.ledger.time + 1000);
+        const certificate = certify(
+          t.genesis.chainId,
+          built.block.header.height,
+          0,
+          blockHash(built.block.header),
+          node.ledger.bookkeepersAt(built.executed.height),
+          [key],
+        );
+        return { block: built.block, certificate, built };
+      };
+      const rejected: string[] = [];
+      node.events.on('event', (e: { type: string; status?: string; hash?: string }) => e.type === 'tx' && e.status === 'rejected' && rejected.push(e.hash!));
+      // Height 1 includes only what the pool held: its speculative state is kept (stale).
+      expect(await node.submitMany([transfer(0n)])).not.toContainEqual(expect.any(Error));
+      const h1 = await commit();
+      await node.commitBlock(h1.block, h1.certificate, h1.built.executed, h1.built.rejected);
+      // Nonce 1 pending, and height 2 built with it.
+      const pending = transfer(1n);
+      expect(await node.submitMany([pending])).not.toContainEqual(expect.any(Error));
+      const h2 = await commit();
+      expect(h2.built.executed.txs.flat().length).toBe(1);
+      // A batch whose judgement on the worker thread is held up: nonce 9 is refused on the kept
+      // state, so the pool rebuilds it before judging again. Height 2 commits meanwhile.
+      const executor = (node as unknown as { executor: ParallelExecutor }).executor;
+      const specApply = executor.specApply.bind(executor);
+      let release = (): void => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      executor.specApply = async (p, txs) => {
+        await gate;
+        return specApply(p, txs);
+      };
+      const judged = node.submitMany([transfer(9n)]);
+      const committed = node.commitBlock(h2.block, h2.certificate, h2.built.executed, h2.built.rejected);
+      await new Promise((r) => setTimeout(r, 50));
+      release();
+      const [results] = await Promise.all([judged, committed]);
+      expect((results[0] as Error & { code: string }).code).toBe('NONCE_GAP');
+      // Nonce 1 was committed, never refused.
+      expect(rejected).toEqual([]);
+      expect(node.mempool.size).toBe(0);
+      expect(node.ledger.height).toBe(2);
+    } finally {
+      await node.close();
+    }
+  });
 });

@@ -553,10 +553,13 @@ export class ZeusNode {
   async commitBlock(block: Block, certificate: Certificate, executed: ExecutedHeight, rejected = new Map<string, [Tx, LedgerError]>()): Promise<void> {
     const hash = blockHash(block.header);
     await this.store.commit(block, certificate, executed);
-    this.ledger.commit(executed, block.header, certificate);
-    this.checkUpgrade();
     const included = executed.txs.flat().map((t) => t.hashHex);
-    const dropped = await this.mempool.onCommit(included, rejected.keys());
+    // The ledger moves on in the mempool's turn: a judgement still under way on the execution
+    // threads ends first, and none sees the new state while the height's transactions still count as pending.
+    const dropped = await this.mempool.onCommit(included, rejected.keys(), () => {
+      this.ledger.commit(executed, block.header, certificate);
+      this.checkUpgrade();
+    });
     this.acked.forget(included);
     for (const [h, [tx, err]] of [...rejected, ...dropped]) this.reject(h, tx.chain, err);
     executed.txs.forEach((txs, chain) =>
