@@ -30,6 +30,7 @@ import { StoreCorruptError } from '../store/index.ts';
 import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget } from './badSignatures.ts';
 import { ClientSockets, clientKey } from './clients.ts';
 import { HeightCache } from './heightCache.ts';
+import { RequestBudget } from './requests.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerGovRoutes } from './govRoutes.ts';
 import { registerMarketRoutes } from './marketRoutes.ts';
@@ -46,6 +47,10 @@ const WS_MAX_BUFFERED = 8 * 1024 * 1024;
 const WS_MAX_SOCKETS_PER_CLIENT = 64;
 /** Unsent bytes of all /ws sockets together (clients.ts). */
 const WS_MAX_TOTAL_BUFFERED = 256 * 1024 * 1024;
+/** Requests one client may have in progress, and bytes the bodies of all requests in progress may announce (requests.ts). */
+const MAX_REQUESTS_PER_CLIENT = 64;
+const MAX_BODY_BYTES_IN_PROGRESS = 256 * 1024 * 1024;
+const BODY_LIMIT = 16 * 1024 * 1024;
 /** A batch is submitted this many transactions at a time (see submitAll). */
 const SUBMIT_CHUNK = 256;
 /**
@@ -75,6 +80,10 @@ export interface ApiOptions {
   wsMaxSocketsPerClient?: number;
   /** Unsent bytes all /ws sockets together may hold before the largest holders are closed (default 256 MiB). */
   wsMaxTotalBufferedBytes?: number;
+  /** Requests one client (IPv4 address, IPv6 /64) may have in progress (default 64; past it 429 TOO_MANY_REQUESTS). */
+  maxRequestsPerClient?: number;
+  /** Bytes the bodies of all requests in progress may announce (default 256 MiB; past it 503 SERVER_BUSY). */
+  maxBodyBytesInProgress?: number;
 }
 
 const errorSchema = {
@@ -108,13 +117,31 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     import('@fastify/swagger'),
     import('@fastify/websocket'),
   ]);
+  const bodyLimit = opts.bodyLimit ?? BODY_LIMIT;
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    bodyLimit,
     schemaController: lazyValidation(),
     ...errors.serverOptions,
   });
   errors.install(app);
+  // Before any body is read: requests in progress per client, and their bodies in all (requests.ts).
+  const requests = new RequestBudget({
+    perClient: opts.maxRequestsPerClient ?? MAX_REQUESTS_PER_CLIENT,
+    maxBodyBytes: opts.maxBodyBytesInProgress ?? MAX_BODY_BYTES_IN_PROGRESS,
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    // The registry streams uploads to disk; the delivery network paces its peers' piece transfers itself.
+    if (req.url.startsWith('/v2/') || req.url.startsWith('/ddn/') || req.headers.upgrade?.toLowerCase() === 'websocket') return;
+    const length = req.headers['content-length'];
+    const body = length !== undefined ? Math.min(Number(length) || 0, bodyLimit + 1) : req.headers['transfer-encoding'] ? bodyLimit : 0;
+    const admitted = requests.admit(clientKey(req.ip), body);
+    if (!admitted.ok) {
+      reply.header('retry-after', '1');
+      throw new ApiError(admitted.code === 'TOO_MANY_REQUESTS' ? 429 : 503, admitted.code, admitted.message);
+    }
+    reply.raw.once('close', admitted.release);
+  });
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'ZeusNet node API', version: '0.1.0', description: 'Ledger queries, transaction submission and events of a ZeusNet node.' },
@@ -530,6 +557,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     node,
     ddnServed: opts.ddn ? () => ({ bytes: opts.ddn!.stats.bytesServed, pieces: opts.ddn!.stats.piecesServed }) : undefined,
     wsSockets: () => ({ open: wsSockets.size, unsentBytes: wsSockets.recount(), refused: wsSockets.refused, cut: wsSockets.cut }),
+    requests: () => ({ tooMany: requests.refused.TOO_MANY_REQUESTS, busy: requests.refused.SERVER_BUSY, bodyBytes: requests.heldBodyBytes }),
   });
   app.get(
     '/metrics',

@@ -30,6 +30,10 @@ export const NodeConfigSchema = z.object({
     wsMaxSocketsPerClient: z.number().int().positive().optional(),
     /** Unsent bytes all /ws sockets together may hold before those holding the most are closed (default 256 MiB). */
     wsMaxTotalBufferedBytes: z.number().int().positive().optional(),
+    /** Requests one client (an IPv4 address, an IPv6 /64) may have in progress (default 64). */
+    maxRequestsPerClient: z.number().int().positive().optional(),
+    /** Bytes the bodies of all requests in progress may announce (default 256 MiB). */
+    maxBodyBytesInProgress: z.number().int().positive().optional(),
   }),
   blockIntervalMs: z.number().int().positive(),
   /**

@@ -17,6 +17,8 @@ export interface MetricsSources {
   ddnServed?: () => { bytes: number; pieces: number };
   /** The API's /ws sockets: open now, their unsent bytes, refused at a client's cap, cut off for not reading. */
   wsSockets?: () => { open: number; unsentBytes: number; refused: number; cut: number };
+  /** The API's requests in progress: refused for a client's cap or for the bodies held, and the bytes of bodies held. */
+  requests?: () => { tooMany: number; busy: number; bodyBytes: number };
 }
 
 /** A counter that follows a count kept elsewhere (it only ever grows there), read when scraped. */
@@ -63,6 +65,24 @@ export class NodeMetrics {
       });
       groupCounter(r, 'zeus_api_ws_refused_total', 'WebSocket upgrades refused because the client held its cap of open sockets', () => ws().refused);
       groupCounter(r, 'zeus_api_ws_cut_off_total', '/ws sockets closed because they left too much unread', () => ws().cut);
+    }
+    const requests = s.requests;
+    if (requests) {
+      groupCounter(r, 'zeus_api_requests_refused_busy_total', 'Requests refused 503 SERVER_BUSY: the bodies in progress held too much', () => requests().busy);
+      groupCounter(
+        r,
+        'zeus_api_requests_refused_client_total',
+        'Requests refused 429 TOO_MANY_REQUESTS: the client had its most requests in progress',
+        () => requests().tooMany,
+      );
+      new Gauge({
+        name: 'zeus_api_request_body_bytes',
+        help: 'Bytes the bodies of the requests in progress announced',
+        registers: [r],
+        collect() {
+          this.set(requests().bodyBytes);
+        },
+      });
     }
     new Gauge({
       name: 'zeus_height',

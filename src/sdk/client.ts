@@ -97,6 +97,9 @@ export interface ClientOptions {
   submitEncoding?: 'binary' | 'json';
 }
 
+/** Times a request refused TOO_MANY_REQUESTS or SERVER_BUSY (not processed) is sent in all. */
+const BUSY_ATTEMPTS = 5;
+
 /** A typed client of a node's HTTP API; the CLI, tests and the web console use it. */
 export class ZeusClient {
   readonly url: string;
@@ -124,32 +127,39 @@ export class ZeusClient {
 
   /** One request; a Uint8Array body goes as application/octet-stream, anything else as JSON. */
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': body instanceof Uint8Array ? 'application/octet-stream' : 'application/json' },
-        body: body === undefined ? undefined : body instanceof Uint8Array ? (body as Uint8Array<ArrayBuffer>) : JSON.stringify(body),
-      });
-    } catch (e) {
-      throw new NodeApiError(
-        0,
-        'NODE_UNREACHABLE',
-        `cannot reach a node at ${this.url} (${(e as Error).cause ?? (e as Error).message}); is it running? (zeus node start)`,
-      );
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      throw new NodeApiError(res.status, 'BAD_RESPONSE', `node answered ${res.status} with non-JSON: ${text.slice(0, 200)}`);
-    }
-    if (!res.ok) {
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(`${this.url}${path}`, {
+          method,
+          headers: body === undefined ? {} : { 'content-type': body instanceof Uint8Array ? 'application/octet-stream' : 'application/json' },
+          body: body === undefined ? undefined : body instanceof Uint8Array ? (body as Uint8Array<ArrayBuffer>) : JSON.stringify(body),
+        });
+      } catch (e) {
+        throw new NodeApiError(
+          0,
+          'NODE_UNREACHABLE',
+          `cannot reach a node at ${this.url} (${(e as Error).cause ?? (e as Error).message}); is it running? (zeus node start)`,
+        );
+      }
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : {};
+      } catch {
+        throw new NodeApiError(res.status, 'BAD_RESPONSE', `node answered ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+      }
+      if (res.ok) return json as T;
       const err = (json as { error?: { code?: string; message?: string } }).error;
+      // Refused before it was processed (too many requests of this client in progress, or the node
+      // holding too many bodies): sent again after the pause the node asks for, a few times.
+      if ((err?.code === 'TOO_MANY_REQUESTS' || err?.code === 'SERVER_BUSY') && attempt < BUSY_ATTEMPTS) {
+        const wait = Math.min(5, Number(res.headers.get('retry-after')) || 1) * 1000;
+        await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random() / 2)));
+        continue;
+      }
       throw new NodeApiError(res.status, err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.status}`);
     }
-    return json as T;
   }
 
   status(): Promise<StatusAnswer> {
