@@ -61,4 +61,22 @@ describe('answers that read a whole collection', () => {
     expect(await Promise.all(Array.from({ length: 40 }, (_, i) => list(queries[i % queries.length])))).toEqual(Array(40).fill(200));
     expect(taskScans).toBe(3);
   });
+
+  it('refuses 429 TOO_MANY_SCANS a client that spent its computing time on queries nobody else asked; cached answers and other clients are served', async () => {
+    const node = await ZeusNode.withStore(new MemoryKvStore(), t.genesis, config, key);
+    closing.push(() => node.close());
+    // A budget any computation spends (a thousandth of a millisecond).
+    const app = await createApi(node, { host: '127.0.0.1', port: 0, scanMsPerSecond: 0.001, scanBurstMs: 0.001 });
+    closing.push(() => app.close());
+    const ask = (path: string, remoteAddress = '203.0.113.7') => app.inject({ url: path, remoteAddress });
+    expect((await ask('/tasks?limit=1')).statusCode).toBe(200);
+    const refused = await ask('/tasks?limit=2');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().error.code).toBe('TOO_MANY_SCANS');
+    expect((await ask('/supply')).statusCode).toBe(429);
+    // The answer already computed at this height is served to it; another client computes its own.
+    expect((await ask('/tasks?limit=1')).statusCode).toBe(200);
+    expect((await ask('/tasks?limit=2', '198.51.100.9')).statusCode).toBe(200);
+    expect((await ask('/metrics')).body).toMatch(/zeus_api_listings_refused_total 2/);
+  });
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { clientKey } from './clients.ts';
 import type { HeightCache } from './heightCache.ts';
 import type { ZeusNode } from '../node/index.ts';
 import { LEASE_STATES, TASK_STATES } from '../ledger/index.ts';
@@ -50,9 +51,9 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
   app.get(
     '/workers',
     { schema: { summary: 'Registered workers in registration order: resources, prices, bond, rating, record, active', tags } },
-    async (): Promise<WorkersAnswer> => ({
+    async (req): Promise<WorkersAnswer> => ({
       height: node.reader.height,
-      workers: listings.get(node.reader.height, 'workers', () => workersView(node.reader)),
+      workers: listings.get(node.reader.height, 'workers', () => workersView(node.reader), clientKey(req.ip)),
     }),
   );
 
@@ -68,8 +69,8 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
   app.get(
     '/apps',
     { schema: { summary: 'Published apps with their versions (digest, license fee, deprecation) and licensees', tags } },
-    async (): Promise<AppsAnswer> => ({
-      apps: listings.get(node.reader.height, 'apps', () => appsView(node.reader)),
+    async (req): Promise<AppsAnswer> => ({
+      apps: listings.get(node.reader.height, 'apps', () => appsView(node.reader), clientKey(req.ip)),
     }),
   );
 
@@ -106,7 +107,7 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
       if (req.query.owner !== undefined) requireAddress(req.query.owner);
       const { state, owner, app: name, limit } = req.query;
       const key = `tasks ${JSON.stringify([state, owner, name, limit])}`;
-      return { height: node.reader.height, tasks: listings.get(node.reader.height, key, () => tasksView(node.reader, req.query)) };
+      return { height: node.reader.height, tasks: listings.get(node.reader.height, key, () => tasksView(node.reader, req.query), clientKey(req.ip)) };
     },
   );
 
@@ -147,7 +148,7 @@ export function registerMarketRoutes(app: FastifyInstance, node: ZeusNode, requi
       if (req.query.worker !== undefined) requireAddress(req.query.worker);
       const { worker, state, limit } = req.query;
       const key = `leases ${JSON.stringify([worker, state, limit])}`;
-      return { height: node.reader.height, leases: listings.get(node.reader.height, key, () => leasesView(node.reader, req.query)) };
+      return { height: node.reader.height, leases: listings.get(node.reader.height, key, () => leasesView(node.reader, req.query), clientKey(req.ip)) };
     },
   );
 

@@ -29,7 +29,7 @@ import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
 import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget } from './badSignatures.ts';
 import { ClientSockets, clientKey } from './clients.ts';
-import { HeightCache } from './heightCache.ts';
+import { DEFAULT_SCAN_BUDGET, HeightCache } from './heightCache.ts';
 import { RequestBudget } from './requests.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerGovRoutes } from './govRoutes.ts';
@@ -84,6 +84,9 @@ export interface ApiOptions {
   maxRequestsPerClient?: number;
   /** Bytes the bodies of all requests in progress may announce (default 256 MiB; past it 503 SERVER_BUSY). */
   maxBodyBytesInProgress?: number;
+  /** Computing time (ms) one client's uncached whole-collection answers may take per second, and at once (defaults 250, 500; heightCache.ts). */
+  scanMsPerSecond?: number;
+  scanBurstMs?: number;
 }
 
 const errorSchema = {
@@ -170,7 +173,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   });
   await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_PAYLOAD } });
   /** Answers that read a whole collection (supply, task and lease lists): once per height and query. */
-  const listings = new HeightCache();
+  const listings = new HeightCache({
+    budget: { burstMs: opts.scanBurstMs ?? DEFAULT_SCAN_BUDGET.burstMs, msPerSecond: opts.scanMsPerSecond ?? DEFAULT_SCAN_BUDGET.msPerSecond },
+  });
   const wsSockets = new ClientSockets({
     perClient: opts.wsMaxSocketsPerClient ?? WS_MAX_SOCKETS_PER_CLIENT,
     maxBuffered: opts.wsMaxBufferedBytes ?? WS_MAX_BUFFERED,
@@ -558,6 +563,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     ddnServed: opts.ddn ? () => ({ bytes: opts.ddn!.stats.bytesServed, pieces: opts.ddn!.stats.piecesServed }) : undefined,
     wsSockets: () => ({ open: wsSockets.size, unsentBytes: wsSockets.recount(), refused: wsSockets.refused, cut: wsSockets.cut }),
     requests: () => ({ tooMany: requests.refused.TOO_MANY_REQUESTS, busy: requests.refused.SERVER_BUSY, bodyBytes: requests.heldBodyBytes }),
+    listings: () => ({ computed: listings.computed, cached: listings.hits, refused: listings.refused }),
   });
   app.get(
     '/metrics',
@@ -578,7 +584,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
   app.get(
     '/supply',
     { schema: { summary: 'Where all 10,000,000,000 ZNC are, checked against the fixed supply', tags: ['chain'] } },
-    async (): Promise<SupplyAnswer> => listings.get(node.ledger.height, 'supply', () => jsonValue(node.reader.supply())),
+    async (req): Promise<SupplyAnswer> => listings.get(node.ledger.height, 'supply', () => jsonValue(node.reader.supply()), clientKey(req.ip)),
   );
 
   app.route<{ Querystring: { events?: string } }>({

@@ -34,6 +34,9 @@ export const NodeConfigSchema = z.object({
     maxRequestsPerClient: z.number().int().positive().optional(),
     /** Bytes the bodies of all requests in progress may announce (default 256 MiB). */
     maxBodyBytesInProgress: z.number().int().positive().optional(),
+    /** Computing time (ms) one client's uncached whole-collection answers may take per second (default 250), and at once (default 500). */
+    scanMsPerSecond: z.number().positive().optional(),
+    scanBurstMs: z.number().positive().optional(),
   }),
   blockIntervalMs: z.number().int().positive(),
   /**

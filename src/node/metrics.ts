@@ -19,6 +19,8 @@ export interface MetricsSources {
   wsSockets?: () => { open: number; unsentBytes: number; refused: number; cut: number };
   /** The API's requests in progress: refused for a client's cap or for the bodies held, and the bytes of bodies held. */
   requests?: () => { tooMany: number; busy: number; bodyBytes: number };
+  /** Answers that read a whole collection: computed, answered from the per-height cache, refused for a client's spent budget. */
+  listings?: () => { computed: number; cached: number; refused: number };
 }
 
 /** A counter that follows a count kept elsewhere (it only ever grows there), read when scraped. */
@@ -65,6 +67,22 @@ export class NodeMetrics {
       });
       groupCounter(r, 'zeus_api_ws_refused_total', 'WebSocket upgrades refused because the client held its cap of open sockets', () => ws().refused);
       groupCounter(r, 'zeus_api_ws_cut_off_total', '/ws sockets closed because they left too much unread', () => ws().cut);
+    }
+    const listings = s.listings;
+    if (listings) {
+      groupCounter(
+        r,
+        'zeus_api_listings_computed_total',
+        'Whole-collection answers (supply, task, lease, worker and app lists) computed',
+        () => listings().computed,
+      );
+      groupCounter(r, 'zeus_api_listings_cached_total', 'Whole-collection answers served from the per-height cache', () => listings().cached);
+      groupCounter(
+        r,
+        'zeus_api_listings_refused_total',
+        "Whole-collection answers refused 429 TOO_MANY_SCANS: the client's computing budget was spent",
+        () => listings().refused,
+      );
     }
     const requests = s.requests;
     if (requests) {
