@@ -60,11 +60,16 @@ const rootConnect = (ip: string, timeout = 1500): Promise<{ result: string; got:
   });
 
 const runNamespaces = (run: string): string[] => listNamespaces().filter((n) => n.startsWith(`${PREFIX}${run}-`));
+/**
+ * The root namespace's links, less Docker's container veths (`veth` and 7 hex digits): the suite's
+ * Docker tests start and stop containers meanwhile, so those come and go (seen once beside them).
+ */
 const rootLinks = (): string[] =>
   spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
     .stdout.split('\n')
     .filter((l) => l)
-    .map((l) => l.split(':')[1].trim());
+    .map((l) => l.split(':')[1].trim())
+    .filter((name) => !/^veth[0-9a-f]{7}(@|$)/.test(name));
 
 /** Starts a child Node process that makes hosts with the harness, prints the run id, then does `then`. */
 function childWithHosts(then: string): Promise<{ run: string; exit: Promise<number | string | null>; kill: (sig: NodeJS.Signals) => void }> {
