@@ -43,9 +43,8 @@ function transfers(builder: ZeusNode, round: number): Uint8Array[] {
   return out;
 }
 
-/** The builder makes the next height from `txs` and commits it; answers the block and its certificate. */
-async function build(builder: ZeusNode, txs: Uint8Array[]): Promise<{ block: Block; certificate: Certificate }> {
-  await builder.submitMany(txs);
+/** The next height the builder would propose, certified by its one bookkeeper key; nothing is committed. */
+function buildCertified(builder: ZeusNode): { block: Block; certificate: Certificate; built: ReturnType<ZeusNode['buildBlock']> } {
   const built = builder.buildBlock(builder.ledger.time + 1000);
   const certificate = certify(
     t.genesis.chainId,
@@ -55,8 +54,15 @@ async function build(builder: ZeusNode, txs: Uint8Array[]): Promise<{ block: Blo
     builder.ledger.bookkeepersAt(built.executed.height),
     [key],
   );
-  await builder.commitBlock(built.block, certificate, built.executed, built.rejected);
-  return { block: built.block, certificate };
+  return { block: built.block, certificate, built };
+}
+
+/** The builder makes the next height from `txs` and commits it; answers the block and its certificate. */
+async function build(builder: ZeusNode, txs: Uint8Array[]): Promise<{ block: Block; certificate: Certificate }> {
+  await builder.submitMany(txs);
+  const { block, certificate, built } = buildCertified(builder);
+  await builder.commitBlock(block, certificate, built.executed, built.rejected);
+  return { block, certificate };
 }
 
 const roots = (n: ZeusNode): string[] => n.ledger.stateRoots().map(toHex);
@@ -133,28 +139,16 @@ describe('a node with execution threads', () => {
       const to = addressFromPublicKey(t.keys[NAMES.find((n) => n !== name)!].publicKey);
       const transfer = (nonce: bigint): Uint8Array =>
         signTx(k, { chainId: t.genesis.chainId, kind: TxKind.Transfer, nonce, payload: { to, token: ZNC, amount: ZNC_UNIT, memo: '' } });
-      const commit = async (): Promise<{ block: Block; certificate: Certificate; built: ReturnType<ZeusNode['buildBlock']> }> => {
-        const built = node.buildBlock(node.ledger.time + 1000);
-        const certificate = certify(
-          t.genesis.chainId,
-          built.block.header.height,
-          0,
-          blockHash(built.block.header),
-          node.ledger.bookkeepersAt(built.executed.height),
-          [key],
-        );
-        return { block: built.block, certificate, built };
-      };
       const rejected: string[] = [];
       node.events.on('event', (e: { type: string; status?: string; hash?: string }) => e.type === 'tx' && e.status === 'rejected' && rejected.push(e.hash!));
       // Height 1 includes only what the pool held: its speculative state is kept (stale).
       expect(await node.submitMany([transfer(0n)])).not.toContainEqual(expect.any(Error));
-      const h1 = await commit();
+      const h1 = buildCertified(node);
       await node.commitBlock(h1.block, h1.certificate, h1.built.executed, h1.built.rejected);
       // Nonce 1 pending, and height 2 built with it.
       const pending = transfer(1n);
       expect(await node.submitMany([pending])).not.toContainEqual(expect.any(Error));
-      const h2 = await commit();
+      const h2 = buildCertified(node);
       expect(h2.built.executed.txs.flat().length).toBe(1);
       // A batch whose judgement on the worker thread is held up: nonce 9 is refused on the kept
       // state, so the pool rebuilds it before judging again. Height 2 commits meanwhile.
