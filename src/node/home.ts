@@ -48,6 +48,11 @@ export const NodeConfigSchema = z.object({
   moniker: z.string().optional(),
   mempoolMax: z.number().int().positive(),
   /**
+   * Most pending transactions from senders without priority (less than a stake unit staked);
+   * the rest of `mempoolMax` stays for staked senders. Default: half of `mempoolMax`.
+   */
+  mempoolFreeMax: z.number().int().positive().optional(),
+  /**
    * Dev homes only: the well-known passphrase of their throwaway keys, so a devnet starts
    * without prompts. Never set on a real network.
    */

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { addressFromPublicKey } from '../crypto/index.ts';
+import { addressFromPublicKey, toHex } from '../crypto/index.ts';
 import { homeChain, TxKind, ZNC, ZNC_UNIT } from '../ledger/index.ts';
 import { commitExecuted, makeTx, testChain } from '../ledger/testing.ts';
 import { Mempool } from './mempool.ts';
@@ -86,6 +86,50 @@ describe.each([1, 2])('mempool on %i thread(s)', (threads) => {
     const dropped = await pool.onCommit([foreign.hashHex]);
     expect([...dropped.values()].map(([, e]) => e.code)).toEqual(['NONCE_REPLAYED']);
     expect(pool.size).toBe(0);
+  });
+
+  it('keeps room for senders with priority, however many transactions the others send', async () => {
+    const t = testChain();
+    let now = t.ledger.time + 1000;
+    const pool = new Mempool(t.ledger, {
+      maxSize: 6,
+      maxFree: 3,
+      isPriority: (tx) => tx.fromHex === toHex(addressFromPublicKey(t.keys.carol.publicKey)),
+      priorityHint: () => 'stake for priority',
+      now: () => now,
+    });
+    if (threads > 1) {
+      const executor = await ParallelExecutor.start(t.ledger, threads);
+      executors.push(executor);
+      await pool.attach(executor);
+    }
+    const dave = addressFromPublicKey(t.keys.dave.publicKey);
+    const pay = (from: string, amount: bigint) => makeTx(t, from, TxKind.Transfer, { to: dave, token: ZNC, amount, memo: '' });
+    // alice and bob (no priority) take the 3 free places, in order; the 4th and 5th are refused.
+    const free = [pay('alice', 1n), pay('bob', 1n), pay('alice', 2n), pay('alice', 3n), pay('bob', 2n)];
+    const res = await pool.addMany(free);
+    expect(res.map((e) => e?.code ?? null)).toEqual([null, null, null, 'MEMPOOL_FULL', 'MEMPOOL_FULL']);
+    expect(res[3]!.message).toMatch(/3 pending transactions from senders without priority.*stake for priority/);
+    expect(pool.freeSize).toBe(3);
+    // The cheap check before a signature is checked says the same.
+    expect(pool.roomFor(pay('bob', 9n))?.code).toBe('MEMPOOL_FULL');
+    // carol (priority) still finds room: the rest of the pool, up to its size.
+    const carols = [pay('carol', 1n), pay('carol', 2n), pay('carol', 3n), pay('carol', 4n)];
+    expect(pool.roomFor(carols[0])).toBeUndefined();
+    expect((await pool.addMany(carols)).map((e) => e?.code ?? null)).toEqual([null, null, null, 'MEMPOOL_FULL']);
+    expect(pool.size).toBe(6);
+    // A block takes carol's first, then the others in arrival order.
+    const order = pool.inBlockOrder();
+    expect(order.priority.map((tx) => tx.hashHex)).toEqual(carols.slice(0, 3).map((tx) => tx.hashHex));
+    expect(order.free.map((tx) => tx.hashHex)).toEqual(free.slice(0, 3).map((tx) => tx.hashHex));
+    // Committed, the free places are free again.
+    now += 100;
+    const h = t.ledger.begin(now);
+    for (const tx of free.slice(0, 2)) expect(h.tryApply(tx)).toBeNull();
+    commitExecuted(t, h.finish());
+    expect((await pool.onCommit(free.slice(0, 2).map((tx) => tx.hashHex))).size).toBe(0);
+    expect(pool.freeSize).toBe(1);
+    expect(await pool.addMany([free[3]])).toEqual([null]);
   });
 });
 

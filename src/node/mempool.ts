@@ -34,6 +34,16 @@ export interface MempoolOptions {
   onDrop?: (tx: Tx, err: LedgerError) => void;
   /** Told when the speculation host failed: the mempool then judges every chain on this thread. */
   onHostFailure?: (e: Error) => void;
+  /**
+   * Whether a transaction's sender has priority (see `Mempool`'s comment on priority); judged on
+   * committed state, so it holds for all of one sender's transactions at once. Without it every
+   * transaction has priority.
+   */
+  isPriority?: (tx: Tx) => boolean;
+  /** Most transactions without priority waiting at once (default: all of `maxSize`). */
+  maxFree?: number;
+  /** Said when a transaction without priority finds their share full: how to get priority. */
+  priorityHint?: () => string;
 }
 
 /**
@@ -59,11 +69,20 @@ export interface MempoolOptions {
  * have made alone (mempoolThreads.test.ts compares the two). Calls are taken one at a time, in
  * order, so that each chain's pending transactions stay in the order they were admitted: a block
  * is built in that order, and nonce n + 1 before n would fail.
+ *
+ * Priority: transactions cost no fee, and a new account's free quota costs nothing to get, so
+ * anybody can make as many senders as they like and fill the pool. Senders with priority (a
+ * stake, which is locked and unbonds slowly: `isPriority`) are therefore kept apart: those without
+ * may hold at most `maxFree` of the pool, the rest stays for senders with priority, and a block
+ * takes the transactions of senders with priority first (`inBlockOrder`). Free transactions from
+ * however many accounts can then slow only each other.
  */
 export class Mempool {
   private readonly ledger: Ledger;
   private readonly opts: MempoolOptions;
   private pending = new Map<string, Tx>();
+  /** The pending transactions of senders without priority when they were admitted. */
+  private freePending = new Set<string>();
   /**
    * The speculative next height (of main and this thread's chains, with a host); a LedgerError
    * UPGRADE_NEEDED instead when that height is an upgrade this software lacks: nothing can be
@@ -110,6 +129,60 @@ export class Mempool {
     return [...this.pending.values()];
   }
 
+  /** Pending transactions of senders without priority. */
+  get freeSize(): number {
+    return this.freePending.size;
+  }
+
+  private priority(tx: Tx): boolean {
+    return this.opts.isPriority?.(tx) ?? true;
+  }
+
+  private get maxFree(): number {
+    return Math.min(this.opts.maxSize, this.opts.maxFree ?? this.opts.maxSize);
+  }
+
+  /**
+   * The refusal a transaction would get now for want of room, if any: cheap, so that a node can
+   * refuse before checking a signature. The judgement in `addMany` is the one that counts.
+   */
+  roomFor(tx: Tx): LedgerError | undefined {
+    if (this.pending.size >= this.opts.maxSize) return this.fullError();
+    if (this.freePending.size >= this.maxFree && !this.priority(tx)) return this.freeFullError();
+    return undefined;
+  }
+
+  private fullError(): LedgerError {
+    return new LedgerError('MEMPOOL_FULL', `the node holds ${this.opts.maxSize} pending transactions; retry shortly`);
+  }
+
+  private freeFullError(): LedgerError {
+    const hint = this.opts.priorityHint ? `, or ${this.opts.priorityHint()}` : '';
+    return new LedgerError('MEMPOOL_FULL', `the node holds ${this.maxFree} pending transactions from senders without priority, its most; retry shortly${hint}`);
+  }
+
+  /**
+   * The order a block takes pending transactions in: those whose sender has priority now, in
+   * arrival order, then the others in arrival order. Each sender's transactions stay in order.
+   */
+  inBlockOrder(): { priority: Tx[]; free: Tx[] } {
+    if (!this.opts.isPriority) return { priority: this.list(), free: [] };
+    const bySender = new Map<string, boolean>();
+    const priority: Tx[] = [];
+    const free: Tx[] = [];
+    for (const tx of this.pending.values()) {
+      let p = bySender.get(tx.fromHex);
+      if (p === undefined) bySender.set(tx.fromHex, (p = this.priority(tx)));
+      (p ? priority : free).push(tx);
+    }
+    return { priority, free };
+  }
+
+  private remove(hashHex: string): void {
+    this.pending.delete(hashHex);
+    this.freePending.delete(hashHex);
+  }
+
   /** Judges the chains of `host`'s partitions there from now on (the pending ones move there). */
   attach(host: SpeculationHost): Promise<void> {
     return this.inTurn(async () => {
@@ -154,7 +227,7 @@ export class Mempool {
         const tx = this.pending.get(h);
         if (tx) gone.push(tx);
         else allPending = false;
-        this.pending.delete(h);
+        this.remove(h);
       }
       let anyRefused = false;
       for (const h of ref) {
@@ -162,7 +235,7 @@ export class Mempool {
         if (!tx) continue;
         gone.push(tx);
         anyRefused = true;
-        this.pending.delete(h);
+        this.remove(h);
       }
       this.forgetRemote(gone);
       if (allPending && !anyRefused && !(this.spec instanceof LedgerError) && this.opts.now() - this.spec.time <= SPEC_MAX_AGE_MS) {
@@ -186,15 +259,25 @@ export class Mempool {
       for (const [t, e] of (await this.rebuild()).values()) this.opts.onDrop?.(t, e);
     }
     const seen = new Set<string>();
-    let free = this.opts.maxSize - this.pending.size;
+    // Slots are taken in order, as if one came at a time; one refused later gives its slot back
+    // only to the next call (a batch is not re-planned around it).
+    let room = this.opts.maxSize - this.pending.size;
+    let freeRoom = this.maxFree - this.freePending.size;
     const judged: number[] = [];
+    const isFree: boolean[] = new Array(txs.length).fill(false);
     txs.forEach((tx, i) => {
       if (this.pending.has(tx.hashHex) || seen.has(tx.hashHex)) out[i] = new LedgerError('DUPLICATE_TX', `transaction ${tx.hashHex} is already pending`);
-      else if (free <= 0) out[i] = new LedgerError('MEMPOOL_FULL', `the node holds ${this.opts.maxSize} pending transactions; retry shortly`);
+      else if (room <= 0) out[i] = this.fullError();
       else if (this.spec instanceof LedgerError) out[i] = this.spec;
       else {
+        isFree[i] = !this.priority(tx);
+        if (isFree[i] && freeRoom <= 0) {
+          out[i] = this.freeFullError();
+          return;
+        }
         seen.add(tx.hashHex);
-        free--;
+        room--;
+        if (isFree[i]) freeRoom--;
         judged.push(i);
       }
     });
@@ -203,7 +286,7 @@ export class Mempool {
     // At most one rebuild per commit: afterwards the state is fresh until the next one.
     const cut = this.stale ? first.findIndex((e) => e !== null) : -1;
     const kept = cut < 0 ? first.length : cut;
-    for (let k = 0; k < kept; k++) this.settle(txs[judged[k]], first[k], out, judged[k]);
+    for (let k = 0; k < kept; k++) this.settle(txs[judged[k]], first[k], out, judged[k], isFree[judged[k]]);
     if (cut < 0) return out;
     // Admitted after the cut on stale state: taken back, and judged again after the rebuild.
     this.forgetRemote(
@@ -214,13 +297,16 @@ export class Mempool {
     );
     for (const [t, e] of (await this.rebuild()).values()) this.opts.onDrop?.(t, e);
     const again = await this.apply(judged.slice(cut).map((i) => txs[i]));
-    again.forEach((err, k) => this.settle(txs[judged[cut + k]], err, out, judged[cut + k]));
+    again.forEach((err, k) => this.settle(txs[judged[cut + k]], err, out, judged[cut + k], isFree[judged[cut + k]]));
     return out;
   }
 
-  private settle(tx: Tx, err: LedgerError | null, out: (LedgerError | null)[], i: number): void {
+  private settle(tx: Tx, err: LedgerError | null, out: (LedgerError | null)[], i: number, free: boolean): void {
     if (err) out[i] = err;
-    else this.pending.set(tx.hashHex, tx);
+    else {
+      this.pending.set(tx.hashHex, tx);
+      if (free) this.freePending.add(tx.hashHex);
+    }
   }
 
   /** Applies transactions to the speculative height, each where its chain is judged; one result each. */
@@ -323,7 +409,7 @@ export class Mempool {
         return this.rebuild();
       }
     }
-    for (const h of dropped.keys()) this.pending.delete(h);
+    for (const h of dropped.keys()) this.remove(h);
     return dropped;
   }
 }

@@ -119,6 +119,14 @@ export class NodeMetrics {
       },
     });
     new Gauge({
+      name: 'zeus_mempool_free_transactions',
+      help: 'Transactions waiting in the mempool from senders without priority (no stake unit staked): at most mempoolFreeMax',
+      registers: [r],
+      collect() {
+        this.set(node.mempool.freeSize);
+      },
+    });
+    new Gauge({
       name: 'zeus_consensus_round',
       help: 'Round of the height being decided (0 is the first); absent on a solo node',
       registers: [r],

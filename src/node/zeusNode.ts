@@ -4,6 +4,7 @@ import {
   blockHash,
   certify,
   decodeTx,
+  formatUnits,
   InvalidBlockError,
   TX_KIND_NAMES,
   txSigningBytes,
@@ -19,6 +20,7 @@ import {
   type Tx,
   type UpgradeHandlers,
   UpgradeNeededError,
+  ZNC_DECIMALS,
 } from '../ledger/index.ts';
 import { ChainStore, checkLevelTables, FileRecordStore, LevelKvStore, NEW_STORE, StoreCorruptError, type KvStore } from '../store/index.ts';
 import { AckedTxJournal } from './ackedTxs.ts';
@@ -228,6 +230,10 @@ export class ZeusNode {
     this.acked = new AckedTxJournal(store.kv, Date.now());
     this.mempool = new Mempool(ledger, {
       maxSize: config.mempoolMax,
+      // A staked sender has priority: a stake is locked, while fresh accounts cost nothing to make.
+      isPriority: (tx) => this.reader.staked(tx.fromHex) >= this.ledger.params.quotaStakeUnit,
+      maxFree: config.mempoolFreeMax ?? Math.floor(config.mempoolMax / 2),
+      priorityHint: () => `stake at least ${formatUnits(this.ledger.params.quotaStakeUnit, ZNC_DECIMALS)} ZNC (zeus stake) for priority`,
       now: Date.now,
       onDrop: (tx, err) => this.reject(tx.hashHex, tx.chain, err),
       onHostFailure: (e) =>
@@ -377,6 +383,9 @@ export class ZeusNode {
         // replaying old transactions (or making up ones with a used nonce) would cost for free.
         const next = this.reader.nextNonce(tx.chain, tx.fromHex);
         if (tx.nonce < next) throw new LedgerError('NONCE_REPLAYED', `nonce ${tx.nonce} was already used on chain ${tx.chain}; next is ${next}`);
+        // A full pool (or its share for senders without priority) would refuse it after the check.
+        const noRoom = this.mempool.roomFor(tx);
+        if (noRoom) throw noRoom;
         return tx;
       } catch (e) {
         if (!(e instanceof LedgerError)) throw e;
@@ -534,13 +543,23 @@ export class ZeusNode {
     if (this.upgradeHalt) throw this.upgradeHalt;
     const exec = this.ledger.begin(time);
     const rejected = new Map<string, [Tx, LedgerError]>();
-    for (const tx of this.mempool.list()) {
-      // A full block ends the walk: under a backlog the mempool holds far more than one block.
-      if (exec.blockBytesLeft < MIN_TX_BYTES) break;
-      const err = exec.tryApply(tx);
-      // A full segment leaves the transaction for the next height; anything else rejects it.
-      if (err && err.code !== 'MEMPOOL_FULL') rejected.set(tx.hashHex, [tx, err]);
-    }
+    const { priority, free } = this.mempool.inBlockOrder();
+    // Senders with priority go first (see Mempool). One of theirs may depend on a transaction of
+    // a sender without (a payment it spends): it fails now, and is tried again after the others.
+    const again: Tx[] = [];
+    const walk = (txs: readonly Tx[], onError: (tx: Tx, err: LedgerError) => void): void => {
+      for (const tx of txs) {
+        // A full block ends the walk: under a backlog the mempool holds far more than one block.
+        if (exec.blockBytesLeft < MIN_TX_BYTES) return;
+        const err = exec.tryApply(tx);
+        // A full segment leaves the transaction for the next height.
+        if (err && err.code !== 'MEMPOOL_FULL') onError(tx, err);
+      }
+    };
+    const reject = (tx: Tx, err: LedgerError): void => void rejected.set(tx.hashHex, [tx, err]);
+    walk(priority, (tx) => again.push(tx));
+    walk(free, reject);
+    walk(again, reject);
     const executed = exec.finish();
     return { block: this.ledger.blockFor(executed, this.key.publicKey), executed, rejected };
   }
