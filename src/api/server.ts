@@ -30,6 +30,7 @@ import { StoreCorruptError } from '../store/index.ts';
 import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget } from './badSignatures.ts';
 import { ClientSockets, clientKey } from './clients.ts';
 import { DEFAULT_SCAN_BUDGET, HeightCache } from './heightCache.ts';
+import { ClientConnections, defaultMaxConnections } from './connections.ts';
 import { RequestBudget } from './requests.ts';
 import { ApiError, toApiError } from './errors.ts';
 import { registerGovRoutes } from './govRoutes.ts';
@@ -49,6 +50,8 @@ const WS_MAX_SOCKETS_PER_CLIENT = 64;
 const WS_MAX_TOTAL_BUFFERED = 256 * 1024 * 1024;
 /** Requests one client may have in progress, and bytes the bodies of all requests in progress may announce (requests.ts). */
 const MAX_REQUESTS_PER_CLIENT = 64;
+/** Open connections one client may hold (a browser opens 6 per host; the SDK's pool a few). */
+const MAX_CONNECTIONS_PER_CLIENT = 256;
 const MAX_BODY_BYTES_IN_PROGRESS = 256 * 1024 * 1024;
 const BODY_LIMIT = 16 * 1024 * 1024;
 /** A batch is submitted this many transactions at a time (see submitAll). */
@@ -84,6 +87,10 @@ export interface ApiOptions {
   maxRequestsPerClient?: number;
   /** Bytes the bodies of all requests in progress may announce (default 256 MiB; past it 503 SERVER_BUSY). */
   maxBodyBytesInProgress?: number;
+  /** Open connections one client (IPv4 address, IPv6 /64) may hold (default 256; past it a new one is closed at once). */
+  maxConnectionsPerClient?: number;
+  /** Open connections all clients together may hold (default half the soft limit of open files, at most 8,192). */
+  maxConnections?: number;
   /** Computing time (ms) one client's uncached whole-collection answers may take per second, and at once (defaults 250, 500; heightCache.ts). */
   scanMsPerSecond?: number;
   scanBurstMs?: number;
@@ -128,6 +135,12 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     ...errors.serverOptions,
   });
   errors.install(app);
+  // Idle connections cost a client nothing and the node a file descriptor each (connections.ts).
+  const connections = new ClientConnections({
+    perClient: opts.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT,
+    total: opts.maxConnections ?? defaultMaxConnections(),
+  });
+  connections.watch(app.server);
   // Before any body is read: requests in progress per client, and their bodies in all (requests.ts).
   const requests = new RequestBudget({
     perClient: opts.maxRequestsPerClient ?? MAX_REQUESTS_PER_CLIENT,
@@ -563,6 +576,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
     ddnServed: opts.ddn ? () => ({ bytes: opts.ddn!.stats.bytesServed, pieces: opts.ddn!.stats.piecesServed }) : undefined,
     wsSockets: () => ({ open: wsSockets.size, unsentBytes: wsSockets.recount(), refused: wsSockets.refused, cut: wsSockets.cut }),
     requests: () => ({ tooMany: requests.refused.TOO_MANY_REQUESTS, busy: requests.refused.SERVER_BUSY, bodyBytes: requests.heldBodyBytes }),
+    connections: () => ({ open: connections.open(), refusedClient: connections.refused.client, refusedFull: connections.refused.total }),
     listings: () => ({ computed: listings.computed, cached: listings.hits, refused: listings.refused }),
   });
   app.get(

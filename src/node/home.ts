@@ -34,6 +34,10 @@ export const NodeConfigSchema = z.object({
     maxRequestsPerClient: z.number().int().positive().optional(),
     /** Bytes the bodies of all requests in progress may announce (default 256 MiB). */
     maxBodyBytesInProgress: z.number().int().positive().optional(),
+    /** Open connections one client (an IPv4 address, an IPv6 /64) may hold (default 256). */
+    maxConnectionsPerClient: z.number().int().positive().optional(),
+    /** Open connections all clients together may hold (default half the soft limit of open files, at most 8,192). */
+    maxConnections: z.number().int().positive().optional(),
     /** Computing time (ms) one client's uncached whole-collection answers may take per second (default 250), and at once (default 500). */
     scanMsPerSecond: z.number().positive().optional(),
     scanBurstMs: z.number().positive().optional(),

@@ -21,6 +21,8 @@ export interface MetricsSources {
   requests?: () => { tooMany: number; busy: number; bodyBytes: number };
   /** Answers that read a whole collection: computed, answered from the per-height cache, refused for a client's spent budget. */
   listings?: () => { computed: number; cached: number; refused: number };
+  /** The API's open connections, and those closed at accept for a client's cap or the node's. */
+  connections?: () => { open: number; refusedClient: number; refusedFull: number };
 }
 
 /** A counter that follows a count kept elsewhere (it only ever grows there), read when scraped. */
@@ -82,6 +84,29 @@ export class NodeMetrics {
         'zeus_api_listings_refused_total',
         "Whole-collection answers refused 429 TOO_MANY_SCANS: the client's computing budget was spent",
         () => listings().refused,
+      );
+    }
+    const connections = s.connections;
+    if (connections) {
+      new Gauge({
+        name: 'zeus_api_connections',
+        help: 'Open connections to the API',
+        registers: [r],
+        collect() {
+          this.set(connections().open);
+        },
+      });
+      groupCounter(
+        r,
+        'zeus_api_connections_refused_client_total',
+        'Connections closed at accept: the client held its most open connections (api.maxConnectionsPerClient)',
+        () => connections().refusedClient,
+      );
+      groupCounter(
+        r,
+        'zeus_api_connections_refused_full_total',
+        'Connections closed at accept: the node held its most open connections (api.maxConnections)',
+        () => connections().refusedFull,
       );
     }
     const requests = s.requests;
