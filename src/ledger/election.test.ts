@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, bytesEqual, systemAddress, toHex } from '../crypto/index.ts';
-import { balanceOf, checkSupply, encodeSignedVote, homeChain, MAIN_CHAIN, readAccount, signVote, TxKind, VoteType, ZNC, ZNC_UNIT } from './index.ts';
+import { balanceOf, checkSupply, encodeSignedVote, homeChain, MAIN_CHAIN, readAccount, signVote, tally, TxKind, VoteType, ZNC, ZNC_UNIT } from './index.ts';
 import { WORKER_DIVIDEND } from './systemAccounts.ts';
 import { makeTx, produce, testChain, type TestChain } from './testing.ts';
-import { candidates, stakes } from './stores.ts';
+import { candidates, stakes, votes } from './stores.ts';
+import type { Entry } from './entries.ts';
 
 // DPoS on the ledger: candidates, stake-weighted votes and proxies, epochs, rewards, jail, evidence.
 
@@ -85,6 +86,46 @@ describe('bookkeeper election', () => {
     const boundary = Math.ceil((t.ledger.height + 1) / EPOCH) * EPOCH;
     until(t, boundary);
     expect(new Set(hexes(t.ledger.bookkeepersAt(boundary + EPOCH)))).toEqual(new Set(hexes([pk(t, 'carol'), pk(t, 'bob')])));
+  });
+
+  it('reads stakes, not vote records: votes from keys without stake cost an election nothing', () => {
+    const t = chain();
+    stakeAndRegister(t, ['alice', 'bob', 'carol']);
+    produce(t, [makeTx(t, 'dave', TxKind.Stake, { amount: 10_000n * ZNC_UNIT })]);
+    produce(t, []);
+    produce(t, [makeTx(t, 'dave', TxKind.VoteBookkeepers, { candidates: [addr(t, 'carol')] })]);
+    const committed = t.ledger.chains[MAIN_CHAIN];
+    const before = tally(committed);
+    const extra = new Map<string, Entry>();
+    const main = {
+      get: <T extends Entry>(k: string) => (extra.get(k) ?? committed.get<T>(k)) as T | undefined,
+      keys: (prefix = '') => [...new Set([...committed.keys(prefix), ...[...extra.keys()].filter((k) => k.startsWith(prefix))])].sort(),
+      set: (k: string, v: Entry | null) => void (v && extra.set(k, v)),
+    };
+    // 2,000 vote records of fresh keys, each free to send (any key may vote; it weighs nothing).
+    for (let i = 0; i < 2_000; i++) {
+      const key = new Uint8Array(21);
+      key[0] = 1;
+      new DataView(key.buffer).setUint32(17, i + 1);
+      votes.set(main, toHex(key), { candidates: [addr(t, 'bob')], proxy: new Uint8Array(0) });
+    }
+    let reads = 0;
+    const counting = {
+      get: <T extends Entry>(k: string) => {
+        reads++;
+        return main.get<T>(k);
+      },
+      keys: (prefix?: string) => {
+        const ks = main.keys(prefix);
+        reads += ks.length;
+        return ks;
+      },
+    };
+    const after = tally(counting);
+    expect(after).toEqual(before);
+    expect(after[0].address).toBe(toHex(addr(t, 'carol')));
+    // The stakers (4) and their votes, not the 2,000 records.
+    expect(reads).toBeLessThan(100);
   });
 
   it("pays each block's proposer from the pool at the end of its epoch and sets aside the worker dividend, minting nothing", () => {

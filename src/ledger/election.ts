@@ -1,7 +1,7 @@
 import * as stores from './stores.ts';
 import { addressFromPublicKey, bytesEqual, fromHex, systemAddress, toHex } from '../crypto/portable.ts';
 import type { Certificate } from './commit.ts';
-import { credit, readAccount, stakedOf, writeAccount, type ExecContext } from './context.ts';
+import { credit, readAccount, writeAccount, type ExecContext } from './context.ts';
 import type { Candidate } from './entries.ts';
 import { MAIN_CHAIN, ZNC } from './params.ts';
 import type { StateReader } from './state.ts';
@@ -137,9 +137,14 @@ function payEarnedRewards(ctx: ExecContext): void {
  */
 export function tally(state: StateReader, incumbents: Uint8Array[] = []): { address: string; weight: bigint; publicKey: Uint8Array }[] {
   const weights = new Map<string, bigint>();
-  for (const [[voterHex], v] of stores.votes.scan(state)) {
-    const weight = stakedOf(state, voterHex);
+  // By stake, not by vote record: anyone can write a vote record for free (it weighs nothing
+  // without a stake), while a stake is locked ZNC. So an election costs what was staked, not what
+  // was spammed.
+  for (const [[voterHex], s] of stores.stakes.scan(state)) {
+    const weight = s.staked;
     if (weight === 0n) continue;
+    const v = stores.votes.get(state, voterHex);
+    if (!v) continue;
     let choice = v.candidates;
     if (v.proxy.length === 21) {
       const pv = stores.votes.get(state, toHex(v.proxy));
