@@ -1,5 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAddress, generateKeyPair } from '../src/crypto/index.ts';
+import { signTx, TxKind, ZNC } from '../src/ledger/index.ts';
 import { encodeTxBatch, encodeTxFrame } from '../src/sdk/index.ts';
 import type { ErrorAnswer, SubmissionMessage, SubmitAnswer, SubmitBatchAnswer } from '../src/sdk/wire.ts';
 import {
@@ -53,6 +55,10 @@ async function signatureChecks(): Promise<number> {
   return Number(line?.split(' ').at(-1) ?? Number.NaN);
 }
 
+async function committed(hash: string): Promise<void> {
+  await waitFor(async () => (await api<{ status: string }>(url, 'GET', `/txs/${hash}`)).json.status === 'committed', 20_000, `${hash} committed`);
+}
+
 /** POST /txs from another loopback address than 127.0.0.1: another client as the node sees it. */
 function postFrom(localAddress: string, body: Uint8Array): Promise<{ status: number; json: unknown }> {
   const { hostname, port } = new URL(url);
@@ -86,6 +92,8 @@ describe('transactions that fail their signature check', () => {
     // The well-signed original is not blamed for its forgery.
     const good = await postBinary<SubmitAnswer>(t.bytes);
     expect(good.status, good.text).toBe(202);
+    // Committed before the next test reads alice's nonce: it would otherwise sign these very bytes again.
+    await committed(t.hash);
   }, 60_000);
 
   it("past 100 within 10 s, refuse that client's submissions unchecked, over HTTP and WebSocket, and only that client's", async () => {
@@ -129,6 +137,7 @@ describe('transactions that fail their signature check', () => {
     expect(other.status).toBe(202);
     expect(batchOutcomes((other.json as SubmitBatchAnswer).results)).toEqual(['pending']);
     expect(await signatureChecks()).toBe(checked + 1);
+    await committed(good.hash);
   }, 60_000);
 
   it('a batch of 1,000 forgeries costs one chunk of checks (256), not 1,000: the rest is refused unchecked, each with its own error', async () => {
@@ -159,5 +168,37 @@ describe('a transaction with a nonce already used', () => {
       expect((r.json as ErrorAnswer).error.code).toBe('NONCE_REPLAYED');
     }
     expect(await signatureChecks()).toBe(before);
+  }, 60_000);
+});
+
+describe('transactions refused after their signature check', () => {
+  it("past 1,000 within 10 s, refuse that client's submissions unchecked, and only that client's", async () => {
+    // A fresh key signs as many as it likes, each with a nonce the chain is not at: every one
+    // costs the node a check and a dry run, and is refused NONCE_GAP.
+    const key = generateKeyPair();
+    const gaps = Array.from({ length: 1_100 }, (_, i) =>
+      signTx(key, {
+        chainId: h.chainId,
+        kind: TxKind.Transfer,
+        nonce: BigInt(5 + i),
+        payload: { to: decodeAddress(k.dave.address), token: ZNC, amount: 1n, memo: '' },
+      }),
+    );
+    const before = await signatureChecks();
+    const r = await postFrom('127.0.0.31', encodeTxBatch(gaps));
+    expect(r.status).toBe(202);
+    const codes = batchOutcomes((r.json as SubmitBatchAnswer).results);
+    // Checked a chunk (256) at a time: four chunks reach the budget, the rest is refused unchecked.
+    expect(codes.slice(0, 1_024)).toEqual(Array(1_024).fill('NONCE_GAP'));
+    expect(codes.slice(1_024)).toEqual(Array(76).fill('TOO_MANY_REFUSALS'));
+    expect(await signatureChecks()).toBe(before + 1_024);
+    const again = await postFrom('127.0.0.31', gaps[0]);
+    expect(again.status).toBe(429);
+    expect((again.json as ErrorAnswer).error.code).toBe('TOO_MANY_REFUSALS');
+    expect((again.json as ErrorAnswer).error.message).toMatch(/refused after their signature was checked.*another \d+ s/);
+    // Another client is checked as before.
+    const other = await postFrom('127.0.0.32', gaps[0]);
+    expect(other.status).toBe(409);
+    expect((other.json as ErrorAnswer).error.code).toBe('NONCE_GAP');
   }, 60_000);
 });

@@ -8,15 +8,26 @@
 
 export const BAD_SIGNATURES_PER_WINDOW = 100;
 export const BAD_SIGNATURE_WINDOW_MS = 10_000;
+/**
+ * The same for transactions refused after their signature was checked (a nonce gap, no funds, an
+ * invalid argument, over quota): each cost the node a check and a dry run, and a sender can sign
+ * as many as it likes with fresh keys. Honest clients meet these now and then (a race between two
+ * of their own submissions, say), so their budget is ten times larger: 100 a second at most, about
+ * 1 % of one core per client for the node.
+ */
+export const REFUSALS_PER_WINDOW = 1_000;
 /** Clients tracked at once; beyond it the oldest record goes (an attacker's many addresses cannot grow memory). */
 const CLIENTS_KEPT = 10_000;
 
+/** Failures per client and window (BAD_SIGNATURE_WINDOW_MS); a client at `perWindow` waits out its window. */
 export class BadSignatureBudget {
   private readonly now: () => number;
+  private readonly perWindow: number;
   private readonly spent = new Map<string, { since: number; count: number }>();
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = Date.now, perWindow = BAD_SIGNATURES_PER_WINDOW) {
     this.now = now;
+    this.perWindow = perWindow;
   }
 
   /** How long (ms) `client` must wait before its submissions are checked again; 0: they are now. */
@@ -28,7 +39,7 @@ export class BadSignatureBudget {
       this.spent.delete(client);
       return 0;
     }
-    return s.count >= BAD_SIGNATURES_PER_WINDOW ? left : 0;
+    return s.count >= this.perWindow ? left : 0;
   }
 
   /** Counts `failed` signature checks against `client`'s budget of its current window. */

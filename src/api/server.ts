@@ -27,7 +27,7 @@ import type {
 import { decodeTxBatch, decodeTxFrame, frameSeq, MAX_BATCH_TXS, TX_BATCH_TAG, TxBatchError } from '../sdk/index.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
-import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget } from './badSignatures.ts';
+import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget, REFUSALS_PER_WINDOW } from './badSignatures.ts';
 import { ClientSockets, clientKey } from './clients.ts';
 import { DEFAULT_SCAN_BUDGET, HeightCache } from './heightCache.ts';
 import { ClientConnections, defaultMaxConnections } from './connections.ts';
@@ -56,6 +56,21 @@ const MAX_BODY_BYTES_IN_PROGRESS = 256 * 1024 * 1024;
 const BODY_LIMIT = 16 * 1024 * 1024;
 /** A batch is submitted this many transactions at a time (see submitAll). */
 const SUBMIT_CHUNK = 256;
+/**
+ * Refusals not charged to a client's budget of refusals: made before the signature check (so they
+ * cost the node next to nothing), for the node's own state (a full pool, a halt), or charged to
+ * the budget of failed signature checks instead.
+ */
+const UNCHARGED_REFUSALS = new Set([
+  'BAD_SIGNATURE',
+  'BAD_ENCODING',
+  'TX_TOO_LARGE',
+  'WRONG_CHAIN_ID',
+  'DUPLICATE_TX',
+  'NONCE_REPLAYED',
+  'MEMPOOL_FULL',
+  'UPGRADE_NEEDED',
+]);
 /**
  * TxFrames a socket may have waiting or in work: they are submitted one after the other, in the
  * order they came (a client's nonces stay in order), and one more is refused (TOO_MANY_FRAMES)
@@ -201,16 +216,29 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       `this client (${client}) holds ${wsSockets.open(client)} open /ws sockets, the most a node allows one client; close one, or share one between subscriptions`,
     );
 
-  /** Refuses, before any check, a client whose transactions failed their signature check too often (badSignatures.ts). */
+  /**
+   * Refuses, before any check, a client whose transactions failed their signature check too often,
+   * or were refused too often after it (badSignatures.ts).
+   */
   const badSignatures = new BadSignatureBudget();
+  const refusals = new BadSignatureBudget(Date.now, REFUSALS_PER_WINDOW);
   const budgetRefusal = (client: string): ApiError | undefined => {
     const wait = badSignatures.waitMs(client);
-    if (wait === 0) return undefined;
+    if (wait > 0) {
+      return new ApiError(
+        429,
+        'TOO_MANY_BAD_SIGNATURES',
+        `${BAD_SIGNATURES_PER_WINDOW} of this client's transactions failed their signature check within ${BAD_SIGNATURE_WINDOW_MS / 1000} s; ` +
+          `its transactions are refused unchecked for another ${Math.ceil(wait / 1000)} s`,
+      );
+    }
+    const refusedWait = refusals.waitMs(client);
+    if (refusedWait === 0) return undefined;
     return new ApiError(
       429,
-      'TOO_MANY_BAD_SIGNATURES',
-      `${BAD_SIGNATURES_PER_WINDOW} of this client's transactions failed their signature check within ${BAD_SIGNATURE_WINDOW_MS / 1000} s; ` +
-        `its transactions are refused unchecked for another ${Math.ceil(wait / 1000)} s`,
+      'TOO_MANY_REFUSALS',
+      `${REFUSALS_PER_WINDOW} of this client's transactions were refused after their signature was checked within ${BAD_SIGNATURE_WINDOW_MS / 1000} s ` +
+        `(see each one's error); its transactions are refused unchecked for another ${Math.ceil(refusedWait / 1000)} s`,
     );
   };
 
@@ -233,6 +261,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
       }
       const results = await node.submitMany(chunk);
       badSignatures.charge(client, results.filter((r) => r instanceof LedgerError && r.code === 'BAD_SIGNATURE').length);
+      refusals.charge(client, results.filter((r) => r instanceof LedgerError && !UNCHARGED_REFUSALS.has(r.code)).length);
       submitted.push(...results);
     }
     return submitted;
