@@ -3,7 +3,15 @@ import { fromHex, isAddress } from '../crypto/index.ts';
 import { ddnRoutes, registryErrorDialect, registryPlugin, type DdnContext, type DiskBlobStore, type UploadLimits } from '../ddn/index.ts';
 import { HttpError, jsonErrors, lazyValidation } from '../http/index.ts';
 import { blockHash, genesisHash, LedgerError, MAIN_CHAIN } from '../ledger/index.ts';
-import { NodeMetrics, type ZeusNode } from '../node/index.ts';
+import {
+  BAD_SIGNATURE_WINDOW_MS,
+  BAD_SIGNATURES_PER_WINDOW,
+  FailureBudget,
+  failuresOf,
+  NodeMetrics,
+  REFUSALS_PER_WINDOW,
+  type ZeusNode,
+} from '../node/index.ts';
 import type {
   AccountAnswer,
   BlockAnswer,
@@ -27,7 +35,6 @@ import type {
 import { decodeTxBatch, decodeTxFrame, frameSeq, MAX_BATCH_TXS, TX_BATCH_TAG, TxBatchError } from '../sdk/index.ts';
 import { registerConsoleRoutes } from './console.ts';
 import { StoreCorruptError } from '../store/index.ts';
-import { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, BadSignatureBudget, REFUSALS_PER_WINDOW } from './badSignatures.ts';
 import { ClientSockets, clientKey } from './clients.ts';
 import { DEFAULT_SCAN_BUDGET, HeightCache } from './heightCache.ts';
 import { ClientConnections, defaultMaxConnections } from './connections.ts';
@@ -56,21 +63,6 @@ const MAX_BODY_BYTES_IN_PROGRESS = 256 * 1024 * 1024;
 const BODY_LIMIT = 16 * 1024 * 1024;
 /** A batch is submitted this many transactions at a time (see submitAll). */
 const SUBMIT_CHUNK = 256;
-/**
- * Refusals not charged to a client's budget of refusals: made before the signature check (so they
- * cost the node next to nothing), for the node's own state (a full pool, a halt), or charged to
- * the budget of failed signature checks instead.
- */
-const UNCHARGED_REFUSALS = new Set([
-  'BAD_SIGNATURE',
-  'BAD_ENCODING',
-  'TX_TOO_LARGE',
-  'WRONG_CHAIN_ID',
-  'DUPLICATE_TX',
-  'NONCE_REPLAYED',
-  'MEMPOOL_FULL',
-  'UPGRADE_NEEDED',
-]);
 /**
  * TxFrames a socket may have waiting or in work: they are submitted one after the other, in the
  * order they came (a client's nonces stay in order), and one more is refused (TOO_MANY_FRAMES)
@@ -220,8 +212,8 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
    * Refuses, before any check, a client whose transactions failed their signature check too often,
    * or were refused too often after it (badSignatures.ts).
    */
-  const badSignatures = new BadSignatureBudget();
-  const refusals = new BadSignatureBudget(Date.now, REFUSALS_PER_WINDOW);
+  const badSignatures = new FailureBudget();
+  const refusals = new FailureBudget(Date.now, REFUSALS_PER_WINDOW);
   const budgetRefusal = (client: string): ApiError | undefined => {
     const wait = badSignatures.waitMs(client);
     if (wait > 0) {
@@ -260,8 +252,9 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
         continue;
       }
       const results = await node.submitMany(chunk);
-      badSignatures.charge(client, results.filter((r) => r instanceof LedgerError && r.code === 'BAD_SIGNATURE').length);
-      refusals.charge(client, results.filter((r) => r instanceof LedgerError && !UNCHARGED_REFUSALS.has(r.code)).length);
+      const failed = failuresOf(results);
+      badSignatures.charge(client, failed.badSignatures);
+      refusals.charge(client, failed.refusals);
       submitted.push(...results);
     }
     return submitted;

@@ -38,6 +38,7 @@ import type { BuiltBlock, ZeusNode } from './zeusNode.ts';
 import type { BlockProducer } from './producer.ts';
 import type { ConsensusAnswer, GroupSignatureAnswer, SignerGroupAnswer } from '../sdk/index.ts';
 import type { SignerGroup } from './signerGroup.ts';
+import { FailureBudget, failuresOf, REFUSALS_PER_WINDOW } from './failureBudget.ts';
 import { StoreCorruptError } from '../store/index.ts';
 
 // The elected bookkeepers' block production on a real node: the consensus host
@@ -157,6 +158,12 @@ export class BftProducer implements BlockProducer {
   };
   private readonly opts: BftOptions;
   private readonly host: ConsensusHost<BuiltBlock>;
+  /**
+   * Transactions each peer handed over that were refused after their signature check: each cost
+   * a check and a dry run, as from an API client (failureBudget.ts). Past the budget a peer's
+   * transactions are left unchecked for the rest of its window; a block brings any that commit.
+   */
+  private readonly peerRefusals = new FailureBudget(Date.now, REFUSALS_PER_WINDOW);
   private p2p: P2PNode | undefined;
   private txBatch: Uint8Array[] = [];
   private txFlush: NodeJS.Timeout | undefined;
@@ -440,7 +447,9 @@ export class BftProducer implements BlockProducer {
       return 'reject';
     }
     if (txs.length === 0) return 'reject';
+    if (this.peerRefusals.waitMs(from) > 0) return 'ignore';
     const results = await this.node.submitMany(txs, { fromPeer: true });
+    this.peerRefusals.charge(from, failuresOf(results).refusals);
     let accepted = false;
     for (const r of results) {
       if (!(r instanceof LedgerError)) accepted = true;

@@ -3,6 +3,7 @@ export { BftProducer, DEVNET_TIMEOUTS, type BftOptions, type ConsensusStatus, ty
 export * from './events.ts';
 export * from './home.ts';
 export * from './mempool.ts';
+export { BAD_SIGNATURE_WINDOW_MS, BAD_SIGNATURES_PER_WINDOW, FailureBudget, failuresOf, REFUSALS_PER_WINDOW } from './failureBudget.ts';
 export * from './zeusNode.ts';
 export * from './producer.ts';
 export { NodeMetrics, type MetricsSources } from './metrics.ts';

@@ -1,10 +1,13 @@
-// A client whose transactions keep failing their signature check is refused unchecked for a while.
+// A source of transactions (an API client, a gossiping peer) whose transactions keep failing is
+// refused unchecked for a while.
 //
 // Checking a signature costs a node ~80 µs; making up a transaction that fails the check costs its
 // sender nothing (no key, no signing: any bytes in the right shape). One connection sending
 // batches of them would keep a node's verifier threads busy for free, and every honest client
 // of that node waits behind it. An honest client's transactions fail the check only by a bug, so
 // a small budget of failures per client and window costs honest clients nothing.
+
+import { LedgerError } from '../ledger/index.ts';
 
 export const BAD_SIGNATURES_PER_WINDOW = 100;
 export const BAD_SIGNATURE_WINDOW_MS = 10_000;
@@ -19,8 +22,8 @@ export const REFUSALS_PER_WINDOW = 1_000;
 /** Clients tracked at once; beyond it the oldest record goes (an attacker's many addresses cannot grow memory). */
 const CLIENTS_KEPT = 10_000;
 
-/** Failures per client and window (BAD_SIGNATURE_WINDOW_MS); a client at `perWindow` waits out its window. */
-export class BadSignatureBudget {
+/** Failures per source and window (BAD_SIGNATURE_WINDOW_MS); a source at `perWindow` waits out its window. */
+export class FailureBudget {
   private readonly now: () => number;
   private readonly perWindow: number;
   private readonly spent = new Map<string, { since: number; count: number }>();
@@ -55,4 +58,32 @@ export class BadSignatureBudget {
     }
     s.count += failed;
   }
+}
+
+/**
+ * Refusals not charged to a source's budget of refusals: made before the signature check (so they
+ * cost the node next to nothing), for the node's own state (a full pool, a halt), or charged to
+ * the budget of failed signature checks instead.
+ */
+const UNCHARGED_REFUSALS = new Set([
+  'BAD_SIGNATURE',
+  'BAD_ENCODING',
+  'TX_TOO_LARGE',
+  'WRONG_CHAIN_ID',
+  'DUPLICATE_TX',
+  'NONCE_REPLAYED',
+  'MEMPOOL_FULL',
+  'UPGRADE_NEEDED',
+]);
+
+/** Of a submission's results, the failed signature checks and the refusals after a check (REFUSALS_PER_WINDOW). */
+export function failuresOf(results: readonly unknown[]): { badSignatures: number; refusals: number } {
+  let badSignatures = 0;
+  let refusals = 0;
+  for (const r of results) {
+    if (!(r instanceof LedgerError)) continue;
+    if (r.code === 'BAD_SIGNATURE') badSignatures++;
+    else if (!UNCHARGED_REFUSALS.has(r.code)) refusals++;
+  }
+  return { badSignatures, refusals };
 }
