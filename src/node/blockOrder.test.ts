@@ -61,4 +61,30 @@ describe('the order of a block', () => {
     expect(built.executed.txs[chainOf(payer)].map((tx) => tx.hashHex)).toEqual([own.hashHex, pay.hashHex, spend.hashHex]);
     expect(node.mempool.size).toBe(0);
   });
+
+  it('takes at most blockMaxFreeTxs transactions of senders without priority, and any number of the others', async () => {
+    // Its own nonces: `t` counts them for the node of the test above.
+    t.nonces.clear();
+    const node = await ZeusNode.withStore(new MemoryKvStore(), t.genesis, { ...config, blockMaxFreeTxs: 3 }, key);
+    closing.push(() => node.close());
+    const dave = addressFromPublicKey(t.keys.dave.publicKey);
+    let time = node.ledger.time + 1000;
+    const staker = names[0];
+    await node.submit(makeTx(t, staker, TxKind.Stake, { amount: 1_000n * ZNC_UNIT }).bytes);
+    await commitNext(node, (time += 1000));
+    await commitNext(node, (time += 1000));
+    const pay = (from: string) => makeTx(t, from, TxKind.Transfer, { to: dave, token: ZNC, amount: ZNC_UNIT, memo: '' });
+    const free = names.slice(1, 6).map(pay);
+    const staked = [pay(staker), pay(staker), pay(staker), pay(staker)];
+    for (const tx of [...free, ...staked]) await node.submit(tx.bytes);
+    const built = await commitNext(node, (time += 1000));
+    const included = new Set(built.executed.txs.flat().map((tx) => tx.hashHex));
+    expect(staked.every((tx) => included.has(tx.hashHex))).toBe(true);
+    expect(free.filter((tx) => included.has(tx.hashHex))).toHaveLength(3);
+    // The other two wait for the next height, not refused.
+    expect(built.rejected.size).toBe(0);
+    expect(node.mempool.size).toBe(2);
+    await commitNext(node, (time += 1000));
+    expect(node.mempool.size).toBe(0);
+  });
 });

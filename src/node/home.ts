@@ -57,6 +57,11 @@ export const NodeConfigSchema = z.object({
    */
   mempoolFreeMax: z.number().int().positive().optional(),
   /**
+   * Most transactions of senders without priority a block this node proposes takes (default
+   * 2,000): a flood of them cannot make every height long, for staked senders too.
+   */
+  blockMaxFreeTxs: z.number().int().positive().optional(),
+  /**
    * Dev homes only: the well-known passphrase of their throwaway keys, so a devnet starts
    * without prompts. Never set on a real network.
    */

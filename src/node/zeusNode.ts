@@ -77,6 +77,8 @@ function remember(set: Set<string>, hashHex: string, max: number): void {
   set.add(hashHex);
 }
 
+/** Transactions of senders without priority a block built here takes at most (config `blockMaxFreeTxs`). */
+export const BLOCK_MAX_FREE_TXS = 2_000;
 /** No signed transaction is smaller (header fields, a 32-byte key and a 64-byte signature). */
 const MIN_TX_BYTES = 100;
 
@@ -547,18 +549,22 @@ export class ZeusNode {
     // Senders with priority go first (see Mempool). One of theirs may depend on a transaction of
     // a sender without (a payment it spends): it fails now, and is tried again after the others.
     const again: Tx[] = [];
-    const walk = (txs: readonly Tx[], onError: (tx: Tx, err: LedgerError) => void): void => {
+    const walk = (txs: readonly Tx[], onError: (tx: Tx, err: LedgerError) => void, most = Number.POSITIVE_INFINITY): void => {
+      let taken = 0;
       for (const tx of txs) {
         // A full block ends the walk: under a backlog the mempool holds far more than one block.
-        if (exec.blockBytesLeft < MIN_TX_BYTES) return;
+        if (exec.blockBytesLeft < MIN_TX_BYTES || taken >= most) return;
         const err = exec.tryApply(tx);
+        if (!err) taken++;
         // A full segment leaves the transaction for the next height.
-        if (err && err.code !== 'MEMPOOL_FULL') onError(tx, err);
+        else if (err.code !== 'MEMPOOL_FULL') onError(tx, err);
       }
     };
     const reject = (tx: Tx, err: LedgerError): void => void rejected.set(tx.hashHex, [tx, err]);
     walk(priority, (tx) => again.push(tx));
-    walk(free, reject);
+    // A flood from fresh accounts would otherwise make every height as long as the pool is deep,
+    // for the senders with priority in it too.
+    walk(free, reject, this.config.blockMaxFreeTxs ?? BLOCK_MAX_FREE_TXS);
     walk(again, reject);
     const executed = exec.finish();
     return { block: this.ledger.blockFor(executed, this.key.publicKey), executed, rejected };
