@@ -142,9 +142,14 @@ function checkTask(m: MarketDriver, id: Uint8Array, paid: Map<string, bigint>, s
     held += t.feeToken === ZNC ? l.held + l.feeHeld : l.held;
     const key = `${toHex(id)}/${i}`;
     const before = paid.get(key) ?? 0n;
-    // Paid amounts only grow, never past the price of the time it ran, and never after the end.
+    // Paid amounts only grow, never past the price of the time it ran, and never after the end. A
+    // lease that never started is paid at most its wait from the match (when its poster cancels):
+    // its match time is its paidUntil as first seen.
     expect(l.workerPaid).toBeGreaterThanOrEqual(before);
-    expect(l.workerPaid + l.held).toBeLessThanOrEqual(payFor(l.price, l.wallMs));
+    const matchKey = `${key}/matched`;
+    if (l.startedAt === 0n && !paid.has(matchKey)) paid.set(matchKey, l.state === LeaseState.Matched ? l.paidUntil : BigInt(m.time));
+    const paidFor = l.startedAt === 0n ? l.paidUntil - paid.get(matchKey)! : l.wallMs;
+    expect(l.workerPaid + l.held).toBeLessThanOrEqual(payFor(l.price, paidFor > 0n ? paidFor : 0n));
     if (before === l.workerPaid && (l.state === LeaseState.Settled || l.state === LeaseState.Failed || l.state === LeaseState.Cancelled)) {
       expect(l.held).toBe(0n);
     }

@@ -146,6 +146,30 @@ describe('market scenarios on the ledger', () => {
     expect(m.delta(before)).toEqual({});
   });
 
+  it('cancel after match, before the start: the worker is paid its wait since the match at its price, no license fee; the poster the rest', () => {
+    const m = setup();
+    publish(m);
+    const before = m.balances();
+    const id = m.postTask('alice', { app: 'render', version: '1.0', image: '' });
+    m.next([m.tx('w1', TxKind.Bid, { task: id, price: PRICE })]);
+    m.until(Number(m.task(id).closeHeight) + 1);
+    const matched = m.lease(id, 0);
+    expect(matched.state).toBe(LeaseState.Matched);
+    // The worker fetches the image for a while; the poster changes its mind.
+    m.next();
+    m.next();
+    m.next([m.tx('alice', TxKind.CancelTask, { task: id })]);
+    const end = m.lease(id, 0);
+    expect(end.state).toBe(LeaseState.Cancelled);
+    const waited = BigInt(m.time) - matched.paidUntil;
+    expect(waited).toBe(3_000n);
+    expect(end.workerPaid).toBe(waited * 5n);
+    expect(end.feePaid).toBe(0n);
+    expect(m.task(id).escrow).toBe(0n);
+    m.next();
+    expect(m.delta(before)).toEqual({ alice: -(waited * 5n), w1: waited * 5n });
+  });
+
   it('no bids: the window closes with the reasons of every worker recorded and a full refund', () => {
     const m = setup(['w1', 'w2']);
     m.next([m.tx('w2', TxKind.UpdateWorker, { ...workerFields(m, 'w2'), gpus: [{ model: 'A100', memoryMiB: 40_000, count: 1 }], addBond: 0n })]);

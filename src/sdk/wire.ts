@@ -593,6 +593,7 @@ export interface LeaseAnswer {
   endpoint: string;
   /** Block time (ms). */
   startedAt: number | null;
+  /** Block time (ms) up to which the worker has been paid or held: from the start, or the match while the lease waits to start. */
   paidUntil: number | null;
   reports: number;
   workerPaid: string;

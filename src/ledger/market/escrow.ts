@@ -96,6 +96,22 @@ function payOut(ctx: ExecContext, t: Task, l: Lease, pay: bigint, fee: bigint): 
   if (fee > 0n) credit(ctx, t.developer, t.feeToken, fee);
 }
 
+/**
+ * A matched lease its poster cancels before it starts: the worker was preparing it on the poster's
+ * word (fetching the image, starting the container), and is paid that wait, from the match to
+ * now, at the lease's price; no license fee, since the app never ran.
+ */
+export function payMatchedWait(ctx: ExecContext, t: Task, l: Lease): void {
+  // Matched before the match time was kept: nothing to count from.
+  if (l.paidUntil === 0n) return;
+  const ms = BigInt(ctx.time) - l.paidUntil;
+  l.paidUntil = BigInt(ctx.time);
+  if (ms <= 0n) return;
+  const pay = payFor(l.price, ms);
+  const free = freeEscrow(t);
+  payOut(ctx, t, l, pay > free ? free : pay, 0n);
+}
+
 /** A batch lease's held pay becomes the worker's (and the developer's). */
 export function releaseHeld(ctx: ExecContext, t: Task, l: Lease): void {
   const pay = l.held;

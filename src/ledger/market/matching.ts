@@ -46,7 +46,9 @@ export function newLease(
     reportBy: 0n,
     endpoint: '',
     startedAt: 0n,
-    paidUntil: 0n,
+    // From the match the worker prepares the lease (fetches the image, starts it): a poster who
+    // cancels before the start owes that wait (cancelTask); a start moves it to the start time.
+    paidUntil: BigInt(ctx.time),
     reports: 0,
     workerPaid: 0n,
     feePaid: 0n,

@@ -1,6 +1,6 @@
 import { fail } from '../errors.ts';
 import { taskId } from '../fields.ts';
-import { closeTask, releaseHeld, settlePeriod } from '../market/escrow.ts';
+import { closeTask, payMatchedWait, releaseHeld, settlePeriod } from '../market/escrow.ts';
 import { isLeaseMetered, isLiveLease, isTaskEnded, LeaseState, TaskState, endLease } from '../market/lifecycle.ts';
 import { readLease, readTask, requireOwner, writeLease, writeTask } from '../market/tasks.ts';
 import { MAX_U64 } from '../params.ts';
@@ -21,6 +21,7 @@ export const cancelTask = defineOp({
     leases.forEach((l, i) => {
       if (!isLiveLease(l.state)) return;
       if (isLeaseMetered(l.state)) settlePeriod(ctx, t, l, MAX_U64);
+      else if (l.state === LeaseState.Matched) payMatchedWait(ctx, t, l);
       // The user cancels: what a batch worker earned so far is owed, review or not.
       releaseHeld(ctx, t, l);
       endLease(t, l, ctx, LeaseState.Cancelled, "cancelled by the task's poster", idHex, i);
