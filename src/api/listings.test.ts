@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { blockHash, certify } from '../ledger/index.ts';
+import { commitNext } from '../node/testing.ts';
 import { testChain } from '../ledger/testing.ts';
 import { ZeusNode } from '../node/index.ts';
 import { MemoryKvStore } from '../store/index.ts';
@@ -36,16 +36,7 @@ describe('answers that read a whole collection', () => {
     expect(answers[0].total).toBe('1000000000000000000');
     expect(scans).toBe(1);
     // A committed height: the next request scans again, once.
-    const built = node.buildBlock(node.ledger.time + 1000);
-    const certificate = certify(
-      t.genesis.chainId,
-      built.block.header.height,
-      0,
-      blockHash(built.block.header),
-      node.ledger.bookkeepersAt(built.executed.height),
-      [key],
-    );
-    await node.commitBlock(built.block, certificate, built.executed, built.rejected);
+    await commitNext(node, node.ledger.time + 1000, [key]);
     await Promise.all(Array.from({ length: 20 }, ask));
     expect(scans).toBe(2);
 

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { blockHash, certify, homeChain, TxKind, ZNC, ZNC_UNIT } from '../ledger/index.ts';
+import { homeChain, TxKind, ZNC, ZNC_UNIT } from '../ledger/index.ts';
 import { makeTx, testChain } from '../ledger/testing.ts';
 import { MemoryKvStore } from '../store/index.ts';
+import { commitNext } from './testing.ts';
 import { ZeusNode } from './zeusNode.ts';
 
 // A proposer puts the transactions of senders with priority (a stake unit staked) first in its
@@ -18,20 +19,6 @@ afterAll(async () => {
   for (const close of closing.reverse()) await close();
 });
 
-async function commitNext(node: ZeusNode, time: number) {
-  const built = node.buildBlock(time);
-  const certificate = certify(
-    t.genesis.chainId,
-    built.block.header.height,
-    0,
-    blockHash(built.block.header),
-    node.ledger.bookkeepersAt(built.executed.height),
-    [key],
-  );
-  await node.commitBlock(built.block, certificate, built.executed, built.rejected);
-  return built;
-}
-
 describe('the order of a block', () => {
   it('takes staked senders first, and a payment to one before the spending that needs it', async () => {
     const node = await ZeusNode.withStore(new MemoryKvStore(), t.genesis, config, key);
@@ -45,8 +32,8 @@ describe('the order of a block', () => {
     let time = node.ledger.time + 1000;
 
     await node.submit(makeTx(t, staker, TxKind.Stake, { amount: 1_000n * ZNC_UNIT }).bytes);
-    await commitNext(node, (time += 1000));
-    await commitNext(node, (time += 1000)); // the stake's receipt, on main
+    await commitNext(node, (time += 1000), [key]);
+    await commitNext(node, (time += 1000), [key]); // the stake's receipt, on main
     expect(node.reader.staked(toHex(stakerAddr))).toBe(1_000n * ZNC_UNIT);
 
     const balance = node.reader.account(toHex(stakerAddr)).balances[ZNC] ?? 0n;
@@ -56,7 +43,7 @@ describe('the order of a block', () => {
     const spend = makeTx(t, staker, TxKind.Transfer, { to: dave, token: ZNC, amount: balance, memo: '' });
     for (const tx of [pay, own, spend]) await node.submit(tx.bytes);
 
-    const built = await commitNext(node, (time += 1000));
+    const built = await commitNext(node, (time += 1000), [key]);
     expect([...built.rejected.values()].map(([, e]) => e.message)).toEqual([]);
     expect(built.executed.txs[chainOf(payer)].map((tx) => tx.hashHex)).toEqual([own.hashHex, pay.hashHex, spend.hashHex]);
     expect(node.mempool.size).toBe(0);
@@ -71,20 +58,20 @@ describe('the order of a block', () => {
     let time = node.ledger.time + 1000;
     const staker = names[0];
     await node.submit(makeTx(t, staker, TxKind.Stake, { amount: 1_000n * ZNC_UNIT }).bytes);
-    await commitNext(node, (time += 1000));
-    await commitNext(node, (time += 1000));
+    await commitNext(node, (time += 1000), [key]);
+    await commitNext(node, (time += 1000), [key]);
     const pay = (from: string) => makeTx(t, from, TxKind.Transfer, { to: dave, token: ZNC, amount: ZNC_UNIT, memo: '' });
     const free = names.slice(1, 6).map(pay);
     const staked = [pay(staker), pay(staker), pay(staker), pay(staker)];
     for (const tx of [...free, ...staked]) await node.submit(tx.bytes);
-    const built = await commitNext(node, (time += 1000));
+    const built = await commitNext(node, (time += 1000), [key]);
     const included = new Set(built.executed.txs.flat().map((tx) => tx.hashHex));
     expect(staked.every((tx) => included.has(tx.hashHex))).toBe(true);
     expect(free.filter((tx) => included.has(tx.hashHex))).toHaveLength(3);
     // The other two wait for the next height, not refused.
     expect(built.rejected.size).toBe(0);
     expect(node.mempool.size).toBe(2);
-    await commitNext(node, (time += 1000));
+    await commitNext(node, (time += 1000), [key]);
     expect(node.mempool.size).toBe(0);
   });
 });

@@ -1,10 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { addressFromPublicKey, toHex } from '../crypto/index.ts';
-import { blockHash, certify, homeChain, ZNC, ZNC_UNIT, signTx, TxKind, decodeTx, type Block, type Certificate } from '../ledger/index.ts';
+import { homeChain, ZNC, ZNC_UNIT, signTx, TxKind, decodeTx, type Block, type Certificate } from '../ledger/index.ts';
 import { testChain } from '../ledger/testing.ts';
 import { MemoryKvStore } from '../store/index.ts';
 import { partitionChains, type ParallelExecutor } from './parallelExec.ts';
+import { buildCertified } from './testing.ts';
 import { ZeusNode } from './zeusNode.ts';
 
 // A node started with execution threads, as `zeus node start --execution-threads 2` starts it, on a
@@ -43,24 +44,10 @@ function transfers(builder: ZeusNode, round: number): Uint8Array[] {
   return out;
 }
 
-/** The next height the builder would propose, certified by its one bookkeeper key; nothing is committed. */
-function buildCertified(builder: ZeusNode): { block: Block; certificate: Certificate; built: ReturnType<ZeusNode['buildBlock']> } {
-  const built = builder.buildBlock(builder.ledger.time + 1000);
-  const certificate = certify(
-    t.genesis.chainId,
-    built.block.header.height,
-    0,
-    blockHash(built.block.header),
-    builder.ledger.bookkeepersAt(built.executed.height),
-    [key],
-  );
-  return { block: built.block, certificate, built };
-}
-
 /** The builder makes the next height from `txs` and commits it; answers the block and its certificate. */
 async function build(builder: ZeusNode, txs: Uint8Array[]): Promise<{ block: Block; certificate: Certificate }> {
   await builder.submitMany(txs);
-  const { block, certificate, built } = buildCertified(builder);
+  const { block, certificate, built } = buildCertified(builder, builder.ledger.time + 1000, [key]);
   await builder.commitBlock(block, certificate, built.executed, built.rejected);
   return { block, certificate };
 }
@@ -143,12 +130,12 @@ describe('a node with execution threads', () => {
       node.events.on('event', (e: { type: string; status?: string; hash?: string }) => e.type === 'tx' && e.status === 'rejected' && rejected.push(e.hash!));
       // Height 1 includes only what the pool held: its speculative state is kept (stale).
       expect(await node.submitMany([transfer(0n)])).not.toContainEqual(expect.any(Error));
-      const h1 = buildCertified(node);
+      const h1 = buildCertified(node, node.ledger.time + 1000, [key]);
       await node.commitBlock(h1.block, h1.certificate, h1.built.executed, h1.built.rejected);
       // Nonce 1 pending, and height 2 built with it.
       const pending = transfer(1n);
       expect(await node.submitMany([pending])).not.toContainEqual(expect.any(Error));
-      const h2 = buildCertified(node);
+      const h2 = buildCertified(node, node.ledger.time + 1000, [key]);
       expect(h2.built.executed.txs.flat().length).toBe(1);
       // A batch whose judgement on the worker thread is held up: nonce 9 is refused on the kept
       // state, so the pool rebuilds it before judging again. Height 2 commits meanwhile.
