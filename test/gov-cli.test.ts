@@ -73,7 +73,7 @@ describe('zeus gov and /gov against a devnet', () => {
 
   it('proposes, deposits, votes with a delegator against its proxy, and carries out a param-change', async () => {
     const params = json<GovParamsAnswer>(await zeus('--json', 'gov', 'params'));
-    expect(params.params).toHaveLength(38);
+    expect(params.params).toHaveLength(39);
     const bond = params.params.find((p) => p.name === 'market.minWorkerBond')!;
     expect(bond).toMatchObject({ type: 'amount', changedBy: null, value: bond.genesis });
     expect(params.params.find((p) => p.name === 'governance.minDeposit')!.value).toBe(base(1000n));

@@ -96,6 +96,8 @@ const MarketParamsSchema = z.object({
   maxVerifierDraws: z.number().int().min(1).max(64).default(M.maxVerifierDraws),
   verifierScanLimit: z.number().int().positive().default(M.verifierScanLimit),
   revealDeadlineBlocks: z.number().int().positive().default(M.revealDeadlineBlocks),
+  // Absent from a genesis made before the rule: off there, so that its chain replays alike.
+  matchedWaitBp: z.number().int().min(0).max(10_000).default(0),
 });
 
 function marketParamsJson(m: MarketParams): z.output<typeof MarketParamsSchema> {

@@ -112,6 +112,13 @@ export interface MarketParams {
    * reveal phase opens; a commitment not revealed by then counts as a wrong result.
    */
   readonly revealDeadlineBlocks: number;
+  /**
+   * Share (basis points) of a lease's price paid to its worker for the wait from the match, when the
+   * poster cancels before the lease started (the worker was fetching and starting the app). 0: not
+   * paid, as before this rule, which a genesis without it keeps (its blocks replay alike); a chain
+   * turns it on by governance.
+   */
+  readonly matchedWaitBp: number;
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -151,6 +158,7 @@ export const PUBLIC_PARAMS: LedgerParams = {
     maxVerifierDraws: 9,
     verifierScanLimit: 10_000,
     revealDeadlineBlocks: 120,
+    matchedWaitBp: 10_000,
   },
   governance: {
     minDeposit: 10_000n * ZNC_UNIT,

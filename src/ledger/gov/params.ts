@@ -64,6 +64,7 @@ export const GOVERNABLE_PARAMS: readonly ParamSpec[] = [
   int('market.maxVerifierDraws', 1, 64, 'most verifier leases one dispute draws'),
   int('market.verifierScanLimit', 1, 10_000_000, 'workers the verifier draw looks at'),
   int('market.revealDeadlineBlocks', 1, 1_000_000, 'blocks a committed result has to be revealed'),
+  bp('market.matchedWaitBp', 0, 10_000, "share of a lease's price paid for its worker's wait from the match when the poster cancels before the start"),
   amount('governance.minDeposit', 1n, 'deposit that opens a proposal to votes (base units)'),
   int('governance.depositPeriodBlocks', 1, 10_000_000, 'blocks a proposal has to gather its deposit'),
   int('governance.votingPeriodBlocks', 1, 10_000_000, 'blocks a vote lasts'),

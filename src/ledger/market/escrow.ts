@@ -99,15 +99,15 @@ function payOut(ctx: ExecContext, t: Task, l: Lease, pay: bigint, fee: bigint): 
 /**
  * A matched lease its poster cancels before it starts: the worker was preparing it on the poster's
  * word (fetching the image, starting the container), and is paid that wait, from the match to
- * now, at the lease's price; no license fee, since the app never ran.
+ * now, at `matchedWaitBp` of the lease's price; no license fee, since the app never ran.
  */
 export function payMatchedWait(ctx: ExecContext, t: Task, l: Lease): void {
-  // Matched before the match time was kept: nothing to count from.
+  // Matched while the rule was off (no match time kept): nothing to count from.
   if (l.paidUntil === 0n) return;
   const ms = BigInt(ctx.time) - l.paidUntil;
   l.paidUntil = BigInt(ctx.time);
   if (ms <= 0n) return;
-  const pay = payFor(l.price, ms);
+  const pay = (payFor(l.price, ms) * BigInt(ctx.params.market.matchedWaitBp)) / 10_000n;
   const free = freeEscrow(t);
   payOut(ctx, t, l, pay > free ? free : pay, 0n);
 }

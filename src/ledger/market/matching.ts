@@ -47,8 +47,9 @@ export function newLease(
     endpoint: '',
     startedAt: 0n,
     // From the match the worker prepares the lease (fetches the image, starts it): a poster who
-    // cancels before the start owes that wait (cancelTask); a start moves it to the start time.
-    paidUntil: BigInt(ctx.time),
+    // cancels before the start owes that wait (payMatchedWait); a start moves it to the start time.
+    // Kept only where the rule is on, so that a chain from before it replays alike.
+    paidUntil: ctx.params.market.matchedWaitBp > 0 ? BigInt(ctx.time) : 0n,
     reports: 0,
     workerPaid: 0n,
     feePaid: 0n,
