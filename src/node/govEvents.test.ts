@@ -110,7 +110,7 @@ describe('governance views and events', () => {
     expect(p).toMatchObject({ type: 'amount', value: bond, changedBy: '1', min: '1' });
     expect(p.genesis).toBe(t.ledger.genesisParams.market.minWorkerBond.toString());
     expect(params.params.find((x) => x.name === 'bookkeeperSeats')).toMatchObject({ min: '4', changedBy: null });
-    expect(params.params).toHaveLength(38);
+    expect(params.params).toHaveLength(39);
     expect(params.upgradePlan).toBeNull();
 
     // A watch started now (a node restarted) sees nothing new.
