@@ -210,7 +210,7 @@ export async function createApi(node: ZeusNode, opts: ApiOptions): Promise<Fasti
 
   /**
    * Refuses, before any check, a client whose transactions failed their signature check too often,
-   * or were refused too often after it (badSignatures.ts).
+   * or were refused too often after it (src/node/failureBudget.ts).
    */
   const badSignatures = new FailureBudget();
   const refusals = new FailureBudget(Date.now, REFUSALS_PER_WINDOW);
